@@ -1,0 +1,144 @@
+# Switchyard - one non-recursive GNU Makefile.
+#
+#   make            build build/switchyard and build/mock-llm
+#   make run        gateway behind lighttpd on 127.0.0.1:$(PORT) (foreground)
+#   make test       unit, then integration and client tests (real servers)
+#   make test SAN=address,undefined    the same under sanitizers
+#   make deps       install the Debian packages everything needs
+#   make help       every target
+#
+# V=1 shows full command lines; WERROR=0 turns -Werror off for packagers.
+
+PORT ?= 8080
+SAN ?=
+V ?= 0
+WERROR ?= 1
+
+ifeq ($(SAN),)
+BUILD := build
+else
+BUILD := build-san
+endif
+
+CC ?= cc
+PKGS := libcurl json-c hiredis
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wold-style-definition -Wwrite-strings -Wpointer-arith -Wcast-qual \
+        -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT := -O2 -g -fno-omit-frame-pointer
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -MMD -MP \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lpthread
+ifneq ($(SAN),)
+CFLAGS_ALL += -fsanitize=$(SAN) -fno-sanitize-recover=all
+LDFLAGS_ALL += -fsanitize=$(SAN)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# ---------------------------------------------------------------- sources
+CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
+            core/config.c core/chat.c core/upstream.c core/worker.c \
+            core/pipeline.c
+ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c
+FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c
+MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+GEN_CONFIG := $(BUILD)/gen/embedded_config.c
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
+           $(BUILD)/gen/embedded_config.o
+FCGI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FCGI_SRC))
+MOCK_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(MOCK_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+
+SWITCHYARD := $(BUILD)/switchyard
+MOCK := $(BUILD)/mock-llm
+LIBSY := $(BUILD)/libswitchyard.a
+
+.PHONY: all deps run test check unit integration client-test lint clean help \
+        FORCE
+all: deps-check $(SWITCHYARD) $(MOCK)
+
+# ------------------------------------------------------------ deps check
+# 'make deps' installs packages; every other target runs it first (cheap
+# when everything is installed).
+deps:
+	$(Q)sh tools/deps.sh
+
+deps-check:
+	$(Q)sh tools/deps.sh
+	$(Q)pkg-config --exists $(PKGS) || { echo "missing: pkg-config $(PKGS)"; exit 1; }
+	$(Q)test -e /usr/include/fcgiapp.h || { echo "missing: libfcgi-dev (fcgiapp.h)"; exit 1; }
+
+# Rebuild everything when the flags change (Redis' .make-settings idea).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIBS)' > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags | deps-check
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(GEN_CONFIG): conf/switchyard.json tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_config_embedded > $@
+
+$(BUILD)/gen/embedded_config.o: $(GEN_CONFIG) $(BUILD)/.flags
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBSY): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SWITCHYARD): $(FCGI_OBJ) $(LIBSY)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(FCGI_OBJ) $(LIBSY) $(LIBS)
+
+$(MOCK): $(MOCK_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs json-c) -lpthread -lm
+
+# Unit tests: one cmocka binary per core module; each may include the .c
+# under test to reach static functions.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
+
+# ------------------------------------------------------------------ tests
+test: all $(UNIT_BIN)
+	$(Q)sh tests/run-all.sh $(BUILD)
+check: test
+
+unit: all $(UNIT_BIN)
+	$(Q)sh tests/unit/run $(BUILD)
+
+integration: all
+	$(Q)sh tests/integration/run.sh $(BUILD)
+
+# ------------------------------------------------------------------- run
+run: all
+	$(Q)PORT=$(PORT) sh tools/run.sh $(BUILD)
+
+lint:
+	$(Q)sh tools/lint.sh
+
+clean:
+	rm -rf build build-san
+
+help:
+	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

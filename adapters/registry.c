@@ -1,0 +1,34 @@
+/*
+ * registry.c - the static list of adapters, looked up by provider type
+ * when the config loads (never per request).
+ * SPDX-License-Identifier: MIT
+ */
+#include "../core/sy.h"
+#include "adapter.h"
+
+#include <string.h>
+
+extern const struct sy_adapter sy_adapter_openai;
+
+static const struct sy_adapter *const adapters[] = {
+    &sy_adapter_openai,
+};
+
+/* The adapter registered as 'name', or NULL. Adapters whose ABI does not
+ * match this build are refused. */
+const struct sy_adapter *
+sy_adapter_find(const char *name)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(adapters); i++)
+        if (adapters[i]->abi == SY_ADAPTER_ABI &&
+            strcmp(adapters[i]->name, name) == 0)
+            return adapters[i];
+    return NULL;
+}
+
+const struct sy_adapter *const *
+sy_adapter_all(size_t *n)
+{
+    *n = SY_ARRAY_LEN(adapters);
+    return adapters;
+}

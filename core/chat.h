@@ -1,0 +1,83 @@
+/*
+ * chat.h - the canonical (OpenAI-shaped) chat request, response and stream
+ * chunk that the pipeline hands to adapters, and the parsing and
+ * validation of what clients send.
+ *
+ * The canonical request keeps the client's parsed JSON tree (json-c) plus
+ * the fields the core needs; adapters read the tree to build the provider
+ * request. json-c is used only in chat.c and adapters/.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_CORE_CHAT_H
+#define SY_CORE_CHAT_H
+
+#include "sy.h"
+#include "buf.h"
+#include "err.h"
+#include "mem.h"
+
+struct json_object;
+
+struct sy_usage {
+    bool present;
+    int64_t prompt_tokens;     /* includes cached tokens (OpenAI meaning) */
+    int64_t completion_tokens; /* includes reasoning tokens */
+    int64_t total_tokens;
+    int64_t cached_tokens;
+    int64_t reasoning_tokens;
+};
+
+struct sy_chat_req {
+    struct json_object *root; /* the client's body; freed by an arena
+                                 cleanup */
+    const char *model;        /* borrowed from root: the group name */
+    bool stream;
+    bool include_usage;       /* stream_options.include_usage */
+    int64_t max_tokens;       /* max_completion_tokens or max_tokens; -1 */
+    size_t nmessages;
+};
+
+struct sy_chat_resp {
+    struct json_object *root; /* canonical chat.completion, arena cleanup;
+                                 NULL when 'raw' is set */
+    const char *raw;          /* body to send as is (adapter did not change
+                                 it); borrowed until the request ends */
+    size_t raw_len;
+    struct sy_usage usage;
+    const char *finish_reason;  /* arena string or NULL */
+    const char *upstream_model; /* arena string or NULL */
+};
+
+enum sy_chunk_kind {
+    SY_CHUNK_DATA, /* one chat.completion.chunk JSON document */
+    SY_CHUNK_DONE  /* the provider ended the stream cleanly */
+};
+
+struct sy_chunk {
+    enum sy_chunk_kind kind;
+    const char *data;             /* JSON text, not NUL-terminated */
+    size_t len;
+    bool usage_only;              /* a "choices": [] usage chunk: sent only
+                                     when the caller asked for it */
+    const struct sy_usage *usage; /* set when this chunk carries usage */
+};
+
+struct sy_chat_error {
+    char message[256];
+    const char *param; /* static or arena string, or NULL */
+};
+
+enum sy_err sy_chat_req_parse(const char *body, size_t len,
+                              unsigned max_depth, struct sy_arena *a,
+                              struct sy_chat_req *out,
+                              struct sy_chat_error *err);
+enum sy_err sy_chat_resp_write(const struct sy_chat_resp *r,
+                               struct sy_buf *out);
+enum sy_err sy_chat_error_json(struct sy_buf *out, const char *message,
+                               const char *type, const char *param,
+                               const char *code);
+void sy_chat_json_free(void *obj);
+void sy_chat_usage_from_json(const struct json_object *usage,
+                             struct sy_usage *u);
+
+#endif

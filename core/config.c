@@ -1,0 +1,852 @@
+/*
+ * config.c - load and validate the JSON configuration.
+ *
+ * Parses with json-c, interpolates ${VAR} and ${VAR:-default} in string
+ * values, checks every key against the tables below and collects every
+ * error (not just the first) as "origin: json.path: message (hint: ...)"
+ * lines. The result is an immutable struct sy_config owned by its arena.
+ * Works with adapters/registry.c (provider types) and fcgi/main.c.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sy.h"
+#include "config.h"
+#include "chat.h"
+#include "../adapters/adapter.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#define CONFIG_MAX_BYTES (4u << 20)
+
+/* State of one load: where errors go, and the arena of the result. */
+struct loader {
+    struct sy_config *cfg;
+    struct sy_buf *errors;
+    unsigned nerrors;
+};
+
+static void SY_PRINTF(4, 5)
+fail(struct loader *l, const char *path, const char *hint, const char *fmt,
+     ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    l->nerrors++;
+    if (l->errors == NULL)
+        return;
+    sy_buf_printf(l->errors, "%s: %s: %s", l->cfg->origin,
+                  path[0] ? path : "(top level)", msg);
+    if (hint != NULL)
+        sy_buf_printf(l->errors, " (hint: %s)", hint);
+    sy_buf_puts(l->errors, "\n");
+}
+
+static const char *
+jpath(struct loader *l, const char *parent, const char *key)
+{
+    if (parent == NULL || parent[0] == '\0')
+        return sy_arena_strdup(&l->cfg->arena, key);
+    return sy_arena_printf(&l->cfg->arena, "%s.%s", parent, key);
+}
+
+static const char *
+type_name(json_type t)
+{
+    switch (t) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "a boolean";
+    case json_type_double: return "a number";
+    case json_type_int: return "an integer";
+    case json_type_object: return "an object";
+    case json_type_array: return "an array";
+    case json_type_string: return "a string";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* ${VAR} interpolation                                                */
+
+/* Expand ${NAME} and ${NAME:-default} in 's'. An unset variable without a
+ * default expands to "". "$$" is a literal "$". */
+static const char *
+interpolate(struct loader *l, const char *path, const char *s)
+{
+    if (strchr(s, '$') == NULL)
+        return sy_arena_strdup(&l->cfg->arena, s);
+    struct sy_buf out;
+    sy_buf_init(&out, 64 * 1024);
+    const char *p = s;
+    while (*p) {
+        if (p[0] == '$' && p[1] == '$') {
+            sy_buf_append(&out, "$", 1);
+            p += 2;
+            continue;
+        }
+        if (p[0] != '$' || p[1] != '{') {
+            sy_buf_append(&out, p, 1);
+            p++;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        if (end == NULL) {
+            fail(l, path, "write ${NAME} or ${NAME:-default}",
+                 "unterminated ${ in \"%s\"", s);
+            break;
+        }
+        const char *name = p + 2;
+        const char *dflt = strstr(name, ":-");
+        size_t nlen = (dflt != NULL && dflt < end) ? (size_t)(dflt - name)
+                                                   : (size_t)(end - name);
+        char var[128];
+        if (nlen == 0 || nlen >= sizeof(var)) {
+            fail(l, path, NULL, "bad variable name in \"%s\"", s);
+            break;
+        }
+        memcpy(var, name, nlen);
+        var[nlen] = '\0';
+        const char *val = getenv(var);
+        if (val != NULL && val[0] != '\0')
+            sy_buf_puts(&out, val);
+        else if (dflt != NULL && dflt < end)
+            sy_buf_append(&out, dflt + 2, (size_t)(end - dflt - 2));
+        p = end + 1;
+    }
+    const char *r = sy_arena_strndup(&l->cfg->arena, sy_buf_cstr(&out),
+                                     out.len);
+    sy_buf_free(&out);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Typed field readers driven by tables                                */
+
+enum field_type { F_STR, F_UINT, F_SIZE, F_MS, F_BOOL, F_LOGLEVEL };
+
+/* One row per scalar key: its name, type, where it goes (offset into the
+ * target struct), bounds for numbers, and whether it must be present. */
+struct field {
+    const char *name;
+    enum field_type type;
+    size_t offset;
+    long long min;
+    long long max;
+    bool required;
+    const char *hint;
+};
+
+static bool
+is_known(const struct field *fields, size_t n, const char *key,
+         const char *const *extra)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].name, key) == 0)
+            return true;
+    for (; extra != NULL && *extra != NULL; extra++)
+        if (strcmp(*extra, key) == 0)
+            return true;
+    return false;
+}
+
+static void
+known_list(const struct field *fields, size_t n, const char *const *extra,
+           char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n + 8; i++) {
+        const char *name;
+        if (i < n)
+            name = fields[i].name;
+        else if (extra != NULL && extra[i - n] != NULL)
+            name = extra[i - n];
+        else
+            break;
+        int w = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "",
+                         name);
+        if (w < 0 || (size_t)w >= outlen - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* Read every field of 'fields' from 'obj' into 'target'; report unknown
+ * keys (a typo must not silently fall back to a default). */
+static void
+read_fields(struct loader *l, const char *path, struct json_object *obj,
+            const struct field *fields, size_t n, const char *const *extra,
+            void *target)
+{
+    char *base = target;
+    json_object_object_foreach(obj, key, val) {
+        (void)val;
+        if (!is_known(fields, n, key, extra)) {
+            char hint[512];
+            char known[400];
+            known_list(fields, n, extra, known, sizeof(known));
+            snprintf(hint, sizeof(hint), "known keys here: %s", known);
+            fail(l, jpath(l, path, key), hint, "unknown key \"%s\"", key);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct field *f = &fields[i];
+        const char *p = jpath(l, path, f->name);
+        struct json_object *v;
+        if (!json_object_object_get_ex(obj, f->name, &v) || v == NULL) {
+            if (f->required)
+                fail(l, p, f->hint, "missing required key");
+            continue;
+        }
+        json_type t = json_object_get_type(v);
+        switch (f->type) {
+        case F_STR:
+            if (t != json_type_string) {
+                fail(l, p, f->hint, "must be a string, not %s", type_name(t));
+                break;
+            }
+            *(const char **)(base + f->offset) =
+                interpolate(l, p, json_object_get_string(v));
+            break;
+        case F_LOGLEVEL: {
+            enum sy_log_level lv;
+            if (t != json_type_string ||
+                !sy_log_parse_level(
+                    interpolate(l, p, json_object_get_string(v)), &lv)) {
+                fail(l, p, "one of error, warn, info, debug",
+                     "not a log level");
+                break;
+            }
+            *(enum sy_log_level *)(base + f->offset) = lv;
+            break;
+        }
+        case F_BOOL:
+            if (t != json_type_boolean) {
+                fail(l, p, f->hint, "must be true or false, not %s",
+                     type_name(t));
+                break;
+            }
+            *(bool *)(base + f->offset) = json_object_get_boolean(v);
+            break;
+        case F_UINT:
+        case F_SIZE:
+        case F_MS: {
+            if (t != json_type_int) {
+                fail(l, p, f->hint, "must be an integer, not %s",
+                     type_name(t));
+                break;
+            }
+            errno = 0;
+            int64_t x = json_object_get_int64(v);
+            if (errno != 0 || x < f->min || x > f->max) {
+                char hint[96];
+                snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
+                         f->min, f->max);
+                fail(l, p, hint, "value %lld out of range", (long long)x);
+                break;
+            }
+            if (f->type == F_UINT)
+                *(unsigned *)(base + f->offset) = (unsigned)x;
+            else if (f->type == F_MS)
+                *(uint32_t *)(base + f->offset) = (uint32_t)x;
+            else
+                *(size_t *)(base + f->offset) = (size_t)x;
+            break;
+        }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections                                                            */
+
+#define SRV(f) offsetof(struct sy_server_conf, f)
+static const struct field server_fields[] = {
+    {"listen", F_STR, SRV(listen), 0, 0, false,
+     "\"unix:/path/to.sock\", \"127.0.0.1:9000\" or a port"},
+    {"processes", F_UINT, SRV(processes), 1, 256, false, NULL},
+    {"threads", F_UINT, SRV(threads), 1, 8192, false, NULL},
+    {"thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 64, 65536, false, NULL},
+    {"max_body_bytes", F_SIZE, SRV(max_body_bytes), 1024, 256ll << 20, false,
+     NULL},
+    {"max_json_depth", F_UINT, SRV(max_json_depth), 4, 1000, false, NULL},
+    {"drain_timeout_ms", F_MS, SRV(drain_timeout_ms), 0, 3600000, false, NULL},
+    {"log_level", F_LOGLEVEL, SRV(log_level), 0, 0, false, NULL},
+    {"trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL},
+};
+
+#define TMO(f) offsetof(struct sy_timeouts, f)
+static const struct field timeout_fields[] = {
+    {"connect_ms", F_MS, TMO(connect_ms), 1, 600000, false, NULL},
+    {"first_byte_ms", F_MS, TMO(first_byte_ms), 1, 3600000, false, NULL},
+    {"idle_ms", F_MS, TMO(idle_ms), 1, 3600000, false, NULL},
+    {"total_ms", F_MS, TMO(total_ms), 1, 86400000, false, NULL},
+};
+
+static void
+server_defaults(struct sy_server_conf *s)
+{
+    s->listen = NULL;
+    s->processes = 2;
+    s->threads = 16;
+    s->thread_stack_kb = 256;
+    s->max_body_bytes = 4u << 20;
+    s->max_json_depth = 64;
+    s->drain_timeout_ms = 30000;
+    s->log_level = SY_LOG_INFO;
+    s->trust_request_id = true;
+}
+
+static void
+timeout_defaults(struct sy_timeouts *t)
+{
+    t->connect_ms = 5000;
+    t->first_byte_ms = 60000;
+    t->idle_ms = 60000;
+    t->total_ms = 600000;
+}
+
+static struct json_object *
+want(struct loader *l, const char *path, struct json_object *v, json_type t,
+     const char *hint)
+{
+    if (v == NULL || json_object_get_type(v) != t) {
+        fail(l, path, hint, "must be %s, not %s", type_name(t),
+             type_name(v ? json_object_get_type(v) : json_type_null));
+        return NULL;
+    }
+    return v;
+}
+
+static bool
+valid_name(const char *s)
+{
+    if (s[0] == '\0' || strlen(s) > 128)
+        return false;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+              c == '/' || c == ':' || c == '@'))
+            return false;
+    }
+    return true;
+}
+
+/* Keys every provider may have besides the table below; an adapter may
+ * accept more through its 'conf_keys' slot. */
+static const char *const provider_extra[] = {"api_key_env", "headers", "auth",
+                                             NULL};
+
+#define PRV(f) offsetof(struct sy_provider, f)
+static const struct field provider_fields[] = {
+    {"type", F_STR, PRV(type), 0, 0, true,
+     "an adapter name, e.g. \"openai\""},
+    {"base_url", F_STR, PRV(base_url), 0, 0, true,
+     "e.g. \"https://api.openai.com/v1\""},
+};
+
+static void
+load_provider(struct loader *l, const char *path, const char *name,
+              struct json_object *obj, struct sy_provider *p)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    const char *extra[32];
+    size_t ne = 0;
+    for (size_t i = 0; provider_extra[i]; i++)
+        extra[ne++] = provider_extra[i];
+    extra[ne] = NULL;
+
+    /* The type first: it decides which adapter-specific keys are valid. */
+    struct json_object *tv;
+    if (json_object_object_get_ex(obj, "type", &tv) &&
+        json_object_get_type(tv) == json_type_string)
+        p->adapter = sy_adapter_find(json_object_get_string(tv));
+    for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
+                       p->adapter->conf_keys[i] != NULL && ne < 31;
+         i++)
+        extra[ne++] = p->adapter->conf_keys[i];
+    extra[ne] = NULL;
+
+    p->name = sy_arena_strdup(a, name);
+    p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
+    read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
+                extra, p);
+    if (p->type != NULL) {
+        if (p->adapter == NULL) {
+            char hint[256] = "known types: ";
+            size_t n;
+            const struct sy_adapter *const *all = sy_adapter_all(&n);
+            for (size_t i = 0; i < n; i++) {
+                size_t used = strlen(hint);
+                snprintf(hint + used, sizeof(hint) - used, "%s%s",
+                         i ? ", " : "", all[i]->name);
+            }
+            fail(l, jpath(l, path, "type"), hint, "unknown provider type \"%s\"",
+                 p->type);
+        }
+    }
+    if (p->base_url != NULL) {
+        size_t n = strlen(p->base_url);
+        if (strncmp(p->base_url, "http://", 7) != 0 &&
+            strncmp(p->base_url, "https://", 8) != 0)
+            fail(l, jpath(l, path, "base_url"),
+                 "use an http:// or https:// URL",
+                 "\"%s\" is not an HTTP URL", p->base_url);
+        while (n > 0 && p->base_url[n - 1] == '/')
+            n--;
+        p->base_url = sy_arena_strndup(a, p->base_url, n);
+    }
+
+    struct json_object *v;
+    const char *auth = "bearer";
+    if (json_object_object_get_ex(obj, "auth", &v)) {
+        if (want(l, jpath(l, path, "auth"), v, json_type_string,
+                 "\"none\" for a provider that needs no key") != NULL) {
+            auth = json_object_get_string(v);
+            if (strcmp(auth, "none") != 0 && strcmp(auth, "key") != 0)
+                fail(l, jpath(l, path, "auth"), "\"key\" or \"none\"",
+                     "unknown auth mode \"%s\"", auth);
+        }
+    }
+    p->keyless = strcmp(auth, "none") == 0;
+
+    /* Keys come from the environment only: the config names the variables,
+     * so no secret is ever written into a config file. */
+    if (json_object_object_get_ex(obj, "api_key_env", &v)) {
+        const char *kp = jpath(l, path, "api_key_env");
+        if (json_object_get_type(v) == json_type_string) {
+            struct json_object *arr = json_object_new_array();
+            json_object_array_add(arr, json_object_get(v));
+            v = arr;
+            sy_arena_on_cleanup(a, sy_chat_json_free, arr);
+        }
+        if (want(l, kp, v, json_type_array,
+                 "a list of environment variable names") != NULL) {
+            size_t n = json_object_array_length(v);
+            p->keys = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
+            p->key_envs = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
+            for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(v, i);
+                const char *ep = sy_arena_printf(a, "%s[%zu]", kp, i);
+                if (want(l, ep, e, json_type_string,
+                         "an environment variable name") == NULL)
+                    continue;
+                const char *var = json_object_get_string(e);
+                p->key_envs[p->nkey_envs++] = sy_arena_strdup(a, var);
+                const char *key = getenv(var);
+                if (key != NULL && key[0] != '\0')
+                    p->keys[p->nkeys++] = sy_arena_strdup(a, key);
+            }
+        }
+    } else if (!p->keyless) {
+        fail(l, path, "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
+                      "\"auth\": \"none\" for a local provider",
+             "provider needs API keys");
+    }
+
+    if (json_object_object_get_ex(obj, "headers", &v)) {
+        const char *hp = jpath(l, path, "headers");
+        if (want(l, hp, v, json_type_object,
+                 "an object of header name to value") != NULL) {
+            size_t n = (size_t)json_object_object_length(v);
+            struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
+            size_t i = 0;
+            json_object_object_foreach(v, hk, hv) {
+                const char *ep = jpath(l, hp, hk);
+                if (want(l, ep, hv, json_type_string, NULL) == NULL)
+                    continue;
+                if (strpbrk(hk, ": \r\n") != NULL ||
+                    strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
+                    fail(l, ep, NULL, "invalid header name or value");
+                    continue;
+                }
+                h[i].name = sy_arena_strdup(a, hk);
+                h[i].value = interpolate(l, ep, json_object_get_string(hv));
+                i++;
+            }
+            p->headers = h;
+            p->nheaders = i;
+        }
+    }
+
+    if (p->adapter != NULL && p->adapter->init != NULL) {
+        char err[256] = "";
+        if (p->adapter->init(p, obj, a, &p->adapter_conf, err, sizeof(err)) !=
+            SY_OK)
+            fail(l, path, NULL, "%s", err[0] ? err : "invalid provider");
+    }
+}
+
+static const char *const deployment_extra[] = {"provider", "timeouts", NULL};
+
+#define DEP(f) offsetof(struct sy_deployment, f)
+static const struct field deployment_fields[] = {
+    {"model", F_STR, DEP(model), 0, 0, true, "the provider's model id"},
+    {"max_response_bytes", F_SIZE, DEP(max_response_bytes), 1024,
+     1ll << 30, false, NULL},
+};
+
+static void
+load_deployment(struct loader *l, const char *path, const char *name,
+                struct json_object *obj, struct sy_deployment *d)
+{
+    struct sy_config *cfg = l->cfg;
+    const char *provider = NULL;
+
+    d->name = sy_arena_strdup(&cfg->arena, name);
+    d->max_response_bytes = 8u << 20;
+    timeout_defaults(&d->timeouts);
+    read_fields(l, path, obj, deployment_fields,
+                SY_ARRAY_LEN(deployment_fields), deployment_extra, d);
+
+    struct json_object *v;
+    const char *pp = jpath(l, path, "provider");
+    if (!json_object_object_get_ex(obj, "provider", &v)) {
+        fail(l, pp, "the name of a provider", "missing required key");
+    } else if (want(l, pp, v, json_type_string, NULL) != NULL) {
+        provider = json_object_get_string(v);
+        for (size_t i = 0; i < cfg->nproviders; i++)
+            if (strcmp(cfg->providers[i].name, provider) == 0)
+                d->provider = &cfg->providers[i];
+        if (d->provider == NULL) {
+            char hint[512] = "defined providers: ";
+            for (size_t i = 0; i < cfg->nproviders; i++) {
+                size_t used = strlen(hint);
+                snprintf(hint + used, sizeof(hint) - used, "%s%s",
+                         i ? ", " : "", cfg->providers[i].name);
+            }
+            fail(l, pp, hint, "unknown provider \"%s\"", provider);
+        }
+    }
+    if (json_object_object_get_ex(obj, "timeouts", &v)) {
+        const char *tp = jpath(l, path, "timeouts");
+        if (want(l, tp, v, json_type_object, NULL) != NULL)
+            read_fields(l, tp, v, timeout_fields,
+                        SY_ARRAY_LEN(timeout_fields), NULL, &d->timeouts);
+    }
+    if (d->provider != NULL)
+        d->active = d->provider->keyless || d->provider->nkeys > 0;
+}
+
+static const struct sy_deployment **
+load_dep_list(struct loader *l, const char *path, struct json_object *v,
+              size_t *count)
+{
+    struct sy_config *cfg = l->cfg;
+    *count = 0;
+    if (want(l, path, v, json_type_array, "a list of deployment names") ==
+        NULL)
+        return NULL;
+    size_t n = json_object_array_length(v);
+    const struct sy_deployment **list =
+        sy_arena_zalloc(&cfg->arena, (n + 1) * sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(v, i);
+        const char *ep = sy_arena_printf(&cfg->arena, "%s[%zu]", path, i);
+        if (want(l, ep, e, json_type_string, "a deployment name") == NULL)
+            continue;
+        const char *dn = json_object_get_string(e);
+        const struct sy_deployment *d = NULL;
+        for (size_t j = 0; j < cfg->ndeployments; j++)
+            if (strcmp(cfg->deployments[j].name, dn) == 0)
+                d = &cfg->deployments[j];
+        if (d == NULL) {
+            fail(l, ep, "name a key of \"deployments\"",
+                 "unknown deployment \"%s\"", dn);
+            continue;
+        }
+        for (size_t j = 0; j < *count; j++)
+            if (list[j] == d)
+                fail(l, ep, NULL, "deployment \"%s\" listed twice", dn);
+        list[(*count)++] = d;
+    }
+    return list;
+}
+
+static void
+load_group(struct loader *l, const char *path, const char *name,
+           struct json_object *obj, struct sy_group *g)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    g->name = sy_arena_strdup(a, name);
+    json_object_object_foreach(obj, key, val) {
+        (void)val;
+        if (strcmp(key, "deployments") != 0 && strcmp(key, "offline") != 0 &&
+            strcmp(key, "strategy") != 0 && strcmp(key, "description") != 0)
+            fail(l, jpath(l, path, key),
+                 "known keys here: deployments, offline, strategy, "
+                 "description",
+                 "unknown key \"%s\"", key);
+    }
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, "deployments", &v))
+        fail(l, jpath(l, path, "deployments"),
+             "a list of deployment names, tried in order",
+             "missing required key");
+    else
+        g->deployments = load_dep_list(l, jpath(l, path, "deployments"), v,
+                                       &g->ndeployments);
+    if (json_object_object_get_ex(obj, "offline", &v))
+        g->offline = load_dep_list(l, jpath(l, path, "offline"), v,
+                                   &g->noffline);
+    if (json_object_object_get_ex(obj, "strategy", &v)) {
+        const char *sp = jpath(l, path, "strategy");
+        if (want(l, sp, v, json_type_string, NULL) != NULL &&
+            strcmp(json_object_get_string(v), "priority") != 0)
+            fail(l, sp, "\"priority\" (deployments in the listed order)",
+                 "unknown strategy \"%s\"", json_object_get_string(v));
+    }
+    if (g->ndeployments == 0 && g->noffline == 0)
+        fail(l, path, "list at least one deployment",
+             "group has no deployments");
+
+    /* The effective route: the active listed deployments; when none is
+     * active (no API key in the environment), the offline ones. */
+    size_t total = g->ndeployments + g->noffline;
+    g->route = sy_arena_zalloc(a, (total + 1) * sizeof(*g->route));
+    for (size_t i = 0; i < g->ndeployments; i++)
+        if (g->deployments[i] != NULL && g->deployments[i]->active)
+            g->route[g->nroute++] = g->deployments[i];
+    if (g->nroute == 0)
+        for (size_t i = 0; i < g->noffline; i++)
+            if (g->offline[i] != NULL && g->offline[i]->active)
+                g->route[g->nroute++] = g->offline[i];
+}
+
+/* Iterate the object 'section' of the top level, calling 'load' on each
+ * entry with a fresh zeroed element of 'elem_size' bytes. */
+static void *
+load_section(struct loader *l, struct json_object *root, const char *section,
+             size_t elem_size, size_t *count, bool required,
+             void (*load)(struct loader *, const char *, const char *,
+                          struct json_object *, void *))
+{
+    struct json_object *obj;
+    *count = 0;
+    if (!json_object_object_get_ex(root, section, &obj)) {
+        if (required)
+            fail(l, section, "see conf/README.md", "missing required section");
+        return NULL;
+    }
+    if (want(l, section, obj, json_type_object,
+             "an object keyed by name") == NULL)
+        return NULL;
+    size_t n = (size_t)json_object_object_length(obj);
+    char *items = sy_arena_zalloc(&l->cfg->arena, (n + 1) * elem_size);
+    json_object_object_foreach(obj, key, val) {
+        const char *p = jpath(l, section, key);
+        if (!valid_name(key)) {
+            fail(l, p, "use letters, digits and - _ . / : @",
+                 "invalid name \"%s\"", key);
+            continue;
+        }
+        if (want(l, p, val, json_type_object, NULL) == NULL)
+            continue;
+        void *elem = items + *count * elem_size;
+        load(l, p, key, val, elem);
+        (*count)++;
+    }
+    return items;
+}
+
+static void
+load_provider_cb(struct loader *l, const char *p, const char *n,
+                 struct json_object *o, void *e)
+{
+    load_provider(l, p, n, o, e);
+}
+
+static void
+load_deployment_cb(struct loader *l, const char *p, const char *n,
+                   struct json_object *o, void *e)
+{
+    load_deployment(l, p, n, o, e);
+}
+
+static void
+load_group_cb(struct loader *l, const char *p, const char *n,
+              struct json_object *o, void *e)
+{
+    load_group(l, p, n, o, e);
+}
+
+/* Line and column of byte 'off' in 'text', for JSON syntax errors. */
+static void
+line_col(const char *text, size_t off, unsigned *line, unsigned *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* Parse and validate 'text'. On success '*out' is the new config (free it
+ * with sy_config_free). On failure '*out' is NULL, SY_EBADREQ is returned
+ * and every problem was appended to 'errors' (which may be NULL) as one
+ * line each. */
+enum sy_err
+sy_config_load_string(const char *text, size_t len, const char *origin,
+                      struct sy_config **out, struct sy_buf *errors)
+{
+    struct sy_config *cfg = sy_xcalloc(1, sizeof(*cfg));
+    struct loader l = {cfg, errors, 0};
+    sy_arena_init(&cfg->arena, 16384);
+    cfg->origin = sy_arena_strdup(&cfg->arena, origin);
+    server_defaults(&cfg->server);
+    *out = NULL;
+
+    struct json_tokener *tok = json_tokener_new_ex(64);
+    struct json_object *root = NULL;
+    if (len > INT_MAX || len > CONFIG_MAX_BYTES) {
+        fail(&l, "", NULL, "config larger than %u bytes", CONFIG_MAX_BYTES);
+    } else {
+        root = json_tokener_parse_ex(tok, text, (int)len);
+        enum json_tokener_error je = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        if (root == NULL || je != json_tokener_success) {
+            unsigned line, col;
+            line_col(text, end, &line, &col);
+            fail(&l, "", "check commas, quotes and brackets near there",
+                 "invalid JSON at line %u column %u: %s", line, col,
+                 je == json_tokener_continue
+                     ? "unexpected end of file"
+                     : json_tokener_error_desc(je));
+        } else {
+            while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+                end++;
+            if (end < len) {
+                unsigned line, col;
+                line_col(text, end, &line, &col);
+                fail(&l, "", NULL,
+                     "unexpected text after the JSON value at line %u "
+                     "column %u", line, col);
+            }
+        }
+    }
+    json_tokener_free(tok);
+
+    if (root != NULL && l.nerrors == 0 &&
+        want(&l, "", root, json_type_object, NULL) != NULL) {
+        json_object_object_foreach(root, key, val) {
+            (void)val;
+            if (strcmp(key, "server") != 0 && strcmp(key, "providers") != 0 &&
+                strcmp(key, "deployments") != 0 &&
+                strcmp(key, "groups") != 0 && strcmp(key, "$schema") != 0 &&
+                strcmp(key, "comment") != 0)
+                fail(&l, key, "top-level sections: server, providers, "
+                              "deployments, groups",
+                     "unknown section \"%s\"", key);
+        }
+        struct json_object *srv;
+        if (json_object_object_get_ex(root, "server", &srv) &&
+            want(&l, "server", srv, json_type_object, NULL) != NULL)
+            read_fields(&l, "server", srv, server_fields,
+                        SY_ARRAY_LEN(server_fields), NULL, &cfg->server);
+        cfg->providers = load_section(&l, root, "providers",
+                                      sizeof(struct sy_provider),
+                                      &cfg->nproviders, true,
+                                      load_provider_cb);
+        cfg->deployments = load_section(&l, root, "deployments",
+                                        sizeof(struct sy_deployment),
+                                        &cfg->ndeployments, true,
+                                        load_deployment_cb);
+        for (size_t i = 0; i < cfg->ndeployments; i++)
+            cfg->deployments[i].index = (unsigned)i;
+        cfg->groups = load_section(&l, root, "groups",
+                                   sizeof(struct sy_group), &cfg->ngroups,
+                                   true, load_group_cb);
+        if (l.nerrors == 0 && cfg->ngroups == 0)
+            fail(&l, "groups", "add a group: the model name clients ask for",
+                 "no groups defined");
+    }
+    json_object_put(root);
+    if (l.nerrors > 0) {
+        sy_config_free(cfg);
+        return SY_EBADREQ;
+    }
+    *out = cfg;
+    return SY_OK;
+}
+
+/* Read 'path' (bounded) and load it; see sy_config_load_string. */
+enum sy_err
+sy_config_load_file(const char *path, struct sy_config **out,
+                    struct sy_buf *errors)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        if (errors != NULL)
+            sy_buf_printf(errors, "%s: cannot open: %s\n", path,
+                          strerror(errno));
+        return SY_EBADREQ;
+    }
+    struct sy_buf text;
+    sy_buf_init(&text, CONFIG_MAX_BYTES);
+    char chunk[8192];
+    size_t n;
+    enum sy_err e = SY_OK;
+    while (e == SY_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        e = sy_buf_append(&text, chunk, n);
+    bool read_error = ferror(f) != 0;
+    fclose(f);
+    if (e != SY_OK || read_error) {
+        if (errors != NULL)
+            sy_buf_printf(errors, "%s: %s\n", path,
+                          read_error ? "read error"
+                                     : "file larger than 4 MiB");
+        sy_buf_free(&text);
+        return SY_EBADREQ;
+    }
+    e = sy_config_load_string(sy_buf_cstr(&text), text.len, path, out,
+                              errors);
+    sy_buf_free(&text);
+    return e;
+}
+
+/* Free 'cfg' and everything it owns. NULL-safe. */
+void
+sy_config_free(struct sy_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    sy_arena_cleanup(&cfg->arena);
+    free(cfg);
+}
+
+/* The group clients name as "model", or NULL. Linear: groups are few and
+ * this beats hashing for the sizes configs have. */
+const struct sy_group *
+sy_config_find_group(const struct sy_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->ngroups; i++)
+        if (strcmp(cfg->groups[i].name, name) == 0)
+            return &cfg->groups[i];
+    return NULL;
+}
+
+/* The next API key of 'p' in round-robin order (borrowed from the config),
+ * or NULL for a keyless provider. Safe from any thread. */
+const char *
+sy_config_next_key(const struct sy_provider *p)
+{
+    if (p->nkeys == 0)
+        return NULL;
+    unsigned i = __atomic_fetch_add(p->key_cursor, 1, __ATOMIC_RELAXED);
+    return p->keys[i % p->nkeys];
+}

@@ -1,0 +1,94 @@
+/*
+ * log.c - one-line, one-write logging with a process-wide level.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sy.h"
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Process-wide level: written at start-up, read by every thread. An int
+ * read is atomic enough for a log threshold. */
+static volatile int log_level = SY_LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void
+sy_log_set_level(enum sy_log_level level)
+{
+    log_level = (int)level;
+}
+
+bool
+sy_log_parse_level(const char *s, enum sy_log_level *out)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(level_names); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum sy_log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+sy_log_enabled(enum sy_log_level level)
+{
+    return (int)level <= log_level;
+}
+
+/* Log one line: "<utc time> [level] pid <pid> req <id>: message". */
+void
+sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
+{
+    if (!sy_log_enabled(level))
+        return;
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof(line),
+                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s: ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                     level_names[level], (int)getpid(),
+                     req_id ? " req " : "", req_id ? req_id : "");
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+    va_end(ap);
+    if (m > 0)
+        len += (size_t)m < sizeof(line) - len ? (size_t)m
+                                               : sizeof(line) - len - 1;
+    /* Keep one line per record: fold any newline in the message. */
+    for (size_t i = 0; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    if (len >= sizeof(line) - 1)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    ssize_t w = write(2, line, len);
+    (void)w;
+}
+
+/* Write a masked form of 'secret' into 'out': its length and last four
+ * characters only ("[redacted, 51 chars, ...abcd]"), enough to tell two
+ * keys apart in a log without revealing either. */
+void
+sy_log_redact(const char *secret, char *out, size_t outlen)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 12)
+        snprintf(out, outlen, "[redacted, %zu chars]", n);
+    else
+        snprintf(out, outlen, "[redacted, %zu chars, ...%s]", n,
+                 secret + n - 4);
+}
