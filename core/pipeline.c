@@ -82,12 +82,19 @@ send_head(struct pctx *c, int status, const char *ctype, const char *extra)
 }
 
 static void
+send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
+           const char *p, size_t n)
+{
+    send_head(c, status, ctype, extra);
+    sy_sink_write(c->s, p, n);
+    c->s->body_bytes += n;
+}
+
+static void
 send_body(struct pctx *c, int status, const char *ctype, const char *extra,
           const struct sy_buf *body)
 {
-    send_head(c, status, ctype, extra);
-    sy_sink_write(c->s, sy_buf_cstr(body), body->len);
-    c->s->body_bytes += body->len;
+    send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
 }
 
 /* Answer with an OpenAI error object. */
@@ -322,10 +329,16 @@ attempt(struct pctx *c)
                                    uc.body.len, &resp, &f);
             if (e == SY_OK) {
                 c->usage = resp.usage;
-                struct sy_buf *b = &w->out;
-                sy_buf_clear(b);
-                sy_chat_resp_write(&resp, b);
-                send_body(c, 200, "application/json", NULL, b);
+                if (resp.raw != NULL) {
+                    /* Unchanged reply: straight from the upstream buffer. */
+                    send_bytes(c, 200, "application/json", NULL, resp.raw,
+                               resp.raw_len);
+                } else {
+                    struct sy_buf *b = &w->out;
+                    sy_buf_clear(b);
+                    sy_chat_resp_write(&resp, b);
+                    send_body(c, 200, "application/json", NULL, b);
+                }
                 sy_upstream_call_cleanup(&uc);
                 return ATTEMPT_DONE;
             }
@@ -517,7 +530,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     const char *path = r->path ? r->path : "/";
     const char *method = r->method ? r->method : "GET";
     const struct route *match = NULL;
-    bool path_known = false;
+    const char *allow = NULL;
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
         const struct route *rt = &routes[i];
         bool hit = rt->prefix ? strncmp(path, rt->path, strlen(rt->path)) == 0
@@ -525,7 +538,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
                               : strcmp(path, rt->path) == 0;
         if (!hit)
             continue;
-        path_known = true;
+        allow = rt->method;
         if (strcmp(method, rt->method) == 0 ||
             (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
             match = rt;
@@ -534,12 +547,14 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     }
     if (match != NULL) {
         match->fn(&c);
-    } else if (path_known) {
-        char msg[160];
+    } else if (allow != NULL) {
+        char msg[160], extra[48];
         snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
                  method, path);
-        send_error(&c, 405, msg, "invalid_request_error", NULL,
-                   "method_not_allowed", NULL);
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+        send_error(&c, sy_err_status(SY_EMETHOD), msg,
+                   sy_err_type(SY_EMETHOD), NULL, sy_err_code(SY_EMETHOD),
+                   extra);
     } else {
         char msg[200];
         snprintf(msg, sizeof(msg), "unknown path %.120s; this gateway serves "
