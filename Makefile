@@ -33,7 +33,7 @@ HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -MMD -MP \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lpthread
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lpthread -lm
 ifneq ($(SAN),)
 CFLAGS_ALL += -fsanitize=$(SAN) -fno-sanitize-recover=all
 LDFLAGS_ALL += -fsanitize=$(SAN)
@@ -49,7 +49,8 @@ endif
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/config.c core/chat.c core/upstream.c core/worker.c \
             core/pipeline.c
-ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c
+ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
+               adapters/anthropic.c adapters/gemini.c
 FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -127,6 +128,17 @@ unit: all $(UNIT_BIN)
 
 integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
+
+# Adapter golden tests: every case folder under tests/adapters/<provider>/,
+# streaming replies fed at every split point.
+.PHONY: adapters-test
+adapters-test: deps-check $(BUILD)/tests/adapters/test_adapters
+	$(Q)$(BUILD)/tests/adapters/test_adapters tests/adapters
+
+$(BUILD)/tests/adapters/test_adapters: tests/adapters/test_adapters.c $(LIBSY) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
 
 # ------------------------------------------------------------------- run
 run: all

@@ -12,6 +12,7 @@
 #include "chat.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,6 +96,35 @@ is_role(const char *r)
     return false;
 }
 
+/* JSON has no NaN or Infinity, but json-c accepts them even in strict
+ * mode; refuse them so they never reach a provider. Depth is already
+ * bounded by the tokener. */
+static bool
+all_finite(struct json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_double:
+        return isfinite(json_object_get_double(o));
+    case json_type_array: {
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++)
+            if (!all_finite(json_object_array_get_idx(o, i)))
+                return false;
+        return true;
+    }
+    case json_type_object: {
+        json_object_object_foreach(o, k, v) {
+            (void)k;
+            if (v != NULL && !all_finite(v))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
 /* Check one message; 'param' is its path for the error object. */
 static enum sy_err
 check_message(struct json_object *m, size_t i, struct sy_arena *a,
@@ -124,15 +154,15 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
                                : json_type_null;
     bool assistant = strcmp(r, "assistant") == 0;
     if (ct == json_type_null) {
-        struct json_object *calls;
-        if (!assistant ||
-            !(json_object_object_get_ex(m, "tool_calls", &calls) ||
-              json_object_object_get_ex(m, "function_call", &calls))) {
-            if (!assistant) {
-                bad(err, sy_arena_printf(a, "messages[%zu].content", i),
-                    "messages[%zu].content is required for role '%s'", i, r);
-                return SY_EBADREQ;
-            }
+        struct json_object *calls = NULL, *fcall = NULL;
+        json_object_object_get_ex(m, "tool_calls", &calls);
+        json_object_object_get_ex(m, "function_call", &fcall);
+        bool has_calls = calls != NULL || fcall != NULL;
+        if (!assistant || !has_calls) {
+            bad(err, sy_arena_printf(a, "messages[%zu].content", i),
+                "messages[%zu].content is required for role '%s'%s", i, r,
+                assistant ? " without tool_calls" : "");
+            return SY_EBADREQ;
         }
     } else if (ct != json_type_string && ct != json_type_array) {
         bad(err, sy_arena_printf(a, "messages[%zu].content", i),
@@ -283,6 +313,12 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
+    if (root == NULL && je == json_tokener_continue) {
+        /* A bare top-level number or literal needs a terminator. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        je = json_tokener_get_error(tok);
+        end = len;
+    }
     json_tokener_free(tok);
     if (root == NULL || je != json_tokener_success) {
         json_object_put(root);
@@ -306,6 +342,11 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     }
     if (!json_object_is_type(root, json_type_object)) {
         bad(err, NULL, "the request body must be a JSON object");
+        return SY_EBADREQ;
+    }
+    if (!all_finite(root)) {
+        bad(err, NULL, "the request body is not valid JSON (NaN and "
+                       "Infinity are not JSON numbers)");
         return SY_EBADREQ;
     }
     enum sy_err e = check_types(root, err);

@@ -109,7 +109,8 @@ interpolate(struct loader *l, const char *path, const char *s)
                                                    : (size_t)(end - name);
         char var[128];
         if (nlen == 0 || nlen >= sizeof(var)) {
-            fail(l, path, NULL, "bad variable name in \"%s\"", s);
+            fail(l, path, "write ${NAME} or ${NAME:-default}",
+                 "bad variable name in \"%s\"", s);
             break;
         }
         memcpy(var, name, nlen);
@@ -125,6 +126,18 @@ interpolate(struct loader *l, const char *path, const char *s)
                                      out.len);
     sy_buf_free(&out);
     return r;
+}
+
+static const char *
+default_hint(json_type t)
+{
+    switch (t) {
+    case json_type_object: return "write an object: {\"key\": value, ...}";
+    case json_type_array: return "write a list: [\"a\", \"b\"]";
+    case json_type_string: return "write a string in double quotes";
+    case json_type_boolean: return "write true or false";
+    default: return "see docs/configuration.md";
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -210,7 +223,8 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
         switch (f->type) {
         case F_STR:
             if (t != json_type_string) {
-                fail(l, p, f->hint, "must be a string, not %s", type_name(t));
+                fail(l, p, f->hint ? f->hint : default_hint(json_type_string),
+                     "must be a string, not %s", type_name(t));
                 break;
             }
             *(const char **)(base + f->offset) =
@@ -230,7 +244,7 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
         }
         case F_BOOL:
             if (t != json_type_boolean) {
-                fail(l, p, f->hint, "must be true or false, not %s",
+                fail(l, p, "write true or false", "must be true or false, not %s",
                      type_name(t));
                 break;
             }
@@ -240,8 +254,10 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
         case F_SIZE:
         case F_MS: {
             if (t != json_type_int) {
-                fail(l, p, f->hint, "must be an integer, not %s",
-                     type_name(t));
+                char hint[96];
+                snprintf(hint, sizeof(hint), "an integer from %lld to %lld",
+                         f->min, f->max);
+                fail(l, p, hint, "must be an integer, not %s", type_name(t));
                 break;
             }
             errno = 0;
@@ -318,6 +334,8 @@ static struct json_object *
 want(struct loader *l, const char *path, struct json_object *v, json_type t,
      const char *hint)
 {
+    if (hint == NULL)
+        hint = default_hint(t);
     if (v == NULL || json_object_get_type(v) != t) {
         fail(l, path, hint, "must be %s, not %s", type_name(t),
              type_name(v ? json_object_get_type(v) : json_type_null));
@@ -369,7 +387,9 @@ load_provider(struct loader *l, const char *path, const char *name,
     struct json_object *tv;
     if (json_object_object_get_ex(obj, "type", &tv) &&
         json_object_get_type(tv) == json_type_string)
-        p->adapter = sy_adapter_find(json_object_get_string(tv));
+        p->adapter = sy_adapter_find(
+            interpolate(l, jpath(l, path, "type"),
+                        json_object_get_string(tv)));
     for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
                        p->adapter->conf_keys[i] != NULL && ne < 31;
          i++)
@@ -396,10 +416,14 @@ load_provider(struct loader *l, const char *path, const char *name,
     }
     if (p->base_url != NULL) {
         size_t n = strlen(p->base_url);
-        if (strncmp(p->base_url, "http://", 7) != 0 &&
-            strncmp(p->base_url, "https://", 8) != 0)
+        const char *host = strncmp(p->base_url, "http://", 7) == 0 ? p->base_url + 7
+                           : strncmp(p->base_url, "https://", 8) == 0
+                               ? p->base_url + 8
+                               : NULL;
+        if (host == NULL || host[0] == '\0' || host[0] == '/' ||
+            strpbrk(p->base_url, " \t\r\n") != NULL)
             fail(l, jpath(l, path, "base_url"),
-                 "use an http:// or https:// URL",
+                 "use an http:// or https:// URL with a host",
                  "\"%s\" is not an HTTP URL", p->base_url);
         while (n > 0 && p->base_url[n - 1] == '/')
             n--;
@@ -466,7 +490,9 @@ load_provider(struct loader *l, const char *path, const char *name,
                     continue;
                 if (strpbrk(hk, ": \r\n") != NULL ||
                     strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-                    fail(l, ep, NULL, "invalid header name or value");
+                    fail(l, ep, "header names have no spaces or colons, "
+                                "values no line breaks",
+                         "invalid header name or value");
                     continue;
                 }
                 h[i].name = sy_arena_strdup(a, hk);
@@ -482,7 +508,8 @@ load_provider(struct loader *l, const char *path, const char *name,
         char err[256] = "";
         if (p->adapter->init(p, obj, a, &p->adapter_conf, err, sizeof(err)) !=
             SY_OK)
-            fail(l, path, NULL, "%s", err[0] ? err : "invalid provider");
+            fail(l, path, "see adapters/README.md for this provider type",
+                 "%s", err[0] ? err : "invalid provider");
     }
 }
 
@@ -566,7 +593,8 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
         }
         for (size_t j = 0; j < *count; j++)
             if (list[j] == d)
-                fail(l, ep, NULL, "deployment \"%s\" listed twice", dn);
+                fail(l, ep, "list each deployment once",
+                     "deployment \"%s\" listed twice", dn);
         list[(*count)++] = d;
     }
     return list;
@@ -605,7 +633,14 @@ load_group(struct loader *l, const char *path, const char *name,
             fail(l, sp, "\"priority\" (deployments in the listed order)",
                  "unknown strategy \"%s\"", json_object_get_string(v));
     }
-    if (g->ndeployments == 0 && g->noffline == 0)
+    struct json_object *dl, *ol;
+    bool listed = (json_object_object_get_ex(obj, "deployments", &dl) &&
+                   json_object_is_type(dl, json_type_array) &&
+                   json_object_array_length(dl) > 0) ||
+                  (json_object_object_get_ex(obj, "offline", &ol) &&
+                   json_object_is_type(ol, json_type_array) &&
+                   json_object_array_length(ol) > 0);
+    if (!listed && json_object_object_get_ex(obj, "deployments", &dl))
         fail(l, path, "list at least one deployment",
              "group has no deployments");
 
@@ -713,7 +748,8 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     struct json_tokener *tok = json_tokener_new_ex(64);
     struct json_object *root = NULL;
     if (len > INT_MAX || len > CONFIG_MAX_BYTES) {
-        fail(&l, "", NULL, "config larger than %u bytes", CONFIG_MAX_BYTES);
+        fail(&l, "", "a config is a few KiB; check the file name",
+             "config larger than %u bytes", CONFIG_MAX_BYTES);
     } else {
         root = json_tokener_parse_ex(tok, text, (int)len);
         enum json_tokener_error je = json_tokener_get_error(tok);
@@ -732,7 +768,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             if (end < len) {
                 unsigned line, col;
                 line_col(text, end, &line, &col);
-                fail(&l, "", NULL,
+                fail(&l, "", "remove what follows the closing brace",
                      "unexpected text after the JSON value at line %u "
                      "column %u", line, col);
             }
