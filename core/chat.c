@@ -320,6 +320,10 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
         end = len;
     }
     json_tokener_free(tok);
+    if (root == NULL && je == json_tokener_success) {
+        bad(err, NULL, "the request body must be a JSON object, not null");
+        return SY_EBADREQ;
+    }
     if (root == NULL || je != json_tokener_success) {
         json_object_put(root);
         if (je == json_tokener_error_depth)

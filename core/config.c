@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -361,13 +362,11 @@ valid_name(const char *s)
 
 /* Keys every provider may have besides the table below; an adapter may
  * accept more through its 'conf_keys' slot. */
-static const char *const provider_extra[] = {"api_key_env", "headers", "auth",
-                                             NULL};
+static const char *const provider_extra[] = {"type", "api_key_env", "headers",
+                                             "auth", NULL};
 
 #define PRV(f) offsetof(struct sy_provider, f)
 static const struct field provider_fields[] = {
-    {"type", F_STR, PRV(type), 0, 0, true,
-     "an adapter name, e.g. \"openai\""},
     {"base_url", F_STR, PRV(base_url), 0, 0, true,
      "e.g. \"https://api.openai.com/v1\""},
 };
@@ -385,11 +384,24 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     /* The type first: it decides which adapter-specific keys are valid. */
     struct json_object *tv;
-    if (json_object_object_get_ex(obj, "type", &tv) &&
-        json_object_get_type(tv) == json_type_string)
-        p->adapter = sy_adapter_find(
-            interpolate(l, jpath(l, path, "type"),
-                        json_object_get_string(tv)));
+    const char *tp = jpath(l, path, "type");
+    if (!json_object_object_get_ex(obj, "type", &tv)) {
+        fail(l, tp, "an adapter name, e.g. \"openai\"", "missing required key");
+    } else if (want(l, tp, tv, json_type_string, NULL) != NULL) {
+        p->type = interpolate(l, tp, json_object_get_string(tv));
+        p->adapter = sy_adapter_find(p->type);
+        if (p->adapter == NULL) {
+            char hint[256] = "known types: ";
+            size_t n;
+            const struct sy_adapter *const *all = sy_adapter_all(&n);
+            for (size_t i = 0; i < n; i++) {
+                size_t used = strlen(hint);
+                snprintf(hint + used, sizeof(hint) - used, "%s%s",
+                         i ? ", " : "", all[i]->name);
+            }
+            fail(l, tp, hint, "unknown provider type \"%s\"", p->type);
+        }
+    }
     for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
                        p->adapter->conf_keys[i] != NULL && ne < 31;
          i++)
@@ -400,24 +412,11 @@ load_provider(struct loader *l, const char *path, const char *name,
     p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
     read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
                 extra, p);
-    if (p->type != NULL) {
-        if (p->adapter == NULL) {
-            char hint[256] = "known types: ";
-            size_t n;
-            const struct sy_adapter *const *all = sy_adapter_all(&n);
-            for (size_t i = 0; i < n; i++) {
-                size_t used = strlen(hint);
-                snprintf(hint + used, sizeof(hint) - used, "%s%s",
-                         i ? ", " : "", all[i]->name);
-            }
-            fail(l, jpath(l, path, "type"), hint, "unknown provider type \"%s\"",
-                 p->type);
-        }
-    }
     if (p->base_url != NULL) {
         size_t n = strlen(p->base_url);
-        const char *host = strncmp(p->base_url, "http://", 7) == 0 ? p->base_url + 7
-                           : strncmp(p->base_url, "https://", 8) == 0
+        const char *host = strncasecmp(p->base_url, "http://", 7) == 0
+                               ? p->base_url + 7
+                           : strncasecmp(p->base_url, "https://", 8) == 0
                                ? p->base_url + 8
                                : NULL;
         if (host == NULL || host[0] == '\0' || host[0] == '/' ||
@@ -754,7 +753,18 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
         root = json_tokener_parse_ex(tok, text, (int)len);
         enum json_tokener_error je = json_tokener_get_error(tok);
         size_t end = json_tokener_get_parse_end(tok);
-        if (root == NULL || je != json_tokener_success) {
+        if (root == NULL && je == json_tokener_continue) {
+            /* A bare top-level number needs a terminator; anything else
+             * still open is a file cut short. */
+            root = json_tokener_parse_ex(tok, "", 1);
+            je = root != NULL ? json_tokener_get_error(tok)
+                              : json_tokener_continue;
+            end = len;
+        }
+        if (root == NULL && je == json_tokener_success) {
+            fail(&l, "", default_hint(json_type_object),
+                 "must be an object, not null");
+        } else if (root == NULL || je != json_tokener_success) {
             unsigned line, col;
             line_col(text, end, &line, &col);
             fail(&l, "", "check commas, quotes and brackets near there",

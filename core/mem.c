@@ -147,7 +147,7 @@ sy_arena_alloc(struct sy_arena *a, size_t n)
 {
     const size_t align = sizeof(max_align_t);
     size_t need = (n + align - 1) & ~(align - 1);
-    if (need < n)
+    if (need < n || need > SIZE_MAX - sizeof(struct sy_arena_block))
         sy_oom(n);
     struct sy_arena_block *b = a->head;
     if (b == NULL || b->size - b->used < need) {

@@ -67,9 +67,12 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
         return;
     }
     /* Read up to the declared length, or to EOF (bounded) when the web
-     * server did not declare one. */
+     * server did not declare one (GET and HEAD have no body). */
     size_t limit = known ? (size_t)len : max_body + 1;
     if (known && len == 0)
+        return;
+    if (!known && r->method != NULL &&
+        (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
         return;
     size_t cap = known ? limit : SY_MIN(limit, (size_t)65536);
     char *buf = sy_arena_alloc(a, cap + 1);
@@ -85,7 +88,12 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
             cap = ncap;
         }
         long n = t->read(t->io, buf + got, cap - got);
-        if (n <= 0)
+        if (n < 0) {
+            /* The web server broke the connection mid-body: serve what
+             * arrived; the JSON parser will refuse a truncated body. */
+            break;
+        }
+        if (n == 0)
             break;
         got += (size_t)n;
     }
