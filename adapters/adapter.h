@@ -62,6 +62,14 @@ struct sy_adapter_call {
     const char *api_key;                 /* NULL for keyless providers */
     struct sy_arena *arena;              /* the request arena */
     void *ctx;                           /* ctx_size zeroed bytes */
+    /* Optional, set by the core (NULL/0 otherwise; adapters check): */
+    struct sy_failure *fail;             /* where build_request explains a
+                                            refusal (SY_EBADREQ) with a
+                                            caller-safe message */
+    const struct sy_header_kv *resp_headers; /* the reply's headers, for
+                                            classify and parse_response
+                                            (rate-limit reset hints) */
+    size_t nresp_headers;
 };
 
 struct sy_adapter {

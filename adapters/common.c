@@ -1,13 +1,20 @@
 /*
- * common.c - SSE splitting and OpenAI-style error classification, shared
- * by the adapters. No I/O.
+ * common.c - what the adapters share: SSE splitting, JSON helpers on
+ * json-c, canonical chunk and completion building, deterministic ids,
+ * refusals, retry hints and OpenAI-style error classification. No I/O,
+ * no global mutable state.
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
 #include "common.h"
+#include "../core/clock.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -123,37 +130,589 @@ sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud)
     return e;
 }
 
+/* ------------------------------------------------------------------ */
+/* JSON reading                                                        */
+
+/* Parse 'len' bytes of JSON (leading and trailing whitespace allowed).
+ * Returns a new tree the caller owns (json_object_put), or NULL when the
+ * text is not exactly one JSON value. */
+struct json_object *
+sy_adapter_json_parse(const char *p, size_t len)
+{
+    if (p == NULL || len == 0 || len > SY_JSON_MAX)
+        return NULL;
+    struct json_tokener *tok = json_tokener_new_ex(128);
+    if (tok == NULL)
+        return NULL;
+    struct json_object *o = json_tokener_parse_ex(tok, p, (int)len);
+    size_t end = json_tokener_get_parse_end(tok);
+    if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
+        /* A bare number at the very end is only complete at a NUL. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        end = len;
+    }
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    while (o != NULL && end < len) {
+        if (strchr(" \t\r\n", p[end]) == NULL) {
+            json_object_put(o);
+            o = NULL;
+        }
+        end++;
+    }
+    return o;
+}
+
+/* Member 'key' of object 'o' (borrowed), or NULL when 'o' is not an
+ * object, the key is absent, or its value is JSON null. */
+struct json_object *
+sy_adapter_get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (o == NULL || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+/* String member 'key' of 'o' (borrowed from 'o'), or NULL. */
+const char *
+sy_adapter_get_str(struct json_object *o, const char *key)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    if (v == NULL || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Integer (or integral number) member 'key' of 'o' into 'out'. */
+bool
+sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    if (v == NULL || !(json_object_is_type(v, json_type_int) ||
+                       json_object_is_type(v, json_type_double)))
+        return false;
+    *out = json_object_get_int64(v);
+    return true;
+}
+
+bool
+sy_adapter_is(struct json_object *o, json_type t)
+{
+    return o != NULL && json_object_is_type(o, t);
+}
+
+/* Compact serialisation of 'o' (borrowed from 'o': valid until 'o' is
+ * freed or serialised again). NULL serialises as "null". */
+const char *
+sy_adapter_json_text(struct json_object *o, size_t *len)
+{
+    size_t n = 4;
+    const char *s = "null";
+    if (o != NULL)
+        s = json_object_to_json_string_length(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (len != NULL)
+        *len = n;
+    return s;
+}
+
+/* Append the compact serialisation of 'o' to 'b'; SY_ETOOBIG when the
+ * buffer's maximum is reached. */
+enum sy_err
+sy_adapter_json_write(struct sy_buf *b, struct json_object *o)
+{
+    size_t n;
+    const char *s = sy_adapter_json_text(o, &n);
+    return sy_buf_append(b, s, n) == SY_OK ? SY_OK : SY_ETOOBIG;
+}
+
+/* The text of an OpenAI message 'content': the string itself, or the
+ * text parts of an array joined with newlines (arena string). NULL when
+ * 'content' is null or holds no text. '*has_other' (may be NULL) is set
+ * when the array also holds non-text parts. */
+const char *
+sy_adapter_content_text(struct sy_arena *a, struct json_object *content,
+                        bool *has_other)
+{
+    if (has_other != NULL)
+        *has_other = false;
+    if (content == NULL)
+        return NULL;
+    if (json_object_is_type(content, json_type_string))
+        return json_object_get_string(content);
+    if (!json_object_is_type(content, json_type_array))
+        return NULL;
+    struct sy_buf b;
+    sy_buf_init(&b, SY_JSON_MAX);
+    bool any = false;
+    size_t n = json_object_array_length(content);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *part = json_object_array_get_idx(content, i);
+        const char *type = sy_adapter_get_str(part, "type");
+        const char *text = sy_adapter_get_str(part, "text");
+        if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
+            if (any)
+                sy_buf_append(&b, "\n", 1);
+            sy_buf_puts(&b, text);
+            any = true;
+        } else if (has_other != NULL) {
+            *has_other = true;
+        }
+    }
+    const char *r = any ? sy_arena_strndup(a, sy_buf_cstr(&b), b.len) : NULL;
+    sy_buf_free(&b);
+    return r;
+}
+
+/* Split a "data:<mime>;base64,<data>" URL. '*mime' is an arena string,
+ * '*data' points into 'url'. False for anything else. */
+bool
+sy_adapter_data_url(struct sy_arena *a, const char *url, const char **mime,
+                    const char **data)
+{
+    if (strncmp(url, "data:", 5) != 0)
+        return false;
+    const char *comma = strchr(url, ',');
+    if (comma == NULL)
+        return false;
+    const char *semi = memchr(url + 5, ';', (size_t)(comma - url - 5));
+    if (semi == NULL || (size_t)(comma - semi) != 7 ||
+        strncmp(semi, ";base64", 7) != 0 || semi == url + 5)
+        return false;
+    *mime = sy_arena_strndup(a, url + 5, (size_t)(semi - url - 5));
+    *data = comma + 1;
+    return **data != '\0';
+}
+
+/* Whether 's' equals one of the strings of the NULL-terminated 'list'. */
+bool
+sy_adapter_str_in(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A new object from key/value pairs ending with a NULL key; takes over
+ * the values. */
+struct json_object *
+sy_adapter_obj(const char *key, ...)
+{
+    struct json_object *o = json_object_new_object();
+    va_list ap;
+    va_start(ap, key);
+    for (const char *k = key; k != NULL; k = va_arg(ap, const char *))
+        json_object_object_add(o, k, va_arg(ap, struct json_object *));
+    va_end(ap);
+    return o;
+}
+
+/* A new array holding 'v' (taken over). */
+struct json_object *
+sy_adapter_arr1(struct json_object *v)
+{
+    struct json_object *a = json_object_new_array();
+    json_object_array_add(a, v);
+    return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refusals                                                            */
+
+/* build_request cannot serve this request on this provider: report a
+ * caller-safe reason through call->fail (when the core gave one) and
+ * return SY_EBADREQ. 'param' names the request field, or NULL. */
+enum sy_err
+sy_adapter_refuse(struct sy_adapter_call *call, const char *param,
+                  const char *fmt, ...)
+{
+    if (call->fail == NULL)
+        return SY_EBADREQ;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    call->fail->err = SY_EBADREQ;
+    call->fail->status = 400;
+    call->fail->message = sy_arena_strdup(call->arena, msg);
+    call->fail->param = param;
+    return SY_EBADREQ;
+}
+
+/* ------------------------------------------------------------------ */
+/* Canonical output                                                    */
+
+/* OpenAI "usage" object for 'u' (a new tree the caller owns). */
+struct json_object *
+sy_adapter_usage_json(const struct sy_usage *u)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "prompt_tokens",
+                           json_object_new_int64(u->prompt_tokens));
+    json_object_object_add(o, "completion_tokens",
+                           json_object_new_int64(u->completion_tokens));
+    json_object_object_add(o, "total_tokens",
+                           json_object_new_int64(u->total_tokens));
+    struct json_object *pd = json_object_new_object();
+    json_object_object_add(pd, "cached_tokens",
+                           json_object_new_int64(u->cached_tokens));
+    json_object_object_add(o, "prompt_tokens_details", pd);
+    struct json_object *cd = json_object_new_object();
+    json_object_object_add(cd, "reasoning_tokens",
+                           json_object_new_int64(u->reasoning_tokens));
+    json_object_object_add(o, "completion_tokens_details", cd);
+    return o;
+}
+
+static struct json_object *
+chunk_head(const char *id, int64_t created, const char *model)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "object",
+                           json_object_new_string("chat.completion.chunk"));
+    json_object_object_add(o, "created", json_object_new_int64(created));
+    json_object_object_add(o, "model", json_object_new_string(model));
+    return o;
+}
+
+/* A chat.completion.chunk with one choice; takes over 'delta' (NULL
+ * gives {}); 'finish_reason' NULL gives null. */
+struct json_object *
+sy_adapter_chunk(const char *id, int64_t created, const char *model,
+                 struct json_object *delta, const char *finish_reason)
+{
+    struct json_object *o = chunk_head(id, created, model);
+    struct json_object *choices = json_object_new_array();
+    struct json_object *c = json_object_new_object();
+    json_object_object_add(c, "index", json_object_new_int(0));
+    json_object_object_add(c, "delta",
+                           delta ? delta : json_object_new_object());
+    json_object_object_add(c, "finish_reason",
+                           finish_reason ? json_object_new_string(
+                                               finish_reason)
+                                         : NULL);
+    json_object_array_add(choices, c);
+    json_object_object_add(o, "choices", choices);
+    return o;
+}
+
+/* The final usage chunk: "choices": [] and the totals. */
+struct json_object *
+sy_adapter_usage_chunk(const char *id, int64_t created, const char *model,
+                       const struct sy_usage *u)
+{
+    struct json_object *o = chunk_head(id, created, model);
+    json_object_object_add(o, "choices", json_object_new_array());
+    json_object_object_add(o, "usage", sy_adapter_usage_json(u));
+    return o;
+}
+
+/* An OpenAI tool call {"id","type":"function","function":{name,
+ * arguments}} (a new tree). */
+struct json_object *
+sy_adapter_tool_call(const char *id, const char *name, const char *arguments)
+{
+    struct json_object *tc = json_object_new_object();
+    json_object_object_add(tc, "id", json_object_new_string(id));
+    json_object_object_add(tc, "type", json_object_new_string("function"));
+    struct json_object *fn = json_object_new_object();
+    json_object_object_add(fn, "name", json_object_new_string(name));
+    json_object_object_add(fn, "arguments",
+                           json_object_new_string(arguments));
+    json_object_object_add(tc, "function", fn);
+    return tc;
+}
+
+/* Serialise 'chunk', hand it to 'emit' and drop it (the tree is always
+ * released). Returns what 'emit' returns. */
+enum sy_err
+sy_adapter_emit_json(sy_emit_fn emit, void *ud, struct json_object *chunk,
+                     const struct sy_usage *usage, bool usage_only)
+{
+    struct sy_chunk ch = {.kind = SY_CHUNK_DATA};
+    ch.data = sy_adapter_json_text(chunk, &ch.len);
+    ch.usage = usage;
+    ch.usage_only = usage_only;
+    enum sy_err e = emit(ud, &ch);
+    json_object_put(chunk);
+    return e;
+}
+
+enum sy_err
+sy_adapter_emit_done(sy_emit_fn emit, void *ud)
+{
+    struct sy_chunk done = {.kind = SY_CHUNK_DONE};
+    return emit(ud, &done);
+}
+
+/* A chat.completion with one choice; takes over 'message'. */
+struct json_object *
+sy_adapter_completion(const char *id, int64_t created, const char *model,
+                      struct json_object *message, const char *finish_reason,
+                      const struct sy_usage *u)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "object",
+                           json_object_new_string("chat.completion"));
+    json_object_object_add(o, "created", json_object_new_int64(created));
+    json_object_object_add(o, "model", json_object_new_string(model));
+    struct json_object *choices = json_object_new_array();
+    struct json_object *c = json_object_new_object();
+    json_object_object_add(c, "index", json_object_new_int(0));
+    json_object_object_add(c, "message", message);
+    json_object_object_add(c, "logprobs", NULL);
+    json_object_object_add(c, "finish_reason",
+                           json_object_new_string(finish_reason));
+    json_object_array_add(choices, c);
+    json_object_object_add(o, "choices", choices);
+    if (u != NULL && u->present)
+        json_object_object_add(o, "usage", sy_adapter_usage_json(u));
+    return o;
+}
+
+/* Make 'root' (taken over) the canonical response: freed by an arena
+ * cleanup. */
+enum sy_err
+sy_adapter_set_response(struct sy_adapter_call *call,
+                        struct sy_chat_resp *resp, struct json_object *root)
+{
+    sy_arena_on_cleanup(call->arena, sy_chat_json_free, root);
+    resp->root = root;
+    resp->raw = NULL;
+    resp->raw_len = 0;
+    return SY_OK;
+}
+
+/* A malformed provider reply: fill 'f' and return SY_EUP_PROTO.
+ * 'message' must be static or an arena string. */
+enum sy_err
+sy_adapter_proto(struct sy_failure *f, const char *message)
+{
+    f->err = SY_EUP_PROTO;
+    f->message = message;
+    return SY_EUP_PROTO;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deterministic ids                                                   */
+
+/* FNV-1a (64 bit) of 'n' bytes, continuing from 'h' (SY_FNV_INIT to
+ * start). */
+uint64_t
+sy_adapter_fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* 'n' base62 characters derived from 'h' (arena string). */
+const char *
+sy_adapter_base62(struct sy_arena *a, uint64_t h, size_t n)
+{
+    static const char digits[] =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    char *s = sy_arena_alloc(a, n + 1);
+    uint64_t x = h;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 10 == 0 && i > 0)
+            x = sy_adapter_fnv(h, &i, sizeof(i));
+        s[i] = digits[x % 62];
+        x /= 62;
+    }
+    s[n] = '\0';
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors and retry hints                                              */
+
+/* The value of response header 'name' (case-insensitive), or NULL when
+ * absent or when the core passed no headers. */
+const char *
+sy_adapter_header(const struct sy_adapter_call *call, const char *name)
+{
+    for (size_t i = 0; i < call->nresp_headers; i++)
+        if (strcasecmp(call->resp_headers[i].name, name) == 0)
+            return call->resp_headers[i].value;
+    return NULL;
+}
+
+#define MAX_HINT_MS 86400000.0
+
+/* A duration such as "20ms", "1s", "1.5s", "6m0s", "1h2m3s" (OpenAI
+ * reset headers, Gemini retryDelay) or a bare number of seconds, in ms;
+ * 0 when it cannot be read. Capped at one day. */
+uint32_t
+sy_adapter_duration_ms(const char *s)
+{
+    double total = 0;
+    bool any = false;
+    while (s != NULL && *s == ' ')
+        s++;
+    while (s != NULL && *s != '\0') {
+        char *end;
+        double x = strtod(s, &end);
+        if (end == s || x < 0)
+            return 0;
+        s = end;
+        if (strncmp(s, "ms", 2) == 0) {
+            total += x;
+            s += 2;
+        } else if (*s == 'h') {
+            total += x * 3600000.0;
+            s++;
+        } else if (*s == 'm') {
+            total += x * 60000.0;
+            s++;
+        } else if (*s == 's' || *s == '\0') {
+            total += x * 1000.0;
+            s += *s == 's';
+        } else {
+            return 0;
+        }
+        any = true;
+    }
+    if (!any)
+        return 0;
+    return total > MAX_HINT_MS ? (uint32_t)MAX_HINT_MS : (uint32_t)total;
+}
+
+/* Seconds since the epoch for an RFC 3339 timestamp, or -1. */
+static int64_t
+rfc3339(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    int n = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return -1;
+    const char *p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    long off = 0;
+    if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return -1;
+        off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
+    } else if (*p != 'Z' && *p != 'z') {
+        return -1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? -1 : (int64_t)t - off;
+}
+
+/* One reset header: OpenAI durations or Anthropic RFC 3339 times. */
+static uint32_t
+reset_ms(const char *v)
+{
+    if (v == NULL)
+        return 0;
+    int64_t at = strchr(v, 'T') != NULL ? rfc3339(v) : -1;
+    if (at < 0)
+        return sy_adapter_duration_ms(v);
+    int64_t now = (int64_t)sy_wall_s();
+    if (at <= now)
+        return 0;
+    double ms = (double)(at - now) * 1000.0;
+    return ms > MAX_HINT_MS ? (uint32_t)MAX_HINT_MS : (uint32_t)ms;
+}
+
+/* Retry hint from the rate-limit reset headers (OpenAI
+ * x-ratelimit-reset-*, Anthropic anthropic-ratelimit-*-reset): the
+ * latest reset among the limits that are exhausted (remaining 0), or
+ * among all of them when none says so. 0 when there is none (or the
+ * core passed no headers). */
+uint32_t
+sy_adapter_reset_hint_ms(const struct sy_adapter_call *call)
+{
+    static const char *const limits[][2] = {
+        {"x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"},
+        {"x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"},
+        {"anthropic-ratelimit-requests-reset",
+         "anthropic-ratelimit-requests-remaining"},
+        {"anthropic-ratelimit-tokens-reset",
+         "anthropic-ratelimit-tokens-remaining"},
+        {"anthropic-ratelimit-input-tokens-reset",
+         "anthropic-ratelimit-input-tokens-remaining"},
+        {"anthropic-ratelimit-output-tokens-reset",
+         "anthropic-ratelimit-output-tokens-remaining"},
+    };
+    uint32_t exhausted = 0, any = 0;
+    for (size_t i = 0; i < SY_ARRAY_LEN(limits); i++) {
+        uint32_t ms = reset_ms(sy_adapter_header(call, limits[i][0]));
+        const char *rem = sy_adapter_header(call, limits[i][1]);
+        any = SY_MAX(any, ms);
+        if (rem != NULL && strcmp(rem, "0") == 0)
+            exhausted = SY_MAX(exhausted, ms);
+    }
+    return exhausted ? exhausted : any;
+}
+
 static const char *
 str_at(struct json_object *o, const char *key, struct sy_arena *a)
 {
-    struct json_object *v;
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string))
+    const char *s = sy_adapter_get_str(o, key);
+    if (s == NULL)
         return NULL;
-    return sy_arena_strndup(a, json_object_get_string(v),
-                            SY_MIN((size_t)json_object_get_string_len(v),
-                                   512u));
+    return sy_arena_strndup(a, s, SY_MIN(strlen(s), 512u));
+}
+
+/* The provider's message of an OpenAI-style error body. Besides
+ * {"error":{"message":...}} this reads Mistral's top-level
+ * {"object":"error","message":...} (whose message may be an object) and
+ * {"detail":...} bodies. */
+static const char *
+error_message(struct json_object *root, struct json_object *err,
+              struct sy_arena *a)
+{
+    struct json_object *m = sy_adapter_get(err, "message");
+    if (m == NULL && err != root)
+        m = sy_adapter_get(root, "message");
+    if (m == NULL)
+        m = sy_adapter_get(root, "detail");
+    if (m == NULL)
+        return NULL;
+    size_t n;
+    const char *s = json_object_is_type(m, json_type_string)
+                        ? json_object_get_string(m)
+                        : sy_adapter_json_text(m, NULL);
+    n = strlen(s);
+    return n == 0 ? NULL : sy_arena_strndup(a, s, SY_MIN(n, 512u));
 }
 
 /* Classify an OpenAI-style error reply ({"error":{message,type,code,
- * param}}) by status. Auth failures never echo the provider's message,
- * which may quote part of our key. */
+ * param}}, also the Mistral and OpenRouter variants) by status. Auth and
+ * billing failures never echo the provider's message, which may quote
+ * part of our key. Rate limits take the reset headers as a retry hint
+ * when the core found no Retry-After. */
 void
 sy_adapter_openai_error(struct sy_adapter_call *call, int status,
                         const char *body, size_t len, struct sy_failure *f)
 {
     struct sy_arena *a = call->arena;
-    struct json_object *root = NULL, *err = NULL;
-    if (len > 0 && len < (1u << 20)) {
-        struct json_tokener *tok = json_tokener_new_ex(32);
-        root = json_tokener_parse_ex(tok, body, (int)len);
-        json_tokener_free(tok);
-    }
-    if (root != NULL && json_object_is_type(root, json_type_object))
-        json_object_object_get_ex(root, "error", &err);
-    if (err != NULL && !json_object_is_type(err, json_type_object))
-        err = NULL;
-    const char *msg = str_at(err, "message", a);
+    struct json_object *root = sy_adapter_json_parse(body, len);
+    struct json_object *err = sy_adapter_get(root, "error");
+    if (!sy_adapter_is(err, json_type_object))
+        err = sy_adapter_is(root, json_type_object) ? root : NULL;
+    const char *msg = error_message(root, err, a);
     const char *code = str_at(err, "code", a);
     const char *param = str_at(err, "param", a);
     f->status = status;
@@ -162,18 +721,26 @@ sy_adapter_openai_error(struct sy_adapter_call *call, int status,
         f->err = SY_EUP_AUTH;
         f->message = sy_arena_printf(a, "the provider rejected the gateway's "
                                         "API key (HTTP %d)", status);
+    } else if (status == 402) {
+        f->err = SY_EUP_AUTH;
+        f->message = "the provider refused the gateway's account: payment "
+                     "required (HTTP 402)";
     } else if (status == 429) {
         f->err = SY_EUP_RATELIMIT;
         f->message = sy_arena_printf(
             a, "rate limited by the provider (HTTP 429%s%s)",
             code ? ", " : "", code ? code : "");
-    } else if (status == 408) {
+        if (f->retry_after_ms == 0)
+            f->retry_after_ms = sy_adapter_reset_hint_ms(call);
+    } else if (status == 408 || status == 504) {
         f->err = SY_EUP_TIMEOUT;
-        f->message = "the provider timed out (HTTP 408)";
+        f->message = sy_arena_printf(a, "the provider timed out (HTTP %d)",
+                                     status);
     } else if (status == 404) {
         f->err = SY_EUP_5XX;
-        f->message = sy_arena_printf(a, "the provider answered 404 (%s): check "
-                                        "the deployment's model and base_url",
+        f->message = sy_arena_printf(a, "the provider answered 404 (%s): "
+                                        "check the deployment's model and "
+                                        "base_url",
                                      msg ? msg : "not found");
     } else if (status >= 400 && status < 500 && status != 409) {
         f->err = SY_EUP_BADREQ;

@@ -1,6 +1,9 @@
 /*
  * common.h - helpers shared by adapters: the SSE event splitter (accepts
- * any split of the byte stream), and OpenAI-style error body reading.
+ * any split of the byte stream), JSON reading and building on json-c,
+ * canonical chunk / completion construction, deterministic hashing for
+ * synthesized tool call ids, refusals with a caller-safe message, retry
+ * hints, and OpenAI-style error body reading.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_ADAPTERS_COMMON_H
@@ -8,8 +11,13 @@
 
 #include "adapter.h"
 
+#include <json-c/json.h>
+
 /* Largest single SSE event we accept from a provider. */
 #define SY_SSE_MAX_EVENT (4u << 20)
+
+/* Largest provider body (or stream event) we parse as JSON. */
+#define SY_JSON_MAX (64u << 20)
 
 struct sy_sse {
     struct sy_buf line;  /* owned: a line split across reads */
@@ -28,6 +36,69 @@ enum sy_err sy_sse_feed(struct sy_sse *s, const char *p, size_t n,
                         sy_sse_event_fn fn, void *ud);
 enum sy_err sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud);
 
+/* ---- JSON reading (results are borrowed from 'o') */
+struct json_object *sy_adapter_json_parse(const char *p, size_t len);
+struct json_object *sy_adapter_get(struct json_object *o, const char *key);
+const char *sy_adapter_get_str(struct json_object *o, const char *key);
+bool sy_adapter_get_int(struct json_object *o, const char *key,
+                        int64_t *out);
+bool sy_adapter_is(struct json_object *o, json_type t);
+const char *sy_adapter_json_text(struct json_object *o, size_t *len);
+enum sy_err sy_adapter_json_write(struct sy_buf *b, struct json_object *o);
+const char *sy_adapter_content_text(struct sy_arena *a,
+                                    struct json_object *content,
+                                    bool *has_other);
+bool sy_adapter_data_url(struct sy_arena *a, const char *url,
+                         const char **mime, const char **data);
+bool sy_adapter_str_in(const char *s, const char *const *list);
+
+/* ---- JSON building: sy_adapter_obj("k", value, "k2", value2, NULL)
+ * takes over each value (NULL is JSON null); sy_adapter_arr1 wraps one. */
+struct json_object *sy_adapter_obj(const char *key, ...)
+    __attribute__((sentinel));
+struct json_object *sy_adapter_arr1(struct json_object *v);
+#define SY_JSTR(s) json_object_new_string(s)
+
+/* ---- refusing a request (build_request) */
+enum sy_err sy_adapter_refuse(struct sy_adapter_call *call, const char *param,
+                              const char *fmt, ...) SY_PRINTF(3, 4);
+
+/* ---- canonical output (OpenAI chat.completion / chat.completion.chunk) */
+struct json_object *sy_adapter_usage_json(const struct sy_usage *u);
+struct json_object *sy_adapter_chunk(const char *id, int64_t created,
+                                     const char *model,
+                                     struct json_object *delta,
+                                     const char *finish_reason);
+struct json_object *sy_adapter_usage_chunk(const char *id, int64_t created,
+                                           const char *model,
+                                           const struct sy_usage *u);
+struct json_object *sy_adapter_tool_call(const char *id, const char *name,
+                                         const char *arguments);
+enum sy_err sy_adapter_emit_json(sy_emit_fn emit, void *ud,
+                                 struct json_object *chunk,
+                                 const struct sy_usage *usage,
+                                 bool usage_only);
+enum sy_err sy_adapter_emit_done(sy_emit_fn emit, void *ud);
+enum sy_err sy_adapter_set_response(struct sy_adapter_call *call,
+                                    struct sy_chat_resp *resp,
+                                    struct json_object *root);
+struct json_object *sy_adapter_completion(const char *id, int64_t created,
+                                          const char *model,
+                                          struct json_object *message,
+                                          const char *finish_reason,
+                                          const struct sy_usage *u);
+enum sy_err sy_adapter_proto(struct sy_failure *f, const char *message);
+
+/* ---- deterministic ids */
+#define SY_FNV_INIT 0xcbf29ce484222325ull
+uint64_t sy_adapter_fnv(uint64_t h, const void *p, size_t n);
+const char *sy_adapter_base62(struct sy_arena *a, uint64_t h, size_t n);
+
+/* ---- errors and retry hints */
+const char *sy_adapter_header(const struct sy_adapter_call *call,
+                              const char *name);
+uint32_t sy_adapter_duration_ms(const char *s);
+uint32_t sy_adapter_reset_hint_ms(const struct sy_adapter_call *call);
 void sy_adapter_openai_error(struct sy_adapter_call *call, int status,
                              const char *body, size_t len,
                              struct sy_failure *f);

@@ -1,18 +1,61 @@
 /*
- * openai.c - adapter for the OpenAI chat completions API, the canonical
- * format, so translation is mostly pass-through: the body is re-written
- * with the deployment's model id and, for streams, usage is always
- * requested (the gateway needs it for accounting; the pipeline drops the
- * usage chunk unless the caller asked for it).
+ * openai.c - adapter for the OpenAI chat completions API and the
+ * OpenAI-compatible family (DeepSeek, Mistral, Qwen/DashScope, OpenRouter,
+ * TokenMix, any custom base URL). The canonical format is OpenAI's, so
+ * translation is mostly pass-through; what differs per provider is DATA
+ * (struct openai_quirks), not code: fields to keep or drop, renamed
+ * fields, tool call id rules, stream_options support, reasoning_content
+ * round-trips. For streams, usage is always requested when the provider
+ * takes stream_options (the gateway needs it for accounting; the pipeline
+ * drops the usage chunk unless the caller asked for it).
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
 #include "adapter.h"
 #include "common.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
+
+/* How tool call ids in the history must look for a provider. */
+enum openai_ids {
+    IDS_KEEP,    /* any id */
+    IDS_MAX40,   /* OpenAI: at most 40 characters (longer: hashed) */
+    IDS_MISTRAL  /* exactly 9 characters of [a-zA-Z0-9] (else: hashed) */
+};
+
+/* One row per provider type. Columns: the type name; 'allow' (top-level
+ * fields kept, after renames; NULL keeps all); 'drop' (top-level fields
+ * removed); 'msg_drop' (message fields removed, except on tool messages);
+ * the flags below. */
+struct openai_quirks {
+    const char *type;
+    const char *const *allow;
+    const char *const *drop;
+    const char *const *msg_drop;
+    enum openai_ids ids;
+    bool max_tokens_name;       /* max_completion_tokens -> max_tokens */
+    bool seed_as_random_seed;   /* seed -> random_seed (Mistral) */
+    bool stream_options;        /* accepts stream_options.include_usage */
+    bool keep_reasoning;        /* assistant reasoning_content is sent back
+                                   (DeepSeek thinking-mode tool loops) */
+    bool json_schema_as_object; /* json_schema -> json_object + a system
+                                   message with the schema */
+    bool drop_empty_tools;      /* "tools": [] is removed (with tool_choice) */
+    bool thinking_off_nonstream;/* enable_thinking:false on non-streaming
+                                   calls unless the caller set it (Qwen) */
+    bool attribution;           /* HTTP-Referer / X-Title from the
+                                   provider's http_referer / app_title */
+};
+
+/* What init digests from the provider config (adapter_conf). */
+struct openai_conf {
+    struct openai_quirks q;
+    const char *referer;  /* owned by the config arena, or NULL */
+    const char *title;
+};
 
 struct openai_ctx {
     struct sy_sse sse;
@@ -21,45 +64,353 @@ struct openai_ctx {
     void *emit_ud;
     struct sy_adapter_call *call;
     struct sy_usage usage;
+    const char *id;         /* of the last chunk (arena), for a synthetic
+                               usage chunk */
+    const char *model;
+    int64_t created;
+    bool usage_chunk_seen;  /* the provider sent a "choices": [] chunk */
     unsigned events;
 };
 
-static enum sy_err
-openai_build_body(struct sy_adapter_call *call, struct sy_buf *b)
+/* Fields only OpenAI knows: dropped for strict compatible providers. */
+static const char *const openai_only[] = {
+    "store", "metadata", "service_tier", "prediction", "modalities", "audio",
+    "web_search_options", "prompt_cache_key", "safety_identifier",
+    "verbosity", NULL};
+
+static const char *const mistral_allow[] = {
+    "model", "messages", "temperature", "top_p", "max_tokens", "stream",
+    "stop", "random_seed", "response_format", "tools", "tool_choice",
+    "presence_penalty", "frequency_penalty", "n", "parallel_tool_calls",
+    "prediction", "safe_prompt", "prompt_mode", NULL};
+
+static const char *const mistral_msg_drop[] = {"name", NULL};
+
+static const struct openai_quirks quirks_table[] = {
+    {.type = "openai", .ids = IDS_MAX40, .stream_options = true},
+    {.type = "deepseek", .drop = openai_only, .stream_options = true,
+     .keep_reasoning = true, .json_schema_as_object = true},
+    {.type = "mistral", .allow = mistral_allow, .msg_drop = mistral_msg_drop,
+     .ids = IDS_MISTRAL, .max_tokens_name = true,
+     .seed_as_random_seed = true, .drop_empty_tools = true},
+    {.type = "qwen", .drop = openai_only, .stream_options = true,
+     .thinking_off_nonstream = true},
+    {.type = "openrouter", .stream_options = true, .attribution = true},
+    {.type = "tokenmix", .stream_options = true},
+};
+
+static const struct openai_quirks *
+quirks_find(const char *type)
 {
-    const struct sy_chat_req *req = call->req;
-    enum sy_err e = sy_buf_puts(b, "{\"model\":");
-    if (e == SY_OK)
-        e = sy_buf_json_str(b, call->dep->model, strlen(call->dep->model));
-    json_object_object_foreach(req->root, key, val) {
+    for (size_t i = 0; i < SY_ARRAY_LEN(quirks_table); i++)
+        if (type != NULL && strcmp(quirks_table[i].type, type) == 0)
+            return &quirks_table[i];
+    return &quirks_table[0];
+}
+
+/* The provider's digested config; without one (init not run), the
+ * defaults of its type. */
+static struct openai_conf
+openai_conf_of(const struct sy_provider *p)
+{
+    if (p->adapter_conf != NULL)
+        return *(const struct openai_conf *)p->adapter_conf;
+    struct openai_conf c = {0};
+    c.q = *quirks_find(p->adapter ? p->adapter->name : p->type);
+    return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+
+static enum sy_err
+quirk_bool(struct json_object *v, const char *key, bool *out, char *err,
+           size_t errlen)
+{
+    if (!json_object_is_type(v, json_type_boolean)) {
+        snprintf(err, errlen, "quirks.%s must be true or false", key);
+        return SY_EBADREQ;
+    }
+    *out = json_object_get_boolean(v);
+    return SY_OK;
+}
+
+/* Read the optional "quirks" override object into 'c'. */
+static enum sy_err
+read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
+            char *err, size_t errlen)
+{
+    if (!json_object_is_type(o, json_type_object)) {
+        snprintf(err, errlen, "\"quirks\" must be an object");
+        return SY_EBADREQ;
+    }
+    enum sy_err e = SY_OK;
+    json_object_object_foreach(o, key, v) {
         if (e != SY_OK)
             break;
-        if (strcmp(key, "model") == 0 || strcmp(key, "stream_options") == 0)
-            continue;
-        e = sy_buf_puts(b, ",");
-        if (e == SY_OK)
-            e = sy_buf_json_str(b, key, strlen(key));
-        if (e == SY_OK)
-            e = sy_buf_puts(b, ":");
-        if (e == SY_OK) {
-            size_t n;
-            const char *s = json_object_to_json_string_length(
-                val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                &n);
-            e = sy_buf_append(b, s, n);
+        if (strcmp(key, "drop") == 0) {
+            if (!json_object_is_type(v, json_type_array)) {
+                snprintf(err, errlen, "quirks.drop must be an array of "
+                                      "field names");
+                return SY_EBADREQ;
+            }
+            size_t n = json_object_array_length(v);
+            const char **list = sy_arena_zalloc(a, (n + 1) * sizeof(*list));
+            for (size_t i = 0; i < n; i++) {
+                struct json_object *s = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(s, json_type_string)) {
+                    snprintf(err, errlen, "quirks.drop[%zu] must be a "
+                                          "string", i);
+                    return SY_EBADREQ;
+                }
+                list[i] = sy_arena_strdup(a, json_object_get_string(s));
+            }
+            c->q.drop = list;
+        } else if (strcmp(key, "max_tokens_name") == 0) {
+            e = quirk_bool(v, key, &c->q.max_tokens_name, err, errlen);
+        } else if (strcmp(key, "stream_options") == 0) {
+            e = quirk_bool(v, key, &c->q.stream_options, err, errlen);
+        } else if (strcmp(key, "keep_reasoning_content") == 0) {
+            e = quirk_bool(v, key, &c->q.keep_reasoning, err, errlen);
+        } else if (strcmp(key, "json_schema_as_object") == 0) {
+            e = quirk_bool(v, key, &c->q.json_schema_as_object, err, errlen);
+        } else if (strcmp(key, "tool_ids") == 0) {
+            const char *s = json_object_get_string(v);
+            if (!json_object_is_type(v, json_type_string) ||
+                !sy_adapter_str_in(s, (const char *const[]){
+                                          "keep", "max40", "mistral", NULL})) {
+                snprintf(err, errlen, "quirks.tool_ids must be \"keep\", "
+                                      "\"max40\" or \"mistral\"");
+                return SY_EBADREQ;
+            }
+            c->q.ids = s[0] == 'k' ? IDS_KEEP
+                       : s[1] == 'a' ? IDS_MAX40 : IDS_MISTRAL;
+        } else {
+            snprintf(err, errlen, "unknown key quirks.%s (known: drop, "
+                                  "max_tokens_name, stream_options, "
+                                  "keep_reasoning_content, "
+                                  "json_schema_as_object, tool_ids)", key);
+            return SY_EBADREQ;
         }
     }
-    if (e == SY_OK && req->stream)
-        e = sy_buf_puts(b, ",\"stream_options\":{\"include_usage\":true}");
-    if (e == SY_OK)
-        e = sy_buf_puts(b, "}");
-    return e == SY_OK ? SY_OK : SY_ETOOBIG;
+    return e;
+}
+
+static enum sy_err
+openai_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
+            const void **adapter_conf, char *err, size_t errlen)
+{
+    struct json_object *o = (struct json_object *)(uintptr_t)conf;
+    struct openai_conf *c = sy_arena_zalloc(a, sizeof(*c));
+    c->q = *quirks_find(p->adapter ? p->adapter->name : p->type);
+    struct json_object *v = sy_adapter_get(o, "quirks");
+    if (v != NULL && read_quirks(v, c, a, err, errlen) != SY_OK)
+        return SY_EBADREQ;
+    static const char *const attr[] = {"http_referer", "app_title"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(attr); i++) {
+        v = sy_adapter_get(o, attr[i]);
+        if (v == NULL)
+            continue;
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) ||
+            strpbrk(s, "\r\n") != NULL) {
+            snprintf(err, errlen, "\"%s\" must be a one-line string",
+                     attr[i]);
+            return SY_EBADREQ;
+        }
+        if (i == 0)
+            c->referer = sy_arena_strdup(a, s);
+        else
+            c->title = sy_arena_strdup(a, s);
+    }
+    *adapter_conf = c;
+    return SY_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request                                                             */
+
+static bool
+is_alnum9(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+              (s[n] >= '0' && s[n] <= '9')))
+            return false;
+    return n == 9;
+}
+
+/* The id to send for a history tool call id, or NULL to keep it. The
+ * rewrite is a hash, so the assistant call and its tool message map to
+ * the same id, in this request and in every later one. */
+static const char *
+rewrite_id(struct sy_arena *a, enum openai_ids ids, const char *id)
+{
+    uint64_t h = sy_adapter_fnv(SY_FNV_INIT, id, strlen(id));
+    if (ids == IDS_MISTRAL && !is_alnum9(id))
+        return sy_adapter_base62(a, h, 9);
+    if (ids == IDS_MAX40 && strlen(id) > 40)
+        return sy_arena_printf(a, "call_%s", sy_adapter_base62(a, h, 24));
+    return NULL;
+}
+
+/* A shallow copy of object 'o' (members shared by reference) without the
+ * keys in 'skip'. */
+static struct json_object *
+copy_without(struct json_object *o, const char *const *skip,
+             const char *const *skip2)
+{
+    struct json_object *c = json_object_new_object();
+    json_object_object_foreach(o, key, val) {
+        if (sy_adapter_str_in(key, skip) || sy_adapter_str_in(key, skip2))
+            continue;
+        json_object_object_add(c, key, json_object_get(val));
+    }
+    return c;
+}
+
+static struct json_object *
+rewrite_tool_calls(struct sy_arena *a, enum openai_ids ids,
+                   struct json_object *calls)
+{
+    struct json_object *out = json_object_new_array();
+    size_t n = json_object_array_length(calls);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *tc = json_object_array_get_idx(calls, i);
+        const char *id = sy_adapter_get_str(tc, "id");
+        const char *nid = id ? rewrite_id(a, ids, id) : NULL;
+        if (nid == NULL || !json_object_is_type(tc, json_type_object)) {
+            json_object_array_add(out, json_object_get(tc));
+            continue;
+        }
+        struct json_object *c = copy_without(tc, NULL, NULL);
+        json_object_object_add(c, "id", json_object_new_string(nid));
+        json_object_array_add(out, c);
+    }
+    return out;
+}
+
+/* The messages to send: ids rewritten, fields the provider rejects
+ * removed, and an optional system message put first. */
+static struct json_object *
+rewrite_messages(struct sy_adapter_call *call, const struct openai_quirks *q,
+                 struct json_object *msgs, const char *first_system)
+{
+    static const char *const reasoning[] = {"reasoning_content", NULL};
+    struct sy_arena *a = call->arena;
+    struct json_object *out = json_object_new_array();
+    if (first_system != NULL) {
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "role", json_object_new_string("system"));
+        json_object_object_add(m, "content",
+                               json_object_new_string(first_system));
+        json_object_array_add(out, m);
+    }
+    size_t n = json_object_array_length(msgs);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        const char *role = sy_adapter_get_str(m, "role");
+        bool tool = role != NULL && strcmp(role, "tool") == 0;
+        struct json_object *c = copy_without(
+            m, tool ? NULL : q->msg_drop, q->keep_reasoning ? NULL : reasoning);
+        struct json_object *calls = sy_adapter_get(m, "tool_calls");
+        if (q->ids != IDS_KEEP && sy_adapter_is(calls, json_type_array))
+            json_object_object_add(c, "tool_calls",
+                                   rewrite_tool_calls(a, q->ids, calls));
+        const char *tid = sy_adapter_get_str(m, "tool_call_id");
+        const char *nid = tid && q->ids != IDS_KEEP
+                              ? rewrite_id(a, q->ids, tid) : NULL;
+        if (nid != NULL)
+            json_object_object_add(c, "tool_call_id",
+                                   json_object_new_string(nid));
+        json_object_array_add(out, c);
+    }
+    return out;
+}
+
+static enum sy_err
+openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
+                  struct sy_buf *b)
+{
+    const struct sy_chat_req *req = call->req;
+    struct json_object *root = req->root;
+    struct json_object *body = json_object_new_object();
+    json_object_object_add(body, "model",
+                           json_object_new_string(call->dep->model));
+
+    /* json_schema degraded to json_object: the schema goes into a system
+     * message, which also carries the word "JSON" such providers need. */
+    const char *hint = NULL;
+    struct json_object *rf = sy_adapter_get(root, "response_format");
+    const char *rft = sy_adapter_get_str(rf, "type");
+    bool degrade = q->json_schema_as_object && rft != NULL &&
+                   strcmp(rft, "json_schema") == 0;
+    if (degrade) {
+        struct json_object *schema =
+            sy_adapter_get(sy_adapter_get(rf, "json_schema"), "schema");
+        hint = sy_arena_printf(call->arena,
+                               "Respond with a single JSON object only, no "
+                               "prose and no markdown fences. It must "
+                               "conform to this JSON schema: %s",
+                               sy_adapter_json_text(schema, NULL));
+    }
+    struct json_object *tools = sy_adapter_get(root, "tools");
+    bool no_tools = q->drop_empty_tools && tools != NULL &&
+                    sy_adapter_is(tools, json_type_array) &&
+                    json_object_array_length(tools) == 0;
+    bool has_mct = sy_adapter_get(root, "max_completion_tokens") != NULL;
+
+    json_object_object_foreach(root, key, val) {
+        const char *name = key;
+        if (strcmp(key, "model") == 0 || strcmp(key, "stream_options") == 0)
+            continue;
+        if (q->max_tokens_name && strcmp(key, "max_completion_tokens") == 0)
+            name = "max_tokens";
+        else if (q->max_tokens_name && has_mct &&
+                 strcmp(key, "max_tokens") == 0)
+            continue; /* max_completion_tokens wins */
+        if (q->seed_as_random_seed && strcmp(key, "seed") == 0)
+            name = "random_seed";
+        if (no_tools && (strcmp(key, "tools") == 0 ||
+                         strcmp(key, "tool_choice") == 0 ||
+                         strcmp(key, "parallel_tool_calls") == 0))
+            continue;
+        if (sy_adapter_str_in(name, q->drop) ||
+            (q->allow != NULL && !sy_adapter_str_in(name, q->allow)))
+            continue;
+        struct json_object *v = json_object_get(val);
+        if (strcmp(key, "messages") == 0) {
+            json_object_put(v);
+            v = rewrite_messages(call, q, val, hint);
+        } else if (degrade && strcmp(key, "response_format") == 0) {
+            json_object_put(v);
+            v = json_object_new_object();
+            json_object_object_add(v, "type",
+                                   json_object_new_string("json_object"));
+        }
+        json_object_object_add(body, name, v);
+    }
+    if (req->stream && q->stream_options) {
+        struct json_object *so = json_object_new_object();
+        json_object_object_add(so, "include_usage",
+                               json_object_new_boolean(1));
+        json_object_object_add(body, "stream_options", so);
+    }
+    if (q->thinking_off_nonstream && !req->stream &&
+        sy_adapter_get(root, "enable_thinking") == NULL)
+        json_object_object_add(body, "enable_thinking",
+                               json_object_new_boolean(0));
+    enum sy_err e = sy_adapter_json_write(b, body);
+    json_object_put(body);
+    return e;
 }
 
 static enum sy_err
 openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
 {
     const struct sy_provider *p = call->dep->provider;
+    struct openai_conf conf = openai_conf_of(p);
     struct sy_arena *a = call->arena;
     out->method = "POST";
     out->url = sy_arena_printf(a, "%s/chat/completions", p->base_url);
@@ -69,27 +420,61 @@ openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "Authorization: Bearer %s", call->api_key);
+    if (conf.q.attribution && conf.referer != NULL)
+        out->headers[out->nheaders++] =
+            sy_arena_printf(a, "HTTP-Referer: %s", conf.referer);
+    if (conf.q.attribution && conf.title != NULL)
+        out->headers[out->nheaders++] =
+            sy_arena_printf(a, "X-Title: %s", conf.title);
     for (size_t i = 0; i < p->nheaders &&
                        out->nheaders < SY_ARRAY_LEN(out->headers);
          i++)
         out->headers[out->nheaders++] = sy_arena_printf(
             a, "%s: %s", p->headers[i].name, p->headers[i].value);
-    return openai_build_body(call, out->body);
+    return openai_build_body(call, &conf.q, out->body);
 }
 
-static struct json_object *
-parse_json(const char *p, size_t len)
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
+
+/* Normalise the finish_reason of each choice of 'o' in place. Returns 1
+ * when something changed, 0 when not, -1 when a choice ended in an error
+ * (Mistral/OpenRouter "error", DeepSeek "insufficient_system_resource"):
+ * the attempt failed. */
+static int
+normalise_finish(struct json_object *o)
 {
-    if (len == 0 || len > (64u << 20))
-        return NULL;
-    struct json_tokener *tok = json_tokener_new_ex(128);
-    struct json_object *o = json_tokener_parse_ex(tok, p, (int)len);
-    if (json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(o);
-        o = NULL;
+    static const char *const standard[] = {
+        "stop", "length", "tool_calls", "content_filter", "function_call",
+        NULL};
+    struct json_object *choices = sy_adapter_get(o, "choices");
+    if (!sy_adapter_is(choices, json_type_array))
+        return 0;
+    int changed = 0;
+    size_t n = json_object_array_length(choices);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(choices, i);
+        const char *fr = sy_adapter_get_str(c, "finish_reason");
+        if (fr == NULL || sy_adapter_str_in(fr, standard))
+            continue;
+        if (strcmp(fr, "model_length") != 0)
+            return -1;
+        json_object_object_add(c, "finish_reason",
+                               json_object_new_string("length"));
+        changed = 1;
     }
-    json_tokener_free(tok);
-    return o;
+    return changed;
+}
+
+/* Usage with DeepSeek's cache fields when the OpenAI ones are absent. */
+static void
+read_usage(struct json_object *u, struct sy_usage *out)
+{
+    sy_chat_usage_from_json(u, out);
+    int64_t hit;
+    if (out->present && out->cached_tokens == 0 &&
+        sy_adapter_get_int(u, "prompt_cache_hit_tokens", &hit) && hit > 0)
+        out->cached_tokens = hit;
 }
 
 static enum sy_err
@@ -97,40 +482,54 @@ openai_parse_response(struct sy_adapter_call *call, const char *body,
                       size_t len, struct sy_chat_resp *resp,
                       struct sy_failure *f)
 {
-    struct json_object *root = parse_json(body, len);
-    if (root == NULL || !json_object_is_type(root, json_type_object)) {
+    struct json_object *root = sy_adapter_json_parse(body, len);
+    if (!sy_adapter_is(root, json_type_object)) {
         json_object_put(root);
-        f->err = SY_EUP_PROTO;
-        f->message = "the provider's reply is not a JSON object";
-        return SY_EUP_PROTO;
+        return sy_adapter_proto(f, "the provider's reply is not a JSON "
+                                   "object");
     }
     sy_arena_on_cleanup(call->arena, sy_chat_json_free, root);
-    struct json_object *v;
-    if (json_object_object_get_ex(root, "error", &v) && v != NULL) {
+    if (sy_adapter_get(root, "error") != NULL) {
         /* Some compatible providers answer 200 with an error object. */
         sy_adapter_openai_error(call, 500, body, len, f);
         return f->err;
     }
-    if (!json_object_object_get_ex(root, "choices", &v) ||
-        !json_object_is_type(v, json_type_array) ||
-        json_object_array_length(v) == 0) {
-        f->err = SY_EUP_PROTO;
-        f->message = "the provider's reply has no choices";
-        return SY_EUP_PROTO;
+    struct json_object *v = sy_adapter_get(root, "choices");
+    if (!sy_adapter_is(v, json_type_array) ||
+        json_object_array_length(v) == 0)
+        return sy_adapter_proto(f, "the provider's reply has no choices");
+    int fin = normalise_finish(root);
+    if (fin < 0)
+        return sy_adapter_proto(f, "the provider ended the generation with "
+                                   "an error finish_reason");
+    struct json_object *c0 = json_object_array_get_idx(v, 0);
+    resp->finish_reason = sy_adapter_get_str(c0, "finish_reason");
+    resp->upstream_model = sy_adapter_get_str(root, "model");
+    read_usage(sy_adapter_get(root, "usage"), &resp->usage);
+    if (fin > 0) {
+        resp->root = root; /* re-serialised: the cleanup above owns it */
+        return SY_OK;
     }
-    struct json_object *c0 = json_object_array_get_idx(v, 0), *fr;
-    if (json_object_object_get_ex(c0, "finish_reason", &fr) &&
-        json_object_is_type(fr, json_type_string))
-        resp->finish_reason = json_object_get_string(fr);
-    if (json_object_object_get_ex(root, "model", &v) &&
-        json_object_is_type(v, json_type_string))
-        resp->upstream_model = json_object_get_string(v);
-    if (json_object_object_get_ex(root, "usage", &v))
-        sy_chat_usage_from_json(v, &resp->usage);
     resp->root = root;
     resp->raw = body;
     resp->raw_len = len;
     return SY_OK;
+}
+
+/* Remember what a synthetic usage chunk needs. */
+static void
+note_chunk(struct openai_ctx *x, struct json_object *o)
+{
+    struct sy_arena *a = x->call->arena;
+    const char *id = sy_adapter_get_str(o, "id");
+    const char *model = sy_adapter_get_str(o, "model");
+    int64_t created;
+    if (x->id == NULL && id != NULL)
+        x->id = sy_arena_strdup(a, id);
+    if (x->model == NULL && model != NULL)
+        x->model = sy_arena_strdup(a, model);
+    if (x->created == 0 && sy_adapter_get_int(o, "created", &created))
+        x->created = created;
 }
 
 static enum sy_err
@@ -140,18 +539,30 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
     (void)event;
     x->events++;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        struct sy_chunk done = {.kind = SY_CHUNK_DONE};
-        return x->emit(x->emit_ud, &done);
+        if (x->usage.present && !x->usage_chunk_seen) {
+            /* The provider put usage on a normal chunk (Mistral): give
+             * the caller the usual "choices": [] usage chunk. */
+            x->usage_chunk_seen = true;
+            enum sy_err e = sy_adapter_emit_json(
+                x->emit, x->emit_ud,
+                sy_adapter_usage_chunk(x->id ? x->id : "chatcmpl-usage",
+                                       x->created,
+                                       x->model ? x->model
+                                                : x->call->dep->model,
+                                       &x->usage),
+                &x->usage, true);
+            if (e != SY_OK)
+                return e;
+        }
+        return sy_adapter_emit_done(x->emit, x->emit_ud);
     }
-    struct json_object *o = parse_json(data, len);
-    if (o == NULL || !json_object_is_type(o, json_type_object)) {
+    struct json_object *o = sy_adapter_json_parse(data, len);
+    if (!sy_adapter_is(o, json_type_object)) {
         json_object_put(o);
-        x->f->err = SY_EUP_PROTO;
-        x->f->message = "the provider sent a malformed stream event";
-        return SY_EUP_PROTO;
+        return sy_adapter_proto(x->f, "the provider sent a malformed stream "
+                                      "event");
     }
-    struct json_object *v;
-    if (json_object_object_get_ex(o, "error", &v) && v != NULL) {
+    if (sy_adapter_get(o, "error") != NULL) {
         sy_adapter_openai_error(x->call, 500, data, len, x->f);
         x->f->message = sy_arena_printf(x->call->arena,
                                         "error event in the stream: %s",
@@ -159,18 +570,28 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
         json_object_put(o);
         return x->f->err;
     }
-    struct sy_chunk ch = {.kind = SY_CHUNK_DATA, .data = data, .len = len};
-    struct json_object *choices;
-    if (json_object_object_get_ex(o, "usage", &v) &&
-        json_object_is_type(v, json_type_object)) {
-        sy_chat_usage_from_json(v, &x->usage);
-        ch.usage = &x->usage;
-        ch.usage_only = json_object_object_get_ex(o, "choices", &choices) &&
-                        json_object_is_type(choices, json_type_array) &&
-                        json_object_array_length(choices) == 0;
+    note_chunk(x, o);
+    int fin = normalise_finish(o);
+    if (fin < 0) {
+        json_object_put(o);
+        return sy_adapter_proto(x->f, "the provider ended the stream with an "
+                                      "error finish_reason");
     }
+    struct sy_chunk ch = {.kind = SY_CHUNK_DATA, .data = data, .len = len};
+    if (fin > 0)
+        ch.data = sy_adapter_json_text(o, &ch.len);
+    struct json_object *u = sy_adapter_get(o, "usage");
+    if (sy_adapter_is(u, json_type_object)) {
+        read_usage(u, &x->usage);
+        ch.usage = &x->usage;
+        struct json_object *choices = sy_adapter_get(o, "choices");
+        ch.usage_only = sy_adapter_is(choices, json_type_array) &&
+                        json_object_array_length(choices) == 0;
+        x->usage_chunk_seen = x->usage_chunk_seen || ch.usage_only;
+    }
+    enum sy_err e = x->emit(x->emit_ud, &ch);
     json_object_put(o);
-    return x->emit(x->emit_ud, &ch);
+    return e;
 }
 
 static enum sy_err
@@ -200,18 +621,38 @@ openai_classify(struct sy_adapter_call *call, int status, const char *body,
     sy_adapter_openai_error(call, status, body, len, f);
 }
 
-const struct sy_adapter sy_adapter_openai = {
-    .abi = SY_ADAPTER_ABI,
-    .name = "openai",
-    .caps = SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |
-            SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |
-            SY_CAP_STREAM_USAGE,
-    .ctx_size = sizeof(struct openai_ctx),
-    .conf_keys = NULL,
-    .init = NULL,
-    .build_request = openai_build_request,
-    .parse_response = openai_parse_response,
-    .stream_feed = openai_stream_feed,
-    .classify = openai_classify,
-    .reset = NULL, /* each attempt gets a fresh ctx */
-};
+/* ------------------------------------------------------------------ */
+/* The tables: one per provider type, same functions, quirks by type.  */
+
+static const char *const openai_keys[] = {"quirks", NULL};
+static const char *const openrouter_keys[] = {"quirks", "http_referer",
+                                              "app_title", NULL};
+
+#define ALL_CAPS                                                            \
+    (SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |                 \
+     SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |              \
+     SY_CAP_STREAM_USAGE)
+
+#define OPENAI_TABLE(sym, type_name, capabilities, keys)                    \
+    const struct sy_adapter sym = {                                         \
+        .abi = SY_ADAPTER_ABI,                                              \
+        .name = type_name,                                                  \
+        .caps = capabilities,                                               \
+        .ctx_size = sizeof(struct openai_ctx),                              \
+        .conf_keys = keys,                                                  \
+        .init = openai_init,                                                \
+        .build_request = openai_build_request,                              \
+        .parse_response = openai_parse_response,                            \
+        .stream_feed = openai_stream_feed,                                  \
+        .classify = openai_classify,                                        \
+        .reset = NULL, /* each attempt gets a fresh ctx */                  \
+    }
+
+OPENAI_TABLE(sy_adapter_openai, "openai", ALL_CAPS, openai_keys);
+/* DeepSeek: no vision; json_schema is translated (json_object + hint). */
+OPENAI_TABLE(sy_adapter_deepseek, "deepseek",
+             ALL_CAPS & ~(unsigned)SY_CAP_VISION, openai_keys);
+OPENAI_TABLE(sy_adapter_mistral, "mistral", ALL_CAPS, openai_keys);
+OPENAI_TABLE(sy_adapter_qwen, "qwen", ALL_CAPS, openai_keys);
+OPENAI_TABLE(sy_adapter_openrouter, "openrouter", ALL_CAPS, openrouter_keys);
+OPENAI_TABLE(sy_adapter_tokenmix, "tokenmix", ALL_CAPS, openai_keys);

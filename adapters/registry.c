@@ -9,9 +9,25 @@
 #include <string.h>
 
 extern const struct sy_adapter sy_adapter_openai;
+extern const struct sy_adapter sy_adapter_deepseek;
+extern const struct sy_adapter sy_adapter_mistral;
+extern const struct sy_adapter sy_adapter_qwen;
+extern const struct sy_adapter sy_adapter_openrouter;
+extern const struct sy_adapter sy_adapter_tokenmix;
+extern const struct sy_adapter sy_adapter_anthropic;
+extern const struct sy_adapter sy_adapter_gemini;
 
+/* One line per provider type (config "type"); the OpenAI-compatible
+ * family shares openai.c, with its quirks as data there. */
 static const struct sy_adapter *const adapters[] = {
     &sy_adapter_openai,
+    &sy_adapter_deepseek,
+    &sy_adapter_mistral,
+    &sy_adapter_qwen,
+    &sy_adapter_openrouter,
+    &sy_adapter_tokenmix,
+    &sy_adapter_anthropic,
+    &sy_adapter_gemini,
 };
 
 /* The adapter registered as 'name', or NULL. Adapters whose ABI does not

@@ -260,6 +260,8 @@ classify(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     const struct sy_adapter *ad = c->dep->provider->adapter;
     memset(f, 0, sizeof(*f));
     f->retry_after_ms = uc->retry_after_ms;
+    c->call.resp_headers = uc->rl_headers;
+    c->call.nresp_headers = uc->nrl_headers;
     ad->classify(&c->call, uc->status, sy_buf_cstr(&uc->body), uc->body.len,
                  f);
     if (f->retry_after_ms == 0)
@@ -290,14 +292,20 @@ attempt(struct pctx *c)
     c->call.arena = &w->arena;
     c->call.ctx = ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size)
                                : NULL;
+    c->call.fail = &f;
+    c->call.resp_headers = NULL;
+    c->call.nresp_headers = 0;
     struct sy_http_out out;
     memset(&out, 0, sizeof(out));
     sy_buf_clear(&w->upbody);
     out.body = &w->upbody;
     enum sy_err e = ad->build_request(&c->call, &out);
     if (e != SY_OK) {
+        /* The adapter refused (a feature its provider lacks): another
+         * deployment of the group may still serve it. */
         f.err = e;
-        f.message = "could not build the provider request";
+        if (f.message == NULL)
+            f.message = "could not build the provider request";
         note_failure(c, &f);
         return ATTEMPT_NEXT;
     }
@@ -421,8 +429,9 @@ all_failed(struct pctx *c, const struct sy_group *g)
     if (c->all_ratelimited && c->min_retry_after_ms > 0)
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
                  (c->min_retry_after_ms + 999) / 1000);
-    send_error(c, sy_err_status(e), msg, sy_err_type(e), NULL,
-               sy_err_code(e), extra[0] ? extra : NULL);
+    send_error(c, sy_err_status(e), msg, sy_err_type(e),
+               e == SY_EBADREQ ? c->last.param : NULL, sy_err_code(e),
+               extra[0] ? extra : NULL);
 }
 
 static void

@@ -194,6 +194,7 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         /* A new response (after a 100 Continue, say): forget the old one. */
         c->content_type[0] = '\0';
         c->retry_after_ms = 0;
+        c->nrl_headers = 0;
         t->status_known = false;
         return n;
     }
@@ -221,6 +222,20 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         c->retry_after_ms = parse_retry_after(val, false);
     else if (nlen == 14 && strncasecmp(p, "retry-after-ms", 14) == 0)
         c->retry_after_ms = parse_retry_after(val, true);
+    else if (((nlen > 12 && strncasecmp(p, "x-ratelimit-", 12) == 0) ||
+              (nlen > 20 && strncasecmp(p, "anthropic-ratelimit-", 20) == 0)) &&
+             c->nrl_headers < SY_ARRAY_LEN(c->rl_headers) &&
+             nlen < sizeof(c->rl_store[0][0])) {
+        /* Rate-limit reset hints for the adapter's classify slot. */
+        size_t i = c->nrl_headers++;
+        char *name = c->rl_store[i][0];
+        for (size_t k = 0; k < nlen; k++)
+            name[k] = (char)((p[k] >= 'A' && p[k] <= 'Z') ? p[k] + 32 : p[k]);
+        name[nlen] = '\0';
+        memcpy(c->rl_store[i][1], val, cp + 1);
+        c->rl_headers[i].name = name;
+        c->rl_headers[i].value = c->rl_store[i][1];
+    }
     return n;
 }
 
@@ -292,6 +307,7 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
     c->body_bytes = 0;
     c->errmsg[0] = '\0';
     c->reused_connection = false;
+    c->nrl_headers = 0;
     sy_buf_init(&c->body, c->max_body_bytes);
 
     const struct sy_http_out *req = c->req;

@@ -37,6 +37,12 @@ struct sy_upstream_call {
     uint64_t total_us;
     uint64_t body_bytes;
     bool reused_connection;
+    struct sy_header_kv rl_headers[16]; /* x-ratelimit-* and
+                                           anthropic-ratelimit-* reply
+                                           headers (name, value point into
+                                           rl_store) */
+    size_t nrl_headers;
+    char rl_store[16][2][96];
     char errmsg[192];               /* transport failure detail; no secrets */
 };
 

@@ -1,0 +1,1155 @@
+/*
+ * gemini.c - adapter for the Gemini API generateContent and
+ * streamGenerateContent (?alt=sse): OpenAI chat requests become
+ * GenerateContentRequests (systemInstruction, user/model contents with
+ * functionCall and functionResponse parts), replies and SSE streams
+ * become OpenAI completions and chunks. Gemini gives function calls no
+ * ids, so the adapter synthesizes deterministic ones; a call's
+ * thoughtSignature rides inside its id (and in extra_content, Google's
+ * own OpenAI-compatible field) and is restored when the id comes back.
+ * No I/O: image URLs other than data: URLs are refused.
+ * SPDX-License-Identifier: MIT
+ */
+#include "../core/sy.h"
+#include "adapter.h"
+#include "common.h"
+#include "../core/clock.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* The documented sentinel that lets Gemini 3 accept a function call
+ * whose signature was lost (history from another provider). */
+#define SKIP_SIGNATURE "skip_thought_signature_validator"
+
+/* Provider keys digested by gemini_init. */
+struct gemini_conf {
+    bool openapi_schema; /* "schema": "openapi": parameters/responseSchema
+                            (converted) instead of the JSON Schema fields */
+};
+
+static const struct gemini_conf gemini_defaults = {.openapi_schema = false};
+
+struct gemini_ctx {
+    bool one_call;          /* parallel_tool_calls=false: first call only */
+    /* streaming state */
+    struct sy_sse sse;
+    struct sy_adapter_call *call;
+    struct sy_failure *f;
+    sy_emit_fn emit;
+    void *emit_ud;
+    const char *id;         /* arena strings */
+    const char *model;
+    int64_t created;
+    bool started, blocked, done;
+    int ncalls;             /* function calls emitted (OpenAI indexes) */
+    const char *finish;     /* last finishReason (arena) */
+    struct sy_usage usage;
+};
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+
+static const char *const gemini_keys[] = {"schema", NULL};
+
+static enum sy_err
+gemini_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
+            const void **adapter_conf, char *err, size_t errlen)
+{
+    struct json_object *o = (struct json_object *)(uintptr_t)conf;
+    struct gemini_conf *c = sy_arena_zalloc(a, sizeof(*c));
+    (void)p;
+    *c = gemini_defaults;
+    struct json_object *v = sy_adapter_get(o, "schema");
+    if (v != NULL) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) ||
+            (strcmp(s, "json_schema") != 0 && strcmp(s, "openapi") != 0)) {
+            snprintf(err, errlen, "\"schema\" must be \"json_schema\" "
+                                  "(parametersJsonSchema, "
+                                  "responseJsonSchema) or \"openapi\" "
+                                  "(parameters, responseSchema)");
+            return SY_EBADREQ;
+        }
+        c->openapi_schema = strcmp(s, "openapi") == 0;
+    }
+    *adapter_conf = c;
+    return SY_OK;
+}
+
+static const struct gemini_conf *
+conf_of(const struct sy_adapter_call *call)
+{
+    const void *c = call->dep->provider->adapter_conf;
+    return c != NULL ? c : &gemini_defaults;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tool call ids                                                       */
+
+/* "call_" + 16 hex digits of FNV-1a(name, args, position), then, when
+ * the call has a thought signature, "_s" + the number of '=' padding
+ * characters + the signature in base64url without padding. Stable: the
+ * same call at the same position always gets the same id. */
+static const char *
+call_id(struct sy_arena *a, const char *name, const char *args, int pos,
+        const char *sig)
+{
+    char num[16];
+    int nlen = snprintf(num, sizeof(num), "%d", pos);
+    uint64_t h = sy_adapter_fnv(SY_FNV_INIT, name, strlen(name) + 1);
+    h = sy_adapter_fnv(h, args, strlen(args) + 1);
+    h = sy_adapter_fnv(h, num, (size_t)nlen);
+    size_t n = sig != NULL ? strlen(sig) : 0, pad = 0;
+    while (pad < n && sig[n - 1 - pad] == '=')
+        pad++;
+    bool b64 = n > pad;
+    for (size_t i = 0; b64 && i < n - pad; i++) {
+        char c = sig[i];
+        b64 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '+' || c == '/';
+    }
+    if (!b64 || pad > 2)
+        return sy_arena_printf(a, "call_%016" PRIx64, h);
+    char *s = sy_arena_printf(a, "call_%016" PRIx64 "_s%zu%.*s", h, pad,
+                              (int)(n - pad), sig);
+    for (char *p = s + 24; *p; p++)
+        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    return s;
+}
+
+/* The thought signature carried by an id from call_id(), or NULL. */
+static const char *
+sig_from_id(struct sy_arena *a, const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 25 || strncmp(id, "call_", 5) != 0 || id[21] != '_' ||
+        id[22] != 's' || id[23] < '0' || id[23] > '2')
+        return NULL;
+    for (size_t i = 5; i < 21; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return NULL;
+    size_t pad = (size_t)(id[23] - '0');
+    char *s = sy_arena_alloc(a, n - 24 + pad + 1);
+    size_t j = 0;
+    for (size_t i = 24; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return NULL;
+        s[j++] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (pad-- > 0)
+        s[j++] = '=';
+    s[j] = '\0';
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Schemas                                                             */
+
+/* Convert a JSON Schema to Google's OpenAPI-subset Schema (for the
+ * "openapi" schema mode): local $refs are inlined, keywords Gemini
+ * rejects are dropped, const becomes a one-value enum. */
+static struct json_object *
+to_openapi(struct json_object *s, struct json_object *root, int depth)
+{
+    static const char *const dropped[] = {
+        "$schema", "$id", "$defs", "definitions", "additionalProperties",
+        "strict", "$comment", "examples", "default", NULL};
+    if (depth > 32)
+        return json_object_new_object();
+    if (json_object_is_type(s, json_type_array)) {
+        struct json_object *a = json_object_new_array();
+        size_t n = json_object_array_length(s);
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(
+                a, to_openapi(json_object_array_get_idx(s, i), root,
+                              depth + 1));
+        return a;
+    }
+    if (!json_object_is_type(s, json_type_object))
+        return json_object_get(s);
+    const char *ref = sy_adapter_get_str(s, "$ref");
+    if (ref != NULL) {
+        struct json_object *target = NULL;
+        if (strncmp(ref, "#/$defs/", 8) == 0)
+            target = sy_adapter_get(sy_adapter_get(root, "$defs"), ref + 8);
+        else if (strncmp(ref, "#/definitions/", 14) == 0)
+            target = sy_adapter_get(sy_adapter_get(root, "definitions"),
+                                    ref + 14);
+        if (target != NULL)
+            return to_openapi(target, root, depth + 1);
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_foreach(s, key, val) {
+        if (sy_adapter_str_in(key, dropped) || strcmp(key, "$ref") == 0)
+            continue;
+        if (strcmp(key, "const") == 0) {
+            struct json_object *e = json_object_new_array();
+            json_object_array_add(e, json_object_get(val));
+            json_object_object_add(o, "enum", e);
+            continue;
+        }
+        bool schema_valued = strcmp(key, "properties") == 0 ||
+                             strcmp(key, "items") == 0 ||
+                             strcmp(key, "anyOf") == 0;
+        if (strcmp(key, "properties") == 0 &&
+            json_object_is_type(val, json_type_object)) {
+            struct json_object *props = json_object_new_object();
+            json_object_object_foreach(val, pk, pv)
+                json_object_object_add(props, pk,
+                                       to_openapi(pv, root, depth + 1));
+            json_object_object_add(o, key, props);
+        } else {
+            json_object_object_add(o, key,
+                                   schema_valued
+                                       ? to_openapi(val, root, depth + 1)
+                                       : json_object_get(val));
+        }
+    }
+    return o;
+}
+
+/* Add 'schema' to 'parent' under the JSON Schema field name or, in the
+ * openapi mode, converted under the Schema field name. */
+static void
+add_schema(struct sy_adapter_call *call, struct json_object *parent,
+           const char *json_name, const char *openapi_name,
+           struct json_object *schema)
+{
+    if (conf_of(call)->openapi_schema)
+        json_object_object_add(parent, openapi_name,
+                               to_openapi(schema, schema, 0));
+    else
+        json_object_object_add(parent, json_name, json_object_get(schema));
+}
+
+/* ------------------------------------------------------------------ */
+/* Request: contents                                                   */
+
+/* The turn being assembled: consecutive messages of the same Gemini role
+ * (user, model) merge into it. */
+struct turns {
+    struct sy_adapter_call *call;
+    struct json_object *contents; /* output (owned) */
+    const char *role;
+    struct json_object *parts;    /* parts of the open turn (owned) */
+};
+
+static void
+turn_flush(struct turns *t)
+{
+    if (t->role == NULL)
+        return;
+    if (json_object_array_length(t->parts) > 0) {
+        json_object_array_add(t->contents,
+                              sy_adapter_obj("role", SY_JSTR(t->role),
+                                             "parts", t->parts, NULL));
+    } else {
+        json_object_put(t->parts);
+    }
+    t->role = NULL;
+    t->parts = NULL;
+}
+
+static void
+turn_open(struct turns *t, const char *role)
+{
+    if (t->role != NULL && strcmp(t->role, role) == 0)
+        return;
+    turn_flush(t);
+    t->role = role;
+    t->parts = json_object_new_array();
+}
+
+static void
+text_part(struct turns *t, const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return; /* empty parts are rejected */
+    json_object_array_add(t->parts,
+                          sy_adapter_obj("text", SY_JSTR(text), NULL));
+}
+
+static enum sy_err
+content_parts(struct turns *t, struct json_object *content, size_t i,
+              bool user)
+{
+    struct sy_adapter_call *call = t->call;
+    if (content == NULL)
+        return SY_OK;
+    if (json_object_is_type(content, json_type_string)) {
+        text_part(t, json_object_get_string(content));
+        return SY_OK;
+    }
+    size_t n = json_object_array_length(content);
+    for (size_t j = 0; j < n; j++) {
+        struct json_object *part = json_object_array_get_idx(content, j);
+        const char *type = sy_adapter_get_str(part, "type");
+        if (strcmp(type, "text") == 0) {
+            text_part(t, sy_adapter_get_str(part, "text"));
+            continue;
+        }
+        if (!user && strcmp(type, "refusal") == 0)
+            continue;
+        if (!user || strcmp(type, "image_url") != 0)
+            return sy_adapter_refuse(
+                call, "messages", "messages[%zu].content[%zu]: content part "
+                "type '%.40s' is not supported by Gemini deployments", i, j,
+                type);
+        const char *url =
+            sy_adapter_get_str(sy_adapter_get(part, "image_url"), "url");
+        const char *mime, *data;
+        if (url == NULL || !sy_adapter_data_url(call->arena, url, &mime,
+                                                &data))
+            return sy_adapter_refuse(
+                call, "messages", "messages[%zu].content[%zu]: Gemini "
+                "deployments take images only as base64 data: URLs (the "
+                "gateway does not download image URLs)", i, j);
+        struct json_object *inl = sy_adapter_obj(
+            "mimeType", SY_JSTR(mime), "data", SY_JSTR(data), NULL);
+        json_object_array_add(t->parts,
+                              sy_adapter_obj("inlineData", inl, NULL));
+    }
+    return SY_OK;
+}
+
+/* The thought signature to replay with an assistant tool call: Google's
+ * extra_content field if the client kept it, else the one inside our
+ * id; for the first call of a Gemini 3 turn without one, the sentinel. */
+static const char *
+replay_signature(struct sy_adapter_call *call, struct json_object *tc,
+                 const char *id, size_t j)
+{
+    const char *sig = sy_adapter_get_str(
+        sy_adapter_get(sy_adapter_get(tc, "extra_content"), "google"),
+        "thought_signature");
+    if (sig == NULL)
+        sig = sig_from_id(call->arena, id);
+    if (sig == NULL && j == 0 && strstr(call->dep->model, "gemini-3") != NULL)
+        sig = SKIP_SIGNATURE;
+    return sig;
+}
+
+static enum sy_err
+call_parts(struct turns *t, struct json_object *calls, size_t i)
+{
+    size_t n = json_object_array_length(calls);
+    for (size_t j = 0; j < n; j++) {
+        struct json_object *tc = json_object_array_get_idx(calls, j);
+        struct json_object *fn = sy_adapter_get(tc, "function");
+        const char *id = sy_adapter_get_str(tc, "id");
+        const char *name = sy_adapter_get_str(fn, "name");
+        const char *args = sy_adapter_get_str(fn, "arguments");
+        if (id == NULL || name == NULL)
+            return sy_adapter_refuse(
+                t->call, "messages", "messages[%zu].tool_calls[%zu] needs an "
+                "id and a function name", i, j);
+        struct json_object *ao =
+            args == NULL || args[0] == '\0'
+                ? json_object_new_object()
+                : sy_adapter_json_parse(args, strlen(args));
+        if (!sy_adapter_is(ao, json_type_object)) {
+            json_object_put(ao);
+            return sy_adapter_refuse(
+                t->call, "messages", "messages[%zu].tool_calls[%zu]."
+                "function.arguments is not a JSON object", i, j);
+        }
+        struct json_object *p = sy_adapter_obj(
+            "functionCall",
+            sy_adapter_obj("name", SY_JSTR(name), "args", ao, NULL), NULL);
+        const char *sig = replay_signature(t->call, tc, id, j);
+        if (sig != NULL)
+            json_object_object_add(p, "thoughtSignature",
+                                   json_object_new_string(sig));
+        json_object_array_add(t->parts, p);
+    }
+    return SY_OK;
+}
+
+/* The function name of tool call 'id' from the assistant messages
+ * before message 'upto', or NULL. */
+static const char *
+name_of_call(struct json_object *msgs, size_t upto, const char *id)
+{
+    for (size_t i = upto; i-- > 0;) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        struct json_object *calls = sy_adapter_get(m, "tool_calls");
+        if (!sy_adapter_is(calls, json_type_array))
+            continue;
+        size_t n = json_object_array_length(calls);
+        for (size_t j = 0; j < n; j++) {
+            struct json_object *tc = json_object_array_get_idx(calls, j);
+            const char *tid = sy_adapter_get_str(tc, "id");
+            if (tid != NULL && strcmp(tid, id) == 0)
+                return sy_adapter_get_str(sy_adapter_get(tc, "function"),
+                                          "name");
+        }
+    }
+    return NULL;
+}
+
+/* A tool message becomes a functionResponse; its response must be an
+ * object: a JSON object content is used as it is, other JSON is wrapped
+ * as {"result": value}, other text as {"result": "text"}. */
+static enum sy_err
+response_part(struct turns *t, struct json_object *msgs, size_t i)
+{
+    struct json_object *m = json_object_array_get_idx(msgs, i);
+    const char *id = sy_adapter_get_str(m, "tool_call_id");
+    const char *name = name_of_call(msgs, i, id);
+    if (name == NULL)
+        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: "
+                                 "tool_call_id '%.64s' matches no earlier "
+                                 "assistant tool call", i, id);
+    bool other;
+    const char *text = sy_adapter_content_text(
+        t->call->arena, sy_adapter_get(m, "content"), &other);
+    if (other)
+        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: tool "
+                                 "messages may only hold text for Gemini "
+                                 "deployments", i);
+    if (text == NULL)
+        text = "";
+    struct json_object *v = sy_adapter_json_parse(text, strlen(text));
+    struct json_object *resp = v;
+    if (!sy_adapter_is(v, json_type_object))
+        resp = sy_adapter_obj("result", v != NULL ? v : SY_JSTR(text), NULL);
+    struct json_object *fr =
+        sy_adapter_obj("name", SY_JSTR(name), "response", resp, NULL);
+    json_object_array_add(t->parts,
+                          sy_adapter_obj("functionResponse", fr, NULL));
+    return SY_OK;
+}
+
+static enum sy_err
+build_contents(struct sy_adapter_call *call, struct json_object *body)
+{
+    struct json_object *msgs = sy_adapter_get(call->req->root, "messages");
+    struct turns t = {.call = call, .contents = json_object_new_array()};
+    struct sy_buf sys;
+    sy_buf_init(&sys, SY_JSON_MAX);
+    enum sy_err e = SY_OK;
+    size_t n = json_object_array_length(msgs);
+    for (size_t i = 0; i < n && e == SY_OK; i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        const char *role = sy_adapter_get_str(m, "role");
+        struct json_object *content = sy_adapter_get(m, "content");
+        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
+            bool other;
+            const char *s = sy_adapter_content_text(call->arena, content,
+                                                    &other);
+            if (other)
+                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
+                                      "system messages may only hold text",
+                                      i);
+            else if (s != NULL && s[0] != '\0')
+                e = sy_buf_printf(&sys, "%s%s", sys.len ? "\n\n" : "", s);
+        } else if (strcmp(role, "user") == 0) {
+            turn_open(&t, "user");
+            e = content_parts(&t, content, i, true);
+        } else if (strcmp(role, "assistant") == 0) {
+            turn_open(&t, "model");
+            e = content_parts(&t, content, i, false);
+            struct json_object *calls = sy_adapter_get(m, "tool_calls");
+            if (e == SY_OK && sy_adapter_is(calls, json_type_array))
+                e = call_parts(&t, calls, i);
+        } else if (strcmp(role, "tool") == 0) {
+            turn_open(&t, "user");
+            e = response_part(&t, msgs, i);
+        } else {
+            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
+                                  "'%s' is not supported; use tools", i,
+                                  role);
+        }
+    }
+    turn_flush(&t);
+    if (e == SY_OK && sys.len > 0) {
+        struct json_object *part = sy_adapter_obj(
+            "text", json_object_new_string_len(sy_buf_cstr(&sys),
+                                               (int)sys.len), NULL);
+        json_object_object_add(
+            body, "systemInstruction",
+            sy_adapter_obj("parts", sy_adapter_arr1(part), NULL));
+    }
+    sy_buf_free(&sys);
+    if (e == SY_OK && json_object_array_length(t.contents) == 0)
+        e = sy_adapter_refuse(call, "messages", "the request has no user or "
+                              "assistant message with content");
+    if (e == SY_OK)
+        json_object_object_add(body, "contents", t.contents);
+    else
+        json_object_put(t.contents);
+    return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request: tools, generation config                                   */
+
+static bool
+empty_object_schema(struct json_object *params)
+{
+    struct json_object *props = sy_adapter_get(params, "properties");
+    return params == NULL ||
+           (props == NULL || (sy_adapter_is(props, json_type_object) &&
+                              json_object_object_length(props) == 0));
+}
+
+static enum sy_err
+build_tools(struct sy_adapter_call *call, struct json_object *body,
+            struct json_object *tools)
+{
+    struct json_object *decls = json_object_new_array();
+    size_t n = json_object_array_length(tools);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *tl = json_object_array_get_idx(tools, i);
+        const char *type = sy_adapter_get_str(tl, "type");
+        struct json_object *fn = sy_adapter_get(tl, "function");
+        if (strcmp(type, "function") != 0) {
+            json_object_put(decls);
+            return sy_adapter_refuse(call, "tools", "tools[%zu]: tool type "
+                                     "'%.40s' is not supported by Gemini "
+                                     "deployments", i, type);
+        }
+        struct json_object *d = json_object_new_object();
+        json_object_object_add(
+            d, "name", json_object_get(sy_adapter_get(fn, "name")));
+        struct json_object *desc = sy_adapter_get(fn, "description");
+        if (desc != NULL)
+            json_object_object_add(d, "description", json_object_get(desc));
+        struct json_object *params = sy_adapter_get(fn, "parameters");
+        if (!empty_object_schema(params)) /* no parameters: left out */
+            add_schema(call, d, "parametersJsonSchema", "parameters",
+                       params);
+        json_object_array_add(decls, d);
+    }
+    json_object_object_add(
+        body, "tools",
+        sy_adapter_arr1(sy_adapter_obj("functionDeclarations", decls, NULL)));
+
+    struct json_object *tc = sy_adapter_get(call->req->root, "tool_choice");
+    if (tc == NULL)
+        return SY_OK;
+    const char *mode = NULL, *name = NULL;
+    if (json_object_is_type(tc, json_type_string)) {
+        const char *s = json_object_get_string(tc);
+        mode = strcmp(s, "auto") == 0       ? "AUTO"
+               : strcmp(s, "none") == 0     ? "NONE"
+               : strcmp(s, "required") == 0 ? "ANY" : NULL;
+    } else {
+        const char *type = sy_adapter_get_str(tc, "type");
+        name = sy_adapter_get_str(sy_adapter_get(tc, "function"), "name");
+        if (type != NULL && strcmp(type, "function") == 0 && name != NULL)
+            mode = "ANY";
+    }
+    if (mode == NULL)
+        return sy_adapter_refuse(call, "tool_choice", "tool_choice must be "
+                                 "auto, none, required or {\"type\":"
+                                 "\"function\",\"function\":{\"name\":...}} "
+                                 "for Gemini deployments");
+    struct json_object *fcc = sy_adapter_obj("mode", SY_JSTR(mode), NULL);
+    if (name != NULL)
+        json_object_object_add(fcc, "allowedFunctionNames",
+                               sy_adapter_arr1(SY_JSTR(name)));
+    json_object_object_add(
+        body, "toolConfig",
+        sy_adapter_obj("functionCallingConfig", fcc, NULL));
+    return SY_OK;
+}
+
+static enum sy_err
+build_generation(struct sy_adapter_call *call, struct json_object *body)
+{
+    struct json_object *root = call->req->root;
+    struct json_object *gc = json_object_new_object();
+    static const char *const map[][2] = {
+        {"temperature", "temperature"},
+        {"top_p", "topP"},
+        {"seed", "seed"},
+        {"presence_penalty", "presencePenalty"},
+        {"frequency_penalty", "frequencyPenalty"},
+    };
+    struct json_object *v;
+    for (size_t i = 0; i < SY_ARRAY_LEN(map); i++)
+        if ((v = sy_adapter_get(root, map[i][0])) != NULL)
+            json_object_object_add(gc, map[i][1], json_object_get(v));
+    if (call->req->max_tokens > 0)
+        json_object_object_add(gc, "maxOutputTokens",
+                               json_object_new_int64(call->req->max_tokens));
+    if ((v = sy_adapter_get(root, "stop")) != NULL) {
+        struct json_object *a = v;
+        if (json_object_is_type(v, json_type_string)) {
+            a = json_object_new_array();
+            json_object_array_add(a, json_object_get(v));
+        } else {
+            json_object_get(a);
+        }
+        if (json_object_array_length(a) > 5) {
+            json_object_put(a);
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "stop", "Gemini accepts at most 5 "
+                                     "stop sequences");
+        }
+        if (json_object_array_length(a) > 0)
+            json_object_object_add(gc, "stopSequences", a);
+        else
+            json_object_put(a);
+    }
+    struct json_object *rf = sy_adapter_get(root, "response_format");
+    const char *type = sy_adapter_get_str(rf, "type");
+    if (type != NULL && strcmp(type, "text") != 0) {
+        struct json_object *schema =
+            sy_adapter_get(sy_adapter_get(rf, "json_schema"), "schema");
+        if (strcmp(type, "json_schema") == 0 &&
+            !sy_adapter_is(schema, json_type_object)) {
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "response_format", "response_"
+                                     "format.json_schema.schema must be a "
+                                     "JSON schema object");
+        }
+        if (strcmp(type, "json_schema") != 0 &&
+            strcmp(type, "json_object") != 0) {
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "response_format", "response_"
+                                     "format type '%.40s' is not supported",
+                                     type);
+        }
+        json_object_object_add(gc, "responseMimeType",
+                               json_object_new_string("application/json"));
+        if (strcmp(type, "json_schema") == 0)
+            add_schema(call, gc, "responseJsonSchema", "responseSchema",
+                       schema);
+    }
+    if (json_object_object_length(gc) > 0)
+        json_object_object_add(body, "generationConfig", gc);
+    else
+        json_object_put(gc);
+    return SY_OK;
+}
+
+static enum sy_err
+check_unsupported(struct sy_adapter_call *call, struct json_object *root)
+{
+    int64_t n;
+    struct json_object *v;
+    if (sy_adapter_get_int(root, "n", &n) && n > 1)
+        return sy_adapter_refuse(call, "n", "n > 1 is not supported by "
+                                 "Gemini deployments");
+    v = sy_adapter_get(root, "logprobs");
+    if (sy_adapter_is(v, json_type_boolean) && json_object_get_boolean(v))
+        return sy_adapter_refuse(call, "logprobs", "logprobs are not "
+                                 "supported by Gemini deployments");
+    v = sy_adapter_get(root, "logit_bias");
+    if (sy_adapter_is(v, json_type_object) &&
+        json_object_object_length(v) > 0)
+        return sy_adapter_refuse(call, "logit_bias", "logit_bias is not "
+                                 "supported by Gemini deployments");
+    if (sy_adapter_get(root, "functions") != NULL ||
+        sy_adapter_get(root, "function_call") != NULL)
+        return sy_adapter_refuse(call, "functions", "the deprecated "
+                                 "'functions' and 'function_call' are not "
+                                 "translated; use 'tools' and "
+                                 "'tool_choice'");
+    if (sy_adapter_get(root, "audio") != NULL)
+        return sy_adapter_refuse(call, "audio", "audio output is not "
+                                 "supported by Gemini deployments");
+    return SY_OK;
+}
+
+static enum sy_err
+gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
+{
+    struct gemini_ctx *x = call->ctx;
+    const struct sy_provider *p = call->dep->provider;
+    struct sy_arena *a = call->arena;
+    struct json_object *root = call->req->root;
+    const char *model = call->dep->model;
+    if (strncmp(model, "models/", 7) == 0)
+        model += 7;
+    out->method = "POST";
+    out->url = call->req->stream
+                   ? sy_arena_printf(a, "%s/models/%s:streamGenerateContent"
+                                        "?alt=sse", p->base_url, model)
+                   : sy_arena_printf(a, "%s/models/%s:generateContent",
+                                     p->base_url, model);
+    out->headers[out->nheaders++] = "Content-Type: application/json";
+    if (call->api_key != NULL)
+        out->headers[out->nheaders++] =
+            sy_arena_printf(a, "x-goog-api-key: %s", call->api_key);
+    for (size_t i = 0; i < p->nheaders &&
+                       out->nheaders < SY_ARRAY_LEN(out->headers);
+         i++)
+        out->headers[out->nheaders++] = sy_arena_printf(
+            a, "%s: %s", p->headers[i].name, p->headers[i].value);
+
+    struct json_object *v = sy_adapter_get(root, "parallel_tool_calls");
+    x->one_call = sy_adapter_is(v, json_type_boolean) &&
+                  !json_object_get_boolean(v);
+    enum sy_err e = check_unsupported(call, root);
+    if (e != SY_OK)
+        return e;
+    struct json_object *body = json_object_new_object();
+    e = build_contents(call, body);
+    struct json_object *tools = sy_adapter_get(root, "tools");
+    if (e == SY_OK && tools != NULL && json_object_array_length(tools) > 0)
+        e = build_tools(call, body, tools);
+    if (e == SY_OK)
+        e = build_generation(call, body);
+    if (e == SY_OK)
+        e = sy_adapter_json_write(out->body, body);
+    json_object_put(body);
+    return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+/* Classify a Google RPC error object ({code, message, status, details});
+ * 'status' is the HTTP status, 0 inside a stream (then 'code' counts).
+ * An invalid key comes back as 400 API_KEY_INVALID: an auth failure,
+ * whose provider text is never quoted. */
+static void
+gemini_error(struct sy_adapter_call *call, int status, struct json_object *err,
+             struct sy_failure *f)
+{
+    struct sy_arena *a = call->arena;
+    int64_t code = 0;
+    if (status == 0 && sy_adapter_get_int(err, "code", &code))
+        status = (int)code;
+    if (status == 0)
+        status = 500;
+    const char *gs = sy_adapter_get_str(err, "status");
+    const char *m = sy_adapter_get_str(err, "message");
+    const char *msg = m ? sy_arena_strndup(a, m, SY_MIN(strlen(m), 512u))
+                        : NULL;
+    bool bad_key = msg != NULL && strstr(msg, "API key not valid") != NULL;
+    bool daily = false;
+    uint32_t delay = 0;
+    struct json_object *details = sy_adapter_get(err, "details");
+    size_t n = sy_adapter_is(details, json_type_array)
+                   ? json_object_array_length(details) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *d = json_object_array_get_idx(details, i);
+        const char *reason = sy_adapter_get_str(d, "reason");
+        const char *rd = sy_adapter_get_str(d, "retryDelay");
+        if (reason != NULL && strcmp(reason, "API_KEY_INVALID") == 0)
+            bad_key = true;
+        if (rd != NULL)
+            delay = sy_adapter_duration_ms(rd);
+        struct json_object *viol = sy_adapter_get(d, "violations");
+        size_t nv = sy_adapter_is(viol, json_type_array)
+                        ? json_object_array_length(viol) : 0;
+        for (size_t j = 0; j < nv; j++) {
+            const char *q = sy_adapter_get_str(
+                json_object_array_get_idx(viol, j), "quotaId");
+            if (q != NULL && strstr(q, "PerDay") != NULL)
+                daily = true;
+        }
+    }
+    f->status = status;
+    if (status == 401 || status == 403 || (status == 400 && bad_key)) {
+        f->err = SY_EUP_AUTH;
+        f->message = sy_arena_printf(a, "the provider rejected the gateway's "
+                                        "API key (HTTP %d%s)", status,
+                                     bad_key ? ", API_KEY_INVALID" : "");
+    } else if (status == 400 && gs != NULL &&
+               strcmp(gs, "FAILED_PRECONDITION") == 0) {
+        f->err = SY_EUP_AUTH;
+        f->message = "the provider refused the gateway's account "
+                     "(FAILED_PRECONDITION: billing or region)";
+    } else if (status == 429) {
+        f->err = SY_EUP_RATELIMIT;
+        f->message = daily ? "the provider's daily quota for the gateway's "
+                             "key is exhausted (HTTP 429)"
+                           : "rate limited by the provider (HTTP 429, "
+                             "RESOURCE_EXHAUSTED)";
+        if (f->retry_after_ms == 0)
+            f->retry_after_ms = delay;
+    } else if (status == 408 || status == 504) {
+        f->err = SY_EUP_TIMEOUT;
+        f->message = sy_arena_printf(a, "the provider timed out (HTTP %d)",
+                                     status);
+    } else if (status == 404) {
+        f->err = SY_EUP_5XX;
+        f->message = sy_arena_printf(a, "the provider answered 404 (%.200s): "
+                                        "check the deployment's model and "
+                                        "base_url",
+                                     msg ? msg : "not found");
+    } else if (status >= 400 && status < 500 && status != 409) {
+        f->err = SY_EUP_BADREQ;
+        f->message = msg ? msg
+                         : sy_arena_printf(a, "the provider rejected the "
+                                              "request (HTTP %d)", status);
+        f->code = gs ? sy_arena_strdup(a, gs) : NULL;
+        if (msg != NULL && strstr(msg, "maximum number of tokens") != NULL)
+            f->code = "context_length_exceeded";
+    } else {
+        f->err = SY_EUP_5XX;
+        f->message = sy_arena_printf(a, "provider error (HTTP %d%s%s%s"
+                                        "%.200s)", status, gs ? ", " : "",
+                                     gs ? gs : "", msg ? ": " : "",
+                                     msg ? msg : "");
+    }
+}
+
+static void
+gemini_classify(struct sy_adapter_call *call, int status, const char *body,
+                size_t len, struct sy_failure *f)
+{
+    struct json_object *root = sy_adapter_json_parse(body, len);
+    gemini_error(call, status, sy_adapter_get(root, "error"), f);
+    json_object_put(root);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
+
+/* OpenAI finish_reason for a Gemini finishReason; NULL when the
+ * generation failed (a broken function call: retry elsewhere). */
+static const char *
+finish_of(const char *fr, bool calls)
+{
+    static const char *const filtered[] = {
+        "SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT",
+        "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE", "OTHER", NULL};
+    static const char *const failed[] = {
+        "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL",
+        "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", NULL};
+    if (fr != NULL && strcmp(fr, "MAX_TOKENS") == 0)
+        return "length";
+    if (fr != NULL && sy_adapter_str_in(fr, filtered))
+        return "content_filter";
+    if (fr != NULL && sy_adapter_str_in(fr, failed))
+        return NULL;
+    return calls ? "tool_calls" : "stop"; /* STOP, unspecified, new values */
+}
+
+/* usageMetadata into OpenAI meaning: prompt includes cached and tool-use
+ * prompt tokens; completion includes thoughts. */
+static void
+usage_of(struct json_object *um, struct sy_usage *u)
+{
+    int64_t prompt = 0, tool = 0, cand = 0, thoughts = 0, cached = 0,
+            total = 0;
+    if (um == NULL)
+        return;
+    sy_adapter_get_int(um, "promptTokenCount", &prompt);
+    sy_adapter_get_int(um, "toolUsePromptTokenCount", &tool);
+    sy_adapter_get_int(um, "candidatesTokenCount", &cand);
+    sy_adapter_get_int(um, "thoughtsTokenCount", &thoughts);
+    sy_adapter_get_int(um, "cachedContentTokenCount", &cached);
+    sy_adapter_get_int(um, "totalTokenCount", &total);
+    u->present = true;
+    u->prompt_tokens = prompt + tool;
+    u->completion_tokens = cand + thoughts;
+    u->total_tokens = total > 0 ? total
+                                : u->prompt_tokens + u->completion_tokens;
+    u->cached_tokens = cached;
+    u->reasoning_tokens = thoughts;
+}
+
+/* An OpenAI tool call for a functionCall part at position 'pos'. */
+static struct json_object *
+tool_call_of(struct sy_arena *a, struct json_object *part, int pos)
+{
+    struct json_object *fc = sy_adapter_get(part, "functionCall");
+    const char *name = sy_adapter_get_str(fc, "name");
+    if (name == NULL)
+        return NULL;
+    struct json_object *args = sy_adapter_get(fc, "args");
+    const char *at = args ? sy_adapter_json_text(args, NULL) : "{}";
+    const char *sig = sy_adapter_get_str(part, "thoughtSignature");
+    struct json_object *tc =
+        sy_adapter_tool_call(call_id(a, name, at, pos, sig), name, at);
+    if (sig != NULL) /* Google's own OpenAI-compatible field, too */
+        json_object_object_add(
+            tc, "extra_content",
+            sy_adapter_obj("google",
+                           sy_adapter_obj("thought_signature", SY_JSTR(sig),
+                                          NULL),
+                           NULL));
+    return tc;
+}
+
+static const char *
+response_id(struct sy_arena *a, struct json_object *root, const char *raw,
+            size_t len)
+{
+    const char *rid = sy_adapter_get_str(root, "responseId");
+    if (rid != NULL)
+        return sy_arena_printf(a, "chatcmpl-%s", rid);
+    return sy_arena_printf(
+        a, "chatcmpl-%s",
+        sy_adapter_base62(a, sy_adapter_fnv(SY_FNV_INIT, raw, len), 24));
+}
+
+static enum sy_err
+gemini_parse_response(struct sy_adapter_call *call, const char *body,
+                      size_t len, struct sy_chat_resp *resp,
+                      struct sy_failure *f)
+{
+    struct gemini_ctx *x = call->ctx;
+    struct sy_arena *a = call->arena;
+    struct json_object *root = sy_adapter_json_parse(body, len);
+    if (!sy_adapter_is(root, json_type_object)) {
+        json_object_put(root);
+        return sy_adapter_proto(f, "the provider's reply is not a JSON "
+                                   "object");
+    }
+    sy_arena_on_cleanup(a, sy_chat_json_free, root);
+    if (sy_adapter_get(root, "error") != NULL) {
+        gemini_error(call, 0, sy_adapter_get(root, "error"), f);
+        return f->err;
+    }
+    struct json_object *cands = sy_adapter_get(root, "candidates");
+    struct json_object *c0 = sy_adapter_is(cands, json_type_array) &&
+                                     json_object_array_length(cands) > 0
+                                 ? json_object_array_get_idx(cands, 0)
+                                 : NULL;
+    const char *block = sy_adapter_get_str(
+        sy_adapter_get(root, "promptFeedback"), "blockReason");
+    if (c0 == NULL && block == NULL)
+        return sy_adapter_proto(f, "the provider's reply has no candidates");
+
+    struct sy_buf text;
+    sy_buf_init(&text, SY_JSON_MAX);
+    struct json_object *calls = json_object_new_array();
+    struct json_object *parts =
+        sy_adapter_get(sy_adapter_get(c0, "content"), "parts");
+    size_t n = sy_adapter_is(parts, json_type_array)
+                   ? json_object_array_length(parts) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *part = json_object_array_get_idx(parts, i);
+        struct json_object *thought = sy_adapter_get(part, "thought");
+        const char *t = sy_adapter_get_str(part, "text");
+        if (sy_adapter_is(thought, json_type_boolean) &&
+            json_object_get_boolean(thought))
+            continue; /* thought summaries are not part of the answer */
+        if (t != NULL) {
+            sy_buf_puts(&text, t);
+        } else if (sy_adapter_get(part, "functionCall") != NULL) {
+            int pos = (int)json_object_array_length(calls);
+            if (x->one_call && pos > 0)
+                continue; /* parallel_tool_calls=false: first call only */
+            struct json_object *tc = tool_call_of(a, part, pos);
+            if (tc == NULL) {
+                sy_buf_free(&text);
+                json_object_put(calls);
+                return sy_adapter_proto(f, "the provider's functionCall has "
+                                           "no name");
+            }
+            json_object_array_add(calls, tc);
+        }
+    }
+    bool has_calls = json_object_array_length(calls) > 0;
+    const char *gfr = sy_adapter_get_str(c0, "finishReason");
+    const char *fr = block != NULL ? "content_filter"
+                                   : finish_of(gfr, has_calls);
+    if (fr == NULL) {
+        sy_buf_free(&text);
+        json_object_put(calls);
+        f->err = SY_EUP_PROTO;
+        f->message = sy_arena_printf(a, "the provider's generation failed "
+                                        "(finishReason %.60s)", gfr);
+        return SY_EUP_PROTO;
+    }
+    struct json_object *msg = sy_adapter_obj(
+        "role", SY_JSTR("assistant"), "content",
+        text.len ? json_object_new_string_len(sy_buf_cstr(&text),
+                                              (int)text.len)
+                 : NULL,
+        NULL);
+    if (has_calls)
+        json_object_object_add(msg, "tool_calls", calls);
+    else
+        json_object_put(calls);
+    sy_buf_free(&text);
+    usage_of(sy_adapter_get(root, "usageMetadata"), &resp->usage);
+    const char *model = sy_adapter_get_str(root, "modelVersion");
+    struct json_object *out = sy_adapter_completion(
+        response_id(a, root, body, len), (int64_t)sy_wall_s(),
+        model ? model : call->dep->model, msg, fr, &resp->usage);
+    resp->finish_reason = fr;
+    resp->upstream_model = model;
+    return sy_adapter_set_response(call, resp, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Streaming: every event is a GenerateContentResponse; the end of the */
+/* body ends the stream (no [DONE] upstream).                          */
+
+static enum sy_err
+emit_delta(struct gemini_ctx *x, struct json_object *delta,
+           const char *finish)
+{
+    return sy_adapter_emit_json(
+        x->emit, x->emit_ud,
+        sy_adapter_chunk(x->id, x->created, x->model, delta, finish), NULL,
+        false);
+}
+
+static enum sy_err
+gemini_event(void *ud, const char *event, const char *data, size_t len)
+{
+    struct gemini_ctx *x = ud;
+    struct sy_arena *a = x->call->arena;
+    (void)event;
+    struct json_object *o = sy_adapter_json_parse(data, len);
+    if (!sy_adapter_is(o, json_type_object)) {
+        json_object_put(o);
+        return sy_adapter_proto(x->f, "the provider sent a malformed stream "
+                                      "event");
+    }
+    enum sy_err e = SY_OK;
+    if (sy_adapter_get(o, "error") != NULL) {
+        gemini_error(x->call, 0, sy_adapter_get(o, "error"), x->f);
+        x->f->message = sy_arena_printf(a, "error event in the stream: %s",
+                                        x->f->message);
+        e = x->f->err;
+        goto out;
+    }
+    if (!x->started) {
+        const char *model = sy_adapter_get_str(o, "modelVersion");
+        x->id = response_id(a, o, data, len);
+        x->model = sy_arena_strdup(a, model ? model : x->call->dep->model);
+        x->created = (int64_t)sy_wall_s();
+        x->started = true;
+        e = emit_delta(x,
+                       sy_adapter_obj("role", SY_JSTR("assistant"),
+                                      "content", SY_JSTR(""), NULL),
+                       NULL);
+        if (e != SY_OK)
+            goto out;
+    }
+    if (sy_adapter_get_str(sy_adapter_get(o, "promptFeedback"),
+                           "blockReason") != NULL)
+        x->blocked = true;
+    struct json_object *cands = sy_adapter_get(o, "candidates");
+    struct json_object *c0 = sy_adapter_is(cands, json_type_array) &&
+                                     json_object_array_length(cands) > 0
+                                 ? json_object_array_get_idx(cands, 0)
+                                 : NULL;
+    struct json_object *parts =
+        sy_adapter_get(sy_adapter_get(c0, "content"), "parts");
+    size_t n = sy_adapter_is(parts, json_type_array)
+                   ? json_object_array_length(parts) : 0;
+    struct sy_buf text;
+    sy_buf_init(&text, SY_JSON_MAX);
+    struct json_object *calls = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *part = json_object_array_get_idx(parts, i);
+        struct json_object *thought = sy_adapter_get(part, "thought");
+        const char *t = sy_adapter_get_str(part, "text");
+        if (sy_adapter_is(thought, json_type_boolean) &&
+            json_object_get_boolean(thought))
+            continue;
+        if (t != NULL) {
+            sy_buf_puts(&text, t);
+        } else if (sy_adapter_get(part, "functionCall") != NULL) {
+            if (x->one_call && x->ncalls > 0)
+                continue;
+            struct json_object *tc = tool_call_of(a, part, x->ncalls);
+            if (tc == NULL) {
+                e = sy_adapter_proto(x->f, "the provider's functionCall has "
+                                           "no name");
+                break;
+            }
+            json_object_object_add(tc, "index",
+                                   json_object_new_int(x->ncalls++));
+            json_object_array_add(calls, tc);
+        }
+    }
+    if (e == SY_OK && (text.len > 0 || json_object_array_length(calls) > 0)) {
+        struct json_object *d = json_object_new_object();
+        if (text.len > 0)
+            json_object_object_add(d, "content",
+                                   json_object_new_string_len(
+                                       sy_buf_cstr(&text), (int)text.len));
+        if (json_object_array_length(calls) > 0)
+            json_object_object_add(d, "tool_calls", json_object_get(calls));
+        e = emit_delta(x, d, NULL);
+    }
+    json_object_put(calls);
+    sy_buf_free(&text);
+    const char *fr = sy_adapter_get_str(c0, "finishReason");
+    if (fr != NULL)
+        x->finish = sy_arena_strdup(a, fr);
+    if (sy_adapter_get(o, "usageMetadata") != NULL)
+        usage_of(sy_adapter_get(o, "usageMetadata"), &x->usage);
+out:
+    json_object_put(o);
+    return e;
+}
+
+/* End of body: the finish chunk, the usage chunk, then done. */
+static enum sy_err
+stream_end(struct gemini_ctx *x)
+{
+    if (!x->started)
+        return sy_adapter_proto(x->f, "the provider's stream was empty");
+    if (x->finish == NULL && !x->blocked)
+        return sy_adapter_proto(x->f, "the stream ended without a "
+                                      "finishReason");
+    const char *fr = x->blocked ? "content_filter"
+                                : finish_of(x->finish, x->ncalls > 0);
+    if (fr == NULL) {
+        x->f->err = SY_EUP_PROTO;
+        x->f->message = sy_arena_printf(x->call->arena, "the provider's "
+                                        "generation failed (finishReason "
+                                        "%.60s)", x->finish);
+        return SY_EUP_PROTO;
+    }
+    enum sy_err e = emit_delta(x, NULL, fr);
+    if (e == SY_OK && x->usage.present)
+        e = sy_adapter_emit_json(
+            x->emit, x->emit_ud,
+            sy_adapter_usage_chunk(x->id, x->created, x->model, &x->usage),
+            &x->usage, true);
+    x->done = true;
+    return e != SY_OK ? e : sy_adapter_emit_done(x->emit, x->emit_ud);
+}
+
+static enum sy_err
+gemini_stream_feed(struct sy_adapter_call *call, const char *p, size_t len,
+                   sy_emit_fn emit, void *ud, struct sy_failure *f)
+{
+    struct gemini_ctx *x = call->ctx;
+    if (!x->sse.ready)
+        sy_sse_init(&x->sse, call->arena);
+    x->call = call;
+    x->f = f;
+    x->emit = emit;
+    x->emit_ud = ud;
+    if (x->done)
+        return SY_OK;
+    enum sy_err e = len == 0 ? sy_sse_finish(&x->sse, gemini_event, x)
+                             : sy_sse_feed(&x->sse, p, len, gemini_event, x);
+    if (e != SY_OK && f->err == SY_OK) {
+        f->err = e;
+        f->message = "the provider's stream is malformed (event too large)";
+    }
+    if (e == SY_OK && len == 0)
+        e = stream_end(x);
+    return e;
+}
+
+const struct sy_adapter sy_adapter_gemini = {
+    .abi = SY_ADAPTER_ABI,
+    .name = "gemini",
+    .caps = SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |
+            SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |
+            SY_CAP_STREAM_USAGE,
+    .ctx_size = sizeof(struct gemini_ctx),
+    .conf_keys = gemini_keys,
+    .init = gemini_init,
+    .build_request = gemini_build_request,
+    .parse_response = gemini_parse_response,
+    .stream_feed = gemini_stream_feed,
+    .classify = gemini_classify,
+    .reset = NULL, /* each attempt gets a fresh ctx */
+};
