@@ -119,7 +119,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
 
 # ------------------------------------------------------------------ tests
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/adapters/test_adapters
 	$(Q)sh tests/run-all.sh $(BUILD)
 check: test
 
@@ -128,6 +128,9 @@ unit: all $(UNIT_BIN)
 
 integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
+
+client-test: all
+	$(Q)cd tests/client && { [ -d node_modules/openai ] || npm ci --no-audit --no-fund --engine-strict=false; } && SY_BUILD_DIR=$(BUILD) node --test client.test.js
 
 # Adapter golden tests: every case folder under tests/adapters/<provider>/,
 # streaming replies fed at every split point.

@@ -26,6 +26,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Largest first stream event we hold back before sending it. */
+#define SY_MAX_HELD_EVENT (1u << 20)
+
 /* Per-request state, on the stack of sy_pipeline_handle. */
 struct pctx {
     struct sy_worker *w;
@@ -41,6 +44,8 @@ struct pctx {
     struct sy_upstream_call *uc;
     bool ct_checked;
     bool done_seen;
+    bool holding;           /* the first event is held in 'held' */
+    struct sy_buf held;
     struct sy_usage usage;
     struct sy_failure f;
     /* what went wrong on each attempt, for the final error message */
@@ -212,6 +217,27 @@ ctype_is(const char *ct, const char *want)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+static void
+write_event(struct pctx *c, const char *data, size_t len)
+{
+    sy_sink_write(c->s, "data: ", 6);
+    sy_sink_write(c->s, data, len);
+    sy_sink_write(c->s, "\n\n", 2);
+    c->s->body_bytes += len + 8;
+}
+
+/* Send the held first event, with the status and headers. */
+static void
+release_held(struct pctx *c)
+{
+    if (!c->s->headers_sent)
+        send_head(c, 200, "text/event-stream",
+                  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+    if (c->held.len > 0)
+        write_event(c, sy_buf_cstr(&c->held), c->held.len);
+    sy_buf_clear(&c->held);
+}
+
 static enum sy_err
 on_chunk(void *ud, const struct sy_chunk *ch)
 {
@@ -224,13 +250,20 @@ on_chunk(void *ud, const struct sy_chunk *ch)
         c->usage = *ch->usage;
     if (ch->usage_only && !c->chat.include_usage)
         return SY_OK;
-    if (!c->s->headers_sent)
-        send_head(c, 200, "text/event-stream",
-                  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-    sy_sink_write(c->s, "data: ", 6);
-    sy_sink_write(c->s, ch->data, ch->len);
-    sy_sink_write(c->s, "\n\n", 2);
-    c->s->body_bytes += ch->len + 8;
+    if (!c->s->headers_sent) {
+        /* The first event (usually the bare "role" delta) is held until a
+         * second one arrives: a provider that fails right after it can
+         * still be replaced by the next deployment, unseen. */
+        if (!c->holding) {
+            c->holding = true;
+            sy_buf_clear(&c->held);
+            return sy_buf_append(&c->held, ch->data, ch->len) == SY_OK
+                       ? SY_OK
+                       : SY_EUP_PROTO;
+        }
+        release_held(c);
+    }
+    write_event(c, ch->data, ch->len);
     return sy_sink_flush(c->s);
 }
 
@@ -285,6 +318,8 @@ attempt(struct pctx *c)
     memset(&c->f, 0, sizeof(c->f));
     c->ct_checked = false;
     c->done_seen = false;
+    c->holding = false;
+    sy_buf_clear(&c->held);
 
     c->call.req = &c->chat;
     c->call.dep = d;
@@ -356,9 +391,7 @@ attempt(struct pctx *c)
     } else if (ok2xx) {
         e = ad->stream_feed(&c->call, NULL, 0, on_chunk, c, &c->f);
         if (e == SY_OK && c->done_seen) {
-            if (!c->s->headers_sent)
-                send_head(c, 200, "text/event-stream",
-                          "Cache-Control: no-cache\r\n");
+            release_held(c);
             sy_sink_write(c->s, "data: [DONE]\n\n", 14);
             sy_sink_flush(c->s);
             sy_upstream_call_cleanup(&uc);
@@ -471,6 +504,7 @@ handle_chat(struct pctx *c)
         return;
     }
     sy_buf_init(&c->why, 4096);
+    sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
     c->all_ratelimited = true;
     for (size_t i = 0; i < g->nroute; i++) {
         if (c->s->gone)
@@ -479,11 +513,13 @@ handle_chat(struct pctx *c)
         c->attempts++;
         if (attempt(c) == ATTEMPT_DONE) {
             sy_buf_free(&c->why);
+            sy_buf_free(&c->held);
             return;
         }
     }
     all_failed(c, g);
     sy_buf_free(&c->why);
+    sy_buf_free(&c->held);
 }
 
 /* ------------------------------------------------------------------ */

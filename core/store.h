@@ -19,6 +19,8 @@
 
 #include <stdatomic.h>
 
+struct sy_store; /* opaque; one per thread */
+
 #define SY_STORE_MAX_SENTINELS 8
 #define SY_STORE_MAX_SCRIPTS 16
 
@@ -165,6 +167,7 @@ enum sy_err sy_store_eval(struct sy_store *s,
 void sy_store_batch_init(struct sy_store_batch *b, size_t max_bytes);
 void sy_store_batch_cleanup(struct sy_store_batch *b);
 void sy_store_batch_reset(struct sy_store_batch *b);
+void sy_store_batch_truncate(struct sy_store_batch *b, size_t n);
 enum sy_err sy_store_batch_add(struct sy_store_batch *b, int argc,
                                const char **argv,
                                const size_t *argvlen);

@@ -26,9 +26,9 @@
 
 #include <curl/curl.h>
 
-/* Process-wide share handle; created in sy_upstream_global_init() (after
- * fork, in each worker process) and protected by one mutex per data kind
- * as libcurl asks. */
+/* Process-wide share handle (DNS and TLS sessions); created in
+ * sy_upstream_global_init() (after fork, in each worker process) and
+ * protected by one mutex per data kind as libcurl asks. */
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
@@ -79,7 +79,6 @@ sy_upstream_global_init(void)
     curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return SY_OK;
 }
 

@@ -2,10 +2,10 @@
  * upstream.h - HTTP calls to providers. The only libcurl user.
  *
  * One struct sy_upstream per request thread (an easy handle driven by the
- * thread's own multi handle, so our deadlines have millisecond precision);
- * all threads of a process share one connection cache, DNS cache and TLS
- * session cache through a curl share handle, so keep-alive connections to
- * a provider are reused across requests and threads.
+ * thread's own multi handle, so our deadlines have millisecond precision,
+ * and whose connection pool keeps keep-alive connections to providers
+ * across the thread's requests); all threads of a process share the DNS
+ * cache and TLS sessions through a curl share handle.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_UPSTREAM_H

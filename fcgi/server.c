@@ -110,16 +110,21 @@ thread_main(void *arg)
 {
     struct thread_slot *t = arg;
     FCGX_Request req;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGUSR1);
     FCGX_InitRequest(&req, t->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     while (!draining) {
         __atomic_store_n(&t->state, T_IDLE, __ATOMIC_SEQ_CST);
         if (draining)
             break;
+        /* The drain wake-up (SIGUSR1) may interrupt accept() only: it
+         * stays blocked while a request is served, so it can never cut a
+         * provider call or a client write short. A signal that arrives
+         * just before accept() is repeated by the drain loop. */
+        pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
         int rc = FCGX_Accept_r(&req);
+        pthread_sigmask(SIG_BLOCK, &wake, NULL);
         __atomic_store_n(&t->state, T_BUSY, __ATOMIC_SEQ_CST);
         if (rc < 0) {
             if (draining)
@@ -319,11 +324,16 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
             break;
         }
     }
-    /* Drain: forward the stop, wait for the workers, then give up on
-     * stragglers a little after their own drain deadline. */
+    /* Drain: forward the stop, stop accepting at once (new connections
+     * are refused, so the web server answers or moves on immediately
+     * instead of queueing behind the drain), wait for the workers, then
+     * give up on stragglers a little after their own drain deadline. */
     for (unsigned i = 0; i < o->processes; i++)
         if (kids[i].pid > 0)
             kill(kids[i].pid, SIGTERM);
+    if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
+        unlink(o->listen + 5);
+    shutdown(listen_fd, SHUT_RDWR);
     uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms + 2000;
     unsigned left = 0;
     for (unsigned i = 0; i < o->processes; i++)

@@ -20,6 +20,8 @@
  */
 static const struct sy_mock_dialect *const app_dialects[] = {
     &sy_mock_dialect_openai,
+    &sy_mock_dialect_anthropic,
+    &sy_mock_dialect_gemini,
 };
 
 #define APP_NDIALECTS (sizeof(app_dialects) / sizeof(app_dialects[0]))
@@ -69,14 +71,22 @@ app_json(struct sy_mock_plan *p, int status, const char *body)
     sy_mock_buf_puts(&p->ev.buf, body);
 }
 
-/* Make "p" an error of the first dialect ("status", "message"). */
-void
-sy_mock_app_error(int status, const char *message, struct sy_mock_plan *p)
+/* Make "p" an error of dialect "d" ("status", "message"). */
+static void
+app_error(const struct sy_mock_dialect *d, int status, const char *message,
+          struct sy_mock_plan *p)
 {
     p->status = status;
     app_content_type(p, "application/json");
     sy_mock_events_reset(&p->ev);
-    app_dialects[0]->render_error(status, message, &p->ev.buf);
+    d->render_error(status, -1, message, &p->ev.buf);
+}
+
+/* Make "p" an error of the first dialect ("status", "message"). */
+void
+sy_mock_app_error(int status, const char *message, struct sy_mock_plan *p)
+{
+    app_error(app_dialects[0], status, message, p);
 }
 
 /* The request of "p" is over (answered or its connection closed). */
@@ -188,6 +198,47 @@ app_pieces(const char *s, size_t len, long want, size_t *end)
     return n;
 }
 
+/*
+ * Fill "out" with tool call "k" (0 .. n_calls - 1) of "r": its id, its
+ * arguments (the reply's content for call 0, {"i":k} for the others) and
+ * where a stream splits them. "out" may borrow from "r".
+ */
+void
+sy_mock_reply_call(const struct sy_mock_reply *r, long k,
+                   struct sy_mock_call *out)
+{
+    int n;
+
+    snprintf(out->id, sizeof(out->id), "%s%llu", r->call_prefix,
+             r->call_base + (unsigned long long)k);
+    if (k == 0) {
+        out->args = r->content;
+        out->args_len = r->content_len;
+    } else {
+        n = snprintf(out->args_buf, sizeof(out->args_buf), "{\"i\":%ld}", k);
+        out->args = out->args_buf;
+        out->args_len = n > 0 ? (size_t)n : 0;
+    }
+    out->half = app_char_start(out->args, out->args_len / 2);
+}
+
+/* Append "args" to "out" as compact JSON (on one line, safe inside an
+ * SSE data line) when it is a JSON object, else "{}". */
+static void
+app_args_object(const char *args, struct sy_mock_buf *out)
+{
+    struct json_object *obj = sy_mock_json_parse(args, strlen(args));
+
+    if (json_object_is_type(obj, json_type_object)) {
+        sy_mock_buf_puts(out, json_object_to_json_string_ext(
+                                  obj, JSON_C_TO_STRING_PLAIN
+                                       | JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else {
+        sy_mock_buf_puts(out, "{}");
+    }
+    json_object_put(obj);
+}
+
 /* Fill "p" with the body_bytes answer: a JSON string of exactly "n"
  * bytes ("xxx..." in quotes; a digit when n is 1). */
 static void
@@ -254,7 +305,7 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
             sy_mock_buf_puts(&p->ev.buf, f->error_body);
         } else {
             snprintf(msg, sizeof(msg), "mock fault %d", p->status);
-            d->render_error(p->status, msg, &p->ev.buf);
+            d->render_error(p->status, p->retry_after, msg, &p->ev.buf);
         }
         goto out;
     }
@@ -265,22 +316,38 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
 
     memset(&r, 0, sizeof(r));
     r.chat = chat;
-    snprintf(id, sizeof(id), "chatcmpl-mock-%llu",
+    snprintf(id, sizeof(id), "%s%llu", d->id_prefix,
              (unsigned long long)atomic_fetch_add(&srv->next_id, 1));
     r.id = id;
     r.created = (long long)time(NULL);
     r.cached_tokens = f->cached_tokens;
     r.reasoning_tokens = f->reasoning_tokens;
+    r.cache_creation_tokens = f->cache_creation_tokens;
     r.malformed = (f->has & SY_MOCK_F_MALFORMED) && f->malformed;
+    r.stream_error = (f->has & SY_MOCK_F_STREAM_ERROR) && f->stream_error;
+    r.n_calls = 1;
     if (chat->has_tools && !chat->tool_choice_none && !chat->last_is_tool
         && chat->tool_name != NULL) {
-        snprintf(call_id, sizeof(call_id), "call_mock_%llu",
-                 (unsigned long long)atomic_fetch_add(&srv->next_call_id, 1));
+        if (f->has & SY_MOCK_F_PARALLEL_CALLS) {
+            r.n_calls = f->parallel_calls;
+        }
+        r.call_base = (unsigned long long)atomic_fetch_add(
+            &srv->next_call_id, (unsigned long long)r.n_calls);
+        snprintf(call_id, sizeof(call_id), "%s%llu", d->call_prefix,
+                 r.call_base);
         r.call_id = call_id;
+        r.call_prefix = d->call_prefix;
         r.is_tool_call = true;
         r.finish_reason = "tool_calls";
-        sy_mock_buf_puts(&text, (f->has & SY_MOCK_F_TOOL_ARGUMENTS)
-                                    ? f->tool_arguments : "{}");
+        if (f->has & SY_MOCK_F_PARALLEL_CALLS) {
+            sy_mock_buf_puts(&text, "{\"i\":0}");
+        } else if (!(f->has & SY_MOCK_F_TOOL_ARGUMENTS)) {
+            sy_mock_buf_puts(&text, "{}");
+        } else if (d->tool_args_object) {
+            app_args_object(f->tool_arguments, &text);
+        } else {
+            sy_mock_buf_puts(&text, f->tool_arguments);
+        }
         r.n_pieces = app_pieces(text.data, text.len, 2, pieces);
     } else {
         r.finish_reason = "stop";
@@ -402,14 +469,12 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
 
     body = sy_mock_json_parse(req->body, req->body_len);
     if (body == NULL) {
-        d->render_error(400, "We could not parse the JSON body of your "
-                        "request.", &p->ev.buf);
-        p->status = 400;
-        app_content_type(p, "application/json");
+        app_error(d, 400, "We could not parse the JSON body of your "
+                  "request.", p);
         return;
     }
     memset(&chat, 0, sizeof(chat));
-    if (!d->parse_chat(path, body, &chat, err, sizeof(err))) {
+    if (!d->parse_chat(req, path, body, &chat, err, sizeof(err))) {
         goto bad_request;
     }
     req_fault = app_inline_fault(chat.last_user_text, &bad, err,
@@ -429,9 +494,7 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     return;
 
 bad_request:
-    d->render_error(400, err, &p->ev.buf);
-    p->status = 400;
-    app_content_type(p, "application/json");
+    app_error(d, 400, err, p);
     json_object_put(body);
 }
 
@@ -610,7 +673,7 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
                          req->body_len);
     atomic_fetch_add(&dep->requests, 1);
     if (strcmp(req->method, method) != 0) {
-        sy_mock_app_error(405, "Method not allowed", plan);
+        app_error(d, 405, "Method not allowed", plan);
     } else if (op == SY_MOCK_OP_MODELS) {
         app_content_type(plan, "application/json");
         d->render_models(&plan->ev.buf);

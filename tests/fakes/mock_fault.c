@@ -84,15 +84,21 @@ static const struct fault_key {
       offsetof(struct sy_mock_fault, rate), 0, 0 },
     { "count", SY_MOCK_F_COUNT, FAULT_LONG,
       offsetof(struct sy_mock_fault, count), 0, 1000000000L },
+    { "stream_error", SY_MOCK_F_STREAM_ERROR, FAULT_BOOL,
+      offsetof(struct sy_mock_fault, stream_error), 0, 0 },
+    { "parallel_calls", SY_MOCK_F_PARALLEL_CALLS, FAULT_LONG,
+      offsetof(struct sy_mock_fault, parallel_calls), 1, SY_MOCK_MAX_CALLS },
 };
 
 #define FAULT_NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
 
-/* The usage sub-keys, in the order of their fields in the struct. */
+/* The usage sub-keys, in the order of "fields" in fault_parse_usage. */
 static const char *const fault_usage_keys[] = {
     "prompt_tokens", "completion_tokens", "cached_tokens",
-    "reasoning_tokens"
+    "reasoning_tokens", "cache_creation_tokens"
 };
+
+#define FAULT_NUSAGE (sizeof(fault_usage_keys) / sizeof(fault_usage_keys[0]))
 
 /* Read an integral JSON number into "*out"; false when not one. */
 static bool
@@ -158,7 +164,7 @@ static bool
 fault_parse_usage(struct json_object *v, struct sy_mock_fault *f, char *err,
                   size_t err_len)
 {
-    long *fields[4];
+    long *fields[FAULT_NUSAGE];
     struct json_object_iterator it;
     struct json_object_iterator end;
     size_t i;
@@ -167,6 +173,7 @@ fault_parse_usage(struct json_object *v, struct sy_mock_fault *f, char *err,
     fields[1] = &f->completion_tokens;
     fields[2] = &f->cached_tokens;
     fields[3] = &f->reasoning_tokens;
+    fields[4] = &f->cache_creation_tokens;
     if (!json_object_is_type(v, json_type_object)) {
         snprintf(err, err_len, "usage must be an object");
         return false;
@@ -177,12 +184,12 @@ fault_parse_usage(struct json_object *v, struct sy_mock_fault *f, char *err,
         const char *name = json_object_iter_peek_name(&it);
         struct json_object *val = json_object_iter_peek_value(&it);
 
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < FAULT_NUSAGE; i++) {
             if (strcmp(name, fault_usage_keys[i]) == 0) {
                 break;
             }
         }
-        if (i == 4) {
+        if (i == FAULT_NUSAGE) {
             snprintf(err, err_len, "unknown usage key \"%.40s\"", name);
             return false;
         }
@@ -283,6 +290,7 @@ sy_mock_fault_parse(struct json_object *obj, char *err, size_t err_len)
     f->completion_tokens = -1;
     f->cached_tokens = -1;
     f->reasoning_tokens = -1;
+    f->cache_creation_tokens = -1;
     it = json_object_iter_begin(obj);
     end = json_object_iter_end(obj);
     for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
@@ -400,6 +408,7 @@ fault_copy_key(const struct fault_key *k, struct sy_mock_fault *dst,
         dst->completion_tokens = src->completion_tokens;
         dst->cached_tokens = src->cached_tokens;
         dst->reasoning_tokens = src->reasoning_tokens;
+        dst->cache_creation_tokens = src->cache_creation_tokens;
         return;
     default:
         return;
@@ -424,6 +433,7 @@ sy_mock_fault_merge(struct sy_mock_fault *out,
     out->completion_tokens = -1;
     out->cached_tokens = -1;
     out->reasoning_tokens = -1;
+    out->cache_creation_tokens = -1;
     for (i = 0; i < FAULT_NKEYS; i++) {
         const struct fault_key *k = &fault_keys[i];
 

@@ -2,10 +2,11 @@
  * mock_llm.h - shared declarations of the mock LLM provider (tests/fakes).
  *
  * One binary, build/mock-llm, made of: mock_util.c (buffers, clock, PRNG),
- * mock_http.c (epoll HTTP/1.1 server), mock_parse.c (request heads),
- * mock_fault.c (fault specs), mock_state.c (deployments, stats, request
- * log), mock_app.c (routing, control API, response plans), mock_openai.c
- * (OpenAI dialect) and mock_llm.c (main). A test tool, never linked into
+ * mock_http.c (epoll HTTP/1.1 server), mock_parse.c (request heads,
+ * header and query lookups), mock_fault.c (fault specs), mock_state.c
+ * (deployments, stats, request log), mock_app.c (routing, control API,
+ * response plans), the dialects mock_openai.c, mock_anthropic.c and
+ * mock_gemini.c, and mock_llm.c (main). A test tool, never linked into
  * the gateway.
  * SPDX-License-Identifier: MIT
  */
@@ -34,6 +35,8 @@ struct json_object;
 #define SY_MOCK_MAX_BODY_BYTES (64L * 1024 * 1024) /* fault body_bytes */
 #define SY_MOCK_MAX_DELAY_MS   (3600L * 1000)     /* any single delay */
 #define SY_MOCK_MAX_PIECES     4096               /* stream content pieces */
+#define SY_MOCK_MAX_CALLS      128                /* fault parallel_calls */
+#define SY_MOCK_MAX_MODEL      256                /* model name from a path */
 
 /* ---- base: growable byte buffer (mock_util.c) -------------------------- */
 
@@ -50,6 +53,7 @@ void sy_mock_buf_printf(struct sy_mock_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sy_mock_buf_json_str(struct sy_mock_buf *b, const char *s, size_t n);
 void sy_mock_buf_json_cstr(struct sy_mock_buf *b, const char *s);
+long sy_mock_utf8_chars(const char *s, size_t len);
 void sy_mock_buf_reset(struct sy_mock_buf *b, size_t keep_cap);
 void sy_mock_buf_cleanup(struct sy_mock_buf *b);
 
@@ -99,7 +103,9 @@ enum sy_mock_fault_key {
     SY_MOCK_F_CONTENT_TYPE = 1u << 18,
     SY_MOCK_F_BODY_BYTES = 1u << 19,
     SY_MOCK_F_RATE = 1u << 20,
-    SY_MOCK_F_COUNT = 1u << 21
+    SY_MOCK_F_COUNT = 1u << 21,
+    SY_MOCK_F_STREAM_ERROR = 1u << 22,
+    SY_MOCK_F_PARALLEL_CALLS = 1u << 23
 };
 
 /*
@@ -132,11 +138,14 @@ struct sy_mock_fault {
     long completion_tokens;
     long cached_tokens;
     long reasoning_tokens;
+    long cache_creation_tokens;
     char *tool_arguments;       /* same ownership as error_body */
     char *content_type;         /* same ownership as error_body */
     long body_bytes;
     double rate;                /* 0..1 */
     long count;
+    bool stream_error;          /* stream: an error event, then the end */
+    long parallel_calls;        /* tool calls in one reply */
     char *json;                 /* owned: the spec as given, for GET */
 };
 
@@ -231,8 +240,10 @@ struct sy_mock_chat {
     bool has_tools;
     bool tool_choice_none;
     const char *tool_name;      /* first tool or the forced one */
-    bool last_is_tool;
-    const char *tool_result;    /* text of the last (tool) message */
+    bool last_is_tool;          /* the last turn carries a tool result */
+    const char *tool_result;    /* the tool result the last turn carries */
+    char model_buf[SY_MOCK_MAX_MODEL + 1]; /* owned storage for a model
+                                            * taken from the path */
 };
 
 /* The answer the mock gives, computed by mock_app.c from the chat request
@@ -240,10 +251,16 @@ struct sy_mock_chat {
 struct sy_mock_reply {
     const struct sy_mock_chat *chat;
     const char *id;             /* e.g. "chatcmpl-mock-7" */
-    const char *call_id;        /* e.g. "call_mock_3" */
+    const char *call_id;        /* e.g. "call_mock_3": the first call */
+    const char *call_prefix;    /* e.g. "call_mock_" */
+    unsigned long long call_base; /* number in call_id; call k of a
+                                   * parallel reply has call_base + k */
+    long n_calls;               /* parallel_calls, or 1 */
     long long created;          /* Unix seconds */
     bool is_tool_call;
-    const char *content;        /* text, or the tool call arguments */
+    const char *content;        /* text, or the tool call arguments (a
+                                 * JSON object for dialects that want
+                                 * one); {"i":k} when n_calls > 1 */
     size_t content_len;
     const size_t *piece_end;    /* stream pieces: ends within content */
     size_t n_pieces;
@@ -252,8 +269,25 @@ struct sy_mock_reply {
     long completion_tokens;
     long cached_tokens;         /* -1: leave out */
     long reasoning_tokens;      /* -1: leave out */
+    long cache_creation_tokens; /* -1: leave out (or 0) */
     bool malformed;             /* stream: add one invalid event */
+    bool stream_error;          /* stream: error event after the first
+                                 * content event, then the end */
 };
+
+/* Tool call "k" of a reply (sy_mock_reply_call). */
+struct sy_mock_call {
+    char id[64];                /* call_prefix + number */
+    const char *args;           /* borrowed from the reply, or args_buf */
+    size_t args_len;
+    size_t half;                /* streams send args[0, half) and then
+                                 * args[half, args_len); either may be
+                                 * empty */
+    char args_buf[32];          /* storage for {"i":k} */
+};
+
+void sy_mock_reply_call(const struct sy_mock_reply *r, long k,
+                        struct sy_mock_call *out);
 
 /* Server-sent events: one buffer, "end" holds where each event ends. */
 struct sy_mock_events {
@@ -267,22 +301,28 @@ void sy_mock_events_mark(struct sy_mock_events *ev);
 void sy_mock_events_reset(struct sy_mock_events *ev);
 void sy_mock_events_cleanup(struct sy_mock_events *ev);
 
+struct sy_mock_req;
+
 /*
  * One provider API. Columns: name; route (maps a path without deployment
- * prefix to an operation and the method it wants); parse_chat (request
- * body to sy_mock_chat, false plus a message for a 400); render_models,
- * render_error (status, message), render_reply (non-streaming body),
+ * prefix to an operation and the method it wants); parse_chat (request,
+ * path without deployment prefix and parsed body to sy_mock_chat, false
+ * plus a message for a 400); render_models, render_error (status,
+ * Retry-After seconds or -1, message), render_reply (non-streaming body),
  * render_malformed (an invalid body), render_stream (all events of a
- * stream, including the terminator); stream_content_type.
+ * stream, including the terminator); stream_content_type; id_prefix and
+ * call_prefix (reply and tool call ids are these plus a number);
+ * tool_args_object (tool call arguments must be a JSON object: other
+ * tool_arguments become {}).
  */
 struct sy_mock_dialect {
     const char *name;
     enum sy_mock_op (*route)(const char *path, const char **method);
-    bool (*parse_chat)(const char *path, struct json_object *body,
-                       struct sy_mock_chat *chat, char *err,
-                       size_t err_len);
+    bool (*parse_chat)(const struct sy_mock_req *req, const char *path,
+                       struct json_object *body, struct sy_mock_chat *chat,
+                       char *err, size_t err_len);
     void (*render_models)(struct sy_mock_buf *out);
-    void (*render_error)(int status, const char *message,
+    void (*render_error)(int status, long retry_after, const char *message,
                          struct sy_mock_buf *out);
     void (*render_reply)(const struct sy_mock_reply *r,
                          struct sy_mock_buf *out);
@@ -291,9 +331,14 @@ struct sy_mock_dialect {
     void (*render_stream)(const struct sy_mock_reply *r,
                           struct sy_mock_events *ev);
     const char *stream_content_type;
+    const char *id_prefix;
+    const char *call_prefix;
+    bool tool_args_object;
 };
 
 extern const struct sy_mock_dialect sy_mock_dialect_openai;
+extern const struct sy_mock_dialect sy_mock_dialect_anthropic;
+extern const struct sy_mock_dialect sy_mock_dialect_gemini;
 
 /* ---- HTTP requests and response plans (mock_http.c <-> mock_app.c) ----- */
 
@@ -351,8 +396,8 @@ struct sy_mock_server {
     struct sy_mock_state *state; /* shared, see mock_state.c */
     uint64_t seed;              /* --seed */
     bool quiet;                 /* --quiet */
-    atomic_ullong next_id;      /* chatcmpl-mock-<n> */
-    atomic_ullong next_call_id; /* call_mock_<n> */
+    atomic_ullong next_id;      /* <id_prefix><n>, all dialects */
+    atomic_ullong next_call_id; /* <call_prefix><n>, all dialects */
 };
 
 void sy_mock_plan_reset(struct sy_mock_plan *p);
@@ -385,6 +430,9 @@ struct sy_mock_parse {
     bool expect_continue;       /* Expect: 100-continue */
 };
 
+const char *sy_mock_req_header(const struct sy_mock_req *req,
+                               const char *lower, size_t *len);
+bool sy_mock_req_query_has(const struct sy_mock_req *req, const char *param);
 enum sy_mock_parse_res sy_mock_parse_head(const char *p, size_t avail,
                                           size_t *scan, char *path,
                                           struct sy_mock_header *headers,

@@ -140,12 +140,14 @@ openai_parse_messages(struct json_object *messages,
 
 /* Reduce an OpenAI request body to "chat"; false with "err" for a 400. */
 static bool
-openai_parse_chat(const char *path, struct json_object *body,
-                  struct sy_mock_chat *chat, char *err, size_t err_len)
+openai_parse_chat(const struct sy_mock_req *req, const char *path,
+                  struct json_object *body, struct sy_mock_chat *chat,
+                  char *err, size_t err_len)
 {
     struct json_object *v;
     struct json_object *opts;
 
+    (void)req;
     (void)path;
     if (!json_object_is_type(body, json_type_object)) {
         snprintf(err, err_len, "the request body must be a JSON object");
@@ -198,9 +200,11 @@ openai_render_models(struct sy_mock_buf *out)
                      "1700000000,\"owned_by\":\"mock\"}]}");
 }
 
-/* An OpenAI error object for "status" with "message". */
+/* An OpenAI error object for "status" with "message" (Retry-After is a
+ * header only). */
 static void
-openai_render_error(int status, const char *message, struct sy_mock_buf *out)
+openai_render_error(int status, long retry_after, const char *message,
+                    struct sy_mock_buf *out)
 {
     const char *type = "invalid_request_error";
     const char *code = NULL;
@@ -213,6 +217,7 @@ openai_render_error(int status, const char *message, struct sy_mock_buf *out)
     } else if (status >= 500) {
         type = "server_error";
     }
+    (void)retry_after;
     sy_mock_buf_puts(out, "{\"error\":{\"message\":");
     sy_mock_buf_json_cstr(out, message);
     sy_mock_buf_puts(out, ",\"type\":");
@@ -262,15 +267,22 @@ openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
     sy_mock_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":"
                      "{\"role\":\"assistant\",\"content\":");
     if (r->is_tool_call) {
-        sy_mock_buf_puts(out, "null,\"refusal\":null,\"tool_calls\":"
-                         "[{\"id\":");
-        sy_mock_buf_json_cstr(out, r->call_id);
-        sy_mock_buf_puts(out, ",\"type\":\"function\",\"function\":"
-                         "{\"name\":");
-        sy_mock_buf_json_cstr(out, r->chat->tool_name);
-        sy_mock_buf_puts(out, ",\"arguments\":");
-        sy_mock_buf_json_str(out, r->content, r->content_len);
-        sy_mock_buf_puts(out, "}}]");
+        struct sy_mock_call call;
+        long k;
+
+        sy_mock_buf_puts(out, "null,\"refusal\":null,\"tool_calls\":[");
+        for (k = 0; k < r->n_calls; k++) {
+            sy_mock_reply_call(r, k, &call);
+            sy_mock_buf_puts(out, k ? ",{\"id\":" : "{\"id\":");
+            sy_mock_buf_json_cstr(out, call.id);
+            sy_mock_buf_puts(out, ",\"type\":\"function\",\"function\":"
+                             "{\"name\":");
+            sy_mock_buf_json_cstr(out, r->chat->tool_name);
+            sy_mock_buf_puts(out, ",\"arguments\":");
+            sy_mock_buf_json_str(out, call.args, call.args_len);
+            sy_mock_buf_puts(out, "}}");
+        }
+        sy_mock_buf_puts(out, "]");
     } else {
         sy_mock_buf_json_str(out, r->content, r->content_len);
         sy_mock_buf_puts(out, ",\"refusal\":null");
@@ -308,30 +320,58 @@ openai_chunk_close(struct sy_mock_events *ev)
     sy_mock_events_mark(ev);
 }
 
-/* One piece of the text, or of the tool call arguments. */
+/* One piece of the text, or of the arguments of tool call "k". */
 static void
-openai_piece(const struct sy_mock_reply *r, size_t from, size_t to,
-             struct sy_mock_events *ev)
+openai_piece(const struct sy_mock_reply *r, long k, const char *text,
+             size_t from, size_t to, struct sy_mock_events *ev)
 {
     openai_chunk_open(r, ev);
     if (r->is_tool_call) {
-        sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"tool_calls\":"
-                         "[{\"index\":0,\"function\":{\"arguments\":");
-        sy_mock_buf_json_str(&ev->buf, r->content + from, to - from);
+        sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{\"tool_calls\":"
+                           "[{\"index\":%ld,\"function\":{\"arguments\":",
+                           k);
+        sy_mock_buf_json_str(&ev->buf, text + from, to - from);
         sy_mock_buf_puts(&ev->buf, "}}]},\"finish_reason\":null}");
     } else {
         sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"content\":");
-        sy_mock_buf_json_str(&ev->buf, r->content + from, to - from);
+        sy_mock_buf_json_str(&ev->buf, text + from, to - from);
         sy_mock_buf_puts(&ev->buf, "},\"finish_reason\":null}");
     }
     openai_chunk_close(ev);
 }
 
+/* The further calls (1 .. n_calls - 1) of a parallel tool call reply:
+ * per call a chunk with its id and name, then its arguments in 2 pieces. */
+static void
+openai_more_calls(const struct sy_mock_reply *r, struct sy_mock_events *ev)
+{
+    struct sy_mock_call call;
+    long k;
+
+    for (k = 1; k < r->n_calls; k++) {
+        sy_mock_reply_call(r, k, &call);
+        openai_chunk_open(r, ev);
+        sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{\"tool_calls\":"
+                           "[{\"index\":%ld,\"id\":", k);
+        sy_mock_buf_json_cstr(&ev->buf, call.id);
+        sy_mock_buf_puts(&ev->buf, ",\"type\":\"function\",\"function\":"
+                         "{\"name\":");
+        sy_mock_buf_json_cstr(&ev->buf, r->chat->tool_name);
+        sy_mock_buf_puts(&ev->buf, ",\"arguments\":\"\"}}]},"
+                         "\"finish_reason\":null}");
+        openai_chunk_close(ev);
+        openai_piece(r, k, call.args, 0, call.half, ev);
+        openai_piece(r, k, call.args, call.half, call.args_len, ev);
+    }
+}
+
 /*
- * All events of a stream: the role chunk (with the tool call's id and
- * name for a tool call), one chunk per piece, the finish chunk, the usage
- * chunk when asked for, and [DONE]. With "malformed", an invalid event
- * follows the first chunk.
+ * All events of a stream: the role chunk (with the first tool call's id
+ * and name for a tool call), one chunk per piece, the further calls of a
+ * parallel reply, the finish chunk, the usage chunk when asked for, and
+ * [DONE]. With "malformed", an invalid event
+ * follows the first chunk; with "stream_error", an error event follows
+ * the first piece and ends the stream (no [DONE]).
  */
 static void
 openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
@@ -364,9 +404,21 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
         sy_mock_events_mark(ev);
     }
     for (i = 0; i < r->n_pieces; i++) {
-        openai_piece(r, from, r->piece_end[i], ev);
+        openai_piece(r, 0, r->content, from, r->piece_end[i], ev);
         from = r->piece_end[i];
+        if (r->stream_error) {
+            break;
+        }
     }
+    if (r->stream_error) {
+        sy_mock_buf_puts(&ev->buf, "data: {\"error\":{\"message\":"
+                         "\"The server is overloaded\",\"type\":"
+                         "\"server_error\",\"param\":null,\"code\":null}}"
+                         "\n\n");
+        sy_mock_events_mark(ev);
+        return;
+    }
+    openai_more_calls(r, ev);
     openai_chunk_open(r, ev);
     sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{},"
                        "\"finish_reason\":\"%s\"}", r->finish_reason);
@@ -392,4 +444,7 @@ const struct sy_mock_dialect sy_mock_dialect_openai = {
     openai_render_malformed,
     openai_render_stream,
     "text/event-stream",
+    "chatcmpl-mock-",
+    "call_mock_",
+    false,
 };

@@ -1,9 +1,10 @@
 /*
  * mock_parse.c - HTTP/1.1 request head parser of the mock LLM provider:
  * request line, header fields, Content-Length, Transfer-Encoding,
- * Connection and Expect, with the limits of mock_llm.h. Pure function of
- * its input (no sockets, no allocation), so it can be fuzzed alone;
- * mock_http.c feeds it the bytes of a connection.
+ * Connection and Expect, with the limits of mock_llm.h, and lookups of
+ * header fields and query parameters for the dialects. Pure functions of
+ * their input (no sockets, no allocation), so they can be fuzzed alone;
+ * mock_http.c feeds the parser the bytes of a connection.
  * SPDX-License-Identifier: MIT
  */
 #include "mock_llm.h"
@@ -290,4 +291,50 @@ sy_mock_parse_head(const char *p, size_t avail, size_t *scan, char *path,
     req->head_len = head;
     req->headers = headers;
     return SY_MOCK_PARSE_HEAD;
+}
+
+/*
+ * The value of the first header field of "req" named "lower" (a lowercase
+ * name), or NULL when there is none. "*len" gets the value's length; the
+ * value is borrowed from the request and not NUL-terminated.
+ */
+const char *
+sy_mock_req_header(const struct sy_mock_req *req, const char *lower,
+                   size_t *len)
+{
+    size_t i;
+
+    for (i = 0; i < req->n_headers; i++) {
+        const struct sy_mock_header *h = &req->headers[i];
+
+        if (parse_name_is(h->name, h->name_len, lower)) {
+            *len = h->value_len;
+            return h->value;
+        }
+    }
+    *len = 0;
+    return NULL;
+}
+
+/* Does the query string of "req" hold the parameter "param" ("name=value"
+ * or "name", compared byte for byte, no percent-decoding)? */
+bool
+sy_mock_req_query_has(const struct sy_mock_req *req, const char *param)
+{
+    const char *p = req->query;
+    size_t n = strlen(param);
+
+    while (*p != '\0') {
+        const char *amp = strchr(p, '&');
+        size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+
+        if (len == n && memcmp(p, param, n) == 0) {
+            return true;
+        }
+        if (amp == NULL) {
+            break;
+        }
+        p = amp + 1;
+    }
+    return false;
 }

@@ -1,7 +1,8 @@
 /*
  * mock_util.c - base helpers of the mock LLM provider: growable buffers,
- * JSON string escaping, allocation that aborts on OOM, the monotonic
- * clock, number parsing and a small deterministic PRNG.
+ * JSON string escaping, UTF-8 character counts, allocation that aborts
+ * on OOM, the monotonic clock, number parsing and a small deterministic
+ * PRNG.
  * No networking and no state here; see mock_llm.h for the users.
  * SPDX-License-Identifier: MIT
  */
@@ -194,6 +195,22 @@ sy_mock_buf_json_str(struct sy_mock_buf *b, const char *s, size_t n)
     }
     sy_mock_buf_append(b, s + run, n - run);
     sy_mock_buf_append(b, "\"", 1);
+}
+
+/* Number of UTF-8 characters in "s" ("len" bytes): bytes that are not
+ * continuation bytes. */
+long
+sy_mock_utf8_chars(const char *s, size_t len)
+{
+    long n = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
 }
 
 /* Append the C string "s" as a JSON string, or null when "s" is NULL. */

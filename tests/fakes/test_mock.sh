@@ -210,6 +210,222 @@ check "invalid JSON: 400" "400 invalid_request_error" "$C1 $(jq -r .error.type "
 C1=$(curl -s -o "$TMP/b" -w '%{http_code}' "$U/no/such/path")
 check "unknown path: 404" "404 invalid_request_error" "$C1 $(jq -r .error.type "$TMP/b")"
 
+# ---- Anthropic Messages ------------------------------------------------------------
+# amsg TEXT [EXTRA] - a Messages request body with one user turn
+amsg() {
+    jq -cn --arg t "$1" --argjson x "${2:-{\}}" \
+        '{model:"claude-test",max_tokens:64,messages:[{role:"user",content:$t}]} + $x'
+}
+# achat BODY [PATH] - POST a Messages request with the Anthropic headers
+achat() {
+    curl -s -N --max-time 5 "$U${2:-/v1/messages}" -H 'x-api-key: sk-ant-1' \
+        -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \
+        -d "$1"
+}
+# sse_events - the event names of an SSE stream, space separated
+sse_events() { sed -n 's/^event: //p' | tr -d '\r' | tr '\n' ' ' | sed 's/ $//'; }
+
+R=$(achat "$(amsg 'hello there')")
+check "anthropic: message" "message assistant claude-test" \
+    "$(jq -r '"\(.type) \(.role) \(.model)"' <<<"$R")"
+check "anthropic: text block" "text Hello from default." \
+    "$(jq -r '.content[0]|"\(.type) \(.text)"' <<<"$R")"
+check "anthropic: stop" "end_turn null" \
+    "$(jq -r '"\(.stop_reason) \(.stop_sequence)"' <<<"$R")"
+check "anthropic: usage" "2 3 0 0" \
+    "$(jq -r '.usage|"\(.input_tokens) \(.output_tokens) \(.cache_read_input_tokens) \(.cache_creation_input_tokens)"' <<<"$R")"
+check "anthropic: id prefix" "msg_mock_" "$(jq -r '.id[0:9]' <<<"$R")"
+R=$(achat "$(amsg hi)" /dep-an/v1/messages)
+check "anthropic: deployment prefix" "Hello from dep-an." "$(jq -r '.content[0].text' <<<"$R")"
+R=$(curl -s "$U/_mock/requests/dep-an")
+check "anthropic: headers recorded" "sk-ant-1 2023-06-01 /dep-an/v1/messages" \
+    "$(jq -r '.[-1]|"\(.headers["x-api-key"]) \(.headers["anthropic-version"]) \(.path)"' <<<"$R")"
+C1=$(curl -s -o "$TMP/b" -w '%{http_code}' "$U/v1/messages" -d "$(amsg hi)")
+check "anthropic: anthropic-version required" "400 error invalid_request_error" \
+    "$C1 $(jq -r '"\(.type) \(.error.type)"' "$TMP/b")"
+C1=$(achat '{"model":"c","max_tokens":5,"messages":[{"role":"system","content":"x"}]}' |
+    jq -r .error.type)
+check "anthropic: system role rejected" "invalid_request_error" "$C1"
+R=$(achat "$(amsg 'x [[mock {"usage":{"prompt_tokens":9,"cached_tokens":4,"cache_creation_tokens":2}}]]')")
+check "anthropic: usage override" "9 4 2" \
+    "$(jq -r '.usage|"\(.input_tokens) \(.cache_read_input_tokens) \(.cache_creation_input_tokens)"' <<<"$R")"
+
+achat "$(amsg hi '{"stream":true}')" /dep-as/v1/messages >"$TMP/as"
+check "anthropic stream: event order" \
+    "message_start content_block_start ping content_block_delta content_block_delta content_block_delta content_block_stop message_delta message_stop" \
+    "$(sse_events <"$TMP/as")"
+sse_data <"$TMP/as" | jq -s . >"$TMP/as.json"
+check "anthropic stream: data types match events" \
+    "$(sse_events <"$TMP/as")" "$(jq -r '[.[].type]|join(" ")' "$TMP/as.json")"
+check "anthropic stream: text deltas" "Hello from dep-as." \
+    "$(jq -j '.[]|select(.type=="content_block_delta")|.delta.text' "$TMP/as.json")"
+check "anthropic stream: usage and stop" "1 end_turn 3" \
+    "$(jq -r '"\(.[0].message.usage.input_tokens) \(.[-2].delta.stop_reason) \(.[-2].usage.output_tokens)"' "$TMP/as.json")"
+check "anthropic stream: no [DONE]" "0" "$(grep -c DONE "$TMP/as")"
+
+ATOOLS='{"tools":[{"name":"get_weather","input_schema":{"type":"object"}}]}'
+R=$(achat "$(amsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' "$ATOOLS")")
+check "anthropic tools: tool_use" "tool_use get_weather Oslo toolu_mock_ tool_use" \
+    "$(jq -r '"\(.content[0].type) \(.content[0].name) \(.content[0].input.city) \(.content[0].id[0:11]) \(.stop_reason)"' <<<"$R")"
+R=$(achat "$(amsg w "$(jq -c '. + {tool_choice:{type:"none"}}' <<<"$ATOOLS")")")
+check "anthropic tools: tool_choice none" "end_turn text" \
+    "$(jq -r '"\(.stop_reason) \(.content[0].type)"' <<<"$R")"
+R=$(achat "$(jq -cn --argjson t "$ATOOLS" '{model:"c",max_tokens:9,messages:[
+    {role:"user",content:"w"},
+    {role:"assistant",content:[{type:"tool_use",id:"toolu_01",name:"get_weather",input:{}}]},
+    {role:"user",content:[{type:"tool_result",tool_use_id:"toolu_01",content:"4 C"}]}]} + $t')")
+check "anthropic tools: tool_result" "Tool result: 4 C" "$(jq -r '.content[0].text' <<<"$R")"
+R=$(achat "$(jq -cn --argjson t "$ATOOLS" '{model:"c",max_tokens:9,messages:[
+    {role:"user",content:"w"},
+    {role:"assistant",content:[{type:"tool_use",id:"call:1",name:"get_weather",input:{}}]},
+    {role:"user",content:[{type:"tool_result",tool_use_id:"call:1",content:"4 C"}]}]} + $t')")
+check "anthropic tools: bad tool id rejected" "invalid_request_error" "$(jq -r .error.type <<<"$R")"
+achat "$(amsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' \
+    "$(jq -c '. + {stream:true}' <<<"$ATOOLS")")" | sse_data | jq -s . >"$TMP/at.json"
+check "anthropic tools stream: input_json_delta" "tool_use Oslo tool_use" \
+    "$(jq -r '"\(.[1].content_block.type) \([.[]|select(.type=="content_block_delta")|.delta.partial_json]|join("")|fromjson|.city) \(.[-2].delta.stop_reason)"' "$TMP/at.json")"
+
+curl -s -D "$TMP/h" -o "$TMP/b" "$U/dep-ae/v1/messages" -H 'anthropic-version: 2023-06-01' \
+    -d "$(amsg 'x [[mock {"status":429,"retry_after":5}]]')"
+check "anthropic 429: status, Retry-After, body" "429 5 error rate_limit_error" \
+    "$(head -n1 "$TMP/h" | cut -d' ' -f2) $(grep -i '^retry-after:' "$TMP/h" | tr -d '\r' | cut -d' ' -f2) $(jq -r '"\(.type) \(.error.type)"' "$TMP/b")"
+curl -s -X PUT "$U/_mock/faults/dep-ae" -d '{"status":529}' >/dev/null
+C1=$(curl -s -o "$TMP/b" -w '%{http_code}' "$U/dep-ae/v1/messages" \
+    -H 'anthropic-version: 2023-06-01' -d "$(amsg x)")
+check "anthropic 529: overloaded_error" "529 overloaded_error" "$C1 $(jq -r .error.type "$TMP/b")"
+R=$(curl -s "$U/_mock/stats")
+check "anthropic: stats by_status" "2 1 1" \
+    "$(jq -r '.deployments["dep-ae"]|"\(.requests) \(.by_status["429"]) \(.by_status["529"])"' <<<"$R")"
+curl -s -X DELETE "$U/_mock/faults/dep-ae" >/dev/null
+
+achat "$(amsg 'x [[mock {"stream_error":true}]]' '{"stream":true}')" >"$TMP/ae"
+check "anthropic stream_error: error after first delta" \
+    "message_start content_block_start ping content_block_delta error" "$(sse_events <"$TMP/ae")"
+check "anthropic stream_error: body" "error overloaded_error" \
+    "$(sse_data <"$TMP/ae" | tail -n1 | jq -r '"\(.type) \(.error.type)"')"
+achat "$(amsg 'x [[mock {"malformed":true}]]' '{"stream":true}')" | sse_data >"$TMP/am"
+BAD=0
+while IFS= read -r line; do
+    jq -e . >/dev/null 2>&1 <<<"$line" || BAD=$((BAD + 1))
+done <"$TMP/am"
+check "anthropic malformed stream: one invalid event, second" "1 1" \
+    "$BAD $(sed -n 2p "$TMP/am" | jq . >/dev/null 2>&1 && echo 0 || echo 1)"
+if achat "$(amsg 'x [[mock {"malformed":true}]]')" | jq . >/dev/null 2>&1; then
+    not_ok "anthropic malformed: body is invalid JSON"
+else
+    ok "anthropic malformed: body is invalid JSON"
+fi
+curl -s -N "$U/v1/messages" -H 'anthropic-version: 2023-06-01' \
+    -d "$(amsg 'x [[mock {"stream_drop_after":2}]]' '{"stream":true}')" >"$TMP/ad"
+RC=$?
+check "anthropic drop: two events, curl error" "2 yes" \
+    "$(grep -c '^event:' "$TMP/ad") $([ "$RC" -ne 0 ] && echo yes || echo no)"
+curl -s -X PUT "$U/_mock/faults/dep-ao" -d '{"content":"{\"a\":1}"}' >/dev/null
+R=$(achat "$(amsg 'q [[mock {"fenced":true}]]')" /dep-ao/v1/messages)
+check "anthropic override: fenced dep content" $'```json\n{"a":1}\n```' \
+    "$(jq -r '.content[0].text' <<<"$R")"
+R=$(achat "$(amsg 'q [[mock {"content":"from request"}]]')" /dep-ao/v1/messages)
+check "anthropic override: content" "from request" "$(jq -r '.content[0].text' <<<"$R")"
+
+# ---- Gemini generateContent -----------------------------------------------------------
+GM=/v1beta/models/gemini-test
+# gmsg TEXT [EXTRA] - a generateContent body with one user turn
+gmsg() {
+    jq -cn --arg t "$1" --argjson x "${2:-{\}}" \
+        '{contents:[{role:"user",parts:[{text:$t}]}]} + $x'
+}
+# gchat BODY [PATH] - POST a generateContent request with the API key header
+gchat() {
+    curl -s -N --max-time 5 "$U${2:-$GM:generateContent}" -H 'x-goog-api-key: g-key-1' \
+        -H 'Content-Type: application/json' -d "$1"
+}
+
+R=$(gchat "$(gmsg 'hello there')")
+check "gemini: text" "model Hello from default. STOP 0" \
+    "$(jq -r '.candidates[0]|"\(.content.role) \(.content.parts[0].text) \(.finishReason) \(.index)"' <<<"$R")"
+check "gemini: usageMetadata" "2 3 5" \
+    "$(jq -r '.usageMetadata|"\(.promptTokenCount) \(.candidatesTokenCount) \(.totalTokenCount)"' <<<"$R")"
+check "gemini: modelVersion" "gemini-test" "$(jq -r .modelVersion <<<"$R")"
+R=$(gchat "$(gmsg hi)" "/dep-gm$GM:generateContent")
+check "gemini: deployment prefix" "Hello from dep-gm." \
+    "$(jq -r '.candidates[0].content.parts[0].text' <<<"$R")"
+R=$(curl -s "$U/_mock/requests/dep-gm")
+check "gemini: key recorded" "g-key-1 /dep-gm$GM:generateContent" \
+    "$(jq -r '.[-1]|"\(.headers["x-goog-api-key"]) \(.path)"' <<<"$R")"
+R=$(gchat "$(gmsg 'x [[mock {"usage":{"prompt_tokens":10,"completion_tokens":4,"cached_tokens":6,"reasoning_tokens":7}}]]')")
+check "gemini: usage override" "10 4 21 6 7" \
+    "$(jq -r '.usageMetadata|"\(.promptTokenCount) \(.candidatesTokenCount) \(.totalTokenCount) \(.cachedContentTokenCount) \(.thoughtsTokenCount)"' <<<"$R")"
+C1=$(gchat '{"contents":[{"role":"system","parts":[{"text":"x"}]}]}' | jq -r .error.status)
+check "gemini: invalid role rejected" "INVALID_ARGUMENT" "$C1"
+
+gchat "$(gmsg hi)" "/dep-gs$GM:streamGenerateContent?alt=sse" >"$TMP/gs"
+check "gemini stream: CRLF framed data events only" "3 3 0" \
+    "$(grep -c $'^data: .*\r$' "$TMP/gs") $(grep -c $'^\r$' "$TMP/gs") $(grep -c -v -e '^data: ' -e $'^\r$' "$TMP/gs")"
+sse_data <"$TMP/gs" | jq -s . >"$TMP/gs.json"
+check "gemini stream: pieces" "Hello from dep-gs." \
+    "$(jq -j '.[].candidates[0].content.parts[0].text' "$TMP/gs.json")"
+check "gemini stream: finishReason and usage on the last" "null null STOP 3 4" \
+    "$(jq -r '"\(.[0].candidates[0].finishReason) \(.[1].candidates[0].finishReason) \(.[-1].candidates[0].finishReason) \(.[-1].usageMetadata.candidatesTokenCount) \(.[-1].usageMetadata.totalTokenCount)"' "$TMP/gs.json")"
+check "gemini stream: no [DONE]" "0" "$(grep -c DONE "$TMP/gs")"
+C1=$(gchat "$(gmsg hi)" "$GM:streamGenerateContent" | jq -r .error.code)
+check "gemini stream: alt=sse required" "400" "$C1"
+
+GTOOLS='{"tools":[{"functionDeclarations":[{"name":"get_weather"}]}]}'
+R=$(gchat "$(gmsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' "$GTOOLS")")
+check "gemini tools: functionCall" "get_weather Oslo STOP" \
+    "$(jq -r '.candidates[0]|"\(.content.parts[0].functionCall.name) \(.content.parts[0].functionCall.args.city) \(.finishReason)"' <<<"$R")"
+R=$(gchat "$(gmsg 'w [[mock {"parallel_calls":3}]]' "$GTOOLS")")
+check "gemini tools: parallel_calls" "3 0,1,2" \
+    "$(jq -r '.candidates[0].content.parts|"\(length) \([.[].functionCall.args.i]|map(tostring)|join(","))"' <<<"$R")"
+R=$(gchat "$(gmsg w "$(jq -c '. + {toolConfig:{functionCallingConfig:{mode:"NONE"}}}' <<<"$GTOOLS")")")
+check "gemini tools: mode NONE" "Hello from default." \
+    "$(jq -r '.candidates[0].content.parts[0].text' <<<"$R")"
+R=$(gchat "$(jq -cn --argjson t "$GTOOLS" '{contents:[
+    {role:"user",parts:[{text:"w"}]},
+    {role:"model",parts:[{functionCall:{name:"get_weather",args:{}}}]},
+    {role:"user",parts:[{functionResponse:{name:"get_weather",response:{temp_c:4}}}]}]} + $t')")
+check "gemini tools: functionResponse" 'Tool result: {"temp_c":4}' \
+    "$(jq -r '.candidates[0].content.parts[0].text' <<<"$R")"
+gchat "$(gmsg w "$GTOOLS")" "$GM:streamGenerateContent?alt=sse" | sse_data | jq -s . >"$TMP/gt.json"
+check "gemini tools stream: one chunk" "1 get_weather STOP" \
+    "$(jq -r '"\(length) \(.[0].candidates[0].content.parts[0].functionCall.name) \(.[0].candidates[0].finishReason)"' "$TMP/gt.json")"
+
+curl -s -D "$TMP/h" -o "$TMP/b" "$U/dep-ge$GM:generateContent" \
+    -d "$(gmsg 'x [[mock {"status":429,"retry_after":7}]]')"
+check "gemini 429: status, Retry-After" "429 7" \
+    "$(head -n1 "$TMP/h" | cut -d' ' -f2) $(grep -i '^retry-after:' "$TMP/h" | tr -d '\r' | cut -d' ' -f2)"
+check "gemini 429: body" "429 RESOURCE_EXHAUSTED type.googleapis.com/google.rpc.RetryInfo 7s" \
+    "$(jq -r '.error|"\(.code) \(.status) \(.details[0]["@type"]) \(.details[0].retryDelay)"' "$TMP/b")"
+OUT=""
+for s in 400 403 500 503; do
+    OUT="$OUT $(gchat "$(gmsg "x [[mock {\"status\":$s}]]")" | jq -r '"\(.error.code):\(.error.status)"')"
+done
+check "gemini errors: status names" " 400:INVALID_ARGUMENT 403:PERMISSION_DENIED 500:INTERNAL 503:UNAVAILABLE" "$OUT"
+gchat "$(gmsg 'a b c [[mock {"stream_error":true}]]')" "$GM:streamGenerateContent?alt=sse" |
+    sse_data >"$TMP/ge"
+check "gemini stream_error: one chunk, then the error" "2 null UNAVAILABLE" \
+    "$(wc -l <"$TMP/ge") $(head -n1 "$TMP/ge" | jq -r '.candidates[0].finishReason') $(tail -n1 "$TMP/ge" | jq -r .error.status)"
+gchat "$(gmsg 'x [[mock {"malformed":true}]]')" "$GM:streamGenerateContent?alt=sse" |
+    sse_data >"$TMP/gmf"
+BAD=0
+while IFS= read -r line; do
+    jq -e . >/dev/null 2>&1 <<<"$line" || BAD=$((BAD + 1))
+done <"$TMP/gmf"
+check "gemini malformed stream: one invalid event, second" "1 1" \
+    "$BAD $(sed -n 2p "$TMP/gmf" | jq . >/dev/null 2>&1 && echo 0 || echo 1)"
+if gchat "$(gmsg 'x [[mock {"malformed":true}]]')" | jq . >/dev/null 2>&1; then
+    not_ok "gemini malformed: body is invalid JSON"
+else
+    ok "gemini malformed: body is invalid JSON"
+fi
+curl -s -X PUT "$U/_mock/faults/dep-go" -d '{"content":"{\"a\":1}","count":5}' >/dev/null
+R=$(gchat "$(gmsg 'q [[mock {"fenced":true}]]')" "/dep-go$GM:generateContent")
+check "gemini override: fenced dep content" $'```json\n{"a":1}\n```' \
+    "$(jq -r '.candidates[0].content.parts[0].text' <<<"$R")"
+R=$(curl -s "$U/_mock/faults/dep-go")
+check "gemini: count consumed" "4" "$(jq -r .remaining <<<"$R")"
+check "gemini: models" "models/mock-model" "$(curl -s "$U/v1beta/models" | jq -r '.models[0].name')"
+
 # ---- still alive ------------------------------------------------------------------
 if kill -0 "$PID" 2>/dev/null; then ok "mock still running"; else not_ok "mock still running"; fi
 
