@@ -129,7 +129,11 @@ thread_main(void *arg)
         if (rc < 0) {
             if (draining)
                 break;
-            if (errno != EINTR) {
+            if (errno == EINVAL) {
+                /* The parent shut the listener down: a drain is on its
+                 * way (the stop signal may still be in flight). */
+                usleep(20000);
+            } else if (errno != EINTR) {
                 sy_log_error(NULL, "accept failed: %s", strerror(errno));
                 usleep(100000);
             }
