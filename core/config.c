@@ -144,7 +144,7 @@ default_hint(json_type t)
 /* ------------------------------------------------------------------ */
 /* Typed field readers driven by tables                                */
 
-enum field_type { F_STR, F_UINT, F_SIZE, F_MS, F_BOOL, F_LOGLEVEL };
+enum field_type { F_STR, F_UINT, F_SIZE, F_MS, F_BOOL, F_LOGLEVEL, F_DOUBLE };
 
 /* One row per scalar key: its name, type, where it goes (offset into the
  * target struct), bounds for numbers, and whether it must be present. */
@@ -243,6 +243,23 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
             *(enum sy_log_level *)(base + f->offset) = lv;
             break;
         }
+        case F_DOUBLE: {
+            if (t != json_type_int && t != json_type_double) {
+                fail(l, p, "a number", "must be a number, not %s",
+                     type_name(t));
+                break;
+            }
+            double x = json_object_get_double(v);
+            if (!(x >= (double)f->min && x <= (double)f->max)) {
+                char hint[96];
+                snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
+                         f->min, f->max);
+                fail(l, p, hint, "value %g out of range", x);
+                break;
+            }
+            *(double *)(base + f->offset) = x;
+            break;
+        }
         case F_BOOL:
             if (t != json_type_boolean) {
                 fail(l, p, "write true or false", "must be true or false, not %s",
@@ -308,6 +325,139 @@ static const struct field timeout_fields[] = {
     {"total_ms", F_MS, TMO(total_ms), 1, 86400000, false, NULL},
 };
 
+static struct json_object *want(struct loader *l, const char *path,
+                                struct json_object *v, json_type t,
+                                const char *hint);
+
+#define ST(f) offsetof(struct sy_state_conf, f)
+static const char *const state_extra[] = {"sentinels", "breaker", NULL};
+static const struct field state_fields[] = {
+    {"redis_url", F_STR, ST(redis_url), 0, 0, false,
+     "redis://[:password@]host:port[/db]; empty = no shared state"},
+    {"master", F_STR, ST(master), 0, 0, false, "the Sentinel master name"},
+    {"prefix", F_STR, ST(prefix), 0, 0, false, NULL},
+    {"connect_timeout_ms", F_MS, ST(connect_timeout_ms), 1, 60000, false,
+     NULL},
+    {"command_timeout_ms", F_MS, ST(command_timeout_ms), 1, 60000, false,
+     NULL},
+    {"refresh_ms", F_MS, ST(refresh_ms), 20, 60000, false, NULL},
+    {"window_ms", F_MS, ST(window_ms), 1000, 3600000, false, NULL},
+    {"slice_ms", F_MS, ST(slice_ms), 100, 600000, false, NULL},
+    {"cluster_workers", F_UINT, ST(cluster_workers), 1, 100000, false,
+     "worker processes across all hosts; local caps when Redis is down "
+     "are the limit divided by this"},
+};
+
+#define BRK(f) offsetof(struct sy_breaker_conf, f)
+static const struct field breaker_fields[] = {
+    {"consecutive", F_UINT, BRK(consecutive), 0, 100000, false,
+     "open after this many provider failures in a row; 0 = off"},
+    {"min_requests", F_UINT, BRK(min_requests), 1, 1000000, false, NULL},
+    {"failure_pct", F_UINT, BRK(failure_pct), 0, 100, false,
+     "open when this percentage of the window failed; 0 = off"},
+    {"window_ms", F_MS, BRK(window_ms), 100, 3600000, false, NULL},
+    {"open_ms", F_MS, BRK(open_ms), 1, 3600000, false, NULL},
+    {"open_max_ms", F_MS, BRK(open_max_ms), 1, 86400000, false, NULL},
+    {"jitter_pct", F_UINT, BRK(jitter_pct), 0, 100, false, NULL},
+    {"probe_ms", F_MS, BRK(probe_ms), 1, 3600000, false, NULL},
+};
+
+static const char **
+load_string_list(struct loader *l, const char *path, struct json_object *v,
+                 size_t *count)
+{
+    *count = 0;
+    if (want(l, path, v, json_type_array, NULL) == NULL)
+        return NULL;
+    size_t n = json_object_array_length(v);
+    const char **out = sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(v, i);
+        const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", path, i);
+        if (want(l, ep, e, json_type_string, NULL) != NULL)
+            out[(*count)++] = interpolate(l, ep, json_object_get_string(e));
+    }
+    return out;
+}
+
+static void
+load_state(struct loader *l, struct json_object *obj)
+{
+    struct sy_state_conf *st = &l->cfg->state;
+    read_fields(l, "state", obj, state_fields, SY_ARRAY_LEN(state_fields),
+                state_extra, st);
+    struct json_object *v;
+    if (json_object_object_get_ex(obj, "sentinels", &v))
+        st->sentinels = load_string_list(l, "state.sentinels", v,
+                                         &st->nsentinels);
+    if (json_object_object_get_ex(obj, "breaker", &v) &&
+        want(l, "state.breaker", v, json_type_object, NULL) != NULL)
+        read_fields(l, "state.breaker", v, breaker_fields,
+                    SY_ARRAY_LEN(breaker_fields), NULL, &st->breaker);
+    if (st->redis_url != NULL && st->redis_url[0] == '\0')
+        st->redis_url = NULL;
+    if (st->redis_url != NULL && strncmp(st->redis_url, "redis://", 8) != 0)
+        fail(l, "state.redis_url", "redis://[:password@]host:port[/db]",
+             "not a redis:// URL");
+    if (st->nsentinels > 0 && st->master == NULL)
+        fail(l, "state.master", "the name Sentinel monitors, e.g. mymaster",
+             "required with state.sentinels");
+    if (st->slice_ms > st->window_ms)
+        fail(l, "state.slice_ms", "a slice is a part of the window",
+             "longer than state.window_ms");
+}
+
+static const char *const key_extra[] = {"key_env", "models", NULL};
+#define CK(f) offsetof(struct sy_caller_key, f)
+static const struct field key_fields[] = {
+    {"rpm", F_UINT, CK(limits.rpm), 0, 100000000, false, NULL},
+    {"tpm", F_UINT, CK(limits.tpm), 0, 2000000000, false, NULL},
+};
+
+static void
+load_key(struct loader *l, const char *path, const char *name,
+         struct json_object *obj, void *elem)
+{
+    struct sy_caller_key *k = elem;
+    struct sy_arena *a = &l->cfg->arena;
+    k->name = sy_arena_strdup(a, name);
+    read_fields(l, path, obj, key_fields, SY_ARRAY_LEN(key_fields), key_extra,
+                k);
+    struct json_object *v;
+    const char *kp = jpath(l, path, "key_env");
+    if (!json_object_object_get_ex(obj, "key_env", &v)) {
+        fail(l, kp, "the environment variable holding this caller key",
+             "missing required key");
+    } else if (want(l, kp, v, json_type_string, NULL) != NULL) {
+        const char *secret = getenv(json_object_get_string(v));
+        if (secret == NULL || strlen(secret) < 16)
+            fail(l, kp, "set it to a random string of 16 characters or more",
+                 "environment variable %s is unset or too short",
+                 json_object_get_string(v));
+        else {
+            k->secret = sy_arena_strdup(a, secret);
+            k->secret_len = strlen(secret);
+        }
+    }
+    if (json_object_object_get_ex(obj, "models", &v))
+        k->models = load_string_list(l, jpath(l, path, "models"), v,
+                                     &k->nmodels);
+}
+
+static void
+state_defaults(struct sy_state_conf *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->prefix = "sy:";
+    st->connect_timeout_ms = 200;
+    st->command_timeout_ms = 200;
+    st->refresh_ms = 200;
+    st->window_ms = 60000;
+    st->slice_ms = 5000;
+    st->cluster_workers = 0; /* 0: this host's server.processes */
+    sy_breaker_conf_defaults(&st->breaker);
+}
+
 static void
 server_defaults(struct sy_server_conf *s)
 {
@@ -367,6 +517,10 @@ static const char *const provider_extra[] = {"type", "api_key_env", "headers",
 
 #define PRV(f) offsetof(struct sy_provider, f)
 static const struct field provider_fields[] = {
+    {"key_rpm", F_UINT, PRV(key_limits.rpm), 0, 100000000, false,
+     "requests per minute allowed on each API key; 0 = no limit"},
+    {"key_tpm", F_UINT, PRV(key_limits.tpm), 0, 2000000000, false,
+     "tokens per minute allowed on each API key; 0 = no limit"},
     {"base_url", F_STR, PRV(base_url), 0, 0, true,
      "e.g. \"https://api.openai.com/v1\""},
 };
@@ -512,13 +666,25 @@ load_provider(struct loader *l, const char *path, const char *name,
     }
 }
 
-static const char *const deployment_extra[] = {"provider", "timeouts", NULL};
+static const char *const deployment_extra[] = {"provider", "timeouts", "price",
+                                               NULL};
+
+#define PRICE(f) offsetof(struct sy_price, f)
+static const struct field price_fields[] = {
+    {"input_per_mtok", F_DOUBLE, PRICE(input_per_mtok), 0, 100000, false, NULL},
+    {"output_per_mtok", F_DOUBLE, PRICE(output_per_mtok), 0, 100000, false,
+     NULL},
+    {"cached_input_per_mtok", F_DOUBLE, PRICE(cached_input_per_mtok), 0,
+     100000, false, NULL},
+};
 
 #define DEP(f) offsetof(struct sy_deployment, f)
 static const struct field deployment_fields[] = {
     {"model", F_STR, DEP(model), 0, 0, true, "the provider's model id"},
     {"max_response_bytes", F_SIZE, DEP(max_response_bytes), 1024,
      1ll << 30, false, NULL},
+    {"weight", F_UINT, DEP(weight), 0, 1000000, false,
+     "relative share for the weighted strategy"},
 };
 
 static void
@@ -530,6 +696,7 @@ load_deployment(struct loader *l, const char *path, const char *name,
 
     d->name = sy_arena_strdup(&cfg->arena, name);
     d->max_response_bytes = 8u << 20;
+    d->weight = 1;
     timeout_defaults(&d->timeouts);
     read_fields(l, path, obj, deployment_fields,
                 SY_ARRAY_LEN(deployment_fields), deployment_extra, d);
@@ -552,6 +719,12 @@ load_deployment(struct loader *l, const char *path, const char *name,
             }
             fail(l, pp, hint, "unknown provider \"%s\"", provider);
         }
+    }
+    if (json_object_object_get_ex(obj, "price", &v)) {
+        const char *pp2 = jpath(l, path, "price");
+        if (want(l, pp2, v, json_type_object, NULL) != NULL)
+            read_fields(l, pp2, v, price_fields, SY_ARRAY_LEN(price_fields),
+                        NULL, &d->price);
     }
     if (json_object_object_get_ex(obj, "timeouts", &v)) {
         const char *tp = jpath(l, path, "timeouts");
@@ -599,21 +772,33 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
     return list;
 }
 
+static const char *const group_extra[] = {"deployments", "offline", "strategy",
+                                          "thresholds", "description", NULL};
+
+#define GRP(f) offsetof(struct sy_group, f)
+static const struct field group_fields[] = {
+    {"min_samples", F_UINT, GRP(min_samples), 0, 1000000, false,
+     "requests in the window before a deployment counts as learned"},
+    {"explore_pct", F_UINT, GRP(explore_pct), 0, 50, false,
+     "percent of traffic that may go to deployments still learned"},
+};
+
+static const struct field threshold_fields[] = {
+    {"max_p99_ms", F_MS, GRP(max_p99_ms), 0, 3600000, false, NULL},
+    {"max_ttft_ms", F_MS, GRP(max_ttft_ms), 0, 3600000, false, NULL},
+};
+
 static void
 load_group(struct loader *l, const char *path, const char *name,
            struct json_object *obj, struct sy_group *g)
 {
     struct sy_arena *a = &l->cfg->arena;
     g->name = sy_arena_strdup(a, name);
-    json_object_object_foreach(obj, key, val) {
-        (void)val;
-        if (strcmp(key, "deployments") != 0 && strcmp(key, "offline") != 0 &&
-            strcmp(key, "strategy") != 0 && strcmp(key, "description") != 0)
-            fail(l, jpath(l, path, key),
-                 "known keys here: deployments, offline, strategy, "
-                 "description",
-                 "unknown key \"%s\"", key);
-    }
+    g->strategy = SY_STRATEGY_PRIORITY;
+    g->min_samples = 10;
+    g->explore_pct = 5;
+    read_fields(l, path, obj, group_fields, SY_ARRAY_LEN(group_fields),
+                group_extra, g);
     struct json_object *v;
     if (!json_object_object_get_ex(obj, "deployments", &v))
         fail(l, jpath(l, path, "deployments"),
@@ -627,10 +812,24 @@ load_group(struct loader *l, const char *path, const char *name,
                                    &g->noffline);
     if (json_object_object_get_ex(obj, "strategy", &v)) {
         const char *sp = jpath(l, path, "strategy");
-        if (want(l, sp, v, json_type_string, NULL) != NULL &&
-            strcmp(json_object_get_string(v), "priority") != 0)
-            fail(l, sp, "\"priority\" (deployments in the listed order)",
-                 "unknown strategy \"%s\"", json_object_get_string(v));
+        if (want(l, sp, v, json_type_string, NULL) != NULL) {
+            const char *sv = json_object_get_string(v);
+            bool found = false;
+            for (int k = SY_STRATEGY_PRIORITY; k <= SY_STRATEGY_WEIGHTED; k++)
+                if (strcmp(sv, sy_strategy_name((enum sy_strategy)k)) == 0) {
+                    g->strategy = (enum sy_strategy)k;
+                    found = true;
+                }
+            if (!found)
+                fail(l, sp, "one of priority, latency, cost, weighted",
+                     "unknown strategy \"%s\"", sv);
+        }
+    }
+    if (json_object_object_get_ex(obj, "thresholds", &v)) {
+        const char *tp = jpath(l, path, "thresholds");
+        if (want(l, tp, v, json_type_object, NULL) != NULL)
+            read_fields(l, tp, v, threshold_fields,
+                        SY_ARRAY_LEN(threshold_fields), NULL, g);
     }
     struct json_object *dl, *ol;
     bool listed = (json_object_object_get_ex(obj, "deployments", &dl) &&
@@ -742,6 +941,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     sy_arena_init(&cfg->arena, 16384);
     cfg->origin = sy_arena_strdup(&cfg->arena, origin);
     server_defaults(&cfg->server);
+    state_defaults(&cfg->state);
     *out = NULL;
 
     struct json_tokener *tok = json_tokener_new_ex(64);
@@ -792,10 +992,11 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             (void)val;
             if (strcmp(key, "server") != 0 && strcmp(key, "providers") != 0 &&
                 strcmp(key, "deployments") != 0 &&
-                strcmp(key, "groups") != 0 && strcmp(key, "$schema") != 0 &&
+                strcmp(key, "groups") != 0 && strcmp(key, "state") != 0 &&
+                strcmp(key, "keys") != 0 && strcmp(key, "$schema") != 0 &&
                 strcmp(key, "comment") != 0)
-                fail(&l, key, "top-level sections: server, providers, "
-                              "deployments, groups",
+                fail(&l, key, "top-level sections: server, state, keys, "
+                              "providers, deployments, groups",
                      "unknown section \"%s\"", key);
         }
         struct json_object *srv;
@@ -803,6 +1004,15 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             want(&l, "server", srv, json_type_object, NULL) != NULL)
             read_fields(&l, "server", srv, server_fields,
                         SY_ARRAY_LEN(server_fields), NULL, &cfg->server);
+        struct json_object *stv;
+        if (json_object_object_get_ex(root, "state", &stv) &&
+            want(&l, "state", stv, json_type_object, NULL) != NULL)
+            load_state(&l, stv);
+        if (cfg->state.cluster_workers == 0)
+            cfg->state.cluster_workers = cfg->server.processes;
+        cfg->keys = load_section(&l, root, "keys",
+                                 sizeof(struct sy_caller_key), &cfg->nkeys,
+                                 false, load_key);
         cfg->providers = load_section(&l, root, "providers",
                                       sizeof(struct sy_provider),
                                       &cfg->nproviders, true,
@@ -884,6 +1094,18 @@ sy_config_find_group(const struct sy_config *cfg, const char *name)
         if (strcmp(cfg->groups[i].name, name) == 0)
             return &cfg->groups[i];
     return NULL;
+}
+
+const char *
+sy_strategy_name(enum sy_strategy s)
+{
+    switch (s) {
+    case SY_STRATEGY_PRIORITY: return "priority";
+    case SY_STRATEGY_LATENCY: return "latency";
+    case SY_STRATEGY_COST: return "cost";
+    case SY_STRATEGY_WEIGHTED: return "weighted";
+    }
+    return "priority";
 }
 
 /* The next API key of 'p' in round-robin order (borrowed from the config),

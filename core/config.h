@@ -12,9 +12,30 @@
 #define SY_CORE_CONFIG_H
 
 #include "sy.h"
+#include "breaker.h"
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
+
+/* How a group ranks its deployments (see core/router.c). */
+enum sy_strategy {
+    SY_STRATEGY_PRIORITY, /* the listed order */
+    SY_STRATEGY_LATENCY,  /* lowest expected latency within thresholds */
+    SY_STRATEGY_COST,     /* cheapest within thresholds */
+    SY_STRATEGY_WEIGHTED  /* random, proportional to weights */
+};
+
+/* Per-key request and token limits (0 = no limit). */
+struct sy_limits {
+    unsigned rpm;
+    unsigned tpm;
+};
+
+struct sy_price {
+    double input_per_mtok;        /* USD per million input tokens */
+    double output_per_mtok;       /* USD per million output tokens */
+    double cached_input_per_mtok; /* USD per million cached input tokens */
+};
 
 struct sy_timeouts {
     uint32_t connect_ms;    /* TCP + TLS connect */
@@ -43,6 +64,7 @@ struct sy_provider {
     const struct sy_header_kv *headers; /* extra static request headers */
     size_t nheaders;
     const void *adapter_conf;         /* from the adapter's init slot, or NULL */
+    struct sy_limits key_limits;      /* each key's own RPM/TPM */
     unsigned *key_cursor;             /* round-robin position; atomic access,
                                          the one mutable field */
 };
@@ -56,6 +78,8 @@ struct sy_deployment {
     size_t max_response_bytes;          /* non-streaming body / error body cap */
     bool active;                        /* the provider has a key (or none is
                                            needed) */
+    unsigned weight;                    /* for the weighted strategy */
+    struct sy_price price;
 };
 
 struct sy_group {
@@ -68,6 +92,39 @@ struct sy_group {
     const struct sy_deployment **route;      /* the effective list: active
                                                 deployments, else offline ones */
     size_t nroute;
+    enum sy_strategy strategy;
+    uint32_t max_p99_ms;       /* latency/cost threshold on total p99; 0 off */
+    uint32_t max_ttft_ms;      /* threshold on time to first token p95; 0 */
+    unsigned min_samples;      /* fewer: the deployment is still learned */
+    unsigned explore_pct;      /* share of traffic given to unlearned ones */
+};
+
+/* A caller key ("keys" section): who may call, with what limits. */
+struct sy_caller_key {
+    const char *name;        /* key id in logs, Redis and metrics */
+    const char *secret;      /* the key itself, from the environment; never
+                                logged or stored */
+    size_t secret_len;
+    struct sy_limits limits;
+    const char **models;     /* allowed groups; NULL = all */
+    size_t nmodels;
+};
+
+/* Shared state ("state" section): Redis and the policies using it. */
+struct sy_state_conf {
+    const char *redis_url;       /* redis://...; NULL = no shared state */
+    const char **sentinels;      /* "host:port" list, or NULL */
+    size_t nsentinels;
+    const char *master;          /* Sentinel master name */
+    const char *prefix;          /* key prefix */
+    uint32_t connect_timeout_ms;
+    uint32_t command_timeout_ms;
+    uint32_t refresh_ms;         /* snapshot refresh period */
+    uint32_t window_ms;          /* latency window merged for quantiles */
+    uint32_t slice_ms;           /* latency slice length */
+    unsigned cluster_workers;    /* worker processes in the whole cluster:
+                                    local caps are limit / this */
+    struct sy_breaker_conf breaker;
 };
 
 struct sy_server_conf {
@@ -86,6 +143,9 @@ struct sy_config {
     struct sy_arena arena;      /* owns everything below */
     const char *origin;         /* file name, or "<embedded>" */
     struct sy_server_conf server;
+    struct sy_state_conf state;
+    struct sy_caller_key *keys; /* empty: no caller authentication */
+    size_t nkeys;
     struct sy_provider *providers;
     size_t nproviders;
     struct sy_deployment *deployments;
@@ -104,5 +164,6 @@ const struct sy_group *sy_config_find_group(const struct sy_config *cfg,
                                             const char *name);
 const char *sy_config_next_key(const struct sy_provider *p);
 const char *sy_config_embedded(size_t *len);
+const char *sy_strategy_name(enum sy_strategy s);
 
 #endif

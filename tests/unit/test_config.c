@@ -660,7 +660,7 @@ test_error_unknown_section(void **state)
     load_bad(J("{'servers':{},'providers':{" PROV_LOCAL "},"
                "'deployments':{" DEP_D "},'groups':{" GRP_G "}}"));
     has_line("t: servers: unknown section \"servers\" (hint: top-level "
-             "sections: server, providers, deployments, groups)");
+             "sections: server, state, keys, providers, deployments, groups)");
     assert_int_equal(nlines(), 1);
 }
 
@@ -697,12 +697,12 @@ test_error_unknown_keys(void **state)
     /* Adapters may add their own keys after the common ones. */
     assert_non_null(strstr(sy_buf_cstr(&errs),
                            "t: providers.p.api_key: unknown key \"api_key\" "
-                           "(hint: known keys here: base_url, type, "
+                           "(hint: known keys here: key_rpm, key_tpm, base_url, type, "
                            "api_key_env, headers, auth"));
     assert_int_equal(nlines(), 1);
     load_bad(with_deployment("'provider':'local','model':'m','modle':'x'"));
     has_line("t: deployments.d.modle: unknown key \"modle\" (hint: known "
-             "keys here: model, max_response_bytes, provider, timeouts)");
+             "keys here: model, max_response_bytes, weight, provider, timeouts, price)");
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'timeouts':{'connect':1}"));
     has_line("t: deployments.d.timeouts.connect: unknown key \"connect\" "
@@ -710,7 +710,7 @@ test_error_unknown_keys(void **state)
              "total_ms)");
     load_bad(with_groups("'g':{'deployments':['d'],'fallback':['e']}"));
     has_line("t: groups.g.fallback: unknown key \"fallback\" (hint: known "
-             "keys here: deployments, offline, strategy, description)");
+             "keys here: min_samples, explore_pct, deployments, offline, strategy, thresholds, description)");
 }
 
 static void
@@ -932,7 +932,8 @@ test_error_groups(void **state)
     assert_int_equal(nlines(), 1);
     load_bad(with_groups("'g':{'deployments':['d'],'strategy':'random'}"));
     has_line("t: groups.g.strategy: unknown strategy \"random\" (hint: "
-             "\"priority\" (deployments in the listed order))");
+             "one of priority, latency, cost, weighted)");
+
     /* Only offline deployments is a valid group. */
     load_ok(with_groups("'g':{'deployments':[],'offline':['d']}"));
     assert_int_equal(sy_config_find_group(cfg, "g")->nroute, 1);
@@ -950,7 +951,7 @@ test_error_many_at_once(void **state)
                "'groups':{'g':{'deployments':['zz']},'h':{'deployments':"
                "['e','e']}}}"));
     has_line("t: bogus: unknown section \"bogus\" (hint: top-level "
-             "sections: server, providers, deployments, groups)");
+             "sections: server, state, keys, providers, deployments, groups)");
     has_line("t: server.threads: value 0 out of range (hint: allowed range "
              "1..8192)");
     has_line("t: server.log_level: not a log level (hint: one of error, "
