@@ -9,6 +9,7 @@
 #include "common.h"
 #include "../core/clock.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,7 +555,8 @@ sy_adapter_header(const struct sy_adapter_call *call, const char *name)
 
 /* A duration such as "20ms", "1s", "1.5s", "6m0s", "1h2m3s" (OpenAI
  * reset headers, Gemini retryDelay) or a bare number of seconds, in ms;
- * 0 when it cannot be read. Capped at one day. */
+ * 0 when it cannot be read (also "inf" and "nan", which strtod takes).
+ * Capped at one day. */
 uint32_t
 sy_adapter_duration_ms(const char *s)
 {
@@ -565,7 +567,7 @@ sy_adapter_duration_ms(const char *s)
     while (s != NULL && *s != '\0') {
         char *end;
         double x = strtod(s, &end);
-        if (end == s || x < 0)
+        if (end == s || !isfinite(x) || x < 0)
             return 0;
         s = end;
         if (strncmp(s, "ms", 2) == 0) {

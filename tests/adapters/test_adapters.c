@@ -789,6 +789,12 @@ test_durations(void **state)
     assert_int_equal(sy_adapter_duration_ms("2"), 2000);
     assert_int_equal(sy_adapter_duration_ms("soon"), 0);
     assert_int_equal(sy_adapter_duration_ms("999h"), 86400000);
+    /* strtod reads these; they are no durations (and casting NaN is
+     * undefined behaviour). */
+    assert_int_equal(sy_adapter_duration_ms("infs"), 0);
+    assert_int_equal(sy_adapter_duration_ms("nans"), 0);
+    assert_int_equal(sy_adapter_duration_ms("1e999s"), 0);
+    assert_int_equal(sy_adapter_duration_ms("-1s"), 0);
 }
 
 /* ------------------------------------------------------------------ */

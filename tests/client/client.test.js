@@ -7,7 +7,9 @@
  *
  * Run with 'npm ci' once in this directory, then 'node --test
  * client.test.js' (tests/run-all.sh does both). Uses the integration
- * harness (../integration/harness.js) for the servers.
+ * harness (../integration/harness.js) for the servers. The same run
+ * includes providers.test.js: the SDK against groups served only by an
+ * Anthropic or only by a Gemini mock deployment (its own stack).
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -153,3 +155,6 @@ for (const server of h.SERVERS) {
         });
     });
 }
+
+/* The SDK against Anthropic-only and Gemini-only groups (own stack). */
+require('./providers.test.js');

@@ -411,11 +411,19 @@ class Mock {
 
 const DEFAULT_TIMEOUTS = { connect_ms: 1000, first_byte_ms: 3000, idle_ms: 3000, total_ms: 20000 };
 
+/* The mock's base URL path per provider type (see tests/fakes/README.md). */
+const BASE_PATH = { openai: 'v1', anthropic: 'v1', gemini: 'v1beta' };
+
 /*
  * A switchyard config where every deployment is one mock deployment of
  * the same name: deployments is {name: {timeouts, max_response_bytes,
- * port}} ('port' overrides the mock's, e.g. a closed port), groups is
- * {model: [deployment, ...]}, server overrides server keys.
+ * port, type, model, api_key_env, provider}} ('port' overrides the
+ * mock's, e.g. a closed port; 'type' is the provider type, 'openai' by
+ * default, also 'anthropic' or 'gemini', which the mock speaks too;
+ * 'model' the deployment's model, default 'mock-model'; 'api_key_env'
+ * names the key variables instead of "auth": "none"; 'provider' holds
+ * extra provider keys), groups is {model: [deployment, ...]}, server
+ * overrides server keys.
  */
 function gatewayConfig(mockPort, { deployments, groups, server } = {}) {
     const cfg = {
@@ -426,13 +434,17 @@ function gatewayConfig(mockPort, { deployments, groups, server } = {}) {
         providers: {}, deployments: {}, groups: {},
     };
     for (const [name, d] of Object.entries(deployments || {})) {
-        cfg.providers[`p-${name}`] = {
-            type: 'openai',
-            base_url: `http://127.0.0.1:${d.port || mockPort}/${name}/v1`,
-            auth: 'none',
+        const type = d.type || 'openai';
+        const prov = {
+            type,
+            base_url: `http://127.0.0.1:${d.port || mockPort}/${name}/${BASE_PATH[type] || 'v1'}`,
+            ...(d.provider || {}),
         };
+        if (d.api_key_env) prov.api_key_env = d.api_key_env;
+        else prov.auth = 'none';
+        cfg.providers[`p-${name}`] = prov;
         const dep = {
-            provider: `p-${name}`, model: 'mock-model',
+            provider: `p-${name}`, model: d.model || 'mock-model',
             timeouts: { ...DEFAULT_TIMEOUTS, ...(d.timeouts || {}) },
         };
         if (d.max_response_bytes) dep.max_response_bytes = d.max_response_bytes;

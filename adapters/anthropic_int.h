@@ -1,0 +1,65 @@
+/*
+ * anthropic_int.h - private to the Anthropic adapter (anthropic.c: the
+ * table, provider keys, errors, replies and streams; anthropic_request.c:
+ * build_request). Not for the core or other adapters: they see only
+ * sy_adapter_anthropic, through adapters/registry.c.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_ADAPTERS_ANTHROPIC_INT_H
+#define SY_ADAPTERS_ANTHROPIC_INT_H
+
+#include "adapter.h"
+#include "common.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The forced tool of the JSON tool mode: its input is the answer. */
+#define ANTHROPIC_JSON_TOOL "json_response"
+
+/* Provider keys, digested once by the init slot (anthropic.c). */
+struct anthropic_conf {
+    const char *api_version;    /* anthropic-version header */
+    int64_t default_max_tokens; /* when the caller sets no limit */
+    bool json_tool;             /* structured_output "tool" */
+    const char *beta;           /* anthropic-beta header value, or NULL */
+};
+
+/* Stream state of one content block (defined in anthropic.c). */
+struct anthropic_block;
+
+/* Per-attempt state: the core hands ctx_size zeroed bytes to every call. */
+struct anthropic_ctx {
+    bool json_tool;         /* set by build_request: JSON tool mode */
+    /* streaming state (anthropic.c) */
+    struct sy_sse sse;
+    struct sy_adapter_call *call;
+    struct sy_failure *f;
+    sy_emit_fn emit;
+    void *emit_ud;
+    const char *id;         /* arena strings */
+    const char *model;
+    int64_t created;
+    bool started, finished, done;
+    int ntools;             /* tool_use blocks seen (OpenAI indexes) */
+    struct anthropic_block *blocks; /* by Anthropic block index (arena) */
+    size_t nblocks;
+    const char *stop_reason;
+    int64_t in, cache_read, cache_write, out;
+    struct sy_usage usage;
+};
+
+/* anthropic.c: the provider's digested keys, or the defaults when the
+ * provider has none. Never NULL; borrowed from the config. */
+const struct anthropic_conf *
+anthropic_conf_of(const struct sy_adapter_call *call);
+
+/* anthropic_request.c: the table's build_request slot (see adapter.h).
+ * Fills 'out' (URL and headers from the arena, the body into out->body)
+ * and sets ctx->json_tool; SY_EBADREQ with call->fail explained for a
+ * request Anthropic cannot take. */
+enum sy_err anthropic_build_request(struct sy_adapter_call *call,
+                                    struct sy_http_out *out);
+
+#endif

@@ -1,0 +1,580 @@
+/*
+ * gemini_request.c - the request side of the Gemini adapter: an OpenAI
+ * chat request becomes a GenerateContentRequest (systemInstruction,
+ * user/model contents with functionCall and functionResponse parts,
+ * functionDeclarations and toolConfig, generationConfig with JSON
+ * output, JSON Schema converted to Google's Schema in the "openapi"
+ * mode, refusals of what Gemini cannot do). Thought signatures of
+ * earlier calls are restored from extra_content or from the ids
+ * gemini.c made. The table and the reply side are gemini.c. No I/O:
+ * image URLs other than data: URLs are refused.
+ * SPDX-License-Identifier: MIT
+ */
+#include "../core/sy.h"
+#include "gemini_int.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* The documented sentinel that lets Gemini 3 accept a function call
+ * whose signature was lost (history from another provider). */
+#define SKIP_SIGNATURE "skip_thought_signature_validator"
+
+/* ------------------------------------------------------------------ */
+/* Schemas                                                             */
+
+/* Convert a JSON Schema to Google's OpenAPI-subset Schema (for the
+ * "openapi" schema mode): local $refs are inlined, keywords Gemini
+ * rejects are dropped, const becomes a one-value enum. */
+static struct json_object *
+to_openapi(struct json_object *s, struct json_object *root, int depth)
+{
+    static const char *const dropped[] = {
+        "$schema", "$id", "$defs", "definitions", "additionalProperties",
+        "strict", "$comment", "examples", "default", NULL};
+    if (depth > 32)
+        return json_object_new_object();
+    if (json_object_is_type(s, json_type_array)) {
+        struct json_object *a = json_object_new_array();
+        size_t n = json_object_array_length(s);
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(
+                a, to_openapi(json_object_array_get_idx(s, i), root,
+                              depth + 1));
+        return a;
+    }
+    if (!json_object_is_type(s, json_type_object))
+        return json_object_get(s);
+    const char *ref = sy_adapter_get_str(s, "$ref");
+    if (ref != NULL) {
+        struct json_object *target = NULL;
+        if (strncmp(ref, "#/$defs/", 8) == 0)
+            target = sy_adapter_get(sy_adapter_get(root, "$defs"), ref + 8);
+        else if (strncmp(ref, "#/definitions/", 14) == 0)
+            target = sy_adapter_get(sy_adapter_get(root, "definitions"),
+                                    ref + 14);
+        if (target != NULL)
+            return to_openapi(target, root, depth + 1);
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_foreach(s, key, val) {
+        if (sy_adapter_str_in(key, dropped) || strcmp(key, "$ref") == 0)
+            continue;
+        if (strcmp(key, "const") == 0) {
+            struct json_object *e = json_object_new_array();
+            json_object_array_add(e, json_object_get(val));
+            json_object_object_add(o, "enum", e);
+            continue;
+        }
+        bool schema_valued = strcmp(key, "properties") == 0 ||
+                             strcmp(key, "items") == 0 ||
+                             strcmp(key, "anyOf") == 0;
+        if (strcmp(key, "properties") == 0 &&
+            json_object_is_type(val, json_type_object)) {
+            struct json_object *props = json_object_new_object();
+            json_object_object_foreach(val, pk, pv)
+                json_object_object_add(props, pk,
+                                       to_openapi(pv, root, depth + 1));
+            json_object_object_add(o, key, props);
+        } else {
+            json_object_object_add(o, key,
+                                   schema_valued
+                                       ? to_openapi(val, root, depth + 1)
+                                       : json_object_get(val));
+        }
+    }
+    return o;
+}
+
+/* Add 'schema' to 'parent' under the JSON Schema field name or, in the
+ * openapi mode, converted under the Schema field name. */
+static void
+add_schema(struct sy_adapter_call *call, struct json_object *parent,
+           const char *json_name, const char *openapi_name,
+           struct json_object *schema)
+{
+    if (gemini_conf_of(call)->openapi_schema)
+        json_object_object_add(parent, openapi_name,
+                               to_openapi(schema, schema, 0));
+    else
+        json_object_object_add(parent, json_name, json_object_get(schema));
+}
+
+/* ------------------------------------------------------------------ */
+/* Request: contents                                                   */
+
+/* The turn being assembled: consecutive messages of the same Gemini role
+ * (user, model) merge into it. */
+struct turns {
+    struct sy_adapter_call *call;
+    struct json_object *contents; /* output (owned) */
+    const char *role;
+    struct json_object *parts;    /* parts of the open turn (owned) */
+};
+
+static void
+turn_flush(struct turns *t)
+{
+    if (t->role == NULL)
+        return;
+    if (json_object_array_length(t->parts) > 0) {
+        json_object_array_add(t->contents,
+                              sy_adapter_obj("role", SY_JSTR(t->role),
+                                             "parts", t->parts, NULL));
+    } else {
+        json_object_put(t->parts);
+    }
+    t->role = NULL;
+    t->parts = NULL;
+}
+
+static void
+turn_open(struct turns *t, const char *role)
+{
+    if (t->role != NULL && strcmp(t->role, role) == 0)
+        return;
+    turn_flush(t);
+    t->role = role;
+    t->parts = json_object_new_array();
+}
+
+static void
+text_part(struct turns *t, const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return; /* empty parts are rejected */
+    json_object_array_add(t->parts,
+                          sy_adapter_obj("text", SY_JSTR(text), NULL));
+}
+
+static enum sy_err
+content_parts(struct turns *t, struct json_object *content, size_t i,
+              bool user)
+{
+    struct sy_adapter_call *call = t->call;
+    if (content == NULL)
+        return SY_OK;
+    if (json_object_is_type(content, json_type_string)) {
+        text_part(t, json_object_get_string(content));
+        return SY_OK;
+    }
+    size_t n = json_object_array_length(content);
+    for (size_t j = 0; j < n; j++) {
+        struct json_object *part = json_object_array_get_idx(content, j);
+        const char *type = sy_adapter_get_str(part, "type");
+        if (strcmp(type, "text") == 0) {
+            text_part(t, sy_adapter_get_str(part, "text"));
+            continue;
+        }
+        if (!user && strcmp(type, "refusal") == 0)
+            continue;
+        if (!user || strcmp(type, "image_url") != 0)
+            return sy_adapter_refuse(
+                call, "messages", "messages[%zu].content[%zu]: content part "
+                "type '%.40s' is not supported by Gemini deployments", i, j,
+                type);
+        const char *url =
+            sy_adapter_get_str(sy_adapter_get(part, "image_url"), "url");
+        const char *mime, *data;
+        if (url == NULL || !sy_adapter_data_url(call->arena, url, &mime,
+                                                &data))
+            return sy_adapter_refuse(
+                call, "messages", "messages[%zu].content[%zu]: Gemini "
+                "deployments take images only as base64 data: URLs (the "
+                "gateway does not download image URLs)", i, j);
+        struct json_object *inl = sy_adapter_obj(
+            "mimeType", SY_JSTR(mime), "data", SY_JSTR(data), NULL);
+        json_object_array_add(t->parts,
+                              sy_adapter_obj("inlineData", inl, NULL));
+    }
+    return SY_OK;
+}
+
+/* The thought signature to replay with an assistant tool call: Google's
+ * extra_content field if the client kept it, else the one inside our
+ * id; for the first call of a Gemini 3 turn without one, the sentinel. */
+static const char *
+replay_signature(struct sy_adapter_call *call, struct json_object *tc,
+                 const char *id, size_t j)
+{
+    const char *sig = sy_adapter_get_str(
+        sy_adapter_get(sy_adapter_get(tc, "extra_content"), "google"),
+        "thought_signature");
+    if (sig == NULL)
+        sig = gemini_sig_from_id(call->arena, id);
+    if (sig == NULL && j == 0 && strstr(call->dep->model, "gemini-3") != NULL)
+        sig = SKIP_SIGNATURE;
+    return sig;
+}
+
+static enum sy_err
+call_parts(struct turns *t, struct json_object *calls, size_t i)
+{
+    size_t n = json_object_array_length(calls);
+    for (size_t j = 0; j < n; j++) {
+        struct json_object *tc = json_object_array_get_idx(calls, j);
+        struct json_object *fn = sy_adapter_get(tc, "function");
+        const char *id = sy_adapter_get_str(tc, "id");
+        const char *name = sy_adapter_get_str(fn, "name");
+        const char *args = sy_adapter_get_str(fn, "arguments");
+        if (id == NULL || name == NULL)
+            return sy_adapter_refuse(
+                t->call, "messages", "messages[%zu].tool_calls[%zu] needs an "
+                "id and a function name", i, j);
+        struct json_object *ao =
+            args == NULL || args[0] == '\0'
+                ? json_object_new_object()
+                : sy_adapter_json_parse(args, strlen(args));
+        if (!sy_adapter_is(ao, json_type_object)) {
+            json_object_put(ao);
+            return sy_adapter_refuse(
+                t->call, "messages", "messages[%zu].tool_calls[%zu]."
+                "function.arguments is not a JSON object", i, j);
+        }
+        struct json_object *p = sy_adapter_obj(
+            "functionCall",
+            sy_adapter_obj("name", SY_JSTR(name), "args", ao, NULL), NULL);
+        const char *sig = replay_signature(t->call, tc, id, j);
+        if (sig != NULL)
+            json_object_object_add(p, "thoughtSignature",
+                                   json_object_new_string(sig));
+        json_object_array_add(t->parts, p);
+    }
+    return SY_OK;
+}
+
+/* The function name of tool call 'id' from the assistant messages
+ * before message 'upto', or NULL. */
+static const char *
+name_of_call(struct json_object *msgs, size_t upto, const char *id)
+{
+    for (size_t i = upto; i-- > 0;) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        struct json_object *calls = sy_adapter_get(m, "tool_calls");
+        if (!sy_adapter_is(calls, json_type_array))
+            continue;
+        size_t n = json_object_array_length(calls);
+        for (size_t j = 0; j < n; j++) {
+            struct json_object *tc = json_object_array_get_idx(calls, j);
+            const char *tid = sy_adapter_get_str(tc, "id");
+            if (tid != NULL && strcmp(tid, id) == 0)
+                return sy_adapter_get_str(sy_adapter_get(tc, "function"),
+                                          "name");
+        }
+    }
+    return NULL;
+}
+
+/* A tool message becomes a functionResponse; its response must be an
+ * object: a JSON object content is used as it is, other JSON is wrapped
+ * as {"result": value}, other text as {"result": "text"}. */
+static enum sy_err
+response_part(struct turns *t, struct json_object *msgs, size_t i)
+{
+    struct json_object *m = json_object_array_get_idx(msgs, i);
+    const char *id = sy_adapter_get_str(m, "tool_call_id");
+    const char *name = name_of_call(msgs, i, id);
+    if (name == NULL)
+        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: "
+                                 "tool_call_id '%.64s' matches no earlier "
+                                 "assistant tool call", i, id);
+    bool other;
+    const char *text = sy_adapter_content_text(
+        t->call->arena, sy_adapter_get(m, "content"), &other);
+    if (other)
+        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: tool "
+                                 "messages may only hold text for Gemini "
+                                 "deployments", i);
+    if (text == NULL)
+        text = "";
+    struct json_object *v = sy_adapter_json_parse(text, strlen(text));
+    struct json_object *resp = v;
+    if (!sy_adapter_is(v, json_type_object))
+        resp = sy_adapter_obj("result", v != NULL ? v : SY_JSTR(text), NULL);
+    struct json_object *fr =
+        sy_adapter_obj("name", SY_JSTR(name), "response", resp, NULL);
+    json_object_array_add(t->parts,
+                          sy_adapter_obj("functionResponse", fr, NULL));
+    return SY_OK;
+}
+
+static enum sy_err
+build_contents(struct sy_adapter_call *call, struct json_object *body)
+{
+    struct json_object *msgs = sy_adapter_get(call->req->root, "messages");
+    struct turns t = {.call = call, .contents = json_object_new_array()};
+    struct sy_buf sys;
+    sy_buf_init(&sys, SY_JSON_MAX);
+    enum sy_err e = SY_OK;
+    size_t n = json_object_array_length(msgs);
+    for (size_t i = 0; i < n && e == SY_OK; i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        const char *role = sy_adapter_get_str(m, "role");
+        struct json_object *content = sy_adapter_get(m, "content");
+        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
+            bool other;
+            const char *s = sy_adapter_content_text(call->arena, content,
+                                                    &other);
+            if (other)
+                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
+                                      "system messages may only hold text",
+                                      i);
+            else if (s != NULL && s[0] != '\0')
+                e = sy_buf_printf(&sys, "%s%s", sys.len ? "\n\n" : "", s);
+        } else if (strcmp(role, "user") == 0) {
+            turn_open(&t, "user");
+            e = content_parts(&t, content, i, true);
+        } else if (strcmp(role, "assistant") == 0) {
+            turn_open(&t, "model");
+            e = content_parts(&t, content, i, false);
+            struct json_object *calls = sy_adapter_get(m, "tool_calls");
+            if (e == SY_OK && sy_adapter_is(calls, json_type_array))
+                e = call_parts(&t, calls, i);
+        } else if (strcmp(role, "tool") == 0) {
+            turn_open(&t, "user");
+            e = response_part(&t, msgs, i);
+        } else {
+            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
+                                  "'%s' is not supported; use tools", i,
+                                  role);
+        }
+    }
+    turn_flush(&t);
+    if (e == SY_OK && sys.len > 0) {
+        struct json_object *part = sy_adapter_obj(
+            "text", json_object_new_string_len(sy_buf_cstr(&sys),
+                                               (int)sys.len), NULL);
+        json_object_object_add(
+            body, "systemInstruction",
+            sy_adapter_obj("parts", sy_adapter_arr1(part), NULL));
+    }
+    sy_buf_free(&sys);
+    if (e == SY_OK && json_object_array_length(t.contents) == 0)
+        e = sy_adapter_refuse(call, "messages", "the request has no user or "
+                              "assistant message with content");
+    if (e == SY_OK)
+        json_object_object_add(body, "contents", t.contents);
+    else
+        json_object_put(t.contents);
+    return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request: tools, generation config                                   */
+
+static bool
+empty_object_schema(struct json_object *params)
+{
+    struct json_object *props = sy_adapter_get(params, "properties");
+    return params == NULL ||
+           (props == NULL || (sy_adapter_is(props, json_type_object) &&
+                              json_object_object_length(props) == 0));
+}
+
+static enum sy_err
+build_tools(struct sy_adapter_call *call, struct json_object *body,
+            struct json_object *tools)
+{
+    struct json_object *decls = json_object_new_array();
+    size_t n = json_object_array_length(tools);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *tl = json_object_array_get_idx(tools, i);
+        const char *type = sy_adapter_get_str(tl, "type");
+        struct json_object *fn = sy_adapter_get(tl, "function");
+        if (strcmp(type, "function") != 0) {
+            json_object_put(decls);
+            return sy_adapter_refuse(call, "tools", "tools[%zu]: tool type "
+                                     "'%.40s' is not supported by Gemini "
+                                     "deployments", i, type);
+        }
+        struct json_object *d = json_object_new_object();
+        json_object_object_add(
+            d, "name", json_object_get(sy_adapter_get(fn, "name")));
+        struct json_object *desc = sy_adapter_get(fn, "description");
+        if (desc != NULL)
+            json_object_object_add(d, "description", json_object_get(desc));
+        struct json_object *params = sy_adapter_get(fn, "parameters");
+        if (!empty_object_schema(params)) /* no parameters: left out */
+            add_schema(call, d, "parametersJsonSchema", "parameters",
+                       params);
+        json_object_array_add(decls, d);
+    }
+    json_object_object_add(
+        body, "tools",
+        sy_adapter_arr1(sy_adapter_obj("functionDeclarations", decls, NULL)));
+
+    struct json_object *tc = sy_adapter_get(call->req->root, "tool_choice");
+    if (tc == NULL)
+        return SY_OK;
+    const char *mode = NULL, *name = NULL;
+    if (json_object_is_type(tc, json_type_string)) {
+        const char *s = json_object_get_string(tc);
+        mode = strcmp(s, "auto") == 0       ? "AUTO"
+               : strcmp(s, "none") == 0     ? "NONE"
+               : strcmp(s, "required") == 0 ? "ANY" : NULL;
+    } else {
+        const char *type = sy_adapter_get_str(tc, "type");
+        name = sy_adapter_get_str(sy_adapter_get(tc, "function"), "name");
+        if (type != NULL && strcmp(type, "function") == 0 && name != NULL)
+            mode = "ANY";
+    }
+    if (mode == NULL)
+        return sy_adapter_refuse(call, "tool_choice", "tool_choice must be "
+                                 "auto, none, required or {\"type\":"
+                                 "\"function\",\"function\":{\"name\":...}} "
+                                 "for Gemini deployments");
+    struct json_object *fcc = sy_adapter_obj("mode", SY_JSTR(mode), NULL);
+    if (name != NULL)
+        json_object_object_add(fcc, "allowedFunctionNames",
+                               sy_adapter_arr1(SY_JSTR(name)));
+    json_object_object_add(
+        body, "toolConfig",
+        sy_adapter_obj("functionCallingConfig", fcc, NULL));
+    return SY_OK;
+}
+
+static enum sy_err
+build_generation(struct sy_adapter_call *call, struct json_object *body)
+{
+    struct json_object *root = call->req->root;
+    struct json_object *gc = json_object_new_object();
+    static const char *const map[][2] = {
+        {"temperature", "temperature"},
+        {"top_p", "topP"},
+        {"seed", "seed"},
+        {"presence_penalty", "presencePenalty"},
+        {"frequency_penalty", "frequencyPenalty"},
+    };
+    struct json_object *v;
+    for (size_t i = 0; i < SY_ARRAY_LEN(map); i++)
+        if ((v = sy_adapter_get(root, map[i][0])) != NULL)
+            json_object_object_add(gc, map[i][1], json_object_get(v));
+    if (call->req->max_tokens > 0)
+        json_object_object_add(gc, "maxOutputTokens",
+                               json_object_new_int64(call->req->max_tokens));
+    if ((v = sy_adapter_get(root, "stop")) != NULL) {
+        struct json_object *a = v;
+        if (json_object_is_type(v, json_type_string)) {
+            a = json_object_new_array();
+            json_object_array_add(a, json_object_get(v));
+        } else {
+            json_object_get(a);
+        }
+        if (json_object_array_length(a) > 5) {
+            json_object_put(a);
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "stop", "Gemini accepts at most 5 "
+                                     "stop sequences");
+        }
+        if (json_object_array_length(a) > 0)
+            json_object_object_add(gc, "stopSequences", a);
+        else
+            json_object_put(a);
+    }
+    struct json_object *rf = sy_adapter_get(root, "response_format");
+    const char *type = sy_adapter_get_str(rf, "type");
+    if (type != NULL && strcmp(type, "text") != 0) {
+        struct json_object *schema =
+            sy_adapter_get(sy_adapter_get(rf, "json_schema"), "schema");
+        if (strcmp(type, "json_schema") == 0 &&
+            !sy_adapter_is(schema, json_type_object)) {
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "response_format", "response_"
+                                     "format.json_schema.schema must be a "
+                                     "JSON schema object");
+        }
+        if (strcmp(type, "json_schema") != 0 &&
+            strcmp(type, "json_object") != 0) {
+            json_object_put(gc);
+            return sy_adapter_refuse(call, "response_format", "response_"
+                                     "format type '%.40s' is not supported",
+                                     type);
+        }
+        json_object_object_add(gc, "responseMimeType",
+                               json_object_new_string("application/json"));
+        if (strcmp(type, "json_schema") == 0)
+            add_schema(call, gc, "responseJsonSchema", "responseSchema",
+                       schema);
+    }
+    if (json_object_object_length(gc) > 0)
+        json_object_object_add(body, "generationConfig", gc);
+    else
+        json_object_put(gc);
+    return SY_OK;
+}
+
+static enum sy_err
+check_unsupported(struct sy_adapter_call *call, struct json_object *root)
+{
+    int64_t n;
+    struct json_object *v;
+    if (sy_adapter_get_int(root, "n", &n) && n > 1)
+        return sy_adapter_refuse(call, "n", "n > 1 is not supported by "
+                                 "Gemini deployments");
+    v = sy_adapter_get(root, "logprobs");
+    if (sy_adapter_is(v, json_type_boolean) && json_object_get_boolean(v))
+        return sy_adapter_refuse(call, "logprobs", "logprobs are not "
+                                 "supported by Gemini deployments");
+    v = sy_adapter_get(root, "logit_bias");
+    if (sy_adapter_is(v, json_type_object) &&
+        json_object_object_length(v) > 0)
+        return sy_adapter_refuse(call, "logit_bias", "logit_bias is not "
+                                 "supported by Gemini deployments");
+    if (sy_adapter_get(root, "functions") != NULL ||
+        sy_adapter_get(root, "function_call") != NULL)
+        return sy_adapter_refuse(call, "functions", "the deprecated "
+                                 "'functions' and 'function_call' are not "
+                                 "translated; use 'tools' and "
+                                 "'tool_choice'");
+    if (sy_adapter_get(root, "audio") != NULL)
+        return sy_adapter_refuse(call, "audio", "audio output is not "
+                                 "supported by Gemini deployments");
+    return SY_OK;
+}
+
+/* The adapter's build_request slot (see gemini_int.h). */
+enum sy_err
+gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
+{
+    struct gemini_ctx *x = call->ctx;
+    const struct sy_provider *p = call->dep->provider;
+    struct sy_arena *a = call->arena;
+    struct json_object *root = call->req->root;
+    const char *model = call->dep->model;
+    if (strncmp(model, "models/", 7) == 0)
+        model += 7;
+    out->method = "POST";
+    out->url = call->req->stream
+                   ? sy_arena_printf(a, "%s/models/%s:streamGenerateContent"
+                                        "?alt=sse", p->base_url, model)
+                   : sy_arena_printf(a, "%s/models/%s:generateContent",
+                                     p->base_url, model);
+    out->headers[out->nheaders++] = "Content-Type: application/json";
+    if (call->api_key != NULL)
+        out->headers[out->nheaders++] =
+            sy_arena_printf(a, "x-goog-api-key: %s", call->api_key);
+    for (size_t i = 0; i < p->nheaders &&
+                       out->nheaders < SY_ARRAY_LEN(out->headers);
+         i++)
+        out->headers[out->nheaders++] = sy_arena_printf(
+            a, "%s: %s", p->headers[i].name, p->headers[i].value);
+
+    struct json_object *v = sy_adapter_get(root, "parallel_tool_calls");
+    x->one_call = sy_adapter_is(v, json_type_boolean) &&
+                  !json_object_get_boolean(v);
+    enum sy_err e = check_unsupported(call, root);
+    if (e != SY_OK)
+        return e;
+    struct json_object *body = json_object_new_object();
+    e = build_contents(call, body);
+    struct json_object *tools = sy_adapter_get(root, "tools");
+    if (e == SY_OK && tools != NULL && json_object_array_length(tools) > 0)
+        e = build_tools(call, body, tools);
+    if (e == SY_OK)
+        e = build_generation(call, body);
+    if (e == SY_OK)
+        e = sy_adapter_json_write(out->body, body);
+    json_object_put(body);
+    return e;
+}

@@ -1,0 +1,236 @@
+/*
+ * test_router.c - ranking strategies of core/router.c: priority order,
+ * latency with thresholds and exploration, cost, weighted shares, breaker
+ * exclusions, and the x-switchyard-route explanation.
+ * SPDX-License-Identifier: MIT
+ */
+#include "../../core/sy.h"
+#include "../../core/config.h"
+#include "../../core/router.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct sy_config *
+load(const char *strategy, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "{\"providers\":{\"p\":{\"type\":\"openai\","
+             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
+             "\"deployments\":{"
+             "\"a\":{\"provider\":\"p\",\"model\":\"m\",\"weight\":1,"
+             "\"price\":{\"input_per_mtok\":3,\"output_per_mtok\":15}},"
+             "\"b\":{\"provider\":\"p\",\"model\":\"m\",\"weight\":3,"
+             "\"price\":{\"input_per_mtok\":0.15,\"output_per_mtok\":0.6}},"
+             "\"c\":{\"provider\":\"p\",\"model\":\"m\",\"weight\":0,"
+             "\"price\":{\"input_per_mtok\":1,\"output_per_mtok\":2}}},"
+             "\"groups\":{\"g\":{\"deployments\":[\"a\",\"b\",\"c\"],"
+             "\"strategy\":\"%s\"%s}}}",
+             strategy, extra);
+    struct sy_config *cfg = NULL;
+    struct sy_buf errs;
+    sy_buf_init(&errs, 65536);
+    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg,
+                                          &errs);
+    if (e != SY_OK)
+        fprintf(stderr, "%s", sy_buf_cstr(&errs));
+    sy_buf_free(&errs);
+    assert_int_equal(e, SY_OK);
+    return cfg;
+}
+
+static void
+learned(struct sy_dep_view *v, uint32_t p50, uint32_t p99, uint32_t ttft95)
+{
+    memset(v, 0, sizeof(*v));
+    v->samples = 100;
+    v->p50_ms = p50;
+    v->p99_ms = p99;
+    v->ttft_p50_ms = p50 / 2;
+    v->ttft_p95_ms = ttft95;
+    v->tpot_p50_us = 0;
+}
+
+static const char *
+name_at(const struct sy_route_plan *p, size_t i)
+{
+    return i < p->ncand ? p->cand[i].d->name : "(none)";
+}
+
+static void
+test_priority_skips_open_breaker(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("priority", "");
+    struct sy_dep_view v[3] = {{0}};
+    v[0].breaker_open = true;
+    struct sy_route_req rq = {100, 100};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
+    assert_int_equal(p.ncand, 2);
+    assert_string_equal(name_at(&p, 0), "b");
+    assert_string_equal(name_at(&p, 1), "c");
+    assert_int_equal(p.nexcl, 1);
+    assert_string_equal(p.excl[0].d->name, "a");
+    char buf[256];
+    sy_router_explain(&p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "priority;"));
+    assert_non_null(strstr(buf, "excluded a(breaker open)"));
+    sy_config_free(cfg);
+}
+
+static void
+test_latency_ranks_and_thresholds(void **state)
+{
+    (void)state;
+    struct sy_config *cfg =
+        load("latency", ",\"thresholds\":{\"max_p99_ms\":1000}");
+    struct sy_dep_view v[3];
+    learned(&v[0], 300, 900, 100);  /* a: meets, slower */
+    learned(&v[1], 100, 2500, 50);  /* b: fastest p50 but p99 too high */
+    learned(&v[2], 200, 800, 80);   /* c: meets, faster than a */
+    struct sy_route_req rq = {100, 100};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
+    assert_int_equal(p.ncand, 3);
+    assert_string_equal(name_at(&p, 0), "c");
+    assert_string_equal(name_at(&p, 1), "a");
+    assert_string_equal(name_at(&p, 2), "b");
+    assert_string_equal(p.cand[2].why, "over threshold");
+    sy_config_free(cfg);
+}
+
+static void
+test_latency_uses_tokens(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("latency", "");
+    struct sy_dep_view v[3];
+    learned(&v[0], 0, 0, 0);
+    learned(&v[1], 0, 0, 0);
+    learned(&v[2], 0, 0, 0);
+    /* a: quick first token, slow per token; b: the reverse. */
+    v[0].ttft_p50_ms = 100;
+    v[0].tpot_p50_us = 40000;
+    v[1].ttft_p50_ms = 800;
+    v[1].tpot_p50_us = 5000;
+    v[2].breaker_open = true;
+    struct sy_route_req shortq = {10, 5}, longq = {10, 1000};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &shortq, 1, &p);
+    assert_string_equal(name_at(&p, 0), "a");
+    sy_router_plan(&cfg->groups[0], v, &longq, 1, &p);
+    assert_string_equal(name_at(&p, 0), "b");
+    assert_true(sy_router_expected_ms(&v[0], &longq) > 40000.0);
+    sy_config_free(cfg);
+}
+
+static void
+test_exploration_is_bounded(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("latency", ",\"explore_pct\":10");
+    struct sy_dep_view v[3];
+    learned(&v[0], 100, 200, 50);
+    learned(&v[1], 150, 300, 60);
+    memset(&v[2], 0, sizeof(v[2])); /* c: no samples yet */
+    struct sy_route_req rq = {100, 100};
+    unsigned first_c = 0;
+    for (uint32_t r = 1; r <= 10000; r++) {
+        struct sy_route_plan p;
+        sy_router_plan(&cfg->groups[0], v, &rq, r * 2654435761u, &p);
+        assert_int_equal(p.ncand, 3);
+        if (strcmp(name_at(&p, 0), "c") == 0)
+            first_c++;
+        else
+            assert_string_equal(name_at(&p, 0), "a");
+    }
+    /* About 10% of requests learn c; never the majority. */
+    assert_true(first_c > 500);
+    assert_true(first_c < 1600);
+    sy_config_free(cfg);
+}
+
+static void
+test_cost_cheapest_within_thresholds(void **state)
+{
+    (void)state;
+    struct sy_config *cfg =
+        load("cost", ",\"thresholds\":{\"max_ttft_ms\":500}");
+    struct sy_dep_view v[3];
+    learned(&v[0], 100, 200, 100);
+    learned(&v[1], 100, 200, 900); /* b: cheapest but too slow to start */
+    learned(&v[2], 100, 200, 100);
+    struct sy_route_req rq = {1000, 1000};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
+    assert_string_equal(name_at(&p, 0), "c");
+    assert_string_equal(name_at(&p, 1), "a");
+    assert_string_equal(name_at(&p, 2), "b");
+    /* 1000 in x $3 + 1000 out x $15 per million. */
+    double cost_a = sy_router_cost_usd(p.cand[1].d, &rq);
+    assert_true(cost_a > 0.01799 && cost_a < 0.01801);
+    sy_config_free(cfg);
+}
+
+static void
+test_weighted_shares(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("weighted", "");
+    struct sy_dep_view v[3] = {{0}};
+    struct sy_route_req rq = {1, 1};
+    unsigned first[2] = {0, 0};
+    for (uint32_t r = 1; r <= 8000; r++) {
+        struct sy_route_plan p;
+        sy_router_plan(&cfg->groups[0], v, &rq, r * 2246822519u, &p);
+        assert_int_equal(p.ncand, 2);   /* c has weight 0 */
+        assert_int_equal(p.nexcl, 1);
+        first[strcmp(name_at(&p, 0), "a") == 0 ? 0 : 1]++;
+    }
+    /* Weights 1:3 -> about 25% / 75%. */
+    assert_true(first[0] > 1600 && first[0] < 2400);
+    sy_config_free(cfg);
+}
+
+static void
+test_exclude_and_explain(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("priority", "");
+    struct sy_dep_view v[3] = {{0}};
+    struct sy_route_req rq = {1, 1};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
+    sy_router_exclude(&p, cfg->groups[0].route[1], "no key with quota");
+    assert_int_equal(p.ncand, 2);
+    assert_string_equal(name_at(&p, 1), "c");
+    char small[16];
+    size_t n = sy_router_explain(&p, small, sizeof(small));
+    assert_true(n < sizeof(small));
+    char buf[256];
+    sy_router_explain(&p, buf, sizeof(buf));
+    assert_string_equal(buf, "priority; a c; excluded b(no key with quota)");
+    sy_config_free(cfg);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_priority_skips_open_breaker),
+        cmocka_unit_test(test_latency_ranks_and_thresholds),
+        cmocka_unit_test(test_latency_uses_tokens),
+        cmocka_unit_test(test_exploration_is_bounded),
+        cmocka_unit_test(test_cost_cheapest_within_thresholds),
+        cmocka_unit_test(test_weighted_shares),
+        cmocka_unit_test(test_exclude_and_explain),
+    };
+    return cmocka_run_group_tests_name("router", tests, NULL, NULL);
+}
