@@ -22,11 +22,10 @@
  */
 #include "sy.h"
 #include "breaker.h"
+#include "mem.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */

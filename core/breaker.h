@@ -14,7 +14,6 @@
 
 #include "sy.h"
 #include "err.h"
-#include "mem.h"
 #include "store.h"
 
 #define SY_BREAKER_BUCKETS 10 /* the rolling window is cut in this many */

@@ -676,10 +676,12 @@ failed(struct sy_store *s, bool timeout, const char *fmt, ...)
 static enum sy_err
 failed(struct sy_store *s, bool timeout, const char *fmt, ...)
 {
+    char msg[sizeof(s->errstr)]; /* the arguments may point into errstr */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->errstr, sizeof(s->errstr), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(s->errstr, msg, sizeof(msg));
     s->stats.failures++;
     if (timeout)
         s->stats.timeouts++;
@@ -778,12 +780,14 @@ static bool
 hello(struct sy_store *s, redisContext *c, bool *timeout)
 {
     if (s->addr.password[0] != '\0') {
+        /* AUTH [user] password (the user form needs Redis 6 ACLs). */
         const char *argv[3] = {"AUTH", s->addr.user, s->addr.password};
-        bool ok = s->addr.user[0] != '\0'
-                      ? setup_call(s, c, 3, argv, "OK", timeout)
-                      : (argv[1] = s->addr.password,
-                         setup_call(s, c, 2, argv, "OK", timeout));
-        if (!ok)
+        int argc = 3;
+        if (s->addr.user[0] == '\0') {
+            argv[1] = s->addr.password;
+            argc = 2;
+        }
+        if (!setup_call(s, c, argc, argv, "OK", timeout))
             return false;
     }
     if (s->addr.db != 0) {

@@ -1,0 +1,467 @@
+/*
+ * test_latency.c - unit tests for core/latency.c: the bucket scheme and
+ * its 6.25 % error bound, quantiles, the in-memory window of time slices
+ * (time is an argument), the Redis encoding of a slice; then, against a
+ * real redis-server, samples written in pipelined batches by two workers
+ * and the quantiles read back and merged. Uses the redis-server harness
+ * of test_store.c.
+ * SPDX-License-Identifier: MIT
+ */
+#define SY_REDIS_HARNESS_ONLY
+#include "test_store.c"
+#include "../../core/latency.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+static struct redis_srv srv;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    return redis_group_setup(&srv, "test_latency");
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    redis_cleanup(&srv);
+    return 0;
+}
+
+/* A deterministic generator (xorshift64*), so no test depends on luck. */
+static uint64_t rng_state = 88172645463325252u;
+
+static uint64_t
+rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717u;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The exact sample of rank ceil(n * q) of sorted 'v'. */
+static uint64_t
+exact_quantile(const uint64_t *v, size_t n, unsigned permille)
+{
+    size_t rank = (n * permille + 999) / 1000;
+    return v[rank == 0 ? 0 : rank - 1];
+}
+
+static void
+assert_within_bound(uint64_t got, uint64_t want)
+{
+    uint64_t diff = got > want ? got - want : want - got;
+    if (diff * 16 > want)
+        fail_msg("%llu is more than 1/16 away from %llu",
+                 (unsigned long long)got, (unsigned long long)want);
+}
+
+/* ------------------------------------------------------------------ */
+/* Buckets and quantiles                                               */
+
+static void
+test_bucket_scheme(void **state)
+{
+    (void)state;
+    for (uint64_t v = 0; v < 16; v++) {
+        assert_int_equal(sy_latency_bucket(v), v);
+        assert_int_equal(sy_latency_bucket_mid((unsigned)v), v);
+    }
+    assert_int_equal(sy_latency_bucket(16), 16);
+    assert_int_equal(sy_latency_bucket(17), 16);
+    assert_int_equal(sy_latency_bucket(18), 17);
+    assert_int_equal(sy_latency_bucket(31), 23);
+    assert_int_equal(sy_latency_bucket(32), 24);
+    assert_int_equal(sy_latency_bucket(SY_LATENCY_MAX_US),
+                     SY_LATENCY_BUCKETS - 1);
+    assert_int_equal(sy_latency_bucket(UINT64_MAX), SY_LATENCY_BUCKETS - 1);
+    /* Every bucket starts right after the previous one ends. */
+    for (unsigned i = 1; i < SY_LATENCY_BUCKETS; i++) {
+        uint64_t low = sy_latency_bucket_low(i);
+        assert_int_equal(sy_latency_bucket(low), i);
+        assert_int_equal(sy_latency_bucket(low - 1), i - 1);
+        assert_true(sy_latency_bucket_mid(i) >= low);
+    }
+    /* The error bound, on every bucket edge and many random values. */
+    for (unsigned i = 0; i < SY_LATENCY_BUCKETS; i++) {
+        uint64_t low = sy_latency_bucket_low(i);
+        uint64_t high = i + 1 < SY_LATENCY_BUCKETS
+                            ? sy_latency_bucket_low(i + 1) - 1
+                            : SY_LATENCY_MAX_US;
+        assert_within_bound(sy_latency_bucket_mid(i), low);
+        assert_within_bound(sy_latency_bucket_mid(i), high);
+    }
+    for (int i = 0; i < 200000; i++) {
+        uint64_t v = rng() >> (rng() % 30 + 32); /* below the clamp */
+        assert_within_bound(sy_latency_bucket_mid(sy_latency_bucket(v)), v);
+    }
+    assert_string_equal(sy_latency_metric_name(SY_LATENCY_TTFT), "ttft");
+    assert_string_equal(sy_latency_metric_name(SY_LATENCY__COUNT), "?");
+}
+
+static void
+test_quantiles(void **state)
+{
+    (void)state;
+    struct sy_latency_hist h;
+    struct sy_latency_stats st;
+    sy_latency_hist_clear(&h);
+    sy_latency_hist_stats(&h, &st);
+    assert_int_equal(st.count, 0);
+    assert_int_equal(st.p50_us, 0);
+    assert_int_equal(st.p99_us, 0);
+
+    /* 99 fast answers and one slow: p99 is still fast, p100 is slow. */
+    sy_latency_hist_add(&h, 10000, 99);
+    sy_latency_hist_add(&h, 4000000, 1);
+    assert_within_bound(sy_latency_hist_quantile(&h, 990), 10000);
+    assert_within_bound(sy_latency_hist_quantile(&h, 1000), 4000000);
+    assert_within_bound(sy_latency_hist_quantile(&h, 5000), 4000000);
+    assert_within_bound(sy_latency_hist_quantile(&h, 0), 10000);
+
+    /* A wide random distribution: each quantile within the bound of the
+     * exact sample of that rank. */
+    enum { N = 20000 };
+    uint64_t *v = sy_xmalloc(N * sizeof(*v));
+    sy_latency_hist_clear(&h);
+    for (int i = 0; i < N; i++) {
+        v[i] = 50000 + rng() % 2000000 + (i % 50 == 0 ? 20000000 : 0);
+        sy_latency_hist_add(&h, v[i], 1);
+    }
+    qsort(v, N, sizeof(*v), cmp_u64);
+    sy_latency_hist_stats(&h, &st);
+    assert_int_equal(st.count, N);
+    assert_within_bound(st.p50_us, exact_quantile(v, N, 500));
+    assert_within_bound(st.p95_us, exact_quantile(v, N, 950));
+    assert_within_bound(st.p99_us, exact_quantile(v, N, 990));
+    free(v);
+
+    /* Merging adds counts exactly. */
+    struct sy_latency_hist a;
+    struct sy_latency_hist b;
+    sy_latency_hist_clear(&a);
+    sy_latency_hist_clear(&b);
+    sy_latency_hist_add(&a, 1000, 3);
+    sy_latency_hist_add(&b, 1000, 4);
+    sy_latency_hist_add(&b, 9000, 1);
+    sy_latency_hist_merge(&a, &b);
+    assert_int_equal(a.total, 8);
+    assert_int_equal(a.counts[sy_latency_bucket(1000)], 7);
+    /* Saturation instead of wrapping. */
+    sy_latency_hist_add(&a, 1000, UINT64_C(1) << 33);
+    assert_int_equal(a.counts[sy_latency_bucket(1000)], UINT32_MAX);
+}
+
+static void
+test_tpot(void **state)
+{
+    (void)state;
+    assert_int_equal(sy_latency_tpot_us(2000000, 500000, 101), 15000);
+    assert_int_equal(sy_latency_tpot_us(2000000, 500000, 1), 0);
+    assert_int_equal(sy_latency_tpot_us(2000000, 500000, 0), 0);
+    assert_int_equal(sy_latency_tpot_us(100, 500, 10), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The in-memory window                                                */
+
+static void
+test_window(void **state)
+{
+    (void)state;
+    struct sy_latency_window w;
+    struct sy_latency_hist h;
+    sy_latency_window_init(&w, 10000, 30000); /* 3 slices of 10 s */
+    assert_int_equal(w.nslices, 3);
+    uint64_t t0 = UINT64_C(1700000000000); /* any epoch-like time */
+    t0 -= t0 % 10000;
+    sy_latency_window_add(&w, t0 + 1, SY_LATENCY_TOTAL, 100000);
+    sy_latency_window_add(&w, t0 + 10000, SY_LATENCY_TOTAL, 200000);
+    sy_latency_window_add(&w, t0 + 25000, SY_LATENCY_TOTAL, 300000);
+    sy_latency_window_add(&w, t0 + 25000, SY_LATENCY_TTFT, 50000);
+    sy_latency_window_merge(&w, t0 + 29999, SY_LATENCY_TOTAL, &h);
+    assert_int_equal(h.total, 3);
+    sy_latency_window_merge(&w, t0 + 29999, SY_LATENCY_TTFT, &h);
+    assert_int_equal(h.total, 1);
+    /* The first slice leaves the window when the fourth begins. */
+    sy_latency_window_merge(&w, t0 + 30000, SY_LATENCY_TOTAL, &h);
+    assert_int_equal(h.total, 2);
+    assert_within_bound(sy_latency_hist_quantile(&h, 1000), 300000);
+    /* A new sample reuses the ring slot of the oldest slice. */
+    sy_latency_window_add(&w, t0 + 31000, SY_LATENCY_TOTAL, 400000);
+    sy_latency_window_merge(&w, t0 + 31000, SY_LATENCY_TOTAL, &h);
+    assert_int_equal(h.total, 3);
+    assert_within_bound(sy_latency_hist_quantile(&h, 1), 200000);
+    /* Long silence: nothing left. */
+    sy_latency_window_merge(&w, t0 + 100000, SY_LATENCY_TOTAL, &h);
+    assert_int_equal(h.total, 0);
+    /* Time going back a little (another host's clock): future slices are
+     * left out, nothing breaks. */
+    sy_latency_window_merge(&w, t0 + 15000, SY_LATENCY_TOTAL, &h);
+    assert_int_equal(h.total, 1);
+    sy_latency_window_cleanup(&w);
+    sy_latency_window_cleanup(&w);
+
+    sy_latency_window_init(&w, 10000, 1); /* at least one slice */
+    assert_int_equal(w.nslices, 1);
+    sy_latency_window_cleanup(&w);
+    sy_latency_window_init(&w, 10000, 35000);
+    assert_int_equal(w.nslices, 4);
+    sy_latency_window_cleanup(&w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Redis encoding                                                      */
+
+static void
+test_encoding(void **state)
+{
+    (void)state;
+    char key[128];
+    assert_int_equal(sy_latency_key(key, sizeof(key), "sy:", "gpt-4o@azure",
+                                    SY_LATENCY_TPOT, 170000000),
+                     strlen("sy:lat1:{gpt-4o@azure}:tpot:170000000"));
+    assert_string_equal(key, "sy:lat1:{gpt-4o@azure}:tpot:170000000");
+    assert_int_equal(sy_latency_ttl_ms(10000, 6), 70000);
+    assert_int_equal(sy_latency_ttl_ms(UINT32_MAX, 6), UINT32_MAX);
+
+    struct sy_latency_slice sl;
+    sy_latency_slice_init(&sl, 7);
+    assert_true(sy_latency_slice_is_empty(&sl));
+    sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], 3, 2);
+    sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], 17, 1);
+    assert_false(sy_latency_slice_is_empty(&sl));
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 4096);
+    assert_int_equal(sy_latency_write(&b, "p:", "d", &sl, 5000), SY_OK);
+    assert_int_equal(b.n, 3);
+    assert_string_equal(b.resp.data,
+                        "*4\r\n$7\r\nHINCRBY\r\n$17\r\np:lat1:{d}:ttft:7\r\n"
+                        "$1\r\n3\r\n$1\r\n2\r\n"
+                        "*4\r\n$7\r\nHINCRBY\r\n$17\r\np:lat1:{d}:ttft:7\r\n"
+                        "$2\r\n16\r\n$1\r\n1\r\n"
+                        "*3\r\n$7\r\nPEXPIRE\r\n$17\r\np:lat1:{d}:ttft:7\r\n"
+                        "$4\r\n5000\r\n");
+    /* All or nothing when the batch is full. */
+    sy_store_batch_cleanup(&b);
+    sy_store_batch_init(&b, 150);
+    assert_int_equal(sy_store_batch_addl(&b, "PING", NULL), SY_OK);
+    assert_int_equal(sy_latency_write(&b, "p:", "d", &sl, 5000), SY_ETOOBIG);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(b.resp.data, "*1\r\n$4\r\nPING\r\n");
+    assert_int_equal(sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 50000,
+                                     10000, 6),
+                     SY_ETOOBIG);
+    assert_int_equal(b.n, 1);
+    sy_store_batch_reset(&b);
+    /* A window reaching before time 0 reads what exists. */
+    assert_int_equal(sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 15000,
+                                     10000, 6),
+                     SY_OK);
+    assert_int_equal(b.n, 2);
+    sy_store_batch_cleanup(&b);
+
+    /* Replies: bucket/count pairs; junk is skipped; errors refused. */
+    struct sy_store_val f[8] = {
+        {.type = SY_STORE_STR, .str = "16", .len = 2},
+        {.type = SY_STORE_STR, .str = "5", .len = 1},
+        {.type = SY_STORE_STR, .str = "999", .len = 3},  /* no such bucket */
+        {.type = SY_STORE_STR, .str = "1", .len = 1},
+        {.type = SY_STORE_STR, .str = "3", .len = 1},
+        {.type = SY_STORE_STR, .str = "-2", .len = 2},   /* bad count */
+        {.type = SY_STORE_STR, .str = "4", .len = 1},
+        {.type = SY_STORE_STR, .str = "2x", .len = 2},   /* bad count */
+    };
+    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = f, .n = 8};
+    struct sy_latency_hist h;
+    sy_latency_hist_clear(&h);
+    assert_int_equal(sy_latency_merge_reply(&h, &arr), SY_OK);
+    assert_int_equal(h.total, 5);
+    assert_int_equal(h.counts[16], 5);
+    struct sy_store_val err = {.type = SY_STORE_ERROR, .str = "ERR", .len = 3};
+    assert_int_equal(sy_latency_merge_reply(&h, &err), SY_ESTORE);
+    assert_int_equal(sy_latency_merge_reply(&h, NULL), SY_ESTORE);
+    struct sy_store_val empty = {.type = SY_STORE_ARRAY};
+    assert_int_equal(sy_latency_merge_reply(&h, &empty), SY_OK);
+    assert_int_equal(h.total, 5);
+}
+
+/* ------------------------------------------------------------------ */
+/* Against redis-server                                                */
+
+/* Two workers each record samples of two deployments over 50 s of
+ * (simulated) time, keep them locally in a window and flush each slice
+ * to Redis in pipelined batches; a third reads the window back. The
+ * merged quantiles equal the local merge of both workers exactly, and
+ * are within the bucket bound of the exact samples. */
+static void
+test_redis_round_trip(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    enum { WORKERS = 2, DEPS = 2, PER_SLICE = 300, SLICES = 5 };
+    const char *deps[DEPS] = {"fast", "slow"};
+    const uint32_t slice_ms = 10000;
+    const unsigned nslices = 6; /* a 60 s window */
+    uint64_t t0 = UINT64_C(1700000000000);
+    struct sy_store *w[WORKERS];
+    struct sy_latency_window local[WORKERS][DEPS];
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 1 << 20);
+    static uint64_t samples[DEPS][WORKERS * PER_SLICE * SLICES];
+    size_t nsamples[DEPS] = {0, 0};
+
+    for (int i = 0; i < WORKERS; i++) {
+        w[i] = store_on(srv.port, NULL);
+        for (int d = 0; d < DEPS; d++)
+            sy_latency_window_init(&local[i][d], slice_ms,
+                                   slice_ms * nslices);
+    }
+    struct sy_store_stats st0;
+    sy_store_get_stats(w[0], &st0);
+    for (unsigned k = 0; k < SLICES; k++) {
+        uint64_t now = t0 + k * slice_ms + 500;
+        for (int i = 0; i < WORKERS; i++) {
+            for (int d = 0; d < DEPS; d++) {
+                struct sy_latency_slice sl;
+                sy_latency_slice_init(&sl,
+                                      sy_latency_slice_id(now, slice_ms));
+                for (int n = 0; n < PER_SLICE; n++) {
+                    uint64_t v = (d == 0 ? 200000 : 2000000) +
+                                 rng() % (d == 0 ? 300000 : 6000000);
+                    sy_latency_hist_add(&sl.h[SY_LATENCY_TOTAL], v, 1);
+                    sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], v / 4, 1);
+                    sy_latency_window_add(&local[i][d], now,
+                                          SY_LATENCY_TOTAL, v);
+                    samples[d][nsamples[d]++] = v;
+                }
+                assert_int_equal(
+                    sy_latency_write(&b, "t:", deps[d], &sl,
+                                     sy_latency_ttl_ms(slice_ms, nslices)),
+                    SY_OK);
+            }
+            /* One round trip per worker and slice. */
+            assert_int_equal(sy_store_exec(w[i], &b, NULL, NULL), SY_OK);
+            sy_store_batch_reset(&b);
+        }
+    }
+    struct sy_store_stats st;
+    sy_store_get_stats(w[0], &st);
+    assert_int_equal(st.calls - st0.calls, SLICES);
+
+    /* The reader: every deployment and metric in one batch. */
+    struct sy_store *reader = store_on(srv.port, NULL);
+    uint64_t now = t0 + (SLICES - 1) * slice_ms + 9000;
+    for (int d = 0; d < DEPS; d++) {
+        for (unsigned m = 0; m < SY_LATENCY__COUNT; m++)
+            assert_int_equal(sy_latency_read(&b, "t:", deps[d],
+                                             (enum sy_latency_metric)m, now,
+                                             slice_ms, nslices),
+                             SY_OK);
+    }
+    assert_int_equal(b.n, DEPS * SY_LATENCY__COUNT * nslices);
+    struct sy_arena a;
+    sy_arena_init(&a, 1 << 16);
+    struct sy_store_val *r;
+    assert_int_equal(sy_store_exec(reader, &b, &a, &r), SY_OK);
+    size_t at = 0;
+    for (int d = 0; d < DEPS; d++) {
+        struct sy_latency_hist h[SY_LATENCY__COUNT];
+        for (unsigned m = 0; m < SY_LATENCY__COUNT; m++) {
+            sy_latency_hist_clear(&h[m]);
+            for (unsigned k = 0; k < nslices; k++)
+                assert_int_equal(sy_latency_merge_reply(&h[m], &r[at++]),
+                                 SY_OK);
+        }
+        assert_int_equal(h[SY_LATENCY_TOTAL].total,
+                         WORKERS * PER_SLICE * SLICES);
+        assert_int_equal(h[SY_LATENCY_TTFT].total,
+                         WORKERS * PER_SLICE * SLICES);
+        assert_int_equal(h[SY_LATENCY_TPOT].total, 0);
+        /* Identical to merging both workers' local windows. */
+        struct sy_latency_hist both;
+        struct sy_latency_hist one;
+        sy_latency_hist_clear(&both);
+        for (int i = 0; i < WORKERS; i++) {
+            sy_latency_window_merge(&local[i][d], now, SY_LATENCY_TOTAL,
+                                    &one);
+            sy_latency_hist_merge(&both, &one);
+        }
+        assert_memory_equal(both.counts, h[SY_LATENCY_TOTAL].counts,
+                            sizeof(both.counts));
+        /* And close to the exact samples. */
+        qsort(samples[d], nsamples[d], sizeof(uint64_t), cmp_u64);
+        struct sy_latency_stats s;
+        sy_latency_hist_stats(&h[SY_LATENCY_TOTAL], &s);
+        assert_within_bound(s.p50_us, exact_quantile(samples[d], nsamples[d],
+                                                     500));
+        assert_within_bound(s.p95_us, exact_quantile(samples[d], nsamples[d],
+                                                     950));
+        assert_within_bound(s.p99_us, exact_quantile(samples[d], nsamples[d],
+                                                     990));
+        print_message("    %s: p50 %llu us, p95 %llu us, p99 %llu us "
+                      "(%llu samples)\n",
+                      deps[d], (unsigned long long)s.p50_us,
+                      (unsigned long long)s.p95_us,
+                      (unsigned long long)s.p99_us,
+                      (unsigned long long)s.count);
+    }
+    /* Keys expire after the window. */
+    char key[128];
+    sy_latency_key(key, sizeof(key), "t:", "fast", SY_LATENCY_TOTAL,
+                   sy_latency_slice_id(t0, slice_ms));
+    assert_int_equal(sy_store_commandl(reader, &a, &r, "PTTL", key, NULL),
+                     SY_OK);
+    assert_in_range(r->i, 60000, 70000);
+    /* Later, the oldest slices fall out of the window. */
+    sy_store_batch_reset(&b);
+    now += 3 * slice_ms;
+    assert_int_equal(sy_latency_read(&b, "t:", "fast", SY_LATENCY_TOTAL, now,
+                                     slice_ms, nslices),
+                     SY_OK);
+    assert_int_equal(sy_store_exec(reader, &b, &a, &r), SY_OK);
+    struct sy_latency_hist later;
+    sy_latency_hist_clear(&later);
+    for (unsigned k = 0; k < nslices; k++)
+        assert_int_equal(sy_latency_merge_reply(&later, &r[k]), SY_OK);
+    assert_int_equal(later.total, WORKERS * PER_SLICE * 3);
+
+    sy_arena_cleanup(&a);
+    sy_store_batch_cleanup(&b);
+    sy_store_free(reader);
+    for (int i = 0; i < WORKERS; i++) {
+        sy_store_free(w[i]);
+        for (int d = 0; d < DEPS; d++)
+            sy_latency_window_cleanup(&local[i][d]);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bucket_scheme),
+        cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_tpot),
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_encoding),
+        cmocka_unit_test(test_redis_round_trip),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

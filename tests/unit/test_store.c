@@ -1,0 +1,1179 @@
+/*
+ * test_store.c - unit tests for core/store.c: URL parsing and SHA-1
+ * without a network; then against real redis-server processes started
+ * here on free 127.0.0.1 ports in temporary directories: commands and
+ * reply conversion, scripts (EVALSHA, NOSCRIPT reload), pipelined
+ * batches, publish/subscribe, AUTH and SELECT, Sentinel (master lookup,
+ * following a failover), and failure handling (Redis killed, Redis hung,
+ * backoff, shared gate, recovery within 2 s). Redis tests are SKIPPED,
+ * loudly, when redis-server is not installed. SY_TEST_LEAVE=1 keeps the
+ * temporary directories. Includes store.c to reach static functions.
+ * SPDX-License-Identifier: MIT
+ */
+#include "../../core/store.c"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* ------------------------------------------------------------------ */
+/* A throwaway redis-server. test_latency.c, test_breaker.c and        */
+/* test_ratelimit.c include this file with SY_REDIS_HARNESS_ONLY       */
+/* defined to get this section (and store.c) without the tests below.  */
+
+struct redis_srv {
+    pid_t pid;
+    int port;
+    char dir[64];
+    bool sentinel;
+};
+
+static bool have_redis; /* set by redis_group_setup() */
+
+SY_UNUSED static bool
+redis_installed(void)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        return false;
+    char *copy = sy_xstrdup(path);
+    bool found = false;
+    for (char *save = NULL, *d = strtok_r(copy, ":", &save);
+         d != NULL && !found; d = strtok_r(NULL, ":", &save)) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/redis-server", d);
+        found = access(p, X_OK) == 0;
+    }
+    free(copy);
+    return found;
+}
+
+SY_UNUSED static int
+free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Does something answer RESP on 'port' (+PONG, or -NOAUTH)? */
+SY_UNUSED static bool
+redis_answers(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    bool ok = false;
+    char buf[64];
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        write(fd, "PING\r\n", 6) == 6 && read(fd, buf, sizeof(buf)) > 0)
+        ok = buf[0] == '+' || buf[0] == '-';
+    close(fd);
+    return ok;
+}
+
+/* Start redis-server (or a sentinel, when r->sentinel: 'extra' is then
+ * its config text) on r->port (0: a free one), in r->dir (created when
+ * empty). Waits until it answers. */
+SY_UNUSED static bool
+redis_start(struct redis_srv *r, const char *const *extra)
+{
+    if (r->dir[0] == '\0') {
+        snprintf(r->dir, sizeof(r->dir), "/tmp/sy-redis-XXXXXX");
+        if (mkdtemp(r->dir) == NULL)
+            return false;
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int port = r->port > 0 ? r->port : free_port();
+        char portstr[16];
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        char conf[160];
+        const char *args[40];
+        int n = 0;
+        args[n++] = "redis-server";
+        if (r->sentinel) {
+            snprintf(conf, sizeof(conf), "%s/sentinel-%d.conf", r->dir, port);
+            FILE *f = fopen(conf, "w");
+            if (f == NULL)
+                return false;
+            fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\n%s\n", port, r->dir,
+                    extra != NULL ? extra[0] : "");
+            fclose(f);
+            args[n++] = conf;
+            args[n++] = "--sentinel";
+        } else {
+            const char *base[] = {"--port", portstr, "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no",
+                                  "--daemonize", "no", "--dir", r->dir};
+            for (size_t i = 0; i < SY_ARRAY_LEN(base); i++)
+                args[n++] = base[i];
+            for (int i = 0; extra != NULL && extra[i] != NULL && n < 38; i++)
+                args[n++] = extra[i];
+        }
+        args[n] = NULL;
+        pid_t pid = fork();
+        if (pid < 0)
+            return false;
+        if (pid == 0) {
+            char log[128];
+            snprintf(log, sizeof(log), "%s/redis-%d.log", r->dir, port);
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            char *argv[40];
+            for (int i = 0; i <= n; i++)
+                argv[i] = args[i] != NULL ? strdup(args[i]) : NULL;
+            execvp("redis-server", argv);
+            _exit(127);
+        }
+        for (int i = 0; i < 250; i++) {
+            if (redis_answers(port)) {
+                r->pid = pid;
+                r->port = port;
+                return true;
+            }
+            if (waitpid(pid, NULL, WNOHANG) == pid)
+                break;
+            usleep(20000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (r->port > 0)
+            return false; /* a fixed port: do not move it */
+    }
+    return false;
+}
+
+SY_UNUSED static void
+redis_stop(struct redis_srv *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGCONT);
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+    }
+    r->pid = 0;
+}
+
+SY_UNUSED static void
+redis_cleanup(struct redis_srv *r)
+{
+    redis_stop(r);
+    if (r->dir[0] == '\0')
+        return;
+    const char *leave = getenv("SY_TEST_LEAVE");
+    if (leave != NULL && strcmp(leave, "1") == 0) {
+        fprintf(stderr, "SY_TEST_LEAVE: kept %s\n", r->dir);
+        return;
+    }
+    DIR *d = opendir(r->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char p[512];
+            snprintf(p, sizeof(p), "%s/%s", r->dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(r->dir);
+    r->dir[0] = '\0';
+}
+
+#define NEED_REDIS()                                                         \
+    do {                                                                     \
+        if (!have_redis)                                                     \
+            skip();                                                          \
+    } while (0)
+
+/* Group setup for every file that uses the harness: ignore SIGPIPE,
+ * quiet logs, and start 'srv' when redis-server is installed; when it is
+ * not, say so loudly: the Redis tests then skip. */
+SY_UNUSED static int
+redis_group_setup(struct redis_srv *srv, const char *group)
+{
+    signal(SIGPIPE, SIG_IGN);
+    sy_log_set_level(SY_LOG_ERROR);
+    have_redis = redis_installed();
+    if (!have_redis) {
+        fprintf(stderr, "\n*** SKIPPED: redis-server not found in PATH; "
+                        "the Redis tests of %s are skipped ***\n\n", group);
+        return 0;
+    }
+    if (!redis_start(srv, NULL)) {
+        fprintf(stderr, "%s: redis-server does not start\n", group);
+        return -1;
+    }
+    return 0;
+}
+
+/* A store on 'port' with 200 ms timeouts and the prefix "t:". */
+SY_UNUSED static struct sy_store *
+store_on(int port, struct sy_store_gate *gate)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+    struct sy_store_conf c;
+    sy_store_conf_defaults(&c);
+    c.url = url;
+    c.prefix = "t:";
+    c.connect_timeout_ms = 200;
+    c.command_timeout_ms = 200;
+    c.gate = gate;
+    struct sy_store *s = NULL;
+    char err[128];
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_OK);
+    return s;
+}
+
+SY_UNUSED static uint64_t
+elapsed_ms(uint64_t since_ms)
+{
+    return sy_now_ms() - since_ms;
+}
+
+#ifndef SY_REDIS_HARNESS_ONLY
+
+/* ------------------------------------------------------------------ */
+/* Fixtures                                                            */
+
+static struct redis_srv main_srv; /* shared by the tests that keep it up */
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    return redis_group_setup(&main_srv, "test_store");
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    redis_cleanup(&main_srv);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Without a network                                                   */
+
+static void
+test_parse_url(void **state)
+{
+    (void)state;
+    struct sy_store_addr a;
+    char err[128];
+    assert_int_equal(sy_store_parse_url("redis://localhost", &a, err,
+                                        sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.host, "localhost");
+    assert_int_equal(a.port, 6379);
+    assert_string_equal(a.password, "");
+    assert_int_equal(a.db, 0);
+
+    assert_int_equal(sy_store_parse_url("redis://:s%40cret@10.0.0.5:6380/3",
+                                        &a, err, sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.host, "10.0.0.5");
+    assert_int_equal(a.port, 6380);
+    assert_string_equal(a.user, "");
+    assert_string_equal(a.password, "s@cret");
+    assert_int_equal(a.db, 3);
+
+    assert_int_equal(sy_store_parse_url("REDIS://app:pw@[::1]:7000/", &a,
+                                        err, sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.host, "::1");
+    assert_int_equal(a.port, 7000);
+    assert_string_equal(a.user, "app");
+    assert_string_equal(a.password, "pw");
+    assert_int_equal(a.db, 0);
+
+    /* A password with '@' and ':' inside, unencoded: the last '@' wins. */
+    assert_int_equal(sy_store_parse_url("redis://u:a@b:c@h", &a, err,
+                                        sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.user, "u");
+    assert_string_equal(a.password, "a@b:c");
+    assert_string_equal(a.host, "h");
+
+    /* "redis://password@host", as redis-cli accepts it. */
+    assert_int_equal(sy_store_parse_url("redis://only@h:1", &a, err,
+                                        sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.user, "");
+    assert_string_equal(a.password, "only");
+
+    static const char *const bad[] = {
+        "rediss://h",   "http://h",      "redis://",        "redis://:p@",
+        "redis://h:",   "redis://h:0",   "redis://h:65536", "redis://h:6x",
+        "redis://h/x",  "redis://h/-1",  "redis://[::1",    "redis://:%zz@h",
+        "redis://:%4@h", "redis://[::1]x",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        err[0] = '\0';
+        if (sy_store_parse_url(bad[i], &a, err, sizeof(err)) != SY_EBADREQ)
+            fail_msg("accepted %s", bad[i]);
+        assert_true(err[0] != '\0');
+    }
+    /* The message never repeats the password. */
+    assert_int_equal(sy_store_parse_url("redis://:hunter2%@h", &a, err,
+                                        sizeof(err)),
+                     SY_EBADREQ);
+    assert_null(strstr(err, "hunter2"));
+}
+
+static void
+test_parse_hostport(void **state)
+{
+    (void)state;
+    struct sy_store_addr a;
+    char err[128];
+    assert_int_equal(sy_store_parse_hostport("10.1.1.1", &a, err,
+                                             sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.host, "10.1.1.1");
+    assert_int_equal(a.port, 26379);
+    assert_int_equal(sy_store_parse_hostport("s1:5000", &a, err, sizeof(err)),
+                     SY_OK);
+    assert_int_equal(a.port, 5000);
+    assert_int_equal(sy_store_parse_hostport("[fe80::1]:26380", &a, err,
+                                             sizeof(err)),
+                     SY_OK);
+    assert_string_equal(a.host, "fe80::1");
+    assert_int_equal(a.port, 26380);
+    assert_int_equal(sy_store_parse_hostport("", &a, err, sizeof(err)),
+                     SY_EBADREQ);
+    assert_int_equal(sy_store_parse_hostport(":1", &a, err, sizeof(err)),
+                     SY_EBADREQ);
+}
+
+static void
+test_sha1(void **state)
+{
+    (void)state;
+    char out[41];
+    sha1_hex("", 0, out);
+    assert_string_equal(out, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    sha1_hex("abc", 3, out);
+    assert_string_equal(out, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklm"
+                      "klmnlmnomnopnopq";
+    sha1_hex(two, strlen(two), out);
+    assert_string_equal(out, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    /* One million 'a', fed through the block logic in odd pieces. */
+    char *m = sy_xmalloc(1000000);
+    memset(m, 'a', 1000000);
+    sha1_hex(m, 1000000, out);
+    assert_string_equal(out, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    free(m);
+    struct sy_store_script sc = {"t", "return 1"};
+    sy_store_script_sha(&sc, out);
+    assert_string_equal(out, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+}
+
+static void
+test_new_rejects_bad_conf(void **state)
+{
+    (void)state;
+    struct sy_store_conf c;
+    struct sy_store *s = (struct sy_store *)1;
+    char err[128];
+    sy_store_conf_defaults(&c);
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_EBADREQ);
+    assert_null(s);
+    assert_non_null(strstr(err, "neither"));
+    c.url = "redis://h:1";
+    c.command_timeout_ms = 0;
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_EBADREQ);
+    sy_store_conf_defaults(&c);
+    const char *sents[] = {"a:1", "b:x"};
+    c.sentinels = sents;
+    c.nsentinels = 2;
+    c.master_name = "m";
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_EBADREQ);
+    assert_non_null(strstr(err, "sentinel 2"));
+    c.nsentinels = 1;
+    c.master_name = NULL;
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_EBADREQ);
+    c.master_name = "m";
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_OK);
+    assert_non_null(s);
+    /* Nothing connects before the first call. */
+    assert_false(sy_store_is_up(s));
+    sy_store_free(s);
+    sy_store_free(NULL);
+}
+
+static void
+test_batch_encoding(void **state)
+{
+    (void)state;
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 64);
+    assert_int_equal(sy_store_batch_addl(&b, "SET", "k", "v", NULL), SY_OK);
+    assert_string_equal(b.resp.data,
+                        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    size_t len = b.resp.len;
+    /* Binary-safe arguments. */
+    const char *argv[2] = {"GET", "a\0b"};
+    const size_t lens[2] = {3, 3};
+    assert_int_equal(sy_store_batch_add(&b, 2, argv, lens), SY_OK);
+    assert_int_equal(b.n, 2);
+    assert_memory_equal(b.resp.data + len, "*2\r\n$3\r\nGET\r\n$3\r\na\0b\r\n",
+                        22);
+    /* Too big: refused, batch unchanged. */
+    len = b.resp.len;
+    assert_int_equal(sy_store_batch_addl(&b, "SET", "kkkkkkkkkkkk",
+                                         "vvvvvvvvvvvvvvvvvvvvvvv", NULL),
+                     SY_ETOOBIG);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.resp.len, len);
+    sy_store_batch_truncate(&b, 1);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(b.resp.data,
+                        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    sy_store_batch_reset(&b);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(b.resp.len, 0);
+    sy_store_batch_cleanup(&b);
+    sy_store_batch_cleanup(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Against redis-server                                                */
+
+static void
+test_commands(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(main_srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    struct sy_store_val *v;
+
+    assert_int_equal(sy_store_connect(s), SY_OK);
+    assert_true(sy_store_is_up(s));
+    assert_string_equal(sy_store_prefix(s), "t:");
+    assert_int_equal(sy_store_commandl(s, &a, &v, "SET", "t:k", "hello",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(v->type, SY_STORE_STATUS);
+    assert_string_equal(v->str, "OK");
+    assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:k", NULL), SY_OK);
+    assert_int_equal(v->type, SY_STORE_STR);
+    assert_string_equal(v->str, "hello");
+    assert_int_equal(v->len, 5);
+    assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:none", NULL),
+                     SY_OK);
+    assert_int_equal(v->type, SY_STORE_NIL);
+    assert_int_equal(sy_store_commandl(s, &a, &v, "INCRBY", "t:n", "41",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(v->type, SY_STORE_INT);
+    assert_int_equal(v->i, 41);
+    int64_t x;
+    assert_true(sy_store_val_int(v, &x));
+    assert_int_equal(x, 41);
+    /* A number in a string converts too. */
+    assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:n", NULL), SY_OK);
+    assert_true(sy_store_val_int(v, &x));
+    assert_int_equal(x, 41);
+    assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:k", NULL), SY_OK);
+    assert_false(sy_store_val_int(v, &x));
+    /* Nested arrays. */
+    assert_int_equal(sy_store_commandl(s, &a, &v, "EVAL",
+                                       "return {1, {'a', 'bc'}, 3}", "0",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(v->type, SY_STORE_ARRAY);
+    assert_int_equal(v->n, 3);
+    assert_int_equal(v->elem[1].type, SY_STORE_ARRAY);
+    assert_string_equal(v->elem[1].elem[1].str, "bc");
+    /* An error reply: SY_ESTORE, the reply is kept, Redis stays "up". */
+    assert_int_equal(sy_store_commandl(s, &a, &v, "HGET", "t:k", "f", NULL),
+                     SY_ESTORE);
+    assert_true(sy_store_val_is_error(v, "WRONGTYPE"));
+    assert_false(sy_store_val_is_error(v, "ERR"));
+    assert_true(sy_store_is_up(s));
+    assert_non_null(strstr(sy_store_last_error(s), "WRONGTYPE"));
+    /* The reply size limit. */
+    char big[3000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(sy_store_commandl(s, &a, NULL, "SET", "t:big", big,
+                                       NULL),
+                     SY_OK);
+    s->max_reply_bytes = 1000;
+    assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:big", NULL),
+                     SY_ESTORE);
+    assert_null(v);
+    s->max_reply_bytes = 4u << 20;
+    /* Redis' clock. */
+    uint64_t t;
+    assert_int_equal(sy_store_time_ms(s, &t), SY_OK);
+    assert_true(t > UINT64_C(1600000000000));
+
+    struct sy_store_stats st;
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(st.failures, 0);
+    assert_true(st.calls >= 10);
+    sy_arena_cleanup(&a);
+    sy_store_free(s);
+}
+
+static const struct sy_store_script script_add = {
+    "add", "return redis.call('INCRBY', KEYS[1], ARGV[1])"};
+
+static void
+test_scripts(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(main_srv.port, NULL);
+    struct sy_store *other = store_on(main_srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    struct sy_store_val *v;
+    const char *keys[1] = {"t:script"};
+    const char *args[1] = {"5"};
+    struct sy_store_stats st;
+
+    assert_int_equal(sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(other, NULL, NULL, "DEL", "t:script",
+                                       NULL),
+                     SY_OK);
+    /* First run: NOSCRIPT, loaded, run again. */
+    assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
+                     SY_OK);
+    assert_int_equal(v->i, 5);
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.script_loads, 1);
+    /* The SHA we computed is the one Redis knows. */
+    char sha[41];
+    sy_store_script_sha(&script_add, sha);
+    assert_int_equal(sy_store_commandl(other, &a, &v, "SCRIPT", "EXISTS",
+                                       sha, NULL),
+                     SY_OK);
+    assert_int_equal(v->elem[0].i, 1);
+    /* Second run: no load. */
+    assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
+                     SY_OK);
+    assert_int_equal(v->i, 10);
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.script_loads, 1);
+    /* Scripts flushed behind our back (restart, failover): reloaded. */
+    assert_int_equal(sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
+                     SY_OK);
+    assert_int_equal(v->i, 15);
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.script_loads, 2);
+    assert_int_equal(st.failures, 0);
+    /* A preload. */
+    assert_int_equal(sy_store_script_load(other, &script_add), SY_OK);
+    /* A script with a syntax error: SY_EINTERNAL, logged, Redis fine. */
+    static const struct sy_store_script broken = {"broken", "return ("};
+    assert_int_equal(sy_store_eval(s, &broken, 0, NULL, 0, NULL, &a, &v),
+                     SY_EINTERNAL);
+    assert_true(sy_store_is_up(s));
+    /* A runtime error inside a script is an error reply. */
+    static const struct sy_store_script boom = {"boom",
+                                                "return redis.call('NOPE')"};
+    assert_int_equal(sy_store_eval(s, &boom, 0, NULL, 0, NULL, &a, &v),
+                     SY_ESTORE);
+    assert_true(sy_store_val_is_error(v, NULL));
+    assert_true(sy_store_is_up(s));
+    sy_arena_cleanup(&a);
+    sy_store_free(s);
+    sy_store_free(other);
+}
+
+static void
+test_batch_exec(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(main_srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 1 << 16);
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 1 << 20);
+    struct sy_store_val *r;
+
+    assert_int_equal(sy_store_exec(s, &b, &a, &r), SY_OK); /* empty */
+    assert_null(r);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", "t:h",
+                                       "t:script", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SCRIPT", "FLUSH",
+                                       NULL),
+                     SY_OK);
+    /* 1000 writes and three script runs (not loaded yet) in one go. */
+    for (int i = 0; i < 1000; i++) {
+        char field[16];
+        snprintf(field, sizeof(field), "f%d", i % 10);
+        assert_int_equal(sy_store_batch_addl(&b, "HINCRBY", "t:h", field, "1",
+                                             NULL),
+                         SY_OK);
+        if (i % 400 == 0) {
+            const char *keys[1] = {"t:script"};
+            const char *args[1] = {"2"};
+            assert_int_equal(sy_store_batch_eval(&b, &script_add, 1, keys, 1,
+                                                 args),
+                             SY_OK);
+        }
+    }
+    assert_int_equal(sy_store_batch_addl(&b, "HGET", "t:nothash", "x", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "t:nothash", "1",
+                                       NULL),
+                     SY_OK);
+    assert_int_equal(b.n, 1004);
+    uint64_t calls0;
+    struct sy_store_stats st;
+    sy_store_get_stats(s, &st);
+    calls0 = st.calls;
+    assert_int_equal(sy_store_exec(s, &b, &a, &r), SY_OK);
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.calls, calls0 + 1);
+    assert_int_equal(st.script_loads, 1);
+    /* Replies in order; the script runs were retried after the load. */
+    assert_int_equal(r[0].type, SY_STORE_INT);
+    assert_int_equal(r[0].i, 1);
+    assert_int_equal(r[1].type, SY_STORE_INT);
+    assert_int_equal(r[1].i, 2);
+    assert_int_equal(r[402].i, 4); /* second script run */
+    assert_int_equal(r[803].i, 6); /* third */
+    assert_int_equal(r[1003].type, SY_STORE_ERROR);
+    assert_int_equal(sy_store_commandl(s, &a, &r, "HGET", "t:h", "f3", NULL),
+                     SY_OK);
+    assert_string_equal(r->str, "100");
+    /* Replies can be dropped. */
+    sy_store_batch_reset(&b);
+    assert_int_equal(sy_store_batch_addl(&b, "INCR", "t:script", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_exec(s, &b, NULL, NULL), SY_OK);
+    assert_int_equal(sy_store_commandl(s, &a, &r, "GET", "t:script", NULL),
+                     SY_OK);
+    assert_string_equal(r->str, "7");
+    sy_store_batch_cleanup(&b);
+    sy_arena_cleanup(&a);
+    sy_store_free(s);
+}
+
+static void
+test_pubsub(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *sub = store_on(main_srv.port, NULL);
+    struct sy_store *pub = store_on(main_srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    const char *chan;
+    const char *msg;
+    size_t len;
+
+    assert_int_equal(sy_store_read_message(sub, 10, &a, &chan, &msg, &len),
+                     SY_EINTERNAL); /* not subscribed */
+    assert_int_equal(sy_store_subscribe(sub, "t:events"), SY_OK);
+    /* A subscriber runs no other command. */
+    assert_int_equal(sy_store_commandl(sub, NULL, NULL, "PING", NULL),
+                     SY_EINTERNAL);
+    uint64_t t0 = sy_now_ms();
+    assert_int_equal(sy_store_read_message(sub, 50, &a, &chan, &msg, &len),
+                     SY_OK);
+    assert_null(msg);
+    assert_in_range(elapsed_ms(t0), 40, 500);
+    struct sy_store_val *v;
+    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
+                                       "one", NULL),
+                     SY_OK);
+    assert_int_equal(v->i, 1);
+    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
+                                       "two", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_read_message(sub, 1000, &a, &chan, &msg, &len),
+                     SY_OK);
+    assert_non_null(msg);
+    assert_string_equal(chan, "t:events");
+    assert_string_equal(msg, "one");
+    assert_int_equal(len, 3);
+    /* The second came in the same read: no wait. */
+    t0 = sy_now_ms();
+    assert_int_equal(sy_store_read_message(sub, 1000, &a, &chan, &msg, &len),
+                     SY_OK);
+    assert_string_equal(msg, "two");
+    assert_true(elapsed_ms(t0) < 500);
+    /* After a lost connection it subscribes again by itself. */
+    assert_int_equal(sy_store_commandl(pub, NULL, NULL, "CLIENT", "KILL",
+                                       "TYPE", "pubsub", NULL),
+                     SY_OK);
+    struct sy_store_stats st;
+    enum sy_err e = SY_ESTORE;
+    for (int i = 0; i < 50 && e != SY_OK; i++) {
+        /* The first read sees the EOF; the next reconnects. */
+        e = sy_store_read_message(sub, 10, &a, &chan, &msg, &len);
+        if (e == SY_OK && sub->ctx == NULL)
+            e = SY_ESTORE;
+    }
+    sy_store_get_stats(sub, &st);
+    assert_int_equal(st.connects, 2);
+    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
+                                       "three", NULL),
+                     SY_OK);
+    assert_int_equal(v->i, 1);
+    assert_int_equal(sy_store_read_message(sub, 1000, &a, &chan, &msg, &len),
+                     SY_OK);
+    assert_string_equal(msg, "three");
+    sy_arena_cleanup(&a);
+    sy_store_free(sub);
+    sy_store_free(pub);
+}
+
+static void
+test_auth_and_db(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct redis_srv srv = {0};
+    const char *extra[] = {"--requirepass", "s3cret:x", NULL};
+    assert_true(redis_start(&srv, extra));
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    struct sy_store_val *v;
+    char url[128];
+    char err[128];
+    struct sy_store_conf c;
+
+    sy_store_conf_defaults(&c);
+    c.url = url;
+    struct sy_store *s;
+    snprintf(url, sizeof(url), "redis://:s3cret%%3Ax@127.0.0.1:%d/2",
+             srv.port);
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "k", "in-db-2",
+                                       NULL),
+                     SY_OK);
+    snprintf(url, sizeof(url), "redis://default:s3cret%%3Ax@127.0.0.1:%d",
+             srv.port);
+    struct sy_store *s0;
+    assert_int_equal(sy_store_new(&c, &s0, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_store_commandl(s0, &a, &v, "GET", "k", NULL), SY_OK);
+    assert_int_equal(v->type, SY_STORE_NIL);
+    assert_int_equal(sy_store_commandl(s0, NULL, NULL, "SELECT", "2", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(s0, &a, &v, "GET", "k", NULL), SY_OK);
+    assert_string_equal(v->str, "in-db-2");
+    /* A wrong password: a failure, and the message has no password. */
+    snprintf(url, sizeof(url), "redis://:wrong-pw@127.0.0.1:%d", srv.port);
+    struct sy_store *bad;
+    assert_int_equal(sy_store_new(&c, &bad, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_store_commandl(bad, NULL, NULL, "PING", NULL),
+                     SY_ESTORE);
+    assert_false(sy_store_is_up(bad));
+    assert_null(strstr(sy_store_last_error(bad), "wrong-pw"));
+    /* No password at all: NOAUTH is a failure of the node, not a reply. */
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", srv.port);
+    struct sy_store *none;
+    assert_int_equal(sy_store_new(&c, &none, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_store_commandl(none, NULL, NULL, "PING", NULL),
+                     SY_ESTORE);
+    struct sy_store_stats st;
+    sy_store_get_stats(none, &st);
+    assert_int_equal(st.failures, 1);
+    sy_store_free(none);
+    sy_store_free(bad);
+    sy_store_free(s0);
+    sy_store_free(s);
+    sy_arena_cleanup(&a);
+    redis_cleanup(&srv);
+}
+
+/* Redis killed: the first call fails at once (no timeout to wait for), a
+ * few more errors and the store backs off (no more connect attempts);
+ * then Redis comes back on the same port and the store is usable again
+ * within 2 s. */
+static void
+test_killed_then_back(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct redis_srv srv = {0};
+    assert_true(redis_start(&srv, NULL));
+    struct sy_store *s = store_on(srv.port, NULL);
+    assert_int_equal(sy_store_connect(s), SY_OK);
+    redis_stop(&srv);
+
+    uint64_t t0 = sy_now_ms();
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "PING", NULL),
+                     SY_ESTORE);
+    assert_true(elapsed_ms(t0) < 150);
+    assert_false(sy_store_is_up(s));
+    /* A burst while down: refused connections, then the gate. */
+    t0 = sy_now_ms();
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(sy_store_commandl(s, NULL, NULL, "PING", NULL),
+                         SY_ESTORE);
+    assert_true(elapsed_ms(t0) < 200);
+    struct sy_store_stats st;
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.failures, 3); /* max_errors, then back off */
+    assert_int_equal(st.skipped, 100 - 2);
+    assert_int_equal(st.timeouts, 0);
+    /* Keep it down long enough for the backoff to reach its cap. */
+    t0 = sy_now_ms();
+    while (elapsed_ms(t0) < 2500) {
+        sy_store_commandl(s, NULL, NULL, "PING", NULL);
+        usleep(5000);
+    }
+    sy_store_get_stats(s, &st);
+    assert_true(st.failures < 12); /* about one attempt per backoff */
+    assert_int_equal(atomic_load(&s->gate->backoff_ms), 1000);
+
+    /* Worst case: Redis returns just after a failed probe, so a whole
+     * capped backoff (1 s) is still ahead. */
+    uint64_t before = st.failures;
+    while (st.failures == before) {
+        sy_store_commandl(s, NULL, NULL, "PING", NULL);
+        sy_store_get_stats(s, &st);
+        usleep(1000);
+    }
+    assert_true(redis_start(&srv, NULL)); /* same port */
+    t0 = sy_now_ms();
+    while (sy_store_commandl(s, NULL, NULL, "PING", NULL) != SY_OK) {
+        assert_true(elapsed_ms(t0) < 2000);
+        usleep(5000);
+    }
+    assert_true(elapsed_ms(t0) > 500); /* the backoff was honoured */
+    assert_true(sy_store_is_up(s));
+    print_message("    back %u ms after Redis returned\n",
+                  (unsigned)elapsed_ms(t0));
+    sy_store_free(s);
+    redis_cleanup(&srv);
+}
+
+/* Redis hung (SIGSTOP: the kernel still accepts connections, nothing
+ * answers): a burst of 100 calls costs about one command timeout in
+ * total, not one per call; a store sharing the gate does not even try;
+ * after SIGCONT the store is back within 2 s. */
+static void
+test_hung_costs_one_timeout(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct redis_srv srv = {0};
+    assert_true(redis_start(&srv, NULL));
+    struct sy_store_gate gate;
+    sy_store_gate_init(&gate);
+    struct sy_store *s = store_on(srv.port, &gate);
+    struct sy_store *peer = store_on(srv.port, &gate);
+    assert_int_equal(sy_store_connect(s), SY_OK);
+    assert_int_equal(sy_store_connect(peer), SY_OK);
+    kill(srv.pid, SIGSTOP);
+
+    uint64_t t0 = sy_now_ms();
+    int failures = 0;
+    for (int i = 0; i < 100; i++)
+        failures += sy_store_commandl(s, NULL, NULL, "PING", NULL) != SY_OK;
+    uint64_t cost = elapsed_ms(t0);
+    print_message("    100 calls against a hung Redis: %u ms (timeout "
+                  "200 ms)\n",
+                  (unsigned)cost);
+    assert_int_equal(failures, 100);
+    assert_true(cost >= 190);
+    assert_true(cost < 350);
+    struct sy_store_stats st;
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.skipped, 99);
+    /* The other thread's store: refused by the shared gate, no I/O. */
+    t0 = sy_now_ms();
+    assert_int_equal(sy_store_commandl(peer, NULL, NULL, "PING", NULL),
+                     SY_ESTORE);
+    assert_true(elapsed_ms(t0) < 20);
+    sy_store_get_stats(peer, &st);
+    assert_int_equal(st.skipped, 1);
+    assert_int_equal(st.calls, 1); /* only the PING of sy_store_connect */
+
+    /* A second outage period: one probe per backoff, each costing one
+     * timeout; the peer never waits. */
+    t0 = sy_now_ms();
+    while (elapsed_ms(t0) < 1200) {
+        sy_store_commandl(s, NULL, NULL, "PING", NULL);
+        sy_store_commandl(peer, NULL, NULL, "PING", NULL);
+        usleep(2000);
+    }
+    struct sy_store_stats ps;
+    sy_store_get_stats(s, &st);
+    sy_store_get_stats(peer, &ps);
+    assert_true(st.timeouts + ps.timeouts <= 8);
+
+    kill(srv.pid, SIGCONT);
+    t0 = sy_now_ms();
+    while (sy_store_commandl(s, NULL, NULL, "PING", NULL) != SY_OK) {
+        assert_true(elapsed_ms(t0) < 2000);
+        usleep(5000);
+    }
+    print_message("    back %u ms after Redis resumed\n",
+                  (unsigned)elapsed_ms(t0));
+    /* The peer's old connection predates the outage: it is replaced, not
+     * reused (its stale replies would be out of step). */
+    uint64_t before = ps.connects;
+    assert_int_equal(sy_store_commandl(peer, NULL, NULL, "PING", NULL),
+                     SY_OK);
+    sy_store_get_stats(peer, &ps);
+    assert_int_equal(ps.connects, before + 1);
+    sy_store_free(s);
+    sy_store_free(peer);
+    redis_cleanup(&srv);
+}
+
+struct burst {
+    struct sy_store *s;
+    pthread_barrier_t *start;
+    uint64_t cost_ms;
+};
+
+static void *
+burst_thread(void *ud)
+{
+    struct burst *b = ud;
+    pthread_barrier_wait(b->start);
+    uint64_t t0 = sy_now_ms();
+    for (int i = 0; i < 50; i++)
+        sy_store_commandl(b->s, NULL, NULL, "PING", NULL);
+    b->cost_ms = elapsed_ms(t0);
+    return NULL;
+}
+
+/* Eight threads of one process, each with its own store on one shared
+ * gate, hit a hung Redis at the same moment: each pays at most one
+ * timeout (the calls already in flight), then all skip together. */
+static void
+test_gate_threads(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    enum { T = 8 };
+    struct redis_srv srv = {0};
+    assert_true(redis_start(&srv, NULL));
+    struct sy_store_gate gate;
+    sy_store_gate_init(&gate);
+    struct burst b[T];
+    pthread_t th[T];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, T);
+    for (int i = 0; i < T; i++) {
+        b[i].s = store_on(srv.port, &gate);
+        b[i].start = &start;
+        assert_int_equal(sy_store_connect(b[i].s), SY_OK);
+    }
+    kill(srv.pid, SIGSTOP);
+    for (int i = 0; i < T; i++)
+        pthread_create(&th[i], NULL, burst_thread, &b[i]);
+    uint64_t timeouts = 0;
+    uint64_t worst = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        struct sy_store_stats st;
+        sy_store_get_stats(b[i].s, &st);
+        timeouts += st.timeouts;
+        assert_true(st.timeouts <= 1);
+        worst = SY_MAX(worst, b[i].cost_ms);
+    }
+    print_message("    %d threads x 50 calls: %u timeouts, slowest thread "
+                  "%u ms\n",
+                  T, (unsigned)timeouts, (unsigned)worst);
+    assert_true(worst < 350);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < T; i++)
+        sy_store_free(b[i].s);
+    redis_cleanup(&srv);
+}
+
+/* Sentinel: the store asks a sentinel for the master, and follows the
+ * master when Sentinel names another one (after the old one dies, or
+ * when it answers READONLY because it was demoted). */
+static void
+test_sentinel(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct redis_srv a = {0};
+    struct redis_srv b = {0};
+    struct redis_srv sent = {0};
+    assert_true(redis_start(&a, NULL));
+    assert_true(redis_start(&b, NULL));
+    char conf[128];
+    snprintf(conf, sizeof(conf), "sentinel monitor m 127.0.0.1 %d 1", a.port);
+    const char *sconf[] = {conf, NULL};
+    sent.sentinel = true;
+    assert_true(redis_start(&sent, sconf));
+
+    char dead[32];
+    char live[32];
+    snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port());
+    snprintf(live, sizeof(live), "127.0.0.1:%d", sent.port);
+    const char *sentinels[] = {dead, live}; /* the first one is down */
+    struct sy_store_conf c;
+    sy_store_conf_defaults(&c);
+    c.sentinels = sentinels;
+    c.nsentinels = 2;
+    c.master_name = "m";
+    c.max_errors = 1;
+    c.backoff_min_ms = 10;
+    c.backoff_max_ms = 50;
+    struct sy_store *s;
+    char err[128];
+    assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_OK);
+    struct sy_arena ar;
+    sy_arena_init(&ar, 4096);
+    struct sy_store_val *v;
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "where", "a",
+                                       NULL),
+                     SY_OK);
+    struct sy_store *ra = store_on(a.port, NULL);
+    struct sy_store *rb = store_on(b.port, NULL);
+    struct sy_store *rs = store_on(sent.port, NULL);
+    assert_int_equal(sy_store_commandl(ra, &ar, &v, "GET", "where", NULL),
+                     SY_OK);
+    assert_string_equal(v->str, "a");
+
+    /* Failover 1: Sentinel now names b, and a is demoted to a replica of
+     * b: the next write gets READONLY, the store asks Sentinel again. */
+    char bport[16];
+    snprintf(bport, sizeof(bport), "%d", b.port);
+    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE",
+                                       "m", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "MONITOR",
+                                       "m", "127.0.0.1", bport, "1", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(ra, NULL, NULL, "REPLICAOF",
+                                       "127.0.0.1", bport, NULL),
+                     SY_OK);
+    uint64_t t0 = sy_now_ms();
+    while (sy_store_commandl(s, NULL, NULL, "SET", "where", "b", NULL) !=
+           SY_OK) {
+        assert_true(elapsed_ms(t0) < 2000);
+        usleep(5000);
+    }
+    assert_int_equal(sy_store_commandl(rb, &ar, &v, "GET", "where", NULL),
+                     SY_OK);
+    assert_string_equal(v->str, "b");
+
+    /* Failover 2: b dies, Sentinel names a again (promoted back). */
+    char aport[16];
+    snprintf(aport, sizeof(aport), "%d", a.port);
+    assert_int_equal(sy_store_commandl(ra, NULL, NULL, "REPLICAOF", "NO",
+                                       "ONE", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE",
+                                       "m", NULL),
+                     SY_OK);
+    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "MONITOR",
+                                       "m", "127.0.0.1", aport, "1", NULL),
+                     SY_OK);
+    redis_stop(&b);
+    t0 = sy_now_ms();
+    while (sy_store_commandl(s, NULL, NULL, "SET", "where", "a2", NULL) !=
+           SY_OK) {
+        assert_true(elapsed_ms(t0) < 2000);
+        usleep(5000);
+    }
+    assert_int_equal(sy_store_commandl(ra, &ar, &v, "GET", "where", NULL),
+                     SY_OK);
+    assert_string_equal(v->str, "a2");
+    struct sy_store_stats st;
+    sy_store_get_stats(s, &st);
+    assert_int_equal(st.connects, 3);
+    assert_true(st.sentinel_lookups >= 3);
+    /* The sentinel that answered is asked first from now on. */
+    assert_int_equal(s->sentinel_first, 1);
+
+    /* A master name no sentinel knows. */
+    c.master_name = "nope";
+    struct sy_store *unknown;
+    assert_int_equal(sy_store_new(&c, &unknown, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_store_commandl(unknown, NULL, NULL, "PING", NULL),
+                     SY_ESTORE);
+    assert_non_null(strstr(sy_store_last_error(unknown), "nope"));
+    sy_store_free(unknown);
+
+    sy_store_free(s);
+    sy_store_free(ra);
+    sy_store_free(rb);
+    sy_store_free(rs);
+    sy_arena_cleanup(&ar);
+    redis_cleanup(&sent);
+    redis_cleanup(&a);
+    redis_cleanup(&b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_url),
+        cmocka_unit_test(test_parse_hostport),
+        cmocka_unit_test(test_sha1),
+        cmocka_unit_test(test_new_rejects_bad_conf),
+        cmocka_unit_test(test_batch_encoding),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_batch_exec),
+        cmocka_unit_test(test_pubsub),
+        cmocka_unit_test(test_auth_and_db),
+        cmocka_unit_test(test_killed_then_back),
+        cmocka_unit_test(test_hung_costs_one_timeout),
+        cmocka_unit_test(test_gate_threads),
+        cmocka_unit_test(test_sentinel),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+
+#endif /* SY_REDIS_HARNESS_ONLY */
