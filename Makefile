@@ -48,12 +48,12 @@ endif
 # ---------------------------------------------------------------- sources
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/config.c core/chat.c core/upstream.c core/worker.c \
-            core/pipeline.c core/router.c core/store.c core/latency.c core/breaker.c \
+            core/pipeline.c core/router.c core/store.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c
-FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c
+FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c fcgi/status.c
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 

@@ -587,6 +587,23 @@ sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
     return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 15, a.argv);
 }
 
+/* Append a report of outcome 'o' for 'dep' to batch 'b' (the pipelined
+ * form of sy_breaker_shared_report, for the state thread's flushes);
+ * decode each reply with sy_breaker_parse_shared(). */
+enum sy_err
+sy_breaker_batch_report(struct sy_store_batch *b, const char *prefix,
+                        const char *dep, const struct sy_breaker_conf *c,
+                        enum sy_breaker_outcome o, const char *token,
+                        uint32_t r16)
+{
+    struct script_args a;
+    enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, o, token,
+                               r16);
+    if (e != SY_OK)
+        return e;
+    return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 15, a.argv);
+}
+
 static bool
 next_u64(const char **p, const char *end, uint64_t *out)
 {

@@ -127,6 +127,11 @@ enum sy_err sy_breaker_shared_get(struct sy_store *s, const char *dep,
 enum sy_err sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
                                  const char *dep,
                                  const struct sy_breaker_conf *c);
+enum sy_err sy_breaker_batch_report(struct sy_store_batch *b,
+                                    const char *prefix, const char *dep,
+                                    const struct sy_breaker_conf *c,
+                                    enum sy_breaker_outcome o,
+                                    const char *token, uint32_t r16);
 bool sy_breaker_parse_shared(const struct sy_store_val *v,
                              struct sy_breaker_shared *out);
 int sy_breaker_channel(char *out, size_t outlen, const char *prefix);

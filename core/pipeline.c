@@ -17,7 +17,10 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "quota.h"
 #include "req.h"
+#include "router.h"
+#include "state.h"
 #include "sink.h"
 #include "upstream.h"
 #include "worker.h"
@@ -25,6 +28,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Largest first stream event we hold back before sending it. */
 #define SY_MAX_HELD_EVENT (1u << 20)
@@ -48,6 +52,13 @@ struct pctx {
     struct sy_buf held;
     struct sy_usage usage;
     struct sy_failure f;
+    /* routing and accounting */
+    char route[768];                /* x-switchyard-route */
+    const char *probe_token;        /* set when this attempt is the
+                                       breaker's half-open probe */
+    uint64_t attempt_start_us;
+    uint64_t first_event_us;        /* first stream event of the attempt */
+    enum sy_err result;             /* the attempt's outcome class */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
     struct sy_failure last;
@@ -61,7 +72,7 @@ struct pctx {
 static void
 send_head(struct pctx *c, int status, const char *ctype, const char *extra)
 {
-    char head[1024];
+    char head[2048];
     int n = snprintf(head, sizeof(head),
                      "Status: %d %s\r\n"
                      "Content-Type: %s\r\n"
@@ -75,6 +86,9 @@ send_head(struct pctx *c, int status, const char *ctype, const char *extra)
                                 "x-switchyard-attempts: %u\r\n",
                                 c->dep->name, c->dep->provider->name,
                                 c->attempts);
+    if (c->route[0] != '\0' && len < sizeof(head))
+        len += (size_t)snprintf(head + len, sizeof(head) - len,
+                                "x-switchyard-route: %s\r\n", c->route);
     if (extra != NULL && len < sizeof(head))
         len += (size_t)snprintf(head + len, sizeof(head) - len, "%s", extra);
     if (len < sizeof(head))
@@ -182,9 +196,17 @@ handle_health(struct pctx *c)
 {
     struct sy_buf *b = &c->w->out;
     bool draining = c->w->draining != NULL && *c->w->draining;
+    struct sy_state *st = c->w->state;
+    const char *redis = !sy_state_redis_on(st)   ? "off"
+                        : sy_state_redis_up(st) ? "up"
+                                                : "down";
+    const char *status = draining                ? "draining"
+                         : strcmp(redis, "down") == 0 ? "degraded"
+                                                      : "ok";
     sy_buf_clear(b);
-    sy_buf_printf(b, "{\"status\":\"%s\",\"version\":\"%s\"}",
-                  draining ? "draining" : "ok", SY_VERSION);
+    sy_buf_printf(b, "{\"status\":\"%s\",\"redis\":\"%s\","
+                     "\"version\":\"%s\"}",
+                  status, redis, SY_VERSION);
     send_body(c, draining ? 503 : 200, "application/json", NULL, b);
 }
 
@@ -248,6 +270,8 @@ on_chunk(void *ud, const struct sy_chunk *ch)
     }
     if (ch->usage != NULL)
         c->usage = *ch->usage;
+    if (c->first_event_us == 0 && !ch->usage_only)
+        c->first_event_us = sy_now_us();
     if (ch->usage_only && !c->chat.include_usage)
         return SY_OK;
     if (!c->s->headers_sent) {
@@ -307,8 +331,26 @@ enum attempt_result { ATTEMPT_DONE, ATTEMPT_NEXT };
 
 /* One try on deployment c->dep. ATTEMPT_DONE when the caller has been
  * answered (success, caller error, or a stream that had started). */
+/* Record the attempt's outcome in the shared state: latency samples on
+ * success, breaker outcome by failure class. A caller that went away is
+ * not held against the deployment. */
+static void
+record(struct pctx *c, enum sy_err result, uint64_t total_us)
+{
+    c->result = result;
+    if (c->w->state == NULL || result == SY_EGONE)
+        return;
+    uint64_t ttft = c->first_event_us > c->attempt_start_us
+                        ? c->first_event_us - c->attempt_start_us
+                        : 0;
+    uint64_t out_tokens = c->usage.present ? (uint64_t)c->usage.completion_tokens
+                                           : 0;
+    sy_state_record(c->w->state, c->dep, result, total_us, ttft, out_tokens,
+                    c->probe_token);
+}
+
 static enum attempt_result
-attempt(struct pctx *c)
+attempt(struct pctx *c, const char *api_key)
 {
     struct sy_worker *w = c->w;
     const struct sy_deployment *d = c->dep;
@@ -323,7 +365,10 @@ attempt(struct pctx *c)
 
     c->call.req = &c->chat;
     c->call.dep = d;
-    c->call.api_key = sy_config_next_key(d->provider);
+    c->call.api_key = api_key;
+    c->attempt_start_us = sy_now_us();
+    c->first_event_us = 0;
+    memset(&c->usage, 0, sizeof(c->usage));
     c->call.arena = &w->arena;
     c->call.ctx = ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size)
                                : NULL;
@@ -382,6 +427,7 @@ attempt(struct pctx *c)
                     sy_chat_resp_write(&resp, b);
                     send_body(c, 200, "application/json", NULL, b);
                 }
+                record(c, SY_OK, uc.total_us);
                 sy_upstream_call_cleanup(&uc);
                 return ATTEMPT_DONE;
             }
@@ -394,6 +440,7 @@ attempt(struct pctx *c)
             release_held(c);
             sy_sink_write(c->s, "data: [DONE]\n\n", 14);
             sy_sink_flush(c->s);
+            record(c, SY_OK, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
         }
@@ -415,6 +462,7 @@ attempt(struct pctx *c)
                         d->name, uc.status);
             send_error(c, status, f.message, sy_err_type(f.err), f.param,
                        f.code ? f.code : sy_err_code(f.err), NULL);
+            record(c, f.err, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
         }
@@ -422,6 +470,7 @@ attempt(struct pctx *c)
         /* Transport failure, or a streaming callback stopped it. */
         if (e == SY_EGONE) {
             sy_log_info(c->request_id, "client went away during %s", d->name);
+            record(c, SY_EGONE, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
         }
@@ -434,6 +483,7 @@ attempt(struct pctx *c)
         }
     }
     sy_upstream_call_cleanup(&uc);
+    record(c, f.err, uc.total_us);
     note_failure(c, &f);
     if (c->s->headers_sent) {
         char msg[320];
@@ -467,33 +517,190 @@ all_failed(struct pctx *c, const struct sy_group *g)
                extra[0] ? extra : NULL);
 }
 
+/* Constant-time comparison, padded so the time does not depend on where
+ * the first difference is. */
+static bool
+secret_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = (unsigned char)(alen != blen);
+    size_t n = SY_MAX(alen, blen);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= (unsigned char)(x ^ y);
+    }
+    return diff == 0;
+}
+
+/* The caller key named by "Authorization: Bearer <key>", or NULL. Every
+ * configured key is compared, so the time says nothing about which. */
+static const struct sy_caller_key *
+authenticate(const struct sy_config *cfg, const char *authz)
+{
+    if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0)
+        return NULL;
+    const char *key = authz + 7;
+    size_t len = strlen(key);
+    const struct sy_caller_key *found = NULL;
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (secret_equal(key, len, cfg->keys[i].secret,
+                         cfg->keys[i].secret_len))
+            found = &cfg->keys[i];
+    return found;
+}
+
+static bool
+model_allowed(const struct sy_caller_key *k, const char *model)
+{
+    if (k->nmodels == 0)
+        return true;
+    for (size_t i = 0; i < k->nmodels; i++)
+        if (strcmp(k->models[i], model) == 0)
+            return true;
+    return false;
+}
+
+/* "250ms", "3s", "1m30s": OpenAI's reset duration format. */
+static void
+format_duration(uint32_t ms, char *out, size_t outlen)
+{
+    if (ms < 1000)
+        snprintf(out, outlen, "%ums", ms);
+    else if (ms < 60000)
+        snprintf(out, outlen, "%us", (ms + 999) / 1000);
+    else
+        snprintf(out, outlen, "%um%us", ms / 60000,
+                 ((ms % 60000) + 999) / 1000);
+}
+
+static void
+send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
+                    const struct sy_ratelimit_result *res)
+{
+    bool tokens = res->refused == 1;
+    uint64_t limit = tokens ? k->limits.tpm : k->limits.rpm;
+    uint32_t ms = res->retry_after_ms ? res->retry_after_ms : 1000;
+    char reset[32], extra[320], msg[200];
+    format_duration(ms, reset, sizeof(reset));
+    snprintf(extra, sizeof(extra),
+             "x-ratelimit-limit-%s: %llu\r\n"
+             "x-ratelimit-remaining-%s: 0\r\n"
+             "x-ratelimit-reset-%s: %s\r\n"
+             "Retry-After: %u\r\n",
+             tokens ? "tokens" : "requests", (unsigned long long)limit,
+             tokens ? "tokens" : "requests", tokens ? "tokens" : "requests",
+             reset, (ms + 999) / 1000);
+    snprintf(msg, sizeof(msg), "rate limit reached for key '%.60s': %llu "
+             "%s per minute; try again in %s", k->name,
+             (unsigned long long)limit, tokens ? "tokens" : "requests",
+             reset);
+    send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+               sy_err_code(SY_EQUOTA), extra);
+}
+
+/* Tokens this request may use: the prompt (about 4 bytes a token) plus
+ * the answer's ceiling; the reservation is corrected afterwards. */
+static uint64_t
+estimate_tokens(const struct pctx *c)
+{
+    uint64_t in = c->r->body_len / 4 + 1;
+    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens
+                                          : 1024;
+    return in + out;
+}
+
+/* Try deployment c->dep with the keys of its provider: a 429 on one of
+ * our keys parks that key and moves to the next key of the same provider
+ * before the request leaves the deployment. */
+static enum attempt_result
+try_deployment(struct pctx *c, uint64_t est)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_provider *p = c->dep->provider;
+    size_t tries = p->nkeys > 1 ? p->nkeys : 1;
+    for (size_t t = 0; t < tries; t++) {
+        struct sy_reservation res;
+        int key = 0;
+        if (w->quota != NULL) {
+            key = sy_quota_provider_key(w->quota, w->store, p, est, &res);
+            if (key < 0) {
+                struct sy_failure f = {.err = SY_EUP_RATELIMIT,
+                                       .message = "every API key of its "
+                                                  "provider is at its limit "
+                                                  "or parked"};
+                note_failure(c, &f);
+                return ATTEMPT_NEXT;
+            }
+        } else {
+            memset(&res, 0, sizeof(res));
+            key = -1;
+        }
+        const char *api_key = key >= 0 && p->nkeys > 0
+                                  ? p->keys[key]
+                                  : sy_config_next_key(p);
+        c->attempts++;
+        enum attempt_result ar = attempt(c, api_key);
+        if (w->quota != NULL)
+            sy_quota_settle(w->quota, w->store, &res,
+                            c->usage.present
+                                ? (uint64_t)c->usage.total_tokens
+                                : 0);
+        if (ar == ATTEMPT_DONE || c->result != SY_EUP_RATELIMIT ||
+            w->quota == NULL || p->nkeys < 2 || key < 0)
+            return ar;
+        uint32_t park = c->last.retry_after_ms ? c->last.retry_after_ms
+                                               : 1000;
+        sy_quota_park(w->quota, w->store, p, (unsigned)key, park);
+    }
+    return ATTEMPT_NEXT;
+}
+
 static void
 handle_chat(struct pctx *c)
 {
     struct sy_worker *w = c->w;
     struct sy_req *r = c->r;
+    const struct sy_config *cfg = w->cfg;
+    const struct sy_caller_key *ck = NULL;
+    if (cfg->nkeys > 0) {
+        ck = authenticate(cfg, r->authorization);
+        if (ck == NULL) {
+            send_err(c, SY_EAUTH, "invalid API key: send 'Authorization: "
+                                  "Bearer <key>' with a key of this gateway",
+                     NULL);
+            return;
+        }
+    }
     if (r->body_too_big) {
         char msg[160];
         snprintf(msg, sizeof(msg), "the request body is larger than the "
-                 "limit of %zu bytes", w->cfg->server.max_body_bytes);
+                 "limit of %zu bytes", cfg->server.max_body_bytes);
         send_err(c, SY_ETOOBIG, msg, NULL);
         return;
     }
     struct sy_chat_error perr;
     enum sy_err e = sy_chat_req_parse(r->body, r->body_len,
-                                      w->cfg->server.max_json_depth,
+                                      cfg->server.max_json_depth,
                                       &w->arena, &c->chat, &perr);
     if (e != SY_OK) {
         send_err(c, e, perr.message, perr.param);
         return;
     }
-    const struct sy_group *g = sy_config_find_group(w->cfg, c->chat.model);
+    const struct sy_group *g = sy_config_find_group(cfg, c->chat.model);
     if (g == NULL) {
         char msg[256];
         snprintf(msg, sizeof(msg), "The model '%.120s' does not exist; "
                  "GET /v1/models lists the available models",
                  c->chat.model);
         send_err(c, SY_ENOMODEL, msg, "model");
+        return;
+    }
+    if (ck != NULL && !model_allowed(ck, g->name)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "this API key may not use model "
+                 "'%.120s'", g->name);
+        send_error(c, 403, msg, "permission_error", "model",
+                   "model_not_allowed", NULL);
         return;
     }
     if (g->nroute == 0) {
@@ -503,21 +710,71 @@ handle_chat(struct pctx *c)
         send_err(c, SY_ENOROUTE, msg, "model");
         return;
     }
-    sy_buf_init(&c->why, 4096);
-    sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
-    c->all_ratelimited = true;
-    for (size_t i = 0; i < g->nroute; i++) {
-        if (c->s->gone)
-            break;
-        c->dep = g->route[i];
-        c->attempts++;
-        if (attempt(c) == ATTEMPT_DONE) {
-            sy_buf_free(&c->why);
-            sy_buf_free(&c->held);
+    uint64_t est = estimate_tokens(c);
+    struct sy_reservation caller_res;
+    memset(&caller_res, 0, sizeof(caller_res));
+    if (ck != NULL && w->quota != NULL) {
+        struct sy_ratelimit_result rr;
+        sy_quota_caller(w->quota, w->store, ck, est, &caller_res, &rr);
+        if (!rr.allowed) {
+            send_caller_limited(c, ck, &rr);
             return;
         }
     }
-    all_failed(c, g);
+
+    /* Rank the group's deployments from this process's live picture. */
+    struct sy_dep_view *views =
+        sy_arena_zalloc(&w->arena, (cfg->ndeployments + 1) * sizeof(*views));
+    if (w->state != NULL)
+        sy_state_views(w->state, views);
+    struct sy_route_req rq = {r->body_len / 4 + 1,
+                              c->chat.max_tokens > 0
+                                  ? (uint64_t)c->chat.max_tokens
+                                  : 256};
+    uint32_t rnd = (uint32_t)(sy_now_us() * 2654435761u) ^
+                   (uint32_t)w->seq * 40503u;
+    struct sy_route_plan *plan = sy_arena_zalloc(&w->arena, sizeof(*plan));
+    sy_router_plan(g, views, &rq, rnd, plan);
+
+    sy_buf_init(&c->why, 4096);
+    sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
+    c->all_ratelimited = true;
+    bool done = false;
+    for (size_t i = 0; i < plan->ncand && !done; i++) {
+        if (c->s->gone)
+            break;
+        const struct sy_deployment *d = plan->cand[i].d;
+        c->probe_token = NULL;
+        if (w->state != NULL) {
+            enum sy_breaker_verdict v =
+                sy_state_allow(w->state, w->store, d, c->request_id);
+            if (v == SY_BREAKER_DENY) {
+                sy_router_exclude(plan, d, "breaker open");
+                i--;
+                continue;
+            }
+            if (v == SY_BREAKER_PROBE)
+                c->probe_token = c->request_id;
+        }
+        sy_router_explain(plan, c->route, sizeof(c->route));
+        c->dep = d;
+        done = try_deployment(c, est) == ATTEMPT_DONE;
+    }
+    if (!done) {
+        sy_router_explain(plan, c->route, sizeof(c->route));
+        if (c->attempts == 0) {
+            char msg[900];
+            snprintf(msg, sizeof(msg), "no deployment of model '%.80s' can "
+                     "take the request now (%.700s)", g->name, c->route);
+            send_err(c, SY_ENOROUTE, msg, "model");
+        } else {
+            all_failed(c, g);
+        }
+    }
+    if (ck != NULL && w->quota != NULL)
+        sy_quota_settle(w->quota, w->store, &caller_res,
+                        c->usage.present ? (uint64_t)c->usage.total_tokens
+                                         : 0);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
 }

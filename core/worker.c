@@ -5,6 +5,7 @@
 #include "sy.h"
 #include "worker.h"
 #include "config.h"
+#include "store.h"
 #include "upstream.h"
 
 #include <stdio.h>
@@ -39,6 +40,8 @@ sy_worker_cleanup(struct sy_worker *w)
 {
     sy_upstream_free(w->up);
     w->up = NULL;
+    sy_store_free(w->store);
+    w->store = NULL;
     sy_arena_cleanup(&w->arena);
     sy_buf_free(&w->out);
     sy_buf_free(&w->upbody);

@@ -22,6 +22,11 @@ struct sy_worker {
     uint64_t seq;                  /* requests served by this thread */
     char id_prefix[24];            /* request id prefix: boot+pid+thread */
     const volatile int *draining;  /* borrowed; non-zero after SIGTERM */
+    struct sy_state *state;        /* borrowed; process-wide live state, or
+                                      NULL (tests) */
+    struct sy_quota *quota;        /* borrowed; process-wide, or NULL */
+    struct sy_store *store;        /* owned; this thread's Redis connection,
+                                      or NULL without shared state */
 };
 
 void sy_worker_init(struct sy_worker *w, const struct sy_config *cfg,

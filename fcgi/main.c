@@ -10,6 +10,7 @@
  */
 #include "../core/sy.h"
 #include "server.h"
+#include "status.h"
 #include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/log.h"
@@ -28,6 +29,8 @@ static const char usage_main[] =
     "commands:\n"
     "  serve          run the FastCGI worker pool\n"
     "  check-config   validate a configuration file\n"
+    "  status         show the shared state in Redis: latency, errors,\n"
+    "                 breakers, provider and caller key usage\n"
     "\n"
     "options:\n"
     "  -h, --help     this text; 'switchyard <command> --help' for a command\n"
@@ -245,6 +248,8 @@ main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return sy_status_main(argc - 1, argv + 1);
     fprintf(stderr, "switchyard: unknown command '%s'\n\n%s", cmd,
             usage_main);
     return 2;

@@ -15,6 +15,8 @@
 #include "../core/clock.h"
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/quota.h"
+#include "../core/state.h"
 #include "../core/upstream.h"
 #include "../core/worker.h"
 
@@ -176,6 +178,11 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         sy_log_error(NULL, "libcurl initialisation failed");
         _exit(1);
     }
+    /* Shared state: one state thread and quota table per process, one
+     * Redis connection per request thread. */
+    struct sy_state *state = NULL;
+    sy_state_start(cfg, &state);
+    struct sy_quota *quota = sy_quota_new(cfg);
     struct thread_slot *slots = sy_xcalloc(nthreads, sizeof(*slots));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -184,6 +191,9 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     for (unsigned i = 0; i < nthreads; i++) {
         slots[i].listen_fd = listen_fd;
         sy_worker_init(&slots[i].w, cfg, i, &draining);
+        slots[i].w.state = state;
+        slots[i].w.quota = quota;
+        slots[i].w.store = sy_state_new_store(state);
         if (pthread_create(&slots[i].tid, &attr, thread_main, &slots[i]) !=
             0) {
             sy_log_error(NULL, "cannot start thread %u: %s", i,
@@ -231,6 +241,8 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         sy_worker_cleanup(&slots[i].w);
     }
     free(slots);
+    sy_state_stop(state);
+    sy_quota_free(quota);
     sy_upstream_global_cleanup();
     _exit(0);
 }
@@ -400,10 +412,18 @@ sy_fcgi_cgi(const struct sy_config *cfg)
         return 1;
     struct sy_worker w;
     sy_worker_init(&w, cfg, 0, &draining_never);
+    struct sy_state *state = NULL;
+    sy_state_start(cfg, &state);
+    w.state = state;
+    w.quota = sy_quota_new(cfg);
+    w.store = sy_state_new_store(state);
     struct sy_fcgi_io io = {.param = cgi_param, .read = cgi_read, .io = NULL};
     struct sy_sink sink = {.ops = &sy_sink_stdio_ops, .io = stdout};
     sy_fcgi_serve_one(&w, &io, &sink);
+    struct sy_quota *quota = w.quota;
     sy_worker_cleanup(&w);
+    sy_state_stop(state);
+    sy_quota_free(quota);
     sy_upstream_global_cleanup();
     return 0;
 }

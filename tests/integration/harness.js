@@ -425,12 +425,16 @@ const BASE_PATH = { openai: 'v1', anthropic: 'v1', gemini: 'v1beta' };
  * extra provider keys), groups is {model: [deployment, ...]}, server
  * overrides server keys.
  */
-function gatewayConfig(mockPort, { deployments, groups, server } = {}) {
+function gatewayConfig(mockPort, { deployments, groups, server, state } = {}) {
     const cfg = {
         server: {
             processes: 2, threads: 4, max_body_bytes: 1048576, max_json_depth: 32,
             drain_timeout_ms: 5000, log_level: 'info', ...(server || {}),
         },
+        /* Breakers off unless a test asks for them: the failover tests fail
+         * the same deployment again and again on purpose, and an open
+         * breaker would (rightly) stop sending to it. */
+        state: state || { breaker: { consecutive: 0, failure_pct: 0 } },
         providers: {}, deployments: {}, groups: {},
     };
     for (const [name, d] of Object.entries(deployments || {})) {

@@ -1,0 +1,219 @@
+/*
+ * quota.c - caller-key and provider-key limits over core/ratelimit.c.
+ *
+ * Limit names in Redis (under the state prefix, see docs/shared-state.md):
+ * "ck:<caller key name>:rpm|tpm" and "pk:<provider>#<n>:rpm|tpm"; never a
+ * key itself. When the store is unavailable the same reservation runs on
+ * this process's windows with local caps (the limit divided by
+ * state.cluster_workers), so the cluster cannot exceed its limits by much
+ * while Redis is down, and no request fails because of Redis.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sy.h"
+#include "quota.h"
+#include "clock.h"
+#include "mem.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sy_quota {
+    const struct sy_config *cfg;
+    pthread_mutex_t lock;               /* guards the windows */
+    struct sy_ratelimit_window *win;    /* local windows, see slot_of */
+    size_t nwin;
+    size_t *provider_base;              /* first slot of each provider */
+};
+
+/* Local window slots: caller key i -> 2i, 2i+1; then per provider, per
+ * key: two slots each. */
+static unsigned
+caller_slot(const struct sy_quota *q, const struct sy_caller_key *k,
+            unsigned which)
+{
+    return (unsigned)((size_t)(k - q->cfg->keys) * 2 + which);
+}
+
+static unsigned
+provider_slot(const struct sy_quota *q, const struct sy_provider *p,
+              unsigned key, unsigned which)
+{
+    size_t pi = (size_t)(p - q->cfg->providers);
+    return (unsigned)(q->provider_base[pi] + key * 2u + which);
+}
+
+struct sy_quota *
+sy_quota_new(const struct sy_config *cfg)
+{
+    struct sy_quota *q = sy_xcalloc(1, sizeof(*q));
+    q->cfg = cfg;
+    pthread_mutex_init(&q->lock, NULL);
+    q->provider_base = sy_xcalloc(cfg->nproviders + 1, sizeof(size_t));
+    size_t n = cfg->nkeys * 2;
+    for (size_t i = 0; i < cfg->nproviders; i++) {
+        q->provider_base[i] = n;
+        n += SY_MAX(cfg->providers[i].nkeys, (size_t)1) * 2;
+    }
+    q->nwin = n;
+    q->win = sy_xcalloc(n + 1, sizeof(*q->win));
+    return q;
+}
+
+void
+sy_quota_free(struct sy_quota *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_destroy(&q->lock);
+    free(q->win);
+    free(q->provider_base);
+    free(q);
+}
+
+/* "<provider>#<n>", n from 1: how a provider key is named everywhere. */
+void
+sy_quota_key_name(const struct sy_provider *p, unsigned key, char *out,
+                  size_t outlen)
+{
+    snprintf(out, outlen, "%s#%u", p->name, key + 1);
+}
+
+static void
+set_item(struct sy_reservation *r, size_t i, const char *name,
+         uint64_t limit, uint64_t cost, unsigned slot)
+{
+    snprintf(r->names[i], sizeof(r->names[i]), "%s", name);
+    r->items[i].name = r->names[i];
+    r->items[i].limit = limit;
+    r->items[i].cost = cost;
+    r->slot[i] = slot;
+}
+
+/* Reserve r->items, cluster-wide or locally; fills 'res'. */
+static void
+reserve(struct sy_quota *q, struct sy_store *s, struct sy_reservation *r,
+        struct sy_ratelimit_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (s != NULL &&
+        sy_ratelimit_reserve(s, r->items, r->n, SY_QUOTA_WINDOW_MS, 0, res) ==
+            SY_OK) {
+        r->local = false;
+        r->window_id = res->window_id;
+        r->active = res->allowed;
+        return;
+    }
+    /* Redis unavailable (or not configured): local windows, local caps. */
+    struct sy_ratelimit_item capped[2];
+    struct sy_ratelimit_window *w[2];
+    unsigned workers = q->cfg->state.cluster_workers;
+    bool shared = s != NULL;
+    pthread_mutex_lock(&q->lock);
+    for (size_t i = 0; i < r->n; i++) {
+        capped[i] = r->items[i];
+        if (shared)
+            capped[i].limit =
+                sy_ratelimit_local_limit(r->items[i].limit, workers);
+        w[i] = &q->win[r->slot[i]];
+    }
+    sy_ratelimit_local_reserve(w, capped, r->n, SY_QUOTA_WINDOW_MS,
+                               sy_now_ms(), res);
+    pthread_mutex_unlock(&q->lock);
+    r->local = true;
+    r->window_id = res->window_id;
+    r->active = res->allowed;
+}
+
+/* Reserve one request and 'est_tokens' on caller key 'k'. SY_OK with
+ * res->allowed false when over a limit (res says which and until when). */
+enum sy_err
+sy_quota_caller(struct sy_quota *q, struct sy_store *s,
+                const struct sy_caller_key *k, uint64_t est_tokens,
+                struct sy_reservation *r, struct sy_ratelimit_result *res)
+{
+    char name[200];
+    memset(r, 0, sizeof(*r));
+    r->n = 2;
+    snprintf(name, sizeof(name), "ck:%s:rpm", k->name);
+    set_item(r, 0, name, k->limits.rpm, 1, caller_slot(q, k, 0));
+    snprintf(name, sizeof(name), "ck:%s:tpm", k->name);
+    set_item(r, 1, name, k->limits.tpm, est_tokens, caller_slot(q, k, 1));
+    reserve(q, s, r, res);
+    return SY_OK;
+}
+
+/* Pick a key of provider 'p' that is not parked and has quota for one
+ * request and 'est_tokens', starting at the provider's round-robin
+ * position; reserve on it. Returns the key index, or -1 when none can
+ * take the request now. */
+int
+sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
+                      const struct sy_provider *p, uint64_t est_tokens,
+                      struct sy_reservation *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (p->nkeys == 0)
+        return 0; /* keyless provider: nothing to limit */
+    unsigned start = __atomic_fetch_add(p->key_cursor, 1, __ATOMIC_RELAXED);
+    for (size_t t = 0; t < p->nkeys; t++) {
+        unsigned key = (unsigned)((start + t) % p->nkeys);
+        char kn[160], name[200];
+        sy_quota_key_name(p, key, kn, sizeof(kn));
+        memset(r, 0, sizeof(*r));
+        r->n = 2;
+        snprintf(name, sizeof(name), "pk:%s:rpm", kn);
+        set_item(r, 0, name, p->key_limits.rpm, 1,
+                 provider_slot(q, p, key, 0));
+        snprintf(name, sizeof(name), "pk:%s:tpm", kn);
+        set_item(r, 1, name, p->key_limits.tpm, est_tokens,
+                 provider_slot(q, p, key, 1));
+        struct sy_ratelimit_result res;
+        reserve(q, s, r, &res);
+        if (res.allowed)
+            return (int)key;
+    }
+    memset(r, 0, sizeof(*r));
+    return -1;
+}
+
+/* Key 'key' of 'p' answered 429: refuse it for 'ms', cluster-wide (and
+ * locally, so this process stops at once even if Redis is away). */
+void
+sy_quota_park(struct sy_quota *q, struct sy_store *s,
+              const struct sy_provider *p, unsigned key, uint32_t ms)
+{
+    if (p->nkeys == 0)
+        return;
+    char kn[160], name[200];
+    sy_quota_key_name(p, key, kn, sizeof(kn));
+    snprintf(name, sizeof(name), "pk:%s:rpm", kn);
+    if (s != NULL)
+        sy_ratelimit_park(s, name, ms);
+    pthread_mutex_lock(&q->lock);
+    sy_ratelimit_local_park(&q->win[provider_slot(q, p, key, 0)], sy_now_ms(),
+                            ms);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Settle 'r' with the tokens really used (the request count stays). */
+void
+sy_quota_settle(struct sy_quota *q, struct sy_store *s,
+                struct sy_reservation *r, uint64_t used_tokens)
+{
+    if (!r->active || r->n < 2)
+        return;
+    uint64_t used[2] = {1, used_tokens};
+    if (!r->local && s != NULL) {
+        sy_ratelimit_settle(s, r->items, used, r->n, SY_QUOTA_WINDOW_MS,
+                            r->window_id);
+    } else {
+        struct sy_ratelimit_window *w[2] = {&q->win[r->slot[0]],
+                                            &q->win[r->slot[1]]};
+        pthread_mutex_lock(&q->lock);
+        sy_ratelimit_local_settle(w, r->items, used, r->n, r->window_id);
+        pthread_mutex_unlock(&q->lock);
+    }
+    r->active = false;
+}
