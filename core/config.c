@@ -11,6 +11,7 @@
 #include "sy.h"
 #include "config.h"
 #include "chat.h"
+#include "config_int.h"
 #include "../adapters/adapter.h"
 
 #include <errno.h>
@@ -25,15 +26,8 @@
 
 #define CONFIG_MAX_BYTES (4u << 20)
 
-/* State of one load: where errors go, and the arena of the result. */
-struct loader {
-    struct sy_config *cfg;
-    struct sy_buf *errors;
-    unsigned nerrors;
-};
-
-static void SY_PRINTF(4, 5)
-fail(struct loader *l, const char *path, const char *hint, const char *fmt,
+void SY_PRINTF(4, 5)
+sy_config_fail(struct loader *l, const char *path, const char *hint, const char *fmt,
      ...)
 {
     char msg[512];
@@ -51,16 +45,16 @@ fail(struct loader *l, const char *path, const char *hint, const char *fmt,
     sy_buf_puts(l->errors, "\n");
 }
 
-static const char *
-jpath(struct loader *l, const char *parent, const char *key)
+const char *
+sy_config_jpath(struct loader *l, const char *parent, const char *key)
 {
     if (parent == NULL || parent[0] == '\0')
         return sy_arena_strdup(&l->cfg->arena, key);
     return sy_arena_printf(&l->cfg->arena, "%s.%s", parent, key);
 }
 
-static const char *
-type_name(json_type t)
+const char *
+sy_config_type_name(json_type t)
 {
     switch (t) {
     case json_type_null: return "null";
@@ -79,8 +73,8 @@ type_name(json_type t)
 
 /* Expand ${NAME} and ${NAME:-default} in 's'. An unset variable without a
  * default expands to "". "$$" is a literal "$". */
-static const char *
-interpolate(struct loader *l, const char *path, const char *s)
+const char *
+sy_config_interpolate(struct loader *l, const char *path, const char *s)
 {
     if (strchr(s, '$') == NULL)
         return sy_arena_strdup(&l->cfg->arena, s);
@@ -100,7 +94,7 @@ interpolate(struct loader *l, const char *path, const char *s)
         }
         const char *end = strchr(p, '}');
         if (end == NULL) {
-            fail(l, path, "write ${NAME} or ${NAME:-default}",
+            sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
                  "unterminated ${ in \"%s\"", s);
             break;
         }
@@ -110,7 +104,7 @@ interpolate(struct loader *l, const char *path, const char *s)
                                                    : (size_t)(end - name);
         char var[128];
         if (nlen == 0 || nlen >= sizeof(var)) {
-            fail(l, path, "write ${NAME} or ${NAME:-default}",
+            sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
                  "bad variable name in \"%s\"", s);
             break;
         }
@@ -129,8 +123,8 @@ interpolate(struct loader *l, const char *path, const char *s)
     return r;
 }
 
-static const char *
-default_hint(json_type t)
+const char *
+sy_config_default_hint(json_type t)
 {
     switch (t) {
     case json_type_object: return "write an object: {\"key\": value, ...}";
@@ -144,19 +138,6 @@ default_hint(json_type t)
 /* ------------------------------------------------------------------ */
 /* Typed field readers driven by tables                                */
 
-enum field_type { F_STR, F_UINT, F_SIZE, F_MS, F_BOOL, F_LOGLEVEL, F_DOUBLE };
-
-/* One row per scalar key: its name, type, where it goes (offset into the
- * target struct), bounds for numbers, and whether it must be present. */
-struct field {
-    const char *name;
-    enum field_type type;
-    size_t offset;
-    long long min;
-    long long max;
-    bool required;
-    const char *hint;
-};
 
 static bool
 is_known(const struct field *fields, size_t n, const char *key,
@@ -195,8 +176,8 @@ known_list(const struct field *fields, size_t n, const char *const *extra,
 
 /* Read every field of 'fields' from 'obj' into 'target'; report unknown
  * keys (a typo must not silently fall back to a default). */
-static void
-read_fields(struct loader *l, const char *path, struct json_object *obj,
+void
+sy_config_read_fields(struct loader *l, const char *path, struct json_object *obj,
             const struct field *fields, size_t n, const char *const *extra,
             void *target)
 {
@@ -208,35 +189,35 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
             char known[400];
             known_list(fields, n, extra, known, sizeof(known));
             snprintf(hint, sizeof(hint), "known keys here: %s", known);
-            fail(l, jpath(l, path, key), hint, "unknown key \"%s\"", key);
+            sy_config_fail(l, sy_config_jpath(l, path, key), hint, "unknown key \"%s\"", key);
         }
     }
     for (size_t i = 0; i < n; i++) {
         const struct field *f = &fields[i];
-        const char *p = jpath(l, path, f->name);
+        const char *p = sy_config_jpath(l, path, f->name);
         struct json_object *v;
         if (!json_object_object_get_ex(obj, f->name, &v) || v == NULL) {
             if (f->required)
-                fail(l, p, f->hint, "missing required key");
+                sy_config_fail(l, p, f->hint, "missing required key");
             continue;
         }
         json_type t = json_object_get_type(v);
         switch (f->type) {
         case F_STR:
             if (t != json_type_string) {
-                fail(l, p, f->hint ? f->hint : default_hint(json_type_string),
-                     "must be a string, not %s", type_name(t));
+                sy_config_fail(l, p, f->hint ? f->hint : sy_config_default_hint(json_type_string),
+                     "must be a string, not %s", sy_config_type_name(t));
                 break;
             }
             *(const char **)(base + f->offset) =
-                interpolate(l, p, json_object_get_string(v));
+                sy_config_interpolate(l, p, json_object_get_string(v));
             break;
         case F_LOGLEVEL: {
             enum sy_log_level lv;
             if (t != json_type_string ||
                 !sy_log_parse_level(
-                    interpolate(l, p, json_object_get_string(v)), &lv)) {
-                fail(l, p, "one of error, warn, info, debug",
+                    sy_config_interpolate(l, p, json_object_get_string(v)), &lv)) {
+                sy_config_fail(l, p, "one of error, warn, info, debug",
                      "not a log level");
                 break;
             }
@@ -245,8 +226,8 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
         }
         case F_DOUBLE: {
             if (t != json_type_int && t != json_type_double) {
-                fail(l, p, "a number", "must be a number, not %s",
-                     type_name(t));
+                sy_config_fail(l, p, "a number", "must be a number, not %s",
+                     sy_config_type_name(t));
                 break;
             }
             double x = json_object_get_double(v);
@@ -254,7 +235,7 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
                 char hint[96];
                 snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
                          f->min, f->max);
-                fail(l, p, hint, "value %g out of range", x);
+                sy_config_fail(l, p, hint, "value %g out of range", x);
                 break;
             }
             *(double *)(base + f->offset) = x;
@@ -262,8 +243,8 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
         }
         case F_BOOL:
             if (t != json_type_boolean) {
-                fail(l, p, "write true or false", "must be true or false, not %s",
-                     type_name(t));
+                sy_config_fail(l, p, "write true or false", "must be true or false, not %s",
+                     sy_config_type_name(t));
                 break;
             }
             *(bool *)(base + f->offset) = json_object_get_boolean(v);
@@ -275,7 +256,7 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
                 char hint[96];
                 snprintf(hint, sizeof(hint), "an integer from %lld to %lld",
                          f->min, f->max);
-                fail(l, p, hint, "must be an integer, not %s", type_name(t));
+                sy_config_fail(l, p, hint, "must be an integer, not %s", sy_config_type_name(t));
                 break;
             }
             errno = 0;
@@ -284,7 +265,7 @@ read_fields(struct loader *l, const char *path, struct json_object *obj,
                 char hint[96];
                 snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
                          f->min, f->max);
-                fail(l, p, hint, "value %lld out of range", (long long)x);
+                sy_config_fail(l, p, hint, "value %lld out of range", (long long)x);
                 break;
             }
             if (f->type == F_UINT)
@@ -325,139 +306,6 @@ static const struct field timeout_fields[] = {
     {"total_ms", F_MS, TMO(total_ms), 1, 86400000, false, NULL},
 };
 
-static struct json_object *want(struct loader *l, const char *path,
-                                struct json_object *v, json_type t,
-                                const char *hint);
-
-#define ST(f) offsetof(struct sy_state_conf, f)
-static const char *const state_extra[] = {"sentinels", "breaker", NULL};
-static const struct field state_fields[] = {
-    {"redis_url", F_STR, ST(redis_url), 0, 0, false,
-     "redis://[:password@]host:port[/db]; empty = no shared state"},
-    {"master", F_STR, ST(master), 0, 0, false, "the Sentinel master name"},
-    {"prefix", F_STR, ST(prefix), 0, 0, false, NULL},
-    {"connect_timeout_ms", F_MS, ST(connect_timeout_ms), 1, 60000, false,
-     NULL},
-    {"command_timeout_ms", F_MS, ST(command_timeout_ms), 1, 60000, false,
-     NULL},
-    {"refresh_ms", F_MS, ST(refresh_ms), 20, 60000, false, NULL},
-    {"window_ms", F_MS, ST(window_ms), 1000, 3600000, false, NULL},
-    {"slice_ms", F_MS, ST(slice_ms), 100, 600000, false, NULL},
-    {"cluster_workers", F_UINT, ST(cluster_workers), 1, 100000, false,
-     "worker processes across all hosts; local caps when Redis is down "
-     "are the limit divided by this"},
-};
-
-#define BRK(f) offsetof(struct sy_breaker_conf, f)
-static const struct field breaker_fields[] = {
-    {"consecutive", F_UINT, BRK(consecutive), 0, 100000, false,
-     "open after this many provider failures in a row; 0 = off"},
-    {"min_requests", F_UINT, BRK(min_requests), 1, 1000000, false, NULL},
-    {"failure_pct", F_UINT, BRK(failure_pct), 0, 100, false,
-     "open when this percentage of the window failed; 0 = off"},
-    {"window_ms", F_MS, BRK(window_ms), 100, 3600000, false, NULL},
-    {"open_ms", F_MS, BRK(open_ms), 1, 3600000, false, NULL},
-    {"open_max_ms", F_MS, BRK(open_max_ms), 1, 86400000, false, NULL},
-    {"jitter_pct", F_UINT, BRK(jitter_pct), 0, 100, false, NULL},
-    {"probe_ms", F_MS, BRK(probe_ms), 1, 3600000, false, NULL},
-};
-
-static const char **
-load_string_list(struct loader *l, const char *path, struct json_object *v,
-                 size_t *count)
-{
-    *count = 0;
-    if (want(l, path, v, json_type_array, NULL) == NULL)
-        return NULL;
-    size_t n = json_object_array_length(v);
-    const char **out = sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_array_get_idx(v, i);
-        const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", path, i);
-        if (want(l, ep, e, json_type_string, NULL) != NULL)
-            out[(*count)++] = interpolate(l, ep, json_object_get_string(e));
-    }
-    return out;
-}
-
-static void
-load_state(struct loader *l, struct json_object *obj)
-{
-    struct sy_state_conf *st = &l->cfg->state;
-    read_fields(l, "state", obj, state_fields, SY_ARRAY_LEN(state_fields),
-                state_extra, st);
-    struct json_object *v;
-    if (json_object_object_get_ex(obj, "sentinels", &v))
-        st->sentinels = load_string_list(l, "state.sentinels", v,
-                                         &st->nsentinels);
-    if (json_object_object_get_ex(obj, "breaker", &v) &&
-        want(l, "state.breaker", v, json_type_object, NULL) != NULL)
-        read_fields(l, "state.breaker", v, breaker_fields,
-                    SY_ARRAY_LEN(breaker_fields), NULL, &st->breaker);
-    if (st->redis_url != NULL && st->redis_url[0] == '\0')
-        st->redis_url = NULL;
-    if (st->redis_url != NULL && strncmp(st->redis_url, "redis://", 8) != 0)
-        fail(l, "state.redis_url", "redis://[:password@]host:port[/db]",
-             "not a redis:// URL");
-    if (st->nsentinels > 0 && st->master == NULL)
-        fail(l, "state.master", "the name Sentinel monitors, e.g. mymaster",
-             "required with state.sentinels");
-    if (st->slice_ms > st->window_ms)
-        fail(l, "state.slice_ms", "a slice is a part of the window",
-             "longer than state.window_ms");
-}
-
-static const char *const key_extra[] = {"key_env", "models", NULL};
-#define CK(f) offsetof(struct sy_caller_key, f)
-static const struct field key_fields[] = {
-    {"rpm", F_UINT, CK(limits.rpm), 0, 100000000, false, NULL},
-    {"tpm", F_UINT, CK(limits.tpm), 0, 2000000000, false, NULL},
-};
-
-static void
-load_key(struct loader *l, const char *path, const char *name,
-         struct json_object *obj, void *elem)
-{
-    struct sy_caller_key *k = elem;
-    struct sy_arena *a = &l->cfg->arena;
-    k->name = sy_arena_strdup(a, name);
-    read_fields(l, path, obj, key_fields, SY_ARRAY_LEN(key_fields), key_extra,
-                k);
-    struct json_object *v;
-    const char *kp = jpath(l, path, "key_env");
-    if (!json_object_object_get_ex(obj, "key_env", &v)) {
-        fail(l, kp, "the environment variable holding this caller key",
-             "missing required key");
-    } else if (want(l, kp, v, json_type_string, NULL) != NULL) {
-        const char *secret = getenv(json_object_get_string(v));
-        if (secret == NULL || strlen(secret) < 16)
-            fail(l, kp, "set it to a random string of 16 characters or more",
-                 "environment variable %s is unset or too short",
-                 json_object_get_string(v));
-        else {
-            k->secret = sy_arena_strdup(a, secret);
-            k->secret_len = strlen(secret);
-        }
-    }
-    if (json_object_object_get_ex(obj, "models", &v))
-        k->models = load_string_list(l, jpath(l, path, "models"), v,
-                                     &k->nmodels);
-}
-
-static void
-state_defaults(struct sy_state_conf *st)
-{
-    memset(st, 0, sizeof(*st));
-    st->prefix = "sy:";
-    st->connect_timeout_ms = 200;
-    st->command_timeout_ms = 200;
-    st->refresh_ms = 200;
-    st->window_ms = 60000;
-    st->slice_ms = 5000;
-    st->cluster_workers = 0; /* 0: this host's server.processes */
-    sy_breaker_conf_defaults(&st->breaker);
-}
-
 static void
 server_defaults(struct sy_server_conf *s)
 {
@@ -481,15 +329,15 @@ timeout_defaults(struct sy_timeouts *t)
     t->total_ms = 600000;
 }
 
-static struct json_object *
-want(struct loader *l, const char *path, struct json_object *v, json_type t,
+struct json_object *
+sy_config_want(struct loader *l, const char *path, struct json_object *v, json_type t,
      const char *hint)
 {
     if (hint == NULL)
-        hint = default_hint(t);
+        hint = sy_config_default_hint(t);
     if (v == NULL || json_object_get_type(v) != t) {
-        fail(l, path, hint, "must be %s, not %s", type_name(t),
-             type_name(v ? json_object_get_type(v) : json_type_null));
+        sy_config_fail(l, path, hint, "must be %s, not %s", sy_config_type_name(t),
+             sy_config_type_name(v ? json_object_get_type(v) : json_type_null));
         return NULL;
     }
     return v;
@@ -538,11 +386,11 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     /* The type first: it decides which adapter-specific keys are valid. */
     struct json_object *tv;
-    const char *tp = jpath(l, path, "type");
+    const char *tp = sy_config_jpath(l, path, "type");
     if (!json_object_object_get_ex(obj, "type", &tv)) {
-        fail(l, tp, "an adapter name, e.g. \"openai\"", "missing required key");
-    } else if (want(l, tp, tv, json_type_string, NULL) != NULL) {
-        p->type = interpolate(l, tp, json_object_get_string(tv));
+        sy_config_fail(l, tp, "an adapter name, e.g. \"openai\"", "missing required key");
+    } else if (sy_config_want(l, tp, tv, json_type_string, NULL) != NULL) {
+        p->type = sy_config_interpolate(l, tp, json_object_get_string(tv));
         p->adapter = sy_adapter_find(p->type);
         if (p->adapter == NULL) {
             char hint[256] = "known types: ";
@@ -553,7 +401,7 @@ load_provider(struct loader *l, const char *path, const char *name,
                 snprintf(hint + used, sizeof(hint) - used, "%s%s",
                          i ? ", " : "", all[i]->name);
             }
-            fail(l, tp, hint, "unknown provider type \"%s\"", p->type);
+            sy_config_fail(l, tp, hint, "unknown provider type \"%s\"", p->type);
         }
     }
     for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
@@ -564,7 +412,7 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     p->name = sy_arena_strdup(a, name);
     p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
-    read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
+    sy_config_read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
                 extra, p);
     if (p->base_url != NULL) {
         size_t n = strlen(p->base_url);
@@ -575,7 +423,7 @@ load_provider(struct loader *l, const char *path, const char *name,
                                : NULL;
         if (host == NULL || host[0] == '\0' || host[0] == '/' ||
             strpbrk(p->base_url, " \t\r\n") != NULL)
-            fail(l, jpath(l, path, "base_url"),
+            sy_config_fail(l, sy_config_jpath(l, path, "base_url"),
                  "use an http:// or https:// URL with a host",
                  "\"%s\" is not an HTTP URL", p->base_url);
         while (n > 0 && p->base_url[n - 1] == '/')
@@ -586,11 +434,11 @@ load_provider(struct loader *l, const char *path, const char *name,
     struct json_object *v;
     const char *auth = "bearer";
     if (json_object_object_get_ex(obj, "auth", &v)) {
-        if (want(l, jpath(l, path, "auth"), v, json_type_string,
+        if (sy_config_want(l, sy_config_jpath(l, path, "auth"), v, json_type_string,
                  "\"none\" for a provider that needs no key") != NULL) {
             auth = json_object_get_string(v);
             if (strcmp(auth, "none") != 0 && strcmp(auth, "key") != 0)
-                fail(l, jpath(l, path, "auth"), "\"key\" or \"none\"",
+                sy_config_fail(l, sy_config_jpath(l, path, "auth"), "\"key\" or \"none\"",
                      "unknown auth mode \"%s\"", auth);
         }
     }
@@ -599,14 +447,14 @@ load_provider(struct loader *l, const char *path, const char *name,
     /* Keys come from the environment only: the config names the variables,
      * so no secret is ever written into a config file. */
     if (json_object_object_get_ex(obj, "api_key_env", &v)) {
-        const char *kp = jpath(l, path, "api_key_env");
+        const char *kp = sy_config_jpath(l, path, "api_key_env");
         if (json_object_get_type(v) == json_type_string) {
             struct json_object *arr = json_object_new_array();
             json_object_array_add(arr, json_object_get(v));
             v = arr;
             sy_arena_on_cleanup(a, sy_chat_json_free, arr);
         }
-        if (want(l, kp, v, json_type_array,
+        if (sy_config_want(l, kp, v, json_type_array,
                  "a list of environment variable names") != NULL) {
             size_t n = json_object_array_length(v);
             p->keys = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
@@ -614,7 +462,7 @@ load_provider(struct loader *l, const char *path, const char *name,
             for (size_t i = 0; i < n; i++) {
                 struct json_object *e = json_object_array_get_idx(v, i);
                 const char *ep = sy_arena_printf(a, "%s[%zu]", kp, i);
-                if (want(l, ep, e, json_type_string,
+                if (sy_config_want(l, ep, e, json_type_string,
                          "an environment variable name") == NULL)
                     continue;
                 const char *var = json_object_get_string(e);
@@ -625,31 +473,31 @@ load_provider(struct loader *l, const char *path, const char *name,
             }
         }
     } else if (!p->keyless) {
-        fail(l, path, "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
+        sy_config_fail(l, path, "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
                       "\"auth\": \"none\" for a local provider",
              "provider needs API keys");
     }
 
     if (json_object_object_get_ex(obj, "headers", &v)) {
-        const char *hp = jpath(l, path, "headers");
-        if (want(l, hp, v, json_type_object,
+        const char *hp = sy_config_jpath(l, path, "headers");
+        if (sy_config_want(l, hp, v, json_type_object,
                  "an object of header name to value") != NULL) {
             size_t n = (size_t)json_object_object_length(v);
             struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
             size_t i = 0;
             json_object_object_foreach(v, hk, hv) {
-                const char *ep = jpath(l, hp, hk);
-                if (want(l, ep, hv, json_type_string, NULL) == NULL)
+                const char *ep = sy_config_jpath(l, hp, hk);
+                if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
                     continue;
                 if (strpbrk(hk, ": \r\n") != NULL ||
                     strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-                    fail(l, ep, "header names have no spaces or colons, "
+                    sy_config_fail(l, ep, "header names have no spaces or colons, "
                                 "values no line breaks",
                          "invalid header name or value");
                     continue;
                 }
                 h[i].name = sy_arena_strdup(a, hk);
-                h[i].value = interpolate(l, ep, json_object_get_string(hv));
+                h[i].value = sy_config_interpolate(l, ep, json_object_get_string(hv));
                 i++;
             }
             p->headers = h;
@@ -661,7 +509,7 @@ load_provider(struct loader *l, const char *path, const char *name,
         char err[256] = "";
         if (p->adapter->init(p, obj, a, &p->adapter_conf, err, sizeof(err)) !=
             SY_OK)
-            fail(l, path, "see adapters/README.md for this provider type",
+            sy_config_fail(l, path, "see adapters/README.md for this provider type",
                  "%s", err[0] ? err : "invalid provider");
     }
 }
@@ -698,14 +546,14 @@ load_deployment(struct loader *l, const char *path, const char *name,
     d->max_response_bytes = 8u << 20;
     d->weight = 1;
     timeout_defaults(&d->timeouts);
-    read_fields(l, path, obj, deployment_fields,
+    sy_config_read_fields(l, path, obj, deployment_fields,
                 SY_ARRAY_LEN(deployment_fields), deployment_extra, d);
 
     struct json_object *v;
-    const char *pp = jpath(l, path, "provider");
+    const char *pp = sy_config_jpath(l, path, "provider");
     if (!json_object_object_get_ex(obj, "provider", &v)) {
-        fail(l, pp, "the name of a provider", "missing required key");
-    } else if (want(l, pp, v, json_type_string, NULL) != NULL) {
+        sy_config_fail(l, pp, "the name of a provider", "missing required key");
+    } else if (sy_config_want(l, pp, v, json_type_string, NULL) != NULL) {
         provider = json_object_get_string(v);
         for (size_t i = 0; i < cfg->nproviders; i++)
             if (strcmp(cfg->providers[i].name, provider) == 0)
@@ -717,19 +565,19 @@ load_deployment(struct loader *l, const char *path, const char *name,
                 snprintf(hint + used, sizeof(hint) - used, "%s%s",
                          i ? ", " : "", cfg->providers[i].name);
             }
-            fail(l, pp, hint, "unknown provider \"%s\"", provider);
+            sy_config_fail(l, pp, hint, "unknown provider \"%s\"", provider);
         }
     }
     if (json_object_object_get_ex(obj, "price", &v)) {
-        const char *pp2 = jpath(l, path, "price");
-        if (want(l, pp2, v, json_type_object, NULL) != NULL)
-            read_fields(l, pp2, v, price_fields, SY_ARRAY_LEN(price_fields),
+        const char *pp2 = sy_config_jpath(l, path, "price");
+        if (sy_config_want(l, pp2, v, json_type_object, NULL) != NULL)
+            sy_config_read_fields(l, pp2, v, price_fields, SY_ARRAY_LEN(price_fields),
                         NULL, &d->price);
     }
     if (json_object_object_get_ex(obj, "timeouts", &v)) {
-        const char *tp = jpath(l, path, "timeouts");
-        if (want(l, tp, v, json_type_object, NULL) != NULL)
-            read_fields(l, tp, v, timeout_fields,
+        const char *tp = sy_config_jpath(l, path, "timeouts");
+        if (sy_config_want(l, tp, v, json_type_object, NULL) != NULL)
+            sy_config_read_fields(l, tp, v, timeout_fields,
                         SY_ARRAY_LEN(timeout_fields), NULL, &d->timeouts);
     }
     if (d->provider != NULL)
@@ -742,7 +590,7 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
 {
     struct sy_config *cfg = l->cfg;
     *count = 0;
-    if (want(l, path, v, json_type_array, "a list of deployment names") ==
+    if (sy_config_want(l, path, v, json_type_array, "a list of deployment names") ==
         NULL)
         return NULL;
     size_t n = json_object_array_length(v);
@@ -751,7 +599,7 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(v, i);
         const char *ep = sy_arena_printf(&cfg->arena, "%s[%zu]", path, i);
-        if (want(l, ep, e, json_type_string, "a deployment name") == NULL)
+        if (sy_config_want(l, ep, e, json_type_string, "a deployment name") == NULL)
             continue;
         const char *dn = json_object_get_string(e);
         const struct sy_deployment *d = NULL;
@@ -759,13 +607,13 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
             if (strcmp(cfg->deployments[j].name, dn) == 0)
                 d = &cfg->deployments[j];
         if (d == NULL) {
-            fail(l, ep, "name a key of \"deployments\"",
+            sy_config_fail(l, ep, "name a key of \"deployments\"",
                  "unknown deployment \"%s\"", dn);
             continue;
         }
         for (size_t j = 0; j < *count; j++)
             if (list[j] == d)
-                fail(l, ep, "list each deployment once",
+                sy_config_fail(l, ep, "list each deployment once",
                      "deployment \"%s\" listed twice", dn);
         list[(*count)++] = d;
     }
@@ -797,22 +645,22 @@ load_group(struct loader *l, const char *path, const char *name,
     g->strategy = SY_STRATEGY_PRIORITY;
     g->min_samples = 10;
     g->explore_pct = 5;
-    read_fields(l, path, obj, group_fields, SY_ARRAY_LEN(group_fields),
+    sy_config_read_fields(l, path, obj, group_fields, SY_ARRAY_LEN(group_fields),
                 group_extra, g);
     struct json_object *v;
     if (!json_object_object_get_ex(obj, "deployments", &v))
-        fail(l, jpath(l, path, "deployments"),
+        sy_config_fail(l, sy_config_jpath(l, path, "deployments"),
              "a list of deployment names, tried in order",
              "missing required key");
     else
-        g->deployments = load_dep_list(l, jpath(l, path, "deployments"), v,
+        g->deployments = load_dep_list(l, sy_config_jpath(l, path, "deployments"), v,
                                        &g->ndeployments);
     if (json_object_object_get_ex(obj, "offline", &v))
-        g->offline = load_dep_list(l, jpath(l, path, "offline"), v,
+        g->offline = load_dep_list(l, sy_config_jpath(l, path, "offline"), v,
                                    &g->noffline);
     if (json_object_object_get_ex(obj, "strategy", &v)) {
-        const char *sp = jpath(l, path, "strategy");
-        if (want(l, sp, v, json_type_string, NULL) != NULL) {
+        const char *sp = sy_config_jpath(l, path, "strategy");
+        if (sy_config_want(l, sp, v, json_type_string, NULL) != NULL) {
             const char *sv = json_object_get_string(v);
             bool found = false;
             for (int k = SY_STRATEGY_PRIORITY; k <= SY_STRATEGY_WEIGHTED; k++)
@@ -821,14 +669,14 @@ load_group(struct loader *l, const char *path, const char *name,
                     found = true;
                 }
             if (!found)
-                fail(l, sp, "one of priority, latency, cost, weighted",
+                sy_config_fail(l, sp, "one of priority, latency, cost, weighted",
                      "unknown strategy \"%s\"", sv);
         }
     }
     if (json_object_object_get_ex(obj, "thresholds", &v)) {
-        const char *tp = jpath(l, path, "thresholds");
-        if (want(l, tp, v, json_type_object, NULL) != NULL)
-            read_fields(l, tp, v, threshold_fields,
+        const char *tp = sy_config_jpath(l, path, "thresholds");
+        if (sy_config_want(l, tp, v, json_type_object, NULL) != NULL)
+            sy_config_read_fields(l, tp, v, threshold_fields,
                         SY_ARRAY_LEN(threshold_fields), NULL, g);
     }
     struct json_object *dl, *ol;
@@ -839,7 +687,7 @@ load_group(struct loader *l, const char *path, const char *name,
                    json_object_is_type(ol, json_type_array) &&
                    json_object_array_length(ol) > 0);
     if (!listed && json_object_object_get_ex(obj, "deployments", &dl))
-        fail(l, path, "list at least one deployment",
+        sy_config_fail(l, path, "list at least one deployment",
              "group has no deployments");
 
     /* The effective route: the active listed deployments; when none is
@@ -867,22 +715,22 @@ load_section(struct loader *l, struct json_object *root, const char *section,
     *count = 0;
     if (!json_object_object_get_ex(root, section, &obj)) {
         if (required)
-            fail(l, section, "see conf/README.md", "missing required section");
+            sy_config_fail(l, section, "see conf/README.md", "missing required section");
         return NULL;
     }
-    if (want(l, section, obj, json_type_object,
+    if (sy_config_want(l, section, obj, json_type_object,
              "an object keyed by name") == NULL)
         return NULL;
     size_t n = (size_t)json_object_object_length(obj);
     char *items = sy_arena_zalloc(&l->cfg->arena, (n + 1) * elem_size);
     json_object_object_foreach(obj, key, val) {
-        const char *p = jpath(l, section, key);
+        const char *p = sy_config_jpath(l, section, key);
         if (!valid_name(key)) {
-            fail(l, p, "use letters, digits and - _ . / : @",
+            sy_config_fail(l, p, "use letters, digits and - _ . / : @",
                  "invalid name \"%s\"", key);
             continue;
         }
-        if (want(l, p, val, json_type_object, NULL) == NULL)
+        if (sy_config_want(l, p, val, json_type_object, NULL) == NULL)
             continue;
         void *elem = items + *count * elem_size;
         load(l, p, key, val, elem);
@@ -941,13 +789,13 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     sy_arena_init(&cfg->arena, 16384);
     cfg->origin = sy_arena_strdup(&cfg->arena, origin);
     server_defaults(&cfg->server);
-    state_defaults(&cfg->state);
+    sy_config_state_defaults(&cfg->state);
     *out = NULL;
 
     struct json_tokener *tok = json_tokener_new_ex(64);
     struct json_object *root = NULL;
     if (len > INT_MAX || len > CONFIG_MAX_BYTES) {
-        fail(&l, "", "a config is a few KiB; check the file name",
+        sy_config_fail(&l, "", "a config is a few KiB; check the file name",
              "config larger than %u bytes", CONFIG_MAX_BYTES);
     } else {
         root = json_tokener_parse_ex(tok, text, (int)len);
@@ -962,12 +810,12 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             end = len;
         }
         if (root == NULL && je == json_tokener_success) {
-            fail(&l, "", default_hint(json_type_object),
+            sy_config_fail(&l, "", sy_config_default_hint(json_type_object),
                  "must be an object, not null");
         } else if (root == NULL || je != json_tokener_success) {
             unsigned line, col;
             line_col(text, end, &line, &col);
-            fail(&l, "", "check commas, quotes and brackets near there",
+            sy_config_fail(&l, "", "check commas, quotes and brackets near there",
                  "invalid JSON at line %u column %u: %s", line, col,
                  je == json_tokener_continue
                      ? "unexpected end of file"
@@ -978,7 +826,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             if (end < len) {
                 unsigned line, col;
                 line_col(text, end, &line, &col);
-                fail(&l, "", "remove what follows the closing brace",
+                sy_config_fail(&l, "", "remove what follows the closing brace",
                      "unexpected text after the JSON value at line %u "
                      "column %u", line, col);
             }
@@ -987,7 +835,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     json_tokener_free(tok);
 
     if (root != NULL && l.nerrors == 0 &&
-        want(&l, "", root, json_type_object, NULL) != NULL) {
+        sy_config_want(&l, "", root, json_type_object, NULL) != NULL) {
         json_object_object_foreach(root, key, val) {
             (void)val;
             if (strcmp(key, "server") != 0 && strcmp(key, "providers") != 0 &&
@@ -995,24 +843,24 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
                 strcmp(key, "groups") != 0 && strcmp(key, "state") != 0 &&
                 strcmp(key, "keys") != 0 && strcmp(key, "$schema") != 0 &&
                 strcmp(key, "comment") != 0)
-                fail(&l, key, "top-level sections: server, state, keys, "
+                sy_config_fail(&l, key, "top-level sections: server, state, keys, "
                               "providers, deployments, groups",
                      "unknown section \"%s\"", key);
         }
         struct json_object *srv;
         if (json_object_object_get_ex(root, "server", &srv) &&
-            want(&l, "server", srv, json_type_object, NULL) != NULL)
-            read_fields(&l, "server", srv, server_fields,
+            sy_config_want(&l, "server", srv, json_type_object, NULL) != NULL)
+            sy_config_read_fields(&l, "server", srv, server_fields,
                         SY_ARRAY_LEN(server_fields), NULL, &cfg->server);
         struct json_object *stv;
         if (json_object_object_get_ex(root, "state", &stv) &&
-            want(&l, "state", stv, json_type_object, NULL) != NULL)
-            load_state(&l, stv);
+            sy_config_want(&l, "state", stv, json_type_object, NULL) != NULL)
+            sy_config_load_state(&l, stv);
         if (cfg->state.cluster_workers == 0)
             cfg->state.cluster_workers = cfg->server.processes;
         cfg->keys = load_section(&l, root, "keys",
                                  sizeof(struct sy_caller_key), &cfg->nkeys,
-                                 false, load_key);
+                                 false, sy_config_load_key);
         cfg->providers = load_section(&l, root, "providers",
                                       sizeof(struct sy_provider),
                                       &cfg->nproviders, true,
@@ -1027,7 +875,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
                                    sizeof(struct sy_group), &cfg->ngroups,
                                    true, load_group_cb);
         if (l.nerrors == 0 && cfg->ngroups == 0)
-            fail(&l, "groups", "add a group: the model name clients ask for",
+            sy_config_fail(&l, "groups", "add a group: the model name clients ask for",
                  "no groups defined");
     }
     json_object_put(root);
