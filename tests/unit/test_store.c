@@ -389,18 +389,18 @@ test_sha1(void **state)
 {
     (void)state;
     char out[41];
-    sha1_hex("", 0, out);
+    sy_sha1_hex("", 0, out);
     assert_string_equal(out, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-    sha1_hex("abc", 3, out);
+    sy_sha1_hex("abc", 3, out);
     assert_string_equal(out, "a9993e364706816aba3e25717850c26c9cd0d89d");
     const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklm"
                       "klmnlmnomnopnopq";
-    sha1_hex(two, strlen(two), out);
+    sy_sha1_hex(two, strlen(two), out);
     assert_string_equal(out, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
     /* One million 'a', fed through the block logic in odd pieces. */
     char *m = sy_xmalloc(1000000);
     memset(m, 'a', 1000000);
-    sha1_hex(m, 1000000, out);
+    sy_sha1_hex(m, 1000000, out);
     assert_string_equal(out, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     free(m);
     struct sy_store_script sc = {"t", "return 1"};
