@@ -37,6 +37,16 @@ sy_clock_set(sy_clock_fn fn)
     clock_fn = fn ? fn : monotonic_us;
 }
 
+/* Wall-clock milliseconds: for what several hosts must agree on (the
+ * latency slices shared in Redis), never for durations. */
+uint64_t
+sy_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* Wall-clock seconds, for timestamps shown to people ("created"), never
  * for durations. */
 uint64_t

@@ -14,5 +14,6 @@ uint64_t sy_now_us(void);
 uint64_t sy_now_ms(void);
 void sy_clock_set(sy_clock_fn fn);
 uint64_t sy_wall_s(void);
+uint64_t sy_wall_ms(void);
 
 #endif

@@ -573,27 +573,35 @@ format_duration(uint32_t ms, char *out, size_t outlen)
                  ((ms % 60000) + 999) / 1000);
 }
 
+/* 429 for a caller key over a limit: the refusing limit's headers in
+ * full (limit, remaining 0, reset), the other limit's size; an
+ * all-or-nothing refusal does not tell how much of the other is left. */
 static void
 send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
                     const struct sy_ratelimit_result *res)
 {
     bool tokens = res->refused == 1;
+    const char *fam = tokens ? "tokens" : "requests";
+    const char *other = tokens ? "requests" : "tokens";
     uint64_t limit = tokens ? k->limits.tpm : k->limits.rpm;
+    uint64_t other_limit = tokens ? k->limits.rpm : k->limits.tpm;
     uint32_t ms = res->retry_after_ms ? res->retry_after_ms : 1000;
-    char reset[32], extra[320], msg[200];
+    char reset[32], extra[400], msg[200];
     format_duration(ms, reset, sizeof(reset));
-    snprintf(extra, sizeof(extra),
-             "x-ratelimit-limit-%s: %llu\r\n"
-             "x-ratelimit-remaining-%s: 0\r\n"
-             "x-ratelimit-reset-%s: %s\r\n"
-             "Retry-After: %u\r\n",
-             tokens ? "tokens" : "requests", (unsigned long long)limit,
-             tokens ? "tokens" : "requests", tokens ? "tokens" : "requests",
-             reset, (ms + 999) / 1000);
+    int n = snprintf(extra, sizeof(extra),
+                     "x-ratelimit-limit-%s: %llu\r\n"
+                     "x-ratelimit-remaining-%s: 0\r\n"
+                     "x-ratelimit-reset-%s: %s\r\n"
+                     "Retry-After: %u\r\n",
+                     fam, (unsigned long long)limit, fam, fam, reset,
+                     (ms + 999) / 1000);
+    if (other_limit > 0 && n > 0 && (size_t)n < sizeof(extra))
+        snprintf(extra + n, sizeof(extra) - (size_t)n,
+                 "x-ratelimit-limit-%s: %llu\r\n", other,
+                 (unsigned long long)other_limit);
     snprintf(msg, sizeof(msg), "rate limit reached for key '%.60s': %llu "
              "%s per minute; try again in %s", k->name,
-             (unsigned long long)limit, tokens ? "tokens" : "requests",
-             reset);
+             (unsigned long long)limit, fam, reset);
     send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
                sy_err_code(SY_EQUOTA), extra);
 }

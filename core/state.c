@@ -270,7 +270,10 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
      * gets one HINCRBY per bucket, not per sample), breaker reports. */
     sy_store_batch_reset(&fx->batch);
     sy_arena_reset(&fx->arena);
-    uint64_t slice = sy_latency_slice_id(now, sc->slice_ms);
+    /* Slices are numbered by wall-clock time, so every host (whatever
+     * its boot time) writes and reads the same ones. */
+    uint64_t wall = sy_wall_ms();
+    uint64_t slice = sy_latency_slice_id(wall, sc->slice_ms);
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
     size_t nreports = 0;
     for (size_t i = 0; i < n; i++) {
@@ -337,7 +340,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         const char *name = cfg->deployments[i].name;
         for (int m = 0; m < SY_LATENCY__COUNT; m++)
             sy_latency_read(&fx->batch, prefix, name,
-                            (enum sy_latency_metric)m, now, sc->slice_ms,
+                            (enum sy_latency_metric)m, wall, sc->slice_ms,
                             nslices);
         sy_breaker_batch_get(&fx->batch, prefix, name, &sc->breaker);
     }

@@ -9,8 +9,9 @@
  *
  * One round trip: TIME, then one pipeline built with the same functions
  * the workers use (sy_latency_read, sy_breaker_batch_get) and GETs of the
- * rate-limit counters named as core/quota.c names them. Read only: no key
- * is created or changed. See docs/shared-state.md for the key layout.
+ * rate-limit counters named as core/quota.c names them (provider keys by
+ * sy_quota_key_name, never the key itself). Read only: no key is created
+ * or changed. See docs/shared-state.md for the key layout.
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
@@ -20,6 +21,7 @@
 #include "../core/config.h"
 #include "../core/latency.h"
 #include "../core/mem.h"
+#include "../core/quota.h"
 #include "../core/ratelimit.h"
 #include "../core/store.h"
 
@@ -30,9 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* RPM and TPM windows (core/quota.c: SY_QUOTA_WINDOW_MS). */
-#define RATE_WINDOW_MS 60000u
 
 static const char usage_status[] =
     "usage: switchyard status [--config FILE] [--json]\n"
@@ -175,11 +174,11 @@ static void
 read_rate(const struct sy_store_val *r, size_t pos, uint64_t now_ms,
           struct rate_use *u)
 {
-    uint64_t wid = now_ms / RATE_WINDOW_MS;
+    uint64_t wid = now_ms / SY_QUOTA_WINDOW_MS;
     u->cur = val_u64(&r[pos]);
     u->prev = wid > 0 ? val_u64(&r[pos + 1]) : 0;
-    u->used = sy_ratelimit_estimate(u->prev, u->cur, RATE_WINDOW_MS,
-                                    now_ms - wid * RATE_WINDOW_MS);
+    u->used = sy_ratelimit_estimate(u->prev, u->cur, SY_QUOTA_WINDOW_MS,
+                                    now_ms - wid * SY_QUOTA_WINDOW_MS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -376,7 +375,7 @@ print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
                       ",\"breaker_window_ms\":%" PRIu32
                       ",\"rate_window_ms\":%u,\"deployments\":[",
                   now_ms, sc->window_ms, sc->slice_ms, sc->breaker.window_ms,
-                  RATE_WINDOW_MS);
+                  SY_QUOTA_WINDOW_MS);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         const struct sy_deployment *dp = &cfg->deployments[i];
         const struct dep_info *d = &deps[i];
@@ -498,8 +497,9 @@ run(const struct sy_config *cfg, bool json)
         const struct sy_provider *p = &cfg->providers[i];
         for (size_t j = 0; j < provider_nkeys(p); j++, k++) {
             struct key_info *ki = &pkeys[k];
-            /* core/quota.c: sy_quota_key_name(), "pk:<name>:rpm|tpm". */
-            snprintf(ki->name, sizeof(ki->name), "%s#%zu", p->name, j + 1);
+            /* Limit names as core/quota.c builds them:
+             * "pk:<provider>#<n>:rpm|tpm", "ck:<caller key>:rpm|tpm". */
+            sy_quota_key_name(p, (unsigned)j, ki->name, sizeof(ki->name));
             ki->provider = p->name;
             snprintf(ki->rl_rpm, sizeof(ki->rl_rpm), "pk:%s:rpm", ki->name);
             snprintf(ki->rl_tpm, sizeof(ki->rl_tpm), "pk:%s:tpm", ki->name);
@@ -528,7 +528,7 @@ run(const struct sy_config *cfg, bool json)
     struct sy_store_batch b;
     sy_store_batch_init(&b, 64u << 20);
     enum sy_err e = SY_OK;
-    uint64_t wid = now_ms / RATE_WINDOW_MS;
+    uint64_t wid = now_ms / SY_QUOTA_WINDOW_MS;
     for (size_t i = 0; i < cfg->ndeployments && e == SY_OK; i++) {
         const char *name = cfg->deployments[i].name;
         dpos[i].total = b.n;

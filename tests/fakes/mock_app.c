@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -452,6 +453,46 @@ app_inline_fault(const char *text, bool *bad, char *err, size_t err_len)
     return f;
 }
 
+/* The API key a request was sent with: "Authorization: Bearer <key>",
+ * else "x-api-key", else "x-goog-api-key", else the "key" query
+ * parameter; NULL when none. Borrowed from the request. */
+static const char *
+app_request_key(const struct sy_mock_req *req, size_t *len)
+{
+    const char *v = sy_mock_req_header(req, "authorization", len);
+    const char *q;
+
+    if (v != NULL) {
+        if (*len > 7 && strncasecmp(v, "bearer ", 7) == 0) {
+            *len -= 7;
+            return v + 7;
+        }
+        return v;
+    }
+    v = sy_mock_req_header(req, "x-api-key", len);
+    if (v != NULL) {
+        return v;
+    }
+    v = sy_mock_req_header(req, "x-goog-api-key", len);
+    if (v != NULL) {
+        return v;
+    }
+    for (q = req->query; *q != '\0'; ) {
+        size_t n = strcspn(q, "&");
+
+        if (n > 4 && strncmp(q, "key=", 4) == 0) {
+            *len = n - 4;
+            return q + 4;
+        }
+        q += n;
+        if (*q == '&') {
+            q++;
+        }
+    }
+    *len = 0;
+    return NULL;
+}
+
 /* Answer a chat request "req" of "dep" into "p". */
 static void
 app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
@@ -466,6 +507,8 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     struct sy_mock_fault eff;
     char err[256];
     bool bad;
+    const char *key;
+    size_t key_len;
 
     body = sy_mock_json_parse(req->body, req->body_len);
     if (body == NULL) {
@@ -485,7 +528,12 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (chat.stream) {
         atomic_fetch_add(&dep->streams, 1);
     }
-    dep_fault = sy_mock_state_take_fault(dep);
+    key = app_request_key(req, &key_len);
+    if (!sy_mock_fault_key_matches(req_fault, key, key_len)) {
+        sy_mock_fault_unref(req_fault);
+        req_fault = NULL;
+    }
+    dep_fault = sy_mock_state_take_fault(dep, key, key_len);
     sy_mock_fault_merge(&eff, dep_fault, req_fault);
     app_chat_plan(srv, rng, d, dep, &chat, &eff, p);
     sy_mock_fault_unref(dep_fault);

@@ -88,6 +88,8 @@ static const struct fault_key {
       offsetof(struct sy_mock_fault, stream_error), 0, 0 },
     { "parallel_calls", SY_MOCK_F_PARALLEL_CALLS, FAULT_LONG,
       offsetof(struct sy_mock_fault, parallel_calls), 1, SY_MOCK_MAX_CALLS },
+    { "only_key", SY_MOCK_F_ONLY_KEY, FAULT_STRING,
+      offsetof(struct sy_mock_fault, only_key), 0, 0 },
 };
 
 #define FAULT_NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
@@ -375,6 +377,7 @@ sy_mock_fault_unref(struct sy_mock_fault *f)
     free(f->content);
     free(f->tool_arguments);
     free(f->content_type);
+    free(f->only_key);
     free(f->json);
     free(f);
 }
@@ -447,6 +450,22 @@ sy_mock_fault_merge(struct sy_mock_fault *out,
             out->has |= k->bit;
         }
     }
+}
+
+/*
+ * Does spec "f" apply to a request sent with API key "key" ("key_len"
+ * bytes, NULL when the request carried none)? Always, unless the spec has
+ * "only_key": then only when the key is exactly that one.
+ */
+bool
+sy_mock_fault_key_matches(const struct sy_mock_fault *f, const char *key,
+                          size_t key_len)
+{
+    if (f == NULL || !(f->has & SY_MOCK_F_ONLY_KEY)) {
+        return true;
+    }
+    return key != NULL && strlen(f->only_key) == key_len
+           && memcmp(f->only_key, key, key_len) == 0;
 }
 
 /*

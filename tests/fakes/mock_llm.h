@@ -105,7 +105,8 @@ enum sy_mock_fault_key {
     SY_MOCK_F_RATE = 1u << 20,
     SY_MOCK_F_COUNT = 1u << 21,
     SY_MOCK_F_STREAM_ERROR = 1u << 22,
-    SY_MOCK_F_PARALLEL_CALLS = 1u << 23
+    SY_MOCK_F_PARALLEL_CALLS = 1u << 23,
+    SY_MOCK_F_ONLY_KEY = 1u << 24
 };
 
 /*
@@ -146,6 +147,8 @@ struct sy_mock_fault {
     long count;
     bool stream_error;          /* stream: an error event, then the end */
     long parallel_calls;        /* tool calls in one reply */
+    char *only_key;             /* apply only to requests sent with this
+                                 * API key; same ownership as error_body */
     char *json;                 /* owned: the spec as given, for GET */
 };
 
@@ -161,6 +164,8 @@ void sy_mock_fault_merge(struct sy_mock_fault *out,
                          const struct sy_mock_fault *over);
 long sy_mock_fault_delay_ms(const struct sy_mock_fault *f,
                             struct sy_mock_rng *rng);
+bool sy_mock_fault_key_matches(const struct sy_mock_fault *f,
+                               const char *key, size_t key_len);
 
 /* ---- deployments, stats and the request log (mock_state.c) ------------- */
 
@@ -203,7 +208,9 @@ struct sy_mock_dep *sy_mock_state_dep(struct sy_mock_state *st,
 void sy_mock_state_set_fault(struct sy_mock_state *st,
                              struct sy_mock_dep *dep,
                              struct sy_mock_fault *take);
-struct sy_mock_fault *sy_mock_state_take_fault(struct sy_mock_dep *dep);
+struct sy_mock_fault *sy_mock_state_take_fault(struct sy_mock_dep *dep,
+                                               const char *key,
+                                               size_t key_len);
 void sy_mock_state_clear_faults(struct sy_mock_state *st);
 void sy_mock_state_fault_json(struct sy_mock_dep *dep,
                               struct sy_mock_buf *out);

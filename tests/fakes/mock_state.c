@@ -174,18 +174,25 @@ sy_mock_state_set_fault(struct sy_mock_state *st, struct sy_mock_dep *dep,
 }
 
 /*
- * The deployment's spec if it applies to this request ("rate" draws,
+ * The deployment's spec if it applies to this request, sent with API key
+ * "key" ("key_len" bytes; NULL for none; see "only_key") ("rate" draws,
  * "count" is used up), as a reference the caller drops with
  * sy_mock_fault_unref; NULL when no spec applies.
  */
 struct sy_mock_fault *
-sy_mock_state_take_fault(struct sy_mock_dep *dep)
+sy_mock_state_take_fault(struct sy_mock_dep *dep, const char *key,
+                         size_t key_len)
 {
     struct sy_mock_fault *f;
     struct sy_mock_fault *drop = NULL;
 
     pthread_mutex_lock(&dep->lock);
     f = dep->fault;
+    /* A spec for another key's requests: untouched ("rate" draws and
+     * "count" are for the matching requests only). */
+    if (f != NULL && !sy_mock_fault_key_matches(f, key, key_len)) {
+        f = NULL;
+    }
     if (f != NULL && (f->has & SY_MOCK_F_RATE)
         && sy_mock_rng_unit(&dep->rate_rng) >= f->rate) {
         f = NULL;

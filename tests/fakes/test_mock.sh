@@ -128,6 +128,19 @@ curl -s -X PUT "$U/_mock/faults/dep-e" -d '{"status":500,"count":1}' >/dev/null
 C1=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-e/v1/chat/completions" -d "$(msg hi)")
 C2=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-e/v1/chat/completions" -d "$(msg hi)")
 check "count: applies once" "500 200" "$C1 $C2"
+curl -s -X PUT "$U/_mock/faults/dep-k" -d '{"status":429,"only_key":"key-one","count":2}' >/dev/null
+C1=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/chat/completions" -H 'Authorization: Bearer key-two' -d "$(msg hi)")
+C2=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/chat/completions" -d "$(msg hi)")
+C3=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/chat/completions" -H 'Authorization: Bearer key-one' -d "$(msg hi)")
+C4=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/messages" -H 'x-api-key: key-one' \
+    -H 'anthropic-version: 2023-06-01' \
+    -d '{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}')
+C5=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/chat/completions" -H 'Authorization: Bearer key-one' -d "$(msg hi)")
+check "only_key: other keys untouched, count for the key only" "200 200 429 429 200" \
+    "$C1 $C2 $C3 $C4 $C5"
+C1=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-k/v1/chat/completions" -H 'Authorization: Bearer key-two' \
+    -d "$(msg 'x [[mock {"status":500,"only_key":"key-one"}]]')")
+check "only_key: per request" "200" "$C1"
 curl -s -X PUT "$U/_mock/faults/dep-e" -d '{"status":503}' >/dev/null
 curl -s -X DELETE "$U/_mock/faults" >/dev/null
 C1=$(curl -s -o /dev/null -w '%{http_code}' "$U/dep-e/v1/chat/completions" -d "$(msg hi)")

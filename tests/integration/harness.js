@@ -645,6 +645,159 @@ function runSwitchyard(args, { env, input, timeout = 15000 } = {}) {
     return { status: r.status, stdout: r.stdout || '', stderr: r.stderr || '' };
 }
 
+/* ------------------------------------------------------------------ */
+/* Redis: a throwaway redis-server and a minimal RESP client           */
+
+/* Parse one RESP reply from 'buf' at 'pos'; returns {value, pos} or null
+ * when more bytes are needed. Errors come back as {error: message}. */
+function respParse(buf, pos) {
+    const nl = buf.indexOf('\r\n', pos);
+    if (nl < 0) return null;
+    const type = String.fromCharCode(buf[pos]);
+    const line = buf.toString('utf8', pos + 1, nl);
+    const next = nl + 2;
+    if (type === '+') return { value: line, pos: next };
+    if (type === '-') return { value: { error: line }, pos: next };
+    if (type === ':') return { value: Number(line), pos: next };
+    if (type === '$') {
+        const n = Number(line);
+        if (n < 0) return { value: null, pos: next };
+        if (buf.length < next + n + 2) return null;
+        return { value: buf.toString('utf8', next, next + n), pos: next + n + 2 };
+    }
+    if (type === '*') {
+        const n = Number(line);
+        if (n < 0) return { value: null, pos: next };
+        const out = [];
+        let p = next;
+        for (let i = 0; i < n; i++) {
+            const r = respParse(buf, p);
+            if (!r) return null;
+            out.push(r.value);
+            p = r.pos;
+        }
+        return { value: out, pos: p };
+    }
+    throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
+}
+
+/* Send commands (arrays of strings) to Redis on 127.0.0.1:'port' in one
+ * connection; resolves with the replies in order (an error reply is
+ * {error}); rejects on a connection error or after 'timeout' ms. */
+function redisPipeline(port, cmds, timeout = 3000) {
+    return new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        let buf = Buffer.alloc(0);
+        const replies = [];
+        let pos = 0;
+        const t = setTimeout(() => {
+            s.destroy();
+            reject(new Error(`redis ${port}: no reply within ${timeout} ms`));
+        }, timeout);
+        s.on('connect', () => {
+            const parts = [];
+            for (const c of cmds) {
+                parts.push(`*${c.length}\r\n`);
+                for (const a of c) {
+                    const v = String(a);
+                    parts.push(`$${Buffer.byteLength(v)}\r\n${v}\r\n`);
+                }
+            }
+            s.write(parts.join(''));
+        });
+        s.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            for (;;) {
+                const r = respParse(buf, pos);
+                if (!r) break;
+                replies.push(r.value);
+                pos = r.pos;
+            }
+            if (replies.length >= cmds.length) {
+                clearTimeout(t);
+                s.destroy();
+                resolve(replies);
+            }
+        });
+        s.on('error', (e) => { clearTimeout(t); reject(e); });
+    });
+}
+
+async function redisCommand(port, ...args) {
+    return (await redisPipeline(port, [args]))[0];
+}
+
+/*
+ * A redis-server on 127.0.0.1, no persistence, in the harness' process
+ * bookkeeping (bounded lifetime, killed on exit). start() picks a free
+ * port the first time and reuses it on a restart, so clients configured
+ * with its URL find it again.
+ */
+class Redis {
+    constructor(dir) {
+        this.dir = dir;
+        this.port = 0;
+        this.proc = null;
+        this.starts = 0;
+    }
+
+    get url() { return `redis://127.0.0.1:${this.port}`; }
+
+    async start() {
+        if (!TOOLS.redis) throw new Error('redis-server is not installed');
+        let lastErr;
+        for (let attempt = 0; attempt < 3; attempt++) {
+            const fixed = this.port > 0;
+            if (!fixed) this.port = await freePort();
+            this.starts++;
+            this.proc = spawnProc('redis-server', [TOOLS.redis, '--bind', '127.0.0.1',
+                '--port', String(this.port), '--save', '', '--appendonly', 'no',
+                '--dir', this.dir, '--protected-mode', 'no'],
+            { log: path.join(this.dir, `redis-${this.starts}.log`) });
+            try {
+                await waitFor(`redis-server on port ${this.port}`, async () =>
+                    (await redisCommand(this.port, 'PING')) === 'PONG', 10000, this.proc);
+                return this;
+            } catch (e) {
+                lastErr = e;
+                await stopProc(this.proc);
+                if (fixed) {
+                    /* The port may still be in TIME_WAIT or taken: a
+                     * restart must use the same port, so wait and retry. */
+                    await sleep(300);
+                } else {
+                    this.port = 0;
+                }
+            }
+        }
+        throw lastErr;
+    }
+
+    /* SIGKILL: no shutdown, connections reset (what a crash looks like). */
+    async kill() {
+        if (!this.proc || this.proc.exitInfo) return;
+        try { process.kill(-this.proc.child.pid, 'SIGKILL'); } catch (e) { /* gone */ }
+        await this.proc.exited;
+    }
+
+    async stop() { await stopProc(this.proc); }
+
+    cmd(...args) { return redisCommand(this.port, ...args); }
+    pipeline(cmds) { return redisPipeline(this.port, cmds); }
+
+    /* Every key matching 'pattern' (SCAN, so it is safe on a big db). */
+    async keys(pattern) {
+        const out = [];
+        let cursor = '0';
+        do {
+            const r = await this.cmd('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000);
+            cursor = r[0];
+            out.push(...r[1]);
+        } while (cursor !== '0');
+        return out;
+    }
+}
+
 /* Servers to run a scenario behind, for describe() loops. */
 const SERVERS = ['lighttpd', 'apache'];
 
@@ -653,4 +806,5 @@ module.exports = {
     Stack, Mock, gatewayConfig, request, chat, chatBody, contentOf, freePort,
     waitFor, sleep, spawnProc, stopProc, makeTmpDir, removeTmpDir, missing,
     workerPids, alive, runSwitchyard, tail, canConnect,
+    Redis, redisCommand, redisPipeline,
 };
