@@ -10,6 +10,8 @@
  */
 #include "sy.h"
 #include "chat.h"
+#include "caps.h"
+#include "contract.h"
 
 #include <limits.h>
 #include <math.h>
@@ -407,7 +409,100 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     if (get_int(root, "max_completion_tokens", &mt) ||
         get_int(root, "max_tokens", &mt))
         out->max_tokens = mt;
+    struct json_object *rf, *rt, *js, *sc;
+    if (json_object_object_get_ex(root, "response_format", &rf) &&
+        json_object_object_get_ex(rf, "type", &rt) &&
+        json_object_is_type(rt, json_type_string)) {
+        const char *t = json_object_get_string(rt);
+        if (strcmp(t, "json_object") == 0) {
+            out->response_format = SY_FORMAT_JSON_OBJECT;
+        } else if (strcmp(t, "json_schema") == 0) {
+            if (!json_object_object_get_ex(rf, "json_schema", &js) ||
+                !json_object_is_type(js, json_type_object)) {
+                bad(err, "response_format.json_schema",
+                    "'response_format.json_schema' must be an object with "
+                    "the name and schema of the answer");
+                return SY_EBADREQ;
+            }
+            sc = NULL;
+            if (json_object_object_get_ex(js, "schema", &sc) &&
+                !json_object_is_type(sc, json_type_object) &&
+                !json_object_is_type(sc, json_type_boolean)) {
+                bad(err, "response_format.json_schema.schema",
+                    "'response_format.json_schema.schema' must be a JSON "
+                    "Schema object");
+                return SY_EBADREQ;
+            }
+            out->response_format = SY_FORMAT_JSON_SCHEMA;
+            out->response_schema = sc;
+        } else if (strcmp(t, "text") != 0) {
+            bad(err, "response_format.type", "'response_format.type' must "
+                "be text, json_object or json_schema");
+            return SY_EBADREQ;
+        }
+    }
     return SY_OK;
+}
+
+static uint64_t
+content_bytes(struct json_object *content, bool *image)
+{
+    if (json_object_is_type(content, json_type_string))
+        return (uint64_t)json_object_get_string_len(content);
+    if (!json_object_is_type(content, json_type_array))
+        return 0;
+    uint64_t n = 0;
+    size_t len = json_object_array_length(content);
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *part = json_object_array_get_idx(content, i), *v;
+        if (json_object_object_get_ex(part, "text", &v) &&
+            json_object_is_type(v, json_type_string))
+            n += (uint64_t)json_object_get_string_len(v);
+        if (json_object_object_get_ex(part, "type", &v) &&
+            json_object_is_type(v, json_type_string) &&
+            strcmp(json_object_get_string(v), "image_url") == 0) {
+            *image = true;
+            n += 1024 * 4; /* an image costs about a thousand tokens */
+        }
+    }
+    return n;
+}
+
+/* What request 'r' needs from a deployment (see core/caps.h). The prompt
+ * size is an estimate: about four bytes of text a token. */
+void
+sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
+{
+    memset(n, 0, sizeof(*n));
+    struct json_object *root = r->root, *v;
+    n->streaming = r->stream;
+    n->json_object = r->response_format == SY_FORMAT_JSON_OBJECT;
+    n->json_schema = r->response_format == SY_FORMAT_JSON_SCHEMA;
+    n->max_tokens = r->max_tokens > 0 ? (uint64_t)r->max_tokens : 0;
+    bool none = json_object_object_get_ex(root, "tool_choice", &v) &&
+                json_object_is_type(v, json_type_string) &&
+                strcmp(json_object_get_string(v), "none") == 0;
+    n->tools = json_object_object_get_ex(root, "tools", &v) &&
+               json_object_is_type(v, json_type_array) &&
+               json_object_array_length(v) > 0 && !none;
+    n->parallel_tools = n->tools &&
+                        json_object_object_get_ex(root, "parallel_tool_calls",
+                                                  &v) &&
+                        json_object_get_boolean(v);
+    uint64_t bytes = 0;
+    if (json_object_object_get_ex(root, "messages", &v)) {
+        size_t len = json_object_array_length(v);
+        for (size_t i = 0; i < len; i++) {
+            struct json_object *m = json_object_array_get_idx(v, i), *c;
+            bytes += 16;
+            if (json_object_object_get_ex(m, "content", &c))
+                bytes += content_bytes(c, &n->vision);
+        }
+    }
+    if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
+        bytes += strlen(json_object_to_json_string_ext(
+            v, JSON_C_TO_STRING_PLAIN));
+    n->input_tokens = bytes / 4 + 1;
 }
 
 /* Append the canonical response to 'out': the raw body when the adapter
@@ -491,4 +586,143 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
         u->cached_tokens = int_at(d, "cached_tokens");
     if (json_object_object_get_ex(usage, "completion_tokens_details", &d))
         u->reasoning_tokens = int_at(d, "reasoning_tokens");
+}
+
+/* The parameters schema of the tool called 'name' in the request, or
+ * NULL (no such tool, or no schema: anything goes). */
+static const struct json_object *
+tool_parameters(struct json_object *root, const char *name)
+{
+    struct json_object *tools, *fn, *n, *params;
+    if (!json_object_object_get_ex(root, "tools", &tools) ||
+        !json_object_is_type(tools, json_type_array))
+        return NULL;
+    size_t len = json_object_array_length(tools);
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *t = json_object_array_get_idx(tools, i);
+        if (json_object_object_get_ex(t, "function", &fn) &&
+            json_object_object_get_ex(fn, "name", &n) &&
+            json_object_is_type(n, json_type_string) &&
+            strcmp(json_object_get_string(n), name) == 0 &&
+            json_object_object_get_ex(fn, "parameters", &params))
+            return params;
+    }
+    return NULL;
+}
+
+/* Check reply 'resp' against the output contract of 'req': with
+ * response_format json_object / json_schema, the first choice's content
+ * must be JSON (a markdown fence around it is removed, and the reply
+ * rewritten) matching the schema; every tool call's arguments must be
+ * JSON matching its tool's parameters. A refusal (message.refusal) or a
+ * reply cut by the token limit is not held against the format. Returns
+ * true when the contract holds; else a short message in 'err'. */
+bool
+sy_chat_resp_contract(const struct sy_chat_req *req,
+                      struct sy_chat_resp *resp, unsigned max_depth,
+                      struct sy_arena *a, char *err, size_t errlen)
+{
+    struct json_object *choices, *c0, *msg, *v;
+    if (resp->root == NULL ||
+        !json_object_object_get_ex(resp->root, "choices", &choices) ||
+        !json_object_is_type(choices, json_type_array) ||
+        json_object_array_length(choices) == 0)
+        return true;
+    c0 = json_object_array_get_idx(choices, 0);
+    if (!json_object_object_get_ex(c0, "message", &msg))
+        return true;
+    struct json_object *calls;
+    if (json_object_object_get_ex(msg, "tool_calls", &calls) &&
+        json_object_is_type(calls, json_type_array)) {
+        size_t n = json_object_array_length(calls);
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *call = json_object_array_get_idx(calls, i);
+            struct json_object *fn, *name, *args;
+            if (!json_object_object_get_ex(call, "function", &fn) ||
+                !json_object_object_get_ex(fn, "name", &name) ||
+                !json_object_object_get_ex(fn, "arguments", &args))
+                continue;
+            const char *an = json_object_get_string(name);
+            const char *as = json_object_get_string(args);
+            char why[200];
+            if (!sy_contract_check_tool_args(
+                    as ? as : "", as ? strlen(as) : 0,
+                    tool_parameters(req->root, an ? an : ""), max_depth, why,
+                    sizeof(why))) {
+                snprintf(err, errlen, "tool call %.60s: %s", an ? an : "?",
+                         why);
+                return false;
+            }
+        }
+    }
+    if (req->response_format == SY_FORMAT_TEXT)
+        return true;
+    if (json_object_object_get_ex(msg, "refusal", &v) &&
+        json_object_is_type(v, json_type_string))
+        return true;
+    if (json_object_object_get_ex(msg, "tool_calls", &v) && v != NULL)
+        return true; /* the model called a tool instead of answering */
+    if (!json_object_object_get_ex(msg, "content", &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        snprintf(err, errlen, "a JSON answer was asked for, the reply has "
+                 "no content");
+        return false;
+    }
+    const char *text = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v);
+    bool unfenced = false;
+    if (!sy_contract_check_json(text, len, req->response_schema, max_depth,
+                                a, err, errlen, &unfenced))
+        return false;
+    if (unfenced) {
+        /* Safe normalisation only: the fence is removed, nothing else. */
+        const char *inner;
+        size_t inner_len;
+        if (sy_contract_unfence(text, len, &inner, &inner_len)) {
+            json_object_object_add(
+                msg, "content",
+                json_object_new_string_len(inner, (int)inner_len));
+            resp->raw = NULL;
+            resp->raw_len = 0;
+        }
+    }
+    return true;
+}
+
+/* Append the text of a chat.completion.chunk's first choice delta to
+ * 'acc' (for checking a streamed answer at its end). */
+void
+sy_chat_chunk_content(const char *json, size_t len, struct sy_buf *acc)
+{
+    if (len == 0 || len > INT_MAX)
+        return;
+    struct json_tokener *tok = json_tokener_new_ex(64);
+    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
+    json_tokener_free(tok);
+    struct json_object *choices, *c0, *delta, *content;
+    if (o != NULL && json_object_object_get_ex(o, "choices", &choices) &&
+        json_object_is_type(choices, json_type_array) &&
+        json_object_array_length(choices) > 0) {
+        c0 = json_object_array_get_idx(choices, 0);
+        if (json_object_object_get_ex(c0, "delta", &delta) &&
+            json_object_object_get_ex(delta, "content", &content) &&
+            json_object_is_type(content, json_type_string))
+            sy_buf_append(acc, json_object_get_string(content),
+                          (size_t)json_object_get_string_len(content));
+    }
+    json_object_put(o);
+}
+
+/* Check a whole streamed answer 'content' against the request's JSON
+ * format (true when there is none). */
+bool
+sy_chat_content_contract(const struct sy_chat_req *req, const char *content,
+                         size_t len, unsigned max_depth, struct sy_arena *a,
+                         char *err, size_t errlen)
+{
+    if (req->response_format == SY_FORMAT_TEXT)
+        return true;
+    bool unfenced = false;
+    return sy_contract_check_json(content, len, req->response_schema,
+                                  max_depth, a, err, errlen, &unfenced);
 }

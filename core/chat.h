@@ -35,7 +35,16 @@ struct sy_chat_req {
     bool include_usage;       /* stream_options.include_usage */
     int64_t max_tokens;       /* max_completion_tokens or max_tokens; -1 */
     size_t nmessages;
+    int response_format;      /* SY_FORMAT_* */
+    struct json_object *response_schema; /* json_schema.schema; borrowed
+                                            from root, or NULL */
 };
+
+#define SY_FORMAT_TEXT 0
+#define SY_FORMAT_JSON_OBJECT 1
+#define SY_FORMAT_JSON_SCHEMA 2
+
+struct sy_needs;
 
 struct sy_chat_resp {
     struct json_object *root; /* canonical chat.completion, arena cleanup;
@@ -77,6 +86,15 @@ enum sy_err sy_chat_error_json(struct sy_buf *out, const char *message,
                                const char *type, const char *param,
                                const char *code);
 void sy_chat_json_free(void *obj);
+void sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n);
+bool sy_chat_resp_contract(const struct sy_chat_req *req,
+                           struct sy_chat_resp *resp, unsigned max_depth,
+                           struct sy_arena *a, char *err, size_t errlen);
+void sy_chat_chunk_content(const char *json, size_t len, struct sy_buf *acc);
+bool sy_chat_content_contract(const struct sy_chat_req *req,
+                              const char *content, size_t len,
+                              unsigned max_depth, struct sy_arena *a,
+                              char *err, size_t errlen);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

@@ -515,7 +515,21 @@ load_provider(struct loader *l, const char *path, const char *name,
 }
 
 static const char *const deployment_extra[] = {"provider", "timeouts", "price",
-                                               NULL};
+                                               "capabilities", NULL};
+
+#define CAP(f) offsetof(struct sy_caps, f)
+static const struct field caps_fields[] = {
+    {"tools", F_BOOL, CAP(tools), 0, 0, false, NULL},
+    {"parallel_tool_calls", F_BOOL, CAP(parallel_tools), 0, 0, false, NULL},
+    {"json_object", F_BOOL, CAP(json_object), 0, 0, false, NULL},
+    {"json_schema", F_BOOL, CAP(json_schema), 0, 0, false, NULL},
+    {"vision", F_BOOL, CAP(vision), 0, 0, false, NULL},
+    {"streaming", F_BOOL, CAP(streaming), 0, 0, false, NULL},
+    {"context_window", F_SIZE, CAP(context_window), 0, 1ll << 40, false,
+     "tokens; 0 = unknown"},
+    {"max_output_tokens", F_SIZE, CAP(max_output_tokens), 0, 1ll << 40,
+     false, "tokens; 0 = unknown"},
+};
 
 #define PRICE(f) offsetof(struct sy_price, f)
 static const struct field price_fields[] = {
@@ -567,6 +581,16 @@ load_deployment(struct loader *l, const char *path, const char *name,
             }
             sy_config_fail(l, pp, hint, "unknown provider \"%s\"", provider);
         }
+    }
+    if (d->provider != NULL && d->provider->adapter != NULL &&
+        d->model != NULL)
+        sy_caps_defaults(d->provider->type, d->model,
+                         d->provider->adapter->caps, &d->caps);
+    if (json_object_object_get_ex(obj, "capabilities", &v)) {
+        const char *cp = sy_config_jpath(l, path, "capabilities");
+        if (sy_config_want(l, cp, v, json_type_object, NULL) != NULL)
+            sy_config_read_fields(l, cp, v, caps_fields,
+                                  SY_ARRAY_LEN(caps_fields), NULL, &d->caps);
     }
     if (json_object_object_get_ex(obj, "price", &v)) {
         const char *pp2 = sy_config_jpath(l, path, "price");
@@ -621,7 +645,8 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
 }
 
 static const char *const group_extra[] = {"deployments", "offline", "strategy",
-                                          "thresholds", "description", NULL};
+                                          "thresholds", "contract",
+                                          "description", NULL};
 
 #define GRP(f) offsetof(struct sy_group, f)
 static const struct field group_fields[] = {
@@ -671,6 +696,40 @@ load_group(struct loader *l, const char *path, const char *name,
             if (!found)
                 sy_config_fail(l, sp, "one of priority, latency, cost, weighted",
                      "unknown strategy \"%s\"", sv);
+        }
+    }
+    if (json_object_object_get_ex(obj, "contract", &v)) {
+        const char *cp = sy_config_jpath(l, path, "contract");
+        if (sy_config_want(l, cp, v, json_type_object, NULL) != NULL) {
+            json_object_object_foreach(v, ck, cv) {
+                const char *kp = sy_config_jpath(l, cp, ck);
+                const char *sv = json_object_is_type(cv, json_type_string)
+                                     ? json_object_get_string(cv)
+                                     : "";
+                if (strcmp(ck, "on_violation") == 0) {
+                    if (strcmp(sv, "next") == 0)
+                        g->on_violation = SY_CONTRACT_NEXT;
+                    else if (strcmp(sv, "error") == 0)
+                        g->on_violation = SY_CONTRACT_ERROR;
+                    else if (strcmp(sv, "pass") == 0)
+                        g->on_violation = SY_CONTRACT_PASS;
+                    else
+                        sy_config_fail(l, kp, "one of next, error, pass",
+                                       "unknown policy \"%s\"", sv);
+                } else if (strcmp(ck, "stream") == 0) {
+                    if (strcmp(sv, "buffer") == 0)
+                        g->stream_buffer = true;
+                    else if (strcmp(sv, "end") != 0)
+                        sy_config_fail(l, kp, "end (validate when the stream "
+                                              "ends) or buffer (validate, "
+                                              "then send)",
+                                       "unknown stream mode \"%s\"", sv);
+                } else {
+                    sy_config_fail(l, kp, "known keys here: on_violation, "
+                                          "stream",
+                                   "unknown key \"%s\"", ck);
+                }
+            }
         }
     }
     if (json_object_object_get_ex(obj, "thresholds", &v)) {

@@ -14,6 +14,7 @@
 #include "sy.h"
 #include "breaker.h"
 #include "buf.h"
+#include "caps.h"
 #include "log.h"
 #include "mem.h"
 
@@ -80,6 +81,14 @@ struct sy_deployment {
                                            needed) */
     unsigned weight;                    /* for the weighted strategy */
     struct sy_price price;
+    struct sy_caps caps;                /* what it serves natively */
+};
+
+/* What to do when a reply breaks the requested output format. */
+enum sy_contract_policy {
+    SY_CONTRACT_NEXT,  /* a failure of that deployment: try the next one */
+    SY_CONTRACT_ERROR, /* answer 502 at once */
+    SY_CONTRACT_PASS   /* pass the reply on as it is */
 };
 
 struct sy_group {
@@ -97,6 +106,9 @@ struct sy_group {
     uint32_t max_ttft_ms;      /* threshold on time to first token p95; 0 */
     unsigned min_samples;      /* fewer: the deployment is still learned */
     unsigned explore_pct;      /* share of traffic given to unlearned ones */
+    enum sy_contract_policy on_violation;
+    bool stream_buffer;        /* streams with a schema: buffer, validate,
+                                  then send (else validate at the end) */
 };
 
 /* A caller key ("keys" section): who may call, with what limits. */

@@ -12,6 +12,7 @@
  */
 #include "sy.h"
 #include "pipeline.h"
+#include "caps.h"
 #include "chat.h"
 #include "clock.h"
 #include "config.h"
@@ -50,6 +51,11 @@ struct pctx {
     bool done_seen;
     bool holding;           /* the first event is held in 'held' */
     struct sy_buf held;
+    const struct sy_group *group;
+    bool buffering;         /* contract "buffer": events wait in 'pending'
+                               until the whole answer is validated */
+    struct sy_buf pending;
+    struct sy_buf content;  /* a streamed JSON answer, for its check */
     struct sy_usage usage;
     struct sy_failure f;
     /* routing and accounting */
@@ -272,8 +278,18 @@ on_chunk(void *ud, const struct sy_chunk *ch)
         c->usage = *ch->usage;
     if (c->first_event_us == 0 && !ch->usage_only)
         c->first_event_us = sy_now_us();
+    if (c->chat.response_format != SY_FORMAT_TEXT)
+        sy_chat_chunk_content(ch->data, ch->len, &c->content);
     if (ch->usage_only && !c->chat.include_usage)
         return SY_OK;
+    if (c->buffering) {
+        enum sy_err e = sy_buf_puts(&c->pending, "data: ");
+        if (e == SY_OK)
+            e = sy_buf_append(&c->pending, ch->data, ch->len);
+        if (e == SY_OK)
+            e = sy_buf_puts(&c->pending, "\n\n");
+        return e == SY_OK ? SY_OK : SY_EUP_PROTO;
+    }
     if (!c->s->headers_sent) {
         /* The first event (usually the bare "role" delta) is held until a
          * second one arrives: a provider that fails right after it can
@@ -362,6 +378,11 @@ attempt(struct pctx *c, const char *api_key)
     c->done_seen = false;
     c->holding = false;
     sy_buf_clear(&c->held);
+    sy_buf_clear(&c->pending);
+    sy_buf_clear(&c->content);
+    c->buffering = c->chat.stream && c->group != NULL &&
+                   c->group->stream_buffer &&
+                   c->chat.response_format != SY_FORMAT_TEXT;
 
     c->call.req = &c->chat;
     c->call.dep = d;
@@ -415,17 +436,38 @@ attempt(struct pctx *c, const char *api_key)
             memset(&resp, 0, sizeof(resp));
             e = ad->parse_response(&c->call, sy_buf_cstr(&uc.body),
                                    uc.body.len, &resp, &f);
+            char why[300];
+            const char *extra = NULL;
+            if (e == SY_OK &&
+                !sy_chat_resp_contract(&c->chat, &resp,
+                                       w->cfg->server.max_json_depth,
+                                       &w->arena, why, sizeof(why))) {
+                /* The reply breaks the requested format: a failure of
+                 * this deployment (counted apart from breaker failures),
+                 * unless the group passes such replies on. */
+                if (w->state != NULL)
+                    sy_state_contract(w->state, d);
+                if (c->group->on_violation == SY_CONTRACT_PASS) {
+                    extra = "x-switchyard-contract: violated\r\n";
+                } else {
+                    e = SY_EUP_CONTRACT;
+                    f.err = SY_EUP_CONTRACT;
+                    f.message = sy_arena_printf(
+                        &w->arena, "the reply broke the output contract: %s",
+                        why);
+                }
+            }
             if (e == SY_OK) {
                 c->usage = resp.usage;
                 if (resp.raw != NULL) {
                     /* Unchanged reply: straight from the upstream buffer. */
-                    send_bytes(c, 200, "application/json", NULL, resp.raw,
+                    send_bytes(c, 200, "application/json", extra, resp.raw,
                                resp.raw_len);
                 } else {
                     struct sy_buf *b = &w->out;
                     sy_buf_clear(b);
                     sy_chat_resp_write(&resp, b);
-                    send_body(c, 200, "application/json", NULL, b);
+                    send_body(c, 200, "application/json", extra, b);
                 }
                 record(c, SY_OK, uc.total_us);
                 sy_upstream_call_cleanup(&uc);
@@ -436,7 +478,41 @@ attempt(struct pctx *c, const char *api_key)
         }
     } else if (ok2xx) {
         e = ad->stream_feed(&c->call, NULL, 0, on_chunk, c, &c->f);
-        if (e == SY_OK && c->done_seen) {
+        char why[300];
+        bool holds = true;
+        if (e == SY_OK && c->done_seen &&
+            !sy_chat_content_contract(&c->chat, sy_buf_cstr(&c->content),
+                                      c->content.len,
+                                      w->cfg->server.max_json_depth,
+                                      &w->arena, why, sizeof(why))) {
+            if (w->state != NULL)
+                sy_state_contract(w->state, d);
+            holds = c->group->on_violation == SY_CONTRACT_PASS;
+        }
+        if (e == SY_OK && c->done_seen && !holds && c->s->headers_sent) {
+            /* Too late to move: end with an error, never a silent
+             * success that breaks the caller's parser. */
+            char msg[400];
+            snprintf(msg, sizeof(msg), "the streamed answer of %s broke "
+                     "the output contract: %s", d->name, why);
+            send_stream_error(c, SY_EUP_CONTRACT, msg);
+            record(c, SY_EUP_CONTRACT, uc.total_us);
+            sy_upstream_call_cleanup(&uc);
+            return ATTEMPT_DONE;
+        }
+        if (e == SY_OK && c->done_seen && !holds) {
+            f.err = SY_EUP_CONTRACT;
+            f.message = sy_arena_printf(&w->arena, "the streamed answer "
+                                        "broke the output contract: %s",
+                                        why);
+        } else if (e == SY_OK && c->done_seen) {
+            if (c->buffering) {
+                send_head(c, 200, "text/event-stream",
+                          "Cache-Control: no-cache\r\n"
+                          "X-Accel-Buffering: no\r\n");
+                sy_sink_write(c->s, sy_buf_cstr(&c->pending),
+                              c->pending.len);
+            }
             release_held(c);
             sy_sink_write(c->s, "data: [DONE]\n\n", 14);
             sy_sink_flush(c->s);
@@ -444,10 +520,12 @@ attempt(struct pctx *c, const char *api_key)
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
         }
-        f = c->f;
         if (f.err == SY_OK) {
-            f.err = e != SY_OK ? e : SY_EUP_PROTO;
-            f.message = "the stream ended before its end marker";
+            f = c->f;
+            if (f.err == SY_OK) {
+                f.err = e != SY_OK ? e : SY_EUP_PROTO;
+                f.message = "the stream ended before its end marker";
+            }
         }
     } else if (e == SY_OK) {
         classify(c, &uc, &f);
@@ -492,7 +570,9 @@ attempt(struct pctx *c, const char *api_key)
         send_stream_error(c, f.err, msg);
         return ATTEMPT_DONE;
     }
-    if (!sy_err_retry(f.err)) {
+    if (!sy_err_retry(f.err) ||
+        (f.err == SY_EUP_CONTRACT &&
+         c->group->on_violation == SY_CONTRACT_ERROR)) {
         send_err(c, f.err, f.message ? f.message : sy_err_name(f.err),
                  f.param);
         return ATTEMPT_DONE;
@@ -744,8 +824,43 @@ handle_chat(struct pctx *c)
     struct sy_route_plan *plan = sy_arena_zalloc(&w->arena, sizeof(*plan));
     sy_router_plan(g, views, &rq, rnd, plan);
 
+    /* Only deployments that serve every feature of the request natively;
+     * when none can, the caller learns which were excluded and why. */
+    struct sy_needs needs;
+    sy_chat_req_needs(&c->chat, &needs);
+    size_t other_excl = plan->nexcl;
+    for (size_t i = 0; i < plan->ncand;) {
+        char why[160];
+        const struct sy_deployment *d = plan->cand[i].d;
+        if (sy_caps_check(&d->caps, &needs, why, sizeof(why)) != NULL)
+            sy_router_exclude(plan, d, sy_arena_strdup(&w->arena, why));
+        else
+            i++;
+    }
+    if (plan->ncand == 0 && other_excl == 0 && plan->nexcl > 0) {
+        struct sy_buf *b = &w->out;
+        sy_buf_clear(b);
+        sy_router_explain(plan, c->route, sizeof(c->route));
+        struct sy_buf msg;
+        sy_buf_init(&msg, 4096);
+        sy_buf_printf(&msg, "no deployment of model '%.80s' can serve this "
+                      "request natively:", g->name);
+        for (size_t i = 0; i < plan->nexcl; i++)
+            sy_buf_printf(&msg, "%s %s (%s)", i ? ";" : "",
+                          plan->excl[i].d->name, plan->excl[i].why);
+        send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error", NULL,
+                   "no_capable_deployment", NULL);
+        sy_buf_free(&msg);
+        if (ck != NULL && w->quota != NULL)
+            sy_quota_settle(w->quota, w->store, &caller_res, 0);
+        return;
+    }
+
     sy_buf_init(&c->why, 4096);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
+    sy_buf_init(&c->pending, 64u << 20);
+    sy_buf_init(&c->content, 16u << 20);
+    c->group = g;
     c->all_ratelimited = true;
     bool done = false;
     for (size_t i = 0; i < plan->ncand && !done; i++) {
@@ -785,6 +900,8 @@ handle_chat(struct pctx *c)
                                          : 0);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
+    sy_buf_free(&c->pending);
+    sy_buf_free(&c->content);
 }
 
 /* ------------------------------------------------------------------ */

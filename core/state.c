@@ -40,6 +40,8 @@ struct outcome {
     uint64_t ttft_us;
     uint64_t tpot_us;
     char token[48];       /* probe token, "" when not the probe */
+    bool contract;        /* an output contract violation (counted apart
+                             from breaker failures) */
 };
 
 /* What this process knows of one deployment. */
@@ -228,6 +230,27 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
     pthread_mutex_unlock(&st->lock);
 }
 
+/* Count a reply of 'd' that broke the requested output format: its own
+ * counter (Redis hash <prefix>contract, field = deployment), never a
+ * breaker failure. */
+void
+sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
+{
+    if (st == NULL || !st->redis_on)
+        return;
+    struct outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    oc.dep = d->index;
+    oc.o = SY_BREAKER_IGNORE;
+    oc.contract = true;
+    pthread_mutex_lock(&st->lock);
+    if (st->nqueue < QUEUE_MAX)
+        st->queue[st->nqueue++] = oc;
+    else
+        st->dropped++;
+    pthread_mutex_unlock(&st->lock);
+}
+
 /* ------------------------------------------------------------------ */
 /* The state thread                                                    */
 
@@ -295,6 +318,12 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             if (oc->tpot_us > 0)
                 sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TPOT],
                                     oc->tpot_us, 1);
+        }
+        if (oc->contract) {
+            char key[300];
+            snprintf(key, sizeof(key), "%scontract", prefix);
+            sy_store_batch_addl(&fx->batch, "HINCRBY", key,
+                                cfg->deployments[oc->dep].name, "1", NULL);
         }
         if (oc->o != SY_BREAKER_IGNORE &&
             sy_breaker_batch_report(&fx->batch, prefix,

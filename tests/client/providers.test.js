@@ -54,6 +54,21 @@ const WEATHER_TOOL = {
     },
 };
 
+/* The mock's parallel calls carry {"i": <position>}: the tool says so,
+ * since the gateway checks tool arguments against their schema. */
+const INDEX_TOOL = {
+    type: 'function',
+    function: {
+        name: 'get_weather',
+        description: 'Weather by position in the list',
+        parameters: {
+            type: 'object',
+            properties: { i: { type: 'integer' } },
+            required: ['i'],
+        },
+    },
+};
+
 /* What differs between the two providers. */
 const PROVIDERS = [
     {
@@ -325,7 +340,7 @@ describe(`OpenAI SDK against single-provider groups behind ${SERVER}`,
                         content: `Weather in three cities? ${directive({ parallel_calls: 3 })}`,
                     };
                     const first = await client.chat.completions.create({
-                        model: p.model, messages: [question], tools: [WEATHER_TOOL],
+                        model: p.model, messages: [question], tools: [INDEX_TOOL],
                     });
                     assert.equal(first.choices[0].finish_reason, 'tool_calls');
                     const msg = first.choices[0].message;
@@ -348,7 +363,7 @@ describe(`OpenAI SDK against single-provider groups behind ${SERVER}`,
                                 role: 'tool', tool_call_id: c.id, content: `sunny ${i}`,
                             })),
                         ],
-                        tools: [WEATHER_TOOL],
+                        tools: [INDEX_TOOL],
                     });
                     assert.equal(second.choices[0].finish_reason, 'stop');
                     /* The mock quotes the first result: Anthropic's text as

@@ -702,7 +702,7 @@ test_error_unknown_keys(void **state)
     assert_int_equal(nlines(), 1);
     load_bad(with_deployment("'provider':'local','model':'m','modle':'x'"));
     has_line("t: deployments.d.modle: unknown key \"modle\" (hint: known "
-             "keys here: model, max_response_bytes, weight, provider, timeouts, price)");
+             "keys here: model, max_response_bytes, weight, provider, timeouts, price, capabilities)");
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'timeouts':{'connect':1}"));
     has_line("t: deployments.d.timeouts.connect: unknown key \"connect\" "
@@ -710,7 +710,7 @@ test_error_unknown_keys(void **state)
              "total_ms)");
     load_bad(with_groups("'g':{'deployments':['d'],'fallback':['e']}"));
     has_line("t: groups.g.fallback: unknown key \"fallback\" (hint: known "
-             "keys here: min_samples, explore_pct, deployments, offline, strategy, thresholds, description)");
+             "keys here: min_samples, explore_pct, deployments, offline, strategy, thresholds, contract, description)");
 }
 
 static void

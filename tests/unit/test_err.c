@@ -72,6 +72,8 @@ static const struct want_row want[] = {
      "shutting_down"},
     {SY_EGONE, "SY_EGONE", 499, false, false, "invalid_request_error",
      "client_closed_request"},
+    {SY_EUP_CONTRACT, "SY_EUP_CONTRACT", 502, true, false, "upstream_error",
+     "output_contract_violation"},
 };
 
 static void
