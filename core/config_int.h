@@ -59,6 +59,11 @@ struct json_object *sy_config_want(struct loader *l, const char *path,
 const char **sy_config_string_list(struct loader *l, const char *path,
                                    struct json_object *v, size_t *count);
 
+/* config_groups.c */
+void sy_config_load_group(struct loader *l, const char *path,
+                          const char *name, struct json_object *obj,
+                          struct sy_group *g);
+
 /* config_state.c */
 void sy_config_state_defaults(struct sy_state_conf *st);
 void sy_config_load_state(struct loader *l, struct json_object *obj);

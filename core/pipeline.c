@@ -12,6 +12,7 @@
  */
 #include "sy.h"
 #include "pipeline.h"
+#include "auth.h"
 #include "caps.h"
 #include "chat.h"
 #include "clock.h"
@@ -597,49 +598,6 @@ all_failed(struct pctx *c, const struct sy_group *g)
                extra[0] ? extra : NULL);
 }
 
-/* Constant-time comparison, padded so the time does not depend on where
- * the first difference is. */
-static bool
-secret_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = (unsigned char)(alen != blen);
-    size_t n = SY_MAX(alen, blen);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
-        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
-        diff |= (unsigned char)(x ^ y);
-    }
-    return diff == 0;
-}
-
-/* The caller key named by "Authorization: Bearer <key>", or NULL. Every
- * configured key is compared, so the time says nothing about which. */
-static const struct sy_caller_key *
-authenticate(const struct sy_config *cfg, const char *authz)
-{
-    if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0)
-        return NULL;
-    const char *key = authz + 7;
-    size_t len = strlen(key);
-    const struct sy_caller_key *found = NULL;
-    for (size_t i = 0; i < cfg->nkeys; i++)
-        if (secret_equal(key, len, cfg->keys[i].secret,
-                         cfg->keys[i].secret_len))
-            found = &cfg->keys[i];
-    return found;
-}
-
-static bool
-model_allowed(const struct sy_caller_key *k, const char *model)
-{
-    if (k->nmodels == 0)
-        return true;
-    for (size_t i = 0; i < k->nmodels; i++)
-        if (strcmp(k->models[i], model) == 0)
-            return true;
-    return false;
-}
-
 /* "250ms", "3s", "1m30s": OpenAI's reset duration format. */
 static void
 format_duration(uint32_t ms, char *out, size_t outlen)
@@ -751,7 +709,7 @@ handle_chat(struct pctx *c)
     const struct sy_config *cfg = w->cfg;
     const struct sy_caller_key *ck = NULL;
     if (cfg->nkeys > 0) {
-        ck = authenticate(cfg, r->authorization);
+        ck = sy_auth_check(cfg, r->authorization);
         if (ck == NULL) {
             send_err(c, SY_EAUTH, "invalid API key: send 'Authorization: "
                                   "Bearer <key>' with a key of this gateway",
@@ -783,7 +741,7 @@ handle_chat(struct pctx *c)
         send_err(c, SY_ENOMODEL, msg, "model");
         return;
     }
-    if (ck != NULL && !model_allowed(ck, g->name)) {
+    if (ck != NULL && !sy_auth_model_allowed(ck, g->name)) {
         char msg[256];
         snprintf(msg, sizeof(msg), "this API key may not use model "
                  "'%.120s'", g->name);
