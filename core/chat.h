@@ -90,11 +90,28 @@ void sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n);
 bool sy_chat_resp_contract(const struct sy_chat_req *req,
                            struct sy_chat_resp *resp, unsigned max_depth,
                            struct sy_arena *a, char *err, size_t errlen);
-void sy_chat_chunk_content(const char *json, size_t len, struct sy_buf *acc);
-bool sy_chat_content_contract(const struct sy_chat_req *req,
-                              const char *content, size_t len,
-                              unsigned max_depth, struct sy_arena *a,
-                              char *err, size_t errlen);
+/* A streamed answer, gathered for its contract check at the end. */
+#define SY_STREAM_MAX_CALLS 16
+struct sy_stream_answer {
+    struct sy_buf content;                     /* owned: text deltas */
+    struct sy_buf args[SY_STREAM_MAX_CALLS];   /* owned: tool arguments */
+    char names[SY_STREAM_MAX_CALLS][72];       /* tool names */
+    unsigned ncalls;
+    bool truncated;                            /* finish_reason "length" */
+};
+
+void sy_stream_answer_init(struct sy_stream_answer *s);
+void sy_stream_answer_clear(struct sy_stream_answer *s);
+void sy_stream_answer_free(struct sy_stream_answer *s);
+bool sy_chat_chunk_gather(const char *json, size_t len,
+                          struct sy_stream_answer *s);
+bool sy_chat_stream_contract(const struct sy_chat_req *req,
+                             const struct sy_stream_answer *s,
+                             unsigned max_depth, struct sy_arena *a,
+                             char *err, size_t errlen, bool *fenced);
+enum sy_err sy_chat_chunk_with_content(const char *chunk, size_t len,
+                                       const char *content, size_t clen,
+                                       struct sy_buf *out);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

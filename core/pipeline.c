@@ -17,6 +17,7 @@
 #include "chat.h"
 #include "clock.h"
 #include "config.h"
+#include "contract.h"
 #include "err.h"
 #include "log.h"
 #include "quota.h"
@@ -55,8 +56,11 @@ struct pctx {
     const struct sy_group *group;
     bool buffering;         /* contract "buffer": events wait in 'pending'
                                until the whole answer is validated */
-    struct sy_buf pending;
-    struct sy_buf content;  /* a streamed JSON answer, for its check */
+    struct sy_buf pending;  /* buffered events: a 'T' (carries text) or
+                               'N' byte, the chunk JSON, a newline */
+    bool check_stream;      /* the stream has a contract to check */
+    bool needs_tools;       /* the request offers tools */
+    struct sy_stream_answer answer; /* the streamed answer, for the check */
     struct sy_usage usage;
     struct sy_failure f;
     /* routing and accounting */
@@ -279,16 +283,16 @@ on_chunk(void *ud, const struct sy_chunk *ch)
         c->usage = *ch->usage;
     if (c->first_event_us == 0 && !ch->usage_only)
         c->first_event_us = sy_now_us();
-    if (c->chat.response_format != SY_FORMAT_TEXT)
-        sy_chat_chunk_content(ch->data, ch->len, &c->content);
+    bool text = c->check_stream &&
+                sy_chat_chunk_gather(ch->data, ch->len, &c->answer);
     if (ch->usage_only && !c->chat.include_usage)
         return SY_OK;
     if (c->buffering) {
-        enum sy_err e = sy_buf_puts(&c->pending, "data: ");
+        enum sy_err e = sy_buf_append(&c->pending, text ? "T" : "N", 1);
         if (e == SY_OK)
             e = sy_buf_append(&c->pending, ch->data, ch->len);
         if (e == SY_OK)
-            e = sy_buf_puts(&c->pending, "\n\n");
+            e = sy_buf_puts(&c->pending, "\n");
         return e == SY_OK ? SY_OK : SY_EUP_PROTO;
     }
     if (!c->s->headers_sent) {
@@ -348,6 +352,53 @@ enum attempt_result { ATTEMPT_DONE, ATTEMPT_NEXT };
 
 /* One try on deployment c->dep. ATTEMPT_DONE when the caller has been
  * answered (success, caller error, or a stream that had started). */
+/* Send a buffered, checked stream: the status and headers, then every
+ * event. When the answer was JSON in a markdown fence, its text events
+ * are replaced by one event with the bare JSON (the only rewrite the
+ * gateway does); 'violated' marks a reply passed on by the "pass"
+ * policy. */
+static void
+send_buffered(struct pctx *c, bool fenced, bool violated)
+{
+    send_head(c, 200, "text/event-stream",
+              violated ? "Cache-Control: no-cache\r\n"
+                         "X-Accel-Buffering: no\r\n"
+                         "x-switchyard-contract: violated\r\n"
+                       : "Cache-Control: no-cache\r\n"
+                         "X-Accel-Buffering: no\r\n");
+    const char *inner = NULL;
+    size_t inner_len = 0;
+    if (fenced && !sy_contract_unfence(sy_buf_cstr(&c->answer.content),
+                                       c->answer.content.len, &inner,
+                                       &inner_len))
+        fenced = false;
+    bool replaced = false;
+    const char *p = sy_buf_cstr(&c->pending);
+    const char *end = p + c->pending.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            nl = end;
+        bool text = *p == 'T';
+        const char *json = p + 1;
+        size_t len = (size_t)(nl - json);
+        if (fenced && text) {
+            if (!replaced) {
+                struct sy_buf one;
+                sy_buf_init(&one, 32u << 20);
+                if (sy_chat_chunk_with_content(json, len, inner, inner_len,
+                                               &one) == SY_OK)
+                    write_event(c, sy_buf_cstr(&one), one.len);
+                sy_buf_free(&one);
+                replaced = true;
+            }
+        } else {
+            write_event(c, json, len);
+        }
+        p = nl + 1;
+    }
+}
+
 /* Record the attempt's outcome in the shared state: latency samples on
  * success, breaker outcome by failure class. A caller that went away is
  * not held against the deployment. */
@@ -380,10 +431,12 @@ attempt(struct pctx *c, const char *api_key)
     c->holding = false;
     sy_buf_clear(&c->held);
     sy_buf_clear(&c->pending);
-    sy_buf_clear(&c->content);
-    c->buffering = c->chat.stream && c->group != NULL &&
-                   c->group->stream_buffer &&
-                   c->chat.response_format != SY_FORMAT_TEXT;
+    sy_stream_answer_clear(&c->answer);
+    c->check_stream = c->chat.stream &&
+                      (c->chat.response_format != SY_FORMAT_TEXT ||
+                       c->needs_tools);
+    c->buffering = c->check_stream && c->group != NULL &&
+                   c->group->stream_buffer;
 
     c->call.req = &c->chat;
     c->call.dep = d;
@@ -480,14 +533,14 @@ attempt(struct pctx *c, const char *api_key)
     } else if (ok2xx) {
         e = ad->stream_feed(&c->call, NULL, 0, on_chunk, c, &c->f);
         char why[300];
-        bool holds = true;
-        if (e == SY_OK && c->done_seen &&
-            !sy_chat_content_contract(&c->chat, sy_buf_cstr(&c->content),
-                                      c->content.len,
-                                      w->cfg->server.max_json_depth,
-                                      &w->arena, why, sizeof(why))) {
+        bool holds = true, violated = false, fenced = false;
+        if (e == SY_OK && c->done_seen && c->check_stream &&
+            !sy_chat_stream_contract(&c->chat, &c->answer,
+                                     w->cfg->server.max_json_depth,
+                                     &w->arena, why, sizeof(why), &fenced)) {
             if (w->state != NULL)
                 sy_state_contract(w->state, d);
+            violated = true;
             holds = c->group->on_violation == SY_CONTRACT_PASS;
         }
         if (e == SY_OK && c->done_seen && !holds && c->s->headers_sent) {
@@ -507,13 +560,8 @@ attempt(struct pctx *c, const char *api_key)
                                         "broke the output contract: %s",
                                         why);
         } else if (e == SY_OK && c->done_seen) {
-            if (c->buffering) {
-                send_head(c, 200, "text/event-stream",
-                          "Cache-Control: no-cache\r\n"
-                          "X-Accel-Buffering: no\r\n");
-                sy_sink_write(c->s, sy_buf_cstr(&c->pending),
-                              c->pending.len);
-            }
+            if (c->buffering)
+                send_buffered(c, fenced, violated);
             release_held(c);
             sy_sink_write(c->s, "data: [DONE]\n\n", 14);
             sy_sink_flush(c->s);
@@ -598,19 +646,6 @@ all_failed(struct pctx *c, const struct sy_group *g)
                extra[0] ? extra : NULL);
 }
 
-/* "250ms", "3s", "1m30s": OpenAI's reset duration format. */
-static void
-format_duration(uint32_t ms, char *out, size_t outlen)
-{
-    if (ms < 1000)
-        snprintf(out, outlen, "%ums", ms);
-    else if (ms < 60000)
-        snprintf(out, outlen, "%us", (ms + 999) / 1000);
-    else
-        snprintf(out, outlen, "%um%us", ms / 60000,
-                 ((ms % 60000) + 999) / 1000);
-}
-
 /* 429 for a caller key over a limit: the refusing limit's headers in
  * full (limit, remaining 0, reset), the other limit's size; an
  * all-or-nothing refusal does not tell how much of the other is left. */
@@ -625,7 +660,7 @@ send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
     uint64_t other_limit = tokens ? k->limits.rpm : k->limits.tpm;
     uint32_t ms = res->retry_after_ms ? res->retry_after_ms : 1000;
     char reset[32], extra[400], msg[200];
-    format_duration(ms, reset, sizeof(reset));
+    sy_quota_format_reset(ms, reset, sizeof(reset));
     int n = snprintf(extra, sizeof(extra),
                      "x-ratelimit-limit-%s: %llu\r\n"
                      "x-ratelimit-remaining-%s: 0\r\n"
@@ -817,7 +852,8 @@ handle_chat(struct pctx *c)
     sy_buf_init(&c->why, 4096);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
     sy_buf_init(&c->pending, 64u << 20);
-    sy_buf_init(&c->content, 16u << 20);
+    sy_stream_answer_init(&c->answer);
+    c->needs_tools = needs.tools;
     c->group = g;
     c->all_ratelimited = true;
     bool done = false;
@@ -859,7 +895,7 @@ handle_chat(struct pctx *c)
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);
-    sy_buf_free(&c->content);
+    sy_stream_answer_free(&c->answer);
 }
 
 /* ------------------------------------------------------------------ */

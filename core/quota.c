@@ -217,3 +217,16 @@ sy_quota_settle(struct sy_quota *q, struct sy_store *s,
     }
     r->active = false;
 }
+
+/* A reset delay in OpenAI's format: "250ms", "3s", "1m30s". */
+void
+sy_quota_format_reset(uint32_t ms, char *out, size_t outlen)
+{
+    if (ms < 1000)
+        snprintf(out, outlen, "%ums", ms);
+    else if (ms < 60000)
+        snprintf(out, outlen, "%us", (ms + 999) / 1000);
+    else
+        snprintf(out, outlen, "%um%us", ms / 60000,
+                 ((ms % 60000) + 999) / 1000);
+}

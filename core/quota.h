@@ -42,6 +42,7 @@ void sy_quota_park(struct sy_quota *q, struct sy_store *s,
                    const struct sy_provider *p, unsigned key, uint32_t ms);
 void sy_quota_settle(struct sy_quota *q, struct sy_store *s,
                      struct sy_reservation *r, uint64_t used_tokens);
+void sy_quota_format_reset(uint32_t ms, char *out, size_t outlen);
 void sy_quota_key_name(const struct sy_provider *p, unsigned key, char *out,
                        size_t outlen);
 

@@ -2,13 +2,14 @@
  * status.c - 'switchyard status [--config FILE] [--json]': read the
  * cluster's shared state from Redis (state.redis_url of the config) and
  * print, for every deployment, its latency quantiles over the window
- * (total p50/p99, time to first token p50/p95, samples), its error rate
- * and breaker; for every provider key ("<provider>#<n>", never the key
- * itself) and caller key, its requests and tokens in the current rate
- * window against its limit.
+ * (total p50/p99, time to first token p50/p95, samples), its error rate,
+ * breaker and output contract violations; for every provider key
+ * ("<provider>#<n>", never the key itself) and caller key, its requests
+ * and tokens in the current rate window against its limit.
  *
  * One round trip: TIME, then one pipeline built with the same functions
- * the workers use (sy_latency_read, sy_breaker_batch_get) and GETs of the
+ * the workers use (sy_latency_read, sy_breaker_batch_get), an HGET of
+ * each deployment's field of the "<prefix>contract" hash, and GETs of the
  * rate-limit counters named as core/quota.c names them (provider keys by
  * sy_quota_key_name, never the key itself). Read only: no key is created
  * or changed. See docs/shared-state.md for the key layout.
@@ -39,9 +40,12 @@ static const char usage_status[] =
     "Read the shared state in Redis (state.redis_url of the config) and\n"
     "print, per deployment: total latency p50/p99 and time to first token\n"
     "p50/p95 over state.window_ms, samples, error rate and breaker state\n"
-    "over state.breaker.window_ms, and when an open breaker may probe; per\n"
-    "provider key (<provider>#<n>, n from 1; never the key) and per caller\n"
-    "key: requests and tokens in the sliding minute against the limit.\n"
+    "over state.breaker.window_ms, when an open breaker may probe, and\n"
+    "its output contract violations (replies that broke a requested JSON\n"
+    "format, schema or tool arguments; a running total, never breaker\n"
+    "failures); per provider key (<provider>#<n>, n from 1; never the key)\n"
+    "and per caller key: requests and tokens in the sliding minute against\n"
+    "the limit.\n"
     "\n"
     "options:\n"
     "  -c, --config FILE  configuration (default: $SWITCHYARD_CONFIG or the\n"
@@ -65,6 +69,7 @@ struct dep_info {
     struct sy_latency_stats ttft;
     struct sy_breaker_shared br;
     bool br_known;
+    uint64_t contract;  /* output contract violations, all time */
 };
 
 /* A provider key or a caller key. */
@@ -83,6 +88,7 @@ struct dep_pos {
     size_t total;   /* first HGETALL of the total metric */
     size_t ttft;
     size_t breaker;
+    size_t contract; /* HGET <prefix>contract <deployment> */
 };
 
 struct key_pos {
@@ -260,12 +266,20 @@ print_text(const struct sy_config *cfg, const char *where,
            "last %.0f s\n\n",
            sc->window_ms / 1000.0, sc->breaker.window_ms / 1000.0);
 
+    printf("CONTRACT: replies that broke the requested output format "
+           "(a running total;\nnot breaker failures)\n\n");
+
     int wn = (int)strlen("DEPLOYMENT");
-    for (size_t i = 0; i < cfg->ndeployments; i++)
+    int wb = (int)strlen("BREAKER");
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        char br[96];
         wn = max_width(wn, cfg->deployments[i].name);
-    printf("%-*s  %8s  %9s  %9s  %9s  %9s  %-16s  %s\n", wn, "DEPLOYMENT",
-           "SAMPLES", "P50 ms", "P99 ms", "TTFT p50", "TTFT p95", "ERRORS",
-           "BREAKER");
+        fmt_breaker(br, sizeof(br), &deps[i]);
+        wb = max_width(wb, br);
+    }
+    printf("%-*s  %8s  %9s  %9s  %9s  %9s  %-16s  %-*s  %8s\n", wn,
+           "DEPLOYMENT", "SAMPLES", "P50 ms", "P99 ms", "TTFT p50",
+           "TTFT p95", "ERRORS", wb, "BREAKER", "CONTRACT");
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         const struct dep_info *d = &deps[i];
         char p50[32], p99[32], t50[32], t95[32], errs[64], br[96];
@@ -275,9 +289,9 @@ print_text(const struct sy_config *cfg, const char *where,
         fmt_ms(t95, sizeof(t95), &d->ttft, d->ttft.p95_us);
         fmt_errors(errs, sizeof(errs), d);
         fmt_breaker(br, sizeof(br), d);
-        printf("%-*s  %8" PRIu64 "  %9s  %9s  %9s  %9s  %-16s  %s\n", wn,
-               cfg->deployments[i].name, d->total.count, p50, p99, t50, t95,
-               errs, br);
+        printf("%-*s  %8" PRIu64 "  %9s  %9s  %9s  %9s  %-16s  %-*s  %8"
+               PRIu64 "\n", wn, cfg->deployments[i].name, d->total.count,
+               p50, p99, t50, t95, errs, wb, br, d->contract);
     }
 
     for (int pass = 0; pass < 2; pass++) {
@@ -403,6 +417,7 @@ print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
             sy_buf_puts(&b, "null");
         else
             sy_buf_printf(&b, "%.4f", (double)bad / tot);
+        sy_buf_printf(&b, ",\"contract_violations\":%" PRIu64, d->contract);
         sy_buf_puts(&b, ",\"breaker\":");
         if (!d->br_known) {
             sy_buf_puts(&b, "null");
@@ -529,6 +544,9 @@ run(const struct sy_config *cfg, bool json)
     sy_store_batch_init(&b, 64u << 20);
     enum sy_err e = SY_OK;
     uint64_t wid = now_ms / SY_QUOTA_WINDOW_MS;
+    /* As core/state.c names it: one hash, field = deployment. */
+    char contract_key[300];
+    snprintf(contract_key, sizeof(contract_key), "%scontract", prefix);
     for (size_t i = 0; i < cfg->ndeployments && e == SY_OK; i++) {
         const char *name = cfg->deployments[i].name;
         dpos[i].total = b.n;
@@ -541,6 +559,9 @@ run(const struct sy_config *cfg, bool json)
         dpos[i].breaker = b.n;
         if (e == SY_OK)
             e = sy_breaker_batch_get(&b, prefix, name, &sc->breaker);
+        dpos[i].contract = b.n;
+        if (e == SY_OK)
+            e = sy_store_batch_addl(&b, "HGET", contract_key, name, NULL);
     }
     for (int pass = 0; pass < 2 && e == SY_OK; pass++) {
         struct key_info *ks = pass == 0 ? pkeys : ckeys;
@@ -588,6 +609,7 @@ run(const struct sy_config *cfg, bool json)
             sy_latency_hist_stats(&h, &deps[i].ttft);
             deps[i].br_known =
                 sy_breaker_parse_shared(&r[dpos[i].breaker], &deps[i].br);
+            deps[i].contract = val_u64(&r[dpos[i].contract]);
         }
         for (size_t i = 0; i < npkeys; i++) {
             read_rate(r, ppos[i].rpm, now_ms, &pkeys[i].rpm);

@@ -422,8 +422,10 @@ const BASE_PATH = { openai: 'v1', anthropic: 'v1', gemini: 'v1beta' };
  * default, also 'anthropic' or 'gemini', which the mock speaks too;
  * 'model' the deployment's model, default 'mock-model'; 'api_key_env'
  * names the key variables instead of "auth": "none"; 'provider' holds
- * extra provider keys), groups is {model: [deployment, ...]}, server
- * overrides server keys.
+ * extra provider keys; 'capabilities' is copied as the deployment's
+ * "capabilities" object), groups is {model: [deployment, ...]} or
+ * {model: {deployments: [...], contract, strategy, ...}} (an object is
+ * copied as the group as it is), server overrides server keys.
  */
 function gatewayConfig(mockPort, { deployments, groups, server, state } = {}) {
     const cfg = {
@@ -452,10 +454,11 @@ function gatewayConfig(mockPort, { deployments, groups, server, state } = {}) {
             timeouts: { ...DEFAULT_TIMEOUTS, ...(d.timeouts || {}) },
         };
         if (d.max_response_bytes) dep.max_response_bytes = d.max_response_bytes;
+        if (d.capabilities) dep.capabilities = { ...d.capabilities };
         cfg.deployments[name] = dep;
     }
-    for (const [model, list] of Object.entries(groups || {})) {
-        cfg.groups[model] = { deployments: list };
+    for (const [model, g] of Object.entries(groups || {})) {
+        cfg.groups[model] = Array.isArray(g) ? { deployments: g } : { ...g };
     }
     return cfg;
 }
