@@ -8,8 +8,11 @@
  * parameters) move to the next deployment, or answer 502 / pass with
  * x-switchyard-contract: violated per the group's "contract" policy; a
  * markdown fence around a JSON answer is removed; streams are checked at
- * their end (an error event, no [DONE]) or buffered ("stream": "buffer");
- * violations are counted in Redis ("<prefix>contract") and shown by
+ * their end (an error event, no [DONE]) or buffered ("stream": "buffer",
+ * where a fence is removed too and "pass" still sets the header), tool
+ * arguments included; a turn that calls a tool is exempt from the JSON
+ * check, and an answer cut by the token limit (finish_reason "length")
+ * is no violation; violations are counted in Redis ("<prefix>contract") and shown by
  * `switchyard status`, never as breaker failures.
  *
  *   sh tests/integration/run.sh build tests/integration/contract.test.js
@@ -112,6 +115,100 @@ function chunks(r) {
     return r.events.filter((e) => e.json && !e.json.error);
 }
 
+/* The last event of a stream (undefined when there is none). */
+function lastEvent(r) {
+    return r.events[r.events.length - 1];
+}
+
+/* A stream that ended normally with [DONE] (once, last) and no error event. */
+function assertDone(r) {
+    assert.ok(r.complete, `the response did not end cleanly: ${r.error}`);
+    assert.match(r.headers['content-type'] || '', /^text\/event-stream/, brief(r));
+    const last = lastEvent(r);
+    assert.ok(last && last.data === '[DONE]', `last event: ${last && last.data}\n${r.body}`);
+    assert.equal(r.events.filter((e) => e.data === '[DONE]').length, 1, r.body);
+    assert.equal(r.events.filter((e) => e.json && e.json.error).length, 0, r.body);
+}
+
+/* A stream that ended with one error event of 'code' and no [DONE];
+ * returns the error object. */
+function assertStreamError(r, code) {
+    assert.ok(r.complete, `the response did not end cleanly: ${r.error}`);
+    assert.match(r.headers['content-type'] || '', /^text\/event-stream/, brief(r));
+    const last = lastEvent(r);
+    assert.ok(last && last.json && last.json.error, `last event: ${last && last.data}\n${r.body}`);
+    assert.equal(last.json.error.code, code, last.data);
+    assert.equal(typeof last.json.error.message, 'string');
+    assert.equal(r.events.filter((e) => e.data === '[DONE]').length, 0, r.body);
+    assert.equal(r.events.filter((e) => e.json && e.json.error).length, 1, r.body);
+    return last.json.error;
+}
+
+/* The tool calls of a stream put together from their deltas, by index:
+ * [{ids, name, arguments}]. */
+function streamedCalls(r) {
+    const calls = [];
+    for (const e of chunks(r)) {
+        const c0 = e.json.choices && e.json.choices[0];
+        const tcs = c0 && c0.delta && c0.delta.tool_calls;
+        if (!Array.isArray(tcs)) continue;
+        for (const tc of tcs) {
+            const i = tc.index || 0;
+            calls[i] = calls[i] || { ids: [], name: '', arguments: '' };
+            if (tc.id) calls[i].ids.push(tc.id);
+            if (tc.function && typeof tc.function.name === 'string') calls[i].name += tc.function.name;
+            if (tc.function && typeof tc.function.arguments === 'string') {
+                calls[i].arguments += tc.function.arguments;
+            }
+        }
+    }
+    return calls;
+}
+
+/* The finish_reason values of a stream's chunks, in order. */
+function finishReasons(r) {
+    return chunks(r).map((e) => e.json.choices && e.json.choices[0] && e.json.choices[0].finish_reason)
+        .filter((f) => f);
+}
+
+/* The distinct chunk ids of a stream (one per upstream answer). */
+function streamIds(r) {
+    return [...new Set(chunks(r).map((e) => e.json.id))];
+}
+
+/* A JSON answer cut by the token limit, as a provider sends it: the
+ * mock's "error_body" with status 200 is sent verbatim, so it can play a
+ * whole chat.completion (or, with content_type text/event-stream, a whole
+ * stream) that the mock would never generate itself. */
+const CUT = '{"name": "Ada", "ag';
+
+function cutCompletion(content = CUT) {
+    return {
+        status: 200,
+        error_body: JSON.stringify({
+            id: 'chatcmpl-cut-1', object: 'chat.completion', created: 1700000000, model: 'mock-model',
+            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'length' }],
+            usage: { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18 },
+        }),
+    };
+}
+
+/* A stream of 'pieces' of content whose last chunk has 'finish'. */
+function cutStream(pieces, finish = 'length') {
+    const chunk = (delta, finishReason) => ({
+        id: 'chatcmpl-cut-2', object: 'chat.completion.chunk', created: 1700000000, model: 'mock-model',
+        choices: [{ index: 0, delta, finish_reason: finishReason }], usage: null,
+    });
+    const evs = [chunk({ role: 'assistant', content: '' }, null),
+        ...pieces.map((p) => chunk({ content: p }, null)),
+        chunk({}, finish)];
+    return {
+        status: 200,
+        content_type: 'text/event-stream',
+        error_body: evs.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + 'data: [DONE]\n\n',
+    };
+}
+
 /* ------------------------------------------------------------------ */
 /* Routing and contracts, no shared state                              */
 
@@ -164,6 +261,7 @@ const stack = new h.Stack({
             'g-next': { deployments: ['e1', 'e2'], contract: { on_violation: 'next' } },
             'g-stream': ['s1', 's2'],
             'g-buffer': { deployments: ['b1', 'b2'], contract: { stream: 'buffer' } },
+            'g-pass-buffer': { deployments: ['p1', 'p2'], contract: { on_violation: 'pass', stream: 'buffer' } },
         },
     }),
 });
@@ -450,6 +548,202 @@ for (const server of h.SERVERS) {
                 assertServedBy(t, 'b1', 1);
                 assert.equal(t.events[t.events.length - 1].data, '[DONE]');
             });
+
+            it('a tool-call stream with a json_schema format ends with [DONE] ("end" and "buffer")', async () => {
+                /* The model calls a tool instead of answering: there is no
+                 * JSON text to check, only the arguments (valid here). */
+                for (const [model, dep, other] of [['g-stream', 's1', 's2'], ['g-buffer', 'b1', 'b2']]) {
+                    await stack.mock.resetStats();
+                    const r = await schemaChat(base(), {
+                        model, stream: true,
+                        directive: { tool_arguments: '{"city": "Paris"}' },
+                        extra: { tools: [WEATHER_TOOL] },
+                    });
+                    assertServedBy(r, dep, 1);
+                    assertDone(r);
+                    const calls = streamedCalls(r);
+                    assert.equal(calls.length, 1, r.body);
+                    assert.equal(calls[0].name, 'get_weather', model);
+                    assert.equal(calls[0].ids.length, 1, r.body);
+                    assert.deepEqual(JSON.parse(calls[0].arguments), { city: 'Paris' }, model);
+                    assert.deepEqual(finishReasons(r), ['tool_calls'], model);
+                    assert.equal(h.contentOf(r), '', `text in a tool-call turn: ${r.body}`);
+                    assert.equal(r.headers['x-switchyard-contract'], undefined, model);
+                    assert.deepEqual(await counts(stack.mock, [dep, other]), { [dep]: 1, [other]: 0 }, model);
+                    /* The provider got both the tools and the response_format. */
+                    const sent = await stack.mock.requests(dep);
+                    const body = sent[sent.length - 1].body;
+                    assert.deepEqual(body.response_format, SCHEMA_FORMAT, model);
+                    assert.equal(body.tools[0].function.name, 'get_weather', model);
+                }
+            });
+
+            it('streamed tool arguments are checked: "buffer" moves on unseen, "end" ends with an error event', async () => {
+                /* "buffer": b1's arguments break the tool's parameters (a
+                 * wrong type, not JSON, a missing required key): b2 answers
+                 * and the client sees only b2's events. */
+                await stack.mock.fault('b2', { tool_arguments: '{"city": "Paris"}' });
+                for (const args of ['{"city": 42}', '{"city": ', '{"days": 3}']) {
+                    await stack.mock.resetStats();
+                    await stack.mock.fault('b1', { tool_arguments: args });
+                    const r = await toolChat(base(), { model: 'g-buffer', stream: true });
+                    assertServedBy(r, 'b2', 2);
+                    assertDone(r);
+                    assert.equal(streamIds(r).length, 1, `events of two answers: ${r.body}`);
+                    const calls = streamedCalls(r);
+                    assert.equal(calls.length, 1, r.body);
+                    assert.equal(calls[0].ids.length, 1, `two call starts: ${r.body}`);
+                    assert.equal(calls[0].name, 'get_weather');
+                    assert.equal(calls[0].arguments, '{"city": "Paris"}', `b1's arguments reached the client: ${r.body}`);
+                    assert.deepEqual(finishReasons(r), ['tool_calls'], args);
+                    assert.equal(chunks(r).filter((e) => e.json.choices[0] && e.json.choices[0].delta &&
+                        e.json.choices[0].delta.role).length, 1, r.body);
+                    assert.deepEqual(await counts(stack.mock, ['b1', 'b2']), { b1: 1, b2: 1 }, args);
+                }
+                /* Both breaking it: a 502 before any event. */
+                await stack.mock.fault('b2', { tool_arguments: '{"city": null}' });
+                const both = await toolChat(base(), { model: 'g-buffer', stream: true });
+                assertError(both, 502, 'output_contract_violation');
+                assert.match(both.json.error.message, /b1: .*get_weather.*b2: .*get_weather/s, both.body);
+
+                /* "end": the events are already out; the stream ends with an
+                 * error event naming the deployment and the tool, no [DONE]. */
+                await stack.mock.resetStats();
+                await stack.mock.fault('s1', { tool_arguments: '{"city": 42}' });
+                const r = await toolChat(base(), { model: 'g-stream', stream: true });
+                assert.equal(r.status, 200, brief(r));
+                assert.equal(r.headers['x-switchyard-deployment'], 's1');
+                const err = assertStreamError(r, 'output_contract_violation');
+                assert.match(err.message, /s1/, err.message);
+                assert.match(err.message, /get_weather/, err.message);
+                assert.equal(streamedCalls(r)[0].arguments, '{"city": 42}', 'the arguments before the error');
+                assert.equal(await stack.mock.count('s2'), 0);
+                /* Valid arguments: [DONE]. */
+                await stack.mock.fault('s1', { tool_arguments: '{"city": "Oslo", "days": 2}' });
+                const ok = await toolChat(base(), { model: 'g-stream', stream: true });
+                assertServedBy(ok, 's1', 1);
+                assertDone(ok);
+                assert.deepEqual(JSON.parse(streamedCalls(ok)[0].arguments), { city: 'Oslo', days: 2 });
+            });
+
+            it('fenced JSON in a buffered stream reaches the client without the fence', async () => {
+                for (const [what, send, content] of [
+                    ['json_schema', schemaChat, GOOD],
+                    ['json_object', jsonModeChat, '{"a": [1, 2], "b": "x"}'],
+                ]) {
+                    await stack.mock.resetStats();
+                    /* Many pieces: the fence is spread over several events. */
+                    await stack.mock.fault('b1', { content, fenced: true, chunks: 8 });
+                    const r = await send(base(), { model: 'g-buffer', stream: true });
+                    assertServedBy(r, 'b1', 1);
+                    assertDone(r);
+                    assert.equal(h.contentOf(r), content, `${what}: not the bare JSON: ${r.body}`);
+                    assert.ok(!r.body.includes('```'), `${what}: a fence reached the client: ${r.body}`);
+                    assert.equal(r.headers['x-switchyard-contract'], undefined, what);
+                    assert.deepEqual(finishReasons(r), ['stop'], what);
+                    assert.equal(streamIds(r).length, 1, r.body);
+                    assert.deepEqual(await counts(stack.mock, ['b1', 'b2']), { b1: 1, b2: 0 }, what);
+                }
+                /* Without a JSON format the stream is not held and the fence
+                 * is the answer. */
+                await stack.mock.fault('b1', { content: GOOD, fenced: true });
+                const t = await h.chat(base(), { model: 'g-buffer', stream: true });
+                assertServedBy(t, 'b1', 1);
+                assertDone(t);
+                assert.equal(h.contentOf(t), '```json\n' + GOOD + '\n```');
+
+                /* "end": the fenced events have gone out before the check, and
+                 * a fence cannot be taken back. The answer is valid JSON once
+                 * unfenced, so it is not a violation: the stream still ends
+                 * with [DONE], and the content the client got keeps its fence
+                 * (a documented limit of "end"; use "buffer" to have it
+                 * removed). */
+                await stack.mock.fault('s1', { content: GOOD, fenced: true });
+                const e = await schemaChat(base(), { model: 'g-stream', stream: true });
+                assertServedBy(e, 's1', 1);
+                assertDone(e);
+                assert.equal(h.contentOf(e), '```json\n' + GOOD + '\n```');
+                assert.equal(await stack.mock.count('s2'), 0);
+            });
+
+            it('on_violation "pass" with "buffer": x-switchyard-contract: violated, then [DONE]', async () => {
+                await stack.mock.fault('p1', { content: 'not json' });
+                const r = await schemaChat(base(), { model: 'g-pass-buffer', stream: true });
+                assertServedBy(r, 'p1', 1);
+                assertDone(r);
+                assert.equal(r.headers['x-switchyard-contract'], 'violated', brief(r));
+                assert.equal(h.contentOf(r), 'not json');
+                assert.equal(await stack.mock.count('p2'), 0);
+
+                /* A schema violation, and tool arguments against the tool. */
+                await stack.mock.fault('p1', { content: '{"name": "Ada"}' });
+                const s = await schemaChat(base(), { model: 'g-pass-buffer', stream: true });
+                assertServedBy(s, 'p1', 1);
+                assertDone(s);
+                assert.equal(s.headers['x-switchyard-contract'], 'violated', brief(s));
+                assert.equal(h.contentOf(s), '{"name": "Ada"}');
+                await stack.mock.fault('p1', { tool_arguments: '{"city": 42}' });
+                const t = await toolChat(base(), { model: 'g-pass-buffer', stream: true });
+                assertServedBy(t, 'p1', 1);
+                assertDone(t);
+                assert.equal(t.headers['x-switchyard-contract'], 'violated', brief(t));
+                assert.equal(streamedCalls(t)[0].arguments, '{"city": 42}');
+                assert.equal(await stack.mock.count('p2'), 0);
+
+                /* A stream that holds: no header. */
+                await stack.mock.fault('p1', { content: GOOD });
+                const ok = await schemaChat(base(), { model: 'g-pass-buffer', stream: true });
+                assertServedBy(ok, 'p1', 1);
+                assertDone(ok);
+                assert.equal(ok.headers['x-switchyard-contract'], undefined);
+                assert.equal(h.contentOf(ok), GOOD);
+            });
+
+            it('a JSON answer cut by the token limit (finish_reason "length") is not a violation', async () => {
+                /* Not streamed: 200 from the first deployment, content as sent. */
+                for (const [what, send] of [['json_object', jsonModeChat], ['json_schema', schemaChat]]) {
+                    await stack.mock.resetStats();
+                    await stack.mock.fault('e1', cutCompletion());
+                    await stack.mock.fault('e2', { content: GOOD });
+                    const r = await send(base(), { model: 'g-next' });
+                    assertServedBy(r, 'e1', 1);
+                    assert.equal(r.json.choices[0].message.content, CUT, what);
+                    assert.equal(r.json.choices[0].finish_reason, 'length', what);
+                    assert.equal(r.headers['x-switchyard-contract'], undefined, what);
+                    assert.deepEqual(await counts(stack.mock, ['e1', 'e2']), { e1: 1, e2: 0 }, what);
+                }
+                /* The same content with finish_reason "stop" is a violation
+                 * (the test above is not passing by accident). */
+                const stopped = cutCompletion();
+                stopped.error_body = stopped.error_body.replace('"length"', '"stop"');
+                await stack.mock.fault('e1', stopped);
+                const v = await jsonModeChat(base(), { model: 'g-next' });
+                assertServedBy(v, 'e2', 2);
+
+                /* Streamed, "end" and "buffer": the last chunk says "length". */
+                const pieces = ['{"name": ', '"Ada", ', '"ag'];
+                for (const [model, dep, other] of [['g-stream', 's1', 's2'], ['g-buffer', 'b1', 'b2']]) {
+                    await stack.mock.resetStats();
+                    await stack.mock.fault(dep, cutStream(pieces));
+                    await stack.mock.fault(other, { content: GOOD });
+                    const s = await schemaChat(base(), { model, stream: true });
+                    assertServedBy(s, dep, 1);
+                    assertDone(s);
+                    assert.equal(h.contentOf(s), CUT, model);
+                    assert.deepEqual(finishReasons(s), ['length'], model);
+                    assert.deepEqual(await counts(stack.mock, [dep, other]), { [dep]: 1, [other]: 0 }, model);
+                }
+                /* Control: the same stream ending with "stop" is a violation. */
+                await stack.mock.fault('s1', cutStream(pieces, 'stop'));
+                const se = await schemaChat(base(), { model: 'g-stream', stream: true });
+                assertStreamError(se, 'output_contract_violation');
+                await stack.mock.fault('b1', cutStream(pieces, 'stop'));
+                await stack.mock.fault('b2', { content: GOOD });
+                const sb = await schemaChat(base(), { model: 'g-buffer', stream: true });
+                assertServedBy(sb, 'b2', 2);
+                assertDone(sb);
+                assert.equal(h.contentOf(sb), GOOD);
+            });
         });
 }
 
@@ -535,6 +829,11 @@ describe('contract violations in shared state', { skip: RSKIP }, () => {
         await R.mock.fault('r1', { content: GOOD });
         const ok = await schemaChat(base, { model: 'g-r' });
         assertServedBy(ok, 'r1', 1);
+        /* Each process sends its outcomes to Redis every refresh_ms (100),
+         * so outcomes of two processes can land out of order: let this
+         * success land first, or a 500 queued in the other process may
+         * reach Redis before it and the success would reset the count. */
+        await h.sleep(300);
         /* Real provider failures still count (the breaker works). */
         await R.mock.fault('r1', { status: 500 });
         for (let i = 0; i < 2; i++) assertServedBy(await schemaChat(base, { model: 'g-r' }), 'r2', 2);
