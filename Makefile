@@ -50,7 +50,8 @@ CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/config.c core/config_state.c core/config_groups.c core/chat.c core/upstream.c core/worker.c \
             core/pipeline.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
-            core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c
+            core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
+            core/cost.c core/usagelog.c core/spend.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c
@@ -149,6 +150,14 @@ $(BUILD)/tests/adapters/test_adapters: tests/adapters/test_adapters.c $(LIBSY) $
 # ------------------------------------------------------------------- run
 run: all
 	$(Q)PORT=$(PORT) sh tools/run.sh $(BUILD)
+
+# Benchmark: mock, nginx, lighttpd + FastCGI, switchyard behind lighttpd
+# and Apache, Redis, all on free 127.0.0.1 ports and stopped at the end
+# (bench/run.sh; BENCH_* knobs there). Summary and raw data in
+# $(BUILD)/bench/results-<date>/.
+.PHONY: bench
+bench: all
+	$(Q)bash bench/run.sh $(BUILD)
 
 lint:
 	$(Q)sh tools/lint.sh

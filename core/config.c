@@ -12,6 +12,7 @@
 #include "config.h"
 #include "chat.h"
 #include "config_int.h"
+#include "cost.h"
 #include "../adapters/adapter.h"
 
 #include <errno.h>
@@ -296,6 +297,8 @@ static const struct field server_fields[] = {
     {"drain_timeout_ms", F_MS, SRV(drain_timeout_ms), 0, 3600000, false, NULL},
     {"log_level", F_LOGLEVEL, SRV(log_level), 0, 0, false, NULL},
     {"trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL},
+    {"usage_log", F_STR, SRV(usage_log), 0, 0, false,
+     "a file path; one JSON line per request (no keys, no bodies)"},
 };
 
 #define TMO(f) offsetof(struct sy_timeouts, f)
@@ -369,6 +372,8 @@ static const struct field provider_fields[] = {
      "requests per minute allowed on each API key; 0 = no limit"},
     {"key_tpm", F_UINT, PRV(key_limits.tpm), 0, 2000000000, false,
      "tokens per minute allowed on each API key; 0 = no limit"},
+    {"markup_pct", F_DOUBLE, PRV(markup_pct), 0, 1000, false,
+     "the aggregator's fee on top of the deployment prices, in percent"},
     {"base_url", F_STR, PRV(base_url), 0, 0, true,
      "e.g. \"https://api.openai.com/v1\""},
 };
@@ -414,6 +419,9 @@ load_provider(struct loader *l, const char *path, const char *name,
     p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
     sy_config_read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
                 extra, p);
+    if (sy_cost_markup_bp(p->markup_pct, &p->markup_bp) != SY_OK)
+        sy_config_fail(l, sy_config_jpath(l, path, "markup_pct"),
+                       "a percentage from 0 to 1000", "invalid markup");
     if (p->base_url != NULL) {
         size_t n = strlen(p->base_url);
         const char *host = strncasecmp(p->base_url, "http://", 7) == 0

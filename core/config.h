@@ -66,6 +66,8 @@ struct sy_provider {
     size_t nheaders;
     const void *adapter_conf;         /* from the adapter's init slot, or NULL */
     struct sy_limits key_limits;      /* each key's own RPM/TPM */
+    double markup_pct;                /* aggregator fee on top of prices */
+    unsigned markup_bp;               /* the same in basis points */
     unsigned *key_cursor;             /* round-robin position; atomic access,
                                          the one mutable field */
 };
@@ -114,6 +116,7 @@ struct sy_group {
 /* A caller key ("keys" section): who may call, with what limits. */
 struct sy_caller_key {
     const char *name;        /* key id in logs, Redis and metrics */
+    const char *team;        /* for spend reports, or NULL */
     const char *secret;      /* the key itself, from the environment; never
                                 logged or stored */
     size_t secret_len;
@@ -149,6 +152,7 @@ struct sy_server_conf {
     uint32_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight work */
     enum sy_log_level log_level;
     bool trust_request_id;      /* reuse a well-formed X-Request-Id header */
+    const char *usage_log;      /* one JSON line per request, or NULL */
 };
 
 struct sy_config {

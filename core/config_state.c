@@ -93,8 +93,10 @@ sy_config_load_state(struct loader *l, struct json_object *obj)
 }
 
 static const char *const key_extra[] = {"key_env", "models", NULL};
+/* "team" is read through the table below. */
 #define CK(f) offsetof(struct sy_caller_key, f)
 static const struct field key_fields[] = {
+    {"team", F_STR, CK(team), 0, 0, false, "a team name for spend reports"},
     {"rpm", F_UINT, CK(limits.rpm), 0, 100000000, false, NULL},
     {"tpm", F_UINT, CK(limits.tpm), 0, 2000000000, false, NULL},
 };

@@ -18,12 +18,14 @@
 #include "clock.h"
 #include "config.h"
 #include "contract.h"
+#include "cost.h"
 #include "err.h"
 #include "log.h"
 #include "quota.h"
 #include "req.h"
 #include "router.h"
 #include "state.h"
+#include "usagelog.h"
 #include "sink.h"
 #include "upstream.h"
 #include "worker.h"
@@ -70,6 +72,7 @@ struct pctx {
     uint64_t attempt_start_us;
     uint64_t first_event_us;        /* first stream event of the attempt */
     enum sy_err result;             /* the attempt's outcome class */
+    int64_t cost_micro_usd;         /* of the answered attempt */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
     struct sy_failure last;
@@ -513,6 +516,14 @@ attempt(struct pctx *c, const char *api_key)
             }
             if (e == SY_OK) {
                 c->usage = resp.usage;
+                c->cost_micro_usd = sy_cost_micro_usd(
+                    &d->price, &c->usage, d->provider->markup_bp);
+                char usd[32], cost_hdr[160];
+                sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
+                snprintf(cost_hdr, sizeof(cost_hdr),
+                         "x-switchyard-cost-usd: %s\r\n%s", usd,
+                         extra ? extra : "");
+                extra = cost_hdr;
                 if (resp.raw != NULL) {
                     /* Unchanged reply: straight from the upstream buffer. */
                     send_bytes(c, 200, "application/json", extra, resp.raw,
@@ -565,6 +576,8 @@ attempt(struct pctx *c, const char *api_key)
             release_held(c);
             sy_sink_write(c->s, "data: [DONE]\n\n", 14);
             sy_sink_flush(c->s);
+            c->cost_micro_usd = sy_cost_micro_usd(&d->price, &c->usage,
+                                                  d->provider->markup_bp);
             record(c, SY_OK, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
@@ -736,6 +749,35 @@ try_deployment(struct pctx *c, uint64_t est)
     return ATTEMPT_NEXT;
 }
 
+/* Settle the request's money: one usage-log line (every request that
+ * reached a deployment) and the day's spend in Redis. Strings are the
+ * config's, so they outlive the state thread's queue. */
+static void
+account(struct pctx *c, const struct sy_caller_key *ck,
+        const struct sy_group *g)
+{
+    if (c->attempts == 0 || c->dep == NULL)
+        return;
+    struct sy_usage_record r;
+    memset(&r, 0, sizeof(r));
+    r.request_id = c->request_id;
+    r.key_name = ck ? ck->name : NULL;
+    r.team = ck ? ck->team : NULL;
+    r.group = g->name;
+    r.deployment = c->dep->name;
+    r.provider = c->dep->provider->name;
+    r.prompt_tokens = c->usage.prompt_tokens;
+    r.completion_tokens = c->usage.completion_tokens;
+    r.cached_tokens = c->usage.cached_tokens;
+    r.reasoning_tokens = c->usage.reasoning_tokens;
+    r.cost_micro_usd = c->s->status == 200 ? c->cost_micro_usd : 0;
+    r.status = c->s->status;
+    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
+    r.attempts = c->attempts;
+    sy_usagelog_write(c->w->usagelog, &r);
+    sy_state_spend(c->w->state, &r);
+}
+
 static void
 handle_chat(struct pctx *c)
 {
@@ -892,6 +934,7 @@ handle_chat(struct pctx *c)
         sy_quota_settle(w->quota, w->store, &caller_res,
                         c->usage.present ? (uint64_t)c->usage.total_tokens
                                          : 0);
+    account(c, ck, g);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);

@@ -21,6 +21,8 @@
 #include "latency.h"
 #include "log.h"
 #include "mem.h"
+#include "spend.h"
+#include "usagelog.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -64,6 +66,9 @@ struct sy_state {
     struct dep_state *deps;               /* cfg->ndeployments */
     struct outcome *queue;
     size_t nqueue;
+    struct sy_usage_record *spend;        /* costs to add to Redis; their
+                                             strings belong to the config */
+    size_t nspend;
     size_t dropped;                       /* outcomes lost to a full queue */
     struct sy_store_gate gate;            /* shared by every store here */
     struct sy_store_conf sconf;
@@ -251,6 +256,28 @@ sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
     pthread_mutex_unlock(&st->lock);
 }
 
+/* Queue request cost for the spend hashes in Redis (per day: key, team,
+ * deployment, provider). The record's strings must be the config's
+ * (they outlive the queue); the request id is not kept. */
+void
+sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
+{
+    if (st == NULL || !st->redis_on || r->cost_micro_usd <= 0)
+        return;
+    pthread_mutex_lock(&st->lock);
+    if (st->nspend < QUEUE_MAX) {
+        st->spend[st->nspend] = *r;
+        st->spend[st->nspend].request_id = NULL;
+        st->spend[st->nspend].error = NULL;
+        if (st->spend[st->nspend].time_ms == 0)
+            st->spend[st->nspend].time_ms = sy_wall_ms();
+        st->nspend++;
+    } else {
+        st->dropped++;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
 /* ------------------------------------------------------------------ */
 /* The state thread                                                    */
 
@@ -259,6 +286,7 @@ struct flush_ctx {
     struct sy_arena arena;
     struct outcome *work;
     unsigned *report_dep;   /* which deployment each breaker reply is for */
+    struct sy_usage_record *spend;
 };
 
 static void
@@ -287,6 +315,9 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     n = st->nqueue;
     memcpy(fx->work, st->queue, n * sizeof(*fx->work));
     st->nqueue = 0;
+    size_t nspend = st->nspend;
+    memcpy(fx->spend, st->spend, nspend * sizeof(*fx->spend));
+    st->nspend = 0;
     pthread_mutex_unlock(&st->lock);
 
     /* 1. Outcomes: latency into this slice's pending histograms (Redis
@@ -334,8 +365,8 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             fx->report_dep[nreports++] = oc->dep;
         }
     }
-    size_t nwrites_before_reports = 0;
-    (void)nwrites_before_reports;
+    for (size_t i = 0; i < nspend; i++)
+        sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
         if (!sy_latency_slice_is_empty(&ds->pending)) {
@@ -442,6 +473,7 @@ state_main(void *arg)
     sy_arena_init(&fx.arena, 65536);
     fx.work = sy_xcalloc(QUEUE_MAX, sizeof(*fx.work));
     fx.report_dep = sy_xcalloc(QUEUE_MAX, sizeof(*fx.report_dep));
+    fx.spend = sy_xcalloc(QUEUE_MAX, sizeof(*fx.spend));
     struct sy_arena msg_arena;
     sy_arena_init(&msg_arena, 4096);
 
@@ -476,6 +508,7 @@ state_main(void *arg)
     sy_arena_cleanup(&msg_arena);
     free(fx.work);
     free(fx.report_dep);
+    free(fx.spend);
     sy_store_batch_cleanup(&fx.batch);
     sy_arena_cleanup(&fx.arena);
     sy_store_free(store);
@@ -517,6 +550,7 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
                                cfg->state.window_ms);
     }
     st->queue = sy_xcalloc(QUEUE_MAX, sizeof(*st->queue));
+    st->spend = sy_xcalloc(QUEUE_MAX, sizeof(*st->spend));
     const struct sy_state_conf *sc = &cfg->state;
     st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
     if (st->redis_on) {
@@ -550,6 +584,7 @@ sy_state_stop(struct sy_state *st)
         sy_latency_window_cleanup(&st->deps[i].win);
     free(st->deps);
     free(st->queue);
+    free(st->spend);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }

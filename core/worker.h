@@ -27,6 +27,7 @@ struct sy_worker {
     struct sy_quota *quota;        /* borrowed; process-wide, or NULL */
     struct sy_store *store;        /* owned; this thread's Redis connection,
                                       or NULL without shared state */
+    struct sy_usagelog *usagelog;  /* borrowed; process-wide, or NULL */
 };
 
 void sy_worker_init(struct sy_worker *w, const struct sy_config *cfg,

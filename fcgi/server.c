@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../core/quota.h"
 #include "../core/state.h"
+#include "../core/usagelog.h"
 #include "../core/upstream.h"
 #include "../core/worker.h"
 
@@ -183,6 +184,13 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     struct sy_state *state = NULL;
     sy_state_start(cfg, &state);
     struct sy_quota *quota = sy_quota_new(cfg);
+    struct sy_usagelog *usagelog = NULL;
+    if (cfg->server.usage_log != NULL && cfg->server.usage_log[0] != '\0') {
+        char err[256];
+        usagelog = sy_usagelog_open(cfg->server.usage_log, err, sizeof(err));
+        if (usagelog == NULL)
+            sy_log_error(NULL, "usage log: %s", err);
+    }
     struct thread_slot *slots = sy_xcalloc(nthreads, sizeof(*slots));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -194,6 +202,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         slots[i].w.state = state;
         slots[i].w.quota = quota;
         slots[i].w.store = sy_state_new_store(state);
+        slots[i].w.usagelog = usagelog;
         if (pthread_create(&slots[i].tid, &attr, thread_main, &slots[i]) !=
             0) {
             sy_log_error(NULL, "cannot start thread %u: %s", i,
@@ -243,6 +252,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     free(slots);
     sy_state_stop(state);
     sy_quota_free(quota);
+    sy_usagelog_close(usagelog);
     sy_upstream_global_cleanup();
     _exit(0);
 }
