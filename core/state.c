@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #define QUEUE_MAX 8192
+#define RECENT_MIN_SAMPLES 3 /* samples in the last two slices that count */
 
 struct outcome {
     unsigned dep;
@@ -56,6 +57,8 @@ struct dep_state {
     bool shared_known;
     uint64_t shared_at_ms;             /* local time of that read */
     struct sy_latency_stats remote[SY_LATENCY__COUNT]; /* cluster window */
+    struct sy_latency_stats recent[SY_LATENCY__COUNT]; /* its last two
+                                                          slices */
     bool remote_known;
     uint32_t remote_error_pct;
 };
@@ -107,6 +110,17 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     bool remote = st->redis_up && ds->remote_known;
     if (remote) {
         memcpy(s, ds->remote, sizeof(s));
+        /* A deployment that just slowed down must not hide behind the
+         * fast samples still in its window: the last two slices, when
+         * they hold a few samples, can only raise the estimate. */
+        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+            const struct sy_latency_stats *r = &ds->recent[m];
+            if (r->count < RECENT_MIN_SAMPLES)
+                continue;
+            s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
+            s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
+            s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+        }
         v->error_pct = ds->remote_error_pct;
     } else {
         for (int m = 0; m < SY_LATENCY__COUNT; m++) {
@@ -422,8 +436,13 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         for (int m = 0; m < SY_LATENCY__COUNT; m++) {
             struct sy_latency_hist h;
             sy_latency_hist_clear(&h);
-            for (unsigned s = 0; s < nslices; s++)
+            /* Slices come newest first: after the first two, 'h' is the
+             * recent view, after all of them the whole window. */
+            for (unsigned s = 0; s < nslices; s++) {
                 sy_latency_merge_reply(&h, &r[(size_t)m * nslices + s]);
+                if (s == SY_MIN(1u, nslices - 1))
+                    sy_latency_hist_stats(&h, &ds->recent[m]);
+            }
             sy_latency_hist_stats(&h, &ds->remote[m]);
         }
         ds->remote_known = true;

@@ -394,7 +394,7 @@ describe(`OpenAI SDK against single-provider groups behind ${SERVER}`,
                     const runner = client.chat.completions.stream({
                         model: p.model,
                         messages: [{ role: 'user', content: `Two cities ${directive({ parallel_calls: 2 })}` }],
-                        tools: [WEATHER_TOOL],
+                        tools: [INDEX_TOOL],
                     });
                     const done = await runner.finalChatCompletion();
                     const calls = done.choices[0].message.tool_calls;

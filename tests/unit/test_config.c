@@ -690,14 +690,14 @@ test_error_unknown_keys(void **state)
     has_line("t: server.thread: unknown key \"thread\" (hint: known keys "
              "here: listen, processes, threads, thread_stack_kb, "
              "max_body_bytes, max_json_depth, drain_timeout_ms, log_level, "
-             "trust_request_id)");
+             "trust_request_id, usage_log)");
     assert_int_equal(nlines(), 1);
     load_bad(with_provider("'type':'openai','base_url':'http://h',"
                            "'auth':'none','api_key':'sk-x'"));
     /* Adapters may add their own keys after the common ones. */
     assert_non_null(strstr(sy_buf_cstr(&errs),
                            "t: providers.p.api_key: unknown key \"api_key\" "
-                           "(hint: known keys here: key_rpm, key_tpm, base_url, type, "
+                           "(hint: known keys here: key_rpm, key_tpm, markup_pct, base_url, type, "
                            "api_key_env, headers, auth"));
     assert_int_equal(nlines(), 1);
     load_bad(with_deployment("'provider':'local','model':'m','modle':'x'"));
