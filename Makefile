@@ -55,7 +55,8 @@ CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c
-FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c fcgi/status.c
+FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c fcgi/status.c \
+            fcgi/spend_cmd.c
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 

@@ -771,6 +771,11 @@ account(struct pctx *c, const struct sy_caller_key *ck,
     r.cached_tokens = c->usage.cached_tokens;
     r.reasoning_tokens = c->usage.reasoning_tokens;
     r.cost_micro_usd = c->s->status == 200 ? c->cost_micro_usd : 0;
+    if (c->s->status == 200 && g->ndeployments > 0) {
+        const struct sy_deployment *d0 = g->deployments[0];
+        r.baseline_micro_usd = sy_cost_micro_usd(&d0->price, &c->usage,
+                                                 d0->provider->markup_bp);
+    }
     r.status = c->s->status;
     r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
     r.attempts = c->attempts;

@@ -163,7 +163,11 @@ sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,
         double score = g->strategy == SY_STRATEGY_COST
                            ? sy_router_cost_usd(d, rq)
                            : sy_router_expected_ms(v, rq);
-        if (v->samples < g->min_samples)
+        /* Cheapest-first needs no latency knowledge unless the group
+         * sets thresholds that a deployment must be seen to meet. */
+        bool needs_learning = g->strategy != SY_STRATEGY_COST ||
+                              g->max_p99_ms > 0 || g->max_ttft_ms > 0;
+        if (needs_learning && v->samples < g->min_samples)
             add(learning, &nlearning, d, (double)i, "learning");
         else if (meets_thresholds(g, v))
             add(good, &ngood, d, score, NULL);

@@ -11,6 +11,9 @@
  *       dep:<deployment>
  *       prov:<provider>
  *       total
+ *       group:<group>            the group's real cost (as the others)
+ *       base:<group>             what the group's first deployment would
+ *                                have charged for the same usage
  *
  * A name may contain ':' (the field splits at the first one). Days are
  * UTC calendar days, numbered from 1970-01-01 (civil-date arithmetic
@@ -133,6 +136,8 @@ static const char *const dim_names[SY_SPEND__COUNT] = {
     [SY_SPEND_DEP] = "dep",
     [SY_SPEND_PROV] = "prov",
     [SY_SPEND_TOTAL] = "total",
+    [SY_SPEND_GROUP] = "group",
+    [SY_SPEND_BASE] = "base",
 };
 
 const char *
@@ -164,49 +169,92 @@ sy_spend_field(char *out, size_t outlen, enum sy_spend_dim d,
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
-/* Append to 'b' the commands that add 'r->cost_micro_usd' to the hash of
- * the day of 'r->time_ms' (0 = now): one HINCRBY per dimension whose
- * name is set (key_name, team, deployment, provider; NULL or "" are left
- * out) and one for "total", then EXPIRE SY_SPEND_TTL_S. A cost of 0
- * appends nothing. All or nothing: SY_ETOOBIG (batch unchanged) when it
- * does not fit, SY_EBADREQ when a key or field would exceed 512 bytes.
- * Pipelined increments are not transactional: if the connection drops
- * during sy_store_exec() some may have been applied; the usage log keeps
- * the exact record. */
-enum sy_err
-sy_spend_write(struct sy_store_batch *b, const char *prefix,
-               const struct sy_usage_record *r)
+/* The fields one record adds to, in the order written, with their
+ * amounts: the cost to key_name, team, deployment, provider (each when
+ * set: NULL or "" are left out), to "total" and to the group; the
+ * baseline to "base:<group>". Fields whose amount is 0 are left out.
+ * Returns the count; false in '*ok' when a field would exceed FIELD_MAX
+ * (the record is then refused as a whole). */
+struct rec_field {
+    char field[FIELD_MAX];
+    int64_t amount;
+};
+
+static size_t
+record_fields(const struct sy_usage_record *r,
+              struct rec_field out[SY_SPEND__COUNT], bool *ok)
 {
-    if (r->cost_micro_usd == 0)
-        return SY_OK;
-    uint64_t ms = r->time_ms != 0 ? r->time_ms : sy_wall_ms();
-    char key[FIELD_MAX];
-    int kn = sy_spend_key(key, sizeof(key), prefix, sy_spend_day(ms));
-    if (kn < 0 || (size_t)kn >= sizeof(key))
-        return SY_EBADREQ;
-    char amount[24];
-    snprintf(amount, sizeof(amount), "%" PRId64, r->cost_micro_usd);
+    static const enum sy_spend_dim order[SY_SPEND__COUNT] = {
+        SY_SPEND_KEY, SY_SPEND_TEAM, SY_SPEND_DEP, SY_SPEND_PROV,
+        SY_SPEND_TOTAL, SY_SPEND_GROUP, SY_SPEND_BASE,
+    };
     const char *names[SY_SPEND__COUNT] = {
         [SY_SPEND_KEY] = r->key_name,
         [SY_SPEND_TEAM] = r->team,
         [SY_SPEND_DEP] = r->deployment,
         [SY_SPEND_PROV] = r->provider,
         [SY_SPEND_TOTAL] = "",
+        [SY_SPEND_GROUP] = r->group,
+        [SY_SPEND_BASE] = r->group,
     };
+    size_t n = 0;
+    *ok = true;
+    for (unsigned i = 0; i < SY_SPEND__COUNT; i++) {
+        enum sy_spend_dim d = order[i];
+        int64_t amount = d == SY_SPEND_BASE ? r->baseline_micro_usd
+                                            : r->cost_micro_usd;
+        if (amount == 0 || names[d] == NULL ||
+            (names[d][0] == '\0' && d != SY_SPEND_TOTAL))
+            continue;
+        int fn = sy_spend_field(out[n].field, sizeof(out[n].field), d,
+                                names[d]);
+        if (fn < 0 || (size_t)fn >= sizeof(out[n].field)) {
+            *ok = false;
+            return 0;
+        }
+        out[n++].amount = amount;
+    }
+    return n;
+}
+
+/* Append to 'b' the commands that add 'r->cost_micro_usd' to the hash of
+ * the day of 'r->time_ms' (0 = now): one HINCRBY per dimension whose
+ * name is set (key_name, team, deployment, provider, group; NULL or ""
+ * are left out) and one for "total", one HINCRBY of
+ * 'r->baseline_micro_usd' to "base:<group>", then EXPIRE SY_SPEND_TTL_S.
+ * An amount of 0 is not written; a record without any appends nothing.
+ * All or nothing: SY_ETOOBIG (batch unchanged) when it does not fit,
+ * SY_EBADREQ when a key or field would exceed 512 bytes. Pipelined
+ * increments are not transactional: if the connection drops during
+ * sy_store_exec() some may have been applied; the usage log keeps the
+ * exact record. */
+enum sy_err
+sy_spend_write(struct sy_store_batch *b, const char *prefix,
+               const struct sy_usage_record *r)
+{
+    if (r->cost_micro_usd == 0 && r->baseline_micro_usd == 0)
+        return SY_OK;
+    uint64_t ms = r->time_ms != 0 ? r->time_ms : sy_wall_ms();
+    char key[FIELD_MAX];
+    int kn = sy_spend_key(key, sizeof(key), prefix, sy_spend_day(ms));
+    if (kn < 0 || (size_t)kn >= sizeof(key))
+        return SY_EBADREQ;
+    struct rec_field *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
+    bool ok;
+    size_t nf = record_fields(r, f, &ok);
+    if (!ok) {
+        free(f);
+        return SY_EBADREQ;
+    }
     size_t mark = b->n;
     enum sy_err e = SY_OK;
-    for (unsigned d = 0; d < SY_SPEND__COUNT && e == SY_OK; d++) {
-        if (names[d] == NULL || (names[d][0] == '\0' && d != SY_SPEND_TOTAL))
-            continue;
-        char field[FIELD_MAX];
-        int fn = sy_spend_field(field, sizeof(field), (enum sy_spend_dim)d,
-                                names[d]);
-        if (fn < 0 || (size_t)fn >= sizeof(field))
-            e = SY_EBADREQ;
-        else
-            e = sy_store_batch_addl(b, "HINCRBY", key, field, amount, NULL);
+    for (size_t i = 0; i < nf && e == SY_OK; i++) {
+        char amount[24];
+        snprintf(amount, sizeof(amount), "%" PRId64, f[i].amount);
+        e = sy_store_batch_addl(b, "HINCRBY", key, f[i].field, amount, NULL);
     }
-    if (e == SY_OK) {
+    free(f);
+    if (e == SY_OK && nf > 0) {
         char ttl[16];
         snprintf(ttl, sizeof(ttl), "%u", SY_SPEND_TTL_S);
         e = sy_store_batch_addl(b, "EXPIRE", key, ttl, NULL);
@@ -434,8 +482,8 @@ parse_field(const char *f, size_t len, enum sy_spend_dim *d,
     if (colon == NULL)
         return false;
     size_t plen = (size_t)(colon - f);
-    for (unsigned k = 0; k < SY_SPEND_TOTAL; k++) {
-        if (strlen(dim_names[k]) == plen &&
+    for (unsigned k = 0; k < SY_SPEND__COUNT; k++) {
+        if (k != SY_SPEND_TOTAL && strlen(dim_names[k]) == plen &&
             memcmp(f, dim_names[k], plen) == 0) {
             *d = (enum sy_spend_dim)k;
             *name = colon + 1;
@@ -484,4 +532,110 @@ sy_spend_totals_get(const struct sy_spend_totals *t, enum sy_spend_dim d,
         name = "";
     size_t i = totals_slot(t, d, name, strlen(name));
     return t->index[i] == 0 ? 0 : t->entries[t->index[i] - 1].micro_usd;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+
+/* Add one usage-log record to 't' exactly as sy_spend_write() would add
+ * it to Redis (the same fields, amounts and refusals), so that sums of
+ * the log and of Redis compare field by field. The day is the caller's
+ * business (one totals per day). */
+void
+sy_spend_totals_add_record(struct sy_spend_totals *t,
+                           const struct sy_usage_record *r)
+{
+    struct rec_field *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
+    bool ok;
+    size_t nf = record_fields(r, f, &ok);
+    for (size_t i = 0; i < nf; i++) {
+        enum sy_spend_dim d;
+        const char *name;
+        size_t namelen;
+        if (parse_field(f[i].field, strlen(f[i].field), &d, &name, &namelen))
+            sy_spend_totals_add(t, d, name, namelen, f[i].amount);
+    }
+    free(f);
+}
+
+/* a - b, saturated. */
+int64_t
+sy_spend_sub_sat(int64_t a, int64_t b)
+{
+    int64_t s;
+    if (__builtin_sub_overflow(a, b, &s))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return s;
+}
+
+static int
+cmp_amount_desc(const void *pa, const void *pb)
+{
+    const struct sy_spend_entry *a = *(const struct sy_spend_entry *const *)pa;
+    const struct sy_spend_entry *b = *(const struct sy_spend_entry *const *)pb;
+    if (a->micro_usd != b->micro_usd)
+        return a->micro_usd > b->micro_usd ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* The entries of dimension 'd' in '*out' (allocated; free() it, even
+ * when empty), the largest amount first, then by name. Returns how many.
+ * The entries stay owned by 't'. */
+size_t
+sy_spend_totals_sorted(const struct sy_spend_totals *t, enum sy_spend_dim d,
+                       const struct sy_spend_entry ***out)
+{
+    const struct sy_spend_entry **v = sy_xcalloc(t->n + 1, sizeof(*v));
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->entries[i].dim == d)
+            v[n++] = &t->entries[i];
+    qsort(v, n, sizeof(*v), cmp_amount_desc);
+    *out = v;
+    return n;
+}
+
+static int
+cmp_diff(const void *pa, const void *pb)
+{
+    const struct sy_spend_diff *a = pa;
+    const struct sy_spend_diff *b = pb;
+    if (a->dim != b->dim)
+        return a->dim < b->dim ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* Every (dimension, name) of 'a' or 'b' whose dimension is in 'dim_mask'
+ * (bit 1u << dim), with both sums and a - b, in '*out' (allocated; free()
+ * it), ordered by dimension then name. Returns how many. */
+size_t
+sy_spend_totals_diff(const struct sy_spend_totals *a,
+                     const struct sy_spend_totals *b, unsigned dim_mask,
+                     struct sy_spend_diff **out)
+{
+    struct sy_spend_diff *v = sy_xcalloc(a->n + b->n + 1, sizeof(*v));
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const struct sy_spend_totals *t = pass == 0 ? a : b;
+        for (size_t i = 0; i < t->n; i++) {
+            const struct sy_spend_entry *e = &t->entries[i];
+            if ((dim_mask & (1u << e->dim)) == 0)
+                continue;
+            if (pass == 1 && a->index_cap != 0 &&
+                a->index[totals_slot(a, e->dim, e->name,
+                                     strlen(e->name))] != 0)
+                continue; /* already listed from 'a' */
+            struct sy_spend_diff *df = &v[n++];
+            df->dim = e->dim;
+            df->name = e->name;
+            df->a = pass == 0 ? e->micro_usd
+                              : 0;
+            df->b = pass == 0 ? sy_spend_totals_get(b, e->dim, e->name)
+                              : e->micro_usd;
+            df->diff = sy_spend_sub_sat(df->a, df->b);
+        }
+    }
+    qsort(v, n, sizeof(*v), cmp_diff);
+    *out = v;
+    return n;
 }

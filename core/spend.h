@@ -1,8 +1,9 @@
 /*
  * spend.h - the shared side of spend: what requests cost, per UTC day,
  * in Redis hashes "<prefix>spend:<yyyy-mm-dd>" with one integer field
- * of micro-dollars per caller key, team, deployment and provider, plus
- * the day's total. Commands are appended to a store batch (no I/O here);
+ * of micro-dollars per caller key, team, deployment, provider and group,
+ * the day's total, and per group what its first deployment would have
+ * charged (the baseline of savings reports). Commands are appended to a store batch (no I/O here);
  * replies are summed over a range of days. The local record of each
  * request is the usage log (usagelog.h); amounts come from cost.h.
  * SPDX-License-Identifier: MIT
@@ -26,6 +27,9 @@ enum sy_spend_dim {
     SY_SPEND_DEP,   /* "dep:<deployment>" */
     SY_SPEND_PROV,  /* "prov:<provider>" */
     SY_SPEND_TOTAL, /* "total": every request of the day */
+    SY_SPEND_GROUP, /* "group:<group>": real cost of the group's traffic */
+    SY_SPEND_BASE,  /* "base:<group>": what the group's first deployment
+                       would have cost for the same usage */
     SY_SPEND__COUNT
 };
 
@@ -81,5 +85,25 @@ enum sy_err sy_spend_totals_add_reply(struct sy_spend_totals *t,
                                       const struct sy_store_val *v);
 int64_t sy_spend_totals_get(const struct sy_spend_totals *t,
                             enum sy_spend_dim d, const char *name);
+
+/* Reports: the same sums from the usage log, ordering, reconciliation */
+void sy_spend_totals_add_record(struct sy_spend_totals *t,
+                                const struct sy_usage_record *r);
+size_t sy_spend_totals_sorted(const struct sy_spend_totals *t,
+                              enum sy_spend_dim d,
+                              const struct sy_spend_entry ***out);
+
+/* One (dimension, name) seen in either of two totals (log vs Redis). */
+struct sy_spend_diff {
+    enum sy_spend_dim dim;
+    const char *name;  /* borrowed from the totals */
+    int64_t a;         /* 0 when absent there */
+    int64_t b;
+    int64_t diff;      /* a - b, saturated */
+};
+size_t sy_spend_totals_diff(const struct sy_spend_totals *a,
+                            const struct sy_spend_totals *b,
+                            unsigned dim_mask, struct sy_spend_diff **out);
+int64_t sy_spend_sub_sat(int64_t a, int64_t b);
 
 #endif

@@ -276,7 +276,8 @@ sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
 void
 sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
 {
-    if (st == NULL || !st->redis_on || r->cost_micro_usd <= 0)
+    if (st == NULL || !st->redis_on ||
+        (r->cost_micro_usd <= 0 && r->baseline_micro_usd <= 0))
         return;
     pthread_mutex_lock(&st->lock);
     if (st->nspend < QUEUE_MAX) {

@@ -40,6 +40,10 @@ struct sy_usage_record {
     int64_t cached_tokens;
     int64_t reasoning_tokens;
     int64_t cost_micro_usd;    /* core/cost.h */
+    int64_t baseline_micro_usd; /* what the group's first deployment would
+                                  have charged for the same usage (spend
+                                  reports); not written to the log, read
+                                  back as 0 */
     int status;                /* HTTP status returned to the client */
     const char *error;         /* error code name, NULL on success */
     unsigned attempts;         /* upstream calls made (retries included) */

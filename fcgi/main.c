@@ -1,6 +1,6 @@
 /*
  * main.c - the switchyard command: argument parsing, config loading and
- * the subcommands (serve, check-config). The only main().
+ * the subcommands (serve, check-config, status, spend). The only main().
  *
  * Run without arguments under a web server's CGI environment
  * (GATEWAY_INTERFACE set) it serves one request as a plain CGI program;
@@ -10,6 +10,7 @@
  */
 #include "../core/sy.h"
 #include "server.h"
+#include "spend_cmd.h"
 #include "status.h"
 #include "../core/buf.h"
 #include "../core/config.h"
@@ -31,6 +32,9 @@ static const char usage_main[] =
     "  check-config   validate a configuration file\n"
     "  status         show the shared state in Redis: latency, errors,\n"
     "                 breakers, provider and caller key usage\n"
+    "  spend          what traffic cost per key, team, deployment, provider,\n"
+    "                 group or day (Redis or the usage log), and savings\n"
+    "                 against each group's first deployment\n"
     "\n"
     "options:\n"
     "  -h, --help     this text; 'switchyard <command> --help' for a command\n"
@@ -250,6 +254,8 @@ main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return sy_status_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "spend") == 0)
+        return sy_spend_main(argc - 1, argv + 1);
     fprintf(stderr, "switchyard: unknown command '%s'\n\n%s", cmd,
             usage_main);
     return 2;

@@ -180,6 +180,22 @@ test_cost_cheapest_within_thresholds(void **state)
 }
 
 static void
+test_cost_without_samples(void **state)
+{
+    (void)state;
+    /* No thresholds: the cheapest goes first even before any sample. */
+    struct sy_config *cfg = load("cost", "");
+    struct sy_dep_view v[3] = {{0}};
+    struct sy_route_req rq = {1000, 1000};
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
+    assert_string_equal(name_at(&p, 0), "b");
+    assert_string_equal(name_at(&p, 1), "c");
+    assert_string_equal(name_at(&p, 2), "a");
+    sy_config_free(cfg);
+}
+
+static void
 test_weighted_shares(void **state)
 {
     (void)state;
@@ -229,6 +245,7 @@ main(void)
         cmocka_unit_test(test_latency_uses_tokens),
         cmocka_unit_test(test_exploration_is_bounded),
         cmocka_unit_test(test_cost_cheapest_within_thresholds),
+        cmocka_unit_test(test_cost_without_samples),
         cmocka_unit_test(test_weighted_shares),
         cmocka_unit_test(test_exclude_and_explain),
     };

@@ -5,7 +5,11 @@
  * totals table and reply parsing; then, against a real redis-server,
  * 2,000 random requests over five days written in pipelined batches and
  * read back per field and per day range, equal to local sums, with the
- * ~400-day TTL. Uses the redis-server harness of test_store.c.
+ * ~400-day TTL. Groups and baselines ("group:", "base:"), the report
+ * helpers (records added as a write adds them, ordering, log vs Redis
+ * differences), and a round trip showing that totals built from records
+ * with sy_spend_totals_add_record() equal what Redis summed.
+ * Uses the redis-server harness of test_store.c.
  * SPDX-License-Identifier: MIT
  */
 #define SY_REDIS_HARNESS_ONLY
@@ -397,6 +401,276 @@ test_redis_round_trip(void **state)
     sy_store_free(s);
 }
 
+/* ------------------------------------------------------------------ */
+/* Groups, baselines and report helpers                                */
+
+static void
+test_group_fields(void **state)
+{
+    (void)state;
+    char buf[64];
+    sy_spend_field(buf, sizeof(buf), SY_SPEND_GROUP, "chat");
+    assert_string_equal(buf, "group:chat");
+    sy_spend_field(buf, sizeof(buf), SY_SPEND_BASE, "chat");
+    assert_string_equal(buf, "base:chat");
+    assert_string_equal(sy_spend_dim_name(SY_SPEND_GROUP), "group");
+    assert_string_equal(sy_spend_dim_name(SY_SPEND_BASE), "base");
+
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 1 << 16);
+    struct sy_usage_record r = {
+        .time_ms = UINT64_C(1795963469000),
+        .key_name = "ci-bot",
+        .group = "chat",
+        .deployment = "direct",
+        .provider = "openai",
+        .cost_micro_usd = 4720,
+        .baseline_micro_usd = 5900,
+    };
+    /* key, dep, prov, total, group, base, EXPIRE */
+    assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
+    assert_int_equal(b.n, 7);
+    const char *resp = sy_buf_cstr(&b.resp);
+    assert_non_null(strstr(resp, "$10\r\ngroup:chat\r\n$4\r\n4720\r\n"));
+    assert_non_null(strstr(resp, "$9\r\nbase:chat\r\n$4\r\n5900\r\n"));
+    assert_true(strstr(resp, "group:chat") < strstr(resp, "base:chat"));
+    assert_true(strstr(resp, "base:chat") < strstr(resp, "EXPIRE"));
+    /* A baseline of 0 (a free first deployment): no base field. */
+    sy_store_batch_reset(&b);
+    r.baseline_micro_usd = 0;
+    assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
+    assert_int_equal(b.n, 6);
+    assert_null(strstr(sy_buf_cstr(&b.resp), "base:"));
+    /* Free traffic with a paid baseline: only the base field. */
+    sy_store_batch_reset(&b);
+    r.cost_micro_usd = 0;
+    r.baseline_micro_usd = 300;
+    assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
+    assert_int_equal(b.n, 2);
+    assert_non_null(strstr(sy_buf_cstr(&b.resp), "base:chat\r\n$3\r\n300"));
+    assert_null(strstr(sy_buf_cstr(&b.resp), "total"));
+    /* No group: no group or base field, whatever the baseline. */
+    sy_store_batch_reset(&b);
+    r.group = NULL;
+    assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
+    assert_int_equal(b.n, 0);
+    r.group = "";
+    r.cost_micro_usd = 10;
+    assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
+    assert_int_equal(b.n, 5);
+    assert_null(strstr(sy_buf_cstr(&b.resp), "group:"));
+    sy_store_batch_cleanup(&b);
+
+    /* A reply with the new fields. */
+    struct sy_spend_totals t;
+    sy_spend_totals_init(&t);
+    struct sy_store_val elem[] = {
+        str_val("group:chat"), str_val("4720"),
+        str_val("base:chat"), str_val("5900"),
+        str_val("base:code"), str_val("12"),
+        str_val("total"), str_val("4720"),
+    };
+    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = elem,
+                               .n = SY_ARRAY_LEN(elem)};
+    assert_int_equal(sy_spend_totals_add_reply(&t, &arr), SY_OK);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_GROUP, "chat"), 4720);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_BASE, "chat"), 5900);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_BASE, "code"), 12);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_GROUP, "code"), 0);
+    assert_int_equal(t.n, 4);
+    sy_spend_totals_cleanup(&t);
+}
+
+/* Records added to totals as sy_spend_write() adds them to Redis. */
+static void
+test_add_record(void **state)
+{
+    (void)state;
+    struct sy_spend_totals t;
+    sy_spend_totals_init(&t);
+    struct sy_usage_record r = {
+        .key_name = "alice", .team = "ml", .group = "chat",
+        .deployment = "direct", .provider = "openai",
+        .cost_micro_usd = 100, .baseline_micro_usd = 250,
+    };
+    sy_spend_totals_add_record(&t, &r);
+    r.deployment = "agg";
+    r.provider = "openrouter";
+    r.team = NULL;
+    r.cost_micro_usd = 260; /* the first deployment itself, with markup */
+    r.baseline_micro_usd = 260;
+    sy_spend_totals_add_record(&t, &r);
+    r.cost_micro_usd = 0;   /* a failure: nothing */
+    r.baseline_micro_usd = 0;
+    sy_spend_totals_add_record(&t, &r);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_KEY, "alice"), 360);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TEAM, "ml"), 100);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_DEP, "direct"), 100);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_DEP, "agg"), 260);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_PROV, "openrouter"),
+                     260);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TOTAL, ""), 360);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_GROUP, "chat"), 360);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_BASE, "chat"), 510);
+    assert_int_equal(t.n, 9);
+    /* Saved against the first deployment: 510 - 360. */
+    assert_int_equal(sy_spend_sub_sat(510, 360), 150);
+    assert_int_equal(sy_spend_sub_sat(360, 510), -150);
+    assert_int_equal(sy_spend_sub_sat(INT64_MIN, 1), INT64_MIN);
+    assert_int_equal(sy_spend_sub_sat(INT64_MAX, -1), INT64_MAX);
+    assert_int_equal(sy_spend_sub_sat(0, INT64_MIN), INT64_MAX);
+    /* A name too long for a field: the whole record is refused, as the
+     * write refuses it. */
+    char huge[600];
+    memset(huge, 'g', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = '\0';
+    r.group = huge;
+    r.cost_micro_usd = 5;
+    sy_spend_totals_add_record(&t, &r);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TOTAL, ""), 360);
+    assert_int_equal(t.n, 9);
+    sy_spend_totals_cleanup(&t);
+}
+
+static void
+test_sorted_and_diff(void **state)
+{
+    (void)state;
+    struct sy_spend_totals a;
+    struct sy_spend_totals b;
+    sy_spend_totals_init(&a);
+    sy_spend_totals_init(&b);
+    const struct sy_spend_entry **v;
+    size_t n = sy_spend_totals_sorted(&a, SY_SPEND_TEAM, &v);
+    assert_int_equal(n, 0);
+    free(v);
+    sy_spend_totals_add(&a, SY_SPEND_TEAM, "web", 3, 50);
+    sy_spend_totals_add(&a, SY_SPEND_TEAM, "ml", 2, 200);
+    sy_spend_totals_add(&a, SY_SPEND_TEAM, "data", 4, 50);
+    sy_spend_totals_add(&a, SY_SPEND_KEY, "zed", 3, 999);
+    sy_spend_totals_add(&a, SY_SPEND_TOTAL, "", 0, 300);
+    n = sy_spend_totals_sorted(&a, SY_SPEND_TEAM, &v);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0]->name, "ml");   /* largest first */
+    assert_string_equal(v[1]->name, "data"); /* then by name */
+    assert_string_equal(v[2]->name, "web");
+    free(v);
+
+    /* b: Redis lost some of it, and has a field the log has not. */
+    sy_spend_totals_add(&b, SY_SPEND_TEAM, "ml", 2, 180);
+    sy_spend_totals_add(&b, SY_SPEND_TEAM, "web", 3, 50);
+    sy_spend_totals_add(&b, SY_SPEND_TEAM, "ops", 3, 7);
+    sy_spend_totals_add(&b, SY_SPEND_TOTAL, "", 0, 237);
+    struct sy_spend_diff *d;
+    n = sy_spend_totals_diff(&a, &b, (1u << SY_SPEND_TEAM) |
+                                         (1u << SY_SPEND_TOTAL), &d);
+    assert_int_equal(n, 5); /* data, ml, ops, web, total */
+    assert_int_equal(d[0].dim, SY_SPEND_TEAM);
+    assert_string_equal(d[0].name, "data");
+    assert_int_equal(d[0].a, 50);
+    assert_int_equal(d[0].b, 0);
+    assert_int_equal(d[0].diff, 50);
+    assert_string_equal(d[1].name, "ml");
+    assert_int_equal(d[1].diff, 20);
+    assert_string_equal(d[2].name, "ops");
+    assert_int_equal(d[2].a, 0);
+    assert_int_equal(d[2].b, 7);
+    assert_int_equal(d[2].diff, -7);
+    assert_string_equal(d[3].name, "web");
+    assert_int_equal(d[3].diff, 0);
+    assert_int_equal(d[4].dim, SY_SPEND_TOTAL);
+    assert_int_equal(d[4].diff, 63);
+    free(d);
+    /* Only keys: one row, absent from b. */
+    n = sy_spend_totals_diff(&a, &b, 1u << SY_SPEND_KEY, &d);
+    assert_int_equal(n, 1);
+    assert_int_equal(d[0].b, 0);
+    free(d);
+    /* Against an empty table, both ways. */
+    struct sy_spend_totals e;
+    sy_spend_totals_init(&e);
+    n = sy_spend_totals_diff(&e, &b, ~0u, &d);
+    assert_int_equal(n, 4);
+    assert_int_equal(d[0].a, 0);
+    free(d);
+    n = sy_spend_totals_diff(&b, &e, ~0u, &d);
+    assert_int_equal(n, 4);
+    free(d);
+    n = sy_spend_totals_diff(&e, &e, ~0u, &d);
+    assert_int_equal(n, 0);
+    free(d);
+    sy_spend_totals_cleanup(&a);
+    sy_spend_totals_cleanup(&b);
+}
+
+/* Against redis-server: what a report sums from a log (add_record) is
+ * what Redis summed from the same records (write), field by field. */
+static void
+test_redis_log_agree(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    static const char *const groups[] = {"chat", "code", NULL};
+    int64_t day0;
+    assert_true(sy_spend_day_parse("2026-03-01", &day0));
+    struct sy_store *s = store_on(srv.port, NULL);
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 1 << 20);
+    struct sy_spend_totals local[3];
+    for (int d = 0; d < 3; d++)
+        sy_spend_totals_init(&local[d]);
+    for (int i = 0; i < 600; i++) {
+        int d = (int)(rng() % 3);
+        size_t p = rng() % SY_ARRAY_LEN(deps);
+        int64_t cost = (int64_t)(rng() % 90000u);
+        struct sy_usage_record r = {
+            .time_ms = (uint64_t)(day0 + d) * 86400000u + rng() % 86400000u,
+            .key_name = keys[rng() % SY_ARRAY_LEN(keys)],
+            .team = teams[rng() % SY_ARRAY_LEN(teams)],
+            .group = groups[rng() % SY_ARRAY_LEN(groups)],
+            .deployment = deps[p],
+            .provider = provs[p],
+            .cost_micro_usd = i % 7 == 0 ? 0 : cost,
+            .baseline_micro_usd = i % 5 == 0 ? 0 : cost + 1000 - (int64_t)(
+                                                            rng() % 2000u),
+        };
+        assert_int_equal(sy_spend_write(&b, "lg:", &r), SY_OK);
+        sy_spend_totals_add_record(&local[d], &r);
+        if (b.n > 400 || i == 599) {
+            assert_int_equal(sy_store_exec(s, &b, NULL, NULL), SY_OK);
+            sy_store_batch_reset(&b);
+        }
+    }
+    struct sy_arena a;
+    sy_arena_init(&a, 1 << 16);
+    struct sy_store_val *rep;
+    assert_int_equal(sy_spend_read_days(&b, "lg:", day0, day0 + 2), SY_OK);
+    assert_int_equal(sy_store_exec(s, &b, &a, &rep), SY_OK);
+    size_t fields = 0;
+    for (int d = 0; d < 3; d++) {
+        struct sy_spend_totals redis;
+        sy_spend_totals_init(&redis);
+        assert_int_equal(sy_spend_totals_add_reply(&redis, &rep[d]), SY_OK);
+        struct sy_spend_diff *df;
+        size_t n = sy_spend_totals_diff(&local[d], &redis, ~0u, &df);
+        assert_int_equal(n, redis.n);
+        assert_int_equal(n, local[d].n);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(df[k].diff, 0);
+        assert_true(sy_spend_totals_get(&redis, SY_SPEND_BASE, "chat") > 0);
+        assert_true(sy_spend_totals_get(&redis, SY_SPEND_GROUP, "code") > 0);
+        fields += n;
+        free(df);
+        sy_spend_totals_cleanup(&redis);
+        sy_spend_totals_cleanup(&local[d]);
+    }
+    print_message("    600 records over 3 days: %zu fields, log == redis\n",
+                  fields);
+    sy_arena_cleanup(&a);
+    sy_store_batch_cleanup(&b);
+    sy_store_free(s);
+}
+
 int
 main(void)
 {
@@ -406,6 +680,10 @@ main(void)
         cmocka_unit_test(test_write_commands),
         cmocka_unit_test(test_totals_and_replies),
         cmocka_unit_test(test_redis_round_trip),
+        cmocka_unit_test(test_group_fields),
+        cmocka_unit_test(test_add_record),
+        cmocka_unit_test(test_sorted_and_diff),
+        cmocka_unit_test(test_redis_log_agree),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
