@@ -21,7 +21,7 @@ BUILD := build-san
 endif
 
 CC ?= cc
-PKGS := libcurl json-c hiredis
+PKGS := libcurl json-c hiredis libcrypto
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wold-style-definition -Wwrite-strings -Wpointer-arith -Wcast-qual \
         -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough
@@ -51,7 +51,8 @@ CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/pipeline.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
-            core/cost.c core/usagelog.c core/spend.c
+            core/cost.c core/usagelog.c core/spend.c \
+            core/hmac.c core/vkeys.c core/budget.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c

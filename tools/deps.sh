@@ -7,7 +7,7 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev
 libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libhiredis-dev
-libcmocka-dev redis-server lighttpd apache2 curl jq ca-certificates
+libcmocka-dev libssl-dev redis-server lighttpd apache2 curl jq ca-certificates
 wrk nginx-light"
 
 missing=""
