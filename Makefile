@@ -48,7 +48,7 @@ endif
 # ---------------------------------------------------------------- sources
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/config.c core/config_state.c core/config_groups.c core/chat.c core/upstream.c core/worker.c \
-            core/pipeline.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
+            core/pipeline.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
             core/cost.c core/usagelog.c core/spend.c \

@@ -299,6 +299,8 @@ static const struct field server_fields[] = {
     {"trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL},
     {"usage_log", F_STR, SRV(usage_log), 0, 0, false,
      "a file path; one JSON line per request (no keys, no bodies)"},
+    {"admin_key_env", F_STR, SRV(admin_key), 0, 0, false,
+     "the environment variable holding the admin API key"},
 };
 
 #define TMO(f) offsetof(struct sy_timeouts, f)
@@ -769,6 +771,22 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
         if (json_object_object_get_ex(root, "state", &stv) &&
             sy_config_want(&l, "state", stv, json_type_object, NULL) != NULL)
             sy_config_load_state(&l, stv);
+        if (cfg->server.admin_key != NULL) {
+            /* The config names the variable; keep only its value. */
+            const char *var = cfg->server.admin_key;
+            const char *akey = getenv(var);
+            cfg->server.admin_key = NULL;
+            if (akey == NULL || strlen(akey) < 16)
+                sy_config_fail(&l, "server.admin_key_env",
+                               "set it to a random string of 16 characters "
+                               "or more",
+                               "environment variable %s is unset or too "
+                               "short", var);
+            else {
+                cfg->server.admin_key = sy_arena_strdup(&cfg->arena, akey);
+                cfg->server.admin_key_len = strlen(akey);
+            }
+        }
         if (cfg->state.cluster_workers == 0)
             cfg->state.cluster_workers = cfg->server.processes;
         cfg->keys = load_section(&l, root, "keys",

@@ -139,6 +139,9 @@ struct sy_state_conf {
     uint32_t slice_ms;           /* latency slice length */
     unsigned cluster_workers;    /* worker processes in the whole cluster:
                                     local caps are limit / this */
+    const char *key_secret;      /* server secret for virtual keys (HMAC),
+                                    from the environment; never logged */
+    size_t key_secret_len;
     struct sy_breaker_conf breaker;
 };
 
@@ -153,6 +156,9 @@ struct sy_server_conf {
     enum sy_log_level log_level;
     bool trust_request_id;      /* reuse a well-formed X-Request-Id header */
     const char *usage_log;      /* one JSON line per request, or NULL */
+    const char *admin_key;      /* admin API key from the environment, or
+                                   NULL (no admin API); never logged */
+    size_t admin_key_len;
 };
 
 struct sy_config {

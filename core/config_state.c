@@ -15,7 +15,8 @@
 #include <json-c/json.h>
 
 #define ST(f) offsetof(struct sy_state_conf, f)
-static const char *const state_extra[] = {"sentinels", "breaker", NULL};
+static const char *const state_extra[] = {"sentinels", "breaker",
+                                          "key_secret_env", NULL};
 static const struct field state_fields[] = {
     {"redis_url", F_STR, ST(redis_url), 0, 0, false,
      "redis://[:password@]host:port[/db]; empty = no shared state"},
@@ -79,6 +80,22 @@ sy_config_load_state(struct loader *l, struct json_object *obj)
         sy_config_want(l, "state.breaker", v, json_type_object, NULL) != NULL)
         sy_config_read_fields(l, "state.breaker", v, breaker_fields,
                     SY_ARRAY_LEN(breaker_fields), NULL, &st->breaker);
+    if (json_object_object_get_ex(obj, "key_secret_env", &v)) {
+        const char *kp = "state.key_secret_env";
+        if (sy_config_want(l, kp, v, json_type_string, NULL) != NULL) {
+            const char *sec = getenv(json_object_get_string(v));
+            if (sec == NULL || strlen(sec) < 16)
+                sy_config_fail(l, kp, "set it to a random string of 16 "
+                                      "characters or more (it signs the "
+                                      "virtual keys)",
+                               "environment variable %s is unset or too "
+                               "short", json_object_get_string(v));
+            else {
+                st->key_secret = sy_arena_strdup(&l->cfg->arena, sec);
+                st->key_secret_len = strlen(sec);
+            }
+        }
+    }
     if (st->redis_url != NULL && st->redis_url[0] == '\0')
         st->redis_url = NULL;
     if (st->redis_url != NULL && strncmp(st->redis_url, "redis://", 8) != 0)

@@ -12,7 +12,9 @@
  */
 #include "sy.h"
 #include "pipeline.h"
+#include "pipeline_int.h"
 #include "auth.h"
+#include "budget.h"
 #include "caps.h"
 #include "chat.h"
 #include "clock.h"
@@ -26,6 +28,7 @@
 #include "router.h"
 #include "state.h"
 #include "usagelog.h"
+#include "vkeys.h"
 #include "sink.h"
 #include "upstream.h"
 #include "worker.h"
@@ -35,56 +38,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* Largest first stream event we hold back before sending it. */
-#define SY_MAX_HELD_EVENT (1u << 20)
-
-/* Per-request state, on the stack of sy_pipeline_handle. */
-struct pctx {
-    struct sy_worker *w;
-    struct sy_req *r;
-    struct sy_sink *s;
-    const char *request_id;
-    uint64_t start_us;
-    const struct sy_deployment *dep; /* the deployment tried last */
-    unsigned attempts;
-    struct sy_chat_req chat;
-    /* streaming state of the current attempt */
-    struct sy_adapter_call call;
-    struct sy_upstream_call *uc;
-    bool ct_checked;
-    bool done_seen;
-    bool holding;           /* the first event is held in 'held' */
-    struct sy_buf held;
-    const struct sy_group *group;
-    bool buffering;         /* contract "buffer": events wait in 'pending'
-                               until the whole answer is validated */
-    struct sy_buf pending;  /* buffered events: a 'T' (carries text) or
-                               'N' byte, the chunk JSON, a newline */
-    bool check_stream;      /* the stream has a contract to check */
-    bool needs_tools;       /* the request offers tools */
-    struct sy_stream_answer answer; /* the streamed answer, for the check */
-    struct sy_usage usage;
-    struct sy_failure f;
-    /* routing and accounting */
-    char route[768];                /* x-switchyard-route */
-    const char *probe_token;        /* set when this attempt is the
-                                       breaker's half-open probe */
-    uint64_t attempt_start_us;
-    uint64_t first_event_us;        /* first stream event of the attempt */
-    enum sy_err result;             /* the attempt's outcome class */
-    int64_t cost_micro_usd;         /* of the answered attempt */
-    /* what went wrong on each attempt, for the final error message */
-    struct sy_buf why;
-    struct sy_failure last;
-    bool all_ratelimited;
-    uint32_t min_retry_after_ms;
-};
-
 /* ------------------------------------------------------------------ */
 /* Writing responses                                                   */
 
-static void
-send_head(struct pctx *c, int status, const char *ctype, const char *extra)
+void
+pipeline_send_head(struct pctx *c, int status, const char *ctype, const char *extra)
 {
     char head[2048];
     int n = snprintf(head, sizeof(head),
@@ -114,45 +72,45 @@ send_head(struct pctx *c, int status, const char *ctype, const char *extra)
     sy_sink_write(c->s, head, len);
 }
 
-static void
-send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
+void
+pipeline_send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
            const char *p, size_t n)
 {
-    send_head(c, status, ctype, extra);
+    pipeline_send_head(c, status, ctype, extra);
     sy_sink_write(c->s, p, n);
     c->s->body_bytes += n;
 }
 
-static void
-send_body(struct pctx *c, int status, const char *ctype, const char *extra,
+void
+pipeline_send_body(struct pctx *c, int status, const char *ctype, const char *extra,
           const struct sy_buf *body)
 {
-    send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
+    pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
 }
 
 /* Answer with an OpenAI error object. */
-static void
-send_error(struct pctx *c, int status, const char *message, const char *type,
+void
+pipeline_send_error(struct pctx *c, int status, const char *message, const char *type,
            const char *param, const char *code, const char *extra)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
     sy_chat_error_json(b, message, type, param, code);
-    send_body(c, status, "application/json", extra, b);
+    pipeline_send_body(c, status, "application/json", extra, b);
 }
 
-static void
-send_err(struct pctx *c, enum sy_err e, const char *message,
+void
+pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
          const char *param)
 {
-    send_error(c, sy_err_status(e), message, sy_err_type(e), param,
+    pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
                sy_err_code(e), NULL);
 }
 
 /* After the stream has started: one "data: {error}" event; the OpenAI SDKs
  * raise it as an APIError, so a cut stream never looks like success. */
-static void
-send_stream_error(struct pctx *c, enum sy_err e, const char *message)
+void
+pipeline_send_stream_error(struct pctx *c, enum sy_err e, const char *message)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
@@ -161,67 +119,6 @@ send_stream_error(struct pctx *c, enum sy_err e, const char *message)
     sy_buf_puts(b, "\n\n");
     sy_sink_write(c->s, sy_buf_cstr(b), b->len);
     sy_sink_flush(c->s);
-}
-
-/* ------------------------------------------------------------------ */
-/* Small endpoints                                                     */
-
-static void
-handle_models(struct pctx *c)
-{
-    const struct sy_config *cfg = c->w->cfg;
-    struct sy_buf *b = &c->w->out;
-    sy_buf_clear(b);
-    sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
-    for (size_t i = 0; i < cfg->ngroups; i++) {
-        const char *name = cfg->groups[i].name;
-        sy_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        sy_buf_json_str(b, name, strlen(name));
-        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
-                       "\"owned_by\":\"switchyard\"}");
-    }
-    sy_buf_puts(b, "]}");
-    send_body(c, 200, "application/json", NULL, b);
-}
-
-static void
-handle_model(struct pctx *c)
-{
-    const char *name = c->r->path + strlen("/v1/models/");
-    const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
-    if (g == NULL) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist",
-                 name);
-        send_err(c, SY_ENOMODEL, msg, "model");
-        return;
-    }
-    struct sy_buf *b = &c->w->out;
-    sy_buf_clear(b);
-    sy_buf_puts(b, "{\"id\":");
-    sy_buf_json_str(b, g->name, strlen(g->name));
-    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
-                   "\"owned_by\":\"switchyard\"}");
-    send_body(c, 200, "application/json", NULL, b);
-}
-
-static void
-handle_health(struct pctx *c)
-{
-    struct sy_buf *b = &c->w->out;
-    bool draining = c->w->draining != NULL && *c->w->draining;
-    struct sy_state *st = c->w->state;
-    const char *redis = !sy_state_redis_on(st)   ? "off"
-                        : sy_state_redis_up(st) ? "up"
-                                                : "down";
-    const char *status = draining                ? "draining"
-                         : strcmp(redis, "down") == 0 ? "degraded"
-                                                      : "ok";
-    sy_buf_clear(b);
-    sy_buf_printf(b, "{\"status\":\"%s\",\"redis\":\"%s\","
-                     "\"version\":\"%s\"}",
-                  status, redis, SY_VERSION);
-    send_body(c, draining ? 503 : 200, "application/json", NULL, b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -267,7 +164,7 @@ static void
 release_held(struct pctx *c)
 {
     if (!c->s->headers_sent)
-        send_head(c, 200, "text/event-stream",
+        pipeline_send_head(c, 200, "text/event-stream",
                   "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
     if (c->held.len > 0)
         write_event(c, sy_buf_cstr(&c->held), c->held.len);
@@ -363,7 +260,7 @@ enum attempt_result { ATTEMPT_DONE, ATTEMPT_NEXT };
 static void
 send_buffered(struct pctx *c, bool fenced, bool violated)
 {
-    send_head(c, 200, "text/event-stream",
+    pipeline_send_head(c, 200, "text/event-stream",
               violated ? "Cache-Control: no-cache\r\n"
                          "X-Accel-Buffering: no\r\n"
                          "x-switchyard-contract: violated\r\n"
@@ -526,13 +423,13 @@ attempt(struct pctx *c, const char *api_key)
                 extra = cost_hdr;
                 if (resp.raw != NULL) {
                     /* Unchanged reply: straight from the upstream buffer. */
-                    send_bytes(c, 200, "application/json", extra, resp.raw,
+                    pipeline_send_bytes(c, 200, "application/json", extra, resp.raw,
                                resp.raw_len);
                 } else {
                     struct sy_buf *b = &w->out;
                     sy_buf_clear(b);
                     sy_chat_resp_write(&resp, b);
-                    send_body(c, 200, "application/json", extra, b);
+                    pipeline_send_body(c, 200, "application/json", extra, b);
                 }
                 record(c, SY_OK, uc.total_us);
                 sy_upstream_call_cleanup(&uc);
@@ -560,7 +457,7 @@ attempt(struct pctx *c, const char *api_key)
             char msg[400];
             snprintf(msg, sizeof(msg), "the streamed answer of %s broke "
                      "the output contract: %s", d->name, why);
-            send_stream_error(c, SY_EUP_CONTRACT, msg);
+            pipeline_send_stream_error(c, SY_EUP_CONTRACT, msg);
             record(c, SY_EUP_CONTRACT, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
@@ -600,7 +497,7 @@ attempt(struct pctx *c, const char *api_key)
                              : sy_err_status(f.err);
             sy_log_info(c->request_id, "deployment %s: caller error %d",
                         d->name, uc.status);
-            send_error(c, status, f.message, sy_err_type(f.err), f.param,
+            pipeline_send_error(c, status, f.message, sy_err_type(f.err), f.param,
                        f.code ? f.code : sy_err_code(f.err), NULL);
             record(c, f.err, uc.total_us);
             sy_upstream_call_cleanup(&uc);
@@ -629,13 +526,13 @@ attempt(struct pctx *c, const char *api_key)
         char msg[320];
         snprintf(msg, sizeof(msg), "upstream %s failed mid-stream: %s",
                  d->name, f.message ? f.message : sy_err_name(f.err));
-        send_stream_error(c, f.err, msg);
+        pipeline_send_stream_error(c, f.err, msg);
         return ATTEMPT_DONE;
     }
     if (!sy_err_retry(f.err) ||
         (f.err == SY_EUP_CONTRACT &&
          c->group->on_violation == SY_CONTRACT_ERROR)) {
-        send_err(c, f.err, f.message ? f.message : sy_err_name(f.err),
+        pipeline_send_err(c, f.err, f.message ? f.message : sy_err_name(f.err),
                  f.param);
         return ATTEMPT_DONE;
     }
@@ -654,53 +551,9 @@ all_failed(struct pctx *c, const struct sy_group *g)
     if (c->all_ratelimited && c->min_retry_after_ms > 0)
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
                  (c->min_retry_after_ms + 999) / 1000);
-    send_error(c, sy_err_status(e), msg, sy_err_type(e),
+    pipeline_send_error(c, sy_err_status(e), msg, sy_err_type(e),
                e == SY_EBADREQ ? c->last.param : NULL, sy_err_code(e),
                extra[0] ? extra : NULL);
-}
-
-/* 429 for a caller key over a limit: the refusing limit's headers in
- * full (limit, remaining 0, reset), the other limit's size; an
- * all-or-nothing refusal does not tell how much of the other is left. */
-static void
-send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
-                    const struct sy_ratelimit_result *res)
-{
-    bool tokens = res->refused == 1;
-    const char *fam = tokens ? "tokens" : "requests";
-    const char *other = tokens ? "requests" : "tokens";
-    uint64_t limit = tokens ? k->limits.tpm : k->limits.rpm;
-    uint64_t other_limit = tokens ? k->limits.rpm : k->limits.tpm;
-    uint32_t ms = res->retry_after_ms ? res->retry_after_ms : 1000;
-    char reset[32], extra[400], msg[200];
-    sy_quota_format_reset(ms, reset, sizeof(reset));
-    int n = snprintf(extra, sizeof(extra),
-                     "x-ratelimit-limit-%s: %llu\r\n"
-                     "x-ratelimit-remaining-%s: 0\r\n"
-                     "x-ratelimit-reset-%s: %s\r\n"
-                     "Retry-After: %u\r\n",
-                     fam, (unsigned long long)limit, fam, fam, reset,
-                     (ms + 999) / 1000);
-    if (other_limit > 0 && n > 0 && (size_t)n < sizeof(extra))
-        snprintf(extra + n, sizeof(extra) - (size_t)n,
-                 "x-ratelimit-limit-%s: %llu\r\n", other,
-                 (unsigned long long)other_limit);
-    snprintf(msg, sizeof(msg), "rate limit reached for key '%.60s': %llu "
-             "%s per minute; try again in %s", k->name,
-             (unsigned long long)limit, fam, reset);
-    send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-               sy_err_code(SY_EQUOTA), extra);
-}
-
-/* Tokens this request may use: the prompt (about 4 bytes a token) plus
- * the answer's ceiling; the reservation is corrected afterwards. */
-static uint64_t
-estimate_tokens(const struct pctx *c)
-{
-    uint64_t in = c->r->body_len / 4 + 1;
-    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens
-                                          : 1024;
-    return in + out;
 }
 
 /* Try deployment c->dep with the keys of its provider: a 429 on one of
@@ -749,40 +602,6 @@ try_deployment(struct pctx *c, uint64_t est)
     return ATTEMPT_NEXT;
 }
 
-/* Settle the request's money: one usage-log line (every request that
- * reached a deployment) and the day's spend in Redis. Strings are the
- * config's, so they outlive the state thread's queue. */
-static void
-account(struct pctx *c, const struct sy_caller_key *ck,
-        const struct sy_group *g)
-{
-    if (c->attempts == 0 || c->dep == NULL)
-        return;
-    struct sy_usage_record r;
-    memset(&r, 0, sizeof(r));
-    r.request_id = c->request_id;
-    r.key_name = ck ? ck->name : NULL;
-    r.team = ck ? ck->team : NULL;
-    r.group = g->name;
-    r.deployment = c->dep->name;
-    r.provider = c->dep->provider->name;
-    r.prompt_tokens = c->usage.prompt_tokens;
-    r.completion_tokens = c->usage.completion_tokens;
-    r.cached_tokens = c->usage.cached_tokens;
-    r.reasoning_tokens = c->usage.reasoning_tokens;
-    r.cost_micro_usd = c->s->status == 200 ? c->cost_micro_usd : 0;
-    if (c->s->status == 200 && g->ndeployments > 0) {
-        const struct sy_deployment *d0 = g->deployments[0];
-        r.baseline_micro_usd = sy_cost_micro_usd(&d0->price, &c->usage,
-                                                 d0->provider->markup_bp);
-    }
-    r.status = c->s->status;
-    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
-    r.attempts = c->attempts;
-    sy_usagelog_write(c->w->usagelog, &r);
-    sy_state_spend(c->w->state, &r);
-}
-
 static void
 handle_chat(struct pctx *c)
 {
@@ -790,20 +609,14 @@ handle_chat(struct pctx *c)
     struct sy_req *r = c->r;
     const struct sy_config *cfg = w->cfg;
     const struct sy_caller_key *ck = NULL;
-    if (cfg->nkeys > 0) {
-        ck = sy_auth_check(cfg, r->authorization);
-        if (ck == NULL) {
-            send_err(c, SY_EAUTH, "invalid API key: send 'Authorization: "
-                                  "Bearer <key>' with a key of this gateway",
-                     NULL);
-            return;
-        }
-    }
+    struct sy_vkey *vk = NULL;
+    if (!pipeline_identify(c, &ck, &vk))
+        return;
     if (r->body_too_big) {
         char msg[160];
         snprintf(msg, sizeof(msg), "the request body is larger than the "
                  "limit of %zu bytes", cfg->server.max_body_bytes);
-        send_err(c, SY_ETOOBIG, msg, NULL);
+        pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
         return;
     }
     struct sy_chat_error perr;
@@ -811,7 +624,7 @@ handle_chat(struct pctx *c)
                                       cfg->server.max_json_depth,
                                       &w->arena, &c->chat, &perr);
     if (e != SY_OK) {
-        send_err(c, e, perr.message, perr.param);
+        pipeline_send_err(c, e, perr.message, perr.param);
         return;
     }
     const struct sy_group *g = sy_config_find_group(cfg, c->chat.model);
@@ -820,14 +633,15 @@ handle_chat(struct pctx *c)
         snprintf(msg, sizeof(msg), "The model '%.120s' does not exist; "
                  "GET /v1/models lists the available models",
                  c->chat.model);
-        send_err(c, SY_ENOMODEL, msg, "model");
+        pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return;
     }
-    if (ck != NULL && !sy_auth_model_allowed(ck, g->name)) {
+    if ((ck != NULL && vk == NULL && !sy_auth_model_allowed(ck, g->name)) ||
+        (vk != NULL && !sy_vkey_model_allowed(vk, g->name))) {
         char msg[256];
         snprintf(msg, sizeof(msg), "this API key may not use model "
                  "'%.120s'", g->name);
-        send_error(c, 403, msg, "permission_error", "model",
+        pipeline_send_error(c, 403, msg, "permission_error", "model",
                    "model_not_allowed", NULL);
         return;
     }
@@ -835,17 +649,54 @@ handle_chat(struct pctx *c)
         char msg[256];
         snprintf(msg, sizeof(msg), "no deployment of model '%.80s' is "
                  "available: their providers have no API key set", g->name);
-        send_err(c, SY_ENOROUTE, msg, "model");
+        pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         return;
     }
-    uint64_t est = estimate_tokens(c);
+    /* A money budget is reserved at the worst case before any provider
+     * is called, and settled with the real cost afterwards. */
+    struct sy_budget_result budget;
+    char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
+    bool budget_held = false;
+    memset(&budget, 0, sizeof(budget));
+    if (vk != NULL && vk->budget_micro_usd > 0) {
+        sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(),
+                            budget_pid);
+        enum sy_err be =
+            w->store != NULL
+                ? sy_budget_reserve(w->store, vk->name, budget_pid,
+                                    vk->budget_micro_usd,
+                                    pipeline_worst_case_cost(c, g), 0, 0, &budget)
+                : SY_ESTORE;
+        if (be != SY_OK && !vk->fail_open) {
+            pipeline_send_error(c, 503, "the budget of this key cannot be checked "
+                       "now (state store unavailable); try again shortly",
+                       "server_error", NULL, "budget_unavailable",
+                       "Retry-After: 1\r\n");
+            return;
+        }
+        if (be == SY_OK && !budget.allowed) {
+            char msg[256], usd[32];
+            sy_cost_format_usd(budget.remaining, usd, sizeof(usd));
+            snprintf(msg, sizeof(msg), "budget of key '%.64s' exhausted for "
+                     "this %s: $%s left, not enough for this request",
+                     vk->name, sy_budget_period_name(vk->budget_period), usd);
+            pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                       "budget_exceeded", NULL);
+            return;
+        }
+        budget_held = be == SY_OK;
+    }
+    uint64_t est = pipeline_estimate_tokens(c);
     struct sy_reservation caller_res;
     memset(&caller_res, 0, sizeof(caller_res));
     if (ck != NULL && w->quota != NULL) {
         struct sy_ratelimit_result rr;
         sy_quota_caller(w->quota, w->store, ck, est, &caller_res, &rr);
         if (!rr.allowed) {
-            send_caller_limited(c, ck, &rr);
+            pipeline_send_caller_limited(c, ck, &rr);
+            if (budget_held)
+                sy_budget_settle(w->store, vk->name, budget_pid, budget.id, 0,
+                                 0, &budget);
             return;
         }
     }
@@ -888,11 +739,14 @@ handle_chat(struct pctx *c)
         for (size_t i = 0; i < plan->nexcl; i++)
             sy_buf_printf(&msg, "%s %s (%s)", i ? ";" : "",
                           plan->excl[i].d->name, plan->excl[i].why);
-        send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error", NULL,
+        pipeline_send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error", NULL,
                    "no_capable_deployment", NULL);
         sy_buf_free(&msg);
         if (ck != NULL && w->quota != NULL)
             sy_quota_settle(w->quota, w->store, &caller_res, 0);
+        if (budget_held)
+            sy_budget_settle(w->store, vk->name, budget_pid, budget.id, 0, 0,
+                             &budget);
         return;
     }
 
@@ -930,7 +784,7 @@ handle_chat(struct pctx *c)
             char msg[900];
             snprintf(msg, sizeof(msg), "no deployment of model '%.80s' can "
                      "take the request now (%.700s)", g->name, c->route);
-            send_err(c, SY_ENOROUTE, msg, "model");
+            pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         } else {
             all_failed(c, g);
         }
@@ -939,7 +793,11 @@ handle_chat(struct pctx *c)
         sy_quota_settle(w->quota, w->store, &caller_res,
                         c->usage.present ? (uint64_t)c->usage.total_tokens
                                          : 0);
-    account(c, ck, g);
+    if (budget_held)
+        sy_budget_settle(w->store, vk->name, budget_pid, budget.id,
+                         c->s->status == 200 ? c->cost_micro_usd : 0, 0,
+                         &budget);
+    pipeline_account(c, ck, g);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);
@@ -958,9 +816,9 @@ struct route {
 
 static const struct route routes[] = {
     {"/v1/chat/completions", false, "POST", handle_chat},
-    {"/v1/models", false, "GET", handle_models},
-    {"/v1/models/", true, "GET", handle_model},
-    {"/healthz", false, "GET", handle_health},
+    {"/v1/models", false, "GET", pipeline_handle_models},
+    {"/v1/models/", true, "GET", pipeline_handle_model},
+    {"/healthz", false, "GET", pipeline_handle_health},
 };
 
 static bool
@@ -1021,14 +879,14 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
         snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
                  method, path);
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
-        send_error(&c, sy_err_status(SY_EMETHOD), msg,
+        pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
                    sy_err_type(SY_EMETHOD), NULL, sy_err_code(SY_EMETHOD),
                    extra);
     } else {
         char msg[200];
         snprintf(msg, sizeof(msg), "unknown path %.120s; this gateway serves "
                  "/v1/chat/completions and /v1/models", path);
-        send_err(&c, SY_ENOTFOUND, msg, NULL);
+        pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }
     sy_log_info(c.request_id, "%s %s %d dep=%s attempts=%u %.1fms",
                 method, path, s->status, c.dep ? c.dep->name : "-",

@@ -29,11 +29,18 @@ struct sy_quota {
 
 /* Local window slots: caller key i -> 2i, 2i+1; then per provider, per
  * key: two slots each. */
+#define NO_SLOT UINT32_MAX
+
+/* A virtual key (from Redis, not the config) has no local window: while
+ * Redis is down its rate limits fail open (its money budget does not). */
 static unsigned
 caller_slot(const struct sy_quota *q, const struct sy_caller_key *k,
             unsigned which)
 {
-    return (unsigned)((size_t)(k - q->cfg->keys) * 2 + which);
+    const struct sy_caller_key *first = q->cfg->keys;
+    if (first == NULL || k < first || k >= first + q->cfg->nkeys)
+        return NO_SLOT;
+    return (unsigned)((size_t)(k - first) * 2 + which);
 }
 
 static unsigned
@@ -106,6 +113,14 @@ reserve(struct sy_quota *q, struct sy_store *s, struct sy_reservation *r,
         return;
     }
     /* Redis unavailable (or not configured): local windows, local caps. */
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->slot[i] == NO_SLOT) {
+            res->allowed = true;
+            res->refused = -1;
+            r->active = false;
+            return;
+        }
+    }
     struct sy_ratelimit_item capped[2];
     struct sy_ratelimit_window *w[2];
     unsigned workers = q->cfg->state.cluster_workers;

@@ -1,0 +1,89 @@
+/*
+ * pipeline_endpoints.c - the small endpoints: /v1/models, /v1/models/{id}
+ * and /healthz (with the shared-state flag). Part of the pipeline; see
+ * pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "auth.h"
+#include "budget.h"
+#include "chat.h"
+#include "clock.h"
+#include "config.h"
+#include "cost.h"
+#include "err.h"
+#include "log.h"
+#include "quota.h"
+#include "req.h"
+#include "sink.h"
+#include "state.h"
+#include "usagelog.h"
+#include "vkeys.h"
+#include "worker.h"
+#include "../adapters/adapter.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+
+void
+pipeline_handle_models(struct pctx *c)
+{
+    const struct sy_config *cfg = c->w->cfg;
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < cfg->ngroups; i++) {
+        const char *name = cfg->groups[i].name;
+        sy_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        sy_buf_json_str(b, name, strlen(name));
+        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
+                       "\"owned_by\":\"switchyard\"}");
+    }
+    sy_buf_puts(b, "]}");
+    pipeline_send_body(c, 200, "application/json", NULL, b);
+}
+
+void
+pipeline_handle_model(struct pctx *c)
+{
+    const char *name = c->r->path + strlen("/v1/models/");
+    const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
+    if (g == NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist",
+                 name);
+        pipeline_send_err(c, SY_ENOMODEL, msg, "model");
+        return;
+    }
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_buf_puts(b, "{\"id\":");
+    sy_buf_json_str(b, g->name, strlen(g->name));
+    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
+                   "\"owned_by\":\"switchyard\"}");
+    pipeline_send_body(c, 200, "application/json", NULL, b);
+}
+
+void
+pipeline_handle_health(struct pctx *c)
+{
+    struct sy_buf *b = &c->w->out;
+    bool draining = c->w->draining != NULL && *c->w->draining;
+    struct sy_state *st = c->w->state;
+    const char *redis = !sy_state_redis_on(st)   ? "off"
+                        : sy_state_redis_up(st) ? "up"
+                                                : "down";
+    const char *status = draining                ? "draining"
+                         : strcmp(redis, "down") == 0 ? "degraded"
+                                                      : "ok";
+    sy_buf_clear(b);
+    sy_buf_printf(b, "{\"status\":\"%s\",\"redis\":\"%s\","
+                     "\"version\":\"%s\"}",
+                  status, redis, SY_VERSION);
+    pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
+}
+
