@@ -52,12 +52,12 @@ CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
             core/cost.c core/usagelog.c core/spend.c \
-            core/hmac.c core/vkeys.c core/budget.c
+            core/hmac.c core/vkeys.c core/budget.c core/admin.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c
 FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c fcgi/status.c \
-            fcgi/spend_cmd.c
+            fcgi/spend_cmd.c fcgi/keys_cmd.c
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 

@@ -872,7 +872,11 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
             break;
         }
     }
-    if (match != NULL) {
+    bool admin = strcmp(path, "/admin/keys") == 0 ||
+                 strncmp(path, "/admin/keys/", 12) == 0;
+    if (admin) {
+        pipeline_handle_admin(&c);
+    } else if (match != NULL) {
         match->fn(&c);
     } else if (allow != NULL) {
         char msg[160], extra[48];
@@ -888,7 +892,10 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
                  "/v1/chat/completions and /v1/models", path);
         pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }
+    /* Only known paths are logged as they are: a client that pastes a key
+     * into a URL must not put it in our log. */
     sy_log_info(c.request_id, "%s %s %d dep=%s attempts=%u %.1fms",
-                method, path, s->status, c.dep ? c.dep->name : "-",
+                method, match != NULL || admin ? path : "(unknown path)",
+                s->status, c.dep ? c.dep->name : "-",
                 c.attempts, (double)(sy_now_us() - c.start_us) / 1000.0);
 }

@@ -22,6 +22,7 @@
 #include "usagelog.h"
 #include "vkeys.h"
 #include "worker.h"
+#include "admin.h"
 #include "../adapters/adapter.h"
 
 #include <stdio.h>
@@ -87,3 +88,32 @@ pipeline_handle_health(struct pctx *c)
     pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
 }
 
+
+/* /admin/keys and /admin/keys/<name>: the virtual-key admin API, behind
+ * "Authorization: Bearer <admin key>" (constant-time). Without an admin
+ * key configured the paths do not exist. */
+void
+pipeline_handle_admin(struct pctx *c)
+{
+    const struct sy_config *cfg = c->w->cfg;
+    const char *au = c->r->authorization;
+    if (cfg->server.admin_key == NULL) {
+        pipeline_send_err(c, SY_ENOTFOUND, "unknown path", NULL);
+        return;
+    }
+    if (au == NULL || strncasecmp(au, "Bearer ", 7) != 0 ||
+        !sy_auth_equal(au + 7, strlen(au + 7), cfg->server.admin_key,
+                       cfg->server.admin_key_len)) {
+        pipeline_send_err(c, SY_EAUTH, "invalid admin key", NULL);
+        return;
+    }
+    const char *rest = c->r->path + strlen("/admin/keys");
+    if (*rest == '/')
+        rest++;
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    int status = sy_admin_keys(cfg, c->w->store,
+                               c->r->method ? c->r->method : "GET", rest,
+                               c->r->body, c->r->body_len, &c->w->arena, b);
+    pipeline_send_body(c, status, "application/json", NULL, b);
+}

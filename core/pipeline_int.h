@@ -82,6 +82,7 @@ void pipeline_send_stream_error(struct pctx *c, enum sy_err e,
 void pipeline_handle_models(struct pctx *c);
 void pipeline_handle_model(struct pctx *c);
 void pipeline_handle_health(struct pctx *c);
+void pipeline_handle_admin(struct pctx *c);
 
 /* The caller's side (pipeline_caller.c) */
 struct sy_vkey;

@@ -1,6 +1,7 @@
 /*
  * main.c - the switchyard command: argument parsing, config loading and
- * the subcommands (serve, check-config, status, spend). The only main().
+ * the subcommands (serve, check-config, status, spend, keys). The only
+ * main().
  *
  * Run without arguments under a web server's CGI environment
  * (GATEWAY_INTERFACE set) it serves one request as a plain CGI program;
@@ -9,6 +10,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
+#include "keys_cmd.h"
 #include "server.h"
 #include "spend_cmd.h"
 #include "status.h"
@@ -35,6 +37,8 @@ static const char usage_main[] =
     "  spend          what traffic cost per key, team, deployment, provider,\n"
     "                 group or day (Redis or the usage log), and savings\n"
     "                 against each group's first deployment\n"
+    "  keys           virtual keys in Redis: create, list, show, update,\n"
+    "                 revoke (the key is shown once, at create)\n"
     "\n"
     "options:\n"
     "  -h, --help     this text; 'switchyard <command> --help' for a command\n"
@@ -256,6 +260,8 @@ main(int argc, char **argv)
         return sy_status_main(argc - 1, argv + 1);
     if (strcmp(cmd, "spend") == 0)
         return sy_spend_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "keys") == 0)
+        return sy_keys_main(argc - 1, argv + 1);
     fprintf(stderr, "switchyard: unknown command '%s'\n\n%s", cmd,
             usage_main);
     return 2;

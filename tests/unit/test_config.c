@@ -690,7 +690,7 @@ test_error_unknown_keys(void **state)
     has_line("t: server.thread: unknown key \"thread\" (hint: known keys "
              "here: listen, processes, threads, thread_stack_kb, "
              "max_body_bytes, max_json_depth, drain_timeout_ms, log_level, "
-             "trust_request_id, usage_log)");
+             "trust_request_id, usage_log, admin_key_env)");
     assert_int_equal(nlines(), 1);
     load_bad(with_provider("'type':'openai','base_url':'http://h',"
                            "'auth':'none','api_key':'sk-x'"));
