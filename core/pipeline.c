@@ -471,10 +471,18 @@ attempt(struct pctx *c, const char *api_key)
             if (c->buffering)
                 send_buffered(c, fenced, violated);
             release_held(c);
-            sy_sink_write(c->s, "data: [DONE]\n\n", 14);
-            sy_sink_flush(c->s);
             c->cost_micro_usd = sy_cost_micro_usd(&d->price, &c->usage,
                                                   d->provider->markup_bp);
+            /* Headers are long gone: the price goes in an SSE comment,
+             * which clients ignore and people and tools can read. */
+            char usd[32], note[80];
+            sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
+            int nn = snprintf(note, sizeof(note),
+                              ": x-switchyard-cost-usd %s\n\n", usd);
+            if (nn > 0 && (size_t)nn < sizeof(note))
+                sy_sink_write(c->s, note, (size_t)nn);
+            sy_sink_write(c->s, "data: [DONE]\n\n", 14);
+            sy_sink_flush(c->s);
             record(c, SY_OK, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
