@@ -317,6 +317,7 @@ static const char breaker_lua[] =
     "local outcome, token, r16 = tonumber(ARGV[11]), ARGV[12],"
     " tonumber(ARGV[13])\n"
     "local channel, dep = ARGV[14], ARGV[15]\n"
+    "local count = tonumber(ARGV[16]) or 1\n"
     "local NB = 10\n"
     "local f = {}\n"
     "local h = redis.call('HGETALL', key)\n"
@@ -345,7 +346,7 @@ static const char breaker_lua[] =
     "    f['i' .. s], f['o' .. s], f['f' .. s] = cur, 0, 0\n"
     "  end\n"
     "  local k = failed and ('f' .. s) or ('o' .. s)\n"
-    "  f[k] = f[k] + 1\n"
+    "  f[k] = f[k] + count\n"
     "  dirty = true\n"
     "end\n"
     "local function period(t)\n"
@@ -449,7 +450,8 @@ struct script_args {
     char chan[512];
     char num[11][24];
     const char *keys[2];
-    const char *argv[15];
+    const char *argv[16];
+    char count[24];
 };
 
 static enum sy_err
@@ -479,6 +481,8 @@ build_args(struct script_args *a, const char *prefix, const char *op,
     a->argv[12] = a->num[10];
     a->argv[13] = a->chan;
     a->argv[14] = dep;
+    snprintf(a->count, sizeof(a->count), "1");
+    a->argv[15] = a->count;
     return SY_OK;
 }
 
@@ -596,12 +600,24 @@ sy_breaker_batch_report(struct sy_store_batch *b, const char *prefix,
                         enum sy_breaker_outcome o, const char *token,
                         uint32_t r16)
 {
+    return sy_breaker_batch_report_n(b, prefix, dep, c, o, token, r16, 1);
+}
+
+/* One report standing for 'count' outcomes 'o' in a row (successes
+ * collected by the state thread between two flushes). */
+enum sy_err
+sy_breaker_batch_report_n(struct sy_store_batch *b, const char *prefix,
+                          const char *dep, const struct sy_breaker_conf *c,
+                          enum sy_breaker_outcome o, const char *token,
+                          uint32_t r16, unsigned count)
+{
     struct script_args a;
     enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, o, token,
                                r16);
     if (e != SY_OK)
         return e;
-    return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 15, a.argv);
+    snprintf(a.count, sizeof(a.count), "%u", count);
+    return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 16, a.argv);
 }
 
 static bool

@@ -127,6 +127,12 @@ enum sy_err sy_breaker_shared_get(struct sy_store *s, const char *dep,
 enum sy_err sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
                                  const char *dep,
                                  const struct sy_breaker_conf *c);
+enum sy_err sy_breaker_batch_report_n(struct sy_store_batch *b,
+                                      const char *prefix, const char *dep,
+                                      const struct sy_breaker_conf *c,
+                                      enum sy_breaker_outcome o,
+                                      const char *token, uint32_t r16,
+                                      unsigned count);
 enum sy_err sy_breaker_batch_report(struct sy_store_batch *b,
                                     const char *prefix, const char *dep,
                                     const struct sy_breaker_conf *c,

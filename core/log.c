@@ -5,6 +5,7 @@
 #include "sy.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,30 @@ sy_log_enabled(enum sy_log_level level)
     return (int)level <= log_level;
 }
 
+/* getpid() is a system call since glibc 2.25: remember it per thread,
+ * forgotten in the child of a fork. */
+static __thread pid_t cached_pid;
+
+static void
+forget_pid(void)
+{
+    cached_pid = 0;
+}
+
+__attribute__((constructor)) static void
+log_init_pid(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static int
+log_pid(void)
+{
+    if (cached_pid == 0)
+        cached_pid = getpid();
+    return (int)cached_pid;
+}
+
 /* Log one line: "<utc time> [level] pid <pid> req <id>: message". */
 void
 sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
@@ -56,7 +81,7 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
                      "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s: ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                     level_names[level], (int)getpid(),
+                     level_names[level], log_pid(),
                      req_id ? " req " : "", req_id ? req_id : "");
     if (n < 0)
         return;

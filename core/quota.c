@@ -19,8 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A block of a caller key's cluster-wide quota reserved in Redis by this
+ * process and spent locally until it runs out or its window ends, so most
+ * requests make no Redis call. Units left at the end of the window were
+ * counted but not used: the cluster errs on the safe side. */
+struct lease {
+    bool valid;
+    uint64_t window_id;
+    uint64_t expires_ms;      /* local clock */
+    uint64_t left[2];         /* requests, tokens */
+};
+
+/* One lease takes limit / (cluster_workers * SY_QUOTA_LEASE_PARTS). */
+#define SY_QUOTA_LEASE_PARTS 16u
+
 struct sy_quota {
     const struct sy_config *cfg;
+    struct lease *lease;                /* per caller key */
     pthread_mutex_t lock;               /* guards the windows */
     struct sy_ratelimit_window *win;    /* local windows, see slot_of */
     size_t nwin;
@@ -65,6 +80,7 @@ sy_quota_new(const struct sy_config *cfg)
     }
     q->nwin = n;
     q->win = sy_xcalloc(n + 1, sizeof(*q->win));
+    q->lease = sy_xcalloc(cfg->nkeys + 1, sizeof(*q->lease));
     return q;
 }
 
@@ -75,6 +91,7 @@ sy_quota_free(struct sy_quota *q)
         return;
     pthread_mutex_destroy(&q->lock);
     free(q->win);
+    free(q->lease);
     free(q->provider_base);
     free(q);
 }
@@ -155,6 +172,78 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     set_item(r, 0, name, k->limits.rpm, 1, caller_slot(q, k, 0));
     snprintf(name, sizeof(name), "ck:%s:tpm", k->name);
     set_item(r, 1, name, k->limits.tpm, est_tokens, caller_slot(q, k, 1));
+    if (s == NULL || !sy_store_is_up(s) ||
+        caller_slot(q, k, 0) == NO_SLOT || k->limits.tpm > 0) {
+        /* No store, a virtual key (no lease slot), or a token limit: an
+         * exact reservation, settled with the real usage. Leases are for
+         * request counts only: a leased token estimate would stay charged
+         * in Redis for the whole window. */
+        reserve(q, s, r, res);
+        return SY_OK;
+    }
+    /* 1. From this process's lease, without I/O. */
+    unsigned ki = (unsigned)(k - q->cfg->keys);
+    struct lease *l = &q->lease[ki];
+    uint64_t need[2] = {1, est_tokens};
+    uint64_t now = sy_now_ms();
+    pthread_mutex_lock(&q->lock);
+    bool fits = l->valid && now < l->expires_ms;
+    for (size_t i = 0; fits && i < 2; i++)
+        if (r->items[i].limit > 0 && l->left[i] < need[i])
+            fits = false;
+    if (fits) {
+        for (size_t i = 0; i < 2; i++)
+            if (r->items[i].limit > 0)
+                l->left[i] -= need[i];
+        uint64_t wid = l->window_id;
+        pthread_mutex_unlock(&q->lock);
+        memset(res, 0, sizeof(*res));
+        res->allowed = true;
+        res->refused = -1;
+        res->window_id = wid;
+        r->lease = true;
+        r->lease_idx = ki;
+        r->active = true;
+        r->window_id = wid;
+        return SY_OK;
+    }
+    pthread_mutex_unlock(&q->lock);
+    /* 2. A new lease: a share of each limit (at least this request). */
+    unsigned parts = SY_MAX(q->cfg->state.cluster_workers, 1u) *
+                     SY_QUOTA_LEASE_PARTS;
+    struct sy_ratelimit_item big[2];
+    uint64_t block[2];
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t lim = r->items[i].limit;
+        block[i] = lim > 0 ? SY_MAX(lim / parts, need[i]) : need[i];
+        big[i] = r->items[i];
+        big[i].cost = block[i];
+    }
+    if (block[0] > need[0] || block[1] > need[1]) {
+        memset(res, 0, sizeof(*res));
+        if (sy_ratelimit_reserve(s, big, 2, SY_QUOTA_WINDOW_MS, 0, res) ==
+                SY_OK &&
+            res->allowed) {
+            uint64_t elapsed = res->now_ms -
+                               res->window_id * SY_QUOTA_WINDOW_MS;
+            pthread_mutex_lock(&q->lock);
+            if (!(l->valid && l->window_id == res->window_id))
+                l->left[0] = l->left[1] = 0; /* refills of one window add up */
+            l->valid = true;
+            l->window_id = res->window_id;
+            l->expires_ms = now + SY_QUOTA_WINDOW_MS -
+                            SY_MIN(elapsed, (uint64_t)SY_QUOTA_WINDOW_MS);
+            l->left[0] += block[0] - need[0];
+            l->left[1] += block[1] - need[1];
+            pthread_mutex_unlock(&q->lock);
+            r->lease = true;
+            r->lease_idx = ki;
+            r->active = true;
+            r->window_id = res->window_id;
+            return SY_OK;
+        }
+    }
+    /* 3. Near the limit: this request alone, exactly as before. */
     reserve(q, s, r, res);
     return SY_OK;
 }
@@ -220,6 +309,24 @@ sy_quota_settle(struct sy_quota *q, struct sy_store *s,
     if (!r->active || r->n < 2)
         return;
     uint64_t used[2] = {1, used_tokens};
+    if (r->lease) {
+        /* Tokens not used go back to the lease (same window only); tokens
+         * used beyond the estimate are charged in Redis. */
+        pthread_mutex_lock(&q->lock);
+        struct lease *l = &q->lease[r->lease_idx];
+        bool same = l->valid && l->window_id == r->window_id;
+        if (same && r->items[1].limit > 0 && used_tokens < r->items[1].cost)
+            l->left[1] += r->items[1].cost - used_tokens;
+        pthread_mutex_unlock(&q->lock);
+        if (s != NULL && r->items[1].limit > 0 &&
+            used_tokens > r->items[1].cost) {
+            uint64_t u2[2] = {1, used_tokens};
+            sy_ratelimit_settle(s, r->items, u2, r->n, SY_QUOTA_WINDOW_MS,
+                                r->window_id);
+        }
+        r->active = false;
+        return;
+    }
     if (!r->local && s != NULL) {
         sy_ratelimit_settle(s, r->items, used, r->n, SY_QUOTA_WINDOW_MS,
                             r->window_id);

@@ -20,6 +20,8 @@
 struct sy_reservation {
     bool active;
     bool local;                       /* made on the local windows */
+    bool lease;                       /* taken from this process's lease */
+    unsigned lease_idx;               /* caller key index of the lease */
     size_t n;
     struct sy_ratelimit_item items[2];
     char names[2][200];

@@ -10,9 +10,9 @@
  * - cost: the same partition, each part by estimated cost of this request;
  * - weighted: a random order drawn in proportion to the weights.
  * A deployment with fewer than min_samples completed requests is still
- * being learned: it goes first for explore_pct percent of requests (so it
- * gets a small, bounded share), otherwise after the learned ones that meet
- * the thresholds. Pure functions; used by core/pipeline.c.
+ * being learned: explore_pct percent of requests put one such deployment
+ * (drawn at random) first, so together they get a small, bounded share;
+ * otherwise they come after the learned ones that meet the thresholds. Pure functions; used by core/pipeline.c.
  * SPDX-License-Identifier: MIT
  */
 #include "sy.h"
@@ -183,14 +183,16 @@ sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,
     uint32_t st = rnd;
     bool explore = nlearning > 0 && ngood > 0 &&
                    next_rand(&st) % 100u < g->explore_pct;
+    /* One unlearned deployment per explored request, drawn at random, so
+     * the share stays explore_pct in all however many are unlearned. */
+    size_t pick = explore ? next_rand(&st) % nlearning : SIZE_MAX;
     if (explore)
-        for (size_t i = 0; i < nlearning; i++)
-            add(out->cand, &out->ncand, learning[i].d, learning[i].score,
-                "exploring");
+        add(out->cand, &out->ncand, learning[pick].d, learning[pick].score,
+            "exploring");
     for (size_t i = 0; i < ngood; i++)
         add(out->cand, &out->ncand, good[i].d, good[i].score, NULL);
-    if (!explore)
-        for (size_t i = 0; i < nlearning; i++)
+    for (size_t i = 0; i < nlearning; i++)
+        if (i != pick)
             add(out->cand, &out->ncand, learning[i].d, learning[i].score,
                 learning[i].why);
     for (size_t i = 0; i < nslow; i++)

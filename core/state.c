@@ -345,6 +345,11 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     uint64_t slice = sy_latency_slice_id(wall, sc->slice_ms);
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
     size_t nreports = 0;
+    /* Successes in a row (not probes) of a deployment become one breaker
+     * report with a count: one script call per deployment per flush
+     * instead of one per request. Any other outcome first sends the
+     * pending run, so the order per deployment is kept. */
+    unsigned *okrun = sy_xcalloc(cfg->ndeployments + 1, sizeof(*okrun));
     for (size_t i = 0; i < n; i++) {
         struct outcome *oc = &fx->work[i];
         struct dep_state *ds = &st->deps[oc->dep];
@@ -371,6 +376,19 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             sy_store_batch_addl(&fx->batch, "HINCRBY", key,
                                 cfg->deployments[oc->dep].name, "1", NULL);
         }
+        if (oc->o == SY_BREAKER_SUCCESS && oc->token[0] == '\0') {
+            okrun[oc->dep]++;
+            continue;
+        }
+        if (oc->o != SY_BREAKER_IGNORE && okrun[oc->dep] > 0) {
+            if (sy_breaker_batch_report_n(&fx->batch, prefix,
+                                          cfg->deployments[oc->dep].name,
+                                          &sc->breaker, SY_BREAKER_SUCCESS,
+                                          NULL, rand32() & 0xffff,
+                                          okrun[oc->dep]) == SY_OK)
+                fx->report_dep[nreports++] = oc->dep;
+            okrun[oc->dep] = 0;
+        }
         if (oc->o != SY_BREAKER_IGNORE &&
             sy_breaker_batch_report(&fx->batch, prefix,
                                     cfg->deployments[oc->dep].name,
@@ -380,6 +398,15 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             fx->report_dep[nreports++] = oc->dep;
         }
     }
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        if (okrun[i] > 0 &&
+            sy_breaker_batch_report_n(&fx->batch, prefix,
+                                      cfg->deployments[i].name,
+                                      &sc->breaker, SY_BREAKER_SUCCESS, NULL,
+                                      rand32() & 0xffff, okrun[i]) == SY_OK)
+            fx->report_dep[nreports++] = (unsigned)i;
+    }
+    free(okrun);
     for (size_t i = 0; i < nspend; i++)
         sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
     for (size_t i = 0; i < cfg->ndeployments; i++) {

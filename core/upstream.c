@@ -92,6 +92,9 @@ sy_upstream_global_cleanup(void)
     curl_global_cleanup();
 }
 
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud);
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud);
+
 /* A handle for one thread; free with sy_upstream_free(). */
 struct sy_upstream *
 sy_upstream_new(void)
@@ -101,6 +104,16 @@ sy_upstream_new(void)
     u->multi = curl_multi_init();
     if (u->easy == NULL || u->multi == NULL)
         sy_oom(sizeof(*u));
+    /* Options that never change: set once, not per call. */
+    CURL *e = u->easy;
+    curl_easy_setopt(e, CURLOPT_SHARE, share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     return u;
 }
 
@@ -311,29 +324,26 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
 
     const struct sy_http_out *req = c->req;
     struct curl_slist *headers = build_headers(req);
-    curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_SHARE, share);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Only the per-call options; the constant ones were set in
+     * sy_upstream_new (curl_easy_reset would free and redo them). */
     curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)c->timeouts.connect_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeouts.total_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
     if (strcmp(req->method, "GET") != 0) {
         const char *body = req->body ? sy_buf_cstr(req->body) : "";
         size_t len = req->body ? req->body->len : 0;
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        if (strcmp(req->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(req->method, "POST") != 0 ? req->method
+                                                          : NULL);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     }
 
     t.start_us = sy_now_us();
