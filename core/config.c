@@ -897,3 +897,27 @@ sy_config_next_key(const struct sy_provider *p)
     unsigned i = __atomic_fetch_add(p->key_cursor, 1, __ATOMIC_RELAXED);
     return p->keys[i % p->nkeys];
 }
+
+/* The config of a command: 'path', else $SWITCHYARD_CONFIG, else the one
+ * built into the binary. Every error is printed to stderr; NULL then. */
+struct sy_config *
+sy_config_load_default(const char *path)
+{
+    struct sy_buf errors;
+    sy_buf_init(&errors, 1u << 20);
+    struct sy_config *cfg = NULL;
+    if (path == NULL)
+        path = getenv("SWITCHYARD_CONFIG");
+    if (path != NULL && path[0] != '\0') {
+        sy_config_load_file(path, &cfg, &errors);
+    } else {
+        size_t len;
+        const char *text = sy_config_embedded(&len);
+        sy_config_load_string(text, len, "<embedded default>", &cfg,
+                              &errors);
+    }
+    if (cfg == NULL)
+        fputs(sy_buf_cstr(&errors), stderr);
+    sy_buf_free(&errors);
+    return cfg;
+}

@@ -186,6 +186,7 @@ const struct sy_group *sy_config_find_group(const struct sy_config *cfg,
                                             const char *name);
 const char *sy_config_next_key(const struct sy_provider *p);
 const char *sy_config_embedded(size_t *len);
+struct sy_config *sy_config_load_default(const char *path);
 const char *sy_strategy_name(enum sy_strategy s);
 
 #endif

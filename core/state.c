@@ -647,3 +647,28 @@ sy_state_redis_up(const struct sy_state *st)
 {
     return st != NULL && st->redis_on && st->redis_up;
 }
+
+/* Where the shared state lives, for messages: host:port[/db] or the
+ * Sentinel master; never the password. */
+void
+sy_state_describe_redis(const struct sy_state_conf *sc, char *out,
+                        size_t outlen)
+{
+    if (sc->nsentinels > 0) {
+        snprintf(out, outlen, "sentinel master %s via %s%s",
+                 sc->master ? sc->master : "?", sc->sentinels[0],
+                 sc->nsentinels > 1 ? ", ..." : "");
+        return;
+    }
+    struct sy_store_addr a;
+    char err[256];
+    if (sc->redis_url == NULL ||
+        sy_store_parse_url(sc->redis_url, &a, err, sizeof(err)) != SY_OK) {
+        snprintf(out, outlen, "(no usable state.redis_url)");
+        return;
+    }
+    if (a.db != 0)
+        snprintf(out, outlen, "%s:%d/%u", a.host, a.port, a.db);
+    else
+        snprintf(out, outlen, "%s:%d", a.host, a.port);
+}

@@ -30,6 +30,9 @@ enum sy_breaker_verdict sy_state_allow(struct sy_state *st,
                                        const char *token);
 void sy_state_contract(struct sy_state *st, const struct sy_deployment *d);
 struct sy_usage_record;
+struct sy_state_conf;
+void sy_state_describe_redis(const struct sy_state_conf *sc, char *out,
+                             size_t outlen);
 void sy_state_spend(struct sy_state *st, const struct sy_usage_record *r);
 void sy_state_record(struct sy_state *st, const struct sy_deployment *d,
                      enum sy_err result, uint64_t total_us, uint64_t ttft_us,

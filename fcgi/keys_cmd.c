@@ -63,28 +63,6 @@ enum {
     O_FAIL_OPEN, O_NO_FAIL_OPEN
 };
 
-static struct sy_config *
-load_config(const char *path)
-{
-    struct sy_buf errors;
-    sy_buf_init(&errors, 1u << 20);
-    struct sy_config *cfg = NULL;
-    if (path == NULL)
-        path = getenv("SWITCHYARD_CONFIG");
-    if (path != NULL && path[0] != '\0') {
-        sy_config_load_file(path, &cfg, &errors);
-    } else {
-        size_t len;
-        const char *text = sy_config_embedded(&len);
-        sy_config_load_string(text, len, "<embedded default>", &cfg,
-                              &errors);
-    }
-    if (cfg == NULL)
-        fputs(sy_buf_cstr(&errors), stderr);
-    sy_buf_free(&errors);
-    return cfg;
-}
-
 static bool
 parse_u64(const char *s, int64_t *out)
 {
@@ -348,7 +326,7 @@ sy_keys_main(int argc, char **argv)
         json_object_object_add(body, "name", json_object_new_string(name));
 
     rc = 1;
-    struct sy_config *cfg = load_config(config);
+    struct sy_config *cfg = sy_config_load_default(config);
     if (cfg == NULL) {
         fprintf(stderr, "switchyard keys: invalid configuration\n");
         goto out;

@@ -75,30 +75,6 @@ static const char usage_check[] =
     "when valid, 1 otherwise. Also says which deployments are inactive\n"
     "because their provider has no API key in the environment.\n";
 
-/* Load the config named by 'path', $SWITCHYARD_CONFIG or the embedded
- * one; print every error to stderr. */
-static struct sy_config *
-load_config(const char *path)
-{
-    struct sy_buf errors;
-    sy_buf_init(&errors, 1u << 20);
-    struct sy_config *cfg = NULL;
-    if (path == NULL)
-        path = getenv("SWITCHYARD_CONFIG");
-    if (path != NULL && path[0] != '\0') {
-        sy_config_load_file(path, &cfg, &errors);
-    } else {
-        size_t len;
-        const char *text = sy_config_embedded(&len);
-        sy_config_load_string(text, len, "<embedded default>", &cfg,
-                              &errors);
-    }
-    if (cfg == NULL)
-        fputs(sy_buf_cstr(&errors), stderr);
-    sy_buf_free(&errors);
-    return cfg;
-}
-
 static bool
 parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -155,7 +131,7 @@ cmd_serve(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    struct sy_config *cfg = load_config(config);
+    struct sy_config *cfg = sy_config_load_default(config);
     if (cfg == NULL) {
         fprintf(stderr, "switchyard serve: invalid configuration; not "
                         "starting\n");
@@ -190,7 +166,7 @@ cmd_check(int argc, char **argv)
         return 2;
     }
     const char *path = argc > 1 ? argv[1] : NULL;
-    struct sy_config *cfg = load_config(path);
+    struct sy_config *cfg = sy_config_load_default(path);
     if (cfg == NULL)
         return 1;
     printf("%s: OK: %zu provider(s), %zu deployment(s), %zu group(s)\n",
@@ -220,7 +196,7 @@ main(int argc, char **argv)
 {
     if (argc < 2) {
         if (getenv("GATEWAY_INTERFACE") != NULL) {
-            struct sy_config *cfg = load_config(NULL);
+            struct sy_config *cfg = sy_config_load_default(NULL);
             if (cfg == NULL) {
                 fputs("Status: 500 Internal Server Error\r\n"
                       "Content-Type: application/json\r\n\r\n"

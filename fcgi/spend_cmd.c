@@ -31,6 +31,7 @@
 #include "../core/chat.h"
 #include "../core/clock.h"
 #include "../core/config.h"
+#include "../core/state.h"
 #include "../core/cost.h"
 #include "../core/mem.h"
 #include "../core/spend.h"
@@ -123,52 +124,6 @@ struct report {
 /* ------------------------------------------------------------------ */
 /* Config and Redis                                                    */
 
-/* Load the config named by 'path', $SWITCHYARD_CONFIG or the embedded
- * one (as fcgi/main.c does); print every error to stderr. */
-static struct sy_config *
-load_config(const char *path)
-{
-    struct sy_buf errors;
-    sy_buf_init(&errors, 1u << 20);
-    struct sy_config *cfg = NULL;
-    if (path == NULL)
-        path = getenv("SWITCHYARD_CONFIG");
-    if (path != NULL && path[0] != '\0') {
-        sy_config_load_file(path, &cfg, &errors);
-    } else {
-        size_t len;
-        const char *text = sy_config_embedded(&len);
-        sy_config_load_string(text, len, "<embedded default>", &cfg,
-                              &errors);
-    }
-    if (cfg == NULL)
-        fputs(sy_buf_cstr(&errors), stderr);
-    sy_buf_free(&errors);
-    return cfg;
-}
-
-/* Where we connect, for messages: never the password. */
-static void
-describe_redis(const struct sy_state_conf *sc, char *out, size_t outlen)
-{
-    if (sc->nsentinels > 0) {
-        snprintf(out, outlen, "sentinel master %s via %s%s",
-                 sc->master ? sc->master : "?", sc->sentinels[0],
-                 sc->nsentinels > 1 ? ", ..." : "");
-        return;
-    }
-    struct sy_store_addr a;
-    char err[256];
-    if (sy_store_parse_url(sc->redis_url, &a, err, sizeof(err)) != SY_OK) {
-        snprintf(out, outlen, "(invalid state.redis_url: %s)", err);
-        return;
-    }
-    if (a.db != 0)
-        snprintf(out, outlen, "%s:%d/%u", a.host, a.port, a.db);
-    else
-        snprintf(out, outlen, "%s:%d", a.host, a.port);
-}
-
 /* Read the days' hashes into rep->redis_days; false with
  * rep->redis_error set when Redis is not configured or fails. */
 static bool
@@ -181,7 +136,7 @@ read_redis(struct report *rep)
                  rep->cfg->origin);
         return false;
     }
-    describe_redis(sc, rep->where, sizeof(rep->where));
+    sy_state_describe_redis(sc, rep->where, sizeof(rep->where));
     struct sy_store_conf conf;
     sy_store_conf_defaults(&conf);
     conf.url = sc->redis_url;
@@ -806,7 +761,7 @@ sy_spend_main(int argc, char **argv)
                 SY_SPEND_MAX_DAYS);
         return 2;
     }
-    struct sy_config *cfg = load_config(config);
+    struct sy_config *cfg = sy_config_load_default(config);
     if (cfg == NULL) {
         fprintf(stderr, "switchyard spend: invalid configuration\n");
         return 1;
