@@ -5,11 +5,10 @@
  * the breaker once, one half-open probe for the cluster, a reopen never
  * shortens a deadline, transitions are published, and the script and the
  * C code agree step by step on a long random sequence. Uses the
- * redis-server harness of test_store.c.
+ * redis-server harness of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/breaker.c"
 
 #include <setjmp.h>

@@ -6,11 +6,10 @@
  * long random sequence, and a race of 32 threads on one small budget
  * (never over budget, nothing admitted once it is exhausted, no leaked
  * reservation after settling, abandoned ones released after their
- * expiry). Uses the redis-server harness of test_store.c.
+ * expiry). Uses the redis-server harness of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/budget.c"
 
 #include <pthread.h>

@@ -4,11 +4,10 @@
  * (time is an argument), the Redis encoding of a slice; then, against a
  * real redis-server, samples written in pipelined batches by two workers
  * and the quantiles read back and merged. Uses the redis-server harness
- * of test_store.c.
+ * of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/latency.c"
 
 #include <setjmp.h>

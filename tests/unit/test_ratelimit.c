@@ -5,11 +5,10 @@
  * against a real redis-server: two workers share limits, a refusal
  * charges nothing, settle and park, counters expire, and the script
  * agrees with the C code on a long random sequence. Uses the
- * redis-server harness of test_store.c.
+ * redis-server harness of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/ratelimit.c"
 
 #include <setjmp.h>

@@ -9,11 +9,10 @@
  * helpers (records added as a write adds them, ordering, log vs Redis
  * differences), and a round trip showing that totals built from records
  * with sy_spend_totals_add_record() equal what Redis summed.
- * Uses the redis-server harness of test_store.c.
+ * Uses the redis-server harness of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/spend.h"
 
 #include <setjmp.h>

@@ -5,11 +5,10 @@
  * show, update, revoke, lookup; unknown, revoked, expired and malformed
  * keys give exactly the same answer; a tampered index or another server
  * secret finds nothing; and no key (nor the server secret) appears in any
- * Redis key name or value. Uses the redis-server harness of test_store.c.
+ * Redis key name or value. Uses the redis-server harness of redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
-#define SY_REDIS_HARNESS_ONLY
-#include "test_store.c"
+#include "redis_harness.h"
 #include "../../core/vkeys.c"
 
 #include <setjmp.h>
