@@ -219,50 +219,49 @@ tool_result_block(struct turns *t, struct json_object *m, size_t i)
     return SY_OK;
 }
 
+/* The shared message walk (adapters/common.c) calls these. */
+static void
+walk_open(void *ud, const char *role)
+{
+    turn_open(ud, role);
+}
+
+static enum sy_err
+walk_content(void *ud, struct json_object *content, size_t i, bool user)
+{
+    return content_blocks(ud, content, i, user);
+}
+
+static enum sy_err
+walk_calls(void *ud, struct json_object *calls, size_t i)
+{
+    return tool_use_blocks(ud, calls, i);
+}
+
+static enum sy_err
+walk_tool(void *ud, struct json_object *msgs, size_t i)
+{
+    return tool_result_block(ud, json_object_array_get_idx(msgs, i), i);
+}
+
+static const struct sy_turn_ops anthropic_turn_ops = {
+    .assistant_role = "assistant",
+    .open = walk_open,
+    .content = walk_content,
+    .calls = walk_calls,
+    .tool = walk_tool,
+};
+
 /* System and developer messages, wherever they are, become the one
  * system prompt (in order, separated by a blank line); the rest become
  * alternating turns. */
 static enum sy_err
 build_messages(struct sy_adapter_call *call, struct json_object *body)
 {
-    struct json_object *msgs = sy_adapter_get(call->req->root, "messages");
     struct turns t = {.call = call, .messages = json_object_new_array()};
     struct sy_buf sys;
     sy_buf_init(&sys, SY_JSON_MAX);
-    enum sy_err e = SY_OK;
-    size_t n = json_object_array_length(msgs);
-    for (size_t i = 0; i < n && e == SY_OK; i++) {
-        struct json_object *m = json_object_array_get_idx(msgs, i);
-        const char *role = sy_adapter_get_str(m, "role");
-        struct json_object *content = sy_adapter_get(m, "content");
-        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            bool other;
-            const char *s = sy_adapter_content_text(call->arena, content,
-                                                    &other);
-            if (other)
-                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
-                                      "system messages may only hold text",
-                                      i);
-            else if (s != NULL && s[0] != '\0')
-                e = sy_buf_printf(&sys, "%s%s", sys.len ? "\n\n" : "", s);
-        } else if (strcmp(role, "user") == 0) {
-            turn_open(&t, "user");
-            e = content_blocks(&t, content, i, true);
-        } else if (strcmp(role, "assistant") == 0) {
-            turn_open(&t, "assistant");
-            e = content_blocks(&t, content, i, false);
-            struct json_object *calls = sy_adapter_get(m, "tool_calls");
-            if (e == SY_OK && sy_adapter_is(calls, json_type_array))
-                e = tool_use_blocks(&t, calls, i);
-        } else if (strcmp(role, "tool") == 0) {
-            turn_open(&t, "user");
-            e = tool_result_block(&t, m, i);
-        } else {
-            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
-                                  "'%s' is not supported; use tools", i,
-                                  role);
-        }
-    }
+    enum sy_err e = sy_adapter_walk_messages(call, &anthropic_turn_ops, &t, &sys);
     turn_flush(&t);
     if (e == SY_OK && sys.len > 0)
         json_object_object_add(body, "system",

@@ -759,3 +759,50 @@ sy_adapter_openai_error(struct sy_adapter_call *call, int status,
     }
     json_object_put(root);
 }
+
+/* Walk the request's messages for an adapter with one system slot and
+ * alternating turns: system and developer messages, wherever they are,
+ * are appended to 'sys' (in order, separated by a blank line; text only);
+ * the others go to 'ops' in order. Unknown roles are refused. */
+enum sy_err
+sy_adapter_walk_messages(struct sy_adapter_call *call,
+                         const struct sy_turn_ops *ops, void *ud,
+                         struct sy_buf *sys)
+{
+    struct json_object *msgs = sy_adapter_get(call->req->root, "messages");
+    enum sy_err e = SY_OK;
+    size_t n = json_object_array_length(msgs);
+    for (size_t i = 0; i < n && e == SY_OK; i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        const char *role = sy_adapter_get_str(m, "role");
+        struct json_object *content = sy_adapter_get(m, "content");
+        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
+            bool other;
+            const char *s = sy_adapter_content_text(call->arena, content,
+                                                    &other);
+            if (other)
+                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
+                                      "system messages may only hold text",
+                                      i);
+            else if (s != NULL && s[0] != '\0')
+                e = sy_buf_printf(sys, "%s%s", sys->len ? "\n\n" : "", s);
+        } else if (strcmp(role, "user") == 0) {
+            ops->open(ud, "user");
+            e = ops->content(ud, content, i, true);
+        } else if (strcmp(role, "assistant") == 0) {
+            ops->open(ud, ops->assistant_role);
+            e = ops->content(ud, content, i, false);
+            struct json_object *calls = sy_adapter_get(m, "tool_calls");
+            if (e == SY_OK && sy_adapter_is(calls, json_type_array))
+                e = ops->calls(ud, calls, i);
+        } else if (strcmp(role, "tool") == 0) {
+            ops->open(ud, "user");
+            e = ops->tool(ud, msgs, i);
+        } else {
+            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
+                                  "'%s' is not supported; use tools", i,
+                                  role);
+        }
+    }
+    return e;
+}

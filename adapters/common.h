@@ -45,6 +45,23 @@ bool sy_adapter_get_int(struct json_object *o, const char *key,
 bool sy_adapter_is(struct json_object *o, json_type t);
 const char *sy_adapter_json_text(struct json_object *o, size_t *len);
 enum sy_err sy_adapter_json_write(struct sy_buf *b, struct json_object *o);
+/* How an adapter turns OpenAI messages into its provider's turns: the
+ * walk is shared (system and developer messages gathered into one system
+ * text, user / assistant / tool messages handed to these callbacks in
+ * order); what a turn looks like is the adapter's. 'ud' is the adapter's
+ * turn state. */
+struct sy_turn_ops {
+    const char *assistant_role;  /* the provider's name for it */
+    void (*open)(void *ud, const char *role);
+    enum sy_err (*content)(void *ud, struct json_object *content, size_t i,
+                           bool user);
+    enum sy_err (*calls)(void *ud, struct json_object *calls, size_t i);
+    enum sy_err (*tool)(void *ud, struct json_object *msgs, size_t i);
+};
+
+enum sy_err sy_adapter_walk_messages(struct sy_adapter_call *call,
+                                     const struct sy_turn_ops *ops, void *ud,
+                                     struct sy_buf *sys);
 const char *sy_adapter_content_text(struct sy_arena *a,
                                     struct json_object *content,
                                     bool *has_other);

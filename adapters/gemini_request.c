@@ -299,47 +299,46 @@ response_part(struct turns *t, struct json_object *msgs, size_t i)
     return SY_OK;
 }
 
+/* The shared message walk (adapters/common.c) calls these. */
+static void
+walk_open(void *ud, const char *role)
+{
+    turn_open(ud, role);
+}
+
+static enum sy_err
+walk_content(void *ud, struct json_object *content, size_t i, bool user)
+{
+    return content_parts(ud, content, i, user);
+}
+
+static enum sy_err
+walk_calls(void *ud, struct json_object *calls, size_t i)
+{
+    return call_parts(ud, calls, i);
+}
+
+static enum sy_err
+walk_tool(void *ud, struct json_object *msgs, size_t i)
+{
+    return response_part(ud, msgs, i);
+}
+
+static const struct sy_turn_ops gemini_turn_ops = {
+    .assistant_role = "model",
+    .open = walk_open,
+    .content = walk_content,
+    .calls = walk_calls,
+    .tool = walk_tool,
+};
+
 static enum sy_err
 build_contents(struct sy_adapter_call *call, struct json_object *body)
 {
-    struct json_object *msgs = sy_adapter_get(call->req->root, "messages");
     struct turns t = {.call = call, .contents = json_object_new_array()};
     struct sy_buf sys;
     sy_buf_init(&sys, SY_JSON_MAX);
-    enum sy_err e = SY_OK;
-    size_t n = json_object_array_length(msgs);
-    for (size_t i = 0; i < n && e == SY_OK; i++) {
-        struct json_object *m = json_object_array_get_idx(msgs, i);
-        const char *role = sy_adapter_get_str(m, "role");
-        struct json_object *content = sy_adapter_get(m, "content");
-        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            bool other;
-            const char *s = sy_adapter_content_text(call->arena, content,
-                                                    &other);
-            if (other)
-                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
-                                      "system messages may only hold text",
-                                      i);
-            else if (s != NULL && s[0] != '\0')
-                e = sy_buf_printf(&sys, "%s%s", sys.len ? "\n\n" : "", s);
-        } else if (strcmp(role, "user") == 0) {
-            turn_open(&t, "user");
-            e = content_parts(&t, content, i, true);
-        } else if (strcmp(role, "assistant") == 0) {
-            turn_open(&t, "model");
-            e = content_parts(&t, content, i, false);
-            struct json_object *calls = sy_adapter_get(m, "tool_calls");
-            if (e == SY_OK && sy_adapter_is(calls, json_type_array))
-                e = call_parts(&t, calls, i);
-        } else if (strcmp(role, "tool") == 0) {
-            turn_open(&t, "user");
-            e = response_part(&t, msgs, i);
-        } else {
-            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
-                                  "'%s' is not supported; use tools", i,
-                                  role);
-        }
-    }
+    enum sy_err e = sy_adapter_walk_messages(call, &gemini_turn_ops, &t, &sys);
     turn_flush(&t);
     if (e == SY_OK && sys.len > 0) {
         struct json_object *part = sy_adapter_obj(
