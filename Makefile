@@ -1,8 +1,11 @@
 # Switchyard - one non-recursive GNU Makefile.
 #
-#   make            build build/switchyard and build/mock-llm
-#   make run        gateway behind lighttpd on 127.0.0.1:$(PORT) (foreground)
-#   make test       unit, then integration and client tests (real servers)
+#   make            build build/switchyard and build/mock-llm (installs
+#                   nothing: says which packages are missing)
+#   make run        install what is missing, then the gateway behind
+#                   lighttpd on 127.0.0.1:$(PORT) (foreground)
+#   make test       install what is missing, then unit, fuzz smoke,
+#                   integration and client tests (real servers)
 #   make test SAN=address,undefined    the same under sanitizers
 #   make deps       install the Debian packages everything needs
 #   make help       every target
@@ -14,10 +17,11 @@ SAN ?=
 V ?= 0
 WERROR ?= 1
 
+# BUILD=DIR puts the objects elsewhere (two builds side by side).
 ifeq ($(SAN),)
-BUILD := build
+BUILD ?= build
 else
-BUILD := build-san
+BUILD ?= build-san
 endif
 
 CC ?= cc
@@ -47,7 +51,7 @@ endif
 
 # ---------------------------------------------------------------- sources
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
-            core/config.c core/config_state.c core/config_groups.c core/chat.c core/upstream.c core/worker.c \
+            core/config.c core/config_state.c core/config_groups.c core/chat.c core/chat_contract.c core/upstream.c core/worker.c \
             core/pipeline.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
@@ -72,20 +76,21 @@ SWITCHYARD := $(BUILD)/switchyard
 MOCK := $(BUILD)/mock-llm
 LIBSY := $(BUILD)/libswitchyard.a
 
-.PHONY: all deps run test check unit integration client-test lint clean help \
+.PHONY: all deps deps-check run run-now test test-now check unit integration client-test lint clean help \
         FORCE
 all: deps-check $(SWITCHYARD) $(MOCK)
 
 # ------------------------------------------------------------ deps check
-# 'make deps' installs packages; every other target runs it first (cheap
-# when everything is installed).
+# pkg-config runs when the Makefile is parsed, so the packages must be there
+# before make reads this file. 'make run' and 'make test' therefore install
+# them first (tools/deps.sh, cheap when all is there) and then run the real
+# target in a fresh make ('run-now', 'test-now') that sees the libraries.
+# A plain 'make' installs nothing; it says what is missing.
 deps:
 	$(Q)sh tools/deps.sh
 
 deps-check:
-	$(Q)sh tools/deps.sh
-	$(Q)pkg-config --exists $(PKGS) || { echo "missing: pkg-config $(PKGS)"; exit 1; }
-	$(Q)test -e /usr/include/fcgiapp.h || { echo "missing: libfcgi-dev (fcgiapp.h)"; exit 1; }
+	$(Q)sh tools/deps.sh --check
 
 # Rebuild everything when the flags change (Redis' .make-settings idea).
 $(BUILD)/.flags: FORCE
@@ -125,7 +130,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
 
 # ------------------------------------------------------------------ tests
-test: all $(UNIT_BIN) $(BUILD)/tests/adapters/test_adapters
+test: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) test-now
+test-now: all $(UNIT_BIN) $(BUILD)/tests/adapters/test_adapters
 	$(Q)sh tests/run-all.sh $(BUILD)
 check: test
 
@@ -150,7 +157,9 @@ $(BUILD)/tests/adapters/test_adapters: tests/adapters/test_adapters.c $(LIBSY) $
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
 
 # ------------------------------------------------------------------- run
-run: all
+run: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) run-now
+run-now: all
 	$(Q)PORT=$(PORT) sh tools/run.sh $(BUILD)
 
 # Benchmark: mock, nginx, lighttpd + FastCGI, switchyard behind lighttpd
@@ -165,7 +174,7 @@ lint:
 	$(Q)sh tools/lint.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,14 +1,18 @@
 #!/bin/sh
 # deps.sh - install, non-interactively and only when missing, every Debian
 # package needed to build, run, test and benchmark Switchyard.
-# Called by 'make deps'; safe to run again (it does nothing when all is
-# there).
+# Called by 'make deps', 'make run' and 'make test'; safe to run again (it
+# does nothing when all is there). 'deps.sh --check' installs nothing: it
+# names what is missing and fails (what a plain 'make' runs).
 set -eu
+check_only=""
+[ "${1:-}" = "--check" ] && check_only=1
 
 PKGS="gcc make pkg-config libc6-dev
 libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libhiredis-dev
-libcmocka-dev libssl-dev redis-server lighttpd apache2 curl jq ca-certificates
-wrk nginx-light"
+libcmocka-dev libssl-dev libpcre2-dev redis-server lighttpd apache2
+libapache2-mod-fcgid curl jq ca-certificates wrk nginx-light clang
+libclang-rt-14-dev json-schema-test-suite"
 
 missing=""
 for p in $PKGS; do
@@ -24,6 +28,11 @@ elif ! command -v npm >/dev/null 2>&1; then
     missing="$missing npm"
 fi
 
+if [ -n "$missing" ] && [ -n "$check_only" ]; then
+    echo "missing packages:$missing" >&2
+    echo "run 'make deps' (or 'make run' / 'make test', which install them)" >&2
+    exit 1
+fi
 if [ -n "$missing" ]; then
     echo "deps: installing:$missing"
     SUDO=""
