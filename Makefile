@@ -170,6 +170,68 @@ run-now: all
 bench: all
 	$(Q)bash bench/run.sh $(BUILD)
 
+# ------------------------------------------------------------------ fuzz
+# libFuzzer targets (tests/fuzz/fuzz_*.c, see tests/fuzz/README.md), built
+# with clang into their own directory whatever BUILD and SAN say: the
+# library objects with -fsanitize=fuzzer-no-link,address,undefined, each
+# target linked with -fsanitize=fuzzer. Seed corpora are generated from the
+# golden adapter cases and conf/ by tests/fuzz/seeds.sh.
+#   make fuzz                every target for FUZZ_SECONDS each (or FUZZ_RUNS)
+#   make fuzz-smoke          every target over its seeds, FUZZ_SMOKE_RUNS
+#   make fuzz-build          build only
+#   make fuzz-<name>         one target (e.g. fuzz-chat) for FUZZ_SECONDS
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_SMOKE_RUNS ?= 2000
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+               $(filter-out -Werror,$(WARN)) $(FUZZ_SAN) -MMD -MP \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_BIN := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
+                $(FUZZ_BUILD)/obj/gen/embedded_config.o
+FUZZ_LIB := $(FUZZ_BUILD)/libswitchyard-fuzz.a
+FUZZ_OPTS = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds
+fuzz-build: deps-check $(FUZZ_BIN) fuzz-seeds
+
+$(FUZZ_BUILD)/obj/%.o: %.c | deps-check
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/gen/embedded_config.c: conf/switchyard.json tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_config_embedded > $@
+
+$(FUZZ_BUILD)/obj/gen/embedded_config.o: $(FUZZ_BUILD)/obj/gen/embedded_config.c
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz-seeds:
+	$(Q)sh tests/fuzz/seeds.sh $(FUZZ_BUILD)/corpus
+
+fuzz: fuzz-build
+	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS)
+
+fuzz-smoke: fuzz-build
+	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) smoke -runs=$(FUZZ_SMOKE_RUNS)
+
+fuzz-%: $(FUZZ_BUILD)/fuzz_% fuzz-seeds
+	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS) -- $*
+
 lint:
 	$(Q)sh tools/lint.sh
 
@@ -180,3 +242,4 @@ help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
