@@ -25,7 +25,7 @@ BUILD ?= build-san
 endif
 
 CC ?= cc
-PKGS := libcurl json-c hiredis libcrypto
+PKGS := libcurl json-c hiredis libcrypto libpcre2-8
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wold-style-definition -Wwrite-strings -Wpointer-arith -Wcast-qual \
         -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough
@@ -51,16 +51,16 @@ endif
 
 # ---------------------------------------------------------------- sources
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
-            core/config.c core/config_state.c core/config_groups.c core/chat.c core/chat_contract.c core/upstream.c core/worker.c \
-            core/pipeline.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
+            core/config.c core/config_providers.c core/config_state.c core/config_groups.c core/chat.c core/chat_contract.c core/upstream.c core/worker.c \
+            core/pipeline.c core/pipeline_send.c core/pipeline_route.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
-            core/jsonschema_check.c core/jsonschema_rx.c core/contract.c core/caps.c \
+            core/jsonschema_check.c core/jsonschema_rx.c core/jsonschema_scalar.c core/json_strict.c core/contract.c core/caps.c \
             core/cost.c core/usagelog.c core/spend.c \
-            core/hmac.c core/vkeys.c core/budget.c core/admin.c
+            core/hmac.c core/vkeys.c core/budget.c core/admin.c core/mount.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
                adapters/gemini.c adapters/gemini_request.c
-FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/request.c fcgi/sink.c fcgi/status.c \
+FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/drain.c fcgi/request.c fcgi/sink.c fcgi/status.c \
             fcgi/spend_cmd.c fcgi/keys_cmd.c
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -132,8 +132,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
 # ------------------------------------------------------------------ tests
 test: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) test-now
-test-now: all $(UNIT_BIN) $(BUILD)/tests/adapters/test_adapters
-	$(Q)sh tests/run-all.sh $(BUILD)
+test-now: all $(UNIT_BIN) $(BUILD)/tests/adapters/test_adapters fuzz-build
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SMOKE_RUNS=$(FUZZ_SMOKE_RUNS) sh tests/run-all.sh $(BUILD)
 check: test
 
 unit: all $(UNIT_BIN)
@@ -197,8 +197,10 @@ FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(ADAPTER_SRC))
 FUZZ_LIB := $(FUZZ_BUILD)/libswitchyard-fuzz.a
 FUZZ_OPTS = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 
+FUZZ_SEEDS := $(FUZZ_BUILD)/corpus/.stamp
+
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds
-fuzz-build: deps-check $(FUZZ_BIN) fuzz-seeds
+fuzz-build: deps-check $(FUZZ_BIN) $(FUZZ_SEEDS)
 
 $(FUZZ_BUILD)/obj/%.o: %.c | deps-check
 	@mkdir -p $(dir $@)
@@ -220,8 +222,12 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
 
-fuzz-seeds:
-	$(Q)sh tests/fuzz/seeds.sh $(FUZZ_BUILD)/corpus
+# Regenerated when a golden case, a hand-made seed or the script changes.
+$(FUZZ_SEEDS): tests/fuzz/seeds.sh conf/switchyard.json \
+               $(wildcard tests/adapters/*/provider.json tests/adapters/*/*/* \
+                          tests/fuzz/seeds/*/*)
+	$(Q)sh tests/fuzz/seeds.sh $(FUZZ_BUILD)/corpus && touch $@
+fuzz-seeds: $(FUZZ_SEEDS)
 
 fuzz: fuzz-build
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS)
@@ -229,7 +235,7 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) smoke -runs=$(FUZZ_SMOKE_RUNS)
 
-fuzz-%: $(FUZZ_BUILD)/fuzz_% fuzz-seeds
+fuzz-%: $(FUZZ_BUILD)/fuzz_% $(FUZZ_SEEDS)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS) -- $*
 
 lint:

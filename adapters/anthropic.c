@@ -256,9 +256,15 @@ usage_of(struct sy_usage *u, int64_t in, int64_t cache_read,
          int64_t cache_write, int64_t out)
 {
     u->present = true;
-    u->prompt_tokens = in + cache_read + cache_write;
+    /* Saturating: the counts are the provider's numbers (fuzz_adapter
+     * found INT64_MAX + 32 here). */
+    if (__builtin_add_overflow(in, cache_read, &u->prompt_tokens) ||
+        __builtin_add_overflow(u->prompt_tokens, cache_write,
+                               &u->prompt_tokens))
+        u->prompt_tokens = INT64_MAX;
     u->completion_tokens = out;
-    u->total_tokens = u->prompt_tokens + out;
+    if (__builtin_add_overflow(u->prompt_tokens, out, &u->total_tokens))
+        u->total_tokens = INT64_MAX;
     u->cached_tokens = cache_read;
     u->reasoning_tokens = 0;
 }

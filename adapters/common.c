@@ -8,6 +8,7 @@
 #include "../core/sy.h"
 #include "common.h"
 #include "../core/clock.h"
+#include "../core/json_strict.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -140,30 +141,16 @@ sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud)
 struct json_object *
 sy_adapter_json_parse(const char *p, size_t len)
 {
+    /* The core's strict parse: a provider's NaN, 'quotes' or trailing
+     * commas are a broken reply, and a reply of many tiny containers
+     * cannot make json-c allocate hundreds of times its size. */
     if (p == NULL || len == 0 || len > SY_JSON_MAX)
         return NULL;
-    struct json_tokener *tok = json_tokener_new_ex(128);
-    if (tok == NULL)
+    struct sy_json_limits lim = {128, 0};
+    struct sy_json_result res;
+    struct json_object *o;
+    if (sy_json_parse_strict(p, len, &lim, &o, &res) != SY_JSON_OK)
         return NULL;
-    struct json_object *o = json_tokener_parse_ex(tok, p, (int)len);
-    size_t end = json_tokener_get_parse_end(tok);
-    if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
-        /* A bare number at the very end is only complete at a NUL. */
-        o = json_tokener_parse_ex(tok, "", 1);
-        end = len;
-    }
-    if (json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    while (o != NULL && end < len) {
-        if (strchr(" \t\r\n", p[end]) == NULL) {
-            json_object_put(o);
-            o = NULL;
-        }
-        end++;
-    }
     return o;
 }
 

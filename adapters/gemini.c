@@ -263,10 +263,16 @@ usage_of(struct json_object *um, struct sy_usage *u)
     sy_adapter_get_int(um, "cachedContentTokenCount", &cached);
     sy_adapter_get_int(um, "totalTokenCount", &total);
     u->present = true;
-    u->prompt_tokens = prompt + tool;
-    u->completion_tokens = cand + thoughts;
-    u->total_tokens = total > 0 ? total
-                                : u->prompt_tokens + u->completion_tokens;
+    /* Saturating: the counts are the provider's numbers. */
+    if (__builtin_add_overflow(prompt, tool, &u->prompt_tokens))
+        u->prompt_tokens = INT64_MAX;
+    if (__builtin_add_overflow(cand, thoughts, &u->completion_tokens))
+        u->completion_tokens = INT64_MAX;
+    if (total > 0)
+        u->total_tokens = total;
+    else if (__builtin_add_overflow(u->prompt_tokens, u->completion_tokens,
+                                    &u->total_tokens))
+        u->total_tokens = INT64_MAX;
     u->cached_tokens = cached;
     u->reasoning_tokens = thoughts;
 }

@@ -24,23 +24,34 @@
 /* ------------------------------------------------------------------ */
 /* Schemas                                                             */
 
+/* Inlining $refs can grow a schema exponentially (a chain of definitions
+ * each naming the next three times); the conversion stops past this many
+ * nodes and the request is refused. */
+#define OPENAPI_MAX_NODES 20000
+
+struct conv {
+    struct json_object *root; /* the schema document, for $refs */
+    size_t nodes;             /* produced so far */
+};
+
 /* Convert a JSON Schema to Google's OpenAPI-subset Schema (for the
  * "openapi" schema mode): local $refs are inlined, keywords Gemini
- * rejects are dropped, const becomes a one-value enum. */
+ * rejects are dropped, const becomes a one-value enum. Past the node
+ * budget every further node is an empty object; the caller checks. */
 static struct json_object *
-to_openapi(struct json_object *s, struct json_object *root, int depth)
+to_openapi(struct conv *cv, struct json_object *s, int depth)
 {
     static const char *const dropped[] = {
         "$schema", "$id", "$defs", "definitions", "additionalProperties",
         "strict", "$comment", "examples", "default", NULL};
-    if (depth > 32)
+    if (depth > 32 || ++cv->nodes > OPENAPI_MAX_NODES)
         return json_object_new_object();
     if (json_object_is_type(s, json_type_array)) {
         struct json_object *a = json_object_new_array();
         size_t n = json_object_array_length(s);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n && cv->nodes <= OPENAPI_MAX_NODES; i++)
             json_object_array_add(
-                a, to_openapi(json_object_array_get_idx(s, i), root,
+                a, to_openapi(cv, json_object_array_get_idx(s, i),
                               depth + 1));
         return a;
     }
@@ -48,17 +59,19 @@ to_openapi(struct json_object *s, struct json_object *root, int depth)
         return json_object_get(s);
     const char *ref = sy_adapter_get_str(s, "$ref");
     if (ref != NULL) {
-        struct json_object *target = NULL;
+        struct json_object *target = NULL, *root = cv->root;
         if (strncmp(ref, "#/$defs/", 8) == 0)
             target = sy_adapter_get(sy_adapter_get(root, "$defs"), ref + 8);
         else if (strncmp(ref, "#/definitions/", 14) == 0)
             target = sy_adapter_get(sy_adapter_get(root, "definitions"),
                                     ref + 14);
         if (target != NULL)
-            return to_openapi(target, root, depth + 1);
+            return to_openapi(cv, target, depth + 1);
     }
     struct json_object *o = json_object_new_object();
     json_object_object_foreach(s, key, val) {
+        if (cv->nodes > OPENAPI_MAX_NODES)
+            break;
         if (sy_adapter_str_in(key, dropped) || strcmp(key, "$ref") == 0)
             continue;
         if (strcmp(key, "const") == 0) {
@@ -75,12 +88,12 @@ to_openapi(struct json_object *s, struct json_object *root, int depth)
             struct json_object *props = json_object_new_object();
             json_object_object_foreach(val, pk, pv)
                 json_object_object_add(props, pk,
-                                       to_openapi(pv, root, depth + 1));
+                                       to_openapi(cv, pv, depth + 1));
             json_object_object_add(o, key, props);
         } else {
             json_object_object_add(o, key,
                                    schema_valued
-                                       ? to_openapi(val, root, depth + 1)
+                                       ? to_openapi(cv, val, depth + 1)
                                        : json_object_get(val));
         }
     }
@@ -88,17 +101,28 @@ to_openapi(struct json_object *s, struct json_object *root, int depth)
 }
 
 /* Add 'schema' to 'parent' under the JSON Schema field name or, in the
- * openapi mode, converted under the Schema field name. */
-static void
+ * openapi mode, converted under the Schema field name. 'param' names the
+ * request field in a refusal. */
+static enum sy_err
 add_schema(struct sy_adapter_call *call, struct json_object *parent,
            const char *json_name, const char *openapi_name,
-           struct json_object *schema)
+           struct json_object *schema, const char *param)
 {
-    if (gemini_conf_of(call)->openapi_schema)
-        json_object_object_add(parent, openapi_name,
-                               to_openapi(schema, schema, 0));
-    else
+    if (!gemini_conf_of(call)->openapi_schema) {
         json_object_object_add(parent, json_name, json_object_get(schema));
+        return SY_OK;
+    }
+    struct conv cv = {schema, 0};
+    struct json_object *conv = to_openapi(&cv, schema, 0);
+    if (cv.nodes > OPENAPI_MAX_NODES) {
+        json_object_put(conv);
+        return sy_adapter_refuse(call, param, "the schema grows past %u "
+                                 "nodes when its $refs are inlined for "
+                                 "this Gemini deployment",
+                                 OPENAPI_MAX_NODES);
+    }
+    json_object_object_add(parent, openapi_name, conv);
+    return SY_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -394,10 +418,15 @@ build_tools(struct sy_adapter_call *call, struct json_object *body,
         if (desc != NULL)
             json_object_object_add(d, "description", json_object_get(desc));
         struct json_object *params = sy_adapter_get(fn, "parameters");
-        if (!empty_object_schema(params)) /* no parameters: left out */
-            add_schema(call, d, "parametersJsonSchema", "parameters",
-                       params);
         json_object_array_add(decls, d);
+        if (!empty_object_schema(params)) { /* no parameters: left out */
+            enum sy_err e = add_schema(call, d, "parametersJsonSchema",
+                                       "parameters", params, "tools");
+            if (e != SY_OK) {
+                json_object_put(decls);
+                return e;
+            }
+        }
     }
     json_object_object_add(
         body, "tools",
@@ -492,9 +521,15 @@ build_generation(struct sy_adapter_call *call, struct json_object *body)
         }
         json_object_object_add(gc, "responseMimeType",
                                json_object_new_string("application/json"));
-        if (strcmp(type, "json_schema") == 0)
-            add_schema(call, gc, "responseJsonSchema", "responseSchema",
-                       schema);
+        if (strcmp(type, "json_schema") == 0) {
+            enum sy_err e = add_schema(call, gc, "responseJsonSchema",
+                                       "responseSchema", schema,
+                                       "response_format");
+            if (e != SY_OK) {
+                json_object_put(gc);
+                return e;
+            }
+        }
     }
     if (json_object_object_length(gc) > 0)
         json_object_object_add(body, "generationConfig", gc);

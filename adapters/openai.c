@@ -3,11 +3,17 @@
  * OpenAI-compatible family (DeepSeek, Mistral, Qwen/DashScope, OpenRouter,
  * TokenMix, any custom base URL). The canonical format is OpenAI's, so
  * translation is mostly pass-through; what differs per provider is DATA
- * (struct openai_quirks), not code: fields to keep or drop, renamed
- * fields, tool call id rules, stream_options support, reasoning_content
- * round-trips. For streams, usage is always requested when the provider
- * takes stream_options (the gateway needs it for accounting; the pipeline
- * drops the usage chunk unless the caller asked for it).
+ * (struct openai_quirks), not code: the fields forwarded (an explicit
+ * allow-list per type: a field the list does not name is dropped, so a
+ * caller cannot reach a paid provider feature the gateway does not know
+ * about), renamed fields, tool call id rules, stream_options support,
+ * reasoning_content round-trips. Fields that change what the provider
+ * bills or retains (core/caps.c) are forwarded only when the deployment's
+ * "allow_fields" names them; the core has already refused requests that
+ * use one a deployment does not allow. For streams, usage is always
+ * requested when the provider takes stream_options (the gateway needs it
+ * for accounting; the pipeline drops the usage chunk unless the caller
+ * asked for it).
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
@@ -27,12 +33,17 @@ enum openai_ids {
 };
 
 /* One row per provider type. Columns: the type name; 'allow' (top-level
- * fields kept, after renames; NULL keeps all); 'drop' (top-level fields
- * removed); 'msg_drop' (message fields removed, except on tool messages);
- * the flags below. */
+ * fields forwarded, after renames); 'billed' (billed fields, see
+ * core/caps.c, that the provider takes: forwarded when the deployment
+ * allows them or the request does not use them, e.g. "n": 1); 'extra'
+ * (the operator's quirks.forward); 'drop' (top-level fields removed);
+ * 'msg_drop' (message fields removed, except on tool messages); the flags
+ * below. */
 struct openai_quirks {
     const char *type;
     const char *const *allow;
+    const char *const *billed;
+    const char *const *extra;
     const char *const *drop;
     const char *const *msg_drop;
     enum openai_ids ids;
@@ -69,34 +80,71 @@ struct openai_ctx {
     const char *model;
     int64_t created;
     bool usage_chunk_seen;  /* the provider sent a "choices": [] chunk */
+    bool done;              /* [DONE] seen: later events are ignored */
     unsigned events;
 };
 
-/* Fields only OpenAI knows: dropped for strict compatible providers. */
-static const char *const openai_only[] = {
-    "store", "metadata", "service_tier", "prediction", "modalities", "audio",
-    "web_search_options", "prompt_cache_key", "safety_identifier",
+/* Forwarded fields, checked against the openai SDK's
+ * ChatCompletionCreateParams (openai 7.x) and docs/provider-apis.md. The
+ * harmless core every compatible provider documents: */
+#define COMMON_FIELDS                                                       \
+    "messages", "temperature", "top_p", "max_tokens",                       \
+        "max_completion_tokens", "stream", "stop", "seed", "user",          \
+        "logprobs", "top_logprobs", "tools", "tool_choice",                 \
+        "parallel_tool_calls", "response_format", "presence_penalty",       \
+        "frequency_penalty", "logit_bias", "functions", "function_call",    \
+        "reasoning_effort"
+
+static const char *const openai_allow[] = {
+    COMMON_FIELDS, "metadata", "prompt_cache_key", "safety_identifier",
     "verbosity", NULL};
+static const char *const openai_billed[] = {
+    "n", "service_tier", "store", "web_search_options", "audio",
+    "modalities", "prediction", "moderation", "prompt_cache_retention",
+    NULL};
+
+static const char *const deepseek_allow[] = {COMMON_FIELDS, "thinking",
+                                             NULL};
 
 static const char *const mistral_allow[] = {
-    "model", "messages", "temperature", "top_p", "max_tokens", "stream",
-    "stop", "random_seed", "response_format", "tools", "tool_choice",
-    "presence_penalty", "frequency_penalty", "n", "parallel_tool_calls",
-    "prediction", "safe_prompt", "prompt_mode", NULL};
+    "messages", "temperature", "top_p", "max_tokens", "stream", "stop",
+    "random_seed", "response_format", "tools", "tool_choice",
+    "presence_penalty", "frequency_penalty", "parallel_tool_calls",
+    "safe_prompt", "prompt_mode", NULL};
+static const char *const mistral_billed[] = {"n", "prediction", NULL};
+
+static const char *const qwen_allow[] = {
+    COMMON_FIELDS, "enable_thinking", "thinking_budget", "top_k",
+    "repetition_penalty", NULL};
+static const char *const qwen_billed[] = {
+    "n", "enable_search", "search_options", "vl_high_resolution_images",
+    "modalities", "audio", NULL};
+
+/* OpenRouter (and TokenMix, treated alike until documented). */
+static const char *const router_allow[] = {
+    COMMON_FIELDS, "reasoning", "usage", "top_k", "min_p", "top_a",
+    "repetition_penalty", "verbosity", NULL};
+static const char *const router_billed[] = {
+    "n", "models", "plugins", "provider", "route", "transforms",
+    "web_search_options", NULL};
 
 static const char *const mistral_msg_drop[] = {"name", NULL};
 
 static const struct openai_quirks quirks_table[] = {
-    {.type = "openai", .ids = IDS_MAX40, .stream_options = true},
-    {.type = "deepseek", .drop = openai_only, .stream_options = true,
+    {.type = "openai", .allow = openai_allow, .billed = openai_billed,
+     .ids = IDS_MAX40, .stream_options = true},
+    {.type = "deepseek", .allow = deepseek_allow, .stream_options = true,
      .keep_reasoning = true, .json_schema_as_object = true},
-    {.type = "mistral", .allow = mistral_allow, .msg_drop = mistral_msg_drop,
-     .ids = IDS_MISTRAL, .max_tokens_name = true,
-     .seed_as_random_seed = true, .drop_empty_tools = true},
-    {.type = "qwen", .drop = openai_only, .stream_options = true,
-     .thinking_off_nonstream = true},
-    {.type = "openrouter", .stream_options = true, .attribution = true},
-    {.type = "tokenmix", .stream_options = true},
+    {.type = "mistral", .allow = mistral_allow, .billed = mistral_billed,
+     .msg_drop = mistral_msg_drop, .ids = IDS_MISTRAL,
+     .max_tokens_name = true, .seed_as_random_seed = true,
+     .drop_empty_tools = true},
+    {.type = "qwen", .allow = qwen_allow, .billed = qwen_billed,
+     .stream_options = true, .thinking_off_nonstream = true},
+    {.type = "openrouter", .allow = router_allow, .billed = router_billed,
+     .stream_options = true, .attribution = true},
+    {.type = "tokenmix", .allow = router_allow, .billed = router_billed,
+     .stream_options = true},
 };
 
 static const struct openai_quirks *
@@ -135,6 +183,39 @@ quirk_bool(struct json_object *v, const char *key, bool *out, char *err,
     return SY_OK;
 }
 
+/* quirks.drop / quirks.forward: an array of top-level field names. A
+ * billed field (core/caps.c) cannot be forwarded this way: it needs the
+ * deployment's allow_fields, which the core checks. */
+static enum sy_err
+name_list(struct json_object *v, const char *key, struct sy_arena *a,
+          const char *const **out, char *err, size_t errlen)
+{
+    if (!json_object_is_type(v, json_type_array)) {
+        snprintf(err, errlen, "quirks.%s must be an array of field names",
+                 key);
+        return SY_EBADREQ;
+    }
+    size_t n = json_object_array_length(v);
+    const char **list = sy_arena_zalloc(a, (n + 1) * sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *s = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(s, json_type_string)) {
+            snprintf(err, errlen, "quirks.%s[%zu] must be a string", key, i);
+            return SY_EBADREQ;
+        }
+        const char *name = json_object_get_string(s);
+        if (key[0] == 'f' && sy_caps_field_find(name) >= 0) {
+            snprintf(err, errlen, "quirks.forward[%zu]: \"%s\" is billed by "
+                     "the provider; list it in a deployment's "
+                     "allow_fields instead", i, name);
+            return SY_EBADREQ;
+        }
+        list[i] = sy_arena_strdup(a, name);
+    }
+    *out = list;
+    return SY_OK;
+}
+
 /* Read the optional "quirks" override object into 'c'. */
 static enum sy_err
 read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
@@ -148,24 +229,13 @@ read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
     json_object_object_foreach(o, key, v) {
         if (e != SY_OK)
             break;
-        if (strcmp(key, "drop") == 0) {
-            if (!json_object_is_type(v, json_type_array)) {
-                snprintf(err, errlen, "quirks.drop must be an array of "
-                                      "field names");
-                return SY_EBADREQ;
-            }
-            size_t n = json_object_array_length(v);
-            const char **list = sy_arena_zalloc(a, (n + 1) * sizeof(*list));
-            for (size_t i = 0; i < n; i++) {
-                struct json_object *s = json_object_array_get_idx(v, i);
-                if (!json_object_is_type(s, json_type_string)) {
-                    snprintf(err, errlen, "quirks.drop[%zu] must be a "
-                                          "string", i);
-                    return SY_EBADREQ;
-                }
-                list[i] = sy_arena_strdup(a, json_object_get_string(s));
-            }
-            c->q.drop = list;
+        if (strcmp(key, "drop") == 0 || strcmp(key, "forward") == 0) {
+            const char *const *list = NULL;
+            e = name_list(v, key, a, &list, err, errlen);
+            if (key[0] == 'd')
+                c->q.drop = list;
+            else
+                c->q.extra = list;
         } else if (strcmp(key, "max_tokens_name") == 0) {
             e = quirk_bool(v, key, &c->q.max_tokens_name, err, errlen);
         } else if (strcmp(key, "stream_options") == 0) {
@@ -187,7 +257,8 @@ read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
                        : s[1] == 'a' ? IDS_MAX40 : IDS_MISTRAL;
         } else {
             snprintf(err, errlen, "unknown key quirks.%s (known: drop, "
-                                  "max_tokens_name, stream_options, "
+                                  "forward, max_tokens_name, "
+                                  "stream_options, "
                                   "keep_reasoning_content, "
                                   "json_schema_as_object, tool_ids)", key);
             return SY_EBADREQ;
@@ -329,6 +400,25 @@ rewrite_messages(struct sy_adapter_call *call, const struct openai_quirks *q,
     return out;
 }
 
+/* Is top-level field 'key' (sent as 'name' after renames) forwarded?
+ * 'used' and 'allowed' are SY_FIELD_* masks of the request and the
+ * deployment. Everything not listed is dropped. */
+static bool
+forwarded(const struct openai_quirks *q, const char *key, const char *name,
+          uint32_t used, uint32_t allowed)
+{
+    if (sy_adapter_str_in(name, q->drop))
+        return false;
+    int k = sy_caps_field_find(key);
+    if (k >= 0) {
+        uint32_t bit = 1u << k;
+        return sy_adapter_str_in(key, q->billed) &&
+               ((used & bit) == 0 || (allowed & bit) != 0);
+    }
+    return sy_adapter_str_in(name, q->allow) ||
+           sy_adapter_str_in(name, q->extra);
+}
+
 static enum sy_err
 openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
                   struct sy_buf *b)
@@ -360,6 +450,7 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
                     sy_adapter_is(tools, json_type_array) &&
                     json_object_array_length(tools) == 0;
     bool has_mct = sy_adapter_get(root, "max_completion_tokens") != NULL;
+    uint32_t used = sy_chat_req_fields(req);
 
     json_object_object_foreach(root, key, val) {
         const char *name = key;
@@ -376,8 +467,7 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
                          strcmp(key, "tool_choice") == 0 ||
                          strcmp(key, "parallel_tool_calls") == 0))
             continue;
-        if (sy_adapter_str_in(name, q->drop) ||
-            (q->allow != NULL && !sy_adapter_str_in(name, q->allow)))
+        if (!forwarded(q, key, name, used, call->dep->caps.allow_fields))
             continue;
         struct json_object *v = json_object_get(val);
         if (strcmp(key, "messages") == 0) {
@@ -537,8 +627,11 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
 {
     struct openai_ctx *x = ud;
     (void)event;
+    if (x->done)
+        return SY_OK; /* [DONE] ends the stream (found by fuzz_adapter) */
     x->events++;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        x->done = true;
         if (x->usage.present && !x->usage_chunk_seen) {
             /* The provider put usage on a normal chunk (Mistral): give
              * the caller the usual "choices": [] usage chunk. */
@@ -578,7 +671,11 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
                                       "error finish_reason");
     }
     struct sy_chunk ch = {.kind = SY_CHUNK_DATA, .data = data, .len = len};
-    if (fin > 0)
+    /* A multi-line event (data lines join with LF) or a raw CR inside the
+     * JSON would break the caller's SSE framing if passed on as it is:
+     * such events are re-serialised (compact JSON has no raw breaks). */
+    if (fin > 0 || memchr(data, '\n', len) != NULL ||
+        memchr(data, '\r', len) != NULL)
         ch.data = sy_adapter_json_text(o, &ch.len);
     struct json_object *u = sy_adapter_get(o, "usage");
     if (sy_adapter_is(u, json_type_object)) {

@@ -18,6 +18,7 @@
  */
 #include "sy.h"
 #include "budget.h"
+#include "log.h"
 #include "mem.h"
 
 #include <inttypes.h>
@@ -193,7 +194,9 @@ sy_budget_local_reserve(struct sy_budget_local *b, int64_t budget,
     out->now_ms = now_ms;
     local_clean(b, now_ms);
     out->id = ++b->seq;
-    int64_t left = budget - b->spent - b->reserved;
+    /* budget and reserved are >= 0, spent may be saturated: no overflow */
+    int64_t room = budget - b->reserved;
+    int64_t left = b->spent > room ? -1 : room - b->spent;
     if (cost > left) {
         out->remaining = left > 0 ? left : 0;
         out->spent = b->spent;
@@ -230,7 +233,8 @@ sy_budget_local_settle(struct sy_budget_local *b, uint64_t id,
         }
     }
     if (real_cost > 0)
-        b->spent += real_cost;
+        b->spent = b->spent > INT64_MAX - real_cost ? INT64_MAX
+                                                    : b->spent + real_cost;
     out->spent = b->spent;
     out->reserved = b->reserved;
 }
@@ -309,6 +313,22 @@ const struct sy_store_script sy_budget_script = {
     .source = budget_lua,
 };
 
+/* Did the script fail on what it was given ('v', an error reply)? Not
+ * when Redis cannot run it now (out of memory, busy, read-only disk,
+ * cluster down): that is "Redis unavailable", as for a lost connection. */
+static bool
+script_failed(const struct sy_store_val *v)
+{
+    static const char *const unavailable[] = {"OOM", "BUSY", "MISCONF",
+                                              "TRYAGAIN", "CLUSTERDOWN"};
+    if (!sy_store_val_is_error(v, NULL))
+        return false;
+    for (size_t i = 0; i < SY_ARRAY_LEN(unavailable); i++)
+        if (sy_store_val_is_error(v, unavailable[i]))
+            return false;
+    return true;
+}
+
 static enum sy_err
 run(struct sy_store *s, const char *name, const char *pid, const char *op,
     uint64_t now_ms, const int64_t *extra, size_t nextra,
@@ -339,12 +359,20 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     enum sy_err e = sy_store_eval(s, &sy_budget_script, 2, keys,
                                   (int)(3 + nextra), argv, &arena, &v);
     int64_t x[6];
+    if (e == SY_ESTORE && script_failed(v)) {
+        /* Redis answered, and the script failed (a Lua error, e.g. on a
+         * number it cannot hold): not "Redis down". The caller refuses;
+         * a fallback or fail_open would let the request through. */
+        sy_log_error(NULL, "%s script error: %.200s", "budget",
+                     v->str ? v->str : "");
+        e = SY_EINTERNAL;
+    }
     if (e == SY_OK) {
         bool ok = v->type == SY_STORE_ARRAY && v->n == 6;
         for (size_t i = 0; ok && i < 6; i++)
             ok = sy_store_val_int(&v->elem[i], &x[i]);
         if (!ok || x[1] < 0 || x[5] < 0)
-            e = SY_ESTORE;
+            e = SY_EINTERNAL; /* an answer, but not the script's */
     }
     if (e == SY_OK) {
         out->allowed = x[0] == 1;
@@ -374,6 +402,11 @@ sy_budget_reserve(struct sy_store *s, const char *name,
         memset(out, 0, sizeof(*out));
         return SY_EBADREQ;
     }
+    /* A cost above the budget is refused whatever it is: send at most
+     * budget + 1, so a saturated worst case never reaches the script as
+     * a number Lua cannot pass back to Redis (14 significant digits). */
+    if (budget < INT64_MAX && cost > budget)
+        cost = budget + 1;
     int64_t extra[3] = {budget, cost,
                         ttl_ms ? ttl_ms : SY_BUDGET_DEFAULT_TTL_MS};
     return run(s, name, period_id, "reserve", now_ms, extra, 3, out);
@@ -391,7 +424,9 @@ sy_budget_settle(struct sy_store *s, const char *name,
         memset(out, 0, sizeof(*out));
         return SY_EBADREQ;
     }
-    int64_t extra[2] = {(int64_t)id, real_cost};
+    /* A provider that reports absurd usage exhausts the budget; it must
+     * not make the script fail (and so go unrecorded). */
+    int64_t extra[2] = {(int64_t)id, SY_MIN(real_cost, SY_BUDGET_MAX_COST)};
     return run(s, name, period_id, "settle", now_ms, extra, 2, out);
 }
 

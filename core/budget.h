@@ -34,6 +34,9 @@ enum sy_budget_period {
 #define SY_BUDGET_DEFAULT_TTL_MS 300000u  /* reservation lifetime: 5 min */
 #define SY_BUDGET_CLEAN_MAX 1000          /* expired reservations released
                                              per call at most */
+#define SY_BUDGET_MAX_COST INT64_C(10000000000000) /* one settle at most
+                                             (10 million USD): below the
+                                             14 digits a Lua number keeps */
 
 struct sy_budget_result {
     bool allowed;       /* reserve: admitted; settle: reservation found */

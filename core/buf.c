@@ -99,8 +99,28 @@ sy_buf_printf(struct sy_buf *b, const char *fmt, ...)
     return SY_OK;
 }
 
+/* Length of the well-formed UTF-8 sequence at 'p' (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || p[0] > 0xf4 || len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
 /* Append 's' (n bytes) as a JSON string literal, quotes included. Control
- * characters are escaped; bytes >= 0x80 are copied as they are. On
+ * characters are escaped; well-formed UTF-8 is copied as it is, and each
+ * byte that is not part of it becomes \ufffd, so the document stays
+ * valid JSON for strict clients even when 's' echoes what a caller sent
+ * (a path in an error message: found by tests/fuzz/fuzz_request.c). On
  * SY_ETOOBIG part of the literal may have been appended. */
 enum sy_err
 sy_buf_json_str(struct sy_buf *b, const char *s, size_t n)
@@ -129,6 +149,14 @@ sy_buf_json_str(struct sy_buf *b, const char *s, size_t n)
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
+            elen = 6;
+        } else if (c >= 0x80) {
+            size_t ulen = utf8_seq((const unsigned char *)s + i, n - i);
+            if (ulen > 0) {
+                i += ulen - 1;
+                continue;
+            }
+            memcpy(esc, "\\ufffd", 6);
             elen = 6;
         } else {
             continue;

@@ -12,6 +12,8 @@
 #include "chat.h"
 #include "caps.h"
 #include "contract.h"
+#include "json_strict.h"
+#include "jsonschema.h"
 
 #include <limits.h>
 #include <math.h>
@@ -98,35 +100,6 @@ is_role(const char *r)
     return false;
 }
 
-/* JSON has no NaN or Infinity, but json-c accepts them even in strict
- * mode; refuse them so they never reach a provider. Depth is already
- * bounded by the tokener. */
-static bool
-all_finite(struct json_object *o)
-{
-    switch (json_object_get_type(o)) {
-    case json_type_double:
-        return isfinite(json_object_get_double(o));
-    case json_type_array: {
-        size_t n = json_object_array_length(o);
-        for (size_t i = 0; i < n; i++)
-            if (!all_finite(json_object_array_get_idx(o, i)))
-                return false;
-        return true;
-    }
-    case json_type_object: {
-        json_object_object_foreach(o, k, v) {
-            (void)k;
-            if (v != NULL && !all_finite(v))
-                return false;
-        }
-        return true;
-    }
-    default:
-        return true;
-    }
-}
-
 /* Check one message; 'param' is its path for the error object. */
 static enum sy_err
 check_message(struct json_object *m, size_t i, struct sy_arena *a,
@@ -201,11 +174,45 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
     return SY_OK;
 }
 
+/* Compile a caller's schema once, at parse time (jsonschema.h): an
+ * unsupported keyword or pattern is a 400 naming 'param' and the JSON
+ * pointer inside the schema, before any provider is called. */
+static struct sy_schema *
+compile_schema(const struct json_object *schema, struct sy_arena *a,
+               const char *param, struct sy_chat_req *out,
+               struct sy_chat_error *err)
+{
+    char why[200];
+    struct sy_schema *cs = sy_schema_compile(schema, why, sizeof(why));
+    if (cs == NULL) {
+        bad(err, param, "'%s' cannot be enforced: %s", param, why);
+        return NULL;
+    }
+    sy_arena_on_cleanup(a, sy_schema_free_cb, cs);
+    /* One schema's bounds hold per schema; these hold for the request,
+     * so many tools cannot add up to seconds of compiling. */
+    out->npatterns += sy_schema_npatterns(cs);
+    out->pattern_bytes += sy_schema_pattern_bytes(cs);
+    if (out->npatterns > SY_JSONSCHEMA_MAX_PATTERNS ||
+        out->pattern_bytes > SY_JSONSCHEMA_PATTERN_BYTES) {
+        bad(err, param, "the request's schemas hold more than %u patterns "
+            "or %u KiB of compiled patterns in all",
+            SY_JSONSCHEMA_MAX_PATTERNS, SY_JSONSCHEMA_PATTERN_BYTES >> 10);
+        return NULL;
+    }
+    return cs;
+}
+
 static enum sy_err
 check_tools(struct json_object *tools, struct sy_arena *a,
-            struct sy_chat_error *err)
+            struct sy_chat_req *out, struct sy_chat_error *err)
 {
     size_t n = json_object_array_length(tools);
+    if (n > SY_CHAT_MAX_TOOLS) {
+        bad(err, "tools", "at most %d tools may be given; %zu were",
+            SY_CHAT_MAX_TOOLS, n);
+        return SY_EBADREQ;
+    }
     for (size_t i = 0; i < n; i++) {
         struct json_object *t = json_object_array_get_idx(tools, i);
         struct json_object *type, *fn, *name;
@@ -227,6 +234,20 @@ check_tools(struct json_object *tools, struct sy_arena *a,
                 "tools[%zu].function.name must be a non-empty string", i);
             return SY_EBADREQ;
         }
+        struct json_object *params;
+        struct sy_tool_schema *ts;
+        if (out->tool_schemas == NULL)
+            out->tool_schemas = sy_arena_zalloc(a, n * sizeof(*ts));
+        ts = &out->tool_schemas[out->ntool_schemas++];
+        ts->name = json_object_get_string(name);
+        if (json_object_object_get_ex(fn, "parameters", &params) &&
+            params != NULL) {
+            ts->params = compile_schema(
+                params, a, sy_arena_printf(a, "tools[%zu].function.parameters",
+                                           i), out, err);
+            if (ts->params == NULL)
+                return SY_EBADREQ;
+        }
     }
     return SY_OK;
 }
@@ -238,39 +259,61 @@ get_int(struct json_object *root, const char *key, int64_t *out)
     if (!json_object_object_get_ex(root, key, &v) ||
         !json_object_is_type(v, json_type_int))
         return false;
+    /* json-c saturates integers beyond int64 to INT64_MIN/MAX (and keeps
+     * those above INT64_MAX as uint64): both land outside every bound. */
     *out = json_object_get_int64(v);
     return true;
 }
+
+/* Bounds on every number a caller sends that the gateway reads or that
+ * changes what a provider bills; checked before any arithmetic, so the
+ * token and cost sums downstream (budgets, TPM windows, quotas) stay far
+ * from overflow. Doubles are finite already (the strict parse). */
+static const struct {
+    const char *name;
+    int64_t min, max;
+} int_bounds[] = {
+    {"max_tokens", 1, SY_CHAT_MAX_TOKENS},
+    {"max_completion_tokens", 1, SY_CHAT_MAX_TOKENS},
+    {"n", 1, SY_CHAT_MAX_CHOICES},
+    {"top_logprobs", 0, 20},
+};
+static const struct {
+    const char *name;
+    double min, max;
+} num_bounds[] = {
+    {"temperature", 0, 2},
+    {"top_p", 0, 1},
+    {"presence_penalty", -2, 2},
+    {"frequency_penalty", -2, 2},
+};
 
 static enum sy_err
 check_ranges(struct json_object *root, struct sy_chat_error *err)
 {
     int64_t x;
-    if (get_int(root, "max_tokens", &x) && x < 1) {
-        bad(err, "max_tokens", "'max_tokens' must be at least 1");
-        return SY_EBADREQ;
-    }
-    if (get_int(root, "max_completion_tokens", &x) && x < 1) {
-        bad(err, "max_completion_tokens",
-            "'max_completion_tokens' must be at least 1");
-        return SY_EBADREQ;
-    }
-    if (get_int(root, "n", &x) && (x < 1 || x > 128)) {
-        bad(err, "n", "'n' must be between 1 and 128");
+    for (size_t i = 0; i < SY_ARRAY_LEN(int_bounds); i++) {
+        if (!get_int(root, int_bounds[i].name, &x) ||
+            (x >= int_bounds[i].min && x <= int_bounds[i].max))
+            continue;
+        if (int_bounds[i].max == SY_CHAT_MAX_TOKENS)
+            bad(err, int_bounds[i].name, "'%s' must be at least 1 and at "
+                "most %lld", int_bounds[i].name, (long long)SY_CHAT_MAX_TOKENS);
+        else
+            bad(err, int_bounds[i].name, "'%s' must be between %lld and "
+                "%lld", int_bounds[i].name, (long long)int_bounds[i].min,
+                (long long)int_bounds[i].max);
         return SY_EBADREQ;
     }
     struct json_object *v;
-    if (json_object_object_get_ex(root, "temperature", &v) && v != NULL) {
+    for (size_t i = 0; i < SY_ARRAY_LEN(num_bounds); i++) {
+        if (!json_object_object_get_ex(root, num_bounds[i].name, &v) ||
+            v == NULL)
+            continue;
         double t = json_object_get_double(v);
-        if (t < 0 || t > 2) {
-            bad(err, "temperature", "'temperature' must be between 0 and 2");
-            return SY_EBADREQ;
-        }
-    }
-    if (json_object_object_get_ex(root, "top_p", &v) && v != NULL) {
-        double t = json_object_get_double(v);
-        if (t < 0 || t > 1) {
-            bad(err, "top_p", "'top_p' must be between 0 and 1");
+        if (t < num_bounds[i].min || t > num_bounds[i].max) {
+            bad(err, num_bounds[i].name, "'%s' must be between %g and %g",
+                num_bounds[i].name, num_bounds[i].min, num_bounds[i].max);
             return SY_EBADREQ;
         }
     }
@@ -310,49 +353,24 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
         bad(err, NULL, "the request body is too large");
         return SY_ETOOBIG;
     }
-    struct json_tokener *tok = json_tokener_new_ex((int)max_depth);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error je = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    if (root == NULL && je == json_tokener_continue) {
-        /* A bare top-level number or literal needs a terminator. */
-        root = json_tokener_parse_ex(tok, "", 1);
-        je = json_tokener_get_error(tok);
-        end = len;
+    /* The strict parse: RFC 8259 only (no NaN, "1.", raw tabs), nesting
+     * and the tree's memory bounded before json-c allocates it. */
+    struct sy_json_limits lim = {max_depth, 0};
+    struct sy_json_result res;
+    struct json_object *root;
+    if (sy_json_parse_strict(body, len, &lim, &root, &res) != SY_JSON_OK) {
+        char why[256];
+        sy_json_describe(&res, "the request body", false, why, sizeof(why));
+        bad(err, NULL, "%s", why);
+        return res.status == SY_JSON_COMPLEX ? SY_ETOOBIG : SY_EBADREQ;
     }
-    json_tokener_free(tok);
-    if (root == NULL && je == json_tokener_success) {
+    if (root == NULL) {
         bad(err, NULL, "the request body must be a JSON object, not null");
         return SY_EBADREQ;
     }
-    if (root == NULL || je != json_tokener_success) {
-        json_object_put(root);
-        if (je == json_tokener_error_depth)
-            bad(err, NULL, "the request body is nested deeper than %u "
-                           "levels", max_depth);
-        else
-            bad(err, NULL, "the request body is not valid JSON (at byte "
-                           "%zu: %s)", end,
-                je == json_tokener_continue ? "unexpected end of input"
-                                            : json_tokener_error_desc(je));
-        return SY_EBADREQ;
-    }
     sy_arena_on_cleanup(a, sy_chat_json_free, root);
-    while (end < len && strchr(" \t\r\n", body[end]) != NULL)
-        end++;
-    if (end < len) {
-        bad(err, NULL, "unexpected data after the JSON object (at byte %zu)",
-            end);
-        return SY_EBADREQ;
-    }
     if (!json_object_is_type(root, json_type_object)) {
         bad(err, NULL, "the request body must be a JSON object");
-        return SY_EBADREQ;
-    }
-    if (!all_finite(root)) {
-        bad(err, NULL, "the request body is not valid JSON (NaN and "
-                       "Infinity are not JSON numbers)");
         return SY_EBADREQ;
     }
     enum sy_err e = check_types(root, err);
@@ -378,7 +396,7 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
             return e;
     }
     if (json_object_object_get_ex(root, "tools", &v) && v != NULL) {
-        e = check_tools(v, a, err);
+        e = check_tools(v, a, out, err);
         if (e != SY_OK)
             return e;
     }
@@ -387,6 +405,7 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
         return e;
 
     out->root = root;
+    out->rx_budget = sy_arena_zalloc(a, sizeof(*out->rx_budget));
     out->stream = json_object_object_get_ex(root, "stream", &v) &&
                   json_object_get_boolean(v);
     struct json_object *so, *iu;
@@ -435,6 +454,12 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
             }
             out->response_format = SY_FORMAT_JSON_SCHEMA;
             out->response_schema = sc;
+            if (sc != NULL) {
+                out->response_compiled = compile_schema(
+                    sc, a, "response_format.json_schema.schema", out, err);
+                if (out->response_compiled == NULL)
+                    return SY_EBADREQ;
+            }
         } else if (strcmp(t, "text") != 0) {
             bad(err, "response_format.type", "'response_format.type' must "
                 "be text, json_object or json_schema");
@@ -444,8 +469,12 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     return SY_OK;
 }
 
+/* Bytes of text in a message 'content'; image parts are counted in
+ * '*images' and their URL bytes (often base64 data) in '*image_bytes',
+ * since a provider bills them per image, not per byte. */
 static uint64_t
-content_bytes(struct json_object *content, bool *image)
+content_bytes(struct json_object *content, uint32_t *images,
+              uint64_t *image_bytes)
 {
     if (json_object_is_type(content, json_type_string))
         return (uint64_t)json_object_get_string_len(content);
@@ -461,15 +490,78 @@ content_bytes(struct json_object *content, bool *image)
         if (json_object_object_get_ex(part, "type", &v) &&
             json_object_is_type(v, json_type_string) &&
             strcmp(json_object_get_string(v), "image_url") == 0) {
-            *image = true;
-            n += 1024 * 4; /* an image costs about a thousand tokens */
+            (*images)++;
+            struct json_object *iu, *url;
+            if (json_object_object_get_ex(part, "image_url", &iu) &&
+                json_object_object_get_ex(iu, "url", &url) &&
+                json_object_is_type(url, json_type_string))
+                *image_bytes += (uint64_t)json_object_get_string_len(url);
         }
     }
     return n;
 }
 
+/* Is billed field 'i' (see core/caps.c) used by value 'v'? */
+static bool
+field_used(unsigned i, struct json_object *v)
+{
+    if (v == NULL)
+        return false;
+    switch (sy_caps_field_rule(i)) {
+    case SY_FIELD_TRUE:
+        return !json_object_is_type(v, json_type_boolean) ||
+               json_object_get_boolean(v);
+    case SY_FIELD_ABOVE_1:
+        return !json_object_is_type(v, json_type_int) ||
+               json_object_get_int64(v) > 1;
+    case SY_FIELD_NOT_TEXT: {
+        if (!json_object_is_type(v, json_type_array))
+            return true;
+        size_t n = json_object_array_length(v);
+        for (size_t k = 0; k < n; k++) {
+            struct json_object *m = json_object_array_get_idx(v, k);
+            if (!json_object_is_type(m, json_type_string) ||
+                strcmp(json_object_get_string(m), "text") != 0)
+                return true;
+        }
+        return false;
+    }
+    case SY_FIELD_PRESENT:
+    default:
+        return true;
+    }
+}
+
+/* The SY_FIELD_* bits of the billed fields request 'r' uses. Anything
+ * other than the harmless value counts (a "store": "yes" is used). */
+uint32_t
+sy_chat_req_fields(const struct sy_chat_req *r)
+{
+    uint32_t bits = 0;
+    struct json_object *v;
+    for (unsigned i = 0; r->root != NULL && i < SY_FIELD_COUNT; i++)
+        if (json_object_object_get_ex(r->root, sy_caps_field_name(i), &v) &&
+            field_used(i, v))
+            bits |= 1u << i;
+    return bits;
+}
+
+/* The number of choices asked for ('n'; 1 when absent or invalid). */
+uint32_t
+sy_chat_req_choices(const struct sy_chat_req *r)
+{
+    struct json_object *v;
+    int64_t n = 1;
+    if (r->root != NULL && json_object_object_get_ex(r->root, "n", &v) &&
+        json_object_is_type(v, json_type_int))
+        n = json_object_get_int64(v);
+    return n >= 1 && n <= SY_CHAT_MAX_CHOICES ? (uint32_t)n : 1;
+}
+
 /* What request 'r' needs from a deployment (see core/caps.h). The prompt
- * size is an estimate: about four bytes of text a token. */
+ * size is an estimate: about four bytes of text a token, about a
+ * thousand tokens an image (the worst case a budget reserves is in
+ * sy_caps_input_worst). */
 void
 sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
 {
@@ -479,6 +571,8 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
     n->json_object = r->response_format == SY_FORMAT_JSON_OBJECT;
     n->json_schema = r->response_format == SY_FORMAT_JSON_SCHEMA;
     n->max_tokens = r->max_tokens > 0 ? (uint64_t)r->max_tokens : 0;
+    n->choices = sy_chat_req_choices(r);
+    n->fields = sy_chat_req_fields(r);
     bool none = json_object_object_get_ex(root, "tool_choice", &v) &&
                 json_object_is_type(v, json_type_string) &&
                 strcmp(json_object_get_string(v), "none") == 0;
@@ -489,20 +583,22 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
                         json_object_object_get_ex(root, "parallel_tool_calls",
                                                   &v) &&
                         json_object_get_boolean(v);
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, image_bytes = 0;
     if (json_object_object_get_ex(root, "messages", &v)) {
         size_t len = json_object_array_length(v);
         for (size_t i = 0; i < len; i++) {
             struct json_object *m = json_object_array_get_idx(v, i), *c;
             bytes += 16;
             if (json_object_object_get_ex(m, "content", &c))
-                bytes += content_bytes(c, &n->vision);
+                bytes += content_bytes(c, &n->images, &image_bytes);
         }
     }
+    n->vision = n->images > 0;
     if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
         bytes += strlen(json_object_to_json_string_ext(
             v, JSON_C_TO_STRING_PLAIN));
-    n->input_tokens = bytes / 4 + 1;
+    n->input_tokens = bytes / 4 + 1 + (uint64_t)n->images * 1024;
+    n->image_bytes = image_bytes;
 }
 
 /* Append the canonical response to 'out': the raw body when the adapter
@@ -557,8 +653,10 @@ int_at(const struct json_object *o, const char *key)
         !(json_object_is_type(v, json_type_int) ||
           json_object_is_type(v, json_type_double)))
         return 0;
+    /* A provider's number: bounded so sums of a few cannot overflow
+     * (sy_usage_bound then brings them to what is possible). */
     int64_t x = json_object_get_int64(v);
-    return x < 0 ? 0 : x;
+    return x < 0 ? 0 : SY_MIN(x, INT64_MAX / 8);
 }
 
 /* Arena cleanup that drops a json-c reference ('obj' may be NULL). */
@@ -566,6 +664,35 @@ void
 sy_chat_json_free(void *obj)
 {
     json_object_put(obj);
+}
+
+/* Keep a provider's token counts within what the deployment can have
+ * produced: never negative, at most its context window plus its output
+ * limit (SY_CHAT_MAX_TOKENS when they are unknown), cached within the
+ * prompt and reasoning within the completion. A count of 2^63 would
+ * otherwise charge a key millions of dollars. True when anything had to
+ * change (worth a warning: the provider's report was impossible). */
+bool
+sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps)
+{
+    int64_t lim = SY_CHAT_MAX_TOKENS;
+    if (caps != NULL && caps->context_window > 0 &&
+        caps->context_window < (uint64_t)SY_CHAT_MAX_TOKENS)
+        lim = (int64_t)caps->context_window +
+              (int64_t)SY_MIN(caps->max_output_tokens,
+                              (uint64_t)SY_CHAT_MAX_TOKENS);
+    struct sy_usage in = *u;
+    int64_t *f[] = {&u->prompt_tokens, &u->completion_tokens,
+                    &u->cached_tokens, &u->reasoning_tokens};
+    for (size_t i = 0; i < SY_ARRAY_LEN(f); i++)
+        *f[i] = *f[i] < 0 ? 0 : SY_MIN(*f[i], lim);
+    u->cached_tokens = SY_MIN(u->cached_tokens, u->prompt_tokens);
+    u->reasoning_tokens = SY_MIN(u->reasoning_tokens, u->completion_tokens);
+    u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    return in.prompt_tokens != u->prompt_tokens ||
+           in.completion_tokens != u->completion_tokens ||
+           in.cached_tokens != u->cached_tokens ||
+           in.reasoning_tokens != u->reasoning_tokens;
 }
 
 /* Read an OpenAI-shaped "usage" object into 'u' (absent fields are 0). */
@@ -580,8 +707,10 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
     u->prompt_tokens = int_at(usage, "prompt_tokens");
     u->completion_tokens = int_at(usage, "completion_tokens");
     u->total_tokens = int_at(usage, "total_tokens");
-    if (u->total_tokens == 0)
-        u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    if (u->total_tokens == 0 &&
+        __builtin_add_overflow(u->prompt_tokens, u->completion_tokens,
+                               &u->total_tokens))
+        u->total_tokens = INT64_MAX; /* both are >= 0: saturate */
     if (json_object_object_get_ex(usage, "prompt_tokens_details", &d))
         u->cached_tokens = int_at(d, "cached_tokens");
     if (json_object_object_get_ex(usage, "completion_tokens_details", &d))

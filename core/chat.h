@@ -17,6 +17,8 @@
 #include "mem.h"
 
 struct json_object;
+struct sy_schema;
+struct sy_rx_budget;
 
 struct sy_usage {
     bool present;
@@ -38,7 +40,30 @@ struct sy_chat_req {
     int response_format;      /* SY_FORMAT_* */
     struct json_object *response_schema; /* json_schema.schema; borrowed
                                             from root, or NULL */
+    /* Compiled at parse time (arena cleanup frees them): the response
+     * schema, each function tool's parameters, and the regex budget that
+     * every contract check of this request shares. */
+    struct sy_schema *response_compiled;
+    struct sy_tool_schema *tool_schemas; /* arena array, ntool_schemas */
+    size_t ntool_schemas;
+    size_t npatterns;                    /* over all compiled schemas */
+    size_t pattern_bytes;
+    struct sy_rx_budget *rx_budget;      /* arena */
 };
+
+/* A function tool's name and compiled parameters (NULL: none given). */
+struct sy_tool_schema {
+    const char *name; /* borrowed from the request tree */
+    struct sy_schema *params;
+};
+
+/* Bounds on caller numbers (core/chat.c check_ranges): above any model's
+ * output limit, and small enough that token x price x choices sums in
+ * 64 bits can never overflow. */
+#define SY_CHAT_MAX_TOKENS 10000000
+#define SY_CHAT_MAX_CHOICES 128
+/* OpenAI's own limit on the tools of one request. */
+#define SY_CHAT_MAX_TOOLS 128
 
 #define SY_FORMAT_TEXT 0
 #define SY_FORMAT_JSON_OBJECT 1
@@ -87,6 +112,11 @@ enum sy_err sy_chat_error_json(struct sy_buf *out, const char *message,
                                const char *code);
 void sy_chat_json_free(void *obj);
 void sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n);
+uint32_t sy_chat_req_fields(const struct sy_chat_req *r);
+uint32_t sy_chat_req_choices(const struct sy_chat_req *r);
+/* The request's regex budget ran out in a contract check: the caller's
+ * schema, not the provider, is to blame (answer 400, no failover). */
+bool sy_chat_contract_overspent(const struct sy_chat_req *req);
 bool sy_chat_resp_contract(const struct sy_chat_req *req,
                            struct sy_chat_resp *resp, unsigned max_depth,
                            struct sy_arena *a, char *err, size_t errlen);
@@ -112,6 +142,8 @@ bool sy_chat_stream_contract(const struct sy_chat_req *req,
 enum sy_err sy_chat_chunk_with_content(const char *chunk, size_t len,
                                        const char *content, size_t clen,
                                        struct sy_buf *out);
+struct sy_caps;
+bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

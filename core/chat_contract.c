@@ -9,6 +9,7 @@
 #include "sy.h"
 #include "chat.h"
 #include "contract.h"
+#include "jsonschema.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -36,6 +37,48 @@ tool_parameters(struct json_object *root, const char *name)
             return params;
     }
     return NULL;
+}
+
+/* Check one tool call's arguments against its tool's parameters: the
+ * schema compiled at parse time; a request not built by
+ * sy_chat_req_parse (no compiled schemas) compiles the tree per call. */
+static bool
+check_call(const struct sy_chat_req *req, const char *name, const char *args,
+           size_t len, unsigned max_depth, char *err, size_t errlen)
+{
+    if (req->tool_schemas == NULL)
+        return sy_contract_check_tool_args(
+            args, len, tool_parameters(req->root, name), max_depth, err,
+            errlen);
+    const struct sy_schema *cs = NULL;
+    for (size_t i = 0; i < req->ntool_schemas; i++)
+        if (strcmp(req->tool_schemas[i].name, name) == 0) {
+            cs = req->tool_schemas[i].params;
+            break;
+        }
+    return sy_contract_check_tool_args_cs(args, len, cs, req->rx_budget,
+                                          max_depth, err, errlen);
+}
+
+/* The answer's text against response_format (schema compiled at parse
+ * time, or per call as in check_call). */
+static bool
+check_content(const struct sy_chat_req *req, const char *text, size_t len,
+              unsigned max_depth, struct sy_arena *a, char *err,
+              size_t errlen, bool *unfenced)
+{
+    if (req->response_schema != NULL && req->response_compiled == NULL)
+        return sy_contract_check_json(text, len, req->response_schema,
+                                      max_depth, a, err, errlen, unfenced);
+    return sy_contract_check_json_cs(text, len, req->response_compiled,
+                                     req->rx_budget, max_depth, a, err,
+                                     errlen, unfenced);
+}
+
+bool
+sy_chat_contract_overspent(const struct sy_chat_req *req)
+{
+    return req->rx_budget != NULL && req->rx_budget->spent;
 }
 
 /* Check reply 'resp' against the output contract of 'req': with
@@ -73,10 +116,9 @@ sy_chat_resp_contract(const struct sy_chat_req *req,
             const char *an = json_object_get_string(name);
             const char *as = json_object_get_string(args);
             char why[200];
-            if (!sy_contract_check_tool_args(
-                    as ? as : "", as ? strlen(as) : 0,
-                    tool_parameters(req->root, an ? an : ""), max_depth, why,
-                    sizeof(why))) {
+            if (!check_call(req, an ? an : "", as ? as : "",
+                            as ? strlen(as) : 0, max_depth, why,
+                            sizeof(why))) {
                 snprintf(err, errlen, "tool call %.60s: %s", an ? an : "?",
                          why);
                 return false;
@@ -103,8 +145,8 @@ sy_chat_resp_contract(const struct sy_chat_req *req,
     const char *text = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     bool unfenced = false;
-    if (!sy_contract_check_json(text, len, req->response_schema, max_depth,
-                                a, err, errlen, &unfenced))
+    if (!check_content(req, text, len, max_depth, a, err, errlen,
+                       &unfenced))
         return false;
     if (unfenced) {
         /* Safe normalisation only: the fence is removed, nothing else. */
@@ -229,10 +271,8 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
     *fenced = false;
     for (unsigned i = 0; i < s->ncalls; i++) {
         char why[200];
-        if (!sy_contract_check_tool_args(
-                sy_buf_cstr(&s->args[i]), s->args[i].len,
-                tool_parameters(req->root, s->names[i]), max_depth, why,
-                sizeof(why))) {
+        if (!check_call(req, s->names[i], sy_buf_cstr(&s->args[i]),
+                        s->args[i].len, max_depth, why, sizeof(why))) {
             snprintf(err, errlen, "tool call %.60s: %s", s->names[i], why);
             return false;
         }
@@ -240,9 +280,8 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
     if (req->response_format == SY_FORMAT_TEXT || s->ncalls > 0 ||
         s->truncated)
         return true;
-    return sy_contract_check_json(sy_buf_cstr(&s->content), s->content.len,
-                                  req->response_schema, max_depth, a, err,
-                                  errlen, fenced);
+    return check_content(req, sy_buf_cstr(&s->content), s->content.len,
+                         max_depth, a, err, errlen, fenced);
 }
 
 /* Append to 'out' a copy of chunk 'chunk' whose first choice's delta is

@@ -153,9 +153,12 @@ struct sy_server_conf {
     size_t max_body_bytes;      /* client request body limit */
     unsigned max_json_depth;
     uint32_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight work */
+    uint32_t body_timeout_ms;   /* a request body must be in by then */
     enum sy_log_level log_level;
     bool trust_request_id;      /* reuse a well-formed X-Request-Id header */
     const char *usage_log;      /* one JSON line per request, or NULL */
+    const char *base_path;      /* mount prefix cut off REQUEST_URI ("/llm"),
+                                   or NULL: SCRIPT_NAME/PATH_INFO decide */
     const char *admin_key;      /* admin API key from the environment, or
                                    NULL (no admin API); never logged */
     size_t admin_key_len;

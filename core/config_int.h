@@ -60,6 +60,17 @@ const char **sy_config_string_list(struct loader *l, const char *path,
                                    struct json_object *v, size_t *count);
 
 /* config_groups.c */
+struct sy_deployment;
+/* Section loaders of config_providers.c, called for each entry. */
+void sy_config_load_provider_cb(struct loader *l, const char *p,
+                                const char *n, struct json_object *o,
+                                void *e);
+void sy_config_load_deployment_cb(struct loader *l, const char *p,
+                                  const char *n, struct json_object *o,
+                                  void *e);
+void sy_config_load_allow_fields(struct loader *l, const char *path,
+                                 struct json_object *obj,
+                                 struct sy_deployment *d);
 void sy_config_load_group(struct loader *l, const char *path,
                           const char *name, struct json_object *obj,
                           struct sy_group *g);

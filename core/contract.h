@@ -11,6 +11,8 @@
 #include "sy.h"
 
 struct json_object;
+struct sy_schema;
+struct sy_rx_budget;
 
 /* The inside of one markdown code fence (```json or ```) wrapping the
  * whole text; false, with the text itself, when there is none. */
@@ -23,7 +25,24 @@ bool sy_contract_parse_json(const char *content, size_t len,
                             struct json_object **doc, char *err,
                             size_t errlen, bool *unfenced);
 
-/* Content is a JSON object (schema NULL) or matches 'schema'. */
+/* Content is a JSON object (schema NULL) or matches the compiled
+ * 'schema', charging 'budget' (may be NULL; see jsonschema.h). */
+bool sy_contract_check_json_cs(const char *content, size_t len,
+                               const struct sy_schema *schema,
+                               struct sy_rx_budget *budget,
+                               unsigned max_depth, struct sy_arena *a,
+                               char *err, size_t errlen, bool *unfenced);
+
+/* Tool-call arguments are a JSON object matching the compiled
+ * 'parameters' (or NULL). */
+bool sy_contract_check_tool_args_cs(const char *arguments, size_t len,
+                                    const struct sy_schema *parameters,
+                                    struct sy_rx_budget *budget,
+                                    unsigned max_depth, char *err,
+                                    size_t errlen);
+
+/* The same with schema trees compiled for the one call (tests, tools).
+ * Content is a JSON object (schema NULL) or matches 'schema'. */
 bool sy_contract_check_json(const char *content, size_t len,
                             const struct json_object *schema,
                             unsigned max_depth, struct sy_arena *a,

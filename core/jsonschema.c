@@ -9,15 +9,21 @@
  *
  * Keywords: type (integer accepts 1.0), enum, const, properties,
  * patternProperties, additionalProperties, required, propertyNames,
- * minProperties, maxProperties, items (schema, or the older array form
- * with additionalItems), prefixItems, minItems, maxItems, uniqueItems,
+ * minProperties, maxProperties, dependencies, dependentRequired,
+ * dependentSchemas, items (schema, or the older array form with
+ * additionalItems), prefixItems, minItems, maxItems, uniqueItems,
  * contains with minContains/maxContains, allOf, anyOf, oneOf, not,
  * if/then/else, minLength/maxLength (in code points), pattern, minimum,
  * maximum, exclusiveMinimum/exclusiveMaximum (numbers, or the draft-4
  * booleans), multipleOf, $ref to "#" or any JSON pointer in the same
- * document ("#/$defs/x", "#/definitions/x"), and boolean schemas. Other
- * keywords (title, description, format, $id, unevaluated*...) are ignored.
- * $ref is applied together with its siblings (2019-09 and later).
+ * document ("#/$defs/x", "#/definitions/x"), $defs/definitions, and
+ * boolean schemas. $ref is applied together with its siblings (2019-09
+ * and later) unless the root's $schema names draft 4, 6 or 7. Accepted
+ * as annotations, never asserted: title, description, default, examples,
+ * $comment, format, deprecated, readOnly, writeOnly, content*, x-*,
+ * $schema, and $id at the root. Every other keyword ($anchor,
+ * $dynamicRef, unevaluated*, remote $refs...) is refused by
+ * sy_schema_compile (jsonschema_check.c), never silently ignored.
  * Patterns: see the dialect notes in jsonschema_rx.c.
  * SPDX-License-Identifier: MIT
  */
@@ -313,9 +319,10 @@ pattern_props(struct vctx *c, const struct json_object *pp, const char *key,
     int matched = 0;
     json_object_object_foreach(pp, pat, sub) {
         int m = jsonschema_rx_match(c, pat, key, strlen(key));
+        if (m == -2)
+            return -1; /* the regex budget: recorded */
         if (m < 0) {
-            jsonschema_fail(c, "invalid schema: unusable patternProperties "
-                               "pattern");
+            jsonschema_fail(c, "cannot apply a patternProperties pattern");
             return -1;
         }
         if (m == 0)
@@ -394,6 +401,48 @@ kw_required(struct vctx *c, const struct json_object *s,
     return true;
 }
 
+/* dependentRequired, and the names form of draft 4-7 dependencies. */
+static bool
+dep_names(struct vctx *c, const char *key, const struct json_object *names,
+          const struct json_object *v)
+{
+    size_t n = json_object_array_length(names);
+    for (size_t i = 0; i < n; i++) {
+        const struct json_object *name = json_object_array_get_idx(names, i);
+        struct json_object *pv;
+        if (!json_object_is_type(name, json_type_string) ||
+            json_object_object_get_ex(v, jsonschema_str_of(name), &pv))
+            continue;
+        char a[64], b[64];
+        a[jsonschema_safe_copy(a, key, 48, false)] = '\0';
+        b[jsonschema_safe_copy(b, jsonschema_str_of(name), 48, false)] =
+            '\0';
+        return jsonschema_fail(c, "property \"%s\" requires property "
+                                  "\"%s\"", a, b);
+    }
+    return true;
+}
+
+/* dependencies (names or a schema per property), dependentRequired,
+ * dependentSchemas: apply when the instance has the property. */
+static bool
+kw_dependencies(struct vctx *c, const struct json_object *s,
+                const struct json_object *k, const struct json_object *v)
+{
+    (void)s;
+    json_object_object_foreach(k, key, dep) {
+        struct json_object *pv;
+        if (!json_object_object_get_ex(v, key, &pv))
+            continue;
+        bool ok = json_object_is_type(dep, json_type_array)
+                      ? dep_names(c, key, dep, v)
+                      : validate(c, dep, v);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool
 kw_property_names(struct vctx *c, const struct json_object *s,
                   const struct json_object *k, const struct json_object *v)
@@ -417,51 +466,6 @@ kw_property_names(struct vctx *c, const struct json_object *s,
         }
     }
     return true;
-}
-
-/* A count keyword's value: a non-negative integer, maybe written 2.0;
- * -1 when it is not one. */
-static int64_t
-count_of(const struct json_object *k)
-{
-    if (json_object_is_type(k, json_type_int))
-        return json_object_get_int64(k);
-    if (!jsonschema_is_integral(k) || json_object_get_double(k) < 0)
-        return -1;
-    double d = json_object_get_double(k);
-    return d >= 9.0e18 ? INT64_MAX : (int64_t)d;
-}
-
-/* minItems, maxItems, minProperties, maxProperties. */
-static bool
-count_kw(struct vctx *c, const struct json_object *k, size_t have,
-         bool at_least, const char *what)
-{
-    int64_t lim = count_of(k);
-    if (lim < 0 || (at_least ? (uint64_t)have >= (uint64_t)lim
-                             : (uint64_t)have <= (uint64_t)lim))
-        return true;
-    return jsonschema_fail(c, "must have at %s %" PRId64 " %s%s",
-                           at_least ? "least" : "most", lim, what,
-                           lim == 1 ? "" : "s");
-}
-
-static bool
-kw_min_props(struct vctx *c, const struct json_object *s,
-             const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return count_kw(c, k, (size_t)json_object_object_length(v), true,
-                    "property");
-}
-
-static bool
-kw_max_props(struct vctx *c, const struct json_object *s,
-             const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return count_kw(c, k, (size_t)json_object_object_length(v), false,
-                    "property");
 }
 
 static bool
@@ -508,22 +512,6 @@ kw_prefix_items(struct vctx *c, const struct json_object *s,
 }
 
 static bool
-kw_min_items(struct vctx *c, const struct json_object *s,
-             const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return count_kw(c, k, json_object_array_length(v), true, "item");
-}
-
-static bool
-kw_max_items(struct vctx *c, const struct json_object *s,
-             const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return count_kw(c, k, json_object_array_length(v), false, "item");
-}
-
-static bool
 kw_unique(struct vctx *c, const struct json_object *s,
           const struct json_object *k, const struct json_object *v)
 {
@@ -549,10 +537,10 @@ kw_contains(struct vctx *c, const struct json_object *s,
 {
     struct json_object *t;
     int64_t lo = 1, hi = -1;
-    if (sibling(s, "minContains", &t) && count_of(t) >= 0)
-        lo = count_of(t);
+    if (sibling(s, "minContains", &t) && jsonschema_count_of(t) >= 0)
+        lo = jsonschema_count_of(t);
     if (sibling(s, "maxContains", &t))
-        hi = count_of(t);
+        hi = jsonschema_count_of(t);
     size_t n = json_object_array_length(v), hits = 0;
     c->quiet++;
     for (size_t i = 0; i < n && !c->aborted; i++)
@@ -569,159 +557,6 @@ kw_contains(struct vctx *c, const struct json_object *s,
         return jsonschema_fail(c, "must contain at most %" PRId64
                                   " matching item%s", hi, hi == 1 ? "" : "s");
     return true;
-}
-
-/* Code points in valid UTF-8: the bytes that are not continuations. */
-static size_t
-utf8_count(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xc0) != 0x80)
-            k++;
-    return k;
-}
-
-static bool
-length_kw(struct vctx *c, const struct json_object *k,
-          const struct json_object *v, bool at_least)
-{
-    size_t have = utf8_count(jsonschema_str_of(v),
-                             (size_t)json_object_get_string_len(v));
-    int64_t lim = count_of(k);
-    if (lim < 0 || (at_least ? (uint64_t)have >= (uint64_t)lim
-                             : (uint64_t)have <= (uint64_t)lim))
-        return true;
-    return jsonschema_fail(c, "must be at %s %" PRId64 " character%s long",
-                           at_least ? "least" : "most", lim,
-                           lim == 1 ? "" : "s");
-}
-
-static bool
-kw_min_len(struct vctx *c, const struct json_object *s,
-           const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return length_kw(c, k, v, true);
-}
-
-static bool
-kw_max_len(struct vctx *c, const struct json_object *s,
-           const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    return length_kw(c, k, v, false);
-}
-
-static bool
-kw_pattern(struct vctx *c, const struct json_object *s,
-           const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    if (!json_object_is_type(k, json_type_string))
-        return jsonschema_fail(c, "invalid schema: pattern must be a string");
-    int m = jsonschema_rx_match(c, jsonschema_str_of(k),
-                                jsonschema_str_of(v),
-                                (size_t)json_object_get_string_len(v));
-    if (m > 0)
-        return true;
-    if (m < 0)
-        return jsonschema_fail(c, "invalid schema: unsupported pattern");
-    char safe[72];
-    safe[jsonschema_safe_copy(safe, jsonschema_str_of(k), 64, false)] = '\0';
-    return jsonschema_fail(c, "must match the pattern \"%s\"", safe);
-}
-
-/* minimum, maximum and the exclusive forms: 'dir' > 0 for lower bounds;
- * draft-4 booleans make the sibling bound exclusive. */
-static bool
-bound_kw(struct vctx *c, const struct json_object *s,
-         const struct json_object *k, const struct json_object *v, int dir,
-         bool exclusive)
-{
-    if (!jsonschema_is_number(k))
-        return true; /* a draft-4 boolean: read by the sibling */
-    struct json_object *flag;
-    if (!exclusive &&
-        json_object_object_get_ex(s, dir > 0 ? "exclusiveMinimum"
-                                             : "exclusiveMaximum", &flag) &&
-        json_object_is_type(flag, json_type_boolean))
-        exclusive = json_object_get_boolean(flag);
-    struct num x, b;
-    jsonschema_num_get(v, &x);
-    jsonschema_num_get(k, &b);
-    if (!isfinite(x.d))
-        return jsonschema_fail(c, "must be a finite number");
-    int r = jsonschema_num_cmp(&x, &b) * dir;
-    if (r > 0 || (r == 0 && !exclusive))
-        return true;
-    char buf[40];
-    jsonschema_num_fmt(&b, buf, sizeof(buf));
-    return jsonschema_fail(c, "must be %s%s %s", dir > 0 ? ">" : "<",
-                           exclusive ? "" : "=", buf);
-}
-
-static bool
-kw_minimum(struct vctx *c, const struct json_object *s,
-           const struct json_object *k, const struct json_object *v)
-{
-    return bound_kw(c, s, k, v, 1, false);
-}
-
-static bool
-kw_maximum(struct vctx *c, const struct json_object *s,
-           const struct json_object *k, const struct json_object *v)
-{
-    return bound_kw(c, s, k, v, -1, false);
-}
-
-static bool
-kw_ex_minimum(struct vctx *c, const struct json_object *s,
-              const struct json_object *k, const struct json_object *v)
-{
-    return bound_kw(c, s, k, v, 1, true);
-}
-
-static bool
-kw_ex_maximum(struct vctx *c, const struct json_object *s,
-              const struct json_object *k, const struct json_object *v)
-{
-    return bound_kw(c, s, k, v, -1, true);
-}
-
-/* 'x' is a multiple of 'm' (> 0). Integers are exact, and so is fmod for
- * an integral divisor. A fractional divisor such as 0.01 has no exact
- * double, so the quotient is accepted within a few ulps of an integer
- * (0.3 / 0.01 = 29.999999999999996); a quotient past 2^53 cannot be
- * told apart from an integer and is accepted. */
-static bool
-is_multiple(const struct num *x, const struct num *m)
-{
-    if (x->is_int && m->is_int && m->i > 0)
-        return x->i % m->i == 0;
-    if (floor(m->d) == m->d)
-        return fmod(x->d, m->d) == 0;
-    double q = x->d / m->d;
-    if (!isfinite(q) || fabs(q) >= 9007199254740992.0)
-        return true;
-    return fabs(q - nearbyint(q)) <= 64 * DBL_EPSILON * fmax(1.0, fabs(q));
-}
-
-static bool
-kw_multiple_of(struct vctx *c, const struct json_object *s,
-               const struct json_object *k, const struct json_object *v)
-{
-    (void)s;
-    struct num x, m;
-    jsonschema_num_get(v, &x);
-    jsonschema_num_get(k, &m);
-    if (!(m.d > 0))
-        return jsonschema_fail(c, "invalid schema: multipleOf must be > 0");
-    if (is_multiple(&x, &m))
-        return true;
-    char buf[40];
-    jsonschema_num_fmt(&m, buf, sizeof(buf));
-    return jsonschema_fail(c, "must be a multiple of %s", buf);
 }
 
 /* The keyword table. Columns: name; the instance types it applies to
@@ -747,25 +582,28 @@ static const struct kw keywords[] = {
     {"additionalProperties", TY_OBJ, kw_additional, K_SCHEMA},
     {"required", TY_OBJ, kw_required, K_NAMES},
     {"propertyNames", TY_OBJ, kw_property_names, K_SCHEMA},
-    {"minProperties", TY_OBJ, kw_min_props, K_COUNT},
-    {"maxProperties", TY_OBJ, kw_max_props, K_COUNT},
+    {"dependencies", TY_OBJ, kw_dependencies, K_DEPS},
+    {"dependentRequired", TY_OBJ, kw_dependencies, K_DEPS},
+    {"dependentSchemas", TY_OBJ, kw_dependencies, K_SCHEMA_MAP},
+    {"minProperties", TY_OBJ, jsonschema_kw_min_props, K_COUNT},
+    {"maxProperties", TY_OBJ, jsonschema_kw_max_props, K_COUNT},
     {"items", TY_ARR, kw_items, K_ITEMS},
     {"prefixItems", TY_ARR, kw_prefix_items, K_SCHEMA_LIST},
     {"additionalItems", TY_ARR, NULL, K_SCHEMA},
-    {"minItems", TY_ARR, kw_min_items, K_COUNT},
-    {"maxItems", TY_ARR, kw_max_items, K_COUNT},
+    {"minItems", TY_ARR, jsonschema_kw_min_items, K_COUNT},
+    {"maxItems", TY_ARR, jsonschema_kw_max_items, K_COUNT},
     {"uniqueItems", TY_ARR, kw_unique, K_BOOL},
     {"contains", TY_ARR, kw_contains, K_SCHEMA},
     {"minContains", TY_ARR, NULL, K_COUNT},
     {"maxContains", TY_ARR, NULL, K_COUNT},
-    {"minLength", TY_STR, kw_min_len, K_COUNT},
-    {"maxLength", TY_STR, kw_max_len, K_COUNT},
-    {"pattern", TY_STR, kw_pattern, K_PATTERN},
-    {"minimum", TY_NUM, kw_minimum, K_BOUND},
-    {"maximum", TY_NUM, kw_maximum, K_BOUND},
-    {"exclusiveMinimum", TY_NUM, kw_ex_minimum, K_BOUND},
-    {"exclusiveMaximum", TY_NUM, kw_ex_maximum, K_BOUND},
-    {"multipleOf", TY_NUM, kw_multiple_of, K_POSITIVE},
+    {"minLength", TY_STR, jsonschema_kw_min_len, K_COUNT},
+    {"maxLength", TY_STR, jsonschema_kw_max_len, K_COUNT},
+    {"pattern", TY_STR, jsonschema_kw_pattern, K_PATTERN},
+    {"minimum", TY_NUM, jsonschema_kw_minimum, K_BOUND},
+    {"maximum", TY_NUM, jsonschema_kw_maximum, K_BOUND},
+    {"exclusiveMinimum", TY_NUM, jsonschema_kw_ex_minimum, K_BOUND},
+    {"exclusiveMaximum", TY_NUM, jsonschema_kw_ex_maximum, K_BOUND},
+    {"multipleOf", TY_NUM, jsonschema_kw_multiple_of, K_POSITIVE},
 };
 
 /* The row of 'name', or NULL (annotations and unknown keywords). */
@@ -789,6 +627,7 @@ shape_ok(enum kw_arg arg, const struct json_object *k)
         return jsonschema_is_schema(k);
     case K_SCHEMA_MAP:
     case K_PATTERN_MAP:
+    case K_DEPS:
         return json_object_is_type(k, json_type_object);
     case K_SCHEMA_LIST:
     case K_NAMES:
@@ -798,7 +637,7 @@ shape_ok(enum kw_arg arg, const struct json_object *k)
         return jsonschema_is_schema(k) ||
                json_object_is_type(k, json_type_array);
     case K_COUNT:
-        return count_of(k) >= 0;
+        return jsonschema_count_of(k) >= 0;
     case K_BOUND:
         return jsonschema_is_number(k) ||
                json_object_is_type(k, json_type_boolean);
@@ -840,6 +679,14 @@ validate(struct vctx *c, const struct json_object *s,
     c->depth++;
     bool ok = true;
     struct json_object *k;
+    if (c->cs != NULL && c->cs->legacy_ref &&
+        json_object_object_get_ex(s, "$ref", &k)) {
+        /* drafts 4 to 7: "$ref" replaces its siblings */
+        ok = shape_ok(K_REF, k) ? kw_ref(c, s, k, v)
+                                : jsonschema_fail(c, "invalid schema");
+        c->depth--;
+        return ok && !c->aborted;
+    }
     if (json_object_object_get_ex(s, "type", &k))
         ok = shape_ok(K_TYPE, k)
                  ? kw_type(c, s, k, v)
@@ -863,23 +710,48 @@ validate(struct vctx *c, const struct json_object *s,
 /* ------------------------------------------------------------------ */
 /* Entry point                                                         */
 
-/* Validate 'instance' against 'schema' (both borrowed, unchanged; JSON
- * null is a NULL pointer, as in json-c). True when it matches, and 'err'
- * is then empty. False on the first violation: 'err' (may be NULL) gets
- * "<instance path>: <problem>", short and safe to show to the caller (no
- * instance values; key names sanitized to printable ASCII). Run
- * sy_jsonschema_check on the schema first: validation fails, with an
- * "invalid schema" message, where it meets something it cannot use.
- * Never loops: SY_JSONSCHEMA_MAX_DEPTH and _MAX_STEPS bound the work.
- * Thread-safe for a schema shared read-only between threads. */
+/* Validate 'instance' against the compiled schema 'cs' (the tree it
+ * borrows and 'instance' unchanged; JSON null is a NULL pointer, as in
+ * json-c). True when it matches, and 'err' is then empty. False on the
+ * first violation: 'err' (may be NULL) gets "<instance path>: <problem>",
+ * short and safe to show to the caller (no instance values; key names
+ * sanitized to printable ASCII). Never loops: SY_JSONSCHEMA_MAX_DEPTH and
+ * _MAX_STEPS bound the schema work, 'budget' the regex work of the whole
+ * request. Thread-safe for a schema shared read-only between threads,
+ * each with its own budget. */
 bool
-sy_jsonschema_validate(const struct json_object *schema,
-                       const struct json_object *instance, char *err,
-                       size_t errlen)
+sy_schema_validate(const struct sy_schema *cs,
+                   const struct json_object *instance,
+                   struct sy_rx_budget *budget, char *err, size_t errlen)
 {
+    struct sy_rx_budget local;
+    if (budget == NULL) {
+        sy_rx_budget_init(&local);
+        budget = &local;
+    }
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cs == NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "$: the schema was not compiled");
+        return false;
+    }
+    if (budget->spent) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "$: too much regex work (the request's "
+                                  "budget is spent)");
+        return false;
+    }
     struct vctx c;
-    jsonschema_ctx_init(&c, schema, err, errlen, false);
-    bool ok = validate(&c, schema, instance);
+    jsonschema_ctx_init(&c, cs->root, err, errlen, false);
+    c.cs = (struct sy_schema *)(uintptr_t)cs; /* read only here */
+    c.budget = budget;
+    budget->t_enter = jsonschema_cpu_ns();
+    budget->wall_last = jsonschema_wall_ns();
+    bool ok = validate(&c, cs->root, instance);
+    uint64_t now = jsonschema_cpu_ns();
+    if (now > budget->t_enter)
+        budget->cpu_ns += now - budget->t_enter;
     jsonschema_ctx_cleanup(&c);
     if (!ok && err != NULL && errlen > 0 && err[0] == '\0')
         snprintf(err, errlen, "$: does not match the schema");

@@ -1,9 +1,9 @@
 /*
  * jsonschema_int.h - private to the JSON Schema validator: jsonschema.c
- * (keywords, validation), jsonschema_check.c (schema check),
- * jsonschema_ctx.c (evaluation context, messages and paths, JSON values,
- * $ref) and jsonschema_rx.c (ECMA-262 patterns to POSIX ERE, compile
- * cache). Other modules see jsonschema.h only.
+ * (keywords, validation), jsonschema_check.c (schema compile: keyword
+ * check and pattern compile), jsonschema_ctx.c (evaluation context,
+ * messages and paths, JSON values, $ref) and jsonschema_rx.c (ECMA-262
+ * patterns on PCRE2, the regex budget). Other modules see jsonschema.h.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_JSONSCHEMA_INT_H
@@ -12,24 +12,45 @@
 #include "sy.h"
 #include "jsonschema.h"
 
-#include <locale.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct json_object;
-struct rx_entry; /* one cached pattern; complete in jsonschema_rx.c */
+struct rx_pat;   /* one compiled pattern; complete in jsonschema_rx.c */
+struct rx_match; /* PCRE2 match state of a call; in jsonschema_rx.c */
+struct pending_ref; /* a $ref to verify; in jsonschema_check.c */
 
 #define PATH_CAP 192       /* bytes of the path buffer */
 #define PATH_LIMIT 150     /* past this, the path ends in "..." */
-#define RX_CACHE 16        /* compiled patterns kept per call */
 
-/* Evaluation state of one sy_jsonschema_validate or _check call. Set up
- * by jsonschema_ctx_init and released by jsonschema_ctx_cleanup
+/* A compiled schema (jsonschema.h): the document and its patterns,
+ * sorted by the address of their source string in the document. */
+struct sy_schema {
+    const struct json_object *root; /* borrowed */
+    bool legacy_ref;      /* draft 4-7: siblings of $ref are ignored */
+    struct rx_pat *pats;  /* owned, npats of them */
+    size_t npats;
+    size_t cap;
+    size_t bytes;         /* compiled size of all patterns */
+};
+
+/* What the compile walk keeps besides the schema (jsonschema_check.c). */
+struct compile_state {
+    const void **walked; /* schemas the walk checked (owned) */
+    size_t nwalked, cwalked;
+    struct pending_ref *refs; /* $refs to verify at the end (owned) */
+    size_t nrefs, crefs;
+};
+
+/* Evaluation state of one sy_schema_validate or sy_schema_compile call.
+ * Set up by jsonschema_ctx_init and released by jsonschema_ctx_cleanup
  * (jsonschema_ctx.c); the pattern fields belong to jsonschema_rx.c. */
 struct vctx {
     const struct json_object *root; /* borrowed: the schema document */
+    struct sy_schema *cs;  /* validate: borrowed; compile: being built */
+    struct compile_state *cst; /* compile only */
+    struct sy_rx_budget *budget; /* validate: the request's */
     char *err;                      /* caller's buffer, may be NULL */
     size_t errlen;
     bool pointer_paths;    /* check: "#/a/b"; validate: "$.a.b" */
@@ -40,12 +61,7 @@ struct vctx {
     unsigned quiet;        /* > 0 inside anyOf, oneOf, not, if... */
     bool have_err;         /* 'err' holds the first violation */
     bool aborted;          /* a bound was hit: everything fails */
-    struct rx_entry *rx;   /* owned, RX_CACHE entries, lazily */
-    size_t nrx;
-    regex_t scratch;       /* when the cache is full */
-    bool has_scratch;
-    locale_t loc;          /* owned; C.UTF-8 for regcomp/regexec */
-    bool loc_tried;
+    struct rx_match *rxm;  /* owned, lazily: match data and context */
 };
 
 /* A JSON number read from json-c. */
@@ -84,7 +100,8 @@ enum kw_arg {
     K_BOOL,          /* a boolean */
     K_PATTERN,       /* a supported pattern */
     K_PATTERN_MAP,   /* an object of pattern: schema */
-    K_REF            /* a resolvable local reference */
+    K_REF,           /* a resolvable local reference */
+    K_DEPS           /* dependencies: names or a schema per property */
 };
 
 /* A keyword's validator: 's' the schema object (for siblings), 'k' the
@@ -110,7 +127,7 @@ struct kw {
  * when 'pointer_paths', else instance paths ("$"). */
 void jsonschema_ctx_init(struct vctx *c, const struct json_object *root,
                          char *err, size_t errlen, bool pointer_paths);
-/* Free what the call cached (compiled patterns, locale). */
+/* Free what the call owns (the match state). */
 void jsonschema_ctx_cleanup(struct vctx *c);
 /* Record the first violation as "<path>: <message>" unless quiet;
  * always false. */
@@ -160,21 +177,75 @@ bool jsonschema_is_schema(const struct json_object *s);
 /* ------------------------------------------------------------------ */
 /* jsonschema_rx.c: patterns                                           */
 
-/* Translate and compile 'src' into 're' (the caller regfrees it); false
- * with a static '*why' when it cannot be. */
-bool jsonschema_rx_compile(struct vctx *c, const char *src, regex_t *re,
-                           const char **why);
-/* 1 when pattern 'src' (borrowed from the schema: the cache key)
- * matches in s[0..n), 0 when not, -1 when it is unusable. */
+/* Compile pattern 'src' (len bytes, borrowed from the schema: its address
+ * is the key) into c->cs; false with the reason in 'why' when it cannot
+ * be. */
+bool jsonschema_rx_add(struct vctx *c, const char *src, size_t len,
+                       char *why, size_t whylen);
+/* After the walk: sort the patterns for lookup. */
+void jsonschema_rx_finish(struct sy_schema *cs);
+/* Free the compiled patterns of 'cs'. */
+void jsonschema_rx_free(struct sy_schema *cs);
+/* 1 when pattern 'src' (the address compiled) matches in s[0..n), 0 when
+ * not, -1 when it was not compiled or the subject is not UTF-8, -2 when
+ * the regex budget or a match limit was hit (c is then aborted). */
 int jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
                         size_t n);
-/* Free the compiled patterns and the locale of 'c'. */
+/* Free the match state of 'c'. */
 void jsonschema_rx_cleanup(struct vctx *c);
+/* The validating thread's CPU clock and the monotonic clock, in ns
+ * (budget accounting). */
+uint64_t jsonschema_cpu_ns(void);
+uint64_t jsonschema_wall_ns(void);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema.c: keywords                                              */
 
 /* The keyword table's row for 'name', or NULL. */
 const struct kw *jsonschema_kw_find(const char *name);
+/* 'name' is an annotation this validator accepts and does not assert. */
+bool jsonschema_is_annotation(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* jsonschema_scalar.c: keywords on strings, numbers and counts        */
+
+/* A count keyword's value (2.0 counts as 2); -1 when it is not one. */
+int64_t jsonschema_count_of(const struct json_object *k);
+bool jsonschema_kw_min_len(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v);
+bool jsonschema_kw_max_len(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v);
+bool jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v);
+bool jsonschema_kw_minimum(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v);
+bool jsonschema_kw_maximum(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v);
+bool jsonschema_kw_ex_minimum(struct vctx *c, const struct json_object *s,
+                              const struct json_object *k,
+                              const struct json_object *v);
+bool jsonschema_kw_ex_maximum(struct vctx *c, const struct json_object *s,
+                              const struct json_object *k,
+                              const struct json_object *v);
+bool jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
+                             const struct json_object *k,
+                             const struct json_object *v);
+bool jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
+                             const struct json_object *k,
+                             const struct json_object *v);
+bool jsonschema_kw_min_items(struct vctx *c, const struct json_object *s,
+                             const struct json_object *k,
+                             const struct json_object *v);
+bool jsonschema_kw_max_items(struct vctx *c, const struct json_object *s,
+                             const struct json_object *k,
+                             const struct json_object *v);
+bool jsonschema_kw_multiple_of(struct vctx *c, const struct json_object *s,
+                               const struct json_object *k,
+                               const struct json_object *v);
 
 #endif

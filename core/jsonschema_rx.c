@@ -1,21 +1,42 @@
 /*
- * jsonschema_rx.c - the patterns of the JSON Schema validator: translates
- * ECMA-262 patterns (what JSON Schema specifies) into POSIX extended
- * regular expressions, compiles them, and keeps up to RX_CACHE compiled
- * patterns per validation call. Used by jsonschema.c ("pattern",
- * "patternProperties") and jsonschema_check.c; see jsonschema_int.h.
+ * jsonschema_rx.c - the patterns of the JSON Schema validator on PCRE2:
+ * a light rewrite of ECMA-262 syntax (what JSON Schema specifies) into
+ * PCRE2 syntax, compile with limits at schema compile time, and matching
+ * under hard per-match limits plus a per-request budget of regex work.
+ * Used by jsonschema_check.c (compile) and jsonschema.c ("pattern",
+ * "patternProperties"); see jsonschema_int.h.
  *
- * Pattern dialect: JSON Schema patterns are ECMA-262; we translate them to
- * POSIX ERE (regcomp with REG_EXTENDED in the C.UTF-8 locale, so '.' and
- * bracket expressions match code points). Supported: literals, '.', [...]
- * (with \d \w \s inside), \d \D \w \W \s \S, \t \n \r \f \v, \xHH,
- * \uHHHH, escaped punctuation, groups, (?:...) and (?<name>...) (as plain
- * groups), alternation, ^ $, * + ? {m} {m,} {m,n} and their lazy forms
- * (laziness cannot change whether a pattern matches). Refused, so that a
- * schema never silently means something else: lookaround, \b \B,
- * backreferences, \p{...}, flags groups, [] and [^], \D \W \S inside [...],
- * repetition counts over 1000, and patterns whose expansion is too big.
- * Differences left: '.' also matches a newline, and \w \d \s are ASCII.
+ * No caller- or provider-supplied pattern reaches glibc regex: glibc's
+ * regcomp recursed on the C stack and its matcher has no limits.
+ *
+ * Dialect. Compiled with PCRE2_UTF (code points, not bytes) without UCP
+ * (\d \w \b stay ASCII as in ECMA-262), PCRE2_DOLLAR_ENDONLY ($ without
+ * the m flag matches only at the end), PCRE2_ALT_BSUX (\uHHHH, \xHH) and
+ * PCRE2_EXTRA_ALT_BSUX (\u{H...}), PCRE2_ALLOW_EMPTY_CLASS ([] matches
+ * nothing, [^] anything), newlines CR and LF for '.', never \C or
+ * (*UCP), and plain groups not capturing unless \1-\9 need them (less
+ * backtracking memory). Rewritten: \s and \S to the ECMA-262 white space
+ * set, \v to U+000B, '[' inside a class to a literal, \0 to U+0000.
+ * Supported as in ECMA-262: lookahead, lookbehind (of bounded length:
+ * PCRE2 refuses the others), backreferences, named groups and \k<name>,
+ * lazy quantifiers, \b \B, \p{...}. Refused with a message: PCRE2-only
+ * syntax that means something else or nothing in ECMA-262 ((?i) and
+ * other (?...) groups, (*VERB)s, possessive quantifiers, \A \z \Z \G \Q
+ * \E \K \R \X \h \H \N \g \o \e \a \L \l \U \C), legacy octal escapes,
+ * unbalanced parentheses (the wrapper below must stay around the whole
+ * pattern), and whatever PCRE2 refuses (nesting deeper than RX_NEST, a
+ * compiled pattern too large). Differences left: \S inside [...] is
+ * ASCII, '.' matches U+2028/U+2029, and \u escapes of lone surrogates
+ * are refused.
+ *
+ * Limits. Each compiled pattern is wrapped as "(?C1)(?:...)": the callout
+ * runs once per start position, counts it in the request's budget
+ * (struct sy_rx_budget) and, every RX_CHECK_NS of wall time, reads the
+ * thread's CPU clock; past SY_RX_BUDGET_CPU_NS or SY_RX_BUDGET_STARTS it
+ * stops the match. PCRE2's match limit counts per start position (not
+ * per pcre2_match call), so it bounds the work between two callouts; the
+ * heap limit bounds the backtracking memory of one match. Any of these
+ * ends the validation as a failure that says "too much regex work".
  * SPDX-License-Identifier: MIT
  */
 #include "sy.h"
@@ -23,614 +44,489 @@
 #include "jsonschema_int.h"
 #include "mem.h"
 
-#include <locale.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define RX_MAX_COST 20000  /* estimated size of the expanded automaton */
-#define RX_MAX_GROUPS 32   /* nesting of (...) */
-#define RX_MAX_REPEAT 1000 /* largest {m,n} count */
+#define RX_NEST 64              /* parentheses nesting (compile stack) */
+#define RX_MATCH_LIMIT 500000   /* matcher steps per start position */
+#define RX_DEPTH_LIMIT 100000   /* nested backtracking frames */
+#define RX_HEAP_KIB 1024        /* backtracking memory of one match */
+#define RX_CHECK_NS 2000000u    /* wall time between CPU clock reads */
+#define RX_GROW 100             /* most output bytes per input byte */
 
-/* One compiled pattern of the cache (struct vctx 'rx'). */
-struct rx_entry {
-    const char *src; /* borrowed from the schema: the cache key */
-    regex_t re;
+/* One compiled pattern (struct sy_schema 'pats'). */
+struct rx_pat {
+    const char *src; /* borrowed from the schema: the key */
+    pcre2_code *code;
 };
+
+/* What matching needs per validation call (struct vctx 'rxm'). */
+struct rx_match {
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+};
+
+/* ECMA-262 white space and line terminators, as class members. */
+#define JS_SPACE "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
+                 "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
+uint64_t
+jsonschema_wall_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+jsonschema_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ------------------------------------------------------------------ */
-/* Translation: ECMA-262 to POSIX ERE                                  */
-
-struct rx_out {
-    char *p; /* owned by the caller of rx_translate */
-    size_t len;
-    size_t cap;
-};
+/* Rewrite: ECMA-262 syntax to PCRE2 syntax                            */
 
 struct rx_tr {
-    const unsigned char *s; /* the ECMA pattern */
-    size_t n;
-    size_t i;
-    struct rx_out o;   /* the ERE */
-    struct rx_out tmp; /* body of a bracket expression */
-    const char *why;   /* static, on failure */
-    size_t cur;        /* cost of the current branch of this group */
-    size_t alt;        /* cost of the closed branches of this group */
-    size_t last;       /* cost of the last atom; 0: nothing to repeat */
-    bool after_quant;  /* a following '?' makes it lazy */
-    size_t stack[RX_MAX_GROUPS][2];
-    unsigned top;
+    const char *s;
+    size_t n, i;
+    char *o; /* owned by rx_rewrite's caller; RX_GROW * n + 64 bytes */
+    size_t len;
+    const char *why; /* static, on failure */
+    bool backref;    /* \1 to \9: the groups must capture */
 };
 
-static bool
-rx_put(struct rx_out *o, const void *p, size_t n)
+static void
+put(struct rx_tr *t, const char *p, size_t n)
 {
-    if (o->len + n + 1 > o->cap)
-        return false;
-    memcpy(o->p + o->len, p, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-    return true;
+    memcpy(t->o + t->len, p, n);
+    t->len += n;
+}
+
+static void
+puts_(struct rx_tr *t, const char *p)
+{
+    put(t, p, strlen(p));
 }
 
 static bool
-rx_bad(struct rx_tr *t, const char *why)
+refuse(struct rx_tr *t, const char *why)
 {
     t->why = why;
     return false;
 }
 
+static bool
+is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* A {m}, {m,} or {m,n} quantifier starts at t->i; its length, or 0 when
+ * the brace is a literal (as in ECMA-262 and PCRE2 10.42 alike). */
 static size_t
-utf8_enc(uint32_t cp, char *b)
+brace_quant(const struct rx_tr *t)
 {
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        b[0] = (char)(0xc0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        b[0] = (char)(0xe0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    b[0] = (char)(0xf0 | ((cp >> 18) & 0x07));
-    b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    b[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Length of the UTF-8 sequence at s[i] (1 for a stray byte), and its
- * code point. */
-static size_t
-utf8_dec(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
-{
-    unsigned char b = s[i];
-    size_t len = b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-    if (i + len > n)
-        len = 1;
-    uint32_t v = len == 1 ? b : (uint32_t)(b & (0x3f >> (len - 1)));
-    for (size_t k = 1; k < len; k++)
-        v = (v << 6) | (s[i + k] & 0x3f);
-    *cp = v;
-    return len;
-}
-
-enum { RX_BAD, RX_CHAR, RX_CLASS };
-
-static int
-rx_fail(struct rx_tr *t, const char *why)
-{
-    t->why = why;
-    return RX_BAD;
-}
-
-/* An escape after '\': a character ('cp') or a class letter ('cls'). */
-static int
-rx_escape(struct rx_tr *t, uint32_t *cp, char *cls)
-{
-    if (t->i >= t->n)
-        return rx_fail(t, "a trailing backslash");
-    unsigned char ch = t->s[t->i];
-    if (ch >= 0x80) {
-        t->i += utf8_dec(t->s, t->n, t->i, cp);
-        return RX_CHAR;
-    }
-    t->i++;
-    switch (ch) {
-    case 't':
-        *cp = '\t';
-        return RX_CHAR;
-    case 'n':
-        *cp = '\n';
-        return RX_CHAR;
-    case 'r':
-        *cp = '\r';
-        return RX_CHAR;
-    case 'f':
-        *cp = '\f';
-        return RX_CHAR;
-    case 'v':
-        *cp = '\v';
-        return RX_CHAR;
-    case 'd':
-    case 'D':
-    case 'w':
-    case 'W':
-    case 's':
-    case 'S':
-        *cls = (char)ch;
-        return RX_CLASS;
-    case 'x':
-    case 'u': {
-        size_t digits = ch == 'x' ? 2 : 4;
-        uint32_t v = 0;
-        for (size_t k = 0; k < digits; k++) {
-            int h = t->i < t->n ? jsonschema_hexval(t->s[t->i]) : -1;
-            if (h < 0)
-                return rx_fail(t, "a malformed \\x or \\u escape");
-            v = (v << 4) | (uint32_t)h;
-            t->i++;
-        }
-        if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
-            return rx_fail(t, "NUL and surrogate escapes are not supported");
-        *cp = v;
-        return RX_CHAR;
-    }
-    case 'b':
-    case 'B':
-        return rx_fail(t, "\\b and \\B are not supported");
-    default:
-        break;
-    }
-    if (ch >= '0' && ch <= '9')
-        return rx_fail(t, "backreferences are not supported");
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch < 0x20)
-        return rx_fail(t, "an unsupported escape");
-    *cp = ch; /* escaped punctuation */
-    return RX_CHAR;
-}
-
-/* One literal character outside brackets. */
-static bool
-rx_emit_char(struct rx_tr *t, uint32_t cp)
-{
-    char b[4];
-    if (cp < 0x80 && strchr(".[\\()*+?{|^$", (int)cp) != NULL &&
-        !rx_put(&t->o, "\\", 1))
-        return rx_bad(t, "too long");
-    if (!rx_put(&t->o, b, utf8_enc(cp, b)))
-        return rx_bad(t, "too long");
-    return true;
-}
-
-static bool
-rx_cost(struct rx_tr *t)
-{
-    if (t->cur + t->alt > RX_MAX_COST)
-        return rx_bad(t, "too large once expanded");
-    return true;
-}
-
-static bool
-rx_atom(struct rx_tr *t, size_t cost)
-{
-    t->cur += cost;
-    t->last = cost;
-    t->after_quant = false;
-    return rx_cost(t);
-}
-
-static bool
-rx_quant(struct rx_tr *t, const char *q, size_t copies)
-{
-    if (t->last == 0)
-        return rx_bad(t, "a quantifier with nothing to repeat");
-    t->cur += t->last * (copies > 1 ? copies - 1 : 0) + 1;
-    t->last = 0;
-    t->after_quant = true;
-    if (!rx_put(&t->o, q, strlen(q)))
-        return rx_bad(t, "too long");
-    return rx_cost(t);
-}
-
-/* One item of a bracket expression: RX_CHAR with its UTF-8 bytes in
- * 'b'/'*blen', or RX_CLASS. */
-static int
-rx_class_atom(struct rx_tr *t, uint32_t *cp, char *cls, char *b,
-              size_t *blen)
-{
-    if (t->s[t->i] == '\\') {
-        t->i++;
-        int r = rx_escape(t, cp, cls);
-        if (r == RX_CHAR)
-            *blen = utf8_enc(*cp, b);
-        return r;
-    }
-    size_t len = utf8_dec(t->s, t->n, t->i, cp);
-    memcpy(b, t->s + t->i, len);
-    *blen = len;
-    t->i += len;
-    return RX_CHAR;
-}
-
-/* A bracket expression; t->i is just past '['. POSIX has no escapes
- * inside brackets, so ']' goes first, '-' last, '^' not first, '['
- * never before ':', '.' or '='. */
-static bool
-rx_bracket(struct rx_tr *t)
-{
-    bool neg = false, rb = false, dash = false, caret = false, lb = false;
-    t->tmp.len = 0;
-    if (t->i < t->n && t->s[t->i] == '^') {
-        neg = true;
-        t->i++;
-    }
-    if (t->i < t->n && t->s[t->i] == ']')
-        return rx_bad(t, "[] and [^] are not supported");
-    for (;;) {
-        if (t->i >= t->n)
-            return rx_bad(t, "an unterminated [");
-        if (t->s[t->i] == ']') {
-            t->i++;
-            break;
-        }
-        uint32_t lo, hi;
-        char cls = 0, cls2 = 0, b[4], b2[4];
-        size_t blen = 0, blen2 = 0;
-        int r = rx_class_atom(t, &lo, &cls, b, &blen);
-        if (r == RX_BAD)
-            return false;
-        if (r == RX_CHAR && t->i + 1 < t->n && t->s[t->i] == '-' &&
-            t->s[t->i + 1] != ']') {
-            t->i++;
-            int r2 = rx_class_atom(t, &hi, &cls2, b2, &blen2);
-            if (r2 == RX_BAD)
-                return false;
-            if (r2 == RX_CLASS)
-                return rx_bad(t, "a class escape as a range end");
-            if (hi < lo)
-                return rx_bad(t, "a range out of order");
-            if ((lo < 0x80 && strchr("]-[^", (int)lo) != NULL) ||
-                (hi < 0x80 && strchr("]-[^", (int)hi) != NULL))
-                return rx_bad(t, "a range that starts or ends with ] - [ ^");
-            if (!rx_put(&t->tmp, b, blen) || !rx_put(&t->tmp, "-", 1) ||
-                !rx_put(&t->tmp, b2, blen2))
-                return rx_bad(t, "too long");
-            continue;
-        }
-        if (r == RX_CLASS) {
-            const char *body = cls == 'd'   ? "0-9"
-                               : cls == 'w' ? "A-Za-z0-9_"
-                               : cls == 's' ? "[:space:]"
-                                            : NULL;
-            if (body == NULL)
-                return rx_bad(t, "\\D \\W \\S inside [...] are not supported");
-            if (!rx_put(&t->tmp, body, strlen(body)))
-                return rx_bad(t, "too long");
-            continue;
-        }
-        if (lo == ']')
-            rb = true;
-        else if (lo == '-')
-            dash = true;
-        else if (lo == '^')
-            caret = true;
-        else if (lo == '[')
-            lb = true;
-        else if (!rx_put(&t->tmp, b, blen))
-            return rx_bad(t, "too long");
-    }
-    if (caret && !neg && !rb && !lb && t->tmp.len == 0 && !dash)
-        return rx_emit_char(t, '^') && rx_atom(t, 1); /* just [\^] */
-    bool ok = rx_put(&t->o, neg ? "[^" : "[", neg ? 2 : 1) &&
-              (!rb || rx_put(&t->o, "]", 1)) &&
-              rx_put(&t->o, t->tmp.p, t->tmp.len) &&
-              (!lb || rx_put(&t->o, "[", 1));
-    if (ok && caret && !neg && !rb && !lb && t->tmp.len == 0) {
-        ok = rx_put(&t->o, "-^", 2); /* '^' may not come first */
-        dash = false;
-    } else if (ok && caret) {
-        ok = rx_put(&t->o, "^", 1);
-    }
-    ok = ok && (!dash || rx_put(&t->o, "-", 1)) && rx_put(&t->o, "]", 1);
-    if (!ok)
-        return rx_bad(t, "too long");
-    return rx_atom(t, 1);
-}
-
-/* {m}, {m,} or {m,n} at t->i; false when it is a literal '{'. */
-static bool
-rx_interval(struct rx_tr *t, size_t *m, size_t *n, bool *open, size_t *end)
-{
-    size_t j = t->i + 1, k = 0;
-    *m = 0;
-    while (j < t->n && t->s[j] >= '0' && t->s[j] <= '9') {
-        if (*m <= RX_MAX_REPEAT)
-            *m = *m * 10 + (size_t)(t->s[j] - '0');
+    size_t j = t->i + 1;
+    if (j >= t->n || !is_digit(t->s[j]))
+        return 0;
+    while (j < t->n && is_digit(t->s[j]))
         j++;
-        k++;
-    }
-    if (k == 0 || j >= t->n)
-        return false;
-    *open = false;
-    *n = *m;
-    if (t->s[j] == ',') {
+    if (j < t->n && t->s[j] == ',') {
         j++;
-        k = 0;
-        *n = 0;
-        while (j < t->n && t->s[j] >= '0' && t->s[j] <= '9') {
-            if (*n <= RX_MAX_REPEAT)
-                *n = *n * 10 + (size_t)(t->s[j] - '0');
+        while (j < t->n && is_digit(t->s[j]))
             j++;
-            k++;
-        }
-        *open = k == 0;
     }
-    if (j >= t->n || t->s[j] != '}')
-        return false;
-    *end = j + 1;
-    return true;
+    return j < t->n && t->s[j] == '}' ? j + 1 - t->i : 0;
 }
 
+/* One escape at t->i (a backslash), inside a class or not. */
 static bool
-rx_group_open(struct rx_tr *t)
+rw_escape(struct rx_tr *t, bool in_class)
 {
-    if (t->i + 1 < t->n && t->s[t->i + 1] == '?') {
-        if (t->i + 2 < t->n && t->s[t->i + 2] == ':') {
-            t->i += 3;
-        } else if (t->i + 3 < t->n && t->s[t->i + 2] == '<' &&
-                   t->s[t->i + 3] != '=' && t->s[t->i + 3] != '!') {
-            const void *gt = memchr(t->s + t->i, '>', t->n - t->i);
-            if (gt == NULL)
-                return rx_bad(t, "an unterminated group name");
-            t->i = (size_t)((const unsigned char *)gt - t->s) + 1;
-        } else {
-            return rx_bad(t, "lookaround and flag groups are not supported");
-        }
-    } else {
-        t->i++;
-    }
-    if (t->top == RX_MAX_GROUPS)
-        return rx_bad(t, "groups nested too deeply");
-    t->stack[t->top][0] = t->cur;
-    t->stack[t->top][1] = t->alt;
-    t->top++;
-    t->cur = t->alt = t->last = 0;
-    t->after_quant = false;
-    return rx_put(&t->o, "(", 1) || rx_bad(t, "too long");
-}
-
-static bool
-rx_group_close(struct rx_tr *t)
-{
-    if (t->top == 0)
-        return rx_bad(t, "an unmatched )");
-    size_t size = t->cur + t->alt + 1;
-    t->top--;
-    t->cur = t->stack[t->top][0];
-    t->alt = t->stack[t->top][1];
-    t->i++;
-    if (!rx_put(&t->o, ")", 1))
-        return rx_bad(t, "too long");
-    return rx_atom(t, size);
-}
-
-static bool
-rx_step(struct rx_tr *t)
-{
-    unsigned char ch = t->s[t->i];
-    if (ch == '?' && t->after_quant) { /* lazy: same match or not */
-        t->i++;
-        t->after_quant = false;
+    if (t->i + 1 >= t->n)
+        return refuse(t, "a trailing backslash");
+    char e = t->s[t->i + 1];
+    t->i += 2;
+    switch (e) {
+    case 'v':
+        puts_(t, "\\x0b");
+        return true;
+    case 's':
+        puts_(t, in_class ? JS_SPACE : "[" JS_SPACE "]");
+        return true;
+    case 'S':
+        puts_(t, in_class ? "\\S" : "[^" JS_SPACE "]");
+        return true;
+    case '0':
+        if (t->i < t->n && is_digit(t->s[t->i]))
+            return refuse(t, "legacy octal escapes are not supported");
+        puts_(t, "\\x00");
+        return true;
+    case 'A': case 'z': case 'Z': case 'G': case 'Q': case 'E': case 'K':
+    case 'R': case 'X': case 'h': case 'H': case 'N': case 'C': case 'g':
+    case 'o': case 'e': case 'a': case 'L': case 'l': case 'U':
+        return refuse(t, "an escape that ECMA-262 does not define");
+    default:
+        if (in_class && e >= '1' && e <= '9')
+            return refuse(t, "legacy octal escapes are not supported");
+        if (e >= '1' && e <= '9')
+            t->backref = true;
+        put(t, t->s + t->i - 2, 2);
         return true;
     }
-    switch (ch) {
-    case '\\': {
-        uint32_t cp;
-        char cls = 0;
-        t->i++;
-        int r = rx_escape(t, &cp, &cls);
-        if (r == RX_BAD)
-            return false;
-        if (r == RX_CHAR)
-            return rx_emit_char(t, cp) && rx_atom(t, 1);
-        const char *e = cls == 'd'   ? "[0-9]"
-                        : cls == 'D' ? "[^0-9]"
-                        : cls == 'w' ? "[A-Za-z0-9_]"
-                        : cls == 'W' ? "[^A-Za-z0-9_]"
-                        : cls == 's' ? "[[:space:]]"
-                                     : "[^[:space:]]";
-        if (!rx_put(&t->o, e, strlen(e)))
-            return rx_bad(t, "too long");
-        return rx_atom(t, 1);
-    }
-    case '[':
-        t->i++;
-        return rx_bracket(t);
-    case '(':
-        return rx_group_open(t);
-    case ')':
-        return rx_group_close(t);
-    case '|':
-        t->alt += t->cur;
-        t->cur = t->last = 0;
-        t->after_quant = false;
-        t->i++;
-        return rx_put(&t->o, "|", 1) || rx_bad(t, "too long");
-    case '^':
-    case '$':
-        t->last = 0;
-        t->after_quant = false;
-        t->i++;
-        return rx_put(&t->o, (const char *)&t->s[t->i - 1], 1) ||
-               rx_bad(t, "too long");
-    case '.':
-        t->i++;
-        return (rx_put(&t->o, ".", 1) || rx_bad(t, "too long")) &&
-               rx_atom(t, 1);
-    case '*':
-    case '+':
-    case '?': {
-        char q[2] = {(char)ch, '\0'};
-        t->i++;
-        return rx_quant(t, q, ch == '+' ? 2 : 1);
-    }
-    case '{': {
-        size_t m, n, end;
-        bool open;
-        if (!rx_interval(t, &m, &n, &open, &end)) {
-            t->i++;
-            return rx_emit_char(t, '{') && rx_atom(t, 1);
-        }
-        if (m > RX_MAX_REPEAT || n > RX_MAX_REPEAT)
-            return rx_bad(t, "a repetition count over 1000");
-        if (!open && n < m)
-            return rx_bad(t, "a repetition range out of order");
-        char q[32];
-        if (open)
-            snprintf(q, sizeof(q), "{%zu,}", m);
-        else if (n == m)
-            snprintf(q, sizeof(q), "{%zu}", m);
-        else
-            snprintf(q, sizeof(q), "{%zu,%zu}", m, n);
-        t->i = end;
-        return rx_quant(t, q, open ? m + 1 : n);
-    }
-    default: {
-        uint32_t cp;
-        size_t len = utf8_dec(t->s, t->n, t->i, &cp);
-        if (!rx_put(&t->o, t->s + t->i, len))
-            return rx_bad(t, "too long");
-        t->i += len;
-        return rx_atom(t, 1);
-    }
-    }
 }
 
-/* Translate the ECMA-262 pattern 'src' into an ERE in 'out' (heap, the
- * caller frees it, NULL on failure). On failure '*why' is a static
- * reason. */
+/* "(" at t->i: the group kinds ECMA-262 has. Emits the group's opening
+ * ("(", "(?:", "(?=", "(?!", "(?<=", "(?<!" or "(?<"). */
 static bool
-rx_translate(const char *src, char **out, const char **why)
+rw_group(struct rx_tr *t)
 {
-    struct rx_tr t;
-    memset(&t, 0, sizeof(t));
-    *out = NULL;
-    t.s = (const unsigned char *)src;
-    t.n = strlen(src);
-    if (t.n > SY_JSONSCHEMA_PATTERN_MAX) {
-        *why = "longer than 1024 bytes";
-        return false;
+    const char *p = t->s + t->i;
+    size_t left = t->n - t->i, w = 1;
+    if (left >= 2 && p[1] == '*')
+        return refuse(t, "(*...) verbs are not ECMA-262");
+    if (left >= 2 && p[1] == '?') {
+        char k = left >= 3 ? p[2] : '\0';
+        char k2 = left >= 4 ? p[3] : '\0';
+        bool name = k2 == '_' || (k2 >= 'a' && k2 <= 'z') ||
+                    (k2 >= 'A' && k2 <= 'Z');
+        if (k == ':' || k == '=' || k == '!')
+            w = 3;
+        else if (k == '<' && (k2 == '=' || k2 == '!'))
+            w = 4;
+        else if (k == '<' && name)
+            w = 3;
+        else
+            return refuse(t, "only (?:...), lookaround and (?<name>...) "
+                             "groups are ECMA-262");
     }
-    t.o.cap = t.tmp.cap = 16 * t.n + 32;
-    t.o.p = sy_xmalloc(t.o.cap);
-    t.tmp.p = sy_xmalloc(t.tmp.cap);
-    t.o.p[0] = '\0';
-    bool ok = true;
-    while (ok && t.i < t.n)
-        ok = rx_step(&t);
-    if (ok && t.top != 0)
-        ok = rx_bad(&t, "an unmatched (");
-    free(t.tmp.p);
-    if (!ok) {
-        free(t.o.p);
-        *why = t.why;
-        return false;
-    }
-    *out = t.o.p;
+    put(t, p, w);
+    t->i += w;
     return true;
+}
+
+/* Rewrite t->s into t->o; false with t->why when refused. */
+static bool
+rx_rewrite(struct rx_tr *t)
+{
+    bool in_class = false, after_quant = false;
+    size_t depth = 0; /* open groups: the wrapper must stay around all */
+    while (t->i < t->n) {
+        char ch = t->s[t->i];
+        if (ch == '\\') {
+            if (!rw_escape(t, in_class))
+                return false;
+            after_quant = false;
+            continue;
+        }
+        if (in_class) {
+            if (ch == ']')
+                in_class = false;
+            if (ch == '[')
+                puts_(t, "\\["); /* not a POSIX [:class:] */
+            else
+                put(t, &ch, 1);
+            t->i++;
+            continue;
+        }
+        size_t q = ch == '{' ? brace_quant(t) : 0;
+        if (ch == '*' || ch == '+' || ch == '?' || q > 0) {
+            if (after_quant && ch == '?') {
+                after_quant = false; /* lazy */
+                put(t, &ch, 1);
+                t->i++;
+                continue;
+            }
+            if (after_quant)
+                return refuse(t, "a quantifier after a quantifier "
+                                 "(possessive forms are not ECMA-262)");
+            size_t w = q > 0 ? q : 1;
+            put(t, t->s + t->i, w);
+            t->i += w;
+            after_quant = true;
+            continue;
+        }
+        after_quant = false;
+        if (ch == '(') {
+            if (!rw_group(t))
+                return false;
+            depth++;
+            continue;
+        }
+        if (ch == ')') {
+            if (depth == 0)
+                return refuse(t, "an unmatched )");
+            depth--;
+        }
+        if (ch == '[') {
+            in_class = true;
+            put(t, &ch, 1);
+            t->i++;
+            if (t->i < t->n && t->s[t->i] == '^') {
+                put(t, "^", 1);
+                t->i++;
+            }
+            if (t->i < t->n && t->s[t->i] == ']') {
+                /* [] or [^]: ALLOW_EMPTY_CLASS reads the ']' as the end */
+                put(t, "]", 1);
+                t->i++;
+                in_class = false;
+            }
+            continue;
+        }
+        put(t, &ch, 1);
+        t->i++;
+    }
+    if (in_class)
+        return refuse(t, "an unterminated [");
+    return depth == 0 || refuse(t, "an unmatched (");
 }
 
 /* ------------------------------------------------------------------ */
-/* Compilation and the cache                                           */
+/* Compile                                                             */
 
-static locale_t
-rx_locale(struct vctx *c)
+static void
+set_why(char *why, size_t whylen, const char *a)
 {
-    if (!c->loc_tried) {
-        c->loc_tried = true;
-        c->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    }
-    return c->loc;
+    if (why != NULL && whylen > 0)
+        snprintf(why, whylen, "%s", a);
 }
 
-/* Compile 'src' into 're'; false with '*why' set when it cannot be. */
-bool
-jsonschema_rx_compile(struct vctx *c, const char *src, regex_t *re,
-                      const char **why)
+/* Compile the rewritten pattern with the ECMA-like options and limits;
+ * NULL with the reason in 'why'. */
+static pcre2_code *
+rx_compile_pcre(const char *p, size_t n, bool backref, char *why,
+                size_t whylen)
 {
-    char *ere;
-    if (!rx_translate(src, &ere, why))
-        return false;
-    locale_t loc = rx_locale(c);
-    locale_t old = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
-    int rc = regcomp(re, ere, REG_EXTENDED | REG_NOSUB);
-    if (loc != (locale_t)0)
-        uselocale(old);
-    free(ere);
-    if (rc != 0) {
-        *why = "not a valid regular expression";
+    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+    if (cc == NULL) {
+        set_why(why, whylen, "out of memory");
+        return NULL;
+    }
+    pcre2_set_max_pattern_length(cc, (PCRE2_SIZE)RX_GROW *
+                                         SY_JSONSCHEMA_PATTERN_MAX + 64);
+    pcre2_set_parens_nest_limit(cc, RX_NEST);
+    pcre2_set_newline(cc, PCRE2_NEWLINE_ANYCRLF);
+    pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *re = pcre2_compile(
+        (PCRE2_SPTR)p, n,
+        PCRE2_UTF | PCRE2_NEVER_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX |
+            PCRE2_ALLOW_EMPTY_CLASS | PCRE2_NEVER_BACKSLASH_C |
+            (backref ? 0 : PCRE2_NO_AUTO_CAPTURE),
+        &code, &off, cc);
+    pcre2_compile_context_free(cc);
+    if (re == NULL) {
+        PCRE2_UCHAR msg[160];
+        if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "error %d", code);
+        set_why(why, whylen, (const char *)msg);
+    }
+    return re;
+}
+
+/* Compile pattern 'src' into c->cs. */
+bool
+jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
+                  size_t whylen)
+{
+    struct sy_schema *cs = c->cs;
+    if (len > SY_JSONSCHEMA_PATTERN_MAX) {
+        snprintf(why, whylen, "longer than %d bytes",
+                 SY_JSONSCHEMA_PATTERN_MAX);
         return false;
     }
+    if (cs->npats >= SY_JSONSCHEMA_MAX_PATTERNS) {
+        snprintf(why, whylen, "more than %d patterns in one schema",
+                 SY_JSONSCHEMA_MAX_PATTERNS);
+        return false;
+    }
+    if (memchr(src, '\0', len) != NULL) {
+        snprintf(why, whylen, "a NUL byte (write \\u0000 as \\x00)");
+        return false;
+    }
+    struct rx_tr t = {.s = src, .n = len};
+    t.o = sy_xmalloc(RX_GROW * len + 64);
+    puts_(&t, "(?C1)(?:");
+    bool ok = rx_rewrite(&t);
+    pcre2_code *re = NULL;
+    if (!ok) {
+        set_why(why, whylen, t.why);
+    } else {
+        puts_(&t, ")");
+        re = rx_compile_pcre(t.o, t.len, t.backref, why, whylen);
+    }
+    free(t.o);
+    if (re == NULL)
+        return false;
+    size_t size = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size);
+    if (cs->bytes + size > SY_JSONSCHEMA_PATTERN_BYTES) {
+        pcre2_code_free(re);
+        snprintf(why, whylen, "the schema's patterns compile to more than "
+                              "%u bytes", SY_JSONSCHEMA_PATTERN_BYTES);
+        return false;
+    }
+    if (cs->npats == cs->cap) {
+        cs->cap = cs->cap ? cs->cap * 2 : 8;
+        cs->pats = sy_xrealloc(cs->pats, cs->cap * sizeof(*cs->pats));
+    }
+    cs->pats[cs->npats].src = src;
+    cs->pats[cs->npats].code = re;
+    cs->npats++;
+    cs->bytes += size;
     return true;
 }
 
-/* 1 when 'src' matches somewhere in s[0..n), 0 when not, -1 when the
- * pattern is unusable. */
+static int
+pat_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct rx_pat *)a)->src;
+    uintptr_t y = (uintptr_t)((const struct rx_pat *)b)->src;
+    return (x > y) - (x < y);
+}
+
+void
+jsonschema_rx_finish(struct sy_schema *cs)
+{
+    if (cs->npats > 1)
+        qsort(cs->pats, cs->npats, sizeof(*cs->pats), pat_cmp);
+}
+
+void
+jsonschema_rx_free(struct sy_schema *cs)
+{
+    for (size_t i = 0; i < cs->npats; i++)
+        pcre2_code_free(cs->pats[i].code);
+    free(cs->pats);
+    cs->pats = NULL;
+    cs->npats = cs->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching under the budget                                           */
+
+void
+sy_rx_budget_init(struct sy_rx_budget *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+/* Once per start position: count it, and compare the CPU spent in this
+ * validation (since t_enter) plus earlier ones with the budget. The
+ * thread's CPU clock is a system call, so it is read only when 2 ms of
+ * wall time (a vDSO clock, cheap) have passed since the last read: the
+ * thread cannot have spent more CPU than that in between. A negative
+ * return stops pcre2_match. */
+static int
+rx_callout(pcre2_callout_block *cb, void *data)
+{
+    (void)cb;
+    struct sy_rx_budget *b = data;
+    if (++b->starts > SY_RX_BUDGET_STARTS)
+        return PCRE2_ERROR_CALLOUT;
+    uint64_t w = jsonschema_wall_ns();
+    if (w - b->wall_last >= RX_CHECK_NS) {
+        b->wall_last = w;
+        uint64_t now = jsonschema_cpu_ns();
+        if (now > b->t_enter && b->cpu_ns + (now - b->t_enter) >
+                                    SY_RX_BUDGET_CPU_NS)
+            return PCRE2_ERROR_CALLOUT;
+    }
+    return 0;
+}
+
+static struct rx_match *
+rx_state(struct vctx *c)
+{
+    if (c->rxm != NULL)
+        return c->rxm;
+    struct rx_match *m = sy_xcalloc(1, sizeof(*m));
+    m->md = pcre2_match_data_create(1, NULL);
+    m->mc = pcre2_match_context_create(NULL);
+    if (m->md == NULL || m->mc == NULL) {
+        pcre2_match_data_free(m->md);
+        pcre2_match_context_free(m->mc);
+        free(m);
+        return NULL;
+    }
+    pcre2_set_match_limit(m->mc, RX_MATCH_LIMIT);
+    pcre2_set_depth_limit(m->mc, RX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(m->mc, RX_HEAP_KIB);
+    pcre2_set_callout(m->mc, rx_callout, c->budget);
+    c->rxm = m;
+    return m;
+}
+
+static const struct rx_pat *
+rx_find(const struct sy_schema *cs, const char *src)
+{
+    if (cs == NULL || cs->npats == 0)
+        return NULL;
+    struct rx_pat key = {.src = src};
+    return bsearch(&key, cs->pats, cs->npats, sizeof(key), pat_cmp);
+}
+
 int
 jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
                     size_t n)
 {
-    regex_t *re = NULL;
-    const char *why;
-    for (size_t i = 0; i < c->nrx; i++)
-        if (c->rx[i].src == src)
-            re = &c->rx[i].re;
-    if (re == NULL) {
-        if (c->rx == NULL)
-            c->rx = sy_xcalloc(RX_CACHE, sizeof(*c->rx));
-        if (c->nrx < RX_CACHE) {
-            if (!jsonschema_rx_compile(c, src, &c->rx[c->nrx].re, &why))
-                return -1;
-            c->rx[c->nrx].src = src;
-            re = &c->rx[c->nrx++].re;
-        } else {
-            if (c->has_scratch)
-                regfree(&c->scratch);
-            c->has_scratch =
-                jsonschema_rx_compile(c, src, &c->scratch, &why);
-            if (!c->has_scratch)
-                return -1;
-            re = &c->scratch;
-        }
+    const struct rx_pat *p = rx_find(c->cs, src);
+    if (p == NULL)
+        return -1;
+    if (c->budget->spent) {
+        jsonschema_abort_eval(c, "too much regex work", false);
+        return -2;
     }
-    regmatch_t m[1];
-    m[0].rm_so = 0;
-    m[0].rm_eo = (regoff_t)n;
-    locale_t loc = c->loc;
-    locale_t old = loc != (locale_t)0 ? uselocale(loc) : (locale_t)0;
-    int rc = regexec(re, s, 1, m, REG_STARTEND);
-    if (loc != (locale_t)0)
-        uselocale(old);
-    return rc == 0 ? 1 : 0;
+    struct rx_match *m = rx_state(c);
+    if (m == NULL)
+        return -1;
+    c->budget->matches++;
+    int r = pcre2_match(p->code, (PCRE2_SPTR)s, n, 0, 0, m->md, m->mc);
+    if (r >= 0)
+        return 1;
+    if (r == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (r <= PCRE2_ERROR_UTF8_ERR1 && r >= PCRE2_ERROR_UTF8_ERR21)
+        return -1;
+    /* PCRE2_ERROR_CALLOUT (the budget), _MATCHLIMIT, _DEPTHLIMIT,
+     * _HEAPLIMIT, _NOMEMORY: this pattern costs too much on this value. */
+    c->budget->spent = true;
+    jsonschema_abort_eval(c, "too much regex work (the schema's patterns "
+                             "exceeded the gateway's limits)", false);
+    return -2;
 }
 
-/* Free the cache, the scratch pattern and the locale of 'c'. */
 void
 jsonschema_rx_cleanup(struct vctx *c)
 {
-    for (size_t i = 0; i < c->nrx; i++)
-        regfree(&c->rx[i].re);
-    free(c->rx);
-    if (c->has_scratch)
-        regfree(&c->scratch);
-    if (c->loc != (locale_t)0)
-        freelocale(c->loc);
+    if (c->rxm == NULL)
+        return;
+    pcre2_match_data_free(c->rxm->md);
+    pcre2_match_context_free(c->rxm->mc);
+    free(c->rxm);
+    c->rxm = NULL;
+}
+
+size_t
+sy_schema_npatterns(const struct sy_schema *cs)
+{
+    return cs != NULL ? cs->npats : 0;
+}
+
+size_t
+sy_schema_pattern_bytes(const struct sy_schema *cs)
+{
+    return cs != NULL ? cs->bytes : 0;
 }

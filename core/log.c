@@ -93,9 +93,11 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
     if (m > 0)
         len += (size_t)m < sizeof(line) - len ? (size_t)m
                                                : sizeof(line) - len - 1;
-    /* Keep one line per record: fold any newline in the message. */
+    /* Keep one line per record, and keep a provider's or caller's text
+     * from driving the operator's terminal: every control byte (newlines,
+     * ESC sequences, DEL) becomes a space. */
     for (size_t i = 0; i < len; i++)
-        if (line[i] == '\n' || line[i] == '\r')
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
             line[i] = ' ';
     if (len >= sizeof(line) - 1)
         len = sizeof(line) - 2;

@@ -34,92 +34,10 @@
 #include "worker.h"
 #include "../adapters/adapter.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* ------------------------------------------------------------------ */
-/* Writing responses                                                   */
-
-void
-pipeline_send_head(struct pctx *c, int status, const char *ctype, const char *extra)
-{
-    char head[2048];
-    int n = snprintf(head, sizeof(head),
-                     "Status: %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "x-request-id: %s\r\n",
-                     status, sy_http_reason(status), ctype, c->request_id);
-    size_t len = n > 0 ? (size_t)n : 0;
-    if (c->dep != NULL && len < sizeof(head))
-        len += (size_t)snprintf(head + len, sizeof(head) - len,
-                                "x-switchyard-deployment: %s\r\n"
-                                "x-switchyard-provider: %s\r\n"
-                                "x-switchyard-attempts: %u\r\n",
-                                c->dep->name, c->dep->provider->name,
-                                c->attempts);
-    if (c->route[0] != '\0' && len < sizeof(head))
-        len += (size_t)snprintf(head + len, sizeof(head) - len,
-                                "x-switchyard-route: %s\r\n", c->route);
-    if (extra != NULL && len < sizeof(head))
-        len += (size_t)snprintf(head + len, sizeof(head) - len, "%s", extra);
-    if (len < sizeof(head))
-        len += (size_t)snprintf(head + len, sizeof(head) - len, "\r\n");
-    if (len >= sizeof(head))
-        len = sizeof(head) - 1;
-    c->s->headers_sent = true;
-    c->s->status = status;
-    sy_sink_write(c->s, head, len);
-}
-
-void
-pipeline_send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
-           const char *p, size_t n)
-{
-    pipeline_send_head(c, status, ctype, extra);
-    sy_sink_write(c->s, p, n);
-    c->s->body_bytes += n;
-}
-
-void
-pipeline_send_body(struct pctx *c, int status, const char *ctype, const char *extra,
-          const struct sy_buf *body)
-{
-    pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
-}
-
-/* Answer with an OpenAI error object. */
-void
-pipeline_send_error(struct pctx *c, int status, const char *message, const char *type,
-           const char *param, const char *code, const char *extra)
-{
-    struct sy_buf *b = &c->w->out;
-    sy_buf_clear(b);
-    sy_chat_error_json(b, message, type, param, code);
-    pipeline_send_body(c, status, "application/json", extra, b);
-}
-
-void
-pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
-         const char *param)
-{
-    pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
-               sy_err_code(e), NULL);
-}
-
-/* After the stream has started: one "data: {error}" event; the OpenAI SDKs
- * raise it as an APIError, so a cut stream never looks like success. */
-void
-pipeline_send_stream_error(struct pctx *c, enum sy_err e, const char *message)
-{
-    struct sy_buf *b = &c->w->out;
-    sy_buf_clear(b);
-    sy_buf_puts(b, "data: ");
-    sy_chat_error_json(b, message, sy_err_type(e), NULL, sy_err_code(e));
-    sy_buf_puts(b, "\n\n");
-    sy_sink_write(c->s, sy_buf_cstr(b), b->len);
-    sy_sink_flush(c->s);
-}
 
 /* ------------------------------------------------------------------ */
 /* Chat completions                                                    */
@@ -150,11 +68,27 @@ ctype_is(const char *ct, const char *want)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* One SSE event. Chunks are compact JSON without raw line breaks (the
+ * adapters re-serialise any that had them); should one slip through,
+ * each CR, LF or CRLF starts a new "data: " line, so the event stays one
+ * well-formed event whose data is the same text (SSE joins lines with
+ * LF, which JSON reads as whitespace). */
 static void
 write_event(struct pctx *c, const char *data, size_t len)
 {
+    size_t at = 0;
     sy_sink_write(c->s, "data: ", 6);
-    sy_sink_write(c->s, data, len);
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] != '\r' && data[i] != '\n')
+            continue;
+        sy_sink_write(c->s, data + at, i - at);
+        sy_sink_write(c->s, "\ndata: ", 7);
+        c->s->body_bytes += 7;
+        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
+            i++;
+        at = i + 1;
+    }
+    sy_sink_write(c->s, data + at, len - at);
     sy_sink_write(c->s, "\n\n", 2);
     c->s->body_bytes += len + 8;
 }
@@ -179,8 +113,12 @@ on_chunk(void *ud, const struct sy_chunk *ch)
         c->done_seen = true;
         return SY_OK;
     }
-    if (ch->usage != NULL)
+    if (ch->usage != NULL) {
         c->usage = *ch->usage;
+        if (sy_usage_bound(&c->usage, &c->dep->caps))
+            sy_log_warn(c->request_id, "%s reported impossible token "
+                        "counts; bounded", c->dep->name);
+    }
     if (c->first_event_us == 0 && !ch->usage_only)
         c->first_event_us = sy_now_us();
     bool text = c->check_stream &&
@@ -398,12 +336,23 @@ attempt(struct pctx *c, const char *api_key)
                                        &w->arena, why, sizeof(why))) {
                 /* The reply breaks the requested format: a failure of
                  * this deployment (counted apart from breaker failures),
-                 * unless the group passes such replies on. */
-                if (w->state != NULL)
-                    sy_state_contract(w->state, d);
-                if (c->group->on_violation == SY_CONTRACT_PASS) {
+                 * unless the group passes such replies on. When the
+                 * caller's patterns spent the request's regex budget,
+                 * the caller's schema is at fault: a 400, no failover,
+                 * nothing held against the deployment. */
+                if (sy_chat_contract_overspent(&c->chat)) {
+                    e = SY_EBADREQ;
+                    f.err = SY_EBADREQ;
+                    f.message = sy_arena_printf(
+                        &w->arena, "the output contract could not be "
+                        "checked: %s", why);
+                } else if (c->group->on_violation == SY_CONTRACT_PASS) {
+                    if (w->state != NULL)
+                        sy_state_contract(w->state, d);
                     extra = "x-switchyard-contract: violated\r\n";
                 } else {
+                    if (w->state != NULL)
+                        sy_state_contract(w->state, d);
                     e = SY_EUP_CONTRACT;
                     f.err = SY_EUP_CONTRACT;
                     f.message = sy_arena_printf(
@@ -413,6 +362,9 @@ attempt(struct pctx *c, const char *api_key)
             }
             if (e == SY_OK) {
                 c->usage = resp.usage;
+                if (sy_usage_bound(&c->usage, &d->caps))
+                    sy_log_warn(c->request_id, "%s reported impossible "
+                                "token counts; bounded", d->name);
                 c->cost_micro_usd = sy_cost_micro_usd(
                     &d->price, &c->usage, d->provider->markup_bp);
                 char usd[32], cost_hdr[160];
@@ -446,24 +398,28 @@ attempt(struct pctx *c, const char *api_key)
             !sy_chat_stream_contract(&c->chat, &c->answer,
                                      w->cfg->server.max_json_depth,
                                      &w->arena, why, sizeof(why), &fenced)) {
-            if (w->state != NULL)
+            bool caller = sy_chat_contract_overspent(&c->chat);
+            if (w->state != NULL && !caller)
                 sy_state_contract(w->state, d);
             violated = true;
-            holds = c->group->on_violation == SY_CONTRACT_PASS;
+            holds = !caller && c->group->on_violation == SY_CONTRACT_PASS;
         }
+        /* The caller's patterns spent the regex budget (see above). */
+        enum sy_err verr = sy_chat_contract_overspent(&c->chat)
+                               ? SY_EBADREQ : SY_EUP_CONTRACT;
         if (e == SY_OK && c->done_seen && !holds && c->s->headers_sent) {
             /* Too late to move: end with an error, never a silent
              * success that breaks the caller's parser. */
             char msg[400];
             snprintf(msg, sizeof(msg), "the streamed answer of %s broke "
                      "the output contract: %s", d->name, why);
-            pipeline_send_stream_error(c, SY_EUP_CONTRACT, msg);
-            record(c, SY_EUP_CONTRACT, uc.total_us);
+            pipeline_send_stream_error(c, verr, msg);
+            record(c, verr, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
         }
         if (e == SY_OK && c->done_seen && !holds) {
-            f.err = SY_EUP_CONTRACT;
+            f.err = verr;
             f.message = sy_arena_printf(&w->arena, "the streamed answer "
                                         "broke the output contract: %s",
                                         why);
@@ -610,23 +566,16 @@ try_deployment(struct pctx *c, uint64_t est)
     return ATTEMPT_NEXT;
 }
 
-static void
-handle_chat(struct pctx *c)
+void
+pipeline_handle_chat(struct pctx *c)
 {
     struct sy_worker *w = c->w;
     struct sy_req *r = c->r;
     const struct sy_config *cfg = w->cfg;
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
-    if (!pipeline_identify(c, &ck, &vk))
+    if (!pipeline_identify(c, &ck, &vk) || !pipeline_read_json_body(c))
         return;
-    if (r->body_too_big) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "the request body is larger than the "
-                 "limit of %zu bytes", cfg->server.max_body_bytes);
-        pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
-        return;
-    }
     struct sy_chat_error perr;
     enum sy_err e = sy_chat_req_parse(r->body, r->body_len,
                                       cfg->server.max_json_depth,
@@ -675,6 +624,14 @@ handle_chat(struct pctx *c)
                                     vk->budget_micro_usd,
                                     pipeline_worst_case_cost(c, g), 0, 0, &budget)
                 : SY_ESTORE;
+        if (be == SY_EINTERNAL) {
+            /* The script failed on our input: a refusal, never "Redis
+             * down" (which fail_open would let through). */
+            pipeline_send_error(c, 503, "the budget of this key could not be "
+                       "checked (limit script error); request refused",
+                       "server_error", NULL, "budget_check_failed", NULL);
+            return;
+        }
         if (be != SY_OK && !vk->fail_open) {
             pipeline_send_error(c, 503, "the budget of this key cannot be checked "
                        "now (state store unavailable); try again shortly",
@@ -728,13 +685,17 @@ handle_chat(struct pctx *c)
     struct sy_needs needs;
     sy_chat_req_needs(&c->chat, &needs);
     size_t other_excl = plan->nexcl;
+    const char *field = NULL; /* a billed field some deployment refused */
     for (size_t i = 0; i < plan->ncand;) {
         char why[160];
         const struct sy_deployment *d = plan->cand[i].d;
-        if (sy_caps_check(&d->caps, &needs, why, sizeof(why)) != NULL)
+        if (sy_caps_check(&d->caps, &needs, why, sizeof(why)) != NULL) {
             sy_router_exclude(plan, d, sy_arena_strdup(&w->arena, why));
-        else
+            if (field == NULL)
+                field = sy_caps_refused_field(&d->caps, &needs);
+        } else {
             i++;
+        }
     }
     if (plan->ncand == 0 && other_excl == 0 && plan->nexcl > 0) {
         struct sy_buf *b = &w->out;
@@ -747,8 +708,8 @@ handle_chat(struct pctx *c)
         for (size_t i = 0; i < plan->nexcl; i++)
             sy_buf_printf(&msg, "%s %s (%s)", i ? ";" : "",
                           plan->excl[i].d->name, plan->excl[i].why);
-        pipeline_send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error", NULL,
-                   "no_capable_deployment", NULL);
+        pipeline_send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error",
+                   field, "no_capable_deployment", NULL);
         sy_buf_free(&msg);
         if (ck != NULL && w->quota != NULL)
             sy_quota_settle(w->quota, w->store, &caller_res, 0);
@@ -810,100 +771,4 @@ handle_chat(struct pctx *c)
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);
     sy_stream_answer_free(&c->answer);
-}
-
-/* ------------------------------------------------------------------ */
-/* Routing table                                                       */
-
-struct route {
-    const char *path;
-    bool prefix;          /* match "path" followed by anything */
-    const char *method;
-    void (*fn)(struct pctx *c);
-};
-
-static const struct route routes[] = {
-    {"/v1/chat/completions", false, "POST", handle_chat},
-    {"/v1/models", false, "GET", pipeline_handle_models},
-    {"/v1/models/", true, "GET", pipeline_handle_model},
-    {"/healthz", false, "GET", pipeline_handle_health},
-};
-
-static bool
-valid_request_id(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-              ch == '.'))
-            return false;
-    }
-    return n > 0 && n <= 64;
-}
-
-/* Serve request 'r' into sink 's'. Everything allocated for the request
- * comes from w->arena, which the caller resets afterwards. */
-void
-sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
-{
-    struct pctx c;
-    memset(&c, 0, sizeof(c));
-    c.w = w;
-    c.r = r;
-    c.s = s;
-    c.start_us = sy_now_us();
-    w->seq++;
-    if (w->cfg->server.trust_request_id && r->request_id_in != NULL &&
-        valid_request_id(r->request_id_in))
-        c.request_id = r->request_id_in;
-    else
-        c.request_id = sy_arena_printf(&w->arena, "req_%s%08x",
-                                       w->id_prefix, (unsigned)w->seq);
-
-    const char *path = r->path ? r->path : "/";
-    const char *method = r->method ? r->method : "GET";
-    const struct route *match = NULL;
-    const char *allow = NULL;
-    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
-        const struct route *rt = &routes[i];
-        bool hit = rt->prefix ? strncmp(path, rt->path, strlen(rt->path)) == 0
-                                    && path[strlen(rt->path)] != '\0'
-                              : strcmp(path, rt->path) == 0;
-        if (!hit)
-            continue;
-        allow = rt->method;
-        if (strcmp(method, rt->method) == 0 ||
-            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
-            match = rt;
-            break;
-        }
-    }
-    bool admin = strcmp(path, "/admin/keys") == 0 ||
-                 strncmp(path, "/admin/keys/", 12) == 0;
-    if (admin) {
-        pipeline_handle_admin(&c);
-    } else if (match != NULL) {
-        match->fn(&c);
-    } else if (allow != NULL) {
-        char msg[160], extra[48];
-        snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
-                 method, path);
-        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
-        pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
-                   sy_err_type(SY_EMETHOD), NULL, sy_err_code(SY_EMETHOD),
-                   extra);
-    } else {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "unknown path %.120s; this gateway serves "
-                 "/v1/chat/completions and /v1/models", path);
-        pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
-    }
-    /* Only known paths are logged as they are: a client that pastes a key
-     * into a URL must not put it in our log. */
-    sy_log_info(c.request_id, "%s %s %d dep=%s attempts=%u %.1fms",
-                method, match != NULL || admin ? path : "(unknown path)",
-                s->status, c.dep ? c.dep->name : "-",
-                c.attempts, (double)(sy_now_us() - c.start_us) / 1000.0);
 }

@@ -11,5 +11,7 @@
 
 void sy_pipeline_handle(struct sy_worker *w, struct sy_req *r,
                         struct sy_sink *s);
+/* Is 'path' one of the gateway's own paths, whatever the method? */
+bool sy_pipeline_is_route(const char *path);
 
 #endif

@@ -10,6 +10,7 @@
 #include "pipeline_int.h"
 #include "auth.h"
 #include "budget.h"
+#include "caps.h"
 #include "chat.h"
 #include "clock.h"
 #include "config.h"
@@ -36,6 +37,14 @@ void
 pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
                     const struct sy_ratelimit_result *res)
 {
+    if (res->failed) {
+        char m[200];
+        snprintf(m, sizeof(m), "the rate limits of key '%.60s' could not be "
+                 "checked (limit script error); request refused", k->name);
+        pipeline_send_error(c, 503, m, "server_error", NULL,
+                            "rate_limit_check_failed", "Retry-After: 1\r\n");
+        return;
+    }
     bool tokens = res->refused == 1;
     const char *fam = tokens ? "tokens" : "requests";
     const char *other = tokens ? "requests" : "tokens";
@@ -63,14 +72,16 @@ pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
 }
 
 /* Tokens this request may use: the prompt (about 4 bytes a token) plus
- * the answer's ceiling; the reservation is corrected afterwards. */
+ * the answer's ceiling for each of its n choices; the reservation is
+ * corrected afterwards. max_tokens and n are bounded by the parser
+ * (SY_CHAT_MAX_TOKENS x SY_CHAT_MAX_CHOICES < 2^31): no overflow. */
 uint64_t
 pipeline_estimate_tokens(const struct pctx *c)
 {
     uint64_t in = c->r->body_len / 4 + 1;
     uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens
                                           : 1024;
-    return in + out;
+    return in + out * sy_chat_req_choices(&c->chat);
 }
 
 /* Settle the request's money: one usage-log line (every request that
@@ -162,24 +173,121 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
     return false;
 }
 
-/* The most a request could cost on the group's dearest deployment: what a
- * budget must hold before any provider is called. */
+/* The most a request could cost on the group's dearest deployment that
+ * may serve it: what a budget must hold before any provider is called.
+ * Per deployment: every prompt byte a token (capped by its context
+ * window) plus each image at its largest, and max_tokens (or its output
+ * limit) for each of the n choices (core/caps.c). Deployments that will
+ * refuse the request (a billed field they do not allow) do not count. */
 int64_t
 pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
 {
+    struct sy_needs n;
+    sy_chat_req_needs(&c->chat, &n);
     int64_t worst = 0;
-    int64_t in = (int64_t)(c->r->body_len / 4 + 1);
     for (size_t i = 0; i < g->nroute; i++) {
         const struct sy_deployment *d = g->route[i];
-        int64_t out = c->chat.max_tokens > 0
-                          ? c->chat.max_tokens
-                          : (d->caps.max_output_tokens > 0
-                                 ? (int64_t)d->caps.max_output_tokens
-                                 : 4096);
-        int64_t cost = sy_cost_worst_case_micro_usd(&d->price, in, out,
-                                                    d->provider->markup_bp);
+        if (sy_caps_refused_field(&d->caps, &n) != NULL)
+            continue;
+        uint64_t in = sy_caps_input_worst(&d->caps, &n, c->r->body_len);
+        uint64_t out = sy_caps_output_worst(&d->caps, &n);
+        int64_t cost = sy_cost_worst_case_micro_usd(
+            &d->price, (int64_t)SY_MIN(in, (uint64_t)INT64_MAX),
+            (int64_t)SY_MIN(out, (uint64_t)INT64_MAX),
+            d->provider->markup_bp);
         worst = SY_MAX(worst, cost);
     }
     return worst;
 }
 
+
+/* Is 'ct' application/json, with or without parameters (charset)? What a
+ * cross-site HTML form can send (text/plain, form-urlencoded, multipart)
+ * is not, and a browser sends anything else only after a CORS preflight
+ * this gateway never grants. */
+bool
+pipeline_json_ctype(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, want, sizeof(want) - 1) != 0)
+        return false;
+    ct += sizeof(want) - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* The body of a JSON endpoint, read only now that the caller is admitted
+ * and the path routed: 413 when it is too big, 415 unless it is declared
+ * application/json (both from the headers alone, nothing read), 408 when
+ * it is not in within server.body_timeout_ms. Returns false when the
+ * caller has been answered. */
+bool
+pipeline_read_json_body(struct pctx *c)
+{
+    struct sy_req *r = c->r;
+    const struct sy_config *cfg = c->w->cfg;
+    char msg[200];
+    if (!r->body_too_big && !pipeline_json_ctype(r->content_type)) {
+        snprintf(msg, sizeof(msg), "Content-Type must be application/json "
+                 "(got '%.60s')", r->content_type ? r->content_type : "");
+        pipeline_send_error(c, 415, msg, "invalid_request_error", NULL,
+                            "unsupported_media_type", NULL);
+        return false;
+    }
+    switch (sy_req_body(r)) {
+    case SY_BODY_OK:
+        return true;
+    case SY_BODY_TOO_BIG:
+        snprintf(msg, sizeof(msg), "the request body is larger than the "
+                 "limit of %zu bytes", cfg->server.max_body_bytes);
+        pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
+        return false;
+    case SY_BODY_TIMEOUT:
+        snprintf(msg, sizeof(msg), "the request body did not arrive within "
+                 "%u ms", (unsigned)cfg->server.body_timeout_ms);
+        pipeline_send_error(c, 408, msg, "invalid_request_error", NULL,
+                            "request_timeout", NULL);
+        sy_log_info(c->request_id, "request body timed out");
+        return false;
+    case SY_BODY_ERROR:
+    default:
+        pipeline_send_error(c, 400, "the request body could not be read",
+                            "invalid_request_error", NULL, "body_unreadable",
+                            NULL);
+        return false;
+    }
+}
+
+/* The path as the request log shows it. Fixed paths are shown as they
+ * are; the free segment after /v1/models/ or /admin/keys/ only when the
+ * request succeeded (it then named a model or key, not a secret), else
+ * its length; any other path only by its length. A key pasted into a URL
+ * never reaches the log, whatever the status. */
+void
+pipeline_log_path(const char *path, int status, char *out, size_t n)
+{
+    static const char *const fixed[] = {"/v1/chat/completions", "/v1/models",
+                                        "/healthz", "/admin/keys"};
+    static const char *const prefixes[] = {"/v1/models/", "/admin/keys/"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(fixed); i++)
+        if (strcmp(path, fixed[i]) == 0) {
+            snprintf(out, n, "%s", path);
+            return;
+        }
+    for (size_t i = 0; i < SY_ARRAY_LEN(prefixes); i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], pl) != 0)
+            continue;
+        if (status >= 200 && status < 400)
+            snprintf(out, n, "%s%.100s", prefixes[i], path + pl);
+        else
+            snprintf(out, n, "%s(%zu bytes)", prefixes[i], strlen(path + pl));
+        return;
+    }
+    snprintf(out, n, "(unknown path, %zu bytes)", strlen(path));
+}

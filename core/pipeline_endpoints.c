@@ -107,6 +107,11 @@ pipeline_handle_admin(struct pctx *c)
         pipeline_send_err(c, SY_EAUTH, "invalid admin key", NULL);
         return;
     }
+    /* Only the methods that take a body read it, after the key check. */
+    const char *m = c->r->method ? c->r->method : "GET";
+    if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0) &&
+        !pipeline_read_json_body(c))
+        return;
     const char *rest = c->r->path + strlen("/admin/keys");
     if (*rest == '/')
         rest++;

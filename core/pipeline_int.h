@@ -79,6 +79,7 @@ void pipeline_send_stream_error(struct pctx *c, enum sy_err e,
                                 const char *message);
 
 /* The small endpoints (pipeline_endpoints.c) */
+void pipeline_handle_chat(struct pctx *c);
 void pipeline_handle_models(struct pctx *c);
 void pipeline_handle_model(struct pctx *c);
 void pipeline_handle_health(struct pctx *c);
@@ -96,5 +97,8 @@ void pipeline_send_caller_limited(struct pctx *c,
 uint64_t pipeline_estimate_tokens(const struct pctx *c);
 void pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
                       const struct sy_group *g);
+bool pipeline_json_ctype(const char *content_type);
+bool pipeline_read_json_body(struct pctx *c);
+void pipeline_log_path(const char *path, int status, char *out, size_t n);
 
 #endif

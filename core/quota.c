@@ -121,12 +121,25 @@ reserve(struct sy_quota *q, struct sy_store *s, struct sy_reservation *r,
         struct sy_ratelimit_result *res)
 {
     memset(res, 0, sizeof(*res));
-    if (s != NULL &&
-        sy_ratelimit_reserve(s, r->items, r->n, SY_QUOTA_WINDOW_MS, 0, res) ==
-            SY_OK) {
+    enum sy_err e = s != NULL ? sy_ratelimit_reserve(s, r->items, r->n,
+                                                     SY_QUOTA_WINDOW_MS, 0,
+                                                     res)
+                              : SY_ESTORE;
+    if (e == SY_OK) {
         r->local = false;
         r->window_id = res->window_id;
         r->active = res->allowed;
+        return;
+    }
+    if (e != SY_ESTORE) {
+        /* Redis answered with an error (the script failed): the limit
+         * cannot be checked, so the request is refused; only a Redis
+         * that cannot be reached falls back to the local windows. */
+        memset(res, 0, sizeof(*res));
+        res->refused = 0;
+        res->failed = true;
+        res->retry_after_ms = 1000;
+        r->active = false;
         return;
     }
     /* Redis unavailable (or not configured): local windows, local caps. */

@@ -17,6 +17,7 @@
  */
 #include "sy.h"
 #include "ratelimit.h"
+#include "log.h"
 #include "mem.h"
 
 #include <inttypes.h>
@@ -25,6 +26,12 @@
 
 /* ------------------------------------------------------------------ */
 /* Pure logic                                                          */
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* The sliding estimate 'elapsed_ms' into the current window. */
 uint64_t
@@ -36,7 +43,7 @@ sy_ratelimit_estimate(uint64_t prev, uint64_t cur, uint32_t window_ms,
     uint64_t left = window_ms - elapsed_ms;
     uint64_t part = prev <= UINT64_MAX / left ? prev * left / window_ms
                                               : prev / window_ms * left;
-    return part + cur;
+    return sat_add(part, cur);
 }
 
 /* The share of 'limit' one of 'workers' may use alone when Redis is down
@@ -116,7 +123,7 @@ sy_ratelimit_local_reserve(struct sy_ratelimit_window *const *w,
         uint64_t est = sy_ratelimit_estimate(w[i]->prev, w[i]->cur,
                                              window_ms, elapsed);
         uint64_t need = SY_MIN(items[i].cost, limit);
-        if (est + need > limit) {
+        if (sat_add(est, need) > limit) {
             out->refused = (int)i;
             out->retry_after_ms = retry_hint(w[i]->prev, w[i]->cur, need,
                                              limit, window_ms, elapsed);
@@ -125,7 +132,7 @@ sy_ratelimit_local_reserve(struct sy_ratelimit_window *const *w,
     }
     for (size_t i = 0; i < n; i++) {
         if (items[i].limit > 0)
-            w[i]->cur += items[i].cost;
+            w[i]->cur = sat_add(w[i]->cur, items[i].cost);
     }
     out->allowed = true;
 }
@@ -134,7 +141,7 @@ static void
 adjust(uint64_t *counter, uint64_t cost, uint64_t used)
 {
     if (used >= cost)
-        *counter += used - cost;
+        *counter = sat_add(*counter, used - cost);
     else
         *counter = *counter > cost - used ? *counter - (cost - used) : 0;
 }
@@ -294,6 +301,22 @@ build_args(struct script_args *a, const char *prefix, const char *op,
     return SY_OK;
 }
 
+/* Did the script fail on what it was given ('v', an error reply)? Not
+ * when Redis cannot run it now (out of memory, busy, read-only disk,
+ * cluster down): that is "Redis unavailable", as for a lost connection. */
+static bool
+script_failed(const struct sy_store_val *v)
+{
+    static const char *const unavailable[] = {"OOM", "BUSY", "MISCONF",
+                                              "TRYAGAIN", "CLUSTERDOWN"};
+    if (!sy_store_val_is_error(v, NULL))
+        return false;
+    for (size_t i = 0; i < SY_ARRAY_LEN(unavailable); i++)
+        if (sy_store_val_is_error(v, unavailable[i]))
+            return false;
+    return true;
+}
+
 static enum sy_err
 run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
     uint64_t window_id, const struct sy_ratelimit_item *items,
@@ -312,13 +335,21 @@ run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
     e = sy_store_eval(s, &sy_ratelimit_script, (int)n, a.keys,
                       (int)(4 + 2 * n), a.argv, &arena, &v);
     int64_t x[6];
+    if (e == SY_ESTORE && script_failed(v)) {
+        /* Redis answered, and the script failed (a Lua error, e.g. on a
+         * number it cannot hold): not "Redis down". The caller refuses;
+         * a fallback or fail_open would let the request through. */
+        sy_log_error(NULL, "%s script error: %.200s", "rate-limit",
+                     v->str ? v->str : "");
+        e = SY_EINTERNAL;
+    }
     if (e == SY_OK) {
         bool ok = v->type == SY_STORE_ARRAY && v->n == 6;
         for (size_t i = 0; ok && i < 6; i++)
             ok = sy_store_val_int(&v->elem[i], &x[i]);
         if (!ok || x[3] < 0 || x[4] < 0 || x[5] < 0 || x[1] < -1 ||
             x[1] >= (int64_t)n)
-            e = SY_ESTORE;
+            e = SY_EINTERNAL; /* an answer, but not the script's */
     }
     if (e == SY_OK) {
         out->allowed = x[0] == 1;
@@ -345,8 +376,7 @@ sy_ratelimit_reserve(struct sy_store *s,
 {
     int64_t amounts[SY_RATELIMIT_MAX_ITEMS];
     for (size_t i = 0; i < n && i < SY_RATELIMIT_MAX_ITEMS; i++)
-        amounts[i] = items[i].cost > INT64_MAX ? INT64_MAX
-                                               : (int64_t)items[i].cost;
+        amounts[i] = (int64_t)SY_MIN(items[i].cost, SY_RATELIMIT_MAX_COST);
     return run(s, "reserve", now_ms, window_ms, 0, items, amounts, n, out);
 }
 
@@ -365,14 +395,15 @@ sy_ratelimit_settle(struct sy_store *s,
     if (n > SY_RATELIMIT_MAX_ITEMS)
         return SY_EINTERNAL;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].limit == 0 || used[i] == items[i].cost)
+        /* What reserve charged, and what may be added: both within the
+         * script's number range. */
+        uint64_t cost = SY_MIN(items[i].cost, SY_RATELIMIT_MAX_COST);
+        uint64_t use = SY_MIN(used[i], SY_RATELIMIT_MAX_COST);
+        if (items[i].limit == 0 || use == cost)
             continue;
         keep[m] = items[i];
-        delta[m] = used[i] > items[i].cost
-                       ? (int64_t)SY_MIN(used[i] - items[i].cost,
-                                         (uint64_t)INT64_MAX)
-                       : -(int64_t)SY_MIN(items[i].cost - used[i],
-                                          (uint64_t)INT64_MAX);
+        delta[m] = use > cost ? (int64_t)(use - cost)
+                              : -(int64_t)(cost - use);
         m++;
     }
     if (m == 0)

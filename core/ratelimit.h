@@ -18,6 +18,11 @@
 #include "store.h"
 
 #define SY_RATELIMIT_MAX_ITEMS 8
+/* Largest amount sent to the script: Redis turns a Lua number into a
+ * command argument with 14 significant digits ("%.14g"), so INCRBY of
+ * 1e14 or more would get "9.2233720368548e+18" and fail. A larger cost
+ * is charged as this; it still fills any limit. */
+#define SY_RATELIMIT_MAX_COST UINT64_C(1000000000000)
 
 /* One limit a request is checked and charged against. */
 struct sy_ratelimit_item {
@@ -30,6 +35,9 @@ struct sy_ratelimit_result {
     bool allowed;            /* reserved on every item */
     int refused;             /* index of the item that refused, or -1 */
     bool parked;             /* ... because it is parked (429) */
+    bool failed;             /* ... because the limit could not be checked
+                                (the script failed on a reply from Redis):
+                                a refusal, never a fallback */
     uint32_t retry_after_ms; /* when refused: when to try again (a hint) */
     uint64_t window_id;      /* the window charged; keep it to settle */
     uint64_t now_ms;         /* the clock used (Redis' for the script) */

@@ -304,7 +304,10 @@ sy_usagelog_format(const struct sy_usage_record *r, char *out,
 static int
 open_append(const char *path)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    /* O_NOFOLLOW: a symlink planted at the path (e.g. to a file the
+     * gateway's user may write) is refused, not written through. */
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                0640);
 }
 
 /* Open (creating it, mode 0640) the log at 'path' for appending. Returns
@@ -315,7 +318,9 @@ sy_usagelog_open(const char *path, char *err, size_t errlen)
 {
     int fd = open_append(path);
     if (fd < 0) {
-        snprintf(err, errlen, "usage log %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "usage log %s: %s", path,
+                 errno == ELOOP ? "is a symbolic link; refusing to follow it"
+                                : strerror(errno));
         return NULL;
     }
     struct sy_usagelog *l = sy_xcalloc(1, sizeof(*l));

@@ -1,13 +1,18 @@
 /*
  * request.c - copy the CGI parameters we use into the request arena
- * (libfcgi frees its own at the next accept) and read the body with a
- * hard size limit decided before any allocation.
+ * (libfcgi frees its own at the next accept) and leave the body to be
+ * read on demand, once the pipeline has authenticated the caller and
+ * routed the path (core/req.h). The body has a size limit decided before
+ * any allocation and a total deadline (server.body_timeout_ms) that no
+ * single read can overrun.
  * SPDX-License-Identifier: MIT
  */
 #include "../core/sy.h"
 #include "request.h"
+#include "../core/clock.h"
 #include "../core/config.h"
 #include "../core/mem.h"
+#include "../core/mount.h"
 #include "../core/pipeline.h"
 #include "../core/req.h"
 #include "../core/worker.h"
@@ -16,6 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The deferred body read: everything the reader needs later. */
+struct body_reader {
+    const struct sy_fcgi_io *t;  /* borrowed; outlives the request */
+    size_t max_body;
+    bool known;                  /* CONTENT_LENGTH was given */
+    unsigned long long len;      /* ...and its value */
+    uint64_t deadline_ms;        /* the whole body by then */
+    bool called;                 /* the pipeline asked for the body */
+};
+
 static const char *
 copy_param(const struct sy_fcgi_io *t, struct sy_arena *a, const char *name)
 {
@@ -23,13 +38,61 @@ copy_param(const struct sy_fcgi_io *t, struct sy_arena *a, const char *name)
     return v != NULL ? sy_arena_strndup(a, v, strnlen(v, 8192)) : NULL;
 }
 
-/* Fill 'r' from transport 't'. The body is read only when its declared
- * length fits 'max_body'; otherwise r->body_too_big is set and the
- * pipeline answers 413 without reading it. */
+/* Read up to the declared length, or to EOF (bounded) when the web
+ * server did not declare one. */
+static enum sy_body_status
+read_body(struct sy_req *r)
+{
+    struct body_reader *br = r->body_io;
+    struct sy_arena *a = r->arena;
+    br->called = true;
+    size_t limit = br->known ? (size_t)br->len : br->max_body + 1;
+    size_t cap = br->known ? limit : SY_MIN(limit, (size_t)65536);
+    char *buf = sy_arena_alloc(a, cap + 1);
+    size_t got = 0;
+    for (;;) {
+        if (got == cap) {
+            if (br->known || cap == limit)
+                break;
+            size_t ncap = SY_MIN(cap * 2, limit);
+            char *nb = sy_arena_alloc(a, ncap + 1);
+            memcpy(nb, buf, got);
+            buf = nb;
+            cap = ncap;
+        }
+        long n = br->t->read(br->t->io, buf + got, cap - got,
+                             br->deadline_ms);
+        if (n == SY_FCGI_READ_TIMEOUT)
+            return SY_BODY_TIMEOUT;
+        if (n < 0) {
+            /* The web server broke the connection mid-body: serve what
+             * arrived; the JSON parser will refuse a truncated body. */
+            break;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (!br->known && got > br->max_body) {
+        r->body_too_big = true;
+        return SY_BODY_TOO_BIG;
+    }
+    buf[got] = '\0';
+    r->body = buf;
+    r->body_len = got;
+    return SY_BODY_OK;
+}
+
+/* Fill 'r' from transport 't': the parameters now, the body later
+ * (r->read_body, through sy_req_body). A declared length over
+ * 'max_body' sets r->body_too_big at once, and the pipeline answers 413
+ * without reading anything. */
 void
 sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
-                     struct sy_arena *a, struct sy_req *r)
+                     uint32_t body_timeout_ms, struct sy_arena *a,
+                     struct sy_req *r)
 {
+    uint64_t start_ms = sy_now_ms();
     memset(r, 0, sizeof(*r));
     r->arena = a;
     r->method = copy_param(t, a, "REQUEST_METHOD");
@@ -38,18 +101,10 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
     r->request_id_in = copy_param(t, a, "HTTP_X_REQUEST_ID");
     r->remote_addr = copy_param(t, a, "REMOTE_ADDR");
 
-    /* REQUEST_URI is what the client asked for, whatever the web server's
-     * script mapping; fall back to SCRIPT_NAME + PATH_INFO. */
-    const char *uri = t->param(t->io, "REQUEST_URI");
-    if (uri != NULL) {
-        size_t n = strcspn(uri, "?#");
-        r->path = sy_arena_strndup(a, uri, SY_MIN(n, (size_t)4096));
-    } else {
-        const char *sn = t->param(t->io, "SCRIPT_NAME");
-        const char *pi = t->param(t->io, "PATH_INFO");
-        r->path = sy_arena_printf(a, "%.2048s%.2048s", sn ? sn : "",
-                                  pi ? pi : "");
-    }
+    /* REQUEST_URI is what the client asked for; where the web server
+     * mounted us (SCRIPT_NAME / PATH_INFO) decides the part we route on
+     * (core/mount.c). sy_fcgi_serve_one applies server.base_path. */
+    sy_mount_req(t->param, t->io, NULL, r);
 
     const char *cl = t->param(t->io, "CONTENT_LENGTH");
     unsigned long long len = 0;
@@ -62,57 +117,52 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
         if (!known)
             len = 0;
     }
+    struct body_reader *br = sy_arena_zalloc(a, sizeof(*br));
+    br->t = t;
+    br->max_body = max_body;
+    br->known = known;
+    br->len = len;
+    br->deadline_ms = start_ms + body_timeout_ms;
+    r->body_io = br;
     if (known && len > max_body) {
         r->body_too_big = true;
         return;
     }
-    /* Read up to the declared length, or to EOF (bounded) when the web
-     * server did not declare one (GET and HEAD have no body). */
-    size_t limit = known ? (size_t)len : max_body + 1;
+    /* GET and HEAD without a declared length have no body. */
     if (known && len == 0)
         return;
     if (!known && r->method != NULL &&
         (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
         return;
-    size_t cap = known ? limit : SY_MIN(limit, (size_t)65536);
-    char *buf = sy_arena_alloc(a, cap + 1);
-    size_t got = 0;
-    for (;;) {
-        if (got == cap) {
-            if (known || cap == limit)
-                break;
-            size_t ncap = SY_MIN(cap * 2, limit);
-            char *nb = sy_arena_alloc(a, ncap + 1);
-            memcpy(nb, buf, got);
-            buf = nb;
-            cap = ncap;
-        }
-        long n = t->read(t->io, buf + got, cap - got);
-        if (n < 0) {
-            /* The web server broke the connection mid-body: serve what
-             * arrived; the JSON parser will refuse a truncated body. */
-            break;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    if (!known && got > max_body) {
-        r->body_too_big = true;
-        return;
-    }
-    buf[got] = '\0';
-    r->body = buf;
-    r->body_len = got;
+    r->read_body = read_body;
 }
 
-/* Read one request from 't', serve it into 's'. */
-void
+/* Is input of this request still unread (the pipeline answered without
+ * the body, or gave up on it)? The transport must then not wait for the
+ * rest of it before closing. */
+bool
+sy_fcgi_body_left(const struct sy_req *r)
+{
+    const struct body_reader *br = r->body_io;
+    if (br == NULL)
+        return false;
+    if (r->read_body != NULL || (r->body_too_big && !br->called))
+        return true;
+    return br->called && r->body_status != SY_BODY_OK;
+}
+
+/* Read one request from 't', serve it into 's'. Returns true when input
+ * was left unread (see sy_fcgi_body_left). */
+bool
 sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
                   struct sy_sink *s)
 {
     struct sy_req r;
-    sy_fcgi_read_request(t, w->cfg->server.max_body_bytes, &w->arena, &r);
+    sy_fcgi_read_request(t, w->cfg->server.max_body_bytes,
+                         w->cfg->server.body_timeout_ms, &w->arena, &r);
+    if (w->cfg->server.base_path != NULL)
+        sy_mount_req(t->param, t->io, w->cfg->server.base_path, &r);
     sy_pipeline_handle(w, &r, s);
     sy_sink_flush(s);
+    return sy_fcgi_body_left(&r);
 }

@@ -11,16 +11,25 @@
 #include "../core/err.h"
 #include "../core/sink.h"
 
-/* How to read one request's parameters and body, whatever the transport. */
+/* What a transport's read returns besides a byte count (>0) or EOF (0). */
+#define SY_FCGI_READ_ERROR (-1L)   /* the connection broke */
+#define SY_FCGI_READ_TIMEOUT (-2L) /* nothing arrived before the deadline */
+
+/* How to read one request's parameters and body, whatever the transport.
+ * 'read' returns at most 'n' bytes and must never block past
+ * 'deadline_ms' (the sy_now_ms clock): a client that trickles its body
+ * one byte at a time cannot hold the thread beyond the deadline. */
 struct sy_fcgi_io {
     const char *(*param)(void *io, const char *name);
-    long (*read)(void *io, char *buf, size_t n); /* <0 error, 0 EOF */
+    long (*read)(void *io, char *buf, size_t n, uint64_t deadline_ms);
     void *io;
 };
 
 void sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
-                          struct sy_arena *a, struct sy_req *r);
-void sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
+                          uint32_t body_timeout_ms, struct sy_arena *a,
+                          struct sy_req *r);
+bool sy_fcgi_body_left(const struct sy_req *r);
+bool sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
                        struct sy_sink *s);
 
 extern const struct sy_sink_ops sy_sink_fcgi_ops;

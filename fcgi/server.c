@@ -11,6 +11,7 @@
  */
 #include "../core/sy.h"
 #include "server.h"
+#include "drain.h"
 #include "request.h"
 #include "../core/clock.h"
 #include "../core/config.h"
@@ -23,14 +24,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +52,14 @@ struct thread_slot {
     pthread_t tid;
     struct sy_worker w;
     int listen_fd;
+    struct sy_drain *drain; /* borrowed; the process's drain thread */
     volatile int state;  /* enum thread_state, atomic access */
+};
+
+/* One FastCGI connection as the request reader sees it. */
+struct fcgi_conn {
+    FCGX_Request *req;
+    bool timeo_set;      /* SO_RCVTIMEO was set for a body read */
 };
 
 static void
@@ -73,39 +85,149 @@ sy_fcgi_fd0_is_listener(void)
     return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 && acc;
 }
 
+/* Open the listening socket. A bare port ("9000" or ":9000") binds
+ * 127.0.0.1: FastCGI has no authentication, so whoever reaches the port
+ * can spend provider credit; listening beyond the host takes an explicit
+ * host ("0.0.0.0:9000"). A unix socket gets mode 0660 at bind (umask
+ * around it), so it is never open to others, not even until a chmod. */
 static int
 open_listener(const char *spec)
 {
     char addr[512];
-    if (strncmp(spec, "unix:", 5) == 0) {
+    bool local = strncmp(spec, "unix:", 5) == 0;
+    if (local) {
         snprintf(addr, sizeof(addr), "%s", spec + 5);
         unlink(addr); /* a stale socket from a previous run */
+    } else if (spec[0] == ':') {
+        snprintf(addr, sizeof(addr), "127.0.0.1%s", spec);
     } else if (strchr(spec, ':') == NULL) {
-        snprintf(addr, sizeof(addr), ":%s", spec);
+        snprintf(addr, sizeof(addr), "127.0.0.1:%s", spec);
     } else {
         snprintf(addr, sizeof(addr), "%s", spec);
     }
+    /* Only the main thread runs yet, so the process-wide umask is ours. */
+    mode_t old = local ? umask(0117) : 0;
     int fd = FCGX_OpenSocket(addr, 1024);
-    if (fd < 0)
-        return -1;
-    if (strncmp(spec, "unix:", 5) == 0)
-        chmod(addr, 0660);
+    int saved = errno;
+    if (local)
+        umask(old);
+    errno = saved;
     return fd;
+}
+
+/* The pid file, never through a symlink someone planted at its path. */
+static bool
+write_pid_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+    if (fd < 0) {
+        fprintf(stderr, "switchyard: cannot write the pid file %s: %s\n",
+                path, errno == ELOOP
+                          ? "it is a symbolic link; refusing to follow it"
+                          : strerror(errno));
+        return false;
+    }
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+    bool ok = write(fd, line, (size_t)n) == (ssize_t)n;
+    if (close(fd) != 0 || !ok) {
+        fprintf(stderr, "switchyard: cannot write the pid file %s\n", path);
+        return false;
+    }
+    return true;
+}
+
+/* Provider and caller keys live in this process's memory: keep them out
+ * of core dumps (and /proc/<pid>/mem of other users). Inherited by the
+ * forked workers. */
+void
+sy_fcgi_no_core_dumps(void)
+{
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        sy_log_warn(NULL, "cannot disable core dumps: %s", strerror(errno));
 }
 
 static const char *
 fcgi_param(void *io, const char *name)
 {
-    FCGX_Request *r = io;
-    return FCGX_GetParam(name, r->envp);
+    struct fcgi_conn *fc = io;
+    return FCGX_GetParam(name, fc->req->envp);
 }
 
+/* Read what the FastCGI stream holds, never blocking past 'deadline_ms'.
+ * FCGX_GetStr loops until it has all it was asked for, so it is asked
+ * only for what is already buffered, or for one byte with SO_RCVTIMEO on
+ * the socket set to the time left: a body trickling in a byte every few
+ * seconds cannot hold the thread beyond the deadline. */
 static long
-fcgi_read(void *io, char *buf, size_t n)
+fcgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
 {
-    FCGX_Request *r = io;
-    int want = n > 1u << 20 ? 1 << 20 : (int)n;
-    return FCGX_GetStr(buf, want, r->in);
+    struct fcgi_conn *fc = io;
+    FCGX_Stream *in = fc->req->in;
+    size_t avail = (size_t)(in->stop - in->rdNext);
+    int want;
+    if (avail > 0 || in->isClosed) {
+        want = (int)SY_MIN(SY_MIN(n, avail), (size_t)1 << 20);
+    } else {
+        uint64_t now = sy_now_ms();
+        if (now >= deadline_ms)
+            return SY_FCGI_READ_TIMEOUT;
+        uint64_t left = deadline_ms - now;
+        struct timeval tv = {.tv_sec = (time_t)(left / 1000),
+                             .tv_usec = (suseconds_t)(left % 1000) * 1000};
+        if (setsockopt(fc->req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+                       sizeof(tv)) != 0)
+            return SY_FCGI_READ_ERROR;
+        fc->timeo_set = true;
+        want = 1;
+    }
+    int got = want > 0 ? FCGX_GetStr(buf, want, in) : 0;
+    if (got > 0)
+        return got;
+    int err = FCGX_GetError(in);
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return SY_FCGI_READ_TIMEOUT;
+    return err != 0 ? SY_FCGI_READ_ERROR : 0;
+}
+
+/* End the request. When its body was left unread (refused before it was
+ * needed, or too slow), the connection goes to the drain thread
+ * (drain.c says why it is neither closed at once nor left to libfcgi,
+ * whose close would read the rest of the body on this thread). */
+static void
+finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
+               uint64_t drain_deadline_ms)
+{
+    FCGX_Request *req = fc->req;
+    if (!unread) {
+        if (fc->timeo_set && req->keepConnection && req->ipcFd >= 0) {
+            /* A kept connection waits for its next request unbounded. */
+            struct timeval tv = {0, 0};
+            setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        }
+        fc->timeo_set = false;
+        FCGX_Finish_r(req);
+        return;
+    }
+    fc->timeo_set = false;
+    /* The answer and the end-of-request record go out; libfcgi keeps the
+     * socket (no close, no read-to-EOF), and we take it over. A web
+     * server that wanted to reuse the connection cannot: closed now. */
+    bool web_keeps = req->keepConnection != 0;
+    FCGX_ClearError(req->in);
+    req->keepConnection = 1;
+    FCGX_Finish_r(req);
+    int fd = req->ipcFd;
+    if (fd < 0)
+        return;
+    req->ipcFd = -1;
+    if (web_keeps || drain == NULL) {
+        shutdown(fd, SHUT_RDWR);
+        close(fd);
+        return;
+    }
+    sy_drain_add(drain, fd, drain_deadline_ms);
 }
 
 static void *
@@ -142,17 +264,53 @@ thread_main(void *arg)
             }
             continue;
         }
+        struct fcgi_conn fc = {.req = &req, .timeo_set = false};
         struct sy_fcgi_io io = {
-            .param = fcgi_param, .read = fcgi_read, .io = &req,
+            .param = fcgi_param, .read = fcgi_read, .io = &fc,
         };
         struct sy_sink sink = {.ops = &sy_sink_fcgi_ops, .io = req.out};
-        sy_fcgi_serve_one(&t->w, &io, &sink);
-        FCGX_Finish_r(&req);
+        bool unread = sy_fcgi_serve_one(&t->w, &io, &sink);
+        /* httpd reads the answer only after forwarding up to two more
+         * pieces of the body, each within its own client read timeout
+         * (mod_reqtimeout, Timeout): held a minute, the connection stays
+         * open long enough for the answer to reach the client. */
+        finish_request(&fc, unread, t->drain,
+                       sy_now_ms() +
+                           SY_MAX(t->w.cfg->server.body_timeout_ms, 60000u));
         sy_arena_reset(&t->w.arena);
     }
     FCGX_Free(&req, 1);
     __atomic_store_n(&t->state, T_DONE, __ATOMIC_SEQ_CST);
     return NULL;
+}
+
+/* The process's usage log, or NULL (none configured, or it cannot be
+ * opened: requests are still served, and the reason is logged). */
+static struct sy_usagelog *
+open_usage_log(const struct sy_config *cfg)
+{
+    if (cfg->server.usage_log == NULL || cfg->server.usage_log[0] == '\0')
+        return NULL;
+    char err[256];
+    struct sy_usagelog *l =
+        sy_usagelog_open(cfg->server.usage_log, err, sizeof(err));
+    if (l == NULL)
+        sy_log_error(NULL, "usage log: %s", err);
+    return l;
+}
+
+/* The drain thread for connections whose body was left unread
+ * (drain.c): it holds at most a quarter of the descriptors the process
+ * may open, so held connections never starve accept(). */
+static struct sy_drain *
+start_drain(unsigned nthreads)
+{
+    struct rlimit nofile = {1024, 1024};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    unsigned held = SY_MIN(SY_MAX(256u, 2 * nthreads), 4096u);
+    if (nofile.rlim_cur != RLIM_INFINITY)
+        held = (unsigned)SY_MIN((rlim_t)held, nofile.rlim_cur / 4);
+    return sy_drain_start(held);
 }
 
 /* Body of one worker process; never returns. */
@@ -184,13 +342,8 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     struct sy_state *state = NULL;
     sy_state_start(cfg, &state);
     struct sy_quota *quota = sy_quota_new(cfg);
-    struct sy_usagelog *usagelog = NULL;
-    if (cfg->server.usage_log != NULL && cfg->server.usage_log[0] != '\0') {
-        char err[256];
-        usagelog = sy_usagelog_open(cfg->server.usage_log, err, sizeof(err));
-        if (usagelog == NULL)
-            sy_log_error(NULL, "usage log: %s", err);
-    }
+    struct sy_usagelog *usagelog = open_usage_log(cfg);
+    struct sy_drain *drain = start_drain(nthreads);
     struct thread_slot *slots = sy_xcalloc(nthreads, sizeof(*slots));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -198,6 +351,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     unsigned started = 0;
     for (unsigned i = 0; i < nthreads; i++) {
         slots[i].listen_fd = listen_fd;
+        slots[i].drain = drain;
         sy_worker_init(&slots[i].w, cfg, i, &draining);
         slots[i].w.state = state;
         slots[i].w.quota = quota;
@@ -253,6 +407,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     sy_state_stop(state);
     sy_quota_free(quota);
     sy_usagelog_close(usagelog);
+    sy_drain_stop(drain);
     sy_upstream_global_cleanup();
     _exit(0);
 }
@@ -272,10 +427,43 @@ spawn(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     return pid;
 }
 
+/* Wait for the workers to finish their drain; kill stragglers a little
+ * after their own deadline. */
+static void
+reap_children(const struct sy_config *cfg, struct child *kids, unsigned n)
+{
+    uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms + 2000;
+    unsigned left = 0;
+    for (unsigned i = 0; i < n; i++)
+        left += kids[i].pid > 0;
+    while (left > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            for (unsigned i = 0; i < n; i++)
+                if (kids[i].pid == pid) {
+                    kids[i].pid = 0;
+                    left--;
+                }
+            continue;
+        }
+        if (pid < 0 && errno == ECHILD)
+            break;
+        if (sy_now_ms() >= deadline) {
+            for (unsigned i = 0; i < n; i++)
+                if (kids[i].pid > 0)
+                    kill(kids[i].pid, SIGKILL);
+            deadline = UINT64_MAX;
+        }
+        usleep(20000);
+    }
+}
+
 /* Run the pool until SIGTERM/SIGINT; returns the exit status. */
 int
 sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
 {
+    sy_fcgi_no_core_dumps();
     int listen_fd;
     if (o->listen != NULL) {
         listen_fd = open_listener(o->listen);
@@ -296,12 +484,11 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
         fprintf(stderr, "switchyard: FCGX_Init failed\n");
         return 1;
     }
-    if (o->pid_file != NULL) {
-        FILE *f = fopen(o->pid_file, "w");
-        if (f != NULL) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        }
+    if (o->pid_file != NULL && !write_pid_file(o->pid_file)) {
+        if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
+            unlink(o->listen + 5);
+        close(listen_fd);
+        return 1;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -360,31 +547,7 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
     if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
         unlink(o->listen + 5);
     shutdown(listen_fd, SHUT_RDWR);
-    uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms + 2000;
-    unsigned left = 0;
-    for (unsigned i = 0; i < o->processes; i++)
-        left += kids[i].pid > 0;
-    while (left > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid > 0) {
-            for (unsigned i = 0; i < o->processes; i++)
-                if (kids[i].pid == pid) {
-                    kids[i].pid = 0;
-                    left--;
-                }
-            continue;
-        }
-        if (pid < 0 && errno == ECHILD)
-            break;
-        if (sy_now_ms() >= deadline) {
-            for (unsigned i = 0; i < o->processes; i++)
-                if (kids[i].pid > 0)
-                    kill(kids[i].pid, SIGKILL);
-            deadline = UINT64_MAX;
-        }
-        usleep(20000);
-    }
+    reap_children(cfg, kids, o->processes);
     free(kids);
     if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
         unlink(o->listen + 5);
@@ -401,15 +564,29 @@ cgi_param(void *io, const char *name)
     return getenv(name);
 }
 
+/* stdin with the same deadline as the FastCGI stream. */
 static long
-cgi_read(void *io, char *buf, size_t n)
+cgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
 {
     (void)io;
-    ssize_t r;
-    do {
-        r = read(0, buf, n);
-    } while (r < 0 && errno == EINTR);
-    return (long)r;
+    for (;;) {
+        uint64_t now = sy_now_ms();
+        if (now >= deadline_ms)
+            return SY_FCGI_READ_TIMEOUT;
+        struct pollfd p = {.fd = 0, .events = POLLIN, .revents = 0};
+        int k = poll(&p, 1, (int)SY_MIN(deadline_ms - now, (uint64_t)INT_MAX));
+        if (k == 0)
+            return SY_FCGI_READ_TIMEOUT;
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return SY_FCGI_READ_ERROR;
+        }
+        ssize_t r = read(0, buf, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r < 0 ? SY_FCGI_READ_ERROR : (long)r;
+    }
 }
 
 /* Plain CGI: one request from the environment and stdin, answered on
@@ -418,6 +595,7 @@ int
 sy_fcgi_cgi(const struct sy_config *cfg)
 {
     int draining_never = 0;
+    sy_fcgi_no_core_dumps();
     if (sy_upstream_global_init() != SY_OK)
         return 1;
     struct sy_worker w;

@@ -19,5 +19,6 @@ int sy_fcgi_serve(const struct sy_config *cfg,
                   const struct sy_serve_opts *opts);
 int sy_fcgi_cgi(const struct sy_config *cfg);
 bool sy_fcgi_fd0_is_listener(void);
+void sy_fcgi_no_core_dumps(void);
 
 #endif

@@ -2,6 +2,9 @@
 # tests/run-all.sh BUILD_DIR - every test suite, in order ('make test'
 # builds first, then calls this):
 #   1. unit:        sh tests/unit/run BUILD_DIR (cmocka), when it exists
+#      adapters:    the golden adapter cases
+#      fuzz:        every libFuzzer target over its seeds, briefly
+#                   (tests/fuzz/run.sh; FUZZ_BUILD, FUZZ_SMOKE_RUNS)
 #   2. integration: sh tests/integration/run.sh BUILD_DIR (real lighttpd,
 #                   Apache httpd, switchyard pool and mock provider)
 #   3. client:      the official OpenAI SDK against the gateway
@@ -96,6 +99,31 @@ else
     echo "adapters: FAILED: $build/tests/adapters/test_adapters not built"
     count 0 1
     note "adapters:    FAILED (not built)"
+fi
+
+# ------------------------------------------------------------------- fuzz
+# Every libFuzzer target (tests/fuzz/) over its seeds and regression
+# inputs for FUZZ_SMOKE_RUNS executions; each target counts as one test.
+# The targets live in their own clang build ('make fuzz-build').
+banner fuzz
+fuzz_build=${FUZZ_BUILD:-$root/build-fuzz}
+if ls "$fuzz_build"/fuzz_* >/dev/null 2>&1; then
+    logged fuzz sh "$root/tests/fuzz/run.sh" "$fuzz_build" smoke \
+        -runs="${FUZZ_SMOKE_RUNS:-2000}"
+    rc=$(cat "$tmp/fuzz.rc" 2>/dev/null || echo 1)
+    p=$(grep -c '^fuzz [a-z_]*: ok' "$tmp/fuzz.out")
+    f=$(grep -c '^fuzz [a-z_]*: FAILED' "$tmp/fuzz.out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    count "$p" "$f"
+    if [ "$rc" -eq 0 ]; then
+        note "fuzz:        ok ($p targets)"
+    else
+        note "fuzz:        FAILED ($p passed, $f failed)"
+    fi
+else
+    echo "fuzz: FAILED: no targets in $fuzz_build (make fuzz-build)"
+    count 0 1
+    note "fuzz:        FAILED (not built)"
 fi
 
 # ------------------------------------------------------------ integration

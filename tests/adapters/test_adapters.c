@@ -3,7 +3,8 @@
  * tests/adapters/<provider>/NNNN-<slug>/ is one cmocka test:
  *
  *   provider.json  optional (else ../provider.json): {"provider": {type,
- *                  base_url, headers?, adapter keys...}, "model": "..."}
+ *                  base_url, headers?, adapter keys...}, "model": "...",
+ *                  "allow_fields"?: [billed fields the deployment allows]}
  *   request.json   the client's OpenAI request body
  *   upstream.json  the expected provider request: {"method", "url",
  *                  "headers": ["Name: value", ...] (the key is %APIKEY%),
@@ -225,6 +226,15 @@ env_init(struct env *e, const struct tcase *tc)
     e->dep.name = "test-deployment";
     e->dep.provider = &e->prov;
     e->dep.model = sy_adapter_get_str(e->conf, "model");
+    struct json_object *af = sy_adapter_get(e->conf, "allow_fields");
+    for (size_t i = 0; af != NULL && i < json_object_array_length(af); i++) {
+        int k = sy_caps_field_find(
+            json_object_get_string(json_object_array_get_idx(af, i)));
+        if (k < 0)
+            fail_msg("%s: allow_fields[%zu] is not a billed field",
+                     tc->name, i);
+        e->dep.caps.allow_fields |= 1u << k;
+    }
 
     size_t len;
     char *body = read_file(tc->dir, "request.json", &len);
@@ -552,6 +562,11 @@ on_emit(void *ud, const struct sy_chunk *c)
         sy_buf_append(&cap->log, c->data + head, c->len - head);
     }
     sy_buf_puts(&cap->log, "\n");
+    /* The pipeline writes each chunk as one "data: " line: a raw line
+     * break inside would split the event for the caller's SSE parser. */
+    if (memchr(c->data, '\n', c->len) != NULL ||
+        memchr(c->data, '\r', c->len) != NULL)
+        cap->bad = "a chunk holds a raw CR or LF (breaks SSE framing)";
     struct json_object *o = sy_adapter_json_parse(c->data, c->len);
     if (o == NULL) {
         cap->bad = "a chunk is not JSON";

@@ -2,7 +2,8 @@
  * harness.js - start and stop the real pieces for the integration tests:
  * the mock provider (build/mock-llm), the switchyard worker pool with a
  * generated config, lighttpd and Apache httpd with conf/lighttpd.conf and
- * conf/apache.conf, all on free 127.0.0.1 ports inside one temporary
+ * conf/apache.conf (or any config, nginx included: Stack.startWebAs),
+ * all on free 127.0.0.1 ports inside one temporary
  * directory; plus an HTTP client that records when each SSE event
  * arrives, and a control client for the mock.
  *
@@ -89,6 +90,7 @@ const TOOLS = {
     lighttpd: which(['lighttpd']),
     apache: which(['apache2', 'httpd']),
     redis: which(['redis-server']),
+    nginx: which(['nginx']),
 };
 
 /* Why 'server' cannot be tested here, or null when it can. */
@@ -96,6 +98,14 @@ function missing(server) {
     if (server === 'lighttpd' && !TOOLS.lighttpd) return 'lighttpd not installed';
     if (server === 'apache' && !TOOLS.apache) return 'apache2/httpd not installed';
     if (server === 'redis' && !TOOLS.redis) return 'redis-server not installed';
+    if (server === 'nginx' && !TOOLS.nginx) return 'nginx not installed';
+    if (server === 'fcgid') {
+        if (!TOOLS.apache) return 'apache2/httpd not installed';
+        const root = process.env.SWITCHYARD_APACHE_ROOT || '/usr/lib/apache2';
+        if (!fs.existsSync(path.join(root, 'modules', 'mod_fcgid.so'))) {
+            return 'mod_fcgid not installed (Debian: libapache2-mod-fcgid)';
+        }
+    }
     return null;
 }
 
@@ -584,6 +594,66 @@ class Stack {
         throw lastErr;
     }
 
+    /*
+     * Start a web server under the name 'name' with any config file:
+     * kind 'lighttpd', 'apache' or 'nginx'; 'env' is added to envFor(port)
+     * (the port is chosen here); 'readyPath' must answer 200 before it
+     * counts as up. nginx runs in the foreground with its prefix, error
+     * log and temporary files in the stack's run directory; its config is
+     * a template whose ${SWITCHYARD_*} placeholders are filled from the
+     * same environment (fillTemplate), written next to copies of
+     * 'nginxIncludes' (files from /etc/nginx, e.g. fastcgi_params).
+     */
+    async startWebAs(name, { kind, confFile, env = {}, readyPath = '/healthz',
+                             nginxIncludes = [] } = {}) {
+        const run = path.join(this.dir, 'run');
+        fs.mkdirSync(run, { recursive: true, mode: 0o755 });
+        fs.chmodSync(run, 0o755);
+        let lastErr;
+        for (let attempt = 0; attempt < 3; attempt++) {
+            const port = await freePort();
+            const fullEnv = { ...this.envFor(port), ...env };
+            const log = path.join(this.dir, `${name}.out`);
+            let argv;
+            let errLog;
+            if (kind === 'lighttpd') {
+                argv = [TOOLS.lighttpd, '-D', '-f', confFile];
+                errLog = path.join(run, 'lighttpd-error.log');
+            } else if (kind === 'apache') {
+                argv = [TOOLS.apache, '-f', confFile, '-DFOREGROUND'];
+                errLog = path.join(run, 'apache-error.log');
+            } else if (kind === 'nginx') {
+                const ndir = path.join(this.dir, `nginx-${name}`);
+                fs.mkdirSync(ndir, { recursive: true });
+                for (const f of nginxIncludes) {
+                    fs.copyFileSync(path.join('/etc/nginx', f), path.join(ndir, f));
+                }
+                const filled = path.join(ndir, 'nginx.conf');
+                fs.writeFileSync(filled, fillTemplate(fs.readFileSync(confFile, 'utf8'), fullEnv));
+                errLog = path.join(run, 'nginx-error.log');
+                argv = [TOOLS.nginx, '-p', ndir, '-e', errLog, '-c', filled,
+                    '-g', 'daemon off;'];
+            } else {
+                throw new Error(`startWebAs: unknown kind ${kind}`);
+            }
+            const proc = spawnProc(name, argv, { env: fullEnv, log });
+            const base = `http://127.0.0.1:${port}`;
+            try {
+                await waitFor(`${name} on port ${port}`, async () => {
+                    if (!(await canConnect({ host: '127.0.0.1', port }))) return false;
+                    const r = await request(base, { path: readyPath, timeout: 2000 });
+                    return r.status === 200;
+                }, 15000, proc);
+                this.web[name] = { proc, port, base, errLog };
+                return this.web[name];
+            } catch (e) {
+                await stopProc(proc);
+                lastErr = new Error(`${e.message}\n${name} error log:\n${tail(errLog)}`);
+            }
+        }
+        throw lastErr;
+    }
+
     base(server) { return this.web[server].base; }
 
     /* Pids of the switchyard worker processes (children of the parent). */
@@ -607,6 +677,14 @@ class Stack {
         if (process.env.SY_TEST_VERBOSE === '1' && this.dir) process.stderr.write(this.logs() + '\n');
         if (this.dir) removeTmpDir(this.dir);
     }
+}
+
+/* 'text' with every ${NAME} for a NAME in 'vars' replaced by its value
+ * (what 'envsubst' does when given the names): other $variables, such
+ * as nginx's own, stay as they are. */
+function fillTemplate(text, vars) {
+    return text.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (m, name) =>
+        (Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m));
 }
 
 /* Children of 'ppid', from /proc. */
@@ -808,6 +886,6 @@ module.exports = {
     ROOT, BUILD, SWITCHYARD, MOCK, LIGHTTPD_CONF, APACHE_CONF, TOOLS, SERVERS,
     Stack, Mock, gatewayConfig, request, chat, chatBody, contentOf, freePort,
     waitFor, sleep, spawnProc, stopProc, makeTmpDir, removeTmpDir, missing,
-    workerPids, alive, runSwitchyard, tail, canConnect,
+    workerPids, alive, runSwitchyard, tail, canConnect, fillTemplate, httpUser,
     Redis, redisCommand, redisPipeline,
 };

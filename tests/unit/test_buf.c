@@ -210,6 +210,28 @@ test_json_str_utf8_passthrough(void **state)
 }
 
 static void
+test_json_str_invalid_utf8(void **state)
+{
+    (void)state;
+    /* Each byte outside well-formed UTF-8 becomes \ufffd (a caller's path
+     * echoed in an error must not make the body invalid JSON): a stray
+     * continuation byte, a cut sequence, an overlong form, a surrogate,
+     * a code point above U+10FFFF, 0xff. */
+    assert_string_equal(json_lit("a\x80" "b", 3), "\"a\\ufffdb\"");
+    assert_string_equal(json_lit("\xc3", 1), "\"\\ufffd\"");
+    assert_string_equal(json_lit("\xe2\x82", 2), "\"\\ufffd\\ufffd\"");
+    assert_string_equal(json_lit("\xc0\xaf", 2), "\"\\ufffd\\ufffd\"");
+    assert_string_equal(json_lit("\xed\xa0\x80", 3),
+                        "\"\\ufffd\\ufffd\\ufffd\"");
+    assert_string_equal(json_lit("\xf4\x90\x80\x80", 4),
+                        "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+    assert_string_equal(json_lit("\xff\xc3\xa9", 3), "\"\\ufffd\xc3\xa9\"");
+    /* The largest code point and the last before the surrogates pass. */
+    assert_string_equal(json_lit("\xf4\x8f\xbf\xbf\xed\x9f\xbf", 7),
+                        "\"\xf4\x8f\xbf\xbf\xed\x9f\xbf\"");
+}
+
+static void
 test_json_str_round_trip(void **state)
 {
     (void)state;
@@ -318,6 +340,7 @@ main(void)
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_json_str_escapes),
         cmocka_unit_test(test_json_str_utf8_passthrough),
+        cmocka_unit_test(test_json_str_invalid_utf8),
         cmocka_unit_test(test_json_str_round_trip),
         cmocka_unit_test(test_json_str_too_big),
         cmocka_unit_test(test_consume),

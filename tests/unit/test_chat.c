@@ -9,6 +9,7 @@
  */
 #include "../../core/sy.h"
 #include "../../core/chat.h"
+#include "../../core/caps.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,8 +217,11 @@ test_include_usage_and_max_tokens(void **state)
     assert_int_equal(req.max_tokens, 77);
     ok("{" BASE ",'max_tokens':256,'max_completion_tokens':null}");
     assert_int_equal(req.max_tokens, 256);
-    ok("{" BASE ",'max_tokens':4294967296}");
-    assert_true(req.max_tokens == INT64_C(4294967296));
+    ok("{" BASE ",'max_tokens':10000000}");
+    assert_true(req.max_tokens == INT64_C(10000000));
+    /* Above SY_CHAT_MAX_TOKENS (and beyond 32 bits): refused, not
+     * truncated or clamped (issue 10). */
+    rejects("{" BASE ",'max_tokens':4294967296}", "max_tokens", NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -671,6 +675,38 @@ test_json_free_null(void **state)
     sy_chat_json_free(o);
 }
 
+/* A provider's impossible counts are bounded before anything is priced
+ * or settled with them. */
+static void
+test_usage_bound(void **state)
+{
+    (void)state;
+    struct sy_caps caps = {0};
+    struct sy_usage u = {true, INT64_MAX, -5, INT64_MAX, INT64_MAX, 0};
+    assert_true(sy_usage_bound(&u, &caps));
+    assert_int_equal(u.prompt_tokens, SY_CHAT_MAX_TOKENS);
+    assert_int_equal(u.completion_tokens, 0);
+    assert_int_equal(u.cached_tokens, SY_CHAT_MAX_TOKENS);
+    assert_int_equal(u.reasoning_tokens, 0);
+    assert_int_equal(u.total_tokens, SY_CHAT_MAX_TOKENS);
+
+    caps.context_window = 128000;
+    caps.max_output_tokens = 16384;
+    struct sy_usage v = {true, 200000, 20000, 220000, 300000, 30000};
+    assert_true(sy_usage_bound(&v, &caps));
+    assert_int_equal(v.prompt_tokens, 128000 + 16384);
+    assert_int_equal(v.completion_tokens, 20000);
+    assert_int_equal(v.cached_tokens, 128000 + 16384);
+    assert_int_equal(v.reasoning_tokens, 20000);
+
+    /* An ordinary report is left alone. */
+    struct sy_usage w = {true, 1000, 200, 1200, 500, 50};
+    assert_false(sy_usage_bound(&w, &caps));
+    assert_int_equal(w.prompt_tokens, 1000);
+    assert_int_equal(w.total_tokens, 1200);
+    assert_int_equal(w.cached_tokens, 500);
+}
+
 int
 main(void)
 {
@@ -703,6 +739,7 @@ main(void)
         T(test_usage_from_json),
         T(test_resp_write),
         T(test_json_free_null),
+        T(test_usage_bound),
 #undef T
     };
     return cmocka_run_group_tests_name("chat", tests, NULL, NULL);

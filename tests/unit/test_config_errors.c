@@ -102,8 +102,9 @@ test_error_unknown_keys(void **state)
     load_bad(with_server("'thread':4"));
     has_line("t: server.thread: unknown key \"thread\" (hint: known keys "
              "here: listen, processes, threads, thread_stack_kb, "
-             "max_body_bytes, max_json_depth, drain_timeout_ms, log_level, "
-             "trust_request_id, usage_log, admin_key_env)");
+             "max_body_bytes, max_json_depth, drain_timeout_ms, "
+             "body_timeout_ms, log_level, trust_request_id, usage_log, "
+             "base_path, admin_key_env)");
     assert_int_equal(nlines(), 1);
     load_bad(with_provider("'type':'openai','base_url':'http://h',"
                            "'auth':'none','api_key':'sk-x'"));
@@ -115,7 +116,8 @@ test_error_unknown_keys(void **state)
     assert_int_equal(nlines(), 1);
     load_bad(with_deployment("'provider':'local','model':'m','modle':'x'"));
     has_line("t: deployments.d.modle: unknown key \"modle\" (hint: known "
-             "keys here: model, max_response_bytes, weight, provider, timeouts, price, capabilities)");
+             "keys here: model, max_response_bytes, weight, provider, timeouts, price, capabilities, "
+             "allow_fields)");
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'timeouts':{'connect':1}"));
     has_line("t: deployments.d.timeouts.connect: unknown key \"connect\" "
@@ -223,6 +225,11 @@ test_error_out_of_range(void **state)
                              "'max_response_bytes':100"));
     has_line("t: deployments.d.max_response_bytes: value 100 out of range "
              "(hint: allowed range 1024..1073741824)");
+    /* Nesting that the thread stacks cannot free or print. */
+    load_bad(with_server("'thread_stack_kb':64,'max_json_depth':800"));
+    has_line("t: server.max_json_depth: 800 levels do not fit in 64 KiB "
+             "thread stacks (hint: lower it, or raise "
+             "server.thread_stack_kb (4 levels per KiB of stack))");
     /* Beyond 64 bits: still refused. */
     load_bad(with_server("'threads':99999999999999999999999"));
     assert_non_null(strstr(sy_buf_cstr(&errs), "t: server.threads: "));
@@ -287,6 +294,17 @@ test_error_provider(void **state)
     assert_non_null(strstr(sy_buf_cstr(&errs), "t: providers.p.headers.X-A: "
                                                "invalid header name or "
                                                "value"));
+    /* A key with a line break would add headers to provider calls; the
+     * message names the variable, never the value. */
+    setenv("SY_TEST_DIRTY_KEY", "sk-abc\r\nX-Evil: 1", 1);
+    load_bad(with_provider("'type':'openai','base_url':'http://h',"
+                           "'api_key_env':['SY_TEST_DIRTY_KEY']"));
+    has_line("t: providers.p.api_key_env[0]: the value of "
+             "SY_TEST_DIRTY_KEY has spaces or control characters (hint: "
+             "set the variable to the key alone, without spaces or line "
+             "breaks)");
+    assert_null(strstr(sy_buf_cstr(&errs), "sk-abc"));
+    unsetenv("SY_TEST_DIRTY_KEY");
     load_bad(J("{'providers':{'bad name':{}},'deployments':{},"
                "'groups':{}}"));
     has_line("t: providers.bad name: invalid name \"bad name\" (hint: use "

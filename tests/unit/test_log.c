@@ -233,6 +233,13 @@ test_record_folds_newlines(void **state)
     assert_non_null(strstr(t, "line one line two  line three\n"));
     /* Exactly one newline: the end of the record. */
     assert_ptr_equal(strchr(t, '\n'), t + strlen(t) - 1);
+    /* A provider's text cannot send terminal escapes or backspaces. */
+    capture_start();
+    sy_log_error("r2", "a\x1b[31mred\x1b]0;title\x07" "b\x7f\bc\td");
+    t = capture_stop(NULL);
+    assert_non_null(strstr(t, "a [31mred ]0;title b  c d\n"));
+    for (const char *p = t; *p; p++)
+        assert_true(*p == '\n' || ((unsigned char)*p >= 0x20 && *p != 0x7f));
 }
 
 static void

@@ -34,6 +34,8 @@ struct fake {
     size_t pos;
     size_t piece;             /* most bytes per read; 0 = no limit */
     size_t fail_at;           /* read fails once pos reaches this; 0 = never */
+    size_t timeout_at;        /* reads time out once pos reaches this */
+    uint64_t deadline_ms;     /* the deadline of the last read */
     unsigned reads;
     unsigned param_calls;
 };
@@ -50,10 +52,13 @@ fake_param(void *io, const char *name)
 }
 
 static long
-fake_read(void *io, char *buf, size_t n)
+fake_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
 {
     struct fake *f = io;
     f->reads++;
+    f->deadline_ms = deadline_ms;
+    if (f->timeout_at != 0 && f->pos >= f->timeout_at)
+        return SY_FCGI_READ_TIMEOUT;
     assert_true(n > 0);
     if (f->fail_at != 0 && f->pos >= f->fail_at)
         return -1;
@@ -115,8 +120,10 @@ static void
 read_req(size_t max_body)
 {
     memset(&req, 0x5a, sizeof(req));
-    sy_fcgi_read_request(&io, max_body, &arena, &req);
+    sy_fcgi_read_request(&io, max_body, 30000, &arena, &req);
     assert_ptr_equal(req.arena, &arena);
+    /* The body is read on demand; these tests want it at once. */
+    (void)sy_req_body(&req);
 }
 
 /* A body of 'n' bytes with a recognisable pattern (heap). */
@@ -530,6 +537,172 @@ test_serve_one(void **state)
     sy_upstream_global_cleanup();
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The deferred body and its deadline                                  */
+
+static void
+test_body_deferred(void **state)
+{
+    (void)state;
+    const char *data = "{\"model\":\"m\"}";
+    set_param("REQUEST_METHOD", "POST");
+    set_param("CONTENT_LENGTH", "13");
+    set_body(data, 13);
+    uint64_t t0 = sy_now_ms();
+    sy_fcgi_read_request(&io, 1024, 5000, &arena, &req);
+    /* Nothing read until the pipeline asks. */
+    assert_int_equal(fk.reads, 0);
+    assert_null(req.body);
+    assert_non_null(req.read_body);
+    assert_true(sy_fcgi_body_left(&req));
+    assert_int_equal(sy_req_body(&req), SY_BODY_OK);
+    assert_string_equal(req.body, data);
+    assert_false(sy_fcgi_body_left(&req));
+    /* The deadline runs from the start of the request. */
+    assert_true(fk.deadline_ms >= t0 + 5000);
+    assert_true(fk.deadline_ms <= sy_now_ms() + 5000);
+    /* Asked again: the same answer, no more reads. */
+    unsigned reads = fk.reads;
+    assert_int_equal(sy_req_body(&req), SY_BODY_OK);
+    assert_int_equal(fk.reads, reads);
+}
+
+static void
+test_body_timeout(void **state)
+{
+    (void)state;
+    char *data = pattern(100);
+    set_param("REQUEST_METHOD", "POST");
+    set_param("CONTENT_LENGTH", "100");
+    set_body(data, 100);
+    fk.piece = 10;
+    fk.timeout_at = 30;
+    sy_fcgi_read_request(&io, 1024, 5000, &arena, &req);
+    assert_int_equal(sy_req_body(&req), SY_BODY_TIMEOUT);
+    assert_null(req.body);
+    assert_true(sy_fcgi_body_left(&req));
+    /* Unknown length: the same. */
+    teardown(NULL);
+    setup(NULL);
+    set_param("REQUEST_METHOD", "POST");
+    set_body(data, 100);
+    fk.timeout_at = 1;
+    fk.piece = 1;
+    sy_fcgi_read_request(&io, 1024, 5000, &arena, &req);
+    assert_int_equal(sy_req_body(&req), SY_BODY_TIMEOUT);
+    free(data);
+}
+
+/* A request with keys configured: what is answered without the body. */
+static void
+serve_case(struct sy_worker *w, struct sy_sink *s, struct out *o,
+           const char *method, const char *uri, const char *ctype,
+           const char *authz, const char *body)
+{
+    teardown(NULL);
+    setup(NULL);
+    sy_arena_reset(&w->arena);
+    sy_buf_clear(&o->b);
+    const struct sy_sink_ops *ops = s->ops;
+    memset(s, 0, sizeof(*s));
+    s->ops = ops;
+    s->io = o;
+    set_param("REQUEST_METHOD", method);
+    set_param("REQUEST_URI", uri);
+    if (ctype != NULL)
+        set_param("CONTENT_TYPE", ctype);
+    if (authz != NULL)
+        set_param("HTTP_AUTHORIZATION", authz);
+    char len[32];
+    snprintf(len, sizeof(len), "%zu", strlen(body));
+    set_param("CONTENT_LENGTH", len);
+    set_body(body, strlen(body));
+}
+
+static void
+test_serve_refuses_before_body(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"keys\":{\"k\":{\"key_env\":\"SY_TEST_REQ_KEY\"}},"
+        "\"server\":{\"body_timeout_ms\":2000},\"providers\":{\"l\":"
+        "{\"type\":\"openai\",\"base_url\":\"http://127.0.0.1:1\","
+        "\"auth\":\"none\"}},\"deployments\":{\"d\":{\"provider\":\"l\","
+        "\"model\":\"m\"}},\"groups\":{\"g\":{\"deployments\":[\"d\"]}}}";
+    setenv("SY_TEST_REQ_KEY", "sk-test-caller-key-0123456789", 1);
+    struct sy_config *cfg = NULL;
+    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg,
+                                           NULL),
+                     SY_OK);
+    assert_int_equal(cfg->server.body_timeout_ms, 2000);
+    assert_int_equal(sy_upstream_global_init(), SY_OK);
+    sy_log_set_level(SY_LOG_ERROR);
+    struct sy_worker w;
+    volatile int draining = 0;
+    sy_worker_init(&w, cfg, 0, &draining);
+    static const struct sy_sink_ops ops = {out_write, out_flush};
+    struct out o;
+    memset(&o, 0, sizeof(o));
+    sy_buf_init(&o.b, 1u << 16);
+    struct sy_sink s = {&ops, &o, false, false, 0, 0};
+    const char *body = "{\"model\":\"g\",\"messages\":[]}";
+    const char *good = "Bearer sk-test-caller-key-0123456789";
+
+    /* No key, a wrong key: 401, not one byte of the body read. */
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
+               "application/json", NULL, body);
+    assert_true(sy_fcgi_serve_one(&w, &io, &s));
+    assert_int_equal(s.status, 401);
+    assert_int_equal(fk.reads, 0);
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
+               "application/json", "Bearer sk-wrong", body);
+    assert_true(sy_fcgi_serve_one(&w, &io, &s));
+    assert_int_equal(s.status, 401);
+    assert_int_equal(fk.reads, 0);
+    /* An unknown path: 404 without reading. */
+    serve_case(&w, &s, &o, "POST", "/v1/nope", "application/json", good,
+               body);
+    assert_true(sy_fcgi_serve_one(&w, &io, &s));
+    assert_int_equal(s.status, 404);
+    assert_int_equal(fk.reads, 0);
+    /* A form post: 415 without reading. */
+    static const char *const bad_ct[] = {
+        NULL, "text/plain", "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x", "application/jsonx",
+        "text/json"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad_ct); i++) {
+        serve_case(&w, &s, &o, "POST", "/v1/chat/completions", bad_ct[i],
+                   good, body);
+        assert_true(sy_fcgi_serve_one(&w, &io, &s));
+        assert_int_equal(s.status, 415);
+        assert_int_equal(fk.reads, 0);
+        assert_non_null(strstr(sy_buf_cstr(&o.b), "unsupported_media_type"));
+    }
+    /* A body too slow: 408 in OpenAI's format. */
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
+               "Application/JSON; charset=utf-8", good, body);
+    fk.timeout_at = 5;
+    fk.piece = 5;
+    assert_true(sy_fcgi_serve_one(&w, &io, &s));
+    assert_int_equal(s.status, 408);
+    assert_non_null(strstr(sy_buf_cstr(&o.b), "\"code\":\"request_timeout\""));
+    /* Admitted, JSON with a charset: the body is read (and the request
+     * fails later, at the unreachable provider). */
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
+               "application/json ; charset=UTF-8", good, body);
+    assert_false(sy_fcgi_serve_one(&w, &io, &s));
+    assert_true(fk.reads > 0);
+    assert_int_equal(fk.pos, strlen(body));
+    assert_true(s.status != 415 && s.status != 401);
+
+    sy_buf_free(&o.b);
+    sy_worker_cleanup(&w);
+    sy_config_free(cfg);
+    sy_upstream_global_cleanup();
+    unsetenv("SY_TEST_REQ_KEY");
+}
+
 int
 main(void)
 {
@@ -550,6 +723,9 @@ main(void)
         T(test_no_content_length_reads_to_eof),
         T(test_short_and_long_bodies),
         T(test_serve_one),
+        T(test_body_deferred),
+        T(test_body_timeout),
+        T(test_serve_refuses_before_body),
 #undef T
     };
     return cmocka_run_group_tests_name("request", tests, NULL, NULL);

@@ -1,0 +1,414 @@
+/*
+ * json_strict.c - the strict JSON parse (see json_strict.h): an RFC 8259
+ * scan that also counts containers and scalars, a memory estimate checked
+ * against the caller's limit, then json-c with UTF-8 validation, then a
+ * check that no number overflowed to infinity.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sy.h"
+#include "json_strict.h"
+#include "mem.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#define DEFAULT_DEPTH 64
+
+static bool
+is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* json-c's strict mode still takes 'single quotes', "1.", raw control
+ * characters in strings, NaN and Infinity, so an RFC 8259 scan runs
+ * first; json-c then builds the tree (and checks UTF-8). */
+enum scan_res { SCAN_OK, SCAN_EOF, SCAN_BAD, SCAN_DEPTH, SCAN_TRAILING };
+
+#define SCAN_MAX_DEPTH 1024 /* bits in the container stack */
+
+struct scan {
+    const unsigned char *s;
+    size_t len;
+    size_t i;          /* where the scan stopped */
+    const char *why;   /* static, for SCAN_BAD */
+    size_t objects;    /* counted for the memory estimate */
+    size_t arrays;
+    size_t scalars;
+};
+
+static void
+scan_ws(struct scan *sc)
+{
+    while (sc->i < sc->len && is_ws((char)sc->s[sc->i]))
+        sc->i++;
+}
+
+static enum scan_res
+scan_bad(struct scan *sc, const char *why)
+{
+    if (sc->i >= sc->len)
+        return SCAN_EOF;
+    sc->why = why;
+    return SCAN_BAD;
+}
+
+static bool
+scan_digits(struct scan *sc)
+{
+    size_t from = sc->i;
+    while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+        sc->i++;
+    return sc->i > from;
+}
+
+static enum scan_res
+scan_string(struct scan *sc)
+{
+    for (sc->i++; sc->i < sc->len; sc->i++) {
+        unsigned char ch = sc->s[sc->i];
+        if (ch == '"') {
+            sc->i++;
+            return SCAN_OK;
+        }
+        if (ch < 0x20)
+            return scan_bad(sc, "control character in a string");
+        if (ch != '\\')
+            continue;
+        sc->i++;
+        if (sc->i >= sc->len)
+            return SCAN_EOF;
+        ch = sc->s[sc->i];
+        if (ch == 'u') {
+            for (int k = 0; k < 4; k++) {
+                sc->i++;
+                if (sc->i >= sc->len)
+                    return SCAN_EOF;
+                ch = sc->s[sc->i];
+                if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                      (ch >= 'A' && ch <= 'F')))
+                    return scan_bad(sc, "invalid \\u escape");
+            }
+        } else if (strchr("\"\\/bfnrt", ch) == NULL || ch == '\0') {
+            return scan_bad(sc, "invalid escape in a string");
+        }
+    }
+    return SCAN_EOF;
+}
+
+static enum scan_res
+scan_number(struct scan *sc)
+{
+    if (sc->s[sc->i] == '-')
+        sc->i++;
+    if (sc->i < sc->len && sc->s[sc->i] == '0')
+        sc->i++;
+    else if (!scan_digits(sc))
+        return scan_bad(sc, "invalid number");
+    if (sc->i < sc->len && sc->s[sc->i] == '.') {
+        sc->i++;
+        if (!scan_digits(sc))
+            return scan_bad(sc, "invalid number");
+    }
+    if (sc->i < sc->len && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+        sc->i++;
+        if (sc->i < sc->len && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+            sc->i++;
+        if (!scan_digits(sc))
+            return scan_bad(sc, "invalid number");
+    }
+    return SCAN_OK;
+}
+
+/* One scalar, or the opening of a container (pushed on 'stack'). */
+static enum scan_res
+scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
+           unsigned max_depth)
+{
+    if (sc->i >= sc->len)
+        return SCAN_EOF;
+    unsigned char ch = sc->s[sc->i];
+    if (ch == '{' || ch == '[') {
+        if (*depth >= max_depth)
+            return SCAN_DEPTH;
+        if (ch == '{') {
+            stack[*depth / 64] |= (uint64_t)1 << (*depth % 64);
+            sc->objects++;
+        } else {
+            stack[*depth / 64] &= ~((uint64_t)1 << (*depth % 64));
+            sc->arrays++;
+        }
+        (*depth)++;
+        sc->i++;
+        return SCAN_OK;
+    }
+    sc->scalars++;
+    if (ch == '"')
+        return scan_string(sc);
+    if (ch == '-' || (ch >= '0' && ch <= '9'))
+        return scan_number(sc);
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t k = 0; k < SY_ARRAY_LEN(words); k++) {
+        size_t n = strlen(words[k]);
+        if (ch != (unsigned char)words[k][0])
+            continue;
+        if (sc->len - sc->i < n &&
+            memcmp(sc->s + sc->i, words[k], sc->len - sc->i) == 0) {
+            sc->i = sc->len;
+            return SCAN_EOF;
+        }
+        if (sc->len - sc->i < n || memcmp(sc->s + sc->i, words[k], n) != 0)
+            break;
+        sc->i += n;
+        return SCAN_OK;
+    }
+    return scan_bad(sc, "unexpected character");
+}
+
+/* Scan exactly one JSON value, whitespace around it allowed. */
+static enum scan_res
+scan_json(struct scan *sc, unsigned max_depth)
+{
+    uint64_t stack[SCAN_MAX_DEPTH / 64];
+    unsigned depth = 0;
+    enum scan_res r;
+    bool want_key = false; /* just after '{' or ',' inside an object */
+    memset(stack, 0, sizeof(stack));
+    scan_ws(sc);
+    for (;;) {
+        /* A value (or, in an object, a key and its colon first). */
+        if (want_key) {
+            if (sc->i >= sc->len)
+                return SCAN_EOF;
+            if (sc->s[sc->i] != '"')
+                return scan_bad(sc, "expected a quoted property name");
+            r = scan_string(sc);
+            if (r != SCAN_OK)
+                return r;
+            scan_ws(sc);
+            if (sc->i >= sc->len)
+                return SCAN_EOF;
+            if (sc->s[sc->i] != ':')
+                return scan_bad(sc, "expected ':'");
+            sc->i++;
+            scan_ws(sc);
+        }
+        unsigned before = depth;
+        r = scan_value(sc, stack, &depth, max_depth);
+        if (r != SCAN_OK)
+            return r;
+        scan_ws(sc);
+        if (depth > before) { /* opened a container: empty? */
+            bool obj = stack[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
+            if (sc->i < sc->len && sc->s[sc->i] == (obj ? '}' : ']')) {
+                sc->i++;
+                depth--;
+                scan_ws(sc);
+            } else {
+                want_key = obj;
+                continue;
+            }
+        }
+        /* After a value: ',' or the end of the enclosing containers. */
+        for (;;) {
+            if (depth == 0)
+                return sc->i == sc->len ? SCAN_OK : SCAN_TRAILING;
+            bool obj = stack[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
+            if (sc->i >= sc->len)
+                return SCAN_EOF;
+            if (sc->s[sc->i] == ',') {
+                sc->i++;
+                scan_ws(sc);
+                want_key = obj;
+                break;
+            }
+            if (sc->s[sc->i] != (obj ? '}' : ']'))
+                return scan_bad(sc, obj ? "expected ',' or '}'"
+                                        : "expected ',' or ']'");
+            sc->i++;
+            depth--;
+            scan_ws(sc);
+        }
+    }
+}
+
+/* No NaN or Infinity can pass the scan, but 1e999 overflows to one. */
+static bool
+all_finite(const struct json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_double:
+        return isfinite(json_object_get_double(o));
+    case json_type_array: {
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++)
+            if (!all_finite(json_object_array_get_idx(o, i)))
+                return false;
+        return true;
+    }
+    case json_type_object: {
+        json_object_object_foreach(o, k, v) {
+            (void)k;
+            if (!all_finite(v))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+/* What the tree will cost, saturating. */
+static size_t
+tree_estimate(const struct scan *sc)
+{
+    unsigned __int128 t = (unsigned __int128)sc->objects * SY_JSON_COST_OBJECT +
+                          (unsigned __int128)sc->arrays * SY_JSON_COST_ARRAY +
+                          (unsigned __int128)sc->scalars * SY_JSON_COST_SCALAR +
+                          sc->len;
+    return t > SIZE_MAX ? SIZE_MAX : (size_t)t;
+}
+
+/* Ordinary JSON (chat turns of a few short fields) costs json-c about 30
+ * times its size; a text of nothing but tiny containers 250 times. */
+static size_t
+default_tree_limit(size_t len)
+{
+    return len > (SIZE_MAX - (2u << 20)) / 48 ? SIZE_MAX
+                                              : len * 48 + (2u << 20);
+}
+
+static enum sy_json_status
+fail(struct sy_json_result *res, enum sy_json_status st)
+{
+    res->status = st;
+    return st;
+}
+
+enum sy_json_status
+sy_json_parse_strict(const char *s, size_t len,
+                     const struct sy_json_limits *lim,
+                     struct json_object **out, struct sy_json_result *res)
+{
+    *out = NULL;
+    memset(res, 0, sizeof(*res));
+    unsigned depth = lim != NULL && lim->max_depth ? lim->max_depth
+                                                   : DEFAULT_DEPTH;
+    if (depth > SCAN_MAX_DEPTH)
+        depth = SCAN_MAX_DEPTH;
+    res->max_depth = depth;
+    size_t b = 0;
+    while (s != NULL && b < len && is_ws(s[b]))
+        b++;
+    if (s == NULL || b == len)
+        return fail(res, SY_JSON_EMPTY);
+    if (len > INT_MAX)
+        return fail(res, SY_JSON_TOOBIG);
+    struct scan sc = {(const unsigned char *)s, len, 0, NULL, 0, 0, 0};
+    enum scan_res r = scan_json(&sc, depth);
+    res->at = sc.i;
+    res->why = sc.why;
+    switch (r) {
+    case SCAN_OK:
+        break;
+    case SCAN_EOF:
+        res->at = len;
+        return fail(res, SY_JSON_EOF);
+    case SCAN_BAD:
+        return fail(res, SY_JSON_BAD);
+    case SCAN_DEPTH:
+        return fail(res, SY_JSON_DEPTH);
+    case SCAN_TRAILING:
+        return fail(res, SY_JSON_TRAILING);
+    }
+    res->tree_bytes = tree_estimate(&sc);
+    size_t cap = lim != NULL && lim->max_tree_bytes ? lim->max_tree_bytes
+                                                    : default_tree_limit(len);
+    if (res->tree_bytes > cap)
+        return fail(res, SY_JSON_COMPLEX);
+    /* The syntax is right: json-c builds the tree and checks UTF-8. Its
+     * own depth bound sits one above ours so that it never decides. */
+    struct json_tokener *tok = json_tokener_new_ex((int)depth + 1);
+    if (tok == NULL)
+        sy_oom(sizeof(struct json_tokener *));
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+                                    JSON_TOKENER_VALIDATE_UTF8);
+    struct json_object *root = json_tokener_parse_ex(tok, s, (int)len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    if (root == NULL && je == json_tokener_continue) {
+        /* A bare top-level number or literal needs a terminator. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        je = json_tokener_get_error(tok);
+    }
+    json_tokener_free(tok);
+    if (je != json_tokener_success) {
+        json_object_put(root);
+        res->why = json_tokener_error_desc(je);
+        return fail(res, je == json_tokener_error_parse_utf8_string
+                             ? SY_JSON_UTF8
+                             : SY_JSON_BAD);
+    }
+    if (!all_finite(root)) {
+        json_object_put(root);
+        return fail(res, SY_JSON_NONFINITE);
+    }
+    *out = root;
+    return fail(res, SY_JSON_OK);
+}
+
+void
+sy_json_describe(const struct sy_json_result *res, const char *what,
+                 bool plural, char *err, size_t errlen)
+{
+    const char *is = plural ? "are" : "is";
+    if (err == NULL || errlen == 0)
+        return;
+    switch (res->status) {
+    case SY_JSON_OK:
+        err[0] = '\0';
+        break;
+    case SY_JSON_EMPTY:
+        snprintf(err, errlen, "%s %s empty; expected JSON", what, is);
+        break;
+    case SY_JSON_EOF:
+        snprintf(err, errlen, "%s %s not valid JSON (at byte %zu: "
+                              "unexpected end of input)", what, is, res->at);
+        break;
+    case SY_JSON_BAD:
+        snprintf(err, errlen, "%s %s not valid JSON (at byte %zu: %s)", what,
+                 is, res->at, res->why != NULL ? res->why : "syntax error");
+        break;
+    case SY_JSON_DEPTH:
+        snprintf(err, errlen, "%s %s nested deeper than %u levels", what, is,
+                 res->max_depth);
+        break;
+    case SY_JSON_TRAILING:
+        snprintf(err, errlen,
+                 "%s %s unexpected data after the JSON value (at byte %zu)",
+                 what, plural ? "have" : "has", res->at);
+        break;
+    case SY_JSON_COMPLEX:
+        snprintf(err, errlen,
+                 "%s %s too complex: its JSON tree would take about %zu MiB "
+                 "(too many objects and arrays for its size)", what, is,
+                 res->tree_bytes >> 20);
+        break;
+    case SY_JSON_NONFINITE:
+        snprintf(err, errlen, "%s %s not valid JSON (a number is out of "
+                              "range)", what, is);
+        break;
+    case SY_JSON_UTF8:
+        snprintf(err, errlen, "%s %s not valid JSON (invalid UTF-8 in a "
+                              "string)", what, is);
+        break;
+    case SY_JSON_TOOBIG:
+        snprintf(err, errlen, "%s %s too large", what, is);
+        break;
+    }
+}

@@ -1,0 +1,189 @@
+/*
+ * mount.c - derive the path the gateway routes on when it is mounted
+ * under a prefix (https://host/llm/v1/...) next to other content.
+ *
+ * The rule, in order:
+ *   1. server.base_path set: it must begin REQUEST_URI's path (at a
+ *      segment boundary) and is cut off; anything else is "outside" (404).
+ *   2. else, when PATH_INFO is non-empty and SCRIPT_NAME begins
+ *      REQUEST_URI's path (at a segment boundary), the web server has
+ *      told us the mount: route on PATH_INFO, unless REQUEST_URI's path
+ *      is itself a gateway path (lighttpd at "/" without
+ *      fix-root-scriptname splits "/v1/models" into SCRIPT_NAME "/v1" and
+ *      PATH_INFO "/models": that is the server's split, not a mount).
+ *   3. else REQUEST_URI's path (SCRIPT_NAME + PATH_INFO without one).
+ *
+ * Raw or decoded: REQUEST_URI is what the client sent, escapes and all;
+ * PATH_INFO is what the web server made of it after decoding and
+ * normalising, i.e. what its own location rules and access controls
+ * matched. Routing on PATH_INFO when the server gives it keeps the
+ * gateway's view and the server's view the same. Where the gateway works
+ * from REQUEST_URI it decodes it itself and refuses (404, never another
+ * route) what a server would have normalised: dot segments, "//" (also
+ * when spelled %2e or %2f), bad escapes, NUL and control characters. A
+ * PATH_INFO that is not canonical gets the same 404.
+ * SPDX-License-Identifier: MIT
+ */
+#include "mount.h"
+#include "pipeline.h"
+
+#include <string.h>
+
+#define MAX_PATH 4096
+
+static int
+hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Is the decoded path 'p' free of "//", "." and ".." segments and
+ * control characters? A path that does not start with '/' (empty, "*")
+ * matches no route anyway and is let through as it is. */
+static bool
+canonical(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return false;
+        if (ch != '/')
+            continue;
+        size_t j = i + 1;
+        if (j < n && p[j] == '/')
+            return false;
+        size_t dots = 0;
+        while (j + dots < n && p[j + dots] == '.')
+            dots++;
+        if ((dots == 1 || dots == 2) && (j + dots == n || p[j + dots] == '/'))
+            return false;
+    }
+    return true;
+}
+
+/* Percent-decode the first 'n' bytes of 'raw' into 'a'; NULL when an
+ * escape is malformed or the result is not canonical. */
+static const char *
+decode(const char *raw, size_t n, struct sy_arena *a)
+{
+    char *out = sy_arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (raw[i] != '%') {
+            out[o++] = raw[i];
+            continue;
+        }
+        if (i + 2 >= n)
+            return NULL;
+        int hi = hexval(raw[i + 1]);
+        int lo = hexval(raw[i + 2]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        out[o++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    out[o] = '\0';
+    return canonical(out, o) ? out : NULL;
+}
+
+/* Does 'prefix' (length 'pn') begin 'path' at a segment boundary? */
+static bool
+segment_prefix(const char *path, const char *prefix, size_t pn)
+{
+    return strncmp(path, prefix, pn) == 0 &&
+           (path[pn] == '\0' || path[pn] == '/' ||
+            (pn > 0 && prefix[pn - 1] == '/'));
+}
+
+enum sy_mount_how
+sy_mount_path(const struct sy_mount_in *in, sy_mount_route_fn is_route,
+              struct sy_arena *a, const char **out)
+{
+    const char *sn = in->script_name;
+    const char *pi = in->path_info;
+    const char *raw;
+    if (in->request_uri != NULL) {
+        size_t n = strcspn(in->request_uri, "?#");
+        raw = sy_arena_strndup(a, in->request_uri, SY_MIN(n, (size_t)MAX_PATH));
+    } else {
+        raw = sy_arena_printf(a, "%.2048s%.2048s", sn ? sn : "", pi ? pi : "");
+    }
+    const char *base = in->base_path;
+    size_t bn = base != NULL ? strlen(base) : 0;
+    while (bn > 0 && base[bn - 1] == '/')
+        bn--; /* "/llm/" is "/llm"; "/" is the root */
+    if (base != NULL) {
+        if (!segment_prefix(raw, base, bn)) {
+            *out = sy_arena_printf(a, "(outside server.base_path %.*s) %.1024s",
+                                   (int)SY_MIN(bn, (size_t)256), base, raw);
+            return SY_MOUNT_OUTSIDE;
+        }
+        const char *rest = raw[bn] != '\0' ? raw + bn : "/";
+        *out = decode(rest, strlen(rest), a);
+        if (*out == NULL) {
+            *out = sy_arena_printf(a, "(not canonical) %.1024s", raw);
+            return SY_MOUNT_BAD;
+        }
+        return SY_MOUNT_BASE;
+    }
+    const char *dec = decode(raw, strlen(raw), a);
+    if (pi != NULL && pi[0] != '\0' && sn != NULL &&
+        segment_prefix(raw, sn, strlen(sn)) &&
+        (dec == NULL || is_route == NULL || !is_route(dec))) {
+        size_t n = strnlen(pi, MAX_PATH);
+        if (pi[0] != '/' || !canonical(pi, n)) {
+            *out = sy_arena_printf(a, "(not canonical) %.1024s", raw);
+            return SY_MOUNT_BAD;
+        }
+        *out = sy_arena_strndup(a, pi, n);
+        return SY_MOUNT_SPLIT;
+    }
+    if (dec == NULL) {
+        *out = sy_arena_printf(a, "(not canonical) %.1024s", raw);
+        return SY_MOUNT_BAD;
+    }
+    *out = dec;
+    return SY_MOUNT_RAW;
+}
+
+const char *
+sy_mount_base_problem(const char *base)
+{
+    size_t n = strlen(base);
+    if (base[0] != '/')
+        return "it must start with '/'";
+    if (n > 256)
+        return "it is longer than 256 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)base[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '%' || ch == '?' || ch == '#' ||
+            ch == '\\')
+            return "it may not hold spaces, control characters, '%', '?', "
+                   "'#' or '\\' (write the path as the web server matches it, "
+                   "unescaped)";
+    }
+    if (!canonical(base, n))
+        return "it may not hold \"//\", \".\" or \"..\" segments";
+    return NULL;
+}
+
+void
+sy_mount_req(sy_mount_param_fn param, void *io, const char *base_path,
+             struct sy_req *r)
+{
+    struct sy_mount_in in = {
+        .request_uri = param(io, "REQUEST_URI"),
+        .script_name = param(io, "SCRIPT_NAME"),
+        .path_info = param(io, "PATH_INFO"),
+        .base_path = base_path,
+    };
+    const char *path = NULL;
+    sy_mount_path(&in, sy_pipeline_is_route, r->arena, &path);
+    r->path = path;
+}

@@ -1,0 +1,233 @@
+/*
+ * billing.test.js - callers cannot choose what the provider bills
+ * (issue 10, items 5 and 6), through each web server: billed fields
+ * (n > 1, service_tier, store, OpenRouter routing...) are refused with a
+ * 400 naming the field and the deployments, before any provider call,
+ * unless a deployment's "allow_fields" names them; unknown fields are
+ * dropped, never forwarded; caller numbers out of range are a 400; a
+ * caller key or a virtual key (Redis) with a 50-tokens-a-minute limit does
+ * not let 30,000 tokens through; and a budget reservation multiplies
+ * max_tokens by n (a 0.05 USD key takes n=4 of 1,000 tokens, not n=5).
+ *
+ *   sh tests/integration/run.sh build tests/integration/billing.test.js
+ * SPDX-License-Identifier: MIT
+ */
+'use strict';
+
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+
+const KEY = 'sk-billing-test-key-free-0123456789';
+const KEY50 = 'sk-billing-test-key-50tpm-0123456789';
+
+const stack = new h.Stack({
+    tag: 'billing',
+    servers: h.SERVERS,
+    env: { SY_T_FREE: KEY, SY_T_K50: KEY50 },
+    config: (mockPort) => {
+        const cfg = h.gatewayConfig(mockPort, {
+            deployments: { plain: {}, paid: {}, rt: { type: 'openrouter' } },
+            groups: { 'g-plain': ['plain'], 'g-paid': ['plain', 'paid'], 'g-rt': ['rt'] },
+            server: { processes: 1, threads: 4 },
+        });
+        cfg.deployments.paid.allow_fields = ['n', 'service_tier'];
+        cfg.keys = { free: { key_env: 'SY_T_FREE' }, k50: { key_env: 'SY_T_K50', tpm: 50 } };
+        return cfg;
+    },
+});
+
+before(() => stack.start(), { timeout: 60000 });
+after(() => stack.stop(), { timeout: 30000 });
+beforeEach(() => stack.mock.reset());
+
+const msgs = [{ role: 'user', content: 'Say hello.' }];
+
+function post(base, body, key = KEY) {
+    return h.request(base, {
+        method: 'POST', path: '/v1/chat/completions',
+        headers: { Authorization: `Bearer ${key}` },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+}
+
+async function lastBody(dep) {
+    const reqs = await stack.mock.requests(dep);
+    const last = reqs[reqs.length - 1];
+    return typeof last.body === 'string' ? JSON.parse(last.body) : last.body;
+}
+
+for (const server of h.SERVERS) {
+    describe(`billing behind ${server}`, { skip: h.missing(server) || false }, () => {
+        const base = () => stack.base(server);
+
+        it('refuses billed fields no deployment allows, before any call', async () => {
+            const billed = {
+                n: 4, service_tier: 'priority', store: true, web_search_options: {},
+                audio: { voice: 'alloy', format: 'mp3' }, prediction: { type: 'content', content: 'x' },
+            };
+            for (const [field, value] of Object.entries(billed)) {
+                const r = await post(base(), { model: 'g-plain', messages: msgs, [field]: value });
+                assert.equal(r.status, 400, `${field}: ${r.body}`);
+                assert.equal(r.json.error.param, field, r.body);
+                assert.equal(r.json.error.code, 'no_capable_deployment');
+                assert.match(r.json.error.message, /plain/);
+                assert.match(r.json.error.message, /allow_fields/);
+            }
+            const r = await post(base(), { model: 'g-rt', messages: msgs, models: ['a/b', 'c/d'] });
+            assert.equal(r.status, 400, r.body);
+            assert.equal(r.json.error.param, 'models');
+            assert.equal(await stack.mock.count('plain'), 0);
+            assert.equal(await stack.mock.count('rt'), 0);
+        });
+
+        it('serves a billed field on a deployment that allows it', async () => {
+            const r = await post(base(), {
+                model: 'g-paid', messages: msgs, n: 2, service_tier: 'priority', foo: 'bar',
+            });
+            assert.equal(r.status, 200, r.body);
+            assert.equal(r.headers['x-switchyard-deployment'], 'paid');
+            assert.match(r.headers['x-switchyard-route'] || '', /plain/);
+            assert.equal(await stack.mock.count('plain'), 0);
+            const body = await lastBody('paid');
+            assert.equal(body.n, 2);
+            assert.equal(body.service_tier, 'priority');
+            assert.equal(body.foo, undefined, 'an unknown field was forwarded');
+        });
+
+        it('drops unknown fields and keeps harmless values', async () => {
+            const r = await post(base(), {
+                model: 'g-plain', messages: msgs, n: 1, store: false, user: 'u1',
+                x_unknown: { a: 1 }, extra_body: { provider: 'x' },
+            });
+            assert.equal(r.status, 200, r.body);
+            const body = await lastBody('plain');
+            assert.equal(body.n, 1);
+            assert.equal(body.store, false);
+            assert.equal(body.user, 'u1');
+            assert.equal(body.x_unknown, undefined);
+            assert.equal(body.extra_body, undefined);
+        });
+
+        it('refuses caller numbers out of range with a 400 naming them', async () => {
+            for (const [field, v] of [['max_tokens', '9223372036854775807'],
+                ['max_tokens', '18446744073709551616'], ['max_completion_tokens', '10000001'],
+                ['n', '1000'], ['top_logprobs', '99']]) {
+                const r = await post(base(),
+                    `{"model":"g-plain","messages":[{"role":"user","content":"hi"}],"${field}":${v}}`);
+                assert.equal(r.status, 400, `${field}=${v}: ${r.body}`);
+                assert.equal(r.json.error.param, field);
+            }
+            assert.equal(await stack.mock.count('plain'), 0);
+        });
+    });
+}
+
+describe('a 50-tokens-a-minute caller key', () => {
+    it('lets one request through, not 30,000 tokens', async () => {
+        const server = h.SERVERS.find((s) => !h.missing(s));
+        const base = stack.base(server);
+        let tokens = 0;
+        let ok = 0;
+        for (let i = 0; i < 30; i++) {
+            const r = await post(base, { model: 'g-plain', messages: msgs, max_tokens: 1000 }, KEY50);
+            if (r.status === 200) {
+                ok++;
+                tokens += 1000; /* what it may have used */
+            } else {
+                assert.equal(r.status, 429, r.body);
+            }
+        }
+        assert.ok(ok <= 1, `${ok} requests admitted (${tokens} tokens)`);
+        const huge = await post(base,
+            '{"model":"g-plain","messages":[{"role":"user","content":"hi"}],"max_tokens":9223372036854775807}',
+            KEY50);
+        assert.equal(huge.status, 400, huge.body);
+    });
+});
+
+/* Virtual keys (Redis): the budget reservation multiplies by n, and a
+ * 50-tokens-a-minute virtual key holds against huge max_tokens. */
+describe('virtual keys: budgets and token limits', { skip: h.missing('redis') || h.missing('lighttpd') || false }, () => {
+    const ENV = { SY_T_FREE: KEY, SY_T_K50: KEY50, SY_T_SECRET: 'billing-test-server-secret-0123456789' };
+    let redis;
+    let redisDir;
+    let S;
+    const vk = {};
+
+    function create(name, opts) {
+        const r = h.runSwitchyard(['keys', 'create', '--name', name, ...opts, '--json',
+            '--config', S.configFile], { env: ENV });
+        assert.equal(r.status, 0, r.stderr);
+        vk[name] = JSON.parse(r.stdout).key;
+    }
+
+    before(async () => {
+        redisDir = h.makeTmpDir('redis-billing');
+        redis = new h.Redis(redisDir);
+        await redis.start();
+        S = new h.Stack({
+            tag: 'billing-vk', env: ENV, servers: ['lighttpd'],
+            config: (mockPort) => {
+                const cfg = h.gatewayConfig(mockPort, {
+                    deployments: { paid: {} }, groups: { 'g-paid': ['paid'] },
+                    server: { processes: 2, threads: 4 },
+                    state: {
+                        redis_url: redis.url, prefix: 'sy:', key_secret_env: 'SY_T_SECRET',
+                        breaker: { consecutive: 0, failure_pct: 0 },
+                    },
+                });
+                cfg.deployments.paid.allow_fields = ['n'];
+                /* 2.50 / 10.00 USD per million tokens (gpt-4o) */
+                cfg.deployments.paid.price = { input_per_mtok: 2.5, output_per_mtok: 10 };
+                return cfg;
+            },
+        });
+        await S.start();
+    }, { timeout: 60000 });
+
+    after(async () => {
+        if (S) await S.stop();
+        if (redis) await redis.stop();
+        if (redisDir) h.removeTmpDir(redisDir);
+    }, { timeout: 30000 });
+
+    function ask(key, extra, raw) {
+        return h.request(S.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions',
+            headers: { Authorization: `Bearer ${key}` },
+            body: raw || JSON.stringify({ model: 'g-paid', messages: msgs, ...extra }),
+        });
+    }
+
+    it('reserves max_tokens for each of the n choices', async () => {
+        /* 0.05 USD: one choice of 1,000 tokens reserves 0.01, four 0.04,
+         * five 0.05 plus the prompt: too much. 128 (the issue's attack,
+         * 1.28 USD of output on a 0.50 budget) is refused outright. */
+        create('bill-n', ['--budget-usd', '0.05', '--period', 'total']);
+        const five = await ask(vk['bill-n'], { n: 5, max_tokens: 1000 });
+        assert.equal(five.status, 429, five.body);
+        assert.equal(five.json.error.code, 'budget_exceeded');
+        const many = await ask(vk['bill-n'], { n: 128, max_tokens: 1000 });
+        assert.equal(many.status, 429, many.body);
+        const four = await ask(vk['bill-n'], { n: 4, max_tokens: 1000 });
+        assert.equal(four.status, 200, four.body);
+        const hb = await redis.cmd('HGET', 'sy:budget:{bill-n}:total', 'reserved');
+        assert.equal(Number(hb || 0), 0, 'a reservation was left');
+    });
+
+    it('holds a 50-tokens-a-minute virtual key against huge max_tokens', async () => {
+        create('bill-tpm', ['--tpm', '50']);
+        const huge = await ask(vk['bill-tpm'], null,
+            '{"model":"g-paid","messages":[{"role":"user","content":"hi"}],"max_tokens":9223372036854775807}');
+        assert.equal(huge.status, 400, huge.body);
+        assert.equal(huge.json.error.param, 'max_tokens');
+        let ok = 0;
+        for (let i = 0; i < 30; i++) {
+            const r = await ask(vk['bill-tpm'], { max_tokens: 1000 });
+            if (r.status === 200) ok++;
+            else assert.equal(r.status, 429, r.body);
+        }
+        assert.ok(ok <= 1, `${ok} requests of up to 1,000 tokens went through a 50-token limit`);
+    });
+});
