@@ -180,6 +180,7 @@ bench: all
 #   make fuzz-smoke          every target over its seeds, FUZZ_SMOKE_RUNS
 #   make fuzz-build          build only
 #   make fuzz-<name>         one target (e.g. fuzz-chat) for FUZZ_SECONDS
+#   make fuzz-replay         the inputs again, production build, 256 KiB stacks
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -234,6 +235,26 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) smoke -runs=$(FUZZ_SMOKE_RUNS)
+
+# The same targets built with CC against BUILD's library (production
+# flags, no sanitizer) and replayed over the seeds and what long runs
+# found, each input in a thread with the workers' 256 KiB stack
+# (tests/fuzz/replay.c): a recursion too deep for a worker crashes here.
+FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/fuzz/replay_%,$(FUZZ_NAMES))
+.PHONY: fuzz-replay
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBSY) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBSY) $(LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY) $(FUZZ_SEEDS)
+	$(Q)mkdir -p $(FUZZ_BUILD)/logs; for t in $(FUZZ_NAMES); do \
+	    printf '%s: ' $$t; \
+	    $(BUILD)/tests/fuzz/replay_$$t $(FUZZ_BUILD)/corpus/$$t \
+	        $$(test -d $(FUZZ_BUILD)/work/$$t && echo $(FUZZ_BUILD)/work/$$t) \
+	        2>$(FUZZ_BUILD)/logs/replay-$$t.err || \
+	        { echo "FAILED on:"; tail -n 1 $(FUZZ_BUILD)/logs/replay-$$t.err; exit 1; }; \
+	done
 
 fuzz-%: $(FUZZ_BUILD)/fuzz_% $(FUZZ_SEEDS)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS) -- $*

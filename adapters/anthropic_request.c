@@ -472,12 +472,6 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
                                      "supported by Anthropic deployments",
                                      penalties[i]);
     }
-    if (sy_adapter_get(root, "functions") != NULL ||
-        sy_adapter_get(root, "function_call") != NULL)
-        return sy_adapter_refuse(call, "functions", "the deprecated "
-                                 "'functions' and 'function_call' are not "
-                                 "translated; use 'tools' and "
-                                 "'tool_choice'");
     if (sy_adapter_get(root, "audio") != NULL)
         return sy_adapter_refuse(call, "audio", "audio output is not "
                                  "supported by Anthropic deployments");

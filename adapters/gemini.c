@@ -501,7 +501,9 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
     json_object_put(calls);
     sy_buf_free(&text);
     const char *fr = sy_adapter_get_str(c0, "finishReason");
-    if (fr != NULL)
+    /* Copied only when it changes: a provider repeating it on every
+     * event must not grow the request arena with each one. */
+    if (fr != NULL && (x->finish == NULL || strcmp(x->finish, fr) != 0))
         x->finish = sy_arena_strdup(a, fr);
     if (sy_adapter_get(o, "usageMetadata") != NULL)
         usage_of(sy_adapter_get(o, "usageMetadata"), &x->usage);

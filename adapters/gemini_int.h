@@ -24,6 +24,8 @@ struct gemini_conf {
 struct gemini_ctx {
     bool one_call;          /* parallel_tool_calls=false: first call only
                                (set by build_request) */
+    size_t schema_nodes;    /* made by the openapi conversion of this
+                               request's schemas (one budget for all) */
     /* streaming state (gemini.c) */
     struct sy_sse sse;
     struct sy_adapter_call *call;

@@ -25,8 +25,8 @@
 /* Schemas                                                             */
 
 /* Inlining $refs can grow a schema exponentially (a chain of definitions
- * each naming the next three times); the conversion stops past this many
- * nodes and the request is refused. */
+ * each naming the next three times); the conversion of all the schemas of
+ * one request stops past this many nodes and the request is refused. */
 #define OPENAPI_MAX_NODES 20000
 
 struct conv {
@@ -112,13 +112,15 @@ add_schema(struct sy_adapter_call *call, struct json_object *parent,
         json_object_object_add(parent, json_name, json_object_get(schema));
         return SY_OK;
     }
-    struct conv cv = {schema, 0};
+    struct gemini_ctx *x = call->ctx;
+    struct conv cv = {schema, x->schema_nodes};
     struct json_object *conv = to_openapi(&cv, schema, 0);
+    x->schema_nodes = cv.nodes;
     if (cv.nodes > OPENAPI_MAX_NODES) {
         json_object_put(conv);
-        return sy_adapter_refuse(call, param, "the schema grows past %u "
-                                 "nodes when its $refs are inlined for "
-                                 "this Gemini deployment",
+        return sy_adapter_refuse(call, param, "the request's schemas grow "
+                                 "past %u nodes when their $refs are "
+                                 "inlined for this Gemini deployment",
                                  OPENAPI_MAX_NODES);
     }
     json_object_object_add(parent, openapi_name, conv);
@@ -386,13 +388,37 @@ build_contents(struct sy_adapter_call *call, struct json_object *body)
 /* ------------------------------------------------------------------ */
 /* Request: tools, generation config                                   */
 
+/* A parameters schema that says nothing but "an object with no
+ * properties" (Gemini wants such declarations without parameters).
+ * Anything more ($ref, anyOf, patterns, ...) is kept. */
 static bool
 empty_object_schema(struct json_object *params)
 {
-    struct json_object *props = sy_adapter_get(params, "properties");
-    return params == NULL ||
-           (props == NULL || (sy_adapter_is(props, json_type_object) &&
-                              json_object_object_length(props) == 0));
+    if (params == NULL)
+        return true;
+    if (!sy_adapter_is(params, json_type_object))
+        return false;
+    json_object_object_foreach(params, k, v) {
+        if (strcmp(k, "type") == 0) {
+            if (!sy_adapter_is(v, json_type_string) ||
+                strcmp(json_object_get_string(v), "object") != 0)
+                return false;
+        } else if (strcmp(k, "properties") == 0) {
+            if (!sy_adapter_is(v, json_type_object) ||
+                json_object_object_length(v) != 0)
+                return false;
+        } else if (strcmp(k, "required") == 0) {
+            if (!sy_adapter_is(v, json_type_array) ||
+                json_object_array_length(v) != 0)
+                return false;
+        } else if (strcmp(k, "additionalProperties") != 0 &&
+                   strcmp(k, "$schema") != 0 &&
+                   strcmp(k, "description") != 0 &&
+                   strcmp(k, "title") != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static enum sy_err
@@ -555,12 +581,6 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
         json_object_object_length(v) > 0)
         return sy_adapter_refuse(call, "logit_bias", "logit_bias is not "
                                  "supported by Gemini deployments");
-    if (sy_adapter_get(root, "functions") != NULL ||
-        sy_adapter_get(root, "function_call") != NULL)
-        return sy_adapter_refuse(call, "functions", "the deprecated "
-                                 "'functions' and 'function_call' are not "
-                                 "translated; use 'tools' and "
-                                 "'tool_choice'");
     if (sy_adapter_get(root, "audio") != NULL)
         return sy_adapter_refuse(call, "audio", "audio output is not "
                                  "supported by Gemini deployments");
@@ -594,6 +614,7 @@ gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
         out->headers[out->nheaders++] = sy_arena_printf(
             a, "%s: %s", p->headers[i].name, p->headers[i].value);
 
+    x->schema_nodes = 0;
     struct json_object *v = sy_adapter_get(root, "parallel_tool_calls");
     x->one_call = sy_adapter_is(v, json_type_boolean) &&
                   !json_object_get_boolean(v);

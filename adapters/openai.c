@@ -92,8 +92,7 @@ struct openai_ctx {
         "max_completion_tokens", "stream", "stop", "seed", "user",          \
         "logprobs", "top_logprobs", "tools", "tool_choice",                 \
         "parallel_tool_calls", "response_format", "presence_penalty",       \
-        "frequency_penalty", "logit_bias", "functions", "function_call",    \
-        "reasoning_effort"
+        "frequency_penalty", "logit_bias", "reasoning_effort"
 
 static const char *const openai_allow[] = {
     COMMON_FIELDS, "metadata", "prompt_cache_key", "safety_identifier",

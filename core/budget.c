@@ -313,22 +313,6 @@ const struct sy_store_script sy_budget_script = {
     .source = budget_lua,
 };
 
-/* Did the script fail on what it was given ('v', an error reply)? Not
- * when Redis cannot run it now (out of memory, busy, read-only disk,
- * cluster down): that is "Redis unavailable", as for a lost connection. */
-static bool
-script_failed(const struct sy_store_val *v)
-{
-    static const char *const unavailable[] = {"OOM", "BUSY", "MISCONF",
-                                              "TRYAGAIN", "CLUSTERDOWN"};
-    if (!sy_store_val_is_error(v, NULL))
-        return false;
-    for (size_t i = 0; i < SY_ARRAY_LEN(unavailable); i++)
-        if (sy_store_val_is_error(v, unavailable[i]))
-            return false;
-    return true;
-}
-
 static enum sy_err
 run(struct sy_store *s, const char *name, const char *pid, const char *op,
     uint64_t now_ms, const int64_t *extra, size_t nextra,
@@ -359,7 +343,7 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     enum sy_err e = sy_store_eval(s, &sy_budget_script, 2, keys,
                                   (int)(3 + nextra), argv, &arena, &v);
     int64_t x[6];
-    if (e == SY_ESTORE && script_failed(v)) {
+    if (e == SY_ESTORE && sy_store_script_failed(v)) {
         /* Redis answered, and the script failed (a Lua error, e.g. on a
          * number it cannot hold): not "Redis down". The caller refuses;
          * a fallback or fail_open would let the request through. */

@@ -65,29 +65,47 @@ static const struct {
  * without max_tokens: the largest common default of today's models. */
 #define SY_OUTPUT_TOKENS_UNKNOWN 32768
 
-/* Billed or retained request fields, in SY_FIELD_* bit order. */
+/* Billed or retained request fields, in SY_FIELD_* bit order. 'priced':
+ * the worst-case reservation covers what the field adds (n multiplies the
+ * output, high-resolution images count at their largest, store and
+ * transforms cost no extra tokens); the others add fees or token kinds
+ * that token prices cannot bound (search calls, audio, priority tiers,
+ * fallback models at other prices). */
 static const struct {
     const char *name;
     enum sy_field_rule rule;
+    bool priced;
 } billed_fields[SY_FIELD_COUNT] = {
-    {"n", SY_FIELD_ABOVE_1},               /* every choice is billed */
-    {"service_tier", SY_FIELD_PRESENT},    /* priority/scale/flex pricing */
-    {"store", SY_FIELD_TRUE},              /* prompts kept on the account */
-    {"web_search_options", SY_FIELD_PRESENT}, /* paid search calls */
-    {"audio", SY_FIELD_PRESENT},           /* audio output tokens */
-    {"modalities", SY_FIELD_NOT_TEXT},     /* ["text","audio"] */
-    {"prediction", SY_FIELD_PRESENT},      /* rejected tokens billed */
-    {"moderation", SY_FIELD_PRESENT},      /* moderation runs */
-    {"prompt_cache_retention", SY_FIELD_PRESENT}, /* 24 h retention */
-    {"models", SY_FIELD_PRESENT},          /* OpenRouter fallback models */
-    {"plugins", SY_FIELD_PRESENT},         /* OpenRouter web search... */
-    {"provider", SY_FIELD_PRESENT},        /* OpenRouter routing, max_price */
-    {"route", SY_FIELD_PRESENT},           /* OpenRouter fallback routing */
-    {"transforms", SY_FIELD_PRESENT},      /* OpenRouter prompt transforms */
-    {"enable_search", SY_FIELD_TRUE},      /* Qwen web search */
-    {"search_options", SY_FIELD_PRESENT},  /* Qwen web search */
-    {"vl_high_resolution_images", SY_FIELD_TRUE}, /* Qwen: 16k per image */
+    {"n", SY_FIELD_ABOVE_1, true},               /* every choice billed */
+    {"service_tier", SY_FIELD_PRESENT, false},   /* priority/flex pricing */
+    {"store", SY_FIELD_TRUE, true},              /* prompts kept */
+    {"web_search_options", SY_FIELD_PRESENT, false}, /* paid search calls */
+    {"audio", SY_FIELD_PRESENT, false},          /* audio output tokens */
+    {"modalities", SY_FIELD_NOT_TEXT, false},    /* ["text","audio"] */
+    {"prediction", SY_FIELD_PRESENT, false},     /* rejected tokens billed */
+    {"moderation", SY_FIELD_PRESENT, false},     /* moderation runs */
+    {"prompt_cache_retention", SY_FIELD_PRESENT, false}, /* 24 h storage */
+    {"models", SY_FIELD_PRESENT, false},         /* OpenRouter fallbacks */
+    {"plugins", SY_FIELD_PRESENT, false},        /* OpenRouter web search */
+    {"provider", SY_FIELD_PRESENT, false},       /* OpenRouter routing */
+    {"route", SY_FIELD_PRESENT, false},          /* OpenRouter fallbacks */
+    {"transforms", SY_FIELD_PRESENT, true},      /* prompt transforms */
+    {"enable_search", SY_FIELD_TRUE, false},     /* Qwen web search */
+    {"search_options", SY_FIELD_PRESENT, false}, /* Qwen web search */
+    {"vl_high_resolution_images", SY_FIELD_TRUE, true}, /* 16k per image */
 };
+
+/* The first billed field request 'n' uses whose cost the worst-case
+ * reservation cannot bound, or NULL: a caller with a money budget may
+ * not use it (core/pipeline_caller.c). */
+const char *
+sy_caps_unpriced_field(const struct sy_needs *n)
+{
+    for (unsigned i = 0; i < SY_FIELD_COUNT; i++)
+        if ((n->fields & (1u << i)) && !billed_fields[i].priced)
+            return billed_fields[i].name;
+    return NULL;
+}
 
 const char *
 sy_caps_field_name(unsigned i)

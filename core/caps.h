@@ -57,6 +57,7 @@ struct sy_needs {
     uint32_t fields;       /* SY_FIELD_* bits the request uses */
 };
 
+const char *sy_caps_unpriced_field(const struct sy_needs *n);
 void sy_caps_defaults(const char *provider_type, const char *model,
                       unsigned adapter_caps, struct sy_caps *out);
 const char *sy_caps_check(const struct sy_caps *c, const struct sy_needs *n,

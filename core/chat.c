@@ -395,6 +395,15 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
         if (e != SY_OK)
             return e;
     }
+    /* The deprecated form would carry schemas past the up-front compile
+     * and the contract checks: refused, whatever the provider. */
+    if (json_object_object_get_ex(root, "functions", NULL) ||
+        json_object_object_get_ex(root, "function_call", NULL)) {
+        bad(err, "functions", "the deprecated 'functions' and "
+            "'function_call' are not supported; use 'tools' and "
+            "'tool_choice'");
+        return SY_EBADREQ;
+    }
     if (json_object_object_get_ex(root, "tools", &v) && v != NULL) {
         e = check_tools(v, a, out, err);
         if (e != SY_OK)
@@ -668,12 +677,14 @@ sy_chat_json_free(void *obj)
 
 /* Keep a provider's token counts within what the deployment can have
  * produced: never negative, at most its context window plus its output
- * limit (SY_CHAT_MAX_TOKENS when they are unknown), cached within the
+ * limit (SY_CHAT_MAX_TOKENS when they are unknown; completion and
+ * reasoning that many times each of the n choices), cached within the
  * prompt and reasoning within the completion. A count of 2^63 would
  * otherwise charge a key millions of dollars. True when anything had to
  * change (worth a warning: the provider's report was impossible). */
 bool
-sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps)
+sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
+               uint32_t choices)
 {
     int64_t lim = SY_CHAT_MAX_TOKENS;
     if (caps != NULL && caps->context_window > 0 &&
@@ -681,11 +692,14 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps)
         lim = (int64_t)caps->context_window +
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
+    /* n choices produce up to n answers: completion counts scale. */
+    int64_t out_lim = lim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
+                                            (uint32_t)SY_CHAT_MAX_CHOICES);
     struct sy_usage in = *u;
     int64_t *f[] = {&u->prompt_tokens, &u->completion_tokens,
                     &u->cached_tokens, &u->reasoning_tokens};
     for (size_t i = 0; i < SY_ARRAY_LEN(f); i++)
-        *f[i] = *f[i] < 0 ? 0 : SY_MIN(*f[i], lim);
+        *f[i] = *f[i] < 0 ? 0 : SY_MIN(*f[i], i % 2 ? out_lim : lim);
     u->cached_tokens = SY_MIN(u->cached_tokens, u->prompt_tokens);
     u->reasoning_tokens = SY_MIN(u->reasoning_tokens, u->completion_tokens);
     u->total_tokens = u->prompt_tokens + u->completion_tokens;

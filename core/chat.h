@@ -128,10 +128,12 @@ struct sy_stream_answer {
     char names[SY_STREAM_MAX_CALLS][72];       /* tool names */
     unsigned ncalls;
     bool truncated;                            /* finish_reason "length" */
+    bool overflowed;   /* a piece did not fit: the rest was not gathered */
 };
 
 void sy_stream_answer_init(struct sy_stream_answer *s);
 void sy_stream_answer_clear(struct sy_stream_answer *s);
+void sy_stream_answer_limit(struct sy_stream_answer *s, size_t max);
 void sy_stream_answer_free(struct sy_stream_answer *s);
 bool sy_chat_chunk_gather(const char *json, size_t len,
                           struct sy_stream_answer *s);
@@ -143,7 +145,8 @@ enum sy_err sy_chat_chunk_with_content(const char *chunk, size_t len,
                                        const char *content, size_t clen,
                                        struct sy_buf *out);
 struct sy_caps;
-bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps);
+bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
+                    uint32_t choices);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

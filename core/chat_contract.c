@@ -181,6 +181,28 @@ sy_stream_answer_clear(struct sy_stream_answer *s)
     memset(s->names, 0, sizeof(s->names));
     s->ncalls = 0;
     s->truncated = false;
+    s->overflowed = false;
+}
+
+/* Gather at most 'max' bytes of text (a deployment's max_response_bytes:
+ * a longer stream fails anyway) and of each call's arguments. Call on an
+ * empty (cleared) answer. */
+void
+sy_stream_answer_limit(struct sy_stream_answer *s, size_t max)
+{
+    s->content.max = max;
+    for (unsigned i = 0; i < SY_STREAM_MAX_CALLS; i++)
+        s->args[i].max = SY_MIN(max, (size_t)1u << 20);
+}
+
+/* Append a piece of the answer. After the first piece that does not fit
+ * nothing more is gathered: the check must not see text with holes in
+ * it, different from what the caller received. */
+static void
+gather(struct sy_stream_answer *s, struct sy_buf *b, const char *p, size_t n)
+{
+    if (!s->overflowed && sy_buf_append(b, p, n) != SY_OK)
+        s->overflowed = true;
 }
 
 void
@@ -214,8 +236,8 @@ gather_calls(struct json_object *calls, struct sy_stream_answer *s)
                      json_object_get_string(v));
         if (json_object_object_get_ex(fn, "arguments", &v) &&
             json_object_is_type(v, json_type_string))
-            sy_buf_append(&s->args[idx], json_object_get_string(v),
-                          (size_t)json_object_get_string_len(v));
+            gather(s, &s->args[idx], json_object_get_string(v),
+                   (size_t)json_object_get_string_len(v));
     }
 }
 
@@ -240,8 +262,8 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
             if (json_object_object_get_ex(delta, "content", &v) &&
                 json_object_is_type(v, json_type_string) &&
                 json_object_get_string_len(v) > 0) {
-                sy_buf_append(&s->content, json_object_get_string(v),
-                              (size_t)json_object_get_string_len(v));
+                gather(s, &s->content, json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v));
                 had_text = true;
             }
             if (json_object_object_get_ex(delta, "tool_calls", &v) &&
@@ -269,6 +291,11 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
                         bool *fenced)
 {
     *fenced = false;
+    if (s->overflowed) {
+        snprintf(err, errlen, "the answer is larger than the %zu bytes "
+                 "gathered for the check", s->content.max);
+        return false;
+    }
     for (unsigned i = 0; i < s->ncalls; i++) {
         char why[200];
         if (!check_call(req, s->names[i], sy_buf_cstr(&s->args[i]),

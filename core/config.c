@@ -291,7 +291,10 @@ static const struct field server_fields[] = {
      "\"unix:/path/to.sock\", \"127.0.0.1:9000\" or a port"},
     {"processes", F_UINT, SRV(processes), 1, 256, false, NULL},
     {"threads", F_UINT, SRV(threads), 1, 8192, false, NULL},
-    {"thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 64, 65536, false, NULL},
+    /* 128 KiB at least: caller schemas are compiled and applied by
+     * recursion up to SY_JSONSCHEMA_MAX_DEPTH levels (tested on 128). */
+    {"thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 128, 65536, false,
+     NULL},
     {"max_body_bytes", F_SIZE, SRV(max_body_bytes), 1024, 256ll << 20, false,
      NULL},
     {"max_json_depth", F_UINT, SRV(max_json_depth), 4, 1000, false, NULL},
@@ -489,7 +492,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
                         SY_ARRAY_LEN(server_fields), NULL, &cfg->server);
         /* Freeing and printing a json-c tree recurses once per level:
          * measured, 64 KiB stacks survived depth 600 and crashed at 800,
-         * so allow 4 levels per KiB of thread stack. */
+         * so allow 4 levels per KiB of thread stack (512 at 128 KiB). */
         if (cfg->server.max_json_depth > cfg->server.thread_stack_kb * 4)
             sy_config_fail(&l, "server.max_json_depth",
                            "lower it, or raise server.thread_stack_kb "

@@ -18,7 +18,7 @@ struct json_object;
  * carries a 16-entry hash table, an array a 32-slot list). */
 #define SY_JSON_COST_OBJECT 800u
 #define SY_JSON_COST_ARRAY 320u
-#define SY_JSON_COST_SCALAR 48u
+#define SY_JSON_COST_SCALAR 96u
 
 enum sy_json_status {
     SY_JSON_OK,

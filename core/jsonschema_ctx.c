@@ -367,20 +367,6 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
     }
 }
 
-/* The value of the hex digit 'ch', or -1 (for $ref %XX here, and for
- * \xHH and \uHHHH in jsonschema_rx.c). */
-int
-jsonschema_hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* $ref                                                                */
 
@@ -405,8 +391,8 @@ jsonschema_resolve_ref(const struct json_object *root, const char *ref)
                 ch = p[1] == '0' ? '~' : '/';
                 p++;
             } else if (ch == '%') {
-                int h = jsonschema_hexval((unsigned char)p[1]);
-                int l = h < 0 ? -1 : jsonschema_hexval((unsigned char)p[2]);
+                int h = sy_hexval((unsigned char)p[1]);
+                int l = h < 0 ? -1 : sy_hexval((unsigned char)p[2]);
                 if (l < 0 || h * 16 + l == 0)
                     return NULL;
                 ch = (char)(h * 16 + l);

@@ -166,8 +166,6 @@ const char *jsonschema_type_name(const struct json_object *v);
 /* JSON equality (1 equals 1.0); counts steps, aborts when too deep. */
 bool jsonschema_equal(struct vctx *c, const struct json_object *a,
                       const struct json_object *b, unsigned depth);
-/* The value of a hex digit, or -1. */
-int jsonschema_hexval(unsigned char ch);
 /* The schema that a local "#..." reference names; borrowed, or NULL. */
 const struct json_object *
 jsonschema_resolve_ref(const struct json_object *root, const char *ref);

@@ -31,18 +31,6 @@
 
 #define MAX_PATH 4096
 
-static int
-hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Is the decoded path 'p' free of "//", "." and ".." segments and
  * control characters? A path that does not start with '/' (empty, "*")
  * matches no route anyway and is let through as it is. */
@@ -68,7 +56,8 @@ canonical(const char *p, size_t n)
 }
 
 /* Percent-decode the first 'n' bytes of 'raw' into 'a'; NULL when an
- * escape is malformed or the result is not canonical. */
+ * escape is malformed, encodes a separator outside a model id, or the
+ * result is not canonical. */
 static const char *
 decode(const char *raw, size_t n, struct sy_arena *a)
 {
@@ -81,11 +70,18 @@ decode(const char *raw, size_t n, struct sy_arena *a)
         }
         if (i + 2 >= n)
             return NULL;
-        int hi = hexval(raw[i + 1]);
-        int lo = hexval(raw[i + 2]);
+        int hi = sy_hexval(raw[i + 1]);
+        int lo = sy_hexval(raw[i + 2]);
         if (hi < 0 || lo < 0)
             return NULL;
-        out[o++] = (char)(hi * 16 + lo);
+        char ch = (char)(hi * 16 + lo);
+        /* An encoded '/' or '\\' would join segments the web server
+         * (and its access rules) saw as one: only a model id, the one
+         * free segment that may hold a slash, can have it. */
+        if ((ch == '/' || ch == '\\') &&
+            !(o > 11 && strncmp(out, "/v1/models/", 11) == 0))
+            return NULL;
+        out[o++] = ch;
         i += 2;
     }
     out[o] = '\0';

@@ -115,7 +115,9 @@ on_chunk(void *ud, const struct sy_chunk *ch)
     }
     if (ch->usage != NULL) {
         c->usage = *ch->usage;
-        if (sy_usage_bound(&c->usage, &c->dep->caps))
+        c->usage_dep = c->dep;
+        if (sy_usage_bound(&c->usage, &c->dep->caps,
+                           sy_chat_req_choices(&c->chat)))
             sy_log_warn(c->request_id, "%s reported impossible token "
                         "counts; bounded", c->dep->name);
     }
@@ -131,6 +133,12 @@ on_chunk(void *ud, const struct sy_chunk *ch)
             e = sy_buf_append(&c->pending, ch->data, ch->len);
         if (e == SY_OK)
             e = sy_buf_puts(&c->pending, "\n");
+        if (e != SY_OK && c->f.err == SY_OK) {
+            c->f.err = SY_EUP_PROTO;
+            c->f.message = sy_arena_printf(
+                &c->w->arena, "the streamed reply is larger than "
+                "max_response_bytes (%zu bytes)", c->pending.max);
+        }
         return e == SY_OK ? SY_OK : SY_EUP_PROTO;
     }
     if (!c->s->headers_sent) {
@@ -164,6 +172,16 @@ on_stream_data(void *ud, const char *p, size_t n)
                 c->uc->content_type);
             return SY_EUP_PROTO;
         }
+    }
+    /* A per-attempt cap on streamed bytes, as on a non-streaming reply:
+     * past it the deployment has failed (unseen by the caller while the
+     * stream is buffered or held, an SSE error event after). */
+    if (c->uc->body_bytes > c->dep->max_response_bytes) {
+        c->f.err = SY_EUP_PROTO;
+        c->f.message = sy_arena_printf(
+            &c->w->arena, "the streamed reply is larger than "
+            "max_response_bytes (%zu bytes)", c->dep->max_response_bytes);
+        return SY_EUP_PROTO;
     }
     const struct sy_adapter *ad = c->dep->provider->adapter;
     return ad->stream_feed(&c->call, p, n, on_chunk, c, &c->f);
@@ -255,6 +273,19 @@ record(struct pctx *c, enum sy_err result, uint64_t total_us)
                     c->probe_token);
 }
 
+void
+pipeline_charge_usage(struct pctx *c)
+{
+    const struct sy_deployment *d = c->usage_dep;
+    if (d == NULL || !c->usage.present)
+        return;
+    int64_t x = sy_cost_micro_usd(&d->price, &c->usage,
+                                  d->provider->markup_bp);
+    if (__builtin_add_overflow(c->spent_micro_usd, x, &c->spent_micro_usd))
+        c->spent_micro_usd = INT64_MAX;
+    c->usage_dep = NULL;
+}
+
 static enum attempt_result
 attempt(struct pctx *c, const char *api_key)
 {
@@ -268,8 +299,12 @@ attempt(struct pctx *c, const char *api_key)
     c->done_seen = false;
     c->holding = false;
     sy_buf_clear(&c->held);
-    sy_buf_clear(&c->pending);
+    /* What a stream may take is sized from this deployment's
+     * max_response_bytes (see on_stream_data), not a fixed ceiling. */
+    sy_buf_free(&c->pending);
+    sy_buf_init(&c->pending, d->max_response_bytes);
     sy_stream_answer_clear(&c->answer);
+    sy_stream_answer_limit(&c->answer, d->max_response_bytes);
     c->check_stream = c->chat.stream &&
                       (c->chat.response_format != SY_FORMAT_TEXT ||
                        c->needs_tools);
@@ -281,6 +316,7 @@ attempt(struct pctx *c, const char *api_key)
     c->call.api_key = api_key;
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
+    pipeline_charge_usage(c); /* the previous attempt's, if it reported */
     memset(&c->usage, 0, sizeof(c->usage));
     c->call.arena = &w->arena;
     c->call.ctx = ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size)
@@ -328,6 +364,16 @@ attempt(struct pctx *c, const char *api_key)
             memset(&resp, 0, sizeof(resp));
             e = ad->parse_response(&c->call, sy_buf_cstr(&uc.body),
                                    uc.body.len, &resp, &f);
+            if (e == SY_OK && resp.usage.present) {
+                /* Paid for whatever happens next (a broken contract, a
+                 * caller's schema that spends its regex budget). */
+                c->usage = resp.usage;
+                c->usage_dep = d;
+                if (sy_usage_bound(&c->usage, &d->caps,
+                               sy_chat_req_choices(&c->chat)))
+                    sy_log_warn(c->request_id, "%s reported impossible "
+                                "token counts; bounded", d->name);
+            }
             char why[300];
             const char *extra = NULL;
             if (e == SY_OK &&
@@ -361,10 +407,6 @@ attempt(struct pctx *c, const char *api_key)
                 }
             }
             if (e == SY_OK) {
-                c->usage = resp.usage;
-                if (sy_usage_bound(&c->usage, &d->caps))
-                    sy_log_warn(c->request_id, "%s reported impossible "
-                                "token counts; bounded", d->name);
                 c->cost_micro_usd = sy_cost_micro_usd(
                     &d->price, &c->usage, d->provider->markup_bp);
                 char usd[32], cost_hdr[160];
@@ -613,44 +655,10 @@ pipeline_handle_chat(struct pctx *c)
      * is called, and settled with the real cost afterwards. */
     struct sy_budget_result budget;
     char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
-    bool budget_held = false;
-    memset(&budget, 0, sizeof(budget));
-    if (vk != NULL && vk->budget_micro_usd > 0) {
-        sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(),
-                            budget_pid);
-        enum sy_err be =
-            w->store != NULL
-                ? sy_budget_reserve(w->store, vk->name, budget_pid,
-                                    vk->budget_micro_usd,
-                                    pipeline_worst_case_cost(c, g), 0, 0, &budget)
-                : SY_ESTORE;
-        if (be == SY_EINTERNAL) {
-            /* The script failed on our input: a refusal, never "Redis
-             * down" (which fail_open would let through). */
-            pipeline_send_error(c, 503, "the budget of this key could not be "
-                       "checked (limit script error); request refused",
-                       "server_error", NULL, "budget_check_failed", NULL);
-            return;
-        }
-        if (be != SY_OK && !vk->fail_open) {
-            pipeline_send_error(c, 503, "the budget of this key cannot be checked "
-                       "now (state store unavailable); try again shortly",
-                       "server_error", NULL, "budget_unavailable",
-                       "Retry-After: 1\r\n");
-            return;
-        }
-        if (be == SY_OK && !budget.allowed) {
-            char msg[256], usd[32];
-            sy_cost_format_usd(budget.remaining, usd, sizeof(usd));
-            snprintf(msg, sizeof(msg), "budget of key '%.64s' exhausted for "
-                     "this %s: $%s left, not enough for this request",
-                     vk->name, sy_budget_period_name(vk->budget_period), usd);
-            pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-                       "budget_exceeded", NULL);
-            return;
-        }
-        budget_held = be == SY_OK;
-    }
+    bool budget_held;
+    if (!pipeline_reserve_budget(c, vk, g, &budget, budget_pid,
+                                 &budget_held))
+        return;
     uint64_t est = pipeline_estimate_tokens(c);
     struct sy_reservation caller_res;
     memset(&caller_res, 0, sizeof(caller_res));
@@ -721,11 +729,16 @@ pipeline_handle_chat(struct pctx *c)
 
     sy_buf_init(&c->why, 4096);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
-    sy_buf_init(&c->pending, 64u << 20);
+    sy_buf_init(&c->pending, 0); /* sized per attempt */
     sy_stream_answer_init(&c->answer);
     c->needs_tools = needs.tools;
     c->group = g;
     c->all_ratelimited = true;
+    /* The breaker's probe token is the gateway's own id, never a
+     * caller's X-Request-Id (which it could repeat, or make too long for
+     * the report to match). */
+    const char *token = sy_arena_printf(&w->arena, "req_%s%08x",
+                                        w->id_prefix, (unsigned)w->seq);
     bool done = false;
     for (size_t i = 0; i < plan->ncand && !done; i++) {
         if (c->s->gone)
@@ -734,14 +747,14 @@ pipeline_handle_chat(struct pctx *c)
         c->probe_token = NULL;
         if (w->state != NULL) {
             enum sy_breaker_verdict v =
-                sy_state_allow(w->state, w->store, d, c->request_id);
+                sy_state_allow(w->state, w->store, d, token);
             if (v == SY_BREAKER_DENY) {
                 sy_router_exclude(plan, d, "breaker open");
                 i--;
                 continue;
             }
             if (v == SY_BREAKER_PROBE)
-                c->probe_token = c->request_id;
+                c->probe_token = token;
         }
         sy_router_explain(plan, c->route, sizeof(c->route));
         c->dep = d;
@@ -758,13 +771,14 @@ pipeline_handle_chat(struct pctx *c)
             all_failed(c, g);
         }
     }
+    pipeline_charge_usage(c);
     if (ck != NULL && w->quota != NULL)
         sy_quota_settle(w->quota, w->store, &caller_res,
                         c->usage.present ? (uint64_t)c->usage.total_tokens
                                          : 0);
     if (budget_held)
         sy_budget_settle(w->store, vk->name, budget_pid, budget.id,
-                         c->s->status == 200 ? c->cost_micro_usd : 0, 0,
+                         c->spent_micro_usd, 0,
                          &budget);
     pipeline_account(c, ck, g);
     sy_buf_free(&c->why);

@@ -105,7 +105,7 @@ pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
     r.completion_tokens = c->usage.completion_tokens;
     r.cached_tokens = c->usage.cached_tokens;
     r.reasoning_tokens = c->usage.reasoning_tokens;
-    r.cost_micro_usd = c->s->status == 200 ? c->cost_micro_usd : 0;
+    r.cost_micro_usd = c->spent_micro_usd;
     if (c->s->status == 200 && g->ndeployments > 0) {
         const struct sy_deployment *d0 = g->deployments[0];
         r.baseline_micro_usd = sy_cost_micro_usd(&d0->price, &c->usage,
@@ -200,6 +200,80 @@ pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
     return worst;
 }
 
+
+/* A money budget is reserved at the worst case before any provider is
+ * called, and settled with the real cost afterwards ('*held' says
+ * whether a reservation was made). Returns false when the caller has
+ * been answered (refused). */
+bool
+pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
+                        const struct sy_group *g, struct sy_budget_result *b,
+                        char *pid, bool *held)
+{
+    struct sy_worker *w = c->w;
+    *held = false;
+    memset(b, 0, sizeof(*b));
+    if (vk == NULL || vk->budget_micro_usd <= 0)
+        return true;
+    if (!pipeline_budget_can_price(c))
+        return false;
+    sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(),
+                        pid);
+    enum sy_err be =
+        w->store != NULL
+            ? sy_budget_reserve(w->store, vk->name, pid,
+                                vk->budget_micro_usd,
+                                pipeline_worst_case_cost(c, g), 0, 0, b)
+            : SY_ESTORE;
+    if (be == SY_EINTERNAL) {
+        /* The script failed on our input: a refusal, never "Redis
+         * down" (which fail_open would let through). */
+        pipeline_send_error(c, 503, "the budget of this key could not be "
+                   "checked (limit script error); request refused",
+                   "server_error", NULL, "budget_check_failed", NULL);
+        return false;
+    }
+    if (be != SY_OK && !vk->fail_open) {
+        pipeline_send_error(c, 503, "the budget of this key cannot be checked "
+                   "now (state store unavailable); try again shortly",
+                   "server_error", NULL, "budget_unavailable",
+                   "Retry-After: 1\r\n");
+        return false;
+    }
+    if (be == SY_OK && !b->allowed) {
+        char msg[256], usd[32];
+        sy_cost_format_usd(b->remaining, usd, sizeof(usd));
+        snprintf(msg, sizeof(msg), "budget of key '%.64s' exhausted for "
+                 "this %s: $%s left, not enough for this request",
+                 vk->name, sy_budget_period_name(vk->budget_period), usd);
+        pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                   "budget_exceeded", NULL);
+        return false;
+    }
+    *held = be == SY_OK;
+    return true;
+}
+
+/* A caller with a money budget may use a billed field only when the
+ * worst-case reservation can price it (core/caps.c): otherwise a 400
+ * naming the field. Returns false when the caller has been answered. */
+bool
+pipeline_budget_can_price(struct pctx *c)
+{
+    struct sy_needs n;
+    sy_chat_req_needs(&c->chat, &n);
+    const char *f = sy_caps_unpriced_field(&n);
+    if (f == NULL)
+        return true;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "'%s' adds costs that cannot be reserved "
+             "ahead from a key with a money budget (fees or token kinds "
+             "beyond the deployment's token prices); send the request "
+             "without it, or use a key without a money budget", f);
+    pipeline_send_error(c, 400, msg, "invalid_request_error", f,
+                        "unpriced_field", NULL);
+    return false;
+}
 
 /* Is 'ct' application/json, with or without parameters (charset)? What a
  * cross-site HTML form can send (text/plain, form-urlencoded, multipart)

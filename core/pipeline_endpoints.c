@@ -30,16 +30,38 @@
 #include <strings.h>
 
 
+/* May the caller (NULL: no caller keys configured) see group 'g'? A key's
+ * allowed-models list limits the listing as it limits chat. */
+static bool
+caller_may_use(const struct sy_caller_key *ck, const struct sy_vkey *vk,
+               const struct sy_group *g)
+{
+    if (vk != NULL)
+        return sy_vkey_model_allowed(vk, g->name);
+    return ck == NULL || sy_auth_model_allowed(ck, g->name);
+}
+
+/* With caller keys configured the model endpoints authenticate like chat
+ * (same 401) and show only the groups the key may use; without, they are
+ * open. */
 void
 pipeline_handle_models(struct pctx *c)
 {
     const struct sy_config *cfg = c->w->cfg;
+    const struct sy_caller_key *ck = NULL;
+    struct sy_vkey *vk = NULL;
+    if (!pipeline_identify(c, &ck, &vk))
+        return;
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
     sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
+    bool first = true;
     for (size_t i = 0; i < cfg->ngroups; i++) {
         const char *name = cfg->groups[i].name;
-        sy_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        if (!caller_may_use(ck, vk, &cfg->groups[i]))
+            continue;
+        sy_buf_puts(b, first ? "{\"id\":" : ",{\"id\":");
+        first = false;
         sy_buf_json_str(b, name, strlen(name));
         sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
                        "\"owned_by\":\"switchyard\"}");
@@ -48,12 +70,18 @@ pipeline_handle_models(struct pctx *c)
     pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 
+/* A group the key may not use is answered as one that does not exist:
+ * the listing does not show it either. */
 void
 pipeline_handle_model(struct pctx *c)
 {
+    const struct sy_caller_key *ck = NULL;
+    struct sy_vkey *vk = NULL;
+    if (!pipeline_identify(c, &ck, &vk))
+        return;
     const char *name = c->r->path + strlen("/v1/models/");
     const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
-    if (g == NULL) {
+    if (g == NULL || !caller_may_use(ck, vk, g)) {
         char msg[256];
         snprintf(msg, sizeof(msg), "The model '%.120s' does not exist",
                  name);

@@ -55,6 +55,10 @@ struct pctx {
     uint64_t first_event_us;        /* first stream event of the attempt */
     enum sy_err result;             /* the attempt's outcome class */
     int64_t cost_micro_usd;         /* of the answered attempt */
+    const struct sy_deployment *usage_dep; /* whose prices 'usage' is at;
+                                       NULL once charged */
+    int64_t spent_micro_usd;        /* every attempt that reported usage,
+                                       answered or not: what is charged */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
     struct sy_failure last;
@@ -80,6 +84,16 @@ void pipeline_send_stream_error(struct pctx *c, enum sy_err e,
 
 /* The small endpoints (pipeline_endpoints.c) */
 void pipeline_handle_chat(struct pctx *c);
+/* Add the cost of 'usage' (the last attempt's) to what the request is
+ * charged, once. */
+void pipeline_charge_usage(struct pctx *c);
+bool pipeline_budget_can_price(struct pctx *c);
+struct sy_budget_result;
+struct sy_vkey;
+bool pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
+                             const struct sy_group *g,
+                             struct sy_budget_result *b, char *pid,
+                             bool *held);
 void pipeline_handle_models(struct pctx *c);
 void pipeline_handle_model(struct pctx *c);
 void pipeline_handle_health(struct pctx *c);

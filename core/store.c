@@ -722,6 +722,22 @@ sy_store_val_is_error(const struct sy_store_val *v, const char *prefix)
     return prefix == NULL || strncmp(v->str, prefix, strlen(prefix)) == 0;
 }
 
+/* Did a script fail on what it was given ('v', an error reply)? Not
+ * when Redis cannot run it now (out of memory, busy, read-only disk,
+ * cluster down): that is "Redis unavailable", as for a lost connection. */
+bool
+sy_store_script_failed(const struct sy_store_val *v)
+{
+    static const char *const unavailable[] = {"OOM", "BUSY", "MISCONF",
+                                              "TRYAGAIN", "CLUSTERDOWN"};
+    if (!sy_store_val_is_error(v, NULL))
+        return false;
+    for (size_t i = 0; i < SY_ARRAY_LEN(unavailable); i++)
+        if (sy_store_val_is_error(v, unavailable[i]))
+            return false;
+    return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Scripts                                                             */
 

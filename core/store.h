@@ -189,5 +189,7 @@ enum sy_err sy_store_read_message(struct sy_store *s, uint32_t timeout_ms,
 /* Reply helpers */
 bool sy_store_val_int(const struct sy_store_val *v, int64_t *out);
 bool sy_store_val_is_error(const struct sy_store_val *v, const char *prefix);
+/* A script's error reply that is a refusal, not "Redis unavailable". */
+bool sy_store_script_failed(const struct sy_store_val *v);
 
 #endif

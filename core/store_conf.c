@@ -56,18 +56,6 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* Addresses: redis:// URLs and host:port                              */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode 'n' bytes of 's' into 'out'; false when malformed or
  * too long. */
 static bool
@@ -79,8 +67,8 @@ pct_decode(const char *s, size_t n, char *out, size_t outlen)
         if (c == '%') {
             if (i + 2 >= n)
                 return false;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = sy_hexval(s[i + 1]);
+            int lo = sy_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi * 16 + lo);

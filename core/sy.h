@@ -26,6 +26,19 @@
 #define SY_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SY_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The value of hex digit 'ch', or -1 (percent-escapes, \\uHHHH). */
+static inline int
+sy_hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
 /* Forward declarations: every project struct, so headers stay small. */
 struct sy_arena;
 struct sy_buf;

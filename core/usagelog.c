@@ -446,18 +446,6 @@ eat(struct cur *c, char ch)
     return false;
 }
 
-static int
-hex_val(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static bool
 read_hex4(struct cur *c, unsigned *out)
 {
@@ -465,7 +453,7 @@ read_hex4(struct cur *c, unsigned *out)
         return false;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_val(c->p[i]);
+        int h = sy_hexval(c->p[i]);
         if (h < 0)
             return false;
         v = v << 4 | (unsigned)h;

@@ -605,11 +605,15 @@ sy_fcgi_cgi(const struct sy_config *cfg)
     w.state = state;
     w.quota = sy_quota_new(cfg);
     w.store = sy_state_new_store(state);
+    /* The same usage log as FastCGI mode: a CGI request is billed too. */
+    struct sy_usagelog *usagelog = open_usage_log(cfg);
+    w.usagelog = usagelog;
     struct sy_fcgi_io io = {.param = cgi_param, .read = cgi_read, .io = NULL};
     struct sy_sink sink = {.ops = &sy_sink_stdio_ops, .io = stdout};
     sy_fcgi_serve_one(&w, &io, &sink);
     struct sy_quota *quota = w.quota;
     sy_worker_cleanup(&w);
+    sy_usagelog_close(usagelog);
     sy_state_stop(state);
     sy_quota_free(quota);
     sy_upstream_global_cleanup();

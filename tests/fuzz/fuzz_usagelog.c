@@ -23,6 +23,12 @@
 
 static char path[256];
 
+static void
+remove_file(void)
+{
+    unlink(path);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -31,6 +37,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(path, sizeof(path), "%s/sy-fuzz-usagelog-%d", dir,
              (int)getpid());
+    atexit(remove_file);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #   headers   golden reply headers and bodies, in fuzz_headers.c's layout
 #   request   golden requests (model set to a group of fuzz_request.c's
 #             config) as FastCGI parameters and body, and the GET routes
+#   redis     only hand-made RESP replies (tests/fuzz/seeds/redis/)
 # plus the hand-made seeds and regression inputs in tests/fuzz/seeds/<t>/.
 # Generated, never committed: the directory is rebuilt on every call.
 set -eu
@@ -20,7 +21,7 @@ final=$1
 # Written aside and then swapped in, so a reader never sees half a corpus.
 out=$final.new
 rm -rf "$out"
-for t in chat adapter schema config usagelog contract headers request; do
+for t in chat adapter schema config usagelog contract headers request redis; do
     mkdir -p "$out/$t"
 done
 

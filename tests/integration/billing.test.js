@@ -177,7 +177,7 @@ describe('virtual keys: budgets and token limits', { skip: h.missing('redis') ||
                         breaker: { consecutive: 0, failure_pct: 0 },
                     },
                 });
-                cfg.deployments.paid.allow_fields = ['n'];
+                cfg.deployments.paid.allow_fields = ['n', 'service_tier', 'web_search_options'];
                 /* 2.50 / 10.00 USD per million tokens (gpt-4o) */
                 cfg.deployments.paid.price = { input_per_mtok: 2.5, output_per_mtok: 10 };
                 return cfg;
@@ -214,6 +214,28 @@ describe('virtual keys: budgets and token limits', { skip: h.missing('redis') ||
         assert.equal(four.status, 200, four.body);
         const hb = await redis.cmd('HGET', 'sy:budget:{bill-n}:total', 'reserved');
         assert.equal(Number(hb || 0), 0, 'a reservation was left');
+    });
+
+    it('a money budget cannot take an allowed field it cannot price', async () => {
+        /* The deployment allows service_tier and web search, but their fees
+         * and tiers are beyond token prices: a budgeted key gets a 400
+         * naming the field, before any provider call; a key without a
+         * money budget is served. */
+        create('bill-tier', ['--budget-usd', '1', '--period', 'total']);
+        create('bill-free', []);
+        await S.mock.resetStats();
+        for (const extra of [{ service_tier: 'priority' }, { web_search_options: {} }]) {
+            const r = await ask(vk['bill-tier'], extra);
+            assert.equal(r.status, 400, r.body);
+            assert.equal(r.json.error.code, 'unpriced_field', r.body);
+            assert.equal(r.json.error.param, Object.keys(extra)[0]);
+        }
+        const st = await S.mock.stats();
+        assert.equal((st.paid || {}).requests || 0, 0, 'a refused request reached the provider');
+        const ok = await ask(vk['bill-free'], { service_tier: 'priority' });
+        assert.equal(ok.status, 200, ok.body);
+        const n = await ask(vk['bill-tier'], { n: 2, max_tokens: 100 });
+        assert.equal(n.status, 200, n.body);
     });
 
     it('holds a 50-tokens-a-minute virtual key against huge max_tokens', async () => {

@@ -214,6 +214,25 @@ describe('CGI mode', () => {
         assert.equal(r.status, 200, r.raw);
     });
 
+    it('writes the usage log like FastCGI mode', () => {
+        const log = path.join(dir, 'cgi-usage.log');
+        const cfgFile = path.join(dir, 'cgi-usage.json');
+        fs.writeFileSync(cfgFile, JSON.stringify(h.gatewayConfig(mock.port, {
+            deployments: { c1: {} }, groups: { 'm-cgi': ['c1'] },
+            server: { usage_log: log },
+        })));
+        const env = { SWITCHYARD_CONFIG: cfgFile, HTTP_X_REQUEST_ID: 'cgi-usage-1' };
+        const r = cgi({ method: 'POST', uri: '/v1/chat/completions', body: chatBody(), env });
+        assert.equal(r.status, 200, r.raw);
+        assert.ok(fs.existsSync(log), 'CGI mode did not open server.usage_log');
+        const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        assert.equal(lines.length, 1);
+        assert.equal(lines[0].request_id, 'cgi-usage-1');
+        assert.equal(lines[0].deployment, 'c1');
+        assert.equal(lines[0].status, 200);
+        assert.ok(lines[0].completion_tokens > 0, JSON.stringify(lines[0]));
+    });
+
     it('answers 500 config_invalid when SWITCHYARD_CONFIG is invalid', () => {
         const r = cgi({ uri: '/healthz', env: { SWITCHYARD_CONFIG: badFile } });
         assert.equal(r.status, 500, r.raw);

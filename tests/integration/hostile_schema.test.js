@@ -22,15 +22,34 @@ const h = require('./harness');
 const CLK_TCK = 100;
 const WALL_MS = 5000;
 
+const PRICE = { input_per_mtok: 2.5, output_per_mtok: 10 };
+
 const stack = new h.Stack({
     tag: 'hostile',
     servers: ['lighttpd'],
-    config: (port) => h.gatewayConfig(port, {
-        deployments: { a: {}, b: {} },
-        groups: { 'g': { deployments: ['a', 'b'], contract: { on_violation: 'next' } } },
-        server: { processes: 2, threads: 2 },
-    }),
+    config: (port) => {
+        const cfg = h.gatewayConfig(port, {
+            deployments: { a: {}, b: {} },
+            groups: { 'g': { deployments: ['a', 'b'], contract: { on_violation: 'next' } } },
+            server: { processes: 2, threads: 2, usage_log: require('node:path').join(stack.dir, 'usage.log') },
+        });
+        for (const d of Object.values(cfg.deployments)) d.price = { ...PRICE };
+        return cfg;
+    },
 });
+
+/* The usage-log line of request 'id' (the log is written before the
+ * answer is complete, but give it a moment). */
+async function usageLine(id) {
+    const file = require('node:path').join(stack.dir, 'usage.log');
+    for (let i = 0; i < 50; i++) {
+        const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : [];
+        const hit = lines.filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.request_id === id);
+        if (hit) return hit;
+        await h.sleep(20);
+    }
+    return null;
+}
 
 before(() => stack.start(), { timeout: 60000 });
 after(() => stack.stop(), { timeout: 30000 });
@@ -148,12 +167,30 @@ describe('hostile schemas behind lighttpd', { skip: h.missing('lighttpd') || fal
             /* One provider call: the caller's schema, not deployment a,
              * is at fault, so b is not tried. */
             assert.deepEqual(await calls(), { a: 1, b: 0 });
+            /* The call that was made is charged, 400 or not. */
+            const line = await usageLine(r.headers['x-request-id']);
+            assert.ok(line, `no usage-log line for ${r.headers['x-request-id']}`);
+            assert.equal(line.status, status);
+            assert.ok(line.cost_micro_usd > 0, JSON.stringify(line));
             const cpu = u1.reduce((s, w, i) => s + w.cpuMs - u0[i].cpuMs, 0);
             const hwm = Math.max(...u1.map((w) => w.hwmKiB));
             figures.push(`${name}: HTTP ${r.status}, ${r.tEnd.toFixed(1)} ms wall, ` +
                 `worker CPU ${cpu.toFixed(0)} ms, worker peak RSS ${hwm} KiB`);
         });
     }
+
+    it('a stream whose caller schema spends the regex budget is charged', async () => {
+        const body = schemaBody({ type: 'object', properties: { a: { pattern: '(a{0,1000}){0,19}b' } } },
+            { content: JSON.stringify({ a: `${'a'.repeat(2000)}cb` }) });
+        body.stream = true;
+        const r = await post(body);
+        assert.equal(r.status, 200, r.body);
+        const last = r.events[r.events.length - 1];
+        assert.ok(last && last.json && last.json.error, `no error event: ${r.body.slice(-300)}`);
+        const line = await usageLine(r.headers['x-request-id']);
+        assert.ok(line, 'no usage-log line');
+        assert.ok(line.cost_micro_usd > 0, JSON.stringify(line));
+    });
 
     it('the same worker processes are alive, and still answer', async () => {
         assert.deepEqual(stack.workers(), workers);

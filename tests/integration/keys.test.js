@@ -30,6 +30,7 @@ const SECRETS = {
     SY_T_ADMIN: 'CANARYadminkey-2b8e6d0f4a1c3957',
     SY_T_PK: 'CANARYproviderkey-9d1f3b5a7c2e4608',
     SY_T_CK_STATIC: 'CANARYstatickey-4c6e8a0b2d1f3579',
+    SY_T_CK_NARROW: 'CANARYnarrowkey-8e0c2a4f6b1d3975',
 };
 /* A well-formed virtual key that was never created. */
 const UNKNOWN_VKEY = 'sk-sy-CANARYunknownVirtualKey0123456789abcdefg';
@@ -62,7 +63,10 @@ function config(mockPort, redisUrl, usageLog) {
         key_secret_env: 'SY_T_KEY_SECRET',
         breaker: { consecutive: 0, failure_pct: 0 },
     };
-    cfg.keys = { static: { key_env: 'SY_T_CK_STATIC' } };
+    cfg.keys = {
+        static: { key_env: 'SY_T_CK_STATIC' },
+        'static-narrow': { key_env: 'SY_T_CK_NARROW', models: ['g-other'] },
+    };
     return cfg;
 }
 
@@ -277,6 +281,42 @@ describe('virtual keys', { skip: SKIP }, () => {
         const u = cli(['update', 'narrow', '--models', 'g-basic,g-other']);
         assert.equal(u.status, 0, u.stderr);
         assert.equal((await chat(B, vkeys.narrow, 'g-other')).status, 200);
+    });
+
+    test('GET /v1/models and /v1/models/{id}: the 401 of chat; only the groups a key may use', async () => {
+        await createViaApi({ name: 'lister', models: ['g-basic'] });
+        const get = (s, p, key) => h.request(s.base('lighttpd'), {
+            path: p, headers: key === null ? {} : bearer(key),
+        }).then((r) => { seenBodies.push(r.body); return r; });
+        const chat401 = await chat(A, 'CANARYnotakey-0123456789abcdef');
+        assert.equal(chat401.status, 401, brief(chat401));
+        for (const s of [A, B]) {
+            for (const p of ['/v1/models', '/v1/models/g-basic', '/v1/models/nope']) {
+                for (const key of [null, 'CANARYnotakey-0123456789abcdef', UNKNOWN_VKEY]) {
+                    const r = await get(s, p, key);
+                    assert.equal(r.status, 401, `${p}: ${brief(r)}`);
+                    assert.equal(r.body, chat401.body, p);
+                }
+            }
+        }
+        const ids = async (key) => {
+            const r = await get(A, '/v1/models', key);
+            assert.equal(r.status, 200, brief(r));
+            return r.json.data.map((m) => m.id).sort();
+        };
+        assert.deepEqual(await ids(SECRETS.SY_T_CK_STATIC), ['g-basic', 'g-bud', 'g-other']);
+        assert.deepEqual(await ids(SECRETS.SY_T_CK_NARROW), ['g-other']);
+        assert.deepEqual(await ids(vkeys.lister), ['g-basic']);
+        for (const [key, ok, no] of [[vkeys.lister, 'g-basic', 'g-other'],
+            [SECRETS.SY_T_CK_NARROW, 'g-other', 'g-basic']]) {
+            const y = await get(B, `/v1/models/${ok}`, key);
+            assert.equal(y.status, 200, brief(y));
+            assert.equal(y.json.id, ok);
+            const n = await get(B, `/v1/models/${no}`, key);
+            assert.equal(n.status, 404, brief(n));
+            assert.equal(n.json.error.code, 'model_not_found', brief(n));
+        }
+        assert.equal((await get(A, '/v1/models/g-bud', SECRETS.SY_T_CK_STATIC)).status, 200);
     });
 
     test('rpm of a virtual key is enforced across stacks: 429 with x-ratelimit-* headers', async () => {

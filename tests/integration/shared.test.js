@@ -492,10 +492,12 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
         await h.sleep(wait + 50);
         await A.mock.resetStats();
         /* Waves of concurrent requests from both stacks while the probe is
-         * out. */
+         * out, all with one caller-chosen 64-character X-Request-Id (the
+         * probe token must be the gateway's own id). */
         const pending = [];
+        const rid = { ...AUTH, 'X-Request-Id': `probe-${'x'.repeat(58)}` };
         for (let wave = 0; wave < 8; wave++) {
-            for (let i = 0; i < 8; i++) pending.push(chatOn(i % 2 ? B : A, 'g-probe'));
+            for (let i = 0; i < 8; i++) pending.push(chatOn(i % 2 ? B : A, 'g-probe', { headers: rid }));
             await h.sleep(100);
         }
         await h.sleep(300);

@@ -675,6 +675,32 @@ test_json_free_null(void **state)
     sy_chat_json_free(o);
 }
 
+/* The deprecated functions form is refused at parse time: its schemas
+ * would skip the up-front compile. */
+static void
+test_reject_functions(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"functions\":[{\"name\":\"f\",\"parameters\":{\"type\":"
+        "\"string\",\"pattern\":\"((a?){1000}){6}(?i)x\"}}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"function_call\":\"auto\"}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bodies); i++) {
+        struct sy_arena a;
+        struct sy_chat_req fr;
+        struct sy_chat_error ferr;
+        sy_arena_init(&a, 4096);
+        assert_int_equal(sy_chat_req_parse(bodies[i], strlen(bodies[i]), 64,
+                                           &a, &fr, &ferr),
+                         SY_EBADREQ);
+        assert_string_equal(ferr.param, "functions");
+        sy_arena_cleanup(&a);
+    }
+}
+
 /* A provider's impossible counts are bounded before anything is priced
  * or settled with them. */
 static void
@@ -683,7 +709,7 @@ test_usage_bound(void **state)
     (void)state;
     struct sy_caps caps = {0};
     struct sy_usage u = {true, INT64_MAX, -5, INT64_MAX, INT64_MAX, 0};
-    assert_true(sy_usage_bound(&u, &caps));
+    assert_true(sy_usage_bound(&u, &caps, 1));
     assert_int_equal(u.prompt_tokens, SY_CHAT_MAX_TOKENS);
     assert_int_equal(u.completion_tokens, 0);
     assert_int_equal(u.cached_tokens, SY_CHAT_MAX_TOKENS);
@@ -693,15 +719,24 @@ test_usage_bound(void **state)
     caps.context_window = 128000;
     caps.max_output_tokens = 16384;
     struct sy_usage v = {true, 200000, 20000, 220000, 300000, 30000};
-    assert_true(sy_usage_bound(&v, &caps));
+    assert_true(sy_usage_bound(&v, &caps, 1));
     assert_int_equal(v.prompt_tokens, 128000 + 16384);
     assert_int_equal(v.completion_tokens, 20000);
     assert_int_equal(v.cached_tokens, 128000 + 16384);
     assert_int_equal(v.reasoning_tokens, 20000);
 
+    /* n = 128 answers of up to 16,000 tokens: 2,048,000 is possible. */
+    caps.context_window = 128000;
+    caps.max_output_tokens = 16000;
+    struct sy_usage nn = {true, 1000, 2048000, 2049000, 0, 0};
+    assert_false(sy_usage_bound(&nn, &caps, 128));
+    assert_int_equal(nn.completion_tokens, 2048000);
+    assert_true(sy_usage_bound(&nn, &caps, 1));
+    assert_int_equal(nn.completion_tokens, 144000);
+
     /* An ordinary report is left alone. */
     struct sy_usage w = {true, 1000, 200, 1200, 500, 50};
-    assert_false(sy_usage_bound(&w, &caps));
+    assert_false(sy_usage_bound(&w, &caps, 1));
     assert_int_equal(w.prompt_tokens, 1000);
     assert_int_equal(w.total_tokens, 1200);
     assert_int_equal(w.cached_tokens, 500);
@@ -740,6 +775,7 @@ main(void)
         T(test_resp_write),
         T(test_json_free_null),
         T(test_usage_bound),
+        T(test_reject_functions),
 #undef T
     };
     return cmocka_run_group_tests_name("chat", tests, NULL, NULL);

@@ -210,9 +210,12 @@ test_error_out_of_range(void **state)
     load_bad(with_server("'max_json_depth':1001"));
     has_line("t: server.max_json_depth: value 1001 out of range (hint: "
              "allowed range 4..1000)");
+    load_bad(with_server("'thread_stack_kb':64"));
+    has_line("t: server.thread_stack_kb: value 64 out of range (hint: "
+             "allowed range 128..65536)");
     load_bad(with_server("'thread_stack_kb':4294967360"));
     has_line("t: server.thread_stack_kb: value 4294967360 out of range "
-             "(hint: allowed range 64..65536)");
+             "(hint: allowed range 128..65536)");
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'timeouts':{'connect_ms':0}"));
     has_line("t: deployments.d.timeouts.connect_ms: value 0 out of range "
@@ -226,8 +229,8 @@ test_error_out_of_range(void **state)
     has_line("t: deployments.d.max_response_bytes: value 100 out of range "
              "(hint: allowed range 1024..1073741824)");
     /* Nesting that the thread stacks cannot free or print. */
-    load_bad(with_server("'thread_stack_kb':64,'max_json_depth':800"));
-    has_line("t: server.max_json_depth: 800 levels do not fit in 64 KiB "
+    load_bad(with_server("'thread_stack_kb':128,'max_json_depth':600"));
+    has_line("t: server.max_json_depth: 600 levels do not fit in 128 KiB "
              "thread stacks (hint: lower it, or raise "
              "server.thread_stack_kb (4 levels per KiB of stack))");
     /* Beyond 64 bits: still refused. */
