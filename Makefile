@@ -52,7 +52,7 @@ endif
 # ---------------------------------------------------------------- sources
 CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/config.c core/config_providers.c core/config_state.c core/config_groups.c core/chat.c core/chat_contract.c core/upstream.c core/worker.c \
-            core/pipeline.c core/pipeline_send.c core/pipeline_route.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
+            core/pipeline.c core/pipeline_send.c core/pipeline_route.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_reply.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/jsonschema_scalar.c core/json_strict.c core/contract.c core/caps.c \
             core/cost.c core/usagelog.c core/spend.c \
@@ -143,7 +143,7 @@ integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
 
 client-test: all
-	$(Q)cd tests/client && { [ -d node_modules/openai ] || npm ci --no-audit --no-fund --engine-strict=false; } && SY_BUILD_DIR=$(BUILD) node --test client.test.js
+	$(Q)cd tests/client && { { [ -d node_modules/openai ] && [ -d node_modules/@anthropic-ai/sdk ]; } || npm ci --no-audit --no-fund --engine-strict=false; } && SY_BUILD_DIR=$(BUILD) node --test client.test.js
 
 # Adapter golden tests: every case folder under tests/adapters/<provider>/,
 # streaming replies fed at every split point.

@@ -126,6 +126,26 @@ else
     note "fuzz:        FAILED (not built)"
 fi
 
+# ------------------------------------------------------ client packages
+# The official SDKs (tests/client/node_modules) before the integration
+# suite, which drives them too (sub-path mounts): installed first so that
+# no SDK test is skipped on a fresh machine.
+client="$root/tests/client"
+client_ok=1
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "client: SKIPPED: node and npm are needed"
+    note "client:      SKIPPED (no node/npm)"
+    client_ok=0
+elif [ ! -d "$client/node_modules/openai" ] ||
+     [ ! -d "$client/node_modules/@anthropic-ai/sdk" ]; then
+    echo "client: npm ci --no-audit --no-fund (in tests/client)"
+    if ! (cd "$client" && npm ci --no-audit --no-fund --engine-strict=false); then
+        echo "client: SKIPPED: npm ci failed (no access to the npm registry?)"
+        note "client:      SKIPPED (npm ci failed)"
+        client_ok=0
+    fi
+fi
+
 # ------------------------------------------------------------ integration
 banner integration
 logged it sh "$root/tests/integration/run.sh" "$build"
@@ -146,20 +166,6 @@ fi
 
 # ----------------------------------------------------------------- client
 banner client
-client="$root/tests/client"
-client_ok=1
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "client: SKIPPED: node and npm are needed"
-    note "client:      SKIPPED (no node/npm)"
-    client_ok=0
-elif [ ! -d "$client/node_modules/openai" ]; then
-    echo "client: npm ci --no-audit --no-fund (in tests/client)"
-    if ! (cd "$client" && npm ci --no-audit --no-fund --engine-strict=false); then
-        echo "client: SKIPPED: npm ci failed (no access to the npm registry?)"
-        note "client:      SKIPPED (npm ci failed)"
-        client_ok=0
-    fi
-fi
 if [ "$client_ok" = 1 ]; then
     if node -e 'const [a, b] = process.versions.node.split(".").map(Number);
                 process.exit(a > 19 || (a === 19 && b >= 6) || (a === 18 && b >= 15) ? 0 : 1)'; then
