@@ -55,7 +55,7 @@ CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
             core/pipeline.c core/pipeline_send.c core/pipeline_route.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_reply.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
             core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
             core/jsonschema_check.c core/jsonschema_rx.c core/jsonschema_scalar.c core/json_strict.c core/contract.c core/caps.c \
-            core/cost.c core/usagelog.c core/spend.c \
+            core/cost.c core/usagelog.c core/usagelog_read.c core/spend.c \
             core/hmac.c core/vkeys.c core/budget.c core/admin.c core/mount.c
 ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
                adapters/anthropic.c adapters/anthropic_request.c \
