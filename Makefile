@@ -34,7 +34,7 @@ WARN += -Werror
 endif
 OPT := -O2 -g -fno-omit-frame-pointer
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -MMD -MP \
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Icore -I. $(OPT) $(WARN) $(HARDEN) -MMD -MP \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lpthread -lm
@@ -50,25 +50,20 @@ Q := @
 endif
 
 # ---------------------------------------------------------------- sources
-CORE_SRC := core/err.c core/mem.c core/buf.c core/log.c core/clock.c \
-            core/config.c core/config_providers.c core/config_state.c core/config_groups.c core/chat.c core/chat_contract.c core/upstream.c core/worker.c \
-            core/pipeline.c core/pipeline_send.c core/pipeline_route.c core/pipeline_caller.c core/pipeline_endpoints.c core/auth.c core/router.c core/store.c core/store_reply.c core/store_batch.c core/store_conf.c core/sha1.c core/latency.c core/breaker.c core/state.c core/quota.c \
-            core/ratelimit.c core/jsonschema.c core/jsonschema_ctx.c \
-            core/jsonschema_check.c core/jsonschema_rx.c core/jsonschema_scalar.c core/json_strict.c core/contract.c core/caps.c \
-            core/cost.c core/usagelog.c core/usagelog_read.c core/spend.c \
-            core/hmac.c core/vkeys.c core/budget.c core/admin.c core/mount.c
-ADAPTER_SRC := adapters/registry.c adapters/common.c adapters/openai.c \
-               adapters/anthropic.c adapters/anthropic_request.c \
-               adapters/gemini.c adapters/gemini_request.c
-FCGI_SRC := fcgi/main.c fcgi/server.c fcgi/drain.c fcgi/request.c fcgi/sink.c fcgi/status.c \
-            fcgi/spend_cmd.c fcgi/keys_cmd.c
+# core/ is one folder per layer, lowest first (docs/architecture.md;
+# tools/layers.sh checks that includes and calls only go down).
+LAYERS := base contract api config io state serve
+CORE_SRC := $(foreach l,$(LAYERS),$(sort $(wildcard core/$(l)/*.c)))
+ADAPTER_SRC := $(sort $(wildcard adapters/*.c))
+FCGI_SRC := $(sort $(wildcard fcgi/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 GEN_CONFIG := $(BUILD)/gen/embedded_config.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
            $(BUILD)/gen/embedded_config.o
-FCGI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FCGI_SRC))
+FCGI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FCGI_SRC) $(CLI_SRC))
 MOCK_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(MOCK_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 
@@ -187,7 +182,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_SMOKE_RUNS ?= 2000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Icore -I. -O1 -g -fno-omit-frame-pointer \
                $(filter-out -Werror,$(WARN)) $(FUZZ_SAN) -MMD -MP \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -9,9 +9,9 @@
  * tool whose input is returned as the message content). No I/O.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "anthropic_int.h"
-#include "../core/clock.h"
+#include "base/clock.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * do). The table and the reply side are anthropic.c. No I/O.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "anthropic_int.h"
 
 #include <stdio.h>

@@ -5,10 +5,10 @@
  * no global mutable state.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "common.h"
-#include "../core/clock.h"
-#include "../core/json_strict.h"
+#include "base/clock.h"
+#include "base/json_strict.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
 #ifndef SY_ADAPTERS_COMMON_H
 #define SY_ADAPTERS_COMMON_H
 
-#include "adapter.h"
+#include "api/adapter.h"
 
 #include <json-c/json.h>
 

@@ -11,9 +11,9 @@
  * and is restored when the id comes back. No I/O.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "gemini_int.h"
-#include "../core/clock.h"
+#include "base/clock.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #ifndef SY_ADAPTERS_GEMINI_INT_H
 #define SY_ADAPTERS_GEMINI_INT_H
 
-#include "adapter.h"
+#include "api/adapter.h"
 #include "common.h"
 
 #include <stdbool.h>

@@ -10,7 +10,7 @@
  * image URLs other than data: URLs are refused.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "gemini_int.h"
 
 #include <string.h>

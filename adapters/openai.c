@@ -8,7 +8,7 @@
  * caller cannot reach a paid provider feature the gateway does not know
  * about), renamed fields, tool call id rules, stream_options support,
  * reasoning_content round-trips. Fields that change what the provider
- * bills or retains (core/caps.c) are forwarded only when the deployment's
+ * bills or retains (core/api/caps.c) are forwarded only when the deployment's
  * "allow_fields" names them; the core has already refused requests that
  * use one a deployment does not allow. For streams, usage is always
  * requested when the provider takes stream_options (the gateway needs it
@@ -16,8 +16,8 @@
  * asked for it).
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
-#include "adapter.h"
+#include "base/sy.h"
+#include "api/adapter.h"
 #include "common.h"
 
 #include <stdio.h>
@@ -34,7 +34,7 @@ enum openai_ids {
 
 /* One row per provider type. Columns: the type name; 'allow' (top-level
  * fields forwarded, after renames); 'billed' (billed fields, see
- * core/caps.c, that the provider takes: forwarded when the deployment
+ * core/api/caps.c, that the provider takes: forwarded when the deployment
  * allows them or the request does not use them, e.g. "n": 1); 'extra'
  * (the operator's quirks.forward); 'drop' (top-level fields removed);
  * 'msg_drop' (message fields removed, except on tool messages); the flags
@@ -183,7 +183,7 @@ quirk_bool(struct json_object *v, const char *key, bool *out, char *err,
 }
 
 /* quirks.drop / quirks.forward: an array of top-level field names. A
- * billed field (core/caps.c) cannot be forwarded this way: it needs the
+ * billed field (core/api/caps.c) cannot be forwarded this way: it needs the
  * deployment's allow_fields, which the core checks. */
 static enum sy_err
 name_list(struct json_object *v, const char *key, struct sy_arena *a,

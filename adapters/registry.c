@@ -3,8 +3,8 @@
  * when the config loads (never per request).
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
-#include "adapter.h"
+#include "base/sy.h"
+#include "api/adapter.h"
 
 #include <string.h>
 

@@ -187,7 +187,7 @@ if (Object.keys(ttfb).length) {
     if (ttfb.d_gap) {
         p('The last two rows: the gateway holds the first event of a stream (the role delta) until the ' +
           'second arrives, so that a provider failing right after it can still be replaced unseen ' +
-          '(core/pipeline.c, on_chunk); its TTFB is therefore the time to the second event. The target ' +
+          '(core/serve/pipeline.c, on_chunk); its TTFB is therefore the time to the second event. The target ' +
           'below uses the first rows (events back to back).');
         p();
     }

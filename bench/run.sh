@@ -393,7 +393,7 @@ node "$bench/ttfb.js" --out "$RES" --batches "$TTFB_BATCHES" --per-batch "$TTFB_
     --body-file "$tmp/stream.json" --key "$SY_BENCH_KEY" \
     a="$URL_A" d="$URL_D" e="$URL_E" ${COMPARE:+f="$URL_F"} || die "ttfb failed"
 # The gateway holds a stream's first event until the second one arrives
-# (core/pipeline.c, so a provider failing right after it can still be
+# (core/serve/pipeline.c, so a provider failing right after it can still be
 # replaced unseen): with events 20 ms apart that shows in the TTFB.
 printf '%s' '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello. [[mock {\"chunk_delay_ms\":20}]]"}]}' \
     >"$tmp/stream-gap.json"

@@ -16,11 +16,11 @@
  * held; beyond that a connection is closed at once.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "drain.h"
-#include "../core/clock.h"
-#include "../core/log.h"
-#include "../core/mem.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -8,7 +8,7 @@
 #ifndef SY_FCGI_DRAIN_H
 #define SY_FCGI_DRAIN_H
 
-#include "../core/sy.h"
+#include "base/sy.h"
 
 struct sy_drain;
 

@@ -2,20 +2,20 @@
  * request.c - copy the CGI parameters we use into the request arena
  * (libfcgi frees its own at the next accept) and leave the body to be
  * read on demand, once the pipeline has authenticated the caller and
- * routed the path (core/req.h). The body has a size limit decided before
+ * routed the path (core/api/req.h). The body has a size limit decided before
  * any allocation and a total deadline (server.body_timeout_ms) that no
  * single read can overrun.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "request.h"
-#include "../core/clock.h"
-#include "../core/config.h"
-#include "../core/mem.h"
-#include "../core/mount.h"
-#include "../core/pipeline.h"
-#include "../core/req.h"
-#include "../core/worker.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "base/mem.h"
+#include "serve/mount.h"
+#include "serve/pipeline.h"
+#include "api/req.h"
+#include "io/worker.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -103,7 +103,7 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
 
     /* REQUEST_URI is what the client asked for; where the web server
      * mounted us (SCRIPT_NAME / PATH_INFO) decides the part we route on
-     * (core/mount.c). sy_fcgi_serve_one applies server.base_path. */
+     * (core/serve/mount.c). sy_fcgi_serve_one applies server.base_path. */
     sy_mount_req(t->param, t->io, NULL, r);
 
     const char *cl = t->param(t->io, "CONTENT_LENGTH");

@@ -7,9 +7,9 @@
 #ifndef SY_FCGI_REQUEST_H
 #define SY_FCGI_REQUEST_H
 
-#include "../core/sy.h"
-#include "../core/err.h"
-#include "../core/sink.h"
+#include "base/sy.h"
+#include "base/err.h"
+#include "api/sink.h"
 
 /* What a transport's read returns besides a byte count (>0) or EOF (0). */
 #define SY_FCGI_READ_ERROR (-1L)   /* the connection broke */

@@ -9,18 +9,18 @@
  * fcgiapp.h is included only in fcgi/.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "server.h"
 #include "drain.h"
 #include "request.h"
-#include "../core/clock.h"
-#include "../core/config.h"
-#include "../core/log.h"
-#include "../core/quota.h"
-#include "../core/state.h"
-#include "../core/usagelog.h"
-#include "../core/upstream.h"
-#include "../core/worker.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "state/quota.h"
+#include "state/state.h"
+#include "io/usagelog.h"
+#include "io/upstream.h"
+#include "io/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #ifndef SY_FCGI_SERVER_H
 #define SY_FCGI_SERVER_H
 
-#include "../core/sy.h"
+#include "base/sy.h"
 
 struct sy_serve_opts {
     const char *listen;     /* NULL: inherited socket on fd 0 */

@@ -4,7 +4,7 @@
  * once, which is what makes SSE streaming work.
  * SPDX-License-Identifier: MIT
  */
-#include "../core/sy.h"
+#include "base/sy.h"
 #include "request.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-files=$(git ls-files 'core/*.[ch]' 'fcgi/*.[ch]' 'adapters/*.[ch]' \
+files=$(git ls-files 'core/*/*.[ch]' 'fcgi/*.[ch]' 'cli/*.[ch]' 'adapters/*.[ch]' \
         'tests/fakes/*.[ch]' 2>/dev/null)
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi|atol|atof|alloca|rand|srand)[[:space:]]*\('
 for f in $files; do
@@ -25,9 +25,9 @@ for f in $files; do
 done
 # Each header compiles on its own.
 tmp=$(mktemp -d)
-for h in $(git ls-files 'core/*.h' 'fcgi/*.h' 'adapters/*.h'); do
+for h in $(git ls-files 'core/*/*.h' 'fcgi/*.h' 'cli/*.h' 'adapters/*.h'); do
     printf '#include "%s"\n' "$PWD/$h" > "$tmp/t.c"
-    if ! cc -std=c11 -D_GNU_SOURCE -Wall -Werror -fsyntax-only \
+    if ! cc -std=c11 -D_GNU_SOURCE -Wall -Werror -fsyntax-only -Icore -I. \
          $(pkg-config --cflags json-c libcurl) "$tmp/t.c" 2>"$tmp/err"; then
         echo "$h: does not compile on its own:"
         head -5 "$tmp/err"

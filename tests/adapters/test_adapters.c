@@ -23,10 +23,10 @@
  * byte; every run must produce exactly the same chunks and outcome.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../adapters/adapter.h"
-#include "../../adapters/common.h"
-#include "../../core/chat.h"
+#include "base/sy.h"
+#include "api/adapter.h"
+#include "adapters/common.h"
+#include "api/chat.h"
 
 #include <dirent.h>
 #include <setjmp.h>

@@ -11,12 +11,12 @@
 #ifndef SY_TESTS_FUZZ_H
 #define SY_TESTS_FUZZ_H
 
-#include "../../core/sy.h"
-#include "../../adapters/adapter.h"
-#include "../../adapters/common.h"
-#include "../../core/chat.h"
-#include "../../core/config.h"
-#include "../../core/mem.h"
+#include "base/sy.h"
+#include "api/adapter.h"
+#include "adapters/common.h"
+#include "api/chat.h"
+#include "config/config.h"
+#include "base/mem.h"
 
 #include <stdint.h>
 #include <stdio.h>

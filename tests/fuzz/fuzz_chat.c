@@ -9,7 +9,7 @@
  */
 #include "fuzz.h"
 
-#include "../../core/caps.h"
+#include "api/caps.h"
 
 static struct fz_env envs[FZ_NTYPES];
 

@@ -7,15 +7,15 @@
  * bytes as a stream chunk for sy_chat_chunk_gather.
  *
  * The same bytes also test the strict JSON parse every outside input goes
- * through (core/json_strict.c) against json-c's own strict mode: what it
+ * through (core/base/json_strict.c) against json-c's own strict mode: what it
  * accepts, json-c's strict tokener (UTF-8 checked) accepts too; what it
  * accepts, serialised again, parses again; its message is terminated.
  * SPDX-License-Identifier: MIT
  */
 #include "fuzz.h"
 
-#include "../../core/contract.h"
-#include "../../core/json_strict.h"
+#include "contract/contract.h"
+#include "base/json_strict.h"
 
 static struct json_object *schema;
 

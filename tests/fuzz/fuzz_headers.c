@@ -12,7 +12,7 @@
  * gives a message.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/upstream.c" /* static on_header, parse_retry_after */
+#include "io/upstream.c" /* static on_header, parse_retry_after */
 
 #include "fuzz.h"
 

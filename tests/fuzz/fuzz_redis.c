@@ -8,12 +8,12 @@
  * crash the gateway or make it read outside a reply.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/vkeys.c" /* static parse_entry, parse_fields */
+#include "state/vkeys.c" /* static parse_entry, parse_fields */
 
 #include "fuzz.h"
 
-#include "../../core/spend.h"
-#include "../../core/store_int.h"
+#include "state/spend.h"
+#include "io/store_int.h"
 
 #include <hiredis/hiredis.h>
 

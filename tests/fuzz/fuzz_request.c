@@ -19,13 +19,13 @@
  * path may be echoed).
  * SPDX-License-Identifier: MIT
  */
-#include "../../fcgi/request.c" /* static read_body and friends */
+#include "fcgi/request.c" /* static read_body and friends */
 
 #include "fuzz.h"
 
-#include "../../core/json_strict.h"
-#include "../../core/log.h"
-#include "../../core/upstream.h"
+#include "base/json_strict.h"
+#include "base/log.h"
+#include "io/upstream.h"
 
 #define CALLER "sk-fuzz-caller-0123456789"
 #define CALLER2 "sk-fuzz-caller2-0123456789"

@@ -14,7 +14,7 @@
  */
 #include "fuzz.h"
 
-#include "../../core/jsonschema.h"
+#include "contract/jsonschema.h"
 
 static const char *const fixed[] = {
     "{}", "[]", "0", "-1.5", "\"\"", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",

@@ -14,9 +14,9 @@
  */
 #include "fuzz.h"
 
-#include "../../core/spend.h"
-#include "../../core/store.h"
-#include "../../core/usagelog.h"
+#include "state/spend.h"
+#include "io/store.h"
+#include "io/usagelog.h"
 
 #include <fcntl.h>
 #include <unistd.h>

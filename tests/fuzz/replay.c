@@ -12,7 +12,7 @@
  * first, so a crash names it.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
+#include "base/sy.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -84,11 +84,11 @@ describe('virtual keys', { skip: SKIP }, () => {
     const seenBodies = [];    /* every answer body, for the canary scan */
     const vkeys = {};         /* name -> key (sk-sy-...), canaries too */
     let lastCli = '';         /* cli outputs (without create's), scanned */
-    /* Is the admin route there? Until core/pipeline.c routes /admin/keys
+    /* Is the admin route there? Until core/serve/pipeline.c routes /admin/keys
      * to sy_admin_keys(), the tests of the HTTP API are skipped and keys
      * are made with the CLI instead. */
     let ADMIN = false;
-    const NO_ADMIN = 'the admin route /admin/keys is not wired in core/pipeline.c';
+    const NO_ADMIN = 'the admin route /admin/keys is not wired in core/serve/pipeline.c';
 
     function cli(args) {
         const r = h.runSwitchyard(['keys', ...args, '--config', A.configFile], { env: SECRETS });

@@ -9,9 +9,9 @@
 #ifndef SY_TESTS_UNIT_CONFIG_FIXTURE_H
 #define SY_TESTS_UNIT_CONFIG_FIXTURE_H
 
-#include "../../core/sy.h"
-#include "../../core/config.h"
-#include "../../core/mem.h"
+#include "base/sy.h"
+#include "config/config.h"
+#include "base/mem.h"
 
 #include <stdarg.h>
 #include <stddef.h>

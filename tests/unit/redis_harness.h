@@ -3,14 +3,14 @@
  * free 127.0.0.1 port in a temporary directory, killed, hung, restarted
  * on the same port, and stopped at the end; loudly SKIPPED when
  * redis-server is not installed. Included (once) by the test files that
- * talk to Redis; it includes core/store.c so they can reach its static
+ * talk to Redis; it includes core/io/store.c so they can reach its static
  * functions.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_TESTS_UNIT_REDIS_HARNESS_H
 #define SY_TESTS_UNIT_REDIS_HARNESS_H
 
-#include "../../core/store.c"
+#include "io/store.c"
 
 #include <arpa/inet.h>
 #include <dirent.h>

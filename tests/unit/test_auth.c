@@ -1,11 +1,11 @@
 /*
  * test_auth.c - caller keys: constant-time comparison, Bearer parsing,
- * unknown keys, and the per-key model allow-list (core/auth.c).
+ * unknown keys, and the per-key model allow-list (core/serve/auth.c).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/auth.h"
-#include "../../core/config.h"
+#include "base/sy.h"
+#include "serve/auth.h"
+#include "config/config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,15 +10,15 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/budget.h"
-#include "../../core/caps.h"
-#include "../../core/chat.h"
-#include "../../core/config.h"
-#include "../../core/cost.h"
-#include "../../core/pipeline_int.h"
-#include "../../core/quota.h"
-#include "../../core/ratelimit.h"
-#include "../../core/req.h"
+#include "state/budget.h"
+#include "api/caps.h"
+#include "api/chat.h"
+#include "config/config.h"
+#include "config/cost.h"
+#include "serve/pipeline_int.h"
+#include "state/quota.h"
+#include "state/ratelimit.h"
+#include "api/req.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

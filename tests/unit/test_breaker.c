@@ -1,5 +1,5 @@
 /*
- * test_breaker.c - unit tests for core/breaker.c. The pure state machine
+ * test_breaker.c - unit tests for core/state/breaker.c. The pure state machine
  * with an injected clock (sy_clock_set) and injected randomness; then the
  * Lua script against a real redis-server: failures from two workers open
  * the breaker once, one half-open probe for the cluster, a reopen never
@@ -9,7 +9,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/breaker.c"
+#include "state/breaker.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * test_budget.c - unit tests for core/budget.c: period ids and names, the
+ * test_budget.c - unit tests for core/state/budget.c: period ids and names, the
  * in-memory twin (reserve, refuse with the remaining amount, settle,
  * expired reservations released); then the Lua script against a real
  * redis-server: the same cases, the script agreeing with the C twin on a
@@ -10,7 +10,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/budget.c"
+#include "state/budget.c"
 
 #include <pthread.h>
 #include <setjmp.h>

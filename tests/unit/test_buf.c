@@ -1,11 +1,11 @@
 /*
- * test_buf.c - unit tests for core/buf.c: the hard maximum (and an
+ * test_buf.c - unit tests for core/base/buf.c: the hard maximum (and an
  * unchanged buffer after a refused append), JSON string escaping, consume
  * and printf.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/buf.h"
+#include "base/sy.h"
+#include "base/buf.h"
 
 #include <stdarg.h>
 #include <stddef.h>

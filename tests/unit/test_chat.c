@@ -1,5 +1,5 @@
 /*
- * test_chat.c - unit tests for core/chat.c: validation of client chat
+ * test_chat.c - unit tests for core/api/chat.c: validation of client chat
  * requests (every rejection names its parameter), extraction of stream,
  * include_usage and max_tokens, the OpenAI error object, usage reading
  * and response writing.
@@ -7,9 +7,9 @@
  * Bodies are written with ' for " to keep them readable (J() converts).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/chat.h"
-#include "../../core/caps.h"
+#include "base/sy.h"
+#include "api/chat.h"
+#include "api/caps.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,10 +1,10 @@
 /*
- * test_clock.c - unit tests for core/clock.c: an injected clock replaces
+ * test_clock.c - unit tests for core/base/clock.c: an injected clock replaces
  * the monotonic one for sy_now_us/sy_now_ms, NULL restores it.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/clock.h"
+#include "base/sy.h"
+#include "base/clock.h"
 
 #include <stdarg.h>
 #include <stddef.h>

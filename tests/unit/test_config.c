@@ -1,5 +1,5 @@
 /*
- * test_config.c - unit tests for core/config.c: valid configs and their
+ * test_config.c - unit tests for core/config/config.c: valid configs and their
  * defaults, ${VAR} interpolation, API keys from the environment (and the
  * fallback to "offline" deployments without them), and the round-robin
  * key cursor. Error paths are in test_config_errors.c.

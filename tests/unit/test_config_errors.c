@@ -1,5 +1,5 @@
 /*
- * test_config_errors.c - every error path of core/config.c: each error
+ * test_config_errors.c - every error path of core/config/config.c: each error
  * names its JSON path and gives a hint; several errors are all reported.
  * SPDX-License-Identifier: MIT
  */

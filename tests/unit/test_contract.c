@@ -1,5 +1,5 @@
 /*
- * test_contract.c - unit tests for core/contract.c: taking off a markdown
+ * test_contract.c - unit tests for core/contract/contract.c: taking off a markdown
  * code fence (and refusing to touch prose), the json_object and
  * json_schema content checks with their caller-safe messages, and the
  * tool-call arguments check.
@@ -8,10 +8,10 @@
  * exactly as a model would send it.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/contract.h"
-#include "../../core/jsonschema.h"
-#include "../../core/mem.h"
+#include "base/sy.h"
+#include "contract/contract.h"
+#include "contract/jsonschema.h"
+#include "base/mem.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

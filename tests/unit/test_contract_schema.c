@@ -1,16 +1,16 @@
 /*
  * test_contract_schema.c - caller schemas are compiled once, at parse
- * time (core/chat.c): an unsupported keyword or pattern in
+ * time (core/api/chat.c): an unsupported keyword or pattern in
  * response_format.json_schema.schema or a tool's function.parameters is
  * a 400 naming the parameter and the JSON pointer, before routing; the
- * compiled schemas then serve the contract checks (core/chat_contract.c)
+ * compiled schemas then serve the contract checks (core/api/chat_contract.c)
  * with one regex budget per request, whose exhaustion is reported as the
  * caller's fault (sy_chat_contract_overspent).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/chat.h"
-#include "../../core/jsonschema.h"
-#include "../../core/mem.h"
+#include "api/chat.h"
+#include "contract/jsonschema.h"
+#include "base/mem.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

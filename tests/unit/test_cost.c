@@ -1,5 +1,5 @@
 /*
- * test_cost.c - unit tests for core/cost.c: hand-computed costs for each
+ * test_cost.c - unit tests for core/config/cost.c: hand-computed costs for each
  * provider's usage shape once normalised (OpenAI with cached and
  * reasoning tokens, Anthropic with cache reads, Gemini with thoughts,
  * DeepSeek cache hit/miss prices, an aggregator's 5.5 % markup), the
@@ -8,10 +8,10 @@
  * then 200,000 random cases against a 128-bit reference.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/cost.h"
-#include "../../core/chat.h"
-#include "../../core/config.h"
+#include "base/sy.h"
+#include "config/cost.h"
+#include "api/chat.h"
+#include "config/config.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -1,11 +1,11 @@
 /*
- * test_err.c - unit tests for core/err.c: the error table is complete and
+ * test_err.c - unit tests for core/base/err.c: the error table is complete and
  * consistent, and its retry/breaker columns match the table in
  * docs/style.md section 3.5 (plus the codes added since).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/err.h"
+#include "base/sy.h"
+#include "base/err.h"
 
 #include <stdarg.h>
 #include <stddef.h>

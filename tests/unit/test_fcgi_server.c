@@ -28,10 +28,10 @@ test_chmod(const char *path, mode_t mode)
 }
 #define chmod(p, m) test_chmod(p, m)
 
-#include "../../fcgi/drain.c"
-#include "../../fcgi/request.c"
-#include "../../fcgi/server.c"
-#include "../../fcgi/sink.c"
+#include "fcgi/drain.c"
+#include "fcgi/request.c"
+#include "fcgi/server.c"
+#include "fcgi/sink.c"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

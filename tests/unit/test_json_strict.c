@@ -1,12 +1,12 @@
 /*
- * test_json_strict.c - unit tests for core/json_strict.c: RFC 8259 only
+ * test_json_strict.c - unit tests for core/base/json_strict.c: RFC 8259 only
  * (what json-c's own strict mode lets through is refused), depth, the
  * memory estimate that refuses a body of many tiny containers before
  * json-c allocates it, and the caller-safe messages.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/json_strict.h"
+#include "base/sy.h"
+#include "base/json_strict.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * test_jsonschema.c - unit tests for core/jsonschema.c: tables of
+ * test_jsonschema.c - unit tests for core/contract/jsonschema.c: tables of
  * (schema, instance, verdict, message) for every keyword, valid and
  * invalid; the schema compile; the pattern dialect (ECMA-262 on PCRE2);
  * the bounds against $ref loops and exponential schemas. Hostile patterns
@@ -9,7 +9,7 @@
  * backslash is written \\\\ in C.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/jsonschema.c"
+#include "contract/jsonschema.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
  * test_jsonschema_rx.c - hostile patterns against the schema compiler and
- * validator (core/jsonschema_rx.c on PCRE2): patterns that overflowed the
+ * validator (core/contract/jsonschema_rx.c on PCRE2): patterns that overflowed the
  * stack inside glibc regcomp or took seconds and hundreds of MB in
  * regexec. Every case runs on a thread with a 128 KiB stack (the bench
  * workers' size) and must be answered - refused at compile, or a verdict
@@ -9,9 +9,9 @@
  * the ECMA-262 dialect points that PCRE2 would read differently.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/jsonschema.h"
-#include "../../core/contract.h"
-#include "../../core/mem.h"
+#include "contract/jsonschema.h"
+#include "contract/contract.h"
+#include "base/mem.h"
 
 #include <pthread.h>
 #include <setjmp.h>

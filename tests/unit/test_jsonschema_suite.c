@@ -16,8 +16,8 @@
  * directory.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/jsonschema.h"
-#include "../../core/sy.h"
+#include "contract/jsonschema.h"
+#include "base/sy.h"
 
 #include <dirent.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * test_latency.c - unit tests for core/latency.c: the bucket scheme and
+ * test_latency.c - unit tests for core/state/latency.c: the bucket scheme and
  * its 6.25 % error bound, quantiles, the in-memory window of time slices
  * (time is an argument), the Redis encoding of a slice; then, against a
  * real redis-server, samples written in pipelined batches by two workers
@@ -8,7 +8,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/latency.c"
+#include "state/latency.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,11 +1,11 @@
 /*
- * test_log.c - unit tests for core/log.c: redaction never reveals a
+ * test_log.c - unit tests for core/base/log.c: redaction never reveals a
  * secret's beginning, level parsing and thresholds, and the one-line
  * record format (captured from file descriptor 2).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/log.h"
+#include "base/sy.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /*
- * test_mem.c - unit tests for core/mem.c: the request arena (alignment,
+ * test_mem.c - unit tests for core/base/mem.c: the request arena (alignment,
  * big allocations, cleanups in reverse order, reuse after reset, printf)
  * and the aborting allocation wrappers. Includes mem.c to look at the
  * block list.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/mem.c"
+#include "base/mem.c"
 
 #include <stdarg.h>
 #include <stddef.h>

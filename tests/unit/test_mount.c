@@ -1,5 +1,5 @@
 /*
- * test_mount.c - unit tests for core/mount.c: the routing path derived
+ * test_mount.c - unit tests for core/serve/mount.c: the routing path derived
  * from REQUEST_URI, SCRIPT_NAME, PATH_INFO and server.base_path, as a
  * table with what lighttpd, Apache (mod_proxy_fcgi, mod_fcgid) and nginx
  * really send (captured with an echoing FastCGI backend); the tricks that
@@ -8,10 +8,10 @@
  * SPDX-License-Identifier: MIT
  */
 #include "config_fixture.h"
-#include "../../core/mount.h"
-#include "../../core/pipeline.h"
+#include "serve/mount.h"
+#include "serve/pipeline.h"
 
-/* The gateway's routes, as core/pipeline.c has them. */
+/* The gateway's routes, as core/serve/pipeline.c has them. */
 static bool
 fake_route(const char *p)
 {

@@ -1,5 +1,5 @@
 /*
- * test_pipeline.c - unit tests for core/pipeline.c (and core/worker.c):
+ * test_pipeline.c - unit tests for core/serve/pipeline.c (and core/io/worker.c):
  * sy_pipeline_handle driven with hand-made requests and a sink that
  * writes into a buffer. The config's deployments point at 127.0.0.1
  * port 1, which refuses connections, so no real network is involved:
@@ -7,14 +7,14 @@
  * every deployment, /v1/models, /healthz and a caller that went away.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/pipeline.h"
-#include "../../core/config.h"
-#include "../../core/log.h"
-#include "../../core/req.h"
-#include "../../core/sink.h"
-#include "../../core/upstream.h"
-#include "../../core/worker.h"
+#include "base/sy.h"
+#include "serve/pipeline.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "io/upstream.h"
+#include "io/worker.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -8,15 +8,15 @@
  * time is a 408 in OpenAI's error format.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/pipeline.h"
-#include "../../core/pipeline_int.h"
-#include "../../core/config.h"
-#include "../../core/log.h"
-#include "../../core/req.h"
-#include "../../core/sink.h"
-#include "../../core/upstream.h"
-#include "../../core/worker.h"
+#include "base/sy.h"
+#include "serve/pipeline.h"
+#include "serve/pipeline_int.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "io/upstream.h"
+#include "io/worker.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

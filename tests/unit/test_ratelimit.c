@@ -1,5 +1,5 @@
 /*
- * test_ratelimit.c - unit tests for core/ratelimit.c: the sliding window
+ * test_ratelimit.c - unit tests for core/state/ratelimit.c: the sliding window
  * estimate, all-or-nothing reservations, settling, parking and the retry
  * hint on the local windows (time is an argument); then the Lua script
  * against a real redis-server: two workers share limits, a refusal
@@ -9,7 +9,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/ratelimit.c"
+#include "state/ratelimit.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

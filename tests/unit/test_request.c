@@ -6,9 +6,9 @@
  * fcgi/ is not in libswitchyard.a, so the .c is included.
  * SPDX-License-Identifier: MIT
  */
-#include "../../fcgi/request.c"
+#include "fcgi/request.c"
 
-#include "../../core/upstream.h"
+#include "io/upstream.h"
 
 #include <stdarg.h>
 #include <stddef.h>

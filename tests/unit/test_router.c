@@ -1,12 +1,12 @@
 /*
- * test_router.c - ranking strategies of core/router.c: priority order,
+ * test_router.c - ranking strategies of core/serve/router.c: priority order,
  * latency with thresholds and exploration, cost, weighted shares, breaker
  * exclusions, and the x-switchyard-route explanation.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/config.h"
-#include "../../core/router.h"
+#include "base/sy.h"
+#include "config/config.h"
+#include "serve/router.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

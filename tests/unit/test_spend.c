@@ -1,5 +1,5 @@
 /*
- * test_spend.c - unit tests for core/spend.c: UTC day numbers and
+ * test_spend.c - unit tests for core/state/spend.c: UTC day numbers and
  * "yyyy-mm-dd" (every day from 1900 to 2200 round-trips, leap years,
  * month starts), key and field names, the commands a write appends, the
  * totals table and reply parsing; then, against a real redis-server,
@@ -13,7 +13,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/spend.h"
+#include "state/spend.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -9,14 +9,14 @@
  * comment, or the blank line ending an event.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/config.h"
-#include "../../core/log.h"
-#include "../../core/pipeline.h"
-#include "../../core/req.h"
-#include "../../core/sink.h"
-#include "../../core/upstream.h"
-#include "../../core/worker.h"
+#include "base/sy.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "serve/pipeline.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "io/upstream.h"
+#include "io/worker.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 /*
- * test_store.c - unit tests for core/store.c: URL parsing and SHA-1
+ * test_store.c - unit tests for core/io/store.c: URL parsing and SHA-1
  * without a network; then against real redis-server processes started
  * here on free 127.0.0.1 ports in temporary directories: commands and
  * reply conversion, scripts (EVALSHA, NOSCRIPT reload), pipelined

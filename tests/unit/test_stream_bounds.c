@@ -7,11 +7,11 @@
  * end to end in tests/integration/streamcap.test.js.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/chat.h"
-#include "../../core/config.h"
-#include "../../core/mem.h"
-#include "../../adapters/adapter.h"
+#include "base/sy.h"
+#include "api/chat.h"
+#include "config/config.h"
+#include "base/mem.h"
+#include "api/adapter.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,12 +1,12 @@
 /*
- * test_upstream.c - unit tests for core/upstream.c without a network:
+ * test_upstream.c - unit tests for core/io/upstream.c without a network:
  * Retry-After parsing (seconds, milliseconds, HTTP dates), CURLcode
  * mapping, the header and body callbacks (with an injected clock), and
  * one call to a closed loopback port. Includes upstream.c to reach its
  * static functions.
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/upstream.c"
+#include "io/upstream.c"
 
 #include <stdarg.h>
 #include <stddef.h>

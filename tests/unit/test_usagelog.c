@@ -1,5 +1,5 @@
 /*
- * test_usagelog.c - unit tests for core/usagelog.c: the line format
+ * test_usagelog.c - unit tests for core/io/usagelog.c: the line format
  * (every field round-trips, json-c agrees with our parser, odd names are
  * escaped, long ones cut at a character boundary, no line above 4 KiB),
  * the reader (truncated last line, torn lines, bad and over-long lines,
@@ -9,10 +9,10 @@
  * directory (SY_TEST_LEAVE=1 keeps it).
  * SPDX-License-Identifier: MIT
  */
-#include "../../core/sy.h"
-#include "../../core/usagelog.h"
-#include "../../core/clock.h"
-#include "../../core/log.h"
+#include "base/sy.h"
+#include "io/usagelog.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * test_vkeys.c - unit tests for core/hmac.c and core/vkeys.c: HMAC-SHA-256
+ * test_vkeys.c - unit tests for core/base/hmac.c and core/state/vkeys.c: HMAC-SHA-256
  * against RFC 4231, key generation, validation of names and model lists;
  * then against a real redis-server: create (a name is unique), list,
  * show, update, revoke, lookup; unknown, revoked, expired and malformed
@@ -9,7 +9,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
-#include "../../core/vkeys.c"
+#include "state/vkeys.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

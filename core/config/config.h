@@ -1,0 +1,195 @@
+/*
+ * config.h - the gateway configuration: server settings, providers,
+ * deployments and groups, parsed from JSON into immutable structs.
+ *
+ * A loaded config is read-only and shared by every thread of a process
+ * without locks; the only mutable field is the provider key cursor, an
+ * atomic counter. Everything hangs off the config's own arena and dies
+ * with sy_config_free(). json-c is used only inside config.c.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_CORE_CONFIG_H
+#define SY_CORE_CONFIG_H
+
+#include "base/sy.h"
+#include "state/breaker.h"
+#include "base/buf.h"
+#include "api/caps.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+/* How a group ranks its deployments (see core/serve/router.c). */
+enum sy_strategy {
+    SY_STRATEGY_PRIORITY, /* the listed order */
+    SY_STRATEGY_LATENCY,  /* lowest expected latency within thresholds */
+    SY_STRATEGY_COST,     /* cheapest within thresholds */
+    SY_STRATEGY_WEIGHTED  /* random, proportional to weights */
+};
+
+/* Per-key request and token limits (0 = no limit). */
+struct sy_limits {
+    unsigned rpm;
+    unsigned tpm;
+};
+
+struct sy_price {
+    double input_per_mtok;        /* USD per million input tokens */
+    double output_per_mtok;       /* USD per million output tokens */
+    double cached_input_per_mtok; /* USD per million cached input tokens */
+};
+
+struct sy_timeouts {
+    uint32_t connect_ms;    /* TCP + TLS connect */
+    uint32_t first_byte_ms; /* from the start of the call to the first
+                               response byte */
+    uint32_t idle_ms;       /* longest silence between two body bytes */
+    uint32_t total_ms;      /* the whole call, streams included */
+};
+
+struct sy_header_kv {
+    const char *name;  /* owned by the config */
+    const char *value; /* owned by the config */
+};
+
+struct sy_provider {
+    const char *name;                 /* key in "providers" */
+    const char *type;                 /* adapter name, e.g. "openai" */
+    const struct sy_adapter *adapter; /* static table from the registry */
+    const char *base_url;             /* without trailing slash */
+    const char **keys;                /* API keys read from the environment;
+                                         never logged */
+    size_t nkeys;
+    const char **key_envs;            /* names of the variables, for messages */
+    size_t nkey_envs;
+    bool keyless;                     /* "auth": "none": no key needed */
+    const struct sy_header_kv *headers; /* extra static request headers */
+    size_t nheaders;
+    const void *adapter_conf;         /* from the adapter's init slot, or NULL */
+    struct sy_limits key_limits;      /* each key's own RPM/TPM */
+    double markup_pct;                /* aggregator fee on top of prices */
+    unsigned markup_bp;               /* the same in basis points */
+    unsigned *key_cursor;             /* round-robin position; atomic access,
+                                         the one mutable field */
+};
+
+struct sy_deployment {
+    const char *name;                   /* key in "deployments" */
+    unsigned index;                     /* position in sy_config.deployments */
+    const struct sy_provider *provider; /* borrowed from the config */
+    const char *model;                  /* upstream model id */
+    struct sy_timeouts timeouts;
+    size_t max_response_bytes;          /* non-streaming body / error body cap */
+    bool active;                        /* the provider has a key (or none is
+                                           needed) */
+    unsigned weight;                    /* for the weighted strategy */
+    struct sy_price price;
+    struct sy_caps caps;                /* what it serves natively */
+};
+
+/* What to do when a reply breaks the requested output format. */
+enum sy_contract_policy {
+    SY_CONTRACT_NEXT,  /* a failure of that deployment: try the next one */
+    SY_CONTRACT_ERROR, /* answer 502 at once */
+    SY_CONTRACT_PASS   /* pass the reply on as it is */
+};
+
+struct sy_group {
+    const char *name;                        /* what clients send as "model" */
+    const struct sy_deployment **deployments; /* in order, as configured */
+    size_t ndeployments;
+    const struct sy_deployment **offline;    /* used only when no deployment
+                                                above is active */
+    size_t noffline;
+    const struct sy_deployment **route;      /* the effective list: active
+                                                deployments, else offline ones */
+    size_t nroute;
+    enum sy_strategy strategy;
+    uint32_t max_p99_ms;       /* latency/cost threshold on total p99; 0 off */
+    uint32_t max_ttft_ms;      /* threshold on time to first token p95; 0 */
+    unsigned min_samples;      /* fewer: the deployment is still learned */
+    unsigned explore_pct;      /* share of traffic given to unlearned ones */
+    enum sy_contract_policy on_violation;
+    bool stream_buffer;        /* streams with a schema: buffer, validate,
+                                  then send (else validate at the end) */
+};
+
+/* A caller key ("keys" section): who may call, with what limits. */
+struct sy_caller_key {
+    const char *name;        /* key id in logs, Redis and metrics */
+    const char *team;        /* for spend reports, or NULL */
+    const char *secret;      /* the key itself, from the environment; never
+                                logged or stored */
+    size_t secret_len;
+    struct sy_limits limits;
+    const char **models;     /* allowed groups; NULL = all */
+    size_t nmodels;
+};
+
+/* Shared state ("state" section): Redis and the policies using it. */
+struct sy_state_conf {
+    const char *redis_url;       /* redis://...; NULL = no shared state */
+    const char **sentinels;      /* "host:port" list, or NULL */
+    size_t nsentinels;
+    const char *master;          /* Sentinel master name */
+    const char *prefix;          /* key prefix */
+    uint32_t connect_timeout_ms;
+    uint32_t command_timeout_ms;
+    uint32_t refresh_ms;         /* snapshot refresh period */
+    uint32_t window_ms;          /* latency window merged for quantiles */
+    uint32_t slice_ms;           /* latency slice length */
+    unsigned cluster_workers;    /* worker processes in the whole cluster:
+                                    local caps are limit / this */
+    const char *key_secret;      /* server secret for virtual keys (HMAC),
+                                    from the environment; never logged */
+    size_t key_secret_len;
+    struct sy_breaker_conf breaker;
+};
+
+struct sy_server_conf {
+    const char *listen;         /* "unix:/path", "host:port", or NULL */
+    unsigned processes;
+    unsigned threads;
+    size_t thread_stack_kb;
+    size_t max_body_bytes;      /* client request body limit */
+    unsigned max_json_depth;
+    uint32_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight work */
+    uint32_t body_timeout_ms;   /* a request body must be in by then */
+    enum sy_log_level log_level;
+    bool trust_request_id;      /* reuse a well-formed X-Request-Id header */
+    const char *usage_log;      /* one JSON line per request, or NULL */
+    const char *base_path;      /* mount prefix cut off REQUEST_URI ("/llm"),
+                                   or NULL: SCRIPT_NAME/PATH_INFO decide */
+    const char *admin_key;      /* admin API key from the environment, or
+                                   NULL (no admin API); never logged */
+    size_t admin_key_len;
+};
+
+struct sy_config {
+    struct sy_arena arena;      /* owns everything below */
+    const char *origin;         /* file name, or "<embedded>" */
+    struct sy_server_conf server;
+    struct sy_state_conf state;
+    struct sy_caller_key *keys; /* empty: no caller authentication */
+    size_t nkeys;
+    struct sy_provider *providers;
+    size_t nproviders;
+    struct sy_deployment *deployments;
+    size_t ndeployments;
+    struct sy_group *groups;
+    size_t ngroups;
+};
+
+enum sy_err sy_config_load_file(const char *path, struct sy_config **out,
+                                struct sy_buf *errors);
+enum sy_err sy_config_load_string(const char *text, size_t len,
+                                  const char *origin, struct sy_config **out,
+                                  struct sy_buf *errors);
+void sy_config_free(struct sy_config *cfg);
+const struct sy_group *sy_config_find_group(const struct sy_config *cfg,
+                                            const char *name);
+const char *sy_config_next_key(const struct sy_provider *p);
+const char *sy_config_embedded(size_t *len);
+struct sy_config *sy_config_load_default(const char *path);
+const char *sy_strategy_name(enum sy_strategy s);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * config_int.h - what the files of the config loader share (core/config/config.c
+ * and core/config/config_state.c): the state of one load, the field tables and
+ * the helpers that read and report. Not for use outside the loader.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_CORE_CONFIG_INT_H
+#define SY_CORE_CONFIG_INT_H
+
+#include "base/sy.h"
+#include "config.h"
+
+#include <json-c/json.h>
+
+/* State of one load: where errors go, and the arena of the result. */
+struct loader {
+    struct sy_config *cfg;
+    struct sy_buf *errors;
+    unsigned nerrors;
+};
+
+/* One row per scalar key: its name, type, where it goes (offset into the
+ * target struct), bounds for numbers, and whether it must be present. */
+enum field_type { F_STR, F_UINT, F_SIZE, F_MS, F_BOOL, F_LOGLEVEL, F_DOUBLE };
+
+/* One row per scalar key: its name, type, where it goes (offset into the
+ * target struct), bounds for numbers, and whether it must be present. */
+struct field {
+    const char *name;
+    enum field_type type;
+    size_t offset;
+    long long min;
+    long long max;
+    bool required;
+    const char *hint;
+};
+
+/* Report one error at JSON path 'path' (with an optional hint). */
+void sy_config_fail(struct loader *l, const char *path, const char *hint,
+                    const char *fmt, ...) SY_PRINTF(4, 5);
+/* "parent.key" in the result's arena. */
+const char *sy_config_jpath(struct loader *l, const char *parent,
+                            const char *key);
+const char *sy_config_type_name(json_type t);
+const char *sy_config_default_hint(json_type t);
+/* ${VAR} / ${VAR:-default} expansion; the result lives in the arena. */
+const char *sy_config_interpolate(struct loader *l, const char *path,
+                                  const char *s);
+/* Read every field of 'fields' from 'obj' into 'target'; unknown keys
+ * (not in 'fields' nor 'extra') are errors. */
+void sy_config_read_fields(struct loader *l, const char *path,
+                           struct json_object *obj,
+                           const struct field *fields, size_t n,
+                           const char *const *extra, void *target);
+/* 'v' if it has type 't', else NULL after reporting. */
+struct json_object *sy_config_want(struct loader *l, const char *path,
+                                   struct json_object *v, json_type t,
+                                   const char *hint);
+const char **sy_config_string_list(struct loader *l, const char *path,
+                                   struct json_object *v, size_t *count);
+
+/* config_groups.c */
+struct sy_deployment;
+/* Section loaders of config_providers.c, called for each entry. */
+void sy_config_load_provider_cb(struct loader *l, const char *p,
+                                const char *n, struct json_object *o,
+                                void *e);
+void sy_config_load_deployment_cb(struct loader *l, const char *p,
+                                  const char *n, struct json_object *o,
+                                  void *e);
+void sy_config_load_allow_fields(struct loader *l, const char *path,
+                                 struct json_object *obj,
+                                 struct sy_deployment *d);
+void sy_config_load_group(struct loader *l, const char *path,
+                          const char *name, struct json_object *obj,
+                          struct sy_group *g);
+
+/* config_state.c */
+void sy_config_state_defaults(struct sy_state_conf *st);
+void sy_config_load_state(struct loader *l, struct json_object *obj);
+void sy_config_load_key(struct loader *l, const char *path, const char *name,
+                        struct json_object *obj, void *elem);
+
+#endif

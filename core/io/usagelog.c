@@ -1,0 +1,407 @@
+/*
+ * usagelog.c - the append-only usage log: formats a settled request as
+ * one JSON line, appends it with one write(2) on an O_APPEND descriptor,
+ * and reads a log back for reports. Works with cost.c (the amounts) and
+ * the pipeline (which fills the records); no json-c, no locks.
+ *
+ * Line format, one object per line, members in this order:
+ *
+ *   {"v":1,"time":"2026-11-24T14:44:29.123Z","request_id":"r-1",
+ *    "key":"ci-bot","team":"ml","group":"chat","deployment":"gpt4o-east",
+ *    "provider":"openai","prompt_tokens":1200,"completion_tokens":300,
+ *    "cached_tokens":1024,"reasoning_tokens":0,"cost_micro_usd":4280,
+ *    "status":200,"error":null,"attempts":1}
+ *
+ * "time" is RFC 3339 UTC with milliseconds; a string member may be null;
+ * strings are valid UTF-8 (an invalid byte is written as \ufffd) cut to
+ * SY_USAGELOG_FIELD_MAX escaped bytes at a character boundary, so that a
+ * line never exceeds SY_USAGELOG_LINE_MAX (4 KiB) bytes.
+ *
+ * Concurrency. Every line is one write(2) of the whole line on a
+ * descriptor opened with O_APPEND: the kernel picks the offset and
+ * copies the line as one piece, so the threads of a process and the
+ * processes of a host may share one file and no line interleaves with
+ * another (Linux serialises writes to a regular file; a pipe or FIFO
+ * guarantees it below PIPE_BUF = 4 KiB, which a line never reaches). A
+ * short write (disk full) leaves a torn line: the writer ends it with a
+ * newline and the reader skips it, or finds the whole record that
+ * another process appended right after the torn part (it restarts at the
+ * last '{"v":', which never occurs inside a string because quotes are
+ * escaped there).
+ *
+ * Rotation: rename the file, then sy_usagelog_reopen() (for example on
+ * SIGHUP), or copy-and-truncate it (O_APPEND writes follow the truncation).
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "usagelog.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sy_usagelog {
+    int fd;                  /* O_APPEND; the number never changes (reopen
+                                replaces the file under it with dup2) */
+    char *path;              /* owned */
+    _Atomic uint64_t written;
+    _Atomic uint64_t failed;
+    atomic_bool failing;     /* the last write failed (log once per spell) */
+};
+
+#include "usagelog_int.h"
+
+/* The members after "v", in the order written. Columns: the JSON name,
+ * how the value is encoded, where it lives in struct sy_usage_record. */
+const struct sy_usagelog_field sy_usagelog_fields[] = {
+    {"time", F_TIME, offsetof(struct sy_usage_record, time_ms)},
+    {"request_id", F_STR, offsetof(struct sy_usage_record, request_id)},
+    {"key", F_STR, offsetof(struct sy_usage_record, key_name)},
+    {"team", F_STR, offsetof(struct sy_usage_record, team)},
+    {"group", F_STR, offsetof(struct sy_usage_record, group)},
+    {"deployment", F_STR, offsetof(struct sy_usage_record, deployment)},
+    {"provider", F_STR, offsetof(struct sy_usage_record, provider)},
+    {"prompt_tokens", F_I64,
+     offsetof(struct sy_usage_record, prompt_tokens)},
+    {"completion_tokens", F_I64,
+     offsetof(struct sy_usage_record, completion_tokens)},
+    {"cached_tokens", F_I64,
+     offsetof(struct sy_usage_record, cached_tokens)},
+    {"reasoning_tokens", F_I64,
+     offsetof(struct sy_usage_record, reasoning_tokens)},
+    {"cost_micro_usd", F_I64,
+     offsetof(struct sy_usage_record, cost_micro_usd)},
+    {"status", F_INT, offsetof(struct sy_usage_record, status)},
+    {"error", F_STR, offsetof(struct sy_usage_record, error)},
+    {"attempts", F_UINT, offsetof(struct sy_usage_record, attempts)},
+};
+const size_t sy_usagelog_nfields = SY_ARRAY_LEN(sy_usagelog_fields);
+
+
+/* ------------------------------------------------------------------ */
+/* Writing a line                                                      */
+
+/* A bounded output buffer: appends past 'cap' set 'full' and are lost. */
+struct out {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool full;
+};
+
+static void
+out_put(struct out *o, const char *s, size_t n)
+{
+    if (o->full || n > o->cap - o->len) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void
+out_puts(struct out *o, const char *s)
+{
+    out_put(o, s, strlen(s));
+}
+
+/* The length of the valid UTF-8 sequence at 's' ('n' bytes left), or 0
+ * when it is not one (overlong forms and surrogates included). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return len;
+}
+
+/* Append 's' as a JSON string (null for NULL): quotes, backslashes and
+ * control characters escaped, invalid UTF-8 bytes as \ufffd, cut after
+ * SY_USAGELOG_FIELD_MAX escaped bytes at a character boundary. */
+static void
+out_json_str(struct out *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s == NULL) {
+        out_puts(o, "null");
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    size_t used = 0;
+    out_put(o, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        char esc[8];
+        const char *piece = esc;
+        size_t plen;
+        size_t adv = 1;
+        unsigned char c = u[i];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            plen = 2;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            plen = 2;
+        } else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            plen = 6;
+        } else {
+            adv = utf8_len(u + i, n - i);
+            if (adv == 0) {
+                piece = "\\ufffd";
+                plen = 6;
+                adv = 1;
+            } else {
+                piece = s + i;
+                plen = adv;
+            }
+        }
+        if (used + plen > SY_USAGELOG_FIELD_MAX)
+            break;
+        out_put(o, piece, plen);
+        used += plen;
+        i += adv;
+    }
+    out_put(o, "\"", 1);
+}
+
+/* 'out' has room for 64 bytes (more than TIME_LEN + 1, to keep the
+ * compiler's format-truncation check quiet about impossible years). */
+static void
+format_time(uint64_t ms, char *out)
+{
+    time_t sec = (time_t)(ms / 1000u);
+    struct tm tm;
+    if (ms / 1000u > (uint64_t)253402300799u || gmtime_r(&sec, &tm) == NULL) {
+        /* After 9999-12-31: not representable in RFC 3339. */
+        memcpy(out, "9999-12-31T23:59:59.999Z", TIME_LEN + 1);
+        return;
+    }
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
+}
+
+/* Format 'r' as one line, newline included, into 'out' ('outlen'
+ * bytes; not NUL-terminated). Returns the length, or 0 when it does not
+ * fit (never with outlen >= SY_USAGELOG_LINE_MAX). 'r->time_ms' is
+ * written as it is (0 is 1970-01-01T00:00:00.000Z). */
+size_t
+sy_usagelog_format(const struct sy_usage_record *r, char *out,
+                   size_t outlen)
+{
+    struct out o = {.p = out, .len = 0, .cap = outlen, .full = false};
+    char num[32];
+    snprintf(num, sizeof(num), "{\"v\":%d", SY_USAGELOG_VERSION);
+    out_puts(&o, num);
+    for (size_t i = 0; i < sy_usagelog_nfields; i++) {
+        const struct sy_usagelog_field *f = &sy_usagelog_fields[i];
+        const char *base = (const char *)r + f->off;
+        out_puts(&o, ",\"");
+        out_puts(&o, f->name);
+        out_puts(&o, "\":");
+        switch (f->type) {
+        case F_TIME: {
+            char t[64];
+            uint64_t ms;
+            memcpy(&ms, base, sizeof(ms));
+            format_time(ms, t);
+            out_put(&o, "\"", 1);
+            out_put(&o, t, TIME_LEN);
+            out_put(&o, "\"", 1);
+            break;
+        }
+        case F_STR: {
+            const char *s;
+            memcpy(&s, base, sizeof(s));
+            out_json_str(&o, s);
+            break;
+        }
+        case F_I64: {
+            int64_t v;
+            memcpy(&v, base, sizeof(v));
+            snprintf(num, sizeof(num), "%" PRId64, v);
+            out_puts(&o, num);
+            break;
+        }
+        case F_INT: {
+            int v;
+            memcpy(&v, base, sizeof(v));
+            snprintf(num, sizeof(num), "%d", v);
+            out_puts(&o, num);
+            break;
+        }
+        case F_UINT: {
+            unsigned v;
+            memcpy(&v, base, sizeof(v));
+            snprintf(num, sizeof(num), "%u", v);
+            out_puts(&o, num);
+            break;
+        }
+        }
+    }
+    out_put(&o, "}\n", 2);
+    return o.full ? 0 : o.len;
+}
+
+/* ------------------------------------------------------------------ */
+/* The log file                                                        */
+
+static int
+open_append(const char *path)
+{
+    /* O_NOFOLLOW: a symlink planted at the path (e.g. to a file the
+     * gateway's user may write) is refused, not written through. */
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                0640);
+}
+
+/* Open (creating it, mode 0640) the log at 'path' for appending. Returns
+ * the log, owned by the caller (sy_usagelog_close), or NULL with a
+ * message in 'err' when the file cannot be opened. */
+struct sy_usagelog *
+sy_usagelog_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open_append(path);
+    if (fd < 0) {
+        snprintf(err, errlen, "usage log %s: %s", path,
+                 errno == ELOOP ? "is a symbolic link; refusing to follow it"
+                                : strerror(errno));
+        return NULL;
+    }
+    struct sy_usagelog *l = sy_xcalloc(1, sizeof(*l));
+    l->fd = fd;
+    l->path = sy_xstrdup(path);
+    atomic_init(&l->written, 0);
+    atomic_init(&l->failed, 0);
+    atomic_init(&l->failing, false);
+    return l;
+}
+
+/* Open the path again and put the new file under the same descriptor
+ * (dup2 is atomic: a concurrent write goes wholly to the old file or
+ * wholly to the new one). For rotation by rename. On failure the log
+ * keeps writing to the old file and 'err' says why (SY_EINTERNAL). */
+enum sy_err
+sy_usagelog_reopen(struct sy_usagelog *l, char *err, size_t errlen)
+{
+    int fd = open_append(l->path);
+    if (fd < 0) {
+        snprintf(err, errlen, "usage log %s: %s", l->path, strerror(errno));
+        return SY_EINTERNAL;
+    }
+    int rc = dup3(fd, l->fd, O_CLOEXEC);
+    int saved = errno;
+    close(fd);
+    if (rc < 0) {
+        snprintf(err, errlen, "usage log %s: %s", l->path, strerror(saved));
+        return SY_EINTERNAL;
+    }
+    return SY_OK;
+}
+
+static void
+note_failure(struct sy_usagelog *l, const char *why)
+{
+    atomic_fetch_add(&l->failed, 1);
+    if (!atomic_exchange(&l->failing, true))
+        sy_log_error(NULL, "usage log %s: %s (lines are being lost)",
+                     l->path, why);
+}
+
+/* Append record 'r' as one line (time 0 = now). Thread-safe; never
+ * blocks on a lock; a failure is counted and logged once per spell of
+ * failures, never returned: usage logging must not fail a request.
+ * 'l' NULL (no log configured) does nothing. */
+void
+sy_usagelog_write(struct sy_usagelog *l, const struct sy_usage_record *r)
+{
+    if (l == NULL)
+        return;
+    struct sy_usage_record rec = *r;
+    if (rec.time_ms == 0)
+        rec.time_ms = sy_wall_ms();
+    char line[SY_USAGELOG_LINE_MAX];
+    size_t len = sy_usagelog_format(&rec, line, sizeof(line));
+    if (len == 0) {
+        note_failure(l, "line too long"); /* cannot happen: see FIELD_MAX */
+        return;
+    }
+    ssize_t w;
+    do {
+        w = write(l->fd, line, len);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        note_failure(l, strerror(errno));
+        return;
+    }
+    if ((size_t)w < len) {
+        /* Torn line: end it so that the next one starts on its own. */
+        ssize_t nl SY_UNUSED = write(l->fd, "\n", 1);
+        note_failure(l, "short write");
+        return;
+    }
+    atomic_fetch_add(&l->written, 1);
+    if (atomic_load(&l->failing) && atomic_exchange(&l->failing, false))
+        sy_log_info(NULL, "usage log %s: writing again", l->path);
+}
+
+void
+sy_usagelog_get_stats(const struct sy_usagelog *l,
+                      struct sy_usagelog_stats *out)
+{
+    out->written = atomic_load(&l->written);
+    out->failed = atomic_load(&l->failed);
+}
+
+/* Close the log ('l' may be NULL). No thread may be writing. */
+void
+sy_usagelog_close(struct sy_usagelog *l)
+{
+    if (l == NULL)
+        return;
+    close(l->fd);
+    free(l->path);
+    free(l);
+}

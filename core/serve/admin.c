@@ -1,0 +1,611 @@
+/*
+ * admin.c - the admin API for virtual keys (see admin.h): JSON in, JSON
+ * out, over core/state/vkeys.c and core/state/budget.c. Shared by the HTTP routes
+ * and 'switchyard keys'.
+ *
+ * What never leaves: the HMAC of a key, the server secret, and a key
+ * after the answer to its create. Request bodies are never echoed (a
+ * misplaced secret in a body must not come back in an error).
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "admin.h"
+#include "config/cost.h"
+
+#include <json-c/json.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+sy_admin_budget_name(const char *key_name, char out[SY_BUDGET_NAME_MAX + 1])
+{
+    snprintf(out, SY_BUDGET_NAME_MAX + 1, "%s", key_name);
+}
+
+/* ------------------------------------------------------------------ */
+/* Times                                                               */
+
+static bool
+digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool
+sy_admin_parse_time(const char *s, int64_t *out)
+{
+    if (s == NULL)
+        return false;
+    if (s[0] == '\0' || strcmp(s, "never") == 0) {
+        *out = 0;
+        return true;
+    }
+    size_t n = strlen(s);
+    bool all_digits = true;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            all_digits = false;
+    if (all_digits) {
+        if (n > 12)
+            return false;
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < 0)
+            return false;
+        *out = (int64_t)v;
+        return true;
+    }
+    /* yyyy-mm-dd[Thh:mm[:ss]][Z] */
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    if (n < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
+        !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
+        return false;
+    const char *p = s + 10;
+    if (*p == 'T' || *p == ' ') {
+        p++;
+        if (strlen(p) < 5 || p[2] != ':' || !digits(p, 2, &h) ||
+            !digits(p + 3, 2, &mi))
+            return false;
+        p += 5;
+        if (*p == ':') {
+            if (strlen(p) < 3 || !digits(p + 1, 2, &se))
+                return false;
+            p += 3;
+        }
+    }
+    if (*p == 'Z')
+        p++;
+    if (*p != '\0')
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || se > 60)
+        return false;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    /* timegm normalizes 2026-02-31: refuse what it moved */
+    struct tm back;
+    if (gmtime_r(&t, &back) == NULL || back.tm_mday != d ||
+        back.tm_mon != mo - 1)
+        return false;
+    *out = (int64_t)t;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Answers                                                             */
+
+static int
+error(struct sy_buf *out, int status, const char *type, const char *code,
+      const char *param, const char *msg)
+{
+    sy_buf_clear(out);
+    sy_buf_puts(out, "{\"error\":{\"message\":");
+    sy_buf_json_str(out, msg, strlen(msg));
+    sy_buf_puts(out, ",\"type\":");
+    sy_buf_json_str(out, type, strlen(type));
+    sy_buf_puts(out, ",\"param\":");
+    if (param != NULL)
+        sy_buf_json_str(out, param, strlen(param));
+    else
+        sy_buf_puts(out, "null");
+    sy_buf_puts(out, ",\"code\":");
+    if (code != NULL)
+        sy_buf_json_str(out, code, strlen(code));
+    else
+        sy_buf_puts(out, "null");
+    sy_buf_puts(out, "}}");
+    return status;
+}
+
+static int
+bad(struct sy_buf *out, const char *param, const char *msg)
+{
+    return error(out, 400, "invalid_request_error", "invalid_request", param,
+                 msg);
+}
+
+static int
+store_down(struct sy_buf *out)
+{
+    return error(out, 503, "server_error", "state_store_unavailable", NULL,
+                 "the state store (Redis) is unavailable");
+}
+
+/* The name is not echoed: a key pasted by mistake in a URL must not come
+ * back in an answer (or a log that keeps answers). */
+static int
+not_found(struct sy_buf *out)
+{
+    return error(out, 404, "invalid_request_error", "not_found", NULL,
+                 "no virtual key by that name");
+}
+
+static void
+put_str(struct sy_buf *out, const char *k, const char *v)
+{
+    sy_buf_printf(out, "\"%s\":", k);
+    sy_buf_json_str(out, v, strlen(v));
+}
+
+static void
+put_usd(struct sy_buf *out, const char *k, int64_t micro)
+{
+    char usd[SY_COST_USD_STRLEN];
+    sy_cost_format_usd(micro, usd, sizeof(usd));
+    sy_buf_printf(out, "\"%s\":%s", k, usd);
+}
+
+/* One key as JSON (never its HMAC). 'b' (may be NULL) is its budget
+ * counter for the current period 'pid'. */
+static void
+key_json(struct sy_buf *out, const struct sy_vkey *v, int64_t now_s,
+         const struct sy_budget_result *b, const char *pid)
+{
+    sy_buf_puts(out, "{\"object\":\"virtual_key\",");
+    put_str(out, "name", v->name);
+    sy_buf_puts(out, ",\"team\":");
+    if (v->team[0] != '\0')
+        sy_buf_json_str(out, v->team, strlen(v->team));
+    else
+        sy_buf_puts(out, "null");
+    sy_buf_puts(out, ",\"budget_usd\":");
+    if (v->budget_micro_usd > 0) {
+        char usd[SY_COST_USD_STRLEN];
+        sy_cost_format_usd(v->budget_micro_usd, usd, sizeof(usd));
+        sy_buf_puts(out, usd);
+    } else {
+        sy_buf_puts(out, "null");
+    }
+    sy_buf_puts(out, ",");
+    put_str(out, "budget_period", sy_budget_period_name(v->budget_period));
+    sy_buf_printf(out, ",\"rpm\":%" PRIu64 ",\"tpm\":%" PRIu64
+                       ",\"models\":[",
+                  v->rpm, v->tpm);
+    const char *p = v->models;
+    bool first = true;
+    while (*p != '\0') {
+        const char *c = strchr(p, ',');
+        size_t n = c != NULL ? (size_t)(c - p) : strlen(p);
+        if (!first)
+            sy_buf_puts(out, ",");
+        sy_buf_json_str(out, p, n);
+        first = false;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    sy_buf_puts(out, "],\"expires_at\":");
+    if (v->expires_at > 0)
+        sy_buf_printf(out, "%" PRId64, v->expires_at);
+    else
+        sy_buf_puts(out, "null");
+    bool expired = v->expires_at > 0 && now_s >= v->expires_at;
+    sy_buf_printf(out, ",\"fail_open\":%s,\"revoked\":%s,\"expired\":%s,"
+                       "\"active\":%s,\"created_at\":%" PRId64,
+                  v->fail_open ? "true" : "false",
+                  v->revoked ? "true" : "false", expired ? "true" : "false",
+                  !v->revoked && !expired ? "true" : "false", v->created_at);
+    if (b != NULL) {
+        sy_buf_puts(out, ",\"period\":");
+        sy_buf_json_str(out, pid, strlen(pid));
+        sy_buf_puts(out, ",");
+        put_usd(out, "spent_usd", b->spent);
+        sy_buf_puts(out, ",");
+        put_usd(out, "reserved_usd", b->reserved);
+        if (v->budget_micro_usd > 0) {
+            int64_t left = v->budget_micro_usd - b->spent - b->reserved;
+            sy_buf_puts(out, ",");
+            put_usd(out, "remaining_usd", left > 0 ? left : 0);
+        }
+    }
+    sy_buf_puts(out, "}");
+}
+
+/* Read the key's budget counter for the current period; false when
+ * Redis does not answer (the spend is then left out). */
+static bool
+spend_of(struct sy_store *s, const struct sy_vkey *v, int64_t now_s,
+         struct sy_budget_result *b, char pid[SY_BUDGET_PERIOD_ID_LEN])
+{
+    char name[SY_BUDGET_NAME_MAX + 1];
+    sy_admin_budget_name(v->name, name);
+    sy_budget_period_id(v->budget_period, now_s, pid);
+    return sy_budget_get(s, name, pid, 0, b) == SY_OK;
+}
+
+static void
+key_json_spend(struct sy_buf *out, struct sy_store *s,
+               const struct sy_vkey *v, int64_t now_s)
+{
+    struct sy_budget_result b;
+    char pid[SY_BUDGET_PERIOD_ID_LEN];
+    bool have = spend_of(s, v, now_s, &b, pid);
+    key_json(out, v, now_s, have ? &b : NULL, pid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request bodies                                                      */
+
+/* Fill 'v' and 'fields' (SY_VKEY_F_*) from the JSON object 'o'; 'create'
+ * allows (and requires) "name". Returns 0, or the status of an error
+ * written to 'out'. */
+static int
+parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
+           struct sy_buf *out)
+{
+    memset(v, 0, sizeof(*v));
+    v->budget_period = SY_BUDGET_MONTH;
+    *fields = 0;
+    bool have_name = false;
+    json_object_object_foreach(o, k, val) {
+        enum json_type t = json_object_get_type(val);
+        if (strcmp(k, "name") == 0) {
+            if (!create)
+                return bad(out, "name", "name: a key cannot be renamed");
+            if (t != json_type_string ||
+                !sy_vkey_name_valid(json_object_get_string(val)))
+                return bad(out, "name",
+                           "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+            snprintf(v->name, sizeof(v->name), "%s",
+                     json_object_get_string(val));
+            have_name = true;
+        } else if (strcmp(k, "team") == 0) {
+            if (t == json_type_null) {
+                v->team[0] = '\0';
+            } else if (t != json_type_string ||
+                       !sy_vkey_name_valid(json_object_get_string(val))) {
+                return bad(out, "team",
+                           "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+            } else {
+                snprintf(v->team, sizeof(v->team), "%s",
+                         json_object_get_string(val));
+            }
+            *fields |= SY_VKEY_F_TEAM;
+        } else if (strcmp(k, "budget_usd") == 0) {
+            if (t == json_type_null) {
+                v->budget_micro_usd = 0;
+            } else {
+                double d = json_object_get_double(val);
+                if ((t != json_type_double && t != json_type_int) ||
+                    !isfinite(d) || d < 0 ||
+                    sy_cost_usd_to_micro(d, &v->budget_micro_usd) != SY_OK)
+                    return bad(out, "budget_usd",
+                               "budget_usd: a non-negative number of USD "
+                               "(null or 0: no budget)");
+            }
+            *fields |= SY_VKEY_F_BUDGET;
+        } else if (strcmp(k, "budget_period") == 0) {
+            if (t != json_type_string ||
+                !sy_budget_period_parse(json_object_get_string(val),
+                                        &v->budget_period))
+                return bad(out, "budget_period",
+                           "budget_period: day, month or total");
+            *fields |= SY_VKEY_F_PERIOD;
+        } else if (strcmp(k, "rpm") == 0 || strcmp(k, "tpm") == 0) {
+            int64_t x = 0;
+            if (t == json_type_int) {
+                errno = 0;
+                x = json_object_get_int64(val);
+                if (errno != 0 || x < 0)
+                    return bad(out, k, "rpm/tpm: a non-negative integer "
+                                       "(0: unlimited)");
+            } else if (t != json_type_null) {
+                return bad(out, k, "rpm/tpm: a non-negative integer "
+                                   "(0: unlimited)");
+            }
+            if (k[0] == 'r') {
+                v->rpm = (uint64_t)x;
+                *fields |= SY_VKEY_F_RPM;
+            } else {
+                v->tpm = (uint64_t)x;
+                *fields |= SY_VKEY_F_TPM;
+            }
+        } else if (strcmp(k, "models") == 0) {
+            size_t used = 0;
+            v->models[0] = '\0';
+            if (t == json_type_array) {
+                size_t n = json_object_array_length(val);
+                for (size_t i = 0; i < n; i++) {
+                    json_object *m = json_object_array_get_idx(val, i);
+                    const char *ms = json_object_get_string(m);
+                    size_t ml = ms != NULL ? strlen(ms) : 0;
+                    if (json_object_get_type(m) != json_type_string ||
+                        ml == 0 || used + ml + 1 > SY_VKEY_MODELS_MAX)
+                        return bad(out, "models",
+                                   "models: a list of group names");
+                    if (used > 0)
+                        v->models[used++] = ',';
+                    memcpy(v->models + used, ms, ml);
+                    used += ml;
+                    v->models[used] = '\0';
+                }
+            } else if (t != json_type_null) {
+                return bad(out, "models", "models: a list of group names");
+            }
+            if (!sy_vkey_models_valid(v->models))
+                return bad(out, "models", "models: a list of group names "
+                                          "([A-Za-z0-9._:/@+-])");
+            *fields |= SY_VKEY_F_MODELS;
+        } else if (strcmp(k, "expires_at") == 0) {
+            int64_t x = 0;
+            if (t == json_type_int) {
+                x = json_object_get_int64(val);
+                if (x < 0)
+                    return bad(out, "expires_at", "expires_at: epoch "
+                                                  "seconds or a date");
+            } else if (t == json_type_string) {
+                if (!sy_admin_parse_time(json_object_get_string(val), &x))
+                    return bad(out, "expires_at",
+                               "expires_at: epoch seconds, yyyy-mm-dd or "
+                               "yyyy-mm-ddThh:mm:ssZ");
+            } else if (t != json_type_null) {
+                return bad(out, "expires_at", "expires_at: epoch seconds "
+                                              "or a date");
+            }
+            v->expires_at = x;
+            *fields |= SY_VKEY_F_EXPIRES;
+        } else if (strcmp(k, "fail_open") == 0) {
+            if (t != json_type_boolean)
+                return bad(out, "fail_open", "fail_open: true or false");
+            v->fail_open = json_object_get_boolean(val);
+            *fields |= SY_VKEY_F_FAIL_OPEN;
+        } else {
+            return bad(out, NULL, "unknown field (known: name, team, "
+                                  "budget_usd, budget_period, rpm, tpm, "
+                                  "models, expires_at, fail_open)");
+        }
+    }
+    if (create && !have_name)
+        return bad(out, "name", "name is required");
+    return 0;
+}
+
+/* Parse 'body' as one JSON object into '*o' (put it with
+ * json_object_put). Returns 0 or an error status written to 'out'. */
+static int
+parse_body(const char *body, size_t len, json_object **o,
+           struct sy_buf *out)
+{
+    *o = NULL;
+    if (body == NULL || len == 0)
+        return bad(out, NULL, "a JSON object body is required");
+    if (len > 65536)
+        return error(out, 413, "invalid_request_error",
+                     "request_too_large", NULL, "body too large");
+    json_tokener *tok = json_tokener_new_ex(16);
+    if (tok == NULL)
+        return error(out, 500, "server_error", "internal_error", NULL,
+                     "out of memory");
+    json_object *j = json_tokener_parse_ex(tok, body, (int)len);
+    bool ok = j != NULL &&
+              json_tokener_get_error(tok) == json_tokener_success;
+    for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
+        if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
+            body[i] != '\n')
+            ok = false;
+    json_tokener_free(tok);
+    if (!ok || json_object_get_type(j) != json_type_object) {
+        json_object_put(j);
+        return bad(out, NULL, "the body is not a JSON object");
+    }
+    *o = j;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                              */
+
+static int
+do_list(struct sy_store *s, struct sy_buf *out)
+{
+    struct sy_vkey *v = NULL;
+    size_t n = 0;
+    enum sy_err e = sy_vkey_list(s, &v, &n);
+    if (e != SY_OK)
+        return store_down(out);
+    int64_t now_s = (int64_t)time(NULL);
+    sy_buf_clear(out);
+    sy_buf_puts(out, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sy_buf_puts(out, ",");
+        key_json_spend(out, s, &v[i], now_s);
+    }
+    sy_buf_puts(out, "]}");
+    free(v);
+    return 200;
+}
+
+static int
+do_create(const struct sy_config *cfg, struct sy_store *s, const char *body,
+          size_t len, struct sy_buf *out)
+{
+    if (cfg->state.key_secret == NULL ||
+        cfg->state.key_secret_len < SY_VKEY_SECRET_MIN)
+        return error(out, 503, "server_error", "virtual_keys_disabled", NULL,
+                     "virtual keys are not enabled: set "
+                     "state.key_secret_env to a variable holding a secret "
+                     "of at least 16 characters");
+    json_object *o;
+    int st = parse_body(body, len, &o, out);
+    if (st != 0)
+        return st;
+    struct sy_vkey spec;
+    unsigned fields;
+    st = parse_spec(o, true, &spec, &fields, out);
+    json_object_put(o);
+    if (st != 0)
+        return st;
+    char key[SY_VKEY_KEY_LEN + 1];
+    struct sy_vkey created;
+    char err[200] = "";
+    enum sy_err e = sy_vkey_create(s, cfg->state.key_secret,
+                                   cfg->state.key_secret_len, &spec, 0, key,
+                                   &created, err, sizeof(err));
+    if (e == SY_ESTORE)
+        return store_down(out);
+    if (e == SY_EBADREQ) {
+        if (strstr(err, "already taken") != NULL)
+            return error(out, 409, "invalid_request_error", "name_taken",
+                         "name", err);
+        return bad(out, NULL, err);
+    }
+    if (e != SY_OK)
+        return error(out, 500, "server_error", "internal_error", NULL,
+                     err[0] ? err : "cannot create the key");
+    sy_buf_clear(out);
+    struct sy_buf tmp;
+    sy_buf_init(&tmp, 1u << 16);
+    key_json(&tmp, &created, (int64_t)time(NULL), NULL, NULL);
+    /* {"key":"sk-sy-...", <the fields>} */
+    sy_buf_puts(out, "{\"key\":");
+    sy_buf_json_str(out, key, strlen(key));
+    sy_buf_puts(out, ",\"warning\":\"this key is shown once and cannot be "
+                     "shown again: store it now\",");
+    const char *t = sy_buf_cstr(&tmp);
+    sy_buf_puts(out, t + 1);
+    sy_buf_free(&tmp);
+    memset(key, 0, sizeof(key));
+    return 201;
+}
+
+static int
+do_show(struct sy_store *s, const char *name, struct sy_buf *out)
+{
+    struct sy_vkey v;
+    enum sy_err e = sy_vkey_show(s, name, &v);
+    if (e == SY_ENOTFOUND)
+        return not_found(out);
+    if (e != SY_OK)
+        return store_down(out);
+    sy_buf_clear(out);
+    key_json_spend(out, s, &v, (int64_t)time(NULL));
+    return 200;
+}
+
+static int
+do_update(struct sy_store *s, const char *name, const char *body,
+          size_t len, struct sy_buf *out)
+{
+    json_object *o;
+    int st = parse_body(body, len, &o, out);
+    if (st != 0)
+        return st;
+    struct sy_vkey v;
+    unsigned fields;
+    st = parse_spec(o, false, &v, &fields, out);
+    json_object_put(o);
+    if (st != 0)
+        return st;
+    if (fields != 0) {
+        char err[200] = "";
+        enum sy_err e = sy_vkey_update(s, name, &v, fields, err,
+                                       sizeof(err));
+        if (e == SY_ENOTFOUND)
+            return not_found(out);
+        if (e == SY_EBADREQ)
+            return bad(out, NULL, err);
+        if (e != SY_OK)
+            return store_down(out);
+    }
+    return do_show(s, name, out);
+}
+
+static int
+do_revoke(struct sy_store *s, const char *name, struct sy_buf *out)
+{
+    enum sy_err e = sy_vkey_revoke(s, name);
+    if (e == SY_ENOTFOUND)
+        return not_found(out);
+    if (e != SY_OK)
+        return store_down(out);
+    sy_buf_clear(out);
+    sy_buf_puts(out, "{\"object\":\"virtual_key\",");
+    put_str(out, "name", name);
+    sy_buf_puts(out, ",\"revoked\":true}");
+    return 200;
+}
+
+int
+sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
+              const char *method, const char *rest, const char *body,
+              size_t len, struct sy_arena *a, struct sy_buf *out)
+{
+    (void)a;
+    if (rest == NULL)
+        rest = "";
+    if (method == NULL)
+        method = "";
+    bool coll = rest[0] == '\0';
+    if (!coll && !sy_vkey_name_valid(rest))
+        return not_found(out);
+    const char *allowed = coll ? "GET, POST" : "GET, PATCH, DELETE";
+    bool known = coll ? (strcmp(method, "GET") == 0 ||
+                         strcmp(method, "POST") == 0)
+                      : (strcmp(method, "GET") == 0 ||
+                         strcmp(method, "PATCH") == 0 ||
+                         strcmp(method, "DELETE") == 0);
+    if (!known) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "method not allowed here (allowed: %s)",
+                 allowed);
+        return error(out, 405, "invalid_request_error", "method_not_allowed",
+                     NULL, msg);
+    }
+    if (store == NULL)
+        return error(out, 503, "server_error", "state_store_unavailable",
+                     NULL, "virtual keys need shared state "
+                           "(state.redis_url)");
+    if (coll)
+        return strcmp(method, "GET") == 0 ? do_list(store, out)
+                                          : do_create(cfg, store, body, len,
+                                                      out);
+    if (strcmp(method, "GET") == 0)
+        return do_show(store, rest, out);
+    if (strcmp(method, "PATCH") == 0)
+        return do_update(store, rest, body, len, out);
+    return do_revoke(store, rest, out);
+}

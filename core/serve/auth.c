@@ -1,0 +1,58 @@
+/*
+ * auth.c - caller key authentication. Keys live only in memory (read from
+ * the environment by the config loader); comparisons take the same time
+ * wherever the first difference is and whichever key matches.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "auth.h"
+#include "config/config.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Constant-time comparison, padded to the longer length so the time does
+ * not depend on where the first difference is. */
+bool
+sy_auth_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = (unsigned char)(alen != blen);
+    size_t n = SY_MAX(alen, blen);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= (unsigned char)(x ^ y);
+    }
+    return diff == 0;
+}
+
+/* The caller key carried by 'authorization' ("Bearer <key>"), or NULL
+ * (missing, malformed or unknown: the caller cannot tell which). Every
+ * configured key is compared, so the time says nothing about which one
+ * matched. */
+const struct sy_caller_key *
+sy_auth_check(const struct sy_config *cfg, const char *authorization)
+{
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *key = authorization + 7;
+    size_t len = strlen(key);
+    const struct sy_caller_key *found = NULL;
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (sy_auth_equal(key, len, cfg->keys[i].secret,
+                          cfg->keys[i].secret_len))
+            found = &cfg->keys[i];
+    return found;
+}
+
+/* May key 'k' use group 'model'? (No list = every group.) */
+bool
+sy_auth_model_allowed(const struct sy_caller_key *k, const char *model)
+{
+    if (k->nmodels == 0)
+        return true;
+    for (size_t i = 0; i < k->nmodels; i++)
+        if (strcmp(k->models[i], model) == 0)
+            return true;
+    return false;
+}

@@ -1,0 +1,16 @@
+/*
+ * auth.h - caller keys: which configured key an Authorization header
+ * carries (constant-time), and what that key may use.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_CORE_AUTH_H
+#define SY_CORE_AUTH_H
+
+#include "base/sy.h"
+
+const struct sy_caller_key *sy_auth_check(const struct sy_config *cfg,
+                                          const char *authorization);
+bool sy_auth_model_allowed(const struct sy_caller_key *k, const char *model);
+bool sy_auth_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * pipeline_caller.c - the caller's side of a request: who is calling (a
+ * configured key or a virtual key from Redis), its rate limits and money
+ * budget, and the accounting once the request is settled (usage log,
+ * daily spend). Part of the pipeline; see pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "auth.h"
+#include "state/budget.h"
+#include "api/caps.h"
+#include "api/chat.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "config/cost.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "state/quota.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "state/state.h"
+#include "io/usagelog.h"
+#include "state/vkeys.h"
+#include "io/worker.h"
+#include "api/adapter.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* 429 for a caller key over a limit: the refusing limit's headers in
+ * full (limit, remaining 0, reset), the other limit's size; an
+ * all-or-nothing refusal does not tell how much of the other is left. */
+void
+pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
+                    const struct sy_ratelimit_result *res)
+{
+    if (res->failed) {
+        char m[200];
+        snprintf(m, sizeof(m), "the rate limits of key '%.60s' could not be "
+                 "checked (limit script error); request refused", k->name);
+        pipeline_send_error(c, 503, m, "server_error", NULL,
+                            "rate_limit_check_failed", "Retry-After: 1\r\n");
+        return;
+    }
+    bool tokens = res->refused == 1;
+    const char *fam = tokens ? "tokens" : "requests";
+    const char *other = tokens ? "requests" : "tokens";
+    uint64_t limit = tokens ? k->limits.tpm : k->limits.rpm;
+    uint64_t other_limit = tokens ? k->limits.rpm : k->limits.tpm;
+    uint32_t ms = res->retry_after_ms ? res->retry_after_ms : 1000;
+    char reset[32], extra[400], msg[200];
+    sy_quota_format_reset(ms, reset, sizeof(reset));
+    int n = snprintf(extra, sizeof(extra),
+                     "x-ratelimit-limit-%s: %llu\r\n"
+                     "x-ratelimit-remaining-%s: 0\r\n"
+                     "x-ratelimit-reset-%s: %s\r\n"
+                     "Retry-After: %u\r\n",
+                     fam, (unsigned long long)limit, fam, fam, reset,
+                     (ms + 999) / 1000);
+    if (other_limit > 0 && n > 0 && (size_t)n < sizeof(extra))
+        snprintf(extra + n, sizeof(extra) - (size_t)n,
+                 "x-ratelimit-limit-%s: %llu\r\n", other,
+                 (unsigned long long)other_limit);
+    snprintf(msg, sizeof(msg), "rate limit reached for key '%.60s': %llu "
+             "%s per minute; try again in %s", k->name,
+             (unsigned long long)limit, fam, reset);
+    pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+               sy_err_code(SY_EQUOTA), extra);
+}
+
+/* Tokens this request may use: the prompt (about 4 bytes a token) plus
+ * the answer's ceiling for each of its n choices; the reservation is
+ * corrected afterwards. max_tokens and n are bounded by the parser
+ * (SY_CHAT_MAX_TOKENS x SY_CHAT_MAX_CHOICES < 2^31): no overflow. */
+uint64_t
+pipeline_estimate_tokens(const struct pctx *c)
+{
+    uint64_t in = c->r->body_len / 4 + 1;
+    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens
+                                          : 1024;
+    return in + out * sy_chat_req_choices(&c->chat);
+}
+
+/* Settle the request's money: one usage-log line (every request that
+ * reached a deployment) and the day's spend in Redis. Strings are the
+ * config's, so they outlive the state thread's queue. */
+void
+pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
+        const struct sy_group *g)
+{
+    if (c->attempts == 0 || c->dep == NULL)
+        return;
+    struct sy_usage_record r;
+    memset(&r, 0, sizeof(r));
+    r.request_id = c->request_id;
+    r.key_name = ck ? ck->name : NULL;
+    r.team = ck ? ck->team : NULL;
+    r.group = g->name;
+    r.deployment = c->dep->name;
+    r.provider = c->dep->provider->name;
+    r.prompt_tokens = c->usage.prompt_tokens;
+    r.completion_tokens = c->usage.completion_tokens;
+    r.cached_tokens = c->usage.cached_tokens;
+    r.reasoning_tokens = c->usage.reasoning_tokens;
+    r.cost_micro_usd = c->spent_micro_usd;
+    if (c->s->status == 200 && g->ndeployments > 0) {
+        const struct sy_deployment *d0 = g->deployments[0];
+        r.baseline_micro_usd = sy_cost_micro_usd(&d0->price, &c->usage,
+                                                 d0->provider->markup_bp);
+    }
+    r.status = c->s->status;
+    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
+    r.attempts = c->attempts;
+    sy_usagelog_write(c->w->usagelog, &r);
+    sy_state_spend(c->w->state, &r);
+}
+
+/* Who is calling: a key from the config, or a virtual key from Redis
+ * (stored as HMAC only). Unknown, revoked and expired keys all get the
+ * same 401. Returns false when the caller has been answered. */
+bool
+pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
+         struct sy_vkey **vk_out)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_config *cfg = w->cfg;
+    const char *authz = c->r->authorization;
+    *out = NULL;
+    *vk_out = NULL;
+    bool virtual_keys = cfg->state.key_secret != NULL;
+    if (cfg->nkeys == 0 && !virtual_keys)
+        return true;
+    const char *bearer = authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0
+                             ? authz + 7
+                             : NULL;
+    if (virtual_keys && bearer != NULL &&
+        strncmp(bearer, SY_VKEY_PREFIX, strlen(SY_VKEY_PREFIX)) == 0) {
+        struct sy_vkey *vk = sy_arena_zalloc(&w->arena, sizeof(*vk));
+        enum sy_err e = w->store != NULL
+                            ? sy_vkey_lookup(w->store, cfg->state.key_secret,
+                                             cfg->state.key_secret_len,
+                                             bearer, (int64_t)sy_wall_s(), vk)
+                            : SY_ESTORE;
+        if (e == SY_ESTORE) {
+            pipeline_send_error(c, 503, "the key store is unavailable; try again "
+                       "shortly", "server_error", NULL,
+                       "key_store_unavailable", "Retry-After: 1\r\n");
+            return false;
+        }
+        if (e == SY_OK) {
+            /* The key's limits go through the same reservation as a
+             * configured key's; its strings live in the arena. */
+            struct sy_caller_key *k = sy_arena_zalloc(&w->arena, sizeof(*k));
+            k->name = vk->name;
+            k->team = vk->team[0] ? vk->team : NULL;
+            k->limits.rpm = (unsigned)SY_MIN(vk->rpm, (uint64_t)UINT32_MAX);
+            k->limits.tpm = (unsigned)SY_MIN(vk->tpm, (uint64_t)UINT32_MAX);
+            *out = k;
+            *vk_out = vk;
+            return true;
+        }
+    } else if (cfg->nkeys > 0) {
+        *out = sy_auth_check(cfg, authz);
+        if (*out != NULL)
+            return true;
+    }
+    pipeline_send_err(c, SY_EAUTH, "invalid API key: send 'Authorization: Bearer "
+                          "<key>' with a key of this gateway",
+             NULL);
+    return false;
+}
+
+/* The most a request could cost on the group's dearest deployment that
+ * may serve it: what a budget must hold before any provider is called.
+ * Per deployment: every prompt byte a token (capped by its context
+ * window) plus each image at its largest, and max_tokens (or its output
+ * limit) for each of the n choices (core/api/caps.c). Deployments that will
+ * refuse the request (a billed field they do not allow) do not count. */
+int64_t
+pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
+{
+    struct sy_needs n;
+    sy_chat_req_needs(&c->chat, &n);
+    int64_t worst = 0;
+    for (size_t i = 0; i < g->nroute; i++) {
+        const struct sy_deployment *d = g->route[i];
+        if (sy_caps_refused_field(&d->caps, &n) != NULL)
+            continue;
+        uint64_t in = sy_caps_input_worst(&d->caps, &n, c->r->body_len);
+        uint64_t out = sy_caps_output_worst(&d->caps, &n);
+        int64_t cost = sy_cost_worst_case_micro_usd(
+            &d->price, (int64_t)SY_MIN(in, (uint64_t)INT64_MAX),
+            (int64_t)SY_MIN(out, (uint64_t)INT64_MAX),
+            d->provider->markup_bp);
+        worst = SY_MAX(worst, cost);
+    }
+    return worst;
+}
+
+
+/* A money budget is reserved at the worst case before any provider is
+ * called, and settled with the real cost afterwards ('*held' says
+ * whether a reservation was made). Returns false when the caller has
+ * been answered (refused). */
+bool
+pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
+                        const struct sy_group *g, struct sy_budget_result *b,
+                        char *pid, bool *held)
+{
+    struct sy_worker *w = c->w;
+    *held = false;
+    memset(b, 0, sizeof(*b));
+    if (vk == NULL || vk->budget_micro_usd <= 0)
+        return true;
+    if (!pipeline_budget_can_price(c))
+        return false;
+    sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(),
+                        pid);
+    enum sy_err be =
+        w->store != NULL
+            ? sy_budget_reserve(w->store, vk->name, pid,
+                                vk->budget_micro_usd,
+                                pipeline_worst_case_cost(c, g), 0, 0, b)
+            : SY_ESTORE;
+    if (be == SY_EINTERNAL) {
+        /* The script failed on our input: a refusal, never "Redis
+         * down" (which fail_open would let through). */
+        pipeline_send_error(c, 503, "the budget of this key could not be "
+                   "checked (limit script error); request refused",
+                   "server_error", NULL, "budget_check_failed", NULL);
+        return false;
+    }
+    if (be != SY_OK && !vk->fail_open) {
+        pipeline_send_error(c, 503, "the budget of this key cannot be checked "
+                   "now (state store unavailable); try again shortly",
+                   "server_error", NULL, "budget_unavailable",
+                   "Retry-After: 1\r\n");
+        return false;
+    }
+    if (be == SY_OK && !b->allowed) {
+        char msg[256], usd[32];
+        sy_cost_format_usd(b->remaining, usd, sizeof(usd));
+        snprintf(msg, sizeof(msg), "budget of key '%.64s' exhausted for "
+                 "this %s: $%s left, not enough for this request",
+                 vk->name, sy_budget_period_name(vk->budget_period), usd);
+        pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                   "budget_exceeded", NULL);
+        return false;
+    }
+    *held = be == SY_OK;
+    return true;
+}
+
+/* A caller with a money budget may use a billed field only when the
+ * worst-case reservation can price it (core/api/caps.c): otherwise a 400
+ * naming the field. Returns false when the caller has been answered. */
+bool
+pipeline_budget_can_price(struct pctx *c)
+{
+    struct sy_needs n;
+    sy_chat_req_needs(&c->chat, &n);
+    const char *f = sy_caps_unpriced_field(&n);
+    if (f == NULL)
+        return true;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "'%s' adds costs that cannot be reserved "
+             "ahead from a key with a money budget (fees or token kinds "
+             "beyond the deployment's token prices); send the request "
+             "without it, or use a key without a money budget", f);
+    pipeline_send_error(c, 400, msg, "invalid_request_error", f,
+                        "unpriced_field", NULL);
+    return false;
+}
+
+/* Is 'ct' application/json, with or without parameters (charset)? What a
+ * cross-site HTML form can send (text/plain, form-urlencoded, multipart)
+ * is not, and a browser sends anything else only after a CORS preflight
+ * this gateway never grants. */
+bool
+pipeline_json_ctype(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, want, sizeof(want) - 1) != 0)
+        return false;
+    ct += sizeof(want) - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* The body of a JSON endpoint, read only now that the caller is admitted
+ * and the path routed: 413 when it is too big, 415 unless it is declared
+ * application/json (both from the headers alone, nothing read), 408 when
+ * it is not in within server.body_timeout_ms. Returns false when the
+ * caller has been answered. */
+bool
+pipeline_read_json_body(struct pctx *c)
+{
+    struct sy_req *r = c->r;
+    const struct sy_config *cfg = c->w->cfg;
+    char msg[200];
+    if (!r->body_too_big && !pipeline_json_ctype(r->content_type)) {
+        snprintf(msg, sizeof(msg), "Content-Type must be application/json "
+                 "(got '%.60s')", r->content_type ? r->content_type : "");
+        pipeline_send_error(c, 415, msg, "invalid_request_error", NULL,
+                            "unsupported_media_type", NULL);
+        return false;
+    }
+    switch (sy_req_body(r)) {
+    case SY_BODY_OK:
+        return true;
+    case SY_BODY_TOO_BIG:
+        snprintf(msg, sizeof(msg), "the request body is larger than the "
+                 "limit of %zu bytes", cfg->server.max_body_bytes);
+        pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
+        return false;
+    case SY_BODY_TIMEOUT:
+        snprintf(msg, sizeof(msg), "the request body did not arrive within "
+                 "%u ms", (unsigned)cfg->server.body_timeout_ms);
+        pipeline_send_error(c, 408, msg, "invalid_request_error", NULL,
+                            "request_timeout", NULL);
+        sy_log_info(c->request_id, "request body timed out");
+        return false;
+    case SY_BODY_ERROR:
+    default:
+        pipeline_send_error(c, 400, "the request body could not be read",
+                            "invalid_request_error", NULL, "body_unreadable",
+                            NULL);
+        return false;
+    }
+}
+
+/* The path as the request log shows it. Fixed paths are shown as they
+ * are; the free segment after /v1/models/ or /admin/keys/ only when the
+ * request succeeded (it then named a model or key, not a secret), else
+ * its length; any other path only by its length. A key pasted into a URL
+ * never reaches the log, whatever the status. */
+void
+pipeline_log_path(const char *path, int status, char *out, size_t n)
+{
+    static const char *const fixed[] = {"/v1/chat/completions", "/v1/models",
+                                        "/healthz", "/admin/keys"};
+    static const char *const prefixes[] = {"/v1/models/", "/admin/keys/"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(fixed); i++)
+        if (strcmp(path, fixed[i]) == 0) {
+            snprintf(out, n, "%s", path);
+            return;
+        }
+    for (size_t i = 0; i < SY_ARRAY_LEN(prefixes); i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], pl) != 0)
+            continue;
+        if (status >= 200 && status < 400)
+            snprintf(out, n, "%s%.100s", prefixes[i], path + pl);
+        else
+            snprintf(out, n, "%s(%zu bytes)", prefixes[i], strlen(path + pl));
+        return;
+    }
+    snprintf(out, n, "(unknown path, %zu bytes)", strlen(path));
+}

@@ -1,0 +1,152 @@
+/*
+ * pipeline_endpoints.c - the small endpoints: /v1/models, /v1/models/{id}
+ * and /healthz (with the shared-state flag). Part of the pipeline; see
+ * pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "auth.h"
+#include "state/budget.h"
+#include "api/chat.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "config/cost.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "state/quota.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "state/state.h"
+#include "io/usagelog.h"
+#include "state/vkeys.h"
+#include "io/worker.h"
+#include "admin.h"
+#include "api/adapter.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+
+/* May the caller (NULL: no caller keys configured) see group 'g'? A key's
+ * allowed-models list limits the listing as it limits chat. */
+static bool
+caller_may_use(const struct sy_caller_key *ck, const struct sy_vkey *vk,
+               const struct sy_group *g)
+{
+    if (vk != NULL)
+        return sy_vkey_model_allowed(vk, g->name);
+    return ck == NULL || sy_auth_model_allowed(ck, g->name);
+}
+
+/* With caller keys configured the model endpoints authenticate like chat
+ * (same 401) and show only the groups the key may use; without, they are
+ * open. */
+void
+pipeline_handle_models(struct pctx *c)
+{
+    const struct sy_config *cfg = c->w->cfg;
+    const struct sy_caller_key *ck = NULL;
+    struct sy_vkey *vk = NULL;
+    if (!pipeline_identify(c, &ck, &vk))
+        return;
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
+    bool first = true;
+    for (size_t i = 0; i < cfg->ngroups; i++) {
+        const char *name = cfg->groups[i].name;
+        if (!caller_may_use(ck, vk, &cfg->groups[i]))
+            continue;
+        sy_buf_puts(b, first ? "{\"id\":" : ",{\"id\":");
+        first = false;
+        sy_buf_json_str(b, name, strlen(name));
+        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
+                       "\"owned_by\":\"switchyard\"}");
+    }
+    sy_buf_puts(b, "]}");
+    pipeline_send_body(c, 200, "application/json", NULL, b);
+}
+
+/* A group the key may not use is answered as one that does not exist:
+ * the listing does not show it either. */
+void
+pipeline_handle_model(struct pctx *c)
+{
+    const struct sy_caller_key *ck = NULL;
+    struct sy_vkey *vk = NULL;
+    if (!pipeline_identify(c, &ck, &vk))
+        return;
+    const char *name = c->r->path + strlen("/v1/models/");
+    const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
+    if (g == NULL || !caller_may_use(ck, vk, g)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist",
+                 name);
+        pipeline_send_err(c, SY_ENOMODEL, msg, "model");
+        return;
+    }
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_buf_puts(b, "{\"id\":");
+    sy_buf_json_str(b, g->name, strlen(g->name));
+    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
+                   "\"owned_by\":\"switchyard\"}");
+    pipeline_send_body(c, 200, "application/json", NULL, b);
+}
+
+void
+pipeline_handle_health(struct pctx *c)
+{
+    struct sy_buf *b = &c->w->out;
+    bool draining = c->w->draining != NULL && *c->w->draining;
+    struct sy_state *st = c->w->state;
+    const char *redis = !sy_state_redis_on(st)   ? "off"
+                        : sy_state_redis_up(st) ? "up"
+                                                : "down";
+    const char *status = draining                ? "draining"
+                         : strcmp(redis, "down") == 0 ? "degraded"
+                                                      : "ok";
+    sy_buf_clear(b);
+    sy_buf_printf(b, "{\"status\":\"%s\",\"redis\":\"%s\","
+                     "\"version\":\"%s\"}",
+                  status, redis, SY_VERSION);
+    pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
+}
+
+
+/* /admin/keys and /admin/keys/<name>: the virtual-key admin API, behind
+ * "Authorization: Bearer <admin key>" (constant-time). Without an admin
+ * key configured the paths do not exist. */
+void
+pipeline_handle_admin(struct pctx *c)
+{
+    const struct sy_config *cfg = c->w->cfg;
+    const char *au = c->r->authorization;
+    if (cfg->server.admin_key == NULL) {
+        pipeline_send_err(c, SY_ENOTFOUND, "unknown path", NULL);
+        return;
+    }
+    if (au == NULL || strncasecmp(au, "Bearer ", 7) != 0 ||
+        !sy_auth_equal(au + 7, strlen(au + 7), cfg->server.admin_key,
+                       cfg->server.admin_key_len)) {
+        pipeline_send_err(c, SY_EAUTH, "invalid admin key", NULL);
+        return;
+    }
+    /* Only the methods that take a body read it, after the key check. */
+    const char *m = c->r->method ? c->r->method : "GET";
+    if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0) &&
+        !pipeline_read_json_body(c))
+        return;
+    const char *rest = c->r->path + strlen("/admin/keys");
+    if (*rest == '/')
+        rest++;
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    int status = sy_admin_keys(cfg, c->w->store,
+                               c->r->method ? c->r->method : "GET", rest,
+                               c->r->body, c->r->body_len, &c->w->arena, b);
+    pipeline_send_body(c, status, "application/json", NULL, b);
+}

@@ -1,0 +1,149 @@
+/*
+ * pipeline_route.c - the entry of the pipeline: the routing table of the
+ * gateway's own paths and sy_pipeline_handle, which sets up the request
+ * context and dispatches. Part of the pipeline; see pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "auth.h"
+#include "state/budget.h"
+#include "api/caps.h"
+#include "api/chat.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "contract/contract.h"
+#include "config/cost.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "state/quota.h"
+#include "api/req.h"
+#include "router.h"
+#include "state/state.h"
+#include "io/usagelog.h"
+#include "state/vkeys.h"
+#include "api/sink.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "api/adapter.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------ */
+/* Routing table                                                       */
+
+struct route {
+    const char *path;
+    bool prefix;          /* match "path" followed by anything */
+    const char *method;
+    void (*fn)(struct pctx *c);
+};
+
+static const struct route routes[] = {
+    {"/v1/chat/completions", false, "POST", pipeline_handle_chat},
+    {"/v1/models", false, "GET", pipeline_handle_models},
+    {"/v1/models/", true, "GET", pipeline_handle_model},
+    {"/healthz", false, "GET", pipeline_handle_health},
+};
+
+static bool
+valid_request_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+              ch == '.'))
+            return false;
+    }
+    return n > 0 && n <= 64;
+}
+
+static bool
+route_hit(const struct route *rt, const char *path)
+{
+    size_t n = strlen(rt->path);
+    return rt->prefix ? strncmp(path, rt->path, n) == 0 && path[n] != '\0'
+                      : strcmp(path, rt->path) == 0;
+}
+
+/* Is 'path' one of the gateway's own paths, whatever the method? The
+ * mount logic (core/serve/mount.c) asks, to tell a sub-path mount from a web
+ * server's own split of a root mount. */
+bool
+sy_pipeline_is_route(const char *path)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++)
+        if (route_hit(&routes[i], path))
+            return true;
+    return strcmp(path, "/admin/keys") == 0 ||
+           strncmp(path, "/admin/keys/", 12) == 0;
+}
+
+/* Serve request 'r' into sink 's'. Everything allocated for the request
+ * comes from w->arena, which the caller resets afterwards. */
+void
+sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
+{
+    struct pctx c;
+    memset(&c, 0, sizeof(c));
+    c.w = w;
+    c.r = r;
+    c.s = s;
+    c.start_us = sy_now_us();
+    w->seq++;
+    if (w->cfg->server.trust_request_id && r->request_id_in != NULL &&
+        valid_request_id(r->request_id_in))
+        c.request_id = r->request_id_in;
+    else
+        c.request_id = sy_arena_printf(&w->arena, "req_%s%08x",
+                                       w->id_prefix, (unsigned)w->seq);
+
+    const char *path = r->path ? r->path : "/";
+    const char *method = r->method ? r->method : "GET";
+    const struct route *match = NULL;
+    const char *allow = NULL;
+    for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
+        const struct route *rt = &routes[i];
+        if (!route_hit(rt, path))
+            continue;
+        allow = rt->method;
+        if (strcmp(method, rt->method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+            match = rt;
+            break;
+        }
+    }
+    bool admin = strcmp(path, "/admin/keys") == 0 ||
+                 strncmp(path, "/admin/keys/", 12) == 0;
+    if (admin) {
+        pipeline_handle_admin(&c);
+    } else if (match != NULL) {
+        match->fn(&c);
+    } else if (allow != NULL) {
+        char msg[160], extra[48];
+        snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
+                 method, path);
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+        pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
+                   sy_err_type(SY_EMETHOD), NULL, sy_err_code(SY_EMETHOD),
+                   extra);
+    } else {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "unknown path %.120s; this gateway serves "
+                 "/v1/chat/completions and /v1/models", path);
+        pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
+    }
+    /* The path is logged redacted: a client that pastes a key into a URL
+     * must not put it in our log (pipeline_log_path). */
+    char logged[160];
+    pipeline_log_path(path, s->status, logged, sizeof(logged));
+    sy_log_info(c.request_id, "%.16s %s %d dep=%s attempts=%u %.1fms",
+                method, logged, s->status, c.dep ? c.dep->name : "-",
+                c.attempts, (double)(sy_now_us() - c.start_us) / 1000.0);
+}

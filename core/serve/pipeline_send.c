@@ -1,0 +1,136 @@
+/*
+ * pipeline_send.c - how the pipeline answers: the status and header
+ * block (always complete, optional headers left out whole when they do
+ * not fit), bodies, OpenAI error objects, and the SSE error event once a
+ * stream has started. Part of the pipeline; see pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "auth.h"
+#include "state/budget.h"
+#include "api/caps.h"
+#include "api/chat.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "contract/contract.h"
+#include "config/cost.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "state/quota.h"
+#include "api/req.h"
+#include "router.h"
+#include "state/state.h"
+#include "io/usagelog.h"
+#include "state/vkeys.h"
+#include "api/sink.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "api/adapter.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------ */
+/* Writing responses                                                   */
+
+/* Append one whole header line to 'head' when it fits with the blank
+ * line still after it; otherwise leave 'head' as it was. */
+static size_t SY_PRINTF(4, 5)
+head_put(char *head, size_t cap, size_t len, const char *fmt, ...)
+{
+    if (len + 2 >= cap)
+        return len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(head + len, cap - 2 - len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - 2 - len) {
+        head[len] = '\0';
+        return len;
+    }
+    return len + (size_t)n;
+}
+
+/* The status and header block, always ending with its blank line: a
+ * header that does not fit (the route explanation first, as it is the
+ * longest and only informative) is left out whole, never cut. */
+void
+pipeline_send_head(struct pctx *c, int status, const char *ctype, const char *extra)
+{
+    char head[4096];
+    size_t len = 0;
+    len = head_put(head, sizeof(head), len,
+                   "Status: %d %s\r\n"
+                   "Content-Type: %.200s\r\n"
+                   "x-request-id: %.64s\r\n",
+                   status, sy_http_reason(status), ctype, c->request_id);
+    if (c->dep != NULL)
+        len = head_put(head, sizeof(head), len,
+                       "x-switchyard-deployment: %s\r\n"
+                       "x-switchyard-provider: %s\r\n"
+                       "x-switchyard-attempts: %u\r\n",
+                       c->dep->name, c->dep->provider->name, c->attempts);
+    if (extra != NULL)
+        len = head_put(head, sizeof(head), len, "%s", extra);
+    if (c->route[0] != '\0')
+        len = head_put(head, sizeof(head), len, "x-switchyard-route: %s\r\n",
+                       c->route);
+    memcpy(head + len, "\r\n", 2);
+    len += 2;
+    c->s->headers_sent = true;
+    c->s->status = status;
+    sy_sink_write(c->s, head, len);
+}
+
+void
+pipeline_send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
+           const char *p, size_t n)
+{
+    pipeline_send_head(c, status, ctype, extra);
+    sy_sink_write(c->s, p, n);
+    c->s->body_bytes += n;
+}
+
+void
+pipeline_send_body(struct pctx *c, int status, const char *ctype, const char *extra,
+          const struct sy_buf *body)
+{
+    pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
+}
+
+/* Answer with an OpenAI error object. */
+void
+pipeline_send_error(struct pctx *c, int status, const char *message, const char *type,
+           const char *param, const char *code, const char *extra)
+{
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_chat_error_json(b, message, type, param, code);
+    pipeline_send_body(c, status, "application/json", extra, b);
+}
+
+void
+pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
+         const char *param)
+{
+    pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
+               sy_err_code(e), NULL);
+}
+
+/* After the stream has started: one "data: {error}" event; the OpenAI SDKs
+ * raise it as an APIError, so a cut stream never looks like success. */
+void
+pipeline_send_stream_error(struct pctx *c, enum sy_err e, const char *message)
+{
+    struct sy_buf *b = &c->w->out;
+    sy_buf_clear(b);
+    sy_buf_puts(b, "data: ");
+    sy_chat_error_json(b, message, sy_err_type(e), NULL, sy_err_code(e));
+    sy_buf_puts(b, "\n\n");
+    sy_sink_write(c->s, sy_buf_cstr(b), b->len);
+    sy_sink_flush(c->s);
+}

@@ -1,0 +1,62 @@
+/*
+ * router.h - rank a group's deployments for one request from the live
+ * picture of each deployment (latency quantiles, breaker state), by the
+ * group's strategy: priority, latency, cost or weighted. Pure: the
+ * snapshot, the request's size and a random number are arguments.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_CORE_ROUTER_H
+#define SY_CORE_ROUTER_H
+
+#include "base/sy.h"
+#include "config/config.h"
+
+#define SY_ROUTE_MAX 32
+
+/* What the router knows about one deployment right now. */
+struct sy_dep_view {
+    bool breaker_open;      /* open: skip (half-open probes are decided
+                               by the caller) */
+    bool half_open;
+    uint64_t samples;       /* completed requests in the window */
+    uint32_t p50_ms;        /* total latency */
+    uint32_t p99_ms;
+    uint32_t ttft_p50_ms;   /* time to first token */
+    uint32_t ttft_p95_ms;
+    uint32_t tpot_p50_us;   /* time per output token */
+    unsigned error_pct;     /* provider failures in the window */
+};
+
+/* The size of the request, for expected latency and cost. */
+struct sy_route_req {
+    uint64_t input_tokens;   /* estimate */
+    uint64_t output_tokens;  /* max_tokens, or a typical answer */
+};
+
+struct sy_route_entry {
+    const struct sy_deployment *d;
+    double score;            /* strategy-specific; lower is better */
+    const char *why;         /* static text: why excluded or demoted */
+};
+
+struct sy_route_plan {
+    enum sy_strategy strategy;
+    struct sy_route_entry cand[SY_ROUTE_MAX]; /* in the order to try */
+    size_t ncand;
+    struct sy_route_entry excl[SY_ROUTE_MAX]; /* not to be tried */
+    size_t nexcl;
+};
+
+void sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,
+                    const struct sy_route_req *rq, uint32_t rnd,
+                    struct sy_route_plan *out);
+void sy_router_exclude(struct sy_route_plan *p, const struct sy_deployment *d,
+                       const char *why);
+size_t sy_router_explain(const struct sy_route_plan *p, char *out,
+                         size_t outlen);
+double sy_router_expected_ms(const struct sy_dep_view *v,
+                             const struct sy_route_req *rq);
+double sy_router_cost_usd(const struct sy_deployment *d,
+                          const struct sy_route_req *rq);
+
+#endif

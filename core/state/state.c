@@ -1,0 +1,674 @@
+/*
+ * state.c - per-process shared-state client.
+ *
+ * Request threads call sy_state_views() (a copy under a mutex, no I/O),
+ * sy_state_allow() (a Redis call only when a breaker may grant its
+ * half-open probe) and sy_state_record() (queues the outcome and updates
+ * the local breaker and latency window at once). The state thread, every
+ * state.refresh_ms, writes queued outcomes to Redis in one pipeline
+ * (latency slices with HINCRBY, breaker reports through the breaker
+ * script), reads back every deployment's merged latency window and
+ * cluster breaker state in another, and between refreshes listens on the
+ * breaker channel so a transition anywhere reaches this process at once.
+ * When Redis is unreachable the local statistics and breakers are used;
+ * the store's gate makes that cost at most one timeout.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "state.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "latency.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "spend.h"
+#include "io/usagelog.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUEUE_MAX 8192
+#define RECENT_MIN_SAMPLES 3 /* samples in the last two slices that count */
+
+struct outcome {
+    unsigned dep;
+    enum sy_breaker_outcome o;
+    bool has_latency;
+    uint64_t total_us;
+    uint64_t ttft_us;
+    uint64_t tpot_us;
+    char token[48];       /* probe token, "" when not the probe */
+    bool contract;        /* an output contract violation (counted apart
+                             from breaker failures) */
+};
+
+/* What this process knows of one deployment. */
+struct dep_state {
+    struct sy_breaker local;           /* local breaker (alone when Redis
+                                          is down) */
+    struct sy_latency_window win;      /* local latency samples */
+    struct sy_latency_slice pending;   /* samples not yet in Redis */
+    struct sy_breaker_shared shared;   /* the cluster's breaker, last read */
+    bool shared_known;
+    uint64_t shared_at_ms;             /* local time of that read */
+    struct sy_latency_stats remote[SY_LATENCY__COUNT]; /* cluster window */
+    struct sy_latency_stats recent[SY_LATENCY__COUNT]; /* its last two
+                                                          slices */
+    bool remote_known;
+    uint32_t remote_error_pct;
+};
+
+struct sy_state {
+    const struct sy_config *cfg;          /* borrowed; immutable */
+    pthread_mutex_t lock;                 /* guards deps and the queue */
+    struct dep_state *deps;               /* cfg->ndeployments */
+    struct outcome *queue;
+    size_t nqueue;
+    struct sy_usage_record *spend;        /* costs to add to Redis; their
+                                             strings belong to the config */
+    size_t nspend;
+    size_t dropped;                       /* outcomes lost to a full queue */
+    struct sy_store_gate gate;            /* shared by every store here */
+    struct sy_store_conf sconf;
+    bool redis_on;
+    volatile int redis_up;                /* the state thread's view */
+    volatile int stop;
+    pthread_t thread;
+    bool thread_started;
+};
+
+static uint32_t
+rand32(void)
+{
+    uint32_t r;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = (uint32_t)sy_now_us() * 2654435761u;
+    return r;
+}
+
+static uint32_t
+breaker_rand(void *ud)
+{
+    (void)ud;
+    return rand32();
+}
+
+/* ------------------------------------------------------------------ */
+/* Views for the router                                                */
+
+static void
+fill_view(const struct sy_state *st, const struct dep_state *ds,
+          uint64_t now_ms, struct sy_dep_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    struct sy_latency_stats s[SY_LATENCY__COUNT];
+    bool remote = st->redis_up && ds->remote_known;
+    if (remote) {
+        memcpy(s, ds->remote, sizeof(s));
+        /* A deployment that just slowed down must not hide behind the
+         * fast samples still in its window: the last two slices, when
+         * they hold a few samples, can only raise the estimate. */
+        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+            const struct sy_latency_stats *r = &ds->recent[m];
+            if (r->count < RECENT_MIN_SAMPLES)
+                continue;
+            s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
+            s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
+            s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+        }
+        v->error_pct = ds->remote_error_pct;
+    } else {
+        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+            struct sy_latency_hist h;
+            sy_latency_window_merge(&ds->win, now_ms,
+                                    (enum sy_latency_metric)m, &h);
+            sy_latency_hist_stats(&h, &s[m]);
+        }
+        uint32_t total = 0, failed = 0;
+        sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms,
+                          &total, &failed);
+        v->error_pct = total ? failed * 100u / total : 0;
+    }
+    v->samples = s[SY_LATENCY_TOTAL].count;
+    v->p50_ms = (uint32_t)(s[SY_LATENCY_TOTAL].p50_us / 1000);
+    v->p99_ms = (uint32_t)(s[SY_LATENCY_TOTAL].p99_us / 1000);
+    v->ttft_p50_ms = (uint32_t)(s[SY_LATENCY_TTFT].p50_us / 1000);
+    v->ttft_p95_ms = (uint32_t)(s[SY_LATENCY_TTFT].p95_us / 1000);
+    v->tpot_p50_us = (uint32_t)s[SY_LATENCY_TPOT].p50_us;
+
+    /* A breaker is open here if this process's own breaker says so, or
+     * the cluster's does (while Redis is reachable). Past the deadline it
+     * becomes a candidate again: sy_state_allow() decides the probe. */
+    bool local_open = !sy_breaker_is_candidate(&ds->local, now_ms);
+    bool shared_open = false;
+    if (st->redis_up && ds->shared_known &&
+        ds->shared.state != SY_BREAKER_CLOSED) {
+        uint64_t local_until =
+            ds->shared_at_ms + (ds->shared.open_until_ms > ds->shared.now_ms
+                                    ? ds->shared.open_until_ms -
+                                          ds->shared.now_ms
+                                    : 0);
+        shared_open = now_ms < local_until;
+        v->half_open = !shared_open;
+    }
+    v->breaker_open = local_open || shared_open;
+    if (!v->breaker_open && ds->local.state != SY_BREAKER_CLOSED)
+        v->half_open = true;
+}
+
+/* Copy the current view of every deployment into 'out'
+ * (cfg->ndeployments entries). No I/O. */
+void
+sy_state_views(struct sy_state *st, struct sy_dep_view *out)
+{
+    uint64_t now = sy_now_ms();
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->cfg->ndeployments; i++)
+        fill_view(st, &st->deps[i], now, &out[i]);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* May a request go to 'd' now? PASS normally; PROBE when this request is
+ * the one half-open probe ('token' identifies it; report it with the same
+ * token); DENY when the breaker is open or another probe is out. Calls
+ * Redis only for a breaker past its open deadline. */
+enum sy_breaker_verdict
+sy_state_allow(struct sy_state *st, struct sy_store *store,
+               const struct sy_deployment *d, const char *token)
+{
+    const struct sy_breaker_conf *bc = &st->cfg->state.breaker;
+    struct dep_state *ds = &st->deps[d->index];
+    uint64_t now = sy_now_ms();
+    pthread_mutex_lock(&st->lock);
+    bool shared_closed = !st->redis_up || !ds->shared_known ||
+                         ds->shared.state == SY_BREAKER_CLOSED;
+    enum sy_breaker_verdict local = sy_breaker_allow(&ds->local, bc, now);
+    pthread_mutex_unlock(&st->lock);
+    if (local == SY_BREAKER_DENY)
+        return SY_BREAKER_DENY;
+    if (shared_closed || store == NULL)
+        return local;
+    struct sy_breaker_shared sh;
+    enum sy_err e = sy_breaker_shared_allow(store, d->name, bc, token, 0,
+                                            &sh);
+    if (e != SY_OK)
+        return local; /* Redis unavailable: the local breaker decides */
+    pthread_mutex_lock(&st->lock);
+    ds->shared = sh;
+    ds->shared_known = true;
+    ds->shared_at_ms = now;
+    pthread_mutex_unlock(&st->lock);
+    return sh.verdict;
+}
+
+/* Record the outcome of a call to 'd': 'result' is SY_OK or the failure
+ * class; latencies in microseconds ('ttft_us' 0 when unknown). Updates the
+ * local breaker and window now and queues the rest for Redis. */
+void
+sy_state_record(struct sy_state *st, const struct sy_deployment *d,
+                enum sy_err result, uint64_t total_us, uint64_t ttft_us,
+                uint64_t output_tokens, const char *probe_token)
+{
+    const struct sy_breaker_conf *bc = &st->cfg->state.breaker;
+    enum sy_breaker_outcome o =
+        result == SY_OK ? SY_BREAKER_SUCCESS : sy_breaker_classify(result);
+    struct outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    oc.dep = d->index;
+    oc.o = o;
+    oc.has_latency = result == SY_OK && total_us > 0;
+    oc.total_us = total_us;
+    oc.ttft_us = ttft_us ? ttft_us : total_us;
+    oc.tpot_us = sy_latency_tpot_us(total_us, oc.ttft_us, output_tokens);
+    bool probe = probe_token != NULL && probe_token[0] != '\0';
+    if (probe)
+        snprintf(oc.token, sizeof(oc.token), "%s", probe_token);
+    uint64_t now = sy_now_ms();
+    struct dep_state *ds = &st->deps[d->index];
+    pthread_mutex_lock(&st->lock);
+    if (o != SY_BREAKER_IGNORE)
+        sy_breaker_report(&ds->local, bc, now, o, probe, breaker_rand, NULL);
+    if (oc.has_latency) {
+        sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, total_us);
+        sy_latency_window_add(&ds->win, now, SY_LATENCY_TTFT, oc.ttft_us);
+        if (oc.tpot_us > 0)
+            sy_latency_window_add(&ds->win, now, SY_LATENCY_TPOT,
+                                  oc.tpot_us);
+    }
+    if (st->redis_on && (o != SY_BREAKER_IGNORE || oc.has_latency)) {
+        if (st->nqueue < QUEUE_MAX)
+            st->queue[st->nqueue++] = oc;
+        else
+            st->dropped++;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Count a reply of 'd' that broke the requested output format: its own
+ * counter (Redis hash <prefix>contract, field = deployment), never a
+ * breaker failure. */
+void
+sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
+{
+    if (st == NULL || !st->redis_on)
+        return;
+    struct outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    oc.dep = d->index;
+    oc.o = SY_BREAKER_IGNORE;
+    oc.contract = true;
+    pthread_mutex_lock(&st->lock);
+    if (st->nqueue < QUEUE_MAX)
+        st->queue[st->nqueue++] = oc;
+    else
+        st->dropped++;
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Queue request cost for the spend hashes in Redis (per day: key, team,
+ * deployment, provider). The record's strings must be the config's
+ * (they outlive the queue); the request id is not kept. */
+void
+sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
+{
+    if (st == NULL || !st->redis_on ||
+        (r->cost_micro_usd <= 0 && r->baseline_micro_usd <= 0))
+        return;
+    pthread_mutex_lock(&st->lock);
+    if (st->nspend < QUEUE_MAX) {
+        st->spend[st->nspend] = *r;
+        st->spend[st->nspend].request_id = NULL;
+        st->spend[st->nspend].error = NULL;
+        if (st->spend[st->nspend].time_ms == 0)
+            st->spend[st->nspend].time_ms = sy_wall_ms();
+        st->nspend++;
+    } else {
+        st->dropped++;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* The state thread                                                    */
+
+struct flush_ctx {
+    struct sy_store_batch batch;
+    struct sy_arena arena;
+    struct outcome *work;
+    unsigned *report_dep;   /* which deployment each breaker reply is for */
+    struct sy_usage_record *spend;
+};
+
+static void
+adopt(struct sy_state *st, unsigned dep, const struct sy_breaker_shared *sh,
+      uint64_t now)
+{
+    struct dep_state *ds = &st->deps[dep];
+    ds->shared = *sh;
+    ds->shared_known = true;
+    ds->shared_at_ms = now;
+    sy_breaker_adopt(&ds->local, &st->cfg->state.breaker, sh, now);
+}
+
+/* Write queued outcomes and read every deployment back; two pipelines. */
+static void
+flush_and_refresh(struct sy_state *st, struct sy_store *store,
+                  struct flush_ctx *fx)
+{
+    const struct sy_config *cfg = st->cfg;
+    const struct sy_state_conf *sc = &cfg->state;
+    const char *prefix = sy_store_prefix(store);
+    uint64_t now = sy_now_ms();
+    size_t n;
+
+    pthread_mutex_lock(&st->lock);
+    n = st->nqueue;
+    memcpy(fx->work, st->queue, n * sizeof(*fx->work));
+    st->nqueue = 0;
+    size_t nspend = st->nspend;
+    memcpy(fx->spend, st->spend, nspend * sizeof(*fx->spend));
+    st->nspend = 0;
+    pthread_mutex_unlock(&st->lock);
+
+    /* 1. Outcomes: latency into this slice's pending histograms (Redis
+     * gets one HINCRBY per bucket, not per sample), breaker reports. */
+    sy_store_batch_reset(&fx->batch);
+    sy_arena_reset(&fx->arena);
+    /* Slices are numbered by wall-clock time, so every host (whatever
+     * its boot time) writes and reads the same ones. */
+    uint64_t wall = sy_wall_ms();
+    uint64_t slice = sy_latency_slice_id(wall, sc->slice_ms);
+    unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
+    size_t nreports = 0;
+    /* Successes in a row (not probes) of a deployment become one breaker
+     * report with a count: one script call per deployment per flush
+     * instead of one per request. Any other outcome first sends the
+     * pending run, so the order per deployment is kept. */
+    unsigned *okrun = sy_xcalloc(cfg->ndeployments + 1, sizeof(*okrun));
+    for (size_t i = 0; i < n; i++) {
+        struct outcome *oc = &fx->work[i];
+        struct dep_state *ds = &st->deps[oc->dep];
+        if (oc->has_latency) {
+            if (ds->pending.id != slice) {
+                if (!sy_latency_slice_is_empty(&ds->pending))
+                    sy_latency_write(&fx->batch, prefix,
+                                     cfg->deployments[oc->dep].name,
+                                     &ds->pending,
+                                     sy_latency_ttl_ms(sc->slice_ms, nslices));
+                sy_latency_slice_init(&ds->pending, slice);
+            }
+            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TOTAL],
+                                oc->total_us, 1);
+            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TTFT], oc->ttft_us,
+                                1);
+            if (oc->tpot_us > 0)
+                sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TPOT],
+                                    oc->tpot_us, 1);
+        }
+        if (oc->contract) {
+            char key[300];
+            snprintf(key, sizeof(key), "%scontract", prefix);
+            sy_store_batch_addl(&fx->batch, "HINCRBY", key,
+                                cfg->deployments[oc->dep].name, "1", NULL);
+        }
+        if (oc->o == SY_BREAKER_SUCCESS && oc->token[0] == '\0') {
+            okrun[oc->dep]++;
+            continue;
+        }
+        if (oc->o != SY_BREAKER_IGNORE && okrun[oc->dep] > 0) {
+            if (sy_breaker_batch_report_n(&fx->batch, prefix,
+                                          cfg->deployments[oc->dep].name,
+                                          &sc->breaker, SY_BREAKER_SUCCESS,
+                                          NULL, rand32() & 0xffff,
+                                          okrun[oc->dep]) == SY_OK)
+                fx->report_dep[nreports++] = oc->dep;
+            okrun[oc->dep] = 0;
+        }
+        if (oc->o != SY_BREAKER_IGNORE &&
+            sy_breaker_batch_report(&fx->batch, prefix,
+                                    cfg->deployments[oc->dep].name,
+                                    &sc->breaker, oc->o,
+                                    oc->token[0] ? oc->token : NULL,
+                                    rand32() & 0xffff) == SY_OK) {
+            fx->report_dep[nreports++] = oc->dep;
+        }
+    }
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        if (okrun[i] > 0 &&
+            sy_breaker_batch_report_n(&fx->batch, prefix,
+                                      cfg->deployments[i].name,
+                                      &sc->breaker, SY_BREAKER_SUCCESS, NULL,
+                                      rand32() & 0xffff, okrun[i]) == SY_OK)
+            fx->report_dep[nreports++] = (unsigned)i;
+    }
+    free(okrun);
+    for (size_t i = 0; i < nspend; i++)
+        sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        struct dep_state *ds = &st->deps[i];
+        if (!sy_latency_slice_is_empty(&ds->pending)) {
+            sy_latency_write(&fx->batch, prefix, cfg->deployments[i].name,
+                             &ds->pending,
+                             sy_latency_ttl_ms(sc->slice_ms, nslices));
+            sy_latency_slice_init(&ds->pending, slice);
+        }
+    }
+    if (fx->batch.n > 0) {
+        struct sy_store_val *replies = NULL;
+        if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
+            st->redis_up = 0;
+            return;
+        }
+        /* Breaker replies are among the others; parse the ones that are
+         * breaker states (they carry a transition when one happened). */
+        pthread_mutex_lock(&st->lock);
+        size_t k = 0;
+        for (size_t i = 0; i < fx->batch.n && k < nreports; i++) {
+            struct sy_breaker_shared sh;
+            if (sy_breaker_parse_shared(&replies[i], &sh))
+                adopt(st, fx->report_dep[k++], &sh, now);
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
+
+    /* 2. Refresh: every deployment's latency window and breaker. */
+    sy_store_batch_reset(&fx->batch);
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        const char *name = cfg->deployments[i].name;
+        for (int m = 0; m < SY_LATENCY__COUNT; m++)
+            sy_latency_read(&fx->batch, prefix, name,
+                            (enum sy_latency_metric)m, wall, sc->slice_ms,
+                            nslices);
+        sy_breaker_batch_get(&fx->batch, prefix, name, &sc->breaker);
+    }
+    struct sy_store_val *replies = NULL;
+    if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
+        st->redis_up = 0;
+        return;
+    }
+    size_t per = nslices * SY_LATENCY__COUNT + 1;
+    if (fx->batch.n != per * cfg->ndeployments) {
+        /* Not the layout we expected: treat as unavailable. */
+        st->redis_up = 0;
+        return;
+    }
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        struct dep_state *ds = &st->deps[i];
+        const struct sy_store_val *r = &replies[i * per];
+        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+            struct sy_latency_hist h;
+            sy_latency_hist_clear(&h);
+            /* Slices come newest first: after the first two, 'h' is the
+             * recent view, after all of them the whole window. */
+            for (unsigned s = 0; s < nslices; s++) {
+                sy_latency_merge_reply(&h, &r[(size_t)m * nslices + s]);
+                if (s == SY_MIN(1u, nslices - 1))
+                    sy_latency_hist_stats(&h, &ds->recent[m]);
+            }
+            sy_latency_hist_stats(&h, &ds->remote[m]);
+        }
+        ds->remote_known = true;
+        struct sy_breaker_shared sh;
+        if (sy_breaker_parse_shared(&r[per - 1], &sh)) {
+            adopt(st, (unsigned)i, &sh, now);
+            ds->remote_error_pct =
+                sh.window_total ? sh.window_failed * 100u / sh.window_total
+                                : 0;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+    st->redis_up = 1;
+}
+
+/* Apply one breaker event from the channel. */
+static void
+on_event(struct sy_state *st, const char *msg, size_t len)
+{
+    char dep[256];
+    struct sy_breaker_shared sh;
+    if (!sy_breaker_parse_event(msg, len, dep, sizeof(dep), &sh))
+        return;
+    const struct sy_config *cfg = st->cfg;
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        if (strcmp(cfg->deployments[i].name, dep) != 0)
+            continue;
+        pthread_mutex_lock(&st->lock);
+        adopt(st, (unsigned)i, &sh, sy_now_ms());
+        pthread_mutex_unlock(&st->lock);
+    }
+}
+
+static void *
+state_main(void *arg)
+{
+    struct sy_state *st = arg;
+    const struct sy_state_conf *sc = &st->cfg->state;
+    struct sy_store *store = sy_state_new_store(st);
+    struct sy_store *sub = sy_state_new_store(st);
+    char channel[256];
+    sy_breaker_channel(channel, sizeof(channel), sc->prefix);
+    bool subscribed = false;
+    struct flush_ctx fx;
+    memset(&fx, 0, sizeof(fx));
+    sy_store_batch_init(&fx.batch, 16u << 20);
+    sy_arena_init(&fx.arena, 65536);
+    fx.work = sy_xcalloc(QUEUE_MAX, sizeof(*fx.work));
+    fx.report_dep = sy_xcalloc(QUEUE_MAX, sizeof(*fx.report_dep));
+    fx.spend = sy_xcalloc(QUEUE_MAX, sizeof(*fx.spend));
+    struct sy_arena msg_arena;
+    sy_arena_init(&msg_arena, 4096);
+
+    while (!st->stop) {
+        uint64_t start = sy_now_ms();
+        if (store != NULL)
+            flush_and_refresh(st, store, &fx);
+        if (sub != NULL && !subscribed && st->redis_up)
+            subscribed = sy_store_subscribe(sub, channel) == SY_OK;
+        /* Until the next refresh: breaker events as they come. */
+        uint64_t next = start + sc->refresh_ms;
+        while (!st->stop) {
+            uint64_t now = sy_now_ms();
+            if (now >= next)
+                break;
+            uint32_t wait = (uint32_t)SY_MIN(next - now, 100u);
+            if (!subscribed) {
+                usleep(wait * 1000u);
+                continue;
+            }
+            const char *ch = NULL, *msg = NULL;
+            size_t len = 0;
+            sy_arena_reset(&msg_arena);
+            enum sy_err e = sy_store_read_message(sub, wait, &msg_arena, &ch,
+                                                  &msg, &len);
+            if (e == SY_OK && msg != NULL)
+                on_event(st, msg, len);
+            else if (e != SY_OK && e != SY_EUP_TIMEOUT)
+                subscribed = false;
+        }
+    }
+    sy_arena_cleanup(&msg_arena);
+    free(fx.work);
+    free(fx.report_dep);
+    free(fx.spend);
+    sy_store_batch_cleanup(&fx.batch);
+    sy_arena_cleanup(&fx.arena);
+    sy_store_free(store);
+    sy_store_free(sub);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+
+/* A store for one request thread (quota reservations, probes), sharing
+ * this process's failure gate; NULL when no Redis is configured. */
+struct sy_store *
+sy_state_new_store(struct sy_state *st)
+{
+    if (!st->redis_on)
+        return NULL;
+    struct sy_store *s = NULL;
+    char err[256];
+    if (sy_store_new(&st->sconf, &s, err, sizeof(err)) != SY_OK) {
+        sy_log_error(NULL, "shared state: %s", err);
+        return NULL;
+    }
+    return s;
+}
+
+/* Create the process's state (after fork) and start its thread when a
+ * Redis is configured. */
+enum sy_err
+sy_state_start(const struct sy_config *cfg, struct sy_state **out)
+{
+    struct sy_state *st = sy_xcalloc(1, sizeof(*st));
+    st->cfg = cfg;
+    pthread_mutex_init(&st->lock, NULL);
+    st->deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->deps));
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        sy_breaker_init(&st->deps[i].local);
+        sy_latency_window_init(&st->deps[i].win, cfg->state.slice_ms,
+                               cfg->state.window_ms);
+    }
+    st->queue = sy_xcalloc(QUEUE_MAX, sizeof(*st->queue));
+    st->spend = sy_xcalloc(QUEUE_MAX, sizeof(*st->spend));
+    const struct sy_state_conf *sc = &cfg->state;
+    st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
+    if (st->redis_on) {
+        sy_store_gate_init(&st->gate);
+        sy_store_conf_defaults(&st->sconf);
+        st->sconf.url = sc->redis_url;
+        st->sconf.sentinels = sc->sentinels;
+        st->sconf.nsentinels = sc->nsentinels;
+        st->sconf.master_name = sc->master;
+        st->sconf.prefix = sc->prefix;
+        st->sconf.connect_timeout_ms = sc->connect_timeout_ms;
+        st->sconf.command_timeout_ms = sc->command_timeout_ms;
+        st->sconf.gate = &st->gate;
+        st->redis_up = 1;
+        if (pthread_create(&st->thread, NULL, state_main, st) == 0)
+            st->thread_started = true;
+    }
+    *out = st;
+    return SY_OK;
+}
+
+void
+sy_state_stop(struct sy_state *st)
+{
+    if (st == NULL)
+        return;
+    st->stop = 1;
+    if (st->thread_started)
+        pthread_join(st->thread, NULL);
+    for (size_t i = 0; i < st->cfg->ndeployments; i++)
+        sy_latency_window_cleanup(&st->deps[i].win);
+    free(st->deps);
+    free(st->queue);
+    free(st->spend);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+bool
+sy_state_redis_on(const struct sy_state *st)
+{
+    return st != NULL && st->redis_on;
+}
+
+bool
+sy_state_redis_up(const struct sy_state *st)
+{
+    return st != NULL && st->redis_on && st->redis_up;
+}
+
+/* Where the shared state lives, for messages: host:port[/db] or the
+ * Sentinel master; never the password. */
+void
+sy_state_describe_redis(const struct sy_state_conf *sc, char *out,
+                        size_t outlen)
+{
+    if (sc->nsentinels > 0) {
+        snprintf(out, outlen, "sentinel master %s via %s%s",
+                 sc->master ? sc->master : "?", sc->sentinels[0],
+                 sc->nsentinels > 1 ? ", ..." : "");
+        return;
+    }
+    struct sy_store_addr a;
+    char err[256];
+    if (sc->redis_url == NULL ||
+        sy_store_parse_url(sc->redis_url, &a, err, sizeof(err)) != SY_OK) {
+        snprintf(out, outlen, "(no usable state.redis_url)");
+        return;
+    }
+    if (a.db != 0)
+        snprintf(out, outlen, "%s:%d/%u", a.host, a.port, a.db);
+    else
+        snprintf(out, outlen, "%s:%d", a.host, a.port);
+}

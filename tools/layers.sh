@@ -1,0 +1,100 @@
+#!/bin/sh
+# layers.sh - the one-way dependency rule of the tree (docs/architecture.md):
+#
+#   base < contract < api < adapters < config < io < state < serve < fcgi < cli
+#
+# A file may include headers of its own folder and of folders below it;
+# adapters include only base/ and api/. Checked twice: on the #include
+# lines of the sources, and on the symbols the built objects of BUILD
+# (argument 1) define and use, so a call against the direction through a
+# hand-written prototype is caught too. Objects must also not form cycles
+# of calls (a.o uses b.o uses a.o): tsort finds those.
+# 'make lint' runs it; exit status 1 on any finding.
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build}
+status=0
+
+rank() {
+    case $1 in
+    base) echo 0 ;; contract) echo 1 ;; api) echo 2 ;; adapters) echo 3 ;;
+    config) echo 4 ;; io) echo 5 ;; state) echo 6 ;; serve) echo 7 ;;
+    fcgi) echo 8 ;; cli) echo 9 ;; *) echo -1 ;;
+    esac
+}
+# The folder a source or object belongs to: core/<layer>/x.c -> layer.
+layer_of() {
+    case $1 in
+    core/*/*) l=${1#core/}; echo "${l%%/*}" ;;
+    */*) echo "${1%%/*}" ;;
+    esac
+}
+
+# 1. Includes.
+for f in $(git ls-files 'core/*/*.[ch]' 'adapters/*.[ch]' 'fcgi/*.[ch]' 'cli/*.[ch]'); do
+    me=$(layer_of "$f")
+    myrank=$(rank "$me")
+    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+    while IFS= read -r line; do
+        spec=$(printf '%s\n' "$line" | sed 's/.*include[[:space:]]*"\([^"]*\)".*/\1/')
+        case $spec in
+        ../*|*/../*)
+            echo "$f:${line%%:*}: \"$spec\": name the layer (\"state/quota.h\"), not a relative path"
+            echo x ;;
+        */*)
+            to=${spec%%/*}
+            r=$(rank "$to")
+            if [ "$r" -lt 0 ]; then
+                echo "$f:${line%%:*}: \"$spec\": unknown folder"
+                echo x
+            elif [ "$r" -gt "$myrank" ]; then
+                echo "$f:${line%%:*}: $me may not include $to (\"$spec\"): layers only include downwards"
+                echo x
+            elif [ "$me" = adapters ] && [ "$to" != base ] && [ "$to" != api ]; then
+                echo "$f:${line%%:*}: adapters include only base/ and api/ (\"$spec\")"
+                echo x
+            fi ;;
+        esac
+    done
+done > "${TMPDIR:-/tmp}/layers.$$" 
+if grep -q '^x$' "${TMPDIR:-/tmp}/layers.$$"; then
+    grep -v '^x$' "${TMPDIR:-/tmp}/layers.$$"
+    status=1
+fi
+rm -f "${TMPDIR:-/tmp}/layers.$$"
+
+# 2. Symbols: who defines what, who uses what.
+objs=$(cd "$build" 2>/dev/null && for d in core adapters fcgi cli; do
+           find "$d" -name '*.o' 2>/dev/null; done | sort)
+if [ -z "$objs" ]; then
+    echo "layers: no objects in $build (build first)"
+    exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Only objects that still have a source (a moved file leaves a stale .o).
+for o in $objs; do
+    [ -f "${o%.o}.c" ] && echo "$o"
+done > "$tmp/objs"
+(cd "$build" && xargs nm -A --defined-only < "$tmp/objs") 2>/dev/null |
+    awk '$(NF-1) ~ /^[TDBRVWC]$/ { sub(/:.*/, "", $1); print $NF, $1 }' |
+    sort -u > "$tmp/defs"
+(cd "$build" && xargs nm -A -u < "$tmp/objs") 2>/dev/null |
+    awk '{ sub(/:.*/, "", $1); print $NF, $1 }' | sort -u > "$tmp/uses"
+# edges "user definer", one per pair of objects
+join "$tmp/uses" "$tmp/defs" | awk '$2 != $3 { print $2, $3 }' | sort -u > "$tmp/edges"
+while read -r from to; do
+    lf=$(layer_of "$from"); lt=$(layer_of "$to")
+    rf=$(rank "$lf"); rt=$(rank "$lt")
+    if [ "$rt" -gt "$rf" ]; then
+        echo "${from%.o}.c calls into ${to%.o}.c: $lf may not depend on $lt"
+        status=1
+    fi
+done < "$tmp/edges"
+if ! tsort "$tmp/edges" > /dev/null 2> "$tmp/loops"; then
+    echo "calls between files form a cycle (each file below uses the next):"
+    grep -v 'input contains a loop' "$tmp/loops" | sed 's/^tsort: /  /; s/\.o$/.c/'
+    status=1
+fi
+[ $status -eq 0 ] && echo "layers: OK"
+exit $status
