@@ -29,14 +29,15 @@ enum block_kind { BLOCK_OTHER, BLOCK_TEXT, BLOCK_TOOL, BLOCK_JSON };
 /* Stream state of one content block (declared in anthropic_int.h). */
 struct anthropic_block {
     enum block_kind kind;
-    int tool;               /* OpenAI tool_calls index for BLOCK_TOOL */
+    int tool; /* OpenAI tool_calls index for BLOCK_TOOL */
 };
 
 /* ------------------------------------------------------------------ */
 /* Config                                                              */
 
 static const char *const anthropic_keys[] = {
-    "api_version", "default_max_tokens", "structured_output", "beta", NULL};
+    "api_version", "default_max_tokens", "structured_output", "beta", NULL
+};
 
 static enum sy_err
 anthropic_init(const struct sy_provider *p, const void *conf,
@@ -52,8 +53,9 @@ anthropic_init(const struct sy_provider *p, const void *conf,
         const char *s = json_object_get_string(v);
         if (!json_object_is_type(v, json_type_string) || s[0] == '\0' ||
             strpbrk(s, "\r\n") != NULL) {
-            snprintf(err, errlen, "\"api_version\" must be a string such as "
-                                  "\"2023-06-01\"");
+            snprintf(err, errlen,
+                     "\"api_version\" must be a string such as "
+                     "\"2023-06-01\"");
             return SY_EBADREQ;
         }
         c->api_version = sy_arena_strdup(a, s);
@@ -62,8 +64,9 @@ anthropic_init(const struct sy_provider *p, const void *conf,
         const char *s = json_object_get_string(v);
         if (!json_object_is_type(v, json_type_string) ||
             strpbrk(s, "\r\n") != NULL) {
-            snprintf(err, errlen, "\"beta\" must be a string (the "
-                                  "anthropic-beta header)");
+            snprintf(err, errlen,
+                     "\"beta\" must be a string (the "
+                     "anthropic-beta header)");
             return SY_EBADREQ;
         }
         c->beta = sy_arena_strdup(a, s);
@@ -72,8 +75,9 @@ anthropic_init(const struct sy_provider *p, const void *conf,
         if (!json_object_is_type(v, json_type_int) ||
             json_object_get_int64(v) < 1 ||
             json_object_get_int64(v) > 1000000) {
-            snprintf(err, errlen, "\"default_max_tokens\" must be an integer "
-                                  "between 1 and 1000000");
+            snprintf(err, errlen,
+                     "\"default_max_tokens\" must be an integer "
+                     "between 1 and 1000000");
             return SY_EBADREQ;
         }
         c->default_max_tokens = json_object_get_int64(v);
@@ -82,9 +86,10 @@ anthropic_init(const struct sy_provider *p, const void *conf,
         const char *s = json_object_get_string(v);
         if (!json_object_is_type(v, json_type_string) ||
             (strcmp(s, "native") != 0 && strcmp(s, "tool") != 0)) {
-            snprintf(err, errlen, "\"structured_output\" must be \"native\" "
-                                  "(output_config.format) or \"tool\" (a "
-                                  "forced tool, for older models)");
+            snprintf(err, errlen,
+                     "\"structured_output\" must be \"native\" "
+                     "(output_config.format) or \"tool\" (a "
+                     "forced tool, for older models)");
             return SY_EBADREQ;
         }
         c->json_tool = strcmp(s, "tool") == 0;
@@ -109,17 +114,17 @@ static const struct {
     int status;
     enum sy_err err;
 } error_types[] = {
-    {"invalid_request_error", 400, SY_EUP_BADREQ},
-    {"authentication_error", 401, SY_EUP_AUTH},
-    {"billing_error", 402, SY_EUP_AUTH},
-    {"permission_error", 403, SY_EUP_AUTH},
-    {"not_found_error", 404, SY_EUP_5XX},
-    {"conflict_error", 409, SY_EUP_5XX},
-    {"request_too_large", 413, SY_EUP_BADREQ},
-    {"rate_limit_error", 429, SY_EUP_RATELIMIT},
-    {"api_error", 500, SY_EUP_5XX},
-    {"timeout_error", 504, SY_EUP_TIMEOUT},
-    {"overloaded_error", 529, SY_EUP_5XX},
+    { "invalid_request_error", 400, SY_EUP_BADREQ },
+    { "authentication_error", 401, SY_EUP_AUTH },
+    { "billing_error", 402, SY_EUP_AUTH },
+    { "permission_error", 403, SY_EUP_AUTH },
+    { "not_found_error", 404, SY_EUP_5XX },
+    { "conflict_error", 409, SY_EUP_5XX },
+    { "request_too_large", 413, SY_EUP_BADREQ },
+    { "rate_limit_error", 429, SY_EUP_RATELIMIT },
+    { "api_error", 500, SY_EUP_5XX },
+    { "timeout_error", 504, SY_EUP_TIMEOUT },
+    { "overloaded_error", 529, SY_EUP_5XX },
 };
 
 static enum sy_err
@@ -145,13 +150,12 @@ anthropic_error(struct sy_adapter_call *call, int status,
     struct sy_arena *a = call->arena;
     const char *type = sy_adapter_get_str(err, "type");
     const char *m = sy_adapter_get_str(err, "message");
-    const char *msg = m ? sy_arena_strndup(a, m, SY_MIN(strlen(m), 512u))
-                        : NULL;
+    const char *msg =
+        m ? sy_arena_strndup(a, m, SY_MIN(strlen(m), 512u)) : NULL;
     /* The HTTP status decides; inside a stream the error type does. */
     enum sy_err cls = status != 0 ? class_of_status(status) : SY_EUP_5XX;
-    for (size_t i = 0; status == 0 && type != NULL &&
-                       i < SY_ARRAY_LEN(error_types);
-         i++)
+    for (size_t i = 0;
+         status == 0 && type != NULL && i < SY_ARRAY_LEN(error_types); i++)
         if (strcmp(type, error_types[i].type) == 0) {
             cls = error_types[i].err;
             status = error_types[i].status;
@@ -166,19 +170,22 @@ anthropic_error(struct sy_adapter_call *call, int status,
         f->message = status == 402
                          ? "the provider refused the gateway's account: "
                            "billing (HTTP 402)"
-                         : sy_arena_printf(a, "the provider rejected the "
-                                              "gateway's API key (HTTP %d)",
+                         : sy_arena_printf(a,
+                                           "the provider rejected the "
+                                           "gateway's API key (HTTP %d)",
                                            status);
         break;
     case SY_EUP_RATELIMIT:
-        f->message = sy_arena_printf(a, "rate limited by the provider (HTTP "
-                                        "%d, %s)", status, what);
+        f->message = sy_arena_printf(a,
+                                     "rate limited by the provider (HTTP "
+                                     "%d, %s)",
+                                     status, what);
         if (f->retry_after_ms == 0)
             f->retry_after_ms = sy_adapter_reset_hint_ms(call);
         break;
     case SY_EUP_TIMEOUT:
-        f->message = sy_arena_printf(a, "the provider timed out (HTTP %d)",
-                                     status);
+        f->message =
+            sy_arena_printf(a, "the provider timed out (HTTP %d)", status);
         break;
     case SY_EUP_BADREQ:
         /* A 400 about our account's money or limits is no caller error. */
@@ -196,8 +203,10 @@ anthropic_error(struct sy_adapter_call *call, int status,
             break;
         }
         f->message = msg ? msg
-                         : sy_arena_printf(a, "the provider rejected the "
-                                              "request (HTTP %d)", status);
+                         : sy_arena_printf(a,
+                                           "the provider rejected the "
+                                           "request (HTTP %d)",
+                                           status);
         f->code = type;
         if (msg != NULL && strstr(msg, "prompt is too long") != NULL)
             f->code = "context_length_exceeded";
@@ -206,21 +215,24 @@ anthropic_error(struct sy_adapter_call *call, int status,
         break;
     default:
         if (status == 404)
-            f->message = sy_arena_printf(a, "the provider answered 404 "
-                                            "(%.200s): check the deployment's "
-                                            "model and base_url",
+            f->message = sy_arena_printf(a,
+                                         "the provider answered 404 "
+                                         "(%.200s): check the deployment's "
+                                         "model and base_url",
                                          msg ? msg : "not found");
         else
-            f->message = sy_arena_printf(a, "provider error (HTTP %d, %s%s"
-                                            "%.200s)", status, what,
-                                         msg ? ": " : "", msg ? msg : "");
+            f->message =
+                sy_arena_printf(a,
+                                "provider error (HTTP %d, %s%s"
+                                "%.200s)",
+                                status, what, msg ? ": " : "", msg ? msg : "");
         break;
     }
 }
 
 static void
-anthropic_classify(struct sy_adapter_call *call, int status,
-                   const char *body, size_t len, struct sy_failure *f)
+anthropic_classify(struct sy_adapter_call *call, int status, const char *body,
+                   size_t len, struct sy_failure *f)
 {
     struct json_object *root = sy_adapter_json_parse(body, len);
     anthropic_error(call, status, sy_adapter_get(root, "error"), f);
@@ -236,17 +248,21 @@ finish_of(const char *stop_reason, bool json_tool)
     static const struct {
         const char *from, *to;
     } map[] = {
-        {"end_turn", "stop"},        {"stop_sequence", "stop"},
-        {"pause_turn", "stop"},      {"max_tokens", "length"},
-        {"model_context_window_exceeded", "length"},
-        {"tool_use", "tool_calls"},  {"refusal", "content_filter"},
+        { "end_turn", "stop" },
+        { "stop_sequence", "stop" },
+        { "pause_turn", "stop" },
+        { "max_tokens", "length" },
+        { "model_context_window_exceeded", "length" },
+        { "tool_use", "tool_calls" },
+        { "refusal", "content_filter" },
     };
     if (stop_reason == NULL)
         return "stop";
     for (size_t i = 0; i < SY_ARRAY_LEN(map); i++)
         if (strcmp(stop_reason, map[i].from) == 0)
             return json_tool && strcmp(map[i].to, "tool_calls") == 0
-                       ? "stop" : map[i].to;
+                       ? "stop"
+                       : map[i].to;
     return "stop"; /* values added later: the safest reading */
 }
 
@@ -326,8 +342,7 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
                 return sy_adapter_proto(f, "the provider's tool_use block "
                                            "has no id or name");
             }
-            const char *args = input ? sy_adapter_json_text(input, NULL)
-                                     : "{}";
+            const char *args = input ? sy_adapter_json_text(input, NULL) : "{}";
             if (x->json_tool && strcmp(name, ANTHROPIC_JSON_TOOL) == 0)
                 json_text = args;
             else
@@ -339,9 +354,9 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
     struct json_object *msg = sy_adapter_obj(
         "role", SY_JSTR("assistant"), "content",
         json_text ? SY_JSTR(json_text)
-        : text.len ? json_object_new_string_len(sy_buf_cstr(&text),
-                                                (int)text.len)
-                   : NULL,
+        : text.len
+            ? json_object_new_string_len(sy_buf_cstr(&text), (int)text.len)
+            : NULL,
         NULL);
     if (json_object_array_length(calls) > 0)
         json_object_object_add(msg, "tool_calls", calls);
@@ -355,13 +370,13 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
         read_usage(uo, &in, &cr, &cw, &out);
         usage_of(&resp->usage, in, cr, cw, out);
     }
-    const char *fr = finish_of(sy_adapter_get_str(root, "stop_reason"),
-                               x->json_tool);
+    const char *fr =
+        finish_of(sy_adapter_get_str(root, "stop_reason"), x->json_tool);
     const char *id = sy_adapter_get_str(root, "id");
     const char *model = sy_adapter_get_str(root, "model");
     struct json_object *out_root = sy_adapter_completion(
-        id ? id : "msg", (int64_t)sy_wall_s(),
-        model ? model : call->dep->model, msg, fr, &resp->usage);
+        id ? id : "msg", (int64_t)sy_wall_s(), model ? model : call->dep->model,
+        msg, fr, &resp->usage);
     resp->finish_reason = fr;
     resp->upstream_model = model;
     return sy_adapter_set_response(call, resp, out_root);
@@ -395,8 +410,8 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
     read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
                &x->cache_write, &x->out);
     return emit_delta(x,
-                      sy_adapter_obj("role", SY_JSTR("assistant"),
-                                     "content", SY_JSTR(""), NULL),
+                      sy_adapter_obj("role", SY_JSTR("assistant"), "content",
+                                     SY_JSTR(""), NULL),
                       NULL);
 }
 
@@ -476,13 +491,13 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
     else if (strcmp(type, "input_json_delta") == 0)
         piece = sy_adapter_get_str(delta, "partial_json");
     if (piece == NULL || piece[0] == '\0')
-        return SY_OK; /* thinking, signatures, citations: not shown */
+        return SY_OK;          /* thinking, signatures, citations: not shown */
     if (b->kind != BLOCK_TOOL) /* text, or the JSON tool's input: content */
         return emit_delta(x, sy_adapter_obj("content", SY_JSTR(piece), NULL),
                           NULL);
-    struct json_object *tc = sy_adapter_obj(
-        "index", json_object_new_int(b->tool), "function",
-        sy_adapter_obj("arguments", SY_JSTR(piece), NULL), NULL);
+    struct json_object *tc =
+        sy_adapter_obj("index", json_object_new_int(b->tool), "function",
+                       sy_adapter_obj("arguments", SY_JSTR(piece), NULL), NULL);
     return emit_delta(
         x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
 }
@@ -529,8 +544,10 @@ anthropic_event(void *ud, const char *event, const char *data, size_t len)
     enum sy_err e = SY_OK;
     if (strcmp(type, "error") == 0) {
         anthropic_error(x->call, 0, sy_adapter_get(o, "error"), x->f);
-        x->f->message = sy_arena_printf(x->call->arena, "error event in the "
-                                        "stream: %s", x->f->message);
+        x->f->message = sy_arena_printf(x->call->arena,
+                                        "error event in the "
+                                        "stream: %s",
+                                        x->f->message);
         e = x->f->err;
     } else if (strcmp(type, "ping") == 0) {
         e = SY_OK;
@@ -544,8 +561,8 @@ anthropic_event(void *ud, const char *event, const char *data, size_t len)
         else if (e == SY_OK && strcmp(type, "content_block_delta") == 0)
             e = on_block_delta(x, o);
         else if (e == SY_OK && strcmp(type, "message_delta") == 0) {
-            const char *sr = sy_adapter_get_str(sy_adapter_get(o, "delta"),
-                                                "stop_reason");
+            const char *sr =
+                sy_adapter_get_str(sy_adapter_get(o, "delta"), "stop_reason");
             if (sr != NULL)
                 x->stop_reason = sy_arena_strdup(x->call->arena, sr);
             read_usage(sy_adapter_get(o, "usage"), &x->in, &x->cache_read,
@@ -562,9 +579,8 @@ anthropic_event(void *ud, const char *event, const char *data, size_t len)
 }
 
 static enum sy_err
-anthropic_stream_feed(struct sy_adapter_call *call, const char *p,
-                      size_t len, sy_emit_fn emit, void *ud,
-                      struct sy_failure *f)
+anthropic_stream_feed(struct sy_adapter_call *call, const char *p, size_t len,
+                      sy_emit_fn emit, void *ud, struct sy_failure *f)
 {
     struct anthropic_ctx *x = call->ctx;
     if (!x->sse.ready)
@@ -573,9 +589,8 @@ anthropic_stream_feed(struct sy_adapter_call *call, const char *p,
     x->f = f;
     x->emit = emit;
     x->emit_ud = ud;
-    enum sy_err e = len == 0
-                        ? sy_sse_finish(&x->sse, anthropic_event, x)
-                        : sy_sse_feed(&x->sse, p, len, anthropic_event, x);
+    enum sy_err e = len == 0 ? sy_sse_finish(&x->sse, anthropic_event, x)
+                             : sy_sse_feed(&x->sse, p, len, anthropic_event, x);
     if (e != SY_OK && f->err == SY_OK) {
         f->err = e;
         f->message = "the provider's stream is malformed (event too large)";

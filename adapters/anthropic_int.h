@@ -31,18 +31,18 @@ struct anthropic_block;
 
 /* Per-attempt state: the core hands ctx_size zeroed bytes to every call. */
 struct anthropic_ctx {
-    bool json_tool;         /* set by build_request: JSON tool mode */
+    bool json_tool; /* set by build_request: JSON tool mode */
     /* streaming state (anthropic.c) */
     struct sy_sse sse;
     struct sy_adapter_call *call;
     struct sy_failure *f;
     sy_emit_fn emit;
     void *emit_ud;
-    const char *id;         /* arena strings */
+    const char *id; /* arena strings */
     const char *model;
     int64_t created;
     bool started, finished, done;
-    int ntools;             /* tool_use blocks seen (OpenAI indexes) */
+    int ntools;                     /* tool_use blocks seen (OpenAI indexes) */
     struct anthropic_block *blocks; /* by Anthropic block index (arena) */
     size_t nblocks;
     const char *stop_reason;
@@ -52,8 +52,8 @@ struct anthropic_ctx {
 
 /* anthropic.c: the provider's digested keys, or the defaults when the
  * provider has none. Never NULL; borrowed from the config. */
-const struct anthropic_conf *
-anthropic_conf_of(const struct sy_adapter_call *call);
+const struct anthropic_conf *anthropic_conf_of(
+    const struct sy_adapter_call *call);
 
 /* anthropic_request.c: the table's build_request slot (see adapter.h).
  * Fills 'out' (URL and headers from the arena, the body into out->body)

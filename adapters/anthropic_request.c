@@ -36,8 +36,8 @@ turn_flush(struct turns *t)
     size_t n = json_object_array_length(t->blocks);
     for (size_t i = 0; i < n; i++)
         json_object_array_add(
-            t->results, json_object_get(json_object_array_get_idx(t->blocks,
-                                                                  i)));
+            t->results,
+            json_object_get(json_object_array_get_idx(t->blocks, i)));
     json_object_put(t->blocks);
     if (json_object_array_length(t->results) > 0) {
         json_object_array_add(t->messages,
@@ -64,8 +64,8 @@ turn_open(struct turns *t, const char *role)
 static struct json_object *
 text_block(const char *text, struct json_object *cache_control)
 {
-    struct json_object *b = sy_adapter_obj("type", SY_JSTR("text"), "text",
-                                           SY_JSTR(text), NULL);
+    struct json_object *b =
+        sy_adapter_obj("type", SY_JSTR("text"), "text", SY_JSTR(text), NULL);
     if (cache_control != NULL)
         json_object_object_add(b, "cache_control",
                                json_object_get(cache_control));
@@ -88,35 +88,36 @@ tool_id(struct sy_arena *a, const char *id)
 }
 
 static enum sy_err
-image_block(struct sy_adapter_call *call, struct json_object *part,
-            size_t i, size_t j, struct json_object **out)
+image_block(struct sy_adapter_call *call, struct json_object *part, size_t i,
+            size_t j, struct json_object **out)
 {
-    static const char *const media[] = {"image/jpeg", "image/png",
-                                        "image/gif", "image/webp", NULL};
-    const char *url = sy_adapter_get_str(sy_adapter_get(part, "image_url"),
-                                         "url");
+    static const char *const media[] = { "image/jpeg", "image/png", "image/gif",
+                                         "image/webp", NULL };
+    const char *url =
+        sy_adapter_get_str(sy_adapter_get(part, "image_url"), "url");
     const char *mime, *data;
     struct json_object *src;
     if (url != NULL && sy_adapter_data_url(call->arena, url, &mime, &data)) {
         if (!sy_adapter_str_in(mime, media))
             return sy_adapter_refuse(
-                call, "messages", "messages[%zu].content[%zu]: image type "
+                call, "messages",
+                "messages[%zu].content[%zu]: image type "
                 "'%.40s' is not supported by Anthropic (jpeg, png, gif, webp)",
                 i, j, mime);
         src = sy_adapter_obj("type", SY_JSTR("base64"), "media_type",
                              SY_JSTR(mime), "data", SY_JSTR(data), NULL);
     } else if (url != NULL && (strncmp(url, "https://", 8) == 0 ||
                                strncmp(url, "http://", 7) == 0)) {
-        src = sy_adapter_obj("type", SY_JSTR("url"), "url", SY_JSTR(url),
-                             NULL);
+        src = sy_adapter_obj("type", SY_JSTR("url"), "url", SY_JSTR(url), NULL);
     } else {
         return sy_adapter_refuse(call, "messages",
                                  "messages[%zu].content[%zu]: image_url.url "
                                  "must be an http(s) URL or a base64 data "
-                                 "URL", i, j);
+                                 "URL",
+                                 i, j);
     }
-    struct json_object *b = sy_adapter_obj("type", SY_JSTR("image"),
-                                           "source", src, NULL);
+    struct json_object *b =
+        sy_adapter_obj("type", SY_JSTR("image"), "source", src, NULL);
     struct json_object *cc = sy_adapter_get(part, "cache_control");
     if (cc != NULL)
         json_object_object_add(b, "cache_control", json_object_get(cc));
@@ -158,7 +159,8 @@ content_blocks(struct turns *t, struct json_object *content, size_t i,
             continue; /* a refusal is not replayed */
         } else {
             return sy_adapter_refuse(
-                t->call, "messages", "messages[%zu].content[%zu]: content "
+                t->call, "messages",
+                "messages[%zu].content[%zu]: content "
                 "part type '%.40s' is not supported by Anthropic deployments",
                 i, j, type);
         }
@@ -177,18 +179,20 @@ tool_use_blocks(struct turns *t, struct json_object *calls, size_t i)
         const char *name = sy_adapter_get_str(fn, "name");
         const char *args = sy_adapter_get_str(fn, "arguments");
         if (id == NULL || name == NULL)
-            return sy_adapter_refuse(
-                t->call, "messages", "messages[%zu].tool_calls[%zu] needs an "
-                "id and a function name", i, j);
+            return sy_adapter_refuse(t->call, "messages",
+                                     "messages[%zu].tool_calls[%zu] needs an "
+                                     "id and a function name",
+                                     i, j);
         struct json_object *input =
             args == NULL || args[0] == '\0'
                 ? json_object_new_object()
                 : sy_adapter_json_parse(args, strlen(args));
         if (!sy_adapter_is(input, json_type_object)) {
             json_object_put(input);
-            return sy_adapter_refuse(
-                t->call, "messages", "messages[%zu].tool_calls[%zu]."
-                "function.arguments is not a JSON object", i, j);
+            return sy_adapter_refuse(t->call, "messages",
+                                     "messages[%zu].tool_calls[%zu]."
+                                     "function.arguments is not a JSON object",
+                                     i, j);
         }
         json_object_array_add(
             t->blocks,
@@ -209,10 +213,11 @@ tool_result_block(struct turns *t, struct json_object *m, size_t i)
     if (other)
         return sy_adapter_refuse(t->call, "messages",
                                  "messages[%zu]: tool messages may only "
-                                 "hold text for Anthropic deployments", i);
-    struct json_object *b = sy_adapter_obj(
-        "type", SY_JSTR("tool_result"), "tool_use_id",
-        SY_JSTR(tool_id(t->call->arena, id)), NULL);
+                                 "hold text for Anthropic deployments",
+                                 i);
+    struct json_object *b =
+        sy_adapter_obj("type", SY_JSTR("tool_result"), "tool_use_id",
+                       SY_JSTR(tool_id(t->call->arena, id)), NULL);
     if (text != NULL && text[0] != '\0')
         json_object_object_add(b, "content", json_object_new_string(text));
     json_object_array_add(t->results, b);
@@ -258,18 +263,20 @@ static const struct sy_turn_ops anthropic_turn_ops = {
 static enum sy_err
 build_messages(struct sy_adapter_call *call, struct json_object *body)
 {
-    struct turns t = {.call = call, .messages = json_object_new_array()};
+    struct turns t = { .call = call, .messages = json_object_new_array() };
     struct sy_buf sys;
     sy_buf_init(&sys, SY_JSON_MAX);
-    enum sy_err e = sy_adapter_walk_messages(call, &anthropic_turn_ops, &t, &sys);
+    enum sy_err e =
+        sy_adapter_walk_messages(call, &anthropic_turn_ops, &t, &sys);
     turn_flush(&t);
     if (e == SY_OK && sys.len > 0)
-        json_object_object_add(body, "system",
-                               json_object_new_string_len(
-                                   sy_buf_cstr(&sys), (int)sys.len));
+        json_object_object_add(
+            body, "system",
+            json_object_new_string_len(sy_buf_cstr(&sys), (int)sys.len));
     sy_buf_free(&sys);
     if (e == SY_OK && json_object_array_length(t.messages) == 0)
-        e = sy_adapter_refuse(call, "messages", "the request has no user or "
+        e = sy_adapter_refuse(call, "messages",
+                              "the request has no user or "
                               "assistant message with content");
     if (e == SY_OK)
         json_object_object_add(body, "messages", t.messages);
@@ -291,29 +298,33 @@ build_tools(struct sy_adapter_call *call, struct json_object *tools,
         const char *type = sy_adapter_get_str(tl, "type");
         struct json_object *fn = sy_adapter_get(tl, "function");
         if (strcmp(type, "function") != 0)
-            return sy_adapter_refuse(call, "tools", "tools[%zu]: tool type "
+            return sy_adapter_refuse(call, "tools",
+                                     "tools[%zu]: tool type "
                                      "'%.40s' is not supported by Anthropic "
-                                     "deployments", i, type);
+                                     "deployments",
+                                     i, type);
         const char *name = sy_adapter_get_str(fn, "name");
         if (strcmp(name, ANTHROPIC_JSON_TOOL) == 0)
-            return sy_adapter_refuse(call, "tools", "tools[%zu]: the name '"
-                                     ANTHROPIC_JSON_TOOL "' is reserved by "
-                                     "the gateway", i);
+            return sy_adapter_refuse(
+                call, "tools",
+                "tools[%zu]: the name '" ANTHROPIC_JSON_TOOL "' is reserved by "
+                "the gateway",
+                i);
         struct json_object *params = sy_adapter_get(fn, "parameters");
         const char *ptype = sy_adapter_get_str(params, "type");
         if (params != NULL && (!sy_adapter_is(params, json_type_object) ||
-                               (ptype != NULL &&
-                                strcmp(ptype, "object") != 0)))
-            return sy_adapter_refuse(call, "tools", "tools[%zu].function."
+                               (ptype != NULL && strcmp(ptype, "object") != 0)))
+            return sy_adapter_refuse(call, "tools",
+                                     "tools[%zu].function."
                                      "parameters must be an object schema "
-                                     "for Anthropic", i);
+                                     "for Anthropic",
+                                     i);
         struct json_object *t = sy_adapter_obj("name", SY_JSTR(name), NULL);
         struct json_object *desc = sy_adapter_get(fn, "description");
         if (desc != NULL)
             json_object_object_add(t, "description", json_object_get(desc));
         if (params != NULL && ptype != NULL) {
-            json_object_object_add(t, "input_schema",
-                                   json_object_get(params));
+            json_object_object_add(t, "input_schema", json_object_get(params));
         } else {
             /* No parameters, or no "type": Anthropic needs an object
              * schema, so add the type (and empty properties if none). */
@@ -368,16 +379,19 @@ build_tool_choice(struct sy_adapter_call *call, struct json_object *tc,
         else if (strcmp(s, "required") == 0)
             *out = choice_obj("any", NULL, no_parallel);
         else
-            return sy_adapter_refuse(call, "tool_choice", "tool_choice "
+            return sy_adapter_refuse(call, "tool_choice",
+                                     "tool_choice "
                                      "'%.40s' is not one of auto, none, "
-                                     "required", s);
+                                     "required",
+                                     s);
         return SY_OK;
     }
     const char *type = sy_adapter_get_str(tc, "type");
     const char *name =
         sy_adapter_get_str(sy_adapter_get(tc, "function"), "name");
     if (type == NULL || strcmp(type, "function") != 0 || name == NULL)
-        return sy_adapter_refuse(call, "tool_choice", "tool_choice must be "
+        return sy_adapter_refuse(call, "tool_choice",
+                                 "tool_choice must be "
                                  "auto, none, required or {\"type\":"
                                  "\"function\",\"function\":{\"name\":...}} "
                                  "for Anthropic deployments");
@@ -393,8 +407,7 @@ build_format(struct sy_adapter_call *call, struct json_object *body,
              struct json_object *tools, struct json_object **choice)
 {
     struct anthropic_ctx *x = call->ctx;
-    struct json_object *rf = sy_adapter_get(call->req->root,
-                                            "response_format");
+    struct json_object *rf = sy_adapter_get(call->req->root, "response_format");
     const char *type = sy_adapter_get_str(rf, "type");
     if (type == NULL || strcmp(type, "text") == 0)
         return SY_OK;
@@ -402,7 +415,8 @@ build_format(struct sy_adapter_call *call, struct json_object *body,
     if (strcmp(type, "json_schema") == 0) {
         schema = sy_adapter_get(sy_adapter_get(rf, "json_schema"), "schema");
         if (!sy_adapter_is(schema, json_type_object))
-            return sy_adapter_refuse(call, "response_format", "response_"
+            return sy_adapter_refuse(call, "response_format",
+                                     "response_"
                                      "format.json_schema.schema must be a "
                                      "JSON schema object");
         if (!anthropic_conf_of(call)->json_tool) {
@@ -415,18 +429,23 @@ build_format(struct sy_adapter_call *call, struct json_object *body,
         }
         const char *root_type = sy_adapter_get_str(schema, "type");
         if (root_type == NULL || strcmp(root_type, "object") != 0)
-            return sy_adapter_refuse(call, "response_format", "this Anthropic "
+            return sy_adapter_refuse(call, "response_format",
+                                     "this Anthropic "
                                      "deployment returns JSON through a tool, "
                                      "which needs a schema with \"type\": "
                                      "\"object\" at the root");
     } else if (strcmp(type, "json_object") != 0) {
-        return sy_adapter_refuse(call, "response_format", "response_format "
-                                 "type '%.40s' is not supported", type);
+        return sy_adapter_refuse(call, "response_format",
+                                 "response_format "
+                                 "type '%.40s' is not supported",
+                                 type);
     }
     if (json_object_array_length(tools) > 0)
-        return sy_adapter_refuse(call, "response_format", "response_format "
+        return sy_adapter_refuse(call, "response_format",
+                                 "response_format "
                                  "%s together with tools is not supported by "
-                                 "this Anthropic deployment", type);
+                                 "this Anthropic deployment",
+                                 type);
     json_object_array_add(
         tools,
         sy_adapter_obj("name", SY_JSTR(ANTHROPIC_JSON_TOOL), "description",
@@ -434,8 +453,7 @@ build_format(struct sy_adapter_call *call, struct json_object *body,
                                "this tool."),
                        "input_schema",
                        schema ? json_object_get(schema)
-                              : sy_adapter_obj("type", SY_JSTR("object"),
-                                               NULL),
+                              : sy_adapter_obj("type", SY_JSTR("object"), NULL),
                        NULL));
     json_object_put(*choice);
     *choice = choice_obj("tool", ANTHROPIC_JSON_TOOL, false);
@@ -452,32 +470,37 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
     int64_t n;
     struct json_object *v;
     if (sy_adapter_get_int(root, "n", &n) && n > 1)
-        return sy_adapter_refuse(call, "n", "n > 1 is not supported by "
+        return sy_adapter_refuse(call, "n",
+                                 "n > 1 is not supported by "
                                  "Anthropic deployments");
     v = sy_adapter_get(root, "logprobs");
     if (sy_adapter_is(v, json_type_boolean) && json_object_get_boolean(v))
-        return sy_adapter_refuse(call, "logprobs", "logprobs are not "
+        return sy_adapter_refuse(call, "logprobs",
+                                 "logprobs are not "
                                  "supported by Anthropic deployments");
     v = sy_adapter_get(root, "logit_bias");
-    if (sy_adapter_is(v, json_type_object) &&
-        json_object_object_length(v) > 0)
-        return sy_adapter_refuse(call, "logit_bias", "logit_bias is not "
+    if (sy_adapter_is(v, json_type_object) && json_object_object_length(v) > 0)
+        return sy_adapter_refuse(call, "logit_bias",
+                                 "logit_bias is not "
                                  "supported by Anthropic deployments");
-    static const char *const penalties[] = {"presence_penalty",
-                                            "frequency_penalty"};
+    static const char *const penalties[] = { "presence_penalty",
+                                             "frequency_penalty" };
     for (size_t i = 0; i < SY_ARRAY_LEN(penalties); i++) {
         v = sy_adapter_get(root, penalties[i]);
         if (v != NULL && json_object_get_double(v) != 0.0)
-            return sy_adapter_refuse(call, penalties[i], "%s is not "
+            return sy_adapter_refuse(call, penalties[i],
+                                     "%s is not "
                                      "supported by Anthropic deployments",
                                      penalties[i]);
     }
     if (sy_adapter_get(root, "audio") != NULL)
-        return sy_adapter_refuse(call, "audio", "audio output is not "
+        return sy_adapter_refuse(call, "audio",
+                                 "audio output is not "
                                  "supported by Anthropic deployments");
     v = sy_adapter_get(root, "temperature");
     if (v != NULL && json_object_get_double(v) > 1.0)
-        return sy_adapter_refuse(call, "temperature", "Anthropic accepts a "
+        return sy_adapter_refuse(call, "temperature",
+                                 "Anthropic accepts a "
                                  "temperature between 0 and 1");
     return SY_OK;
 }
@@ -500,7 +523,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
         return e;
 
     struct json_object *v;
-    static const char *const same[] = {"temperature", "top_p", "top_k"};
+    static const char *const same[] = { "temperature", "top_p", "top_k" };
     for (size_t i = 0; i < SY_ARRAY_LEN(same); i++)
         if ((v = sy_adapter_get(root, same[i])) != NULL)
             json_object_object_add(body, same[i], json_object_get(v));
@@ -509,8 +532,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
             json_object_object_add(body, "stop_sequences",
                                    sy_adapter_arr1(json_object_get(v)));
         } else if (json_object_array_length(v) > 0) {
-            json_object_object_add(body, "stop_sequences",
-                                   json_object_get(v));
+            json_object_object_add(body, "stop_sequences", json_object_get(v));
         }
     }
     if ((v = sy_adapter_get(root, "user")) != NULL)
@@ -524,8 +546,8 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
     struct json_object *choice = NULL;
     struct json_object *in_tools = sy_adapter_get(root, "tools");
     v = sy_adapter_get(root, "parallel_tool_calls");
-    bool no_parallel = sy_adapter_is(v, json_type_boolean) &&
-                       !json_object_get_boolean(v);
+    bool no_parallel =
+        sy_adapter_is(v, json_type_boolean) && !json_object_get_boolean(v);
     if (in_tools != NULL && json_object_array_length(in_tools) > 0) {
         e = build_tools(call, in_tools, tools);
         if (e == SY_OK)
@@ -547,8 +569,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
 
 /* The adapter's build_request slot (see anthropic_int.h). */
 enum sy_err
-anthropic_build_request(struct sy_adapter_call *call,
-                        struct sy_http_out *out)
+anthropic_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
 {
     const struct sy_provider *p = call->dep->provider;
     const struct anthropic_conf *c = anthropic_conf_of(call);
@@ -564,9 +585,8 @@ anthropic_build_request(struct sy_adapter_call *call,
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "x-api-key: %s", call->api_key);
-    for (size_t i = 0; i < p->nheaders &&
-                       out->nheaders < SY_ARRAY_LEN(out->headers);
-         i++)
+    for (size_t i = 0;
+         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
         out->headers[out->nheaders++] = sy_arena_printf(
             a, "%s: %s", p->headers[i].name, p->headers[i].value);
 

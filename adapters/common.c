@@ -146,7 +146,7 @@ sy_adapter_json_parse(const char *p, size_t len)
      * cannot make json-c allocate hundreds of times its size. */
     if (p == NULL || len == 0 || len > SY_JSON_MAX)
         return NULL;
-    struct sy_json_limits lim = {128, 0};
+    struct sy_json_limits lim = { 128, 0 };
     struct sy_json_result res;
     struct json_object *o;
     if (sy_json_parse_strict(p, len, &lim, &o, &res) != SY_JSON_OK)
@@ -384,8 +384,7 @@ sy_adapter_chunk(const char *id, int64_t created, const char *model,
     json_object_object_add(c, "delta",
                            delta ? delta : json_object_new_object());
     json_object_object_add(c, "finish_reason",
-                           finish_reason ? json_object_new_string(
-                                               finish_reason)
+                           finish_reason ? json_object_new_string(finish_reason)
                                          : NULL);
     json_object_array_add(choices, c);
     json_object_object_add(o, "choices", choices);
@@ -413,8 +412,7 @@ sy_adapter_tool_call(const char *id, const char *name, const char *arguments)
     json_object_object_add(tc, "type", json_object_new_string("function"));
     struct json_object *fn = json_object_new_object();
     json_object_object_add(fn, "name", json_object_new_string(name));
-    json_object_object_add(fn, "arguments",
-                           json_object_new_string(arguments));
+    json_object_object_add(fn, "arguments", json_object_new_string(arguments));
     json_object_object_add(tc, "function", fn);
     return tc;
 }
@@ -425,7 +423,7 @@ enum sy_err
 sy_adapter_emit_json(sy_emit_fn emit, void *ud, struct json_object *chunk,
                      const struct sy_usage *usage, bool usage_only)
 {
-    struct sy_chunk ch = {.kind = SY_CHUNK_DATA};
+    struct sy_chunk ch = { .kind = SY_CHUNK_DATA };
     ch.data = sy_adapter_json_text(chunk, &ch.len);
     ch.usage = usage;
     ch.usage_only = usage_only;
@@ -437,7 +435,7 @@ sy_adapter_emit_json(sy_emit_fn emit, void *ud, struct json_object *chunk,
 enum sy_err
 sy_adapter_emit_done(sy_emit_fn emit, void *ud)
 {
-    struct sy_chunk done = {.kind = SY_CHUNK_DONE};
+    struct sy_chunk done = { .kind = SY_CHUNK_DONE };
     return emit(ud, &done);
 }
 
@@ -470,8 +468,8 @@ sy_adapter_completion(const char *id, int64_t created, const char *model,
 /* Make 'root' (taken over) the canonical response: freed by an arena
  * cleanup. */
 enum sy_err
-sy_adapter_set_response(struct sy_adapter_call *call,
-                        struct sy_chat_resp *resp, struct json_object *root)
+sy_adapter_set_response(struct sy_adapter_call *call, struct sy_chat_resp *resp,
+                        struct json_object *root)
 {
     sy_arena_on_cleanup(call->arena, sy_chat_json_free, root);
     resp->root = root;
@@ -633,16 +631,16 @@ uint32_t
 sy_adapter_reset_hint_ms(const struct sy_adapter_call *call)
 {
     static const char *const limits[][2] = {
-        {"x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"},
-        {"x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"},
-        {"anthropic-ratelimit-requests-reset",
-         "anthropic-ratelimit-requests-remaining"},
-        {"anthropic-ratelimit-tokens-reset",
-         "anthropic-ratelimit-tokens-remaining"},
-        {"anthropic-ratelimit-input-tokens-reset",
-         "anthropic-ratelimit-input-tokens-remaining"},
-        {"anthropic-ratelimit-output-tokens-reset",
-         "anthropic-ratelimit-output-tokens-remaining"},
+        { "x-ratelimit-reset-requests", "x-ratelimit-remaining-requests" },
+        { "x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens" },
+        { "anthropic-ratelimit-requests-reset",
+          "anthropic-ratelimit-requests-remaining" },
+        { "anthropic-ratelimit-tokens-reset",
+          "anthropic-ratelimit-tokens-remaining" },
+        { "anthropic-ratelimit-input-tokens-reset",
+          "anthropic-ratelimit-input-tokens-remaining" },
+        { "anthropic-ratelimit-output-tokens-reset",
+          "anthropic-ratelimit-output-tokens-remaining" },
     };
     uint32_t exhausted = 0, any = 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(limits); i++) {
@@ -708,41 +706,45 @@ sy_adapter_openai_error(struct sy_adapter_call *call, int status,
 
     if (status == 401 || status == 403) {
         f->err = SY_EUP_AUTH;
-        f->message = sy_arena_printf(a, "the provider rejected the gateway's "
-                                        "API key (HTTP %d)", status);
+        f->message = sy_arena_printf(a,
+                                     "the provider rejected the gateway's "
+                                     "API key (HTTP %d)",
+                                     status);
     } else if (status == 402) {
         f->err = SY_EUP_AUTH;
         f->message = "the provider refused the gateway's account: payment "
                      "required (HTTP 402)";
     } else if (status == 429) {
         f->err = SY_EUP_RATELIMIT;
-        f->message = sy_arena_printf(
-            a, "rate limited by the provider (HTTP 429%s%s)",
-            code ? ", " : "", code ? code : "");
+        f->message =
+            sy_arena_printf(a, "rate limited by the provider (HTTP 429%s%s)",
+                            code ? ", " : "", code ? code : "");
         if (f->retry_after_ms == 0)
             f->retry_after_ms = sy_adapter_reset_hint_ms(call);
     } else if (status == 408 || status == 504) {
         f->err = SY_EUP_TIMEOUT;
-        f->message = sy_arena_printf(a, "the provider timed out (HTTP %d)",
-                                     status);
+        f->message =
+            sy_arena_printf(a, "the provider timed out (HTTP %d)", status);
     } else if (status == 404) {
         f->err = SY_EUP_5XX;
-        f->message = sy_arena_printf(a, "the provider answered 404 (%s): "
-                                        "check the deployment's model and "
-                                        "base_url",
+        f->message = sy_arena_printf(a,
+                                     "the provider answered 404 (%s): "
+                                     "check the deployment's model and "
+                                     "base_url",
                                      msg ? msg : "not found");
     } else if (status >= 400 && status < 500 && status != 409) {
         f->err = SY_EUP_BADREQ;
         f->message = msg ? msg
-                         : sy_arena_printf(a, "the provider rejected the "
-                                              "request (HTTP %d)", status);
+                         : sy_arena_printf(a,
+                                           "the provider rejected the "
+                                           "request (HTTP %d)",
+                                           status);
         f->code = code;
         f->param = param;
     } else {
         f->err = SY_EUP_5XX;
         f->message = sy_arena_printf(a, "provider error (HTTP %d%s%.200s)",
-                                     status, msg ? ": " : "",
-                                     msg ? msg : "");
+                                     status, msg ? ": " : "", msg ? msg : "");
     }
     json_object_put(root);
 }
@@ -765,10 +767,11 @@ sy_adapter_walk_messages(struct sy_adapter_call *call,
         struct json_object *content = sy_adapter_get(m, "content");
         if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
             bool other;
-            const char *s = sy_adapter_content_text(call->arena, content,
-                                                    &other);
+            const char *s =
+                sy_adapter_content_text(call->arena, content, &other);
             if (other)
-                e = sy_adapter_refuse(call, "messages", "messages[%zu]: "
+                e = sy_adapter_refuse(call, "messages",
+                                      "messages[%zu]: "
                                       "system messages may only hold text",
                                       i);
             else if (s != NULL && s[0] != '\0')
@@ -786,9 +789,10 @@ sy_adapter_walk_messages(struct sy_adapter_call *call,
             ops->open(ud, "user");
             e = ops->tool(ud, msgs, i);
         } else {
-            e = sy_adapter_refuse(call, "messages", "messages[%zu]: role "
-                                  "'%s' is not supported; use tools", i,
-                                  role);
+            e = sy_adapter_refuse(call, "messages",
+                                  "messages[%zu]: role "
+                                  "'%s' is not supported; use tools",
+                                  i, role);
         }
     }
     return e;

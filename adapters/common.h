@@ -20,11 +20,11 @@
 #define SY_JSON_MAX (64u << 20)
 
 struct sy_sse {
-    struct sy_buf line;  /* owned: a line split across reads */
-    struct sy_buf data;  /* owned: data lines of the current event */
-    char event[64];      /* "event:" field of the current event */
+    struct sy_buf line; /* owned: a line split across reads */
+    struct sy_buf data; /* owned: data lines of the current event */
+    char event[64];     /* "event:" field of the current event */
     bool has_data;
-    bool ready;          /* initialised (and its cleanup registered) */
+    bool ready; /* initialised (and its cleanup registered) */
 };
 
 /* Called per complete event; 'data' is NUL-terminated. */
@@ -40,8 +40,7 @@ enum sy_err sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud);
 struct json_object *sy_adapter_json_parse(const char *p, size_t len);
 struct json_object *sy_adapter_get(struct json_object *o, const char *key);
 const char *sy_adapter_get_str(struct json_object *o, const char *key);
-bool sy_adapter_get_int(struct json_object *o, const char *key,
-                        int64_t *out);
+bool sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out);
 bool sy_adapter_is(struct json_object *o, json_type t);
 const char *sy_adapter_json_text(struct json_object *o, size_t *len);
 enum sy_err sy_adapter_json_write(struct sy_buf *b, struct json_object *o);
@@ -51,7 +50,7 @@ enum sy_err sy_adapter_json_write(struct sy_buf *b, struct json_object *o);
  * order); what a turn looks like is the adapter's. 'ud' is the adapter's
  * turn state. */
 struct sy_turn_ops {
-    const char *assistant_role;  /* the provider's name for it */
+    const char *assistant_role; /* the provider's name for it */
     void (*open)(void *ud, const char *role);
     enum sy_err (*content)(void *ud, struct json_object *content, size_t i,
                            bool user);
@@ -65,8 +64,8 @@ enum sy_err sy_adapter_walk_messages(struct sy_adapter_call *call,
 const char *sy_adapter_content_text(struct sy_arena *a,
                                     struct json_object *content,
                                     bool *has_other);
-bool sy_adapter_data_url(struct sy_arena *a, const char *url,
-                         const char **mime, const char **data);
+bool sy_adapter_data_url(struct sy_arena *a, const char *url, const char **mime,
+                         const char **data);
 bool sy_adapter_str_in(const char *s, const char *const *list);
 
 /* ---- JSON building: sy_adapter_obj("k", value, "k2", value2, NULL)
@@ -93,8 +92,7 @@ struct json_object *sy_adapter_tool_call(const char *id, const char *name,
                                          const char *arguments);
 enum sy_err sy_adapter_emit_json(sy_emit_fn emit, void *ud,
                                  struct json_object *chunk,
-                                 const struct sy_usage *usage,
-                                 bool usage_only);
+                                 const struct sy_usage *usage, bool usage_only);
 enum sy_err sy_adapter_emit_done(sy_emit_fn emit, void *ud);
 enum sy_err sy_adapter_set_response(struct sy_adapter_call *call,
                                     struct sy_chat_resp *resp,

@@ -22,12 +22,12 @@
 #include <json-c/json.h>
 
 /* The provider keys' defaults (no adapter keys in the config). */
-static const struct gemini_conf gemini_defaults = {.openapi_schema = false};
+static const struct gemini_conf gemini_defaults = { .openapi_schema = false };
 
 /* ------------------------------------------------------------------ */
 /* Config                                                              */
 
-static const char *const gemini_keys[] = {"schema", NULL};
+static const char *const gemini_keys[] = { "schema", NULL };
 
 static enum sy_err
 gemini_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
@@ -42,10 +42,11 @@ gemini_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
         const char *s = json_object_get_string(v);
         if (!json_object_is_type(v, json_type_string) ||
             (strcmp(s, "json_schema") != 0 && strcmp(s, "openapi") != 0)) {
-            snprintf(err, errlen, "\"schema\" must be \"json_schema\" "
-                                  "(parametersJsonSchema, "
-                                  "responseJsonSchema) or \"openapi\" "
-                                  "(parameters, responseSchema)");
+            snprintf(err, errlen,
+                     "\"schema\" must be \"json_schema\" "
+                     "(parametersJsonSchema, "
+                     "responseJsonSchema) or \"openapi\" "
+                     "(parameters, responseSchema)");
             return SY_EBADREQ;
         }
         c->openapi_schema = strcmp(s, "openapi") == 0;
@@ -142,14 +143,15 @@ gemini_error(struct sy_adapter_call *call, int status, struct json_object *err,
         status = 500;
     const char *gs = sy_adapter_get_str(err, "status");
     const char *m = sy_adapter_get_str(err, "message");
-    const char *msg = m ? sy_arena_strndup(a, m, SY_MIN(strlen(m), 512u))
-                        : NULL;
+    const char *msg =
+        m ? sy_arena_strndup(a, m, SY_MIN(strlen(m), 512u)) : NULL;
     bool bad_key = msg != NULL && strstr(msg, "API key not valid") != NULL;
     bool daily = false;
     uint32_t delay = 0;
     struct json_object *details = sy_adapter_get(err, "details");
     size_t n = sy_adapter_is(details, json_type_array)
-                   ? json_object_array_length(details) : 0;
+                   ? json_object_array_length(details)
+                   : 0;
     for (size_t i = 0; i < n; i++) {
         struct json_object *d = json_object_array_get_idx(details, i);
         const char *reason = sy_adapter_get_str(d, "reason");
@@ -160,7 +162,8 @@ gemini_error(struct sy_adapter_call *call, int status, struct json_object *err,
             delay = sy_adapter_duration_ms(rd);
         struct json_object *viol = sy_adapter_get(d, "violations");
         size_t nv = sy_adapter_is(viol, json_type_array)
-                        ? json_object_array_length(viol) : 0;
+                        ? json_object_array_length(viol)
+                        : 0;
         for (size_t j = 0; j < nv; j++) {
             const char *q = sy_adapter_get_str(
                 json_object_array_get_idx(viol, j), "quotaId");
@@ -171,9 +174,11 @@ gemini_error(struct sy_adapter_call *call, int status, struct json_object *err,
     f->status = status;
     if (status == 401 || status == 403 || (status == 400 && bad_key)) {
         f->err = SY_EUP_AUTH;
-        f->message = sy_arena_printf(a, "the provider rejected the gateway's "
-                                        "API key (HTTP %d%s)", status,
-                                     bad_key ? ", API_KEY_INVALID" : "");
+        f->message =
+            sy_arena_printf(a,
+                            "the provider rejected the gateway's "
+                            "API key (HTTP %d%s)",
+                            status, bad_key ? ", API_KEY_INVALID" : "");
     } else if (status == 400 && gs != NULL &&
                strcmp(gs, "FAILED_PRECONDITION") == 0) {
         f->err = SY_EUP_AUTH;
@@ -189,28 +194,32 @@ gemini_error(struct sy_adapter_call *call, int status, struct json_object *err,
             f->retry_after_ms = delay;
     } else if (status == 408 || status == 504) {
         f->err = SY_EUP_TIMEOUT;
-        f->message = sy_arena_printf(a, "the provider timed out (HTTP %d)",
-                                     status);
+        f->message =
+            sy_arena_printf(a, "the provider timed out (HTTP %d)", status);
     } else if (status == 404) {
         f->err = SY_EUP_5XX;
-        f->message = sy_arena_printf(a, "the provider answered 404 (%.200s): "
-                                        "check the deployment's model and "
-                                        "base_url",
+        f->message = sy_arena_printf(a,
+                                     "the provider answered 404 (%.200s): "
+                                     "check the deployment's model and "
+                                     "base_url",
                                      msg ? msg : "not found");
     } else if (status >= 400 && status < 500 && status != 409) {
         f->err = SY_EUP_BADREQ;
         f->message = msg ? msg
-                         : sy_arena_printf(a, "the provider rejected the "
-                                              "request (HTTP %d)", status);
+                         : sy_arena_printf(a,
+                                           "the provider rejected the "
+                                           "request (HTTP %d)",
+                                           status);
         f->code = gs ? sy_arena_strdup(a, gs) : NULL;
         if (msg != NULL && strstr(msg, "maximum number of tokens") != NULL)
             f->code = "context_length_exceeded";
     } else {
         f->err = SY_EUP_5XX;
-        f->message = sy_arena_printf(a, "provider error (HTTP %d%s%s%s"
-                                        "%.200s)", status, gs ? ", " : "",
-                                     gs ? gs : "", msg ? ": " : "",
-                                     msg ? msg : "");
+        f->message = sy_arena_printf(a,
+                                     "provider error (HTTP %d%s%s%s"
+                                     "%.200s)",
+                                     status, gs ? ", " : "", gs ? gs : "",
+                                     msg ? ": " : "", msg ? msg : "");
     }
 }
 
@@ -231,13 +240,23 @@ gemini_classify(struct sy_adapter_call *call, int status, const char *body,
 static const char *
 finish_of(const char *fr, bool calls)
 {
-    static const char *const filtered[] = {
-        "SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT",
-        "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
-        "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE", "OTHER", NULL};
-    static const char *const failed[] = {
-        "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL",
-        "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE", NULL};
+    static const char *const filtered[] = { "SAFETY",
+                                            "RECITATION",
+                                            "LANGUAGE",
+                                            "BLOCKLIST",
+                                            "PROHIBITED_CONTENT",
+                                            "SPII",
+                                            "IMAGE_SAFETY",
+                                            "IMAGE_PROHIBITED_CONTENT",
+                                            "IMAGE_RECITATION",
+                                            "IMAGE_OTHER",
+                                            "NO_IMAGE",
+                                            "OTHER",
+                                            NULL };
+    static const char *const failed[] = { "MALFORMED_FUNCTION_CALL",
+                                          "UNEXPECTED_TOOL_CALL",
+                                          "TOO_MANY_TOOL_CALLS",
+                                          "MISSING_THOUGHT_SIGNATURE", NULL };
     if (fr != NULL && strcmp(fr, "MAX_TOKENS") == 0)
         return "length";
     if (fr != NULL && sy_adapter_str_in(fr, filtered))
@@ -252,8 +271,7 @@ finish_of(const char *fr, bool calls)
 static void
 usage_of(struct json_object *um, struct sy_usage *u)
 {
-    int64_t prompt = 0, tool = 0, cand = 0, thoughts = 0, cached = 0,
-            total = 0;
+    int64_t prompt = 0, tool = 0, cand = 0, thoughts = 0, cached = 0, total = 0;
     if (um == NULL)
         return;
     sy_adapter_get_int(um, "promptTokenCount", &prompt);
@@ -293,10 +311,9 @@ tool_call_of(struct sy_arena *a, struct json_object *part, int pos)
     if (sig != NULL) /* Google's own OpenAI-compatible field, too */
         json_object_object_add(
             tc, "extra_content",
-            sy_adapter_obj("google",
-                           sy_adapter_obj("thought_signature", SY_JSTR(sig),
-                                          NULL),
-                           NULL));
+            sy_adapter_obj(
+                "google",
+                sy_adapter_obj("thought_signature", SY_JSTR(sig), NULL), NULL));
     return tc;
 }
 
@@ -346,7 +363,8 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
     struct json_object *parts =
         sy_adapter_get(sy_adapter_get(c0, "content"), "parts");
     size_t n = sy_adapter_is(parts, json_type_array)
-                   ? json_object_array_length(parts) : 0;
+                   ? json_object_array_length(parts)
+                   : 0;
     for (size_t i = 0; i < n; i++) {
         struct json_object *part = json_object_array_get_idx(parts, i);
         struct json_object *thought = sy_adapter_get(part, "thought");
@@ -372,20 +390,21 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
     }
     bool has_calls = json_object_array_length(calls) > 0;
     const char *gfr = sy_adapter_get_str(c0, "finishReason");
-    const char *fr = block != NULL ? "content_filter"
-                                   : finish_of(gfr, has_calls);
+    const char *fr =
+        block != NULL ? "content_filter" : finish_of(gfr, has_calls);
     if (fr == NULL) {
         sy_buf_free(&text);
         json_object_put(calls);
         f->err = SY_EUP_PROTO;
-        f->message = sy_arena_printf(a, "the provider's generation failed "
-                                        "(finishReason %.60s)", gfr);
+        f->message = sy_arena_printf(a,
+                                     "the provider's generation failed "
+                                     "(finishReason %.60s)",
+                                     gfr);
         return SY_EUP_PROTO;
     }
     struct json_object *msg = sy_adapter_obj(
         "role", SY_JSTR("assistant"), "content",
-        text.len ? json_object_new_string_len(sy_buf_cstr(&text),
-                                              (int)text.len)
+        text.len ? json_object_new_string_len(sy_buf_cstr(&text), (int)text.len)
                  : NULL,
         NULL);
     if (has_calls)
@@ -408,8 +427,7 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
 /* body ends the stream (no [DONE] upstream).                          */
 
 static enum sy_err
-emit_delta(struct gemini_ctx *x, struct json_object *delta,
-           const char *finish)
+emit_delta(struct gemini_ctx *x, struct json_object *delta, const char *finish)
 {
     return sy_adapter_emit_json(
         x->emit, x->emit_ud,
@@ -432,8 +450,8 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
     enum sy_err e = SY_OK;
     if (sy_adapter_get(o, "error") != NULL) {
         gemini_error(x->call, 0, sy_adapter_get(o, "error"), x->f);
-        x->f->message = sy_arena_printf(a, "error event in the stream: %s",
-                                        x->f->message);
+        x->f->message =
+            sy_arena_printf(a, "error event in the stream: %s", x->f->message);
         e = x->f->err;
         goto out;
     }
@@ -444,8 +462,8 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
         x->created = (int64_t)sy_wall_s();
         x->started = true;
         e = emit_delta(x,
-                       sy_adapter_obj("role", SY_JSTR("assistant"),
-                                      "content", SY_JSTR(""), NULL),
+                       sy_adapter_obj("role", SY_JSTR("assistant"), "content",
+                                      SY_JSTR(""), NULL),
                        NULL);
         if (e != SY_OK)
             goto out;
@@ -461,7 +479,8 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
     struct json_object *parts =
         sy_adapter_get(sy_adapter_get(c0, "content"), "parts");
     size_t n = sy_adapter_is(parts, json_type_array)
-                   ? json_object_array_length(parts) : 0;
+                   ? json_object_array_length(parts)
+                   : 0;
     struct sy_buf text;
     sy_buf_init(&text, SY_JSON_MAX);
     struct json_object *calls = json_object_new_array();
@@ -491,9 +510,9 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
     if (e == SY_OK && (text.len > 0 || json_object_array_length(calls) > 0)) {
         struct json_object *d = json_object_new_object();
         if (text.len > 0)
-            json_object_object_add(d, "content",
-                                   json_object_new_string_len(
-                                       sy_buf_cstr(&text), (int)text.len));
+            json_object_object_add(
+                d, "content",
+                json_object_new_string_len(sy_buf_cstr(&text), (int)text.len));
         if (json_object_array_length(calls) > 0)
             json_object_object_add(d, "tool_calls", json_object_get(calls));
         e = emit_delta(x, d, NULL);
@@ -521,13 +540,15 @@ stream_end(struct gemini_ctx *x)
     if (x->finish == NULL && !x->blocked)
         return sy_adapter_proto(x->f, "the stream ended without a "
                                       "finishReason");
-    const char *fr = x->blocked ? "content_filter"
-                                : finish_of(x->finish, x->ncalls > 0);
+    const char *fr =
+        x->blocked ? "content_filter" : finish_of(x->finish, x->ncalls > 0);
     if (fr == NULL) {
         x->f->err = SY_EUP_PROTO;
-        x->f->message = sy_arena_printf(x->call->arena, "the provider's "
+        x->f->message = sy_arena_printf(x->call->arena,
+                                        "the provider's "
                                         "generation failed (finishReason "
-                                        "%.60s)", x->finish);
+                                        "%.60s)",
+                                        x->finish);
         return SY_EUP_PROTO;
     }
     enum sy_err e = emit_delta(x, NULL, fr);

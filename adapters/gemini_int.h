@@ -22,9 +22,9 @@ struct gemini_conf {
 
 /* Per-attempt state: the core hands ctx_size zeroed bytes to every call. */
 struct gemini_ctx {
-    bool one_call;          /* parallel_tool_calls=false: first call only
+    bool one_call;       /* parallel_tool_calls=false: first call only
                                (set by build_request) */
-    size_t schema_nodes;    /* made by the openapi conversion of this
+    size_t schema_nodes; /* made by the openapi conversion of this
                                request's schemas (one budget for all) */
     /* streaming state (gemini.c) */
     struct sy_sse sse;
@@ -32,12 +32,12 @@ struct gemini_ctx {
     struct sy_failure *f;
     sy_emit_fn emit;
     void *emit_ud;
-    const char *id;         /* arena strings */
+    const char *id; /* arena strings */
     const char *model;
     int64_t created;
     bool started, blocked, done;
-    int ncalls;             /* function calls emitted (OpenAI indexes) */
-    const char *finish;     /* last finishReason (arena) */
+    int ncalls;         /* function calls emitted (OpenAI indexes) */
+    const char *finish; /* last finishReason (arena) */
     struct sy_usage usage;
 };
 

@@ -41,9 +41,16 @@ struct conv {
 static struct json_object *
 to_openapi(struct conv *cv, struct json_object *s, int depth)
 {
-    static const char *const dropped[] = {
-        "$schema", "$id", "$defs", "definitions", "additionalProperties",
-        "strict", "$comment", "examples", "default", NULL};
+    static const char *const dropped[] = { "$schema",
+                                           "$id",
+                                           "$defs",
+                                           "definitions",
+                                           "additionalProperties",
+                                           "strict",
+                                           "$comment",
+                                           "examples",
+                                           "default",
+                                           NULL };
     if (depth > 32 || ++cv->nodes > OPENAPI_MAX_NODES)
         return json_object_new_object();
     if (json_object_is_type(s, json_type_array)) {
@@ -51,8 +58,7 @@ to_openapi(struct conv *cv, struct json_object *s, int depth)
         size_t n = json_object_array_length(s);
         for (size_t i = 0; i < n && cv->nodes <= OPENAPI_MAX_NODES; i++)
             json_object_array_add(
-                a, to_openapi(cv, json_object_array_get_idx(s, i),
-                              depth + 1));
+                a, to_openapi(cv, json_object_array_get_idx(s, i), depth + 1));
         return a;
     }
     if (!json_object_is_type(s, json_type_object))
@@ -63,13 +69,14 @@ to_openapi(struct conv *cv, struct json_object *s, int depth)
         if (strncmp(ref, "#/$defs/", 8) == 0)
             target = sy_adapter_get(sy_adapter_get(root, "$defs"), ref + 8);
         else if (strncmp(ref, "#/definitions/", 14) == 0)
-            target = sy_adapter_get(sy_adapter_get(root, "definitions"),
-                                    ref + 14);
+            target =
+                sy_adapter_get(sy_adapter_get(root, "definitions"), ref + 14);
         if (target != NULL)
             return to_openapi(cv, target, depth + 1);
     }
     struct json_object *o = json_object_new_object();
-    json_object_object_foreach(s, key, val) {
+    json_object_object_foreach(s, key, val)
+    {
         if (cv->nodes > OPENAPI_MAX_NODES)
             break;
         if (sy_adapter_str_in(key, dropped) || strcmp(key, "$ref") == 0)
@@ -86,9 +93,8 @@ to_openapi(struct conv *cv, struct json_object *s, int depth)
         if (strcmp(key, "properties") == 0 &&
             json_object_is_type(val, json_type_object)) {
             struct json_object *props = json_object_new_object();
-            json_object_object_foreach(val, pk, pv)
-                json_object_object_add(props, pk,
-                                       to_openapi(cv, pv, depth + 1));
+            json_object_object_foreach(val, pk, pv) json_object_object_add(
+                props, pk, to_openapi(cv, pv, depth + 1));
             json_object_object_add(o, key, props);
         } else {
             json_object_object_add(o, key,
@@ -113,12 +119,13 @@ add_schema(struct sy_adapter_call *call, struct json_object *parent,
         return SY_OK;
     }
     struct gemini_ctx *x = call->ctx;
-    struct conv cv = {schema, x->schema_nodes};
+    struct conv cv = { schema, x->schema_nodes };
     struct json_object *conv = to_openapi(&cv, schema, 0);
     x->schema_nodes = cv.nodes;
     if (cv.nodes > OPENAPI_MAX_NODES) {
         json_object_put(conv);
-        return sy_adapter_refuse(call, param, "the request's schemas grow "
+        return sy_adapter_refuse(call, param,
+                                 "the request's schemas grow "
                                  "past %u nodes when their $refs are "
                                  "inlined for this Gemini deployment",
                                  OPENAPI_MAX_NODES);
@@ -136,7 +143,7 @@ struct turns {
     struct sy_adapter_call *call;
     struct json_object *contents; /* output (owned) */
     const char *role;
-    struct json_object *parts;    /* parts of the open turn (owned) */
+    struct json_object *parts; /* parts of the open turn (owned) */
 };
 
 static void
@@ -145,9 +152,9 @@ turn_flush(struct turns *t)
     if (t->role == NULL)
         return;
     if (json_object_array_length(t->parts) > 0) {
-        json_object_array_add(t->contents,
-                              sy_adapter_obj("role", SY_JSTR(t->role),
-                                             "parts", t->parts, NULL));
+        json_object_array_add(
+            t->contents,
+            sy_adapter_obj("role", SY_JSTR(t->role), "parts", t->parts, NULL));
     } else {
         json_object_put(t->parts);
     }
@@ -175,8 +182,7 @@ text_part(struct turns *t, const char *text)
 }
 
 static enum sy_err
-content_parts(struct turns *t, struct json_object *content, size_t i,
-              bool user)
+content_parts(struct turns *t, struct json_object *content, size_t i, bool user)
 {
     struct sy_adapter_call *call = t->call;
     if (content == NULL)
@@ -197,20 +203,22 @@ content_parts(struct turns *t, struct json_object *content, size_t i,
             continue;
         if (!user || strcmp(type, "image_url") != 0)
             return sy_adapter_refuse(
-                call, "messages", "messages[%zu].content[%zu]: content part "
-                "type '%.40s' is not supported by Gemini deployments", i, j,
-                type);
+                call, "messages",
+                "messages[%zu].content[%zu]: content part "
+                "type '%.40s' is not supported by Gemini deployments",
+                i, j, type);
         const char *url =
             sy_adapter_get_str(sy_adapter_get(part, "image_url"), "url");
         const char *mime, *data;
-        if (url == NULL || !sy_adapter_data_url(call->arena, url, &mime,
-                                                &data))
+        if (url == NULL || !sy_adapter_data_url(call->arena, url, &mime, &data))
             return sy_adapter_refuse(
-                call, "messages", "messages[%zu].content[%zu]: Gemini "
+                call, "messages",
+                "messages[%zu].content[%zu]: Gemini "
                 "deployments take images only as base64 data: URLs (the "
-                "gateway does not download image URLs)", i, j);
-        struct json_object *inl = sy_adapter_obj(
-            "mimeType", SY_JSTR(mime), "data", SY_JSTR(data), NULL);
+                "gateway does not download image URLs)",
+                i, j);
+        struct json_object *inl = sy_adapter_obj("mimeType", SY_JSTR(mime),
+                                                 "data", SY_JSTR(data), NULL);
         json_object_array_add(t->parts,
                               sy_adapter_obj("inlineData", inl, NULL));
     }
@@ -245,18 +253,20 @@ call_parts(struct turns *t, struct json_object *calls, size_t i)
         const char *name = sy_adapter_get_str(fn, "name");
         const char *args = sy_adapter_get_str(fn, "arguments");
         if (id == NULL || name == NULL)
-            return sy_adapter_refuse(
-                t->call, "messages", "messages[%zu].tool_calls[%zu] needs an "
-                "id and a function name", i, j);
+            return sy_adapter_refuse(t->call, "messages",
+                                     "messages[%zu].tool_calls[%zu] needs an "
+                                     "id and a function name",
+                                     i, j);
         struct json_object *ao =
             args == NULL || args[0] == '\0'
                 ? json_object_new_object()
                 : sy_adapter_json_parse(args, strlen(args));
         if (!sy_adapter_is(ao, json_type_object)) {
             json_object_put(ao);
-            return sy_adapter_refuse(
-                t->call, "messages", "messages[%zu].tool_calls[%zu]."
-                "function.arguments is not a JSON object", i, j);
+            return sy_adapter_refuse(t->call, "messages",
+                                     "messages[%zu].tool_calls[%zu]."
+                                     "function.arguments is not a JSON object",
+                                     i, j);
         }
         struct json_object *p = sy_adapter_obj(
             "functionCall",
@@ -302,16 +312,20 @@ response_part(struct turns *t, struct json_object *msgs, size_t i)
     const char *id = sy_adapter_get_str(m, "tool_call_id");
     const char *name = name_of_call(msgs, i, id);
     if (name == NULL)
-        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: "
+        return sy_adapter_refuse(t->call, "messages",
+                                 "messages[%zu]: "
                                  "tool_call_id '%.64s' matches no earlier "
-                                 "assistant tool call", i, id);
+                                 "assistant tool call",
+                                 i, id);
     bool other;
     const char *text = sy_adapter_content_text(
         t->call->arena, sy_adapter_get(m, "content"), &other);
     if (other)
-        return sy_adapter_refuse(t->call, "messages", "messages[%zu]: tool "
+        return sy_adapter_refuse(t->call, "messages",
+                                 "messages[%zu]: tool "
                                  "messages may only hold text for Gemini "
-                                 "deployments", i);
+                                 "deployments",
+                                 i);
     if (text == NULL)
         text = "";
     struct json_object *v = sy_adapter_json_parse(text, strlen(text));
@@ -361,22 +375,23 @@ static const struct sy_turn_ops gemini_turn_ops = {
 static enum sy_err
 build_contents(struct sy_adapter_call *call, struct json_object *body)
 {
-    struct turns t = {.call = call, .contents = json_object_new_array()};
+    struct turns t = { .call = call, .contents = json_object_new_array() };
     struct sy_buf sys;
     sy_buf_init(&sys, SY_JSON_MAX);
     enum sy_err e = sy_adapter_walk_messages(call, &gemini_turn_ops, &t, &sys);
     turn_flush(&t);
     if (e == SY_OK && sys.len > 0) {
         struct json_object *part = sy_adapter_obj(
-            "text", json_object_new_string_len(sy_buf_cstr(&sys),
-                                               (int)sys.len), NULL);
+            "text", json_object_new_string_len(sy_buf_cstr(&sys), (int)sys.len),
+            NULL);
         json_object_object_add(
             body, "systemInstruction",
             sy_adapter_obj("parts", sy_adapter_arr1(part), NULL));
     }
     sy_buf_free(&sys);
     if (e == SY_OK && json_object_array_length(t.contents) == 0)
-        e = sy_adapter_refuse(call, "messages", "the request has no user or "
+        e = sy_adapter_refuse(call, "messages",
+                              "the request has no user or "
                               "assistant message with content");
     if (e == SY_OK)
         json_object_object_add(body, "contents", t.contents);
@@ -398,7 +413,8 @@ empty_object_schema(struct json_object *params)
         return true;
     if (!sy_adapter_is(params, json_type_object))
         return false;
-    json_object_object_foreach(params, k, v) {
+    json_object_object_foreach(params, k, v)
+    {
         if (strcmp(k, "type") == 0) {
             if (!sy_adapter_is(v, json_type_string) ||
                 strcmp(json_object_get_string(v), "object") != 0)
@@ -412,8 +428,7 @@ empty_object_schema(struct json_object *params)
                 json_object_array_length(v) != 0)
                 return false;
         } else if (strcmp(k, "additionalProperties") != 0 &&
-                   strcmp(k, "$schema") != 0 &&
-                   strcmp(k, "description") != 0 &&
+                   strcmp(k, "$schema") != 0 && strcmp(k, "description") != 0 &&
                    strcmp(k, "title") != 0) {
             return false;
         }
@@ -433,13 +448,15 @@ build_tools(struct sy_adapter_call *call, struct json_object *body,
         struct json_object *fn = sy_adapter_get(tl, "function");
         if (strcmp(type, "function") != 0) {
             json_object_put(decls);
-            return sy_adapter_refuse(call, "tools", "tools[%zu]: tool type "
+            return sy_adapter_refuse(call, "tools",
+                                     "tools[%zu]: tool type "
                                      "'%.40s' is not supported by Gemini "
-                                     "deployments", i, type);
+                                     "deployments",
+                                     i, type);
         }
         struct json_object *d = json_object_new_object();
-        json_object_object_add(
-            d, "name", json_object_get(sy_adapter_get(fn, "name")));
+        json_object_object_add(d, "name",
+                               json_object_get(sy_adapter_get(fn, "name")));
         struct json_object *desc = sy_adapter_get(fn, "description");
         if (desc != NULL)
             json_object_object_add(d, "description", json_object_get(desc));
@@ -466,7 +483,8 @@ build_tools(struct sy_adapter_call *call, struct json_object *body,
         const char *s = json_object_get_string(tc);
         mode = strcmp(s, "auto") == 0       ? "AUTO"
                : strcmp(s, "none") == 0     ? "NONE"
-               : strcmp(s, "required") == 0 ? "ANY" : NULL;
+               : strcmp(s, "required") == 0 ? "ANY"
+                                            : NULL;
     } else {
         const char *type = sy_adapter_get_str(tc, "type");
         name = sy_adapter_get_str(sy_adapter_get(tc, "function"), "name");
@@ -474,7 +492,8 @@ build_tools(struct sy_adapter_call *call, struct json_object *body,
             mode = "ANY";
     }
     if (mode == NULL)
-        return sy_adapter_refuse(call, "tool_choice", "tool_choice must be "
+        return sy_adapter_refuse(call, "tool_choice",
+                                 "tool_choice must be "
                                  "auto, none, required or {\"type\":"
                                  "\"function\",\"function\":{\"name\":...}} "
                                  "for Gemini deployments");
@@ -482,9 +501,8 @@ build_tools(struct sy_adapter_call *call, struct json_object *body,
     if (name != NULL)
         json_object_object_add(fcc, "allowedFunctionNames",
                                sy_adapter_arr1(SY_JSTR(name)));
-    json_object_object_add(
-        body, "toolConfig",
-        sy_adapter_obj("functionCallingConfig", fcc, NULL));
+    json_object_object_add(body, "toolConfig",
+                           sy_adapter_obj("functionCallingConfig", fcc, NULL));
     return SY_OK;
 }
 
@@ -494,11 +512,11 @@ build_generation(struct sy_adapter_call *call, struct json_object *body)
     struct json_object *root = call->req->root;
     struct json_object *gc = json_object_new_object();
     static const char *const map[][2] = {
-        {"temperature", "temperature"},
-        {"top_p", "topP"},
-        {"seed", "seed"},
-        {"presence_penalty", "presencePenalty"},
-        {"frequency_penalty", "frequencyPenalty"},
+        { "temperature", "temperature" },
+        { "top_p", "topP" },
+        { "seed", "seed" },
+        { "presence_penalty", "presencePenalty" },
+        { "frequency_penalty", "frequencyPenalty" },
     };
     struct json_object *v;
     for (size_t i = 0; i < SY_ARRAY_LEN(map); i++)
@@ -518,7 +536,8 @@ build_generation(struct sy_adapter_call *call, struct json_object *body)
         if (json_object_array_length(a) > 5) {
             json_object_put(a);
             json_object_put(gc);
-            return sy_adapter_refuse(call, "stop", "Gemini accepts at most 5 "
+            return sy_adapter_refuse(call, "stop",
+                                     "Gemini accepts at most 5 "
                                      "stop sequences");
         }
         if (json_object_array_length(a) > 0)
@@ -534,23 +553,25 @@ build_generation(struct sy_adapter_call *call, struct json_object *body)
         if (strcmp(type, "json_schema") == 0 &&
             !sy_adapter_is(schema, json_type_object)) {
             json_object_put(gc);
-            return sy_adapter_refuse(call, "response_format", "response_"
+            return sy_adapter_refuse(call, "response_format",
+                                     "response_"
                                      "format.json_schema.schema must be a "
                                      "JSON schema object");
         }
         if (strcmp(type, "json_schema") != 0 &&
             strcmp(type, "json_object") != 0) {
             json_object_put(gc);
-            return sy_adapter_refuse(call, "response_format", "response_"
+            return sy_adapter_refuse(call, "response_format",
+                                     "response_"
                                      "format type '%.40s' is not supported",
                                      type);
         }
         json_object_object_add(gc, "responseMimeType",
                                json_object_new_string("application/json"));
         if (strcmp(type, "json_schema") == 0) {
-            enum sy_err e = add_schema(call, gc, "responseJsonSchema",
-                                       "responseSchema", schema,
-                                       "response_format");
+            enum sy_err e =
+                add_schema(call, gc, "responseJsonSchema", "responseSchema",
+                           schema, "response_format");
             if (e != SY_OK) {
                 json_object_put(gc);
                 return e;
@@ -570,19 +591,22 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
     int64_t n;
     struct json_object *v;
     if (sy_adapter_get_int(root, "n", &n) && n > 1)
-        return sy_adapter_refuse(call, "n", "n > 1 is not supported by "
+        return sy_adapter_refuse(call, "n",
+                                 "n > 1 is not supported by "
                                  "Gemini deployments");
     v = sy_adapter_get(root, "logprobs");
     if (sy_adapter_is(v, json_type_boolean) && json_object_get_boolean(v))
-        return sy_adapter_refuse(call, "logprobs", "logprobs are not "
+        return sy_adapter_refuse(call, "logprobs",
+                                 "logprobs are not "
                                  "supported by Gemini deployments");
     v = sy_adapter_get(root, "logit_bias");
-    if (sy_adapter_is(v, json_type_object) &&
-        json_object_object_length(v) > 0)
-        return sy_adapter_refuse(call, "logit_bias", "logit_bias is not "
+    if (sy_adapter_is(v, json_type_object) && json_object_object_length(v) > 0)
+        return sy_adapter_refuse(call, "logit_bias",
+                                 "logit_bias is not "
                                  "supported by Gemini deployments");
     if (sy_adapter_get(root, "audio") != NULL)
-        return sy_adapter_refuse(call, "audio", "audio output is not "
+        return sy_adapter_refuse(call, "audio",
+                                 "audio output is not "
                                  "supported by Gemini deployments");
     return SY_OK;
 }
@@ -600,24 +624,25 @@ gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
         model += 7;
     out->method = "POST";
     out->url = call->req->stream
-                   ? sy_arena_printf(a, "%s/models/%s:streamGenerateContent"
-                                        "?alt=sse", p->base_url, model)
+                   ? sy_arena_printf(a,
+                                     "%s/models/%s:streamGenerateContent"
+                                     "?alt=sse",
+                                     p->base_url, model)
                    : sy_arena_printf(a, "%s/models/%s:generateContent",
                                      p->base_url, model);
     out->headers[out->nheaders++] = "Content-Type: application/json";
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "x-goog-api-key: %s", call->api_key);
-    for (size_t i = 0; i < p->nheaders &&
-                       out->nheaders < SY_ARRAY_LEN(out->headers);
-         i++)
+    for (size_t i = 0;
+         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
         out->headers[out->nheaders++] = sy_arena_printf(
             a, "%s: %s", p->headers[i].name, p->headers[i].value);
 
     x->schema_nodes = 0;
     struct json_object *v = sy_adapter_get(root, "parallel_tool_calls");
-    x->one_call = sy_adapter_is(v, json_type_boolean) &&
-                  !json_object_get_boolean(v);
+    x->one_call =
+        sy_adapter_is(v, json_type_boolean) && !json_object_get_boolean(v);
     enum sy_err e = check_unsupported(call, root);
     if (e != SY_OK)
         return e;

@@ -27,9 +27,9 @@
 
 /* How tool call ids in the history must look for a provider. */
 enum openai_ids {
-    IDS_KEEP,    /* any id */
-    IDS_MAX40,   /* OpenAI: at most 40 characters (longer: hashed) */
-    IDS_MISTRAL  /* exactly 9 characters of [a-zA-Z0-9] (else: hashed) */
+    IDS_KEEP,   /* any id */
+    IDS_MAX40,  /* OpenAI: at most 40 characters (longer: hashed) */
+    IDS_MISTRAL /* exactly 9 characters of [a-zA-Z0-9] (else: hashed) */
 };
 
 /* One row per provider type. Columns: the type name; 'allow' (top-level
@@ -47,103 +47,149 @@ struct openai_quirks {
     const char *const *drop;
     const char *const *msg_drop;
     enum openai_ids ids;
-    bool max_tokens_name;       /* max_completion_tokens -> max_tokens */
-    bool seed_as_random_seed;   /* seed -> random_seed (Mistral) */
-    bool stream_options;        /* accepts stream_options.include_usage */
-    bool keep_reasoning;        /* assistant reasoning_content is sent back
+    bool max_tokens_name;        /* max_completion_tokens -> max_tokens */
+    bool seed_as_random_seed;    /* seed -> random_seed (Mistral) */
+    bool stream_options;         /* accepts stream_options.include_usage */
+    bool keep_reasoning;         /* assistant reasoning_content is sent back
                                    (DeepSeek thinking-mode tool loops) */
-    bool json_schema_as_object; /* json_schema -> json_object + a system
+    bool json_schema_as_object;  /* json_schema -> json_object + a system
                                    message with the schema */
-    bool drop_empty_tools;      /* "tools": [] is removed (with tool_choice) */
-    bool thinking_off_nonstream;/* enable_thinking:false on non-streaming
+    bool drop_empty_tools;       /* "tools": [] is removed (with tool_choice) */
+    bool thinking_off_nonstream; /* enable_thinking:false on non-streaming
                                    calls unless the caller set it (Qwen) */
-    bool attribution;           /* HTTP-Referer / X-Title from the
+    bool attribution;            /* HTTP-Referer / X-Title from the
                                    provider's http_referer / app_title */
 };
 
 /* What init digests from the provider config (adapter_conf). */
 struct openai_conf {
     struct openai_quirks q;
-    const char *referer;  /* owned by the config arena, or NULL */
+    const char *referer; /* owned by the config arena, or NULL */
     const char *title;
 };
 
 struct openai_ctx {
     struct sy_sse sse;
-    struct sy_failure *f;   /* where the current feed reports failures */
+    struct sy_failure *f; /* where the current feed reports failures */
     sy_emit_fn emit;
     void *emit_ud;
     struct sy_adapter_call *call;
     struct sy_usage usage;
-    const char *id;         /* of the last chunk (arena), for a synthetic
+    const char *id; /* of the last chunk (arena), for a synthetic
                                usage chunk */
     const char *model;
     int64_t created;
-    bool usage_chunk_seen;  /* the provider sent a "choices": [] chunk */
-    bool done;              /* [DONE] seen: later events are ignored */
+    bool usage_chunk_seen; /* the provider sent a "choices": [] chunk */
+    bool done;             /* [DONE] seen: later events are ignored */
     unsigned events;
 };
 
 /* Forwarded fields, checked against the openai SDK's
  * ChatCompletionCreateParams (openai 7.x) and docs/provider-apis.md. The
  * harmless core every compatible provider documents: */
-#define COMMON_FIELDS                                                       \
-    "messages", "temperature", "top_p", "max_tokens",                       \
-        "max_completion_tokens", "stream", "stop", "seed", "user",          \
-        "logprobs", "top_logprobs", "tools", "tool_choice",                 \
-        "parallel_tool_calls", "response_format", "presence_penalty",       \
-        "frequency_penalty", "logit_bias", "reasoning_effort"
+#define COMMON_FIELDS                                                          \
+    "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", \
+        "stream", "stop", "seed", "user", "logprobs", "top_logprobs", "tools", \
+        "tool_choice", "parallel_tool_calls", "response_format",               \
+        "presence_penalty", "frequency_penalty", "logit_bias",                 \
+        "reasoning_effort"
 
 static const char *const openai_allow[] = {
-    COMMON_FIELDS, "metadata", "prompt_cache_key", "safety_identifier",
-    "verbosity", NULL};
-static const char *const openai_billed[] = {
-    "n", "service_tier", "store", "web_search_options", "audio",
-    "modalities", "prediction", "moderation", "prompt_cache_retention",
-    NULL};
+    COMMON_FIELDS,       "metadata",  "prompt_cache_key",
+    "safety_identifier", "verbosity", NULL
+};
+static const char *const openai_billed[] = { "n",
+                                             "service_tier",
+                                             "store",
+                                             "web_search_options",
+                                             "audio",
+                                             "modalities",
+                                             "prediction",
+                                             "moderation",
+                                             "prompt_cache_retention",
+                                             NULL };
 
-static const char *const deepseek_allow[] = {COMMON_FIELDS, "thinking",
-                                             NULL};
+static const char *const deepseek_allow[] = { COMMON_FIELDS, "thinking", NULL };
 
-static const char *const mistral_allow[] = {
-    "messages", "temperature", "top_p", "max_tokens", "stream", "stop",
-    "random_seed", "response_format", "tools", "tool_choice",
-    "presence_penalty", "frequency_penalty", "parallel_tool_calls",
-    "safe_prompt", "prompt_mode", NULL};
-static const char *const mistral_billed[] = {"n", "prediction", NULL};
+static const char *const mistral_allow[] = { "messages",
+                                             "temperature",
+                                             "top_p",
+                                             "max_tokens",
+                                             "stream",
+                                             "stop",
+                                             "random_seed",
+                                             "response_format",
+                                             "tools",
+                                             "tool_choice",
+                                             "presence_penalty",
+                                             "frequency_penalty",
+                                             "parallel_tool_calls",
+                                             "safe_prompt",
+                                             "prompt_mode",
+                                             NULL };
+static const char *const mistral_billed[] = { "n", "prediction", NULL };
 
 static const char *const qwen_allow[] = {
-    COMMON_FIELDS, "enable_thinking", "thinking_budget", "top_k",
-    "repetition_penalty", NULL};
-static const char *const qwen_billed[] = {
-    "n", "enable_search", "search_options", "vl_high_resolution_images",
-    "modalities", "audio", NULL};
+    COMMON_FIELDS, "enable_thinking",    "thinking_budget",
+    "top_k",       "repetition_penalty", NULL
+};
+static const char *const qwen_billed[] = { "n",
+                                           "enable_search",
+                                           "search_options",
+                                           "vl_high_resolution_images",
+                                           "modalities",
+                                           "audio",
+                                           NULL };
 
 /* OpenRouter (and TokenMix, treated alike until documented). */
 static const char *const router_allow[] = {
-    COMMON_FIELDS, "reasoning", "usage", "top_k", "min_p", "top_a",
-    "repetition_penalty", "verbosity", NULL};
-static const char *const router_billed[] = {
-    "n", "models", "plugins", "provider", "route", "transforms",
-    "web_search_options", NULL};
+    COMMON_FIELDS, "reasoning",          "usage",     "top_k", "min_p",
+    "top_a",       "repetition_penalty", "verbosity", NULL
+};
+static const char *const router_billed[] = { "n",
+                                             "models",
+                                             "plugins",
+                                             "provider",
+                                             "route",
+                                             "transforms",
+                                             "web_search_options",
+                                             NULL };
 
-static const char *const mistral_msg_drop[] = {"name", NULL};
+static const char *const mistral_msg_drop[] = { "name", NULL };
 
 static const struct openai_quirks quirks_table[] = {
-    {.type = "openai", .allow = openai_allow, .billed = openai_billed,
-     .ids = IDS_MAX40, .stream_options = true},
-    {.type = "deepseek", .allow = deepseek_allow, .stream_options = true,
-     .keep_reasoning = true, .json_schema_as_object = true},
-    {.type = "mistral", .allow = mistral_allow, .billed = mistral_billed,
-     .msg_drop = mistral_msg_drop, .ids = IDS_MISTRAL,
-     .max_tokens_name = true, .seed_as_random_seed = true,
-     .drop_empty_tools = true},
-    {.type = "qwen", .allow = qwen_allow, .billed = qwen_billed,
-     .stream_options = true, .thinking_off_nonstream = true},
-    {.type = "openrouter", .allow = router_allow, .billed = router_billed,
-     .stream_options = true, .attribution = true},
-    {.type = "tokenmix", .allow = router_allow, .billed = router_billed,
-     .stream_options = true},
+    { .type = "openai",
+      .allow = openai_allow,
+      .billed = openai_billed,
+      .ids = IDS_MAX40,
+      .stream_options = true },
+    { .type = "deepseek",
+      .allow = deepseek_allow,
+      .stream_options = true,
+      .keep_reasoning = true,
+      .json_schema_as_object = true },
+    { .type = "mistral",
+      .allow = mistral_allow,
+      .billed = mistral_billed,
+      .msg_drop = mistral_msg_drop,
+      .ids = IDS_MISTRAL,
+      .max_tokens_name = true,
+      .seed_as_random_seed = true,
+      .drop_empty_tools = true },
+    { .type = "qwen",
+      .allow = qwen_allow,
+      .billed = qwen_billed,
+      .stream_options = true,
+      .thinking_off_nonstream = true },
+    { .type = "openrouter",
+      .allow = router_allow,
+      .billed = router_billed,
+      .stream_options = true,
+      .attribution = true },
+    { .type = "tokenmix",
+      .allow = router_allow,
+      .billed = router_billed,
+      .stream_options = true },
 };
 
 static const struct openai_quirks *
@@ -162,7 +208,7 @@ openai_conf_of(const struct sy_provider *p)
 {
     if (p->adapter_conf != NULL)
         return *(const struct openai_conf *)p->adapter_conf;
-    struct openai_conf c = {0};
+    struct openai_conf c = { 0 };
     c.q = *quirks_find(p->adapter ? p->adapter->name : p->type);
     return c;
 }
@@ -190,8 +236,7 @@ name_list(struct json_object *v, const char *key, struct sy_arena *a,
           const char *const **out, char *err, size_t errlen)
 {
     if (!json_object_is_type(v, json_type_array)) {
-        snprintf(err, errlen, "quirks.%s must be an array of field names",
-                 key);
+        snprintf(err, errlen, "quirks.%s must be an array of field names", key);
         return SY_EBADREQ;
     }
     size_t n = json_object_array_length(v);
@@ -204,9 +249,11 @@ name_list(struct json_object *v, const char *key, struct sy_arena *a,
         }
         const char *name = json_object_get_string(s);
         if (key[0] == 'f' && sy_caps_field_find(name) >= 0) {
-            snprintf(err, errlen, "quirks.forward[%zu]: \"%s\" is billed by "
+            snprintf(err, errlen,
+                     "quirks.forward[%zu]: \"%s\" is billed by "
                      "the provider; list it in a deployment's "
-                     "allow_fields instead", i, name);
+                     "allow_fields instead",
+                     i, name);
             return SY_EBADREQ;
         }
         list[i] = sy_arena_strdup(a, name);
@@ -225,7 +272,8 @@ read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
         return SY_EBADREQ;
     }
     enum sy_err e = SY_OK;
-    json_object_object_foreach(o, key, v) {
+    json_object_object_foreach(o, key, v)
+    {
         if (e != SY_OK)
             break;
         if (strcmp(key, "drop") == 0 || strcmp(key, "forward") == 0) {
@@ -247,19 +295,23 @@ read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
             const char *s = json_object_get_string(v);
             if (!json_object_is_type(v, json_type_string) ||
                 !sy_adapter_str_in(s, (const char *const[]){
-                                          "keep", "max40", "mistral", NULL})) {
-                snprintf(err, errlen, "quirks.tool_ids must be \"keep\", "
-                                      "\"max40\" or \"mistral\"");
+                                          "keep", "max40", "mistral", NULL })) {
+                snprintf(err, errlen,
+                         "quirks.tool_ids must be \"keep\", "
+                         "\"max40\" or \"mistral\"");
                 return SY_EBADREQ;
             }
-            c->q.ids = s[0] == 'k' ? IDS_KEEP
-                       : s[1] == 'a' ? IDS_MAX40 : IDS_MISTRAL;
+            c->q.ids = s[0] == 'k'   ? IDS_KEEP
+                       : s[1] == 'a' ? IDS_MAX40
+                                     : IDS_MISTRAL;
         } else {
-            snprintf(err, errlen, "unknown key quirks.%s (known: drop, "
-                                  "forward, max_tokens_name, "
-                                  "stream_options, "
-                                  "keep_reasoning_content, "
-                                  "json_schema_as_object, tool_ids)", key);
+            snprintf(err, errlen,
+                     "unknown key quirks.%s (known: drop, "
+                     "forward, max_tokens_name, "
+                     "stream_options, "
+                     "keep_reasoning_content, "
+                     "json_schema_as_object, tool_ids)",
+                     key);
             return SY_EBADREQ;
         }
     }
@@ -276,7 +328,7 @@ openai_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
     struct json_object *v = sy_adapter_get(o, "quirks");
     if (v != NULL && read_quirks(v, c, a, err, errlen) != SY_OK)
         return SY_EBADREQ;
-    static const char *const attr[] = {"http_referer", "app_title"};
+    static const char *const attr[] = { "http_referer", "app_title" };
     for (size_t i = 0; i < SY_ARRAY_LEN(attr); i++) {
         v = sy_adapter_get(o, attr[i]);
         if (v == NULL)
@@ -284,8 +336,7 @@ openai_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
         const char *s = json_object_get_string(v);
         if (!json_object_is_type(v, json_type_string) ||
             strpbrk(s, "\r\n") != NULL) {
-            snprintf(err, errlen, "\"%s\" must be a one-line string",
-                     attr[i]);
+            snprintf(err, errlen, "\"%s\" must be a one-line string", attr[i]);
             return SY_EBADREQ;
         }
         if (i == 0)
@@ -332,7 +383,8 @@ copy_without(struct json_object *o, const char *const *skip,
              const char *const *skip2)
 {
     struct json_object *c = json_object_new_object();
-    json_object_object_foreach(o, key, val) {
+    json_object_object_foreach(o, key, val)
+    {
         if (sy_adapter_str_in(key, skip) || sy_adapter_str_in(key, skip2))
             continue;
         json_object_object_add(c, key, json_object_get(val));
@@ -367,7 +419,7 @@ static struct json_object *
 rewrite_messages(struct sy_adapter_call *call, const struct openai_quirks *q,
                  struct json_object *msgs, const char *first_system)
 {
-    static const char *const reasoning[] = {"reasoning_content", NULL};
+    static const char *const reasoning[] = { "reasoning_content", NULL };
     struct sy_arena *a = call->arena;
     struct json_object *out = json_object_new_array();
     if (first_system != NULL) {
@@ -389,8 +441,8 @@ rewrite_messages(struct sy_adapter_call *call, const struct openai_quirks *q,
             json_object_object_add(c, "tool_calls",
                                    rewrite_tool_calls(a, q->ids, calls));
         const char *tid = sy_adapter_get_str(m, "tool_call_id");
-        const char *nid = tid && q->ids != IDS_KEEP
-                              ? rewrite_id(a, q->ids, tid) : NULL;
+        const char *nid =
+            tid && q->ids != IDS_KEEP ? rewrite_id(a, q->ids, tid) : NULL;
         if (nid != NULL)
             json_object_object_add(c, "tool_call_id",
                                    json_object_new_string(nid));
@@ -451,7 +503,8 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
     bool has_mct = sy_adapter_get(root, "max_completion_tokens") != NULL;
     uint32_t used = sy_chat_req_fields(req);
 
-    json_object_object_foreach(root, key, val) {
+    json_object_object_foreach(root, key, val)
+    {
         const char *name = key;
         if (strcmp(key, "model") == 0 || strcmp(key, "stream_options") == 0)
             continue;
@@ -462,9 +515,9 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
             continue; /* max_completion_tokens wins */
         if (q->seed_as_random_seed && strcmp(key, "seed") == 0)
             name = "random_seed";
-        if (no_tools && (strcmp(key, "tools") == 0 ||
-                         strcmp(key, "tool_choice") == 0 ||
-                         strcmp(key, "parallel_tool_calls") == 0))
+        if (no_tools &&
+            (strcmp(key, "tools") == 0 || strcmp(key, "tool_choice") == 0 ||
+             strcmp(key, "parallel_tool_calls") == 0))
             continue;
         if (!forwarded(q, key, name, used, call->dep->caps.allow_fields))
             continue;
@@ -482,8 +535,7 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
     }
     if (req->stream && q->stream_options) {
         struct json_object *so = json_object_new_object();
-        json_object_object_add(so, "include_usage",
-                               json_object_new_boolean(1));
+        json_object_object_add(so, "include_usage", json_object_new_boolean(1));
         json_object_object_add(body, "stream_options", so);
     }
     if (q->thinking_off_nonstream && !req->stream &&
@@ -515,9 +567,8 @@ openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     if (conf.q.attribution && conf.title != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "X-Title: %s", conf.title);
-    for (size_t i = 0; i < p->nheaders &&
-                       out->nheaders < SY_ARRAY_LEN(out->headers);
-         i++)
+    for (size_t i = 0;
+         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
         out->headers[out->nheaders++] = sy_arena_printf(
             a, "%s: %s", p->headers[i].name, p->headers[i].value);
     return openai_build_body(call, &conf.q, out->body);
@@ -533,9 +584,9 @@ openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
 static int
 normalise_finish(struct json_object *o)
 {
-    static const char *const standard[] = {
-        "stop", "length", "tool_calls", "content_filter", "function_call",
-        NULL};
+    static const char *const standard[] = { "stop",          "length",
+                                            "tool_calls",    "content_filter",
+                                            "function_call", NULL };
     struct json_object *choices = sy_adapter_get(o, "choices");
     if (!sy_adapter_is(choices, json_type_array))
         return 0;
@@ -584,8 +635,7 @@ openai_parse_response(struct sy_adapter_call *call, const char *body,
         return f->err;
     }
     struct json_object *v = sy_adapter_get(root, "choices");
-    if (!sy_adapter_is(v, json_type_array) ||
-        json_object_array_length(v) == 0)
+    if (!sy_adapter_is(v, json_type_array) || json_object_array_length(v) == 0)
         return sy_adapter_proto(f, "the provider's reply has no choices");
     int fin = normalise_finish(root);
     if (fin < 0)
@@ -637,11 +687,9 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
             x->usage_chunk_seen = true;
             enum sy_err e = sy_adapter_emit_json(
                 x->emit, x->emit_ud,
-                sy_adapter_usage_chunk(x->id ? x->id : "chatcmpl-usage",
-                                       x->created,
-                                       x->model ? x->model
-                                                : x->call->dep->model,
-                                       &x->usage),
+                sy_adapter_usage_chunk(
+                    x->id ? x->id : "chatcmpl-usage", x->created,
+                    x->model ? x->model : x->call->dep->model, &x->usage),
                 &x->usage, true);
             if (e != SY_OK)
                 return e;
@@ -656,9 +704,8 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
     }
     if (sy_adapter_get(o, "error") != NULL) {
         sy_adapter_openai_error(x->call, 500, data, len, x->f);
-        x->f->message = sy_arena_printf(x->call->arena,
-                                        "error event in the stream: %s",
-                                        x->f->message);
+        x->f->message = sy_arena_printf(
+            x->call->arena, "error event in the stream: %s", x->f->message);
         json_object_put(o);
         return x->f->err;
     }
@@ -669,7 +716,7 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
         return sy_adapter_proto(x->f, "the provider ended the stream with an "
                                       "error finish_reason");
     }
-    struct sy_chunk ch = {.kind = SY_CHUNK_DATA, .data = data, .len = len};
+    struct sy_chunk ch = { .kind = SY_CHUNK_DATA, .data = data, .len = len };
     /* A multi-line event (data lines join with LF) or a raw CR inside the
      * JSON would break the caller's SSE framing if passed on as it is:
      * such events are re-serialised (compact JSON has no raw breaks). */
@@ -720,28 +767,28 @@ openai_classify(struct sy_adapter_call *call, int status, const char *body,
 /* ------------------------------------------------------------------ */
 /* The tables: one per provider type, same functions, quirks by type.  */
 
-static const char *const openai_keys[] = {"quirks", NULL};
-static const char *const openrouter_keys[] = {"quirks", "http_referer",
-                                              "app_title", NULL};
+static const char *const openai_keys[] = { "quirks", NULL };
+static const char *const openrouter_keys[] = { "quirks", "http_referer",
+                                               "app_title", NULL };
 
-#define ALL_CAPS                                                            \
-    (SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |                 \
-     SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |              \
+#define ALL_CAPS                                               \
+    (SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |    \
+     SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION | \
      SY_CAP_STREAM_USAGE)
 
-#define OPENAI_TABLE(sym, type_name, capabilities, keys)                    \
-    const struct sy_adapter sym = {                                         \
-        .abi = SY_ADAPTER_ABI,                                              \
-        .name = type_name,                                                  \
-        .caps = capabilities,                                               \
-        .ctx_size = sizeof(struct openai_ctx),                              \
-        .conf_keys = keys,                                                  \
-        .init = openai_init,                                                \
-        .build_request = openai_build_request,                              \
-        .parse_response = openai_parse_response,                            \
-        .stream_feed = openai_stream_feed,                                  \
-        .classify = openai_classify,                                        \
-        .reset = NULL, /* each attempt gets a fresh ctx */                  \
+#define OPENAI_TABLE(sym, type_name, capabilities, keys)   \
+    const struct sy_adapter sym = {                        \
+        .abi = SY_ADAPTER_ABI,                             \
+        .name = type_name,                                 \
+        .caps = capabilities,                              \
+        .ctx_size = sizeof(struct openai_ctx),             \
+        .conf_keys = keys,                                 \
+        .init = openai_init,                               \
+        .build_request = openai_build_request,             \
+        .parse_response = openai_parse_response,           \
+        .stream_feed = openai_stream_feed,                 \
+        .classify = openai_classify,                       \
+        .reset = NULL, /* each attempt gets a fresh ctx */ \
     }
 
 OPENAI_TABLE(sy_adapter_openai, "openai", ALL_CAPS, openai_keys);

@@ -28,11 +28,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char head[] =
-    "Status: 200 OK\r\n"
-    "Content-Type: application/json\r\n"
-    "x-request-id: req_0000000000000000\r\n"
-    "\r\n";
+static const char head[] = "Status: 200 OK\r\n"
+                           "Content-Type: application/json\r\n"
+                           "x-request-id: req_0000000000000000\r\n"
+                           "\r\n";
 
 static const char body[] =
     "{\"id\":\"chatcmpl-mock-1\",\"object\":\"chat.completion\","
@@ -67,9 +66,9 @@ serve(void *arg)
         (void)a;
         long want = cl != NULL ? strtol(cl, NULL, 10) : 0;
         while (want > 0) {
-            int n = FCGX_GetStr(buf, want > (long)sizeof(buf)
-                                         ? (int)sizeof(buf) : (int)want,
-                                req.in);
+            int n = FCGX_GetStr(
+                buf, want > (long)sizeof(buf) ? (int)sizeof(buf) : (int)want,
+                req.in);
             if (n <= 0)
                 break;
             want -= n;

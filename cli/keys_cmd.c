@@ -59,8 +59,15 @@ static const char usage_keys[] =
     "unreachable, virtual keys not enabled, invalid config); 2 usage error.\n";
 
 enum {
-    O_TEAM = 256, O_BUDGET, O_PERIOD, O_RPM, O_TPM, O_MODELS, O_EXPIRES,
-    O_FAIL_OPEN, O_NO_FAIL_OPEN
+    O_TEAM = 256,
+    O_BUDGET,
+    O_PERIOD,
+    O_RPM,
+    O_TPM,
+    O_MODELS,
+    O_EXPIRES,
+    O_FAIL_OPEN,
+    O_NO_FAIL_OPEN
 };
 
 static bool
@@ -81,15 +88,13 @@ static void
 print_key(json_object *k)
 {
     json_object *v;
-#define FIELD(name, label)                                                  \
-    if (json_object_object_get_ex(k, name, &v)) {                          \
-        printf("  %-14s %s\n", label,                                      \
-               json_object_get_type(v) == json_type_null                   \
-                   ? "-"                                                   \
-                   : json_object_get_type(v) == json_type_array            \
-                         ? json_object_to_json_string_ext(                 \
-                               v, JSON_C_TO_STRING_PLAIN)                  \
-                         : json_object_get_string(v));                     \
+#define FIELD(name, label)                                                     \
+    if (json_object_object_get_ex(k, name, &v)) {                              \
+        printf("  %-14s %s\n", label,                                          \
+               json_object_get_type(v) == json_type_null ? "-"                 \
+               : json_object_get_type(v) == json_type_array                    \
+                   ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) \
+                   : json_object_get_string(v));                               \
     }
     FIELD("name", "name")
     FIELD("team", "team")
@@ -109,8 +114,7 @@ print_key(json_object *k)
         char when[40] = "?";
         if (gmtime_r(&t, &tm) != NULL)
             strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        printf("  %-14s %s (%" PRId64 ")\n", "expires_at", when,
-               (int64_t)t);
+        printf("  %-14s %s (%" PRId64 ")\n", "expires_at", when, (int64_t)t);
     } else {
         FIELD("expires_at", "expires_at")
     }
@@ -140,8 +144,8 @@ print_list(json_object *root)
         json_object_get_type(data) != json_type_array)
         return;
     size_t n = json_object_array_length(data);
-    printf("%-24s %-12s %-8s %12s %12s %7s %8s %s\n", "NAME", "TEAM",
-           "STATE", "BUDGET_USD", "SPENT_USD", "PERIOD", "RPM", "MODELS");
+    printf("%-24s %-12s %-8s %12s %12s %7s %8s %s\n", "NAME", "TEAM", "STATE",
+           "BUDGET_USD", "SPENT_USD", "PERIOD", "RPM", "MODELS");
     for (size_t i = 0; i < n; i++) {
         json_object *k = json_object_array_get_idx(data, i);
         json_object *v;
@@ -155,12 +159,11 @@ print_list(json_object *root)
         const char *models = "*";
         if (json_object_object_get_ex(k, "models", &v) &&
             json_object_array_length(v) > 0)
-            models = json_object_to_json_string_ext(v,
-                                                    JSON_C_TO_STRING_PLAIN);
-        printf("%-24s %-12s %-8s %12s %12s %7s %8s %s\n",
-               jstr(k, "name", "?"), jstr(k, "team", "-"), state,
-               jstr(k, "budget_usd", "-"), jstr(k, "spent_usd", "-"),
-               jstr(k, "budget_period", "-"), jstr(k, "rpm", "0"), models);
+            models = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        printf("%-24s %-12s %-8s %12s %12s %7s %8s %s\n", jstr(k, "name", "?"),
+               jstr(k, "team", "-"), state, jstr(k, "budget_usd", "-"),
+               jstr(k, "spent_usd", "-"), jstr(k, "budget_period", "-"),
+               jstr(k, "rpm", "0"), models);
     }
     if (n == 0)
         printf("(no virtual keys)\n");
@@ -170,20 +173,20 @@ int
 sy_keys_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"name", required_argument, NULL, 'n'},
-        {"team", required_argument, NULL, O_TEAM},
-        {"budget-usd", required_argument, NULL, O_BUDGET},
-        {"period", required_argument, NULL, O_PERIOD},
-        {"rpm", required_argument, NULL, O_RPM},
-        {"tpm", required_argument, NULL, O_TPM},
-        {"models", required_argument, NULL, O_MODELS},
-        {"expires", required_argument, NULL, O_EXPIRES},
-        {"fail-open", no_argument, NULL, O_FAIL_OPEN},
-        {"no-fail-open", no_argument, NULL, O_NO_FAIL_OPEN},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' },
+        { "name", required_argument, NULL, 'n' },
+        { "team", required_argument, NULL, O_TEAM },
+        { "budget-usd", required_argument, NULL, O_BUDGET },
+        { "period", required_argument, NULL, O_PERIOD },
+        { "rpm", required_argument, NULL, O_RPM },
+        { "tpm", required_argument, NULL, O_TPM },
+        { "models", required_argument, NULL, O_MODELS },
+        { "expires", required_argument, NULL, O_EXPIRES },
+        { "fail-open", no_argument, NULL, O_FAIL_OPEN },
+        { "no-fail-open", no_argument, NULL, O_NO_FAIL_OPEN },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -197,8 +200,8 @@ sy_keys_main(int argc, char **argv)
     bool update = strcmp(sub, "update") == 0;
     bool revoke = strcmp(sub, "revoke") == 0;
     if (!create && !list && !show && !update && !revoke) {
-        fprintf(stderr, "switchyard keys: unknown subcommand '%s'\n\n%s",
-                sub, usage_keys);
+        fprintf(stderr, "switchyard keys: unknown subcommand '%s'\n\n%s", sub,
+                usage_keys);
         return 2;
     }
     const char *config = NULL, *name = NULL;
@@ -212,15 +215,23 @@ sy_keys_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:n:jh", opts, NULL)) != -1) {
         if (c >= O_TEAM && !create && !update) {
-            fprintf(stderr, "switchyard keys %s: takes no key fields\n",
-                    sub);
+            fprintf(stderr, "switchyard keys %s: takes no key fields\n", sub);
             goto out;
         }
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'n': name = optarg; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage_keys, stdout); rc = 0; goto out;
+        case 'c':
+            config = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            fputs(usage_keys, stdout);
+            rc = 0;
+            goto out;
         case O_TEAM:
             json_object_object_add(body, "team",
                                    optarg[0] ? json_object_new_string(optarg)
@@ -249,8 +260,9 @@ sy_keys_main(int argc, char **argv)
         case O_RPM:
         case O_TPM:
             if (!parse_u64(optarg, &x)) {
-                fprintf(stderr, "switchyard keys: --%s takes a "
-                                "non-negative integer\n",
+                fprintf(stderr,
+                        "switchyard keys: --%s takes a "
+                        "non-negative integer\n",
                         c == O_RPM ? "rpm" : "tpm");
                 goto out;
             }
@@ -288,8 +300,7 @@ sy_keys_main(int argc, char **argv)
         case O_FAIL_OPEN:
         case O_NO_FAIL_OPEN:
             json_object_object_add(body, "fail_open",
-                                   json_object_new_boolean(c ==
-                                                           O_FAIL_OPEN));
+                                   json_object_new_boolean(c == O_FAIL_OPEN));
             nfields++;
             break;
         default:
@@ -300,8 +311,8 @@ sy_keys_main(int argc, char **argv)
     if (name == NULL && optind < argc)
         name = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr, "switchyard keys %s: unexpected argument '%s'\n",
-                sub, argv[optind]);
+        fprintf(stderr, "switchyard keys %s: unexpected argument '%s'\n", sub,
+                argv[optind]);
         goto out;
     }
     if (list && name != NULL) {
@@ -309,8 +320,10 @@ sy_keys_main(int argc, char **argv)
         goto out;
     }
     if (!list && name == NULL) {
-        fprintf(stderr, "switchyard keys %s: a key name is required "
-                        "(--name NAME)\n", sub);
+        fprintf(stderr,
+                "switchyard keys %s: a key name is required "
+                "(--name NAME)\n",
+                sub);
         goto out;
     }
     if (update && nfields == 0) {
@@ -334,8 +347,10 @@ sy_keys_main(int argc, char **argv)
     const struct sy_state_conf *sc = &cfg->state;
     struct sy_store *s = NULL;
     if (sc->redis_url == NULL && sc->nsentinels == 0) {
-        fprintf(stderr, "switchyard keys: %s has no shared state "
-                        "(state.redis_url is not set)\n", cfg->origin);
+        fprintf(stderr,
+                "switchyard keys: %s has no shared state "
+                "(state.redis_url is not set)\n",
+                cfg->origin);
         sy_config_free(cfg);
         goto out;
     }
@@ -355,11 +370,14 @@ sy_keys_main(int argc, char **argv)
         sy_config_free(cfg);
         goto out;
     }
-    const char *method = create ? "POST" : list || show ? "GET"
-                         : update ? "PATCH" : "DELETE";
-    const char *text = create || update
-        ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
-        : NULL;
+    const char *method = create         ? "POST"
+                         : list || show ? "GET"
+                         : update       ? "PATCH"
+                                        : "DELETE";
+    const char *text =
+        create || update
+            ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
+            : NULL;
     struct sy_buf ans;
     sy_buf_init(&ans, 64u << 20);
     struct sy_arena arena;

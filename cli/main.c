@@ -83,8 +83,8 @@ parse_uint(const char *s, unsigned max, unsigned *out)
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || s[0] == '\0' || s[0] == '-' ||
-        v == 0 || v > max)
+    if (errno != 0 || *end != '\0' || s[0] == '\0' || s[0] == '-' || v == 0 ||
+        v > max)
         return false;
     *out = (unsigned)v;
     return true;
@@ -94,24 +94,30 @@ static int
 cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"listen", required_argument, NULL, 'l'},
-        {"processes", required_argument, NULL, 'p'},
-        {"threads", required_argument, NULL, 't'},
-        {"pid-file", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' },
+        { "listen", required_argument, NULL, 'l' },
+        { "processes", required_argument, NULL, 'p' },
+        { "threads", required_argument, NULL, 't' },
+        { "pid-file", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *config = NULL;
-    struct sy_serve_opts so = {0};
+    struct sy_serve_opts so = { 0 };
     unsigned procs = 0, threads = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:l:p:t:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'l': so.listen = optarg; break;
-        case 'P': so.pid_file = optarg; break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'l':
+            so.listen = optarg;
+            break;
+        case 'P':
+            so.pid_file = optarg;
+            break;
         case 'p':
             if (!parse_uint(optarg, 256, &procs)) {
                 fprintf(stderr, "switchyard serve: --processes takes 1..256\n");
@@ -124,8 +130,12 @@ cmd_serve(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': fputs(usage_serve, stdout); return 0;
-        default: fputs(usage_serve, stderr); return 2;
+        case 'h':
+            fputs(usage_serve, stdout);
+            return 0;
+        default:
+            fputs(usage_serve, stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -146,8 +156,9 @@ cmd_serve(int argc, char **argv)
     so.threads = threads ? threads : cfg->server.threads;
     for (size_t i = 0; i < cfg->ndeployments; i++)
         if (!cfg->deployments[i].active)
-            sy_log_info(NULL, "deployment %s is inactive: provider %s has "
-                              "no API key in its environment variables",
+            sy_log_info(NULL,
+                        "deployment %s is inactive: provider %s has "
+                        "no API key in its environment variables",
                         cfg->deployments[i].name,
                         cfg->deployments[i].provider->name);
     int rc = sy_fcgi_serve(cfg, &so);
@@ -158,8 +169,8 @@ cmd_serve(int argc, char **argv)
 static int
 cmd_check(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
-                     strcmp(argv[1], "--help") == 0)) {
+    if (argc > 1 &&
+        (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs(usage_check, stdout);
         return 0;
     }
@@ -214,7 +225,7 @@ main(int argc, char **argv)
             return rc;
         }
         if (sy_fcgi_fd0_is_listener()) {
-            char *args[] = {argv[0], NULL};
+            char *args[] = { argv[0], NULL };
             return cmd_serve(1, args);
         }
         fputs(usage_main, stderr);
@@ -240,7 +251,6 @@ main(int argc, char **argv)
         return sy_spend_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keys") == 0)
         return sy_keys_main(argc - 1, argv + 1);
-    fprintf(stderr, "switchyard: unknown command '%s'\n\n%s", cmd,
-            usage_main);
+    fprintf(stderr, "switchyard: unknown command '%s'\n\n%s", cmd, usage_main);
     return 2;
 }

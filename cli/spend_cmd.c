@@ -79,26 +79,26 @@ static const char usage_spend[] =
 
 /* What --by chose: a dimension of the hashes, or days. */
 struct by {
-    const char *name;       /* as typed */
-    const char *title;      /* column title */
-    enum sy_spend_dim dim;  /* SY_SPEND_TOTAL for "day" */
+    const char *name;      /* as typed */
+    const char *title;     /* column title */
+    enum sy_spend_dim dim; /* SY_SPEND_TOTAL for "day" */
 };
 
 static const struct by bys[] = {
-    {"key", "CALLER KEY", SY_SPEND_KEY},
-    {"team", "TEAM", SY_SPEND_TEAM},
-    {"deployment", "DEPLOYMENT", SY_SPEND_DEP},
-    {"provider", "PROVIDER", SY_SPEND_PROV},
-    {"group", "GROUP", SY_SPEND_GROUP},
-    {"day", "DAY", SY_SPEND_TOTAL},
+    { "key", "CALLER KEY", SY_SPEND_KEY },
+    { "team", "TEAM", SY_SPEND_TEAM },
+    { "deployment", "DEPLOYMENT", SY_SPEND_DEP },
+    { "provider", "PROVIDER", SY_SPEND_PROV },
+    { "group", "GROUP", SY_SPEND_GROUP },
+    { "day", "DAY", SY_SPEND_TOTAL },
 };
 
 /* One line of the report. */
 struct row {
-    const char *name;   /* borrowed (totals, config or the day names) */
+    const char *name; /* borrowed (totals, config or the day names) */
     int64_t cost;
-    int64_t base;       /* groups: the baseline */
-    const char *first;  /* groups: the first deployment, NULL if unknown */
+    int64_t base;      /* groups: the baseline */
+    const char *first; /* groups: the first deployment, NULL if unknown */
 };
 
 struct report {
@@ -113,12 +113,12 @@ struct report {
     struct sy_spend_totals *log_days;   /* NULL without --from-log */
     const char *log_path;
     struct sy_usagelog_read_stats log_stats;
-    uint64_t log_in_range;              /* records of the days asked */
-    uint64_t log_no_base;               /* successes whose group is not in
+    uint64_t log_in_range; /* records of the days asked */
+    uint64_t log_no_base;  /* successes whose group is not in
                                            the config (no baseline) */
-    char where[600];                    /* redis, for messages */
+    char where[600];       /* redis, for messages */
     const char *prefix;
-    char redis_error[1200];             /* why Redis was not read, or "" */
+    char redis_error[1200]; /* why Redis was not read, or "" */
 };
 
 /* ------------------------------------------------------------------ */
@@ -161,8 +161,8 @@ read_redis(struct report *rep)
     sy_arena_init(&arena, 65536);
     struct sy_store_val *r = NULL;
     bool ok = false;
-    enum sy_err e = sy_spend_read_days(&b, sy_store_prefix(s), rep->from,
-                                       rep->to);
+    enum sy_err e =
+        sy_spend_read_days(&b, sy_store_prefix(s), rep->from, rep->to);
     if (e != SY_OK) {
         snprintf(rep->redis_error, sizeof(rep->redis_error),
                  "cannot build the query (%s)", sy_err_name(e));
@@ -178,7 +178,8 @@ read_redis(struct report *rep)
             sy_spend_totals_init(&rep->redis_days[i]);
             if (i < b.n &&
                 sy_spend_totals_add_reply(&rep->redis_days[i], &r[i]) !=
-                    SY_OK && ok) {
+                    SY_OK &&
+                ok) {
                 snprintf(rep->redis_error, sizeof(rep->redis_error),
                          "Redis at %s answered an error for %s: %.200s",
                          rep->where, rep->day_names[i],
@@ -230,8 +231,8 @@ on_record(const struct sy_usage_record *r, void *ctx)
                 .cached_tokens = x.cached_tokens,
                 .reasoning_tokens = x.reasoning_tokens,
             };
-            x.baseline_micro_usd = sy_cost_micro_usd(
-                &d0->price, &u, d0->provider->markup_bp);
+            x.baseline_micro_usd =
+                sy_cost_micro_usd(&d0->price, &u, d0->provider->markup_bp);
         } else if (x.group != NULL) {
             rep->log_no_base++;
         }
@@ -310,8 +311,7 @@ build_rows(const struct report *rep, const struct sy_spend_totals *days,
         rows[n].cost = v[i]->micro_usd;
         covered += v[i]->micro_usd;
         if (by->dim == SY_SPEND_GROUP) {
-            rows[n].base = sy_spend_totals_get(sum, SY_SPEND_BASE,
-                                               v[i]->name);
+            rows[n].base = sy_spend_totals_get(sum, SY_SPEND_BASE, v[i]->name);
             rows[n].first = first_deployment(rep->cfg, v[i]->name);
         }
         n++;
@@ -333,9 +333,8 @@ build_rows(const struct report *rep, const struct sy_spend_totals *days,
         }
         free(v);
     }
-    int64_t rest = sy_spend_sub_sat(sy_spend_totals_get(sum, SY_SPEND_TOTAL,
-                                                        ""),
-                                    covered);
+    int64_t rest =
+        sy_spend_sub_sat(sy_spend_totals_get(sum, SY_SPEND_TOTAL, ""), covered);
     if (rest != 0 && n < cap) {
         rows[n].name = NULL; /* "(none)" */
         rows[n].cost = rest;
@@ -382,8 +381,7 @@ print_source(const struct report *rep)
         printf("source: usage log %s (%" PRIu64 " records in range",
                rep->log_path, rep->log_in_range);
         if (rep->log_stats.bad_lines > 0)
-            printf(", %" PRIu64 " bad lines skipped",
-                   rep->log_stats.bad_lines);
+            printf(", %" PRIu64 " bad lines skipped", rep->log_stats.bad_lines);
         if (rep->log_stats.truncated_tail)
             printf(", a torn last line skipped");
         printf(")\n");
@@ -444,8 +442,7 @@ print_text(const struct report *rep, const struct row *rows, size_t n,
         usd(sum_base, b);
         vs_first(sum_cost, sum_base, vs, sizeof(vs));
         usd(sum_cost, c);
-        printf("%-*s  %14s  %14s  %-*s  %s\n", wn, "GROUPS", c, b, wf, "",
-               vs);
+        printf("%-*s  %14s  %14s  %-*s  %s\n", wn, "GROUPS", c, b, wf, "", vs);
         usd(total, c);
     }
     printf("%-*s  %14s\n", wn, "TOTAL", c);
@@ -456,8 +453,8 @@ json_usd(struct sy_buf *b, const char *field, int64_t micro)
 {
     char u[SY_COST_USD_STRLEN];
     usd(micro, u);
-    sy_buf_printf(b, "\"%s_micro_usd\":%" PRId64 ",\"%s_usd\":%s", field,
-                  micro, field, u);
+    sy_buf_printf(b, "\"%s_micro_usd\":%" PRId64 ",\"%s_usd\":%s", field, micro,
+                  field, u);
 }
 
 static void
@@ -521,8 +518,8 @@ print_recon_text(const struct report *rep)
             usd(d->a, a);
             usd(d->b, b);
             usd(d->diff, df);
-            printf("%-10s  %-*s  %14s  %14s  %14s%s\n", rep->day_names[i],
-                   wf, f, a, b, df, d->diff != 0 ? "  *" : "");
+            printf("%-10s  %-*s  %14s  %14s  %14s%s\n", rep->day_names[i], wf,
+                   f, a, b, df, d->diff != 0 ? "  *" : "");
             rows++;
             differ += d->diff != 0;
         }
@@ -545,20 +542,20 @@ print_json(const struct report *rep, const struct row *rows, size_t n,
     char d1[SY_SPEND_DAY_LEN + 1];
     sy_spend_day_format(rep->from, d0);
     sy_spend_day_format(rep->to, d1);
-    sy_buf_printf(&b, "{\"from\":\"%s\",\"to\":\"%s\",\"by\":\"%s\","
-                      "\"source\":",
+    sy_buf_printf(&b,
+                  "{\"from\":\"%s\",\"to\":\"%s\",\"by\":\"%s\","
+                  "\"source\":",
                   d0, d1, rep->by->name);
     if (rep->log_days != NULL) {
         sy_buf_puts(&b, "{\"type\":\"usage_log\",\"path\":");
         sy_buf_json_str(&b, rep->log_path, strlen(rep->log_path));
-        sy_buf_printf(&b, ",\"records_in_range\":%" PRIu64
-                          ",\"records\":%" PRIu64 ",\"bad_lines\":%" PRIu64
-                          ",\"truncated_tail\":%s,\"no_baseline\":%" PRIu64
-                          "}",
-                      rep->log_in_range, rep->log_stats.records,
-                      rep->log_stats.bad_lines,
-                      rep->log_stats.truncated_tail ? "true" : "false",
-                      rep->log_no_base);
+        sy_buf_printf(
+            &b,
+            ",\"records_in_range\":%" PRIu64 ",\"records\":%" PRIu64
+            ",\"bad_lines\":%" PRIu64
+            ",\"truncated_tail\":%s,\"no_baseline\":%" PRIu64 "}",
+            rep->log_in_range, rep->log_stats.records, rep->log_stats.bad_lines,
+            rep->log_stats.truncated_tail ? "true" : "false", rep->log_no_base);
     } else {
         sy_buf_puts(&b, "{\"type\":\"redis\",\"address\":");
         sy_buf_json_str(&b, rep->where, strlen(rep->where));
@@ -614,14 +611,14 @@ print_json(const struct report *rep, const struct row *rows, size_t n,
             size_t differ = 0;
             for (size_t i = 0; i < rep->ndays; i++) {
                 struct sy_spend_diff *per;
-                size_t cnt = sy_spend_totals_diff(&rep->log_days[i],
-                                                  &rep->redis_days[i], mask,
-                                                  &per);
+                size_t cnt = sy_spend_totals_diff(
+                    &rep->log_days[i], &rep->redis_days[i], mask, &per);
                 for (size_t k = 0; k < cnt; k++) {
                     char f[600];
                     field_name(&per[k], f, sizeof(f));
-                    sy_buf_printf(&b, "%s{\"day\":\"%s\",\"dim\":\"%s\","
-                                      "\"name\":",
+                    sy_buf_printf(&b,
+                                  "%s{\"day\":\"%s\",\"dim\":\"%s\","
+                                  "\"name\":",
                                   rows_out ? "," : "", rep->day_names[i],
                                   sy_spend_dim_name(per[k].dim));
                     sy_buf_json_str(&b, per[k].name, strlen(per[k].name));
@@ -696,14 +693,14 @@ int
 sy_spend_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"by", required_argument, NULL, 'b'},
-        {"from-log", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' },
+        { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },
+        { "by", required_argument, NULL, 'b' },
+        { "from-log", required_argument, NULL, 'l' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *config = NULL;
     const char *from_s = NULL;
@@ -715,14 +712,30 @@ sy_spend_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:f:t:b:l:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'f': from_s = optarg; break;
-        case 't': to_s = optarg; break;
-        case 'b': by_s = optarg; break;
-        case 'l': log_path = optarg; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage_spend, stdout); return 0;
-        default: fputs(usage_spend, stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'f':
+            from_s = optarg;
+            break;
+        case 't':
+            to_s = optarg;
+            break;
+        case 'b':
+            by_s = optarg;
+            break;
+        case 'l':
+            log_path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            fputs(usage_spend, stdout);
+            return 0;
+        default:
+            fputs(usage_spend, stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -735,25 +748,30 @@ sy_spend_main(int argc, char **argv)
         if (strcmp(by_s, bys[i].name) == 0)
             by = &bys[i];
     if (by == NULL) {
-        fprintf(stderr, "switchyard spend: --by takes key, team, deployment, "
-                        "provider, group or day, not '%s'\n", by_s);
+        fprintf(stderr,
+                "switchyard spend: --by takes key, team, deployment, "
+                "provider, group or day, not '%s'\n",
+                by_s);
         return 2;
     }
     int64_t to = sy_spend_day(sy_wall_ms());
     if (to_s != NULL && !sy_spend_day_parse(to_s, &to)) {
-        fprintf(stderr, "switchyard spend: --to takes a day yyyy-mm-dd, not "
-                        "'%s'\n", to_s);
+        fprintf(stderr,
+                "switchyard spend: --to takes a day yyyy-mm-dd, not "
+                "'%s'\n",
+                to_s);
         return 2;
     }
     int64_t from = to;
     if (from_s != NULL && !sy_spend_day_parse(from_s, &from)) {
-        fprintf(stderr, "switchyard spend: --from takes a day yyyy-mm-dd, "
-                        "not '%s'\n", from_s);
+        fprintf(stderr,
+                "switchyard spend: --from takes a day yyyy-mm-dd, "
+                "not '%s'\n",
+                from_s);
         return 2;
     }
     if (from > to) {
-        fprintf(stderr, "switchyard spend: --from %s is after --to\n",
-                from_s);
+        fprintf(stderr, "switchyard spend: --from %s is after --to\n", from_s);
         return 2;
     }
     if ((uint64_t)(to - from) >= SY_SPEND_MAX_DAYS) {

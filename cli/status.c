@@ -62,7 +62,7 @@ struct rate_use {
     uint64_t cur;
     uint64_t prev;
     uint64_t limit;
-    uint64_t used;       /* sliding estimate, as the limiter computes it */
+    uint64_t used; /* sliding estimate, as the limiter computes it */
 };
 
 struct dep_info {
@@ -70,32 +70,32 @@ struct dep_info {
     struct sy_latency_stats ttft;
     struct sy_breaker_shared br;
     bool br_known;
-    uint64_t contract;  /* output contract violations, all time */
+    uint64_t contract; /* output contract violations, all time */
 };
 
 /* A provider key or a caller key. */
 struct key_info {
-    char name[200];            /* "<provider>#<n>" or the caller key name */
-    const char *provider;      /* NULL for caller keys */
-    char rl_rpm[240];          /* rate-limit names */
+    char name[200];       /* "<provider>#<n>" or the caller key name */
+    const char *provider; /* NULL for caller keys */
+    char rl_rpm[240];     /* rate-limit names */
     char rl_tpm[240];
     struct rate_use rpm;
     struct rate_use tpm;
-    int64_t parked_ms;         /* provider keys: park time left, 0 none */
+    int64_t parked_ms; /* provider keys: park time left, 0 none */
 };
 
 /* Batch reply positions of one deployment / key. */
 struct dep_pos {
-    size_t total;   /* first HGETALL of the total metric */
+    size_t total; /* first HGETALL of the total metric */
     size_t ttft;
     size_t breaker;
     size_t contract; /* HGET <prefix>contract <deployment> */
 };
 
 struct key_pos {
-    size_t rpm;     /* GET cur, GET prev */
+    size_t rpm; /* GET cur, GET prev */
     size_t tpm;
-    size_t park;    /* PTTL, or SIZE_MAX */
+    size_t park; /* PTTL, or SIZE_MAX */
 };
 
 static uint64_t
@@ -146,8 +146,7 @@ read_rate(const struct sy_store_val *r, size_t pos, uint64_t now_ms,
 /* Output                                                              */
 
 static void
-fmt_ms(char *out, size_t outlen, const struct sy_latency_stats *s,
-       uint64_t us)
+fmt_ms(char *out, size_t outlen, const struct sy_latency_stats *s, uint64_t us)
 {
     if (s->count == 0)
         snprintf(out, outlen, "-");
@@ -178,8 +177,7 @@ fmt_breaker(char *out, size_t outlen, const struct dep_info *d)
         snprintf(out, outlen, "open until %.1f s from now (trips %u)",
                  (double)(b->open_until_ms - b->now_ms) / 1000.0, b->trips);
     } else if (b->state == SY_BREAKER_OPEN) {
-        snprintf(out, outlen, "open, next request probes (trips %u)",
-                 b->trips);
+        snprintf(out, outlen, "open, next request probes (trips %u)", b->trips);
     } else {
         snprintf(out, outlen, "half-open, probe out (trips %u)", b->trips);
     }
@@ -204,10 +202,9 @@ max_width(int w, const char *s)
 }
 
 static void
-print_text(const struct sy_config *cfg, const char *where,
-           uint64_t now_ms, const struct dep_info *deps,
-           const struct key_info *pkeys, size_t npkeys,
-           const struct key_info *ckeys)
+print_text(const struct sy_config *cfg, const char *where, uint64_t now_ms,
+           const struct dep_info *deps, const struct key_info *pkeys,
+           size_t npkeys, const struct key_info *ckeys)
 {
     const struct sy_state_conf *sc = &cfg->state;
     time_t t = (time_t)(now_ms / 1000);
@@ -233,8 +230,8 @@ print_text(const struct sy_config *cfg, const char *where,
         wb = max_width(wb, br);
     }
     printf("%-*s  %8s  %9s  %9s  %9s  %9s  %-16s  %-*s  %8s\n", wn,
-           "DEPLOYMENT", "SAMPLES", "P50 ms", "P99 ms", "TTFT p50",
-           "TTFT p95", "ERRORS", wb, "BREAKER", "CONTRACT");
+           "DEPLOYMENT", "SAMPLES", "P50 ms", "P99 ms", "TTFT p50", "TTFT p95",
+           "ERRORS", wb, "BREAKER", "CONTRACT");
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         const struct dep_info *d = &deps[i];
         char p50[32], p99[32], t50[32], t95[32], errs[64], br[96];
@@ -244,9 +241,10 @@ print_text(const struct sy_config *cfg, const char *where,
         fmt_ms(t95, sizeof(t95), &d->ttft, d->ttft.p95_us);
         fmt_errors(errs, sizeof(errs), d);
         fmt_breaker(br, sizeof(br), d);
-        printf("%-*s  %8" PRIu64 "  %9s  %9s  %9s  %9s  %-16s  %-*s  %8"
-               PRIu64 "\n", wn, cfg->deployments[i].name, d->total.count,
-               p50, p99, t50, t95, errs, wb, br, d->contract);
+        printf("%-*s  %8" PRIu64 "  %9s  %9s  %9s  %9s  %-16s  %-*s  %8" PRIu64
+               "\n",
+               wn, cfg->deployments[i].name, d->total.count, p50, p99, t50, t95,
+               errs, wb, br, d->contract);
     }
 
     for (int pass = 0; pass < 2; pass++) {
@@ -289,15 +287,14 @@ print_text(const struct sy_config *cfg, const char *where,
 static void
 json_rate(struct sy_buf *b, const char *field, const struct rate_use *u)
 {
-    sy_buf_printf(b, "\"%s\":{\"used\":%" PRIu64 ",\"limit\":", field,
-                  u->used);
+    sy_buf_printf(b, "\"%s\":{\"used\":%" PRIu64 ",\"limit\":", field, u->used);
     if (u->limit == 0)
         sy_buf_puts(b, "null");
     else
         sy_buf_printf(b, "%" PRIu64, u->limit);
-    sy_buf_printf(b, ",\"current_window\":%" PRIu64
-                     ",\"previous_window\":%" PRIu64 "}",
-                  u->cur, u->prev);
+    sy_buf_printf(
+        b, ",\"current_window\":%" PRIu64 ",\"previous_window\":%" PRIu64 "}",
+        u->cur, u->prev);
 }
 
 static void
@@ -339,10 +336,10 @@ print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
     sy_buf_json_str(&b, where, strlen(where));
     sy_buf_puts(&b, ",\"prefix\":");
     sy_buf_json_str(&b, sc->prefix, strlen(sc->prefix));
-    sy_buf_printf(&b, ",\"up\":true},\"now_ms\":%" PRIu64
-                      ",\"window_ms\":%" PRIu32 ",\"slice_ms\":%" PRIu32
-                      ",\"breaker_window_ms\":%" PRIu32
-                      ",\"rate_window_ms\":%u,\"deployments\":[",
+    sy_buf_printf(&b,
+                  ",\"up\":true},\"now_ms\":%" PRIu64 ",\"window_ms\":%" PRIu32
+                  ",\"slice_ms\":%" PRIu32 ",\"breaker_window_ms\":%" PRIu32
+                  ",\"rate_window_ms\":%u,\"deployments\":[",
                   now_ms, sc->window_ms, sc->slice_ms, sc->breaker.window_ms,
                   SY_QUOTA_WINDOW_MS);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
@@ -357,16 +354,17 @@ print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
         json_ms(&b, &d->total, d->total.p50_us);
         sy_buf_puts(&b, ",\"p99\":");
         json_ms(&b, &d->total, d->total.p99_us);
-        sy_buf_printf(&b, "},\"ttft_samples\":%" PRIu64
-                          ",\"ttft_ms\":{\"p50\":",
+        sy_buf_printf(&b,
+                      "},\"ttft_samples\":%" PRIu64 ",\"ttft_ms\":{\"p50\":",
                       d->ttft.count);
         json_ms(&b, &d->ttft, d->ttft.p50_us);
         sy_buf_puts(&b, ",\"p95\":");
         json_ms(&b, &d->ttft, d->ttft.p95_us);
         uint32_t tot = d->br_known ? d->br.window_total : 0;
         uint32_t bad = d->br_known ? d->br.window_failed : 0;
-        sy_buf_printf(&b, "},\"outcomes\":%" PRIu32 ",\"failures\":%" PRIu32
-                          ",\"error_rate\":",
+        sy_buf_printf(&b,
+                      "},\"outcomes\":%" PRIu32 ",\"failures\":%" PRIu32
+                      ",\"error_rate\":",
                       tot, bad);
         if (tot == 0)
             sy_buf_puts(&b, "null");
@@ -387,8 +385,7 @@ print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
                 sy_buf_puts(&b, "null");
             else
                 sy_buf_printf(&b, "%" PRIu64, d->br.open_until_ms);
-            sy_buf_printf(&b, ",\"open_for_ms\":%" PRIu64
-                              ",\"trips\":%u}",
+            sy_buf_printf(&b, ",\"open_for_ms\":%" PRIu64 ",\"trips\":%u}",
                           left, d->br.trips);
         }
         sy_buf_puts(&b, "}");
@@ -487,8 +484,8 @@ run(const struct sy_config *cfg, bool json)
     }
 
     /* One pipeline for everything. */
-    unsigned nslices = (unsigned)((sc->window_ms + sc->slice_ms - 1) /
-                                  sc->slice_ms);
+    unsigned nslices =
+        (unsigned)((sc->window_ms + sc->slice_ms - 1) / sc->slice_ms);
     if (nslices == 0)
         nslices = 1;
     struct dep_pos *dpos = sy_xcalloc(cfg->ndeployments + 1, sizeof(*dpos));
@@ -603,10 +600,10 @@ int
 sy_status_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *config = NULL;
     bool json = false;
@@ -614,10 +611,18 @@ sy_status_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage_status, stdout); return 0;
-        default: fputs(usage_status, stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            fputs(usage_status, stdout);
+            return 0;
+        default:
+            fputs(usage_status, stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -37,12 +37,12 @@ struct held {
 
 struct sy_drain {
     pthread_t tid;
-    int ep;                 /* epoll set of the held connections */
-    pthread_mutex_t mu;     /* guards held/nheld */
+    int ep;             /* epoll set of the held connections */
+    pthread_mutex_t mu; /* guards held/nheld */
     struct held *held;
     unsigned nheld;
     unsigned max;
-    int stop;               /* atomic */
+    int stop; /* atomic */
 };
 
 /* Forget and close held connection 'fd' (mutex held). */
@@ -67,8 +67,8 @@ discard(int fd)
         ssize_t k = recv(fd, trash, sizeof(trash), MSG_DONTWAIT);
         if (k > 0)
             continue;
-        return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                         errno == EINTR);
+        return k < 0 &&
+               (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
     }
     return true; /* more to come: the next round */
 }
@@ -133,15 +133,14 @@ sy_drain_add(struct sy_drain *d, int fd, uint64_t deadline_ms)
         return false;
     }
     pthread_mutex_lock(&d->mu);
-    bool ok = d->nheld < d->max &&
-              !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
+    bool ok = d->nheld < d->max && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
     if (ok) {
-        struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP,
-                                .data.fd = fd};
+        struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP,
+                                 .data.fd = fd };
         ok = epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &e) == 0;
     }
     if (ok)
-        d->held[d->nheld++] = (struct held){fd, deadline_ms};
+        d->held[d->nheld++] = (struct held){ fd, deadline_ms };
     pthread_mutex_unlock(&d->mu);
     if (!ok)
         close(fd);

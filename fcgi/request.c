@@ -23,12 +23,12 @@
 
 /* The deferred body read: everything the reader needs later. */
 struct body_reader {
-    const struct sy_fcgi_io *t;  /* borrowed; outlives the request */
+    const struct sy_fcgi_io *t; /* borrowed; outlives the request */
     size_t max_body;
-    bool known;                  /* CONTENT_LENGTH was given */
-    unsigned long long len;      /* ...and its value */
-    uint64_t deadline_ms;        /* the whole body by then */
-    bool called;                 /* the pipeline asked for the body */
+    bool known;             /* CONTENT_LENGTH was given */
+    unsigned long long len; /* ...and its value */
+    uint64_t deadline_ms;   /* the whole body by then */
+    bool called;            /* the pipeline asked for the body */
 };
 
 static const char *
@@ -60,8 +60,7 @@ read_body(struct sy_req *r)
             buf = nb;
             cap = ncap;
         }
-        long n = br->t->read(br->t->io, buf + got, cap - got,
-                             br->deadline_ms);
+        long n = br->t->read(br->t->io, buf + got, cap - got, br->deadline_ms);
         if (n == SY_FCGI_READ_TIMEOUT)
             return SY_BODY_TIMEOUT;
         if (n < 0) {

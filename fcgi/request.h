@@ -12,7 +12,7 @@
 #include "api/sink.h"
 
 /* What a transport's read returns besides a byte count (>0) or EOF (0). */
-#define SY_FCGI_READ_ERROR (-1L)   /* the connection broke */
+#define SY_FCGI_READ_ERROR   (-1L) /* the connection broke */
 #define SY_FCGI_READ_TIMEOUT (-2L) /* nothing arrived before the deadline */
 
 /* How to read one request's parameters and body, whatever the transport.

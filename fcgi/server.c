@@ -53,13 +53,13 @@ struct thread_slot {
     struct sy_worker w;
     int listen_fd;
     struct sy_drain *drain; /* borrowed; the process's drain thread */
-    volatile int state;  /* enum thread_state, atomic access */
+    volatile int state;     /* enum thread_state, atomic access */
 };
 
 /* One FastCGI connection as the request reader sees it. */
 struct fcgi_conn {
     FCGX_Request *req;
-    bool timeo_set;      /* SO_RCVTIMEO was set for a body read */
+    bool timeo_set; /* SO_RCVTIMEO was set for a body read */
 };
 
 static void
@@ -119,13 +119,12 @@ open_listener(const char *spec)
 static bool
 write_pid_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                  0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "switchyard: cannot write the pid file %s: %s\n",
-                path, errno == ELOOP
-                          ? "it is a symbolic link; refusing to follow it"
-                          : strerror(errno));
+        fprintf(stderr, "switchyard: cannot write the pid file %s: %s\n", path,
+                errno == ELOOP ? "it is a symbolic link; refusing to follow it"
+                               : strerror(errno));
         return false;
     }
     char line[32];
@@ -174,8 +173,8 @@ fcgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
         if (now >= deadline_ms)
             return SY_FCGI_READ_TIMEOUT;
         uint64_t left = deadline_ms - now;
-        struct timeval tv = {.tv_sec = (time_t)(left / 1000),
-                             .tv_usec = (suseconds_t)(left % 1000) * 1000};
+        struct timeval tv = { .tv_sec = (time_t)(left / 1000),
+                              .tv_usec = (suseconds_t)(left % 1000) * 1000 };
         if (setsockopt(fc->req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv,
                        sizeof(tv)) != 0)
             return SY_FCGI_READ_ERROR;
@@ -203,7 +202,7 @@ finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
     if (!unread) {
         if (fc->timeo_set && req->keepConnection && req->ipcFd >= 0) {
             /* A kept connection waits for its next request unbounded. */
-            struct timeval tv = {0, 0};
+            struct timeval tv = { 0, 0 };
             setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         }
         fc->timeo_set = false;
@@ -264,11 +263,13 @@ thread_main(void *arg)
             }
             continue;
         }
-        struct fcgi_conn fc = {.req = &req, .timeo_set = false};
+        struct fcgi_conn fc = { .req = &req, .timeo_set = false };
         struct sy_fcgi_io io = {
-            .param = fcgi_param, .read = fcgi_read, .io = &fc,
+            .param = fcgi_param,
+            .read = fcgi_read,
+            .io = &fc,
         };
-        struct sy_sink sink = {.ops = &sy_sink_fcgi_ops, .io = req.out};
+        struct sy_sink sink = { .ops = &sy_sink_fcgi_ops, .io = req.out };
         bool unread = sy_fcgi_serve_one(&t->w, &io, &sink);
         /* httpd reads the answer only after forwarding up to two more
          * pieces of the body, each within its own client read timeout
@@ -305,7 +306,7 @@ open_usage_log(const struct sy_config *cfg)
 static struct sy_drain *
 start_drain(unsigned nthreads)
 {
-    struct rlimit nofile = {1024, 1024};
+    struct rlimit nofile = { 1024, 1024 };
     getrlimit(RLIMIT_NOFILE, &nofile);
     unsigned held = SY_MIN(SY_MAX(256u, 2 * nthreads), 4096u);
     if (nofile.rlim_cur != RLIM_INFINITY)
@@ -357,8 +358,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         slots[i].w.quota = quota;
         slots[i].w.store = sy_state_new_store(state);
         slots[i].w.usagelog = usagelog;
-        if (pthread_create(&slots[i].tid, &attr, thread_main, &slots[i]) !=
-            0) {
+        if (pthread_create(&slots[i].tid, &attr, thread_main, &slots[i]) != 0) {
             sy_log_error(NULL, "cannot start thread %u: %s", i,
                          strerror(errno));
             sy_worker_cleanup(&slots[i].w);
@@ -393,8 +393,10 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         if (done == started)
             break;
         if (sy_now_ms() >= deadline) {
-            sy_log_warn(NULL, "drain timeout: %u request(s) still running "
-                              "are cut off", started - done);
+            sy_log_warn(NULL,
+                        "drain timeout: %u request(s) still running "
+                        "are cut off",
+                        started - done);
             _exit(0);
         }
         usleep(20000);
@@ -415,7 +417,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
 struct child {
     pid_t pid;
     uint64_t started_ms;
-    unsigned quick_deaths;   /* consecutive deaths soon after start */
+    unsigned quick_deaths; /* consecutive deaths soon after start */
 };
 
 static pid_t
@@ -468,8 +470,8 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
     if (o->listen != NULL) {
         listen_fd = open_listener(o->listen);
         if (listen_fd < 0) {
-            fprintf(stderr, "switchyard: cannot listen on %s: %s\n",
-                    o->listen, strerror(errno));
+            fprintf(stderr, "switchyard: cannot listen on %s: %s\n", o->listen,
+                    strerror(errno));
             return 1;
         }
     } else if (sy_fcgi_fd0_is_listener()) {
@@ -523,11 +525,10 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
             uint64_t now = sy_now_ms();
             bool quick = now - kids[i].started_ms < 1000;
             kids[i].quick_deaths = quick ? kids[i].quick_deaths + 1 : 0;
-            sy_log_error(NULL, "worker %d %s %d; restarting", (int)pid,
-                         WIFSIGNALED(status) ? "killed by signal"
-                                             : "exited with status",
-                         WIFSIGNALED(status) ? WTERMSIG(status)
-                                             : WEXITSTATUS(status));
+            sy_log_error(
+                NULL, "worker %d %s %d; restarting", (int)pid,
+                WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             /* A worker that keeps dying at start-up is restarted with a
              * growing pause, not in a tight loop. */
             if (kids[i].quick_deaths > 1)
@@ -573,7 +574,7 @@ cgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
         uint64_t now = sy_now_ms();
         if (now >= deadline_ms)
             return SY_FCGI_READ_TIMEOUT;
-        struct pollfd p = {.fd = 0, .events = POLLIN, .revents = 0};
+        struct pollfd p = { .fd = 0, .events = POLLIN, .revents = 0 };
         int k = poll(&p, 1, (int)SY_MIN(deadline_ms - now, (uint64_t)INT_MAX));
         if (k == 0)
             return SY_FCGI_READ_TIMEOUT;
@@ -608,8 +609,8 @@ sy_fcgi_cgi(const struct sy_config *cfg)
     /* The same usage log as FastCGI mode: a CGI request is billed too. */
     struct sy_usagelog *usagelog = open_usage_log(cfg);
     w.usagelog = usagelog;
-    struct sy_fcgi_io io = {.param = cgi_param, .read = cgi_read, .io = NULL};
-    struct sy_sink sink = {.ops = &sy_sink_stdio_ops, .io = stdout};
+    struct sy_fcgi_io io = { .param = cgi_param, .read = cgi_read, .io = NULL };
+    struct sy_sink sink = { .ops = &sy_sink_stdio_ops, .io = stdout };
     sy_fcgi_serve_one(&w, &io, &sink);
     struct sy_quota *quota = w.quota;
     sy_worker_cleanup(&w);

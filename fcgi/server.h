@@ -9,10 +9,10 @@
 #include "base/sy.h"
 
 struct sy_serve_opts {
-    const char *listen;     /* NULL: inherited socket on fd 0 */
+    const char *listen; /* NULL: inherited socket on fd 0 */
     unsigned processes;
     unsigned threads;
-    const char *pid_file;   /* may be NULL */
+    const char *pid_file; /* may be NULL */
 };
 
 int sy_fcgi_serve(const struct sy_config *cfg,

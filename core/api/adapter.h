@@ -22,13 +22,13 @@
 
 /* Capability bits (what the provider API can do at all; deployments
  * narrow this down in a later issue). */
-#define SY_CAP_STREAM (1u << 0)
-#define SY_CAP_TOOLS (1u << 1)
+#define SY_CAP_STREAM         (1u << 0)
+#define SY_CAP_TOOLS          (1u << 1)
 #define SY_CAP_PARALLEL_TOOLS (1u << 2)
-#define SY_CAP_JSON_OBJECT (1u << 3)
-#define SY_CAP_JSON_SCHEMA (1u << 4)
-#define SY_CAP_VISION (1u << 5)
-#define SY_CAP_STREAM_USAGE (1u << 6)
+#define SY_CAP_JSON_OBJECT    (1u << 3)
+#define SY_CAP_JSON_SCHEMA    (1u << 4)
+#define SY_CAP_VISION         (1u << 5)
+#define SY_CAP_STREAM_USAGE   (1u << 6)
 
 /* The HTTP request an adapter builds. The core owns the storage: 'url'
  * and 'headers' come from the request arena, 'body' is a caller-owned
@@ -45,11 +45,11 @@ struct sy_http_out {
  * body): the class, a caller-safe message, and the retry hint. */
 struct sy_failure {
     enum sy_err err;
-    int status;               /* status to show the caller for caller errors */
-    uint32_t retry_after_ms;  /* 0 = none given */
-    const char *message;      /* arena string, safe to show the caller */
-    const char *code;         /* arena string or NULL: upstream error code */
-    const char *param;        /* arena string or NULL */
+    int status;              /* status to show the caller for caller errors */
+    uint32_t retry_after_ms; /* 0 = none given */
+    const char *message;     /* arena string, safe to show the caller */
+    const char *code;        /* arena string or NULL: upstream error code */
+    const char *param;       /* arena string or NULL */
 };
 
 /* Stream events go to the core through this callback; return SY_OK to
@@ -57,13 +57,13 @@ struct sy_failure {
 typedef enum sy_err (*sy_emit_fn)(void *ud, const struct sy_chunk *c);
 
 struct sy_adapter_call {
-    const struct sy_chat_req *req;       /* the canonical request */
-    const struct sy_deployment *dep;     /* the chosen deployment */
-    const char *api_key;                 /* NULL for keyless providers */
-    struct sy_arena *arena;              /* the request arena */
-    void *ctx;                           /* ctx_size zeroed bytes */
+    const struct sy_chat_req *req;   /* the canonical request */
+    const struct sy_deployment *dep; /* the chosen deployment */
+    const char *api_key;             /* NULL for keyless providers */
+    struct sy_arena *arena;          /* the request arena */
+    void *ctx;                       /* ctx_size zeroed bytes */
     /* Optional, set by the core (NULL/0 otherwise; adapters check): */
-    struct sy_failure *fail;             /* where build_request explains a
+    struct sy_failure *fail;                 /* where build_request explains a
                                             refusal (SY_EBADREQ) with a
                                             caller-safe message */
     const struct sy_header_kv *resp_headers; /* the reply's headers, for
@@ -73,10 +73,10 @@ struct sy_adapter_call {
 };
 
 struct sy_adapter {
-    unsigned abi;       /* SY_ADAPTER_ABI */
-    const char *name;   /* provider "type" in the config */
-    unsigned caps;      /* SY_CAP_* */
-    size_t ctx_size;    /* per-request private state */
+    unsigned abi;                 /* SY_ADAPTER_ABI */
+    const char *name;             /* provider "type" in the config */
+    unsigned caps;                /* SY_CAP_* */
+    size_t ctx_size;              /* per-request private state */
     const char *const *conf_keys; /* extra provider keys this adapter reads
                                      in 'init' (NULL-terminated), or NULL */
 
@@ -106,8 +106,8 @@ struct sy_adapter {
 
     /* Required: classify a non-2xx reply ('status', headers already parsed
      * into 'retry_after_ms' by the core, and the bounded 'body'). */
-    void (*classify)(struct sy_adapter_call *call, int status,
-                     const char *body, size_t len, struct sy_failure *f);
+    void (*classify)(struct sy_adapter_call *call, int status, const char *body,
+                     size_t len, struct sy_failure *f);
 
     /* Optional: clear per-attempt state before a retry. */
     void (*reset)(struct sy_adapter_call *call);

@@ -28,21 +28,21 @@ static const struct {
      * 2833 + 8 x 5667; o1/o3 75 + 8 x 150; patch models 1536 patches x
      * the model's multiplier (4.1-mini 1.62, 4.1-nano 2.46, o4-mini
      * 1.72). First match wins: longer prefixes first. */
-    {"gpt-4o-mini", 128000, 16384, true, 48169},
-    {"gpt-4o", 128000, 16384, true, 1445},
-    {"gpt-4.1-mini", 1047576, 32768, true, 2489},
-    {"gpt-4.1-nano", 1047576, 32768, true, 3779},
-    {"gpt-4.1", 1047576, 32768, true, 1445},
-    {"gpt-3.5-turbo", 16385, 4096, false, 0},
-    {"o3", 200000, 100000, true, 1275},
-    {"o4-mini", 200000, 100000, true, 2642},
-    {"claude-", 200000, 64000, true, 0},
-    {"gemini-2.5", 1048576, 65536, true, 0},
-    {"gemini-2.0", 1048576, 8192, true, 0},
-    {"deepseek-chat", 128000, 8192, false, 0},
-    {"deepseek-reasoner", 128000, 64000, false, 0},
-    {"mistral-small", 128000, 32768, true, 0},
-    {"mistral-large", 128000, 32768, false, 0},
+    { "gpt-4o-mini", 128000, 16384, true, 48169 },
+    { "gpt-4o", 128000, 16384, true, 1445 },
+    { "gpt-4.1-mini", 1047576, 32768, true, 2489 },
+    { "gpt-4.1-nano", 1047576, 32768, true, 3779 },
+    { "gpt-4.1", 1047576, 32768, true, 1445 },
+    { "gpt-3.5-turbo", 16385, 4096, false, 0 },
+    { "o3", 200000, 100000, true, 1275 },
+    { "o4-mini", 200000, 100000, true, 2642 },
+    { "claude-", 200000, 64000, true, 0 },
+    { "gemini-2.5", 1048576, 65536, true, 0 },
+    { "gemini-2.0", 1048576, 8192, true, 0 },
+    { "deepseek-chat", 128000, 8192, false, 0 },
+    { "deepseek-reasoner", 128000, 64000, false, 0 },
+    { "mistral-small", 128000, 32768, true, 0 },
+    { "mistral-large", 128000, 32768, false, 0 },
 };
 
 /* The most one input image costs, in prompt tokens, by provider type
@@ -56,10 +56,12 @@ static const struct {
     const char *type;
     uint64_t image_tokens;
 } type_images[] = {
-    {"anthropic", 1600}, {"gemini", 4128}, {"mistral", 4160},
-    {"qwen", 1280},
+    { "anthropic", 1600 },
+    { "gemini", 4128 },
+    { "mistral", 4160 },
+    { "qwen", 1280 },
 };
-#define SY_IMAGE_TOKENS_DEFAULT 3779
+#define SY_IMAGE_TOKENS_DEFAULT   3779
 #define SY_IMAGE_TOKENS_QWEN_HIGH 16384
 /* Output budget of a deployment whose limit is unknown and a request
  * without max_tokens: the largest common default of today's models. */
@@ -76,23 +78,23 @@ static const struct {
     enum sy_field_rule rule;
     bool priced;
 } billed_fields[SY_FIELD_COUNT] = {
-    {"n", SY_FIELD_ABOVE_1, true},               /* every choice billed */
-    {"service_tier", SY_FIELD_PRESENT, false},   /* priority/flex pricing */
-    {"store", SY_FIELD_TRUE, true},              /* prompts kept */
-    {"web_search_options", SY_FIELD_PRESENT, false}, /* paid search calls */
-    {"audio", SY_FIELD_PRESENT, false},          /* audio output tokens */
-    {"modalities", SY_FIELD_NOT_TEXT, false},    /* ["text","audio"] */
-    {"prediction", SY_FIELD_PRESENT, false},     /* rejected tokens billed */
-    {"moderation", SY_FIELD_PRESENT, false},     /* moderation runs */
-    {"prompt_cache_retention", SY_FIELD_PRESENT, false}, /* 24 h storage */
-    {"models", SY_FIELD_PRESENT, false},         /* OpenRouter fallbacks */
-    {"plugins", SY_FIELD_PRESENT, false},        /* OpenRouter web search */
-    {"provider", SY_FIELD_PRESENT, false},       /* OpenRouter routing */
-    {"route", SY_FIELD_PRESENT, false},          /* OpenRouter fallbacks */
-    {"transforms", SY_FIELD_PRESENT, true},      /* prompt transforms */
-    {"enable_search", SY_FIELD_TRUE, false},     /* Qwen web search */
-    {"search_options", SY_FIELD_PRESENT, false}, /* Qwen web search */
-    {"vl_high_resolution_images", SY_FIELD_TRUE, true}, /* 16k per image */
+    { "n", SY_FIELD_ABOVE_1, true },             /* every choice billed */
+    { "service_tier", SY_FIELD_PRESENT, false }, /* priority/flex pricing */
+    { "store", SY_FIELD_TRUE, true },            /* prompts kept */
+    { "web_search_options", SY_FIELD_PRESENT, false }, /* paid search calls */
+    { "audio", SY_FIELD_PRESENT, false },              /* audio output tokens */
+    { "modalities", SY_FIELD_NOT_TEXT, false },        /* ["text","audio"] */
+    { "prediction", SY_FIELD_PRESENT, false }, /* rejected tokens billed */
+    { "moderation", SY_FIELD_PRESENT, false }, /* moderation runs */
+    { "prompt_cache_retention", SY_FIELD_PRESENT, false }, /* 24 h storage */
+    { "models", SY_FIELD_PRESENT, false },         /* OpenRouter fallbacks */
+    { "plugins", SY_FIELD_PRESENT, false },        /* OpenRouter web search */
+    { "provider", SY_FIELD_PRESENT, false },       /* OpenRouter routing */
+    { "route", SY_FIELD_PRESENT, false },          /* OpenRouter fallbacks */
+    { "transforms", SY_FIELD_PRESENT, true },      /* prompt transforms */
+    { "enable_search", SY_FIELD_TRUE, false },     /* Qwen web search */
+    { "search_options", SY_FIELD_PRESENT, false }, /* Qwen web search */
+    { "vl_high_resolution_images", SY_FIELD_TRUE, true }, /* 16k per image */
 };
 
 /* The first billed field request 'n' uses whose cost the worst-case
@@ -150,12 +152,11 @@ uint64_t
 sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
                     uint64_t body_bytes)
 {
-    uint64_t text = (body_bytes > n->image_bytes ? body_bytes - n->image_bytes
-                                                 : 0) + 1;
+    uint64_t text =
+        (body_bytes > n->image_bytes ? body_bytes - n->image_bytes : 0) + 1;
     if (c->context_window > 0 && text > c->context_window)
         text = c->context_window;
-    uint64_t per = c->image_tokens ? c->image_tokens
-                                   : SY_IMAGE_TOKENS_DEFAULT;
+    uint64_t per = c->image_tokens ? c->image_tokens : SY_IMAGE_TOKENS_DEFAULT;
     if (n->fields & SY_FIELD_VL_HIGH_RES)
         per = SY_MAX(per, (uint64_t)SY_IMAGE_TOKENS_QWEN_HIGH);
     uint64_t img = (uint64_t)n->images * per; /* < 2^32 x 2^40 */
@@ -167,7 +168,7 @@ sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
 uint64_t
 sy_caps_output_worst(const struct sy_caps *c, const struct sy_needs *n)
 {
-    uint64_t one = n->max_tokens > 0 ? n->max_tokens
+    uint64_t one = n->max_tokens > 0          ? n->max_tokens
                    : c->max_output_tokens > 0 ? c->max_output_tokens
                                               : SY_OUTPUT_TOKENS_UNKNOWN;
     uint64_t k = n->choices > 0 ? n->choices : 1;
@@ -216,8 +217,10 @@ sy_caps_check(const struct sy_caps *c, const struct sy_needs *n, char *buf,
     const char *why = NULL;
     const char *field = sy_caps_refused_field(c, n);
     if (field != NULL) {
-        snprintf(buf, buflen, "'%s' not in its allow_fields (billed by the "
-                 "provider)", field);
+        snprintf(buf, buflen,
+                 "'%s' not in its allow_fields (billed by the "
+                 "provider)",
+                 field);
         return buf;
     }
     if (n->json_schema && !c->json_schema)
@@ -238,8 +241,10 @@ sy_caps_check(const struct sy_caps *c, const struct sy_needs *n, char *buf,
     }
     uint64_t need = n->input_tokens + n->max_tokens; /* both < 2^40 */
     if (c->context_window > 0 && need > c->context_window) {
-        snprintf(buf, buflen, "context window %llu tokens < about %llu "
-                 "needed", (unsigned long long)c->context_window,
+        snprintf(buf, buflen,
+                 "context window %llu tokens < about %llu "
+                 "needed",
+                 (unsigned long long)c->context_window,
                  (unsigned long long)need);
         return buf;
     }

@@ -29,24 +29,24 @@ struct sy_caps {
  * request that uses one (by the rule of sy_caps_field_rule) is served
  * only by deployments whose "allow_fields" names it. Bit i of a mask is
  * field i of the table in caps.c. */
-#define SY_FIELD_N (1u << 0)
+#define SY_FIELD_N           (1u << 0)
 #define SY_FIELD_VL_HIGH_RES (1u << 16)
-#define SY_FIELD_COUNT 17u
+#define SY_FIELD_COUNT       17u
 
 enum sy_field_rule {
-    SY_FIELD_PRESENT,  /* used when present and not null */
-    SY_FIELD_TRUE,     /* used when true */
-    SY_FIELD_ABOVE_1,  /* used when a number above 1 */
-    SY_FIELD_NOT_TEXT  /* used when an array holding more than "text" */
+    SY_FIELD_PRESENT, /* used when present and not null */
+    SY_FIELD_TRUE,    /* used when true */
+    SY_FIELD_ABOVE_1, /* used when a number above 1 */
+    SY_FIELD_NOT_TEXT /* used when an array holding more than "text" */
 };
 
 /* What one request needs, inferred from its body (core/api/chat.c). */
 struct sy_needs {
-    bool tools;            /* tools given and not tool_choice "none" */
-    bool parallel_tools;   /* parallel_tool_calls: true, explicitly */
-    bool json_object;      /* response_format json_object */
-    bool json_schema;      /* response_format json_schema */
-    bool vision;           /* image parts */
+    bool tools;          /* tools given and not tool_choice "none" */
+    bool parallel_tools; /* parallel_tool_calls: true, explicitly */
+    bool json_object;    /* response_format json_object */
+    bool json_schema;    /* response_format json_schema */
+    bool vision;         /* image parts */
     bool streaming;
     uint64_t input_tokens; /* estimate of the prompt (about 4 bytes of
                               text a token) */
@@ -67,8 +67,8 @@ enum sy_field_rule sy_caps_field_rule(unsigned i);
 int sy_caps_field_find(const char *name);
 const char *sy_caps_refused_field(const struct sy_caps *c,
                                   const struct sy_needs *n);
-uint64_t sy_caps_input_worst(const struct sy_caps *c,
-                             const struct sy_needs *n, uint64_t body_bytes);
+uint64_t sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
+                             uint64_t body_bytes);
 uint64_t sy_caps_output_worst(const struct sy_caps *c,
                               const struct sy_needs *n);
 

@@ -24,7 +24,7 @@
 #include <json-c/json.h>
 
 static void SY_PRINTF(3, 4)
-bad(struct sy_chat_error *err, const char *param, const char *fmt, ...)
+    bad(struct sy_chat_error *err, const char *param, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -37,39 +37,39 @@ bad(struct sy_chat_error *err, const char *param, const char *fmt, ...)
  * on to adapters, which keep only what their provider accepts. */
 #define T_NULL (1u << json_type_null)
 #define T_BOOL (1u << json_type_boolean)
-#define T_NUM ((1u << json_type_double) | (1u << json_type_int))
-#define T_INT (1u << json_type_int)
-#define T_OBJ (1u << json_type_object)
-#define T_ARR (1u << json_type_array)
-#define T_STR (1u << json_type_string)
+#define T_NUM  ((1u << json_type_double) | (1u << json_type_int))
+#define T_INT  (1u << json_type_int)
+#define T_OBJ  (1u << json_type_object)
+#define T_ARR  (1u << json_type_array)
+#define T_STR  (1u << json_type_string)
 
 static const struct {
     const char *name;
     unsigned types;
     const char *what;
 } field_types[] = {
-    {"model", T_STR, "a string"},
-    {"messages", T_ARR, "an array"},
-    {"stream", T_BOOL | T_NULL, "a boolean"},
-    {"stream_options", T_OBJ | T_NULL, "an object"},
-    {"temperature", T_NUM | T_NULL, "a number"},
-    {"top_p", T_NUM | T_NULL, "a number"},
-    {"presence_penalty", T_NUM | T_NULL, "a number"},
-    {"frequency_penalty", T_NUM | T_NULL, "a number"},
-    {"max_tokens", T_INT | T_NULL, "an integer"},
-    {"max_completion_tokens", T_INT | T_NULL, "an integer"},
-    {"n", T_INT | T_NULL, "an integer"},
-    {"seed", T_INT | T_NULL, "an integer"},
-    {"top_logprobs", T_INT | T_NULL, "an integer"},
-    {"logprobs", T_BOOL | T_NULL, "a boolean"},
-    {"stop", T_STR | T_ARR | T_NULL, "a string or an array of strings"},
-    {"tools", T_ARR | T_NULL, "an array"},
-    {"tool_choice", T_STR | T_OBJ | T_NULL, "a string or an object"},
-    {"parallel_tool_calls", T_BOOL | T_NULL, "a boolean"},
-    {"response_format", T_OBJ | T_NULL, "an object"},
-    {"user", T_STR | T_NULL, "a string"},
-    {"logit_bias", T_OBJ | T_NULL, "an object"},
-    {"metadata", T_OBJ | T_NULL, "an object"},
+    { "model", T_STR, "a string" },
+    { "messages", T_ARR, "an array" },
+    { "stream", T_BOOL | T_NULL, "a boolean" },
+    { "stream_options", T_OBJ | T_NULL, "an object" },
+    { "temperature", T_NUM | T_NULL, "a number" },
+    { "top_p", T_NUM | T_NULL, "a number" },
+    { "presence_penalty", T_NUM | T_NULL, "a number" },
+    { "frequency_penalty", T_NUM | T_NULL, "a number" },
+    { "max_tokens", T_INT | T_NULL, "an integer" },
+    { "max_completion_tokens", T_INT | T_NULL, "an integer" },
+    { "n", T_INT | T_NULL, "an integer" },
+    { "seed", T_INT | T_NULL, "an integer" },
+    { "top_logprobs", T_INT | T_NULL, "an integer" },
+    { "logprobs", T_BOOL | T_NULL, "a boolean" },
+    { "stop", T_STR | T_ARR | T_NULL, "a string or an array of strings" },
+    { "tools", T_ARR | T_NULL, "an array" },
+    { "tool_choice", T_STR | T_OBJ | T_NULL, "a string or an object" },
+    { "parallel_tool_calls", T_BOOL | T_NULL, "a boolean" },
+    { "response_format", T_OBJ | T_NULL, "an object" },
+    { "user", T_STR | T_NULL, "a string" },
+    { "logit_bias", T_OBJ | T_NULL, "an object" },
+    { "metadata", T_OBJ | T_NULL, "an object" },
 };
 
 static enum sy_err
@@ -92,8 +92,8 @@ check_types(struct json_object *root, struct sy_chat_error *err)
 static bool
 is_role(const char *r)
 {
-    static const char *const roles[] = {"system", "developer", "user",
-                                        "assistant", "tool", "function"};
+    static const char *const roles[] = { "system",    "developer", "user",
+                                         "assistant", "tool",      "function" };
     for (size_t i = 0; i < SY_ARRAY_LEN(roles); i++)
         if (strcmp(r, roles[i]) == 0)
             return true;
@@ -121,12 +121,12 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
     if (!is_role(r)) {
         bad(err, sy_arena_printf(a, "messages[%zu].role", i),
             "messages[%zu].role '%.40s' is not one of system, developer, "
-            "user, assistant, tool", i, r);
+            "user, assistant, tool",
+            i, r);
         return SY_EBADREQ;
     }
     bool has_content = json_object_object_get_ex(m, "content", &content);
-    json_type ct = has_content ? json_object_get_type(content)
-                               : json_type_null;
+    json_type ct = has_content ? json_object_get_type(content) : json_type_null;
     bool assistant = strcmp(r, "assistant") == 0;
     if (ct == json_type_null) {
         struct json_object *calls = NULL, *fcall = NULL;
@@ -142,7 +142,8 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
     } else if (ct != json_type_string && ct != json_type_array) {
         bad(err, sy_arena_printf(a, "messages[%zu].content", i),
             "messages[%zu].content must be a string or an array of "
-            "content parts", i);
+            "content parts",
+            i);
         return SY_EBADREQ;
     }
     if (ct == json_type_array) {
@@ -153,10 +154,10 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
             if (!json_object_is_type(part, json_type_object) ||
                 !json_object_object_get_ex(part, "type", &type) ||
                 !json_object_is_type(type, json_type_string)) {
-                bad(err,
-                    sy_arena_printf(a, "messages[%zu].content[%zu]", i, j),
+                bad(err, sy_arena_printf(a, "messages[%zu].content[%zu]", i, j),
                     "messages[%zu].content[%zu] must be an object with a "
-                    "string 'type'", i, j);
+                    "string 'type'",
+                    i, j);
                 return SY_EBADREQ;
             }
         }
@@ -167,7 +168,8 @@ check_message(struct json_object *m, size_t i, struct sy_arena *a,
             !json_object_is_type(id, json_type_string)) {
             bad(err, sy_arena_printf(a, "messages[%zu].tool_call_id", i),
                 "messages[%zu].tool_call_id must be a string for role "
-                "'tool'", i);
+                "'tool'",
+                i);
             return SY_EBADREQ;
         }
     }
@@ -195,7 +197,8 @@ compile_schema(const struct json_object *schema, struct sy_arena *a,
     out->pattern_bytes += sy_schema_pattern_bytes(cs);
     if (out->npatterns > SY_JSONSCHEMA_MAX_PATTERNS ||
         out->pattern_bytes > SY_JSONSCHEMA_PATTERN_BYTES) {
-        bad(err, param, "the request's schemas hold more than %u patterns "
+        bad(err, param,
+            "the request's schemas hold more than %u patterns "
             "or %u KiB of compiled patterns in all",
             SY_JSONSCHEMA_MAX_PATTERNS, SY_JSONSCHEMA_PATTERN_BYTES >> 10);
         return NULL;
@@ -243,8 +246,9 @@ check_tools(struct json_object *tools, struct sy_arena *a,
         if (json_object_object_get_ex(fn, "parameters", &params) &&
             params != NULL) {
             ts->params = compile_schema(
-                params, a, sy_arena_printf(a, "tools[%zu].function.parameters",
-                                           i), out, err);
+                params, a,
+                sy_arena_printf(a, "tools[%zu].function.parameters", i), out,
+                err);
             if (ts->params == NULL)
                 return SY_EBADREQ;
         }
@@ -273,19 +277,19 @@ static const struct {
     const char *name;
     int64_t min, max;
 } int_bounds[] = {
-    {"max_tokens", 1, SY_CHAT_MAX_TOKENS},
-    {"max_completion_tokens", 1, SY_CHAT_MAX_TOKENS},
-    {"n", 1, SY_CHAT_MAX_CHOICES},
-    {"top_logprobs", 0, 20},
+    { "max_tokens", 1, SY_CHAT_MAX_TOKENS },
+    { "max_completion_tokens", 1, SY_CHAT_MAX_TOKENS },
+    { "n", 1, SY_CHAT_MAX_CHOICES },
+    { "top_logprobs", 0, 20 },
 };
 static const struct {
     const char *name;
     double min, max;
 } num_bounds[] = {
-    {"temperature", 0, 2},
-    {"top_p", 0, 1},
-    {"presence_penalty", -2, 2},
-    {"frequency_penalty", -2, 2},
+    { "temperature", 0, 2 },
+    { "top_p", 0, 1 },
+    { "presence_penalty", -2, 2 },
+    { "frequency_penalty", -2, 2 },
 };
 
 static enum sy_err
@@ -297,11 +301,15 @@ check_ranges(struct json_object *root, struct sy_chat_error *err)
             (x >= int_bounds[i].min && x <= int_bounds[i].max))
             continue;
         if (int_bounds[i].max == SY_CHAT_MAX_TOKENS)
-            bad(err, int_bounds[i].name, "'%s' must be at least 1 and at "
-                "most %lld", int_bounds[i].name, (long long)SY_CHAT_MAX_TOKENS);
+            bad(err, int_bounds[i].name,
+                "'%s' must be at least 1 and at "
+                "most %lld",
+                int_bounds[i].name, (long long)SY_CHAT_MAX_TOKENS);
         else
-            bad(err, int_bounds[i].name, "'%s' must be between %lld and "
-                "%lld", int_bounds[i].name, (long long)int_bounds[i].min,
+            bad(err, int_bounds[i].name,
+                "'%s' must be between %lld and "
+                "%lld",
+                int_bounds[i].name, (long long)int_bounds[i].min,
                 (long long)int_bounds[i].max);
         return SY_EBADREQ;
     }
@@ -323,8 +331,9 @@ check_ranges(struct json_object *root, struct sy_chat_error *err)
         for (size_t i = 0; i < n; i++)
             if (!json_object_is_type(json_object_array_get_idx(v, i),
                                      json_type_string)) {
-                bad(err, "stop", "'stop' must be a string or an array of "
-                                 "strings");
+                bad(err, "stop",
+                    "'stop' must be a string or an array of "
+                    "strings");
                 return SY_EBADREQ;
             }
     }
@@ -355,7 +364,7 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     }
     /* The strict parse: RFC 8259 only (no NaN, "1.", raw tabs), nesting
      * and the tree's memory bounded before json-c allocates it. */
-    struct sy_json_limits lim = {max_depth, 0};
+    struct sy_json_limits lim = { max_depth, 0 };
     struct sy_json_result res;
     struct json_object *root;
     if (sy_json_parse_strict(body, len, &lim, &root, &res) != SY_JSON_OK) {
@@ -399,7 +408,8 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
      * and the contract checks: refused, whatever the provider. */
     if (json_object_object_get_ex(root, "functions", NULL) ||
         json_object_object_get_ex(root, "function_call", NULL)) {
-        bad(err, "functions", "the deprecated 'functions' and "
+        bad(err, "functions",
+            "the deprecated 'functions' and "
             "'function_call' are not supported; use 'tools' and "
             "'tool_choice'");
         return SY_EBADREQ;
@@ -420,8 +430,9 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     struct json_object *so, *iu;
     if (json_object_object_get_ex(root, "stream_options", &so) && so != NULL) {
         if (!out->stream) {
-            bad(err, "stream_options", "'stream_options' is only allowed "
-                                       "when 'stream' is true");
+            bad(err, "stream_options",
+                "'stream_options' is only allowed "
+                "when 'stream' is true");
             return SY_EBADREQ;
         }
         if (json_object_object_get_ex(so, "include_usage", &iu)) {
@@ -470,7 +481,8 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
                     return SY_EBADREQ;
             }
         } else if (strcmp(t, "text") != 0) {
-            bad(err, "response_format.type", "'response_format.type' must "
+            bad(err, "response_format.type",
+                "'response_format.type' must "
                 "be text, json_object or json_schema");
             return SY_EBADREQ;
         }
@@ -588,10 +600,10 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
     n->tools = json_object_object_get_ex(root, "tools", &v) &&
                json_object_is_type(v, json_type_array) &&
                json_object_array_length(v) > 0 && !none;
-    n->parallel_tools = n->tools &&
-                        json_object_object_get_ex(root, "parallel_tool_calls",
-                                                  &v) &&
-                        json_object_get_boolean(v);
+    n->parallel_tools =
+        n->tools &&
+        json_object_object_get_ex(root, "parallel_tool_calls", &v) &&
+        json_object_get_boolean(v);
     uint64_t bytes = 0, image_bytes = 0;
     if (json_object_object_get_ex(root, "messages", &v)) {
         size_t len = json_object_array_length(v);
@@ -604,8 +616,8 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
     }
     n->vision = n->images > 0;
     if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
-        bytes += strlen(json_object_to_json_string_ext(
-            v, JSON_C_TO_STRING_PLAIN));
+        bytes +=
+            strlen(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     n->input_tokens = bytes / 4 + 1 + (uint64_t)n->images * 1024;
     n->image_bytes = image_bytes;
 }
@@ -683,8 +695,7 @@ sy_chat_json_free(void *obj)
  * otherwise charge a key millions of dollars. True when anything had to
  * change (worth a warning: the provider's report was impossible). */
 bool
-sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
-               uint32_t choices)
+sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
 {
     int64_t lim = SY_CHAT_MAX_TOKENS;
     if (caps != NULL && caps->context_window > 0 &&
@@ -696,8 +707,8 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
     int64_t out_lim = lim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
                                             (uint32_t)SY_CHAT_MAX_CHOICES);
     struct sy_usage in = *u;
-    int64_t *f[] = {&u->prompt_tokens, &u->completion_tokens,
-                    &u->cached_tokens, &u->reasoning_tokens};
+    int64_t *f[] = { &u->prompt_tokens, &u->completion_tokens,
+                     &u->cached_tokens, &u->reasoning_tokens };
     for (size_t i = 0; i < SY_ARRAY_LEN(f); i++)
         *f[i] = *f[i] < 0 ? 0 : SY_MIN(*f[i], i % 2 ? out_lim : lim);
     u->cached_tokens = SY_MIN(u->cached_tokens, u->prompt_tokens);

@@ -34,10 +34,10 @@ struct sy_chat_req {
                                  cleanup */
     const char *model;        /* borrowed from root: the group name */
     bool stream;
-    bool include_usage;       /* stream_options.include_usage */
-    int64_t max_tokens;       /* max_completion_tokens or max_tokens; -1 */
+    bool include_usage; /* stream_options.include_usage */
+    int64_t max_tokens; /* max_completion_tokens or max_tokens; -1 */
     size_t nmessages;
-    int response_format;      /* SY_FORMAT_* */
+    int response_format;                 /* SY_FORMAT_* */
     struct json_object *response_schema; /* json_schema.schema; borrowed
                                             from root, or NULL */
     /* Compiled at parse time (arena cleanup frees them): the response
@@ -46,9 +46,9 @@ struct sy_chat_req {
     struct sy_schema *response_compiled;
     struct sy_tool_schema *tool_schemas; /* arena array, ntool_schemas */
     size_t ntool_schemas;
-    size_t npatterns;                    /* over all compiled schemas */
+    size_t npatterns; /* over all compiled schemas */
     size_t pattern_bytes;
-    struct sy_rx_budget *rx_budget;      /* arena */
+    struct sy_rx_budget *rx_budget; /* arena */
 };
 
 /* A function tool's name and compiled parameters (NULL: none given). */
@@ -60,12 +60,12 @@ struct sy_tool_schema {
 /* Bounds on caller numbers (core/api/chat.c check_ranges): above any model's
  * output limit, and small enough that token x price x choices sums in
  * 64 bits can never overflow. */
-#define SY_CHAT_MAX_TOKENS 10000000
+#define SY_CHAT_MAX_TOKENS  10000000
 #define SY_CHAT_MAX_CHOICES 128
 /* OpenAI's own limit on the tools of one request. */
 #define SY_CHAT_MAX_TOOLS 128
 
-#define SY_FORMAT_TEXT 0
+#define SY_FORMAT_TEXT        0
 #define SY_FORMAT_JSON_OBJECT 1
 #define SY_FORMAT_JSON_SCHEMA 2
 
@@ -89,7 +89,7 @@ enum sy_chunk_kind {
 
 struct sy_chunk {
     enum sy_chunk_kind kind;
-    const char *data;             /* JSON text, not NUL-terminated */
+    const char *data; /* JSON text, not NUL-terminated */
     size_t len;
     bool usage_only;              /* a "choices": [] usage chunk: sent only
                                      when the caller asked for it */
@@ -101,9 +101,8 @@ struct sy_chat_error {
     const char *param; /* static or arena string, or NULL */
 };
 
-enum sy_err sy_chat_req_parse(const char *body, size_t len,
-                              unsigned max_depth, struct sy_arena *a,
-                              struct sy_chat_req *out,
+enum sy_err sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
+                              struct sy_arena *a, struct sy_chat_req *out,
                               struct sy_chat_error *err);
 enum sy_err sy_chat_resp_write(const struct sy_chat_resp *r,
                                struct sy_buf *out);
@@ -123,12 +122,12 @@ bool sy_chat_resp_contract(const struct sy_chat_req *req,
 /* A streamed answer, gathered for its contract check at the end. */
 #define SY_STREAM_MAX_CALLS 16
 struct sy_stream_answer {
-    struct sy_buf content;                     /* owned: text deltas */
-    struct sy_buf args[SY_STREAM_MAX_CALLS];   /* owned: tool arguments */
-    char names[SY_STREAM_MAX_CALLS][72];       /* tool names */
+    struct sy_buf content;                   /* owned: text deltas */
+    struct sy_buf args[SY_STREAM_MAX_CALLS]; /* owned: tool arguments */
+    char names[SY_STREAM_MAX_CALLS][72];     /* tool names */
     unsigned ncalls;
-    bool truncated;                            /* finish_reason "length" */
-    bool overflowed;   /* a piece did not fit: the rest was not gathered */
+    bool truncated;  /* finish_reason "length" */
+    bool overflowed; /* a piece did not fit: the rest was not gathered */
 };
 
 void sy_stream_answer_init(struct sy_stream_answer *s);
@@ -139,8 +138,8 @@ bool sy_chat_chunk_gather(const char *json, size_t len,
                           struct sy_stream_answer *s);
 bool sy_chat_stream_contract(const struct sy_chat_req *req,
                              const struct sy_stream_answer *s,
-                             unsigned max_depth, struct sy_arena *a,
-                             char *err, size_t errlen, bool *fenced);
+                             unsigned max_depth, struct sy_arena *a, char *err,
+                             size_t errlen, bool *fenced);
 enum sy_err sy_chat_chunk_with_content(const char *chunk, size_t len,
                                        const char *content, size_t clen,
                                        struct sy_buf *out);

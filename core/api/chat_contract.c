@@ -47,9 +47,9 @@ check_call(const struct sy_chat_req *req, const char *name, const char *args,
            size_t len, unsigned max_depth, char *err, size_t errlen)
 {
     if (req->tool_schemas == NULL)
-        return sy_contract_check_tool_args(
-            args, len, tool_parameters(req->root, name), max_depth, err,
-            errlen);
+        return sy_contract_check_tool_args(args, len,
+                                           tool_parameters(req->root, name),
+                                           max_depth, err, errlen);
     const struct sy_schema *cs = NULL;
     for (size_t i = 0; i < req->ntool_schemas; i++)
         if (strcmp(req->tool_schemas[i].name, name) == 0) {
@@ -64,15 +64,15 @@ check_call(const struct sy_chat_req *req, const char *name, const char *args,
  * time, or per call as in check_call). */
 static bool
 check_content(const struct sy_chat_req *req, const char *text, size_t len,
-              unsigned max_depth, struct sy_arena *a, char *err,
-              size_t errlen, bool *unfenced)
+              unsigned max_depth, struct sy_arena *a, char *err, size_t errlen,
+              bool *unfenced)
 {
     if (req->response_schema != NULL && req->response_compiled == NULL)
         return sy_contract_check_json(text, len, req->response_schema,
                                       max_depth, a, err, errlen, unfenced);
     return sy_contract_check_json_cs(text, len, req->response_compiled,
-                                     req->rx_budget, max_depth, a, err,
-                                     errlen, unfenced);
+                                     req->rx_budget, max_depth, a, err, errlen,
+                                     unfenced);
 }
 
 bool
@@ -89,9 +89,9 @@ sy_chat_contract_overspent(const struct sy_chat_req *req)
  * reply cut by the token limit is not held against the format. Returns
  * true when the contract holds; else a short message in 'err'. */
 bool
-sy_chat_resp_contract(const struct sy_chat_req *req,
-                      struct sy_chat_resp *resp, unsigned max_depth,
-                      struct sy_arena *a, char *err, size_t errlen)
+sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
+                      unsigned max_depth, struct sy_arena *a, char *err,
+                      size_t errlen)
 {
     struct json_object *choices, *c0, *msg, *v;
     if (resp->root == NULL ||
@@ -117,8 +117,7 @@ sy_chat_resp_contract(const struct sy_chat_req *req,
             const char *as = json_object_get_string(args);
             char why[200];
             if (!check_call(req, an ? an : "", as ? as : "",
-                            as ? strlen(as) : 0, max_depth, why,
-                            sizeof(why))) {
+                            as ? strlen(as) : 0, max_depth, why, sizeof(why))) {
                 snprintf(err, errlen, "tool call %.60s: %s", an ? an : "?",
                          why);
                 return false;
@@ -138,15 +137,15 @@ sy_chat_resp_contract(const struct sy_chat_req *req,
         return true; /* the model called a tool instead of answering */
     if (!json_object_object_get_ex(msg, "content", &v) ||
         !json_object_is_type(v, json_type_string)) {
-        snprintf(err, errlen, "a JSON answer was asked for, the reply has "
+        snprintf(err, errlen,
+                 "a JSON answer was asked for, the reply has "
                  "no content");
         return false;
     }
     const char *text = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     bool unfenced = false;
-    if (!check_content(req, text, len, max_depth, a, err, errlen,
-                       &unfenced))
+    if (!check_content(req, text, len, max_depth, a, err, errlen, &unfenced))
         return false;
     if (unfenced) {
         /* Safe normalisation only: the fence is removed, nothing else. */
@@ -292,8 +291,10 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
 {
     *fenced = false;
     if (s->overflowed) {
-        snprintf(err, errlen, "the answer is larger than the %zu bytes "
-                 "gathered for the check", s->content.max);
+        snprintf(err, errlen,
+                 "the answer is larger than the %zu bytes "
+                 "gathered for the check",
+                 s->content.max);
         return false;
     }
     for (unsigned i = 0; i < s->ncalls; i++) {
@@ -304,8 +305,7 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
             return false;
         }
     }
-    if (req->response_format == SY_FORMAT_TEXT || s->ncalls > 0 ||
-        s->truncated)
+    if (req->response_format == SY_FORMAT_TEXT || s->ncalls > 0 || s->truncated)
         return true;
     return check_content(req, sy_buf_cstr(&s->content), s->content.len,
                          max_depth, a, err, errlen, fenced);
@@ -315,9 +315,8 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
  * {"content": content}: used to send a buffered, unfenced answer as one
  * event. */
 enum sy_err
-sy_chat_chunk_with_content(const char *chunk, size_t len,
-                           const char *content, size_t clen,
-                           struct sy_buf *out)
+sy_chat_chunk_with_content(const char *chunk, size_t len, const char *content,
+                           size_t clen, struct sy_buf *out)
 {
     if (len == 0 || len > INT_MAX || clen > INT_MAX)
         return SY_EUP_PROTO;
@@ -332,8 +331,7 @@ sy_chat_chunk_with_content(const char *chunk, size_t len,
         c0 = json_object_array_get_idx(choices, 0);
         struct json_object *delta = json_object_new_object();
         json_object_object_add(delta, "content",
-                               json_object_new_string_len(content,
-                                                          (int)clen));
+                               json_object_new_string_len(content, (int)clen));
         json_object_object_add(c0, "delta", delta);
         size_t n;
         const char *s = json_object_to_json_string_length(

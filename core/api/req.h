@@ -19,28 +19,28 @@
 
 /* What became of the body. */
 enum sy_body_status {
-    SY_BODY_OK = 0,   /* body/body_len hold it (maybe empty) */
-    SY_BODY_TOO_BIG,  /* longer than server.max_body_bytes */
-    SY_BODY_TIMEOUT,  /* not complete within server.body_timeout_ms */
-    SY_BODY_ERROR,    /* the web server broke the connection mid-body */
+    SY_BODY_OK = 0,  /* body/body_len hold it (maybe empty) */
+    SY_BODY_TOO_BIG, /* longer than server.max_body_bytes */
+    SY_BODY_TIMEOUT, /* not complete within server.body_timeout_ms */
+    SY_BODY_ERROR,   /* the web server broke the connection mid-body */
 };
 
 struct sy_req {
-    struct sy_arena *arena;   /* the request arena; owns every string here */
-    const char *method;       /* "GET", "POST", ... */
-    const char *path;         /* without the query string */
-    const char *content_type; /* may be NULL */
+    struct sy_arena *arena;    /* the request arena; owns every string here */
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* without the query string */
+    const char *content_type;  /* may be NULL */
     const char *authorization; /* may be NULL; never logged */
     const char *request_id_in; /* the client's X-Request-Id, or NULL */
-    const char *remote_addr;  /* may be NULL */
-    const char *body;         /* NUL-terminated; NULL when there is none */
+    const char *remote_addr;   /* may be NULL */
+    const char *body;          /* NUL-terminated; NULL when there is none */
     size_t body_len;
-    bool body_too_big;        /* longer than server.max_body_bytes: the body
+    bool body_too_big; /* longer than server.max_body_bytes: the body
                                  was not read */
     /* The deferred body: the transport's reader (NULL once called, or
      * when there is nothing to read) and what it found. */
     enum sy_body_status (*read_body)(struct sy_req *r);
-    void *body_io;            /* the reader's state; borrowed */
+    void *body_io; /* the reader's state; borrowed */
     enum sy_body_status body_status;
 };
 

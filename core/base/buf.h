@@ -14,10 +14,10 @@
 #include "err.h"
 
 struct sy_buf {
-    char *data;  /* owned; NULL until the first append */
-    size_t len;  /* bytes in use, not counting the NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard limit on len */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes in use, not counting the NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit on len */
 };
 
 void sy_buf_init(struct sy_buf *b, size_t max);
@@ -25,7 +25,8 @@ void sy_buf_free(struct sy_buf *b);
 void sy_buf_clear(struct sy_buf *b);
 enum sy_err sy_buf_append(struct sy_buf *b, const void *p, size_t n);
 enum sy_err sy_buf_puts(struct sy_buf *b, const char *s);
-enum sy_err sy_buf_printf(struct sy_buf *b, const char *fmt, ...) SY_PRINTF(2, 3);
+enum sy_err sy_buf_printf(struct sy_buf *b, const char *fmt, ...)
+    SY_PRINTF(2, 3);
 enum sy_err sy_buf_json_str(struct sy_buf *b, const char *s, size_t n);
 void sy_buf_consume(struct sy_buf *b, size_t n);
 const char *sy_buf_cstr(const struct sy_buf *b);

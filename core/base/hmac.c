@@ -16,10 +16,10 @@
 /* out = HMAC-SHA-256(key, msg). An empty key is allowed (RFC 4231 does
  * not use one, but HMAC defines it); SY_EINTERNAL when libcrypto fails. */
 enum sy_err
-sy_hmac_sha256(const void *key, size_t keylen, const void *msg,
-               size_t msglen, unsigned char out[SY_HMAC_SHA256_LEN])
+sy_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+               unsigned char out[SY_HMAC_SHA256_LEN])
 {
-    static const unsigned char empty[1] = {0};
+    static const unsigned char empty[1] = { 0 };
     unsigned int len = 0;
     if (keylen > INT_MAX)
         return SY_EINTERNAL;
@@ -27,8 +27,7 @@ sy_hmac_sha256(const void *key, size_t keylen, const void *msg,
         key = empty;
     if (msg == NULL)
         msg = empty;
-    if (HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &len) ==
-            NULL ||
+    if (HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out, &len) == NULL ||
         len != SY_HMAC_SHA256_LEN) {
         memset(out, 0, SY_HMAC_SHA256_LEN);
         return SY_EINTERNAL;

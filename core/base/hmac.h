@@ -9,14 +9,14 @@
 #include "sy.h"
 #include "err.h"
 
-#define SY_HMAC_SHA256_LEN 32    /* bytes of a MAC */
+#define SY_HMAC_SHA256_LEN    32 /* bytes of a MAC */
 #define SY_HMAC_SHA256_HEXLEN 64 /* lowercase hex digits, NUL excluded */
 
 enum sy_err sy_hmac_sha256(const void *key, size_t keylen, const void *msg,
                            size_t msglen,
                            unsigned char out[SY_HMAC_SHA256_LEN]);
-enum sy_err sy_hmac_sha256_hex(const void *key, size_t keylen,
-                               const void *msg, size_t msglen,
+enum sy_err sy_hmac_sha256_hex(const void *key, size_t keylen, const void *msg,
+                               size_t msglen,
                                char out[SY_HMAC_SHA256_HEXLEN + 1]);
 
 #endif

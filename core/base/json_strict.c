@@ -35,9 +35,9 @@ enum scan_res { SCAN_OK, SCAN_EOF, SCAN_BAD, SCAN_DEPTH, SCAN_TRAILING };
 struct scan {
     const unsigned char *s;
     size_t len;
-    size_t i;          /* where the scan stopped */
-    const char *why;   /* static, for SCAN_BAD */
-    size_t objects;    /* counted for the memory estimate */
+    size_t i;        /* where the scan stopped */
+    const char *why; /* static, for SCAN_BAD */
+    size_t objects;  /* counted for the memory estimate */
     size_t arrays;
     size_t scalars;
 };
@@ -152,7 +152,7 @@ scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
         return scan_string(sc);
     if (ch == '-' || (ch >= '0' && ch <= '9'))
         return scan_number(sc);
-    static const char *const words[] = {"true", "false", "null"};
+    static const char *const words[] = { "true", "false", "null" };
     for (size_t k = 0; k < SY_ARRAY_LEN(words); k++) {
         size_t n = strlen(words[k]);
         if (ch != (unsigned char)words[k][0])
@@ -252,7 +252,8 @@ all_finite(const struct json_object *o)
         return true;
     }
     case json_type_object: {
-        json_object_object_foreach(o, k, v) {
+        json_object_object_foreach(o, k, v)
+        {
             (void)k;
             if (!all_finite(v))
                 return false;
@@ -293,13 +294,13 @@ fail(struct sy_json_result *res, enum sy_json_status st)
 
 enum sy_json_status
 sy_json_parse_strict(const char *s, size_t len,
-                     const struct sy_json_limits *lim,
-                     struct json_object **out, struct sy_json_result *res)
+                     const struct sy_json_limits *lim, struct json_object **out,
+                     struct sy_json_result *res)
 {
     *out = NULL;
     memset(res, 0, sizeof(*res));
-    unsigned depth = lim != NULL && lim->max_depth ? lim->max_depth
-                                                   : DEFAULT_DEPTH;
+    unsigned depth =
+        lim != NULL && lim->max_depth ? lim->max_depth : DEFAULT_DEPTH;
     if (depth > SCAN_MAX_DEPTH)
         depth = SCAN_MAX_DEPTH;
     res->max_depth = depth;
@@ -310,7 +311,7 @@ sy_json_parse_strict(const char *s, size_t len,
         return fail(res, SY_JSON_EMPTY);
     if (len > INT_MAX)
         return fail(res, SY_JSON_TOOBIG);
-    struct scan sc = {(const unsigned char *)s, len, 0, NULL, 0, 0, 0};
+    struct scan sc = { (const unsigned char *)s, len, 0, NULL, 0, 0, 0 };
     enum scan_res r = scan_json(&sc, depth);
     res->at = sc.i;
     res->why = sc.why;
@@ -337,8 +338,8 @@ sy_json_parse_strict(const char *s, size_t len,
     struct json_tokener *tok = json_tokener_new_ex((int)depth + 1);
     if (tok == NULL)
         sy_oom(sizeof(struct json_tokener *));
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-                                    JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok,
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     struct json_object *root = json_tokener_parse_ex(tok, s, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
     if (root == NULL && je == json_tokener_continue) {
@@ -377,8 +378,10 @@ sy_json_describe(const struct sy_json_result *res, const char *what,
         snprintf(err, errlen, "%s %s empty; expected JSON", what, is);
         break;
     case SY_JSON_EOF:
-        snprintf(err, errlen, "%s %s not valid JSON (at byte %zu: "
-                              "unexpected end of input)", what, is, res->at);
+        snprintf(err, errlen,
+                 "%s %s not valid JSON (at byte %zu: "
+                 "unexpected end of input)",
+                 what, is, res->at);
         break;
     case SY_JSON_BAD:
         snprintf(err, errlen, "%s %s not valid JSON (at byte %zu: %s)", what,
@@ -396,16 +399,20 @@ sy_json_describe(const struct sy_json_result *res, const char *what,
     case SY_JSON_COMPLEX:
         snprintf(err, errlen,
                  "%s %s too complex: its JSON tree would take about %zu MiB "
-                 "(too many objects and arrays for its size)", what, is,
-                 res->tree_bytes >> 20);
+                 "(too many objects and arrays for its size)",
+                 what, is, res->tree_bytes >> 20);
         break;
     case SY_JSON_NONFINITE:
-        snprintf(err, errlen, "%s %s not valid JSON (a number is out of "
-                              "range)", what, is);
+        snprintf(err, errlen,
+                 "%s %s not valid JSON (a number is out of "
+                 "range)",
+                 what, is);
         break;
     case SY_JSON_UTF8:
-        snprintf(err, errlen, "%s %s not valid JSON (invalid UTF-8 in a "
-                              "string)", what, is);
+        snprintf(err, errlen,
+                 "%s %s not valid JSON (invalid UTF-8 in a "
+                 "string)",
+                 what, is);
         break;
     case SY_JSON_TOOBIG:
         snprintf(err, errlen, "%s %s too large", what, is);

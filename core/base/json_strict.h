@@ -17,20 +17,20 @@ struct json_object;
 /* Rough bytes json-c spends per node (measured on json-c 0.16: an object
  * carries a 16-entry hash table, an array a 32-slot list). */
 #define SY_JSON_COST_OBJECT 800u
-#define SY_JSON_COST_ARRAY 320u
+#define SY_JSON_COST_ARRAY  320u
 #define SY_JSON_COST_SCALAR 96u
 
 enum sy_json_status {
     SY_JSON_OK,
-    SY_JSON_EMPTY,       /* nothing but whitespace */
-    SY_JSON_EOF,         /* ends in the middle of a value */
-    SY_JSON_BAD,         /* not RFC 8259 ('why' says what) */
-    SY_JSON_DEPTH,       /* nested deeper than the limit */
-    SY_JSON_TRAILING,    /* more after the value */
-    SY_JSON_COMPLEX,     /* the tree would cost more than the limit */
-    SY_JSON_NONFINITE,   /* a number overflows a double (1e999) */
-    SY_JSON_UTF8,        /* invalid UTF-8 in a string */
-    SY_JSON_TOOBIG       /* longer than INT_MAX: json-c cannot take it */
+    SY_JSON_EMPTY,     /* nothing but whitespace */
+    SY_JSON_EOF,       /* ends in the middle of a value */
+    SY_JSON_BAD,       /* not RFC 8259 ('why' says what) */
+    SY_JSON_DEPTH,     /* nested deeper than the limit */
+    SY_JSON_TRAILING,  /* more after the value */
+    SY_JSON_COMPLEX,   /* the tree would cost more than the limit */
+    SY_JSON_NONFINITE, /* a number overflows a double (1e999) */
+    SY_JSON_UTF8,      /* invalid UTF-8 in a string */
+    SY_JSON_TOOBIG     /* longer than INT_MAX: json-c cannot take it */
 };
 
 struct sy_json_limits {
@@ -40,10 +40,10 @@ struct sy_json_limits {
 
 struct sy_json_result {
     enum sy_json_status status;
-    size_t at;             /* byte where the scan stopped */
-    const char *why;       /* static detail for SY_JSON_BAD */
-    size_t tree_bytes;     /* the estimate */
-    unsigned max_depth;    /* the depth limit that applied */
+    size_t at;          /* byte where the scan stopped */
+    const char *why;    /* static detail for SY_JSON_BAD */
+    size_t tree_bytes;  /* the estimate */
+    unsigned max_depth; /* the depth limit that applied */
 };
 
 /* Parse exactly one JSON value (whitespace around it allowed) into '*out'

@@ -16,7 +16,7 @@
  * read is atomic enough for a log threshold. */
 static volatile int log_level = SY_LOG_INFO;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void
 sy_log_set_level(enum sy_log_level level)
@@ -77,12 +77,12 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line),
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                     level_names[level], log_pid(),
-                     req_id ? " req " : "", req_id ? req_id : "");
+    int n =
+        snprintf(line, sizeof(line),
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s: ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
+                 log_pid(), req_id ? " req " : "", req_id ? req_id : "");
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -91,8 +91,8 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
     int m = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
     va_end(ap);
     if (m > 0)
-        len += (size_t)m < sizeof(line) - len ? (size_t)m
-                                               : sizeof(line) - len - 1;
+        len +=
+            (size_t)m < sizeof(line) - len ? (size_t)m : sizeof(line) - len - 1;
     /* Keep one line per record, and keep a provider's or caller's text
      * from driving the operator's terminal: every control byte (newlines,
      * ESC sequences, DEL) becomes a space. */

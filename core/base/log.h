@@ -12,12 +12,7 @@
 
 #include "sy.h"
 
-enum sy_log_level {
-    SY_LOG_ERROR,
-    SY_LOG_WARN,
-    SY_LOG_INFO,
-    SY_LOG_DEBUG
-};
+enum sy_log_level { SY_LOG_ERROR, SY_LOG_WARN, SY_LOG_INFO, SY_LOG_DEBUG };
 
 void sy_log_set_level(enum sy_log_level level);
 bool sy_log_parse_level(const char *s, enum sy_log_level *out);
@@ -27,16 +22,16 @@ void sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
 void sy_log_redact(const char *secret, char *out, size_t outlen);
 
 #define sy_log_error(id, ...) sy_log(SY_LOG_ERROR, id, __VA_ARGS__)
-#define sy_log_warn(id, ...) sy_log(SY_LOG_WARN, id, __VA_ARGS__)
-#define sy_log_info(id, ...)                                                 \
-    do {                                                                     \
-        if (sy_log_enabled(SY_LOG_INFO))                                     \
-            sy_log(SY_LOG_INFO, id, __VA_ARGS__);                            \
+#define sy_log_warn(id, ...)  sy_log(SY_LOG_WARN, id, __VA_ARGS__)
+#define sy_log_info(id, ...)                      \
+    do {                                          \
+        if (sy_log_enabled(SY_LOG_INFO))          \
+            sy_log(SY_LOG_INFO, id, __VA_ARGS__); \
     } while (0)
-#define sy_log_debug(id, ...)                                                \
-    do {                                                                     \
-        if (sy_log_enabled(SY_LOG_DEBUG))                                    \
-            sy_log(SY_LOG_DEBUG, id, __VA_ARGS__);                           \
+#define sy_log_debug(id, ...)                      \
+    do {                                           \
+        if (sy_log_enabled(SY_LOG_DEBUG))          \
+            sy_log(SY_LOG_DEBUG, id, __VA_ARGS__); \
     } while (0)
 
 #endif

@@ -13,7 +13,7 @@
 
 struct sy_arena_block {
     struct sy_arena_block *next;
-    size_t size;  /* usable bytes in data[] */
+    size_t size; /* usable bytes in data[] */
     size_t used;
     max_align_t data[];
 };

@@ -85,9 +85,11 @@ sha1_update(struct sha1 *c, const void *data, size_t n)
 void
 sy_sha1_hex(const void *data, size_t n, char out[41])
 {
-    struct sha1 c = {{0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
-                      0xc3d2e1f0u},
-                     0, {0}, 0};
+    struct sha1 c = { { 0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
+                        0xc3d2e1f0u },
+                      0,
+                      { 0 },
+                      0 };
     sha1_update(&c, data, n);
     uint64_t bits = c.bytes * 8u;
     unsigned char pad = 0x80;

@@ -19,12 +19,12 @@
 
 #define SY_VERSION "0.1.0"
 
-#define SY_UNUSED __attribute__((unused))
+#define SY_UNUSED       __attribute__((unused))
 #define SY_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define SY_NORETURN __attribute__((noreturn))
+#define SY_NORETURN     __attribute__((noreturn))
 #define SY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define SY_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define SY_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define SY_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define SY_MAX(a, b)    ((a) > (b) ? (a) : (b))
 
 /* The value of hex digit 'ch', or -1 (percent-escapes, \\uHHHH). */
 static inline int

@@ -28,9 +28,8 @@
 
 #define CONFIG_MAX_BYTES (4u << 20)
 
-void SY_PRINTF(4, 5)
-sy_config_fail(struct loader *l, const char *path, const char *hint, const char *fmt,
-     ...)
+void SY_PRINTF(4, 5) sy_config_fail(struct loader *l, const char *path,
+                                    const char *hint, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -59,13 +58,20 @@ const char *
 sy_config_type_name(json_type t)
 {
     switch (t) {
-    case json_type_null: return "null";
-    case json_type_boolean: return "a boolean";
-    case json_type_double: return "a number";
-    case json_type_int: return "an integer";
-    case json_type_object: return "an object";
-    case json_type_array: return "an array";
-    case json_type_string: return "a string";
+    case json_type_null:
+        return "null";
+    case json_type_boolean:
+        return "a boolean";
+    case json_type_double:
+        return "a number";
+    case json_type_int:
+        return "an integer";
+    case json_type_object:
+        return "an object";
+    case json_type_array:
+        return "an array";
+    case json_type_string:
+        return "a string";
     }
     return "unknown";
 }
@@ -97,7 +103,7 @@ sy_config_interpolate(struct loader *l, const char *path, const char *s)
         const char *end = strchr(p, '}');
         if (end == NULL) {
             sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
-                 "unterminated ${ in \"%s\"", s);
+                           "unterminated ${ in \"%s\"", s);
             break;
         }
         const char *name = p + 2;
@@ -107,7 +113,7 @@ sy_config_interpolate(struct loader *l, const char *path, const char *s)
         char var[128];
         if (nlen == 0 || nlen >= sizeof(var)) {
             sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
-                 "bad variable name in \"%s\"", s);
+                           "bad variable name in \"%s\"", s);
             break;
         }
         memcpy(var, name, nlen);
@@ -119,8 +125,8 @@ sy_config_interpolate(struct loader *l, const char *path, const char *s)
             sy_buf_append(&out, dflt + 2, (size_t)(end - dflt - 2));
         p = end + 1;
     }
-    const char *r = sy_arena_strndup(&l->cfg->arena, sy_buf_cstr(&out),
-                                     out.len);
+    const char *r =
+        sy_arena_strndup(&l->cfg->arena, sy_buf_cstr(&out), out.len);
     sy_buf_free(&out);
     return r;
 }
@@ -129,17 +135,21 @@ const char *
 sy_config_default_hint(json_type t)
 {
     switch (t) {
-    case json_type_object: return "write an object: {\"key\": value, ...}";
-    case json_type_array: return "write a list: [\"a\", \"b\"]";
-    case json_type_string: return "write a string in double quotes";
-    case json_type_boolean: return "write true or false";
-    default: return "see docs/configuration.md";
+    case json_type_object:
+        return "write an object: {\"key\": value, ...}";
+    case json_type_array:
+        return "write a list: [\"a\", \"b\"]";
+    case json_type_string:
+        return "write a string in double quotes";
+    case json_type_boolean:
+        return "write true or false";
+    default:
+        return "see docs/configuration.md";
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* Typed field readers driven by tables                                */
-
 
 static bool
 is_known(const struct field *fields, size_t n, const char *key,
@@ -168,8 +178,8 @@ known_list(const struct field *fields, size_t n, const char *const *extra,
             name = extra[i - n];
         else
             break;
-        int w = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "",
-                         name);
+        int w =
+            snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", name);
         if (w < 0 || (size_t)w >= outlen - used)
             break;
         used += (size_t)w;
@@ -179,19 +189,21 @@ known_list(const struct field *fields, size_t n, const char *const *extra,
 /* Read every field of 'fields' from 'obj' into 'target'; report unknown
  * keys (a typo must not silently fall back to a default). */
 void
-sy_config_read_fields(struct loader *l, const char *path, struct json_object *obj,
-            const struct field *fields, size_t n, const char *const *extra,
-            void *target)
+sy_config_read_fields(struct loader *l, const char *path,
+                      struct json_object *obj, const struct field *fields,
+                      size_t n, const char *const *extra, void *target)
 {
     char *base = target;
-    json_object_object_foreach(obj, key, val) {
+    json_object_object_foreach(obj, key, val)
+    {
         (void)val;
         if (!is_known(fields, n, key, extra)) {
             char hint[512];
             char known[400];
             known_list(fields, n, extra, known, sizeof(known));
             snprintf(hint, sizeof(hint), "known keys here: %s", known);
-            sy_config_fail(l, sy_config_jpath(l, path, key), hint, "unknown key \"%s\"", key);
+            sy_config_fail(l, sy_config_jpath(l, path, key), hint,
+                           "unknown key \"%s\"", key);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -207,8 +219,11 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
         switch (f->type) {
         case F_STR:
             if (t != json_type_string) {
-                sy_config_fail(l, p, f->hint ? f->hint : sy_config_default_hint(json_type_string),
-                     "must be a string, not %s", sy_config_type_name(t));
+                sy_config_fail(
+                    l, p,
+                    f->hint ? f->hint
+                            : sy_config_default_hint(json_type_string),
+                    "must be a string, not %s", sy_config_type_name(t));
                 break;
             }
             *(const char **)(base + f->offset) =
@@ -218,9 +233,10 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
             enum sy_log_level lv;
             if (t != json_type_string ||
                 !sy_log_parse_level(
-                    sy_config_interpolate(l, p, json_object_get_string(v)), &lv)) {
+                    sy_config_interpolate(l, p, json_object_get_string(v)),
+                    &lv)) {
                 sy_config_fail(l, p, "one of error, warn, info, debug",
-                     "not a log level");
+                               "not a log level");
                 break;
             }
             *(enum sy_log_level *)(base + f->offset) = lv;
@@ -229,14 +245,14 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
         case F_DOUBLE: {
             if (t != json_type_int && t != json_type_double) {
                 sy_config_fail(l, p, "a number", "must be a number, not %s",
-                     sy_config_type_name(t));
+                               sy_config_type_name(t));
                 break;
             }
             double x = json_object_get_double(v);
             if (!(x >= (double)f->min && x <= (double)f->max)) {
                 char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
-                         f->min, f->max);
+                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
+                         f->max);
                 sy_config_fail(l, p, hint, "value %g out of range", x);
                 break;
             }
@@ -245,8 +261,9 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
         }
         case F_BOOL:
             if (t != json_type_boolean) {
-                sy_config_fail(l, p, "write true or false", "must be true or false, not %s",
-                     sy_config_type_name(t));
+                sy_config_fail(l, p, "write true or false",
+                               "must be true or false, not %s",
+                               sy_config_type_name(t));
                 break;
             }
             *(bool *)(base + f->offset) = json_object_get_boolean(v);
@@ -258,16 +275,18 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
                 char hint[96];
                 snprintf(hint, sizeof(hint), "an integer from %lld to %lld",
                          f->min, f->max);
-                sy_config_fail(l, p, hint, "must be an integer, not %s", sy_config_type_name(t));
+                sy_config_fail(l, p, hint, "must be an integer, not %s",
+                               sy_config_type_name(t));
                 break;
             }
             errno = 0;
             int64_t x = json_object_get_int64(v);
             if (errno != 0 || x < f->min || x > f->max) {
                 char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld",
-                         f->min, f->max);
-                sy_config_fail(l, p, hint, "value %lld out of range", (long long)x);
+                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
+                         f->max);
+                sy_config_fail(l, p, hint, "value %lld out of range",
+                               (long long)x);
                 break;
             }
             if (f->type == F_UINT)
@@ -287,28 +306,29 @@ sy_config_read_fields(struct loader *l, const char *path, struct json_object *ob
 
 #define SRV(f) offsetof(struct sy_server_conf, f)
 static const struct field server_fields[] = {
-    {"listen", F_STR, SRV(listen), 0, 0, false,
-     "\"unix:/path/to.sock\", \"127.0.0.1:9000\" or a port"},
-    {"processes", F_UINT, SRV(processes), 1, 256, false, NULL},
-    {"threads", F_UINT, SRV(threads), 1, 8192, false, NULL},
+    { "listen", F_STR, SRV(listen), 0, 0, false,
+      "\"unix:/path/to.sock\", \"127.0.0.1:9000\" or a port" },
+    { "processes", F_UINT, SRV(processes), 1, 256, false, NULL },
+    { "threads", F_UINT, SRV(threads), 1, 8192, false, NULL },
     /* 128 KiB at least: caller schemas are compiled and applied by
      * recursion up to SY_JSONSCHEMA_MAX_DEPTH levels (tested on 128). */
-    {"thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 128, 65536, false,
-     NULL},
-    {"max_body_bytes", F_SIZE, SRV(max_body_bytes), 1024, 256ll << 20, false,
-     NULL},
-    {"max_json_depth", F_UINT, SRV(max_json_depth), 4, 1000, false, NULL},
-    {"drain_timeout_ms", F_MS, SRV(drain_timeout_ms), 0, 3600000, false, NULL},
-    {"body_timeout_ms", F_MS, SRV(body_timeout_ms), 100, 3600000, false,
-     "the longest a client may take to send its request body"},
-    {"log_level", F_LOGLEVEL, SRV(log_level), 0, 0, false, NULL},
-    {"trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL},
-    {"usage_log", F_STR, SRV(usage_log), 0, 0, false,
-     "a file path; one JSON line per request (no keys, no bodies)"},
-    {"base_path", F_STR, SRV(base_path), 0, 0, false,
-     "the URL prefix the web server mounts the gateway under, e.g. \"/llm\""},
-    {"admin_key_env", F_STR, SRV(admin_key), 0, 0, false,
-     "the environment variable holding the admin API key"},
+    { "thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 128, 65536, false,
+      NULL },
+    { "max_body_bytes", F_SIZE, SRV(max_body_bytes), 1024, 256ll << 20, false,
+      NULL },
+    { "max_json_depth", F_UINT, SRV(max_json_depth), 4, 1000, false, NULL },
+    { "drain_timeout_ms", F_MS, SRV(drain_timeout_ms), 0, 3600000, false,
+      NULL },
+    { "body_timeout_ms", F_MS, SRV(body_timeout_ms), 100, 3600000, false,
+      "the longest a client may take to send its request body" },
+    { "log_level", F_LOGLEVEL, SRV(log_level), 0, 0, false, NULL },
+    { "trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL },
+    { "usage_log", F_STR, SRV(usage_log), 0, 0, false,
+      "a file path; one JSON line per request (no keys, no bodies)" },
+    { "base_path", F_STR, SRV(base_path), 0, 0, false,
+      "the URL prefix the web server mounts the gateway under, e.g. \"/llm\"" },
+    { "admin_key_env", F_STR, SRV(admin_key), 0, 0, false,
+      "the environment variable holding the admin API key" },
 };
 
 static void
@@ -327,14 +347,15 @@ server_defaults(struct sy_server_conf *s)
 }
 
 struct json_object *
-sy_config_want(struct loader *l, const char *path, struct json_object *v, json_type t,
-     const char *hint)
+sy_config_want(struct loader *l, const char *path, struct json_object *v,
+               json_type t, const char *hint)
 {
     if (hint == NULL)
         hint = sy_config_default_hint(t);
     if (v == NULL || json_object_get_type(v) != t) {
-        sy_config_fail(l, path, hint, "must be %s, not %s", sy_config_type_name(t),
-             sy_config_type_name(v ? json_object_get_type(v) : json_type_null));
+        sy_config_fail(
+            l, path, hint, "must be %s, not %s", sy_config_type_name(t),
+            sy_config_type_name(v ? json_object_get_type(v) : json_type_null));
         return NULL;
     }
     return v;
@@ -367,19 +388,21 @@ load_section(struct loader *l, struct json_object *root, const char *section,
     *count = 0;
     if (!json_object_object_get_ex(root, section, &obj)) {
         if (required)
-            sy_config_fail(l, section, "see conf/README.md", "missing required section");
+            sy_config_fail(l, section, "see conf/README.md",
+                           "missing required section");
         return NULL;
     }
     if (sy_config_want(l, section, obj, json_type_object,
-             "an object keyed by name") == NULL)
+                       "an object keyed by name") == NULL)
         return NULL;
     size_t n = (size_t)json_object_object_length(obj);
     char *items = sy_arena_zalloc(&l->cfg->arena, (n + 1) * elem_size);
-    json_object_object_foreach(obj, key, val) {
+    json_object_object_foreach(obj, key, val)
+    {
         const char *p = sy_config_jpath(l, section, key);
         if (!valid_name(key)) {
             sy_config_fail(l, p, "use letters, digits and - _ . / : @",
-                 "invalid name \"%s\"", key);
+                           "invalid name \"%s\"", key);
             continue;
         }
         if (sy_config_want(l, p, val, json_type_object, NULL) == NULL)
@@ -423,7 +446,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
                       struct sy_config **out, struct sy_buf *errors)
 {
     struct sy_config *cfg = sy_xcalloc(1, sizeof(*cfg));
-    struct loader l = {cfg, errors, 0};
+    struct loader l = { cfg, errors, 0 };
     sy_arena_init(&cfg->arena, 16384);
     cfg->origin = sy_arena_strdup(&cfg->arena, origin);
     server_defaults(&cfg->server);
@@ -434,7 +457,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     struct json_object *root = NULL;
     if (len > INT_MAX || len > CONFIG_MAX_BYTES) {
         sy_config_fail(&l, "", "a config is a few KiB; check the file name",
-             "config larger than %u bytes", CONFIG_MAX_BYTES);
+                       "config larger than %u bytes", CONFIG_MAX_BYTES);
     } else {
         root = json_tokener_parse_ex(tok, text, (int)len);
         enum json_tokener_error je = json_tokener_get_error(tok);
@@ -449,24 +472,26 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
         }
         if (root == NULL && je == json_tokener_success) {
             sy_config_fail(&l, "", sy_config_default_hint(json_type_object),
-                 "must be an object, not null");
+                           "must be an object, not null");
         } else if (root == NULL || je != json_tokener_success) {
             unsigned line, col;
             line_col(text, end, &line, &col);
-            sy_config_fail(&l, "", "check commas, quotes and brackets near there",
-                 "invalid JSON at line %u column %u: %s", line, col,
-                 je == json_tokener_continue
-                     ? "unexpected end of file"
-                     : json_tokener_error_desc(je));
+            sy_config_fail(
+                &l, "", "check commas, quotes and brackets near there",
+                "invalid JSON at line %u column %u: %s", line, col,
+                je == json_tokener_continue ? "unexpected end of file"
+                                            : json_tokener_error_desc(je));
         } else {
             while (end < len && strchr(" \t\r\n", text[end]) != NULL)
                 end++;
             if (end < len) {
                 unsigned line, col;
                 line_col(text, end, &line, &col);
-                sy_config_fail(&l, "", "remove what follows the closing brace",
-                     "unexpected text after the JSON value at line %u "
-                     "column %u", line, col);
+                sy_config_fail(
+                    &l, "", "remove what follows the closing brace",
+                    "unexpected text after the JSON value at line %u "
+                    "column %u",
+                    line, col);
             }
         }
     }
@@ -474,22 +499,24 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
 
     if (root != NULL && l.nerrors == 0 &&
         sy_config_want(&l, "", root, json_type_object, NULL) != NULL) {
-        json_object_object_foreach(root, key, val) {
+        json_object_object_foreach(root, key, val)
+        {
             (void)val;
             if (strcmp(key, "server") != 0 && strcmp(key, "providers") != 0 &&
-                strcmp(key, "deployments") != 0 &&
-                strcmp(key, "groups") != 0 && strcmp(key, "state") != 0 &&
-                strcmp(key, "keys") != 0 && strcmp(key, "$schema") != 0 &&
-                strcmp(key, "comment") != 0)
-                sy_config_fail(&l, key, "top-level sections: server, state, keys, "
-                              "providers, deployments, groups",
-                     "unknown section \"%s\"", key);
+                strcmp(key, "deployments") != 0 && strcmp(key, "groups") != 0 &&
+                strcmp(key, "state") != 0 && strcmp(key, "keys") != 0 &&
+                strcmp(key, "$schema") != 0 && strcmp(key, "comment") != 0)
+                sy_config_fail(&l, key,
+                               "top-level sections: server, state, keys, "
+                               "providers, deployments, groups",
+                               "unknown section \"%s\"", key);
         }
         struct json_object *srv;
         if (json_object_object_get_ex(root, "server", &srv) &&
             sy_config_want(&l, "server", srv, json_type_object, NULL) != NULL)
             sy_config_read_fields(&l, "server", srv, server_fields,
-                        SY_ARRAY_LEN(server_fields), NULL, &cfg->server);
+                                  SY_ARRAY_LEN(server_fields), NULL,
+                                  &cfg->server);
         /* Freeing and printing a json-c tree recurses once per level:
          * measured, 64 KiB stacks survived depth 600 and crashed at 800,
          * so allow 4 levels per KiB of thread stack (512 at 128 KiB). */
@@ -522,7 +549,8 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
                                "set it to a random string of 16 characters "
                                "or more",
                                "environment variable %s is unset or too "
-                               "short", var);
+                               "short",
+                               var);
             else {
                 cfg->server.admin_key = sy_arena_strdup(&cfg->arena, akey);
                 cfg->server.admin_key_len = strlen(akey);
@@ -530,25 +558,22 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
         }
         if (cfg->state.cluster_workers == 0)
             cfg->state.cluster_workers = cfg->server.processes;
-        cfg->keys = load_section(&l, root, "keys",
-                                 sizeof(struct sy_caller_key), &cfg->nkeys,
-                                 false, sy_config_load_key);
-        cfg->providers = load_section(&l, root, "providers",
-                                      sizeof(struct sy_provider),
-                                      &cfg->nproviders, true,
-                                      sy_config_load_provider_cb);
-        cfg->deployments = load_section(&l, root, "deployments",
-                                        sizeof(struct sy_deployment),
-                                        &cfg->ndeployments, true,
-                                        sy_config_load_deployment_cb);
+        cfg->keys = load_section(&l, root, "keys", sizeof(struct sy_caller_key),
+                                 &cfg->nkeys, false, sy_config_load_key);
+        cfg->providers =
+            load_section(&l, root, "providers", sizeof(struct sy_provider),
+                         &cfg->nproviders, true, sy_config_load_provider_cb);
+        cfg->deployments = load_section(
+            &l, root, "deployments", sizeof(struct sy_deployment),
+            &cfg->ndeployments, true, sy_config_load_deployment_cb);
         for (size_t i = 0; i < cfg->ndeployments; i++)
             cfg->deployments[i].index = (unsigned)i;
-        cfg->groups = load_section(&l, root, "groups",
-                                   sizeof(struct sy_group), &cfg->ngroups,
-                                   true, load_group_cb);
+        cfg->groups = load_section(&l, root, "groups", sizeof(struct sy_group),
+                                   &cfg->ngroups, true, load_group_cb);
         if (l.nerrors == 0 && cfg->ngroups == 0)
-            sy_config_fail(&l, "groups", "add a group: the model name clients ask for",
-                 "no groups defined");
+            sy_config_fail(&l, "groups",
+                           "add a group: the model name clients ask for",
+                           "no groups defined");
     }
     json_object_put(root);
     if (l.nerrors > 0) {
@@ -584,13 +609,11 @@ sy_config_load_file(const char *path, struct sy_config **out,
     if (e != SY_OK || read_error) {
         if (errors != NULL)
             sy_buf_printf(errors, "%s: %s\n", path,
-                          read_error ? "read error"
-                                     : "file larger than 4 MiB");
+                          read_error ? "read error" : "file larger than 4 MiB");
         sy_buf_free(&text);
         return SY_EBADREQ;
     }
-    e = sy_config_load_string(sy_buf_cstr(&text), text.len, path, out,
-                              errors);
+    e = sy_config_load_string(sy_buf_cstr(&text), text.len, path, out, errors);
     sy_buf_free(&text);
     return e;
 }
@@ -620,10 +643,14 @@ const char *
 sy_strategy_name(enum sy_strategy s)
 {
     switch (s) {
-    case SY_STRATEGY_PRIORITY: return "priority";
-    case SY_STRATEGY_LATENCY: return "latency";
-    case SY_STRATEGY_COST: return "cost";
-    case SY_STRATEGY_WEIGHTED: return "weighted";
+    case SY_STRATEGY_PRIORITY:
+        return "priority";
+    case SY_STRATEGY_LATENCY:
+        return "latency";
+    case SY_STRATEGY_COST:
+        return "cost";
+    case SY_STRATEGY_WEIGHTED:
+        return "weighted";
     }
     return "priority";
 }
@@ -654,8 +681,7 @@ sy_config_load_default(const char *path)
     } else {
         size_t len;
         const char *text = sy_config_embedded(&len);
-        sy_config_load_string(text, len, "<embedded default>", &cfg,
-                              &errors);
+        sy_config_load_string(text, len, "<embedded default>", &cfg, &errors);
     }
     if (cfg == NULL)
         fputs(sy_buf_cstr(&errors), stderr);

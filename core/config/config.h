@@ -59,16 +59,16 @@ struct sy_provider {
     const char **keys;                /* API keys read from the environment;
                                          never logged */
     size_t nkeys;
-    const char **key_envs;            /* names of the variables, for messages */
+    const char **key_envs; /* names of the variables, for messages */
     size_t nkey_envs;
-    bool keyless;                     /* "auth": "none": no key needed */
+    bool keyless;                       /* "auth": "none": no key needed */
     const struct sy_header_kv *headers; /* extra static request headers */
     size_t nheaders;
-    const void *adapter_conf;         /* from the adapter's init slot, or NULL */
-    struct sy_limits key_limits;      /* each key's own RPM/TPM */
-    double markup_pct;                /* aggregator fee on top of prices */
-    unsigned markup_bp;               /* the same in basis points */
-    unsigned *key_cursor;             /* round-robin position; atomic access,
+    const void *adapter_conf;    /* from the adapter's init slot, or NULL */
+    struct sy_limits key_limits; /* each key's own RPM/TPM */
+    double markup_pct;           /* aggregator fee on top of prices */
+    unsigned markup_bp;          /* the same in basis points */
+    unsigned *key_cursor;        /* round-robin position; atomic access,
                                          the one mutable field */
 };
 
@@ -78,12 +78,12 @@ struct sy_deployment {
     const struct sy_provider *provider; /* borrowed from the config */
     const char *model;                  /* upstream model id */
     struct sy_timeouts timeouts;
-    size_t max_response_bytes;          /* non-streaming body / error body cap */
-    bool active;                        /* the provider has a key (or none is
+    size_t max_response_bytes; /* non-streaming body / error body cap */
+    bool active;               /* the provider has a key (or none is
                                            needed) */
-    unsigned weight;                    /* for the weighted strategy */
+    unsigned weight;           /* for the weighted strategy */
     struct sy_price price;
-    struct sy_caps caps;                /* what it serves natively */
+    struct sy_caps caps; /* what it serves natively */
 };
 
 /* What to do when a reply breaks the requested output format. */
@@ -94,79 +94,79 @@ enum sy_contract_policy {
 };
 
 struct sy_group {
-    const char *name;                        /* what clients send as "model" */
+    const char *name;                         /* what clients send as "model" */
     const struct sy_deployment **deployments; /* in order, as configured */
     size_t ndeployments;
-    const struct sy_deployment **offline;    /* used only when no deployment
+    const struct sy_deployment **offline; /* used only when no deployment
                                                 above is active */
     size_t noffline;
-    const struct sy_deployment **route;      /* the effective list: active
+    const struct sy_deployment **route; /* the effective list: active
                                                 deployments, else offline ones */
     size_t nroute;
     enum sy_strategy strategy;
-    uint32_t max_p99_ms;       /* latency/cost threshold on total p99; 0 off */
-    uint32_t max_ttft_ms;      /* threshold on time to first token p95; 0 */
-    unsigned min_samples;      /* fewer: the deployment is still learned */
-    unsigned explore_pct;      /* share of traffic given to unlearned ones */
+    uint32_t max_p99_ms;  /* latency/cost threshold on total p99; 0 off */
+    uint32_t max_ttft_ms; /* threshold on time to first token p95; 0 */
+    unsigned min_samples; /* fewer: the deployment is still learned */
+    unsigned explore_pct; /* share of traffic given to unlearned ones */
     enum sy_contract_policy on_violation;
-    bool stream_buffer;        /* streams with a schema: buffer, validate,
+    bool stream_buffer; /* streams with a schema: buffer, validate,
                                   then send (else validate at the end) */
 };
 
 /* A caller key ("keys" section): who may call, with what limits. */
 struct sy_caller_key {
-    const char *name;        /* key id in logs, Redis and metrics */
-    const char *team;        /* for spend reports, or NULL */
-    const char *secret;      /* the key itself, from the environment; never
+    const char *name;   /* key id in logs, Redis and metrics */
+    const char *team;   /* for spend reports, or NULL */
+    const char *secret; /* the key itself, from the environment; never
                                 logged or stored */
     size_t secret_len;
     struct sy_limits limits;
-    const char **models;     /* allowed groups; NULL = all */
+    const char **models; /* allowed groups; NULL = all */
     size_t nmodels;
 };
 
 /* Shared state ("state" section): Redis and the policies using it. */
 struct sy_state_conf {
-    const char *redis_url;       /* redis://...; NULL = no shared state */
-    const char **sentinels;      /* "host:port" list, or NULL */
+    const char *redis_url;  /* redis://...; NULL = no shared state */
+    const char **sentinels; /* "host:port" list, or NULL */
     size_t nsentinels;
-    const char *master;          /* Sentinel master name */
-    const char *prefix;          /* key prefix */
+    const char *master; /* Sentinel master name */
+    const char *prefix; /* key prefix */
     uint32_t connect_timeout_ms;
     uint32_t command_timeout_ms;
-    uint32_t refresh_ms;         /* snapshot refresh period */
-    uint32_t window_ms;          /* latency window merged for quantiles */
-    uint32_t slice_ms;           /* latency slice length */
-    unsigned cluster_workers;    /* worker processes in the whole cluster:
+    uint32_t refresh_ms;      /* snapshot refresh period */
+    uint32_t window_ms;       /* latency window merged for quantiles */
+    uint32_t slice_ms;        /* latency slice length */
+    unsigned cluster_workers; /* worker processes in the whole cluster:
                                     local caps are limit / this */
-    const char *key_secret;      /* server secret for virtual keys (HMAC),
+    const char *key_secret;   /* server secret for virtual keys (HMAC),
                                     from the environment; never logged */
     size_t key_secret_len;
     struct sy_breaker_conf breaker;
 };
 
 struct sy_server_conf {
-    const char *listen;         /* "unix:/path", "host:port", or NULL */
+    const char *listen; /* "unix:/path", "host:port", or NULL */
     unsigned processes;
     unsigned threads;
     size_t thread_stack_kb;
-    size_t max_body_bytes;      /* client request body limit */
+    size_t max_body_bytes; /* client request body limit */
     unsigned max_json_depth;
-    uint32_t drain_timeout_ms;  /* SIGTERM: longest wait for in-flight work */
-    uint32_t body_timeout_ms;   /* a request body must be in by then */
+    uint32_t drain_timeout_ms; /* SIGTERM: longest wait for in-flight work */
+    uint32_t body_timeout_ms;  /* a request body must be in by then */
     enum sy_log_level log_level;
-    bool trust_request_id;      /* reuse a well-formed X-Request-Id header */
-    const char *usage_log;      /* one JSON line per request, or NULL */
-    const char *base_path;      /* mount prefix cut off REQUEST_URI ("/llm"),
+    bool trust_request_id; /* reuse a well-formed X-Request-Id header */
+    const char *usage_log; /* one JSON line per request, or NULL */
+    const char *base_path; /* mount prefix cut off REQUEST_URI ("/llm"),
                                    or NULL: SCRIPT_NAME/PATH_INFO decide */
-    const char *admin_key;      /* admin API key from the environment, or
+    const char *admin_key; /* admin API key from the environment, or
                                    NULL (no admin API); never logged */
     size_t admin_key_len;
 };
 
 struct sy_config {
-    struct sy_arena arena;      /* owns everything below */
-    const char *origin;         /* file name, or "<embedded>" */
+    struct sy_arena arena; /* owns everything below */
+    const char *origin;    /* file name, or "<embedded>" */
     struct sy_server_conf server;
     struct sy_state_conf state;
     struct sy_caller_key *keys; /* empty: no caller authentication */

@@ -20,8 +20,8 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
 {
     struct sy_config *cfg = l->cfg;
     *count = 0;
-    if (sy_config_want(l, path, v, json_type_array, "a list of deployment names") ==
-        NULL)
+    if (sy_config_want(l, path, v, json_type_array,
+                       "a list of deployment names") == NULL)
         return NULL;
     size_t n = json_object_array_length(v);
     const struct sy_deployment **list =
@@ -29,7 +29,8 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(v, i);
         const char *ep = sy_arena_printf(&cfg->arena, "%s[%zu]", path, i);
-        if (sy_config_want(l, ep, e, json_type_string, "a deployment name") == NULL)
+        if (sy_config_want(l, ep, e, json_type_string, "a deployment name") ==
+            NULL)
             continue;
         const char *dn = json_object_get_string(e);
         const struct sy_deployment *d = NULL;
@@ -38,13 +39,13 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
                 d = &cfg->deployments[j];
         if (d == NULL) {
             sy_config_fail(l, ep, "name a key of \"deployments\"",
-                 "unknown deployment \"%s\"", dn);
+                           "unknown deployment \"%s\"", dn);
             continue;
         }
         for (size_t j = 0; j < *count; j++)
             if (list[j] == d)
                 sy_config_fail(l, ep, "list each deployment once",
-                     "deployment \"%s\" listed twice", dn);
+                               "deployment \"%s\" listed twice", dn);
         list[(*count)++] = d;
     }
     return list;
@@ -67,8 +68,7 @@ sy_config_load_allow_fields(struct loader *l, const char *path,
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(v, i);
         const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", ap, i);
-        if (sy_config_want(l, ep, e, json_type_string, "a field name") ==
-            NULL)
+        if (sy_config_want(l, ep, e, json_type_string, "a field name") == NULL)
             continue;
         int k = sy_caps_field_find(json_object_get_string(e));
         if (k < 0) {
@@ -78,7 +78,8 @@ sy_config_load_allow_fields(struct loader *l, const char *path,
                 snprintf(hint + used, sizeof(hint) - used, "%s%s",
                          j ? ", " : "", sy_caps_field_name(j));
             }
-            sy_config_fail(l, ep, hint, "\"%s\" is not a billed field "
+            sy_config_fail(l, ep, hint,
+                           "\"%s\" is not a billed field "
                            "(other fields need no permission)",
                            json_object_get_string(e));
             continue;
@@ -87,21 +88,22 @@ sy_config_load_allow_fields(struct loader *l, const char *path,
     }
 }
 
-static const char *const group_extra[] = {"deployments", "offline", "strategy",
-                                          "thresholds", "contract",
-                                          "description", NULL};
+static const char *const group_extra[] = { "deployments", "offline",
+                                           "strategy",    "thresholds",
+                                           "contract",    "description",
+                                           NULL };
 
 #define GRP(f) offsetof(struct sy_group, f)
 static const struct field group_fields[] = {
-    {"min_samples", F_UINT, GRP(min_samples), 0, 1000000, false,
-     "requests in the window before a deployment counts as learned"},
-    {"explore_pct", F_UINT, GRP(explore_pct), 0, 50, false,
-     "percent of traffic that may go to deployments still learned"},
+    { "min_samples", F_UINT, GRP(min_samples), 0, 1000000, false,
+      "requests in the window before a deployment counts as learned" },
+    { "explore_pct", F_UINT, GRP(explore_pct), 0, 50, false,
+      "percent of traffic that may go to deployments still learned" },
 };
 
 static const struct field threshold_fields[] = {
-    {"max_p99_ms", F_MS, GRP(max_p99_ms), 0, 3600000, false, NULL},
-    {"max_ttft_ms", F_MS, GRP(max_ttft_ms), 0, 3600000, false, NULL},
+    { "max_p99_ms", F_MS, GRP(max_p99_ms), 0, 3600000, false, NULL },
+    { "max_ttft_ms", F_MS, GRP(max_ttft_ms), 0, 3600000, false, NULL },
 };
 
 void
@@ -113,16 +115,16 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
     g->strategy = SY_STRATEGY_PRIORITY;
     g->min_samples = 10;
     g->explore_pct = 5;
-    sy_config_read_fields(l, path, obj, group_fields, SY_ARRAY_LEN(group_fields),
-                group_extra, g);
+    sy_config_read_fields(l, path, obj, group_fields,
+                          SY_ARRAY_LEN(group_fields), group_extra, g);
     struct json_object *v;
     if (!json_object_object_get_ex(obj, "deployments", &v))
         sy_config_fail(l, sy_config_jpath(l, path, "deployments"),
-             "a list of deployment names, tried in order",
-             "missing required key");
+                       "a list of deployment names, tried in order",
+                       "missing required key");
     else
-        g->deployments = load_dep_list(l, sy_config_jpath(l, path, "deployments"), v,
-                                       &g->ndeployments);
+        g->deployments = load_dep_list(
+            l, sy_config_jpath(l, path, "deployments"), v, &g->ndeployments);
     if (json_object_object_get_ex(obj, "offline", &v))
         g->offline = load_dep_list(l, sy_config_jpath(l, path, "offline"), v,
                                    &g->noffline);
@@ -137,14 +139,16 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
                     found = true;
                 }
             if (!found)
-                sy_config_fail(l, sp, "one of priority, latency, cost, weighted",
-                     "unknown strategy \"%s\"", sv);
+                sy_config_fail(l, sp,
+                               "one of priority, latency, cost, weighted",
+                               "unknown strategy \"%s\"", sv);
         }
     }
     if (json_object_object_get_ex(obj, "contract", &v)) {
         const char *cp = sy_config_jpath(l, path, "contract");
         if (sy_config_want(l, cp, v, json_type_object, NULL) != NULL) {
-            json_object_object_foreach(v, ck, cv) {
+            json_object_object_foreach(v, ck, cv)
+            {
                 const char *kp = sy_config_jpath(l, cp, ck);
                 const char *sv = json_object_is_type(cv, json_type_string)
                                      ? json_object_get_string(cv)
@@ -163,13 +167,15 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
                     if (strcmp(sv, "buffer") == 0)
                         g->stream_buffer = true;
                     else if (strcmp(sv, "end") != 0)
-                        sy_config_fail(l, kp, "end (validate when the stream "
-                                              "ends) or buffer (validate, "
-                                              "then send)",
+                        sy_config_fail(l, kp,
+                                       "end (validate when the stream "
+                                       "ends) or buffer (validate, "
+                                       "then send)",
                                        "unknown stream mode \"%s\"", sv);
                 } else {
-                    sy_config_fail(l, kp, "known keys here: on_violation, "
-                                          "stream",
+                    sy_config_fail(l, kp,
+                                   "known keys here: on_violation, "
+                                   "stream",
                                    "unknown key \"%s\"", ck);
                 }
             }
@@ -179,7 +185,7 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
         const char *tp = sy_config_jpath(l, path, "thresholds");
         if (sy_config_want(l, tp, v, json_type_object, NULL) != NULL)
             sy_config_read_fields(l, tp, v, threshold_fields,
-                        SY_ARRAY_LEN(threshold_fields), NULL, g);
+                                  SY_ARRAY_LEN(threshold_fields), NULL, g);
     }
     struct json_object *dl, *ol;
     bool listed = (json_object_object_get_ex(obj, "deployments", &dl) &&
@@ -190,7 +196,7 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
                    json_object_array_length(ol) > 0);
     if (!listed && json_object_object_get_ex(obj, "deployments", &dl))
         sy_config_fail(l, path, "list at least one deployment",
-             "group has no deployments");
+                       "group has no deployments");
 
     /* The effective route: the active listed deployments; when none is
      * active (no API key in the environment), the offline ones. */
@@ -204,4 +210,3 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
             if (g->offline[i] != NULL && g->offline[i]->active)
                 g->route[g->nroute++] = g->offline[i];
 }
-

@@ -49,9 +49,8 @@ const char *sy_config_interpolate(struct loader *l, const char *path,
 /* Read every field of 'fields' from 'obj' into 'target'; unknown keys
  * (not in 'fields' nor 'extra') are errors. */
 void sy_config_read_fields(struct loader *l, const char *path,
-                           struct json_object *obj,
-                           const struct field *fields, size_t n,
-                           const char *const *extra, void *target);
+                           struct json_object *obj, const struct field *fields,
+                           size_t n, const char *const *extra, void *target);
 /* 'v' if it has type 't', else NULL after reporting. */
 struct json_object *sy_config_want(struct loader *l, const char *path,
                                    struct json_object *v, json_type t,
@@ -62,18 +61,16 @@ const char **sy_config_string_list(struct loader *l, const char *path,
 /* config_groups.c */
 struct sy_deployment;
 /* Section loaders of config_providers.c, called for each entry. */
-void sy_config_load_provider_cb(struct loader *l, const char *p,
-                                const char *n, struct json_object *o,
-                                void *e);
+void sy_config_load_provider_cb(struct loader *l, const char *p, const char *n,
+                                struct json_object *o, void *e);
 void sy_config_load_deployment_cb(struct loader *l, const char *p,
                                   const char *n, struct json_object *o,
                                   void *e);
 void sy_config_load_allow_fields(struct loader *l, const char *path,
                                  struct json_object *obj,
                                  struct sy_deployment *d);
-void sy_config_load_group(struct loader *l, const char *path,
-                          const char *name, struct json_object *obj,
-                          struct sy_group *g);
+void sy_config_load_group(struct loader *l, const char *path, const char *name,
+                          struct json_object *obj, struct sy_group *g);
 
 /* config_state.c */
 void sy_config_state_defaults(struct sy_state_conf *st);

@@ -25,10 +25,10 @@
 
 #define TMO(f) offsetof(struct sy_timeouts, f)
 static const struct field timeout_fields[] = {
-    {"connect_ms", F_MS, TMO(connect_ms), 1, 600000, false, NULL},
-    {"first_byte_ms", F_MS, TMO(first_byte_ms), 1, 3600000, false, NULL},
-    {"idle_ms", F_MS, TMO(idle_ms), 1, 3600000, false, NULL},
-    {"total_ms", F_MS, TMO(total_ms), 1, 86400000, false, NULL},
+    { "connect_ms", F_MS, TMO(connect_ms), 1, 600000, false, NULL },
+    { "first_byte_ms", F_MS, TMO(first_byte_ms), 1, 3600000, false, NULL },
+    { "idle_ms", F_MS, TMO(idle_ms), 1, 3600000, false, NULL },
+    { "total_ms", F_MS, TMO(total_ms), 1, 86400000, false, NULL },
 };
 
 static void
@@ -50,19 +50,19 @@ key_is_clean(const char *key)
     return true;
 }
 
-static const char *const provider_extra[] = {"type", "api_key_env", "headers",
-                                             "auth", NULL};
+static const char *const provider_extra[] = { "type", "api_key_env", "headers",
+                                              "auth", NULL };
 
 #define PRV(f) offsetof(struct sy_provider, f)
 static const struct field provider_fields[] = {
-    {"key_rpm", F_UINT, PRV(key_limits.rpm), 0, 100000000, false,
-     "requests per minute allowed on each API key; 0 = no limit"},
-    {"key_tpm", F_UINT, PRV(key_limits.tpm), 0, 2000000000, false,
-     "tokens per minute allowed on each API key; 0 = no limit"},
-    {"markup_pct", F_DOUBLE, PRV(markup_pct), 0, 1000, false,
-     "the aggregator's fee on top of the deployment prices, in percent"},
-    {"base_url", F_STR, PRV(base_url), 0, 0, true,
-     "e.g. \"https://api.openai.com/v1\""},
+    { "key_rpm", F_UINT, PRV(key_limits.rpm), 0, 100000000, false,
+      "requests per minute allowed on each API key; 0 = no limit" },
+    { "key_tpm", F_UINT, PRV(key_limits.tpm), 0, 2000000000, false,
+      "tokens per minute allowed on each API key; 0 = no limit" },
+    { "markup_pct", F_DOUBLE, PRV(markup_pct), 0, 1000, false,
+      "the aggregator's fee on top of the deployment prices, in percent" },
+    { "base_url", F_STR, PRV(base_url), 0, 0, true,
+      "e.g. \"https://api.openai.com/v1\"" },
 };
 
 static void
@@ -80,7 +80,8 @@ load_provider(struct loader *l, const char *path, const char *name,
     struct json_object *tv;
     const char *tp = sy_config_jpath(l, path, "type");
     if (!json_object_object_get_ex(obj, "type", &tv)) {
-        sy_config_fail(l, tp, "an adapter name, e.g. \"openai\"", "missing required key");
+        sy_config_fail(l, tp, "an adapter name, e.g. \"openai\"",
+                       "missing required key");
     } else if (sy_config_want(l, tp, tv, json_type_string, NULL) != NULL) {
         p->type = sy_config_interpolate(l, tp, json_object_get_string(tv));
         p->adapter = sy_adapter_find(p->type);
@@ -93,7 +94,8 @@ load_provider(struct loader *l, const char *path, const char *name,
                 snprintf(hint + used, sizeof(hint) - used, "%s%s",
                          i ? ", " : "", all[i]->name);
             }
-            sy_config_fail(l, tp, hint, "unknown provider type \"%s\"", p->type);
+            sy_config_fail(l, tp, hint, "unknown provider type \"%s\"",
+                           p->type);
         }
     }
     for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
@@ -104,23 +106,22 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     p->name = sy_arena_strdup(a, name);
     p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
-    sy_config_read_fields(l, path, obj, provider_fields, SY_ARRAY_LEN(provider_fields),
-                extra, p);
+    sy_config_read_fields(l, path, obj, provider_fields,
+                          SY_ARRAY_LEN(provider_fields), extra, p);
     if (sy_cost_markup_bp(p->markup_pct, &p->markup_bp) != SY_OK)
         sy_config_fail(l, sy_config_jpath(l, path, "markup_pct"),
                        "a percentage from 0 to 1000", "invalid markup");
     if (p->base_url != NULL) {
         size_t n = strlen(p->base_url);
-        const char *host = strncasecmp(p->base_url, "http://", 7) == 0
-                               ? p->base_url + 7
-                           : strncasecmp(p->base_url, "https://", 8) == 0
-                               ? p->base_url + 8
-                               : NULL;
+        const char *host =
+            strncasecmp(p->base_url, "http://", 7) == 0    ? p->base_url + 7
+            : strncasecmp(p->base_url, "https://", 8) == 0 ? p->base_url + 8
+                                                           : NULL;
         if (host == NULL || host[0] == '\0' || host[0] == '/' ||
             strpbrk(p->base_url, " \t\r\n") != NULL)
             sy_config_fail(l, sy_config_jpath(l, path, "base_url"),
-                 "use an http:// or https:// URL with a host",
-                 "\"%s\" is not an HTTP URL", p->base_url);
+                           "use an http:// or https:// URL with a host",
+                           "\"%s\" is not an HTTP URL", p->base_url);
         while (n > 0 && p->base_url[n - 1] == '/')
             n--;
         p->base_url = sy_arena_strndup(a, p->base_url, n);
@@ -129,12 +130,14 @@ load_provider(struct loader *l, const char *path, const char *name,
     struct json_object *v;
     const char *auth = "bearer";
     if (json_object_object_get_ex(obj, "auth", &v)) {
-        if (sy_config_want(l, sy_config_jpath(l, path, "auth"), v, json_type_string,
-                 "\"none\" for a provider that needs no key") != NULL) {
+        if (sy_config_want(
+                l, sy_config_jpath(l, path, "auth"), v, json_type_string,
+                "\"none\" for a provider that needs no key") != NULL) {
             auth = json_object_get_string(v);
             if (strcmp(auth, "none") != 0 && strcmp(auth, "key") != 0)
-                sy_config_fail(l, sy_config_jpath(l, path, "auth"), "\"key\" or \"none\"",
-                     "unknown auth mode \"%s\"", auth);
+                sy_config_fail(l, sy_config_jpath(l, path, "auth"),
+                               "\"key\" or \"none\"",
+                               "unknown auth mode \"%s\"", auth);
         }
     }
     p->keyless = strcmp(auth, "none") == 0;
@@ -150,7 +153,7 @@ load_provider(struct loader *l, const char *path, const char *name,
             sy_arena_on_cleanup(a, sy_chat_json_free, arr);
         }
         if (sy_config_want(l, kp, v, json_type_array,
-                 "a list of environment variable names") != NULL) {
+                           "a list of environment variable names") != NULL) {
             size_t n = json_object_array_length(v);
             p->keys = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
             p->key_envs = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
@@ -158,7 +161,7 @@ load_provider(struct loader *l, const char *path, const char *name,
                 struct json_object *e = json_object_array_get_idx(v, i);
                 const char *ep = sy_arena_printf(a, "%s[%zu]", kp, i);
                 if (sy_config_want(l, ep, e, json_type_string,
-                         "an environment variable name") == NULL)
+                                   "an environment variable name") == NULL)
                     continue;
                 const char *var = json_object_get_string(e);
                 p->key_envs[p->nkey_envs++] = sy_arena_strdup(a, var);
@@ -166,10 +169,12 @@ load_provider(struct loader *l, const char *path, const char *name,
                 if (key != NULL && key[0] != '\0' && !key_is_clean(key)) {
                     /* A CR or LF here would add headers to every
                      * provider call; the key itself is never shown. */
-                    sy_config_fail(l, ep, "set the variable to the key "
+                    sy_config_fail(l, ep,
+                                   "set the variable to the key "
                                    "alone, without spaces or line breaks",
                                    "the value of %s has spaces or control "
-                                   "characters", var);
+                                   "characters",
+                                   var);
                     continue;
                 }
                 if (key != NULL && key[0] != '\0')
@@ -177,31 +182,35 @@ load_provider(struct loader *l, const char *path, const char *name,
             }
         }
     } else if (!p->keyless) {
-        sy_config_fail(l, path, "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
-                      "\"auth\": \"none\" for a local provider",
-             "provider needs API keys");
+        sy_config_fail(l, path,
+                       "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
+                       "\"auth\": \"none\" for a local provider",
+                       "provider needs API keys");
     }
 
     if (json_object_object_get_ex(obj, "headers", &v)) {
         const char *hp = sy_config_jpath(l, path, "headers");
         if (sy_config_want(l, hp, v, json_type_object,
-                 "an object of header name to value") != NULL) {
+                           "an object of header name to value") != NULL) {
             size_t n = (size_t)json_object_object_length(v);
             struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
             size_t i = 0;
-            json_object_object_foreach(v, hk, hv) {
+            json_object_object_foreach(v, hk, hv)
+            {
                 const char *ep = sy_config_jpath(l, hp, hk);
                 if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
                     continue;
                 if (strpbrk(hk, ": \r\n") != NULL ||
                     strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-                    sy_config_fail(l, ep, "header names have no spaces or colons, "
-                                "values no line breaks",
-                         "invalid header name or value");
+                    sy_config_fail(l, ep,
+                                   "header names have no spaces or colons, "
+                                   "values no line breaks",
+                                   "invalid header name or value");
                     continue;
                 }
                 h[i].name = sy_arena_strdup(a, hk);
-                h[i].value = sy_config_interpolate(l, ep, json_object_get_string(hv));
+                h[i].value =
+                    sy_config_interpolate(l, ep, json_object_get_string(hv));
                 i++;
             }
             p->headers = h;
@@ -213,47 +222,49 @@ load_provider(struct loader *l, const char *path, const char *name,
         char err[256] = "";
         if (p->adapter->init(p, obj, a, &p->adapter_conf, err, sizeof(err)) !=
             SY_OK)
-            sy_config_fail(l, path, "see adapters/README.md for this provider type",
-                 "%s", err[0] ? err : "invalid provider");
+            sy_config_fail(l, path,
+                           "see adapters/README.md for this provider type",
+                           "%s", err[0] ? err : "invalid provider");
     }
 }
 
-static const char *const deployment_extra[] = {"provider", "timeouts", "price",
-                                               "capabilities", "allow_fields",
-                                               NULL};
+static const char *const deployment_extra[] = { "provider",     "timeouts",
+                                                "price",        "capabilities",
+                                                "allow_fields", NULL };
 
 #define CAP(f) offsetof(struct sy_caps, f)
 static const struct field caps_fields[] = {
-    {"tools", F_BOOL, CAP(tools), 0, 0, false, NULL},
-    {"parallel_tool_calls", F_BOOL, CAP(parallel_tools), 0, 0, false, NULL},
-    {"json_object", F_BOOL, CAP(json_object), 0, 0, false, NULL},
-    {"json_schema", F_BOOL, CAP(json_schema), 0, 0, false, NULL},
-    {"vision", F_BOOL, CAP(vision), 0, 0, false, NULL},
-    {"streaming", F_BOOL, CAP(streaming), 0, 0, false, NULL},
-    {"context_window", F_SIZE, CAP(context_window), 0, 1ll << 40, false,
-     "tokens; 0 = unknown"},
-    {"max_output_tokens", F_SIZE, CAP(max_output_tokens), 0, 1ll << 40,
-     false, "tokens; 0 = unknown"},
-    {"image_tokens", F_SIZE, CAP(image_tokens), 1, 1ll << 24, false,
-     "prompt tokens one input image may cost at most"},
+    { "tools", F_BOOL, CAP(tools), 0, 0, false, NULL },
+    { "parallel_tool_calls", F_BOOL, CAP(parallel_tools), 0, 0, false, NULL },
+    { "json_object", F_BOOL, CAP(json_object), 0, 0, false, NULL },
+    { "json_schema", F_BOOL, CAP(json_schema), 0, 0, false, NULL },
+    { "vision", F_BOOL, CAP(vision), 0, 0, false, NULL },
+    { "streaming", F_BOOL, CAP(streaming), 0, 0, false, NULL },
+    { "context_window", F_SIZE, CAP(context_window), 0, 1ll << 40, false,
+      "tokens; 0 = unknown" },
+    { "max_output_tokens", F_SIZE, CAP(max_output_tokens), 0, 1ll << 40, false,
+      "tokens; 0 = unknown" },
+    { "image_tokens", F_SIZE, CAP(image_tokens), 1, 1ll << 24, false,
+      "prompt tokens one input image may cost at most" },
 };
 
 #define PRICE(f) offsetof(struct sy_price, f)
 static const struct field price_fields[] = {
-    {"input_per_mtok", F_DOUBLE, PRICE(input_per_mtok), 0, 100000, false, NULL},
-    {"output_per_mtok", F_DOUBLE, PRICE(output_per_mtok), 0, 100000, false,
-     NULL},
-    {"cached_input_per_mtok", F_DOUBLE, PRICE(cached_input_per_mtok), 0,
-     100000, false, NULL},
+    { "input_per_mtok", F_DOUBLE, PRICE(input_per_mtok), 0, 100000, false,
+      NULL },
+    { "output_per_mtok", F_DOUBLE, PRICE(output_per_mtok), 0, 100000, false,
+      NULL },
+    { "cached_input_per_mtok", F_DOUBLE, PRICE(cached_input_per_mtok), 0,
+      100000, false, NULL },
 };
 
 #define DEP(f) offsetof(struct sy_deployment, f)
 static const struct field deployment_fields[] = {
-    {"model", F_STR, DEP(model), 0, 0, true, "the provider's model id"},
-    {"max_response_bytes", F_SIZE, DEP(max_response_bytes), 1024,
-     1ll << 30, false, NULL},
-    {"weight", F_UINT, DEP(weight), 0, 1000000, false,
-     "relative share for the weighted strategy"},
+    { "model", F_STR, DEP(model), 0, 0, true, "the provider's model id" },
+    { "max_response_bytes", F_SIZE, DEP(max_response_bytes), 1024, 1ll << 30,
+      false, NULL },
+    { "weight", F_UINT, DEP(weight), 0, 1000000, false,
+      "relative share for the weighted strategy" },
 };
 
 static void
@@ -268,7 +279,7 @@ load_deployment(struct loader *l, const char *path, const char *name,
     d->weight = 1;
     timeout_defaults(&d->timeouts);
     sy_config_read_fields(l, path, obj, deployment_fields,
-                SY_ARRAY_LEN(deployment_fields), deployment_extra, d);
+                          SY_ARRAY_LEN(deployment_fields), deployment_extra, d);
 
     struct json_object *v;
     const char *pp = sy_config_jpath(l, path, "provider");
@@ -289,8 +300,7 @@ load_deployment(struct loader *l, const char *path, const char *name,
             sy_config_fail(l, pp, hint, "unknown provider \"%s\"", provider);
         }
     }
-    if (d->provider != NULL && d->provider->adapter != NULL &&
-        d->model != NULL)
+    if (d->provider != NULL && d->provider->adapter != NULL && d->model != NULL)
         sy_caps_defaults(d->provider->type, d->model,
                          d->provider->adapter->caps, &d->caps);
     if (json_object_object_get_ex(obj, "capabilities", &v)) {
@@ -303,14 +313,15 @@ load_deployment(struct loader *l, const char *path, const char *name,
     if (json_object_object_get_ex(obj, "price", &v)) {
         const char *pp2 = sy_config_jpath(l, path, "price");
         if (sy_config_want(l, pp2, v, json_type_object, NULL) != NULL)
-            sy_config_read_fields(l, pp2, v, price_fields, SY_ARRAY_LEN(price_fields),
-                        NULL, &d->price);
+            sy_config_read_fields(l, pp2, v, price_fields,
+                                  SY_ARRAY_LEN(price_fields), NULL, &d->price);
     }
     if (json_object_object_get_ex(obj, "timeouts", &v)) {
         const char *tp = sy_config_jpath(l, path, "timeouts");
         if (sy_config_want(l, tp, v, json_type_object, NULL) != NULL)
             sy_config_read_fields(l, tp, v, timeout_fields,
-                        SY_ARRAY_LEN(timeout_fields), NULL, &d->timeouts);
+                                  SY_ARRAY_LEN(timeout_fields), NULL,
+                                  &d->timeouts);
     }
     if (d->provider != NULL)
         d->active = d->provider->keyless || d->provider->nkeys > 0;
@@ -320,15 +331,14 @@ load_deployment(struct loader *l, const char *path, const char *name,
  * entry with a fresh zeroed element of 'elem_size' bytes. */
 void
 sy_config_load_provider_cb(struct loader *l, const char *p, const char *n,
-                 struct json_object *o, void *e)
+                           struct json_object *o, void *e)
 {
     load_provider(l, p, n, o, e);
 }
 
 void
 sy_config_load_deployment_cb(struct loader *l, const char *p, const char *n,
-                   struct json_object *o, void *e)
+                             struct json_object *o, void *e)
 {
     load_deployment(l, p, n, o, e);
 }
-

@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 #define MILLION UINT64_C(1000000) /* pico per micro, micro per unit */
-#define BP_ONE UINT64_C(10000) /* 100 % in basis points */
+#define BP_ONE  UINT64_C(10000)   /* 100 % in basis points */
 
 /* ------------------------------------------------------------------ */
 /* Conversions                                                         */
@@ -207,8 +207,7 @@ sy_cost_rate_micro_usd(const struct sy_cost_rate *r, const struct sy_usage *u,
  * counts are 0. Not below sy_cost_micro_usd() of any usage within these
  * counts (if the estimate of the prompt holds). */
 int64_t
-sy_cost_worst_case_micro_usd(const struct sy_price *p,
-                             int64_t est_input_tokens,
+sy_cost_worst_case_micro_usd(const struct sy_price *p, int64_t est_input_tokens,
                              int64_t max_output_tokens, unsigned markup_bp)
 {
     struct sy_cost_rate r;
@@ -231,8 +230,8 @@ sy_cost_format_usd(int64_t micro_usd, char *out, size_t n)
     if (out == NULL || n == 0)
         return;
     bool neg = micro_usd < 0;
-    uint64_t mag = neg ? (uint64_t)0 - (uint64_t)micro_usd
-                       : (uint64_t)micro_usd;
-    snprintf(out, n, "%s%" PRIu64 ".%06" PRIu64, neg ? "-" : "",
-             mag / MILLION, mag % MILLION);
+    uint64_t mag =
+        neg ? (uint64_t)0 - (uint64_t)micro_usd : (uint64_t)micro_usd;
+    snprintf(out, n, "%s%" PRIu64 ".%06" PRIu64, neg ? "-" : "", mag / MILLION,
+             mag % MILLION);
 }

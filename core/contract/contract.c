@@ -98,8 +98,9 @@ static bool
 parse_doc(const char *s, size_t len, unsigned max_depth, const char *what,
           bool plural, struct json_object **doc, char *err, size_t errlen)
 {
-    struct sy_json_limits lim = {max_depth ? max_depth
-                                           : CONTRACT_DEFAULT_DEPTH, 0};
+    struct sy_json_limits lim = { max_depth ? max_depth
+                                            : CONTRACT_DEFAULT_DEPTH,
+                                  0 };
     struct sy_json_result res;
     if (sy_json_parse_strict(s, len, &lim, doc, &res) == SY_JSON_OK)
         return true;
@@ -123,8 +124,8 @@ json_free(void *p)
  * offsets count from the inside of the fence). */
 bool
 sy_contract_parse_json(const char *content, size_t len, unsigned max_depth,
-                       struct sy_arena *a, struct json_object **doc,
-                       char *err, size_t errlen, bool *unfenced)
+                       struct sy_arena *a, struct json_object **doc, char *err,
+                       size_t errlen, bool *unfenced)
 {
     const char *s;
     size_t n;
@@ -161,8 +162,8 @@ sy_contract_check_json_cs(const char *content, size_t len,
                           bool *unfenced)
 {
     struct json_object *doc;
-    if (!sy_contract_parse_json(content, len, max_depth, a, &doc, err,
-                                errlen, unfenced))
+    if (!sy_contract_parse_json(content, len, max_depth, a, &doc, err, errlen,
+                                unfenced))
         return false;
     char why[256];
     if (schema == NULL) {
@@ -175,8 +176,7 @@ sy_contract_check_json_cs(const char *content, size_t len,
     if (sy_schema_validate(schema, doc, budget, why, sizeof(why)))
         return true;
     if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "the content does not match the schema: %s",
-                 why);
+        snprintf(err, errlen, "the content does not match the schema: %s", why);
     return false;
 }
 
@@ -215,8 +215,8 @@ sy_contract_check_json(const char *content, size_t len,
 bool
 sy_contract_check_tool_args_cs(const char *arguments, size_t len,
                                const struct sy_schema *parameters,
-                               struct sy_rx_budget *budget,
-                               unsigned max_depth, char *err, size_t errlen)
+                               struct sy_rx_budget *budget, unsigned max_depth,
+                               char *err, size_t errlen)
 {
     char scratch[1];
     if (err == NULL || errlen == 0) {
@@ -230,8 +230,8 @@ sy_contract_check_tool_args_cs(const char *arguments, size_t len,
         b++;
     if (b == len)
         doc = json_object_new_object();
-    else if (!parse_doc(arguments, len, max_depth, "the tool arguments",
-                        true, &doc, err, errlen))
+    else if (!parse_doc(arguments, len, max_depth, "the tool arguments", true,
+                        &doc, err, errlen))
         return false;
     bool ok = false;
     char why[256];
@@ -239,8 +239,10 @@ sy_contract_check_tool_args_cs(const char *arguments, size_t len,
         snprintf(err, errlen, "the tool arguments must be a JSON object");
     else if (parameters != NULL &&
              !sy_schema_validate(parameters, doc, budget, why, sizeof(why)))
-        snprintf(err, errlen, "the tool arguments do not match the "
-                              "parameters schema: %s", why);
+        snprintf(err, errlen,
+                 "the tool arguments do not match the "
+                 "parameters schema: %s",
+                 why);
     else
         ok = true;
     json_object_put(doc);

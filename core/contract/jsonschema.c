@@ -46,8 +46,7 @@ static bool validate(struct vctx *c, const struct json_object *s,
                      const struct json_object *v);
 
 static bool
-sibling(const struct json_object *s, const char *name,
-        struct json_object **out)
+sibling(const struct json_object *s, const char *name, struct json_object **out)
 {
     return json_object_object_get_ex(s, name, out) && *out != NULL;
 }
@@ -74,7 +73,8 @@ kw_type(struct vctx *c, const struct json_object *s,
     if ((jsonschema_type_of(v) & type_mask(k)) != 0)
         return true;
     size_t n = json_object_is_type(k, json_type_array)
-                   ? json_object_array_length(k) : 1;
+                   ? json_object_array_length(k)
+                   : 1;
     char names[96];
     size_t len = 0;
     names[0] = '\0';
@@ -85,7 +85,9 @@ kw_type(struct vctx *c, const struct json_object *s,
         if (jsonschema_type_bit(t) == 0)
             continue;
         int w = snprintf(names + len, sizeof(names) - len, "%s%s",
-                         len == 0 ? "" : i + 1 == n ? " or " : ", ",
+                         len == 0     ? ""
+                         : i + 1 == n ? " or "
+                                      : ", ",
                          jsonschema_str_of(t));
         len += w > 0 ? (size_t)w : 0;
     }
@@ -104,9 +106,8 @@ enum_brief(const struct json_object *k, char *buf, size_t len)
         char item[48];
         if (json_object_is_type(e, json_type_string)) {
             item[0] = '"';
-            size_t m = 1 + jsonschema_safe_copy(item + 1,
-                                                jsonschema_str_of(e), 40,
-                                                false);
+            size_t m = 1 + jsonschema_safe_copy(item + 1, jsonschema_str_of(e),
+                                                40, false);
             item[m++] = '"';
             item[m] = '\0';
         } else if (jsonschema_is_number(e)) {
@@ -161,8 +162,8 @@ kw_const(struct vctx *c, const struct json_object *s,
 }
 
 static bool
-kw_ref(struct vctx *c, const struct json_object *s,
-       const struct json_object *k, const struct json_object *v)
+kw_ref(struct vctx *c, const struct json_object *s, const struct json_object *k,
+       const struct json_object *v)
 {
     (void)s;
     const struct json_object *t =
@@ -257,14 +258,15 @@ kw_one_of(struct vctx *c, const struct json_object *s,
         return true;
     if (hits == 0 && explain_branch(c, k, v))
         return false;
-    return jsonschema_fail(c, "must match exactly one schema in oneOf "
-                              "(matched %s)",
+    return jsonschema_fail(c,
+                           "must match exactly one schema in oneOf "
+                           "(matched %s)",
                            hits == 0 ? "none" : "more than one");
 }
 
 static bool
-kw_not(struct vctx *c, const struct json_object *s,
-       const struct json_object *k, const struct json_object *v)
+kw_not(struct vctx *c, const struct json_object *s, const struct json_object *k,
+       const struct json_object *v)
 {
     (void)s;
     c->quiet++;
@@ -277,8 +279,8 @@ kw_not(struct vctx *c, const struct json_object *s,
 }
 
 static bool
-kw_if(struct vctx *c, const struct json_object *s,
-      const struct json_object *k, const struct json_object *v)
+kw_if(struct vctx *c, const struct json_object *s, const struct json_object *k,
+      const struct json_object *v)
 {
     struct json_object *branch;
     c->quiet++;
@@ -297,7 +299,8 @@ kw_properties(struct vctx *c, const struct json_object *s,
               const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    json_object_object_foreach(k, key, sub) {
+    json_object_object_foreach(k, key, sub)
+    {
         struct json_object *pv;
         if (!json_object_object_get_ex(v, key, &pv))
             continue;
@@ -317,7 +320,8 @@ pattern_props(struct vctx *c, const struct json_object *pp, const char *key,
               const struct json_object *pv, bool apply)
 {
     int matched = 0;
-    json_object_object_foreach(pp, pat, sub) {
+    json_object_object_foreach(pp, pat, sub)
+    {
         int m = jsonschema_rx_match(c, pat, key, strlen(key));
         if (m == -2)
             return -1; /* the regex budget: recorded */
@@ -341,11 +345,11 @@ pattern_props(struct vctx *c, const struct json_object *pp, const char *key,
 
 static bool
 kw_pattern_properties(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k,
-                      const struct json_object *v)
+                      const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    json_object_object_foreach(v, key, pv) {
+    json_object_object_foreach(v, key, pv)
+    {
         if (pattern_props(c, k, key, pv, true) < 0)
             return false;
     }
@@ -359,7 +363,8 @@ kw_additional(struct vctx *c, const struct json_object *s,
     struct json_object *props = NULL, *pp = NULL, *tmp;
     sibling(s, "properties", &props);
     sibling(s, "patternProperties", &pp);
-    json_object_object_foreach(v, key, pv) {
+    json_object_object_foreach(v, key, pv)
+    {
         if (props != NULL && json_object_object_get_ex(props, key, &tmp))
             continue;
         if (pp != NULL) {
@@ -394,8 +399,8 @@ kw_required(struct vctx *c, const struct json_object *s,
             json_object_object_get_ex(v, jsonschema_str_of(name), &pv))
             continue;
         char safe[64];
-        safe[jsonschema_safe_copy(safe, jsonschema_str_of(name), 48,
-                                  false)] = '\0';
+        safe[jsonschema_safe_copy(safe, jsonschema_str_of(name), 48, false)] =
+            '\0';
         return jsonschema_fail(c, "missing required property \"%s\"", safe);
     }
     return true;
@@ -415,10 +420,11 @@ dep_names(struct vctx *c, const char *key, const struct json_object *names,
             continue;
         char a[64], b[64];
         a[jsonschema_safe_copy(a, key, 48, false)] = '\0';
-        b[jsonschema_safe_copy(b, jsonschema_str_of(name), 48, false)] =
-            '\0';
-        return jsonschema_fail(c, "property \"%s\" requires property "
-                                  "\"%s\"", a, b);
+        b[jsonschema_safe_copy(b, jsonschema_str_of(name), 48, false)] = '\0';
+        return jsonschema_fail(c,
+                               "property \"%s\" requires property "
+                               "\"%s\"",
+                               a, b);
     }
     return true;
 }
@@ -430,7 +436,8 @@ kw_dependencies(struct vctx *c, const struct json_object *s,
                 const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    json_object_object_foreach(k, key, dep) {
+    json_object_object_foreach(k, key, dep)
+    {
         struct json_object *pv;
         if (!json_object_object_get_ex(v, key, &pv))
             continue;
@@ -448,7 +455,8 @@ kw_property_names(struct vctx *c, const struct json_object *s,
                   const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    json_object_object_foreach(v, key, pv) {
+    json_object_object_foreach(v, key, pv)
+    {
         (void)pv;
         struct json_object *name = json_object_new_string(key);
         c->quiet++;
@@ -523,8 +531,10 @@ kw_unique(struct vctx *c, const struct json_object *s,
         for (size_t j = i + 1; j < n; j++) {
             if (jsonschema_equal(c, json_object_array_get_idx(v, i),
                                  json_object_array_get_idx(v, j), 0))
-                return jsonschema_fail(c, "items must be unique ([%zu] "
-                                          "equals [%zu])", i, j);
+                return jsonschema_fail(c,
+                                       "items must be unique ([%zu] "
+                                       "equals [%zu])",
+                                       i, j);
             if (c->aborted)
                 return false;
         }
@@ -551,11 +561,13 @@ kw_contains(struct vctx *c, const struct json_object *s,
     if (c->aborted)
         return false;
     if (lo > 0 && (uint64_t)hits < (uint64_t)lo)
-        return jsonschema_fail(c, "must contain at least %" PRId64
-                                  " matching item%s", lo, lo == 1 ? "" : "s");
+        return jsonschema_fail(
+            c, "must contain at least %" PRId64 " matching item%s", lo,
+            lo == 1 ? "" : "s");
     if (hi >= 0 && (uint64_t)hits > (uint64_t)hi)
-        return jsonschema_fail(c, "must contain at most %" PRId64
-                                  " matching item%s", hi, hi == 1 ? "" : "s");
+        return jsonschema_fail(
+            c, "must contain at most %" PRId64 " matching item%s", hi,
+            hi == 1 ? "" : "s");
     return true;
 }
 
@@ -564,46 +576,46 @@ kw_contains(struct vctx *c, const struct json_object *s,
  * or a container of subschemas); what sy_jsonschema_check requires of
  * its value. "type" is evaluated first; the rest in schema order. */
 static const struct kw keywords[] = {
-    {"type", TY_ANY, NULL, K_TYPE},
-    {"enum", TY_ANY, kw_enum, K_ARRAY},
-    {"const", TY_ANY, kw_const, K_ANY},
-    {"$ref", TY_ANY, kw_ref, K_REF},
-    {"allOf", TY_ANY, kw_all_of, K_SCHEMA_LIST},
-    {"anyOf", TY_ANY, kw_any_of, K_SCHEMA_LIST},
-    {"oneOf", TY_ANY, kw_one_of, K_SCHEMA_LIST},
-    {"not", TY_ANY, kw_not, K_SCHEMA},
-    {"if", TY_ANY, kw_if, K_SCHEMA},
-    {"then", TY_ANY, NULL, K_SCHEMA},
-    {"else", TY_ANY, NULL, K_SCHEMA},
-    {"$defs", TY_ANY, NULL, K_SCHEMA_MAP},
-    {"definitions", TY_ANY, NULL, K_SCHEMA_MAP},
-    {"properties", TY_OBJ, kw_properties, K_SCHEMA_MAP},
-    {"patternProperties", TY_OBJ, kw_pattern_properties, K_PATTERN_MAP},
-    {"additionalProperties", TY_OBJ, kw_additional, K_SCHEMA},
-    {"required", TY_OBJ, kw_required, K_NAMES},
-    {"propertyNames", TY_OBJ, kw_property_names, K_SCHEMA},
-    {"dependencies", TY_OBJ, kw_dependencies, K_DEPS},
-    {"dependentRequired", TY_OBJ, kw_dependencies, K_DEPS},
-    {"dependentSchemas", TY_OBJ, kw_dependencies, K_SCHEMA_MAP},
-    {"minProperties", TY_OBJ, jsonschema_kw_min_props, K_COUNT},
-    {"maxProperties", TY_OBJ, jsonschema_kw_max_props, K_COUNT},
-    {"items", TY_ARR, kw_items, K_ITEMS},
-    {"prefixItems", TY_ARR, kw_prefix_items, K_SCHEMA_LIST},
-    {"additionalItems", TY_ARR, NULL, K_SCHEMA},
-    {"minItems", TY_ARR, jsonschema_kw_min_items, K_COUNT},
-    {"maxItems", TY_ARR, jsonschema_kw_max_items, K_COUNT},
-    {"uniqueItems", TY_ARR, kw_unique, K_BOOL},
-    {"contains", TY_ARR, kw_contains, K_SCHEMA},
-    {"minContains", TY_ARR, NULL, K_COUNT},
-    {"maxContains", TY_ARR, NULL, K_COUNT},
-    {"minLength", TY_STR, jsonschema_kw_min_len, K_COUNT},
-    {"maxLength", TY_STR, jsonschema_kw_max_len, K_COUNT},
-    {"pattern", TY_STR, jsonschema_kw_pattern, K_PATTERN},
-    {"minimum", TY_NUM, jsonschema_kw_minimum, K_BOUND},
-    {"maximum", TY_NUM, jsonschema_kw_maximum, K_BOUND},
-    {"exclusiveMinimum", TY_NUM, jsonschema_kw_ex_minimum, K_BOUND},
-    {"exclusiveMaximum", TY_NUM, jsonschema_kw_ex_maximum, K_BOUND},
-    {"multipleOf", TY_NUM, jsonschema_kw_multiple_of, K_POSITIVE},
+    { "type", TY_ANY, NULL, K_TYPE },
+    { "enum", TY_ANY, kw_enum, K_ARRAY },
+    { "const", TY_ANY, kw_const, K_ANY },
+    { "$ref", TY_ANY, kw_ref, K_REF },
+    { "allOf", TY_ANY, kw_all_of, K_SCHEMA_LIST },
+    { "anyOf", TY_ANY, kw_any_of, K_SCHEMA_LIST },
+    { "oneOf", TY_ANY, kw_one_of, K_SCHEMA_LIST },
+    { "not", TY_ANY, kw_not, K_SCHEMA },
+    { "if", TY_ANY, kw_if, K_SCHEMA },
+    { "then", TY_ANY, NULL, K_SCHEMA },
+    { "else", TY_ANY, NULL, K_SCHEMA },
+    { "$defs", TY_ANY, NULL, K_SCHEMA_MAP },
+    { "definitions", TY_ANY, NULL, K_SCHEMA_MAP },
+    { "properties", TY_OBJ, kw_properties, K_SCHEMA_MAP },
+    { "patternProperties", TY_OBJ, kw_pattern_properties, K_PATTERN_MAP },
+    { "additionalProperties", TY_OBJ, kw_additional, K_SCHEMA },
+    { "required", TY_OBJ, kw_required, K_NAMES },
+    { "propertyNames", TY_OBJ, kw_property_names, K_SCHEMA },
+    { "dependencies", TY_OBJ, kw_dependencies, K_DEPS },
+    { "dependentRequired", TY_OBJ, kw_dependencies, K_DEPS },
+    { "dependentSchemas", TY_OBJ, kw_dependencies, K_SCHEMA_MAP },
+    { "minProperties", TY_OBJ, jsonschema_kw_min_props, K_COUNT },
+    { "maxProperties", TY_OBJ, jsonschema_kw_max_props, K_COUNT },
+    { "items", TY_ARR, kw_items, K_ITEMS },
+    { "prefixItems", TY_ARR, kw_prefix_items, K_SCHEMA_LIST },
+    { "additionalItems", TY_ARR, NULL, K_SCHEMA },
+    { "minItems", TY_ARR, jsonschema_kw_min_items, K_COUNT },
+    { "maxItems", TY_ARR, jsonschema_kw_max_items, K_COUNT },
+    { "uniqueItems", TY_ARR, kw_unique, K_BOOL },
+    { "contains", TY_ARR, kw_contains, K_SCHEMA },
+    { "minContains", TY_ARR, NULL, K_COUNT },
+    { "maxContains", TY_ARR, NULL, K_COUNT },
+    { "minLength", TY_STR, jsonschema_kw_min_len, K_COUNT },
+    { "maxLength", TY_STR, jsonschema_kw_max_len, K_COUNT },
+    { "pattern", TY_STR, jsonschema_kw_pattern, K_PATTERN },
+    { "minimum", TY_NUM, jsonschema_kw_minimum, K_BOUND },
+    { "maximum", TY_NUM, jsonschema_kw_maximum, K_BOUND },
+    { "exclusiveMinimum", TY_NUM, jsonschema_kw_ex_minimum, K_BOUND },
+    { "exclusiveMaximum", TY_NUM, jsonschema_kw_ex_maximum, K_BOUND },
+    { "multipleOf", TY_NUM, jsonschema_kw_multiple_of, K_POSITIVE },
 };
 
 /* The row of 'name', or NULL (annotations and unknown keywords). */
@@ -674,8 +686,10 @@ validate(struct vctx *c, const struct json_object *s,
     if (!jsonschema_step(c))
         return false;
     if (c->depth >= SY_JSONSCHEMA_MAX_DEPTH)
-        return jsonschema_abort_eval(c, "the schema is nested too deeply "
-                                        "(a $ref loop?)", false);
+        return jsonschema_abort_eval(c,
+                                     "the schema is nested too deeply "
+                                     "(a $ref loop?)",
+                                     false);
     c->depth++;
     bool ok = true;
     struct json_object *k;
@@ -692,7 +706,8 @@ validate(struct vctx *c, const struct json_object *s,
                  ? kw_type(c, s, k, v)
                  : jsonschema_fail(c, "invalid schema: bad \"type\"");
     unsigned ty = jsonschema_type_of(v);
-    json_object_object_foreach(s, name, val) {
+    json_object_object_foreach(s, name, val)
+    {
         if (!ok)
             break;
         const struct kw *kw = jsonschema_kw_find(name);
@@ -738,8 +753,9 @@ sy_schema_validate(const struct sy_schema *cs,
     }
     if (budget->spent) {
         if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "$: too much regex work (the request's "
-                                  "budget is spent)");
+            snprintf(err, errlen,
+                     "$: too much regex work (the request's "
+                     "budget is spent)");
         return false;
     }
     struct vctx c;

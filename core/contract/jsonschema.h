@@ -22,10 +22,10 @@ struct json_object;
  * loop stops here), evaluation steps (subschema applications plus value
  * comparisons) per validation, the length of one pattern in bytes, the
  * patterns of one schema, and their compiled size in bytes. */
-#define SY_JSONSCHEMA_MAX_DEPTH 128
-#define SY_JSONSCHEMA_MAX_STEPS 200000
-#define SY_JSONSCHEMA_PATTERN_MAX 1024
-#define SY_JSONSCHEMA_MAX_PATTERNS 512
+#define SY_JSONSCHEMA_MAX_DEPTH     128
+#define SY_JSONSCHEMA_MAX_STEPS     200000
+#define SY_JSONSCHEMA_PATTERN_MAX   1024
+#define SY_JSONSCHEMA_MAX_PATTERNS  512
 #define SY_JSONSCHEMA_PATTERN_BYTES (2u << 20)
 
 /* Regex work one request may spend in all its validations: CPU time of
@@ -60,8 +60,8 @@ struct sy_schema;
  * compiles within the limits. NULL when not; 'err' then names the
  * schema location as a JSON pointer ("#/properties/a/pattern: ..."). The
  * result is freed with sy_schema_free. */
-struct sy_schema *sy_schema_compile(const struct json_object *schema,
-                                    char *err, size_t errlen);
+struct sy_schema *sy_schema_compile(const struct json_object *schema, char *err,
+                                    size_t errlen);
 /* The same with the dialect given: SY_SCHEMA_LEGACY for drafts 4 to 7
  * ("$ref" replaces its siblings), whatever "$schema" says. */
 #define SY_SCHEMA_LEGACY 1u
@@ -83,8 +83,7 @@ void sy_schema_free_cb(void *cs);
  * and budget->spent is set. */
 bool sy_schema_validate(const struct sy_schema *cs,
                         const struct json_object *instance,
-                        struct sy_rx_budget *budget, char *err,
-                        size_t errlen);
+                        struct sy_rx_budget *budget, char *err, size_t errlen);
 
 /* One-shot forms (compile, use, free): tests and tools. */
 bool sy_jsonschema_validate(const struct json_object *schema,

@@ -34,9 +34,9 @@ static bool check_schema(struct vctx *c, const struct json_object *s);
  * judge dates or e-mail addresses, and a caller who needs that checked
  * can add a pattern. "x-" extensions are annotations too. */
 static const char *const annotations[] = {
-    "title", "description", "default", "examples", "$comment", "format",
-    "deprecated", "readOnly", "writeOnly", "contentMediaType",
-    "contentEncoding", "contentSchema",
+    "title",     "description",      "default",         "examples",
+    "$comment",  "format",           "deprecated",      "readOnly",
+    "writeOnly", "contentMediaType", "contentEncoding", "contentSchema",
 };
 
 bool
@@ -55,8 +55,7 @@ remember_walked(struct compile_state *st, const void *s)
 {
     if (st->nwalked == st->cwalked) {
         st->cwalked = st->cwalked ? st->cwalked * 2 : 32;
-        st->walked = sy_xrealloc(st->walked,
-                                 st->cwalked * sizeof(*st->walked));
+        st->walked = sy_xrealloc(st->walked, st->cwalked * sizeof(*st->walked));
     }
     st->walked[st->nwalked++] = s;
 }
@@ -91,7 +90,8 @@ check_map(struct vctx *c, const struct json_object *k, bool patterns)
 {
     if (!json_object_is_type(k, json_type_object))
         return jsonschema_fail(c, "must be an object of schemas");
-    json_object_object_foreach(k, key, sub) {
+    json_object_object_foreach(k, key, sub)
+    {
         size_t saved = jsonschema_path_key(c, key);
         bool ok = !patterns || check_pattern(c, key, strlen(key));
         ok = ok && check_schema(c, sub);
@@ -106,7 +106,8 @@ static bool
 check_names(struct vctx *c, const struct json_object *k)
 {
     size_t n = json_object_is_type(k, json_type_array)
-                   ? json_object_array_length(k) : 0;
+                   ? json_object_array_length(k)
+                   : 0;
     if (!json_object_is_type(k, json_type_array))
         return jsonschema_fail(c, "must be an array of strings");
     for (size_t i = 0; i < n; i++)
@@ -123,7 +124,8 @@ check_deps(struct vctx *c, const struct json_object *k)
 {
     if (!json_object_is_type(k, json_type_object))
         return jsonschema_fail(c, "must be an object");
-    json_object_object_foreach(k, key, sub) {
+    json_object_object_foreach(k, key, sub)
+    {
         size_t saved = jsonschema_path_key(c, key);
         bool ok = json_object_is_type(sub, json_type_array)
                       ? check_names(c, sub)
@@ -248,8 +250,10 @@ check_other(struct vctx *c, const char *name, const struct json_object *val)
                jsonschema_fail(c, "must be a string");
     if (strcmp(name, "$id") == 0 || strcmp(name, "id") == 0) {
         if (c->depth != 1)
-            return jsonschema_fail(c, "\"%s\" is only supported at the "
-                                      "root of the schema", name);
+            return jsonschema_fail(c,
+                                   "\"%s\" is only supported at the "
+                                   "root of the schema",
+                                   name);
         return json_object_is_type(val, json_type_string) ||
                jsonschema_fail(c, "must be a string");
     }
@@ -275,7 +279,8 @@ check_schema(struct vctx *c, const struct json_object *s)
     remember_walked(c->cst, s);
     c->depth++;
     bool ok = true;
-    json_object_object_foreach(s, name, val) {
+    json_object_object_foreach(s, name, val)
+    {
         const struct kw *kw = jsonschema_kw_find(name);
         size_t saved = jsonschema_path_key(c, name);
         ok = kw != NULL ? check_value(c, kw, val) : check_other(c, name, val);
@@ -290,8 +295,8 @@ check_schema(struct vctx *c, const struct json_object *s)
 static int
 ptr_cmp(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(const void *const *)a;
-    uintptr_t y = (uintptr_t)*(const void *const *)b;
+    uintptr_t x = (uintptr_t) * (const void *const *)a;
+    uintptr_t y = (uintptr_t) * (const void *const *)b;
     return (x > y) - (x < y);
 }
 
@@ -383,8 +388,7 @@ sy_schema_free_cb(void *cs)
 
 /* Check that 'schema' (borrowed) compiles; 'err' as sy_schema_compile. */
 bool
-sy_jsonschema_check(const struct json_object *schema, char *err,
-                    size_t errlen)
+sy_jsonschema_check(const struct json_object *schema, char *err, size_t errlen)
 {
     struct sy_schema *cs = sy_schema_compile(schema, err, errlen);
     sy_schema_free(cs);

@@ -26,8 +26,8 @@
  * NULL) is emptied; 'pointer_paths' picks "#/a/b" (check) over "$.a.b"
  * (validate). */
 void
-jsonschema_ctx_init(struct vctx *c, const struct json_object *root,
-                    char *err, size_t errlen, bool pointer_paths)
+jsonschema_ctx_init(struct vctx *c, const struct json_object *root, char *err,
+                    size_t errlen, bool pointer_paths)
 {
     memset(c, 0, sizeof(*c));
     c->root = root;
@@ -61,8 +61,7 @@ jsonschema_str_of(const struct json_object *o)
 /* Record the first violation as "<path>: <message>" in the caller's
  * buffer, unless quiet or one is recorded already. Always false, so that
  * a validator can return it. */
-bool SY_PRINTF(2, 3)
-jsonschema_fail(struct vctx *c, const char *fmt, ...)
+bool SY_PRINTF(2, 3) jsonschema_fail(struct vctx *c, const char *fmt, ...)
 {
     if (c->quiet > 0 || c->have_err || c->err == NULL || c->errlen == 0)
         return false;
@@ -179,8 +178,7 @@ jsonschema_path_index(struct vctx *c, size_t i)
 {
     size_t saved = c->plen;
     char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), c->pointer_paths ? "/%zu" : "[%zu]",
-                     i);
+    int n = snprintf(tmp, sizeof(tmp), c->pointer_paths ? "/%zu" : "[%zu]", i);
     path_put(c, tmp, (size_t)n);
     return saved;
 }
@@ -192,8 +190,10 @@ jsonschema_step(struct vctx *c)
     if (c->aborted)
         return false;
     if (++c->steps > SY_JSONSCHEMA_MAX_STEPS)
-        return jsonschema_abort_eval(c, "the schema is too complex to "
-                                        "evaluate", true);
+        return jsonschema_abort_eval(c,
+                                     "the schema is too complex to "
+                                     "evaluate",
+                                     true);
     return true;
 }
 
@@ -263,9 +263,9 @@ static const struct {
     const char *name;
     unsigned bit;
 } type_names[] = {
-    {"null", TY_NULL},     {"boolean", TY_BOOL}, {"object", TY_OBJ},
-    {"array", TY_ARR},     {"number", TY_NUM},   {"string", TY_STR},
-    {"integer", TY_INT},
+    { "null", TY_NULL },   { "boolean", TY_BOOL }, { "object", TY_OBJ },
+    { "array", TY_ARR },   { "number", TY_NUM },   { "string", TY_STR },
+    { "integer", TY_INT },
 };
 
 unsigned
@@ -320,8 +320,10 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
     if (!jsonschema_step(c))
         return false;
     if (depth > SY_JSONSCHEMA_MAX_DEPTH)
-        return jsonschema_abort_eval(c, "a value is nested too deeply to "
-                                        "compare", false);
+        return jsonschema_abort_eval(c,
+                                     "a value is nested too deeply to "
+                                     "compare",
+                                     false);
     if (jsonschema_is_number(a) && jsonschema_is_number(b)) {
         struct num x, y;
         jsonschema_num_get(a, &x);
@@ -337,8 +339,8 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
     case json_type_string: {
         int n = json_object_get_string_len(a);
         return n == json_object_get_string_len(b) &&
-               memcmp(jsonschema_str_of(a), jsonschema_str_of(b),
-                      (size_t)n) == 0;
+               memcmp(jsonschema_str_of(a), jsonschema_str_of(b), (size_t)n) ==
+                   0;
     }
     case json_type_array: {
         size_t n = json_object_array_length(a);
@@ -346,15 +348,15 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
             return false;
         for (size_t i = 0; i < n; i++)
             if (!jsonschema_equal(c, json_object_array_get_idx(a, i),
-                                  json_object_array_get_idx(b, i),
-                                  depth + 1))
+                                  json_object_array_get_idx(b, i), depth + 1))
                 return false;
         return true;
     }
     case json_type_object: {
         if (json_object_object_length(a) != json_object_object_length(b))
             return false;
-        json_object_object_foreach(a, key, va) {
+        json_object_object_foreach(a, key, va)
+        {
             struct json_object *vb;
             if (!json_object_object_get_ex(b, key, &vb) ||
                 !jsonschema_equal(c, va, vb, depth + 1))

@@ -17,22 +17,22 @@
 #include <stdint.h>
 
 struct json_object;
-struct rx_pat;   /* one compiled pattern; complete in jsonschema_rx.c */
-struct rx_match; /* PCRE2 match state of a call; in jsonschema_rx.c */
+struct rx_pat;      /* one compiled pattern; complete in jsonschema_rx.c */
+struct rx_match;    /* PCRE2 match state of a call; in jsonschema_rx.c */
 struct pending_ref; /* a $ref to verify; in jsonschema_check.c */
 
-#define PATH_CAP 192       /* bytes of the path buffer */
-#define PATH_LIMIT 150     /* past this, the path ends in "..." */
+#define PATH_CAP   192 /* bytes of the path buffer */
+#define PATH_LIMIT 150 /* past this, the path ends in "..." */
 
 /* A compiled schema (jsonschema.h): the document and its patterns,
  * sorted by the address of their source string in the document. */
 struct sy_schema {
     const struct json_object *root; /* borrowed */
-    bool legacy_ref;      /* draft 4-7: siblings of $ref are ignored */
-    struct rx_pat *pats;  /* owned, npats of them */
+    bool legacy_ref;     /* draft 4-7: siblings of $ref are ignored */
+    struct rx_pat *pats; /* owned, npats of them */
     size_t npats;
     size_t cap;
-    size_t bytes;         /* compiled size of all patterns */
+    size_t bytes; /* compiled size of all patterns */
 };
 
 /* What the compile walk keeps besides the schema (jsonschema_check.c). */
@@ -48,27 +48,27 @@ struct compile_state {
  * (jsonschema_ctx.c); the pattern fields belong to jsonschema_rx.c. */
 struct vctx {
     const struct json_object *root; /* borrowed: the schema document */
-    struct sy_schema *cs;  /* validate: borrowed; compile: being built */
-    struct compile_state *cst; /* compile only */
+    struct sy_schema *cs;        /* validate: borrowed; compile: being built */
+    struct compile_state *cst;   /* compile only */
     struct sy_rx_budget *budget; /* validate: the request's */
-    char *err;                      /* caller's buffer, may be NULL */
+    char *err;                   /* caller's buffer, may be NULL */
     size_t errlen;
-    bool pointer_paths;    /* check: "#/a/b"; validate: "$.a.b" */
-    char path[PATH_CAP];   /* where we are, NUL-terminated */
+    bool pointer_paths;  /* check: "#/a/b"; validate: "$.a.b" */
+    char path[PATH_CAP]; /* where we are, NUL-terminated */
     size_t plen;
-    unsigned depth;        /* nested schema applications */
-    unsigned long steps;   /* applications plus comparisons */
-    unsigned quiet;        /* > 0 inside anyOf, oneOf, not, if... */
-    bool have_err;         /* 'err' holds the first violation */
-    bool aborted;          /* a bound was hit: everything fails */
-    struct rx_match *rxm;  /* owned, lazily: match data and context */
+    unsigned depth;       /* nested schema applications */
+    unsigned long steps;  /* applications plus comparisons */
+    unsigned quiet;       /* > 0 inside anyOf, oneOf, not, if... */
+    bool have_err;        /* 'err' holds the first violation */
+    bool aborted;         /* a bound was hit: everything fails */
+    struct rx_match *rxm; /* owned, lazily: match data and context */
 };
 
 /* A JSON number read from json-c. */
 struct num {
     bool is_int; /* 'i' is exact */
     int64_t i;
-    double d;    /* always set */
+    double d; /* always set */
 };
 
 /* Instance types as bits of a mask; an integral number is NUM | INT. */
@@ -85,30 +85,29 @@ enum {
 
 /* What a keyword's value must look like, for sy_jsonschema_check. */
 enum kw_arg {
-    K_SCHEMA,        /* a schema */
-    K_SCHEMA_MAP,    /* an object of schemas */
-    K_SCHEMA_LIST,   /* a non-empty array of schemas */
-    K_ITEMS,         /* a schema or an array of schemas */
-    K_COUNT,         /* a non-negative integer */
-    K_NUMBER,        /* a finite number */
-    K_BOUND,         /* a number, or a draft-4 boolean */
-    K_POSITIVE,      /* a number > 0 */
-    K_TYPE,          /* a type name or an array of them */
-    K_NAMES,         /* an array of strings */
-    K_ARRAY,         /* an array */
-    K_ANY,           /* any value */
-    K_BOOL,          /* a boolean */
-    K_PATTERN,       /* a supported pattern */
-    K_PATTERN_MAP,   /* an object of pattern: schema */
-    K_REF,           /* a resolvable local reference */
-    K_DEPS           /* dependencies: names or a schema per property */
+    K_SCHEMA,      /* a schema */
+    K_SCHEMA_MAP,  /* an object of schemas */
+    K_SCHEMA_LIST, /* a non-empty array of schemas */
+    K_ITEMS,       /* a schema or an array of schemas */
+    K_COUNT,       /* a non-negative integer */
+    K_NUMBER,      /* a finite number */
+    K_BOUND,       /* a number, or a draft-4 boolean */
+    K_POSITIVE,    /* a number > 0 */
+    K_TYPE,        /* a type name or an array of them */
+    K_NAMES,       /* an array of strings */
+    K_ARRAY,       /* an array */
+    K_ANY,         /* any value */
+    K_BOOL,        /* a boolean */
+    K_PATTERN,     /* a supported pattern */
+    K_PATTERN_MAP, /* an object of pattern: schema */
+    K_REF,         /* a resolvable local reference */
+    K_DEPS         /* dependencies: names or a schema per property */
 };
 
 /* A keyword's validator: 's' the schema object (for siblings), 'k' the
  * keyword's value, 'v' the instance. */
 typedef bool (*kw_fn)(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k,
-                      const struct json_object *v);
+                      const struct json_object *k, const struct json_object *v);
 
 /* One row of the keyword table (jsonschema.c, which documents the
  * columns). */
@@ -144,8 +143,7 @@ size_t jsonschema_path_index(struct vctx *c, size_t i);
 void jsonschema_path_pop(struct vctx *c, size_t saved);
 /* A caller-safe copy of 'k' (printable ASCII, at most 'max' bytes), not
  * NUL-terminated; returns its length. */
-size_t jsonschema_safe_copy(char *out, const char *k, size_t max,
-                            bool pointer);
+size_t jsonschema_safe_copy(char *out, const char *k, size_t max, bool pointer);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema_ctx.c: JSON values and $ref                              */
@@ -167,8 +165,8 @@ const char *jsonschema_type_name(const struct json_object *v);
 bool jsonschema_equal(struct vctx *c, const struct json_object *a,
                       const struct json_object *b, unsigned depth);
 /* The schema that a local "#..." reference names; borrowed, or NULL. */
-const struct json_object *
-jsonschema_resolve_ref(const struct json_object *root, const char *ref);
+const struct json_object *jsonschema_resolve_ref(const struct json_object *root,
+                                                 const char *ref);
 /* An object or a boolean. */
 bool jsonschema_is_schema(const struct json_object *s);
 
@@ -178,8 +176,8 @@ bool jsonschema_is_schema(const struct json_object *s);
 /* Compile pattern 'src' (len bytes, borrowed from the schema: its address
  * is the key) into c->cs; false with the reason in 'why' when it cannot
  * be. */
-bool jsonschema_rx_add(struct vctx *c, const char *src, size_t len,
-                       char *why, size_t whylen);
+bool jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
+                       size_t whylen);
 /* After the walk: sort the patterns for lookup. */
 void jsonschema_rx_finish(struct sy_schema *cs);
 /* Free the compiled patterns of 'cs'. */

@@ -52,12 +52,12 @@
 #include <string.h>
 #include <time.h>
 
-#define RX_NEST 64              /* parentheses nesting (compile stack) */
+#define RX_NEST        64       /* parentheses nesting (compile stack) */
 #define RX_MATCH_LIMIT 500000   /* matcher steps per start position */
 #define RX_DEPTH_LIMIT 100000   /* nested backtracking frames */
-#define RX_HEAP_KIB 1024        /* backtracking memory of one match */
-#define RX_CHECK_NS 2000000u    /* wall time between CPU clock reads */
-#define RX_GROW 100             /* most output bytes per input byte */
+#define RX_HEAP_KIB    1024     /* backtracking memory of one match */
+#define RX_CHECK_NS    2000000u /* wall time between CPU clock reads */
+#define RX_GROW        100      /* most output bytes per input byte */
 
 /* One compiled pattern (struct sy_schema 'pats'). */
 struct rx_pat {
@@ -72,8 +72,9 @@ struct rx_match {
 };
 
 /* ECMA-262 white space and line terminators, as class members. */
-#define JS_SPACE "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
-                 "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+#define JS_SPACE                                      \
+    "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
+    "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 
 uint64_t
 jsonschema_wall_ns(void)
@@ -172,9 +173,26 @@ rw_escape(struct rx_tr *t, bool in_class)
             return refuse(t, "legacy octal escapes are not supported");
         puts_(t, "\\x00");
         return true;
-    case 'A': case 'z': case 'Z': case 'G': case 'Q': case 'E': case 'K':
-    case 'R': case 'X': case 'h': case 'H': case 'N': case 'C': case 'g':
-    case 'o': case 'e': case 'a': case 'L': case 'l': case 'U':
+    case 'A':
+    case 'z':
+    case 'Z':
+    case 'G':
+    case 'Q':
+    case 'E':
+    case 'K':
+    case 'R':
+    case 'X':
+    case 'h':
+    case 'H':
+    case 'N':
+    case 'C':
+    case 'g':
+    case 'o':
+    case 'e':
+    case 'a':
+    case 'L':
+    case 'l':
+    case 'U':
         return refuse(t, "an escape that ECMA-262 does not define");
     default:
         if (in_class && e >= '1' && e <= '9')
@@ -198,8 +216,8 @@ rw_group(struct rx_tr *t)
     if (left >= 2 && p[1] == '?') {
         char k = left >= 3 ? p[2] : '\0';
         char k2 = left >= 4 ? p[3] : '\0';
-        bool name = k2 == '_' || (k2 >= 'a' && k2 <= 'z') ||
-                    (k2 >= 'A' && k2 <= 'Z');
+        bool name =
+            k2 == '_' || (k2 >= 'a' && k2 <= 'z') || (k2 >= 'A' && k2 <= 'Z');
         if (k == ':' || k == '=' || k == '!')
             w = 3;
         else if (k == '<' && (k2 == '=' || k2 == '!'))
@@ -305,16 +323,15 @@ set_why(char *why, size_t whylen, const char *a)
 /* Compile the rewritten pattern with the ECMA-like options and limits;
  * NULL with the reason in 'why'. */
 static pcre2_code *
-rx_compile_pcre(const char *p, size_t n, bool backref, char *why,
-                size_t whylen)
+rx_compile_pcre(const char *p, size_t n, bool backref, char *why, size_t whylen)
 {
     pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
     if (cc == NULL) {
         set_why(why, whylen, "out of memory");
         return NULL;
     }
-    pcre2_set_max_pattern_length(cc, (PCRE2_SIZE)RX_GROW *
-                                         SY_JSONSCHEMA_PATTERN_MAX + 64);
+    pcre2_set_max_pattern_length(
+        cc, (PCRE2_SIZE)RX_GROW * SY_JSONSCHEMA_PATTERN_MAX + 64);
     pcre2_set_parens_nest_limit(cc, RX_NEST);
     pcre2_set_newline(cc, PCRE2_NEWLINE_ANYCRLF);
     pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
@@ -356,7 +373,7 @@ jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
         snprintf(why, whylen, "a NUL byte (write \\u0000 as \\x00)");
         return false;
     }
-    struct rx_tr t = {.s = src, .n = len};
+    struct rx_tr t = { .s = src, .n = len };
     t.o = sy_xmalloc(RX_GROW * len + 64);
     puts_(&t, "(?C1)(?:");
     bool ok = rx_rewrite(&t);
@@ -374,8 +391,10 @@ jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
     pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size);
     if (cs->bytes + size > SY_JSONSCHEMA_PATTERN_BYTES) {
         pcre2_code_free(re);
-        snprintf(why, whylen, "the schema's patterns compile to more than "
-                              "%u bytes", SY_JSONSCHEMA_PATTERN_BYTES);
+        snprintf(why, whylen,
+                 "the schema's patterns compile to more than "
+                 "%u bytes",
+                 SY_JSONSCHEMA_PATTERN_BYTES);
         return false;
     }
     if (cs->npats == cs->cap) {
@@ -440,8 +459,8 @@ rx_callout(pcre2_callout_block *cb, void *data)
     if (w - b->wall_last >= RX_CHECK_NS) {
         b->wall_last = w;
         uint64_t now = jsonschema_cpu_ns();
-        if (now > b->t_enter && b->cpu_ns + (now - b->t_enter) >
-                                    SY_RX_BUDGET_CPU_NS)
+        if (now > b->t_enter &&
+            b->cpu_ns + (now - b->t_enter) > SY_RX_BUDGET_CPU_NS)
             return PCRE2_ERROR_CALLOUT;
     }
     return 0;
@@ -474,13 +493,12 @@ rx_find(const struct sy_schema *cs, const char *src)
 {
     if (cs == NULL || cs->npats == 0)
         return NULL;
-    struct rx_pat key = {.src = src};
+    struct rx_pat key = { .src = src };
     return bsearch(&key, cs->pats, cs->npats, sizeof(key), pat_cmp);
 }
 
 int
-jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
-                    size_t n)
+jsonschema_rx_match(struct vctx *c, const char *src, const char *s, size_t n)
 {
     const struct rx_pat *p = rx_find(c->cs, src);
     if (p == NULL)
@@ -503,8 +521,10 @@ jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
     /* PCRE2_ERROR_CALLOUT (the budget), _MATCHLIMIT, _DEPTHLIMIT,
      * _HEAPLIMIT, _NOMEMORY: this pattern costs too much on this value. */
     c->budget->spent = true;
-    jsonschema_abort_eval(c, "too much regex work (the schema's patterns "
-                             "exceeded the gateway's limits)", false);
+    jsonschema_abort_eval(c,
+                          "too much regex work (the schema's patterns "
+                          "exceeded the gateway's limits)",
+                          false);
     return -2;
 }
 

@@ -47,8 +47,8 @@ static bool
 length_kw(struct vctx *c, const struct json_object *k,
           const struct json_object *v, bool at_least)
 {
-    size_t have = utf8_count(jsonschema_str_of(v),
-                             (size_t)json_object_get_string_len(v));
+    size_t have =
+        utf8_count(jsonschema_str_of(v), (size_t)json_object_get_string_len(v));
     int64_t lim = jsonschema_count_of(k);
     if (lim < 0 || (at_least ? (uint64_t)have >= (uint64_t)lim
                              : (uint64_t)have <= (uint64_t)lim))
@@ -81,8 +81,7 @@ jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
     (void)s;
     if (!json_object_is_type(k, json_type_string))
         return jsonschema_fail(c, "invalid schema: pattern must be a string");
-    int m = jsonschema_rx_match(c, jsonschema_str_of(k),
-                                jsonschema_str_of(v),
+    int m = jsonschema_rx_match(c, jsonschema_str_of(k), jsonschema_str_of(v),
                                 (size_t)json_object_get_string_len(v));
     if (m > 0)
         return true;
@@ -107,8 +106,8 @@ bound_kw(struct vctx *c, const struct json_object *s,
         return true; /* a draft-4 boolean: read by the sibling */
     struct json_object *flag;
     if (!exclusive &&
-        json_object_object_get_ex(s, dir > 0 ? "exclusiveMinimum"
-                                             : "exclusiveMaximum", &flag) &&
+        json_object_object_get_ex(
+            s, dir > 0 ? "exclusiveMinimum" : "exclusiveMaximum", &flag) &&
         json_object_is_type(flag, json_type_boolean))
         exclusive = json_object_get_boolean(flag);
     struct num x, b;

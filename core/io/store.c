@@ -33,7 +33,7 @@
 
 #include <hiredis/hiredis.h>
 
-#define STORE_MAX_DEPTH 8      /* nesting of a converted reply */
+#define STORE_MAX_DEPTH 8 /* nesting of a converted reply */
 
 /* ------------------------------------------------------------------ */
 /* The store                                                           */
@@ -163,11 +163,15 @@ gate_fail(struct sy_store *s, bool timeout)
     atomic_store(&g->down_until_ms, sy_now_ms() + b);
     if (until == 0) {
         atomic_fetch_add(&g->epoch, 1);
-        sy_log_warn(NULL, "store: Redis unavailable (%s); degraded mode, "
-                          "next try in %u ms", s->errstr, (unsigned)b);
+        sy_log_warn(NULL,
+                    "store: Redis unavailable (%s); degraded mode, "
+                    "next try in %u ms",
+                    s->errstr, (unsigned)b);
     } else {
-        sy_log_debug(NULL, "store: Redis still unavailable (%s); next try "
-                           "in %u ms", s->errstr, (unsigned)b);
+        sy_log_debug(NULL,
+                     "store: Redis still unavailable (%s); next try "
+                     "in %u ms",
+                     s->errstr, (unsigned)b);
     }
 }
 
@@ -208,9 +212,9 @@ is_timeout(const redisContext *c, int saved_errno)
 bool
 store_node_error(const redisReply *r)
 {
-    static const char *const prefixes[] = {"READONLY", "LOADING",
-                                           "MASTERDOWN", "NOAUTH",
-                                           "WRONGPASS", "NOPERM"};
+    static const char *const prefixes[] = { "READONLY",   "LOADING",
+                                            "MASTERDOWN", "NOAUTH",
+                                            "WRONGPASS",  "NOPERM" };
     if (r->type != REDIS_REPLY_ERROR || r->str == NULL)
         return false;
     for (size_t i = 0; i < SY_ARRAY_LEN(prefixes); i++) {
@@ -265,8 +269,8 @@ static redisContext *
 open_tcp(struct sy_store *s, const char *host, int port, bool *timeout)
 {
     errno = 0;
-    redisContext *c = redisConnectWithTimeout(host, port,
-                                              tv_ms(s->connect_timeout_ms));
+    redisContext *c =
+        redisConnectWithTimeout(host, port, tv_ms(s->connect_timeout_ms));
     int saved = errno;
     if (c == NULL)
         sy_oom(sizeof(redisContext));
@@ -275,8 +279,8 @@ open_tcp(struct sy_store *s, const char *host, int port, bool *timeout)
         saved = errno;
     if (c->err != 0) {
         *timeout = *timeout || is_timeout(c, saved);
-        snprintf(s->errstr, sizeof(s->errstr), "connect %s:%d: %s", host,
-                 port, c->errstr);
+        snprintf(s->errstr, sizeof(s->errstr), "connect %s:%d: %s", host, port,
+                 c->errstr);
         redisFree(c);
         return NULL;
     }
@@ -295,8 +299,7 @@ raw_call(struct sy_store *s, redisContext *c, int argc, const char **argv,
     int saved = errno;
     if (r == NULL) {
         *timeout = *timeout || is_timeout(c, saved);
-        snprintf(s->errstr, sizeof(s->errstr), "%s: %s", argv[0],
-                 c->errstr);
+        snprintf(s->errstr, sizeof(s->errstr), "%s: %s", argv[0], c->errstr);
     }
     return r;
 }
@@ -306,8 +309,8 @@ static void
 note_error_reply(struct sy_store *s, const char *what, const redisReply *r)
 {
     int n = (int)strcspn(r->str != NULL ? r->str : "", "\r\n");
-    snprintf(s->errstr, sizeof(s->errstr), "%s: %.*s", what,
-             SY_MIN(n, 150), r->str != NULL ? r->str : "");
+    snprintf(s->errstr, sizeof(s->errstr), "%s: %.*s", what, SY_MIN(n, 150),
+             r->str != NULL ? r->str : "");
 }
 
 /* A command on a fresh connection that must answer 'want' (a status
@@ -324,8 +327,7 @@ setup_call(struct sy_store *s, redisContext *c, int argc, const char **argv,
         note_error_reply(s, argv[0], r);
     else if (want != NULL &&
              (r->str == NULL || strcasecmp(r->str, want) != 0)) {
-        snprintf(s->errstr, sizeof(s->errstr), "%s: unexpected reply",
-                 argv[0]);
+        snprintf(s->errstr, sizeof(s->errstr), "%s: unexpected reply", argv[0]);
         ok = false;
     }
     freeReplyObject(r);
@@ -338,7 +340,7 @@ hello(struct sy_store *s, redisContext *c, bool *timeout)
 {
     if (s->addr.password[0] != '\0') {
         /* AUTH [user] password (the user form needs Redis 6 ACLs). */
-        const char *argv[3] = {"AUTH", s->addr.user, s->addr.password};
+        const char *argv[3] = { "AUTH", s->addr.user, s->addr.password };
         int argc = 3;
         if (s->addr.user[0] == '\0') {
             argv[1] = s->addr.password;
@@ -350,7 +352,7 @@ hello(struct sy_store *s, redisContext *c, bool *timeout)
     if (s->addr.db != 0) {
         char db[16];
         snprintf(db, sizeof(db), "%u", s->addr.db);
-        const char *argv[2] = {"SELECT", db};
+        const char *argv[2] = { "SELECT", db };
         if (!setup_call(s, c, 2, argv, "OK", timeout))
             return false;
     }
@@ -362,7 +364,7 @@ hello(struct sy_store *s, redisContext *c, bool *timeout)
 static bool
 check_master(struct sy_store *s, redisContext *c, bool *timeout)
 {
-    const char *argv[1] = {"ROLE"};
+    const char *argv[1] = { "ROLE" };
     redisReply *r = raw_call(s, c, 1, argv, NULL, timeout);
     if (r == NULL)
         return false;
@@ -392,13 +394,13 @@ resolve_master(struct sy_store *s, char *host, size_t hostlen, int *port,
             continue;
         bool ok = true;
         if (s->sentinel_password[0] != '\0') {
-            const char *auth[2] = {"AUTH", s->sentinel_password};
+            const char *auth[2] = { "AUTH", s->sentinel_password };
             ok = setup_call(s, c, 2, auth, "OK", timeout);
         }
         redisReply *r = NULL;
         if (ok) {
-            const char *argv[3] = {"SENTINEL", "get-master-addr-by-name",
-                                   s->master_name};
+            const char *argv[3] = { "SENTINEL", "get-master-addr-by-name",
+                                    s->master_name };
             r = raw_call(s, c, 3, argv, NULL, timeout);
             ok = false;
         }
@@ -420,8 +422,8 @@ resolve_master(struct sy_store *s, char *host, size_t hostlen, int *port,
                 note_error_reply(s, "SENTINEL", r);
             else
                 snprintf(s->errstr, sizeof(s->errstr),
-                         "sentinel %s:%d does not know master '%s'",
-                         sa->host, sa->port, s->master_name);
+                         "sentinel %s:%d does not know master '%s'", sa->host,
+                         sa->port, s->master_name);
         }
         if (r != NULL)
             freeReplyObject(r);
@@ -435,7 +437,7 @@ resolve_master(struct sy_store *s, char *host, size_t hostlen, int *port,
 static bool
 subscribe_on(struct sy_store *s, redisContext *c, bool *timeout)
 {
-    const char *argv[2] = {"SUBSCRIBE", s->channel};
+    const char *argv[2] = { "SUBSCRIBE", s->channel };
     redisReply *r = raw_call(s, c, 2, argv, NULL, timeout);
     if (r == NULL)
         return false;
@@ -512,8 +514,8 @@ sy_store_connect(struct sy_store *s)
 
 /* Copy 'r' into 'v' (arena 'a'), spending at most '*budget' bytes. */
 bool
-store_convert(const redisReply *r, struct sy_arena *a,
-              struct sy_store_val *v, size_t *budget, int depth)
+store_convert(const redisReply *r, struct sy_arena *a, struct sy_store_val *v,
+              size_t *budget, int depth)
 {
     memset(v, 0, sizeof(*v));
     switch (r->type) {
@@ -609,8 +611,8 @@ call(struct sy_store *s, int argc, const char **argv, const size_t *argvlen,
 {
     *r = NULL;
     if (s->channel != NULL) {
-        snprintf(s->errstr, sizeof(s->errstr),
-                 "%s on a subscribed store", argv[0]);
+        snprintf(s->errstr, sizeof(s->errstr), "%s on a subscribed store",
+                 argv[0]);
         return SY_EINTERNAL;
     }
     enum sy_err e = store_ensure(s);
@@ -672,7 +674,7 @@ sy_store_commandl(struct sy_store *s, struct sy_arena *a,
 enum sy_err
 sy_store_time_ms(struct sy_store *s, uint64_t *out)
 {
-    const char *argv[1] = {"TIME"};
+    const char *argv[1] = { "TIME" };
     redisReply *r;
     *out = 0;
     enum sy_err e = call(s, 1, argv, NULL, &r);
@@ -725,7 +727,7 @@ enum sy_err
 store_load_script(struct sy_store *s, const struct sy_store_script *sc,
                   const char *sha)
 {
-    const char *argv[3] = {"SCRIPT", "LOAD", sc->source};
+    const char *argv[3] = { "SCRIPT", "LOAD", sc->source };
     s->stats.script_loads++;
     errno = 0;
     redisReply *r = redisCommandArgv(s->ctx, 3, argv, NULL);
@@ -766,8 +768,8 @@ sy_store_script_load(struct sy_store *s, const struct sy_store_script *sc)
  * FLUSH), load it and run it again, once. Results as for
  * sy_store_command(); SY_EINTERNAL when the script does not load. */
 enum sy_err
-sy_store_eval(struct sy_store *s, const struct sy_store_script *sc,
-              int nkeys, const char **keys, int nargs, const char **args,
+sy_store_eval(struct sy_store *s, const struct sy_store_script *sc, int nkeys,
+              const char **keys, int nargs, const char **args,
               struct sy_arena *a, struct sy_store_val **out)
 {
     if (out != NULL)
@@ -842,7 +844,7 @@ sy_store_read_message(struct sy_store *s, uint32_t timeout_ms,
     if (redisGetReplyFromReader(s->ctx, &rv) != REDIS_OK)
         return store_ctx_failed(s, "read", errno);
     if (rv == NULL) {
-        struct pollfd pfd = {.fd = s->ctx->fd, .events = POLLIN};
+        struct pollfd pfd = { .fd = s->ctx->fd, .events = POLLIN };
         int n = poll(&pfd, 1, (int)SY_MIN(timeout_ms, (uint32_t)INT_MAX));
         if (n <= 0)
             return SY_OK;
@@ -862,8 +864,7 @@ sy_store_read_message(struct sy_store *s, uint32_t timeout_ms,
         r->element[1]->type == REDIS_REPLY_STRING &&
         r->element[2]->type == REDIS_REPLY_STRING &&
         r->element[2]->len <= s->max_reply_bytes) {
-        *channel = sy_arena_strndup(a, r->element[1]->str,
-                                    r->element[1]->len);
+        *channel = sy_arena_strndup(a, r->element[1]->str, r->element[1]->len);
         *msg = sy_arena_strndup(a, r->element[2]->str, r->element[2]->len);
         *msglen = r->element[2]->len;
     }

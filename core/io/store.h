@@ -22,7 +22,7 @@
 struct sy_store; /* opaque; one per thread */
 
 #define SY_STORE_MAX_SENTINELS 8
-#define SY_STORE_MAX_SCRIPTS 16
+#define SY_STORE_MAX_SCRIPTS   16
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -50,24 +50,24 @@ struct sy_store_gate {
 };
 
 struct sy_store_conf {
-    const char *url;                /* "redis://..."; NULL with sentinels;
+    const char *url;               /* "redis://..."; NULL with sentinels;
                                        borrowed */
-    const char *const *sentinels;   /* "host:port" each; borrowed */
-    size_t nsentinels;              /* 0 = use 'url' */
-    const char *master_name;        /* Sentinel master name */
-    const char *username;           /* with sentinels: data node ACL user */
-    const char *password;           /* with sentinels: data node password */
-    const char *sentinel_password;  /* AUTH for the sentinels, or NULL */
-    unsigned db;                    /* with sentinels: SELECT index */
-    const char *prefix;             /* key prefix, e.g. "sy:"; copied */
-    uint32_t connect_timeout_ms;    /* TCP connect to Redis or a sentinel */
-    uint32_t command_timeout_ms;    /* each read or write on the socket */
-    unsigned max_errors;            /* consecutive errors before backing
+    const char *const *sentinels;  /* "host:port" each; borrowed */
+    size_t nsentinels;             /* 0 = use 'url' */
+    const char *master_name;       /* Sentinel master name */
+    const char *username;          /* with sentinels: data node ACL user */
+    const char *password;          /* with sentinels: data node password */
+    const char *sentinel_password; /* AUTH for the sentinels, or NULL */
+    unsigned db;                   /* with sentinels: SELECT index */
+    const char *prefix;            /* key prefix, e.g. "sy:"; copied */
+    uint32_t connect_timeout_ms;   /* TCP connect to Redis or a sentinel */
+    uint32_t command_timeout_ms;   /* each read or write on the socket */
+    unsigned max_errors;           /* consecutive errors before backing
                                        off (a timeout backs off at once) */
-    uint32_t backoff_min_ms;        /* first backoff */
-    uint32_t backoff_max_ms;        /* the backoff doubles up to this */
-    size_t max_reply_bytes;         /* cap on one converted reply */
-    struct sy_store_gate *gate;     /* shared gate, or NULL for a private
+    uint32_t backoff_min_ms;       /* first backoff */
+    uint32_t backoff_max_ms;       /* the backoff doubles up to this */
+    size_t max_reply_bytes;        /* cap on one converted reply */
+    struct sy_store_gate *gate;    /* shared gate, or NULL for a private
                                        one; borrowed, must outlive */
 };
 
@@ -105,9 +105,9 @@ struct sy_store_script {
  * sy_store_exec). */
 struct sy_store_batch_cmd;
 struct sy_store_batch {
-    struct sy_buf resp;               /* owned; the encoded commands */
-    struct sy_store_batch_cmd *cmds;  /* owned; one per command */
-    size_t n;                         /* commands in the batch */
+    struct sy_buf resp;              /* owned; the encoded commands */
+    struct sy_store_batch_cmd *cmds; /* owned; one per command */
+    size_t n;                        /* commands in the batch */
     size_t cap;
     const struct sy_store_script *last_script; /* SHA cache for adds */
     char last_sha[41];
@@ -149,17 +149,15 @@ enum sy_err sy_store_command(struct sy_store *s, struct sy_arena *a,
                              struct sy_store_val **out, int argc,
                              const char **argv, const size_t *argvlen);
 enum sy_err sy_store_commandl(struct sy_store *s, struct sy_arena *a,
-                              struct sy_store_val **out, const char *arg0,
-                              ...);
+                              struct sy_store_val **out, const char *arg0, ...);
 enum sy_err sy_store_time_ms(struct sy_store *s, uint64_t *out);
 
 /* Scripts */
 void sy_store_script_sha(const struct sy_store_script *sc, char out[41]);
 enum sy_err sy_store_script_load(struct sy_store *s,
                                  const struct sy_store_script *sc);
-enum sy_err sy_store_eval(struct sy_store *s,
-                          const struct sy_store_script *sc, int nkeys,
-                          const char **keys, int nargs,
+enum sy_err sy_store_eval(struct sy_store *s, const struct sy_store_script *sc,
+                          int nkeys, const char **keys, int nargs,
                           const char **args, struct sy_arena *a,
                           struct sy_store_val **out);
 
@@ -169,8 +167,7 @@ void sy_store_batch_cleanup(struct sy_store_batch *b);
 void sy_store_batch_reset(struct sy_store_batch *b);
 void sy_store_batch_truncate(struct sy_store_batch *b, size_t n);
 enum sy_err sy_store_batch_add(struct sy_store_batch *b, int argc,
-                               const char **argv,
-                               const size_t *argvlen);
+                               const char **argv, const size_t *argvlen);
 enum sy_err sy_store_batch_addl(struct sy_store_batch *b, const char *arg0,
                                 ...);
 enum sy_err sy_store_batch_eval(struct sy_store_batch *b,

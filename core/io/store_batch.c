@@ -152,9 +152,8 @@ sy_store_batch_addl(struct sy_store_batch *b, const char *arg0, ...)
 /* Append an EVALSHA of 'sc'; sy_store_exec() loads the script and runs
  * the command again if Redis answers NOSCRIPT. */
 enum sy_err
-sy_store_batch_eval(struct sy_store_batch *b,
-                    const struct sy_store_script *sc, int nkeys,
-                    const char **keys, int nargs, const char **args)
+sy_store_batch_eval(struct sy_store_batch *b, const struct sy_store_script *sc,
+                    int nkeys, const char **keys, int nargs, const char **args)
 {
     if (nkeys < 0 || nargs < 0 || nkeys + nargs > STORE_MAX_ARGS)
         return SY_EINTERNAL;
@@ -202,8 +201,8 @@ read_one(struct sy_store *s, struct sy_arena *a, struct sy_store_val *vals,
  * after loading its script. SY_ESTORE when Redis is unavailable: then
  * some commands may have run and others not. 'b' is left as it is. */
 enum sy_err
-sy_store_exec(struct sy_store *s, struct sy_store_batch *b,
-              struct sy_arena *a, struct sy_store_val **replies)
+sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
+              struct sy_store_val **replies)
 {
     if (replies != NULL)
         *replies = NULL;
@@ -215,9 +214,9 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b,
     if (e != SY_OK)
         return e;
     s->stats.calls++;
-    struct sy_store_val *vals =
-        replies != NULL && a != NULL ? sy_arena_zalloc(a, b->n * sizeof(*vals))
-                                     : NULL;
+    struct sy_store_val *vals = replies != NULL && a != NULL
+                                    ? sy_arena_zalloc(a, b->n * sizeof(*vals))
+                                    : NULL;
     size_t budget = s->max_reply_bytes;
     if (redisAppendFormattedCommand(s->ctx, b->resp.data, b->resp.len) !=
         REDIS_OK)
@@ -265,10 +264,9 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b,
                                       store_script_sha(s, b->cmds[i].script));
         }
         for (size_t i = 0; i < b->n && e == SY_OK; i++) {
-            if (again[i] &&
-                redisAppendFormattedCommand(s->ctx,
-                                            b->resp.data + b->cmds[i].off,
-                                            b->cmds[i].len) != REDIS_OK)
+            if (again[i] && redisAppendFormattedCommand(
+                                s->ctx, b->resp.data + b->cmds[i].off,
+                                b->cmds[i].len) != REDIS_OK)
                 e = store_ctx_failed(s, "pipeline", errno);
         }
         for (size_t i = 0; i < b->n && e == SY_OK; i++) {

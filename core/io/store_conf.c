@@ -39,8 +39,8 @@ sy_store_conf_defaults(struct sy_store_conf *conf)
 
 /* Format a message into 'err' ('errlen' bytes); nothing when 'err' is
  * NULL. */
-static void
-errf(char *err, size_t errlen, const char *fmt, ...) SY_PRINTF(3, 4);
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    SY_PRINTF(3, 4);
 
 static void
 errf(char *err, size_t errlen, const char *fmt, ...)
@@ -167,8 +167,9 @@ sy_store_parse_url(const char *url, struct sy_store_addr *out, char *err,
     memset(out, 0, sizeof(*out));
     static const char scheme[] = "redis://";
     if (strncasecmp(url, "rediss://", 9) == 0) {
-        errf(err, errlen, "rediss:// (TLS) is not supported; use a local "
-                          "TLS tunnel or redis://");
+        errf(err, errlen,
+             "rediss:// (TLS) is not supported; use a local "
+             "TLS tunnel or redis://");
         return SY_EBADREQ;
     }
     if (strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
@@ -191,8 +192,7 @@ sy_store_parse_url(const char *url, struct sy_store_addr *out, char *err,
             colon = p - 1;
         }
         if (colon >= p &&
-            !pct_decode(p, (size_t)(colon - p), out->user,
-                        sizeof(out->user))) {
+            !pct_decode(p, (size_t)(colon - p), out->user, sizeof(out->user))) {
             errf(err, errlen, "bad user name in the Redis URL");
             return SY_EBADREQ;
         }
@@ -244,16 +244,15 @@ copy_str(char *dst, size_t dstlen, const char *src)
  * message in 'err' when the configuration is invalid; '*out' is then
  * NULL. Free with sy_store_free(). */
 enum sy_err
-sy_store_new(const struct sy_store_conf *conf, struct sy_store **out,
-             char *err, size_t errlen)
+sy_store_new(const struct sy_store_conf *conf, struct sy_store **out, char *err,
+             size_t errlen)
 {
     *out = NULL;
     struct sy_store *s = sy_xcalloc(1, sizeof(*s));
     enum sy_err e = SY_OK;
     if (conf->nsentinels > 0) {
         if (conf->nsentinels > SY_STORE_MAX_SENTINELS) {
-            errf(err, errlen, "at most %d sentinels",
-                 SY_STORE_MAX_SENTINELS);
+            errf(err, errlen, "at most %d sentinels", SY_STORE_MAX_SENTINELS);
             e = SY_EBADREQ;
             goto out;
         }
@@ -304,8 +303,8 @@ sy_store_new(const struct sy_store_conf *conf, struct sy_store **out,
     s->max_errors = conf->max_errors > 0 ? conf->max_errors : 1;
     s->backoff_min_ms = conf->backoff_min_ms > 0 ? conf->backoff_min_ms : 1;
     s->backoff_max_ms = SY_MAX(conf->backoff_max_ms, s->backoff_min_ms);
-    s->max_reply_bytes = conf->max_reply_bytes > 0 ? conf->max_reply_bytes
-                                                   : (4u << 20);
+    s->max_reply_bytes =
+        conf->max_reply_bytes > 0 ? conf->max_reply_bytes : (4u << 20);
     sy_store_gate_init(&s->own_gate);
     s->gate = conf->gate != NULL ? conf->gate : &s->own_gate;
     s->ctx_epoch = atomic_load(&s->gate->epoch);

@@ -39,12 +39,12 @@ struct sy_store {
                                   and db for Sentinel (host and port come
                                   from the sentinels) */
     struct sy_store_addr sentinels[SY_STORE_MAX_SENTINELS];
-    size_t nsentinels;         /* 0: connect to 'addr' directly */
-    size_t sentinel_first;     /* the sentinel that answered last */
+    size_t nsentinels;     /* 0: connect to 'addr' directly */
+    size_t sentinel_first; /* the sentinel that answered last */
     char master_name[128];
     char sentinel_password[256]; /* never logged */
-    char *prefix;              /* owned */
-    char *channel;             /* owned; subscribed channel or NULL */
+    char *prefix;                /* owned */
+    char *channel;               /* owned; subscribed channel or NULL */
     uint32_t connect_timeout_ms;
     uint32_t command_timeout_ms;
     unsigned max_errors;
@@ -56,7 +56,7 @@ struct sy_store {
     struct store_script_slot scripts[SY_STORE_MAX_SCRIPTS];
     size_t nscripts;
     struct sy_store_stats stats;
-    char errstr[192];          /* last failure; no secrets */
+    char errstr[192]; /* last failure; no secrets */
 };
 
 /* ------------------------------------------------------------------ */
@@ -66,8 +66,8 @@ struct sy_store {
 void store_drop(struct sy_store *s);
 enum sy_err store_ensure(struct sy_store *s);
 void store_gate_ok(struct sy_store *s);
-enum sy_err store_failed(struct sy_store *s, bool timeout, const char *fmt,
-                         ...) SY_PRINTF(3, 4);
+enum sy_err store_failed(struct sy_store *s, bool timeout, const char *fmt, ...)
+    SY_PRINTF(3, 4);
 enum sy_err store_ctx_failed(struct sy_store *s, const char *what,
                              int saved_errno);
 

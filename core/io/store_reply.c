@@ -48,8 +48,8 @@ sy_store_val_is_error(const struct sy_store_val *v, const char *prefix)
 bool
 sy_store_script_failed(const struct sy_store_val *v)
 {
-    static const char *const unavailable[] = {"OOM", "BUSY", "MISCONF",
-                                              "TRYAGAIN", "CLUSTERDOWN"};
+    static const char *const unavailable[] = { "OOM", "BUSY", "MISCONF",
+                                               "TRYAGAIN", "CLUSTERDOWN" };
     if (!sy_store_val_is_error(v, NULL))
         return false;
     for (size_t i = 0; i < SY_ARRAY_LEN(unavailable); i++)

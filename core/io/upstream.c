@@ -41,8 +41,8 @@ struct sy_upstream {
 struct transfer {
     struct sy_upstream_call *c;
     uint64_t start_us;
-    uint64_t last_byte_us;  /* 0 until the first response byte */
-    enum sy_err cb_err;     /* why a callback aborted the transfer */
+    uint64_t last_byte_us; /* 0 until the first response byte */
+    enum sy_err cb_err;    /* why a callback aborted the transfer */
     bool status_known;
     CURL *easy;
 };
@@ -220,8 +220,8 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         v++;
         vlen--;
     }
-    while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-                        v[vlen - 1] == ' '))
+    while (vlen > 0 &&
+           (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
         vlen--;
     char val[96];
     size_t cp = SY_MIN(vlen, sizeof(val) - 1);
@@ -307,7 +307,7 @@ build_headers(const struct sy_http_out *req)
 enum sy_err
 sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
 {
-    struct transfer t = {0};
+    struct transfer t = { 0 };
     CURL *e = u->easy;
     t.c = c;
     t.easy = e;
@@ -339,8 +339,7 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         strcmp(req->method, "POST") != 0 ? req->method
-                                                          : NULL);
+                         strcmp(req->method, "POST") != 0 ? req->method : NULL);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
@@ -367,8 +366,7 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
         if (t.last_byte_us == 0) {
             if (now >= first_deadline) {
                 snprintf(c->errmsg, sizeof(c->errmsg),
-                         "no response within %u ms",
-                         c->timeouts.first_byte_ms);
+                         "no response within %u ms", c->timeouts.first_byte_ms);
                 err = SY_EUP_TIMEOUT;
                 break;
             }
@@ -402,9 +400,8 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
         err = map_curl(rc, &t);
         if (err != SY_OK && c->errmsg[0] == '\0')
             snprintf(c->errmsg, sizeof(c->errmsg), "%s",
-                     rc == CURLE_OPERATION_TIMEDOUT
-                         ? "total time limit reached"
-                         : curl_easy_strerror(rc));
+                     rc == CURLE_OPERATION_TIMEDOUT ? "total time limit reached"
+                                                    : curl_easy_strerror(rc));
     }
     long reused = 0;
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &reused);

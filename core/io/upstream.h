@@ -18,22 +18,21 @@
 
 /* Called with each piece of a 2xx body when streaming; return SY_OK to go
  * on, anything else aborts the transfer with that code. */
-typedef enum sy_err (*sy_upstream_data_fn)(void *ud, const char *p,
-                                           size_t n);
+typedef enum sy_err (*sy_upstream_data_fn)(void *ud, const char *p, size_t n);
 
 struct sy_upstream_call {
     /* in */
-    const struct sy_http_out *req;  /* method, URL, headers, body */
+    const struct sy_http_out *req; /* method, URL, headers, body */
     struct sy_timeouts timeouts;
-    size_t max_body_bytes;          /* cap on a buffered body */
-    sy_upstream_data_fn on_data;    /* NULL: buffer 2xx bodies too */
+    size_t max_body_bytes;       /* cap on a buffered body */
+    sy_upstream_data_fn on_data; /* NULL: buffer 2xx bodies too */
     void *ud;
     /* out */
-    int status;                     /* HTTP status, 0 when none arrived */
+    int status; /* HTTP status, 0 when none arrived */
     char content_type[96];
-    uint32_t retry_after_ms;        /* Retry-After / retry-after-ms, 0 */
-    struct sy_buf body;             /* buffered body (error replies always) */
-    uint64_t first_byte_us;         /* from start to the first body byte */
+    uint32_t retry_after_ms; /* Retry-After / retry-after-ms, 0 */
+    struct sy_buf body;      /* buffered body (error replies always) */
+    uint64_t first_byte_us;  /* from start to the first body byte */
     uint64_t total_us;
     uint64_t body_bytes;
     bool reused_connection;
@@ -43,7 +42,7 @@ struct sy_upstream_call {
                                            rl_store) */
     size_t nrl_headers;
     char rl_store[16][2][96];
-    char errmsg[192];               /* transport failure detail; no secrets */
+    char errmsg[192]; /* transport failure detail; no secrets */
 };
 
 enum sy_err sy_upstream_global_init(void);

@@ -50,12 +50,12 @@
 #include <unistd.h>
 
 struct sy_usagelog {
-    int fd;                  /* O_APPEND; the number never changes (reopen
+    int fd;     /* O_APPEND; the number never changes (reopen
                                 replaces the file under it with dup2) */
-    char *path;              /* owned */
+    char *path; /* owned */
     _Atomic uint64_t written;
     _Atomic uint64_t failed;
-    atomic_bool failing;     /* the last write failed (log once per spell) */
+    atomic_bool failing; /* the last write failed (log once per spell) */
 };
 
 #include "usagelog_int.h"
@@ -63,29 +63,26 @@ struct sy_usagelog {
 /* The members after "v", in the order written. Columns: the JSON name,
  * how the value is encoded, where it lives in struct sy_usage_record. */
 const struct sy_usagelog_field sy_usagelog_fields[] = {
-    {"time", F_TIME, offsetof(struct sy_usage_record, time_ms)},
-    {"request_id", F_STR, offsetof(struct sy_usage_record, request_id)},
-    {"key", F_STR, offsetof(struct sy_usage_record, key_name)},
-    {"team", F_STR, offsetof(struct sy_usage_record, team)},
-    {"group", F_STR, offsetof(struct sy_usage_record, group)},
-    {"deployment", F_STR, offsetof(struct sy_usage_record, deployment)},
-    {"provider", F_STR, offsetof(struct sy_usage_record, provider)},
-    {"prompt_tokens", F_I64,
-     offsetof(struct sy_usage_record, prompt_tokens)},
-    {"completion_tokens", F_I64,
-     offsetof(struct sy_usage_record, completion_tokens)},
-    {"cached_tokens", F_I64,
-     offsetof(struct sy_usage_record, cached_tokens)},
-    {"reasoning_tokens", F_I64,
-     offsetof(struct sy_usage_record, reasoning_tokens)},
-    {"cost_micro_usd", F_I64,
-     offsetof(struct sy_usage_record, cost_micro_usd)},
-    {"status", F_INT, offsetof(struct sy_usage_record, status)},
-    {"error", F_STR, offsetof(struct sy_usage_record, error)},
-    {"attempts", F_UINT, offsetof(struct sy_usage_record, attempts)},
+    { "time", F_TIME, offsetof(struct sy_usage_record, time_ms) },
+    { "request_id", F_STR, offsetof(struct sy_usage_record, request_id) },
+    { "key", F_STR, offsetof(struct sy_usage_record, key_name) },
+    { "team", F_STR, offsetof(struct sy_usage_record, team) },
+    { "group", F_STR, offsetof(struct sy_usage_record, group) },
+    { "deployment", F_STR, offsetof(struct sy_usage_record, deployment) },
+    { "provider", F_STR, offsetof(struct sy_usage_record, provider) },
+    { "prompt_tokens", F_I64, offsetof(struct sy_usage_record, prompt_tokens) },
+    { "completion_tokens", F_I64,
+      offsetof(struct sy_usage_record, completion_tokens) },
+    { "cached_tokens", F_I64, offsetof(struct sy_usage_record, cached_tokens) },
+    { "reasoning_tokens", F_I64,
+      offsetof(struct sy_usage_record, reasoning_tokens) },
+    { "cost_micro_usd", F_I64,
+      offsetof(struct sy_usage_record, cost_micro_usd) },
+    { "status", F_INT, offsetof(struct sy_usage_record, status) },
+    { "error", F_STR, offsetof(struct sy_usage_record, error) },
+    { "attempts", F_UINT, offsetof(struct sy_usage_record, attempts) },
 };
 const size_t sy_usagelog_nfields = SY_ARRAY_LEN(sy_usagelog_fields);
-
 
 /* ------------------------------------------------------------------ */
 /* Writing a line                                                      */
@@ -218,9 +215,9 @@ format_time(uint64_t ms, char *out)
         memcpy(out, "9999-12-31T23:59:59.999Z", TIME_LEN + 1);
         return;
     }
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)(ms % 1000u));
 }
 
 /* Format 'r' as one line, newline included, into 'out' ('outlen'
@@ -228,10 +225,9 @@ format_time(uint64_t ms, char *out)
  * fit (never with outlen >= SY_USAGELOG_LINE_MAX). 'r->time_ms' is
  * written as it is (0 is 1970-01-01T00:00:00.000Z). */
 size_t
-sy_usagelog_format(const struct sy_usage_record *r, char *out,
-                   size_t outlen)
+sy_usagelog_format(const struct sy_usage_record *r, char *out, size_t outlen)
 {
-    struct out o = {.p = out, .len = 0, .cap = outlen, .full = false};
+    struct out o = { .p = out, .len = 0, .cap = outlen, .full = false };
     char num[32];
     snprintf(num, sizeof(num), "{\"v\":%d", SY_USAGELOG_VERSION);
     out_puts(&o, num);
@@ -346,8 +342,8 @@ note_failure(struct sy_usagelog *l, const char *why)
 {
     atomic_fetch_add(&l->failed, 1);
     if (!atomic_exchange(&l->failing, true))
-        sy_log_error(NULL, "usage log %s: %s (lines are being lost)",
-                     l->path, why);
+        sy_log_error(NULL, "usage log %s: %s (lines are being lost)", l->path,
+                     why);
 }
 
 /* Append record 'r' as one line (time 0 = now). Thread-safe; never

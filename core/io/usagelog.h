@@ -15,7 +15,7 @@
 
 /* Longest line written, newline included; every line fits (strings are
  * cut to SY_USAGELOG_FIELD_MAX escaped bytes, at a character boundary). */
-#define SY_USAGELOG_LINE_MAX 4096
+#define SY_USAGELOG_LINE_MAX  4096
 #define SY_USAGELOG_FIELD_MAX 256
 /* Format version, the first member of every line: {"v":1,... */
 #define SY_USAGELOG_VERSION 1
@@ -26,27 +26,27 @@ struct sy_usagelog; /* opaque; one per process, shared by its threads */
  * for the callback (reading); NULL is written as null and read back as
  * NULL. */
 struct sy_usage_record {
-    uint64_t time_ms;          /* wall clock, ms since the epoch; 0 when
+    uint64_t time_ms; /* wall clock, ms since the epoch; 0 when
                                   writing = now */
     const char *request_id;
-    const char *key_name;      /* the caller key's configured NAME, never
+    const char *key_name;   /* the caller key's configured NAME, never
                                   the key itself */
-    const char *team;          /* or NULL */
-    const char *group;         /* the "model" the client asked for */
-    const char *deployment;    /* the one that served (or failed last) */
+    const char *team;       /* or NULL */
+    const char *group;      /* the "model" the client asked for */
+    const char *deployment; /* the one that served (or failed last) */
     const char *provider;
     int64_t prompt_tokens;     /* OpenAI meaning: includes cached */
     int64_t completion_tokens; /* includes reasoning */
     int64_t cached_tokens;
     int64_t reasoning_tokens;
-    int64_t cost_micro_usd;    /* core/config/cost.h */
+    int64_t cost_micro_usd;     /* core/config/cost.h */
     int64_t baseline_micro_usd; /* what the group's first deployment would
                                   have charged for the same usage (spend
                                   reports); not written to the log, read
                                   back as 0 */
-    int status;                /* HTTP status returned to the client */
-    const char *error;         /* error code name, NULL on success */
-    unsigned attempts;         /* upstream calls made (retries included) */
+    int status;                 /* HTTP status returned to the client */
+    const char *error;          /* error code name, NULL on success */
+    unsigned attempts;          /* upstream calls made (retries included) */
 };
 
 struct sy_usagelog_stats {
@@ -68,10 +68,8 @@ typedef bool (*sy_usagelog_fn)(const struct sy_usage_record *r, void *ctx);
 /* Writing (thread-safe; sy_usagelog_write(NULL, r) does nothing) */
 struct sy_usagelog *sy_usagelog_open(const char *path, char *err,
                                      size_t errlen);
-enum sy_err sy_usagelog_reopen(struct sy_usagelog *l, char *err,
-                               size_t errlen);
-void sy_usagelog_write(struct sy_usagelog *l,
-                       const struct sy_usage_record *r);
+enum sy_err sy_usagelog_reopen(struct sy_usagelog *l, char *err, size_t errlen);
+void sy_usagelog_write(struct sy_usagelog *l, const struct sy_usage_record *r);
 void sy_usagelog_get_stats(const struct sy_usagelog *l,
                            struct sy_usagelog_stats *out);
 void sy_usagelog_close(struct sy_usagelog *l);
@@ -84,7 +82,7 @@ bool sy_usagelog_parse(const char *line, size_t len, char *scratch,
 
 /* Reading */
 enum sy_err sy_usagelog_read(const char *path, sy_usagelog_fn fn, void *ctx,
-                             struct sy_usagelog_read_stats *stats,
-                             char *err, size_t errlen);
+                             struct sy_usagelog_read_stats *stats, char *err,
+                             size_t errlen);
 
 #endif

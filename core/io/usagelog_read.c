@@ -126,14 +126,26 @@ parse_string(struct cur *c, char *dst, size_t cap, size_t *len)
             char e = *c->p++;
             unsigned cp;
             switch (e) {
-            case '"': case '\\': case '/':
+            case '"':
+            case '\\':
+            case '/':
                 cp = (unsigned char)e;
                 break;
-            case 'b': cp = '\b'; break;
-            case 'f': cp = '\f'; break;
-            case 'n': cp = '\n'; break;
-            case 'r': cp = '\r'; break;
-            case 't': cp = '\t'; break;
+            case 'b':
+                cp = '\b';
+                break;
+            case 'f':
+                cp = '\f';
+                break;
+            case 'n':
+                cp = '\n';
+                break;
+            case 'r':
+                cp = '\r';
+                break;
+            case 't':
+                cp = '\t';
+                break;
             case 'u':
                 if (!read_hex4(c, &cp))
                     return false;
@@ -143,10 +155,9 @@ parse_string(struct cur *c, char *dst, size_t cap, size_t *len)
                     if (c->end - c->p >= 2 && c->p[0] == '\\' &&
                         c->p[1] == 'u') {
                         c->p += 2;
-                        if (read_hex4(c, &lo) && lo >= 0xdc00 &&
-                            lo <= 0xdfff) {
-                            cp = 0x10000 + ((cp - 0xd800) << 10) +
-                                 (lo - 0xdc00);
+                        if (read_hex4(c, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                            cp =
+                                0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                         } else {
                             *c = save;
                             cp = 0xfffd;
@@ -300,7 +311,7 @@ bool
 sy_usagelog_parse(const char *line, size_t len, char *scratch,
                   size_t scratchlen, struct sy_usage_record *out)
 {
-    struct cur c = {line, line + len};
+    struct cur c = { line, line + len };
     size_t used = 0;
     bool have_v = false;
     bool have_time = false;
@@ -324,8 +335,7 @@ sy_usagelog_parse(const char *line, size_t len, char *scratch,
         if (!eat(&c, ':'))
             return false;
         const struct sy_usagelog_field *f = NULL;
-        for (size_t i = 0; i < sy_usagelog_nfields && key[0] != '\0';
-             i++) {
+        for (size_t i = 0; i < sy_usagelog_nfields && key[0] != '\0'; i++) {
             if (strcmp(sy_usagelog_fields[i].name, key) == 0)
                 f = &sy_usagelog_fields[i];
         }
@@ -456,8 +466,7 @@ read_line(struct reader *rd, const char *line, size_t len)
  * have been passed to 'fn'). Record strings live until 'fn' returns. */
 enum sy_err
 sy_usagelog_read(const char *path, sy_usagelog_fn fn, void *ctx,
-                 struct sy_usagelog_read_stats *stats, char *err,
-                 size_t errlen)
+                 struct sy_usagelog_read_stats *stats, char *err, size_t errlen)
 {
     struct sy_usagelog_read_stats local;
     struct sy_usagelog_read_stats *st = stats != NULL ? stats : &local;
@@ -468,7 +477,7 @@ sy_usagelog_read(const char *path, sy_usagelog_fn fn, void *ctx,
         snprintf(err, errlen, "usage log %s: %s", path, strerror(e));
         return e == ENOENT ? SY_ENOTFOUND : SY_EINTERNAL;
     }
-    struct reader rd = {.fn = fn, .ctx = ctx, .st = st, .stop = false};
+    struct reader rd = { .fn = fn, .ctx = ctx, .st = st, .stop = false };
     rd.scratch = sy_xmalloc(READ_LINE_MAX + 1);
     char *buf = sy_xmalloc(READ_LINE_MAX);
     size_t len = 0;

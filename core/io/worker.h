@@ -13,21 +13,21 @@
 #include "base/mem.h"
 
 struct sy_worker {
-    const struct sy_config *cfg;   /* borrowed; immutable, shared */
-    struct sy_upstream *up;        /* owned */
-    struct sy_arena arena;         /* owned; reset after each request */
-    struct sy_buf out;             /* owned; response body scratch */
-    struct sy_buf upbody;          /* owned; provider request body */
-    unsigned id;                   /* thread number within the process */
-    uint64_t seq;                  /* requests served by this thread */
-    char id_prefix[24];            /* request id prefix: boot+pid+thread */
-    const volatile int *draining;  /* borrowed; non-zero after SIGTERM */
-    struct sy_state *state;        /* borrowed; process-wide live state, or
+    const struct sy_config *cfg;  /* borrowed; immutable, shared */
+    struct sy_upstream *up;       /* owned */
+    struct sy_arena arena;        /* owned; reset after each request */
+    struct sy_buf out;            /* owned; response body scratch */
+    struct sy_buf upbody;         /* owned; provider request body */
+    unsigned id;                  /* thread number within the process */
+    uint64_t seq;                 /* requests served by this thread */
+    char id_prefix[24];           /* request id prefix: boot+pid+thread */
+    const volatile int *draining; /* borrowed; non-zero after SIGTERM */
+    struct sy_state *state;       /* borrowed; process-wide live state, or
                                       NULL (tests) */
-    struct sy_quota *quota;        /* borrowed; process-wide, or NULL */
-    struct sy_store *store;        /* owned; this thread's Redis connection,
+    struct sy_quota *quota;       /* borrowed; process-wide, or NULL */
+    struct sy_store *store;       /* owned; this thread's Redis connection,
                                       or NULL without shared state */
-    struct sy_usagelog *usagelog;  /* borrowed; process-wide, or NULL */
+    struct sy_usagelog *usagelog; /* borrowed; process-wide, or NULL */
 };
 
 void sy_worker_init(struct sy_worker *w, const struct sy_config *cfg,

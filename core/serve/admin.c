@@ -91,8 +91,8 @@ sy_admin_parse_time(const char *s, int64_t *out)
         p++;
     if (*p != '\0')
         return false;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        se > 60)
         return false;
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -201,8 +201,7 @@ key_json(struct sy_buf *out, const struct sy_vkey *v, int64_t now_s,
     }
     sy_buf_puts(out, ",");
     put_str(out, "budget_period", sy_budget_period_name(v->budget_period));
-    sy_buf_printf(out, ",\"rpm\":%" PRIu64 ",\"tpm\":%" PRIu64
-                       ",\"models\":[",
+    sy_buf_printf(out, ",\"rpm\":%" PRIu64 ",\"tpm\":%" PRIu64 ",\"models\":[",
                   v->rpm, v->tpm);
     const char *p = v->models;
     bool first = true;
@@ -223,8 +222,9 @@ key_json(struct sy_buf *out, const struct sy_vkey *v, int64_t now_s,
     else
         sy_buf_puts(out, "null");
     bool expired = v->expires_at > 0 && now_s >= v->expires_at;
-    sy_buf_printf(out, ",\"fail_open\":%s,\"revoked\":%s,\"expired\":%s,"
-                       "\"active\":%s,\"created_at\":%" PRId64,
+    sy_buf_printf(out,
+                  ",\"fail_open\":%s,\"revoked\":%s,\"expired\":%s,"
+                  "\"active\":%s,\"created_at\":%" PRId64,
                   v->fail_open ? "true" : "false",
                   v->revoked ? "true" : "false", expired ? "true" : "false",
                   !v->revoked && !expired ? "true" : "false", v->created_at);
@@ -257,8 +257,8 @@ spend_of(struct sy_store *s, const struct sy_vkey *v, int64_t now_s,
 }
 
 static void
-key_json_spend(struct sy_buf *out, struct sy_store *s,
-               const struct sy_vkey *v, int64_t now_s)
+key_json_spend(struct sy_buf *out, struct sy_store *s, const struct sy_vkey *v,
+               int64_t now_s)
 {
     struct sy_budget_result b;
     char pid[SY_BUDGET_PERIOD_ID_LEN];
@@ -280,7 +280,8 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
     v->budget_period = SY_BUDGET_MONTH;
     *fields = 0;
     bool have_name = false;
-    json_object_object_foreach(o, k, val) {
+    json_object_object_foreach(o, k, val)
+    {
         enum json_type t = json_object_get_type(val);
         if (strcmp(k, "name") == 0) {
             if (!create)
@@ -330,11 +331,13 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
                 errno = 0;
                 x = json_object_get_int64(val);
                 if (errno != 0 || x < 0)
-                    return bad(out, k, "rpm/tpm: a non-negative integer "
-                                       "(0: unlimited)");
+                    return bad(out, k,
+                               "rpm/tpm: a non-negative integer "
+                               "(0: unlimited)");
             } else if (t != json_type_null) {
-                return bad(out, k, "rpm/tpm: a non-negative integer "
-                                   "(0: unlimited)");
+                return bad(out, k,
+                           "rpm/tpm: a non-negative integer "
+                           "(0: unlimited)");
             }
             if (k[0] == 'r') {
                 v->rpm = (uint64_t)x;
@@ -366,24 +369,27 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
                 return bad(out, "models", "models: a list of group names");
             }
             if (!sy_vkey_models_valid(v->models))
-                return bad(out, "models", "models: a list of group names "
-                                          "([A-Za-z0-9._:/@+-])");
+                return bad(out, "models",
+                           "models: a list of group names "
+                           "([A-Za-z0-9._:/@+-])");
             *fields |= SY_VKEY_F_MODELS;
         } else if (strcmp(k, "expires_at") == 0) {
             int64_t x = 0;
             if (t == json_type_int) {
                 x = json_object_get_int64(val);
                 if (x < 0)
-                    return bad(out, "expires_at", "expires_at: epoch "
-                                                  "seconds or a date");
+                    return bad(out, "expires_at",
+                               "expires_at: epoch "
+                               "seconds or a date");
             } else if (t == json_type_string) {
                 if (!sy_admin_parse_time(json_object_get_string(val), &x))
                     return bad(out, "expires_at",
                                "expires_at: epoch seconds, yyyy-mm-dd or "
                                "yyyy-mm-ddThh:mm:ssZ");
             } else if (t != json_type_null) {
-                return bad(out, "expires_at", "expires_at: epoch seconds "
-                                              "or a date");
+                return bad(out, "expires_at",
+                           "expires_at: epoch seconds "
+                           "or a date");
             }
             v->expires_at = x;
             *fields |= SY_VKEY_F_EXPIRES;
@@ -393,9 +399,10 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
             v->fail_open = json_object_get_boolean(val);
             *fields |= SY_VKEY_F_FAIL_OPEN;
         } else {
-            return bad(out, NULL, "unknown field (known: name, team, "
-                                  "budget_usd, budget_period, rpm, tpm, "
-                                  "models, expires_at, fail_open)");
+            return bad(out, NULL,
+                       "unknown field (known: name, team, "
+                       "budget_usd, budget_period, rpm, tpm, "
+                       "models, expires_at, fail_open)");
         }
     }
     if (create && !have_name)
@@ -406,22 +413,20 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
 /* Parse 'body' as one JSON object into '*o' (put it with
  * json_object_put). Returns 0 or an error status written to 'out'. */
 static int
-parse_body(const char *body, size_t len, json_object **o,
-           struct sy_buf *out)
+parse_body(const char *body, size_t len, json_object **o, struct sy_buf *out)
 {
     *o = NULL;
     if (body == NULL || len == 0)
         return bad(out, NULL, "a JSON object body is required");
     if (len > 65536)
-        return error(out, 413, "invalid_request_error",
-                     "request_too_large", NULL, "body too large");
+        return error(out, 413, "invalid_request_error", "request_too_large",
+                     NULL, "body too large");
     json_tokener *tok = json_tokener_new_ex(16);
     if (tok == NULL)
         return error(out, 500, "server_error", "internal_error", NULL,
                      "out of memory");
     json_object *j = json_tokener_parse_ex(tok, body, (int)len);
-    bool ok = j != NULL &&
-              json_tokener_get_error(tok) == json_tokener_success;
+    bool ok = j != NULL && json_tokener_get_error(tok) == json_tokener_success;
     for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
         if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
             body[i] != '\n')
@@ -482,9 +487,9 @@ do_create(const struct sy_config *cfg, struct sy_store *s, const char *body,
     char key[SY_VKEY_KEY_LEN + 1];
     struct sy_vkey created;
     char err[200] = "";
-    enum sy_err e = sy_vkey_create(s, cfg->state.key_secret,
-                                   cfg->state.key_secret_len, &spec, 0, key,
-                                   &created, err, sizeof(err));
+    enum sy_err e =
+        sy_vkey_create(s, cfg->state.key_secret, cfg->state.key_secret_len,
+                       &spec, 0, key, &created, err, sizeof(err));
     if (e == SY_ESTORE)
         return store_down(out);
     if (e == SY_EBADREQ) {
@@ -527,8 +532,8 @@ do_show(struct sy_store *s, const char *name, struct sy_buf *out)
 }
 
 static int
-do_update(struct sy_store *s, const char *name, const char *body,
-          size_t len, struct sy_buf *out)
+do_update(struct sy_store *s, const char *name, const char *body, size_t len,
+          struct sy_buf *out)
 {
     json_object *o;
     int st = parse_body(body, len, &o, out);
@@ -542,8 +547,7 @@ do_update(struct sy_store *s, const char *name, const char *body,
         return st;
     if (fields != 0) {
         char err[200] = "";
-        enum sy_err e = sy_vkey_update(s, name, &v, fields, err,
-                                       sizeof(err));
+        enum sy_err e = sy_vkey_update(s, name, &v, fields, err, sizeof(err));
         if (e == SY_ENOTFOUND)
             return not_found(out);
         if (e == SY_EBADREQ)
@@ -583,11 +587,10 @@ sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
     if (!coll && !sy_vkey_name_valid(rest))
         return not_found(out);
     const char *allowed = coll ? "GET, POST" : "GET, PATCH, DELETE";
-    bool known = coll ? (strcmp(method, "GET") == 0 ||
-                         strcmp(method, "POST") == 0)
-                      : (strcmp(method, "GET") == 0 ||
-                         strcmp(method, "PATCH") == 0 ||
-                         strcmp(method, "DELETE") == 0);
+    bool known =
+        coll ? (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0)
+             : (strcmp(method, "GET") == 0 || strcmp(method, "PATCH") == 0 ||
+                strcmp(method, "DELETE") == 0);
     if (!known) {
         char msg[96];
         snprintf(msg, sizeof(msg), "method not allowed here (allowed: %s)",
@@ -596,13 +599,13 @@ sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
                      NULL, msg);
     }
     if (store == NULL)
-        return error(out, 503, "server_error", "state_store_unavailable",
-                     NULL, "virtual keys need shared state "
-                           "(state.redis_url)");
+        return error(out, 503, "server_error", "state_store_unavailable", NULL,
+                     "virtual keys need shared state "
+                     "(state.redis_url)");
     if (coll)
-        return strcmp(method, "GET") == 0 ? do_list(store, out)
-                                          : do_create(cfg, store, body, len,
-                                                      out);
+        return strcmp(method, "GET") == 0
+                   ? do_list(store, out)
+                   : do_create(cfg, store, body, len, out);
     if (strcmp(method, "GET") == 0)
         return do_show(store, rest, out);
     if (strcmp(method, "PATCH") == 0)

@@ -14,11 +14,11 @@
 
 /* Which rule produced the path. */
 enum sy_mount_how {
-    SY_MOUNT_RAW = 0,  /* REQUEST_URI's path, percent-decoded */
-    SY_MOUNT_BASE,     /* REQUEST_URI's path with server.base_path cut off */
-    SY_MOUNT_SPLIT,    /* PATH_INFO below the SCRIPT_NAME mount */
-    SY_MOUNT_OUTSIDE,  /* not under server.base_path: 404 */
-    SY_MOUNT_BAD,      /* not canonical (dot segments, "//", bad escapes,
+    SY_MOUNT_RAW = 0, /* REQUEST_URI's path, percent-decoded */
+    SY_MOUNT_BASE,    /* REQUEST_URI's path with server.base_path cut off */
+    SY_MOUNT_SPLIT,   /* PATH_INFO below the SCRIPT_NAME mount */
+    SY_MOUNT_OUTSIDE, /* not under server.base_path: 404 */
+    SY_MOUNT_BAD,     /* not canonical (dot segments, "//", bad escapes,
                           control characters): 404 */
 };
 
@@ -39,8 +39,8 @@ typedef bool (*sy_mount_route_fn)(const char *path);
  * 'is_route' tells a root mount that the web server split on its own (a
  * REQUEST_URI that is itself a gateway path) from a real sub-path mount. */
 enum sy_mount_how sy_mount_path(const struct sy_mount_in *in,
-                                sy_mount_route_fn is_route,
-                                struct sy_arena *a, const char **out);
+                                sy_mount_route_fn is_route, struct sy_arena *a,
+                                const char **out);
 
 /* Why 'base' is not a usable server.base_path, or NULL when it is. */
 const char *sy_mount_base_problem(const char *base);

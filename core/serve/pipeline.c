@@ -98,8 +98,9 @@ static void
 release_held(struct pctx *c)
 {
     if (!c->s->headers_sent)
-        pipeline_send_head(c, 200, "text/event-stream",
-                  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+        pipeline_send_head(
+            c, 200, "text/event-stream",
+            "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
     if (c->held.len > 0)
         write_event(c, sy_buf_cstr(&c->held), c->held.len);
     sy_buf_clear(&c->held);
@@ -118,13 +119,15 @@ on_chunk(void *ud, const struct sy_chunk *ch)
         c->usage_dep = c->dep;
         if (sy_usage_bound(&c->usage, &c->dep->caps,
                            sy_chat_req_choices(&c->chat)))
-            sy_log_warn(c->request_id, "%s reported impossible token "
-                        "counts; bounded", c->dep->name);
+            sy_log_warn(c->request_id,
+                        "%s reported impossible token "
+                        "counts; bounded",
+                        c->dep->name);
     }
     if (c->first_event_us == 0 && !ch->usage_only)
         c->first_event_us = sy_now_us();
-    bool text = c->check_stream &&
-                sy_chat_chunk_gather(ch->data, ch->len, &c->answer);
+    bool text =
+        c->check_stream && sy_chat_chunk_gather(ch->data, ch->len, &c->answer);
     if (ch->usage_only && !c->chat.include_usage)
         return SY_OK;
     if (c->buffering) {
@@ -135,9 +138,10 @@ on_chunk(void *ud, const struct sy_chunk *ch)
             e = sy_buf_puts(&c->pending, "\n");
         if (e != SY_OK && c->f.err == SY_OK) {
             c->f.err = SY_EUP_PROTO;
-            c->f.message = sy_arena_printf(
-                &c->w->arena, "the streamed reply is larger than "
-                "max_response_bytes (%zu bytes)", c->pending.max);
+            c->f.message = sy_arena_printf(&c->w->arena,
+                                           "the streamed reply is larger than "
+                                           "max_response_bytes (%zu bytes)",
+                                           c->pending.max);
         }
         return e == SY_OK ? SY_OK : SY_EUP_PROTO;
     }
@@ -178,9 +182,10 @@ on_stream_data(void *ud, const char *p, size_t n)
      * stream is buffered or held, an SSE error event after). */
     if (c->uc->body_bytes > c->dep->max_response_bytes) {
         c->f.err = SY_EUP_PROTO;
-        c->f.message = sy_arena_printf(
-            &c->w->arena, "the streamed reply is larger than "
-            "max_response_bytes (%zu bytes)", c->dep->max_response_bytes);
+        c->f.message = sy_arena_printf(&c->w->arena,
+                                       "the streamed reply is larger than "
+                                       "max_response_bytes (%zu bytes)",
+                                       c->dep->max_response_bytes);
         return SY_EUP_PROTO;
     }
     const struct sy_adapter *ad = c->dep->provider->adapter;
@@ -196,8 +201,7 @@ classify(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     f->retry_after_ms = uc->retry_after_ms;
     c->call.resp_headers = uc->rl_headers;
     c->call.nresp_headers = uc->nrl_headers;
-    ad->classify(&c->call, uc->status, sy_buf_cstr(&uc->body), uc->body.len,
-                 f);
+    ad->classify(&c->call, uc->status, sy_buf_cstr(&uc->body), uc->body.len, f);
     if (f->retry_after_ms == 0)
         f->retry_after_ms = uc->retry_after_ms;
     if (f->message == NULL)
@@ -217,16 +221,16 @@ static void
 send_buffered(struct pctx *c, bool fenced, bool violated)
 {
     pipeline_send_head(c, 200, "text/event-stream",
-              violated ? "Cache-Control: no-cache\r\n"
-                         "X-Accel-Buffering: no\r\n"
-                         "x-switchyard-contract: violated\r\n"
-                       : "Cache-Control: no-cache\r\n"
-                         "X-Accel-Buffering: no\r\n");
+                       violated ? "Cache-Control: no-cache\r\n"
+                                  "X-Accel-Buffering: no\r\n"
+                                  "x-switchyard-contract: violated\r\n"
+                                : "Cache-Control: no-cache\r\n"
+                                  "X-Accel-Buffering: no\r\n");
     const char *inner = NULL;
     size_t inner_len = 0;
-    if (fenced && !sy_contract_unfence(sy_buf_cstr(&c->answer.content),
-                                       c->answer.content.len, &inner,
-                                       &inner_len))
+    if (fenced &&
+        !sy_contract_unfence(sy_buf_cstr(&c->answer.content),
+                             c->answer.content.len, &inner, &inner_len))
         fenced = false;
     bool replaced = false;
     const char *p = sy_buf_cstr(&c->pending);
@@ -267,8 +271,8 @@ record(struct pctx *c, enum sy_err result, uint64_t total_us)
     uint64_t ttft = c->first_event_us > c->attempt_start_us
                         ? c->first_event_us - c->attempt_start_us
                         : 0;
-    uint64_t out_tokens = c->usage.present ? (uint64_t)c->usage.completion_tokens
-                                           : 0;
+    uint64_t out_tokens =
+        c->usage.present ? (uint64_t)c->usage.completion_tokens : 0;
     sy_state_record(c->w->state, c->dep, result, total_us, ttft, out_tokens,
                     c->probe_token);
 }
@@ -279,8 +283,7 @@ pipeline_charge_usage(struct pctx *c)
     const struct sy_deployment *d = c->usage_dep;
     if (d == NULL || !c->usage.present)
         return;
-    int64_t x = sy_cost_micro_usd(&d->price, &c->usage,
-                                  d->provider->markup_bp);
+    int64_t x = sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
     if (__builtin_add_overflow(c->spent_micro_usd, x, &c->spent_micro_usd))
         c->spent_micro_usd = INT64_MAX;
     c->usage_dep = NULL;
@@ -305,11 +308,11 @@ attempt(struct pctx *c, const char *api_key)
     sy_buf_init(&c->pending, d->max_response_bytes);
     sy_stream_answer_clear(&c->answer);
     sy_stream_answer_limit(&c->answer, d->max_response_bytes);
-    c->check_stream = c->chat.stream &&
-                      (c->chat.response_format != SY_FORMAT_TEXT ||
-                       c->needs_tools);
-    c->buffering = c->check_stream && c->group != NULL &&
-                   c->group->stream_buffer;
+    c->check_stream =
+        c->chat.stream &&
+        (c->chat.response_format != SY_FORMAT_TEXT || c->needs_tools);
+    c->buffering =
+        c->check_stream && c->group != NULL && c->group->stream_buffer;
 
     c->call.req = &c->chat;
     c->call.dep = d;
@@ -319,8 +322,8 @@ attempt(struct pctx *c, const char *api_key)
     pipeline_charge_usage(c); /* the previous attempt's, if it reported */
     memset(&c->usage, 0, sizeof(c->usage));
     c->call.arena = &w->arena;
-    c->call.ctx = ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size)
-                               : NULL;
+    c->call.ctx =
+        ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size) : NULL;
     c->call.fail = &f;
     c->call.resp_headers = NULL;
     c->call.nresp_headers = 0;
@@ -356,30 +359,31 @@ attempt(struct pctx *c, const char *api_key)
         if (!ctype_is(uc.content_type, "application/json")) {
             f.err = SY_EUP_PROTO;
             f.message = sy_arena_printf(
-                &w->arena,
-                "expected a JSON reply, got Content-Type '%.60s'",
+                &w->arena, "expected a JSON reply, got Content-Type '%.60s'",
                 uc.content_type);
         } else {
             struct sy_chat_resp resp;
             memset(&resp, 0, sizeof(resp));
-            e = ad->parse_response(&c->call, sy_buf_cstr(&uc.body),
-                                   uc.body.len, &resp, &f);
+            e = ad->parse_response(&c->call, sy_buf_cstr(&uc.body), uc.body.len,
+                                   &resp, &f);
             if (e == SY_OK && resp.usage.present) {
                 /* Paid for whatever happens next (a broken contract, a
                  * caller's schema that spends its regex budget). */
                 c->usage = resp.usage;
                 c->usage_dep = d;
                 if (sy_usage_bound(&c->usage, &d->caps,
-                               sy_chat_req_choices(&c->chat)))
-                    sy_log_warn(c->request_id, "%s reported impossible "
-                                "token counts; bounded", d->name);
+                                   sy_chat_req_choices(&c->chat)))
+                    sy_log_warn(c->request_id,
+                                "%s reported impossible "
+                                "token counts; bounded",
+                                d->name);
             }
             char why[300];
             const char *extra = NULL;
             if (e == SY_OK &&
                 !sy_chat_resp_contract(&c->chat, &resp,
-                                       w->cfg->server.max_json_depth,
-                                       &w->arena, why, sizeof(why))) {
+                                       w->cfg->server.max_json_depth, &w->arena,
+                                       why, sizeof(why))) {
                 /* The reply breaks the requested format: a failure of
                  * this deployment (counted apart from breaker failures),
                  * unless the group passes such replies on. When the
@@ -389,9 +393,11 @@ attempt(struct pctx *c, const char *api_key)
                 if (sy_chat_contract_overspent(&c->chat)) {
                     e = SY_EBADREQ;
                     f.err = SY_EBADREQ;
-                    f.message = sy_arena_printf(
-                        &w->arena, "the output contract could not be "
-                        "checked: %s", why);
+                    f.message =
+                        sy_arena_printf(&w->arena,
+                                        "the output contract could not be "
+                                        "checked: %s",
+                                        why);
                 } else if (c->group->on_violation == SY_CONTRACT_PASS) {
                     if (w->state != NULL)
                         sy_state_contract(w->state, d);
@@ -407,8 +413,8 @@ attempt(struct pctx *c, const char *api_key)
                 }
             }
             if (e == SY_OK) {
-                c->cost_micro_usd = sy_cost_micro_usd(
-                    &d->price, &c->usage, d->provider->markup_bp);
+                c->cost_micro_usd = sy_cost_micro_usd(&d->price, &c->usage,
+                                                      d->provider->markup_bp);
                 char usd[32], cost_hdr[160];
                 sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
                 snprintf(cost_hdr, sizeof(cost_hdr),
@@ -417,8 +423,8 @@ attempt(struct pctx *c, const char *api_key)
                 extra = cost_hdr;
                 if (resp.raw != NULL) {
                     /* Unchanged reply: straight from the upstream buffer. */
-                    pipeline_send_bytes(c, 200, "application/json", extra, resp.raw,
-                               resp.raw_len);
+                    pipeline_send_bytes(c, 200, "application/json", extra,
+                                        resp.raw, resp.raw_len);
                 } else {
                     struct sy_buf *b = &w->out;
                     sy_buf_clear(b);
@@ -438,8 +444,8 @@ attempt(struct pctx *c, const char *api_key)
         bool holds = true, violated = false, fenced = false;
         if (e == SY_OK && c->done_seen && c->check_stream &&
             !sy_chat_stream_contract(&c->chat, &c->answer,
-                                     w->cfg->server.max_json_depth,
-                                     &w->arena, why, sizeof(why), &fenced)) {
+                                     w->cfg->server.max_json_depth, &w->arena,
+                                     why, sizeof(why), &fenced)) {
             bool caller = sy_chat_contract_overspent(&c->chat);
             if (w->state != NULL && !caller)
                 sy_state_contract(w->state, d);
@@ -447,14 +453,16 @@ attempt(struct pctx *c, const char *api_key)
             holds = !caller && c->group->on_violation == SY_CONTRACT_PASS;
         }
         /* The caller's patterns spent the regex budget (see above). */
-        enum sy_err verr = sy_chat_contract_overspent(&c->chat)
-                               ? SY_EBADREQ : SY_EUP_CONTRACT;
+        enum sy_err verr =
+            sy_chat_contract_overspent(&c->chat) ? SY_EBADREQ : SY_EUP_CONTRACT;
         if (e == SY_OK && c->done_seen && !holds && c->s->headers_sent) {
             /* Too late to move: end with an error, never a silent
              * success that breaks the caller's parser. */
             char msg[400];
-            snprintf(msg, sizeof(msg), "the streamed answer of %s broke "
-                     "the output contract: %s", d->name, why);
+            snprintf(msg, sizeof(msg),
+                     "the streamed answer of %s broke "
+                     "the output contract: %s",
+                     d->name, why);
             pipeline_send_stream_error(c, verr, msg);
             record(c, verr, uc.total_us);
             sy_upstream_call_cleanup(&uc);
@@ -462,15 +470,16 @@ attempt(struct pctx *c, const char *api_key)
         }
         if (e == SY_OK && c->done_seen && !holds) {
             f.err = verr;
-            f.message = sy_arena_printf(&w->arena, "the streamed answer "
+            f.message = sy_arena_printf(&w->arena,
+                                        "the streamed answer "
                                         "broke the output contract: %s",
                                         why);
         } else if (e == SY_OK && c->done_seen) {
             if (c->buffering)
                 send_buffered(c, fenced, violated);
             release_held(c);
-            c->cost_micro_usd = sy_cost_micro_usd(&d->price, &c->usage,
-                                                  d->provider->markup_bp);
+            c->cost_micro_usd =
+                sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
             /* Headers are long gone: the price goes in an SSE comment,
              * which clients ignore and people and tools can read. */
             char usd[32], note[80];
@@ -497,14 +506,15 @@ attempt(struct pctx *c, const char *api_key)
         if (!sy_err_retry(f.err)) {
             /* A caller error (or a class we never retry): answer with it,
              * keeping the provider's status for caller errors. */
-            int status = f.err == SY_EUP_BADREQ && f.status >= 400 &&
-                                 f.status < 500
-                             ? f.status
-                             : sy_err_status(f.err);
+            int status =
+                f.err == SY_EUP_BADREQ && f.status >= 400 && f.status < 500
+                    ? f.status
+                    : sy_err_status(f.err);
             sy_log_info(c->request_id, "deployment %s: caller error %d",
                         d->name, uc.status);
-            pipeline_send_error(c, status, f.message, sy_err_type(f.err), f.param,
-                       f.code ? f.code : sy_err_code(f.err), NULL);
+            pipeline_send_error(c, status, f.message, sy_err_type(f.err),
+                                f.param, f.code ? f.code : sy_err_code(f.err),
+                                NULL);
             record(c, f.err, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
@@ -520,9 +530,8 @@ attempt(struct pctx *c, const char *api_key)
         f = c->f;
         if (f.err == SY_OK || f.message == NULL) {
             f.err = e;
-            f.message = sy_arena_strdup(&w->arena, uc.errmsg[0]
-                                                       ? uc.errmsg
-                                                       : sy_err_name(e));
+            f.message = sy_arena_strdup(
+                &w->arena, uc.errmsg[0] ? uc.errmsg : sy_err_name(e));
         }
     }
     sy_upstream_call_cleanup(&uc);
@@ -530,16 +539,15 @@ attempt(struct pctx *c, const char *api_key)
     note_failure(c, &f);
     if (c->s->headers_sent) {
         char msg[320];
-        snprintf(msg, sizeof(msg), "upstream %s failed mid-stream: %s",
-                 d->name, f.message ? f.message : sy_err_name(f.err));
+        snprintf(msg, sizeof(msg), "upstream %s failed mid-stream: %s", d->name,
+                 f.message ? f.message : sy_err_name(f.err));
         pipeline_send_stream_error(c, f.err, msg);
         return ATTEMPT_DONE;
     }
-    if (!sy_err_retry(f.err) ||
-        (f.err == SY_EUP_CONTRACT &&
-         c->group->on_violation == SY_CONTRACT_ERROR)) {
+    if (!sy_err_retry(f.err) || (f.err == SY_EUP_CONTRACT &&
+                                 c->group->on_violation == SY_CONTRACT_ERROR)) {
         pipeline_send_err(c, f.err, f.message ? f.message : sy_err_name(f.err),
-                 f.param);
+                          f.param);
         return ATTEMPT_DONE;
     }
     return ATTEMPT_NEXT;
@@ -549,8 +557,10 @@ static void
 all_failed(struct pctx *c, const struct sy_group *g)
 {
     char msg[1024];
-    snprintf(msg, sizeof(msg), "all %u deployment%s of model '%.80s' failed: "
-             "%.800s", c->attempts, c->attempts == 1 ? "" : "s", g->name,
+    snprintf(msg, sizeof(msg),
+             "all %u deployment%s of model '%.80s' failed: "
+             "%.800s",
+             c->attempts, c->attempts == 1 ? "" : "s", g->name,
              sy_buf_cstr(&c->why));
     enum sy_err e = c->all_ratelimited ? SY_EUP_RATELIMIT : c->last.err;
     char extra[64] = "";
@@ -558,8 +568,8 @@ all_failed(struct pctx *c, const struct sy_group *g)
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
                  (c->min_retry_after_ms + 999) / 1000);
     pipeline_send_error(c, sy_err_status(e), msg, sy_err_type(e),
-               e == SY_EBADREQ ? c->last.param : NULL, sy_err_code(e),
-               extra[0] ? extra : NULL);
+                        e == SY_EBADREQ ? c->last.param : NULL, sy_err_code(e),
+                        extra[0] ? extra : NULL);
 }
 
 /* Try deployment c->dep with the keys of its provider: a 429 on one of
@@ -577,10 +587,10 @@ try_deployment(struct pctx *c, uint64_t est)
         if (w->quota != NULL) {
             key = sy_quota_provider_key(w->quota, w->store, p, est, &res);
             if (key < 0) {
-                struct sy_failure f = {.err = SY_EUP_RATELIMIT,
-                                       .message = "every API key of its "
-                                                  "provider is at its limit "
-                                                  "or parked"};
+                struct sy_failure f = { .err = SY_EUP_RATELIMIT,
+                                        .message = "every API key of its "
+                                                   "provider is at its limit "
+                                                   "or parked" };
                 note_failure(c, &f);
                 return ATTEMPT_NEXT;
             }
@@ -588,21 +598,18 @@ try_deployment(struct pctx *c, uint64_t est)
             memset(&res, 0, sizeof(res));
             key = -1;
         }
-        const char *api_key = key >= 0 && p->nkeys > 0
-                                  ? p->keys[key]
-                                  : sy_config_next_key(p);
+        const char *api_key =
+            key >= 0 && p->nkeys > 0 ? p->keys[key] : sy_config_next_key(p);
         c->attempts++;
         enum attempt_result ar = attempt(c, api_key);
         if (w->quota != NULL)
             sy_quota_settle(w->quota, w->store, &res,
-                            c->usage.present
-                                ? (uint64_t)c->usage.total_tokens
-                                : 0);
+                            c->usage.present ? (uint64_t)c->usage.total_tokens
+                                             : 0);
         if (ar == ATTEMPT_DONE || c->result != SY_EUP_RATELIMIT ||
             w->quota == NULL || p->nkeys < 2 || key < 0)
             return ar;
-        uint32_t park = c->last.retry_after_ms ? c->last.retry_after_ms
-                                               : 1000;
+        uint32_t park = c->last.retry_after_ms ? c->last.retry_after_ms : 1000;
         sy_quota_park(w->quota, w->store, p, (unsigned)key, park);
     }
     return ATTEMPT_NEXT;
@@ -619,9 +626,9 @@ pipeline_handle_chat(struct pctx *c)
     if (!pipeline_identify(c, &ck, &vk) || !pipeline_read_json_body(c))
         return;
     struct sy_chat_error perr;
-    enum sy_err e = sy_chat_req_parse(r->body, r->body_len,
-                                      cfg->server.max_json_depth,
-                                      &w->arena, &c->chat, &perr);
+    enum sy_err e =
+        sy_chat_req_parse(r->body, r->body_len, cfg->server.max_json_depth,
+                          &w->arena, &c->chat, &perr);
     if (e != SY_OK) {
         pipeline_send_err(c, e, perr.message, perr.param);
         return;
@@ -629,7 +636,8 @@ pipeline_handle_chat(struct pctx *c)
     const struct sy_group *g = sy_config_find_group(cfg, c->chat.model);
     if (g == NULL) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist; "
+        snprintf(msg, sizeof(msg),
+                 "The model '%.120s' does not exist; "
                  "GET /v1/models lists the available models",
                  c->chat.model);
         pipeline_send_err(c, SY_ENOMODEL, msg, "model");
@@ -638,16 +646,20 @@ pipeline_handle_chat(struct pctx *c)
     if ((ck != NULL && vk == NULL && !sy_auth_model_allowed(ck, g->name)) ||
         (vk != NULL && !sy_vkey_model_allowed(vk, g->name))) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "this API key may not use model "
-                 "'%.120s'", g->name);
+        snprintf(msg, sizeof(msg),
+                 "this API key may not use model "
+                 "'%.120s'",
+                 g->name);
         pipeline_send_error(c, 403, msg, "permission_error", "model",
-                   "model_not_allowed", NULL);
+                            "model_not_allowed", NULL);
         return;
     }
     if (g->nroute == 0) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "no deployment of model '%.80s' is "
-                 "available: their providers have no API key set", g->name);
+        snprintf(msg, sizeof(msg),
+                 "no deployment of model '%.80s' is "
+                 "available: their providers have no API key set",
+                 g->name);
         pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         return;
     }
@@ -656,8 +668,7 @@ pipeline_handle_chat(struct pctx *c)
     struct sy_budget_result budget;
     char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
     bool budget_held;
-    if (!pipeline_reserve_budget(c, vk, g, &budget, budget_pid,
-                                 &budget_held))
+    if (!pipeline_reserve_budget(c, vk, g, &budget, budget_pid, &budget_held))
         return;
     uint64_t est = pipeline_estimate_tokens(c);
     struct sy_reservation caller_res;
@@ -679,12 +690,12 @@ pipeline_handle_chat(struct pctx *c)
         sy_arena_zalloc(&w->arena, (cfg->ndeployments + 1) * sizeof(*views));
     if (w->state != NULL)
         sy_state_views(w->state, views);
-    struct sy_route_req rq = {r->body_len / 4 + 1,
-                              c->chat.max_tokens > 0
-                                  ? (uint64_t)c->chat.max_tokens
-                                  : 256};
-    uint32_t rnd = (uint32_t)(sy_now_us() * 2654435761u) ^
-                   (uint32_t)w->seq * 40503u;
+    struct sy_route_req rq = { r->body_len / 4 + 1,
+                               c->chat.max_tokens > 0
+                                   ? (uint64_t)c->chat.max_tokens
+                                   : 256 };
+    uint32_t rnd =
+        (uint32_t)(sy_now_us() * 2654435761u) ^ (uint32_t)w->seq * 40503u;
     struct sy_route_plan *plan = sy_arena_zalloc(&w->arena, sizeof(*plan));
     sy_router_plan(g, views, &rq, rnd, plan);
 
@@ -711,13 +722,15 @@ pipeline_handle_chat(struct pctx *c)
         sy_router_explain(plan, c->route, sizeof(c->route));
         struct sy_buf msg;
         sy_buf_init(&msg, 4096);
-        sy_buf_printf(&msg, "no deployment of model '%.80s' can serve this "
-                      "request natively:", g->name);
+        sy_buf_printf(&msg,
+                      "no deployment of model '%.80s' can serve this "
+                      "request natively:",
+                      g->name);
         for (size_t i = 0; i < plan->nexcl; i++)
             sy_buf_printf(&msg, "%s %s (%s)", i ? ";" : "",
                           plan->excl[i].d->name, plan->excl[i].why);
         pipeline_send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error",
-                   field, "no_capable_deployment", NULL);
+                            field, "no_capable_deployment", NULL);
         sy_buf_free(&msg);
         if (ck != NULL && w->quota != NULL)
             sy_quota_settle(w->quota, w->store, &caller_res, 0);
@@ -737,8 +750,8 @@ pipeline_handle_chat(struct pctx *c)
     /* The breaker's probe token is the gateway's own id, never a
      * caller's X-Request-Id (which it could repeat, or make too long for
      * the report to match). */
-    const char *token = sy_arena_printf(&w->arena, "req_%s%08x",
-                                        w->id_prefix, (unsigned)w->seq);
+    const char *token = sy_arena_printf(&w->arena, "req_%s%08x", w->id_prefix,
+                                        (unsigned)w->seq);
     bool done = false;
     for (size_t i = 0; i < plan->ncand && !done; i++) {
         if (c->s->gone)
@@ -764,8 +777,10 @@ pipeline_handle_chat(struct pctx *c)
         sy_router_explain(plan, c->route, sizeof(c->route));
         if (c->attempts == 0) {
             char msg[900];
-            snprintf(msg, sizeof(msg), "no deployment of model '%.80s' can "
-                     "take the request now (%.700s)", g->name, c->route);
+            snprintf(msg, sizeof(msg),
+                     "no deployment of model '%.80s' can "
+                     "take the request now (%.700s)",
+                     g->name, c->route);
             pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         } else {
             all_failed(c, g);
@@ -774,12 +789,10 @@ pipeline_handle_chat(struct pctx *c)
     pipeline_charge_usage(c);
     if (ck != NULL && w->quota != NULL)
         sy_quota_settle(w->quota, w->store, &caller_res,
-                        c->usage.present ? (uint64_t)c->usage.total_tokens
-                                         : 0);
+                        c->usage.present ? (uint64_t)c->usage.total_tokens : 0);
     if (budget_held)
         sy_budget_settle(w->store, vk->name, budget_pid, budget.id,
-                         c->spent_micro_usd, 0,
-                         &budget);
+                         c->spent_micro_usd, 0, &budget);
     pipeline_account(c, ck, g);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);

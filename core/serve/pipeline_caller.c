@@ -35,12 +35,14 @@
  * all-or-nothing refusal does not tell how much of the other is left. */
 void
 pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
-                    const struct sy_ratelimit_result *res)
+                             const struct sy_ratelimit_result *res)
 {
     if (res->failed) {
         char m[200];
-        snprintf(m, sizeof(m), "the rate limits of key '%.60s' could not be "
-                 "checked (limit script error); request refused", k->name);
+        snprintf(m, sizeof(m),
+                 "the rate limits of key '%.60s' could not be "
+                 "checked (limit script error); request refused",
+                 k->name);
         pipeline_send_error(c, 503, m, "server_error", NULL,
                             "rate_limit_check_failed", "Retry-After: 1\r\n");
         return;
@@ -64,11 +66,12 @@ pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
         snprintf(extra + n, sizeof(extra) - (size_t)n,
                  "x-ratelimit-limit-%s: %llu\r\n", other,
                  (unsigned long long)other_limit);
-    snprintf(msg, sizeof(msg), "rate limit reached for key '%.60s': %llu "
-             "%s per minute; try again in %s", k->name,
-             (unsigned long long)limit, fam, reset);
+    snprintf(msg, sizeof(msg),
+             "rate limit reached for key '%.60s': %llu "
+             "%s per minute; try again in %s",
+             k->name, (unsigned long long)limit, fam, reset);
     pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-               sy_err_code(SY_EQUOTA), extra);
+                        sy_err_code(SY_EQUOTA), extra);
 }
 
 /* Tokens this request may use: the prompt (about 4 bytes a token) plus
@@ -79,8 +82,7 @@ uint64_t
 pipeline_estimate_tokens(const struct pctx *c)
 {
     uint64_t in = c->r->body_len / 4 + 1;
-    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens
-                                          : 1024;
+    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens : 1024;
     return in + out * sy_chat_req_choices(&c->chat);
 }
 
@@ -89,7 +91,7 @@ pipeline_estimate_tokens(const struct pctx *c)
  * config's, so they outlive the state thread's queue. */
 void
 pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
-        const struct sy_group *g)
+                 const struct sy_group *g)
 {
     if (c->attempts == 0 || c->dep == NULL)
         return;
@@ -108,8 +110,8 @@ pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
     r.cost_micro_usd = c->spent_micro_usd;
     if (c->s->status == 200 && g->ndeployments > 0) {
         const struct sy_deployment *d0 = g->deployments[0];
-        r.baseline_micro_usd = sy_cost_micro_usd(&d0->price, &c->usage,
-                                                 d0->provider->markup_bp);
+        r.baseline_micro_usd =
+            sy_cost_micro_usd(&d0->price, &c->usage, d0->provider->markup_bp);
     }
     r.status = c->s->status;
     r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
@@ -123,7 +125,7 @@ pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
  * same 401. Returns false when the caller has been answered. */
 bool
 pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
-         struct sy_vkey **vk_out)
+                  struct sy_vkey **vk_out)
 {
     struct sy_worker *w = c->w;
     const struct sy_config *cfg = w->cfg;
@@ -141,13 +143,15 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
         struct sy_vkey *vk = sy_arena_zalloc(&w->arena, sizeof(*vk));
         enum sy_err e = w->store != NULL
                             ? sy_vkey_lookup(w->store, cfg->state.key_secret,
-                                             cfg->state.key_secret_len,
-                                             bearer, (int64_t)sy_wall_s(), vk)
+                                             cfg->state.key_secret_len, bearer,
+                                             (int64_t)sy_wall_s(), vk)
                             : SY_ESTORE;
         if (e == SY_ESTORE) {
-            pipeline_send_error(c, 503, "the key store is unavailable; try again "
-                       "shortly", "server_error", NULL,
-                       "key_store_unavailable", "Retry-After: 1\r\n");
+            pipeline_send_error(c, 503,
+                                "the key store is unavailable; try again "
+                                "shortly",
+                                "server_error", NULL, "key_store_unavailable",
+                                "Retry-After: 1\r\n");
             return false;
         }
         if (e == SY_OK) {
@@ -167,9 +171,10 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
         if (*out != NULL)
             return true;
     }
-    pipeline_send_err(c, SY_EAUTH, "invalid API key: send 'Authorization: Bearer "
-                          "<key>' with a key of this gateway",
-             NULL);
+    pipeline_send_err(c, SY_EAUTH,
+                      "invalid API key: send 'Authorization: Bearer "
+                      "<key>' with a key of this gateway",
+                      NULL);
     return false;
 }
 
@@ -193,13 +198,11 @@ pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
         uint64_t out = sy_caps_output_worst(&d->caps, &n);
         int64_t cost = sy_cost_worst_case_micro_usd(
             &d->price, (int64_t)SY_MIN(in, (uint64_t)INT64_MAX),
-            (int64_t)SY_MIN(out, (uint64_t)INT64_MAX),
-            d->provider->markup_bp);
+            (int64_t)SY_MIN(out, (uint64_t)INT64_MAX), d->provider->markup_bp);
         worst = SY_MAX(worst, cost);
     }
     return worst;
 }
-
 
 /* A money budget is reserved at the worst case before any provider is
  * called, and settled with the real cost afterwards ('*held' says
@@ -217,37 +220,38 @@ pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
         return true;
     if (!pipeline_budget_can_price(c))
         return false;
-    sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(),
-                        pid);
+    sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(), pid);
     enum sy_err be =
         w->store != NULL
-            ? sy_budget_reserve(w->store, vk->name, pid,
-                                vk->budget_micro_usd,
+            ? sy_budget_reserve(w->store, vk->name, pid, vk->budget_micro_usd,
                                 pipeline_worst_case_cost(c, g), 0, 0, b)
             : SY_ESTORE;
     if (be == SY_EINTERNAL) {
         /* The script failed on our input: a refusal, never "Redis
          * down" (which fail_open would let through). */
-        pipeline_send_error(c, 503, "the budget of this key could not be "
-                   "checked (limit script error); request refused",
-                   "server_error", NULL, "budget_check_failed", NULL);
+        pipeline_send_error(c, 503,
+                            "the budget of this key could not be "
+                            "checked (limit script error); request refused",
+                            "server_error", NULL, "budget_check_failed", NULL);
         return false;
     }
     if (be != SY_OK && !vk->fail_open) {
-        pipeline_send_error(c, 503, "the budget of this key cannot be checked "
-                   "now (state store unavailable); try again shortly",
-                   "server_error", NULL, "budget_unavailable",
-                   "Retry-After: 1\r\n");
+        pipeline_send_error(c, 503,
+                            "the budget of this key cannot be checked "
+                            "now (state store unavailable); try again shortly",
+                            "server_error", NULL, "budget_unavailable",
+                            "Retry-After: 1\r\n");
         return false;
     }
     if (be == SY_OK && !b->allowed) {
         char msg[256], usd[32];
         sy_cost_format_usd(b->remaining, usd, sizeof(usd));
-        snprintf(msg, sizeof(msg), "budget of key '%.64s' exhausted for "
+        snprintf(msg, sizeof(msg),
+                 "budget of key '%.64s' exhausted for "
                  "this %s: $%s left, not enough for this request",
                  vk->name, sy_budget_period_name(vk->budget_period), usd);
         pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-                   "budget_exceeded", NULL);
+                            "budget_exceeded", NULL);
         return false;
     }
     *held = be == SY_OK;
@@ -266,10 +270,12 @@ pipeline_budget_can_price(struct pctx *c)
     if (f == NULL)
         return true;
     char msg[300];
-    snprintf(msg, sizeof(msg), "'%s' adds costs that cannot be reserved "
+    snprintf(msg, sizeof(msg),
+             "'%s' adds costs that cannot be reserved "
              "ahead from a key with a money budget (fees or token kinds "
              "beyond the deployment's token prices); send the request "
-             "without it, or use a key without a money budget", f);
+             "without it, or use a key without a money budget",
+             f);
     pipeline_send_error(c, 400, msg, "invalid_request_error", f,
                         "unpriced_field", NULL);
     return false;
@@ -307,8 +313,10 @@ pipeline_read_json_body(struct pctx *c)
     const struct sy_config *cfg = c->w->cfg;
     char msg[200];
     if (!r->body_too_big && !pipeline_json_ctype(r->content_type)) {
-        snprintf(msg, sizeof(msg), "Content-Type must be application/json "
-                 "(got '%.60s')", r->content_type ? r->content_type : "");
+        snprintf(msg, sizeof(msg),
+                 "Content-Type must be application/json "
+                 "(got '%.60s')",
+                 r->content_type ? r->content_type : "");
         pipeline_send_error(c, 415, msg, "invalid_request_error", NULL,
                             "unsupported_media_type", NULL);
         return false;
@@ -317,13 +325,17 @@ pipeline_read_json_body(struct pctx *c)
     case SY_BODY_OK:
         return true;
     case SY_BODY_TOO_BIG:
-        snprintf(msg, sizeof(msg), "the request body is larger than the "
-                 "limit of %zu bytes", cfg->server.max_body_bytes);
+        snprintf(msg, sizeof(msg),
+                 "the request body is larger than the "
+                 "limit of %zu bytes",
+                 cfg->server.max_body_bytes);
         pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
         return false;
     case SY_BODY_TIMEOUT:
-        snprintf(msg, sizeof(msg), "the request body did not arrive within "
-                 "%u ms", (unsigned)cfg->server.body_timeout_ms);
+        snprintf(msg, sizeof(msg),
+                 "the request body did not arrive within "
+                 "%u ms",
+                 (unsigned)cfg->server.body_timeout_ms);
         pipeline_send_error(c, 408, msg, "invalid_request_error", NULL,
                             "request_timeout", NULL);
         sy_log_info(c->request_id, "request body timed out");
@@ -345,9 +357,9 @@ pipeline_read_json_body(struct pctx *c)
 void
 pipeline_log_path(const char *path, int status, char *out, size_t n)
 {
-    static const char *const fixed[] = {"/v1/chat/completions", "/v1/models",
-                                        "/healthz", "/admin/keys"};
-    static const char *const prefixes[] = {"/v1/models/", "/admin/keys/"};
+    static const char *const fixed[] = { "/v1/chat/completions", "/v1/models",
+                                         "/healthz", "/admin/keys" };
+    static const char *const prefixes[] = { "/v1/models/", "/admin/keys/" };
     for (size_t i = 0; i < SY_ARRAY_LEN(fixed); i++)
         if (strcmp(path, fixed[i]) == 0) {
             snprintf(out, n, "%s", path);

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 /* May the caller (NULL: no caller keys configured) see group 'g'? A key's
  * allowed-models list limits the listing as it limits chat. */
 static bool
@@ -83,8 +82,7 @@ pipeline_handle_model(struct pctx *c)
     const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
     if (g == NULL || !caller_may_use(ck, vk, g)) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist",
-                 name);
+        snprintf(msg, sizeof(msg), "The model '%.120s' does not exist", name);
         pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return;
     }
@@ -103,19 +101,19 @@ pipeline_handle_health(struct pctx *c)
     struct sy_buf *b = &c->w->out;
     bool draining = c->w->draining != NULL && *c->w->draining;
     struct sy_state *st = c->w->state;
-    const char *redis = !sy_state_redis_on(st)   ? "off"
+    const char *redis = !sy_state_redis_on(st)  ? "off"
                         : sy_state_redis_up(st) ? "up"
                                                 : "down";
-    const char *status = draining                ? "draining"
+    const char *status = draining                     ? "draining"
                          : strcmp(redis, "down") == 0 ? "degraded"
                                                       : "ok";
     sy_buf_clear(b);
-    sy_buf_printf(b, "{\"status\":\"%s\",\"redis\":\"%s\","
-                     "\"version\":\"%s\"}",
+    sy_buf_printf(b,
+                  "{\"status\":\"%s\",\"redis\":\"%s\","
+                  "\"version\":\"%s\"}",
                   status, redis, SY_VERSION);
     pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
 }
-
 
 /* /admin/keys and /admin/keys/<name>: the virtual-key admin API, behind
  * "Authorization: Bearer <admin key>" (constant-time). Without an admin
@@ -145,8 +143,8 @@ pipeline_handle_admin(struct pctx *c)
         rest++;
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
-    int status = sy_admin_keys(cfg, c->w->store,
-                               c->r->method ? c->r->method : "GET", rest,
-                               c->r->body, c->r->body_len, &c->w->arena, b);
+    int status =
+        sy_admin_keys(cfg, c->w->store, c->r->method ? c->r->method : "GET",
+                      rest, c->r->body, c->r->body_len, &c->w->arena, b);
     pipeline_send_body(c, status, "application/json", NULL, b);
 }

@@ -35,29 +35,29 @@ struct pctx {
     struct sy_upstream_call *uc;
     bool ct_checked;
     bool done_seen;
-    bool holding;           /* the first event is held in 'held' */
+    bool holding; /* the first event is held in 'held' */
     struct sy_buf held;
     const struct sy_group *group;
-    bool buffering;         /* contract "buffer": events wait in 'pending'
+    bool buffering;        /* contract "buffer": events wait in 'pending'
                                until the whole answer is validated */
-    struct sy_buf pending;  /* buffered events: a 'T' (carries text) or
+    struct sy_buf pending; /* buffered events: a 'T' (carries text) or
                                'N' byte, the chunk JSON, a newline */
-    bool check_stream;      /* the stream has a contract to check */
-    bool needs_tools;       /* the request offers tools */
+    bool check_stream;     /* the stream has a contract to check */
+    bool needs_tools;      /* the request offers tools */
     struct sy_stream_answer answer; /* the streamed answer, for the check */
     struct sy_usage usage;
     struct sy_failure f;
     /* routing and accounting */
-    char route[768];                /* x-switchyard-route */
-    const char *probe_token;        /* set when this attempt is the
+    char route[768];         /* x-switchyard-route */
+    const char *probe_token; /* set when this attempt is the
                                        breaker's half-open probe */
     uint64_t attempt_start_us;
-    uint64_t first_event_us;        /* first stream event of the attempt */
-    enum sy_err result;             /* the attempt's outcome class */
-    int64_t cost_micro_usd;         /* of the answered attempt */
+    uint64_t first_event_us; /* first stream event of the attempt */
+    enum sy_err result;      /* the attempt's outcome class */
+    int64_t cost_micro_usd;  /* of the answered attempt */
     const struct sy_deployment *usage_dep; /* whose prices 'usage' is at;
                                        NULL once charged */
-    int64_t spent_micro_usd;        /* every attempt that reported usage,
+    int64_t spent_micro_usd;               /* every attempt that reported usage,
                                        answered or not: what is charged */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
@@ -65,7 +65,6 @@ struct pctx {
     bool all_ratelimited;
     uint32_t min_retry_after_ms;
 };
-
 
 /* Response writers (pipeline.c) */
 void pipeline_send_head(struct pctx *c, int status, const char *ctype,
@@ -75,8 +74,8 @@ void pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
 void pipeline_send_body(struct pctx *c, int status, const char *ctype,
                         const char *extra, const struct sy_buf *body);
 void pipeline_send_error(struct pctx *c, int status, const char *message,
-                         const char *type, const char *param,
-                         const char *code, const char *extra);
+                         const char *type, const char *param, const char *code,
+                         const char *extra);
 void pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
                        const char *param);
 void pipeline_send_stream_error(struct pctx *c, enum sy_err e,
@@ -92,8 +91,7 @@ struct sy_budget_result;
 struct sy_vkey;
 bool pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
                              const struct sy_group *g,
-                             struct sy_budget_result *b, char *pid,
-                             bool *held);
+                             struct sy_budget_result *b, char *pid, bool *held);
 void pipeline_handle_models(struct pctx *c);
 void pipeline_handle_model(struct pctx *c);
 void pipeline_handle_health(struct pctx *c);
@@ -105,8 +103,7 @@ bool pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
                        struct sy_vkey **vk_out);
 int64_t pipeline_worst_case_cost(const struct pctx *c,
                                  const struct sy_group *g);
-void pipeline_send_caller_limited(struct pctx *c,
-                                  const struct sy_caller_key *k,
+void pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
                                   const struct sy_ratelimit_result *res);
 uint64_t pipeline_estimate_tokens(const struct pctx *c);
 void pipeline_account(struct pctx *c, const struct sy_caller_key *ck,

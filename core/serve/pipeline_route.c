@@ -38,16 +38,16 @@
 
 struct route {
     const char *path;
-    bool prefix;          /* match "path" followed by anything */
+    bool prefix; /* match "path" followed by anything */
     const char *method;
     void (*fn)(struct pctx *c);
 };
 
 static const struct route routes[] = {
-    {"/v1/chat/completions", false, "POST", pipeline_handle_chat},
-    {"/v1/models", false, "GET", pipeline_handle_models},
-    {"/v1/models/", true, "GET", pipeline_handle_model},
-    {"/healthz", false, "GET", pipeline_handle_health},
+    { "/v1/chat/completions", false, "POST", pipeline_handle_chat },
+    { "/v1/models", false, "GET", pipeline_handle_models },
+    { "/v1/models/", true, "GET", pipeline_handle_model },
+    { "/healthz", false, "GET", pipeline_handle_health },
 };
 
 static bool
@@ -57,8 +57,7 @@ valid_request_id(const char *s)
     for (; s[n]; n++) {
         char ch = s[n];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-              ch == '.'))
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
             return false;
     }
     return n > 0 && n <= 64;
@@ -101,8 +100,8 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
         valid_request_id(r->request_id_in))
         c.request_id = r->request_id_in;
     else
-        c.request_id = sy_arena_printf(&w->arena, "req_%s%08x",
-                                       w->id_prefix, (unsigned)w->seq);
+        c.request_id = sy_arena_printf(&w->arena, "req_%s%08x", w->id_prefix,
+                                       (unsigned)w->seq);
 
     const char *path = r->path ? r->path : "/";
     const char *method = r->method ? r->method : "GET";
@@ -131,19 +130,21 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
                  method, path);
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
         pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
-                   sy_err_type(SY_EMETHOD), NULL, sy_err_code(SY_EMETHOD),
-                   extra);
+                            sy_err_type(SY_EMETHOD), NULL,
+                            sy_err_code(SY_EMETHOD), extra);
     } else {
         char msg[200];
-        snprintf(msg, sizeof(msg), "unknown path %.120s; this gateway serves "
-                 "/v1/chat/completions and /v1/models", path);
+        snprintf(msg, sizeof(msg),
+                 "unknown path %.120s; this gateway serves "
+                 "/v1/chat/completions and /v1/models",
+                 path);
         pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }
     /* The path is logged redacted: a client that pastes a key into a URL
      * must not put it in our log (pipeline_log_path). */
     char logged[160];
     pipeline_log_path(path, s->status, logged, sizeof(logged));
-    sy_log_info(c.request_id, "%.16s %s %d dep=%s attempts=%u %.1fms",
-                method, logged, s->status, c.dep ? c.dep->name : "-",
-                c.attempts, (double)(sy_now_us() - c.start_us) / 1000.0);
+    sy_log_info(c.request_id, "%.16s %s %d dep=%s attempts=%u %.1fms", method,
+                logged, s->status, c.dep ? c.dep->name : "-", c.attempts,
+                (double)(sy_now_us() - c.start_us) / 1000.0);
 }

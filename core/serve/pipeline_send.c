@@ -40,7 +40,7 @@
 /* Append one whole header line to 'head' when it fits with the blank
  * line still after it; otherwise leave 'head' as it was. */
 static size_t SY_PRINTF(4, 5)
-head_put(char *head, size_t cap, size_t len, const char *fmt, ...)
+    head_put(char *head, size_t cap, size_t len, const char *fmt, ...)
 {
     if (len + 2 >= cap)
         return len;
@@ -59,7 +59,8 @@ head_put(char *head, size_t cap, size_t len, const char *fmt, ...)
  * header that does not fit (the route explanation first, as it is the
  * longest and only informative) is left out whole, never cut. */
 void
-pipeline_send_head(struct pctx *c, int status, const char *ctype, const char *extra)
+pipeline_send_head(struct pctx *c, int status, const char *ctype,
+                   const char *extra)
 {
     char head[4096];
     size_t len = 0;
@@ -87,8 +88,8 @@ pipeline_send_head(struct pctx *c, int status, const char *ctype, const char *ex
 }
 
 void
-pipeline_send_bytes(struct pctx *c, int status, const char *ctype, const char *extra,
-           const char *p, size_t n)
+pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
+                    const char *extra, const char *p, size_t n)
 {
     pipeline_send_head(c, status, ctype, extra);
     sy_sink_write(c->s, p, n);
@@ -96,16 +97,17 @@ pipeline_send_bytes(struct pctx *c, int status, const char *ctype, const char *e
 }
 
 void
-pipeline_send_body(struct pctx *c, int status, const char *ctype, const char *extra,
-          const struct sy_buf *body)
+pipeline_send_body(struct pctx *c, int status, const char *ctype,
+                   const char *extra, const struct sy_buf *body)
 {
     pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
 }
 
 /* Answer with an OpenAI error object. */
 void
-pipeline_send_error(struct pctx *c, int status, const char *message, const char *type,
-           const char *param, const char *code, const char *extra)
+pipeline_send_error(struct pctx *c, int status, const char *message,
+                    const char *type, const char *param, const char *code,
+                    const char *extra)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
@@ -115,10 +117,10 @@ pipeline_send_error(struct pctx *c, int status, const char *message, const char 
 
 void
 pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
-         const char *param)
+                  const char *param)
 {
     pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
-               sy_err_code(e), NULL);
+                        sy_err_code(e), NULL);
 }
 
 /* After the stream has started: one "data: {error}" event; the OpenAI SDKs

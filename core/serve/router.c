@@ -34,8 +34,7 @@ sy_router_expected_ms(const struct sy_dep_view *v,
 
 /* Estimated price of this request on a deployment, in USD. */
 double
-sy_router_cost_usd(const struct sy_deployment *d,
-                   const struct sy_route_req *rq)
+sy_router_cost_usd(const struct sy_deployment *d, const struct sy_route_req *rq)
 {
     return ((double)rq->input_tokens * d->price.input_per_mtok +
             (double)rq->output_tokens * d->price.output_per_mtok) /
@@ -181,8 +180,8 @@ sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,
      * ones (and still serves as their fallback). With nothing learned
      * yet, everything is "learning" and the configured order holds. */
     uint32_t st = rnd;
-    bool explore = nlearning > 0 && ngood > 0 &&
-                   next_rand(&st) % 100u < g->explore_pct;
+    bool explore =
+        nlearning > 0 && ngood > 0 && next_rand(&st) % 100u < g->explore_pct;
     /* One unlearned deployment per explored request, drawn at random, so
      * the share stays explore_pct in all however many are unlearned. */
     size_t pick = explore ? next_rand(&st) % nlearning : SIZE_MAX;

@@ -15,28 +15,28 @@
 
 /* What the router knows about one deployment right now. */
 struct sy_dep_view {
-    bool breaker_open;      /* open: skip (half-open probes are decided
+    bool breaker_open; /* open: skip (half-open probes are decided
                                by the caller) */
     bool half_open;
-    uint64_t samples;       /* completed requests in the window */
-    uint32_t p50_ms;        /* total latency */
+    uint64_t samples; /* completed requests in the window */
+    uint32_t p50_ms;  /* total latency */
     uint32_t p99_ms;
-    uint32_t ttft_p50_ms;   /* time to first token */
+    uint32_t ttft_p50_ms; /* time to first token */
     uint32_t ttft_p95_ms;
-    uint32_t tpot_p50_us;   /* time per output token */
-    unsigned error_pct;     /* provider failures in the window */
+    uint32_t tpot_p50_us; /* time per output token */
+    unsigned error_pct;   /* provider failures in the window */
 };
 
 /* The size of the request, for expected latency and cost. */
 struct sy_route_req {
-    uint64_t input_tokens;   /* estimate */
-    uint64_t output_tokens;  /* max_tokens, or a typical answer */
+    uint64_t input_tokens;  /* estimate */
+    uint64_t output_tokens; /* max_tokens, or a typical answer */
 };
 
 struct sy_route_entry {
     const struct sy_deployment *d;
-    double score;            /* strategy-specific; lower is better */
-    const char *why;         /* static text: why excluded or demoted */
+    double score;    /* strategy-specific; lower is better */
+    const char *why; /* static text: why excluded or demoted */
 };
 
 struct sy_route_plan {

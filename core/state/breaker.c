@@ -153,8 +153,8 @@ should_open(const struct sy_breaker *b, const struct sy_breaker_conf *c,
 }
 
 static void
-open_now(struct sy_breaker *b, const struct sy_breaker_conf *c,
-         uint64_t now_ms, sy_breaker_rand_fn rnd, void *rnd_ud)
+open_now(struct sy_breaker *b, const struct sy_breaker_conf *c, uint64_t now_ms,
+         sy_breaker_rand_fn rnd, void *rnd_ud)
 {
     b->trips++;
     uint32_t r16 = rnd != NULL ? rnd(rnd_ud) >> 16 : 0;
@@ -263,9 +263,8 @@ void
 sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
                  const struct sy_breaker_shared *sh, uint64_t local_now_ms)
 {
-    uint64_t left = sh->open_until_ms > sh->now_ms
-                        ? sh->open_until_ms - sh->now_ms
-                        : 0;
+    uint64_t left =
+        sh->open_until_ms > sh->now_ms ? sh->open_until_ms - sh->now_ms : 0;
     switch (sh->state) {
     case SY_BREAKER_CLOSED:
         if (b->state != SY_BREAKER_CLOSED)
@@ -466,10 +465,10 @@ build_args(struct script_args *a, const char *prefix, const char *op,
     n = sy_breaker_channel(a->chan, sizeof(a->chan), prefix);
     if (n < 0 || (size_t)n >= sizeof(a->chan))
         return SY_EBADREQ;
-    const uint64_t nums[11] = {
-        now_ms,         c->consecutive, c->min_requests, c->failure_pct,
-        c->window_ms,   c->open_ms,     c->open_max_ms,  c->jitter_pct,
-        c->probe_ms,    (uint64_t)o,    r16 & 0xffffu};
+    const uint64_t nums[11] = { now_ms,         c->consecutive, c->min_requests,
+                                c->failure_pct, c->window_ms,   c->open_ms,
+                                c->open_max_ms, c->jitter_pct,  c->probe_ms,
+                                (uint64_t)o,    r16 & 0xffffu };
     for (int i = 0; i < 11; i++)
         snprintf(a->num[i], sizeof(a->num[i]), "%" PRIu64, nums[i]);
     a->keys[0] = a->key;
@@ -514,21 +513,19 @@ sy_breaker_parse_shared(const struct sy_store_val *v,
 
 static enum sy_err
 run(struct sy_store *s, const char *op, const char *dep,
-    const struct sy_breaker_conf *c, uint64_t now_ms,
-    enum sy_breaker_outcome o, const char *token, uint32_t r16,
-    struct sy_breaker_shared *out)
+    const struct sy_breaker_conf *c, uint64_t now_ms, enum sy_breaker_outcome o,
+    const char *token, uint32_t r16, struct sy_breaker_shared *out)
 {
     struct script_args a;
     memset(out, 0, sizeof(*out));
-    enum sy_err e = build_args(&a, sy_store_prefix(s), op, dep, c, now_ms, o,
-                               token, r16);
+    enum sy_err e =
+        build_args(&a, sy_store_prefix(s), op, dep, c, now_ms, o, token, r16);
     if (e != SY_OK)
         return e;
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    e = sy_store_eval(s, &sy_breaker_script, 2, a.keys, 15, a.argv, &arena,
-                      &v);
+    e = sy_store_eval(s, &sy_breaker_script, 2, a.keys, 15, a.argv, &arena, &v);
     if (e == SY_OK && !sy_breaker_parse_shared(v, out))
         e = SY_ESTORE;
     sy_arena_cleanup(&arena);
@@ -584,8 +581,8 @@ sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
                      const char *dep, const struct sy_breaker_conf *c)
 {
     struct script_args a;
-    enum sy_err e = build_args(&a, prefix, "get", dep, c, 0,
-                               SY_BREAKER_IGNORE, NULL, 0);
+    enum sy_err e =
+        build_args(&a, prefix, "get", dep, c, 0, SY_BREAKER_IGNORE, NULL, 0);
     if (e != SY_OK)
         return e;
     return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 15, a.argv);
@@ -612,8 +609,7 @@ sy_breaker_batch_report_n(struct sy_store_batch *b, const char *prefix,
                           uint32_t r16, unsigned count)
 {
     struct script_args a;
-    enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, o, token,
-                               r16);
+    enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, o, token, r16);
     if (e != SY_OK)
         return e;
     snprintf(a.count, sizeof(a.count), "%u", count);
@@ -653,8 +649,7 @@ sy_breaker_parse_event(const char *msg, size_t len, char *dep, size_t deplen,
     memset(out, 0, sizeof(*out));
     if (!next_u64(&p, end, &st) || !next_u64(&p, end, &until) ||
         !next_u64(&p, end, &now) || !next_u64(&p, end, &trips) ||
-        st > SY_BREAKER_HALF_OPEN || p >= end ||
-        (size_t)(end - p) >= deplen)
+        st > SY_BREAKER_HALF_OPEN || p >= end || (size_t)(end - p) >= deplen)
         return false;
     memcpy(dep, p, (size_t)(end - p));
     dep[end - p] = '\0';

@@ -42,16 +42,16 @@ enum sy_breaker_state {
 };
 
 enum sy_breaker_verdict {
-    SY_BREAKER_DENY,  /* do not send (open, or the probe is out) */
-    SY_BREAKER_PASS,  /* closed: send */
-    SY_BREAKER_PROBE  /* send as the one half-open probe; report it with
+    SY_BREAKER_DENY, /* do not send (open, or the probe is out) */
+    SY_BREAKER_PASS, /* closed: send */
+    SY_BREAKER_PROBE /* send as the one half-open probe; report it with
                          probe = true (or the token) */
 };
 
 enum sy_breaker_outcome {
-    SY_BREAKER_IGNORE,  /* says nothing about the deployment */
+    SY_BREAKER_IGNORE, /* says nothing about the deployment */
     SY_BREAKER_SUCCESS,
-    SY_BREAKER_FAILURE  /* a provider failure */
+    SY_BREAKER_FAILURE /* a provider failure */
 };
 
 /* Uniform random 32-bit value (tests inject their own). */
@@ -99,8 +99,8 @@ enum sy_breaker_verdict sy_breaker_allow(struct sy_breaker *b,
                                          uint64_t now_ms);
 bool sy_breaker_is_candidate(const struct sy_breaker *b, uint64_t now_ms);
 bool sy_breaker_report(struct sy_breaker *b, const struct sy_breaker_conf *c,
-                       uint64_t now_ms, enum sy_breaker_outcome o,
-                       bool probe, sy_breaker_rand_fn rnd, void *rnd_ud);
+                       uint64_t now_ms, enum sy_breaker_outcome o, bool probe,
+                       sy_breaker_rand_fn rnd, void *rnd_ud);
 void sy_breaker_window(const struct sy_breaker *b,
                        const struct sy_breaker_conf *c, uint64_t now_ms,
                        uint32_t *total, uint32_t *failed);

@@ -182,8 +182,8 @@ local_clean(struct sy_budget_local *b, uint64_t now_ms)
 }
 
 void
-sy_budget_local_reserve(struct sy_budget_local *b, int64_t budget,
-                        int64_t cost, uint32_t ttl_ms, uint64_t now_ms,
+sy_budget_local_reserve(struct sy_budget_local *b, int64_t budget, int64_t cost,
+                        uint32_t ttl_ms, uint64_t now_ms,
                         struct sy_budget_result *out)
 {
     if (ttl_ms == 0)
@@ -207,8 +207,8 @@ sy_budget_local_reserve(struct sy_budget_local *b, int64_t budget,
         b->cap = b->cap ? 2 * b->cap : 16;
         b->res = sy_xrealloc(b->res, b->cap * sizeof(*b->res));
     }
-    b->res[b->n++] = (struct sy_budget_local_res){out->id, cost,
-                                                  now_ms + ttl_ms};
+    b->res[b->n++] =
+        (struct sy_budget_local_res){ out->id, cost, now_ms + ttl_ms };
     b->reserved += cost;
     out->allowed = true;
     out->remaining = budget - b->spent - b->reserved;
@@ -233,8 +233,8 @@ sy_budget_local_settle(struct sy_budget_local *b, uint64_t id,
         }
     }
     if (real_cost > 0)
-        b->spent = b->spent > INT64_MAX - real_cost ? INT64_MAX
-                                                    : b->spent + real_cost;
+        b->spent =
+            b->spent > INT64_MAX - real_cost ? INT64_MAX : b->spent + real_cost;
     out->spent = b->spent;
     out->reserved = b->reserved;
 }
@@ -322,10 +322,9 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     if (!sy_budget_name_valid(name) || !period_id_valid(pid))
         return SY_EBADREQ;
     char k1[SY_BUDGET_NAME_MAX + 96], k2[SY_BUDGET_NAME_MAX + 100];
-    snprintf(k1, sizeof(k1), "%sbudget:{%s}:%s", sy_store_prefix(s), name,
-             pid);
+    snprintf(k1, sizeof(k1), "%sbudget:{%s}:%s", sy_store_prefix(s), name, pid);
     snprintf(k2, sizeof(k2), "%s:res", k1);
-    const char *keys[2] = {k1, k2};
+    const char *keys[2] = { k1, k2 };
     char num[6][24];
     const char *argv[6];
     argv[0] = op;
@@ -377,10 +376,9 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
  * unavailable; budgets fail closed unless the key says otherwise.
  * SY_EBADREQ: a bad name, period id or amount. */
 enum sy_err
-sy_budget_reserve(struct sy_store *s, const char *name,
-                  const char *period_id, int64_t budget, int64_t cost,
-                  uint32_t ttl_ms, uint64_t now_ms,
-                  struct sy_budget_result *out)
+sy_budget_reserve(struct sy_store *s, const char *name, const char *period_id,
+                  int64_t budget, int64_t cost, uint32_t ttl_ms,
+                  uint64_t now_ms, struct sy_budget_result *out)
 {
     if (budget < 0 || cost < 0) {
         memset(out, 0, sizeof(*out));
@@ -391,8 +389,8 @@ sy_budget_reserve(struct sy_store *s, const char *name,
      * a number Lua cannot pass back to Redis (14 significant digits). */
     if (budget < INT64_MAX && cost > budget)
         cost = budget + 1;
-    int64_t extra[3] = {budget, cost,
-                        ttl_ms ? ttl_ms : SY_BUDGET_DEFAULT_TTL_MS};
+    int64_t extra[3] = { budget, cost,
+                         ttl_ms ? ttl_ms : SY_BUDGET_DEFAULT_TTL_MS };
     return run(s, name, period_id, "reserve", now_ms, extra, 3, out);
 }
 
@@ -400,9 +398,9 @@ sy_budget_reserve(struct sy_store *s, const char *name,
  * and 'real_cost' added to spent, even when the reservation had already
  * expired (out->allowed is then false). real_cost 0 releases. */
 enum sy_err
-sy_budget_settle(struct sy_store *s, const char *name,
-                 const char *period_id, uint64_t id, int64_t real_cost,
-                 uint64_t now_ms, struct sy_budget_result *out)
+sy_budget_settle(struct sy_store *s, const char *name, const char *period_id,
+                 uint64_t id, int64_t real_cost, uint64_t now_ms,
+                 struct sy_budget_result *out)
 {
     if (real_cost < 0 || id > (uint64_t)INT64_MAX) {
         memset(out, 0, sizeof(*out));
@@ -410,7 +408,7 @@ sy_budget_settle(struct sy_store *s, const char *name,
     }
     /* A provider that reports absurd usage exhausts the budget; it must
      * not make the script fail (and so go unrecorded). */
-    int64_t extra[2] = {(int64_t)id, SY_MIN(real_cost, SY_BUDGET_MAX_COST)};
+    int64_t extra[2] = { (int64_t)id, SY_MIN(real_cost, SY_BUDGET_MAX_COST) };
     return run(s, name, period_id, "settle", now_ms, extra, 2, out);
 }
 

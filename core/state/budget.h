@@ -23,31 +23,29 @@
 
 /* Budget periods; the period id names the counter: day "2026-11-24"
  * (UTC), month "2026-11", total "total". */
-enum sy_budget_period {
-    SY_BUDGET_TOTAL,
-    SY_BUDGET_DAY,
-    SY_BUDGET_MONTH
-};
+enum sy_budget_period { SY_BUDGET_TOTAL, SY_BUDGET_DAY, SY_BUDGET_MONTH };
 
-#define SY_BUDGET_PERIOD_ID_LEN 16        /* buffer size, NUL included */
-#define SY_BUDGET_NAME_MAX 128            /* bytes of a budget name */
-#define SY_BUDGET_DEFAULT_TTL_MS 300000u  /* reservation lifetime: 5 min */
-#define SY_BUDGET_CLEAN_MAX 1000          /* expired reservations released
+#define SY_BUDGET_PERIOD_ID_LEN  16      /* buffer size, NUL included */
+#define SY_BUDGET_NAME_MAX       128     /* bytes of a budget name */
+#define SY_BUDGET_DEFAULT_TTL_MS 300000u /* reservation lifetime: 5 min */
+#define SY_BUDGET_CLEAN_MAX \
+    1000 /* expired reservations released
                                              per call at most */
-#define SY_BUDGET_MAX_COST INT64_C(10000000000000) /* one settle at most
+#define SY_BUDGET_MAX_COST \
+    INT64_C(10000000000000) /* one settle at most
                                              (10 million USD): below the
                                              14 digits a Lua number keeps */
 
 struct sy_budget_result {
-    bool allowed;       /* reserve: admitted; settle: reservation found */
-    uint64_t id;        /* reserve: the reservation id when admitted, the
+    bool allowed;      /* reserve: admitted; settle: reservation found */
+    uint64_t id;       /* reserve: the reservation id when admitted, the
                            call's sequence number when refused (ids and
                            sequence numbers share one counter) */
-    int64_t remaining;  /* budget - spent - reserved after the call, >= 0
+    int64_t remaining; /* budget - spent - reserved after the call, >= 0
                            (settle: 0, the budget is not passed) */
-    int64_t spent;      /* settled in this period, after the call */
-    int64_t reserved;   /* held by live reservations, after the call */
-    uint64_t now_ms;    /* the clock used (Redis' when now_ms was 0) */
+    int64_t spent;     /* settled in this period, after the call */
+    int64_t reserved;  /* held by live reservations, after the call */
+    uint64_t now_ms;   /* the clock used (Redis' when now_ms was 0) */
 };
 
 /* Periods */
@@ -67,8 +65,8 @@ struct sy_budget_local_res {
 struct sy_budget_local {
     int64_t spent;
     int64_t reserved;
-    uint64_t seq;                     /* last id or sequence number */
-    struct sy_budget_local_res *res;  /* owned; live reservations */
+    uint64_t seq;                    /* last id or sequence number */
+    struct sy_budget_local_res *res; /* owned; live reservations */
     size_t n, cap;
 };
 void sy_budget_local_init(struct sy_budget_local *b);

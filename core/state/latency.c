@@ -62,16 +62,15 @@ sy_latency_bucket_mid(unsigned bucket)
 const char *
 sy_latency_metric_name(enum sy_latency_metric m)
 {
-    static const char *const names[SY_LATENCY__COUNT] = {"total", "ttft",
-                                                         "tpot"};
+    static const char *const names[SY_LATENCY__COUNT] = { "total", "ttft",
+                                                          "tpot" };
     return (unsigned)m < SY_LATENCY__COUNT ? names[m] : "?";
 }
 
 /* Time per output token after the first one, so long and short answers
  * compare fairly; 0 (no sample) with fewer than two tokens. */
 uint64_t
-sy_latency_tpot_us(uint64_t total_us, uint64_t ttft_us,
-                   uint64_t output_tokens)
+sy_latency_tpot_us(uint64_t total_us, uint64_t ttft_us, uint64_t output_tokens)
 {
     if (output_tokens < 2 || ttft_us > total_us)
         return 0;
@@ -311,8 +310,8 @@ sy_latency_read(struct sy_store_batch *b, const char *prefix,
     uint64_t cur = sy_latency_slice_id(now_ms, slice_ms);
     for (unsigned k = 0; k < nslices && k <= cur; k++) {
         char key[512];
-        int n = sy_latency_key(key, sizeof(key), prefix, deployment, m,
-                               cur - k);
+        int n =
+            sy_latency_key(key, sizeof(key), prefix, deployment, m, cur - k);
         enum sy_err e = SY_EBADREQ;
         if (n >= 0 && (size_t)n < sizeof(key))
             e = sy_store_batch_addl(b, "HGETALL", key, NULL);

@@ -22,9 +22,9 @@
  * within 1/16 (6.25 %) of every value in it. Values from 2^32 us
  * (about 71 minutes) up are counted in the last bucket. */
 #define SY_LATENCY_SUB_BITS 3
-#define SY_LATENCY_BUCKETS 240
-#define SY_LATENCY_MAX_US ((UINT64_C(1) << 32) - 1)
-#define SY_LATENCY_SCHEME 1 /* part of the Redis key: bump on change */
+#define SY_LATENCY_BUCKETS  240
+#define SY_LATENCY_MAX_US   ((UINT64_C(1) << 32) - 1)
+#define SY_LATENCY_SCHEME   1 /* part of the Redis key: bump on change */
 
 enum sy_latency_metric {
     SY_LATENCY_TOTAL, /* request start to the last byte, us */
@@ -40,15 +40,15 @@ struct sy_latency_hist {
 
 /* One time slice of one deployment: the three histograms. */
 struct sy_latency_slice {
-    uint64_t id;                                  /* now_ms / slice_ms */
+    uint64_t id; /* now_ms / slice_ms */
     struct sy_latency_hist h[SY_LATENCY__COUNT];
 };
 
 /* The in-memory window: a ring of the last 'nslices' slices. */
 struct sy_latency_window {
-    uint32_t slice_ms;              /* length of a slice */
-    unsigned nslices;               /* slices merged into a quantile */
-    struct sy_latency_slice *ring;  /* owned; 'nslices' entries */
+    uint32_t slice_ms;             /* length of a slice */
+    unsigned nslices;              /* slices merged into a quantile */
+    struct sy_latency_slice *ring; /* owned; 'nslices' entries */
 };
 
 struct sy_latency_stats {
@@ -86,8 +86,8 @@ void sy_latency_window_init(struct sy_latency_window *w, uint32_t slice_ms,
 void sy_latency_window_cleanup(struct sy_latency_window *w);
 void sy_latency_window_add(struct sy_latency_window *w, uint64_t now_ms,
                            enum sy_latency_metric m, uint64_t value_us);
-void sy_latency_window_merge(const struct sy_latency_window *w,
-                             uint64_t now_ms, enum sy_latency_metric m,
+void sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
+                             enum sy_latency_metric m,
                              struct sy_latency_hist *out);
 
 /* Redis: <prefix>lat<scheme>:{<deployment>}:<metric>:<slice id> */

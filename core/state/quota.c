@@ -26,8 +26,8 @@
 struct lease {
     bool valid;
     uint64_t window_id;
-    uint64_t expires_ms;      /* local clock */
-    uint64_t left[2];         /* requests, tokens */
+    uint64_t expires_ms; /* local clock */
+    uint64_t left[2];    /* requests, tokens */
 };
 
 /* One lease takes limit / (cluster_workers * SY_QUOTA_LEASE_PARTS). */
@@ -35,11 +35,11 @@ struct lease {
 
 struct sy_quota {
     const struct sy_config *cfg;
-    struct lease *lease;                /* per caller key */
-    pthread_mutex_t lock;               /* guards the windows */
-    struct sy_ratelimit_window *win;    /* local windows, see slot_of */
+    struct lease *lease;             /* per caller key */
+    pthread_mutex_t lock;            /* guards the windows */
+    struct sy_ratelimit_window *win; /* local windows, see slot_of */
     size_t nwin;
-    size_t *provider_base;              /* first slot of each provider */
+    size_t *provider_base; /* first slot of each provider */
 };
 
 /* Local window slots: caller key i -> 2i, 2i+1; then per provider, per
@@ -105,8 +105,8 @@ sy_quota_key_name(const struct sy_provider *p, unsigned key, char *out,
 }
 
 static void
-set_item(struct sy_reservation *r, size_t i, const char *name,
-         uint64_t limit, uint64_t cost, unsigned slot)
+set_item(struct sy_reservation *r, size_t i, const char *name, uint64_t limit,
+         uint64_t cost, unsigned slot)
 {
     snprintf(r->names[i], sizeof(r->names[i]), "%s", name);
     r->items[i].name = r->names[i];
@@ -122,8 +122,7 @@ reserve(struct sy_quota *q, struct sy_store *s, struct sy_reservation *r,
 {
     memset(res, 0, sizeof(*res));
     enum sy_err e = s != NULL ? sy_ratelimit_reserve(s, r->items, r->n,
-                                                     SY_QUOTA_WINDOW_MS, 0,
-                                                     res)
+                                                     SY_QUOTA_WINDOW_MS, 0, res)
                               : SY_ESTORE;
     if (e == SY_OK) {
         r->local = false;
@@ -163,8 +162,8 @@ reserve(struct sy_quota *q, struct sy_store *s, struct sy_reservation *r,
                 sy_ratelimit_local_limit(r->items[i].limit, workers);
         w[i] = &q->win[r->slot[i]];
     }
-    sy_ratelimit_local_reserve(w, capped, r->n, SY_QUOTA_WINDOW_MS,
-                               sy_now_ms(), res);
+    sy_ratelimit_local_reserve(w, capped, r->n, SY_QUOTA_WINDOW_MS, sy_now_ms(),
+                               res);
     pthread_mutex_unlock(&q->lock);
     r->local = true;
     r->window_id = res->window_id;
@@ -185,8 +184,8 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     set_item(r, 0, name, k->limits.rpm, 1, caller_slot(q, k, 0));
     snprintf(name, sizeof(name), "ck:%s:tpm", k->name);
     set_item(r, 1, name, k->limits.tpm, est_tokens, caller_slot(q, k, 1));
-    if (s == NULL || !sy_store_is_up(s) ||
-        caller_slot(q, k, 0) == NO_SLOT || k->limits.tpm > 0) {
+    if (s == NULL || !sy_store_is_up(s) || caller_slot(q, k, 0) == NO_SLOT ||
+        k->limits.tpm > 0) {
         /* No store, a virtual key (no lease slot), or a token limit: an
          * exact reservation, settled with the real usage. Leases are for
          * request counts only: a leased token estimate would stay charged
@@ -197,7 +196,7 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     /* 1. From this process's lease, without I/O. */
     unsigned ki = (unsigned)(k - q->cfg->keys);
     struct lease *l = &q->lease[ki];
-    uint64_t need[2] = {1, est_tokens};
+    uint64_t need[2] = { 1, est_tokens };
     uint64_t now = sy_now_ms();
     pthread_mutex_lock(&q->lock);
     bool fits = l->valid && now < l->expires_ms;
@@ -222,8 +221,8 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     }
     pthread_mutex_unlock(&q->lock);
     /* 2. A new lease: a share of each limit (at least this request). */
-    unsigned parts = SY_MAX(q->cfg->state.cluster_workers, 1u) *
-                     SY_QUOTA_LEASE_PARTS;
+    unsigned parts =
+        SY_MAX(q->cfg->state.cluster_workers, 1u) * SY_QUOTA_LEASE_PARTS;
     struct sy_ratelimit_item big[2];
     uint64_t block[2];
     for (size_t i = 0; i < 2; i++) {
@@ -237,8 +236,8 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
         if (sy_ratelimit_reserve(s, big, 2, SY_QUOTA_WINDOW_MS, 0, res) ==
                 SY_OK &&
             res->allowed) {
-            uint64_t elapsed = res->now_ms -
-                               res->window_id * SY_QUOTA_WINDOW_MS;
+            uint64_t elapsed =
+                res->now_ms - res->window_id * SY_QUOTA_WINDOW_MS;
             pthread_mutex_lock(&q->lock);
             if (!(l->valid && l->window_id == res->window_id))
                 l->left[0] = l->left[1] = 0; /* refills of one window add up */
@@ -281,8 +280,7 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
         memset(r, 0, sizeof(*r));
         r->n = 2;
         snprintf(name, sizeof(name), "pk:%s:rpm", kn);
-        set_item(r, 0, name, p->key_limits.rpm, 1,
-                 provider_slot(q, p, key, 0));
+        set_item(r, 0, name, p->key_limits.rpm, 1, provider_slot(q, p, key, 0));
         snprintf(name, sizeof(name), "pk:%s:tpm", kn);
         set_item(r, 1, name, p->key_limits.tpm, est_tokens,
                  provider_slot(q, p, key, 1));
@@ -321,7 +319,7 @@ sy_quota_settle(struct sy_quota *q, struct sy_store *s,
 {
     if (!r->active || r->n < 2)
         return;
-    uint64_t used[2] = {1, used_tokens};
+    uint64_t used[2] = { 1, used_tokens };
     if (r->lease) {
         /* Tokens not used go back to the lease (same window only); tokens
          * used beyond the estimate are charged in Redis. */
@@ -333,7 +331,7 @@ sy_quota_settle(struct sy_quota *q, struct sy_store *s,
         pthread_mutex_unlock(&q->lock);
         if (s != NULL && r->items[1].limit > 0 &&
             used_tokens > r->items[1].cost) {
-            uint64_t u2[2] = {1, used_tokens};
+            uint64_t u2[2] = { 1, used_tokens };
             sy_ratelimit_settle(s, r->items, u2, r->n, SY_QUOTA_WINDOW_MS,
                                 r->window_id);
         }
@@ -344,8 +342,8 @@ sy_quota_settle(struct sy_quota *q, struct sy_store *s,
         sy_ratelimit_settle(s, r->items, used, r->n, SY_QUOTA_WINDOW_MS,
                             r->window_id);
     } else {
-        struct sy_ratelimit_window *w[2] = {&q->win[r->slot[0]],
-                                            &q->win[r->slot[1]]};
+        struct sy_ratelimit_window *w[2] = { &q->win[r->slot[0]],
+                                             &q->win[r->slot[1]] };
         pthread_mutex_lock(&q->lock);
         sy_ratelimit_local_settle(w, r->items, used, r->n, r->window_id);
         pthread_mutex_unlock(&q->lock);

@@ -19,13 +19,13 @@
 /* One reservation: what to settle after the call. */
 struct sy_reservation {
     bool active;
-    bool local;                       /* made on the local windows */
-    bool lease;                       /* taken from this process's lease */
-    unsigned lease_idx;               /* caller key index of the lease */
+    bool local;         /* made on the local windows */
+    bool lease;         /* taken from this process's lease */
+    unsigned lease_idx; /* caller key index of the lease */
     size_t n;
     struct sy_ratelimit_item items[2];
     char names[2][200];
-    unsigned slot[2];                 /* local window index per item */
+    unsigned slot[2]; /* local window index per item */
     uint64_t window_id;
 };
 
@@ -34,8 +34,8 @@ struct sy_quota;
 struct sy_quota *sy_quota_new(const struct sy_config *cfg);
 void sy_quota_free(struct sy_quota *q);
 enum sy_err sy_quota_caller(struct sy_quota *q, struct sy_store *s,
-                            const struct sy_caller_key *k,
-                            uint64_t est_tokens, struct sy_reservation *r,
+                            const struct sy_caller_key *k, uint64_t est_tokens,
+                            struct sy_reservation *r,
                             struct sy_ratelimit_result *res);
 int sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
                           const struct sy_provider *p, uint64_t est_tokens,

@@ -113,20 +113,20 @@ sy_ratelimit_local_reserve(struct sy_ratelimit_window *const *w,
             uint64_t left = w[i]->parked_until_ms - now_ms;
             out->refused = (int)i;
             out->parked = true;
-            out->retry_after_ms = left > UINT32_MAX ? UINT32_MAX
-                                                    : (uint32_t)left;
+            out->retry_after_ms =
+                left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
             return;
         }
         uint64_t limit = items[i].limit;
         if (limit == 0)
             continue;
-        uint64_t est = sy_ratelimit_estimate(w[i]->prev, w[i]->cur,
-                                             window_ms, elapsed);
+        uint64_t est =
+            sy_ratelimit_estimate(w[i]->prev, w[i]->cur, window_ms, elapsed);
         uint64_t need = SY_MIN(items[i].cost, limit);
         if (sat_add(est, need) > limit) {
             out->refused = (int)i;
-            out->retry_after_ms = retry_hint(w[i]->prev, w[i]->cur, need,
-                                             limit, window_ms, elapsed);
+            out->retry_after_ms = retry_hint(w[i]->prev, w[i]->cur, need, limit,
+                                             window_ms, elapsed);
             return;
         }
     }
@@ -286,8 +286,8 @@ build_args(struct script_args *a, const char *prefix, const char *op,
     a->argv[2] = a->num_buf[1];
     a->argv[3] = a->num_buf[2];
     for (size_t i = 0; i < n; i++) {
-        int len = snprintf(a->keys_buf[i], sizeof(a->keys_buf[i]),
-                           "%srl:{%s}", prefix, items[i].name);
+        int len = snprintf(a->keys_buf[i], sizeof(a->keys_buf[i]), "%srl:{%s}",
+                           prefix, items[i].name);
         if (len < 0 || (size_t)len >= sizeof(a->keys_buf[i]))
             return SY_EBADREQ;
         a->keys[i] = a->keys_buf[i];
@@ -316,8 +316,8 @@ run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    e = sy_store_eval(s, &sy_ratelimit_script, (int)n, a.keys,
-                      (int)(4 + 2 * n), a.argv, &arena, &v);
+    e = sy_store_eval(s, &sy_ratelimit_script, (int)n, a.keys, (int)(4 + 2 * n),
+                      a.argv, &arena, &v);
     int64_t x[6];
     if (e == SY_ESTORE && sy_store_script_failed(v)) {
         /* Redis answered, and the script failed (a Lua error, e.g. on a
@@ -353,9 +353,8 @@ run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
  * refused and a retry hint; keep out->window_id to settle. SY_ESTORE when
  * Redis is unavailable: use the local windows with local caps. */
 enum sy_err
-sy_ratelimit_reserve(struct sy_store *s,
-                     const struct sy_ratelimit_item *items, size_t n,
-                     uint32_t window_ms, uint64_t now_ms,
+sy_ratelimit_reserve(struct sy_store *s, const struct sy_ratelimit_item *items,
+                     size_t n, uint32_t window_ms, uint64_t now_ms,
                      struct sy_ratelimit_result *out)
 {
     int64_t amounts[SY_RATELIMIT_MAX_ITEMS];
@@ -368,8 +367,7 @@ sy_ratelimit_reserve(struct sy_store *s,
  * amounts (items[i].cost is what was reserved). Items whose usage matches
  * are skipped; nothing to do sends nothing. */
 enum sy_err
-sy_ratelimit_settle(struct sy_store *s,
-                    const struct sy_ratelimit_item *items,
+sy_ratelimit_settle(struct sy_store *s, const struct sy_ratelimit_item *items,
                     const uint64_t *used, size_t n, uint32_t window_ms,
                     uint64_t window_id)
 {
@@ -386,8 +384,7 @@ sy_ratelimit_settle(struct sy_store *s,
         if (items[i].limit == 0 || use == cost)
             continue;
         keep[m] = items[i];
-        delta[m] = use > cost ? (int64_t)(use - cost)
-                              : -(int64_t)(cost - use);
+        delta[m] = use > cost ? (int64_t)(use - cost) : -(int64_t)(cost - use);
         m++;
     }
     if (m == 0)
@@ -402,7 +399,7 @@ sy_ratelimit_settle(struct sy_store *s,
 enum sy_err
 sy_ratelimit_park(struct sy_store *s, const char *name, uint32_t ms)
 {
-    struct sy_ratelimit_item it = {name, 0, 0};
+    struct sy_ratelimit_item it = { name, 0, 0 };
     int64_t amount = ms;
     struct sy_ratelimit_result r;
     return run(s, "park", 0, 1, 0, &it, &amount, 1, &r);

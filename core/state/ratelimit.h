@@ -53,13 +53,12 @@ struct sy_ratelimit_window {
 };
 
 /* Pure logic */
-uint64_t sy_ratelimit_estimate(uint64_t prev, uint64_t cur,
-                               uint32_t window_ms, uint64_t elapsed_ms);
+uint64_t sy_ratelimit_estimate(uint64_t prev, uint64_t cur, uint32_t window_ms,
+                               uint64_t elapsed_ms);
 uint64_t sy_ratelimit_local_limit(uint64_t limit, unsigned workers);
 void sy_ratelimit_local_reserve(struct sy_ratelimit_window *const *w,
-                                const struct sy_ratelimit_item *items,
-                                size_t n, uint32_t window_ms,
-                                uint64_t now_ms,
+                                const struct sy_ratelimit_item *items, size_t n,
+                                uint32_t window_ms, uint64_t now_ms,
                                 struct sy_ratelimit_result *out);
 void sy_ratelimit_local_settle(struct sy_ratelimit_window *const *w,
                                const struct sy_ratelimit_item *items,
@@ -72,8 +71,7 @@ void sy_ratelimit_local_park(struct sy_ratelimit_window *w, uint64_t now_ms,
 extern const struct sy_store_script sy_ratelimit_script;
 enum sy_err sy_ratelimit_reserve(struct sy_store *s,
                                  const struct sy_ratelimit_item *items,
-                                 size_t n, uint32_t window_ms,
-                                 uint64_t now_ms,
+                                 size_t n, uint32_t window_ms, uint64_t now_ms,
                                  struct sy_ratelimit_result *out);
 enum sy_err sy_ratelimit_settle(struct sy_store *s,
                                 const struct sy_ratelimit_item *items,

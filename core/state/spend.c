@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define MS_PER_DAY UINT64_C(86400000)
-#define FIELD_MAX 512 /* longest field ("team:<name>") written or read */
+#define FIELD_MAX  512 /* longest field ("team:<name>") written or read */
 
 /* ------------------------------------------------------------------ */
 /* Days                                                                */
@@ -131,12 +131,9 @@ sy_spend_month_start(int64_t day)
 
 /* Field prefixes, by dimension ("total" is the whole field). */
 static const char *const dim_names[SY_SPEND__COUNT] = {
-    [SY_SPEND_KEY] = "key",
-    [SY_SPEND_TEAM] = "team",
-    [SY_SPEND_DEP] = "dep",
-    [SY_SPEND_PROV] = "prov",
-    [SY_SPEND_TOTAL] = "total",
-    [SY_SPEND_GROUP] = "group",
+    [SY_SPEND_KEY] = "key",     [SY_SPEND_TEAM] = "team",
+    [SY_SPEND_DEP] = "dep",     [SY_SPEND_PROV] = "prov",
+    [SY_SPEND_TOTAL] = "total", [SY_SPEND_GROUP] = "group",
     [SY_SPEND_BASE] = "base",
 };
 
@@ -158,8 +155,7 @@ sy_spend_key(char *out, size_t outlen, const char *prefix, int64_t day)
 /* "<dim>:<name>" ("total" for SY_SPEND_TOTAL) into 'out'; snprintf's
  * return value. */
 int
-sy_spend_field(char *out, size_t outlen, enum sy_spend_dim d,
-               const char *name)
+sy_spend_field(char *out, size_t outlen, enum sy_spend_dim d, const char *name)
 {
     if (d == SY_SPEND_TOTAL)
         return snprintf(out, outlen, "total");
@@ -185,29 +181,26 @@ record_fields(const struct sy_usage_record *r,
               struct rec_field out[SY_SPEND__COUNT], bool *ok)
 {
     static const enum sy_spend_dim order[SY_SPEND__COUNT] = {
-        SY_SPEND_KEY, SY_SPEND_TEAM, SY_SPEND_DEP, SY_SPEND_PROV,
+        SY_SPEND_KEY,   SY_SPEND_TEAM,  SY_SPEND_DEP,  SY_SPEND_PROV,
         SY_SPEND_TOTAL, SY_SPEND_GROUP, SY_SPEND_BASE,
     };
     const char *names[SY_SPEND__COUNT] = {
-        [SY_SPEND_KEY] = r->key_name,
-        [SY_SPEND_TEAM] = r->team,
-        [SY_SPEND_DEP] = r->deployment,
-        [SY_SPEND_PROV] = r->provider,
-        [SY_SPEND_TOTAL] = "",
-        [SY_SPEND_GROUP] = r->group,
+        [SY_SPEND_KEY] = r->key_name,   [SY_SPEND_TEAM] = r->team,
+        [SY_SPEND_DEP] = r->deployment, [SY_SPEND_PROV] = r->provider,
+        [SY_SPEND_TOTAL] = "",          [SY_SPEND_GROUP] = r->group,
         [SY_SPEND_BASE] = r->group,
     };
     size_t n = 0;
     *ok = true;
     for (unsigned i = 0; i < SY_SPEND__COUNT; i++) {
         enum sy_spend_dim d = order[i];
-        int64_t amount = d == SY_SPEND_BASE ? r->baseline_micro_usd
-                                            : r->cost_micro_usd;
+        int64_t amount =
+            d == SY_SPEND_BASE ? r->baseline_micro_usd : r->cost_micro_usd;
         if (amount == 0 || names[d] == NULL ||
             (names[d][0] == '\0' && d != SY_SPEND_TOTAL))
             continue;
-        int fn = sy_spend_field(out[n].field, sizeof(out[n].field), d,
-                                names[d]);
+        int fn =
+            sy_spend_field(out[n].field, sizeof(out[n].field), d, names[d]);
         if (fn < 0 || (size_t)fn >= sizeof(out[n].field)) {
             *ok = false;
             return 0;
@@ -314,8 +307,8 @@ parse_i64(const char *s, size_t len, int64_t *out)
     char *end;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
-    if (errno != 0 || *end != '\0' || (buf[0] != '-' && (buf[0] < '0' ||
-                                                         buf[0] > '9')))
+    if (errno != 0 || *end != '\0' ||
+        (buf[0] != '-' && (buf[0] < '0' || buf[0] > '9')))
         return false;
     *out = v;
     return true;
@@ -454,8 +447,7 @@ sy_spend_totals_add(struct sy_spend_totals *t, enum sy_spend_dim d,
     if (t->index[i] == 0) {
         if (t->n == t->cap) {
             t->cap = t->cap == 0 ? 32 : t->cap * 2;
-            t->entries = sy_xrealloc(t->entries,
-                                     t->cap * sizeof(*t->entries));
+            t->entries = sy_xrealloc(t->entries, t->cap * sizeof(*t->entries));
         }
         struct sy_spend_entry *e = &t->entries[t->n];
         e->dim = d;
@@ -469,8 +461,8 @@ sy_spend_totals_add(struct sy_spend_totals *t, enum sy_spend_dim d,
 
 /* Split a field into its dimension and name; false when unknown. */
 static bool
-parse_field(const char *f, size_t len, enum sy_spend_dim *d,
-            const char **name, size_t *namelen)
+parse_field(const char *f, size_t len, enum sy_spend_dim *d, const char **name,
+            size_t *namelen)
 {
     if (len == 5 && memcmp(f, "total", 5) == 0) {
         *d = SY_SPEND_TOTAL;
@@ -622,14 +614,12 @@ sy_spend_totals_diff(const struct sy_spend_totals *a,
             if ((dim_mask & (1u << e->dim)) == 0)
                 continue;
             if (pass == 1 && a->index_cap != 0 &&
-                a->index[totals_slot(a, e->dim, e->name,
-                                     strlen(e->name))] != 0)
+                a->index[totals_slot(a, e->dim, e->name, strlen(e->name))] != 0)
                 continue; /* already listed from 'a' */
             struct sy_spend_diff *df = &v[n++];
             df->dim = e->dim;
             df->name = e->name;
-            df->a = pass == 0 ? e->micro_usd
-                              : 0;
+            df->a = pass == 0 ? e->micro_usd : 0;
             df->b = pass == 0 ? sy_spend_totals_get(b, e->dim, e->name)
                               : e->micro_usd;
             df->diff = sy_spend_sub_sat(df->a, df->b);

@@ -16,9 +16,9 @@
 #include "io/store.h"
 #include "io/usagelog.h"
 
-#define SY_SPEND_TTL_S (400u * 86400u) /* a day's hash lives ~13 months */
-#define SY_SPEND_MAX_DAYS 1000u        /* longest range one read covers */
-#define SY_SPEND_DAY_LEN 10            /* "yyyy-mm-dd" */
+#define SY_SPEND_TTL_S    (400u * 86400u) /* a day's hash lives ~13 months */
+#define SY_SPEND_MAX_DAYS 1000u           /* longest range one read covers */
+#define SY_SPEND_DAY_LEN  10              /* "yyyy-mm-dd" */
 
 /* The dimensions of a day's hash, and their field prefixes. */
 enum sy_spend_dim {
@@ -36,8 +36,8 @@ enum sy_spend_dim {
 /* One summed (dimension, name), e.g. (SY_SPEND_TEAM, "ml"). */
 struct sy_spend_entry {
     enum sy_spend_dim dim;
-    char *name;         /* owned by the totals; "" for SY_SPEND_TOTAL */
-    int64_t micro_usd;  /* sum over the days read */
+    char *name;        /* owned by the totals; "" for SY_SPEND_TOTAL */
+    int64_t micro_usd; /* sum over the days read */
 };
 
 /* Sums over days, per dimension and name. Iterate entries[0 .. n). */
@@ -45,9 +45,9 @@ struct sy_spend_totals {
     struct sy_spend_entry *entries; /* owned; in order of first sight */
     size_t n;
     size_t cap;
-    uint32_t *index;                /* owned; open addressing: entry + 1,
+    uint32_t *index;  /* owned; open addressing: entry + 1,
                                        0 = empty */
-    size_t index_cap;               /* a power of two, > 2 n */
+    size_t index_cap; /* a power of two, > 2 n */
 };
 
 /* Days: numbers of days since 1970-01-01 (UTC) */
@@ -79,8 +79,7 @@ enum sy_err sy_spend_read_days(struct sy_store_batch *b, const char *prefix,
 void sy_spend_totals_init(struct sy_spend_totals *t);
 void sy_spend_totals_cleanup(struct sy_spend_totals *t);
 void sy_spend_totals_add(struct sy_spend_totals *t, enum sy_spend_dim d,
-                         const char *name, size_t namelen,
-                         int64_t micro_usd);
+                         const char *name, size_t namelen, int64_t micro_usd);
 enum sy_err sy_spend_totals_add_reply(struct sy_spend_totals *t,
                                       const struct sy_store_val *v);
 int64_t sy_spend_totals_get(const struct sy_spend_totals *t,
@@ -96,14 +95,14 @@ size_t sy_spend_totals_sorted(const struct sy_spend_totals *t,
 /* One (dimension, name) seen in either of two totals (log vs Redis). */
 struct sy_spend_diff {
     enum sy_spend_dim dim;
-    const char *name;  /* borrowed from the totals */
-    int64_t a;         /* 0 when absent there */
+    const char *name; /* borrowed from the totals */
+    int64_t a;        /* 0 when absent there */
     int64_t b;
-    int64_t diff;      /* a - b, saturated */
+    int64_t diff; /* a - b, saturated */
 };
 size_t sy_spend_totals_diff(const struct sy_spend_totals *a,
-                            const struct sy_spend_totals *b,
-                            unsigned dim_mask, struct sy_spend_diff **out);
+                            const struct sy_spend_totals *b, unsigned dim_mask,
+                            struct sy_spend_diff **out);
 int64_t sy_spend_sub_sat(int64_t a, int64_t b);
 
 #endif

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QUEUE_MAX 8192
+#define QUEUE_MAX          8192
 #define RECENT_MIN_SAMPLES 3 /* samples in the last two slices that count */
 
 struct outcome {
@@ -42,20 +42,20 @@ struct outcome {
     uint64_t total_us;
     uint64_t ttft_us;
     uint64_t tpot_us;
-    char token[48];       /* probe token, "" when not the probe */
-    bool contract;        /* an output contract violation (counted apart
+    char token[48]; /* probe token, "" when not the probe */
+    bool contract;  /* an output contract violation (counted apart
                              from breaker failures) */
 };
 
 /* What this process knows of one deployment. */
 struct dep_state {
-    struct sy_breaker local;           /* local breaker (alone when Redis
+    struct sy_breaker local;         /* local breaker (alone when Redis
                                           is down) */
-    struct sy_latency_window win;      /* local latency samples */
-    struct sy_latency_slice pending;   /* samples not yet in Redis */
-    struct sy_breaker_shared shared;   /* the cluster's breaker, last read */
+    struct sy_latency_window win;    /* local latency samples */
+    struct sy_latency_slice pending; /* samples not yet in Redis */
+    struct sy_breaker_shared shared; /* the cluster's breaker, last read */
     bool shared_known;
-    uint64_t shared_at_ms;             /* local time of that read */
+    uint64_t shared_at_ms; /* local time of that read */
     struct sy_latency_stats remote[SY_LATENCY__COUNT]; /* cluster window */
     struct sy_latency_stats recent[SY_LATENCY__COUNT]; /* its last two
                                                           slices */
@@ -64,19 +64,19 @@ struct dep_state {
 };
 
 struct sy_state {
-    const struct sy_config *cfg;          /* borrowed; immutable */
-    pthread_mutex_t lock;                 /* guards deps and the queue */
-    struct dep_state *deps;               /* cfg->ndeployments */
+    const struct sy_config *cfg; /* borrowed; immutable */
+    pthread_mutex_t lock;        /* guards deps and the queue */
+    struct dep_state *deps;      /* cfg->ndeployments */
     struct outcome *queue;
     size_t nqueue;
-    struct sy_usage_record *spend;        /* costs to add to Redis; their
+    struct sy_usage_record *spend; /* costs to add to Redis; their
                                              strings belong to the config */
     size_t nspend;
-    size_t dropped;                       /* outcomes lost to a full queue */
-    struct sy_store_gate gate;            /* shared by every store here */
+    size_t dropped;            /* outcomes lost to a full queue */
+    struct sy_store_gate gate; /* shared by every store here */
     struct sy_store_conf sconf;
     bool redis_on;
-    volatile int redis_up;                /* the state thread's view */
+    volatile int redis_up; /* the state thread's view */
     volatile int stop;
     pthread_t thread;
     bool thread_started;
@@ -125,13 +125,13 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     } else {
         for (int m = 0; m < SY_LATENCY__COUNT; m++) {
             struct sy_latency_hist h;
-            sy_latency_window_merge(&ds->win, now_ms,
-                                    (enum sy_latency_metric)m, &h);
+            sy_latency_window_merge(&ds->win, now_ms, (enum sy_latency_metric)m,
+                                    &h);
             sy_latency_hist_stats(&h, &s[m]);
         }
         uint32_t total = 0, failed = 0;
-        sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms,
-                          &total, &failed);
+        sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms, &total,
+                          &failed);
         v->error_pct = total ? failed * 100u / total : 0;
     }
     v->samples = s[SY_LATENCY_TOTAL].count;
@@ -149,10 +149,10 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     if (st->redis_up && ds->shared_known &&
         ds->shared.state != SY_BREAKER_CLOSED) {
         uint64_t local_until =
-            ds->shared_at_ms + (ds->shared.open_until_ms > ds->shared.now_ms
-                                    ? ds->shared.open_until_ms -
-                                          ds->shared.now_ms
-                                    : 0);
+            ds->shared_at_ms +
+            (ds->shared.open_until_ms > ds->shared.now_ms
+                 ? ds->shared.open_until_ms - ds->shared.now_ms
+                 : 0);
         shared_open = now_ms < local_until;
         v->half_open = !shared_open;
     }
@@ -194,8 +194,7 @@ sy_state_allow(struct sy_state *st, struct sy_store *store,
     if (shared_closed || store == NULL)
         return local;
     struct sy_breaker_shared sh;
-    enum sy_err e = sy_breaker_shared_allow(store, d->name, bc, token, 0,
-                                            &sh);
+    enum sy_err e = sy_breaker_shared_allow(store, d->name, bc, token, 0, &sh);
     if (e != SY_OK)
         return local; /* Redis unavailable: the local breaker decides */
     pthread_mutex_lock(&st->lock);
@@ -237,8 +236,7 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, total_us);
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TTFT, oc.ttft_us);
         if (oc.tpot_us > 0)
-            sy_latency_window_add(&ds->win, now, SY_LATENCY_TPOT,
-                                  oc.tpot_us);
+            sy_latency_window_add(&ds->win, now, SY_LATENCY_TPOT, oc.tpot_us);
     }
     if (st->redis_on && (o != SY_BREAKER_IGNORE || oc.has_latency)) {
         if (st->nqueue < QUEUE_MAX)
@@ -300,7 +298,7 @@ struct flush_ctx {
     struct sy_store_batch batch;
     struct sy_arena arena;
     struct outcome *work;
-    unsigned *report_dep;   /* which deployment each breaker reply is for */
+    unsigned *report_dep; /* which deployment each breaker reply is for */
     struct sy_usage_record *spend;
 };
 
@@ -356,14 +354,13 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         if (oc->has_latency) {
             if (ds->pending.id != slice) {
                 if (!sy_latency_slice_is_empty(&ds->pending))
-                    sy_latency_write(&fx->batch, prefix,
-                                     cfg->deployments[oc->dep].name,
-                                     &ds->pending,
-                                     sy_latency_ttl_ms(sc->slice_ms, nslices));
+                    sy_latency_write(
+                        &fx->batch, prefix, cfg->deployments[oc->dep].name,
+                        &ds->pending, sy_latency_ttl_ms(sc->slice_ms, nslices));
                 sy_latency_slice_init(&ds->pending, slice);
             }
-            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TOTAL],
-                                oc->total_us, 1);
+            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TOTAL], oc->total_us,
+                                1);
             sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TTFT], oc->ttft_us,
                                 1);
             if (oc->tpot_us > 0)
@@ -381,29 +378,26 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             continue;
         }
         if (oc->o != SY_BREAKER_IGNORE && okrun[oc->dep] > 0) {
-            if (sy_breaker_batch_report_n(&fx->batch, prefix,
-                                          cfg->deployments[oc->dep].name,
-                                          &sc->breaker, SY_BREAKER_SUCCESS,
-                                          NULL, rand32() & 0xffff,
-                                          okrun[oc->dep]) == SY_OK)
+            if (sy_breaker_batch_report_n(
+                    &fx->batch, prefix, cfg->deployments[oc->dep].name,
+                    &sc->breaker, SY_BREAKER_SUCCESS, NULL, rand32() & 0xffff,
+                    okrun[oc->dep]) == SY_OK)
                 fx->report_dep[nreports++] = oc->dep;
             okrun[oc->dep] = 0;
         }
         if (oc->o != SY_BREAKER_IGNORE &&
-            sy_breaker_batch_report(&fx->batch, prefix,
-                                    cfg->deployments[oc->dep].name,
-                                    &sc->breaker, oc->o,
-                                    oc->token[0] ? oc->token : NULL,
-                                    rand32() & 0xffff) == SY_OK) {
+            sy_breaker_batch_report(
+                &fx->batch, prefix, cfg->deployments[oc->dep].name,
+                &sc->breaker, oc->o, oc->token[0] ? oc->token : NULL,
+                rand32() & 0xffff) == SY_OK) {
             fx->report_dep[nreports++] = oc->dep;
         }
     }
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         if (okrun[i] > 0 &&
-            sy_breaker_batch_report_n(&fx->batch, prefix,
-                                      cfg->deployments[i].name,
-                                      &sc->breaker, SY_BREAKER_SUCCESS, NULL,
-                                      rand32() & 0xffff, okrun[i]) == SY_OK)
+            sy_breaker_batch_report_n(
+                &fx->batch, prefix, cfg->deployments[i].name, &sc->breaker,
+                SY_BREAKER_SUCCESS, NULL, rand32() & 0xffff, okrun[i]) == SY_OK)
             fx->report_dep[nreports++] = (unsigned)i;
     }
     free(okrun);
@@ -441,9 +435,8 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         const char *name = cfg->deployments[i].name;
         for (int m = 0; m < SY_LATENCY__COUNT; m++)
-            sy_latency_read(&fx->batch, prefix, name,
-                            (enum sy_latency_metric)m, wall, sc->slice_ms,
-                            nslices);
+            sy_latency_read(&fx->batch, prefix, name, (enum sy_latency_metric)m,
+                            wall, sc->slice_ms, nslices);
         sy_breaker_batch_get(&fx->batch, prefix, name, &sc->breaker);
     }
     struct sy_store_val *replies = NULL;
@@ -478,8 +471,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         if (sy_breaker_parse_shared(&r[per - 1], &sh)) {
             adopt(st, (unsigned)i, &sh, now);
             ds->remote_error_pct =
-                sh.window_total ? sh.window_failed * 100u / sh.window_total
-                                : 0;
+                sh.window_total ? sh.window_failed * 100u / sh.window_total : 0;
         }
     }
     pthread_mutex_unlock(&st->lock);
@@ -544,8 +536,8 @@ state_main(void *arg)
             const char *ch = NULL, *msg = NULL;
             size_t len = 0;
             sy_arena_reset(&msg_arena);
-            enum sy_err e = sy_store_read_message(sub, wait, &msg_arena, &ch,
-                                                  &msg, &len);
+            enum sy_err e =
+                sy_store_read_message(sub, wait, &msg_arena, &ch, &msg, &len);
             if (e == SY_OK && msg != NULL)
                 on_event(st, msg, len);
             else if (e != SY_OK && e != SY_EUP_TIMEOUT)

@@ -17,8 +17,7 @@
 
 struct sy_state;
 
-enum sy_err sy_state_start(const struct sy_config *cfg,
-                           struct sy_state **out);
+enum sy_err sy_state_start(const struct sy_config *cfg, struct sy_state **out);
 void sy_state_stop(struct sy_state *st);
 bool sy_state_redis_on(const struct sy_state *st);
 bool sy_state_redis_up(const struct sy_state *st);

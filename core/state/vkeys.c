@@ -91,10 +91,10 @@ sy_vkey_validate(const struct sy_vkey *v, char *err, size_t errlen)
 {
     if (!sy_vkey_name_valid(v->name))
         return bad_spec(err, errlen,
-                    "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+                        "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
     if (v->team[0] != '\0' && !sy_vkey_name_valid(v->team))
         return bad_spec(err, errlen,
-                    "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+                        "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
     if (v->budget_micro_usd < 0)
         return bad_spec(err, errlen, "budget: must not be negative");
     if (v->budget_period != SY_BUDGET_DAY &&
@@ -421,11 +421,11 @@ eval(struct sy_store *s, struct args *a, struct sy_arena *arena,
     int len = snprintf(idx, sizeof(idx), "%svkname", sy_store_prefix(s));
     if (len < 0 || (size_t)len >= sizeof(idx))
         return SY_EINTERNAL;
-    const char *keys[1] = {idx};
+    const char *keys[1] = { idx };
     if (a->n >= MAX_ARGS || a->nnum >= (int)SY_ARRAY_LEN(a->num))
         return SY_EINTERNAL;
-    enum sy_err e = sy_store_eval(s, &sy_vkeys_script, 1, keys, a->n,
-                                  a->argv, arena, out);
+    enum sy_err e =
+        sy_store_eval(s, &sy_vkeys_script, 1, keys, a->n, a->argv, arena, out);
     if (e == SY_OK && (*out)->type == SY_STORE_ERROR)
         e = SY_ESTORE;
     return e;
@@ -604,9 +604,8 @@ update_args(struct sy_store *s, struct args *a)
 /* Set the 'fields' (SY_VKEY_F_*) of key 'name' from 'v'. SY_ENOTFOUND
  * when unknown; SY_EBADREQ with a message when a value is invalid. */
 enum sy_err
-sy_vkey_update(struct sy_store *s, const char *name,
-               const struct sy_vkey *v, unsigned fields, char *err,
-               size_t errlen)
+sy_vkey_update(struct sy_store *s, const char *name, const struct sy_vkey *v,
+               unsigned fields, char *err, size_t errlen)
 {
     if (!sy_vkey_name_valid(name))
         return SY_ENOTFOUND;

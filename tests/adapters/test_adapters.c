@@ -138,7 +138,8 @@ json_same(struct json_object *want, struct json_object *got, char *path,
             snprintf(path + used, plen - used, " (member count)");
             return false;
         }
-        json_object_object_foreach(want, k, v) {
+        json_object_object_foreach(want, k, v)
+        {
             struct json_object *g;
             size_t used = strlen(path);
             snprintf(path + used, plen - used, ".%s", k);
@@ -156,14 +157,12 @@ json_same(struct json_object *want, struct json_object *got, char *path,
 }
 
 static void
-expect_json(const char *what, struct json_object *want,
-            struct json_object *got)
+expect_json(const char *what, struct json_object *want, struct json_object *got)
 {
     char path[512] = "$";
     if (json_same(want, got, path, sizeof(path)))
         return;
-    print_error("%s differs at %s\n--- expected:\n%s\n", what, path,
-                js(want));
+    print_error("%s differs at %s\n--- expected:\n%s\n", what, path, js(want));
     print_error("--- got:\n%s\n", js(got));
     fail_msg("%s differs at %s", what, path);
 }
@@ -172,7 +171,7 @@ expect_json(const char *what, struct json_object *want,
 /* A fake deployment                                                   */
 
 struct env {
-    struct sy_arena arena;        /* case lifetime */
+    struct sy_arena arena; /* case lifetime */
     struct sy_provider prov;
     struct sy_deployment dep;
     struct sy_chat_req req;
@@ -207,9 +206,10 @@ env_init(struct env *e, const struct tcase *tc)
     struct json_object *h = sy_adapter_get(p, "headers");
     if (h != NULL) {
         size_t n = (size_t)json_object_object_length(h), i = 0;
-        struct sy_header_kv *kv = sy_arena_zalloc(&e->arena,
-                                                  (n + 1) * sizeof(*kv));
-        json_object_object_foreach(h, k, v) {
+        struct sy_header_kv *kv =
+            sy_arena_zalloc(&e->arena, (n + 1) * sizeof(*kv));
+        json_object_object_foreach(h, k, v)
+        {
             kv[i].name = k;
             kv[i].value = json_object_get_string(v);
             i++;
@@ -231,8 +231,8 @@ env_init(struct env *e, const struct tcase *tc)
         int k = sy_caps_field_find(
             json_object_get_string(json_object_array_get_idx(af, i)));
         if (k < 0)
-            fail_msg("%s: allow_fields[%zu] is not a billed field",
-                     tc->name, i);
+            fail_msg("%s: allow_fields[%zu] is not a billed field", tc->name,
+                     i);
         e->dep.caps.allow_fields |= 1u << k;
     }
 
@@ -241,8 +241,8 @@ env_init(struct env *e, const struct tcase *tc)
     if (body == NULL)
         fail_msg("%s: no request.json", tc->name);
     struct sy_chat_error perr;
-    enum sy_err pe = sy_chat_req_parse(body, len, 64, &e->arena, &e->req,
-                                       &perr);
+    enum sy_err pe =
+        sy_chat_req_parse(body, len, 64, &e->arena, &e->req, &perr);
     free(body);
     if (pe != SY_OK)
         fail_msg("%s: request.json rejected by the core: %s", tc->name,
@@ -293,8 +293,7 @@ replace_key(const char *s)
         return sy_xstrdup(s);
     size_t n = strlen(s) + 16;
     char *r = sy_xmalloc(n);
-    snprintf(r, n, "%.*s%%APIKEY%%%s", (int)(k - s), s,
-             k + strlen(API_KEY));
+    snprintf(r, n, "%.*s%%APIKEY%%%s", (int)(k - s), s, k + strlen(API_KEY));
     return r;
 }
 
@@ -326,16 +325,14 @@ check_request(const struct tcase *tc, struct env *e)
         if (m != NULL)
             assert_string_equal(fail.message, m);
         if (c != NULL && strstr(fail.message, c) == NULL)
-            fail_msg("%s: refusal '%s' lacks '%s'", tc->name, fail.message,
-                     c);
+            fail_msg("%s: refusal '%s' lacks '%s'", tc->name, fail.message, c);
         if (p != NULL)
             assert_string_equal(fail.param ? fail.param : "(null)", p);
     } else if (want != NULL) {
         if (be != SY_OK)
             fail_msg("%s: build_request failed: %s (%s)", tc->name,
                      sy_err_name(be), fail.message ? fail.message : "");
-        assert_string_equal(out.method,
-                            sy_adapter_get_str(want, "method"));
+        assert_string_equal(out.method, sy_adapter_get_str(want, "method"));
         assert_string_equal(out.url, sy_adapter_get_str(want, "url"));
         struct json_object *hs = json_object_new_array();
         for (size_t i = 0; i < out.nheaders; i++) {
@@ -422,7 +419,8 @@ reply_body(const struct tcase *tc, struct env *e, struct json_object *reply,
         size_t n = (size_t)json_object_object_length(h), i = 0;
         e->resp_headers =
             sy_arena_zalloc(&e->arena, (n + 1) * sizeof(*e->resp_headers));
-        json_object_object_foreach(h, k, v) {
+        json_object_object_foreach(h, k, v)
+        {
             e->resp_headers[i].name = k;
             e->resp_headers[i].value = json_object_get_string(v);
             i++;
@@ -481,8 +479,7 @@ check_reply(const struct tcase *tc, struct env *e, struct json_object *exp,
         f.retry_after_ms = core_retry_after(e);
         e->ad->classify(&call, (int)status, body, len, &f);
         if (wf == NULL)
-            fail_msg("%s: a non-2xx reply needs an expected failure",
-                     tc->name);
+            fail_msg("%s: a non-2xx reply needs an expected failure", tc->name);
         check_failure(tc, wf, &f);
         sy_arena_cleanup(&a);
         return;
@@ -510,8 +507,8 @@ check_reply(const struct tcase *tc, struct env *e, struct json_object *exp,
         sy_buf_free(&rb);
         const char *fr = sy_adapter_get_str(exp, "finish_reason");
         if (fr != NULL)
-            assert_string_equal(resp.finish_reason ? resp.finish_reason
-                                                   : "(null)", fr);
+            assert_string_equal(
+                resp.finish_reason ? resp.finish_reason : "(null)", fr);
         check_usage(sy_adapter_get(exp, "usage"), &resp.usage);
     }
     sy_arena_cleanup(&a);
@@ -521,12 +518,12 @@ check_reply(const struct tcase *tc, struct env *e, struct json_object *exp,
 /* Streams                                                             */
 
 struct capture {
-    struct sy_buf log;            /* everything, for run-to-run equality */
-    struct json_object *chunks;   /* parsed data chunks */
+    struct sy_buf log;          /* everything, for run-to-run equality */
+    struct json_object *chunks; /* parsed data chunks */
     bool done;
-    bool after_done;              /* something came after DONE */
+    bool after_done; /* something came after DONE */
     struct sy_usage usage;
-    const char *bad;              /* a rule the emitted chunks broke */
+    const char *bad; /* a rule the emitted chunks broke */
 };
 
 static enum sy_err
@@ -759,25 +756,35 @@ test_config_keys(void **state)
 {
     char err[256];
     (void)state;
-    assert_int_equal(init_with("anthropic", "{\"default_max_tokens\":0}", err,
-                               sizeof(err)), SY_EBADREQ);
+    assert_int_equal(
+        init_with("anthropic", "{\"default_max_tokens\":0}", err, sizeof(err)),
+        SY_EBADREQ);
     assert_int_equal(init_with("anthropic",
                                "{\"structured_output\":\"prefill\"}", err,
-                               sizeof(err)), SY_EBADREQ);
-    assert_int_equal(init_with("anthropic", "{\"api_version\":\"2023-06-01\","
-                               "\"structured_output\":\"tool\"}", err,
-                               sizeof(err)), SY_OK);
-    assert_int_equal(init_with("gemini", "{\"schema\":\"yaml\"}", err,
-                               sizeof(err)), SY_EBADREQ);
-    assert_int_equal(init_with("mistral", "{\"quirks\":{\"nope\":1}}", err,
-                               sizeof(err)), SY_EBADREQ);
+                               sizeof(err)),
+                     SY_EBADREQ);
+    assert_int_equal(init_with("anthropic",
+                               "{\"api_version\":\"2023-06-01\","
+                               "\"structured_output\":\"tool\"}",
+                               err, sizeof(err)),
+                     SY_OK);
+    assert_int_equal(
+        init_with("gemini", "{\"schema\":\"yaml\"}", err, sizeof(err)),
+        SY_EBADREQ);
+    assert_int_equal(
+        init_with("mistral", "{\"quirks\":{\"nope\":1}}", err, sizeof(err)),
+        SY_EBADREQ);
     assert_non_null(strstr(err, "quirks.nope"));
-    assert_int_equal(init_with("openai", "{\"quirks\":{\"tool_ids\":"
-                               "\"mistral\",\"drop\":[\"user\"]}}", err,
-                               sizeof(err)), SY_OK);
-    assert_int_equal(init_with("openrouter", "{\"http_referer\":"
+    assert_int_equal(init_with("openai",
+                               "{\"quirks\":{\"tool_ids\":"
+                               "\"mistral\",\"drop\":[\"user\"]}}",
+                               err, sizeof(err)),
+                     SY_OK);
+    assert_int_equal(init_with("openrouter",
+                               "{\"http_referer\":"
                                "\"https://a.example\",\"app_title\":\"A\"}",
-                               err, sizeof(err)), SY_OK);
+                               err, sizeof(err)),
+                     SY_OK);
     /* every registered table is complete */
     size_t n;
     const struct sy_adapter *const *all = sy_adapter_all(&n);

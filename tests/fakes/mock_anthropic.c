@@ -32,9 +32,9 @@ anthropic_get(struct json_object *obj, const char *key, enum json_type type)
 {
     struct json_object *v;
 
-    if (json_object_is_type(obj, json_type_object)
-        && json_object_object_get_ex(obj, key, &v)
-        && json_object_is_type(v, type)) {
+    if (json_object_is_type(obj, json_type_object) &&
+        json_object_object_get_ex(obj, key, &v) &&
+        json_object_is_type(v, type)) {
         return v;
     }
     return NULL;
@@ -104,8 +104,8 @@ anthropic_id_ok(const char *id)
     for (i = 0; id[i] != '\0'; i++) {
         char c = id[i];
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
             return false;
         }
     }
@@ -118,16 +118,18 @@ anthropic_id_ok(const char *id)
  * "prev") block "b", block "i" of message "idx". False with "err".
  */
 static bool
-anthropic_block_id(struct json_object *b, const char *key, size_t idx,
-                   size_t i, const struct anthropic_ids *prev,
-                   struct anthropic_ids *uses, char *err, size_t err_len)
+anthropic_block_id(struct json_object *b, const char *key, size_t idx, size_t i,
+                   const struct anthropic_ids *prev, struct anthropic_ids *uses,
+                   char *err, size_t err_len)
 {
     const char *id = anthropic_str(b, key);
     size_t j;
 
     if (id == NULL || !anthropic_id_ok(id)) {
-        snprintf(err, err_len, "messages.%zu.content.%zu.%s: String should "
-                 "match pattern '^[a-zA-Z0-9_-]+$'", idx, i, key);
+        snprintf(err, err_len,
+                 "messages.%zu.content.%zu.%s: String should "
+                 "match pattern '^[a-zA-Z0-9_-]+$'",
+                 idx, i, key);
         return false;
     }
     if (uses != NULL) {
@@ -146,10 +148,12 @@ anthropic_block_id(struct json_object *b, const char *key, size_t idx,
             return true;
         }
     }
-    snprintf(err, err_len, "messages.%zu.content.%zu: unexpected "
+    snprintf(err, err_len,
+             "messages.%zu.content.%zu: unexpected "
              "`tool_use_id` found in `tool_result` blocks: %.64s. Each "
              "`tool_result` block must have a corresponding `tool_use` "
-             "block in the previous message.", idx, i, id);
+             "block in the previous message.",
+             idx, i, id);
     return false;
 }
 
@@ -187,36 +191,38 @@ anthropic_blocks(struct json_object *blocks, size_t idx, bool user,
 
     for (i = 0; i < n; i++) {
         struct json_object *b = json_object_array_get_idx(blocks, i);
-        struct json_object *text = anthropic_get(b, "text",
-                                                 json_type_string);
+        struct json_object *text = anthropic_get(b, "text", json_type_string);
         const char *type = anthropic_str(b, "type");
 
         if (type == NULL) {
-            snprintf(err, err_len, "messages.%zu.content.%zu.type: Field "
-                     "required", idx, i);
+            snprintf(err, err_len,
+                     "messages.%zu.content.%zu.type: Field "
+                     "required",
+                     idx, i);
             return false;
         }
-        if (strcmp(type, "tool_use") == 0 && !user
-            && !anthropic_block_id(b, "id", idx, i, NULL, uses, err,
-                                   err_len)) {
+        if (strcmp(type, "tool_use") == 0 && !user &&
+            !anthropic_block_id(b, "id", idx, i, NULL, uses, err, err_len)) {
             return false;
         }
         if (strcmp(type, "tool_result") == 0 && user) {
-            if (!anthropic_block_id(b, "tool_use_id", idx, i, prev, NULL,
-                                    err, err_len)) {
+            if (!anthropic_block_id(b, "tool_use_id", idx, i, prev, NULL, err,
+                                    err_len)) {
                 return false;
             }
             anthropic_answer(b, prev);
         }
         if (strcmp(type, "text") == 0) {
             if (text == NULL || json_object_get_string_len(text) == 0) {
-                snprintf(err, err_len, "messages.%zu.content.%zu.text: "
-                         "text content blocks must be non-empty", idx, i);
+                snprintf(err, err_len,
+                         "messages.%zu.content.%zu.text: "
+                         "text content blocks must be non-empty",
+                         idx, i);
                 return false;
             }
             chat->prompt_chars += anthropic_chars(text);
-            if (user && (user_text == NULL
-                         || strstr(user_text, "[[mock ") == NULL)) {
+            if (user &&
+                (user_text == NULL || strstr(user_text, "[[mock ") == NULL)) {
                 user_text = json_object_get_string(text);
             }
         } else if (strcmp(type, "tool_result") == 0 && user) {
@@ -239,18 +245,20 @@ anthropic_blocks(struct json_object *blocks, size_t idx, bool user,
 /* After message "idx": every tool_use of the turn before it ("prev")
  * must have been answered by a tool_result; false with "err". */
 static bool
-anthropic_all_answered(const struct anthropic_ids *prev, size_t idx,
-                       char *err, size_t err_len)
+anthropic_all_answered(const struct anthropic_ids *prev, size_t idx, char *err,
+                       size_t err_len)
 {
     size_t j;
 
     for (j = 0; j < prev->n && j < ANTHROPIC_MAX_IDS; j++) {
         if (!prev->answered[j]) {
-            snprintf(err, err_len, "messages.%zu: `tool_use` ids were found "
+            snprintf(err, err_len,
+                     "messages.%zu: `tool_use` ids were found "
                      "without `tool_result` blocks immediately after: "
                      "%.64s. Each `tool_use` block must have a "
                      "corresponding `tool_result` block in the next "
-                     "message.", idx, prev->id[j]);
+                     "message.",
+                     idx, prev->id[j]);
             return false;
         }
     }
@@ -264,8 +272,7 @@ anthropic_all_answered(const struct anthropic_ids *prev, size_t idx,
  */
 static bool
 anthropic_parse_messages(struct json_object *messages,
-                         struct sy_mock_chat *chat, char *err,
-                         size_t err_len)
+                         struct sy_mock_chat *chat, char *err, size_t err_len)
 {
     struct anthropic_ids ids[2];
     size_t n;
@@ -292,7 +299,8 @@ anthropic_parse_messages(struct json_object *messages,
         }
         user = strcmp(role, "user") == 0;
         if (!user && strcmp(role, "assistant") != 0) {
-            snprintf(err, err_len, "messages: Unexpected role \"%.32s\". "
+            snprintf(err, err_len,
+                     "messages: Unexpected role \"%.32s\". "
                      "The Messages API accepts a top-level `system` "
                      "parameter, not \"system\" as an input message role.",
                      role);
@@ -301,11 +309,13 @@ anthropic_parse_messages(struct json_object *messages,
         uses->n = 0;
         json_object_object_get_ex(m, "content", &content);
         if (json_object_is_type(content, json_type_string)) {
-            if (json_object_get_string_len(content) == 0
-                && (user || i + 1 < n)) {
-                snprintf(err, err_len, "messages.%zu: all messages must "
+            if (json_object_get_string_len(content) == 0 &&
+                (user || i + 1 < n)) {
+                snprintf(err, err_len,
+                         "messages.%zu: all messages must "
                          "have non-empty content except for the optional "
-                         "final assistant message", i);
+                         "final assistant message",
+                         i);
                 return false;
             }
             chat->prompt_chars += anthropic_chars(content);
@@ -315,11 +325,12 @@ anthropic_parse_messages(struct json_object *messages,
                 chat->last_user_text = json_object_get_string(content);
             }
         } else if (json_object_is_type(content, json_type_array)) {
-            if (json_object_array_length(content) == 0
-                && (user || i + 1 < n)) {
-                snprintf(err, err_len, "messages.%zu: all messages must "
+            if (json_object_array_length(content) == 0 && (user || i + 1 < n)) {
+                snprintf(err, err_len,
+                         "messages.%zu: all messages must "
                          "have non-empty content except for the optional "
-                         "final assistant message", i);
+                         "final assistant message",
+                         i);
                 return false;
             }
             if (!anthropic_blocks(content, i, user, prev, uses, chat, err,
@@ -327,8 +338,10 @@ anthropic_parse_messages(struct json_object *messages,
                 return false;
             }
         } else {
-            snprintf(err, err_len, "messages.%zu.content: Input should be "
-                     "a valid string or list", i);
+            snprintf(err, err_len,
+                     "messages.%zu.content: Input should be "
+                     "a valid string or list",
+                     i);
             return false;
         }
         if (!anthropic_all_answered(prev, i, err, err_len)) {
@@ -351,7 +364,8 @@ anthropic_system(struct json_object *system, struct sy_mock_chat *chat,
         return true;
     }
     if (!json_object_is_type(system, json_type_array)) {
-        snprintf(err, err_len, "system: Input should be a valid string or "
+        snprintf(err, err_len,
+                 "system: Input should be a valid string or "
                  "list");
         return false;
     }
@@ -370,21 +384,20 @@ anthropic_system(struct json_object *system, struct sy_mock_chat *chat,
 static void
 anthropic_tools(struct json_object *body, struct sy_mock_chat *chat)
 {
-    struct json_object *tools = anthropic_get(body, "tools",
-                                              json_type_array);
-    struct json_object *choice = anthropic_get(body, "tool_choice",
-                                               json_type_object);
+    struct json_object *tools = anthropic_get(body, "tools", json_type_array);
+    struct json_object *choice =
+        anthropic_get(body, "tool_choice", json_type_object);
     const char *type = anthropic_str(choice, "type");
 
     if (tools != NULL && json_object_array_length(tools) > 0) {
         chat->has_tools = true;
-        chat->tool_name = anthropic_str(json_object_array_get_idx(tools, 0),
-                                        "name");
+        chat->tool_name =
+            anthropic_str(json_object_array_get_idx(tools, 0), "name");
     }
     if (type != NULL && strcmp(type, "none") == 0) {
         chat->tool_choice_none = true;
-    } else if (type != NULL && strcmp(type, "tool") == 0
-               && anthropic_str(choice, "name") != NULL) {
+    } else if (type != NULL && strcmp(type, "tool") == 0 &&
+               anthropic_str(choice, "name") != NULL) {
         chat->tool_name = anthropic_str(choice, "name");
     }
 }
@@ -399,8 +412,8 @@ anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
     size_t len;
 
     (void)path;
-    if (sy_mock_req_header(req, "anthropic-version", &len) == NULL
-        || len == 0) {
+    if (sy_mock_req_header(req, "anthropic-version", &len) == NULL ||
+        len == 0) {
         snprintf(err, err_len, "anthropic-version: header is required");
         return false;
     }
@@ -415,7 +428,8 @@ anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
     }
     v = anthropic_get(body, "max_tokens", json_type_int);
     if (v == NULL || json_object_get_int64(v) < 1) {
-        snprintf(err, err_len, "max_tokens: Field required (an integer "
+        snprintf(err, err_len,
+                 "max_tokens: Field required (an integer "
                  ">= 1)");
         return false;
     }
@@ -426,8 +440,8 @@ anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
     if (!anthropic_parse_messages(v, chat, err, err_len)) {
         return false;
     }
-    if (json_object_object_get_ex(body, "system", &v)
-        && !anthropic_system(v, chat, err, err_len)) {
+    if (json_object_object_get_ex(body, "system", &v) &&
+        !anthropic_system(v, chat, err, err_len)) {
         return false;
     }
     if (json_object_object_get_ex(body, "stream", &v)) {
@@ -442,10 +456,10 @@ static void
 anthropic_render_models(struct sy_mock_buf *out)
 {
     sy_mock_buf_puts(out, "{\"data\":[{\"type\":\"model\",\"id\":"
-                     "\"mock-model\",\"display_name\":\"Mock Model\","
-                     "\"created_at\":\"2024-01-01T00:00:00Z\"}],"
-                     "\"has_more\":false,\"first_id\":\"mock-model\","
-                     "\"last_id\":\"mock-model\"}");
+                          "\"mock-model\",\"display_name\":\"Mock Model\","
+                          "\"created_at\":\"2024-01-01T00:00:00Z\"}],"
+                          "\"has_more\":false,\"first_id\":\"mock-model\","
+                          "\"last_id\":\"mock-model\"}");
 }
 
 /* An Anthropic error body for "status" with "message" (Retry-After is a
@@ -497,13 +511,13 @@ static void
 anthropic_usage(const struct sy_mock_reply *r, long output,
                 struct sy_mock_buf *out)
 {
-    sy_mock_buf_printf(out, "{\"input_tokens\":%ld,\"output_tokens\":%ld,"
-                       "\"cache_read_input_tokens\":%ld,"
-                       "\"cache_creation_input_tokens\":%ld}",
-                       r->prompt_tokens, output,
-                       r->cached_tokens > 0 ? r->cached_tokens : 0,
-                       r->cache_creation_tokens > 0
-                           ? r->cache_creation_tokens : 0);
+    sy_mock_buf_printf(
+        out,
+        "{\"input_tokens\":%ld,\"output_tokens\":%ld,"
+        "\"cache_read_input_tokens\":%ld,"
+        "\"cache_creation_input_tokens\":%ld}",
+        r->prompt_tokens, output, r->cached_tokens > 0 ? r->cached_tokens : 0,
+        r->cache_creation_tokens > 0 ? r->cache_creation_tokens : 0);
 }
 
 /* {"id":..,"type":"message","role":"assistant","model":.. without the
@@ -514,7 +528,7 @@ anthropic_head(const struct sy_mock_reply *r, struct sy_mock_buf *out)
     sy_mock_buf_puts(out, "{\"id\":");
     sy_mock_buf_json_cstr(out, r->id);
     sy_mock_buf_puts(out, ",\"type\":\"message\",\"role\":\"assistant\","
-                     "\"model\":");
+                          "\"model\":");
     sy_mock_buf_json_cstr(out, r->chat->model);
 }
 
@@ -551,8 +565,10 @@ anthropic_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
         sy_mock_buf_json_str(out, r->content, r->content_len);
         sy_mock_buf_puts(out, "}");
     }
-    sy_mock_buf_printf(out, "],\"stop_reason\":\"%s\",\"stop_sequence\":null,"
-                       "\"usage\":", anthropic_stop_reason(r));
+    sy_mock_buf_printf(out,
+                       "],\"stop_reason\":\"%s\",\"stop_sequence\":null,"
+                       "\"usage\":",
+                       anthropic_stop_reason(r));
     anthropic_usage(r, r->completion_tokens, out);
     sy_mock_buf_puts(out, "}");
 }
@@ -593,7 +609,7 @@ anthropic_delta(const struct sy_mock_reply *r, long index, const char *text,
     sy_mock_buf_printf(&ev->buf, ",\"index\":%ld,\"delta\":", index);
     if (r->is_tool_call) {
         sy_mock_buf_puts(&ev->buf, "{\"type\":\"input_json_delta\","
-                         "\"partial_json\":");
+                                   "\"partial_json\":");
     } else {
         sy_mock_buf_puts(&ev->buf, "{\"type\":\"text_delta\",\"text\":");
     }
@@ -608,7 +624,7 @@ anthropic_error_event(struct sy_mock_events *ev)
 {
     anthropic_open(ev, "error");
     sy_mock_buf_puts(&ev->buf, ",\"error\":{\"type\":\"overloaded_error\","
-                     "\"message\":\"Overloaded\"}");
+                               "\"message\":\"Overloaded\"}");
     anthropic_close(ev);
 }
 
@@ -688,8 +704,8 @@ anthropic_blocks_stream(const struct sy_mock_reply *r,
             anthropic_error_event(ev);
             return false;
         }
-        anthropic_delta(r, k, call.args + call.half,
-                        call.args_len - call.half, ev);
+        anthropic_delta(r, k, call.args + call.half, call.args_len - call.half,
+                        ev);
         anthropic_block_stop(k, ev);
     }
     return true;
@@ -711,12 +727,13 @@ anthropic_render_stream(const struct sy_mock_reply *r,
     sy_mock_buf_puts(&ev->buf, ",\"message\":");
     anthropic_head(r, &ev->buf);
     sy_mock_buf_puts(&ev->buf, ",\"content\":[],\"stop_reason\":null,"
-                     "\"stop_sequence\":null,\"usage\":");
+                               "\"stop_sequence\":null,\"usage\":");
     anthropic_usage(r, 1, &ev->buf);
     sy_mock_buf_puts(&ev->buf, "}");
     anthropic_close(ev);
     if (r->malformed) {
-        sy_mock_buf_puts(&ev->buf, "event: content_block_delta\ndata: "
+        sy_mock_buf_puts(&ev->buf,
+                         "event: content_block_delta\ndata: "
                          "{\"type\":\"content_block_delta\",\"index\":0,"
                          "\"delta\":{\"type\":\"text_delta\",\"text\":\n\n");
         sy_mock_events_mark(ev);
@@ -725,10 +742,11 @@ anthropic_render_stream(const struct sy_mock_reply *r,
         return;
     }
     anthropic_open(ev, "message_delta");
-    sy_mock_buf_printf(&ev->buf, ",\"delta\":{\"stop_reason\":\"%s\","
+    sy_mock_buf_printf(&ev->buf,
+                       ",\"delta\":{\"stop_reason\":\"%s\","
                        "\"stop_sequence\":null},\"usage\":"
-                       "{\"output_tokens\":%ld}", anthropic_stop_reason(r),
-                       r->completion_tokens);
+                       "{\"output_tokens\":%ld}",
+                       anthropic_stop_reason(r), r->completion_tokens);
     anthropic_close(ev);
     anthropic_open(ev, "message_stop");
     anthropic_close(ev);

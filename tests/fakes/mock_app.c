@@ -25,7 +25,7 @@ static const struct sy_mock_dialect *const app_dialects[] = {
     &sy_mock_dialect_gemini,
 };
 
-#define APP_NDIALECTS (sizeof(app_dialects) / sizeof(app_dialects[0]))
+#define APP_NDIALECTS       (sizeof(app_dialects) / sizeof(app_dialects[0]))
 #define APP_MAX_WORD_PIECES 16
 
 /* ---- plans ------------------------------------------------------------- */
@@ -171,8 +171,9 @@ app_pieces(const char *s, size_t len, long want, size_t *end)
     }
     if (want > 0) {
         for (i = 1; i <= (size_t)want; i++) {
-            size_t at = i == (size_t)want ? len
-                        : app_char_start(s, len * i / (size_t)want);
+            size_t at = i == (size_t)want
+                            ? len
+                            : app_char_start(s, len * i / (size_t)want);
 
             if (at > (n ? end[n - 1] : 0)) {
                 end[n++] = at;
@@ -183,8 +184,8 @@ app_pieces(const char *s, size_t len, long want, size_t *end)
     for (i = 0; i + 1 < len; i++) {
         if (!app_is_space(s[i])) {
             seen_word = true;
-        } else if (seen_word && !app_is_space(s[i + 1])
-                   && n_words < SY_MOCK_MAX_PIECES - 1) {
+        } else if (seen_word && !app_is_space(s[i + 1]) &&
+                   n_words < SY_MOCK_MAX_PIECES - 1) {
             words[n_words++] = i + 1;
         }
     }
@@ -232,8 +233,8 @@ app_args_object(const char *args, struct sy_mock_buf *out)
 
     if (json_object_is_type(obj, json_type_object)) {
         sy_mock_buf_puts(out, json_object_to_json_string_ext(
-                                  obj, JSON_C_TO_STRING_PLAIN
-                                       | JSON_C_TO_STRING_NOSLASHESCAPE));
+                                  obj, JSON_C_TO_STRING_PLAIN |
+                                           JSON_C_TO_STRING_NOSLASHESCAPE));
     } else {
         sy_mock_buf_puts(out, "{}");
     }
@@ -294,8 +295,8 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (f->has & SY_MOCK_F_STATUS) {
         p->status = (int)f->status;
     }
-    if ((f->has & SY_MOCK_F_ERROR_BODY)
-        || ((f->has & SY_MOCK_F_STATUS) && f->status >= 400)) {
+    if ((f->has & SY_MOCK_F_ERROR_BODY) ||
+        ((f->has & SY_MOCK_F_STATUS) && f->status >= 400)) {
         char msg[64];
 
         if (!(f->has & SY_MOCK_F_STATUS)) {
@@ -327,8 +328,8 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     r.malformed = (f->has & SY_MOCK_F_MALFORMED) && f->malformed;
     r.stream_error = (f->has & SY_MOCK_F_STREAM_ERROR) && f->stream_error;
     r.n_calls = 1;
-    if (chat->has_tools && !chat->tool_choice_none && !chat->last_is_tool
-        && chat->tool_name != NULL) {
+    if (chat->has_tools && !chat->tool_choice_none && !chat->last_is_tool &&
+        chat->tool_name != NULL) {
         if (f->has & SY_MOCK_F_PARALLEL_CALLS) {
             r.n_calls = f->parallel_calls;
         }
@@ -365,19 +366,20 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
         if (f->has & SY_MOCK_F_FENCED && f->fenced) {
             sy_mock_buf_puts(&text, "\n```");
         }
-        r.n_pieces = app_pieces(text.data, text.len,
-                                (f->has & SY_MOCK_F_CHUNKS) ? f->chunks : 0,
-                                pieces);
+        r.n_pieces =
+            app_pieces(text.data, text.len,
+                       (f->has & SY_MOCK_F_CHUNKS) ? f->chunks : 0, pieces);
     }
     r.content = text.len ? text.data : "";
     r.content_len = text.len;
     r.piece_end = pieces;
-    r.prompt_tokens = f->prompt_tokens >= 0 ? f->prompt_tokens
-                      : (chat->prompt_chars / 4 > 0 ? chat->prompt_chars / 4
-                                                    : 1);
+    r.prompt_tokens =
+        f->prompt_tokens >= 0
+            ? f->prompt_tokens
+            : (chat->prompt_chars / 4 > 0 ? chat->prompt_chars / 4 : 1);
     r.completion_tokens = f->completion_tokens >= 0
-                          ? f->completion_tokens
-                          : app_words(r.content, r.content_len);
+                              ? f->completion_tokens
+                              : app_words(r.content, r.content_len);
     if (!chat->stream) {
         app_content_type(p, "application/json");
         if (r.malformed) {
@@ -394,13 +396,13 @@ app_chat_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (f->has & SY_MOCK_F_CHUNK_DELAY_MS) {
         p->chunk_delay_ms = f->chunk_delay_ms;
     }
-    if ((f->has & SY_MOCK_F_STREAM_STALL_AFTER)
-        && (size_t)f->stream_stall_after <= p->ev_limit) {
+    if ((f->has & SY_MOCK_F_STREAM_STALL_AFTER) &&
+        (size_t)f->stream_stall_after <= p->ev_limit) {
         p->ev_limit = (size_t)f->stream_stall_after;
         p->end = SY_MOCK_END_STALL;
     }
-    if ((f->has & SY_MOCK_F_STREAM_DROP_AFTER)
-        && (size_t)f->stream_drop_after <= p->ev_limit) {
+    if ((f->has & SY_MOCK_F_STREAM_DROP_AFTER) &&
+        (size_t)f->stream_drop_after <= p->ev_limit) {
         p->ev_limit = (size_t)f->stream_drop_after;
         p->end = SY_MOCK_END_DROP;
     }
@@ -477,7 +479,7 @@ app_request_key(const struct sy_mock_req *req, size_t *len)
     if (v != NULL) {
         return v;
     }
-    for (q = req->query; *q != '\0'; ) {
+    for (q = req->query; *q != '\0';) {
         size_t n = strcspn(q, "&");
 
         if (n > 4 && strncmp(q, "key=", 4) == 0) {
@@ -512,16 +514,17 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
 
     body = sy_mock_json_parse(req->body, req->body_len);
     if (body == NULL) {
-        app_error(d, 400, "We could not parse the JSON body of your "
-                  "request.", p);
+        app_error(d, 400,
+                  "We could not parse the JSON body of your "
+                  "request.",
+                  p);
         return;
     }
     memset(&chat, 0, sizeof(chat));
     if (!d->parse_chat(req, path, body, &chat, err, sizeof(err))) {
         goto bad_request;
     }
-    req_fault = app_inline_fault(chat.last_user_text, &bad, err,
-                                 sizeof(err));
+    req_fault = app_inline_fault(chat.last_user_text, &bad, err, sizeof(err));
     if (bad) {
         goto bad_request;
     }
@@ -597,7 +600,7 @@ static void
 app_control(struct sy_mock_server *srv, const struct sy_mock_req *req,
             struct sy_mock_plan *p)
 {
-    const char *path = req->path + 6;   /* after "/_mock" */
+    const char *path = req->path + 6; /* after "/_mock" */
     const char *m = req->method;
     bool get = strcmp(m, "GET") == 0;
     bool del = strcmp(m, "DELETE") == 0;
@@ -645,8 +648,8 @@ app_control(struct sy_mock_server *srv, const struct sy_mock_req *req,
     } else {
         char msg[128];
 
-        snprintf(msg, sizeof(msg), "unknown control request %.16s %.80s",
-                 m, req->path);
+        snprintf(msg, sizeof(msg), "unknown control request %.16s %.80s", m,
+                 req->path);
         sy_mock_app_error(404, msg, p);
     }
 }
@@ -694,10 +697,9 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (d == NULL) {
         const char *slash = strchr(path + 1, '/');
 
-        if (slash != NULL && !(slash - path == 3
-                               && strncmp(path, "/v1", 3) == 0)
-            && sy_mock_state_valid_name(path + 1,
-                                        (size_t)(slash - path - 1))) {
+        if (slash != NULL &&
+            !(slash - path == 3 && strncmp(path, "/v1", 3) == 0) &&
+            sy_mock_state_valid_name(path + 1, (size_t)(slash - path - 1))) {
             name = path + 1;
             name_len = (size_t)(slash - path - 1);
             path = slash;
@@ -707,8 +709,8 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (d == NULL) {
         char msg[128];
 
-        snprintf(msg, sizeof(msg), "Invalid URL (%.16s %.80s)",
-                 req->method, req->path);
+        snprintf(msg, sizeof(msg), "Invalid URL (%.16s %.80s)", req->method,
+                 req->path);
         sy_mock_app_error(404, msg, plan);
         return;
     }
@@ -754,8 +756,8 @@ sy_mock_app_load_config(struct sy_mock_server *srv, const char *file)
         sy_mock_log("cannot open --config %s", file);
         return false;
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0
-           && text.len < SY_MOCK_MAX_BODY) {
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 &&
+           text.len < SY_MOCK_MAX_BODY) {
         sy_mock_buf_append(&text, chunk, n);
     }
     fclose(fp);

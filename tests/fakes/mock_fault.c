@@ -16,12 +16,12 @@
 #include <json-c/json.h>
 
 enum fault_kind {
-    FAULT_LONG,                 /* integer within [min, max] */
+    FAULT_LONG, /* integer within [min, max] */
     FAULT_BOOL,
     FAULT_STRING,
-    FAULT_RATE,                 /* number within [0, 1] */
-    FAULT_DIST,                 /* {"p50_ms", "p99_ms"} */
-    FAULT_USAGE                 /* {"prompt_tokens", ...} */
+    FAULT_RATE, /* number within [0, 1] */
+    FAULT_DIST, /* {"p50_ms", "p99_ms"} */
+    FAULT_USAGE /* {"prompt_tokens", ...} */
 };
 
 /*
@@ -69,8 +69,7 @@ static const struct fault_key {
     { "chunks", SY_MOCK_F_CHUNKS, FAULT_LONG,
       offsetof(struct sy_mock_fault, chunks), 1, SY_MOCK_MAX_PIECES },
     { "chunk_delay_ms", SY_MOCK_F_CHUNK_DELAY_MS, FAULT_LONG,
-      offsetof(struct sy_mock_fault, chunk_delay_ms), 0,
-      SY_MOCK_MAX_DELAY_MS },
+      offsetof(struct sy_mock_fault, chunk_delay_ms), 0, SY_MOCK_MAX_DELAY_MS },
     { "usage", SY_MOCK_F_USAGE, FAULT_USAGE,
       offsetof(struct sy_mock_fault, prompt_tokens), 0, 0 },
     { "tool_arguments", SY_MOCK_F_TOOL_ARGUMENTS, FAULT_STRING,
@@ -78,10 +77,9 @@ static const struct fault_key {
     { "content_type", SY_MOCK_F_CONTENT_TYPE, FAULT_STRING,
       offsetof(struct sy_mock_fault, content_type), 0, 0 },
     { "body_bytes", SY_MOCK_F_BODY_BYTES, FAULT_LONG,
-      offsetof(struct sy_mock_fault, body_bytes), 0,
-      SY_MOCK_MAX_BODY_BYTES },
-    { "rate", SY_MOCK_F_RATE, FAULT_RATE,
-      offsetof(struct sy_mock_fault, rate), 0, 0 },
+      offsetof(struct sy_mock_fault, body_bytes), 0, SY_MOCK_MAX_BODY_BYTES },
+    { "rate", SY_MOCK_F_RATE, FAULT_RATE, offsetof(struct sy_mock_fault, rate),
+      0, 0 },
     { "count", SY_MOCK_F_COUNT, FAULT_LONG,
       offsetof(struct sy_mock_fault, count), 0, 1000000000L },
     { "stream_error", SY_MOCK_F_STREAM_ERROR, FAULT_BOOL,
@@ -96,8 +94,8 @@ static const struct fault_key {
 
 /* The usage sub-keys, in the order of "fields" in fault_parse_usage. */
 static const char *const fault_usage_keys[] = {
-    "prompt_tokens", "completion_tokens", "cached_tokens",
-    "reasoning_tokens", "cache_creation_tokens"
+    "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+    "cache_creation_tokens"
 };
 
 #define FAULT_NUSAGE (sizeof(fault_usage_keys) / sizeof(fault_usage_keys[0]))
@@ -131,8 +129,8 @@ fault_get_long(struct json_object *v, long min, long max, long *out)
 static bool
 fault_get_double(struct json_object *v, double *out)
 {
-    if (!json_object_is_type(v, json_type_int)
-        && !json_object_is_type(v, json_type_double)) {
+    if (!json_object_is_type(v, json_type_int) &&
+        !json_object_is_type(v, json_type_double)) {
         return false;
     }
     *out = json_object_get_double(v);
@@ -147,14 +145,14 @@ fault_parse_dist(struct json_object *v, struct sy_mock_fault *f, char *err,
     struct json_object *p50;
     struct json_object *p99;
 
-    if (!json_object_is_type(v, json_type_object)
-        || !json_object_object_get_ex(v, "p50_ms", &p50)
-        || !json_object_object_get_ex(v, "p99_ms", &p99)
-        || !fault_get_double(p50, &f->p50_ms)
-        || !fault_get_double(p99, &f->p99_ms)
-        || f->p50_ms <= 0 || f->p99_ms < f->p50_ms
-        || f->p99_ms > (double)SY_MOCK_MAX_DELAY_MS) {
-        snprintf(err, err_len, "delay_dist needs numbers p50_ms > 0 and "
+    if (!json_object_is_type(v, json_type_object) ||
+        !json_object_object_get_ex(v, "p50_ms", &p50) ||
+        !json_object_object_get_ex(v, "p99_ms", &p99) ||
+        !fault_get_double(p50, &f->p50_ms) ||
+        !fault_get_double(p99, &f->p99_ms) || f->p50_ms <= 0 ||
+        f->p99_ms < f->p50_ms || f->p99_ms > (double)SY_MOCK_MAX_DELAY_MS) {
+        snprintf(err, err_len,
+                 "delay_dist needs numbers p50_ms > 0 and "
                  "p99_ms >= p50_ms");
         return false;
     }
@@ -196,8 +194,7 @@ fault_parse_usage(struct json_object *v, struct sy_mock_fault *f, char *err,
             return false;
         }
         if (!fault_get_long(val, 0, 1000000000000L, fields[i])) {
-            snprintf(err, err_len, "usage.%s must be an integer >= 0",
-                     name);
+            snprintf(err, err_len, "usage.%s must be an integer >= 0", name);
             return false;
         }
     }
@@ -217,8 +214,8 @@ fault_parse_key(const struct fault_key *k, struct json_object *v,
     switch (k->kind) {
     case FAULT_LONG:
         if (!fault_get_long(v, k->min, k->max, &l)) {
-            snprintf(err, err_len, "%s must be an integer in %ld..%ld",
-                     k->name, k->min, k->max);
+            snprintf(err, err_len, "%s must be an integer in %ld..%ld", k->name,
+                     k->min, k->max);
             return false;
         }
         memcpy(field, &l, sizeof(l));
@@ -316,9 +313,10 @@ sy_mock_fault_parse(struct json_object *obj, char *err, size_t err_len)
         }
         f->has |= fault_keys[i].bit;
     }
-    if ((f->has & SY_MOCK_F_CONTENT_TYPE)
-        && !fault_header_ok(f->content_type)) {
-        snprintf(err, err_len, "content_type must be 1..127 printable "
+    if ((f->has & SY_MOCK_F_CONTENT_TYPE) &&
+        !fault_header_ok(f->content_type)) {
+        snprintf(err, err_len,
+                 "content_type must be 1..127 printable "
                  "ASCII characters");
         sy_mock_fault_unref(f);
         return NULL;
@@ -334,8 +332,8 @@ sy_mock_fault_parse(struct json_object *obj, char *err, size_t err_len)
  * object took. Ownership and errors as sy_mock_fault_parse.
  */
 struct sy_mock_fault *
-sy_mock_fault_parse_text(const char *text, size_t len, size_t *used,
-                         char *err, size_t err_len)
+sy_mock_fault_parse_text(const char *text, size_t len, size_t *used, char *err,
+                         size_t err_len)
 {
     struct json_tokener *tok = json_tokener_new();
     struct json_object *obj;
@@ -425,8 +423,7 @@ fault_copy_key(const struct fault_key *k, struct sy_mock_fault *dst,
  * and must not be unreffed. "rate" and "count" of "over" are ignored.
  */
 void
-sy_mock_fault_merge(struct sy_mock_fault *out,
-                    const struct sy_mock_fault *base,
+sy_mock_fault_merge(struct sy_mock_fault *out, const struct sy_mock_fault *base,
                     const struct sy_mock_fault *over)
 {
     size_t i;
@@ -444,8 +441,8 @@ sy_mock_fault_merge(struct sy_mock_fault *out,
             fault_copy_key(k, out, base);
             out->has |= k->bit;
         }
-        if (over != NULL && (over->has & k->bit)
-            && !(k->bit & (SY_MOCK_F_RATE | SY_MOCK_F_COUNT))) {
+        if (over != NULL && (over->has & k->bit) &&
+            !(k->bit & (SY_MOCK_F_RATE | SY_MOCK_F_COUNT))) {
             fault_copy_key(k, out, over);
             out->has |= k->bit;
         }
@@ -464,8 +461,8 @@ sy_mock_fault_key_matches(const struct sy_mock_fault *f, const char *key,
     if (f == NULL || !(f->has & SY_MOCK_F_ONLY_KEY)) {
         return true;
     }
-    return key != NULL && strlen(f->only_key) == key_len
-           && memcmp(f->only_key, key, key_len) == 0;
+    return key != NULL && strlen(f->only_key) == key_len &&
+           memcmp(f->only_key, key, key_len) == 0;
 }
 
 /*
@@ -482,8 +479,8 @@ sy_mock_fault_delay_ms(const struct sy_mock_fault *f, struct sy_mock_rng *rng)
         ms += (double)f->delay_ms;
     }
     if ((f->has & SY_MOCK_F_DELAY_JITTER_MS) && f->delay_jitter_ms > 0) {
-        ms += (double)(sy_mock_rng_next(rng)
-                       % (uint64_t)(f->delay_jitter_ms + 1));
+        ms += (double)(sy_mock_rng_next(rng) %
+                       (uint64_t)(f->delay_jitter_ms + 1));
     }
     if (f->has & SY_MOCK_F_DELAY_DIST) {
         double mu = log(f->p50_ms);

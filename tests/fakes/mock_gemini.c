@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#define GEMINI_PREFIX "/v1beta/models/"
+#define GEMINI_PREFIX     "/v1beta/models/"
 #define GEMINI_PREFIX_LEN (sizeof(GEMINI_PREFIX) - 1)
 
 /*
@@ -36,9 +36,9 @@ gemini_split(const char *path, const char **model, size_t *model_len,
     }
     m = path + GEMINI_PREFIX_LEN;
     colon = strchr(m, ':');
-    if (colon == NULL || colon == m
-        || (size_t)(colon - m) > SY_MOCK_MAX_MODEL
-        || memchr(m, '/', (size_t)(colon - m)) != NULL) {
+    if (colon == NULL || colon == m ||
+        (size_t)(colon - m) > SY_MOCK_MAX_MODEL ||
+        memchr(m, '/', (size_t)(colon - m)) != NULL) {
         return false;
     }
     *model = m;
@@ -84,9 +84,9 @@ gemini_get(struct json_object *obj, const char *camel, const char *snake,
     if (!json_object_is_type(obj, json_type_object)) {
         return NULL;
     }
-    if ((json_object_object_get_ex(obj, camel, &v)
-         || (snake != NULL && json_object_object_get_ex(obj, snake, &v)))
-        && json_object_is_type(v, type)) {
+    if ((json_object_object_get_ex(obj, camel, &v) ||
+         (snake != NULL && json_object_object_get_ex(obj, snake, &v))) &&
+        json_object_is_type(v, type)) {
         return v;
     }
     return NULL;
@@ -105,19 +105,18 @@ gemini_str(struct json_object *obj, const char *key)
 static void
 gemini_count_parts(struct json_object *c, struct sy_mock_chat *chat)
 {
-    struct json_object *parts = gemini_get(c, "parts", NULL,
-                                           json_type_array);
+    struct json_object *parts = gemini_get(c, "parts", NULL, json_type_array);
     size_t i;
 
     for (i = 0; parts != NULL && i < json_object_array_length(parts); i++) {
-        struct json_object *text = gemini_get(
-            json_object_array_get_idx(parts, i), "text", NULL,
-            json_type_string);
+        struct json_object *text =
+            gemini_get(json_object_array_get_idx(parts, i), "text", NULL,
+                       json_type_string);
 
         if (text != NULL) {
-            chat->prompt_chars += sy_mock_utf8_chars(
-                json_object_get_string(text),
-                (size_t)json_object_get_string_len(text));
+            chat->prompt_chars +=
+                sy_mock_utf8_chars(json_object_get_string(text),
+                                   (size_t)json_object_get_string_len(text));
         }
     }
 }
@@ -133,27 +132,27 @@ static bool
 gemini_parts(struct json_object *c, size_t idx, bool user,
              struct sy_mock_chat *chat, char *err, size_t err_len)
 {
-    struct json_object *parts = gemini_get(c, "parts", NULL,
-                                           json_type_array);
+    struct json_object *parts = gemini_get(c, "parts", NULL, json_type_array);
     const char *user_text = NULL;
     const char *result = NULL;
     size_t n = parts != NULL ? json_object_array_length(parts) : 0;
     size_t i;
 
     if (n == 0) {
-        snprintf(err, err_len, "* GenerateContentRequest.contents[%zu]."
-                 "parts: contents.parts must not be empty.", idx);
+        snprintf(err, err_len,
+                 "* GenerateContentRequest.contents[%zu]."
+                 "parts: contents.parts must not be empty.",
+                 idx);
         return false;
     }
     for (i = 0; i < n; i++) {
         struct json_object *p = json_object_array_get_idx(parts, i);
         const char *text = gemini_str(p, "text");
-        struct json_object *fr = gemini_get(p, "functionResponse",
-                                            "function_response",
-                                            json_type_object);
+        struct json_object *fr = gemini_get(
+            p, "functionResponse", "function_response", json_type_object);
 
-        if (text != NULL && user
-            && (user_text == NULL || strstr(user_text, "[[mock ") == NULL)) {
+        if (text != NULL && user &&
+            (user_text == NULL || strstr(user_text, "[[mock ") == NULL)) {
             user_text = text;
         }
         if (fr != NULL) {
@@ -162,8 +161,8 @@ gemini_parts(struct json_object *c, size_t idx, bool user,
 
             if (json_object_object_get_ex(fr, "response", &resp)) {
                 json = json_object_to_json_string_ext(
-                    resp, JSON_C_TO_STRING_PLAIN
-                          | JSON_C_TO_STRING_NOSLASHESCAPE);
+                    resp,
+                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
             }
             chat->prompt_chars += sy_mock_utf8_chars(json, strlen(json));
             if (result == NULL) {
@@ -182,16 +181,17 @@ gemini_parts(struct json_object *c, size_t idx, bool user,
 
 /* Fill "chat" from the contents array; false with "err" when invalid. */
 static bool
-gemini_contents(struct json_object *body, struct sy_mock_chat *chat,
-                char *err, size_t err_len)
+gemini_contents(struct json_object *body, struct sy_mock_chat *chat, char *err,
+                size_t err_len)
 {
-    struct json_object *contents = gemini_get(body, "contents", NULL,
-                                              json_type_array);
+    struct json_object *contents =
+        gemini_get(body, "contents", NULL, json_type_array);
     size_t n = contents != NULL ? json_object_array_length(contents) : 0;
     size_t i;
 
     if (n == 0) {
-        snprintf(err, err_len, "* GenerateContentRequest.contents: contents "
+        snprintf(err, err_len,
+                 "* GenerateContentRequest.contents: contents "
                  "is not specified");
         return false;
     }
@@ -200,8 +200,8 @@ gemini_contents(struct json_object *body, struct sy_mock_chat *chat,
         const char *role = gemini_str(c, "role");
         bool user = role == NULL || strcmp(role, "user") == 0;
 
-        if (!json_object_is_type(c, json_type_object)
-            || (!user && strcmp(role, "model") != 0)) {
+        if (!json_object_is_type(c, json_type_object) ||
+            (!user && strcmp(role, "model") != 0)) {
             snprintf(err, err_len, "Please use a valid role: user, model.");
             return false;
         }
@@ -216,15 +216,13 @@ gemini_contents(struct json_object *body, struct sy_mock_chat *chat,
 static void
 gemini_tools(struct json_object *body, struct sy_mock_chat *chat)
 {
-    struct json_object *tools = gemini_get(body, "tools", NULL,
-                                           json_type_array);
+    struct json_object *tools =
+        gemini_get(body, "tools", NULL, json_type_array);
     struct json_object *cfg = gemini_get(
         gemini_get(body, "toolConfig", "tool_config", json_type_object),
-        "functionCallingConfig", "function_calling_config",
-        json_type_object);
-    struct json_object *allowed = gemini_get(cfg, "allowedFunctionNames",
-                                             "allowed_function_names",
-                                             json_type_array);
+        "functionCallingConfig", "function_calling_config", json_type_object);
+    struct json_object *allowed = gemini_get(
+        cfg, "allowedFunctionNames", "allowed_function_names", json_type_array);
     const char *mode = gemini_str(cfg, "mode");
     size_t i;
 
@@ -235,19 +233,19 @@ gemini_tools(struct json_object *body, struct sy_mock_chat *chat)
 
         if (decls != NULL && json_object_array_length(decls) > 0) {
             chat->has_tools = true;
-            chat->tool_name = gemini_str(json_object_array_get_idx(decls, 0),
-                                         "name");
+            chat->tool_name =
+                gemini_str(json_object_array_get_idx(decls, 0), "name");
             break;
         }
     }
     if (mode != NULL && strcmp(mode, "NONE") == 0) {
         chat->tool_choice_none = true;
-    } else if (mode != NULL && strcmp(mode, "ANY") == 0 && allowed != NULL
-               && json_object_array_length(allowed) > 0
-               && json_object_is_type(json_object_array_get_idx(allowed, 0),
-                                      json_type_string)) {
-        chat->tool_name = json_object_get_string(
-            json_object_array_get_idx(allowed, 0));
+    } else if (mode != NULL && strcmp(mode, "ANY") == 0 && allowed != NULL &&
+               json_object_array_length(allowed) > 0 &&
+               json_object_is_type(json_object_array_get_idx(allowed, 0),
+                                   json_type_string)) {
+        chat->tool_name =
+            json_object_get_string(json_object_array_get_idx(allowed, 0));
     }
 }
 
@@ -269,12 +267,14 @@ gemini_parse_chat(const struct sy_mock_req *req, const char *path,
     chat->model_buf[model_len] = '\0';
     chat->model = chat->model_buf;
     if (chat->stream && !sy_mock_req_query_has(req, "alt=sse")) {
-        snprintf(err, err_len, "the mock streams only with alt=sse "
+        snprintf(err, err_len,
+                 "the mock streams only with alt=sse "
                  "(streamGenerateContent?alt=sse)");
         return false;
     }
     if (!json_object_is_type(body, json_type_object)) {
-        snprintf(err, err_len, "Invalid JSON payload received. The request "
+        snprintf(err, err_len,
+                 "Invalid JSON payload received. The request "
                  "body must be a JSON object.");
         return false;
     }
@@ -295,9 +295,9 @@ static void
 gemini_render_models(struct sy_mock_buf *out)
 {
     sy_mock_buf_puts(out, "{\"models\":[{\"name\":\"models/mock-model\","
-                     "\"version\":\"001\",\"displayName\":\"Mock Model\","
-                     "\"supportedGenerationMethods\":[\"generateContent\","
-                     "\"streamGenerateContent\"]}]}");
+                          "\"version\":\"001\",\"displayName\":\"Mock Model\","
+                          "\"supportedGenerationMethods\":[\"generateContent\","
+                          "\"streamGenerateContent\"]}]}");
 }
 
 /* The google.rpc status name of HTTP "status". */
@@ -305,17 +305,28 @@ static const char *
 gemini_status_name(int status)
 {
     switch (status) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 501: return "UNIMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT";
+    case 400:
+        return "INVALID_ARGUMENT";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 409:
+        return "ABORTED";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 499:
+        return "CANCELLED";
+    case 501:
+        return "UNIMPLEMENTED";
+    case 503:
+        return "UNAVAILABLE";
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    default:
+        return status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT";
     }
 }
 
@@ -329,9 +340,11 @@ gemini_render_error(int status, long retry_after, const char *message,
     sy_mock_buf_json_cstr(out, message);
     sy_mock_buf_printf(out, ",\"status\":\"%s\"", gemini_status_name(status));
     if (status == 429 && retry_after >= 0) {
-        sy_mock_buf_printf(out, ",\"details\":[{\"@type\":"
+        sy_mock_buf_printf(out,
+                           ",\"details\":[{\"@type\":"
                            "\"type.googleapis.com/google.rpc.RetryInfo\","
-                           "\"retryDelay\":\"%lds\"}]", retry_after);
+                           "\"retryDelay\":\"%lds\"}]",
+                           retry_after);
     }
     sy_mock_buf_puts(out, "}}");
 }
@@ -339,18 +352,19 @@ gemini_render_error(int status, long retry_after, const char *message,
 /* The usageMetadata of "r": complete when "final", else the prompt
  * count only (as early stream chunks carry it). */
 static void
-gemini_usage(const struct sy_mock_reply *r, bool final,
-             struct sy_mock_buf *out)
+gemini_usage(const struct sy_mock_reply *r, bool final, struct sy_mock_buf *out)
 {
     long thoughts = r->reasoning_tokens > 0 ? r->reasoning_tokens : 0;
 
     if (!final) {
-        sy_mock_buf_printf(out, "{\"promptTokenCount\":%ld,"
-                           "\"totalTokenCount\":%ld}", r->prompt_tokens,
-                           r->prompt_tokens);
+        sy_mock_buf_printf(out,
+                           "{\"promptTokenCount\":%ld,"
+                           "\"totalTokenCount\":%ld}",
+                           r->prompt_tokens, r->prompt_tokens);
         return;
     }
-    sy_mock_buf_printf(out, "{\"promptTokenCount\":%ld,"
+    sy_mock_buf_printf(out,
+                       "{\"promptTokenCount\":%ld,"
                        "\"candidatesTokenCount\":%ld,\"totalTokenCount\":%ld",
                        r->prompt_tokens, r->completion_tokens,
                        r->prompt_tokens + r->completion_tokens + thoughts);
@@ -392,7 +406,7 @@ gemini_response(const struct sy_mock_reply *r, const char *parts,
                 size_t parts_len, bool final, struct sy_mock_buf *out)
 {
     sy_mock_buf_puts(out, "{\"candidates\":[{\"content\":{\"role\":\"model\","
-                     "\"parts\":[");
+                          "\"parts\":[");
     sy_mock_buf_append(out, parts, parts_len);
     sy_mock_buf_puts(out, "]},");
     if (final) {
@@ -433,18 +447,17 @@ gemini_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 
 /* A body that starts like a response and breaks off: invalid JSON. */
 static void
-gemini_render_malformed(const struct sy_mock_reply *r,
-                        struct sy_mock_buf *out)
+gemini_render_malformed(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 {
     (void)r;
     sy_mock_buf_puts(out, "{\"candidates\":[{\"content\":{\"role\":\"model\","
-                     "\"parts\":[{\"text\":\"Hel");
+                          "\"parts\":[{\"text\":\"Hel");
 }
 
 /* One event: "data: ", a response with "parts", CRLF CRLF. */
 static void
-gemini_event(const struct sy_mock_reply *r, const char *parts,
-             size_t parts_len, bool final, struct sy_mock_events *ev)
+gemini_event(const struct sy_mock_reply *r, const char *parts, size_t parts_len,
+             bool final, struct sy_mock_events *ev)
 {
     sy_mock_buf_puts(&ev->buf, "data: ");
     gemini_response(r, parts, parts_len, final, &ev->buf);
@@ -457,7 +470,8 @@ static void
 gemini_after_first(const struct sy_mock_reply *r, struct sy_mock_events *ev)
 {
     if (r->malformed) {
-        sy_mock_buf_puts(&ev->buf, "data: {\"candidates\":[{\"content\":"
+        sy_mock_buf_puts(&ev->buf,
+                         "data: {\"candidates\":[{\"content\":"
                          "{\"role\":\"model\",\"parts\":[{\"text\":\r\n\r\n");
         sy_mock_events_mark(ev);
     }
@@ -467,7 +481,8 @@ gemini_after_first(const struct sy_mock_reply *r, struct sy_mock_events *ev)
 static void
 gemini_error_event(struct sy_mock_events *ev)
 {
-    sy_mock_buf_puts(&ev->buf, "data: {\"error\":{\"code\":503,\"message\":"
+    sy_mock_buf_puts(&ev->buf,
+                     "data: {\"error\":{\"code\":503,\"message\":"
                      "\"The model is overloaded. Please try again later.\","
                      "\"status\":\"UNAVAILABLE\"}}\r\n\r\n");
     sy_mock_events_mark(ev);

@@ -22,69 +22,69 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_IN_INIT    (16 * 1024)
-#define HTTP_IN_MAX     (SY_MOCK_MAX_HEAD + SY_MOCK_MAX_BODY + 16 * 1024)
-#define HTTP_IN_KEEP    (256 * 1024)  /* shrink the input buffer above */
-#define HTTP_OUT_HIGH   (1024 * 1024) /* stop taking requests above */
-#define HTTP_OUT_KEEP   (256 * 1024)  /* shrink the output buffer above */
-#define HTTP_NO_TIMER   ((size_t)-1)
+#define HTTP_IN_INIT  (16 * 1024)
+#define HTTP_IN_MAX   (SY_MOCK_MAX_HEAD + SY_MOCK_MAX_BODY + 16 * 1024)
+#define HTTP_IN_KEEP  (256 * 1024)  /* shrink the input buffer above */
+#define HTTP_OUT_HIGH (1024 * 1024) /* stop taking requests above */
+#define HTTP_OUT_KEEP (256 * 1024)  /* shrink the output buffer above */
+#define HTTP_NO_TIMER ((size_t)-1)
 
 enum http_phase {
-    HTTP_IDLE = 0,              /* no response in progress */
-    HTTP_WAIT,                  /* timer: delay before the head */
-    HTTP_STREAM,                /* timer: delay before the next event */
-    HTTP_STALLED                /* silent until the peer closes */
+    HTTP_IDLE = 0, /* no response in progress */
+    HTTP_WAIT,     /* timer: delay before the head */
+    HTTP_STREAM,   /* timer: delay before the next event */
+    HTTP_STALLED   /* silent until the peer closes */
 };
 
 enum http_parse {
-    HTTP_PARSE_MORE = 0,        /* need more bytes */
-    HTTP_PARSE_OK,              /* "req" is complete */
-    HTTP_PARSE_ERROR            /* error plan queued, close after it */
+    HTTP_PARSE_MORE = 0, /* need more bytes */
+    HTTP_PARSE_OK,       /* "req" is complete */
+    HTTP_PARSE_ERROR     /* error plan queued, close after it */
 };
 
 struct http_worker;
 
 /* One client connection, owned by its worker. */
 struct http_conn {
-    struct http_worker *w;      /* borrowed */
-    struct http_conn *prev;     /* worker's list */
+    struct http_worker *w;  /* borrowed */
+    struct http_conn *prev; /* worker's list */
     struct http_conn *next;
     int fd;
-    char *in;                   /* owned input buffer */
-    size_t in_start;            /* first unconsumed byte */
-    size_t in_len;              /* bytes in "in" */
+    char *in;        /* owned input buffer */
+    size_t in_start; /* first unconsumed byte */
+    size_t in_len;   /* bytes in "in" */
     size_t in_cap;
-    size_t scan;                /* head end search resumes here */
-    bool eof;                   /* peer sent FIN (read returned 0) */
-    bool rdhup;                 /* epoll saw EPOLLRDHUP */
-    bool closing;               /* close once "out" is flushed */
-    bool dead;                  /* closed; free after the handler */
-    bool sent_continue;         /* 100 Continue sent for this request */
-    bool busy;                  /* a plan is in progress */
-    bool chunked;               /* the response in progress is chunked */
-    bool http10;                /* the request in progress is HTTP/1.0 */
+    size_t scan;        /* head end search resumes here */
+    bool eof;           /* peer sent FIN (read returned 0) */
+    bool rdhup;         /* epoll saw EPOLLRDHUP */
+    bool closing;       /* close once "out" is flushed */
+    bool dead;          /* closed; free after the handler */
+    bool sent_continue; /* 100 Continue sent for this request */
+    bool busy;          /* a plan is in progress */
+    bool chunked;       /* the response in progress is chunked */
+    bool http10;        /* the request in progress is HTTP/1.0 */
     enum http_phase phase;
-    size_t next_ev;             /* next plan event to send */
-    struct sy_mock_buf out;     /* owned output buffer */
-    size_t out_sent;            /* bytes of "out" already sent */
-    struct sy_mock_plan plan;   /* owned, reused */
-    int64_t deadline_ms;        /* timer, monotonic ms */
-    size_t heap_idx;            /* position in the timer heap */
+    size_t next_ev;                  /* next plan event to send */
+    struct sy_mock_buf out;          /* owned output buffer */
+    size_t out_sent;                 /* bytes of "out" already sent */
+    struct sy_mock_plan plan;        /* owned, reused */
+    int64_t deadline_ms;             /* timer, monotonic ms */
+    size_t heap_idx;                 /* position in the timer heap */
     char path[SY_MOCK_MAX_PATH + 1]; /* request target of "req" */
     struct sy_mock_header headers[SY_MOCK_MAX_HEADERS];
 };
 
 struct http_worker {
-    struct sy_mock_http *h;     /* borrowed */
+    struct sy_mock_http *h; /* borrowed */
     pthread_t thread;
-    bool running;               /* thread was started */
-    int ep;                     /* epoll fd, owned */
-    int lfd;                    /* listen socket, owned */
-    struct sy_mock_rng rng;     /* delays of this worker */
-    struct http_conn **heap;    /* owned array, min-heap by deadline */
+    bool running;            /* thread was started */
+    int ep;                  /* epoll fd, owned */
+    int lfd;                 /* listen socket, owned */
+    struct sy_mock_rng rng;  /* delays of this worker */
+    struct http_conn **heap; /* owned array, min-heap by deadline */
     size_t heap_n;
     size_t heap_cap;
-    struct http_conn *conns;    /* owned list of open connections */
+    struct http_conn *conns; /* owned list of open connections */
     bool accept_warned;
 };
 
@@ -104,34 +104,62 @@ const char *
 sy_mock_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 529: return "Site Overloaded";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 529:
+        return "Site Overloaded";
+    default:
+        return "Unknown";
     }
 }
 
@@ -477,9 +505,9 @@ conn_parse(struct http_conn *c, struct sy_mock_req *req, size_t *used,
     const char *p;
     size_t avail;
 
-    while (c->in_start < c->in_len
-           && (c->in[c->in_start] == '\r' || c->in[c->in_start] == '\n')) {
-        c->in_start++;      /* empty lines before a request are allowed */
+    while (c->in_start < c->in_len &&
+           (c->in[c->in_start] == '\r' || c->in[c->in_start] == '\n')) {
+        c->in_start++; /* empty lines before a request are allowed */
         c->scan = 0;
     }
     p = c->in + c->in_start;
@@ -488,8 +516,8 @@ conn_parse(struct http_conn *c, struct sy_mock_req *req, size_t *used,
         c->scan = 0;
         return HTTP_PARSE_MORE;
     }
-    switch (sy_mock_parse_head(p, avail, &c->scan, c->path, c->headers, req,
-                               &r)) {
+    switch (
+        sy_mock_parse_head(p, avail, &c->scan, c->path, c->headers, req, &r)) {
     case SY_MOCK_PARSE_MORE:
         return HTTP_PARSE_MORE;
     case SY_MOCK_PARSE_ERROR:
@@ -498,7 +526,7 @@ conn_parse(struct http_conn *c, struct sy_mock_req *req, size_t *used,
     case SY_MOCK_PARSE_HEAD:
         break;
     }
-    c->scan = 0;        /* the buffer may move before the next try */
+    c->scan = 0; /* the buffer may move before the next try */
     if (avail < r.head_len + r.body_len) {
         if (r.expect_continue && !r.http10 && !c->sent_continue) {
             sy_mock_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -526,8 +554,8 @@ conn_read(struct http_conn *c)
         size_t room;
         ssize_t n;
 
-        if (c->in_start > 0 && (c->in_start == c->in_len
-                                || c->in_cap - c->in_len < 4096)) {
+        if (c->in_start > 0 &&
+            (c->in_start == c->in_len || c->in_cap - c->in_len < 4096)) {
             memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
             c->in_len -= c->in_start;
             c->in_start = 0;
@@ -535,10 +563,10 @@ conn_read(struct http_conn *c)
         }
         if (c->in_len == c->in_cap) {
             if (c->in_cap >= HTTP_IN_MAX) {
-                return got;     /* full: parse (and fail) first */
+                return got; /* full: parse (and fail) first */
             }
-            c->in_cap = c->in_cap * 2 < HTTP_IN_MAX ? c->in_cap * 2
-                                                    : HTTP_IN_MAX;
+            c->in_cap =
+                c->in_cap * 2 < HTTP_IN_MAX ? c->in_cap * 2 : HTTP_IN_MAX;
             c->in = sy_mock_xrealloc(c->in, c->in_cap);
         }
         room = c->in_cap - c->in_len;
@@ -547,7 +575,7 @@ conn_read(struct http_conn *c)
             c->in_len += (size_t)n;
             got = true;
             if ((size_t)n < room) {
-                return got;     /* drained; the next byte re-arms ET */
+                return got; /* drained; the next byte re-arms ET */
             }
         } else if (n == 0) {
             c->eof = true;
@@ -568,8 +596,8 @@ conn_read(struct http_conn *c)
 static void
 conn_drive(struct http_conn *c)
 {
-    while (!c->dead && !c->busy && !c->closing
-           && c->out.len - c->out_sent < HTTP_OUT_HIGH) {
+    while (!c->dead && !c->busy && !c->closing &&
+           c->out.len - c->out_sent < HTTP_OUT_HIGH) {
         struct sy_mock_req req;
         size_t used = 0;
         bool keep = true;
@@ -589,7 +617,7 @@ conn_drive(struct http_conn *c)
             continue;
         }
         if (c->out.len > c->out_sent) {
-            conn_flush(c);      /* e.g. 100 Continue */
+            conn_flush(c); /* e.g. 100 Continue */
             if (c->dead) {
                 return;
             }
@@ -782,10 +810,10 @@ http_listen(const struct sockaddr_in *addr)
     if (fd < 0) {
         return -1;
     }
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0
-        || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0
-        || bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0
-        || listen(fd, 1024) < 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+        listen(fd, 1024) < 0) {
         int e = errno;
 
         close(fd);
@@ -858,8 +886,8 @@ sy_mock_http_new(struct sy_mock_server *srv, const char *host, int port,
             getsockname(w->lfd, (struct sockaddr *)&addr, &alen);
         }
         w->ep = epoll_create1(EPOLL_CLOEXEC);
-        if (w->ep < 0 || worker_watch(w->ep, w->lfd, &w->lfd) < 0
-            || worker_watch(w->ep, h->stop_fd, &h->stop_fd) < 0) {
+        if (w->ep < 0 || worker_watch(w->ep, w->lfd, &w->lfd) < 0 ||
+            worker_watch(w->ep, h->stop_fd, &h->stop_fd) < 0) {
             sy_mock_log("epoll: %s", strerror(errno));
             sy_mock_http_free(h);
             return NULL;

@@ -23,7 +23,7 @@ struct mock_opts {
     long port;
     const char *port_file;
     long threads;
-    long max_lifetime_s;        /* 0 = no limit */
+    long max_lifetime_s; /* 0 = no limit */
     const char *config;
     bool quiet;
     long seed;
@@ -36,9 +36,9 @@ static const char mock_usage[] =
     "A mock OpenAI-style LLM provider for tests; see tests/fakes/README.md.\n";
 
 enum mock_flag_kind {
-    MOCK_FLAG_STR,              /* const char * */
-    MOCK_FLAG_LONG,             /* long within [min, max] */
-    MOCK_FLAG_BOOL              /* bool, takes no value */
+    MOCK_FLAG_STR,  /* const char * */
+    MOCK_FLAG_LONG, /* long within [min, max] */
+    MOCK_FLAG_BOOL  /* bool, takes no value */
 };
 
 /*
@@ -54,15 +54,14 @@ static const struct mock_flag {
 } mock_flags[] = {
     { "--host", MOCK_FLAG_STR, offsetof(struct mock_opts, host), 0, 0 },
     { "--port", MOCK_FLAG_LONG, offsetof(struct mock_opts, port), 0, 65535 },
-    { "--port-file", MOCK_FLAG_STR, offsetof(struct mock_opts, port_file),
-      0, 0 },
-    { "--threads", MOCK_FLAG_LONG, offsetof(struct mock_opts, threads),
-      1, 64 },
+    { "--port-file", MOCK_FLAG_STR, offsetof(struct mock_opts, port_file), 0,
+      0 },
+    { "--threads", MOCK_FLAG_LONG, offsetof(struct mock_opts, threads), 1, 64 },
     { "--max-lifetime", MOCK_FLAG_LONG,
       offsetof(struct mock_opts, max_lifetime_s), 0, 365L * 86400 },
     { "--config", MOCK_FLAG_STR, offsetof(struct mock_opts, config), 0, 0 },
-    { "--seed", MOCK_FLAG_LONG, offsetof(struct mock_opts, seed),
-      0, 0x7fffffffL },
+    { "--seed", MOCK_FLAG_LONG, offsetof(struct mock_opts, seed), 0,
+      0x7fffffffL },
     { "--quiet", MOCK_FLAG_BOOL, offsetof(struct mock_opts, quiet), 0, 0 },
 };
 
@@ -89,8 +88,10 @@ mock_set_flag(const struct mock_flag *f, const char *v, struct mock_opts *o)
         break;
     case MOCK_FLAG_LONG:
         if (!sy_mock_parse_long(v, f->min, f->max, &l)) {
-            fprintf(stderr, "mock-llm: %s wants a number in %ld..%ld, "
-                    "not '%s'\n", f->name, f->min, f->max, v);
+            fprintf(stderr,
+                    "mock-llm: %s wants a number in %ld..%ld, "
+                    "not '%s'\n",
+                    f->name, f->min, f->max, v);
             exit(2);
         }
         memcpy(field, &l, sizeof(l));
@@ -128,8 +129,8 @@ mock_parse_args(int argc, char **argv, struct mock_opts *o)
             exit(0);
         }
         for (k = 0; k < MOCK_NFLAGS; k++) {
-            if (strlen(mock_flags[k].name) == n
-                && strncmp(a, mock_flags[k].name, n) == 0) {
+            if (strlen(mock_flags[k].name) == n &&
+                strncmp(a, mock_flags[k].name, n) == 0) {
                 f = &mock_flags[k];
                 break;
             }
@@ -160,8 +161,7 @@ mock_is_loopback(const char *host)
 {
     struct in_addr a;
 
-    return inet_pton(AF_INET, host, &a) == 1
-           && (ntohl(a.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 /* Write "port" to "file" atomically (a temporary file, then rename). */
@@ -237,8 +237,10 @@ main(int argc, char **argv)
 
     mock_parse_args(argc, argv, &o);
     if (!mock_is_loopback(o.host)) {
-        fprintf(stderr, "mock-llm: --host must be an IPv4 loopback address "
-                "(127.x.y.z), not '%s'\n", o.host);
+        fprintf(stderr,
+                "mock-llm: --host must be an IPv4 loopback address "
+                "(127.x.y.z), not '%s'\n",
+                o.host);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

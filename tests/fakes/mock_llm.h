@@ -24,26 +24,26 @@ struct json_object;
 
 /* ---- limits ------------------------------------------------------------ */
 
-#define SY_MOCK_MAX_HEAD       (64 * 1024)        /* request line + headers */
-#define SY_MOCK_MAX_BODY       (8 * 1024 * 1024)  /* request body, bytes */
-#define SY_MOCK_MAX_HEADERS    128                /* header lines */
-#define SY_MOCK_MAX_PATH       4096               /* request target, bytes */
-#define SY_MOCK_MAX_DEPS       1024               /* deployments */
-#define SY_MOCK_MAX_DEP_NAME   64                 /* deployment name, bytes */
-#define SY_MOCK_LOG_SLOTS      16                 /* requests kept per dep */
-#define SY_MOCK_LOG_MAX_BODY   (1024 * 1024)      /* recorded body, bytes */
+#define SY_MOCK_MAX_HEAD       (64 * 1024)         /* request line + headers */
+#define SY_MOCK_MAX_BODY       (8 * 1024 * 1024)   /* request body, bytes */
+#define SY_MOCK_MAX_HEADERS    128                 /* header lines */
+#define SY_MOCK_MAX_PATH       4096                /* request target, bytes */
+#define SY_MOCK_MAX_DEPS       1024                /* deployments */
+#define SY_MOCK_MAX_DEP_NAME   64                  /* deployment name, bytes */
+#define SY_MOCK_LOG_SLOTS      16                  /* requests kept per dep */
+#define SY_MOCK_LOG_MAX_BODY   (1024 * 1024)       /* recorded body, bytes */
 #define SY_MOCK_MAX_BODY_BYTES (64L * 1024 * 1024) /* fault body_bytes */
-#define SY_MOCK_MAX_DELAY_MS   (3600L * 1000)     /* any single delay */
-#define SY_MOCK_MAX_PIECES     4096               /* stream content pieces */
-#define SY_MOCK_MAX_CALLS      128                /* fault parallel_calls */
-#define SY_MOCK_MAX_MODEL      256                /* model name from a path */
+#define SY_MOCK_MAX_DELAY_MS   (3600L * 1000)      /* any single delay */
+#define SY_MOCK_MAX_PIECES     4096                /* stream content pieces */
+#define SY_MOCK_MAX_CALLS      128                 /* fault parallel_calls */
+#define SY_MOCK_MAX_MODEL      256                 /* model name from a path */
 
 /* ---- base: growable byte buffer (mock_util.c) -------------------------- */
 
 struct sy_mock_buf {
-    char *data;                 /* owned; NUL-terminated when cap > 0 */
-    size_t len;                 /* bytes used, NUL excluded */
-    size_t cap;                 /* bytes allocated */
+    char *data; /* owned; NUL-terminated when cap > 0 */
+    size_t len; /* bytes used, NUL excluded */
+    size_t cap; /* bytes allocated */
 };
 
 void sy_mock_buf_reserve(struct sy_mock_buf *b, size_t extra);
@@ -70,13 +70,13 @@ void sy_mock_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- base: deterministic PRNG (splitmix64 seeded xorshift64*) ---------- */
 
 struct sy_mock_rng {
-    uint64_t state;             /* never 0 */
+    uint64_t state; /* never 0 */
 };
 
 void sy_mock_rng_seed(struct sy_mock_rng *r, uint64_t seed);
 uint64_t sy_mock_rng_next(struct sy_mock_rng *r);
-double sy_mock_rng_unit(struct sy_mock_rng *r);       /* [0, 1) */
-double sy_mock_rng_normal(struct sy_mock_rng *r);     /* N(0, 1) */
+double sy_mock_rng_unit(struct sy_mock_rng *r);   /* [0, 1) */
+double sy_mock_rng_normal(struct sy_mock_rng *r); /* N(0, 1) */
 
 /* ---- fault specs (mock_fault.c) ---------------------------------------- */
 
@@ -116,47 +116,47 @@ enum sy_mock_fault_key {
  * stack and borrows its strings from the specs it was merged from.
  */
 struct sy_mock_fault {
-    atomic_int refs;            /* heap specs only */
-    unsigned has;               /* enum sy_mock_fault_key bits */
+    atomic_int refs; /* heap specs only */
+    unsigned has;    /* enum sy_mock_fault_key bits */
     long delay_ms;
     long delay_jitter_ms;
-    double p50_ms;              /* delay_dist */
+    double p50_ms; /* delay_dist */
     double p99_ms;
     long status;
-    long retry_after;           /* seconds */
-    char *error_body;           /* owned (heap spec) or borrowed (merged) */
+    long retry_after; /* seconds */
+    char *error_body; /* owned (heap spec) or borrowed (merged) */
     bool reset;
     bool stall;
     long stall_ms;
-    long stream_stall_after;    /* data events */
-    long stream_drop_after;     /* data events */
+    long stream_stall_after; /* data events */
+    long stream_drop_after;  /* data events */
     bool malformed;
     bool fenced;
-    char *content;              /* same ownership as error_body */
+    char *content; /* same ownership as error_body */
     long chunks;
     long chunk_delay_ms;
-    long prompt_tokens;         /* usage; -1 when not given */
+    long prompt_tokens; /* usage; -1 when not given */
     long completion_tokens;
     long cached_tokens;
     long reasoning_tokens;
     long cache_creation_tokens;
-    char *tool_arguments;       /* same ownership as error_body */
-    char *content_type;         /* same ownership as error_body */
+    char *tool_arguments; /* same ownership as error_body */
+    char *content_type;   /* same ownership as error_body */
     long body_bytes;
-    double rate;                /* 0..1 */
+    double rate; /* 0..1 */
     long count;
-    bool stream_error;          /* stream: an error event, then the end */
-    long parallel_calls;        /* tool calls in one reply */
-    char *only_key;             /* apply only to requests sent with this
+    bool stream_error;   /* stream: an error event, then the end */
+    long parallel_calls; /* tool calls in one reply */
+    char *only_key;      /* apply only to requests sent with this
                                  * API key; same ownership as error_body */
-    char *json;                 /* owned: the spec as given, for GET */
+    char *json;          /* owned: the spec as given, for GET */
 };
 
-struct sy_mock_fault *sy_mock_fault_parse(struct json_object *obj,
-                                          char *err, size_t err_len);
-struct sy_mock_fault *sy_mock_fault_parse_text(const char *text,
-                                               size_t len, size_t *used,
-                                               char *err, size_t err_len);
+struct sy_mock_fault *sy_mock_fault_parse(struct json_object *obj, char *err,
+                                          size_t err_len);
+struct sy_mock_fault *sy_mock_fault_parse_text(const char *text, size_t len,
+                                               size_t *used, char *err,
+                                               size_t err_len);
 struct sy_mock_fault *sy_mock_fault_ref(struct sy_mock_fault *f);
 void sy_mock_fault_unref(struct sy_mock_fault *f);
 void sy_mock_fault_merge(struct sy_mock_fault *out,
@@ -164,17 +164,17 @@ void sy_mock_fault_merge(struct sy_mock_fault *out,
                          const struct sy_mock_fault *over);
 long sy_mock_fault_delay_ms(const struct sy_mock_fault *f,
                             struct sy_mock_rng *rng);
-bool sy_mock_fault_key_matches(const struct sy_mock_fault *f,
-                               const char *key, size_t key_len);
+bool sy_mock_fault_key_matches(const struct sy_mock_fault *f, const char *key,
+                               size_t key_len);
 
 /* ---- deployments, stats and the request log (mock_state.c) ------------- */
 
 struct sy_mock_log_slot {
     bool used;
-    int64_t t_ms;               /* monotonic ms when received */
-    struct sy_mock_buf head;    /* owned: request line and headers, raw */
-    struct sy_mock_buf body;    /* owned: body, cut at LOG_MAX_BODY */
-    bool body_cut;              /* body was longer than recorded */
+    int64_t t_ms;            /* monotonic ms when received */
+    struct sy_mock_buf head; /* owned: request line and headers, raw */
+    struct sy_mock_buf body; /* owned: body, cut at LOG_MAX_BODY */
+    bool body_cut;           /* body was longer than recorded */
 };
 
 /*
@@ -184,7 +184,7 @@ struct sy_mock_log_slot {
  */
 struct sy_mock_dep {
     char name[SY_MOCK_MAX_DEP_NAME + 1];
-    struct sy_mock_dep *next;   /* hash chain, owned by the state */
+    struct sy_mock_dep *next; /* hash chain, owned by the state */
     atomic_ulong requests;
     atomic_ulong streams;
     atomic_long in_flight;
@@ -192,10 +192,10 @@ struct sy_mock_dep {
     atomic_ulong by_status[600]; /* index = HTTP status, 0 = reset */
     pthread_mutex_t lock;
     struct sy_mock_fault *fault; /* owned ref, NULL when none */
-    long fault_left;            /* for "count"; -1 = unlimited */
+    long fault_left;             /* for "count"; -1 = unlimited */
     struct sy_mock_rng rate_rng; /* for "rate" */
     struct sy_mock_log_slot log[SY_MOCK_LOG_SLOTS];
-    unsigned log_next;          /* next slot to write */
+    unsigned log_next; /* next slot to write */
 };
 
 struct sy_mock_state;
@@ -205,18 +205,14 @@ void sy_mock_state_free(struct sy_mock_state *st);
 bool sy_mock_state_valid_name(const char *name, size_t len);
 struct sy_mock_dep *sy_mock_state_dep(struct sy_mock_state *st,
                                       const char *name, size_t len);
-void sy_mock_state_set_fault(struct sy_mock_state *st,
-                             struct sy_mock_dep *dep,
+void sy_mock_state_set_fault(struct sy_mock_state *st, struct sy_mock_dep *dep,
                              struct sy_mock_fault *take);
 struct sy_mock_fault *sy_mock_state_take_fault(struct sy_mock_dep *dep,
-                                               const char *key,
-                                               size_t key_len);
+                                               const char *key, size_t key_len);
 void sy_mock_state_clear_faults(struct sy_mock_state *st);
-void sy_mock_state_fault_json(struct sy_mock_dep *dep,
-                              struct sy_mock_buf *out);
+void sy_mock_state_fault_json(struct sy_mock_dep *dep, struct sy_mock_buf *out);
 void sy_mock_state_record(struct sy_mock_dep *dep, const char *head,
-                          size_t head_len, const char *body,
-                          size_t body_len);
+                          size_t head_len, const char *body, size_t body_len);
 void sy_mock_state_requests_json(struct sy_mock_dep *dep,
                                  struct sy_mock_buf *out);
 void sy_mock_state_clear_requests(struct sy_mock_state *st,
@@ -230,25 +226,21 @@ void sy_mock_state_count_status(struct sy_mock_dep *dep, int status);
 
 /* ---- the dialect table (one file per provider API) --------------------- */
 
-enum sy_mock_op {
-    SY_MOCK_OP_NONE = 0,
-    SY_MOCK_OP_CHAT,
-    SY_MOCK_OP_MODELS
-};
+enum sy_mock_op { SY_MOCK_OP_NONE = 0, SY_MOCK_OP_CHAT, SY_MOCK_OP_MODELS };
 
 /* A chat request reduced to what the mock needs; strings are borrowed
  * from the parsed request body and live as long as it does. */
 struct sy_mock_chat {
-    const char *model;          /* "" when absent */
+    const char *model; /* "" when absent */
     bool stream;
     bool include_usage;
     long prompt_chars;          /* characters of all message texts */
     const char *last_user_text; /* for [[mock ...]]; NULL when none */
     bool has_tools;
     bool tool_choice_none;
-    const char *tool_name;      /* first tool or the forced one */
-    bool last_is_tool;          /* the last turn carries a tool result */
-    const char *tool_result;    /* the tool result the last turn carries */
+    const char *tool_name;   /* first tool or the forced one */
+    bool last_is_tool;       /* the last turn carries a tool result */
+    const char *tool_result; /* the tool result the last turn carries */
     char model_buf[SY_MOCK_MAX_MODEL + 1]; /* owned storage for a model
                                             * taken from the path */
 };
@@ -257,21 +249,21 @@ struct sy_mock_chat {
  * and the effective fault spec; all pointers borrowed for one call. */
 struct sy_mock_reply {
     const struct sy_mock_chat *chat;
-    const char *id;             /* e.g. "chatcmpl-mock-7" */
-    const char *call_id;        /* e.g. "call_mock_3": the first call */
-    const char *call_prefix;    /* e.g. "call_mock_" */
+    const char *id;               /* e.g. "chatcmpl-mock-7" */
+    const char *call_id;          /* e.g. "call_mock_3": the first call */
+    const char *call_prefix;      /* e.g. "call_mock_" */
     unsigned long long call_base; /* number in call_id; call k of a
                                    * parallel reply has call_base + k */
-    long n_calls;               /* parallel_calls, or 1 */
-    long long created;          /* Unix seconds */
+    long n_calls;                 /* parallel_calls, or 1 */
+    long long created;            /* Unix seconds */
     bool is_tool_call;
-    const char *content;        /* text, or the tool call arguments (a
+    const char *content; /* text, or the tool call arguments (a
                                  * JSON object for dialects that want
                                  * one); {"i":k} when n_calls > 1 */
     size_t content_len;
-    const size_t *piece_end;    /* stream pieces: ends within content */
+    const size_t *piece_end; /* stream pieces: ends within content */
     size_t n_pieces;
-    const char *finish_reason;  /* "stop" or "tool_calls" */
+    const char *finish_reason; /* "stop" or "tool_calls" */
     long prompt_tokens;
     long completion_tokens;
     long cached_tokens;         /* -1: leave out */
@@ -284,13 +276,13 @@ struct sy_mock_reply {
 
 /* Tool call "k" of a reply (sy_mock_reply_call). */
 struct sy_mock_call {
-    char id[64];                /* call_prefix + number */
-    const char *args;           /* borrowed from the reply, or args_buf */
+    char id[64];      /* call_prefix + number */
+    const char *args; /* borrowed from the reply, or args_buf */
     size_t args_len;
-    size_t half;                /* streams send args[0, half) and then
+    size_t half;       /* streams send args[0, half) and then
                                  * args[half, args_len); either may be
                                  * empty */
-    char args_buf[32];          /* storage for {"i":k} */
+    char args_buf[32]; /* storage for {"i":k} */
 };
 
 void sy_mock_reply_call(const struct sy_mock_reply *r, long k,
@@ -298,8 +290,8 @@ void sy_mock_reply_call(const struct sy_mock_reply *r, long k,
 
 /* Server-sent events: one buffer, "end" holds where each event ends. */
 struct sy_mock_events {
-    struct sy_mock_buf buf;     /* owned */
-    size_t *end;                /* owned array */
+    struct sy_mock_buf buf; /* owned */
+    size_t *end;            /* owned array */
     size_t n;
     size_t cap;
 };
@@ -350,7 +342,7 @@ extern const struct sy_mock_dialect sy_mock_dialect_gemini;
 /* ---- HTTP requests and response plans (mock_http.c <-> mock_app.c) ----- */
 
 struct sy_mock_header {
-    const char *name;           /* borrowed from the connection buffer */
+    const char *name; /* borrowed from the connection buffer */
     size_t name_len;
     const char *value;
     size_t value_len;
@@ -360,9 +352,9 @@ struct sy_mock_header {
  * only during sy_mock_app_handle. */
 struct sy_mock_req {
     char method[16];
-    const char *path;           /* NUL-terminated copy, no query */
-    const char *query;          /* after '?', "" when none */
-    const char *head;           /* raw request line and headers */
+    const char *path;  /* NUL-terminated copy, no query */
+    const char *query; /* after '?', "" when none */
+    const char *head;  /* raw request line and headers */
     size_t head_len;
     const struct sy_mock_header *headers;
     size_t n_headers;
@@ -372,9 +364,9 @@ struct sy_mock_req {
 
 /* What to do after the last event of a plan was sent. */
 enum sy_mock_end {
-    SY_MOCK_END_DONE = 0,       /* response complete */
-    SY_MOCK_END_STALL,          /* go silent, keep the connection */
-    SY_MOCK_END_DROP            /* close abruptly */
+    SY_MOCK_END_DONE = 0, /* response complete */
+    SY_MOCK_END_STALL,    /* go silent, keep the connection */
+    SY_MOCK_END_DROP      /* close abruptly */
 };
 
 /*
@@ -386,25 +378,25 @@ enum sy_mock_end {
 struct sy_mock_plan {
     int status;
     char content_type[128];
-    long retry_after;           /* seconds, -1 for none */
-    bool is_stream;             /* chunked, one chunk per event */
-    bool must_close;            /* close after this response */
-    struct sy_mock_events ev;   /* body (n == 0) or stream events */
+    long retry_after;         /* seconds, -1 for none */
+    bool is_stream;           /* chunked, one chunk per event */
+    bool must_close;          /* close after this response */
+    struct sy_mock_events ev; /* body (n == 0) or stream events */
     long delay_ms;
     long chunk_delay_ms;
-    size_t ev_limit;            /* events to send before "end" */
+    size_t ev_limit; /* events to send before "end" */
     enum sy_mock_end end;
-    bool reset;                 /* RST after the delay, nothing sent */
-    bool stall;                 /* never answer */
-    struct sy_mock_dep *dep;    /* counts in_flight; NULL for none */
+    bool reset;              /* RST after the delay, nothing sent */
+    bool stall;              /* never answer */
+    struct sy_mock_dep *dep; /* counts in_flight; NULL for none */
 };
 
 struct sy_mock_server {
     struct sy_mock_state *state; /* shared, see mock_state.c */
-    uint64_t seed;              /* --seed */
-    bool quiet;                 /* --quiet */
-    atomic_ullong next_id;      /* <id_prefix><n>, all dialects */
-    atomic_ullong next_call_id; /* <call_prefix><n>, all dialects */
+    uint64_t seed;               /* --seed */
+    bool quiet;                  /* --quiet */
+    atomic_ullong next_id;       /* <id_prefix><n>, all dialects */
+    atomic_ullong next_call_id;  /* <call_prefix><n>, all dialects */
 };
 
 void sy_mock_plan_reset(struct sy_mock_plan *p);
@@ -421,24 +413,24 @@ const char *sy_mock_http_reason(int status);
 /* ---- the request head parser (mock_parse.c) ---------------------------- */
 
 enum sy_mock_parse_res {
-    SY_MOCK_PARSE_MORE = 0,     /* the head is incomplete */
-    SY_MOCK_PARSE_HEAD,         /* the head is complete */
-    SY_MOCK_PARSE_ERROR         /* answer "status" and close */
+    SY_MOCK_PARSE_MORE = 0, /* the head is incomplete */
+    SY_MOCK_PARSE_HEAD,     /* the head is complete */
+    SY_MOCK_PARSE_ERROR     /* answer "status" and close */
 };
 
 /* What sy_mock_parse_head found besides the sy_mock_req fields. */
 struct sy_mock_parse {
-    int status;                 /* error status (400, 411, 413, ...) */
-    const char *message;        /* static error message */
-    size_t head_len;            /* request line and headers, bytes */
-    size_t body_len;            /* Content-Length, 0 when absent */
-    bool http10;                /* HTTP/1.0 request */
-    bool keep_alive;            /* the connection may stay open */
-    bool expect_continue;       /* Expect: 100-continue */
+    int status;           /* error status (400, 411, 413, ...) */
+    const char *message;  /* static error message */
+    size_t head_len;      /* request line and headers, bytes */
+    size_t body_len;      /* Content-Length, 0 when absent */
+    bool http10;          /* HTTP/1.0 request */
+    bool keep_alive;      /* the connection may stay open */
+    bool expect_continue; /* Expect: 100-continue */
 };
 
-const char *sy_mock_req_header(const struct sy_mock_req *req,
-                               const char *lower, size_t *len);
+const char *sy_mock_req_header(const struct sy_mock_req *req, const char *lower,
+                               size_t *len);
 bool sy_mock_req_query_has(const struct sy_mock_req *req, const char *param);
 enum sy_mock_parse_res sy_mock_parse_head(const char *p, size_t avail,
                                           size_t *scan, char *path,
@@ -451,8 +443,8 @@ enum sy_mock_parse_res sy_mock_parse_head(const char *p, size_t avail,
 struct sy_mock_http;
 
 struct sy_mock_http *sy_mock_http_new(struct sy_mock_server *srv,
-                                      const char *host, int port,
-                                      int threads, int *bound_port);
+                                      const char *host, int port, int threads,
+                                      int *bound_port);
 bool sy_mock_http_start(struct sy_mock_http *h);
 void sy_mock_http_stop(struct sy_mock_http *h);
 void sy_mock_http_free(struct sy_mock_http *h);

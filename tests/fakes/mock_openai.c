@@ -62,9 +62,9 @@ openai_content_chars(struct json_object *content)
         struct json_object *part = json_object_array_get_idx(content, i);
         struct json_object *text;
 
-        if (json_object_is_type(part, json_type_object)
-            && json_object_object_get_ex(part, "text", &text)
-            && json_object_is_type(text, json_type_string)) {
+        if (json_object_is_type(part, json_type_object) &&
+            json_object_object_get_ex(part, "text", &text) &&
+            json_object_is_type(text, json_type_string)) {
             n += openai_chars(json_object_get_string(text),
                               (size_t)json_object_get_string_len(text));
         }
@@ -78,9 +78,9 @@ openai_str(struct json_object *obj, const char *key)
 {
     struct json_object *v;
 
-    if (json_object_is_type(obj, json_type_object)
-        && json_object_object_get_ex(obj, key, &v)
-        && json_object_is_type(v, json_type_string)) {
+    if (json_object_is_type(obj, json_type_object) &&
+        json_object_object_get_ex(obj, key, &v) &&
+        json_object_is_type(v, json_type_string)) {
         return json_object_get_string(v);
     }
     return NULL;
@@ -101,8 +101,8 @@ openai_function_name(struct json_object *obj)
 
 /* Fill "chat" from the messages array; false with "err" when invalid. */
 static bool
-openai_parse_messages(struct json_object *messages,
-                      struct sy_mock_chat *chat, char *err, size_t err_len)
+openai_parse_messages(struct json_object *messages, struct sy_mock_chat *chat,
+                      char *err, size_t err_len)
 {
     size_t n;
     size_t i;
@@ -123,16 +123,16 @@ openai_parse_messages(struct json_object *messages,
         }
         json_object_object_get_ex(m, "content", &content);
         chat->prompt_chars += openai_content_chars(content);
-        if (strcmp(role, "user") == 0
-            && json_object_is_type(content, json_type_string)) {
+        if (strcmp(role, "user") == 0 &&
+            json_object_is_type(content, json_type_string)) {
             chat->last_user_text = json_object_get_string(content);
         }
         chat->last_is_tool = strcmp(role, "tool") == 0;
         chat->tool_result = NULL;
         if (chat->last_is_tool) {
-            chat->tool_result =
-                json_object_is_type(content, json_type_string)
-                    ? json_object_get_string(content) : "";
+            chat->tool_result = json_object_is_type(content, json_type_string)
+                                    ? json_object_get_string(content)
+                                    : "";
         }
     }
     return true;
@@ -167,24 +167,23 @@ openai_parse_chat(const struct sy_mock_req *req, const char *path,
     if (json_object_object_get_ex(body, "stream", &v)) {
         chat->stream = json_object_get_boolean(v) != 0;
     }
-    if (json_object_object_get_ex(body, "stream_options", &opts)
-        && json_object_is_type(opts, json_type_object)
-        && json_object_object_get_ex(opts, "include_usage", &v)) {
+    if (json_object_object_get_ex(body, "stream_options", &opts) &&
+        json_object_is_type(opts, json_type_object) &&
+        json_object_object_get_ex(opts, "include_usage", &v)) {
         chat->include_usage = json_object_get_boolean(v) != 0;
     }
-    if (json_object_object_get_ex(body, "tools", &v)
-        && json_object_is_type(v, json_type_array)
-        && json_object_array_length(v) > 0) {
+    if (json_object_object_get_ex(body, "tools", &v) &&
+        json_object_is_type(v, json_type_array) &&
+        json_object_array_length(v) > 0) {
         chat->has_tools = true;
-        chat->tool_name =
-            openai_function_name(json_object_array_get_idx(v, 0));
+        chat->tool_name = openai_function_name(json_object_array_get_idx(v, 0));
     }
     if (json_object_object_get_ex(body, "tool_choice", &v)) {
         if (json_object_is_type(v, json_type_string)) {
             chat->tool_choice_none =
                 strcmp(json_object_get_string(v), "none") == 0;
-        } else if (json_object_is_type(v, json_type_object)
-                   && openai_function_name(v) != NULL) {
+        } else if (json_object_is_type(v, json_type_object) &&
+                   openai_function_name(v) != NULL) {
             chat->tool_name = openai_function_name(v);
         }
     }
@@ -196,8 +195,8 @@ static void
 openai_render_models(struct sy_mock_buf *out)
 {
     sy_mock_buf_puts(out, "{\"object\":\"list\",\"data\":[{\"id\":"
-                     "\"mock-model\",\"object\":\"model\",\"created\":"
-                     "1700000000,\"owned_by\":\"mock\"}]}");
+                          "\"mock-model\",\"object\":\"model\",\"created\":"
+                          "1700000000,\"owned_by\":\"mock\"}]}");
 }
 
 /* An OpenAI error object for "status" with "message" (Retry-After is a
@@ -231,17 +230,22 @@ openai_render_error(int status, long retry_after, const char *message,
 static void
 openai_usage(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 {
-    sy_mock_buf_printf(out, "{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,"
-                       "\"total_tokens\":%ld", r->prompt_tokens,
-                       r->completion_tokens,
+    sy_mock_buf_printf(out,
+                       "{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,"
+                       "\"total_tokens\":%ld",
+                       r->prompt_tokens, r->completion_tokens,
                        r->prompt_tokens + r->completion_tokens);
     if (r->cached_tokens >= 0) {
-        sy_mock_buf_printf(out, ",\"prompt_tokens_details\":"
-                           "{\"cached_tokens\":%ld}", r->cached_tokens);
+        sy_mock_buf_printf(out,
+                           ",\"prompt_tokens_details\":"
+                           "{\"cached_tokens\":%ld}",
+                           r->cached_tokens);
     }
     if (r->reasoning_tokens >= 0) {
-        sy_mock_buf_printf(out, ",\"completion_tokens_details\":"
-                           "{\"reasoning_tokens\":%ld}", r->reasoning_tokens);
+        sy_mock_buf_printf(out,
+                           ",\"completion_tokens_details\":"
+                           "{\"reasoning_tokens\":%ld}",
+                           r->reasoning_tokens);
     }
     sy_mock_buf_puts(out, "}");
 }
@@ -254,8 +258,10 @@ openai_head(const struct sy_mock_reply *r, const char *object,
 {
     sy_mock_buf_puts(out, "{\"id\":");
     sy_mock_buf_json_cstr(out, r->id);
-    sy_mock_buf_printf(out, ",\"object\":\"%s\",\"created\":%lld,"
-                       "\"model\":", object, r->created);
+    sy_mock_buf_printf(out,
+                       ",\"object\":\"%s\",\"created\":%lld,"
+                       "\"model\":",
+                       object, r->created);
     sy_mock_buf_json_cstr(out, r->chat->model);
 }
 
@@ -265,7 +271,7 @@ openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 {
     openai_head(r, "chat.completion", out);
     sy_mock_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":"
-                     "{\"role\":\"assistant\",\"content\":");
+                          "{\"role\":\"assistant\",\"content\":");
     if (r->is_tool_call) {
         struct sy_mock_call call;
         long k;
@@ -276,7 +282,7 @@ openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
             sy_mock_buf_puts(out, k ? ",{\"id\":" : "{\"id\":");
             sy_mock_buf_json_cstr(out, call.id);
             sy_mock_buf_puts(out, ",\"type\":\"function\",\"function\":"
-                             "{\"name\":");
+                                  "{\"name\":");
             sy_mock_buf_json_cstr(out, r->chat->tool_name);
             sy_mock_buf_puts(out, ",\"arguments\":");
             sy_mock_buf_json_str(out, call.args, call.args_len);
@@ -287,20 +293,21 @@ openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
         sy_mock_buf_json_str(out, r->content, r->content_len);
         sy_mock_buf_puts(out, ",\"refusal\":null");
     }
-    sy_mock_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
-                       "\"usage\":", r->finish_reason);
+    sy_mock_buf_printf(out,
+                       "},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
+                       "\"usage\":",
+                       r->finish_reason);
     openai_usage(r, out);
     sy_mock_buf_puts(out, "}");
 }
 
 /* A body that starts like a reply and breaks off: invalid JSON. */
 static void
-openai_render_malformed(const struct sy_mock_reply *r,
-                        struct sy_mock_buf *out)
+openai_render_malformed(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 {
     openai_head(r, "chat.completion", out);
     sy_mock_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":"
-                     "{\"role\":\"assistant\",\"content\":\"Hel");
+                          "{\"role\":\"assistant\",\"content\":\"Hel");
 }
 
 /* Start one chunk event: "data: " and the chunk up to "choices":[. */
@@ -327,7 +334,8 @@ openai_piece(const struct sy_mock_reply *r, long k, const char *text,
 {
     openai_chunk_open(r, ev);
     if (r->is_tool_call) {
-        sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{\"tool_calls\":"
+        sy_mock_buf_printf(&ev->buf,
+                           "{\"index\":0,\"delta\":{\"tool_calls\":"
                            "[{\"index\":%ld,\"function\":{\"arguments\":",
                            k);
         sy_mock_buf_json_str(&ev->buf, text + from, to - from);
@@ -351,14 +359,16 @@ openai_more_calls(const struct sy_mock_reply *r, struct sy_mock_events *ev)
     for (k = 1; k < r->n_calls; k++) {
         sy_mock_reply_call(r, k, &call);
         openai_chunk_open(r, ev);
-        sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{\"tool_calls\":"
-                           "[{\"index\":%ld,\"id\":", k);
+        sy_mock_buf_printf(&ev->buf,
+                           "{\"index\":0,\"delta\":{\"tool_calls\":"
+                           "[{\"index\":%ld,\"id\":",
+                           k);
         sy_mock_buf_json_cstr(&ev->buf, call.id);
         sy_mock_buf_puts(&ev->buf, ",\"type\":\"function\",\"function\":"
-                         "{\"name\":");
+                                   "{\"name\":");
         sy_mock_buf_json_cstr(&ev->buf, r->chat->tool_name);
         sy_mock_buf_puts(&ev->buf, ",\"arguments\":\"\"}}]},"
-                         "\"finish_reason\":null}");
+                                   "\"finish_reason\":null}");
         openai_chunk_close(ev);
         openai_piece(r, k, call.args, 0, call.half, ev);
         openai_piece(r, k, call.args, call.half, call.args_len, ev);
@@ -381,26 +391,27 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
 
     openai_chunk_open(r, ev);
     if (r->is_tool_call) {
-        sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"role\":"
+        sy_mock_buf_puts(&ev->buf,
+                         "{\"index\":0,\"delta\":{\"role\":"
                          "\"assistant\",\"content\":null,\"tool_calls\":"
                          "[{\"index\":0,\"id\":");
         sy_mock_buf_json_cstr(&ev->buf, r->call_id);
         sy_mock_buf_puts(&ev->buf, ",\"type\":\"function\",\"function\":"
-                         "{\"name\":");
+                                   "{\"name\":");
         sy_mock_buf_json_cstr(&ev->buf, r->chat->tool_name);
         sy_mock_buf_puts(&ev->buf, ",\"arguments\":\"\"}}]},"
-                         "\"finish_reason\":null}");
+                                   "\"finish_reason\":null}");
     } else {
         sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"role\":"
-                         "\"assistant\",\"content\":\"\"},"
-                         "\"finish_reason\":null}");
+                                   "\"assistant\",\"content\":\"\"},"
+                                   "\"finish_reason\":null}");
     }
     openai_chunk_close(ev);
     if (r->malformed) {
         sy_mock_buf_puts(&ev->buf, "data: ");
         openai_head(r, "chat.completion.chunk", &ev->buf);
         sy_mock_buf_puts(&ev->buf, ",\"choices\":[{\"index\":0,\"delta\":"
-                         "{\"content\":\n\n");
+                                   "{\"content\":\n\n");
         sy_mock_events_mark(ev);
     }
     for (i = 0; i < r->n_pieces; i++) {
@@ -411,7 +422,8 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
         }
     }
     if (r->stream_error) {
-        sy_mock_buf_puts(&ev->buf, "data: {\"error\":{\"message\":"
+        sy_mock_buf_puts(&ev->buf,
+                         "data: {\"error\":{\"message\":"
                          "\"The server is overloaded\",\"type\":"
                          "\"server_error\",\"param\":null,\"code\":null}}"
                          "\n\n");
@@ -420,8 +432,10 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
     }
     openai_more_calls(r, ev);
     openai_chunk_open(r, ev);
-    sy_mock_buf_printf(&ev->buf, "{\"index\":0,\"delta\":{},"
-                       "\"finish_reason\":\"%s\"}", r->finish_reason);
+    sy_mock_buf_printf(&ev->buf,
+                       "{\"index\":0,\"delta\":{},"
+                       "\"finish_reason\":\"%s\"}",
+                       r->finish_reason);
     openai_chunk_close(ev);
     if (r->chat->include_usage) {
         openai_chunk_open(r, ev);

@@ -15,9 +15,9 @@
 static bool
 parse_is_tchar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9')
-           || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* Does the header name "n" ("len" bytes) equal "lower" ignoring case? */
@@ -60,8 +60,7 @@ parse_has_token(const char *v, size_t len, const char *lower)
         while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t')) {
             end--;
         }
-        if (end > start
-            && parse_name_is(v + start, end - start, lower)) {
+        if (end > start && parse_name_is(v + start, end - start, lower)) {
             return true;
         }
     }
@@ -92,7 +91,7 @@ parse_head_end(const char *p, size_t avail, size_t *scan)
 
 /* Per-request facts the header loop collects. */
 struct parse_info {
-    long long content_length;   /* -1 when absent */
+    long long content_length; /* -1 when absent */
     bool has_te;
     bool conn_close;
     bool conn_keep_alive;
@@ -102,9 +101,8 @@ struct parse_info {
 /* Parse header lines [p, end) into "headers" (SY_MOCK_MAX_HEADERS) and
  * "info"; 0 or an error status with "*msg". */
 static int
-parse_headers(const char *p, const char *end,
-              struct sy_mock_header *headers, size_t *n_headers,
-              struct parse_info *info, const char **msg)
+parse_headers(const char *p, const char *end, struct sy_mock_header *headers,
+              size_t *n_headers, struct parse_info *info, const char **msg)
 {
     size_t n = 0;
 
@@ -165,12 +163,10 @@ parse_headers(const char *p, const char *end,
                 return 400;
             }
             info->content_length = cl;
-        } else if (parse_name_is(p, (size_t)(colon - p),
-                                "transfer-encoding")) {
+        } else if (parse_name_is(p, (size_t)(colon - p), "transfer-encoding")) {
             info->has_te = true;
         } else if (parse_name_is(p, (size_t)(colon - p), "connection")) {
-            info->conn_close |=
-                parse_has_token(v, (size_t)(ve - v), "close");
+            info->conn_close |= parse_has_token(v, (size_t)(ve - v), "close");
             info->conn_keep_alive |=
                 parse_has_token(v, (size_t)(ve - v), "keep-alive");
         } else if (parse_name_is(p, (size_t)(colon - p), "expect")) {
@@ -246,9 +242,9 @@ sy_mock_parse_head(const char *p, size_t avail, size_t *scan, char *path,
             return SY_MOCK_PARSE_ERROR;
         }
     }
-    if (eol - sp < 9 || memcmp(sp + 1, "HTTP/1.", 7) != 0
-        || (sp[8] != '0' && sp[8] != '1')
-        || !(sp + 9 == eol || (sp + 10 == eol && sp[9] == '\r'))) {
+    if (eol - sp < 9 || memcmp(sp + 1, "HTTP/1.", 7) != 0 ||
+        (sp[8] != '0' && sp[8] != '1') ||
+        !(sp + 9 == eol || (sp + 10 == eol && sp[9] == '\r'))) {
         if (eol - sp >= 6 && memcmp(sp + 1, "HTTP/", 5) == 0) {
             out->status = 505;
             out->message = "only HTTP/1.0 and HTTP/1.1 are supported";
@@ -273,8 +269,7 @@ sy_mock_parse_head(const char *p, size_t avail, size_t *scan, char *path,
         return SY_MOCK_PARSE_ERROR;
     }
     out->head_len = head;
-    out->body_len = info.content_length > 0 ? (size_t)info.content_length
-                                            : 0;
+    out->body_len = info.content_length > 0 ? (size_t)info.content_length : 0;
     out->expect_continue = info.expect_continue;
     out->keep_alive = out->http10 ? info.conn_keep_alive && !info.conn_close
                                   : !info.conn_close;

@@ -18,11 +18,11 @@
 #define STATE_BUCKETS 256
 
 struct sy_mock_state {
-    pthread_rwlock_t lock;      /* guards buckets, order, n_deps */
-    struct sy_mock_dep *buckets[STATE_BUCKETS]; /* owned chains */
+    pthread_rwlock_t lock; /* guards buckets, order, n_deps */
+    struct sy_mock_dep *buckets[STATE_BUCKETS];  /* owned chains */
     struct sy_mock_dep *order[SY_MOCK_MAX_DEPS]; /* creation order */
     size_t n_deps;
-    uint64_t seed;              /* for each deployment's rate PRNG */
+    uint64_t seed; /* for each deployment's rate PRNG */
 };
 
 /* New, empty state; the caller frees it with sy_mock_state_free. */
@@ -74,9 +74,8 @@ sy_mock_state_valid_name(const char *name, size_t len)
     for (i = 0; i < len; i++) {
         char c = name[i];
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_'
-              || c == '-')) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
             return false;
         }
     }
@@ -99,8 +98,7 @@ state_hash(const char *name, size_t len)
 
 /* Find "name" in bucket "b"; caller holds the lock. */
 static struct sy_mock_dep *
-state_find(struct sy_mock_state *st, unsigned b, const char *name,
-           size_t len)
+state_find(struct sy_mock_state *st, unsigned b, const char *name, size_t len)
 {
     struct sy_mock_dep *dep;
 
@@ -193,8 +191,8 @@ sy_mock_state_take_fault(struct sy_mock_dep *dep, const char *key,
     if (f != NULL && !sy_mock_fault_key_matches(f, key, key_len)) {
         f = NULL;
     }
-    if (f != NULL && (f->has & SY_MOCK_F_RATE)
-        && sy_mock_rng_unit(&dep->rate_rng) >= f->rate) {
+    if (f != NULL && (f->has & SY_MOCK_F_RATE) &&
+        sy_mock_rng_unit(&dep->rate_rng) >= f->rate) {
         f = NULL;
     }
     if (f != NULL && dep->fault_left == 0) {
@@ -249,8 +247,8 @@ sy_mock_state_fault_json(struct sy_mock_dep *dep, struct sy_mock_buf *out)
 /* Keep a copy of one request (raw head, body cut at LOG_MAX_BODY) in the
  * deployment's ring, replacing the oldest. */
 void
-sy_mock_state_record(struct sy_mock_dep *dep, const char *head,
-                     size_t head_len, const char *body, size_t body_len)
+sy_mock_state_record(struct sy_mock_dep *dep, const char *head, size_t head_len,
+                     const char *body, size_t body_len)
 {
     struct sy_mock_log_slot *slot;
     int64_t now = sy_mock_now_ms();
@@ -301,8 +299,8 @@ state_headers_json(const char *head, size_t len)
             while (v < v_end && (*v == ' ' || *v == '\t')) {
                 v++;
             }
-            while (v_end > v && (v_end[-1] == '\r' || v_end[-1] == ' '
-                                 || v_end[-1] == '\t')) {
+            while (v_end > v && (v_end[-1] == '\r' || v_end[-1] == ' ' ||
+                                 v_end[-1] == '\t')) {
                 v_end--;
             }
             if (json_object_object_get_ex(obj, name.data, &old)) {
@@ -311,12 +309,13 @@ state_headers_json(const char *head, size_t len)
                 sy_mock_buf_puts(&joined, json_object_get_string(old));
                 sy_mock_buf_puts(&joined, ", ");
                 sy_mock_buf_append(&joined, v, (size_t)(v_end - v));
-                json_object_object_add(obj, name.data,
-                    json_object_new_string_len(joined.data,
-                                               (int)joined.len));
+                json_object_object_add(
+                    obj, name.data,
+                    json_object_new_string_len(joined.data, (int)joined.len));
                 sy_mock_buf_cleanup(&joined);
             } else {
-                json_object_object_add(obj, name.data,
+                json_object_object_add(
+                    obj, name.data,
                     json_object_new_string_len(v, (int)(v_end - v)));
             }
         }
@@ -336,8 +335,7 @@ state_body_json(const struct sy_mock_log_slot *slot)
         obj = sy_mock_json_parse(slot->body.data, slot->body.len);
     }
     if (obj == NULL) {
-        obj = json_object_new_string_len(slot->body.len ? slot->body.data
-                                                        : "",
+        obj = json_object_new_string_len(slot->body.len ? slot->body.data : "",
                                          (int)slot->body.len);
     }
     return obj;
@@ -365,8 +363,9 @@ state_slot_json(const struct sy_mock_log_slot *slot)
         sp2 = eol;
     }
     json_object_object_add(obj, "method",
-        json_object_new_string_len(head, (int)(sp1 - head)));
-    json_object_object_add(obj, "path",
+                           json_object_new_string_len(head, (int)(sp1 - head)));
+    json_object_object_add(
+        obj, "path",
         json_object_new_string_len(sp1 + (sp1 < sp2),
                                    (int)(sp2 - sp1 - (sp1 < sp2))));
     json_object_object_add(obj, "headers", state_headers_json(head, len));
@@ -397,15 +396,15 @@ sy_mock_state_requests_json(struct sy_mock_dep *dep, struct sy_mock_buf *out)
         }
     }
     pthread_mutex_unlock(&dep->lock);
-    sy_mock_buf_puts(out, json_object_to_json_string_ext(arr,
-        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    sy_mock_buf_puts(
+        out, json_object_to_json_string_ext(
+                 arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(arr);
 }
 
 /* Forget the recorded requests of "only", or of all deployments. */
 void
-sy_mock_state_clear_requests(struct sy_mock_state *st,
-                             struct sy_mock_dep *only)
+sy_mock_state_clear_requests(struct sy_mock_state *st, struct sy_mock_dep *only)
 {
     size_t i;
     size_t n;
@@ -450,12 +449,13 @@ sy_mock_state_stats_json(struct sy_mock_state *st, struct sy_mock_buf *out)
         bool first = true;
 
         total += req;
-        sy_mock_buf_printf(out, "%s\"%s\":{\"requests\":%lu,\"streams\":%lu,"
-                           "\"in_flight\":%ld,\"max_in_flight\":%ld,"
-                           "\"by_status\":{", i ? "," : "", dep->name, req,
-                           atomic_load(&dep->streams),
-                           atomic_load(&dep->in_flight),
-                           atomic_load(&dep->max_in_flight));
+        sy_mock_buf_printf(
+            out,
+            "%s\"%s\":{\"requests\":%lu,\"streams\":%lu,"
+            "\"in_flight\":%ld,\"max_in_flight\":%ld,"
+            "\"by_status\":{",
+            i ? "," : "", dep->name, req, atomic_load(&dep->streams),
+            atomic_load(&dep->in_flight), atomic_load(&dep->max_in_flight));
         for (s = 0; s < 600; s++) {
             unsigned long c = atomic_load(&dep->by_status[s]);
 
@@ -463,11 +463,9 @@ sy_mock_state_stats_json(struct sy_mock_state *st, struct sy_mock_buf *out)
                 continue;
             }
             if (s == 0) {
-                sy_mock_buf_printf(out, "%s\"reset\":%lu", first ? "" : ",",
-                                   c);
+                sy_mock_buf_printf(out, "%s\"reset\":%lu", first ? "" : ",", c);
             } else {
-                sy_mock_buf_printf(out, "%s\"%d\":%lu", first ? "" : ",", s,
-                                   c);
+                sy_mock_buf_printf(out, "%s\"%d\":%lu", first ? "" : ",", s, c);
             }
             first = false;
         }
@@ -507,8 +505,8 @@ sy_mock_state_begin(struct sy_mock_dep *dep)
     long now = atomic_fetch_add(&dep->in_flight, 1) + 1;
     long max = atomic_load(&dep->max_in_flight);
 
-    while (now > max
-           && !atomic_compare_exchange_weak(&dep->max_in_flight, &max, now)) {
+    while (now > max &&
+           !atomic_compare_exchange_weak(&dep->max_in_flight, &max, now)) {
     }
 }
 

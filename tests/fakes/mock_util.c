@@ -306,16 +306,15 @@ sy_mock_json_parse(const char *s, size_t len)
     }
     obj = json_tokener_parse_ex(tok, s, (int)len);
     end = json_tokener_get_parse_end(tok);
-    if (obj == NULL
-        && json_tokener_get_error(tok) == json_tokener_continue) {
+    if (obj == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
         /* a bare number at the very end needs a terminator */
         obj = json_tokener_parse_ex(tok, "", 1);
         end = len;
     }
     json_tokener_free(tok);
     for (; obj != NULL && end < len; end++) {
-        if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r'
-            && s[end] != '\n') {
+        if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r' &&
+            s[end] != '\n') {
             json_object_put(obj);
             obj = NULL;
         }

@@ -37,8 +37,8 @@ static bool fz_key_in_input;
 static inline void
 fz_begin(const uint8_t *data, size_t size)
 {
-    fz_key_in_input = memmem(data, size, FZ_API_KEY,
-                             strlen(FZ_API_KEY)) != NULL;
+    fz_key_in_input =
+        memmem(data, size, FZ_API_KEY, strlen(FZ_API_KEY)) != NULL;
 }
 
 static inline bool
@@ -50,9 +50,9 @@ fz_leaks_key(const char *s, size_t n)
 
 /* The provider types the registry knows, in a fixed order so a selector
  * byte in the input keeps its meaning across runs and seed files. */
-static const char *const fz_types[] = {
-    "openai", "deepseek", "mistral", "qwen", "openrouter", "tokenmix",
-    "anthropic", "gemini"};
+static const char *const fz_types[] = { "openai",    "deepseek",   "mistral",
+                                        "qwen",      "openrouter", "tokenmix",
+                                        "anthropic", "gemini" };
 #define FZ_NTYPES (sizeof(fz_types) / sizeof(fz_types[0]))
 
 /* Canonical requests: plain, streamed with usage, tools, a JSON schema,
@@ -121,8 +121,8 @@ fz_env_init(struct fz_env *e, const char *type)
     for (size_t i = 0; i < FZ_NREQUESTS; i++) {
         struct sy_chat_error perr;
         const char *r = fz_requests[i];
-        if (sy_chat_req_parse(r, strlen(r), 64, &e->arena, &e->req[i],
-                              &perr) != SY_OK) {
+        if (sy_chat_req_parse(r, strlen(r), 64, &e->arena, &e->req[i], &perr) !=
+            SY_OK) {
             fprintf(stderr, "fuzz: request %zu: %s\n", i, perr.message);
             abort();
         }

@@ -22,8 +22,8 @@
 
 static struct fz_env envs[FZ_NTYPES];
 
-static const int statuses[] = {400, 401, 403, 404, 408, 409, 413, 422,
-                               429, 500, 502, 503, 504, 529, 200, 302};
+static const int statuses[] = { 400, 401, 403, 404, 408, 409, 413, 422,
+                                429, 500, 502, 503, 504, 529, 200, 302 };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -54,8 +54,10 @@ on_chunk(void *ud, const struct sy_chunk *c)
     s->chunks++;
     struct json_object *o = sy_adapter_json_parse(c->data, c->len);
     if (o == NULL || !json_object_is_type(o, json_type_object)) {
-        fprintf(stderr, "fuzz: an emitted chunk is not a JSON object: "
-                "%.*s\n", (int)SY_MIN(c->len, 400u), c->data);
+        fprintf(stderr,
+                "fuzz: an emitted chunk is not a JSON object: "
+                "%.*s\n",
+                (int)SY_MIN(c->len, 400u), c->data);
         abort();
     }
     json_object_put(o);
@@ -101,8 +103,7 @@ run_stream(struct fz_env *e, struct sy_adapter_call *call, struct fz_in *in)
 }
 
 static void
-run_response(struct fz_env *e, struct sy_adapter_call *call,
-             struct fz_in *in)
+run_response(struct fz_env *e, struct sy_adapter_call *call, struct fz_in *in)
 {
     int status = statuses[fz_byte(in) % SY_ARRAY_LEN(statuses)];
     const char *body = (const char *)in->p;
@@ -137,7 +138,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_begin(data, size);
-    struct fz_in in = {data, size};
+    struct fz_in in = { data, size };
     struct fz_env *e = &envs[fz_byte(&in) % FZ_NTYPES];
     unsigned mode = fz_byte(&in);
     struct sy_arena a;

@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sy_chat_req req;
     struct sy_chat_error perr;
     memset(&perr, 0, sizeof(perr));
-    enum sy_err e = sy_chat_req_parse((const char *)data, size, 64, &a, &req,
-                                      &perr);
+    enum sy_err e =
+        sy_chat_req_parse((const char *)data, size, 64, &a, &req, &perr);
     if (e != SY_OK) {
         if (memchr(perr.message, '\0', sizeof(perr.message)) == NULL)
             abort(); /* the message must be terminated */

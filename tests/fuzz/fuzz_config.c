@@ -12,9 +12,10 @@
 #define ENV_SECRET "sk-env-SECRET-9876543210"
 
 static const char *const vars[] = {
-    "OPENAI_API_KEY", "OPENAI_API_KEY_2", "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY", "DEEPSEEK_API_KEY", "MISTRAL_API_KEY",
-    "OPENROUTER_API_KEY", "SY_FUZZ_KEY", "K"};
+    "OPENAI_API_KEY",     "OPENAI_API_KEY_2", "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",     "DEEPSEEK_API_KEY", "MISTRAL_API_KEY",
+    "OPENROUTER_API_KEY", "SY_FUZZ_KEY",      "K"
+};
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -32,8 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sy_config *cfg = NULL;
     struct sy_buf errors;
     sy_buf_init(&errors, 1u << 20);
-    enum sy_err e = sy_config_load_string((const char *)data, size, "fuzz",
-                                          &cfg, &errors);
+    enum sy_err e =
+        sy_config_load_string((const char *)data, size, "fuzz", &cfg, &errors);
     if (errors.len > 0 &&
         memmem(data, size, ENV_SECRET, strlen(ENV_SECRET)) == NULL &&
         memmem(errors.data, errors.len, ENV_SECRET, strlen(ENV_SECRET))) {

@@ -37,7 +37,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 strict_json(const char *s, size_t size)
 {
-    struct sy_json_limits lim = {64, 0};
+    struct sy_json_limits lim = { 64, 0 };
     struct sy_json_result res;
     struct json_object *o = NULL;
     enum sy_json_status st = sy_json_parse_strict(s, size, &lim, &o, &res);
@@ -53,8 +53,8 @@ strict_json(const char *s, size_t size)
     }
     /* json-c's strict mode, UTF-8 checked, with room for the depth. */
     struct json_tokener *tok = json_tokener_new_ex(80);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-                                    JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok,
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     struct json_object *ref = json_tokener_parse_ex(tok, s, (int)size);
     enum json_tokener_error je = json_tokener_get_error(tok);
     if (ref == NULL && je == json_tokener_continue) {
@@ -68,8 +68,10 @@ strict_json(const char *s, size_t size)
     for (size_t i = end; i < size && rest_ws; i++)
         rest_ws = s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r';
     if (je != json_tokener_success || (ref == NULL && o != NULL)) {
-        fprintf(stderr, "fuzz: strict parse took what json-c refuses: "
-                "%s\n", json_tokener_error_desc(je));
+        fprintf(stderr,
+                "fuzz: strict parse took what json-c refuses: "
+                "%s\n",
+                json_tokener_error_desc(je));
         abort();
     }
     (void)rest_ws; /* json-c stops after one value; the rest was ours */
@@ -78,12 +80,14 @@ strict_json(const char *s, size_t size)
     const char *again = json_object_to_json_string_ext(
         o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     struct json_object *o2 = NULL;
-    struct sy_json_limits lim2 = {64, 64u << 20};
+    struct sy_json_limits lim2 = { 64, 64u << 20 };
     enum sy_json_status st2 =
         sy_json_parse_strict(again, strlen(again), &lim2, &o2, &res);
     if (st2 != SY_JSON_OK) {
-        fprintf(stderr, "fuzz: a parsed value does not parse again (%d): "
-                "%.300s\n", (int)st2, again);
+        fprintf(stderr,
+                "fuzz: a parsed value does not parse again (%d): "
+                "%.300s\n",
+                (int)st2, again);
         abort();
     }
     json_object_put(o2);
@@ -105,10 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     struct json_object *doc = NULL;
     bool unfenced = false;
-    sy_contract_parse_json(s, size, 64, &a, &doc, err, sizeof(err),
-                           &unfenced);
-    sy_contract_check_json(s, size, NULL, 64, &a, err, sizeof(err),
-                           &unfenced);
+    sy_contract_parse_json(s, size, 64, &a, &doc, err, sizeof(err), &unfenced);
+    sy_contract_check_json(s, size, NULL, 64, &a, err, sizeof(err), &unfenced);
     sy_contract_check_json(s, size, schema, 64, &a, err, sizeof(err),
                            &unfenced);
     sy_contract_check_tool_args(s, size, NULL, 64, err, sizeof(err));

@@ -18,8 +18,8 @@
 
 static struct fz_env envs[FZ_NTYPES];
 
-static const int statuses[] = {400, 401, 403, 404, 408, 409, 413, 422,
-                               429, 500, 502, 503, 504, 529, 200, 302};
+static const int statuses[] = { 400, 401, 403, 404, 408, 409, 413, 422,
+                                429, 500, 502, 503, 504, 529, 200, 302 };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -35,7 +35,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_begin(data, size);
-    struct fz_in in = {data, size};
+    struct fz_in in = { data, size };
     struct fz_env *e = &envs[fz_byte(&in) % FZ_NTYPES];
     int status = statuses[fz_byte(&in) % SY_ARRAY_LEN(statuses)];
     struct sy_upstream_call c;

@@ -27,13 +27,13 @@
 #include "base/log.h"
 #include "io/upstream.h"
 
-#define CALLER "sk-fuzz-caller-0123456789"
+#define CALLER  "sk-fuzz-caller-0123456789"
 #define CALLER2 "sk-fuzz-caller2-0123456789"
-#define ADMIN "sk-fuzz-admin-0123456789"
+#define ADMIN   "sk-fuzz-admin-0123456789"
 #define PROVKEY "sk-fuzz-provider-0123456789"
 
-#define TIMEOUTS                                                           \
-    "'timeouts':{'connect_ms':1000,'first_byte_ms':1000,'idle_ms':1000,"  \
+#define TIMEOUTS                                                         \
+    "'timeouts':{'connect_ms':1000,'first_byte_ms':1000,'idle_ms':1000," \
     "'total_ms':1000}"
 
 static const char config_text[] =
@@ -57,9 +57,10 @@ static const char config_text[] =
     "'multi':{'deployments':['dep-a','dep-b','dep-c']}}}";
 
 static const char *const names[] = {
-    "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "PATH_INFO",
-    "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_AUTHORIZATION",
-    "HTTP_X_REQUEST_ID"};
+    "REQUEST_METHOD",     "REQUEST_URI",      "SCRIPT_NAME",
+    "PATH_INFO",          "CONTENT_TYPE",     "CONTENT_LENGTH",
+    "HTTP_AUTHORIZATION", "HTTP_X_REQUEST_ID"
+};
 #define NPARAMS (sizeof(names) / sizeof(names[0]))
 
 static struct sy_config *cfg;
@@ -108,7 +109,7 @@ cap_flush(void *io)
     return SY_OK;
 }
 
-static const struct sy_sink_ops cap_ops = {cap_write, cap_flush};
+static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -199,8 +200,7 @@ check_head(const char *h, size_t n)
     }
     return;
 bad:
-    fprintf(stderr, "fuzz: a bad response header line in:\n%.*s\n", (int)n,
-            h);
+    fprintf(stderr, "fuzz: a bad response header line in:\n%.*s\n", (int)n, h);
     abort();
 }
 
@@ -212,8 +212,10 @@ check_body(const char *b, size_t n)
     struct sy_json_result res;
     struct json_object *o = NULL;
     if (sy_json_parse_strict(b, n, NULL, &o, &res) != SY_JSON_OK) {
-        fprintf(stderr, "fuzz: the answer body is not JSON (%d at %zu):\n"
-                "%.*s\n", (int)res.status, res.at, (int)SY_MIN(n, 2000u), b);
+        fprintf(stderr,
+                "fuzz: the answer body is not JSON (%d at %zu):\n"
+                "%.*s\n",
+                (int)res.status, res.at, (int)SY_MIN(n, 2000u), b);
         abort();
     }
     json_object_put(o);
@@ -222,7 +224,7 @@ check_body(const char *b, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_in in = {data, size};
+    struct fz_in in = { data, size };
     unsigned absent = fz_byte(&in);
     struct fake f;
     memset(&f, 0, sizeof(f));
@@ -240,7 +242,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     f.body = (const char *)in.p;
     f.len = in.n;
-    struct sy_fcgi_io io = {fake_param, fake_read, &f};
+    struct sy_fcgi_io io = { fake_param, fake_read, &f };
 
     struct sy_buf out;
     sy_buf_init(&out, 4u << 20);

@@ -17,9 +17,11 @@
 #include "contract/jsonschema.h"
 
 static const char *const fixed[] = {
-    "{}", "[]", "0", "-1.5", "\"\"", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
-    "null", "true", "{\"a\":1,\"b\":[1,2,3],\"c\":{\"d\":\"x\"}}",
-    "[[[[[]]]]]"};
+    "{}",        "[]",   "0",
+    "-1.5",      "\"\"", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+    "null",      "true", "{\"a\":1,\"b\":[1,2,3],\"c\":{\"d\":\"x\"}}",
+    "[[[[[]]]]]"
+};
 static struct json_object *fixed_doc[SY_ARRAY_LEN(fixed)];
 
 int

@@ -35,8 +35,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(path, sizeof(path), "%s/sy-fuzz-usagelog-%d", dir,
-             (int)getpid());
+    snprintf(path, sizeof(path), "%s/sy-fuzz-usagelog-%d", dir, (int)getpid());
     atexit(remove_file);
     return 0;
 }
@@ -64,8 +63,10 @@ one_line(const char *line, size_t len, struct sy_spend_totals *t)
         char *s2 = sy_xmalloc(n + 1);
         struct sy_usage_record again;
         if (!sy_usagelog_parse(out, n, s2, n + 1, &again)) {
-            fprintf(stderr, "fuzz: a formatted record does not parse: "
-                    "%.*s\n", (int)n, out);
+            fprintf(stderr,
+                    "fuzz: a formatted record does not parse: "
+                    "%.*s\n",
+                    (int)n, out);
             abort();
         }
         free(s2);
@@ -91,7 +92,7 @@ as_replies(const char *p, size_t size, struct sy_spend_totals *t)
         n++;
         p += len + (nl != NULL);
     }
-    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = vals, .n = n};
+    struct sy_store_val arr = { .type = SY_STORE_ARRAY, .elem = vals, .n = n };
     sy_spend_totals_add_reply(t, &arr);
     int64_t sum;
     sy_spend_sum_field(vals, n, &sum);

@@ -47,7 +47,7 @@ replay_file(const char *path)
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return -1;
-    struct job j = {NULL, 0};
+    struct job j = { NULL, 0 };
     size_t cap = 0;
     for (;;) {
         if (j.size == cap) {

@@ -63,8 +63,7 @@ J(const char *s)
 }
 
 /* printf, then J(). */
-static SY_UNUSED const char *SY_PRINTF(1, 2)
-JF(const char *fmt, ...)
+static SY_UNUSED const char *SY_PRINTF(1, 2) JF(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -85,8 +84,7 @@ load(const char *text)
     sy_config_free(cfg);
     cfg = NULL;
     sy_buf_clear(&errs);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg,
-                                          &errs);
+    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
     if (e == SY_OK)
         assert_non_null(cfg);
     else
@@ -145,7 +143,7 @@ has_line(const char *want)
     "'local':{'type':'openai','base_url':'http://127.0.0.1:1','auth':'none'}"
 #define DEP_D "'d':{'provider':'local','model':'m'}"
 #define GRP_G "'g':{'deployments':['d']}"
-#define MIN_CONFIG \
+#define MIN_CONFIG                                             \
     "{'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "}," \
     "'groups':{" GRP_G "}}"
 

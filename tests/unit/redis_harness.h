@@ -91,7 +91,7 @@ redis_answers(int port)
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons((uint16_t)port);
-    struct timeval tv = {0, 200000};
+    struct timeval tv = { 0, 200000 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     bool ok = false;
     char buf[64];
@@ -132,9 +132,10 @@ redis_start(struct redis_srv *r, const char *const *extra)
             args[n++] = conf;
             args[n++] = "--sentinel";
         } else {
-            const char *base[] = {"--port", portstr, "--bind", "127.0.0.1",
-                                  "--save", "", "--appendonly", "no",
-                                  "--daemonize", "no", "--dir", r->dir};
+            const char *base[] = { "--port",       portstr,  "--bind",
+                                   "127.0.0.1",    "--save", "",
+                                   "--appendonly", "no",     "--daemonize",
+                                   "no",           "--dir",  r->dir };
             for (size_t i = 0; i < SY_ARRAY_LEN(base); i++)
                 args[n++] = base[i];
             for (int i = 0; extra != NULL && extra[i] != NULL && n < 38; i++)
@@ -214,10 +215,10 @@ redis_cleanup(struct redis_srv *r)
     r->dir[0] = '\0';
 }
 
-#define NEED_REDIS()                                                         \
-    do {                                                                     \
-        if (!have_redis)                                                     \
-            skip();                                                          \
+#define NEED_REDIS()     \
+    do {                 \
+        if (!have_redis) \
+            skip();      \
     } while (0)
 
 /* Group setup for every file that uses the harness: ignore SIGPIPE,
@@ -230,8 +231,10 @@ redis_group_setup(struct redis_srv *srv, const char *group)
     sy_log_set_level(SY_LOG_ERROR);
     have_redis = redis_installed();
     if (!have_redis) {
-        fprintf(stderr, "\n*** SKIPPED: redis-server not found in PATH; "
-                        "the Redis tests of %s are skipped ***\n\n", group);
+        fprintf(stderr,
+                "\n*** SKIPPED: redis-server not found in PATH; "
+                "the Redis tests of %s are skipped ***\n\n",
+                group);
         return 0;
     }
     if (!redis_start(srv, NULL)) {

@@ -30,8 +30,7 @@ load(void)
         "\"groups\":{\"g\":{\"deployments\":[\"d\"]},"
         "\"h\":{\"deployments\":[\"d\"]}}}";
     struct sy_config *cfg = NULL;
-    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg,
-                                           NULL),
+    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg, NULL),
                      SY_OK);
     return cfg;
 }
@@ -94,9 +93,9 @@ test_short_key_refused(void **state)
     struct sy_config *cfg = NULL;
     struct sy_buf errs;
     sy_buf_init(&errs, 4096);
-    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg,
-                                           &errs),
-                     SY_EBADREQ);
+    assert_int_equal(
+        sy_config_load_string(text, strlen(text), "t", &cfg, &errs),
+        SY_EBADREQ);
     assert_non_null(strstr(sy_buf_cstr(&errs), "keys.s.key_env"));
     /* The message names the variable, never its value. */
     assert_null(strstr(sy_buf_cstr(&errs), "short\""));

@@ -87,8 +87,7 @@ static void
 refused(const char *body, const char *param)
 {
     enum sy_err e = parse(body);
-    if (e != SY_EBADREQ || perr.param == NULL ||
-        strcmp(perr.param, param) != 0)
+    if (e != SY_EBADREQ || perr.param == NULL || strcmp(perr.param, param) != 0)
         fail_msg("expected a 400 naming '%s', got %s (%s: %s)\n  body: %s",
                  param, sy_err_name(e), perr.param ? perr.param : "-",
                  perr.message, J(body));
@@ -109,14 +108,14 @@ test_numbers_bounded(void **state)
             "max_tokens");
     refused("{'model':'m'," MSG ",'max_tokens':10000001}", "max_tokens");
     refused("{'model':'m'," MSG ",'max_completion_tokens':"
-            "9223372036854775807}", "max_completion_tokens");
+            "9223372036854775807}",
+            "max_completion_tokens");
     refused("{'model':'m'," MSG ",'max_tokens':-9223372036854775808}",
             "max_tokens");
     refused("{'model':'m'," MSG ",'n':9223372036854775807}", "n");
     refused("{'model':'m'," MSG ",'n':129}", "n");
     refused("{'model':'m'," MSG ",'top_logprobs':21}", "top_logprobs");
-    refused("{'model':'m'," MSG ",'presence_penalty':2.5}",
-            "presence_penalty");
+    refused("{'model':'m'," MSG ",'presence_penalty':2.5}", "presence_penalty");
     refused("{'model':'m'," MSG ",'frequency_penalty':-3}",
             "frequency_penalty");
     assert_int_equal(parse("{'model':'m'," MSG ",'max_tokens':10000000,"
@@ -153,14 +152,21 @@ test_billed_fields(void **state)
     assert_int_equal(n.choices, 1);
     assert_null(sy_caps_check(&c, &n, why, sizeof(why)));
 
-    static const char *const used[] = {
-        "'n':4", "'service_tier':'priority'", "'store':true",
-        "'web_search_options':{}", "'audio':{'voice':'alloy'}",
-        "'modalities':['text','audio']", "'prediction':{'type':'content'}",
-        "'models':['a/b']", "'plugins':[{'id':'web'}]",
-        "'provider':{'sort':'price'}", "'route':'fallback'",
-        "'transforms':['middle-out']", "'enable_search':true",
-        "'vl_high_resolution_images':true", "'store':'yes'"};
+    static const char *const used[] = { "'n':4",
+                                        "'service_tier':'priority'",
+                                        "'store':true",
+                                        "'web_search_options':{}",
+                                        "'audio':{'voice':'alloy'}",
+                                        "'modalities':['text','audio']",
+                                        "'prediction':{'type':'content'}",
+                                        "'models':['a/b']",
+                                        "'plugins':[{'id':'web'}]",
+                                        "'provider':{'sort':'price'}",
+                                        "'route':'fallback'",
+                                        "'transforms':['middle-out']",
+                                        "'enable_search':true",
+                                        "'vl_high_resolution_images':true",
+                                        "'store':'yes'" };
     for (size_t i = 0; i < SY_ARRAY_LEN(used); i++) {
         char body[256];
         snprintf(body, sizeof(body), "{'model':'m'," MSG ",%s}", used[i]);
@@ -207,9 +213,10 @@ test_config_allow_fields(void **state)
     (void)state;
     struct sy_buf errs;
     sy_buf_init(&errs, 1u << 16);
-    struct sy_config *cfg = load_cfg(
-        ",'allow_fields':['n','service_tier'],'capabilities':"
-        "{'image_tokens':2000}", "", &errs);
+    struct sy_config *cfg =
+        load_cfg(",'allow_fields':['n','service_tier'],'capabilities':"
+                 "{'image_tokens':2000}",
+                 "", &errs);
     assert_non_null(cfg);
     const struct sy_caps *c = &cfg->deployments[0].caps;
     assert_int_equal(c->allow_fields, SY_FIELD_N | (1u << 1));
@@ -236,7 +243,7 @@ test_config_allow_fields(void **state)
 /* ------------------------------------------------------------------ */
 /* The worst-case reservation                                          */
 
-static const struct sy_price gpt4o = {2.5, 10.0, 1.25};
+static const struct sy_price gpt4o = { 2.5, 10.0, 1.25 };
 
 struct fixture {
     struct sy_provider prov;
@@ -269,9 +276,8 @@ fixture(struct fixture *f, const char *body, uint32_t allow)
     f->r.body = b;
     f->r.body_len = strlen(b);
     f->c.r = &f->r;
-    assert_int_equal(sy_chat_req_parse(b, strlen(b), 64, &arena, &f->c.chat,
-                                       &perr),
-                     SY_OK);
+    assert_int_equal(
+        sy_chat_req_parse(b, strlen(b), 64, &arena, &f->c.chat, &perr), SY_OK);
 }
 
 static int64_t
@@ -289,24 +295,24 @@ test_reservation_multiplies_n(void **state)
 {
     (void)state;
     size_t l1, l4;
-    int64_t one = worst("{'model':'m'," MSG ",'max_tokens':1000,'n':1}", 0,
-                        &l1);
-    int64_t four = worst("{'model':'m'," MSG ",'max_tokens':1000,'n':4}",
-                         SY_FIELD_N, &l4);
+    int64_t one =
+        worst("{'model':'m'," MSG ",'max_tokens':1000,'n':1}", 0, &l1);
+    int64_t four =
+        worst("{'model':'m'," MSG ",'max_tokens':1000,'n':4}", SY_FIELD_N, &l4);
     /* Every prompt byte a token at the input price, plus max_tokens at
      * the output price for each choice. */
-    assert_int_equal(one, sy_cost_worst_case_micro_usd(
-                              &gpt4o, (int64_t)l1 + 1, 1000, 0));
-    assert_int_equal(four, sy_cost_worst_case_micro_usd(
-                               &gpt4o, (int64_t)l4 + 1, 4000, 0));
+    assert_int_equal(
+        one, sy_cost_worst_case_micro_usd(&gpt4o, (int64_t)l1 + 1, 1000, 0));
+    assert_int_equal(
+        four, sy_cost_worst_case_micro_usd(&gpt4o, (int64_t)l4 + 1, 4000, 0));
     assert_true(four - (int64_t)(l4 + 1) * 25 / 10 >=
                 4 * (one - (int64_t)(l1 + 1) * 25 / 10) - 4);
     /* No max_tokens: the deployment's output limit (16,384 for gpt-4o),
      * per choice. */
     size_t l;
     int64_t dflt = worst("{'model':'m'," MSG ",'n':2}", SY_FIELD_N, &l);
-    assert_int_equal(dflt, sy_cost_worst_case_micro_usd(
-                               &gpt4o, (int64_t)l + 1, 2 * 16384, 0));
+    assert_int_equal(dflt, sy_cost_worst_case_micro_usd(&gpt4o, (int64_t)l + 1,
+                                                        2 * 16384, 0));
 }
 
 static void
@@ -325,7 +331,8 @@ test_reservation_counts_images(void **state)
         "{'type':'image_url','image_url':{'url':'https://x/1.png'}},"
         "{'type':'image_url','image_url':{'url':'https://x/2.png'}},"
         "{'type':'image_url','image_url':{'url':'data:image/png;base64,%s'}}"
-        "]}]}", big);
+        "]}]}",
+        big);
     size_t len;
     int64_t cost = worst(body, 0, &len);
     size_t urls = strlen("https://x/1.png") * 2 +
@@ -359,9 +366,9 @@ test_budget_not_overshot(void **state)
      * request is billed the most it can cost. */
     int64_t w4 = worst("{'model':'m'," MSG ",'max_tokens':1000,'n':4}",
                        SY_FIELD_N, &len);
-    struct sy_usage u = {.present = true,
-                         .prompt_tokens = (int64_t)len + 1,
-                         .completion_tokens = 4000};
+    struct sy_usage u = { .present = true,
+                          .prompt_tokens = (int64_t)len + 1,
+                          .completion_tokens = 4000 };
     int64_t real = sy_cost_micro_usd(&gpt4o, &u, 0);
     assert_true(real <= w4);
     unsigned admitted = 0;
@@ -399,18 +406,18 @@ test_script_error_refuses(void **state)
     assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET",
                                        "t:rl:{x:tpm}:28333334", "abc", NULL),
                      SY_OK);
-    struct sy_ratelimit_item it = {"x:tpm", 50, 10};
+    struct sy_ratelimit_item it = { "x:tpm", 50, 10 };
     struct sy_ratelimit_result r;
-    assert_int_equal(sy_ratelimit_reserve(s, &it, 1, 60000,
-                                          UINT64_C(1700000040000), &r),
-                     SY_EINTERNAL);
+    assert_int_equal(
+        sy_ratelimit_reserve(s, &it, 1, 60000, UINT64_C(1700000040000), &r),
+        SY_EINTERNAL);
     assert_true(sy_store_is_up(s)); /* not counted as an outage */
 
     /* Through the quota layer: a configured key (which has local windows
      * to fall back on) and a virtual key (which has none): both refused,
      * flagged as a failed check. */
-    struct sy_caller_key keys[1] = {{.name = "ck", .limits = {0, 50}}};
-    struct sy_caller_key vk = {.name = "vk", .limits = {0, 50}};
+    struct sy_caller_key keys[1] = { { .name = "ck", .limits = { 0, 50 } } };
+    struct sy_caller_key vk = { .name = "vk", .limits = { 0, 50 } };
     struct sy_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.keys = keys;
@@ -424,12 +431,12 @@ test_script_error_refuses(void **state)
                  (unsigned long long)w);
         snprintf(k2, sizeof(k2), "t:rl:{ck:vk:tpm}:%llu",
                  (unsigned long long)w);
-        assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", k1, "abc",
-                                           NULL), SY_OK);
-        assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", k2, "abc",
-                                           NULL), SY_OK);
+        assert_int_equal(
+            sy_store_commandl(s, NULL, NULL, "SET", k1, "abc", NULL), SY_OK);
+        assert_int_equal(
+            sy_store_commandl(s, NULL, NULL, "SET", k2, "abc", NULL), SY_OK);
     }
-    const struct sy_caller_key *who[2] = {&keys[0], &vk};
+    const struct sy_caller_key *who[2] = { &keys[0], &vk };
     for (size_t i = 0; i < 2; i++) {
         struct sy_reservation res;
         memset(&r, 0, sizeof(r));
@@ -443,20 +450,22 @@ test_script_error_refuses(void **state)
     /* The budget script too: SY_EINTERNAL, which fail_open ignores. */
     assert_int_equal(sy_store_commandl(s, NULL, NULL, "HSET",
                                        "t:budget:{bk}:total", "spent", "abc",
-                                       NULL), SY_OK);
+                                       NULL),
+                     SY_OK);
     struct sy_budget_result br;
-    assert_int_equal(sy_budget_reserve(s, "bk", "total", 500000, 10, 0, 0,
-                                       &br),
+    assert_int_equal(sy_budget_reserve(s, "bk", "total", 500000, 10, 0, 0, &br),
                      SY_EINTERNAL);
     /* A Redis that cannot run scripts now (out of memory) is
      * unavailable, not a script error: rate limits fall back to the local
      * windows as for a lost connection. */
     assert_int_equal(sy_store_commandl(s, NULL, NULL, "CONFIG", "SET",
-                                       "maxmemory", "1", NULL), SY_OK);
-    struct sy_ratelimit_item fresh = {"oom:tpm", 50, 10};
+                                       "maxmemory", "1", NULL),
+                     SY_OK);
+    struct sy_ratelimit_item fresh = { "oom:tpm", 50, 10 };
     enum sy_err oe = sy_ratelimit_reserve(s, &fresh, 1, 60000, 0, &r);
     assert_int_equal(sy_store_commandl(s, NULL, NULL, "CONFIG", "SET",
-                                       "maxmemory", "0", NULL), SY_OK);
+                                       "maxmemory", "0", NULL),
+                     SY_OK);
     assert_int_equal(oe, SY_ESTORE);
     sy_quota_free(q);
     sy_store_free(s);
@@ -478,7 +487,7 @@ test_tpm_holds_with_huge_estimates(void **state)
     memset(&cfg, 0, sizeof(cfg));
     cfg.state.cluster_workers = 1;
     struct sy_quota *q = sy_quota_new(&cfg);
-    struct sy_caller_key vk = {.name = "vk-huge", .limits = {0, 50}};
+    struct sy_caller_key vk = { .name = "vk-huge", .limits = { 0, 50 } };
     uint64_t through = 0;
     for (int i = 0; i < 30; i++) {
         struct sy_reservation res;
@@ -500,15 +509,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_numbers_bounded, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_billed_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_allow_fields, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reservation_multiplies_n, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_reservation_counts_images,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reservation_counts_images, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_budget_not_overshot, setup,
                                         teardown),
         cmocka_unit_test(test_script_error_refuses),

@@ -118,16 +118,16 @@ test_classify(void **state)
 {
     (void)state;
     assert_int_equal(sy_breaker_classify(SY_OK), SY_BREAKER_SUCCESS);
-    static const enum sy_err fail[] = {SY_EUP_CONNECT, SY_EUP_TIMEOUT,
-                                       SY_EUP_5XX, SY_EUP_PROTO};
+    static const enum sy_err fail[] = { SY_EUP_CONNECT, SY_EUP_TIMEOUT,
+                                        SY_EUP_5XX, SY_EUP_PROTO };
     for (size_t i = 0; i < SY_ARRAY_LEN(fail); i++)
         assert_int_equal(sy_breaker_classify(fail[i]), SY_BREAKER_FAILURE);
     /* Own-key quota and auth, caller errors, caller gone, store trouble:
      * they say nothing about the deployment. */
     static const enum sy_err ignore[] = {
-        SY_EUP_RATELIMIT, SY_EUP_AUTH, SY_EUP_BADREQ, SY_EBADREQ,
-        SY_ETOOBIG,       SY_EGONE,    SY_ESTORE,     SY_EQUOTA,
-        SY_EINTERNAL};
+        SY_EUP_RATELIMIT, SY_EUP_AUTH, SY_EUP_BADREQ, SY_EBADREQ,  SY_ETOOBIG,
+        SY_EGONE,         SY_ESTORE,   SY_EQUOTA,     SY_EINTERNAL
+    };
     for (size_t i = 0; i < SY_ARRAY_LEN(ignore); i++)
         assert_int_equal(sy_breaker_classify(ignore[i]), SY_BREAKER_IGNORE);
     assert_string_equal(sy_breaker_state_name(SY_BREAKER_HALF_OPEN),
@@ -166,15 +166,14 @@ test_consecutive_rule(void **state)
     c.failure_pct = 0; /* this test: only the consecutive rule */
     struct sy_breaker b;
     sy_breaker_init(&b);
-    const uint32_t r[] = {0};
-    struct fixed_rand fr = {r, 1, 0};
+    const uint32_t r[] = { 0 };
+    struct fixed_rand fr = { r, 1, 0 };
 
     for (int i = 0; i < 4; i++) {
         assert_int_equal(sy_breaker_allow(&b, &c, sy_now_ms()),
                          SY_BREAKER_PASS);
-        assert_false(sy_breaker_report(&b, &c, sy_now_ms(),
-                                       SY_BREAKER_FAILURE, false, fixed_rand,
-                                       &fr));
+        assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
+                                       false, fixed_rand, &fr));
         advance_ms(10);
     }
     /* A success in between resets the count. */
@@ -182,9 +181,8 @@ test_consecutive_rule(void **state)
                                    false, fixed_rand, &fr));
     assert_int_equal(b.consecutive, 0);
     for (int i = 0; i < 4; i++)
-        assert_false(sy_breaker_report(&b, &c, sy_now_ms(),
-                                       SY_BREAKER_FAILURE, false, fixed_rand,
-                                       &fr));
+        assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
+                                       false, fixed_rand, &fr));
     /* Ignored outcomes do not break a run of failures either way. */
     assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_IGNORE,
                                    false, fixed_rand, &fr));
@@ -220,10 +218,10 @@ test_rate_rule(void **state)
 
     /* Alternating: never 5 in a row, but half of them fail. */
     for (int i = 0; i < 9; i++) {
-        assert_false(sy_breaker_report(&b, &c, sy_now_ms(),
-                                       i % 2 ? SY_BREAKER_FAILURE
-                                             : SY_BREAKER_SUCCESS,
-                                       false, NULL, NULL));
+        assert_false(
+            sy_breaker_report(&b, &c, sy_now_ms(),
+                              i % 2 ? SY_BREAKER_FAILURE : SY_BREAKER_SUCCESS,
+                              false, NULL, NULL));
         advance_ms(100);
     }
     sy_breaker_window(&b, &c, sy_now_ms(), &total, &failed);
@@ -238,18 +236,18 @@ test_rate_rule(void **state)
      * 6 successes and 4 failures is 40 %, not 8 of 14. */
     sy_breaker_init(&b);
     for (int i = 0; i < 4; i++)
-        sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false,
-                          NULL, NULL);
+        sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false, NULL,
+                          NULL);
     sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_SUCCESS, false, NULL,
                       NULL);
     advance_ms(10000);
     sy_breaker_window(&b, &c, sy_now_ms(), &total, &failed);
     assert_int_equal(total, 0);
     for (int i = 0; i < 10; i++) {
-        assert_false(sy_breaker_report(&b, &c, sy_now_ms(),
-                                       i < 6 ? SY_BREAKER_SUCCESS
-                                             : SY_BREAKER_FAILURE,
-                                       false, NULL, NULL));
+        assert_false(
+            sy_breaker_report(&b, &c, sy_now_ms(),
+                              i < 6 ? SY_BREAKER_SUCCESS : SY_BREAKER_FAILURE,
+                              false, NULL, NULL));
         advance_ms(50);
     }
     assert_int_equal(b.state, SY_BREAKER_CLOSED);
@@ -258,9 +256,8 @@ test_rate_rule(void **state)
     sy_breaker_init(&b);
     advance_ms(20000);
     for (int i = 0; i < 9; i++)
-        assert_false(sy_breaker_report(&b, &c, sy_now_ms(),
-                                       SY_BREAKER_FAILURE, false, NULL,
-                                       NULL));
+        assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
+                                       false, NULL, NULL));
     assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
                                   false, NULL, NULL));
 }
@@ -275,8 +272,8 @@ test_half_open(void **state)
     struct sy_breaker_conf c = test_conf();
     struct sy_breaker b;
     sy_breaker_init(&b);
-    const uint32_t r[] = {0, 0x80000000u, 0xffffffffu};
-    struct fixed_rand fr = {r, 3, 0};
+    const uint32_t r[] = { 0, 0x80000000u, 0xffffffffu };
+    struct fixed_rand fr = { r, 3, 0 };
 
     for (int i = 0; i < 5; i++)
         sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false,
@@ -299,19 +296,19 @@ test_half_open(void **state)
     advance_ms(1);
     assert_int_equal(sy_breaker_allow(&b, &c, sy_now_ms()), SY_BREAKER_PROBE);
     /* This probe's caller went away: the slot is free at once. */
-    assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_IGNORE,
-                                   true, fixed_rand, &fr));
+    assert_false(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_IGNORE, true,
+                                   fixed_rand, &fr));
     assert_int_equal(sy_breaker_allow(&b, &c, sy_now_ms()), SY_BREAKER_PROBE);
     /* It fails: reopen for 2 s plus half of 50 % (r = 0x8000....). */
-    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
-                                  true, fixed_rand, &fr));
+    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, true,
+                                  fixed_rand, &fr));
     assert_int_equal(b.state, SY_BREAKER_OPEN);
     assert_int_equal(b.trips, 2);
     assert_int_equal(b.open_until_ms, sy_now_ms() + 2500);
     advance_ms(2500);
     assert_int_equal(sy_breaker_allow(&b, &c, sy_now_ms()), SY_BREAKER_PROBE);
-    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
-                                  true, fixed_rand, &fr));
+    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, true,
+                                  fixed_rand, &fr));
     assert_int_equal(b.open_until_ms, sy_now_ms() + 4000 + 1999);
     /* Growth stops at the cap (8 s + up to 50 %). */
     for (int i = 0; i < 10; i++) {
@@ -326,8 +323,8 @@ test_half_open(void **state)
     /* Success closes and forgets everything. */
     advance_ms(b.open_until_ms - sy_now_ms());
     assert_int_equal(sy_breaker_allow(&b, &c, sy_now_ms()), SY_BREAKER_PROBE);
-    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_SUCCESS,
-                                  true, fixed_rand, &fr));
+    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_SUCCESS, true,
+                                  fixed_rand, &fr));
     assert_int_equal(b.state, SY_BREAKER_CLOSED);
     assert_int_equal(b.trips, 0);
     assert_int_equal(b.open_until_ms, 0);
@@ -337,8 +334,8 @@ test_half_open(void **state)
     assert_int_equal(total, 0);
     /* So the next opening starts again from open_ms. */
     for (int i = 0; i < 5; i++)
-        sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false,
-                          NULL, NULL);
+        sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false, NULL,
+                          NULL);
     assert_int_equal(b.open_until_ms, sy_now_ms() + 1000);
 }
 
@@ -356,16 +353,16 @@ test_reopen_never_shortens(void **state)
     b.state = SY_BREAKER_HALF_OPEN;
     b.open_until_ms = far;
     b.trips = 1;
-    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE,
-                                  true, NULL, NULL));
+    assert_true(sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, true,
+                                  NULL, NULL));
     assert_int_equal(b.state, SY_BREAKER_OPEN);
     assert_int_equal(b.open_until_ms, far);
     assert_int_equal(b.trips, 2);
     /* Adopting an earlier deadline from the cluster does not shorten. */
-    struct sy_breaker_shared sh = {.state = SY_BREAKER_OPEN,
-                                   .open_until_ms = 5000,
-                                   .now_ms = 4000,
-                                   .trips = 2};
+    struct sy_breaker_shared sh = { .state = SY_BREAKER_OPEN,
+                                    .open_until_ms = 5000,
+                                    .now_ms = 4000,
+                                    .trips = 2 };
     sy_breaker_adopt(&b, &c, &sh, sy_now_ms());
     assert_int_equal(b.open_until_ms, far);
     /* A later one is taken. */
@@ -384,10 +381,10 @@ test_adopt(void **state)
     sy_breaker_report(&b, &c, sy_now_ms(), SY_BREAKER_FAILURE, false, NULL,
                       NULL);
     /* Redis' clock is far from ours: only the time left matters. */
-    struct sy_breaker_shared sh = {.state = SY_BREAKER_OPEN,
-                                   .open_until_ms = 77000,
-                                   .now_ms = 75000,
-                                   .trips = 3};
+    struct sy_breaker_shared sh = { .state = SY_BREAKER_OPEN,
+                                    .open_until_ms = 77000,
+                                    .now_ms = 75000,
+                                    .trips = 3 };
     sy_breaker_adopt(&b, &c, &sh, sy_now_ms());
     assert_int_equal(b.state, SY_BREAKER_OPEN);
     assert_int_equal(b.open_until_ms, sy_now_ms() + 2000);
@@ -429,9 +426,16 @@ test_parse_event(void **state)
     assert_int_equal(sh.now_ms, UINT64_C(1700000001000));
     assert_int_equal(sh.trips, 2);
     static const char *const bad[] = {
-        "", "1", "1 2 3 4", "1 2 3 4 ", "3 2 3 4 d", "x 2 3 4 d",
-        "1  2 3 4 d", "1 2 3 99999999999999999999999 d",
-        "1 2 3 4 a-name-that-is-longer-than-the-buffer-we-gave"};
+        "",
+        "1",
+        "1 2 3 4",
+        "1 2 3 4 ",
+        "3 2 3 4 d",
+        "x 2 3 4 d",
+        "1  2 3 4 d",
+        "1 2 3 99999999999999999999999 d",
+        "1 2 3 4 a-name-that-is-longer-than-the-buffer-we-gave"
+    };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         if (sy_breaker_parse_event(bad[i], strlen(bad[i]), dep, sizeof(dep),
                                    &sh))
@@ -452,8 +456,7 @@ reset_dep(struct sy_store *s, const char *dep)
     char pkey[140];
     snprintf(key, sizeof(key), "t:br:{%s}", dep);
     snprintf(pkey, sizeof(pkey), "%s:probe", key);
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", key, pkey,
-                                       NULL),
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", key, pkey, NULL),
                      SY_OK);
 }
 
@@ -513,8 +516,8 @@ test_script_two_workers(void **state)
     for (int i = 0; i < 9; i++) {
         struct sy_store *w = i % 2 ? w1 : w2;
         assert_int_equal(sy_breaker_shared_report(w, "d1", &c,
-                                                  SY_BREAKER_FAILURE, NULL,
-                                                  0, now + (uint64_t)i, &sh),
+                                                  SY_BREAKER_FAILURE, NULL, 0,
+                                                  now + (uint64_t)i, &sh),
                          SY_OK);
         transitions += sh.changed;
         if (i < 4)
@@ -541,14 +544,12 @@ test_script_two_workers(void **state)
                      SY_BREAKER_DENY);
 
     /* Before the deadline: nobody passes. */
-    assert_int_equal(sy_breaker_shared_allow(w1, "d1", &c, "req-1",
-                                             now + 500, &sh),
-                     SY_OK);
+    assert_int_equal(
+        sy_breaker_shared_allow(w1, "d1", &c, "req-1", now + 500, &sh), SY_OK);
     assert_int_equal(sh.verdict, SY_BREAKER_DENY);
     /* After it: one probe for the whole cluster. */
     now += 1004;
-    assert_int_equal(sy_breaker_shared_allow(w2, "d1", &c, "req-2", now,
-                                             &sh),
+    assert_int_equal(sy_breaker_shared_allow(w2, "d1", &c, "req-2", now, &sh),
                      SY_OK);
     assert_int_equal(sh.verdict, SY_BREAKER_PROBE);
     assert_int_equal(sh.state, SY_BREAKER_HALF_OPEN);
@@ -562,15 +563,13 @@ test_script_two_workers(void **state)
     assert_int_equal(ev.state, SY_BREAKER_HALF_OPEN);
     /* Other workers' outcomes, or a report with another token, change
      * nothing; the probe's own success closes. */
-    assert_int_equal(sy_breaker_shared_report(w1, "d1", &c,
-                                              SY_BREAKER_SUCCESS, "req-x", 0,
-                                              now + 20, &sh),
+    assert_int_equal(sy_breaker_shared_report(w1, "d1", &c, SY_BREAKER_SUCCESS,
+                                              "req-x", 0, now + 20, &sh),
                      SY_OK);
     assert_int_equal(sh.state, SY_BREAKER_HALF_OPEN);
     assert_false(sh.changed);
-    assert_int_equal(sy_breaker_shared_report(w2, "d1", &c,
-                                              SY_BREAKER_SUCCESS, "req-2", 0,
-                                              now + 30, &sh),
+    assert_int_equal(sy_breaker_shared_report(w2, "d1", &c, SY_BREAKER_SUCCESS,
+                                              "req-2", 0, now + 30, &sh),
                      SY_OK);
     assert_true(sh.changed);
     assert_int_equal(sh.state, SY_BREAKER_CLOSED);
@@ -578,9 +577,8 @@ test_script_two_workers(void **state)
     assert_int_equal(sh.window_total, 0);
     assert_int_equal(drain_events(sub, 500, &ev, dep, sizeof(dep)), 1);
     assert_int_equal(ev.state, SY_BREAKER_CLOSED);
-    assert_int_equal(sy_breaker_shared_allow(w1, "d1", &c, "req-3", now + 40,
-                                             &sh),
-                     SY_OK);
+    assert_int_equal(
+        sy_breaker_shared_allow(w1, "d1", &c, "req-3", now + 40, &sh), SY_OK);
     assert_int_equal(sh.verdict, SY_BREAKER_PASS);
     sy_store_free(w1);
     sy_store_free(w2);
@@ -605,8 +603,8 @@ test_script_probe_and_reopen(void **state)
     struct sy_breaker_shared sh;
     for (int i = 0; i < 5; i++)
         assert_int_equal(sy_breaker_shared_report(w1, "d2", &c,
-                                                  SY_BREAKER_FAILURE, NULL,
-                                                  0, now, &sh),
+                                                  SY_BREAKER_FAILURE, NULL, 0,
+                                                  now, &sh),
                          SY_OK);
     assert_int_equal(sh.state, SY_BREAKER_OPEN);
     now += 1000;
@@ -621,24 +619,21 @@ test_script_probe_and_reopen(void **state)
                      SY_OK);
     assert_int_equal(sh.verdict, SY_BREAKER_PROBE);
     /* p1 finally reports: not the probe any more, nothing changes. */
-    assert_int_equal(sy_breaker_shared_report(w1, "d2", &c,
-                                              SY_BREAKER_FAILURE, "p1", 0,
-                                              now, &sh),
+    assert_int_equal(sy_breaker_shared_report(w1, "d2", &c, SY_BREAKER_FAILURE,
+                                              "p1", 0, now, &sh),
                      SY_OK);
     assert_false(sh.changed);
     assert_int_equal(sh.state, SY_BREAKER_HALF_OPEN);
     /* p2's caller went away: the slot is free at once. */
-    assert_int_equal(sy_breaker_shared_report(w2, "d2", &c,
-                                              SY_BREAKER_IGNORE, "p2", 0, now,
-                                              &sh),
+    assert_int_equal(sy_breaker_shared_report(w2, "d2", &c, SY_BREAKER_IGNORE,
+                                              "p2", 0, now, &sh),
                      SY_OK);
     assert_int_equal(sy_breaker_shared_allow(w1, "d2", &c, "p3", now, &sh),
                      SY_OK);
     assert_int_equal(sh.verdict, SY_BREAKER_PROBE);
     /* p3 fails: trip 2, 2 s plus jitter (r16 = 32768: +25 %). */
-    assert_int_equal(sy_breaker_shared_report(w1, "d2", &c,
-                                              SY_BREAKER_FAILURE, "p3", 32768,
-                                              now, &sh),
+    assert_int_equal(sy_breaker_shared_report(w1, "d2", &c, SY_BREAKER_FAILURE,
+                                              "p3", 32768, now, &sh),
                      SY_OK);
     assert_true(sh.changed);
     assert_int_equal(sh.state, SY_BREAKER_OPEN);
@@ -653,12 +648,11 @@ test_script_probe_and_reopen(void **state)
     assert_int_equal(sy_store_commandl(w1, NULL, NULL, "HSET", "t:br:{d2}",
                                        "state", "2", "open_until", far, NULL),
                      SY_OK);
-    assert_int_equal(sy_store_commandl(w1, NULL, NULL, "SET",
-                                       "t:br:{d2}:probe", "p4", NULL),
-                     SY_OK);
-    assert_int_equal(sy_breaker_shared_report(w2, "d2", &c,
-                                              SY_BREAKER_FAILURE, "p4", 0,
-                                              now + 2600, &sh),
+    assert_int_equal(
+        sy_store_commandl(w1, NULL, NULL, "SET", "t:br:{d2}:probe", "p4", NULL),
+        SY_OK);
+    assert_int_equal(sy_breaker_shared_report(w2, "d2", &c, SY_BREAKER_FAILURE,
+                                              "p4", 0, now + 2600, &sh),
                      SY_OK);
     assert_true(sh.changed);
     assert_int_equal(sh.state, SY_BREAKER_OPEN);
@@ -672,8 +666,7 @@ test_script_probe_and_reopen(void **state)
     struct sy_store_batch b;
     sy_store_batch_init(&b, 1 << 16);
     assert_int_equal(sy_breaker_batch_get(&b, "t:", "d2", &c), SY_OK);
-    assert_int_equal(sy_breaker_batch_get(&b, "t:", "never-seen", &c),
-                     SY_OK);
+    assert_int_equal(sy_breaker_batch_get(&b, "t:", "never-seen", &c), SY_OK);
     struct sy_arena a;
     sy_arena_init(&a, 4096);
     struct sy_store_val *r;
@@ -684,13 +677,12 @@ test_script_probe_and_reopen(void **state)
     assert_int_equal(sh.state, SY_BREAKER_CLOSED);
     assert_false(sy_breaker_parse_shared(NULL, &sh));
     /* "get" writes nothing: an unknown deployment leaves no key. */
-    assert_int_equal(sy_store_commandl(w2, &a, &r, "EXISTS",
-                                       "t:br:{never-seen}", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(w2, &a, &r, "EXISTS", "t:br:{never-seen}", NULL),
+        SY_OK);
     assert_int_equal(r->i, 0);
     /* The state hash expires by itself. */
-    assert_int_equal(sy_store_commandl(w2, &a, &r, "PTTL", "t:br:{d2}",
-                                       NULL),
+    assert_int_equal(sy_store_commandl(w2, &a, &r, "PTTL", "t:br:{d2}", NULL),
                      SY_OK);
     assert_true(r->i > 0);
     sy_arena_cleanup(&a);
@@ -729,9 +721,8 @@ test_script_matches_c(void **state)
             enum sy_breaker_verdict v = sy_breaker_allow(&b, &c, now);
             char try[32];
             snprintf(try, sizeof(try), "t%d", step);
-            assert_int_equal(sy_breaker_shared_allow(w, "d3", &c, try, now,
-                                                     &sh),
-                             SY_OK);
+            assert_int_equal(
+                sy_breaker_shared_allow(w, "d3", &c, try, now, &sh), SY_OK);
             assert_int_equal(sh.verdict, v);
             if (v == SY_BREAKER_PROBE) {
                 memcpy(token, try, sizeof(token));
@@ -739,19 +730,18 @@ test_script_matches_c(void **state)
                 probes++;
             }
         } else {
-            enum sy_breaker_outcome o =
-                roll < 55 ? SY_BREAKER_SUCCESS
-                : roll < 95 ? SY_BREAKER_FAILURE
-                            : SY_BREAKER_IGNORE;
+            enum sy_breaker_outcome o = roll < 55   ? SY_BREAKER_SUCCESS
+                                        : roll < 95 ? SY_BREAKER_FAILURE
+                                                    : SY_BREAKER_IGNORE;
             bool probe = holding && xorshift(NULL) % 3 == 0;
             uint32_t r = xorshift(NULL);
             uint32_t r16 = r >> 16;
-            struct fixed_rand fr = {&r, 1, 0};
-            bool changed = sy_breaker_report(&b, &c, now, o, probe,
-                                             fixed_rand, &fr);
+            struct fixed_rand fr = { &r, 1, 0 };
+            bool changed =
+                sy_breaker_report(&b, &c, now, o, probe, fixed_rand, &fr);
             assert_int_equal(sy_breaker_shared_report(w, "d3", &c, o,
-                                                      probe ? token : NULL,
-                                                      r16, now, &sh),
+                                                      probe ? token : NULL, r16,
+                                                      now, &sh),
                              SY_OK);
             assert_int_equal(sh.changed, changed);
             if (probe)
@@ -771,8 +761,8 @@ test_script_matches_c(void **state)
         assert_int_equal(sh.window_total, total);
         assert_int_equal(sh.window_failed, failed);
     }
-    print_message("    1500 steps: %d openings, %d probes, identical\n",
-                  opens, probes);
+    print_message("    1500 steps: %d openings, %d probes, identical\n", opens,
+                  probes);
     assert_true(opens > 5);
     assert_true(probes > 5);
     sy_store_free(w);
@@ -790,17 +780,15 @@ test_script_store_down(void **state)
     struct sy_breaker_shared sh;
     assert_int_equal(sy_breaker_shared_allow(w, "d4", &c, "x", 0, &sh),
                      SY_ESTORE);
-    assert_int_equal(sy_breaker_shared_report(w, "d4", &c,
-                                              SY_BREAKER_FAILURE, NULL, 0, 0,
-                                              &sh),
+    assert_int_equal(sy_breaker_shared_report(w, "d4", &c, SY_BREAKER_FAILURE,
+                                              NULL, 0, 0, &sh),
                      SY_ESTORE);
     /* A deployment name too long for a key. */
     struct sy_store *ok = store_on(srv.port, NULL);
     char longname[600];
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    assert_int_equal(sy_breaker_shared_get(ok, longname, &c, &sh),
-                     SY_EBADREQ);
+    assert_int_equal(sy_breaker_shared_get(ok, longname, &c, &sh), SY_EBADREQ);
     sy_store_free(ok);
     sy_store_free(w);
 }

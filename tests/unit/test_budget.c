@@ -46,7 +46,7 @@ xorshift(uint64_t *x)
     return *x;
 }
 
-#define T0 UINT64_C(1795564799000) /* 2026-11-24 23:59:59 UTC */
+#define T0   UINT64_C(1795564799000) /* 2026-11-24 23:59:59 UTC */
 #define MIN5 300000u
 
 /* A store with generous timeouts (the race loads Redis). */
@@ -216,8 +216,7 @@ hash_check_clean(struct sy_store *s, const char *name, const char *pid)
             fail_msg("leaked reservation field %s", v->elem[i].str);
     char zkey[300];
     snprintf(zkey, sizeof(zkey), "%s:res", key);
-    assert_int_equal(sy_store_commandl(s, &a, &v, "EXISTS", zkey, NULL),
-                     SY_OK);
+    assert_int_equal(sy_store_commandl(s, &a, &v, "EXISTS", zkey, NULL), SY_OK);
     assert_int_equal(v->i, 0);
     sy_arena_cleanup(&a);
 }
@@ -231,8 +230,8 @@ test_redis_basics(void **state)
     struct sy_budget_result r;
     const char *pid = "2026-11-24";
 
-    assert_int_equal(sy_budget_reserve(s, "bad name", pid, 100, 1, 0, T0,
-                                       &r), SY_EBADREQ);
+    assert_int_equal(sy_budget_reserve(s, "bad name", pid, 100, 1, 0, T0, &r),
+                     SY_EBADREQ);
     assert_int_equal(sy_budget_reserve(s, "a", "2026-1", 100, 1, 0, T0, &r),
                      SY_EBADREQ);
     assert_int_equal(sy_budget_reserve(s, "a", pid, 100, -1, 0, T0, &r),
@@ -263,8 +262,8 @@ test_redis_basics(void **state)
     hash_check_clean(s, "basic", pid);
 
     /* an abandoned reservation is released after its expiry */
-    assert_int_equal(sy_budget_reserve(s, "basic", pid, 100, 49, 1000, T0,
-                                       &r), SY_OK);
+    assert_int_equal(sy_budget_reserve(s, "basic", pid, 100, 49, 1000, T0, &r),
+                     SY_OK);
     assert_true(r.allowed);
     assert_int_equal(r.remaining, 0);
     assert_int_equal(sy_budget_get(s, "basic", pid, T0 + 999, &r), SY_OK);
@@ -286,8 +285,8 @@ test_redis_basics(void **state)
     assert_false(r.allowed);
     assert_int_equal(r.remaining, 0);
     /* another period is another counter */
-    assert_int_equal(sy_budget_reserve(s, "over", "2026-11-25", 100, 100, 0,
-                                       T0, &r), SY_OK);
+    assert_int_equal(
+        sy_budget_reserve(s, "over", "2026-11-25", 100, 100, 0, T0, &r), SY_OK);
     assert_true(r.allowed);
     assert_int_equal(r.spent, 0);
 
@@ -300,16 +299,16 @@ test_redis_basics(void **state)
     sy_arena_init(&ar, 256);
     struct sy_store_val *v;
     assert_int_equal(sy_store_commandl(s, &ar, &v, "ZSCORE",
-                                       "t:budget:{clock}:total:res", "1",
-                                       NULL), SY_OK);
+                                       "t:budget:{clock}:total:res", "1", NULL),
+                     SY_OK);
     int64_t score;
     assert_true(sy_store_val_int(v, &score) ||
                 sscanf(v->str, "%" SCNd64, &score) == 1);
     assert_int_equal((uint64_t)score, r.now_ms + SY_BUDGET_DEFAULT_TTL_MS);
     /* total keys never expire; day keys do */
-    assert_int_equal(sy_store_commandl(s, &ar, &v, "TTL",
-                                       "t:budget:{clock}:total", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(s, &ar, &v, "TTL", "t:budget:{clock}:total", NULL),
+        SY_OK);
     assert_int_equal(v->i, -1);
     assert_int_equal(sy_store_commandl(s, &ar, &v, "TTL",
                                        "t:budget:{basic}:2026-11-24", NULL),
@@ -339,8 +338,9 @@ test_redis_matches_local(void **state)
             int64_t cost = (int64_t)(xorshift(&x) % 60);
             uint32_t ttl = 100 + (uint32_t)(xorshift(&x) % 3000);
             sy_budget_local_reserve(&b, 500, cost, ttl, now, &rl);
-            assert_int_equal(sy_budget_reserve(s, "twin", "2026-11", 500,
-                                               cost, ttl, now, &rr), SY_OK);
+            assert_int_equal(sy_budget_reserve(s, "twin", "2026-11", 500, cost,
+                                               ttl, now, &rr),
+                             SY_OK);
             if (rl.allowed && nids < SY_ARRAY_LEN(ids))
                 ids[nids++] = rl.id;
         } else {
@@ -349,15 +349,16 @@ test_redis_matches_local(void **state)
             ids[k] = ids[--nids];
             int64_t real = (int64_t)(xorshift(&x) % 70);
             sy_budget_local_settle(&b, id, real, now, &rl);
-            assert_int_equal(sy_budget_settle(s, "twin", "2026-11", id, real,
-                                              now, &rr), SY_OK);
+            assert_int_equal(
+                sy_budget_settle(s, "twin", "2026-11", id, real, now, &rr),
+                SY_OK);
         }
         if (rl.allowed != rr.allowed || rl.id != rr.id ||
             rl.remaining != rr.remaining || rl.spent != rr.spent ||
             rl.reserved != rr.reserved || rr.now_ms != now)
             fail_msg("step %d: local {%d %" PRIu64 " %" PRId64 " %" PRId64
-                     " %" PRId64 "} redis {%d %" PRIu64 " %" PRId64
-                     " %" PRId64 " %" PRId64 "}",
+                     " %" PRId64 "} redis {%d %" PRIu64 " %" PRId64 " %" PRId64
+                     " %" PRId64 "}",
                      step, rl.allowed, rl.id, rl.remaining, rl.spent,
                      rl.reserved, rr.allowed, rr.id, rr.remaining, rr.spent,
                      rr.reserved);
@@ -369,9 +370,9 @@ test_redis_matches_local(void **state)
 /* ------------------------------------------------------------------ */
 /* The race                                                            */
 
-#define THREADS 32
+#define THREADS  32
 #define ATTEMPTS 150
-#define BUDGET 20000
+#define BUDGET   20000
 #define MAX_COST 200
 
 struct attempt {
@@ -390,7 +391,7 @@ struct racer {
     pthread_t th;
     struct sy_store *s;
     const char *name;
-    int mode;          /* 0: settle the full cost; 1: settle less, or
+    int mode; /* 0: settle the full cost; 1: settle less, or
                           abandon one in eight (fixed clock) */
     uint64_t seed;
     struct attempt at[ATTEMPTS];
@@ -404,13 +405,12 @@ race_main(void *arg)
     uint64_t x = r->seed;
     for (int i = 0; i < ATTEMPTS; i++) {
         struct attempt *a = &r->at[i];
-        a->cost = xorshift(&x) % 4 == 0 ? 1
-                                        : 1 + (int64_t)(xorshift(&x) %
-                                                        MAX_COST);
+        a->cost =
+            xorshift(&x) % 4 == 0 ? 1 : 1 + (int64_t)(xorshift(&x) % MAX_COST);
         uint64_t now = r->mode == 0 ? 0 : T0;
         struct sy_budget_result res;
-        if (sy_budget_reserve(r->s, r->name, "total", BUDGET, a->cost, 0,
-                              now, &res) != SY_OK) {
+        if (sy_budget_reserve(r->s, r->name, "total", BUDGET, a->cost, 0, now,
+                              &res) != SY_OK) {
             r->errors++;
             continue;
         }
@@ -425,9 +425,9 @@ race_main(void *arg)
             a->abandoned = true;
             continue;
         }
-        a->real = r->mode == 0 ? a->cost
-                               : (int64_t)(xorshift(&x) %
-                                           (uint64_t)(a->cost + 1));
+        a->real = r->mode == 0
+                      ? a->cost
+                      : (int64_t)(xorshift(&x) % (uint64_t)(a->cost + 1));
         if (sy_budget_settle(r->s, r->name, "total", res.id, a->real, now,
                              &res) != SY_OK) {
             r->errors++;
@@ -450,8 +450,7 @@ race(const char *name, int mode)
         rs[t].seed = 0x1234567u + 7919u * (uint64_t)t;
     }
     for (int t = 0; t < THREADS; t++)
-        assert_int_equal(pthread_create(&rs[t].th, NULL, race_main, &rs[t]),
-                         0);
+        assert_int_equal(pthread_create(&rs[t].th, NULL, race_main, &rs[t]), 0);
     for (int t = 0; t < THREADS; t++)
         pthread_join(rs[t].th, NULL);
     for (int t = 0; t < THREADS; t++) {
@@ -508,12 +507,12 @@ test_race_exhaustion(void **state)
     assert_int_equal(r.spent, BUDGET);
     assert_int_equal(r.reserved, 0);
     hash_check_clean(s, "race", "total");
-    assert_int_equal(sy_budget_reserve(s, "race", "total", BUDGET, 1, 0, 0,
-                                       &r), SY_OK);
+    assert_int_equal(sy_budget_reserve(s, "race", "total", BUDGET, 1, 0, 0, &r),
+                     SY_OK);
     assert_false(r.allowed);
     assert_int_equal(r.remaining, 0);
-    print_message("race: %zu of %d admitted, spent %" PRId64 " of %d\n",
-                  nadmit, THREADS * ATTEMPTS, admitted, BUDGET);
+    print_message("race: %zu of %d admitted, spent %" PRId64 " of %d\n", nadmit,
+                  THREADS * ATTEMPTS, admitted, BUDGET);
     sy_store_free(s);
     free(rs);
 }
@@ -551,8 +550,7 @@ test_race_abandoned(void **state)
     assert_true(r.spent + r.reserved <= BUDGET);
     assert_true(r.spent <= BUDGET + max_cost);
     /* five minutes later they are released */
-    assert_int_equal(sy_budget_get(s, "race2", "total", T0 + MIN5, &r),
-                     SY_OK);
+    assert_int_equal(sy_budget_get(s, "race2", "total", T0 + MIN5, &r), SY_OK);
     assert_int_equal(r.spent, real);
     assert_int_equal(r.reserved, 0);
     hash_check_clean(s, "race2", "total");

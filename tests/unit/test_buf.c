@@ -217,7 +217,10 @@ test_json_str_invalid_utf8(void **state)
      * echoed in an error must not make the body invalid JSON): a stray
      * continuation byte, a cut sequence, an overlong form, a surrogate,
      * a code point above U+10FFFF, 0xff. */
-    assert_string_equal(json_lit("a\x80" "b", 3), "\"a\\ufffdb\"");
+    assert_string_equal(json_lit("a\x80"
+                                 "b",
+                                 3),
+                        "\"a\\ufffdb\"");
     assert_string_equal(json_lit("\xc3", 1), "\"\\ufffd\"");
     assert_string_equal(json_lit("\xe2\x82", 2), "\"\\ufffd\\ufffd\"");
     assert_string_equal(json_lit("\xc0\xaf", 2), "\"\\ufffd\\ufffd\"");
@@ -249,8 +252,7 @@ test_json_str_round_trip(void **state)
     assert_int_equal(sy_buf_puts(&b, "}"), SY_OK);
     struct json_tokener *tok = json_tokener_new();
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *root =
-        json_tokener_parse_ex(tok, b.data, (int)b.len);
+    struct json_object *root = json_tokener_parse_ex(tok, b.data, (int)b.len);
     assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
     json_tokener_free(tok);
     assert_non_null(root);

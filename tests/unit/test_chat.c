@@ -88,8 +88,7 @@ rejects(const char *body, const char *param, const char *msg)
     } else {
         if (perr.param == NULL || strcmp(perr.param, param) != 0)
             fail_msg("expected param '%s', got '%s' (%s)\n  body: %s", param,
-                     perr.param ? perr.param : "null", perr.message,
-                     J(body));
+                     perr.param ? perr.param : "null", perr.message, J(body));
     }
     if (msg != NULL && strstr(perr.message, msg) == NULL)
         fail_msg("message '%s' does not contain '%s'", perr.message, msg);
@@ -331,8 +330,7 @@ test_reject_depth(void **state)
     /* A small limit: the same body shape, shallow, is fine; deeper is
      * not. */
     assert_int_equal(parse_depth(J("{" BASE ",'x':{'a':1}}"), 4), SY_OK);
-    assert_int_equal(parse_depth(J("{" BASE ",'x':{'a':{'b':{'c':{}}}}}"),
-                                 4),
+    assert_int_equal(parse_depth(J("{" BASE ",'x':{'a':{'b':{'c':{}}}}}"), 4),
                      SY_EBADREQ);
     assert_string_equal(perr.message,
                         "the request body is nested deeper than 4 levels");
@@ -386,8 +384,8 @@ static void
 test_reject_content(void **state)
 {
     (void)state;
-    rejects("{'model':'m','messages':[{'role':'user'}]}",
-            "messages[0].content", "required for role 'user'");
+    rejects("{'model':'m','messages':[{'role':'user'}]}", "messages[0].content",
+            "required for role 'user'");
     rejects("{'model':'m','messages':[{'role':'user','content':null}]}",
             "messages[0].content", NULL);
     rejects("{'model':'m','messages':[{'role':'system'}]}",
@@ -439,26 +437,26 @@ test_reject_wrong_types(void **state)
         const char *value;
         const char *what;
     } cases[] = {
-        {"stream", "'yes'", "a boolean"},
-        {"stream", "1", "a boolean"},
-        {"stream_options", "true", "an object"},
-        {"temperature", "'hot'", "a number"},
-        {"top_p", "[]", "a number"},
-        {"max_tokens", "1.5", "an integer"},
-        {"max_tokens", "'100'", "an integer"},
-        {"max_completion_tokens", "2.0", "an integer"},
-        {"n", "'2'", "an integer"},
-        {"seed", "1.5", "an integer"},
-        {"tools", "{}", "an array"},
-        {"tools", "'f'", "an array"},
-        {"tool_choice", "5", "a string or an object"},
-        {"tool_choice", "[]", "a string or an object"},
-        {"response_format", "'json'", "an object"},
-        {"stop", "5", "a string or an array of strings"},
-        {"stop", "{}", "a string or an array of strings"},
-        {"logprobs", "'no'", "a boolean"},
-        {"user", "5", "a string"},
-        {"metadata", "[]", "an object"},
+        { "stream", "'yes'", "a boolean" },
+        { "stream", "1", "a boolean" },
+        { "stream_options", "true", "an object" },
+        { "temperature", "'hot'", "a number" },
+        { "top_p", "[]", "a number" },
+        { "max_tokens", "1.5", "an integer" },
+        { "max_tokens", "'100'", "an integer" },
+        { "max_completion_tokens", "2.0", "an integer" },
+        { "n", "'2'", "an integer" },
+        { "seed", "1.5", "an integer" },
+        { "tools", "{}", "an array" },
+        { "tools", "'f'", "an array" },
+        { "tool_choice", "5", "a string or an object" },
+        { "tool_choice", "[]", "a string or an object" },
+        { "response_format", "'json'", "an object" },
+        { "stop", "5", "a string or an array of strings" },
+        { "stop", "{}", "a string or an array of strings" },
+        { "logprobs", "'no'", "a boolean" },
+        { "user", "5", "a string" },
+        { "metadata", "[]", "an object" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         char body[256];
@@ -478,8 +476,7 @@ test_reject_tools(void **state)
 {
     (void)state;
     rejects("{" BASE ",'tools':[5]}", "tools[0]", "string 'type'");
-    rejects("{" BASE ",'tools':[{'function':{'name':'f'}}]}", "tools[0]",
-            NULL);
+    rejects("{" BASE ",'tools':[{'function':{'name':'f'}}]}", "tools[0]", NULL);
     rejects("{" BASE ",'tools':[{'type':'function'}]}",
             "tools[0].function.name", "non-empty string");
     rejects("{" BASE ",'tools':[{'type':'function','function':"
@@ -495,8 +492,7 @@ test_reject_ranges(void **state)
             "'temperature' must be between 0 and 2");
     rejects("{" BASE ",'temperature':2.0001}", "temperature", NULL);
     rejects("{" BASE ",'temperature':-0.1}", "temperature", NULL);
-    rejects("{" BASE ",'top_p':2}", "top_p",
-            "'top_p' must be between 0 and 1");
+    rejects("{" BASE ",'top_p':2}", "top_p", "'top_p' must be between 0 and 1");
     rejects("{" BASE ",'top_p':-1}", "top_p", NULL);
     rejects("{" BASE ",'n':0}", "n", "'n' must be between 1 and 128");
     rejects("{" BASE ",'n':129}", "n", NULL);
@@ -513,8 +509,8 @@ test_reject_stream_options(void **state)
     (void)state;
     rejects("{" BASE ",'stream_options':{'include_usage':true}}",
             "stream_options", "only allowed when 'stream' is true");
-    rejects("{" BASE ",'stream':false,'stream_options':{}}",
-            "stream_options", NULL);
+    rejects("{" BASE ",'stream':false,'stream_options':{}}", "stream_options",
+            NULL);
     rejects("{" BASE ",'stream':true,'stream_options':"
             "{'include_usage':'yes'}}",
             "stream_options.include_usage", "must be a boolean");
@@ -581,9 +577,9 @@ test_error_json(void **state)
 
     /* Too small a buffer: an error, not an overflow. */
     sy_buf_init(&b, 20);
-    assert_int_equal(sy_chat_error_json(&b, "a long message here", "t",
-                                        NULL, NULL),
-                     SY_ETOOBIG);
+    assert_int_equal(
+        sy_chat_error_json(&b, "a long message here", "t", NULL, NULL),
+        SY_ETOOBIG);
     assert_true(b.len <= 20);
     sy_buf_free(&b);
 }
@@ -693,9 +689,9 @@ test_reject_functions(void **state)
         struct sy_chat_req fr;
         struct sy_chat_error ferr;
         sy_arena_init(&a, 4096);
-        assert_int_equal(sy_chat_req_parse(bodies[i], strlen(bodies[i]), 64,
-                                           &a, &fr, &ferr),
-                         SY_EBADREQ);
+        assert_int_equal(
+            sy_chat_req_parse(bodies[i], strlen(bodies[i]), 64, &a, &fr, &ferr),
+            SY_EBADREQ);
         assert_string_equal(ferr.param, "functions");
         sy_arena_cleanup(&a);
     }
@@ -707,8 +703,8 @@ static void
 test_usage_bound(void **state)
 {
     (void)state;
-    struct sy_caps caps = {0};
-    struct sy_usage u = {true, INT64_MAX, -5, INT64_MAX, INT64_MAX, 0};
+    struct sy_caps caps = { 0 };
+    struct sy_usage u = { true, INT64_MAX, -5, INT64_MAX, INT64_MAX, 0 };
     assert_true(sy_usage_bound(&u, &caps, 1));
     assert_int_equal(u.prompt_tokens, SY_CHAT_MAX_TOKENS);
     assert_int_equal(u.completion_tokens, 0);
@@ -718,7 +714,7 @@ test_usage_bound(void **state)
 
     caps.context_window = 128000;
     caps.max_output_tokens = 16384;
-    struct sy_usage v = {true, 200000, 20000, 220000, 300000, 30000};
+    struct sy_usage v = { true, 200000, 20000, 220000, 300000, 30000 };
     assert_true(sy_usage_bound(&v, &caps, 1));
     assert_int_equal(v.prompt_tokens, 128000 + 16384);
     assert_int_equal(v.completion_tokens, 20000);
@@ -728,14 +724,14 @@ test_usage_bound(void **state)
     /* n = 128 answers of up to 16,000 tokens: 2,048,000 is possible. */
     caps.context_window = 128000;
     caps.max_output_tokens = 16000;
-    struct sy_usage nn = {true, 1000, 2048000, 2049000, 0, 0};
+    struct sy_usage nn = { true, 1000, 2048000, 2049000, 0, 0 };
     assert_false(sy_usage_bound(&nn, &caps, 128));
     assert_int_equal(nn.completion_tokens, 2048000);
     assert_true(sy_usage_bound(&nn, &caps, 1));
     assert_int_equal(nn.completion_tokens, 144000);
 
     /* An ordinary report is left alone. */
-    struct sy_usage w = {true, 1000, 200, 1200, 500, 50};
+    struct sy_usage w = { true, 1000, 200, 1200, 500, 50 };
     assert_false(sy_usage_bound(&w, &caps, 1));
     assert_int_equal(w.prompt_tokens, 1000);
     assert_int_equal(w.total_tokens, 1200);

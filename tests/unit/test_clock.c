@@ -68,8 +68,8 @@ test_restore_real_clock(void **state)
     /* The real clock is CLOCK_MONOTONIC, in microseconds. */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ref = (uint64_t)ts.tv_sec * 1000000u +
-                   (uint64_t)ts.tv_nsec / 1000u;
+    uint64_t ref =
+        (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     uint64_t b = sy_now_us();
     assert_int_equal(fake_calls, 0);
     assert_true(a <= ref + 1);

@@ -21,8 +21,7 @@ test_valid_full(void **state)
               "'providers':{"
               "'cloud':{'type':'openai','base_url':'https://api.x.test/v1//',"
               "'api_key_env':['SYT_CFG_KEY_A','SYT_CFG_KEY_B'],"
-              "'headers':{'X-Org':'org-1','X-Two':'2'}},"
-              PROV_LOCAL "},"
+              "'headers':{'X-Org':'org-1','X-Two':'2'}}," PROV_LOCAL "},"
               "'deployments':{"
               "'c1':{'provider':'cloud','model':'gpt-x',"
               "'max_response_bytes':4096,"
@@ -150,9 +149,8 @@ test_embedded_config_loads(void **state)
     const char *text = sy_config_embedded(&len);
     assert_non_null(text);
     assert_true(len > 0);
-    assert_int_equal(sy_config_load_string(text, len, "<embedded>", &cfg,
-                                           &errs),
-                     SY_OK);
+    assert_int_equal(
+        sy_config_load_string(text, len, "<embedded>", &cfg, &errs), SY_OK);
     assert_true(cfg->ngroups > 0);
     /* With or without provider keys in the environment, every group can
      * route somewhere (the offline mock at worst). */
@@ -301,8 +299,7 @@ test_keys_from_environment(void **state)
     load_ok(with_provider("'type':'openai','base_url':'http://h',"
                           "'api_key_env':'SYT_CFG_KEY_B'"));
     assert_int_equal(cfg->providers[0].nkeys, 1);
-    assert_string_equal(cfg->providers[0].keys[0],
-                        "sk-bbbbbbbbbbbbbbbbbbbb");
+    assert_string_equal(cfg->providers[0].keys[0], "sk-bbbbbbbbbbbbbbbbbbbb");
     /* "auth": "key" is the explicit form of the default. */
     load_ok(with_provider("'type':'openai','base_url':'http://h',"
                           "'auth':'key','api_key_env':['SYT_CFG_KEY_B']"));
@@ -314,14 +311,14 @@ test_keys_from_environment(void **state)
 
 /* Cloud provider keyed by SYT_CFG_KEY_C, local keyless provider; group
  * "g" falls back to the local deployment, group "h" has no fallback. */
-#define OFFLINE_CONFIG                                                      \
-    "{'providers':{'cloud':{'type':'openai','base_url':'https://c.test',"  \
-    "'api_key_env':['SYT_CFG_KEY_C']}," PROV_LOCAL "},"                     \
-    "'deployments':{'cd':{'provider':'cloud','model':'big'},"               \
-    "'cd2':{'provider':'cloud','model':'big2'},"                            \
-    "'ld':{'provider':'local','model':'small'}},"                           \
-    "'groups':{'g':{'deployments':['cd','cd2'],'offline':['ld']},"          \
-    "'h':{'deployments':['cd']},"                                           \
+#define OFFLINE_CONFIG                                                    \
+    "{'providers':{'cloud':{'type':'openai','base_url':'https://c.test'," \
+    "'api_key_env':['SYT_CFG_KEY_C']}," PROV_LOCAL "},"                   \
+    "'deployments':{'cd':{'provider':'cloud','model':'big'},"             \
+    "'cd2':{'provider':'cloud','model':'big2'},"                          \
+    "'ld':{'provider':'local','model':'small'}},"                         \
+    "'groups':{'g':{'deployments':['cd','cd2'],'offline':['ld']},"        \
+    "'h':{'deployments':['cd']},"                                         \
     "'k':{'deployments':['cd','ld'],'offline':['ld']}}}"
 
 static void
@@ -381,15 +378,14 @@ test_next_key_round_robin(void **state)
               "},'deployments':{" DEP_D "},'groups':{" GRP_G "}}"));
     const struct sy_provider *p = &cfg->providers[0];
     const struct sy_provider *q = &cfg->providers[1];
-    static const char *const want[] = {"key-number-aaaaaa",
-                                       "key-number-bbbbbb",
-                                       "key-number-cccccc"};
+    static const char *const want[] = { "key-number-aaaaaa",
+                                        "key-number-bbbbbb",
+                                        "key-number-cccccc" };
     for (int i = 0; i < 9; i++) {
         assert_string_equal(sy_config_next_key(p), want[i % 3]);
         /* Each provider has its own cursor. */
         if (i % 3 == 0)
-            assert_string_equal(sy_config_next_key(q),
-                                want[1 + (i / 3) % 2]);
+            assert_string_equal(sy_config_next_key(q), want[1 + (i / 3) % 2]);
     }
     /* Keyless: NULL, every time. */
     assert_null(sy_config_next_key(&cfg->providers[2]));

@@ -109,14 +109,16 @@ test_error_unknown_keys(void **state)
     load_bad(with_provider("'type':'openai','base_url':'http://h',"
                            "'auth':'none','api_key':'sk-x'"));
     /* Adapters may add their own keys after the common ones. */
-    assert_non_null(strstr(sy_buf_cstr(&errs),
-                           "t: providers.p.api_key: unknown key \"api_key\" "
-                           "(hint: known keys here: key_rpm, key_tpm, markup_pct, base_url, type, "
-                           "api_key_env, headers, auth"));
+    assert_non_null(strstr(
+        sy_buf_cstr(&errs),
+        "t: providers.p.api_key: unknown key \"api_key\" "
+        "(hint: known keys here: key_rpm, key_tpm, markup_pct, base_url, type, "
+        "api_key_env, headers, auth"));
     assert_int_equal(nlines(), 1);
     load_bad(with_deployment("'provider':'local','model':'m','modle':'x'"));
     has_line("t: deployments.d.modle: unknown key \"modle\" (hint: known "
-             "keys here: model, max_response_bytes, weight, provider, timeouts, price, capabilities, "
+             "keys here: model, max_response_bytes, weight, provider, "
+             "timeouts, price, capabilities, "
              "allow_fields)");
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'timeouts':{'connect':1}"));
@@ -125,7 +127,8 @@ test_error_unknown_keys(void **state)
              "total_ms)");
     load_bad(with_groups("'g':{'deployments':['d'],'fallback':['e']}"));
     has_line("t: groups.g.fallback: unknown key \"fallback\" (hint: known "
-             "keys here: min_samples, explore_pct, deployments, offline, strategy, thresholds, contract, description)");
+             "keys here: min_samples, explore_pct, deployments, offline, "
+             "strategy, thresholds, contract, description)");
 }
 
 static void
@@ -150,8 +153,8 @@ test_error_wrong_types(void **state)
     load_bad(with_server("'log_level':3"));
     has_line("t: server.log_level: not a log level (hint: one of error, "
              "warn, info, debug)");
-    load_bad(J("{'server':[],'providers':{" PROV_LOCAL "},'deployments':{"
-               DEP_D "},'groups':{" GRP_G "}}"));
+    load_bad(J("{'server':[],'providers':{" PROV_LOCAL "},'deployments':{" DEP_D
+               "},'groups':{" GRP_G "}}"));
     assert_non_null(strstr(sy_buf_cstr(&errs),
                            "t: server: must be an object, not an array"));
     load_bad(J("{'providers':[],'deployments':{},'groups':{}}"));
@@ -255,16 +258,15 @@ test_error_provider(void **state)
     has_line("t: providers.p.base_url: \"ftp://h\" is not an HTTP URL "
              "(hint: use an http:// or https:// URL with a host)");
     /* A scheme alone, or a URL with blanks, is not enough. */
-    static const char *const bad_urls[] = {"http://", "https:///v1",
-                                           "http://a b", "http://h\tx"};
+    static const char *const bad_urls[] = { "http://", "https:///v1",
+                                            "http://a b", "http://h\tx" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad_urls); i++) {
         char pbody[128];
         snprintf(pbody, sizeof(pbody),
-                 "'type':'openai','base_url':'%s','auth':'none'",
-                 bad_urls[i]);
+                 "'type':'openai','base_url':'%s','auth':'none'", bad_urls[i]);
         load_bad(with_provider(pbody));
-        assert_non_null(strstr(sy_buf_cstr(&errs),
-                               "t: providers.p.base_url: "));
+        assert_non_null(
+            strstr(sy_buf_cstr(&errs), "t: providers.p.base_url: "));
         assert_int_equal(nlines(), 1);
     }
     load_bad(with_provider("'type':'openai','base_url':'api.openai.com',"
@@ -412,8 +414,7 @@ test_error_many_at_once(void **state)
     /* Without an error buffer: still refused, nothing to crash on. */
     struct sy_config *c = (struct sy_config *)1;
     const char *text = J("{'bogus':1}");
-    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &c,
-                                           NULL),
+    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &c, NULL),
                      SY_EBADREQ);
     assert_null(c);
 }
@@ -479,18 +480,12 @@ main(void)
     setvbuf(stdout, NULL, _IONBF, 0);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-        T(test_error_invalid_json),
-        T(test_error_top_level_scalars),
-        T(test_error_too_big),
-        T(test_error_unknown_section),
-        T(test_error_missing_sections),
-        T(test_error_unknown_keys),
-        T(test_error_wrong_types),
-        T(test_error_out_of_range),
-        T(test_error_provider),
-        T(test_error_deployment),
-        T(test_error_groups),
-        T(test_error_many_at_once),
+        T(test_error_invalid_json),     T(test_error_top_level_scalars),
+        T(test_error_too_big),          T(test_error_unknown_section),
+        T(test_error_missing_sections), T(test_error_unknown_keys),
+        T(test_error_wrong_types),      T(test_error_out_of_range),
+        T(test_error_provider),         T(test_error_deployment),
+        T(test_error_groups),           T(test_error_many_at_once),
         T(test_every_error_has_a_hint),
 #undef T
     };

@@ -175,8 +175,7 @@ test_json_object_mode(void **state)
     assert_true(unf);
     assert_true(check("```\n{}\n```\n", NULL, 64));
     assert_true(unf);
-    assert_true(check("```json\n{\"md\":\"```sh\\nls\\n```\"}\n```", NULL,
-                      64));
+    assert_true(check("```json\n{\"md\":\"```sh\\nls\\n```\"}\n```", NULL, 64));
     assert_true(unf);
     refused("[1,2]", NULL, "the content must be a JSON object");
     refused("\"text\"", NULL, "the content must be a JSON object");
@@ -208,10 +207,12 @@ test_json_object_mode(void **state)
     refused("{'a':1}", NULL, "(at byte 1: expected a quoted property name)");
     refused("[1.]", NULL, "(at byte 3: invalid number)");
     refused("[01]", NULL, "(at byte 2: expected ',' or ']')");
-    refused("[\"a\tb\"]", NULL, "(at byte 3: control character in a "
-                                "string)");
-    refused("[\"\xff\"]", NULL, "not valid JSON (invalid UTF-8 in a "
-                                "string)");
+    refused("[\"a\tb\"]", NULL,
+            "(at byte 3: control character in a "
+            "string)");
+    refused("[\"\xff\"]", NULL,
+            "not valid JSON (invalid UTF-8 in a "
+            "string)");
     refused("[\"\\x41\"]", NULL, "(at byte 3: invalid escape in a string)");
     refused("[\"\\u12g4\"]", NULL, "(at byte 6: invalid \\u escape)");
     refused("{\"a\" 1}", NULL, "(at byte 5: expected ':')");
@@ -263,8 +264,9 @@ test_json_schema_mode(void **state)
     refused("{\"n\":\"x\"}", s,
             "the content does not match the schema: $.n: must be integer "
             "(got string)");
-    refused("{}", s, "the content does not match the schema: $: missing "
-                     "required property \"n\"");
+    refused("{}", s,
+            "the content does not match the schema: $: missing "
+            "required property \"n\"");
     refused("{\"n\":1,\"tags\":[\"a\",2]}", s, "$.tags[1]: must be string");
     refused("{\"n\":1,\"extra\":true}", s, "$.extra: property is not allowed");
     refused("[1]", s, "$: must be object (got array)");
@@ -296,10 +298,10 @@ test_parse_json(void **state)
                                         sizeof(msg), NULL));
     assert_null(doc);
     /* NULL message buffer and NULL unfenced flag are fine. */
-    assert_true(sy_contract_parse_json("[]", 2, 64, &arena, &doc, NULL, 0,
-                                       NULL));
-    assert_false(sy_contract_check_json("[]", 2, NULL, 64, &arena, NULL, 0,
-                                        NULL));
+    assert_true(
+        sy_contract_parse_json("[]", 2, 64, &arena, &doc, NULL, 0, NULL));
+    assert_false(
+        sy_contract_check_json("[]", 2, NULL, 64, &arena, NULL, 0, NULL));
 }
 
 /* Messages are cut to the caller's buffer, never overrun it. */
@@ -309,8 +311,8 @@ test_small_buffer(void **state)
     (void)state;
     char small[12];
     memset(small, 'x', sizeof(small));
-    assert_false(sy_contract_check_json("{\"a\":", 5, NULL, 64, &arena,
-                                        small, sizeof(small), NULL));
+    assert_false(sy_contract_check_json("{\"a\":", 5, NULL, 64, &arena, small,
+                                        sizeof(small), NULL));
     assert_int_equal(strlen(small), sizeof(small) - 1);
     struct json_object *s = schema("{'required':['a']}");
     memset(small, 'x', sizeof(small));
@@ -389,11 +391,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unfence),
         cmocka_unit_test(test_unfence_length),
-        cmocka_unit_test_setup_teardown(test_json_object_mode, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_json_object_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_schema_mode, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_json_schema_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tool_args, setup, teardown),

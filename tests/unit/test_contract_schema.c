@@ -45,31 +45,31 @@ test_refused_at_parse(void **state)
         const char *param;
         const char *msg;
     } rows[] = {
-        {"{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
-         "'json_schema':{'name':'x','schema':{'type':'object','properties':"
-         "{'a':{'type':'string','pattern':'(?<=a+)b'}}}}}}",
-         "response_format.json_schema.schema",
-         "#/properties/a/pattern: unsupported pattern: lookbehind"},
-        {"{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
-         "'json_schema':{'name':'x','schema':{'properties':{'a':{'pattern':"
-         "'(?i)x'}}}}}}",
-         "response_format.json_schema.schema",
-         "#/properties/a/pattern: unsupported pattern"},
-        {"{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
-         "'json_schema':{'name':'x','schema':{'type':'object',"
-         "'unevaluatedProperties':false}}}}",
-         "response_format.json_schema.schema",
-         "#/unevaluatedProperties: unsupported keyword"},
-        {"{'model':'m'," MSGS ",'tools':[{'type':'function','function':"
-         "{'name':'f','parameters':{'type':'object'}}},{'type':'function',"
-         "'function':{'name':'g','parameters':{'patternProperties':"
-         "{'a++':{}}}}}]}",
-         "tools[1].function.parameters",
-         "#/patternProperties/a++: unsupported pattern"},
-        {"{'model':'m'," MSGS ",'tools':[{'type':'function','function':"
-         "{'name':'f','parameters':{'propertyNames':{'pattern':'\\\\Z'}}}}]}",
-         "tools[0].function.parameters",
-         "#/propertyNames/pattern: unsupported pattern"},
+        { "{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
+          "'json_schema':{'name':'x','schema':{'type':'object','properties':"
+          "{'a':{'type':'string','pattern':'(?<=a+)b'}}}}}}",
+          "response_format.json_schema.schema",
+          "#/properties/a/pattern: unsupported pattern: lookbehind" },
+        { "{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
+          "'json_schema':{'name':'x','schema':{'properties':{'a':{'pattern':"
+          "'(?i)x'}}}}}}",
+          "response_format.json_schema.schema",
+          "#/properties/a/pattern: unsupported pattern" },
+        { "{'model':'m'," MSGS ",'response_format':{'type':'json_schema',"
+          "'json_schema':{'name':'x','schema':{'type':'object',"
+          "'unevaluatedProperties':false}}}}",
+          "response_format.json_schema.schema",
+          "#/unevaluatedProperties: unsupported keyword" },
+        { "{'model':'m'," MSGS ",'tools':[{'type':'function','function':"
+          "{'name':'f','parameters':{'type':'object'}}},{'type':'function',"
+          "'function':{'name':'g','parameters':{'patternProperties':"
+          "{'a++':{}}}}}]}",
+          "tools[1].function.parameters",
+          "#/patternProperties/a++: unsupported pattern" },
+        { "{'model':'m'," MSGS ",'tools':[{'type':'function','function':"
+          "{'name':'f','parameters':{'propertyNames':{'pattern':'\\\\Z'}}}}]}",
+          "tools[0].function.parameters",
+          "#/propertyNames/pattern: unsupported pattern" },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct sy_arena a;
@@ -120,15 +120,15 @@ test_compiled_in_request(void **state)
     sy_buf_append(&s.content, ok, strlen(ok));
     char why[300];
     bool fenced;
-    assert_true(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                        &fenced));
+    assert_true(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_false(sy_chat_contract_overspent(&req));
     /* A reply the pattern cannot afford: the caller's fault. */
     sy_stream_answer_clear(&s);
     const char *slow = "{\"a\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaacb\"}";
     sy_buf_append(&s.content, slow, strlen(slow));
-    assert_false(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                         &fenced));
+    assert_false(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_non_null(strstr(why, "$.a: too much regex work"));
     assert_true(sy_chat_contract_overspent(&req));
     /* Tool arguments use the tool's compiled schema (and the spent
@@ -137,8 +137,8 @@ test_compiled_in_request(void **state)
     s.ncalls = 1;
     snprintf(s.names[0], sizeof(s.names[0]), "f");
     sy_buf_append(&s.args[0], "{\"q\":\"abc\"}", 11);
-    assert_false(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                         &fenced));
+    assert_false(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_non_null(strstr(why, "too much regex work"));
     sy_stream_answer_free(&s);
     sy_arena_cleanup(&a);
@@ -166,14 +166,14 @@ test_tool_args_compiled(void **state)
     sy_buf_append(&s.args[0], "{\"q\":\"abc\"}", 11);
     char why[300];
     bool fenced;
-    assert_true(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                        &fenced));
+    assert_true(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     sy_stream_answer_clear(&s);
     s.ncalls = 1;
     snprintf(s.names[0], sizeof(s.names[0]), "f");
     sy_buf_append(&s.args[0], "{\"q\":\"ABC\"}", 11);
-    assert_false(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                         &fenced));
+    assert_false(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_non_null(strstr(why, "$.q: must match the pattern"));
     sy_stream_answer_free(&s);
     sy_arena_cleanup(&a);
@@ -197,7 +197,8 @@ test_request_bounds(void **state)
     for (int i = 0; i < SY_CHAT_MAX_TOOLS + 1; i++)
         n += (size_t)snprintf(body + n, sizeof(body) - n,
                               "%s{\"type\":\"function\",\"function\":"
-                              "{\"name\":\"f%d\"}}", i ? "," : "", i);
+                              "{\"name\":\"f%d\"}}",
+                              i ? "," : "", i);
     n += (size_t)snprintf(body + n, sizeof(body) - n, "]}");
     sy_arena_init(&a, 4096);
     assert_int_equal(sy_chat_req_parse(body, n, 64, &a, &req, &err),
@@ -213,7 +214,8 @@ test_request_bounds(void **state)
         n += (size_t)snprintf(body + n, sizeof(body) - n,
                               "%s{\"type\":\"function\",\"function\":"
                               "{\"name\":\"f%d\",\"parameters\":{\"type\":"
-                              "\"object\",\"properties\":{", i ? "," : "", i);
+                              "\"object\",\"properties\":{",
+                              i ? "," : "", i);
         for (int k = 0; k < 200; k++)
             n += (size_t)snprintf(body + n, sizeof(body) - n,
                                   "%s\"p%d\":{\"type\":\"string\","

@@ -105,17 +105,17 @@ param(unsigned char *p, const char *name, const char *value)
 struct client {
     pthread_t tid;
     const char *content_length;
-    const char *body;          /* sent at once, then EOF; or NULL */
-    unsigned trickle_ms;       /* otherwise: one byte every trickle_ms */
-    unsigned trickle_for_ms;   /* for this long, then close */
-    bool keep;                 /* FCGI_KEEP_CONN, and a second request
+    const char *body;        /* sent at once, then EOF; or NULL */
+    unsigned trickle_ms;     /* otherwise: one byte every trickle_ms */
+    unsigned trickle_for_ms; /* for this long, then close */
+    bool keep;               /* FCGI_KEEP_CONN, and a second request
                                   on the connection after 'pause_ms' */
     unsigned pause_ms;
     int fd;
     size_t sent;
     uint64_t t0;
-    uint64_t send_failed_ms;   /* when a send first failed (0: never) */
-    bool got_end;              /* an END_REQUEST record came back */
+    uint64_t send_failed_ms; /* when a send first failed (0: never) */
+    bool got_end;            /* an END_REQUEST record came back */
 };
 
 /* Read what comes back until EOF; note an END_REQUEST record. */
@@ -124,7 +124,7 @@ client_read_back(struct client *c)
 {
     static unsigned char in[1u << 16];
     size_t n = 0;
-    struct timeval tv = {3, 0};
+    struct timeval tv = { 3, 0 };
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (;;) {
         ssize_t k = recv(c->fd, in + n, sizeof(in) - n, 0);
@@ -158,7 +158,7 @@ client_main(void *arg)
     static unsigned char buf[1u << 17];
     unsigned char body[512];
     size_t n = 0, bl = 0;
-    const unsigned char begin[8] = {0, 1, c->keep ? 1 : 0, 0, 0, 0, 0, 0};
+    const unsigned char begin[8] = { 0, 1, c->keep ? 1 : 0, 0, 0, 0, 0, 0 };
     n += record(buf + n, 1, begin, 8);
     bl += param(body + bl, "REQUEST_METHOD", "POST");
     bl += param(body + bl, "REQUEST_URI", "/v1/chat/completions");
@@ -204,7 +204,7 @@ client_start(struct client *c)
 {
     c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_true(c->fd >= 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", sock_path);
     assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(pthread_create(&c->tid, NULL, client_main, c), 0);
@@ -245,8 +245,9 @@ test_trickle_cut_at_deadline(void **state)
     snprintf(spec, sizeof(spec), "unix:%s", sock_path);
     int lfd = open_listener(spec);
     assert_true(lfd >= 0);
-    struct client c = {.content_length = "1000", .trickle_ms = 200,
-                       .trickle_for_ms = 4000};
+    struct client c = { .content_length = "1000",
+                        .trickle_ms = 200,
+                        .trickle_for_ms = 4000 };
     client_start(&c);
     FCGX_Request req;
     struct fcgi_conn fc;
@@ -284,8 +285,9 @@ test_unread_body_goes_to_drain(void **state)
     assert_true(lfd >= 0);
     struct sy_drain *drain = sy_drain_start(4);
     assert_non_null(drain);
-    struct client c = {.content_length = "100000", .trickle_ms = 100,
-                       .trickle_for_ms = 4000};
+    struct client c = { .content_length = "100000",
+                        .trickle_ms = 100,
+                        .trickle_for_ms = 4000 };
     client_start(&c);
     FCGX_Request req;
     struct fcgi_conn fc;
@@ -360,7 +362,7 @@ test_buffered_body_read_whole(void **state)
     for (size_t i = 0; i < 5000; i++)
         body[i] = (char)('a' + i % 26);
     body[5000] = '\0';
-    struct client c = {.content_length = "5000", .body = body};
+    struct client c = { .content_length = "5000", .body = body };
     client_start(&c);
     FCGX_Request req;
     struct fcgi_conn fc;
@@ -391,8 +393,9 @@ test_kept_connection_outlives_deadline(void **state)
     snprintf(spec, sizeof(spec), "unix:%s", sock_path);
     int lfd = open_listener(spec);
     assert_true(lfd >= 0);
-    struct client c = {.content_length = "300", .keep = true,
-                       .pause_ms = 900};
+    struct client c = { .content_length = "300",
+                        .keep = true,
+                        .pause_ms = 900 };
     char body[301];
     memset(body, 'k', 300);
     body[300] = '\0';
@@ -459,8 +462,8 @@ static int
 free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);

@@ -23,11 +23,10 @@
 static enum sy_json_status
 parse(const char *s, unsigned depth, char *msg, size_t msglen)
 {
-    struct sy_json_limits lim = {depth, 0};
+    struct sy_json_limits lim = { depth, 0 };
     struct sy_json_result res;
     struct json_object *o = NULL;
-    enum sy_json_status st = sy_json_parse_strict(s, strlen(s), &lim, &o,
-                                                  &res);
+    enum sy_json_status st = sy_json_parse_strict(s, strlen(s), &lim, &o, &res);
     assert_int_equal(st, res.status);
     if (st != SY_JSON_OK)
         assert_null(o);
@@ -42,8 +41,12 @@ test_accepts_json(void **state)
 {
     (void)state;
     static const char *const ok[] = {
-        "{}", " [1, 2.5, -0, 1e3, 1E-3, true, false, null] ",
-        "\"\\u00e9\\n\"", "0", "{\"a\":{\"b\":[{}]}}", "\t{\"k\" : \"v\"}\r\n",
+        "{}",
+        " [1, 2.5, -0, 1e3, 1E-3, true, false, null] ",
+        "\"\\u00e9\\n\"",
+        "0",
+        "{\"a\":{\"b\":[{}]}}",
+        "\t{\"k\" : \"v\"}\r\n",
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(ok); i++)
         assert_int_equal(parse(ok[i], 0, NULL, 0), SY_JSON_OK);
@@ -58,27 +61,27 @@ test_refuses_what_json_c_lets_through(void **state)
         const char *text;
         enum sy_json_status st;
     } bad[] = {
-        {"{\"a\":1.}", SY_JSON_BAD},
-        {"{\"a\":\"tab\there\"}", SY_JSON_BAD},
-        {"{\"a\":NaN}", SY_JSON_BAD},
-        {"{\"a\":Infinity}", SY_JSON_BAD},
-        {"{'a':1}", SY_JSON_BAD},
-        {"[1,2,]", SY_JSON_BAD},
-        {"{\"a\":1,}", SY_JSON_BAD},
-        {"{\"a\":01}", SY_JSON_BAD},
-        {"{\"a\":\"\\x41\"}", SY_JSON_BAD},
-        {"{\"a\":1e999}", SY_JSON_NONFINITE},
-        {"{\"a\":1} {}", SY_JSON_TRAILING},
-        {"{\"a\":", SY_JSON_EOF},
-        {"   ", SY_JSON_EMPTY},
-        {"{\"a\":\"\xff\"}", SY_JSON_UTF8},
+        { "{\"a\":1.}", SY_JSON_BAD },
+        { "{\"a\":\"tab\there\"}", SY_JSON_BAD },
+        { "{\"a\":NaN}", SY_JSON_BAD },
+        { "{\"a\":Infinity}", SY_JSON_BAD },
+        { "{'a':1}", SY_JSON_BAD },
+        { "[1,2,]", SY_JSON_BAD },
+        { "{\"a\":1,}", SY_JSON_BAD },
+        { "{\"a\":01}", SY_JSON_BAD },
+        { "{\"a\":\"\\x41\"}", SY_JSON_BAD },
+        { "{\"a\":1e999}", SY_JSON_NONFINITE },
+        { "{\"a\":1} {}", SY_JSON_TRAILING },
+        { "{\"a\":", SY_JSON_EOF },
+        { "   ", SY_JSON_EMPTY },
+        { "{\"a\":\"\xff\"}", SY_JSON_UTF8 },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         char msg[256];
         enum sy_json_status st = parse(bad[i].text, 0, msg, sizeof(msg));
         if (st != bad[i].st)
-            fail_msg("%s: status %d, want %d (%s)", bad[i].text, st,
-                     bad[i].st, msg);
+            fail_msg("%s: status %d, want %d (%s)", bad[i].text, st, bad[i].st,
+                     msg);
         assert_non_null(strstr(msg, "the body"));
     }
 }
@@ -140,12 +143,11 @@ test_tiny_containers_refused(void **state)
     s[0] = '"';
     memset(s + 1, 'a', len - 2);
     s[len - 1] = '"';
-    assert_int_equal(sy_json_parse_strict(s, len, NULL, &o, &res),
-                     SY_JSON_OK);
+    assert_int_equal(sy_json_parse_strict(s, len, NULL, &o, &res), SY_JSON_OK);
     json_object_put(o);
 
     /* An explicit limit wins over the default rule. */
-    struct sy_json_limits lim = {0, 1000};
+    struct sy_json_limits lim = { 0, 1000 };
     assert_int_equal(sy_json_parse_strict("[{},{}]", 7, &lim, &o, &res),
                      SY_JSON_COMPLEX);
     free(s);
@@ -167,8 +169,7 @@ test_realistic_body_accepted(void **state)
     len += (size_t)snprintf(s + len, 8, "]}");
     struct sy_json_result res;
     struct json_object *o = NULL;
-    assert_int_equal(sy_json_parse_strict(s, len, NULL, &o, &res),
-                     SY_JSON_OK);
+    assert_int_equal(sy_json_parse_strict(s, len, NULL, &o, &res), SY_JSON_OK);
     json_object_put(o);
     free(s);
 }

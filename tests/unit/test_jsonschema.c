@@ -28,8 +28,14 @@ struct row {
     const char *msg; /* substring of the error, or NULL */
 };
 
-#define OK(s, i) {s, i, true, NULL}
-#define BAD(s, i, m) {s, i, false, m}
+#define OK(s, i)         \
+    {                    \
+        s, i, true, NULL \
+    }
+#define BAD(s, i, m)   \
+    {                  \
+        s, i, false, m \
+    }
 
 /* Parse 'text' (with ' for ") as the one element of an array, so that
  * scalars and null need no special handling; '*holder' owns the tree. */
@@ -73,20 +79,20 @@ run_table(const struct row *rows, size_t n)
         bool ok = sy_jsonschema_validate(s, v, err, sizeof(err));
         if (ok != rows[i].valid) {
             print_error("row %zu: expected %s, got %s (%s)\n  schema %s\n"
-                        "  instance %s\n", i,
-                        rows[i].valid ? "valid" : "invalid",
-                        ok ? "valid" : "invalid", ok ? "" : err,
-                        rows[i].schema, rows[i].instance);
+                        "  instance %s\n",
+                        i, rows[i].valid ? "valid" : "invalid",
+                        ok ? "valid" : "invalid", ok ? "" : err, rows[i].schema,
+                        rows[i].instance);
             bad++;
         } else if (ok && err[0] != '\0') {
             print_error("row %zu: valid but err is \"%s\"\n", i, err);
             bad++;
-        } else if (!ok && (err[0] != '$' ||
-                           (rows[i].msg != NULL &&
-                            strstr(err, rows[i].msg) == NULL))) {
+        } else if (!ok &&
+                   (err[0] != '$' || (rows[i].msg != NULL &&
+                                      strstr(err, rows[i].msg) == NULL))) {
             print_error("row %zu: message \"%s\" lacks \"%s\"\n  schema %s\n"
-                        "  instance %s\n", i, err,
-                        rows[i].msg ? rows[i].msg : "$", rows[i].schema,
+                        "  instance %s\n",
+                        i, err, rows[i].msg ? rows[i].msg : "$", rows[i].schema,
                         rows[i].instance);
             bad++;
         }
@@ -132,7 +138,8 @@ static const struct row type_rows[] = {
     OK("true", "42"),
     BAD("false", "42", "$: no value is allowed here"),
     OK("{'title':'t','description':'d','format':'email','x-custom':1,"
-       "'$comment':'c','examples':[1]}", "'not an email'"),
+       "'$comment':'c','examples':[1]}",
+       "'not an email'"),
 };
 
 static const struct row object_rows[] = {
@@ -147,39 +154,40 @@ static const struct row object_rows[] = {
         "$: missing required property \"b\""),
     OK("{'required':['a']}", "[1]"),
     OK("{'properties':{'a':{}},'additionalProperties':false}", "{'a':1}"),
-    BAD("{'properties':{'a':{}},'additionalProperties':false}",
-        "{'a':1,'b':2}", "$.b: property is not allowed"),
+    BAD("{'properties':{'a':{}},'additionalProperties':false}", "{'a':1,'b':2}",
+        "$.b: property is not allowed"),
     OK("{'properties':{'a':{}},'additionalProperties':{'type':'string'}}",
        "{'a':1,'b':'x'}"),
     BAD("{'properties':{'a':{}},'additionalProperties':{'type':'string'}}",
         "{'a':1,'b':2}", "$.b: must be string"),
     OK("{'additionalProperties':false}", "{}"),
     OK("{'patternProperties':{'^x-':{'type':'integer'}},"
-       "'additionalProperties':false}", "{'x-a':1}"),
+       "'additionalProperties':false}",
+       "{'x-a':1}"),
     BAD("{'patternProperties':{'^x-':{'type':'integer'}},"
-        "'additionalProperties':false}", "{'x-a':'s'}",
-        "$[\"x-a\"]: must be integer"),
+        "'additionalProperties':false}",
+        "{'x-a':'s'}", "$[\"x-a\"]: must be integer"),
     BAD("{'patternProperties':{'^x-':{'type':'integer'}},"
-        "'additionalProperties':false}", "{'y':1}",
-        "$.y: property is not allowed"),
+        "'additionalProperties':false}",
+        "{'y':1}", "$.y: property is not allowed"),
     BAD("{'minProperties':1}", "{}", "must have at least 1 property"),
     OK("{'minProperties':1}", "{'a':0}"),
-    BAD("{'maxProperties':1}", "{'a':1,'b':2}",
-        "must have at most 1 property"),
+    BAD("{'maxProperties':1}", "{'a':1,'b':2}", "must have at most 1 property"),
     OK("{'propertyNames':{'maxLength':3}}", "{'abc':1}"),
     BAD("{'propertyNames':{'maxLength':3}}", "{'abcd':1}",
         "$.abcd: property name does not match"),
     OK("{'type':'object','properties':{'user':{'type':'object',"
        "'properties':{'age':{'type':'integer','minimum':0}},"
-       "'required':['age']}}}", "{'user':{'age':5}}"),
+       "'required':['age']}}}",
+       "{'user':{'age':5}}"),
     BAD("{'type':'object','properties':{'user':{'type':'object',"
         "'properties':{'age':{'type':'integer','minimum':0}},"
-        "'required':['age']}}}", "{'user':{'age':-1}}",
-        "$.user.age: must be >= 0"),
+        "'required':['age']}}}",
+        "{'user':{'age':-1}}", "$.user.age: must be >= 0"),
     BAD("{'type':'object','properties':{'user':{'type':'object',"
         "'properties':{'age':{'type':'integer','minimum':0}},"
-        "'required':['age']}}}", "{'user':{}}",
-        "$.user: missing required property \"age\""),
+        "'required':['age']}}}",
+        "{'user':{}}", "$.user: missing required property \"age\""),
     BAD("{'properties':{'my key':{'type':'string'}}}", "{'my key':1}",
         "$[\"my key\"]: must be string"),
     BAD("{'properties':{'a':false}}", "{'a':1}",
@@ -194,8 +202,8 @@ static const struct row array_rows[] = {
     OK("{'items':{'type':'integer'}}", "[]"),
     OK("{'items':{'type':'integer'}}", "'not an array'"),
     OK("{'prefixItems':[{'type':'string'},{'type':'integer'}]}", "['a',1]"),
-    BAD("{'prefixItems':[{'type':'string'},{'type':'integer'}]}",
-        "['a','b']", "$[1]: must be integer"),
+    BAD("{'prefixItems':[{'type':'string'},{'type':'integer'}]}", "['a','b']",
+        "$[1]: must be integer"),
     OK("{'prefixItems':[{'type':'string'},{'type':'integer'}]}",
        "['a',1,true]"),
     OK("{'prefixItems':[{'type':'string'},{'type':'integer'}]}", "['a']"),
@@ -279,8 +287,8 @@ static const struct row combinator_rows[] = {
     BAD("{'oneOf':[{'type':'integer'},{'minimum':2}]}", "1.5",
         "$: must be >= 2"),
     BAD("{'anyOf':[{'type':'object','required':['a']},"
-        "{'type':'object','required':['b']}]}", "{}",
-        "$: must match at least one schema in anyOf"),
+        "{'type':'object','required':['b']}]}",
+        "{}", "$: must match at least one schema in anyOf"),
     OK("{'allOf':[{'type':'integer'},{'minimum':0}]}", "5"),
     BAD("{'allOf':[{'type':'integer'},{'minimum':0}]}", "-1",
         "$: must be >= 0"),
@@ -290,25 +298,29 @@ static const struct row combinator_rows[] = {
     BAD("{'not':{'type':'string'}}", "'a'",
         "$: must not match the schema in not"),
     OK("{'if':{'properties':{'kind':{'const':'a'}}},'then':{'required':"
-       "['x']},'else':{'required':['y']}}", "{'kind':'a','x':1}"),
+       "['x']},'else':{'required':['y']}}",
+       "{'kind':'a','x':1}"),
     BAD("{'if':{'properties':{'kind':{'const':'a'}}},'then':{'required':"
-        "['x']},'else':{'required':['y']}}", "{'kind':'a'}",
-        "missing required property \"x\""),
+        "['x']},'else':{'required':['y']}}",
+        "{'kind':'a'}", "missing required property \"x\""),
     OK("{'if':{'properties':{'kind':{'const':'a'}}},'then':{'required':"
-       "['x']},'else':{'required':['y']}}", "{'kind':'b','y':1}"),
+       "['x']},'else':{'required':['y']}}",
+       "{'kind':'b','y':1}"),
     BAD("{'if':{'properties':{'kind':{'const':'a'}}},'then':{'required':"
-        "['x']},'else':{'required':['y']}}", "{'kind':'b'}",
-        "missing required property \"y\""),
+        "['x']},'else':{'required':['y']}}",
+        "{'kind':'b'}", "missing required property \"y\""),
     OK("{'if':{'type':'string'},'then':{'minLength':2}}", "5"),
     OK("{'properties':{'n':{'anyOf':[{'type':'null'},{'type':'integer',"
-       "'minimum':1}]}}}", "{'n':null}"),
+       "'minimum':1}]}}}",
+       "{'n':null}"),
     BAD("{'properties':{'n':{'anyOf':[{'type':'null'},{'type':'integer',"
-        "'minimum':1}]}}}", "{'n':0}", "$.n: must be >= 1"),
+        "'minimum':1}]}}}",
+        "{'n':0}", "$.n: must be >= 1"),
     BAD("{'properties':{'n':{'anyOf':[{'type':'null'},{'type':'integer',"
-        "'minimum':1}]}}}", "{'n':'x'}",
-        "$.n: must match at least one schema in anyOf"),
-    BAD("{'oneOf':[{'not':{'type':'null'}},{'type':['null','string']}]}",
-        "'s'", "(matched more than one)"),
+        "'minimum':1}]}}}",
+        "{'n':'x'}", "$.n: must match at least one schema in anyOf"),
+    BAD("{'oneOf':[{'not':{'type':'null'}},{'type':['null','string']}]}", "'s'",
+        "(matched more than one)"),
 };
 
 static const struct row string_rows[] = {
@@ -316,10 +328,10 @@ static const struct row string_rows[] = {
     BAD("{'minLength':2}", "'a'", "$: must be at least 2 characters long"),
     OK("{'maxLength':3}", "'abc'"),
     BAD("{'maxLength':3}", "'abcd'", "must be at most 3 characters long"),
-    OK("{'maxLength':2}", "'\xc3\xa9\xe2\x82\xac'"),          /* é€ */
+    OK("{'maxLength':2}", "'\xc3\xa9\xe2\x82\xac'"), /* é€ */
     BAD("{'maxLength':2}", "'\xc3\xa9\xc3\xa9\xe2\x82\xac'", "at most 2"),
     OK("{'minLength':3}", "'\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80'"),
-    OK("{'maxLength':1}", "'\xf0\x9f\x98\x80'"),             /* one emoji */
+    OK("{'maxLength':1}", "'\xf0\x9f\x98\x80'"), /* one emoji */
     BAD("{'minLength':2}", "'\xf0\x9f\x98\x80'", "at least 2 characters"),
     OK("{'maxLength':1}", "'\\u00e9'"),
     OK("{'maxLength':3}", "'a\\u0000b'"),
@@ -404,15 +416,17 @@ static const struct row number_rows[] = {
 
 static const struct row ref_rows[] = {
     OK("{'$defs':{'pos':{'type':'integer','minimum':1}},"
-       "'properties':{'n':{'$ref':'#/$defs/pos'}}}", "{'n':2}"),
+       "'properties':{'n':{'$ref':'#/$defs/pos'}}}",
+       "{'n':2}"),
     BAD("{'$defs':{'pos':{'type':'integer','minimum':1}},"
-        "'properties':{'n':{'$ref':'#/$defs/pos'}}}", "{'n':0}",
-        "$.n: must be >= 1"),
+        "'properties':{'n':{'$ref':'#/$defs/pos'}}}",
+        "{'n':0}", "$.n: must be >= 1"),
     OK("{'definitions':{'s':{'type':'string'}},"
-       "'items':{'$ref':'#/definitions/s'}}", "['a']"),
+       "'items':{'$ref':'#/definitions/s'}}",
+       "['a']"),
     BAD("{'definitions':{'s':{'type':'string'}},"
-        "'items':{'$ref':'#/definitions/s'}}", "['a',1]",
-        "$[1]: must be string"),
+        "'items':{'$ref':'#/definitions/s'}}",
+        "['a',1]", "$[1]: must be string"),
     OK("{'type':'object','properties':{'value':{'type':'integer'},"
        "'children':{'type':'array','items':{'$ref':'#'}}},"
        "'required':['value'],'additionalProperties':false}",
@@ -436,19 +450,22 @@ static const struct row ref_rows[] = {
         "$.children[0].extra: property is not allowed"),
     OK("{'$ref':'#/$defs/node','$defs':{'node':{'type':'object',"
        "'properties':{'next':{'anyOf':[{'type':'null'},"
-       "{'$ref':'#/$defs/node'}]}}}}}", "{'next':{'next':{'next':null}}}"),
+       "{'$ref':'#/$defs/node'}]}}}}}",
+       "{'next':{'next':{'next':null}}}"),
     BAD("{'$ref':'#/$defs/node','$defs':{'node':{'type':'object',"
         "'properties':{'next':{'anyOf':[{'type':'null'},"
-        "{'$ref':'#/$defs/node'}]}}}}}", "{'next':{'next':5}}",
-        "$.next.next: must be object (got integer)"),
+        "{'$ref':'#/$defs/node'}]}}}}}",
+        "{'next':{'next':5}}", "$.next.next: must be object (got integer)"),
     OK("{'$defs':{'a/b':{'type':'string'}},'$ref':'#/$defs/a~1b'}", "'x'"),
     BAD("{'$defs':{'a/b':{'type':'string'}},'$ref':'#/$defs/a~1b'}", "1",
         "must be string"),
     OK("{'$defs':{'a b':{'type':'string'}},'$ref':'#/$defs/a%20b'}", "'x'"),
     BAD("{'$defs':{'s':{'type':'string'}},'$ref':'#/$defs/s',"
-        "'maxLength':2}", "'abc'", "at most 2 characters"),
+        "'maxLength':2}",
+        "'abc'", "at most 2 characters"),
     OK("{'properties':{'a':{'type':'integer'},'b':{'$ref':"
-       "'#/properties/a'}}}", "{'a':1,'b':2}"),
+       "'#/properties/a'}}}",
+       "{'a':1,'b':2}"),
     BAD("{'allOf':[{'$ref':'#/$defs/x'}],'$defs':{'x':false}}", "1",
         "no value is allowed here"),
 };
@@ -513,8 +530,7 @@ test_refs(void **state)
 
 /* Validate one pair; return the verdict, message in 'err'. */
 static bool
-check_pair(const char *schema, const char *instance, char *err,
-           size_t errlen)
+check_pair(const char *schema, const char *instance, char *err, size_t errlen)
 {
     struct json_object *hs, *hi;
     struct json_object *s = parse(schema, &hs);
@@ -534,8 +550,7 @@ test_exact_messages(void **state)
     assert_false(check_pair(
         "{'type':'object','properties':{'items':{'type':'array','items':"
         "{'properties':{'price':{'minimum':0}}}}}}",
-        "{'items':[{'price':1},{'price':2},{'price':-1}]}", err,
-        sizeof(err)));
+        "{'items':[{'price':1},{'price':2},{'price':-1}]}", err, sizeof(err)));
     assert_string_equal(err, "$.items[2].price: must be >= 0");
     assert_false(check_pair("{'required':['id']}", "{}", err, sizeof(err)));
     assert_string_equal(err, "$: missing required property \"id\"");
@@ -570,8 +585,7 @@ test_long_path(void **state)
     for (int d = 0; d < 30; d++) {
         s += (size_t)snprintf(schema + s, sizeof(schema) - s,
                               "{'properties':{'level_%02d':", d);
-        i += (size_t)snprintf(inst + i, sizeof(inst) - i, "{'level_%02d':",
-                              d);
+        i += (size_t)snprintf(inst + i, sizeof(inst) - i, "{'level_%02d':", d);
     }
     s += (size_t)snprintf(schema + s, sizeof(schema) - s, "{'type':'null'}");
     i += (size_t)snprintf(inst + i, sizeof(inst) - i, "1");
@@ -608,85 +622,85 @@ struct check_row {
 };
 
 static const struct check_row check_rows[] = {
-    {"{}", NULL},
-    {"true", NULL},
-    {"{'description':5,'x-foo':[],'format':'whatever'}", NULL},
-    {"{'type':['string','null'],'minLength':2.0}", NULL},
-    {"{'exclusiveMinimum':true,'minimum':1}", NULL},
-    {"{'$ref':'#/$defs/x','$defs':{'x':{'type':'string'}}}", NULL},
-    {"{'$ref':'#'}", NULL},
-    {"{'enum':[]}", NULL},
-    {"5", "#: must be a schema (an object or a boolean)"},
-    {"null", "#: must be a schema"},
-    {"{'type':'strin'}", "#/type: must be a type name"},
-    {"{'type':[]}", "#/type: must not be empty"},
-    {"{'type':['string',5]}", "#/type: must be a type name"},
-    {"{'properties':[]}", "#/properties: must be an object of schemas"},
-    {"{'properties':{'a':3}}", "#/properties/a: must be a schema"},
-    {"{'properties':{'a':{'properties':{'b':{'type':'x'}}}}}",
-     "#/properties/a/properties/b/type: must be a type name"},
-    {"{'properties':{'a/b':{'minimum':'0'}}}",
-     "#/properties/a~1b/minimum: must be a number"},
-    {"{'required':'a'}", "#/required: must be an array of strings"},
-    {"{'required':['a',1]}", "#/required: must be an array of strings"},
-    {"{'minLength':-1}", "#/minLength: must be a non-negative integer"},
-    {"{'maxItems':1.5}", "#/maxItems: must be a non-negative integer"},
-    {"{'minimum':'0'}", "#/minimum: must be a number"},
-    {"{'multipleOf':0}", "#/multipleOf: must be a number greater than 0"},
-    {"{'multipleOf':-1}", "#/multipleOf: must be a number greater than 0"},
-    {"{'anyOf':[]}", "#/anyOf: must be a non-empty array of schemas"},
-    {"{'oneOf':{}}", "#/oneOf: must be a non-empty array of schemas"},
-    {"{'allOf':[{},3]}", "#/allOf/1: must be a schema"},
-    {"{'not':'x'}", "#/not: must be a schema"},
-    {"{'items':[{'type':'string'},7]}", "#/items/1: must be a schema"},
-    {"{'$defs':{'a':{'type':'nope'}}}", "#/$defs/a/type: must be a type"},
-    {"{'definitions':{'a':[]}}", "#/definitions/a: must be a schema"},
-    {"{'enum':5}", "#/enum: must be an array"},
-    {"{'uniqueItems':'yes'}", "#/uniqueItems: must be a boolean"},
-    {"{'additionalProperties':'no'}", "#/additionalProperties: must be a"},
-    {"{'pattern':5}", "#/pattern: must be a string"},
-    {"{'pattern':'(?=a)'}", NULL},
-    {"{'pattern':'(?<!a)b'}", NULL},
-    {"{'pattern':'(a)\\\\1'}", NULL},
-    {"{'pattern':'\\\\bfoo'}", NULL},
-    {"{'pattern':'\\\\p{L}'}", NULL},
-    {"{'pattern':'[\\\\D]'}", NULL},
-    {"{'pattern':'[]'}", NULL},
-    {"{'pattern':'(?i)abc'}", "#/pattern: unsupported pattern: only (?:...)"},
-    {"{'pattern':'(*LIMIT_MATCH=1)a'}", "(*...) verbs are not ECMA-262"},
-    {"{'pattern':'a++'}", "possessive forms are not ECMA-262"},
-    {"{'pattern':'a{2}+'}", "possessive"},
-    {"{'pattern':'\\\\Aa\\\\z'}", "an escape that ECMA-262 does not"},
-    {"{'pattern':'\\\\012'}", "legacy octal"},
-    {"{'pattern':'(a'}", "#/pattern: unsupported pattern: an unmatched ("},
-    {"{'pattern':'a)'}", "unsupported pattern"},
-    {"{'pattern':'[a-'}", "an unterminated ["},
-    {"{'pattern':'a)(b'}", "an unmatched )"},
-    {"{'pattern':'[z-a]'}", "range out of order"},
-    {"{'pattern':'*a'}", "quantifier does not follow"},
-    {"{'pattern':'a**'}", "possessive"},
-    {"{'pattern':'a{3,2}'}", "numbers out of order"},
-    {"{'pattern':'((a{1,1000}){1,1000}){1,1000}'}", "unsupported pattern"},
-    {"{'pattern':'\\\\ud800'}", "unsupported pattern"},
-    {"{'pattern':'a\\\\'}", "a trailing backslash"},
-    {"{'patternProperties':{'(?i)x':{}}}",
-     "#/patternProperties/(?i)x: unsupported pattern"},
-    {"{'foo':1}", "#/foo: unsupported keyword"},
-    {"{'properties':{'a':{'unevaluatedProperties':false}}}",
-     "#/properties/a/unevaluatedProperties: unsupported keyword"},
-    {"{'$defs':{'a':{'$id':'x'}}}", "#/$defs/a/$id: \"$id\" is only"},
-    {"{'$dynamicRef':'#a'}", "#/$dynamicRef: unsupported keyword"},
-    {"{'$ref':'#/default','default':{}}", "#/$ref: does not point to a "
-                                          "subschema"},
-    {"{'$schema':5}", "#/$schema: must be a string"},
-    {"{'dependentRequired':{'a':[1]}}", "#/dependentRequired/a: must be an "
-                                        "array of strings"},
-    {"{'patternProperties':{'^a':5}}", "#/patternProperties/^a: must be a"},
-    {"{'$ref':'#/$defs/missing'}", "#/$ref: cannot resolve"},
-    {"{'$ref':'http://example.com/s.json'}", "#/$ref: cannot resolve"},
-    {"{'$ref':'#anchor'}", "#/$ref: cannot resolve"},
-    {"{'$ref':'#/$defs/x','$defs':{'x':5}}", "#/$ref: cannot resolve"},
-    {"{'$ref':5}", "#/$ref: must be a string"},
+    { "{}", NULL },
+    { "true", NULL },
+    { "{'description':5,'x-foo':[],'format':'whatever'}", NULL },
+    { "{'type':['string','null'],'minLength':2.0}", NULL },
+    { "{'exclusiveMinimum':true,'minimum':1}", NULL },
+    { "{'$ref':'#/$defs/x','$defs':{'x':{'type':'string'}}}", NULL },
+    { "{'$ref':'#'}", NULL },
+    { "{'enum':[]}", NULL },
+    { "5", "#: must be a schema (an object or a boolean)" },
+    { "null", "#: must be a schema" },
+    { "{'type':'strin'}", "#/type: must be a type name" },
+    { "{'type':[]}", "#/type: must not be empty" },
+    { "{'type':['string',5]}", "#/type: must be a type name" },
+    { "{'properties':[]}", "#/properties: must be an object of schemas" },
+    { "{'properties':{'a':3}}", "#/properties/a: must be a schema" },
+    { "{'properties':{'a':{'properties':{'b':{'type':'x'}}}}}",
+      "#/properties/a/properties/b/type: must be a type name" },
+    { "{'properties':{'a/b':{'minimum':'0'}}}",
+      "#/properties/a~1b/minimum: must be a number" },
+    { "{'required':'a'}", "#/required: must be an array of strings" },
+    { "{'required':['a',1]}", "#/required: must be an array of strings" },
+    { "{'minLength':-1}", "#/minLength: must be a non-negative integer" },
+    { "{'maxItems':1.5}", "#/maxItems: must be a non-negative integer" },
+    { "{'minimum':'0'}", "#/minimum: must be a number" },
+    { "{'multipleOf':0}", "#/multipleOf: must be a number greater than 0" },
+    { "{'multipleOf':-1}", "#/multipleOf: must be a number greater than 0" },
+    { "{'anyOf':[]}", "#/anyOf: must be a non-empty array of schemas" },
+    { "{'oneOf':{}}", "#/oneOf: must be a non-empty array of schemas" },
+    { "{'allOf':[{},3]}", "#/allOf/1: must be a schema" },
+    { "{'not':'x'}", "#/not: must be a schema" },
+    { "{'items':[{'type':'string'},7]}", "#/items/1: must be a schema" },
+    { "{'$defs':{'a':{'type':'nope'}}}", "#/$defs/a/type: must be a type" },
+    { "{'definitions':{'a':[]}}", "#/definitions/a: must be a schema" },
+    { "{'enum':5}", "#/enum: must be an array" },
+    { "{'uniqueItems':'yes'}", "#/uniqueItems: must be a boolean" },
+    { "{'additionalProperties':'no'}", "#/additionalProperties: must be a" },
+    { "{'pattern':5}", "#/pattern: must be a string" },
+    { "{'pattern':'(?=a)'}", NULL },
+    { "{'pattern':'(?<!a)b'}", NULL },
+    { "{'pattern':'(a)\\\\1'}", NULL },
+    { "{'pattern':'\\\\bfoo'}", NULL },
+    { "{'pattern':'\\\\p{L}'}", NULL },
+    { "{'pattern':'[\\\\D]'}", NULL },
+    { "{'pattern':'[]'}", NULL },
+    { "{'pattern':'(?i)abc'}", "#/pattern: unsupported pattern: only (?:...)" },
+    { "{'pattern':'(*LIMIT_MATCH=1)a'}", "(*...) verbs are not ECMA-262" },
+    { "{'pattern':'a++'}", "possessive forms are not ECMA-262" },
+    { "{'pattern':'a{2}+'}", "possessive" },
+    { "{'pattern':'\\\\Aa\\\\z'}", "an escape that ECMA-262 does not" },
+    { "{'pattern':'\\\\012'}", "legacy octal" },
+    { "{'pattern':'(a'}", "#/pattern: unsupported pattern: an unmatched (" },
+    { "{'pattern':'a)'}", "unsupported pattern" },
+    { "{'pattern':'[a-'}", "an unterminated [" },
+    { "{'pattern':'a)(b'}", "an unmatched )" },
+    { "{'pattern':'[z-a]'}", "range out of order" },
+    { "{'pattern':'*a'}", "quantifier does not follow" },
+    { "{'pattern':'a**'}", "possessive" },
+    { "{'pattern':'a{3,2}'}", "numbers out of order" },
+    { "{'pattern':'((a{1,1000}){1,1000}){1,1000}'}", "unsupported pattern" },
+    { "{'pattern':'\\\\ud800'}", "unsupported pattern" },
+    { "{'pattern':'a\\\\'}", "a trailing backslash" },
+    { "{'patternProperties':{'(?i)x':{}}}",
+      "#/patternProperties/(?i)x: unsupported pattern" },
+    { "{'foo':1}", "#/foo: unsupported keyword" },
+    { "{'properties':{'a':{'unevaluatedProperties':false}}}",
+      "#/properties/a/unevaluatedProperties: unsupported keyword" },
+    { "{'$defs':{'a':{'$id':'x'}}}", "#/$defs/a/$id: \"$id\" is only" },
+    { "{'$dynamicRef':'#a'}", "#/$dynamicRef: unsupported keyword" },
+    { "{'$ref':'#/default','default':{}}", "#/$ref: does not point to a "
+                                           "subschema" },
+    { "{'$schema':5}", "#/$schema: must be a string" },
+    { "{'dependentRequired':{'a':[1]}}", "#/dependentRequired/a: must be an "
+                                         "array of strings" },
+    { "{'patternProperties':{'^a':5}}", "#/patternProperties/^a: must be a" },
+    { "{'$ref':'#/$defs/missing'}", "#/$ref: cannot resolve" },
+    { "{'$ref':'http://example.com/s.json'}", "#/$ref: cannot resolve" },
+    { "{'$ref':'#anchor'}", "#/$ref: cannot resolve" },
+    { "{'$ref':'#/$defs/x','$defs':{'x':5}}", "#/$ref: cannot resolve" },
+    { "{'$ref':5}", "#/$ref: must be a string" },
 };
 
 static void
@@ -725,9 +739,9 @@ test_pattern_cache(void **state)
     s += (size_t)snprintf(schema + s, sizeof(schema) - s, "{'properties':{");
     i += (size_t)snprintf(inst + i, sizeof(inst) - i, "{");
     for (int k = 0; k < 48; k++) {
-        s += (size_t)snprintf(schema + s, sizeof(schema) - s,
-                              "%s'p%d':{'pattern':'^v%d$'}", k ? "," : "", k,
-                              k);
+        s +=
+            (size_t)snprintf(schema + s, sizeof(schema) - s,
+                             "%s'p%d':{'pattern':'^v%d$'}", k ? "," : "", k, k);
         i += (size_t)snprintf(inst + i, sizeof(inst) - i, "%s'p%d':'v%d'",
                               k ? "," : "", k, k);
     }
@@ -772,8 +786,8 @@ test_ref_loop(void **state)
     assert_non_null(strstr(err, "nested too deeply"));
     /* Two branches per level: without the abort flag this would retry
      * 2^128 times. */
-    assert_false(check_pair("{'anyOf':[{'$ref':'#'},{'$ref':'#'}]}", "1",
-                            err, sizeof(err)));
+    assert_false(check_pair("{'anyOf':[{'$ref':'#'},{'$ref':'#'}]}", "1", err,
+                            sizeof(err)));
     assert_non_null(strstr(err, "nested too deeply"));
 }
 
@@ -846,28 +860,28 @@ test_unchecked_schema(void **state)
         const char *instance;
         const char *msg;
     } cases[] = {
-        {"{'anyOf':{}}", "1", "$: invalid schema: bad \"anyOf\""},
-        {"{'allOf':5}", "1", "bad \"allOf\""},
-        {"{'oneOf':'x'}", "1", "bad \"oneOf\""},
-        {"{'properties':[1]}", "{'a':1}", "bad \"properties\""},
-        {"{'patternProperties':[]}", "{'a':1}", "bad \"patternProperties\""},
-        {"{'required':'a'}", "{}", "bad \"required\""},
-        {"{'enum':{}}", "1", "bad \"enum\""},
-        {"{'items':5}", "[1]", "bad \"items\""},
-        {"{'prefixItems':{}}", "[1]", "bad \"prefixItems\""},
-        {"{'minLength':'x'}", "'a'", "bad \"minLength\""},
-        {"{'maxItems':-1}", "[]", "bad \"maxItems\""},
-        {"{'pattern':5}", "'a'", "bad \"pattern\""},
-        {"{'pattern':'(?i)x'}", "'a'", "invalid schema: unsupported pattern"},
-        {"{'multipleOf':0}", "1", "bad \"multipleOf\""},
-        {"{'minimum':'0'}", "1", "bad \"minimum\""},
-        {"{'type':5}", "1", "bad \"type\""},
-        {"{'$ref':5}", "1", "bad \"$ref\""},
-        {"{'$ref':'#/nowhere'}", "1", "invalid schema: cannot resolve $ref"},
-        {"{'properties':{'a':3}}", "{'a':1}", "$.a: invalid schema"},
-        {"{'items':[3]}", "[1]", "$[0]: invalid schema"},
-        {"{'not':[]}", "1", "bad \"not\""},
-        {"{'uniqueItems':1}", "[1,1]", "bad \"uniqueItems\""},
+        { "{'anyOf':{}}", "1", "$: invalid schema: bad \"anyOf\"" },
+        { "{'allOf':5}", "1", "bad \"allOf\"" },
+        { "{'oneOf':'x'}", "1", "bad \"oneOf\"" },
+        { "{'properties':[1]}", "{'a':1}", "bad \"properties\"" },
+        { "{'patternProperties':[]}", "{'a':1}", "bad \"patternProperties\"" },
+        { "{'required':'a'}", "{}", "bad \"required\"" },
+        { "{'enum':{}}", "1", "bad \"enum\"" },
+        { "{'items':5}", "[1]", "bad \"items\"" },
+        { "{'prefixItems':{}}", "[1]", "bad \"prefixItems\"" },
+        { "{'minLength':'x'}", "'a'", "bad \"minLength\"" },
+        { "{'maxItems':-1}", "[]", "bad \"maxItems\"" },
+        { "{'pattern':5}", "'a'", "bad \"pattern\"" },
+        { "{'pattern':'(?i)x'}", "'a'", "invalid schema: unsupported pattern" },
+        { "{'multipleOf':0}", "1", "bad \"multipleOf\"" },
+        { "{'minimum':'0'}", "1", "bad \"minimum\"" },
+        { "{'type':5}", "1", "bad \"type\"" },
+        { "{'$ref':5}", "1", "bad \"$ref\"" },
+        { "{'$ref':'#/nowhere'}", "1", "invalid schema: cannot resolve $ref" },
+        { "{'properties':{'a':3}}", "{'a':1}", "$.a: invalid schema" },
+        { "{'items':[3]}", "[1]", "$[0]: invalid schema" },
+        { "{'not':[]}", "1", "bad \"not\"" },
+        { "{'uniqueItems':1}", "[1,1]", "bad \"uniqueItems\"" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         char err[256];
@@ -875,8 +889,7 @@ test_unchecked_schema(void **state)
             fail_msg("%s accepted %s", cases[i].schema, cases[i].instance);
         (void)cases[i].msg;
         if (err[0] != '#')
-            fail_msg("%s: \"%s\" is not a compile error", cases[i].schema,
-                     err);
+            fail_msg("%s: \"%s\" is not a compile error", cases[i].schema, err);
     }
 }
 

@@ -29,7 +29,7 @@
 #define SMALL_STACK (128u * 1024u)
 /* Bounds: CPU of the validating thread (what the budget limits), and a
  * generous wall time, since the test machine may be busy. */
-#define MAX_CPU_NS (2000ull * 1000 * 1000)
+#define MAX_CPU_NS  (2000ull * 1000 * 1000)
 #define MAX_WALL_NS (10000ull * 1000 * 1000)
 
 static uint64_t
@@ -69,8 +69,7 @@ static struct json_object *
 parse_deep(const char *text)
 {
     struct json_tokener *tok = json_tokener_new_ex(1000);
-    struct json_object *o =
-        json_tokener_parse_ex(tok, text, (int)strlen(text));
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)strlen(text));
     json_tokener_free(tok);
     return o;
 }
@@ -86,8 +85,8 @@ run_job(void *arg)
     struct sy_schema *cs = sy_schema_compile(s, j->err, sizeof(j->err));
     j->compiled = cs != NULL;
     if (cs != NULL && j->instance != NULL)
-        j->valid = sy_schema_validate(cs, v, &j->budget, j->err,
-                                      sizeof(j->err));
+        j->valid =
+            sy_schema_validate(cs, v, &j->budget, j->err, sizeof(j->err));
     sy_schema_free(cs);
     json_object_put(s);
     json_object_put(v);
@@ -108,8 +107,8 @@ on_small_stack(struct job *j)
     assert_int_equal(pthread_join(th, NULL), 0);
     pthread_attr_destroy(&at);
     if (j->ns > MAX_WALL_NS || j->cpu > MAX_CPU_NS)
-        fail_msg("%s took %.3f s (%.3f s CPU)", j->schema,
-                 (double)j->ns / 1e9, (double)j->cpu / 1e9);
+        fail_msg("%s took %.3f s (%.3f s CPU)", j->schema, (double)j->ns / 1e9,
+                 (double)j->cpu / 1e9);
 }
 
 /* A JSON string of 'n' copies of 'ch' then 'tail' (JSON-escaped). */
@@ -141,7 +140,7 @@ test_issue_patterns(void **state)
         "){1000}){1000}){1000}){1000}){1000}){1000}){1000}\"}",
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(compile_only); i++) {
-        struct job j = {.schema = compile_only[i]};
+        struct job j = { .schema = compile_only[i] };
         on_small_stack(&j);
         if (j.compiled)
             continue; /* fine if it compiled: matching is bounded too */
@@ -156,26 +155,26 @@ test_issue_patterns(void **state)
     } slow[] = {
         /* The subjects hold the required last character, so that
          * PCRE2's "required code unit" shortcut does not skip the work. */
-        {"(a{0,1000}){0,19}b", 'a', 30, "cb"},
-        {"(a{0,1000}){0,19}b", 'a', 2000, "cb"},
-        {"(.{0,1000}){0,19}\\\\x01", 'x', 30, "\\n\\u0001"},
-        {"(.{0,1000}){0,19}\\\\x01", 'x', 2000, "\\n\\u0001"},
-        {"(a|a)*b", 'a', 40, "cb"},
-        {"(a+)+$", 'a', 40, "!"},
-        {"^(a|aa)+$", 'a', 60, "!"},
-        {"(a*)*b", 'a', 5000, "cb"},
-        {"^(\\\\w+\\\\s?)*$", 'a', 60, "!"},
-        {"(a+)+\\\\1b", 'a', 40, "cb"},
-        {"((a?){1000}){6}", 'a', 30, ""},
-        {"(?=(a+)+b)a", 'a', 40, "cb"},
-        {"(x+x+)+y", 'x', 5000, "zy"},
+        { "(a{0,1000}){0,19}b", 'a', 30, "cb" },
+        { "(a{0,1000}){0,19}b", 'a', 2000, "cb" },
+        { "(.{0,1000}){0,19}\\\\x01", 'x', 30, "\\n\\u0001" },
+        { "(.{0,1000}){0,19}\\\\x01", 'x', 2000, "\\n\\u0001" },
+        { "(a|a)*b", 'a', 40, "cb" },
+        { "(a+)+$", 'a', 40, "!" },
+        { "^(a|aa)+$", 'a', 60, "!" },
+        { "(a*)*b", 'a', 5000, "cb" },
+        { "^(\\\\w+\\\\s?)*$", 'a', 60, "!" },
+        { "(a+)+\\\\1b", 'a', 40, "cb" },
+        { "((a?){1000}){6}", 'a', 30, "" },
+        { "(?=(a+)+b)a", 'a', 40, "cb" },
+        { "(x+x+)+y", 'x', 5000, "zy" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(slow); i++) {
         char schema[256];
         snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}",
                  slow[i].pattern);
         char *inst = repeat_str(slow[i].ch, slow[i].n, slow[i].tail);
-        struct job j = {.schema = schema, .instance = inst};
+        struct job j = { .schema = schema, .instance = inst };
         on_small_stack(&j);
         if (j.compiled) {
             /* A verdict, or the budget: never more than it allows. */
@@ -187,8 +186,7 @@ test_issue_patterns(void **state)
         }
         print_message("  %-28s x%-5zu %s %6.1f ms CPU, %llu starts: %s\n",
                       slow[i].pattern, slow[i].n,
-                      j.compiled ? "compiled" : "refused ",
-                      (double)j.cpu / 1e6,
+                      j.compiled ? "compiled" : "refused ", (double)j.cpu / 1e6,
                       (unsigned long long)j.budget.starts,
                       j.compiled ? (j.valid ? "valid" : j.err) : j.err);
         free(inst);
@@ -210,7 +208,7 @@ test_nesting_and_length(void **state)
         pat[k++] = ')';
     pat[k] = '\0';
     snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", pat);
-    struct job j = {.schema = schema, .instance = "\"a\""};
+    struct job j = { .schema = schema, .instance = "\"a\"" };
     on_small_stack(&j);
     assert_false(j.compiled);
     assert_non_null(strstr(j.err, "#/pattern: unsupported pattern"));
@@ -223,7 +221,7 @@ test_nesting_and_length(void **state)
         pat[k++] = ')';
     pat[k] = '\0';
     snprintf(schema, sizeof(schema), "{\"pattern\":\"^%s$\"}", pat);
-    struct job j2 = {.schema = schema, .instance = "\"a\""};
+    struct job j2 = { .schema = schema, .instance = "\"a\"" };
     on_small_stack(&j2);
     assert_true(j2.compiled);
     assert_true(j2.valid);
@@ -231,14 +229,14 @@ test_nesting_and_length(void **state)
     memset(pat, 'a', SY_JSONSCHEMA_PATTERN_MAX);
     pat[SY_JSONSCHEMA_PATTERN_MAX] = '\0';
     snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", pat);
-    struct job j3 = {.schema = schema, .instance = "\"a\""};
+    struct job j3 = { .schema = schema, .instance = "\"a\"" };
     on_small_stack(&j3);
     assert_true(j3.compiled);
     assert_false(j3.valid);
     pat[SY_JSONSCHEMA_PATTERN_MAX] = 'a';
     pat[SY_JSONSCHEMA_PATTERN_MAX + 1] = '\0';
     snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", pat);
-    struct job j4 = {.schema = schema};
+    struct job j4 = { .schema = schema };
     on_small_stack(&j4);
     assert_false(j4.compiled);
     assert_non_null(strstr(j4.err, "longer than"));
@@ -248,14 +246,13 @@ test_nesting_and_length(void **state)
     for (int depth = 120; depth <= 130; depth += 10) {
         size_t d = 0;
         for (int i = 0; i < depth; i++)
-            d += (size_t)snprintf(
-                deep + d, sizeof(deep) - d,
-                "{\"anyOf\":[{\"not\":{\"type\":\"null\"}},");
+            d += (size_t)snprintf(deep + d, sizeof(deep) - d,
+                                  "{\"anyOf\":[{\"not\":{\"type\":\"null\"}},");
         d += (size_t)snprintf(deep + d, sizeof(deep) - d,
                               "{\"pattern\":\"^(a|b)+$\"}");
         for (int i = 0; i < depth; i++)
             d += (size_t)snprintf(deep + d, sizeof(deep) - d, "]}");
-        struct job jd = {.schema = deep, .instance = "\"abab\""};
+        struct job jd = { .schema = deep, .instance = "\"abab\"" };
         on_small_stack(&jd);
         if (depth < SY_JSONSCHEMA_MAX_DEPTH) {
             if (!jd.compiled || !jd.valid)
@@ -266,8 +263,8 @@ test_nesting_and_length(void **state)
         }
     }
     /* The largest counted repeat PCRE2 takes, on a long subject. */
-    struct job j5 = {.schema = "{\"pattern\":\"^(?:a{0,65535}){0,65535}$\"}",
-                     .instance = NULL};
+    struct job j5 = { .schema = "{\"pattern\":\"^(?:a{0,65535}){0,65535}$\"}",
+                      .instance = NULL };
     char *inst = repeat_str('a', 100000, "b");
     j5.instance = inst;
     on_small_stack(&j5);
@@ -282,8 +279,8 @@ static void
 test_request_budget(void **state)
 {
     (void)state;
-    struct json_object *s = json_tokener_parse(
-        "{\"items\":{\"not\":{\"pattern\":\"^(a|a)*b\"}}}");
+    struct json_object *s =
+        json_tokener_parse("{\"items\":{\"not\":{\"pattern\":\"^(a|a)*b\"}}}");
     char err[256];
     struct sy_schema *cs = sy_schema_compile(s, err, sizeof(err));
     assert_non_null(cs);
@@ -292,8 +289,7 @@ test_request_budget(void **state)
      * stops them. */
     struct json_object *arr = json_object_new_array();
     for (int i = 0; i < 400; i++)
-        json_object_array_add(arr,
-                              json_object_new_string("aaaaaaaaaaaaaaacb"));
+        json_object_array_add(arr, json_object_new_string("aaaaaaaaaaaaaaacb"));
     struct sy_rx_budget b;
     sy_rx_budget_init(&b);
     uint64_t t0 = wall_ns(), c0 = cpu_ns();
@@ -315,9 +311,8 @@ test_request_budget(void **state)
     assert_non_null(strstr(err, "too much regex work"));
     print_message("  budget spent after %llu matches, %llu starts, "
                   "%.1f ms CPU, %.1f ms wall\n",
-                  (unsigned long long)b.matches,
-                  (unsigned long long)b.starts, (double)b.cpu_ns / 1e6,
-                  (double)ns / 1e6);
+                  (unsigned long long)b.matches, (unsigned long long)b.starts,
+                  (double)b.cpu_ns / 1e6, (double)ns / 1e6);
     json_object_put(arr);
     sy_schema_free(cs);
     json_object_put(s);
@@ -339,8 +334,8 @@ test_contract_paths(void **state)
     const char *args =
         "{\"q\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaacb\"}";
     uint64_t t0 = cpu_ns();
-    assert_false(sy_contract_check_tool_args_cs(args, strlen(args), cs, &b,
-                                                64, err, sizeof(err)));
+    assert_false(sy_contract_check_tool_args_cs(args, strlen(args), cs, &b, 64,
+                                                err, sizeof(err)));
     assert_true(cpu_ns() - t0 < MAX_CPU_NS);
     assert_non_null(strstr(err, "$.q: too much regex work"));
     assert_true(b.spent);
@@ -348,8 +343,7 @@ test_contract_paths(void **state)
     json_object_put(p);
     /* An unsupported pattern in a tree given to the one-shot form. */
     p = json_tokener_parse("{\"pattern\":\"(?i)a\"}");
-    assert_false(sy_contract_check_tool_args("{}", 2, p, 64, err,
-                                             sizeof(err)));
+    assert_false(sy_contract_check_tool_args("{}", 2, p, 64, err, sizeof(err)));
     assert_non_null(strstr(err, "#/pattern: unsupported pattern"));
     json_object_put(p);
 }
@@ -364,46 +358,47 @@ test_dialect(void **state)
         const char *instance;
         bool match;
     } rows[] = {
-        {"^abc$", "\"abc\\n\"", false},         /* $ only at the end */
-        {"^\\\\d$", "\"\\u0661\"", false},       /* \d is ASCII */
-        {"^\\\\w$", "\"\\u00e9\"", false},       /* \w is ASCII */
-        {"^\\\\s$", "\"\\u00a0\"", true},        /* \s is Unicode */
-        {"^\\\\s$", "\"\\ufeff\"", true},
-        {"^\\\\S$", "\"\\u2003\"", false},
-        {"^\\\\v$", "\"\\u000b\"", true},        /* \v is U+000B only */
-        {"^\\\\v$", "\"\\n\"", false},
-        {"^.$", "\"\\n\"", false},
-        {"^.$", "\"\\r\"", false},
-        {"^.$", "\"\\u00e9\"", true},            /* code points */
-        {"^\\\\u00e9$", "\"\\u00e9\"", true},
-        {"^\\\\x41$", "\"A\"", true},
-        {"^[^]$", "\"\\n\"", true},              /* [^] is anything */
-        {"[]", "\"a\"", false},                  /* [] is nothing */
-        {"^[[:alpha:]]$", "\"a]\"", true},       /* no POSIX classes */
-        {"^[[:alpha:]]$", "\"b\"", false},
-        {"^(?=a)\\\\w+$", "\"abc\"", true},      /* lookahead */
-        {"^(?!a)\\\\w+$", "\"abc\"", false},
-        {"(?<=a)b", "\"ab\"", true},             /* lookbehind */
-        {"^(a)\\\\1$", "\"aa\"", true},          /* backreference */
-        {"^(?<x>a)\\\\k<x>$", "\"aa\"", true},
-        {"\\\\bfoo\\\\b", "\"a foo b\"", true},
-        {"^\\\\p{L}+$", "\"\\u00e9t\\u00e9\"", true},
-        {"^\\\\0$", "\"\\u0000\"", true},
-        {"^a{,2}$", "\"a{,2}\"", true},          /* a literal brace */
-        {"^[\\\\s]$", "\"\\u3000\"", true},
+        { "^abc$", "\"abc\\n\"", false },    /* $ only at the end */
+        { "^\\\\d$", "\"\\u0661\"", false }, /* \d is ASCII */
+        { "^\\\\w$", "\"\\u00e9\"", false }, /* \w is ASCII */
+        { "^\\\\s$", "\"\\u00a0\"", true },  /* \s is Unicode */
+        { "^\\\\s$", "\"\\ufeff\"", true },
+        { "^\\\\S$", "\"\\u2003\"", false },
+        { "^\\\\v$", "\"\\u000b\"", true }, /* \v is U+000B only */
+        { "^\\\\v$", "\"\\n\"", false },
+        { "^.$", "\"\\n\"", false },
+        { "^.$", "\"\\r\"", false },
+        { "^.$", "\"\\u00e9\"", true }, /* code points */
+        { "^\\\\u00e9$", "\"\\u00e9\"", true },
+        { "^\\\\x41$", "\"A\"", true },
+        { "^[^]$", "\"\\n\"", true },        /* [^] is anything */
+        { "[]", "\"a\"", false },            /* [] is nothing */
+        { "^[[:alpha:]]$", "\"a]\"", true }, /* no POSIX classes */
+        { "^[[:alpha:]]$", "\"b\"", false },
+        { "^(?=a)\\\\w+$", "\"abc\"", true }, /* lookahead */
+        { "^(?!a)\\\\w+$", "\"abc\"", false },
+        { "(?<=a)b", "\"ab\"", true },    /* lookbehind */
+        { "^(a)\\\\1$", "\"aa\"", true }, /* backreference */
+        { "^(?<x>a)\\\\k<x>$", "\"aa\"", true },
+        { "\\\\bfoo\\\\b", "\"a foo b\"", true },
+        { "^\\\\p{L}+$", "\"\\u00e9t\\u00e9\"", true },
+        { "^\\\\0$", "\"\\u0000\"", true },
+        { "^a{,2}$", "\"a{,2}\"", true }, /* a literal brace */
+        { "^[\\\\s]$", "\"\\u3000\"", true },
     };
     int bad = 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(rows); i++) {
         char schema[256];
         snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}",
                  rows[i].pattern);
-        struct job j = {.schema = schema, .instance = rows[i].instance};
+        struct job j = { .schema = schema, .instance = rows[i].instance };
         run_job(&j);
         if (!j.compiled || j.valid != rows[i].match) {
             print_error("%s on %s: %s (%s)\n", rows[i].pattern,
                         rows[i].instance,
                         !j.compiled ? "refused"
-                        : j.valid  ? "matched" : "did not match",
+                        : j.valid   ? "matched"
+                                    : "did not match",
                         j.err);
             bad++;
         }

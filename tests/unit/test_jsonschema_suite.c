@@ -41,9 +41,9 @@ static const struct {
     const char *test;
     const char *why;
 } skips[] = {
-    {"ecmascript-regex.json", "ECMA 262 regex non-compliance", NULL,
-     "the test is about \"format\": \"regex\"; format is an annotation "
-     "here, never asserted (jsonschema.c), so any string is valid"},
+    { "ecmascript-regex.json", "ECMA 262 regex non-compliance", NULL,
+      "the test is about \"format\": \"regex\"; format is an annotation "
+      "here, never asserted (jsonschema.c), so any string is valid" },
 };
 
 struct tally {
@@ -110,12 +110,11 @@ run_file(const char *path, const char *name, struct tally *t)
                 t->known++;
             } else {
                 t->failed++;
-                print_error("%s: %s: %s: want %s, got %s (%s)\n", name,
-                            str_at(grp, "description"),
-                            str_at(tc, "description"),
-                            json_object_get_boolean(valid) ? "valid"
-                                                           : "invalid",
-                            got ? "valid" : "invalid", got ? "" : why);
+                print_error(
+                    "%s: %s: %s: want %s, got %s (%s)\n", name,
+                    str_at(grp, "description"), str_at(tc, "description"),
+                    json_object_get_boolean(valid) ? "valid" : "invalid",
+                    got ? "valid" : "invalid", got ? "" : why);
             }
         }
         if (cs == NULL && getenv("SY_SUITE_VERBOSE") != NULL)
@@ -141,7 +140,8 @@ run_draft(const char *draft)
     DIR *d = opendir(dir);
     if (d == NULL) {
         print_message("  %s: no test suite at %s (package "
-                      "json-schema-test-suite)\n", draft, dir);
+                      "json-schema-test-suite)\n",
+                      draft, dir);
         skip();
     }
     char *names[128];
@@ -155,16 +155,16 @@ run_draft(const char *draft)
     closedir(d);
     names[n++] = strdup("optional/ecmascript-regex.json");
     qsort(names, n, sizeof(names[0]), name_cmp);
-    struct tally t = {0, 0, 0, 0};
+    struct tally t = { 0, 0, 0, 0 };
     for (size_t i = 0; i < n; i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        struct tally f = {0, 0, 0, 0};
+        struct tally f = { 0, 0, 0, 0 };
         const char *base = strrchr(names[i], '/');
         run_file(path, base ? base + 1 : names[i], &f);
         print_message("  %s %-28s %3u passed, %3u refused, %u known, "
-                      "%u failed\n", draft, names[i], f.passed, f.refused,
-                      f.known, f.failed);
+                      "%u failed\n",
+                      draft, names[i], f.passed, f.refused, f.known, f.failed);
         t.passed += f.passed;
         t.refused += f.refused;
         t.known += f.known;

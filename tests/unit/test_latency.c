@@ -264,39 +264,41 @@ test_encoding(void **state)
     assert_int_equal(sy_latency_write(&b, "p:", "d", &sl, 5000), SY_ETOOBIG);
     assert_int_equal(b.n, 1);
     assert_string_equal(b.resp.data, "*1\r\n$4\r\nPING\r\n");
-    assert_int_equal(sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 50000,
-                                     10000, 6),
-                     SY_ETOOBIG);
+    assert_int_equal(
+        sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 50000, 10000, 6),
+        SY_ETOOBIG);
     assert_int_equal(b.n, 1);
     sy_store_batch_reset(&b);
     /* A window reaching before time 0 reads what exists. */
-    assert_int_equal(sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 15000,
-                                     10000, 6),
-                     SY_OK);
+    assert_int_equal(
+        sy_latency_read(&b, "p:", "d", SY_LATENCY_TTFT, 15000, 10000, 6),
+        SY_OK);
     assert_int_equal(b.n, 2);
     sy_store_batch_cleanup(&b);
 
     /* Replies: bucket/count pairs; junk is skipped; errors refused. */
     struct sy_store_val f[8] = {
-        {.type = SY_STORE_STR, .str = "16", .len = 2},
-        {.type = SY_STORE_STR, .str = "5", .len = 1},
-        {.type = SY_STORE_STR, .str = "999", .len = 3},  /* no such bucket */
-        {.type = SY_STORE_STR, .str = "1", .len = 1},
-        {.type = SY_STORE_STR, .str = "3", .len = 1},
-        {.type = SY_STORE_STR, .str = "-2", .len = 2},   /* bad count */
-        {.type = SY_STORE_STR, .str = "4", .len = 1},
-        {.type = SY_STORE_STR, .str = "2x", .len = 2},   /* bad count */
+        { .type = SY_STORE_STR, .str = "16", .len = 2 },
+        { .type = SY_STORE_STR, .str = "5", .len = 1 },
+        { .type = SY_STORE_STR, .str = "999", .len = 3 }, /* no such bucket */
+        { .type = SY_STORE_STR, .str = "1", .len = 1 },
+        { .type = SY_STORE_STR, .str = "3", .len = 1 },
+        { .type = SY_STORE_STR, .str = "-2", .len = 2 }, /* bad count */
+        { .type = SY_STORE_STR, .str = "4", .len = 1 },
+        { .type = SY_STORE_STR, .str = "2x", .len = 2 }, /* bad count */
     };
-    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = f, .n = 8};
+    struct sy_store_val arr = { .type = SY_STORE_ARRAY, .elem = f, .n = 8 };
     struct sy_latency_hist h;
     sy_latency_hist_clear(&h);
     assert_int_equal(sy_latency_merge_reply(&h, &arr), SY_OK);
     assert_int_equal(h.total, 5);
     assert_int_equal(h.counts[16], 5);
-    struct sy_store_val err = {.type = SY_STORE_ERROR, .str = "ERR", .len = 3};
+    struct sy_store_val err = { .type = SY_STORE_ERROR,
+                                .str = "ERR",
+                                .len = 3 };
     assert_int_equal(sy_latency_merge_reply(&h, &err), SY_ESTORE);
     assert_int_equal(sy_latency_merge_reply(&h, NULL), SY_ESTORE);
-    struct sy_store_val empty = {.type = SY_STORE_ARRAY};
+    struct sy_store_val empty = { .type = SY_STORE_ARRAY };
     assert_int_equal(sy_latency_merge_reply(&h, &empty), SY_OK);
     assert_int_equal(h.total, 5);
 }
@@ -315,7 +317,7 @@ test_redis_round_trip(void **state)
     (void)state;
     NEED_REDIS();
     enum { WORKERS = 2, DEPS = 2, PER_SLICE = 300, SLICES = 5 };
-    const char *deps[DEPS] = {"fast", "slow"};
+    const char *deps[DEPS] = { "fast", "slow" };
     const uint32_t slice_ms = 10000;
     const unsigned nslices = 6; /* a 60 s window */
     uint64_t t0 = UINT64_C(1700000000000);
@@ -324,13 +326,12 @@ test_redis_round_trip(void **state)
     struct sy_store_batch b;
     sy_store_batch_init(&b, 1 << 20);
     static uint64_t samples[DEPS][WORKERS * PER_SLICE * SLICES];
-    size_t nsamples[DEPS] = {0, 0};
+    size_t nsamples[DEPS] = { 0, 0 };
 
     for (int i = 0; i < WORKERS; i++) {
         w[i] = store_on(srv.port, NULL);
         for (int d = 0; d < DEPS; d++)
-            sy_latency_window_init(&local[i][d], slice_ms,
-                                   slice_ms * nslices);
+            sy_latency_window_init(&local[i][d], slice_ms, slice_ms * nslices);
     }
     struct sy_store_stats st0;
     sy_store_get_stats(w[0], &st0);
@@ -339,15 +340,14 @@ test_redis_round_trip(void **state)
         for (int i = 0; i < WORKERS; i++) {
             for (int d = 0; d < DEPS; d++) {
                 struct sy_latency_slice sl;
-                sy_latency_slice_init(&sl,
-                                      sy_latency_slice_id(now, slice_ms));
+                sy_latency_slice_init(&sl, sy_latency_slice_id(now, slice_ms));
                 for (int n = 0; n < PER_SLICE; n++) {
                     uint64_t v = (d == 0 ? 200000 : 2000000) +
                                  rng() % (d == 0 ? 300000 : 6000000);
                     sy_latency_hist_add(&sl.h[SY_LATENCY_TOTAL], v, 1);
                     sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], v / 4, 1);
-                    sy_latency_window_add(&local[i][d], now,
-                                          SY_LATENCY_TOTAL, v);
+                    sy_latency_window_add(&local[i][d], now, SY_LATENCY_TOTAL,
+                                          v);
                     samples[d][nsamples[d]++] = v;
                 }
                 assert_int_equal(
@@ -398,8 +398,7 @@ test_redis_round_trip(void **state)
         struct sy_latency_hist one;
         sy_latency_hist_clear(&both);
         for (int i = 0; i < WORKERS; i++) {
-            sy_latency_window_merge(&local[i][d], now, SY_LATENCY_TOTAL,
-                                    &one);
+            sy_latency_window_merge(&local[i][d], now, SY_LATENCY_TOTAL, &one);
             sy_latency_hist_merge(&both, &one);
         }
         assert_memory_equal(both.counts, h[SY_LATENCY_TOTAL].counts,
@@ -408,18 +407,17 @@ test_redis_round_trip(void **state)
         qsort(samples[d], nsamples[d], sizeof(uint64_t), cmp_u64);
         struct sy_latency_stats s;
         sy_latency_hist_stats(&h[SY_LATENCY_TOTAL], &s);
-        assert_within_bound(s.p50_us, exact_quantile(samples[d], nsamples[d],
-                                                     500));
-        assert_within_bound(s.p95_us, exact_quantile(samples[d], nsamples[d],
-                                                     950));
-        assert_within_bound(s.p99_us, exact_quantile(samples[d], nsamples[d],
-                                                     990));
-        print_message("    %s: p50 %llu us, p95 %llu us, p99 %llu us "
-                      "(%llu samples)\n",
-                      deps[d], (unsigned long long)s.p50_us,
-                      (unsigned long long)s.p95_us,
-                      (unsigned long long)s.p99_us,
-                      (unsigned long long)s.count);
+        assert_within_bound(s.p50_us,
+                            exact_quantile(samples[d], nsamples[d], 500));
+        assert_within_bound(s.p95_us,
+                            exact_quantile(samples[d], nsamples[d], 950));
+        assert_within_bound(s.p99_us,
+                            exact_quantile(samples[d], nsamples[d], 990));
+        print_message(
+            "    %s: p50 %llu us, p95 %llu us, p99 %llu us "
+            "(%llu samples)\n",
+            deps[d], (unsigned long long)s.p50_us, (unsigned long long)s.p95_us,
+            (unsigned long long)s.p99_us, (unsigned long long)s.count);
     }
     /* Keys expire after the window. */
     char key[128];

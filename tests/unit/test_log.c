@@ -95,8 +95,7 @@ test_redact_never_shows_prefix(void **state)
             memcpy(prefix, secret, k);
             prefix[k] = '\0';
             if (strstr(out, prefix) != NULL)
-                fail_msg("redact(%zu chars) = '%s' shows '%s'", n, out,
-                         prefix);
+                fail_msg("redact(%zu chars) = '%s' shows '%s'", n, out, prefix);
         }
         /* At most the last four characters of the key appear. */
         if (n >= 5 && strstr(out, secret + n - 5) != NULL)
@@ -153,18 +152,18 @@ test_parse_level(void **state)
         const char *s;
         enum sy_log_level level;
     } ok[] = {
-        {"error", SY_LOG_ERROR},
-        {"warn", SY_LOG_WARN},
-        {"info", SY_LOG_INFO},
-        {"debug", SY_LOG_DEBUG},
+        { "error", SY_LOG_ERROR },
+        { "warn", SY_LOG_WARN },
+        { "info", SY_LOG_INFO },
+        { "debug", SY_LOG_DEBUG },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(ok); i++) {
         enum sy_log_level l = (enum sy_log_level)99;
         assert_true(sy_log_parse_level(ok[i].s, &l));
         assert_int_equal(l, ok[i].level);
     }
-    static const char *const bad[] = {"", "warning", "err", "infos",
-                                      "debug ", " info", "trace", "4"};
+    static const char *const bad[] = { "",       "warning", "err",   "infos",
+                                       "debug ", " info",   "trace", "4" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         enum sy_log_level l = SY_LOG_DEBUG;
         assert_false(sy_log_parse_level(bad[i], &l));
@@ -235,7 +234,8 @@ test_record_folds_newlines(void **state)
     assert_ptr_equal(strchr(t, '\n'), t + strlen(t) - 1);
     /* A provider's text cannot send terminal escapes or backspaces. */
     capture_start();
-    sy_log_error("r2", "a\x1b[31mred\x1b]0;title\x07" "b\x7f\bc\td");
+    sy_log_error("r2", "a\x1b[31mred\x1b]0;title\x07"
+                       "b\x7f\bc\td");
     t = capture_stop(NULL);
     assert_non_null(strstr(t, "a [31mred ]0;title b  c d\n"));
     for (const char *p = t; *p; p++)

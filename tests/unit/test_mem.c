@@ -51,8 +51,9 @@ test_alignment(void **state)
     sy_arena_init(&a, 256);
     const size_t align = _Alignof(max_align_t);
     /* Odd sizes, across several blocks and one-off big blocks. */
-    static const size_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100,
-                                   127, 129, 200, 255, 1000, 1, 2, 5000, 3};
+    static const size_t sizes[] = { 1,   3,    7,  8,   9,    15,  16,
+                                    17,  31,   33, 100, 127,  129, 200,
+                                    255, 1000, 1,  2,   5000, 3 };
     for (int round = 0; round < 4; round++) {
         for (size_t i = 0; i < SY_ARRAY_LEN(sizes); i++) {
             char *p = sy_arena_alloc(&a, sizes[i]);
@@ -168,8 +169,7 @@ record(void *data)
 }
 
 static void
-register_three(struct sy_arena *a, struct order *o, struct tag *tags,
-               int first)
+register_three(struct sy_arena *a, struct order *o, struct tag *tags, int first)
 {
     for (int i = 0; i < 3; i++) {
         tags[i].o = o;
@@ -185,7 +185,7 @@ test_cleanups_reverse_on_reset(void **state)
 {
     (void)state;
     struct sy_arena a;
-    struct order o = {{0}, 0};
+    struct order o = { { 0 }, 0 };
     struct tag tags[3];
     sy_arena_init(&a, 256);
     register_three(&a, &o, tags, 1);
@@ -207,7 +207,7 @@ test_cleanups_reverse_on_cleanup(void **state)
 {
     (void)state;
     struct sy_arena a;
-    struct order o = {{0}, 0};
+    struct order o = { { 0 }, 0 };
     struct tag tags[3];
     sy_arena_init(&a, 256);
     register_three(&a, &o, tags, 10);
@@ -235,7 +235,7 @@ test_reset_keeps_working(void **state)
 {
     (void)state;
     struct sy_arena a;
-    struct order o = {{0}, 0};
+    struct order o = { { 0 }, 0 };
     struct tag tags[3];
     sy_arena_init(&a, 1024);
     for (int req = 0; req < 50; req++) {
@@ -373,13 +373,14 @@ test_impossible_sizes_abort(void **state)
      * out a pointer to a smaller block. BUG for sizes within a block
      * header of SIZE_MAX: sizeof(block) + size wraps to a tiny malloc
      * (helper4 report [17]). */
-    static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 20, SIZE_MAX / 2,
-                                   SIZE_MAX - 40, SIZE_MAX - 62};
+    static const size_t sizes[] = { SIZE_MAX, SIZE_MAX - 20, SIZE_MAX / 2,
+                                    SIZE_MAX - 40, SIZE_MAX - 62 };
     for (size_t i = 0; i < SY_ARRAY_LEN(sizes); i++) {
         const char *why = alloc_problem(sizes[i]);
         if (why != NULL)
             fail_msg("sy_arena_alloc(SIZE_MAX - %zu) %s instead of "
-                     "aborting", SIZE_MAX - sizes[i], why);
+                     "aborting",
+                     SIZE_MAX - sizes[i], why);
     }
 }
 

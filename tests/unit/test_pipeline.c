@@ -31,8 +31,8 @@
 
 #define SECRET "sk-pipeline-secret-0123456789abcdef"
 
-#define TIMEOUTS                                                           \
-    "'timeouts':{'connect_ms':2000,'first_byte_ms':5000,'idle_ms':5000,"  \
+#define TIMEOUTS                                                         \
+    "'timeouts':{'connect_ms':2000,'first_byte_ms':5000,'idle_ms':5000," \
     "'total_ms':5000}"
 
 static const char config_text[] =
@@ -58,8 +58,8 @@ static const char config_text[] =
 
 struct capture {
     struct sy_buf out;
-    bool fail;          /* every write and flush fails (client gone) */
-    size_t fail_after;  /* if non-zero: writes fail past this many bytes */
+    bool fail;         /* every write and flush fails (client gone) */
+    size_t fail_after; /* if non-zero: writes fail past this many bytes */
     unsigned writes;
     unsigned flushes;
 };
@@ -84,7 +84,7 @@ cap_flush(void *io)
     return c->fail ? SY_EGONE : SY_OK;
 }
 
-static const struct sy_sink_ops cap_ops = {cap_write, cap_flush};
+static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 static struct sy_config *cfg;
 static struct sy_worker worker;
@@ -108,8 +108,8 @@ load_config(const char *text_in)
     struct sy_buf errs;
     sy_buf_init(&errs, 1u << 16);
     struct sy_config *c = NULL;
-    enum sy_err e = sy_config_load_string(text, strlen(text), "test", &c,
-                                          &errs);
+    enum sy_err e =
+        sy_config_load_string(text, strlen(text), "test", &c, &errs);
     free(text);
     if (e != SY_OK)
         fail_msg("test config refused:\n%s", sy_buf_cstr(&errs));
@@ -268,8 +268,7 @@ expect_error(int want_status, const char *type, const char *code,
              const char *param, const char *msg)
 {
     if (status != want_status)
-        fail_msg("status %d, expected %d; body: %s", status, want_status,
-                 body);
+        fail_msg("status %d, expected %d; body: %s", status, want_status, body);
     assert_string_equal(hdr("Content-Type"), "application/json");
     if (doc == NULL)
         fail_msg("body is not JSON: %s", body);
@@ -374,8 +373,7 @@ test_invalid_json(void **state)
 {
     (void)state;
     serve("POST", "/v1/chat/completions", "{'model':", NULL);
-    expect_error(400, "invalid_request_error", NULL, NULL,
-                 "not valid JSON");
+    expect_error(400, "invalid_request_error", NULL, NULL, "not valid JSON");
     assert_non_null(strstr(head, "Status: 400 Bad Request\r\n"));
     assert_null(hdr("x-switchyard-attempts"));
     /* No body at all. */
@@ -434,8 +432,7 @@ test_unknown_model(void **state)
     assert_null(hdr("x-switchyard-attempts"));
     /* Deployment names are not model names. */
     serve("POST", "/v1/chat/completions",
-          "{'model':'dep-a','messages':[{'role':'user','content':'x'}]}",
-          NULL);
+          "{'model':'dep-a','messages':[{'role':'user','content':'x'}]}", NULL);
     expect_error(404, "invalid_request_error", "model_not_found", "model",
                  NULL);
 }
@@ -445,8 +442,7 @@ test_no_active_deployment(void **state)
 {
     (void)state;
     serve("POST", "/v1/chat/completions",
-          "{'model':'dark','messages':[{'role':'user','content':'x'}]}",
-          NULL);
+          "{'model':'dark','messages':[{'role':'user','content':'x'}]}", NULL);
     expect_error(503, "server_error", "no_deployment_available", "model",
                  "no deployment of model 'dark' is available");
     assert_non_null(strstr(head, "Status: 503 Service Unavailable\r\n"));
@@ -461,13 +457,11 @@ test_all_deployments_fail(void **state)
 {
     (void)state;
     serve("POST", "/v1/chat/completions",
-          "{'model':'fail2','messages':[{'role':'user','content':'x'}]}",
-          NULL);
+          "{'model':'fail2','messages':[{'role':'user','content':'x'}]}", NULL);
     expect_error(502, "upstream_error", "upstream_connect_failed", NULL,
                  "all 2 deployments of model 'fail2' failed: ");
     assert_non_null(strstr(head, "Status: 502 Bad Gateway\r\n"));
-    const char *m = json_object_get_string(get(get(doc, "error"),
-                                               "message"));
+    const char *m = json_object_get_string(get(get(doc, "error"), "message"));
     /* Each deployment is named, in the order tried. */
     const char *a = strstr(m, "dep-a: ");
     const char *b = strstr(m, "dep-b: ");
@@ -483,8 +477,7 @@ test_all_deployments_fail(void **state)
 
     /* One deployment. */
     serve("POST", "/v1/chat/completions",
-          "{'model':'one','messages':[{'role':'user','content':'x'}]}",
-          NULL);
+          "{'model':'one','messages':[{'role':'user','content':'x'}]}", NULL);
     expect_error(502, "upstream_error", "upstream_connect_failed", NULL,
                  "all 1 deployment of model 'one' failed: dep-a: ");
     assert_string_equal(hdr("x-switchyard-attempts"), "1");
@@ -552,13 +545,12 @@ test_models(void **state)
     struct json_object *data = get(doc, "data");
     assert_true(json_object_is_type(data, json_type_array));
     /* Every group, in config order, whatever its route. */
-    static const char *const ids[] = {"fail2", "one", "dark"};
+    static const char *const ids[] = { "fail2", "one", "dark" };
     assert_int_equal(json_object_array_length(data), SY_ARRAY_LEN(ids));
     for (size_t i = 0; i < SY_ARRAY_LEN(ids); i++) {
         struct json_object *m = json_object_array_get_idx(data, i);
         assert_string_equal(json_object_get_string(get(m, "id")), ids[i]);
-        assert_string_equal(json_object_get_string(get(m, "object")),
-                            "model");
+        assert_string_equal(json_object_get_string(get(m, "object")), "model");
         assert_string_equal(json_object_get_string(get(m, "owned_by")),
                             "switchyard");
     }
@@ -592,8 +584,7 @@ test_healthz(void **state)
     serve("GET", "/healthz", NULL, NULL);
     assert_int_equal(status, 503);
     assert_non_null(strstr(head, "Status: 503 Service Unavailable\r\n"));
-    assert_string_equal(json_object_get_string(get(doc, "status")),
-                        "draining");
+    assert_string_equal(json_object_get_string(get(doc, "status")), "draining");
     draining = 0;
     serve("GET", "/healthz", NULL, NULL);
     assert_int_equal(status, 200);
@@ -621,7 +612,10 @@ test_request_id(void **state)
     assert_string_equal(hdr("x-request-id"), id64);
     /* Anything else is replaced by a generated one. */
     static const char *const bad[] = {
-        "", "has space", "semi;colon", "x\r\nSet-Cookie: a=b",
+        "",
+        "has space",
+        "semi;colon",
+        "x\r\nSet-Cookie: a=b",
         "\xc3\xa9t\xc3\xa9",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };
@@ -678,19 +672,19 @@ test_gone_caller(void **state)
         const char *path;
         const char *body;
     } reqs[] = {
-        {"GET", "/nope", NULL},
-        {"GET", "/v1/chat/completions", NULL},
-        {"GET", "/v1/models", NULL},
-        {"GET", "/v1/models/one", NULL},
-        {"GET", "/healthz", NULL},
-        {"POST", "/v1/chat/completions", "{'model':"},
-        {"POST", "/v1/chat/completions",
-         "{'model':'nope','messages':[{'role':'user','content':'x'}]}"},
-        {"POST", "/v1/chat/completions",
-         "{'model':'fail2','messages':[{'role':'user','content':'x'}]}"},
-        {"POST", "/v1/chat/completions",
-         "{'model':'fail2','stream':true,'messages':[{'role':'user',"
-         "'content':'x'}]}"},
+        { "GET", "/nope", NULL },
+        { "GET", "/v1/chat/completions", NULL },
+        { "GET", "/v1/models", NULL },
+        { "GET", "/v1/models/one", NULL },
+        { "GET", "/healthz", NULL },
+        { "POST", "/v1/chat/completions", "{'model':" },
+        { "POST", "/v1/chat/completions",
+          "{'model':'nope','messages':[{'role':'user','content':'x'}]}" },
+        { "POST", "/v1/chat/completions",
+          "{'model':'fail2','messages':[{'role':'user','content':'x'}]}" },
+        { "POST", "/v1/chat/completions",
+          "{'model':'fail2','stream':true,'messages':[{'role':'user',"
+          "'content':'x'}]}" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(reqs); i++) {
         cap.writes = 0;

@@ -32,7 +32,7 @@
 
 #define CANARY "sk-canary-7f3a9c1d2e4b6a8f0c1d"
 #define CALLER "sk-guard-caller-key-0123456789"
-#define ADMIN "sk-guard-admin-key-0123456789"
+#define ADMIN  "sk-guard-admin-key-0123456789"
 
 static const char config_text[] =
     "{'server':{'max_body_bytes':2048,'admin_key_env':'SYT_GUARD_ADMIN',"
@@ -63,7 +63,7 @@ cap_flush(void *io)
     return SY_OK;
 }
 
-static const struct sy_sink_ops cap_ops = {cap_write, cap_flush};
+static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 static struct sy_config *cfg;
 static struct sy_worker worker;
@@ -85,8 +85,7 @@ group_setup(void **state)
             *q = '"';
     struct sy_buf errs;
     sy_buf_init(&errs, 1u << 16);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg,
-                                          &errs);
+    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
     free(text);
     if (e != SY_OK) {
         fprintf(stderr, "%s\n", sy_buf_cstr(&errs));
@@ -222,14 +221,20 @@ test_json_content_type(void **state)
 {
     (void)state;
     static const char *const good[] = {
-        "application/json", "application/json; charset=utf-8",
-        "Application/JSON", "APPLICATION/JSON;charset=UTF-8",
-        " application/json ", "application/json ; charset=utf-8"};
-    static const char *const bad[] = {
-        "", "text/plain", "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=----x", "application/jsonp",
-        "application/json-seq", "text/json", "application/*",
-        "application/ json", "json"};
+        "application/json",   "application/json; charset=utf-8",
+        "Application/JSON",   "APPLICATION/JSON;charset=UTF-8",
+        " application/json ", "application/json ; charset=utf-8"
+    };
+    static const char *const bad[] = { "",
+                                       "text/plain",
+                                       "application/x-www-form-urlencoded",
+                                       "multipart/form-data; boundary=----x",
+                                       "application/jsonp",
+                                       "application/json-seq",
+                                       "text/json",
+                                       "application/*",
+                                       "application/ json",
+                                       "json" };
     for (size_t i = 0; i < SY_ARRAY_LEN(good); i++)
         if (!pipeline_json_ctype(good[i]))
             fail_msg("'%s' refused", good[i]);
@@ -286,38 +291,41 @@ test_body_only_after_admission(void **state)
     const char *admin = "Bearer " ADMIN;
     const char *json = "application/json";
     /* Refused callers and unknown paths: the body is never read. */
-    assert_int_equal(serve("POST", "/v1/chat/completions", json, NULL,
-                           SY_BODY_OK), 401);
+    assert_int_equal(
+        serve("POST", "/v1/chat/completions", json, NULL, SY_BODY_OK), 401);
     assert_int_equal(reads, 0);
     assert_int_equal(serve("POST", "/v1/chat/completions", json,
-                           "Bearer sk-wrong", SY_BODY_OK), 401);
+                           "Bearer sk-wrong", SY_BODY_OK),
+                     401);
     assert_int_equal(reads, 0);
     assert_int_equal(serve("POST", "/v1/elsewhere", json, key, SY_BODY_OK),
                      404);
     assert_int_equal(reads, 0);
-    assert_int_equal(serve("POST", "/admin/keys", json, "Bearer sk-no",
-                           SY_BODY_OK), 401);
+    assert_int_equal(
+        serve("POST", "/admin/keys", json, "Bearer sk-no", SY_BODY_OK), 401);
     assert_int_equal(reads, 0);
     /* Not JSON: 415 in the OpenAI format, unread. */
-    assert_int_equal(serve("POST", "/v1/chat/completions", "text/plain",
-                           key, SY_BODY_OK), 415);
+    assert_int_equal(
+        serve("POST", "/v1/chat/completions", "text/plain", key, SY_BODY_OK),
+        415);
     assert_int_equal(reads, 0);
-    assert_non_null(strstr(sy_buf_cstr(&cap.out),
-                           "\"code\":\"unsupported_media_type\""));
-    assert_int_equal(serve("POST", "/v1/chat/completions", NULL, key,
-                           SY_BODY_OK), 415);
+    assert_non_null(
+        strstr(sy_buf_cstr(&cap.out), "\"code\":\"unsupported_media_type\""));
+    assert_int_equal(
+        serve("POST", "/v1/chat/completions", NULL, key, SY_BODY_OK), 415);
     assert_int_equal(serve("POST", "/admin/keys",
                            "application/x-www-form-urlencoded", admin,
-                           SY_BODY_OK), 415);
+                           SY_BODY_OK),
+                     415);
     assert_int_equal(reads, 0);
     /* Too slow: 408. */
-    assert_int_equal(serve("POST", "/v1/chat/completions", json, key,
-                           SY_BODY_TIMEOUT), 408);
+    assert_int_equal(
+        serve("POST", "/v1/chat/completions", json, key, SY_BODY_TIMEOUT), 408);
     assert_int_equal(reads, 1);
-    assert_non_null(strstr(sy_buf_cstr(&cap.out),
-                           "\"type\":\"invalid_request_error\""));
-    assert_non_null(strstr(sy_buf_cstr(&cap.out),
-                           "\"code\":\"request_timeout\""));
+    assert_non_null(
+        strstr(sy_buf_cstr(&cap.out), "\"type\":\"invalid_request_error\""));
+    assert_non_null(
+        strstr(sy_buf_cstr(&cap.out), "\"code\":\"request_timeout\""));
     /* Admitted and JSON: read once, then served (the provider is down). */
     int st = serve("POST", "/v1/chat/completions", json, key, SY_BODY_OK);
     assert_int_equal(reads, 1);
@@ -359,15 +367,15 @@ test_log_never_shows_canary(void **state)
     sy_log_set_level(SY_LOG_INFO);
     const char *key = "Bearer " CALLER;
     const char *admin = "Bearer " ADMIN;
-    static const char *const paths[] = {
-        "/v1/models/" CANARY, "/admin/keys/" CANARY, "/" CANARY,
-        "/v1/" CANARY "/chat", "/v1/chat/completions/" CANARY};
-    const char *auths[] = {NULL, "Bearer sk-wrong", key, admin};
+    static const char *const paths[] = { "/v1/models/" CANARY,
+                                         "/admin/keys/" CANARY, "/" CANARY,
+                                         "/v1/" CANARY "/chat",
+                                         "/v1/chat/completions/" CANARY };
+    const char *auths[] = { NULL, "Bearer sk-wrong", key, admin };
     for (size_t i = 0; i < SY_ARRAY_LEN(paths); i++)
         for (size_t k = 0; k < SY_ARRAY_LEN(auths); k++) {
             serve("GET", paths[i], NULL, auths[k], SY_BODY_OK);
-            serve("POST", paths[i], "application/json", auths[k],
-                  SY_BODY_OK);
+            serve("POST", paths[i], "application/json", auths[k], SY_BODY_OK);
             serve("DELETE", paths[i], NULL, auths[k], SY_BODY_OK);
         }
     sy_log_set_level(SY_LOG_ERROR);
@@ -392,10 +400,8 @@ main(void)
     sy_log_set_level(SY_LOG_ERROR);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-        T(test_head_always_ends_with_blank_line),
-        T(test_json_content_type),
-        T(test_body_only_after_admission),
-        T(test_log_path_redaction),
+        T(test_head_always_ends_with_blank_line), T(test_json_content_type),
+        T(test_body_only_after_admission),        T(test_log_path_redaction),
         T(test_log_never_shows_canary),
 #undef T
     };

@@ -46,7 +46,7 @@ rnd(void)
     return (uint32_t)(xs >> 32);
 }
 
-#define T0 UINT64_C(1700000040000) /* a window boundary for 60 s */
+#define T0  UINT64_C(1700000040000) /* a window boundary for 60 s */
 #define MIN 60000u
 
 /* ------------------------------------------------------------------ */
@@ -74,10 +74,11 @@ static void
 test_local_all_or_nothing(void **state)
 {
     (void)state;
-    struct sy_ratelimit_window rpm = {0};
-    struct sy_ratelimit_window tpm = {0};
-    struct sy_ratelimit_window *w[2] = {&rpm, &tpm};
-    struct sy_ratelimit_item it[2] = {{"k:rpm", 3, 1}, {"k:tpm", 1000, 400}};
+    struct sy_ratelimit_window rpm = { 0 };
+    struct sy_ratelimit_window tpm = { 0 };
+    struct sy_ratelimit_window *w[2] = { &rpm, &tpm };
+    struct sy_ratelimit_item it[2] = { { "k:rpm", 3, 1 },
+                                       { "k:tpm", 1000, 400 } };
     struct sy_ratelimit_result r;
     uint64_t now = T0 + 1000;
 
@@ -105,9 +106,9 @@ test_local_all_or_nothing(void **state)
     assert_false(r.allowed);
     assert_int_equal(r.refused, 0);
     /* Unlimited items are never refused nor charged. */
-    struct sy_ratelimit_window free_w = {0};
-    struct sy_ratelimit_window *wf[1] = {&free_w};
-    struct sy_ratelimit_item unl = {"x", 0, 5};
+    struct sy_ratelimit_window free_w = { 0 };
+    struct sy_ratelimit_window *wf[1] = { &free_w };
+    struct sy_ratelimit_item unl = { "x", 0, 5 };
     sy_ratelimit_local_reserve(wf, &unl, 1, MIN, now, &r);
     assert_true(r.allowed);
     assert_int_equal(free_w.cur, 0);
@@ -120,9 +121,9 @@ static void
 test_local_sliding_and_hint(void **state)
 {
     (void)state;
-    struct sy_ratelimit_window tpm = {0};
-    struct sy_ratelimit_window *w[1] = {&tpm};
-    struct sy_ratelimit_item it = {"k:tpm", 1000, 100};
+    struct sy_ratelimit_window tpm = { 0 };
+    struct sy_ratelimit_window *w[1] = { &tpm };
+    struct sy_ratelimit_item it = { "k:tpm", 1000, 100 };
     struct sy_ratelimit_result r;
     uint64_t now = T0;
     for (int i = 0; i < 10; i++) {
@@ -145,9 +146,9 @@ test_local_sliding_and_hint(void **state)
     assert_true(r.allowed);
     /* Random checks of the same property. */
     for (int k = 0; k < 200; k++) {
-        struct sy_ratelimit_window x = {0};
-        struct sy_ratelimit_window *wx[1] = {&x};
-        struct sy_ratelimit_item ix = {"r", 500 + rnd() % 5000, 0};
+        struct sy_ratelimit_window x = { 0 };
+        struct sy_ratelimit_window *wx[1] = { &x };
+        struct sy_ratelimit_item ix = { "r", 500 + rnd() % 5000, 0 };
         uint64_t base = T0 + (uint64_t)k * 10 * MIN;
         x.id = base / MIN - 1;
         x.cur = ix.limit / 2 + rnd() % ix.limit; /* the previous window */
@@ -158,7 +159,7 @@ test_local_sliding_and_hint(void **state)
             continue;
         uint64_t at = t + r.retry_after_ms;
         struct sy_ratelimit_window y = x;
-        struct sy_ratelimit_window *wy[1] = {&y};
+        struct sy_ratelimit_window *wy[1] = { &y };
         if (at / MIN == base / MIN) {
             sy_ratelimit_local_reserve(wy, &ix, 1, MIN, at, &r);
             assert_true(r.allowed);
@@ -169,9 +170,9 @@ test_local_sliding_and_hint(void **state)
     }
     /* A request bigger than the whole limit goes only into an empty
      * window. */
-    struct sy_ratelimit_window e = {0};
-    struct sy_ratelimit_window *we[1] = {&e};
-    struct sy_ratelimit_item huge = {"h", 1000, 5000};
+    struct sy_ratelimit_window e = { 0 };
+    struct sy_ratelimit_window *we[1] = { &e };
+    struct sy_ratelimit_item huge = { "h", 1000, 5000 };
     sy_ratelimit_local_reserve(we, &huge, 1, MIN, T0, &r);
     assert_true(r.allowed);
     sy_ratelimit_local_reserve(we, &huge, 1, MIN, T0 + 1, &r);
@@ -182,9 +183,9 @@ static void
 test_local_settle_and_park(void **state)
 {
     (void)state;
-    struct sy_ratelimit_window tpm = {0};
-    struct sy_ratelimit_window *w[1] = {&tpm};
-    struct sy_ratelimit_item it = {"k:tpm", 10000, 400};
+    struct sy_ratelimit_window tpm = { 0 };
+    struct sy_ratelimit_window *w[1] = { &tpm };
+    struct sy_ratelimit_item it = { "k:tpm", 10000, 400 };
     struct sy_ratelimit_result r;
     sy_ratelimit_local_reserve(w, &it, 1, MIN, T0 + 5, &r);
     uint64_t wid = r.window_id;
@@ -210,9 +211,9 @@ test_local_settle_and_park(void **state)
     assert_int_equal(tpm.prev, 350);
 
     /* Park: refused with the time left; never shortened. */
-    struct sy_ratelimit_window key = {0};
-    struct sy_ratelimit_window *wk[1] = {&key};
-    struct sy_ratelimit_item unl = {"pk", 0, 1};
+    struct sy_ratelimit_window key = { 0 };
+    struct sy_ratelimit_window *wk[1] = { &key };
+    struct sy_ratelimit_item unl = { "pk", 0, 1 };
     sy_ratelimit_local_park(&key, T0, 30000);
     sy_ratelimit_local_park(&key, T0, 1000);
     sy_ratelimit_local_reserve(wk, &unl, 1, MIN, T0 + 10000, &r);
@@ -230,16 +231,14 @@ test_local_settle_and_park(void **state)
 static void
 flush(struct sy_store *s)
 {
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "FLUSHDB", NULL),
-                     SY_OK);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "FLUSHDB", NULL), SY_OK);
 }
 
 static int64_t
 counter(struct sy_store *s, const char *name, uint64_t wid)
 {
     char key[256];
-    snprintf(key, sizeof(key), "t:rl:{%s}:%llu", name,
-             (unsigned long long)wid);
+    snprintf(key, sizeof(key), "t:rl:{%s}:%llu", name, (unsigned long long)wid);
     struct sy_arena a;
     sy_arena_init(&a, 256);
     struct sy_store_val *v;
@@ -259,14 +258,14 @@ test_script_two_workers(void **state)
     struct sy_store *w1 = store_on(srv.port, NULL);
     struct sy_store *w2 = store_on(srv.port, NULL);
     flush(w1);
-    struct sy_ratelimit_item it[2] = {{"vk:a:rpm", 5, 1},
-                                      {"pk:openai#1:tpm", 100000, 10}};
+    struct sy_ratelimit_item it[2] = { { "vk:a:rpm", 5, 1 },
+                                       { "pk:openai#1:tpm", 100000, 10 } };
     struct sy_ratelimit_result r;
     int allowed = 0;
     for (int i = 0; i < 8; i++) {
-        assert_int_equal(sy_ratelimit_reserve(i % 2 ? w1 : w2, it, 2, MIN,
-                                              T0 + 100, &r),
-                         SY_OK);
+        assert_int_equal(
+            sy_ratelimit_reserve(i % 2 ? w1 : w2, it, 2, MIN, T0 + 100, &r),
+            SY_OK);
         allowed += r.allowed;
         if (!r.allowed) {
             assert_int_equal(r.refused, 0);
@@ -283,8 +282,8 @@ test_script_two_workers(void **state)
 
     /* All or nothing the other way round: tokens refuse, requests are
      * not charged. */
-    struct sy_ratelimit_item it2[2] = {{"vk:b:rpm", 100, 1},
-                                       {"pk:openai#2:tpm", 1000, 600}};
+    struct sy_ratelimit_item it2[2] = { { "vk:b:rpm", 100, 1 },
+                                        { "pk:openai#2:tpm", 1000, 600 } };
     assert_int_equal(sy_ratelimit_reserve(w1, it2, 2, MIN, T0 + 100, &r),
                      SY_OK);
     assert_true(r.allowed);
@@ -296,7 +295,7 @@ test_script_two_workers(void **state)
     assert_int_equal(counter(w1, "pk:openai#2:tpm", wid), 600);
 
     /* Settle: the first used 250 tokens, not 600. */
-    uint64_t used[2] = {1, 250};
+    uint64_t used[2] = { 1, 250 };
     assert_int_equal(sy_ratelimit_settle(w1, it2, used, 2, MIN, wid), SY_OK);
     assert_int_equal(counter(w1, "pk:openai#2:tpm", wid), 250);
     assert_int_equal(sy_ratelimit_reserve(w2, it2, 2, MIN, T0 + 100, &r),
@@ -320,13 +319,11 @@ test_script_two_workers(void **state)
     /* Counters expire by themselves (an unsettled reservation leaks for
      * two windows at most). */
     char key[128];
-    snprintf(key, sizeof(key), "t:rl:{vk:a:rpm}:%llu",
-             (unsigned long long)wid);
+    snprintf(key, sizeof(key), "t:rl:{vk:a:rpm}:%llu", (unsigned long long)wid);
     struct sy_arena a;
     sy_arena_init(&a, 256);
     struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(w1, &a, &v, "PTTL", key, NULL),
-                     SY_OK);
+    assert_int_equal(sy_store_commandl(w1, &a, &v, "PTTL", key, NULL), SY_OK);
     assert_in_range(v->i, 2 * MIN, 2 * MIN + 1000);
     sy_arena_cleanup(&a);
     /* With Redis' own clock. */
@@ -345,11 +342,10 @@ test_script_park(void **state)
     struct sy_store *w1 = store_on(srv.port, NULL);
     struct sy_store *w2 = store_on(srv.port, NULL);
     flush(w1);
-    struct sy_ratelimit_item it[2] = {{"vk:c:rpm", 100, 1},
-                                      {"pk:anthropic#1:rpm", 0, 1}};
+    struct sy_ratelimit_item it[2] = { { "vk:c:rpm", 100, 1 },
+                                       { "pk:anthropic#1:rpm", 0, 1 } };
     struct sy_ratelimit_result r;
-    assert_int_equal(sy_ratelimit_park(w1, "pk:anthropic#1:rpm", 300),
-                     SY_OK);
+    assert_int_equal(sy_ratelimit_park(w1, "pk:anthropic#1:rpm", 300), SY_OK);
     assert_int_equal(sy_ratelimit_park(w1, "pk:anthropic#1:rpm", 10), SY_OK);
     assert_int_equal(sy_ratelimit_reserve(w2, it, 2, MIN, 0, &r), SY_OK);
     assert_false(r.allowed);
@@ -374,21 +370,21 @@ test_script_matches_c(void **state)
     struct sy_store *w = store_on(srv.port, NULL);
     flush(w);
     const uint32_t win = 1000;
-    struct sy_ratelimit_window rpm = {0};
-    struct sy_ratelimit_window tpm = {0};
-    struct sy_ratelimit_window *lw[2] = {&rpm, &tpm};
+    struct sy_ratelimit_window rpm = { 0 };
+    struct sy_ratelimit_window tpm = { 0 };
+    struct sy_ratelimit_window *lw[2] = { &rpm, &tpm };
     uint64_t now = T0;
     int allowed = 0;
     int refused = 0;
     for (int step = 0; step < 1500; step++) {
         now += rnd() % 60;
-        struct sy_ratelimit_item it[2] = {{"eq:rpm", 40, 1},
-                                          {"eq:tpm", 5000, 1 + rnd() % 600}};
+        struct sy_ratelimit_item it[2] = {
+            { "eq:rpm", 40, 1 }, { "eq:tpm", 5000, 1 + rnd() % 600 }
+        };
         struct sy_ratelimit_result lr;
         struct sy_ratelimit_result rr;
         sy_ratelimit_local_reserve(lw, it, 2, win, now, &lr);
-        assert_int_equal(sy_ratelimit_reserve(w, it, 2, win, now, &rr),
-                         SY_OK);
+        assert_int_equal(sy_ratelimit_reserve(w, it, 2, win, now, &rr), SY_OK);
         if (lr.allowed != rr.allowed || lr.refused != rr.refused ||
             lr.retry_after_ms != rr.retry_after_ms ||
             lr.window_id != rr.window_id)
@@ -398,11 +394,10 @@ test_script_matches_c(void **state)
         allowed += lr.allowed;
         refused += !lr.allowed;
         if (lr.allowed && rnd() % 2 == 0) {
-            uint64_t used[2] = {1, rnd() % 900};
+            uint64_t used[2] = { 1, rnd() % 900 };
             sy_ratelimit_local_settle(lw, it, used, 2, lr.window_id);
-            assert_int_equal(sy_ratelimit_settle(w, it, used, 2, win,
-                                                 lr.window_id),
-                             SY_OK);
+            assert_int_equal(
+                sy_ratelimit_settle(w, it, used, 2, win, lr.window_id), SY_OK);
         }
     }
     print_message("    1500 steps: %d allowed, %d refused, identical\n",
@@ -418,7 +413,7 @@ test_script_store_down(void **state)
     (void)state;
     NEED_REDIS();
     struct sy_store *w = store_on(free_port(), NULL);
-    struct sy_ratelimit_item it = {"x", 10, 1};
+    struct sy_ratelimit_item it = { "x", 10, 1 };
     struct sy_ratelimit_result r;
     assert_int_equal(sy_ratelimit_reserve(w, &it, 1, MIN, 0, &r), SY_ESTORE);
     assert_false(r.allowed);
@@ -427,9 +422,9 @@ test_script_store_down(void **state)
     struct sy_ratelimit_item many[SY_RATELIMIT_MAX_ITEMS + 1];
     for (size_t i = 0; i < SY_ARRAY_LEN(many); i++)
         many[i] = it;
-    assert_int_equal(sy_ratelimit_reserve(w, many, SY_ARRAY_LEN(many), MIN, 0,
-                                          &r),
-                     SY_EINTERNAL);
+    assert_int_equal(
+        sy_ratelimit_reserve(w, many, SY_ARRAY_LEN(many), MIN, 0, &r),
+        SY_EINTERNAL);
     sy_store_free(w);
 }
 

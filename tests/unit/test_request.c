@@ -29,13 +29,13 @@ struct fake {
     char *names[MAX_PARAMS];
     char *values[MAX_PARAMS]; /* heap copies, scribbled on after reading */
     size_t nparams;
-    const char *data;         /* the body the "web server" has */
+    const char *data; /* the body the "web server" has */
     size_t len;
     size_t pos;
-    size_t piece;             /* most bytes per read; 0 = no limit */
-    size_t fail_at;           /* read fails once pos reaches this; 0 = never */
-    size_t timeout_at;        /* reads time out once pos reaches this */
-    uint64_t deadline_ms;     /* the deadline of the last read */
+    size_t piece;         /* most bytes per read; 0 = no limit */
+    size_t fail_at;       /* read fails once pos reaches this; 0 = never */
+    size_t timeout_at;    /* reads time out once pos reaches this */
+    uint64_t deadline_ms; /* the deadline of the last read */
     unsigned reads;
     unsigned param_calls;
 };
@@ -74,7 +74,7 @@ fake_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
 }
 
 static struct fake fk;
-static struct sy_fcgi_io io = {fake_param, fake_read, &fk};
+static struct sy_fcgi_io io = { fake_param, fake_read, &fk };
 static struct sy_arena arena;
 static struct sy_req req;
 
@@ -212,13 +212,13 @@ test_path_without_query(void **state)
         const char *uri;
         const char *path;
     } cases[] = {
-        {"/v1/models?x=1&y=2", "/v1/models"},
-        {"/v1/models#frag", "/v1/models"},
-        {"/v1/models/a?b#c", "/v1/models/a"},
-        {"/v1/chat/completions", "/v1/chat/completions"},
-        {"/?", "/"},
-        {"?q", ""},
-        {"", ""},
+        { "/v1/models?x=1&y=2", "/v1/models" },
+        { "/v1/models#frag", "/v1/models" },
+        { "/v1/models/a?b#c", "/v1/models/a" },
+        { "/v1/chat/completions", "/v1/chat/completions" },
+        { "/?", "/" },
+        { "?q", "" },
+        { "", "" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         teardown(NULL);
@@ -294,7 +294,7 @@ test_body_short_pieces(void **state)
 {
     (void)state;
     char *data = pattern(5000);
-    static const size_t pieces[] = {1, 3, 7, 1000, 4999};
+    static const size_t pieces[] = { 1, 3, 7, 1000, 4999 };
     for (size_t i = 0; i < SY_ARRAY_LEN(pieces); i++) {
         teardown(NULL);
         setup(NULL);
@@ -349,8 +349,9 @@ test_bad_content_length(void **state)
 {
     (void)state;
     /* Not a number: treated as unknown, read to EOF under the limit. */
-    static const char *const bad[] = {"abc", "-5", "12x", "",
-                                      "99999999999999999999999", "0x10"};
+    static const char *const bad[] = {
+        "abc", "-5", "12x", "", "99999999999999999999999", "0x10"
+    };
     const char *data = "{\"a\":1}";
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         teardown(NULL);
@@ -488,19 +489,18 @@ test_serve_one(void **state)
         "\"auth\":\"none\"}},\"deployments\":{\"d\":{\"provider\":\"l\","
         "\"model\":\"m\"}},\"groups\":{\"g\":{\"deployments\":[\"d\"]}}}";
     struct sy_config *cfg = NULL;
-    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg,
-                                           NULL),
+    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg, NULL),
                      SY_OK);
     assert_int_equal(sy_upstream_global_init(), SY_OK);
     sy_log_set_level(SY_LOG_ERROR);
     struct sy_worker w;
     volatile int draining = 0;
     sy_worker_init(&w, cfg, 0, &draining);
-    static const struct sy_sink_ops ops = {out_write, out_flush};
+    static const struct sy_sink_ops ops = { out_write, out_flush };
     struct out o;
     memset(&o, 0, sizeof(o));
     sy_buf_init(&o.b, 1u << 16);
-    struct sy_sink s = {&ops, &o, false, false, 0, 0};
+    struct sy_sink s = { &ops, &o, false, false, 0, 0 };
 
     set_param("REQUEST_METHOD", "GET");
     set_param("REQUEST_URI", "/healthz?probe=1");
@@ -536,7 +536,6 @@ test_serve_one(void **state)
     sy_config_free(cfg);
     sy_upstream_global_cleanup();
 }
-
 
 /* ------------------------------------------------------------------ */
 /* The deferred body and its deadline                                  */
@@ -632,8 +631,7 @@ test_serve_refuses_before_body(void **state)
         "\"model\":\"m\"}},\"groups\":{\"g\":{\"deployments\":[\"d\"]}}}";
     setenv("SY_TEST_REQ_KEY", "sk-test-caller-key-0123456789", 1);
     struct sy_config *cfg = NULL;
-    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg,
-                                           NULL),
+    assert_int_equal(sy_config_load_string(text, strlen(text), "t", &cfg, NULL),
                      SY_OK);
     assert_int_equal(cfg->server.body_timeout_ms, 2000);
     assert_int_equal(sy_upstream_global_init(), SY_OK);
@@ -641,39 +639,40 @@ test_serve_refuses_before_body(void **state)
     struct sy_worker w;
     volatile int draining = 0;
     sy_worker_init(&w, cfg, 0, &draining);
-    static const struct sy_sink_ops ops = {out_write, out_flush};
+    static const struct sy_sink_ops ops = { out_write, out_flush };
     struct out o;
     memset(&o, 0, sizeof(o));
     sy_buf_init(&o.b, 1u << 16);
-    struct sy_sink s = {&ops, &o, false, false, 0, 0};
+    struct sy_sink s = { &ops, &o, false, false, 0, 0 };
     const char *body = "{\"model\":\"g\",\"messages\":[]}";
     const char *good = "Bearer sk-test-caller-key-0123456789";
 
     /* No key, a wrong key: 401, not one byte of the body read. */
-    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
-               "application/json", NULL, body);
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions", "application/json",
+               NULL, body);
     assert_true(sy_fcgi_serve_one(&w, &io, &s));
     assert_int_equal(s.status, 401);
     assert_int_equal(fk.reads, 0);
-    serve_case(&w, &s, &o, "POST", "/v1/chat/completions",
-               "application/json", "Bearer sk-wrong", body);
+    serve_case(&w, &s, &o, "POST", "/v1/chat/completions", "application/json",
+               "Bearer sk-wrong", body);
     assert_true(sy_fcgi_serve_one(&w, &io, &s));
     assert_int_equal(s.status, 401);
     assert_int_equal(fk.reads, 0);
     /* An unknown path: 404 without reading. */
-    serve_case(&w, &s, &o, "POST", "/v1/nope", "application/json", good,
-               body);
+    serve_case(&w, &s, &o, "POST", "/v1/nope", "application/json", good, body);
     assert_true(sy_fcgi_serve_one(&w, &io, &s));
     assert_int_equal(s.status, 404);
     assert_int_equal(fk.reads, 0);
     /* A form post: 415 without reading. */
-    static const char *const bad_ct[] = {
-        NULL, "text/plain", "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x", "application/jsonx",
-        "text/json"};
+    static const char *const bad_ct[] = { NULL,
+                                          "text/plain",
+                                          "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x",
+                                          "application/jsonx",
+                                          "text/json" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad_ct); i++) {
-        serve_case(&w, &s, &o, "POST", "/v1/chat/completions", bad_ct[i],
-                   good, body);
+        serve_case(&w, &s, &o, "POST", "/v1/chat/completions", bad_ct[i], good,
+                   body);
         assert_true(sy_fcgi_serve_one(&w, &io, &s));
         assert_int_equal(s.status, 415);
         assert_int_equal(fk.reads, 0);

@@ -36,8 +36,7 @@ load(const char *strategy, const char *extra)
     struct sy_config *cfg = NULL;
     struct sy_buf errs;
     sy_buf_init(&errs, 65536);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg,
-                                          &errs);
+    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
     if (e != SY_OK)
         fprintf(stderr, "%s", sy_buf_cstr(&errs));
     sy_buf_free(&errs);
@@ -68,9 +67,9 @@ test_priority_skips_open_breaker(void **state)
 {
     (void)state;
     struct sy_config *cfg = load("priority", "");
-    struct sy_dep_view v[3] = {{0}};
+    struct sy_dep_view v[3] = { { 0 } };
     v[0].breaker_open = true;
-    struct sy_route_req rq = {100, 100};
+    struct sy_route_req rq = { 100, 100 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
     assert_int_equal(p.ncand, 2);
@@ -92,10 +91,10 @@ test_latency_ranks_and_thresholds(void **state)
     struct sy_config *cfg =
         load("latency", ",\"thresholds\":{\"max_p99_ms\":1000}");
     struct sy_dep_view v[3];
-    learned(&v[0], 300, 900, 100);  /* a: meets, slower */
-    learned(&v[1], 100, 2500, 50);  /* b: fastest p50 but p99 too high */
-    learned(&v[2], 200, 800, 80);   /* c: meets, faster than a */
-    struct sy_route_req rq = {100, 100};
+    learned(&v[0], 300, 900, 100); /* a: meets, slower */
+    learned(&v[1], 100, 2500, 50); /* b: fastest p50 but p99 too high */
+    learned(&v[2], 200, 800, 80);  /* c: meets, faster than a */
+    struct sy_route_req rq = { 100, 100 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
     assert_int_equal(p.ncand, 3);
@@ -121,7 +120,7 @@ test_latency_uses_tokens(void **state)
     v[1].ttft_p50_ms = 800;
     v[1].tpot_p50_us = 5000;
     v[2].breaker_open = true;
-    struct sy_route_req shortq = {10, 5}, longq = {10, 1000};
+    struct sy_route_req shortq = { 10, 5 }, longq = { 10, 1000 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &shortq, 1, &p);
     assert_string_equal(name_at(&p, 0), "a");
@@ -140,7 +139,7 @@ test_exploration_is_bounded(void **state)
     learned(&v[0], 100, 200, 50);
     learned(&v[1], 150, 300, 60);
     memset(&v[2], 0, sizeof(v[2])); /* c: no samples yet */
-    struct sy_route_req rq = {100, 100};
+    struct sy_route_req rq = { 100, 100 };
     unsigned first_c = 0;
     for (uint32_t r = 1; r <= 10000; r++) {
         struct sy_route_plan p;
@@ -167,7 +166,7 @@ test_cost_cheapest_within_thresholds(void **state)
     learned(&v[0], 100, 200, 100);
     learned(&v[1], 100, 200, 900); /* b: cheapest but too slow to start */
     learned(&v[2], 100, 200, 100);
-    struct sy_route_req rq = {1000, 1000};
+    struct sy_route_req rq = { 1000, 1000 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
     assert_string_equal(name_at(&p, 0), "c");
@@ -185,8 +184,8 @@ test_cost_without_samples(void **state)
     (void)state;
     /* No thresholds: the cheapest goes first even before any sample. */
     struct sy_config *cfg = load("cost", "");
-    struct sy_dep_view v[3] = {{0}};
-    struct sy_route_req rq = {1000, 1000};
+    struct sy_dep_view v[3] = { { 0 } };
+    struct sy_route_req rq = { 1000, 1000 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
     assert_string_equal(name_at(&p, 0), "b");
@@ -200,13 +199,13 @@ test_weighted_shares(void **state)
 {
     (void)state;
     struct sy_config *cfg = load("weighted", "");
-    struct sy_dep_view v[3] = {{0}};
-    struct sy_route_req rq = {1, 1};
-    unsigned first[2] = {0, 0};
+    struct sy_dep_view v[3] = { { 0 } };
+    struct sy_route_req rq = { 1, 1 };
+    unsigned first[2] = { 0, 0 };
     for (uint32_t r = 1; r <= 8000; r++) {
         struct sy_route_plan p;
         sy_router_plan(&cfg->groups[0], v, &rq, r * 2246822519u, &p);
-        assert_int_equal(p.ncand, 2);   /* c has weight 0 */
+        assert_int_equal(p.ncand, 2); /* c has weight 0 */
         assert_int_equal(p.nexcl, 1);
         first[strcmp(name_at(&p, 0), "a") == 0 ? 0 : 1]++;
     }
@@ -220,8 +219,8 @@ test_exclude_and_explain(void **state)
 {
     (void)state;
     struct sy_config *cfg = load("priority", "");
-    struct sy_dep_view v[3] = {{0}};
-    struct sy_route_req rq = {1, 1};
+    struct sy_dep_view v[3] = { { 0 } };
+    struct sy_route_req rq = { 1, 1 };
     struct sy_route_plan p;
     sy_router_plan(&cfg->groups[0], v, &rq, 1, &p);
     sy_router_exclude(&p, cfg->groups[0].route[1], "no key with quota");

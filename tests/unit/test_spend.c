@@ -149,9 +149,8 @@ test_write_commands(void **state)
     };
     assert_int_equal(sy_spend_write(&b, "sy:", &r), SY_OK);
     assert_int_equal(b.n, 6);
-    const char *want =
-        "*4\r\n$7\r\nHINCRBY\r\n$19\r\nsy:spend:2026-11-29\r\n"
-        "$10\r\nkey:ci-bot\r\n$4\r\n4720\r\n";
+    const char *want = "*4\r\n$7\r\nHINCRBY\r\n$19\r\nsy:spend:2026-11-29\r\n"
+                       "$10\r\nkey:ci-bot\r\n$4\r\n4720\r\n";
     assert_memory_equal(b.resp.data, want, strlen(want));
     assert_non_null(strstr(sy_buf_cstr(&b.resp), "$7\r\nteam:ml\r\n"));
     assert_non_null(strstr(sy_buf_cstr(&b.resp), "$5\r\ntotal\r\n"));
@@ -203,8 +202,9 @@ test_write_commands(void **state)
 static struct sy_store_val
 str_val(const char *s)
 {
-    struct sy_store_val v = {.type = SY_STORE_STR, .str = s,
-                             .len = strlen(s)};
+    struct sy_store_val v = { .type = SY_STORE_STR,
+                              .str = s,
+                              .len = strlen(s) };
     return v;
 }
 
@@ -238,17 +238,25 @@ test_totals_and_replies(void **state)
      * a value that is not a number, a negative correction. */
     sy_spend_totals_init(&t);
     struct sy_store_val elem[] = {
-        str_val("key:ci-bot"), str_val("100"),
-        str_val("dep:gpt4o:east"), str_val("40"),
-        str_val("total"), str_val("140"),
-        str_val("reqs:ci-bot"), str_val("3"),
-        str_val("team:ml"), str_val("12abc"),
-        str_val("prov:openai"), str_val("-10"),
-        str_val("key:ci-bot"), str_val("1"),
+        str_val("key:ci-bot"),
+        str_val("100"),
+        str_val("dep:gpt4o:east"),
+        str_val("40"),
+        str_val("total"),
+        str_val("140"),
+        str_val("reqs:ci-bot"),
+        str_val("3"),
+        str_val("team:ml"),
+        str_val("12abc"),
+        str_val("prov:openai"),
+        str_val("-10"),
+        str_val("key:ci-bot"),
+        str_val("1"),
         str_val("odd"),
     };
-    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = elem,
-                               .n = SY_ARRAY_LEN(elem)};
+    struct sy_store_val arr = { .type = SY_STORE_ARRAY,
+                                .elem = elem,
+                                .n = SY_ARRAY_LEN(elem) };
     assert_int_equal(sy_spend_totals_add_reply(&t, &arr), SY_OK);
     assert_int_equal(sy_spend_totals_add_reply(&t, &arr), SY_OK);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_KEY, "ci-bot"), 202);
@@ -257,20 +265,22 @@ test_totals_and_replies(void **state)
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TEAM, "ml"), 0);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_PROV, "openai"), -20);
     assert_int_equal(t.n, 4);
-    struct sy_store_val err = {.type = SY_STORE_ERROR, .str = "ERR x",
-                               .len = 5};
+    struct sy_store_val err = { .type = SY_STORE_ERROR,
+                                .str = "ERR x",
+                                .len = 5 };
     assert_int_equal(sy_spend_totals_add_reply(&t, &err), SY_ESTORE);
     assert_int_equal(sy_spend_totals_add_reply(&t, NULL), SY_ESTORE);
     sy_spend_totals_cleanup(&t);
 
     /* HGET replies. */
     struct sy_store_val days[] = {
-        {.type = SY_STORE_NIL}, str_val("4720"), str_val("-20"),
-        {.type = SY_STORE_INT, .i = 300},
+        { .type = SY_STORE_NIL },
+        str_val("4720"),
+        str_val("-20"),
+        { .type = SY_STORE_INT, .i = 300 },
     };
     int64_t sum;
-    assert_int_equal(sy_spend_sum_field(days, SY_ARRAY_LEN(days), &sum),
-                     SY_OK);
+    assert_int_equal(sy_spend_sum_field(days, SY_ARRAY_LEN(days), &sum), SY_OK);
     assert_int_equal(sum, 5000);
     days[0] = str_val("12x");
     assert_int_equal(sy_spend_sum_field(days, SY_ARRAY_LEN(days), &sum),
@@ -285,11 +295,11 @@ test_totals_and_replies(void **state)
 
 enum { NREQ = 2000, NDAYS = 5 };
 
-static const char *const keys[] = {"ci-bot", "alice", "svc:billing"};
-static const char *const teams[] = {"ml", "web", NULL};
-static const char *const deps[] = {"gpt4o-east", "sonnet", "flash", "ds"};
-static const char *const provs[] = {"openai", "anthropic", "gemini",
-                                    "deepseek"};
+static const char *const keys[] = { "ci-bot", "alice", "svc:billing" };
+static const char *const teams[] = { "ml", "web", NULL };
+static const char *const deps[] = { "gpt4o-east", "sonnet", "flash", "ds" };
+static const char *const provs[] = { "openai", "anthropic", "gemini",
+                                     "deepseek" };
 
 static void
 test_redis_round_trip(void **state)
@@ -310,8 +320,7 @@ test_redis_round_trip(void **state)
         size_t t = rng() % SY_ARRAY_LEN(teams);
         size_t p = rng() % SY_ARRAY_LEN(deps);
         struct sy_usage_record r = {
-            .time_ms = (uint64_t)(day0 + d) * 86400000u +
-                       rng() % 86400000u,
+            .time_ms = (uint64_t)(day0 + d) * 86400000u + rng() % 86400000u,
             .key_name = keys[k],
             .team = teams[t],
             .deployment = deps[p],
@@ -342,8 +351,7 @@ test_redis_round_trip(void **state)
     assert_int_equal(sy_store_exec(s, &b, &a, &rep), SY_OK);
     int64_t sum;
     assert_int_equal(sy_spend_sum_field(rep, b.n, &sum), SY_OK);
-    assert_int_equal(sum, want[1][SY_SPEND_KEY][1] +
-                              want[2][SY_SPEND_KEY][1] +
+    assert_int_equal(sum, want[1][SY_SPEND_KEY][1] + want[2][SY_SPEND_KEY][1] +
                               want[3][SY_SPEND_KEY][1]);
     sy_store_batch_reset(&b);
 
@@ -358,12 +366,11 @@ test_redis_round_trip(void **state)
         struct sy_spend_totals tot;
         sy_spend_totals_init(&tot);
         for (size_t i = 0; i < b.n; i++)
-            assert_int_equal(sy_spend_totals_add_reply(&tot, &rep[i]),
-                             SY_OK);
+            assert_int_equal(sy_spend_totals_add_reply(&tot, &rep[i]), SY_OK);
         sy_store_batch_reset(&b);
-        const char *const *names[SY_SPEND__COUNT] = {keys, teams, deps,
-                                                     provs, NULL};
-        size_t counts[SY_SPEND__COUNT] = {3, 2, 4, 4, 1};
+        const char *const *names[SY_SPEND__COUNT] = { keys, teams, deps, provs,
+                                                      NULL };
+        size_t counts[SY_SPEND__COUNT] = { 3, 2, 4, 4, 1 };
         int64_t total_all = 0;
         for (unsigned dim = 0; dim < SY_SPEND__COUNT; dim++) {
             for (size_t k = 0; k < counts[dim]; k++) {
@@ -372,8 +379,7 @@ test_redis_round_trip(void **state)
                     w += want[d][dim][k];
                 const char *name = names[dim] != NULL ? names[dim][k] : "";
                 assert_int_equal(
-                    sy_spend_totals_get(&tot, (enum sy_spend_dim)dim, name),
-                    w);
+                    sy_spend_totals_get(&tot, (enum sy_spend_dim)dim, name), w);
                 if (dim == SY_SPEND_KEY)
                     total_all += w;
             }
@@ -464,13 +470,13 @@ test_group_fields(void **state)
     struct sy_spend_totals t;
     sy_spend_totals_init(&t);
     struct sy_store_val elem[] = {
-        str_val("group:chat"), str_val("4720"),
-        str_val("base:chat"), str_val("5900"),
-        str_val("base:code"), str_val("12"),
-        str_val("total"), str_val("4720"),
+        str_val("group:chat"), str_val("4720"),      str_val("base:chat"),
+        str_val("5900"),       str_val("base:code"), str_val("12"),
+        str_val("total"),      str_val("4720"),
     };
-    struct sy_store_val arr = {.type = SY_STORE_ARRAY, .elem = elem,
-                               .n = SY_ARRAY_LEN(elem)};
+    struct sy_store_val arr = { .type = SY_STORE_ARRAY,
+                                .elem = elem,
+                                .n = SY_ARRAY_LEN(elem) };
     assert_int_equal(sy_spend_totals_add_reply(&t, &arr), SY_OK);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_GROUP, "chat"), 4720);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_BASE, "chat"), 5900);
@@ -488,9 +494,13 @@ test_add_record(void **state)
     struct sy_spend_totals t;
     sy_spend_totals_init(&t);
     struct sy_usage_record r = {
-        .key_name = "alice", .team = "ml", .group = "chat",
-        .deployment = "direct", .provider = "openai",
-        .cost_micro_usd = 100, .baseline_micro_usd = 250,
+        .key_name = "alice",
+        .team = "ml",
+        .group = "chat",
+        .deployment = "direct",
+        .provider = "openai",
+        .cost_micro_usd = 100,
+        .baseline_micro_usd = 250,
     };
     sy_spend_totals_add_record(&t, &r);
     r.deployment = "agg";
@@ -499,15 +509,14 @@ test_add_record(void **state)
     r.cost_micro_usd = 260; /* the first deployment itself, with markup */
     r.baseline_micro_usd = 260;
     sy_spend_totals_add_record(&t, &r);
-    r.cost_micro_usd = 0;   /* a failure: nothing */
+    r.cost_micro_usd = 0; /* a failure: nothing */
     r.baseline_micro_usd = 0;
     sy_spend_totals_add_record(&t, &r);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_KEY, "alice"), 360);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TEAM, "ml"), 100);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_DEP, "direct"), 100);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_DEP, "agg"), 260);
-    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_PROV, "openrouter"),
-                     260);
+    assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_PROV, "openrouter"), 260);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_TOTAL, ""), 360);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_GROUP, "chat"), 360);
     assert_int_equal(sy_spend_totals_get(&t, SY_SPEND_BASE, "chat"), 510);
@@ -561,8 +570,8 @@ test_sorted_and_diff(void **state)
     sy_spend_totals_add(&b, SY_SPEND_TEAM, "ops", 3, 7);
     sy_spend_totals_add(&b, SY_SPEND_TOTAL, "", 0, 237);
     struct sy_spend_diff *d;
-    n = sy_spend_totals_diff(&a, &b, (1u << SY_SPEND_TEAM) |
-                                         (1u << SY_SPEND_TOTAL), &d);
+    n = sy_spend_totals_diff(
+        &a, &b, (1u << SY_SPEND_TEAM) | (1u << SY_SPEND_TOTAL), &d);
     assert_int_equal(n, 5); /* data, ml, ops, web, total */
     assert_int_equal(d[0].dim, SY_SPEND_TEAM);
     assert_string_equal(d[0].name, "data");
@@ -609,7 +618,7 @@ test_redis_log_agree(void **state)
 {
     (void)state;
     NEED_REDIS();
-    static const char *const groups[] = {"chat", "code", NULL};
+    static const char *const groups[] = { "chat", "code", NULL };
     int64_t day0;
     assert_true(sy_spend_day_parse("2026-03-01", &day0));
     struct sy_store *s = store_on(srv.port, NULL);
@@ -630,8 +639,8 @@ test_redis_log_agree(void **state)
             .deployment = deps[p],
             .provider = provs[p],
             .cost_micro_usd = i % 7 == 0 ? 0 : cost,
-            .baseline_micro_usd = i % 5 == 0 ? 0 : cost + 1000 - (int64_t)(
-                                                            rng() % 2000u),
+            .baseline_micro_usd =
+                i % 5 == 0 ? 0 : cost + 1000 - (int64_t)(rng() % 2000u),
         };
         assert_int_equal(sy_spend_write(&b, "lg:", &r), SY_OK);
         sy_spend_totals_add_record(&local[d], &r);

@@ -34,8 +34,9 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define HEAD "\"id\":\"c1\",\"object\":\"chat.completion.chunk\"," \
-             "\"created\":1,\"model\":\"m\""
+#define HEAD                                              \
+    "\"id\":\"c1\",\"object\":\"chat.completion.chunk\"," \
+    "\"created\":1,\"model\":\"m\""
 
 /* The provider's reply body: an event over three data lines, CRs
  * escaped inside a string (decoded, they must not come out raw) and raw
@@ -116,7 +117,7 @@ cap_flush(void *io)
     return SY_OK;
 }
 
-static const struct sy_sink_ops cap_ops = {cap_write, cap_flush};
+static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 static struct sy_config *
 load_config(void)

@@ -42,16 +42,15 @@ test_parse_url(void **state)
     (void)state;
     struct sy_store_addr a;
     char err[128];
-    assert_int_equal(sy_store_parse_url("redis://localhost", &a, err,
-                                        sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_parse_url("redis://localhost", &a, err, sizeof(err)), SY_OK);
     assert_string_equal(a.host, "localhost");
     assert_int_equal(a.port, 6379);
     assert_string_equal(a.password, "");
     assert_int_equal(a.db, 0);
 
-    assert_int_equal(sy_store_parse_url("redis://:s%40cret@10.0.0.5:6380/3",
-                                        &a, err, sizeof(err)),
+    assert_int_equal(sy_store_parse_url("redis://:s%40cret@10.0.0.5:6380/3", &a,
+                                        err, sizeof(err)),
                      SY_OK);
     assert_string_equal(a.host, "10.0.0.5");
     assert_int_equal(a.port, 6380);
@@ -59,9 +58,9 @@ test_parse_url(void **state)
     assert_string_equal(a.password, "s@cret");
     assert_int_equal(a.db, 3);
 
-    assert_int_equal(sy_store_parse_url("REDIS://app:pw@[::1]:7000/", &a,
-                                        err, sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_parse_url("REDIS://app:pw@[::1]:7000/", &a, err, sizeof(err)),
+        SY_OK);
     assert_string_equal(a.host, "::1");
     assert_int_equal(a.port, 7000);
     assert_string_equal(a.user, "app");
@@ -69,24 +68,22 @@ test_parse_url(void **state)
     assert_int_equal(a.db, 0);
 
     /* A password with '@' and ':' inside, unencoded: the last '@' wins. */
-    assert_int_equal(sy_store_parse_url("redis://u:a@b:c@h", &a, err,
-                                        sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_parse_url("redis://u:a@b:c@h", &a, err, sizeof(err)), SY_OK);
     assert_string_equal(a.user, "u");
     assert_string_equal(a.password, "a@b:c");
     assert_string_equal(a.host, "h");
 
     /* "redis://password@host", as redis-cli accepts it. */
-    assert_int_equal(sy_store_parse_url("redis://only@h:1", &a, err,
-                                        sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_parse_url("redis://only@h:1", &a, err, sizeof(err)), SY_OK);
     assert_string_equal(a.user, "");
     assert_string_equal(a.password, "only");
 
     static const char *const bad[] = {
-        "rediss://h",   "http://h",      "redis://",        "redis://:p@",
-        "redis://h:",   "redis://h:0",   "redis://h:65536", "redis://h:6x",
-        "redis://h/x",  "redis://h/-1",  "redis://[::1",    "redis://:%zz@h",
+        "rediss://h",    "http://h",       "redis://",        "redis://:p@",
+        "redis://h:",    "redis://h:0",    "redis://h:65536", "redis://h:6x",
+        "redis://h/x",   "redis://h/-1",   "redis://[::1",    "redis://:%zz@h",
         "redis://:%4@h", "redis://[::1]x",
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
@@ -96,9 +93,9 @@ test_parse_url(void **state)
         assert_true(err[0] != '\0');
     }
     /* The message never repeats the password. */
-    assert_int_equal(sy_store_parse_url("redis://:hunter2%@h", &a, err,
-                                        sizeof(err)),
-                     SY_EBADREQ);
+    assert_int_equal(
+        sy_store_parse_url("redis://:hunter2%@h", &a, err, sizeof(err)),
+        SY_EBADREQ);
     assert_null(strstr(err, "hunter2"));
 }
 
@@ -108,17 +105,16 @@ test_parse_hostport(void **state)
     (void)state;
     struct sy_store_addr a;
     char err[128];
-    assert_int_equal(sy_store_parse_hostport("10.1.1.1", &a, err,
-                                             sizeof(err)),
+    assert_int_equal(sy_store_parse_hostport("10.1.1.1", &a, err, sizeof(err)),
                      SY_OK);
     assert_string_equal(a.host, "10.1.1.1");
     assert_int_equal(a.port, 26379);
     assert_int_equal(sy_store_parse_hostport("s1:5000", &a, err, sizeof(err)),
                      SY_OK);
     assert_int_equal(a.port, 5000);
-    assert_int_equal(sy_store_parse_hostport("[fe80::1]:26380", &a, err,
-                                             sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_parse_hostport("[fe80::1]:26380", &a, err, sizeof(err)),
+        SY_OK);
     assert_string_equal(a.host, "fe80::1");
     assert_int_equal(a.port, 26380);
     assert_int_equal(sy_store_parse_hostport("", &a, err, sizeof(err)),
@@ -146,7 +142,7 @@ test_sha1(void **state)
     sy_sha1_hex(m, 1000000, out);
     assert_string_equal(out, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     free(m);
-    struct sy_store_script sc = {"t", "return 1"};
+    struct sy_store_script sc = { "t", "return 1" };
     sy_store_script_sha(&sc, out);
     assert_string_equal(out, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
 }
@@ -166,7 +162,7 @@ test_new_rejects_bad_conf(void **state)
     c.command_timeout_ms = 0;
     assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_EBADREQ);
     sy_store_conf_defaults(&c);
-    const char *sents[] = {"a:1", "b:x"};
+    const char *sents[] = { "a:1", "b:x" };
     c.sentinels = sents;
     c.nsentinels = 2;
     c.master_name = "m";
@@ -195,8 +191,8 @@ test_batch_encoding(void **state)
                         "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
     size_t len = b.resp.len;
     /* Binary-safe arguments. */
-    const char *argv[2] = {"GET", "a\0b"};
-    const size_t lens[2] = {3, 3};
+    const char *argv[2] = { "GET", "a\0b" };
+    const size_t lens[2] = { 3, 3 };
     assert_int_equal(sy_store_batch_add(&b, 2, argv, lens), SY_OK);
     assert_int_equal(b.n, 2);
     assert_memory_equal(b.resp.data + len, "*2\r\n$3\r\nGET\r\n$3\r\na\0b\r\n",
@@ -235,8 +231,7 @@ test_commands(void **state)
     assert_int_equal(sy_store_connect(s), SY_OK);
     assert_true(sy_store_is_up(s));
     assert_string_equal(sy_store_prefix(s), "t:");
-    assert_int_equal(sy_store_commandl(s, &a, &v, "SET", "t:k", "hello",
-                                       NULL),
+    assert_int_equal(sy_store_commandl(s, &a, &v, "SET", "t:k", "hello", NULL),
                      SY_OK);
     assert_int_equal(v->type, SY_STORE_STATUS);
     assert_string_equal(v->str, "OK");
@@ -247,8 +242,7 @@ test_commands(void **state)
     assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:none", NULL),
                      SY_OK);
     assert_int_equal(v->type, SY_STORE_NIL);
-    assert_int_equal(sy_store_commandl(s, &a, &v, "INCRBY", "t:n", "41",
-                                       NULL),
+    assert_int_equal(sy_store_commandl(s, &a, &v, "INCRBY", "t:n", "41", NULL),
                      SY_OK);
     assert_int_equal(v->type, SY_STORE_INT);
     assert_int_equal(v->i, 41);
@@ -263,8 +257,7 @@ test_commands(void **state)
     assert_false(sy_store_val_int(v, &x));
     /* Nested arrays. */
     assert_int_equal(sy_store_commandl(s, &a, &v, "EVAL",
-                                       "return {1, {'a', 'bc'}, 3}", "0",
-                                       NULL),
+                                       "return {1, {'a', 'bc'}, 3}", "0", NULL),
                      SY_OK);
     assert_int_equal(v->type, SY_STORE_ARRAY);
     assert_int_equal(v->n, 3);
@@ -281,8 +274,7 @@ test_commands(void **state)
     char big[3000];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    assert_int_equal(sy_store_commandl(s, &a, NULL, "SET", "t:big", big,
-                                       NULL),
+    assert_int_equal(sy_store_commandl(s, &a, NULL, "SET", "t:big", big, NULL),
                      SY_OK);
     s->max_reply_bytes = 1000;
     assert_int_equal(sy_store_commandl(s, &a, &v, "GET", "t:big", NULL),
@@ -304,7 +296,8 @@ test_commands(void **state)
 }
 
 static const struct sy_store_script script_add = {
-    "add", "return redis.call('INCRBY', KEYS[1], ARGV[1])"};
+    "add", "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+};
 
 static void
 test_scripts(void **state)
@@ -316,16 +309,14 @@ test_scripts(void **state)
     struct sy_arena a;
     sy_arena_init(&a, 4096);
     struct sy_store_val *v;
-    const char *keys[1] = {"t:script"};
-    const char *args[1] = {"5"};
+    const char *keys[1] = { "t:script" };
+    const char *args[1] = { "5" };
     struct sy_store_stats st;
 
-    assert_int_equal(sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH",
-                                       NULL),
-                     SY_OK);
-    assert_int_equal(sy_store_commandl(other, NULL, NULL, "DEL", "t:script",
-                                       NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH", NULL), SY_OK);
+    assert_int_equal(
+        sy_store_commandl(other, NULL, NULL, "DEL", "t:script", NULL), SY_OK);
     /* First run: NOSCRIPT, loaded, run again. */
     assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
                      SY_OK);
@@ -335,9 +326,8 @@ test_scripts(void **state)
     /* The SHA we computed is the one Redis knows. */
     char sha[41];
     sy_store_script_sha(&script_add, sha);
-    assert_int_equal(sy_store_commandl(other, &a, &v, "SCRIPT", "EXISTS",
-                                       sha, NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(other, &a, &v, "SCRIPT", "EXISTS", sha, NULL), SY_OK);
     assert_int_equal(v->elem[0].i, 1);
     /* Second run: no load. */
     assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
@@ -346,9 +336,8 @@ test_scripts(void **state)
     sy_store_get_stats(s, &st);
     assert_int_equal(st.script_loads, 1);
     /* Scripts flushed behind our back (restart, failover): reloaded. */
-    assert_int_equal(sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH",
-                                       NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(other, NULL, NULL, "SCRIPT", "FLUSH", NULL), SY_OK);
     assert_int_equal(sy_store_eval(s, &script_add, 1, keys, 1, args, &a, &v),
                      SY_OK);
     assert_int_equal(v->i, 15);
@@ -358,13 +347,13 @@ test_scripts(void **state)
     /* A preload. */
     assert_int_equal(sy_store_script_load(other, &script_add), SY_OK);
     /* A script with a syntax error: SY_EINTERNAL, logged, Redis fine. */
-    static const struct sy_store_script broken = {"broken", "return ("};
+    static const struct sy_store_script broken = { "broken", "return (" };
     assert_int_equal(sy_store_eval(s, &broken, 0, NULL, 0, NULL, &a, &v),
                      SY_EINTERNAL);
     assert_true(sy_store_is_up(s));
     /* A runtime error inside a script is an error reply. */
-    static const struct sy_store_script boom = {"boom",
-                                                "return redis.call('NOPE')"};
+    static const struct sy_store_script boom = { "boom",
+                                                 "return redis.call('NOPE')" };
     assert_int_equal(sy_store_eval(s, &boom, 0, NULL, 0, NULL, &a, &v),
                      SY_ESTORE);
     assert_true(sy_store_val_is_error(v, NULL));
@@ -388,32 +377,28 @@ test_batch_exec(void **state)
 
     assert_int_equal(sy_store_exec(s, &b, &a, &r), SY_OK); /* empty */
     assert_null(r);
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", "t:h",
-                                       "t:script", NULL),
-                     SY_OK);
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SCRIPT", "FLUSH",
-                                       NULL),
+    assert_int_equal(
+        sy_store_commandl(s, NULL, NULL, "DEL", "t:h", "t:script", NULL),
+        SY_OK);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SCRIPT", "FLUSH", NULL),
                      SY_OK);
     /* 1000 writes and three script runs (not loaded yet) in one go. */
     for (int i = 0; i < 1000; i++) {
         char field[16];
         snprintf(field, sizeof(field), "f%d", i % 10);
-        assert_int_equal(sy_store_batch_addl(&b, "HINCRBY", "t:h", field, "1",
-                                             NULL),
-                         SY_OK);
+        assert_int_equal(
+            sy_store_batch_addl(&b, "HINCRBY", "t:h", field, "1", NULL), SY_OK);
         if (i % 400 == 0) {
-            const char *keys[1] = {"t:script"};
-            const char *args[1] = {"2"};
-            assert_int_equal(sy_store_batch_eval(&b, &script_add, 1, keys, 1,
-                                                 args),
-                             SY_OK);
+            const char *keys[1] = { "t:script" };
+            const char *args[1] = { "2" };
+            assert_int_equal(
+                sy_store_batch_eval(&b, &script_add, 1, keys, 1, args), SY_OK);
         }
     }
     assert_int_equal(sy_store_batch_addl(&b, "HGET", "t:nothash", "x", NULL),
                      SY_OK);
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "t:nothash", "1",
-                                       NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(s, NULL, NULL, "SET", "t:nothash", "1", NULL), SY_OK);
     assert_int_equal(b.n, 1004);
     uint64_t calls0;
     struct sy_store_stats st;
@@ -436,8 +421,7 @@ test_batch_exec(void **state)
     assert_string_equal(r->str, "100");
     /* Replies can be dropped. */
     sy_store_batch_reset(&b);
-    assert_int_equal(sy_store_batch_addl(&b, "INCR", "t:script", NULL),
-                     SY_OK);
+    assert_int_equal(sy_store_batch_addl(&b, "INCR", "t:script", NULL), SY_OK);
     assert_int_equal(sy_store_exec(s, &b, NULL, NULL), SY_OK);
     assert_int_equal(sy_store_commandl(s, &a, &r, "GET", "t:script", NULL),
                      SY_OK);
@@ -472,13 +456,13 @@ test_pubsub(void **state)
     assert_null(msg);
     assert_in_range(elapsed_ms(t0), 40, 500);
     struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
-                                       "one", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events", "one", NULL),
+        SY_OK);
     assert_int_equal(v->i, 1);
-    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
-                                       "two", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events", "two", NULL),
+        SY_OK);
     assert_int_equal(sy_store_read_message(sub, 1000, &a, &chan, &msg, &len),
                      SY_OK);
     assert_non_null(msg);
@@ -505,9 +489,9 @@ test_pubsub(void **state)
     }
     sy_store_get_stats(sub, &st);
     assert_int_equal(st.connects, 2);
-    assert_int_equal(sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events",
-                                       "three", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(pub, &a, &v, "PUBLISH", "t:events", "three", NULL),
+        SY_OK);
     assert_int_equal(v->i, 1);
     assert_int_equal(sy_store_read_message(sub, 1000, &a, &chan, &msg, &len),
                      SY_OK);
@@ -522,8 +506,8 @@ test_auth_and_db(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct redis_srv srv = {0};
-    const char *extra[] = {"--requirepass", "s3cret:x", NULL};
+    struct redis_srv srv = { 0 };
+    const char *extra[] = { "--requirepass", "s3cret:x", NULL };
     assert_true(redis_start(&srv, extra));
     struct sy_arena a;
     sy_arena_init(&a, 4096);
@@ -535,12 +519,10 @@ test_auth_and_db(void **state)
     sy_store_conf_defaults(&c);
     c.url = url;
     struct sy_store *s;
-    snprintf(url, sizeof(url), "redis://:s3cret%%3Ax@127.0.0.1:%d/2",
-             srv.port);
+    snprintf(url, sizeof(url), "redis://:s3cret%%3Ax@127.0.0.1:%d/2", srv.port);
     assert_int_equal(sy_store_new(&c, &s, err, sizeof(err)), SY_OK);
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "k", "in-db-2",
-                                       NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(s, NULL, NULL, "SET", "k", "in-db-2", NULL), SY_OK);
     snprintf(url, sizeof(url), "redis://default:s3cret%%3Ax@127.0.0.1:%d",
              srv.port);
     struct sy_store *s0;
@@ -585,15 +567,14 @@ test_killed_then_back(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct redis_srv srv = {0};
+    struct redis_srv srv = { 0 };
     assert_true(redis_start(&srv, NULL));
     struct sy_store *s = store_on(srv.port, NULL);
     assert_int_equal(sy_store_connect(s), SY_OK);
     redis_stop(&srv);
 
     uint64_t t0 = sy_now_ms();
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "PING", NULL),
-                     SY_ESTORE);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "PING", NULL), SY_ESTORE);
     assert_true(elapsed_ms(t0) < 150);
     assert_false(sy_store_is_up(s));
     /* A burst while down: refused connections, then the gate. */
@@ -648,7 +629,7 @@ test_hung_costs_one_timeout(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct redis_srv srv = {0};
+    struct redis_srv srv = { 0 };
     assert_true(redis_start(&srv, NULL));
     struct sy_store_gate gate;
     sy_store_gate_init(&gate);
@@ -706,8 +687,7 @@ test_hung_costs_one_timeout(void **state)
     /* The peer's old connection predates the outage: it is replaced, not
      * reused (its stale replies would be out of step). */
     uint64_t before = ps.connects;
-    assert_int_equal(sy_store_commandl(peer, NULL, NULL, "PING", NULL),
-                     SY_OK);
+    assert_int_equal(sy_store_commandl(peer, NULL, NULL, "PING", NULL), SY_OK);
     sy_store_get_stats(peer, &ps);
     assert_int_equal(ps.connects, before + 1);
     sy_store_free(s);
@@ -742,7 +722,7 @@ test_gate_threads(void **state)
     (void)state;
     NEED_REDIS();
     enum { T = 8 };
-    struct redis_srv srv = {0};
+    struct redis_srv srv = { 0 };
     assert_true(redis_start(&srv, NULL));
     struct sy_store_gate gate;
     sy_store_gate_init(&gate);
@@ -786,14 +766,14 @@ test_sentinel(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct redis_srv a = {0};
-    struct redis_srv b = {0};
-    struct redis_srv sent = {0};
+    struct redis_srv a = { 0 };
+    struct redis_srv b = { 0 };
+    struct redis_srv sent = { 0 };
     assert_true(redis_start(&a, NULL));
     assert_true(redis_start(&b, NULL));
     char conf[128];
     snprintf(conf, sizeof(conf), "sentinel monitor m 127.0.0.1 %d 1", a.port);
-    const char *sconf[] = {conf, NULL};
+    const char *sconf[] = { conf, NULL };
     sent.sentinel = true;
     assert_true(redis_start(&sent, sconf));
 
@@ -801,7 +781,7 @@ test_sentinel(void **state)
     char live[32];
     snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port());
     snprintf(live, sizeof(live), "127.0.0.1:%d", sent.port);
-    const char *sentinels[] = {dead, live}; /* the first one is down */
+    const char *sentinels[] = { dead, live }; /* the first one is down */
     struct sy_store_conf c;
     sy_store_conf_defaults(&c);
     c.sentinels = sentinels;
@@ -816,9 +796,8 @@ test_sentinel(void **state)
     struct sy_arena ar;
     sy_arena_init(&ar, 4096);
     struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(s, NULL, NULL, "SET", "where", "a",
-                                       NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(s, NULL, NULL, "SET", "where", "a", NULL), SY_OK);
     struct sy_store *ra = store_on(a.port, NULL);
     struct sy_store *rb = store_on(b.port, NULL);
     struct sy_store *rs = store_on(sent.port, NULL);
@@ -830,14 +809,14 @@ test_sentinel(void **state)
      * b: the next write gets READONLY, the store asks Sentinel again. */
     char bport[16];
     snprintf(bport, sizeof(bport), "%d", b.port);
-    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE",
-                                       "m", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE", "m", NULL),
+        SY_OK);
     assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "MONITOR",
                                        "m", "127.0.0.1", bport, "1", NULL),
                      SY_OK);
-    assert_int_equal(sy_store_commandl(ra, NULL, NULL, "REPLICAOF",
-                                       "127.0.0.1", bport, NULL),
+    assert_int_equal(sy_store_commandl(ra, NULL, NULL, "REPLICAOF", "127.0.0.1",
+                                       bport, NULL),
                      SY_OK);
     uint64_t t0 = sy_now_ms();
     while (sy_store_commandl(s, NULL, NULL, "SET", "where", "b", NULL) !=
@@ -852,12 +831,12 @@ test_sentinel(void **state)
     /* Failover 2: b dies, Sentinel names a again (promoted back). */
     char aport[16];
     snprintf(aport, sizeof(aport), "%d", a.port);
-    assert_int_equal(sy_store_commandl(ra, NULL, NULL, "REPLICAOF", "NO",
-                                       "ONE", NULL),
-                     SY_OK);
-    assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE",
-                                       "m", NULL),
-                     SY_OK);
+    assert_int_equal(
+        sy_store_commandl(ra, NULL, NULL, "REPLICAOF", "NO", "ONE", NULL),
+        SY_OK);
+    assert_int_equal(
+        sy_store_commandl(rs, NULL, NULL, "SENTINEL", "REMOVE", "m", NULL),
+        SY_OK);
     assert_int_equal(sy_store_commandl(rs, NULL, NULL, "SENTINEL", "MONITOR",
                                        "m", "127.0.0.1", aport, "1", NULL),
                      SY_OK);

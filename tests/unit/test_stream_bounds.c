@@ -34,7 +34,8 @@ parse(const char *body, struct sy_arena *a, struct sy_chat_req *req)
 static const char *
 chunk(char *out, size_t n, const char *text)
 {
-    snprintf(out, n, "{\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+    snprintf(out, n,
+             "{\"id\":\"c\",\"object\":\"chat.completion.chunk\","
              "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}",
              text);
     return out;
@@ -51,7 +52,8 @@ test_answer_stops_at_cap(void **state)
     struct sy_chat_req req;
     parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
           "\"hi\"}],\"stream\":true,\"response_format\":{\"type\":"
-          "\"json_object\"}}", &a, &req);
+          "\"json_object\"}}",
+          &a, &req);
     struct sy_stream_answer s;
     sy_stream_answer_init(&s);
     s.content.max = 32;
@@ -67,8 +69,8 @@ test_answer_stops_at_cap(void **state)
     assert_true(s.overflowed);
     char why[300];
     bool fenced;
-    assert_false(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                         &fenced));
+    assert_false(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_non_null(strstr(why, "larger than the 32 bytes"));
     /* A fresh attempt starts whole again, with the deployment's cap. */
     sy_stream_answer_clear(&s);
@@ -76,8 +78,8 @@ test_answer_stops_at_cap(void **state)
     assert_false(s.overflowed);
     p = chunk(c, sizeof(c), "{\\\"a\\\":1}");
     assert_true(sy_chat_chunk_gather(p, strlen(p), &s));
-    assert_true(sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why),
-                                        &fenced));
+    assert_true(
+        sy_chat_stream_contract(&req, &s, 64, &a, why, sizeof(why), &fenced));
     assert_int_equal(s.content.max, 64);
     assert_int_equal(s.args[0].max, 64);
     sy_stream_answer_free(&s);
@@ -114,7 +116,8 @@ gemini_arena_bytes(unsigned n, bool every)
     dep.model = "gemini-test";
     struct sy_chat_req req;
     parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
-          "\"hi\"}],\"stream\":true}", &a, &req);
+          "\"hi\"}],\"stream\":true}",
+          &a, &req);
     struct sy_failure f;
     memset(&f, 0, sizeof(f));
     struct sy_adapter_call call;
@@ -141,9 +144,9 @@ gemini_arena_bytes(unsigned n, bool every)
                          "\"model\",\"parts\":[{\"text\":\"a\"}]},\"index\":0"
                          "%s}]}\n\n",
                          fr ? ",\"finishReason\":\"STOP\"" : "");
-        assert_int_equal(ad->stream_feed(&call, ev, (size_t)k, ignore_chunk,
-                                         NULL, &f),
-                         SY_OK);
+        assert_int_equal(
+            ad->stream_feed(&call, ev, (size_t)k, ignore_chunk, NULL, &f),
+            SY_OK);
     }
     assert_int_equal(ad->stream_feed(&call, NULL, 0, ignore_chunk, NULL, &f),
                      SY_OK);

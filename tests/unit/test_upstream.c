@@ -82,8 +82,7 @@ test_retry_after_ms(void **state)
     assert_int_equal(parse_retry_after("0", true), 0);
     assert_int_equal(parse_retry_after("90000000", true), 86400000);
     /* retry-after-ms is never a date. */
-    assert_int_equal(parse_retry_after("Wed, 21 Oct 2037 07:28:00 GMT",
-                                       true),
+    assert_int_equal(parse_retry_after("Wed, 21 Oct 2037 07:28:00 GMT", true),
                      0);
     assert_int_equal(parse_retry_after("x", true), 0);
     assert_int_equal(parse_retry_after("-1", true), 0);
@@ -113,8 +112,7 @@ test_retry_after_http_date(void **state)
     /* A date in the past, or now: no wait. */
     http_date(now - 60, date, sizeof(date));
     assert_int_equal(parse_retry_after(date, false), 0);
-    assert_int_equal(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT",
-                                       false),
+    assert_int_equal(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", false),
                      0);
 }
 
@@ -132,15 +130,12 @@ test_map_curl(void **state)
     t.c = &c;
     assert_int_equal(map_curl(CURLE_OK, &t), SY_OK);
     assert_int_equal(map_curl(CURLE_COULDNT_CONNECT, &t), SY_EUP_CONNECT);
-    assert_int_equal(map_curl(CURLE_COULDNT_RESOLVE_HOST, &t),
-                     SY_EUP_CONNECT);
-    assert_int_equal(map_curl(CURLE_COULDNT_RESOLVE_PROXY, &t),
-                     SY_EUP_CONNECT);
+    assert_int_equal(map_curl(CURLE_COULDNT_RESOLVE_HOST, &t), SY_EUP_CONNECT);
+    assert_int_equal(map_curl(CURLE_COULDNT_RESOLVE_PROXY, &t), SY_EUP_CONNECT);
     assert_int_equal(map_curl(CURLE_SSL_CONNECT_ERROR, &t), SY_EUP_CONNECT);
     assert_int_equal(map_curl(CURLE_PEER_FAILED_VERIFICATION, &t),
                      SY_EUP_CONNECT);
-    assert_int_equal(map_curl(CURLE_OPERATION_TIMEDOUT, &t),
-                     SY_EUP_TIMEOUT);
+    assert_int_equal(map_curl(CURLE_OPERATION_TIMEDOUT, &t), SY_EUP_TIMEOUT);
     /* Closed before any byte: connect class (safe to retry). */
     assert_int_equal(map_curl(CURLE_GOT_NOTHING, &t), SY_EUP_CONNECT);
     assert_int_equal(map_curl(CURLE_SEND_ERROR, &t), SY_EUP_CONNECT);
@@ -162,10 +157,8 @@ test_map_curl(void **state)
     t.cb_err = SY_OK;
     /* Everything else: a protocol failure. */
     assert_int_equal(map_curl(CURLE_PARTIAL_FILE, &t), SY_EUP_PROTO);
-    assert_int_equal(map_curl(CURLE_UNSUPPORTED_PROTOCOL, &t),
-                     SY_EUP_PROTO);
-    assert_int_equal(map_curl(CURLE_BAD_CONTENT_ENCODING, &t),
-                     SY_EUP_PROTO);
+    assert_int_equal(map_curl(CURLE_UNSUPPORTED_PROTOCOL, &t), SY_EUP_PROTO);
+    assert_int_equal(map_curl(CURLE_BAD_CONTENT_ENCODING, &t), SY_EUP_PROTO);
     /* Every code maps to something retryable or OK, never a caller
      * error. */
     for (int rc = 0; rc < CURL_LAST; rc++) {

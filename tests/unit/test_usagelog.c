@@ -138,8 +138,8 @@ round_trip(const struct sy_usage_record *r, char *line, char *scratch,
     assert_true(len > 0 && len <= SY_USAGELOG_LINE_MAX);
     assert_int_equal(line[len - 1], '\n');
     assert_null(memchr(line, '\n', len - 1));
-    assert_true(sy_usagelog_parse(line, len - 1, scratch,
-                                  SY_USAGELOG_LINE_MAX, out));
+    assert_true(
+        sy_usagelog_parse(line, len - 1, scratch, SY_USAGELOG_LINE_MAX, out));
     return len;
 }
 
@@ -233,18 +233,19 @@ test_escaping(void **state)
         const char *name;
         const char *want; /* read back */
     } t[] = {
-        {"plain-name_1.2", "plain-name_1.2"},
-        {"quote\"back\\slash", "quote\"back\\slash"},
-        {"new\nline\ttab\rcr", "new\nline\ttab\rcr"},
-        {"ctl\x01\x1f\x7f", "ctl\x01\x1f\x7f"},
-        {"caf\xc3\xa9-\xe6\x9d\xb1\xe4\xba\xac-\xf0\x9f\x98\x80",
-         "caf\xc3\xa9-\xe6\x9d\xb1\xe4\xba\xac-\xf0\x9f\x98\x80"},
-        {"bad\xff\xc3(\xed\xa0\x80" "end",
-         "bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-         "end"},
-        {"fake{\"v\":1,\"time\":\"x\"}", "fake{\"v\":1,\"time\":\"x\"}"},
-        {"slash/</script>", "slash/</script>"},
-        {"trailing\\", "trailing\\"},
+        { "plain-name_1.2", "plain-name_1.2" },
+        { "quote\"back\\slash", "quote\"back\\slash" },
+        { "new\nline\ttab\rcr", "new\nline\ttab\rcr" },
+        { "ctl\x01\x1f\x7f", "ctl\x01\x1f\x7f" },
+        { "caf\xc3\xa9-\xe6\x9d\xb1\xe4\xba\xac-\xf0\x9f\x98\x80",
+          "caf\xc3\xa9-\xe6\x9d\xb1\xe4\xba\xac-\xf0\x9f\x98\x80" },
+        { "bad\xff\xc3(\xed\xa0\x80"
+          "end",
+          "bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+          "end" },
+        { "fake{\"v\":1,\"time\":\"x\"}", "fake{\"v\":1,\"time\":\"x\"}" },
+        { "slash/</script>", "slash/</script>" },
+        { "trailing\\", "trailing\\" },
     };
     char line[SY_USAGELOG_LINE_MAX];
     char scratch[SY_USAGELOG_LINE_MAX];
@@ -316,12 +317,20 @@ test_long_fields(void **state)
     worst[10000] = '\0';
     struct sy_usage_record w = {
         .time_ms = UINT64_MAX,
-        .request_id = worst, .key_name = worst, .team = worst,
-        .group = worst, .deployment = worst, .provider = worst,
-        .prompt_tokens = INT64_MIN, .completion_tokens = INT64_MIN,
-        .cached_tokens = INT64_MIN, .reasoning_tokens = INT64_MIN,
-        .cost_micro_usd = INT64_MIN, .status = INT32_MIN,
-        .error = worst, .attempts = UINT32_MAX,
+        .request_id = worst,
+        .key_name = worst,
+        .team = worst,
+        .group = worst,
+        .deployment = worst,
+        .provider = worst,
+        .prompt_tokens = INT64_MIN,
+        .completion_tokens = INT64_MIN,
+        .cached_tokens = INT64_MIN,
+        .reasoning_tokens = INT64_MIN,
+        .cost_micro_usd = INT64_MIN,
+        .status = INT32_MIN,
+        .error = worst,
+        .attempts = UINT32_MAX,
     };
     size_t len = round_trip(&w, line, scratch, &back);
     print_message("    longest possible line: %zu bytes (limit %d)\n", len,
@@ -341,13 +350,13 @@ test_parse_rejects(void **state)
         "",
         "{}",
         "[]",
-        "{\"v\":1}",                                         /* no time */
-        "{\"time\":\"2026-01-01T00:00:00.000Z\"}",           /* no v */
+        "{\"v\":1}",                               /* no time */
+        "{\"time\":\"2026-01-01T00:00:00.000Z\"}", /* no v */
         "{\"v\":0,\"time\":\"2026-01-01T00:00:00.000Z\"}",
         "{\"v\":1,\"time\":\"2026-01-01 00:00:00.000Z\"}",
         "{\"v\":1,\"time\":\"2026-13-01T00:00:00.000Z\"}",
         "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\"}",
-        "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\"",    /* torn */
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\"", /* torn */
         "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\",\"status\":2.5}",
         "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\",\"status\":\"200\"}",
         "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\",\"attempts\":-1}",
@@ -362,20 +371,19 @@ test_parse_rejects(void **state)
     char scratch[512];
     struct sy_usage_record r;
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
-        if (sy_usagelog_parse(bad[i], strlen(bad[i]), scratch,
-                              sizeof(scratch), &r))
+        if (sy_usagelog_parse(bad[i], strlen(bad[i]), scratch, sizeof(scratch),
+                              &r))
             fail_msg("accepted: %s", bad[i]);
     }
     /* Accepted: members in any order, unknown members of any type (a
      * later version), spaces, \u escapes with surrogate pairs. */
-    const char *ok =
-        " { \"time\" : \"2026-01-01T00:00:00.001Z\" , \"extra\" : "
-        "{\"a\":[1,{\"b\":\"}]\"}],\"c\":null} , \"v\" : 2 , "
-        "\"latency_ms\": 1.5e3, \"flag\": true, "
-        "\"key\": \"\\u00e9\\ud83d\\ude00\\/\\ud800x\\u0000\", "
-        "\"a_member_name_longer_than_thirty_two_bytes\": \"x\" } ";
-    assert_true(sy_usagelog_parse(ok, strlen(ok), scratch, sizeof(scratch),
-                                  &r));
+    const char *ok = " { \"time\" : \"2026-01-01T00:00:00.001Z\" , \"extra\" : "
+                     "{\"a\":[1,{\"b\":\"}]\"}],\"c\":null} , \"v\" : 2 , "
+                     "\"latency_ms\": 1.5e3, \"flag\": true, "
+                     "\"key\": \"\\u00e9\\ud83d\\ude00\\/\\ud800x\\u0000\", "
+                     "\"a_member_name_longer_than_thirty_two_bytes\": \"x\" } ";
+    assert_true(
+        sy_usagelog_parse(ok, strlen(ok), scratch, sizeof(scratch), &r));
     assert_int_equal(r.time_ms, UINT64_C(1767225600001));
     assert_string_equal(r.key_name,
                         "\xc3\xa9\xf0\x9f\x98\x80/\xef\xbf\xbdx\xef\xbf\xbd");
@@ -441,7 +449,7 @@ test_write_and_read(void **state)
     path_in_dir(path, sizeof(path), "basic.log");
     struct sy_usagelog *l = sy_usagelog_open(path, err, sizeof(err));
     assert_non_null(l);
-    const char *names[] = {"a", "b\"c", "d\ne", "f\xff"};
+    const char *names[] = { "a", "b\"c", "d\ne", "f\xff" };
     uint64_t before = sy_wall_ms();
     for (int i = 0; i < 4; i++) {
         struct sy_usage_record r = sample();
@@ -465,11 +473,10 @@ test_write_and_read(void **state)
     sy_usagelog_close(l);
     sy_usagelog_close(NULL);
 
-    struct collect c = {.n = 0};
+    struct collect c = { .n = 0 };
     struct sy_usagelog_read_stats rs;
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &c, &rs, err,
-                                      sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &c, &rs, err, sizeof(err)), SY_OK);
     assert_int_equal(c.n, 4);
     assert_int_equal(rs.records, 4);
     assert_int_equal(rs.bad_lines, 0);
@@ -490,17 +497,17 @@ test_write_and_read(void **state)
     assert_in_range(c.recs[3].time_ms, before, sy_wall_ms());
 
     /* Early stop. */
-    struct collect two = {.n = 0, .stop_after = 2};
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &two, NULL, err,
-                                      sizeof(err)),
-                     SY_OK);
+    struct collect two = { .n = 0, .stop_after = 2 };
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &two, NULL, err, sizeof(err)),
+        SY_OK);
     assert_int_equal(two.n, 2);
 
     /* Missing file, unopenable log. */
     path_in_dir(path, sizeof(path), "missing.log");
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &c, NULL, err,
-                                      sizeof(err)),
-                     SY_ENOTFOUND);
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &c, NULL, err, sizeof(err)),
+        SY_ENOTFOUND);
     assert_non_null(strstr(err, "missing.log"));
     path_in_dir(path, sizeof(path), "no/such/dir.log");
     assert_null(sy_usagelog_open(path, err, sizeof(err)));
@@ -551,11 +558,10 @@ test_reader_tolerance(void **state)
     line[len - 1] = '\0'; /* everything but the newline */
     append_raw(path, line);
 
-    struct collect c = {.n = 0};
+    struct collect c = { .n = 0 };
     struct sy_usagelog_read_stats rs;
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &c, &rs, err,
-                                      sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &c, &rs, err, sizeof(err)), SY_OK);
     assert_int_equal(c.n, 3);
     assert_string_equal(c.recs[0].request_id, "one");
     assert_string_equal(c.recs[1].request_id, "two");
@@ -569,9 +575,8 @@ test_reader_tolerance(void **state)
     path_in_dir(path, sizeof(path), "empty.log");
     append_raw(path, "");
     c.n = 0;
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &c, &rs, err,
-                                      sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &c, &rs, err, sizeof(err)), SY_OK);
     assert_int_equal(c.n, 0);
     assert_false(rs.truncated_tail);
 }
@@ -599,16 +604,14 @@ test_reopen_and_failures(void **state)
     r.request_id = "after";
     sy_usagelog_write(l, &r);
     sy_usagelog_close(l);
-    struct collect c = {.n = 0};
-    assert_int_equal(sy_usagelog_read(old, collect_fn, &c, NULL, err,
-                                      sizeof(err)),
-                     SY_OK);
+    struct collect c = { .n = 0 };
+    assert_int_equal(
+        sy_usagelog_read(old, collect_fn, &c, NULL, err, sizeof(err)), SY_OK);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.recs[1].request_id, "still-old");
     c.n = 0;
-    assert_int_equal(sy_usagelog_read(path, collect_fn, &c, NULL, err,
-                                      sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_usagelog_read(path, collect_fn, &c, NULL, err, sizeof(err)), SY_OK);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.recs[0].request_id, "after");
 
@@ -726,8 +729,7 @@ test_concurrent_writers(void **state)
     for (int i = 0; i < THREADS; i++) {
         w[i].log = l;
         w[i].id = i;
-        assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &w[i]),
-                         0);
+        assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
@@ -745,9 +747,8 @@ test_concurrent_writers(void **state)
     static struct tally t;
     memset(&t, 0, sizeof(t));
     struct sy_usagelog_read_stats rs;
-    assert_int_equal(sy_usagelog_read(path, tally_fn, &t, &rs, err,
-                                      sizeof(err)),
-                     SY_OK);
+    assert_int_equal(
+        sy_usagelog_read(path, tally_fn, &t, &rs, err, sizeof(err)), SY_OK);
     assert_false(t.bad);
     assert_int_equal(rs.bad_lines, 0);
     assert_int_equal(rs.recovered, 0);

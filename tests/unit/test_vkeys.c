@@ -62,18 +62,18 @@ test_hmac_rfc4231(void **state)
         const char *mac;
     } cases[] = {
         /* 1 */
-        {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "Hi There",
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        { "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "Hi There",
+          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
         /* 2 */
-        {"4a656665", "what do ya want for nothing?",
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        { "4a656665", "what do ya want for nothing?",
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
         /* 6: a key longer than the block */
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-         "Test Using Larger Than Block-Size Key - Hash Key First",
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          "Test Using Larger Than Block-Size Key - Hash Key First",
+          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         unsigned char key[256];
@@ -88,13 +88,13 @@ test_hmac_rfc4231(void **state)
         size_t wlen;
         unhex(cases[i].mac, want, &wlen);
         assert_int_equal(sy_hmac_sha256(key, klen, cases[i].data,
-                                        strlen(cases[i].data), raw), SY_OK);
+                                        strlen(cases[i].data), raw),
+                         SY_OK);
         assert_memory_equal(raw, want, SY_HMAC_SHA256_LEN);
     }
     /* vkey_hmac refuses a short secret */
     char hex[65];
-    assert_int_equal(sy_vkey_hmac("short", 5, "sk-sy-x", hex),
-                     SY_EINTERNAL);
+    assert_int_equal(sy_vkey_hmac("short", 5, "sk-sy-x", hex), SY_EINTERNAL);
     assert_int_equal(sy_vkey_hmac(SECRET, SECRET_LEN, "k", hex), SY_OK);
     assert_true(hex_ok(hex, strlen(hex)));
 }
@@ -108,7 +108,7 @@ test_generate(void **state)
     (void)state;
     enum { N = 2000 };
     static char keys[N][SY_VKEY_KEY_LEN + 1];
-    unsigned counts[128] = {0};
+    unsigned counts[128] = { 0 };
     for (int i = 0; i < N; i++) {
         assert_int_equal(sy_vkey_generate(keys[i]), SY_OK);
         assert_int_equal(strlen(keys[i]), SY_VKEY_KEY_LEN);
@@ -125,10 +125,10 @@ test_generate(void **state)
             distinct++;
     assert_int_equal(distinct, 62);
     assert_false(key_shape_ok("sk-sy-short", 11));
-    assert_false(key_shape_ok("sk-xx-0123456789012345678901234567890123456789",
-                              46));
-    assert_false(key_shape_ok("sk-sy-012345678901234567890123456789012345678!",
-                              46));
+    assert_false(
+        key_shape_ok("sk-xx-0123456789012345678901234567890123456789", 46));
+    assert_false(
+        key_shape_ok("sk-sy-012345678901234567890123456789012345678!", 46));
 }
 
 static void
@@ -210,22 +210,26 @@ test_crud(void **state)
     struct sy_vkey a = spec("alice"), got, created;
 
     assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &a, NOW, key,
-                                    &created, err, sizeof(err)), SY_OK);
+                                    &created, err, sizeof(err)),
+                     SY_OK);
     assert_true(key_shape_ok(key, strlen(key)));
     assert_string_equal(created.name, "alice");
     assert_int_equal(created.created_at, NOW);
     assert_true(hex_ok(created.hmac, 64));
 
     /* the name is unique; a bad spec is refused */
-    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &a, NOW, key2,
-                                    NULL, err, sizeof(err)), SY_EBADREQ);
+    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &a, NOW, key2, NULL,
+                                    err, sizeof(err)),
+                     SY_EBADREQ);
     assert_non_null(strstr(err, "taken"));
     assert_int_equal(key2[0], '\0');
     struct sy_vkey bad = spec("bad name");
     assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &bad, NOW, key2,
-                                    NULL, err, sizeof(err)), SY_EBADREQ);
-    assert_int_equal(sy_vkey_create(s, "short", 5, &a, NOW, key2, NULL, err,
-                                    sizeof(err)), SY_EINTERNAL);
+                                    NULL, err, sizeof(err)),
+                     SY_EBADREQ);
+    assert_int_equal(
+        sy_vkey_create(s, "short", 5, &a, NOW, key2, NULL, err, sizeof(err)),
+        SY_EINTERNAL);
 
     struct sy_vkey b = spec("bob");
     b.team[0] = '\0';
@@ -233,8 +237,9 @@ test_crud(void **state)
     b.budget_period = SY_BUDGET_DAY;
     b.fail_open = true;
     b.expires_at = NOW + 3600;
-    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &b, NOW, key2,
-                                    NULL, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &b, NOW, key2, NULL,
+                                    err, sizeof(err)),
+                     SY_OK);
     assert_string_not_equal(key, key2);
 
     /* lookup */
@@ -283,25 +288,29 @@ test_crud(void **state)
     u.budget_micro_usd = 1; /* not in the mask: unchanged */
     assert_int_equal(sy_vkey_update(s, "alice", &u,
                                     SY_VKEY_F_RPM | SY_VKEY_F_MODELS, err,
-                                    sizeof(err)), SY_OK);
+                                    sizeof(err)),
+                     SY_OK);
     assert_int_equal(sy_vkey_show(s, "alice", &got), SY_OK);
     assert_int_equal(got.rpm, 5);
     assert_string_equal(got.models, "fast");
     assert_int_equal(got.budget_micro_usd, 5000000);
     assert_int_equal(got.tpm, 100000);
     strcpy(u.models, "bad,,list");
-    assert_int_equal(sy_vkey_update(s, "alice", &u, SY_VKEY_F_MODELS, err,
-                                    sizeof(err)), SY_EBADREQ);
+    assert_int_equal(
+        sy_vkey_update(s, "alice", &u, SY_VKEY_F_MODELS, err, sizeof(err)),
+        SY_EBADREQ);
     /* only the named fields are checked: the bad list is not sent */
-    assert_int_equal(sy_vkey_update(s, "alice", &u, SY_VKEY_F_RPM, err,
-                                    sizeof(err)), SY_OK);
-    assert_int_equal(sy_vkey_update(s, "carol", &u, SY_VKEY_F_RPM, err,
-                                    sizeof(err)), SY_ENOTFOUND);
+    assert_int_equal(
+        sy_vkey_update(s, "alice", &u, SY_VKEY_F_RPM, err, sizeof(err)), SY_OK);
+    assert_int_equal(
+        sy_vkey_update(s, "carol", &u, SY_VKEY_F_RPM, err, sizeof(err)),
+        SY_ENOTFOUND);
     u.fail_open = true;
     u.budget_period = SY_BUDGET_TOTAL;
     assert_int_equal(sy_vkey_update(s, "alice", &u,
-                                    SY_VKEY_F_FAIL_OPEN | SY_VKEY_F_PERIOD,
-                                    err, sizeof(err)), SY_OK);
+                                    SY_VKEY_F_FAIL_OPEN | SY_VKEY_F_PERIOD, err,
+                                    sizeof(err)),
+                     SY_OK);
     assert_int_equal(sy_vkey_lookup(s, SECRET, SECRET_LEN, key, NOW, &got),
                      SY_OK);
     assert_true(got.fail_open);
@@ -342,41 +351,50 @@ test_lookup_not_found_alike(void **state)
         expired[SY_VKEY_KEY_LEN + 1], unknown[SY_VKEY_KEY_LEN + 1],
         moved[SY_VKEY_KEY_LEN + 1];
     struct sy_vkey v = spec("nf-live");
-    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, live,
-                                    NULL, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, live, NULL,
+                                    err, sizeof(err)),
+                     SY_OK);
     v = spec("nf-revoked");
     assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, revoked,
-                                    NULL, err, sizeof(err)), SY_OK);
+                                    NULL, err, sizeof(err)),
+                     SY_OK);
     assert_int_equal(sy_vkey_revoke(s, "nf-revoked"), SY_OK);
     v = spec("nf-expired");
     v.expires_at = NOW + 10;
     assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, expired,
-                                    NULL, err, sizeof(err)), SY_OK);
+                                    NULL, err, sizeof(err)),
+                     SY_OK);
     v = spec("nf-moved");
-    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, moved,
-                                    NULL, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, moved, NULL,
+                                    err, sizeof(err)),
+                     SY_OK);
     assert_int_equal(sy_vkey_generate(unknown), SY_OK);
 
     struct sy_vkey got;
     /* the expired one is live until its second */
-    assert_int_equal(sy_vkey_lookup(s, SECRET, SECRET_LEN, expired,
-                                    NOW + 9, &got), SY_OK);
+    assert_int_equal(
+        sy_vkey_lookup(s, SECRET, SECRET_LEN, expired, NOW + 9, &got), SY_OK);
 
     /* the index of nf-moved now points elsewhere: its old hash is stale */
     struct sy_arena a;
     sy_arena_init(&a, 256);
     struct sy_store_val *r;
     assert_int_equal(sy_store_commandl(s, &a, &r, "HSET", "t:vkname",
-                                       "nf-moved", "00", NULL), SY_OK);
+                                       "nf-moved", "00", NULL),
+                     SY_OK);
     sy_arena_cleanup(&a);
 
-    const char *cases[] = {unknown, revoked, expired, moved,
-                           "sk-sy-short", "", "Bearer x",
-                           "sk-sy-0123456789012345678901234567890123456789"};
+    const char *cases[] = {
+        unknown,       revoked,
+        expired,       moved,
+        "sk-sy-short", "",
+        "Bearer x",    "sk-sy-0123456789012345678901234567890123456789"
+    };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         memset(&got, 0x5a, sizeof(got));
-        assert_int_equal(sy_vkey_lookup(s, SECRET, SECRET_LEN, cases[i],
-                                        NOW + 10, &got), SY_ENOTFOUND);
+        assert_int_equal(
+            sy_vkey_lookup(s, SECRET, SECRET_LEN, cases[i], NOW + 10, &got),
+            SY_ENOTFOUND);
         assert_zero(&got);
     }
     memset(&got, 0x5a, sizeof(got));
@@ -385,16 +403,17 @@ test_lookup_not_found_alike(void **state)
     assert_zero(&got);
     /* another server secret finds nothing */
     static const char other[] = "another-secret-of-enough-bytes";
-    assert_int_equal(sy_vkey_lookup(s, other, sizeof(other) - 1, live,
-                                    NOW, &got), SY_ENOTFOUND);
+    assert_int_equal(
+        sy_vkey_lookup(s, other, sizeof(other) - 1, live, NOW, &got),
+        SY_ENOTFOUND);
     assert_zero(&got);
-    assert_int_equal(sy_vkey_lookup(s, SECRET, SECRET_LEN, live, NOW + 10,
-                                    &got), SY_OK);
+    assert_int_equal(
+        sy_vkey_lookup(s, SECRET, SECRET_LEN, live, NOW + 10, &got), SY_OK);
 
     /* Redis unavailable: SY_ESTORE, not "not found" */
     struct sy_store *dead = store_on(free_port(), NULL);
-    assert_int_equal(sy_vkey_lookup(dead, SECRET, SECRET_LEN, live, NOW,
-                                    &got), SY_ESTORE);
+    assert_int_equal(sy_vkey_lookup(dead, SECRET, SECRET_LEN, live, NOW, &got),
+                     SY_ESTORE);
     assert_zero(&got);
     sy_store_free(dead);
     sy_store_free(s);
@@ -448,15 +467,15 @@ test_secret_never_stored(void **state)
         snprintf(name, sizeof(name), "scan-%d", i);
         struct sy_vkey v = spec(name);
         v.expires_at = i % 2 ? NOW + 100 : 0;
-        assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW,
-                                        keys[i], NULL, err, sizeof(err)),
+        assert_int_equal(sy_vkey_create(s, SECRET, SECRET_LEN, &v, NOW, keys[i],
+                                        NULL, err, sizeof(err)),
                          SY_OK);
         if (i % 3 == 0)
             assert_int_equal(sy_vkey_revoke(s, name), SY_OK);
         struct sy_vkey got;
-        assert_int_equal(sy_vkey_lookup(s, SECRET, SECRET_LEN, keys[i], NOW,
-                                        &got), i % 3 == 0 ? SY_ENOTFOUND
-                                                          : SY_OK);
+        assert_int_equal(
+            sy_vkey_lookup(s, SECRET, SECRET_LEN, keys[i], NOW, &got),
+            i % 3 == 0 ? SY_ENOTFOUND : SY_OK);
     }
     struct sy_arena a;
     sy_arena_init(&a, 4096);
@@ -464,8 +483,9 @@ test_secret_never_stored(void **state)
     char cursor[32] = "0";
     size_t seen = 0;
     do {
-        assert_int_equal(sy_store_commandl(s, &a, &r, "SCAN", cursor,
-                                           "COUNT", "100", NULL), SY_OK);
+        assert_int_equal(
+            sy_store_commandl(s, &a, &r, "SCAN", cursor, "COUNT", "100", NULL),
+            SY_OK);
         assert_int_equal(r->type, SY_STORE_ARRAY);
         snprintf(cursor, sizeof(cursor), "%s", r->elem[0].str);
         const struct sy_store_val *names = &r->elem[1];
