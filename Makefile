@@ -60,9 +60,14 @@ CLI_SRC := $(sort $(wildcard cli/*.c))
 MOCK_SRC := $(sort $(wildcard tests/fakes/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
+# Redis Lua scripts live as .lua files (core/state/lua/NAME.lua) and are
+# embedded at build time as sy_lua_NAME() (declared in core/state/lua.h).
+LUA_SRC := $(sort $(wildcard core/state/lua/*.lua))
+LUA_OBJ := $(patsubst core/state/lua/%.lua,$(BUILD)/gen/lua/%.o,$(LUA_SRC))
+
 GEN_CONFIG := $(BUILD)/gen/embedded_config.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
-           $(BUILD)/gen/embedded_config.o
+           $(BUILD)/gen/embedded_config.o $(LUA_OBJ)
 FCGI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FCGI_SRC) $(CLI_SRC))
 MOCK_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(MOCK_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -103,6 +108,13 @@ $(GEN_CONFIG): conf/switchyard.json tools/embed.sh
 	$(Q)sh tools/embed.sh $< sy_config_embedded > $@
 
 $(BUILD)/gen/embedded_config.o: $(GEN_CONFIG) $(BUILD)/.flags
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/gen/lua/%.c: core/state/lua/%.lua tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_lua_$* > $@
+
+$(BUILD)/gen/lua/%.o: $(BUILD)/gen/lua/%.c $(BUILD)/.flags
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIBSY): $(LIB_OBJ)
@@ -189,7 +201,8 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_BIN := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
-                $(FUZZ_BUILD)/obj/gen/embedded_config.o
+                $(FUZZ_BUILD)/obj/gen/embedded_config.o \
+                $(patsubst core/state/lua/%.lua,$(FUZZ_BUILD)/obj/gen/lua/%.o,$(LUA_SRC))
 FUZZ_LIB := $(FUZZ_BUILD)/libswitchyard-fuzz.a
 FUZZ_OPTS = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 
@@ -208,6 +221,13 @@ $(FUZZ_BUILD)/obj/gen/embedded_config.c: conf/switchyard.json tools/embed.sh
 	$(Q)sh tools/embed.sh $< sy_config_embedded > $@
 
 $(FUZZ_BUILD)/obj/gen/embedded_config.o: $(FUZZ_BUILD)/obj/gen/embedded_config.c
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/gen/lua/%.c: core/state/lua/%.lua tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_lua_$* > $@
+
+$(FUZZ_BUILD)/obj/gen/lua/%.o: $(FUZZ_BUILD)/obj/gen/lua/%.c
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
@@ -254,8 +274,14 @@ fuzz-replay: $(FUZZ_REPLAY) $(FUZZ_SEEDS)
 fuzz-%: $(FUZZ_BUILD)/fuzz_% $(FUZZ_SEEDS)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_BUILD) long $(FUZZ_OPTS) -- $*
 
-lint:
+# Style checked by machines: house rules (tools/lint.sh), the layer rule
+# on includes and on the built objects (tools/layers.sh), clang-format
+# (tools/format.sh), file and function sizes (tools/sizes.sh), cppcheck.
+lint: all
 	$(Q)sh tools/lint.sh
+	$(Q)sh tools/layers.sh $(BUILD)
+	$(Q)sh tools/format.sh
+	$(Q)sh tools/sizes.sh
 
 clean:
 	rm -rf build build-san build-fuzz
