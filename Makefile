@@ -129,6 +129,13 @@ $(MOCK): $(MOCK_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs json-c) -lpthread -lm
 
+# The delaying TCP relay of the multi-host tests (tests/fakes/relay/).
+RELAY := $(BUILD)/relay
+all: $(RELAY)
+$(RELAY): $(BUILD)/tests/fakes/relay/relay.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
 # Unit tests: one cmocka binary per core module; each may include the .c
 # under test to reach static functions.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
@@ -158,10 +165,11 @@ client-test: all
 adapters-test: deps-check $(BUILD)/tests/adapters/test_adapters
 	$(Q)$(BUILD)/tests/adapters/test_adapters tests/adapters
 
-$(BUILD)/tests/adapters/test_adapters: tests/adapters/test_adapters.c $(LIBSY) $(BUILD)/.flags
+ADAPTER_TEST_SRC := $(sort $(wildcard tests/adapters/*.c))
+$(BUILD)/tests/adapters/test_adapters: $(ADAPTER_TEST_SRC) tests/adapters/golden.h $(LIBSY) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(ADAPTER_TEST_SRC) $(LIBSY) $(LIBS) -lcmocka
 
 # ------------------------------------------------------------------- run
 run: deps
@@ -276,12 +284,14 @@ fuzz-%: $(FUZZ_BUILD)/fuzz_% $(FUZZ_SEEDS)
 
 # Style checked by machines: house rules (tools/lint.sh), the layer rule
 # on includes and on the built objects (tools/layers.sh), clang-format
-# (tools/format.sh), file and function sizes (tools/sizes.sh), cppcheck.
+# (tools/format.sh), file and function sizes (tools/sizes.sh), cppcheck
+# (tools/cppcheck.sh). 'make test' runs the same checks first.
 lint: all
 	$(Q)sh tools/lint.sh
 	$(Q)sh tools/layers.sh $(BUILD)
 	$(Q)sh tools/format.sh
 	$(Q)sh tools/sizes.sh
+	$(Q)sh tools/cppcheck.sh
 
 clean:
 	rm -rf build build-san build-fuzz

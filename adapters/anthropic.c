@@ -1,10 +1,10 @@
 /*
  * anthropic.c - adapter for the Anthropic Messages API (POST
- * {base_url}/messages): the adapter table, the provider keys, error
- * classification, and the reply side: Messages replies and event
- * streams become OpenAI chat completions and chunks. The request side
- * (OpenAI chat requests into Messages requests) is anthropic_request.c;
- * both share anthropic_int.h. Structured output uses
+ * {base_url}/messages): the adapter table, error classification, and
+ * the reply side: Messages replies and stream events become OpenAI chat
+ * completions and chunks. The provider keys and the request side (OpenAI
+ * chat requests into Messages requests) are anthropic_request.c; both
+ * share anthropic_int.h. Structured output uses
  * output_config.format (or, with "structured_output": "tool", a forced
  * tool whose input is returned as the message content). No I/O.
  * SPDX-License-Identifier: MIT
@@ -13,16 +13,9 @@
 #include "anthropic_int.h"
 #include "base/clock.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
-
-/* The provider keys' defaults (no adapter keys in the config). */
-static const struct anthropic_conf anthropic_defaults = {
-    .api_version = "2023-06-01",
-    .default_max_tokens = 4096,
-};
 
 enum block_kind { BLOCK_OTHER, BLOCK_TEXT, BLOCK_TOOL, BLOCK_JSON };
 
@@ -31,79 +24,6 @@ struct anthropic_block {
     enum block_kind kind;
     int tool; /* OpenAI tool_calls index for BLOCK_TOOL */
 };
-
-/* ------------------------------------------------------------------ */
-/* Config                                                              */
-
-static const char *const anthropic_keys[] = {
-    "api_version", "default_max_tokens", "structured_output", "beta", NULL
-};
-
-static enum sy_err
-anthropic_init(const struct sy_provider *p, const void *conf,
-               struct sy_arena *a, const void **adapter_conf, char *err,
-               size_t errlen)
-{
-    struct json_object *o = (struct json_object *)(uintptr_t)conf;
-    struct anthropic_conf *c = sy_arena_zalloc(a, sizeof(*c));
-    (void)p;
-    *c = anthropic_defaults;
-    struct json_object *v;
-    if ((v = sy_adapter_get(o, "api_version")) != NULL) {
-        const char *s = json_object_get_string(v);
-        if (!json_object_is_type(v, json_type_string) || s[0] == '\0' ||
-            strpbrk(s, "\r\n") != NULL) {
-            snprintf(err, errlen,
-                     "\"api_version\" must be a string such as "
-                     "\"2023-06-01\"");
-            return SY_EBADREQ;
-        }
-        c->api_version = sy_arena_strdup(a, s);
-    }
-    if ((v = sy_adapter_get(o, "beta")) != NULL) {
-        const char *s = json_object_get_string(v);
-        if (!json_object_is_type(v, json_type_string) ||
-            strpbrk(s, "\r\n") != NULL) {
-            snprintf(err, errlen,
-                     "\"beta\" must be a string (the "
-                     "anthropic-beta header)");
-            return SY_EBADREQ;
-        }
-        c->beta = sy_arena_strdup(a, s);
-    }
-    if ((v = sy_adapter_get(o, "default_max_tokens")) != NULL) {
-        if (!json_object_is_type(v, json_type_int) ||
-            json_object_get_int64(v) < 1 ||
-            json_object_get_int64(v) > 1000000) {
-            snprintf(err, errlen,
-                     "\"default_max_tokens\" must be an integer "
-                     "between 1 and 1000000");
-            return SY_EBADREQ;
-        }
-        c->default_max_tokens = json_object_get_int64(v);
-    }
-    if ((v = sy_adapter_get(o, "structured_output")) != NULL) {
-        const char *s = json_object_get_string(v);
-        if (!json_object_is_type(v, json_type_string) ||
-            (strcmp(s, "native") != 0 && strcmp(s, "tool") != 0)) {
-            snprintf(err, errlen,
-                     "\"structured_output\" must be \"native\" "
-                     "(output_config.format) or \"tool\" (a "
-                     "forced tool, for older models)");
-            return SY_EBADREQ;
-        }
-        c->json_tool = strcmp(s, "tool") == 0;
-    }
-    *adapter_conf = c;
-    return SY_OK;
-}
-
-const struct anthropic_conf *
-anthropic_conf_of(const struct sy_adapter_call *call)
-{
-    const void *c = call->dep->provider->adapter_conf;
-    return c != NULL ? c : &anthropic_defaults;
-}
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -351,6 +271,11 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
         }
         /* thinking, redacted_thinking, server tool blocks: not shown */
     }
+    if (sy_buf_failed(&text)) {
+        sy_buf_free(&text);
+        json_object_put(calls);
+        return sy_adapter_proto(f, "the provider's reply text is too large");
+    }
     struct json_object *msg = sy_adapter_obj(
         "role", SY_JSTR("assistant"), "content",
         json_text ? SY_JSTR(json_text)
@@ -375,8 +300,8 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
     const char *id = sy_adapter_get_str(root, "id");
     const char *model = sy_adapter_get_str(root, "model");
     struct json_object *out_root = sy_adapter_completion(
-        id ? id : "msg", (int64_t)sy_wall_s(), model ? model : call->dep->model,
-        msg, fr, &resp->usage);
+        id ? id : "msg", (int64_t)sy_wall_s(),
+        model ? model : call->target->model, msg, fr, &resp->usage);
     resp->finish_reason = fr;
     resp->upstream_model = model;
     return sy_adapter_set_response(call, resp, out_root);
@@ -404,7 +329,7 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
     const char *id = sy_adapter_get_str(msg, "id");
     const char *model = sy_adapter_get_str(msg, "model");
     x->id = sy_arena_strdup(a, id ? id : "msg");
-    x->model = sy_arena_strdup(a, model ? model : x->call->dep->model);
+    x->model = sy_arena_strdup(a, model ? model : x->call->target->model);
     x->created = (int64_t)sy_wall_s();
     x->started = true;
     read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
@@ -419,7 +344,7 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
 static struct anthropic_block *
 block_at(struct anthropic_ctx *x, int64_t index)
 {
-    if (index < 0 || index >= 4096)
+    if (index < 0 || index >= SY_ANTHROPIC_MAX_BLOCKS)
         return NULL;
     size_t i = (size_t)index;
     if (i >= x->nblocks) {
@@ -526,13 +451,26 @@ on_message_stop(struct anthropic_ctx *x)
     return e != SY_OK ? e : sy_adapter_emit_done(x->emit, x->emit_ud);
 }
 
+/* The table's stream_event slot (see adapter.h): one Messages stream
+ * event, or the end of the stream (ev == NULL), which must come after
+ * message_stop. */
 static enum sy_err
-anthropic_event(void *ud, const char *event, const char *data, size_t len)
+anthropic_stream_event(struct sy_adapter_call *call,
+                       const struct sy_sse_event *ev, sy_emit_fn emit, void *ud,
+                       struct sy_failure *f)
 {
-    struct anthropic_ctx *x = ud;
+    struct anthropic_ctx *x = call->ctx;
+    x->call = call;
+    x->f = f;
+    x->emit = emit;
+    x->emit_ud = ud;
+    if (ev == NULL)
+        return x->done ? SY_OK
+                       : sy_adapter_proto(f, "the stream ended before "
+                                             "message_stop");
     if (x->done)
         return SY_OK;
-    struct json_object *o = sy_adapter_json_parse(data, len);
+    struct json_object *o = sy_adapter_json_parse(ev->data, ev->len);
     if (!sy_adapter_is(o, json_type_object)) {
         json_object_put(o);
         return sy_adapter_proto(x->f, "the provider sent a malformed stream "
@@ -540,7 +478,7 @@ anthropic_event(void *ud, const char *event, const char *data, size_t len)
     }
     const char *type = sy_adapter_get_str(o, "type");
     if (type == NULL)
-        type = event;
+        type = ev->name;
     enum sy_err e = SY_OK;
     if (strcmp(type, "error") == 0) {
         anthropic_error(x->call, 0, sy_adapter_get(o, "error"), x->f);
@@ -578,28 +516,6 @@ anthropic_event(void *ud, const char *event, const char *data, size_t len)
     return e;
 }
 
-static enum sy_err
-anthropic_stream_feed(struct sy_adapter_call *call, const char *p, size_t len,
-                      sy_emit_fn emit, void *ud, struct sy_failure *f)
-{
-    struct anthropic_ctx *x = call->ctx;
-    if (!x->sse.ready)
-        sy_sse_init(&x->sse, call->arena);
-    x->call = call;
-    x->f = f;
-    x->emit = emit;
-    x->emit_ud = ud;
-    enum sy_err e = len == 0 ? sy_sse_finish(&x->sse, anthropic_event, x)
-                             : sy_sse_feed(&x->sse, p, len, anthropic_event, x);
-    if (e != SY_OK && f->err == SY_OK) {
-        f->err = e;
-        f->message = "the provider's stream is malformed (event too large)";
-    }
-    if (e == SY_OK && len == 0 && !x->done)
-        e = sy_adapter_proto(f, "the stream ended before message_stop");
-    return e;
-}
-
 const struct sy_adapter sy_adapter_anthropic = {
     .abi = SY_ADAPTER_ABI,
     .name = "anthropic",
@@ -607,11 +523,10 @@ const struct sy_adapter sy_adapter_anthropic = {
             SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |
             SY_CAP_STREAM_USAGE,
     .ctx_size = sizeof(struct anthropic_ctx),
-    .conf_keys = anthropic_keys,
-    .init = anthropic_init,
-    .build_request = anthropic_build_request,
+    .conf_keys = sy_anthropic_keys,
+    .init = sy_anthropic_init,
+    .build_request = sy_anthropic_build_request,
     .parse_response = anthropic_parse_response,
-    .stream_feed = anthropic_stream_feed,
+    .stream_event = anthropic_stream_event,
     .classify = anthropic_classify,
-    .reset = NULL, /* each attempt gets a fresh ctx */
 };

@@ -1,8 +1,10 @@
 /*
  * anthropic_int.h - private to the Anthropic adapter (anthropic.c: the
- * table, provider keys, errors, replies and streams; anthropic_request.c:
- * build_request). Not for the core or other adapters: they see only
- * sy_adapter_anthropic, through adapters/registry.c.
+ * table, errors, replies and stream events; anthropic_request.c: the
+ * provider keys and build_request). Calls go one way: anthropic.c uses
+ * anthropic_request.c, never the reverse. Not for the core or other
+ * adapters: they see only sy_adapter_anthropic, through
+ * adapters/registry.c.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_ADAPTERS_ANTHROPIC_INT_H
@@ -18,7 +20,7 @@
 /* The forced tool of the JSON tool mode: its input is the answer. */
 #define ANTHROPIC_JSON_TOOL "json_response"
 
-/* Provider keys, digested once by the init slot (anthropic.c). */
+/* Provider keys, digested once by the init slot (anthropic_request.c). */
 struct anthropic_conf {
     const char *api_version;    /* anthropic-version header */
     int64_t default_max_tokens; /* when the caller sets no limit */
@@ -32,8 +34,8 @@ struct anthropic_block;
 /* Per-attempt state: the core hands ctx_size zeroed bytes to every call. */
 struct anthropic_ctx {
     bool json_tool; /* set by build_request: JSON tool mode */
-    /* streaming state (anthropic.c) */
-    struct sy_sse sse;
+    /* streaming state (anthropic.c); call, f, emit and emit_ud are
+     * those of the event being translated */
     struct sy_adapter_call *call;
     struct sy_failure *f;
     sy_emit_fn emit;
@@ -50,16 +52,19 @@ struct anthropic_ctx {
     struct sy_usage usage;
 };
 
-/* anthropic.c: the provider's digested keys, or the defaults when the
- * provider has none. Never NULL; borrowed from the config. */
-const struct anthropic_conf *anthropic_conf_of(
-    const struct sy_adapter_call *call);
+/* anthropic_request.c: the table's conf_keys and init slot (see
+ * adapter.h): api_version, default_max_tokens, structured_output, beta
+ * into a struct anthropic_conf in the config's arena. */
+extern const char *const sy_anthropic_keys[];
+enum sy_err sy_anthropic_init(const char *type, const void *conf,
+                              struct sy_arena *a, const void **adapter_conf,
+                              char *err, size_t errlen);
 
 /* anthropic_request.c: the table's build_request slot (see adapter.h).
  * Fills 'out' (URL and headers from the arena, the body into out->body)
  * and sets ctx->json_tool; SY_EBADREQ with call->fail explained for a
  * request Anthropic cannot take. */
-enum sy_err anthropic_build_request(struct sy_adapter_call *call,
-                                    struct sy_http_out *out);
+enum sy_err sy_anthropic_build_request(struct sy_adapter_call *call,
+                                       struct sy_http_out *out);
 
 #endif

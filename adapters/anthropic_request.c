@@ -1,10 +1,12 @@
 /*
- * anthropic_request.c - the request side of the Anthropic adapter: an
- * OpenAI chat request becomes a Messages request (one system slot,
- * alternating user/assistant turns, tool_use and tool_result blocks,
- * tools and tool_choice, structured output through output_config.format
- * or the forced json_response tool, refusals of what Anthropic cannot
- * do). The table and the reply side are anthropic.c. No I/O.
+ * anthropic_request.c - the request side of the Anthropic adapter: the
+ * provider keys (init), and an OpenAI chat request becoming a Messages
+ * request (one system slot, alternating user/assistant turns, tool_use
+ * and tool_result blocks, tools and tool_choice, structured output
+ * through output_config.format or the forced json_response tool,
+ * refusals of what Anthropic cannot do). The table and the reply side
+ * are anthropic.c, which calls into this file (never the reverse). No
+ * I/O.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -14,6 +16,87 @@
 #include <string.h>
 
 #include <json-c/json.h>
+
+/* The provider keys' defaults (no adapter keys in the config). */
+static const struct anthropic_conf anthropic_defaults = {
+    .api_version = "2023-06-01",
+    .default_max_tokens = 4096,
+};
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+
+/* The provider keys the init slot reads (see anthropic_int.h). */
+const char *const sy_anthropic_keys[] = { "api_version", "default_max_tokens",
+                                          "structured_output", "beta", NULL };
+
+/* The adapter's init slot (see anthropic_int.h). */
+enum sy_err
+sy_anthropic_init(const char *type, const void *conf, struct sy_arena *a,
+                  const void **adapter_conf, char *err, size_t errlen)
+{
+    struct json_object *o = (struct json_object *)(uintptr_t)conf;
+    struct anthropic_conf *c = sy_arena_zalloc(a, sizeof(*c));
+    (void)type;
+    *c = anthropic_defaults;
+    struct json_object *v;
+    if ((v = sy_adapter_get(o, "api_version")) != NULL) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) || s[0] == '\0' ||
+            strpbrk(s, "\r\n") != NULL) {
+            snprintf(err, errlen,
+                     "\"api_version\" must be a string such as "
+                     "\"2023-06-01\"");
+            return SY_EBADREQ;
+        }
+        c->api_version = sy_arena_strdup(a, s);
+    }
+    if ((v = sy_adapter_get(o, "beta")) != NULL) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) ||
+            strpbrk(s, "\r\n") != NULL) {
+            snprintf(err, errlen,
+                     "\"beta\" must be a string (the "
+                     "anthropic-beta header)");
+            return SY_EBADREQ;
+        }
+        c->beta = sy_arena_strdup(a, s);
+    }
+    if ((v = sy_adapter_get(o, "default_max_tokens")) != NULL) {
+        if (!json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < 1 ||
+            json_object_get_int64(v) > 1000000) {
+            snprintf(err, errlen,
+                     "\"default_max_tokens\" must be an integer "
+                     "between 1 and 1000000");
+            return SY_EBADREQ;
+        }
+        c->default_max_tokens = json_object_get_int64(v);
+    }
+    if ((v = sy_adapter_get(o, "structured_output")) != NULL) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) ||
+            (strcmp(s, "native") != 0 && strcmp(s, "tool") != 0)) {
+            snprintf(err, errlen,
+                     "\"structured_output\" must be \"native\" "
+                     "(output_config.format) or \"tool\" (a "
+                     "forced tool, for older models)");
+            return SY_EBADREQ;
+        }
+        c->json_tool = strcmp(s, "tool") == 0;
+    }
+    *adapter_conf = c;
+    return SY_OK;
+}
+
+/* The provider's digested keys, or the defaults when it has none. Never
+ * NULL; borrowed from the config. */
+static const struct anthropic_conf *
+anthropic_conf_of(const struct sy_adapter_call *call)
+{
+    const void *c = call->target->adapter_conf;
+    return c != NULL ? c : &anthropic_defaults;
+}
 
 /* ------------------------------------------------------------------ */
 /* Request: messages                                                   */
@@ -513,7 +596,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
     if (e != SY_OK)
         return e;
     json_object_object_add(body, "model",
-                           json_object_new_string(call->dep->model));
+                           json_object_new_string(call->target->model));
     int64_t max = call->req->max_tokens > 0
                       ? call->req->max_tokens
                       : anthropic_conf_of(call)->default_max_tokens;
@@ -569,13 +652,13 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
 
 /* The adapter's build_request slot (see anthropic_int.h). */
 enum sy_err
-anthropic_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
+sy_anthropic_build_request(struct sy_adapter_call *call,
+                           struct sy_http_out *out)
 {
-    const struct sy_provider *p = call->dep->provider;
     const struct anthropic_conf *c = anthropic_conf_of(call);
     struct sy_arena *a = call->arena;
     out->method = "POST";
-    out->url = sy_arena_printf(a, "%s/messages", p->base_url);
+    out->url = sy_arena_printf(a, "%s/messages", call->target->base_url);
     out->headers[out->nheaders++] = "content-type: application/json";
     out->headers[out->nheaders++] =
         sy_arena_printf(a, "anthropic-version: %s", c->api_version);
@@ -585,10 +668,7 @@ anthropic_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "x-api-key: %s", call->api_key);
-    for (size_t i = 0;
-         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
-        out->headers[out->nheaders++] = sy_arena_printf(
-            a, "%s: %s", p->headers[i].name, p->headers[i].value);
+    sy_adapter_static_headers(call, out);
 
     struct json_object *body = json_object_new_object();
     enum sy_err e = anthropic_body(call, body);

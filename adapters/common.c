@@ -1,7 +1,7 @@
 /*
- * common.c - what the adapters share: SSE splitting, JSON helpers on
- * json-c, canonical chunk and completion building, deterministic ids,
- * refusals, retry hints and OpenAI-style error classification. No I/O,
+ * common.c - what the adapters share: JSON helpers on json-c, canonical
+ * chunk and completion building, deterministic ids, refusals, static
+ * headers, retry hints and OpenAI-style error classification. No I/O,
  * no global mutable state.
  * SPDX-License-Identifier: MIT
  */
@@ -9,6 +9,7 @@
 #include "common.h"
 #include "base/clock.h"
 #include "base/json_strict.h"
+#include "base/time.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -16,121 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <json-c/json.h>
-
-static void
-sse_free(void *p)
-{
-    struct sy_sse *s = p;
-    sy_buf_free(&s->line);
-    sy_buf_free(&s->data);
-}
-
-/* Prepare 's' (which lives in adapter ctx memory); its buffers are freed
- * by a cleanup on arena 'a'. */
-void
-sy_sse_init(struct sy_sse *s, struct sy_arena *a)
-{
-    sy_buf_init(&s->line, SY_SSE_MAX_EVENT);
-    sy_buf_init(&s->data, SY_SSE_MAX_EVENT);
-    s->event[0] = '\0';
-    s->has_data = false;
-    s->ready = true;
-    sy_arena_on_cleanup(a, sse_free, s);
-}
-
-static enum sy_err
-dispatch(struct sy_sse *s, sy_sse_event_fn fn, void *ud)
-{
-    enum sy_err e = SY_OK;
-    if (s->has_data)
-        e = fn(ud, s->event, sy_buf_cstr(&s->data), s->data.len);
-    sy_buf_clear(&s->data);
-    s->event[0] = '\0';
-    s->has_data = false;
-    return e;
-}
-
-/* One complete line, without its terminator. */
-static enum sy_err
-sse_line(struct sy_sse *s, const char *p, size_t n, sy_sse_event_fn fn,
-         void *ud)
-{
-    if (n > 0 && p[n - 1] == '\r')
-        n--;
-    if (n == 0)
-        return dispatch(s, fn, ud);
-    if (p[0] == ':')
-        return SY_OK; /* comment: keep-alive */
-    const char *colon = memchr(p, ':', n);
-    size_t flen = colon ? (size_t)(colon - p) : n;
-    const char *v = colon ? colon + 1 : p + n;
-    size_t vlen = colon ? n - flen - 1 : 0;
-    if (vlen > 0 && *v == ' ') {
-        v++;
-        vlen--;
-    }
-    if (flen == 4 && memcmp(p, "data", 4) == 0) {
-        if (s->has_data && sy_buf_append(&s->data, "\n", 1) != SY_OK)
-            return SY_EUP_PROTO;
-        if (sy_buf_append(&s->data, v, vlen) != SY_OK)
-            return SY_EUP_PROTO;
-        s->has_data = true;
-    } else if (flen == 5 && memcmp(p, "event", 5) == 0) {
-        size_t cp = SY_MIN(vlen, sizeof(s->event) - 1);
-        memcpy(s->event, v, cp);
-        s->event[cp] = '\0';
-    }
-    return SY_OK;
-}
-
-/* Feed any piece of an SSE body; 'fn' is called for each complete event.
- * A line longer than SY_SSE_MAX_EVENT is a protocol error. */
-enum sy_err
-sy_sse_feed(struct sy_sse *s, const char *p, size_t n, sy_sse_event_fn fn,
-            void *ud)
-{
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        if (nl == NULL) {
-            if (sy_buf_append(&s->line, p, n) != SY_OK)
-                return SY_EUP_PROTO;
-            return SY_OK;
-        }
-        size_t len = (size_t)(nl - p);
-        enum sy_err e;
-        if (s->line.len > 0) {
-            if (sy_buf_append(&s->line, p, len) != SY_OK)
-                return SY_EUP_PROTO;
-            e = sse_line(s, s->line.data, s->line.len, fn, ud);
-            sy_buf_clear(&s->line);
-        } else {
-            e = sse_line(s, p, len, fn, ud);
-        }
-        if (e != SY_OK)
-            return e;
-        p += len + 1;
-        n -= len + 1;
-    }
-    return SY_OK;
-}
-
-/* End of body: a last event without its blank line is still delivered
- * (providers differ on the final newline). */
-enum sy_err
-sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud)
-{
-    enum sy_err e = SY_OK;
-    if (s->line.len > 0) {
-        e = sse_line(s, s->line.data, s->line.len, fn, ud);
-        sy_buf_clear(&s->line);
-    }
-    if (e == SY_OK)
-        e = dispatch(s, fn, ud);
-    return e;
-}
 
 /* ------------------------------------------------------------------ */
 /* JSON reading                                                        */
@@ -235,8 +123,10 @@ sy_adapter_content_text(struct sy_arena *a, struct json_object *content,
         return json_object_get_string(content);
     if (!json_object_is_type(content, json_type_array))
         return NULL;
+    /* No bound of its own: the text is shorter than the parsed request
+     * it comes from (at most server.max_body_bytes), so it is never cut. */
     struct sy_buf b;
-    sy_buf_init(&b, SY_JSON_MAX);
+    sy_buf_init(&b, SIZE_MAX - 1);
     bool any = false;
     size_t n = json_object_array_length(content);
     for (size_t i = 0; i < n; i++) {
@@ -332,6 +222,18 @@ sy_adapter_refuse(struct sy_adapter_call *call, const char *param,
     call->fail->message = sy_arena_strdup(call->arena, msg);
     call->fail->param = param;
     return SY_EBADREQ;
+}
+
+/* Append the deployment's static headers (the provider's "headers" in
+ * the config) to 'out', as many as fit; the lines come from the arena. */
+void
+sy_adapter_static_headers(struct sy_adapter_call *call, struct sy_http_out *out)
+{
+    const struct sy_target *t = call->target;
+    for (size_t i = 0;
+         i < t->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
+        out->headers[out->nheaders++] = sy_arena_printf(
+            call->arena, "%s: %s", t->headers[i].name, t->headers[i].value);
 }
 
 /* ------------------------------------------------------------------ */
@@ -577,33 +479,15 @@ sy_adapter_duration_ms(const char *s)
     return total > MAX_HINT_MS ? (uint32_t)MAX_HINT_MS : (uint32_t)total;
 }
 
-/* Seconds since the epoch for an RFC 3339 timestamp, or -1. */
+/* Seconds since the epoch for an RFC 3339 timestamp (base/time.h), or
+ * -1. */
 static int64_t
 rfc3339(const char *s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    int n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+    int64_t ms;
+    if (!sy_time_parse(s, strlen(s), SY_TIME_RFC3339, &ms) || ms < 0)
         return -1;
-    const char *p = s + n;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    long off = 0;
-    if (*p == '+' || *p == '-') {
-        int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return -1;
-        off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
-    } else if (*p != 'Z' && *p != 'z') {
-        return -1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t == (time_t)-1 ? -1 : (int64_t)t - off;
+    return ms / 1000;
 }
 
 /* One reset header: OpenAI durations or Anthropic RFC 3339 times. */

@@ -1,40 +1,23 @@
 /*
- * common.h - helpers shared by adapters: the SSE event splitter (accepts
- * any split of the byte stream), JSON reading and building on json-c,
- * canonical chunk / completion construction, deterministic hashing for
- * synthesized tool call ids, refusals with a caller-safe message, retry
- * hints, and OpenAI-style error body reading.
+ * common.h - helpers shared by adapters: JSON reading and building on
+ * json-c, the message walk, canonical chunk / completion construction,
+ * deterministic hashing for synthesized tool call ids, refusals with a
+ * caller-safe message, the deployment's static headers, retry hints, and
+ * OpenAI-style error body reading. SSE framing is the core's
+ * (core/api/sse.h): adapters get whole events.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_ADAPTERS_COMMON_H
 #define SY_ADAPTERS_COMMON_H
 
 #include "api/adapter.h"
+#include "api/sse.h"
+#include "base/limits.h"
 
 #include <json-c/json.h>
 
-/* Largest single SSE event we accept from a provider. */
-#define SY_SSE_MAX_EVENT (4u << 20)
-
-/* Largest provider body (or stream event) we parse as JSON. */
-#define SY_JSON_MAX (64u << 20)
-
-struct sy_sse {
-    struct sy_buf line; /* owned: a line split across reads */
-    struct sy_buf data; /* owned: data lines of the current event */
-    char event[64];     /* "event:" field of the current event */
-    bool has_data;
-    bool ready; /* initialised (and its cleanup registered) */
-};
-
-/* Called per complete event; 'data' is NUL-terminated. */
-typedef enum sy_err (*sy_sse_event_fn)(void *ud, const char *event,
-                                       const char *data, size_t len);
-
-void sy_sse_init(struct sy_sse *s, struct sy_arena *a);
-enum sy_err sy_sse_feed(struct sy_sse *s, const char *p, size_t n,
-                        sy_sse_event_fn fn, void *ud);
-enum sy_err sy_sse_finish(struct sy_sse *s, sy_sse_event_fn fn, void *ud);
+/* SY_JSON_MAX (base/limits.h): the largest provider body (or stream
+ * event) we parse as JSON. */
 
 /* ---- JSON reading (results are borrowed from 'o') */
 struct json_object *sy_adapter_json_parse(const char *p, size_t len);
@@ -75,9 +58,11 @@ struct json_object *sy_adapter_obj(const char *key, ...)
 struct json_object *sy_adapter_arr1(struct json_object *v);
 #define SY_JSTR(s) json_object_new_string(s)
 
-/* ---- refusing a request (build_request) */
+/* ---- building a request */
 enum sy_err sy_adapter_refuse(struct sy_adapter_call *call, const char *param,
                               const char *fmt, ...) SY_PRINTF(3, 4);
+void sy_adapter_static_headers(struct sy_adapter_call *call,
+                               struct sy_http_out *out);
 
 /* ---- canonical output (OpenAI chat.completion / chat.completion.chunk) */
 struct json_object *sy_adapter_usage_json(const struct sy_usage *u);

@@ -1,128 +1,20 @@
 /*
  * gemini.c - adapter for the Gemini API generateContent and
- * streamGenerateContent (?alt=sse): the adapter table, the provider
- * keys, the synthesized tool call ids, error classification, and the
- * reply side: replies and SSE streams become OpenAI completions and
- * chunks. The request side (OpenAI chat requests into
- * GenerateContentRequests) is gemini_request.c; both share
- * gemini_int.h. Gemini gives function calls no ids, so the adapter
- * synthesizes deterministic ones; a call's thoughtSignature rides inside
- * its id (and in extra_content, Google's own OpenAI-compatible field)
- * and is restored when the id comes back. No I/O.
+ * streamGenerateContent (?alt=sse): the adapter table, error
+ * classification, and the reply side: replies and stream events become
+ * OpenAI completions and chunks. The provider keys and the request side
+ * (OpenAI chat requests into GenerateContentRequests) are
+ * gemini_request.c; the synthesized tool call ids (Gemini gives calls
+ * none) are gemini_ids.c; all share gemini_int.h. No I/O.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "gemini_int.h"
 #include "base/clock.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
-
-/* The provider keys' defaults (no adapter keys in the config). */
-static const struct gemini_conf gemini_defaults = { .openapi_schema = false };
-
-/* ------------------------------------------------------------------ */
-/* Config                                                              */
-
-static const char *const gemini_keys[] = { "schema", NULL };
-
-static enum sy_err
-gemini_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
-            const void **adapter_conf, char *err, size_t errlen)
-{
-    struct json_object *o = (struct json_object *)(uintptr_t)conf;
-    struct gemini_conf *c = sy_arena_zalloc(a, sizeof(*c));
-    (void)p;
-    *c = gemini_defaults;
-    struct json_object *v = sy_adapter_get(o, "schema");
-    if (v != NULL) {
-        const char *s = json_object_get_string(v);
-        if (!json_object_is_type(v, json_type_string) ||
-            (strcmp(s, "json_schema") != 0 && strcmp(s, "openapi") != 0)) {
-            snprintf(err, errlen,
-                     "\"schema\" must be \"json_schema\" "
-                     "(parametersJsonSchema, "
-                     "responseJsonSchema) or \"openapi\" "
-                     "(parameters, responseSchema)");
-            return SY_EBADREQ;
-        }
-        c->openapi_schema = strcmp(s, "openapi") == 0;
-    }
-    *adapter_conf = c;
-    return SY_OK;
-}
-
-const struct gemini_conf *
-gemini_conf_of(const struct sy_adapter_call *call)
-{
-    const void *c = call->dep->provider->adapter_conf;
-    return c != NULL ? c : &gemini_defaults;
-}
-
-/* ------------------------------------------------------------------ */
-/* Tool call ids                                                       */
-
-/* "call_" + 16 hex digits of FNV-1a(name, args, position), then, when
- * the call has a thought signature, "_s" + the number of '=' padding
- * characters + the signature in base64url without padding. Stable: the
- * same call at the same position always gets the same id. */
-static const char *
-call_id(struct sy_arena *a, const char *name, const char *args, int pos,
-        const char *sig)
-{
-    char num[16];
-    int nlen = snprintf(num, sizeof(num), "%d", pos);
-    uint64_t h = sy_adapter_fnv(SY_FNV_INIT, name, strlen(name) + 1);
-    h = sy_adapter_fnv(h, args, strlen(args) + 1);
-    h = sy_adapter_fnv(h, num, (size_t)nlen);
-    size_t n = sig != NULL ? strlen(sig) : 0, pad = 0;
-    while (pad < n && sig[n - 1 - pad] == '=')
-        pad++;
-    bool b64 = n > pad;
-    for (size_t i = 0; b64 && i < n - pad; i++) {
-        char c = sig[i];
-        b64 = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '+' || c == '/';
-    }
-    if (!b64 || pad > 2)
-        return sy_arena_printf(a, "call_%016" PRIx64, h);
-    char *s = sy_arena_printf(a, "call_%016" PRIx64 "_s%zu%.*s", h, pad,
-                              (int)(n - pad), sig);
-    for (char *p = s + 24; *p; p++)
-        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-    return s;
-}
-
-/* The thought signature carried by an id from call_id(), or NULL (see
- * gemini_int.h). */
-const char *
-gemini_sig_from_id(struct sy_arena *a, const char *id)
-{
-    size_t n = strlen(id);
-    if (n < 25 || strncmp(id, "call_", 5) != 0 || id[21] != '_' ||
-        id[22] != 's' || id[23] < '0' || id[23] > '2')
-        return NULL;
-    for (size_t i = 5; i < 21; i++)
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-            return NULL;
-    size_t pad = (size_t)(id[23] - '0');
-    char *s = sy_arena_alloc(a, n - 24 + pad + 1);
-    size_t j = 0;
-    for (size_t i = 24; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return NULL;
-        s[j++] = c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    while (pad-- > 0)
-        s[j++] = '=';
-    s[j] = '\0';
-    return s;
-}
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -295,28 +187,6 @@ usage_of(struct json_object *um, struct sy_usage *u)
     u->reasoning_tokens = thoughts;
 }
 
-/* An OpenAI tool call for a functionCall part at position 'pos'. */
-static struct json_object *
-tool_call_of(struct sy_arena *a, struct json_object *part, int pos)
-{
-    struct json_object *fc = sy_adapter_get(part, "functionCall");
-    const char *name = sy_adapter_get_str(fc, "name");
-    if (name == NULL)
-        return NULL;
-    struct json_object *args = sy_adapter_get(fc, "args");
-    const char *at = args ? sy_adapter_json_text(args, NULL) : "{}";
-    const char *sig = sy_adapter_get_str(part, "thoughtSignature");
-    struct json_object *tc =
-        sy_adapter_tool_call(call_id(a, name, at, pos, sig), name, at);
-    if (sig != NULL) /* Google's own OpenAI-compatible field, too */
-        json_object_object_add(
-            tc, "extra_content",
-            sy_adapter_obj(
-                "google",
-                sy_adapter_obj("thought_signature", SY_JSTR(sig), NULL), NULL));
-    return tc;
-}
-
 static const char *
 response_id(struct sy_arena *a, struct json_object *root, const char *raw,
             size_t len)
@@ -378,7 +248,7 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
             int pos = (int)json_object_array_length(calls);
             if (x->one_call && pos > 0)
                 continue; /* parallel_tool_calls=false: first call only */
-            struct json_object *tc = tool_call_of(a, part, pos);
+            struct json_object *tc = sy_gemini_tool_call_of(a, part, pos);
             if (tc == NULL) {
                 sy_buf_free(&text);
                 json_object_put(calls);
@@ -387,6 +257,11 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
             }
             json_object_array_add(calls, tc);
         }
+    }
+    if (sy_buf_failed(&text)) {
+        sy_buf_free(&text);
+        json_object_put(calls);
+        return sy_adapter_proto(f, "the provider's reply text is too large");
     }
     bool has_calls = json_object_array_length(calls) > 0;
     const char *gfr = sy_adapter_get_str(c0, "finishReason");
@@ -416,7 +291,7 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
     const char *model = sy_adapter_get_str(root, "modelVersion");
     struct json_object *out = sy_adapter_completion(
         response_id(a, root, body, len), (int64_t)sy_wall_s(),
-        model ? model : call->dep->model, msg, fr, &resp->usage);
+        model ? model : call->target->model, msg, fr, &resp->usage);
     resp->finish_reason = fr;
     resp->upstream_model = model;
     return sy_adapter_set_response(call, resp, out);
@@ -436,11 +311,9 @@ emit_delta(struct gemini_ctx *x, struct json_object *delta, const char *finish)
 }
 
 static enum sy_err
-gemini_event(void *ud, const char *event, const char *data, size_t len)
+gemini_event(struct gemini_ctx *x, const char *data, size_t len)
 {
-    struct gemini_ctx *x = ud;
     struct sy_arena *a = x->call->arena;
-    (void)event;
     struct json_object *o = sy_adapter_json_parse(data, len);
     if (!sy_adapter_is(o, json_type_object)) {
         json_object_put(o);
@@ -458,7 +331,7 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
     if (!x->started) {
         const char *model = sy_adapter_get_str(o, "modelVersion");
         x->id = response_id(a, o, data, len);
-        x->model = sy_arena_strdup(a, model ? model : x->call->dep->model);
+        x->model = sy_arena_strdup(a, model ? model : x->call->target->model);
         x->created = (int64_t)sy_wall_s();
         x->started = true;
         e = emit_delta(x,
@@ -496,7 +369,7 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
         } else if (sy_adapter_get(part, "functionCall") != NULL) {
             if (x->one_call && x->ncalls > 0)
                 continue;
-            struct json_object *tc = tool_call_of(a, part, x->ncalls);
+            struct json_object *tc = sy_gemini_tool_call_of(a, part, x->ncalls);
             if (tc == NULL) {
                 e = sy_adapter_proto(x->f, "the provider's functionCall has "
                                            "no name");
@@ -507,6 +380,8 @@ gemini_event(void *ud, const char *event, const char *data, size_t len)
             json_object_array_add(calls, tc);
         }
     }
+    if (e == SY_OK && sy_buf_failed(&text))
+        e = sy_adapter_proto(x->f, "the provider's event text is too large");
     if (e == SY_OK && (text.len > 0 || json_object_array_length(calls) > 0)) {
         struct json_object *d = json_object_new_object();
         if (text.len > 0)
@@ -561,28 +436,20 @@ stream_end(struct gemini_ctx *x)
     return e != SY_OK ? e : sy_adapter_emit_done(x->emit, x->emit_ud);
 }
 
+/* The table's stream_event slot (see adapter.h): one event, or the end
+ * of the body (ev == NULL), which ends the stream. */
 static enum sy_err
-gemini_stream_feed(struct sy_adapter_call *call, const char *p, size_t len,
-                   sy_emit_fn emit, void *ud, struct sy_failure *f)
+gemini_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
+                    sy_emit_fn emit, void *ud, struct sy_failure *f)
 {
     struct gemini_ctx *x = call->ctx;
-    if (!x->sse.ready)
-        sy_sse_init(&x->sse, call->arena);
     x->call = call;
     x->f = f;
     x->emit = emit;
     x->emit_ud = ud;
     if (x->done)
         return SY_OK;
-    enum sy_err e = len == 0 ? sy_sse_finish(&x->sse, gemini_event, x)
-                             : sy_sse_feed(&x->sse, p, len, gemini_event, x);
-    if (e != SY_OK && f->err == SY_OK) {
-        f->err = e;
-        f->message = "the provider's stream is malformed (event too large)";
-    }
-    if (e == SY_OK && len == 0)
-        e = stream_end(x);
-    return e;
+    return ev != NULL ? gemini_event(x, ev->data, ev->len) : stream_end(x);
 }
 
 const struct sy_adapter sy_adapter_gemini = {
@@ -592,11 +459,10 @@ const struct sy_adapter sy_adapter_gemini = {
             SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |
             SY_CAP_STREAM_USAGE,
     .ctx_size = sizeof(struct gemini_ctx),
-    .conf_keys = gemini_keys,
-    .init = gemini_init,
-    .build_request = gemini_build_request,
+    .conf_keys = sy_gemini_keys,
+    .init = sy_gemini_init,
+    .build_request = sy_gemini_build_request,
     .parse_response = gemini_parse_response,
-    .stream_feed = gemini_stream_feed,
+    .stream_event = gemini_stream_event,
     .classify = gemini_classify,
-    .reset = NULL, /* each attempt gets a fresh ctx */
 };

@@ -1,8 +1,10 @@
 /*
  * gemini_int.h - private to the Gemini adapter (gemini.c: the table,
- * provider keys, tool call ids, errors, replies and streams;
- * gemini_request.c: build_request). Not for the core or other adapters:
- * they see only sy_adapter_gemini, through adapters/registry.c.
+ * errors, replies and stream events; gemini_request.c: the provider keys
+ * and build_request; gemini_ids.c: the tool call ids both sides read).
+ * Calls go one way: gemini.c uses gemini_request.c, both use
+ * gemini_ids.c. Not for the core or other adapters: they see only
+ * sy_adapter_gemini, through adapters/registry.c.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_ADAPTERS_GEMINI_INT_H
@@ -14,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Provider keys, digested once by the init slot (gemini.c). */
+/* Provider keys, digested once by the init slot (gemini_request.c). */
 struct gemini_conf {
     bool openapi_schema; /* "schema": "openapi": parameters/responseSchema
                             (converted) instead of the JSON Schema fields */
@@ -26,8 +28,8 @@ struct gemini_ctx {
                                (set by build_request) */
     size_t schema_nodes; /* made by the openapi conversion of this
                                request's schemas (one budget for all) */
-    /* streaming state (gemini.c) */
-    struct sy_sse sse;
+    /* streaming state (gemini.c); call, f, emit and emit_ud are those
+     * of the event being translated */
     struct sy_adapter_call *call;
     struct sy_failure *f;
     sy_emit_fn emit;
@@ -41,20 +43,30 @@ struct gemini_ctx {
     struct sy_usage usage;
 };
 
-/* gemini.c: the provider's digested keys, or the defaults when the
- * provider has none. Never NULL; borrowed from the config. */
-const struct gemini_conf *gemini_conf_of(const struct sy_adapter_call *call);
+/* gemini_request.c: the table's conf_keys and init slot (see adapter.h):
+ * "schema" into a struct gemini_conf in the config's arena. */
+extern const char *const sy_gemini_keys[];
+enum sy_err sy_gemini_init(const char *type, const void *conf,
+                           struct sy_arena *a, const void **adapter_conf,
+                           char *err, size_t errlen);
 
-/* gemini.c: the thought signature (standard base64) that a tool call id
- * made by gemini.c carries ("call_<16 hex>_s<padding><base64url>"), in
- * the arena; NULL for any other id. */
-const char *gemini_sig_from_id(struct sy_arena *a, const char *id);
+/* gemini_ids.c: the OpenAI tool call for functionCall part 'part' at
+ * position 'pos' of a reply (tool calls counted from 0), with a
+ * synthesized id "call_<16 hex>[_s<padding><base64url signature>]" and
+ * the part's thoughtSignature also in extra_content.google; NULL when
+ * the call has no name. A new tree the caller owns; strings in 'a'. */
+struct json_object *sy_gemini_tool_call_of(struct sy_arena *a,
+                                           struct json_object *part, int pos);
+
+/* gemini_ids.c: the thought signature (standard base64) that an id made
+ * by sy_gemini_tool_call_of carries, in the arena; NULL for any other id. */
+const char *sy_gemini_sig_from_id(struct sy_arena *a, const char *id);
 
 /* gemini_request.c: the table's build_request slot (see adapter.h).
  * Fills 'out' (URL and headers from the arena, the body into out->body)
  * and sets ctx->one_call; SY_EBADREQ with call->fail explained for a
  * request Gemini cannot take. */
-enum sy_err gemini_build_request(struct sy_adapter_call *call,
-                                 struct sy_http_out *out);
+enum sy_err sy_gemini_build_request(struct sy_adapter_call *call,
+                                    struct sy_http_out *out);
 
 #endif

@@ -1,18 +1,20 @@
 /*
- * gemini_request.c - the request side of the Gemini adapter: an OpenAI
- * chat request becomes a GenerateContentRequest (systemInstruction,
- * user/model contents with functionCall and functionResponse parts,
- * functionDeclarations and toolConfig, generationConfig with JSON
- * output, JSON Schema converted to Google's Schema in the "openapi"
- * mode, refusals of what Gemini cannot do). Thought signatures of
- * earlier calls are restored from extra_content or from the ids
- * gemini.c made. The table and the reply side are gemini.c. No I/O:
- * image URLs other than data: URLs are refused.
+ * gemini_request.c - the request side of the Gemini adapter: the
+ * provider keys (init), and an OpenAI chat request becoming a
+ * GenerateContentRequest (systemInstruction, user/model contents with
+ * functionCall and functionResponse parts, functionDeclarations and
+ * toolConfig, generationConfig with JSON output, JSON Schema converted to
+ * Google's Schema in the "openapi" mode, refusals of what Gemini cannot
+ * do). Thought signatures of earlier calls are restored from
+ * extra_content or from the ids gemini_ids.c made. The table and the
+ * reply side are gemini.c, which calls into this file (never the
+ * reverse). No I/O: image URLs other than data: URLs are refused.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "gemini_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -20,6 +22,51 @@
 /* The documented sentinel that lets Gemini 3 accept a function call
  * whose signature was lost (history from another provider). */
 #define SKIP_SIGNATURE "skip_thought_signature_validator"
+
+/* The provider keys' defaults (no adapter keys in the config). */
+static const struct gemini_conf gemini_defaults = { .openapi_schema = false };
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+
+/* The provider keys the init slot reads (see gemini_int.h). */
+const char *const sy_gemini_keys[] = { "schema", NULL };
+
+/* The adapter's init slot (see gemini_int.h). */
+enum sy_err
+sy_gemini_init(const char *type, const void *conf, struct sy_arena *a,
+               const void **adapter_conf, char *err, size_t errlen)
+{
+    struct json_object *o = (struct json_object *)(uintptr_t)conf;
+    struct gemini_conf *c = sy_arena_zalloc(a, sizeof(*c));
+    (void)type;
+    *c = gemini_defaults;
+    struct json_object *v = sy_adapter_get(o, "schema");
+    if (v != NULL) {
+        const char *s = json_object_get_string(v);
+        if (!json_object_is_type(v, json_type_string) ||
+            (strcmp(s, "json_schema") != 0 && strcmp(s, "openapi") != 0)) {
+            snprintf(err, errlen,
+                     "\"schema\" must be \"json_schema\" "
+                     "(parametersJsonSchema, "
+                     "responseJsonSchema) or \"openapi\" "
+                     "(parameters, responseSchema)");
+            return SY_EBADREQ;
+        }
+        c->openapi_schema = strcmp(s, "openapi") == 0;
+    }
+    *adapter_conf = c;
+    return SY_OK;
+}
+
+/* The provider's digested keys, or the defaults when it has none. Never
+ * NULL; borrowed from the config. */
+static const struct gemini_conf *
+gemini_conf_of(const struct sy_adapter_call *call)
+{
+    const void *c = call->target->adapter_conf;
+    return c != NULL ? c : &gemini_defaults;
+}
 
 /* ------------------------------------------------------------------ */
 /* Schemas                                                             */
@@ -236,8 +283,9 @@ replay_signature(struct sy_adapter_call *call, struct json_object *tc,
         sy_adapter_get(sy_adapter_get(tc, "extra_content"), "google"),
         "thought_signature");
     if (sig == NULL)
-        sig = gemini_sig_from_id(call->arena, id);
-    if (sig == NULL && j == 0 && strstr(call->dep->model, "gemini-3") != NULL)
+        sig = sy_gemini_sig_from_id(call->arena, id);
+    if (sig == NULL && j == 0 &&
+        strstr(call->target->model, "gemini-3") != NULL)
         sig = SKIP_SIGNATURE;
     return sig;
 }
@@ -613,13 +661,13 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
 
 /* The adapter's build_request slot (see gemini_int.h). */
 enum sy_err
-gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
+sy_gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
 {
     struct gemini_ctx *x = call->ctx;
-    const struct sy_provider *p = call->dep->provider;
+    const struct sy_target *t = call->target;
     struct sy_arena *a = call->arena;
     struct json_object *root = call->req->root;
-    const char *model = call->dep->model;
+    const char *model = t->model;
     if (strncmp(model, "models/", 7) == 0)
         model += 7;
     out->method = "POST";
@@ -627,17 +675,14 @@ gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
                    ? sy_arena_printf(a,
                                      "%s/models/%s:streamGenerateContent"
                                      "?alt=sse",
-                                     p->base_url, model)
+                                     t->base_url, model)
                    : sy_arena_printf(a, "%s/models/%s:generateContent",
-                                     p->base_url, model);
+                                     t->base_url, model);
     out->headers[out->nheaders++] = "Content-Type: application/json";
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "x-goog-api-key: %s", call->api_key);
-    for (size_t i = 0;
-         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
-        out->headers[out->nheaders++] = sy_arena_printf(
-            a, "%s: %s", p->headers[i].name, p->headers[i].value);
+    sy_adapter_static_headers(call, out);
 
     x->schema_nodes = 0;
     struct json_object *v = sy_adapter_get(root, "parallel_tool_calls");

@@ -18,6 +18,7 @@
  */
 #include "base/sy.h"
 #include "api/adapter.h"
+#include "api/caps.h"
 #include "common.h"
 
 #include <stdio.h>
@@ -69,8 +70,7 @@ struct openai_conf {
 };
 
 struct openai_ctx {
-    struct sy_sse sse;
-    struct sy_failure *f; /* where the current feed reports failures */
+    struct sy_failure *f; /* where the current event reports failures */
     sy_emit_fn emit;
     void *emit_ud;
     struct sy_adapter_call *call;
@@ -204,12 +204,12 @@ quirks_find(const char *type)
 /* The provider's digested config; without one (init not run), the
  * defaults of its type. */
 static struct openai_conf
-openai_conf_of(const struct sy_provider *p)
+openai_conf_of(const struct sy_target *t)
 {
-    if (p->adapter_conf != NULL)
-        return *(const struct openai_conf *)p->adapter_conf;
+    if (t->adapter_conf != NULL)
+        return *(const struct openai_conf *)t->adapter_conf;
     struct openai_conf c = { 0 };
-    c.q = *quirks_find(p->adapter ? p->adapter->name : p->type);
+    c.q = *quirks_find(t->provider_type);
     return c;
 }
 
@@ -319,12 +319,12 @@ read_quirks(struct json_object *o, struct openai_conf *c, struct sy_arena *a,
 }
 
 static enum sy_err
-openai_init(const struct sy_provider *p, const void *conf, struct sy_arena *a,
+openai_init(const char *type, const void *conf, struct sy_arena *a,
             const void **adapter_conf, char *err, size_t errlen)
 {
     struct json_object *o = (struct json_object *)(uintptr_t)conf;
     struct openai_conf *c = sy_arena_zalloc(a, sizeof(*c));
-    c->q = *quirks_find(p->adapter ? p->adapter->name : p->type);
+    c->q = *quirks_find(type);
     struct json_object *v = sy_adapter_get(o, "quirks");
     if (v != NULL && read_quirks(v, c, a, err, errlen) != SY_OK)
         return SY_EBADREQ;
@@ -478,7 +478,7 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
     struct json_object *root = req->root;
     struct json_object *body = json_object_new_object();
     json_object_object_add(body, "model",
-                           json_object_new_string(call->dep->model));
+                           json_object_new_string(call->target->model));
 
     /* json_schema degraded to json_object: the schema goes into a system
      * message, which also carries the word "JSON" such providers need. */
@@ -519,7 +519,7 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
             (strcmp(key, "tools") == 0 || strcmp(key, "tool_choice") == 0 ||
              strcmp(key, "parallel_tool_calls") == 0))
             continue;
-        if (!forwarded(q, key, name, used, call->dep->caps.allow_fields))
+        if (!forwarded(q, key, name, used, call->target->allow_fields))
             continue;
         struct json_object *v = json_object_get(val);
         if (strcmp(key, "messages") == 0) {
@@ -550,11 +550,11 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
 static enum sy_err
 openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
 {
-    const struct sy_provider *p = call->dep->provider;
-    struct openai_conf conf = openai_conf_of(p);
+    struct openai_conf conf = openai_conf_of(call->target);
     struct sy_arena *a = call->arena;
     out->method = "POST";
-    out->url = sy_arena_printf(a, "%s/chat/completions", p->base_url);
+    out->url =
+        sy_arena_printf(a, "%s/chat/completions", call->target->base_url);
     out->headers[out->nheaders++] = "Content-Type: application/json";
     if (call->req->stream)
         out->headers[out->nheaders++] = "Accept: text/event-stream";
@@ -567,10 +567,7 @@ openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     if (conf.q.attribution && conf.title != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "X-Title: %s", conf.title);
-    for (size_t i = 0;
-         i < p->nheaders && out->nheaders < SY_ARRAY_LEN(out->headers); i++)
-        out->headers[out->nheaders++] = sy_arena_printf(
-            a, "%s: %s", p->headers[i].name, p->headers[i].value);
+    sy_adapter_static_headers(call, out);
     return openai_build_body(call, &conf.q, out->body);
 }
 
@@ -671,11 +668,21 @@ note_chunk(struct openai_ctx *x, struct json_object *o)
         x->created = created;
 }
 
+/* The table's stream_event slot (see adapter.h): one chunk event, or
+ * [DONE]; the end of the body (ev == NULL) needs nothing more. */
 static enum sy_err
-openai_event(void *ud, const char *event, const char *data, size_t len)
+openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
+                    sy_emit_fn emit, void *ud, struct sy_failure *f)
 {
-    struct openai_ctx *x = ud;
-    (void)event;
+    struct openai_ctx *x = call->ctx;
+    x->f = f;
+    x->emit = emit;
+    x->emit_ud = ud;
+    x->call = call;
+    if (ev == NULL)
+        return SY_OK;
+    const char *data = ev->data;
+    size_t len = ev->len;
     if (x->done)
         return SY_OK; /* [DONE] ends the stream (found by fuzz_adapter) */
     x->events++;
@@ -689,7 +696,7 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
                 x->emit, x->emit_ud,
                 sy_adapter_usage_chunk(
                     x->id ? x->id : "chatcmpl-usage", x->created,
-                    x->model ? x->model : x->call->dep->model, &x->usage),
+                    x->model ? x->model : x->call->target->model, &x->usage),
                 &x->usage, true);
             if (e != SY_OK)
                 return e;
@@ -737,26 +744,6 @@ openai_event(void *ud, const char *event, const char *data, size_t len)
     return e;
 }
 
-static enum sy_err
-openai_stream_feed(struct sy_adapter_call *call, const char *p, size_t len,
-                   sy_emit_fn emit, void *ud, struct sy_failure *f)
-{
-    struct openai_ctx *x = call->ctx;
-    if (!x->sse.ready)
-        sy_sse_init(&x->sse, call->arena);
-    x->f = f;
-    x->emit = emit;
-    x->emit_ud = ud;
-    x->call = call;
-    enum sy_err e = len == 0 ? sy_sse_finish(&x->sse, openai_event, x)
-                             : sy_sse_feed(&x->sse, p, len, openai_event, x);
-    if (e != SY_OK && f->err == SY_OK) {
-        f->err = e;
-        f->message = "the provider's stream is malformed (event too large)";
-    }
-    return e;
-}
-
 static void
 openai_classify(struct sy_adapter_call *call, int status, const char *body,
                 size_t len, struct sy_failure *f)
@@ -776,19 +763,18 @@ static const char *const openrouter_keys[] = { "quirks", "http_referer",
      SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION | \
      SY_CAP_STREAM_USAGE)
 
-#define OPENAI_TABLE(sym, type_name, capabilities, keys)   \
-    const struct sy_adapter sym = {                        \
-        .abi = SY_ADAPTER_ABI,                             \
-        .name = type_name,                                 \
-        .caps = capabilities,                              \
-        .ctx_size = sizeof(struct openai_ctx),             \
-        .conf_keys = keys,                                 \
-        .init = openai_init,                               \
-        .build_request = openai_build_request,             \
-        .parse_response = openai_parse_response,           \
-        .stream_feed = openai_stream_feed,                 \
-        .classify = openai_classify,                       \
-        .reset = NULL, /* each attempt gets a fresh ctx */ \
+#define OPENAI_TABLE(sym, type_name, capabilities, keys) \
+    const struct sy_adapter sym = {                      \
+        .abi = SY_ADAPTER_ABI,                           \
+        .name = type_name,                               \
+        .caps = capabilities,                            \
+        .ctx_size = sizeof(struct openai_ctx),           \
+        .conf_keys = keys,                               \
+        .init = openai_init,                             \
+        .build_request = openai_build_request,           \
+        .parse_response = openai_parse_response,         \
+        .stream_event = openai_stream_event,             \
+        .classify = openai_classify,                     \
     }
 
 OPENAI_TABLE(sy_adapter_openai, "openai", ALL_CAPS, openai_keys);

@@ -27,7 +27,7 @@ const COMPONENTS = [
     [/^sy_router_|^sy_state_views$/, 'routing plan (sy_router_plan, sy_state_views, explain)'],
     [/^sy_upstream_/, 'upstream HTTP call: libcurl (sy_upstream_perform)'],
     [/_build_request$/, 'adapter: build the provider request'],
-    [/_parse_response$|_stream_feed$|^sy_adapter_json_parse$/, 'adapter: parse the provider reply (json-c)'],
+    [/_parse_response$|_stream_event$|^sy_sse_|^sy_adapter_json_parse$/, 'adapter: parse the provider reply (json-c)'],
     [/^sy_chat_req_parse$/, 'client request JSON parse + validation (sy_chat_req_parse, json-c)'],
     [/^sy_contract_|^sy_jsonschema_|^sy_caps_|^sy_chat_req_needs$/, 'output contracts and capability checks (sy_contract_*, sy_caps_*)'],
     [/^sy_log$|^sy_log_/, 'request log line (sy_log)'],

@@ -11,11 +11,13 @@
  */
 #include "base/sy.h"
 #include "keys_cmd.h"
+#include "cli_common.h"
 #include "serve/admin.h"
 #include "base/buf.h"
-#include "config/config.h"
+#include "base/json_strict.h"
 #include "base/mem.h"
-#include "io/store.h"
+#include "base/limits.h"
+#include "state/vkeys.h"
 
 #include <json-c/json.h>
 
@@ -169,253 +171,258 @@ print_list(json_object *root)
         printf("(no virtual keys)\n");
 }
 
-int
-sy_keys_main(int argc, char **argv)
+/* ------------------------------------------------------------------ */
+/* Arguments                                                           */
+
+enum op { OP_CREATE, OP_LIST, OP_SHOW, OP_UPDATE, OP_REVOKE };
+
+static const char *const op_names[] = { "create", "list", "show", "update",
+                                        "revoke" };
+
+/* The parsed command line. */
+struct args {
+    enum op op;
+    const char *sub; /* op_names[op] */
+    const char *config;
+    const char *name;
+    bool json;
+    unsigned nfields;  /* key fields given (create, update) */
+    json_object *body; /* owned; the admin API's request body */
+};
+
+static const struct option opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "name", required_argument, NULL, 'n' },
+    { "team", required_argument, NULL, O_TEAM },
+    { "budget-usd", required_argument, NULL, O_BUDGET },
+    { "period", required_argument, NULL, O_PERIOD },
+    { "rpm", required_argument, NULL, O_RPM },
+    { "tpm", required_argument, NULL, O_TPM },
+    { "models", required_argument, NULL, O_MODELS },
+    { "expires", required_argument, NULL, O_EXPIRES },
+    { "fail-open", no_argument, NULL, O_FAIL_OPEN },
+    { "no-fail-open", no_argument, NULL, O_NO_FAIL_OPEN },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* "A,B" as a JSON array; empty items are kept: the validator refuses
+ * them. "" is the empty array (every group). */
+static json_object *
+models_array(const char *list)
 {
-    static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "name", required_argument, NULL, 'n' },
-        { "team", required_argument, NULL, O_TEAM },
-        { "budget-usd", required_argument, NULL, O_BUDGET },
-        { "period", required_argument, NULL, O_PERIOD },
-        { "rpm", required_argument, NULL, O_RPM },
-        { "tpm", required_argument, NULL, O_TPM },
-        { "models", required_argument, NULL, O_MODELS },
-        { "expires", required_argument, NULL, O_EXPIRES },
-        { "fail-open", no_argument, NULL, O_FAIL_OPEN },
-        { "no-fail-open", no_argument, NULL, O_NO_FAIL_OPEN },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-        fputs(usage_keys, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    json_object *arr = json_object_new_array();
+    for (const char *p = list; list[0] != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        json_object_array_add(arr, json_object_new_string_len(p, (int)n));
+        if (comma == NULL)
+            break;
+        p = comma + 1;
     }
-    const char *sub = argv[1];
-    bool create = strcmp(sub, "create") == 0;
-    bool list = strcmp(sub, "list") == 0;
-    bool show = strcmp(sub, "show") == 0;
-    bool update = strcmp(sub, "update") == 0;
-    bool revoke = strcmp(sub, "revoke") == 0;
-    if (!create && !list && !show && !update && !revoke) {
-        fprintf(stderr, "switchyard keys: unknown subcommand '%s'\n\n%s", sub,
-                usage_keys);
-        return 2;
-    }
-    const char *config = NULL, *name = NULL;
-    bool json = false;
-    unsigned nfields = 0;
-    json_object *body = json_object_new_object();
-    int c, rc = 2;
+    return arr;
+}
+
+/* One key field option into a->body; false (after a message) when its
+ * value is invalid. */
+static bool
+add_field(struct args *a, int c, const char *v)
+{
+    const char *field = NULL;
+    json_object *val = NULL;
     int64_t x;
-    argc--;
-    argv++;
+    if (c == O_TEAM) {
+        field = "team";
+        val = v[0] ? json_object_new_string(v) : NULL;
+    } else if (c == O_BUDGET) {
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno != 0 || *end != '\0' || v[0] == '\0' || d < 0) {
+            fprintf(stderr, "switchyard keys: --budget-usd takes a "
+                            "non-negative number of USD\n");
+            return false;
+        }
+        field = "budget_usd";
+        val = json_object_new_double(d);
+    } else if (c == O_PERIOD) {
+        field = "budget_period";
+        val = json_object_new_string(v);
+    } else if (c == O_RPM || c == O_TPM) {
+        field = c == O_RPM ? "rpm" : "tpm";
+        if (!parse_u64(v, &x)) {
+            fprintf(stderr,
+                    "switchyard keys: --%s takes a non-negative "
+                    "integer\n",
+                    field);
+            return false;
+        }
+        val = json_object_new_int64(x);
+    } else if (c == O_MODELS) {
+        field = "models";
+        val = models_array(v);
+    } else if (c == O_EXPIRES) {
+        if (!sy_admin_parse_time(v, &x)) {
+            fprintf(stderr, "switchyard keys: --expires takes yyyy-mm-dd, "
+                            "yyyy-mm-ddThh:mm:ssZ, epoch seconds or "
+                            "never\n");
+            return false;
+        }
+        field = "expires_at";
+        val = x ? json_object_new_int64(x) : NULL;
+    } else {
+        field = "fail_open";
+        val = json_object_new_boolean(c == O_FAIL_OPEN);
+    }
+    json_object_object_add(a->body, field, val);
+    a->nfields++;
+    return true;
+}
+
+/* The options after the subcommand; -1 to go on, else the exit
+ * status. */
+static int
+parse_options(struct args *a, int argc, char **argv)
+{
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:n:jh", opts, NULL)) != -1) {
-        if (c >= O_TEAM && !create && !update) {
-            fprintf(stderr, "switchyard keys %s: takes no key fields\n", sub);
-            goto out;
+        if (c >= O_TEAM && a->op != OP_CREATE && a->op != OP_UPDATE) {
+            fprintf(stderr, "switchyard keys %s: takes no key fields\n",
+                    a->sub);
+            return 2;
         }
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'n':
-            name = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
+        if (c == 'c') {
+            a->config = optarg;
+        } else if (c == 'n') {
+            a->name = optarg;
+        } else if (c == 'j') {
+            a->json = true;
+        } else if (c == 'h') {
             fputs(usage_keys, stdout);
-            rc = 0;
-            goto out;
-        case O_TEAM:
-            json_object_object_add(body, "team",
-                                   optarg[0] ? json_object_new_string(optarg)
-                                             : NULL);
-            nfields++;
-            break;
-        case O_BUDGET: {
-            char *end;
-            errno = 0;
-            double d = strtod(optarg, &end);
-            if (errno != 0 || *end != '\0' || optarg[0] == '\0' || d < 0) {
-                fprintf(stderr, "switchyard keys: --budget-usd takes a "
-                                "non-negative number of USD\n");
-                goto out;
-            }
-            json_object_object_add(body, "budget_usd",
-                                   json_object_new_double(d));
-            nfields++;
-            break;
-        }
-        case O_PERIOD:
-            json_object_object_add(body, "budget_period",
-                                   json_object_new_string(optarg));
-            nfields++;
-            break;
-        case O_RPM:
-        case O_TPM:
-            if (!parse_u64(optarg, &x)) {
-                fprintf(stderr,
-                        "switchyard keys: --%s takes a "
-                        "non-negative integer\n",
-                        c == O_RPM ? "rpm" : "tpm");
-                goto out;
-            }
-            json_object_object_add(body, c == O_RPM ? "rpm" : "tpm",
-                                   json_object_new_int64(x));
-            nfields++;
-            break;
-        case O_MODELS: {
-            json_object *arr = json_object_new_array();
-            /* empty items are kept: the validator refuses them */
-            for (const char *p = optarg; optarg[0] != '\0';) {
-                const char *comma = strchr(p, ',');
-                size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-                json_object_array_add(arr,
-                                      json_object_new_string_len(p, (int)n));
-                if (comma == NULL)
-                    break;
-                p = comma + 1;
-            }
-            json_object_object_add(body, "models", arr);
-            nfields++;
-            break;
-        }
-        case O_EXPIRES:
-            if (!sy_admin_parse_time(optarg, &x)) {
-                fprintf(stderr, "switchyard keys: --expires takes "
-                                "yyyy-mm-dd, yyyy-mm-ddThh:mm:ssZ, epoch "
-                                "seconds or never\n");
-                goto out;
-            }
-            json_object_object_add(body, "expires_at",
-                                   x ? json_object_new_int64(x) : NULL);
-            nfields++;
-            break;
-        case O_FAIL_OPEN:
-        case O_NO_FAIL_OPEN:
-            json_object_object_add(body, "fail_open",
-                                   json_object_new_boolean(c == O_FAIL_OPEN));
-            nfields++;
-            break;
-        default:
+            return 0;
+        } else if (c < O_TEAM || c > O_NO_FAIL_OPEN) {
             fputs(usage_keys, stderr);
-            goto out;
+            return 2;
+        } else if (!add_field(a, c, optarg)) {
+            return 2;
         }
     }
-    if (name == NULL && optind < argc)
-        name = argv[optind++];
+    if (a->name == NULL && optind < argc)
+        a->name = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr, "switchyard keys %s: unexpected argument '%s'\n", sub,
-                argv[optind]);
-        goto out;
+        fprintf(stderr, "switchyard keys %s: unexpected argument '%s'\n",
+                a->sub, argv[optind]);
+        return 2;
     }
-    if (list && name != NULL) {
+    return -1;
+}
+
+/* What the options say together; -1 when they make sense, else 2. */
+static int
+check_args(const struct args *a)
+{
+    if (a->op == OP_LIST && a->name != NULL) {
         fprintf(stderr, "switchyard keys list: takes no name\n");
-        goto out;
+        return 2;
     }
-    if (!list && name == NULL) {
+    if (a->op != OP_LIST && a->name == NULL) {
         fprintf(stderr,
-                "switchyard keys %s: a key name is required "
-                "(--name NAME)\n",
-                sub);
-        goto out;
+                "switchyard keys %s: a key name is required (--name NAME)\n",
+                a->sub);
+        return 2;
     }
-    if (update && nfields == 0) {
+    if (a->op == OP_UPDATE && a->nfields == 0) {
         fprintf(stderr, "switchyard keys update: nothing to change\n");
-        goto out;
+        return 2;
     }
-    if (name != NULL && !sy_vkey_name_valid(name)) {
+    if (a->name != NULL && !sy_vkey_name_valid(a->name)) {
         fprintf(stderr, "switchyard keys: a name is 1 to 64 characters of "
                         "A-Z a-z 0-9 . _ -\n");
-        goto out;
+        return 2;
     }
-    if (create)
-        json_object_object_add(body, "name", json_object_new_string(name));
+    return -1;
+}
 
-    rc = 1;
-    struct sy_config *cfg = sy_config_load_default(config);
-    if (cfg == NULL) {
-        fprintf(stderr, "switchyard keys: invalid configuration\n");
-        goto out;
+/* ------------------------------------------------------------------ */
+/* The call                                                            */
+
+/* The admin API's answer, parsed by the one strict parse (NULL when it
+ * is not JSON: an error text). */
+static json_object *
+parse_answer(const struct sy_buf *ans)
+{
+    json_object *root = NULL;
+    struct sy_json_result res;
+    if (sy_json_parse_strict(sy_buf_cstr(ans), ans->len, NULL, &root, &res) !=
+        SY_JSON_OK)
+        return NULL;
+    return root;
+}
+
+/* Print the answer of a call that succeeded. */
+static void
+print_answer(const struct args *a, const struct sy_buf *ans, json_object *root)
+{
+    json_object *k;
+    if (a->json) {
+        printf("%s\n", sy_buf_cstr(ans));
+        if (a->op == OP_CREATE)
+            fprintf(stderr, "warning: the key above is shown once and "
+                            "cannot be shown again: store it now\n");
+    } else if (a->op == OP_CREATE && root != NULL &&
+               json_object_object_get_ex(root, "key", &k)) {
+        printf("key: %s\n", json_object_get_string(k));
+        fprintf(stderr, "warning: this key is shown once and cannot be "
+                        "shown again: store it now\n");
+        print_key(root);
+    } else if (a->op == OP_LIST) {
+        print_list(root);
+    } else if (a->op == OP_REVOKE) {
+        printf("revoked: %s\n", a->name);
+    } else if (root != NULL) {
+        print_key(root);
     }
-    const struct sy_state_conf *sc = &cfg->state;
-    struct sy_store *s = NULL;
-    if (sc->redis_url == NULL && sc->nsentinels == 0) {
-        fprintf(stderr,
-                "switchyard keys: %s has no shared state "
-                "(state.redis_url is not set)\n",
-                cfg->origin);
-        sy_config_free(cfg);
-        goto out;
-    }
-    struct sy_store_conf conf;
-    sy_store_conf_defaults(&conf);
-    conf.url = sc->redis_url;
-    conf.sentinels = sc->sentinels;
-    conf.nsentinels = sc->nsentinels;
-    conf.master_name = sc->master;
-    conf.prefix = sc->prefix;
-    conf.connect_timeout_ms = SY_MAX(sc->connect_timeout_ms, 1000u);
-    conf.command_timeout_ms = SY_MAX(sc->command_timeout_ms, 5000u);
-    char err[256];
-    if (sy_store_new(&conf, &s, err, sizeof(err)) != SY_OK) {
-        /* the message names no password (store.c strips it) */
-        fprintf(stderr, "switchyard keys: redis: %s\n", err);
-        sy_config_free(cfg);
-        goto out;
-    }
-    const char *method = create         ? "POST"
-                         : list || show ? "GET"
-                         : update       ? "PATCH"
-                                        : "DELETE";
+}
+
+/* Call the admin API on the store; the exit status. */
+static int
+call(const struct args *a, struct sy_cli *c)
+{
+    static const char *const methods[] = { "POST", "GET", "GET", "PATCH",
+                                           "DELETE" };
     const char *text =
-        create || update
-            ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
+        a->op == OP_CREATE || a->op == OP_UPDATE
+            ? json_object_to_json_string_ext(a->body, JSON_C_TO_STRING_PLAIN)
             : NULL;
+    const char *rest = a->op == OP_CREATE || a->op == OP_LIST ? "" : a->name;
     struct sy_buf ans;
-    sy_buf_init(&ans, 64u << 20);
+    sy_buf_init(&ans, SY_CLI_OUTPUT_MAX);
     struct sy_arena arena;
     sy_arena_init(&arena, 4096);
-    const char *rest = create || list ? "" : name;
-    int status = sy_admin_keys(cfg, s, method, rest, text,
+    int status = sy_admin_keys(c->cfg, c->store, methods[a->op], rest, text,
                                text ? strlen(text) : 0, &arena, &ans);
     sy_arena_cleanup(&arena);
-    json_object *root = json_tokener_parse(sy_buf_cstr(&ans));
+    if (sy_buf_failed(&ans)) {
+        /* Never parse or print a cut answer (a create's key may already
+         * be made: 'list' shows it). */
+        status = 500;
+        sy_buf_clear(&ans);
+        sy_buf_puts(&ans, "the answer is larger than the output buffer");
+    }
+    json_object *root = parse_answer(&ans);
+    int rc = 0;
     if (status >= 300) {
         json_object *e, *m;
         const char *msg = sy_buf_cstr(&ans);
         if (root != NULL && json_object_object_get_ex(root, "error", &e) &&
             json_object_object_get_ex(e, "message", &m))
             msg = json_object_get_string(m);
-        fprintf(stderr, "switchyard keys %s: %s\n", sub, msg);
-    } else if (json) {
-        printf("%s\n", sy_buf_cstr(&ans));
-        if (create)
-            fprintf(stderr, "warning: the key above is shown once and "
-                            "cannot be shown again: store it now\n");
-        rc = 0;
+        fprintf(stderr, "switchyard keys %s: %s\n", a->sub, msg);
+        rc = 1;
     } else {
-        json_object *k;
-        if (create && root != NULL &&
-            json_object_object_get_ex(root, "key", &k)) {
-            printf("key: %s\n", json_object_get_string(k));
-            fprintf(stderr, "warning: this key is shown once and cannot be "
-                            "shown again: store it now\n");
-            print_key(root);
-        } else if (list) {
-            print_list(root);
-        } else if (revoke) {
-            printf("revoked: %s\n", name);
-        } else if (root != NULL) {
-            print_key(root);
-        }
-        rc = 0;
+        print_answer(a, &ans, root);
     }
     if (root != NULL)
         json_object_put(root);
@@ -423,9 +430,44 @@ sy_keys_main(int argc, char **argv)
     if (ans.data != NULL)
         memset(ans.data, 0, ans.len);
     sy_buf_free(&ans);
-    sy_store_free(s);
-    sy_config_free(cfg);
-out:
-    json_object_put(body);
+    return rc;
+}
+
+int
+sy_keys_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_keys, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    struct args a = { .sub = argv[1] };
+    size_t op = 0;
+    while (op < SY_ARRAY_LEN(op_names) && strcmp(a.sub, op_names[op]) != 0)
+        op++;
+    if (op == SY_ARRAY_LEN(op_names)) {
+        fprintf(stderr, "switchyard keys: unknown subcommand '%s'\n\n%s", a.sub,
+                usage_keys);
+        return 2;
+    }
+    a.op = (enum op)op;
+    a.body = json_object_new_object();
+    int rc = parse_options(&a, argc - 1, argv + 1);
+    if (rc < 0)
+        rc = check_args(&a);
+    if (rc < 0) {
+        if (a.op == OP_CREATE)
+            json_object_object_add(a.body, "name",
+                                   json_object_new_string(a.name));
+        struct sy_cli cli;
+        if (!sy_cli_load(&cli, "keys", a.config))
+            rc = 1;
+        else if (!sy_cli_open_store(&cli))
+            rc = sy_cli_fail(&cli);
+        else
+            rc = call(&a, &cli);
+        sy_cli_close(&cli);
+    }
+    json_object_put(a.body);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "base/log.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -119,14 +120,16 @@ cmd_serve(int argc, char **argv)
             so.pid_file = optarg;
             break;
         case 'p':
-            if (!parse_uint(optarg, 256, &procs)) {
-                fprintf(stderr, "switchyard serve: --processes takes 1..256\n");
+            if (!parse_uint(optarg, SY_SERVER_MAX_PROCESSES, &procs)) {
+                fprintf(stderr, "switchyard serve: --processes takes 1..%u\n",
+                        SY_SERVER_MAX_PROCESSES);
                 return 2;
             }
             break;
         case 't':
-            if (!parse_uint(optarg, 8192, &threads)) {
-                fprintf(stderr, "switchyard serve: --threads takes 1..8192\n");
+            if (!parse_uint(optarg, SY_SERVER_MAX_THREADS, &threads)) {
+                fprintf(stderr, "switchyard serve: --threads takes 1..%u\n",
+                        SY_SERVER_MAX_THREADS);
                 return 2;
             }
             break;

@@ -6,12 +6,13 @@
  *
  * The source is the daily spend hashes in Redis (state.redis_url of the
  * config; one pipeline of HGETALL, one per day, built and summed by
- * core/state/spend.c), or with --from-log the local usage log (core/io/usagelog.c),
- * each record added with sy_spend_totals_add_record(), the same fields
- * and amounts the workers write to Redis. With --from-log and Redis
- * reachable, a reconciliation follows: per day and field, the log's sum,
- * Redis' sum and the difference (after a Redis failover or a lost batch
- * the log is the truth).
+ * core/state/spend.c), or with --from-log the local usage log
+ * (core/io/usagelog.c), each record added with
+ * sy_spend_totals_add_record(), the same fields and amounts the workers
+ * write to Redis. With --from-log and Redis reachable, a reconciliation
+ * follows (spend_out.c): per day and field, the log's sum, Redis' sum and
+ * the difference (after a Redis failover or a lost batch the log is the
+ * truth).
  *
  * --by group adds, per group, its baseline: what the group's first
  * deployment would have charged for the same usage ("base:<group>" in
@@ -27,20 +28,18 @@
  */
 #include "base/sy.h"
 #include "spend_cmd.h"
-#include "base/buf.h"
+#include "spend_int.h"
 #include "api/chat.h"
 #include "base/clock.h"
 #include "config/config.h"
-#include "state/state.h"
 #include "config/cost.h"
 #include "base/mem.h"
+#include "base/limits.h"
 #include "state/spend.h"
 #include "io/store.h"
 #include "io/usagelog.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +76,6 @@ static const char usage_spend[] =
     "(without --from-log), an unreadable log or an invalid config; 2 usage\n"
     "error.\n";
 
-/* What --by chose: a dimension of the hashes, or days. */
-struct by {
-    const char *name;      /* as typed */
-    const char *title;     /* column title */
-    enum sy_spend_dim dim; /* SY_SPEND_TOTAL for "day" */
-};
-
 static const struct by bys[] = {
     { "key", "CALLER KEY", SY_SPEND_KEY },
     { "team", "TEAM", SY_SPEND_TEAM },
@@ -93,110 +85,61 @@ static const struct by bys[] = {
     { "day", "DAY", SY_SPEND_TOTAL },
 };
 
-/* One line of the report. */
-struct row {
-    const char *name; /* borrowed (totals, config or the day names) */
-    int64_t cost;
-    int64_t base;      /* groups: the baseline */
-    const char *first; /* groups: the first deployment, NULL if unknown */
-};
-
-struct report {
-    const struct sy_config *cfg;
-    const struct by *by;
-    int64_t from;
-    int64_t to;
-    size_t ndays;
-    char (*day_names)[SY_SPEND_DAY_LEN + 1];
-    /* sources: per day, and summed */
-    struct sy_spend_totals *redis_days; /* NULL when not read */
-    struct sy_spend_totals *log_days;   /* NULL without --from-log */
-    const char *log_path;
-    struct sy_usagelog_read_stats log_stats;
-    uint64_t log_in_range; /* records of the days asked */
-    uint64_t log_no_base;  /* successes whose group is not in
-                                           the config (no baseline) */
-    char where[600];       /* redis, for messages */
-    const char *prefix;
-    char redis_error[1200]; /* why Redis was not read, or "" */
-};
-
 /* ------------------------------------------------------------------ */
 /* Config and Redis                                                    */
 
-/* Read the days' hashes into rep->redis_days; false with
- * rep->redis_error set when Redis is not configured or fails. */
+/* Sum the replies (one HGETALL per day) into rep->redis_days; false with
+ * rep->cli->err set when Redis answered an error for a day. */
+static bool
+add_days(struct report *rep, const struct sy_store_val *r, size_t n)
+{
+    rep->redis_days = sy_xcalloc(rep->ndays, sizeof(*rep->redis_days));
+    bool ok = true;
+    for (size_t i = 0; i < rep->ndays; i++) {
+        sy_spend_totals_init(&rep->redis_days[i]);
+        if (i < n &&
+            sy_spend_totals_add_reply(&rep->redis_days[i], &r[i]) != SY_OK &&
+            ok) {
+            snprintf(rep->cli->err, sizeof(rep->cli->err),
+                     "Redis at %s answered an error for %s: %.200s", rep->where,
+                     rep->day_names[i], r[i].str ? r[i].str : "?");
+            ok = false;
+        }
+    }
+    if (!ok) {
+        for (size_t i = 0; i < rep->ndays; i++)
+            sy_spend_totals_cleanup(&rep->redis_days[i]);
+        free(rep->redis_days);
+        rep->redis_days = NULL;
+    }
+    return ok;
+}
+
+/* Read the days' hashes into rep->redis_days; false with rep->cli->err
+ * set when Redis is not configured or fails. */
 static bool
 read_redis(struct report *rep)
 {
-    const struct sy_state_conf *sc = &rep->cfg->state;
-    if (sc->redis_url == NULL && sc->nsentinels == 0) {
-        snprintf(rep->redis_error, sizeof(rep->redis_error),
-                 "%s has no shared state (state.redis_url is not set)",
-                 rep->cfg->origin);
+    struct sy_cli *c = rep->cli;
+    if (!sy_cli_open_store(c))
         return false;
-    }
-    sy_state_describe_redis(sc, rep->where, sizeof(rep->where));
-    struct sy_store_conf conf;
-    sy_store_conf_defaults(&conf);
-    conf.url = sc->redis_url;
-    conf.sentinels = sc->sentinels;
-    conf.nsentinels = sc->nsentinels;
-    conf.master_name = sc->master;
-    conf.prefix = sc->prefix;
-    conf.connect_timeout_ms = SY_MAX(sc->connect_timeout_ms, 1000u);
-    conf.command_timeout_ms = SY_MAX(sc->command_timeout_ms, 5000u);
-    conf.max_reply_bytes = SY_MAX(conf.max_reply_bytes, (size_t)256 << 20);
-    struct sy_store *s = NULL;
-    char err[256];
-    if (sy_store_new(&conf, &s, err, sizeof(err)) != SY_OK) {
-        snprintf(rep->redis_error, sizeof(rep->redis_error), "redis %s: %s",
-                 rep->where, err);
-        return false;
-    }
-    rep->prefix = sc->prefix;
     struct sy_store_batch b;
-    sy_store_batch_init(&b, 64u << 20);
+    sy_store_batch_init(&b, SY_CLI_OUTPUT_MAX);
     struct sy_arena arena;
     sy_arena_init(&arena, 65536);
     struct sy_store_val *r = NULL;
     bool ok = false;
     enum sy_err e =
-        sy_spend_read_days(&b, sy_store_prefix(s), rep->from, rep->to);
-    if (e != SY_OK) {
-        snprintf(rep->redis_error, sizeof(rep->redis_error),
-                 "cannot build the query (%s)", sy_err_name(e));
-    } else if (sy_store_exec(s, &b, &arena, &r) != SY_OK) {
-        const char *why = sy_store_last_error(s);
-        snprintf(rep->redis_error, sizeof(rep->redis_error),
-                 "cannot reach Redis at %s: %s", rep->where,
-                 why && why[0] ? why : "no answer");
-    } else {
-        rep->redis_days = sy_xcalloc(rep->ndays, sizeof(*rep->redis_days));
-        ok = true;
-        for (size_t i = 0; i < rep->ndays; i++) {
-            sy_spend_totals_init(&rep->redis_days[i]);
-            if (i < b.n &&
-                sy_spend_totals_add_reply(&rep->redis_days[i], &r[i]) !=
-                    SY_OK &&
-                ok) {
-                snprintf(rep->redis_error, sizeof(rep->redis_error),
-                         "Redis at %s answered an error for %s: %.200s",
-                         rep->where, rep->day_names[i],
-                         r[i].str ? r[i].str : "?");
-                ok = false;
-            }
-        }
-        if (!ok) {
-            for (size_t i = 0; i < rep->ndays; i++)
-                sy_spend_totals_cleanup(&rep->redis_days[i]);
-            free(rep->redis_days);
-            rep->redis_days = NULL;
-        }
-    }
+        sy_spend_read_days(&b, sy_store_prefix(c->store), rep->from, rep->to);
+    if (e != SY_OK)
+        snprintf(c->err, sizeof(c->err), "cannot build the query (%s)",
+                 sy_err_name(e));
+    else if (sy_store_exec(c->store, &b, &arena, &r) != SY_OK)
+        sy_cli_store_failed(c);
+    else
+        ok = add_days(rep, r, b.n);
     sy_arena_cleanup(&arena);
     sy_store_batch_cleanup(&b);
-    sy_store_free(s);
     return ok;
 }
 
@@ -345,306 +288,6 @@ build_rows(const struct report *rep, const struct sy_spend_totals *days,
 }
 
 /* ------------------------------------------------------------------ */
-/* Output                                                              */
-
-static void
-usd(int64_t micro, char out[SY_COST_USD_STRLEN])
-{
-    sy_cost_format_usd(micro, out, SY_COST_USD_STRLEN);
-}
-
-/* "saved 0.001234", "extra 0.000100", "same" (baseline - cost). */
-static void
-vs_first(int64_t cost, int64_t base, char *out, size_t outlen)
-{
-    int64_t d = sy_spend_sub_sat(base, cost);
-    char u[SY_COST_USD_STRLEN];
-    if (d == 0) {
-        snprintf(out, outlen, "same");
-        return;
-    }
-    usd(d > 0 ? d : sy_spend_sub_sat(0, d), u);
-    snprintf(out, outlen, "%s %s", d > 0 ? "saved" : "extra", u);
-}
-
-static int
-max_width(int w, const char *s)
-{
-    int n = (int)strlen(s);
-    return n > w ? n : w;
-}
-
-static void
-print_source(const struct report *rep)
-{
-    if (rep->log_days != NULL) {
-        printf("source: usage log %s (%" PRIu64 " records in range",
-               rep->log_path, rep->log_in_range);
-        if (rep->log_stats.bad_lines > 0)
-            printf(", %" PRIu64 " bad lines skipped", rep->log_stats.bad_lines);
-        if (rep->log_stats.truncated_tail)
-            printf(", a torn last line skipped");
-        printf(")\n");
-        if (rep->log_no_base > 0)
-            printf("note: %" PRIu64 " successful records name a group that "
-                   "is not in the config: no baseline for them\n",
-                   rep->log_no_base);
-    } else {
-        printf("source: redis %s, prefix \"%s\"\n", rep->where, rep->prefix);
-    }
-}
-
-static void
-print_text(const struct report *rep, const struct row *rows, size_t n,
-           int64_t total)
-{
-    char d0[SY_SPEND_DAY_LEN + 1];
-    char d1[SY_SPEND_DAY_LEN + 1];
-    sy_spend_day_format(rep->from, d0);
-    sy_spend_day_format(rep->to, d1);
-    printf("spend %s .. %s (UTC), by %s, in USD\n", d0, d1, rep->by->name);
-    print_source(rep);
-    printf("\n");
-    bool groups = rep->by->dim == SY_SPEND_GROUP;
-    int wn = max_width((int)strlen(rep->by->title), "TOTAL");
-    wn = max_width(wn, "(none)");
-    int wf = (int)strlen("FIRST DEPLOYMENT");
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i].name)
-            wn = max_width(wn, rows[i].name);
-        if (rows[i].first)
-            wf = max_width(wf, rows[i].first);
-    }
-    char c[SY_COST_USD_STRLEN], b[SY_COST_USD_STRLEN], vs[64];
-    if (groups)
-        printf("%-*s  %14s  %14s  %-*s  %s\n", wn, rep->by->title, "COST",
-               "BASELINE", wf, "FIRST DEPLOYMENT", "VS FIRST DEPLOYMENT");
-    else
-        printf("%-*s  %14s\n", wn, rep->by->title, "COST");
-    int64_t sum_cost = 0;
-    int64_t sum_base = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct row *r = &rows[i];
-        usd(r->cost, c);
-        if (groups && r->name != NULL) {
-            usd(r->base, b);
-            vs_first(r->cost, r->base, vs, sizeof(vs));
-            printf("%-*s  %14s  %14s  %-*s  %s\n", wn, r->name, c, b, wf,
-                   r->first ? r->first : "(not in config)", vs);
-            sum_cost += r->cost;
-            sum_base += r->base;
-        } else {
-            printf("%-*s  %14s\n", wn, r->name ? r->name : "(none)", c);
-        }
-    }
-    usd(total, c);
-    if (groups) {
-        usd(sum_base, b);
-        vs_first(sum_cost, sum_base, vs, sizeof(vs));
-        usd(sum_cost, c);
-        printf("%-*s  %14s  %14s  %-*s  %s\n", wn, "GROUPS", c, b, wf, "", vs);
-        usd(total, c);
-    }
-    printf("%-*s  %14s\n", wn, "TOTAL", c);
-}
-
-static void
-json_usd(struct sy_buf *b, const char *field, int64_t micro)
-{
-    char u[SY_COST_USD_STRLEN];
-    usd(micro, u);
-    sy_buf_printf(b, "\"%s_micro_usd\":%" PRId64 ",\"%s_usd\":%s", field, micro,
-                  field, u);
-}
-
-static void
-json_str_or_null(struct sy_buf *b, const char *s)
-{
-    if (s == NULL)
-        sy_buf_puts(b, "null");
-    else
-        sy_buf_json_str(b, s, strlen(s));
-}
-
-/* The reconciliation rows of day 'i' (log vs Redis). */
-static unsigned
-recon_mask(const struct report *rep)
-{
-    unsigned m = 1u << SY_SPEND_TOTAL;
-    if (rep->by->dim == SY_SPEND_GROUP)
-        m |= 1u << SY_SPEND_BASE;
-    return m | (1u << rep->by->dim);
-}
-
-static void
-field_name(const struct sy_spend_diff *d, char *out, size_t outlen)
-{
-    sy_spend_field(out, outlen, d->dim, d->name);
-}
-
-static void
-print_recon_text(const struct report *rep)
-{
-    unsigned mask = recon_mask(rep);
-    printf("\nreconciliation: usage log vs redis %s, prefix \"%s\" (after a "
-           "failover the log is the truth)\n",
-           rep->where, rep->prefix);
-    if (rep->by->dim == SY_SPEND_GROUP)
-        printf("base: from the log at the config's current prices, in "
-               "Redis at the prices of the day\n");
-    printf("\n");
-    struct sy_spend_diff **per = sy_xcalloc(rep->ndays, sizeof(*per));
-    size_t *cnt = sy_xcalloc(rep->ndays, sizeof(*cnt));
-    int wf = (int)strlen("FIELD");
-    for (size_t i = 0; i < rep->ndays; i++) {
-        cnt[i] = sy_spend_totals_diff(&rep->log_days[i], &rep->redis_days[i],
-                                      mask, &per[i]);
-        for (size_t k = 0; k < cnt[i]; k++) {
-            char f[600];
-            field_name(&per[i][k], f, sizeof(f));
-            wf = max_width(wf, f);
-        }
-    }
-    printf("%-10s  %-*s  %14s  %14s  %14s\n", "DAY", wf, "FIELD", "LOG",
-           "REDIS", "LOG - REDIS");
-    size_t rows = 0;
-    size_t differ = 0;
-    for (size_t i = 0; i < rep->ndays; i++) {
-        for (size_t k = 0; k < cnt[i]; k++) {
-            const struct sy_spend_diff *d = &per[i][k];
-            char f[600], a[SY_COST_USD_STRLEN], b[SY_COST_USD_STRLEN],
-                df[SY_COST_USD_STRLEN];
-            field_name(d, f, sizeof(f));
-            usd(d->a, a);
-            usd(d->b, b);
-            usd(d->diff, df);
-            printf("%-10s  %-*s  %14s  %14s  %14s%s\n", rep->day_names[i], wf,
-                   f, a, b, df, d->diff != 0 ? "  *" : "");
-            rows++;
-            differ += d->diff != 0;
-        }
-        free(per[i]);
-    }
-    free(per);
-    free(cnt);
-    if (rows == 0)
-        printf("(no spend in either on these days)\n");
-    printf("%zu of %zu rows differ\n", differ, rows);
-}
-
-static void
-print_json(const struct report *rep, const struct row *rows, size_t n,
-           int64_t total, bool recon)
-{
-    struct sy_buf b;
-    sy_buf_init(&b, 256u << 20);
-    char d0[SY_SPEND_DAY_LEN + 1];
-    char d1[SY_SPEND_DAY_LEN + 1];
-    sy_spend_day_format(rep->from, d0);
-    sy_spend_day_format(rep->to, d1);
-    sy_buf_printf(&b,
-                  "{\"from\":\"%s\",\"to\":\"%s\",\"by\":\"%s\","
-                  "\"source\":",
-                  d0, d1, rep->by->name);
-    if (rep->log_days != NULL) {
-        sy_buf_puts(&b, "{\"type\":\"usage_log\",\"path\":");
-        sy_buf_json_str(&b, rep->log_path, strlen(rep->log_path));
-        sy_buf_printf(
-            &b,
-            ",\"records_in_range\":%" PRIu64 ",\"records\":%" PRIu64
-            ",\"bad_lines\":%" PRIu64
-            ",\"truncated_tail\":%s,\"no_baseline\":%" PRIu64 "}",
-            rep->log_in_range, rep->log_stats.records, rep->log_stats.bad_lines,
-            rep->log_stats.truncated_tail ? "true" : "false", rep->log_no_base);
-    } else {
-        sy_buf_puts(&b, "{\"type\":\"redis\",\"address\":");
-        sy_buf_json_str(&b, rep->where, strlen(rep->where));
-        sy_buf_puts(&b, ",\"prefix\":");
-        sy_buf_json_str(&b, rep->prefix, strlen(rep->prefix));
-        sy_buf_puts(&b, "}");
-    }
-    sy_buf_puts(&b, ",\"rows\":[");
-    bool groups = rep->by->dim == SY_SPEND_GROUP;
-    int64_t sum_cost = 0;
-    int64_t sum_base = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct row *r = &rows[i];
-        sy_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-        json_str_or_null(&b, r->name);
-        sy_buf_puts(&b, ",");
-        json_usd(&b, "cost", r->cost);
-        if (groups && r->name != NULL) {
-            sy_buf_puts(&b, ",");
-            json_usd(&b, "baseline", r->base);
-            sy_buf_puts(&b, ",");
-            json_usd(&b, "saved", sy_spend_sub_sat(r->base, r->cost));
-            sy_buf_puts(&b, ",\"first_deployment\":");
-            json_str_or_null(&b, r->first);
-            sum_cost += r->cost;
-            sum_base += r->base;
-        }
-        sy_buf_puts(&b, "}");
-    }
-    sy_buf_puts(&b, "],");
-    if (groups) {
-        sy_buf_puts(&b, "\"groups\":{");
-        json_usd(&b, "cost", sum_cost);
-        sy_buf_puts(&b, ",");
-        json_usd(&b, "baseline", sum_base);
-        sy_buf_puts(&b, ",");
-        json_usd(&b, "saved", sy_spend_sub_sat(sum_base, sum_cost));
-        sy_buf_puts(&b, "},");
-    }
-    json_usd(&b, "total", total);
-    if (rep->log_days != NULL) {
-        sy_buf_puts(&b, ",\"reconciliation\":");
-        if (!recon) {
-            sy_buf_puts(&b, "{\"redis\":null,\"error\":");
-            sy_buf_json_str(&b, rep->redis_error, strlen(rep->redis_error));
-            sy_buf_puts(&b, "}");
-        } else {
-            sy_buf_puts(&b, "{\"redis\":");
-            sy_buf_json_str(&b, rep->where, strlen(rep->where));
-            sy_buf_puts(&b, ",\"rows\":[");
-            unsigned mask = recon_mask(rep);
-            size_t rows_out = 0;
-            size_t differ = 0;
-            for (size_t i = 0; i < rep->ndays; i++) {
-                struct sy_spend_diff *per;
-                size_t cnt = sy_spend_totals_diff(
-                    &rep->log_days[i], &rep->redis_days[i], mask, &per);
-                for (size_t k = 0; k < cnt; k++) {
-                    char f[600];
-                    field_name(&per[k], f, sizeof(f));
-                    sy_buf_printf(&b,
-                                  "%s{\"day\":\"%s\",\"dim\":\"%s\","
-                                  "\"name\":",
-                                  rows_out ? "," : "", rep->day_names[i],
-                                  sy_spend_dim_name(per[k].dim));
-                    sy_buf_json_str(&b, per[k].name, strlen(per[k].name));
-                    sy_buf_puts(&b, ",\"field\":");
-                    sy_buf_json_str(&b, f, strlen(f));
-                    sy_buf_puts(&b, ",");
-                    json_usd(&b, "log", per[k].a);
-                    sy_buf_puts(&b, ",");
-                    json_usd(&b, "redis", per[k].b);
-                    sy_buf_puts(&b, ",");
-                    json_usd(&b, "diff", per[k].diff);
-                    sy_buf_puts(&b, "}");
-                    rows_out++;
-                    differ += per[k].diff != 0;
-                }
-                free(per);
-            }
-            sy_buf_printf(&b, "],\"rows_differing\":%zu}", differ);
-        }
-    }
-    sy_buf_puts(&b, "}\n");
-    fputs(sy_buf_cstr(&b), stdout);
-    sy_buf_free(&b);
-}
-
-/* ------------------------------------------------------------------ */
 /* The command                                                         */
 
 static int
@@ -658,10 +301,8 @@ run(struct report *rep, bool json)
         redis_ok = read_redis(rep);
     } else {
         redis_ok = read_redis(rep);
-        if (!redis_ok) {
-            fprintf(stderr, "switchyard spend: %s\n", rep->redis_error);
-            return 1;
-        }
+        if (!redis_ok)
+            return sy_cli_fail(rep->cli);
     }
     const struct sy_spend_totals *days =
         rep->log_days != NULL ? rep->log_days : rep->redis_days;
@@ -671,26 +312,34 @@ run(struct report *rep, bool json)
     size_t n = build_rows(rep, days, &sum, &rows);
     int64_t total = sy_spend_totals_get(&sum, SY_SPEND_TOTAL, "");
     if (json) {
-        print_json(rep, rows, n, total, redis_ok);
+        if (!sy_spendcmd_print_json(rep, rows, n, total, redis_ok))
+            rc = 1;
     } else {
-        print_text(rep, rows, n, total);
+        sy_spendcmd_print_text(rep, rows, n, total);
         if (rep->log_days != NULL && redis_ok)
-            print_recon_text(rep);
+            sy_spendcmd_print_recon(rep);
         else if (rep->log_days != NULL)
             printf("\nno reconciliation: %s\n", rep->redis_error);
     }
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "switchyard spend: writing the output: %s\n",
-                strerror(errno));
-        rc = 1;
-    }
+    rc |= sy_cli_flush(rep->cli);
     free(rows);
     sy_spend_totals_cleanup(&sum);
     return rc;
 }
 
-int
-sy_spend_main(int argc, char **argv)
+/* The command line. */
+struct spend_args {
+    const char *config;
+    const char *from;
+    const char *to;
+    const char *by;
+    const char *log_path;
+    bool json;
+};
+
+/* Parse the options; -1 to go on, else the exit status. */
+static int
+parse_options(struct spend_args *a, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -702,38 +351,25 @@ sy_spend_main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *config = NULL;
-    const char *from_s = NULL;
-    const char *to_s = NULL;
-    const char *by_s = "group";
-    const char *log_path = NULL;
-    bool json = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:f:t:b:l:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'f':
-            from_s = optarg;
-            break;
-        case 't':
-            to_s = optarg;
-            break;
-        case 'b':
-            by_s = optarg;
-            break;
-        case 'l':
-            log_path = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
+        if (c == 'c') {
+            a->config = optarg;
+        } else if (c == 'f') {
+            a->from = optarg;
+        } else if (c == 't') {
+            a->to = optarg;
+        } else if (c == 'b') {
+            a->by = optarg;
+        } else if (c == 'l') {
+            a->log_path = optarg;
+        } else if (c == 'j') {
+            a->json = true;
+        } else if (c == 'h') {
             fputs(usage_spend, stdout);
             return 0;
-        default:
+        } else {
             fputs(usage_spend, stderr);
             return 2;
         }
@@ -743,60 +379,74 @@ sy_spend_main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    const struct by *by = NULL;
-    for (size_t i = 0; i < SY_ARRAY_LEN(bys) && by == NULL; i++)
-        if (strcmp(by_s, bys[i].name) == 0)
-            by = &bys[i];
-    if (by == NULL) {
+    return -1;
+}
+
+/* --by, --from and --to into the report; -1 when valid, else 2. */
+static int
+check_args(const struct spend_args *a, struct report *rep)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(bys) && rep->by == NULL; i++)
+        if (strcmp(a->by, bys[i].name) == 0)
+            rep->by = &bys[i];
+    if (rep->by == NULL) {
         fprintf(stderr,
                 "switchyard spend: --by takes key, team, deployment, "
                 "provider, group or day, not '%s'\n",
-                by_s);
+                a->by);
         return 2;
     }
-    int64_t to = sy_spend_day(sy_wall_ms());
-    if (to_s != NULL && !sy_spend_day_parse(to_s, &to)) {
+    rep->to = sy_spend_day(sy_wall_ms());
+    if (a->to != NULL && !sy_spend_day_parse(a->to, &rep->to)) {
         fprintf(stderr,
-                "switchyard spend: --to takes a day yyyy-mm-dd, not "
-                "'%s'\n",
-                to_s);
+                "switchyard spend: --to takes a day yyyy-mm-dd, not '%s'\n",
+                a->to);
         return 2;
     }
-    int64_t from = to;
-    if (from_s != NULL && !sy_spend_day_parse(from_s, &from)) {
+    rep->from = rep->to;
+    if (a->from != NULL && !sy_spend_day_parse(a->from, &rep->from)) {
         fprintf(stderr,
-                "switchyard spend: --from takes a day yyyy-mm-dd, "
-                "not '%s'\n",
-                from_s);
+                "switchyard spend: --from takes a day yyyy-mm-dd, not '%s'\n",
+                a->from);
         return 2;
     }
-    if (from > to) {
-        fprintf(stderr, "switchyard spend: --from %s is after --to\n", from_s);
+    if (rep->from > rep->to) {
+        fprintf(stderr, "switchyard spend: --from %s is after --to\n", a->from);
         return 2;
     }
-    if ((uint64_t)(to - from) >= SY_SPEND_MAX_DAYS) {
+    if ((uint64_t)(rep->to - rep->from) >= SY_SPEND_MAX_DAYS) {
         fprintf(stderr, "switchyard spend: at most %u days at a time\n",
                 SY_SPEND_MAX_DAYS);
         return 2;
     }
-    struct sy_config *cfg = sy_config_load_default(config);
-    if (cfg == NULL) {
-        fprintf(stderr, "switchyard spend: invalid configuration\n");
-        return 1;
-    }
+    return -1;
+}
+
+int
+sy_spend_main(int argc, char **argv)
+{
+    struct spend_args a = { .by = "group" };
     struct report rep;
     memset(&rep, 0, sizeof(rep));
-    rep.cfg = cfg;
-    rep.by = by;
-    rep.from = from;
-    rep.to = to;
-    rep.ndays = (size_t)(to - from + 1);
-    rep.log_path = log_path;
-    rep.prefix = cfg->state.prefix ? cfg->state.prefix : "";
+    int rc = parse_options(&a, argc, argv);
+    if (rc < 0)
+        rc = check_args(&a, &rep);
+    if (rc >= 0)
+        return rc;
+    struct sy_cli cli;
+    if (!sy_cli_load(&cli, "spend", a.config))
+        return 1;
+    rep.cli = &cli;
+    rep.cfg = cli.cfg;
+    rep.where = cli.where;
+    rep.prefix = cli.prefix;
+    rep.redis_error = cli.err;
+    rep.ndays = (size_t)(rep.to - rep.from + 1);
+    rep.log_path = a.log_path;
     rep.day_names = sy_xcalloc(rep.ndays, sizeof(*rep.day_names));
     for (size_t i = 0; i < rep.ndays; i++)
-        sy_spend_day_format(from + (int64_t)i, rep.day_names[i]);
-    int rc = run(&rep, json);
+        sy_spend_day_format(rep.from + (int64_t)i, rep.day_names[i]);
+    rc = run(&rep, a.json);
     for (size_t i = 0; rep.redis_days && i < rep.ndays; i++)
         sy_spend_totals_cleanup(&rep.redis_days[i]);
     for (size_t i = 0; rep.log_days && i < rep.ndays; i++)
@@ -804,6 +454,6 @@ sy_spend_main(int argc, char **argv)
     free(rep.redis_days);
     free(rep.log_days);
     free(rep.day_names);
-    sy_config_free(cfg);
+    sy_cli_close(&cli);
     return rc;
 }

@@ -9,25 +9,26 @@
  *
  * One round trip: TIME, then one pipeline built with the same functions
  * the workers use (sy_latency_read, sy_breaker_batch_get), an HGET of
- * each deployment's field of the "<prefix>contract" hash, and GETs of the
- * rate-limit counters named as core/state/quota.c names them (provider keys by
- * sy_quota_key_name, never the key itself). Read only: no key is created
- * or changed. See docs/shared-state.md for the key layout.
+ * each deployment's field of the contract hash, and GETs of the
+ * rate-limit counters; every name comes from core/state/keys.h, as the
+ * workers' do. Read only: no key is created or changed. See
+ * docs/shared-state.md for the key layout.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "status.h"
+#include "cli_common.h"
 #include "state/breaker.h"
 #include "base/buf.h"
 #include "config/config.h"
-#include "state/state.h"
+#include "state/keys.h"
 #include "state/latency.h"
 #include "base/mem.h"
+#include "base/limits.h"
 #include "state/quota.h"
 #include "state/ratelimit.h"
 #include "io/store.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,31 +72,38 @@ struct dep_info {
     struct sy_breaker_shared br;
     bool br_known;
     uint64_t contract; /* output contract violations, all time */
+    /* positions of its replies in the batch */
+    size_t at_total; /* first HGETALL of the total metric */
+    size_t at_ttft;
+    size_t at_breaker;
+    size_t at_contract; /* HGET <contract hash> <deployment> */
 };
 
 /* A provider key or a caller key. */
 struct key_info {
     char name[200];       /* "<provider>#<n>" or the caller key name */
     const char *provider; /* NULL for caller keys */
-    char rl_rpm[240];     /* rate-limit names */
+    char rl_rpm[240];     /* limit names (sy_key_limit_*) */
     char rl_tpm[240];
     struct rate_use rpm;
     struct rate_use tpm;
     int64_t parked_ms; /* provider keys: park time left, 0 none */
+    /* positions of its replies in the batch */
+    size_t at_rpm; /* GET current window, GET previous */
+    size_t at_tpm;
+    size_t at_park; /* PTTL, provider keys only */
 };
 
-/* Batch reply positions of one deployment / key. */
-struct dep_pos {
-    size_t total; /* first HGETALL of the total metric */
-    size_t ttft;
-    size_t breaker;
-    size_t contract; /* HGET <prefix>contract <deployment> */
-};
-
-struct key_pos {
-    size_t rpm; /* GET cur, GET prev */
-    size_t tpm;
-    size_t park; /* PTTL, or SIZE_MAX */
+/* What the command read, and from where. */
+struct report {
+    const struct sy_config *cfg;
+    const char *prefix;    /* the store's key prefix */
+    const char *where;     /* the Redis address, for the output */
+    uint64_t now_ms;       /* Redis' clock */
+    struct dep_info *deps; /* one per deployment */
+    struct key_info *pkeys;
+    size_t npkeys;
+    struct key_info *ckeys; /* one per configured caller key */
 };
 
 static uint64_t
@@ -108,26 +116,25 @@ val_u64(const struct sy_store_val *v)
 }
 
 static enum sy_err
-add_get(struct sy_store_batch *b, const char *prefix, const char *name,
+add_get(struct sy_store_batch *b, const char *prefix, const char *limit,
         uint64_t window_id)
 {
-    char key[512];
-    int n = snprintf(key, sizeof(key), "%srl:{%s}:%" PRIu64, prefix, name,
-                     window_id);
-    if (n < 0 || (size_t)n >= sizeof(key))
+    char key[SY_KEY_MAX];
+    int n = sy_key_ratelimit_window(key, sizeof(key), prefix, limit, window_id);
+    if (!sy_key_fits(n, sizeof(key)))
         return SY_EBADREQ;
     return sy_store_batch_addl(b, "GET", key, NULL);
 }
 
-/* Queue GET current, GET previous window of limit 'name'. */
+/* Queue GET current, GET previous window of limit 'limit'. */
 static enum sy_err
-add_rate(struct sy_store_batch *b, const char *prefix, const char *name,
+add_rate(struct sy_store_batch *b, const char *prefix, const char *limit,
          uint64_t window_id, size_t *pos)
 {
     *pos = b->n;
-    enum sy_err e = add_get(b, prefix, name, window_id);
+    enum sy_err e = add_get(b, prefix, limit, window_id);
     if (e == SY_OK)
-        e = add_get(b, prefix, name, window_id > 0 ? window_id - 1 : 0);
+        e = add_get(b, prefix, limit, window_id > 0 ? window_id - 1 : 0);
     return e;
 }
 
@@ -202,18 +209,18 @@ max_width(int w, const char *s)
 }
 
 static void
-print_text(const struct sy_config *cfg, const char *where, uint64_t now_ms,
-           const struct dep_info *deps, const struct key_info *pkeys,
-           size_t npkeys, const struct key_info *ckeys)
+print_text(const struct report *rep)
 {
+    const struct sy_config *cfg = rep->cfg;
     const struct sy_state_conf *sc = &cfg->state;
-    time_t t = (time_t)(now_ms / 1000);
+    const struct dep_info *deps = rep->deps;
+    time_t t = (time_t)(rep->now_ms / 1000);
     struct tm tm;
     char when[64];
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     printf("shared state: redis %s, prefix \"%s\", at %s (Redis clock)\n",
-           where, sc->prefix, when);
+           rep->where, rep->prefix, when);
     printf("latency over the last %.0f s; errors and breakers over the "
            "last %.0f s\n\n",
            sc->window_ms / 1000.0, sc->breaker.window_ms / 1000.0);
@@ -248,8 +255,8 @@ print_text(const struct sy_config *cfg, const char *where, uint64_t now_ms,
     }
 
     for (int pass = 0; pass < 2; pass++) {
-        const struct key_info *k = pass == 0 ? pkeys : ckeys;
-        size_t n = pass == 0 ? npkeys : cfg->nkeys;
+        const struct key_info *k = pass == 0 ? rep->pkeys : rep->ckeys;
+        size_t n = pass == 0 ? rep->npkeys : cfg->nkeys;
         const char *title = pass == 0 ? "PROVIDER KEY" : "CALLER KEY";
         int wk = (int)strlen(title);
         printf("\n");
@@ -324,87 +331,102 @@ json_key(struct sy_buf *b, const struct key_info *k)
     sy_buf_puts(b, "}");
 }
 
+/* One deployment's object. */
 static void
-print_json(const struct sy_config *cfg, const char *where, uint64_t now_ms,
-           const struct dep_info *deps, const struct key_info *pkeys,
-           size_t npkeys, const struct key_info *ckeys)
+json_dep(struct sy_buf *b, const struct sy_deployment *dp,
+         const struct dep_info *d)
 {
+    sy_buf_puts(b, "{\"name\":");
+    sy_buf_json_str(b, dp->name, strlen(dp->name));
+    sy_buf_puts(b, ",\"provider\":");
+    sy_buf_json_str(b, dp->provider->name, strlen(dp->provider->name));
+    sy_buf_printf(
+        b, ",\"samples\":%" PRIu64 ",\"latency_ms\":{\"p50\":", d->total.count);
+    json_ms(b, &d->total, d->total.p50_us);
+    sy_buf_puts(b, ",\"p99\":");
+    json_ms(b, &d->total, d->total.p99_us);
+    sy_buf_printf(b, "},\"ttft_samples\":%" PRIu64 ",\"ttft_ms\":{\"p50\":",
+                  d->ttft.count);
+    json_ms(b, &d->ttft, d->ttft.p50_us);
+    sy_buf_puts(b, ",\"p95\":");
+    json_ms(b, &d->ttft, d->ttft.p95_us);
+    uint32_t tot = d->br_known ? d->br.window_total : 0;
+    uint32_t bad = d->br_known ? d->br.window_failed : 0;
+    sy_buf_printf(b,
+                  "},\"outcomes\":%" PRIu32 ",\"failures\":%" PRIu32
+                  ",\"error_rate\":",
+                  tot, bad);
+    if (tot == 0)
+        sy_buf_puts(b, "null");
+    else
+        sy_buf_printf(b, "%.4f", (double)bad / tot);
+    sy_buf_printf(b, ",\"contract_violations\":%" PRIu64, d->contract);
+    sy_buf_puts(b, ",\"breaker\":");
+    if (!d->br_known) {
+        sy_buf_puts(b, "null");
+    } else {
+        uint64_t left =
+            d->br.state == SY_BREAKER_OPEN && d->br.open_until_ms > d->br.now_ms
+                ? d->br.open_until_ms - d->br.now_ms
+                : 0;
+        sy_buf_printf(b, "{\"state\":\"%s\",\"open_until_ms\":",
+                      sy_breaker_state_name(d->br.state));
+        if (d->br.state == SY_BREAKER_CLOSED)
+            sy_buf_puts(b, "null");
+        else
+            sy_buf_printf(b, "%" PRIu64, d->br.open_until_ms);
+        sy_buf_printf(b, ",\"open_for_ms\":%" PRIu64 ",\"trips\":%u}", left,
+                      d->br.trips);
+    }
+    sy_buf_puts(b, "}");
+}
+
+/* false (and nothing printed) when the document did not fit. */
+static bool
+print_json(const struct report *rep)
+{
+    const struct sy_config *cfg = rep->cfg;
     const struct sy_state_conf *sc = &cfg->state;
     struct sy_buf b;
-    sy_buf_init(&b, 64u << 20);
+    sy_buf_init(&b, SY_CLI_OUTPUT_MAX);
     sy_buf_puts(&b, "{\"redis\":{\"address\":");
-    sy_buf_json_str(&b, where, strlen(where));
+    sy_buf_json_str(&b, rep->where, strlen(rep->where));
     sy_buf_puts(&b, ",\"prefix\":");
-    sy_buf_json_str(&b, sc->prefix, strlen(sc->prefix));
+    sy_buf_json_str(&b, rep->prefix, strlen(rep->prefix));
     sy_buf_printf(&b,
                   ",\"up\":true},\"now_ms\":%" PRIu64 ",\"window_ms\":%" PRIu32
                   ",\"slice_ms\":%" PRIu32 ",\"breaker_window_ms\":%" PRIu32
                   ",\"rate_window_ms\":%u,\"deployments\":[",
-                  now_ms, sc->window_ms, sc->slice_ms, sc->breaker.window_ms,
-                  SY_QUOTA_WINDOW_MS);
+                  rep->now_ms, sc->window_ms, sc->slice_ms,
+                  sc->breaker.window_ms, SY_QUOTA_WINDOW_MS);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
-        const struct sy_deployment *dp = &cfg->deployments[i];
-        const struct dep_info *d = &deps[i];
-        sy_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-        sy_buf_json_str(&b, dp->name, strlen(dp->name));
-        sy_buf_puts(&b, ",\"provider\":");
-        sy_buf_json_str(&b, dp->provider->name, strlen(dp->provider->name));
-        sy_buf_printf(&b, ",\"samples\":%" PRIu64 ",\"latency_ms\":{\"p50\":",
-                      d->total.count);
-        json_ms(&b, &d->total, d->total.p50_us);
-        sy_buf_puts(&b, ",\"p99\":");
-        json_ms(&b, &d->total, d->total.p99_us);
-        sy_buf_printf(&b,
-                      "},\"ttft_samples\":%" PRIu64 ",\"ttft_ms\":{\"p50\":",
-                      d->ttft.count);
-        json_ms(&b, &d->ttft, d->ttft.p50_us);
-        sy_buf_puts(&b, ",\"p95\":");
-        json_ms(&b, &d->ttft, d->ttft.p95_us);
-        uint32_t tot = d->br_known ? d->br.window_total : 0;
-        uint32_t bad = d->br_known ? d->br.window_failed : 0;
-        sy_buf_printf(&b,
-                      "},\"outcomes\":%" PRIu32 ",\"failures\":%" PRIu32
-                      ",\"error_rate\":",
-                      tot, bad);
-        if (tot == 0)
-            sy_buf_puts(&b, "null");
-        else
-            sy_buf_printf(&b, "%.4f", (double)bad / tot);
-        sy_buf_printf(&b, ",\"contract_violations\":%" PRIu64, d->contract);
-        sy_buf_puts(&b, ",\"breaker\":");
-        if (!d->br_known) {
-            sy_buf_puts(&b, "null");
-        } else {
-            uint64_t left = d->br.state == SY_BREAKER_OPEN &&
-                                    d->br.open_until_ms > d->br.now_ms
-                                ? d->br.open_until_ms - d->br.now_ms
-                                : 0;
-            sy_buf_printf(&b, "{\"state\":\"%s\",\"open_until_ms\":",
-                          sy_breaker_state_name(d->br.state));
-            if (d->br.state == SY_BREAKER_CLOSED)
-                sy_buf_puts(&b, "null");
-            else
-                sy_buf_printf(&b, "%" PRIu64, d->br.open_until_ms);
-            sy_buf_printf(&b, ",\"open_for_ms\":%" PRIu64 ",\"trips\":%u}",
-                          left, d->br.trips);
-        }
-        sy_buf_puts(&b, "}");
-    }
-    sy_buf_puts(&b, "],\"provider_keys\":[");
-    for (size_t i = 0; i < npkeys; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        json_key(&b, &pkeys[i]);
+        json_dep(&b, &cfg->deployments[i], &rep->deps[i]);
+    }
+    sy_buf_puts(&b, "],\"provider_keys\":[");
+    for (size_t i = 0; i < rep->npkeys; i++) {
+        if (i)
+            sy_buf_puts(&b, ",");
+        json_key(&b, &rep->pkeys[i]);
     }
     sy_buf_puts(&b, "],\"caller_keys\":[");
     for (size_t i = 0; i < cfg->nkeys; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        json_key(&b, &ckeys[i]);
+        json_key(&b, &rep->ckeys[i]);
     }
     sy_buf_puts(&b, "]}\n");
-    fputs(sy_buf_cstr(&b), stdout);
+    bool ok = !sy_buf_failed(&b);
+    if (ok)
+        fputs(sy_buf_cstr(&b), stdout);
+    else
+        fprintf(stderr,
+                "switchyard status: the report is larger than %zu "
+                "bytes\n",
+                b.max);
     sy_buf_free(&b);
+    return ok;
 }
 
 /* ------------------------------------------------------------------ */
@@ -421,178 +443,193 @@ provider_nkeys(const struct sy_provider *p)
     return p->nkeys > 0 ? p->nkeys : p->nkey_envs;
 }
 
-static int
-run(const struct sy_config *cfg, bool json)
+/* The keys to report, with their limit names as the workers name them
+ * (core/state/keys.h, through core/state/quota.c). */
+static void
+collect_keys(struct report *rep)
 {
-    const struct sy_state_conf *sc = &cfg->state;
-    char where[600];
-    sy_state_describe_redis(sc, where, sizeof(where));
-
-    struct sy_store_conf conf;
-    sy_store_conf_defaults(&conf);
-    conf.url = sc->redis_url;
-    conf.sentinels = sc->sentinels;
-    conf.nsentinels = sc->nsentinels;
-    conf.master_name = sc->master;
-    conf.prefix = sc->prefix;
-    conf.connect_timeout_ms = SY_MAX(sc->connect_timeout_ms, 1000u);
-    conf.command_timeout_ms = SY_MAX(sc->command_timeout_ms, 2000u);
-    struct sy_store *s = NULL;
-    char err[256];
-    if (sy_store_new(&conf, &s, err, sizeof(err)) != SY_OK) {
-        fprintf(stderr, "switchyard status: redis %s: %s\n", where, err);
-        return 1;
-    }
-    uint64_t now_ms = 0;
-    if (sy_store_time_ms(s, &now_ms) != SY_OK) {
-        const char *why = sy_store_last_error(s);
-        fprintf(stderr, "switchyard status: cannot reach Redis at %s: %s\n",
-                where, why && why[0] ? why : "no answer");
-        sy_store_free(s);
-        return 1;
-    }
-    const char *prefix = sy_store_prefix(s);
-
-    /* Keys to report. */
-    size_t npkeys = 0;
+    const struct sy_config *cfg = rep->cfg;
+    rep->npkeys = 0;
     for (size_t i = 0; i < cfg->nproviders; i++)
-        npkeys += provider_nkeys(&cfg->providers[i]);
-    struct key_info *pkeys = sy_xcalloc(npkeys + 1, sizeof(*pkeys));
-    struct key_info *ckeys = sy_xcalloc(cfg->nkeys + 1, sizeof(*ckeys));
+        rep->npkeys += provider_nkeys(&cfg->providers[i]);
+    rep->pkeys = sy_xcalloc(rep->npkeys + 1, sizeof(*rep->pkeys));
+    rep->ckeys = sy_xcalloc(cfg->nkeys + 1, sizeof(*rep->ckeys));
     size_t k = 0;
     for (size_t i = 0; i < cfg->nproviders; i++) {
         const struct sy_provider *p = &cfg->providers[i];
         for (size_t j = 0; j < provider_nkeys(p); j++, k++) {
-            struct key_info *ki = &pkeys[k];
-            /* Limit names as core/state/quota.c builds them:
-             * "pk:<provider>#<n>:rpm|tpm", "ck:<caller key>:rpm|tpm". */
+            struct key_info *ki = &rep->pkeys[k];
             sy_quota_key_name(p, (unsigned)j, ki->name, sizeof(ki->name));
             ki->provider = p->name;
-            snprintf(ki->rl_rpm, sizeof(ki->rl_rpm), "pk:%s:rpm", ki->name);
-            snprintf(ki->rl_tpm, sizeof(ki->rl_tpm), "pk:%s:tpm", ki->name);
+            sy_key_limit_provider(ki->rl_rpm, sizeof(ki->rl_rpm), p->name,
+                                  (unsigned)j, SY_KEY_RPM);
+            sy_key_limit_provider(ki->rl_tpm, sizeof(ki->rl_tpm), p->name,
+                                  (unsigned)j, SY_KEY_TPM);
             ki->rpm.limit = p->key_limits.rpm;
             ki->tpm.limit = p->key_limits.tpm;
         }
     }
     for (size_t i = 0; i < cfg->nkeys; i++) {
-        struct key_info *ki = &ckeys[i];
+        struct key_info *ki = &rep->ckeys[i];
         snprintf(ki->name, sizeof(ki->name), "%s", cfg->keys[i].name);
-        snprintf(ki->rl_rpm, sizeof(ki->rl_rpm), "ck:%s:rpm", ki->name);
-        snprintf(ki->rl_tpm, sizeof(ki->rl_tpm), "ck:%s:tpm", ki->name);
+        sy_key_limit_caller(ki->rl_rpm, sizeof(ki->rl_rpm), ki->name,
+                            SY_KEY_RPM);
+        sy_key_limit_caller(ki->rl_tpm, sizeof(ki->rl_tpm), ki->name,
+                            SY_KEY_TPM);
         ki->rpm.limit = cfg->keys[i].limits.rpm;
         ki->tpm.limit = cfg->keys[i].limits.tpm;
     }
+}
 
-    /* One pipeline for everything. */
+/* Queue what deployment 'name' needs: latency slices, breaker, contract
+ * violations. */
+static enum sy_err
+queue_dep(struct sy_store_batch *b, const struct report *rep, const char *name,
+          const char *contract_key, struct dep_info *d)
+{
+    const struct sy_state_conf *sc = &rep->cfg->state;
     unsigned nslices =
         (unsigned)((sc->window_ms + sc->slice_ms - 1) / sc->slice_ms);
     if (nslices == 0)
         nslices = 1;
-    struct dep_pos *dpos = sy_xcalloc(cfg->ndeployments + 1, sizeof(*dpos));
-    struct key_pos *ppos = sy_xcalloc(npkeys + 1, sizeof(*ppos));
-    struct key_pos *cpos = sy_xcalloc(cfg->nkeys + 1, sizeof(*cpos));
-    struct dep_info *deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*deps));
-    struct sy_store_batch b;
-    sy_store_batch_init(&b, 64u << 20);
-    enum sy_err e = SY_OK;
-    uint64_t wid = now_ms / SY_QUOTA_WINDOW_MS;
-    /* As core/state/state.c names it: one hash, field = deployment. */
-    char contract_key[300];
-    snprintf(contract_key, sizeof(contract_key), "%scontract", prefix);
-    for (size_t i = 0; i < cfg->ndeployments && e == SY_OK; i++) {
-        const char *name = cfg->deployments[i].name;
-        dpos[i].total = b.n;
-        e = sy_latency_read(&b, prefix, name, SY_LATENCY_TOTAL, now_ms,
+    d->at_total = b->n;
+    enum sy_err e = sy_latency_read(b, rep->prefix, name, SY_LATENCY_TOTAL,
+                                    rep->now_ms, sc->slice_ms, nslices);
+    d->at_ttft = b->n;
+    if (e == SY_OK)
+        e = sy_latency_read(b, rep->prefix, name, SY_LATENCY_TTFT, rep->now_ms,
                             sc->slice_ms, nslices);
-        dpos[i].ttft = b.n;
-        if (e == SY_OK)
-            e = sy_latency_read(&b, prefix, name, SY_LATENCY_TTFT, now_ms,
-                                sc->slice_ms, nslices);
-        dpos[i].breaker = b.n;
-        if (e == SY_OK)
-            e = sy_breaker_batch_get(&b, prefix, name, &sc->breaker);
-        dpos[i].contract = b.n;
-        if (e == SY_OK)
-            e = sy_store_batch_addl(&b, "HGET", contract_key, name, NULL);
+    d->at_breaker = b->n;
+    if (e == SY_OK)
+        e = sy_breaker_batch_get(b, rep->prefix, name, &sc->breaker);
+    d->at_contract = b->n;
+    if (e == SY_OK)
+        e = sy_store_batch_addl(b, "HGET", contract_key, name, NULL);
+    return e;
+}
+
+/* Queue a key's two rate windows per limit, and a provider key's park. */
+static enum sy_err
+queue_key(struct sy_store_batch *b, const struct report *rep,
+          struct key_info *k)
+{
+    uint64_t wid = rep->now_ms / SY_QUOTA_WINDOW_MS;
+    enum sy_err e = add_rate(b, rep->prefix, k->rl_rpm, wid, &k->at_rpm);
+    if (e == SY_OK)
+        e = add_rate(b, rep->prefix, k->rl_tpm, wid, &k->at_tpm);
+    if (e == SY_OK && k->provider != NULL) {
+        char key[SY_KEY_MAX];
+        if (!sy_key_fits(
+                sy_key_ratelimit_park(key, sizeof(key), rep->prefix, k->rl_rpm),
+                sizeof(key)))
+            return SY_EBADREQ;
+        k->at_park = b->n;
+        e = sy_store_batch_addl(b, "PTTL", key, NULL);
     }
-    for (int pass = 0; pass < 2 && e == SY_OK; pass++) {
-        struct key_info *ks = pass == 0 ? pkeys : ckeys;
-        struct key_pos *pos = pass == 0 ? ppos : cpos;
-        size_t n = pass == 0 ? npkeys : cfg->nkeys;
-        for (size_t i = 0; i < n && e == SY_OK; i++) {
-            e = add_rate(&b, prefix, ks[i].rl_rpm, wid, &pos[i].rpm);
-            if (e == SY_OK)
-                e = add_rate(&b, prefix, ks[i].rl_tpm, wid, &pos[i].tpm);
-            pos[i].park = SIZE_MAX;
-            if (e == SY_OK && pass == 0) {
-                char key[512];
-                snprintf(key, sizeof(key), "%srl:{%s}:park", prefix,
-                         ks[i].rl_rpm);
-                pos[i].park = b.n;
-                e = sy_store_batch_addl(&b, "PTTL", key, NULL);
-            }
-        }
+    return e;
+}
+
+/* One pipeline for everything. */
+static enum sy_err
+queue_all(struct sy_store_batch *b, struct report *rep)
+{
+    const struct sy_config *cfg = rep->cfg;
+    char contract_key[SY_KEY_MAX];
+    if (!sy_key_fits(
+            sy_key_contract(contract_key, sizeof(contract_key), rep->prefix),
+            sizeof(contract_key)))
+        return SY_EBADREQ;
+    enum sy_err e = SY_OK;
+    for (size_t i = 0; i < cfg->ndeployments && e == SY_OK; i++)
+        e = queue_dep(b, rep, cfg->deployments[i].name, contract_key,
+                      &rep->deps[i]);
+    for (size_t i = 0; i < rep->npkeys && e == SY_OK; i++)
+        e = queue_key(b, rep, &rep->pkeys[i]);
+    for (size_t i = 0; i < cfg->nkeys && e == SY_OK; i++)
+        e = queue_key(b, rep, &rep->ckeys[i]);
+    return e;
+}
+
+/* Merge 'n' latency slices from r[at] on into 'out'. */
+static void
+read_latency(const struct sy_store_val *r, size_t at, size_t n,
+             struct sy_latency_stats *out)
+{
+    struct sy_latency_hist h;
+    sy_latency_hist_clear(&h);
+    for (size_t j = 0; j < n; j++)
+        sy_latency_merge_reply(&h, &r[at + j]);
+    sy_latency_hist_stats(&h, out);
+}
+
+static void
+read_all(struct report *rep, const struct sy_store_val *r)
+{
+    for (size_t i = 0; i < rep->cfg->ndeployments; i++) {
+        struct dep_info *d = &rep->deps[i];
+        size_t got = d->at_ttft - d->at_total;
+        read_latency(r, d->at_total, got, &d->total);
+        read_latency(r, d->at_ttft, got, &d->ttft);
+        d->br_known = sy_breaker_parse_shared(&r[d->at_breaker], &d->br);
+        d->contract = val_u64(&r[d->at_contract]);
     }
+    for (size_t i = 0; i < rep->npkeys; i++) {
+        struct key_info *k = &rep->pkeys[i];
+        read_rate(r, k->at_rpm, rep->now_ms, &k->rpm);
+        read_rate(r, k->at_tpm, rep->now_ms, &k->tpm);
+        int64_t pt = 0;
+        if (sy_store_val_int(&r[k->at_park], &pt) && pt > 0)
+            k->parked_ms = pt;
+    }
+    for (size_t i = 0; i < rep->cfg->nkeys; i++) {
+        struct key_info *k = &rep->ckeys[i];
+        read_rate(r, k->at_rpm, rep->now_ms, &k->rpm);
+        read_rate(r, k->at_tpm, rep->now_ms, &k->tpm);
+    }
+}
+
+/* Read and print; the exit status. */
+static int
+run(struct sy_cli *c, bool json)
+{
+    struct report rep = {
+        .cfg = c->cfg,
+        .prefix = sy_store_prefix(c->store),
+        .where = c->where,
+    };
+    if (sy_store_time_ms(c->store, &rep.now_ms) != SY_OK) {
+        sy_cli_store_failed(c);
+        return sy_cli_fail(c);
+    }
+    collect_keys(&rep);
+    rep.deps = sy_xcalloc(c->cfg->ndeployments + 1, sizeof(*rep.deps));
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, SY_CLI_OUTPUT_MAX);
     struct sy_arena arena;
     sy_arena_init(&arena, 65536);
     struct sy_store_val *r = NULL;
     int rc = 0;
+    enum sy_err e = queue_all(&b, &rep);
     if (e != SY_OK) {
         fprintf(stderr, "switchyard status: cannot build the query (%s)\n",
                 sy_err_name(e));
         rc = 1;
-    } else if (b.n > 0 && sy_store_exec(s, &b, &arena, &r) != SY_OK) {
-        const char *why = sy_store_last_error(s);
-        fprintf(stderr, "switchyard status: Redis at %s failed: %s\n", where,
-                why && why[0] ? why : "no answer");
-        rc = 1;
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < cfg->ndeployments; i++) {
-            struct sy_latency_hist h;
-            unsigned got = (unsigned)(dpos[i].ttft - dpos[i].total);
-            sy_latency_hist_clear(&h);
-            for (unsigned j = 0; j < got; j++)
-                sy_latency_merge_reply(&h, &r[dpos[i].total + j]);
-            sy_latency_hist_stats(&h, &deps[i].total);
-            sy_latency_hist_clear(&h);
-            for (unsigned j = 0; j < got; j++)
-                sy_latency_merge_reply(&h, &r[dpos[i].ttft + j]);
-            sy_latency_hist_stats(&h, &deps[i].ttft);
-            deps[i].br_known =
-                sy_breaker_parse_shared(&r[dpos[i].breaker], &deps[i].br);
-            deps[i].contract = val_u64(&r[dpos[i].contract]);
-        }
-        for (size_t i = 0; i < npkeys; i++) {
-            read_rate(r, ppos[i].rpm, now_ms, &pkeys[i].rpm);
-            read_rate(r, ppos[i].tpm, now_ms, &pkeys[i].tpm);
-            int64_t pt = 0;
-            if (sy_store_val_int(&r[ppos[i].park], &pt) && pt > 0)
-                pkeys[i].parked_ms = pt;
-        }
-        for (size_t i = 0; i < cfg->nkeys; i++) {
-            read_rate(r, cpos[i].rpm, now_ms, &ckeys[i].rpm);
-            read_rate(r, cpos[i].tpm, now_ms, &ckeys[i].tpm);
-        }
+    } else if (b.n > 0 && sy_store_exec(c->store, &b, &arena, &r) != SY_OK) {
+        sy_cli_store_failed(c);
+        rc = sy_cli_fail(c);
+    } else {
+        read_all(&rep, r);
         if (json)
-            print_json(cfg, where, now_ms, deps, pkeys, npkeys, ckeys);
+            rc = print_json(&rep) ? 0 : 1;
         else
-            print_text(cfg, where, now_ms, deps, pkeys, npkeys, ckeys);
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "switchyard status: writing the output: %s\n",
-                    strerror(errno));
-            rc = 1;
-        }
+            print_text(&rep);
+        rc |= sy_cli_flush(c);
     }
     sy_arena_cleanup(&arena);
     sy_store_batch_cleanup(&b);
-    free(deps);
-    free(cpos);
-    free(ppos);
-    free(dpos);
-    free(ckeys);
-    free(pkeys);
-    sy_store_free(s);
+    free(rep.deps);
+    free(rep.ckeys);
+    free(rep.pkeys);
     return rc;
 }
 
@@ -630,22 +667,10 @@ sy_status_main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    struct sy_config *cfg = sy_config_load_default(config);
-    if (cfg == NULL) {
-        fprintf(stderr, "switchyard status: invalid configuration\n");
+    struct sy_cli cli;
+    if (!sy_cli_load(&cli, "status", config))
         return 1;
-    }
-    int rc;
-    if (cfg->state.redis_url == NULL && cfg->state.nsentinels == 0) {
-        fprintf(stderr,
-                "switchyard status: %s has no shared state (state.redis_url "
-                "is not set): each worker keeps its own statistics and there "
-                "is nothing to read\n",
-                cfg->origin);
-        rc = 1;
-    } else {
-        rc = run(cfg, json);
-    }
-    sy_config_free(cfg);
+    int rc = sy_cli_open_store(&cli) ? run(&cli, json) : sy_cli_fail(&cli);
+    sy_cli_close(&cli);
     return rc;
 }

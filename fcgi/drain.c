@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,7 +43,7 @@ struct sy_drain {
     struct held *held;
     unsigned nheld;
     unsigned max;
-    int stop; /* atomic */
+    atomic_bool stop; /* set by sy_drain_stop */
 };
 
 /* Forget and close held connection 'fd' (mutex held). */
@@ -78,7 +79,7 @@ drain_main(void *arg)
 {
     struct sy_drain *d = arg;
     struct epoll_event ev[64];
-    while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+    while (!atomic_load_explicit(&d->stop, memory_order_acquire)) {
         /* A short wait, so deadlines and the stop flag are seen soon. */
         int n = epoll_wait(d->ep, ev, SY_ARRAY_LEN(ev), 100);
         pthread_mutex_lock(&d->mu);
@@ -105,6 +106,7 @@ struct sy_drain *
 sy_drain_start(unsigned max_conns)
 {
     struct sy_drain *d = sy_xcalloc(1, sizeof(*d));
+    atomic_init(&d->stop, false);
     d->max = max_conns;
     d->held = sy_xcalloc(max_conns ? max_conns : 1, sizeof(*d->held));
     d->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -133,7 +135,8 @@ sy_drain_add(struct sy_drain *d, int fd, uint64_t deadline_ms)
         return false;
     }
     pthread_mutex_lock(&d->mu);
-    bool ok = d->nheld < d->max && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
+    bool ok = d->nheld < d->max &&
+              !atomic_load_explicit(&d->stop, memory_order_acquire);
     if (ok) {
         struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP,
                                  .data.fd = fd };
@@ -165,7 +168,7 @@ sy_drain_stop(struct sy_drain *d)
 {
     if (d == NULL)
         return;
-    __atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&d->stop, true, memory_order_release);
     pthread_join(d->tid, NULL);
     for (unsigned i = 0; i < d->nheld; i++)
         close(d->held[i].fd);

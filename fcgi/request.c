@@ -10,9 +10,10 @@
 #include "base/sy.h"
 #include "request.h"
 #include "base/clock.h"
+#include "base/limits.h"
 #include "config/config.h"
 #include "base/mem.h"
-#include "serve/mount.h"
+#include "api/mount.h"
 #include "serve/pipeline.h"
 #include "api/req.h"
 #include "io/worker.h"
@@ -35,7 +36,8 @@ static const char *
 copy_param(const struct sy_fcgi_io *t, struct sy_arena *a, const char *name)
 {
     const char *v = t->param(t->io, name);
-    return v != NULL ? sy_arena_strndup(a, v, strnlen(v, 8192)) : NULL;
+    return v != NULL ? sy_arena_strndup(a, v, strnlen(v, SY_CGI_PARAM_MAX))
+                     : NULL;
 }
 
 /* Read up to the declared length, or to EOF (bounded) when the web
@@ -102,8 +104,8 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
 
     /* REQUEST_URI is what the client asked for; where the web server
      * mounted us (SCRIPT_NAME / PATH_INFO) decides the part we route on
-     * (core/serve/mount.c). sy_fcgi_serve_one applies server.base_path. */
-    sy_mount_req(t->param, t->io, NULL, r);
+     * (core/api/mount.c). sy_fcgi_serve_one applies server.base_path. */
+    sy_mount_req(t->param, t->io, NULL, sy_pipeline_is_route, r);
 
     const char *cl = t->param(t->io, "CONTENT_LENGTH");
     unsigned long long len = 0;
@@ -160,7 +162,8 @@ sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
     sy_fcgi_read_request(t, w->cfg->server.max_body_bytes,
                          w->cfg->server.body_timeout_ms, &w->arena, &r);
     if (w->cfg->server.base_path != NULL)
-        sy_mount_req(t->param, t->io, w->cfg->server.base_path, &r);
+        sy_mount_req(t->param, t->io, w->cfg->server.base_path,
+                     sy_pipeline_is_route, &r);
     sy_pipeline_handle(w, &r, s);
     sy_sink_flush(s);
     return sy_fcgi_body_left(&r);

@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,13 @@
 
 #include <fcgiapp.h>
 
-/* Set by the signal handlers; read by the loops. */
+/* Set by the parent's signal handler, read by its loop. The one place
+ * for 'volatile': a handler may only write a volatile sig_atomic_t
+ * (C11 7.14.1.1); every flag shared between threads is an atomic. */
 static volatile sig_atomic_t stop_requested;
-static volatile int draining;
+/* Set by the worker's main thread on SIGTERM, read by the request
+ * threads (and /healthz through struct sy_worker). */
+static atomic_bool draining;
 
 enum thread_state { T_IDLE, T_BUSY, T_DONE };
 
@@ -53,7 +58,7 @@ struct thread_slot {
     struct sy_worker w;
     int listen_fd;
     struct sy_drain *drain; /* borrowed; the process's drain thread */
-    volatile int state;     /* enum thread_state, atomic access */
+    atomic_int state;       /* enum thread_state */
 };
 
 /* One FastCGI connection as the request reader sees it. */
@@ -238,9 +243,9 @@ thread_main(void *arg)
     sigemptyset(&wake);
     sigaddset(&wake, SIGUSR1);
     FCGX_InitRequest(&req, t->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-    while (!draining) {
-        __atomic_store_n(&t->state, T_IDLE, __ATOMIC_SEQ_CST);
-        if (draining)
+    while (!atomic_load(&draining)) {
+        atomic_store(&t->state, T_IDLE);
+        if (atomic_load(&draining))
             break;
         /* The drain wake-up (SIGUSR1) may interrupt accept() only: it
          * stays blocked while a request is served, so it can never cut a
@@ -249,9 +254,9 @@ thread_main(void *arg)
         pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
         int rc = FCGX_Accept_r(&req);
         pthread_sigmask(SIG_BLOCK, &wake, NULL);
-        __atomic_store_n(&t->state, T_BUSY, __ATOMIC_SEQ_CST);
+        atomic_store(&t->state, T_BUSY);
         if (rc < 0) {
-            if (draining)
+            if (atomic_load(&draining))
                 break;
             if (errno == EINVAL) {
                 /* The parent shut the listener down: a drain is on its
@@ -281,7 +286,7 @@ thread_main(void *arg)
         sy_arena_reset(&t->w.arena);
     }
     FCGX_Free(&req, 1);
-    __atomic_store_n(&t->state, T_DONE, __ATOMIC_SEQ_CST);
+    atomic_store(&t->state, T_DONE);
     return NULL;
 }
 
@@ -293,9 +298,8 @@ open_usage_log(const struct sy_config *cfg)
     if (cfg->server.usage_log == NULL || cfg->server.usage_log[0] == '\0')
         return NULL;
     char err[256];
-    struct sy_usagelog *l =
-        sy_usagelog_open(cfg->server.usage_log, err, sizeof(err));
-    if (l == NULL)
+    struct sy_usagelog *l = NULL;
+    if (sy_usagelog_open(cfg->server.usage_log, &l, err, sizeof(err)) != SY_OK)
         sy_log_error(NULL, "usage log: %s", err);
     return l;
 }
@@ -353,6 +357,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     for (unsigned i = 0; i < nthreads; i++) {
         slots[i].listen_fd = listen_fd;
         slots[i].drain = drain;
+        atomic_init(&slots[i].state, T_IDLE);
         sy_worker_init(&slots[i].w, cfg, i, &draining);
         slots[i].w.state = state;
         slots[i].w.quota = quota;
@@ -378,13 +383,13 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     sigwait(&stopset, &sig);
 
     /* Drain: stop accepting, let in-flight requests finish. */
-    draining = 1;
+    atomic_store(&draining, true);
     FCGX_ShutdownPending();
     uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms;
     for (;;) {
         unsigned done = 0;
         for (unsigned i = 0; i < started; i++) {
-            int st = __atomic_load_n(&slots[i].state, __ATOMIC_SEQ_CST);
+            int st = atomic_load(&slots[i].state);
             if (st == T_DONE)
                 done++;
             else if (st == T_IDLE)
@@ -595,12 +600,11 @@ cgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
 int
 sy_fcgi_cgi(const struct sy_config *cfg)
 {
-    int draining_never = 0;
     sy_fcgi_no_core_dumps();
     if (sy_upstream_global_init() != SY_OK)
         return 1;
     struct sy_worker w;
-    sy_worker_init(&w, cfg, 0, &draining_never);
+    sy_worker_init(&w, cfg, 0, NULL); /* one request: never draining */
     struct sy_state *state = NULL;
     sy_state_start(cfg, &state);
     w.state = state;

@@ -1,12 +1,17 @@
 #!/bin/sh
 # tests/run-all.sh BUILD_DIR - every test suite, in order ('make test'
 # builds first, then calls this):
+#   0. lint:        the machine-checked style of 'make lint' (house rules,
+#                   layer rule on includes and objects, clang-format, file
+#                   and function sizes, cppcheck); each check counts as one
 #   1. unit:        sh tests/unit/run BUILD_DIR (cmocka), when it exists
 #      adapters:    the golden adapter cases
 #      fuzz:        every libFuzzer target over its seeds, briefly
 #                   (tests/fuzz/run.sh; FUZZ_BUILD, FUZZ_SMOKE_RUNS)
 #   2. integration: sh tests/integration/run.sh BUILD_DIR (real lighttpd,
 #                   Apache httpd, switchyard pool and mock provider)
+#      multihost:   tests/integration/multihost/run.sh BUILD_DIR (three
+#                   hosts in network namespaces; needs root)
 #   3. client:      the official OpenAI SDK against the gateway
 #                   (tests/client; 'npm ci' first when node_modules is
 #                   missing)
@@ -55,6 +60,26 @@ banner() {
 }
 
 start=$(date +%s)
+
+# ------------------------------------------------------------------ lint
+banner lint
+lp=0
+lf=0
+for check in "lint.sh" "layers.sh $build" "format.sh" "sizes.sh" "cppcheck.sh"; do
+    # shellcheck disable=SC2086
+    if sh "$root/tools/"$check; then
+        lp=$((lp + 1))
+    else
+        lf=$((lf + 1))
+        echo "lint: tools/$check FAILED"
+    fi
+done
+count "$lp" "$lf"
+if [ "$lf" -eq 0 ]; then
+    note "lint:        ok ($lp checks)"
+else
+    note "lint:        FAILED ($lf of $((lp + lf)) checks)"
+fi
 
 # ------------------------------------------------------------------ unit
 banner unit
@@ -162,6 +187,26 @@ elif [ "$rc" -eq 0 ]; then
     note "integration: ok ($p passed)"
 else
     note "integration: FAILED ($p passed, $f failed)"
+fi
+
+# -------------------------------------------------------------- multihost
+# Three gateway hosts in network namespaces (tests/integration/multihost;
+# root only: SKIPPED where 'ip netns' is not permitted).
+banner multihost
+logged mh sh "$root/tests/integration/multihost/run.sh" "$build"
+rc=$(cat "$tmp/mh.rc" 2>/dev/null || echo 1)
+line=$(grep '^multihost: [0-9]* passed' "$tmp/mh.out" | tail -n 1)
+p=$(echo "$line" | sed -n 's/^multihost: \([0-9]*\) passed.*/\1/p')
+f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+p=${p:-0} f=${f:-0}
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "$p" "$f"
+if grep -q '^multihost: SKIPPED' "$tmp/mh.out"; then
+    note "multihost:   SKIPPED ($(sed -n 's/^multihost: SKIPPED: //p' "$tmp/mh.out" | head -n 1))"
+elif [ "$rc" -eq 0 ]; then
+    note "multihost:   ok ($p passed)"
+else
+    note "multihost:   FAILED ($p passed, $f failed)"
 fi
 
 # ----------------------------------------------------------------- client

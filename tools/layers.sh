@@ -8,7 +8,8 @@
 # lines of the sources, and on the symbols the built objects of BUILD
 # (argument 1) define and use, so a call against the direction through a
 # hand-written prototype is caught too. Objects must also not form cycles
-# of calls (a.o uses b.o uses a.o): tsort finds those.
+# of calls (a.o uses b.o uses a.o): tsort finds those. Every global
+# symbol they define starts with sy_ (docs/style.md), main aside.
 # 'make lint' runs it; exit status 1 on any finding.
 set -u
 cd "$(dirname "$0")/.."
@@ -94,6 +95,15 @@ done < "$tmp/edges"
 if ! tsort "$tmp/edges" > /dev/null 2> "$tmp/loops"; then
     echo "calls between files form a cycle (each file below uses the next):"
     grep -v 'input contains a loop' "$tmp/loops" | sed 's/^tsort: /  /; s/\.o$/.c/'
+    status=1
+fi
+# 3. Names: what is not file-local carries the project prefix.
+awk '$1 !~ /^sy_/ && !($1 == "main" && $2 == "cli/main.o") {
+         sub(/\.o$/, ".c", $2)
+         print $2 ": global symbol " $1 " lacks the sy_ prefix (static, or sy_...)"
+     }' "$tmp/defs" > "$tmp/names"
+if [ -s "$tmp/names" ]; then
+    cat "$tmp/names"
     status=1
 fi
 [ $status -eq 0 ] && echo "layers: OK"

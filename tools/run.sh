@@ -13,8 +13,12 @@
 #     (or $SWITCHYARD_CONFIG when you set it);
 #   - lighttpd with conf/lighttpd.conf on 127.0.0.1:$PORT (default 8080).
 #
-# Ctrl-C or SIGTERM stops everything and removes the temporary directory;
-# when any of them dies, the rest are stopped and the exit status is 1.
+# Ctrl-C or SIGTERM stops everything and removes the temporary directory.
+# When Redis dies (kill it by hand to watch), the gateway carries on in
+# degraded mode (local limits and breakers, see docs/shared-state.md) and
+# this script keeps serving; start Redis again on the same port with the
+# command it prints and the workers reconnect. When any other process
+# dies, the rest are stopped and the exit status is 1.
 # Every process also has a lifetime of SY_RUN_LIFETIME seconds (default
 # 43200, 12 hours), so nothing outlives a killed shell for long.
 # SY_RUN_LEAVE=1 keeps the temporary directory (logs).
@@ -149,6 +153,7 @@ for _ in 1 2 3 4 5; do
     pid=$last_pid
     if wait_until "redis-server" "$pid" grep -q "Ready to accept connections" "$log"; then
         redis_port=$p
+        redis_pid=$pid
         break
     fi
     procs=$(echo "$procs" | sed "s/ redis:$pid//")
@@ -206,7 +211,7 @@ url="http://127.0.0.1:$port"
 {
     echo
     echo "Switchyard is running (temporary directory $tmp):"
-    echo "  redis-server   127.0.0.1:$redis_port   SWITCHYARD_REDIS_URL=$SWITCHYARD_REDIS_URL"
+    echo "  redis-server   127.0.0.1:$redis_port   SWITCHYARD_REDIS_URL=$SWITCHYARD_REDIS_URL (pid $redis_pid)"
     if [ -n "$mock_pid" ]; then
         echo "  mock provider  127.0.0.1:$SWITCHYARD_MOCK_PORT   SWITCHYARD_MOCK_PORT=$SWITCHYARD_MOCK_PORT (no provider key set)"
     else
@@ -236,7 +241,13 @@ while :; do
             wait "${p#*:}" 2>/dev/null
             rc=$?
             case $name in
-                redis) tail -n 5 "$tmp/redis.log" >&2 ;;
+                redis)
+                    # Degraded mode, not an outage: keep serving.
+                    procs=$(echo "$procs" | sed "s/ $p//")
+                    say "redis-server exited (status $rc): the gateway goes on without" \
+                        "shared state (local rate limits and breakers; /healthz says so)."
+                    say "start it again with: redis-server --bind 127.0.0.1 --port $redis_port --save '' --appendonly no"
+                    continue ;;
                 mock) tail -n 5 "$tmp/mock.log" >&2 ;;
                 lighttpd) tail -n 5 "$tmp/run/lighttpd-error.log" >&2 2>/dev/null ;;
             esac

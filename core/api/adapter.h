@@ -4,21 +4,23 @@
  * request and response and one provider's wire format.
  *
  * Adapters translate; they never transport: no curl, no Redis, no
- * FastCGI here. The core allocates 'ctx_size' zeroed bytes of per-request
- * state from the request arena and passes them to every call.
+ * FastCGI here. They see only base/ and api/: of their deployment they
+ * know the struct sy_target below, never the config. The core allocates
+ * 'ctx_size' zeroed bytes of per-attempt state from the request arena
+ * and passes them to every call; it splits provider streams into events
+ * (core/api/sse.h) and hands the adapter one event at a time.
  * SPDX-License-Identifier: MIT
  */
-#ifndef SY_ADAPTERS_ADAPTER_H
-#define SY_ADAPTERS_ADAPTER_H
+#ifndef SY_CORE_ADAPTER_H
+#define SY_CORE_ADAPTER_H
 
 #include "base/sy.h"
 #include "base/buf.h"
 #include "chat.h"
-#include "config/config.h"
 #include "base/err.h"
 #include "base/mem.h"
 
-#define SY_ADAPTER_ABI 1
+#define SY_ADAPTER_ABI 2
 
 /* Capability bits (what the provider API can do at all; deployments
  * narrow this down in a later issue). */
@@ -29,6 +31,31 @@
 #define SY_CAP_JSON_SCHEMA    (1u << 4)
 #define SY_CAP_VISION         (1u << 5)
 #define SY_CAP_STREAM_USAGE   (1u << 6)
+
+/* One HTTP header: a provider's static request header (config), or a
+ * header of a provider's reply. */
+struct sy_header_kv {
+    const char *name;
+    const char *value;
+};
+
+/* What an adapter may know of the deployment it calls. The config fills
+ * one per deployment when it loads (struct sy_deployment embeds it);
+ * every pointer is borrowed from the config and lives as long as it. */
+struct sy_target {
+    const char *model;                  /* upstream model id */
+    const char *base_url;               /* the provider's, without a
+                                           trailing slash */
+    const char *provider_type;          /* the provider's "type" (one adapter
+                                           serves several types) */
+    const struct sy_header_kv *headers; /* the provider's extra static
+                                           request headers */
+    size_t nheaders;
+    const void *adapter_conf; /* what the init slot made of the provider's
+                                 keys, or NULL (init not run) */
+    uint32_t allow_fields;    /* SY_FIELD_* bits: billed request fields the
+                                 deployment allows (core/api/caps.h) */
+};
 
 /* The HTTP request an adapter builds. The core owns the storage: 'url'
  * and 'headers' come from the request arena, 'body' is a caller-owned
@@ -56,12 +83,20 @@ struct sy_failure {
  * go on, anything else to abort the stream with that error. */
 typedef enum sy_err (*sy_emit_fn)(void *ud, const struct sy_chunk *c);
 
+/* One event of a provider stream (core/api/sse.h) and the core's
+ * splitter state, which adapters never touch. */
+struct sy_sse_event;
+struct sy_sse;
+
 struct sy_adapter_call {
-    const struct sy_chat_req *req;   /* the canonical request */
-    const struct sy_deployment *dep; /* the chosen deployment */
-    const char *api_key;             /* NULL for keyless providers */
-    struct sy_arena *arena;          /* the request arena */
-    void *ctx;                       /* ctx_size zeroed bytes */
+    const struct sy_chat_req *req;  /* the canonical request */
+    const struct sy_target *target; /* the chosen deployment */
+    const char *api_key;            /* NULL for keyless providers */
+    struct sy_arena *arena;         /* the request arena */
+    void *ctx;                      /* ctx_size zeroed bytes */
+    struct sy_sse *sse;             /* the core's: SSE splitter of this
+                                       attempt's stream; NULL at the start
+                                       of each attempt (core/api/sse.c) */
     /* Optional, set by the core (NULL/0 otherwise; adapters check): */
     struct sy_failure *fail;                 /* where build_request explains a
                                             refusal (SY_EBADREQ) with a
@@ -76,16 +111,17 @@ struct sy_adapter {
     unsigned abi;                 /* SY_ADAPTER_ABI */
     const char *name;             /* provider "type" in the config */
     unsigned caps;                /* SY_CAP_* */
-    size_t ctx_size;              /* per-request private state */
+    size_t ctx_size;              /* per-attempt private state */
     const char *const *conf_keys; /* extra provider keys this adapter reads
                                      in 'init' (NULL-terminated), or NULL */
 
     /* Optional, once per provider at config load: validate and digest
-     * adapter-specific provider keys ('conf' is a json_object of the
-     * provider). Write a message to 'err' on failure. */
-    enum sy_err (*init)(const struct sy_provider *p, const void *conf,
-                        struct sy_arena *a, const void **adapter_conf,
-                        char *err, size_t errlen);
+     * adapter-specific provider keys ('conf' is the json_object of the
+     * provider, 'type' its "type") into '*adapter_conf', allocated from
+     * the config's arena 'a' (the core passes it on as
+     * sy_target.adapter_conf). Write a message to 'err' on failure. */
+    enum sy_err (*init)(const char *type, const void *conf, struct sy_arena *a,
+                        const void **adapter_conf, char *err, size_t errlen);
 
     /* Required: fill 'out' (method, URL, headers, body). No I/O. */
     enum sy_err (*build_request)(struct sy_adapter_call *call,
@@ -98,19 +134,20 @@ struct sy_adapter {
                                   struct sy_chat_resp *resp,
                                   struct sy_failure *f);
 
-    /* With SY_CAP_STREAM: feed any split of the 2xx stream body; emits
-     * canonical chunks. 'len' == 0 means the upstream closed the stream. */
-    enum sy_err (*stream_feed)(struct sy_adapter_call *call, const char *p,
-                               size_t len, sy_emit_fn emit, void *ud,
-                               struct sy_failure *f);
+    /* With SY_CAP_STREAM: translate one event of the 2xx stream into
+     * canonical chunks, emitted through 'emit'. The core splits the byte
+     * stream into events (sy_sse_stream_feed, core/api/sse.c). 'ev' ==
+     * NULL means the upstream closed the stream after its last event: end
+     * the stream (finish, usage, done) or fail it. A failure is returned
+     * and explained in 'f'. */
+    enum sy_err (*stream_event)(struct sy_adapter_call *call,
+                                const struct sy_sse_event *ev, sy_emit_fn emit,
+                                void *ud, struct sy_failure *f);
 
     /* Required: classify a non-2xx reply ('status', headers already parsed
      * into 'retry_after_ms' by the core, and the bounded 'body'). */
     void (*classify)(struct sy_adapter_call *call, int status, const char *body,
                      size_t len, struct sy_failure *f);
-
-    /* Optional: clear per-attempt state before a retry. */
-    void (*reset)(struct sy_adapter_call *call);
 };
 
 const struct sy_adapter *sy_adapter_find(const char *name);

@@ -175,6 +175,16 @@ sy_caps_output_worst(const struct sy_caps *c, const struct sy_needs *n)
     return one > UINT64_MAX / k ? UINT64_MAX : one * k;
 }
 
+/* The completion tokens one choice of a request is expected to use:
+ * 'max_tokens' when given (> 0), else SY_CAPS_OUTPUT_ESTIMATE. The one
+ * estimate for a request's size before it runs; the worst case (what a
+ * reservation of money must cover) is sy_caps_output_worst(). */
+uint64_t
+sy_caps_output_estimate(int64_t max_tokens)
+{
+    return max_tokens > 0 ? (uint64_t)max_tokens : SY_CAPS_OUTPUT_ESTIMATE;
+}
+
 /* Fill 'out' with what a deployment of 'model' on a provider of type
  * 'provider_type' (adapter capability bits 'adapter_caps') can do. */
 void

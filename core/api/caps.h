@@ -71,5 +71,12 @@ uint64_t sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
                              uint64_t body_bytes);
 uint64_t sy_caps_output_worst(const struct sy_caps *c,
                               const struct sy_needs *n);
+uint64_t sy_caps_output_estimate(int64_t max_tokens);
+
+/* Completion tokens expected of one choice when the request does not say
+ * (no max_tokens): a long chat answer. Used where a request's size is
+ * guessed before it runs (caller TPM reservations, latency and cost
+ * ranking), never as a limit; reservations are corrected afterwards. */
+#define SY_CAPS_OUTPUT_ESTIMATE 1024
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/sy.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 
 struct json_object;
@@ -57,13 +58,11 @@ struct sy_tool_schema {
     struct sy_schema *params;
 };
 
-/* Bounds on caller numbers (core/api/chat.c check_ranges): above any model's
- * output limit, and small enough that token x price x choices sums in
- * 64 bits can never overflow. */
-#define SY_CHAT_MAX_TOKENS  10000000
-#define SY_CHAT_MAX_CHOICES 128
-/* OpenAI's own limit on the tools of one request. */
-#define SY_CHAT_MAX_TOOLS 128
+/* Bound on a caller's max_tokens (core/api/chat.c check_ranges): above any
+ * model's output limit, and small enough that token x price x choices
+ * sums in 64 bits can never overflow (SY_CHAT_MAX_CHOICES, SY_CHAT_MAX_TOOLS
+ * and the other size bounds are in base/limits.h). */
+#define SY_CHAT_MAX_TOKENS 10000000
 
 #define SY_FORMAT_TEXT        0
 #define SY_FORMAT_JSON_OBJECT 1
@@ -120,7 +119,6 @@ bool sy_chat_resp_contract(const struct sy_chat_req *req,
                            struct sy_chat_resp *resp, unsigned max_depth,
                            struct sy_arena *a, char *err, size_t errlen);
 /* A streamed answer, gathered for its contract check at the end. */
-#define SY_STREAM_MAX_CALLS 16
 struct sy_stream_answer {
     struct sy_buf content;                   /* owned: text deltas */
     struct sy_buf args[SY_STREAM_MAX_CALLS]; /* owned: tool arguments */

@@ -8,6 +8,7 @@
  */
 #include "base/sy.h"
 #include "chat.h"
+#include "base/json_strict.h"
 #include "contract/contract.h"
 #include "contract/jsonschema.h"
 
@@ -166,9 +167,9 @@ void
 sy_stream_answer_init(struct sy_stream_answer *s)
 {
     memset(s, 0, sizeof(*s));
-    sy_buf_init(&s->content, 16u << 20);
+    sy_buf_init(&s->content, SY_STREAM_TEXT_MAX);
     for (unsigned i = 0; i < SY_STREAM_MAX_CALLS; i++)
-        sy_buf_init(&s->args[i], 1u << 20);
+        sy_buf_init(&s->args[i], SY_STREAM_ARGS_MAX);
 }
 
 void
@@ -191,7 +192,7 @@ sy_stream_answer_limit(struct sy_stream_answer *s, size_t max)
 {
     s->content.max = max;
     for (unsigned i = 0; i < SY_STREAM_MAX_CALLS; i++)
-        s->args[i].max = SY_MIN(max, (size_t)1u << 20);
+        s->args[i].max = SY_MIN(max, (size_t)SY_STREAM_ARGS_MAX);
 }
 
 /* Append a piece of the answer. After the first piece that does not fit
@@ -240,6 +241,20 @@ gather_calls(struct json_object *calls, struct sy_stream_answer *s)
     }
 }
 
+/* A chunk of a stream as a tree, or NULL when it is not one JSON value:
+ * the strict parse of base/json_strict.h, as for every byte from
+ * outside. Put it with json_object_put(). */
+static struct json_object *
+parse_chunk(const char *json, size_t len)
+{
+    const struct sy_json_limits lim = { .max_depth = 64 };
+    struct sy_json_result res;
+    struct json_object *o = NULL;
+    if (sy_json_parse_strict(json, len, &lim, &o, &res) != SY_JSON_OK)
+        return NULL;
+    return o;
+}
+
 /* Gather what a chat.completion.chunk adds to the answer (first choice:
  * text, tool call fragments, a "length" finish). Returns true when the
  * chunk carried text content. */
@@ -248,9 +263,7 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
 {
     if (len == 0 || len > INT_MAX)
         return false;
-    struct json_tokener *tok = json_tokener_new_ex(64);
-    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
-    json_tokener_free(tok);
+    struct json_object *o = parse_chunk(json, len);
     struct json_object *choices, *c0, *delta, *v;
     bool had_text = false;
     if (o != NULL && json_object_object_get_ex(o, "choices", &choices) &&
@@ -320,9 +333,7 @@ sy_chat_chunk_with_content(const char *chunk, size_t len, const char *content,
 {
     if (len == 0 || len > INT_MAX || clen > INT_MAX)
         return SY_EUP_PROTO;
-    struct json_tokener *tok = json_tokener_new_ex(64);
-    struct json_object *o = json_tokener_parse_ex(tok, chunk, (int)len);
-    json_tokener_free(tok);
+    struct json_object *o = parse_chunk(chunk, len);
     struct json_object *choices, *c0;
     enum sy_err e = SY_EUP_PROTO;
     if (o != NULL && json_object_object_get_ex(o, "choices", &choices) &&

@@ -1,7 +1,7 @@
 /*
  * hmac.c - HMAC-SHA-256 by OpenSSL's libcrypto (HMAC() with EVP_sha256()).
- * The only Switchyard file including OpenSSL headers; link with
- * pkg-config libcrypto.
+ * With core/io/store_cmd.c (script SHA-1), the only files including
+ * OpenSSL headers; link with pkg-config libcrypto.
  * SPDX-License-Identifier: MIT
  */
 #include "sy.h"
@@ -50,4 +50,19 @@ sy_hmac_sha256_hex(const void *key, size_t keylen, const void *msg,
     out[SY_HMAC_SHA256_HEXLEN] = '\0';
     memset(mac, 0, sizeof(mac));
     return e;
+}
+
+/* Constant-time comparison, padded to the longer length so the time does
+ * not depend on where the first difference is. */
+bool
+sy_const_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = (unsigned char)(alen != blen);
+    size_t n = SY_MAX(alen, blen);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= (unsigned char)(x ^ y);
+    }
+    return diff == 0;
 }

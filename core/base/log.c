@@ -4,24 +4,26 @@
  */
 #include "sy.h"
 #include "log.h"
+#include "limits.h" /* core/base/limits.h, not <limits.h> */
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Process-wide level: written at start-up, read by every thread. An int
- * read is atomic enough for a log threshold. */
-static volatile int log_level = SY_LOG_INFO;
+/* Process-wide level: written at start-up, read by every thread. A
+ * threshold orders nothing else, so relaxed accesses are enough. */
+static atomic_int log_level = SY_LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void
 sy_log_set_level(enum sy_log_level level)
 {
-    log_level = (int)level;
+    atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
 }
 
 bool
@@ -39,7 +41,7 @@ sy_log_parse_level(const char *s, enum sy_log_level *out)
 bool
 sy_log_enabled(enum sy_log_level level)
 {
-    return (int)level <= log_level;
+    return (int)level <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 /* getpid() is a system call since glibc 2.25: remember it per thread,
@@ -72,7 +74,7 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
 {
     if (!sy_log_enabled(level))
         return;
-    char line[2048];
+    char line[SY_LOG_LINE_MAX];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -13,12 +13,15 @@
 #include "api/chat.h"
 #include "config_int.h"
 #include "cost.h"
-#include "serve/mount.h"
+#include "api/mount.h"
 #include "api/adapter.h"
+#include "base/json_strict.h"
+#include "base/limits.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,280 +29,11 @@
 
 #include <json-c/json.h>
 
-#define CONFIG_MAX_BYTES (4u << 20)
-
-void SY_PRINTF(4, 5) sy_config_fail(struct loader *l, const char *path,
-                                    const char *hint, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    l->nerrors++;
-    if (l->errors == NULL)
-        return;
-    sy_buf_printf(l->errors, "%s: %s: %s", l->cfg->origin,
-                  path[0] ? path : "(top level)", msg);
-    if (hint != NULL)
-        sy_buf_printf(l->errors, " (hint: %s)", hint);
-    sy_buf_puts(l->errors, "\n");
-}
-
-const char *
-sy_config_jpath(struct loader *l, const char *parent, const char *key)
-{
-    if (parent == NULL || parent[0] == '\0')
-        return sy_arena_strdup(&l->cfg->arena, key);
-    return sy_arena_printf(&l->cfg->arena, "%s.%s", parent, key);
-}
-
-const char *
-sy_config_type_name(json_type t)
-{
-    switch (t) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-        return "a number";
-    case json_type_int:
-        return "an integer";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "unknown";
-}
-
 /* ------------------------------------------------------------------ */
 /* ${VAR} interpolation                                                */
 
-/* Expand ${NAME} and ${NAME:-default} in 's'. An unset variable without a
- * default expands to "". "$$" is a literal "$". */
-const char *
-sy_config_interpolate(struct loader *l, const char *path, const char *s)
-{
-    if (strchr(s, '$') == NULL)
-        return sy_arena_strdup(&l->cfg->arena, s);
-    struct sy_buf out;
-    sy_buf_init(&out, 64 * 1024);
-    const char *p = s;
-    while (*p) {
-        if (p[0] == '$' && p[1] == '$') {
-            sy_buf_append(&out, "$", 1);
-            p += 2;
-            continue;
-        }
-        if (p[0] != '$' || p[1] != '{') {
-            sy_buf_append(&out, p, 1);
-            p++;
-            continue;
-        }
-        const char *end = strchr(p, '}');
-        if (end == NULL) {
-            sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
-                           "unterminated ${ in \"%s\"", s);
-            break;
-        }
-        const char *name = p + 2;
-        const char *dflt = strstr(name, ":-");
-        size_t nlen = (dflt != NULL && dflt < end) ? (size_t)(dflt - name)
-                                                   : (size_t)(end - name);
-        char var[128];
-        if (nlen == 0 || nlen >= sizeof(var)) {
-            sy_config_fail(l, path, "write ${NAME} or ${NAME:-default}",
-                           "bad variable name in \"%s\"", s);
-            break;
-        }
-        memcpy(var, name, nlen);
-        var[nlen] = '\0';
-        const char *val = getenv(var);
-        if (val != NULL && val[0] != '\0')
-            sy_buf_puts(&out, val);
-        else if (dflt != NULL && dflt < end)
-            sy_buf_append(&out, dflt + 2, (size_t)(end - dflt - 2));
-        p = end + 1;
-    }
-    const char *r =
-        sy_arena_strndup(&l->cfg->arena, sy_buf_cstr(&out), out.len);
-    sy_buf_free(&out);
-    return r;
-}
-
-const char *
-sy_config_default_hint(json_type t)
-{
-    switch (t) {
-    case json_type_object:
-        return "write an object: {\"key\": value, ...}";
-    case json_type_array:
-        return "write a list: [\"a\", \"b\"]";
-    case json_type_string:
-        return "write a string in double quotes";
-    case json_type_boolean:
-        return "write true or false";
-    default:
-        return "see docs/configuration.md";
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* Typed field readers driven by tables                                */
-
-static bool
-is_known(const struct field *fields, size_t n, const char *key,
-         const char *const *extra)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(fields[i].name, key) == 0)
-            return true;
-    for (; extra != NULL && *extra != NULL; extra++)
-        if (strcmp(*extra, key) == 0)
-            return true;
-    return false;
-}
-
-static void
-known_list(const struct field *fields, size_t n, const char *const *extra,
-           char *out, size_t outlen)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n + 8; i++) {
-        const char *name;
-        if (i < n)
-            name = fields[i].name;
-        else if (extra != NULL && extra[i - n] != NULL)
-            name = extra[i - n];
-        else
-            break;
-        int w =
-            snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", name);
-        if (w < 0 || (size_t)w >= outlen - used)
-            break;
-        used += (size_t)w;
-    }
-}
-
-/* Read every field of 'fields' from 'obj' into 'target'; report unknown
- * keys (a typo must not silently fall back to a default). */
-void
-sy_config_read_fields(struct loader *l, const char *path,
-                      struct json_object *obj, const struct field *fields,
-                      size_t n, const char *const *extra, void *target)
-{
-    char *base = target;
-    json_object_object_foreach(obj, key, val)
-    {
-        (void)val;
-        if (!is_known(fields, n, key, extra)) {
-            char hint[512];
-            char known[400];
-            known_list(fields, n, extra, known, sizeof(known));
-            snprintf(hint, sizeof(hint), "known keys here: %s", known);
-            sy_config_fail(l, sy_config_jpath(l, path, key), hint,
-                           "unknown key \"%s\"", key);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct field *f = &fields[i];
-        const char *p = sy_config_jpath(l, path, f->name);
-        struct json_object *v;
-        if (!json_object_object_get_ex(obj, f->name, &v) || v == NULL) {
-            if (f->required)
-                sy_config_fail(l, p, f->hint, "missing required key");
-            continue;
-        }
-        json_type t = json_object_get_type(v);
-        switch (f->type) {
-        case F_STR:
-            if (t != json_type_string) {
-                sy_config_fail(
-                    l, p,
-                    f->hint ? f->hint
-                            : sy_config_default_hint(json_type_string),
-                    "must be a string, not %s", sy_config_type_name(t));
-                break;
-            }
-            *(const char **)(base + f->offset) =
-                sy_config_interpolate(l, p, json_object_get_string(v));
-            break;
-        case F_LOGLEVEL: {
-            enum sy_log_level lv;
-            if (t != json_type_string ||
-                !sy_log_parse_level(
-                    sy_config_interpolate(l, p, json_object_get_string(v)),
-                    &lv)) {
-                sy_config_fail(l, p, "one of error, warn, info, debug",
-                               "not a log level");
-                break;
-            }
-            *(enum sy_log_level *)(base + f->offset) = lv;
-            break;
-        }
-        case F_DOUBLE: {
-            if (t != json_type_int && t != json_type_double) {
-                sy_config_fail(l, p, "a number", "must be a number, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            double x = json_object_get_double(v);
-            if (!(x >= (double)f->min && x <= (double)f->max)) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
-                         f->max);
-                sy_config_fail(l, p, hint, "value %g out of range", x);
-                break;
-            }
-            *(double *)(base + f->offset) = x;
-            break;
-        }
-        case F_BOOL:
-            if (t != json_type_boolean) {
-                sy_config_fail(l, p, "write true or false",
-                               "must be true or false, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            *(bool *)(base + f->offset) = json_object_get_boolean(v);
-            break;
-        case F_UINT:
-        case F_SIZE:
-        case F_MS: {
-            if (t != json_type_int) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "an integer from %lld to %lld",
-                         f->min, f->max);
-                sy_config_fail(l, p, hint, "must be an integer, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            errno = 0;
-            int64_t x = json_object_get_int64(v);
-            if (errno != 0 || x < f->min || x > f->max) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
-                         f->max);
-                sy_config_fail(l, p, hint, "value %lld out of range",
-                               (long long)x);
-                break;
-            }
-            if (f->type == F_UINT)
-                *(unsigned *)(base + f->offset) = (unsigned)x;
-            else if (f->type == F_MS)
-                *(uint32_t *)(base + f->offset) = (uint32_t)x;
-            else
-                *(size_t *)(base + f->offset) = (size_t)x;
-            break;
-        }
-        }
-    }
-}
 
 /* ------------------------------------------------------------------ */
 /* Sections                                                            */
@@ -308,8 +42,9 @@ sy_config_read_fields(struct loader *l, const char *path,
 static const struct field server_fields[] = {
     { "listen", F_STR, SRV(listen), 0, 0, false,
       "\"unix:/path/to.sock\", \"127.0.0.1:9000\" or a port" },
-    { "processes", F_UINT, SRV(processes), 1, 256, false, NULL },
-    { "threads", F_UINT, SRV(threads), 1, 8192, false, NULL },
+    { "processes", F_UINT, SRV(processes), 1, SY_SERVER_MAX_PROCESSES, false,
+      NULL },
+    { "threads", F_UINT, SRV(threads), 1, SY_SERVER_MAX_THREADS, false, NULL },
     /* 128 KiB at least: caller schemas are compiled and applied by
      * recursion up to SY_JSONSCHEMA_MAX_DEPTH levels (tested on 128). */
     { "thread_stack_kb", F_SIZE, SRV(thread_stack_kb), 128, 65536, false,
@@ -344,21 +79,6 @@ server_defaults(struct sy_server_conf *s)
     s->body_timeout_ms = 30000;
     s->log_level = SY_LOG_INFO;
     s->trust_request_id = true;
-}
-
-struct json_object *
-sy_config_want(struct loader *l, const char *path, struct json_object *v,
-               json_type t, const char *hint)
-{
-    if (hint == NULL)
-        hint = sy_config_default_hint(t);
-    if (v == NULL || json_object_get_type(v) != t) {
-        sy_config_fail(
-            l, path, hint, "must be %s, not %s", sy_config_type_name(t),
-            sy_config_type_name(v ? json_object_get_type(v) : json_type_null));
-        return NULL;
-    }
-    return v;
 }
 
 static bool
@@ -437,6 +157,66 @@ line_col(const char *text, size_t off, unsigned *line, unsigned *col)
     }
 }
 
+/* What is wrong with a config that is not JSON, for the error line. */
+static const char *
+json_problem(const struct sy_json_result *res)
+{
+    switch (res->status) {
+    case SY_JSON_EMPTY:
+    case SY_JSON_EOF:
+        return "unexpected end of file";
+    case SY_JSON_DEPTH:
+        return "nested deeper than 64 levels";
+    case SY_JSON_NONFINITE:
+        return "a number is out of range";
+    case SY_JSON_UTF8:
+        return "invalid UTF-8 in a string";
+    case SY_JSON_COMPLEX:
+        return "too many objects and arrays";
+    default:
+        return res->why != NULL ? res->why : "syntax error";
+    }
+}
+
+/* The config text as a JSON tree (NULL, with an error reported, when it
+ * is not exactly one JSON value or too large; NULL also for "null"). The
+ * strict parse of base/json_strict.h, as for every outside text: no
+ * comments, no single quotes, no trailing commas. */
+static struct json_object *
+parse_text(struct loader *l, const char *text, size_t len)
+{
+    if (len > SY_CONFIG_MAX_BYTES) {
+        sy_config_fail(l, "", "a config is a few KiB; check the file name",
+                       "config larger than %u bytes", SY_CONFIG_MAX_BYTES);
+        return NULL;
+    }
+    const struct sy_json_limits lim = { .max_depth = 64 };
+    struct sy_json_result res;
+    struct json_object *root = NULL;
+    unsigned line;
+    unsigned col;
+    switch (sy_json_parse_strict(text, len, &lim, &root, &res)) {
+    case SY_JSON_OK:
+        if (root == NULL)
+            sy_config_fail(l, "", sy_config_default_hint(json_type_object),
+                           "must be an object, not null");
+        return root;
+    case SY_JSON_TRAILING:
+        line_col(text, res.at, &line, &col);
+        sy_config_fail(l, "", "remove what follows the closing brace",
+                       "unexpected text after the JSON value at line %u "
+                       "column %u",
+                       line, col);
+        return NULL;
+    default:
+        line_col(text, res.at, &line, &col);
+        sy_config_fail(l, "", "check commas, quotes and brackets near there",
+                       "invalid JSON at line %u column %u: %s", line, col,
+                       json_problem(&res));
+        return NULL;
+    }
+}
+
 /* Parse and validate 'text'. On success '*out' is the new config (free it
  * with sy_config_free). On failure '*out' is NULL, SY_EBADREQ is returned
  * and every problem was appended to 'errors' (which may be NULL) as one
@@ -453,49 +233,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
     sy_config_state_defaults(&cfg->state);
     *out = NULL;
 
-    struct json_tokener *tok = json_tokener_new_ex(64);
-    struct json_object *root = NULL;
-    if (len > INT_MAX || len > CONFIG_MAX_BYTES) {
-        sy_config_fail(&l, "", "a config is a few KiB; check the file name",
-                       "config larger than %u bytes", CONFIG_MAX_BYTES);
-    } else {
-        root = json_tokener_parse_ex(tok, text, (int)len);
-        enum json_tokener_error je = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        if (root == NULL && je == json_tokener_continue) {
-            /* A bare top-level number needs a terminator; anything else
-             * still open is a file cut short. */
-            root = json_tokener_parse_ex(tok, "", 1);
-            je = root != NULL ? json_tokener_get_error(tok)
-                              : json_tokener_continue;
-            end = len;
-        }
-        if (root == NULL && je == json_tokener_success) {
-            sy_config_fail(&l, "", sy_config_default_hint(json_type_object),
-                           "must be an object, not null");
-        } else if (root == NULL || je != json_tokener_success) {
-            unsigned line, col;
-            line_col(text, end, &line, &col);
-            sy_config_fail(
-                &l, "", "check commas, quotes and brackets near there",
-                "invalid JSON at line %u column %u: %s", line, col,
-                je == json_tokener_continue ? "unexpected end of file"
-                                            : json_tokener_error_desc(je));
-        } else {
-            while (end < len && strchr(" \t\r\n", text[end]) != NULL)
-                end++;
-            if (end < len) {
-                unsigned line, col;
-                line_col(text, end, &line, &col);
-                sy_config_fail(
-                    &l, "", "remove what follows the closing brace",
-                    "unexpected text after the JSON value at line %u "
-                    "column %u",
-                    line, col);
-            }
-        }
-    }
-    json_tokener_free(tok);
+    struct json_object *root = parse_text(&l, text, len);
 
     if (root != NULL && l.nerrors == 0 &&
         sy_config_want(&l, "", root, json_type_object, NULL) != NULL) {
@@ -598,7 +336,7 @@ sy_config_load_file(const char *path, struct sy_config **out,
         return SY_EBADREQ;
     }
     struct sy_buf text;
-    sy_buf_init(&text, CONFIG_MAX_BYTES);
+    sy_buf_init(&text, SY_CONFIG_MAX_BYTES);
     char chunk[8192];
     size_t n;
     enum sy_err e = SY_OK;
@@ -639,22 +377,6 @@ sy_config_find_group(const struct sy_config *cfg, const char *name)
     return NULL;
 }
 
-const char *
-sy_strategy_name(enum sy_strategy s)
-{
-    switch (s) {
-    case SY_STRATEGY_PRIORITY:
-        return "priority";
-    case SY_STRATEGY_LATENCY:
-        return "latency";
-    case SY_STRATEGY_COST:
-        return "cost";
-    case SY_STRATEGY_WEIGHTED:
-        return "weighted";
-    }
-    return "priority";
-}
-
 /* The next API key of 'p' in round-robin order (borrowed from the config),
  * or NULL for a keyless provider. Safe from any thread. */
 const char *
@@ -662,7 +384,8 @@ sy_config_next_key(const struct sy_provider *p)
 {
     if (p->nkeys == 0)
         return NULL;
-    unsigned i = __atomic_fetch_add(p->key_cursor, 1, __ATOMIC_RELAXED);
+    unsigned i =
+        atomic_fetch_add_explicit(p->key_cursor, 1, memory_order_relaxed);
     return p->keys[i % p->nkeys];
 }
 
@@ -672,7 +395,7 @@ struct sy_config *
 sy_config_load_default(const char *path)
 {
     struct sy_buf errors;
-    sy_buf_init(&errors, 1u << 20);
+    sy_buf_init(&errors, SY_CONFIG_ERRORS_MAX);
     struct sy_config *cfg = NULL;
     if (path == NULL)
         path = getenv("SWITCHYARD_CONFIG");

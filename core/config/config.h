@@ -12,11 +12,31 @@
 #define SY_CORE_CONFIG_H
 
 #include "base/sy.h"
-#include "state/breaker.h"
 #include "base/buf.h"
+#include "api/adapter.h"
 #include "api/caps.h"
 #include "base/log.h"
 #include "base/mem.h"
+
+#include <stdatomic.h>
+
+/* A deployment's circuit breaker (core/state/breaker.c applies it). */
+struct sy_breaker_conf {
+    unsigned consecutive;  /* open after this many provider failures in a
+                              row; 0 = rule off */
+    unsigned min_requests; /* failure-rate rule: at least this many
+                              outcomes in the window ... */
+    unsigned failure_pct;  /* ... of which this percentage or more failed;
+                              0 = rule off */
+    uint32_t window_ms;    /* the rolling window of the rate rule */
+    uint32_t open_ms;      /* first open period */
+    uint32_t open_max_ms;  /* open periods double up to this (before
+                              jitter) */
+    unsigned jitter_pct;   /* each open period grows by a random 0 to
+                              jitter_pct percent */
+    uint32_t probe_ms;     /* a half-open probe not reported within this
+                              is presumed lost; another may go */
+};
 
 /* How a group ranks its deployments (see core/serve/router.c). */
 enum sy_strategy {
@@ -46,11 +66,6 @@ struct sy_timeouts {
     uint32_t total_ms;      /* the whole call, streams included */
 };
 
-struct sy_header_kv {
-    const char *name;  /* owned by the config */
-    const char *value; /* owned by the config */
-};
-
 struct sy_provider {
     const char *name;                 /* key in "providers" */
     const char *type;                 /* adapter name, e.g. "openai" */
@@ -68,8 +83,8 @@ struct sy_provider {
     struct sy_limits key_limits; /* each key's own RPM/TPM */
     double markup_pct;           /* aggregator fee on top of prices */
     unsigned markup_bp;          /* the same in basis points */
-    unsigned *key_cursor;        /* round-robin position; atomic access,
-                                         the one mutable field */
+    atomic_uint *key_cursor;     /* round-robin position; the one
+                                         mutable field */
 };
 
 struct sy_deployment {
@@ -83,7 +98,10 @@ struct sy_deployment {
                                            needed) */
     unsigned weight;           /* for the weighted strategy */
     struct sy_price price;
-    struct sy_caps caps; /* what it serves natively */
+    struct sy_caps caps;     /* what it serves natively */
+    struct sy_target target; /* what its adapter sees of it: copies of
+                                the fields above and of its provider's,
+                                filled at load */
 };
 
 /* What to do when a reply breaks the requested output format. */
@@ -124,6 +142,11 @@ struct sy_caller_key {
     const char **models; /* allowed groups; NULL = all */
     size_t nmodels;
 };
+
+/* Defaults of the "state" section's Redis settings; a store made without
+ * a config (sy_store_conf_defaults, core/io/store_conf.c) uses the same. */
+#define SY_STATE_DEFAULT_PREFIX     "sy:"
+#define SY_STATE_DEFAULT_TIMEOUT_MS 200 /* connect, and each command */
 
 /* Shared state ("state" section): Redis and the policies using it. */
 struct sy_state_conf {
@@ -191,5 +214,7 @@ const char *sy_config_next_key(const struct sy_provider *p);
 const char *sy_config_embedded(size_t *len);
 struct sy_config *sy_config_load_default(const char *path);
 const char *sy_strategy_name(enum sy_strategy s);
+
+void sy_breaker_conf_defaults(struct sy_breaker_conf *c);
 
 #endif

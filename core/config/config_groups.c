@@ -51,43 +51,6 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
     return list;
 }
 
-/* A deployment's "allow_fields": the billed request fields (core/api/caps.c)
- * the operator lets callers use on it, e.g. ["n", "service_tier"]. */
-void
-sy_config_load_allow_fields(struct loader *l, const char *path,
-                            struct json_object *obj, struct sy_deployment *d)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(obj, "allow_fields", &v))
-        return;
-    const char *ap = sy_config_jpath(l, path, "allow_fields");
-    if (sy_config_want(l, ap, v, json_type_array,
-                       "a list of billed request field names") == NULL)
-        return;
-    size_t n = json_object_array_length(v);
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_array_get_idx(v, i);
-        const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", ap, i);
-        if (sy_config_want(l, ep, e, json_type_string, "a field name") == NULL)
-            continue;
-        int k = sy_caps_field_find(json_object_get_string(e));
-        if (k < 0) {
-            char hint[400] = "billed fields: ";
-            for (unsigned j = 0; j < SY_FIELD_COUNT; j++) {
-                size_t used = strlen(hint);
-                snprintf(hint + used, sizeof(hint) - used, "%s%s",
-                         j ? ", " : "", sy_caps_field_name(j));
-            }
-            sy_config_fail(l, ep, hint,
-                           "\"%s\" is not a billed field "
-                           "(other fields need no permission)",
-                           json_object_get_string(e));
-            continue;
-        }
-        d->caps.allow_fields |= 1u << k;
-    }
-}
-
 static const char *const group_extra[] = { "deployments", "offline",
                                            "strategy",    "thresholds",
                                            "contract",    "description",
@@ -209,4 +172,20 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
         for (size_t i = 0; i < g->noffline; i++)
             if (g->offline[i] != NULL && g->offline[i]->active)
                 g->route[g->nroute++] = g->offline[i];
+}
+
+const char *
+sy_strategy_name(enum sy_strategy s)
+{
+    switch (s) {
+    case SY_STRATEGY_PRIORITY:
+        return "priority";
+    case SY_STRATEGY_LATENCY:
+        return "latency";
+    case SY_STRATEGY_COST:
+        return "cost";
+    case SY_STRATEGY_WEIGHTED:
+        return "weighted";
+    }
+    return "priority";
 }

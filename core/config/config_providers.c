@@ -106,6 +106,7 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     p->name = sy_arena_strdup(a, name);
     p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
+    atomic_init(p->key_cursor, 0);
     sy_config_read_fields(l, path, obj, provider_fields,
                           SY_ARRAY_LEN(provider_fields), extra, p);
     if (sy_cost_markup_bp(p->markup_pct, &p->markup_bp) != SY_OK)
@@ -220,8 +221,8 @@ load_provider(struct loader *l, const char *path, const char *name,
 
     if (p->adapter != NULL && p->adapter->init != NULL) {
         char err[256] = "";
-        if (p->adapter->init(p, obj, a, &p->adapter_conf, err, sizeof(err)) !=
-            SY_OK)
+        if (p->adapter->init(p->type, obj, a, &p->adapter_conf, err,
+                             sizeof(err)) != SY_OK)
             sy_config_fail(l, path,
                            "see adapters/README.md for this provider type",
                            "%s", err[0] ? err : "invalid provider");
@@ -323,8 +324,19 @@ load_deployment(struct loader *l, const char *path, const char *name,
                                   SY_ARRAY_LEN(timeout_fields), NULL,
                                   &d->timeouts);
     }
-    if (d->provider != NULL)
-        d->active = d->provider->keyless || d->provider->nkeys > 0;
+    if (d->provider == NULL)
+        return;
+    d->active = d->provider->keyless || d->provider->nkeys > 0;
+    /* What the adapter sees of this deployment (core/api/adapter.h). */
+    d->target = (struct sy_target){
+        .model = d->model,
+        .base_url = d->provider->base_url,
+        .provider_type = d->provider->type,
+        .headers = d->provider->headers,
+        .nheaders = d->provider->nheaders,
+        .adapter_conf = d->provider->adapter_conf,
+        .allow_fields = d->caps.allow_fields,
+    };
 }
 
 /* Iterate the object 'section' of the top level, calling 'load' on each
@@ -341,4 +353,41 @@ sy_config_load_deployment_cb(struct loader *l, const char *p, const char *n,
                              struct json_object *o, void *e)
 {
     load_deployment(l, p, n, o, e);
+}
+
+/* A deployment's "allow_fields": the billed request fields (core/api/caps.c)
+ * the operator lets callers use on it, e.g. ["n", "service_tier"]. */
+void
+sy_config_load_allow_fields(struct loader *l, const char *path,
+                            struct json_object *obj, struct sy_deployment *d)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, "allow_fields", &v))
+        return;
+    const char *ap = sy_config_jpath(l, path, "allow_fields");
+    if (sy_config_want(l, ap, v, json_type_array,
+                       "a list of billed request field names") == NULL)
+        return;
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(v, i);
+        const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", ap, i);
+        if (sy_config_want(l, ep, e, json_type_string, "a field name") == NULL)
+            continue;
+        int k = sy_caps_field_find(json_object_get_string(e));
+        if (k < 0) {
+            char hint[400] = "billed fields: ";
+            for (unsigned j = 0; j < SY_FIELD_COUNT; j++) {
+                size_t used = strlen(hint);
+                snprintf(hint + used, sizeof(hint) - used, "%s%s",
+                         j ? ", " : "", sy_caps_field_name(j));
+            }
+            sy_config_fail(l, ep, hint,
+                           "\"%s\" is not a billed field "
+                           "(other fields need no permission)",
+                           json_object_get_string(e));
+            continue;
+        }
+        d->caps.allow_fields |= 1u << k;
+    }
 }

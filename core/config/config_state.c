@@ -48,25 +48,6 @@ static const struct field breaker_fields[] = {
     { "probe_ms", F_MS, BRK(probe_ms), 1, 3600000, false, NULL },
 };
 
-const char **
-sy_config_string_list(struct loader *l, const char *path, struct json_object *v,
-                      size_t *count)
-{
-    *count = 0;
-    if (sy_config_want(l, path, v, json_type_array, NULL) == NULL)
-        return NULL;
-    size_t n = json_object_array_length(v);
-    const char **out = sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_array_get_idx(v, i);
-        const char *ep = sy_arena_printf(&l->cfg->arena, "%s[%zu]", path, i);
-        if (sy_config_want(l, ep, e, json_type_string, NULL) != NULL)
-            out[(*count)++] =
-                sy_config_interpolate(l, ep, json_object_get_string(e));
-    }
-    return out;
-}
-
 void
 sy_config_load_state(struct loader *l, struct json_object *obj)
 {
@@ -159,12 +140,28 @@ void
 sy_config_state_defaults(struct sy_state_conf *st)
 {
     memset(st, 0, sizeof(*st));
-    st->prefix = "sy:";
-    st->connect_timeout_ms = 200;
-    st->command_timeout_ms = 200;
+    st->prefix = SY_STATE_DEFAULT_PREFIX;
+    st->connect_timeout_ms = SY_STATE_DEFAULT_TIMEOUT_MS;
+    st->command_timeout_ms = SY_STATE_DEFAULT_TIMEOUT_MS;
     st->refresh_ms = 200;
     st->window_ms = 60000;
     st->slice_ms = 5000;
     st->cluster_workers = 0; /* 0: this host's server.processes */
     sy_breaker_conf_defaults(&st->breaker);
+}
+
+/* Open after 5 provider failures in a row, or when half of at least 20
+ * outcomes in 30 s failed; open 5 s, doubling to 2 min, +0..20 %; a
+ * probe may take 30 s. */
+void
+sy_breaker_conf_defaults(struct sy_breaker_conf *c)
+{
+    c->consecutive = 5;
+    c->min_requests = 20;
+    c->failure_pct = 50;
+    c->window_ms = 30000;
+    c->open_ms = 5000;
+    c->open_max_ms = 120000;
+    c->jitter_pct = 20;
+    c->probe_ms = 30000;
 }

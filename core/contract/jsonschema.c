@@ -56,11 +56,11 @@ static unsigned
 type_mask(const struct json_object *k)
 {
     if (!json_object_is_type(k, json_type_array))
-        return jsonschema_type_bit(k);
+        return sy_jsonschema_type_bit(k);
     unsigned want = 0;
     size_t n = json_object_array_length(k);
     for (size_t i = 0; i < n; i++)
-        want |= jsonschema_type_bit(json_object_array_get_idx(k, i));
+        want |= sy_jsonschema_type_bit(json_object_array_get_idx(k, i));
     return want;
 }
 
@@ -70,7 +70,7 @@ kw_type(struct vctx *c, const struct json_object *s,
         const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    if ((jsonschema_type_of(v) & type_mask(k)) != 0)
+    if ((sy_jsonschema_type_of(v) & type_mask(k)) != 0)
         return true;
     size_t n = json_object_is_type(k, json_type_array)
                    ? json_object_array_length(k)
@@ -82,17 +82,17 @@ kw_type(struct vctx *c, const struct json_object *s,
         const struct json_object *t = json_object_is_type(k, json_type_array)
                                           ? json_object_array_get_idx(k, i)
                                           : k;
-        if (jsonschema_type_bit(t) == 0)
+        if (sy_jsonschema_type_bit(t) == 0)
             continue;
         int w = snprintf(names + len, sizeof(names) - len, "%s%s",
                          len == 0     ? ""
                          : i + 1 == n ? " or "
                                       : ", ",
-                         jsonschema_str_of(t));
+                         sy_jsonschema_str_of(t));
         len += w > 0 ? (size_t)w : 0;
     }
-    return jsonschema_fail(c, "must be %s (got %s)", names,
-                           jsonschema_type_name(v));
+    return sy_jsonschema_fail(c, "must be %s (got %s)", names,
+                              sy_jsonschema_type_name(v));
 }
 
 /* A short, caller-safe list of the scalar values of an enum. */
@@ -106,14 +106,14 @@ enum_brief(const struct json_object *k, char *buf, size_t len)
         char item[48];
         if (json_object_is_type(e, json_type_string)) {
             item[0] = '"';
-            size_t m = 1 + jsonschema_safe_copy(item + 1, jsonschema_str_of(e),
-                                                40, false);
+            size_t m = 1 + sy_jsonschema_safe_copy(
+                               item + 1, sy_jsonschema_str_of(e), 40, false);
             item[m++] = '"';
             item[m] = '\0';
-        } else if (jsonschema_is_number(e)) {
+        } else if (sy_jsonschema_is_number(e)) {
             struct num x;
-            jsonschema_num_get(e, &x);
-            jsonschema_num_fmt(&x, item, sizeof(item));
+            sy_jsonschema_num_get(e, &x);
+            sy_jsonschema_num_fmt(&x, item, sizeof(item));
         } else if (json_object_is_type(e, json_type_boolean)) {
             snprintf(item, sizeof(item), "%s",
                      json_object_get_boolean(e) ? "true" : "false");
@@ -138,17 +138,17 @@ kw_enum(struct vctx *c, const struct json_object *s,
 {
     (void)s;
     if (!json_object_is_type(k, json_type_array))
-        return jsonschema_fail(c, "invalid schema: enum must be an array");
+        return sy_jsonschema_fail(c, "invalid schema: enum must be an array");
     size_t n = json_object_array_length(k);
     for (size_t i = 0; i < n; i++) {
-        if (jsonschema_equal(c, json_object_array_get_idx(k, i), v, 0))
+        if (sy_jsonschema_equal(c, json_object_array_get_idx(k, i), v, 0))
             return true;
         if (c->aborted)
             return false;
     }
     char brief[120];
     enum_brief(k, brief, sizeof(brief));
-    return jsonschema_fail(c, "must be one of: %s", brief);
+    return sy_jsonschema_fail(c, "must be one of: %s", brief);
 }
 
 static bool
@@ -156,9 +156,9 @@ kw_const(struct vctx *c, const struct json_object *s,
          const struct json_object *k, const struct json_object *v)
 {
     (void)s;
-    return jsonschema_equal(c, k, v, 0) ||
+    return sy_jsonschema_equal(c, k, v, 0) ||
            (!c->aborted &&
-            jsonschema_fail(c, "must be equal to the const value"));
+            sy_jsonschema_fail(c, "must be equal to the const value"));
 }
 
 static bool
@@ -168,10 +168,10 @@ kw_ref(struct vctx *c, const struct json_object *s, const struct json_object *k,
     (void)s;
     const struct json_object *t =
         json_object_is_type(k, json_type_string)
-            ? jsonschema_resolve_ref(c->root, jsonschema_str_of(k))
+            ? sy_jsonschema_resolve_ref(c->root, sy_jsonschema_str_of(k))
             : NULL;
-    if (!jsonschema_is_schema(t))
-        return jsonschema_fail(c, "invalid schema: cannot resolve $ref");
+    if (!sy_jsonschema_is_schema(t))
+        return sy_jsonschema_fail(c, "invalid schema: cannot resolve $ref");
     return validate(c, t, v);
 }
 
@@ -213,7 +213,7 @@ explain_branch(struct vctx *c, const struct json_object *k,
     if (c->quiet > 0 || c->aborted)
         return false;
     size_t n = json_object_array_length(k), pick = n;
-    unsigned ty = jsonschema_type_of(v);
+    unsigned ty = sy_jsonschema_type_of(v);
     for (size_t i = 0; i < n; i++) {
         const struct json_object *b = json_object_array_get_idx(k, i);
         struct json_object *t;
@@ -243,7 +243,7 @@ kw_any_of(struct vctx *c, const struct json_object *s,
         return true;
     if (c->aborted || explain_branch(c, k, v))
         return false;
-    return jsonschema_fail(c, "must match at least one schema in anyOf");
+    return sy_jsonschema_fail(c, "must match at least one schema in anyOf");
 }
 
 static bool
@@ -258,10 +258,10 @@ kw_one_of(struct vctx *c, const struct json_object *s,
         return true;
     if (hits == 0 && explain_branch(c, k, v))
         return false;
-    return jsonschema_fail(c,
-                           "must match exactly one schema in oneOf "
-                           "(matched %s)",
-                           hits == 0 ? "none" : "more than one");
+    return sy_jsonschema_fail(c,
+                              "must match exactly one schema in oneOf "
+                              "(matched %s)",
+                              hits == 0 ? "none" : "more than one");
 }
 
 static bool
@@ -275,7 +275,7 @@ kw_not(struct vctx *c, const struct json_object *s, const struct json_object *k,
         c->quiet--;
     if (c->aborted)
         return false;
-    return !ok || jsonschema_fail(c, "must not match the schema in not");
+    return !ok || sy_jsonschema_fail(c, "must not match the schema in not");
 }
 
 static bool
@@ -304,9 +304,9 @@ kw_properties(struct vctx *c, const struct json_object *s,
         struct json_object *pv;
         if (!json_object_object_get_ex(v, key, &pv))
             continue;
-        size_t saved = jsonschema_path_key(c, key);
+        size_t saved = sy_jsonschema_path_key(c, key);
         bool ok = validate(c, sub, pv);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -322,11 +322,11 @@ pattern_props(struct vctx *c, const struct json_object *pp, const char *key,
     int matched = 0;
     json_object_object_foreach(pp, pat, sub)
     {
-        int m = jsonschema_rx_match(c, pat, key, strlen(key));
+        int m = sy_jsonschema_rx_match(c, pat, key, strlen(key));
         if (m == -2)
             return -1; /* the regex budget: recorded */
         if (m < 0) {
-            jsonschema_fail(c, "cannot apply a patternProperties pattern");
+            sy_jsonschema_fail(c, "cannot apply a patternProperties pattern");
             return -1;
         }
         if (m == 0)
@@ -334,9 +334,9 @@ pattern_props(struct vctx *c, const struct json_object *pp, const char *key,
         matched = 1;
         if (!apply)
             return 1;
-        size_t saved = jsonschema_path_key(c, key);
+        size_t saved = sy_jsonschema_path_key(c, key);
         bool ok = validate(c, sub, pv);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return -1;
     }
@@ -374,12 +374,12 @@ kw_additional(struct vctx *c, const struct json_object *s,
             if (m > 0)
                 continue;
         }
-        size_t saved = jsonschema_path_key(c, key);
+        size_t saved = sy_jsonschema_path_key(c, key);
         bool ok = json_object_is_type(k, json_type_boolean) &&
                           !json_object_get_boolean(k)
-                      ? jsonschema_fail(c, "property is not allowed")
+                      ? sy_jsonschema_fail(c, "property is not allowed")
                       : validate(c, k, pv);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -396,12 +396,12 @@ kw_required(struct vctx *c, const struct json_object *s,
         const struct json_object *name = json_object_array_get_idx(k, i);
         struct json_object *pv;
         if (!json_object_is_type(name, json_type_string) ||
-            json_object_object_get_ex(v, jsonschema_str_of(name), &pv))
+            json_object_object_get_ex(v, sy_jsonschema_str_of(name), &pv))
             continue;
         char safe[64];
-        safe[jsonschema_safe_copy(safe, jsonschema_str_of(name), 48, false)] =
-            '\0';
-        return jsonschema_fail(c, "missing required property \"%s\"", safe);
+        safe[sy_jsonschema_safe_copy(safe, sy_jsonschema_str_of(name), 48,
+                                     false)] = '\0';
+        return sy_jsonschema_fail(c, "missing required property \"%s\"", safe);
     }
     return true;
 }
@@ -416,15 +416,16 @@ dep_names(struct vctx *c, const char *key, const struct json_object *names,
         const struct json_object *name = json_object_array_get_idx(names, i);
         struct json_object *pv;
         if (!json_object_is_type(name, json_type_string) ||
-            json_object_object_get_ex(v, jsonschema_str_of(name), &pv))
+            json_object_object_get_ex(v, sy_jsonschema_str_of(name), &pv))
             continue;
         char a[64], b[64];
-        a[jsonschema_safe_copy(a, key, 48, false)] = '\0';
-        b[jsonschema_safe_copy(b, jsonschema_str_of(name), 48, false)] = '\0';
-        return jsonschema_fail(c,
-                               "property \"%s\" requires property "
-                               "\"%s\"",
-                               a, b);
+        a[sy_jsonschema_safe_copy(a, key, 48, false)] = '\0';
+        b[sy_jsonschema_safe_copy(b, sy_jsonschema_str_of(name), 48, false)] =
+            '\0';
+        return sy_jsonschema_fail(c,
+                                  "property \"%s\" requires property "
+                                  "\"%s\"",
+                                  a, b);
     }
     return true;
 }
@@ -467,9 +468,9 @@ kw_property_names(struct vctx *c, const struct json_object *s,
         if (c->aborted)
             return false;
         if (!ok) {
-            size_t saved = jsonschema_path_key(c, key);
-            jsonschema_fail(c, "property name does not match propertyNames");
-            jsonschema_path_pop(c, saved);
+            size_t saved = sy_jsonschema_path_key(c, key);
+            sy_jsonschema_fail(c, "property name does not match propertyNames");
+            sy_jsonschema_path_pop(c, saved);
             return false;
         }
     }
@@ -500,9 +501,9 @@ kw_items(struct vctx *c, const struct json_object *s,
             i < np ? json_object_array_get_idx(prefix, i) : rest;
         if (sub == NULL)
             break;
-        size_t saved = jsonschema_path_index(c, i);
+        size_t saved = sy_jsonschema_path_index(c, i);
         bool ok = validate(c, sub, json_object_array_get_idx(v, i));
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -529,12 +530,12 @@ kw_unique(struct vctx *c, const struct json_object *s,
     size_t n = json_object_array_length(v);
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
-            if (jsonschema_equal(c, json_object_array_get_idx(v, i),
-                                 json_object_array_get_idx(v, j), 0))
-                return jsonschema_fail(c,
-                                       "items must be unique ([%zu] "
-                                       "equals [%zu])",
-                                       i, j);
+            if (sy_jsonschema_equal(c, json_object_array_get_idx(v, i),
+                                    json_object_array_get_idx(v, j), 0))
+                return sy_jsonschema_fail(c,
+                                          "items must be unique ([%zu] "
+                                          "equals [%zu])",
+                                          i, j);
             if (c->aborted)
                 return false;
         }
@@ -547,10 +548,10 @@ kw_contains(struct vctx *c, const struct json_object *s,
 {
     struct json_object *t;
     int64_t lo = 1, hi = -1;
-    if (sibling(s, "minContains", &t) && jsonschema_count_of(t) >= 0)
-        lo = jsonschema_count_of(t);
+    if (sibling(s, "minContains", &t) && sy_jsonschema_count_of(t) >= 0)
+        lo = sy_jsonschema_count_of(t);
     if (sibling(s, "maxContains", &t))
-        hi = jsonschema_count_of(t);
+        hi = sy_jsonschema_count_of(t);
     size_t n = json_object_array_length(v), hits = 0;
     c->quiet++;
     for (size_t i = 0; i < n && !c->aborted; i++)
@@ -561,11 +562,11 @@ kw_contains(struct vctx *c, const struct json_object *s,
     if (c->aborted)
         return false;
     if (lo > 0 && (uint64_t)hits < (uint64_t)lo)
-        return jsonschema_fail(
+        return sy_jsonschema_fail(
             c, "must contain at least %" PRId64 " matching item%s", lo,
             lo == 1 ? "" : "s");
     if (hi >= 0 && (uint64_t)hits > (uint64_t)hi)
-        return jsonschema_fail(
+        return sy_jsonschema_fail(
             c, "must contain at most %" PRId64 " matching item%s", hi,
             hi == 1 ? "" : "s");
     return true;
@@ -597,30 +598,30 @@ static const struct kw keywords[] = {
     { "dependencies", TY_OBJ, kw_dependencies, K_DEPS },
     { "dependentRequired", TY_OBJ, kw_dependencies, K_DEPS },
     { "dependentSchemas", TY_OBJ, kw_dependencies, K_SCHEMA_MAP },
-    { "minProperties", TY_OBJ, jsonschema_kw_min_props, K_COUNT },
-    { "maxProperties", TY_OBJ, jsonschema_kw_max_props, K_COUNT },
+    { "minProperties", TY_OBJ, sy_jsonschema_kw_min_props, K_COUNT },
+    { "maxProperties", TY_OBJ, sy_jsonschema_kw_max_props, K_COUNT },
     { "items", TY_ARR, kw_items, K_ITEMS },
     { "prefixItems", TY_ARR, kw_prefix_items, K_SCHEMA_LIST },
     { "additionalItems", TY_ARR, NULL, K_SCHEMA },
-    { "minItems", TY_ARR, jsonschema_kw_min_items, K_COUNT },
-    { "maxItems", TY_ARR, jsonschema_kw_max_items, K_COUNT },
+    { "minItems", TY_ARR, sy_jsonschema_kw_min_items, K_COUNT },
+    { "maxItems", TY_ARR, sy_jsonschema_kw_max_items, K_COUNT },
     { "uniqueItems", TY_ARR, kw_unique, K_BOOL },
     { "contains", TY_ARR, kw_contains, K_SCHEMA },
     { "minContains", TY_ARR, NULL, K_COUNT },
     { "maxContains", TY_ARR, NULL, K_COUNT },
-    { "minLength", TY_STR, jsonschema_kw_min_len, K_COUNT },
-    { "maxLength", TY_STR, jsonschema_kw_max_len, K_COUNT },
-    { "pattern", TY_STR, jsonschema_kw_pattern, K_PATTERN },
-    { "minimum", TY_NUM, jsonschema_kw_minimum, K_BOUND },
-    { "maximum", TY_NUM, jsonschema_kw_maximum, K_BOUND },
-    { "exclusiveMinimum", TY_NUM, jsonschema_kw_ex_minimum, K_BOUND },
-    { "exclusiveMaximum", TY_NUM, jsonschema_kw_ex_maximum, K_BOUND },
-    { "multipleOf", TY_NUM, jsonschema_kw_multiple_of, K_POSITIVE },
+    { "minLength", TY_STR, sy_jsonschema_kw_min_len, K_COUNT },
+    { "maxLength", TY_STR, sy_jsonschema_kw_max_len, K_COUNT },
+    { "pattern", TY_STR, sy_jsonschema_kw_pattern, K_PATTERN },
+    { "minimum", TY_NUM, sy_jsonschema_kw_minimum, K_BOUND },
+    { "maximum", TY_NUM, sy_jsonschema_kw_maximum, K_BOUND },
+    { "exclusiveMinimum", TY_NUM, sy_jsonschema_kw_ex_minimum, K_BOUND },
+    { "exclusiveMaximum", TY_NUM, sy_jsonschema_kw_ex_maximum, K_BOUND },
+    { "multipleOf", TY_NUM, sy_jsonschema_kw_multiple_of, K_POSITIVE },
 };
 
 /* The row of 'name', or NULL (annotations and unknown keywords). */
 const struct kw *
-jsonschema_kw_find(const char *name)
+sy_jsonschema_kw_find(const char *name)
 {
     for (size_t i = 0; i < SY_ARRAY_LEN(keywords); i++)
         if (strcmp(name, keywords[i].name) == 0)
@@ -636,7 +637,7 @@ shape_ok(enum kw_arg arg, const struct json_object *k)
 {
     switch (arg) {
     case K_SCHEMA:
-        return jsonschema_is_schema(k);
+        return sy_jsonschema_is_schema(k);
     case K_SCHEMA_MAP:
     case K_PATTERN_MAP:
     case K_DEPS:
@@ -646,17 +647,17 @@ shape_ok(enum kw_arg arg, const struct json_object *k)
     case K_ARRAY:
         return json_object_is_type(k, json_type_array);
     case K_ITEMS:
-        return jsonschema_is_schema(k) ||
+        return sy_jsonschema_is_schema(k) ||
                json_object_is_type(k, json_type_array);
     case K_COUNT:
-        return jsonschema_count_of(k) >= 0;
+        return sy_jsonschema_count_of(k) >= 0;
     case K_BOUND:
-        return jsonschema_is_number(k) ||
+        return sy_jsonschema_is_number(k) ||
                json_object_is_type(k, json_type_boolean);
     case K_NUMBER:
-        return jsonschema_is_number(k);
+        return sy_jsonschema_is_number(k);
     case K_POSITIVE:
-        return jsonschema_is_number(k) && json_object_get_double(k) > 0;
+        return sy_jsonschema_is_number(k) && json_object_get_double(k) > 0;
     case K_TYPE:
         return json_object_is_type(k, json_type_string) ||
                json_object_is_type(k, json_type_array);
@@ -672,24 +673,24 @@ shape_ok(enum kw_arg arg, const struct json_object *k)
 }
 
 /* Apply schema 's' to instance 'v'. False on the first violation, which
- * jsonschema_fail() recorded unless quiet. */
+ * sy_jsonschema_fail() recorded unless quiet. */
 static bool
 validate(struct vctx *c, const struct json_object *s,
          const struct json_object *v)
 {
     if (json_object_is_type(s, json_type_boolean))
         return json_object_get_boolean(s) ||
-               jsonschema_fail(c, "no value is allowed here");
+               sy_jsonschema_fail(c, "no value is allowed here");
     if (!json_object_is_type(s, json_type_object))
-        return jsonschema_fail(c, "invalid schema: not an object or a "
-                                  "boolean");
-    if (!jsonschema_step(c))
+        return sy_jsonschema_fail(c, "invalid schema: not an object or a "
+                                     "boolean");
+    if (!sy_jsonschema_step(c))
         return false;
     if (c->depth >= SY_JSONSCHEMA_MAX_DEPTH)
-        return jsonschema_abort_eval(c,
-                                     "the schema is nested too deeply "
-                                     "(a $ref loop?)",
-                                     false);
+        return sy_jsonschema_abort_eval(c,
+                                        "the schema is nested too deeply "
+                                        "(a $ref loop?)",
+                                        false);
     c->depth++;
     bool ok = true;
     struct json_object *k;
@@ -697,24 +698,24 @@ validate(struct vctx *c, const struct json_object *s,
         json_object_object_get_ex(s, "$ref", &k)) {
         /* drafts 4 to 7: "$ref" replaces its siblings */
         ok = shape_ok(K_REF, k) ? kw_ref(c, s, k, v)
-                                : jsonschema_fail(c, "invalid schema");
+                                : sy_jsonschema_fail(c, "invalid schema");
         c->depth--;
         return ok && !c->aborted;
     }
     if (json_object_object_get_ex(s, "type", &k))
         ok = shape_ok(K_TYPE, k)
                  ? kw_type(c, s, k, v)
-                 : jsonschema_fail(c, "invalid schema: bad \"type\"");
-    unsigned ty = jsonschema_type_of(v);
+                 : sy_jsonschema_fail(c, "invalid schema: bad \"type\"");
+    unsigned ty = sy_jsonschema_type_of(v);
     json_object_object_foreach(s, name, val)
     {
         if (!ok)
             break;
-        const struct kw *kw = jsonschema_kw_find(name);
+        const struct kw *kw = sy_jsonschema_kw_find(name);
         if (kw == NULL || kw->fn == NULL || (kw->types & ty) == 0)
             continue;
         if (!shape_ok(kw->arg, val))
-            ok = jsonschema_fail(c, "invalid schema: bad \"%s\"", kw->name);
+            ok = sy_jsonschema_fail(c, "invalid schema: bad \"%s\"", kw->name);
         else
             ok = kw->fn(c, s, val, v);
     }
@@ -759,16 +760,16 @@ sy_schema_validate(const struct sy_schema *cs,
         return false;
     }
     struct vctx c;
-    jsonschema_ctx_init(&c, cs->root, err, errlen, false);
+    sy_jsonschema_ctx_init(&c, cs->root, err, errlen, false);
     c.cs = (struct sy_schema *)(uintptr_t)cs; /* read only here */
     c.budget = budget;
-    budget->t_enter = jsonschema_cpu_ns();
-    budget->wall_last = jsonschema_wall_ns();
+    budget->t_enter = sy_jsonschema_cpu_ns();
+    budget->wall_last = sy_jsonschema_wall_ns();
     bool ok = validate(&c, cs->root, instance);
-    uint64_t now = jsonschema_cpu_ns();
+    uint64_t now = sy_jsonschema_cpu_ns();
     if (now > budget->t_enter)
         budget->cpu_ns += now - budget->t_enter;
-    jsonschema_ctx_cleanup(&c);
+    sy_jsonschema_rx_cleanup(&c);
     if (!ok && err != NULL && errlen > 0 && err[0] == '\0')
         snprintf(err, errlen, "$: does not match the schema");
     if (ok && err != NULL && errlen > 0)

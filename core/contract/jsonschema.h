@@ -13,20 +13,14 @@
 #define SY_CORE_JSONSCHEMA_H
 
 #include "base/sy.h"
+#include "base/limits.h"
 
 #include <stdint.h>
 
 struct json_object;
 
-/* Bounds against hostile schemas: nested schema applications (a $ref
- * loop stops here), evaluation steps (subschema applications plus value
- * comparisons) per validation, the length of one pattern in bytes, the
- * patterns of one schema, and their compiled size in bytes. */
-#define SY_JSONSCHEMA_MAX_DEPTH     128
-#define SY_JSONSCHEMA_MAX_STEPS     200000
-#define SY_JSONSCHEMA_PATTERN_MAX   1024
-#define SY_JSONSCHEMA_MAX_PATTERNS  512
-#define SY_JSONSCHEMA_PATTERN_BYTES (2u << 20)
+/* The bounds against hostile schemas (SY_JSONSCHEMA_MAX_DEPTH and the
+ * rest) are in base/limits.h. */
 
 /* Regex work one request may spend in all its validations: CPU time of
  * the validating thread, and match attempts (one per start position of

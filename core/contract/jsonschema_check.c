@@ -39,8 +39,9 @@ static const char *const annotations[] = {
     "writeOnly", "contentMediaType", "contentEncoding", "contentSchema",
 };
 
-bool
-jsonschema_is_annotation(const char *name)
+/* 'name' is an annotation this validator accepts and does not assert. */
+static bool
+is_annotation(const char *name)
 {
     if (strncmp(name, "x-", 2) == 0)
         return true;
@@ -65,12 +66,12 @@ check_list(struct vctx *c, const struct json_object *k, bool empty_ok)
 {
     if (!json_object_is_type(k, json_type_array) ||
         (!empty_ok && json_object_array_length(k) == 0))
-        return jsonschema_fail(c, "must be a non-empty array of schemas");
+        return sy_jsonschema_fail(c, "must be a non-empty array of schemas");
     size_t n = json_object_array_length(k);
     for (size_t i = 0; i < n; i++) {
-        size_t saved = jsonschema_path_index(c, i);
+        size_t saved = sy_jsonschema_path_index(c, i);
         bool ok = check_schema(c, json_object_array_get_idx(k, i));
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -81,21 +82,21 @@ static bool
 check_pattern(struct vctx *c, const char *src, size_t len)
 {
     char why[160];
-    return jsonschema_rx_add(c, src, len, why, sizeof(why)) ||
-           jsonschema_fail(c, "unsupported pattern: %s", why);
+    return sy_jsonschema_rx_add(c, src, len, why, sizeof(why)) ||
+           sy_jsonschema_fail(c, "unsupported pattern: %s", why);
 }
 
 static bool
 check_map(struct vctx *c, const struct json_object *k, bool patterns)
 {
     if (!json_object_is_type(k, json_type_object))
-        return jsonschema_fail(c, "must be an object of schemas");
+        return sy_jsonschema_fail(c, "must be an object of schemas");
     json_object_object_foreach(k, key, sub)
     {
-        size_t saved = jsonschema_path_key(c, key);
+        size_t saved = sy_jsonschema_path_key(c, key);
         bool ok = !patterns || check_pattern(c, key, strlen(key));
         ok = ok && check_schema(c, sub);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -109,11 +110,11 @@ check_names(struct vctx *c, const struct json_object *k)
                    ? json_object_array_length(k)
                    : 0;
     if (!json_object_is_type(k, json_type_array))
-        return jsonschema_fail(c, "must be an array of strings");
+        return sy_jsonschema_fail(c, "must be an array of strings");
     for (size_t i = 0; i < n; i++)
         if (!json_object_is_type(json_object_array_get_idx(k, i),
                                  json_type_string))
-            return jsonschema_fail(c, "must be an array of strings");
+            return sy_jsonschema_fail(c, "must be an array of strings");
     return true;
 }
 
@@ -123,14 +124,14 @@ static bool
 check_deps(struct vctx *c, const struct json_object *k)
 {
     if (!json_object_is_type(k, json_type_object))
-        return jsonschema_fail(c, "must be an object");
+        return sy_jsonschema_fail(c, "must be an object");
     json_object_object_foreach(k, key, sub)
     {
-        size_t saved = jsonschema_path_key(c, key);
+        size_t saved = sy_jsonschema_path_key(c, key);
         bool ok = json_object_is_type(sub, json_type_array)
                       ? check_names(c, sub)
                       : check_schema(c, sub);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             return false;
     }
@@ -141,13 +142,13 @@ static bool
 check_ref(struct vctx *c, const struct json_object *k)
 {
     if (!json_object_is_type(k, json_type_string))
-        return jsonschema_fail(c, "must be a string");
+        return sy_jsonschema_fail(c, "must be a string");
     const struct json_object *t =
-        jsonschema_resolve_ref(c->root, jsonschema_str_of(k));
-    if (!jsonschema_is_schema(t))
-        return jsonschema_fail(c, "cannot resolve (only references "
-                                  "inside this schema, such as "
-                                  "\"#/$defs/name\", are supported)");
+        sy_jsonschema_resolve_ref(c->root, sy_jsonschema_str_of(k));
+    if (!sy_jsonschema_is_schema(t))
+        return sy_jsonschema_fail(c, "cannot resolve (only references "
+                                     "inside this schema, such as "
+                                     "\"#/$defs/name\", are supported)");
     struct compile_state *st = c->cst;
     if (st->nrefs == st->crefs) {
         st->crefs = st->crefs ? st->crefs * 2 : 8;
@@ -163,10 +164,10 @@ static bool
 check_number(struct vctx *c, const struct json_object *k, bool positive)
 {
     double d = json_object_get_double(k);
-    if (!jsonschema_is_number(k) || !isfinite(d))
-        return jsonschema_fail(c, "must be a number");
+    if (!sy_jsonschema_is_number(k) || !isfinite(d))
+        return sy_jsonschema_fail(c, "must be a number");
     if (positive && !(d > 0))
-        return jsonschema_fail(c, "must be a number greater than 0");
+        return sy_jsonschema_fail(c, "must be a number greater than 0");
     return true;
 }
 
@@ -176,13 +177,13 @@ check_type(struct vctx *c, const struct json_object *k)
     bool list = json_object_is_type(k, json_type_array);
     size_t n = list ? json_object_array_length(k) : 1;
     if (n == 0)
-        return jsonschema_fail(c, "must not be empty");
+        return sy_jsonschema_fail(c, "must not be empty");
     for (size_t i = 0; i < n; i++)
-        if (jsonschema_type_bit(list ? json_object_array_get_idx(k, i) : k) ==
-            0)
-            return jsonschema_fail(c, "must be a type name (null, boolean, "
-                                      "object, array, number, integer, "
-                                      "string) or an array of them");
+        if (sy_jsonschema_type_bit(list ? json_object_array_get_idx(k, i)
+                                        : k) == 0)
+            return sy_jsonschema_fail(c, "must be a type name (null, boolean, "
+                                         "object, array, number, integer, "
+                                         "string) or an array of them");
     return true;
 }
 
@@ -202,8 +203,8 @@ check_value(struct vctx *c, const struct kw *kw, const struct json_object *k)
         return json_object_is_type(k, json_type_array) ? check_list(c, k, true)
                                                        : check_schema(c, k);
     case K_COUNT:
-        if (!jsonschema_is_integral(k) || json_object_get_double(k) < 0)
-            return jsonschema_fail(c, "must be a non-negative integer");
+        if (!sy_jsonschema_is_integral(k) || json_object_get_double(k) < 0)
+            return sy_jsonschema_fail(c, "must be a non-negative integer");
         return true;
     case K_BOUND:
         if (json_object_is_type(k, json_type_boolean))
@@ -219,16 +220,16 @@ check_value(struct vctx *c, const struct kw *kw, const struct json_object *k)
         return check_names(c, k);
     case K_ARRAY:
         return json_object_is_type(k, json_type_array) ||
-               jsonschema_fail(c, "must be an array");
+               sy_jsonschema_fail(c, "must be an array");
     case K_ANY:
         return true;
     case K_BOOL:
         return json_object_is_type(k, json_type_boolean) ||
-               jsonschema_fail(c, "must be a boolean");
+               sy_jsonschema_fail(c, "must be a boolean");
     case K_PATTERN:
         if (!json_object_is_type(k, json_type_string))
-            return jsonschema_fail(c, "must be a string");
-        return check_pattern(c, jsonschema_str_of(k),
+            return sy_jsonschema_fail(c, "must be a string");
+        return check_pattern(c, sy_jsonschema_str_of(k),
                              (size_t)json_object_get_string_len(k));
     case K_REF:
         return check_ref(c, k);
@@ -247,20 +248,20 @@ check_other(struct vctx *c, const char *name, const struct json_object *val)
 {
     if (strcmp(name, "$schema") == 0)
         return json_object_is_type(val, json_type_string) ||
-               jsonschema_fail(c, "must be a string");
+               sy_jsonschema_fail(c, "must be a string");
     if (strcmp(name, "$id") == 0 || strcmp(name, "id") == 0) {
         if (c->depth != 1)
-            return jsonschema_fail(c,
-                                   "\"%s\" is only supported at the "
-                                   "root of the schema",
-                                   name);
+            return sy_jsonschema_fail(c,
+                                      "\"%s\" is only supported at the "
+                                      "root of the schema",
+                                      name);
         return json_object_is_type(val, json_type_string) ||
-               jsonschema_fail(c, "must be a string");
+               sy_jsonschema_fail(c, "must be a string");
     }
-    if (jsonschema_is_annotation(name))
+    if (is_annotation(name))
         return true;
-    return jsonschema_fail(c, "unsupported keyword (this gateway refuses "
-                              "keywords it cannot enforce)");
+    return sy_jsonschema_fail(c, "unsupported keyword (this gateway refuses "
+                                 "keywords it cannot enforce)");
 }
 
 static bool
@@ -271,20 +272,21 @@ check_schema(struct vctx *c, const struct json_object *s)
         return true;
     }
     if (!json_object_is_type(s, json_type_object))
-        return jsonschema_fail(c, "must be a schema (an object or a boolean)");
+        return sy_jsonschema_fail(c,
+                                  "must be a schema (an object or a boolean)");
     if (c->depth >= SY_JSONSCHEMA_MAX_DEPTH)
-        return jsonschema_fail(c, "the schema is nested too deeply");
-    if (!jsonschema_step(c))
+        return sy_jsonschema_fail(c, "the schema is nested too deeply");
+    if (!sy_jsonschema_step(c))
         return false;
     remember_walked(c->cst, s);
     c->depth++;
     bool ok = true;
     json_object_object_foreach(s, name, val)
     {
-        const struct kw *kw = jsonschema_kw_find(name);
-        size_t saved = jsonschema_path_key(c, name);
+        const struct kw *kw = sy_jsonschema_kw_find(name);
+        size_t saved = sy_jsonschema_path_key(c, name);
         ok = kw != NULL ? check_value(c, kw, val) : check_other(c, name, val);
-        jsonschema_path_pop(c, saved);
+        sy_jsonschema_path_pop(c, saved);
         if (!ok)
             break;
     }
@@ -316,8 +318,8 @@ check_refs(struct vctx *c)
             continue;
         snprintf(c->path, PATH_CAP, "%s", st->refs[i].path);
         c->plen = strlen(c->path);
-        return jsonschema_fail(c, "does not point to a subschema of this "
-                                  "schema");
+        return sy_jsonschema_fail(c, "does not point to a subschema of this "
+                                     "schema");
     }
     return true;
 }
@@ -354,20 +356,20 @@ sy_schema_compile_ex(const struct json_object *schema, unsigned flags,
     }
     if (flags & SY_SCHEMA_LEGACY)
         cs->legacy_ref = true;
-    jsonschema_ctx_init(&c, schema, err, errlen, true);
+    sy_jsonschema_ctx_init(&c, schema, err, errlen, true);
     c.cs = cs;
     c.cst = &st;
     bool ok = check_schema(&c, schema) && check_refs(&c);
     if (!ok && err != NULL && errlen > 0 && err[0] == '\0')
         snprintf(err, errlen, "#: the schema cannot be used");
-    jsonschema_ctx_cleanup(&c);
+    sy_jsonschema_rx_cleanup(&c);
     free(st.walked);
     free(st.refs);
     if (!ok) {
         sy_schema_free(cs);
         return NULL;
     }
-    jsonschema_rx_finish(cs);
+    sy_jsonschema_rx_finish(cs);
     return cs;
 }
 
@@ -376,7 +378,7 @@ sy_schema_free(struct sy_schema *cs)
 {
     if (cs == NULL)
         return;
-    jsonschema_rx_free(cs);
+    sy_jsonschema_rx_free(cs);
     free(cs);
 }
 

@@ -26,8 +26,8 @@
  * NULL) is emptied; 'pointer_paths' picks "#/a/b" (check) over "$.a.b"
  * (validate). */
 void
-jsonschema_ctx_init(struct vctx *c, const struct json_object *root, char *err,
-                    size_t errlen, bool pointer_paths)
+sy_jsonschema_ctx_init(struct vctx *c, const struct json_object *root,
+                       char *err, size_t errlen, bool pointer_paths)
 {
     memset(c, 0, sizeof(*c));
     c->root = root;
@@ -40,20 +40,13 @@ jsonschema_ctx_init(struct vctx *c, const struct json_object *root, char *err,
         err[0] = '\0';
 }
 
-/* Free what the call owns: the pattern cache and its locale. */
-void
-jsonschema_ctx_cleanup(struct vctx *c)
-{
-    jsonschema_rx_cleanup(c);
-}
-
 /* ------------------------------------------------------------------ */
 /* Messages and paths                                                  */
 
 /* json_object_get_string takes a non-const pointer but only reads a
  * string object; call it on strings only. */
 const char *
-jsonschema_str_of(const struct json_object *o)
+sy_jsonschema_str_of(const struct json_object *o)
 {
     return json_object_get_string((struct json_object *)(uintptr_t)o);
 }
@@ -61,7 +54,7 @@ jsonschema_str_of(const struct json_object *o)
 /* Record the first violation as "<path>: <message>" in the caller's
  * buffer, unless quiet or one is recorded already. Always false, so that
  * a validator can return it. */
-bool SY_PRINTF(2, 3) jsonschema_fail(struct vctx *c, const char *fmt, ...)
+bool SY_PRINTF(2, 3) sy_jsonschema_fail(struct vctx *c, const char *fmt, ...)
 {
     if (c->quiet > 0 || c->have_err || c->err == NULL || c->errlen == 0)
         return false;
@@ -80,7 +73,7 @@ bool SY_PRINTF(2, 3) jsonschema_fail(struct vctx *c, const char *fmt, ...)
  * enclosing keyword fail at once (no exponential retries). 'at_root':
  * where it happened means nothing, report it at "$". */
 bool
-jsonschema_abort_eval(struct vctx *c, const char *why, bool at_root)
+sy_jsonschema_abort_eval(struct vctx *c, const char *why, bool at_root)
 {
     if (!c->aborted) {
         c->aborted = true;
@@ -88,7 +81,7 @@ jsonschema_abort_eval(struct vctx *c, const char *why, bool at_root)
         c->have_err = false;
         if (at_root)
             c->path[1] = '\0';
-        jsonschema_fail(c, "%s", why);
+        sy_jsonschema_fail(c, "%s", why);
     }
     return false;
 }
@@ -108,7 +101,7 @@ path_put(struct vctx *c, const char *s, size_t n)
 }
 
 void
-jsonschema_path_pop(struct vctx *c, size_t saved)
+sy_jsonschema_path_pop(struct vctx *c, size_t saved)
 {
     c->plen = saved;
     c->path[saved] = '\0';
@@ -129,7 +122,7 @@ is_ident(const char *k)
 /* Append a caller-safe rendering of 'k': printable ASCII only, at most
  * 'max' bytes, with '~' and '/' escaped when 'pointer' is set. */
 size_t
-jsonschema_safe_copy(char *out, const char *k, size_t max, bool pointer)
+sy_jsonschema_safe_copy(char *out, const char *k, size_t max, bool pointer)
 {
     size_t n = 0;
     for (; *k != '\0' && n + 5 <= max; k++) {
@@ -151,21 +144,21 @@ jsonschema_safe_copy(char *out, const char *k, size_t max, bool pointer)
 }
 
 size_t
-jsonschema_path_key(struct vctx *c, const char *key)
+sy_jsonschema_path_key(struct vctx *c, const char *key)
 {
     size_t saved = c->plen;
     char tmp[64];
     size_t n = 0;
     if (c->pointer_paths) {
         tmp[n++] = '/';
-        n += jsonschema_safe_copy(tmp + n, key, 48, true);
+        n += sy_jsonschema_safe_copy(tmp + n, key, 48, true);
     } else if (is_ident(key) && strlen(key) <= 40) {
         tmp[n++] = '.';
-        n += jsonschema_safe_copy(tmp + n, key, 48, false);
+        n += sy_jsonschema_safe_copy(tmp + n, key, 48, false);
     } else {
         tmp[n++] = '[';
         tmp[n++] = '"';
-        n += jsonschema_safe_copy(tmp + n, key, 40, false);
+        n += sy_jsonschema_safe_copy(tmp + n, key, 40, false);
         tmp[n++] = '"';
         tmp[n++] = ']';
     }
@@ -174,7 +167,7 @@ jsonschema_path_key(struct vctx *c, const char *key)
 }
 
 size_t
-jsonschema_path_index(struct vctx *c, size_t i)
+sy_jsonschema_path_index(struct vctx *c, size_t i)
 {
     size_t saved = c->plen;
     char tmp[32];
@@ -185,15 +178,15 @@ jsonschema_path_index(struct vctx *c, size_t i)
 
 /* Count a step; false (and abort) past the budget. */
 bool
-jsonschema_step(struct vctx *c)
+sy_jsonschema_step(struct vctx *c)
 {
     if (c->aborted)
         return false;
     if (++c->steps > SY_JSONSCHEMA_MAX_STEPS)
-        return jsonschema_abort_eval(c,
-                                     "the schema is too complex to "
-                                     "evaluate",
-                                     true);
+        return sy_jsonschema_abort_eval(c,
+                                        "the schema is too complex to "
+                                        "evaluate",
+                                        true);
     return true;
 }
 
@@ -201,7 +194,7 @@ jsonschema_step(struct vctx *c)
 /* Numbers, types and equality                                         */
 
 void
-jsonschema_num_get(const struct json_object *o, struct num *n)
+sy_jsonschema_num_get(const struct json_object *o, struct num *n)
 {
     n->is_int = false;
     n->i = 0;
@@ -219,7 +212,7 @@ jsonschema_num_get(const struct json_object *o, struct num *n)
 }
 
 int
-jsonschema_num_cmp(const struct num *a, const struct num *b)
+sy_jsonschema_num_cmp(const struct num *a, const struct num *b)
 {
     if (a->is_int && b->is_int)
         return (a->i > b->i) - (a->i < b->i);
@@ -229,7 +222,7 @@ jsonschema_num_cmp(const struct num *a, const struct num *b)
 }
 
 void
-jsonschema_num_fmt(const struct num *n, char *buf, size_t len)
+sy_jsonschema_num_fmt(const struct num *n, char *buf, size_t len)
 {
     if (n->is_int) {
         snprintf(buf, len, "%" PRId64, n->i);
@@ -241,7 +234,7 @@ jsonschema_num_fmt(const struct num *n, char *buf, size_t len)
 }
 
 bool
-jsonschema_is_number(const struct json_object *o)
+sy_jsonschema_is_number(const struct json_object *o)
 {
     return json_object_is_type(o, json_type_int) ||
            json_object_is_type(o, json_type_double);
@@ -249,7 +242,7 @@ jsonschema_is_number(const struct json_object *o)
 
 /* JSON Schema integers are mathematical: 1.0 and 1e2 are integers. */
 bool
-jsonschema_is_integral(const struct json_object *o)
+sy_jsonschema_is_integral(const struct json_object *o)
 {
     if (json_object_is_type(o, json_type_int))
         return true;
@@ -269,19 +262,19 @@ static const struct {
 };
 
 unsigned
-jsonschema_type_bit(const struct json_object *name)
+sy_jsonschema_type_bit(const struct json_object *name)
 {
     if (!json_object_is_type(name, json_type_string))
         return 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(type_names); i++)
-        if (strcmp(jsonschema_str_of(name), type_names[i].name) == 0)
+        if (strcmp(sy_jsonschema_str_of(name), type_names[i].name) == 0)
             return type_names[i].bit;
     return 0;
 }
 
 /* The instance's type as a mask: an integral number is both. */
 unsigned
-jsonschema_type_of(const struct json_object *v)
+sy_jsonschema_type_of(const struct json_object *v)
 {
     switch (json_object_get_type(v)) {
     case json_type_null:
@@ -296,17 +289,17 @@ jsonschema_type_of(const struct json_object *v)
         return TY_STR;
     case json_type_int:
     case json_type_double:
-        return jsonschema_is_integral(v) ? (TY_NUM | TY_INT) : TY_NUM;
+        return sy_jsonschema_is_integral(v) ? (TY_NUM | TY_INT) : TY_NUM;
     }
     return 0;
 }
 
 const char *
-jsonschema_type_name(const struct json_object *v)
+sy_jsonschema_type_name(const struct json_object *v)
 {
     if (json_object_is_type(v, json_type_int))
         return "integer";
-    unsigned t = jsonschema_type_of(v) & ~(unsigned)TY_INT;
+    unsigned t = sy_jsonschema_type_of(v) & ~(unsigned)TY_INT;
     for (size_t i = 0; i < SY_ARRAY_LEN(type_names); i++)
         if (type_names[i].bit == t)
             return type_names[i].name;
@@ -314,21 +307,21 @@ jsonschema_type_name(const struct json_object *v)
 }
 
 bool
-jsonschema_equal(struct vctx *c, const struct json_object *a,
-                 const struct json_object *b, unsigned depth)
+sy_jsonschema_equal(struct vctx *c, const struct json_object *a,
+                    const struct json_object *b, unsigned depth)
 {
-    if (!jsonschema_step(c))
+    if (!sy_jsonschema_step(c))
         return false;
     if (depth > SY_JSONSCHEMA_MAX_DEPTH)
-        return jsonschema_abort_eval(c,
-                                     "a value is nested too deeply to "
-                                     "compare",
-                                     false);
-    if (jsonschema_is_number(a) && jsonschema_is_number(b)) {
+        return sy_jsonschema_abort_eval(c,
+                                        "a value is nested too deeply to "
+                                        "compare",
+                                        false);
+    if (sy_jsonschema_is_number(a) && sy_jsonschema_is_number(b)) {
         struct num x, y;
-        jsonschema_num_get(a, &x);
-        jsonschema_num_get(b, &y);
-        return jsonschema_num_cmp(&x, &y) == 0;
+        sy_jsonschema_num_get(a, &x);
+        sy_jsonschema_num_get(b, &y);
+        return sy_jsonschema_num_cmp(&x, &y) == 0;
     }
     json_type t = json_object_get_type(a);
     if (t != json_object_get_type(b))
@@ -339,16 +332,17 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
     case json_type_string: {
         int n = json_object_get_string_len(a);
         return n == json_object_get_string_len(b) &&
-               memcmp(jsonschema_str_of(a), jsonschema_str_of(b), (size_t)n) ==
-                   0;
+               memcmp(sy_jsonschema_str_of(a), sy_jsonschema_str_of(b),
+                      (size_t)n) == 0;
     }
     case json_type_array: {
         size_t n = json_object_array_length(a);
         if (n != json_object_array_length(b))
             return false;
         for (size_t i = 0; i < n; i++)
-            if (!jsonschema_equal(c, json_object_array_get_idx(a, i),
-                                  json_object_array_get_idx(b, i), depth + 1))
+            if (!sy_jsonschema_equal(c, json_object_array_get_idx(a, i),
+                                     json_object_array_get_idx(b, i),
+                                     depth + 1))
                 return false;
         return true;
     }
@@ -359,7 +353,7 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
         {
             struct json_object *vb;
             if (!json_object_object_get_ex(b, key, &vb) ||
-                !jsonschema_equal(c, va, vb, depth + 1))
+                !sy_jsonschema_equal(c, va, vb, depth + 1))
                 return false;
         }
         return true;
@@ -376,7 +370,7 @@ jsonschema_equal(struct vctx *c, const struct json_object *a,
  * JSON pointer (~0 ~1 and %XX decoded). NULL when unsupported (remote
  * refs, anchors) or not found. Borrowed from 'root'. */
 const struct json_object *
-jsonschema_resolve_ref(const struct json_object *root, const char *ref)
+sy_jsonschema_resolve_ref(const struct json_object *root, const char *ref)
 {
     if (ref[0] != '#')
         return NULL;
@@ -426,7 +420,7 @@ jsonschema_resolve_ref(const struct json_object *root, const char *ref)
 }
 
 bool
-jsonschema_is_schema(const struct json_object *s)
+sy_jsonschema_is_schema(const struct json_object *s)
 {
     return json_object_is_type(s, json_type_object) ||
            json_object_is_type(s, json_type_boolean);

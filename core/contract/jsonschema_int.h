@@ -44,7 +44,7 @@ struct compile_state {
 };
 
 /* Evaluation state of one sy_schema_validate or sy_schema_compile call.
- * Set up by jsonschema_ctx_init and released by jsonschema_ctx_cleanup
+ * Set up by sy_jsonschema_ctx_init and released by jsonschema_ctx_cleanup
  * (jsonschema_ctx.c); the pattern fields belong to jsonschema_rx.c. */
 struct vctx {
     const struct json_object *root; /* borrowed: the schema document */
@@ -124,51 +124,50 @@ struct kw {
 /* Start a call: 'root' is the schema document (borrowed), 'err' the
  * caller's buffer (may be NULL), emptied; paths are JSON pointers ("#")
  * when 'pointer_paths', else instance paths ("$"). */
-void jsonschema_ctx_init(struct vctx *c, const struct json_object *root,
-                         char *err, size_t errlen, bool pointer_paths);
-/* Free what the call owns (the match state). */
-void jsonschema_ctx_cleanup(struct vctx *c);
+void sy_jsonschema_ctx_init(struct vctx *c, const struct json_object *root,
+                            char *err, size_t errlen, bool pointer_paths);
 /* Record the first violation as "<path>: <message>" unless quiet;
  * always false. */
-bool jsonschema_fail(struct vctx *c, const char *fmt, ...) SY_PRINTF(2, 3);
+bool sy_jsonschema_fail(struct vctx *c, const char *fmt, ...) SY_PRINTF(2, 3);
 /* A bound was hit: report 'why' even when quiet, fail everything after;
  * always false. */
-bool jsonschema_abort_eval(struct vctx *c, const char *why, bool at_root);
+bool sy_jsonschema_abort_eval(struct vctx *c, const char *why, bool at_root);
 /* Count a step; false (and abort) past SY_JSONSCHEMA_MAX_STEPS. */
-bool jsonschema_step(struct vctx *c);
+bool sy_jsonschema_step(struct vctx *c);
 /* Append an object key or an array index to the path; both return the
- * length to give back to jsonschema_path_pop. */
-size_t jsonschema_path_key(struct vctx *c, const char *key);
-size_t jsonschema_path_index(struct vctx *c, size_t i);
-void jsonschema_path_pop(struct vctx *c, size_t saved);
+ * length to give back to sy_jsonschema_path_pop. */
+size_t sy_jsonschema_path_key(struct vctx *c, const char *key);
+size_t sy_jsonschema_path_index(struct vctx *c, size_t i);
+void sy_jsonschema_path_pop(struct vctx *c, size_t saved);
 /* A caller-safe copy of 'k' (printable ASCII, at most 'max' bytes), not
  * NUL-terminated; returns its length. */
-size_t jsonschema_safe_copy(char *out, const char *k, size_t max, bool pointer);
+size_t sy_jsonschema_safe_copy(char *out, const char *k, size_t max,
+                               bool pointer);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema_ctx.c: JSON values and $ref                              */
 
 /* The bytes of a string object (call it on strings only). */
-const char *jsonschema_str_of(const struct json_object *o);
-void jsonschema_num_get(const struct json_object *o, struct num *n);
-int jsonschema_num_cmp(const struct num *a, const struct num *b);
-void jsonschema_num_fmt(const struct num *n, char *buf, size_t len);
-bool jsonschema_is_number(const struct json_object *o);
+const char *sy_jsonschema_str_of(const struct json_object *o);
+void sy_jsonschema_num_get(const struct json_object *o, struct num *n);
+int sy_jsonschema_num_cmp(const struct num *a, const struct num *b);
+void sy_jsonschema_num_fmt(const struct num *n, char *buf, size_t len);
+bool sy_jsonschema_is_number(const struct json_object *o);
 /* Integers are mathematical: 1.0 and 1e2 are integers. */
-bool jsonschema_is_integral(const struct json_object *o);
+bool sy_jsonschema_is_integral(const struct json_object *o);
 /* The TY_ bit of a type name; 0 when it is not one. */
-unsigned jsonschema_type_bit(const struct json_object *name);
+unsigned sy_jsonschema_type_bit(const struct json_object *name);
 /* The instance's TY_ mask. */
-unsigned jsonschema_type_of(const struct json_object *v);
-const char *jsonschema_type_name(const struct json_object *v);
+unsigned sy_jsonschema_type_of(const struct json_object *v);
+const char *sy_jsonschema_type_name(const struct json_object *v);
 /* JSON equality (1 equals 1.0); counts steps, aborts when too deep. */
-bool jsonschema_equal(struct vctx *c, const struct json_object *a,
-                      const struct json_object *b, unsigned depth);
+bool sy_jsonschema_equal(struct vctx *c, const struct json_object *a,
+                         const struct json_object *b, unsigned depth);
 /* The schema that a local "#..." reference names; borrowed, or NULL. */
-const struct json_object *jsonschema_resolve_ref(const struct json_object *root,
-                                                 const char *ref);
+const struct json_object *sy_jsonschema_resolve_ref(
+    const struct json_object *root, const char *ref);
 /* An object or a boolean. */
-bool jsonschema_is_schema(const struct json_object *s);
+bool sy_jsonschema_is_schema(const struct json_object *s);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema_rx.c: patterns                                           */
@@ -176,72 +175,70 @@ bool jsonschema_is_schema(const struct json_object *s);
 /* Compile pattern 'src' (len bytes, borrowed from the schema: its address
  * is the key) into c->cs; false with the reason in 'why' when it cannot
  * be. */
-bool jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
-                       size_t whylen);
+bool sy_jsonschema_rx_add(struct vctx *c, const char *src, size_t len,
+                          char *why, size_t whylen);
 /* After the walk: sort the patterns for lookup. */
-void jsonschema_rx_finish(struct sy_schema *cs);
+void sy_jsonschema_rx_finish(struct sy_schema *cs);
 /* Free the compiled patterns of 'cs'. */
-void jsonschema_rx_free(struct sy_schema *cs);
+void sy_jsonschema_rx_free(struct sy_schema *cs);
 /* 1 when pattern 'src' (the address compiled) matches in s[0..n), 0 when
  * not, -1 when it was not compiled or the subject is not UTF-8, -2 when
  * the regex budget or a match limit was hit (c is then aborted). */
-int jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
-                        size_t n);
+int sy_jsonschema_rx_match(struct vctx *c, const char *src, const char *s,
+                           size_t n);
 /* Free the match state of 'c'. */
-void jsonschema_rx_cleanup(struct vctx *c);
+void sy_jsonschema_rx_cleanup(struct vctx *c);
 /* The validating thread's CPU clock and the monotonic clock, in ns
  * (budget accounting). */
-uint64_t jsonschema_cpu_ns(void);
-uint64_t jsonschema_wall_ns(void);
+uint64_t sy_jsonschema_cpu_ns(void);
+uint64_t sy_jsonschema_wall_ns(void);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema.c: keywords                                              */
 
 /* The keyword table's row for 'name', or NULL. */
-const struct kw *jsonschema_kw_find(const char *name);
-/* 'name' is an annotation this validator accepts and does not assert. */
-bool jsonschema_is_annotation(const char *name);
+const struct kw *sy_jsonschema_kw_find(const char *name);
 
 /* ------------------------------------------------------------------ */
 /* jsonschema_scalar.c: keywords on strings, numbers and counts        */
 
 /* A count keyword's value (2.0 counts as 2); -1 when it is not one. */
-int64_t jsonschema_count_of(const struct json_object *k);
-bool jsonschema_kw_min_len(struct vctx *c, const struct json_object *s,
-                           const struct json_object *k,
-                           const struct json_object *v);
-bool jsonschema_kw_max_len(struct vctx *c, const struct json_object *s,
-                           const struct json_object *k,
-                           const struct json_object *v);
-bool jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
-                           const struct json_object *k,
-                           const struct json_object *v);
-bool jsonschema_kw_minimum(struct vctx *c, const struct json_object *s,
-                           const struct json_object *k,
-                           const struct json_object *v);
-bool jsonschema_kw_maximum(struct vctx *c, const struct json_object *s,
-                           const struct json_object *k,
-                           const struct json_object *v);
-bool jsonschema_kw_ex_minimum(struct vctx *c, const struct json_object *s,
+int64_t sy_jsonschema_count_of(const struct json_object *k);
+bool sy_jsonschema_kw_min_len(struct vctx *c, const struct json_object *s,
                               const struct json_object *k,
                               const struct json_object *v);
-bool jsonschema_kw_ex_maximum(struct vctx *c, const struct json_object *s,
+bool sy_jsonschema_kw_max_len(struct vctx *c, const struct json_object *s,
                               const struct json_object *k,
                               const struct json_object *v);
-bool jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
-                             const struct json_object *k,
-                             const struct json_object *v);
-bool jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
-                             const struct json_object *k,
-                             const struct json_object *v);
-bool jsonschema_kw_min_items(struct vctx *c, const struct json_object *s,
-                             const struct json_object *k,
-                             const struct json_object *v);
-bool jsonschema_kw_max_items(struct vctx *c, const struct json_object *s,
-                             const struct json_object *k,
-                             const struct json_object *v);
-bool jsonschema_kw_multiple_of(struct vctx *c, const struct json_object *s,
-                               const struct json_object *k,
-                               const struct json_object *v);
+bool sy_jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
+                              const struct json_object *k,
+                              const struct json_object *v);
+bool sy_jsonschema_kw_minimum(struct vctx *c, const struct json_object *s,
+                              const struct json_object *k,
+                              const struct json_object *v);
+bool sy_jsonschema_kw_maximum(struct vctx *c, const struct json_object *s,
+                              const struct json_object *k,
+                              const struct json_object *v);
+bool sy_jsonschema_kw_ex_minimum(struct vctx *c, const struct json_object *s,
+                                 const struct json_object *k,
+                                 const struct json_object *v);
+bool sy_jsonschema_kw_ex_maximum(struct vctx *c, const struct json_object *s,
+                                 const struct json_object *k,
+                                 const struct json_object *v);
+bool sy_jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
+                                const struct json_object *k,
+                                const struct json_object *v);
+bool sy_jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
+                                const struct json_object *k,
+                                const struct json_object *v);
+bool sy_jsonschema_kw_min_items(struct vctx *c, const struct json_object *s,
+                                const struct json_object *k,
+                                const struct json_object *v);
+bool sy_jsonschema_kw_max_items(struct vctx *c, const struct json_object *s,
+                                const struct json_object *k,
+                                const struct json_object *v);
+bool sy_jsonschema_kw_multiple_of(struct vctx *c, const struct json_object *s,
+                                  const struct json_object *k,
+                                  const struct json_object *v);
 
 #endif

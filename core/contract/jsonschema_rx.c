@@ -77,7 +77,7 @@ struct rx_match {
     "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 
 uint64_t
-jsonschema_wall_ns(void)
+sy_jsonschema_wall_ns(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
@@ -86,7 +86,7 @@ jsonschema_wall_ns(void)
 }
 
 uint64_t
-jsonschema_cpu_ns(void)
+sy_jsonschema_cpu_ns(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
@@ -355,8 +355,8 @@ rx_compile_pcre(const char *p, size_t n, bool backref, char *why, size_t whylen)
 
 /* Compile pattern 'src' into c->cs. */
 bool
-jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
-                  size_t whylen)
+sy_jsonschema_rx_add(struct vctx *c, const char *src, size_t len, char *why,
+                     size_t whylen)
 {
     struct sy_schema *cs = c->cs;
     if (len > SY_JSONSCHEMA_PATTERN_MAX) {
@@ -417,14 +417,14 @@ pat_cmp(const void *a, const void *b)
 }
 
 void
-jsonschema_rx_finish(struct sy_schema *cs)
+sy_jsonschema_rx_finish(struct sy_schema *cs)
 {
     if (cs->npats > 1)
         qsort(cs->pats, cs->npats, sizeof(*cs->pats), pat_cmp);
 }
 
 void
-jsonschema_rx_free(struct sy_schema *cs)
+sy_jsonschema_rx_free(struct sy_schema *cs)
 {
     for (size_t i = 0; i < cs->npats; i++)
         pcre2_code_free(cs->pats[i].code);
@@ -455,10 +455,10 @@ rx_callout(pcre2_callout_block *cb, void *data)
     struct sy_rx_budget *b = data;
     if (++b->starts > SY_RX_BUDGET_STARTS)
         return PCRE2_ERROR_CALLOUT;
-    uint64_t w = jsonschema_wall_ns();
+    uint64_t w = sy_jsonschema_wall_ns();
     if (w - b->wall_last >= RX_CHECK_NS) {
         b->wall_last = w;
-        uint64_t now = jsonschema_cpu_ns();
+        uint64_t now = sy_jsonschema_cpu_ns();
         if (now > b->t_enter &&
             b->cpu_ns + (now - b->t_enter) > SY_RX_BUDGET_CPU_NS)
             return PCRE2_ERROR_CALLOUT;
@@ -498,13 +498,13 @@ rx_find(const struct sy_schema *cs, const char *src)
 }
 
 int
-jsonschema_rx_match(struct vctx *c, const char *src, const char *s, size_t n)
+sy_jsonschema_rx_match(struct vctx *c, const char *src, const char *s, size_t n)
 {
     const struct rx_pat *p = rx_find(c->cs, src);
     if (p == NULL)
         return -1;
     if (c->budget->spent) {
-        jsonschema_abort_eval(c, "too much regex work", false);
+        sy_jsonschema_abort_eval(c, "too much regex work", false);
         return -2;
     }
     struct rx_match *m = rx_state(c);
@@ -521,15 +521,15 @@ jsonschema_rx_match(struct vctx *c, const char *src, const char *s, size_t n)
     /* PCRE2_ERROR_CALLOUT (the budget), _MATCHLIMIT, _DEPTHLIMIT,
      * _HEAPLIMIT, _NOMEMORY: this pattern costs too much on this value. */
     c->budget->spent = true;
-    jsonschema_abort_eval(c,
-                          "too much regex work (the schema's patterns "
-                          "exceeded the gateway's limits)",
-                          false);
+    sy_jsonschema_abort_eval(c,
+                             "too much regex work (the schema's patterns "
+                             "exceeded the gateway's limits)",
+                             false);
     return -2;
 }
 
 void
-jsonschema_rx_cleanup(struct vctx *c)
+sy_jsonschema_rx_cleanup(struct vctx *c)
 {
     if (c->rxm == NULL)
         return;

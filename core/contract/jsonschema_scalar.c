@@ -22,11 +22,11 @@
 /* A count keyword's value: a non-negative integer, maybe written 2.0;
  * -1 when it is not one. */
 int64_t
-jsonschema_count_of(const struct json_object *k)
+sy_jsonschema_count_of(const struct json_object *k)
 {
     if (json_object_is_type(k, json_type_int))
         return json_object_get_int64(k);
-    if (!jsonschema_is_integral(k) || json_object_get_double(k) < 0)
+    if (!sy_jsonschema_is_integral(k) || json_object_get_double(k) < 0)
         return -1;
     double d = json_object_get_double(k);
     return d >= 9.0e18 ? INT64_MAX : (int64_t)d;
@@ -47,52 +47,58 @@ static bool
 length_kw(struct vctx *c, const struct json_object *k,
           const struct json_object *v, bool at_least)
 {
-    size_t have =
-        utf8_count(jsonschema_str_of(v), (size_t)json_object_get_string_len(v));
-    int64_t lim = jsonschema_count_of(k);
+    size_t have = utf8_count(sy_jsonschema_str_of(v),
+                             (size_t)json_object_get_string_len(v));
+    int64_t lim = sy_jsonschema_count_of(k);
     if (lim < 0 || (at_least ? (uint64_t)have >= (uint64_t)lim
                              : (uint64_t)have <= (uint64_t)lim))
         return true;
-    return jsonschema_fail(c, "must be at %s %" PRId64 " character%s long",
-                           at_least ? "least" : "most", lim,
-                           lim == 1 ? "" : "s");
+    return sy_jsonschema_fail(c, "must be at %s %" PRId64 " character%s long",
+                              at_least ? "least" : "most", lim,
+                              lim == 1 ? "" : "s");
 }
 
 bool
-jsonschema_kw_min_len(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k, const struct json_object *v)
+sy_jsonschema_kw_min_len(struct vctx *c, const struct json_object *s,
+                         const struct json_object *k,
+                         const struct json_object *v)
 {
     (void)s;
     return length_kw(c, k, v, true);
 }
 
 bool
-jsonschema_kw_max_len(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k, const struct json_object *v)
+sy_jsonschema_kw_max_len(struct vctx *c, const struct json_object *s,
+                         const struct json_object *k,
+                         const struct json_object *v)
 {
     (void)s;
     return length_kw(c, k, v, false);
 }
 
 bool
-jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k, const struct json_object *v)
+sy_jsonschema_kw_pattern(struct vctx *c, const struct json_object *s,
+                         const struct json_object *k,
+                         const struct json_object *v)
 {
     (void)s;
     if (!json_object_is_type(k, json_type_string))
-        return jsonschema_fail(c, "invalid schema: pattern must be a string");
-    int m = jsonschema_rx_match(c, jsonschema_str_of(k), jsonschema_str_of(v),
-                                (size_t)json_object_get_string_len(v));
+        return sy_jsonschema_fail(c,
+                                  "invalid schema: pattern must be a string");
+    int m = sy_jsonschema_rx_match(c, sy_jsonschema_str_of(k),
+                                   sy_jsonschema_str_of(v),
+                                   (size_t)json_object_get_string_len(v));
     if (m > 0)
         return true;
     if (m == -2)
         return false; /* the regex budget: recorded, everything fails */
     if (m < 0)
-        return jsonschema_fail(c, "cannot apply the pattern (not a "
-                                  "compiled schema, or not UTF-8)");
+        return sy_jsonschema_fail(c, "cannot apply the pattern (not a "
+                                     "compiled schema, or not UTF-8)");
     char safe[72];
-    safe[jsonschema_safe_copy(safe, jsonschema_str_of(k), 64, false)] = '\0';
-    return jsonschema_fail(c, "must match the pattern \"%s\"", safe);
+    safe[sy_jsonschema_safe_copy(safe, sy_jsonschema_str_of(k), 64, false)] =
+        '\0';
+    return sy_jsonschema_fail(c, "must match the pattern \"%s\"", safe);
 }
 
 /* minimum, maximum and the exclusive forms: 'dir' > 0 for lower bounds;
@@ -102,7 +108,7 @@ bound_kw(struct vctx *c, const struct json_object *s,
          const struct json_object *k, const struct json_object *v, int dir,
          bool exclusive)
 {
-    if (!jsonschema_is_number(k))
+    if (!sy_jsonschema_is_number(k))
         return true; /* a draft-4 boolean: read by the sibling */
     struct json_object *flag;
     if (!exclusive &&
@@ -111,45 +117,47 @@ bound_kw(struct vctx *c, const struct json_object *s,
         json_object_is_type(flag, json_type_boolean))
         exclusive = json_object_get_boolean(flag);
     struct num x, b;
-    jsonschema_num_get(v, &x);
-    jsonschema_num_get(k, &b);
+    sy_jsonschema_num_get(v, &x);
+    sy_jsonschema_num_get(k, &b);
     if (!isfinite(x.d))
-        return jsonschema_fail(c, "must be a finite number");
-    int r = jsonschema_num_cmp(&x, &b) * dir;
+        return sy_jsonschema_fail(c, "must be a finite number");
+    int r = sy_jsonschema_num_cmp(&x, &b) * dir;
     if (r > 0 || (r == 0 && !exclusive))
         return true;
     char buf[40];
-    jsonschema_num_fmt(&b, buf, sizeof(buf));
-    return jsonschema_fail(c, "must be %s%s %s", dir > 0 ? ">" : "<",
-                           exclusive ? "" : "=", buf);
+    sy_jsonschema_num_fmt(&b, buf, sizeof(buf));
+    return sy_jsonschema_fail(c, "must be %s%s %s", dir > 0 ? ">" : "<",
+                              exclusive ? "" : "=", buf);
 }
 
 bool
-jsonschema_kw_minimum(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k, const struct json_object *v)
+sy_jsonschema_kw_minimum(struct vctx *c, const struct json_object *s,
+                         const struct json_object *k,
+                         const struct json_object *v)
 {
     return bound_kw(c, s, k, v, 1, false);
 }
 
 bool
-jsonschema_kw_maximum(struct vctx *c, const struct json_object *s,
-                      const struct json_object *k, const struct json_object *v)
+sy_jsonschema_kw_maximum(struct vctx *c, const struct json_object *s,
+                         const struct json_object *k,
+                         const struct json_object *v)
 {
     return bound_kw(c, s, k, v, -1, false);
 }
 
 bool
-jsonschema_kw_ex_minimum(struct vctx *c, const struct json_object *s,
-                         const struct json_object *k,
-                         const struct json_object *v)
+sy_jsonschema_kw_ex_minimum(struct vctx *c, const struct json_object *s,
+                            const struct json_object *k,
+                            const struct json_object *v)
 {
     return bound_kw(c, s, k, v, 1, true);
 }
 
 bool
-jsonschema_kw_ex_maximum(struct vctx *c, const struct json_object *s,
-                         const struct json_object *k,
-                         const struct json_object *v)
+sy_jsonschema_kw_ex_maximum(struct vctx *c, const struct json_object *s,
+                            const struct json_object *k,
+                            const struct json_object *v)
 {
     return bound_kw(c, s, k, v, -1, true);
 }
@@ -173,21 +181,21 @@ is_multiple(const struct num *x, const struct num *m)
 }
 
 bool
-jsonschema_kw_multiple_of(struct vctx *c, const struct json_object *s,
-                          const struct json_object *k,
-                          const struct json_object *v)
+sy_jsonschema_kw_multiple_of(struct vctx *c, const struct json_object *s,
+                             const struct json_object *k,
+                             const struct json_object *v)
 {
     (void)s;
     struct num x, m;
-    jsonschema_num_get(v, &x);
-    jsonschema_num_get(k, &m);
+    sy_jsonschema_num_get(v, &x);
+    sy_jsonschema_num_get(k, &m);
     if (!(m.d > 0))
-        return jsonschema_fail(c, "invalid schema: multipleOf must be > 0");
+        return sy_jsonschema_fail(c, "invalid schema: multipleOf must be > 0");
     if (is_multiple(&x, &m))
         return true;
     char buf[40];
-    jsonschema_num_fmt(&m, buf, sizeof(buf));
-    return jsonschema_fail(c, "must be a multiple of %s", buf);
+    sy_jsonschema_num_fmt(&m, buf, sizeof(buf));
+    return sy_jsonschema_fail(c, "must be a multiple of %s", buf);
 }
 
 /* minItems, maxItems, minProperties, maxProperties. */
@@ -195,19 +203,19 @@ static bool
 count_kw(struct vctx *c, const struct json_object *k, size_t have,
          bool at_least, const char *what)
 {
-    int64_t lim = jsonschema_count_of(k);
+    int64_t lim = sy_jsonschema_count_of(k);
     if (lim < 0 || (at_least ? (uint64_t)have >= (uint64_t)lim
                              : (uint64_t)have <= (uint64_t)lim))
         return true;
-    return jsonschema_fail(c, "must have at %s %" PRId64 " %s%s",
-                           at_least ? "least" : "most", lim, what,
-                           lim == 1 ? "" : "s");
+    return sy_jsonschema_fail(c, "must have at %s %" PRId64 " %s%s",
+                              at_least ? "least" : "most", lim, what,
+                              lim == 1 ? "" : "s");
 }
 
 bool
-jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
-                        const struct json_object *k,
-                        const struct json_object *v)
+sy_jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v)
 {
     (void)s;
     return count_kw(c, k, (size_t)json_object_object_length(v), true,
@@ -215,9 +223,9 @@ jsonschema_kw_min_props(struct vctx *c, const struct json_object *s,
 }
 
 bool
-jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
-                        const struct json_object *k,
-                        const struct json_object *v)
+sy_jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v)
 {
     (void)s;
     return count_kw(c, k, (size_t)json_object_object_length(v), false,
@@ -225,18 +233,18 @@ jsonschema_kw_max_props(struct vctx *c, const struct json_object *s,
 }
 
 bool
-jsonschema_kw_min_items(struct vctx *c, const struct json_object *s,
-                        const struct json_object *k,
-                        const struct json_object *v)
+sy_jsonschema_kw_min_items(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v)
 {
     (void)s;
     return count_kw(c, k, json_object_array_length(v), true, "item");
 }
 
 bool
-jsonschema_kw_max_items(struct vctx *c, const struct json_object *s,
-                        const struct json_object *k,
-                        const struct json_object *v)
+sy_jsonschema_kw_max_items(struct vctx *c, const struct json_object *s,
+                           const struct json_object *k,
+                           const struct json_object *v)
 {
     (void)s;
     return count_kw(c, k, json_object_array_length(v), false, "item");

@@ -1,14 +1,14 @@
 /*
  * store.c - the Redis connection of one thread: connect with timeouts
- * (through Sentinel when configured), commands, Lua scripts by SHA,
- * publish/subscribe, and the failure gate that keeps a dead or hung Redis
- * from costing more than one timeout. Pipelined batches are
+ * (through Sentinel when configured), authenticate, select the database,
+ * subscribe; the failure gate that keeps a dead or hung Redis from
+ * costing more than one timeout; and reading published messages.
+ * Commands, replies and scripts are store_cmd.c, pipelined batches
  * store_batch.c, configuration and URL parsing store_conf.c.
  *
- * Includes hiredis (with store_batch.c, the only files that do);
- * redisReply is converted into struct sy_store_val (in the caller's
- * arena) and freed here. Redis errors are translated to SY_ESTORE here
- * and nowhere else. The process must ignore SIGPIPE (hiredis writes with
+ * Includes hiredis (with store_cmd.c and store_batch.c, the only files
+ * that do). Redis errors are translated to SY_ESTORE in these files and
+ * nowhere else. The process must ignore SIGPIPE (hiredis writes with
  * write(2)); fcgi/server.c does.
  * SPDX-License-Identifier: MIT
  */
@@ -18,7 +18,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/sha1.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -33,15 +32,13 @@
 
 #include <hiredis/hiredis.h>
 
-#define STORE_MAX_DEPTH 8 /* nesting of a converted reply */
-
 /* ------------------------------------------------------------------ */
 /* The store                                                           */
 
 /* Close the connection, if any (a subscribed store subscribes again on
  * the next connection). */
 void
-store_drop(struct sy_store *s)
+sy_store_drop(struct sy_store *s)
 {
     if (s->ctx != NULL)
         redisFree(s->ctx);
@@ -55,7 +52,7 @@ sy_store_free(struct sy_store *s)
 {
     if (s == NULL)
         return;
-    store_drop(s);
+    sy_store_drop(s);
     free(s->prefix);
     free(s->channel);
     free(s);
@@ -128,7 +125,7 @@ gate_pass(struct sy_store *s, uint64_t now_ms)
 /* Redis answered: clear the error count and, if we were backing off,
  * say once that shared state is back. */
 void
-store_gate_ok(struct sy_store *s)
+sy_store_gate_ok(struct sy_store *s)
 {
     struct sy_store_gate *g = s->gate;
     if (atomic_load(&g->errors) != 0)
@@ -206,36 +203,9 @@ is_timeout(const redisContext *c, int saved_errno)
            strstr(c->errstr, "timed out") != NULL;
 }
 
-/* Error replies that mean this node cannot serve us (a replica after a
- * failover, still loading, lost its master, wrong credentials): drop the
- * connection so the next one asks Sentinel again. */
-bool
-store_node_error(const redisReply *r)
-{
-    static const char *const prefixes[] = { "READONLY",   "LOADING",
-                                            "MASTERDOWN", "NOAUTH",
-                                            "WRONGPASS",  "NOPERM" };
-    if (r->type != REDIS_REPLY_ERROR || r->str == NULL)
-        return false;
-    for (size_t i = 0; i < SY_ARRAY_LEN(prefixes); i++) {
-        size_t n = strlen(prefixes[i]);
-        if (strncmp(r->str, prefixes[i], n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Is 'r' the NOSCRIPT error (Redis does not have the script)? */
-bool
-store_is_noscript(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ERROR && r->str != NULL &&
-           strncmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
 /* Record a failure described by 'fmt' and feed the gate. */
 enum sy_err
-store_failed(struct sy_store *s, bool timeout, const char *fmt, ...)
+sy_store_failed(struct sy_store *s, bool timeout, const char *fmt, ...)
 {
     char msg[sizeof(s->errstr)]; /* the arguments may point into errstr */
     va_list ap;
@@ -252,15 +222,15 @@ store_failed(struct sy_store *s, bool timeout, const char *fmt, ...)
 
 /* The connection broke during 'what': it cannot be reused (hiredis). */
 enum sy_err
-store_ctx_failed(struct sy_store *s, const char *what, int saved_errno)
+sy_store_ctx_failed(struct sy_store *s, const char *what, int saved_errno)
 {
     bool timeout = is_timeout(s->ctx, saved_errno);
     char detail[sizeof(s->ctx->errstr)];
     memcpy(detail, s->ctx->errstr, sizeof(detail));
     detail[sizeof(detail) - 1] = '\0';
-    store_drop(s);
-    return store_failed(s, timeout, "%s: %s%s", what, detail,
-                        timeout ? " (timeout)" : "");
+    sy_store_drop(s);
+    return sy_store_failed(s, timeout, "%s: %s%s", what, detail,
+                           timeout ? " (timeout)" : "");
 }
 
 /* Connect to host:port with our timeouts; NULL with 's->errstr' and
@@ -305,8 +275,8 @@ raw_call(struct sy_store *s, redisContext *c, int argc, const char **argv,
 }
 
 /* Copy an error reply's first line into 's->errstr' after 'what'. */
-static void
-note_error_reply(struct sy_store *s, const char *what, const redisReply *r)
+void
+sy_store_note_error(struct sy_store *s, const char *what, const redisReply *r)
 {
     int n = (int)strcspn(r->str != NULL ? r->str : "", "\r\n");
     snprintf(s->errstr, sizeof(s->errstr), "%s: %.*s", what, SY_MIN(n, 150),
@@ -324,7 +294,7 @@ setup_call(struct sy_store *s, redisContext *c, int argc, const char **argv,
         return false;
     bool ok = r->type != REDIS_REPLY_ERROR;
     if (!ok)
-        note_error_reply(s, argv[0], r);
+        sy_store_note_error(s, argv[0], r);
     else if (want != NULL &&
              (r->str == NULL || strcasecmp(r->str, want) != 0)) {
         snprintf(s->errstr, sizeof(s->errstr), "%s: unexpected reply", argv[0]);
@@ -419,7 +389,7 @@ resolve_master(struct sy_store *s, char *host, size_t hostlen, int *port,
         }
         if (r != NULL && !ok) {
             if (r->type == REDIS_REPLY_ERROR)
-                note_error_reply(s, "SENTINEL", r);
+                sy_store_note_error(s, "SENTINEL", r);
             else
                 snprintf(s->errstr, sizeof(s->errstr),
                          "sentinel %s:%d does not know master '%s'", sa->host,
@@ -455,26 +425,26 @@ subscribe_on(struct sy_store *s, redisContext *c, bool *timeout)
 static enum sy_err
 do_connect(struct sy_store *s)
 {
-    store_drop(s);
+    sy_store_drop(s);
     bool timeout = false;
     char host[256];
     int port;
     if (s->nsentinels > 0) {
         if (!resolve_master(s, host, sizeof(host), &port, &timeout))
-            return store_failed(s, timeout, "%s", s->errstr);
+            return sy_store_failed(s, timeout, "%s", s->errstr);
     } else {
         memcpy(host, s->addr.host, sizeof(host));
         port = s->addr.port;
     }
     redisContext *c = open_tcp(s, host, port, &timeout);
     if (c == NULL)
-        return store_failed(s, timeout, "%s", s->errstr);
+        return sy_store_failed(s, timeout, "%s", s->errstr);
     if (!hello(s, c, &timeout) ||
         (s->nsentinels > 0 && !check_master(s, c, &timeout)) ||
         (s->channel != NULL && !subscribe_on(s, c, &timeout))) {
         redisFree(c);
-        return store_failed(s, timeout, "%s%s", s->errstr,
-                            timeout ? " (timeout)" : "");
+        return sy_store_failed(s, timeout, "%s%s", s->errstr,
+                               timeout ? " (timeout)" : "");
     }
     s->ctx = c;
     s->ctx_epoch = atomic_load(&s->gate->epoch);
@@ -487,322 +457,17 @@ do_connect(struct sy_store *s)
 /* The preamble of every call: refuse without I/O while backing off, drop
  * a connection older than the last outage, connect when needed. */
 enum sy_err
-store_ensure(struct sy_store *s)
+sy_store_ensure(struct sy_store *s)
 {
     if (!gate_pass(s, sy_now_ms())) {
         s->stats.skipped++;
         return SY_ESTORE;
     }
     if (s->ctx != NULL && s->ctx_epoch != atomic_load(&s->gate->epoch))
-        store_drop(s);
+        sy_store_drop(s);
     if (s->ctx == NULL)
         return do_connect(s);
     return SY_OK;
-}
-
-/* Connect now (and check with PING) instead of at the first call. */
-enum sy_err
-sy_store_connect(struct sy_store *s)
-{
-    if (s->channel != NULL)
-        return store_ensure(s);
-    return sy_store_commandl(s, NULL, NULL, "PING", NULL);
-}
-
-/* ------------------------------------------------------------------ */
-/* Replies                                                             */
-
-/* Copy 'r' into 'v' (arena 'a'), spending at most '*budget' bytes. */
-bool
-store_convert(const redisReply *r, struct sy_arena *a, struct sy_store_val *v,
-              size_t *budget, int depth)
-{
-    memset(v, 0, sizeof(*v));
-    switch (r->type) {
-    case REDIS_REPLY_INTEGER:
-        v->type = SY_STORE_INT;
-        v->i = (int64_t)r->integer;
-        return true;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        if (r->len > *budget)
-            return false;
-        *budget -= r->len;
-        v->type = r->type == REDIS_REPLY_STRING   ? SY_STORE_STR
-                  : r->type == REDIS_REPLY_STATUS ? SY_STORE_STATUS
-                                                  : SY_STORE_ERROR;
-        v->str = sy_arena_strndup(a, r->str != NULL ? r->str : "", r->len);
-        v->len = r->len;
-        return true;
-    case REDIS_REPLY_ARRAY:
-        if (depth >= STORE_MAX_DEPTH ||
-            r->elements > *budget / sizeof(struct sy_store_val))
-            return false;
-        *budget -= r->elements * sizeof(struct sy_store_val);
-        v->type = SY_STORE_ARRAY;
-        v->n = r->elements;
-        v->elem = r->elements > 0
-                      ? sy_arena_zalloc(a, r->elements * sizeof(*v->elem))
-                      : NULL;
-        for (size_t i = 0; i < r->elements; i++) {
-            if (!store_convert(r->element[i], a, &v->elem[i], budget,
-                               depth + 1))
-                return false;
-        }
-        return true;
-    default:
-        /* NIL, and RESP3 types we never ask for (no HELLO 3). */
-        v->type = SY_STORE_NIL;
-        return true;
-    }
-}
-
-/* Hand reply 'r' (freed here) to the caller as '*out' in arena 'a'.
- * SY_ESTORE for an error reply ('*out' then holds it) or a reply larger
- * than max_reply_bytes ('*out' NULL). */
-static enum sy_err
-deliver(struct sy_store *s, redisReply *r, struct sy_arena *a,
-        struct sy_store_val **out)
-{
-    enum sy_err e = SY_OK;
-    if (r->type == REDIS_REPLY_ERROR) {
-        note_error_reply(s, "reply", r);
-        e = SY_ESTORE;
-    }
-    if (out != NULL && a != NULL) {
-        struct sy_store_val *v = sy_arena_zalloc(a, sizeof(*v));
-        size_t budget = s->max_reply_bytes;
-        if (store_convert(r, a, v, &budget, 0)) {
-            *out = v;
-        } else {
-            snprintf(s->errstr, sizeof(s->errstr),
-                     "reply larger than %zu bytes", s->max_reply_bytes);
-            e = SY_ESTORE;
-        }
-    }
-    freeReplyObject(r);
-    return e;
-}
-
-/* Account for the reply of a call on s->ctx: a broken connection or a
- * node that cannot serve us feeds the gate (and frees 'r'); anything else
- * means Redis is fine. */
-static enum sy_err
-settle(struct sy_store *s, redisReply *r, int saved_errno, const char *what)
-{
-    if (r == NULL)
-        return store_ctx_failed(s, what, saved_errno);
-    if (store_node_error(r)) {
-        note_error_reply(s, what, r);
-        freeReplyObject(r);
-        store_drop(s);
-        return store_failed(s, false, "%s", s->errstr);
-    }
-    store_gate_ok(s);
-    return SY_OK;
-}
-
-/* One command on the connection, connecting first if needed; '*r' is the
- * reply to free on SY_OK. */
-static enum sy_err
-call(struct sy_store *s, int argc, const char **argv, const size_t *argvlen,
-     redisReply **r)
-{
-    *r = NULL;
-    if (s->channel != NULL) {
-        snprintf(s->errstr, sizeof(s->errstr), "%s on a subscribed store",
-                 argv[0]);
-        return SY_EINTERNAL;
-    }
-    enum sy_err e = store_ensure(s);
-    if (e != SY_OK)
-        return e;
-    s->stats.calls++;
-    errno = 0;
-    redisReply *reply = redisCommandArgv(s->ctx, argc, argv, argvlen);
-    e = settle(s, reply, errno, argv[0]);
-    if (e == SY_OK)
-        *r = reply;
-    return e;
-}
-
-/* Run one command ('argc' arguments; 'argvlen' NULL for NUL-terminated
- * strings). On SY_OK '*out' (when 'out' is not NULL) is the reply in
- * arena 'a'. SY_ESTORE when Redis is unavailable (at once while backing
- * off), for an error reply (then '*out' holds it), or for a reply over
- * the size limit. */
-enum sy_err
-sy_store_command(struct sy_store *s, struct sy_arena *a,
-                 struct sy_store_val **out, int argc, const char **argv,
-                 const size_t *argvlen)
-{
-    if (out != NULL)
-        *out = NULL;
-    redisReply *r;
-    enum sy_err e = call(s, argc, argv, argvlen, &r);
-    if (e != SY_OK)
-        return e;
-    return deliver(s, r, a, out);
-}
-
-/* sy_store_command() with NUL-terminated string arguments ending with a
- * NULL, e.g. sy_store_commandl(s, a, &v, "GET", key, NULL). */
-enum sy_err
-sy_store_commandl(struct sy_store *s, struct sy_arena *a,
-                  struct sy_store_val **out, const char *arg0, ...)
-{
-    const char *argv[STORE_MAX_ARGS];
-    int argc = 0;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *p = arg0; p != NULL; p = va_arg(ap, const char *)) {
-        if (argc == STORE_MAX_ARGS) {
-            va_end(ap);
-            return SY_EINTERNAL;
-        }
-        argv[argc++] = p;
-    }
-    va_end(ap);
-    if (argc == 0)
-        return SY_EINTERNAL;
-    return sy_store_command(s, a, out, argc, argv, NULL);
-}
-
-/* Redis' clock (TIME) in milliseconds since the epoch: one clock for
- * every host of the cluster. */
-enum sy_err
-sy_store_time_ms(struct sy_store *s, uint64_t *out)
-{
-    const char *argv[1] = { "TIME" };
-    redisReply *r;
-    *out = 0;
-    enum sy_err e = call(s, 1, argv, NULL, &r);
-    if (e != SY_OK)
-        return e;
-    e = SY_ESTORE;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->type == REDIS_REPLY_STRING &&
-        r->element[1]->type == REDIS_REPLY_STRING) {
-        unsigned long long sec = strtoull(r->element[0]->str, NULL, 10);
-        unsigned long long usec = strtoull(r->element[1]->str, NULL, 10);
-        *out = (uint64_t)sec * 1000u + (uint64_t)usec / 1000u;
-        e = SY_OK;
-    }
-    freeReplyObject(r);
-    return e;
-}
-
-/* ------------------------------------------------------------------ */
-/* Scripts                                                             */
-
-/* The SHA-1 Redis will give 'sc' (what EVALSHA needs), into 'out'. */
-void
-sy_store_script_sha(const struct sy_store_script *sc, char out[41])
-{
-    sy_sha1_hex(sc->source, strlen(sc->source), out);
-}
-
-/* The SHA of 'sc', computed once per store. */
-const char *
-store_script_sha(struct sy_store *s, const struct sy_store_script *sc)
-{
-    for (size_t i = 0; i < s->nscripts; i++) {
-        if (s->scripts[i].sc == sc)
-            return s->scripts[i].sha;
-    }
-    /* Full (more scripts than any module has): recycle the last slot. */
-    struct store_script_slot *slot =
-        s->nscripts < SY_STORE_MAX_SCRIPTS
-            ? &s->scripts[s->nscripts++]
-            : &s->scripts[SY_STORE_MAX_SCRIPTS - 1];
-    slot->sc = sc;
-    sy_store_script_sha(sc, slot->sha);
-    return slot->sha;
-}
-
-/* SCRIPT LOAD on the current connection. A script Redis refuses (a Lua
- * syntax error) is a bug: logged loudly, SY_EINTERNAL. */
-enum sy_err
-store_load_script(struct sy_store *s, const struct sy_store_script *sc,
-                  const char *sha)
-{
-    const char *argv[3] = { "SCRIPT", "LOAD", sc->source };
-    s->stats.script_loads++;
-    errno = 0;
-    redisReply *r = redisCommandArgv(s->ctx, 3, argv, NULL);
-    enum sy_err e = settle(s, r, errno, "SCRIPT LOAD");
-    if (e != SY_OK)
-        return e;
-    if (r->type == REDIS_REPLY_ERROR) {
-        note_error_reply(s, "SCRIPT LOAD", r);
-        sy_log_error(NULL, "store: script %s does not load: %s", sc->name,
-                     s->errstr);
-        e = SY_EINTERNAL;
-    } else if (r->type != REDIS_REPLY_STRING || strcmp(r->str, sha) != 0) {
-        snprintf(s->errstr, sizeof(s->errstr),
-                 "script %s: Redis computed another SHA", sc->name);
-        sy_log_error(NULL, "store: %s", s->errstr);
-        e = SY_EINTERNAL;
-    }
-    freeReplyObject(r);
-    return e;
-}
-
-/* Load 'sc' now (at start-up, to find a broken script early). */
-enum sy_err
-sy_store_script_load(struct sy_store *s, const struct sy_store_script *sc)
-{
-    if (s->channel != NULL)
-        return SY_EINTERNAL;
-    const char *sha = store_script_sha(s, sc);
-    enum sy_err e = store_ensure(s);
-    if (e != SY_OK)
-        return e;
-    s->stats.calls++;
-    return store_load_script(s, sc, sha);
-}
-
-/* Run script 'sc' with 'nkeys' keys and 'nargs' arguments by EVALSHA;
- * when Redis does not have it (NOSCRIPT: restarted, failed over, SCRIPT
- * FLUSH), load it and run it again, once. Results as for
- * sy_store_command(); SY_EINTERNAL when the script does not load. */
-enum sy_err
-sy_store_eval(struct sy_store *s, const struct sy_store_script *sc, int nkeys,
-              const char **keys, int nargs, const char **args,
-              struct sy_arena *a, struct sy_store_val **out)
-{
-    if (out != NULL)
-        *out = NULL;
-    if (nkeys < 0 || nargs < 0 || nkeys + nargs > STORE_MAX_ARGS)
-        return SY_EINTERNAL;
-    const char *argv[STORE_MAX_ARGS + 3];
-    char nk[16];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[0] = "EVALSHA";
-    argv[1] = store_script_sha(s, sc);
-    argv[2] = nk;
-    for (int i = 0; i < nkeys; i++)
-        argv[3 + i] = keys[i];
-    for (int i = 0; i < nargs; i++)
-        argv[3 + nkeys + i] = args[i];
-    int argc = 3 + nkeys + nargs;
-    redisReply *r;
-    enum sy_err e = call(s, argc, argv, NULL, &r);
-    if (e != SY_OK)
-        return e;
-    if (store_is_noscript(r)) {
-        freeReplyObject(r);
-        e = store_load_script(s, sc, argv[1]);
-        if (e != SY_OK)
-            return e;
-        errno = 0;
-        r = redisCommandArgv(s->ctx, argc, argv, NULL);
-        e = settle(s, r, errno, "EVALSHA");
-        if (e != SY_OK)
-            return e;
-    }
-    return deliver(s, r, a, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -818,8 +483,8 @@ sy_store_subscribe(struct sy_store *s, const char *channel)
 {
     free(s->channel);
     s->channel = sy_xstrdup(channel);
-    store_drop(s);
-    return store_ensure(s);
+    sy_store_drop(s);
+    return sy_store_ensure(s);
 }
 
 /* Wait up to 'timeout_ms' for one message on the subscribed channel. On
@@ -837,12 +502,12 @@ sy_store_read_message(struct sy_store *s, uint32_t timeout_ms,
     *msglen = 0;
     if (s->channel == NULL)
         return SY_EINTERNAL;
-    enum sy_err e = store_ensure(s);
+    enum sy_err e = sy_store_ensure(s);
     if (e != SY_OK)
         return e;
     void *rv = NULL;
     if (redisGetReplyFromReader(s->ctx, &rv) != REDIS_OK)
-        return store_ctx_failed(s, "read", errno);
+        return sy_store_ctx_failed(s, "read", errno);
     if (rv == NULL) {
         struct pollfd pfd = { .fd = s->ctx->fd, .events = POLLIN };
         int n = poll(&pfd, 1, (int)SY_MIN(timeout_ms, (uint32_t)INT_MAX));
@@ -850,13 +515,13 @@ sy_store_read_message(struct sy_store *s, uint32_t timeout_ms,
             return SY_OK;
         errno = 0;
         if (redisBufferRead(s->ctx) != REDIS_OK)
-            return store_ctx_failed(s, "read", errno);
+            return sy_store_ctx_failed(s, "read", errno);
         if (redisGetReplyFromReader(s->ctx, &rv) != REDIS_OK)
-            return store_ctx_failed(s, "read", errno);
+            return sy_store_ctx_failed(s, "read", errno);
         if (rv == NULL)
             return SY_OK;
     }
-    store_gate_ok(s);
+    sy_store_gate_ok(s);
     redisReply *r = rv;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
         r->element[0]->type == REDIS_REPLY_STRING &&

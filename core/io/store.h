@@ -15,14 +15,13 @@
 #include "base/sy.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 
 #include <stdatomic.h>
 
-struct sy_store; /* opaque; one per thread */
-
-#define SY_STORE_MAX_SENTINELS 8
-#define SY_STORE_MAX_SCRIPTS   16
+struct sy_store;      /* opaque; one per thread */
+struct sy_state_conf; /* config/config.h: the "state" section */
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -39,7 +38,7 @@ struct sy_store_addr {
 /* The failure gate: consecutive errors, the backoff and the time until
  * which calls are refused without touching the network. One per store by
  * default; a process may give all its stores one shared gate (every field
- * is atomic). Touch it only through store.c. */
+ * is atomic). Touch it only through the store's files. */
 struct sy_store_gate {
     _Atomic uint64_t down_until_ms; /* 0 = up; else no I/O before this
                                        (monotonic ms) */
@@ -128,6 +127,8 @@ struct sy_store_stats {
 
 /* Setup */
 void sy_store_conf_defaults(struct sy_store_conf *conf);
+void sy_store_conf_from_state(struct sy_store_conf *conf,
+                              const struct sy_state_conf *sc);
 enum sy_err sy_store_parse_url(const char *url, struct sy_store_addr *out,
                                char *err, size_t errlen);
 enum sy_err sy_store_parse_hostport(const char *s, struct sy_store_addr *out,

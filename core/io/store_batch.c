@@ -1,9 +1,10 @@
 /*
- * store_batch.c - pipelined batches of Redis commands: encode RESP in
- * memory (sy_store_batch_*, no I/O), then send them in one write and read
- * every reply (sy_store_exec), reloading scripts Redis answered NOSCRIPT
- * for. Includes hiredis (with store.c, the only files that do); the
- * connection, the gate and reply conversion are store.c's, through
+ * store_batch.c - pipelined batches of Redis commands: each command is
+ * encoded by hiredis' own formatter (redisFormatCommandArgv) into one
+ * buffer (sy_store_batch_*, no I/O), then the whole batch is sent in one
+ * write and every reply read (sy_store_exec), reloading scripts Redis
+ * answered NOSCRIPT for. Includes hiredis; the connection and the gate
+ * are store.c's, reply conversion and scripts store_cmd.c's, through
  * store_int.h.
  * SPDX-License-Identifier: MIT
  */
@@ -69,47 +70,29 @@ sy_store_batch_truncate(struct sy_store_batch *b, size_t n)
     b->n = n;
 }
 
-static size_t
-decimal_len(size_t x)
-{
-    size_t n = 1;
-    while (x >= 10) {
-        x /= 10;
-        n++;
-    }
-    return n;
-}
-
+/* Append one command, as RESP from hiredis, and remember where it sits.
+ * SY_ETOOBIG, with 'b' unchanged, when it would pass the batch maximum. */
 static enum sy_err
 batch_append(struct sy_store_batch *b, int argc, const char **argv,
              const size_t *argvlen, const struct sy_store_script *script)
 {
     if (argc <= 0)
         return SY_EINTERNAL;
-    /* Size first, so that a batch that is full is left unchanged. */
-    size_t need = 3 + decimal_len((size_t)argc) + 2;
-    for (int i = 0; i < argc; i++) {
-        size_t n = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
-        need += 1 + decimal_len(n) + 2 + n + 2;
-    }
-    if (b->resp.len + need > b->resp.max)
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0 || cmd == NULL)
+        sy_oom(0); /* hiredis fails only when malloc does */
+    /* Size first: a full batch is left unchanged and usable (a refused
+     * append would mark the buffer failed). */
+    if ((size_t)len > b->resp.max - b->resp.len) {
+        redisFreeCommand(cmd);
         return SY_ETOOBIG;
+    }
     size_t off = b->resp.len;
-    enum sy_err e = sy_buf_printf(&b->resp, "*%d\r\n", argc);
-    for (int i = 0; i < argc && e == SY_OK; i++) {
-        size_t n = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
-        e = sy_buf_printf(&b->resp, "$%zu\r\n", n);
-        if (e == SY_OK)
-            e = sy_buf_append(&b->resp, argv[i], n);
-        if (e == SY_OK)
-            e = sy_buf_append(&b->resp, "\r\n", 2);
-    }
-    if (e != SY_OK) {
-        b->resp.len = off;
-        if (b->resp.data != NULL)
-            b->resp.data[off] = '\0';
+    enum sy_err e = sy_buf_append(&b->resp, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    if (e != SY_OK)
         return e;
-    }
     if (b->n == b->cap) {
         b->cap = b->cap == 0 ? 16 : b->cap * 2;
         b->cmds = sy_xrealloc(b->cmds, b->cap * sizeof(*b->cmds));
@@ -182,9 +165,9 @@ read_one(struct sy_store *s, struct sy_arena *a, struct sy_store_val *vals,
     void *rv = NULL;
     errno = 0;
     if (redisGetReply(s->ctx, &rv) != REDIS_OK || rv == NULL)
-        return store_ctx_failed(s, "pipeline", errno);
+        return sy_store_ctx_failed(s, "pipeline", errno);
     redisReply *r = rv;
-    if (vals != NULL && !store_convert(r, a, &vals[i], budget, 0)) {
+    if (vals != NULL && !sy_store_convert(r, a, &vals[i], budget, 0)) {
         memset(&vals[i], 0, sizeof(vals[i]));
         vals[i].type = SY_STORE_ERROR;
         vals[i].str = "ERR reply too large";
@@ -210,7 +193,7 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
         return SY_OK;
     if (s->channel != NULL)
         return SY_EINTERNAL;
-    enum sy_err e = store_ensure(s);
+    enum sy_err e = sy_store_ensure(s);
     if (e != SY_OK)
         return e;
     s->stats.calls++;
@@ -220,7 +203,7 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
     size_t budget = s->max_reply_bytes;
     if (redisAppendFormattedCommand(s->ctx, b->resp.data, b->resp.len) !=
         REDIS_OK)
-        return store_ctx_failed(s, "pipeline", errno);
+        return sy_store_ctx_failed(s, "pipeline", errno);
     bool *again = NULL;
     size_t nagain = 0;
     bool bad_node = false;
@@ -232,12 +215,12 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
             free(again);
             return e;
         }
-        if (b->cmds[i].script != NULL && store_is_noscript(r)) {
+        if (b->cmds[i].script != NULL && sy_store_is_noscript(r)) {
             if (again == NULL)
                 again = sy_xcalloc(b->n, sizeof(*again));
             again[i] = true;
             nagain++;
-        } else if (store_node_error(r) && !bad_node) {
+        } else if (sy_store_node_error(r) && !bad_node) {
             bad_node = true;
             int n = (int)strcspn(r->str, "\r\n");
             snprintf(node_msg, sizeof(node_msg), "pipeline: %.*s",
@@ -247,8 +230,8 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
     }
     if (bad_node) {
         free(again);
-        store_drop(s);
-        return store_failed(s, false, "%s", node_msg);
+        sy_store_drop(s);
+        return sy_store_failed(s, false, "%s", node_msg);
     }
     if (nagain > 0) {
         /* Load each missing script once, then send those commands again,
@@ -260,14 +243,15 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
             for (size_t j = 0; j < i && !seen; j++)
                 seen = again[j] && b->cmds[j].script == b->cmds[i].script;
             if (!seen)
-                e = store_load_script(s, b->cmds[i].script,
-                                      store_script_sha(s, b->cmds[i].script));
+                e = sy_store_load_script(
+                    s, b->cmds[i].script,
+                    sy_store_cached_sha(s, b->cmds[i].script));
         }
         for (size_t i = 0; i < b->n && e == SY_OK; i++) {
             if (again[i] && redisAppendFormattedCommand(
                                 s->ctx, b->resp.data + b->cmds[i].off,
                                 b->cmds[i].len) != REDIS_OK)
-                e = store_ctx_failed(s, "pipeline", errno);
+                e = sy_store_ctx_failed(s, "pipeline", errno);
         }
         for (size_t i = 0; i < b->n && e == SY_OK; i++) {
             redisReply *r;
@@ -281,7 +265,7 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
         if (e != SY_OK)
             return e;
     }
-    store_gate_ok(s);
+    sy_store_gate_ok(s);
     if (replies != NULL)
         *replies = vals;
     return SY_OK;

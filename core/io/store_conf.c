@@ -1,6 +1,7 @@
 /*
- * store_conf.c - configuration of a Redis store: defaults, parsing of
- * "redis://" URLs and sentinel "host:port" addresses, and sy_store_new(),
+ * store_conf.c - configuration of a Redis store: defaults, the mapping
+ * from the config's "state" section, parsing of "redis://" URLs and
+ * sentinel "host:port" addresses, and sy_store_new(),
  * which validates a conf into a store that is not connected yet. No I/O
  * and no hiredis: connecting is store.c, batches store_batch.c.
  * SPDX-License-Identifier: MIT
@@ -9,6 +10,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "base/mem.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,20 +23,42 @@
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
 
-/* Defaults: 250 ms connect, 250 ms per command, back off after 3
+/* Defaults: the config's "state" defaults (SY_STATE_DEFAULT_*: 200 ms
+ * connect, 200 ms per command, prefix "sy:"), back off after 3
  * consecutive errors (at once after a timeout) for 100 ms doubling to
- * 1 s, so shared state is back within about a second of Redis. */
+ * 1 s, so shared state is back within about a second of Redis. No
+ * address: set 'url' or the sentinels. */
 void
 sy_store_conf_defaults(struct sy_store_conf *conf)
 {
     memset(conf, 0, sizeof(*conf));
-    conf->prefix = "sy:";
-    conf->connect_timeout_ms = 250;
-    conf->command_timeout_ms = 250;
+    conf->prefix = SY_STATE_DEFAULT_PREFIX;
+    conf->connect_timeout_ms = SY_STATE_DEFAULT_TIMEOUT_MS;
+    conf->command_timeout_ms = SY_STATE_DEFAULT_TIMEOUT_MS;
     conf->max_errors = 3;
     conf->backoff_min_ms = 100;
     conf->backoff_max_ms = 1000;
-    conf->max_reply_bytes = 4u << 20;
+    conf->max_reply_bytes = SY_STORE_REPLY_MAX;
+}
+
+/* The store settings of a loaded config's "state" section 'sc' (the one
+ * mapping from config to store, for the gateway and the CLI alike): its
+ * Redis URL or sentinels, master name, key prefix and timeouts; the rest
+ * as sy_store_conf_defaults(). 'conf' borrows the strings of 'sc'. A
+ * caller with other needs (a CLI reading much at once waits longer)
+ * changes fields afterwards. */
+void
+sy_store_conf_from_state(struct sy_store_conf *conf,
+                         const struct sy_state_conf *sc)
+{
+    sy_store_conf_defaults(conf);
+    conf->url = sc->redis_url;
+    conf->sentinels = sc->sentinels;
+    conf->nsentinels = sc->nsentinels;
+    conf->master_name = sc->master;
+    conf->prefix = sc->prefix;
+    conf->connect_timeout_ms = sc->connect_timeout_ms;
+    conf->command_timeout_ms = sc->command_timeout_ms;
 }
 
 /* Format a message into 'err' ('errlen' bytes); nothing when 'err' is
@@ -304,7 +328,7 @@ sy_store_new(const struct sy_store_conf *conf, struct sy_store **out, char *err,
     s->backoff_min_ms = conf->backoff_min_ms > 0 ? conf->backoff_min_ms : 1;
     s->backoff_max_ms = SY_MAX(conf->backoff_max_ms, s->backoff_min_ms);
     s->max_reply_bytes =
-        conf->max_reply_bytes > 0 ? conf->max_reply_bytes : (4u << 20);
+        conf->max_reply_bytes > 0 ? conf->max_reply_bytes : SY_STORE_REPLY_MAX;
     sy_store_gate_init(&s->own_gate);
     s->gate = conf->gate != NULL ? conf->gate : &s->own_gate;
     s->ctx_epoch = atomic_load(&s->gate->epoch);

@@ -1,9 +1,10 @@
 /*
  * store_int.h - private to the Redis store: store.c (connection, gate,
- * commands, scripts, pub/sub), store_batch.c (pipelined batches) and
- * store_conf.c (configuration, URL parsing). Other modules see store.h.
- * Includes no hiredis header: hiredis types are named by struct tag only,
- * and only the two files that include hiredis look inside them.
+ * pub/sub), store_cmd.c (commands, replies, scripts), store_batch.c
+ * (pipelined batches) and store_conf.c (configuration, URL parsing).
+ * Other modules see store.h. Includes no hiredis header: hiredis types
+ * are named by struct tag only, and only the files that include hiredis
+ * look inside them.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_STORE_INT_H
@@ -17,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct redisContext; /* hiredis; complete in store.c and store_batch.c */
+struct redisContext; /* hiredis; complete where hiredis is included */
 struct redisReply;
 
 #define STORE_MAX_ARGS 128 /* arguments of one command we build */
@@ -29,8 +30,9 @@ struct store_script_slot {
 };
 
 /* One thread's store. Built by sy_store_new() (store_conf.c), freed by
- * sy_store_free() (store.c); every other field is store.c's business,
- * read by store_batch.c through the functions below. */
+ * sy_store_free() (store.c); the connection fields are store.c's
+ * business, used by store_cmd.c and store_batch.c through the functions
+ * below. */
 struct sy_store {
     struct redisContext *ctx;  /* owned; NULL while not connected */
     uint64_t ctx_epoch;        /* gate epoch when 'ctx' was opened */
@@ -60,28 +62,30 @@ struct sy_store {
 };
 
 /* ------------------------------------------------------------------ */
-/* store.c, for store_batch.c (contracts above each definition)        */
+/* Between the store's files (contracts above each definition)         */
 
-/* Connection and gate */
-void store_drop(struct sy_store *s);
-enum sy_err store_ensure(struct sy_store *s);
-void store_gate_ok(struct sy_store *s);
-enum sy_err store_failed(struct sy_store *s, bool timeout, const char *fmt, ...)
-    SY_PRINTF(3, 4);
-enum sy_err store_ctx_failed(struct sy_store *s, const char *what,
-                             int saved_errno);
+/* Connection and gate (store.c) */
+void sy_store_drop(struct sy_store *s);
+enum sy_err sy_store_ensure(struct sy_store *s);
+void sy_store_gate_ok(struct sy_store *s);
+enum sy_err sy_store_failed(struct sy_store *s, bool timeout, const char *fmt,
+                            ...) SY_PRINTF(3, 4);
+enum sy_err sy_store_ctx_failed(struct sy_store *s, const char *what,
+                                int saved_errno);
+void sy_store_note_error(struct sy_store *s, const char *what,
+                         const struct redisReply *r);
 
-/* Replies */
-bool store_node_error(const struct redisReply *r);
-bool store_is_noscript(const struct redisReply *r);
-bool store_convert(const struct redisReply *r, struct sy_arena *a,
-                   struct sy_store_val *v, size_t *budget, int depth);
+/* Replies (store_cmd.c) */
+bool sy_store_node_error(const struct redisReply *r);
+bool sy_store_is_noscript(const struct redisReply *r);
+bool sy_store_convert(const struct redisReply *r, struct sy_arena *a,
+                      struct sy_store_val *v, size_t *budget, int depth);
 
-/* Scripts */
-const char *store_script_sha(struct sy_store *s,
-                             const struct sy_store_script *sc);
-enum sy_err store_load_script(struct sy_store *s,
-                              const struct sy_store_script *sc,
-                              const char *sha);
+/* Scripts (store_cmd.c) */
+const char *sy_store_cached_sha(struct sy_store *s,
+                                const struct sy_store_script *sc);
+enum sy_err sy_store_load_script(struct sy_store *s,
+                                 const struct sy_store_script *sc,
+                                 const char *sha);
 
 #endif

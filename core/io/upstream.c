@@ -299,11 +299,39 @@ build_headers(const struct sy_http_out *req)
     return n;
 }
 
+/* The method and body of 'c->req' on 'e'. A body whose building failed
+ * (an append past its maximum, see base/buf.h) is never sent: its error
+ * (SY_ETOOBIG) is returned. */
+static enum sy_err
+set_method_body(CURL *e, struct sy_upstream_call *c)
+{
+    const struct sy_http_out *req = c->req;
+    if (req->body != NULL && sy_buf_failed(req->body)) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "the provider request is larger than %zu bytes",
+                 req->body->max);
+        return sy_buf_err(req->body);
+    }
+    if (strcmp(req->method, "GET") != 0) {
+        const char *body = req->body ? sy_buf_cstr(req->body) : "";
+        size_t len = req->body ? req->body->len : 0;
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(req->method, "POST") != 0 ? req->method : NULL);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    }
+    return SY_OK;
+}
+
 /* Perform one call. 'c->body' is initialised here (free it with
  * sy_upstream_call_cleanup). Returns SY_OK when a complete HTTP response
  * arrived, whatever its status (look at c->status); otherwise the failure
  * class, with a detail in c->errmsg. A streaming callback's own error code
- * is returned as is. */
+ * is returned as is. A request body whose building failed (see
+ * base/buf.h) is never sent: its error (SY_ETOOBIG) is returned. */
 enum sy_err
 sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
 {
@@ -322,6 +350,9 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
     c->nrl_headers = 0;
     sy_buf_init(&c->body, c->max_body_bytes);
 
+    enum sy_err err = set_method_body(e, c);
+    if (err != SY_OK)
+        return err;
     const struct sy_http_out *req = c->req;
     struct curl_slist *headers = build_headers(req);
     /* Only the per-call options; the constant ones were set in
@@ -333,22 +364,10 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeouts.total_ms);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-    if (strcmp(req->method, "GET") != 0) {
-        const char *body = req->body ? sy_buf_cstr(req->body) : "";
-        size_t len = req->body ? req->body->len : 0;
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         strcmp(req->method, "POST") != 0 ? req->method : NULL);
-    } else {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-    }
 
     t.start_us = sy_now_us();
     uint64_t first_deadline = t.start_us + c->timeouts.first_byte_ms * 1000ull;
     uint64_t idle_us = c->timeouts.idle_ms * 1000ull;
-    enum sy_err err = SY_OK;
     curl_multi_add_handle(u->multi, e);
     for (;;) {
         int running = 0;

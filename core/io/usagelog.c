@@ -35,6 +35,7 @@
  */
 #include "base/sy.h"
 #include "usagelog.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -112,88 +113,25 @@ out_puts(struct out *o, const char *s)
     out_put(o, s, strlen(s));
 }
 
-/* The length of the valid UTF-8 sequence at 's' ('n' bytes left), or 0
- * when it is not one (overlong forms and surrogates included). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    return len;
-}
-
-/* Append 's' as a JSON string (null for NULL): quotes, backslashes and
- * control characters escaped, invalid UTF-8 bytes as \ufffd, cut after
+/* Append 's' as a JSON string (null for NULL), escaped by the tree's one
+ * escaper (sy_buf_json_char: quotes, backslashes and control characters
+ * escaped, invalid UTF-8 bytes as \ufffd), cut after
  * SY_USAGELOG_FIELD_MAX escaped bytes at a character boundary. */
 static void
 out_json_str(struct out *o, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     if (s == NULL) {
         out_puts(o, "null");
         return;
     }
-    const unsigned char *u = (const unsigned char *)s;
     size_t n = strlen(s);
     size_t used = 0;
     out_put(o, "\"", 1);
     for (size_t i = 0; i < n;) {
-        char esc[8];
-        const char *piece = esc;
-        size_t plen;
-        size_t adv = 1;
-        unsigned char c = u[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            plen = 2;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            esc[0] = '\\';
-            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-            plen = 2;
-        } else if (c < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            plen = 6;
-        } else {
-            adv = utf8_len(u + i, n - i);
-            if (adv == 0) {
-                piece = "\\ufffd";
-                plen = 6;
-                adv = 1;
-            } else {
-                piece = s + i;
-                plen = adv;
-            }
-        }
+        char esc[6];
+        const char *piece;
+        size_t adv;
+        size_t plen = sy_buf_json_char(s + i, n - i, esc, &piece, &adv);
         if (used + plen > SY_USAGELOG_FIELD_MAX)
             break;
         out_put(o, piece, plen);
@@ -293,18 +231,20 @@ open_append(const char *path)
                 0640);
 }
 
-/* Open (creating it, mode 0640) the log at 'path' for appending. Returns
- * the log, owned by the caller (sy_usagelog_close), or NULL with a
- * message in 'err' when the file cannot be opened. */
-struct sy_usagelog *
-sy_usagelog_open(const char *path, char *err, size_t errlen)
+/* Open (creating it, mode 0640) the log at 'path' for appending into
+ * '*out', owned by the caller (sy_usagelog_close). When the file cannot
+ * be opened: SY_EINTERNAL, '*out' NULL and a message in 'err'. */
+enum sy_err
+sy_usagelog_open(const char *path, struct sy_usagelog **out, char *err,
+                 size_t errlen)
 {
+    *out = NULL;
     int fd = open_append(path);
     if (fd < 0) {
         snprintf(err, errlen, "usage log %s: %s", path,
                  errno == ELOOP ? "is a symbolic link; refusing to follow it"
                                 : strerror(errno));
-        return NULL;
+        return SY_EINTERNAL;
     }
     struct sy_usagelog *l = sy_xcalloc(1, sizeof(*l));
     l->fd = fd;
@@ -312,7 +252,8 @@ sy_usagelog_open(const char *path, char *err, size_t errlen)
     atomic_init(&l->written, 0);
     atomic_init(&l->failed, 0);
     atomic_init(&l->failing, false);
-    return l;
+    *out = l;
+    return SY_OK;
 }
 
 /* Open the path again and put the new file under the same descriptor

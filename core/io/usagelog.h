@@ -12,11 +12,11 @@
 
 #include "base/sy.h"
 #include "base/err.h"
+#include "base/limits.h"
 
-/* Longest line written, newline included; every line fits (strings are
- * cut to SY_USAGELOG_FIELD_MAX escaped bytes, at a character boundary). */
-#define SY_USAGELOG_LINE_MAX  4096
-#define SY_USAGELOG_FIELD_MAX 256
+/* SY_USAGELOG_LINE_MAX (base/limits.h) is the longest line written,
+ * newline included; every line fits (strings are cut to
+ * SY_USAGELOG_FIELD_MAX escaped bytes, at a character boundary). */
 /* Format version, the first member of every line: {"v":1,... */
 #define SY_USAGELOG_VERSION 1
 
@@ -66,8 +66,8 @@ struct sy_usagelog_read_stats {
 typedef bool (*sy_usagelog_fn)(const struct sy_usage_record *r, void *ctx);
 
 /* Writing (thread-safe; sy_usagelog_write(NULL, r) does nothing) */
-struct sy_usagelog *sy_usagelog_open(const char *path, char *err,
-                                     size_t errlen);
+enum sy_err sy_usagelog_open(const char *path, struct sy_usagelog **out,
+                             char *err, size_t errlen);
 enum sy_err sy_usagelog_reopen(struct sy_usagelog *l, char *err, size_t errlen);
 void sy_usagelog_write(struct sy_usagelog *l, const struct sy_usage_record *r);
 void sy_usagelog_get_stats(const struct sy_usagelog *l,

@@ -4,6 +4,7 @@
  */
 #include "base/sy.h"
 #include "worker.h"
+#include "base/limits.h"
 #include "config/config.h"
 #include "store.h"
 #include "upstream.h"
@@ -13,11 +14,11 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-/* Initialise 'w' for thread 'id'. 'cfg' and 'draining' are borrowed and
- * must outlive the worker. */
+/* Initialise 'w' for thread 'id'. 'cfg' and 'draining' (may be NULL:
+ * never draining) are borrowed and must outlive the worker. */
 void
 sy_worker_init(struct sy_worker *w, const struct sy_config *cfg, unsigned id,
-               const volatile int *draining)
+               const atomic_bool *draining)
 {
     memset(w, 0, sizeof(*w));
     w->cfg = cfg;
@@ -25,8 +26,9 @@ sy_worker_init(struct sy_worker *w, const struct sy_config *cfg, unsigned id,
     w->draining = draining;
     w->up = sy_upstream_new();
     sy_arena_init(&w->arena, 16384);
-    sy_buf_init(&w->out, 64u << 20);
-    sy_buf_init(&w->upbody, cfg->server.max_body_bytes * 2 + 65536);
+    sy_buf_init(&w->out, SY_RESPONSE_MAX);
+    sy_buf_init(&w->upbody,
+                cfg->server.max_body_bytes * 2 + SY_PROVIDER_BODY_SLACK);
     /* Request ids are "<8 random hex><8 hex counter>": unique across
      * processes and hosts without coordination. */
     uint32_t r = 0;

@@ -12,6 +12,8 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
+#include <stdatomic.h>
+
 struct sy_worker {
     const struct sy_config *cfg;  /* borrowed; immutable, shared */
     struct sy_upstream *up;       /* owned */
@@ -21,7 +23,7 @@ struct sy_worker {
     unsigned id;                  /* thread number within the process */
     uint64_t seq;                 /* requests served by this thread */
     char id_prefix[24];           /* request id prefix: boot+pid+thread */
-    const volatile int *draining; /* borrowed; non-zero after SIGTERM */
+    const atomic_bool *draining;  /* borrowed; true after SIGTERM */
     struct sy_state *state;       /* borrowed; process-wide live state, or
                                       NULL (tests) */
     struct sy_quota *quota;       /* borrowed; process-wide, or NULL */
@@ -31,7 +33,7 @@ struct sy_worker {
 };
 
 void sy_worker_init(struct sy_worker *w, const struct sy_config *cfg,
-                    unsigned id, const volatile int *draining);
+                    unsigned id, const atomic_bool *draining);
 void sy_worker_cleanup(struct sy_worker *w);
 
 #endif

@@ -10,6 +10,10 @@
  */
 #include "base/sy.h"
 #include "admin.h"
+#include "api/chat.h"
+#include "base/json_strict.h"
+#include "base/limits.h"
+#include "base/time.h"
 #include "config/cost.h"
 
 #include <json-c/json.h>
@@ -31,19 +35,8 @@ sy_admin_budget_name(const char *key_name, char out[SY_BUDGET_NAME_MAX + 1])
 /* ------------------------------------------------------------------ */
 /* Times                                                               */
 
-static bool
-digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
+/* See admin.h. A date or date-time is read by base/time.h (SY_TIME_LOOSE:
+ * RFC 3339, a bare date, no zone = UTC) and must not be before 1970. */
 bool
 sy_admin_parse_time(const char *s, int64_t *out)
 {
@@ -54,11 +47,7 @@ sy_admin_parse_time(const char *s, int64_t *out)
         return true;
     }
     size_t n = strlen(s);
-    bool all_digits = true;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            all_digits = false;
-    if (all_digits) {
+    if (strspn(s, "0123456789") == n) {
         if (n > 12)
             return false;
         char *end;
@@ -69,74 +58,24 @@ sy_admin_parse_time(const char *s, int64_t *out)
         *out = (int64_t)v;
         return true;
     }
-    /* yyyy-mm-dd[Thh:mm[:ss]][Z] */
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    if (n < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
-        !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d))
+    int64_t ms;
+    if (!sy_time_parse(s, n, SY_TIME_LOOSE, &ms) || ms < 0)
         return false;
-    const char *p = s + 10;
-    if (*p == 'T' || *p == ' ') {
-        p++;
-        if (strlen(p) < 5 || p[2] != ':' || !digits(p, 2, &h) ||
-            !digits(p + 3, 2, &mi))
-            return false;
-        p += 5;
-        if (*p == ':') {
-            if (strlen(p) < 3 || !digits(p + 1, 2, &se))
-                return false;
-            p += 3;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    if (*p != '\0')
-        return false;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        se > 60)
-        return false;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    /* timegm normalizes 2026-02-31: refuse what it moved */
-    struct tm back;
-    if (gmtime_r(&t, &back) == NULL || back.tm_mday != d ||
-        back.tm_mon != mo - 1)
-        return false;
-    *out = (int64_t)t;
+    *out = ms / 1000;
     return true;
 }
 
 /* ------------------------------------------------------------------ */
 /* Answers                                                             */
 
+/* Replace 'out' with an OpenAI error object (api/chat.h writes it) and
+ * return 'status'. */
 static int
 error(struct sy_buf *out, int status, const char *type, const char *code,
       const char *param, const char *msg)
 {
     sy_buf_clear(out);
-    sy_buf_puts(out, "{\"error\":{\"message\":");
-    sy_buf_json_str(out, msg, strlen(msg));
-    sy_buf_puts(out, ",\"type\":");
-    sy_buf_json_str(out, type, strlen(type));
-    sy_buf_puts(out, ",\"param\":");
-    if (param != NULL)
-        sy_buf_json_str(out, param, strlen(param));
-    else
-        sy_buf_puts(out, "null");
-    sy_buf_puts(out, ",\"code\":");
-    if (code != NULL)
-        sy_buf_json_str(out, code, strlen(code));
-    else
-        sy_buf_puts(out, "null");
-    sy_buf_puts(out, "}}");
+    sy_chat_error_json(out, msg, type, param, code);
     return status;
 }
 
@@ -418,21 +357,16 @@ parse_body(const char *body, size_t len, json_object **o, struct sy_buf *out)
     *o = NULL;
     if (body == NULL || len == 0)
         return bad(out, NULL, "a JSON object body is required");
-    if (len > 65536)
+    if (len > SY_ADMIN_BODY_MAX)
         return error(out, 413, "invalid_request_error", "request_too_large",
                      NULL, "body too large");
-    json_tokener *tok = json_tokener_new_ex(16);
-    if (tok == NULL)
-        return error(out, 500, "server_error", "internal_error", NULL,
-                     "out of memory");
-    json_object *j = json_tokener_parse_ex(tok, body, (int)len);
-    bool ok = j != NULL && json_tokener_get_error(tok) == json_tokener_success;
-    for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
-        if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
-            body[i] != '\n')
-            ok = false;
-    json_tokener_free(tok);
-    if (!ok || json_object_get_type(j) != json_type_object) {
+    /* The strict parse of every body from outside (base/json_strict.h):
+     * a raw tab in a string or "1." is refused, as for chat bodies. */
+    const struct sy_json_limits lim = { .max_depth = 16 };
+    struct sy_json_result res;
+    json_object *j = NULL;
+    if (sy_json_parse_strict(body, len, &lim, &j, &res) != SY_JSON_OK ||
+        json_object_get_type(j) != json_type_object) {
         json_object_put(j);
         return bad(out, NULL, "the body is not a JSON object");
     }
@@ -503,8 +437,14 @@ do_create(const struct sy_config *cfg, struct sy_store *s, const char *body,
                      err[0] ? err : "cannot create the key");
     sy_buf_clear(out);
     struct sy_buf tmp;
-    sy_buf_init(&tmp, 1u << 16);
+    sy_buf_init(&tmp, SY_ADMIN_KEY_JSON_MAX);
     key_json(&tmp, &created, (int64_t)time(NULL), NULL, NULL);
+    if (sy_buf_failed(&tmp)) {
+        sy_buf_free(&tmp);
+        memset(key, 0, sizeof(key));
+        return error(out, 500, "server_error", "internal_error", NULL,
+                     "the key was created but could not be shown");
+    }
     /* {"key":"sk-sy-...", <the fields>} */
     sy_buf_puts(out, "{\"key\":");
     sy_buf_json_str(out, key, strlen(key));

@@ -6,25 +6,11 @@
  */
 #include "base/sy.h"
 #include "auth.h"
+#include "base/hmac.h"
 #include "config/config.h"
 
 #include <string.h>
 #include <strings.h>
-
-/* Constant-time comparison, padded to the longer length so the time does
- * not depend on where the first difference is. */
-bool
-sy_auth_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = (unsigned char)(alen != blen);
-    size_t n = SY_MAX(alen, blen);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
-        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
-        diff |= (unsigned char)(x ^ y);
-    }
-    return diff == 0;
-}
 
 /* The caller key carried by 'authorization' ("Bearer <key>"), or NULL
  * (missing, malformed or unknown: the caller cannot tell which). Every
@@ -39,8 +25,8 @@ sy_auth_check(const struct sy_config *cfg, const char *authorization)
     size_t len = strlen(key);
     const struct sy_caller_key *found = NULL;
     for (size_t i = 0; i < cfg->nkeys; i++)
-        if (sy_auth_equal(key, len, cfg->keys[i].secret,
-                          cfg->keys[i].secret_len))
+        if (sy_const_equal(key, len, cfg->keys[i].secret,
+                           cfg->keys[i].secret_len))
             found = &cfg->keys[i];
     return found;
 }

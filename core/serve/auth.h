@@ -11,6 +11,5 @@
 const struct sy_caller_key *sy_auth_check(const struct sy_config *cfg,
                                           const char *authorization);
 bool sy_auth_model_allowed(const struct sy_caller_key *k, const char *model);
-bool sy_auth_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

@@ -33,6 +33,7 @@
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "api/adapter.h"
+#include "api/sse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ static void
 release_held(struct pctx *c)
 {
     if (!c->s->headers_sent)
-        pipeline_send_head(
+        sy_pipeline_send_head(
             c, 200, "text/event-stream",
             "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
     if (c->held.len > 0)
@@ -189,7 +190,7 @@ on_stream_data(void *ud, const char *p, size_t n)
         return SY_EUP_PROTO;
     }
     const struct sy_adapter *ad = c->dep->provider->adapter;
-    return ad->stream_feed(&c->call, p, n, on_chunk, c, &c->f);
+    return sy_sse_stream_feed(ad, &c->call, p, n, on_chunk, c, &c->f);
 }
 
 /* Turn a non-2xx reply into a failure through the adapter. */
@@ -220,12 +221,12 @@ enum attempt_result { ATTEMPT_DONE, ATTEMPT_NEXT };
 static void
 send_buffered(struct pctx *c, bool fenced, bool violated)
 {
-    pipeline_send_head(c, 200, "text/event-stream",
-                       violated ? "Cache-Control: no-cache\r\n"
-                                  "X-Accel-Buffering: no\r\n"
-                                  "x-switchyard-contract: violated\r\n"
-                                : "Cache-Control: no-cache\r\n"
-                                  "X-Accel-Buffering: no\r\n");
+    sy_pipeline_send_head(c, 200, "text/event-stream",
+                          violated ? "Cache-Control: no-cache\r\n"
+                                     "X-Accel-Buffering: no\r\n"
+                                     "x-switchyard-contract: violated\r\n"
+                                   : "Cache-Control: no-cache\r\n"
+                                     "X-Accel-Buffering: no\r\n");
     const char *inner = NULL;
     size_t inner_len = 0;
     if (fenced &&
@@ -245,7 +246,7 @@ send_buffered(struct pctx *c, bool fenced, bool violated)
         if (fenced && text) {
             if (!replaced) {
                 struct sy_buf one;
-                sy_buf_init(&one, 32u << 20);
+                sy_buf_init(&one, SY_FENCED_EVENT_MAX);
                 if (sy_chat_chunk_with_content(json, len, inner, inner_len,
                                                &one) == SY_OK)
                     write_event(c, sy_buf_cstr(&one), one.len);
@@ -277,8 +278,10 @@ record(struct pctx *c, enum sy_err result, uint64_t total_us)
                     c->probe_token);
 }
 
-void
-pipeline_charge_usage(struct pctx *c)
+/* Add the cost of 'usage' (the last attempt's) to what the request is
+ * charged, once. */
+static void
+charge_usage(struct pctx *c)
 {
     const struct sy_deployment *d = c->usage_dep;
     if (d == NULL || !c->usage.present)
@@ -315,15 +318,16 @@ attempt(struct pctx *c, const char *api_key)
         c->check_stream && c->group != NULL && c->group->stream_buffer;
 
     c->call.req = &c->chat;
-    c->call.dep = d;
+    c->call.target = &d->target;
     c->call.api_key = api_key;
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
-    pipeline_charge_usage(c); /* the previous attempt's, if it reported */
+    charge_usage(c); /* the previous attempt's, if it reported */
     memset(&c->usage, 0, sizeof(c->usage));
     c->call.arena = &w->arena;
     c->call.ctx =
         ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size) : NULL;
+    c->call.sse = NULL; /* a fresh stream splitter per attempt */
     c->call.fail = &f;
     c->call.resp_headers = NULL;
     c->call.nresp_headers = 0;
@@ -423,13 +427,13 @@ attempt(struct pctx *c, const char *api_key)
                 extra = cost_hdr;
                 if (resp.raw != NULL) {
                     /* Unchanged reply: straight from the upstream buffer. */
-                    pipeline_send_bytes(c, 200, "application/json", extra,
-                                        resp.raw, resp.raw_len);
+                    sy_pipeline_send_bytes(c, 200, "application/json", extra,
+                                           resp.raw, resp.raw_len);
                 } else {
                     struct sy_buf *b = &w->out;
                     sy_buf_clear(b);
                     sy_chat_resp_write(&resp, b);
-                    pipeline_send_body(c, 200, "application/json", extra, b);
+                    sy_pipeline_send_body(c, 200, "application/json", extra, b);
                 }
                 record(c, SY_OK, uc.total_us);
                 sy_upstream_call_cleanup(&uc);
@@ -439,7 +443,7 @@ attempt(struct pctx *c, const char *api_key)
                 f.err = e;
         }
     } else if (ok2xx) {
-        e = ad->stream_feed(&c->call, NULL, 0, on_chunk, c, &c->f);
+        e = sy_sse_stream_feed(ad, &c->call, NULL, 0, on_chunk, c, &c->f);
         char why[300];
         bool holds = true, violated = false, fenced = false;
         if (e == SY_OK && c->done_seen && c->check_stream &&
@@ -463,7 +467,7 @@ attempt(struct pctx *c, const char *api_key)
                      "the streamed answer of %s broke "
                      "the output contract: %s",
                      d->name, why);
-            pipeline_send_stream_error(c, verr, msg);
+            sy_pipeline_send_stream_error(c, verr, msg);
             record(c, verr, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
@@ -512,9 +516,9 @@ attempt(struct pctx *c, const char *api_key)
                     : sy_err_status(f.err);
             sy_log_info(c->request_id, "deployment %s: caller error %d",
                         d->name, uc.status);
-            pipeline_send_error(c, status, f.message, sy_err_type(f.err),
-                                f.param, f.code ? f.code : sy_err_code(f.err),
-                                NULL);
+            sy_pipeline_send_error(c, status, f.message, sy_err_type(f.err),
+                                   f.param,
+                                   f.code ? f.code : sy_err_code(f.err), NULL);
             record(c, f.err, uc.total_us);
             sy_upstream_call_cleanup(&uc);
             return ATTEMPT_DONE;
@@ -541,13 +545,13 @@ attempt(struct pctx *c, const char *api_key)
         char msg[320];
         snprintf(msg, sizeof(msg), "upstream %s failed mid-stream: %s", d->name,
                  f.message ? f.message : sy_err_name(f.err));
-        pipeline_send_stream_error(c, f.err, msg);
+        sy_pipeline_send_stream_error(c, f.err, msg);
         return ATTEMPT_DONE;
     }
     if (!sy_err_retry(f.err) || (f.err == SY_EUP_CONTRACT &&
                                  c->group->on_violation == SY_CONTRACT_ERROR)) {
-        pipeline_send_err(c, f.err, f.message ? f.message : sy_err_name(f.err),
-                          f.param);
+        sy_pipeline_send_err(
+            c, f.err, f.message ? f.message : sy_err_name(f.err), f.param);
         return ATTEMPT_DONE;
     }
     return ATTEMPT_NEXT;
@@ -567,9 +571,9 @@ all_failed(struct pctx *c, const struct sy_group *g)
     if (c->all_ratelimited && c->min_retry_after_ms > 0)
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
                  (c->min_retry_after_ms + 999) / 1000);
-    pipeline_send_error(c, sy_err_status(e), msg, sy_err_type(e),
-                        e == SY_EBADREQ ? c->last.param : NULL, sy_err_code(e),
-                        extra[0] ? extra : NULL);
+    sy_pipeline_send_error(c, sy_err_status(e), msg, sy_err_type(e),
+                           e == SY_EBADREQ ? c->last.param : NULL,
+                           sy_err_code(e), extra[0] ? extra : NULL);
 }
 
 /* Try deployment c->dep with the keys of its provider: a 429 on one of
@@ -616,21 +620,21 @@ try_deployment(struct pctx *c, uint64_t est)
 }
 
 void
-pipeline_handle_chat(struct pctx *c)
+sy_pipeline_handle_chat(struct pctx *c)
 {
     struct sy_worker *w = c->w;
     struct sy_req *r = c->r;
     const struct sy_config *cfg = w->cfg;
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
-    if (!pipeline_identify(c, &ck, &vk) || !pipeline_read_json_body(c))
+    if (!sy_pipeline_identify(c, &ck, &vk) || !sy_pipeline_read_json_body(c))
         return;
     struct sy_chat_error perr;
     enum sy_err e =
         sy_chat_req_parse(r->body, r->body_len, cfg->server.max_json_depth,
                           &w->arena, &c->chat, &perr);
     if (e != SY_OK) {
-        pipeline_send_err(c, e, perr.message, perr.param);
+        sy_pipeline_send_err(c, e, perr.message, perr.param);
         return;
     }
     const struct sy_group *g = sy_config_find_group(cfg, c->chat.model);
@@ -640,7 +644,7 @@ pipeline_handle_chat(struct pctx *c)
                  "The model '%.120s' does not exist; "
                  "GET /v1/models lists the available models",
                  c->chat.model);
-        pipeline_send_err(c, SY_ENOMODEL, msg, "model");
+        sy_pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return;
     }
     if ((ck != NULL && vk == NULL && !sy_auth_model_allowed(ck, g->name)) ||
@@ -650,8 +654,8 @@ pipeline_handle_chat(struct pctx *c)
                  "this API key may not use model "
                  "'%.120s'",
                  g->name);
-        pipeline_send_error(c, 403, msg, "permission_error", "model",
-                            "model_not_allowed", NULL);
+        sy_pipeline_send_error(c, 403, msg, "permission_error", "model",
+                               "model_not_allowed", NULL);
         return;
     }
     if (g->nroute == 0) {
@@ -660,7 +664,7 @@ pipeline_handle_chat(struct pctx *c)
                  "no deployment of model '%.80s' is "
                  "available: their providers have no API key set",
                  g->name);
-        pipeline_send_err(c, SY_ENOROUTE, msg, "model");
+        sy_pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         return;
     }
     /* A money budget is reserved at the worst case before any provider
@@ -668,16 +672,17 @@ pipeline_handle_chat(struct pctx *c)
     struct sy_budget_result budget;
     char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
     bool budget_held;
-    if (!pipeline_reserve_budget(c, vk, g, &budget, budget_pid, &budget_held))
+    if (!sy_pipeline_reserve_budget(c, vk, g, &budget, budget_pid,
+                                    &budget_held))
         return;
-    uint64_t est = pipeline_estimate_tokens(c);
+    uint64_t est = sy_pipeline_estimate_tokens(c);
     struct sy_reservation caller_res;
     memset(&caller_res, 0, sizeof(caller_res));
     if (ck != NULL && w->quota != NULL) {
         struct sy_ratelimit_result rr;
         sy_quota_caller(w->quota, w->store, ck, est, &caller_res, &rr);
         if (!rr.allowed) {
-            pipeline_send_caller_limited(c, ck, &rr);
+            sy_pipeline_send_caller_limited(c, ck, &rr);
             if (budget_held)
                 sy_budget_settle(w->store, vk->name, budget_pid, budget.id, 0,
                                  0, &budget);
@@ -691,13 +696,13 @@ pipeline_handle_chat(struct pctx *c)
     if (w->state != NULL)
         sy_state_views(w->state, views);
     struct sy_route_req rq = { r->body_len / 4 + 1,
-                               c->chat.max_tokens > 0
-                                   ? (uint64_t)c->chat.max_tokens
-                                   : 256 };
+                               sy_caps_output_estimate(c->chat.max_tokens) };
+    /* Exploration is paced by the group's request count here. */
+    uint64_t seq = w->state != NULL ? sy_state_route_seq(w->state, g) : 0;
     uint32_t rnd =
         (uint32_t)(sy_now_us() * 2654435761u) ^ (uint32_t)w->seq * 40503u;
     struct sy_route_plan *plan = sy_arena_zalloc(&w->arena, sizeof(*plan));
-    sy_router_plan(g, views, &rq, rnd, plan);
+    sy_router_plan_seq(g, views, &rq, seq, rnd, plan);
 
     /* Only deployments that serve every feature of the request natively;
      * when none can, the caller learns which were excluded and why. */
@@ -721,7 +726,7 @@ pipeline_handle_chat(struct pctx *c)
         sy_buf_clear(b);
         sy_router_explain(plan, c->route, sizeof(c->route));
         struct sy_buf msg;
-        sy_buf_init(&msg, 4096);
+        sy_buf_init(&msg, SY_ROUTE_WHY_MAX);
         sy_buf_printf(&msg,
                       "no deployment of model '%.80s' can serve this "
                       "request natively:",
@@ -729,8 +734,9 @@ pipeline_handle_chat(struct pctx *c)
         for (size_t i = 0; i < plan->nexcl; i++)
             sy_buf_printf(&msg, "%s %s (%s)", i ? ";" : "",
                           plan->excl[i].d->name, plan->excl[i].why);
-        pipeline_send_error(c, 400, sy_buf_cstr(&msg), "invalid_request_error",
-                            field, "no_capable_deployment", NULL);
+        sy_pipeline_send_error(c, 400, sy_buf_cstr(&msg),
+                               "invalid_request_error", field,
+                               "no_capable_deployment", NULL);
         sy_buf_free(&msg);
         if (ck != NULL && w->quota != NULL)
             sy_quota_settle(w->quota, w->store, &caller_res, 0);
@@ -740,7 +746,7 @@ pipeline_handle_chat(struct pctx *c)
         return;
     }
 
-    sy_buf_init(&c->why, 4096);
+    sy_buf_init(&c->why, SY_ROUTE_WHY_MAX);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
     sy_buf_init(&c->pending, 0); /* sized per attempt */
     sy_stream_answer_init(&c->answer);
@@ -772,6 +778,9 @@ pipeline_handle_chat(struct pctx *c)
         sy_router_explain(plan, c->route, sizeof(c->route));
         c->dep = d;
         done = try_deployment(c, est) == ATTEMPT_DONE;
+        /* A probe that sent nothing or whose caller left is freed now. */
+        if (c->probe_token != NULL)
+            sy_state_probe_done(w->state, d, c->probe_token);
     }
     if (!done) {
         sy_router_explain(plan, c->route, sizeof(c->route));
@@ -781,19 +790,19 @@ pipeline_handle_chat(struct pctx *c)
                      "no deployment of model '%.80s' can "
                      "take the request now (%.700s)",
                      g->name, c->route);
-            pipeline_send_err(c, SY_ENOROUTE, msg, "model");
+            sy_pipeline_send_err(c, SY_ENOROUTE, msg, "model");
         } else {
             all_failed(c, g);
         }
     }
-    pipeline_charge_usage(c);
+    charge_usage(c);
     if (ck != NULL && w->quota != NULL)
         sy_quota_settle(w->quota, w->store, &caller_res,
                         c->usage.present ? (uint64_t)c->usage.total_tokens : 0);
     if (budget_held)
         sy_budget_settle(w->store, vk->name, budget_pid, budget.id,
                          c->spent_micro_usd, 0, &budget);
-    pipeline_account(c, ck, g);
+    sy_pipeline_account(c, ck, g);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);

@@ -34,8 +34,8 @@
  * full (limit, remaining 0, reset), the other limit's size; an
  * all-or-nothing refusal does not tell how much of the other is left. */
 void
-pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
-                             const struct sy_ratelimit_result *res)
+sy_pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
+                                const struct sy_ratelimit_result *res)
 {
     if (res->failed) {
         char m[200];
@@ -43,8 +43,8 @@ pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
                  "the rate limits of key '%.60s' could not be "
                  "checked (limit script error); request refused",
                  k->name);
-        pipeline_send_error(c, 503, m, "server_error", NULL,
-                            "rate_limit_check_failed", "Retry-After: 1\r\n");
+        sy_pipeline_send_error(c, 503, m, "server_error", NULL,
+                               "rate_limit_check_failed", "Retry-After: 1\r\n");
         return;
     }
     bool tokens = res->refused == 1;
@@ -70,19 +70,19 @@ pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
              "rate limit reached for key '%.60s': %llu "
              "%s per minute; try again in %s",
              k->name, (unsigned long long)limit, fam, reset);
-    pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-                        sy_err_code(SY_EQUOTA), extra);
+    sy_pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                           sy_err_code(SY_EQUOTA), extra);
 }
 
 /* Tokens this request may use: the prompt (about 4 bytes a token) plus
- * the answer's ceiling for each of its n choices; the reservation is
- * corrected afterwards. max_tokens and n are bounded by the parser
+ * the answer (max_tokens, or the estimate of sy_caps_output_estimate)
+ * for each of its n choices; the reservation is corrected afterwards. max_tokens and n are bounded by the parser
  * (SY_CHAT_MAX_TOKENS x SY_CHAT_MAX_CHOICES < 2^31): no overflow. */
 uint64_t
-pipeline_estimate_tokens(const struct pctx *c)
+sy_pipeline_estimate_tokens(const struct pctx *c)
 {
     uint64_t in = c->r->body_len / 4 + 1;
-    uint64_t out = c->chat.max_tokens > 0 ? (uint64_t)c->chat.max_tokens : 1024;
+    uint64_t out = sy_caps_output_estimate(c->chat.max_tokens);
     return in + out * sy_chat_req_choices(&c->chat);
 }
 
@@ -90,8 +90,8 @@ pipeline_estimate_tokens(const struct pctx *c)
  * reached a deployment) and the day's spend in Redis. Strings are the
  * config's, so they outlive the state thread's queue. */
 void
-pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
-                 const struct sy_group *g)
+sy_pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
+                    const struct sy_group *g)
 {
     if (c->attempts == 0 || c->dep == NULL)
         return;
@@ -124,8 +124,8 @@ pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
  * (stored as HMAC only). Unknown, revoked and expired keys all get the
  * same 401. Returns false when the caller has been answered. */
 bool
-pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
-                  struct sy_vkey **vk_out)
+sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
+                     struct sy_vkey **vk_out)
 {
     struct sy_worker *w = c->w;
     const struct sy_config *cfg = w->cfg;
@@ -147,11 +147,12 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
                                              (int64_t)sy_wall_s(), vk)
                             : SY_ESTORE;
         if (e == SY_ESTORE) {
-            pipeline_send_error(c, 503,
-                                "the key store is unavailable; try again "
-                                "shortly",
-                                "server_error", NULL, "key_store_unavailable",
-                                "Retry-After: 1\r\n");
+            sy_pipeline_send_error(c, 503,
+                                   "the key store is unavailable; try again "
+                                   "shortly",
+                                   "server_error", NULL,
+                                   "key_store_unavailable",
+                                   "Retry-After: 1\r\n");
             return false;
         }
         if (e == SY_OK) {
@@ -171,10 +172,10 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
         if (*out != NULL)
             return true;
     }
-    pipeline_send_err(c, SY_EAUTH,
-                      "invalid API key: send 'Authorization: Bearer "
-                      "<key>' with a key of this gateway",
-                      NULL);
+    sy_pipeline_send_err(c, SY_EAUTH,
+                         "invalid API key: send 'Authorization: Bearer "
+                         "<key>' with a key of this gateway",
+                         NULL);
     return false;
 }
 
@@ -185,7 +186,7 @@ pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
  * limit) for each of the n choices (core/api/caps.c). Deployments that will
  * refuse the request (a billed field they do not allow) do not count. */
 int64_t
-pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
+sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
 {
     struct sy_needs n;
     sy_chat_req_needs(&c->chat, &n);
@@ -204,43 +205,46 @@ pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
     return worst;
 }
 
+static bool budget_can_price(struct pctx *c);
+
 /* A money budget is reserved at the worst case before any provider is
  * called, and settled with the real cost afterwards ('*held' says
  * whether a reservation was made). Returns false when the caller has
  * been answered (refused). */
 bool
-pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
-                        const struct sy_group *g, struct sy_budget_result *b,
-                        char *pid, bool *held)
+sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
+                           const struct sy_group *g, struct sy_budget_result *b,
+                           char *pid, bool *held)
 {
     struct sy_worker *w = c->w;
     *held = false;
     memset(b, 0, sizeof(*b));
     if (vk == NULL || vk->budget_micro_usd <= 0)
         return true;
-    if (!pipeline_budget_can_price(c))
+    if (!budget_can_price(c))
         return false;
     sy_budget_period_id(vk->budget_period, (int64_t)sy_wall_s(), pid);
     enum sy_err be =
         w->store != NULL
             ? sy_budget_reserve(w->store, vk->name, pid, vk->budget_micro_usd,
-                                pipeline_worst_case_cost(c, g), 0, 0, b)
+                                sy_pipeline_worst_case_cost(c, g), 0, 0, b)
             : SY_ESTORE;
     if (be == SY_EINTERNAL) {
         /* The script failed on our input: a refusal, never "Redis
          * down" (which fail_open would let through). */
-        pipeline_send_error(c, 503,
-                            "the budget of this key could not be "
-                            "checked (limit script error); request refused",
-                            "server_error", NULL, "budget_check_failed", NULL);
+        sy_pipeline_send_error(c, 503,
+                               "the budget of this key could not be "
+                               "checked (limit script error); request refused",
+                               "server_error", NULL, "budget_check_failed",
+                               NULL);
         return false;
     }
     if (be != SY_OK && !vk->fail_open) {
-        pipeline_send_error(c, 503,
-                            "the budget of this key cannot be checked "
-                            "now (state store unavailable); try again shortly",
-                            "server_error", NULL, "budget_unavailable",
-                            "Retry-After: 1\r\n");
+        sy_pipeline_send_error(
+            c, 503,
+            "the budget of this key cannot be checked "
+            "now (state store unavailable); try again shortly",
+            "server_error", NULL, "budget_unavailable", "Retry-After: 1\r\n");
         return false;
     }
     if (be == SY_OK && !b->allowed) {
@@ -250,8 +254,8 @@ pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
                  "budget of key '%.64s' exhausted for "
                  "this %s: $%s left, not enough for this request",
                  vk->name, sy_budget_period_name(vk->budget_period), usd);
-        pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-                            "budget_exceeded", NULL);
+        sy_pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                               "budget_exceeded", NULL);
         return false;
     }
     *held = be == SY_OK;
@@ -261,8 +265,8 @@ pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
 /* A caller with a money budget may use a billed field only when the
  * worst-case reservation can price it (core/api/caps.c): otherwise a 400
  * naming the field. Returns false when the caller has been answered. */
-bool
-pipeline_budget_can_price(struct pctx *c)
+static bool
+budget_can_price(struct pctx *c)
 {
     struct sy_needs n;
     sy_chat_req_needs(&c->chat, &n);
@@ -276,8 +280,8 @@ pipeline_budget_can_price(struct pctx *c)
              "beyond the deployment's token prices); send the request "
              "without it, or use a key without a money budget",
              f);
-    pipeline_send_error(c, 400, msg, "invalid_request_error", f,
-                        "unpriced_field", NULL);
+    sy_pipeline_send_error(c, 400, msg, "invalid_request_error", f,
+                           "unpriced_field", NULL);
     return false;
 }
 
@@ -286,7 +290,7 @@ pipeline_budget_can_price(struct pctx *c)
  * is not, and a browser sends anything else only after a CORS preflight
  * this gateway never grants. */
 bool
-pipeline_json_ctype(const char *ct)
+sy_pipeline_json_ctype(const char *ct)
 {
     static const char want[] = "application/json";
     if (ct == NULL)
@@ -307,18 +311,18 @@ pipeline_json_ctype(const char *ct)
  * it is not in within server.body_timeout_ms. Returns false when the
  * caller has been answered. */
 bool
-pipeline_read_json_body(struct pctx *c)
+sy_pipeline_read_json_body(struct pctx *c)
 {
     struct sy_req *r = c->r;
     const struct sy_config *cfg = c->w->cfg;
     char msg[200];
-    if (!r->body_too_big && !pipeline_json_ctype(r->content_type)) {
+    if (!r->body_too_big && !sy_pipeline_json_ctype(r->content_type)) {
         snprintf(msg, sizeof(msg),
                  "Content-Type must be application/json "
                  "(got '%.60s')",
                  r->content_type ? r->content_type : "");
-        pipeline_send_error(c, 415, msg, "invalid_request_error", NULL,
-                            "unsupported_media_type", NULL);
+        sy_pipeline_send_error(c, 415, msg, "invalid_request_error", NULL,
+                               "unsupported_media_type", NULL);
         return false;
     }
     switch (sy_req_body(r)) {
@@ -329,22 +333,22 @@ pipeline_read_json_body(struct pctx *c)
                  "the request body is larger than the "
                  "limit of %zu bytes",
                  cfg->server.max_body_bytes);
-        pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
+        sy_pipeline_send_err(c, SY_ETOOBIG, msg, NULL);
         return false;
     case SY_BODY_TIMEOUT:
         snprintf(msg, sizeof(msg),
                  "the request body did not arrive within "
                  "%u ms",
                  (unsigned)cfg->server.body_timeout_ms);
-        pipeline_send_error(c, 408, msg, "invalid_request_error", NULL,
-                            "request_timeout", NULL);
+        sy_pipeline_send_error(c, 408, msg, "invalid_request_error", NULL,
+                               "request_timeout", NULL);
         sy_log_info(c->request_id, "request body timed out");
         return false;
     case SY_BODY_ERROR:
     default:
-        pipeline_send_error(c, 400, "the request body could not be read",
-                            "invalid_request_error", NULL, "body_unreadable",
-                            NULL);
+        sy_pipeline_send_error(c, 400, "the request body could not be read",
+                               "invalid_request_error", NULL, "body_unreadable",
+                               NULL);
         return false;
     }
 }
@@ -355,7 +359,7 @@ pipeline_read_json_body(struct pctx *c)
  * its length; any other path only by its length. A key pasted into a URL
  * never reaches the log, whatever the status. */
 void
-pipeline_log_path(const char *path, int status, char *out, size_t n)
+sy_pipeline_log_path(const char *path, int status, char *out, size_t n)
 {
     static const char *const fixed[] = { "/v1/chat/completions", "/v1/models",
                                          "/healthz", "/admin/keys" };

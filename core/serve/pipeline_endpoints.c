@@ -8,6 +8,7 @@
 #include "pipeline.h"
 #include "pipeline_int.h"
 #include "auth.h"
+#include "base/hmac.h"
 #include "state/budget.h"
 #include "api/chat.h"
 #include "base/clock.h"
@@ -25,6 +26,7 @@
 #include "admin.h"
 #include "api/adapter.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -44,12 +46,12 @@ caller_may_use(const struct sy_caller_key *ck, const struct sy_vkey *vk,
  * (same 401) and show only the groups the key may use; without, they are
  * open. */
 void
-pipeline_handle_models(struct pctx *c)
+sy_pipeline_handle_models(struct pctx *c)
 {
     const struct sy_config *cfg = c->w->cfg;
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
-    if (!pipeline_identify(c, &ck, &vk))
+    if (!sy_pipeline_identify(c, &ck, &vk))
         return;
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
@@ -66,24 +68,24 @@ pipeline_handle_models(struct pctx *c)
                        "\"owned_by\":\"switchyard\"}");
     }
     sy_buf_puts(b, "]}");
-    pipeline_send_body(c, 200, "application/json", NULL, b);
+    sy_pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 
 /* A group the key may not use is answered as one that does not exist:
  * the listing does not show it either. */
 void
-pipeline_handle_model(struct pctx *c)
+sy_pipeline_handle_model(struct pctx *c)
 {
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
-    if (!pipeline_identify(c, &ck, &vk))
+    if (!sy_pipeline_identify(c, &ck, &vk))
         return;
     const char *name = c->r->path + strlen("/v1/models/");
     const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
     if (g == NULL || !caller_may_use(ck, vk, g)) {
         char msg[256];
         snprintf(msg, sizeof(msg), "The model '%.120s' does not exist", name);
-        pipeline_send_err(c, SY_ENOMODEL, msg, "model");
+        sy_pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return;
     }
     struct sy_buf *b = &c->w->out;
@@ -92,14 +94,14 @@ pipeline_handle_model(struct pctx *c)
     sy_buf_json_str(b, g->name, strlen(g->name));
     sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
                    "\"owned_by\":\"switchyard\"}");
-    pipeline_send_body(c, 200, "application/json", NULL, b);
+    sy_pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 
 void
-pipeline_handle_health(struct pctx *c)
+sy_pipeline_handle_health(struct pctx *c)
 {
     struct sy_buf *b = &c->w->out;
-    bool draining = c->w->draining != NULL && *c->w->draining;
+    bool draining = c->w->draining != NULL && atomic_load(c->w->draining);
     struct sy_state *st = c->w->state;
     const char *redis = !sy_state_redis_on(st)  ? "off"
                         : sy_state_redis_up(st) ? "up"
@@ -112,31 +114,31 @@ pipeline_handle_health(struct pctx *c)
                   "{\"status\":\"%s\",\"redis\":\"%s\","
                   "\"version\":\"%s\"}",
                   status, redis, SY_VERSION);
-    pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
+    sy_pipeline_send_body(c, draining ? 503 : 200, "application/json", NULL, b);
 }
 
 /* /admin/keys and /admin/keys/<name>: the virtual-key admin API, behind
  * "Authorization: Bearer <admin key>" (constant-time). Without an admin
  * key configured the paths do not exist. */
 void
-pipeline_handle_admin(struct pctx *c)
+sy_pipeline_handle_admin(struct pctx *c)
 {
     const struct sy_config *cfg = c->w->cfg;
     const char *au = c->r->authorization;
     if (cfg->server.admin_key == NULL) {
-        pipeline_send_err(c, SY_ENOTFOUND, "unknown path", NULL);
+        sy_pipeline_send_err(c, SY_ENOTFOUND, "unknown path", NULL);
         return;
     }
     if (au == NULL || strncasecmp(au, "Bearer ", 7) != 0 ||
-        !sy_auth_equal(au + 7, strlen(au + 7), cfg->server.admin_key,
-                       cfg->server.admin_key_len)) {
-        pipeline_send_err(c, SY_EAUTH, "invalid admin key", NULL);
+        !sy_const_equal(au + 7, strlen(au + 7), cfg->server.admin_key,
+                        cfg->server.admin_key_len)) {
+        sy_pipeline_send_err(c, SY_EAUTH, "invalid admin key", NULL);
         return;
     }
     /* Only the methods that take a body read it, after the key check. */
     const char *m = c->r->method ? c->r->method : "GET";
     if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0) &&
-        !pipeline_read_json_body(c))
+        !sy_pipeline_read_json_body(c))
         return;
     const char *rest = c->r->path + strlen("/admin/keys");
     if (*rest == '/')
@@ -146,5 +148,5 @@ pipeline_handle_admin(struct pctx *c)
     int status =
         sy_admin_keys(cfg, c->w->store, c->r->method ? c->r->method : "GET",
                       rest, c->r->body, c->r->body_len, &c->w->arena, b);
-    pipeline_send_body(c, status, "application/json", NULL, b);
+    sy_pipeline_send_body(c, status, "application/json", NULL, b);
 }

@@ -13,12 +13,10 @@
 #include "base/buf.h"
 #include "api/chat.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "state/ratelimit.h"
 #include "io/upstream.h"
 #include "api/adapter.h"
-
-/* Largest first stream event we hold back before sending it. */
-#define SY_MAX_HELD_EVENT (1u << 20)
 
 /* Per-request state, on the stack of sy_pipeline_handle. */
 struct pctx {
@@ -67,49 +65,47 @@ struct pctx {
 };
 
 /* Response writers (pipeline.c) */
-void pipeline_send_head(struct pctx *c, int status, const char *ctype,
-                        const char *extra);
-void pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
-                         const char *extra, const char *p, size_t n);
-void pipeline_send_body(struct pctx *c, int status, const char *ctype,
-                        const char *extra, const struct sy_buf *body);
-void pipeline_send_error(struct pctx *c, int status, const char *message,
-                         const char *type, const char *param, const char *code,
-                         const char *extra);
-void pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
-                       const char *param);
-void pipeline_send_stream_error(struct pctx *c, enum sy_err e,
-                                const char *message);
+void sy_pipeline_send_head(struct pctx *c, int status, const char *ctype,
+                           const char *extra);
+void sy_pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
+                            const char *extra, const char *p, size_t n);
+void sy_pipeline_send_body(struct pctx *c, int status, const char *ctype,
+                           const char *extra, const struct sy_buf *body);
+void sy_pipeline_send_error(struct pctx *c, int status, const char *message,
+                            const char *type, const char *param,
+                            const char *code, const char *extra);
+void sy_pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
+                          const char *param);
+void sy_pipeline_send_stream_error(struct pctx *c, enum sy_err e,
+                                   const char *message);
 
 /* The small endpoints (pipeline_endpoints.c) */
-void pipeline_handle_chat(struct pctx *c);
-/* Add the cost of 'usage' (the last attempt's) to what the request is
- * charged, once. */
-void pipeline_charge_usage(struct pctx *c);
-bool pipeline_budget_can_price(struct pctx *c);
+void sy_pipeline_handle_chat(struct pctx *c);
 struct sy_budget_result;
 struct sy_vkey;
-bool pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
-                             const struct sy_group *g,
-                             struct sy_budget_result *b, char *pid, bool *held);
-void pipeline_handle_models(struct pctx *c);
-void pipeline_handle_model(struct pctx *c);
-void pipeline_handle_health(struct pctx *c);
-void pipeline_handle_admin(struct pctx *c);
+bool sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
+                                const struct sy_group *g,
+                                struct sy_budget_result *b, char *pid,
+                                bool *held);
+void sy_pipeline_handle_models(struct pctx *c);
+void sy_pipeline_handle_model(struct pctx *c);
+void sy_pipeline_handle_health(struct pctx *c);
+void sy_pipeline_handle_admin(struct pctx *c);
 
 /* The caller's side (pipeline_caller.c) */
 struct sy_vkey;
-bool pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
-                       struct sy_vkey **vk_out);
-int64_t pipeline_worst_case_cost(const struct pctx *c,
-                                 const struct sy_group *g);
-void pipeline_send_caller_limited(struct pctx *c, const struct sy_caller_key *k,
-                                  const struct sy_ratelimit_result *res);
-uint64_t pipeline_estimate_tokens(const struct pctx *c);
-void pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
-                      const struct sy_group *g);
-bool pipeline_json_ctype(const char *content_type);
-bool pipeline_read_json_body(struct pctx *c);
-void pipeline_log_path(const char *path, int status, char *out, size_t n);
+bool sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
+                          struct sy_vkey **vk_out);
+int64_t sy_pipeline_worst_case_cost(const struct pctx *c,
+                                    const struct sy_group *g);
+void sy_pipeline_send_caller_limited(struct pctx *c,
+                                     const struct sy_caller_key *k,
+                                     const struct sy_ratelimit_result *res);
+uint64_t sy_pipeline_estimate_tokens(const struct pctx *c);
+void sy_pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
+                         const struct sy_group *g);
+bool sy_pipeline_json_ctype(const char *content_type);
+bool sy_pipeline_read_json_body(struct pctx *c);
+void sy_pipeline_log_path(const char *path, int status, char *out, size_t n);
 
 #endif

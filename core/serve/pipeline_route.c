@@ -44,10 +44,10 @@ struct route {
 };
 
 static const struct route routes[] = {
-    { "/v1/chat/completions", false, "POST", pipeline_handle_chat },
-    { "/v1/models", false, "GET", pipeline_handle_models },
-    { "/v1/models/", true, "GET", pipeline_handle_model },
-    { "/healthz", false, "GET", pipeline_handle_health },
+    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat },
+    { "/v1/models", false, "GET", sy_pipeline_handle_models },
+    { "/v1/models/", true, "GET", sy_pipeline_handle_model },
+    { "/healthz", false, "GET", sy_pipeline_handle_health },
 };
 
 static bool
@@ -72,7 +72,7 @@ route_hit(const struct route *rt, const char *path)
 }
 
 /* Is 'path' one of the gateway's own paths, whatever the method? The
- * mount logic (core/serve/mount.c) asks, to tell a sub-path mount from a web
+ * mount logic (core/api/mount.c) asks, to tell a sub-path mount from a web
  * server's own split of a root mount. */
 bool
 sy_pipeline_is_route(const char *path)
@@ -121,7 +121,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     bool admin = strcmp(path, "/admin/keys") == 0 ||
                  strncmp(path, "/admin/keys/", 12) == 0;
     if (admin) {
-        pipeline_handle_admin(&c);
+        sy_pipeline_handle_admin(&c);
     } else if (match != NULL) {
         match->fn(&c);
     } else if (allow != NULL) {
@@ -129,21 +129,21 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
         snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
                  method, path);
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
-        pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
-                            sy_err_type(SY_EMETHOD), NULL,
-                            sy_err_code(SY_EMETHOD), extra);
+        sy_pipeline_send_error(&c, sy_err_status(SY_EMETHOD), msg,
+                               sy_err_type(SY_EMETHOD), NULL,
+                               sy_err_code(SY_EMETHOD), extra);
     } else {
         char msg[200];
         snprintf(msg, sizeof(msg),
                  "unknown path %.120s; this gateway serves "
                  "/v1/chat/completions and /v1/models",
                  path);
-        pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
+        sy_pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }
     /* The path is logged redacted: a client that pastes a key into a URL
-     * must not put it in our log (pipeline_log_path). */
+     * must not put it in our log (sy_pipeline_log_path). */
     char logged[160];
-    pipeline_log_path(path, s->status, logged, sizeof(logged));
+    sy_pipeline_log_path(path, s->status, logged, sizeof(logged));
     sy_log_info(c.request_id, "%.16s %s %d dep=%s attempts=%u %.1fms", method,
                 logged, s->status, c.dep ? c.dep->name : "-", c.attempts,
                 (double)(sy_now_us() - c.start_us) / 1000.0);

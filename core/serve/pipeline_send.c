@@ -59,10 +59,10 @@ static size_t SY_PRINTF(4, 5)
  * header that does not fit (the route explanation first, as it is the
  * longest and only informative) is left out whole, never cut. */
 void
-pipeline_send_head(struct pctx *c, int status, const char *ctype,
-                   const char *extra)
+sy_pipeline_send_head(struct pctx *c, int status, const char *ctype,
+                      const char *extra)
 {
-    char head[4096];
+    char head[SY_HEAD_MAX];
     size_t len = 0;
     len = head_put(head, sizeof(head), len,
                    "Status: %d %s\r\n"
@@ -88,51 +88,82 @@ pipeline_send_head(struct pctx *c, int status, const char *ctype,
 }
 
 void
-pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
-                    const char *extra, const char *p, size_t n)
+sy_pipeline_send_bytes(struct pctx *c, int status, const char *ctype,
+                       const char *extra, const char *p, size_t n)
 {
-    pipeline_send_head(c, status, ctype, extra);
+    sy_pipeline_send_head(c, status, ctype, extra);
     sy_sink_write(c->s, p, n);
     c->s->body_bytes += n;
 }
 
-void
-pipeline_send_body(struct pctx *c, int status, const char *ctype,
-                   const char *extra, const struct sy_buf *body)
+/* The answer when a response buffer failed (sticky, see base/buf.h): a
+ * 500 built from constants, so it cannot fail in turn. */
+static void
+send_unbuilt(struct pctx *c, const struct sy_buf *body)
 {
-    pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body), body->len);
+    sy_log_error(c->request_id, "the response was not built (%s): answer 500",
+                 sy_err_name(sy_buf_err(body)));
+    static const char msg[] =
+        "{\"error\":{\"message\":\"the gateway could not build the "
+        "response\",\"type\":\"server_error\",\"param\":null,"
+        "\"code\":\"internal_error\"}}";
+    sy_pipeline_send_bytes(c, 500, "application/json", NULL, msg,
+                           sizeof(msg) - 1);
+}
+
+/* Send 'body' whole, or, when an append to it failed, a 500 instead of a
+ * truncated document. */
+void
+sy_pipeline_send_body(struct pctx *c, int status, const char *ctype,
+                      const char *extra, const struct sy_buf *body)
+{
+    if (sy_buf_failed(body)) {
+        send_unbuilt(c, body);
+        return;
+    }
+    sy_pipeline_send_bytes(c, status, ctype, extra, sy_buf_cstr(body),
+                           body->len);
 }
 
 /* Answer with an OpenAI error object. */
 void
-pipeline_send_error(struct pctx *c, int status, const char *message,
-                    const char *type, const char *param, const char *code,
-                    const char *extra)
+sy_pipeline_send_error(struct pctx *c, int status, const char *message,
+                       const char *type, const char *param, const char *code,
+                       const char *extra)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
     sy_chat_error_json(b, message, type, param, code);
-    pipeline_send_body(c, status, "application/json", extra, b);
+    sy_pipeline_send_body(c, status, "application/json", extra, b);
 }
 
 void
-pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
-                  const char *param)
+sy_pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
+                     const char *param)
 {
-    pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
-                        sy_err_code(e), NULL);
+    sy_pipeline_send_error(c, sy_err_status(e), message, sy_err_type(e), param,
+                           sy_err_code(e), NULL);
 }
 
 /* After the stream has started: one "data: {error}" event; the OpenAI SDKs
  * raise it as an APIError, so a cut stream never looks like success. */
 void
-pipeline_send_stream_error(struct pctx *c, enum sy_err e, const char *message)
+sy_pipeline_send_stream_error(struct pctx *c, enum sy_err e,
+                              const char *message)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
     sy_buf_puts(b, "data: ");
     sy_chat_error_json(b, message, sy_err_type(e), NULL, sy_err_code(e));
     sy_buf_puts(b, "\n\n");
+    if (sy_buf_failed(b)) {
+        /* Still an error event, never a cut one. */
+        sy_buf_clear(b);
+        sy_buf_puts(b, "data: ");
+        sy_chat_error_json(b, "the stream failed", sy_err_type(e), NULL,
+                           sy_err_code(e));
+        sy_buf_puts(b, "\n\n");
+    }
     sy_sink_write(c->s, sy_buf_cstr(b), b->len);
     sy_sink_flush(c->s);
 }

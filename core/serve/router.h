@@ -9,23 +9,9 @@
 #define SY_CORE_ROUTER_H
 
 #include "base/sy.h"
+#include "base/limits.h"
 #include "config/config.h"
-
-#define SY_ROUTE_MAX 32
-
-/* What the router knows about one deployment right now. */
-struct sy_dep_view {
-    bool breaker_open; /* open: skip (half-open probes are decided
-                               by the caller) */
-    bool half_open;
-    uint64_t samples; /* completed requests in the window */
-    uint32_t p50_ms;  /* total latency */
-    uint32_t p99_ms;
-    uint32_t ttft_p50_ms; /* time to first token */
-    uint32_t ttft_p95_ms;
-    uint32_t tpot_p50_us; /* time per output token */
-    unsigned error_pct;   /* provider failures in the window */
-};
+#include "state/state.h" /* struct sy_dep_view */
 
 /* The size of the request, for expected latency and cost. */
 struct sy_route_req {
@@ -50,6 +36,10 @@ struct sy_route_plan {
 void sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,
                     const struct sy_route_req *rq, uint32_t rnd,
                     struct sy_route_plan *out);
+void sy_router_plan_seq(const struct sy_group *g,
+                        const struct sy_dep_view *views,
+                        const struct sy_route_req *rq, uint64_t seq,
+                        uint32_t rnd, struct sy_route_plan *out);
 void sy_router_exclude(struct sy_route_plan *p, const struct sy_deployment *d,
                        const char *why);
 size_t sy_router_explain(const struct sy_route_plan *p, char *out,

@@ -15,37 +15,29 @@
  * failure reopens for a longer period: open_ms doubled per trip up to
  * open_max_ms, plus a random 0..jitter_pct percent. A reopen never moves
  * an existing deadline earlier. A probe that says nothing (caller gone,
- * our own key's quota) frees the probe slot; a probe lost for probe_ms
- * is replaced. Outcomes of requests sent before the breaker opened are
- * counted but change nothing.
+ * a caller error, a broken output contract, our own key's quota) frees
+ * the probe slot at once; a probe lost for probe_ms is replaced. The
+ * probe deadline is set once, by the grant to the holder: nothing pushes
+ * it further, so a probe never keeps a deployment out longer than that.
+ * Outcomes of requests sent before the breaker opened are counted but
+ * change nothing. Across processes, outcomes reach Redis out of order;
+ * the script counts the consecutive rule by each outcome's own time
+ * (lua/breaker.lua), which in one process's order is the rule above.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "breaker.h"
 #include "base/mem.h"
+#include "keys.h"
+#include "lua.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
 /* Pure logic                                                          */
-
-/* Open after 5 provider failures in a row, or when half of at least 20
- * outcomes in 30 s failed; open 5 s, doubling to 2 min, +0..20 %; a
- * probe may take 30 s. */
-void
-sy_breaker_conf_defaults(struct sy_breaker_conf *c)
-{
-    c->consecutive = 5;
-    c->min_requests = 20;
-    c->failure_pct = 50;
-    c->window_ms = 30000;
-    c->open_ms = 5000;
-    c->open_max_ms = 120000;
-    c->jitter_pct = 20;
-    c->probe_ms = 30000;
-}
 
 void
 sy_breaker_init(struct sy_breaker *b)
@@ -255,9 +247,13 @@ sy_breaker_report(struct sy_breaker *b, const struct sy_breaker_conf *c,
 
 /* Take over the cluster's state 'sh' (from the script, a snapshot or an
  * event) into the local breaker, converting Redis' clock to the local
- * one at 'local_now_ms'. An open deadline is never moved earlier; while
- * the cluster is half-open the local breaker waits probe_ms as if a
- * probe were out (one is, somewhere). Local counts are kept unless the
+ * one at 'local_now_ms'. An open deadline is never moved earlier. While
+ * the cluster is half-open, the local breaker holds the probe deadline
+ * the cluster reports: the one the probe's holder set when it took it
+ * (0 when no probe is out: the probe was freed or lost, and the next
+ * caller may ask for it). A state without that deadline (an event of an
+ * older version) counts as a probe just taken, once: later ones never
+ * push the local deadline further. Local counts are kept unless the
  * cluster closed the breaker. */
 void
 sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
@@ -278,8 +274,12 @@ sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
         b->probe_until_ms = 0;
         break;
     case SY_BREAKER_HALF_OPEN:
-        if (b->state != SY_BREAKER_HALF_OPEN ||
-            local_now_ms + c->probe_ms > b->probe_until_ms)
+        if (sh->probe_known)
+            b->probe_until_ms =
+                sh->probe_until_ms > sh->now_ms
+                    ? local_now_ms + (sh->probe_until_ms - sh->now_ms)
+                    : 0;
+        else if (b->state != SY_BREAKER_HALF_OPEN)
             b->probe_until_ms = local_now_ms + c->probe_ms;
         b->state = SY_BREAKER_HALF_OPEN;
         break;
@@ -291,198 +291,92 @@ sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
 /* ------------------------------------------------------------------ */
 /* Redis side                                                          */
 
-/* KEYS[1] = the state hash, KEYS[2] = the probe key.
- * ARGV: 1 op (allow, report, get), 2 now ms (0: Redis TIME),
- * 3 consecutive, 4 min_requests, 5 failure_pct, 6 window_ms, 7 open_ms,
- * 8 open_max_ms, 9 jitter_pct, 10 probe_ms, 11 outcome (0 ignore,
- * 1 success, 2 failure), 12 probe token ("" = not the probe), 13 r16,
- * 14 channel ("" = no PUBLISH), 15 deployment name (for the message).
- * Returns {state, open_until, trips, now, verdict, changed, window total,
- * window failed}. Hash fields: state, open_until, trips, consecutive, and
- * per window bucket i: i<i> (bucket id), o<i> (ok), f<i> (failed). */
-static const char breaker_lua[] =
-    "local key, pkey = KEYS[1], KEYS[2]\n"
-    "local op = ARGV[1]\n"
-    "local now = tonumber(ARGV[2]) or 0\n"
-    "if now <= 0 then\n"
-    "  local t = redis.call('TIME')\n"
-    "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "end\n"
-    "local cmax, minreq, pct = tonumber(ARGV[3]), tonumber(ARGV[4]),"
-    " tonumber(ARGV[5])\n"
-    "local window, open_ms, open_max = tonumber(ARGV[6]),"
-    " tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-    "local jitter, probe_ms = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
-    "local outcome, token, r16 = tonumber(ARGV[11]), ARGV[12],"
-    " tonumber(ARGV[13])\n"
-    "local channel, dep = ARGV[14], ARGV[15]\n"
-    "local count = tonumber(ARGV[16]) or 1\n"
-    "local NB = 10\n"
-    "local f = {}\n"
-    "local h = redis.call('HGETALL', key)\n"
-    "for i = 1, #h, 2 do f[h[i]] = tonumber(h[i + 1]) end\n"
-    "local state = f['state'] or 0\n"
-    "local till = f['open_until'] or 0\n"
-    "local trips = f['trips'] or 0\n"
-    "local consec = f['consecutive'] or 0\n"
-    "local bms = math.max(1, math.floor(window / NB))\n"
-    "local cur = math.floor(now / bms)\n"
-    "local verdict, changed, dirty = 0, 0, false\n"
-    "local function wsum()\n"
-    "  local total, failed = 0, 0\n"
-    "  for i = 0, NB - 1 do\n"
-    "    local id = f['i' .. i]\n"
-    "    if id and id <= cur and cur - id < NB then\n"
-    "      total = total + (f['o' .. i] or 0) + (f['f' .. i] or 0)\n"
-    "      failed = failed + (f['f' .. i] or 0)\n"
-    "    end\n"
-    "  end\n"
-    "  return total, failed\n"
-    "end\n"
-    "local function wadd(failed)\n"
-    "  local s = cur % NB\n"
-    "  if f['i' .. s] ~= cur then\n"
-    "    f['i' .. s], f['o' .. s], f['f' .. s] = cur, 0, 0\n"
-    "  end\n"
-    "  local k = failed and ('f' .. s) or ('o' .. s)\n"
-    "  f[k] = f[k] + count\n"
-    "  dirty = true\n"
-    "end\n"
-    "local function period(t)\n"
-    "  local p, i = open_ms, 1\n"
-    "  while i < t and p < open_max do p = p * 2; i = i + 1 end\n"
-    "  if open_max > 0 and p > open_max then p = open_max end\n"
-    "  local jit = math.floor(p * jitter / 100)\n"
-    "  return p + math.floor(jit * r16 / 65536)\n"
-    "end\n"
-    "local function publish()\n"
-    "  changed, dirty = 1, true\n"
-    "  if channel ~= '' then\n"
-    "    redis.call('PUBLISH', channel, string.format('%d %d %d %d %s',"
-    " state, till, now, trips, dep))\n"
-    "  end\n"
-    "end\n"
-    "local function open_now()\n"
-    "  trips = trips + 1\n"
-    "  local t = now + period(trips)\n"
-    "  if t > till then till = t end\n"
-    "  state, consec = 1, 0\n"
-    "  redis.call('DEL', pkey)\n"
-    "  publish()\n"
-    "end\n"
-    "local function close_now()\n"
-    "  state, till, trips, consec = 0, 0, 0, 0\n"
-    "  for i = 0, NB - 1 do\n"
-    "    f['i' .. i], f['o' .. i], f['f' .. i] = nil, nil, nil\n"
-    "  end\n"
-    "  redis.call('DEL', pkey, key)\n"
-    "  publish()\n"
-    "end\n"
-    "if op == 'allow' then\n"
-    "  if state == 0 then\n"
-    "    verdict = 1\n"
-    "  elseif state == 2 or now >= till then\n"
-    "    if redis.call('SET', pkey, token, 'NX', 'PX', probe_ms) then\n"
-    "      verdict = 2\n"
-    "      if state == 1 then state = 2; publish() end\n"
-    "    end\n"
-    "  end\n"
-    "elseif op == 'report' then\n"
-    "  local holder = redis.call('GET', pkey)\n"
-    "  local probe = token ~= '' and state == 2 and\n"
-    "    (holder == token or not holder)\n"
-    "  if outcome == 0 then\n"
-    "    if probe and holder then redis.call('DEL', pkey) end\n"
-    "  else\n"
-    "    wadd(outcome == 2)\n"
-    "    if state == 0 then\n"
-    "      if outcome == 1 then\n"
-    "        consec = 0\n"
-    "      else\n"
-    "        consec = consec + 1\n"
-    "        local total, failed = wsum()\n"
-    "        if (cmax > 0 and consec >= cmax) or (pct > 0 and\n"
-    "            total >= math.max(minreq, 1) and\n"
-    "            failed * 100 >= pct * total) then\n"
-    "          open_now()\n"
-    "        end\n"
-    "      end\n"
-    "    elseif state == 2 and probe then\n"
-    "      if outcome == 1 then close_now() else open_now() end\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "if dirty then\n"
-    "  local a = {'state', state, 'open_until', till, 'trips', trips,\n"
-    "             'consecutive', consec}\n"
-    "  for i = 0, NB - 1 do\n"
-    "    if f['i' .. i] then\n"
-    "      for _, p in ipairs({'i', 'o', 'f'}) do\n"
-    "        a[#a + 1] = p .. i\n"
-    "        a[#a + 1] = f[p .. i]\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  redis.call('HSET', key, unpack(a))\n"
-    "  local jm = open_max + math.floor(open_max * jitter / 100)\n"
-    "  redis.call('PEXPIRE', key, window + 2 * jm + probe_ms + 60000)\n"
-    "end\n"
-    "local total, failed = wsum()\n"
-    "return {state, till, trips, now, verdict, changed, total, failed}\n";
+/* The breaker script, lua/breaker.lua (KEYS, ARGV and the reply are
+ * described there), embedded at build time; its struct is filled once,
+ * and the store keeps its SHA by the struct's address. */
+static struct sy_store_script script = { .name = "breaker" };
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
-const struct sy_store_script sy_breaker_script = {
-    .name = "breaker",
-    .source = breaker_lua,
-};
+static void
+script_init(void)
+{
+    size_t len;
+    script.source = sy_lua_breaker(&len);
+}
 
-/* The channel transitions are published on: "<prefix>breaker". */
+static const struct sy_store_script *
+breaker_script(void)
+{
+    pthread_once(&script_once, script_init);
+    return &script;
+}
+
+/* The channel transitions are published on (sy_key_breaker_channel). */
 int
 sy_breaker_channel(char *out, size_t outlen, const char *prefix)
 {
-    return snprintf(out, outlen, "%sbreaker", prefix);
+    return sy_key_breaker_channel(out, outlen, prefix);
 }
+
+#define ARGS_FIXED 13 /* ARGV before the outcomes */
 
 /* The script's arguments as strings. */
 struct script_args {
-    char key[512];
-    char pkey[520];
-    char chan[512];
-    char num[11][24];
+    char key[SY_KEY_MAX];
+    char pkey[SY_KEY_MAX];
+    char chan[SY_KEY_MAX];
+    char num[10][24];
+    char ev[SY_BREAKER_BATCH_MAX][4][24]; /* outcome, times, count */
     const char *keys[2];
-    const char *argv[16];
-    char count[24];
+    const char *argv[ARGS_FIXED + 5 * SY_BREAKER_BATCH_MAX];
+    int nargv;
 };
 
+/* Fill 'a' for 'op' on 'dep'; 'arg13' is the allow token or the report's
+ * r16 (as a string). The outcomes are added by add_outcome(). */
 static enum sy_err
 build_args(struct script_args *a, const char *prefix, const char *op,
            const char *dep, const struct sy_breaker_conf *c, uint64_t now_ms,
-           enum sy_breaker_outcome o, const char *token, uint32_t r16)
+           const char *arg13)
 {
-    int n = snprintf(a->key, sizeof(a->key), "%sbr:{%s}", prefix, dep);
-    if (n < 0 || (size_t)n >= sizeof(a->key))
+    if (!sy_key_fits(sy_key_breaker(a->key, sizeof(a->key), prefix, dep),
+                     sizeof(a->key)) ||
+        !sy_key_fits(
+            sy_key_breaker_probe(a->pkey, sizeof(a->pkey), prefix, dep),
+            sizeof(a->pkey)) ||
+        !sy_key_fits(sy_breaker_channel(a->chan, sizeof(a->chan), prefix),
+                     sizeof(a->chan)))
         return SY_EBADREQ;
-    snprintf(a->pkey, sizeof(a->pkey), "%s:probe", a->key);
-    n = sy_breaker_channel(a->chan, sizeof(a->chan), prefix);
-    if (n < 0 || (size_t)n >= sizeof(a->chan))
-        return SY_EBADREQ;
-    const uint64_t nums[11] = { now_ms,         c->consecutive, c->min_requests,
-                                c->failure_pct, c->window_ms,   c->open_ms,
-                                c->open_max_ms, c->jitter_pct,  c->probe_ms,
-                                (uint64_t)o,    r16 & 0xffffu };
-    for (int i = 0; i < 11; i++)
-        snprintf(a->num[i], sizeof(a->num[i]), "%" PRIu64, nums[i]);
+    const uint64_t nums[9] = { now_ms,         c->consecutive, c->min_requests,
+                               c->failure_pct, c->window_ms,   c->open_ms,
+                               c->open_max_ms, c->jitter_pct,  c->probe_ms };
     a->keys[0] = a->key;
     a->keys[1] = a->pkey;
     a->argv[0] = op;
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 9; i++) {
+        snprintf(a->num[i], sizeof(a->num[i]), "%" PRIu64, nums[i]);
         a->argv[1 + i] = a->num[i];
-    a->argv[11] = token != NULL ? token : "";
-    a->argv[12] = a->num[10];
-    a->argv[13] = a->chan;
-    a->argv[14] = dep;
-    snprintf(a->count, sizeof(a->count), "1");
-    a->argv[15] = a->count;
+    }
+    a->argv[10] = a->chan;
+    a->argv[11] = dep;
+    a->argv[12] = arg13;
+    a->nargv = ARGS_FIXED;
     return SY_OK;
+}
+
+static void
+add_outcome(struct script_args *a, const struct sy_breaker_outcome_at *o)
+{
+    int k = (a->nargv - ARGS_FIXED) / 5;
+    snprintf(a->ev[k][0], sizeof(a->ev[k][0]), "%d", (int)o->o);
+    snprintf(a->ev[k][1], sizeof(a->ev[k][1]), "%" PRIu64, o->from_ms);
+    snprintf(a->ev[k][2], sizeof(a->ev[k][2]), "%" PRIu64, o->at_ms);
+    snprintf(a->ev[k][3], sizeof(a->ev[k][3]), "%u",
+             o->count > 0 ? o->count : 1u);
+    for (int i = 0; i < 4; i++)
+        a->argv[a->nargv++] = a->ev[k][i];
+    a->argv[a->nargv++] =
+        o->token != NULL && o->token[0] != '\0' ? o->token : "";
 }
 
 /* Decode the script's reply 'v' into 'out'; false when malformed. */
@@ -491,10 +385,10 @@ sy_breaker_parse_shared(const struct sy_store_val *v,
                         struct sy_breaker_shared *out)
 {
     memset(out, 0, sizeof(*out));
-    if (v == NULL || v->type != SY_STORE_ARRAY || v->n != 8)
+    if (v == NULL || v->type != SY_STORE_ARRAY || v->n != 9)
         return false;
-    int64_t x[8];
-    for (size_t i = 0; i < 8; i++) {
+    int64_t x[9];
+    for (size_t i = 0; i < 9; i++) {
         if (!sy_store_val_int(&v->elem[i], &x[i]) || x[i] < 0)
             return false;
     }
@@ -508,24 +402,20 @@ sy_breaker_parse_shared(const struct sy_store_val *v,
     out->changed = x[5] != 0;
     out->window_total = (uint32_t)SY_MIN(x[6], (int64_t)UINT32_MAX);
     out->window_failed = (uint32_t)SY_MIN(x[7], (int64_t)UINT32_MAX);
+    out->probe_until_ms = (uint64_t)x[8];
+    out->probe_known = true;
     return true;
 }
 
 static enum sy_err
-run(struct sy_store *s, const char *op, const char *dep,
-    const struct sy_breaker_conf *c, uint64_t now_ms, enum sy_breaker_outcome o,
-    const char *token, uint32_t r16, struct sy_breaker_shared *out)
+run(struct sy_store *s, struct script_args *a, struct sy_breaker_shared *out)
 {
-    struct script_args a;
     memset(out, 0, sizeof(*out));
-    enum sy_err e =
-        build_args(&a, sy_store_prefix(s), op, dep, c, now_ms, o, token, r16);
-    if (e != SY_OK)
-        return e;
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    e = sy_store_eval(s, &sy_breaker_script, 2, a.keys, 15, a.argv, &arena, &v);
+    enum sy_err e = sy_store_eval(s, breaker_script(), 2, a->keys, a->nargv,
+                                  a->argv, &arena, &v);
     if (e == SY_OK && !sy_breaker_parse_shared(v, out))
         e = SY_ESTORE;
     sy_arena_cleanup(&arena);
@@ -535,23 +425,32 @@ run(struct sy_store *s, const char *op, const char *dep,
 /* Ask the cluster whether a request may go to 'dep' (call it when the
  * snapshot shows the breaker open past its deadline, or half-open). On
  * SY_OK out->verdict is PASS, DENY, or PROBE: this caller holds the one
- * cluster-wide probe under 'token' (unique, e.g. the request id) for
- * probe_ms and reports with the same token. 'now_ms' 0 uses Redis' clock
- * (tests pass their own). SY_ESTORE when Redis is unavailable: fall back
- * to the local breaker. */
+ * cluster-wide probe under 'token' (unique, e.g. the request id) until
+ * out->probe_until_ms, and reports with the same token. 'now_ms' 0 uses
+ * Redis' clock (tests pass their own). SY_ESTORE when Redis is
+ * unavailable: fall back to the local breaker. */
 enum sy_err
 sy_breaker_shared_allow(struct sy_store *s, const char *dep,
                         const struct sy_breaker_conf *c, const char *token,
                         uint64_t now_ms, struct sy_breaker_shared *out)
 {
-    return run(s, "allow", dep, c, now_ms, SY_BREAKER_IGNORE,
-               token != NULL && token[0] != '\0' ? token : "probe", 0, out);
+    struct script_args a;
+    enum sy_err e =
+        build_args(&a, sy_store_prefix(s), "allow", dep, c, now_ms,
+                   token != NULL && token[0] != '\0' ? token : "probe");
+    if (e != SY_OK) {
+        memset(out, 0, sizeof(*out));
+        return e;
+    }
+    return run(s, &a, out);
 }
 
-/* Count outcome 'o' for 'dep' across the cluster; 'token' is the probe
- * token when this request was the probe, else NULL. 'r16' is a 16-bit
- * random value for the jitter of a new open period. out->changed says
- * whether this report made a transition (it was then published). */
+/* Count outcome 'o' for 'dep' across the cluster, as happening at
+ * 'now_ms' (0: Redis' clock, which then also numbers the window);
+ * 'token' is the probe token when this request was the probe, else NULL.
+ * 'r16' is a 16-bit random value for the jitter of a new open period.
+ * out->changed says whether this report made a transition (it was then
+ * published). */
 enum sy_err
 sy_breaker_shared_report(struct sy_store *s, const char *dep,
                          const struct sy_breaker_conf *c,
@@ -559,7 +458,33 @@ sy_breaker_shared_report(struct sy_store *s, const char *dep,
                          uint32_t r16, uint64_t now_ms,
                          struct sy_breaker_shared *out)
 {
-    return run(s, "report", dep, c, now_ms, o, token, r16, out);
+    const struct sy_breaker_outcome_at one = { o, now_ms, now_ms, 1, token };
+    return sy_breaker_shared_report_many(s, dep, c, &one, 1, r16, now_ms, out);
+}
+
+/* Count 'n' (at most SY_BREAKER_BATCH_MAX) outcomes of 'dep' in one
+ * atomic script call, each at its own time, in the order given; as
+ * sy_breaker_shared_report() otherwise. */
+enum sy_err
+sy_breaker_shared_report_many(struct sy_store *s, const char *dep,
+                              const struct sy_breaker_conf *c,
+                              const struct sy_breaker_outcome_at *ev, size_t n,
+                              uint32_t r16, uint64_t now_ms,
+                              struct sy_breaker_shared *out)
+{
+    struct script_args a;
+    char r[16];
+    snprintf(r, sizeof(r), "%u", r16 & 0xffffu);
+    memset(out, 0, sizeof(*out));
+    if (n > SY_BREAKER_BATCH_MAX)
+        return SY_EBADREQ;
+    enum sy_err e =
+        build_args(&a, sy_store_prefix(s), "report", dep, c, now_ms, r);
+    if (e != SY_OK)
+        return e;
+    for (size_t i = 0; i < n; i++)
+        add_outcome(&a, &ev[i]);
+    return run(s, &a, out);
 }
 
 /* Read the cluster's state of 'dep' (no change; 'c' sizes the window
@@ -569,7 +494,13 @@ sy_breaker_shared_get(struct sy_store *s, const char *dep,
                       const struct sy_breaker_conf *c,
                       struct sy_breaker_shared *out)
 {
-    return run(s, "get", dep, c, 0, SY_BREAKER_IGNORE, NULL, 0, out);
+    struct script_args a;
+    enum sy_err e = build_args(&a, sy_store_prefix(s), "get", dep, c, 0, "");
+    if (e != SY_OK) {
+        memset(out, 0, sizeof(*out));
+        return e;
+    }
+    return run(s, &a, out);
 }
 
 /* Append a read of the cluster's state of 'dep' to batch 'b' (keys under
@@ -581,39 +512,34 @@ sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
                      const char *dep, const struct sy_breaker_conf *c)
 {
     struct script_args a;
-    enum sy_err e =
-        build_args(&a, prefix, "get", dep, c, 0, SY_BREAKER_IGNORE, NULL, 0);
+    enum sy_err e = build_args(&a, prefix, "get", dep, c, 0, "");
     if (e != SY_OK)
         return e;
-    return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 15, a.argv);
+    return sy_store_batch_eval(b, breaker_script(), 2, a.keys, a.nargv, a.argv);
 }
 
-/* Append a report of outcome 'o' for 'dep' to batch 'b' (the pipelined
- * form of sy_breaker_shared_report, for the state thread's flushes);
- * decode each reply with sy_breaker_parse_shared(). */
+/* Append to batch 'b' one atomic report of 'n' (1 to
+ * SY_BREAKER_BATCH_MAX) outcomes of 'dep', in the order they happened
+ * here, each with its own time (the pipelined form of
+ * sy_breaker_shared_report_many, for the state thread's flushes); decode
+ * the reply with sy_breaker_parse_shared(). */
 enum sy_err
 sy_breaker_batch_report(struct sy_store_batch *b, const char *prefix,
                         const char *dep, const struct sy_breaker_conf *c,
-                        enum sy_breaker_outcome o, const char *token,
+                        const struct sy_breaker_outcome_at *ev, size_t n,
                         uint32_t r16)
 {
-    return sy_breaker_batch_report_n(b, prefix, dep, c, o, token, r16, 1);
-}
-
-/* One report standing for 'count' outcomes 'o' in a row (successes
- * collected by the state thread between two flushes). */
-enum sy_err
-sy_breaker_batch_report_n(struct sy_store_batch *b, const char *prefix,
-                          const char *dep, const struct sy_breaker_conf *c,
-                          enum sy_breaker_outcome o, const char *token,
-                          uint32_t r16, unsigned count)
-{
     struct script_args a;
-    enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, o, token, r16);
+    char r[16];
+    snprintf(r, sizeof(r), "%u", r16 & 0xffffu);
+    if (n == 0 || n > SY_BREAKER_BATCH_MAX)
+        return SY_EBADREQ;
+    enum sy_err e = build_args(&a, prefix, "report", dep, c, 0, r);
     if (e != SY_OK)
         return e;
-    snprintf(a.count, sizeof(a.count), "%u", count);
-    return sy_store_batch_eval(b, &sy_breaker_script, 2, a.keys, 16, a.argv);
+    for (size_t i = 0; i < n; i++)
+        add_outcome(&a, &ev[i]);
+    return sy_store_batch_eval(b, breaker_script(), 2, a.keys, a.nargv, a.argv);
 }
 
 static bool
@@ -636,9 +562,34 @@ next_u64(const char **p, const char *end, uint64_t *out)
     return true;
 }
 
-/* Parse a transition message "<state> <open_until> <now> <trips> <dep>"
- * from the channel; the deployment name goes to 'dep' (NUL-terminated).
- * False when malformed or the name does not fit. */
+/* The probe deadline at the end of an event: the digits after the last
+ * space of [p, *end), when there are only digits; '*end' then moves
+ * back to that space. (Deployment names have no spaces; an older
+ * version's events end with the name.) */
+static bool
+tail_u64(const char *p, const char **end, uint64_t *out)
+{
+    const char *sp = *end;
+    while (sp > p && sp[-1] != ' ')
+        sp--;
+    if (sp == p || sp == *end)
+        return false;
+    uint64_t x = 0;
+    for (const char *q = sp; q < *end; q++) {
+        if (*q < '0' || *q > '9' || x > (UINT64_MAX - 9) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(*q - '0');
+    }
+    *out = x;
+    *end = sp - 1;
+    return true;
+}
+
+/* Parse a message from the channel: "<state> <open_until> <now> <trips>
+ * <dep> <probe_until>" (a transition, a probe taken or a probe freed;
+ * older versions send no probe_until: probe_known is then false). The
+ * deployment name goes to 'dep' (NUL-terminated). False when malformed
+ * or the name does not fit. */
 bool
 sy_breaker_parse_event(const char *msg, size_t len, char *dep, size_t deplen,
                        struct sy_breaker_shared *out)
@@ -649,7 +600,10 @@ sy_breaker_parse_event(const char *msg, size_t len, char *dep, size_t deplen,
     memset(out, 0, sizeof(*out));
     if (!next_u64(&p, end, &st) || !next_u64(&p, end, &until) ||
         !next_u64(&p, end, &now) || !next_u64(&p, end, &trips) ||
-        st > SY_BREAKER_HALF_OPEN || p >= end || (size_t)(end - p) >= deplen)
+        st > SY_BREAKER_HALF_OPEN || p >= end)
+        return false;
+    out->probe_known = tail_u64(p, &end, &out->probe_until_ms);
+    if (p >= end || (size_t)(end - p) >= deplen)
         return false;
     memcpy(dep, p, (size_t)(end - p));
     dep[end - p] = '\0';

@@ -15,25 +15,9 @@
 #include "base/sy.h"
 #include "base/err.h"
 #include "io/store.h"
+#include "config/config.h" /* struct sy_breaker_conf */
 
 #define SY_BREAKER_BUCKETS 10 /* the rolling window is cut in this many */
-
-struct sy_breaker_conf {
-    unsigned consecutive;  /* open after this many provider failures in a
-                              row; 0 = rule off */
-    unsigned min_requests; /* failure-rate rule: at least this many
-                              outcomes in the window ... */
-    unsigned failure_pct;  /* ... of which this percentage or more failed;
-                              0 = rule off */
-    uint32_t window_ms;    /* the rolling window of the rate rule */
-    uint32_t open_ms;      /* first open period */
-    uint32_t open_max_ms;  /* open periods double up to this (before
-                              jitter) */
-    unsigned jitter_pct;   /* each open period grows by a random 0 to
-                              jitter_pct percent */
-    uint32_t probe_ms;     /* a half-open probe not reported within this
-                              is presumed lost; another may go */
-};
 
 enum sy_breaker_state {
     SY_BREAKER_CLOSED,
@@ -86,10 +70,31 @@ struct sy_breaker_shared {
     bool changed;                    /* this call made a transition */
     uint32_t window_total;           /* outcomes in the window */
     uint32_t window_failed;
+    uint64_t probe_until_ms; /* when the half-open probe's hold ends (set
+                                once, by the holder's grant); 0: no
+                                probe is out */
+    bool probe_known;        /* probe_until_ms was reported (false for
+                                events of older versions) */
 };
 
+/* One outcome for the cluster's breaker. A process reports its outcomes
+ * in the order they happened, each with its time, so that outcomes of
+ * different processes reaching Redis out of order are still counted in
+ * the order they happened (see lua/breaker.lua). */
+struct sy_breaker_outcome_at {
+    enum sy_breaker_outcome o;
+    uint64_t from_ms;  /* a run of successes: when the first was (0: at
+                          at_ms) */
+    uint64_t at_ms;    /* when (the last of a run): wall clock, ms since
+                          the epoch (0: Redis' clock at the report) */
+    unsigned count;    /* outcomes it stands for (a run of successes) */
+    const char *token; /* the probe token when it was the probe, else NULL
+                          (an ignored probe outcome frees the probe) */
+};
+
+#define SY_BREAKER_BATCH_MAX 20 /* outcomes in one script call */
+
 /* Pure logic */
-void sy_breaker_conf_defaults(struct sy_breaker_conf *c);
 void sy_breaker_init(struct sy_breaker *b);
 enum sy_breaker_outcome sy_breaker_classify(enum sy_err e);
 uint64_t sy_breaker_open_period_ms(const struct sy_breaker_conf *c,
@@ -109,8 +114,8 @@ void sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
                       uint64_t local_now_ms);
 const char *sy_breaker_state_name(enum sy_breaker_state s);
 
-/* Redis side (one Lua script; keys under the store's prefix) */
-extern const struct sy_store_script sy_breaker_script;
+/* Redis side (one Lua script, lua/breaker.lua; keys under the store's
+ * prefix) */
 enum sy_err sy_breaker_shared_allow(struct sy_store *s, const char *dep,
                                     const struct sy_breaker_conf *c,
                                     const char *token, uint64_t now_ms,
@@ -121,23 +126,21 @@ enum sy_err sy_breaker_shared_report(struct sy_store *s, const char *dep,
                                      const char *token, uint32_t r16,
                                      uint64_t now_ms,
                                      struct sy_breaker_shared *out);
+enum sy_err sy_breaker_shared_report_many(
+    struct sy_store *s, const char *dep, const struct sy_breaker_conf *c,
+    const struct sy_breaker_outcome_at *ev, size_t n, uint32_t r16,
+    uint64_t now_ms, struct sy_breaker_shared *out);
 enum sy_err sy_breaker_shared_get(struct sy_store *s, const char *dep,
                                   const struct sy_breaker_conf *c,
                                   struct sy_breaker_shared *out);
 enum sy_err sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
                                  const char *dep,
                                  const struct sy_breaker_conf *c);
-enum sy_err sy_breaker_batch_report_n(struct sy_store_batch *b,
-                                      const char *prefix, const char *dep,
-                                      const struct sy_breaker_conf *c,
-                                      enum sy_breaker_outcome o,
-                                      const char *token, uint32_t r16,
-                                      unsigned count);
 enum sy_err sy_breaker_batch_report(struct sy_store_batch *b,
                                     const char *prefix, const char *dep,
                                     const struct sy_breaker_conf *c,
-                                    enum sy_breaker_outcome o,
-                                    const char *token, uint32_t r16);
+                                    const struct sy_breaker_outcome_at *ev,
+                                    size_t n, uint32_t r16);
 bool sy_breaker_parse_shared(const struct sy_store_val *v,
                              struct sy_breaker_shared *out);
 int sy_breaker_channel(char *out, size_t outlen, const char *prefix);

@@ -18,10 +18,13 @@
  */
 #include "base/sy.h"
 #include "budget.h"
+#include "keys.h"
+#include "lua.h"
 #include "base/log.h"
 #include "base/mem.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,76 +245,25 @@ sy_budget_local_settle(struct sy_budget_local *b, uint64_t id,
 /* ------------------------------------------------------------------ */
 /* Redis side                                                          */
 
-/* KEYS[1] = "<prefix>budget:{<name>}:<period id>", a hash: spent,
- * reserved, seq, and "r:<id>" = amount per live reservation;
- * KEYS[2] = KEYS[1] .. ":res", a sorted set: reservation id by expiry ms.
- * ARGV: 1 op (reserve, settle, get), 2 now ms (0: Redis TIME), 3 key TTL
- * s (0: none), then reserve: 4 budget, 5 cost, 6 reservation ms;
- * settle: 4 id, 5 real cost.
- * Returns {allowed or found, id, remaining, spent, reserved, now}. */
-static const char budget_lua[] =
-    "local op = ARGV[1]\n"
-    "local now = tonumber(ARGV[2]) or 0\n"
-    "if now <= 0 then\n"
-    "  local t = redis.call('TIME')\n"
-    "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "end\n"
-    "local kttl = tonumber(ARGV[3]) or 0\n"
-    "local H, Z = KEYS[1], KEYS[2]\n"
-    "local ids = redis.call('ZRANGEBYSCORE', Z, '-inf', now, 'LIMIT', 0, "
-    "1000)\n" /* SY_BUDGET_CLEAN_MAX */
-    "for _, id in ipairs(ids) do\n"
-    "  local amt = tonumber(redis.call('HGET', H, 'r:' .. id) or 0)\n"
-    "  if amt ~= 0 then redis.call('HINCRBY', H, 'reserved', -amt) end\n"
-    "  redis.call('HDEL', H, 'r:' .. id)\n"
-    "  redis.call('ZREM', Z, id)\n"
-    "end\n"
-    "local function touch()\n"
-    "  if kttl > 0 then\n"
-    "    redis.call('EXPIRE', H, kttl)\n"
-    "    if redis.call('EXISTS', Z) == 1 then redis.call('EXPIRE', Z, kttl)"
-    " end\n"
-    "  end\n"
-    "end\n"
-    "local spent = tonumber(redis.call('HGET', H, 'spent') or 0)\n"
-    "local reserved = tonumber(redis.call('HGET', H, 'reserved') or 0)\n"
-    "if op == 'reserve' then\n"
-    "  local budget = tonumber(ARGV[4])\n"
-    "  local cost = tonumber(ARGV[5])\n"
-    "  local ttl = tonumber(ARGV[6])\n"
-    "  local seq = redis.call('HINCRBY', H, 'seq', 1)\n"
-    "  local left = budget - spent - reserved\n"
-    "  if cost > left then\n"
-    "    touch()\n"
-    "    if left < 0 then left = 0 end\n"
-    "    return {0, seq, left, spent, reserved, now}\n"
-    "  end\n"
-    "  redis.call('HSET', H, 'r:' .. seq, cost)\n"
-    "  reserved = redis.call('HINCRBY', H, 'reserved', cost)\n"
-    "  redis.call('ZADD', Z, now + ttl, seq)\n"
-    "  touch()\n"
-    "  return {1, seq, budget - spent - reserved, spent, reserved, now}\n"
-    "elseif op == 'settle' then\n"
-    "  local id = ARGV[4]\n"
-    "  local real = tonumber(ARGV[5])\n"
-    "  local found = 0\n"
-    "  local amt = redis.call('HGET', H, 'r:' .. id)\n"
-    "  if amt then\n"
-    "    reserved = redis.call('HINCRBY', H, 'reserved', -tonumber(amt))\n"
-    "    redis.call('HDEL', H, 'r:' .. id)\n"
-    "    redis.call('ZREM', Z, id)\n"
-    "    found = 1\n"
-    "  end\n"
-    "  if real > 0 then spent = redis.call('HINCRBY', H, 'spent', real) end\n"
-    "  touch()\n"
-    "  return {found, tonumber(id), 0, spent, reserved, now}\n"
-    "end\n"
-    "return {1, 0, 0, spent, reserved, now}\n";
+/* The budget script, lua/budget.lua (KEYS and ARGV are described there),
+ * embedded at build time; its struct is filled once, and the store keeps
+ * its SHA by the struct's address. */
+static struct sy_store_script script = { .name = "budget" };
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
-const struct sy_store_script sy_budget_script = {
-    .name = "budget",
-    .source = budget_lua,
-};
+static void
+script_init(void)
+{
+    size_t len;
+    script.source = sy_lua_budget(&len);
+}
+
+static const struct sy_store_script *
+budget_script(void)
+{
+    pthread_once(&script_once, script_init);
+    return &script;
+}
 
 static enum sy_err
 run(struct sy_store *s, const char *name, const char *pid, const char *op,
@@ -321,9 +273,14 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     memset(out, 0, sizeof(*out));
     if (!sy_budget_name_valid(name) || !period_id_valid(pid))
         return SY_EBADREQ;
-    char k1[SY_BUDGET_NAME_MAX + 96], k2[SY_BUDGET_NAME_MAX + 100];
-    snprintf(k1, sizeof(k1), "%sbudget:{%s}:%s", sy_store_prefix(s), name, pid);
-    snprintf(k2, sizeof(k2), "%s:res", k1);
+    char k1[SY_BUDGET_NAME_MAX + SY_KEY_MAX],
+        k2[SY_BUDGET_NAME_MAX + SY_KEY_MAX];
+    const char *prefix = sy_store_prefix(s);
+    if (!sy_key_fits(sy_key_budget(k1, sizeof(k1), prefix, name, pid),
+                     sizeof(k1)) ||
+        !sy_key_fits(sy_key_budget_res(k2, sizeof(k2), prefix, name, pid),
+                     sizeof(k2)))
+        return SY_EBADREQ;
     const char *keys[2] = { k1, k2 };
     char num[6][24];
     const char *argv[6];
@@ -339,7 +296,7 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     struct sy_arena arena;
     sy_arena_init(&arena, 512);
     struct sy_store_val *v;
-    enum sy_err e = sy_store_eval(s, &sy_budget_script, 2, keys,
+    enum sy_err e = sy_store_eval(s, budget_script(), 2, keys,
                                   (int)(3 + nextra), argv, &arena, &v);
     int64_t x[6];
     if (e == SY_ESTORE && sy_store_script_failed(v)) {

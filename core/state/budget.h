@@ -19,6 +19,7 @@
 
 #include "base/sy.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "io/store.h"
 
 /* Budget periods; the period id names the counter: day "2026-11-24"
@@ -26,11 +27,7 @@
 enum sy_budget_period { SY_BUDGET_TOTAL, SY_BUDGET_DAY, SY_BUDGET_MONTH };
 
 #define SY_BUDGET_PERIOD_ID_LEN  16      /* buffer size, NUL included */
-#define SY_BUDGET_NAME_MAX       128     /* bytes of a budget name */
 #define SY_BUDGET_DEFAULT_TTL_MS 300000u /* reservation lifetime: 5 min */
-#define SY_BUDGET_CLEAN_MAX \
-    1000 /* expired reservations released
-                                             per call at most */
 #define SY_BUDGET_MAX_COST \
     INT64_C(10000000000000) /* one settle at most
                                              (10 million USD): below the
@@ -78,10 +75,8 @@ void sy_budget_local_settle(struct sy_budget_local *b, uint64_t id,
                             int64_t real_cost, uint64_t now_ms,
                             struct sy_budget_result *out);
 
-/* Redis side (one Lua script; keys "<prefix>budget:{<name>}:<period id>"
- * and the same with ":res"). now_ms 0: Redis' clock. ttl_ms 0: the
- * default. */
-extern const struct sy_store_script sy_budget_script;
+/* Redis side (one Lua script, lua/budget.lua; keys sy_key_budget() and
+ * sy_key_budget_res()). now_ms 0: Redis' clock. ttl_ms 0: the default. */
 enum sy_err sy_budget_reserve(struct sy_store *s, const char *name,
                               const char *period_id, int64_t budget,
                               int64_t cost, uint32_t ttl_ms, uint64_t now_ms,

@@ -16,6 +16,7 @@
  */
 #include "base/sy.h"
 #include "latency.h"
+#include "keys.h"
 #include "base/mem.h"
 
 #include <errno.h>
@@ -225,20 +226,36 @@ sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
     }
 }
 
+/* Merge the last 'n' slices of metric 'm' at 'now_ms' (the current one
+ * and the n - 1 before it) into 'out' (cleared first). */
+void
+sy_latency_window_merge_last(const struct sy_latency_window *w, uint64_t now_ms,
+                             enum sy_latency_metric m, unsigned n,
+                             struct sy_latency_hist *out)
+{
+    uint64_t cur = sy_latency_slice_id(now_ms, w->slice_ms);
+    sy_latency_hist_clear(out);
+    for (unsigned i = 0; i < w->nslices; i++) {
+        const struct sy_latency_slice *sl = &w->ring[i];
+        if (sl->id <= cur && cur - sl->id < SY_MIN(n, w->nslices))
+            sy_latency_hist_merge(out, &sl->h[m]);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Redis encoding                                                      */
 
-/* The key of one slice: "<prefix>lat1:{<deployment>}:<metric>:<id>" (the
- * braces keep a deployment's keys in one Redis Cluster slot). Returns
+/* The key of one slice (sy_key_latency): "<prefix>lat1:{<deployment>}:
+ * <metric>:<id>" (the braces keep a deployment's keys in one Redis
+ * Cluster slot). Returns
  * what snprintf returns: the length, truncated when >= 'outlen'. */
 int
 sy_latency_key(char *out, size_t outlen, const char *prefix,
                const char *deployment, enum sy_latency_metric m,
                uint64_t slice_id)
 {
-    return snprintf(out, outlen, "%slat%d:{%s}:%s:%" PRIu64, prefix,
-                    SY_LATENCY_SCHEME, deployment, sy_latency_metric_name(m),
-                    slice_id);
+    return sy_key_latency(out, outlen, prefix, deployment,
+                          sy_latency_metric_name(m), slice_id);
 }
 
 /* How long a slice key must live: the window plus one slice of margin

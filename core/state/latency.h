@@ -89,6 +89,9 @@ void sy_latency_window_add(struct sy_latency_window *w, uint64_t now_ms,
 void sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
                              enum sy_latency_metric m,
                              struct sy_latency_hist *out);
+void sy_latency_window_merge_last(const struct sy_latency_window *w,
+                                  uint64_t now_ms, enum sy_latency_metric m,
+                                  unsigned n, struct sy_latency_hist *out);
 
 /* Redis: <prefix>lat<scheme>:{<deployment>}:<metric>:<slice id> */
 int sy_latency_key(char *out, size_t outlen, const char *prefix,

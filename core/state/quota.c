@@ -1,20 +1,23 @@
 /*
  * quota.c - caller-key and provider-key limits over core/state/ratelimit.c.
  *
- * Limit names in Redis (under the state prefix, see docs/shared-state.md):
- * "ck:<caller key name>:rpm|tpm" and "pk:<provider>#<n>:rpm|tpm"; never a
- * key itself. When the store is unavailable the same reservation runs on
- * this process's windows with local caps (the limit divided by
+ * Limit names in Redis (under the state prefix, named by keys.h; see
+ * docs/shared-state.md): "ck:<caller key name>:rpm|tpm" and
+ * "pk:<provider>#<n>:rpm|tpm"; never a key itself. When the store is
+ * unavailable the same reservation runs on this process's windows with
+ * local caps (the limit divided by
  * state.cluster_workers), so the cluster cannot exceed its limits by much
  * while Redis is down, and no request fails because of Redis.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "quota.h"
+#include "keys.h"
 #include "base/clock.h"
 #include "base/mem.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +99,13 @@ sy_quota_free(struct sy_quota *q)
     free(q);
 }
 
-/* "<provider>#<n>", n from 1: how a provider key is named everywhere. */
+/* "<provider>#<n>", n from 1: how a provider key is named everywhere
+ * (sy_key_provider_label). */
 void
 sy_quota_key_name(const struct sy_provider *p, unsigned key, char *out,
                   size_t outlen)
 {
-    snprintf(out, outlen, "%s#%u", p->name, key + 1);
+    sy_key_provider_label(out, outlen, p->name, key);
 }
 
 static void
@@ -180,9 +184,9 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     char name[200];
     memset(r, 0, sizeof(*r));
     r->n = 2;
-    snprintf(name, sizeof(name), "ck:%s:rpm", k->name);
+    sy_key_limit_caller(name, sizeof(name), k->name, SY_KEY_RPM);
     set_item(r, 0, name, k->limits.rpm, 1, caller_slot(q, k, 0));
-    snprintf(name, sizeof(name), "ck:%s:tpm", k->name);
+    sy_key_limit_caller(name, sizeof(name), k->name, SY_KEY_TPM);
     set_item(r, 1, name, k->limits.tpm, est_tokens, caller_slot(q, k, 1));
     if (s == NULL || !sy_store_is_up(s) || caller_slot(q, k, 0) == NO_SLOT ||
         k->limits.tpm > 0) {
@@ -272,16 +276,16 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
     memset(r, 0, sizeof(*r));
     if (p->nkeys == 0)
         return 0; /* keyless provider: nothing to limit */
-    unsigned start = __atomic_fetch_add(p->key_cursor, 1, __ATOMIC_RELAXED);
+    unsigned start =
+        atomic_fetch_add_explicit(p->key_cursor, 1, memory_order_relaxed);
     for (size_t t = 0; t < p->nkeys; t++) {
         unsigned key = (unsigned)((start + t) % p->nkeys);
-        char kn[160], name[200];
-        sy_quota_key_name(p, key, kn, sizeof(kn));
+        char name[200];
         memset(r, 0, sizeof(*r));
         r->n = 2;
-        snprintf(name, sizeof(name), "pk:%s:rpm", kn);
+        sy_key_limit_provider(name, sizeof(name), p->name, key, SY_KEY_RPM);
         set_item(r, 0, name, p->key_limits.rpm, 1, provider_slot(q, p, key, 0));
-        snprintf(name, sizeof(name), "pk:%s:tpm", kn);
+        sy_key_limit_provider(name, sizeof(name), p->name, key, SY_KEY_TPM);
         set_item(r, 1, name, p->key_limits.tpm, est_tokens,
                  provider_slot(q, p, key, 1));
         struct sy_ratelimit_result res;
@@ -301,9 +305,8 @@ sy_quota_park(struct sy_quota *q, struct sy_store *s,
 {
     if (p->nkeys == 0)
         return;
-    char kn[160], name[200];
-    sy_quota_key_name(p, key, kn, sizeof(kn));
-    snprintf(name, sizeof(name), "pk:%s:rpm", kn);
+    char name[200];
+    sy_key_limit_provider(name, sizeof(name), p->name, key, SY_KEY_RPM);
     if (s != NULL)
         sy_ratelimit_park(s, name, ms);
     pthread_mutex_lock(&q->lock);

@@ -17,10 +17,13 @@
  */
 #include "base/sy.h"
 #include "ratelimit.h"
+#include "keys.h"
+#include "lua.h"
 #include "base/log.h"
 #include "base/mem.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,89 +180,25 @@ sy_ratelimit_local_park(struct sy_ratelimit_window *w, uint64_t now_ms,
 /* ------------------------------------------------------------------ */
 /* Redis side                                                          */
 
-/* KEYS[i] = "<prefix>rl:{<name>}", the base of item i's keys: window
- * counters "<base>:<window id>" and the park key "<base>:park".
- * ARGV: 1 op (reserve, settle, park), 2 now ms (0: Redis TIME),
- * 3 window ms, 4 window id (settle), then per item i: limit, amount
- * (reserve: cost; settle: used - reserved; park: ms).
- * Returns {allowed, refused index or -1, parked, retry ms, window id,
- * now}. */
-static const char ratelimit_lua[] =
-    "local op = ARGV[1]\n"
-    "local now = tonumber(ARGV[2]) or 0\n"
-    "if now <= 0 then\n"
-    "  local t = redis.call('TIME')\n"
-    "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "end\n"
-    "local W = math.max(1, tonumber(ARGV[3]))\n"
-    "local wid = math.floor(now / W)\n"
-    "if op == 'settle' then wid = tonumber(ARGV[4]) end\n"
-    "local elapsed = now - wid * W\n"
-    "local function wkey(base, id)\n"
-    "  return base .. ':' .. string.format('%d', id)\n"
-    "end\n"
-    "if op == 'reserve' then\n"
-    "  for i = 1, #KEYS do\n"
-    "    local limit = tonumber(ARGV[3 + 2 * i])\n"
-    "    local cost = tonumber(ARGV[4 + 2 * i])\n"
-    "    local pt = redis.call('PTTL', KEYS[i] .. ':park')\n"
-    "    if pt > 0 then return {0, i - 1, 1, pt, wid, now} end\n"
-    "    if limit > 0 then\n"
-    "      local cur = tonumber(redis.call('GET', wkey(KEYS[i], wid))"
-    " or 0)\n"
-    "      local prev = tonumber(redis.call('GET', wkey(KEYS[i], wid - 1))"
-    " or 0)\n"
-    "      local est = math.floor(prev * (W - elapsed) / W) + cur\n"
-    "      local need = math.min(cost, limit)\n"
-    "      if est + need > limit then\n"
-    "        local left = W - elapsed\n"
-    "        local wait = left\n"
-    "        if prev > 0 and cur + need <= limit then\n"
-    "          local a, b = prev * left, (limit - cur - need + 1) * W\n"
-    "          local t = 0\n"
-    "          if a >= b then t = math.floor((a - b) / prev) + 1 end\n"
-    "          if t < wait then wait = t end\n"
-    "        end\n"
-    "        if wait < 1 then wait = 1 end\n"
-    "        return {0, i - 1, 0, wait, wid, now}\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  for i = 1, #KEYS do\n"
-    "    local limit = tonumber(ARGV[3 + 2 * i])\n"
-    "    local cost = tonumber(ARGV[4 + 2 * i])\n"
-    "    if limit > 0 and cost > 0 then\n"
-    "      local k = wkey(KEYS[i], wid)\n"
-    "      redis.call('INCRBY', k, cost)\n"
-    "      redis.call('PEXPIRE', k, 2 * W + 1000)\n"
-    "    end\n"
-    "  end\n"
-    "  return {1, -1, 0, 0, wid, now}\n"
-    "elseif op == 'settle' then\n"
-    "  for i = 1, #KEYS do\n"
-    "    local delta = tonumber(ARGV[4 + 2 * i])\n"
-    "    local k = wkey(KEYS[i], wid)\n"
-    "    if delta ~= 0 and redis.call('EXISTS', k) == 1 then\n"
-    "      if redis.call('INCRBY', k, delta) < 0 then\n"
-    "        redis.call('SET', k, 0, 'KEEPTTL')\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "elseif op == 'park' then\n"
-    "  for i = 1, #KEYS do\n"
-    "    local ms = tonumber(ARGV[4 + 2 * i])\n"
-    "    local k = KEYS[i] .. ':park'\n"
-    "    if ms > 0 and redis.call('PTTL', k) < ms then\n"
-    "      redis.call('SET', k, 1, 'PX', ms)\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return {1, -1, 0, 0, wid, now}\n";
+/* The rate-limit script, lua/ratelimit.lua (KEYS and ARGV are described
+ * there), embedded at build time; its struct is filled once, and the
+ * store keeps its SHA by the struct's address. */
+static struct sy_store_script script = { .name = "ratelimit" };
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
-const struct sy_store_script sy_ratelimit_script = {
-    .name = "ratelimit",
-    .source = ratelimit_lua,
-};
+static void
+script_init(void)
+{
+    size_t len;
+    script.source = sy_lua_ratelimit(&len);
+}
+
+static const struct sy_store_script *
+ratelimit_script(void)
+{
+    pthread_once(&script_once, script_init);
+    return &script;
+}
 
 struct script_args {
     char keys_buf[SY_RATELIMIT_MAX_ITEMS][512];
@@ -286,9 +225,9 @@ build_args(struct script_args *a, const char *prefix, const char *op,
     a->argv[2] = a->num_buf[1];
     a->argv[3] = a->num_buf[2];
     for (size_t i = 0; i < n; i++) {
-        int len = snprintf(a->keys_buf[i], sizeof(a->keys_buf[i]), "%srl:{%s}",
-                           prefix, items[i].name);
-        if (len < 0 || (size_t)len >= sizeof(a->keys_buf[i]))
+        int len = sy_key_ratelimit(a->keys_buf[i], sizeof(a->keys_buf[i]),
+                                   prefix, items[i].name);
+        if (!sy_key_fits(len, sizeof(a->keys_buf[i])))
             return SY_EBADREQ;
         a->keys[i] = a->keys_buf[i];
         char *lim = a->num_buf[3 + 2 * i];
@@ -316,7 +255,7 @@ run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    e = sy_store_eval(s, &sy_ratelimit_script, (int)n, a.keys, (int)(4 + 2 * n),
+    e = sy_store_eval(s, ratelimit_script(), (int)n, a.keys, (int)(4 + 2 * n),
                       a.argv, &arena, &v);
     int64_t x[6];
     if (e == SY_ESTORE && sy_store_script_failed(v)) {

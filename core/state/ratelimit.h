@@ -15,9 +15,9 @@
 
 #include "base/sy.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "io/store.h"
 
-#define SY_RATELIMIT_MAX_ITEMS 8
 /* Largest amount sent to the script: Redis turns a Lua number into a
  * command argument with 14 significant digits ("%.14g"), so INCRBY of
  * 1e14 or more would get "9.2233720368548e+18" and fail. A larger cost
@@ -67,8 +67,7 @@ void sy_ratelimit_local_settle(struct sy_ratelimit_window *const *w,
 void sy_ratelimit_local_park(struct sy_ratelimit_window *w, uint64_t now_ms,
                              uint32_t ms);
 
-/* Redis side (one Lua script; keys under the store's prefix) */
-extern const struct sy_store_script sy_ratelimit_script;
+/* Redis side (one Lua script, lua/ratelimit.lua; keys named by keys.h) */
 enum sy_err sy_ratelimit_reserve(struct sy_store *s,
                                  const struct sy_ratelimit_item *items,
                                  size_t n, uint32_t window_ms, uint64_t now_ms,

@@ -16,14 +16,15 @@
  *                                have charged for the same usage
  *
  * A name may contain ':' (the field splits at the first one). Days are
- * UTC calendar days, numbered from 1970-01-01 (civil-date arithmetic
- * after H. Hinnant, "chrono-compatible low-level date algorithms").
+ * UTC calendar days, numbered from 1970-01-01 (base/time.h).
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "spend.h"
+#include "keys.h"
 #include "base/clock.h"
 #include "base/mem.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,31 +38,6 @@
 /* ------------------------------------------------------------------ */
 /* Days                                                                */
 
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* The UTC day of 'epoch_ms' (wall clock), as days since 1970-01-01. */
 int64_t
 sy_spend_day(uint64_t epoch_ms)
@@ -74,12 +50,12 @@ sy_spend_day(uint64_t epoch_ms)
 void
 sy_spend_day_format(int64_t day, char out[SY_SPEND_DAY_LEN + 1])
 {
-    int64_t lo = days_from_civil(0, 1, 1);
-    int64_t hi = days_from_civil(9999, 12, 31);
+    int64_t lo = sy_time_days_from_civil(0, 1, 1);
+    int64_t hi = sy_time_days_from_civil(9999, 12, 31);
     int64_t y;
     unsigned m;
     unsigned d;
-    civil_from_days(day < lo ? lo : day > hi ? hi : day, &y, &m, &d);
+    sy_time_civil_from_days(day < lo ? lo : day > hi ? hi : day, &y, &m, &d);
     char tmp[64];
     snprintf(tmp, sizeof(tmp), "%04" PRId64 "-%02u-%02u", y, m, d);
     memcpy(out, tmp, SY_SPEND_DAY_LEN);
@@ -90,28 +66,11 @@ sy_spend_day_format(int64_t day, char out[SY_SPEND_DAY_LEN + 1])
 bool
 sy_spend_day_parse(const char *s, int64_t *day)
 {
-    static const char shape[] = "dddd-dd-dd";
-    if (strlen(s) != SY_SPEND_DAY_LEN)
+    int64_t ms;
+    size_t n = strlen(s);
+    if (n != SY_SPEND_DAY_LEN || !sy_time_parse(s, n, SY_TIME_LOOSE, &ms))
         return false;
-    for (size_t i = 0; i < SY_SPEND_DAY_LEN; i++) {
-        bool digit = s[i] >= '0' && s[i] <= '9';
-        if (shape[i] == 'd' ? !digit : s[i] != shape[i])
-            return false;
-    }
-    int64_t y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                (s[3] - '0');
-    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return false;
-    int64_t z = days_from_civil(y, m, d);
-    int64_t y2;
-    unsigned m2;
-    unsigned d2;
-    civil_from_days(z, &y2, &m2, &d2);
-    if (y2 != y || m2 != m || d2 != d)
-        return false; /* 2026-02-30 and the like */
-    *day = z;
+    *day = ms / SY_TIME_MS_PER_DAY; /* midnight: exact, also before 1970 */
     return true;
 }
 
@@ -122,7 +81,7 @@ sy_spend_month_start(int64_t day)
     int64_t y;
     unsigned m;
     unsigned d;
-    civil_from_days(day, &y, &m, &d);
+    sy_time_civil_from_days(day, &y, &m, &d);
     return day - (int64_t)(d - 1);
 }
 
@@ -143,13 +102,14 @@ sy_spend_dim_name(enum sy_spend_dim d)
     return (unsigned)d < SY_SPEND__COUNT ? dim_names[d] : "?";
 }
 
-/* "<prefix>spend:<yyyy-mm-dd>" into 'out'; snprintf's return value. */
+/* "<prefix>spend:<yyyy-mm-dd>" (sy_key_spend) into 'out'; snprintf's
+ * return value. */
 int
 sy_spend_key(char *out, size_t outlen, const char *prefix, int64_t day)
 {
     char ds[SY_SPEND_DAY_LEN + 1];
     sy_spend_day_format(day, ds);
-    return snprintf(out, outlen, "%sspend:%s", prefix, ds);
+    return sy_key_spend(out, outlen, prefix, ds);
 }
 
 /* "<dim>:<name>" ("total" for SY_SPEND_TOTAL) into 'out'; snprintf's

@@ -13,12 +13,12 @@
 
 #include "base/sy.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "io/store.h"
 #include "io/usagelog.h"
 
-#define SY_SPEND_TTL_S    (400u * 86400u) /* a day's hash lives ~13 months */
-#define SY_SPEND_MAX_DAYS 1000u           /* longest range one read covers */
-#define SY_SPEND_DAY_LEN  10              /* "yyyy-mm-dd" */
+#define SY_SPEND_TTL_S   (400u * 86400u) /* a day's hash lives ~13 months */
+#define SY_SPEND_DAY_LEN 10              /* "yyyy-mm-dd" */
 
 /* The dimensions of a day's hash, and their field prefixes. */
 enum sy_spend_dim {

@@ -16,7 +16,9 @@
  */
 #include "base/sy.h"
 #include "state.h"
+#include "keys.h"
 #include "base/clock.h"
+#include "base/limits.h"
 #include "config/config.h"
 #include "latency.h"
 #include "base/log.h"
@@ -25,6 +27,7 @@
 #include "io/usagelog.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QUEUE_MAX          8192
-#define RECENT_MIN_SAMPLES 3 /* samples in the last two slices that count */
+#define RECENT_MIN_SAMPLES 3   /* samples in the last two slices that count */
+#define WAKE_MS            20u /* the state thread looks for probe outcomes */
 
 struct outcome {
     unsigned dep;
@@ -42,6 +45,8 @@ struct outcome {
     uint64_t total_us;
     uint64_t ttft_us;
     uint64_t tpot_us;
+    uint64_t at_ms; /* wall clock: the cluster's consecutive rule orders
+                       outcomes of every process by it */
     char token[48]; /* probe token, "" when not the probe */
     bool contract;  /* an output contract violation (counted apart
                              from breaker failures) */
@@ -76,8 +81,12 @@ struct sy_state {
     struct sy_store_gate gate; /* shared by every store here */
     struct sy_store_conf sconf;
     bool redis_on;
-    volatile int redis_up; /* the state thread's view */
-    volatile int stop;
+    atomic_bool redis_up; /* the state thread's view, read by requests */
+    atomic_bool stop;     /* set by sy_state_stop */
+    atomic_bool wake;     /* a probe's outcome is queued: flush it now,
+                             not at the next refresh */
+    atomic_uint_fast64_t *route_seq; /* requests routed per group
+                                        (cfg->ngroups) */
     pthread_t thread;
     bool thread_started;
 };
@@ -101,34 +110,49 @@ breaker_rand(void *ud)
 /* ------------------------------------------------------------------ */
 /* Views for the router                                                */
 
+/* A deployment that just slowed down must not hide behind the fast
+ * samples still in its window: its last two slices ('recent'), when
+ * they hold a few samples, can only raise the estimate. */
+static void
+raise_by_recent(struct sy_latency_stats *s,
+                const struct sy_latency_stats *recent)
+{
+    for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+        const struct sy_latency_stats *r = &recent[m];
+        if (r->count < RECENT_MIN_SAMPLES)
+            continue;
+        s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
+        s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
+        s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+    }
+}
+
 static void
 fill_view(const struct sy_state *st, const struct dep_state *ds,
           uint64_t now_ms, struct sy_dep_view *v)
 {
     memset(v, 0, sizeof(*v));
     struct sy_latency_stats s[SY_LATENCY__COUNT];
-    bool remote = st->redis_up && ds->remote_known;
+    bool remote = atomic_load(&st->redis_up) && ds->remote_known;
     if (remote) {
         memcpy(s, ds->remote, sizeof(s));
-        /* A deployment that just slowed down must not hide behind the
-         * fast samples still in its window: the last two slices, when
-         * they hold a few samples, can only raise the estimate. */
-        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
-            const struct sy_latency_stats *r = &ds->recent[m];
-            if (r->count < RECENT_MIN_SAMPLES)
-                continue;
-            s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
-            s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
-            s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
-        }
+        raise_by_recent(s, ds->recent);
         v->error_pct = ds->remote_error_pct;
     } else {
+        /* This process's own samples, with the same rule: a refresh that
+         * timed out on a busy host must not bring back a deployment that
+         * slowed down. */
+        struct sy_latency_stats recent[SY_LATENCY__COUNT];
         for (int m = 0; m < SY_LATENCY__COUNT; m++) {
             struct sy_latency_hist h;
+            sy_latency_window_merge_last(&ds->win, now_ms,
+                                         (enum sy_latency_metric)m, 2, &h);
+            sy_latency_hist_stats(&h, &recent[m]);
             sy_latency_window_merge(&ds->win, now_ms, (enum sy_latency_metric)m,
                                     &h);
             sy_latency_hist_stats(&h, &s[m]);
         }
+        raise_by_recent(s, recent);
         uint32_t total = 0, failed = 0;
         sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms, &total,
                           &failed);
@@ -146,7 +170,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
      * becomes a candidate again: sy_state_allow() decides the probe. */
     bool local_open = !sy_breaker_is_candidate(&ds->local, now_ms);
     bool shared_open = false;
-    if (st->redis_up && ds->shared_known &&
+    if (atomic_load(&st->redis_up) && ds->shared_known &&
         ds->shared.state != SY_BREAKER_CLOSED) {
         uint64_t local_until =
             ds->shared_at_ms +
@@ -161,6 +185,18 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
         v->half_open = true;
 }
 
+/* The number of this request among group 'g''s in this process, from 1:
+ * the router paces exploration by it (struct sy_route_req.seq), so that
+ * each process gives unlearned deployments exactly their share. */
+uint64_t
+sy_state_route_seq(struct sy_state *st, const struct sy_group *g)
+{
+    size_t i = (size_t)(g - st->cfg->groups);
+    if (i >= st->cfg->ngroups)
+        i = st->cfg->ngroups; /* not one of this config's groups */
+    return atomic_fetch_add(&st->route_seq[i], 1) + 1;
+}
+
 /* Copy the current view of every deployment into 'out'
  * (cfg->ndeployments entries). No I/O. */
 void
@@ -173,10 +209,18 @@ sy_state_views(struct sy_state *st, struct sy_dep_view *out)
     pthread_mutex_unlock(&st->lock);
 }
 
+static void adopt(struct sy_state *st, unsigned dep,
+                  const struct sy_breaker_shared *sh, uint64_t now);
+
 /* May a request go to 'd' now? PASS normally; PROBE when this request is
  * the one half-open probe ('token' identifies it; report it with the same
- * token); DENY when the breaker is open or another probe is out. Calls
- * Redis only for a breaker past its open deadline. */
+ * token, and call sy_state_probe_done() when done with 'd'); DENY when
+ * the breaker is open or another probe is out. While the cluster's
+ * breaker is open or half-open, only the cluster grants the probe: this
+ * process takes none of its own (its own deadline would keep the
+ * deployment out here while the real probe is elsewhere, or already
+ * freed), and it calls Redis only when its copy of the cluster's state
+ * says a probe may be free. */
 enum sy_breaker_verdict
 sy_state_allow(struct sy_state *st, struct sy_store *store,
                const struct sy_deployment *d, const char *token)
@@ -184,30 +228,38 @@ sy_state_allow(struct sy_state *st, struct sy_store *store,
     const struct sy_breaker_conf *bc = &st->cfg->state.breaker;
     struct dep_state *ds = &st->deps[d->index];
     uint64_t now = sy_now_ms();
+    enum sy_breaker_verdict v;
     pthread_mutex_lock(&st->lock);
-    bool shared_closed = !st->redis_up || !ds->shared_known ||
-                         ds->shared.state == SY_BREAKER_CLOSED;
-    enum sy_breaker_verdict local = sy_breaker_allow(&ds->local, bc, now);
+    bool ask = store != NULL && atomic_load(&st->redis_up) &&
+               ds->shared_known && ds->shared.state != SY_BREAKER_CLOSED;
+    if (!ask)
+        v = sy_breaker_allow(&ds->local, bc, now);
+    else
+        v = sy_breaker_is_candidate(&ds->local, now) ? SY_BREAKER_PROBE
+                                                     : SY_BREAKER_DENY;
     pthread_mutex_unlock(&st->lock);
-    if (local == SY_BREAKER_DENY)
-        return SY_BREAKER_DENY;
-    if (shared_closed || store == NULL)
-        return local;
+    if (!ask || v == SY_BREAKER_DENY)
+        return v;
     struct sy_breaker_shared sh;
     enum sy_err e = sy_breaker_shared_allow(store, d->name, bc, token, 0, &sh);
-    if (e != SY_OK)
-        return local; /* Redis unavailable: the local breaker decides */
     pthread_mutex_lock(&st->lock);
-    ds->shared = sh;
-    ds->shared_known = true;
-    ds->shared_at_ms = now;
+    if (e == SY_OK) {
+        /* The holder's deadline (or the cluster's open deadline) is now
+         * this process's, whoever got the probe. */
+        adopt(st, d->index, &sh, now);
+        v = sh.verdict;
+    } else {
+        v = sy_breaker_allow(&ds->local, bc, now); /* Redis unavailable */
+    }
     pthread_mutex_unlock(&st->lock);
-    return sh.verdict;
+    return v;
 }
 
 /* Record the outcome of a call to 'd': 'result' is SY_OK or the failure
  * class; latencies in microseconds ('ttft_us' 0 when unknown). Updates the
- * local breaker and window now and queues the rest for Redis. */
+ * local breaker and window now and queues the rest for Redis. An outcome
+ * of the half-open probe ('probe_token') is flushed at once; one that
+ * says nothing about the deployment frees the probe. */
 void
 sy_state_record(struct sy_state *st, const struct sy_deployment *d,
                 enum sy_err result, uint64_t total_us, uint64_t ttft_us,
@@ -228,9 +280,10 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
     if (probe)
         snprintf(oc.token, sizeof(oc.token), "%s", probe_token);
     uint64_t now = sy_now_ms();
+    oc.at_ms = sy_wall_ms();
     struct dep_state *ds = &st->deps[d->index];
     pthread_mutex_lock(&st->lock);
-    if (o != SY_BREAKER_IGNORE)
+    if (o != SY_BREAKER_IGNORE || probe)
         sy_breaker_report(&ds->local, bc, now, o, probe, breaker_rand, NULL);
     if (oc.has_latency) {
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, total_us);
@@ -238,13 +291,29 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
         if (oc.tpot_us > 0)
             sy_latency_window_add(&ds->win, now, SY_LATENCY_TPOT, oc.tpot_us);
     }
-    if (st->redis_on && (o != SY_BREAKER_IGNORE || oc.has_latency)) {
-        if (st->nqueue < QUEUE_MAX)
+    if (st->redis_on && (o != SY_BREAKER_IGNORE || oc.has_latency || probe)) {
+        if (st->nqueue < SY_STATE_QUEUE_MAX)
             st->queue[st->nqueue++] = oc;
         else
             st->dropped++;
     }
     pthread_mutex_unlock(&st->lock);
+    if (probe && st->redis_on)
+        atomic_store(&st->wake, true);
+}
+
+/* The request that got the probe of 'd' under 'token' is done with 'd'.
+ * If no outcome was recorded (the caller went away, no API key had
+ * quota, anything that sent nothing), the probe is freed now, in this
+ * process and in the cluster, instead of being presumed lost after
+ * probe_ms; after a recorded outcome this changes nothing. */
+void
+sy_state_probe_done(struct sy_state *st, const struct sy_deployment *d,
+                    const char *token)
+{
+    if (st == NULL || token == NULL || token[0] == '\0')
+        return;
+    sy_state_record(st, d, SY_EGONE, 0, 0, 0, token);
 }
 
 /* Count a reply of 'd' that broke the requested output format: its own
@@ -261,7 +330,7 @@ sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
     oc.o = SY_BREAKER_IGNORE;
     oc.contract = true;
     pthread_mutex_lock(&st->lock);
-    if (st->nqueue < QUEUE_MAX)
+    if (st->nqueue < SY_STATE_QUEUE_MAX)
         st->queue[st->nqueue++] = oc;
     else
         st->dropped++;
@@ -278,7 +347,7 @@ sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
         (r->cost_micro_usd <= 0 && r->baseline_micro_usd <= 0))
         return;
     pthread_mutex_lock(&st->lock);
-    if (st->nspend < QUEUE_MAX) {
+    if (st->nspend < SY_STATE_QUEUE_MAX) {
         st->spend[st->nspend] = *r;
         st->spend[st->nspend].request_id = NULL;
         st->spend[st->nspend].error = NULL;
@@ -313,6 +382,82 @@ adopt(struct sy_state *st, unsigned dep, const struct sy_breaker_shared *sh,
     sy_breaker_adopt(&ds->local, &st->cfg->state.breaker, sh, now);
 }
 
+/* Is 'oc' for the cluster's breaker? Outcomes that say nothing matter
+ * only when they free the probe. */
+static bool
+is_breaker_outcome(const struct outcome *oc)
+{
+    return oc->o != SY_BREAKER_IGNORE || oc->token[0] != '\0';
+}
+
+/* Append the report of deployment 'dep''s outcomes ev[0..n) to the
+ * batch; remembers which deployment the reply is for. */
+static void
+emit_reports(struct sy_state *st, struct flush_ctx *fx, const char *prefix,
+             unsigned dep, const struct sy_breaker_outcome_at *ev, size_t n,
+             size_t *nreports)
+{
+    const struct sy_config *cfg = st->cfg;
+    if (n > 0 && sy_breaker_batch_report(
+                     &fx->batch, prefix, cfg->deployments[dep].name,
+                     &cfg->state.breaker, ev, n, rand32() & 0xffff) == SY_OK)
+        fx->report_dep[(*nreports)++] = dep;
+}
+
+/* The breaker outcomes among the 'n' queued ones become one atomic
+ * script call per deployment (a new one every SY_BREAKER_BATCH_MAX),
+ * each outcome with its time, in the order it happened here; successes
+ * in a row (not probes) become one outcome with a count and the time of
+ * the last. fx->report_dep[k] is the deployment of the k-th call;
+ * returns how many calls. */
+static size_t
+batch_breaker_reports(struct sy_state *st, struct flush_ctx *fx,
+                      const char *prefix, size_t n)
+{
+    size_t nd = st->cfg->ndeployments;
+    /* The outcomes grouped by deployment, in order (a counting sort). */
+    size_t *start = sy_xcalloc(nd + 2, sizeof(*start));
+    for (size_t i = 0; i < n; i++)
+        if (is_breaker_outcome(&fx->work[i]))
+            start[fx->work[i].dep + 2]++;
+    for (size_t d = 0; d < nd; d++)
+        start[d + 2] += start[d + 1];
+    size_t *order = sy_xcalloc(start[nd + 1] + 1, sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        if (is_breaker_outcome(&fx->work[i]))
+            order[start[fx->work[i].dep + 1]++] = i;
+    /* start[d] .. start[d + 1] are now deployment d's outcomes. */
+    size_t nreports = 0;
+    for (size_t d = 0; d < nd; d++) {
+        struct sy_breaker_outcome_at ev[SY_BREAKER_BATCH_MAX];
+        size_t k = 0;
+        for (size_t j = start[d]; j < start[d + 1]; j++) {
+            const struct outcome *oc = &fx->work[order[j]];
+            bool plain_ok = oc->o == SY_BREAKER_SUCCESS && oc->token[0] == 0;
+            if (plain_ok && k > 0 && ev[k - 1].o == SY_BREAKER_SUCCESS &&
+                ev[k - 1].token == NULL) {
+                ev[k - 1].count++;
+                ev[k - 1].at_ms = oc->at_ms; /* the run goes on */
+                continue;
+            }
+            if (k == SY_BREAKER_BATCH_MAX) {
+                emit_reports(st, fx, prefix, (unsigned)d, ev, k, &nreports);
+                k = 0;
+            }
+            ev[k].o = oc->o;
+            ev[k].from_ms = oc->at_ms;
+            ev[k].at_ms = oc->at_ms;
+            ev[k].count = 1;
+            ev[k].token = oc->token[0] != '\0' ? oc->token : NULL;
+            k++;
+        }
+        emit_reports(st, fx, prefix, (unsigned)d, ev, k, &nreports);
+    }
+    free(order);
+    free(start);
+    return nreports;
+}
+
 /* Write queued outcomes and read every deployment back; two pipelines. */
 static void
 flush_and_refresh(struct sy_state *st, struct sy_store *store,
@@ -342,12 +487,6 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     uint64_t wall = sy_wall_ms();
     uint64_t slice = sy_latency_slice_id(wall, sc->slice_ms);
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
-    size_t nreports = 0;
-    /* Successes in a row (not probes) of a deployment become one breaker
-     * report with a count: one script call per deployment per flush
-     * instead of one per request. Any other outcome first sends the
-     * pending run, so the order per deployment is kept. */
-    unsigned *okrun = sy_xcalloc(cfg->ndeployments + 1, sizeof(*okrun));
     for (size_t i = 0; i < n; i++) {
         struct outcome *oc = &fx->work[i];
         struct dep_state *ds = &st->deps[oc->dep];
@@ -368,39 +507,13 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
                                     oc->tpot_us, 1);
         }
         if (oc->contract) {
-            char key[300];
-            snprintf(key, sizeof(key), "%scontract", prefix);
+            char key[SY_KEY_MAX];
+            sy_key_contract(key, sizeof(key), prefix);
             sy_store_batch_addl(&fx->batch, "HINCRBY", key,
                                 cfg->deployments[oc->dep].name, "1", NULL);
         }
-        if (oc->o == SY_BREAKER_SUCCESS && oc->token[0] == '\0') {
-            okrun[oc->dep]++;
-            continue;
-        }
-        if (oc->o != SY_BREAKER_IGNORE && okrun[oc->dep] > 0) {
-            if (sy_breaker_batch_report_n(
-                    &fx->batch, prefix, cfg->deployments[oc->dep].name,
-                    &sc->breaker, SY_BREAKER_SUCCESS, NULL, rand32() & 0xffff,
-                    okrun[oc->dep]) == SY_OK)
-                fx->report_dep[nreports++] = oc->dep;
-            okrun[oc->dep] = 0;
-        }
-        if (oc->o != SY_BREAKER_IGNORE &&
-            sy_breaker_batch_report(
-                &fx->batch, prefix, cfg->deployments[oc->dep].name,
-                &sc->breaker, oc->o, oc->token[0] ? oc->token : NULL,
-                rand32() & 0xffff) == SY_OK) {
-            fx->report_dep[nreports++] = oc->dep;
-        }
     }
-    for (size_t i = 0; i < cfg->ndeployments; i++) {
-        if (okrun[i] > 0 &&
-            sy_breaker_batch_report_n(
-                &fx->batch, prefix, cfg->deployments[i].name, &sc->breaker,
-                SY_BREAKER_SUCCESS, NULL, rand32() & 0xffff, okrun[i]) == SY_OK)
-            fx->report_dep[nreports++] = (unsigned)i;
-    }
-    free(okrun);
+    size_t nreports = batch_breaker_reports(st, fx, prefix, n);
     for (size_t i = 0; i < nspend; i++)
         sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
@@ -415,7 +528,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     if (fx->batch.n > 0) {
         struct sy_store_val *replies = NULL;
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
-            st->redis_up = 0;
+            atomic_store(&st->redis_up, false);
             return;
         }
         /* Breaker replies are among the others; parse the ones that are
@@ -441,13 +554,13 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     }
     struct sy_store_val *replies = NULL;
     if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
-        st->redis_up = 0;
+        atomic_store(&st->redis_up, false);
         return;
     }
     size_t per = nslices * SY_LATENCY__COUNT + 1;
     if (fx->batch.n != per * cfg->ndeployments) {
         /* Not the layout we expected: treat as unavailable. */
-        st->redis_up = 0;
+        atomic_store(&st->redis_up, false);
         return;
     }
     pthread_mutex_lock(&st->lock);
@@ -475,7 +588,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         }
     }
     pthread_mutex_unlock(&st->lock);
-    st->redis_up = 1;
+    atomic_store(&st->redis_up, true);
 }
 
 /* Apply one breaker event from the channel. */
@@ -508,27 +621,28 @@ state_main(void *arg)
     bool subscribed = false;
     struct flush_ctx fx;
     memset(&fx, 0, sizeof(fx));
-    sy_store_batch_init(&fx.batch, 16u << 20);
+    sy_store_batch_init(&fx.batch, SY_STATE_BATCH_MAX);
     sy_arena_init(&fx.arena, 65536);
-    fx.work = sy_xcalloc(QUEUE_MAX, sizeof(*fx.work));
-    fx.report_dep = sy_xcalloc(QUEUE_MAX, sizeof(*fx.report_dep));
-    fx.spend = sy_xcalloc(QUEUE_MAX, sizeof(*fx.spend));
+    fx.work = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.work));
+    fx.report_dep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.report_dep));
+    fx.spend = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.spend));
     struct sy_arena msg_arena;
     sy_arena_init(&msg_arena, 4096);
 
-    while (!st->stop) {
+    while (!atomic_load(&st->stop)) {
         uint64_t start = sy_now_ms();
         if (store != NULL)
             flush_and_refresh(st, store, &fx);
-        if (sub != NULL && !subscribed && st->redis_up)
+        if (sub != NULL && !subscribed && atomic_load(&st->redis_up))
             subscribed = sy_store_subscribe(sub, channel) == SY_OK;
-        /* Until the next refresh: breaker events as they come. */
+        /* Until the next refresh: breaker events as they come; a
+         * probe's outcome is flushed within WAKE_MS. */
         uint64_t next = start + sc->refresh_ms;
-        while (!st->stop) {
+        while (!atomic_load(&st->stop)) {
             uint64_t now = sy_now_ms();
-            if (now >= next)
+            if (now >= next || atomic_exchange(&st->wake, false))
                 break;
-            uint32_t wait = (uint32_t)SY_MIN(next - now, 100u);
+            uint32_t wait = (uint32_t)SY_MIN(next - now, WAKE_MS);
             if (!subscribed) {
                 usleep(wait * 1000u);
                 continue;
@@ -582,28 +696,27 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
     struct sy_state *st = sy_xcalloc(1, sizeof(*st));
     st->cfg = cfg;
     pthread_mutex_init(&st->lock, NULL);
+    atomic_init(&st->redis_up, false);
+    atomic_init(&st->stop, false);
+    atomic_init(&st->wake, false);
+    st->route_seq = sy_xcalloc(cfg->ngroups + 1, sizeof(*st->route_seq));
+    for (size_t i = 0; i <= cfg->ngroups; i++)
+        atomic_init(&st->route_seq[i], 0);
     st->deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->deps));
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         sy_breaker_init(&st->deps[i].local);
         sy_latency_window_init(&st->deps[i].win, cfg->state.slice_ms,
                                cfg->state.window_ms);
     }
-    st->queue = sy_xcalloc(QUEUE_MAX, sizeof(*st->queue));
-    st->spend = sy_xcalloc(QUEUE_MAX, sizeof(*st->spend));
+    st->queue = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*st->queue));
+    st->spend = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*st->spend));
     const struct sy_state_conf *sc = &cfg->state;
     st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
     if (st->redis_on) {
         sy_store_gate_init(&st->gate);
-        sy_store_conf_defaults(&st->sconf);
-        st->sconf.url = sc->redis_url;
-        st->sconf.sentinels = sc->sentinels;
-        st->sconf.nsentinels = sc->nsentinels;
-        st->sconf.master_name = sc->master;
-        st->sconf.prefix = sc->prefix;
-        st->sconf.connect_timeout_ms = sc->connect_timeout_ms;
-        st->sconf.command_timeout_ms = sc->command_timeout_ms;
+        sy_store_conf_from_state(&st->sconf, sc);
         st->sconf.gate = &st->gate;
-        st->redis_up = 1;
+        atomic_store(&st->redis_up, true);
         if (pthread_create(&st->thread, NULL, state_main, st) == 0)
             st->thread_started = true;
     }
@@ -616,12 +729,13 @@ sy_state_stop(struct sy_state *st)
 {
     if (st == NULL)
         return;
-    st->stop = 1;
+    atomic_store(&st->stop, true);
     if (st->thread_started)
         pthread_join(st->thread, NULL);
     for (size_t i = 0; i < st->cfg->ndeployments; i++)
         sy_latency_window_cleanup(&st->deps[i].win);
     free(st->deps);
+    free(st->route_seq);
     free(st->queue);
     free(st->spend);
     pthread_mutex_destroy(&st->lock);
@@ -637,7 +751,7 @@ sy_state_redis_on(const struct sy_state *st)
 bool
 sy_state_redis_up(const struct sy_state *st)
 {
-    return st != NULL && st->redis_on && st->redis_up;
+    return st != NULL && st->redis_on && atomic_load(&st->redis_up);
 }
 
 /* Where the shared state lives, for messages: host:port[/db] or the

@@ -12,8 +12,21 @@
 #include "base/sy.h"
 #include "breaker.h"
 #include "base/err.h"
-#include "serve/router.h"
 #include "io/store.h"
+
+/* What the router knows about one deployment right now. */
+struct sy_dep_view {
+    bool breaker_open; /* open: skip (half-open probes are decided
+                               by the caller) */
+    bool half_open;
+    uint64_t samples; /* completed requests in the window */
+    uint32_t p50_ms;  /* total latency */
+    uint32_t p99_ms;
+    uint32_t ttft_p50_ms; /* time to first token */
+    uint32_t ttft_p95_ms;
+    uint32_t tpot_p50_us; /* time per output token */
+    unsigned error_pct;   /* provider failures in the window */
+};
 
 struct sy_state;
 
@@ -36,5 +49,9 @@ void sy_state_spend(struct sy_state *st, const struct sy_usage_record *r);
 void sy_state_record(struct sy_state *st, const struct sy_deployment *d,
                      enum sy_err result, uint64_t total_us, uint64_t ttft_us,
                      uint64_t output_tokens, const char *probe_token);
+void sy_state_probe_done(struct sy_state *st, const struct sy_deployment *d,
+                         const char *token);
+struct sy_group;
+uint64_t sy_state_route_seq(struct sy_state *st, const struct sy_group *g);
 
 #endif

@@ -4,20 +4,22 @@
  * hex, so a copy of the database neither reveals keys nor lets anyone
  * test guesses without the server secret.
  *
- * Every operation is one EVALSHA of one script (below), so create never
- * half-writes a key and two creates of one name cannot both win. The
- * script builds the "vk:<hmac>" key names itself from the prefix: like
- * the rate limits, it needs a non-cluster Redis.
+ * Every operation is one EVALSHA of one script (lua/vkeys.lua), so
+ * create never half-writes a key and two creates of one name cannot both
+ * win. The script names a key's hash by appending its hmac to
+ * sy_key_vkey_base(): like the rate limits, it needs a non-cluster Redis.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "vkeys.h"
-#include "serve/auth.h"
+#include "keys.h"
+#include "lua.h"
 #include "base/hmac.h"
 #include "base/mem.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,73 +204,25 @@ hex_ok(const char *s, size_t len)
 /* ------------------------------------------------------------------ */
 /* The script                                                          */
 
-/* KEYS[1] = "<prefix>vkname" (name -> hmac). ARGV[1] op, ARGV[2] the
- * prefix; then
- *   create name hmac f1 v1 ...  -> 1, or 0 name taken, -1 hmac taken
- *   update name f1 v1 ...       -> 1, or 0 unknown name
- *   show name                   -> {hmac, f1, v1, ...} or {}
- *   lookup hmac                 -> {index hmac of its name or '', f1, v1,
- *                                   ...} or {}
- *   list                        -> {{hmac, f1, v1, ...}, ...}
- * Field names and values come from C, already validated. */
-static const char vkeys_lua[] =
-    "local op, P = ARGV[1], ARGV[2]\n"
-    "local IDX = KEYS[1]\n"
-    "local function entry(hmac)\n"
-    "  local t = redis.call('HGETALL', P .. 'vk:' .. hmac)\n"
-    "  if #t == 0 then return nil end\n"
-    "  table.insert(t, 1, hmac)\n"
-    "  return t\n"
-    "end\n"
-    "if op == 'create' then\n"
-    "  local name, hmac = ARGV[3], ARGV[4]\n"
-    "  if redis.call('HEXISTS', IDX, name) == 1 then return 0 end\n"
-    "  if redis.call('EXISTS', P .. 'vk:' .. hmac) == 1 then return -1 end\n"
-    "  local f = {}\n"
-    "  for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
-    "  redis.call('HSET', P .. 'vk:' .. hmac, unpack(f))\n"
-    "  redis.call('HSET', IDX, name, hmac)\n"
-    "  return 1\n"
-    "elseif op == 'update' then\n"
-    "  local hmac = redis.call('HGET', IDX, ARGV[3])\n"
-    "  if not hmac then return 0 end\n"
-    "  if redis.call('EXISTS', P .. 'vk:' .. hmac) == 0 then return 0 end\n"
-    "  if #ARGV >= 5 then\n"
-    "    local f = {}\n"
-    "    for i = 4, #ARGV do f[#f + 1] = ARGV[i] end\n"
-    "    redis.call('HSET', P .. 'vk:' .. hmac, unpack(f))\n"
-    "  end\n"
-    "  return 1\n"
-    "elseif op == 'show' then\n"
-    "  local hmac = redis.call('HGET', IDX, ARGV[3])\n"
-    "  if not hmac then return {} end\n"
-    "  return entry(hmac) or {}\n"
-    "elseif op == 'lookup' then\n"
-    "  local t = entry(ARGV[3])\n"
-    "  if not t then return {} end\n"
-    "  local idx = ''\n"
-    "  for i = 2, #t - 1, 2 do\n"
-    "    if t[i] == 'name' then\n"
-    "      idx = redis.call('HGET', IDX, t[i + 1]) or ''\n"
-    "    end\n"
-    "  end\n"
-    "  t[1] = idx\n"
-    "  return t\n"
-    "elseif op == 'list' then\n"
-    "  local all = redis.call('HGETALL', IDX)\n"
-    "  local out = {}\n"
-    "  for i = 1, #all - 1, 2 do\n"
-    "    local t = entry(all[i + 1])\n"
-    "    if t then out[#out + 1] = t end\n"
-    "  end\n"
-    "  return out\n"
-    "end\n"
-    "return redis.error_reply('ERR vkeys: unknown op')\n";
+/* The virtual-key script, lua/vkeys.lua (its operations and arguments
+ * are described there), embedded at build time; its struct is filled
+ * once, and the store keeps its SHA by the struct's address. */
+static struct sy_store_script script = { .name = "vkeys" };
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
-const struct sy_store_script sy_vkeys_script = {
-    .name = "vkeys",
-    .source = vkeys_lua,
-};
+static void
+script_init(void)
+{
+    size_t len;
+    script.source = sy_lua_vkeys(&len);
+}
+
+static const struct sy_store_script *
+vkeys_script(void)
+{
+    pthread_once(&script_once, script_init);
+    return &script;
+}
 
 /* ------------------------------------------------------------------ */
 /* Encoding                                                            */
@@ -278,6 +232,7 @@ const struct sy_store_script sy_vkeys_script = {
 struct args {
     const char *argv[MAX_ARGS];
     char num[12][24];
+    char base[SY_KEY_MAX]; /* ARGV[2], sy_key_vkey_base() */
     int n;
     int nnum;
 };
@@ -417,15 +372,16 @@ static enum sy_err
 eval(struct sy_store *s, struct args *a, struct sy_arena *arena,
      struct sy_store_val **out)
 {
-    char idx[256];
-    int len = snprintf(idx, sizeof(idx), "%svkname", sy_store_prefix(s));
-    if (len < 0 || (size_t)len >= sizeof(idx))
+    char idx[SY_KEY_MAX];
+    int len = sy_key_vkey_index(idx, sizeof(idx), sy_store_prefix(s));
+    if (!sy_key_fits(len, sizeof(idx)))
         return SY_EINTERNAL;
     const char *keys[1] = { idx };
-    if (a->n >= MAX_ARGS || a->nnum >= (int)SY_ARRAY_LEN(a->num))
+    if (a->base[0] == '\0' || a->n >= MAX_ARGS ||
+        a->nnum >= (int)SY_ARRAY_LEN(a->num))
         return SY_EINTERNAL;
     enum sy_err e =
-        sy_store_eval(s, &sy_vkeys_script, 1, keys, a->n, a->argv, arena, out);
+        sy_store_eval(s, vkeys_script(), 1, keys, a->n, a->argv, arena, out);
     if (e == SY_OK && (*out)->type == SY_STORE_ERROR)
         e = SY_ESTORE;
     return e;
@@ -436,7 +392,11 @@ begin(struct args *a, struct sy_store *s, const char *op)
 {
     memset(a, 0, sizeof(*a));
     add(a, op);
-    add(a, sy_store_prefix(s));
+    /* a prefix too long for the name leaves "" and eval() refuses */
+    int n = sy_key_vkey_base(a->base, sizeof(a->base), sy_store_prefix(s));
+    if (!sy_key_fits(n, sizeof(a->base)))
+        a->base[0] = '\0';
+    add(a, a->base);
 }
 
 /* ------------------------------------------------------------------ */
@@ -684,7 +644,7 @@ sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
     if (e == SY_OK && r->n >= 3 && r->n % 2 == 1 &&
         r->elem[0].type == SY_STORE_STR && parse_fields(r, 1, &v)) {
         const struct sy_store_val *idx = &r->elem[0];
-        bool same = sy_auth_equal(idx->str, idx->len, hex, 64);
+        bool same = sy_const_equal(idx->str, idx->len, hex, 64);
         bool expired = v.expires_at != 0 && now_or(now_s) >= v.expires_at;
         live = same & !v.revoked & !expired;
     }

@@ -19,13 +19,12 @@
 #include "base/sy.h"
 #include "budget.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "io/store.h"
 
 #define SY_VKEY_PREFIX     "sk-sy-"
 #define SY_VKEY_RANDOM_LEN 40                       /* base62 characters */
 #define SY_VKEY_KEY_LEN    (6 + SY_VKEY_RANDOM_LEN) /* NUL excluded */
-#define SY_VKEY_NAME_MAX   64                       /* also for team */
-#define SY_VKEY_MODELS_MAX 1024                     /* the comma list */
 #define SY_VKEY_SECRET_MIN 16                       /* server secret bytes */
 
 struct sy_vkey {
@@ -67,8 +66,7 @@ enum sy_err sy_vkey_generate(char key[SY_VKEY_KEY_LEN + 1]);
 enum sy_err sy_vkey_hmac(const void *secret, size_t secret_len, const char *key,
                          char hex[65]);
 
-/* Redis (now_s 0: the local wall clock) */
-extern const struct sy_store_script sy_vkeys_script;
+/* Redis (now_s 0: the local wall clock; one Lua script, lua/vkeys.lua) */
 enum sy_err sy_vkey_create(struct sy_store *s, const void *secret,
                            size_t secret_len, const struct sy_vkey *spec,
                            int64_t now_s, char key_out[SY_VKEY_KEY_LEN + 1],

@@ -63,7 +63,6 @@ static const char *
 anthropic_result_text(struct json_object *block)
 {
     struct json_object *content;
-    size_t i;
 
     if (!json_object_object_get_ex(block, "content", &content)) {
         return "";
@@ -72,6 +71,8 @@ anthropic_result_text(struct json_object *block)
         return json_object_get_string(content);
     }
     if (json_object_is_type(content, json_type_array)) {
+        size_t i;
+
         for (i = 0; i < json_object_array_length(content); i++) {
             struct json_object *b = json_object_array_get_idx(content, i);
             const char *type = anthropic_str(b, "type");
@@ -543,12 +544,12 @@ anthropic_stop_reason(const struct sy_mock_reply *r)
 static void
 anthropic_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
 {
-    struct sy_mock_call call;
-    long k;
-
     anthropic_head(r, out);
     sy_mock_buf_puts(out, ",\"content\":[");
     if (r->is_tool_call) {
+        struct sy_mock_call call;
+        long k;
+
         for (k = 0; k < r->n_calls; k++) {
             sy_mock_reply_call(r, k, &call);
             sy_mock_buf_puts(out, k ? ",{\"type\":\"tool_use\",\"id\":"
@@ -673,11 +674,12 @@ anthropic_blocks_stream(const struct sy_mock_reply *r,
                         struct sy_mock_events *ev)
 {
     struct sy_mock_call call;
-    size_t from = 0;
-    size_t i;
     long k;
 
     if (!r->is_tool_call) {
+        size_t from = 0;
+        size_t i;
+
         anthropic_block_start(r, 0, NULL, ev);
         for (i = 0; i < r->n_pieces; i++) {
             anthropic_delta(r, 0, r->content + from, r->piece_end[i] - from,

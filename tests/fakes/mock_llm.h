@@ -2,11 +2,13 @@
  * mock_llm.h - shared declarations of the mock LLM provider (tests/fakes).
  *
  * One binary, build/mock-llm, made of: mock_util.c (buffers, clock, PRNG),
- * mock_http.c (epoll HTTP/1.1 server), mock_parse.c (request heads,
- * header and query lookups), mock_fault.c (fault specs), mock_state.c
- * (deployments, stats, request log), mock_app.c (routing, control API,
- * response plans), the dialects mock_openai.c, mock_anthropic.c and
- * mock_gemini.c, and mock_llm.c (main). A test tool, never linked into
+ * mock_http.c (epoll HTTP/1.1 server: the workers), mock_conn.c (its
+ * connections: parsing, timers, playing plans), mock_parse.c (request
+ * heads, header and query lookups), mock_fault.c (fault specs),
+ * mock_state.c (deployments, stats, request log), mock_app.c (routing,
+ * control API), mock_reply.c (faults and replies to response plans), the
+ * dialects mock_openai.c, mock_anthropic.c and mock_gemini.c, and
+ * mock_llm.c (main). A test tool, never linked into
  * the gateway.
  * SPDX-License-Identifier: MIT
  */
@@ -245,7 +247,7 @@ struct sy_mock_chat {
                                             * taken from the path */
 };
 
-/* The answer the mock gives, computed by mock_app.c from the chat request
+/* The answer the mock gives, computed by mock_reply.c from the chat request
  * and the effective fault spec; all pointers borrowed for one call. */
 struct sy_mock_reply {
     const struct sy_mock_chat *chat;
@@ -339,7 +341,7 @@ extern const struct sy_mock_dialect sy_mock_dialect_openai;
 extern const struct sy_mock_dialect sy_mock_dialect_anthropic;
 extern const struct sy_mock_dialect sy_mock_dialect_gemini;
 
-/* ---- HTTP requests and response plans (mock_http.c <-> mock_app.c) ----- */
+/* ---- HTTP requests and response plans (mock_conn.c <-> mock_app.c) ----- */
 
 struct sy_mock_header {
     const char *name; /* borrowed from the connection buffer */
@@ -401,6 +403,7 @@ struct sy_mock_server {
 
 void sy_mock_plan_reset(struct sy_mock_plan *p);
 void sy_mock_plan_cleanup(struct sy_mock_plan *p);
+void sy_mock_plan_content_type(struct sy_mock_plan *p, const char *type);
 void sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
                         const struct sy_mock_req *req,
                         struct sy_mock_plan *plan);
@@ -408,6 +411,11 @@ void sy_mock_app_error(int status, const char *message,
                        struct sy_mock_plan *plan);
 void sy_mock_app_finish(struct sy_mock_plan *plan);
 bool sy_mock_app_load_config(struct sy_mock_server *srv, const char *file);
+void sy_mock_reply_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
+                        const struct sy_mock_dialect *d,
+                        struct sy_mock_dep *dep,
+                        const struct sy_mock_chat *chat,
+                        const struct sy_mock_fault *f, struct sy_mock_plan *p);
 const char *sy_mock_http_reason(int status);
 
 /* ---- the request head parser (mock_parse.c) ---------------------------- */
@@ -438,7 +446,7 @@ enum sy_mock_parse_res sy_mock_parse_head(const char *p, size_t avail,
                                           struct sy_mock_req *req,
                                           struct sy_mock_parse *out);
 
-/* ---- the epoll server (mock_http.c) ------------------------------------ */
+/* ---- the epoll server (mock_http.c, mock_conn.c) ----------------------- */
 
 struct sy_mock_http;
 

@@ -4,7 +4,7 @@
  * Connection and Expect, with the limits of mock_llm.h, and lookups of
  * header fields and query parameters for the dialects. Pure functions of
  * their input (no sockets, no allocation), so they can be fuzzed alone;
- * mock_http.c feeds the parser the bytes of a connection.
+ * mock_conn.c feeds the parser the bytes of a connection.
  * SPDX-License-Identifier: MIT
  */
 #include "mock_llm.h"

@@ -282,12 +282,13 @@ state_headers_json(const char *head, size_t len)
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol != NULL ? eol : end;
         const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        const char *v;
         const char *v_end = line_end;
         struct json_object *old;
-        size_t i;
 
         if (colon != NULL) {
+            const char *v;
+            size_t i;
+
             sy_mock_buf_reset(&name, 4096);
             sy_mock_buf_append(&name, p, (size_t)(colon - p));
             for (i = 0; i < name.len; i++) {

@@ -57,7 +57,7 @@ static const char *const fz_types[] = { "openai",    "deepseek",   "mistral",
 
 /* Canonical requests: plain, streamed with usage, tools, a JSON schema,
  * json_object. Adapters keep per-request state from build_request (tool
- * mode for JSON, the model name) that parse_response and stream_feed
+ * mode for JSON, the model name) that parse_response and stream_event
  * read, so each input runs against one of these. */
 static const char *const fz_requests[] = {
     "{\"model\":\"g\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
@@ -81,9 +81,8 @@ static const char *const fz_requests[] = {
  * parsed canonical requests, all built once per process. */
 struct fz_env {
     const struct sy_adapter *ad;
-    struct sy_provider prov;
-    struct sy_deployment dep;
-    struct sy_arena arena; /* process lifetime */
+    struct sy_target target; /* the deployment, as the adapter sees it */
+    struct sy_arena arena;   /* process lifetime */
     struct json_object *conf;
     struct sy_chat_req req[FZ_NREQUESTS];
 };
@@ -102,22 +101,17 @@ fz_env_init(struct fz_env *e, const char *type)
     json_object_object_add(e->conf, "type", json_object_new_string(type));
     json_object_object_add(e->conf, "base_url",
                            json_object_new_string("https://up.example/v1"));
-    e->prov.name = "fuzz";
-    e->prov.type = type;
-    e->prov.adapter = e->ad;
-    e->prov.base_url = "https://up.example/v1";
+    e->target.provider_type = type;
+    e->target.base_url = "https://up.example/v1";
+    e->target.model = "model-x";
     if (e->ad->init != NULL) {
         char err[256] = "";
-        if (e->ad->init(&e->prov, e->conf, &e->arena, &e->prov.adapter_conf,
-                        err, sizeof(err)) != SY_OK) {
+        if (e->ad->init(type, e->conf, &e->arena, &e->target.adapter_conf, err,
+                        sizeof(err)) != SY_OK) {
             fprintf(stderr, "fuzz: adapter init %s: %s\n", type, err);
             abort();
         }
     }
-    e->dep.name = "fuzz-deployment";
-    e->dep.provider = &e->prov;
-    e->dep.model = "model-x";
-    e->dep.max_response_bytes = 1u << 20;
     for (size_t i = 0; i < FZ_NREQUESTS; i++) {
         struct sy_chat_error perr;
         const char *r = fz_requests[i];
@@ -137,7 +131,7 @@ fz_call_init(struct fz_env *e, size_t ri, struct sy_adapter_call *call,
     memset(call, 0, sizeof(*call));
     memset(fail, 0, sizeof(*fail));
     call->req = &e->req[ri % FZ_NREQUESTS];
-    call->dep = &e->dep;
+    call->target = &e->target;
     call->api_key = FZ_API_KEY;
     call->arena = a;
     call->ctx = e->ad->ctx_size ? sy_arena_zalloc(a, e->ad->ctx_size) : NULL;

@@ -1,7 +1,8 @@
 /*
  * fuzz_adapter.c - libFuzzer target for what a provider sends back, as
  * each adapter reads it: parse_response + classify on a whole body, or
- * stream_feed on a stream cut at fuzzer-chosen points.
+ * a stream cut at fuzzer-chosen points, fed through the core's SSE loop
+ * (sy_sse_stream_feed) to the adapter's stream_event slot.
  *
  * Input layout (tests/fuzz/seeds.sh writes seeds in it):
  *   byte 0   adapter: index into fz_types (openai family, anthropic,
@@ -86,11 +87,11 @@ run_stream(struct fz_env *e, struct sy_adapter_call *call, struct fz_in *in)
         size_t end = i < ncuts ? SY_MIN(cuts[i], n) : n;
         if (end <= at)
             continue; /* an empty piece would mean "closed" */
-        r = e->ad->stream_feed(call, p + at, end - at, on_chunk, &s, &f);
+        r = sy_sse_stream_feed(e->ad, call, p + at, end - at, on_chunk, &s, &f);
         at = end;
     }
     if (r == SY_OK)
-        r = e->ad->stream_feed(call, p + n, 0, on_chunk, &s, &f);
+        r = sy_sse_stream_feed(e->ad, call, p + n, 0, on_chunk, &s, &f);
     if (r != SY_OK)
         fz_check_failure(&f);
     else {
@@ -148,7 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_call_init(e, (mode & 0x7f) % FZ_NREQUESTS, &call, &a, &fail);
     if (fz_build(e, &call) == SY_OK) {
         if (mode & 0x80) {
-            if (e->ad->stream_feed != NULL)
+            if (e->ad->stream_event != NULL)
                 run_stream(e, &call, &in);
         } else {
             run_response(e, &call, &in);

@@ -1,6 +1,6 @@
 /*
  * fuzz_redis.c - libFuzzer target for what Redis answers: raw RESP bytes
- * through hiredis' reader (as on a live connection), store_convert (the
+ * through hiredis' reader (as on a live connection), sy_store_convert (the
  * copy into struct sy_store_val, bounded in bytes and depth), and then
  * the readers of converted replies: virtual-key entries and fields
  * (vkeys.c), integers and error prefixes (store.c), spend hashes and sums
@@ -93,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         struct sy_store_val v;
         size_t budget = 1u << 20;
-        if (store_convert(reply, &a, &v, &budget, 0))
+        if (sy_store_convert(reply, &a, &v, &budget, 0))
             use(&v);
         freeReplyObject(reply);
     }

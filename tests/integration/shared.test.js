@@ -40,6 +40,8 @@ const OPEN_MS = 3000;
 /* The mock's base delays of the latency group: lat-a is the fastest. */
 const LAT_BASE = { 'lat-a': 20, 'lat-b': 150, 'lat-c': 300 };
 const SLOWDOWN_MS = 2000;
+const EXPLORE_PCT = 5; /* the latency group's explore_pct (the default) */
+const WORKERS = 4;     /* worker processes in the two stacks */
 
 function config(mockPort, redisUrl) {
     const deps = {};
@@ -66,6 +68,7 @@ function config(mockPort, redisUrl) {
     });
     cfg.groups['g-lat'] = {
         deployments: ['lat-a', 'lat-b', 'lat-c'], strategy: 'latency', min_samples: 3,
+        explore_pct: EXPLORE_PCT,
     };
     cfg.state = {
         redis_url: redisUrl, prefix: 'sy:', refresh_ms: 200, window_ms: 6000, slice_ms: 1000,
@@ -351,6 +354,24 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
         assert.ok(late.frac <= 0.1,
             `10-12 s after the slowdown ${late.a}/${late.n} still on lat-a (per second: ${perSecond.join(' ')}); ` +
             `last route: ${slow[slow.length - 1].r.headers['x-switchyard-route']}`);
+        /* Strict: once moved (the first second with at most 10 % on
+         * lat-a, within 10 s; from the next one, as every process has
+         * refreshed), lat-a gets nothing but its exploration share: each
+         * worker process explores every (100 / explore_pct)th request of
+         * the group, unlearned deployments in turn, so never more than
+         * that share plus one per process. */
+        const moved = perSecond.findIndex((x, i) => share(slow, i * 1000, (i + 1) * 1000).frac <= 0.1);
+        assert.ok(moved >= 0 && moved < 10, `not moved off lat-a within 10 s: ${perSecond.join(' ')}`);
+        const after = slow.filter((x) => x.t >= (moved + 1) * 1000);
+        const onA = after.filter((x) => x.r.headers['x-switchyard-deployment'] === 'lat-a');
+        for (const x of onA) {
+            assert.match(x.r.headers['x-switchyard-route'], /lat-a\(exploring\)/,
+                `lat-a routed to at ${x.t} ms without exploring`);
+        }
+        const bound = Math.ceil(after.length * EXPLORE_PCT / 100) + WORKERS;
+        process.stderr.write(`shared: moved off lat-a in second ${moved}; then ${onA.length} explorations ` +
+            `of lat-a in ${after.length} requests (bound ${bound})\n`);
+        assert.ok(onA.length <= bound, `${onA.length} requests on lat-a after the move, bound ${bound}`);
 
         await A.mock.fault('lat-a', { delay_ms: LAT_BASE['lat-a'] });
         const rec = await openLoop(20, 20000, send);
@@ -366,6 +387,14 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
         assert.ok(back !== null, `traffic never came back to lat-a: ${recPerSecond.join(' ')}`);
         const tail = share(rec, 18000, 20000);
         assert.ok(tail.frac >= 0.9, `at the end only ${tail.a}/${tail.n} on lat-a`);
+        /* Strict: once back, the others get only exploration. */
+        for (const x of rec.filter((y) => y.t >= (back + 1) * 1000)) {
+            const dep = x.r.headers['x-switchyard-deployment'];
+            if (dep !== 'lat-a') {
+                assert.match(x.r.headers['x-switchyard-route'], new RegExp(`${dep}\\(exploring\\)`),
+                    `${dep} routed to at ${x.t} ms after lat-a was back, not exploring`);
+            }
+        }
     });
 
     test('a provider key answering 429 drains to the next key of the same deployment without tripping the breaker', async () => {

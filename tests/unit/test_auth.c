@@ -5,6 +5,7 @@
  */
 #include "base/sy.h"
 #include "serve/auth.h"
+#include "base/hmac.h"
 #include "config/config.h"
 
 #include <setjmp.h>
@@ -39,12 +40,12 @@ static void
 test_equal(void **state)
 {
     (void)state;
-    assert_true(sy_auth_equal("abc", 3, "abc", 3));
-    assert_false(sy_auth_equal("abc", 3, "abd", 3));
-    assert_false(sy_auth_equal("abc", 3, "abcd", 4));
-    assert_false(sy_auth_equal("abcd", 4, "abc", 3));
-    assert_false(sy_auth_equal("", 0, "a", 1));
-    assert_true(sy_auth_equal("", 0, "", 0));
+    assert_true(sy_const_equal("abc", 3, "abc", 3));
+    assert_false(sy_const_equal("abc", 3, "abd", 3));
+    assert_false(sy_const_equal("abc", 3, "abcd", 4));
+    assert_false(sy_const_equal("abcd", 4, "abc", 3));
+    assert_false(sy_const_equal("", 0, "a", 1));
+    assert_true(sy_const_equal("", 0, "", 0));
 }
 
 static void

@@ -287,7 +287,7 @@ worst(const char *body, uint32_t allow, size_t *body_len)
     fixture(&f, body, allow);
     if (body_len != NULL)
         *body_len = f.r.body_len;
-    return pipeline_worst_case_cost(&f.c, &f.g);
+    return sy_pipeline_worst_case_cost(&f.c, &f.g);
 }
 
 static void

@@ -1,7 +1,7 @@
 /*
  * test_buf.c - unit tests for core/base/buf.c: the hard maximum (and an
- * unchanged buffer after a refused append), JSON string escaping, consume
- * and printf.
+ * unchanged buffer after a refused append), sticky errors, JSON string
+ * escaping, consume and printf.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -95,12 +95,76 @@ test_max_enforced(void **state)
     assert_int_equal(sy_buf_json_str(&b, "a", 1), SY_ETOOBIG);
     assert_int_equal(b.len, 10);
     assert_string_equal(b.data, "0123456789");
-    /* Zero bytes still fit. */
+    /* The buffer is failed: even an empty append reports it. */
+    assert_true(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_append(&b, "", 0), SY_ETOOBIG);
+    sy_buf_free(&b);
+    /* Before any failure, zero bytes still fit at the maximum, and
+     * consuming makes room again. */
+    sy_buf_init(&b, 10);
+    assert_int_equal(sy_buf_puts(&b, "0123456789"), SY_OK);
     assert_int_equal(sy_buf_append(&b, "", 0), SY_OK);
-    /* After consuming, there is room again. */
     sy_buf_consume(&b, 3);
     assert_int_equal(sy_buf_puts(&b, "abc"), SY_OK);
     assert_string_equal(b.data, "3456789abc");
+    assert_false(sy_buf_failed(&b));
+    sy_buf_free(&b);
+}
+
+static void
+test_sticky_error(void **state)
+{
+    (void)state;
+    struct sy_buf b;
+    sy_buf_init(&b, 8);
+    assert_false(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_err(&b), SY_OK);
+    assert_int_equal(sy_buf_puts(&b, "abcdef"), SY_OK);
+    /* One refused append fails the buffer... */
+    assert_int_equal(sy_buf_puts(&b, "xyz"), SY_ETOOBIG);
+    assert_true(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_err(&b), SY_ETOOBIG);
+    /* ...and later appends that would fit are no-ops with the same
+     * error, so a gap can never be hidden by what follows it. */
+    assert_int_equal(sy_buf_puts(&b, "g"), SY_ETOOBIG);
+    assert_int_equal(sy_buf_append(&b, "h", 1), SY_ETOOBIG);
+    assert_int_equal(sy_buf_printf(&b, "%d", 1), SY_ETOOBIG);
+    assert_int_equal(sy_buf_json_str(&b, "", 0), SY_ETOOBIG);
+    assert_string_equal(sy_buf_cstr(&b), "abcdef");
+    assert_int_equal(b.len, 6);
+    /* Consuming keeps the error: the rest is still incomplete. */
+    sy_buf_consume(&b, 2);
+    assert_true(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_puts(&b, "x"), SY_ETOOBIG);
+    assert_string_equal(sy_buf_cstr(&b), "cdef");
+    /* Clear resets the error and the contents. */
+    sy_buf_clear(&b);
+    assert_false(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_puts(&b, "12345678"), SY_OK);
+    assert_string_equal(sy_buf_cstr(&b), "12345678");
+    /* So do free and init. */
+    assert_int_equal(sy_buf_puts(&b, "9"), SY_ETOOBIG);
+    sy_buf_free(&b);
+    assert_false(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_puts(&b, "123456789"), SY_ETOOBIG);
+    sy_buf_free(&b);
+    sy_buf_init(&b, 8);
+    assert_false(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_puts(&b, "ok"), SY_OK);
+    sy_buf_free(&b);
+}
+
+static void
+test_sticky_error_json_str(void **state)
+{
+    (void)state;
+    struct sy_buf b;
+    sy_buf_init(&b, 6);
+    /* A literal that does not fit leaves a part behind, but the buffer
+     * says so: it is never taken for a whole document. */
+    assert_int_equal(sy_buf_json_str(&b, "ab\ncd", 5), SY_ETOOBIG);
+    assert_true(sy_buf_failed(&b));
+    assert_int_equal(sy_buf_puts(&b, "\""), SY_ETOOBIG);
     sy_buf_free(&b);
 }
 
@@ -111,13 +175,19 @@ test_max_refuses_huge_sizes(void **state)
     struct sy_buf b;
     sy_buf_init(&b, 64);
     assert_int_equal(sy_buf_puts(&b, "abc"), SY_OK);
-    /* Sizes that would overflow len + n must be refused, not wrapped. */
-    assert_int_equal(sy_buf_append(&b, "z", SIZE_MAX), SY_ETOOBIG);
-    assert_int_equal(sy_buf_append(&b, "z", SIZE_MAX - 2), SY_ETOOBIG);
-    assert_int_equal(sy_buf_append(&b, "z", 62), SY_ETOOBIG);
-    assert_int_equal(b.len, 3);
-    assert_string_equal(b.data, "abc");
+    /* Sizes that would overflow len + n must be refused, not wrapped
+     * (each on a fresh buffer: the first refusal fails the buffer). */
+    static const size_t huge[] = { SIZE_MAX, SIZE_MAX - 2, 62 };
+    for (size_t i = 0; i < SY_ARRAY_LEN(huge); i++) {
+        sy_buf_clear(&b);
+        assert_int_equal(sy_buf_puts(&b, "abc"), SY_OK);
+        assert_int_equal(sy_buf_append(&b, "z", huge[i]), SY_ETOOBIG);
+        assert_int_equal(b.len, 3);
+        assert_string_equal(b.data, "abc");
+    }
     /* A printf bigger than the whole maximum. */
+    sy_buf_clear(&b);
+    assert_int_equal(sy_buf_puts(&b, "abc"), SY_OK);
     char big[200];
     memset(big, 'm', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
@@ -126,8 +196,9 @@ test_max_refuses_huge_sizes(void **state)
     sy_buf_free(&b);
     /* max 0: only empty appends. */
     sy_buf_init(&b, 0);
-    assert_int_equal(sy_buf_append(&b, "a", 1), SY_ETOOBIG);
     assert_int_equal(sy_buf_append(&b, "", 0), SY_OK);
+    assert_string_equal(sy_buf_cstr(&b), "");
+    assert_int_equal(sy_buf_append(&b, "a", 1), SY_ETOOBIG);
     assert_string_equal(sy_buf_cstr(&b), "");
     sy_buf_free(&b);
 }
@@ -339,6 +410,8 @@ main(void)
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_max_enforced),
         cmocka_unit_test(test_max_refuses_huge_sizes),
+        cmocka_unit_test(test_sticky_error),
+        cmocka_unit_test(test_sticky_error_json_str),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_json_str_escapes),
         cmocka_unit_test(test_json_str_utf8_passthrough),

@@ -241,6 +241,12 @@ test_reject_not_json(void **state)
     assert_int_equal(parse_depth("{'model':'m'}", 64), SY_EBADREQ);
     rejects("{" BASE ",}", NULL, "not valid JSON");
     rejects("{" BASE "} // c", NULL, NULL);
+    /* The same strict parse as a provider's reply: a raw tab inside a
+     * string, "1." and "01" are not JSON (json-c alone lets them by). */
+    rejects("{'model':'g\tpt','messages':[" USER "]}", NULL,
+            "control character");
+    rejects("{" BASE ",'temperature':1.}", NULL, "invalid number");
+    rejects("{" BASE ",'max_tokens':01}", NULL, "not valid JSON");
 }
 
 static void

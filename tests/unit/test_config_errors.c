@@ -10,9 +10,9 @@ test_error_invalid_json(void **state)
 {
     (void)state;
     load_bad("{\n  \"server\": {,\n}");
-    has_line("t: (top level): invalid JSON at line 2 column 14: quoted "
-             "object property name expected (hint: check commas, quotes "
-             "and brackets near there)");
+    has_line("t: (top level): invalid JSON at line 2 column 14: expected "
+             "a quoted property name (hint: check commas, quotes and "
+             "brackets near there)");
     assert_int_equal(nlines(), 1);
     load_bad("{\"a\":\n\n   tru }");
     assert_non_null(strstr(sy_buf_cstr(&errs),
@@ -27,6 +27,18 @@ test_error_invalid_json(void **state)
     load_bad(J("{'a':1}\n  x"));
     has_line("t: (top level): unexpected text after the JSON value at line "
              "2 column 3 (hint: remove what follows the closing brace)");
+    /* Strict JSON, as for request bodies: no comments, no trailing
+     * commas, no raw control characters in strings. */
+    load_bad("{\"server\": {}, /* c */}");
+    has_line("t: (top level): invalid JSON at line 1 column 16: expected "
+             "a quoted property name (hint: check commas, quotes and "
+             "brackets near there)");
+    load_bad("{\"server\": {},}");
+    assert_non_null(strstr(sy_buf_cstr(&errs), "line 1 column 15"));
+    load_bad("{\"x\": \"a\tb\"}");
+    has_line("t: (top level): invalid JSON at line 1 column 9: control "
+             "character in a string (hint: check commas, quotes and "
+             "brackets near there)");
     load_bad(J("[]"));
     has_line("t: (top level): must be an object, not an array (hint: "
              "write an object: {\"key\": value, ...})");
@@ -257,9 +269,10 @@ test_error_provider(void **state)
                            "'auth':'none'"));
     has_line("t: providers.p.base_url: \"ftp://h\" is not an HTTP URL "
              "(hint: use an http:// or https:// URL with a host)");
-    /* A scheme alone, or a URL with blanks, is not enough. */
+    /* A scheme alone, or a URL with blanks, is not enough (a tab written
+     * as the JSON escape: a raw one is not JSON). */
     static const char *const bad_urls[] = { "http://", "https:///v1",
-                                            "http://a b", "http://h\tx" };
+                                            "http://a b", "http://h\\tx" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad_urls); i++) {
         char pbody[128];
         snprintf(pbody, sizeof(pbody),

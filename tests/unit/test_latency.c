@@ -306,6 +306,103 @@ test_encoding(void **state)
 /* ------------------------------------------------------------------ */
 /* Against redis-server                                                */
 
+/* The round trip: RT_WORKERS workers record RT_PER_SLICE samples of each
+ * of RT_DEPS deployments in each of RT_SLICES slices of RT_SLICE_MS, in
+ * a window of RT_NSLICES slices (60 s). */
+enum { RT_WORKERS = 2, RT_DEPS = 2, RT_PER_SLICE = 300, RT_SLICES = 5 };
+#define RT_SLICE_MS 10000u
+#define RT_NSLICES  6u
+#define RT_T0       UINT64_C(1700000000000)
+#define RT_SAMPLES  (RT_WORKERS * RT_PER_SLICE * RT_SLICES)
+
+static const char *const rt_deps[RT_DEPS] = { "fast", "slow" };
+
+/* What the workers wrote: their stores, local windows and the exact
+ * samples of each deployment. */
+struct rt {
+    struct sy_store *w[RT_WORKERS];
+    struct sy_latency_window local[RT_WORKERS][RT_DEPS];
+    struct sy_store_batch b;
+    uint64_t samples[RT_DEPS][RT_SAMPLES];
+    size_t nsamples[RT_DEPS];
+};
+
+/* Worker 'i' records one slice of deployment 'd' at 'now': locally, in
+ * t->samples, and as a write in the batch. */
+static void
+rt_record_slice(struct rt *t, int i, int d, uint64_t now)
+{
+    struct sy_latency_slice sl;
+    sy_latency_slice_init(&sl, sy_latency_slice_id(now, RT_SLICE_MS));
+    for (int n = 0; n < RT_PER_SLICE; n++) {
+        uint64_t v =
+            (d == 0 ? 200000 : 2000000) + rng() % (d == 0 ? 300000 : 6000000);
+        sy_latency_hist_add(&sl.h[SY_LATENCY_TOTAL], v, 1);
+        sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], v / 4, 1);
+        sy_latency_window_add(&t->local[i][d], now, SY_LATENCY_TOTAL, v);
+        t->samples[d][t->nsamples[d]++] = v;
+    }
+    assert_int_equal(
+        sy_latency_write(&t->b, "t:", rt_deps[d], &sl,
+                         sy_latency_ttl_ms(RT_SLICE_MS, RT_NSLICES)),
+        SY_OK);
+}
+
+/* Every worker writes every slice, one round trip per worker and slice. */
+static void
+rt_write(struct rt *t)
+{
+    struct sy_store_stats st0;
+    sy_store_get_stats(t->w[0], &st0);
+    for (unsigned k = 0; k < RT_SLICES; k++) {
+        uint64_t now = RT_T0 + k * RT_SLICE_MS + 500;
+        for (int i = 0; i < RT_WORKERS; i++) {
+            for (int d = 0; d < RT_DEPS; d++)
+                rt_record_slice(t, i, d, now);
+            assert_int_equal(sy_store_exec(t->w[i], &t->b, NULL, NULL), SY_OK);
+            sy_store_batch_reset(&t->b);
+        }
+    }
+    struct sy_store_stats st;
+    sy_store_get_stats(t->w[0], &st);
+    assert_int_equal(st.calls - st0.calls, RT_SLICES);
+}
+
+/* The histograms 'h' of deployment 'd' read back from Redis at 'now'
+ * hold every sample, equal the merge of the workers' local windows, and
+ * are within the bucket bound of the exact samples. */
+static void
+rt_check_dep(struct rt *t, int d, const struct sy_latency_hist *h, uint64_t now)
+{
+    assert_int_equal(h[SY_LATENCY_TOTAL].total, RT_SAMPLES);
+    assert_int_equal(h[SY_LATENCY_TTFT].total, RT_SAMPLES);
+    assert_int_equal(h[SY_LATENCY_TPOT].total, 0);
+    /* Identical to merging both workers' local windows. */
+    struct sy_latency_hist both;
+    struct sy_latency_hist one;
+    sy_latency_hist_clear(&both);
+    for (int i = 0; i < RT_WORKERS; i++) {
+        sy_latency_window_merge(&t->local[i][d], now, SY_LATENCY_TOTAL, &one);
+        sy_latency_hist_merge(&both, &one);
+    }
+    assert_memory_equal(both.counts, h[SY_LATENCY_TOTAL].counts,
+                        sizeof(both.counts));
+    /* And close to the exact samples. */
+    uint64_t *v = t->samples[d];
+    size_t n = t->nsamples[d];
+    qsort(v, n, sizeof(uint64_t), cmp_u64);
+    struct sy_latency_stats s;
+    sy_latency_hist_stats(&h[SY_LATENCY_TOTAL], &s);
+    assert_within_bound(s.p50_us, exact_quantile(v, n, 500));
+    assert_within_bound(s.p95_us, exact_quantile(v, n, 950));
+    assert_within_bound(s.p99_us, exact_quantile(v, n, 990));
+    print_message("    %s: p50 %llu us, p95 %llu us, p99 %llu us "
+                  "(%llu samples)\n",
+                  rt_deps[d], (unsigned long long)s.p50_us,
+                  (unsigned long long)s.p95_us, (unsigned long long)s.p99_us,
+                  (unsigned long long)s.count);
+}
+
 /* Two workers each record samples of two deployments over 50 s of
  * (simulated) time, keep them locally in a window and flush each slice
  * to Redis in pipelined batches; a third reads the window back. The
@@ -316,136 +413,70 @@ test_redis_round_trip(void **state)
 {
     (void)state;
     NEED_REDIS();
-    enum { WORKERS = 2, DEPS = 2, PER_SLICE = 300, SLICES = 5 };
-    const char *deps[DEPS] = { "fast", "slow" };
-    const uint32_t slice_ms = 10000;
-    const unsigned nslices = 6; /* a 60 s window */
-    uint64_t t0 = UINT64_C(1700000000000);
-    struct sy_store *w[WORKERS];
-    struct sy_latency_window local[WORKERS][DEPS];
-    struct sy_store_batch b;
-    sy_store_batch_init(&b, 1 << 20);
-    static uint64_t samples[DEPS][WORKERS * PER_SLICE * SLICES];
-    size_t nsamples[DEPS] = { 0, 0 };
-
-    for (int i = 0; i < WORKERS; i++) {
-        w[i] = store_on(srv.port, NULL);
-        for (int d = 0; d < DEPS; d++)
-            sy_latency_window_init(&local[i][d], slice_ms, slice_ms * nslices);
+    static struct rt t;
+    memset(&t, 0, sizeof(t));
+    sy_store_batch_init(&t.b, 1 << 20);
+    for (int i = 0; i < RT_WORKERS; i++) {
+        t.w[i] = store_on(srv.port, NULL);
+        for (int d = 0; d < RT_DEPS; d++)
+            sy_latency_window_init(&t.local[i][d], RT_SLICE_MS,
+                                   RT_SLICE_MS * RT_NSLICES);
     }
-    struct sy_store_stats st0;
-    sy_store_get_stats(w[0], &st0);
-    for (unsigned k = 0; k < SLICES; k++) {
-        uint64_t now = t0 + k * slice_ms + 500;
-        for (int i = 0; i < WORKERS; i++) {
-            for (int d = 0; d < DEPS; d++) {
-                struct sy_latency_slice sl;
-                sy_latency_slice_init(&sl, sy_latency_slice_id(now, slice_ms));
-                for (int n = 0; n < PER_SLICE; n++) {
-                    uint64_t v = (d == 0 ? 200000 : 2000000) +
-                                 rng() % (d == 0 ? 300000 : 6000000);
-                    sy_latency_hist_add(&sl.h[SY_LATENCY_TOTAL], v, 1);
-                    sy_latency_hist_add(&sl.h[SY_LATENCY_TTFT], v / 4, 1);
-                    sy_latency_window_add(&local[i][d], now, SY_LATENCY_TOTAL,
-                                          v);
-                    samples[d][nsamples[d]++] = v;
-                }
-                assert_int_equal(
-                    sy_latency_write(&b, "t:", deps[d], &sl,
-                                     sy_latency_ttl_ms(slice_ms, nslices)),
-                    SY_OK);
-            }
-            /* One round trip per worker and slice. */
-            assert_int_equal(sy_store_exec(w[i], &b, NULL, NULL), SY_OK);
-            sy_store_batch_reset(&b);
-        }
-    }
-    struct sy_store_stats st;
-    sy_store_get_stats(w[0], &st);
-    assert_int_equal(st.calls - st0.calls, SLICES);
+    rt_write(&t);
 
     /* The reader: every deployment and metric in one batch. */
     struct sy_store *reader = store_on(srv.port, NULL);
-    uint64_t now = t0 + (SLICES - 1) * slice_ms + 9000;
-    for (int d = 0; d < DEPS; d++) {
+    uint64_t now = RT_T0 + (RT_SLICES - 1) * RT_SLICE_MS + 9000;
+    for (int d = 0; d < RT_DEPS; d++) {
         for (unsigned m = 0; m < SY_LATENCY__COUNT; m++)
-            assert_int_equal(sy_latency_read(&b, "t:", deps[d],
+            assert_int_equal(sy_latency_read(&t.b, "t:", rt_deps[d],
                                              (enum sy_latency_metric)m, now,
-                                             slice_ms, nslices),
+                                             RT_SLICE_MS, RT_NSLICES),
                              SY_OK);
     }
-    assert_int_equal(b.n, DEPS * SY_LATENCY__COUNT * nslices);
+    assert_int_equal(t.b.n, RT_DEPS * SY_LATENCY__COUNT * RT_NSLICES);
     struct sy_arena a;
     sy_arena_init(&a, 1 << 16);
     struct sy_store_val *r;
-    assert_int_equal(sy_store_exec(reader, &b, &a, &r), SY_OK);
+    assert_int_equal(sy_store_exec(reader, &t.b, &a, &r), SY_OK);
     size_t at = 0;
-    for (int d = 0; d < DEPS; d++) {
+    for (int d = 0; d < RT_DEPS; d++) {
         struct sy_latency_hist h[SY_LATENCY__COUNT];
         for (unsigned m = 0; m < SY_LATENCY__COUNT; m++) {
             sy_latency_hist_clear(&h[m]);
-            for (unsigned k = 0; k < nslices; k++)
+            for (unsigned k = 0; k < RT_NSLICES; k++)
                 assert_int_equal(sy_latency_merge_reply(&h[m], &r[at++]),
                                  SY_OK);
         }
-        assert_int_equal(h[SY_LATENCY_TOTAL].total,
-                         WORKERS * PER_SLICE * SLICES);
-        assert_int_equal(h[SY_LATENCY_TTFT].total,
-                         WORKERS * PER_SLICE * SLICES);
-        assert_int_equal(h[SY_LATENCY_TPOT].total, 0);
-        /* Identical to merging both workers' local windows. */
-        struct sy_latency_hist both;
-        struct sy_latency_hist one;
-        sy_latency_hist_clear(&both);
-        for (int i = 0; i < WORKERS; i++) {
-            sy_latency_window_merge(&local[i][d], now, SY_LATENCY_TOTAL, &one);
-            sy_latency_hist_merge(&both, &one);
-        }
-        assert_memory_equal(both.counts, h[SY_LATENCY_TOTAL].counts,
-                            sizeof(both.counts));
-        /* And close to the exact samples. */
-        qsort(samples[d], nsamples[d], sizeof(uint64_t), cmp_u64);
-        struct sy_latency_stats s;
-        sy_latency_hist_stats(&h[SY_LATENCY_TOTAL], &s);
-        assert_within_bound(s.p50_us,
-                            exact_quantile(samples[d], nsamples[d], 500));
-        assert_within_bound(s.p95_us,
-                            exact_quantile(samples[d], nsamples[d], 950));
-        assert_within_bound(s.p99_us,
-                            exact_quantile(samples[d], nsamples[d], 990));
-        print_message(
-            "    %s: p50 %llu us, p95 %llu us, p99 %llu us "
-            "(%llu samples)\n",
-            deps[d], (unsigned long long)s.p50_us, (unsigned long long)s.p95_us,
-            (unsigned long long)s.p99_us, (unsigned long long)s.count);
+        rt_check_dep(&t, d, h, now);
     }
     /* Keys expire after the window. */
     char key[128];
     sy_latency_key(key, sizeof(key), "t:", "fast", SY_LATENCY_TOTAL,
-                   sy_latency_slice_id(t0, slice_ms));
+                   sy_latency_slice_id(RT_T0, RT_SLICE_MS));
     assert_int_equal(sy_store_commandl(reader, &a, &r, "PTTL", key, NULL),
                      SY_OK);
     assert_in_range(r->i, 60000, 70000);
     /* Later, the oldest slices fall out of the window. */
-    sy_store_batch_reset(&b);
-    now += 3 * slice_ms;
-    assert_int_equal(sy_latency_read(&b, "t:", "fast", SY_LATENCY_TOTAL, now,
-                                     slice_ms, nslices),
+    sy_store_batch_reset(&t.b);
+    now += 3 * RT_SLICE_MS;
+    assert_int_equal(sy_latency_read(&t.b, "t:", "fast", SY_LATENCY_TOTAL, now,
+                                     RT_SLICE_MS, RT_NSLICES),
                      SY_OK);
-    assert_int_equal(sy_store_exec(reader, &b, &a, &r), SY_OK);
+    assert_int_equal(sy_store_exec(reader, &t.b, &a, &r), SY_OK);
     struct sy_latency_hist later;
     sy_latency_hist_clear(&later);
-    for (unsigned k = 0; k < nslices; k++)
+    for (unsigned k = 0; k < RT_NSLICES; k++)
         assert_int_equal(sy_latency_merge_reply(&later, &r[k]), SY_OK);
-    assert_int_equal(later.total, WORKERS * PER_SLICE * 3);
+    assert_int_equal(later.total, RT_WORKERS * RT_PER_SLICE * 3);
 
     sy_arena_cleanup(&a);
-    sy_store_batch_cleanup(&b);
+    sy_store_batch_cleanup(&t.b);
     sy_store_free(reader);
-    for (int i = 0; i < WORKERS; i++) {
-        sy_store_free(w[i]);
-        for (int d = 0; d < DEPS; d++)
-            sy_latency_window_cleanup(&local[i][d]);
+    for (int i = 0; i < RT_WORKERS; i++) {
+        sy_store_free(t.w[i]);
+        for (int d = 0; d < RT_DEPS; d++)
+            sy_latency_window_cleanup(&t.local[i][d]);
     }
 }
 

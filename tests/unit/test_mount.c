@@ -1,5 +1,5 @@
 /*
- * test_mount.c - unit tests for core/serve/mount.c: the routing path derived
+ * test_mount.c - unit tests for core/api/mount.c: the routing path derived
  * from REQUEST_URI, SCRIPT_NAME, PATH_INFO and server.base_path, as a
  * table with what lighttpd, Apache (mod_proxy_fcgi, mod_fcgid) and nginx
  * really send (captured with an echoing FastCGI backend); the tricks that
@@ -8,7 +8,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "config_fixture.h"
-#include "serve/mount.h"
+#include "api/mount.h"
 #include "serve/pipeline.h"
 
 /* The gateway's routes, as core/serve/pipeline.c has them. */
@@ -195,9 +195,9 @@ test_req(void **state)
     struct sy_req r;
     memset(&r, 0, sizeof(r));
     r.arena = &scratch;
-    sy_mount_req(param, NULL, NULL, &r);
+    sy_mount_req(param, NULL, NULL, sy_pipeline_is_route, &r);
     assert_string_equal(r.path, "/v1/models");
-    sy_mount_req(param, NULL, "/other", &r);
+    sy_mount_req(param, NULL, "/other", sy_pipeline_is_route, &r);
     assert_string_equal(r.path,
                         "(outside server.base_path /other) /llm/v1/models");
 }
@@ -231,7 +231,7 @@ test_config(void **state)
     assert_string_equal(cfg->server.base_path, "/llm");
     sy_config_free(cfg);
     cfg = NULL;
-    load_ok(MIN_CONFIG);
+    load_ok(J(MIN_CONFIG));
     assert_null(cfg->server.base_path);
     sy_config_free(cfg);
     cfg = NULL;

@@ -88,7 +88,7 @@ static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 static struct sy_config *cfg;
 static struct sy_worker worker;
-static volatile int draining;
+static atomic_bool draining;
 static struct capture cap;
 static struct sy_sink sink;
 

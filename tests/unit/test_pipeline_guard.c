@@ -67,7 +67,7 @@ static const struct sy_sink_ops cap_ops = { cap_write, cap_flush };
 
 static struct sy_config *cfg;
 static struct sy_worker worker;
-static volatile int draining;
+static atomic_bool draining;
 static struct capture cap;
 static struct sy_sink sink;
 
@@ -167,7 +167,7 @@ head_with(const char *route_fill, size_t route_len, const char *extra)
     for (size_t i = 0; i < route_len; i++)
         c.route[i] = route_fill[i % strlen(route_fill)];
     c.route[route_len] = '\0';
-    pipeline_send_head(&c, 200, "text/event-stream", extra);
+    sy_pipeline_send_head(&c, 200, "text/event-stream", extra);
     assert_int_equal(sink.status, 200);
     assert_true(sink.headers_sent);
 }
@@ -236,12 +236,12 @@ test_json_content_type(void **state)
                                        "application/ json",
                                        "json" };
     for (size_t i = 0; i < SY_ARRAY_LEN(good); i++)
-        if (!pipeline_json_ctype(good[i]))
+        if (!sy_pipeline_json_ctype(good[i]))
             fail_msg("'%s' refused", good[i]);
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++)
-        if (pipeline_json_ctype(bad[i]))
+        if (sy_pipeline_json_ctype(bad[i]))
             fail_msg("'%s' accepted", bad[i]);
-    assert_false(pipeline_json_ctype(NULL));
+    assert_false(sy_pipeline_json_ctype(NULL));
 }
 
 /* A body reader that counts its calls and can time out. */
@@ -343,15 +343,15 @@ test_log_path_redaction(void **state)
 {
     (void)state;
     char out[160];
-    pipeline_log_path("/v1/chat/completions", 401, out, sizeof(out));
+    sy_pipeline_log_path("/v1/chat/completions", 401, out, sizeof(out));
     assert_string_equal(out, "/v1/chat/completions");
-    pipeline_log_path("/v1/models/g", 200, out, sizeof(out));
+    sy_pipeline_log_path("/v1/models/g", 200, out, sizeof(out));
     assert_string_equal(out, "/v1/models/g");
-    pipeline_log_path("/v1/models/" CANARY, 404, out, sizeof(out));
+    sy_pipeline_log_path("/v1/models/" CANARY, 404, out, sizeof(out));
     assert_string_equal(out, "/v1/models/(30 bytes)");
-    pipeline_log_path("/admin/keys/" CANARY, 401, out, sizeof(out));
+    sy_pipeline_log_path("/admin/keys/" CANARY, 401, out, sizeof(out));
     assert_string_equal(out, "/admin/keys/(30 bytes)");
-    pipeline_log_path("/" CANARY, 404, out, sizeof(out));
+    sy_pipeline_log_path("/" CANARY, 404, out, sizeof(out));
     assert_string_equal(out, "(unknown path, 31 bytes)");
 }
 

@@ -158,9 +158,9 @@ test_local_sliding_and_hint(void **state)
         if (r.allowed)
             continue;
         uint64_t at = t + r.retry_after_ms;
-        struct sy_ratelimit_window y = x;
-        struct sy_ratelimit_window *wy[1] = { &y };
         if (at / MIN == base / MIN) {
+            struct sy_ratelimit_window y = x;
+            struct sy_ratelimit_window *wy[1] = { &y };
             sy_ratelimit_local_reserve(wy, &ix, 1, MIN, at, &r);
             assert_true(r.allowed);
             y = x;

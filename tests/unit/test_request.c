@@ -494,7 +494,7 @@ test_serve_one(void **state)
     assert_int_equal(sy_upstream_global_init(), SY_OK);
     sy_log_set_level(SY_LOG_ERROR);
     struct sy_worker w;
-    volatile int draining = 0;
+    atomic_bool draining = false;
     sy_worker_init(&w, cfg, 0, &draining);
     static const struct sy_sink_ops ops = { out_write, out_flush };
     struct out o;
@@ -637,7 +637,7 @@ test_serve_refuses_before_body(void **state)
     assert_int_equal(sy_upstream_global_init(), SY_OK);
     sy_log_set_level(SY_LOG_ERROR);
     struct sy_worker w;
-    volatile int draining = 0;
+    atomic_bool draining = false;
     sy_worker_init(&w, cfg, 0, &draining);
     static const struct sy_sink_ops ops = { out_write, out_flush };
     struct out o;

@@ -370,7 +370,7 @@ test_redis_round_trip(void **state)
         sy_store_batch_reset(&b);
         const char *const *names[SY_SPEND__COUNT] = { keys, teams, deps, provs,
                                                       NULL };
-        size_t counts[SY_SPEND__COUNT] = { 3, 2, 4, 4, 1 };
+        const size_t counts[SY_SPEND__COUNT] = { 3, 2, 4, 4, 1 };
         int64_t total_all = 0;
         for (unsigned dim = 0; dim < SY_SPEND__COUNT; dim++) {
             for (size_t k = 0; k < counts[dim]; k++) {

@@ -211,7 +211,7 @@ test_hostile_stream(void **state)
 
     assert_int_equal(sy_upstream_global_init(), SY_OK);
     struct sy_config *cfg = load_config();
-    static volatile int draining;
+    static atomic_bool draining;
     struct sy_worker w;
     sy_worker_init(&w, cfg, 1, &draining);
     sy_buf_init(&out, 1u << 20);

@@ -391,9 +391,14 @@ test_parse_rejects(void **state)
     /* Scratch too small: refused, never overrun. */
     const char *line = "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\","
                        "\"key\":\"abcdefghij\"}";
-    assert_false(sy_usagelog_parse(line, strlen(line), scratch, 24, &r));
-    assert_true(sy_usagelog_parse(line, strlen(line), scratch, 25, &r));
     assert_false(sy_usagelog_parse(line, strlen(line), scratch, 10, &r));
+    assert_true(sy_usagelog_parse(line, strlen(line), scratch, 11, &r));
+    assert_string_equal(r.key_name, "abcdefghij");
+    /* \u0000 (six bytes) becomes U+FFFD (three) and still fits. */
+    const char *nul = "{\"v\":1,\"time\":\"2026-01-01T00:00:00.000Z\","
+                      "\"key\":\"\\u0000\"}";
+    assert_true(sy_usagelog_parse(nul, strlen(nul), scratch, 4, &r));
+    assert_string_equal(r.key_name, "\xef\xbf\xbd");
 }
 
 /* ------------------------------------------------------------------ */
@@ -447,7 +452,8 @@ test_write_and_read(void **state)
     char path[128];
     char err[256];
     path_in_dir(path, sizeof(path), "basic.log");
-    struct sy_usagelog *l = sy_usagelog_open(path, err, sizeof(err));
+    struct sy_usagelog *l = NULL;
+    assert_int_equal(sy_usagelog_open(path, &l, err, sizeof(err)), SY_OK);
     assert_non_null(l);
     const char *names[] = { "a", "b\"c", "d\ne", "f\xff" };
     uint64_t before = sy_wall_ms();
@@ -510,7 +516,10 @@ test_write_and_read(void **state)
         SY_ENOTFOUND);
     assert_non_null(strstr(err, "missing.log"));
     path_in_dir(path, sizeof(path), "no/such/dir.log");
-    assert_null(sy_usagelog_open(path, err, sizeof(err)));
+    l = NULL;
+    assert_int_equal(sy_usagelog_open(path, &l, err, sizeof(err)),
+                     SY_EINTERNAL);
+    assert_null(l);
     assert_non_null(strstr(err, "No such file"));
 }
 
@@ -592,8 +601,8 @@ test_reopen_and_failures(void **state)
     char err[256];
     path_in_dir(path, sizeof(path), "rot.log");
     path_in_dir(old, sizeof(old), "rot.log.1");
-    struct sy_usagelog *l = sy_usagelog_open(path, err, sizeof(err));
-    assert_non_null(l);
+    struct sy_usagelog *l = NULL;
+    assert_int_equal(sy_usagelog_open(path, &l, err, sizeof(err)), SY_OK);
     struct sy_usage_record r = sample();
     r.request_id = "before";
     sy_usagelog_write(l, &r);
@@ -616,8 +625,7 @@ test_reopen_and_failures(void **state)
     assert_string_equal(c.recs[0].request_id, "after");
 
     /* /dev/full: every write fails with ENOSPC. */
-    l = sy_usagelog_open("/dev/full", err, sizeof(err));
-    if (l == NULL) {
+    if (sy_usagelog_open("/dev/full", &l, err, sizeof(err)) != SY_OK) {
         print_message("    /dev/full not available: skipped\n");
         return;
     }
@@ -711,8 +719,8 @@ test_concurrent_writers(void **state)
         pids[p] = fork();
         assert_true(pids[p] >= 0);
         if (pids[p] == 0) {
-            struct sy_usagelog *l = sy_usagelog_open(path, err, sizeof(err));
-            if (l == NULL)
+            struct sy_usagelog *l = NULL;
+            if (sy_usagelog_open(path, &l, err, sizeof(err)) != SY_OK)
                 _exit(1);
             write_many(l, THREADS + p, PER_PROC);
             struct sy_usagelog_stats st;
@@ -722,8 +730,8 @@ test_concurrent_writers(void **state)
         }
     }
     /* ...while 8 threads here share one. */
-    struct sy_usagelog *l = sy_usagelog_open(path, err, sizeof(err));
-    assert_non_null(l);
+    struct sy_usagelog *l = NULL;
+    assert_int_equal(sy_usagelog_open(path, &l, err, sizeof(err)), SY_OK);
     pthread_t th[THREADS];
     struct writer w[THREADS];
     for (int i = 0; i < THREADS; i++) {

@@ -25,11 +25,9 @@
  * SPDX-License-Identifier: MIT
  */
 #include "mount.h"
-#include "pipeline.h"
+#include "base/limits.h"
 
 #include <string.h>
-
-#define MAX_PATH 4096
 
 /* Is the decoded path 'p' free of "//", "." and ".." segments and
  * control characters? A path that does not start with '/' (empty, "*")
@@ -106,7 +104,8 @@ sy_mount_path(const struct sy_mount_in *in, sy_mount_route_fn is_route,
     const char *raw;
     if (in->request_uri != NULL) {
         size_t n = strcspn(in->request_uri, "?#");
-        raw = sy_arena_strndup(a, in->request_uri, SY_MIN(n, (size_t)MAX_PATH));
+        raw = sy_arena_strndup(a, in->request_uri,
+                               SY_MIN(n, (size_t)SY_PATH_MAX));
     } else {
         raw = sy_arena_printf(a, "%.2048s%.2048s", sn ? sn : "", pi ? pi : "");
     }
@@ -132,7 +131,7 @@ sy_mount_path(const struct sy_mount_in *in, sy_mount_route_fn is_route,
     if (pi != NULL && pi[0] != '\0' && sn != NULL &&
         segment_prefix(raw, sn, strlen(sn)) &&
         (dec == NULL || is_route == NULL || !is_route(dec))) {
-        size_t n = strnlen(pi, MAX_PATH);
+        size_t n = strnlen(pi, SY_PATH_MAX);
         if (pi[0] != '/' || !canonical(pi, n)) {
             *out = sy_arena_printf(a, "(not canonical) %.1024s", raw);
             return SY_MOUNT_BAD;
@@ -171,7 +170,7 @@ sy_mount_base_problem(const char *base)
 
 void
 sy_mount_req(sy_mount_param_fn param, void *io, const char *base_path,
-             struct sy_req *r)
+             sy_mount_route_fn is_route, struct sy_req *r)
 {
     struct sy_mount_in in = {
         .request_uri = param(io, "REQUEST_URI"),
@@ -180,6 +179,6 @@ sy_mount_req(sy_mount_param_fn param, void *io, const char *base_path,
         .base_path = base_path,
     };
     const char *path = NULL;
-    sy_mount_path(&in, sy_pipeline_is_route, r->arena, &path);
+    sy_mount_path(&in, is_route, r->arena, &path);
     r->path = path;
 }

@@ -2,7 +2,7 @@
  * mount.h - the path the gateway routes on, derived from what the client
  * asked for (REQUEST_URI) and where the web server mounted the gateway
  * (server.base_path, else SCRIPT_NAME / PATH_INFO as CGI defines them).
- * The rule and why it is safe are in core/serve/mount.c and docs/deployment.md.
+ * The rule and why it is safe are in core/api/mount.c and docs/deployment.md.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_MOUNT_H
@@ -46,9 +46,10 @@ enum sy_mount_how sy_mount_path(const struct sy_mount_in *in,
 const char *sy_mount_base_problem(const char *base);
 
 /* Transport glue: read the CGI parameters through 'param' and set
- * r->path (routes from core/serve/pipeline.c). */
+ * r->path; 'is_route' tells a known route (the transport passes the
+ * pipeline's sy_pipeline_is_route: api does not know the routes). */
 typedef const char *(*sy_mount_param_fn)(void *io, const char *name);
 void sy_mount_req(sy_mount_param_fn param, void *io, const char *base_path,
-                  struct sy_req *r);
+                  sy_mount_route_fn is_route, struct sy_req *r);
 
 #endif

@@ -1,0 +1,70 @@
+-- budget.lua - money budgets in Redis: reserve a worst-case cost, settle
+-- it with the real one, read what is spent and reserved
+-- (core/state/budget.c runs it).
+--
+-- KEYS[1] = "<prefix>budget:{<name>}:<period id>" (sy_key_budget), a
+-- hash: spent, reserved, seq, and "r:<id>" = amount per live reservation;
+-- KEYS[2] = KEYS[1] .. ":res" (sy_key_budget_res), a sorted set:
+-- reservation id by expiry ms.
+-- ARGV: 1 op (reserve, settle, get), 2 now ms (0: Redis TIME), 3 key TTL
+-- s (0: none), then reserve: 4 budget, 5 cost, 6 reservation ms;
+-- settle: 4 id, 5 real cost.
+-- Returns {allowed or found, id, remaining, spent, reserved, now}.
+-- At most 1000 expired reservations are cleaned per call
+-- (SY_BUDGET_CLEAN_MAX).
+-- SPDX-License-Identifier: MIT
+local op = ARGV[1]
+local now = tonumber(ARGV[2]) or 0
+if now <= 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local kttl = tonumber(ARGV[3]) or 0
+local H, Z = KEYS[1], KEYS[2]
+local ids = redis.call('ZRANGEBYSCORE', Z, '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  local amt = tonumber(redis.call('HGET', H, 'r:' .. id) or 0)
+  if amt ~= 0 then redis.call('HINCRBY', H, 'reserved', -amt) end
+  redis.call('HDEL', H, 'r:' .. id)
+  redis.call('ZREM', Z, id)
+end
+local function touch()
+  if kttl > 0 then
+    redis.call('EXPIRE', H, kttl)
+    if redis.call('EXISTS', Z) == 1 then redis.call('EXPIRE', Z, kttl) end
+  end
+end
+local spent = tonumber(redis.call('HGET', H, 'spent') or 0)
+local reserved = tonumber(redis.call('HGET', H, 'reserved') or 0)
+if op == 'reserve' then
+  local budget = tonumber(ARGV[4])
+  local cost = tonumber(ARGV[5])
+  local ttl = tonumber(ARGV[6])
+  local seq = redis.call('HINCRBY', H, 'seq', 1)
+  local left = budget - spent - reserved
+  if cost > left then
+    touch()
+    if left < 0 then left = 0 end
+    return {0, seq, left, spent, reserved, now}
+  end
+  redis.call('HSET', H, 'r:' .. seq, cost)
+  reserved = redis.call('HINCRBY', H, 'reserved', cost)
+  redis.call('ZADD', Z, now + ttl, seq)
+  touch()
+  return {1, seq, budget - spent - reserved, spent, reserved, now}
+elseif op == 'settle' then
+  local id = ARGV[4]
+  local real = tonumber(ARGV[5])
+  local found = 0
+  local amt = redis.call('HGET', H, 'r:' .. id)
+  if amt then
+    reserved = redis.call('HINCRBY', H, 'reserved', -tonumber(amt))
+    redis.call('HDEL', H, 'r:' .. id)
+    redis.call('ZREM', Z, id)
+    found = 1
+  end
+  if real > 0 then spent = redis.call('HINCRBY', H, 'spent', real) end
+  touch()
+  return {found, tonumber(id), 0, spent, reserved, now}
+end
+return {1, 0, 0, spent, reserved, now}
