@@ -22,7 +22,8 @@ enum block_kind { BLOCK_OTHER, BLOCK_TEXT, BLOCK_TOOL, BLOCK_JSON };
 /* Stream state of one content block (declared in anthropic_int.h). */
 struct anthropic_block {
     enum block_kind kind;
-    int tool; /* OpenAI tool_calls index for BLOCK_TOOL */
+    int tool;   /* OpenAI tool_calls index for BLOCK_TOOL */
+    bool input; /* BLOCK_TOOL, BLOCK_JSON: input bytes were passed on */
 };
 
 /* ------------------------------------------------------------------ */
@@ -370,6 +371,7 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
     if (b == NULL || type == NULL)
         return sy_adapter_proto(x->f, "the provider sent a content block "
                                       "without index or type");
+    b->input = false;
     if (strcmp(type, "text") == 0) {
         b->kind = BLOCK_TEXT;
         const char *t = sy_adapter_get_str(cb, "text");
@@ -399,6 +401,23 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
         x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
 }
 
+/* Pass on a piece of block 'b': text, the JSON tool's input (as
+ * content) or a tool's input (as arguments of its call). */
+static enum sy_err
+emit_input(struct anthropic_ctx *x, struct anthropic_block *b,
+           const char *piece)
+{
+    b->input = true;
+    if (b->kind != BLOCK_TOOL) /* text, or the JSON tool's input: content */
+        return emit_delta(x, sy_adapter_obj("content", SY_JSTR(piece), NULL),
+                          NULL);
+    struct json_object *tc =
+        sy_adapter_obj("index", json_object_new_int(b->tool), "function",
+                       sy_adapter_obj("arguments", SY_JSTR(piece), NULL), NULL);
+    return emit_delta(
+        x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
+}
+
 static enum sy_err
 on_block_delta(struct anthropic_ctx *x, struct json_object *o)
 {
@@ -416,15 +435,25 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
     else if (strcmp(type, "input_json_delta") == 0)
         piece = sy_adapter_get_str(delta, "partial_json");
     if (piece == NULL || piece[0] == '\0')
-        return SY_OK;          /* thinking, signatures, citations: not shown */
-    if (b->kind != BLOCK_TOOL) /* text, or the JSON tool's input: content */
-        return emit_delta(x, sy_adapter_obj("content", SY_JSTR(piece), NULL),
-                          NULL);
-    struct json_object *tc =
-        sy_adapter_obj("index", json_object_new_int(b->tool), "function",
-                       sy_adapter_obj("arguments", SY_JSTR(piece), NULL), NULL);
-    return emit_delta(
-        x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
+        return SY_OK; /* thinking, signatures, citations: not shown */
+    return emit_input(x, b, piece);
+}
+
+/* content_block_stop: a tool called without input streams no
+ * partial_json (or one empty one), which would leave the caller with
+ * arguments "" that JSON.parse refuses; Anthropic's own reading of an
+ * empty input is {}, so that is what the caller gets. */
+static enum sy_err
+on_block_stop(struct anthropic_ctx *x, struct json_object *o)
+{
+    int64_t index = -1;
+    sy_adapter_get_int(o, "index", &index);
+    struct anthropic_block *b =
+        index >= 0 && (size_t)index < x->nblocks ? &x->blocks[index] : NULL;
+    if (b == NULL || b->input ||
+        (b->kind != BLOCK_TOOL && b->kind != BLOCK_JSON))
+        return SY_OK;
+    return emit_input(x, b, "{}");
 }
 
 static enum sy_err
@@ -433,6 +462,15 @@ stream_finish(struct anthropic_ctx *x)
     if (x->finished)
         return SY_OK;
     x->finished = true;
+    /* A tool block the stream never closed still gets its "{}". */
+    for (size_t i = 0; i < x->nblocks; i++) {
+        struct anthropic_block *b = &x->blocks[i];
+        enum sy_err e = SY_OK;
+        if (!b->input && (b->kind == BLOCK_TOOL || b->kind == BLOCK_JSON))
+            e = emit_input(x, b, "{}");
+        if (e != SY_OK)
+            return e;
+    }
     return emit_delta(x, NULL, finish_of(x->stop_reason, x->json_tool));
 }
 
@@ -498,6 +536,8 @@ anthropic_stream_event(struct sy_adapter_call *call,
             e = on_block_start(x, o);
         else if (e == SY_OK && strcmp(type, "content_block_delta") == 0)
             e = on_block_delta(x, o);
+        else if (e == SY_OK && strcmp(type, "content_block_stop") == 0)
+            e = on_block_stop(x, o);
         else if (e == SY_OK && strcmp(type, "message_delta") == 0) {
             const char *sr =
                 sy_adapter_get_str(sy_adapter_get(o, "delta"), "stop_reason");

@@ -610,6 +610,11 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
     for (size_t i = 0; i < SY_ARRAY_LEN(same); i++)
         if ((v = sy_adapter_get(root, same[i])) != NULL)
             json_object_object_add(body, same[i], json_object_get(v));
+    /* Current Claude models refuse temperature and top_p together (a
+     * 400 that would fail the request instead of falling back); both
+     * set: temperature wins, as OpenAI advises changing only one. */
+    if (sy_adapter_get(body, "temperature") != NULL)
+        json_object_object_del(body, "top_p");
     if ((v = sy_adapter_get(root, "stop")) != NULL) {
         if (json_object_is_type(v, json_type_string)) {
             json_object_object_add(body, "stop_sequences",
@@ -622,7 +627,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
         json_object_object_add(
             body, "metadata",
             sy_adapter_obj("user_id", json_object_get(v), NULL));
-    if (call->req->stream)
+    if (sy_adapter_streams(call))
         json_object_object_add(body, "stream", json_object_new_boolean(1));
 
     struct json_object *tools = json_object_new_array();

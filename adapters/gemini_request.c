@@ -671,7 +671,7 @@ sy_gemini_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     if (strncmp(model, "models/", 7) == 0)
         model += 7;
     out->method = "POST";
-    out->url = call->req->stream
+    out->url = sy_adapter_streams(call)
                    ? sy_arena_printf(a,
                                      "%s/models/%s:streamGenerateContent"
                                      "?alt=sse",

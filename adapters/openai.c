@@ -533,7 +533,9 @@ openai_build_body(struct sy_adapter_call *call, const struct openai_quirks *q,
         }
         json_object_object_add(body, name, v);
     }
-    if (req->stream && q->stream_options) {
+    if (call->stream_upstream)
+        json_object_object_add(body, "stream", json_object_new_boolean(1));
+    if (sy_adapter_streams(call) && q->stream_options) {
         struct json_object *so = json_object_new_object();
         json_object_object_add(so, "include_usage", json_object_new_boolean(1));
         json_object_object_add(body, "stream_options", so);
@@ -556,7 +558,7 @@ openai_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
     out->url =
         sy_arena_printf(a, "%s/chat/completions", call->target->base_url);
     out->headers[out->nheaders++] = "Content-Type: application/json";
-    if (call->req->stream)
+    if (sy_adapter_streams(call))
         out->headers[out->nheaders++] = "Accept: text/event-stream";
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
@@ -603,15 +605,25 @@ normalise_finish(struct json_object *o)
     return changed;
 }
 
-/* Usage with DeepSeek's cache fields when the OpenAI ones are absent. */
-static void
+/* Usage 'u' into 'out'. DeepSeek's prompt_cache_hit_tokens becomes the
+ * prompt_tokens_details.cached_tokens that callers' SDKs and the pricing
+ * read, when absent (added to 'u': true when 'u' changed). */
+static bool
 read_usage(struct json_object *u, struct sy_usage *out)
 {
     sy_chat_usage_from_json(u, out);
     int64_t hit;
-    if (out->present && out->cached_tokens == 0 &&
-        sy_adapter_get_int(u, "prompt_cache_hit_tokens", &hit) && hit > 0)
-        out->cached_tokens = hit;
+    struct json_object *d = sy_adapter_get(u, "prompt_tokens_details");
+    if (!out->present || sy_adapter_get(d, "cached_tokens") != NULL ||
+        !sy_adapter_get_int(u, "prompt_cache_hit_tokens", &hit) || hit < 0)
+        return false;
+    out->cached_tokens = hit;
+    if (!sy_adapter_is(d, json_type_object)) {
+        d = json_object_new_object();
+        json_object_object_add(u, "prompt_tokens_details", d);
+    }
+    json_object_object_add(d, "cached_tokens", json_object_new_int64(hit));
+    return true;
 }
 
 static enum sy_err
@@ -641,14 +653,13 @@ openai_parse_response(struct sy_adapter_call *call, const char *body,
     struct json_object *c0 = json_object_array_get_idx(v, 0);
     resp->finish_reason = sy_adapter_get_str(c0, "finish_reason");
     resp->upstream_model = sy_adapter_get_str(root, "model");
-    read_usage(sy_adapter_get(root, "usage"), &resp->usage);
-    if (fin > 0) {
-        resp->root = root; /* re-serialised: the cleanup above owns it */
-        return SY_OK;
+    if (read_usage(sy_adapter_get(root, "usage"), &resp->usage))
+        fin = 1;
+    resp->root = root; /* the cleanup above owns it */
+    if (fin == 0) {    /* unchanged: passed on as the provider sent it */
+        resp->raw = body;
+        resp->raw_len = len;
     }
-    resp->root = root;
-    resp->raw = body;
-    resp->raw_len = len;
     return SY_OK;
 }
 
@@ -724,21 +735,22 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                                       "error finish_reason");
     }
     struct sy_chunk ch = { .kind = SY_CHUNK_DATA, .data = data, .len = len };
-    /* A multi-line event (data lines join with LF) or a raw CR inside the
-     * JSON would break the caller's SSE framing if passed on as it is:
-     * such events are re-serialised (compact JSON has no raw breaks). */
-    if (fin > 0 || memchr(data, '\n', len) != NULL ||
-        memchr(data, '\r', len) != NULL)
-        ch.data = sy_adapter_json_text(o, &ch.len);
     struct json_object *u = sy_adapter_get(o, "usage");
     if (sy_adapter_is(u, json_type_object)) {
-        read_usage(u, &x->usage);
+        if (read_usage(u, &x->usage))
+            fin = 1;
         ch.usage = &x->usage;
         struct json_object *choices = sy_adapter_get(o, "choices");
         ch.usage_only = sy_adapter_is(choices, json_type_array) &&
                         json_object_array_length(choices) == 0;
         x->usage_chunk_seen = x->usage_chunk_seen || ch.usage_only;
     }
+    /* A multi-line event (data lines join with LF) or a raw CR inside the
+     * JSON would break the caller's SSE framing if passed on as it is:
+     * such events are re-serialised (compact JSON has no raw breaks). */
+    if (fin > 0 || memchr(data, '\n', len) != NULL ||
+        memchr(data, '\r', len) != NULL)
+        ch.data = sy_adapter_json_text(o, &ch.len);
     enum sy_err e = x->emit(x->emit_ud, &ch);
     json_object_put(o);
     return e;

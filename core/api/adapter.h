@@ -92,6 +92,9 @@ struct sy_adapter_call {
     const struct sy_chat_req *req;  /* the canonical request */
     const struct sy_target *target; /* the chosen deployment */
     const char *api_key;            /* NULL for keyless providers */
+    bool stream_upstream;           /* ask the provider for a stream even
+                                       though the caller did not (the core
+                                       assembles the reply) */
     struct sy_arena *arena;         /* the request arena */
     void *ctx;                      /* ctx_size zeroed bytes */
     struct sy_sse *sse;             /* the core's: SSE splitter of this
@@ -152,5 +155,13 @@ struct sy_adapter {
 
 const struct sy_adapter *sy_adapter_find(const char *name);
 const struct sy_adapter *const *sy_adapter_all(size_t *n);
+
+/* Whether the provider is asked for a stream: the caller asked for one,
+ * or the core serves a non-streaming caller from a stream. */
+static inline bool
+sy_adapter_streams(const struct sy_adapter_call *call)
+{
+    return call->req->stream || call->stream_upstream;
+}
 
 #endif

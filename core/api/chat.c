@@ -340,20 +340,14 @@ check_ranges(struct json_object *root, struct sy_chat_error *err)
     return SY_OK;
 }
 
-/* Parse and validate a client body. On success 'out' borrows from a JSON
- * tree that an arena cleanup frees. On failure 'err' holds a message that
- * is safe to return to the caller and names the parameter; the result is
- * SY_EBADREQ. 'max_depth' bounds nesting so a hostile body cannot exhaust
- * the stack. */
-enum sy_err
-sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
-                  struct sy_arena *a, struct sy_chat_req *out,
-                  struct sy_chat_error *err)
+/* The strict parse of the body into '*root': RFC 8259 only (no NaN,
+ * "1.", raw tabs), nesting and the tree's memory bounded before json-c
+ * allocates it. The tree is handed to the arena's cleanups as soon as it
+ * exists, so every later refusal frees it with the request. */
+static enum sy_err
+parse_root(const char *body, size_t len, unsigned max_depth, struct sy_arena *a,
+           struct json_object **root, struct sy_chat_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    out->max_tokens = -1;
-    err->param = NULL;
-    err->message[0] = '\0';
     if (len == 0) {
         bad(err, NULL, "the request body is empty; send a JSON object");
         return SY_EBADREQ;
@@ -362,30 +356,32 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
         bad(err, NULL, "the request body is too large");
         return SY_ETOOBIG;
     }
-    /* The strict parse: RFC 8259 only (no NaN, "1.", raw tabs), nesting
-     * and the tree's memory bounded before json-c allocates it. */
     struct sy_json_limits lim = { max_depth, 0 };
     struct sy_json_result res;
-    struct json_object *root;
-    if (sy_json_parse_strict(body, len, &lim, &root, &res) != SY_JSON_OK) {
+    if (sy_json_parse_strict(body, len, &lim, root, &res) != SY_JSON_OK) {
         char why[256];
         sy_json_describe(&res, "the request body", false, why, sizeof(why));
         bad(err, NULL, "%s", why);
         return res.status == SY_JSON_COMPLEX ? SY_ETOOBIG : SY_EBADREQ;
     }
-    if (root == NULL) {
+    if (*root == NULL) {
         bad(err, NULL, "the request body must be a JSON object, not null");
         return SY_EBADREQ;
     }
-    sy_arena_on_cleanup(a, sy_chat_json_free, root);
-    if (!json_object_is_type(root, json_type_object)) {
+    sy_arena_on_cleanup(a, sy_chat_json_free, *root);
+    if (!json_object_is_type(*root, json_type_object)) {
         bad(err, NULL, "the request body must be a JSON object");
         return SY_EBADREQ;
     }
-    enum sy_err e = check_types(root, err);
-    if (e != SY_OK)
-        return e;
+    return SY_OK;
+}
 
+/* "model" and "messages": the two required parameters, and each message
+ * checked in order so the error names the first bad index. */
+static enum sy_err
+check_model_messages(struct json_object *root, struct sy_arena *a,
+                     struct sy_chat_req *out, struct sy_chat_error *err)
+{
     struct json_object *v;
     if (!json_object_object_get_ex(root, "model", &v) ||
         json_object_get_string_len(v) == 0) {
@@ -400,12 +396,22 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     }
     out->nmessages = json_object_array_length(v);
     for (size_t i = 0; i < out->nmessages; i++) {
-        e = check_message(json_object_array_get_idx(v, i), i, a, err);
+        enum sy_err e =
+            check_message(json_object_array_get_idx(v, i), i, a, err);
         if (e != SY_OK)
             return e;
     }
-    /* The deprecated form would carry schemas past the up-front compile
-     * and the contract checks: refused, whatever the provider. */
+    return SY_OK;
+}
+
+/* "tools", after refusing the deprecated "functions" form: that form
+ * would carry schemas past the up-front compile and the contract checks,
+ * so it is refused whatever the provider. */
+static enum sy_err
+check_tool_params(struct json_object *root, struct sy_arena *a,
+                  struct sy_chat_req *out, struct sy_chat_error *err)
+{
+    struct json_object *v;
     if (json_object_object_get_ex(root, "functions", NULL) ||
         json_object_object_get_ex(root, "function_call", NULL)) {
         bad(err, "functions",
@@ -414,212 +420,140 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
             "'tool_choice'");
         return SY_EBADREQ;
     }
-    if (json_object_object_get_ex(root, "tools", &v) && v != NULL) {
-        e = check_tools(v, a, out, err);
-        if (e != SY_OK)
-            return e;
+    if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
+        return check_tools(v, a, out, err);
+    return SY_OK;
+}
+
+/* "stream" and "stream_options": the options only make sense on a
+ * stream, so they are refused otherwise rather than silently ignored. */
+static enum sy_err
+read_stream(struct json_object *root, struct sy_chat_req *out,
+            struct sy_chat_error *err)
+{
+    struct json_object *v, *so, *iu;
+    out->stream = json_object_object_get_ex(root, "stream", &v) &&
+                  json_object_get_boolean(v);
+    if (!json_object_object_get_ex(root, "stream_options", &so) || so == NULL)
+        return SY_OK;
+    if (!out->stream) {
+        bad(err, "stream_options",
+            "'stream_options' is only allowed "
+            "when 'stream' is true");
+        return SY_EBADREQ;
     }
-    e = check_ranges(root, err);
+    if (json_object_object_get_ex(so, "include_usage", &iu)) {
+        if (!json_object_is_type(iu, json_type_boolean)) {
+            bad(err, "stream_options.include_usage",
+                "'stream_options.include_usage' must be a boolean");
+            return SY_EBADREQ;
+        }
+        out->include_usage = json_object_get_boolean(iu);
+    }
+    return SY_OK;
+}
+
+/* response_format "json_schema": the schema is compiled here, up front,
+ * so a bad schema is the client's 400 and not a failure mid-answer. */
+static enum sy_err
+read_json_schema_format(struct json_object *rf, struct sy_arena *a,
+                        struct sy_chat_req *out, struct sy_chat_error *err)
+{
+    struct json_object *js, *sc;
+    if (!json_object_object_get_ex(rf, "json_schema", &js) ||
+        !json_object_is_type(js, json_type_object)) {
+        bad(err, "response_format.json_schema",
+            "'response_format.json_schema' must be an object with "
+            "the name and schema of the answer");
+        return SY_EBADREQ;
+    }
+    sc = NULL;
+    if (json_object_object_get_ex(js, "schema", &sc) &&
+        !json_object_is_type(sc, json_type_object) &&
+        !json_object_is_type(sc, json_type_boolean)) {
+        bad(err, "response_format.json_schema.schema",
+            "'response_format.json_schema.schema' must be a JSON "
+            "Schema object");
+        return SY_EBADREQ;
+    }
+    out->response_format = SY_FORMAT_JSON_SCHEMA;
+    out->response_schema = sc;
+    if (sc != NULL) {
+        out->response_compiled = compile_schema(
+            sc, a, "response_format.json_schema.schema", out, err);
+        if (out->response_compiled == NULL)
+            return SY_EBADREQ;
+    }
+    return SY_OK;
+}
+
+/* "response_format": text (the default), json_object or json_schema. A
+ * missing or non-string type is left to the provider, as before. */
+static enum sy_err
+read_response_format(struct json_object *root, struct sy_arena *a,
+                     struct sy_chat_req *out, struct sy_chat_error *err)
+{
+    struct json_object *rf, *rt;
+    if (!json_object_object_get_ex(root, "response_format", &rf) ||
+        !json_object_object_get_ex(rf, "type", &rt) ||
+        !json_object_is_type(rt, json_type_string))
+        return SY_OK;
+    const char *t = json_object_get_string(rt);
+    if (strcmp(t, "json_object") == 0) {
+        out->response_format = SY_FORMAT_JSON_OBJECT;
+        return SY_OK;
+    }
+    if (strcmp(t, "json_schema") == 0)
+        return read_json_schema_format(rf, a, out, err);
+    if (strcmp(t, "text") != 0) {
+        bad(err, "response_format.type",
+            "'response_format.type' must "
+            "be text, json_object or json_schema");
+        return SY_EBADREQ;
+    }
+    return SY_OK;
+}
+
+/* Parse and validate a client body. On success 'out' borrows from a JSON
+ * tree that an arena cleanup frees. On failure 'err' holds a message that
+ * is safe to return to the caller and names the parameter; the result is
+ * SY_EBADREQ. 'max_depth' bounds nesting so a hostile body cannot exhaust
+ * the stack. */
+enum sy_err
+sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
+                  struct sy_arena *a, struct sy_chat_req *out,
+                  struct sy_chat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->max_tokens = -1;
+    err->param = NULL;
+    err->message[0] = '\0';
+    struct json_object *root;
+    enum sy_err e = parse_root(body, len, max_depth, a, &root, err);
+    if (e != SY_OK)
+        return e;
+    /* The order of the checks decides which error a body with several
+     * faults gets back: types first, then the required parameters. */
+    e = check_types(root, err);
+    if (e == SY_OK)
+        e = check_model_messages(root, a, out, err);
+    if (e == SY_OK)
+        e = check_tool_params(root, a, out, err);
+    if (e == SY_OK)
+        e = check_ranges(root, err);
     if (e != SY_OK)
         return e;
 
     out->root = root;
     out->rx_budget = sy_arena_zalloc(a, sizeof(*out->rx_budget));
-    out->stream = json_object_object_get_ex(root, "stream", &v) &&
-                  json_object_get_boolean(v);
-    struct json_object *so, *iu;
-    if (json_object_object_get_ex(root, "stream_options", &so) && so != NULL) {
-        if (!out->stream) {
-            bad(err, "stream_options",
-                "'stream_options' is only allowed "
-                "when 'stream' is true");
-            return SY_EBADREQ;
-        }
-        if (json_object_object_get_ex(so, "include_usage", &iu)) {
-            if (!json_object_is_type(iu, json_type_boolean)) {
-                bad(err, "stream_options.include_usage",
-                    "'stream_options.include_usage' must be a boolean");
-                return SY_EBADREQ;
-            }
-            out->include_usage = json_object_get_boolean(iu);
-        }
-    }
+    e = read_stream(root, out, err);
+    if (e != SY_OK)
+        return e;
     int64_t mt;
     if (get_int(root, "max_completion_tokens", &mt) ||
         get_int(root, "max_tokens", &mt))
         out->max_tokens = mt;
-    struct json_object *rf, *rt, *js, *sc;
-    if (json_object_object_get_ex(root, "response_format", &rf) &&
-        json_object_object_get_ex(rf, "type", &rt) &&
-        json_object_is_type(rt, json_type_string)) {
-        const char *t = json_object_get_string(rt);
-        if (strcmp(t, "json_object") == 0) {
-            out->response_format = SY_FORMAT_JSON_OBJECT;
-        } else if (strcmp(t, "json_schema") == 0) {
-            if (!json_object_object_get_ex(rf, "json_schema", &js) ||
-                !json_object_is_type(js, json_type_object)) {
-                bad(err, "response_format.json_schema",
-                    "'response_format.json_schema' must be an object with "
-                    "the name and schema of the answer");
-                return SY_EBADREQ;
-            }
-            sc = NULL;
-            if (json_object_object_get_ex(js, "schema", &sc) &&
-                !json_object_is_type(sc, json_type_object) &&
-                !json_object_is_type(sc, json_type_boolean)) {
-                bad(err, "response_format.json_schema.schema",
-                    "'response_format.json_schema.schema' must be a JSON "
-                    "Schema object");
-                return SY_EBADREQ;
-            }
-            out->response_format = SY_FORMAT_JSON_SCHEMA;
-            out->response_schema = sc;
-            if (sc != NULL) {
-                out->response_compiled = compile_schema(
-                    sc, a, "response_format.json_schema.schema", out, err);
-                if (out->response_compiled == NULL)
-                    return SY_EBADREQ;
-            }
-        } else if (strcmp(t, "text") != 0) {
-            bad(err, "response_format.type",
-                "'response_format.type' must "
-                "be text, json_object or json_schema");
-            return SY_EBADREQ;
-        }
-    }
-    return SY_OK;
-}
-
-/* Bytes of text in a message 'content'; image parts are counted in
- * '*images' and their URL bytes (often base64 data) in '*image_bytes',
- * since a provider bills them per image, not per byte. */
-static uint64_t
-content_bytes(struct json_object *content, uint32_t *images,
-              uint64_t *image_bytes)
-{
-    if (json_object_is_type(content, json_type_string))
-        return (uint64_t)json_object_get_string_len(content);
-    if (!json_object_is_type(content, json_type_array))
-        return 0;
-    uint64_t n = 0;
-    size_t len = json_object_array_length(content);
-    for (size_t i = 0; i < len; i++) {
-        struct json_object *part = json_object_array_get_idx(content, i), *v;
-        if (json_object_object_get_ex(part, "text", &v) &&
-            json_object_is_type(v, json_type_string))
-            n += (uint64_t)json_object_get_string_len(v);
-        if (json_object_object_get_ex(part, "type", &v) &&
-            json_object_is_type(v, json_type_string) &&
-            strcmp(json_object_get_string(v), "image_url") == 0) {
-            (*images)++;
-            struct json_object *iu, *url;
-            if (json_object_object_get_ex(part, "image_url", &iu) &&
-                json_object_object_get_ex(iu, "url", &url) &&
-                json_object_is_type(url, json_type_string))
-                *image_bytes += (uint64_t)json_object_get_string_len(url);
-        }
-    }
-    return n;
-}
-
-/* Is billed field 'i' (see core/api/caps.c) used by value 'v'? */
-static bool
-field_used(unsigned i, struct json_object *v)
-{
-    if (v == NULL)
-        return false;
-    switch (sy_caps_field_rule(i)) {
-    case SY_FIELD_TRUE:
-        return !json_object_is_type(v, json_type_boolean) ||
-               json_object_get_boolean(v);
-    case SY_FIELD_ABOVE_1:
-        return !json_object_is_type(v, json_type_int) ||
-               json_object_get_int64(v) > 1;
-    case SY_FIELD_NOT_TEXT: {
-        if (!json_object_is_type(v, json_type_array))
-            return true;
-        size_t n = json_object_array_length(v);
-        for (size_t k = 0; k < n; k++) {
-            struct json_object *m = json_object_array_get_idx(v, k);
-            if (!json_object_is_type(m, json_type_string) ||
-                strcmp(json_object_get_string(m), "text") != 0)
-                return true;
-        }
-        return false;
-    }
-    case SY_FIELD_PRESENT:
-    default:
-        return true;
-    }
-}
-
-/* The SY_FIELD_* bits of the billed fields request 'r' uses. Anything
- * other than the harmless value counts (a "store": "yes" is used). */
-uint32_t
-sy_chat_req_fields(const struct sy_chat_req *r)
-{
-    uint32_t bits = 0;
-    struct json_object *v;
-    for (unsigned i = 0; r->root != NULL && i < SY_FIELD_COUNT; i++)
-        if (json_object_object_get_ex(r->root, sy_caps_field_name(i), &v) &&
-            field_used(i, v))
-            bits |= 1u << i;
-    return bits;
-}
-
-/* The number of choices asked for ('n'; 1 when absent or invalid). */
-uint32_t
-sy_chat_req_choices(const struct sy_chat_req *r)
-{
-    struct json_object *v;
-    int64_t n = 1;
-    if (r->root != NULL && json_object_object_get_ex(r->root, "n", &v) &&
-        json_object_is_type(v, json_type_int))
-        n = json_object_get_int64(v);
-    return n >= 1 && n <= SY_CHAT_MAX_CHOICES ? (uint32_t)n : 1;
-}
-
-/* What request 'r' needs from a deployment (see core/api/caps.h). The prompt
- * size is an estimate: about four bytes of text a token, about a
- * thousand tokens an image (the worst case a budget reserves is in
- * sy_caps_input_worst). */
-void
-sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
-{
-    memset(n, 0, sizeof(*n));
-    struct json_object *root = r->root, *v;
-    n->streaming = r->stream;
-    n->json_object = r->response_format == SY_FORMAT_JSON_OBJECT;
-    n->json_schema = r->response_format == SY_FORMAT_JSON_SCHEMA;
-    n->max_tokens = r->max_tokens > 0 ? (uint64_t)r->max_tokens : 0;
-    n->choices = sy_chat_req_choices(r);
-    n->fields = sy_chat_req_fields(r);
-    bool none = json_object_object_get_ex(root, "tool_choice", &v) &&
-                json_object_is_type(v, json_type_string) &&
-                strcmp(json_object_get_string(v), "none") == 0;
-    n->tools = json_object_object_get_ex(root, "tools", &v) &&
-               json_object_is_type(v, json_type_array) &&
-               json_object_array_length(v) > 0 && !none;
-    n->parallel_tools =
-        n->tools &&
-        json_object_object_get_ex(root, "parallel_tool_calls", &v) &&
-        json_object_get_boolean(v);
-    uint64_t bytes = 0, image_bytes = 0;
-    if (json_object_object_get_ex(root, "messages", &v)) {
-        size_t len = json_object_array_length(v);
-        for (size_t i = 0; i < len; i++) {
-            struct json_object *m = json_object_array_get_idx(v, i), *c;
-            bytes += 16;
-            if (json_object_object_get_ex(m, "content", &c))
-                bytes += content_bytes(c, &n->images, &image_bytes);
-        }
-    }
-    n->vision = n->images > 0;
-    if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
-        bytes +=
-            strlen(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-    n->input_tokens = bytes / 4 + 1 + (uint64_t)n->images * 1024;
-    n->image_bytes = image_bytes;
+    return read_response_format(root, a, out, err);
 }
 
 /* Append the canonical response to 'out': the raw body when the adapter

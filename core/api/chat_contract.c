@@ -264,12 +264,12 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
     if (len == 0 || len > INT_MAX)
         return false;
     struct json_object *o = parse_chunk(json, len);
-    struct json_object *choices, *c0, *delta, *v;
+    struct json_object *choices, *delta, *v;
     bool had_text = false;
     if (o != NULL && json_object_object_get_ex(o, "choices", &choices) &&
         json_object_is_type(choices, json_type_array) &&
         json_object_array_length(choices) > 0) {
-        c0 = json_object_array_get_idx(choices, 0);
+        struct json_object *c0 = json_object_array_get_idx(choices, 0);
         if (json_object_object_get_ex(c0, "delta", &delta)) {
             if (json_object_object_get_ex(delta, "content", &v) &&
                 json_object_is_type(v, json_type_string) &&
@@ -334,12 +334,12 @@ sy_chat_chunk_with_content(const char *chunk, size_t len, const char *content,
     if (len == 0 || len > INT_MAX || clen > INT_MAX)
         return SY_EUP_PROTO;
     struct json_object *o = parse_chunk(chunk, len);
-    struct json_object *choices, *c0;
+    struct json_object *choices;
     enum sy_err e = SY_EUP_PROTO;
     if (o != NULL && json_object_object_get_ex(o, "choices", &choices) &&
         json_object_is_type(choices, json_type_array) &&
         json_object_array_length(choices) > 0) {
-        c0 = json_object_array_get_idx(choices, 0);
+        struct json_object *c0 = json_object_array_get_idx(choices, 0);
         struct json_object *delta = json_object_new_object();
         json_object_object_add(delta, "content",
                                json_object_new_string_len(content, (int)clen));

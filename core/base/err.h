@@ -35,7 +35,9 @@
     X(SY_EINTERNAL, 500, 0, 0, "server_error", "internal_error")              \
     X(SY_EUNAVAIL, 503, 0, 0, "server_error", "shutting_down")                \
     X(SY_EGONE, 499, 0, 0, "invalid_request_error", "client_closed_request")  \
-    X(SY_EUP_CONTRACT, 502, 1, 0, "upstream_error", "output_contract_violation")
+    X(SY_EUP_CONTRACT, 502, 1, 0, "upstream_error",                           \
+      "output_contract_violation")                                            \
+    X(SY_EUP_TOOLONG, 504, 0, 0, "upstream_error", "upstream_total_timeout")
 
 enum sy_err {
 #define SY_ERR_ENUM(c, s, r, b, t, k) c,

@@ -65,69 +65,64 @@ static const struct field provider_fields[] = {
       "e.g. \"https://api.openai.com/v1\"" },
 };
 
+/* The provider's "type" names its adapter; an unknown one lists the
+ * known types in the hint, since a typo is the likely cause. */
 static void
-load_provider(struct loader *l, const char *path, const char *name,
-              struct json_object *obj, struct sy_provider *p)
+read_provider_type(struct loader *l, const char *path, struct json_object *obj,
+                   struct sy_provider *p)
 {
-    struct sy_arena *a = &l->cfg->arena;
-    const char *extra[32];
-    size_t ne = 0;
-    for (size_t i = 0; provider_extra[i]; i++)
-        extra[ne++] = provider_extra[i];
-    extra[ne] = NULL;
-
-    /* The type first: it decides which adapter-specific keys are valid. */
     struct json_object *tv;
     const char *tp = sy_config_jpath(l, path, "type");
     if (!json_object_object_get_ex(obj, "type", &tv)) {
         sy_config_fail(l, tp, "an adapter name, e.g. \"openai\"",
                        "missing required key");
-    } else if (sy_config_want(l, tp, tv, json_type_string, NULL) != NULL) {
-        p->type = sy_config_interpolate(l, tp, json_object_get_string(tv));
-        p->adapter = sy_adapter_find(p->type);
-        if (p->adapter == NULL) {
-            char hint[256] = "known types: ";
-            size_t n;
-            const struct sy_adapter *const *all = sy_adapter_all(&n);
-            for (size_t i = 0; i < n; i++) {
-                size_t used = strlen(hint);
-                snprintf(hint + used, sizeof(hint) - used, "%s%s",
-                         i ? ", " : "", all[i]->name);
-            }
-            sy_config_fail(l, tp, hint, "unknown provider type \"%s\"",
-                           p->type);
-        }
+        return;
     }
-    for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
-                       p->adapter->conf_keys[i] != NULL && ne < 31;
-         i++)
-        extra[ne++] = p->adapter->conf_keys[i];
-    extra[ne] = NULL;
-
-    p->name = sy_arena_strdup(a, name);
-    p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
-    atomic_init(p->key_cursor, 0);
-    sy_config_read_fields(l, path, obj, provider_fields,
-                          SY_ARRAY_LEN(provider_fields), extra, p);
-    if (sy_cost_markup_bp(p->markup_pct, &p->markup_bp) != SY_OK)
-        sy_config_fail(l, sy_config_jpath(l, path, "markup_pct"),
-                       "a percentage from 0 to 1000", "invalid markup");
-    if (p->base_url != NULL) {
-        size_t n = strlen(p->base_url);
-        const char *host =
-            strncasecmp(p->base_url, "http://", 7) == 0    ? p->base_url + 7
-            : strncasecmp(p->base_url, "https://", 8) == 0 ? p->base_url + 8
-                                                           : NULL;
-        if (host == NULL || host[0] == '\0' || host[0] == '/' ||
-            strpbrk(p->base_url, " \t\r\n") != NULL)
-            sy_config_fail(l, sy_config_jpath(l, path, "base_url"),
-                           "use an http:// or https:// URL with a host",
-                           "\"%s\" is not an HTTP URL", p->base_url);
-        while (n > 0 && p->base_url[n - 1] == '/')
-            n--;
-        p->base_url = sy_arena_strndup(a, p->base_url, n);
+    if (sy_config_want(l, tp, tv, json_type_string, NULL) == NULL)
+        return;
+    p->type = sy_config_interpolate(l, tp, json_object_get_string(tv));
+    p->adapter = sy_adapter_find(p->type);
+    if (p->adapter != NULL)
+        return;
+    char hint[256] = "known types: ";
+    size_t n;
+    const struct sy_adapter *const *all = sy_adapter_all(&n);
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(hint);
+        snprintf(hint + used, sizeof(hint) - used, "%s%s", i ? ", " : "",
+                 all[i]->name);
     }
+    sy_config_fail(l, tp, hint, "unknown provider type \"%s\"", p->type);
+}
 
+/* The base URL must name a host over http(s); trailing slashes are cut
+ * so adapters can append "/chat/completions" without doubling them. */
+static void
+check_base_url(struct loader *l, const char *path, struct sy_provider *p)
+{
+    if (p->base_url == NULL)
+        return;
+    size_t n = strlen(p->base_url);
+    const char *host =
+        strncasecmp(p->base_url, "http://", 7) == 0    ? p->base_url + 7
+        : strncasecmp(p->base_url, "https://", 8) == 0 ? p->base_url + 8
+                                                       : NULL;
+    if (host == NULL || host[0] == '\0' || host[0] == '/' ||
+        strpbrk(p->base_url, " \t\r\n") != NULL)
+        sy_config_fail(l, sy_config_jpath(l, path, "base_url"),
+                       "use an http:// or https:// URL with a host",
+                       "\"%s\" is not an HTTP URL", p->base_url);
+    while (n > 0 && p->base_url[n - 1] == '/')
+        n--;
+    p->base_url = sy_arena_strndup(&l->cfg->arena, p->base_url, n);
+}
+
+/* "auth": "none" marks a provider that needs no key (a local server), so
+ * a missing "api_key_env" is then not an error. */
+static void
+read_auth(struct loader *l, const char *path, struct json_object *obj,
+          struct sy_provider *p)
+{
     struct json_object *v;
     const char *auth = "bearer";
     if (json_object_object_get_ex(obj, "auth", &v)) {
@@ -142,82 +137,141 @@ load_provider(struct loader *l, const char *path, const char *name,
         }
     }
     p->keyless = strcmp(auth, "none") == 0;
+}
 
-    /* Keys come from the environment only: the config names the variables,
-     * so no secret is ever written into a config file. */
-    if (json_object_object_get_ex(obj, "api_key_env", &v)) {
-        const char *kp = sy_config_jpath(l, path, "api_key_env");
-        if (json_object_get_type(v) == json_type_string) {
-            struct json_object *arr = json_object_new_array();
-            json_object_array_add(arr, json_object_get(v));
-            v = arr;
-            sy_arena_on_cleanup(a, sy_chat_json_free, arr);
-        }
-        if (sy_config_want(l, kp, v, json_type_array,
-                           "a list of environment variable names") != NULL) {
-            size_t n = json_object_array_length(v);
-            p->keys = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
-            p->key_envs = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
-            for (size_t i = 0; i < n; i++) {
-                struct json_object *e = json_object_array_get_idx(v, i);
-                const char *ep = sy_arena_printf(a, "%s[%zu]", kp, i);
-                if (sy_config_want(l, ep, e, json_type_string,
-                                   "an environment variable name") == NULL)
-                    continue;
-                const char *var = json_object_get_string(e);
-                p->key_envs[p->nkey_envs++] = sy_arena_strdup(a, var);
-                const char *key = getenv(var);
-                if (key != NULL && key[0] != '\0' && !key_is_clean(key)) {
-                    /* A CR or LF here would add headers to every
-                     * provider call; the key itself is never shown. */
-                    sy_config_fail(l, ep,
-                                   "set the variable to the key "
-                                   "alone, without spaces or line breaks",
-                                   "the value of %s has spaces or control "
-                                   "characters",
-                                   var);
-                    continue;
-                }
-                if (key != NULL && key[0] != '\0')
-                    p->keys[p->nkeys++] = sy_arena_strdup(a, key);
-            }
-        }
-    } else if (!p->keyless) {
-        sy_config_fail(l, path,
-                       "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
-                       "\"auth\": \"none\" for a local provider",
-                       "provider needs API keys");
+/* One entry of "api_key_env": remember the variable's name, and take its
+ * value as a key when it is set and clean. */
+static void
+read_key_env(struct loader *l, const char *ep, struct json_object *e,
+             struct sy_provider *p)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    if (sy_config_want(l, ep, e, json_type_string,
+                       "an environment variable name") == NULL)
+        return;
+    const char *var = json_object_get_string(e);
+    p->key_envs[p->nkey_envs++] = sy_arena_strdup(a, var);
+    const char *key = getenv(var);
+    if (key == NULL || key[0] == '\0')
+        return;
+    if (!key_is_clean(key)) {
+        /* A CR or LF here would add headers to every provider call;
+         * the key itself is never shown. */
+        sy_config_fail(l, ep,
+                       "set the variable to the key "
+                       "alone, without spaces or line breaks",
+                       "the value of %s has spaces or control "
+                       "characters",
+                       var);
+        return;
     }
+    p->keys[p->nkeys++] = sy_arena_strdup(a, key);
+}
 
-    if (json_object_object_get_ex(obj, "headers", &v)) {
-        const char *hp = sy_config_jpath(l, path, "headers");
-        if (sy_config_want(l, hp, v, json_type_object,
-                           "an object of header name to value") != NULL) {
-            size_t n = (size_t)json_object_object_length(v);
-            struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
-            size_t i = 0;
-            json_object_object_foreach(v, hk, hv)
-            {
-                const char *ep = sy_config_jpath(l, hp, hk);
-                if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
-                    continue;
-                if (strpbrk(hk, ": \r\n") != NULL ||
-                    strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-                    sy_config_fail(l, ep,
-                                   "header names have no spaces or colons, "
-                                   "values no line breaks",
-                                   "invalid header name or value");
-                    continue;
-                }
-                h[i].name = sy_arena_strdup(a, hk);
-                h[i].value =
-                    sy_config_interpolate(l, ep, json_object_get_string(hv));
-                i++;
-            }
-            p->headers = h;
-            p->nheaders = i;
-        }
+/* Keys come from the environment only: the config names the variables,
+ * so no secret is ever written into a config file. A single name is
+ * accepted as a list of one. */
+static void
+read_api_keys(struct loader *l, const char *path, struct json_object *obj,
+              struct sy_provider *p)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, "api_key_env", &v)) {
+        if (!p->keyless)
+            sy_config_fail(l, path,
+                           "add \"api_key_env\": [\"NAME_OF_VARIABLE\"], or "
+                           "\"auth\": \"none\" for a local provider",
+                           "provider needs API keys");
+        return;
     }
+    const char *kp = sy_config_jpath(l, path, "api_key_env");
+    if (json_object_get_type(v) == json_type_string) {
+        struct json_object *arr = json_object_new_array();
+        json_object_array_add(arr, json_object_get(v));
+        v = arr;
+        sy_arena_on_cleanup(a, sy_chat_json_free, arr);
+    }
+    if (sy_config_want(l, kp, v, json_type_array,
+                       "a list of environment variable names") == NULL)
+        return;
+    size_t n = json_object_array_length(v);
+    p->keys = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
+    p->key_envs = sy_arena_zalloc(a, (n + 1) * sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        read_key_env(l, sy_arena_printf(a, "%s[%zu]", kp, i),
+                     json_object_array_get_idx(v, i), p);
+}
+
+/* Extra headers sent on every call to the provider. A name with a colon
+ * or a value with a line break would forge further headers: refused. */
+static void
+read_headers(struct loader *l, const char *path, struct json_object *obj,
+             struct sy_provider *p)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, "headers", &v))
+        return;
+    const char *hp = sy_config_jpath(l, path, "headers");
+    if (sy_config_want(l, hp, v, json_type_object,
+                       "an object of header name to value") == NULL)
+        return;
+    size_t n = (size_t)json_object_object_length(v);
+    struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
+    size_t i = 0;
+    json_object_object_foreach(v, hk, hv)
+    {
+        const char *ep = sy_config_jpath(l, hp, hk);
+        if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
+            continue;
+        if (strpbrk(hk, ": \r\n") != NULL ||
+            strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
+            sy_config_fail(l, ep,
+                           "header names have no spaces or colons, "
+                           "values no line breaks",
+                           "invalid header name or value");
+            continue;
+        }
+        h[i].name = sy_arena_strdup(a, hk);
+        h[i].value = sy_config_interpolate(l, ep, json_object_get_string(hv));
+        i++;
+    }
+    p->headers = h;
+    p->nheaders = i;
+}
+
+static void
+load_provider(struct loader *l, const char *path, const char *name,
+              struct json_object *obj, struct sy_provider *p)
+{
+    struct sy_arena *a = &l->cfg->arena;
+    const char *extra[32];
+    size_t ne = 0;
+    for (size_t i = 0; provider_extra[i]; i++)
+        extra[ne++] = provider_extra[i];
+    extra[ne] = NULL;
+
+    /* The type first: it decides which adapter-specific keys are valid. */
+    read_provider_type(l, path, obj, p);
+    for (size_t i = 0; p->adapter != NULL && p->adapter->conf_keys != NULL &&
+                       p->adapter->conf_keys[i] != NULL && ne < 31;
+         i++)
+        extra[ne++] = p->adapter->conf_keys[i];
+    extra[ne] = NULL;
+
+    p->name = sy_arena_strdup(a, name);
+    p->key_cursor = sy_arena_zalloc(a, sizeof(*p->key_cursor));
+    atomic_init(p->key_cursor, 0);
+    sy_config_read_fields(l, path, obj, provider_fields,
+                          SY_ARRAY_LEN(provider_fields), extra, p);
+    if (sy_cost_markup_bp(p->markup_pct, &p->markup_bp) != SY_OK)
+        sy_config_fail(l, sy_config_jpath(l, path, "markup_pct"),
+                       "a percentage from 0 to 1000", "invalid markup");
+    check_base_url(l, path, p);
+    read_auth(l, path, obj, p);
+    read_api_keys(l, path, obj, p);
+    read_headers(l, path, obj, p);
 
     if (p->adapter != NULL && p->adapter->init != NULL) {
         char err[256] = "";

@@ -180,6 +180,135 @@ known_list(const struct field *fields, size_t n, const char *const *extra,
     }
 }
 
+/* Report every key of 'obj' that no field and no 'extra' name: a typo
+ * must not silently fall back to a default. */
+static void
+report_unknown_keys(struct loader *l, const char *path, struct json_object *obj,
+                    const struct field *fields, size_t n,
+                    const char *const *extra)
+{
+    json_object_object_foreach(obj, key, val)
+    {
+        (void)val;
+        if (is_known(fields, n, key, extra))
+            continue;
+        char hint[512];
+        char known[400];
+        known_list(fields, n, extra, known, sizeof(known));
+        snprintf(hint, sizeof(hint), "known keys here: %s", known);
+        sy_config_fail(l, sy_config_jpath(l, path, key), hint,
+                       "unknown key \"%s\"", key);
+    }
+}
+
+/* F_DOUBLE: any JSON number within the field's range. The negated test
+ * also refuses a NaN. */
+static void
+read_double(struct loader *l, const char *p, const struct field *f,
+            struct json_object *v, void *dst)
+{
+    json_type t = json_object_get_type(v);
+    if (t != json_type_int && t != json_type_double) {
+        sy_config_fail(l, p, "a number", "must be a number, not %s",
+                       sy_config_type_name(t));
+        return;
+    }
+    double x = json_object_get_double(v);
+    if (!(x >= (double)f->min && x <= (double)f->max)) {
+        char hint[96];
+        snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
+                 f->max);
+        sy_config_fail(l, p, hint, "value %g out of range", x);
+        return;
+    }
+    *(double *)dst = x;
+}
+
+/* F_UINT, F_SIZE and F_MS: a JSON integer within the field's range,
+ * stored in the field's own C type. errno is cleared first so that a
+ * conversion error json-c reports is not taken for a value. */
+static void
+read_integer(struct loader *l, const char *p, const struct field *f,
+             struct json_object *v, void *dst)
+{
+    json_type t = json_object_get_type(v);
+    if (t != json_type_int) {
+        char hint[96];
+        snprintf(hint, sizeof(hint), "an integer from %lld to %lld", f->min,
+                 f->max);
+        sy_config_fail(l, p, hint, "must be an integer, not %s",
+                       sy_config_type_name(t));
+        return;
+    }
+    errno = 0;
+    int64_t x = json_object_get_int64(v);
+    if (errno != 0 || x < f->min || x > f->max) {
+        char hint[96];
+        snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
+                 f->max);
+        sy_config_fail(l, p, hint, "value %lld out of range", (long long)x);
+        return;
+    }
+    if (f->type == F_UINT)
+        *(unsigned *)dst = (unsigned)x;
+    else if (f->type == F_MS)
+        *(uint32_t *)dst = (uint32_t)x;
+    else
+        *(size_t *)dst = (size_t)x;
+}
+
+/* Read value 'v' of field 'f' (path 'p') into 'dst', its place in the
+ * target struct; a value of the wrong type or range is reported and
+ * leaves the default in place. */
+static void
+read_field(struct loader *l, const char *p, const struct field *f,
+           struct json_object *v, void *dst)
+{
+    json_type t = json_object_get_type(v);
+    switch (f->type) {
+    case F_STR:
+        if (t != json_type_string) {
+            sy_config_fail(l, p,
+                           f->hint ? f->hint
+                                   : sy_config_default_hint(json_type_string),
+                           "must be a string, not %s", sy_config_type_name(t));
+            return;
+        }
+        *(const char **)dst =
+            sy_config_interpolate(l, p, json_object_get_string(v));
+        return;
+    case F_LOGLEVEL: {
+        enum sy_log_level lv;
+        if (t != json_type_string ||
+            !sy_log_parse_level(
+                sy_config_interpolate(l, p, json_object_get_string(v)), &lv)) {
+            sy_config_fail(l, p, "one of error, warn, info, debug",
+                           "not a log level");
+            return;
+        }
+        *(enum sy_log_level *)dst = lv;
+        return;
+    }
+    case F_DOUBLE:
+        read_double(l, p, f, v, dst);
+        return;
+    case F_BOOL:
+        if (t != json_type_boolean) {
+            sy_config_fail(l, p, "write true or false",
+                           "must be true or false, not %s",
+                           sy_config_type_name(t));
+            return;
+        }
+        *(bool *)dst = json_object_get_boolean(v);
+        return;
+    case F_UINT:
+    case F_SIZE:
+    case F_MS:
+        read_integer(l, p, f, v, dst);
+        return;
+    }
+}
+
 /* Read every field of 'fields' from 'obj' into 'target'; report unknown
  * keys (a typo must not silently fall back to a default). */
 void
@@ -188,18 +317,7 @@ sy_config_read_fields(struct loader *l, const char *path,
                       size_t n, const char *const *extra, void *target)
 {
     char *base = target;
-    json_object_object_foreach(obj, key, val)
-    {
-        (void)val;
-        if (!is_known(fields, n, key, extra)) {
-            char hint[512];
-            char known[400];
-            known_list(fields, n, extra, known, sizeof(known));
-            snprintf(hint, sizeof(hint), "known keys here: %s", known);
-            sy_config_fail(l, sy_config_jpath(l, path, key), hint,
-                           "unknown key \"%s\"", key);
-        }
-    }
+    report_unknown_keys(l, path, obj, fields, n, extra);
     for (size_t i = 0; i < n; i++) {
         const struct field *f = &fields[i];
         const char *p = sy_config_jpath(l, path, f->name);
@@ -209,89 +327,7 @@ sy_config_read_fields(struct loader *l, const char *path,
                 sy_config_fail(l, p, f->hint, "missing required key");
             continue;
         }
-        json_type t = json_object_get_type(v);
-        switch (f->type) {
-        case F_STR:
-            if (t != json_type_string) {
-                sy_config_fail(
-                    l, p,
-                    f->hint ? f->hint
-                            : sy_config_default_hint(json_type_string),
-                    "must be a string, not %s", sy_config_type_name(t));
-                break;
-            }
-            *(const char **)(base + f->offset) =
-                sy_config_interpolate(l, p, json_object_get_string(v));
-            break;
-        case F_LOGLEVEL: {
-            enum sy_log_level lv;
-            if (t != json_type_string ||
-                !sy_log_parse_level(
-                    sy_config_interpolate(l, p, json_object_get_string(v)),
-                    &lv)) {
-                sy_config_fail(l, p, "one of error, warn, info, debug",
-                               "not a log level");
-                break;
-            }
-            *(enum sy_log_level *)(base + f->offset) = lv;
-            break;
-        }
-        case F_DOUBLE: {
-            if (t != json_type_int && t != json_type_double) {
-                sy_config_fail(l, p, "a number", "must be a number, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            double x = json_object_get_double(v);
-            if (!(x >= (double)f->min && x <= (double)f->max)) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
-                         f->max);
-                sy_config_fail(l, p, hint, "value %g out of range", x);
-                break;
-            }
-            *(double *)(base + f->offset) = x;
-            break;
-        }
-        case F_BOOL:
-            if (t != json_type_boolean) {
-                sy_config_fail(l, p, "write true or false",
-                               "must be true or false, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            *(bool *)(base + f->offset) = json_object_get_boolean(v);
-            break;
-        case F_UINT:
-        case F_SIZE:
-        case F_MS: {
-            if (t != json_type_int) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "an integer from %lld to %lld",
-                         f->min, f->max);
-                sy_config_fail(l, p, hint, "must be an integer, not %s",
-                               sy_config_type_name(t));
-                break;
-            }
-            errno = 0;
-            int64_t x = json_object_get_int64(v);
-            if (errno != 0 || x < f->min || x > f->max) {
-                char hint[96];
-                snprintf(hint, sizeof(hint), "allowed range %lld..%lld", f->min,
-                         f->max);
-                sy_config_fail(l, p, hint, "value %lld out of range",
-                               (long long)x);
-                break;
-            }
-            if (f->type == F_UINT)
-                *(unsigned *)(base + f->offset) = (unsigned)x;
-            else if (f->type == F_MS)
-                *(uint32_t *)(base + f->offset) = (uint32_t)x;
-            else
-                *(size_t *)(base + f->offset) = (size_t)x;
-            break;
-        }
-        }
+        read_field(l, p, f, v, base + f->offset);
     }
 }
 

@@ -54,6 +54,7 @@ sy_contract_unfence(const char *text, size_t len, const char **out,
         b++;
     while (e > b && is_ws(text[e - 1]))
         e--;
+    /* cppcheck-suppress knownConditionTrueFalse ; e - b is any length */
     if (e - b < 6 || memcmp(text + b, "```", 3) != 0 ||
         memcmp(text + e - 3, "```", 3) != 0)
         return false;

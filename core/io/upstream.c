@@ -270,7 +270,10 @@ map_curl(CURLcode rc, struct transfer *t)
     case CURLE_PEER_FAILED_VERIFICATION:
         return SY_EUP_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
-        return SY_EUP_TIMEOUT;
+        /* total_ms ran out while the answer was still coming: the
+         * length the caller asked for, not a sign of a failing provider
+         * (not a breaker failure, not retried elsewhere). */
+        return got_bytes ? SY_EUP_TOOLONG : SY_EUP_TIMEOUT;
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:

@@ -10,7 +10,12 @@
  *    "key":"ci-bot","team":"ml","group":"chat","deployment":"gpt4o-east",
  *    "provider":"openai","prompt_tokens":1200,"completion_tokens":300,
  *    "cached_tokens":1024,"reasoning_tokens":0,"cost_micro_usd":4280,
- *    "status":200,"error":null,"attempts":1}
+ *    "status":200,"error":null,"attempts":1,"attempt":1,"outcome":"ok",
+ *    "estimated":0}
+ *
+ * One line per provider attempt: "attempt" of "attempts", its "outcome"
+ * and cost; "status" and "error" are the request's. "estimated" 1 marks
+ * tokens the gateway estimated because the provider reported none.
  *
  * "time" is RFC 3339 UTC with milliseconds; a string member may be null;
  * strings are valid UTF-8 (an invalid byte is written as \ufffd) cut to
@@ -82,6 +87,9 @@ const struct sy_usagelog_field sy_usagelog_fields[] = {
     { "status", F_INT, offsetof(struct sy_usage_record, status) },
     { "error", F_STR, offsetof(struct sy_usage_record, error) },
     { "attempts", F_UINT, offsetof(struct sy_usage_record, attempts) },
+    { "attempt", F_UINT, offsetof(struct sy_usage_record, attempt) },
+    { "outcome", F_STR, offsetof(struct sy_usage_record, outcome) },
+    { "estimated", F_UINT, offsetof(struct sy_usage_record, estimated) },
 };
 const size_t sy_usagelog_nfields = SY_ARRAY_LEN(sy_usagelog_fields);
 

@@ -47,6 +47,12 @@ struct sy_usage_record {
     int status;                 /* HTTP status returned to the client */
     const char *error;          /* error code name, NULL on success */
     unsigned attempts;          /* upstream calls made (retries included) */
+    unsigned attempt;           /* which of them this line is (1-based;
+                                  one line per provider call, 0 in logs
+                                  written before lines were per attempt) */
+    const char *outcome;        /* this attempt's: "ok" or an error name */
+    unsigned estimated;         /* 1: the provider reported no usage and
+                                  the tokens are the gateway's estimate */
 };
 
 struct sy_usagelog_stats {

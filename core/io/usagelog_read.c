@@ -223,6 +223,7 @@ sy_usagelog_read(const char *path, sy_usagelog_fn fn, void *ctx,
                  struct sy_usagelog_read_stats *stats, char *err, size_t errlen)
 {
     struct sy_usagelog_read_stats local;
+    /* cppcheck-suppress uninitvar ; cleared by the memset below */
     struct sy_usagelog_read_stats *st = stats != NULL ? stats : &local;
     memset(st, 0, sizeof(*st));
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -25,6 +25,7 @@ sy_worker_init(struct sy_worker *w, const struct sy_config *cfg, unsigned id,
     w->id = id;
     w->draining = draining;
     w->up = sy_upstream_new();
+    w->perform = sy_upstream_perform;
     sy_arena_init(&w->arena, 16384);
     sy_buf_init(&w->out, SY_RESPONSE_MAX);
     sy_buf_init(&w->upbody,

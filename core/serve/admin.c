@@ -208,9 +208,150 @@ key_json_spend(struct sy_buf *out, struct sy_store *s, const struct sy_vkey *v,
 /* ------------------------------------------------------------------ */
 /* Request bodies                                                      */
 
+/* Each spec_* helper below reads one field of a key's spec into 'v' and
+ * returns 0, or the status of an error written to 'out' that names the
+ * field; null, where allowed, resets the field to "none". */
+
+static int
+spec_name(json_object *val, bool create, struct sy_vkey *v, struct sy_buf *out)
+{
+    if (!create)
+        return bad(out, "name", "name: a key cannot be renamed");
+    if (json_object_get_type(val) != json_type_string ||
+        !sy_vkey_name_valid(json_object_get_string(val)))
+        return bad(out, "name",
+                   "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    snprintf(v->name, sizeof(v->name), "%s", json_object_get_string(val));
+    return 0;
+}
+
+static int
+spec_team(json_object *val, struct sy_vkey *v, struct sy_buf *out)
+{
+    enum json_type t = json_object_get_type(val);
+    if (t == json_type_null) {
+        v->team[0] = '\0';
+        return 0;
+    }
+    if (t != json_type_string ||
+        !sy_vkey_name_valid(json_object_get_string(val)))
+        return bad(out, "team",
+                   "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    snprintf(v->team, sizeof(v->team), "%s", json_object_get_string(val));
+    return 0;
+}
+
+/* USD as given by a person, kept in micro-USD like every other sum, so
+ * the conversion refuses what would not fit. */
+static int
+spec_budget(json_object *val, struct sy_vkey *v, struct sy_buf *out)
+{
+    enum json_type t = json_object_get_type(val);
+    if (t == json_type_null) {
+        v->budget_micro_usd = 0;
+        return 0;
+    }
+    double d = json_object_get_double(val);
+    if ((t != json_type_double && t != json_type_int) || !isfinite(d) ||
+        d < 0 || sy_cost_usd_to_micro(d, &v->budget_micro_usd) != SY_OK)
+        return bad(out, "budget_usd",
+                   "budget_usd: a non-negative number of USD "
+                   "(null or 0: no budget)");
+    return 0;
+}
+
+/* "rpm" or "tpm" (named by 'k'), stored only when valid; '*bit' says
+ * which of the two was set. */
+static int
+spec_limit(const char *k, json_object *val, struct sy_vkey *v, unsigned *bit,
+           struct sy_buf *out)
+{
+    enum json_type t = json_object_get_type(val);
+    int64_t x = 0;
+    if (t == json_type_int) {
+        errno = 0;
+        x = json_object_get_int64(val);
+        if (errno != 0 || x < 0)
+            return bad(out, k,
+                       "rpm/tpm: a non-negative integer "
+                       "(0: unlimited)");
+    } else if (t != json_type_null) {
+        return bad(out, k,
+                   "rpm/tpm: a non-negative integer "
+                   "(0: unlimited)");
+    }
+    if (k[0] == 'r') {
+        v->rpm = (uint64_t)x;
+        *bit = SY_VKEY_F_RPM;
+    } else {
+        v->tpm = (uint64_t)x;
+        *bit = SY_VKEY_F_TPM;
+    }
+    return 0;
+}
+
+/* The list of groups is stored joined by commas ("a,b,c") in a fixed
+ * buffer, so its total length is bounded here. */
+static int
+spec_models(json_object *val, struct sy_vkey *v, struct sy_buf *out)
+{
+    enum json_type t = json_object_get_type(val);
+    v->models[0] = '\0';
+    if (t == json_type_array) {
+        size_t used = 0;
+        size_t n = json_object_array_length(val);
+        for (size_t i = 0; i < n; i++) {
+            json_object *m = json_object_array_get_idx(val, i);
+            const char *ms = json_object_get_string(m);
+            size_t ml = ms != NULL ? strlen(ms) : 0;
+            if (json_object_get_type(m) != json_type_string || ml == 0 ||
+                used + ml + 1 > SY_VKEY_MODELS_MAX)
+                return bad(out, "models", "models: a list of group names");
+            if (used > 0)
+                v->models[used++] = ',';
+            memcpy(v->models + used, ms, ml);
+            used += ml;
+            v->models[used] = '\0';
+        }
+    } else if (t != json_type_null) {
+        return bad(out, "models", "models: a list of group names");
+    }
+    if (!sy_vkey_models_valid(v->models))
+        return bad(out, "models",
+                   "models: a list of group names "
+                   "([A-Za-z0-9._:/@+-])");
+    return 0;
+}
+
+/* Epoch seconds or a date (sy_admin_parse_time); null: never expires. */
+static int
+spec_expires(json_object *val, struct sy_vkey *v, struct sy_buf *out)
+{
+    enum json_type t = json_object_get_type(val);
+    int64_t x = 0;
+    if (t == json_type_int) {
+        x = json_object_get_int64(val);
+        if (x < 0)
+            return bad(out, "expires_at",
+                       "expires_at: epoch "
+                       "seconds or a date");
+    } else if (t == json_type_string) {
+        if (!sy_admin_parse_time(json_object_get_string(val), &x))
+            return bad(out, "expires_at",
+                       "expires_at: epoch seconds, yyyy-mm-dd or "
+                       "yyyy-mm-ddThh:mm:ssZ");
+    } else if (t != json_type_null) {
+        return bad(out, "expires_at",
+                   "expires_at: epoch seconds "
+                   "or a date");
+    }
+    v->expires_at = x;
+    return 0;
+}
+
 /* Fill 'v' and 'fields' (SY_VKEY_F_*) from the JSON object 'o'; 'create'
  * allows (and requires) "name". Returns 0, or the status of an error
- * written to 'out'. */
+ * written to 'out'. A field's bit is set only once it was read. */
 static int
 parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
            struct sy_buf *out)
@@ -222,127 +363,46 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
     json_object_object_foreach(o, k, val)
     {
         enum json_type t = json_object_get_type(val);
+        unsigned bit = 0;
+        int st = 0;
         if (strcmp(k, "name") == 0) {
-            if (!create)
-                return bad(out, "name", "name: a key cannot be renamed");
-            if (t != json_type_string ||
-                !sy_vkey_name_valid(json_object_get_string(val)))
-                return bad(out, "name",
-                           "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
-            snprintf(v->name, sizeof(v->name), "%s",
-                     json_object_get_string(val));
+            st = spec_name(val, create, v, out);
             have_name = true;
         } else if (strcmp(k, "team") == 0) {
-            if (t == json_type_null) {
-                v->team[0] = '\0';
-            } else if (t != json_type_string ||
-                       !sy_vkey_name_valid(json_object_get_string(val))) {
-                return bad(out, "team",
-                           "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
-            } else {
-                snprintf(v->team, sizeof(v->team), "%s",
-                         json_object_get_string(val));
-            }
-            *fields |= SY_VKEY_F_TEAM;
+            st = spec_team(val, v, out);
+            bit = SY_VKEY_F_TEAM;
         } else if (strcmp(k, "budget_usd") == 0) {
-            if (t == json_type_null) {
-                v->budget_micro_usd = 0;
-            } else {
-                double d = json_object_get_double(val);
-                if ((t != json_type_double && t != json_type_int) ||
-                    !isfinite(d) || d < 0 ||
-                    sy_cost_usd_to_micro(d, &v->budget_micro_usd) != SY_OK)
-                    return bad(out, "budget_usd",
-                               "budget_usd: a non-negative number of USD "
-                               "(null or 0: no budget)");
-            }
-            *fields |= SY_VKEY_F_BUDGET;
+            st = spec_budget(val, v, out);
+            bit = SY_VKEY_F_BUDGET;
         } else if (strcmp(k, "budget_period") == 0) {
             if (t != json_type_string ||
                 !sy_budget_period_parse(json_object_get_string(val),
                                         &v->budget_period))
                 return bad(out, "budget_period",
                            "budget_period: day, month or total");
-            *fields |= SY_VKEY_F_PERIOD;
+            bit = SY_VKEY_F_PERIOD;
         } else if (strcmp(k, "rpm") == 0 || strcmp(k, "tpm") == 0) {
-            int64_t x = 0;
-            if (t == json_type_int) {
-                errno = 0;
-                x = json_object_get_int64(val);
-                if (errno != 0 || x < 0)
-                    return bad(out, k,
-                               "rpm/tpm: a non-negative integer "
-                               "(0: unlimited)");
-            } else if (t != json_type_null) {
-                return bad(out, k,
-                           "rpm/tpm: a non-negative integer "
-                           "(0: unlimited)");
-            }
-            if (k[0] == 'r') {
-                v->rpm = (uint64_t)x;
-                *fields |= SY_VKEY_F_RPM;
-            } else {
-                v->tpm = (uint64_t)x;
-                *fields |= SY_VKEY_F_TPM;
-            }
+            st = spec_limit(k, val, v, &bit, out);
         } else if (strcmp(k, "models") == 0) {
-            size_t used = 0;
-            v->models[0] = '\0';
-            if (t == json_type_array) {
-                size_t n = json_object_array_length(val);
-                for (size_t i = 0; i < n; i++) {
-                    json_object *m = json_object_array_get_idx(val, i);
-                    const char *ms = json_object_get_string(m);
-                    size_t ml = ms != NULL ? strlen(ms) : 0;
-                    if (json_object_get_type(m) != json_type_string ||
-                        ml == 0 || used + ml + 1 > SY_VKEY_MODELS_MAX)
-                        return bad(out, "models",
-                                   "models: a list of group names");
-                    if (used > 0)
-                        v->models[used++] = ',';
-                    memcpy(v->models + used, ms, ml);
-                    used += ml;
-                    v->models[used] = '\0';
-                }
-            } else if (t != json_type_null) {
-                return bad(out, "models", "models: a list of group names");
-            }
-            if (!sy_vkey_models_valid(v->models))
-                return bad(out, "models",
-                           "models: a list of group names "
-                           "([A-Za-z0-9._:/@+-])");
-            *fields |= SY_VKEY_F_MODELS;
+            st = spec_models(val, v, out);
+            bit = SY_VKEY_F_MODELS;
         } else if (strcmp(k, "expires_at") == 0) {
-            int64_t x = 0;
-            if (t == json_type_int) {
-                x = json_object_get_int64(val);
-                if (x < 0)
-                    return bad(out, "expires_at",
-                               "expires_at: epoch "
-                               "seconds or a date");
-            } else if (t == json_type_string) {
-                if (!sy_admin_parse_time(json_object_get_string(val), &x))
-                    return bad(out, "expires_at",
-                               "expires_at: epoch seconds, yyyy-mm-dd or "
-                               "yyyy-mm-ddThh:mm:ssZ");
-            } else if (t != json_type_null) {
-                return bad(out, "expires_at",
-                           "expires_at: epoch seconds "
-                           "or a date");
-            }
-            v->expires_at = x;
-            *fields |= SY_VKEY_F_EXPIRES;
+            st = spec_expires(val, v, out);
+            bit = SY_VKEY_F_EXPIRES;
         } else if (strcmp(k, "fail_open") == 0) {
             if (t != json_type_boolean)
                 return bad(out, "fail_open", "fail_open: true or false");
             v->fail_open = json_object_get_boolean(val);
-            *fields |= SY_VKEY_F_FAIL_OPEN;
+            bit = SY_VKEY_F_FAIL_OPEN;
         } else {
             return bad(out, NULL,
                        "unknown field (known: name, team, "
                        "budget_usd, budget_period, rpm, tpm, "
                        "models, expires_at, fail_open)");
         }
+        if (st != 0)
+            return st;
+        *fields |= bit;
     }
     if (create && !have_name)
         return bad(out, "name", "name is required");

@@ -86,40 +86,6 @@ sy_pipeline_estimate_tokens(const struct pctx *c)
     return in + out * sy_chat_req_choices(&c->chat);
 }
 
-/* Settle the request's money: one usage-log line (every request that
- * reached a deployment) and the day's spend in Redis. Strings are the
- * config's, so they outlive the state thread's queue. */
-void
-sy_pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
-                    const struct sy_group *g)
-{
-    if (c->attempts == 0 || c->dep == NULL)
-        return;
-    struct sy_usage_record r;
-    memset(&r, 0, sizeof(r));
-    r.request_id = c->request_id;
-    r.key_name = ck ? ck->name : NULL;
-    r.team = ck ? ck->team : NULL;
-    r.group = g->name;
-    r.deployment = c->dep->name;
-    r.provider = c->dep->provider->name;
-    r.prompt_tokens = c->usage.prompt_tokens;
-    r.completion_tokens = c->usage.completion_tokens;
-    r.cached_tokens = c->usage.cached_tokens;
-    r.reasoning_tokens = c->usage.reasoning_tokens;
-    r.cost_micro_usd = c->spent_micro_usd;
-    if (c->s->status == 200 && g->ndeployments > 0) {
-        const struct sy_deployment *d0 = g->deployments[0];
-        r.baseline_micro_usd =
-            sy_cost_micro_usd(&d0->price, &c->usage, d0->provider->markup_bp);
-    }
-    r.status = c->s->status;
-    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
-    r.attempts = c->attempts;
-    sy_usagelog_write(c->w->usagelog, &r);
-    sy_state_spend(c->w->state, &r);
-}
-
 /* Who is calling: a key from the config, or a virtual key from Redis
  * (stored as HMAC only). Unknown, revoked and expired keys all get the
  * same 401. Returns false when the caller has been answered. */
@@ -227,7 +193,8 @@ sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
     enum sy_err be =
         w->store != NULL
             ? sy_budget_reserve(w->store, vk->name, pid, vk->budget_micro_usd,
-                                sy_pipeline_worst_case_cost(c, g), 0, 0, b)
+                                sy_pipeline_worst_case_cost(c, g),
+                                sy_pipeline_budget_ttl_ms(g), 0, b)
             : SY_ESTORE;
     if (be == SY_EINTERNAL) {
         /* The script failed on our input: a refusal, never "Redis

@@ -71,6 +71,36 @@ sy_pipeline_handle_models(struct pctx *c)
     sy_pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 
+/* The model id 'seg' of a /v1/models/{id} path, in 'a'. The official
+ * SDKs send 'vendor/model' as "vendor%2Fmodel". A web server that keeps
+ * encoded slashes encoded (Apache "AllowEncodedSlashes NoDecode") passes
+ * "%2F" on in PATH_INFO, which the gateway takes as it is; the model id
+ * is the one segment where an encoded slash or backslash may stand
+ * (core/api/mount.c), so those two escapes are decoded here. Every other
+ * escape was decoded once already. The id only names a group and group
+ * names hold no '%', so a "%252F" decoded twice matches nothing the
+ * caller could have meant otherwise. */
+static const char *
+model_id(const char *seg, struct sy_arena *a)
+{
+    if (strchr(seg, '%') == NULL)
+        return seg;
+    size_t n = strlen(seg), o = 0;
+    char *out = sy_arena_alloc(a, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        char ch = seg[i];
+        int hi = ch == '%' && i + 2 < n ? sy_hexval(seg[i + 1]) : -1;
+        int lo = hi >= 0 ? sy_hexval(seg[i + 2]) : -1;
+        if (lo >= 0 && (hi * 16 + lo == '/' || hi * 16 + lo == '\\')) {
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* A group the key may not use is answered as one that does not exist:
  * the listing does not show it either. */
 void
@@ -80,7 +110,8 @@ sy_pipeline_handle_model(struct pctx *c)
     struct sy_vkey *vk = NULL;
     if (!sy_pipeline_identify(c, &ck, &vk))
         return;
-    const char *name = c->r->path + strlen("/v1/models/");
+    const char *name =
+        model_id(c->r->path + strlen("/v1/models/"), &c->w->arena);
     const struct sy_group *g = sy_config_find_group(c->w->cfg, name);
     if (g == NULL || !caller_may_use(ck, vk, g)) {
         char msg[256];

@@ -17,6 +17,7 @@
 #include "state/ratelimit.h"
 #include "io/upstream.h"
 #include "api/adapter.h"
+#include "ledger.h"
 
 /* Per-request state, on the stack of sy_pipeline_handle. */
 struct pctx {
@@ -53,10 +54,16 @@ struct pctx {
     uint64_t first_event_us; /* first stream event of the attempt */
     enum sy_err result;      /* the attempt's outcome class */
     int64_t cost_micro_usd;  /* of the answered attempt */
-    const struct sy_deployment *usage_dep; /* whose prices 'usage' is at;
-                                       NULL once charged */
-    int64_t spent_micro_usd;               /* every attempt that reported usage,
-                                       answered or not: what is charged */
+    /* the transaction (ledger.h): reservations and attempts */
+    struct sy_ledger led;
+    struct sy_assemble *as;  /* a non-streaming caller's reply, assembled
+                               from a provider stream (NULL: buffered) */
+    bool json_reply;         /* ... but the provider sent one JSON reply,
+                                gathered in the upstream body buffer */
+    uint64_t input_estimate; /* prompt tokens, estimated from the body */
+    uint64_t stream_chunks;  /* stream events of this attempt */
+    uint64_t stream_bytes;   /* their JSON bytes */
+    size_t stream_min_len;   /* the shortest of them: the envelope */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
     struct sy_failure last;
@@ -79,8 +86,28 @@ void sy_pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
 void sy_pipeline_send_stream_error(struct pctx *c, enum sy_err e,
                                    const char *message);
 
-/* The small endpoints (pipeline_endpoints.c) */
+/* Streaming to the caller and shared attempt helpers (pipeline.c) */
+enum sy_attempt_result { SY_ATTEMPT_DONE, SY_ATTEMPT_NEXT };
+void sy_pipeline_note_failure(struct pctx *c, const struct sy_failure *f);
+bool sy_pipeline_ctype_is(const char *ct, const char *want);
+enum sy_err sy_pipeline_on_stream_data(void *ud, const char *p, size_t n);
+enum sy_err sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch);
+void sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
+                          struct sy_failure *f);
+void sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated);
+void sy_pipeline_release_held(struct pctx *c);
+
+/* One provider attempt (pipeline_attempt.c) */
+enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
+                                           struct sy_attempt *a);
+
+/* The chat transaction (pipeline_chat.c) and its settlement
+ * (pipeline_settle.c) */
 void sy_pipeline_handle_chat(struct pctx *c);
+void sy_pipeline_settle(struct pctx *c);
+uint32_t sy_pipeline_budget_ttl_ms(const struct sy_group *g);
+
+/* The small endpoints (pipeline_endpoints.c) */
 struct sy_budget_result;
 struct sy_vkey;
 bool sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
@@ -102,8 +129,6 @@ void sy_pipeline_send_caller_limited(struct pctx *c,
                                      const struct sy_caller_key *k,
                                      const struct sy_ratelimit_result *res);
 uint64_t sy_pipeline_estimate_tokens(const struct pctx *c);
-void sy_pipeline_account(struct pctx *c, const struct sy_caller_key *ck,
-                         const struct sy_group *g);
 bool sy_pipeline_json_ctype(const char *content_type);
 bool sy_pipeline_read_json_body(struct pctx *c);
 void sy_pipeline_log_path(const char *path, int status, char *out, size_t n);

@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
@@ -540,6 +541,65 @@ sy_breaker_batch_report(struct sy_store_batch *b, const char *prefix,
     for (size_t i = 0; i < n; i++)
         add_outcome(&a, &ev[i]);
     return sy_store_batch_eval(b, breaker_script(), 2, a.keys, a.nargv, a.argv);
+}
+
+/* Append to 'b' the reports of 'n' outcomes of several deployments of
+ * 'cfg' (ev[i] is of deployment dep[i]), given in the order they
+ * happened in this process: one atomic script call per deployment (a
+ * new one every SY_BREAKER_BATCH_MAX outcomes), so each process's
+ * outcomes reach the script in order, with their times. Successes in a
+ * row that are not probes become one outcome with a count, from the
+ * first one's time to the last one's. report_dep[k] gets the deployment
+ * of the k-th call (room for 'n'); 'rnd' draws each call's jitter.
+ * Returns how many calls were appended. */
+size_t
+sy_breaker_batch_reports(struct sy_store_batch *b, const char *prefix,
+                         const struct sy_config *cfg, const unsigned *dep,
+                         const struct sy_breaker_outcome_at *ev, size_t n,
+                         sy_breaker_rand_fn rnd, void *rnd_ud,
+                         unsigned *report_dep)
+{
+    size_t nd = cfg->ndeployments;
+    /* The outcomes grouped by deployment, in order (a counting sort):
+     * deployment d's are order[start[d] .. start[d + 1]). */
+    size_t *start = sy_xcalloc(nd + 2, sizeof(*start));
+    size_t *order = sy_xcalloc(n + 1, sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        start[dep[i] + 2]++;
+    for (size_t d = 0; d < nd; d++)
+        start[d + 2] += start[d + 1];
+    for (size_t i = 0; i < n; i++)
+        order[start[dep[i] + 1]++] = i;
+    size_t calls = 0;
+    for (size_t d = 0; d < nd; d++) {
+        struct sy_breaker_outcome_at one[SY_BREAKER_BATCH_MAX];
+        size_t k = 0;
+        for (size_t j = start[d]; j <= start[d + 1]; j++) {
+            const struct sy_breaker_outcome_at *o =
+                j < start[d + 1] ? &ev[order[j]] : NULL;
+            bool plain_ok =
+                o != NULL && o->o == SY_BREAKER_SUCCESS && o->token == NULL;
+            if (plain_ok && k > 0 && one[k - 1].o == SY_BREAKER_SUCCESS &&
+                one[k - 1].token == NULL) {
+                one[k - 1].count += o->count; /* the run goes on */
+                one[k - 1].at_ms = o->at_ms;
+                continue;
+            }
+            if (k > 0 && (o == NULL || k == SY_BREAKER_BATCH_MAX)) {
+                uint32_t r16 = rnd != NULL ? rnd(rnd_ud) >> 16 : 0;
+                if (sy_breaker_batch_report(b, prefix, cfg->deployments[d].name,
+                                            &cfg->state.breaker, one, k,
+                                            r16) == SY_OK)
+                    report_dep[calls++] = (unsigned)d;
+                k = 0;
+            }
+            if (o != NULL)
+                one[k++] = *o;
+        }
+    }
+    free(order);
+    free(start);
+    return calls;
 }
 
 static bool

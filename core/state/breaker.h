@@ -141,6 +141,12 @@ enum sy_err sy_breaker_batch_report(struct sy_store_batch *b,
                                     const struct sy_breaker_conf *c,
                                     const struct sy_breaker_outcome_at *ev,
                                     size_t n, uint32_t r16);
+size_t sy_breaker_batch_reports(struct sy_store_batch *b, const char *prefix,
+                                const struct sy_config *cfg,
+                                const unsigned *dep,
+                                const struct sy_breaker_outcome_at *ev,
+                                size_t n, sy_breaker_rand_fn rnd, void *rnd_ud,
+                                unsigned *report_dep);
 bool sy_breaker_parse_shared(const struct sy_store_val *v,
                              struct sy_breaker_shared *out);
 int sy_breaker_channel(char *out, size_t outlen, const char *prefix);

@@ -7,11 +7,13 @@
  * the local breaker and latency window at once). The state thread, every
  * state.refresh_ms, writes queued outcomes to Redis in one pipeline
  * (latency slices with HINCRBY, breaker reports through the breaker
- * script), reads back every deployment's merged latency window and
- * cluster breaker state in another, and between refreshes listens on the
- * breaker channel so a transition anywhere reaches this process at once.
- * When Redis is unreachable the local statistics and breakers are used;
- * the store's gate makes that cost at most one timeout.
+ * script: one call per deployment with each outcome's time), reads back
+ * every deployment's merged latency window and cluster breaker state in
+ * another, and between refreshes listens on the breaker channel so a
+ * transition, a probe taken or a probe freed anywhere reaches this
+ * process at once; a probe's outcome is flushed at once too. When Redis
+ * is unreachable the local statistics and breakers are used; the store's
+ * gate makes that cost at most one timeout.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -368,6 +370,8 @@ struct flush_ctx {
     struct sy_arena arena;
     struct outcome *work;
     unsigned *report_dep; /* which deployment each breaker reply is for */
+    unsigned *bdep;       /* the breaker outcomes: their deployments */
+    struct sy_breaker_outcome_at *bev;
     struct sy_usage_record *spend;
 };
 
@@ -382,80 +386,104 @@ adopt(struct sy_state *st, unsigned dep, const struct sy_breaker_shared *sh,
     sy_breaker_adopt(&ds->local, &st->cfg->state.breaker, sh, now);
 }
 
-/* Is 'oc' for the cluster's breaker? Outcomes that say nothing matter
- * only when they free the probe. */
-static bool
-is_breaker_outcome(const struct outcome *oc)
-{
-    return oc->o != SY_BREAKER_IGNORE || oc->token[0] != '\0';
-}
-
-/* Append the report of deployment 'dep''s outcomes ev[0..n) to the
- * batch; remembers which deployment the reply is for. */
-static void
-emit_reports(struct sy_state *st, struct flush_ctx *fx, const char *prefix,
-             unsigned dep, const struct sy_breaker_outcome_at *ev, size_t n,
-             size_t *nreports)
-{
-    const struct sy_config *cfg = st->cfg;
-    if (n > 0 && sy_breaker_batch_report(
-                     &fx->batch, prefix, cfg->deployments[dep].name,
-                     &cfg->state.breaker, ev, n, rand32() & 0xffff) == SY_OK)
-        fx->report_dep[(*nreports)++] = dep;
-}
-
-/* The breaker outcomes among the 'n' queued ones become one atomic
- * script call per deployment (a new one every SY_BREAKER_BATCH_MAX),
- * each outcome with its time, in the order it happened here; successes
- * in a row (not probes) become one outcome with a count and the time of
- * the last. fx->report_dep[k] is the deployment of the k-th call;
- * returns how many calls. */
+/* The breaker outcomes among the 'n' queued ones (those that say
+ * something, and ignored ones that free the probe), each with its time,
+ * appended to the batch as one script call per deployment
+ * (sy_breaker_batch_reports); returns how many calls. */
 static size_t
 batch_breaker_reports(struct sy_state *st, struct flush_ctx *fx,
                       const char *prefix, size_t n)
 {
-    size_t nd = st->cfg->ndeployments;
-    /* The outcomes grouped by deployment, in order (a counting sort). */
-    size_t *start = sy_xcalloc(nd + 2, sizeof(*start));
-    for (size_t i = 0; i < n; i++)
-        if (is_breaker_outcome(&fx->work[i]))
-            start[fx->work[i].dep + 2]++;
-    for (size_t d = 0; d < nd; d++)
-        start[d + 2] += start[d + 1];
-    size_t *order = sy_xcalloc(start[nd + 1] + 1, sizeof(*order));
-    for (size_t i = 0; i < n; i++)
-        if (is_breaker_outcome(&fx->work[i]))
-            order[start[fx->work[i].dep + 1]++] = i;
-    /* start[d] .. start[d + 1] are now deployment d's outcomes. */
-    size_t nreports = 0;
-    for (size_t d = 0; d < nd; d++) {
-        struct sy_breaker_outcome_at ev[SY_BREAKER_BATCH_MAX];
-        size_t k = 0;
-        for (size_t j = start[d]; j < start[d + 1]; j++) {
-            const struct outcome *oc = &fx->work[order[j]];
-            bool plain_ok = oc->o == SY_BREAKER_SUCCESS && oc->token[0] == 0;
-            if (plain_ok && k > 0 && ev[k - 1].o == SY_BREAKER_SUCCESS &&
-                ev[k - 1].token == NULL) {
-                ev[k - 1].count++;
-                ev[k - 1].at_ms = oc->at_ms; /* the run goes on */
-                continue;
-            }
-            if (k == SY_BREAKER_BATCH_MAX) {
-                emit_reports(st, fx, prefix, (unsigned)d, ev, k, &nreports);
-                k = 0;
-            }
-            ev[k].o = oc->o;
-            ev[k].from_ms = oc->at_ms;
-            ev[k].at_ms = oc->at_ms;
-            ev[k].count = 1;
-            ev[k].token = oc->token[0] != '\0' ? oc->token : NULL;
-            k++;
-        }
-        emit_reports(st, fx, prefix, (unsigned)d, ev, k, &nreports);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct outcome *oc = &fx->work[i];
+        if (oc->o == SY_BREAKER_IGNORE && oc->token[0] == '\0')
+            continue;
+        fx->bdep[k] = oc->dep;
+        fx->bev[k].o = oc->o;
+        fx->bev[k].from_ms = oc->at_ms;
+        fx->bev[k].at_ms = oc->at_ms;
+        fx->bev[k].count = 1;
+        fx->bev[k].token = oc->token[0] != '\0' ? oc->token : NULL;
+        k++;
     }
-    free(order);
-    free(start);
-    return nreports;
+    return sy_breaker_batch_reports(&fx->batch, prefix, st->cfg, fx->bdep,
+                                    fx->bev, k, breaker_rand, NULL,
+                                    fx->report_dep);
+}
+
+/* Queued outcomes into the batch: latency samples into this slice's
+ * pending histograms (Redis gets one HINCRBY per bucket, not per
+ * sample; a slice that ended is written out), contract violations into
+ * their counter. */
+static void
+batch_samples(struct sy_state *st, struct flush_ctx *fx, const char *prefix,
+              size_t n, uint64_t slice, unsigned nslices)
+{
+    const struct sy_config *cfg = st->cfg;
+    uint32_t ttl = sy_latency_ttl_ms(cfg->state.slice_ms, nslices);
+    for (size_t i = 0; i < n; i++) {
+        struct outcome *oc = &fx->work[i];
+        struct dep_state *ds = &st->deps[oc->dep];
+        if (oc->has_latency) {
+            if (ds->pending.id != slice) {
+                if (!sy_latency_slice_is_empty(&ds->pending))
+                    sy_latency_write(&fx->batch, prefix,
+                                     cfg->deployments[oc->dep].name,
+                                     &ds->pending, ttl);
+                sy_latency_slice_init(&ds->pending, slice);
+            }
+            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TOTAL], oc->total_us,
+                                1);
+            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TTFT], oc->ttft_us,
+                                1);
+            if (oc->tpot_us > 0)
+                sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TPOT],
+                                    oc->tpot_us, 1);
+        }
+        if (oc->contract) {
+            char key[SY_KEY_MAX];
+            sy_key_contract(key, sizeof(key), prefix);
+            sy_store_batch_addl(&fx->batch, "HINCRBY", key,
+                                cfg->deployments[oc->dep].name, "1", NULL);
+        }
+    }
+}
+
+/* Take the refresh's replies (per deployment: 'nslices' slices of each
+ * latency metric, newest first, then the breaker) into the view. */
+static void
+apply_refresh(struct sy_state *st, const struct sy_store_val *replies,
+              unsigned nslices)
+{
+    const struct sy_config *cfg = st->cfg;
+    size_t per = nslices * SY_LATENCY__COUNT + 1;
+    pthread_mutex_lock(&st->lock);
+    uint64_t now = sy_now_ms(); /* when the cluster's times were read */
+    for (size_t i = 0; i < cfg->ndeployments; i++) {
+        struct dep_state *ds = &st->deps[i];
+        const struct sy_store_val *r = &replies[i * per];
+        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+            struct sy_latency_hist h;
+            sy_latency_hist_clear(&h);
+            /* After the first two slices, 'h' is the recent view, after
+             * all of them the whole window. */
+            for (unsigned s = 0; s < nslices; s++) {
+                sy_latency_merge_reply(&h, &r[(size_t)m * nslices + s]);
+                if (s == SY_MIN(1u, nslices - 1))
+                    sy_latency_hist_stats(&h, &ds->recent[m]);
+            }
+            sy_latency_hist_stats(&h, &ds->remote[m]);
+        }
+        ds->remote_known = true;
+        struct sy_breaker_shared sh;
+        if (sy_breaker_parse_shared(&r[per - 1], &sh)) {
+            adopt(st, (unsigned)i, &sh, now);
+            ds->remote_error_pct =
+                sh.window_total ? sh.window_failed * 100u / sh.window_total : 0;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
 }
 
 /* Write queued outcomes and read every deployment back; two pipelines. */
@@ -466,7 +494,6 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     const struct sy_config *cfg = st->cfg;
     const struct sy_state_conf *sc = &cfg->state;
     const char *prefix = sy_store_prefix(store);
-    uint64_t now = sy_now_ms();
     size_t n;
 
     pthread_mutex_lock(&st->lock);
@@ -487,32 +514,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     uint64_t wall = sy_wall_ms();
     uint64_t slice = sy_latency_slice_id(wall, sc->slice_ms);
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
-    for (size_t i = 0; i < n; i++) {
-        struct outcome *oc = &fx->work[i];
-        struct dep_state *ds = &st->deps[oc->dep];
-        if (oc->has_latency) {
-            if (ds->pending.id != slice) {
-                if (!sy_latency_slice_is_empty(&ds->pending))
-                    sy_latency_write(
-                        &fx->batch, prefix, cfg->deployments[oc->dep].name,
-                        &ds->pending, sy_latency_ttl_ms(sc->slice_ms, nslices));
-                sy_latency_slice_init(&ds->pending, slice);
-            }
-            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TOTAL], oc->total_us,
-                                1);
-            sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TTFT], oc->ttft_us,
-                                1);
-            if (oc->tpot_us > 0)
-                sy_latency_hist_add(&ds->pending.h[SY_LATENCY_TPOT],
-                                    oc->tpot_us, 1);
-        }
-        if (oc->contract) {
-            char key[SY_KEY_MAX];
-            sy_key_contract(key, sizeof(key), prefix);
-            sy_store_batch_addl(&fx->batch, "HINCRBY", key,
-                                cfg->deployments[oc->dep].name, "1", NULL);
-        }
-    }
+    batch_samples(st, fx, prefix, n, slice, nslices);
     size_t nreports = batch_breaker_reports(st, fx, prefix, n);
     for (size_t i = 0; i < nspend; i++)
         sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
@@ -534,6 +536,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         /* Breaker replies are among the others; parse the ones that are
          * breaker states (they carry a transition when one happened). */
         pthread_mutex_lock(&st->lock);
+        uint64_t now = sy_now_ms();
         size_t k = 0;
         for (size_t i = 0; i < fx->batch.n && k < nreports; i++) {
             struct sy_breaker_shared sh;
@@ -563,31 +566,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         atomic_store(&st->redis_up, false);
         return;
     }
-    pthread_mutex_lock(&st->lock);
-    for (size_t i = 0; i < cfg->ndeployments; i++) {
-        struct dep_state *ds = &st->deps[i];
-        const struct sy_store_val *r = &replies[i * per];
-        for (int m = 0; m < SY_LATENCY__COUNT; m++) {
-            struct sy_latency_hist h;
-            sy_latency_hist_clear(&h);
-            /* Slices come newest first: after the first two, 'h' is the
-             * recent view, after all of them the whole window. */
-            for (unsigned s = 0; s < nslices; s++) {
-                sy_latency_merge_reply(&h, &r[(size_t)m * nslices + s]);
-                if (s == SY_MIN(1u, nslices - 1))
-                    sy_latency_hist_stats(&h, &ds->recent[m]);
-            }
-            sy_latency_hist_stats(&h, &ds->remote[m]);
-        }
-        ds->remote_known = true;
-        struct sy_breaker_shared sh;
-        if (sy_breaker_parse_shared(&r[per - 1], &sh)) {
-            adopt(st, (unsigned)i, &sh, now);
-            ds->remote_error_pct =
-                sh.window_total ? sh.window_failed * 100u / sh.window_total : 0;
-        }
-    }
-    pthread_mutex_unlock(&st->lock);
+    apply_refresh(st, replies, nslices);
     atomic_store(&st->redis_up, true);
 }
 
@@ -625,6 +604,8 @@ state_main(void *arg)
     sy_arena_init(&fx.arena, 65536);
     fx.work = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.work));
     fx.report_dep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.report_dep));
+    fx.bdep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bdep));
+    fx.bev = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bev));
     fx.spend = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.spend));
     struct sy_arena msg_arena;
     sy_arena_init(&msg_arena, 4096);
@@ -661,6 +642,8 @@ state_main(void *arg)
     sy_arena_cleanup(&msg_arena);
     free(fx.work);
     free(fx.report_dep);
+    free(fx.bdep);
+    free(fx.bev);
     free(fx.spend);
     sy_store_batch_cleanup(&fx.batch);
     sy_arena_cleanup(&fx.arena);
@@ -700,8 +683,10 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
     atomic_init(&st->stop, false);
     atomic_init(&st->wake, false);
     st->route_seq = sy_xcalloc(cfg->ngroups + 1, sizeof(*st->route_seq));
+    /* Each process starts at its own phase, so that processes that get
+     * requests in turn do not all explore with the same request. */
     for (size_t i = 0; i <= cfg->ngroups; i++)
-        atomic_init(&st->route_seq[i], 0);
+        atomic_init(&st->route_seq[i], rand32() % 100u);
     st->deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->deps));
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         sy_breaker_init(&st->deps[i].local);

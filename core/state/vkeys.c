@@ -646,7 +646,11 @@ sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
         const struct sy_store_val *idx = &r->elem[0];
         bool same = sy_const_equal(idx->str, idx->len, hex, 64);
         bool expired = v.expires_at != 0 && now_or(now_s) >= v.expires_at;
-        live = same & !v.revoked & !expired;
+        /* '&' on purpose, not '&&': no branch on the secret comparison,
+         * so the time taken does not tell which of the checks failed. */
+        unsigned ok =
+            (unsigned)same & (unsigned)(!v.revoked) & (unsigned)(!expired);
+        live = ok != 0;
     }
     sy_arena_cleanup(&arena);
     if (e != SY_OK)

@@ -24,7 +24,7 @@ const stack = new h.Stack({
     servers: h.SERVERS,
     config: (mockPort) => h.gatewayConfig(mockPort, {
         deployments: { a: {}, b: {}, r1: {}, r2: {} },
-        groups: { 'gpt-4o-mini': ['a', 'b'], 'm-limited': ['r1', 'r2'] },
+        groups: { 'gpt-4o-mini': ['a', 'b'], 'm-limited': ['r1', 'r2'], 'vendor/model': ['a'] },
     }),
 });
 
@@ -151,7 +151,19 @@ for (const server of h.SERVERS) {
         it('lists the models', async () => {
             const ids = [];
             for await (const m of client.models.list()) ids.push(m.id);
-            assert.deepEqual(ids.sort(), ['gpt-4o-mini', 'm-limited']);
+            assert.deepEqual(ids.sort(), ['gpt-4o-mini', 'm-limited', 'vendor/model']);
+        });
+
+        /* Issue 13: the SDK sends 'vendor/model' as vendor%2Fmodel. */
+        it('retrieves a model whose id has a slash', async () => {
+            const one = await client.models.retrieve('vendor/model');
+            assert.equal(one.id, 'vendor/model');
+            assert.equal(one.object, 'model');
+            await assert.rejects(client.models.retrieve('vendor/nope'), (err) => {
+                assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+                assert.equal(err.code, 'model_not_found');
+                return true;
+            });
         });
     });
 }

@@ -566,11 +566,12 @@ anthropic_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
         sy_mock_buf_json_str(out, r->content, r->content_len);
         sy_mock_buf_puts(out, "}");
     }
-    sy_mock_buf_printf(out,
-                       "],\"stop_reason\":\"%s\",\"stop_sequence\":null,"
-                       "\"usage\":",
+    sy_mock_buf_printf(out, "],\"stop_reason\":\"%s\",\"stop_sequence\":null",
                        anthropic_stop_reason(r));
-    anthropic_usage(r, r->completion_tokens, out);
+    if (!r->no_usage) {
+        sy_mock_buf_puts(out, ",\"usage\":");
+        anthropic_usage(r, r->completion_tokens, out);
+    }
     sy_mock_buf_puts(out, "}");
 }
 
@@ -729,8 +730,11 @@ anthropic_render_stream(const struct sy_mock_reply *r,
     sy_mock_buf_puts(&ev->buf, ",\"message\":");
     anthropic_head(r, &ev->buf);
     sy_mock_buf_puts(&ev->buf, ",\"content\":[],\"stop_reason\":null,"
-                               "\"stop_sequence\":null,\"usage\":");
-    anthropic_usage(r, 1, &ev->buf);
+                               "\"stop_sequence\":null");
+    if (!r->no_usage) {
+        sy_mock_buf_puts(&ev->buf, ",\"usage\":");
+        anthropic_usage(r, 1, &ev->buf);
+    }
     sy_mock_buf_puts(&ev->buf, "}");
     anthropic_close(ev);
     if (r->malformed) {
@@ -746,10 +750,16 @@ anthropic_render_stream(const struct sy_mock_reply *r,
     anthropic_open(ev, "message_delta");
     sy_mock_buf_printf(&ev->buf,
                        ",\"delta\":{\"stop_reason\":\"%s\","
-                       "\"stop_sequence\":null},\"usage\":"
-                       "{\"output_tokens\":%ld}",
-                       anthropic_stop_reason(r), r->completion_tokens);
+                       "\"stop_sequence\":null}",
+                       anthropic_stop_reason(r));
+    if (!r->no_usage) {
+        sy_mock_buf_printf(&ev->buf, ",\"usage\":{\"output_tokens\":%ld}",
+                           r->completion_tokens);
+    }
     anthropic_close(ev);
+    if (!r->no_usage) {
+        ev->usage_at = ev->n; /* the final output count */
+    }
     anthropic_open(ev, "message_stop");
     anthropic_close(ev);
 }

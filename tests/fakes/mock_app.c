@@ -46,6 +46,10 @@ sy_mock_plan_reset(struct sy_mock_plan *p)
     p->reset = false;
     p->stall = false;
     p->dep = NULL;
+    memset(&p->bill, 0, sizeof(p->bill));
+    p->tally = NULL;
+    p->head_sent = false;
+    p->ev_sent = 0;
 }
 
 /* Free what "p" owns; "p" must be finished (sy_mock_app_finish). */
@@ -89,10 +93,36 @@ sy_mock_app_error(int status, const char *message, struct sy_mock_plan *p)
     app_error(app_dialects[0], status, message, p);
 }
 
-/* The request of "p" is over (answered or its connection closed). */
+/* How the chat call of "p" ended, from what the HTTP layer queued: a
+ * usage object counts as reported only when its event (or the body
+ * that holds it) went out. */
+static enum sy_mock_outcome
+app_outcome(const struct sy_mock_plan *p)
+{
+    if (!p->head_sent) {
+        return SY_MOCK_OUT_NONE;
+    }
+    if (p->status < 200 || p->status >= 300) {
+        return SY_MOCK_OUT_ERROR;
+    }
+    if (p->is_stream) {
+        return p->ev.usage_at > 0 && p->ev_sent >= p->ev.usage_at
+                   ? SY_MOCK_OUT_USAGE
+                   : SY_MOCK_OUT_NO_USAGE;
+    }
+    return p->bill.body_usage ? SY_MOCK_OUT_USAGE : SY_MOCK_OUT_NO_USAGE;
+}
+
+/* The request of "p" is over (answered or its connection closed): a chat
+ * call goes into the tally, once. */
 void
 sy_mock_app_finish(struct sy_mock_plan *p)
 {
+    if (p->bill.active && p->tally != NULL) {
+        sy_mock_tally_record(p->tally, &p->bill, p->head_sent ? p->status : 0,
+                             app_outcome(p), p->ev_sent);
+    }
+    p->bill.active = false;
     if (p->dep != NULL) {
         sy_mock_state_end(p->dep);
         p->dep = NULL;
@@ -194,6 +224,27 @@ app_request_key(const struct sy_mock_req *req, size_t *len)
     return NULL;
 }
 
+/* Start the tally record of a chat call of "dep" ("req") in "p": the
+ * deployment and API key; the rest follows as the answer is made. */
+static void
+app_bill_start(const struct sy_mock_dep *dep, const struct sy_mock_req *req,
+               struct sy_mock_plan *p)
+{
+    size_t key_len;
+    const char *key = app_request_key(req, &key_len);
+
+    p->bill.active = true;
+    snprintf(p->bill.dep, sizeof(p->bill.dep), "%s", dep->name);
+    if (key == NULL || key_len == 0) {
+        snprintf(p->bill.key, sizeof(p->bill.key), "-");
+    } else {
+        snprintf(
+            p->bill.key, sizeof(p->bill.key), "%.*s",
+            (int)(key_len < SY_MOCK_TALLY_NAME ? key_len : SY_MOCK_TALLY_NAME),
+            key);
+    }
+}
+
 /* Answer a chat request "req" of "dep" into "p". */
 static void
 app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
@@ -211,6 +262,7 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     const char *key;
     size_t key_len;
 
+    app_bill_start(dep, req, p);
     body = sy_mock_json_parse(req->body, req->body_len);
     if (body == NULL) {
         app_error(d, 400,
@@ -237,6 +289,11 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     }
     dep_fault = sy_mock_state_take_fault(dep, key, key_len);
     sy_mock_fault_merge(&eff, dep_fault, req_fault);
+    snprintf(p->bill.model, sizeof(p->bill.model), "%s", chat.model);
+    p->bill.stream = chat.stream;
+    if (eff.has & SY_MOCK_F_TAG) {
+        snprintf(p->bill.tag, sizeof(p->bill.tag), "%s", eff.tag);
+    }
     sy_mock_reply_plan(srv, rng, d, dep, &chat, &eff, p);
     sy_mock_fault_unref(dep_fault);
     sy_mock_fault_unref(req_fault);
@@ -309,6 +366,14 @@ app_control(struct sy_mock_server *srv, const struct sy_mock_req *req,
     if (strcmp(path, "/stats") == 0 && get) {
         sy_mock_plan_content_type(p, "application/json");
         sy_mock_state_stats_json(srv->state, &p->ev.buf);
+    } else if (strcmp(path, "/tally") == 0 && (get || del)) {
+        if (del) {
+            sy_mock_tally_reset(srv->tally);
+            app_json(p, 200, "{\"ok\":true}");
+            return;
+        }
+        sy_mock_plan_content_type(p, "application/json");
+        sy_mock_tally_json(srv->tally, &p->ev.buf);
     } else if (strcmp(path, "/reset-stats") == 0 && put) {
         sy_mock_state_reset_stats(srv->state);
         app_json(p, 200, "{\"ok\":true}");
@@ -388,6 +453,7 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     struct sy_mock_dep *dep;
 
     sy_mock_plan_reset(plan);
+    plan->tally = srv->tally;
     if (strncmp(path, "/_mock/", 7) == 0) {
         app_control(srv, req, plan);
         return;

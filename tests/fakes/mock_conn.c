@@ -342,6 +342,7 @@ conn_stream_step(struct http_conn *c)
             sy_mock_buf_append(&c->out, "\r\n", 2);
         }
         c->next_ev++;
+        p->ev_sent = c->next_ev; /* for the tally (mock_app.c) */
         if (p->chunk_delay_ms > 0 && c->next_ev < p->ev_limit) {
             c->phase = HTTP_STREAM;
             timer_set(c, p->chunk_delay_ms);
@@ -379,9 +380,11 @@ conn_respond(struct http_conn *c)
         conn_kill(c, true);
         return;
     }
+    p->head_sent = true;
     if (!p->is_stream) {
         conn_write_head(c, p->ev.buf.len);
         sy_mock_buf_append(&c->out, p->ev.buf.data, p->ev.buf.len);
+        p->ev_sent = 1;
         conn_finish(c);
         return;
     }

@@ -88,6 +88,10 @@ static const struct fault_key {
       offsetof(struct sy_mock_fault, parallel_calls), 1, SY_MOCK_MAX_CALLS },
     { "only_key", SY_MOCK_F_ONLY_KEY, FAULT_STRING,
       offsetof(struct sy_mock_fault, only_key), 0, 0 },
+    { "no_usage", SY_MOCK_F_NO_USAGE, FAULT_BOOL,
+      offsetof(struct sy_mock_fault, no_usage), 0, 0 },
+    { "tag", SY_MOCK_F_TAG, FAULT_STRING, offsetof(struct sy_mock_fault, tag),
+      0, 0 },
 };
 
 #define FAULT_NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
@@ -376,6 +380,7 @@ sy_mock_fault_unref(struct sy_mock_fault *f)
     free(f->tool_arguments);
     free(f->content_type);
     free(f->only_key);
+    free(f->tag);
     free(f->json);
     free(f);
 }

@@ -412,8 +412,11 @@ gemini_response(const struct sy_mock_reply *r, const char *parts,
     if (final) {
         sy_mock_buf_puts(out, "\"finishReason\":\"STOP\",");
     }
-    sy_mock_buf_puts(out, "\"index\":0}],\"usageMetadata\":");
-    gemini_usage(r, final, out);
+    sy_mock_buf_puts(out, "\"index\":0}]");
+    if (!r->no_usage) {
+        sy_mock_buf_puts(out, ",\"usageMetadata\":");
+        gemini_usage(r, final, out);
+    }
     sy_mock_buf_puts(out, ",\"modelVersion\":");
     sy_mock_buf_json_cstr(out, r->chat->model);
     sy_mock_buf_puts(out, ",\"responseId\":");
@@ -463,6 +466,9 @@ gemini_event(const struct sy_mock_reply *r, const char *parts, size_t parts_len,
     gemini_response(r, parts, parts_len, final, &ev->buf);
     sy_mock_buf_puts(&ev->buf, "\r\n\r\n");
     sy_mock_events_mark(ev);
+    if (final && !r->no_usage) {
+        ev->usage_at = ev->n; /* the complete usage */
+    }
 }
 
 /* The events after the first one: the invalid event of "malformed". */

@@ -256,12 +256,15 @@ main(int argc, char **argv)
     atomic_init(&srv.next_id, 1);
     atomic_init(&srv.next_call_id, 1);
     srv.state = sy_mock_state_new(srv.seed);
+    srv.tally = sy_mock_tally_new();
     if (o.config != NULL && !sy_mock_app_load_config(&srv, o.config)) {
+        sy_mock_tally_free(srv.tally);
         sy_mock_state_free(srv.state);
         return 2;
     }
     h = sy_mock_http_new(&srv, o.host, (int)o.port, (int)o.threads, &port);
     if (h == NULL) {
+        sy_mock_tally_free(srv.tally);
         sy_mock_state_free(srv.state);
         return 1;
     }
@@ -281,6 +284,7 @@ main(int argc, char **argv)
 out:
     sy_mock_http_stop(h);
     sy_mock_http_free(h);
+    sy_mock_tally_free(srv.tally);
     sy_mock_state_free(srv.state);
     return rc;
 }

@@ -5,8 +5,9 @@
  * mock_http.c (epoll HTTP/1.1 server: the workers), mock_conn.c (its
  * connections: parsing, timers, playing plans), mock_parse.c (request
  * heads, header and query lookups), mock_fault.c (fault specs),
- * mock_state.c (deployments, stats, request log), mock_app.c (routing,
- * control API), mock_reply.c (faults and replies to response plans), the
+ * mock_state.c (deployments, stats, request log), mock_tally.c (the
+ * usage reported to callers), mock_app.c (routing, control API),
+ * mock_reply.c (faults and replies to response plans), the
  * dialects mock_openai.c, mock_anthropic.c and mock_gemini.c, and
  * mock_llm.c (main). A test tool, never linked into
  * the gateway.
@@ -39,6 +40,8 @@ struct json_object;
 #define SY_MOCK_MAX_PIECES     4096                /* stream content pieces */
 #define SY_MOCK_MAX_CALLS      128                 /* fault parallel_calls */
 #define SY_MOCK_MAX_MODEL      256                 /* model name from a path */
+#define SY_MOCK_MAX_CHOICES    128                 /* OpenAI "n" */
+#define SY_MOCK_TALLY_NAME     64                  /* names kept by the tally */
 
 /* ---- base: growable byte buffer (mock_util.c) -------------------------- */
 
@@ -108,7 +111,9 @@ enum sy_mock_fault_key {
     SY_MOCK_F_COUNT = 1u << 21,
     SY_MOCK_F_STREAM_ERROR = 1u << 22,
     SY_MOCK_F_PARALLEL_CALLS = 1u << 23,
-    SY_MOCK_F_ONLY_KEY = 1u << 24
+    SY_MOCK_F_ONLY_KEY = 1u << 24,
+    SY_MOCK_F_NO_USAGE = 1u << 25,
+    SY_MOCK_F_TAG = 1u << 26
 };
 
 /*
@@ -151,6 +156,9 @@ struct sy_mock_fault {
     long parallel_calls; /* tool calls in one reply */
     char *only_key;      /* apply only to requests sent with this
                                  * API key; same ownership as error_body */
+    bool no_usage;       /* replies and streams carry no usage */
+    char *tag;           /* label of the call in the tally; same
+                          * ownership as error_body */
     char *json;          /* owned: the spec as given, for GET */
 };
 
@@ -243,6 +251,8 @@ struct sy_mock_chat {
     const char *tool_name;   /* first tool or the forced one */
     bool last_is_tool;       /* the last turn carries a tool result */
     const char *tool_result; /* the tool result the last turn carries */
+    long choices;            /* OpenAI "n" (1..SY_MOCK_MAX_CHOICES); 0
+                              * counts as 1 */
     char model_buf[SY_MOCK_MAX_MODEL + 1]; /* owned storage for a model
                                             * taken from the path */
 };
@@ -274,6 +284,9 @@ struct sy_mock_reply {
     bool malformed;             /* stream: add one invalid event */
     bool stream_error;          /* stream: error event after the first
                                  * content event, then the end */
+    bool no_usage;              /* leave the usage out everywhere */
+    long choices;               /* identical choices of a text reply
+                                 * (OpenAI "n"); 1 otherwise */
 };
 
 /* Tool call "k" of a reply (sy_mock_reply_call). */
@@ -296,6 +309,9 @@ struct sy_mock_events {
     size_t *end;            /* owned array */
     size_t n;
     size_t cap;
+    size_t usage_at; /* events up to and including the one that
+                      * carries the final usage; 0 when none does
+                      * (set by the dialect's render_stream) */
 };
 
 void sy_mock_events_mark(struct sy_mock_events *ev);
@@ -340,6 +356,46 @@ struct sy_mock_dialect {
 extern const struct sy_mock_dialect sy_mock_dialect_openai;
 extern const struct sy_mock_dialect sy_mock_dialect_anthropic;
 extern const struct sy_mock_dialect sy_mock_dialect_gemini;
+
+/* ---- the tally of reported usage (mock_tally.c) ------------------------ */
+
+/* How a chat call ended, as its caller saw it. */
+enum sy_mock_outcome {
+    SY_MOCK_OUT_USAGE = 0, /* a 2xx answer with its (final) usage */
+    SY_MOCK_OUT_NO_USAGE,  /* a 2xx answer whose usage the caller never
+                            * got: left out, stream cut, caller gone */
+    SY_MOCK_OUT_ERROR,     /* an error status (3xx to 5xx) */
+    SY_MOCK_OUT_NONE       /* nothing sent: reset, stall, or the caller
+                            * left before the head */
+};
+
+/* What one chat call is about to report: filled while its plan is made
+ * (mock_app.c, mock_reply.c), recorded when the plan ends. */
+struct sy_mock_bill {
+    bool active; /* a chat call: record it when its plan ends */
+    char dep[SY_MOCK_TALLY_NAME + 1];
+    char model[SY_MOCK_TALLY_NAME + 1];
+    char key[SY_MOCK_TALLY_NAME + 1]; /* the API key, "-" when none */
+    char tag[SY_MOCK_TALLY_NAME + 1]; /* fault key "tag", "" when none */
+    bool stream;
+    bool reply;      /* a reply was made: the token counts are set */
+    bool body_usage; /* not streamed: the body carries the usage */
+    long choices;
+    long prompt_tokens; /* what the reply's usage says */
+    long completion_tokens;
+    long cached_tokens;    /* -1: not shown */
+    long reasoning_tokens; /* -1: not shown */
+};
+
+struct sy_mock_tally;
+
+struct sy_mock_tally *sy_mock_tally_new(void);
+void sy_mock_tally_free(struct sy_mock_tally *t);
+void sy_mock_tally_record(struct sy_mock_tally *t, const struct sy_mock_bill *b,
+                          int status, enum sy_mock_outcome outcome,
+                          size_t events_sent);
+void sy_mock_tally_json(struct sy_mock_tally *t, struct sy_mock_buf *out);
+void sy_mock_tally_reset(struct sy_mock_tally *t);
 
 /* ---- HTTP requests and response plans (mock_conn.c <-> mock_app.c) ----- */
 
@@ -388,13 +444,18 @@ struct sy_mock_plan {
     long chunk_delay_ms;
     size_t ev_limit; /* events to send before "end" */
     enum sy_mock_end end;
-    bool reset;              /* RST after the delay, nothing sent */
-    bool stall;              /* never answer */
-    struct sy_mock_dep *dep; /* counts in_flight; NULL for none */
+    bool reset;                  /* RST after the delay, nothing sent */
+    bool stall;                  /* never answer */
+    struct sy_mock_dep *dep;     /* counts in_flight; NULL for none */
+    struct sy_mock_bill bill;    /* what a chat call reports */
+    struct sy_mock_tally *tally; /* borrowed: where "bill" goes */
+    bool head_sent;              /* the HTTP layer queued the head */
+    size_t ev_sent;              /* events queued (a body counts 1) */
 };
 
 struct sy_mock_server {
     struct sy_mock_state *state; /* shared, see mock_state.c */
+    struct sy_mock_tally *tally; /* shared, see mock_tally.c */
     uint64_t seed;               /* --seed */
     bool quiet;                  /* --quiet */
     atomic_ullong next_id;       /* <id_prefix><n>, all dialects */

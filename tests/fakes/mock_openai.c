@@ -167,6 +167,19 @@ openai_parse_chat(const struct sy_mock_req *req, const char *path,
     if (json_object_object_get_ex(body, "stream", &v)) {
         chat->stream = json_object_get_boolean(v) != 0;
     }
+    chat->choices = 1;
+    if (json_object_object_get_ex(body, "n", &v) &&
+        !json_object_is_type(v, json_type_null)) {
+        int64_t n = json_object_get_int64(v);
+
+        if (!json_object_is_type(v, json_type_int) || n < 1 ||
+            n > SY_MOCK_MAX_CHOICES) {
+            snprintf(err, err_len, "'n' must be an integer in 1..%d",
+                     SY_MOCK_MAX_CHOICES);
+            return false;
+        }
+        chat->choices = (long)n;
+    }
     if (json_object_object_get_ex(body, "stream_options", &opts) &&
         json_object_is_type(opts, json_type_object) &&
         json_object_object_get_ex(opts, "include_usage", &v)) {
@@ -265,13 +278,15 @@ openai_head(const struct sy_mock_reply *r, const char *object,
     sy_mock_buf_json_cstr(out, r->chat->model);
 }
 
-/* A chat.completion object. */
+/* Choice "index" of a chat.completion (all choices are the same). */
 static void
-openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
+openai_choice(const struct sy_mock_reply *r, long index,
+              struct sy_mock_buf *out)
 {
-    openai_head(r, "chat.completion", out);
-    sy_mock_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":"
-                          "{\"role\":\"assistant\",\"content\":");
+    sy_mock_buf_printf(out,
+                       "%s{\"index\":%ld,\"message\":"
+                       "{\"role\":\"assistant\",\"content\":",
+                       index ? "," : "", index);
     if (r->is_tool_call) {
         struct sy_mock_call call;
         long k;
@@ -293,11 +308,27 @@ openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
         sy_mock_buf_json_str(out, r->content, r->content_len);
         sy_mock_buf_puts(out, ",\"refusal\":null");
     }
-    sy_mock_buf_printf(out,
-                       "},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
-                       "\"usage\":",
+    sy_mock_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\"}",
                        r->finish_reason);
-    openai_usage(r, out);
+}
+
+/* A chat.completion object: "choices" choices, the usage unless
+ * "no_usage". */
+static void
+openai_render_reply(const struct sy_mock_reply *r, struct sy_mock_buf *out)
+{
+    long k;
+
+    openai_head(r, "chat.completion", out);
+    sy_mock_buf_puts(out, ",\"choices\":[");
+    for (k = 0; k < r->choices; k++) {
+        openai_choice(r, k, out);
+    }
+    sy_mock_buf_puts(out, "]");
+    if (!r->no_usage) {
+        sy_mock_buf_puts(out, ",\"usage\":");
+        openai_usage(r, out);
+    }
     sy_mock_buf_puts(out, "}");
 }
 
@@ -327,7 +358,8 @@ openai_chunk_close(struct sy_mock_events *ev)
     sy_mock_events_mark(ev);
 }
 
-/* One piece of the text, or of the arguments of tool call "k". */
+/* One piece of the text of choice "k", or of the arguments of tool call
+ * "k" (a tool call reply has one choice). */
 static void
 openai_piece(const struct sy_mock_reply *r, long k, const char *text,
              size_t from, size_t to, struct sy_mock_events *ev)
@@ -341,7 +373,8 @@ openai_piece(const struct sy_mock_reply *r, long k, const char *text,
         sy_mock_buf_json_str(&ev->buf, text + from, to - from);
         sy_mock_buf_puts(&ev->buf, "}}]},\"finish_reason\":null}");
     } else {
-        sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"content\":");
+        sy_mock_buf_printf(&ev->buf,
+                           "{\"index\":%ld,\"delta\":{\"content\":", k);
         sy_mock_buf_json_str(&ev->buf, text + from, to - from);
         sy_mock_buf_puts(&ev->buf, "},\"finish_reason\":null}");
     }
@@ -375,11 +408,52 @@ openai_more_calls(const struct sy_mock_reply *r, struct sy_mock_events *ev)
     }
 }
 
+/* The role chunk of text choice "k" (the stream's first chunks). */
+static void
+openai_role(const struct sy_mock_reply *r, long k, struct sy_mock_events *ev)
+{
+    openai_chunk_open(r, ev);
+    sy_mock_buf_printf(&ev->buf,
+                       "{\"index\":%ld,\"delta\":{\"role\":"
+                       "\"assistant\",\"content\":\"\"},"
+                       "\"finish_reason\":null}",
+                       k);
+    openai_chunk_close(ev);
+}
+
+/* The end of a stream: a finish chunk per choice, the usage chunk when
+ * asked for (and not "no_usage"), [DONE]. */
+static void
+openai_stream_end(const struct sy_mock_reply *r, struct sy_mock_events *ev)
+{
+    long k;
+
+    for (k = 0; k < r->choices; k++) {
+        openai_chunk_open(r, ev);
+        sy_mock_buf_printf(&ev->buf,
+                           "{\"index\":%ld,\"delta\":{},"
+                           "\"finish_reason\":\"%s\"}",
+                           k, r->finish_reason);
+        openai_chunk_close(ev);
+    }
+    if (r->chat->include_usage && !r->no_usage) {
+        openai_chunk_open(r, ev);
+        sy_mock_buf_puts(&ev->buf, "],\"usage\":");
+        openai_usage(r, &ev->buf);
+        sy_mock_buf_puts(&ev->buf, "}\n\n");
+        sy_mock_events_mark(ev);
+        ev->usage_at = ev->n;
+    }
+    sy_mock_buf_puts(&ev->buf, "data: [DONE]\n\n");
+    sy_mock_events_mark(ev);
+}
+
 /*
  * All events of a stream: the role chunk (with the first tool call's id
  * and name for a tool call), one chunk per piece, the further calls of a
  * parallel reply, the finish chunk, the usage chunk when asked for, and
- * [DONE]. With "malformed", an invalid event
+ * [DONE]; with "choices" > 1, each role, piece and finish chunk once per
+ * choice. With "malformed", an invalid event
  * follows the first chunk; with "stream_error", an error event follows
  * the first piece and ends the stream (no [DONE]).
  */
@@ -388,9 +462,10 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
 {
     size_t from = 0;
     size_t i;
+    long k;
 
-    openai_chunk_open(r, ev);
     if (r->is_tool_call) {
+        openai_chunk_open(r, ev);
         sy_mock_buf_puts(&ev->buf,
                          "{\"index\":0,\"delta\":{\"role\":"
                          "\"assistant\",\"content\":null,\"tool_calls\":"
@@ -401,12 +476,12 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
         sy_mock_buf_json_cstr(&ev->buf, r->chat->tool_name);
         sy_mock_buf_puts(&ev->buf, ",\"arguments\":\"\"}}]},"
                                    "\"finish_reason\":null}");
+        openai_chunk_close(ev);
     } else {
-        sy_mock_buf_puts(&ev->buf, "{\"index\":0,\"delta\":{\"role\":"
-                                   "\"assistant\",\"content\":\"\"},"
-                                   "\"finish_reason\":null}");
+        for (k = 0; k < r->choices; k++) {
+            openai_role(r, k, ev);
+        }
     }
-    openai_chunk_close(ev);
     if (r->malformed) {
         sy_mock_buf_puts(&ev->buf, "data: ");
         openai_head(r, "chat.completion.chunk", &ev->buf);
@@ -415,7 +490,9 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
         sy_mock_events_mark(ev);
     }
     for (i = 0; i < r->n_pieces; i++) {
-        openai_piece(r, 0, r->content, from, r->piece_end[i], ev);
+        for (k = 0; k < r->choices; k++) {
+            openai_piece(r, k, r->content, from, r->piece_end[i], ev);
+        }
         from = r->piece_end[i];
         if (r->stream_error) {
             break;
@@ -431,21 +508,7 @@ openai_render_stream(const struct sy_mock_reply *r, struct sy_mock_events *ev)
         return;
     }
     openai_more_calls(r, ev);
-    openai_chunk_open(r, ev);
-    sy_mock_buf_printf(&ev->buf,
-                       "{\"index\":0,\"delta\":{},"
-                       "\"finish_reason\":\"%s\"}",
-                       r->finish_reason);
-    openai_chunk_close(ev);
-    if (r->chat->include_usage) {
-        openai_chunk_open(r, ev);
-        sy_mock_buf_puts(&ev->buf, "],\"usage\":");
-        openai_usage(r, &ev->buf);
-        sy_mock_buf_puts(&ev->buf, "}\n\n");
-        sy_mock_events_mark(ev);
-    }
-    sy_mock_buf_puts(&ev->buf, "data: [DONE]\n\n");
-    sy_mock_events_mark(ev);
+    openai_stream_end(r, ev);
 }
 
 const struct sy_mock_dialect sy_mock_dialect_openai = {

@@ -273,12 +273,23 @@ reply_text(const struct sy_mock_dep *dep, const struct sy_mock_chat *chat,
 }
 
 /* Render "r" into "p" with dialect "d": a body, or the events of a
- * stream cut short by the stream faults of "f". */
+ * stream cut short by the stream faults of "f". A body is paced like the
+ * stream it could have been: "chunk_delay_ms" per content piece is
+ * added to the delay before it, as a provider generates the whole
+ * answer before a non-streamed reply starts. */
 static void
 reply_render(const struct sy_mock_dialect *d, const struct sy_mock_fault *f,
              const struct sy_mock_reply *r, struct sy_mock_plan *p)
 {
     if (!r->chat->stream) {
+        if (f->has & SY_MOCK_F_CHUNK_DELAY_MS) {
+            long pieces = r->n_pieces > 0 ? (long)r->n_pieces : 1;
+
+            p->delay_ms += pieces * f->chunk_delay_ms;
+            if (p->delay_ms > SY_MOCK_MAX_DELAY_MS) {
+                p->delay_ms = SY_MOCK_MAX_DELAY_MS;
+            }
+        }
         sy_mock_plan_content_type(p, "application/json");
         if (r->malformed) {
             d->render_malformed(r, &p->ev.buf);
@@ -304,6 +315,22 @@ reply_render(const struct sy_mock_dialect *d, const struct sy_mock_fault *f,
         p->ev_limit = (size_t)f->stream_drop_after;
         p->end = SY_MOCK_END_DROP;
     }
+}
+
+/* Note in the tally record of "p" what reply "r" says about its usage;
+ * whether the caller got it is known when the plan ends (mock_app.c). */
+static void
+reply_bill(const struct sy_mock_reply *r, struct sy_mock_plan *p)
+{
+    struct sy_mock_bill *b = &p->bill;
+
+    b->reply = true;
+    b->choices = r->choices;
+    b->prompt_tokens = r->prompt_tokens;
+    b->completion_tokens = r->completion_tokens;
+    b->cached_tokens = r->cached_tokens;
+    b->reasoning_tokens = r->reasoning_tokens;
+    b->body_usage = !r->chat->stream && !r->malformed && !r->no_usage;
 }
 
 /* The reply to "chat" of "dep" under "f" (no fault decided the answer):
@@ -332,12 +359,15 @@ reply_answer(struct sy_mock_server *srv, const struct sy_mock_dialect *d,
     r.cache_creation_tokens = f->cache_creation_tokens;
     r.malformed = (f->has & SY_MOCK_F_MALFORMED) && f->malformed;
     r.stream_error = (f->has & SY_MOCK_F_STREAM_ERROR) && f->stream_error;
+    r.no_usage = (f->has & SY_MOCK_F_NO_USAGE) && f->no_usage;
     r.n_calls = 1;
+    r.choices = 1;
     if (chat->has_tools && !chat->tool_choice_none && !chat->last_is_tool &&
         chat->tool_name != NULL) {
         reply_tool_call(srv, d, f, &r, &text, pieces, call_id, sizeof(call_id));
     } else {
         reply_text(dep, chat, f, &r, &text, pieces);
+        r.choices = chat->choices > 1 ? chat->choices : 1;
     }
     r.content = text.len ? text.data : "";
     r.content_len = text.len;
@@ -346,10 +376,12 @@ reply_answer(struct sy_mock_server *srv, const struct sy_mock_dialect *d,
         f->prompt_tokens >= 0
             ? f->prompt_tokens
             : (chat->prompt_chars / 4 > 0 ? chat->prompt_chars / 4 : 1);
-    r.completion_tokens = f->completion_tokens >= 0
-                              ? f->completion_tokens
-                              : reply_words(r.content, r.content_len);
+    r.completion_tokens =
+        f->completion_tokens >= 0
+            ? f->completion_tokens
+            : reply_words(r.content, r.content_len) * r.choices;
     reply_render(d, f, &r, p);
+    reply_bill(&r, p);
     sy_mock_buf_cleanup(&text);
 }
 

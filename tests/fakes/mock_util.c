@@ -268,6 +268,7 @@ sy_mock_events_reset(struct sy_mock_events *ev)
 {
     sy_mock_buf_reset(&ev->buf, 256 * 1024);
     ev->n = 0;
+    ev->usage_at = 0;
     if (ev->cap > 1024) {
         free(ev->end);
         ev->end = NULL;

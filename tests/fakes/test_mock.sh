@@ -439,6 +439,94 @@ R=$(curl -s "$U/_mock/faults/dep-go")
 check "gemini: count consumed" "4" "$(jq -r .remaining <<<"$R")"
 check "gemini: models" "models/mock-model" "$(curl -s "$U/v1beta/models" | jq -r '.models[0].name')"
 
+# ---- the tally of reported usage ----------------------------------------------------
+# tally JQ - apply JQ to GET /_mock/tally
+tally() { curl -s "$U/_mock/tally" | jq -r "$1"; }
+# last_call JQ - apply JQ to the tally's last call record
+last_call() { curl -s "$U/_mock/tally" | jq -r ".log[-1] | $1"; }
+check "tally: cleared" "true" "$(curl -s -X DELETE "$U/_mock/tally" | jq -r .ok)"
+check "tally: empty" "0 0" "$(tally '"\(.calls) \(.log|length)"')"
+
+R=$(curl -s "$U/dep-t/v1/chat/completions" -H 'Authorization: Bearer sk-t1' \
+    -d "$(msg 'count me [[mock {"tag":"T-1","usage":{"prompt_tokens":11,"completion_tokens":7}}]]')")
+check "tally: reply usage" "11 7" "$(jq -r '.usage|"\(.prompt_tokens) \(.completion_tokens)"' <<<"$R")"
+check "tally: call record" "dep-t gpt-test sk-t1 T-1 false 200 usage 11 7" \
+    "$(last_call '"\(.deployment) \(.model) \(.key) \(.tag) \(.stream) \(.status) \(.outcome) \(.usage.prompt_tokens) \(.usage.completion_tokens)"')"
+check "tally: totals" "1 1 0 11 7" \
+    "$(tally '"\(.calls) \(.with_usage) \(.without_usage) \(.prompt_tokens) \(.completion_tokens)"')"
+check "tally: by model, key, deployment" "1 1 1" \
+    "$(tally '"\(.by_model["gpt-test"].calls) \(.by_key["sk-t1"].with_usage) \(.by_deployment["dep-t"].prompt_tokens / 11)"')"
+
+R=$(chat "$(msg 'x [[mock {"no_usage":true,"tag":"T-2"}]]')")
+check "no_usage: reply without usage" "false Hello from default." \
+    "$(jq -r '"\(has("usage")) \(.choices[0].message.content)"' <<<"$R")"
+check "no_usage: counted without usage" "no_usage null 10 3 -" \
+    "$(last_call '"\(.outcome) \(.usage) \(.tokens.prompt_tokens) \(.tokens.completion_tokens) \(.key)"')"
+
+chat "$(msg 'x [[mock {"no_usage":true}]]' '{"stream":true,"stream_options":{"include_usage":true}}')" |
+    sse_data >"$TMP/nu"
+check "no_usage stream: no usage chunk, [DONE]" "0 [DONE]" \
+    "$(grep -v '^\[DONE\]$' "$TMP/nu" | jq -s '[.[]|select(.usage != null)]|length') $(tail -n1 "$TMP/nu")"
+check "no_usage stream: counted without usage" "no_usage true" "$(last_call '"\(.outcome) \(.stream)"')"
+chat "$(msg hi '{"stream":true,"stream_options":{"include_usage":true}}')" >/dev/null
+check "stream with usage chunk: counted" "usage 7" "$(last_call '"\(.outcome) \(.events_sent)"')"
+chat "$(msg hi '{"stream":true}')" >/dev/null
+check "stream without include_usage: no usage reported" "no_usage" "$(last_call .outcome)"
+chat "$(msg 'x [[mock {"stream_drop_after":3}]]' '{"stream":true,"stream_options":{"include_usage":true}}')" >/dev/null
+check "stream cut by stream_drop_after: no usage reported" "no_usage 3" \
+    "$(last_call '"\(.outcome) \(.events_sent)"')"
+curl -s -N --max-time 0.5 "$U/v1/chat/completions" -d "$(msg 'a b c d e f [[mock {"chunk_delay_ms":200,"tag":"gone"}]]' \
+    '{"stream":true,"stream_options":{"include_usage":true}}')" >/dev/null
+for _ in $(seq 1 40); do
+    [ "$(last_call .tag)" = gone ] && break
+    sleep 0.05
+done
+check "caller gone mid-stream: no usage reported" "gone no_usage 200" \
+    "$(last_call '"\(.tag) \(.outcome) \(.status)"')"
+chat "$(msg 'x [[mock {"status":500}]]')" >/dev/null
+check "error status: counted as an error" "error 500 null" "$(last_call '"\(.outcome) \(.status) \(.tokens)"')"
+curl -s "$U/v1/chat/completions" -d "$(msg 'x [[mock {"reset":true}]]')" >/dev/null
+check "reset: counted as no answer" "none 0" "$(last_call '"\(.outcome) \(.status)"')"
+check "tally: outcome totals" "9 2 5 1 1" \
+    "$(tally '"\(.calls) \(.with_usage) \(.without_usage) \(.errors) \(.no_answer)"')"
+curl -s -X PUT "$U/_mock/faults/dep-tag" -d '{"tag":"from-dep"}' >/dev/null
+chat "$(msg hi)" /dep-tag/v1/chat/completions >/dev/null
+check "tag from a deployment spec" "from-dep" "$(last_call .tag)"
+check "tally: reset" "true 0 0" \
+    "$(curl -s -X DELETE "$U/_mock/tally" | jq -r .ok) $(tally '"\(.calls) \(.log|length)"')"
+
+# ---- n choices, paced replies, contract violations ----------------------------------
+R=$(chat "$(msg hi '{"n":3}')")
+check "n=3: three choices, tokens x3" "3 0,1,2 9" \
+    "$(jq -r '"\(.choices|length) \([.choices[].index]|map(tostring)|join(",")) \(.usage.completion_tokens)"' <<<"$R")"
+chat "$(msg hi '{"n":2,"stream":true,"stream_options":{"include_usage":true}}')" | sse_data |
+    grep -v '^\[DONE\]$' | jq -s . >"$TMP/n2.json"
+check "n=2 stream: each choice whole, usage x2" "Hello from default.|Hello from default.|6" \
+    "$(jq -r '[(0,1) as $i | [.[].choices[]|select(.index == $i)|.delta.content // empty]|join("")]+[(.[-1].usage.completion_tokens|tostring)]|join("|")' "$TMP/n2.json")"
+check "n=0: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/chat/completions" -d "$(msg hi '{"n":0}')")"
+T=$(curl -s -o /dev/null -w '%{time_total}' "$U/v1/chat/completions" \
+    -d "$(msg 'x [[mock {"chunks":4,"chunk_delay_ms":150}]]')")
+check "paced reply: 4 pieces x 150 ms before the head" "true" "$(jq -n "$T >= 0.55 and $T < 3")"
+R=$(chat "$(msg 'x [[mock {"content":"{\"name\": 7}"}]]')")
+check "schema-violating content as given" '{"name": 7}' "$(jq -r '.choices[0].message.content' <<<"$R")"
+
+# ---- no_usage and the tally in the other dialects ------------------------------------
+R=$(achat "$(amsg 'x [[mock {"no_usage":true}]]')")
+check "anthropic no_usage: reply without usage" "false end_turn" \
+    "$(jq -r '"\(has("usage")) \(.stop_reason)"' <<<"$R")"
+achat "$(amsg 'x [[mock {"no_usage":true}]]' '{"stream":true}')" | sse_data | jq -s . >"$TMP/anu.json"
+check "anthropic no_usage stream: no usage anywhere" "0 message_stop" \
+    "$(jq -r '"\([.[]|select(.usage != null or .message.usage != null)]|length) \(.[-1].type)"' "$TMP/anu.json")"
+check "anthropic no_usage stream: no usage reported" "no_usage sk-ant-1" "$(last_call '"\(.outcome) \(.key)"')"
+achat "$(amsg hi '{"stream":true}')" >/dev/null
+check "anthropic stream: usage reported" "usage" "$(last_call .outcome)"
+R=$(gchat "$(gmsg 'x [[mock {"no_usage":true}]]')")
+check "gemini no_usage: no usageMetadata" "false STOP" \
+    "$(jq -r '"\(has("usageMetadata")) \(.candidates[0].finishReason)"' <<<"$R")"
+gchat "$(gmsg hi)" "$GM:streamGenerateContent?alt=sse" >/dev/null
+check "gemini stream: usage reported" "usage gemini-test g-key-1" \
+    "$(last_call '"\(.outcome) \(.model) \(.key)"')"
+
 # ---- still alive ------------------------------------------------------------------
 if kill -0 "$PID" 2>/dev/null; then ok "mock still running"; else not_ok "mock still running"; fi
 

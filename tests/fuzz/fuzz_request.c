@@ -65,7 +65,7 @@ static const char *const names[] = {
 
 static struct sy_config *cfg;
 static struct sy_worker worker;
-static volatile int draining;
+static atomic_bool draining;
 static bool show; /* SY_FUZZ_SHOW=1: print each answer (debugging) */
 
 struct fake {

@@ -410,6 +410,10 @@ class Mock {
         return s[dep] ? s[dep].requests : 0;
     }
     requests(dep) { return this.ctl('GET', `/_mock/requests/${dep}`); }
+    /* The usage the mock reported to its callers, and its call log (see
+     * tests/fakes/README.md, "The tally"); resetTally() forgets it. */
+    tally() { return this.ctl('GET', '/_mock/tally'); }
+    resetTally() { return this.ctl('DELETE', '/_mock/tally'); }
     async reset() {
         await this.clearFaults();
         await this.resetStats();
@@ -882,10 +886,63 @@ class Redis {
 /* Servers to run a scenario behind, for describe() loops. */
 const SERVERS = ['lighttpd', 'apache'];
 
+/* ------------------------------------------------------------------ */
+/* Money, as core/config/cost.c computes it                            */
+
+/* A price in USD per million tokens as integer pico-dollars per token
+ * (rounded to nearest), as BigInt. */
+function priceRate(usdPerMtok) {
+    return usdPerMtok > 0 ? BigInt(Math.round(usdPerMtok * 1e6)) : 0n;
+}
+
+/* pico-dollars times (1 + markup) in micro-dollars, rounded once: to
+ * nearest with halves up, or up when 'roundUp' (cost.c to_micro). */
+function picoToMicro(pico, markupPct, roundUp) {
+    const d = 10000n * 1000000n;
+    const m = 10000n + BigInt(Math.round((markupPct || 0) * 100));
+    const frac = ((pico % d) * m + (roundUp ? d - 1n : d / 2n)) / d;
+    return Number((pico / d) * m + frac);
+}
+
+/* The cost in micro-dollars of 'usage' ({prompt_tokens,
+ * completion_tokens, cached_tokens, reasoning_tokens}) at 'price'
+ * ({input_per_mtok, output_per_mtok, cached_input_per_mtok}) with the
+ * provider's 'markupPct': sy_cost_micro_usd. */
+function costMicroUsd(price, usage, markupPct = 0) {
+    const rin = priceRate(price.input_per_mtok);
+    const rcached = priceRate(price.cached_input_per_mtok) || rin;
+    const prompt = BigInt(Math.max(usage.prompt_tokens || 0, 0));
+    const cached = BigInt(Math.max(usage.cached_tokens || 0, 0));
+    const uncached = prompt > cached ? prompt - cached : 0n;
+    const completion = BigInt(Math.max(usage.completion_tokens || 0, usage.reasoning_tokens || 0, 0));
+    const pico = uncached * rin + cached * rcached + completion * priceRate(price.output_per_mtok);
+    return picoToMicro(pico, markupPct, false);
+}
+
+/* The most a request may cost (a budget reservation): 'inTokens' at the
+ * higher of the input and cached prices, 'outTokens' at the output
+ * price, the markup, rounded up: sy_cost_worst_case_micro_usd. The
+ * gateway counts a request's input as its body bytes + 1 (capped by the
+ * context window) and its output as max_tokens x n. */
+function worstCaseMicroUsd(price, inTokens, outTokens, markupPct = 0) {
+    const rin = priceRate(price.input_per_mtok);
+    const rc = priceRate(price.cached_input_per_mtok);
+    const pico = BigInt(inTokens) * (rc > rin ? rc : rin) +
+        BigInt(outTokens) * priceRate(price.output_per_mtok);
+    return picoToMicro(pico, markupPct, true);
+}
+
+/* The JSON lines of a usage log (server.usage_log), [] when absent. */
+function readUsageLog(file) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8'); } catch (e) { return []; }
+    return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
 module.exports = {
     ROOT, BUILD, SWITCHYARD, MOCK, LIGHTTPD_CONF, APACHE_CONF, TOOLS, SERVERS,
     Stack, Mock, gatewayConfig, request, chat, chatBody, contentOf, freePort,
     waitFor, sleep, spawnProc, stopProc, makeTmpDir, removeTmpDir, missing,
     workerPids, alive, runSwitchyard, tail, canConnect, fillTemplate, httpUser,
-    Redis, redisCommand, redisPipeline,
+    Redis, redisCommand, redisPipeline, costMicroUsd, worstCaseMicroUsd, readUsageLog,
 };

@@ -311,11 +311,13 @@ for (const server of h.SERVERS) {
                 assert.match(q.headers['content-type'], /^application\/json/);
                 assert.equal(q.body.model, 'claude-mock');
             }
-            assert.deepEqual(reqs.an.map((q) => q.body.stream === true), [true, false]);
+            /* A non-streaming caller is served from a provider stream too
+             * (first_byte_ms measures the provider, not the answer). */
+            assert.deepEqual(reqs.an.map((q) => q.body.stream === true), [true, true]);
             assert.equal(reqs.ge.length, 2);
             assert.deepEqual(reqs.ge.map((q) => q.path), [
                 '/ge/v1beta/models/gemini-mock:streamGenerateContent?alt=sse',
-                '/ge/v1beta/models/gemini-mock:generateContent',
+                '/ge/v1beta/models/gemini-mock:streamGenerateContent?alt=sse',
             ]);
             for (const q of reqs.ge) {
                 assert.equal(q.headers['x-goog-api-key'], KEYS.SY_IT_GEM_KEY);

@@ -6,7 +6,8 @@
  * mod_fcgid (conf/apache-fcgid-subpath.conf, which starts switchyard on an
  * inherited socket) and nginx (conf/nginx-subpath.conf, a template). For
  * each: the official openai SDK with baseURL .../llm/v1 (chat; a stream
- * whose events arrive one by one, not batched; models), /llm/healthz, the
+ * whose events arrive one by one, not batched; models, one whose id has
+ * a slash, sent as %2F), /llm/healthz, the
  * admin API reached under the prefix, a 1.5 MiB prompt passing and a
  * 5 MiB body getting the gateway's JSON 413 (the servers' size limits are
  * above the gateway's), the gateway's JSON 404 for an
@@ -88,7 +89,7 @@ const stack = new h.Stack({
     tag: 'mount', servers: [],
     env: { SY_MOUNT_ADMIN: ADMIN_KEY },
     config: (mockPort) => h.gatewayConfig(mockPort, {
-        deployments: { a: {} }, groups: { 'gpt-4o-mini': ['a'] },
+        deployments: { a: {} }, groups: { 'gpt-4o-mini': ['a'], 'vendor/model': ['a'] },
         server: {
             processes: 2, threads: 4, admin_key_env: 'SY_MOUNT_ADMIN',
             max_body_bytes: 4 << 20,
@@ -197,9 +198,12 @@ for (const [name, v] of Object.entries(VARIANTS)) {
             });
             const ids = [];
             for await (const m of client.models.list()) ids.push(m.id);
-            assert.deepEqual(ids, ['gpt-4o-mini']);
+            assert.deepEqual(ids, ['gpt-4o-mini', 'vendor/model']);
             const one = await client.models.retrieve('gpt-4o-mini');
             assert.equal(one.id, 'gpt-4o-mini');
+            /* vendor%2Fmodel: Apache hands it over still encoded. */
+            const slash = await client.models.retrieve('vendor/model');
+            assert.equal(slash.id, 'vendor/model');
         });
 
         it('/llm/healthz', async () => {

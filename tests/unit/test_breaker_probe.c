@@ -48,7 +48,7 @@ group_teardown(void **state)
 }
 
 static struct sy_breaker_conf
-conf(unsigned consecutive)
+probe_conf(unsigned consecutive)
 {
     struct sy_breaker_conf c;
     sy_breaker_conf_defaults(&c);
@@ -98,7 +98,7 @@ static void
 test_adopt_keeps_the_holders_deadline(void **state)
 {
     (void)state;
-    struct sy_breaker_conf c = conf(5);
+    struct sy_breaker_conf c = probe_conf(5);
     struct sy_breaker b;
     sy_breaker_init(&b);
     uint64_t local = 500000;
@@ -195,7 +195,7 @@ test_script_ignored_probe_frees_at_once(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct sy_breaker_conf c = conf(3);
+    struct sy_breaker_conf c = probe_conf(3);
     struct sy_store *w1 = store_on(srv.port, NULL);
     struct sy_store *w2 = store_on(srv.port, NULL);
     struct sy_store *sub = store_on(srv.port, NULL);
@@ -268,7 +268,7 @@ test_script_deadline_set_once(void **state)
 {
     (void)state;
     NEED_REDIS();
-    struct sy_breaker_conf c = conf(3);
+    struct sy_breaker_conf c = probe_conf(3);
     struct sy_store *w1 = store_on(srv.port, NULL);
     struct sy_store *w2 = store_on(srv.port, NULL);
     reset_dep(w1, "once");
@@ -359,7 +359,7 @@ run_two_processes(struct sy_store *p1, struct sy_store *p2, bool p1_first,
 {
     static const unsigned at1[] = { 10, 20, 30, 60, 70, 80 };
     static const unsigned at2[] = { 40, 50, 90, 100 };
-    struct sy_breaker_conf c = conf(rule);
+    struct sy_breaker_conf c = probe_conf(rule);
     reset_dep(p1, dep);
     if (p1_first) {
         report_seq(p1, dep, &c, "FFFSFF", at1, sh);
@@ -387,7 +387,7 @@ test_script_out_of_order_exact(void **state)
         assert_int_equal(sh.state, SY_BREAKER_OPEN);
         assert_int_equal(sh.trips, 1);
     }
-    struct sy_breaker_conf c = conf(5);
+    struct sy_breaker_conf c = probe_conf(5);
     /* A late success never resets the failures that came after it. */
     reset_dep(p1, "late");
     static const unsigned f4[] = { 10, 20, 30, 40 };

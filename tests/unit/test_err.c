@@ -74,6 +74,8 @@ static const struct want_row want[] = {
       "client_closed_request" },
     { SY_EUP_CONTRACT, "SY_EUP_CONTRACT", 502, true, false, "upstream_error",
       "output_contract_violation" },
+    { SY_EUP_TOOLONG, "SY_EUP_TOOLONG", 504, false, false, "upstream_error",
+      "upstream_total_timeout" },
 };
 
 static void

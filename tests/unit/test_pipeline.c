@@ -51,7 +51,8 @@ static const char config_text[] =
     "'groups':{"
     "'fail2':{'deployments':['dep-a','dep-b']},"
     "'one':{'deployments':['dep-a']},"
-    "'dark':{'deployments':['dep-off']}}}";
+    "'dark':{'deployments':['dep-off']},"
+    "'org/m':{'deployments':['dep-a']}}}";
 
 /* ------------------------------------------------------------------ */
 /* Fixture: config, worker, a capturing sink                           */
@@ -545,7 +546,7 @@ test_models(void **state)
     struct json_object *data = get(doc, "data");
     assert_true(json_object_is_type(data, json_type_array));
     /* Every group, in config order, whatever its route. */
-    static const char *const ids[] = { "fail2", "one", "dark" };
+    static const char *const ids[] = { "fail2", "one", "dark", "org/m" };
     assert_int_equal(json_object_array_length(data), SY_ARRAY_LEN(ids));
     for (size_t i = 0; i < SY_ARRAY_LEN(ids); i++) {
         struct json_object *m = json_object_array_get_idx(data, i);
@@ -568,6 +569,43 @@ test_models(void **state)
     serve("GET", "/v1/models/nope", NULL, NULL);
     expect_error(404, "invalid_request_error", "model_not_found", "model",
                  "The model 'nope' does not exist");
+}
+
+/* Issue 13: client.models.retrieve('org/m') sends "org%2Fm", and a server
+ * that keeps encoded slashes (Apache NoDecode) passes it on in PATH_INFO
+ * as it is: the model id decodes %2F and %5C, and only those. */
+static void
+test_model_encoded_slash(void **state)
+{
+    (void)state;
+    static const char *const found[] = { "/v1/models/org%2Fm",
+                                         "/v1/models/org%2fm",
+                                         "/v1/models/org/m" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(found); i++) {
+        serve("GET", found[i], NULL, NULL);
+        assert_int_equal(status, 200);
+        assert_string_equal(json_object_get_string(get(doc, "id")), "org/m");
+    }
+    serve("GET", "/v1/models/org%5Cm", NULL, NULL);
+    expect_error(404, "invalid_request_error", "model_not_found", "model",
+                 "The model 'org\\m' does not exist");
+    /* Other escapes, bad or cut-off ones stay as they are. */
+    static const struct {
+        const char *seg, *shown;
+    } kept[] = { { "org%6Dm", "org%6Dm" },
+                 { "org%2", "org%2" },
+                 { "org%", "org%" },
+                 { "org%zFm", "org%zFm" },
+                 { "org%%2Fm", "org%/m" } };
+    for (size_t i = 0; i < SY_ARRAY_LEN(kept); i++) {
+        char path[64], msg[96];
+        snprintf(path, sizeof(path), "/v1/models/%s", kept[i].seg);
+        snprintf(msg, sizeof(msg), "The model '%s' does not exist",
+                 kept[i].shown);
+        serve("GET", path, NULL, NULL);
+        expect_error(404, "invalid_request_error", "model_not_found", "model",
+                     msg);
+    }
 }
 
 static void
@@ -734,6 +772,7 @@ main(void)
         T(test_all_deployments_fail),
         T(test_failures_are_logged_without_secrets),
         T(test_models),
+        T(test_model_encoded_slash),
         T(test_healthz),
         T(test_request_id),
         T(test_request_id_untrusted),

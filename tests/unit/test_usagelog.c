@@ -94,6 +94,9 @@ sample(void)
         .status = 200,
         .error = NULL,
         .attempts = 2,
+        .attempt = 2,
+        .outcome = "ok",
+        .estimated = 1,
     };
     return r;
 }
@@ -160,7 +163,8 @@ test_format_exact(void **state)
         "\"provider\":\"openai\",\"prompt_tokens\":1200,"
         "\"completion_tokens\":300,\"cached_tokens\":1024,"
         "\"reasoning_tokens\":7,\"cost_micro_usd\":4720,\"status\":200,"
-        "\"error\":null,\"attempts\":2}\n";
+        "\"error\":null,\"attempts\":2,\"attempt\":2,\"outcome\":\"ok\","
+        "\"estimated\":1}\n";
     assert_int_equal(len, strlen(want));
     assert_memory_equal(line, want, len);
     /* Too small a buffer: nothing. */

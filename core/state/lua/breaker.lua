@@ -31,8 +31,9 @@
 --
 -- The consecutive rule counts by the outcomes' own times, not by the
 -- order in which they reach Redis (each process sends its outcomes every
--- refresh, so another's may arrive late): see success_at. The rules are
--- checked once per report, after all of its outcomes are in place.
+-- refresh, so another's may arrive late): see "The consecutive rule" below.
+-- The rules are checked once per report, after all of its outcomes are
+-- in place.
 -- Window buckets are numbered by Redis' clock at arrival.
 -- SPDX-License-Identifier: MIT
 local key, pkey = KEYS[1], KEYS[2]

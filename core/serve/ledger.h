@@ -1,0 +1,59 @@
+/*
+ * ledger.h - the books of one chat request, kept as a transaction:
+ * everything admitting it reserved (the caller key's rate limits, the
+ * virtual key's money budget) and one record per provider attempt (its
+ * deployment, provider-key reservation, outcome, usage and cost).
+ *
+ * The request path writes to the ledger and never settles anything
+ * itself; sy_pipeline_settle() (pipeline_settle.c), the one exit of the
+ * chat transaction, settles or releases every reservation in it, writes
+ * one usage-log line per attempt and records the spend. So no early
+ * return can leave a reservation held or an attempt unpaid.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_SERVE_LEDGER_H
+#define SY_SERVE_LEDGER_H
+
+#include "base/sy.h"
+#include "api/chat.h"
+#include "state/budget.h"
+#include "state/quota.h"
+
+/* Attempts one request may make: every deployment of a group
+ * (SY_ROUTE_MAX) once, plus retries on another key of the same
+ * provider. Past it the request stops trying (and says so). */
+#define SY_LEDGER_MAX_ATTEMPTS 64
+
+/* One provider attempt. */
+struct sy_attempt {
+    const struct sy_deployment *d;
+    bool sent;           /* the request went out (else the adapter
+                            refused to build it: no line in the log) */
+    enum sy_err outcome; /* SY_OK, the failure class, SY_EGONE */
+    bool reached;        /* the provider took the request: it may bill */
+    bool estimated;      /* 'usage' is the gateway's estimate (the
+                            provider reported none) */
+    struct sy_usage usage;
+    int64_t cost_micro_usd; /* of 'usage' at d's prices and markup */
+    uint64_t total_us;
+    bool key_held;                 /* 'key_res' is a live reservation */
+    struct sy_reservation key_res; /* the provider key's RPM/TPM */
+};
+
+struct sy_ledger {
+    /* admit */
+    const struct sy_caller_key *ck; /* configured caller key, or NULL */
+    struct sy_vkey *vk;             /* virtual key, or NULL */
+    const struct sy_group *g;       /* the group, once resolved */
+    bool caller_held;               /* 'caller_res' is live */
+    struct sy_reservation caller_res;
+    bool budget_held; /* 'budget' holds a reservation id */
+    struct sy_budget_result budget;
+    char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
+    /* attempts, in order */
+    struct sy_attempt *att; /* SY_LEDGER_MAX_ATTEMPTS, from the arena */
+    unsigned natt;
+    bool settled;
+};
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * pipeline_attempt.c - one provider attempt of a chat request: build the
+ * provider request through the adapter, perform it, and turn what came
+ * back into the caller's answer or a failure that may move on to the
+ * next deployment.
+ *
+ * Every attempt ends in attempt_close(), its one exit: the outcome goes
+ * to the shared state (latency, breaker), and the attempt's record in
+ * the ledger gets its usage and cost: what the provider reported, or,
+ * for an attempt the provider took but reported nothing for, the
+ * gateway's estimate (never 0). Settling is the transaction's job
+ * (pipeline_settle.c).
+ *
+ * A caller that did not ask for a stream is still served from a provider
+ * stream when the deployment can stream: first_byte_ms and idle_ms then
+ * measure the provider, not the length of the answer, and time to first
+ * token is sampled for every request. The reply is assembled
+ * (api/assemble.c) and checked like a buffered one.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "api/assemble.h"
+#include "api/caps.h"
+#include "api/chat.h"
+#include "api/sink.h"
+#include "api/sse.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "config/cost.h"
+#include "contract/contract.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "state/state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Reset the per-attempt state and build the provider request. False
+ * when the adapter refused (a feature its provider lacks): 'f' says
+ * why, and another deployment of the group may still serve it. */
+static bool
+attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
+              struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_deployment *d = c->dep;
+    const struct sy_adapter *ad = d->provider->adapter;
+    memset(&c->f, 0, sizeof(c->f));
+    memset(&c->usage, 0, sizeof(c->usage));
+    c->ct_checked = false;
+    c->done_seen = false;
+    c->holding = false;
+    c->stream_chunks = 0;
+    c->stream_bytes = 0;
+    c->stream_min_len = 0;
+    c->result = SY_OK;
+    sy_buf_clear(&c->held);
+    /* What a stream may take is sized from this deployment's
+     * max_response_bytes (see on_stream_data), not a fixed ceiling. */
+    sy_buf_free(&c->pending);
+    sy_buf_init(&c->pending, d->max_response_bytes);
+    sy_stream_answer_clear(&c->answer);
+    sy_stream_answer_limit(&c->answer, d->max_response_bytes);
+    c->check_stream =
+        c->chat.stream &&
+        (c->chat.response_format != SY_FORMAT_TEXT || c->needs_tools);
+    c->buffering =
+        c->check_stream && c->group != NULL && c->group->stream_buffer;
+    /* A non-streaming caller is served from a provider stream whenever
+     * the deployment streams with usage (see the file comment). */
+    c->as = NULL;
+    c->json_reply = false;
+    bool assemble = !c->chat.stream && d->caps.streaming &&
+                    ad->stream_event != NULL &&
+                    (ad->caps & SY_CAP_STREAM_USAGE) != 0;
+    if (assemble)
+        c->as = sy_assemble_new(&w->arena, d->max_response_bytes,
+                                w->cfg->server.max_json_depth);
+
+    memset(&c->call, 0, sizeof(c->call));
+    c->call.req = &c->chat;
+    c->call.target = &d->target;
+    c->call.api_key = api_key;
+    c->call.stream_upstream = c->as != NULL;
+    c->call.arena = &w->arena;
+    c->call.ctx =
+        ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size) : NULL;
+    c->call.fail = f;
+    c->attempt_start_us = sy_now_us();
+    c->first_event_us = 0;
+    memset(out, 0, sizeof(*out));
+    sy_buf_clear(&w->upbody);
+    out->body = &w->upbody;
+    enum sy_err e = ad->build_request(&c->call, out);
+    if (e == SY_OK)
+        return true;
+    f->err = e;
+    if (f->message == NULL)
+        f->message = "could not build the provider request";
+    return false;
+}
+
+/* The cost header of a JSON reply, with the contract mark when the
+ * group passes violations on. */
+static const char *
+cost_header(struct pctx *c, const char *extra)
+{
+    const struct sy_deployment *d = c->dep;
+    c->cost_micro_usd =
+        sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
+    char usd[32];
+    sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
+    return sy_arena_printf(&c->w->arena, "x-switchyard-cost-usd: %s\r\n%s", usd,
+                           extra ? extra : "");
+}
+
+/* A complete reply for a non-streaming caller (parsed or assembled):
+ * check the output contract, then answer, or turn a violation into a
+ * failure of this deployment. */
+static enum sy_attempt_result
+finish_reply(struct pctx *c, struct sy_chat_resp *resp, struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_deployment *d = c->dep;
+    char why[300];
+    const char *extra = NULL;
+    if (!sy_chat_resp_contract(&c->chat, resp, w->cfg->server.max_json_depth,
+                               &w->arena, why, sizeof(why))) {
+        /* The reply breaks the requested format: a failure of this
+         * deployment (counted apart from breaker failures), unless the
+         * group passes such replies on. When the caller's patterns spent
+         * the request's regex budget, the caller's schema is at fault: a
+         * 400, no failover, nothing held against the deployment. */
+        if (sy_chat_contract_overspent(&c->chat)) {
+            f->err = SY_EBADREQ;
+            f->message = sy_arena_printf(&w->arena,
+                                         "the output contract could not be "
+                                         "checked: %s",
+                                         why);
+            return SY_ATTEMPT_NEXT;
+        }
+        if (w->state != NULL)
+            sy_state_contract(w->state, d);
+        if (c->group->on_violation != SY_CONTRACT_PASS) {
+            f->err = SY_EUP_CONTRACT;
+            f->message = sy_arena_printf(
+                &w->arena, "the reply broke the output contract: %s", why);
+            return SY_ATTEMPT_NEXT;
+        }
+        extra = "x-switchyard-contract: violated\r\n";
+    }
+    extra = cost_header(c, extra);
+    if (resp->raw != NULL) {
+        /* Unchanged reply: straight from the upstream buffer. */
+        sy_pipeline_send_bytes(c, 200, "application/json", extra, resp->raw,
+                               resp->raw_len);
+    } else {
+        struct sy_buf *b = &w->out;
+        sy_buf_clear(b);
+        sy_chat_resp_write(resp, b);
+        sy_pipeline_send_body(c, 200, "application/json", extra, b);
+    }
+    c->result = SY_OK;
+    return SY_ATTEMPT_DONE;
+}
+
+/* Keep the usage a reply reported (bounded by what the deployment can
+ * produce): it is paid for whatever happens next. */
+static void
+take_usage(struct pctx *c, const struct sy_usage *u)
+{
+    if (!u->present)
+        return;
+    c->usage = *u;
+    if (sy_usage_bound(&c->usage, &c->dep->caps, sy_chat_req_choices(&c->chat)))
+        sy_log_warn(c->request_id,
+                    "%s reported impossible token counts; "
+                    "bounded",
+                    c->dep->name);
+}
+
+/* A 2xx reply to a non-streaming caller: a buffered JSON body, or the
+ * provider stream gathered by the assembler. */
+static enum sy_attempt_result
+on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_adapter *ad = c->dep->provider->adapter;
+    struct sy_chat_resp resp;
+    memset(&resp, 0, sizeof(resp));
+    enum sy_err e;
+    if (c->as != NULL) {
+        /* on_stream_data fed the stream; a last event without its blank
+         * line is still an event. */
+        e = sy_sse_stream_feed(ad, &c->call, NULL, 0, sy_pipeline_on_chunk, c,
+                               &c->f);
+        if (e == SY_OK)
+            e = sy_assemble_finish(c->as, &resp);
+        if (e != SY_OK) {
+            *f = c->f;
+            f->err = SY_EUP_PROTO;
+            if (f->message == NULL)
+                f->message = sy_assemble_message(c->as);
+        }
+    } else if (!sy_pipeline_ctype_is(uc->content_type, "application/json")) {
+        e = f->err = SY_EUP_PROTO;
+        f->message = sy_arena_printf(
+            &w->arena, "expected a JSON reply, got Content-Type '%.60s'",
+            uc->content_type);
+    } else {
+        e = ad->parse_response(&c->call, sy_buf_cstr(&uc->body), uc->body.len,
+                               &resp, f);
+    }
+    if (e == SY_OK) {
+        take_usage(c, &resp.usage);
+        return finish_reply(c, &resp, f);
+    }
+    if (f->err == SY_OK)
+        f->err = e;
+    return SY_ATTEMPT_NEXT;
+}
+
+/* The end of a 2xx stream to a streaming caller: check the contract
+ * when asked, then finish the stream, or fail over while nothing has
+ * reached the caller, or end it with an error event. */
+static enum sy_attempt_result
+on_stream_end(struct pctx *c, struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_deployment *d = c->dep;
+    /* A last event without its blank line is still an event. */
+    enum sy_err e = sy_sse_stream_feed(d->provider->adapter, &c->call, NULL, 0,
+                                       sy_pipeline_on_chunk, c, &c->f);
+    if (e != SY_OK || !c->done_seen) {
+        *f = c->f;
+        if (f->err == SY_OK) {
+            f->err = e != SY_OK ? e : SY_EUP_PROTO;
+            f->message = "the stream ended before its end marker";
+        }
+        return SY_ATTEMPT_NEXT;
+    }
+    char why[300];
+    bool holds = true, violated = false, fenced = false, caller = false;
+    if (c->check_stream &&
+        !sy_chat_stream_contract(&c->chat, &c->answer,
+                                 w->cfg->server.max_json_depth, &w->arena, why,
+                                 sizeof(why), &fenced)) {
+        caller = sy_chat_contract_overspent(&c->chat);
+        if (w->state != NULL && !caller)
+            sy_state_contract(w->state, d);
+        violated = true;
+        holds = !caller && c->group->on_violation == SY_CONTRACT_PASS;
+    }
+    if (!holds) {
+        /* The caller's patterns spent the regex budget (finish_reply). */
+        f->err = caller ? SY_EBADREQ : SY_EUP_CONTRACT;
+        f->message = sy_arena_printf(&w->arena,
+                                     "the streamed answer of %s broke the "
+                                     "output contract: %s",
+                                     d->name, why);
+        if (!c->s->headers_sent)
+            return SY_ATTEMPT_NEXT;
+        /* Too late to move: end with an error, never a silent success
+         * that breaks the caller's parser. */
+        sy_pipeline_send_stream_error(c, f->err, f->message);
+        c->result = f->err;
+        return SY_ATTEMPT_DONE;
+    }
+    if (c->buffering)
+        sy_pipeline_send_buffered(c, fenced, violated);
+    sy_pipeline_release_held(c);
+    c->cost_micro_usd =
+        sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
+    /* Headers are long gone: the price goes in an SSE comment, which
+     * clients ignore and people and tools can read. */
+    char usd[32], note[80];
+    sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
+    int nn =
+        snprintf(note, sizeof(note), ": x-switchyard-cost-usd %s\n\n", usd);
+    if (nn > 0 && (size_t)nn < sizeof(note))
+        sy_sink_write(c->s, note, (size_t)nn);
+    sy_sink_write(c->s, "data: [DONE]\n\n", 14);
+    sy_sink_flush(c->s);
+    c->result = SY_OK;
+    return SY_ATTEMPT_DONE;
+}
+
+/* A non-2xx reply or a transport failure: 'f' says what. A caller error
+ * from the provider is answered here (no other deployment would do
+ * better); a caller that left ends the request. */
+static enum sy_attempt_result
+on_failure(struct pctx *c, struct sy_upstream_call *uc, enum sy_err e,
+           struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    if (e == SY_OK) {
+        sy_pipeline_classify(c, uc, f);
+        if (sy_err_retry(f->err))
+            return SY_ATTEMPT_NEXT;
+        /* A caller error (or a class we never retry): answer with it,
+         * keeping the provider's status for caller errors. */
+        int status =
+            f->err == SY_EUP_BADREQ && f->status >= 400 && f->status < 500
+                ? f->status
+                : sy_err_status(f->err);
+        sy_log_info(c->request_id, "deployment %s: caller error %d",
+                    c->dep->name, uc->status);
+        sy_pipeline_send_error(c, status, f->message, sy_err_type(f->err),
+                               f->param,
+                               f->code ? f->code : sy_err_code(f->err), NULL);
+        c->result = f->err;
+        return SY_ATTEMPT_DONE;
+    }
+    if (e == SY_EGONE) {
+        sy_log_info(c->request_id, "client went away during %s", c->dep->name);
+        c->result = SY_EGONE;
+        return SY_ATTEMPT_DONE;
+    }
+    *f = c->f;
+    if (f->err == SY_OK || f->message == NULL) {
+        f->err = e;
+        f->message = sy_arena_strdup(&w->arena, uc->errmsg[0] ? uc->errmsg
+                                                              : sy_err_name(e));
+    }
+    return SY_ATTEMPT_NEXT;
+}
+
+/* The attempt failed with 'f': note it, end a started stream with an
+ * error event, answer now when the failure may not move on. */
+static enum sy_attempt_result
+after_failure(struct pctx *c, struct sy_failure *f)
+{
+    c->result = f->err;
+    sy_pipeline_note_failure(c, f);
+    if (c->s->headers_sent) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "upstream %s failed mid-stream: %s",
+                 c->dep->name, f->message ? f->message : sy_err_name(f->err));
+        sy_pipeline_send_stream_error(c, f->err, msg);
+        return SY_ATTEMPT_DONE;
+    }
+    if (!sy_err_retry(f->err) ||
+        (f->err == SY_EUP_CONTRACT &&
+         c->group->on_violation == SY_CONTRACT_ERROR)) {
+        sy_pipeline_send_err(
+            c, f->err, f->message ? f->message : sy_err_name(f->err), f->param);
+        return SY_ATTEMPT_DONE;
+    }
+    return SY_ATTEMPT_NEXT;
+}
+
+/* Usage for an attempt the provider took but reported none for (a
+ * stream cut short, a client that left, a reply without "usage"): the
+ * prompt estimate (about 4 bytes a token, images at their worst), and
+ * the answer counted from what arrived: a token per 4 bytes of the
+ * events past their envelope (the shortest event), or of a buffered
+ * reply's body; at most max_tokens for each choice, and bounded like
+ * reported usage. Never 0: the provider bills the prompt it read. */
+static void
+estimate_usage(struct pctx *c, const struct sy_upstream_call *uc,
+               struct sy_usage *u)
+{
+    uint64_t text = c->stream_bytes - c->stream_chunks * c->stream_min_len;
+    uint64_t out = text / 4;
+    if (c->stream_chunks == 0 && uc->status >= 200 && uc->status < 300)
+        out = uc->body_bytes / 4;
+    if (c->chat.max_tokens > 0)
+        out = SY_MIN(out, (uint64_t)c->chat.max_tokens *
+                              sy_chat_req_choices(&c->chat));
+    memset(u, 0, sizeof(*u));
+    u->present = true;
+    u->prompt_tokens =
+        (int64_t)SY_MAX(SY_MIN(c->input_estimate, (uint64_t)INT32_MAX), 1);
+    u->completion_tokens = (int64_t)SY_MIN(out, (uint64_t)INT32_MAX);
+    u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+}
+
+/* The one exit of an attempt: the outcome to the shared state, usage and
+ * cost to the attempt's record. 'sent': the request went out. */
+static void
+attempt_close(struct pctx *c, struct sy_attempt *a,
+              const struct sy_upstream_call *uc, bool sent)
+{
+    const struct sy_deployment *d = c->dep;
+    bool ok2xx = uc->status >= 200 && uc->status < 300;
+    a->d = d;
+    a->sent = sent;
+    a->outcome = c->result;
+    a->total_us = uc->total_us;
+    a->reached =
+        sent && (ok2xx || (uc->status == 0 && c->result != SY_EUP_CONNECT));
+    if (c->usage.present) {
+        a->usage = c->usage;
+    } else if (a->reached) {
+        estimate_usage(c, uc, &a->usage);
+        a->estimated = true;
+        sy_log_info(c->request_id,
+                    "%s reported no usage; charged an estimate of %lld "
+                    "prompt and %lld completion tokens",
+                    d->name, (long long)a->usage.prompt_tokens,
+                    (long long)a->usage.completion_tokens);
+    }
+    if (a->usage.present)
+        a->cost_micro_usd =
+            sy_cost_micro_usd(&d->price, &a->usage, d->provider->markup_bp);
+    if (c->w->state == NULL)
+        return;
+    uint64_t ttft = c->first_event_us > c->attempt_start_us
+                        ? c->first_event_us - c->attempt_start_us
+                        : 0;
+    uint64_t out_tokens =
+        c->usage.present ? (uint64_t)c->usage.completion_tokens : 0;
+    /* A caller that went away says nothing about the deployment (the
+     * probe it may hold is given back by the run loop). */
+    if (c->result != SY_EGONE)
+        sy_state_record(c->w->state, d, c->result, uc->total_us, ttft,
+                        out_tokens, c->probe_token);
+}
+
+/* One try on deployment c->dep with 'api_key', recorded in 'a'.
+ * SY_ATTEMPT_DONE when the caller has been answered (success, caller
+ * error, a stream that had started, a caller that left). */
+enum sy_attempt_result
+sy_pipeline_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
+{
+    struct sy_failure f;
+    memset(&f, 0, sizeof(f));
+    struct sy_http_out out;
+    struct sy_upstream_call uc;
+    memset(&uc, 0, sizeof(uc));
+    if (!attempt_begin(c, api_key, &out, &f)) {
+        /* Nothing was sent; another deployment may serve the request. */
+        sy_pipeline_note_failure(c, &f);
+        c->result = f.err;
+        attempt_close(c, a, &uc, false);
+        return SY_ATTEMPT_NEXT;
+    }
+    uc.req = &out;
+    uc.timeouts = c->dep->timeouts;
+    uc.max_body_bytes = c->dep->max_response_bytes;
+    if (c->chat.stream || c->as != NULL) {
+        uc.on_data = sy_pipeline_on_stream_data;
+        uc.ud = c;
+    }
+    c->uc = &uc;
+    enum sy_err e = c->w->perform(c->w->up, &uc);
+    bool ok2xx = e == SY_OK && uc.status >= 200 && uc.status < 300;
+    enum sy_attempt_result ar;
+    if (ok2xx && !c->chat.stream)
+        ar = on_reply(c, &uc, &f);
+    else if (ok2xx)
+        ar = on_stream_end(c, &f);
+    else
+        ar = on_failure(c, &uc, e, &f);
+    if (ar == SY_ATTEMPT_NEXT)
+        ar = after_failure(c, &f);
+    attempt_close(c, a, &uc, e != SY_ETOOBIG);
+    c->uc = NULL;
+    sy_upstream_call_cleanup(&uc);
+    return ar;
+}

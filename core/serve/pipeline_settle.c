@@ -1,0 +1,135 @@
+/*
+ * pipeline_settle.c - the one exit of the chat transaction: settle or
+ * release every reservation in the request's ledger (ledger.h) with
+ * what the attempts used, write one usage-log line per provider attempt
+ * and record the spend; and the lifetime a budget reservation needs.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "api/chat.h"
+#include "api/sink.h"
+#include "base/err.h"
+#include "config/config.h"
+#include "config/cost.h"
+#include "io/usagelog.h"
+#include "io/worker.h"
+#include "state/budget.h"
+#include "state/quota.h"
+#include "state/state.h"
+#include "state/vkeys.h"
+
+#include <string.h>
+
+/* Longest a budget reservation may need to live (see below). */
+#define SY_BUDGET_TTL_MAX_MS (6u * 3600u * 1000u)
+/* Slack past the attempts' limits: settling, clocks of other hosts. */
+#define SY_BUDGET_TTL_SLACK_MS 60000u
+
+/* How long the budget reservation of a request on group 'g' must live:
+ * as long as the request may run, i.e. every deployment it may try, each
+ * through every key of its provider, to its total_ms; plus slack. A
+ * worker that crashes leaves the reservation to expire after that. */
+uint32_t
+sy_pipeline_budget_ttl_ms(const struct sy_group *g)
+{
+    uint64_t ms = SY_BUDGET_TTL_SLACK_MS;
+    for (size_t i = 0; i < g->nroute; i++) {
+        const struct sy_deployment *d = g->route[i];
+        size_t keys = d->provider->nkeys > 1 ? d->provider->nkeys : 1;
+        ms += (uint64_t)d->timeouts.total_ms * keys;
+        if (ms >= SY_BUDGET_TTL_MAX_MS)
+            return SY_BUDGET_TTL_MAX_MS;
+    }
+    return (uint32_t)ms;
+}
+
+static int64_t
+add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* One usage-log line for attempt 'i' (and its spend). Strings are the
+ * config's, so they outlive the state thread's queue. */
+static void
+account_attempt(struct pctx *c, unsigned i, bool last)
+{
+    const struct sy_ledger *l = &c->led;
+    const struct sy_attempt *a = &l->att[i];
+    const struct sy_group *g = l->g;
+    struct sy_usage_record r;
+    memset(&r, 0, sizeof(r));
+    r.request_id = c->request_id;
+    r.key_name = l->ck ? l->ck->name : NULL;
+    r.team = l->ck ? l->ck->team : NULL;
+    r.group = g->name;
+    r.deployment = a->d->name;
+    r.provider = a->d->provider->name;
+    r.prompt_tokens = a->usage.prompt_tokens;
+    r.completion_tokens = a->usage.completion_tokens;
+    r.cached_tokens = a->usage.cached_tokens;
+    r.reasoning_tokens = a->usage.reasoning_tokens;
+    r.cost_micro_usd = a->cost_micro_usd;
+    bool served = last && c->s->status == 200 && a->outcome == SY_OK;
+    if (served && g->ndeployments > 0) {
+        /* What the group's first deployment would have charged: the
+         * spend report's baseline, on the answering line only. */
+        const struct sy_deployment *d0 = g->deployments[0];
+        r.baseline_micro_usd =
+            sy_cost_micro_usd(&d0->price, &a->usage, d0->provider->markup_bp);
+    }
+    r.status = c->s->status;
+    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
+    r.attempts = c->attempts;
+    r.attempt = i + 1;
+    r.outcome = a->outcome == SY_OK ? "ok" : sy_err_name(a->outcome);
+    r.estimated = a->estimated ? 1 : 0;
+    sy_usagelog_write(c->w->usagelog, &r);
+    sy_state_spend(c->w->state, &r);
+}
+
+/* Settle the ledger: the provider keys, the caller key's rate limits and
+ * the budget with what every attempt used (reported or estimated), then
+ * the usage log and the spend. Runs once, on every path. */
+void
+sy_pipeline_settle(struct pctx *c)
+{
+    struct sy_worker *w = c->w;
+    struct sy_ledger *l = &c->led;
+    if (l->settled)
+        return;
+    l->settled = true;
+    uint64_t tokens = 0;
+    int64_t cost = 0;
+    for (unsigned i = 0; i < l->natt; i++) {
+        struct sy_attempt *a = &l->att[i];
+        uint64_t t = a->usage.present ? (uint64_t)a->usage.total_tokens : 0;
+        if (a->key_held) {
+            sy_quota_settle(w->quota, w->store, &a->key_res, t);
+            a->key_held = false;
+        }
+        tokens += t;
+        cost = add_sat(cost, a->cost_micro_usd);
+    }
+    if (l->caller_held)
+        sy_quota_settle(w->quota, w->store, &l->caller_res, tokens);
+    l->caller_held = false;
+    if (l->budget_held)
+        sy_budget_settle(w->store, l->vk->name, l->budget_pid, l->budget.id,
+                         cost, 0, &l->budget);
+    l->budget_held = false;
+    unsigned last = 0;
+    for (unsigned i = 0; i < l->natt; i++)
+        if (l->att[i].sent)
+            last = i;
+    for (unsigned i = 0; i < l->natt; i++)
+        if (l->att[i].sent)
+            account_attempt(c, i, i == last);
+    sy_buf_free(&c->why);
+    sy_buf_free(&c->held);
+    sy_buf_free(&c->pending);
+    sy_stream_answer_free(&c->answer);
+}
