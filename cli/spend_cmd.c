@@ -146,9 +146,27 @@ read_redis(struct report *rep)
 /* ------------------------------------------------------------------ */
 /* The usage log                                                       */
 
-/* Add one record of the log to its day; the baseline is recomputed from
- * the config (the log does not keep it), as core/serve/pipeline.c computes it:
- * successes only, on the group's first deployment. */
+/* Whether 'r' is the line of the attempt that answered a successful
+ * request: the one line the server gives a baseline
+ * (core/serve/pipeline_settle.c). The log has one line per provider
+ * attempt, and the failed attempts before the answer, though charged,
+ * are not what the caller was served. A log written before lines were
+ * per attempt (attempt 0) has one line per request. */
+static bool
+answering_line(const struct sy_usage_record *r)
+{
+    if (r->status != 200)
+        return false;
+    if (r->attempt == 0)
+        return true;
+    return r->outcome != NULL && strcmp(r->outcome, "ok") == 0;
+}
+
+/* Add one record of the log to its day: its cost to its deployment,
+ * provider, key, team, group and total (every attempt is charged), and
+ * on the answering line only the baseline, recomputed from the config
+ * (the log does not keep it) as the server computes it: the group's
+ * first deployment at the answer's usage. */
 static bool
 on_record(const struct sy_usage_record *r, void *ctx)
 {
@@ -161,7 +179,7 @@ on_record(const struct sy_usage_record *r, void *ctx)
     rep->log_in_range++;
     struct sy_usage_record x = *r;
     x.baseline_micro_usd = 0;
-    if (x.status == 200) {
+    if (answering_line(&x)) {
         const struct sy_group *g =
             x.group ? sy_config_find_group(rep->cfg, x.group) : NULL;
         if (g != NULL && g->ndeployments > 0) {

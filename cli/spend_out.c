@@ -59,7 +59,7 @@ print_source(const struct report *rep)
             printf(", a torn last line skipped");
         printf(")\n");
         if (rep->log_no_base > 0)
-            printf("note: %" PRIu64 " successful records name a group that "
+            printf("note: %" PRIu64 " successful requests name a group that "
                    "is not in the config: no baseline for them\n",
                    rep->log_no_base);
     } else {

@@ -5,7 +5,9 @@
 # 'make lint' runs the check.
 set -u
 cd "$(dirname "$0")/.."
-files=$(git ls-files '*.c' '*.h' | grep -v node_modules)
+# Tracked files and untracked new ones (not ignored), that exist.
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' | grep -v node_modules |
+        while IFS= read -r f; do [ -f "$f" ] && echo "$f"; done)
 if [ "${1:-}" = --fix ]; then
     clang-format -i $files
     exit 0

@@ -12,6 +12,9 @@
 # symbol they define starts with sy_ (docs/style.md), main aside.
 # 'make lint' runs it; exit status 1 on any finding.
 set -u
+# sort, join and tsort agree on one byte order whatever the locale.
+LC_ALL=C
+export LC_ALL
 cd "$(dirname "$0")/.."
 build=${1:-build}
 status=0
@@ -31,33 +34,49 @@ layer_of() {
     esac
 }
 
-# 1. Includes.
-for f in $(git ls-files 'core/*/*.[ch]' 'adapters/*.[ch]' 'fcgi/*.[ch]' 'cli/*.[ch]'); do
+# 1. Includes, "x/y.h" and <x/y.h> alike: a quoted path must name a
+# layer; an angle path is checked when its first folder is a layer
+# (<json-c/json.h>, <sys/types.h> are the system's). Untracked new files
+# are checked too.
+for f in $(git ls-files --cached --others --exclude-standard \
+               'core/*/*.[ch]' 'adapters/*.[ch]' 'fcgi/*.[ch]' 'cli/*.[ch]'); do
+    [ -f "$f" ] || continue # deleted, not yet removed from the index
     me=$(layer_of "$f")
     myrank=$(rank "$me")
-    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' "$f" |
     while IFS= read -r line; do
-        spec=$(printf '%s\n' "$line" | sed 's/.*include[[:space:]]*"\([^"]*\)".*/\1/')
+        open=$(printf '%s\n' "$line" | sed 's/^[0-9]*:[[:space:]]*#[[:space:]]*include[[:space:]]*\(.\).*/\1/')
+        if [ "$open" = '"' ]; then
+            spec=$(printf '%s\n' "$line" | sed 's/.*include[[:space:]]*"\([^"]*\)".*/\1/')
+            shown="\"$spec\""
+        else
+            spec=$(printf '%s\n' "$line" | sed 's/.*include[[:space:]]*<\([^>]*\)>.*/\1/')
+            shown="<$spec>"
+            case $spec in
+            */*) [ "$(rank "${spec%%/*}")" -ge 0 ] || continue ;;
+            *) continue ;;
+            esac
+        fi
         case $spec in
         ../*|*/../*)
-            echo "$f:${line%%:*}: \"$spec\": name the layer (\"state/quota.h\"), not a relative path"
+            echo "$f:${line%%:*}: $shown: name the layer (\"state/quota.h\"), not a relative path"
             echo x ;;
         */*)
             to=${spec%%/*}
             r=$(rank "$to")
             if [ "$r" -lt 0 ]; then
-                echo "$f:${line%%:*}: \"$spec\": unknown folder"
+                echo "$f:${line%%:*}: $shown: unknown folder"
                 echo x
             elif [ "$r" -gt "$myrank" ]; then
-                echo "$f:${line%%:*}: $me may not include $to (\"$spec\"): layers only include downwards"
+                echo "$f:${line%%:*}: $me may not include $to ($shown): layers only include downwards"
                 echo x
             elif [ "$me" = adapters ] && [ "$to" != base ] && [ "$to" != api ]; then
-                echo "$f:${line%%:*}: adapters include only base/ and api/ (\"$spec\")"
+                echo "$f:${line%%:*}: adapters include only base/ and api/ ($shown)"
                 echo x
             fi ;;
         esac
     done
-done > "${TMPDIR:-/tmp}/layers.$$" 
+done > "${TMPDIR:-/tmp}/layers.$$"
 if grep -q '^x$' "${TMPDIR:-/tmp}/layers.$$"; then
     grep -v '^x$' "${TMPDIR:-/tmp}/layers.$$"
     status=1

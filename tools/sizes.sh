@@ -5,7 +5,9 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-for f in $(git ls-files '*.c' '*.h' | grep -v node_modules); do
+# Tracked files and untracked new ones (not ignored).
+for f in $(git ls-files --cached --others --exclude-standard '*.c' '*.h' | grep -v node_modules); do
+    [ -f "$f" ] || continue
     n=$(wc -l < "$f")
     if [ "$n" -gt 800 ]; then
         echo "$f: $n lines (at most 800: split it by responsibility)"

@@ -329,6 +329,18 @@ set_method_body(CURL *e, struct sy_upstream_call *c)
     return SY_OK;
 }
 
+/* Did the provider get the whole request? A reply says so; without one,
+ * the bytes uploaded tell (a connect timeout or a refused connection
+ * sent nothing, and the provider cannot bill it). */
+static bool
+request_sent(CURL *e, const struct sy_upstream_call *c)
+{
+    curl_off_t up = 0;
+    curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &up);
+    size_t body_len = c->req->body != NULL ? c->req->body->len : 0;
+    return c->status != 0 || (up > 0 && (size_t)up >= body_len);
+}
+
 /* Perform one call. 'c->body' is initialised here (free it with
  * sy_upstream_call_cleanup). Returns SY_OK when a complete HTTP response
  * arrived, whatever its status (look at c->status); otherwise the failure
@@ -425,6 +437,7 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
                      rc == CURLE_OPERATION_TIMEDOUT ? "total time limit reached"
                                                     : curl_easy_strerror(rc));
     }
+    c->request_sent = request_sent(e, c);
     long reused = 0;
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &reused);
     c->reused_connection = reused == 0;

@@ -36,6 +36,7 @@ struct sy_upstream_call {
     uint64_t total_us;
     uint64_t body_bytes;
     bool reused_connection;
+    bool request_sent; /* the provider got the whole request body */
     struct sy_header_kv rl_headers[16]; /* x-ratelimit-* and
                                            anthropic-ratelimit-* reply
                                            headers (name, value point into

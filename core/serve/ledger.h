@@ -23,6 +23,9 @@
  * (SY_ROUTE_MAX) once, plus retries on another key of the same
  * provider. Past it the request stops trying (and says so). */
 #define SY_LEDGER_MAX_ATTEMPTS 64
+/* Extra budget reservations, one per failover after a paid attempt:
+ * every deployment of a group (SY_ROUTE_MAX) at most. */
+#define SY_LEDGER_MAX_EXTRA 32
 
 /* One provider attempt. */
 struct sy_attempt {
@@ -50,6 +53,10 @@ struct sy_ledger {
     bool budget_held; /* 'budget' holds a reservation id */
     struct sy_budget_result budget;
     char budget_pid[SY_BUDGET_PERIOD_ID_LEN];
+    uint64_t extra_id[SY_LEDGER_MAX_EXTRA]; /* one more worst case each,
+                                               for failovers after an
+                                               attempt that cost money */
+    unsigned nextra;
     /* attempts, in order */
     struct sy_attempt *att; /* SY_LEDGER_MAX_ATTEMPTS, from the arena */
     unsigned natt;

@@ -201,8 +201,11 @@ on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
         if (e == SY_OK)
             e = sy_assemble_finish(c->as, &resp);
         if (e != SY_OK) {
+            /* An error event keeps its class; a broken assembly is a
+             * protocol failure. */
             *f = c->f;
-            f->err = SY_EUP_PROTO;
+            if (f->err == SY_OK)
+                f->err = SY_EUP_PROTO;
             if (f->message == NULL)
                 f->message = sy_assemble_message(c->as);
         }
@@ -366,8 +369,9 @@ estimate_usage(struct pctx *c, const struct sy_upstream_call *uc,
 {
     uint64_t text = c->stream_bytes - c->stream_chunks * c->stream_min_len;
     uint64_t out = text / 4;
-    if (c->stream_chunks == 0 && uc->status >= 200 && uc->status < 300)
-        out = uc->body_bytes / 4;
+    if ((uc->on_data == NULL || c->json_reply) && uc->status >= 200 &&
+        uc->status < 300)
+        out = uc->body_bytes / 4; /* a buffered reply's body */
     if (c->chat.max_tokens > 0)
         out = SY_MIN(out, (uint64_t)c->chat.max_tokens *
                               sy_chat_req_choices(&c->chat));
@@ -392,18 +396,27 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     a->sent = sent;
     a->outcome = c->result;
     a->total_us = uc->total_us;
-    a->reached =
-        sent && (ok2xx || (uc->status == 0 && c->result != SY_EUP_CONNECT));
-    if (c->usage.present) {
+    a->reached = sent && uc->request_sent && (ok2xx || uc->status == 0);
+    /* Usage of zeros (a provider that sends "usage":{}) says nothing.
+     * The adapters pass usage on only from a stream's final events, so
+     * what was reported is the whole count. */
+    bool reported = c->usage.present && (c->usage.prompt_tokens > 0 ||
+                                         c->usage.completion_tokens > 0);
+    if (reported) {
         a->usage = c->usage;
     } else if (a->reached) {
         estimate_usage(c, uc, &a->usage);
         a->estimated = true;
         sy_log_info(c->request_id,
-                    "%s reported no usage; charged an estimate of %lld "
-                    "prompt and %lld completion tokens",
+                    "%s reported no usage; charged an estimate of "
+                    "%lld prompt and %lld completion tokens",
                     d->name, (long long)a->usage.prompt_tokens,
                     (long long)a->usage.completion_tokens);
+    }
+    if (c->as != NULL) {
+        /* What it gathered is not needed past the attempt. */
+        sy_assemble_free(c->as);
+        c->as = NULL;
     }
     if (a->usage.present)
         a->cost_micro_usd =
@@ -449,6 +462,11 @@ sy_pipeline_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
     }
     c->uc = &uc;
     enum sy_err e = c->w->perform(c->w->up, &uc);
+    /* total_ms reached with nothing but headers or keep-alive comments
+     * is a provider that never answered, not a long answer. */
+    if (e == SY_EUP_TOOLONG && uc.on_data != NULL && c->stream_chunks == 0 &&
+        !c->json_reply)
+        e = SY_EUP_TIMEOUT;
     bool ok2xx = e == SY_OK && uc.status >= 200 && uc.status < 300;
     enum sy_attempt_result ar;
     if (ok2xx && !c->chat.stream)

@@ -100,7 +100,14 @@ admit(struct pctx *c, struct sy_ledger *l)
         return false;
     struct sy_needs needs;
     sy_chat_req_needs(&c->chat, &needs);
-    c->input_estimate = needs.input_tokens;
+    /* The prompt, for an estimate should a provider report no usage:
+     * the whole body (tool-call arguments, reasoning sent back and
+     * schemas are read too) less image data, about 4 bytes a token, or
+     * the content estimate with images at their worst if larger. */
+    uint64_t text = c->r->body_len > needs.image_bytes
+                        ? c->r->body_len - needs.image_bytes
+                        : 0;
+    c->input_estimate = SY_MAX(needs.input_tokens, text / 4 + 1);
     c->needs_tools = needs.tools;
     if (l->ck == NULL || w->quota == NULL)
         return true;
@@ -229,6 +236,13 @@ try_deployment(struct pctx *c, uint64_t est)
             key >= 0 && p->nkeys > 0 ? p->keys[key] : sy_config_next_key(p);
         c->attempts++;
         enum sy_attempt_result ar = sy_pipeline_attempt(c, api_key, a);
+        /* Only the first attempt on a deployment is its breaker probe;
+         * one that recorded nothing (a caller that left) gives it back
+         * now, and a retry on another key is no probe. */
+        if (c->probe_token != NULL) {
+            sy_state_probe_done(w->state, c->dep, c->probe_token);
+            c->probe_token = NULL;
+        }
         if (a->key_held) {
             sy_quota_settle(w->quota, w->store, &a->key_res,
                             a->usage.present ? (uint64_t)a->usage.total_tokens
@@ -242,6 +256,37 @@ try_deployment(struct pctx *c, uint64_t est)
         sy_quota_park(w->quota, w->store, p, (unsigned)key, park);
     }
     return SY_ATTEMPT_NEXT;
+}
+
+/* A money budget reserves one worst case at admission, enough for one
+ * attempt that costs money. Moving on after such an attempt (a broken
+ * contract, a stream cut after its first event) needs one more, in the
+ * ledger, so the budget's overshoot stays within one request whatever
+ * the failover. False when the budget cannot hold it: the request stops
+ * failing over. */
+static bool
+reserve_failover(struct pctx *c)
+{
+    struct sy_ledger *l = &c->led;
+    if (!l->budget_held)
+        return true;
+    unsigned costly = 0;
+    for (unsigned i = 0; i < l->natt; i++)
+        if (l->att[i].cost_micro_usd > 0)
+            costly++;
+    if (costly < 1 + l->nextra)
+        return true;
+    if (l->nextra >= SY_LEDGER_MAX_EXTRA)
+        return false;
+    struct sy_budget_result b;
+    enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
+                                      l->vk->budget_micro_usd,
+                                      sy_pipeline_worst_case_cost(c, l->g),
+                                      sy_pipeline_budget_ttl_ms(l->g), 0, &b);
+    if (e != SY_OK || !b.allowed)
+        return false;
+    l->extra_id[l->nextra++] = b.id;
+    return true;
 }
 
 /* Every deployment tried failed: one error naming each failure. */
@@ -295,8 +340,16 @@ run(struct pctx *c, struct sy_route_plan *plan)
         }
         sy_router_explain(plan, c->route, sizeof(c->route));
         c->dep = d;
+        if (!reserve_failover(c)) {
+            struct sy_failure f = { .err = SY_EQUOTA,
+                                    .message = "the key's budget cannot "
+                                               "cover another attempt" };
+            sy_pipeline_note_failure(c, &f);
+            sy_state_probe_done(w->state, d, c->probe_token);
+            break;
+        }
         done = try_deployment(c, est) == SY_ATTEMPT_DONE;
-        /* A probe that sent nothing or whose caller left is freed now. */
+        /* A probe that sent nothing (no key had quota) is freed now. */
         if (c->probe_token != NULL)
             sy_state_probe_done(w->state, d, c->probe_token);
     }

@@ -11,6 +11,7 @@
 #include "api/chat.h"
 #include "api/sink.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "config/config.h"
 #include "config/cost.h"
 #include "io/usagelog.h"
@@ -23,7 +24,8 @@
 #include <string.h>
 
 /* Longest a budget reservation may need to live (see below). */
-#define SY_BUDGET_TTL_MAX_MS (6u * 3600u * 1000u)
+/* (a deployment's total_ms may be 24 h) */
+#define SY_BUDGET_TTL_MAX_MS (25u * 3600u * 1000u)
 /* Slack past the attempts' limits: settling, clocks of other hosts. */
 #define SY_BUDGET_TTL_SLACK_MS 60000u
 
@@ -52,10 +54,12 @@ add_sat(int64_t a, int64_t b)
     return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
-/* One usage-log line for attempt 'i' (and its spend). Strings are the
- * config's, so they outlive the state thread's queue. */
+/* One usage-log line for attempt 'i', the 'nth' of the request's
+ * 'nsent' provider calls (and its spend). Strings are the config's, so
+ * they outlive the state thread's queue. */
 static void
-account_attempt(struct pctx *c, unsigned i, bool last)
+account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
+                bool last)
 {
     const struct sy_ledger *l = &c->led;
     const struct sy_attempt *a = &l->att[i];
@@ -83,8 +87,8 @@ account_attempt(struct pctx *c, unsigned i, bool last)
     }
     r.status = c->s->status;
     r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
-    r.attempts = c->attempts;
-    r.attempt = i + 1;
+    r.attempts = nsent;
+    r.attempt = nth;
     r.outcome = a->outcome == SY_OK ? "ok" : sy_err_name(a->outcome);
     r.estimated = a->estimated ? 1 : 0;
     sy_usagelog_write(c->w->usagelog, &r);
@@ -117,17 +121,33 @@ sy_pipeline_settle(struct pctx *c)
     if (l->caller_held)
         sy_quota_settle(w->quota, w->store, &l->caller_res, tokens);
     l->caller_held = false;
-    if (l->budget_held)
-        sy_budget_settle(w->store, l->vk->name, l->budget_pid, l->budget.id,
-                         cost, 0, &l->budget);
+    if (l->budget_held) {
+        /* The whole cost on the first reservation; the extras are
+         * released (settled with 0). A failed settle leaves the
+         * reservation to expire and loses the cost: say so. */
+        enum sy_err e = sy_budget_settle(w->store, l->vk->name, l->budget_pid,
+                                         l->budget.id, cost, 0, &l->budget);
+        for (unsigned i = 0; i < l->nextra; i++) {
+            struct sy_budget_result b;
+            sy_budget_settle(w->store, l->vk->name, l->budget_pid,
+                             l->extra_id[i], 0, 0, &b);
+        }
+        if (e != SY_OK)
+            sy_log_warn(c->request_id,
+                        "budget of key %s not settled (%s): %lld micro-USD "
+                        "not recorded; the reservation expires",
+                        l->vk->name, sy_err_name(e), (long long)cost);
+    }
     l->budget_held = false;
-    unsigned last = 0;
+    unsigned last = 0, nsent = 0;
     for (unsigned i = 0; i < l->natt; i++)
-        if (l->att[i].sent)
+        if (l->att[i].sent) {
             last = i;
-    for (unsigned i = 0; i < l->natt; i++)
+            nsent++;
+        }
+    for (unsigned i = 0, k = 0; i < l->natt; i++)
         if (l->att[i].sent)
-            account_attempt(c, i, i == last);
+            account_attempt(c, i, ++k, nsent, i == last);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);

@@ -8,6 +8,9 @@
  * caller key or a virtual key (Redis) with a 50-tokens-a-minute limit does
  * not let 30,000 tokens through; and a budget reservation multiplies
  * max_tokens by n (a 0.05 USD key takes n=4 of 1,000 tokens, not n=5).
+ * `switchyard spend --from-log` over a request that failed over once
+ * (one usage-log line per attempt) charges both attempts to their
+ * deployments and counts the group's baseline on the answering line only.
  *
  *   sh tests/integration/run.sh build tests/integration/billing.test.js
  * SPDX-License-Identifier: MIT
@@ -16,6 +19,8 @@
 
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const h = require('./harness');
 
 const KEY = 'sk-billing-test-key-free-0123456789';
@@ -251,5 +256,101 @@ describe('virtual keys: budgets and token limits', { skip: h.missing('redis') ||
             else assert.equal(r.status, 429, r.body);
         }
         assert.ok(ok <= 1, `${ok} requests of up to 1,000 tokens went through a 50-token limit`);
+    });
+});
+
+/* The spend report from the usage log, one line per provider attempt:
+ * the first deployment breaks the output contract (its answer is charged,
+ * with tokens), the second answers. */
+describe('spend --from-log over a request that failed over once', () => {
+    const server = h.SERVERS.find((s) => !h.missing(s));
+    const PRICE = {
+        'fo-a': { input_per_mtok: 2.5, output_per_mtok: 10 },
+        'fo-b': { input_per_mtok: 1, output_per_mtok: 4 },
+    };
+    const PERSON = {
+        type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } },
+        required: ['name', 'age'], additionalProperties: false,
+    };
+    let S;
+    let logFile;
+
+    before(async () => {
+        S = new h.Stack({
+            tag: 'billing-log', servers: [server],
+            config: (mockPort) => {
+                const cfg = h.gatewayConfig(mockPort, {
+                    deployments: { 'fo-a': {}, 'fo-b': {} },
+                    groups: { 'g-fo': { deployments: ['fo-a', 'fo-b'], contract: { on_violation: 'next' } } },
+                    server: { processes: 1, threads: 2, usage_log: path.join(S.dir, 'usage.log') },
+                });
+                for (const [d, price] of Object.entries(PRICE)) cfg.deployments[d].price = { ...price };
+                return cfg;
+            },
+        });
+        await S.start();
+        logFile = path.join(S.dir, 'usage.log');
+    }, { timeout: 60000 });
+
+    after(() => (S ? S.stop() : undefined), { timeout: 30000 });
+
+    function spend(by, day, file) {
+        const r = h.runSwitchyard(['spend', '--config', S.configFile, '--from-log', file,
+            '--from', day, '--to', day, '--by', by, '--json']);
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout);
+    }
+
+    const cost = (rep, name) => (rep.rows.find((x) => x.name === name) || {}).cost_micro_usd;
+
+    it('charges both attempts and counts the baseline on the answering line only', async () => {
+        await S.mock.fault('fo-a', { content: 'not json at all: alpha beta gamma delta' });
+        await S.mock.fault('fo-b', { content: '{"name":"Ada","age":36}' });
+        const r = await h.request(S.base(server), {
+            method: 'POST', path: '/v1/chat/completions',
+            body: { model: 'g-fo', messages: msgs, max_tokens: 50,
+                response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true, schema: PERSON } } },
+        });
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.headers['x-switchyard-deployment'], 'fo-b');
+        /* The lines are written when the request settles, after the answer. */
+        let lines = [];
+        for (let i = 0; i < 50 && lines.length < 2; i++) {
+            await h.sleep(100);
+            lines = h.readUsageLog(logFile);
+        }
+        assert.equal(lines.length, 2, JSON.stringify(lines));
+        const [a, b] = lines.sort((x, y) => x.attempt - y.attempt);
+        assert.deepEqual([a.deployment, a.attempt, b.deployment, b.attempt, b.outcome],
+            ['fo-a', 1, 'fo-b', 2, 'ok']);
+        assert.notEqual(a.outcome, 'ok');
+        assert.ok(a.prompt_tokens > 0 && a.completion_tokens > 0, JSON.stringify(a));
+        const costA = h.costMicroUsd(PRICE['fo-a'], a);
+        const costB = h.costMicroUsd(PRICE['fo-b'], b);
+        assert.ok(costA > 0 && costB > 0);
+        assert.deepEqual([a.cost_micro_usd, b.cost_micro_usd], [costA, costB]);
+        const day = b.time.slice(0, 10);
+        const deps = spend('deployment', day, logFile);
+        assert.deepEqual([cost(deps, 'fo-a'), cost(deps, 'fo-b')], [costA, costB]);
+        assert.equal(deps.total_micro_usd, costA + costB);
+        assert.equal(deps.source.records_in_range, 2);
+        /* The baseline: what fo-a would have charged for the answer alone. */
+        const base = h.costMicroUsd(PRICE['fo-a'], b);
+        const groups = spend('group', day, logFile);
+        const g = groups.rows.find((x) => x.name === 'g-fo');
+        assert.ok(g, JSON.stringify(groups));
+        assert.equal(g.cost_micro_usd, costA + costB);
+        assert.equal(g.baseline_micro_usd, base, JSON.stringify(g));
+        assert.equal(g.first_deployment, 'fo-a');
+        /* A log written before lines were per attempt (no "attempt",
+         * "outcome"): its successful line carries the baseline. */
+        const old = { ...b };
+        delete old.attempt;
+        delete old.outcome;
+        delete old.estimated;
+        const oldFile = path.join(S.dir, 'usage-old.log');
+        fs.writeFileSync(oldFile, `${JSON.stringify(old)}\n`);
+        const og = spend('group', day, oldFile).rows.find((x) => x.name === 'g-fo');
+        assert.equal(og.baseline_micro_usd, base, JSON.stringify(og));
     });
 });

@@ -51,6 +51,8 @@ struct fake_step {
     enum sy_err fail; /* returned once the body is played (SY_OK: a
                          complete reply) */
     uint64_t total_us;
+    bool unsent; /* with no status: the request never got out (a
+                    connect timeout) */
 };
 
 /* What the pipeline asked of the fake. */
@@ -112,6 +114,10 @@ fake_perform(struct sy_upstream *u, struct sy_upstream_call *uc)
     seen->streamed = uc->on_data != NULL;
 
     uc->status = s->status;
+    /* As libcurl tells it: a refused or timed-out connection sent
+     * nothing; anything else got the whole request out. */
+    uc->request_sent =
+        s->status != 0 || (s->fail != SY_EUP_CONNECT && !s->unsent);
     snprintf(uc->content_type, sizeof(uc->content_type), "%s",
              s->ctype ? s->ctype : "");
     size_t len = s->len ? s->len : s->body ? strlen(s->body) : 0;

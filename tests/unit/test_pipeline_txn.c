@@ -599,6 +599,41 @@ test_total_limit(void **state)
     expect_estimate(0, "d1", "SY_EUP_TOOLONG", 10, 30);
 }
 
+/* Review findings: usage of zeros is no usage; keep-alive comments
+ * until total_ms are a provider that never answered. */
+static void
+test_zero_usage_and_keepalive(void **state)
+{
+    (void)state;
+    /* "usage":{} in a buffered reply: charged an estimate, not 0. */
+    struct sy_buf *b = &bodies[0];
+    sy_buf_clear(b);
+    sy_buf_puts(b, "{\"id\":\"r1\",\"object\":\"chat.completion\","
+                   "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":"
+                   "0,\"message\":{\"role\":\"assistant\",\"content\":"
+                   "\"Hi.\"},\"finish_reason\":\"stop\"}],\"usage\":{}}");
+    fake_push(200, JSON, sy_buf_cstr(b));
+    serve(REQ_NS("buffered"));
+    expect_status(200);
+    read_log();
+    assert_int_equal(nlines, 1);
+    expect_estimate(0, "d3", "ok", 5, 15);
+
+    /* Only SSE comments until total_ms: a timeout, which fails over. */
+    fake_reset();
+    struct fake_step *st = fake_push(200, SSE, ": keep-alive\n\n: still\n\n");
+    st->fail = SY_EUP_TOOLONG;
+    fake_push(200, SSE, openai_sse(1, hello, 2, true, false));
+    serve(REQ_S("two"));
+    expect_status(200);
+    assert_int_equal(fake_at, 2);
+    read_log();
+    assert_int_equal(nlines, 2);
+    expect_line(0, 1, "d1", "SY_EUP_TIMEOUT", 1);
+    assert_int_equal(lines[0].completion, 0);
+    expect_line(1, 2, "d2", "ok", 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* No provider call, no line                                           */
 
@@ -627,10 +662,15 @@ main(void)
     setvbuf(stdout, NULL, _IONBF, 0);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-        T(test_reply_with_usage), T(test_reply_without_usage),
-        T(test_failover),         T(test_contract_next),
-        T(test_client_leaves),    T(test_timeout_and_connect),
-        T(test_total_limit),      T(test_no_attempt),
+        T(test_reply_with_usage),
+        T(test_reply_without_usage),
+        T(test_failover),
+        T(test_contract_next),
+        T(test_client_leaves),
+        T(test_zero_usage_and_keepalive),
+        T(test_timeout_and_connect),
+        T(test_total_limit),
+        T(test_no_attempt),
 #undef T
     };
     return cmocka_run_group_tests_name("pipeline_txn", tests, group_setup,
