@@ -1,8 +1,9 @@
 /*
- * usagelog.c - the append-only usage log: formats a settled request as
- * one JSON line, appends it with one write(2) on an O_APPEND descriptor,
- * and reads a log back for reports. Works with cost.c (the amounts) and
- * the pipeline (which fills the records); no json-c, no locks.
+ * usagelog.c - the append-only usage log: formats a provider attempt of
+ * a settled request as one JSON line and appends it with one write(2) on
+ * an O_APPEND descriptor (the reader is usagelog_read.c). Works with
+ * cost.c (the amounts) and the pipeline (which fills the records); no
+ * locks.
  *
  * Line format, one object per line, members in this order:
  *

@@ -1,10 +1,10 @@
 /*
- * usagelog.h - the local usage log: one JSON line per settled request,
- * appended to a file that every thread and every worker process of a
- * host may share (O_APPEND, one write(2) per line of at most
- * SY_USAGELOG_LINE_MAX bytes), and a reader for reports that skips a
- * torn or truncated line. No json-c: the format is flat and written and
- * parsed here; usagelog.c describes the line format.
+ * usagelog.h - the local usage log: one JSON line per provider attempt
+ * of a settled request, appended to a file that every thread and every
+ * worker process of a host may share (O_APPEND, one write(2) per line of
+ * at most SY_USAGELOG_LINE_MAX bytes), and a reader for reports that
+ * skips a torn or truncated line (usagelog_read.c, on the strict json-c
+ * parse). usagelog.c describes the line format.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_USAGELOG_H
@@ -22,7 +22,7 @@
 
 struct sy_usagelog; /* opaque; one per process, shared by its threads */
 
-/* One settled request. Strings are borrowed for the call (writing) or
+/* One provider attempt of a settled request. Strings are borrowed for the call (writing) or
  * for the callback (reading); NULL is written as null and read back as
  * NULL. */
 struct sy_usage_record {

@@ -341,12 +341,16 @@ run(struct pctx *c, struct sy_route_plan *plan)
         sy_router_explain(plan, c->route, sizeof(c->route));
         c->dep = d;
         if (!reserve_failover(c)) {
-            struct sy_failure f = { .err = SY_EQUOTA,
-                                    .message = "the key's budget cannot "
-                                               "cover another attempt" };
-            sy_pipeline_note_failure(c, &f);
+            /* The answer is the budget's, as at admission. */
             sy_state_probe_done(w->state, d, c->probe_token);
-            break;
+            char msg[1024];
+            snprintf(msg, sizeof(msg),
+                     "budget of key '%.64s' cannot cover another attempt "
+                     "after: %.800s",
+                     c->led.vk->name, sy_buf_cstr(&c->why));
+            sy_pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                                   "budget_exceeded", NULL);
+            return;
         }
         done = try_deployment(c, est) == SY_ATTEMPT_DONE;
         /* A probe that sent nothing (no key had quota) is freed now. */
