@@ -239,28 +239,6 @@ sy_adapter_static_headers(struct sy_adapter_call *call, struct sy_http_out *out)
 /* ------------------------------------------------------------------ */
 /* Canonical output                                                    */
 
-/* OpenAI "usage" object for 'u' (a new tree the caller owns). */
-struct json_object *
-sy_adapter_usage_json(const struct sy_usage *u)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "prompt_tokens",
-                           json_object_new_int64(u->prompt_tokens));
-    json_object_object_add(o, "completion_tokens",
-                           json_object_new_int64(u->completion_tokens));
-    json_object_object_add(o, "total_tokens",
-                           json_object_new_int64(u->total_tokens));
-    struct json_object *pd = json_object_new_object();
-    json_object_object_add(pd, "cached_tokens",
-                           json_object_new_int64(u->cached_tokens));
-    json_object_object_add(o, "prompt_tokens_details", pd);
-    struct json_object *cd = json_object_new_object();
-    json_object_object_add(cd, "reasoning_tokens",
-                           json_object_new_int64(u->reasoning_tokens));
-    json_object_object_add(o, "completion_tokens_details", cd);
-    return o;
-}
-
 static struct json_object *
 chunk_head(const char *id, int64_t created, const char *model)
 {
@@ -300,7 +278,7 @@ sy_adapter_usage_chunk(const char *id, int64_t created, const char *model,
 {
     struct json_object *o = chunk_head(id, created, model);
     json_object_object_add(o, "choices", json_object_new_array());
-    json_object_object_add(o, "usage", sy_adapter_usage_json(u));
+    json_object_object_add(o, "usage", sy_chat_usage_json(u));
     return o;
 }
 
@@ -363,7 +341,7 @@ sy_adapter_completion(const char *id, int64_t created, const char *model,
     json_object_array_add(choices, c);
     json_object_object_add(o, "choices", choices);
     if (u != NULL && u->present)
-        json_object_object_add(o, "usage", sy_adapter_usage_json(u));
+        json_object_object_add(o, "usage", sy_chat_usage_json(u));
     return o;
 }
 

@@ -65,7 +65,6 @@ void sy_adapter_static_headers(struct sy_adapter_call *call,
                                struct sy_http_out *out);
 
 /* ---- canonical output (OpenAI chat.completion / chat.completion.chunk) */
-struct json_object *sy_adapter_usage_json(const struct sy_usage *u);
 struct json_object *sy_adapter_chunk(const char *id, int64_t created,
                                      const char *model,
                                      struct json_object *delta,

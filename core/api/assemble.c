@@ -658,28 +658,6 @@ choices_json(struct sy_assemble *as, struct json_object *arr)
     return SY_OK;
 }
 
-/* An OpenAI "usage" object for usage that came without one. */
-static struct json_object *
-usage_json(const struct sy_usage *u)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "prompt_tokens",
-                           json_object_new_int64(u->prompt_tokens));
-    json_object_object_add(o, "completion_tokens",
-                           json_object_new_int64(u->completion_tokens));
-    json_object_object_add(o, "total_tokens",
-                           json_object_new_int64(u->total_tokens));
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "cached_tokens",
-                           json_object_new_int64(u->cached_tokens));
-    json_object_object_add(o, "prompt_tokens_details", d);
-    d = json_object_new_object();
-    json_object_object_add(d, "reasoning_tokens",
-                           json_object_new_int64(u->reasoning_tokens));
-    json_object_object_add(o, "completion_tokens_details", d);
-    return o;
-}
-
 static struct json_object *
 str_or_empty(const char *s)
 {
@@ -714,7 +692,7 @@ sy_assemble_finish(struct sy_assemble *as, struct sy_chat_resp *resp)
         json_object_object_add(root, "usage", as->usage_json);
         as->usage_json = NULL;
     } else if (as->usage.present) {
-        json_object_object_add(root, "usage", usage_json(&as->usage));
+        json_object_object_add(root, "usage", sy_chat_usage_json(&as->usage));
     }
     if (as->tier != NULL)
         json_object_object_add(root, "service_tier",

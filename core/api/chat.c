@@ -675,3 +675,25 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
     if (json_object_object_get_ex(usage, "completion_tokens_details", &d))
         u->reasoning_tokens = int_at(d, "reasoning_tokens");
 }
+
+/* OpenAI "usage" object for 'u' (a new tree the caller owns). */
+struct json_object *
+sy_chat_usage_json(const struct sy_usage *u)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "prompt_tokens",
+                           json_object_new_int64(u->prompt_tokens));
+    json_object_object_add(o, "completion_tokens",
+                           json_object_new_int64(u->completion_tokens));
+    json_object_object_add(o, "total_tokens",
+                           json_object_new_int64(u->total_tokens));
+    struct json_object *pd = json_object_new_object();
+    json_object_object_add(pd, "cached_tokens",
+                           json_object_new_int64(u->cached_tokens));
+    json_object_object_add(o, "prompt_tokens_details", pd);
+    struct json_object *cd = json_object_new_object();
+    json_object_object_add(cd, "reasoning_tokens",
+                           json_object_new_int64(u->reasoning_tokens));
+    json_object_object_add(o, "completion_tokens_details", cd);
+    return o;
+}

@@ -147,4 +147,7 @@ bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 
+struct json_object;
+struct json_object *sy_chat_usage_json(const struct sy_usage *u);
+
 #endif

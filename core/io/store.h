@@ -94,11 +94,16 @@ struct sy_store_val {
 
 /* A Lua script known by its text; the store computes its SHA-1, runs it
  * by EVALSHA and loads it (SCRIPT LOAD) the first time Redis answers
- * NOSCRIPT. Define them as static const in the module that owns them. */
+ * NOSCRIPT. Define them as static const in the module that owns them,
+ * with the text given directly or by the function the build embeds it
+ * as (core/state/lua/NAME.lua: sy_lua_NAME). */
 struct sy_store_script {
-    const char *name;   /* for logs */
-    const char *source; /* Lua text */
+    const char *name;                     /* for logs */
+    const char *source;                   /* Lua text, or NULL: */
+    const char *(*embedded)(size_t *len); /* ... the embedded file */
 };
+
+const char *sy_store_script_text(const struct sy_store_script *sc);
 
 /* A pipelined batch of commands (RESP text built in memory, no I/O until
  * sy_store_exec). */

@@ -257,8 +257,8 @@ sy_store_script_sha(const struct sy_store_script *sc, char out[41])
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (EVP_Digest(sc->source, strlen(sc->source), md, &n, EVP_sha1(), NULL) !=
-            1 ||
+    const char *text = sy_store_script_text(sc);
+    if (EVP_Digest(text, strlen(text), md, &n, EVP_sha1(), NULL) != 1 ||
         n != 20) {
         memset(out, '0', 40);
         out[40] = '\0';
@@ -295,7 +295,7 @@ enum sy_err
 sy_store_load_script(struct sy_store *s, const struct sy_store_script *sc,
                      const char *sha)
 {
-    const char *argv[3] = { "SCRIPT", "LOAD", sc->source };
+    const char *argv[3] = { "SCRIPT", "LOAD", sy_store_script_text(sc) };
     s->stats.script_loads++;
     errno = 0;
     redisReply *r = redisCommandArgv(s->ctx, 3, argv, NULL);
@@ -371,4 +371,12 @@ sy_store_eval(struct sy_store *s, const struct sy_store_script *sc, int nkeys,
             return e;
     }
     return deliver(s, r, a, out);
+}
+
+/* A script's Lua text: given, or embedded at build time. */
+const char *
+sy_store_script_text(const struct sy_store_script *sc)
+{
+    size_t len;
+    return sc->source != NULL ? sc->source : sc->embedded(&len);
 }

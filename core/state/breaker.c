@@ -32,7 +32,6 @@
 #include "lua.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,24 +292,10 @@ sy_breaker_adopt(struct sy_breaker *b, const struct sy_breaker_conf *c,
 /* Redis side                                                          */
 
 /* The breaker script, lua/breaker.lua (KEYS, ARGV and the reply are
- * described there), embedded at build time; its struct is filled once,
- * and the store keeps its SHA by the struct's address. */
-static struct sy_store_script script = { .name = "breaker" };
-static pthread_once_t script_once = PTHREAD_ONCE_INIT;
-
-static void
-script_init(void)
-{
-    size_t len;
-    script.source = sy_lua_breaker(&len);
-}
-
-static const struct sy_store_script *
-breaker_script(void)
-{
-    pthread_once(&script_once, script_init);
-    return &script;
-}
+ * described there), embedded at build time; the store keeps its SHA by
+ * the struct's address. */
+static const struct sy_store_script script = { .name = "breaker",
+                                               .embedded = sy_lua_breaker };
 
 /* The channel transitions are published on (sy_key_breaker_channel). */
 int
@@ -415,8 +400,8 @@ run(struct sy_store *s, struct script_args *a, struct sy_breaker_shared *out)
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    enum sy_err e = sy_store_eval(s, breaker_script(), 2, a->keys, a->nargv,
-                                  a->argv, &arena, &v);
+    enum sy_err e =
+        sy_store_eval(s, &script, 2, a->keys, a->nargv, a->argv, &arena, &v);
     if (e == SY_OK && !sy_breaker_parse_shared(v, out))
         e = SY_ESTORE;
     sy_arena_cleanup(&arena);
@@ -516,7 +501,7 @@ sy_breaker_batch_get(struct sy_store_batch *b, const char *prefix,
     enum sy_err e = build_args(&a, prefix, "get", dep, c, 0, "");
     if (e != SY_OK)
         return e;
-    return sy_store_batch_eval(b, breaker_script(), 2, a.keys, a.nargv, a.argv);
+    return sy_store_batch_eval(b, &script, 2, a.keys, a.nargv, a.argv);
 }
 
 /* Append to batch 'b' one atomic report of 'n' (1 to
@@ -540,7 +525,7 @@ sy_breaker_batch_report(struct sy_store_batch *b, const char *prefix,
         return e;
     for (size_t i = 0; i < n; i++)
         add_outcome(&a, &ev[i]);
-    return sy_store_batch_eval(b, breaker_script(), 2, a.keys, a.nargv, a.argv);
+    return sy_store_batch_eval(b, &script, 2, a.keys, a.nargv, a.argv);
 }
 
 /* Append to 'b' the reports of 'n' outcomes of several deployments of

@@ -24,7 +24,6 @@
 #include "base/mem.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,24 +245,10 @@ sy_budget_local_settle(struct sy_budget_local *b, uint64_t id,
 /* Redis side                                                          */
 
 /* The budget script, lua/budget.lua (KEYS and ARGV are described there),
- * embedded at build time; its struct is filled once, and the store keeps
- * its SHA by the struct's address. */
-static struct sy_store_script script = { .name = "budget" };
-static pthread_once_t script_once = PTHREAD_ONCE_INIT;
-
-static void
-script_init(void)
-{
-    size_t len;
-    script.source = sy_lua_budget(&len);
-}
-
-static const struct sy_store_script *
-budget_script(void)
-{
-    pthread_once(&script_once, script_init);
-    return &script;
-}
+ * embedded at build time; the store keeps its SHA by the struct's
+ * address. */
+static const struct sy_store_script script = { .name = "budget",
+                                               .embedded = sy_lua_budget };
 
 static enum sy_err
 run(struct sy_store *s, const char *name, const char *pid, const char *op,
@@ -296,8 +281,8 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     struct sy_arena arena;
     sy_arena_init(&arena, 512);
     struct sy_store_val *v;
-    enum sy_err e = sy_store_eval(s, budget_script(), 2, keys,
-                                  (int)(3 + nextra), argv, &arena, &v);
+    enum sy_err e =
+        sy_store_eval(s, &script, 2, keys, (int)(3 + nextra), argv, &arena, &v);
     int64_t x[6];
     if (e == SY_ESTORE && sy_store_script_failed(v)) {
         /* Redis answered, and the script failed (a Lua error, e.g. on a

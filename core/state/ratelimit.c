@@ -23,7 +23,6 @@
 #include "base/mem.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -181,24 +180,10 @@ sy_ratelimit_local_park(struct sy_ratelimit_window *w, uint64_t now_ms,
 /* Redis side                                                          */
 
 /* The rate-limit script, lua/ratelimit.lua (KEYS and ARGV are described
- * there), embedded at build time; its struct is filled once, and the
- * store keeps its SHA by the struct's address. */
-static struct sy_store_script script = { .name = "ratelimit" };
-static pthread_once_t script_once = PTHREAD_ONCE_INIT;
-
-static void
-script_init(void)
-{
-    size_t len;
-    script.source = sy_lua_ratelimit(&len);
-}
-
-static const struct sy_store_script *
-ratelimit_script(void)
-{
-    pthread_once(&script_once, script_init);
-    return &script;
-}
+ * there), embedded at build time; the store keeps its SHA by the struct's
+ * address. */
+static const struct sy_store_script script = { .name = "ratelimit",
+                                               .embedded = sy_lua_ratelimit };
 
 struct script_args {
     char keys_buf[SY_RATELIMIT_MAX_ITEMS][512];
@@ -255,8 +240,8 @@ run(struct sy_store *s, const char *op, uint64_t now_ms, uint32_t window_ms,
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
     struct sy_store_val *v;
-    e = sy_store_eval(s, ratelimit_script(), (int)n, a.keys, (int)(4 + 2 * n),
-                      a.argv, &arena, &v);
+    e = sy_store_eval(s, &script, (int)n, a.keys, (int)(4 + 2 * n), a.argv,
+                      &arena, &v);
     int64_t x[6];
     if (e == SY_ESTORE && sy_store_script_failed(v)) {
         /* Redis answered, and the script failed (a Lua error, e.g. on a

@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,25 +203,11 @@ hex_ok(const char *s, size_t len)
 /* ------------------------------------------------------------------ */
 /* The script                                                          */
 
-/* The virtual-key script, lua/vkeys.lua (its operations and arguments
- * are described there), embedded at build time; its struct is filled
- * once, and the store keeps its SHA by the struct's address. */
-static struct sy_store_script script = { .name = "vkeys" };
-static pthread_once_t script_once = PTHREAD_ONCE_INIT;
-
-static void
-script_init(void)
-{
-    size_t len;
-    script.source = sy_lua_vkeys(&len);
-}
-
-static const struct sy_store_script *
-vkeys_script(void)
-{
-    pthread_once(&script_once, script_init);
-    return &script;
-}
+/* The virtual-key script, lua/vkeys.lua (its operations and arguments are
+ * described there), embedded at build time; the store keeps its SHA by the
+ * struct's address. */
+static const struct sy_store_script script = { .name = "vkeys",
+                                               .embedded = sy_lua_vkeys };
 
 /* ------------------------------------------------------------------ */
 /* Encoding                                                            */
@@ -381,7 +366,7 @@ eval(struct sy_store *s, struct args *a, struct sy_arena *arena,
         a->nnum >= (int)SY_ARRAY_LEN(a->num))
         return SY_EINTERNAL;
     enum sy_err e =
-        sy_store_eval(s, vkeys_script(), 1, keys, a->n, a->argv, arena, out);
+        sy_store_eval(s, &script, 1, keys, a->n, a->argv, arena, out);
     if (e == SY_OK && (*out)->type == SY_STORE_ERROR)
         e = SY_ESTORE;
     return e;

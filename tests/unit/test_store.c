@@ -129,7 +129,7 @@ test_script_sha(void **state)
 {
     (void)state;
     char out[41];
-    struct sy_store_script sc = { "t", "" };
+    struct sy_store_script sc = { .name = "t", .source = "" };
     sy_store_script_sha(&sc, out);
     assert_string_equal(out, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     sc.source = "abc";
@@ -300,7 +300,8 @@ test_commands(void **state)
 }
 
 static const struct sy_store_script script_add = {
-    "add", "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+    .name = "add",
+    .source = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 };
 
 static void
@@ -351,13 +352,15 @@ test_scripts(void **state)
     /* A preload. */
     assert_int_equal(sy_store_script_load(other, &script_add), SY_OK);
     /* A script with a syntax error: SY_EINTERNAL, logged, Redis fine. */
-    static const struct sy_store_script broken = { "broken", "return (" };
+    static const struct sy_store_script broken = { .name = "broken",
+                                                   .source = "return (" };
     assert_int_equal(sy_store_eval(s, &broken, 0, NULL, 0, NULL, &a, &v),
                      SY_EINTERNAL);
     assert_true(sy_store_is_up(s));
     /* A runtime error inside a script is an error reply. */
-    static const struct sy_store_script boom = { "boom",
-                                                 "return redis.call('NOPE')" };
+    static const struct sy_store_script boom = {
+        .name = "boom", .source = "return redis.call('NOPE')"
+    };
     assert_int_equal(sy_store_eval(s, &boom, 0, NULL, 0, NULL, &a, &v),
                      SY_ESTORE);
     assert_true(sy_store_val_is_error(v, NULL));
