@@ -57,8 +57,8 @@ const ENV = { SY_T_SECRET: 'ledger-test-server-secret-0123456789', SY_T_PK: 'pk-
 const CALLERS = 32;
 const ROUNDS = 8;
 const MAX_TOKENS = 40;
-const BUDGET_USD = 0.015;
-const BUDGET_MICRO = 15000;
+const BUDGET_USD = 0.03;
+const BUDGET_MICRO = 30000;
 const WORDS = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu';
 
 /* Prices and markups: uneven on purpose, so that rounding matters. */
