@@ -118,17 +118,12 @@ enum sy_err
 sy_store_batch_addl(struct sy_store_batch *b, const char *arg0, ...)
 {
     const char *argv[STORE_MAX_ARGS];
-    int argc = 0;
     va_list ap;
     va_start(ap, arg0);
-    for (const char *p = arg0; p != NULL; p = va_arg(ap, const char *)) {
-        if (argc == STORE_MAX_ARGS) {
-            va_end(ap);
-            return SY_EINTERNAL;
-        }
-        argv[argc++] = p;
-    }
+    int argc = sy_store_argv(arg0, ap, argv);
     va_end(ap);
+    if (argc < 0)
+        return SY_EINTERNAL;
     return batch_append(b, argc, argv, NULL, NULL);
 }
 

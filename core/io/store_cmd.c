@@ -195,17 +195,12 @@ sy_store_commandl(struct sy_store *s, struct sy_arena *a,
                   struct sy_store_val **out, const char *arg0, ...)
 {
     const char *argv[STORE_MAX_ARGS];
-    int argc = 0;
     va_list ap;
     va_start(ap, arg0);
-    for (const char *p = arg0; p != NULL; p = va_arg(ap, const char *)) {
-        if (argc == STORE_MAX_ARGS) {
-            va_end(ap);
-            return SY_EINTERNAL;
-        }
-        argv[argc++] = p;
-    }
+    int argc = sy_store_argv(arg0, ap, argv);
     va_end(ap);
+    if (argc < 0)
+        return SY_EINTERNAL;
     if (argc == 0)
         return SY_EINTERNAL;
     return sy_store_command(s, a, out, argc, argv, NULL);
@@ -379,4 +374,19 @@ sy_store_script_text(const struct sy_store_script *sc)
 {
     size_t len;
     return sc->source != NULL ? sc->source : sc->embedded(&len);
+}
+
+/* Collect the NULL-terminated string arguments that follow 'arg0' into
+ * 'argv' (STORE_MAX_ARGS of them at most): their count, or -1 when there
+ * are more. The variadic command helpers share it. */
+int
+sy_store_argv(const char *arg0, va_list ap, const char **argv)
+{
+    int argc = 0;
+    for (const char *p = arg0; p != NULL; p = va_arg(ap, const char *)) {
+        if (argc == STORE_MAX_ARGS)
+            return -1;
+        argv[argc++] = p;
+    }
+    return argc;
 }

@@ -88,4 +88,7 @@ enum sy_err sy_store_load_script(struct sy_store *s,
                                  const struct sy_store_script *sc,
                                  const char *sha);
 
+#include <stdarg.h>
+int sy_store_argv(const char *arg0, va_list ap, const char **argv);
+
 #endif
