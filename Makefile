@@ -157,7 +157,7 @@ integration: all
 	$(Q)sh tests/integration/run.sh $(BUILD)
 
 client-test: all
-	$(Q)cd tests/client && { { [ -d node_modules/openai ] && [ -d node_modules/@anthropic-ai/sdk ]; } || npm ci --no-audit --no-fund --engine-strict=false; } && SY_BUILD_DIR=$(BUILD) node --test client.test.js
+	$(Q)cd tests/client && { { [ -d node_modules/openai ] && [ -d node_modules/@anthropic-ai/sdk ] && [ -d node_modules/@anthropic-ai/claude-code ]; } || npm ci --no-audit --no-fund --engine-strict=false; } && SY_BUILD_DIR=$(BUILD) node --test ./*.test.js
 
 # Adapter golden tests: every case folder under tests/adapters/<provider>/,
 # streaming replies fed at every split point.

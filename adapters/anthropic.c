@@ -2,9 +2,11 @@
  * anthropic.c - adapter for the Anthropic Messages API (POST
  * {base_url}/messages): the adapter table, error classification, and
  * the reply side: Messages replies and stream events become OpenAI chat
- * completions and chunks. The provider keys and the request side (OpenAI
- * chat requests into Messages requests) are anthropic_request.c; both
- * share anthropic_int.h. Structured output uses
+ * completions and chunks (thinking as reasoning_content). The provider
+ * keys and the request side (OpenAI chat requests into Messages
+ * requests) are anthropic_request.c; the requests of callers who spoke
+ * the Messages API themselves are anthropic_native.c; all share
+ * anthropic_int.h. Structured output uses
  * output_config.format (or, with "structured_output": "tool", a forced
  * tool whose input is returned as the message content). No I/O.
  * SPDX-License-Identifier: MIT
@@ -17,7 +19,13 @@
 
 #include <json-c/json.h>
 
-enum block_kind { BLOCK_OTHER, BLOCK_TEXT, BLOCK_TOOL, BLOCK_JSON };
+enum block_kind {
+    BLOCK_OTHER,
+    BLOCK_TEXT,
+    BLOCK_TOOL,
+    BLOCK_JSON,
+    BLOCK_THINKING
+};
 
 /* Stream state of one content block (declared in anthropic_int.h). */
 struct anthropic_block {
@@ -203,6 +211,7 @@ usage_of(struct sy_usage *u, int64_t in, int64_t cache_read,
     if (__builtin_add_overflow(u->prompt_tokens, out, &u->total_tokens))
         u->total_tokens = INT64_MAX;
     u->cached_tokens = cache_read;
+    u->cache_write_tokens = cache_write;
     u->reasoning_tokens = 0;
 }
 
@@ -216,6 +225,78 @@ read_usage(struct json_object *uo, int64_t *in, int64_t *cr, int64_t *cw,
     sy_adapter_get_int(uo, "output_tokens", out);
 }
 
+/* The content blocks of a reply into the canonical assistant message
+ * '*msg': text as content, tool_use blocks as tool_calls (the JSON
+ * tool's input as content), thinking as reasoning_content (DeepSeek's
+ * name, which callers of reasoning models read). Signatures, redacted
+ * thinking and server tool blocks are not shown. */
+static enum sy_err
+reply_message(struct sy_adapter_call *call, struct json_object *content,
+              struct json_object **msg, struct sy_failure *f)
+{
+    struct anthropic_ctx *x = call->ctx;
+    struct sy_buf text, thought;
+    sy_buf_init(&text, SY_JSON_MAX);
+    sy_buf_init(&thought, SY_JSON_MAX);
+    struct json_object *calls = json_object_new_array();
+    const char *json_text = NULL;
+    enum sy_err e = SY_OK;
+    size_t n = json_object_array_length(content);
+    for (size_t i = 0; i < n && e == SY_OK; i++) {
+        struct json_object *b = json_object_array_get_idx(content, i);
+        const char *bt = sy_adapter_get_str(b, "type");
+        const char *t = NULL;
+        if (bt != NULL && strcmp(bt, "text") == 0 &&
+            (t = sy_adapter_get_str(b, "text")) != NULL) {
+            sy_buf_puts(&text, t);
+        } else if (bt != NULL && strcmp(bt, "thinking") == 0 &&
+                   (t = sy_adapter_get_str(b, "thinking")) != NULL) {
+            sy_buf_puts(&thought, t);
+        } else if (bt != NULL && strcmp(bt, "tool_use") == 0) {
+            const char *id = sy_adapter_get_str(b, "id");
+            const char *name = sy_adapter_get_str(b, "name");
+            struct json_object *input = sy_adapter_get(b, "input");
+            if (id == NULL || name == NULL) {
+                e = sy_adapter_proto(f, "the provider's tool_use block has "
+                                        "no id or name");
+                break;
+            }
+            const char *args = input ? sy_adapter_json_text(input, NULL) : "{}";
+            if (x->json_tool && strcmp(name, ANTHROPIC_JSON_TOOL) == 0)
+                json_text = args;
+            else
+                json_object_array_add(calls,
+                                      sy_adapter_tool_call(id, name, args));
+        }
+    }
+    if (e == SY_OK && (sy_buf_failed(&text) || sy_buf_failed(&thought)))
+        e = sy_adapter_proto(f, "the provider's reply text is too large");
+    if (e == SY_OK) {
+        *msg = sy_adapter_obj(
+            "role", SY_JSTR("assistant"), "content",
+            json_text ? SY_JSTR(json_text)
+            : text.len
+                ? json_object_new_string_len(sy_buf_cstr(&text), (int)text.len)
+                : NULL,
+            NULL);
+        if (thought.len > 0)
+            json_object_object_add(
+                *msg, "reasoning_content",
+                json_object_new_string_len(sy_buf_cstr(&thought),
+                                           (int)thought.len));
+        if (json_object_array_length(calls) > 0)
+            json_object_object_add(*msg, "tool_calls", json_object_get(calls));
+    }
+    json_object_put(calls);
+    sy_buf_free(&text);
+    sy_buf_free(&thought);
+    return e;
+}
+
+/* The table's parse_response slot (see adapter.h). A caller who spoke
+ * the Messages API (anthropic_native) gets the provider's body as it
+ * came (resp->raw); the canonical reply is still made, for the usage,
+ * the finish reason and the output contract. */
 static enum sy_err
 anthropic_parse_response(struct sy_adapter_call *call, const char *body,
                          size_t len, struct sy_chat_resp *resp,
@@ -239,56 +320,10 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
     if (!sy_adapter_is(content, json_type_array))
         return sy_adapter_proto(f, "the provider's reply has no content "
                                    "array");
-    struct sy_buf text;
-    sy_buf_init(&text, SY_JSON_MAX);
-    struct json_object *calls = json_object_new_array();
-    const char *json_text = NULL;
-    size_t n = json_object_array_length(content);
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *b = json_object_array_get_idx(content, i);
-        const char *bt = sy_adapter_get_str(b, "type");
-        if (bt == NULL)
-            continue;
-        if (strcmp(bt, "text") == 0) {
-            const char *t = sy_adapter_get_str(b, "text");
-            if (t != NULL)
-                sy_buf_puts(&text, t);
-        } else if (strcmp(bt, "tool_use") == 0) {
-            const char *id = sy_adapter_get_str(b, "id");
-            const char *name = sy_adapter_get_str(b, "name");
-            struct json_object *input = sy_adapter_get(b, "input");
-            if (id == NULL || name == NULL) {
-                sy_buf_free(&text);
-                json_object_put(calls);
-                return sy_adapter_proto(f, "the provider's tool_use block "
-                                           "has no id or name");
-            }
-            const char *args = input ? sy_adapter_json_text(input, NULL) : "{}";
-            if (x->json_tool && strcmp(name, ANTHROPIC_JSON_TOOL) == 0)
-                json_text = args;
-            else
-                json_object_array_add(calls,
-                                      sy_adapter_tool_call(id, name, args));
-        }
-        /* thinking, redacted_thinking, server tool blocks: not shown */
-    }
-    if (sy_buf_failed(&text)) {
-        sy_buf_free(&text);
-        json_object_put(calls);
-        return sy_adapter_proto(f, "the provider's reply text is too large");
-    }
-    struct json_object *msg = sy_adapter_obj(
-        "role", SY_JSTR("assistant"), "content",
-        json_text ? SY_JSTR(json_text)
-        : text.len
-            ? json_object_new_string_len(sy_buf_cstr(&text), (int)text.len)
-            : NULL,
-        NULL);
-    if (json_object_array_length(calls) > 0)
-        json_object_object_add(msg, "tool_calls", calls);
-    else
-        json_object_put(calls);
-    sy_buf_free(&text);
+    struct json_object *msg = NULL;
+    enum sy_err e = reply_message(call, content, &msg, f);
+    if (e != SY_OK)
+        return e;
 
     int64_t in = 0, cr = 0, cw = 0, out = 0;
     struct json_object *uo = sy_adapter_get(root, "usage");
@@ -305,7 +340,12 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
         model ? model : call->target->model, msg, fr, &resp->usage);
     resp->finish_reason = fr;
     resp->upstream_model = model;
-    return sy_adapter_set_response(call, resp, out_root);
+    e = sy_adapter_set_response(call, resp, out_root);
+    if (e == SY_OK && anthropic_native(call)) {
+        resp->raw = body;
+        resp->raw_len = len;
+    }
+    return e;
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,6 +400,17 @@ block_at(struct anthropic_ctx *x, int64_t index)
     return &x->blocks[i];
 }
 
+/* A piece of thinking, as the reasoning_content of a delta (DeepSeek's
+ * name, as in replies). */
+static enum sy_err
+emit_reasoning(struct anthropic_ctx *x, const char *piece)
+{
+    if (piece == NULL || piece[0] == '\0')
+        return SY_OK;
+    return emit_delta(
+        x, sy_adapter_obj("reasoning_content", SY_JSTR(piece), NULL), NULL);
+}
+
 static enum sy_err
 on_block_start(struct anthropic_ctx *x, struct json_object *o)
 {
@@ -379,6 +430,10 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
             return emit_delta(x, sy_adapter_obj("content", SY_JSTR(t), NULL),
                               NULL);
         return SY_OK;
+    }
+    if (strcmp(type, "thinking") == 0) {
+        b->kind = BLOCK_THINKING;
+        return emit_reasoning(x, sy_adapter_get_str(cb, "thinking"));
     }
     if (strcmp(type, "tool_use") != 0) {
         b->kind = BLOCK_OTHER;
@@ -430,12 +485,14 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
         return sy_adapter_proto(x->f, "the provider sent a block delta "
                                       "without index or type");
     const char *piece = NULL;
+    if (strcmp(type, "thinking_delta") == 0)
+        return emit_reasoning(x, sy_adapter_get_str(delta, "thinking"));
     if (strcmp(type, "text_delta") == 0)
         piece = sy_adapter_get_str(delta, "text");
     else if (strcmp(type, "input_json_delta") == 0)
         piece = sy_adapter_get_str(delta, "partial_json");
     if (piece == NULL || piece[0] == '\0')
-        return SY_OK; /* thinking, signatures, citations: not shown */
+        return SY_OK; /* signatures, citations: not shown */
     return emit_input(x, b, piece);
 }
 
@@ -556,6 +613,16 @@ anthropic_stream_event(struct sy_adapter_call *call,
     return e;
 }
 
+/* The table's build_request slot (see adapter.h): the caller's own
+ * Messages request when it spoke that API, else the translation of its
+ * chat request. */
+static enum sy_err
+anthropic_build_request(struct sy_adapter_call *call, struct sy_http_out *out)
+{
+    return anthropic_native(call) ? sy_anthropic_native_request(call, out)
+                                  : sy_anthropic_build_request(call, out);
+}
+
 const struct sy_adapter sy_adapter_anthropic = {
     .abi = SY_ADAPTER_ABI,
     .name = "anthropic",
@@ -565,8 +632,9 @@ const struct sy_adapter sy_adapter_anthropic = {
     .ctx_size = sizeof(struct anthropic_ctx),
     .conf_keys = sy_anthropic_keys,
     .init = sy_anthropic_init,
-    .build_request = sy_anthropic_build_request,
+    .build_request = anthropic_build_request,
     .parse_response = anthropic_parse_response,
     .stream_event = anthropic_stream_event,
+    .build_count = sy_anthropic_native_count,
     .classify = anthropic_classify,
 };

@@ -89,10 +89,10 @@ sy_anthropic_init(const char *type, const void *conf, struct sy_arena *a,
     return SY_OK;
 }
 
-/* The provider's digested keys, or the defaults when it has none. Never
- * NULL; borrowed from the config. */
-static const struct anthropic_conf *
-anthropic_conf_of(const struct sy_adapter_call *call)
+/* The provider's digested keys, or the defaults when it has none (see
+ * anthropic_int.h). */
+const struct anthropic_conf *
+sy_anthropic_conf(const struct sy_adapter_call *call)
 {
     const void *c = call->target->adapter_conf;
     return c != NULL ? c : &anthropic_defaults;
@@ -502,7 +502,7 @@ build_format(struct sy_adapter_call *call, struct json_object *body,
                                      "response_"
                                      "format.json_schema.schema must be a "
                                      "JSON schema object");
-        if (!anthropic_conf_of(call)->json_tool) {
+        if (!sy_anthropic_conf(call)->json_tool) {
             struct json_object *fmt =
                 sy_adapter_obj("type", SY_JSTR("json_schema"), "schema",
                                json_object_get(schema), NULL);
@@ -599,7 +599,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
                            json_object_new_string(call->target->model));
     int64_t max = call->req->max_tokens > 0
                       ? call->req->max_tokens
-                      : anthropic_conf_of(call)->default_max_tokens;
+                      : sy_anthropic_conf(call)->default_max_tokens;
     json_object_object_add(body, "max_tokens", json_object_new_int64(max));
     e = build_messages(call, body);
     if (e != SY_OK)
@@ -655,25 +655,33 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
     return e;
 }
 
-/* The adapter's build_request slot (see anthropic_int.h). */
-enum sy_err
-sy_anthropic_build_request(struct sy_adapter_call *call,
-                           struct sy_http_out *out)
+/* Method, URL and headers of a Messages request (see anthropic_int.h). */
+void
+sy_anthropic_http(struct sy_adapter_call *call, struct sy_http_out *out,
+                  const char *version, const char *beta)
 {
-    const struct anthropic_conf *c = anthropic_conf_of(call);
     struct sy_arena *a = call->arena;
     out->method = "POST";
     out->url = sy_arena_printf(a, "%s/messages", call->target->base_url);
     out->headers[out->nheaders++] = "content-type: application/json";
     out->headers[out->nheaders++] =
-        sy_arena_printf(a, "anthropic-version: %s", c->api_version);
-    if (c->beta != NULL)
+        sy_arena_printf(a, "anthropic-version: %s", version);
+    if (beta != NULL)
         out->headers[out->nheaders++] =
-            sy_arena_printf(a, "anthropic-beta: %s", c->beta);
+            sy_arena_printf(a, "anthropic-beta: %s", beta);
     if (call->api_key != NULL)
         out->headers[out->nheaders++] =
             sy_arena_printf(a, "x-api-key: %s", call->api_key);
     sy_adapter_static_headers(call, out);
+}
+
+/* The translation of a chat request (see anthropic_int.h). */
+enum sy_err
+sy_anthropic_build_request(struct sy_adapter_call *call,
+                           struct sy_http_out *out)
+{
+    const struct anthropic_conf *c = sy_anthropic_conf(call);
+    sy_anthropic_http(call, out, c->api_version, c->beta);
 
     struct json_object *body = json_object_new_object();
     enum sy_err e = anthropic_body(call, body);

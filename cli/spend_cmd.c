@@ -190,6 +190,7 @@ on_record(const struct sy_usage_record *r, void *ctx)
                 .completion_tokens = x.completion_tokens,
                 .total_tokens = x.prompt_tokens + x.completion_tokens,
                 .cached_tokens = x.cached_tokens,
+                .cache_write_tokens = x.cache_write_tokens,
                 .reasoning_tokens = x.reasoning_tokens,
             };
             x.baseline_micro_usd =

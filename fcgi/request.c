@@ -99,6 +99,9 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
     r->method = copy_param(t, a, "REQUEST_METHOD");
     r->content_type = copy_param(t, a, "CONTENT_TYPE");
     r->authorization = copy_param(t, a, "HTTP_AUTHORIZATION");
+    r->x_api_key = copy_param(t, a, "HTTP_X_API_KEY");
+    r->anthropic_version = copy_param(t, a, "HTTP_ANTHROPIC_VERSION");
+    r->anthropic_beta = copy_param(t, a, "HTTP_ANTHROPIC_BETA");
     r->request_id_in = copy_param(t, a, "HTTP_X_REQUEST_ID");
     r->remote_addr = copy_param(t, a, "REMOTE_ADDR");
 

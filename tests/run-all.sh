@@ -12,9 +12,9 @@
 #                   Apache httpd, switchyard pool and mock provider)
 #      multihost:   tests/integration/multihost/run.sh BUILD_DIR (three
 #                   hosts in network namespaces; needs root)
-#   3. client:      the official OpenAI SDK against the gateway
-#                   (tests/client; 'npm ci' first when node_modules is
-#                   missing)
+#   3. client:      the official OpenAI SDK and Claude Code against the
+#                   gateway (every tests/client/*.test.js; 'npm ci' first
+#                   when a package is missing from node_modules)
 # Prints one line per suite, then a last line "N passed, M failed"
 # counting tests (a suite whose tests cannot be counted counts as one).
 # Exit status 0 only when nothing failed. A suite that cannot run here
@@ -162,7 +162,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     note "client:      SKIPPED (no node/npm)"
     client_ok=0
 elif [ ! -d "$client/node_modules/openai" ] ||
-     [ ! -d "$client/node_modules/@anthropic-ai/sdk" ]; then
+     [ ! -d "$client/node_modules/@anthropic-ai/sdk" ] ||
+     [ ! -d "$client/node_modules/@anthropic-ai/claude-code" ]; then
     echo "client: npm ci --no-audit --no-fund (in tests/client)"
     if ! (cd "$client" && npm ci --no-audit --no-fund --engine-strict=false); then
         echo "client: SKIPPED: npm ci failed (no access to the npm registry?)"
@@ -217,12 +218,12 @@ if [ "$client_ok" = 1 ]; then
         (cd "$client" && SY_BUILD_DIR="$build" node --test \
             --test-reporter=spec --test-reporter-destination=stdout \
             --test-reporter=tap --test-reporter-destination="$tmp/client.tap" \
-            client.test.js)
+            ./*.test.js)
         rc=$?
     else
         # Older Node: TAP is the default output.
         # shellcheck disable=SC2016 # expanded by the inner sh
-        logged client sh -c 'cd "$1" && SY_BUILD_DIR="$2" node --test client.test.js' _ \
+        logged client sh -c 'cd "$1" && SY_BUILD_DIR="$2" node --test ./*.test.js' _ \
             "$client" "$build"
         cp "$tmp/client.out" "$tmp/client.tap"
         rc=$(cat "$tmp/client.rc" 2>/dev/null || echo 1)

@@ -95,6 +95,11 @@ struct sy_adapter_call {
     bool stream_upstream;           /* ask the provider for a stream even
                                        though the caller did not (the core
                                        assembles the reply) */
+    bool relay_native;              /* the caller speaks this adapter's
+                                       format (req->native): the core
+                                       relays each stream event as it came
+                                       (SY_CHUNK_NATIVE) besides the
+                                       adapter's canonical chunks */
     struct sy_arena *arena;         /* the request arena */
     void *ctx;                      /* ctx_size zeroed bytes */
     struct sy_sse *sse;             /* the core's: SSE splitter of this
@@ -146,6 +151,14 @@ struct sy_adapter {
     enum sy_err (*stream_event)(struct sy_adapter_call *call,
                                 const struct sy_sse_event *ev, sy_emit_fn emit,
                                 void *ud, struct sy_failure *f);
+
+    /* Optional: the provider's own count of a request's input tokens,
+     * for a caller that speaks this adapter's format (call->req->native;
+     * Anthropic's POST /v1/messages/count_tokens). Fill 'out' like
+     * build_request; a 2xx reply ({"input_tokens": N}) goes to the
+     * caller unchanged. */
+    enum sy_err (*build_count)(struct sy_adapter_call *call,
+                               struct sy_http_out *out);
 
     /* Required: classify a non-2xx reply ('status', headers already parsed
      * into 'retry_after_ms' by the core, and the bounded 'body'). */

@@ -344,9 +344,10 @@ check_ranges(struct json_object *root, struct sy_chat_error *err)
  * "1.", raw tabs), nesting and the tree's memory bounded before json-c
  * allocates it. The tree is handed to the arena's cleanups as soon as it
  * exists, so every later refusal frees it with the request. */
-static enum sy_err
-parse_root(const char *body, size_t len, unsigned max_depth, struct sy_arena *a,
-           struct json_object **root, struct sy_chat_error *err)
+enum sy_err
+sy_chat_body_parse(const char *body, size_t len, unsigned max_depth,
+                   struct sy_arena *a, struct json_object **root,
+                   struct sy_chat_error *err)
 {
     if (len == 0) {
         bad(err, NULL, "the request body is empty; send a JSON object");
@@ -529,12 +530,25 @@ sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
     err->param = NULL;
     err->message[0] = '\0';
     struct json_object *root;
-    enum sy_err e = parse_root(body, len, max_depth, a, &root, err);
+    enum sy_err e = sy_chat_body_parse(body, len, max_depth, a, &root, err);
     if (e != SY_OK)
         return e;
+    return sy_chat_req_from_tree(root, a, out, err);
+}
+
+enum sy_err
+sy_chat_req_from_tree(struct json_object *root, struct sy_arena *a,
+                      struct sy_chat_req *out, struct sy_chat_error *err)
+{
+    struct sy_native_req native = out->native;
+    memset(out, 0, sizeof(*out));
+    out->native = native;
+    out->max_tokens = -1;
+    err->param = NULL;
+    err->message[0] = '\0';
     /* The order of the checks decides which error a body with several
      * faults gets back: types first, then the required parameters. */
-    e = check_types(root, err);
+    enum sy_err e = check_types(root, err);
     if (e == SY_OK)
         e = check_model_messages(root, a, out, err);
     if (e == SY_OK)
@@ -646,11 +660,17 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
     for (size_t i = 0; i < SY_ARRAY_LEN(f); i++)
         *f[i] = *f[i] < 0 ? 0 : SY_MIN(*f[i], i % 2 ? out_lim : lim);
     u->cached_tokens = SY_MIN(u->cached_tokens, u->prompt_tokens);
+    /* Cache reads and writes are both parts of the prompt. */
+    u->cache_write_tokens = u->cache_write_tokens < 0
+                                ? 0
+                                : SY_MIN(u->cache_write_tokens,
+                                         u->prompt_tokens - u->cached_tokens);
     u->reasoning_tokens = SY_MIN(u->reasoning_tokens, u->completion_tokens);
     u->total_tokens = u->prompt_tokens + u->completion_tokens;
     return in.prompt_tokens != u->prompt_tokens ||
            in.completion_tokens != u->completion_tokens ||
            in.cached_tokens != u->cached_tokens ||
+           in.cache_write_tokens != u->cache_write_tokens ||
            in.reasoning_tokens != u->reasoning_tokens;
 }
 

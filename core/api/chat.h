@@ -26,8 +26,23 @@ struct sy_usage {
     int64_t prompt_tokens;     /* includes cached tokens (OpenAI meaning) */
     int64_t completion_tokens; /* includes reasoning tokens */
     int64_t total_tokens;
-    int64_t cached_tokens;
+    int64_t cached_tokens;      /* read from the provider's prompt cache */
+    int64_t cache_write_tokens; /* written to it (Anthropic bills these
+                                   above the input price); included in
+                                   prompt_tokens, like cached_tokens */
     int64_t reasoning_tokens;
+};
+
+/* The client's own request when it spoke another wire format than the
+ * canonical one (api/surface.h): an adapter of that same format builds
+ * the provider request from it, so nothing the canonical model lacks is
+ * lost (cache_control, thinking signatures, documents, betas). */
+struct sy_native_req {
+    const char *dialect;      /* the adapter name whose format it is
+                                 ("anthropic"), or NULL: chat completions */
+    struct json_object *root; /* the client's body; arena cleanup */
+    const char *version;      /* the client's anthropic-version, or NULL */
+    const char *beta;         /* the client's anthropic-beta, or NULL */
 };
 
 struct sy_chat_req {
@@ -50,6 +65,7 @@ struct sy_chat_req {
     size_t npatterns; /* over all compiled schemas */
     size_t pattern_bytes;
     struct sy_rx_budget *rx_budget; /* arena */
+    struct sy_native_req native;    /* set by a surface other than chat */
 };
 
 /* A function tool's name and compiled parameters (NULL: none given). */
@@ -82,8 +98,11 @@ struct sy_chat_resp {
 };
 
 enum sy_chunk_kind {
-    SY_CHUNK_DATA, /* one chat.completion.chunk JSON document */
-    SY_CHUNK_DONE  /* the provider ended the stream cleanly */
+    SY_CHUNK_DATA,  /* one chat.completion.chunk JSON document */
+    SY_CHUNK_DONE,  /* the provider ended the stream cleanly */
+    SY_CHUNK_NATIVE /* one provider event as it came ("event: ...\ndata:
+                       ...\n\n"), emitted before its canonical chunks
+                       when the request is native to the adapter */
 };
 
 struct sy_chunk {
@@ -103,6 +122,16 @@ struct sy_chat_error {
 enum sy_err sy_chat_req_parse(const char *body, size_t len, unsigned max_depth,
                               struct sy_arena *a, struct sy_chat_req *out,
                               struct sy_chat_error *err);
+/* The strict parse of a client body into a JSON object tree that an
+ * arena cleanup frees (every surface reads its body through it). */
+enum sy_err sy_chat_body_parse(const char *body, size_t len, unsigned max_depth,
+                               struct sy_arena *a, struct json_object **root,
+                               struct sy_chat_error *err);
+/* The checks and fields of sy_chat_req_parse on a tree the caller
+ * already parsed (a surface's translation), which the arena frees. */
+enum sy_err sy_chat_req_from_tree(struct json_object *root, struct sy_arena *a,
+                                  struct sy_chat_req *out,
+                                  struct sy_chat_error *err);
 enum sy_err sy_chat_resp_write(const struct sy_chat_resp *r,
                                struct sy_buf *out);
 enum sy_err sy_chat_error_json(struct sy_buf *out, const char *message,
@@ -141,6 +170,11 @@ bool sy_chat_stream_contract(const struct sy_chat_req *req,
 enum sy_err sy_chat_chunk_with_content(const char *chunk, size_t len,
                                        const char *content, size_t clen,
                                        struct sy_buf *out);
+/* Choice 0's delta text of a chunk (copied into 'a'; NULL when none) and
+ * whether it finished; false when the chunk has no choice 0. For a
+ * filter that rewrites the text as it streams (chat_chunk_text.c). */
+bool sy_chat_chunk_text(const char *json, size_t len, struct sy_arena *a,
+                        const char **text, size_t *tlen, bool *finished);
 struct sy_caps;
 bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
                     uint32_t choices);

@@ -324,9 +324,10 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
                          max_depth, a, err, errlen, fenced);
 }
 
-/* Append to 'out' a copy of chunk 'chunk' whose first choice's delta is
- * {"content": content}: used to send a buffered, unfenced answer as one
- * event. */
+/* Append to 'out' a copy of chunk 'chunk' whose first choice's delta
+ * has "content": content (set or replaced; a missing delta is made):
+ * used to send a buffered, unfenced answer as one event, and for text
+ * rewritten as it streams. */
 enum sy_err
 sy_chat_chunk_with_content(const char *chunk, size_t len, const char *content,
                            size_t clen, struct sy_buf *out)
@@ -340,10 +341,15 @@ sy_chat_chunk_with_content(const char *chunk, size_t len, const char *content,
         json_object_is_type(choices, json_type_array) &&
         json_object_array_length(choices) > 0) {
         struct json_object *c0 = json_object_array_get_idx(choices, 0);
-        struct json_object *delta = json_object_new_object();
+        struct json_object *delta;
+        /* Other delta members (the first event's "role") stay. */
+        if (!json_object_object_get_ex(c0, "delta", &delta) ||
+            !json_object_is_type(delta, json_type_object)) {
+            delta = json_object_new_object();
+            json_object_object_add(c0, "delta", delta);
+        }
         json_object_object_add(delta, "content",
                                json_object_new_string_len(content, (int)clen));
-        json_object_object_add(c0, "delta", delta);
         size_t n;
         const char *s = json_object_to_json_string_length(
             o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);

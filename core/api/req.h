@@ -31,9 +31,14 @@ struct sy_req {
     const char *path;          /* without the query string */
     const char *content_type;  /* may be NULL */
     const char *authorization; /* may be NULL; never logged */
-    const char *request_id_in; /* the client's X-Request-Id, or NULL */
-    const char *remote_addr;   /* may be NULL */
-    const char *body;          /* NUL-terminated; NULL when there is none */
+    const char *x_api_key;     /* the x-api-key header (Anthropic SDKs send
+                                  the key there); may be NULL; never logged */
+    const char *anthropic_version; /* the caller's anthropic-version, or
+                                      NULL */
+    const char *anthropic_beta;    /* the caller's anthropic-beta, or NULL */
+    const char *request_id_in;     /* the client's X-Request-Id, or NULL */
+    const char *remote_addr;       /* may be NULL */
+    const char *body;              /* NUL-terminated; NULL when there is none */
     size_t body_len;
     bool body_too_big; /* longer than server.max_body_bytes: the body
                                  was not read */

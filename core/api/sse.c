@@ -15,9 +15,10 @@
 #include <string.h>
 
 struct sy_sse {
-    struct sy_buf line; /* owned: a line split across reads */
-    struct sy_buf data; /* owned: data lines of the current event */
-    char event[64];     /* "event:" field of the current event */
+    struct sy_buf line;  /* owned: a line split across reads */
+    struct sy_buf data;  /* owned: data lines of the current event */
+    struct sy_buf relay; /* owned: an event rebuilt for a native relay */
+    char event[64];      /* "event:" field of the current event */
     bool has_data;
 };
 
@@ -27,6 +28,7 @@ sse_free(void *p)
     struct sy_sse *s = p;
     sy_buf_free(&s->line);
     sy_buf_free(&s->data);
+    sy_buf_free(&s->relay);
 }
 
 /* A new splitter in arena 'a'; its buffers are freed by a cleanup on
@@ -37,6 +39,7 @@ sy_sse_new(struct sy_arena *a)
     struct sy_sse *s = sy_arena_zalloc(a, sizeof(*s));
     sy_buf_init(&s->line, SY_SSE_MAX_EVENT);
     sy_buf_init(&s->data, SY_SSE_MAX_EVENT);
+    sy_buf_init(&s->relay, 2 * SY_SSE_MAX_EVENT + 128);
     sy_arena_on_cleanup(a, sse_free, s);
     return s;
 }
@@ -148,10 +151,52 @@ struct feed {
     struct sy_failure *f;
 };
 
+/* The event as the provider sent it (its name and data lines; comments
+ * and ids are not kept), for a caller that speaks the provider's format.
+ * An "error" event is not relayed: the adapter turns it into a failure,
+ * and the caller gets the gateway's own error event (or a failover). */
+static enum sy_err
+relay_event(struct feed *fd, const struct sy_sse_event *ev)
+{
+    if (strcmp(ev->name, "error") == 0 || strchr(ev->name, '\r') != NULL)
+        return SY_OK;
+    struct sy_buf *b = &fd->call->sse->relay;
+    sy_buf_clear(b);
+    if (ev->name[0] != '\0')
+        sy_buf_printf(b, "event: %s\n", ev->name);
+    /* One "data:" line per line of the data; a CR (which the splitter
+     * leaves inside a line, and a client would read as a line end)
+     * starts a new one too, so the caller parses the same event. */
+    const char *p = ev->data, *end = ev->data + ev->len;
+    sy_buf_puts(b, "data: ");
+    for (const char *q = p; q < end; q++) {
+        if (*q != '\n' && *q != '\r')
+            continue;
+        sy_buf_append(b, p, (size_t)(q - p));
+        sy_buf_puts(b, "\ndata: ");
+        if (*q == '\r' && q + 1 < end && q[1] == '\n')
+            q++;
+        p = q + 1;
+    }
+    sy_buf_append(b, p, (size_t)(end - p));
+    sy_buf_puts(b, "\n\n");
+    if (sy_buf_failed(b))
+        return SY_EUP_PROTO;
+    struct sy_chunk c = { .kind = SY_CHUNK_NATIVE,
+                          .data = b->data,
+                          .len = b->len };
+    return fd->emit(fd->ud, &c);
+}
+
 static enum sy_err
 feed_event(void *ud, const struct sy_sse_event *ev)
 {
     struct feed *fd = ud;
+    if (fd->call->relay_native) {
+        enum sy_err e = relay_event(fd, ev);
+        if (e != SY_OK)
+            return e;
+    }
     return fd->ad->stream_event(fd->call, ev, fd->emit, fd->ud, fd->f);
 }
 

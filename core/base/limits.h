@@ -115,6 +115,13 @@
 /* One SSE line, and the data of one event, from a provider: real events
  * are a few KiB (tool arguments arrive in many small deltas). */
 #define SY_SSE_MAX_EVENT (4u << 20)
+/* Longest model name a request may name (group names and aliases are
+ * shorter): bounds alias pattern matching per request. */
+#define SY_MODEL_NAME_MAX 256
+/* Longest text a client API writes for one canonical chunk or reply
+ * (a surface re-encodes what an adapter produced, up to the fenced
+ * replacement event). */
+#define SY_SURFACE_EVENT_MAX (SY_FENCED_EVENT_MAX + (1u << 20))
 
 /* Content blocks of one Anthropic message (indexes past this are a
  * protocol error): the state of each lives in the request arena. */

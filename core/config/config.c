@@ -312,6 +312,7 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             sy_config_fail(&l, "groups",
                            "add a group: the model name clients ask for",
                            "no groups defined");
+        sy_config_check_aliases(&l);
     }
     json_object_put(root);
     if (l.nerrors > 0) {
@@ -364,17 +365,6 @@ sy_config_free(struct sy_config *cfg)
         return;
     sy_arena_cleanup(&cfg->arena);
     free(cfg);
-}
-
-/* The group clients name as "model", or NULL. Linear: groups are few and
- * this beats hashing for the sizes configs have. */
-const struct sy_group *
-sy_config_find_group(const struct sy_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->ngroups; i++)
-        if (strcmp(cfg->groups[i].name, name) == 0)
-            return &cfg->groups[i];
-    return NULL;
 }
 
 /* The next API key of 'p' in round-robin order (borrowed from the config),

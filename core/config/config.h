@@ -56,6 +56,8 @@ struct sy_price {
     double input_per_mtok;        /* USD per million input tokens */
     double output_per_mtok;       /* USD per million output tokens */
     double cached_input_per_mtok; /* USD per million cached input tokens */
+    double cache_write_per_mtok;  /* USD per million prompt tokens written
+                                     to the provider's cache (Anthropic) */
 };
 
 struct sy_timeouts {
@@ -111,8 +113,17 @@ enum sy_contract_policy {
     SY_CONTRACT_PASS   /* pass the reply on as it is */
 };
 
+/* Bounds of a group's "aliases", checked at load, so that resolving a
+ * model name stays cheap (core/config/config_alias.c). */
+#define SY_GROUP_MAX_ALIASES 32
+#define SY_ALIAS_MAX_LEN     128
+#define SY_ALIAS_MAX_STARS   4
+
 struct sy_group {
-    const char *name;                         /* what clients send as "model" */
+    const char *name;     /* what clients send as "model" */
+    const char **aliases; /* other names clients may send: exact ones, or
+                             patterns where '*' is any run of characters */
+    size_t naliases;
     const struct sy_deployment **deployments; /* in order, as configured */
     size_t ndeployments;
     const struct sy_deployment **offline; /* used only when no deployment
@@ -127,8 +138,11 @@ struct sy_group {
     unsigned min_samples; /* fewer: the deployment is still learned */
     unsigned explore_pct; /* share of traffic given to unlearned ones */
     enum sy_contract_policy on_violation;
-    bool stream_buffer; /* streams with a schema: buffer, validate,
+    bool stream_buffer;    /* streams with a schema: buffer, validate,
                                   then send (else validate at the end) */
+    bool clamp_max_tokens; /* a max_tokens above a deployment's output
+                              limit is lowered to it for that deployment
+                              (else the deployment is excluded) */
 };
 
 /* A caller key ("keys" section): who may call, with what limits. */
@@ -208,8 +222,13 @@ enum sy_err sy_config_load_string(const char *text, size_t len,
                                   const char *origin, struct sy_config **out,
                                   struct sy_buf *errors);
 void sy_config_free(struct sy_config *cfg);
+/* The group for model name 'name': its own name, else an exact alias,
+ * else the matching pattern with the most literal characters (config
+ * order breaks ties); NULL if none. */
 const struct sy_group *sy_config_find_group(const struct sy_config *cfg,
                                             const char *name);
+/* Does alias pattern 'pat' ('*' = any run of characters) match 's'? */
+bool sy_config_alias_match(const char *pat, const char *s);
 const char *sy_config_next_key(const struct sy_provider *p);
 const char *sy_config_embedded(size_t *len);
 struct sy_config *sy_config_load_default(const char *path);

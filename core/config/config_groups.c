@@ -54,7 +54,7 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
 static const char *const group_extra[] = { "deployments", "offline",
                                            "strategy",    "thresholds",
                                            "contract",    "description",
-                                           NULL };
+                                           "aliases",     NULL };
 
 #define GRP(f) offsetof(struct sy_group, f)
 static const struct field group_fields[] = {
@@ -62,12 +62,31 @@ static const struct field group_fields[] = {
       "requests in the window before a deployment counts as learned" },
     { "explore_pct", F_UINT, GRP(explore_pct), 0, 50, false,
       "percent of traffic that may go to deployments still learned" },
+    { "clamp_max_tokens", F_BOOL, GRP(clamp_max_tokens), 0, 0, false,
+      "lower max_tokens to a deployment's output limit instead of "
+      "excluding it" },
 };
 
 static const struct field threshold_fields[] = {
     { "max_p99_ms", F_MS, GRP(max_p99_ms), 0, 3600000, false, NULL },
     { "max_ttft_ms", F_MS, GRP(max_ttft_ms), 0, 3600000, false, NULL },
 };
+
+/* The effective route: the active listed deployments; when none is
+ * active (no API key in the environment), the offline ones. */
+static void
+fill_route(struct sy_arena *a, struct sy_group *g)
+{
+    size_t total = g->ndeployments + g->noffline;
+    g->route = sy_arena_zalloc(a, (total + 1) * sizeof(*g->route));
+    for (size_t i = 0; i < g->ndeployments; i++)
+        if (g->deployments[i] != NULL && g->deployments[i]->active)
+            g->route[g->nroute++] = g->deployments[i];
+    if (g->nroute == 0)
+        for (size_t i = 0; i < g->noffline; i++)
+            if (g->offline[i] != NULL && g->offline[i]->active)
+                g->route[g->nroute++] = g->offline[i];
+}
 
 void
 sy_config_load_group(struct loader *l, const char *path, const char *name,
@@ -88,6 +107,8 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
     else
         g->deployments = load_dep_list(
             l, sy_config_jpath(l, path, "deployments"), v, &g->ndeployments);
+    if (json_object_object_get_ex(obj, "aliases", &v))
+        sy_config_load_aliases(l, sy_config_jpath(l, path, "aliases"), v, g);
     if (json_object_object_get_ex(obj, "offline", &v))
         g->offline = load_dep_list(l, sy_config_jpath(l, path, "offline"), v,
                                    &g->noffline);
@@ -160,18 +181,7 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
     if (!listed && json_object_object_get_ex(obj, "deployments", &dl))
         sy_config_fail(l, path, "list at least one deployment",
                        "group has no deployments");
-
-    /* The effective route: the active listed deployments; when none is
-     * active (no API key in the environment), the offline ones. */
-    size_t total = g->ndeployments + g->noffline;
-    g->route = sy_arena_zalloc(a, (total + 1) * sizeof(*g->route));
-    for (size_t i = 0; i < g->ndeployments; i++)
-        if (g->deployments[i] != NULL && g->deployments[i]->active)
-            g->route[g->nroute++] = g->deployments[i];
-    if (g->nroute == 0)
-        for (size_t i = 0; i < g->noffline; i++)
-            if (g->offline[i] != NULL && g->offline[i]->active)
-                g->route[g->nroute++] = g->offline[i];
+    fill_route(a, g);
 }
 
 const char *

@@ -72,6 +72,12 @@ void sy_config_load_allow_fields(struct loader *l, const char *path,
 void sy_config_load_group(struct loader *l, const char *path, const char *name,
                           struct json_object *obj, struct sy_group *g);
 
+/* config_alias.c: a group's "aliases" list, and the checks across
+ * groups once all are loaded. */
+void sy_config_load_aliases(struct loader *l, const char *path,
+                            struct json_object *v, struct sy_group *g);
+void sy_config_check_aliases(struct loader *l);
+
 /* config_state.c */
 void sy_config_state_defaults(struct sy_state_conf *st);
 void sy_config_load_state(struct loader *l, struct json_object *obj);

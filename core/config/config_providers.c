@@ -311,6 +311,8 @@ static const struct field price_fields[] = {
       NULL },
     { "cached_input_per_mtok", F_DOUBLE, PRICE(cached_input_per_mtok), 0,
       100000, false, NULL },
+    { "cache_write_per_mtok", F_DOUBLE, PRICE(cache_write_per_mtok), 0, 100000,
+      false, NULL },
 };
 
 #define DEP(f) offsetof(struct sy_deployment, f)

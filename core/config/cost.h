@@ -28,6 +28,8 @@ struct sy_price;
 struct sy_cost_rate {
     int64_t input;        /* uncached prompt tokens */
     int64_t cached_input; /* cached prompt tokens (input when configured 0) */
+    int64_t cache_write;  /* prompt tokens written to the cache (input when
+                             configured 0) */
     int64_t output;       /* completion tokens, reasoning included */
 };
 

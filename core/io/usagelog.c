@@ -12,7 +12,7 @@
  *    "provider":"openai","prompt_tokens":1200,"completion_tokens":300,
  *    "cached_tokens":1024,"reasoning_tokens":0,"cost_micro_usd":4280,
  *    "status":200,"error":null,"attempts":1,"attempt":1,"outcome":"ok",
- *    "estimated":0}
+ *    "estimated":0,"cache_write_tokens":0,"surface":"chat"}
  *
  * One line per provider attempt: "attempt" of "attempts", its "outcome"
  * and cost; "status" and "error" are the request's. "estimated" 1 marks
@@ -91,6 +91,9 @@ const struct sy_usagelog_field sy_usagelog_fields[] = {
     { "attempt", F_UINT, offsetof(struct sy_usage_record, attempt) },
     { "outcome", F_STR, offsetof(struct sy_usage_record, outcome) },
     { "estimated", F_UINT, offsetof(struct sy_usage_record, estimated) },
+    { "cache_write_tokens", F_I64,
+      offsetof(struct sy_usage_record, cache_write_tokens) },
+    { "surface", F_STR, offsetof(struct sy_usage_record, surface) },
 };
 const size_t sy_usagelog_nfields = SY_ARRAY_LEN(sy_usagelog_fields);
 

@@ -53,6 +53,9 @@ struct sy_usage_record {
     const char *outcome;        /* this attempt's: "ok" or an error name */
     unsigned estimated;         /* 1: the provider reported no usage and
                                   the tokens are the gateway's estimate */
+    int64_t cache_write_tokens; /* prompt tokens written to the provider's
+                                  cache (in prompt_tokens) */
+    const char *surface;        /* the client API: "chat", "messages" */
 };
 
 struct sy_usagelog_stats {

@@ -73,29 +73,54 @@ sy_pipeline_ctype_is(const char *ct, const char *want)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* One SSE event. Chunks are compact JSON without raw line breaks (the
- * adapters re-serialise any that had them); should one slip through,
- * each CR, LF or CRLF starts a new "data: " line, so the event stays one
- * well-formed event whose data is the same text (SSE joins lines with
- * LF, which JSON reads as whitespace). */
+/* One event to the caller: a provider event relayed as it came (a
+ * native attempt), or a canonical chunk written by the caller's surface
+ * (zero or more events in its format). */
 static void
 write_event(struct pctx *c, const char *data, size_t len)
 {
-    size_t at = 0;
-    sy_sink_write(c->s, "data: ", 6);
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] != '\r' && data[i] != '\n')
-            continue;
-        sy_sink_write(c->s, data + at, i - at);
-        sy_sink_write(c->s, "\ndata: ", 7);
-        c->s->body_bytes += 7;
-        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
-            i++;
-        at = i + 1;
+    if (c->native) {
+        sy_sink_write(c->s, data, len);
+        c->s->body_bytes += len;
+        return;
     }
-    sy_sink_write(c->s, data + at, len - at);
-    sy_sink_write(c->s, "\n\n", 2);
-    c->s->body_bytes += len + 8;
+    sy_buf_clear(&c->ev);
+    c->surface->stream_chunk(c->sst, &c->chat, data, len, &c->ev);
+    if (sy_buf_failed(&c->ev)) {
+        /* Not a cut event: the failure shows at the stream's end. */
+        if (c->f.err == SY_OK) {
+            c->f.err = SY_EUP_PROTO;
+            c->f.message = "a stream event could not be re-encoded";
+        }
+        return;
+    }
+    sy_sink_write(c->s, sy_buf_cstr(&c->ev), c->ev.len);
+    c->s->body_bytes += c->ev.len;
+}
+
+/* The stream ended well: the price in an SSE comment (headers are long
+ * gone; clients ignore comments, people and tools can read them), then
+ * the surface's closing events unless the provider's own were relayed. */
+void
+sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd)
+{
+    char note[80];
+    int nn = snprintf(note, sizeof(note), ": x-switchyard-cost-usd %s\n\n",
+                      cost_usd);
+    if (nn > 0 && (size_t)nn < sizeof(note))
+        sy_sink_write(c->s, note, (size_t)nn);
+    if (c->native) {
+        /* The provider's closing events, held until the stream ended
+         * well: a failure after them must not follow a message_stop. */
+        sy_sink_write(c->s, sy_buf_cstr(&c->native_tail), c->native_tail.len);
+        c->s->body_bytes += c->native_tail.len;
+    } else {
+        sy_buf_clear(&c->ev);
+        c->surface->stream_end(c->sst, &c->chat, &c->usage, cost_usd, &c->ev);
+        if (!sy_buf_failed(&c->ev))
+            sy_sink_write(c->s, sy_buf_cstr(&c->ev), c->ev.len);
+    }
+    sy_sink_flush(c->s);
 }
 
 /* Send the held first event, with the status and headers. */
@@ -111,18 +136,37 @@ sy_pipeline_release_held(struct pctx *c)
     sy_buf_clear(&c->held);
 }
 
-enum sy_err
-sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
+/* Keep one event for the buffered stream: its kind byte, its length,
+ * the bytes. */
+static enum sy_err
+pend_event(struct pctx *c, bool text, const char *data, size_t len)
 {
-    struct pctx *c = ud;
-    if (ch->kind == SY_CHUNK_DONE) {
-        c->done_seen = true;
-        return c->as != NULL ? sy_assemble_chunk(c->as, ch) : SY_OK;
+    uint32_t n = (uint32_t)len;
+    enum sy_err e = len <= UINT32_MAX ? SY_OK : SY_ETOOBIG;
+    if (e == SY_OK)
+        e = sy_buf_append(&c->pending, text ? "T" : "N", 1);
+    if (e == SY_OK)
+        e = sy_buf_append(&c->pending, (const char *)&n, sizeof(n));
+    if (e == SY_OK)
+        e = sy_buf_append(&c->pending, data, len);
+    if (e != SY_OK && c->f.err == SY_OK) {
+        c->f.err = SY_EUP_PROTO;
+        c->f.message = sy_arena_printf(&c->w->arena,
+                                       "the streamed reply is larger than "
+                                       "max_response_bytes (%zu bytes)",
+                                       c->pending.max);
     }
-    /* What was streamed, for an estimate should the provider never
-     * report usage (pipeline_attempt.c estimate_usage): the events and
-     * their bytes; the shortest event is taken as the envelope every
-     * event carries (the first, role-only event is nearly all envelope). */
+    return e == SY_OK ? SY_OK : SY_EUP_PROTO;
+}
+
+/* What was streamed, for an estimate should the provider never report
+ * usage (pipeline_attempt.c estimate_usage): the events and their bytes;
+ * the shortest event is taken as the envelope every event carries (the
+ * first, role-only event is nearly all envelope). And the usage it
+ * reported. */
+static void
+count_chunk(struct pctx *c, const struct sy_chunk *ch)
+{
     if (!ch->usage_only) {
         c->stream_chunks++;
         c->stream_bytes += ch->len;
@@ -140,41 +184,109 @@ sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
     }
     if (c->first_event_us == 0 && !ch->usage_only)
         c->first_event_us = sy_now_us();
-    if (c->as != NULL)
-        return sy_assemble_chunk(c->as, ch);
-    bool text =
-        c->check_stream && sy_chat_chunk_gather(ch->data, ch->len, &c->answer);
-    if (ch->usage_only && !c->chat.include_usage)
-        return SY_OK;
-    if (c->buffering) {
-        enum sy_err e = sy_buf_append(&c->pending, text ? "T" : "N", 1);
-        if (e == SY_OK)
-            e = sy_buf_append(&c->pending, ch->data, ch->len);
-        if (e == SY_OK)
-            e = sy_buf_puts(&c->pending, "\n");
-        if (e != SY_OK && c->f.err == SY_OK) {
-            c->f.err = SY_EUP_PROTO;
-            c->f.message = sy_arena_printf(&c->w->arena,
-                                           "the streamed reply is larger than "
-                                           "max_response_bytes (%zu bytes)",
-                                           c->pending.max);
-        }
-        return e == SY_OK ? SY_OK : SY_EUP_PROTO;
+}
+
+/* A native event that closes the message (Anthropic's message_delta,
+ * with the stop reason, and message_stop): held back while the answer
+ * still has a contract to pass. */
+static bool
+is_closing(const struct sy_chunk *ch)
+{
+    static const char *const names[] = { "event: message_delta\n",
+                                         "event: message_stop\n" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++) {
+        size_t n = strlen(names[i]);
+        if (ch->len >= n && memcmp(ch->data, names[i], n) == 0)
+            return true;
     }
+    return false;
+}
+
+/* A JSON answer streamed as it comes: the chunk's text through the
+ * fence filter, the chunk rewritten with what may be shown now (the
+ * finishing chunk gets what the filter still held). False when the
+ * rewrite failed. */
+static bool
+unfence_chunk(struct pctx *c, const struct sy_chunk *ch, const char **data,
+              size_t *len)
+{
+    const char *t;
+    size_t tl;
+    bool fin;
+    if (!sy_chat_chunk_text(ch->data, ch->len, &c->w->arena, &t, &tl, &fin) ||
+        (tl == 0 && !fin))
+        return true;
+    sy_buf_clear(&c->unf_text);
+    sy_buf_clear(&c->unf_event);
+    if (sy_unfence_feed(&c->unf, t, tl, &c->unf_text) != SY_OK ||
+        (fin && sy_unfence_finish(&c->unf, &c->unf_text) != SY_OK))
+        return false;
+    if (c->unf_text.len == tl &&
+        (tl == 0 || memcmp(sy_buf_cstr(&c->unf_text), t, tl) == 0))
+        return true; /* nothing taken off: the chunk as it came */
+    if (sy_chat_chunk_with_content(ch->data, ch->len, sy_buf_cstr(&c->unf_text),
+                                   c->unf_text.len, &c->unf_event) != SY_OK)
+        return false;
+    *data = sy_buf_cstr(&c->unf_event);
+    *len = c->unf_event.len;
+    return true;
+}
+
+enum sy_err
+sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
+{
+    struct pctx *c = ud;
+    if (ch->kind == SY_CHUNK_DONE) {
+        c->done_seen = true;
+        return c->as != NULL ? sy_assemble_chunk(c->as, ch) : SY_OK;
+    }
+    /* A native attempt: the provider's events are what the caller gets;
+     * the canonical chunks only count, bill and check. */
+    bool written =
+        c->native ? ch->kind == SY_CHUNK_NATIVE : ch->kind == SY_CHUNK_DATA;
+    if (ch->kind == SY_CHUNK_NATIVE && !c->native)
+        return SY_OK;
+    bool text = false;
+    if (ch->kind == SY_CHUNK_DATA) {
+        count_chunk(c, ch);
+        if (c->as != NULL)
+            return sy_assemble_chunk(c->as, ch);
+        text = c->check_stream &&
+               sy_chat_chunk_gather(ch->data, ch->len, &c->answer);
+        if (ch->usage_only && !c->chat.include_usage)
+            return SY_OK;
+    }
+    if (!written)
+        return SY_OK;
+    if (c->native && !c->buffering && is_closing(ch))
+        return sy_buf_append(&c->native_tail, ch->data, ch->len) == SY_OK
+                   ? SY_OK
+                   : SY_EUP_PROTO;
+    if (c->buffering)
+        return pend_event(c, text && !c->native, ch->data, ch->len);
+    const char *data = ch->data;
+    size_t len = ch->len;
+    if (c->unfencing && ch->kind == SY_CHUNK_DATA &&
+        !unfence_chunk(c, ch, &data, &len))
+        return SY_EUP_PROTO;
     if (!c->s->headers_sent) {
         /* The first event (usually the bare "role" delta) is held until a
          * second one arrives: a provider that fails right after it can
-         * still be replaced by the next deployment, unseen. */
-        if (!c->holding) {
+         * still be replaced by the next deployment, unseen. A native
+         * stream's opening events (message_start, content_block_start,
+         * ping) carry no answer yet: they are held until the first one
+         * that does, where a provider's early overload shows. */
+        bool opening = c->native && c->stream_chunks < 2;
+        if (!c->holding || opening) {
+            if (!c->holding)
+                sy_buf_clear(&c->held);
             c->holding = true;
-            sy_buf_clear(&c->held);
-            return sy_buf_append(&c->held, ch->data, ch->len) == SY_OK
-                       ? SY_OK
-                       : SY_EUP_PROTO;
+            return sy_buf_append(&c->held, data, len) == SY_OK ? SY_OK
+                                                               : SY_EUP_PROTO;
         }
         sy_pipeline_release_held(c);
     }
-    write_event(c, ch->data, ch->len);
+    write_event(c, data, len);
     return sy_sink_flush(c->s);
 }
 
@@ -260,13 +372,13 @@ sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated)
     bool replaced = false;
     const char *p = sy_buf_cstr(&c->pending);
     const char *end = p + c->pending.len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL)
-            nl = end;
+    while ((size_t)(end - p) >= 1 + sizeof(uint32_t)) {
         bool text = *p == 'T';
-        const char *json = p + 1;
-        size_t len = (size_t)(nl - json);
+        uint32_t len;
+        memcpy(&len, p + 1, sizeof(len));
+        const char *json = p + 1 + sizeof(len);
+        if (len > (size_t)(end - json))
+            break; /* cannot happen: pend_event wrote it whole */
         if (fenced && text) {
             if (!replaced) {
                 struct sy_buf one;
@@ -280,6 +392,6 @@ sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated)
         } else {
             write_event(c, json, len);
         }
-        p = nl + 1;
+        p = json + len;
     }
 }

@@ -39,6 +39,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+/* A group that clamps max_tokens: this attempt asks at most the
+ * deployment's output limit (in the canonical request and its tree,
+ * which the adapters read), the caller's own value otherwise. The
+ * budget was reserved for the caller's value, the larger. */
+static void
+clamp_max_tokens(struct pctx *c, const struct sy_deployment *d)
+{
+    if (c->group == NULL || !c->group->clamp_max_tokens ||
+        c->max_tokens_asked <= 0)
+        return;
+    int64_t want = c->max_tokens_asked;
+    if (d->caps.max_output_tokens > 0 &&
+        (uint64_t)want > d->caps.max_output_tokens)
+        want = (int64_t)d->caps.max_output_tokens;
+    c->chat.max_tokens = want;
+    static const char *const names[] = { "max_tokens",
+                                         "max_completion_tokens" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++)
+        if (json_object_object_get_ex(c->chat.root, names[i], NULL))
+            json_object_object_add(c->chat.root, names[i],
+                                   json_object_new_int64(want));
+}
+
 /* Reset the per-attempt state and build the provider request. False
  * when the adapter refused (a feature its provider lacks): 'f' says
  * why, and another deployment of the group may still serve it. */
@@ -74,7 +99,20 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
      * the deployment streams with usage (see the file comment). */
     c->as = NULL;
     c->json_reply = false;
-    bool assemble = !c->chat.stream && d->caps.streaming &&
+    /* A caller that speaks this adapter's own format goes through
+     * natively: its request as it sent it, the provider's reply and
+     * events relayed unchanged (a non-streaming one is read whole, so
+     * the provider's body is what the caller gets). */
+    c->native = c->chat.native.dialect != NULL &&
+                strcmp(c->chat.native.dialect, ad->name) == 0;
+    clamp_max_tokens(c, d);
+    c->unfencing = c->check_stream && !c->buffering &&
+                   c->chat.response_format != SY_FORMAT_TEXT && !c->native;
+    sy_unfence_init(&c->unf);
+    sy_buf_clear(&c->native_tail);
+    if (c->sst != NULL && !c->s->headers_sent)
+        memset(c->sst, 0, c->surface->stream_state_size);
+    bool assemble = !c->native && !c->chat.stream && d->caps.streaming &&
                     ad->stream_event != NULL &&
                     (ad->caps & SY_CAP_STREAM_USAGE) != 0;
     if (assemble)
@@ -86,6 +124,7 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     c->call.target = &d->target;
     c->call.api_key = api_key;
     c->call.stream_upstream = c->as != NULL;
+    c->call.relay_native = c->native && c->chat.stream;
     c->call.arena = &w->arena;
     c->call.ctx =
         ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size) : NULL;
@@ -154,15 +193,25 @@ finish_reply(struct pctx *c, struct sy_chat_resp *resp, struct sy_failure *f)
         extra = "x-switchyard-contract: violated\r\n";
     }
     extra = cost_header(c, extra);
-    if (resp->raw != NULL) {
-        /* Unchanged reply: straight from the upstream buffer. */
+    if (resp->raw != NULL && (c->native || c->surface == &sy_surface_chat)) {
+        /* Unchanged reply, in the caller's format: straight from the
+         * upstream buffer. */
         sy_pipeline_send_bytes(c, 200, "application/json", extra, resp->raw,
                                resp->raw_len);
     } else {
         struct sy_buf *b = &w->out;
         sy_buf_clear(b);
-        sy_chat_resp_write(resp, b);
-        sy_pipeline_send_body(c, 200, "application/json", extra, b);
+        if (c->surface->reply(&c->chat, resp, &w->arena, b) != SY_OK &&
+            !sy_buf_failed(b)) {
+            sy_buf_clear(b);
+            c->surface->error_body(b, 502,
+                                   "the provider's reply could not be "
+                                   "translated",
+                                   "server_error", NULL, "bad_reply");
+            sy_pipeline_send_body(c, 502, "application/json", extra, b);
+        } else {
+            sy_pipeline_send_body(c, 200, "application/json", extra, b);
+        }
     }
     c->result = SY_OK;
     return SY_ATTEMPT_DONE;
@@ -238,7 +287,7 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
     /* A last event without its blank line is still an event. */
     enum sy_err e = sy_sse_stream_feed(d->provider->adapter, &c->call, NULL, 0,
                                        sy_pipeline_on_chunk, c, &c->f);
-    if (e != SY_OK || !c->done_seen) {
+    if (e != SY_OK || !c->done_seen || c->f.err != SY_OK) {
         *f = c->f;
         if (f->err == SY_OK) {
             f->err = e != SY_OK ? e : SY_EUP_PROTO;
@@ -278,16 +327,9 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
     sy_pipeline_release_held(c);
     c->cost_micro_usd =
         sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
-    /* Headers are long gone: the price goes in an SSE comment, which
-     * clients ignore and people and tools can read. */
-    char usd[32], note[80];
+    char usd[32];
     sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
-    int nn =
-        snprintf(note, sizeof(note), ": x-switchyard-cost-usd %s\n\n", usd);
-    if (nn > 0 && (size_t)nn < sizeof(note))
-        sy_sink_write(c->s, note, (size_t)nn);
-    sy_sink_write(c->s, "data: [DONE]\n\n", 14);
-    sy_sink_flush(c->s);
+    sy_pipeline_stream_finish(c, usd);
     c->result = SY_OK;
     return SY_ATTEMPT_DONE;
 }

@@ -96,6 +96,10 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
     struct sy_worker *w = c->w;
     const struct sy_config *cfg = w->cfg;
     const char *authz = c->r->authorization;
+    /* Anthropic's SDKs and Claude Code send the key as x-api-key; it is
+     * the same key, read the same way, when no Authorization came. */
+    if (authz == NULL && c->r->x_api_key != NULL)
+        authz = sy_arena_printf(&w->arena, "Bearer %s", c->r->x_api_key);
     *out = NULL;
     *vk_out = NULL;
     bool virtual_keys = cfg->state.key_secret != NULL;
@@ -140,7 +144,8 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
     }
     sy_pipeline_send_err(c, SY_EAUTH,
                          "invalid API key: send 'Authorization: Bearer "
-                         "<key>' with a key of this gateway",
+                         "<key>' (or 'x-api-key: <key>') with a key of this "
+                         "gateway",
                          NULL);
     return false;
 }
@@ -328,8 +333,10 @@ sy_pipeline_read_json_body(struct pctx *c)
 void
 sy_pipeline_log_path(const char *path, int status, char *out, size_t n)
 {
-    static const char *const fixed[] = { "/v1/chat/completions", "/v1/models",
-                                         "/healthz", "/admin/keys" };
+    static const char *const fixed[] = {
+        "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens",
+        "/v1/models",           "/healthz",     "/admin/keys"
+    };
     static const char *const prefixes[] = { "/v1/models/", "/admin/keys/" };
     for (size_t i = 0; i < SY_ARRAY_LEN(fixed); i++)
         if (strcmp(path, fixed[i]) == 0) {

@@ -39,28 +39,29 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Parse the body and resolve the group the caller may use. False when
- * the caller has been answered. */
-static bool
-admit_request(struct pctx *c, struct sy_ledger *l)
+/* Resolve the group that 'model' names and check the caller may use it.
+ * False when the caller has been answered. */
+bool
+sy_pipeline_admit_group(struct pctx *c, struct sy_ledger *l, const char *model)
 {
-    struct sy_worker *w = c->w;
-    const struct sy_config *cfg = w->cfg;
-    struct sy_chat_error perr;
-    enum sy_err e = sy_chat_req_parse(c->r->body, c->r->body_len,
-                                      cfg->server.max_json_depth, &w->arena,
-                                      &c->chat, &perr);
-    if (e != SY_OK) {
-        sy_pipeline_send_err(c, e, perr.message, perr.param);
+    const struct sy_config *cfg = c->w->cfg;
+    char msg[256];
+    /* No configured name or alias is longer; a longer one is refused
+     * before any pattern is matched against it. */
+    if (strlen(model) > SY_MODEL_NAME_MAX) {
+        snprintf(msg, sizeof(msg),
+                 "the model name is longer than %d bytes; GET /v1/models "
+                 "lists the available models",
+                 SY_MODEL_NAME_MAX);
+        sy_pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return false;
     }
-    char msg[256];
-    const struct sy_group *g = sy_config_find_group(cfg, c->chat.model);
+    const struct sy_group *g = sy_config_find_group(cfg, model);
     if (g == NULL) {
         snprintf(msg, sizeof(msg),
                  "The model '%.120s' does not exist; "
                  "GET /v1/models lists the available models",
-                 c->chat.model);
+                 model);
         sy_pipeline_send_err(c, SY_ENOMODEL, msg, "model");
         return false;
     }
@@ -84,6 +85,23 @@ admit_request(struct pctx *c, struct sy_ledger *l)
     l->g = g;
     c->group = g;
     return true;
+}
+
+/* Parse the body with the caller's surface and resolve the group the
+ * caller may use. False when the caller has been answered. */
+static bool
+admit_request(struct pctx *c, struct sy_ledger *l)
+{
+    struct sy_worker *w = c->w;
+    struct sy_chat_error perr;
+    enum sy_err e = c->surface->parse(c->r, w->cfg->server.max_json_depth,
+                                      &w->arena, &c->chat, &perr);
+    if (e != SY_OK) {
+        sy_pipeline_send_err(c, e, perr.message, perr.param);
+        return false;
+    }
+    c->max_tokens_asked = c->chat.max_tokens;
+    return sy_pipeline_admit_group(c, l, c->chat.model);
 }
 
 /* Admit: authenticate, parse, then reserve the money budget (at the
@@ -172,10 +190,13 @@ plan_route(struct pctx *c)
     for (size_t i = 0; i < plan->ncand;) {
         char why[160];
         const struct sy_deployment *d = plan->cand[i].d;
-        if (sy_caps_check(&d->caps, &needs, why, sizeof(why)) != NULL) {
+        struct sy_needs dn = needs;
+        if (c->group->clamp_max_tokens && d->caps.max_output_tokens > 0)
+            dn.max_tokens = SY_MIN(dn.max_tokens, d->caps.max_output_tokens);
+        if (sy_caps_check(&d->caps, &dn, why, sizeof(why)) != NULL) {
             sy_router_exclude(plan, d, sy_arena_strdup(&w->arena, why));
             if (field == NULL)
-                field = sy_caps_refused_field(&d->caps, &needs);
+                field = sy_caps_refused_field(&d->caps, &dn);
         } else {
             i++;
         }
@@ -372,7 +393,8 @@ run(struct pctx *c, struct sy_route_plan *plan)
     sy_pipeline_send_err(c, SY_ENOROUTE, msg, "model");
 }
 
-/* POST /v1/chat/completions: admit, plan, run, settle (see the top). */
+/* POST /v1/chat/completions and POST /v1/messages (the caller's surface
+ * set by the route): admit, plan, run, settle (see the top). */
 void
 sy_pipeline_handle_chat(struct pctx *c)
 {
@@ -383,6 +405,12 @@ sy_pipeline_handle_chat(struct pctx *c)
     sy_buf_init(&c->why, 4096);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
     sy_buf_init(&c->pending, 0); /* sized per attempt */
+    sy_buf_init(&c->ev, SY_SURFACE_EVENT_MAX);
+    sy_buf_init(&c->unf_text, SY_STREAM_TEXT_MAX);
+    sy_buf_init(&c->unf_event, SY_SURFACE_EVENT_MAX);
+    sy_buf_init(&c->native_tail, 2 * SY_SSE_MAX_EVENT);
+    if (c->surface->stream_state_size > 0)
+        c->sst = sy_arena_zalloc(&w->arena, c->surface->stream_state_size);
     sy_stream_answer_init(&c->answer);
     if (admit(c, &c->led)) {
         struct sy_route_plan *plan = plan_route(c);

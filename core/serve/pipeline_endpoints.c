@@ -2,6 +2,13 @@
  * pipeline_endpoints.c - the small endpoints: /v1/models, /v1/models/{id}
  * and /healthz (with the shared-state flag). Part of the pipeline; see
  * pipeline_int.h.
+ *
+ * The model endpoints answer in the shape of the caller's SDK: a request
+ * with an anthropic-version header (every Anthropic SDK sends one) gets
+ * Anthropic's ModelInfo objects and list page, errors included; any other
+ * OpenAI's. The query string does not reach the pipeline (core/api/req.h
+ * has no field for it), so Anthropic's ?limit, ?before_id and ?after_id
+ * are not read: the list is always the whole one, "has_more": false.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -42,32 +49,83 @@ caller_may_use(const struct sy_caller_key *ck, const struct sy_vkey *vk,
     return ck == NULL || sy_auth_model_allowed(ck, g->name);
 }
 
+/* Does the caller speak Anthropic's API? Then its errors too come in
+ * Anthropic's shape. */
+static bool
+anthropic_caller(struct pctx *c)
+{
+    if (c->r->anthropic_version == NULL)
+        return false;
+    c->surface = &sy_surface_messages;
+    return true;
+}
+
+/* One model object named 'id': OpenAI's shape, or Anthropic's ModelInfo
+ * (the fields a gateway cannot know about its groups are null; a group
+ * has no release date, so created_at is the epoch, as Anthropic's own
+ * API writes when it does not know). */
+static void
+put_model(struct sy_buf *b, const char *id, bool anthropic)
+{
+    if (!anthropic) {
+        sy_buf_puts(b, "{\"id\":");
+        sy_buf_json_str(b, id, strlen(id));
+        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
+                       "\"owned_by\":\"switchyard\"}");
+        return;
+    }
+    sy_buf_puts(b, "{\"type\":\"model\",\"id\":");
+    sy_buf_json_str(b, id, strlen(id));
+    sy_buf_puts(b, ",\"display_name\":");
+    sy_buf_json_str(b, id, strlen(id));
+    sy_buf_puts(b, ",\"created_at\":\"1970-01-01T00:00:00Z\","
+                   "\"capabilities\":null,\"deprecated_at\":null,"
+                   "\"lifecycle\":\"active\",\"line\":null,"
+                   "\"max_input_tokens\":null,\"max_tokens\":null,"
+                   "\"retires_at\":null}");
+}
+
 /* With caller keys configured the model endpoints authenticate like chat
  * (same 401) and show only the groups the key may use; without, they are
- * open. */
+ * open. The list holds the groups, not their aliases: an alias pattern
+ * is no model id. */
 void
 sy_pipeline_handle_models(struct pctx *c)
 {
     const struct sy_config *cfg = c->w->cfg;
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
+    bool anthropic = anthropic_caller(c);
     if (!sy_pipeline_identify(c, &ck, &vk))
         return;
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
-    sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
-    bool first = true;
+    sy_buf_puts(b,
+                anthropic ? "{\"data\":[" : "{\"object\":\"list\",\"data\":[");
+    const char *first = NULL, *last = NULL;
     for (size_t i = 0; i < cfg->ngroups; i++) {
         const char *name = cfg->groups[i].name;
         if (!caller_may_use(ck, vk, &cfg->groups[i]))
             continue;
-        sy_buf_puts(b, first ? "{\"id\":" : ",{\"id\":");
-        first = false;
-        sy_buf_json_str(b, name, strlen(name));
-        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
-                       "\"owned_by\":\"switchyard\"}");
+        if (first != NULL)
+            sy_buf_puts(b, ",");
+        else
+            first = name;
+        last = name;
+        put_model(b, name, anthropic);
     }
-    sy_buf_puts(b, "]}");
+    sy_buf_puts(b, "]");
+    if (anthropic) {
+        sy_buf_puts(b, ",\"has_more\":false,\"first_id\":");
+        if (first != NULL) {
+            sy_buf_json_str(b, first, strlen(first));
+            sy_buf_puts(b, ",\"last_id\":");
+            sy_buf_json_str(b, last, strlen(last));
+        } else {
+            sy_buf_puts(b, "null,\"last_id\":null");
+        }
+    }
+    sy_buf_puts(b, "}");
     sy_pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 
@@ -102,12 +160,16 @@ model_id(const char *seg, struct sy_arena *a)
 }
 
 /* A group the key may not use is answered as one that does not exist:
- * the listing does not show it either. */
+ * the listing does not show it either. An alias (a dated Claude id that
+ * a group's pattern takes) is answered under the id asked for, as
+ * Anthropic's API answers an alias: the client asked whether it may use
+ * that name, and it may. */
 void
 sy_pipeline_handle_model(struct pctx *c)
 {
     const struct sy_caller_key *ck = NULL;
     struct sy_vkey *vk = NULL;
+    bool anthropic = anthropic_caller(c);
     if (!sy_pipeline_identify(c, &ck, &vk))
         return;
     const char *name =
@@ -121,10 +183,7 @@ sy_pipeline_handle_model(struct pctx *c)
     }
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
-    sy_buf_puts(b, "{\"id\":");
-    sy_buf_json_str(b, g->name, strlen(g->name));
-    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,"
-                   "\"owned_by\":\"switchyard\"}");
+    put_model(b, name, anthropic);
     sy_pipeline_send_body(c, 200, "application/json", NULL, b);
 }
 

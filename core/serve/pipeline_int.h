@@ -17,6 +17,8 @@
 #include "state/ratelimit.h"
 #include "io/upstream.h"
 #include "api/adapter.h"
+#include "api/surface.h"
+#include "contract/unfence_stream.h"
 #include "ledger.h"
 
 /* Per-request state, on the stack of sy_pipeline_handle. */
@@ -29,6 +31,22 @@ struct pctx {
     const struct sy_deployment *dep; /* the deployment tried last */
     unsigned attempts;
     struct sy_chat_req chat;
+    int64_t max_tokens_asked; /* the caller's, before a group's clamp */
+    /* the client API the caller speaks (api/surface.h), its stream
+     * state, and whether the current attempt goes through natively */
+    const struct sy_surface *surface;
+    void *sst;
+    bool native;
+    struct sy_buf ev; /* what the surface wrote for one chunk */
+    /* a JSON answer streamed as it comes (contract.stream "end"): its
+     * markdown fence taken off on the way (contract/unfence_stream.h) */
+    bool unfencing;
+    struct sy_unfence unf;
+    struct sy_buf unf_text, unf_event;
+    /* a native stream with a contract to check: the provider's closing
+     * events, held until the check passes (never a message_stop before
+     * the contract's error event) */
+    struct sy_buf native_tail;
     /* streaming state of the current attempt */
     struct sy_adapter_call call;
     struct sy_upstream_call *uc;
@@ -40,7 +58,9 @@ struct pctx {
     bool buffering;        /* contract "buffer": events wait in 'pending'
                                until the whole answer is validated */
     struct sy_buf pending; /* buffered events: a 'T' (carries text) or
-                               'N' byte, the chunk JSON, a newline */
+                               'N' byte, the length (uint32_t, host
+                               order), then the chunk JSON or the native
+                               event */
     bool check_stream;     /* the stream has a contract to check */
     bool needs_tools;      /* the request offers tools */
     struct sy_stream_answer answer; /* the streamed answer, for the check */
@@ -96,6 +116,7 @@ void sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
                           struct sy_failure *f);
 void sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated);
 void sy_pipeline_release_held(struct pctx *c);
+void sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd);
 
 /* One provider attempt (pipeline_attempt.c) */
 enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
@@ -104,6 +125,9 @@ enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
 /* The chat transaction (pipeline_chat.c) and its settlement
  * (pipeline_settle.c) */
 void sy_pipeline_handle_chat(struct pctx *c);
+void sy_pipeline_handle_count_tokens(struct pctx *c);
+bool sy_pipeline_admit_group(struct pctx *c, struct sy_ledger *l,
+                             const char *model);
 void sy_pipeline_settle(struct pctx *c);
 uint32_t sy_pipeline_budget_ttl_ms(const struct sy_group *g);
 

@@ -41,14 +41,30 @@ struct route {
     bool prefix; /* match "path" followed by anything */
     const char *method;
     void (*fn)(struct pctx *c);
+    const struct sy_surface *surface; /* the client API; NULL: chat's */
 };
 
 static const struct route routes[] = {
-    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat },
-    { "/v1/models", false, "GET", sy_pipeline_handle_models },
-    { "/v1/models/", true, "GET", sy_pipeline_handle_model },
-    { "/healthz", false, "GET", sy_pipeline_handle_health },
+    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat, NULL },
+    { "/v1/messages", false, "POST", sy_pipeline_handle_chat,
+      &sy_surface_messages },
+    { "/v1/messages/count_tokens", false, "POST",
+      sy_pipeline_handle_count_tokens, &sy_surface_messages },
+    { "/v1/models", false, "GET", sy_pipeline_handle_models, NULL },
+    { "/v1/models/", true, "GET", sy_pipeline_handle_model, NULL },
+    { "/healthz", false, "GET", sy_pipeline_handle_health, NULL },
 };
+
+/* The surface whose error shape a path gets before (or without) a route:
+ * Anthropic's under /v1/messages, OpenAI's elsewhere. */
+static const struct sy_surface *
+path_surface(const char *path)
+{
+    return strncmp(path, "/v1/messages", 12) == 0 &&
+                   (path[12] == '\0' || path[12] == '/')
+               ? &sy_surface_messages
+               : &sy_surface_chat;
+}
 
 static bool
 valid_request_id(const char *s)
@@ -107,6 +123,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     const char *method = r->method ? r->method : "GET";
     const struct route *match = NULL;
     const char *allow = NULL;
+    c.surface = path_surface(path);
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
         const struct route *rt = &routes[i];
         if (!route_hit(rt, path))
@@ -123,6 +140,8 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     if (admin) {
         sy_pipeline_handle_admin(&c);
     } else if (match != NULL) {
+        if (match->surface != NULL)
+            c.surface = match->surface;
         match->fn(&c);
     } else if (allow != NULL) {
         char msg[160], extra[48];
@@ -133,10 +152,10 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
                                sy_err_type(SY_EMETHOD), NULL,
                                sy_err_code(SY_EMETHOD), extra);
     } else {
-        char msg[200];
+        char msg[240];
         snprintf(msg, sizeof(msg),
                  "unknown path %.120s; this gateway serves "
-                 "/v1/chat/completions and /v1/models",
+                 "/v1/chat/completions, /v1/messages and /v1/models",
                  path);
         sy_pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }

@@ -103,12 +103,22 @@ send_unbuilt(struct pctx *c, const struct sy_buf *body)
 {
     sy_log_error(c->request_id, "the response was not built (%s): answer 500",
                  sy_err_name(sy_buf_err(body)));
-    static const char msg[] =
-        "{\"error\":{\"message\":\"the gateway could not build the "
-        "response\",\"type\":\"server_error\",\"param\":null,"
-        "\"code\":\"internal_error\"}}";
-    sy_pipeline_send_bytes(c, 500, "application/json", NULL, msg,
-                           sizeof(msg) - 1);
+    struct sy_buf b;
+    sy_buf_init(&b, 1024);
+    c->surface->error_body(&b, 500, "the gateway could not build the response",
+                           "server_error", NULL, "internal_error");
+    if (!sy_buf_failed(&b)) {
+        sy_pipeline_send_bytes(c, 500, "application/json", NULL,
+                               sy_buf_cstr(&b), b.len);
+    } else {
+        static const char msg[] =
+            "{\"error\":{\"message\":\"the gateway could not build the "
+            "response\",\"type\":\"server_error\",\"param\":null,"
+            "\"code\":\"internal_error\"}}";
+        sy_pipeline_send_bytes(c, 500, "application/json", NULL, msg,
+                               sizeof(msg) - 1);
+    }
+    sy_buf_free(&b);
 }
 
 /* Send 'body' whole, or, when an append to it failed, a 500 instead of a
@@ -125,7 +135,8 @@ sy_pipeline_send_body(struct pctx *c, int status, const char *ctype,
                            body->len);
 }
 
-/* Answer with an OpenAI error object. */
+/* Answer with an error in the shape of the caller's API (an OpenAI error
+ * object on the OpenAI surfaces, Anthropic's on Messages). */
 void
 sy_pipeline_send_error(struct pctx *c, int status, const char *message,
                        const char *type, const char *param, const char *code,
@@ -133,7 +144,7 @@ sy_pipeline_send_error(struct pctx *c, int status, const char *message,
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
-    sy_chat_error_json(b, message, type, param, code);
+    c->surface->error_body(b, status, message, type, param, code);
     sy_pipeline_send_body(c, status, "application/json", extra, b);
 }
 
@@ -145,24 +156,21 @@ sy_pipeline_send_err(struct pctx *c, enum sy_err e, const char *message,
                            sy_err_code(e), NULL);
 }
 
-/* After the stream has started: one "data: {error}" event; the OpenAI SDKs
- * raise it as an APIError, so a cut stream never looks like success. */
+/* After the stream has started: one error event in the surface's shape
+ * (the SDKs raise it), so a cut stream never looks like success. */
 void
 sy_pipeline_send_stream_error(struct pctx *c, enum sy_err e,
                               const char *message)
 {
     struct sy_buf *b = &c->w->out;
     sy_buf_clear(b);
-    sy_buf_puts(b, "data: ");
-    sy_chat_error_json(b, message, sy_err_type(e), NULL, sy_err_code(e));
-    sy_buf_puts(b, "\n\n");
+    c->surface->stream_error(c->sst, sy_err_status(e), message, sy_err_type(e),
+                             sy_err_code(e), b);
     if (sy_buf_failed(b)) {
         /* Still an error event, never a cut one. */
         sy_buf_clear(b);
-        sy_buf_puts(b, "data: ");
-        sy_chat_error_json(b, "the stream failed", sy_err_type(e), NULL,
-                           sy_err_code(e));
-        sy_buf_puts(b, "\n\n");
+        c->surface->stream_error(c->sst, sy_err_status(e), "the stream failed",
+                                 sy_err_type(e), sy_err_code(e), b);
     }
     sy_sink_write(c->s, sy_buf_cstr(b), b->len);
     sy_sink_flush(c->s);

@@ -76,6 +76,8 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
     r.completion_tokens = a->usage.completion_tokens;
     r.cached_tokens = a->usage.cached_tokens;
     r.reasoning_tokens = a->usage.reasoning_tokens;
+    r.cache_write_tokens = a->usage.cache_write_tokens;
+    r.surface = c->surface->name;
     r.cost_micro_usd = a->cost_micro_usd;
     bool served = last && c->s->status == 200 && a->outcome == SY_OK;
     if (served && g->ndeployments > 0) {
@@ -151,5 +153,9 @@ sy_pipeline_settle(struct pctx *c)
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);
     sy_buf_free(&c->pending);
+    sy_buf_free(&c->ev);
+    sy_buf_free(&c->unf_text);
+    sy_buf_free(&c->unf_event);
+    sy_buf_free(&c->native_tail);
     sy_stream_answer_free(&c->answer);
 }

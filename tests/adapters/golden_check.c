@@ -138,6 +138,9 @@ golden_check_usage(struct json_object *want, const struct sy_usage *u)
                            json_object_new_int64(u->cached_tokens));
     json_object_object_add(got, "reasoning_tokens",
                            json_object_new_int64(u->reasoning_tokens));
+    if (sy_adapter_get(want, "cache_write_tokens") != NULL)
+        json_object_object_add(got, "cache_write_tokens",
+                               json_object_new_int64(u->cache_write_tokens));
     golden_expect_json("usage", want, got);
     json_object_put(got);
 }
@@ -241,6 +244,13 @@ golden_check_reply(const struct tcase *tc, struct env *e,
         golden_expect_json("response", sy_adapter_get(exp, "response"), got);
         json_object_put(got);
         sy_buf_free(&rb);
+        /* A reply sent as is (raw) still has its canonical form. */
+        struct json_object *wc = sy_adapter_get(exp, "canonical");
+        if (wc != NULL)
+            golden_expect_json("canonical response", wc, resp.root);
+        assert_true(sy_adapter_get(exp, "raw") == NULL ||
+                    json_object_get_boolean(sy_adapter_get(exp, "raw")) ==
+                        (resp.raw != NULL));
         const char *fr = sy_adapter_get_str(exp, "finish_reason");
         if (fr != NULL)
             assert_string_equal(

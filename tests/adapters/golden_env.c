@@ -13,6 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* native.json, when the case has one: the caller spoke the adapter's
+ * own API ({"body", "version"?, "beta"?, "dialect"? (the adapter's
+ * name)}), as a surface with a dialect would set req->native. */
+static void
+native_init(struct env *e, const struct tcase *tc)
+{
+    struct json_object *n = golden_read_json(tc->dir, "native.json");
+    if (n == NULL)
+        return;
+    sy_arena_on_cleanup(&e->arena, sy_chat_json_free, n);
+    const char *d = sy_adapter_get_str(n, "dialect");
+    e->req.native.dialect = d ? d : e->ad->name;
+    e->req.native.root = sy_adapter_get(n, "body");
+    e->req.native.version = sy_adapter_get_str(n, "version");
+    e->req.native.beta = sy_adapter_get_str(n, "beta");
+    if (e->req.native.root == NULL)
+        fail_msg("%s: native.json has no body", tc->name);
+}
+
 /* Read provider.json (from the case folder, else the provider folder)
  * into the target, run the adapter's init slot on its keys, and parse
  * request.json as the core does. Fails the test on any problem. */
@@ -78,6 +97,7 @@ golden_env_init(struct env *e, const struct tcase *tc)
     if (pe != SY_OK)
         fail_msg("%s: request.json rejected by the core: %s", tc->name,
                  perr.message);
+    native_init(e, tc);
 }
 
 /* Free what golden_env_init made. */

@@ -6,6 +6,10 @@
  *                  base_url, headers?, adapter keys...}, "model": "...",
  *                  "allow_fields"?: [billed fields the deployment allows]}
  *   request.json   the client's OpenAI request body
+ *   native.json    optional: the caller spoke the adapter's own API:
+ *                  {"body": its request, "version"?, "beta"?, "dialect"?}
+ *                  set as req->native (request.json stays the canonical
+ *                  request a surface would make of it)
  *   upstream.json  the expected provider request: {"method", "url",
  *                  "headers": ["Name: value", ...] (the key is %APIKEY%),
  *                  "body": JSON, compared structurally}
@@ -16,7 +20,10 @@
  *   expected.json  {"response": chat.completion} or {"stream": [chunk,
  *                  ...], "done": bool} and/or {"failure": {err, status,
  *                  message | contains, code, param, retry_after_ms}},
- *                  "usage": {...}, "finish_reason": "..."
+ *                  "usage": {...} (cache_write_tokens checked when
+ *                  named), "finish_reason": "...", "canonical": the
+ *                  canonical reply when "response" is the raw body,
+ *                  "raw": whether the body was kept as is
  *
  * The string "%ANY%" in expected JSON matches any value. Streaming
  * replies are fed whole, then split in two at every byte, then byte by

@@ -6,10 +6,9 @@
  * stream as if it had succeeded.
  *
  * Run with 'npm ci' once in this directory, then 'node --test
- * client.test.js' (tests/run-all.sh does both). Uses the integration
- * harness (../integration/harness.js) for the servers. The same run
- * includes providers.test.js: the SDK against groups served only by an
- * Anthropic or only by a Gemini mock deployment (its own stack).
+ * client.test.js' (tests/run-all.sh does both, for every *.test.js
+ * here). Uses the integration harness (../integration/harness.js) for
+ * the servers.
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -167,6 +166,3 @@ for (const server of h.SERVERS) {
         });
     });
 }
-
-/* The SDK against Anthropic-only and Gemini-only groups (own stack). */
-require('./providers.test.js');

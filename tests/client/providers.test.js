@@ -10,9 +10,8 @@
  * calls with all their results. Every step also checks what the mock
  * received: the translated request and the provider's auth headers.
  *
- * client.test.js requires this file, so 'node --test client.test.js'
- * (tests/run-all.sh, make client-test) runs it; 'node --test
- * providers.test.js' runs it alone.
+ * tests/run-all.sh and make client-test run every *.test.js here;
+ * 'node --test providers.test.js' runs this one alone.
  * SPDX-License-Identifier: MIT
  */
 'use strict';

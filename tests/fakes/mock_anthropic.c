@@ -14,6 +14,8 @@
 
 #include <json-c/json.h>
 
+#define ANTHROPIC_COUNT_PATH "/v1/messages/count_tokens"
+
 /* Map a path (deployment prefix removed) to an operation. GET /v1/models
  * belongs to the OpenAI dialect, which comes first. */
 static enum sy_mock_op
@@ -22,6 +24,10 @@ anthropic_route(const char *path, const char **method)
     if (strcmp(path, "/v1/messages") == 0) {
         *method = "POST";
         return SY_MOCK_OP_CHAT;
+    }
+    if (strcmp(path, ANTHROPIC_COUNT_PATH) == 0) {
+        *method = "POST";
+        return SY_MOCK_OP_COUNT;
     }
     return SY_MOCK_OP_NONE;
 }
@@ -394,16 +400,23 @@ anthropic_tools(struct json_object *body, struct sy_mock_chat *chat)
         chat->has_tools = true;
         chat->tool_name =
             anthropic_str(json_object_array_get_idx(tools, 0), "name");
+        for (size_t i = 0; i < json_object_array_length(tools); i++) {
+            sy_mock_chat_declare(
+                chat,
+                anthropic_str(json_object_array_get_idx(tools, i), "name"));
+        }
     }
     if (type != NULL && strcmp(type, "none") == 0) {
         chat->tool_choice_none = true;
     } else if (type != NULL && strcmp(type, "tool") == 0 &&
                anthropic_str(choice, "name") != NULL) {
         chat->tool_name = anthropic_str(choice, "name");
+        chat->tool_forced = true;
     }
 }
 
-/* Reduce an Anthropic request to "chat"; false with "err" for a 400. */
+/* Reduce an Anthropic request to "chat"; false with "err" for a 400.
+ * count_tokens takes the same body without max_tokens. */
 static bool
 anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
                      struct json_object *body, struct sy_mock_chat *chat,
@@ -412,7 +425,6 @@ anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
     struct json_object *v;
     size_t len;
 
-    (void)path;
     if (sy_mock_req_header(req, "anthropic-version", &len) == NULL ||
         len == 0) {
         snprintf(err, err_len, "anthropic-version: header is required");
@@ -428,7 +440,8 @@ anthropic_parse_chat(const struct sy_mock_req *req, const char *path,
         return false;
     }
     v = anthropic_get(body, "max_tokens", json_type_int);
-    if (v == NULL || json_object_get_int64(v) < 1) {
+    if ((v == NULL || json_object_get_int64(v) < 1) &&
+        strcmp(path, ANTHROPIC_COUNT_PATH) != 0) {
         snprintf(err, err_len,
                  "max_tokens: Field required (an integer "
                  ">= 1)");

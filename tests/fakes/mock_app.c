@@ -294,6 +294,7 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     if (eff.has & SY_MOCK_F_TAG) {
         snprintf(p->bill.tag, sizeof(p->bill.tag), "%s", eff.tag);
     }
+    sy_mock_chat_pick_tool(&chat, &eff);
     sy_mock_reply_plan(srv, rng, d, dep, &chat, &eff, p);
     sy_mock_fault_unref(dep_fault);
     sy_mock_fault_unref(req_fault);
@@ -302,6 +303,37 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
 
 bad_request:
     app_error(d, 400, err, p);
+    json_object_put(body);
+}
+
+/* Answer a token count request "req" (POST /v1/messages/count_tokens)
+ * into "p": {"input_tokens": N}, the prompt tokens a chat reply to the
+ * same body would report. Faults do not apply; it is no call in the
+ * tally. */
+static void
+app_count(const struct sy_mock_dialect *d, const char *path,
+          const struct sy_mock_req *req, struct sy_mock_plan *p)
+{
+    struct sy_mock_chat chat;
+    struct json_object *body;
+    char err[256];
+
+    body = sy_mock_json_parse(req->body, req->body_len);
+    if (body == NULL) {
+        app_error(d, 400,
+                  "We could not parse the JSON body of your "
+                  "request.",
+                  p);
+        return;
+    }
+    memset(&chat, 0, sizeof(chat));
+    if (!d->parse_chat(req, path, body, &chat, err, sizeof(err))) {
+        app_error(d, 400, err, p);
+    } else {
+        sy_mock_plan_content_type(p, "application/json");
+        sy_mock_buf_printf(&p->ev.buf, "{\"input_tokens\":%ld}",
+                           sy_mock_chat_prompt_tokens(&chat));
+    }
     json_object_put(body);
 }
 
@@ -492,6 +524,8 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     } else if (op == SY_MOCK_OP_MODELS) {
         sy_mock_plan_content_type(plan, "application/json");
         d->render_models(&plan->ev.buf);
+    } else if (op == SY_MOCK_OP_COUNT) {
+        app_count(d, path, req, plan);
     } else {
         app_chat(srv, rng, d, path, dep, req, plan);
     }

@@ -92,6 +92,8 @@ static const struct fault_key {
       offsetof(struct sy_mock_fault, no_usage), 0, 0 },
     { "tag", SY_MOCK_F_TAG, FAULT_STRING, offsetof(struct sy_mock_fault, tag),
       0, 0 },
+    { "tool_name", SY_MOCK_F_TOOL_NAME, FAULT_STRING,
+      offsetof(struct sy_mock_fault, tool_name), 0, 0 },
 };
 
 #define FAULT_NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
@@ -381,6 +383,7 @@ sy_mock_fault_unref(struct sy_mock_fault *f)
     free(f->content_type);
     free(f->only_key);
     free(f->tag);
+    free(f->tool_name);
     free(f->json);
     free(f);
 }

@@ -231,11 +231,17 @@ gemini_tools(struct json_object *body, struct sy_mock_chat *chat)
             json_object_array_get_idx(tools, i), "functionDeclarations",
             "function_declarations", json_type_array);
 
-        if (decls != NULL && json_object_array_length(decls) > 0) {
+        size_t j;
+
+        if (decls != NULL && json_object_array_length(decls) > 0 &&
+            !chat->has_tools) {
             chat->has_tools = true;
             chat->tool_name =
                 gemini_str(json_object_array_get_idx(decls, 0), "name");
-            break;
+        }
+        for (j = 0; decls != NULL && j < json_object_array_length(decls); j++) {
+            sy_mock_chat_declare(
+                chat, gemini_str(json_object_array_get_idx(decls, j), "name"));
         }
     }
     if (mode != NULL && strcmp(mode, "NONE") == 0) {
@@ -246,6 +252,7 @@ gemini_tools(struct json_object *body, struct sy_mock_chat *chat)
                                    json_type_string)) {
         chat->tool_name =
             json_object_get_string(json_object_array_get_idx(allowed, 0));
+        chat->tool_forced = true;
     }
 }
 

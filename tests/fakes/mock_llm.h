@@ -41,6 +41,7 @@ struct json_object;
 #define SY_MOCK_MAX_CALLS      128                 /* fault parallel_calls */
 #define SY_MOCK_MAX_MODEL      256                 /* model name from a path */
 #define SY_MOCK_MAX_CHOICES    128                 /* OpenAI "n" */
+#define SY_MOCK_MAX_TOOLS      128                 /* tool names kept */
 #define SY_MOCK_TALLY_NAME     64                  /* names kept by the tally */
 
 /* ---- base: growable byte buffer (mock_util.c) -------------------------- */
@@ -113,7 +114,8 @@ enum sy_mock_fault_key {
     SY_MOCK_F_PARALLEL_CALLS = 1u << 23,
     SY_MOCK_F_ONLY_KEY = 1u << 24,
     SY_MOCK_F_NO_USAGE = 1u << 25,
-    SY_MOCK_F_TAG = 1u << 26
+    SY_MOCK_F_TAG = 1u << 26,
+    SY_MOCK_F_TOOL_NAME = 1u << 27
 };
 
 /*
@@ -159,6 +161,8 @@ struct sy_mock_fault {
     bool no_usage;       /* replies and streams carry no usage */
     char *tag;           /* label of the call in the tally; same
                           * ownership as error_body */
+    char *tool_name;     /* the tool to call when the request declares
+                          * it; same ownership as error_body */
     char *json;          /* owned: the spec as given, for GET */
 };
 
@@ -236,7 +240,12 @@ void sy_mock_state_count_status(struct sy_mock_dep *dep, int status);
 
 /* ---- the dialect table (one file per provider API) --------------------- */
 
-enum sy_mock_op { SY_MOCK_OP_NONE = 0, SY_MOCK_OP_CHAT, SY_MOCK_OP_MODELS };
+enum sy_mock_op {
+    SY_MOCK_OP_NONE = 0,
+    SY_MOCK_OP_CHAT,
+    SY_MOCK_OP_MODELS,
+    SY_MOCK_OP_COUNT /* count the prompt tokens of a chat request */
+};
 
 /* A chat request reduced to what the mock needs; strings are borrowed
  * from the parsed request body and live as long as it does. */
@@ -249,10 +258,14 @@ struct sy_mock_chat {
     bool has_tools;
     bool tool_choice_none;
     const char *tool_name;   /* first tool or the forced one */
+    bool tool_forced;        /* the tool choice names tool_name */
     bool last_is_tool;       /* the last turn carries a tool result */
     const char *tool_result; /* the tool result the last turn carries */
     long choices;            /* OpenAI "n" (1..SY_MOCK_MAX_CHOICES); 0
                               * counts as 1 */
+    /* the declared tool names (the first SY_MOCK_MAX_TOOLS) */
+    const char *tools[SY_MOCK_MAX_TOOLS];
+    size_t n_tools;
     char model_buf[SY_MOCK_MAX_MODEL + 1]; /* owned storage for a model
                                             * taken from the path */
 };
@@ -302,6 +315,11 @@ struct sy_mock_call {
 
 void sy_mock_reply_call(const struct sy_mock_reply *r, long k,
                         struct sy_mock_call *out);
+void sy_mock_chat_declare(struct sy_mock_chat *chat, const char *name);
+bool sy_mock_chat_declares(const struct sy_mock_chat *chat, const char *name);
+long sy_mock_chat_prompt_tokens(const struct sy_mock_chat *chat);
+void sy_mock_chat_pick_tool(struct sy_mock_chat *chat,
+                            const struct sy_mock_fault *f);
 
 /* Server-sent events: one buffer, "end" holds where each event ends. */
 struct sy_mock_events {

@@ -188,8 +188,14 @@ openai_parse_chat(const struct sy_mock_req *req, const char *path,
     if (json_object_object_get_ex(body, "tools", &v) &&
         json_object_is_type(v, json_type_array) &&
         json_object_array_length(v) > 0) {
+        size_t i;
+
         chat->has_tools = true;
         chat->tool_name = openai_function_name(json_object_array_get_idx(v, 0));
+        for (i = 0; i < json_object_array_length(v); i++) {
+            sy_mock_chat_declare(
+                chat, openai_function_name(json_object_array_get_idx(v, i)));
+        }
     }
     if (json_object_object_get_ex(body, "tool_choice", &v)) {
         if (json_object_is_type(v, json_type_string)) {
@@ -198,6 +204,7 @@ openai_parse_chat(const struct sy_mock_req *req, const char *path,
         } else if (json_object_is_type(v, json_type_object) &&
                    openai_function_name(v) != NULL) {
             chat->tool_name = openai_function_name(v);
+            chat->tool_forced = true;
         }
     }
     return true;

@@ -126,6 +126,49 @@ sy_mock_reply_call(const struct sy_mock_reply *r, long k,
     out->half = reply_char_start(out->args, out->args_len / 2);
 }
 
+/* Note that "chat" declares the tool "name" (NULL is ignored); names
+ * past SY_MOCK_MAX_TOOLS are not kept. */
+void
+sy_mock_chat_declare(struct sy_mock_chat *chat, const char *name)
+{
+    if (name != NULL && chat->n_tools < SY_MOCK_MAX_TOOLS) {
+        chat->tools[chat->n_tools++] = name;
+    }
+}
+
+/* Does "chat" declare the tool "name"? */
+bool
+sy_mock_chat_declares(const struct sy_mock_chat *chat, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < chat->n_tools; i++) {
+        if (strcmp(chat->tools[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The prompt tokens the mock counts for "chat": characters / 4, at
+ * least 1. */
+long
+sy_mock_chat_prompt_tokens(const struct sy_mock_chat *chat)
+{
+    return chat->prompt_chars / 4 > 0 ? chat->prompt_chars / 4 : 1;
+}
+
+/* The fault key "tool_name": call that tool instead of the first one
+ * when the request declares it and its tool choice forces no other. */
+void
+sy_mock_chat_pick_tool(struct sy_mock_chat *chat, const struct sy_mock_fault *f)
+{
+    if ((f->has & SY_MOCK_F_TOOL_NAME) && !chat->tool_forced &&
+        sy_mock_chat_declares(chat, f->tool_name)) {
+        chat->tool_name = f->tool_name;
+    }
+}
+
 /* Append "args" to "out" as compact JSON (on one line, safe inside an
  * SSE data line) when it is a JSON object, else "{}". */
 static void
@@ -372,10 +415,8 @@ reply_answer(struct sy_mock_server *srv, const struct sy_mock_dialect *d,
     r.content = text.len ? text.data : "";
     r.content_len = text.len;
     r.piece_end = pieces;
-    r.prompt_tokens =
-        f->prompt_tokens >= 0
-            ? f->prompt_tokens
-            : (chat->prompt_chars / 4 > 0 ? chat->prompt_chars / 4 : 1);
+    r.prompt_tokens = f->prompt_tokens >= 0 ? f->prompt_tokens
+                                            : sy_mock_chat_prompt_tokens(chat);
     r.completion_tokens =
         f->completion_tokens >= 0
             ? f->completion_tokens

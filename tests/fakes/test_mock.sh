@@ -195,6 +195,17 @@ TOOLS='{"tools":[{"type":"function","function":{"name":"get_weather"}}]}'
 R=$(chat "$(msg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' "$TOOLS")")
 check "tools: call" "tool_calls get_weather Oslo" \
     "$(jq -r '.choices[0]|"\(.finish_reason) \(.message.tool_calls[0].function.name) \(.message.tool_calls[0].function.arguments|fromjson|.city)"' <<<"$R")"
+TOOLS2='{"tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}}]}'
+R=$(chat "$(msg 'w [[mock {"tool_name":"get_time"}]]' "$TOOLS2")")
+check "tools: tool_name picks a declared tool" "get_time" \
+    "$(jq -r '.choices[0].message.tool_calls[0].function.name' <<<"$R")"
+R=$(chat "$(msg 'w [[mock {"tool_name":"no_such"}]]' "$TOOLS2")")
+check "tools: undeclared tool_name ignored" "get_weather" \
+    "$(jq -r '.choices[0].message.tool_calls[0].function.name' <<<"$R")"
+R=$(chat "$(msg 'w [[mock {"tool_name":"get_time"}]]' \
+    "$(jq -c '. + {tool_choice:{type:"function",function:{name:"get_weather"}}}' <<<"$TOOLS2")")")
+check "tools: a forced tool wins over tool_name" "get_weather" \
+    "$(jq -r '.choices[0].message.tool_calls[0].function.name' <<<"$R")"
 
 # ---- stats and request log -------------------------------------------------------
 curl -s -X POST "$U/_mock/reset-stats" >/dev/null
@@ -297,6 +308,28 @@ achat "$(amsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' \
     "$(jq -c '. + {stream:true}' <<<"$ATOOLS")")" | sse_data | jq -s . >"$TMP/at.json"
 check "anthropic tools stream: input_json_delta" "tool_use Oslo tool_use" \
     "$(jq -r '"\(.[1].content_block.type) \([.[]|select(.type=="content_block_delta")|.delta.partial_json]|join("")|fromjson|.city) \(.[-2].delta.stop_reason)"' "$TMP/at.json")"
+ATOOLS2='{"tools":[{"name":"Agent","input_schema":{"type":"object"}},{"name":"Bash","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}]}'
+R=$(achat "$(amsg 'w [[mock {"tool_name":"Bash","tool_arguments":"{\"command\":\"echo hi\"}"}]]' "$ATOOLS2")")
+check "anthropic tools: tool_name" "Bash echo hi" \
+    "$(jq -r '"\(.content[0].name) \(.content[0].input.command)"' <<<"$R")"
+# What Claude Code sends: system text blocks and content blocks with
+# cache_control, thinking, metadata, context_management, output_config,
+# tool_choice, ?beta=true; and the token count of the same body.
+CC_BODY=$(jq -cn --argjson t "$ATOOLS2" '{model:"claude-x",max_tokens:32000,stream:false,
+    system:[{type:"text",text:"You are a CLI."},{type:"text",text:"Be brief.",cache_control:{type:"ephemeral"}}],
+    messages:[{role:"user",content:[{type:"text",text:"<reminder>"},
+        {type:"text",text:"run it",cache_control:{type:"ephemeral"}}]}],
+    thinking:{type:"adaptive"},metadata:{user_id:"u-1"},tool_choice:{type:"auto"},
+    context_management:{edits:[{type:"clear_thinking_20251015",keep:"all"}]},
+    output_config:{effort:"medium"}} + $t')
+R=$(achat "$CC_BODY" '/v1/messages?beta=true')
+check "anthropic: Claude Code request accepted" "tool_use Agent" \
+    "$(jq -r '"\(.stop_reason) \(.content[0].name)"' <<<"$R")"
+IN=$(jq -r .usage.input_tokens <<<"$R")
+R=$(achat "$(jq -c 'del(.max_tokens, .stream)' <<<"$CC_BODY")" '/v1/messages/count_tokens?beta=true')
+check "anthropic count_tokens: the reply's input count" "$IN" "$(jq -r .input_tokens <<<"$R")"
+R=$(achat '{"model":"c"}' /dep-ct/v1/messages/count_tokens)
+check "anthropic count_tokens: invalid body" "invalid_request_error" "$(jq -r .error.type <<<"$R")"
 
 curl -s -D "$TMP/h" -o "$TMP/b" "$U/dep-ae/v1/messages" -H 'anthropic-version: 2023-06-01' \
     -d "$(amsg 'x [[mock {"status":429,"retry_after":5}]]')"
@@ -402,6 +435,10 @@ check "gemini tools: functionResponse" 'Tool result: {"temp_c":4}' \
 gchat "$(gmsg w "$GTOOLS")" "$GM:streamGenerateContent?alt=sse" | sse_data | jq -s . >"$TMP/gt.json"
 check "gemini tools stream: one chunk" "1 get_weather STOP" \
     "$(jq -r '"\(length) \(.[0].candidates[0].content.parts[0].functionCall.name) \(.[0].candidates[0].finishReason)"' "$TMP/gt.json")"
+GTOOLS2='{"tools":[{"functionDeclarations":[{"name":"get_weather"}]},{"functionDeclarations":[{"name":"a"},{"name":"get_time"}]}]}'
+R=$(gchat "$(gmsg 'w [[mock {"tool_name":"get_time"}]]' "$GTOOLS2")")
+check "gemini tools: tool_name in a later declaration" "get_time" \
+    "$(jq -r '.candidates[0].content.parts[0].functionCall.name' <<<"$R")"
 
 curl -s -D "$TMP/h" -o "$TMP/b" "$U/dep-ge$GM:generateContent" \
     -d "$(gmsg 'x [[mock {"status":429,"retry_after":7}]]')"

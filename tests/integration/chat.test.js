@@ -1,7 +1,8 @@
 /*
  * chat.test.js - answers through each web server: non-streaming and
  * streaming chat completions, usage chunks, response headers, events
- * arriving as they are produced, /v1/models and /healthz.
+ * arriving as they are produced, /v1/models (OpenAI's shape, Anthropic's
+ * with an anthropic-version header, aliases) and /healthz.
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -15,7 +16,10 @@ const stack = new h.Stack({
     servers: h.SERVERS,
     config: (mockPort) => h.gatewayConfig(mockPort, {
         deployments: { a: {}, b: {} },
-        groups: { 'm-basic': ['a'], 'm-second': ['b', 'a'] },
+        groups: {
+            'm-basic': ['a'], 'm-second': ['b', 'a'],
+            'm-claude': { deployments: ['a'], aliases: ['claude-sonnet-*', 'claude-opus-*'] },
+        },
     }),
 });
 
@@ -155,8 +159,38 @@ for (const server of h.SERVERS) {
             assert.equal(r.status, 200, r.body);
             assert.equal(r.json.object, 'list');
             const ids = r.json.data.map((m) => m.id).sort();
-            assert.deepEqual(ids, ['m-basic', 'm-second']);
+            assert.deepEqual(ids, ['m-basic', 'm-claude', 'm-second']);
             for (const m of r.json.data) assert.equal(m.object, 'model');
+        });
+
+        it('answers Anthropic SDKs in their shape, aliases included', async () => {
+            const av = { 'anthropic-version': '2023-06-01' };
+            const r = await h.request(base(), { path: '/v1/models', headers: av });
+            assert.equal(r.status, 200, r.body);
+            assert.equal(r.json.object, undefined);
+            assert.deepEqual(r.json.data.map((m) => m.id), ['m-basic', 'm-second', 'm-claude']);
+            for (const m of r.json.data) {
+                assert.equal(m.type, 'model');
+                assert.equal(m.display_name, m.id);
+                assert.ok(!Number.isNaN(Date.parse(m.created_at)), m.created_at);
+            }
+            assert.equal(r.json.has_more, false);
+            assert.equal(r.json.first_id, 'm-basic');
+            assert.equal(r.json.last_id, 'm-claude');
+            const one = await h.request(base(), {
+                path: '/v1/models/claude-sonnet-4-5-20250929', headers: av,
+            });
+            assert.equal(one.status, 200, one.body);
+            assert.equal(one.json.id, 'claude-sonnet-4-5-20250929');
+            assert.equal(one.json.type, 'model');
+            const n = await h.request(base(), { path: '/v1/models/claude-nope', headers: av });
+            assert.equal(n.status, 404, n.body);
+            assert.equal(n.json.type, 'error');
+            assert.equal(n.json.error.type, 'not_found_error');
+            /* A dated id reaches the group its alias names. */
+            const c = await h.chat(base(), { model: 'claude-opus-4-1-20250805' });
+            assert.equal(c.status, 200, c.body);
+            assert.equal(c.headers['x-switchyard-deployment'], 'a');
         });
 
         it('describes one model on GET /v1/models/{id}', async () => {

@@ -905,17 +905,21 @@ function picoToMicro(pico, markupPct, roundUp) {
 }
 
 /* The cost in micro-dollars of 'usage' ({prompt_tokens,
- * completion_tokens, cached_tokens, reasoning_tokens}) at 'price'
- * ({input_per_mtok, output_per_mtok, cached_input_per_mtok}) with the
- * provider's 'markupPct': sy_cost_micro_usd. */
+ * completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens})
+ * at 'price' ({input_per_mtok, output_per_mtok, cached_input_per_mtok,
+ * cache_write_per_mtok}) with the provider's 'markupPct':
+ * sy_cost_micro_usd. */
 function costMicroUsd(price, usage, markupPct = 0) {
     const rin = priceRate(price.input_per_mtok);
     const rcached = priceRate(price.cached_input_per_mtok) || rin;
+    const rwrite = priceRate(price.cache_write_per_mtok) || rin;
     const prompt = BigInt(Math.max(usage.prompt_tokens || 0, 0));
     const cached = BigInt(Math.max(usage.cached_tokens || 0, 0));
-    const uncached = prompt > cached ? prompt - cached : 0n;
+    const uncached0 = prompt > cached ? prompt - cached : 0n;
+    const written = BigInt(Math.max(usage.cache_write_tokens || 0, 0));
+    const uncached = uncached0 > written ? uncached0 - written : 0n;
     const completion = BigInt(Math.max(usage.completion_tokens || 0, usage.reasoning_tokens || 0, 0));
-    const pico = uncached * rin + cached * rcached + completion * priceRate(price.output_per_mtok);
+    const pico = uncached * rin + cached * rcached + written * rwrite + completion * priceRate(price.output_per_mtok);
     return picoToMicro(pico, markupPct, false);
 }
 
@@ -927,7 +931,10 @@ function costMicroUsd(price, usage, markupPct = 0) {
 function worstCaseMicroUsd(price, inTokens, outTokens, markupPct = 0) {
     const rin = priceRate(price.input_per_mtok);
     const rc = priceRate(price.cached_input_per_mtok);
-    const pico = BigInt(inTokens) * (rc > rin ? rc : rin) +
+    const rw = priceRate(price.cache_write_per_mtok);
+    let rmax = rc > rin ? rc : rin;
+    if (rw > rmax) rmax = rw;
+    const pico = BigInt(inTokens) * rmax +
         BigInt(outTokens) * priceRate(price.output_per_mtok);
     return picoToMicro(pico, markupPct, true);
 }

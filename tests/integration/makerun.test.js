@@ -42,6 +42,15 @@ test('make run: serves, survives its Redis dying, stops cleanly', async (t) => {
 
     const ok = await h.chat(base, { model: 'gpt-4o-mini', text: 'Hello!' });
     assert.strictEqual(ok.status, 200, ok.body);
+    /* The model ids Claude Code and Codex send reach the mock through the
+     * default config's aliases. */
+    for (const [model, dep] of [['claude-sonnet-4-5-20250929', 'mock-claude'],
+                                ['claude-haiku-4-5-20251001', 'mock-claude'],
+                                ['gpt-5-codex', null]]) {
+        const r = await h.chat(base, { model, text: 'Hello!' });
+        assert.strictEqual(r.status, 200, `${model}: ${r.body}`);
+        if (dep) assert.strictEqual(r.headers['x-switchyard-deployment'], dep);
+    }
     let health = await h.request(base, { path: '/healthz' });
     assert.strictEqual(health.json.redis, 'up', health.body);
 

@@ -247,25 +247,30 @@ for (const [name, v] of Object.entries(VARIANTS)) {
             assert.equal(r.json.error.message, 'invalid admin key');
         });
 
-        it('the Anthropic SDK (baseURL .../llm) reaches the gateway', { skip: NO_ANTHROPIC }, async () => {
-            /* /v1/messages is not served yet (its own issue): the SDK
-             * must get the gateway's JSON 404, not the web server's page. */
+        it('the Anthropic SDK (baseURL .../llm): Messages under the prefix, one reply and a stream', { skip: NO_ANTHROPIC }, async () => {
             const client = new anthropicPkg.Anthropic({
                 baseURL: `${base()}/llm`, apiKey: 'test', maxRetries: 0, timeout: 15000,
             });
-            await assert.rejects(client.messages.create({
+            const { data, response } = await client.messages.create({
                 model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }],
-            }), (e) => {
-                assert.equal(e.status, 404, String(e));
-                assert.equal(e.error && e.error.error && e.error.error.code, 'not_found', JSON.stringify(e.error));
-                assert.match(e.error.error.message, /unknown path \/v1\/messages/);
-                return true;
+            }).withResponse();
+            assert.equal(data.type, 'message');
+            assert.equal(data.content[0].text, 'Hello from a.');
+            assert.equal(response.headers.get('x-switchyard-deployment'), 'a');
+            const stream = client.messages.stream({
+                model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }],
             });
+            let pieces = 0;
+            stream.on('text', () => { pieces++; });
+            const msg = await stream.finalMessage();
+            assert.equal(msg.content[0].text, 'Hello from a.');
+            assert.ok(pieces > 1, `text arrived in ${pieces} piece(s)`);
+            /* A path the gateway does not serve under the prefix: its own
+             * JSON 404. */
+            const r = await h.request(base(), { path: '/llm/v1/messages/batches', method: 'POST', body: {} });
+            assert.equal(r.status, 404, r.body);
+            assert.match(r.body, /unknown path/);
         });
-
-        it('the Anthropic SDK: Messages under the prefix',
-           { skip: '/v1/messages is not served yet (the Messages surface is another issue); routes are matched on the derived path, so it will work under /llm/ as soon as it exists' },
-           () => {});
 
         it('the site is still served: static file and the other location', async () => {
             const idx = await h.request(base(), { path: '/' });

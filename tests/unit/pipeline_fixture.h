@@ -253,8 +253,16 @@ worker_stop(void)
     fake_reset();
 }
 
-/* POST 'req_body' (exact bytes) to /v1/chat/completions and split the
- * response into status, head and body. */
+/* Where serve_raw() posts, and the caller's headers it sends (a test
+ * that changes them sets them back). */
+static const char *req_path = "/v1/chat/completions";
+static const char *req_authorization;
+static const char *req_x_api_key;
+static const char *req_anthropic_version;
+static const char *req_anthropic_beta;
+
+/* POST 'req_body' (exact bytes) to req_path and split the response into
+ * status, head and body. */
 static SY_UNUSED void
 serve_raw(const char *req_body, size_t len)
 {
@@ -268,7 +276,11 @@ serve_raw(const char *req_body, size_t len)
     memset(&r, 0, sizeof(r));
     r.arena = a;
     r.method = "POST";
-    r.path = "/v1/chat/completions";
+    r.path = req_path;
+    r.authorization = req_authorization;
+    r.x_api_key = req_x_api_key;
+    r.anthropic_version = req_anthropic_version;
+    r.anthropic_beta = req_anthropic_beta;
     r.content_type = "application/json";
     r.remote_addr = "127.0.0.1";
     r.body = sy_arena_strndup(a, req_body, len);

@@ -139,8 +139,9 @@ test_error_unknown_keys(void **state)
              "total_ms)");
     load_bad(with_groups("'g':{'deployments':['d'],'fallback':['e']}"));
     has_line("t: groups.g.fallback: unknown key \"fallback\" (hint: known "
-             "keys here: min_samples, explore_pct, deployments, offline, "
-             "strategy, thresholds, contract, description)");
+             "keys here: min_samples, explore_pct, clamp_max_tokens, "
+             "deployments, offline, strategy, thresholds, contract, "
+             "description, aliases)");
 }
 
 static void
@@ -243,6 +244,16 @@ test_error_out_of_range(void **state)
                              "'max_response_bytes':100"));
     has_line("t: deployments.d.max_response_bytes: value 100 out of range "
              "(hint: allowed range 1024..1073741824)");
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_per_mtok':-1}"));
+    assert_non_null(strstr(sy_buf_cstr(&errs),
+                           "t: deployments.d.price.cache_write_per_mtok: "));
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_per_mtok':100001}"));
+    assert_non_null(strstr(sy_buf_cstr(&errs),
+                           "t: deployments.d.price.cache_write_per_mtok: "));
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_per_mtok':'1'}"));
     /* Nesting that the thread stacks cannot free or print. */
     load_bad(with_server("'thread_stack_kb':128,'max_json_depth':600"));
     has_line("t: server.max_json_depth: 600 levels do not fit in 128 KiB "

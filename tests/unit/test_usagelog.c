@@ -164,7 +164,7 @@ test_format_exact(void **state)
         "\"completion_tokens\":300,\"cached_tokens\":1024,"
         "\"reasoning_tokens\":7,\"cost_micro_usd\":4720,\"status\":200,"
         "\"error\":null,\"attempts\":2,\"attempt\":2,\"outcome\":\"ok\","
-        "\"estimated\":1}\n";
+        "\"estimated\":1,\"cache_write_tokens\":0,\"surface\":null}\n";
     assert_int_equal(len, strlen(want));
     assert_memory_equal(line, want, len);
     /* Too small a buffer: nothing. */

@@ -1,0 +1,82 @@
+/*
+ * anthropic_surface_int.h - private to the Anthropic Messages surface:
+ * anthropic_surface.c (the caller's request: top-level parameters and
+ * tools; the surface table), anthropic_surface_msgs.c (its system prompt
+ * and messages, and the checking helpers) and anthropic_surface_out.c
+ * (replies, stream events and errors going back to the caller). Calls go
+ * one way: anthropic_surface.c uses the other two, never the reverse.
+ * The pipeline sees only sy_surface_messages (api/surface.h).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SY_ADAPTERS_ANTHROPIC_SURFACE_INT_H
+#define SY_ADAPTERS_ANTHROPIC_SURFACE_INT_H
+
+#include "api/surface.h"
+#include "common.h"
+
+/* One request's translation: where a refusal goes, and the canonical
+ * messages being built (an array inside the canonical tree, which the
+ * arena frees whatever happens). */
+struct msurf_tr {
+    struct sy_arena *a;
+    struct sy_chat_error *err;
+    struct json_object *msgs;
+    bool beta_format; /* the answer's schema came as output_format */
+};
+
+/* anthropic_surface_msgs.c: refuse the request (SY_EBADREQ); the
+ * message starts with the parameter's path, 'at' and 'key' joined with
+ * '.' (either may be NULL), as Anthropic's do, and err->param is it. */
+enum sy_err sy_msurf_fail(struct msurf_tr *t, const char *at, const char *key,
+                          const char *fmt, ...) SY_PRINTF(4, 5);
+/* Member 'key' of object 'o' (at path 'at') into '*v' when it has JSON
+ * type 'type' (json_type_double takes integers too); absent or null
+ * gives NULL, a refusal when 'required'. */
+enum sy_err sy_msurf_member(struct msurf_tr *t, struct json_object *o,
+                            const char *at, const char *key, json_type type,
+                            bool required, struct json_object **v);
+enum sy_err sy_msurf_str_member(struct msurf_tr *t, struct json_object *o,
+                                const char *at, const char *key, bool required,
+                                const char **s);
+/* A "type" value the gateway does not take at 'at': Anthropic's tag
+ * message listing 'expected', or the server-tool reason. */
+enum sy_err sy_msurf_bad_tag(struct msurf_tr *t, const char *at,
+                             const char *type, const char *expected);
+/* "system" and "messages" of the caller's body 'root' into t->msgs. */
+enum sy_err sy_msurf_messages(struct msurf_tr *t, struct json_object *root);
+
+/* The kind of the content block a stream has open. */
+enum msurf_block { MSURF_NONE, MSURF_THINKING, MSURF_TEXT, MSURF_TOOL };
+
+/* Stream state (the pipeline hands stream_state_size zeroed bytes to
+ * every stream_* call of one request). */
+struct msurf_stream {
+    bool started; /* message_start (and ping) sent */
+    bool ended;   /* message_stop sent: later chunks are ignored */
+    enum msurf_block open;
+    unsigned nblocks;    /* blocks opened so far; the open one is the last */
+    int64_t tool;        /* canonical tool_calls index of the open block */
+    uint64_t tools_seen; /* canonical tool indexes 0..63 given a block */
+    bool any_tool;       /* a tool_use block was sent */
+    const char *finish;  /* the Anthropic stop_reason (static), or NULL */
+    char id[72];         /* "msg_..." */
+    char model[128];
+};
+
+/* anthropic_surface_out.c: the table's slots (see api/surface.h). */
+void sy_msurf_error_body(struct sy_buf *out, int status, const char *message,
+                         const char *type, const char *param, const char *code);
+enum sy_err sy_msurf_reply(const struct sy_chat_req *req,
+                           const struct sy_chat_resp *resp, struct sy_arena *a,
+                           struct sy_buf *out);
+enum sy_err sy_msurf_stream_chunk(void *st, const struct sy_chat_req *req,
+                                  const char *json, size_t len,
+                                  struct sy_buf *out);
+enum sy_err sy_msurf_stream_end(void *st, const struct sy_chat_req *req,
+                                const struct sy_usage *usage,
+                                const char *cost_usd, struct sy_buf *out);
+void sy_msurf_stream_error(void *st, int status, const char *message,
+                           const char *type, const char *code,
+                           struct sy_buf *out);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * pipeline_count.c - POST /v1/messages/count_tokens: how many input
+ * tokens a Messages request would take. Native where it can be: the
+ * first deployment of the group whose adapter speaks the caller's
+ * format and can count (Anthropic's own endpoint, which is free) answers
+ * it, unchanged; otherwise, or when that provider fails, the gateway's
+ * estimate (about 4 bytes of the request's JSON text a token, the rule
+ * it bills unreported usage by), marked "x-switchyard-estimate: true".
+ *
+ * The caller is authenticated and its model permission checked as for a
+ * message; nothing is billed, and its rate limit counts the request.
+ * Part of the pipeline; see pipeline_int.h.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "api/chat.h"
+#include "api/req.h"
+#include "api/sink.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "state/quota.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* The estimate: the JSON text of what the provider reads (messages,
+ * system, tools), a token per 4 bytes, at least 1. */
+static int64_t
+estimate(struct json_object *root)
+{
+    static const char *const parts[] = { "messages", "system", "tools" };
+    size_t bytes = 0;
+    for (size_t i = 0; i < SY_ARRAY_LEN(parts); i++) {
+        struct json_object *v;
+        if (json_object_object_get_ex(root, parts[i], &v) && v != NULL)
+            bytes += strlen(
+                json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    }
+    return (int64_t)(bytes / 4 + 1);
+}
+
+/* Ask deployment 'd' to count. True when the caller has been answered
+ * (the provider's count, or its refusal of the caller's request). */
+static bool
+count_native(struct pctx *c, const struct sy_deployment *d)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_adapter *ad = d->provider->adapter;
+    struct sy_http_out out;
+    memset(&out, 0, sizeof(out));
+    memset(&c->call, 0, sizeof(c->call));
+    c->call.req = &c->chat;
+    c->call.target = &d->target;
+    c->call.api_key = sy_config_next_key(d->provider);
+    c->call.arena = &w->arena;
+    c->call.ctx =
+        ad->ctx_size ? sy_arena_zalloc(&w->arena, ad->ctx_size) : NULL;
+    struct sy_failure f;
+    memset(&f, 0, sizeof(f));
+    c->call.fail = &f;
+    sy_buf_clear(&w->upbody);
+    out.body = &w->upbody;
+    if (ad->build_count(&c->call, &out) != SY_OK)
+        return false;
+    struct sy_upstream_call uc;
+    memset(&uc, 0, sizeof(uc));
+    uc.req = &out;
+    uc.timeouts = d->timeouts;
+    uc.max_body_bytes = 65536;
+    c->dep = d;
+    c->attempts++;
+    c->uc = &uc;
+    enum sy_err e = w->perform(w->up, &uc);
+    bool answered = false;
+    if (e == SY_OK && uc.status >= 200 && uc.status < 300) {
+        struct json_object *o = json_tokener_parse(sy_buf_cstr(&uc.body));
+        struct json_object *n;
+        if (o != NULL && json_object_object_get_ex(o, "input_tokens", &n) &&
+            json_object_is_type(n, json_type_int)) {
+            sy_pipeline_send_bytes(c, 200, "application/json", NULL,
+                                   sy_buf_cstr(&uc.body), uc.body.len);
+            answered = true;
+        }
+        json_object_put(o);
+    } else if (e == SY_OK && uc.status >= 400) {
+        sy_pipeline_classify(c, &uc, &f);
+        if (!sy_err_retry(f.err)) {
+            /* The caller's request is at fault: no estimate would help. */
+            int status = f.status >= 400 && f.status < 500
+                             ? f.status
+                             : sy_err_status(f.err);
+            sy_pipeline_send_error(c, status, f.message, sy_err_type(f.err),
+                                   f.param,
+                                   f.code ? f.code : sy_err_code(f.err), NULL);
+            answered = true;
+        }
+    }
+    if (!answered)
+        sy_log_warn(c->request_id,
+                    "count_tokens on %s failed (%s, HTTP %d); answered "
+                    "with the estimate",
+                    d->name, sy_err_name(e), uc.status);
+    c->uc = NULL;
+    sy_upstream_call_cleanup(&uc);
+    return answered;
+}
+
+/* Read the body: a JSON object with a string "model" and a "messages"
+ * array. NULL when the caller has been answered. */
+static struct json_object *
+count_body(struct pctx *c)
+{
+    struct sy_worker *w = c->w;
+    struct sy_chat_error perr;
+    memset(&perr, 0, sizeof(perr));
+    struct json_object *root;
+    enum sy_err e = sy_chat_body_parse(c->r->body, c->r->body_len,
+                                       w->cfg->server.max_json_depth, &w->arena,
+                                       &root, &perr);
+    if (e != SY_OK) {
+        sy_pipeline_send_err(c, e, perr.message, perr.param);
+        return NULL;
+    }
+    struct json_object *v;
+    if (!json_object_object_get_ex(root, "model", &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        sy_pipeline_send_err(c, SY_EBADREQ, "model: a string is required",
+                             "model");
+        return NULL;
+    }
+    if (!json_object_object_get_ex(root, "messages", &v) ||
+        !json_object_is_type(v, json_type_array)) {
+        sy_pipeline_send_err(c, SY_EBADREQ, "messages: an array is required",
+                             "messages");
+        return NULL;
+    }
+    return root;
+}
+
+void
+sy_pipeline_handle_count_tokens(struct pctx *c)
+{
+    struct sy_worker *w = c->w;
+    struct sy_ledger *l = &c->led;
+    memset(l, 0, sizeof(*l));
+    struct json_object *root = NULL;
+    if (!sy_pipeline_identify(c, &l->ck, &l->vk) ||
+        !sy_pipeline_read_json_body(c) || (root = count_body(c)) == NULL)
+        goto out;
+    const char *model =
+        json_object_get_string(json_object_object_get(root, "model"));
+    if (!sy_pipeline_admit_group(c, l, model))
+        goto out;
+    if (l->ck != NULL && w->quota != NULL) {
+        struct sy_ratelimit_result rr;
+        sy_quota_caller(w->quota, w->store, l->ck, 0, &l->caller_res, &rr);
+        l->caller_held = rr.allowed;
+        if (!rr.allowed) {
+            sy_pipeline_send_caller_limited(c, l->ck, &rr);
+            goto out;
+        }
+    }
+    memset(&c->chat, 0, sizeof(c->chat));
+    c->chat.model = model;
+    c->chat.max_tokens = -1;
+    c->chat.native.dialect = c->surface->dialect;
+    c->chat.native.root = root;
+    c->chat.native.version = c->r->anthropic_version;
+    c->chat.native.beta = c->r->anthropic_beta;
+    for (size_t i = 0; i < c->group->nroute; i++) {
+        const struct sy_deployment *d = c->group->route[i];
+        const struct sy_adapter *ad = d->provider->adapter;
+        if (ad->build_count == NULL || c->surface->dialect == NULL ||
+            strcmp(ad->name, c->surface->dialect) != 0)
+            continue;
+        if (count_native(c, d))
+            goto out;
+        break;
+    }
+    char body[64];
+    int n = snprintf(body, sizeof(body), "{\"input_tokens\":%lld}",
+                     (long long)estimate(root));
+    sy_pipeline_send_bytes(c, 200, "application/json",
+                           "x-switchyard-estimate: true\r\n", body, (size_t)n);
+out:
+    /* Nothing was billed: the ledger holds at most the rate-limit
+     * reservation, settled with no tokens. */
+    sy_pipeline_settle(c);
+}
