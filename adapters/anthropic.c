@@ -195,7 +195,9 @@ finish_of(const char *stop_reason, bool json_tool)
     return "stop"; /* values added later: the safest reading */
 }
 
-/* Anthropic usage (input excludes the cache) into OpenAI meaning. */
+/* Anthropic usage (input excludes the cache) into OpenAI meaning. The
+ * callers set the one-hour part of the cache writes
+ * (cache_write_1h_tokens); sy_usage_bound keeps it within the writes. */
 static void
 usage_of(struct sy_usage *u, int64_t in, int64_t cache_read,
          int64_t cache_write, int64_t out)
@@ -215,13 +217,19 @@ usage_of(struct sy_usage *u, int64_t in, int64_t cache_read,
     u->reasoning_tokens = 0;
 }
 
+/* The counts of a usage object; those it lacks are left as they were
+ * (a stream's message_delta repeats some of message_start's). 'cw1h':
+ * cache_creation.ephemeral_1h_input_tokens, the writes with ttl "1h",
+ * which Anthropic bills above 5-minute ones. */
 static void
 read_usage(struct json_object *uo, int64_t *in, int64_t *cr, int64_t *cw,
-           int64_t *out)
+           int64_t *cw1h, int64_t *out)
 {
     sy_adapter_get_int(uo, "input_tokens", in);
     sy_adapter_get_int(uo, "cache_read_input_tokens", cr);
     sy_adapter_get_int(uo, "cache_creation_input_tokens", cw);
+    sy_adapter_get_int(sy_adapter_get(uo, "cache_creation"),
+                       "ephemeral_1h_input_tokens", cw1h);
     sy_adapter_get_int(uo, "output_tokens", out);
 }
 
@@ -325,11 +333,12 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
     if (e != SY_OK)
         return e;
 
-    int64_t in = 0, cr = 0, cw = 0, out = 0;
+    int64_t in = 0, cr = 0, cw = 0, cw1h = 0, out = 0;
     struct json_object *uo = sy_adapter_get(root, "usage");
     if (uo != NULL) {
-        read_usage(uo, &in, &cr, &cw, &out);
+        read_usage(uo, &in, &cr, &cw, &cw1h, &out);
         usage_of(&resp->usage, in, cr, cw, out);
+        resp->usage.cache_write_1h_tokens = cw1h;
     }
     const char *fr =
         finish_of(sy_adapter_get_str(root, "stop_reason"), x->json_tool);
@@ -374,7 +383,7 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
     x->created = (int64_t)sy_wall_s();
     x->started = true;
     read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
-               &x->cache_write, &x->out);
+               &x->cache_write, &x->cache_write_1h, &x->out);
     return emit_delta(x,
                       sy_adapter_obj("role", SY_JSTR("assistant"), "content",
                                      SY_JSTR(""), NULL),
@@ -538,6 +547,7 @@ on_message_stop(struct anthropic_ctx *x)
     if (e != SY_OK)
         return e;
     usage_of(&x->usage, x->in, x->cache_read, x->cache_write, x->out);
+    x->usage.cache_write_1h_tokens = x->cache_write_1h;
     e = sy_adapter_emit_json(
         x->emit, x->emit_ud,
         sy_adapter_usage_chunk(x->id, x->created, x->model, &x->usage),
@@ -601,7 +611,7 @@ anthropic_stream_event(struct sy_adapter_call *call,
             if (sr != NULL)
                 x->stop_reason = sy_arena_strdup(x->call->arena, sr);
             read_usage(sy_adapter_get(o, "usage"), &x->in, &x->cache_read,
-                       &x->cache_write, &x->out);
+                       &x->cache_write, &x->cache_write_1h, &x->out);
             if (sr != NULL)
                 e = stream_finish(x);
         } else if (e == SY_OK && strcmp(type, "message_stop") == 0) {

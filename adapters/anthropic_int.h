@@ -51,7 +51,7 @@ struct anthropic_ctx {
     struct anthropic_block *blocks; /* by Anthropic block index (arena) */
     size_t nblocks;
     const char *stop_reason;
-    int64_t in, cache_read, cache_write, out;
+    int64_t in, cache_read, cache_write, cache_write_1h, out;
     struct sy_usage usage;
 };
 

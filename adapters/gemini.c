@@ -457,7 +457,7 @@ const struct sy_adapter sy_adapter_gemini = {
     .name = "gemini",
     .caps = SY_CAP_STREAM | SY_CAP_TOOLS | SY_CAP_PARALLEL_TOOLS |
             SY_CAP_JSON_OBJECT | SY_CAP_JSON_SCHEMA | SY_CAP_VISION |
-            SY_CAP_STREAM_USAGE,
+            SY_CAP_STREAM_USAGE | SY_CAP_EMBED,
     .ctx_size = sizeof(struct gemini_ctx),
     .conf_keys = sy_gemini_keys,
     .init = sy_gemini_init,
@@ -465,4 +465,6 @@ const struct sy_adapter sy_adapter_gemini = {
     .parse_response = gemini_parse_response,
     .stream_event = gemini_stream_event,
     .classify = gemini_classify,
+    .build_embed = sy_gemini_build_embed,
+    .parse_embed = sy_gemini_parse_embed,
 };

@@ -1,7 +1,8 @@
 /*
  * gemini_int.h - private to the Gemini adapter (gemini.c: the table,
  * errors, replies and stream events; gemini_request.c: the provider keys
- * and build_request; gemini_ids.c: the tool call ids both sides read).
+ * and build_request; gemini_ids.c: the tool call ids both sides read;
+ * gemini_embed.c: the embeddings slots).
  * Calls go one way: gemini.c uses gemini_request.c, both use
  * gemini_ids.c. Not for the core or other adapters: they see only
  * sy_adapter_gemini, through adapters/registry.c.
@@ -68,5 +69,15 @@ const char *sy_gemini_sig_from_id(struct sy_arena *a, const char *id);
  * request Gemini cannot take. */
 enum sy_err sy_gemini_build_request(struct sy_adapter_call *call,
                                     struct sy_http_out *out);
+
+/* gemini_embed.c: the table's build_embed and parse_embed slots (see
+ * adapter.h): batchEmbedContents, one request per input. */
+enum sy_err sy_gemini_build_embed(struct sy_adapter_call *call,
+                                  const struct sy_embed_req *req,
+                                  struct sy_http_out *out);
+enum sy_err sy_gemini_parse_embed(struct sy_adapter_call *call,
+                                  const char *body, size_t len,
+                                  struct sy_embed_resp *resp,
+                                  struct sy_failure *f);
 
 #endif

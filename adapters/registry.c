@@ -16,13 +16,14 @@ extern const struct sy_adapter sy_adapter_openrouter;
 extern const struct sy_adapter sy_adapter_tokenmix;
 extern const struct sy_adapter sy_adapter_anthropic;
 extern const struct sy_adapter sy_adapter_gemini;
+extern const struct sy_adapter sy_adapter_openai_responses;
 
 /* One line per provider type (config "type"); the OpenAI-compatible
  * family shares openai.c, with its quirks as data there. */
 static const struct sy_adapter *const adapters[] = {
     &sy_adapter_openai,    &sy_adapter_deepseek,   &sy_adapter_mistral,
     &sy_adapter_qwen,      &sy_adapter_openrouter, &sy_adapter_tokenmix,
-    &sy_adapter_anthropic, &sy_adapter_gemini,
+    &sy_adapter_anthropic, &sy_adapter_gemini,     &sy_adapter_openai_responses,
 };
 
 /* The adapter registered as 'name', or NULL. Adapters whose ABI does not

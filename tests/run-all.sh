@@ -12,7 +12,7 @@
 #                   Apache httpd, switchyard pool and mock provider)
 #      multihost:   tests/integration/multihost/run.sh BUILD_DIR (three
 #                   hosts in network namespaces; needs root)
-#   3. client:      the official OpenAI SDK and Claude Code against the
+#   3. client:      the official OpenAI SDK, Claude Code and Codex CLI against the
 #                   gateway (every tests/client/*.test.js; 'npm ci' first
 #                   when a package is missing from node_modules)
 # Prints one line per suite, then a last line "N passed, M failed"
@@ -163,7 +163,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     client_ok=0
 elif [ ! -d "$client/node_modules/openai" ] ||
      [ ! -d "$client/node_modules/@anthropic-ai/sdk" ] ||
-     [ ! -d "$client/node_modules/@anthropic-ai/claude-code" ]; then
+     [ ! -d "$client/node_modules/@anthropic-ai/claude-code" ] ||
+     [ ! -d "$client/node_modules/@openai/codex" ]; then
     echo "client: npm ci --no-audit --no-fund (in tests/client)"
     if ! (cd "$client" && npm ci --no-audit --no-fund --engine-strict=false); then
         echo "client: SKIPPED: npm ci failed (no access to the npm registry?)"

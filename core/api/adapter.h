@@ -20,7 +20,9 @@
 #include "base/err.h"
 #include "base/mem.h"
 
-#define SY_ADAPTER_ABI 2
+/* The version of struct sy_adapter; raised when its slots change (3:
+ * build_embed and parse_embed). */
+#define SY_ADAPTER_ABI 3
 
 /* Capability bits (what the provider API can do at all; deployments
  * narrow this down in a later issue). */
@@ -31,6 +33,7 @@
 #define SY_CAP_JSON_SCHEMA    (1u << 4)
 #define SY_CAP_VISION         (1u << 5)
 #define SY_CAP_STREAM_USAGE   (1u << 6)
+#define SY_CAP_EMBED          (1u << 7) /* build_embed / parse_embed */
 
 /* One HTTP header: a provider's static request header (config), or a
  * header of a provider's reply. */
@@ -87,6 +90,9 @@ typedef enum sy_err (*sy_emit_fn)(void *ud, const struct sy_chunk *c);
  * splitter state, which adapters never touch. */
 struct sy_sse_event;
 struct sy_sse;
+/* An embeddings request and reply (core/api/embed.h). */
+struct sy_embed_req;
+struct sy_embed_resp;
 
 struct sy_adapter_call {
     const struct sy_chat_req *req;  /* the canonical request */
@@ -164,6 +170,22 @@ struct sy_adapter {
      * into 'retry_after_ms' by the core, and the bounded 'body'). */
     void (*classify)(struct sy_adapter_call *call, int status, const char *body,
                      size_t len, struct sy_failure *f);
+
+    /* Optional, both or neither: embeddings (core/api/embed.h). The core
+     * sets call->req to an empty chat request. build_embed fills 'out'
+     * like build_request from the caller's request (always asking for
+     * floats: the core encodes base64 itself); SY_EBADREQ with
+     * call->fail explained for a request the provider cannot take.
+     * parse_embed reads a complete 2xx reply into 'resp' (one vector per
+     * input, in input order; usage when the provider reports it);
+     * SY_EUP_PROTO with 'f' filled for a body that is not a valid
+     * reply. Error replies go through classify. */
+    enum sy_err (*build_embed)(struct sy_adapter_call *call,
+                               const struct sy_embed_req *req,
+                               struct sy_http_out *out);
+    enum sy_err (*parse_embed)(struct sy_adapter_call *call, const char *body,
+                               size_t len, struct sy_embed_resp *resp,
+                               struct sy_failure *f);
 };
 
 const struct sy_adapter *sy_adapter_find(const char *name);

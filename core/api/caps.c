@@ -198,6 +198,11 @@ sy_caps_defaults(const char *provider_type, const char *model,
     out->json_schema = (adapter_caps & SY_CAP_JSON_SCHEMA) != 0;
     out->vision = (adapter_caps & SY_CAP_VISION) != 0;
     out->streaming = (adapter_caps & SY_CAP_STREAM) != 0;
+    /* Embedding models say so in their names (text-embedding-3-small,
+     * gemini-embedding-001, mistral-embed); chat models never do. */
+    out->embeddings_only = strstr(model, "embed") != NULL;
+    out->embeddings =
+        out->embeddings_only && (adapter_caps & SY_CAP_EMBED) != 0;
     out->image_tokens = SY_IMAGE_TOKENS_DEFAULT;
     for (size_t i = 0; provider_type != NULL && i < SY_ARRAY_LEN(type_images);
          i++)
@@ -225,6 +230,10 @@ sy_caps_check(const struct sy_caps *c, const struct sy_needs *n, char *buf,
               size_t buflen)
 {
     const char *why = NULL;
+    if (c->embeddings_only) {
+        snprintf(buf, buflen, "an embeddings model (no chat)");
+        return buf;
+    }
     const char *field = sy_caps_refused_field(c, n);
     if (field != NULL) {
         snprintf(buf, buflen,

@@ -16,6 +16,12 @@ struct sy_caps {
     bool json_schema;
     bool vision;
     bool streaming;
+    /* serves POST /v1/embeddings: by default a model whose name holds
+     * "embed" on a provider with an embeddings API (SY_CAP_EMBED) */
+    bool embeddings;
+    /* an embeddings model, never sent chat: by default when the name
+     * holds "embed" */
+    bool embeddings_only;
     uint64_t context_window;    /* tokens; 0 = unknown (not checked) */
     uint64_t max_output_tokens; /* 0 = unknown */
     uint64_t image_tokens;      /* what one input image may cost at most,

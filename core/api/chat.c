@@ -639,7 +639,8 @@ sy_chat_json_free(void *obj)
  * produced: never negative, at most its context window plus its output
  * limit (SY_CHAT_MAX_TOKENS when they are unknown; completion and
  * reasoning that many times each of the n choices), cached within the
- * prompt and reasoning within the completion. A count of 2^63 would
+ * prompt, one-hour cache writes within the writes and reasoning within
+ * the completion. A count of 2^63 would
  * otherwise charge a key millions of dollars. True when anything had to
  * change (worth a warning: the provider's report was impossible). */
 bool
@@ -665,12 +666,15 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
                                 ? 0
                                 : SY_MIN(u->cache_write_tokens,
                                          u->prompt_tokens - u->cached_tokens);
+    u->cache_write_1h_tokens =
+        SY_MIN(SY_MAX(u->cache_write_1h_tokens, 0), u->cache_write_tokens);
     u->reasoning_tokens = SY_MIN(u->reasoning_tokens, u->completion_tokens);
     u->total_tokens = u->prompt_tokens + u->completion_tokens;
     return in.prompt_tokens != u->prompt_tokens ||
            in.completion_tokens != u->completion_tokens ||
            in.cached_tokens != u->cached_tokens ||
            in.cache_write_tokens != u->cache_write_tokens ||
+           in.cache_write_1h_tokens != u->cache_write_1h_tokens ||
            in.reasoning_tokens != u->reasoning_tokens;
 }
 

@@ -26,10 +26,14 @@ struct sy_usage {
     int64_t prompt_tokens;     /* includes cached tokens (OpenAI meaning) */
     int64_t completion_tokens; /* includes reasoning tokens */
     int64_t total_tokens;
-    int64_t cached_tokens;      /* read from the provider's prompt cache */
-    int64_t cache_write_tokens; /* written to it (Anthropic bills these
-                                   above the input price); included in
-                                   prompt_tokens, like cached_tokens */
+    int64_t cached_tokens;         /* read from the provider's prompt cache */
+    int64_t cache_write_tokens;    /* written to it (Anthropic bills these
+                                      above the input price); included in
+                                      prompt_tokens, like cached_tokens */
+    int64_t cache_write_1h_tokens; /* the part of cache_write_tokens
+                                      written for one hour (Anthropic's
+                                      ttl "1h", billed above 5-minute
+                                      writes) */
     int64_t reasoning_tokens;
 };
 

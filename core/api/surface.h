@@ -66,6 +66,16 @@ struct sy_surface {
     enum sy_err (*stream_end)(void *st, const struct sy_chat_req *req,
                               const struct sy_usage *usage,
                               const char *cost_usd, struct sy_buf *out);
+    /* Optional: the whole reply object a finished stream described (the
+     * Responses API's response of response.completed), appended to
+     * 'out', for the conversation store. NULL when the surface keeps
+     * no such object. */
+    enum sy_err (*stream_result)(void *st, struct sy_buf *out);
+    /* Optional: one provider event the pipeline relayed unchanged (a
+     * native attempt: stream_chunk is not called), so the events the
+     * surface writes after it (stream_error) continue that stream (the
+     * Responses API numbers its events). */
+    void (*native_event)(void *st, const char *event, size_t len);
     /* The stream failed after it started: one last error event that the
      * surface's clients raise as an error. */
     void (*stream_error)(void *st, int status, const char *message,
@@ -79,5 +89,8 @@ extern const struct sy_surface sy_surface_chat;
 /* Anthropic Messages (adapters/anthropic_surface*.c): the client
  * direction of the Anthropic wire format. */
 extern const struct sy_surface sy_surface_messages;
+/* OpenAI Responses (adapters/responses_surface*.c): the client direction
+ * of the Responses wire format. */
+extern const struct sy_surface sy_surface_responses;
 
 #endif

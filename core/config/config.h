@@ -53,11 +53,14 @@ struct sy_limits {
 };
 
 struct sy_price {
-    double input_per_mtok;        /* USD per million input tokens */
-    double output_per_mtok;       /* USD per million output tokens */
-    double cached_input_per_mtok; /* USD per million cached input tokens */
-    double cache_write_per_mtok;  /* USD per million prompt tokens written
-                                     to the provider's cache (Anthropic) */
+    double input_per_mtok;          /* USD per million input tokens */
+    double output_per_mtok;         /* USD per million output tokens */
+    double cached_input_per_mtok;   /* USD per million cached input tokens */
+    double cache_write_per_mtok;    /* USD per million prompt tokens written
+                                       to the provider's cache (Anthropic) */
+    double cache_write_1h_per_mtok; /* the same for one-hour cache writes
+                                       (Anthropic's ttl "1h"); 0: the
+                                       cache write price */
 };
 
 struct sy_timeouts {
@@ -180,6 +183,9 @@ struct sy_state_conf {
                                     from the environment; never logged */
     size_t key_secret_len;
     struct sy_breaker_conf breaker;
+    unsigned responses_ttl_s;   /* Responses API store: seconds a
+                                    response is kept; 0 = not stored */
+    size_t responses_max_bytes; /* largest stored response + input */
 };
 
 struct sy_server_conf {

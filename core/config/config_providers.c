@@ -295,6 +295,10 @@ static const struct field caps_fields[] = {
     { "json_schema", F_BOOL, CAP(json_schema), 0, 0, false, NULL },
     { "vision", F_BOOL, CAP(vision), 0, 0, false, NULL },
     { "streaming", F_BOOL, CAP(streaming), 0, 0, false, NULL },
+    { "embeddings", F_BOOL, CAP(embeddings), 0, 0, false,
+      "serves POST /v1/embeddings" },
+    { "embeddings_only", F_BOOL, CAP(embeddings_only), 0, 0, false,
+      "an embeddings model: never sent chat" },
     { "context_window", F_SIZE, CAP(context_window), 0, 1ll << 40, false,
       "tokens; 0 = unknown" },
     { "max_output_tokens", F_SIZE, CAP(max_output_tokens), 0, 1ll << 40, false,
@@ -313,6 +317,8 @@ static const struct field price_fields[] = {
       100000, false, NULL },
     { "cache_write_per_mtok", F_DOUBLE, PRICE(cache_write_per_mtok), 0, 100000,
       false, NULL },
+    { "cache_write_1h_per_mtok", F_DOUBLE, PRICE(cache_write_1h_per_mtok), 0,
+      100000, false, NULL },
 };
 
 #define DEP(f) offsetof(struct sy_deployment, f)
@@ -366,6 +372,15 @@ load_deployment(struct loader *l, const char *path, const char *name,
             sy_config_read_fields(l, cp, v, caps_fields,
                                   SY_ARRAY_LEN(caps_fields), NULL, &d->caps);
     }
+    if (d->caps.embeddings && d->provider != NULL &&
+        d->provider->adapter != NULL &&
+        ((d->provider->adapter->caps & SY_CAP_EMBED) == 0 ||
+         d->provider->adapter->build_embed == NULL))
+        sy_config_fail(l, sy_config_jpath(l, path, "capabilities"),
+                       "a provider type with an embeddings API (openai "
+                       "family, gemini)",
+                       "provider type \"%s\" serves no embeddings",
+                       d->provider->type);
     sy_config_load_allow_fields(l, path, obj, d);
     if (json_object_object_get_ex(obj, "price", &v)) {
         const char *pp2 = sy_config_jpath(l, path, "price");

@@ -7,6 +7,7 @@
 #include "base/sy.h"
 #include "config.h"
 #include "config_int.h"
+#include "base/limits.h" /* SY_STORE_REPLY_MAX */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,13 @@ static const struct field state_fields[] = {
     { "cluster_workers", F_UINT, ST(cluster_workers), 1, 100000, false,
       "worker processes across all hosts; local caps when Redis is down "
       "are the limit divided by this" },
+    { "responses_ttl_s", F_UINT, ST(responses_ttl_s), 0, 315360000, false,
+      "seconds a Responses API response is kept for previous_response_id; "
+      "0 = none is stored" },
+    { "responses_max_bytes", F_SIZE, ST(responses_max_bytes), 4096,
+      SY_STORE_REPLY_MAX, false,
+      "the largest stored response with its input (at most 4 MiB, what "
+      "one Redis reply may be)" },
 };
 
 #define BRK(f) offsetof(struct sy_breaker_conf, f)
@@ -147,6 +155,9 @@ sy_config_state_defaults(struct sy_state_conf *st)
     st->window_ms = 60000;
     st->slice_ms = 5000;
     st->cluster_workers = 0; /* 0: this host's server.processes */
+    /* 30 days, as OpenAI keeps them */
+    st->responses_ttl_s = 30u * 86400u;
+    st->responses_max_bytes = SY_STORE_REPLY_MAX;
     sy_breaker_conf_defaults(&st->breaker);
 }
 

@@ -63,10 +63,16 @@ rate_from_price(const struct sy_price *p, struct sy_cost_rate *out)
     out->cache_write = price_to_rate(p->cache_write_per_mtok);
     if (out->cache_write == 0)
         out->cache_write = out->input;
+    /* Not a multiple of another price: what the config says, else the
+     * one cache write price, as before this key existed. */
+    out->cache_write_1h = price_to_rate(p->cache_write_1h_per_mtok);
+    if (out->cache_write_1h == 0)
+        out->cache_write_1h = out->cache_write;
 }
 
 /* Convert price 'p' into integer rates in '*out' (a cached or cache
- * write price of 0 means "same as input"). '*out' is always filled, with invalid prices
+ * write price of 0 means "same as input", a one-hour cache write price
+ * of 0 "same as cache write"). '*out' is always filled, with invalid prices
  * clamped as the calculators do; the return value says whether every
  * price was valid: SY_OK, or SY_EBADREQ for a negative, NaN or infinite
  * price or one above SY_COST_MAX_USD_PER_MTOK (a config error). */
@@ -77,7 +83,8 @@ sy_cost_rate_from_price(const struct sy_price *p, struct sy_cost_rate *out)
     if (!price_is_valid(p->input_per_mtok) ||
         !price_is_valid(p->output_per_mtok) ||
         !price_is_valid(p->cached_input_per_mtok) ||
-        !price_is_valid(p->cache_write_per_mtok))
+        !price_is_valid(p->cache_write_per_mtok) ||
+        !price_is_valid(p->cache_write_1h_per_mtok))
         return SY_EBADREQ;
     return SY_OK;
 }
@@ -157,23 +164,33 @@ to_micro(uint64_t pico, unsigned markup_bp, bool round_up)
 
 /* The exact cost of 'u' at 'r' in pico-dollars, before markup. Usage is
  * read in the OpenAI meaning: prompt_tokens includes cached_tokens and
- * cache_write_tokens, completion_tokens includes reasoning_tokens.
+ * cache_write_tokens, completion_tokens includes reasoning_tokens,
+ * cache_write_tokens includes cache_write_1h_tokens.
  * Inconsistent counts are billed conservatively: cached and cache write
  * tokens above the prompt count are all billed (each at its rate) with
- * no uncached rest, and reasoning tokens above the completion count
- * replace it. */
+ * no uncached rest, one-hour writes above the write count are all
+ * billed at the higher of the two write rates with no 5-minute rest,
+ * and reasoning tokens above the completion count replace it. */
 static uint64_t
 usage_pico(const struct sy_cost_rate *r, const struct sy_usage *u)
 {
     int64_t prompt = SY_MAX(u->prompt_tokens, 0);
     int64_t cached = SY_MAX(u->cached_tokens, 0);
     int64_t written = SY_MAX(u->cache_write_tokens, 0);
+    int64_t hour = SY_MAX(u->cache_write_1h_tokens, 0);
     int64_t uncached = prompt > cached ? prompt - cached : 0;
     uncached = uncached > written ? uncached - written : 0;
+    int64_t minutes = written > hour ? written - hour : 0;
+    /* 1h writes beyond the writes: the writes they claim to be part of
+     * are billed anyway, at whichever write rate is higher. */
+    int64_t hour_rate = written >= hour
+                            ? r->cache_write_1h
+                            : SY_MAX(r->cache_write_1h, r->cache_write);
     int64_t completion = SY_MAX(u->completion_tokens, u->reasoning_tokens);
     uint64_t pico = mul_sat(uncached, r->input);
     pico = add_sat(pico, mul_sat(cached, r->cached_input));
-    pico = add_sat(pico, mul_sat(written, r->cache_write));
+    pico = add_sat(pico, mul_sat(minutes, r->cache_write));
+    pico = add_sat(pico, mul_sat(hour, hour_rate));
     return add_sat(pico, mul_sat(completion, r->output));
 }
 
@@ -185,7 +202,8 @@ usage_pico(const struct sy_cost_rate *r, const struct sy_usage *u)
  * see sy_cost_markup_bp): uncached prompt tokens at the input price,
  * cached tokens at the cached input price and tokens written to the
  * provider's cache (Anthropic) at the cache write price (each the input
- * price when 0), completion tokens (reasoning included) at the output
+ * price when 0), or at the one-hour cache write price (the cache write
+ * price when 0) for those written for one hour, completion tokens (reasoning included) at the output
  * price; then the markup; rounded once to the nearest micro-dollar,
  * halves up. Never negative, never overflows (see the file comment). */
 int64_t
@@ -207,7 +225,7 @@ sy_cost_rate_micro_usd(const struct sy_cost_rate *r, const struct sy_usage *u,
 }
 
 /* The most a request can cost, for a budget reservation: every one of
- * 'est_input_tokens' at the highest of the input, cached and cache
+ * 'est_input_tokens' at the highest of the input, cached and both cache
  * write prices (no cache discount is assumed, and every token may be
  * written to the cache), 'max_output_tokens' at the output price,
  * plus the markup, rounded UP to a micro-dollar. The caller resolves a
@@ -220,7 +238,8 @@ sy_cost_worst_case_micro_usd(const struct sy_price *p, int64_t est_input_tokens,
 {
     struct sy_cost_rate r;
     rate_from_price(p, &r);
-    int64_t in_rate = SY_MAX(SY_MAX(r.input, r.cached_input), r.cache_write);
+    int64_t in_rate = SY_MAX(SY_MAX(r.input, r.cached_input),
+                             SY_MAX(r.cache_write, r.cache_write_1h));
     uint64_t pico = add_sat(mul_sat(est_input_tokens, in_rate),
                             mul_sat(max_output_tokens, r.output));
     return to_micro(pico, markup_bp, true);

@@ -26,11 +26,13 @@ struct sy_price;
 /* A price in integers: pico-dollars per token, which is the same number
  * as micro-dollars per million tokens (2.50 USD/Mtok = 2500000). */
 struct sy_cost_rate {
-    int64_t input;        /* uncached prompt tokens */
-    int64_t cached_input; /* cached prompt tokens (input when configured 0) */
-    int64_t cache_write;  /* prompt tokens written to the cache (input when
-                             configured 0) */
-    int64_t output;       /* completion tokens, reasoning included */
+    int64_t input;          /* uncached prompt tokens */
+    int64_t cached_input;   /* cached prompt tokens (input when configured 0) */
+    int64_t cache_write;    /* prompt tokens written to the cache (input when
+                               configured 0) */
+    int64_t cache_write_1h; /* those written for one hour (cache_write
+                               when configured 0) */
+    int64_t output;         /* completion tokens, reasoning included */
 };
 
 /* Conversions (the config loader validates with these) */

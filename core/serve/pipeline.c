@@ -202,6 +202,30 @@ is_closing(const struct sy_chunk *ch)
     return false;
 }
 
+/* A native Responses stream: the data of its response.completed (or
+ * response.incomplete) event, the final response object under
+ * "response", for hooks->keep. */
+static void
+keep_native_result(struct pctx *c, const struct sy_chunk *ch)
+{
+    static const char *const names[] = {
+        "event: response.completed\ndata: ",
+        "event: response.incomplete\ndata: ",
+    };
+    if (ch->kind != SY_CHUNK_NATIVE)
+        return;
+    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++) {
+        size_t n = strlen(names[i]);
+        if (ch->len < n || memcmp(ch->data, names[i], n) != 0)
+            continue;
+        const char *d = ch->data + n, *end = ch->data + ch->len;
+        const char *nl = memchr(d, '\n', (size_t)(end - d));
+        sy_buf_clear(&c->final_obj);
+        sy_buf_append(&c->final_obj, d, (size_t)((nl ? nl : end) - d));
+        return;
+    }
+}
+
 /* A JSON answer streamed as it comes: the chunk's text through the
  * fence filter, the chunk rewritten with what may be shown now (the
  * finishing chunk gets what the filter still held). False when the
@@ -258,6 +282,11 @@ sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
     }
     if (!written)
         return SY_OK;
+    if (c->native && c->hooks != NULL && c->hooks->keep != NULL)
+        keep_native_result(c, ch);
+    if (c->native && ch->kind == SY_CHUNK_NATIVE &&
+        c->surface->native_event != NULL && c->sst != NULL)
+        c->surface->native_event(c->sst, ch->data, ch->len);
     if (c->native && !c->buffering && is_closing(ch))
         return sy_buf_append(&c->native_tail, ch->data, ch->len) == SY_OK
                    ? SY_OK

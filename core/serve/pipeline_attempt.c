@@ -193,11 +193,14 @@ finish_reply(struct pctx *c, struct sy_chat_resp *resp, struct sy_failure *f)
         extra = "x-switchyard-contract: violated\r\n";
     }
     extra = cost_header(c, extra);
+    bool keep = c->hooks != NULL && c->hooks->keep != NULL;
     if (resp->raw != NULL && (c->native || c->surface == &sy_surface_chat)) {
         /* Unchanged reply, in the caller's format: straight from the
          * upstream buffer. */
         sy_pipeline_send_bytes(c, 200, "application/json", extra, resp->raw,
                                resp->raw_len);
+        if (keep)
+            c->hooks->keep(c, resp->raw, resp->raw_len);
     } else {
         struct sy_buf *b = &w->out;
         sy_buf_clear(b);
@@ -211,6 +214,8 @@ finish_reply(struct pctx *c, struct sy_chat_resp *resp, struct sy_failure *f)
             sy_pipeline_send_body(c, 502, "application/json", extra, b);
         } else {
             sy_pipeline_send_body(c, 200, "application/json", extra, b);
+            if (keep && !sy_buf_failed(b))
+                c->hooks->keep(c, sy_buf_cstr(b), b->len);
         }
     }
     c->result = SY_OK;
@@ -276,6 +281,34 @@ on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     return SY_ATTEMPT_NEXT;
 }
 
+/* A stream that ended well: its final reply object to hooks->keep (a
+ * native stream's, captured from its events, wrapped as the provider
+ * sent it; else the surface's). */
+static void
+keep_stream_result(struct pctx *c)
+{
+    if (c->hooks == NULL || c->hooks->keep == NULL)
+        return;
+    if (!c->native) {
+        sy_buf_clear(&c->final_obj);
+        if (c->surface->stream_result == NULL ||
+            c->surface->stream_result(c->sst, &c->final_obj) != SY_OK)
+            return;
+    } else if (c->final_obj.len > 0) {
+        /* The provider's event data: the object is its "response". */
+        struct json_object *ev = json_tokener_parse(sy_buf_cstr(&c->final_obj));
+        struct json_object *r = NULL;
+        sy_buf_clear(&c->final_obj);
+        if (ev != NULL && json_object_object_get_ex(ev, "response", &r) &&
+            json_object_is_type(r, json_type_object))
+            sy_buf_puts(&c->final_obj, json_object_to_json_string_ext(
+                                           r, JSON_C_TO_STRING_PLAIN));
+        json_object_put(ev);
+    }
+    if (c->final_obj.len > 0 && !sy_buf_failed(&c->final_obj))
+        c->hooks->keep(c, sy_buf_cstr(&c->final_obj), c->final_obj.len);
+}
+
 /* The end of a 2xx stream to a streaming caller: check the contract
  * when asked, then finish the stream, or fail over while nothing has
  * reached the caller, or end it with an error event. */
@@ -330,6 +363,7 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
     char usd[32];
     sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
     sy_pipeline_stream_finish(c, usd);
+    keep_stream_result(c);
     c->result = SY_OK;
     return SY_ATTEMPT_DONE;
 }

@@ -335,9 +335,11 @@ sy_pipeline_log_path(const char *path, int status, char *out, size_t n)
 {
     static const char *const fixed[] = {
         "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens",
-        "/v1/models",           "/healthz",     "/admin/keys"
+        "/v1/models",           "/healthz",     "/admin/keys",
+        "/v1/embeddings",       "/v1/responses"
     };
-    static const char *const prefixes[] = { "/v1/models/", "/admin/keys/" };
+    static const char *const prefixes[] = { "/v1/models/", "/admin/keys/",
+                                            "/v1/responses/" };
     for (size_t i = 0; i < SY_ARRAY_LEN(fixed); i++)
         if (strcmp(path, fixed[i]) == 0) {
             snprintf(out, n, "%s", path);

@@ -111,7 +111,11 @@ admit(struct pctx *c, struct sy_ledger *l)
 {
     struct sy_worker *w = c->w;
     if (!sy_pipeline_identify(c, &l->ck, &l->vk) ||
-        !sy_pipeline_read_json_body(c) || !admit_request(c, l))
+        !sy_pipeline_read_json_body(c))
+        return false;
+    if (c->hooks != NULL && c->hooks->prepare != NULL && !c->hooks->prepare(c))
+        return false;
+    if (!admit_request(c, l))
         return false;
     if (!sy_pipeline_reserve_budget(c, l->vk, l->g, &l->budget, l->budget_pid,
                                     &l->budget_held))
@@ -256,7 +260,9 @@ try_deployment(struct pctx *c, uint64_t est)
         const char *api_key =
             key >= 0 && p->nkeys > 0 ? p->keys[key] : sy_config_next_key(p);
         c->attempts++;
-        enum sy_attempt_result ar = sy_pipeline_attempt(c, api_key, a);
+        enum sy_attempt_result ar = c->attempt_fn != NULL
+                                        ? c->attempt_fn(c, api_key, a)
+                                        : sy_pipeline_attempt(c, api_key, a);
         /* Only the first attempt on a deployment is its breaker probe;
          * one that recorded nothing (a caller that left) gives it back
          * now, and a retry on another key is no probe. */
@@ -332,9 +338,11 @@ all_failed(struct pctx *c)
 
 /* Run: the planned deployments in order, each past its breaker (an open
  * one is skipped; a half-open one lets this request through as the
- * cluster's probe), until one answers the caller. */
-static void
-run(struct pctx *c, struct sy_route_plan *plan)
+ * cluster's probe), until one answers the caller. Each try is
+ * c->attempt_fn (the embeddings transaction's, pipeline_embed.c) or a
+ * chat attempt. */
+void
+sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan)
 {
     struct sy_worker *w = c->w;
     /* The breaker's probe token is the gateway's own id, never a
@@ -409,13 +417,14 @@ sy_pipeline_handle_chat(struct pctx *c)
     sy_buf_init(&c->unf_text, SY_STREAM_TEXT_MAX);
     sy_buf_init(&c->unf_event, SY_SURFACE_EVENT_MAX);
     sy_buf_init(&c->native_tail, 2 * SY_SSE_MAX_EVENT);
+    sy_buf_init(&c->final_obj, SY_SSE_MAX_EVENT);
     if (c->surface->stream_state_size > 0)
         c->sst = sy_arena_zalloc(&w->arena, c->surface->stream_state_size);
     sy_stream_answer_init(&c->answer);
     if (admit(c, &c->led)) {
         struct sy_route_plan *plan = plan_route(c);
         if (plan != NULL)
-            run(c, plan);
+            sy_pipeline_run(c, plan);
     }
     sy_pipeline_settle(c);
 }

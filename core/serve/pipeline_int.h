@@ -21,6 +21,24 @@
 #include "contract/unfence_stream.h"
 #include "ledger.h"
 
+struct pctx;
+
+/* What a client API needs of the pipeline beyond its surface: I/O that
+ * a surface may not do (the Responses API's conversation store). Set
+ * per route; NULL members are skipped. */
+struct sy_surface_hooks {
+    /* After the body is read, before it is parsed: may rewrite it.
+     * False when the caller has been answered. */
+    bool (*prepare)(struct pctx *c);
+    /* After a successful answer: the reply object as the caller got it
+     * (a stream's final object). */
+    void (*keep)(struct pctx *c, const char *json, size_t len);
+};
+
+/* What one attempt did: answered the caller, or move on. */
+enum sy_attempt_result { SY_ATTEMPT_DONE, SY_ATTEMPT_NEXT };
+struct sy_embed_req;
+
 /* Per-request state, on the stack of sy_pipeline_handle. */
 struct pctx {
     struct sy_worker *w;
@@ -35,6 +53,7 @@ struct pctx {
     /* the client API the caller speaks (api/surface.h), its stream
      * state, and whether the current attempt goes through natively */
     const struct sy_surface *surface;
+    const struct sy_surface_hooks *hooks; /* or NULL */
     void *sst;
     bool native;
     struct sy_buf ev; /* what the surface wrote for one chunk */
@@ -47,6 +66,8 @@ struct pctx {
      * events, held until the check passes (never a message_stop before
      * the contract's error event) */
     struct sy_buf native_tail;
+    struct sy_buf final_obj; /* a native stream's final reply object, for
+                             hooks->keep */
     /* streaming state of the current attempt */
     struct sy_adapter_call call;
     struct sy_upstream_call *uc;
@@ -76,6 +97,12 @@ struct pctx {
     int64_t cost_micro_usd;  /* of the answered attempt */
     /* the transaction (ledger.h): reservations and attempts */
     struct sy_ledger led;
+    /* another transaction than chat (embeddings, pipeline_embed.c): its
+     * attempt, run by sy_pipeline_run in place of a chat attempt, and
+     * its request; NULL for chat */
+    enum sy_attempt_result (*attempt_fn)(struct pctx *c, const char *api_key,
+                                         struct sy_attempt *a);
+    const struct sy_embed_req *embed;
     struct sy_assemble *as;  /* a non-streaming caller's reply, assembled
                                from a provider stream (NULL: buffered) */
     bool json_reply;         /* ... but the provider sent one JSON reply,
@@ -89,6 +116,11 @@ struct pctx {
     struct sy_failure last;
     bool all_ratelimited;
     uint32_t min_retry_after_ms;
+    /* the Responses API's conversation store (pipeline_responses.c):
+     * whether to keep the answer, and the input items that led to it */
+    bool resp_store;
+    const char *resp_input_json; /* a JSON array, in the arena */
+    size_t resp_input_len;
 };
 
 /* Response writers (pipeline.c) */
@@ -107,7 +139,6 @@ void sy_pipeline_send_stream_error(struct pctx *c, enum sy_err e,
                                    const char *message);
 
 /* Streaming to the caller and shared attempt helpers (pipeline.c) */
-enum sy_attempt_result { SY_ATTEMPT_DONE, SY_ATTEMPT_NEXT };
 void sy_pipeline_note_failure(struct pctx *c, const struct sy_failure *f);
 bool sy_pipeline_ctype_is(const char *ct, const char *want);
 enum sy_err sy_pipeline_on_stream_data(void *ud, const char *p, size_t n);
@@ -126,6 +157,10 @@ enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
  * (pipeline_settle.c) */
 void sy_pipeline_handle_chat(struct pctx *c);
 void sy_pipeline_handle_count_tokens(struct pctx *c);
+struct sy_route_plan;
+void sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan);
+/* POST /v1/embeddings (pipeline_embed.c) */
+void sy_pipeline_handle_embeddings(struct pctx *c);
 bool sy_pipeline_admit_group(struct pctx *c, struct sy_ledger *l,
                              const char *model);
 void sy_pipeline_settle(struct pctx *c);
@@ -156,5 +191,12 @@ uint64_t sy_pipeline_estimate_tokens(const struct pctx *c);
 bool sy_pipeline_json_ctype(const char *content_type);
 bool sy_pipeline_read_json_body(struct pctx *c);
 void sy_pipeline_log_path(const char *path, int status, char *out, size_t n);
+
+/* The Responses API's conversation store (pipeline_responses.c) */
+bool sy_pipeline_responses_prepare(struct pctx *c);
+void sy_pipeline_responses_keep(struct pctx *c, const char *response_json,
+                                size_t len);
+void sy_pipeline_handle_response_get(struct pctx *c);
+void sy_pipeline_handle_response_delete(struct pctx *c);
 
 #endif

@@ -42,17 +42,33 @@ struct route {
     const char *method;
     void (*fn)(struct pctx *c);
     const struct sy_surface *surface; /* the client API; NULL: chat's */
+    const struct sy_surface_hooks *hooks;
+};
+
+/* The Responses API keeps conversations (pipeline_responses.c). */
+static const struct sy_surface_hooks responses_hooks = {
+    .prepare = sy_pipeline_responses_prepare,
+    .keep = sy_pipeline_responses_keep,
 };
 
 static const struct route routes[] = {
-    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat, NULL },
+    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat, NULL,
+      NULL },
     { "/v1/messages", false, "POST", sy_pipeline_handle_chat,
-      &sy_surface_messages },
+      &sy_surface_messages, NULL },
     { "/v1/messages/count_tokens", false, "POST",
-      sy_pipeline_handle_count_tokens, &sy_surface_messages },
-    { "/v1/models", false, "GET", sy_pipeline_handle_models, NULL },
-    { "/v1/models/", true, "GET", sy_pipeline_handle_model, NULL },
-    { "/healthz", false, "GET", sy_pipeline_handle_health, NULL },
+      sy_pipeline_handle_count_tokens, &sy_surface_messages, NULL },
+    { "/v1/embeddings", false, "POST", sy_pipeline_handle_embeddings, NULL,
+      NULL },
+    { "/v1/models", false, "GET", sy_pipeline_handle_models, NULL, NULL },
+    { "/v1/models/", true, "GET", sy_pipeline_handle_model, NULL, NULL },
+    { "/v1/responses", false, "POST", sy_pipeline_handle_chat,
+      &sy_surface_responses, &responses_hooks },
+    { "/v1/responses/", true, "GET", sy_pipeline_handle_response_get, NULL,
+      NULL },
+    { "/v1/responses/", true, "DELETE", sy_pipeline_handle_response_delete,
+      NULL, NULL },
+    { "/healthz", false, "GET", sy_pipeline_handle_health, NULL, NULL },
 };
 
 /* The surface whose error shape a path gets before (or without) a route:
@@ -122,13 +138,15 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     const char *path = r->path ? r->path : "/";
     const char *method = r->method ? r->method : "GET";
     const struct route *match = NULL;
-    const char *allow = NULL;
+    char allow[48] = ""; /* the methods of every route the path hits */
     c.surface = path_surface(path);
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
         const struct route *rt = &routes[i];
         if (!route_hit(rt, path))
             continue;
-        allow = rt->method;
+        size_t al = strlen(allow);
+        snprintf(allow + al, sizeof(allow) - al, "%s%s", al ? ", " : "",
+                 rt->method);
         if (strcmp(method, rt->method) == 0 ||
             (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
             match = rt;
@@ -142,9 +160,10 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     } else if (match != NULL) {
         if (match->surface != NULL)
             c.surface = match->surface;
+        c.hooks = match->hooks;
         match->fn(&c);
-    } else if (allow != NULL) {
-        char msg[160], extra[48];
+    } else if (allow[0] != '\0') {
+        char msg[160], extra[64];
         snprintf(msg, sizeof(msg), "method %.16s is not allowed on %.100s",
                  method, path);
         snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
@@ -155,7 +174,8 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
         char msg[240];
         snprintf(msg, sizeof(msg),
                  "unknown path %.120s; this gateway serves "
-                 "/v1/chat/completions, /v1/messages and /v1/models",
+                 "/v1/chat/completions, /v1/responses, /v1/messages, "
+                 "/v1/embeddings and /v1/models",
                  path);
         sy_pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }

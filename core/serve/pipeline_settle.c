@@ -157,5 +157,6 @@ sy_pipeline_settle(struct pctx *c)
     sy_buf_free(&c->unf_text);
     sy_buf_free(&c->unf_event);
     sy_buf_free(&c->native_tail);
+    sy_buf_free(&c->final_obj);
     sy_stream_answer_free(&c->answer);
 }

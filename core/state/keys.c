@@ -139,3 +139,9 @@ sy_key_contract(char *out, size_t outlen, const char *prefix)
 {
     return snprintf(out, outlen, "%scontract", prefix);
 }
+
+int
+sy_key_response(char *out, size_t outlen, const char *prefix, const char *id)
+{
+    return snprintf(out, outlen, "%sresp:%s", prefix, id);
+}

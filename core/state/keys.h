@@ -93,4 +93,11 @@ int sy_key_breaker_channel(char *out, size_t outlen, const char *prefix);
  * "<prefix>contract". */
 int sy_key_contract(char *out, size_t outlen, const char *prefix);
 
+/* ---------------------------------------------------------------- */
+/* The Responses API's conversation store (responses.c)              */
+
+/* One stored response: "<prefix>resp:<id>" (a JSON string value). */
+int sy_key_response(char *out, size_t outlen, const char *prefix,
+                    const char *id);
+
 #endif

@@ -141,6 +141,9 @@ golden_check_usage(struct json_object *want, const struct sy_usage *u)
     if (sy_adapter_get(want, "cache_write_tokens") != NULL)
         json_object_object_add(got, "cache_write_tokens",
                                json_object_new_int64(u->cache_write_tokens));
+    if (sy_adapter_get(want, "cache_write_1h_tokens") != NULL)
+        json_object_object_add(got, "cache_write_1h_tokens",
+                               json_object_new_int64(u->cache_write_1h_tokens));
     golden_expect_json("usage", want, got);
     json_object_put(got);
 }

@@ -20,8 +20,9 @@
  *   expected.json  {"response": chat.completion} or {"stream": [chunk,
  *                  ...], "done": bool} and/or {"failure": {err, status,
  *                  message | contains, code, param, retry_after_ms}},
- *                  "usage": {...} (cache_write_tokens checked when
- *                  named), "finish_reason": "...", "canonical": the
+ *                  "usage": {...} (cache_write_tokens and
+ *                  cache_write_1h_tokens checked when named),
+ *                  "finish_reason": "...", "canonical": the
  *                  canonical reply when "response" is the raw body,
  *                  "raw": whether the body was kept as is
  *

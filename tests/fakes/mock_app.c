@@ -23,6 +23,7 @@ static const struct sy_mock_dialect *const app_dialects[] = {
     &sy_mock_dialect_openai,
     &sy_mock_dialect_anthropic,
     &sy_mock_dialect_gemini,
+    &sy_mock_dialect_responses,
 };
 
 #define APP_NDIALECTS (sizeof(app_dialects) / sizeof(app_dialects[0]))
@@ -306,6 +307,61 @@ bad_request:
     json_object_put(body);
 }
 
+/* Answer an embeddings request "req" of "dep" into "p" (mock_embed.c):
+ * the faults apply as for chat, a [[mock ...]] spec in the last text
+ * input included; the call goes into the tally. */
+static void
+app_embed(struct sy_mock_rng *rng, const struct sy_mock_dialect *d,
+          const char *path, struct sy_mock_dep *dep,
+          const struct sy_mock_req *req, struct sy_mock_plan *p)
+{
+    struct sy_mock_embed em;
+    struct json_object *body;
+    struct sy_mock_fault *req_fault = NULL;
+    char err[256];
+    bool bad = false;
+
+    app_bill_start(dep, req, p);
+    memset(&em, 0, sizeof(em));
+    body = sy_mock_json_parse(req->body, req->body_len);
+    if (body == NULL) {
+        app_error(d, 400,
+                  "We could not parse the JSON body of your "
+                  "request.",
+                  p);
+        return;
+    }
+    if (sy_mock_embed_parse(d, path, body, &em, err, sizeof(err))) {
+        req_fault = app_inline_fault(em.last_text, &bad, err, sizeof(err));
+    } else {
+        bad = true;
+    }
+    if (bad) {
+        app_error(d, 400, err, p);
+    } else {
+        struct sy_mock_fault *dep_fault;
+        struct sy_mock_fault eff;
+        size_t key_len;
+        const char *key = app_request_key(req, &key_len);
+
+        if (!sy_mock_fault_key_matches(req_fault, key, key_len)) {
+            sy_mock_fault_unref(req_fault);
+            req_fault = NULL;
+        }
+        dep_fault = sy_mock_state_take_fault(dep, key, key_len);
+        sy_mock_fault_merge(&eff, dep_fault, req_fault);
+        snprintf(p->bill.model, sizeof(p->bill.model), "%s", em.model);
+        if (eff.has & SY_MOCK_F_TAG) {
+            snprintf(p->bill.tag, sizeof(p->bill.tag), "%s", eff.tag);
+        }
+        sy_mock_embed_plan(rng, d, &em, &eff, p);
+        sy_mock_fault_unref(dep_fault);
+        sy_mock_fault_unref(req_fault);
+    }
+    sy_mock_embed_cleanup(&em);
+    json_object_put(body);
+}
+
 /* Answer a token count request "req" (POST /v1/messages/count_tokens)
  * into "p": {"input_tokens": N}, the prompt tokens a chat reply to the
  * same body would report. Faults do not apply; it is no call in the
@@ -526,6 +582,8 @@ sy_mock_app_handle(struct sy_mock_server *srv, struct sy_mock_rng *rng,
         d->render_models(&plan->ev.buf);
     } else if (op == SY_MOCK_OP_COUNT) {
         app_count(d, path, req, plan);
+    } else if (op == SY_MOCK_OP_EMBED) {
+        app_embed(rng, d, path, dep, req, plan);
     } else {
         app_chat(srv, rng, d, path, dep, req, plan);
     }

@@ -70,6 +70,10 @@ gemini_route(const char *path, const char **method)
         *method = "GET";
         return SY_MOCK_OP_MODELS;
     }
+    if (sy_mock_embed_gemini_model(path, &model, &len)) {
+        *method = "POST";
+        return SY_MOCK_OP_EMBED;
+    }
     return SY_MOCK_OP_NONE;
 }
 

@@ -8,7 +8,8 @@
  * mock_state.c (deployments, stats, request log), mock_tally.c (the
  * usage reported to callers), mock_app.c (routing, control API),
  * mock_reply.c (faults and replies to response plans), the
- * dialects mock_openai.c, mock_anthropic.c and mock_gemini.c, and
+ * dialects mock_openai.c, mock_anthropic.c and mock_gemini.c,
+ * mock_embed.c (embeddings in the OpenAI and Gemini dialects), and
  * mock_llm.c (main). A test tool, never linked into
  * the gateway.
  * SPDX-License-Identifier: MIT
@@ -43,6 +44,10 @@ struct json_object;
 #define SY_MOCK_MAX_CHOICES    128                 /* OpenAI "n" */
 #define SY_MOCK_MAX_TOOLS      128                 /* tool names kept */
 #define SY_MOCK_TALLY_NAME     64                  /* names kept by the tally */
+
+/* embeddings (mock_embed.c) */
+#define SY_MOCK_EMBED_INPUTS 2048  /* inputs of one request */
+#define SY_MOCK_EMBED_DIM    16384 /* values of one embedding */
 
 /* ---- base: growable byte buffer (mock_util.c) -------------------------- */
 
@@ -244,7 +249,8 @@ enum sy_mock_op {
     SY_MOCK_OP_NONE = 0,
     SY_MOCK_OP_CHAT,
     SY_MOCK_OP_MODELS,
-    SY_MOCK_OP_COUNT /* count the prompt tokens of a chat request */
+    SY_MOCK_OP_COUNT, /* count the prompt tokens of a chat request */
+    SY_MOCK_OP_EMBED  /* embeddings (mock_embed.c) */
 };
 
 /* A chat request reduced to what the mock needs; strings are borrowed
@@ -374,6 +380,7 @@ struct sy_mock_dialect {
 extern const struct sy_mock_dialect sy_mock_dialect_openai;
 extern const struct sy_mock_dialect sy_mock_dialect_anthropic;
 extern const struct sy_mock_dialect sy_mock_dialect_gemini;
+extern const struct sy_mock_dialect sy_mock_dialect_responses;
 
 /* ---- the tally of reported usage (mock_tally.c) ------------------------ */
 
@@ -490,12 +497,43 @@ void sy_mock_app_error(int status, const char *message,
                        struct sy_mock_plan *plan);
 void sy_mock_app_finish(struct sy_mock_plan *plan);
 bool sy_mock_app_load_config(struct sy_mock_server *srv, const char *file);
+bool sy_mock_reply_fault(const struct sy_mock_dialect *d,
+                         struct sy_mock_rng *rng, const struct sy_mock_fault *f,
+                         struct sy_mock_plan *p);
 void sy_mock_reply_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
                         const struct sy_mock_dialect *d,
                         struct sy_mock_dep *dep,
                         const struct sy_mock_chat *chat,
                         const struct sy_mock_fault *f, struct sy_mock_plan *p);
 const char *sy_mock_http_reason(int status);
+
+/* ---- embeddings (mock_embed.c) ----------------------------------------- */
+
+/* An embeddings request reduced to its inputs; strings are borrowed from
+ * the parsed body (text[] and len[] are owned arrays of n). */
+struct sy_mock_embed {
+    const char *model; /* "" when absent */
+    size_t n;          /* inputs */
+    const char **text; /* each input's text (a token array: its JSON) */
+    size_t *len;
+    long chars;            /* characters of the text inputs */
+    long tokens;           /* tokens of the token-array inputs */
+    long dimensions;       /* values per vector (default 8) */
+    long prompt_tokens;    /* what an OpenAI reply reports */
+    const char *last_text; /* the last text input, for [[mock ...]] */
+    char model_buf[SY_MOCK_MAX_MODEL + 1]; /* a model from the path */
+};
+
+bool sy_mock_embed_gemini_model(const char *path, const char **model,
+                                size_t *len);
+bool sy_mock_embed_parse(const struct sy_mock_dialect *d, const char *path,
+                         struct json_object *body, struct sy_mock_embed *em,
+                         char *err, size_t err_len);
+void sy_mock_embed_cleanup(struct sy_mock_embed *em);
+void sy_mock_embed_plan(struct sy_mock_rng *rng,
+                        const struct sy_mock_dialect *d,
+                        struct sy_mock_embed *em, const struct sy_mock_fault *f,
+                        struct sy_mock_plan *p);
 
 /* ---- the request head parser (mock_parse.c) ---------------------------- */
 

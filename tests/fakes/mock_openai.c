@@ -1,6 +1,7 @@
 /*
  * mock_openai.c - the OpenAI Chat Completions dialect of the mock LLM
- * provider: routes /v1/chat/completions and /v1/models, reduces a request
+ * provider: routes /v1/chat/completions and /v1/models (and
+ * /v1/embeddings, answered by mock_embed.c), reduces a request
  * to struct sy_mock_chat, and renders replies, stream chunks and error
  * bodies. Exports only the table sy_mock_dialect_openai; what to answer
  * is decided in mock_app.c. Another provider API is one more such file.
@@ -24,6 +25,10 @@ openai_route(const char *path, const char **method)
     if (strcmp(path, "/v1/models") == 0) {
         *method = "GET";
         return SY_MOCK_OP_MODELS;
+    }
+    if (strcmp(path, "/v1/embeddings") == 0) {
+        *method = "POST";
+        return SY_MOCK_OP_EMBED;
     }
     return SY_MOCK_OP_NONE;
 }

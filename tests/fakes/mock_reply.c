@@ -212,11 +212,11 @@ reply_body_bytes(struct sy_mock_plan *p, long n)
 /*
  * Apply the parts of "f" that come before any reply: the delay, then a
  * reset, a stall, an error or a body of a given size. True when that
- * was the whole answer.
+ * was the whole answer. Embeddings (mock_embed.c) share it.
  */
-static bool
-reply_fault(const struct sy_mock_dialect *d, struct sy_mock_rng *rng,
-            const struct sy_mock_fault *f, struct sy_mock_plan *p)
+bool
+sy_mock_reply_fault(const struct sy_mock_dialect *d, struct sy_mock_rng *rng,
+                    const struct sy_mock_fault *f, struct sy_mock_plan *p)
 {
     p->delay_ms = sy_mock_fault_delay_ms(f, rng);
     if ((f->has & SY_MOCK_F_RESET) && f->reset) {
@@ -436,7 +436,7 @@ sy_mock_reply_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
                    const struct sy_mock_chat *chat,
                    const struct sy_mock_fault *f, struct sy_mock_plan *p)
 {
-    if (!reply_fault(d, rng, f, p)) {
+    if (!sy_mock_reply_fault(d, rng, f, p)) {
         reply_answer(srv, d, dep, chat, f, p);
     }
     /* a reset or a stall sends nothing, so has no content type */

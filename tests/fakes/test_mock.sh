@@ -564,6 +564,83 @@ gchat "$(gmsg hi)" "$GM:streamGenerateContent?alt=sse" >/dev/null
 check "gemini stream: usage reported" "usage gemini-test g-key-1" \
     "$(last_call '"\(.outcome) \(.model) \(.key)"')"
 
+# ---- OpenAI Responses ---------------------------------------------------------------
+# rmsg TEXT [EXTRA] - a Responses request body with a string input
+rmsg() {
+    jq -cn --arg t "$1" --argjson x "${2:-{\}}" '{model:"gpt-r",input:$t} + $x'
+}
+# rchat BODY [PATH] - POST a Responses request
+rchat() { chat "$1" "${2:-/v1/responses}"; }
+
+R=$(rchat "$(rmsg 'hello there' '{"instructions":"Be nice."}')")
+check "responses: object" "response completed gpt-r resp_mock_" \
+    "$(jq -r '"\(.object) \(.status) \(.model) \(.id[0:10])"' <<<"$R")"
+check "responses: message item" "message assistant output_text Hello from default." \
+    "$(jq -r '.output[0]|"\(.type) \(.role) \(.content[0].type) \(.content[0].text)"' <<<"$R")"
+check "responses: usage (instructions counted)" "4 3 7 0 0" \
+    "$(jq -r '.usage|"\(.input_tokens) \(.output_tokens) \(.total_tokens) \(.input_tokens_details.cached_tokens) \(.output_tokens_details.reasoning_tokens)"' <<<"$R")"
+R=$(rchat "$(jq -cn '{model:"m",input:[{role:"developer",content:"x"},{type:"message",role:"user",content:[{type:"input_text",text:"hi"}]}]}')" /dep-rs/v1/responses)
+check "responses: deployment prefix, input items" "Hello from dep-rs." "$(jq -r '.output[0].content[0].text' <<<"$R")"
+R=$(rchat "$(rmsg 'x [[mock {"usage":{"prompt_tokens":9,"cached_tokens":4,"reasoning_tokens":2}}]]')")
+check "responses: usage override" "9 4 2" \
+    "$(jq -r '.usage|"\(.input_tokens) \(.input_tokens_details.cached_tokens) \(.output_tokens_details.reasoning_tokens)"' <<<"$R")"
+OUT=""
+for b in '{"model":"m","input":"x","max_output_tokens":8}' '{"model":"m","input":"x","previous_response_id":"resp_1"}' \
+    '{"model":"m","input":[{"role":"tool","content":"x"}]}' '{"input":"x"}'; do
+    OUT="$OUT $(curl -s -o /dev/null -w '%{http_code}' "$U/v1/responses" -d "$b")"
+done
+check "responses: refused (max_output_tokens < 16, previous_response_id, role, model)" " 400 400 400 400" "$OUT"
+
+rchat "$(rmsg hi '{"stream":true}')" /dep-rs/v1/responses >"$TMP/rs"
+check "responses stream: event order" \
+    "response.created response.in_progress response.output_item.added response.content_part.added response.output_text.delta response.output_text.delta response.output_text.delta response.output_text.done response.content_part.done response.output_item.done response.completed" \
+    "$(sse_events <"$TMP/rs")"
+sse_data <"$TMP/rs" | jq -s . >"$TMP/rs.json"
+check "responses stream: data types match events, sequence numbers" \
+    "$(sse_events <"$TMP/rs") 0,1,2,3,4,5,6,7,8,9,10" \
+    "$(jq -r '"\([.[].type]|join(" ")) \([.[].sequence_number]|map(tostring)|join(","))"' "$TMP/rs.json")"
+check "responses stream: text" "Hello from dep-rs.|Hello from dep-rs." \
+    "$(jq -j '[.[]|select(.type=="response.output_text.delta")|.delta]|join("")' "$TMP/rs.json")|$(jq -r '.[-1].response.output[0].content[0].text' "$TMP/rs.json")"
+check "responses stream: usage on response.completed only" "completed 1 3 1" \
+    "$(jq -r '"\(.[-1].response.status) \(.[-1].response.usage.input_tokens) \(.[-1].response.usage.output_tokens) \([.[]|select(.response.usage != null)]|length)"' "$TMP/rs.json")"
+check "responses stream: no [DONE], usage reported" "0 usage 11" \
+    "$(grep -c DONE "$TMP/rs") $(last_call '"\(.outcome) \(.events_sent)"')"
+
+RTOOLS='{"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"},"strict":false},{"type":"function","name":"get_time"}]}'
+R=$(rchat "$(rmsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' "$RTOOLS")")
+check "responses tools: function_call" "function_call get_weather Oslo call_mock_ completed" \
+    "$(jq -r '.output[0]|"\(.type) \(.name) \(.arguments|fromjson|.city) \(.call_id[0:10]) \(.status)"' <<<"$R")"
+R=$(rchat "$(rmsg 'w [[mock {"tool_name":"get_time","parallel_calls":2}]]' "$RTOOLS")")
+check "responses tools: tool_name, parallel_calls" "get_time get_time 0 1" \
+    "$(jq -r '"\(.output[0].name) \(.output[1].name) \(.output[0].arguments|fromjson|.i) \(.output[1].arguments|fromjson|.i)"' <<<"$R")"
+R=$(rchat "$(rmsg w "$(jq -c '. + {tool_choice:"none"}' <<<"$RTOOLS")")")
+check "responses tools: tool_choice none" "message" "$(jq -r '.output[0].type' <<<"$R")"
+R=$(rchat "$(jq -cn --argjson t "$RTOOLS" '{model:"m",input:[{role:"user",content:"w"},
+    {type:"function_call",call_id:"call_1",name:"get_weather",arguments:"{}"},
+    {type:"function_call_output",call_id:"call_1",output:"4 C"}]} + $t')")
+check "responses tools: function_call_output" "Tool result: 4 C" "$(jq -r '.output[0].content[0].text' <<<"$R")"
+rchat "$(rmsg 'w [[mock {"tool_arguments":"{\"city\":\"Oslo\"}"}]]' "$(jq -c '. + {stream:true}' <<<"$RTOOLS")")" |
+    sse_data | jq -s . >"$TMP/rt.json"
+check "responses tools stream: argument deltas" "Oslo Oslo get_weather 2" \
+    "$(jq -r '"\([.[]|select(.type=="response.function_call_arguments.delta")|.delta]|join("")|fromjson|.city) \(.[]|select(.type=="response.function_call_arguments.done")|.arguments|fromjson|.city) \(.[2].item.name) \([.[]|select(.type=="response.function_call_arguments.delta")]|length)"' "$TMP/rt.json")"
+
+curl -s -D "$TMP/h" -o "$TMP/b" "$U/v1/responses" -d "$(rmsg 'x [[mock {"status":429,"retry_after":3}]]')"
+check "responses 429: OpenAI error shape, Retry-After" "429 3 requests rate_limit_exceeded" \
+    "$(head -n1 "$TMP/h" | cut -d' ' -f2) $(grep -i '^retry-after:' "$TMP/h" | tr -d '\r' | cut -d' ' -f2) $(jq -r '.error|"\(.type) \(.code)"' "$TMP/b")"
+check "responses 500: server_error" "server_error" \
+    "$(rchat "$(rmsg 'x [[mock {"status":500}]]')" | jq -r .error.type)"
+rchat "$(rmsg 'a b c [[mock {"stream_error":true}]]' '{"stream":true}')" >"$TMP/re"
+check "responses stream_error: one delta, then the error event" \
+    "response.created response.in_progress response.output_item.added response.content_part.added response.output_text.delta error server_error" \
+    "$(sse_events <"$TMP/re") $(sse_data <"$TMP/re" | tail -n1 | jq -r .code)"
+rchat "$(rmsg 'x [[mock {"malformed":true}]]' '{"stream":true}')" | sse_data >"$TMP/rm"
+check "responses malformed stream: the second event is invalid" "1" \
+    "$(sed -n 2p "$TMP/rm" | jq . >/dev/null 2>&1 && echo 0 || echo 1)"
+R=$(rchat "$(rmsg 'x [[mock {"no_usage":true}]]')")
+check "responses no_usage: no usage" "false completed" "$(jq -r '"\(has("usage")) \(.status)"' <<<"$R")"
+rchat "$(rmsg 'x [[mock {"no_usage":true}]]' '{"stream":true}')" >/dev/null
+check "responses no_usage stream: no usage reported" "no_usage" "$(last_call .outcome)"
+
 # ---- still alive ------------------------------------------------------------------
 if kill -0 "$PID" 2>/dev/null; then ok "mock still running"; else not_ok "mock still running"; fi
 

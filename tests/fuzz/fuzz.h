@@ -50,9 +50,11 @@ fz_leaks_key(const char *s, size_t n)
 
 /* The provider types the registry knows, in a fixed order so a selector
  * byte in the input keeps its meaning across runs and seed files. */
-static const char *const fz_types[] = { "openai",    "deepseek",   "mistral",
-                                        "qwen",      "openrouter", "tokenmix",
-                                        "anthropic", "gemini" };
+static const char *const fz_types[] = { "openai",          "deepseek",
+                                        "mistral",         "qwen",
+                                        "openrouter",      "tokenmix",
+                                        "anthropic",       "gemini",
+                                        "openai-responses" };
 #define FZ_NTYPES (sizeof(fz_types) / sizeof(fz_types[0]))
 
 /* Canonical requests: plain, streamed with usage, tools, a JSON schema,

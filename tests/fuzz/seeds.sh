@@ -35,7 +35,7 @@ type_index() {
     case $1 in
     openai) echo 0 ;; deepseek) echo 1 ;; mistral) echo 2 ;; qwen) echo 3 ;;
     openrouter) echo 4 ;; tokenmix) echo 5 ;; anthropic) echo 6 ;;
-    gemini) echo 7 ;; *) echo 0 ;;
+    gemini) echo 7 ;; openai-responses) echo 8 ;; *) echo 0 ;;
     esac
 }
 

@@ -905,26 +905,33 @@ function picoToMicro(pico, markupPct, roundUp) {
 }
 
 /* The cost in micro-dollars of 'usage' ({prompt_tokens,
- * completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens})
+ * completion_tokens, cached_tokens, cache_write_tokens,
+ * cache_write_1h_tokens (the part written for one hour), reasoning_tokens})
  * at 'price' ({input_per_mtok, output_per_mtok, cached_input_per_mtok,
- * cache_write_per_mtok}) with the provider's 'markupPct':
- * sy_cost_micro_usd. */
+ * cache_write_per_mtok, cache_write_1h_per_mtok}) with the provider's
+ * 'markupPct': sy_cost_micro_usd. */
 function costMicroUsd(price, usage, markupPct = 0) {
     const rin = priceRate(price.input_per_mtok);
     const rcached = priceRate(price.cached_input_per_mtok) || rin;
     const rwrite = priceRate(price.cache_write_per_mtok) || rin;
+    const rhour = priceRate(price.cache_write_1h_per_mtok) || rwrite;
     const prompt = BigInt(Math.max(usage.prompt_tokens || 0, 0));
     const cached = BigInt(Math.max(usage.cached_tokens || 0, 0));
     const uncached0 = prompt > cached ? prompt - cached : 0n;
     const written = BigInt(Math.max(usage.cache_write_tokens || 0, 0));
     const uncached = uncached0 > written ? uncached0 - written : 0n;
+    const hour = BigInt(Math.max(usage.cache_write_1h_tokens || 0, 0));
+    const minutes = written > hour ? written - hour : 0n;
+    /* 1h writes above the writes: all billed at the higher write rate. */
+    const hourRate = written >= hour || rhour >= rwrite ? rhour : rwrite;
     const completion = BigInt(Math.max(usage.completion_tokens || 0, usage.reasoning_tokens || 0, 0));
-    const pico = uncached * rin + cached * rcached + written * rwrite + completion * priceRate(price.output_per_mtok);
+    const pico = uncached * rin + cached * rcached + minutes * rwrite + hour * hourRate +
+        completion * priceRate(price.output_per_mtok);
     return picoToMicro(pico, markupPct, false);
 }
 
 /* The most a request may cost (a budget reservation): 'inTokens' at the
- * higher of the input and cached prices, 'outTokens' at the output
+ * highest of the input, cached and both cache write prices, 'outTokens' at the output
  * price, the markup, rounded up: sy_cost_worst_case_micro_usd. The
  * gateway counts a request's input as its body bytes + 1 (capped by the
  * context window) and its output as max_tokens x n. */
@@ -932,8 +939,10 @@ function worstCaseMicroUsd(price, inTokens, outTokens, markupPct = 0) {
     const rin = priceRate(price.input_per_mtok);
     const rc = priceRate(price.cached_input_per_mtok);
     const rw = priceRate(price.cache_write_per_mtok);
+    const rh = priceRate(price.cache_write_1h_per_mtok);
     let rmax = rc > rin ? rc : rin;
     if (rw > rmax) rmax = rw;
+    if (rh > rmax) rmax = rh;
     const pico = BigInt(inTokens) * rmax +
         BigInt(outTokens) * priceRate(price.output_per_mtok);
     return picoToMicro(pico, markupPct, true);

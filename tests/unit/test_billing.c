@@ -243,7 +243,7 @@ test_config_allow_fields(void **state)
 /* ------------------------------------------------------------------ */
 /* The worst-case reservation                                          */
 
-static const struct sy_price gpt4o = { 2.5, 10.0, 1.25, 0.0 };
+static const struct sy_price gpt4o = { 2.5, 10.0, 1.25, 0.0, 0.0 };
 
 struct fixture {
     struct sy_provider prov;

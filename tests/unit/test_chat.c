@@ -720,11 +720,13 @@ test_usage_bound(void **state)
     struct sy_caps caps = { 0 };
     struct sy_usage u = USAGE(INT64_MAX, -5, INT64_MAX, INT64_MAX, 0);
     u.cache_write_tokens = INT64_MAX;
+    u.cache_write_1h_tokens = INT64_MAX;
     assert_true(sy_usage_bound(&u, &caps, 1));
     assert_int_equal(u.prompt_tokens, SY_CHAT_MAX_TOKENS);
     assert_int_equal(u.completion_tokens, 0);
     assert_int_equal(u.cached_tokens, SY_CHAT_MAX_TOKENS);
-    assert_int_equal(u.cache_write_tokens, 0); /* no prompt left */
+    assert_int_equal(u.cache_write_tokens, 0);    /* no prompt left */
+    assert_int_equal(u.cache_write_1h_tokens, 0); /* within the writes */
     assert_int_equal(u.reasoning_tokens, 0);
     assert_int_equal(u.total_tokens, SY_CHAT_MAX_TOKENS);
 
@@ -748,10 +750,13 @@ test_usage_bound(void **state)
 
     /* An ordinary report is left alone. */
     struct sy_usage w = USAGE(1000, 200, 1200, 500, 50);
+    w.cache_write_tokens = 300;
+    w.cache_write_1h_tokens = 200;
     assert_false(sy_usage_bound(&w, &caps, 1));
     assert_int_equal(w.prompt_tokens, 1000);
     assert_int_equal(w.total_tokens, 1200);
     assert_int_equal(w.cached_tokens, 500);
+    assert_int_equal(w.cache_write_1h_tokens, 200);
 }
 
 int

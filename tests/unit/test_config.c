@@ -141,8 +141,9 @@ test_defaults(void **state)
     assert_int_equal(cfg->server.max_json_depth, 4);
 }
 
-/* The price keys, the cache write price among them (0 when absent: the
- * cost then bills cache writes at the input price). */
+/* The price keys, the cache write prices among them (0 when absent: the
+ * cost then bills cache writes at the input price, one-hour writes at
+ * the cache write price). */
 static void
 test_price(void **state)
 {
@@ -150,17 +151,22 @@ test_price(void **state)
     load_ok(with_deployment("'provider':'local','model':'m','price':{"
                             "'input_per_mtok':3,'output_per_mtok':15,"
                             "'cached_input_per_mtok':0.3,"
-                            "'cache_write_per_mtok':3.75}"));
+                            "'cache_write_per_mtok':3.75,"
+                            "'cache_write_1h_per_mtok':6}"));
     const struct sy_price *p = &cfg->deployments[0].price;
     assert_true(p->input_per_mtok == 3.0);
     assert_true(p->output_per_mtok == 15.0);
     assert_true(p->cached_input_per_mtok == 0.3);
     assert_true(p->cache_write_per_mtok == 3.75);
+    assert_true(p->cache_write_1h_per_mtok == 6.0);
     load_ok(with_deployment("'provider':'local','model':'m','price':{"
                             "'input_per_mtok':3}"));
     assert_true(cfg->deployments[0].price.cache_write_per_mtok == 0.0);
+    assert_true(cfg->deployments[0].price.cache_write_1h_per_mtok == 0.0);
     load_ok(with_deployment("'provider':'local','model':'m','price':{"
                             "'cache_write_per_mtok':100000}"));
+    load_ok(with_deployment("'provider':'local','model':'m','price':{"
+                            "'cache_write_1h_per_mtok':100000}"));
 }
 
 static void

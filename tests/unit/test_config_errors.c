@@ -254,6 +254,16 @@ test_error_out_of_range(void **state)
                            "t: deployments.d.price.cache_write_per_mtok: "));
     load_bad(with_deployment("'provider':'local','model':'m',"
                              "'price':{'cache_write_per_mtok':'1'}"));
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_1h_per_mtok':-1}"));
+    assert_non_null(strstr(sy_buf_cstr(&errs),
+                           "t: deployments.d.price.cache_write_1h_per_mtok: "));
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_1h_per_mtok':100001}"));
+    assert_non_null(strstr(sy_buf_cstr(&errs),
+                           "t: deployments.d.price.cache_write_1h_per_mtok: "));
+    load_bad(with_deployment("'provider':'local','model':'m',"
+                             "'price':{'cache_write_1h_per_mtok':'2'}"));
     /* Nesting that the thread stacks cannot free or print. */
     load_bad(with_server("'thread_stack_kb':128,'max_json_depth':600"));
     has_line("t: server.max_json_depth: 600 levels do not fit in 128 KiB "

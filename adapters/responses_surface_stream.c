@@ -1,0 +1,492 @@
+/*
+ * responses_surface_stream.c - canonical chunks as the Responses API's
+ * stream events (response.created, response.in_progress, output items
+ * added and done with their parts and deltas, response.completed or
+ * response.incomplete; "error" when the stream fails), each with its
+ * sequence_number, which the OpenAI SDKs and Codex CLI accumulate into
+ * the same Response a reply would be.
+ *
+ * The done events repeat what the deltas said (the whole text, the whole
+ * arguments) and the closing event carries the whole Response, which
+ * stream_result also hands to the conversation store: the stream keeps
+ * the Response it describes. A surface's state is fixed-size and zeroed
+ * per attempt, with no arena, so the Response and the text of the open
+ * item live in an accumulator that the canonical request's tree owns
+ * (json-c userdata on req->root, freed with the tree by the request's
+ * arena); a new attempt's first chunk replaces the last one's. No I/O.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "base/clock.h"
+#include "responses_surface_int.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* What a stream builds: the Response, and the text of the open item. */
+struct rsurf_acc {
+    struct json_object *resp;
+    struct sy_buf piece;
+};
+
+static void
+acc_free(struct json_object *o, void *ud)
+{
+    (void)o;
+    struct rsurf_acc *acc = ud;
+    json_object_put(acc->resp);
+    sy_buf_free(&acc->piece);
+    free(acc);
+}
+
+/* A new accumulator owned by 'req's tree (NULL without one). The
+ * request is const to the surface; its tree's members do not change. */
+static struct rsurf_acc *
+acc_new(const struct sy_chat_req *req)
+{
+    if (req->root == NULL)
+        return NULL;
+    struct rsurf_acc *acc = sy_xcalloc(1, sizeof(*acc));
+    sy_buf_init(&acc->piece, INT_MAX / 2);
+    json_object_set_userdata(req->root, acc, acc_free);
+    return acc;
+}
+
+/* One event: "event: TYPE" and its data {type, sequence_number, then
+ * the key / value pairs given (values taken over)}, NULL-terminated. */
+static void __attribute__((sentinel))
+event(struct rsurf_stream *s, struct sy_buf *out, const char *type, ...)
+{
+    struct json_object *o =
+        sy_adapter_obj("type", SY_JSTR(type), "sequence_number",
+                       json_object_new_int64(s->seq++), NULL);
+    va_list ap;
+    va_start(ap, type);
+    for (const char *k = va_arg(ap, const char *); k != NULL;
+         k = va_arg(ap, const char *))
+        json_object_object_add(o, k, va_arg(ap, struct json_object *));
+    va_end(ap);
+    sy_buf_puts(out, "event: ");
+    sy_buf_puts(out, type);
+    sy_buf_puts(out, "\ndata: ");
+    sy_adapter_json_write(out, o);
+    sy_buf_puts(out, "\n\n");
+    json_object_put(o);
+}
+
+static struct json_object *
+output_of(struct rsurf_stream *s)
+{
+    return sy_adapter_get(s->acc->resp, "output");
+}
+
+/* The open item (the last of the output). */
+static struct json_object *
+open_item(struct rsurf_stream *s)
+{
+    return json_object_array_get_idx(output_of(s), s->nitems - 1);
+}
+
+static struct json_object *
+open_id(struct rsurf_stream *s)
+{
+    return json_object_get(sy_adapter_get(open_item(s), "id"));
+}
+
+static struct json_object *
+num(int64_t n)
+{
+    return json_object_new_int64(n);
+}
+
+/* response.created and response.in_progress, once. */
+static void
+stream_start(struct rsurf_stream *s, const struct sy_chat_req *req,
+             struct json_object *chunk, struct sy_buf *out)
+{
+    s->started = true;
+    const char *model = sy_adapter_get_str(chunk, "model");
+    if (model == NULL)
+        model = req->model;
+    sy_rsurf_resp_id(s->id, sizeof(s->id), sy_adapter_get_str(chunk, "id"),
+                     model);
+    int64_t created;
+    if (!sy_adapter_get_int(chunk, "created", &created))
+        created = (int64_t)sy_wall_s();
+    s->acc->resp = sy_rsurf_response(req, s->id, created, model);
+    event(s, out, "response.created", "response", json_object_get(s->acc->resp),
+          NULL);
+    event(s, out, "response.in_progress", "response",
+          json_object_get(s->acc->resp), NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Items                                                               */
+
+/* The content part of a message item of 'kind' (text or refusal) that
+ * holds 'text' (taken over). */
+static struct json_object *
+part_of(enum rsurf_open kind, struct json_object *text)
+{
+    if (kind == RSURF_REFUSAL)
+        return sy_adapter_obj("type", SY_JSTR("refusal"), "refusal", text,
+                              NULL);
+    return sy_adapter_obj("type", SY_JSTR("output_text"), "annotations",
+                          json_object_new_array(), "logprobs",
+                          json_object_new_array(), "text", text, NULL);
+}
+
+/* The done events of the open item's part or arguments, whose whole
+ * text is 'text'. */
+static void
+item_text_done(struct rsurf_stream *s, struct json_object *item,
+               struct json_object *text, struct sy_buf *out)
+{
+    int64_t at = s->nitems - 1;
+    if (s->open == RSURF_TEXT || s->open == RSURF_REFUSAL) {
+        bool refusal = s->open == RSURF_REFUSAL;
+        struct json_object *part = part_of(s->open, json_object_get(text));
+        json_object_object_add(item, "content", sy_adapter_arr1(part));
+        if (refusal)
+            event(s, out, "response.refusal.done", "item_id", open_id(s),
+                  "output_index", num(at), "content_index", num(0), "refusal",
+                  json_object_get(text), NULL);
+        else
+            event(s, out, "response.output_text.done", "item_id", open_id(s),
+                  "output_index", num(at), "content_index", num(0), "text",
+                  json_object_get(text), "logprobs", json_object_new_array(),
+                  NULL);
+        event(s, out, "response.content_part.done", "item_id", open_id(s),
+              "output_index", num(at), "content_index", num(0), "part",
+              json_object_get(part), NULL);
+    } else if (s->open == RSURF_REASONING) {
+        struct json_object *part =
+            sy_adapter_obj("type", SY_JSTR("summary_text"), "text",
+                           json_object_get(text), NULL);
+        json_object_object_add(item, "summary", sy_adapter_arr1(part));
+        event(s, out, "response.reasoning_summary_text.done", "item_id",
+              open_id(s), "output_index", num(at), "summary_index", num(0),
+              "text", json_object_get(text), NULL);
+        event(s, out, "response.reasoning_summary_part.done", "item_id",
+              open_id(s), "output_index", num(at), "summary_index", num(0),
+              "part", json_object_get(part), NULL);
+    } else if (strcmp(sy_adapter_get_str(item, "type"), "custom_tool_call") ==
+               0) {
+        struct json_object *in =
+            sy_rsurf_custom_input(json_object_get_string(text));
+        json_object_object_add(item, "input", json_object_get(in));
+        if (json_object_get_string_len(in) > 0)
+            event(s, out, "response.custom_tool_call_input.delta", "item_id",
+                  open_id(s), "output_index", num(at), "delta",
+                  json_object_get(in), NULL);
+        event(s, out, "response.custom_tool_call_input.done", "item_id",
+              open_id(s), "output_index", num(at), "input", in, NULL);
+    } else {
+        json_object_object_add(item, "arguments", json_object_get(text));
+        event(s, out, "response.function_call_arguments.done", "item_id",
+              open_id(s), "output_index", num(at), "arguments",
+              json_object_get(text), NULL);
+    }
+}
+
+/* The done events of the open item, whose whole text is acc->piece;
+ * 'status' is the item's. */
+static void
+item_close(struct rsurf_stream *s, const char *status, struct sy_buf *out)
+{
+    if (s->open == RSURF_NONE)
+        return;
+    struct json_object *item = open_item(s);
+    struct sy_buf *p = &s->acc->piece;
+    struct json_object *text =
+        json_object_new_string_len(sy_buf_failed(p) ? "" : sy_buf_cstr(p),
+                                   sy_buf_failed(p) ? 0 : (int)p->len);
+    item_text_done(s, item, text, out);
+    json_object_put(text);
+    if (s->open != RSURF_REASONING && sy_adapter_get(item, "status") != NULL)
+        json_object_object_add(item, "status", SY_JSTR(status));
+    event(s, out, "response.output_item.done", "output_index",
+          num(s->nitems - 1), "item", json_object_get(item), NULL);
+    s->open = RSURF_NONE;
+}
+
+/* Close the open item and open 'item' (taken over) of 'kind'. */
+static void
+item_open(struct rsurf_stream *s, enum rsurf_open kind,
+          struct json_object *item, struct sy_buf *out)
+{
+    item_close(s, "completed", out);
+    json_object_array_add(output_of(s), item);
+    int64_t at = s->nitems++;
+    s->open = kind;
+    sy_buf_clear(&s->acc->piece);
+    event(s, out, "response.output_item.added", "output_index", num(at), "item",
+          json_object_get(item), NULL);
+    if (kind == RSURF_TEXT || kind == RSURF_REFUSAL)
+        event(s, out, "response.content_part.added", "item_id", open_id(s),
+              "output_index", num(at), "content_index", num(0), "part",
+              part_of(kind, SY_JSTR("")), NULL);
+    else if (kind == RSURF_REASONING)
+        event(s, out, "response.reasoning_summary_part.added", "item_id",
+              open_id(s), "output_index", num(at), "summary_index", num(0),
+              "part",
+              sy_adapter_obj("type", SY_JSTR("summary_text"), "text",
+                             SY_JSTR(""), NULL),
+              NULL);
+}
+
+/* A piece of text, refusal or reasoning: into the open item of its
+ * kind, or a new one. */
+static void
+text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
+           struct sy_buf *out)
+{
+    if (piece == NULL || piece[0] == '\0')
+        return;
+    bool think = kind == RSURF_REASONING;
+    if (s->open != kind) {
+        const char *prefix = think ? "rs" : "msg";
+        struct json_object *item =
+            think ? sy_adapter_obj("id",
+                                   sy_rsurf_item_id(prefix, s->id, s->nitems),
+                                   "type", SY_JSTR("reasoning"), "summary",
+                                   json_object_new_array(), NULL)
+                  : sy_adapter_obj(
+                        "id", sy_rsurf_item_id(prefix, s->id, s->nitems),
+                        "type", SY_JSTR("message"), "status",
+                        SY_JSTR("in_progress"), "role", SY_JSTR("assistant"),
+                        "content", json_object_new_array(), NULL);
+        item_open(s, kind, item, out);
+    }
+    sy_buf_puts(&s->acc->piece, piece);
+    int64_t at = s->nitems - 1;
+    if (think)
+        event(s, out, "response.reasoning_summary_text.delta", "item_id",
+              open_id(s), "output_index", num(at), "summary_index", num(0),
+              "delta", SY_JSTR(piece), NULL);
+    else if (kind == RSURF_REFUSAL)
+        event(s, out, "response.refusal.delta", "item_id", open_id(s),
+              "output_index", num(at), "content_index", num(0), "delta",
+              SY_JSTR(piece), NULL);
+    else
+        event(s, out, "response.output_text.delta", "item_id", open_id(s),
+              "output_index", num(at), "content_index", num(0), "delta",
+              SY_JSTR(piece), "logprobs", json_object_new_array(), NULL);
+}
+
+/* One canonical tool_calls entry: a new call item when its index is not
+ * the open one, then its arguments. A call whose item was closed already
+ * (the provider went back to it) cannot be reopened: its late pieces are
+ * dropped. A custom tool's input is told whole when its item closes: the
+ * canonical arguments are JSON around it. */
+static void
+tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
+           struct json_object *tc, struct sy_buf *out)
+{
+    int64_t index = 0;
+    sy_adapter_get_int(tc, "index", &index);
+    struct json_object *fn = sy_adapter_get(tc, "function");
+    const char *args = sy_adapter_get_str(fn, "arguments");
+    if (s->open != RSURF_CALL || s->tool != index) {
+        uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
+        if ((s->tools_seen & bit) != 0)
+            return;
+        s->tools_seen |= bit;
+        const char *id = sy_adapter_get_str(tc, "id");
+        char gen[128];
+        if (id == NULL || id[0] == '\0') {
+            snprintf(gen, sizeof(gen), "call_%s_%lld", s->id + 5,
+                     (long long)index);
+            id = gen;
+        }
+        struct json_object *item = sy_rsurf_call_item(
+            req, sy_rsurf_item_id("fc", s->id, s->nitems), id,
+            sy_adapter_get_str(fn, "name"), "", "in_progress");
+        item_open(s, RSURF_CALL, item, out);
+        s->tool = index;
+    }
+    if (args == NULL || args[0] == '\0')
+        return;
+    sy_buf_puts(&s->acc->piece, args);
+    if (strcmp(sy_adapter_get_str(open_item(s), "type"), "function_call") == 0)
+        event(s, out, "response.function_call_arguments.delta", "item_id",
+              open_id(s), "output_index", num(s->nitems - 1), "delta",
+              SY_JSTR(args), NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The table's slots                                                   */
+
+enum sy_err
+sy_rsurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
+                      size_t len, struct sy_buf *out)
+{
+    struct rsurf_stream *s = st;
+    if (s->ended)
+        return SY_OK;
+    struct json_object *o = sy_adapter_json_parse(json, len);
+    if (!sy_adapter_is(o, json_type_object)) {
+        json_object_put(o);
+        return SY_OK; /* not a chunk: nothing to say */
+    }
+    if (s->acc == NULL && (s->acc = acc_new(req)) == NULL) {
+        json_object_put(o);
+        return SY_EINTERNAL;
+    }
+    if (!s->started)
+        stream_start(s, req, o, out);
+    /* Usage-only chunks have no choice 0: the usage comes at the end. */
+    struct json_object *choice = sy_rsurf_first_choice(o);
+    struct json_object *delta = sy_adapter_get(choice, "delta");
+    text_piece(s, RSURF_REASONING, sy_rsurf_reasoning_of(delta), out);
+    text_piece(s, RSURF_TEXT, sy_adapter_get_str(delta, "content"), out);
+    text_piece(s, RSURF_REFUSAL, sy_adapter_get_str(delta, "refusal"), out);
+    struct json_object *calls = sy_adapter_get(delta, "tool_calls");
+    size_t n = sy_adapter_is(calls, json_type_array)
+                   ? json_object_array_length(calls)
+                   : 0;
+    for (size_t i = 0; i < n; i++)
+        tool_piece(s, req, json_object_array_get_idx(calls, i), out);
+    const char *fr = sy_adapter_get_str(choice, "finish_reason");
+    if (fr != NULL)
+        snprintf(s->finish, sizeof(s->finish), "%s", fr);
+    json_object_put(o);
+    if (sy_buf_failed(&s->acc->piece))
+        return SY_ETOOBIG;
+    return sy_buf_err(out);
+}
+
+/* The open item's done events, then response.completed (or
+ * response.incomplete) with the whole Response. */
+enum sy_err
+sy_rsurf_stream_end(void *st, const struct sy_chat_req *req,
+                    const struct sy_usage *usage, const char *cost_usd,
+                    struct sy_buf *out)
+{
+    (void)cost_usd;
+    struct rsurf_stream *s = st;
+    if (s->ended)
+        return SY_OK;
+    if (s->acc == NULL && (s->acc = acc_new(req)) == NULL)
+        return SY_EINTERNAL;
+    if (!s->started)
+        stream_start(s, req, NULL, out);
+    bool inc = sy_rsurf_incomplete(s->finish);
+    item_close(s, inc ? "incomplete" : "completed", out);
+    sy_rsurf_response_end(s->acc->resp, s->finish[0] ? s->finish : NULL, usage);
+    event(s, out, inc ? "response.incomplete" : "response.completed",
+          "response", json_object_get(s->acc->resp), NULL);
+    s->ended = true;
+    return sy_buf_err(out);
+}
+
+/* The Response of response.completed, for the conversation store. */
+enum sy_err
+sy_rsurf_stream_result(void *st, struct sy_buf *out)
+{
+    struct rsurf_stream *s = st;
+    if (!s->ended || s->acc == NULL || s->acc->resp == NULL ||
+        sy_adapter_get(s->acc->resp, "usage") == NULL)
+        return SY_EINTERNAL;
+    return sy_adapter_json_write(out, s->acc->resp);
+}
+
+/* An error event (ResponseErrorEvent), which the OpenAI SDKs raise as an
+ * APIError; nothing follows it. Written by hand: the message may carry
+ * a provider's bytes, which sy_buf_json_str keeps valid UTF-8. */
+void
+sy_rsurf_stream_error(void *st, int status, const char *message,
+                      const char *type, const char *code, struct sy_buf *out)
+{
+    (void)status;
+    struct rsurf_stream *s = st;
+    struct rsurf_stream none = { 0 };
+    if (s == NULL)
+        s = &none;
+    s->ended = true;
+    const char *c = code ? code : type;
+    const char *m = message ? message : "error";
+    sy_buf_printf(out,
+                  "event: error\ndata: {\"type\":\"error\","
+                  "\"sequence_number\":%lld,\"code\":",
+                  (long long)s->seq++);
+    if (c != NULL)
+        sy_buf_json_str(out, c, strlen(c));
+    else
+        sy_buf_puts(out, "null");
+    sy_buf_puts(out, ",\"message\":");
+    sy_buf_json_str(out, m, strlen(m));
+    sy_buf_puts(out, ",\"param\":null}\n\n");
+    if (!s->started)
+        return;
+    /* The response the stream described ends as failed, with the same
+     * error: clients that wait for a terminal response event (Codex)
+     * show the message instead of retrying a stream they think was
+     * cut. */
+    sy_buf_printf(out,
+                  "event: response.failed\ndata: {\"type\":\"response."
+                  "failed\",\"sequence_number\":%lld,\"response\":{\"id\":",
+                  (long long)s->seq++);
+    sy_buf_json_str(out, s->id, strlen(s->id));
+    sy_buf_puts(out, ",\"object\":\"response\",\"status\":\"failed\","
+                     "\"output\":[],\"error\":{\"code\":");
+    if (c != NULL)
+        sy_buf_json_str(out, c, strlen(c));
+    else
+        sy_buf_puts(out, "null");
+    sy_buf_puts(out, ",\"message\":");
+    sy_buf_json_str(out, m, strlen(m));
+    sy_buf_puts(out, "},\"incomplete_details\":null}}\n\n");
+}
+
+/* The integer after 'key' in ev[0..len), or -1. */
+static int64_t
+native_int(const char *ev, size_t len, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = memmem(ev, len, key, kl);
+    if (p == NULL)
+        return -1;
+    p += kl;
+    int64_t n = 0;
+    bool any = false;
+    while (p < ev + len && *p >= '0' && *p <= '9' && n < INT64_MAX / 10) {
+        n = n * 10 + (*p++ - '0');
+        any = true;
+    }
+    return any ? n : -1;
+}
+
+/* A provider event relayed natively: the next sequence_number follows
+ * it, and response.created gives the id a failed response reports. */
+void
+sy_rsurf_native_event(void *st, const char *event, size_t len)
+{
+    struct rsurf_stream *s = st;
+    int64_t n = native_int(event, len, "\"sequence_number\":");
+    if (n >= s->seq)
+        s->seq = n + 1;
+    static const char created[] = "event: response.created\n";
+    if (s->started || len < sizeof(created) - 1 ||
+        memcmp(event, created, sizeof(created) - 1) != 0)
+        return;
+    s->started = true;
+    const char *r = memmem(event, len, "\"response\":", 11);
+    const char *id =
+        r ? memmem(r, len - (size_t)(r - event), "\"id\":\"", 6) : NULL;
+    if (id == NULL)
+        return;
+    id += 6;
+    size_t k = 0;
+    while (id + k < event + len && k + 1 < sizeof(s->id) &&
+           (isalnum((unsigned char)id[k]) || id[k] == '_' || id[k] == '-'))
+        k++;
+    memcpy(s->id, id, k);
+    s->id[k] = '\0';
+}

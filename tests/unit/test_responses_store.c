@@ -1,0 +1,514 @@
+/*
+ * test_responses_store.c - the Responses API's conversation store:
+ * core/state/responses.c against a real redis-server (put, get, delete,
+ * the TTL, owners kept apart, the size bound, the key name), and
+ * core/serve/pipeline_responses.c on a worker of pipeline_fixture.h
+ * whose store is that server: previous_response_id rewrites the body
+ * with the whole conversation (a string input, an assistant message, a
+ * function call and its output, a reasoning item), "store": false keeps
+ * nothing, another caller's response is a 404, GET /v1/responses/{id}
+ * (and /input_items) and DELETE through the routes, 405 with both
+ * methods in Allow; without Redis the answers are 400.
+ * SPDX-License-Identifier: MIT
+ */
+#include "redis_harness.h"
+#include "pipeline_fixture.h"
+#include "serve/pipeline_int.h"
+#include "state/keys.h"
+#include "state/responses.h"
+
+static struct redis_srv srv;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    return redis_group_setup(&srv, "test_responses_store");
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    redis_cleanup(&srv);
+    return 0;
+}
+
+#define REC_RESPONSE "{\"id\":\"resp_a\",\"object\":\"response\",\"output\":[]}"
+#define REC_INPUT    "[{\"role\":\"user\",\"content\":\"hi\"}]"
+static const struct sy_responses_rec REC = { REC_RESPONSE,
+                                             sizeof(REC_RESPONSE) - 1,
+                                             REC_INPUT, sizeof(REC_INPUT) - 1 };
+
+/* The string reply of 'cmd key' on 's' (NULL for nil), or its integer in
+ * '*n'. */
+static const char *
+redis_q(struct sy_store *s, struct sy_arena *a, const char *cmd,
+        const char *key, int64_t *n)
+{
+    struct sy_store_val *v = NULL;
+    assert_int_equal(sy_store_commandl(s, a, &v, cmd, key, NULL), SY_OK);
+    if (n != NULL)
+        assert_true(sy_store_val_int(v, n));
+    return v->type == SY_STORE_STR ? v->str : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The store                                                           */
+
+static void
+test_put_get_del(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    char err[192] = "";
+    assert_int_equal(
+        sy_responses_put(s, "resp_a", "alice", &REC, 3600, 4096, err, 192),
+        SY_OK);
+    char key[SY_KEY_MAX];
+    sy_key_response(key, sizeof(key), "t:", "resp_a");
+    assert_string_equal(key, "t:resp:resp_a");
+    const char *raw = redis_q(s, &a, "GET", key, NULL);
+    assert_string_equal(raw,
+                        "{\"owner\":\"alice\",\"response\":{\"id\":\"resp_a\","
+                        "\"object\":\"response\",\"output\":[]},\"input\":"
+                        "[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    int64_t ttl = 0;
+    redis_q(s, &a, "TTL", key, &ttl);
+    assert_true(ttl > 3500 && ttl <= 3600);
+
+    const char *json = NULL;
+    size_t len = 0;
+    assert_int_equal(sy_responses_get(s, "resp_a", "alice", &a, &json, &len),
+                     SY_OK);
+    assert_string_equal(json, raw);
+    assert_int_equal(len, strlen(raw));
+    /* another owner, a prefix of the owner, no owner: absent */
+    assert_int_equal(sy_responses_get(s, "resp_a", "bob", &a, &json, &len),
+                     SY_ENOTFOUND);
+    assert_null(json);
+    assert_int_equal(sy_responses_get(s, "resp_a", "ali", &a, &json, &len),
+                     SY_ENOTFOUND);
+    assert_int_equal(sy_responses_get(s, "resp_a", "", &a, &json, &len),
+                     SY_ENOTFOUND);
+    assert_int_equal(sy_responses_del(s, "resp_a", "bob"), SY_ENOTFOUND);
+    assert_non_null(redis_q(s, &a, "GET", key, NULL));
+    /* the owner deletes it, once */
+    assert_int_equal(sy_responses_del(s, "resp_a", "alice"), SY_OK);
+    assert_null(redis_q(s, &a, "GET", key, NULL));
+    assert_int_equal(sy_responses_del(s, "resp_a", "alice"), SY_ENOTFOUND);
+    assert_int_equal(sy_responses_get(s, "resp_a", "alice", &a, &json, &len),
+                     SY_ENOTFOUND);
+    assert_int_equal(sy_responses_get(s, "nope", "alice", &a, &json, &len),
+                     SY_ENOTFOUND);
+    sy_arena_cleanup(&a);
+    sy_store_free(s);
+}
+
+static void
+test_bounds(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(srv.port, NULL);
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    char err[192] = "";
+    /* ids that could not be a key name are refused, or never found */
+    assert_false(sy_responses_id_valid("a b"));
+    assert_false(sy_responses_id_valid("a:b"));
+    assert_false(sy_responses_id_valid(""));
+    assert_true(sy_responses_id_valid("resp_0123-ABC.x"));
+    assert_int_equal(
+        sy_responses_put(s, "a*b", "alice", &REC, 60, 4096, err, 192),
+        SY_EBADREQ);
+    const char *json;
+    size_t len;
+    assert_int_equal(sy_responses_get(s, "a*", "alice", &a, &json, &len),
+                     SY_ENOTFOUND);
+    /* a TTL of 0 stores nothing */
+    assert_int_equal(
+        sy_responses_put(s, "resp_z", "alice", &REC, 0, 4096, err, 192), SY_OK);
+    int64_t n = -1;
+    redis_q(s, &a, "EXISTS", "t:resp:resp_z", &n);
+    assert_int_equal(n, 0);
+    /* the size bound: the whole record, envelope included */
+    char *big = sy_xcalloc(1, 5000);
+    memset(big, 'x', 4998);
+    big[0] = '"';
+    big[4998] = '"';
+    struct sy_responses_rec rec = { big, 4999, "[]", 2 };
+    assert_int_equal(
+        sy_responses_put(s, "resp_big", "alice", &rec, 60, 4096, err, 192),
+        SY_ETOOBIG);
+    assert_non_null(strstr(err, "state.responses_max_bytes"));
+    redis_q(s, &a, "EXISTS", "t:resp:resp_big", &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        sy_responses_put(s, "resp_big", "alice", &rec, 60, 8192, err, 192),
+        SY_OK);
+    redis_q(s, &a, "EXISTS", "t:resp:resp_big", &n);
+    assert_int_equal(n, 1);
+    /* an owner with characters to escape is still its own */
+    assert_int_equal(
+        sy_responses_put(s, "resp_q", "a\"b\\c", &REC, 60, 4096, err, 192),
+        SY_OK);
+    assert_int_equal(sy_responses_get(s, "resp_q", "a\"b\\c", &a, &json, &len),
+                     SY_OK);
+    assert_int_equal(sy_responses_get(s, "resp_q", "a\"b", &a, &json, &len),
+                     SY_ENOTFOUND);
+    free(big);
+    sy_arena_cleanup(&a);
+    sy_store_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* The pipeline                                                        */
+
+#define KEY_ALICE "sk-resp-alice-0123456789abcdef"
+#define KEY_BOB   "sk-resp-bob-0123456789abcdef"
+
+static const char config_text[] =
+    "{'keys':{'alice':{'key_env':'SYT_RESP_ALICE'},"
+    "'bob':{'key_env':'SYT_RESP_BOB'}},"
+    "'providers':{'p':{'type':'openai','base_url':'http://127.0.0.1:1/v1',"
+    "'auth':'none'}},"
+    "'deployments':{'d':{'provider':'p','model':'m'}},"
+    "'groups':{'g':{'deployments':['d']}}}";
+
+static struct sy_config *cfg;
+static struct pctx pc;
+static struct sy_req preq;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    setenv("SYT_RESP_ALICE", KEY_ALICE, 1);
+    setenv("SYT_RESP_BOB", KEY_BOB, 1);
+    cfg = load_config(config_text);
+    worker_start(cfg);
+    if (have_redis)
+        worker.store = store_on(srv.port, NULL);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    worker_stop();
+    sy_config_free(cfg);
+    cfg = NULL;
+    return 0;
+}
+
+static const struct sy_caller_key *
+key_named(const char *name)
+{
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (strcmp(cfg->keys[i].name, name) == 0)
+            return &cfg->keys[i];
+    fail_msg("no key %s", name);
+    return NULL;
+}
+
+/* Split what the sink got into status, head, body and doc. */
+static void
+split(void)
+{
+    json_object_put(doc);
+    doc = NULL;
+    status = 0;
+    const char *t = sy_buf_cstr(&cap.out);
+    const char *end = strstr(t, "\r\n\r\n");
+    if (end == NULL)
+        return;
+    head = sy_arena_strndup(&worker.arena, t, (size_t)(end - t) + 2);
+    body = sy_arena_strdup(&worker.arena, end + 4);
+    assert_int_equal(sscanf(head, "Status: %d ", &status), 1);
+    doc = json_tokener_parse(body);
+}
+
+/* sy_pipeline_responses_prepare on 'json' (' for ") as caller 'who'. */
+static bool
+prepare(const char *who, const char *json)
+{
+    sy_arena_reset(&worker.arena);
+    sy_buf_clear(&cap.out);
+    memset(&pc, 0, sizeof(pc));
+    memset(&preq, 0, sizeof(preq));
+    memset(&sink, 0, sizeof(sink));
+    sink.ops = &cap_ops;
+    sink.io = &cap;
+    char *b = sy_arena_strdup(&worker.arena, json);
+    for (char *q = b; *q; q++)
+        if (*q == '\'')
+            *q = '"';
+    preq.arena = &worker.arena;
+    preq.method = "POST";
+    preq.path = "/v1/responses";
+    preq.body = b;
+    preq.body_len = strlen(b);
+    pc.w = &worker;
+    pc.r = &preq;
+    pc.s = &sink;
+    pc.request_id = "req_test";
+    pc.surface = &sy_surface_chat;
+    pc.led.ck = key_named(who);
+    bool ok = sy_pipeline_responses_prepare(&pc);
+    split();
+    return ok;
+}
+
+/* keep() the response 'json' (' for ") of the last prepare(). */
+static void
+keep(const char *json)
+{
+    char *b = sy_arena_strdup(&worker.arena, json);
+    for (char *q = b; *q; q++)
+        if (*q == '\'')
+            *q = '"';
+    sy_pipeline_responses_keep(&pc, b, strlen(b));
+}
+
+/* 'method' 'path' through the routes, with the key of 'who'. */
+static void
+http(const char *method, const char *path, const char *key)
+{
+    sy_arena_reset(&worker.arena);
+    sy_buf_clear(&cap.out);
+    struct sy_req r;
+    memset(&r, 0, sizeof(r));
+    r.arena = &worker.arena;
+    r.method = method;
+    r.path = path;
+    r.authorization = sy_arena_printf(&worker.arena, "Bearer %s", key);
+    memset(&sink, 0, sizeof(sink));
+    sink.ops = &cap_ops;
+    sink.io = &cap;
+    sy_pipeline_handle(&worker, &r, &sink);
+    split();
+}
+
+static const char *
+str_at(struct json_object *o, const char *key)
+{
+    struct json_object *v = jget(o, key);
+    return v != NULL ? json_object_get_string(v) : NULL;
+}
+
+/* What the body's "input" became, as an array. */
+static struct json_object *
+body_input(struct json_object **root)
+{
+    *root = json_tokener_parse(pc.r->body);
+    assert_non_null(*root);
+    return jget(*root, "input");
+}
+
+#define RESP1                                                                \
+    "{'id':'resp_1','object':'response','status':'completed','output':["     \
+    "{'type':'reasoning','id':'rs_1','summary':[],'encrypted_content':'E'}," \
+    "{'type':'message','id':'msg_1','status':'completed','role':"            \
+    "'assistant','content':[{'type':'output_text','text':'Let me look.',"    \
+    "'annotations':[]}]},"                                                   \
+    "{'type':'function_call','id':'fc_1','call_id':'call_1','name':"         \
+    "'weather','arguments':'{}','status':'completed'}]}"
+
+/* Two turns: a string input, then the function's output after
+ * previous_response_id; GET, input_items, owners, DELETE. */
+static void
+test_conversation(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    assert_true(prepare("alice", "{'model':'g','input':'Weather in Paris?'}"));
+    assert_true(pc.resp_store);
+    assert_string_equal(pc.resp_input_json,
+                        "[{\"type\":\"message\",\"role\":\"user\",\"content\":"
+                        "[{\"type\":\"input_text\",\"text\":\"Weather in "
+                        "Paris?\"}]}]");
+    assert_string_equal(pc.r->body, "{\"model\":\"g\",\"input\":\"Weather in "
+                                    "Paris?\"}"); /* untouched */
+    keep(RESP1);
+
+    assert_true(prepare("alice",
+                        "{'model':'g','previous_response_id':'resp_1',"
+                        "'instructions':'Be brief.','input':[{'type':"
+                        "'function_call_output','call_id':'call_1','output':"
+                        "'sunny'}]}"));
+    struct json_object *root;
+    struct json_object *in = body_input(&root);
+    assert_null(jget(root, "previous_response_id"));
+    assert_string_equal(str_at(root, "instructions"), "Be brief.");
+    assert_string_equal(str_at(root, "model"), "g");
+    assert_int_equal(json_object_array_length(in), 5);
+    struct json_object *it = json_object_array_get_idx(in, 0);
+    assert_string_equal(str_at(it, "role"), "user");
+    it = json_object_array_get_idx(in, 1);
+    assert_string_equal(str_at(it, "type"), "reasoning");
+    assert_string_equal(str_at(it, "encrypted_content"), "E");
+    it = json_object_array_get_idx(in, 2);
+    assert_string_equal(str_at(it, "type"), "message");
+    assert_string_equal(str_at(it, "role"), "assistant");
+    assert_null(jget(it, "status"));
+    struct json_object *part =
+        json_object_array_get_idx(jget(it, "content"), 0);
+    assert_string_equal(str_at(part, "type"), "output_text");
+    assert_string_equal(str_at(part, "text"), "Let me look.");
+    it = json_object_array_get_idx(in, 3);
+    assert_string_equal(str_at(it, "type"), "function_call");
+    assert_string_equal(str_at(it, "call_id"), "call_1");
+    assert_string_equal(str_at(it, "arguments"), "{}");
+    assert_null(jget(it, "status"));
+    it = json_object_array_get_idx(in, 4);
+    assert_string_equal(str_at(it, "type"), "function_call_output");
+    assert_string_equal(str_at(it, "output"), "sunny");
+    /* what is kept with the next answer is that whole list */
+    assert_string_equal(
+        pc.resp_input_json,
+        json_object_to_json_string_ext(in, JSON_C_TO_STRING_PLAIN |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    keep("{'id':'resp_2','object':'response','output':[{'type':'message',"
+         "'role':'assistant','content':[{'type':'output_text','text':"
+         "'Sunny.'}]}]}");
+
+    http("GET", "/v1/responses/resp_2", KEY_ALICE);
+    assert_int_equal(status, 200);
+    assert_string_equal(str_at(doc, "id"), "resp_2");
+    assert_string_equal(str_at(doc, "object"), "response");
+    http("GET", "/v1/responses/resp_2/input_items", KEY_ALICE);
+    assert_int_equal(status, 200);
+    assert_string_equal(str_at(doc, "object"), "list");
+    struct json_object *data = jget(doc, "data");
+    assert_int_equal(json_object_array_length(data), 5);
+    /* newest first, every item with an id and a type */
+    assert_string_equal(str_at(json_object_array_get_idx(data, 0), "type"),
+                        "function_call_output");
+    assert_string_equal(str_at(doc, "first_id"),
+                        str_at(json_object_array_get_idx(data, 0), "id"));
+    assert_string_equal(str_at(doc, "last_id"),
+                        str_at(json_object_array_get_idx(data, 4), "id"));
+    assert_string_equal(str_at(json_object_array_get_idx(data, 2), "id"),
+                        "msg_1");
+    assert_false(json_object_get_boolean(jget(doc, "has_more")));
+
+    /* bob sees none of it */
+    http("GET", "/v1/responses/resp_2", KEY_BOB);
+    assert_int_equal(status, 404);
+    assert_false(prepare("bob", "{'model':'g','previous_response_id':"
+                                "'resp_1','input':'hi'}"));
+    assert_int_equal(status, 404);
+    assert_string_equal(str_at(jget(doc, "error"), "param"),
+                        "previous_response_id");
+    http("DELETE", "/v1/responses/resp_2", KEY_BOB);
+    assert_int_equal(status, 404);
+
+    /* one path, two methods: each routed, others told both */
+    http("POST", "/v1/responses/resp_2", KEY_ALICE);
+    assert_int_equal(status, 405);
+    assert_string_equal(hdr("Allow"), "GET, DELETE");
+    http("DELETE", "/v1/responses/resp_2", KEY_ALICE);
+    assert_int_equal(status, 200);
+    assert_string_equal(str_at(doc, "id"), "resp_2");
+    assert_string_equal(str_at(doc, "object"), "response.deleted");
+    assert_true(json_object_get_boolean(jget(doc, "deleted")));
+    http("GET", "/v1/responses/resp_2", KEY_ALICE);
+    assert_int_equal(status, 404);
+    assert_false(prepare("alice", "{'model':'g','previous_response_id':"
+                                  "'resp_2','input':'hi'}"));
+    assert_int_equal(status, 404);
+}
+
+/* "store": false keeps nothing; an unknown id is a 404; a malformed
+ * previous_response_id a 400; a body that does not parse is left to the
+ * surface. */
+static void
+test_store_false_and_errors(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    assert_true(prepare("alice", "{'model':'g','input':'x','store':false}"));
+    assert_false(pc.resp_store);
+    keep("{'id':'resp_nostore','object':'response','output':[]}");
+    http("GET", "/v1/responses/resp_nostore", KEY_ALICE);
+    assert_int_equal(status, 404);
+    assert_false(prepare("alice", "{'model':'g','previous_response_id':"
+                                  "'resp_unknown','input':'x'}"));
+    assert_int_equal(status, 404);
+    assert_false(
+        prepare("alice", "{'model':'g','previous_response_id':7,'input':'x'}"));
+    assert_int_equal(status, 400);
+    assert_true(prepare("alice", "{'model':'g','previous_response_id':"));
+    assert_int_equal(status, 0); /* nothing sent */
+}
+
+/* Without Redis: previous_response_id and the endpoints are 400s; a
+ * plain request goes through untouched. */
+static void
+test_no_redis(void **state)
+{
+    (void)state;
+    sy_store_free(worker.store);
+    worker.store = NULL;
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    assert_false(pc.resp_store);
+    assert_false(prepare("alice", "{'model':'g','previous_response_id':"
+                                  "'resp_1','input':'x'}"));
+    assert_int_equal(status, 400);
+    assert_string_equal(str_at(jget(doc, "error"), "message"),
+                        "previous_response_id needs the conversation store "
+                        "(state.redis_url)");
+    assert_string_equal(str_at(jget(doc, "error"), "param"),
+                        "previous_response_id");
+    http("GET", "/v1/responses/resp_1", KEY_ALICE);
+    assert_int_equal(status, 400);
+    http("DELETE", "/v1/responses/resp_1", KEY_ALICE);
+    assert_int_equal(status, 400);
+    http("GET", "/v1/responses/resp_1", "sk-wrong-0123456789abcdef");
+    assert_int_equal(status, 401);
+}
+
+/* The config keys: defaults, values, bounds. */
+static void
+test_config(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg->state.responses_ttl_s, 2592000);
+    assert_int_equal(cfg->state.responses_max_bytes, 4u << 20);
+    struct sy_config *c = load_config(
+        "{'state':{'responses_ttl_s':0,'responses_max_bytes':65536},"
+        "'providers':{'p':{'type':'openai','base_url':'http://127.0.0.1:1/v1',"
+        "'auth':'none'}},'deployments':{'d':{'provider':'p','model':'m'}},"
+        "'groups':{'g':{'deployments':['d']}}}");
+    assert_int_equal(c->state.responses_ttl_s, 0);
+    assert_int_equal(c->state.responses_max_bytes, 65536);
+    sy_config_free(c);
+    const char *bad = "{\"state\":{\"responses_max_bytes\":8388608}}";
+    struct sy_buf errs;
+    sy_buf_init(&errs, 1u << 16);
+    assert_int_not_equal(
+        sy_config_load_string(bad, strlen(bad), "test", &c, &errs), SY_OK);
+    assert_non_null(strstr(sy_buf_cstr(&errs), "responses_max_bytes"));
+    sy_buf_free(&errs);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_get_del),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_false_and_errors, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
