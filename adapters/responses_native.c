@@ -66,10 +66,12 @@ dropped_tool(const char *type)
 }
 
 /* The caller's tools less the dropped hosted ones, in '*out' (a new
- * array); refused when one is neither a caller tool nor dropped. */
+ * array; a namespace's own tools filtered the same way, one level
+ * deep, as namespaces do not nest); refused when one is neither a
+ * caller tool nor dropped. 'at' names the array in the message. */
 static enum sy_err
-native_tools(struct sy_adapter_call *call, struct json_object *tools,
-             struct json_object **out)
+filter_tools(struct sy_adapter_call *call, struct json_object *tools,
+             const char *at, bool inner, struct json_object **out)
 {
     *out = NULL;
     if (!sy_adapter_is(tools, json_type_array))
@@ -81,19 +83,47 @@ native_tools(struct sy_adapter_call *call, struct json_object *tools,
         const char *type = sy_adapter_get_str(t, "type");
         if (dropped_tool(type))
             continue;
-        if (type == NULL || !sy_adapter_str_in(type, caller_tools)) {
+        bool ns = type != NULL && strcmp(type, "namespace") == 0;
+        if (type == NULL || !sy_adapter_str_in(type, caller_tools) ||
+            (ns && inner)) {
             json_object_put(kept);
             return sy_adapter_refuse(call, "tools",
-                                     "tools[%zu]: the tool type '%.60s' runs "
+                                     "%s[%zu]: the tool type '%.60s' runs "
                                      "on the provider's side and is not "
                                      "available through this gateway; use "
                                      "function or custom tools",
-                                     i, type ? type : "(none)");
+                                     at, i, type ? type : "(none)");
         }
-        json_object_array_add(kept, json_object_get(t));
+        if (!ns) {
+            json_object_array_add(kept, json_object_get(t));
+            continue;
+        }
+        struct json_object *sub;
+        enum sy_err e = filter_tools(call, sy_adapter_get(t, "tools"),
+                                     "tools[].tools", true, &sub);
+        if (e != SY_OK) {
+            json_object_put(kept);
+            return e;
+        }
+        struct json_object *copy = json_object_new_object();
+        json_object_object_foreach(t, k, v)
+        {
+            if (strcmp(k, "tools") != 0)
+                json_object_object_add(copy, k, json_object_get(v));
+        }
+        if (sub != NULL)
+            json_object_object_add(copy, "tools", sub);
+        json_object_array_add(kept, copy);
     }
     *out = kept;
     return SY_OK;
+}
+
+static enum sy_err
+native_tools(struct sy_adapter_call *call, struct json_object *tools,
+             struct json_object **out)
+{
+    return filter_tools(call, tools, "tools", false, out);
 }
 
 /* A reasoning item the provider cannot read back: without its
@@ -110,9 +140,11 @@ opaque_reasoning(struct json_object *item)
 }
 
 /* The caller's input: a string as it is; an array without the reasoning
- * items the provider cannot read back (a new array sharing the rest). */
+ * items the provider cannot read back (a new array sharing the rest),
+ * the tools of an additional_tools item filtered like "tools". NULL
+ * (the refusal explained) when an item offers a tool refused there. */
 static struct json_object *
-native_input(struct json_object *input)
+native_input(struct sy_adapter_call *call, struct json_object *input)
 {
     if (!sy_adapter_is(input, json_type_array))
         return json_object_get(input);
@@ -120,8 +152,28 @@ native_input(struct json_object *input)
     size_t n = json_object_array_length(input);
     for (size_t i = 0; i < n; i++) {
         struct json_object *item = json_object_array_get_idx(input, i);
-        if (!opaque_reasoning(item))
+        if (opaque_reasoning(item))
+            continue;
+        const char *type = sy_adapter_get_str(item, "type");
+        if (type == NULL || strcmp(type, "additional_tools") != 0) {
             json_object_array_add(out, json_object_get(item));
+            continue;
+        }
+        struct json_object *tools;
+        if (filter_tools(call, sy_adapter_get(item, "tools"), "input[].tools",
+                         false, &tools) != SY_OK) {
+            json_object_put(out);
+            return NULL;
+        }
+        struct json_object *copy = json_object_new_object();
+        json_object_object_foreach(item, k, v)
+        {
+            if (strcmp(k, "tools") != 0)
+                json_object_object_add(copy, k, json_object_get(v));
+        }
+        if (tools != NULL)
+            json_object_object_add(copy, "tools", tools);
+        json_object_array_add(out, copy);
     }
     return out;
 }
@@ -141,8 +193,14 @@ native_body(struct sy_adapter_call *call, struct json_object *in,
                            json_object_new_string(call->target->model));
     json_object_object_add(body, "store", json_object_new_boolean(0));
     struct json_object *v = sy_adapter_get(in, "input");
-    if (v != NULL)
-        json_object_object_add(body, "input", native_input(v));
+    if (v != NULL) {
+        struct json_object *input = native_input(call, v);
+        if (input == NULL) {
+            json_object_put(tools);
+            return SY_EBADREQ;
+        }
+        json_object_object_add(body, "input", input);
+    }
     if (tools != NULL)
         json_object_object_add(body, "tools", tools); /* owned */
     /* The limit the core checked and reserved for (the surface reads it

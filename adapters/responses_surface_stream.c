@@ -470,7 +470,7 @@ sy_rsurf_native_event(void *st, const char *event, size_t len)
 {
     struct rsurf_stream *s = st;
     int64_t n = native_int(event, len, "\"sequence_number\":");
-    if (n >= s->seq)
+    if (n >= s->seq && n < INT32_MAX) /* a provider's number, bounded */
         s->seq = n + 1;
     static const char created[] = "event: response.created\n";
     if (s->started || len < sizeof(created) - 1 ||

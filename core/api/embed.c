@@ -10,6 +10,7 @@
 #include "embed.h"
 #include "base/base64.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -226,7 +227,9 @@ sy_embed_vec_from_json(struct json_object *arr, struct sy_arena *a,
             !json_object_is_type(x, json_type_int))
             return false;
         v[i] = json_object_get_double(x);
-        if (!isfinite(v[i]))
+        /* A value float32 cannot hold is no embedding (and converting
+         * it for base64 would be undefined). */
+        if (!isfinite(v[i]) || fabs(v[i]) > FLT_MAX)
             return false;
     }
     out->v = v;
@@ -244,6 +247,14 @@ sy_embed_resp_check(const struct sy_embed_req *req,
     for (size_t i = 0; i < resp->n; i++)
         if (resp->vec[i].v == NULL || resp->vec[i].dim == 0)
             return "the provider left an input without its embedding";
+    /* One model gives every input the same length: the one asked for,
+     * when the caller asked. */
+    for (size_t i = 0; i < resp->n; i++)
+        if (resp->vec[i].dim != resp->vec[0].dim ||
+            (req->dimensions > 0 &&
+             resp->vec[i].dim != (size_t)req->dimensions))
+            return "the provider returned embeddings of another length "
+                   "than asked";
     return NULL;
 }
 

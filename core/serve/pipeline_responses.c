@@ -262,6 +262,20 @@ merge_history(struct pctx *c, struct json_object *root, const char *id,
                              "the conversation could not be rebuilt", NULL);
         return false;
     }
+    /* The conversation so far counts against the body limit, as if
+     * the caller had sent it whole (and the provider request is sized
+     * from that limit). */
+    if (n > c->w->cfg->server.max_body_bytes) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "the conversation with previous_response_id is larger "
+                 "than the limit of %zu bytes; start a new one",
+                 c->w->cfg->server.max_body_bytes);
+        sy_pipeline_send_error(c, 413, msg, "invalid_request_error",
+                               "previous_response_id", "request_too_large",
+                               NULL);
+        return false;
+    }
     c->r->body = body;
     c->r->body_len = n;
     *input = merged;

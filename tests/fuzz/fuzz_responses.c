@@ -47,11 +47,14 @@ check_events(const struct sy_buf *b, struct sy_buf *last)
 {
     char *s = fz_cstr((const uint8_t *)b->data, b->len);
     char *p = s;
-    bool stopped = false;
+    bool stopped = false, errored = false;
     int64_t seq = -1;
     while (*p != '\0') {
-        if (stopped)
+        /* After an error only the failed response may follow (once). */
+        if (stopped &&
+            !(errored && strncmp(p, "event: response.failed\n", 23) == 0))
             die("an event after the end or an error", p);
+        errored = false;
         char *nl = strchr(p, '\n');
         if (strncmp(p, "event: ", 7) != 0 || nl == NULL)
             die("not an event line", p);
@@ -72,10 +75,12 @@ check_events(const struct sy_buf *b, struct sy_buf *last)
             (seq >= 0 && n != seq + 1))
             die("an event out of sequence", data);
         seq = n;
+        errored = strcmp(name, "error") == 0;
         stopped = strcmp(name, "response.completed") == 0 ||
                   strcmp(name, "response.incomplete") == 0 ||
-                  strcmp(name, "error") == 0;
-        if (stopped && last != NULL && strcmp(name, "error") != 0) {
+                  strcmp(name, "response.failed") == 0 || errored;
+        if (stopped && last != NULL && !errored &&
+            strcmp(name, "response.failed") != 0) {
             sy_buf_clear(last);
             sy_adapter_json_write(last, sy_adapter_get(o, "response"));
         }

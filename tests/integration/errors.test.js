@@ -79,7 +79,7 @@ const CASES = [
     ['DELETE on /v1/models', { method: 'DELETE', path: '/v1/models' }, 405, allows('GET')],
     ['POST on /v1/models', { method: 'POST', path: '/v1/models', body: {} }, 405, allows('GET')],
     ['an unknown path', { method: 'GET', path: '/v2/nothing' }, 404],
-    ['an unknown /v1 path', { method: 'POST', path: '/v1/embeddings', body: { input: 'x' } }, 404],
+    ['an unknown /v1 path', { method: 'POST', path: '/v1/nothing-here', body: { input: 'x' } }, 404],
     ['the root path', { method: 'GET', path: '/' }, 404],
 ];
 
