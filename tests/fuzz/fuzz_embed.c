@@ -188,6 +188,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     resp.vec = sy_arena_alloc(&a, resp.n * sizeof(*resp.vec));
     for (size_t i = 0; i < resp.n; i++)
         resp.vec[i] = one;
+    if (req.dimensions > 0 && one.dim != (size_t)req.dimensions) {
+        /* Vectors of another length than asked are refused; the rest
+         * of the checks run on vectors of the asked length. */
+        if (sy_embed_resp_check(&req, &resp) == NULL)
+            die("vectors of another length than dimensions taken", body);
+        size_t dim = (size_t)req.dimensions;
+        double *v = sy_arena_alloc(&a, dim * sizeof(*v));
+        for (size_t i = 0; i < dim; i++)
+            v[i] = i < one.dim ? one.v[i] : 0.0;
+        one.v = v;
+        one.dim = dim;
+        for (size_t i = 0; i < resp.n; i++)
+            resp.vec[i] = one;
+    }
     if (sy_embed_resp_check(&req, &resp) != NULL)
         die("matching vectors refused", body);
     resp.vec[resp.n - 1].dim = 0;

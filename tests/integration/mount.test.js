@@ -161,6 +161,18 @@ for (const [name, v] of Object.entries(VARIANTS)) {
             assert.equal(response.headers.get('x-switchyard-deployment'), 'a');
         });
 
+        it('openai SDK (baseURL .../llm/v1): the Responses API under the prefix', { skip: NO_OPENAI }, async () => {
+            const client = new openaiPkg.OpenAI({
+                baseURL: `${base()}/llm/v1`, apiKey: 'test', maxRetries: 0, timeout: 15000,
+            });
+            const { data, response } = await client.responses.create({
+                model: 'gpt-4o-mini', input: 'Hello!',
+            }).withResponse();
+            assert.equal(data.object, 'response');
+            assert.equal(data.output_text, 'Hello from a.');
+            assert.equal(response.headers.get('x-switchyard-deployment'), 'a');
+        });
+
         it('openai SDK: stream events arrive one by one (no buffering)', { skip: NO_OPENAI }, async () => {
             const client = new openaiPkg.OpenAI({
                 baseURL: `${base()}/llm/v1`, apiKey: 'test', maxRetries: 0, timeout: 15000,
