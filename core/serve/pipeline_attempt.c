@@ -143,18 +143,45 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     return false;
 }
 
+static void estimate_usage(struct pctx *c, const struct sy_upstream_call *uc,
+                           struct sy_usage *u);
+
+/* Usage of zeros (a provider that sends "usage":{}) says nothing. The
+ * adapters pass usage on only from a stream's final events, so what was
+ * reported is the whole count. */
+static bool
+usage_reported(const struct sy_usage *u)
+{
+    return u->present && (u->prompt_tokens > 0 || u->completion_tokens > 0);
+}
+
+/* The price of the answer being sent, as text in 'usd': of the usage
+ * the provider reported, or of the estimate attempt_close charges when
+ * it reported none (true then), so the caller is told what it pays. */
+static bool
+answer_cost(struct pctx *c, char *usd, size_t n)
+{
+    const struct sy_deployment *d = c->dep;
+    struct sy_usage u = c->usage;
+    bool est = !usage_reported(&u) && c->uc != NULL;
+    if (est)
+        estimate_usage(c, c->uc, &u);
+    c->cost_micro_usd =
+        sy_cost_micro_usd(&d->price, &u, d->provider->markup_bp);
+    sy_cost_format_usd(c->cost_micro_usd, usd, n);
+    return est;
+}
+
 /* The cost header of a JSON reply, with the contract mark when the
  * group passes violations on. */
 static const char *
 cost_header(struct pctx *c, const char *extra)
 {
-    const struct sy_deployment *d = c->dep;
-    c->cost_micro_usd =
-        sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
     char usd[32];
-    sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
-    return sy_arena_printf(&c->w->arena, "x-switchyard-cost-usd: %s\r\n%s", usd,
-                           extra ? extra : "");
+    bool est = answer_cost(c, usd, sizeof(usd));
+    return sy_arena_printf(
+        &c->w->arena, "x-switchyard-cost-usd: %s\r\n%s%s", usd,
+        est ? "x-switchyard-cost-estimated: true\r\n" : "", extra ? extra : "");
 }
 
 /* A complete reply for a non-streaming caller (parsed or assembled):
@@ -358,10 +385,9 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
     if (c->buffering)
         sy_pipeline_send_buffered(c, fenced, violated);
     sy_pipeline_release_held(c);
-    c->cost_micro_usd =
-        sy_cost_micro_usd(&d->price, &c->usage, d->provider->markup_bp);
-    char usd[32];
-    sy_cost_format_usd(c->cost_micro_usd, usd, sizeof(usd));
+    char usd[48];
+    if (answer_cost(c, usd, 32))
+        strcat(usd, " estimated"); /* in the SSE comment */
     sy_pipeline_stream_finish(c, usd);
     keep_stream_result(c);
     c->result = SY_OK;
@@ -473,12 +499,7 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     a->outcome = c->result;
     a->total_us = uc->total_us;
     a->reached = sent && uc->request_sent && (ok2xx || uc->status == 0);
-    /* Usage of zeros (a provider that sends "usage":{}) says nothing.
-     * The adapters pass usage on only from a stream's final events, so
-     * what was reported is the whole count. */
-    bool reported = c->usage.present && (c->usage.prompt_tokens > 0 ||
-                                         c->usage.completion_tokens > 0);
-    if (reported) {
+    if (usage_reported(&c->usage)) {
         a->usage = c->usage;
     } else if (a->reached) {
         estimate_usage(c, uc, &a->usage);

@@ -206,6 +206,7 @@ test_reply_with_usage(void **state)
     assert_int_equal(
         json_object_get_int(jget(jget(doc, "usage"), "prompt_tokens")), 9);
     assert_string_equal(hdr("x-switchyard-cost-usd"), "0.000180");
+    assert_null(hdr("x-switchyard-cost-estimated"));
     assert_int_equal(fake_at, 1);
     assert_string_equal(fake_seen[0].url,
                         "http://one.test/v1/chat/completions");
@@ -302,6 +303,11 @@ test_reply_without_usage(void **state)
     expect_estimate(0, "d1", "ok", 10, 30);
     /* A token per content event at least. */
     assert_true(lines[0].completion >= 2);
+    /* The caller is told the price it is charged, marked estimated. */
+    char note[96];
+    snprintf(note, sizeof(note), ": x-switchyard-cost-usd 0.%06lld estimated\n",
+             (long long)lines[0].cost);
+    assert_non_null(strstr(body, note));
 
     /* The same stream assembled for a non-streaming caller. */
     fake_reset();
@@ -309,9 +315,13 @@ test_reply_without_usage(void **state)
     serve(REQ_NS("one"));
     expect_status(200);
     assert_string_equal(reply_content(), "Hello.");
+    const char *cost = hdr("x-switchyard-cost-usd");
+    assert_string_equal(hdr("x-switchyard-cost-estimated"), "true");
     read_log();
     assert_int_equal(nlines, 1);
     expect_estimate(0, "d1", "ok", 10, 30);
+    snprintf(note, sizeof(note), "0.%06lld", (long long)lines[0].cost);
+    assert_string_equal(cost, note);
 
     /* A buffered JSON reply without "usage". */
     fake_reset();
@@ -319,10 +329,14 @@ test_reply_without_usage(void **state)
               openai_json(0, "Hello there, a longer answer.", false));
     serve(REQ_NS("buffered"));
     expect_status(200);
+    cost = hdr("x-switchyard-cost-usd");
+    assert_string_equal(hdr("x-switchyard-cost-estimated"), "true");
     read_log();
     assert_int_equal(nlines, 1);
     expect_estimate(0, "d3", "ok", 5, 15);
     assert_true(lines[0].completion > 0);
+    snprintf(note, sizeof(note), "0.%06lld", (long long)lines[0].cost);
+    assert_string_equal(cost, note);
 }
 
 /* ------------------------------------------------------------------ */
