@@ -385,10 +385,11 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
     if (c->buffering)
         sy_pipeline_send_buffered(c, fenced, violated);
     sy_pipeline_release_held(c);
-    char usd[48];
-    if (answer_cost(c, usd, 32))
-        strcat(usd, " estimated"); /* in the SSE comment */
-    sy_pipeline_stream_finish(c, usd);
+    char usd[32], note[48];
+    bool est = answer_cost(c, usd, sizeof(usd));
+    snprintf(note, sizeof(note), "%s%s", usd,
+             est ? " estimated" : ""); /* in the SSE comment */
+    sy_pipeline_stream_finish(c, note);
     keep_stream_result(c);
     c->result = SY_OK;
     return SY_ATTEMPT_DONE;
