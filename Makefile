@@ -8,9 +8,12 @@
 #                   integration and client tests (real servers)
 #   make test SAN=address,undefined    the same under sanitizers
 #   make deps       install the Debian packages everything needs
+#   make install    the binary, man page, systemd units and conf/ under
+#                   DESTDIR + PREFIX (/usr/local); 'make uninstall'
 #   make help       every target
 #
-# V=1 shows full command lines; WERROR=0 turns -Werror off for packagers.
+# V=1 shows full command lines; WERROR=0 turns -Werror off for packagers;
+# DEPS_CHECK=0 skips the check for the test packages (package builds).
 
 PORT ?= 8080
 SAN ?=
@@ -66,8 +69,11 @@ LUA_SRC := $(sort $(wildcard core/state/lua/*.lua))
 LUA_OBJ := $(patsubst core/state/lua/%.lua,$(BUILD)/gen/lua/%.o,$(LUA_SRC))
 
 GEN_CONFIG := $(BUILD)/gen/embedded_config.c
+# The dashboard page is embedded the same way, as sy_dashboard_html()
+# (core/serve/dashboard.h).
+DASH_HTML := core/serve/dashboard.html
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
-           $(BUILD)/gen/embedded_config.o $(LUA_OBJ)
+           $(BUILD)/gen/embedded_config.o $(LUA_OBJ) $(BUILD)/gen/dashboard_html.o
 FCGI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FCGI_SRC) $(CLI_SRC))
 MOCK_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(MOCK_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -89,8 +95,10 @@ all: deps-check $(SWITCHYARD) $(MOCK)
 deps:
 	$(Q)sh tools/deps.sh
 
+# DEPS_CHECK=0: a package build has its Build-Depends, not the test tools.
+DEPS_CHECK ?= 1
 deps-check:
-	$(Q)sh tools/deps.sh --check
+	$(Q)[ "$(DEPS_CHECK)" = 0 ] || sh tools/deps.sh --check
 
 # Rebuild everything when the flags change (Redis' .make-settings idea).
 $(BUILD)/.flags: FORCE
@@ -115,6 +123,13 @@ $(BUILD)/gen/lua/%.c: core/state/lua/%.lua tools/embed.sh
 	$(Q)sh tools/embed.sh $< sy_lua_$* > $@
 
 $(BUILD)/gen/lua/%.o: $(BUILD)/gen/lua/%.c $(BUILD)/.flags
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/gen/dashboard_html.c: $(DASH_HTML) tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_dashboard_html > $@
+
+$(BUILD)/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c $(BUILD)/.flags
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIBSY): $(LIB_OBJ)
@@ -177,6 +192,61 @@ run: deps
 run-now: all
 	$(Q)PORT=$(PORT) sh tools/run.sh $(BUILD)
 
+# --------------------------------------------------------------- install
+# GNU-style directories; the Debian package (debian/rules) installs with
+# PREFIX=/usr. The units in conf/systemd/ name /usr/bin/switchyard and
+# /etc/switchyard; they are rewritten to BINDIR and SYSCONFDIR here. An
+# existing SYSCONFDIR/switchyard/switchyard.json is never overwritten (the
+# shipped one is also in DOCDIR/examples/).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/switchyard
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
+             --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+INSTALL_SHARE := $(wildcard conf/*.conf) \
+                 $(filter-out conf/switchyard.json,$(wildcard conf/*.json))
+INSTALL_DOCS := README.md $(filter-out docs/style.md,$(wildcard docs/*.md))
+# INSTALL_UNITS= leaves the units out (debian/rules: dh_installsystemd
+# installs them where its Debian release keeps units).
+INSTALL_UNITS ?= switchyard.service switchyard.socket
+UNIT_SED := -e 's|/usr/bin/switchyard|$(BINDIR)/switchyard|g' \
+            -e 's|/etc/switchyard/|$(SYSCONFDIR)/switchyard/|g'
+
+.PHONY: install uninstall
+install: $(SWITCHYARD)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DATADIR)/switchyard $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(SYSCONFDIR)/switchyard \
+	    $(if $(INSTALL_UNITS),$(DESTDIR)$(UNITDIR))
+	install -m 0755 $(SWITCHYARD) $(DESTDIR)$(BINDIR)/switchyard
+	install -m 0644 docs/switchyard.1 $(DESTDIR)$(MANDIR)/man1/switchyard.1
+	install -m 0644 $(INSTALL_SHARE) $(DESTDIR)$(DATADIR)/switchyard/
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf/switchyard.json $(DESTDIR)$(DOCDIR)/examples/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.json ] || \
+	    install -m 0644 conf/switchyard.json $(DESTDIR)$(SYSCONFDIR)/switchyard/
+	for u in $(INSTALL_UNITS); do \
+	    sed $(UNIT_SED) conf/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+# Removes what install put there; the config only when it is unchanged.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/switchyard $(DESTDIR)$(MANDIR)/man1/switchyard.1
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALL_UNITS))
+	rm -rf $(DESTDIR)$(DATADIR)/switchyard $(DESTDIR)$(DOCDIR)
+	if cmp -s conf/switchyard.json $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.json; then \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.json; \
+	    rmdir $(DESTDIR)$(SYSCONFDIR)/switchyard 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.json ]; then \
+	    echo "uninstall: kept $(DESTDIR)$(SYSCONFDIR)/switchyard/switchyard.json (edited)"; \
+	fi
+
 # Benchmark: mock, nginx, lighttpd + FastCGI, switchyard behind lighttpd
 # and Apache, Redis, all on free 127.0.0.1 ports and stopped at the end
 # (bench/run.sh; BENCH_* knobs there). Summary and raw data in
@@ -184,6 +254,22 @@ run-now: all
 .PHONY: bench
 bench: all
 	$(Q)bash bench/run.sh $(BUILD)
+
+# The routing benchmark (bench/routing/, bench/ROUTING.md): every strategy
+# on the same seeded scenarios through lighttpd + switchyard + Redis +
+# the mock. SCENARIO=name[,name] (default all), DURATION=seconds per
+# scenario (default 45; the timeline scales with it), CALLERS per group,
+# SEED. Results and charts in $(BUILD)/bench-routing/ (summary.md).
+SCENARIO ?= all
+DURATION ?= 45
+CALLERS ?= 6
+SEED ?= 1
+.PHONY: bench-routing
+bench-routing: all
+	$(Q)node bench/routing/run.js --build $(BUILD) --scenario $(SCENARIO) \
+	    --duration $(DURATION) --callers $(CALLERS) --seed $(SEED) \
+	    --out $(BUILD)/bench-routing
+	$(Q)node bench/routing/report.js --in $(BUILD)/bench-routing
 
 # ------------------------------------------------------------------ fuzz
 # libFuzzer targets (tests/fuzz/fuzz_*.c, see tests/fuzz/README.md), built
@@ -210,7 +296,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_BIN := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRC) $(ADAPTER_SRC)) \
                 $(FUZZ_BUILD)/obj/gen/embedded_config.o \
-                $(patsubst core/state/lua/%.lua,$(FUZZ_BUILD)/obj/gen/lua/%.o,$(LUA_SRC))
+                $(patsubst core/state/lua/%.lua,$(FUZZ_BUILD)/obj/gen/lua/%.o,$(LUA_SRC)) \
+                $(FUZZ_BUILD)/obj/gen/dashboard_html.o
 FUZZ_LIB := $(FUZZ_BUILD)/libswitchyard-fuzz.a
 FUZZ_OPTS = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 
@@ -236,6 +323,13 @@ $(FUZZ_BUILD)/obj/gen/lua/%.c: core/state/lua/%.lua tools/embed.sh
 	$(Q)sh tools/embed.sh $< sy_lua_$* > $@
 
 $(FUZZ_BUILD)/obj/gen/lua/%.o: $(FUZZ_BUILD)/obj/gen/lua/%.c
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/gen/dashboard_html.c: $(DASH_HTML) tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tools/embed.sh $< sy_dashboard_html > $@
+
+$(FUZZ_BUILD)/obj/gen/dashboard_html.o: $(FUZZ_BUILD)/obj/gen/dashboard_html.c
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
@@ -297,7 +391,7 @@ clean:
 	rm -rf build build-san build-fuzz
 
 help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,16p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -11,6 +11,7 @@
 #include "base/limits.h"
 #include "config/config.h"
 #include "io/store.h"
+#include "state/snapshot.h"
 #include "state/state.h"
 
 #include <errno.h>

@@ -11,6 +11,7 @@
  */
 #include "base/sy.h"
 #include "keys_cmd.h"
+#include "fcgi/activation.h"
 #include "fcgi/server.h"
 #include "spend_cmd.h"
 #include "status.h"
@@ -62,7 +63,9 @@ static const char usage_serve[] =
     "  -c, --config FILE     configuration (default: $SWITCHYARD_CONFIG or\n"
     "                        the embedded default)\n"
     "  -l, --listen ADDR     unix:/path/to.sock, HOST:PORT or PORT (default:\n"
-    "                        server.listen, else the socket on fd 0); a\n"
+    "                        a socket handed over by systemd (fd 3,\n"
+    "                        LISTEN_FDS) or a web server (fd 0), else\n"
+    "                        server.listen); a\n"
     "                        bare PORT binds 127.0.0.1 only, other\n"
     "                        interfaces take a host (0.0.0.0:PORT)\n"
     "  -p, --processes N     worker processes (default: server.processes)\n"
@@ -153,7 +156,9 @@ cmd_serve(int argc, char **argv)
         return 1;
     }
     sy_log_set_level(cfg->server.log_level);
-    if (so.listen == NULL && !sy_fcgi_fd0_is_listener())
+    /* A socket handed over (systemd, or a web server on fd 0) wins over
+     * server.listen; only --listen overrides it. */
+    if (so.listen == NULL && sy_fcgi_inherited_fd() == SY_INHERIT_NONE)
         so.listen = cfg->server.listen;
     so.processes = procs ? procs : cfg->server.processes;
     so.threads = threads ? threads : cfg->server.threads;

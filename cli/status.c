@@ -7,11 +7,9 @@
  * ("<provider>#<n>", never the key itself) and caller key, its requests
  * and tokens in the current rate window against its limit.
  *
- * One round trip: TIME, then one pipeline built with the same functions
- * the workers use (sy_latency_read, sy_breaker_batch_get), an HGET of
- * each deployment's field of the contract hash, and GETs of the
- * rate-limit counters; every name comes from core/state/keys.h, as the
- * workers' do. Read only: no key is created or changed. See
+ * Two round trips: TIME, then one pipeline built by core/state/snapshot.c
+ * (shared with GET /metrics) with the same functions the workers use;
+ * every name comes from core/state/keys.h, as the workers' do. Read only: no key is created or changed. See
  * docs/shared-state.md for the key layout.
  * SPDX-License-Identifier: MIT
  */
@@ -27,6 +25,7 @@
 #include "base/limits.h"
 #include "state/quota.h"
 #include "state/ratelimit.h"
+#include "state/snapshot.h"
 #include "io/store.h"
 
 #include <getopt.h>
@@ -58,96 +57,11 @@ static const char usage_status[] =
     "Exit status: 0 printed; 1 no shared state in the config, Redis\n"
     "unreachable, or an invalid config; 2 usage error.\n";
 
-/* One limit's counters: the current and previous fixed windows. */
-struct rate_use {
-    uint64_t cur;
-    uint64_t prev;
-    uint64_t limit;
-    uint64_t used; /* sliding estimate, as the limiter computes it */
-};
-
-struct dep_info {
-    struct sy_latency_stats total;
-    struct sy_latency_stats ttft;
-    struct sy_breaker_shared br;
-    bool br_known;
-    uint64_t contract; /* output contract violations, all time */
-    /* positions of its replies in the batch */
-    size_t at_total; /* first HGETALL of the total metric */
-    size_t at_ttft;
-    size_t at_breaker;
-    size_t at_contract; /* HGET <contract hash> <deployment> */
-};
-
-/* A provider key or a caller key. */
-struct key_info {
-    char name[200];       /* "<provider>#<n>" or the caller key name */
-    const char *provider; /* NULL for caller keys */
-    char rl_rpm[240];     /* limit names (sy_key_limit_*) */
-    char rl_tpm[240];
-    struct rate_use rpm;
-    struct rate_use tpm;
-    int64_t parked_ms; /* provider keys: park time left, 0 none */
-    /* positions of its replies in the batch */
-    size_t at_rpm; /* GET current window, GET previous */
-    size_t at_tpm;
-    size_t at_park; /* PTTL, provider keys only */
-};
-
-/* What the command read, and from where. */
+/* What the command read (core/state/snapshot.h), and from where. */
 struct report {
-    const struct sy_config *cfg;
-    const char *prefix;    /* the store's key prefix */
-    const char *where;     /* the Redis address, for the output */
-    uint64_t now_ms;       /* Redis' clock */
-    struct dep_info *deps; /* one per deployment */
-    struct key_info *pkeys;
-    size_t npkeys;
-    struct key_info *ckeys; /* one per configured caller key */
+    struct sy_snapshot snap;
+    const char *where; /* the Redis address, for the output */
 };
-
-static uint64_t
-val_u64(const struct sy_store_val *v)
-{
-    int64_t x;
-    if (v == NULL || !sy_store_val_int(v, &x) || x < 0)
-        return 0;
-    return (uint64_t)x;
-}
-
-static enum sy_err
-add_get(struct sy_store_batch *b, const char *prefix, const char *limit,
-        uint64_t window_id)
-{
-    char key[SY_KEY_MAX];
-    int n = sy_key_ratelimit_window(key, sizeof(key), prefix, limit, window_id);
-    if (!sy_key_fits(n, sizeof(key)))
-        return SY_EBADREQ;
-    return sy_store_batch_addl(b, "GET", key, NULL);
-}
-
-/* Queue GET current, GET previous window of limit 'limit'. */
-static enum sy_err
-add_rate(struct sy_store_batch *b, const char *prefix, const char *limit,
-         uint64_t window_id, size_t *pos)
-{
-    *pos = b->n;
-    enum sy_err e = add_get(b, prefix, limit, window_id);
-    if (e == SY_OK)
-        e = add_get(b, prefix, limit, window_id > 0 ? window_id - 1 : 0);
-    return e;
-}
-
-static void
-read_rate(const struct sy_store_val *r, size_t pos, uint64_t now_ms,
-          struct rate_use *u)
-{
-    uint64_t wid = now_ms / SY_QUOTA_WINDOW_MS;
-    u->cur = val_u64(&r[pos]);
-    u->prev = wid > 0 ? val_u64(&r[pos + 1]) : 0;
-    u->used = sy_ratelimit_estimate(u->prev, u->cur, SY_QUOTA_WINDOW_MS,
-                                    now_ms - wid * SY_QUOTA_WINDOW_MS);
-}
 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
@@ -162,7 +76,7 @@ fmt_ms(char *out, size_t outlen, const struct sy_latency_stats *s, uint64_t us)
 }
 
 static void
-fmt_rate(char *out, size_t outlen, const struct rate_use *u)
+fmt_rate(char *out, size_t outlen, const struct sy_rate_use *u)
 {
     if (u->limit == 0)
         snprintf(out, outlen, "%" PRIu64 "/-", u->used);
@@ -171,7 +85,7 @@ fmt_rate(char *out, size_t outlen, const struct rate_use *u)
 }
 
 static void
-fmt_breaker(char *out, size_t outlen, const struct dep_info *d)
+fmt_breaker(char *out, size_t outlen, const struct sy_snap_dep *d)
 {
     if (!d->br_known) {
         snprintf(out, outlen, "unknown");
@@ -191,7 +105,7 @@ fmt_breaker(char *out, size_t outlen, const struct dep_info *d)
 }
 
 static void
-fmt_errors(char *out, size_t outlen, const struct dep_info *d)
+fmt_errors(char *out, size_t outlen, const struct sy_snap_dep *d)
 {
     if (!d->br_known || d->br.window_total == 0)
         snprintf(out, outlen, "-");
@@ -211,16 +125,16 @@ max_width(int w, const char *s)
 static void
 print_text(const struct report *rep)
 {
-    const struct sy_config *cfg = rep->cfg;
+    const struct sy_config *cfg = rep->snap.cfg;
     const struct sy_state_conf *sc = &cfg->state;
-    const struct dep_info *deps = rep->deps;
-    time_t t = (time_t)(rep->now_ms / 1000);
+    const struct sy_snap_dep *deps = rep->snap.deps;
+    time_t t = (time_t)(rep->snap.now_ms / 1000);
     struct tm tm;
     char when[64];
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     printf("shared state: redis %s, prefix \"%s\", at %s (Redis clock)\n",
-           rep->where, rep->prefix, when);
+           rep->where, rep->snap.prefix, when);
     printf("latency over the last %.0f s; errors and breakers over the "
            "last %.0f s\n\n",
            sc->window_ms / 1000.0, sc->breaker.window_ms / 1000.0);
@@ -240,23 +154,28 @@ print_text(const struct report *rep)
            "DEPLOYMENT", "SAMPLES", "P50 ms", "P99 ms", "TTFT p50", "TTFT p95",
            "ERRORS", wb, "BREAKER", "CONTRACT");
     for (size_t i = 0; i < cfg->ndeployments; i++) {
-        const struct dep_info *d = &deps[i];
+        const struct sy_snap_dep *d = &deps[i];
         char p50[32], p99[32], t50[32], t95[32], errs[64], br[96];
-        fmt_ms(p50, sizeof(p50), &d->total, d->total.p50_us);
-        fmt_ms(p99, sizeof(p99), &d->total, d->total.p99_us);
-        fmt_ms(t50, sizeof(t50), &d->ttft, d->ttft.p50_us);
-        fmt_ms(t95, sizeof(t95), &d->ttft, d->ttft.p95_us);
+        fmt_ms(p50, sizeof(p50), &d->lat[SY_LATENCY_TOTAL],
+               d->lat[SY_LATENCY_TOTAL].p50_us);
+        fmt_ms(p99, sizeof(p99), &d->lat[SY_LATENCY_TOTAL],
+               d->lat[SY_LATENCY_TOTAL].p99_us);
+        fmt_ms(t50, sizeof(t50), &d->lat[SY_LATENCY_TTFT],
+               d->lat[SY_LATENCY_TTFT].p50_us);
+        fmt_ms(t95, sizeof(t95), &d->lat[SY_LATENCY_TTFT],
+               d->lat[SY_LATENCY_TTFT].p95_us);
         fmt_errors(errs, sizeof(errs), d);
         fmt_breaker(br, sizeof(br), d);
         printf("%-*s  %8" PRIu64 "  %9s  %9s  %9s  %9s  %-16s  %-*s  %8" PRIu64
                "\n",
-               wn, cfg->deployments[i].name, d->total.count, p50, p99, t50, t95,
-               errs, wb, br, d->contract);
+               wn, cfg->deployments[i].name, d->lat[SY_LATENCY_TOTAL].count,
+               p50, p99, t50, t95, errs, wb, br, d->contract);
     }
 
     for (int pass = 0; pass < 2; pass++) {
-        const struct key_info *k = pass == 0 ? rep->pkeys : rep->ckeys;
-        size_t n = pass == 0 ? rep->npkeys : cfg->nkeys;
+        const struct sy_snap_key *k =
+            pass == 0 ? rep->snap.pkeys : rep->snap.ckeys;
+        size_t n = pass == 0 ? rep->snap.npkeys : cfg->nkeys;
         const char *title = pass == 0 ? "PROVIDER KEY" : "CALLER KEY";
         int wk = (int)strlen(title);
         printf("\n");
@@ -292,7 +211,7 @@ print_text(const struct report *rep)
 }
 
 static void
-json_rate(struct sy_buf *b, const char *field, const struct rate_use *u)
+json_rate(struct sy_buf *b, const char *field, const struct sy_rate_use *u)
 {
     sy_buf_printf(b, "\"%s\":{\"used\":%" PRIu64 ",\"limit\":", field, u->used);
     if (u->limit == 0)
@@ -314,7 +233,7 @@ json_ms(struct sy_buf *b, const struct sy_latency_stats *s, uint64_t us)
 }
 
 static void
-json_key(struct sy_buf *b, const struct key_info *k)
+json_key(struct sy_buf *b, const struct sy_snap_key *k)
 {
     sy_buf_puts(b, "{\"name\":");
     sy_buf_json_str(b, k->name, strlen(k->name));
@@ -334,22 +253,22 @@ json_key(struct sy_buf *b, const struct key_info *k)
 /* One deployment's object. */
 static void
 json_dep(struct sy_buf *b, const struct sy_deployment *dp,
-         const struct dep_info *d)
+         const struct sy_snap_dep *d)
 {
     sy_buf_puts(b, "{\"name\":");
     sy_buf_json_str(b, dp->name, strlen(dp->name));
     sy_buf_puts(b, ",\"provider\":");
     sy_buf_json_str(b, dp->provider->name, strlen(dp->provider->name));
-    sy_buf_printf(
-        b, ",\"samples\":%" PRIu64 ",\"latency_ms\":{\"p50\":", d->total.count);
-    json_ms(b, &d->total, d->total.p50_us);
+    sy_buf_printf(b, ",\"samples\":%" PRIu64 ",\"latency_ms\":{\"p50\":",
+                  d->lat[SY_LATENCY_TOTAL].count);
+    json_ms(b, &d->lat[SY_LATENCY_TOTAL], d->lat[SY_LATENCY_TOTAL].p50_us);
     sy_buf_puts(b, ",\"p99\":");
-    json_ms(b, &d->total, d->total.p99_us);
+    json_ms(b, &d->lat[SY_LATENCY_TOTAL], d->lat[SY_LATENCY_TOTAL].p99_us);
     sy_buf_printf(b, "},\"ttft_samples\":%" PRIu64 ",\"ttft_ms\":{\"p50\":",
-                  d->ttft.count);
-    json_ms(b, &d->ttft, d->ttft.p50_us);
+                  d->lat[SY_LATENCY_TTFT].count);
+    json_ms(b, &d->lat[SY_LATENCY_TTFT], d->lat[SY_LATENCY_TTFT].p50_us);
     sy_buf_puts(b, ",\"p95\":");
-    json_ms(b, &d->ttft, d->ttft.p95_us);
+    json_ms(b, &d->lat[SY_LATENCY_TTFT], d->lat[SY_LATENCY_TTFT].p95_us);
     uint32_t tot = d->br_known ? d->br.window_total : 0;
     uint32_t bad = d->br_known ? d->br.window_failed : 0;
     sy_buf_printf(b,
@@ -385,36 +304,36 @@ json_dep(struct sy_buf *b, const struct sy_deployment *dp,
 static bool
 print_json(const struct report *rep)
 {
-    const struct sy_config *cfg = rep->cfg;
+    const struct sy_config *cfg = rep->snap.cfg;
     const struct sy_state_conf *sc = &cfg->state;
     struct sy_buf b;
     sy_buf_init(&b, SY_CLI_OUTPUT_MAX);
     sy_buf_puts(&b, "{\"redis\":{\"address\":");
     sy_buf_json_str(&b, rep->where, strlen(rep->where));
     sy_buf_puts(&b, ",\"prefix\":");
-    sy_buf_json_str(&b, rep->prefix, strlen(rep->prefix));
+    sy_buf_json_str(&b, rep->snap.prefix, strlen(rep->snap.prefix));
     sy_buf_printf(&b,
                   ",\"up\":true},\"now_ms\":%" PRIu64 ",\"window_ms\":%" PRIu32
                   ",\"slice_ms\":%" PRIu32 ",\"breaker_window_ms\":%" PRIu32
                   ",\"rate_window_ms\":%u,\"deployments\":[",
-                  rep->now_ms, sc->window_ms, sc->slice_ms,
+                  rep->snap.now_ms, sc->window_ms, sc->slice_ms,
                   sc->breaker.window_ms, SY_QUOTA_WINDOW_MS);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        json_dep(&b, &cfg->deployments[i], &rep->deps[i]);
+        json_dep(&b, &cfg->deployments[i], &rep->snap.deps[i]);
     }
     sy_buf_puts(&b, "],\"provider_keys\":[");
-    for (size_t i = 0; i < rep->npkeys; i++) {
+    for (size_t i = 0; i < rep->snap.npkeys; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        json_key(&b, &rep->pkeys[i]);
+        json_key(&b, &rep->snap.pkeys[i]);
     }
     sy_buf_puts(&b, "],\"caller_keys\":[");
     for (size_t i = 0; i < cfg->nkeys; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        json_key(&b, &rep->ckeys[i]);
+        json_key(&b, &rep->snap.ckeys[i]);
     }
     sy_buf_puts(&b, "]}\n");
     bool ok = !sy_buf_failed(&b);
@@ -432,184 +351,24 @@ print_json(const struct report *rep)
 /* ------------------------------------------------------------------ */
 /* The command                                                         */
 
-/* How many keys provider 'p' has: those set in this environment, else
- * the variables it names (the status command may run where the keys are
- * not set; the gateway numbers the keys it has from 1). */
-static size_t
-provider_nkeys(const struct sy_provider *p)
-{
-    if (p->keyless)
-        return 0;
-    return p->nkeys > 0 ? p->nkeys : p->nkey_envs;
-}
-
-/* The keys to report, with their limit names as the workers name them
- * (core/state/keys.h, through core/state/quota.c). */
-static void
-collect_keys(struct report *rep)
-{
-    const struct sy_config *cfg = rep->cfg;
-    rep->npkeys = 0;
-    for (size_t i = 0; i < cfg->nproviders; i++)
-        rep->npkeys += provider_nkeys(&cfg->providers[i]);
-    rep->pkeys = sy_xcalloc(rep->npkeys + 1, sizeof(*rep->pkeys));
-    rep->ckeys = sy_xcalloc(cfg->nkeys + 1, sizeof(*rep->ckeys));
-    size_t k = 0;
-    for (size_t i = 0; i < cfg->nproviders; i++) {
-        const struct sy_provider *p = &cfg->providers[i];
-        for (size_t j = 0; j < provider_nkeys(p); j++, k++) {
-            struct key_info *ki = &rep->pkeys[k];
-            sy_quota_key_name(p, (unsigned)j, ki->name, sizeof(ki->name));
-            ki->provider = p->name;
-            sy_key_limit_provider(ki->rl_rpm, sizeof(ki->rl_rpm), p->name,
-                                  (unsigned)j, SY_KEY_RPM);
-            sy_key_limit_provider(ki->rl_tpm, sizeof(ki->rl_tpm), p->name,
-                                  (unsigned)j, SY_KEY_TPM);
-            ki->rpm.limit = p->key_limits.rpm;
-            ki->tpm.limit = p->key_limits.tpm;
-        }
-    }
-    for (size_t i = 0; i < cfg->nkeys; i++) {
-        struct key_info *ki = &rep->ckeys[i];
-        snprintf(ki->name, sizeof(ki->name), "%s", cfg->keys[i].name);
-        sy_key_limit_caller(ki->rl_rpm, sizeof(ki->rl_rpm), ki->name,
-                            SY_KEY_RPM);
-        sy_key_limit_caller(ki->rl_tpm, sizeof(ki->rl_tpm), ki->name,
-                            SY_KEY_TPM);
-        ki->rpm.limit = cfg->keys[i].limits.rpm;
-        ki->tpm.limit = cfg->keys[i].limits.tpm;
-    }
-}
-
-/* Queue what deployment 'name' needs: latency slices, breaker, contract
- * violations. */
-static enum sy_err
-queue_dep(struct sy_store_batch *b, const struct report *rep, const char *name,
-          const char *contract_key, struct dep_info *d)
-{
-    const struct sy_state_conf *sc = &rep->cfg->state;
-    unsigned nslices =
-        (unsigned)((sc->window_ms + sc->slice_ms - 1) / sc->slice_ms);
-    if (nslices == 0)
-        nslices = 1;
-    d->at_total = b->n;
-    enum sy_err e = sy_latency_read(b, rep->prefix, name, SY_LATENCY_TOTAL,
-                                    rep->now_ms, sc->slice_ms, nslices);
-    d->at_ttft = b->n;
-    if (e == SY_OK)
-        e = sy_latency_read(b, rep->prefix, name, SY_LATENCY_TTFT, rep->now_ms,
-                            sc->slice_ms, nslices);
-    d->at_breaker = b->n;
-    if (e == SY_OK)
-        e = sy_breaker_batch_get(b, rep->prefix, name, &sc->breaker);
-    d->at_contract = b->n;
-    if (e == SY_OK)
-        e = sy_store_batch_addl(b, "HGET", contract_key, name, NULL);
-    return e;
-}
-
-/* Queue a key's two rate windows per limit, and a provider key's park. */
-static enum sy_err
-queue_key(struct sy_store_batch *b, const struct report *rep,
-          struct key_info *k)
-{
-    uint64_t wid = rep->now_ms / SY_QUOTA_WINDOW_MS;
-    enum sy_err e = add_rate(b, rep->prefix, k->rl_rpm, wid, &k->at_rpm);
-    if (e == SY_OK)
-        e = add_rate(b, rep->prefix, k->rl_tpm, wid, &k->at_tpm);
-    if (e == SY_OK && k->provider != NULL) {
-        char key[SY_KEY_MAX];
-        if (!sy_key_fits(
-                sy_key_ratelimit_park(key, sizeof(key), rep->prefix, k->rl_rpm),
-                sizeof(key)))
-            return SY_EBADREQ;
-        k->at_park = b->n;
-        e = sy_store_batch_addl(b, "PTTL", key, NULL);
-    }
-    return e;
-}
-
-/* One pipeline for everything. */
-static enum sy_err
-queue_all(struct sy_store_batch *b, struct report *rep)
-{
-    const struct sy_config *cfg = rep->cfg;
-    char contract_key[SY_KEY_MAX];
-    if (!sy_key_fits(
-            sy_key_contract(contract_key, sizeof(contract_key), rep->prefix),
-            sizeof(contract_key)))
-        return SY_EBADREQ;
-    enum sy_err e = SY_OK;
-    for (size_t i = 0; i < cfg->ndeployments && e == SY_OK; i++)
-        e = queue_dep(b, rep, cfg->deployments[i].name, contract_key,
-                      &rep->deps[i]);
-    for (size_t i = 0; i < rep->npkeys && e == SY_OK; i++)
-        e = queue_key(b, rep, &rep->pkeys[i]);
-    for (size_t i = 0; i < cfg->nkeys && e == SY_OK; i++)
-        e = queue_key(b, rep, &rep->ckeys[i]);
-    return e;
-}
-
-/* Merge 'n' latency slices from r[at] on into 'out'. */
-static void
-read_latency(const struct sy_store_val *r, size_t at, size_t n,
-             struct sy_latency_stats *out)
-{
-    struct sy_latency_hist h;
-    sy_latency_hist_clear(&h);
-    for (size_t j = 0; j < n; j++)
-        sy_latency_merge_reply(&h, &r[at + j]);
-    sy_latency_hist_stats(&h, out);
-}
-
-static void
-read_all(struct report *rep, const struct sy_store_val *r)
-{
-    for (size_t i = 0; i < rep->cfg->ndeployments; i++) {
-        struct dep_info *d = &rep->deps[i];
-        size_t got = d->at_ttft - d->at_total;
-        read_latency(r, d->at_total, got, &d->total);
-        read_latency(r, d->at_ttft, got, &d->ttft);
-        d->br_known = sy_breaker_parse_shared(&r[d->at_breaker], &d->br);
-        d->contract = val_u64(&r[d->at_contract]);
-    }
-    for (size_t i = 0; i < rep->npkeys; i++) {
-        struct key_info *k = &rep->pkeys[i];
-        read_rate(r, k->at_rpm, rep->now_ms, &k->rpm);
-        read_rate(r, k->at_tpm, rep->now_ms, &k->tpm);
-        int64_t pt = 0;
-        if (sy_store_val_int(&r[k->at_park], &pt) && pt > 0)
-            k->parked_ms = pt;
-    }
-    for (size_t i = 0; i < rep->cfg->nkeys; i++) {
-        struct key_info *k = &rep->ckeys[i];
-        read_rate(r, k->at_rpm, rep->now_ms, &k->rpm);
-        read_rate(r, k->at_tpm, rep->now_ms, &k->tpm);
-    }
-}
-
 /* Read and print; the exit status. */
 static int
 run(struct sy_cli *c, bool json)
 {
-    struct report rep = {
-        .cfg = c->cfg,
-        .prefix = sy_store_prefix(c->store),
-        .where = c->where,
-    };
-    if (sy_store_time_ms(c->store, &rep.now_ms) != SY_OK) {
+    struct report rep = { .where = c->where };
+    uint64_t now_ms;
+    if (sy_store_time_ms(c->store, &now_ms) != SY_OK) {
         sy_cli_store_failed(c);
         return sy_cli_fail(c);
     }
-    collect_keys(&rep);
-    rep.deps = sy_xcalloc(c->cfg->ndeployments + 1, sizeof(*rep.deps));
+    sy_snapshot_init(&rep.snap, c->cfg, sy_store_prefix(c->store), now_ms);
     struct sy_store_batch b;
     sy_store_batch_init(&b, SY_CLI_OUTPUT_MAX);
     struct sy_arena arena;
     sy_arena_init(&arena, 65536);
     struct sy_store_val *r = NULL;
     int rc = 0;
-    enum sy_err e = queue_all(&b, &rep);
+    enum sy_err e = sy_snapshot_queue(&rep.snap, &b);
     if (e != SY_OK) {
         fprintf(stderr, "switchyard status: cannot build the query (%s)\n",
                 sy_err_name(e));
@@ -618,7 +377,7 @@ run(struct sy_cli *c, bool json)
         sy_cli_store_failed(c);
         rc = sy_cli_fail(c);
     } else {
-        read_all(&rep, r);
+        sy_snapshot_read(&rep.snap, r);
         if (json)
             rc = print_json(&rep) ? 0 : 1;
         else
@@ -627,9 +386,7 @@ run(struct sy_cli *c, bool json)
     }
     sy_arena_cleanup(&arena);
     sy_store_batch_cleanup(&b);
-    free(rep.deps);
-    free(rep.ckeys);
-    free(rep.pkeys);
+    sy_snapshot_cleanup(&rep.snap);
     return rc;
 }
 

@@ -103,6 +103,9 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
     r->anthropic_version = copy_param(t, a, "HTTP_ANTHROPIC_VERSION");
     r->anthropic_beta = copy_param(t, a, "HTTP_ANTHROPIC_BETA");
     r->request_id_in = copy_param(t, a, "HTTP_X_REQUEST_ID");
+    r->session_id = copy_param(t, a, "HTTP_X_CLAUDE_CODE_SESSION_ID");
+    r->traceparent = copy_param(t, a, "HTTP_TRACEPARENT");
+    r->tracestate = copy_param(t, a, "HTTP_TRACESTATE");
     r->remote_addr = copy_param(t, a, "REMOTE_ADDR");
 
     /* REQUEST_URI is what the client asked for; where the web server

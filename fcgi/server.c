@@ -11,6 +11,7 @@
  */
 #include "base/sy.h"
 #include "server.h"
+#include "activation.h"
 #include "drain.h"
 #include "request.h"
 #include "base/clock.h"
@@ -19,6 +20,8 @@
 #include "state/quota.h"
 #include "state/state.h"
 #include "io/usagelog.h"
+#include "io/accesslog.h"
+#include "io/otlp.h"
 #include "io/upstream.h"
 #include "io/worker.h"
 
@@ -304,6 +307,60 @@ open_usage_log(const struct sy_config *cfg)
     return l;
 }
 
+/* The process's access log, or NULL (none configured, or it cannot be
+ * opened: requests are still served, and the reason is logged). */
+static struct sy_accesslog *
+open_access_log(const struct sy_config *cfg)
+{
+    if (cfg->server.access_log == NULL || cfg->server.access_log[0] == '\0')
+        return NULL;
+    char err[256];
+    struct sy_accesslog *l = NULL;
+    if (sy_accesslog_open(cfg->server.access_log, &l, err, sizeof(err)) !=
+        SY_OK)
+        sy_log_error(NULL, "%s", err);
+    return l;
+}
+
+/* How long the span exporter may flush at exit: short, a drain must not
+ * wait on a slow collector. */
+#define OTLP_FLUSH_MS 1000u
+
+/* What a process writes about its requests besides the log: the usage
+ * log, the access log, the span exporter (each NULL when off). */
+struct proc_out {
+    struct sy_usagelog *usagelog;
+    struct sy_accesslog *accesslog;
+    struct sy_otlp *otlp;
+};
+
+/* Open them; the exporter's thread starts here, so call this in each
+ * worker process after fork (threads do not survive it). */
+static void
+proc_out_open(const struct sy_config *cfg, struct proc_out *po)
+{
+    po->usagelog = open_usage_log(cfg);
+    po->accesslog = open_access_log(cfg);
+    po->otlp = sy_otlp_start(&cfg->tracing);
+}
+
+static void
+proc_out_attach(const struct proc_out *po, struct sy_worker *w)
+{
+    w->usagelog = po->usagelog;
+    w->accesslog = po->accesslog;
+    w->otlp = po->otlp;
+}
+
+/* Once no request thread runs: flush the spans (briefly), close. */
+static void
+proc_out_close(struct proc_out *po)
+{
+    sy_otlp_stop(po->otlp, OTLP_FLUSH_MS);
+    sy_accesslog_close(po->accesslog);
+    sy_usagelog_close(po->usagelog);
+}
+
 /* The drain thread for connections whose body was left unread
  * (drain.c): it holds at most a quarter of the descriptors the process
  * may open, so held connections never starve accept(). */
@@ -347,7 +404,8 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     struct sy_state *state = NULL;
     sy_state_start(cfg, &state);
     struct sy_quota *quota = sy_quota_new(cfg);
-    struct sy_usagelog *usagelog = open_usage_log(cfg);
+    struct proc_out po;
+    proc_out_open(cfg, &po);
     struct sy_drain *drain = start_drain(nthreads);
     struct thread_slot *slots = sy_xcalloc(nthreads, sizeof(*slots));
     pthread_attr_t attr;
@@ -362,7 +420,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         slots[i].w.state = state;
         slots[i].w.quota = quota;
         slots[i].w.store = sy_state_new_store(state);
-        slots[i].w.usagelog = usagelog;
+        proc_out_attach(&po, &slots[i].w);
         if (pthread_create(&slots[i].tid, &attr, thread_main, &slots[i]) != 0) {
             sy_log_error(NULL, "cannot start thread %u: %s", i,
                          strerror(errno));
@@ -411,9 +469,9 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
         sy_worker_cleanup(&slots[i].w);
     }
     free(slots);
+    proc_out_close(&po);
     sy_state_stop(state);
     sy_quota_free(quota);
-    sy_usagelog_close(usagelog);
     sy_drain_stop(drain);
     sy_upstream_global_cleanup();
     _exit(0);
@@ -466,27 +524,42 @@ reap_children(const struct sy_config *cfg, struct child *kids, unsigned n)
     }
 }
 
+/* The listening socket: --listen's (or server.listen's), else the one
+ * systemd (fd 3) or a web server (fd 0) handed over, with *systemd set for
+ * systemd's; -1 after saying why there is none. */
+static int
+open_or_inherit(const struct sy_serve_opts *o, bool *systemd)
+{
+    *systemd = false;
+    if (o->listen != NULL) {
+        int fd = open_listener(o->listen);
+        if (fd < 0)
+            fprintf(stderr, "switchyard: cannot listen on %s: %s\n", o->listen,
+                    strerror(errno));
+        return fd;
+    }
+    int fd = sy_fcgi_inherited_fd();
+    if (fd == SY_INHERIT_BAD)
+        fprintf(stderr, "switchyard: LISTEN_PID/LISTEN_FDS name this process "
+                        "but do not hand over exactly one listening socket "
+                        "(one ListenStream= in the socket unit)\n");
+    else if (fd < 0)
+        fprintf(stderr, "switchyard: no listen address: use --listen, "
+                        "server.listen in the config, or let the web server "
+                        "spawn switchyard with a socket on fd 0\n");
+    *systemd = fd == SY_SYSTEMD_FD;
+    return fd < 0 ? -1 : fd;
+}
+
 /* Run the pool until SIGTERM/SIGINT; returns the exit status. */
 int
 sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
 {
     sy_fcgi_no_core_dumps();
-    int listen_fd;
-    if (o->listen != NULL) {
-        listen_fd = open_listener(o->listen);
-        if (listen_fd < 0) {
-            fprintf(stderr, "switchyard: cannot listen on %s: %s\n", o->listen,
-                    strerror(errno));
-            return 1;
-        }
-    } else if (sy_fcgi_fd0_is_listener()) {
-        listen_fd = 0;
-    } else {
-        fprintf(stderr, "switchyard: no listen address: use --listen, "
-                        "server.listen in the config, or let the web server "
-                        "spawn switchyard with a socket on fd 0\n");
+    bool systemd;
+    int listen_fd = open_or_inherit(o, &systemd);
+    if (listen_fd < 0)
         return 1;
-    }
     if (FCGX_Init() != 0) {
         fprintf(stderr, "switchyard: FCGX_Init failed\n");
         return 1;
@@ -504,9 +577,11 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    sy_log_info(NULL, "serving on %s: %u process(es) x %u thread(s)",
-                o->listen ? o->listen : "inherited socket", o->processes,
-                o->threads);
+    const char *where = o->listen != NULL ? o->listen
+                        : systemd         ? "the systemd socket (fd 3)"
+                                          : "inherited socket";
+    sy_log_info(NULL, "serving on %s: %u process(es) x %u thread(s)", where,
+                o->processes, o->threads);
     struct child *kids = sy_xcalloc(o->processes, sizeof(*kids));
     for (unsigned i = 0; i < o->processes; i++) {
         kids[i].pid = spawn(cfg, listen_fd, o->threads);
@@ -552,7 +627,12 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
             kill(kids[i].pid, SIGTERM);
     if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
         unlink(o->listen + 5);
-    shutdown(listen_fd, SHUT_RDWR);
+    /* systemd keeps its socket across restarts of the service: shutting it
+     * down would refuse connections for every later start too. Workers
+     * stop accepting on the stop signal alone; connections that arrive
+     * meanwhile wait in the backlog for the next start. */
+    if (!systemd)
+        shutdown(listen_fd, SHUT_RDWR);
     reap_children(cfg, kids, o->processes);
     free(kids);
     if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
@@ -610,15 +690,17 @@ sy_fcgi_cgi(const struct sy_config *cfg)
     w.state = state;
     w.quota = sy_quota_new(cfg);
     w.store = sy_state_new_store(state);
-    /* The same usage log as FastCGI mode: a CGI request is billed too. */
-    struct sy_usagelog *usagelog = open_usage_log(cfg);
-    w.usagelog = usagelog;
+    /* The same usage log as FastCGI mode: a CGI request is billed too
+     * (and logged, and traced). */
+    struct proc_out po;
+    proc_out_open(cfg, &po);
+    proc_out_attach(&po, &w);
     struct sy_fcgi_io io = { .param = cgi_param, .read = cgi_read, .io = NULL };
     struct sy_sink sink = { .ops = &sy_sink_stdio_ops, .io = stdout };
     sy_fcgi_serve_one(&w, &io, &sink);
     struct sy_quota *quota = w.quota;
     sy_worker_cleanup(&w);
-    sy_usagelog_close(usagelog);
+    proc_out_close(&po);
     sy_state_stop(state);
     sy_quota_free(quota);
     sy_upstream_global_cleanup();

@@ -12,6 +12,9 @@
 #                   Apache httpd, switchyard pool and mock provider)
 #      multihost:   tests/integration/multihost/run.sh BUILD_DIR (three
 #                   hosts in network namespaces; needs root)
+#      package:     tests/package/run.sh BUILD_DIR ('make install', the
+#                   Debian package built, lintian, installed and serving
+#                   through lighttpd, purged; SKIPPED without debhelper)
 #   3. client:      the official OpenAI SDK, Claude Code and Codex CLI against the
 #                   gateway (every tests/client/*.test.js; 'npm ci' first
 #                   when a package is missing from node_modules)
@@ -209,6 +212,28 @@ elif [ "$rc" -eq 0 ]; then
     note "multihost:   ok ($p passed)"
 else
     note "multihost:   FAILED ($p passed, $f failed)"
+fi
+
+# ---------------------------------------------------------------- package
+# 'make install' and the Debian package: built in a temporary copy of the
+# tree, lintian, installed (dpkg -i as root, else a scratch root), a
+# request through lighttpd from the installed files, purged
+# (tests/package/run.sh; SKIPPED without dpkg-buildpackage or debhelper).
+banner package
+logged pkg sh "$root/tests/package/run.sh" "$build"
+rc=$(cat "$tmp/pkg.rc" 2>/dev/null || echo 1)
+line=$(grep '^package: [0-9]* passed' "$tmp/pkg.out" | tail -n 1)
+p=$(echo "$line" | sed -n 's/^package: \([0-9]*\) passed.*/\1/p')
+f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+p=${p:-0} f=${f:-0}
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "$p" "$f"
+if grep -q '^package: SKIPPED' "$tmp/pkg.out"; then
+    note "package:     SKIPPED ($(sed -n 's/^package: SKIPPED: //p' "$tmp/pkg.out" | head -n 1))"
+elif [ "$rc" -eq 0 ]; then
+    note "package:     ok ($p passed)"
+else
+    note "package:     FAILED ($p passed, $f failed)"
 fi
 
 # ----------------------------------------------------------------- client

@@ -12,7 +12,11 @@ PKGS="gcc make pkg-config libc6-dev
 libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libhiredis-dev
 libcmocka-dev libssl-dev libpcre2-dev redis-server lighttpd apache2
 libapache2-mod-fcgid curl jq ca-certificates wrk nginx-light clang
-libclang-rt-14-dev json-schema-test-suite clang-format cppcheck iproute2"
+libclang-rt-14-dev json-schema-test-suite clang-format cppcheck iproute2
+debhelper lintian
+chromium
+librsvg2-bin
+prometheus"
 
 missing=""
 for p in $PKGS; do

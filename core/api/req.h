@@ -37,6 +37,8 @@ struct sy_req {
                                       NULL */
     const char *anthropic_beta;    /* the caller's anthropic-beta, or NULL */
     const char *request_id_in;     /* the client's X-Request-Id, or NULL */
+    const char *traceparent;       /* the W3C traceparent header, or NULL */
+    const char *tracestate;        /* the W3C tracestate header, or NULL */
     const char *remote_addr;       /* may be NULL */
     const char *body;              /* NUL-terminated; NULL when there is none */
     size_t body_len;
@@ -47,6 +49,9 @@ struct sy_req {
     enum sy_body_status (*read_body)(struct sy_req *r);
     void *body_io; /* the reader's state; borrowed */
     enum sy_body_status body_status;
+    /* X-Claude-Code-Session-Id, the conversation for prompt-cache
+     * affinity, or NULL */
+    const char *session_id;
 };
 
 /* Read the body now, once; later calls return the same status. */

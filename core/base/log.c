@@ -68,7 +68,21 @@ log_pid(void)
     return (int)cached_pid;
 }
 
-/* Log one line: "<utc time> [level] pid <pid> req <id>: message". */
+/* The trace id of the request being served by this thread ("" when
+ * none): set at request start and cleared at its end by the pipeline,
+ * so lines logged deep inside (store, state) carry it too. */
+static __thread char log_trace[33];
+
+void
+sy_log_set_trace(const char *trace_id)
+{
+    size_t n = trace_id != NULL ? strnlen(trace_id, sizeof(log_trace) - 1) : 0;
+    memcpy(log_trace, trace_id != NULL ? trace_id : "", n);
+    log_trace[n] = '\0';
+}
+
+/* Log one line: "<utc time> [level] pid <pid> req <id> trace <trace id>:
+ * message" (req and trace only when known). */
 void
 sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
 {
@@ -81,10 +95,11 @@ sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     int n =
         snprintf(line, sizeof(line),
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s: ",
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] pid %d%s%s%s%s: ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
-                 log_pid(), req_id ? " req " : "", req_id ? req_id : "");
+                 log_pid(), req_id ? " req " : "", req_id ? req_id : "",
+                 log_trace[0] ? " trace " : "", log_trace);
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

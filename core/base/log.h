@@ -20,6 +20,9 @@ bool sy_log_enabled(enum sy_log_level level);
 void sy_log(enum sy_log_level level, const char *req_id, const char *fmt, ...)
     SY_PRINTF(3, 4);
 void sy_log_redact(const char *secret, char *out, size_t outlen);
+/* The trace id of the request this thread serves, written in every line
+ * the thread logs until cleared (NULL); copied, at most 32 bytes. */
+void sy_log_set_trace(const char *trace_id);
 
 #define sy_log_error(id, ...) sy_log(SY_LOG_ERROR, id, __VA_ARGS__)
 #define sy_log_warn(id, ...)  sy_log(SY_LOG_WARN, id, __VA_ARGS__)

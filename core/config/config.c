@@ -60,6 +60,8 @@ static const struct field server_fields[] = {
     { "trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL },
     { "usage_log", F_STR, SRV(usage_log), 0, 0, false,
       "a file path; one JSON line per request (no keys, no bodies)" },
+    { "access_log", F_STR, SRV(access_log), 0, 0, false,
+      "\"stderr\" or a file path; one JSON line per request" },
     { "base_path", F_STR, SRV(base_path), 0, 0, false,
       "the URL prefix the web server mounts the gateway under, e.g. \"/llm\"" },
     { "admin_key_env", F_STR, SRV(admin_key), 0, 0, false,
@@ -243,10 +245,11 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
             if (strcmp(key, "server") != 0 && strcmp(key, "providers") != 0 &&
                 strcmp(key, "deployments") != 0 && strcmp(key, "groups") != 0 &&
                 strcmp(key, "state") != 0 && strcmp(key, "keys") != 0 &&
+                strcmp(key, "tracing") != 0 && strcmp(key, "metrics") != 0 &&
                 strcmp(key, "$schema") != 0 && strcmp(key, "comment") != 0)
                 sy_config_fail(&l, key,
-                               "top-level sections: server, state, keys, "
-                               "providers, deployments, groups",
+                               "top-level sections: server, state, tracing, "
+                               "metrics, keys, providers, deployments, groups",
                                "unknown section \"%s\"", key);
         }
         struct json_object *srv;
@@ -269,6 +272,8 @@ sy_config_load_string(const char *text, size_t len, const char *origin,
         if (json_object_object_get_ex(root, "state", &stv) &&
             sy_config_want(&l, "state", stv, json_type_object, NULL) != NULL)
             sy_config_load_state(&l, stv);
+        sy_config_load_tracing(&l, root);
+        sy_config_load_metrics(&l, root);
         const char *why = cfg->server.base_path != NULL
                               ? sy_mount_base_problem(cfg->server.base_path)
                               : NULL;

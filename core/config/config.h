@@ -13,6 +13,7 @@
 
 #include "base/sy.h"
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "api/adapter.h"
 #include "api/caps.h"
 #include "base/log.h"
@@ -122,6 +123,17 @@ enum sy_contract_policy {
 #define SY_ALIAS_MAX_LEN     128
 #define SY_ALIAS_MAX_STARS   4
 
+/* A group's hedged requests ("hedge", config_hedge.c), off by default:
+ * a second attempt on the next candidate when the first has produced
+ * nothing after 'after_ms' (or its deployment's live p95 time to first
+ * token), on at most 'max_share' of the group's requests. */
+struct sy_hedge_conf {
+    bool on;
+    bool after_p95;    /* the delay is the live p95 time to first token */
+    uint32_t after_ms; /* the fixed delay (after_p95 false) */
+    double max_share;  /* of the group's requests, 0..0.5 */
+};
+
 struct sy_group {
     const char *name;     /* what clients send as "model" */
     const char **aliases; /* other names clients may send: exact ones, or
@@ -146,6 +158,13 @@ struct sy_group {
     bool clamp_max_tokens; /* a max_tokens above a deployment's output
                               limit is lowered to it for that deployment
                               (else the deployment is excluded) */
+    /* hedged requests (config_hedge.c) */
+    struct sy_hedge_conf hedge;
+    /* Prompt-cache affinity (config_affinity.c): on, and the length of
+     * a prompt's start (bytes) that keys a conversation (0: only a
+     * caller's key does). */
+    bool affinity;
+    unsigned affinity_prefix_min;
 };
 
 /* A caller key ("keys" section): who may call, with what limits. */
@@ -200,6 +219,9 @@ struct sy_server_conf {
     enum sy_log_level log_level;
     bool trust_request_id; /* reuse a well-formed X-Request-Id header */
     const char *usage_log; /* one JSON line per request, or NULL */
+    /* the access log, one JSON line per request: "stderr", a file path,
+     * or NULL (off) */
+    const char *access_log;
     const char *base_path; /* mount prefix cut off REQUEST_URI ("/llm"),
                                    or NULL: SCRIPT_NAME/PATH_INFO decide */
     const char *admin_key; /* admin API key from the environment, or
@@ -207,11 +229,37 @@ struct sy_server_conf {
     size_t admin_key_len;
 };
 
+/* "tracing": W3C trace context is always on; this section only turns
+ * on the OTLP/HTTP JSON export of spans (config_tracing.c). */
+struct sy_tracing_conf {
+    const char *otlp_endpoint; /* "http://host:4318/v1/traces", or NULL:
+                                  no export */
+    const char *service_name;  /* resource service.name, "switchyard" */
+    const struct sy_header_kv *headers; /* sent with every export (a
+                                           collector token); never
+                                           logged */
+    size_t nheaders;
+    unsigned batch_size;  /* spans per POST */
+    uint32_t interval_ms; /* a partial batch leaves after this long */
+    unsigned queue_size;  /* spans held; past it new ones are dropped */
+    uint32_t timeout_ms;  /* one export POST, connect included */
+};
+
+/* "metrics": who may read GET /metrics (and /dashboard) without the
+ * admin key (config_metrics.c). */
+struct sy_metrics_conf {
+    const struct sy_cidr *allow; /* client address ranges; default
+                                    127.0.0.1/32 and ::1/128 */
+    size_t nallow;               /* 0: the admin key only */
+};
+
 struct sy_config {
     struct sy_arena arena; /* owns everything below */
     const char *origin;    /* file name, or "<embedded>" */
     struct sy_server_conf server;
     struct sy_state_conf state;
+    struct sy_metrics_conf metrics;
+    struct sy_tracing_conf tracing;
     struct sy_caller_key *keys; /* empty: no caller authentication */
     size_t nkeys;
     struct sy_provider *providers;

@@ -51,10 +51,10 @@ load_dep_list(struct loader *l, const char *path, struct json_object *v,
     return list;
 }
 
-static const char *const group_extra[] = { "deployments", "offline",
-                                           "strategy",    "thresholds",
-                                           "contract",    "description",
-                                           "aliases",     NULL };
+static const char *const group_extra[] = {
+    "deployments", "offline", "strategy", "thresholds", "contract",
+    "description", "aliases", "affinity", "hedge",      NULL
+};
 
 #define GRP(f) offsetof(struct sy_group, f)
 static const struct field group_fields[] = {
@@ -109,6 +109,8 @@ sy_config_load_group(struct loader *l, const char *path, const char *name,
             l, sy_config_jpath(l, path, "deployments"), v, &g->ndeployments);
     if (json_object_object_get_ex(obj, "aliases", &v))
         sy_config_load_aliases(l, sy_config_jpath(l, path, "aliases"), v, g);
+    sy_config_load_affinity(l, path, obj, g);
+    sy_config_load_hedge(l, path, obj, g);
     if (json_object_object_get_ex(obj, "offline", &v))
         g->offline = load_dep_list(l, sy_config_jpath(l, path, "offline"), v,
                                    &g->noffline);

@@ -78,9 +78,21 @@ void sy_config_load_aliases(struct loader *l, const char *path,
                             struct json_object *v, struct sy_group *g);
 void sy_config_check_aliases(struct loader *l);
 
+/* config_hedge.c: a group's "hedge" key, when present. */
+void sy_config_load_hedge(struct loader *l, const char *path,
+                          struct json_object *obj, struct sy_group *g);
+/* config_affinity.c: a group's "affinity" key, when present. */
+void sy_config_load_affinity(struct loader *l, const char *path,
+                             struct json_object *obj, struct sy_group *g);
+
+/* config_metrics.c: the "metrics" section */
+void sy_config_load_metrics(struct loader *l, struct json_object *root);
 /* config_state.c */
 void sy_config_state_defaults(struct sy_state_conf *st);
 void sy_config_load_state(struct loader *l, struct json_object *obj);
+/* config_tracing.c: the "tracing" section of 'root' (defaults when
+ * absent) */
+void sy_config_load_tracing(struct loader *l, struct json_object *root);
 void sy_config_load_key(struct loader *l, const char *path, const char *name,
                         struct json_object *obj, void *elem);
 

@@ -164,7 +164,7 @@ known_list(const struct field *fields, size_t n, const char *const *extra,
 {
     size_t used = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < n + 8; i++) {
+    for (size_t i = 0; i < n + 16; i++) {
         const char *name;
         if (i < n)
             name = fields[i].name;

@@ -96,6 +96,31 @@ sy_store_gate_init(struct sy_store_gate *g)
     atomic_init(&g->backoff_ms, 0);
     atomic_init(&g->errors, 0);
     atomic_init(&g->epoch, 0);
+    for (size_t i = 0; i < SY_STORE_OP_SLOTS; i++)
+        atomic_init(&g->op_us[i], 0);
+}
+
+/* Count one round trip that began at 'start_us' (sy_now_us) in the
+ * gate's durations. */
+void
+sy_store_gate_time(struct sy_store *s, uint64_t start_us)
+{
+    uint64_t now = sy_now_us();
+    uint64_t us = now > start_us ? now - start_us : 0;
+    unsigned k = us == 0 ? 0 : 64u - (unsigned)__builtin_clzll(us);
+    atomic_fetch_add_explicit(&s->gate->op_us[SY_MIN(k, 32u)], 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->gate->op_us[SY_STORE_OP_SLOTS - 1], us,
+                              memory_order_relaxed);
+}
+
+/* Copy the gate's round-trip durations (see struct sy_store_gate). */
+void
+sy_store_gate_durations(const struct sy_store_gate *g,
+                        uint64_t out[SY_STORE_OP_SLOTS])
+{
+    for (size_t i = 0; i < SY_STORE_OP_SLOTS; i++)
+        out[i] = atomic_load_explicit(&g->op_us[i], memory_order_relaxed);
 }
 
 /* How long a caller that probes a dead Redis may take (connect, AUTH,

@@ -35,6 +35,8 @@ struct sy_store_addr {
     unsigned db;        /* SELECT index, 0 = none */
 };
 
+#define SY_STORE_OP_SLOTS 34 /* see struct sy_store_gate.op_us */
+
 /* The failure gate: consecutive errors, the backoff and the time until
  * which calls are refused without touching the network. One per store by
  * default; a process may give all its stores one shared gate (every field
@@ -46,6 +48,10 @@ struct sy_store_gate {
     _Atomic uint32_t errors;        /* consecutive errors */
     _Atomic uint64_t epoch;         /* bumped each time Redis goes down;
                                        older connections are dropped */
+    /* Round trips by duration (GET /metrics): slot k counts those under
+     * 2^k microseconds and at least 2^(k-1), k = 0 .. 32; the last slot
+     * is the sum of the microseconds. */
+    _Atomic uint64_t op_us[SY_STORE_OP_SLOTS];
 };
 
 struct sy_store_conf {
@@ -139,6 +145,8 @@ enum sy_err sy_store_parse_url(const char *url, struct sy_store_addr *out,
 enum sy_err sy_store_parse_hostport(const char *s, struct sy_store_addr *out,
                                     char *err, size_t errlen);
 void sy_store_gate_init(struct sy_store_gate *g);
+void sy_store_gate_durations(const struct sy_store_gate *g,
+                             uint64_t out[SY_STORE_OP_SLOTS]);
 enum sy_err sy_store_new(const struct sy_store_conf *conf,
                          struct sy_store **out, char *err, size_t errlen);
 void sy_store_free(struct sy_store *s);

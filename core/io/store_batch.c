@@ -12,6 +12,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/mem.h"
 
 #include <errno.h>
@@ -192,6 +193,7 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
     if (e != SY_OK)
         return e;
     s->stats.calls++;
+    uint64_t t0 = sy_now_us();
     struct sy_store_val *vals = replies != NULL && a != NULL
                                     ? sy_arena_zalloc(a, b->n * sizeof(*vals))
                                     : NULL;
@@ -261,6 +263,7 @@ sy_store_exec(struct sy_store *s, struct sy_store_batch *b, struct sy_arena *a,
             return e;
     }
     sy_store_gate_ok(s);
+    sy_store_gate_time(s, t0);
     if (replies != NULL)
         *replies = vals;
     return SY_OK;

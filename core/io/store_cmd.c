@@ -10,6 +10,7 @@
 #include "base/sy.h"
 #include "store.h"
 #include "store_int.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -162,7 +163,9 @@ call(struct sy_store *s, int argc, const char **argv, const size_t *argvlen,
         return e;
     s->stats.calls++;
     errno = 0;
+    uint64_t t0 = sy_now_us();
     redisReply *reply = redisCommandArgv(s->ctx, argc, argv, argvlen);
+    sy_store_gate_time(s, t0);
     e = settle(s, reply, errno, argv[0]);
     if (e == SY_OK)
         *r = reply;

@@ -68,6 +68,7 @@ struct sy_store {
 void sy_store_drop(struct sy_store *s);
 enum sy_err sy_store_ensure(struct sy_store *s);
 void sy_store_gate_ok(struct sy_store *s);
+void sy_store_gate_time(struct sy_store *s, uint64_t start_us);
 enum sy_err sy_store_failed(struct sy_store *s, bool timeout, const char *fmt,
                             ...) SY_PRINTF(3, 4);
 enum sy_err sy_store_ctx_failed(struct sy_store *s, const char *what,

@@ -34,6 +34,8 @@ static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 struct sy_upstream {
     CURL *easy;
+    CURL *easy2; /* a hedged pair's second call (upstream_pair), made
+                    when first needed */
     CURLM *multi;
 };
 
@@ -45,6 +47,9 @@ struct transfer {
     enum sy_err cb_err;    /* why a callback aborted the transfer */
     bool status_known;
     CURL *easy;
+    struct curl_slist *headers; /* the call's request headers */
+    uint64_t first_deadline;    /* for the first response byte */
+    uint64_t idle_us;           /* longest gap between bytes */
 };
 
 static void
@@ -95,17 +100,14 @@ sy_upstream_global_cleanup(void)
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud);
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud);
 
-/* A handle for one thread; free with sy_upstream_free(). */
-struct sy_upstream *
-sy_upstream_new(void)
+/* An easy handle with the options that never change: set once, not
+ * per call. */
+static CURL *
+new_easy(void)
 {
-    struct sy_upstream *u = sy_xcalloc(1, sizeof(*u));
-    u->easy = curl_easy_init();
-    u->multi = curl_multi_init();
-    if (u->easy == NULL || u->multi == NULL)
-        sy_oom(sizeof(*u));
-    /* Options that never change: set once, not per call. */
-    CURL *e = u->easy;
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        sy_oom(sizeof(void *));
     curl_easy_setopt(e, CURLOPT_SHARE, share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -114,6 +116,18 @@ sy_upstream_new(void)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    return e;
+}
+
+/* A handle for one thread; free with sy_upstream_free(). */
+struct sy_upstream *
+sy_upstream_new(void)
+{
+    struct sy_upstream *u = sy_xcalloc(1, sizeof(*u));
+    u->easy = new_easy();
+    u->multi = curl_multi_init();
+    if (u->multi == NULL)
+        sy_oom(sizeof(*u));
     return u;
 }
 
@@ -124,6 +138,8 @@ sy_upstream_free(struct sy_upstream *u)
         return;
     curl_multi_cleanup(u->multi);
     curl_easy_cleanup(u->easy);
+    if (u->easy2 != NULL)
+        curl_easy_cleanup(u->easy2);
     free(u);
 }
 
@@ -286,13 +302,21 @@ map_curl(CURLcode rc, struct transfer *t)
 }
 
 static struct curl_slist *
-build_headers(const struct sy_http_out *req)
+build_headers(const struct sy_http_out *req, const char *trace)
 {
     struct curl_slist *h = NULL;
     for (size_t i = 0; i < req->nheaders; i++) {
         struct curl_slist *n = curl_slist_append(h, req->headers[i]);
         if (n == NULL)
             sy_oom(strlen(req->headers[i]));
+        h = n;
+    }
+    /* The trace context, the same for every adapter (the pipeline made
+     * the lines; see serve/pipeline_trace.c). */
+    for (const char *t = trace; t != NULL && *t != '\0'; t += strlen(t) + 1) {
+        struct curl_slist *n = curl_slist_append(h, t);
+        if (n == NULL)
+            sy_oom(strlen(t));
         h = n;
     }
     /* No "Expect: 100-continue" round trip on large prompts. */
@@ -341,6 +365,120 @@ request_sent(CURL *e, const struct sy_upstream_call *c)
     return c->status != 0 || (up > 0 && (size_t)up >= body_len);
 }
 
+/* Set up transfer 't' of call 'c' on easy handle 'e' and add it to
+ * 'm'. 'c->body' is initialised here. A request body whose building
+ * failed is never sent: its error (SY_ETOOBIG) is returned and nothing
+ * was added. */
+static enum sy_err
+transfer_start(struct transfer *t, CURL *e, CURLM *m,
+               struct sy_upstream_call *c)
+{
+    memset(t, 0, sizeof(*t));
+    t->c = c;
+    t->easy = e;
+    c->status = 0;
+    c->content_type[0] = '\0';
+    c->retry_after_ms = 0;
+    c->first_byte_us = 0;
+    c->total_us = 0;
+    c->body_bytes = 0;
+    c->errmsg[0] = '\0';
+    c->reused_connection = false;
+    c->request_sent = false;
+    c->nrl_headers = 0;
+    sy_buf_init(&c->body, c->max_body_bytes);
+
+    enum sy_err err = set_method_body(e, c);
+    if (err != SY_OK)
+        return err;
+    const struct sy_http_out *req = c->req;
+    t->headers = build_headers(req, c->trace_headers);
+    /* Only the per-call options; the constant ones were set in
+     * new_easy (curl_easy_reset would free and redo them). */
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)c->timeouts.connect_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeouts.total_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+
+    t->start_us = sy_now_us();
+    t->first_deadline = t->start_us + c->timeouts.first_byte_ms * 1000ull;
+    t->idle_us = c->timeouts.idle_ms * 1000ull;
+    curl_multi_add_handle(m, e);
+    return SY_OK;
+}
+
+/* Our own deadlines: first byte, then the idle gap. SY_OK with the next
+ * deadline in '*deadline', or the timeout (with its detail). */
+static enum sy_err
+transfer_deadline(struct transfer *t, uint64_t now, uint64_t *deadline)
+{
+    struct sy_upstream_call *c = t->c;
+    if (t->last_byte_us == 0) {
+        if (now >= t->first_deadline) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "no response within %u ms",
+                     c->timeouts.first_byte_ms);
+            return SY_EUP_TIMEOUT;
+        }
+        *deadline = t->first_deadline;
+        return SY_OK;
+    }
+    if (now >= t->last_byte_us + t->idle_us) {
+        snprintf(c->errmsg, sizeof(c->errmsg), "response stalled for %u ms",
+                 c->timeouts.idle_ms);
+        return SY_EUP_TIMEOUT;
+    }
+    *deadline = t->last_byte_us + t->idle_us;
+    return SY_OK;
+}
+
+/* The outcome of a transfer libcurl finished with 'rc'. */
+static enum sy_err
+transfer_result(struct transfer *t, CURLcode rc)
+{
+    struct sy_upstream_call *c = t->c;
+    note_status(t);
+    enum sy_err err = map_curl(rc, t);
+    if (err != SY_OK && c->errmsg[0] == '\0')
+        snprintf(c->errmsg, sizeof(c->errmsg), "%s",
+                 rc == CURLE_OPERATION_TIMEDOUT ? "total time limit reached"
+                                                : curl_easy_strerror(rc));
+    return err;
+}
+
+/* Take the transfer off 'm' (a transfer still running is cut: its
+ * connection is closed) and fill in what it did. */
+static void
+transfer_end(struct transfer *t, CURLM *m)
+{
+    struct sy_upstream_call *c = t->c;
+    c->request_sent = request_sent(t->easy, c);
+    long reused = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &reused);
+    c->reused_connection = reused == 0;
+    curl_multi_remove_handle(m, t->easy);
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    c->total_us = sy_now_us() - t->start_us;
+}
+
+/* How long to wait in curl_multi_poll: until 'deadline', or sooner when
+ * libcurl asks, and never more than a second. */
+static int
+poll_ms(CURLM *m, uint64_t now, uint64_t deadline)
+{
+    long curl_wait = -1;
+    curl_multi_timeout(m, &curl_wait);
+    uint64_t wait_ms = deadline > now ? (deadline - now + 999) / 1000 : 0;
+    if (curl_wait >= 0 && (uint64_t)curl_wait < wait_ms)
+        wait_ms = (uint64_t)curl_wait;
+    if (wait_ms > 1000)
+        wait_ms = 1000;
+    return (int)wait_ms;
+}
+
 /* Perform one call. 'c->body' is initialised here (free it with
  * sy_upstream_call_cleanup). Returns SY_OK when a complete HTTP response
  * arrived, whatever its status (look at c->status); otherwise the failure
@@ -350,40 +488,10 @@ request_sent(CURL *e, const struct sy_upstream_call *c)
 enum sy_err
 sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
 {
-    struct transfer t = { 0 };
-    CURL *e = u->easy;
-    t.c = c;
-    t.easy = e;
-    c->status = 0;
-    c->content_type[0] = '\0';
-    c->retry_after_ms = 0;
-    c->first_byte_us = 0;
-    c->total_us = 0;
-    c->body_bytes = 0;
-    c->errmsg[0] = '\0';
-    c->reused_connection = false;
-    c->nrl_headers = 0;
-    sy_buf_init(&c->body, c->max_body_bytes);
-
-    enum sy_err err = set_method_body(e, c);
+    struct transfer t;
+    enum sy_err err = transfer_start(&t, u->easy, u->multi, c);
     if (err != SY_OK)
         return err;
-    const struct sy_http_out *req = c->req;
-    struct curl_slist *headers = build_headers(req);
-    /* Only the per-call options; the constant ones were set in
-     * sy_upstream_new (curl_easy_reset would free and redo them). */
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)c->timeouts.connect_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeouts.total_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-
-    t.start_us = sy_now_us();
-    uint64_t first_deadline = t.start_us + c->timeouts.first_byte_ms * 1000ull;
-    uint64_t idle_us = c->timeouts.idle_ms * 1000ull;
-    curl_multi_add_handle(u->multi, e);
     for (;;) {
         int running = 0;
         CURLMcode mc = curl_multi_perform(u->multi, &running);
@@ -397,31 +505,11 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
             break;
         uint64_t now = sy_now_us();
         uint64_t deadline;
-        if (t.last_byte_us == 0) {
-            if (now >= first_deadline) {
-                snprintf(c->errmsg, sizeof(c->errmsg),
-                         "no response within %u ms", c->timeouts.first_byte_ms);
-                err = SY_EUP_TIMEOUT;
-                break;
-            }
-            deadline = first_deadline;
-        } else {
-            if (now >= t.last_byte_us + idle_us) {
-                snprintf(c->errmsg, sizeof(c->errmsg),
-                         "response stalled for %u ms", c->timeouts.idle_ms);
-                err = SY_EUP_TIMEOUT;
-                break;
-            }
-            deadline = t.last_byte_us + idle_us;
-        }
-        long curl_wait = -1;
-        curl_multi_timeout(u->multi, &curl_wait);
-        uint64_t wait_ms = (deadline - now + 999) / 1000;
-        if (curl_wait >= 0 && (uint64_t)curl_wait < wait_ms)
-            wait_ms = (uint64_t)curl_wait;
-        if (wait_ms > 1000)
-            wait_ms = 1000;
-        curl_multi_poll(u->multi, NULL, 0, (int)wait_ms, NULL);
+        err = transfer_deadline(&t, now, &deadline);
+        if (err != SY_OK)
+            break;
+        curl_multi_poll(u->multi, NULL, 0, poll_ms(u->multi, now, deadline),
+                        NULL);
     }
     if (err == SY_OK) {
         int left;
@@ -430,19 +518,102 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
         while ((m = curl_multi_info_read(u->multi, &left)) != NULL)
             if (m->msg == CURLMSG_DONE)
                 rc = m->data.result;
-        note_status(&t);
-        err = map_curl(rc, &t);
-        if (err != SY_OK && c->errmsg[0] == '\0')
-            snprintf(c->errmsg, sizeof(c->errmsg), "%s",
-                     rc == CURLE_OPERATION_TIMEDOUT ? "total time limit reached"
-                                                    : curl_easy_strerror(rc));
+        err = transfer_result(&t, rc);
     }
-    c->request_sent = request_sent(e, c);
-    long reused = 0;
-    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &reused);
-    c->reused_connection = reused == 0;
-    curl_multi_remove_handle(u->multi, e);
-    curl_slist_free_all(headers);
-    c->total_us = sy_now_us() - t.start_us;
+    transfer_end(&t, u->multi);
     return err;
+}
+
+/* One call of a hedged pair ends: off the multi handle, to the caller. */
+static void
+pair_end(struct transfer *t, bool *active, CURLM *m,
+         const struct sy_upstream_pair *p, enum sy_err e)
+{
+    transfer_end(t, m);
+    *active = false;
+    p->done(p->ud, t->c, e);
+}
+
+/* The calls of a pair libcurl finished, in the order it reports them. */
+static void
+pair_reap(struct transfer *ts, bool *active, CURLM *m,
+          const struct sy_upstream_pair *p)
+{
+    int left;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        for (int i = 0; i < 2; i++)
+            if (active[i] && ts[i].easy == msg->easy_handle) {
+                CURLcode rc = msg->data.result;
+                pair_end(&ts[i], &active[i], m, p, transfer_result(&ts[i], rc));
+            }
+    }
+}
+
+/* A hedged pair: perform 'a'; at 'b_at_us' (sy_now_us) ask p->start for
+ * a second call, and run it beside 'a' on this thread's second handle.
+ * p->done is called once for each call that ran, as it ends: with its
+ * outcome (as sy_upstream_perform returns it), or SY_EGONE when it was
+ * cancelled: a callback set its 'cancel', and the transfer was cut at
+ * once (its connection closed). Returns when both have ended. */
+void
+sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
+                         uint64_t b_at_us, const struct sy_upstream_pair *p)
+{
+    struct transfer ts[2];
+    bool active[2] = { false, false };
+    bool b_asked = false;
+    enum sy_err e = transfer_start(&ts[0], u->easy, u->multi, a);
+    if (e != SY_OK) {
+        p->done(p->ud, a, e);
+        return;
+    }
+    active[0] = true;
+    while (active[0] || active[1]) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(u->multi, &running);
+        if (mc == CURLM_OK)
+            pair_reap(ts, active, u->multi, p);
+        uint64_t now = sy_now_us();
+        uint64_t next = now + 1000000ull;
+        for (int i = 0; i < 2; i++) {
+            uint64_t d = next;
+            if (!active[i])
+                continue;
+            if (mc != CURLM_OK) {
+                snprintf(ts[i].c->errmsg, sizeof(ts[i].c->errmsg),
+                         "curl multi: %s", curl_multi_strerror(mc));
+                pair_end(&ts[i], &active[i], u->multi, p, SY_EUP_PROTO);
+            } else if (ts[i].c->cancel) {
+                pair_end(&ts[i], &active[i], u->multi, p, SY_EGONE);
+            } else if ((e = transfer_deadline(&ts[i], now, &d)) != SY_OK) {
+                pair_end(&ts[i], &active[i], u->multi, p, e);
+            }
+            next = SY_MIN(next, d);
+        }
+        /* A callback may have cancelled the one checked first. */
+        if (active[0] && ts[0].c->cancel)
+            pair_end(&ts[0], &active[0], u->multi, p, SY_EGONE);
+        if (!active[0] && !active[1])
+            break;
+        if (!b_asked && now >= b_at_us) {
+            b_asked = true;
+            struct sy_upstream_call *b = p->start(p->ud);
+            if (b != NULL) {
+                if (u->easy2 == NULL)
+                    u->easy2 = new_easy();
+                e = transfer_start(&ts[1], u->easy2, u->multi, b);
+                if (e == SY_OK)
+                    active[1] = true;
+                else
+                    p->done(p->ud, b, e);
+                continue; /* start it now */
+            }
+        }
+        if (!b_asked)
+            next = SY_MIN(next, b_at_us);
+        curl_multi_poll(u->multi, NULL, 0, poll_ms(u->multi, now, next), NULL);
+    }
 }

@@ -23,10 +23,15 @@ typedef enum sy_err (*sy_upstream_data_fn)(void *ud, const char *p, size_t n);
 struct sy_upstream_call {
     /* in */
     const struct sy_http_out *req; /* method, URL, headers, body */
+    const char *trace_headers;     /* "traceparent: ...\0tracestate: ...\0\0"
+                                      or NULL: W3C trace context lines added
+                                      to every adapter's headers */
     struct sy_timeouts timeouts;
     size_t max_body_bytes;       /* cap on a buffered body */
     sy_upstream_data_fn on_data; /* NULL: buffer 2xx bodies too */
     void *ud;
+    bool cancel; /* a hedged pair's: set by a callback to cut this call
+                    at once (sy_upstream_perform_pair) */
     /* out */
     int status; /* HTTP status, 0 when none arrived */
     char content_type[96];
@@ -53,5 +58,30 @@ void sy_upstream_free(struct sy_upstream *u);
 enum sy_err sy_upstream_perform(struct sy_upstream *u,
                                 struct sy_upstream_call *c);
 void sy_upstream_call_cleanup(struct sy_upstream_call *c);
+
+/* A hedged pair (sy_upstream_perform_pair): two calls on one thread, the
+ * second started late; see upstream.c. */
+struct sy_upstream_pair {
+    /* At the hedge's time: the second call, or NULL for none. */
+    struct sy_upstream_call *(*start)(void *ud);
+    /* A call ended with 'e' (SY_EGONE: cancelled). May set the other
+     * call's 'cancel'. */
+    void (*done)(void *ud, struct sy_upstream_call *c, enum sy_err e);
+    void *ud;
+};
+void sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
+                              uint64_t b_at_us,
+                              const struct sy_upstream_pair *p);
+
+/* A blocking POST on a handle of its own, for a background thread
+ * (upstream_post.c); never on a request thread. */
+struct sy_header_kv;
+struct sy_poster;
+struct sy_poster *sy_poster_new(void);
+void sy_poster_free(struct sy_poster *p);
+void sy_poster_abort_at(struct sy_poster *p, uint64_t deadline_ms);
+int sy_poster_post(struct sy_poster *p, const char *url, const char *ctype,
+                   const struct sy_header_kv *h, size_t nh, const char *body,
+                   size_t len, uint32_t timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -12,11 +12,17 @@
  *    "provider":"openai","prompt_tokens":1200,"completion_tokens":300,
  *    "cached_tokens":1024,"reasoning_tokens":0,"cost_micro_usd":4280,
  *    "status":200,"error":null,"attempts":1,"attempt":1,"outcome":"ok",
- *    "estimated":0,"cache_write_tokens":0,"surface":"chat"}
+ *    "estimated":0,"cache_write_tokens":0,"surface":"chat",
+ *    "trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
  *
  * One line per provider attempt: "attempt" of "attempts", its "outcome"
  * and cost; "status" and "error" are the request's. "estimated" 1 marks
  * tokens the gateway estimated because the provider reported none.
+ * "trace_id" is the request's W3C trace id (docs/operations.md, Traces).
+ * "hedge" ("primary" or "hedge", else null) and "won" (1: answered the
+ * caller) mark the two attempts of a hedged request.
+ * Members are only ever added (readers skip unknown ones and take a
+ * missing one as null or 0), so "v" stays 1.
  *
  * "time" is RFC 3339 UTC with milliseconds; a string member may be null;
  * strings are valid UTF-8 (an invalid byte is written as \ufffd) cut to
@@ -41,8 +47,10 @@
  */
 #include "base/sy.h"
 #include "usagelog.h"
+#include "linefile.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/jsonline.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -94,81 +102,14 @@ const struct sy_usagelog_field sy_usagelog_fields[] = {
     { "cache_write_tokens", F_I64,
       offsetof(struct sy_usage_record, cache_write_tokens) },
     { "surface", F_STR, offsetof(struct sy_usage_record, surface) },
+    { "trace_id", F_STR, offsetof(struct sy_usage_record, trace_id) },
+    { "hedge", F_STR, offsetof(struct sy_usage_record, hedge) },
+    { "won", F_UINT, offsetof(struct sy_usage_record, won) },
 };
 const size_t sy_usagelog_nfields = SY_ARRAY_LEN(sy_usagelog_fields);
 
 /* ------------------------------------------------------------------ */
 /* Writing a line                                                      */
-
-/* A bounded output buffer: appends past 'cap' set 'full' and are lost. */
-struct out {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool full;
-};
-
-static void
-out_put(struct out *o, const char *s, size_t n)
-{
-    if (o->full || n > o->cap - o->len) {
-        o->full = true;
-        return;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
-
-static void
-out_puts(struct out *o, const char *s)
-{
-    out_put(o, s, strlen(s));
-}
-
-/* Append 's' as a JSON string (null for NULL), escaped by the tree's one
- * escaper (sy_buf_json_char: quotes, backslashes and control characters
- * escaped, invalid UTF-8 bytes as \ufffd), cut after
- * SY_USAGELOG_FIELD_MAX escaped bytes at a character boundary. */
-static void
-out_json_str(struct out *o, const char *s)
-{
-    if (s == NULL) {
-        out_puts(o, "null");
-        return;
-    }
-    size_t n = strlen(s);
-    size_t used = 0;
-    out_put(o, "\"", 1);
-    for (size_t i = 0; i < n;) {
-        char esc[6];
-        const char *piece;
-        size_t adv;
-        size_t plen = sy_buf_json_char(s + i, n - i, esc, &piece, &adv);
-        if (used + plen > SY_USAGELOG_FIELD_MAX)
-            break;
-        out_put(o, piece, plen);
-        used += plen;
-        i += adv;
-    }
-    out_put(o, "\"", 1);
-}
-
-/* 'out' has room for 64 bytes (more than TIME_LEN + 1, to keep the
- * compiler's format-truncation check quiet about impossible years). */
-static void
-format_time(uint64_t ms, char *out)
-{
-    time_t sec = (time_t)(ms / 1000u);
-    struct tm tm;
-    if (ms / 1000u > (uint64_t)253402300799u || gmtime_r(&sec, &tm) == NULL) {
-        /* After 9999-12-31: not representable in RFC 3339. */
-        memcpy(out, "9999-12-31T23:59:59.999Z", TIME_LEN + 1);
-        return;
-    }
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned)(ms % 1000u));
-}
 
 /* Format 'r' as one line, newline included, into 'out' ('outlen'
  * bytes; not NUL-terminated). Returns the length, or 0 when it does not
@@ -177,71 +118,58 @@ format_time(uint64_t ms, char *out)
 size_t
 sy_usagelog_format(const struct sy_usage_record *r, char *out, size_t outlen)
 {
-    struct out o = { .p = out, .len = 0, .cap = outlen, .full = false };
+    struct sy_jsonline o;
+    sy_jsonline_init(&o, out, outlen);
     char num[32];
     snprintf(num, sizeof(num), "{\"v\":%d", SY_USAGELOG_VERSION);
-    out_puts(&o, num);
+    sy_jsonline_puts(&o, num);
     for (size_t i = 0; i < sy_usagelog_nfields; i++) {
         const struct sy_usagelog_field *f = &sy_usagelog_fields[i];
         const char *base = (const char *)r + f->off;
-        out_puts(&o, ",\"");
-        out_puts(&o, f->name);
-        out_puts(&o, "\":");
+        sy_jsonline_key(&o, f->name);
         switch (f->type) {
         case F_TIME: {
             char t[64];
             uint64_t ms;
             memcpy(&ms, base, sizeof(ms));
-            format_time(ms, t);
-            out_put(&o, "\"", 1);
-            out_put(&o, t, TIME_LEN);
-            out_put(&o, "\"", 1);
+            sy_jsonline_time(t, ms);
+            sy_jsonline_put(&o, "\"", 1);
+            sy_jsonline_put(&o, t, TIME_LEN);
+            sy_jsonline_put(&o, "\"", 1);
             break;
         }
         case F_STR: {
             const char *s;
             memcpy(&s, base, sizeof(s));
-            out_json_str(&o, s);
+            sy_jsonline_str(&o, s, SY_USAGELOG_FIELD_MAX);
             break;
         }
         case F_I64: {
             int64_t v;
             memcpy(&v, base, sizeof(v));
-            snprintf(num, sizeof(num), "%" PRId64, v);
-            out_puts(&o, num);
+            sy_jsonline_i64(&o, v);
             break;
         }
         case F_INT: {
             int v;
             memcpy(&v, base, sizeof(v));
-            snprintf(num, sizeof(num), "%d", v);
-            out_puts(&o, num);
+            sy_jsonline_i64(&o, v);
             break;
         }
         case F_UINT: {
             unsigned v;
             memcpy(&v, base, sizeof(v));
-            snprintf(num, sizeof(num), "%u", v);
-            out_puts(&o, num);
+            sy_jsonline_u64(&o, v);
             break;
         }
         }
     }
-    out_put(&o, "}\n", 2);
+    sy_jsonline_put(&o, "}\n", 2);
     return o.full ? 0 : o.len;
 }
 
 /* ------------------------------------------------------------------ */
 /* The log file                                                        */
-
-static int
-open_append(const char *path)
-{
-    /* O_NOFOLLOW: a symlink planted at the path (e.g. to a file the
-     * gateway's user may write) is refused, not written through. */
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                0640);
-}
 
 /* Open (creating it, mode 0640) the log at 'path' for appending into
  * '*out', owned by the caller (sy_usagelog_close). When the file cannot
@@ -251,7 +179,7 @@ sy_usagelog_open(const char *path, struct sy_usagelog **out, char *err,
                  size_t errlen)
 {
     *out = NULL;
-    int fd = open_append(path);
+    int fd = sy_linefile_open(path);
     if (fd < 0) {
         snprintf(err, errlen, "usage log %s: %s", path,
                  errno == ELOOP ? "is a symbolic link; refusing to follow it"
@@ -275,7 +203,7 @@ sy_usagelog_open(const char *path, struct sy_usagelog **out, char *err,
 enum sy_err
 sy_usagelog_reopen(struct sy_usagelog *l, char *err, size_t errlen)
 {
-    int fd = open_append(l->path);
+    int fd = sy_linefile_open(l->path);
     if (fd < 0) {
         snprintf(err, errlen, "usage log %s: %s", l->path, strerror(errno));
         return SY_EINTERNAL;
@@ -317,17 +245,12 @@ sy_usagelog_write(struct sy_usagelog *l, const struct sy_usage_record *r)
         note_failure(l, "line too long"); /* cannot happen: see FIELD_MAX */
         return;
     }
-    ssize_t w;
-    do {
-        w = write(l->fd, line, len);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0) {
+    enum sy_linefile_res res = sy_linefile_write(l->fd, line, len);
+    if (res == SY_LINEFILE_ERROR) {
         note_failure(l, strerror(errno));
         return;
     }
-    if ((size_t)w < len) {
-        /* Torn line: end it so that the next one starts on its own. */
-        ssize_t nl SY_UNUSED = write(l->fd, "\n", 1);
+    if (res == SY_LINEFILE_SHORT) {
         note_failure(l, "short write");
         return;
     }

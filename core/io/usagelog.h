@@ -56,6 +56,12 @@ struct sy_usage_record {
     int64_t cache_write_tokens; /* prompt tokens written to the provider's
                                   cache (in prompt_tokens) */
     const char *surface;        /* the client API: "chat", "messages" */
+    const char *trace_id;       /* the request's W3C trace id (32 hex
+                                  digits), or NULL */
+    const char *hedge;          /* a hedged request's attempts: "primary"
+                                  or "hedge"; NULL otherwise */
+    unsigned won;               /* 1: this attempt of a hedged pair
+                                  answered the caller */
 };
 
 struct sy_usagelog_stats {

@@ -39,6 +39,9 @@ struct sy_worker {
     struct sy_store *store;         /* owned; this thread's Redis connection,
                                       or NULL without shared state */
     struct sy_usagelog *usagelog;   /* borrowed; process-wide, or NULL */
+    struct sy_accesslog *accesslog; /* borrowed; process-wide, or NULL */
+    struct sy_otlp *otlp;           /* borrowed; the process's span
+                                      exporter, or NULL (no export) */
 };
 
 void sy_worker_init(struct sy_worker *w, const struct sy_config *cfg,

@@ -41,7 +41,13 @@ struct sy_attempt {
     uint64_t total_us;
     bool key_held;                 /* 'key_res' is a live reservation */
     struct sy_reservation key_res; /* the provider key's RPM/TPM */
+    uint8_t hedge; /* 0, or of a hedged pair: SY_ATTEMPT_PRIMARY, _HEDGE */
+    bool won;      /* of a hedged pair: the one that answered */
 };
+
+/* sy_attempt.hedge (pipeline_hedge.c) */
+#define SY_ATTEMPT_PRIMARY 1
+#define SY_ATTEMPT_HEDGE   2
 
 struct sy_ledger {
     /* admit */

@@ -132,8 +132,10 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
     memset(out, 0, sizeof(*out));
-    sy_buf_clear(&w->upbody);
-    out->body = &w->upbody;
+    /* A hedge's request is built apart: the first one's body may still
+     * be going out (pipeline_hedge.c). */
+    out->body = c->upbody != NULL ? c->upbody : &w->upbody;
+    sy_buf_clear(out->body);
     enum sy_err e = ad->build_request(&c->call, out);
     if (e == SY_OK)
         return true;
@@ -301,6 +303,8 @@ on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     }
     if (e == SY_OK) {
         take_usage(c, &resp.usage);
+        c->tr.finish_reason = resp.finish_reason; /* for its span */
+        c->tr.response_model = resp.upstream_model;
         return finish_reply(c, &resp, f);
     }
     if (f->err == SY_OK)
@@ -533,50 +537,73 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
                         out_tokens, c->probe_token);
 }
 
-/* One try on deployment c->dep with 'api_key', recorded in 'a'.
- * SY_ATTEMPT_DONE when the caller has been answered (success, caller
- * error, a stream that had started, a caller that left). */
-enum sy_attempt_result
-sy_pipeline_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
+/* The first half of an attempt: build the provider request into
+ * 'out' and set up 'uc' for it. False when the adapter refused (the
+ * attempt is closed: nothing was sent). 'f' must live until the
+ * attempt ends (the adapter reports stream failures into it). */
+bool
+sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
+                         struct sy_attempt *a, struct sy_http_out *out,
+                         struct sy_upstream_call *uc, struct sy_failure *f)
 {
-    struct sy_failure f;
-    memset(&f, 0, sizeof(f));
-    struct sy_http_out out;
-    struct sy_upstream_call uc;
-    memset(&uc, 0, sizeof(uc));
-    if (!attempt_begin(c, api_key, &out, &f)) {
+    memset(f, 0, sizeof(*f));
+    memset(uc, 0, sizeof(*uc));
+    if (!attempt_begin(c, api_key, out, f)) {
         /* Nothing was sent; another deployment may serve the request. */
-        sy_pipeline_note_failure(c, &f);
-        c->result = f.err;
-        attempt_close(c, a, &uc, false);
-        return SY_ATTEMPT_NEXT;
+        sy_pipeline_note_failure(c, f);
+        c->result = f->err;
+        attempt_close(c, a, uc, false);
+        return false;
     }
-    uc.req = &out;
-    uc.timeouts = c->dep->timeouts;
-    uc.max_body_bytes = c->dep->max_response_bytes;
+    uc->req = out;
+    uc->timeouts = c->dep->timeouts;
+    uc->max_body_bytes = c->dep->max_response_bytes;
     if (c->chat.stream || c->as != NULL) {
-        uc.on_data = sy_pipeline_on_stream_data;
-        uc.ud = c;
+        uc->on_data = sy_pipeline_on_stream_data;
+        uc->ud = c;
     }
-    c->uc = &uc;
-    enum sy_err e = c->w->perform(c->w->up, &uc);
+    c->uc = uc;
+    sy_pipeline_trace_call(c, uc);
+    sy_state_inflight(c->w->state, c->dep, 1); /* the router spreads by it */
+    return true;
+}
+
+/* The second half: what the call 'uc' ended with ('e') becomes the
+ * caller's answer or a failure, and the attempt is closed. A call a
+ * hedged pair cancelled (pipeline_hedge.c) is no failure: it records
+ * no latency and answers nothing. */
+enum sy_attempt_result
+sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
+                        struct sy_upstream_call *uc, enum sy_err e,
+                        struct sy_failure *f)
+{
     /* total_ms reached with nothing but headers or keep-alive comments
      * is a provider that never answered, not a long answer. */
-    if (e == SY_EUP_TOOLONG && uc.on_data != NULL && c->stream_chunks == 0 &&
+    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks == 0 &&
         !c->json_reply)
         e = SY_EUP_TIMEOUT;
-    bool ok2xx = e == SY_OK && uc.status >= 200 && uc.status < 300;
+    bool ok2xx = e == SY_OK && uc->status >= 200 && uc->status < 300;
     enum sy_attempt_result ar;
-    if (ok2xx && !c->chat.stream)
-        ar = on_reply(c, &uc, &f);
-    else if (ok2xx)
-        ar = on_stream_end(c, &f);
-    else
-        ar = on_failure(c, &uc, e, &f);
-    if (ar == SY_ATTEMPT_NEXT)
-        ar = after_failure(c, &f);
-    attempt_close(c, a, &uc, e != SY_ETOOBIG);
+    if (uc->cancel && e == SY_EGONE) {
+        c->result = SY_EGONE;
+        ar = SY_ATTEMPT_NEXT;
+    } else {
+        if (ok2xx && !c->chat.stream)
+            ar = on_reply(c, uc, f);
+        else if (ok2xx)
+            ar = on_stream_end(c, f);
+        else
+            ar = on_failure(c, uc, e, f);
+        if (ar == SY_ATTEMPT_NEXT)
+            ar = after_failure(c, f);
+    }
+    attempt_close(c, a, uc, e != SY_ETOOBIG);
+    sy_state_inflight(c->w->state, a->d, -1);
+    sy_pipeline_trace_call_done(c, a, uc);
     c->uc = NULL;
-    sy_upstream_call_cleanup(&uc);
+    sy_upstream_call_cleanup(uc);
     return ar;
 }
+
+/* sy_pipeline_attempt, the whole attempt, is in pipeline_hedge.c: a
+ * group that hedges runs it as a pair. */

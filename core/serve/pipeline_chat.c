@@ -22,8 +22,10 @@
 #include "pipeline_int.h"
 #include "auth.h"
 #include "router.h"
+#include "affinity.h"
 #include "api/caps.h"
 #include "api/chat.h"
+#include "api/chat_affinity.h"
 #include "api/req.h"
 #include "api/sink.h"
 #include "base/clock.h"
@@ -209,6 +211,14 @@ plan_route(struct pctx *c)
         refuse_incapable(c, plan, field);
         return NULL;
     }
+    if (c->group->affinity) {
+        /* A conversation stays on its deployment (serve/affinity.c). */
+        uint64_t key = 0;
+        bool has =
+            sy_chat_affinity_key(&c->chat, c->r->session_id,
+                                 c->group->affinity_prefix_min, &key, NULL);
+        sy_affinity_count(sy_affinity_apply(plan, c->group, has, key));
+    }
     return plan;
 }
 
@@ -381,6 +391,8 @@ sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan)
                                    "budget_exceeded", NULL);
             return;
         }
+        c->plan = plan; /* for a hedge (pipeline_hedge.c) */
+        c->plan_i = i;
         done = try_deployment(c, est) == SY_ATTEMPT_DONE;
         /* A probe that sent nothing (no key had quota) is freed now. */
         if (c->probe_token != NULL)

@@ -76,7 +76,9 @@ count_native(struct pctx *c, const struct sy_deployment *d)
     c->dep = d;
     c->attempts++;
     c->uc = &uc;
+    sy_pipeline_trace_call(c, &uc);
     enum sy_err e = w->perform(w->up, &uc);
+    sy_pipeline_trace_call_done(c, NULL, &uc);
     bool answered = false;
     if (e == SY_OK && uc.status >= 200 && uc.status < 300) {
         struct json_object *o = json_tokener_parse(sy_buf_cstr(&uc.body));

@@ -370,6 +370,7 @@ embed_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
     uc.timeouts = c->dep->timeouts;
     uc.max_body_bytes = c->dep->max_response_bytes;
     c->uc = &uc;
+    sy_pipeline_trace_call(c, &uc);
     enum sy_err e = c->w->perform(c->w->up, &uc);
     enum sy_attempt_result ar =
         e == SY_OK && uc.status >= 200 && uc.status < 300
@@ -385,6 +386,7 @@ embed_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
         }
     }
     attempt_close(c, a, &uc, e != SY_ETOOBIG);
+    sy_pipeline_trace_call_done(c, a, &uc);
     c->uc = NULL;
     sy_upstream_call_cleanup(&uc);
     return ar;

@@ -14,6 +14,7 @@
 #include "api/chat.h"
 #include "base/err.h"
 #include "base/limits.h"
+#include "base/traceparent.h"
 #include "state/ratelimit.h"
 #include "io/upstream.h"
 #include "api/adapter.h"
@@ -38,6 +39,22 @@ struct sy_surface_hooks {
 /* What one attempt did: answered the caller, or move on. */
 enum sy_attempt_result { SY_ATTEMPT_DONE, SY_ATTEMPT_NEXT };
 struct sy_embed_req;
+struct sy_route_plan;
+
+/* The W3C trace context of a request and of its current provider call
+ * (pipeline_trace.c). */
+struct sy_pipeline_trace {
+    char trace_id[SY_TRACE_ID_HEX + 1];  /* the caller's, or a new one */
+    char span_id[SY_SPAN_ID_HEX + 1];    /* the gateway's request span */
+    char parent_id[SY_SPAN_ID_HEX + 1];  /* the caller's span, or "" */
+    uint8_t flags;                       /* trace-flags passed on */
+    const char *tracestate;              /* the caller's when valid, or NULL */
+    char attempt_id[SY_SPAN_ID_HEX + 1]; /* the current provider call's */
+    uint64_t wall_us;                    /* wall clock at pctx.start_us */
+    uint64_t provider_us;                /* time spent in provider calls */
+    const char *finish_reason;           /* of the call's reply, or NULL */
+    const char *response_model;          /* the model the reply names */
+};
 
 /* Per-request state, on the stack of sy_pipeline_handle. */
 struct pctx {
@@ -46,6 +63,7 @@ struct pctx {
     struct sy_sink *s;
     const char *request_id;
     uint64_t start_us;
+    struct sy_pipeline_trace tr;     /* trace context (pipeline_trace.c) */
     const struct sy_deployment *dep; /* the deployment tried last */
     unsigned attempts;
     struct sy_chat_req chat;
@@ -121,6 +139,12 @@ struct pctx {
     bool resp_store;
     const char *resp_input_json; /* a JSON array, in the arena */
     size_t resp_input_len;
+    /* hedged requests (pipeline_hedge.c): the plan being run and the
+     * index of the deployment tried (set by sy_pipeline_run), and where
+     * a hedge builds its request (NULL: the worker's upbody) */
+    struct sy_route_plan *plan;
+    size_t plan_i;
+    struct sy_buf *upbody;
 };
 
 /* Response writers (pipeline.c) */
@@ -149,9 +173,20 @@ void sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated);
 void sy_pipeline_release_held(struct pctx *c);
 void sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd);
 
-/* One provider attempt (pipeline_attempt.c) */
+/* One provider attempt (pipeline_hedge.c: one call, or a hedged pair
+ * for a group that hedges; its halves are in pipeline_attempt.c) */
 enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
                                            struct sy_attempt *a);
+/* ... in two halves, for a hedged pair (pipeline_hedge.c) */
+bool sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
+                              struct sy_attempt *a, struct sy_http_out *out,
+                              struct sy_upstream_call *uc,
+                              struct sy_failure *f);
+enum sy_attempt_result sy_pipeline_attempt_end(struct pctx *c,
+                                               struct sy_attempt *a,
+                                               struct sy_upstream_call *uc,
+                                               enum sy_err e,
+                                               struct sy_failure *f);
 
 /* The chat transaction (pipeline_chat.c) and its settlement
  * (pipeline_settle.c) */
@@ -191,6 +226,16 @@ uint64_t sy_pipeline_estimate_tokens(const struct pctx *c);
 bool sy_pipeline_json_ctype(const char *content_type);
 bool sy_pipeline_read_json_body(struct pctx *c);
 void sy_pipeline_log_path(const char *path, int status, char *out, size_t n);
+
+/* Trace context, spans and the access log (pipeline_trace.c) */
+void sy_pipeline_trace_begin(struct pctx *c);
+bool sy_pipeline_trace_response(const struct pctx *c,
+                                char out[SY_TRACEPARENT_LEN + 1]);
+void sy_pipeline_trace_call(struct pctx *c, struct sy_upstream_call *uc);
+void sy_pipeline_trace_call_done(struct pctx *c, const struct sy_attempt *a,
+                                 const struct sy_upstream_call *uc);
+void sy_pipeline_trace_end(struct pctx *c, const char *method,
+                           const char *path);
 
 /* The Responses API's conversation store (pipeline_responses.c) */
 bool sy_pipeline_responses_prepare(struct pctx *c);

@@ -8,6 +8,8 @@
 #include "pipeline.h"
 #include "pipeline_int.h"
 #include "auth.h"
+#include "metrics.h"
+#include "dashboard.h"
 #include "state/budget.h"
 #include "api/caps.h"
 #include "api/chat.h"
@@ -69,6 +71,8 @@ static const struct route routes[] = {
     { "/v1/responses/", true, "DELETE", sy_pipeline_handle_response_delete,
       NULL, NULL },
     { "/healthz", false, "GET", sy_pipeline_handle_health, NULL, NULL },
+    { "/metrics", false, "GET", sy_pipeline_handle_metrics, NULL, NULL },
+    { "/dashboard", false, "GET", sy_pipeline_handle_dashboard, NULL, NULL },
 };
 
 /* The surface whose error shape a path gets before (or without) a route:
@@ -105,10 +109,16 @@ route_hit(const struct route *rt, const char *path)
 
 /* Is 'path' one of the gateway's own paths, whatever the method? The
  * mount logic (core/api/mount.c) asks, to tell a sub-path mount from a web
- * server's own split of a root mount. */
+ * server's own split of a root mount. Everything under "/v1/" counts,
+ * routes or not: lighttpd at "/" splits "/v1/messages/nope" into
+ * SCRIPT_NAME "/v1" and PATH_INFO "/messages/nope", and the unknown path
+ * must get the 404 of the API it belongs to (Anthropic's shape under
+ * /v1/messages), not be routed as "/messages/nope". */
 bool
 sy_pipeline_is_route(const char *path)
 {
+    if (strncmp(path, "/v1/", 4) == 0)
+        return true;
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++)
         if (route_hit(&routes[i], path))
             return true;
@@ -127,6 +137,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     c.r = r;
     c.s = s;
     c.start_us = sy_now_us();
+    sy_metrics_begin(sy_state_metrics(w->state));
     w->seq++;
     if (w->cfg->server.trust_request_id && r->request_id_in != NULL &&
         valid_request_id(r->request_id_in))
@@ -134,6 +145,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     else
         c.request_id = sy_arena_printf(&w->arena, "req_%s%08x", w->id_prefix,
                                        (unsigned)w->seq);
+    sy_pipeline_trace_begin(&c);
 
     const char *path = r->path ? r->path : "/";
     const char *method = r->method ? r->method : "GET";
@@ -179,6 +191,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
                  path);
         sy_pipeline_send_err(&c, SY_ENOTFOUND, msg, NULL);
     }
+    sy_metrics_request_done(&c);
     /* The path is logged redacted: a client that pastes a key into a URL
      * must not put it in our log (sy_pipeline_log_path). */
     char logged[160];
@@ -186,4 +199,5 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     sy_log_info(c.request_id, "%.16s %s %d dep=%s attempts=%u %.1fms", method,
                 logged, s->status, c.dep ? c.dep->name : "-", c.attempts,
                 (double)(sy_now_us() - c.start_us) / 1000.0);
+    sy_pipeline_trace_end(&c, method, logged);
 }

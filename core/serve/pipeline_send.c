@@ -69,6 +69,9 @@ sy_pipeline_send_head(struct pctx *c, int status, const char *ctype,
                    "Content-Type: %.200s\r\n"
                    "x-request-id: %.64s\r\n",
                    status, sy_http_reason(status), ctype, c->request_id);
+    char tp[SY_TRACEPARENT_LEN + 1];
+    if (sy_pipeline_trace_response(c, tp))
+        len = head_put(head, sizeof(head), len, "traceparent: %s\r\n", tp);
     if (c->dep != NULL)
         len = head_put(head, sizeof(head), len,
                        "x-switchyard-deployment: %s\r\n"

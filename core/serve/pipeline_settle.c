@@ -17,6 +17,7 @@
 #include "io/usagelog.h"
 #include "io/worker.h"
 #include "state/budget.h"
+#include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
 #include "state/vkeys.h"
@@ -67,6 +68,7 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
     struct sy_usage_record r;
     memset(&r, 0, sizeof(r));
     r.request_id = c->request_id;
+    r.trace_id = c->tr.trace_id;
     r.key_name = l->ck ? l->ck->name : NULL;
     r.team = l->ck ? l->ck->team : NULL;
     r.group = g->name;
@@ -79,7 +81,9 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
     r.cache_write_tokens = a->usage.cache_write_tokens;
     r.surface = c->surface->name;
     r.cost_micro_usd = a->cost_micro_usd;
-    bool served = last && c->s->status == 200 && a->outcome == SY_OK;
+    /* Of a hedged pair, the winner answered, whichever came last. */
+    bool answered = a->hedge != 0 ? a->won : last;
+    bool served = answered && c->s->status == 200 && a->outcome == SY_OK;
     if (served && g->ndeployments > 0) {
         /* What the group's first deployment would have charged: the
          * spend report's baseline, on the answering line only. */
@@ -92,8 +96,16 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
     r.attempts = nsent;
     r.attempt = nth;
     r.outcome = a->outcome == SY_OK ? "ok" : sy_err_name(a->outcome);
+    if (a->hedge != 0 && !a->won && a->outcome == SY_EGONE)
+        r.outcome = "cancelled"; /* the other of the pair answered */
     r.estimated = a->estimated ? 1 : 0;
+    r.hedge = a->hedge == SY_ATTEMPT_PRIMARY ? "primary"
+              : a->hedge == SY_ATTEMPT_HEDGE ? "hedge"
+                                             : NULL;
+    r.won = a->won ? 1 : 0;
     sy_usagelog_write(c->w->usagelog, &r);
+    sy_metrics_attempt(sy_state_metrics(c->w->state), g, a->d, a->outcome,
+                       &a->usage, !last);
     sy_state_spend(c->w->state, &r);
 }
 

@@ -2,7 +2,10 @@
  * router.h - rank a group's deployments for one request from the live
  * picture of each deployment (latency quantiles, breaker state), by the
  * group's strategy: priority, latency, cost or weighted. Pure: the
- * snapshot, the request's size and a random number are arguments.
+ * snapshot (with each deployment's attempts in flight), the request's
+ * size and a random number are arguments. router.c: the entry, priority,
+ * weighted, the explanation; router_latency.c: latency and cost.
+ * Prompt-cache affinity reorders a plan afterwards (affinity.h).
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_CORE_ROUTER_H
@@ -23,6 +26,9 @@ struct sy_route_entry {
     const struct sy_deployment *d;
     double score;    /* strategy-specific; lower is better */
     const char *why; /* static text: why excluded or demoted */
+    bool slow;       /* known over the group's thresholds, or clearly
+                        slower than the best: not where a conversation
+                        stays (affinity.c) */
 };
 
 struct sy_route_plan {
@@ -31,6 +37,8 @@ struct sy_route_plan {
     size_t ncand;
     struct sy_route_entry excl[SY_ROUTE_MAX]; /* not to be tried */
     size_t nexcl;
+    const char *affinity; /* "hit", "moved", "miss", "none"; NULL: the
+                             group has no affinity (affinity.c) */
 };
 
 void sy_router_plan(const struct sy_group *g, const struct sy_dep_view *views,

@@ -145,3 +145,15 @@ sy_key_response(char *out, size_t outlen, const char *prefix, const char *id)
 {
     return snprintf(out, outlen, "%sresp:%s", prefix, id);
 }
+
+int
+sy_key_metrics(char *out, size_t outlen, const char *prefix, const char *family)
+{
+    return snprintf(out, outlen, "%smetrics:%s", prefix, family);
+}
+
+int
+sy_key_metrics_inflight(char *out, size_t outlen, const char *prefix)
+{
+    return snprintf(out, outlen, "%smetrics:inflight", prefix);
+}

@@ -94,6 +94,17 @@ int sy_key_breaker_channel(char *out, size_t outlen, const char *prefix);
 int sy_key_contract(char *out, size_t outlen, const char *prefix);
 
 /* ---------------------------------------------------------------- */
+/* Prometheus metrics (metrics.c, metrics_read.c)                     */
+
+/* One metric family's counters, a hash: "<prefix>metrics:<family>",
+ * family sy_metrics_family_name(). */
+int sy_key_metrics(char *out, size_t outlen, const char *prefix,
+                   const char *family);
+/* Requests in flight, a sorted set of "<host>:<pid>:<n>" by wall-clock
+ * ms: "<prefix>metrics:inflight". */
+int sy_key_metrics_inflight(char *out, size_t outlen, const char *prefix);
+
+/* ---------------------------------------------------------------- */
 /* The Responses API's conversation store (responses.c)              */
 
 /* One stored response: "<prefix>resp:<id>" (a JSON string value). */

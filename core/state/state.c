@@ -25,6 +25,7 @@
 #include "latency.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "metrics.h"
 #include "spend.h"
 #include "io/usagelog.h"
 
@@ -37,8 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RECENT_MIN_SAMPLES 3   /* samples in the last two slices that count */
-#define WAKE_MS            20u /* the state thread looks for probe outcomes */
+#define WAKE_MS 20u /* the state thread looks for probe outcomes */
 
 struct outcome {
     unsigned dep;
@@ -68,6 +68,9 @@ struct dep_state {
                                                           slices */
     bool remote_known;
     uint32_t remote_error_pct;
+    struct sy_dep_known known; /* its last live picture (state_known.c) */
+    uint64_t known_at_ms;
+    unsigned learn_min; /* samples that make its window learned */
 };
 
 struct sy_state {
@@ -89,8 +92,10 @@ struct sy_state {
                              not at the next refresh */
     atomic_uint_fast64_t *route_seq; /* requests routed per group
                                         (cfg->ngroups) */
+    atomic_uint *inflight;           /* attempts out per deployment */
     pthread_t thread;
     bool thread_started;
+    struct sy_metrics *metrics; /* this process's counters (metrics.h) */
 };
 
 static uint32_t
@@ -121,7 +126,7 @@ raise_by_recent(struct sy_latency_stats *s,
 {
     for (int m = 0; m < SY_LATENCY__COUNT; m++) {
         const struct sy_latency_stats *r = &recent[m];
-        if (r->count < RECENT_MIN_SAMPLES)
+        if (r->count < SY_STATE_RECENT_MIN)
             continue;
         s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
         s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
@@ -139,6 +144,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     if (remote) {
         memcpy(s, ds->remote, sizeof(s));
         raise_by_recent(s, ds->recent);
+        v->recent_samples = ds->recent[SY_LATENCY_TOTAL].count;
         v->error_pct = ds->remote_error_pct;
     } else {
         /* This process's own samples, with the same rule: a refresh that
@@ -155,6 +161,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
             sy_latency_hist_stats(&h, &s[m]);
         }
         raise_by_recent(s, recent);
+        v->recent_samples = recent[SY_LATENCY_TOTAL].count;
         uint32_t total = 0, failed = 0;
         sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms, &total,
                           &failed);
@@ -206,9 +213,27 @@ sy_state_views(struct sy_state *st, struct sy_dep_view *out)
 {
     uint64_t now = sy_now_ms();
     pthread_mutex_lock(&st->lock);
-    for (size_t i = 0; i < st->cfg->ndeployments; i++)
-        fill_view(st, &st->deps[i], now, &out[i]);
+    for (size_t i = 0; i < st->cfg->ndeployments; i++) {
+        struct dep_state *ds = &st->deps[i];
+        fill_view(st, ds, now, &out[i]);
+        sy_known_keep(&ds->known, &ds->known_at_ms, &out[i], now, ds->learn_min,
+                      st->cfg->state.window_ms);
+        out[i].inflight = atomic_load(&st->inflight[i]);
+    }
     pthread_mutex_unlock(&st->lock);
+}
+
+/* An attempt on 'd' starts (+1) or ends (-1) in this process: the
+ * latency strategy spreads by it (struct sy_dep_view.inflight). */
+void
+sy_state_inflight(struct sy_state *st, const struct sy_deployment *d, int delta)
+{
+    if (st == NULL || d == NULL || d->index >= st->cfg->ndeployments)
+        return;
+    if (delta > 0)
+        atomic_fetch_add(&st->inflight[d->index], 1u);
+    else
+        atomic_fetch_sub(&st->inflight[d->index], 1u);
 }
 
 static void adopt(struct sy_state *st, unsigned dep,
@@ -234,11 +259,14 @@ sy_state_allow(struct sy_state *st, struct sy_store *store,
     pthread_mutex_lock(&st->lock);
     bool ask = store != NULL && atomic_load(&st->redis_up) &&
                ds->shared_known && ds->shared.state != SY_BREAKER_CLOSED;
+    enum sy_breaker_state was = ds->local.state;
     if (!ask)
         v = sy_breaker_allow(&ds->local, bc, now);
     else
         v = sy_breaker_is_candidate(&ds->local, now) ? SY_BREAKER_PROBE
                                                      : SY_BREAKER_DENY;
+    if (!atomic_load(&st->redis_up) && ds->local.state != was)
+        sy_metrics_breaker(st->metrics, d->index, ds->local.state);
     pthread_mutex_unlock(&st->lock);
     if (!ask || v == SY_BREAKER_DENY)
         return v;
@@ -249,6 +277,8 @@ sy_state_allow(struct sy_state *st, struct sy_store *store,
         /* The holder's deadline (or the cluster's open deadline) is now
          * this process's, whoever got the probe. */
         adopt(st, d->index, &sh, now);
+        if (sh.changed) /* this call took the cluster to half-open */
+            sy_metrics_breaker(st->metrics, d->index, sh.state);
         v = sh.verdict;
     } else {
         v = sy_breaker_allow(&ds->local, bc, now); /* Redis unavailable */
@@ -285,9 +315,12 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
     oc.at_ms = sy_wall_ms();
     struct dep_state *ds = &st->deps[d->index];
     pthread_mutex_lock(&st->lock);
-    if (o != SY_BREAKER_IGNORE || probe)
-        sy_breaker_report(&ds->local, bc, now, o, probe, breaker_rand, NULL);
+    if ((o != SY_BREAKER_IGNORE || probe) &&
+        sy_breaker_report(&ds->local, bc, now, o, probe, breaker_rand, NULL) &&
+        !atomic_load(&st->redis_up)) /* else the cluster's counts */
+        sy_metrics_breaker(st->metrics, d->index, ds->local.state);
     if (oc.has_latency) {
+        sy_metrics_latency(st->metrics, d, total_us, oc.ttft_us, oc.tpot_us);
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, total_us);
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TTFT, oc.ttft_us);
         if (oc.tpot_us > 0)
@@ -516,8 +549,11 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
     batch_samples(st, fx, prefix, n, slice, nslices);
     size_t nreports = batch_breaker_reports(st, fx, prefix, n);
-    for (size_t i = 0; i < nspend; i++)
+    for (size_t i = 0; i < nspend; i++) {
         sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
+        sy_metrics_spend_write(&fx->batch, prefix, &fx->spend[i]);
+    }
+    sy_metrics_flush(st->metrics, &fx->batch, prefix, wall);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
         if (!sy_latency_slice_is_empty(&ds->pending)) {
@@ -531,6 +567,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         struct sy_store_val *replies = NULL;
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
             atomic_store(&st->redis_up, false);
+            sy_metrics_flush_failed(st->metrics);
             return;
         }
         /* Breaker replies are among the others; parse the ones that are
@@ -540,8 +577,11 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         size_t k = 0;
         for (size_t i = 0; i < fx->batch.n && k < nreports; i++) {
             struct sy_breaker_shared sh;
-            if (sy_breaker_parse_shared(&replies[i], &sh))
-                adopt(st, fx->report_dep[k++], &sh, now);
+            if (!sy_breaker_parse_shared(&replies[i], &sh))
+                continue;
+            if (sh.changed) /* this process's report made the transition */
+                sy_metrics_breaker(st->metrics, fx->report_dep[k], sh.state);
+            adopt(st, fx->report_dep[k++], &sh, now);
         }
         pthread_mutex_unlock(&st->lock);
     }
@@ -683,12 +723,16 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
     atomic_init(&st->stop, false);
     atomic_init(&st->wake, false);
     st->route_seq = sy_xcalloc(cfg->ngroups + 1, sizeof(*st->route_seq));
+    st->metrics = sy_metrics_new(cfg, &st->gate);
     /* Each process starts at its own phase, so that processes that get
      * requests in turn do not all explore with the same request. */
     for (size_t i = 0; i <= cfg->ngroups; i++)
         atomic_init(&st->route_seq[i], rand32() % 100u);
     st->deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->deps));
+    st->inflight = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->inflight));
     for (size_t i = 0; i < cfg->ndeployments; i++) {
+        atomic_init(&st->inflight[i], 0u);
+        st->deps[i].learn_min = sy_known_learn_min(cfg, &cfg->deployments[i]);
         sy_breaker_init(&st->deps[i].local);
         sy_latency_window_init(&st->deps[i].win, cfg->state.slice_ms,
                                cfg->state.window_ms);
@@ -720,11 +764,20 @@ sy_state_stop(struct sy_state *st)
     for (size_t i = 0; i < st->cfg->ndeployments; i++)
         sy_latency_window_cleanup(&st->deps[i].win);
     free(st->deps);
+    free(st->inflight);
     free(st->route_seq);
+    sy_metrics_free(st->metrics);
     free(st->queue);
     free(st->spend);
     pthread_mutex_destroy(&st->lock);
     free(st);
+}
+
+/* This process's metric counters (metrics.h); NULL for a NULL state. */
+struct sy_metrics *
+sy_state_metrics(struct sy_state *st)
+{
+    return st != NULL ? st->metrics : NULL;
 }
 
 bool
@@ -737,29 +790,4 @@ bool
 sy_state_redis_up(const struct sy_state *st)
 {
     return st != NULL && st->redis_on && atomic_load(&st->redis_up);
-}
-
-/* Where the shared state lives, for messages: host:port[/db] or the
- * Sentinel master; never the password. */
-void
-sy_state_describe_redis(const struct sy_state_conf *sc, char *out,
-                        size_t outlen)
-{
-    if (sc->nsentinels > 0) {
-        snprintf(out, outlen, "sentinel master %s via %s%s",
-                 sc->master ? sc->master : "?", sc->sentinels[0],
-                 sc->nsentinels > 1 ? ", ..." : "");
-        return;
-    }
-    struct sy_store_addr a;
-    char err[256];
-    if (sc->redis_url == NULL ||
-        sy_store_parse_url(sc->redis_url, &a, err, sizeof(err)) != SY_OK) {
-        snprintf(out, outlen, "(no usable state.redis_url)");
-        return;
-    }
-    if (a.db != 0)
-        snprintf(out, outlen, "%s:%d/%u", a.host, a.port, a.db);
-    else
-        snprintf(out, outlen, "%s:%d", a.host, a.port);
 }

@@ -504,6 +504,40 @@ sy_vkey_list(struct sy_store *s, struct sy_vkey **out, size_t *n)
     return e;
 }
 
+/* Queue the "list" operation into batch 'b' (keys under 'prefix'), for
+ * a reader that reads more in the same round trip (GET /metrics); take
+ * its reply with sy_vkey_list_reply(). */
+enum sy_err
+sy_vkey_batch_list(struct sy_store_batch *b, const char *prefix)
+{
+    char idx[SY_KEY_MAX], base[SY_KEY_MAX];
+    if (!sy_key_fits(sy_key_vkey_index(idx, sizeof(idx), prefix),
+                     sizeof(idx)) ||
+        !sy_key_fits(sy_key_vkey_base(base, sizeof(base), prefix),
+                     sizeof(base)))
+        return SY_EBADREQ;
+    const char *keys[1] = { idx };
+    const char *args[2] = { "list", base };
+    return sy_store_batch_eval(b, &script, 1, keys, 2, args);
+}
+
+/* The keys of reply 'r' to a queued list, unsorted, in '*out' (free()
+ * it; NULL when there are none); their count. */
+size_t
+sy_vkey_list_reply(const struct sy_store_val *r, struct sy_vkey **out)
+{
+    *out = NULL;
+    if (r == NULL || r->type != SY_STORE_ARRAY || r->n == 0)
+        return 0;
+    struct sy_vkey *v = sy_xcalloc(r->n, sizeof(*v));
+    size_t m = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (parse_entry(&r->elem[i], &v[m]))
+            m++;
+    *out = v;
+    return m;
+}
+
 /* Key 'name' (revoked and expired too). SY_ENOTFOUND when unknown. */
 enum sy_err
 sy_vkey_show(struct sy_store *s, const char *name, struct sy_vkey *out)

@@ -72,6 +72,8 @@ enum sy_err sy_vkey_create(struct sy_store *s, const void *secret,
                            int64_t now_s, char key_out[SY_VKEY_KEY_LEN + 1],
                            struct sy_vkey *created, char *err, size_t errlen);
 enum sy_err sy_vkey_list(struct sy_store *s, struct sy_vkey **out, size_t *n);
+enum sy_err sy_vkey_batch_list(struct sy_store_batch *b, const char *prefix);
+size_t sy_vkey_list_reply(const struct sy_store_val *r, struct sy_vkey **out);
 enum sy_err sy_vkey_show(struct sy_store *s, const char *name,
                          struct sy_vkey *out);
 enum sy_err sy_vkey_update(struct sy_store *s, const char *name,

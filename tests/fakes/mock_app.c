@@ -246,6 +246,31 @@ app_bill_start(const struct sy_mock_dep *dep, const struct sy_mock_req *req,
     }
 }
 
+/*
+ * prompt_cache: the cached tokens of "chat" on "dep" go into "eff" (when
+ * its usage does not set them): OpenAI, Responses and Gemini count them
+ * within the prompt tokens, Anthropic's input_tokens leave them out.
+ */
+static void
+app_prompt_cache(const struct sy_mock_dialect *d, struct json_object *body,
+                 struct sy_mock_dep *dep, const struct sy_mock_chat *chat,
+                 struct sy_mock_prefix *pre, struct sy_mock_fault *eff)
+{
+    long prompt = eff->prompt_tokens >= 0 ? eff->prompt_tokens
+                                          : sy_mock_chat_prompt_tokens(chat);
+    long cached;
+
+    sy_mock_prefix_of(body, pre);
+    if (eff->cached_tokens >= 0) {
+        return;
+    }
+    cached = sy_mock_pcache_lookup(dep, eff, pre);
+    eff->cached_tokens = cached < prompt ? cached : prompt;
+    if (d == &sy_mock_dialect_anthropic && eff->prompt_tokens < 0) {
+        eff->prompt_tokens = prompt - eff->cached_tokens;
+    }
+}
+
 /* Answer a chat request "req" of "dep" into "p". */
 static void
 app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
@@ -257,7 +282,10 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     struct json_object *body;
     struct sy_mock_fault *dep_fault;
     struct sy_mock_fault *req_fault;
+    struct sy_mock_fault *profile;
+    struct sy_mock_fault under;
     struct sy_mock_fault eff;
+    struct sy_mock_prefix *pre = NULL;
     char err[256];
     bool bad;
     const char *key;
@@ -289,7 +317,13 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
         req_fault = NULL;
     }
     dep_fault = sy_mock_state_take_fault(dep, key, key_len);
-    sy_mock_fault_merge(&eff, dep_fault, req_fault);
+    profile = sy_mock_profile_take(dep);
+    sy_mock_fault_merge(&under, profile, dep_fault);
+    sy_mock_fault_merge(&eff, &under, req_fault);
+    if (eff.has & SY_MOCK_F_PROMPT_CACHE) {
+        pre = sy_mock_xmalloc(sizeof(*pre));
+        app_prompt_cache(d, body, dep, &chat, pre, &eff);
+    }
     snprintf(p->bill.model, sizeof(p->bill.model), "%s", chat.model);
     p->bill.stream = chat.stream;
     if (eff.has & SY_MOCK_F_TAG) {
@@ -297,6 +331,12 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     }
     sy_mock_chat_pick_tool(&chat, &eff);
     sy_mock_reply_plan(srv, rng, d, dep, &chat, &eff, p);
+    /* only an answered request leaves its prefix in the cache */
+    if (pre != NULL && p->status == 200 && !p->reset && !p->stall) {
+        sy_mock_pcache_store(dep, &eff, pre);
+    }
+    free(pre);
+    sy_mock_fault_unref(profile);
     sy_mock_fault_unref(dep_fault);
     sy_mock_fault_unref(req_fault);
     json_object_put(body);
@@ -439,6 +479,35 @@ app_put_fault(struct sy_mock_server *srv, struct sy_mock_dep *dep,
     sy_mock_state_fault_json(dep, &p->ev.buf);
 }
 
+/* GET, PUT or DELETE /_mock/profile/<dep>: the spec under every request
+ * of "dep" (mock_profile.c). */
+static void
+app_profile(struct sy_mock_dep *dep, const struct sy_mock_req *req, bool put,
+            bool del, struct sy_mock_plan *p)
+{
+    struct json_object *obj;
+    struct sy_mock_fault *f = NULL;
+    char err[256];
+
+    if (put) {
+        obj = sy_mock_json_parse(req->body, req->body_len);
+        if (obj == NULL) {
+            sy_mock_app_error(400, "the profile is not valid JSON", p);
+            return;
+        }
+        f = sy_mock_fault_parse(obj, err, sizeof(err));
+        json_object_put(obj);
+        if (f == NULL || !sy_mock_profile_set(dep, f, err, sizeof(err))) {
+            sy_mock_app_error(400, err, p);
+            return;
+        }
+    } else if (del) {
+        sy_mock_profile_set(dep, NULL, err, sizeof(err));
+    }
+    sy_mock_plan_content_type(p, "application/json");
+    sy_mock_profile_json(dep, &p->ev.buf);
+}
+
 /* Serve a request under /_mock/ (see README.md). */
 static void
 app_control(struct sy_mock_server *srv, const struct sy_mock_req *req,
@@ -482,6 +551,11 @@ app_control(struct sy_mock_server *srv, const struct sy_mock_req *req,
         }
         sy_mock_plan_content_type(p, "application/json");
         sy_mock_state_fault_json(dep, &p->ev.buf);
+    } else if (strncmp(path, "/profile/", 9) == 0 && (get || put || del)) {
+        dep = app_control_dep(srv, path + 9, p);
+        if (dep != NULL) {
+            app_profile(dep, req, put, del, p);
+        }
     } else if (strcmp(path, "/requests") == 0 && del) {
         sy_mock_state_clear_requests(srv->state, NULL);
         app_json(p, 200, "{\"ok\":true}");

@@ -19,9 +19,10 @@ enum fault_kind {
     FAULT_LONG, /* integer within [min, max] */
     FAULT_BOOL,
     FAULT_STRING,
-    FAULT_RATE, /* number within [0, 1] */
-    FAULT_DIST, /* {"p50_ms", "p99_ms"} */
-    FAULT_USAGE /* {"prompt_tokens", ...} */
+    FAULT_RATE,  /* number within [0, 1] */
+    FAULT_DIST,  /* {"p50_ms", "p99_ms"} */
+    FAULT_USAGE, /* {"prompt_tokens", ...} */
+    FAULT_CACHE  /* {"min_tokens", "entries", "ttl_ms"} */
 };
 
 /*
@@ -94,6 +95,10 @@ static const struct fault_key {
       0, 0 },
     { "tool_name", SY_MOCK_F_TOOL_NAME, FAULT_STRING,
       offsetof(struct sy_mock_fault, tool_name), 0, 0 },
+    { "chunk_delay_dist", SY_MOCK_F_CHUNK_DELAY_DIST, FAULT_DIST,
+      offsetof(struct sy_mock_fault, tok_p50_ms), 0, 0 },
+    { "prompt_cache", SY_MOCK_F_PROMPT_CACHE, FAULT_CACHE,
+      offsetof(struct sy_mock_fault, cache_min_tokens), 0, 0 },
 };
 
 #define FAULT_NKEYS (sizeof(fault_keys) / sizeof(fault_keys[0]))
@@ -143,10 +148,11 @@ fault_get_double(struct json_object *v, double *out)
     return isfinite(*out);
 }
 
-/* Parse {"p50_ms", "p99_ms"} into "f"; message in "err" on failure. */
+/* Parse {"p50_ms", "p99_ms"} of key "name" into "q" (p50, then p99);
+ * message in "err" on failure. */
 static bool
-fault_parse_dist(struct json_object *v, struct sy_mock_fault *f, char *err,
-                 size_t err_len)
+fault_parse_dist(const char *name, struct json_object *v, double q[2],
+                 char *err, size_t err_len)
 {
     struct json_object *p50;
     struct json_object *p99;
@@ -154,13 +160,54 @@ fault_parse_dist(struct json_object *v, struct sy_mock_fault *f, char *err,
     if (!json_object_is_type(v, json_type_object) ||
         !json_object_object_get_ex(v, "p50_ms", &p50) ||
         !json_object_object_get_ex(v, "p99_ms", &p99) ||
-        !fault_get_double(p50, &f->p50_ms) ||
-        !fault_get_double(p99, &f->p99_ms) || f->p50_ms <= 0 ||
-        f->p99_ms < f->p50_ms || f->p99_ms > (double)SY_MOCK_MAX_DELAY_MS) {
+        !fault_get_double(p50, &q[0]) || !fault_get_double(p99, &q[1]) ||
+        q[0] <= 0 || q[1] < q[0] || q[1] > (double)SY_MOCK_MAX_DELAY_MS) {
         snprintf(err, err_len,
-                 "delay_dist needs numbers p50_ms > 0 and "
-                 "p99_ms >= p50_ms");
+                 "%s needs numbers p50_ms > 0 and "
+                 "p99_ms >= p50_ms",
+                 name);
         return false;
+    }
+    return true;
+}
+
+/* Parse the prompt_cache object into "f" (defaults: prefixes of 1024
+ * tokens or more, 4096 of them, forgotten after 5 minutes unused, as
+ * OpenAI's automatic caching); message in "err" on failure. */
+static bool
+fault_parse_cache(struct json_object *v, struct sy_mock_fault *f, char *err,
+                  size_t err_len)
+{
+    static const char *const names[] = { "min_tokens", "entries", "ttl_ms" };
+    static const long max[] = { 100000000L, 65536, 86400000L };
+    long *fields[3];
+    struct json_object *x;
+    size_t i;
+
+    fields[0] = &f->cache_min_tokens;
+    fields[1] = &f->cache_entries;
+    fields[2] = &f->cache_ttl_ms;
+    f->cache_min_tokens = 1024;
+    f->cache_entries = 4096;
+    f->cache_ttl_ms = 300000;
+    if (!json_object_is_type(v, json_type_object)) {
+        snprintf(err, err_len, "prompt_cache must be an object");
+        return false;
+    }
+    if (json_object_object_length(v) > 3) {
+        snprintf(err, err_len,
+                 "prompt_cache takes min_tokens, entries, ttl_ms");
+        return false;
+    }
+    for (i = 0; i < 3; i++) {
+        if (json_object_object_get_ex(v, names[i], &x) &&
+            !fault_get_long(x, i == 1 ? 1 : 0, max[i], fields[i])) {
+            snprintf(err, err_len,
+                     "prompt_cache.%s must be an integer in "
+                     "%d..%ld",
+                     names[i], i == 1 ? 1 : 0, max[i]);
+            return false;
+        }
     }
     return true;
 }
@@ -250,9 +297,12 @@ fault_parse_key(const struct fault_key *k, struct json_object *v,
         }
         return true;
     case FAULT_DIST:
-        return fault_parse_dist(v, f, err, err_len);
+        return fault_parse_dist(k->name, v, (double *)(void *)field, err,
+                                err_len);
     case FAULT_USAGE:
         return fault_parse_usage(v, f, err, err_len);
+    case FAULT_CACHE:
+        return fault_parse_cache(v, f, err, err_len);
     }
     return false;
 }
@@ -409,8 +459,12 @@ fault_copy_key(const struct fault_key *k, struct sy_mock_fault *dst,
         size = sizeof(double);
         break;
     case FAULT_DIST:
-        dst->p50_ms = src->p50_ms;
-        dst->p99_ms = src->p99_ms;
+        size = 2 * sizeof(double);
+        break;
+    case FAULT_CACHE:
+        dst->cache_min_tokens = src->cache_min_tokens;
+        dst->cache_entries = src->cache_entries;
+        dst->cache_ttl_ms = src->cache_ttl_ms;
         return;
     case FAULT_USAGE:
         dst->prompt_tokens = src->prompt_tokens;
@@ -498,6 +552,31 @@ sy_mock_fault_delay_ms(const struct sy_mock_fault *f, struct sy_mock_rng *rng)
     }
     if (f->has & SY_MOCK_F_STALL_MS) {
         ms += (double)f->stall_ms;
+    }
+    if (ms > (double)SY_MOCK_MAX_DELAY_MS) {
+        ms = (double)SY_MOCK_MAX_DELAY_MS;
+    }
+    return (long)(ms + 0.5);
+}
+
+/*
+ * The time between two stream pieces of one request in ms: chunk_delay_ms
+ * plus, with chunk_delay_dist, one log-normal draw for the whole request
+ * (a request is slow or fast throughout, as a loaded provider's is).
+ */
+long
+sy_mock_fault_token_ms(const struct sy_mock_fault *f, struct sy_mock_rng *rng)
+{
+    double ms = 0;
+
+    if (f->has & SY_MOCK_F_CHUNK_DELAY_MS) {
+        ms += (double)f->chunk_delay_ms;
+    }
+    if (f->has & SY_MOCK_F_CHUNK_DELAY_DIST) {
+        double mu = log(f->tok_p50_ms);
+        double sigma = (log(f->tok_p99_ms) - mu) / 2.3263478740408408;
+
+        ms += exp(mu + sigma * sy_mock_rng_normal(rng));
     }
     if (ms > (double)SY_MOCK_MAX_DELAY_MS) {
         ms = (double)SY_MOCK_MAX_DELAY_MS;

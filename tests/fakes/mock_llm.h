@@ -5,7 +5,8 @@
  * mock_http.c (epoll HTTP/1.1 server: the workers), mock_conn.c (its
  * connections: parsing, timers, playing plans), mock_parse.c (request
  * heads, header and query lookups), mock_fault.c (fault specs),
- * mock_state.c (deployments, stats, request log), mock_tally.c (the
+ * mock_state.c (deployments, stats, request log), mock_profile.c
+ * (profiles, prompt caching), mock_tally.c (the
  * usage reported to callers), mock_app.c (routing, control API),
  * mock_reply.c (faults and replies to response plans), the
  * dialects mock_openai.c, mock_anthropic.c and mock_gemini.c,
@@ -120,7 +121,9 @@ enum sy_mock_fault_key {
     SY_MOCK_F_ONLY_KEY = 1u << 24,
     SY_MOCK_F_NO_USAGE = 1u << 25,
     SY_MOCK_F_TAG = 1u << 26,
-    SY_MOCK_F_TOOL_NAME = 1u << 27
+    SY_MOCK_F_TOOL_NAME = 1u << 27,
+    SY_MOCK_F_CHUNK_DELAY_DIST = 1u << 28,
+    SY_MOCK_F_PROMPT_CACHE = 1u << 29
 };
 
 /*
@@ -136,6 +139,8 @@ struct sy_mock_fault {
     long delay_jitter_ms;
     double p50_ms; /* delay_dist */
     double p99_ms;
+    double tok_p50_ms; /* chunk_delay_dist: per-token time of a request */
+    double tok_p99_ms;
     long status;
     long retry_after; /* seconds */
     char *error_body; /* owned (heap spec) or borrowed (merged) */
@@ -159,16 +164,20 @@ struct sy_mock_fault {
     long body_bytes;
     double rate; /* 0..1 */
     long count;
-    bool stream_error;   /* stream: an error event, then the end */
-    long parallel_calls; /* tool calls in one reply */
-    char *only_key;      /* apply only to requests sent with this
+    bool stream_error;     /* stream: an error event, then the end */
+    long parallel_calls;   /* tool calls in one reply */
+    char *only_key;        /* apply only to requests sent with this
                                  * API key; same ownership as error_body */
-    bool no_usage;       /* replies and streams carry no usage */
-    char *tag;           /* label of the call in the tally; same
+    bool no_usage;         /* replies and streams carry no usage */
+    char *tag;             /* label of the call in the tally; same
                           * ownership as error_body */
-    char *tool_name;     /* the tool to call when the request declares
+    char *tool_name;       /* the tool to call when the request declares
                           * it; same ownership as error_body */
-    char *json;          /* owned: the spec as given, for GET */
+    long cache_min_tokens; /* prompt_cache: shortest cached prefix */
+    long cache_entries;    /* prompt_cache: prefixes remembered */
+    long cache_ttl_ms;     /* prompt_cache: a prefix unused this long is
+                            * forgotten */
+    char *json;            /* owned: the spec as given, for GET */
 };
 
 struct sy_mock_fault *sy_mock_fault_parse(struct json_object *obj, char *err,
@@ -182,6 +191,8 @@ void sy_mock_fault_merge(struct sy_mock_fault *out,
                          const struct sy_mock_fault *base,
                          const struct sy_mock_fault *over);
 long sy_mock_fault_delay_ms(const struct sy_mock_fault *f,
+                            struct sy_mock_rng *rng);
+long sy_mock_fault_token_ms(const struct sy_mock_fault *f,
                             struct sy_mock_rng *rng);
 bool sy_mock_fault_key_matches(const struct sy_mock_fault *f, const char *key,
                                size_t key_len);
@@ -214,7 +225,10 @@ struct sy_mock_dep {
     long fault_left;             /* for "count"; -1 = unlimited */
     struct sy_mock_rng rate_rng; /* for "rate" */
     struct sy_mock_log_slot log[SY_MOCK_LOG_SLOTS];
-    unsigned log_next; /* next slot to write */
+    unsigned log_next;             /* next slot to write */
+    struct sy_mock_fault *profile; /* owned ref: the spec under every
+                                    * request's (mock_profile.c) */
+    struct sy_mock_pcache *pcache; /* owned: prefixes seen (prompt_cache) */
 };
 
 struct sy_mock_state;
@@ -242,6 +256,36 @@ void sy_mock_state_reset_stats(struct sy_mock_state *st);
 void sy_mock_state_begin(struct sy_mock_dep *dep);
 void sy_mock_state_end(struct sy_mock_dep *dep);
 void sy_mock_state_count_status(struct sy_mock_dep *dep, int status);
+
+/* ---- profiles and prompt caching (mock_profile.c) ---------------------- */
+
+/*
+ * A profile is a fault spec (without rate, count or only_key) that lies
+ * under every request of a deployment: its fault spec and a request's
+ * [[mock ...]] override it key by key. It holds what the deployment is
+ * like (latency distributions, prompt caching) while faults come and go.
+ */
+struct sy_mock_pcache;
+
+/* The leading parts of one chat request: after item i (the system text,
+ * then each message), the hash of items 0..i and their text characters. */
+struct sy_mock_prefix {
+    size_t n;
+    uint64_t hash[1024];
+    long chars[1024];
+};
+
+bool sy_mock_profile_set(struct sy_mock_dep *dep, struct sy_mock_fault *take,
+                         char *err, size_t err_len);
+struct sy_mock_fault *sy_mock_profile_take(struct sy_mock_dep *dep);
+void sy_mock_profile_json(struct sy_mock_dep *dep, struct sy_mock_buf *out);
+void sy_mock_prefix_of(struct json_object *body, struct sy_mock_prefix *out);
+long sy_mock_pcache_lookup(struct sy_mock_dep *dep,
+                           const struct sy_mock_fault *f,
+                           const struct sy_mock_prefix *pre);
+void sy_mock_pcache_store(struct sy_mock_dep *dep,
+                          const struct sy_mock_fault *f,
+                          const struct sy_mock_prefix *pre);
 
 /* ---- the dialect table (one file per provider API) --------------------- */
 

@@ -436,7 +436,16 @@ sy_mock_reply_plan(struct sy_mock_server *srv, struct sy_mock_rng *rng,
                    const struct sy_mock_chat *chat,
                    const struct sy_mock_fault *f, struct sy_mock_plan *p)
 {
+    struct sy_mock_fault paced;
+
     if (!sy_mock_reply_fault(d, rng, f, p)) {
+        /* chunk_delay_dist: this request's pace, drawn once */
+        if (f->has & SY_MOCK_F_CHUNK_DELAY_DIST) {
+            memcpy(&paced, f, sizeof(paced));
+            paced.chunk_delay_ms = sy_mock_fault_token_ms(f, rng);
+            paced.has |= SY_MOCK_F_CHUNK_DELAY_MS;
+            f = &paced;
+        }
         reply_answer(srv, d, dep, chat, f, p);
     }
     /* a reset or a stall sends nothing, so has no content type */

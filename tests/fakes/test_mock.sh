@@ -641,6 +641,42 @@ check "responses no_usage: no usage" "false completed" "$(jq -r '"\(has("usage")
 rchat "$(rmsg 'x [[mock {"no_usage":true}]]' '{"stream":true}')" >/dev/null
 check "responses no_usage stream: no usage reported" "no_usage" "$(last_call .outcome)"
 
+# ---- profiles: latency distributions and prompt caching ---------------------------
+PD=$(jq -cn '{delay_dist:{p50_ms:30,p99_ms:60},chunk_delay_dist:{p50_ms:10,p99_ms:20},prompt_cache:{min_tokens:100}}')
+check "profile: PUT echoes it" "30 100" \
+    "$(curl -s -X PUT "$U/_mock/profile/pf" -d "$PD" | jq -r '"\(.profile.delay_dist.p50_ms) \(.profile.prompt_cache.min_tokens)"')"
+check "profile: rate is refused" "400" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$U/_mock/profile/pf" -d '{"rate":0.5}')"
+check "profile: a fault spec leaves it" "30" \
+    "$(curl -s -X PUT "$U/_mock/faults/pf" -d '{"status":429,"only_key":"k1"}' >/dev/null;
+       curl -s "$U/_mock/profile/pf" | jq -r .profile.delay_dist.p50_ms)"
+T=$(curl -s -o /dev/null -w '%{time_total}' "$U/pf/v1/chat/completions" \
+    -d "$(msg 'a b c d e' '{"stream":true}')")
+check "profile: delay and per-token time apply (>= 60 ms)" "1" \
+    "$(awk -v t="$T" 'BEGIN{print (t >= 0.06) ? 1 : 0}')"
+check "profile: under the only_key fault of another key" "429 200" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$U/pf/v1/chat/completions" -H 'Authorization: Bearer k1' -d "$(msg hi)") $(curl -s -o /dev/null -w '%{http_code}' "$U/pf/v1/chat/completions" -H 'Authorization: Bearer k2' -d "$(msg hi)")"
+SYS=$(printf 's%.0s' $(seq 1 800))
+PC1=$(jq -cn --arg s "$SYS" '{model:"m",messages:[{role:"system",content:$s},{role:"user",content:"turn one"}]}')
+PC2=$(jq -c '.messages += [{role:"assistant",content:"Hello."},{role:"user",content:"turn two"}]' <<<"$PC1")
+check "prompt cache: first request, nothing cached" "0" \
+    "$(chat "$PC1" /pf/v1/chat/completions | jq -r .usage.prompt_tokens_details.cached_tokens)"
+check "prompt cache: the next turn reuses the prefix (OpenAI)" "202 205" \
+    "$(chat "$PC2" /pf/v1/chat/completions | jq -r '"\(.usage.prompt_tokens_details.cached_tokens) \(.usage.prompt_tokens)"')"
+check "prompt cache: another deployment has no cache" "0" \
+    "$(curl -s -X PUT "$U/_mock/profile/pg" -d "$PD" >/dev/null; chat "$PC2" /pg/v1/chat/completions | jq -r .usage.prompt_tokens_details.cached_tokens)"
+check "prompt cache: a failed request leaves nothing (the system part was cached before)" "200" \
+    "$(chat "$(jq -c '.messages[1].content="other [[mock {\"status\":500}]]"' <<<"$PC1")" /pf/v1/chat/completions >/dev/null;
+       chat "$(jq -c '.messages[1].content="other [[mock {\"status\":500}]]" | .messages += [{role:"user",content:"x"}]' <<<"$PC1")" /pf/v1/chat/completions | jq -r .usage.prompt_tokens_details.cached_tokens)"
+AC1=$(jq -cn --arg s "$SYS" '{model:"m",max_tokens:16,system:$s,messages:[{role:"user",content:"turn one"}]}')
+AC2=$(jq -c '.messages += [{role:"assistant",content:"Hello."},{role:"user",content:"turn two"}]' <<<"$AC1")
+achat "$AC1" /pf/v1/messages >/dev/null
+check "prompt cache: Anthropic cache_read_input_tokens, input_tokens without them" "202 3" \
+    "$(achat "$AC2" /pf/v1/messages | jq -r '"\(.usage.cache_read_input_tokens) \(.usage.input_tokens)"')"
+check "prompt cache: off without the profile (usage as before)" "null" \
+    "$(curl -s -X DELETE "$U/_mock/profile/pf" >/dev/null; chat "$PC2" /pf/v1/chat/completions | jq -r .usage.prompt_tokens_details.cached_tokens)"
+curl -s -X DELETE "$U/_mock/faults" >/dev/null
+
 # ---- still alive ------------------------------------------------------------------
 if kill -0 "$PID" 2>/dev/null; then ok "mock still running"; else not_ok "mock still running"; fi
 

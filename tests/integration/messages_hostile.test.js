@@ -96,6 +96,16 @@ for (const server of h.SERVERS) {
             assert.equal(await stack.mock.count('an'), 0);
         });
 
+        it('an unknown path under /v1/messages: 404 in Anthropic shape', async () => {
+            /* lighttpd at "/" splits it into SCRIPT_NAME /v1 + PATH_INFO
+             * /messages/batches; the gateway must still see its own path. */
+            for (const path of ['/v1/messages/batches', '/v1/messages/count_tokens/x']) {
+                const r = await post(server, user('hi'), { path });
+                const e = assertAnthropicError(r, 404, 'not_found_error');
+                assert.match(e.message, /unknown path/, path);
+            }
+        });
+
         it('10,000 content blocks are served', async () => {
             const blocks = [];
             for (let i = 0; i < 10000; i++) blocks.push({ type: 'text', text: `w${i}` });

@@ -11,9 +11,9 @@
  * admin API reached under the prefix, a 1.5 MiB prompt passing and a
  * 5 MiB body getting the gateway's JSON 413 (the servers' size limits are
  * above the gateway's), the gateway's JSON 404 for an
- * unknown path under the prefix, the Anthropic SDK with its base URL under
- * the prefix reaching the gateway (its JSON 404: /v1/messages is not
- * served yet, see the skipped test), and the site's static file and
+ * unknown path under the prefix, the Anthropic SDK and the Responses API
+ * with their base URLs under the prefix, an unknown /v1/messages path
+ * answered in Anthropic's error shape, and the site's static file and
  * second location still served. Plus server.base_path in CGI mode.
  *
  * The SDKs come from tests/client/node_modules ('npm ci' there); without
@@ -282,6 +282,7 @@ for (const [name, v] of Object.entries(VARIANTS)) {
             const r = await h.request(base(), { path: '/llm/v1/messages/batches', method: 'POST', body: {} });
             assert.equal(r.status, 404, r.body);
             assert.match(r.body, /unknown path/);
+            assert.equal(JSON.parse(r.body).type, 'error', 'Anthropic\'s error shape under /v1/messages');
         });
 
         it('the site is still served: static file and the other location', async () => {

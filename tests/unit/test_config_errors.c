@@ -85,7 +85,8 @@ test_error_unknown_section(void **state)
     load_bad(J("{'servers':{},'providers':{" PROV_LOCAL "},"
                "'deployments':{" DEP_D "},'groups':{" GRP_G "}}"));
     has_line("t: servers: unknown section \"servers\" (hint: top-level "
-             "sections: server, state, keys, providers, deployments, groups)");
+             "sections: server, state, tracing, metrics, keys, providers, "
+             "deployments, groups)");
     assert_int_equal(nlines(), 1);
 }
 
@@ -116,7 +117,7 @@ test_error_unknown_keys(void **state)
              "here: listen, processes, threads, thread_stack_kb, "
              "max_body_bytes, max_json_depth, drain_timeout_ms, "
              "body_timeout_ms, log_level, trust_request_id, usage_log, "
-             "base_path, admin_key_env)");
+             "access_log, base_path, admin_key_env)");
     assert_int_equal(nlines(), 1);
     load_bad(with_provider("'type':'openai','base_url':'http://h',"
                            "'auth':'none','api_key':'sk-x'"));
@@ -141,7 +142,7 @@ test_error_unknown_keys(void **state)
     has_line("t: groups.g.fallback: unknown key \"fallback\" (hint: known "
              "keys here: min_samples, explore_pct, clamp_max_tokens, "
              "deployments, offline, strategy, thresholds, contract, "
-             "description, aliases)");
+             "description, aliases, affinity, hedge)");
 }
 
 static void
@@ -421,7 +422,8 @@ test_error_many_at_once(void **state)
                "'groups':{'g':{'deployments':['zz']},'h':{'deployments':"
                "['e','e']}}}"));
     has_line("t: bogus: unknown section \"bogus\" (hint: top-level "
-             "sections: server, state, keys, providers, deployments, groups)");
+             "sections: server, state, tracing, metrics, keys, providers, "
+             "deployments, groups)");
     has_line("t: server.threads: value 0 out of range (hint: allowed range "
              "1..8192)");
     has_line("t: server.log_level: not a log level (hint: one of error, "

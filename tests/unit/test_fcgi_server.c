@@ -28,6 +28,7 @@ test_chmod(const char *path, mode_t mode)
 }
 #define chmod(p, m) test_chmod(p, m)
 
+#include "fcgi/activation.c"
 #include "fcgi/drain.c"
 #include "fcgi/request.c"
 #include "fcgi/server.c"

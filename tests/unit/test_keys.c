@@ -88,6 +88,9 @@ test_names(void **state)
             "sy:br:{fast}:probe");
     NAME_IS(sy_key_breaker_channel(out, outlen, "sy:"), "sy:breaker");
     NAME_IS(sy_key_contract(out, outlen, "sy:"), "sy:contract");
+    NAME_IS(sy_key_metrics(out, outlen, "sy:", "requests"),
+            "sy:metrics:requests");
+    NAME_IS(sy_key_metrics_inflight(out, outlen, "sy:"), "sy:metrics:inflight");
     /* an empty prefix is allowed */
     NAME_IS(sy_key_contract(out, outlen, ""), "contract");
 }

@@ -11,16 +11,6 @@
 #include "api/mount.h"
 #include "serve/pipeline.h"
 
-/* The gateway's routes, as core/serve/pipeline.c has them. */
-static bool
-fake_route(const char *p)
-{
-    return strcmp(p, "/v1/chat/completions") == 0 ||
-           strcmp(p, "/v1/models") == 0 || strcmp(p, "/healthz") == 0 ||
-           strncmp(p, "/v1/models/", 11) == 0 ||
-           strcmp(p, "/admin/keys") == 0 || strncmp(p, "/admin/keys/", 12) == 0;
-}
-
 struct mcase {
     const char *what;
     const char *uri, *sn, *pi, *base;
@@ -37,6 +27,8 @@ static const struct mcase cases[] = {
       "/v1/chat/completions" },
     { "lighttpd \"/\" splits on its own", "/v1/chat/completions", "/v1",
       "/chat/completions", NULL, SY_MOUNT_RAW, "/v1/chat/completions" },
+    { "lighttpd \"/\" splits an unknown /v1 path", "/v1/messages/batches",
+      "/v1", "/messages/batches", NULL, SY_MOUNT_RAW, "/v1/messages/batches" },
     { "lighttpd fix-root-scriptname", "/v1/models", "", "/v1/models", NULL,
       SY_MOUNT_RAW, "/v1/models" },
     { "script mapping elsewhere", "/v1/models", "/switchyard", "/other", NULL,
@@ -138,7 +130,8 @@ test_table(void **state)
         const struct mcase *c = &cases[i];
         struct sy_mount_in in = { c->uri, c->sn, c->pi, c->base };
         const char *out = NULL;
-        enum sy_mount_how how = sy_mount_path(&in, fake_route, &scratch, &out);
+        enum sy_mount_how how =
+            sy_mount_path(&in, sy_pipeline_is_route, &scratch, &out);
         assert_non_null(out);
         bool desc = how == SY_MOUNT_OUTSIDE || how == SY_MOUNT_BAD;
         bool ok =
@@ -149,7 +142,7 @@ test_table(void **state)
                      (int)how, out, (int)c->how, c->path);
         /* A refused request never reaches a route. */
         if (desc)
-            assert_false(fake_route(out) || out[0] == '/');
+            assert_false(sy_pipeline_is_route(out) || out[0] == '/');
     }
 }
 
@@ -164,7 +157,10 @@ test_pipeline_routes(void **state)
     assert_true(sy_pipeline_is_route("/healthz"));
     assert_true(sy_pipeline_is_route("/admin/keys"));
     assert_true(sy_pipeline_is_route("/admin/keys/k1"));
-    assert_false(sy_pipeline_is_route("/v1/models/"));
+    assert_true(sy_pipeline_is_route("/v1/models/")); /* the /v1 namespace */
+    assert_true(sy_pipeline_is_route("/v1/messages/nope"));
+    assert_false(sy_pipeline_is_route("/v1"));
+    assert_false(sy_pipeline_is_route("/llm/v1/messages/nope"));
     assert_false(sy_pipeline_is_route("/llm/v1/models"));
     assert_false(sy_pipeline_is_route("/chat/completions"));
     assert_false(sy_pipeline_is_route("(outside server.base_path /x) /"));

@@ -519,11 +519,11 @@ test_failures_are_logged_without_secrets(void **state)
     fclose(logf);
     assert_int_equal(status, 502);
     /* Logged once per failed deployment and once for the request, with
-     * the request id; the key never. */
-    assert_non_null(strstr(text, "req trace-me-42: deployment dep-a "
-                                 "failed (SY_EUP_CONNECT)"));
-    assert_non_null(strstr(text, "req trace-me-42: deployment dep-b "
-                                 "failed (SY_EUP_CONNECT)"));
+     * the request id and the trace id (new: the request sent no
+     * traceparent); the key never. */
+    assert_non_null(strstr(text, "req trace-me-42 trace "));
+    assert_non_null(strstr(text, ": deployment dep-a failed (SY_EUP_CONNECT)"));
+    assert_non_null(strstr(text, ": deployment dep-b failed (SY_EUP_CONNECT)"));
     assert_non_null(strstr(text, "POST /v1/chat/completions 502 dep=dep-b "
                                  "attempts=2"));
     if (strstr(text, SECRET) != NULL || strstr(text, "sk-pipeline") != NULL)

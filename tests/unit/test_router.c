@@ -140,19 +140,21 @@ test_exploration_is_bounded(void **state)
     learned(&v[1], 150, 300, 60);
     memset(&v[2], 0, sizeof(v[2])); /* c: no samples yet */
     struct sy_route_req rq = { 100, 100 };
-    unsigned first_c = 0;
+    unsigned first_c = 0, first_a = 0;
     for (uint32_t r = 1; r <= 10000; r++) {
         struct sy_route_plan p;
         sy_router_plan(&cfg->groups[0], v, &rq, r * 2654435761u, &p);
         assert_int_equal(p.ncand, 3);
         if (strcmp(name_at(&p, 0), "c") == 0)
             first_c++;
-        else
-            assert_string_equal(name_at(&p, 0), "a");
+        else if (strcmp(name_at(&p, 0), "a") == 0)
+            first_a++;
     }
-    /* About 10% of requests learn c; never the majority. */
+    /* About 10% of requests learn c; never the majority. The others go
+     * mostly to a, b being 40 % slower (router_spread tests the shares). */
     assert_true(first_c > 500);
     assert_true(first_c < 1600);
+    assert_true(first_a > 7000);
     sy_config_free(cfg);
 }
 

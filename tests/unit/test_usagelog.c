@@ -164,7 +164,8 @@ test_format_exact(void **state)
         "\"completion_tokens\":300,\"cached_tokens\":1024,"
         "\"reasoning_tokens\":7,\"cost_micro_usd\":4720,\"status\":200,"
         "\"error\":null,\"attempts\":2,\"attempt\":2,\"outcome\":\"ok\","
-        "\"estimated\":1,\"cache_write_tokens\":0,\"surface\":null}\n";
+        "\"estimated\":1,\"cache_write_tokens\":0,\"surface\":null,"
+        "\"trace_id\":null,\"hedge\":null,\"won\":0}\n";
     assert_int_equal(len, strlen(want));
     assert_memory_equal(line, want, len);
     /* Too small a buffer: nothing. */
@@ -224,6 +225,9 @@ test_round_trip_fields(void **state)
     assert_true(json_object_object_get_ex(o, "error", &v));
     assert_null(v);
     json_object_put(o);
+    x.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"; /* added to v1 */
+    round_trip(&x, line, scratch, &back);
+    assert_string_equal(back.trace_id, x.trace_id);
 }
 
 /* Names with every character JSON cares about, UTF-8, invalid bytes

@@ -1,0 +1,430 @@
+/*
+ * pipeline_hedge.c - hedged requests: the first attempt of a request on
+ * a group with "hedge" runs as a pair. When it has produced no first
+ * token after the delay (the deployment's live p95 time to first token,
+ * or a fixed one: state/hedge.c decides), ONE second attempt starts on
+ * the next candidate of the plan, on the same thread
+ * (sy_upstream_perform_pair). The first of the two to write to the
+ * caller wins: a streaming caller's first released event (the pipeline
+ * holds opening events until content), a non-streaming caller's whole
+ * reply. The other is cancelled at once: its connection is closed, it
+ * records no latency and no breaker failure, and it is billed as the
+ * provider may bill it (its input estimate, marked estimated).
+ *
+ * Each attempt has its own pipeline context: the hedge runs on a copy
+ * of the request's (with its own buffers and stream state), and each
+ * writes through a gate sink that lets only the winner through to the
+ * caller. A failure of one before a token leaves the other running; when
+ * both fail the request moves on like after any failed attempt.
+ *
+ * Both attempts are reserved before they start (the hedge: one more
+ * worst case on the caller's budget, its provider key's rate limits)
+ * and settled with the ledger (pipeline_settle.c), one usage-log line
+ * each with "hedge" and "won".
+ *
+ * sy_pipeline_attempt, the entry of every chat attempt, is here: one
+ * call (pipeline_attempt.c has the halves), or a pair.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "pipeline.h"
+#include "pipeline_int.h"
+#include "router.h"
+#include "api/sink.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "state/budget.h"
+#include "state/hedge.h"
+#include "state/quota.h"
+#include "state/state.h"
+#include "state/vkeys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct sy_hedge_run;
+
+/* The sink of one attempt of the pair. */
+struct gate {
+    struct sy_hedge_run *run;
+    int idx; /* 0 the first attempt, 1 the hedge */
+};
+
+/* One hedged pair, in the request arena. */
+struct sy_hedge_run {
+    struct pctx *c;       /* the request's: the first attempt */
+    struct sy_sink *real; /* the caller's sink */
+    struct gate gate[2];
+    struct sy_sink sink[2]; /* what each attempt writes to */
+    struct sy_upstream_call *uc[2];
+    struct sy_attempt *a[2];
+    struct sy_failure *f[2];
+    bool started[2];
+    bool ended[2];
+    enum sy_attempt_result ar[2];
+    int winner; /* -1: none yet */
+    uint32_t delay_ms;
+    size_t route_len; /* c->route before the hedge's note */
+    /* the hedge's own */
+    struct pctx h;
+    struct sy_http_out out;
+    struct sy_upstream_call huc;
+    struct sy_failure hf;
+    struct sy_buf body;
+};
+
+/* Attempt 'i' writes first: it answers the caller, the other is cut. */
+static void
+win(struct sy_hedge_run *run, int i)
+{
+    run->winner = i;
+    int o = 1 - i;
+    if (run->started[o] && !run->ended[o])
+        run->uc[o]->cancel = true;
+}
+
+static enum sy_err
+gate_write(void *io, const char *p, size_t n)
+{
+    struct gate *g = io;
+    if (g->run->winner < 0)
+        win(g->run, g->idx);
+    if (g->run->winner != g->idx)
+        return SY_EGONE; /* the loser's bytes go nowhere */
+    return sy_sink_write(g->run->real, p, n);
+}
+
+static enum sy_err
+gate_flush(void *io)
+{
+    struct gate *g = io;
+    if (g->run->winner != g->idx)
+        return g->run->winner < 0 ? SY_OK : SY_EGONE;
+    return sy_sink_flush(g->run->real);
+}
+
+static const struct sy_sink_ops gate_ops = { gate_write, gate_flush };
+
+static void
+gate_init(struct sy_hedge_run *run, int i)
+{
+    run->gate[i].run = run;
+    run->gate[i].idx = i;
+    memset(&run->sink[i], 0, sizeof(run->sink[i]));
+    run->sink[i].ops = &gate_ops;
+    run->sink[i].io = &run->gate[i];
+}
+
+/* Whether this attempt may be hedged: the first of a request on a
+ * hedging group, with another candidate in the plan. */
+static bool
+hedge_wanted(const struct pctx *c)
+{
+    const struct sy_group *g = c->group;
+    if (g == NULL || !g->hedge.on || c->attempt_fn != NULL || c->plan == NULL ||
+        c->attempts != 1 || c->plan_i != 0)
+        return false;
+    /* The group's share counts every request that reaches its first
+     * attempt. */
+    sy_hedge_note_request(g, sy_now_ms());
+    /* A test's in-process upstream cannot run two calls at once. */
+    return c->w->perform == sy_upstream_perform && !c->s->headers_sent &&
+           c->plan->ncand > c->plan_i + 1;
+}
+
+/* The next candidate of the plan its breaker lets through (a half-open
+ * one's probe is left to a request of its own), or NULL. */
+static const struct sy_deployment *
+next_candidate(struct pctx *c)
+{
+    struct sy_worker *w = c->w;
+    const char *token = sy_arena_printf(&w->arena, "req_%s%08xh", w->id_prefix,
+                                        (unsigned)w->seq);
+    for (size_t j = c->plan_i + 1; j < c->plan->ncand; j++) {
+        const struct sy_deployment *d = c->plan->cand[j].d;
+        if (w->state == NULL)
+            return d;
+        enum sy_breaker_verdict v =
+            sy_state_allow(w->state, w->store, d, token);
+        if (v == SY_BREAKER_PASS)
+            return d;
+        if (v == SY_BREAKER_PROBE)
+            sy_state_probe_done(w->state, d, token);
+    }
+    return NULL;
+}
+
+/* One more worst case on the caller's budget, for the second attempt
+ * (released at settle: the whole cost goes on the first). */
+static bool
+reserve_budget(struct pctx *c)
+{
+    struct sy_ledger *l = &c->led;
+    if (!l->budget_held)
+        return true;
+    if (l->nextra >= SY_LEDGER_MAX_EXTRA)
+        return false;
+    struct sy_budget_result b;
+    enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
+                                      l->vk->budget_micro_usd,
+                                      sy_pipeline_worst_case_cost(c, l->g),
+                                      sy_pipeline_budget_ttl_ms(l->g), 0, &b);
+    if (e != SY_OK || !b.allowed)
+        return false;
+    l->extra_id[l->nextra++] = b.id;
+    return true;
+}
+
+/* The hedge's record in the ledger with its provider key reserved, or
+ * NULL (no room, no key with quota). '*key' the key's index or -1. */
+static struct sy_attempt *
+reserve_attempt(struct pctx *c, const struct sy_deployment *d, int *key)
+{
+    struct sy_worker *w = c->w;
+    struct sy_ledger *l = &c->led;
+    if (l->natt >= SY_LEDGER_MAX_ATTEMPTS)
+        return NULL;
+    struct sy_attempt *a = &l->att[l->natt++];
+    memset(a, 0, sizeof(*a));
+    *key = -1;
+    if (w->quota != NULL) {
+        *key =
+            sy_quota_provider_key(w->quota, w->store, d->provider,
+                                  sy_pipeline_estimate_tokens(c), &a->key_res);
+        if (*key < 0) {
+            l->natt--;
+            return NULL;
+        }
+        a->key_held = true;
+    }
+    return a;
+}
+
+/* The hedge's context: the request's, with buffers and stream state of
+ * its own, writing through gate 1. */
+static void
+hedge_context(struct sy_hedge_run *run, const struct sy_deployment *d)
+{
+    struct pctx *c = run->c, *h = &run->h;
+    *h = *c;
+    h->s = &run->sink[1];
+    h->dep = d;
+    h->probe_token = NULL;
+    h->uc = NULL;
+    h->as = NULL;
+    h->attempts = ++c->attempts;
+    sy_buf_init(&run->body, c->w->upbody.max);
+    h->upbody = &run->body;
+    sy_buf_init(&h->why, 4096);
+    sy_buf_init(&h->held, SY_MAX_HELD_EVENT);
+    sy_buf_init(&h->pending, 0);
+    sy_buf_init(&h->ev, SY_SURFACE_EVENT_MAX);
+    sy_buf_init(&h->unf_text, SY_STREAM_TEXT_MAX);
+    sy_buf_init(&h->unf_event, SY_SURFACE_EVENT_MAX);
+    sy_buf_init(&h->native_tail, 2 * SY_SSE_MAX_EVENT);
+    sy_buf_init(&h->final_obj, SY_SSE_MAX_EVENT);
+    sy_stream_answer_init(&h->answer);
+    h->sst = c->surface->stream_state_size > 0
+                 ? sy_arena_zalloc(&c->w->arena, c->surface->stream_state_size)
+                 : NULL;
+    /* x-switchyard-route: whichever answers names the pair's outcome. */
+    c->route[run->route_len] = '\0';
+    h->route[run->route_len] = '\0';
+    size_t n = sizeof(c->route) - run->route_len;
+    snprintf(c->route + run->route_len, n, "; hedge=lost:%s", d->name);
+    snprintf(h->route + run->route_len, n, "; hedge=won:%s", d->name);
+}
+
+/* At the delay: the hedge's call, or NULL for none. */
+static struct sy_upstream_call *
+hedge_start(void *ud)
+{
+    struct sy_hedge_run *run = ud;
+    struct pctx *c = run->c;
+    uint64_t now = sy_now_us();
+    bool first = run->winner >= 0 || run->ended[0] || c->stream_chunks >= 2;
+    uint64_t elapsed = (now - c->attempt_start_us) / 1000;
+    if (sy_hedge_decide(run->delay_ms, elapsed, first, true, true) !=
+        SY_HEDGE_NOW)
+        return NULL;
+    const struct sy_deployment *d = next_candidate(c);
+    int key;
+    struct sy_attempt *a;
+    if (d == NULL || !reserve_budget(c) ||
+        (a = reserve_attempt(c, d, &key)) == NULL)
+        return NULL;
+    if (!sy_hedge_take(c->group, sy_now_ms())) {
+        /* The group's share is used: no hedge (nothing was sent). */
+        if (a->key_held)
+            sy_quota_settle(c->w->quota, c->w->store, &a->key_res, 0);
+        c->led.natt--;
+        return NULL;
+    }
+    hedge_context(run, d);
+    a->hedge = SY_ATTEMPT_HEDGE;
+    run->a[0]->hedge = SY_ATTEMPT_PRIMARY;
+    const struct sy_provider *p = d->provider;
+    const char *api_key =
+        key >= 0 && p->nkeys > 0 ? p->keys[key] : sy_config_next_key(p);
+    sy_log_info(c->request_id,
+                "hedge: %s has no first token after %u ms; "
+                "also trying %s",
+                c->dep->name, run->delay_ms, d->name);
+    run->a[1] = a;
+    run->f[1] = &run->hf;
+    run->uc[1] = &run->huc;
+    if (!sy_pipeline_attempt_open(&run->h, api_key, a, &run->out, &run->huc,
+                                  &run->hf)) {
+        /* Refused by its adapter: closed, nothing sent. */
+        snprintf(c->route + run->route_len, sizeof(c->route) - run->route_len,
+                 "; hedge=none");
+        return NULL;
+    }
+    run->started[1] = true;
+    return &run->huc;
+}
+
+/* One of the pair ended: its answer or failure, as for a lone attempt;
+ * an answer (or a caller that left) cuts the other. */
+static void
+hedge_done(void *ud, struct sy_upstream_call *call, enum sy_err e)
+{
+    struct sy_hedge_run *run = ud;
+    int i = call == run->uc[0] ? 0 : 1;
+    struct pctx *x = i == 0 ? run->c : &run->h;
+    run->ar[i] = sy_pipeline_attempt_end(x, run->a[i], call, e, run->f[i]);
+    run->ended[i] = true;
+    if (run->ar[i] == SY_ATTEMPT_DONE && run->winner < 0)
+        win(run, i);
+    else if (run->winner >= 0)
+        win(run, run->winner); /* cut the other if still running */
+}
+
+/* The caller's sink as the winner left it (or the first attempt, when
+ * neither answered). */
+static void
+sink_sync(struct sy_hedge_run *run)
+{
+    const struct sy_sink *g = &run->sink[run->winner > 0 ? 1 : 0];
+    run->c->s = run->real;
+    run->real->headers_sent = run->real->headers_sent || g->headers_sent;
+    if (g->headers_sent)
+        run->real->status = g->status;
+    run->real->body_bytes += g->body_bytes;
+}
+
+/* After the pair: the request's context takes the hedge's outcome when
+ * it answered, and its failure notes either way. */
+static void
+hedge_merge(struct sy_hedge_run *run)
+{
+    struct pctx *c = run->c, *h = &run->h;
+    if (h->why.len > 0) {
+        sy_buf_puts(&c->why, c->why.len > 0 ? "; " : "");
+        sy_buf_append(&c->why, sy_buf_cstr(&h->why), h->why.len);
+    }
+    c->all_ratelimited = c->all_ratelimited && h->all_ratelimited;
+    if (h->min_retry_after_ms > 0 &&
+        (c->min_retry_after_ms == 0 ||
+         h->min_retry_after_ms < c->min_retry_after_ms))
+        c->min_retry_after_ms = h->min_retry_after_ms;
+    if (run->winner == 1) {
+        c->dep = h->dep;
+        c->result = h->result;
+        c->usage = h->usage;
+        c->cost_micro_usd = h->cost_micro_usd;
+        c->tr = h->tr;
+    } else if (run->winner < 0 && run->ended[0] && run->ended[1]) {
+        c->last = h->last; /* the later failure names the request's */
+    }
+    /* Tried once: the run goes on past it (an entry after the current
+     * one leaves the run's index where it is). */
+    if (run->winner != 1)
+        sy_router_exclude(c->plan, h->dep,
+                          run->started[1] ? "tried as a hedge"
+                                          : "refused as a hedge");
+    sy_buf_free(&h->why);
+    sy_buf_free(&h->held);
+    sy_buf_free(&h->pending);
+    sy_buf_free(&h->ev);
+    sy_buf_free(&h->unf_text);
+    sy_buf_free(&h->unf_event);
+    sy_buf_free(&h->native_tail);
+    sy_buf_free(&h->final_obj);
+    sy_stream_answer_free(&h->answer);
+    sy_buf_free(&run->body);
+}
+
+/* The attempt as a pair: its call, and a hedge if it is slow. */
+static enum sy_attempt_result
+hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
+          struct sy_failure *f)
+{
+    struct sy_worker *w = c->w;
+    const struct sy_dep_view *v = NULL;
+    if (w->state != NULL) {
+        struct sy_dep_view *views = sy_arena_zalloc(
+            &w->arena, (w->cfg->ndeployments + 1) * sizeof(*views));
+        sy_state_views(w->state, views);
+        v = &views[c->dep->index];
+    }
+    uint32_t delay = sy_hedge_delay_ms(&c->group->hedge, v);
+    if (delay == 0) {
+        /* No samples yet: no hedge; the route says so. */
+        size_t n = strlen(c->route);
+        snprintf(c->route + n, sizeof(c->route) - n, "; hedge=none");
+        return sy_pipeline_attempt_end(c, a, uc, w->perform(w->up, uc), f);
+    }
+    struct sy_hedge_run *run = sy_arena_zalloc(&w->arena, sizeof(*run));
+    run->c = c;
+    run->real = c->s;
+    run->winner = -1;
+    run->delay_ms = delay;
+    run->uc[0] = uc;
+    run->a[0] = a;
+    run->f[0] = f;
+    run->started[0] = true;
+    run->route_len = strlen(c->route);
+    snprintf(c->route + run->route_len, sizeof(c->route) - run->route_len,
+             "; hedge=none");
+    gate_init(run, 0);
+    gate_init(run, 1);
+    c->s = &run->sink[0];
+    struct sy_upstream_pair p = { hedge_start, hedge_done, run };
+    sy_upstream_perform_pair(w->up, uc, c->attempt_start_us + delay * 1000ull,
+                             &p);
+    sink_sync(run);
+    if (run->started[1]) {
+        a->won = run->winner == 0;
+        run->a[1]->won = run->winner == 1;
+        if (run->winner == 1)
+            sy_hedge_count_won();
+        hedge_merge(run);
+    } else if (run->a[1] != NULL) {
+        hedge_merge(run); /* a hedge its adapter refused */
+    }
+    if (run->winner >= 0)
+        return SY_ATTEMPT_DONE;
+    return SY_ATTEMPT_NEXT;
+}
+
+/* One try on deployment c->dep with 'api_key', recorded in 'a'.
+ * SY_ATTEMPT_DONE when the caller has been answered (success, caller
+ * error, a stream that had started, a caller that left). A group that
+ * hedges runs the first attempt of a request as a pair. */
+enum sy_attempt_result
+sy_pipeline_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
+{
+    struct sy_failure f;
+    struct sy_http_out out;
+    struct sy_upstream_call uc;
+    if (!sy_pipeline_attempt_open(c, api_key, a, &out, &uc, &f))
+        return SY_ATTEMPT_NEXT;
+    if (hedge_wanted(c))
+        return hedge_run(c, a, &uc, &f);
+    enum sy_err e = c->w->perform(c->w->up, &uc);
+    return sy_pipeline_attempt_end(c, a, &uc, e, &f);
+}

@@ -1,0 +1,219 @@
+/*
+ * metrics.test.js - GET /metrics through lighttpd with Redis: traffic
+ * (answers, a 4xx, a failover by the mock's fault injection) moves the
+ * cluster's counters by exactly what was sent, the body passes
+ * `promtool check metrics`, a scrape costs one Redis round trip, the
+ * access rule (metrics.allow is [] here: only the admin key gets in),
+ * the path under a sub-path mount (/llm/metrics), and a 200 with
+ * switchyard_redis_up 0 once Redis is gone.
+ *
+ *   sh tests/integration/run.sh build tests/integration/metrics.test.js
+ *
+ * Skipped when redis-server or lighttpd is missing; the promtool check
+ * is skipped (with a note) when Debian's prometheus package is not
+ * installed.
+ * SPDX-License-Identifier: MIT
+ */
+'use strict';
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const childProcess = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const h = require('./harness');
+
+const SKIP = h.missing('redis') || h.missing('lighttpd') || false;
+const ADMIN_KEY = 'metrics-admin-key-0123456789';
+const ADMIN = { Authorization: `Bearer ${ADMIN_KEY}` };
+const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool']
+    .find((p) => fs.existsSync(p));
+const CONF = path.join(__dirname, '..', '..', 'conf');
+
+function config(mockPort, redisUrl) {
+    const cfg = h.gatewayConfig(mockPort, {
+        deployments: { ok: {}, f1: {}, f2: {} },
+        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'] },
+        server: { processes: 2, threads: 4, admin_key_env: 'SY_T_METRICS_ADMIN' },
+    });
+    cfg.state = {
+        redis_url: redisUrl, prefix: 'sy:', refresh_ms: 200, window_ms: 6000, slice_ms: 1000,
+        connect_timeout_ms: 200, command_timeout_ms: 500,
+        breaker: { consecutive: 0, failure_pct: 0 },
+    };
+    cfg.metrics = { allow: [] };
+    return cfg;
+}
+
+/* The samples of a text exposition: "name{labels}" -> value. */
+function parse(text) {
+    const out = new Map();
+    for (const line of text.split('\n')) {
+        if (line === '' || line.startsWith('#')) continue;
+        const at = line.lastIndexOf(' ');
+        out.set(line.slice(0, at), Number(line.slice(at + 1)));
+    }
+    return out;
+}
+
+function series(name, labels) {
+    const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+    return l ? `${name}{${l}}` : name;
+}
+
+function delta(a, b, key) {
+    return (b.get(key) || 0) - (a.get(key) || 0);
+}
+
+function promtoolCheck(body) {
+    const r = childProcess.spawnSync(PROMTOOL, ['check', 'metrics'], {
+        input: body, encoding: 'utf8', timeout: 20000,
+    });
+    return r;
+}
+
+describe('GET /metrics', { skip: SKIP }, () => {
+    let redis;
+    let stack;
+    const base = () => stack.base('lighttpd');
+    const scrape = (headers = ADMIN, p = '/metrics') =>
+        h.request(base(), { path: p, headers, timeout: 10000 });
+
+    before(async () => {
+        redis = new h.Redis(h.makeTmpDir('metrics-redis'));
+        await redis.start();
+        stack = new h.Stack({
+            tag: 'metrics', env: { SY_T_METRICS_ADMIN: ADMIN_KEY },
+            config: (mockPort) => config(mockPort, redis.url),
+        });
+        await stack.start();
+    }, { timeout: 60000 });
+
+    after(async () => {
+        if (stack) await stack.stop();
+        if (redis) await redis.stop();
+    }, { timeout: 30000 });
+
+    test('refused without the admin key from an address outside metrics.allow', async () => {
+        const none = await scrape({});
+        assert.equal(none.status, 401, none.body);
+        assert.equal(none.json.error.code, 'invalid_api_key');
+        const wrong = await scrape({ Authorization: 'Bearer nope-0123456789abcdef' });
+        assert.equal(wrong.status, 401, wrong.body);
+        assert.ok(wrong.json.error.message.length > 0);
+    });
+
+    test('traffic moves the cluster counters by what was sent', { timeout: 60000 }, async () => {
+        const before0 = await scrape();
+        assert.equal(before0.status, 200, before0.body);
+        assert.match(before0.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+        const a = parse(before0.body);
+
+        for (let i = 0; i < 3; i++) {
+            const r = await h.chat(base(), { model: 'g-ok' });
+            assert.equal(r.status, 200, r.body);
+        }
+        const nf = await h.chat(base(), { model: 'no-such-group' });
+        assert.equal(nf.status, 404, nf.body);
+        await stack.mock.fault('f1', { status: 500 });
+        const fo = await h.chat(base(), { model: 'g-fo' });
+        assert.equal(fo.status, 200, fo.body);
+        assert.equal(fo.headers['x-switchyard-deployment'], 'f2');
+        await stack.mock.clearFaults();
+
+        /* Each worker flushes at most once a second, on its refresh. */
+        let b;
+        let body = '';
+        const want = series('switchyard_requests_total', {
+            surface: 'chat', group: 'g-ok', deployment: 'ok', provider: 'p-ok',
+            status_class: '2xx',
+        });
+        for (let i = 0; i < 40; i++) {
+            await h.sleep(250);
+            const r = await scrape();
+            assert.equal(r.status, 200, r.body);
+            body = r.body;
+            b = parse(body);
+            if (delta(a, b, want) >= 3 && delta(a, b, series('switchyard_requests_total', {
+                surface: 'chat', group: 'g-fo', deployment: 'f2', provider: 'p-f2',
+                status_class: '2xx' })) >= 1) break;
+        }
+        assert.equal(delta(a, b, want), 3, body);
+        assert.equal(delta(a, b, series('switchyard_requests_total', {
+            surface: 'chat', group: '', deployment: '', provider: '', status_class: '4xx',
+        })), 1, body);
+        assert.equal(delta(a, b, series('switchyard_requests_total', {
+            surface: 'chat', group: 'g-fo', deployment: 'f2', provider: 'p-f2',
+            status_class: '2xx' })), 1, body);
+        assert.equal(delta(a, b, series('switchyard_attempts_total', {
+            group: 'g-fo', deployment: 'f1', provider: 'p-f1', outcome: 'SY_EUP_5XX',
+        })), 1, body);
+        assert.equal(delta(a, b, series('switchyard_attempts_total', {
+            group: 'g-fo', deployment: 'f2', provider: 'p-f2', outcome: 'ok',
+        })), 1, body);
+        assert.equal(delta(a, b, series('switchyard_failovers_total', {
+            group: 'g-fo', reason: 'SY_EUP_5XX' })), 1, body);
+        assert.equal(delta(a, b, series('gen_ai_server_request_duration_seconds_count', {
+            gen_ai_provider_name: 'p-ok', gen_ai_request_model: 'mock-model', deployment: 'ok',
+        })), 3, body);
+        assert.ok(delta(a, b, series('switchyard_tokens_total', {
+            deployment: 'ok', provider: 'p-ok', gen_ai_token_type: 'input' })) > 0, body);
+        assert.ok(delta(a, b, series('switchyard_overhead_seconds_count', {
+            surface: 'chat' })) >= 5, body);
+        assert.equal(b.get('switchyard_redis_up'), 1);
+        assert.equal(b.get('switchyard_scrape_redis_calls'), 1);
+        assert.equal(b.get(series('switchyard_breaker_state', {
+            deployment: 'f1', provider: 'p-f1' })), 0);
+        assert.ok(b.get('switchyard_requests_in_flight') >= 1, body);
+        assert.ok(b.has(series('switchyard_deployment_window_samples', {
+            deployment: 'ok', provider: 'p-ok' })), body);
+
+        if (!PROMTOOL) {
+            process.stderr.write('metrics: promtool missing (Debian package '
+                + 'prometheus): the format check is skipped\n');
+            return;
+        }
+        const pt = promtoolCheck(body);
+        assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${body}`);
+    });
+
+    test('a bounded number of Redis keys for the counters', async () => {
+        const keys = await redis.keys('sy:metrics:*');
+        assert.ok(keys.length > 0 && keys.length <= 13, keys.join(' '));
+        const req = await redis.cmd('HGETALL', 'sy:metrics:requests');
+        assert.ok(req.includes('chat|g-ok|ok|2xx'), req.join(' '));
+    });
+
+    test('under a sub-path mount: /llm/metrics', { timeout: 60000 }, async () => {
+        const d = stack.dir;
+        const site = path.join(d, 'site');
+        const other = path.join(d, 'other');
+        const run = path.join(d, 'run-sub');
+        for (const p of [site, other, run]) fs.mkdirSync(p, { recursive: true, mode: 0o755 });
+        await stack.startWebAs('sub', {
+            kind: 'lighttpd', confFile: path.join(CONF, 'lighttpd-subpath.conf'),
+            env: { SWITCHYARD_DOC_ROOT: site, SWITCHYARD_OTHER_DIR: other,
+                SWITCHYARD_RUN_DIR: run },
+            readyPath: '/llm/healthz',
+        });
+        const r = await h.request(stack.base('sub'), {
+            path: '/llm/metrics', headers: ADMIN, timeout: 10000 });
+        assert.equal(r.status, 200, r.body);
+        assert.match(r.body, /^# HELP switchyard_requests_total /m);
+        const no = await h.request(stack.base('sub'), { path: '/llm/metrics', timeout: 10000 });
+        assert.equal(no.status, 401, no.body);
+    });
+
+    test('Redis down: 200 with switchyard_redis_up 0', { timeout: 30000 }, async () => {
+        await redis.kill();
+        const r = await scrape();
+        assert.equal(r.status, 200, r.body);
+        const m = parse(r.body);
+        assert.equal(m.get('switchyard_redis_up'), 0, r.body);
+        assert.ok(m.has('switchyard_requests_in_flight'));
+        if (PROMTOOL) {
+            const pt = promtoolCheck(r.body);
+            assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${r.body}`);
+        }
+    });
+});

@@ -1,0 +1,182 @@
+/*
+ * test_hedge.c - hedged requests: the "hedge" key of a group
+ * (core/config/config_hedge.c), the delay and the decision, and the
+ * share of a group's requests that may be hedged (core/state/hedge.c).
+ * SPDX-License-Identifier: MIT
+ */
+#include "config_fixture.h"
+#include "state/hedge.h"
+#include "state/state.h"
+
+static void
+test_config_default_off(void **state)
+{
+    (void)state;
+    load_ok(with_groups("'g':{'deployments':['d','e']}"));
+    const struct sy_group *g = sy_config_find_group(cfg, "g");
+    assert_false(g->hedge.on);
+    assert_int_equal(sy_hedge_delay_ms(&g->hedge, NULL), 0);
+}
+
+static void
+test_config_values(void **state)
+{
+    (void)state;
+    load_ok(with_groups("'a':{'deployments':['d','e'],'hedge':{'after_ms':"
+                        "150,'max_share':0.2}},"
+                        "'b':{'deployments':['d','e'],'hedge':{'after_ms':"
+                        "'p95'}},"
+                        "'c':{'deployments':['d','e'],'hedge':true},"
+                        "'f':{'deployments':['d','e'],'hedge':false}"));
+    const struct sy_group *a = sy_config_find_group(cfg, "a");
+    assert_true(a->hedge.on);
+    assert_false(a->hedge.after_p95);
+    assert_int_equal(a->hedge.after_ms, 150);
+    assert_true(a->hedge.max_share > 0.19 && a->hedge.max_share < 0.21);
+    const struct sy_group *b = sy_config_find_group(cfg, "b");
+    assert_true(b->hedge.on);
+    assert_true(b->hedge.after_p95);
+    assert_true(b->hedge.max_share > 0.049 && b->hedge.max_share < 0.051);
+    assert_true(sy_config_find_group(cfg, "c")->hedge.on);
+    assert_true(sy_config_find_group(cfg, "c")->hedge.after_p95);
+    assert_false(sy_config_find_group(cfg, "f")->hedge.on);
+}
+
+static void
+test_config_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{'after_ms':9}",     "{'after_ms':60001}", "{'after_ms':'p99'}",
+        "{'after_ms':1.5}",   "{'max_share':0.6}",  "{'max_share':-0.1}",
+        "{'max_share':'5%'}", "{'other':1}",        "'yes'",
+        "{'after_ms':null}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        load_bad(JF("{'providers':{" PROV_LOCAL "},'deployments':{" DEP_D
+                    "},'groups':{'g':{'deployments':['d'],'hedge':%s}}}",
+                    bad[i]));
+        if (strstr(sy_buf_cstr(&errs), "groups.g.hedge") == NULL)
+            fail_msg("%s: error does not name the key:\n%s", bad[i],
+                     sy_buf_cstr(&errs));
+    }
+    load_ok(with_groups("'g':{'deployments':['d'],'hedge':{'after_ms':10,"
+                        "'max_share':0}},'h':{'deployments':['e'],'hedge':{"
+                        "'after_ms':60000,'max_share':0.5}}"));
+}
+
+static void
+test_delay(void **state)
+{
+    (void)state;
+    struct sy_hedge_conf h = { .on = true,
+                               .after_p95 = true,
+                               .max_share = 0.05 };
+    struct sy_dep_view v;
+    memset(&v, 0, sizeof(v));
+    /* No samples: no hedge. */
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
+    assert_int_equal(sy_hedge_delay_ms(&h, NULL), 0);
+    v.samples = 20;
+    v.ttft_p95_ms = 420;
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 420);
+    v.ttft_p95_ms = 2; /* never below the minimum */
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 10);
+    /* A quiet deployment: its last live picture. */
+    memset(&v, 0, sizeof(v));
+    v.known.samples = 50;
+    v.known.ttft_p95_ms = 800;
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 800);
+    /* A fixed delay needs no samples. */
+    h.after_p95 = false;
+    h.after_ms = 150;
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 150);
+    h.on = false;
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
+}
+
+static void
+test_decide(void **state)
+{
+    (void)state;
+    /* delay, elapsed, first token, next candidate, share */
+    assert_int_equal(sy_hedge_decide(150, 200, false, true, true),
+                     SY_HEDGE_NOW);
+    assert_int_equal(sy_hedge_decide(150, 150, false, true, true),
+                     SY_HEDGE_NOW);
+    assert_int_equal(sy_hedge_decide(150, 100, false, true, true),
+                     SY_HEDGE_NOT_YET);
+    /* Not yet even when the share is used: it may free up. */
+    assert_int_equal(sy_hedge_decide(150, 100, false, true, false),
+                     SY_HEDGE_NOT_YET);
+    assert_int_equal(sy_hedge_decide(150, 200, false, true, false),
+                     SY_HEDGE_NEVER);
+    assert_int_equal(sy_hedge_decide(150, 200, true, true, true),
+                     SY_HEDGE_NEVER);
+    assert_int_equal(sy_hedge_decide(150, 200, false, false, true),
+                     SY_HEDGE_NEVER);
+    assert_int_equal(sy_hedge_decide(0, 99999, false, true, true),
+                     SY_HEDGE_NEVER);
+}
+
+static void
+test_share_allows(void **state)
+{
+    (void)state;
+    /* One hedge always; then max_share of the requests. */
+    assert_true(sy_hedge_share_allows(0, 0, 0.05));
+    assert_false(sy_hedge_share_allows(1, 1, 0.05));
+    assert_true(sy_hedge_share_allows(100, 5, 0.05));
+    assert_false(sy_hedge_share_allows(100, 6, 0.05));
+    assert_false(sy_hedge_share_allows(100, 0, 0.0));
+    assert_true(sy_hedge_share_allows(10, 5, 0.5));
+    assert_false(sy_hedge_share_allows(10, 6, 0.5));
+}
+
+static void
+test_share_windows(void **state)
+{
+    (void)state;
+    static struct sy_group g; /* its address is the key */
+    memset(&g, 0, sizeof(g));
+    g.hedge.on = true;
+    g.hedge.max_share = 0.1;
+    uint64_t t = 1000ull * SY_HEDGE_WINDOW_MS;
+    struct sy_hedge_stats s0, s1;
+    sy_hedge_stats(&s0);
+    /* A general slowdown: every request would hedge; 10 % (+1) do. */
+    unsigned taken = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        sy_hedge_note_request(&g, t + i);
+        if (sy_hedge_take(&g, t + i))
+            taken++;
+    }
+    assert_true(taken >= 10 && taken <= 11);
+    sy_hedge_stats(&s1);
+    assert_int_equal(s1.started - s0.started, taken);
+    /* The next window still sees the last one. */
+    sy_hedge_note_request(&g, t + SY_HEDGE_WINDOW_MS);
+    assert_false(sy_hedge_take(&g, t + SY_HEDGE_WINDOW_MS));
+    /* Two windows later, a fresh start. */
+    assert_true(sy_hedge_take(&g, t + 3 * SY_HEDGE_WINDOW_MS));
+    sy_hedge_count_won();
+    sy_hedge_stats(&s1);
+    assert_int_equal(s1.won - s0.won, 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_default_off, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_config_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+        cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_share_allows),
+        cmocka_unit_test(test_share_windows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

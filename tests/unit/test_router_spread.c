@@ -1,0 +1,323 @@
+/*
+ * test_router_spread.c - the latency strategy spreads load over the
+ * deployments within the group's thresholds and drains a clearly slower
+ * one (core/serve/router_latency.c), and a deployment known to be slow
+ * is never relearned as new when its window goes quiet: it is re-probed
+ * within the exploration share only (the known picture:
+ * core/state/state_known.c). Thousands of plans with a seeded generator.
+ * SPDX-License-Identifier: MIT
+ */
+#include "base/sy.h"
+#include "config/config.h"
+#include "serve/router.h"
+#include "state/state.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define N 12000
+
+static struct sy_config *
+load(const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "{\"providers\":{\"p\":{\"type\":\"openai\","
+             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
+             "\"deployments\":{"
+             "\"a\":{\"provider\":\"p\",\"model\":\"m\"},"
+             "\"b\":{\"provider\":\"p\",\"model\":\"m\"},"
+             "\"c\":{\"provider\":\"p\",\"model\":\"m\"}},"
+             "\"groups\":{\"g\":{\"deployments\":[\"a\",\"b\",\"c\"],"
+             "\"strategy\":\"latency\",\"min_samples\":10,"
+             "\"explore_pct\":5%s}}}",
+             extra);
+    struct sy_config *cfg = NULL;
+    struct sy_buf errs;
+    sy_buf_init(&errs, 65536);
+    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
+    if (e != SY_OK)
+        fprintf(stderr, "%s", sy_buf_cstr(&errs));
+    sy_buf_free(&errs);
+    assert_int_equal(e, SY_OK);
+    return cfg;
+}
+
+/* A live window: learned, with recent samples. */
+static void
+live(struct sy_dep_view *v, uint32_t p50, uint32_t p99)
+{
+    memset(v, 0, sizeof(*v));
+    v->samples = 200;
+    v->recent_samples = 20;
+    v->p50_ms = p50;
+    v->p99_ms = p99;
+    v->ttft_p50_ms = p50 / 3;
+    v->ttft_p95_ms = p99 / 3;
+}
+
+/* How many of N plans (request numbers 1..N, seeded draws) put each of
+ * a, b, c first; 'hold' > 0 simulates attempts in flight (in
+ * struct sy_dep_view.inflight) that end 'hold' requests later. */
+static void
+shares(const struct sy_config *cfg, struct sy_dep_view *v, unsigned out[3],
+       unsigned hold)
+{
+    struct sy_route_req rq = { 500, 200 };
+    unsigned ring[64] = { 0 };
+    memset(out, 0, 3 * sizeof(out[0]));
+    uint32_t seed = 12345;
+    for (uint64_t seq = 1; seq <= N; seq++) {
+        seed = seed * 1664525u + 1013904223u;
+        struct sy_route_plan p;
+        sy_router_plan_seq(&cfg->groups[0], v, &rq, seq, seed, &p);
+        assert_true(p.ncand > 0);
+        unsigned k = (unsigned)(p.cand[0].d->name[0] - 'a');
+        out[k]++;
+        if (hold == 0)
+            continue;
+        /* The attempt started now ends 'hold' requests later. */
+        unsigned slot = (unsigned)(seq % hold);
+        if (seq > hold)
+            v[ring[slot]].inflight--;
+        ring[slot] = k;
+        v[k].inflight++;
+    }
+    for (int i = 0; i < 3 && hold > 0; i++)
+        v[i].inflight = 0;
+}
+
+static void
+assert_share(unsigned n, double lo, double hi, const char *what)
+{
+    double f = (double)n / N;
+    if (f < lo || f > hi)
+        fail_msg("%s: share %.3f not in [%.2f, %.2f]", what, f, lo, hi);
+}
+
+/* Equal deployments share the traffic, with no load and under load. */
+static void
+test_equal_deployments_share(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    for (int i = 0; i < 3; i++)
+        live(&v[i], 150, 600);
+    unsigned n[3];
+    for (unsigned hold = 0; hold <= 16; hold += 16) {
+        shares(cfg, v, n, hold);
+        for (int i = 0; i < 3; i++)
+            assert_share(n[i], 0.25, 0.42, "equal");
+    }
+    /* Measured a little apart (histogram buckets, noise): still shared. */
+    live(&v[0], 140, 560);
+    live(&v[1], 150, 600);
+    live(&v[2], 160, 640);
+    shares(cfg, v, n, 0);
+    for (int i = 0; i < 3; i++)
+        assert_share(n[i], 0.25, 0.42, "near-equal, idle");
+    shares(cfg, v, n, 16);
+    for (int i = 0; i < 3; i++)
+        assert_share(n[i], 0.25, 0.42, "near-equal, loaded");
+    sy_config_free(cfg);
+}
+
+/* A deployment twice as slow as the others drains, idle or loaded. */
+static void
+test_slower_drains(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    live(&v[0], 150, 600);
+    live(&v[1], 150, 600);
+    live(&v[2], 300, 1200);
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    assert_share(n[2], 0.0, 0.10, "2x slower, idle");
+    assert_share(n[0], 0.40, 0.60, "fast a");
+    shares(cfg, v, n, 16);
+    assert_share(n[2], 0.0, 0.10, "2x slower, loaded");
+    /* 1.5x slower: a small share, not a third. */
+    live(&v[2], 225, 900);
+    shares(cfg, v, n, 0);
+    assert_share(n[2], 0.0, 0.10, "1.5x slower");
+    /* Over the group's thresholds: nothing first. */
+    sy_config_free(cfg);
+    cfg = load(",\"thresholds\":{\"max_p99_ms\":1000}");
+    live(&v[2], 160, 1500);
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[2], 0);
+    sy_config_free(cfg);
+}
+
+/* The deployment with fewer attempts in flight wins a tie: a burst does
+ * not pile onto one deployment. */
+static void
+test_inflight_breaks_ties(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    for (int i = 0; i < 3; i++)
+        live(&v[i], 150, 600);
+    v[0].inflight = 9;
+    v[1].inflight = 9;
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    /* c wins every pair it is in: two pairs in three. */
+    assert_share(n[2], 0.55, 0.80, "least loaded");
+    sy_config_free(cfg);
+}
+
+/* a slowed down: it is known slow; its window went quiet (no recent
+ * samples; older fast samples, then none). It must not come back above
+ * the exploration share, and every time it is tried it is exploring. */
+static void
+test_known_slow_no_relapse(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    live(&v[1], 150, 600);
+    live(&v[2], 150, 600);
+    /* The last live picture of a: slow. */
+    struct sy_dep_known slow = { .samples = 50,
+                                 .p50_ms = 2150,
+                                 .p99_ms = 2600,
+                                 .ttft_p50_ms = 700,
+                                 .ttft_p95_ms = 900,
+                                 .age_ms = 3000 };
+    /* 1: old fast samples still in the window, none recent. */
+    live(&v[0], 150, 600);
+    v[0].recent_samples = 0;
+    v[0].known = slow;
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[0], 0); /* the window is full: no probe yet */
+    /* 2: the window ran thin (a few old samples, or none). */
+    for (uint64_t left = 0; left < 10; left += 4) {
+        v[0].samples = left;
+        v[0].known.outlived = left == 0;
+        shares(cfg, v, n, 0);
+        assert_true(n[0] <= N * 5 / 100);
+        assert_true(n[0] >= N * 4 / 100);
+        /* Every plan that puts it first says it explores. */
+        struct sy_route_req rq = { 500, 200 };
+        for (uint64_t seq = 1; seq <= 200; seq++) {
+            struct sy_route_plan p;
+            sy_router_plan_seq(&cfg->groups[0], v, &rq, seq, (uint32_t)seq, &p);
+            if (strcmp(p.cand[0].d->name, "a") == 0)
+                assert_string_equal(p.cand[0].why, "exploring");
+            assert_true(p.cand[0].slow == (p.cand[0].d->name[0] == 'a'));
+        }
+    }
+    /* 3: a probe is out in this process: no second one. */
+    v[0].inflight = 1;
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[0], 0);
+    v[0].inflight = 0;
+    /* 4: the window holds only samples newer than the known picture,
+     * enough of them, and they are fast: a is back. */
+    live(&v[0], 150, 600);
+    v[0].recent_samples = 1;
+    v[0].known = slow;
+    v[0].known.outlived = true;
+    shares(cfg, v, n, 0);
+    assert_share(n[0], 0.25, 0.42, "recovered");
+    sy_config_free(cfg);
+}
+
+/* Never seen: learned as before, within the exploration share. */
+static void
+test_unknown_still_explored(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    live(&v[0], 150, 600);
+    live(&v[1], 150, 600);
+    memset(&v[2], 0, sizeof(v[2]));
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[2], N * 5 / 100);
+    assert_share(n[0], 0.40, 0.55, "a");
+    sy_config_free(cfg);
+}
+
+/* An idle group (every window quiet) keeps its known picture: the
+ * deployments still share, none is relearned. */
+static void
+test_idle_group_keeps_picture(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&v[i], 0, sizeof(v[i]));
+        v[i].known = (struct sy_dep_known){ .samples = 100,
+                                            .p50_ms = 150,
+                                            .p99_ms = 600,
+                                            .ttft_p50_ms = 50,
+                                            .ttft_p95_ms = 200,
+                                            .age_ms = 120000,
+                                            .outlived = true };
+    }
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    for (int i = 0; i < 3; i++)
+        assert_share(n[i], 0.25, 0.42, "idle");
+    sy_config_free(cfg);
+}
+
+/* The known picture is kept when live and handed to the view. */
+static void
+test_known_keep(void **state)
+{
+    (void)state;
+    struct sy_dep_known k;
+    memset(&k, 0, sizeof(k));
+    uint64_t at = 0;
+    struct sy_dep_view v;
+    live(&v, 2000, 2500);
+    sy_known_keep(&k, &at, &v, 1000, 10, 60000);
+    assert_int_equal(k.p50_ms, 2000);
+    assert_int_equal(at, 1000);
+    /* Quiet: the window decays to old fast samples; the picture stays. */
+    live(&v, 150, 600);
+    v.recent_samples = 0;
+    sy_known_keep(&k, &at, &v, 21000, 10, 60000);
+    assert_int_equal(v.known.p50_ms, 2000);
+    assert_int_equal(v.known.age_ms, 20000);
+    assert_false(v.known.outlived);
+    memset(&v, 0, sizeof(v));
+    sy_known_keep(&k, &at, &v, 61000, 10, 60000);
+    assert_true(v.known.outlived);
+    assert_int_equal(v.known.samples, 200);
+    /* Too few samples to be learned: not kept. */
+    live(&v, 100, 200);
+    v.samples = 5;
+    sy_known_keep(&k, &at, &v, 62000, 10, 60000);
+    assert_int_equal(k.p50_ms, 2000);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_equal_deployments_share),
+        cmocka_unit_test(test_slower_drains),
+        cmocka_unit_test(test_inflight_breaks_ties),
+        cmocka_unit_test(test_known_slow_no_relapse),
+        cmocka_unit_test(test_unknown_still_explored),
+        cmocka_unit_test(test_idle_group_keeps_picture),
+        cmocka_unit_test(test_known_keep),
+    };
+    return cmocka_run_group_tests_name("router_spread", tests, NULL, NULL);
+}
