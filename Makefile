@@ -207,7 +207,8 @@ DOCDIR ?= $(DATADIR)/doc/switchyard
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
              --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
-INSTALL_SHARE := $(wildcard conf/*.conf) \
+# switchyard.logrotate: copy it to /etc/logrotate.d (the package does).
+INSTALL_SHARE := $(wildcard conf/*.conf) conf/switchyard.logrotate \
                  $(filter-out conf/switchyard.json,$(wildcard conf/*.json))
 INSTALL_DOCS := README.md $(filter-out docs/style.md,$(wildcard docs/*.md))
 # INSTALL_UNITS= leaves the units out (debian/rules: dh_installsystemd
@@ -254,6 +255,15 @@ uninstall:
 .PHONY: bench
 bench: all
 	$(Q)bash bench/run.sh $(BUILD)
+
+# What a GET /metrics scrape costs (Redis commands and round trips,
+# latency, size) for 3/30/300 deployments and 0/100/1000 virtual keys:
+# bench/scrape.js, one Redis + mock + switchyard + lighttpd per size on
+# free 127.0.0.1 ports, stopped at the end (about 3 minutes). Results in
+# $(BUILD)/bench-scrape/ (summary.md, results.json).
+.PHONY: bench-scrape
+bench-scrape: all
+	$(Q)node bench/scrape.js --build $(BUILD) --out $(BUILD)/bench-scrape
 
 # The routing benchmark (bench/routing/, bench/ROUTING.md): every strategy
 # on the same seeded scenarios through lighttpd + switchyard + Redis +

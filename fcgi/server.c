@@ -6,6 +6,8 @@
  * in its own FCGX_Accept_r loop with its own struct sy_worker. SIGTERM
  * (or SIGINT) drains: the parent forwards it, workers stop accepting,
  * finish in-flight requests within server.drain_timeout_ms, and exit.
+ * SIGHUP reopens the usage and access logs (rotation by rename): the
+ * parent forwards it, each worker's main thread reopens its files.
  * fcgiapp.h is included only in fcgi/.
  * SPDX-License-Identifier: MIT
  */
@@ -17,6 +19,7 @@
 #include "base/clock.h"
 #include "config/config.h"
 #include "base/log.h"
+#include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
 #include "io/usagelog.h"
@@ -50,6 +53,7 @@
  * for 'volatile': a handler may only write a volatile sig_atomic_t
  * (C11 7.14.1.1); every flag shared between threads is an atomic. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested; /* SIGHUP, to forward */
 /* Set by the worker's main thread on SIGTERM, read by the request
  * threads (and /healthz through struct sy_worker). */
 static atomic_bool draining;
@@ -75,6 +79,13 @@ on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void
+on_reopen(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
 }
 
 static void
@@ -352,6 +363,21 @@ proc_out_attach(const struct proc_out *po, struct sy_worker *w)
     w->otlp = po->otlp;
 }
 
+/* SIGHUP: the usage and access logs opened again at their paths, after
+ * a rotation by rename (docs/operations.md, Log rotation). A failure
+ * keeps the old file in use. */
+static void
+proc_out_reopen(struct proc_out *po)
+{
+    char err[256];
+    if (po->usagelog != NULL &&
+        sy_usagelog_reopen(po->usagelog, err, sizeof(err)) != SY_OK)
+        sy_log_error(NULL, "%s (still writing to the old file)", err);
+    if (sy_accesslog_reopen(po->accesslog, err, sizeof(err)) != SY_OK)
+        sy_log_error(NULL, "%s (still writing to the old file)", err);
+    sy_log_info(NULL, "SIGHUP: log files reopened");
+}
+
 /* Once no request thread runs: flush the spans (briefly), close. */
 static void
 proc_out_close(struct proc_out *po)
@@ -377,12 +403,13 @@ start_drain(unsigned nthreads)
 
 /* Body of one worker process; never returns. */
 static SY_NORETURN void
-worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
+worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
+            struct sy_metrics_shared *counters)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    /* Threads start with SIGTERM/SIGINT/SIGUSR1 blocked; request threads
-     * unblock SIGUSR1 (the accept wake-up), the main thread waits for the
-     * stop signals. */
+    /* Threads start with SIGTERM/SIGINT/SIGUSR1/SIGHUP blocked; request
+     * threads unblock SIGUSR1 (the accept wake-up), the main thread waits
+     * for the stop signals and SIGHUP (reopen the logs). */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_wake; /* no SA_RESTART: accept() returns EINTR */
@@ -393,6 +420,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     if (sy_upstream_global_init() != SY_OK) {
@@ -402,7 +430,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     /* Shared state: one state thread and quota table per process, one
      * Redis connection per request thread. */
     struct sy_state *state = NULL;
-    sy_state_start(cfg, &state);
+    sy_state_start(cfg, counters, &state);
     struct sy_quota *quota = sy_quota_new(cfg);
     struct proc_out po;
     proc_out_open(cfg, &po);
@@ -437,8 +465,10 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGTERM);
     sigaddset(&stopset, SIGINT);
+    sigaddset(&stopset, SIGHUP);
     int sig = 0;
-    sigwait(&stopset, &sig);
+    while (sigwait(&stopset, &sig) == 0 && sig == SIGHUP)
+        proc_out_reopen(&po);
 
     /* Drain: stop accepting, let in-flight requests finish. */
     atomic_store(&draining, true);
@@ -484,11 +514,12 @@ struct child {
 };
 
 static pid_t
-spawn(const struct sy_config *cfg, int listen_fd, unsigned nthreads)
+spawn(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
+      struct sy_metrics_shared *counters)
 {
     pid_t pid = fork();
     if (pid == 0)
-        worker_main(cfg, listen_fd, nthreads);
+        worker_main(cfg, listen_fd, nthreads, counters);
     return pid;
 }
 
@@ -575,6 +606,8 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_reopen; /* no SA_RESTART: waitpid() returns EINTR */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     const char *where = o->listen != NULL ? o->listen
@@ -582,12 +615,22 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
                                           : "inherited socket";
     sy_log_info(NULL, "serving on %s: %u process(es) x %u thread(s)", where,
                 o->processes, o->threads);
+    /* The host's metric counters, shared by every worker (a restarted
+     * one too: the config, so their layout, is the pool's for life). */
+    struct sy_metrics_shared *counters = sy_metrics_shared_new(cfg);
     struct child *kids = sy_xcalloc(o->processes, sizeof(*kids));
     for (unsigned i = 0; i < o->processes; i++) {
-        kids[i].pid = spawn(cfg, listen_fd, o->threads);
+        kids[i].pid = spawn(cfg, listen_fd, o->threads, counters);
         kids[i].started_ms = sy_now_ms();
     }
     while (!stop_requested) {
+        if (reopen_requested) {
+            reopen_requested = 0;
+            sy_log_info(NULL, "SIGHUP: the workers reopen their log files");
+            for (unsigned i = 0; i < o->processes; i++)
+                if (kids[i].pid > 0)
+                    kill(kids[i].pid, SIGHUP);
+        }
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
@@ -613,7 +656,7 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
              * growing pause, not in a tight loop. */
             if (kids[i].quick_deaths > 1)
                 usleep(SY_MIN(kids[i].quick_deaths * 200000u, 5000000u));
-            kids[i].pid = spawn(cfg, listen_fd, o->threads);
+            kids[i].pid = spawn(cfg, listen_fd, o->threads, counters);
             kids[i].started_ms = sy_now_ms();
             break;
         }
@@ -635,6 +678,7 @@ sy_fcgi_serve(const struct sy_config *cfg, const struct sy_serve_opts *o)
         shutdown(listen_fd, SHUT_RDWR);
     reap_children(cfg, kids, o->processes);
     free(kids);
+    sy_metrics_shared_free(counters);
     if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0)
         unlink(o->listen + 5);
     if (o->pid_file != NULL)
@@ -675,6 +719,28 @@ cgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
     }
 }
 
+/* How long a CGI process may flush its spans after the answer: the
+ * answer is complete by then (stdout closed), this only bounds how long
+ * the process lingers when the collector is slow. */
+#define CGI_OTLP_FLUSH_MS 500u
+
+/* End the CGI answer: the web server sees the end of the response when
+ * stdout closes, not when the process exits, so the answer never waits
+ * for the span export. fd 1 becomes /dev/null (a stray write cannot
+ * reach another file that reuses the number). */
+static void
+cgi_end_response(void)
+{
+    fflush(stdout);
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        close(fd);
+    } else {
+        close(1);
+    }
+}
+
 /* Plain CGI: one request from the environment and stdin, answered on
  * stdout. */
 int
@@ -686,7 +752,7 @@ sy_fcgi_cgi(const struct sy_config *cfg)
     struct sy_worker w;
     sy_worker_init(&w, cfg, 0, NULL); /* one request: never draining */
     struct sy_state *state = NULL;
-    sy_state_start(cfg, &state);
+    sy_state_start(cfg, NULL, &state);
     w.state = state;
     w.quota = sy_quota_new(cfg);
     w.store = sy_state_new_store(state);
@@ -698,8 +764,11 @@ sy_fcgi_cgi(const struct sy_config *cfg)
     struct sy_fcgi_io io = { .param = cgi_param, .read = cgi_read, .io = NULL };
     struct sy_sink sink = { .ops = &sy_sink_stdio_ops, .io = stdout };
     sy_fcgi_serve_one(&w, &io, &sink);
+    cgi_end_response();
     struct sy_quota *quota = w.quota;
     sy_worker_cleanup(&w);
+    sy_otlp_stop(po.otlp, CGI_OTLP_FLUSH_MS);
+    po.otlp = NULL; /* stopped: proc_out_close closes the logs */
     proc_out_close(&po);
     sy_state_stop(state);
     sy_quota_free(quota);

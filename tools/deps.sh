@@ -14,6 +14,7 @@ libcmocka-dev libssl-dev libpcre2-dev redis-server lighttpd apache2
 libapache2-mod-fcgid curl jq ca-certificates wrk nginx-light clang
 libclang-rt-14-dev json-schema-test-suite clang-format cppcheck iproute2
 debhelper lintian
+logrotate
 chromium
 librsvg2-bin
 prometheus"

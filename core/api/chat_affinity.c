@@ -18,8 +18,11 @@
  * The client's own body (req->native) is read before the canonical one
  * for the keys; the prefix is taken from the canonical messages, the same
  * whatever markers a client moves between turns. The key is the start of
- * an HMAC-SHA-256 (base/hmac.c) of the source's name and its value, so
- * callers' strings are never kept or logged.
+ * an HMAC-SHA-256 (base/hmac.c) of the source's name, the caller key's
+ * name and the value, so callers' strings are never kept or logged, and
+ * two callers' conversations never share a key: a "user" is often a
+ * constant ("anonymous") that every caller of an SDK sends, and one
+ * caller's prompt start tells nothing about another's cache.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -84,11 +87,14 @@ prompt_start(const struct sy_chat_req *r, struct sy_buf *b)
 }
 
 static bool
-hash_key(const char *from, const char *value, size_t len, uint64_t *key)
+hash_key(const char *from, const char *scope, const char *value, size_t len,
+         uint64_t *key)
 {
     struct sy_buf b;
-    sy_buf_init(&b, SY_AFFINITY_PREFIX_MAX + 64);
+    sy_buf_init(&b, SY_AFFINITY_PREFIX_MAX + 512);
     sy_buf_puts(&b, from);
+    sy_buf_append(&b, "\n", 1);
+    sy_buf_puts(&b, scope != NULL ? scope : "");
     sy_buf_append(&b, "\n", 1);
     sy_buf_append(&b, value, len);
     unsigned char mac[SY_HMAC_SHA256_LEN];
@@ -107,11 +113,13 @@ hash_key(const char *from, const char *value, size_t len, uint64_t *key)
 
 /* The conversation key of 'r' into 'key' and its source's name into
  * 'from' (may be NULL): see the top. 'session': the session header, or
- * NULL. False when the request names no conversation and its prompt's
- * start is shorter than 'prefix_min' (or 'prefix_min' is 0). */
+ * NULL; 'scope': the caller key's name (NULL: an anonymous caller).
+ * False when the request names no conversation and its prompt's start
+ * is shorter than 'prefix_min' (or 'prefix_min' is 0). */
 bool
 sy_chat_affinity_key(const struct sy_chat_req *r, const char *session,
-                     size_t prefix_min, uint64_t *key, const char **from)
+                     const char *scope, size_t prefix_min, uint64_t *key,
+                     const char **from)
 {
     static const char *const names[] = { "prompt_cache_key", "session", "user",
                                          "user", "prefix" };
@@ -124,7 +132,7 @@ sy_chat_affinity_key(const struct sy_chat_req *r, const char *session,
             continue;
         if (from != NULL)
             *from = names[i];
-        return hash_key(names[i], v[i], strlen(v[i]), key);
+        return hash_key(names[i], scope, v[i], strlen(v[i]), key);
     }
     if (prefix_min == 0)
         return false;
@@ -132,7 +140,7 @@ sy_chat_affinity_key(const struct sy_chat_req *r, const char *session,
     sy_buf_init(&start, SY_AFFINITY_PREFIX_MAX);
     prompt_start(r, &start);
     bool ok = start.len >= prefix_min && !sy_buf_failed(&start) &&
-              hash_key(names[4], start.data, start.len, key);
+              hash_key(names[4], scope, start.data, start.len, key);
     sy_buf_free(&start);
     if (ok && from != NULL)
         *from = names[4];

@@ -13,7 +13,10 @@
  * which conversation it is). */
 #define SY_AFFINITY_PREFIX_MAX 65536
 
+/* 'scope': the caller key's name, hashed into every key (two callers'
+ * conversations never share one); NULL for an anonymous caller. */
 bool sy_chat_affinity_key(const struct sy_chat_req *r, const char *session,
-                          size_t prefix_min, uint64_t *key, const char **from);
+                          const char *scope, size_t prefix_min, uint64_t *key,
+                          const char **from);
 
 #endif

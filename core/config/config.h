@@ -251,6 +251,9 @@ struct sy_metrics_conf {
     const struct sy_cidr *allow; /* client address ranges; default
                                     127.0.0.1/32 and ::1/128 */
     size_t nallow;               /* 0: the admin key only */
+    bool allow_default;          /* no "allow" in the config: the local
+                                    host, and only while no admin key is
+                                    configured (sy_metrics_access) */
 };
 
 struct sy_config {

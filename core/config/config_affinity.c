@@ -10,18 +10,23 @@
  * (prompt_cache_key, a session header, user), a prompt whose start
  * (system and first user message) is at least this long is keyed by a
  * hash of that start; 0 keys only requests that name their
- * conversation. See core/serve/affinity.c.
+ * conversation. At most SY_AFFINITY_PREFIX_MAX (65536), the bytes of a
+ * start that are hashed: a longer minimum could never be met (the load
+ * refuses it rather than silently never keying by prefix). See
+ * core/serve/affinity.c.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "config.h"
 #include "config_int.h"
+#include "api/chat_affinity.h" /* SY_AFFINITY_PREFIX_MAX */
 
 #define AFFINITY_PREFIX_DEFAULT 1024
 
 #define AFF(f) offsetof(struct sy_group, f)
 static const struct field affinity_fields[] = {
-    { "min_prefix_bytes", F_UINT, AFF(affinity_prefix_min), 0, 16777216, false,
+    { "min_prefix_bytes", F_UINT, AFF(affinity_prefix_min), 0,
+      SY_AFFINITY_PREFIX_MAX, false,
       "bytes of the prompt's start (system and first user message) that "
       "key a conversation by its hash; 0: only a caller's key" },
 };

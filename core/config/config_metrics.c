@@ -21,7 +21,10 @@
 
 static const char *const default_allow[] = { "127.0.0.1/32", "::1/128" };
 
-/* Without a "metrics" section: the local host only. */
+/* Without "metrics.allow": the local host, and only while no admin key
+ * is configured. A proxy on the same host (a TLS terminator in front of
+ * the web server) makes every outside client 127.0.0.1, so once there is
+ * a key the default asks for it; an explicit list is taken as written. */
 static void
 defaults(struct loader *l)
 {
@@ -32,6 +35,7 @@ defaults(struct loader *l)
         sy_cidr_parse(default_allow[i], &a[i]);
     m->allow = a;
     m->nallow = n;
+    m->allow_default = true;
 }
 
 /* The "allow" list: every entry a range, or one error per bad entry. */
@@ -48,6 +52,7 @@ load_allow(struct loader *l, struct json_object *v)
                        "more than %u ranges", METRICS_ALLOW_MAX);
         return;
     }
+    m->allow_default = false;
     struct sy_cidr *a = sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*a));
     for (size_t i = 0; i < n; i++) {
         if (!sy_cidr_parse(list[i], &a[i]))

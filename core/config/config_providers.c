@@ -233,8 +233,19 @@ read_headers(struct loader *l, const char *path, struct json_object *obj,
                            "invalid header name or value");
             continue;
         }
+        /* Again after ${VAR} expansion: no line break from the
+         * environment either (never shown: it may be a secret). */
+        const char *val =
+            sy_config_interpolate(l, ep, json_object_get_string(hv));
+        if (strpbrk(val, "\r\n") != NULL) {
+            sy_config_fail(l, ep,
+                           "set the variable to the value alone, without "
+                           "line breaks",
+                           "the value has a line break after ${} expansion");
+            continue;
+        }
         h[i].name = sy_arena_strdup(a, hk);
-        h[i].value = sy_config_interpolate(l, ep, json_object_get_string(hv));
+        h[i].value = val;
         i++;
     }
     p->headers = h;

@@ -43,7 +43,7 @@ tracing_defaults(struct sy_tracing_conf *t)
 
 /* "headers": name to value, sent with every export (a collector token).
  * Like a provider's headers: no colon or space in a name, no line break
- * in a value. Values are never logged. */
+ * in a value, before or after ${VAR} expansion. Values are never logged. */
 static void
 read_headers(struct loader *l, struct json_object *v, struct sy_tracing_conf *t)
 {
@@ -68,8 +68,20 @@ read_headers(struct loader *l, struct json_object *v, struct sy_tracing_conf *t)
                            "invalid header name or value");
             continue;
         }
+        /* Checked again after ${VAR} expansion: a line break from the
+         * environment would add headers to every export (the message
+         * never shows the value, a token). */
+        const char *val =
+            sy_config_interpolate(l, ep, json_object_get_string(hv));
+        if (strpbrk(val, "\r\n") != NULL) {
+            sy_config_fail(l, ep,
+                           "set the variable to the value alone, without "
+                           "line breaks",
+                           "the value has a line break after ${} expansion");
+            continue;
+        }
         h[i].name = sy_arena_strdup(&l->cfg->arena, hk);
-        h[i].value = sy_config_interpolate(l, ep, json_object_get_string(hv));
+        h[i].value = val;
         i++;
     }
     t->headers = h;

@@ -25,6 +25,7 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,8 @@
 #include <unistd.h>
 
 struct sy_accesslog {
-    int fd;              /* O_APPEND, or 2 for "stderr" (not ours to close) */
+    int fd;              /* O_APPEND, or 2 for "stderr" (not ours to close);
+                            reopen keeps the number (dup3) */
     char *path;          /* owned */
     atomic_bool failing; /* the last write failed (log once per spell) */
 };
@@ -138,6 +140,31 @@ sy_accesslog_write(struct sy_accesslog *l, const struct sy_access_record *r)
         sy_log_error(NULL, "access log %s: %s (lines are being lost)", l->path,
                      res == SY_LINEFILE_SHORT ? "short write"
                                               : strerror(errno));
+}
+
+/* Open the path again and put the new file under the same descriptor,
+ * for rotation by rename (SIGHUP, docs/operations.md). dup3 swaps
+ * atomically: a concurrent write lands wholly in the old file or wholly
+ * in the new one. On failure the old file stays in use and 'err' says
+ * why. "stderr" and NULL: nothing to do. */
+enum sy_err
+sy_accesslog_reopen(struct sy_accesslog *l, char *err, size_t errlen)
+{
+    if (l == NULL || l->fd == 2)
+        return SY_OK;
+    int fd = sy_linefile_open(l->path);
+    if (fd < 0) {
+        snprintf(err, errlen, "access log %s: %s", l->path, strerror(errno));
+        return SY_EINTERNAL;
+    }
+    int rc = dup3(fd, l->fd, O_CLOEXEC);
+    int saved = errno;
+    close(fd);
+    if (rc < 0) {
+        snprintf(err, errlen, "access log %s: %s", l->path, strerror(saved));
+        return SY_EINTERNAL;
+    }
+    return SY_OK;
 }
 
 /* Close the log ('l' may be NULL). No thread may be writing. */

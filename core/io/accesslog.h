@@ -48,6 +48,8 @@ size_t sy_accesslog_format(const struct sy_access_record *r, char *out,
                            size_t outlen);
 void sy_accesslog_write(struct sy_accesslog *l,
                         const struct sy_access_record *r);
+enum sy_err sy_accesslog_reopen(struct sy_accesslog *l, char *err,
+                                size_t errlen);
 void sy_accesslog_close(struct sy_accesslog *l);
 
 #endif

@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/url_redact.h"
 #include "config/config.h"
 
 #include <pthread.h>
@@ -45,6 +46,9 @@ struct sy_otlp {
     struct sy_span *batch;    /* owned; conf->batch_size slots */
     struct sy_buf body;
     bool failing; /* the last POST failed (log once per spell) */
+    /* The endpoint as log lines show it: no user info, no query (a
+     * token may be in either). */
+    char endpoint_log[SY_URL_REDACT_MAX];
     _Atomic uint64_t queued, dropped, sent, failed;
 };
 
@@ -99,16 +103,15 @@ send_batch(struct sy_otlp *o, size_t n)
     bool ok = status >= 200 && status < 300;
     atomic_fetch_add(ok ? &o->sent : &o->failed, n);
     if (!ok && !o->failing) {
-        /* The endpoint is logged, never the headers (a token). */
+        /* The endpoint is logged redacted, never the headers. */
         if (status != 0)
             sy_log_warn(NULL, "trace export to %s: HTTP %d (spans are lost)",
-                        t->otlp_endpoint, status);
+                        o->endpoint_log, status);
         else
             sy_log_warn(NULL, "trace export to %s: %s (spans are lost)",
-                        t->otlp_endpoint, err);
+                        o->endpoint_log, err);
     } else if (ok && o->failing) {
-        sy_log_info(NULL, "trace export to %s: sending again",
-                    t->otlp_endpoint);
+        sy_log_info(NULL, "trace export to %s: sending again", o->endpoint_log);
     }
     o->failing = !ok;
 }
@@ -165,6 +168,7 @@ sy_otlp_start(const struct sy_tracing_conf *t)
         return NULL;
     struct sy_otlp *o = sy_xcalloc(1, sizeof(*o));
     o->conf = t;
+    sy_url_redact(t->otlp_endpoint, o->endpoint_log, sizeof(o->endpoint_log));
     o->ring = sy_xcalloc(t->queue_size, sizeof(*o->ring));
     o->batch = sy_xcalloc(t->batch_size, sizeof(*o->batch));
     sy_buf_init(&o->body, OTLP_BODY_MAX);

@@ -98,6 +98,7 @@ sy_store_gate_init(struct sy_store_gate *g)
     atomic_init(&g->epoch, 0);
     for (size_t i = 0; i < SY_STORE_OP_SLOTS; i++)
         atomic_init(&g->op_us[i], 0);
+    g->op_us_to = NULL;
 }
 
 /* Count one round trip that began at 'start_us' (sy_now_us) in the
@@ -107,10 +108,11 @@ sy_store_gate_time(struct sy_store *s, uint64_t start_us)
 {
     uint64_t now = sy_now_us();
     uint64_t us = now > start_us ? now - start_us : 0;
-    unsigned k = us == 0 ? 0 : 64u - (unsigned)__builtin_clzll(us);
-    atomic_fetch_add_explicit(&s->gate->op_us[SY_MIN(k, 32u)], 1,
-                              memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->gate->op_us[SY_STORE_OP_SLOTS - 1], us,
+    unsigned k = us <= 1 ? 0 : 64u - (unsigned)__builtin_clzll(us - 1);
+    _Atomic uint64_t *op =
+        s->gate->op_us_to != NULL ? s->gate->op_us_to : s->gate->op_us;
+    atomic_fetch_add_explicit(&op[SY_MIN(k, 32u)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&op[SY_STORE_OP_SLOTS - 1], us,
                               memory_order_relaxed);
 }
 
@@ -119,8 +121,9 @@ void
 sy_store_gate_durations(const struct sy_store_gate *g,
                         uint64_t out[SY_STORE_OP_SLOTS])
 {
+    const _Atomic uint64_t *op = g->op_us_to != NULL ? g->op_us_to : g->op_us;
     for (size_t i = 0; i < SY_STORE_OP_SLOTS; i++)
-        out[i] = atomic_load_explicit(&g->op_us[i], memory_order_relaxed);
+        out[i] = atomic_load_explicit(&op[i], memory_order_relaxed);
 }
 
 /* How long a caller that probes a dead Redis may take (connect, AUTH,

@@ -48,10 +48,13 @@ struct sy_store_gate {
     _Atomic uint32_t errors;        /* consecutive errors */
     _Atomic uint64_t epoch;         /* bumped each time Redis goes down;
                                        older connections are dropped */
-    /* Round trips by duration (GET /metrics): slot k counts those under
-     * 2^k microseconds and at least 2^(k-1), k = 0 .. 32; the last slot
-     * is the sum of the microseconds. */
+    /* Round trips by duration (GET /metrics): slot k counts those of
+     * more than 2^(k-1) microseconds and at most 2^k (slot 0: at most 1),
+     * k = 0 .. 32; the last slot is the sum of the microseconds. */
     _Atomic uint64_t op_us[SY_STORE_OP_SLOTS];
+    _Atomic uint64_t *op_us_to; /* NULL: they are counted in 'op_us';
+                                   else in this array of as many slots
+                                   (the host's, state/metrics.c) */
 };
 
 struct sy_store_conf {

@@ -5,11 +5,14 @@
  * A deployment is eligible for a conversation while it is a candidate
  * of the plan (breaker not open, able to serve the request) and not
  * known to be slow (over the group's thresholds, or drained by the
- * latency strategy as clearly slower: struct sy_route_entry.slow). The
- * weight of a deployment for a key hashes the key with the deployment's
- * name (not its position), so every process and every config order
- * agree. The chosen deployment goes first; the others keep the
- * strategy's order behind it.
+ * latency strategy as clearly slower: struct sy_route_entry.slow), nor
+ * still being learned (never seen live: it would get 1/N of the
+ * conversations at once). The weight of a deployment for a key hashes
+ * the key with the deployment's name (not its position), so every
+ * process and every config order agree. The chosen deployment goes
+ * first, or second behind the strategy's exploring entry (exploration
+ * re-probes a slow deployment within its small share); the others keep
+ * the strategy's order behind it.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -75,18 +78,26 @@ sy_affinity_apply(struct sy_route_plan *p, const struct sy_group *g,
     if (has_key) {
         const struct sy_deployment *deps[SY_ROUTE_MAX];
         bool ok[SY_ROUTE_MAX];
+        /* The strategy's exploring entry stays first: exploration is how
+         * a known-slow deployment is re-probed (a small share), and
+         * affinity would cancel it for every conversation. */
+        size_t top = p->ncand > 0 && p->cand[0].exploring ? 1 : 0;
         for (size_t i = 0; i < p->ncand; i++) {
             deps[i] = p->cand[i].d;
-            ok[i] = !p->cand[i].slow;
+            /* One still being learned gets no conversations until it
+             * is (else 1/N of them would land on it at once). */
+            ok[i] = !p->cand[i].slow && !p->cand[i].learning;
         }
-        size_t k = sy_affinity_pick(key, deps, ok, p->ncand);
+        size_t k = sy_affinity_pick(key, deps + top, ok + top, p->ncand - top);
         size_t home = sy_affinity_pick(key, g->route, NULL, g->nroute);
         if (k == SIZE_MAX) {
             r = SY_AFFINITY_MISS;
         } else {
+            k += top;
             struct sy_route_entry e = p->cand[k];
-            memmove(&p->cand[1], &p->cand[0], k * sizeof(p->cand[0]));
-            p->cand[0] = e;
+            memmove(&p->cand[top + 1], &p->cand[top],
+                    (k - top) * sizeof(p->cand[0]));
+            p->cand[top] = e;
             r = home != SIZE_MAX && g->route[home] == e.d ? SY_AFFINITY_HIT
                                                           : SY_AFFINITY_MOVED;
         }

@@ -39,10 +39,12 @@ struct sy_attempt {
     struct sy_usage usage;
     int64_t cost_micro_usd; /* of 'usage' at d's prices and markup */
     uint64_t total_us;
-    bool key_held;                 /* 'key_res' is a live reservation */
+    uint64_t end_us; /* sy_now_us() at its end (a hedged pair overlaps) */
+    bool key_held;   /* 'key_res' is a live reservation */
     struct sy_reservation key_res; /* the provider key's RPM/TPM */
     uint8_t hedge; /* 0, or of a hedged pair: SY_ATTEMPT_PRIMARY, _HEDGE */
     bool won;      /* of a hedged pair: the one that answered */
+    uint32_t retry_after_ms; /* of its own 429, to park its key by */
 };
 
 /* sy_attempt.hedge (pipeline_hedge.c) */

@@ -2,12 +2,13 @@
  * metrics.c - GET /metrics (see metrics.h): the access rule, the
  * handler (read with core/state/metrics_read.c, render with
  * metrics_render.c, answer in the Prometheus text format) and the hook
- * the route table calls when any request ends, which only adds to this
- * process's counters. Part of the pipeline; see pipeline_int.h.
+ * the route table calls when any request ends, which only adds to the
+ * host's counters. Part of the pipeline; see pipeline_int.h.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "metrics.h"
+#include "ledger.h"
 #include "pipeline_int.h"
 #include "prom.h"
 #include "api/req.h"
@@ -29,7 +30,9 @@
 #define METRICS_BODY_MAX (32u << 20) /* a scrape's text */
 
 /* The rule: "Authorization: Bearer <admin key>" (constant time), or a
- * client address (the web server's REMOTE_ADDR) inside metrics.allow.
+ * client address (the web server's REMOTE_ADDR) inside metrics.allow
+ * (the default list, the local host, only counts while no admin key is
+ * configured: config_metrics.c says why).
  * A wrong key is refused even from an allowed address: a caller that
  * sends one means to use it, and must learn it is wrong. */
 enum sy_metrics_access
@@ -45,7 +48,9 @@ sy_metrics_access(const struct sy_config *cfg, const char *authorization,
             return SY_METRICS_ALLOWED;
         return SY_METRICS_UNAUTHORIZED;
     }
-    if (sy_cidr_match_any(cfg->metrics.allow, cfg->metrics.nallow, remote_addr))
+    bool list = !(cfg->metrics.allow_default && key != NULL);
+    if (list &&
+        sy_cidr_match_any(cfg->metrics.allow, cfg->metrics.nallow, remote_addr))
         return SY_METRICS_ALLOWED;
     return key != NULL ? SY_METRICS_UNAUTHORIZED : SY_METRICS_FORBIDDEN;
 }
@@ -78,7 +83,7 @@ sy_metrics_allowed(struct pctx *c)
 }
 
 /* GET /metrics. Redis down (or slow past its gate): 200 all the same,
- * with this process's numbers and switchyard_redis_up 0. */
+ * with this process's gauges and switchyard_redis_up 0. */
 void
 sy_pipeline_handle_metrics(struct pctx *c)
 {
@@ -134,6 +139,37 @@ sy_metrics_surface_of(const char *path)
     return SY_MS_OTHER;
 }
 
+/* The time covered by the 'n' attempts 'att': the union of their
+ * intervals [end_us - total_us, end_us], so that the two calls of a
+ * hedged pair, which run at once, count once. */
+uint64_t
+sy_metrics_attempts_us(const struct sy_attempt *att, unsigned n)
+{
+    uint64_t lo[SY_LEDGER_MAX_ATTEMPTS], hi[SY_LEDGER_MAX_ATTEMPTS];
+    unsigned m = 0;
+    for (unsigned i = 0; i < n && m < SY_LEDGER_MAX_ATTEMPTS; i++) {
+        if (att[i].total_us == 0 || att[i].end_us < att[i].total_us)
+            continue;
+        /* insertion by start: a request has a few attempts */
+        uint64_t a = att[i].end_us - att[i].total_us, b = att[i].end_us;
+        unsigned j = m++;
+        for (; j > 0 && lo[j - 1] > a; j--) {
+            lo[j] = lo[j - 1];
+            hi[j] = hi[j - 1];
+        }
+        lo[j] = a;
+        hi[j] = b;
+    }
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < m;) {
+        uint64_t a = lo[i], b = hi[i];
+        for (i++; i < m && lo[i] <= b; i++)
+            b = SY_MAX(b, hi[i]);
+        sum += b - a;
+    }
+    return sum;
+}
+
 /* Request 'c' has been answered: count it (status class, the group, the
  * deployment that answered, if any) and its overhead, the time not
  * spent in provider calls. Memory only. */
@@ -143,9 +179,9 @@ sy_metrics_request_done(struct pctx *c)
     struct sy_metrics *m = sy_state_metrics(c->w->state);
     if (m == NULL)
         return;
-    uint64_t upstream = 0;
-    for (unsigned i = 0; c->led.att != NULL && i < c->led.natt; i++)
-        upstream += c->led.att[i].total_us;
+    uint64_t upstream = c->led.att != NULL
+                            ? sy_metrics_attempts_us(c->led.att, c->led.natt)
+                            : 0;
     uint64_t total = sy_now_us() - c->start_us;
     const struct sy_group *g = c->group != NULL ? c->group : c->led.g;
     bool answered = c->dep != NULL && c->attempts > 0 &&

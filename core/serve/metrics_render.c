@@ -41,6 +41,41 @@ group_name(const struct sy_config *cfg, size_t g)
     return g < cfg->ngroups ? cfg->groups[g].name : "";
 }
 
+/* Hedged requests and prompt-cache affinity results, per group. */
+static void
+routing(struct sy_buf *b, const struct sy_metrics_view *v,
+        const struct sy_config *cfg)
+{
+    static const struct {
+        const char *name, *label, *help;
+        unsigned first, n;
+    } fam[2] = {
+        { "switchyard_hedges_total", "outcome",
+          "Hedged attempts started, and those that answered first.",
+          SY_MR_HEDGE_STARTED, 2 },
+        { "switchyard_cache_affinity_total", "result",
+          "Requests of a conversation: on its deployment (hit), moved off "
+          "it (moved) or in the strategy's order (miss).",
+          SY_MR_AFFINITY_HIT, 3 },
+    };
+    static const char *const words[SY_MR__COUNT] = { "started", "won", "hit",
+                                                     "moved", "miss" };
+    const struct sy_metrics_layout *l = v->lay;
+    for (int f = 0; f < 2; f++) {
+        sy_prom_head(b, fam[f].name, "counter", fam[f].help);
+        for (size_t g = 0; v->have_totals && g <= l->ngroups; g++)
+            for (unsigned e = fam[f].first; e < fam[f].first + fam[f].n; e++) {
+                uint64_t x = v->tot[sy_metrics_rev(l, g, e)];
+                struct sy_prom_label lb[] = {
+                    { "group", group_name(cfg, g) },
+                    { fam[f].label, words[e] },
+                };
+                if (x > 0)
+                    sy_prom_sample(b, fam[f].name, lb, 2, (double)x);
+            }
+    }
+}
+
 /* The cluster's counters of requests, attempts, failovers, breaker
  * transitions and tokens. */
 static void
@@ -95,6 +130,7 @@ counters(struct sy_buf *b, const struct sy_metrics_view *v,
                 sy_prom_sample(b, "switchyard_failovers_total", lb, 2,
                                (double)x);
         }
+    routing(b, v, cfg);
     sy_prom_head(b, "switchyard_breaker_transitions_total", "counter",
                  "Circuit breaker transitions, by the state entered.");
     for (size_t d = 0; v->have_totals && d < l->ndeps; d++)

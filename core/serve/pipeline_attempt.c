@@ -503,6 +503,7 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     a->sent = sent;
     a->outcome = c->result;
     a->total_us = uc->total_us;
+    a->end_us = sy_now_us();
     a->reached = sent && uc->request_sent && (ok2xx || uc->status == 0);
     if (usage_reported(&c->usage)) {
         a->usage = c->usage;
@@ -598,6 +599,8 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
             ar = after_failure(c, f);
     }
     attempt_close(c, a, uc, e != SY_ETOOBIG);
+    /* Its own Retry-After: a hedged pair's other may fail later. */
+    a->retry_after_ms = c->result == SY_EUP_RATELIMIT ? f->retry_after_ms : 0;
     sy_state_inflight(c->w->state, a->d, -1);
     sy_pipeline_trace_call_done(c, a, uc);
     c->uc = NULL;

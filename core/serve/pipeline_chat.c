@@ -34,6 +34,7 @@
 #include "config/config.h"
 #include "io/worker.h"
 #include "state/budget.h"
+#include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
 #include "state/vkeys.h"
@@ -214,10 +215,20 @@ plan_route(struct pctx *c)
     if (c->group->affinity) {
         /* A conversation stays on its deployment (serve/affinity.c). */
         uint64_t key = 0;
+        const char *scope = c->led.vk != NULL   ? c->led.vk->name
+                            : c->led.ck != NULL ? c->led.ck->name
+                                                : NULL;
         bool has =
-            sy_chat_affinity_key(&c->chat, c->r->session_id,
+            sy_chat_affinity_key(&c->chat, c->r->session_id, scope,
                                  c->group->affinity_prefix_min, &key, NULL);
-        sy_affinity_count(sy_affinity_apply(plan, c->group, has, key));
+        enum sy_affinity_result ar =
+            sy_affinity_apply(plan, c->group, has, key);
+        sy_affinity_count(ar);
+        if (ar != SY_AFFINITY_NONE)
+            sy_metrics_route(sy_state_metrics(c->w->state), c->group,
+                             ar == SY_AFFINITY_HIT     ? SY_MR_AFFINITY_HIT
+                             : ar == SY_AFFINITY_MOVED ? SY_MR_AFFINITY_MOVED
+                                                       : SY_MR_AFFINITY_MISS);
     }
     return plan;
 }
@@ -243,7 +254,10 @@ static enum sy_attempt_result
 try_deployment(struct pctx *c, uint64_t est)
 {
     struct sy_worker *w = c->w;
-    const struct sy_provider *p = c->dep->provider;
+    /* A hedge that answers leaves its deployment in c->dep: the probe
+     * and the keys here are this one's. */
+    const struct sy_deployment *d = c->dep;
+    const struct sy_provider *p = d->provider;
     size_t tries = p->nkeys > 1 ? p->nkeys : 1;
     for (size_t t = 0; t < tries; t++) {
         struct sy_attempt *a = next_attempt(c);
@@ -277,7 +291,7 @@ try_deployment(struct pctx *c, uint64_t est)
          * one that recorded nothing (a caller that left) gives it back
          * now, and a retry on another key is no probe. */
         if (c->probe_token != NULL) {
-            sy_state_probe_done(w->state, c->dep, c->probe_token);
+            sy_state_probe_done(w->state, d, c->probe_token);
             c->probe_token = NULL;
         }
         if (a->key_held) {
@@ -289,7 +303,10 @@ try_deployment(struct pctx *c, uint64_t est)
         if (ar == SY_ATTEMPT_DONE || c->result != SY_EUP_RATELIMIT ||
             w->quota == NULL || p->nkeys < 2 || key < 0)
             return ar;
-        uint32_t park = c->last.retry_after_ms ? c->last.retry_after_ms : 1000;
+        /* By this key's own 429 (a hedge's may have failed after it). */
+        uint32_t ra =
+            a->hedge != 0 ? a->retry_after_ms : c->last.retry_after_ms;
+        uint32_t park = ra ? ra : 1000;
         sy_quota_park(w->quota, w->store, p, (unsigned)key, park);
     }
     return SY_ATTEMPT_NEXT;

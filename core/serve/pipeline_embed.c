@@ -300,6 +300,7 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     a->sent = sent;
     a->outcome = c->result;
     a->total_us = uc->total_us;
+    a->end_us = sy_now_us();
     a->reached = sent && uc->request_sent && (ok2xx || uc->status == 0);
     bool estimated;
     struct sy_usage u;

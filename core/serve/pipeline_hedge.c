@@ -38,12 +38,17 @@
 #include "io/worker.h"
 #include "state/budget.h"
 #include "state/hedge.h"
+#include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
 #include "state/vkeys.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* An error reply held while the other attempt runs (its status line,
+ * headers and body: an error document is small). */
+#define HELD_ERROR_MAX 65536
 
 struct sy_hedge_run;
 
@@ -68,6 +73,12 @@ struct sy_hedge_run {
     int winner; /* -1: none yet */
     uint32_t delay_ms;
     size_t route_len; /* c->route before the hedge's note */
+    /* an error reply of one attempt, held while the other still runs:
+     * a failure never beats an attempt that may still answer */
+    struct sy_buf held[2];
+    int held_last;  /* the attempt that held last, or -1 */
+    int key1;       /* the hedge's provider key, or -1 */
+    int ended_last; /* the attempt that ended last */
     /* the hedge's own */
     struct pctx h;
     struct sy_http_out out;
@@ -90,8 +101,20 @@ static enum sy_err
 gate_write(void *io, const char *p, size_t n)
 {
     struct gate *g = io;
-    if (g->run->winner < 0)
-        win(g->run, g->idx);
+    struct sy_hedge_run *run = g->run;
+    int o = 1 - g->idx;
+    if (run->winner < 0 && run->sink[g->idx].status >= 400 && run->started[o] &&
+        !run->ended[o]) {
+        /* An error reply while the other still runs: held, sent only
+         * if the other fails too. */
+        if (run->held[g->idx].max == 0)
+            sy_buf_init(&run->held[g->idx], HELD_ERROR_MAX);
+        sy_buf_append(&run->held[g->idx], p, n);
+        run->held_last = g->idx;
+        return SY_OK;
+    }
+    if (run->winner < 0)
+        win(run, g->idx);
     if (g->run->winner != g->idx)
         return SY_EGONE; /* the loser's bytes go nowhere */
     return sy_sink_write(g->run->real, p, n);
@@ -107,6 +130,19 @@ gate_flush(void *io)
 }
 
 static const struct sy_sink_ops gate_ops = { gate_write, gate_flush };
+
+/* Both ended and neither answered: the held error reply (the later, if
+ * both held one) answers the caller. */
+static void
+release_held(struct sy_hedge_run *run)
+{
+    int i = run->held_last;
+    if (run->winner >= 0 || i < 0)
+        return;
+    run->winner = i;
+    if (!sy_buf_failed(&run->held[i]))
+        sy_sink_write(run->real, run->held[i].data, run->held[i].len);
+}
 
 static void
 gate_init(struct sy_hedge_run *run, int i)
@@ -129,21 +165,36 @@ hedge_wanted(const struct pctx *c)
         return false;
     /* The group's share counts every request that reaches its first
      * attempt. */
-    sy_hedge_note_request(g, sy_now_ms());
+    sy_hedge_note_request(g, sy_wall_ms());
     /* A test's in-process upstream cannot run two calls at once. */
     return c->w->perform == sy_upstream_perform && !c->s->headers_sent &&
            c->plan->ncand > c->plan_i + 1;
 }
 
+/* Is plan entry 'e' one the group knows to be healthy: within the
+ * thresholds, learned, not drained, not an exploring probe? */
+static bool
+healthy(const struct sy_route_entry *e)
+{
+    return e->why == NULL && !e->slow;
+}
+
 /* The next candidate of the plan its breaker lets through (a half-open
- * one's probe is left to a request of its own), or NULL. */
+ * one's probe is left to a request of its own), a healthy one before
+ * the others, or NULL. */
 static const struct sy_deployment *
 next_candidate(struct pctx *c)
 {
     struct sy_worker *w = c->w;
     const char *token = sy_arena_printf(&w->arena, "req_%s%08xh", w->id_prefix,
                                         (unsigned)w->seq);
-    for (size_t j = c->plan_i + 1; j < c->plan->ncand; j++) {
+    /* A healthy one first: a hedge on a deployment known to be slow
+     * (or still unknown) would rarely beat the first attempt. */
+    for (size_t k = 0; k < 2 * c->plan->ncand; k++) {
+        size_t j = k % c->plan->ncand;
+        if (j <= c->plan_i ||
+            healthy(&c->plan->cand[j]) != (k < c->plan->ncand))
+            continue;
         const struct sy_deployment *d = c->plan->cand[j].d;
         if (w->state == NULL)
             return d;
@@ -203,6 +254,33 @@ reserve_attempt(struct pctx *c, const struct sy_deployment *d, int *key)
     return a;
 }
 
+/* Give back the last extra budget reservation (a hedge that did not
+ * go out). */
+static void
+release_budget(struct pctx *c)
+{
+    struct sy_ledger *l = &c->led;
+    if (!l->budget_held || l->nextra == 0)
+        return;
+    struct sy_budget_result b;
+    sy_budget_settle(c->w->store, l->vk->name, l->budget_pid,
+                     l->extra_id[--l->nextra], 0, 0, &b);
+}
+
+/* A 429 on the hedge's key parks that key, by its own Retry-After, as
+ * the run parks the first attempt's (pipeline_chat.c). */
+static void
+park_hedge_key(struct sy_hedge_run *run)
+{
+    struct sy_worker *w = run->c->w;
+    const struct sy_provider *p = run->h.dep->provider;
+    if (run->h.result != SY_EUP_RATELIMIT || w->quota == NULL || p->nkeys < 2 ||
+        run->key1 < 0)
+        return;
+    uint32_t ms = run->a[1]->retry_after_ms;
+    sy_quota_park(w->quota, w->store, p, (unsigned)run->key1, ms ? ms : 1000);
+}
+
 /* The hedge's context: the request's, with buffers and stream state of
  * its own, writing through gate 1. */
 static void
@@ -251,21 +329,21 @@ hedge_start(void *ud)
         SY_HEDGE_NOW)
         return NULL;
     const struct sy_deployment *d = next_candidate(c);
-    int key;
-    struct sy_attempt *a;
-    if (d == NULL || !reserve_budget(c) ||
-        (a = reserve_attempt(c, d, &key)) == NULL)
+    /* The group's share first: a hedge it refuses reserves nothing. */
+    uint64_t wall = sy_wall_ms();
+    if (d == NULL || !sy_hedge_take(c->group, wall))
         return NULL;
-    if (!sy_hedge_take(c->group, sy_now_ms())) {
-        /* The group's share is used: no hedge (nothing was sent). */
-        if (a->key_held)
-            sy_quota_settle(c->w->quota, c->w->store, &a->key_res, 0);
-        c->led.natt--;
+    int key;
+    struct sy_attempt *a = NULL;
+    bool budget = reserve_budget(c);
+    if (!budget || (a = reserve_attempt(c, d, &key)) == NULL) {
+        if (budget)
+            release_budget(c);
+        sy_hedge_give_back(c->group, wall);
         return NULL;
     }
+    run->key1 = key;
     hedge_context(run, d);
-    a->hedge = SY_ATTEMPT_HEDGE;
-    run->a[0]->hedge = SY_ATTEMPT_PRIMARY;
     const struct sy_provider *p = d->provider;
     const char *api_key =
         key >= 0 && p->nkeys > 0 ? p->keys[key] : sy_config_next_key(p);
@@ -278,12 +356,18 @@ hedge_start(void *ud)
     run->uc[1] = &run->huc;
     if (!sy_pipeline_attempt_open(&run->h, api_key, a, &run->out, &run->huc,
                                   &run->hf)) {
-        /* Refused by its adapter: closed, nothing sent. */
+        /* Refused by its adapter: closed, nothing sent, no hedge
+         * counted; the first stays a plain attempt. */
         snprintf(c->route + run->route_len, sizeof(c->route) - run->route_len,
                  "; hedge=none");
+        sy_hedge_give_back(c->group, wall);
         return NULL;
     }
+    a->hedge = SY_ATTEMPT_HEDGE;
+    run->a[0]->hedge = SY_ATTEMPT_PRIMARY;
     run->started[1] = true;
+    sy_metrics_route(sy_state_metrics(c->w->state), c->group,
+                     SY_MR_HEDGE_STARTED);
     return &run->huc;
 }
 
@@ -297,7 +381,11 @@ hedge_done(void *ud, struct sy_upstream_call *call, enum sy_err e)
     struct pctx *x = i == 0 ? run->c : &run->h;
     run->ar[i] = sy_pipeline_attempt_end(x, run->a[i], call, e, run->f[i]);
     run->ended[i] = true;
-    if (run->ar[i] == SY_ATTEMPT_DONE && run->winner < 0)
+    run->ended_last = i;
+    if (i == 1)
+        park_hedge_key(run);
+    if (run->ar[i] == SY_ATTEMPT_DONE && run->winner < 0 &&
+        run->held[i].len == 0)
         win(run, i);
     else if (run->winner >= 0)
         win(run, run->winner); /* cut the other if still running */
@@ -337,7 +425,8 @@ hedge_merge(struct sy_hedge_run *run)
         c->usage = h->usage;
         c->cost_micro_usd = h->cost_micro_usd;
         c->tr = h->tr;
-    } else if (run->winner < 0 && run->ended[0] && run->ended[1]) {
+    } else if (run->winner < 0 && run->ended[0] && run->ended[1] &&
+               run->ended_last == 1) {
         c->last = h->last; /* the later failure names the request's */
     }
     /* Tried once: the run goes on past it (an entry after the current
@@ -358,6 +447,21 @@ hedge_merge(struct sy_hedge_run *run)
     sy_buf_free(&run->body);
 }
 
+/* The hedge delay of the first attempt (on 'first', 'views' NULL
+ * without state): the shortest p95 of it and of the plan's healthy
+ * candidates after it (state/hedge.c). */
+static uint32_t
+hedge_delay(struct pctx *c, const struct sy_dep_view *views,
+            const struct sy_dep_view *first)
+{
+    const struct sy_dep_view *peers[SY_ROUTE_MAX];
+    size_t n = 0;
+    for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++)
+        if (healthy(&c->plan->cand[j]))
+            peers[n++] = &views[c->plan->cand[j].d->index];
+    return sy_hedge_delay_plan_ms(&c->group->hedge, first, peers, n);
+}
+
 /* The attempt as a pair: its call, and a hedge if it is slow. */
 static enum sy_attempt_result
 hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
@@ -365,13 +469,14 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
 {
     struct sy_worker *w = c->w;
     const struct sy_dep_view *v = NULL;
+    struct sy_dep_view *views = NULL;
     if (w->state != NULL) {
-        struct sy_dep_view *views = sy_arena_zalloc(
-            &w->arena, (w->cfg->ndeployments + 1) * sizeof(*views));
+        views = sy_arena_zalloc(&w->arena,
+                                (w->cfg->ndeployments + 1) * sizeof(*views));
         sy_state_views(w->state, views);
         v = &views[c->dep->index];
     }
-    uint32_t delay = sy_hedge_delay_ms(&c->group->hedge, v);
+    uint32_t delay = hedge_delay(c, views, v);
     if (delay == 0) {
         /* No samples yet: no hedge; the route says so. */
         size_t n = strlen(c->route);
@@ -390,18 +495,26 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->route_len = strlen(c->route);
     snprintf(c->route + run->route_len, sizeof(c->route) - run->route_len,
              "; hedge=none");
+    run->held_last = -1;
+    run->key1 = -1;
     gate_init(run, 0);
     gate_init(run, 1);
     c->s = &run->sink[0];
     struct sy_upstream_pair p = { hedge_start, hedge_done, run };
     sy_upstream_perform_pair(w->up, uc, c->attempt_start_us + delay * 1000ull,
                              &p);
+    release_held(run);
+    sy_buf_free(&run->held[0]);
+    sy_buf_free(&run->held[1]);
     sink_sync(run);
     if (run->started[1]) {
         a->won = run->winner == 0;
         run->a[1]->won = run->winner == 1;
-        if (run->winner == 1)
+        if (run->winner == 1 && run->h.result == SY_OK) {
             sy_hedge_count_won();
+            sy_metrics_route(sy_state_metrics(c->w->state), c->group,
+                             SY_MR_HEDGE_WON);
+        }
         hedge_merge(run);
     } else if (run->a[1] != NULL) {
         hedge_merge(run); /* a hedge its adapter refused */

@@ -104,8 +104,12 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
                                              : NULL;
     r.won = a->won ? 1 : 0;
     sy_usagelog_write(c->w->usagelog, &r);
+    /* A failover: this attempt failed and another followed (not a
+     * hedged pair's answer, whose other's line follows it, nor the
+     * cancelled one). */
+    bool failover = !last && a->outcome != SY_OK && a->outcome != SY_EGONE;
     sy_metrics_attempt(sy_state_metrics(c->w->state), g, a->d, a->outcome,
-                       &a->usage, !last);
+                       &a->usage, failover);
     sy_state_spend(c->w->state, &r);
 }
 

@@ -29,6 +29,10 @@ struct sy_route_entry {
     bool slow;       /* known over the group's thresholds, or clearly
                         slower than the best: not where a conversation
                         stays (affinity.c) */
+    bool learning;   /* never seen live yet: not where a conversation
+                        goes either, until learned */
+    bool exploring;  /* put first by exploration: affinity leaves it
+                        there */
 };
 
 struct sy_route_plan {

@@ -20,6 +20,8 @@ sy_route_add(struct sy_route_entry *list, size_t *n,
     list[*n].score = score;
     list[*n].why = why;
     list[*n].slow = false;
+    list[*n].learning = false;
+    list[*n].exploring = false;
     (*n)++;
 }
 

@@ -7,7 +7,9 @@
  * so a deployment that drained is never taken for fast by the older
  * samples left in its window, nor for new once they expire; a window
  * that holds only samples newer than that, and enough of them, is used
- * as it is. A deployment never seen is still being learned.
+ * as it is. A deployment never seen is still being learned; while
+ * none meets the thresholds, those being learned go first, in a drawn
+ * order (latency: they learn together) or cheapest first (cost).
  *
  * - latency: the deployments that meet the group's thresholds (max p99,
  *   max time to first token) share the traffic: the first to try is
@@ -248,8 +250,11 @@ emit(struct sy_route_plan *out, const struct judged *j, const size_t *idx,
                                         : NULL;
         size_t at = out->ncand;
         sy_route_add(out->cand, &out->ncand, e->d, e->score, why);
-        if (at < out->ncand)
+        if (at < out->ncand) {
             out->cand[at].slow = known_slow(e, latency);
+            out->cand[at].learning = e->learning; /* for affinity.c */
+            out->cand[at].exploring = why0 != NULL;
+        }
     }
 }
 
@@ -263,6 +268,30 @@ sort_idx(const struct judged *j, size_t *idx, size_t n)
             idx[k] = idx[k - 1];
             k--;
         }
+        idx[k] = x;
+    }
+}
+
+/* With none known to meet the thresholds (a cold start), the ones
+ * still being learned come first, all of them for a while: in the
+ * configured order, one of them would take all of that traffic and be
+ * the only one learned, the others left to the exploration share (at
+ * 5 %, split between them, ten samples take most of a window), so the
+ * group would herd on it. So latency draws their order per request
+ * (they learn together, then share); cost puts the cheapest first (it
+ * is the one the strategy wants, if it meets the thresholds). */
+static void
+order_learning(const struct judged *j, size_t *idx, size_t n, bool latency,
+               uint32_t rnd)
+{
+    if (!latency) {
+        sort_idx(j, idx, n);
+        return;
+    }
+    uint32_t st = rnd ^ 0x27d4eb2fu;
+    for (size_t i = n; i > 1; i--) {
+        size_t k = sy_route_rand(&st) % i, x = idx[i - 1];
+        idx[i - 1] = idx[k];
         idx[k] = x;
     }
 }
@@ -296,14 +325,20 @@ sy_router_plan_ranked(const struct sy_group *g, const struct sy_dep_view *views,
     }
     sort_idx(j, good, ngood);
     sort_idx(j, slow, nslow);
+    if (ngood == 0)
+        order_learning(j, learning, nlearning, latency, rnd);
     size_t first = SIZE_MAX;
-    if (latency)
+    if (latency && (ngood > 0 || nlearning > 0))
         first = spread_pick(j, good, ngood, rnd);
+    else if (latency)
+        /* Every one over a threshold: the thresholds tell none apart,
+         * so they share by expected latency rather than herd. */
+        first = spread_pick(j, slow, nslow, rnd);
     else if (ngood > 0)
         first = good[0];
     /* Exploration: a bounded share of requests tries a waiting
      * deployment first; the rest of the time it keeps its place. With
-     * nothing good to compare with, the order holds. */
+     * nothing good to compare with, the learning ones lead anyway. */
     for (size_t i = 0; i < n; i++)
         if (waits_for_probe(&j[i], latency))
             pool[npool++] = i;
@@ -317,5 +352,5 @@ sy_router_plan_ranked(const struct sy_group *g, const struct sy_dep_view *views,
         emit(out, j, &first, 1, ex, SIZE_MAX, NULL, latency);
     emit(out, j, good, ngood, first, ex, NULL, latency);
     emit(out, j, learning, nlearning, ex, SIZE_MAX, NULL, latency);
-    emit(out, j, slow, nslow, ex, SIZE_MAX, NULL, latency);
+    emit(out, j, slow, nslow, ex, first, NULL, latency);
 }

@@ -1,13 +1,23 @@
 /*
- * hedge.h - hedged requests: the decision (a pure function), the share
- * of a group's requests that may be hedged, and the process's counters.
+ * hedge.h - hedged requests: the decision (a pure function, hedge.c),
+ * the share of a group's requests that may be hedged, and the process's
+ * counters (hedge_share.c).
  *
- * The share is counted in this process only, over two 10-second
- * windows (the current and the last): an in-process approximation of
- * the cluster-wide cap. Each process keeps its own hedges within
- * max_share of its own requests (plus one hedge a window, so a quiet
- * process can still hedge), so the cluster as a whole stays within
- * max_share of all requests plus that allowance, without a Redis call.
+ * The share is counted over two 10-second windows of the wall clock
+ * (the current and the last), cluster-wide when Redis is on: each
+ * process adds its requests and hedges of every hedging group to a
+ * counter pair per window in Redis from the state thread's batch
+ * (sy_hedge_flush, about once per state.refresh_ms) and reads the
+ * cluster's totals back in the same batch. A hedge is allowed when
+ * (hedges + 1) <= max_share x requests + 1, counting the cluster's
+ * totals as last read plus this process's own counts since (one hedge
+ * per window pair for the whole cluster, so a quiet group can still
+ * hedge). Between two batches, processes see each other's counts only
+ * at the next batch, so the cluster can go past the cap by what the
+ * processes take in one refresh period. When the totals are older
+ * than two refresh periods plus a second (Redis down, or never read),
+ * each process applies the rule to its own counts only, each with its
+ * own allowance of one.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SY_STATE_HEDGE_H
@@ -18,6 +28,9 @@
 struct sy_group;
 struct sy_hedge_conf;
 struct sy_dep_view;
+struct sy_config;
+struct sy_store_batch;
+struct sy_store_val;
 
 /* Length of a share window. */
 #define SY_HEDGE_WINDOW_MS 10000u
@@ -34,6 +47,17 @@ enum sy_hedge_verdict {
 uint32_t sy_hedge_delay_ms(const struct sy_hedge_conf *h,
                            const struct sy_dep_view *v);
 
+/* The delay for a first attempt on the deployment 'first' when the
+ * deployments 'peers' (the plan's other candidates known to meet the
+ * group's thresholds) could answer instead: the shortest of their
+ * sy_hedge_delay_ms. A request sent to a deployment that is itself slow
+ * (a re-probe, a fallback) is hedged when the group's healthy ones
+ * would have answered, not at that deployment's own, late, p95. */
+uint32_t sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
+                                const struct sy_dep_view *first,
+                                const struct sy_dep_view *const *peers,
+                                size_t npeers);
+
 /* Whether to hedge the first attempt now. 'delay_ms' from
  * sy_hedge_delay_ms (0: never); 'elapsed_ms' since the first attempt
  * started; 'first_token': it has produced one (or finished);
@@ -48,11 +72,28 @@ enum sy_hedge_verdict sy_hedge_decide(uint32_t delay_ms, uint64_t elapsed_ms,
 bool sy_hedge_share_allows(uint64_t requests, uint64_t hedges,
                            double max_share);
 
-/* The process-wide share windows of group 'g' ('now_ms' a monotonic
- * clock): count a request of the group; take one hedge when the share
- * allows it (true: counted). Thread-safe. */
+/* The share windows of group 'g' ('now_ms' the wall clock, so every
+ * host numbers the windows alike): count a request of the group; take
+ * one hedge when the share allows it (true: counted); give back one
+ * taken for a hedge that never went out (a reservation or its adapter
+ * refused). Thread-safe. */
 void sy_hedge_note_request(const struct sy_group *g, uint64_t now_ms);
 bool sy_hedge_take(const struct sy_group *g, uint64_t now_ms);
+void sy_hedge_give_back(const struct sy_group *g, uint64_t now_ms);
+
+/* The cluster's share (state thread): append to 'b' this process's
+ * counts not yet written of every hedging group of 'cfg' and the reads
+ * of the cluster's totals (HINCRBY on "<prefix>hedge:{<group>}:<window>",
+ * fields "r" and "h"); returns how many commands. When 'b' ran, pass its
+ * 'n' replies (all of the batch) to sy_hedge_flush_done: the totals are
+ * trusted for 2 x state.refresh_ms + 1 s. A batch that did not run:
+ * sy_hedge_flush_failed, or nothing (the next flush writes its counts
+ * again). */
+size_t sy_hedge_flush(struct sy_store_batch *b, const char *prefix,
+                      const struct sy_config *cfg, uint64_t wall_ms);
+void sy_hedge_flush_done(const struct sy_store_val *replies, size_t n,
+                         uint64_t wall_ms);
+void sy_hedge_flush_failed(void);
 
 /* Per-process counters, for /metrics: hedges started, and those whose
  * hedge attempt answered the caller. */

@@ -141,6 +141,14 @@ sy_key_contract(char *out, size_t outlen, const char *prefix)
 }
 
 int
+sy_key_hedge(char *out, size_t outlen, const char *prefix, const char *group,
+             uint64_t window)
+{
+    return snprintf(out, outlen, "%shedge:{%s}:%llu", prefix, group,
+                    (unsigned long long)window);
+}
+
+int
 sy_key_response(char *out, size_t outlen, const char *prefix, const char *id)
 {
     return snprintf(out, outlen, "%sresp:%s", prefix, id);

@@ -92,6 +92,11 @@ int sy_key_breaker_channel(char *out, size_t outlen, const char *prefix);
 /* Output contract violations, one field per deployment:
  * "<prefix>contract". */
 int sy_key_contract(char *out, size_t outlen, const char *prefix);
+/* A hedging group's share counts in one 10-second window of the wall
+ * clock, fields "r" (requests) and "h" (hedges), summed over the
+ * cluster: "<prefix>hedge:{<group>}:<window>" (hedge_share.c). */
+int sy_key_hedge(char *out, size_t outlen, const char *prefix,
+                 const char *group, uint64_t window);
 
 /* ---------------------------------------------------------------- */
 /* Prometheus metrics (metrics.c, metrics_read.c)                     */

@@ -1,39 +1,61 @@
 /*
- * metrics.c - this process's metric counters (see metrics.h): relaxed
- * atomic adds from request threads, and the flush the state thread runs
- * inside its outcome batch (state.c): every counter that moved is taken
- * (exchanged for 0) and added to its Redis hash with one HINCRBY, and
- * this process's requests in flight are published in a sorted set. When
- * the batch fails the taken amounts are put back, so a Redis outage
- * delays counts instead of losing them; a process that dies loses what
- * it had not flushed (at most a second's worth).
+ * metrics.c - the host's metric counters (see metrics.h). The pool's
+ * parent maps them once, shared and anonymous, before it forks: every
+ * worker process adds to the same atomics (relaxed adds from request
+ * threads), so a scrape without Redis, whichever process the kernel
+ * hands it to, sees the whole host's counts, and a worker that dies or
+ * is restarted takes nothing with it. Two arrays: 'total' (since the
+ * pool started: what a scrape without Redis renders) and 'pending' (not
+ * yet in Redis). The flush runs inside any process's state thread batch
+ * (state.c): every pending counter that moved is taken (exchanged for 0)
+ * and added to its Redis hash with one HINCRBY, and this process's
+ * requests in flight are published in a sorted set. When the batch fails
+ * the taken amounts are put back, so a Redis outage delays counts
+ * instead of losing them, and each amount reaches Redis once whichever
+ * process flushes it.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "metrics.h"
 #include "keys.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "api/chat.h"
 #include "config/config.h"
 #include "io/usagelog.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define FLUSH_EVERY_MS    1000u  /* at most one flush a second */
 #define INFLIGHT_STALE_MS 10000u /* a process silent this long is gone */
 #define INFLIGHT_TTL_MS   60000u /* the set itself, when every process is */
 
+/* The head of the mapping; the arrays follow it. */
+struct sy_metrics_shared {
+    size_t n;     /* counters in each array (the layout's count) */
+    size_t bytes; /* the mapping's length; 0: heap memory (no mapping
+                     could be made: the counters are this process's) */
+    /* Redis round trips (struct sy_store_gate.op_us_to) */
+    _Atomic uint64_t op_us[SY_STORE_OP_SLOTS];
+    _Atomic uint64_t c[]; /* total[n], then pending[n] */
+};
+
 struct sy_metrics {
     struct sy_metrics_layout lay;
-    _Atomic uint64_t *c; /* owned; lay.off[SY_MF__DENSE] counters */
-    uint64_t *taken;     /* owned; what the last flush took (state
-                            thread only) */
-    bool taken_live;     /* 'taken' is in a batch not yet run */
-    _Atomic int64_t inflight;
+    struct sy_metrics_shared *sh; /* the counters; owned when 'own_sh' */
+    bool own_sh;
+    _Atomic uint64_t *total;   /* in 'sh': since the pool started */
+    _Atomic uint64_t *pending; /* in 'sh': not yet in Redis */
+    /* owned; what this process's last flush took (state thread only) */
+    uint64_t *taken;
+    bool taken_live;                  /* 'taken' is in a batch not yet run */
+    _Atomic int64_t inflight;         /* this process's requests */
     const struct sy_store_gate *gate; /* the process's Redis gate (its
                                          round-trip durations); borrowed */
     uint64_t last_flush_ms;
@@ -41,17 +63,74 @@ struct sy_metrics {
     char member[128]; /* the member last added, "<self>:<n>" */
 };
 
-/* Counters for 'cfg' (which must outlive them), all 0; 'gate' (may be
- * NULL) is the process's Redis gate, for its round-trip durations. */
+static size_t
+counter_count(const struct sy_config *cfg)
+{
+    struct sy_metrics_layout l;
+    sy_metrics_layout_init(&l, cfg);
+    size_t n = l.off[SY_MF__DENSE];
+    sy_metrics_layout_cleanup(&l);
+    return n;
+}
+
+/* Counters for config 'cfg' (the pool's for its whole life: a new config
+ * is a new pool), all 0, in one MAP_SHARED anonymous mapping that the
+ * processes forked after this call share. Never NULL: when no mapping
+ * can be made, heap memory (each process's own after fork). */
+struct sy_metrics_shared *
+sy_metrics_shared_new(const struct sy_config *cfg)
+{
+    size_t n = counter_count(cfg);
+    size_t bytes = sizeof(struct sy_metrics_shared) +
+                   (2 * n + 1) * sizeof(_Atomic uint64_t);
+    struct sy_metrics_shared *sh = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        sy_log_warn(NULL,
+                    "metrics: no shared mapping (%s): each worker "
+                    "process keeps its own counters",
+                    strerror(errno));
+        sh = sy_xcalloc(1, bytes);
+        bytes = 0;
+    }
+    sh->n = n; /* a fresh mapping is zero-filled: every counter 0 */
+    sh->bytes = bytes;
+    return sh;
+}
+
+void
+sy_metrics_shared_free(struct sy_metrics_shared *sh)
+{
+    if (sh == NULL)
+        return;
+    if (sh->bytes > 0)
+        munmap(sh, sh->bytes);
+    else
+        free(sh);
+}
+
+/* This process's handle on counters 'sh' (made by sy_metrics_shared_new
+ * with the same config; NULL: counters of its own) for 'cfg', which must
+ * outlive it. 'gate' (may be NULL) is the process's Redis gate: its
+ * round-trip durations are counted with the host's from now on. */
 struct sy_metrics *
-sy_metrics_new(const struct sy_config *cfg, const struct sy_store_gate *gate)
+sy_metrics_new(const struct sy_config *cfg, struct sy_metrics_shared *sh,
+               struct sy_store_gate *gate)
 {
     struct sy_metrics *m = sy_xcalloc(1, sizeof(*m));
     m->gate = gate;
     sy_metrics_layout_init(&m->lay, cfg);
     size_t n = m->lay.off[SY_MF__DENSE];
-    m->c = sy_xcalloc(n + 1, sizeof(*m->c));
+    if (sh == NULL || sh->n != n) { /* not this config's: never shared */
+        sh = sy_metrics_shared_new(cfg);
+        m->own_sh = true;
+    }
+    m->sh = sh;
+    m->total = sh->c;
+    m->pending = sh->c + n;
     m->taken = sy_xcalloc(n + 1, sizeof(*m->taken));
+    if (gate != NULL)
+        gate->op_us_to = sh->op_us;
     atomic_init(&m->inflight, 0);
     char host[64] = "";
     if (gethostname(host, sizeof(host) - 1) != 0)
@@ -66,7 +145,8 @@ sy_metrics_free(struct sy_metrics *m)
     if (m == NULL)
         return;
     sy_metrics_layout_cleanup(&m->lay);
-    free(m->c);
+    if (m->own_sh)
+        sy_metrics_shared_free(m->sh);
     free(m->taken);
     free(m);
 }
@@ -89,7 +169,8 @@ sy_metrics_layout(const struct sy_metrics *m)
 static inline void
 add(struct sy_metrics *m, size_t i, uint64_t n)
 {
-    atomic_fetch_add_explicit(&m->c[i], n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->total[i], n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->pending[i], n, memory_order_relaxed);
 }
 
 /* One value into the histogram whose slot 0 is counter 'first'. */
@@ -159,6 +240,17 @@ sy_metrics_attempt(struct sy_metrics *m, const struct sy_group *g,
              (uint64_t)SY_MAX(u->completion_tokens, 0));
 }
 
+/* A routing event of group 'g' (a hedge, an affinity result). */
+void
+sy_metrics_route(struct sy_metrics *m, const struct sy_group *g,
+                 enum sy_metrics_route_event ev)
+{
+    if (m == NULL || (unsigned)ev >= SY_MR__COUNT)
+        return;
+    const struct sy_metrics_layout *l = &m->lay;
+    add(m, sy_metrics_rev(l, sy_metrics_group_index(l, g), ev), 1);
+}
+
 /* A successful call to 'd', in the same microseconds the latency
  * window is given (state.c); 'tpot_us' 0 = no sample. */
 void
@@ -188,14 +280,15 @@ sy_metrics_in_flight(const struct sy_metrics *m)
     return m != NULL ? atomic_load(&m->inflight) : 0;
 }
 
-/* Copy every counter not yet flushed into 'out' (lay.off[SY_MF__DENSE]
- * values): the process's own totals when no Redis is configured. */
+/* Copy the host's totals since the pool started into 'out'
+ * (lay.off[SY_MF__DENSE] values): what a scrape renders when no Redis is
+ * configured. */
 void
 sy_metrics_snapshot(const struct sy_metrics *m, uint64_t *out)
 {
     size_t n = m->lay.off[SY_MF__DENSE];
     for (size_t i = 0; i < n; i++)
-        out[i] = atomic_load_explicit(&m->c[i], memory_order_relaxed);
+        out[i] = atomic_load_explicit(&m->total[i], memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -223,37 +316,41 @@ add_inflight(struct sy_metrics *m, struct sy_store_batch *b, const char *prefix,
     sy_store_batch_addl(b, "PEXPIRE", key, ttl, NULL);
 }
 
-/* Append the counters that moved since the last flush to 'b' (HINCRBY
- * each), and this process's requests in flight; at most once every
- * FLUSH_EVERY_MS of 'now_ms' (wall clock, ms). The amounts are taken
- * now: call sy_metrics_flush_failed() if 'b' does not run. */
+/* Append the pending counters (those not yet in Redis, whichever
+ * process added them) to 'b' (HINCRBY each), and this process's requests
+ * in flight; at most once every FLUSH_EVERY_MS of 'now_ms' (wall clock,
+ * ms) unless 'force' (the last flush of a process that stops). The
+ * amounts are taken now: call sy_metrics_flush_failed() if 'b' does not
+ * run. */
 void
 sy_metrics_flush(struct sy_metrics *m, struct sy_store_batch *b,
-                 const char *prefix, uint64_t now_ms)
+                 const char *prefix, uint64_t now_ms, bool force)
 {
     if (m == NULL)
         return;
     m->taken_live = false;
-    if ((now_ms >= m->last_flush_ms &&
-         now_ms - m->last_flush_ms < FLUSH_EVERY_MS))
+    if (!force && now_ms >= m->last_flush_ms &&
+        now_ms - m->last_flush_ms < FLUSH_EVERY_MS)
         return;
     m->last_flush_ms = now_ms;
     size_t n = m->lay.off[SY_MF__DENSE];
     char key[SY_KEY_MAX], field[600], amount[24];
     for (size_t i = 0; i < n; i++) {
         m->taken[i] = 0;
-        if (atomic_load_explicit(&m->c[i], memory_order_relaxed) == 0)
+        if (atomic_load_explicit(&m->pending[i], memory_order_relaxed) == 0)
             continue;
-        uint64_t v = atomic_exchange(&m->c[i], 0);
+        uint64_t v = atomic_exchange(&m->pending[i], 0);
         enum sy_metrics_family f;
         snprintf(amount, sizeof(amount), "%" PRIu64, v);
-        if (!sy_metrics_field(&m->lay, i, &f, field, sizeof(field)) ||
+        if (v == 0 || /* another process took it meanwhile */
+            !sy_metrics_field(&m->lay, i, &f, field, sizeof(field)) ||
             !sy_key_fits(sy_key_metrics(key, sizeof(key), prefix,
                                         sy_metrics_family_name(f)),
                          sizeof(key)) ||
             sy_store_batch_addl(b, "HINCRBY", key, field, amount, NULL) !=
                 SY_OK) {
-            add(m, i, v); /* keep it for the next flush */
+            /* keep it for the next flush */
+            atomic_fetch_add_explicit(&m->pending[i], v, memory_order_relaxed);
             continue;
         }
         m->taken[i] = v;
@@ -263,7 +360,7 @@ sy_metrics_flush(struct sy_metrics *m, struct sy_store_batch *b,
 }
 
 /* The batch of the last sy_metrics_flush() did not run: put back what
- * it took. */
+ * it took, for the next flush of any process. */
 void
 sy_metrics_flush_failed(struct sy_metrics *m)
 {
@@ -272,7 +369,8 @@ sy_metrics_flush_failed(struct sy_metrics *m)
     size_t n = m->lay.off[SY_MF__DENSE];
     for (size_t i = 0; i < n; i++)
         if (m->taken[i] != 0)
-            add(m, i, m->taken[i]);
+            atomic_fetch_add_explicit(&m->pending[i], m->taken[i],
+                                      memory_order_relaxed);
     m->taken_live = false;
 }
 

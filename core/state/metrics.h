@@ -1,10 +1,12 @@
 /*
- * metrics.h - the gateway's Prometheus counters: this process's deltas
- * in memory (relaxed atomic adds on the request path, nothing else), a
- * flush that adds them to Redis hashes with HINCRBY from the state
- * thread's batch at most once a second, and the scrape's read of every
- * process's sums back (metrics_read.c). Rendering the text is the serve
- * layer's (core/serve/metrics*.c).
+ * metrics.h - the gateway's Prometheus counters: the host's in one shared
+ * anonymous mapping that the pool's parent makes before it forks the
+ * workers (relaxed atomic adds on the request path, nothing else), a
+ * flush that adds what is not yet in Redis to Redis hashes with HINCRBY
+ * from any process's state thread batch, at most once a second per
+ * process, and the scrape's read of the cluster's sums back
+ * (metrics_read.c). Rendering the text is the serve layer's
+ * (core/serve/metrics*.c).
  *
  * Every label set is bounded by the config: counters are dense arrays
  * indexed by (surface, group, deployment, ...) position, laid out by
@@ -47,9 +49,23 @@ enum sy_metrics_token {
     SY_MT__COUNT
 };
 
-/* Histograms keep the latency buckets of state/latency.h collapsed to one
- * per power of two: slot k counts values v with 2^(k-1) <= v < 2^k (slot
- * 0: v = 0), k = 0 .. 32; then the sum of the values. */
+/* Routing events per group (family "routing"): hedges started and won
+ * (serve/pipeline_hedge.c), prompt-cache affinity results
+ * (serve/affinity.c; requests that name no conversation are not
+ * counted). */
+enum sy_metrics_route_event {
+    SY_MR_HEDGE_STARTED,
+    SY_MR_HEDGE_WON,
+    SY_MR_AFFINITY_HIT,
+    SY_MR_AFFINITY_MOVED,
+    SY_MR_AFFINITY_MISS,
+    SY_MR__COUNT
+};
+
+/* Histograms have one bucket per power of two: slot k counts values v
+ * with 2^(k-1) < v <= 2^k (slot 0: v <= 1), k = 0 .. 32, so that slot k
+ * is exactly Prometheus' le="2^k" (values past 2^32 are counted in slot
+ * 32); then the sum of the values. */
 #define SY_METRICS_POW2    33
 #define SY_METRICS_SUM     SY_METRICS_POW2 /* the slot after the buckets */
 #define SY_METRICS_HSLOTS  (SY_METRICS_POW2 + 1)
@@ -68,6 +84,7 @@ enum sy_metrics_family {
     SY_MF_LAT_TPOT,            /* deployment|slot */
     SY_MF_OVERHEAD,            /* surface|slot */
     SY_MF_TOKEN_USAGE,         /* deployment|input or output|slot */
+    SY_MF_ROUTING,             /* group|event */
     SY_MF__DENSE,              /* the families above are dense counters */
     SY_MF_COST = SY_MF__DENSE, /* key|team|group|deployment */
     SY_MF_BASELINE,            /* key|team|group */
@@ -116,6 +133,9 @@ size_t sy_metrics_hlat(const struct sy_metrics_layout *l, size_t dep,
                        unsigned metric, unsigned slot);
 size_t sy_metrics_hovh(const struct sy_metrics_layout *l, unsigned surface,
                        unsigned slot);
+size_t sy_metrics_rev(const struct sy_metrics_layout *l, size_t group,
+                      unsigned event);
+const char *sy_metrics_route_event_name(unsigned event);
 size_t sy_metrics_htok(const struct sy_metrics_layout *l, size_t dep,
                        unsigned io, unsigned slot);
 bool sy_metrics_field(const struct sy_metrics_layout *l, size_t i,
@@ -126,12 +146,19 @@ bool sy_metrics_index(const struct sy_metrics_layout *l,
 size_t sy_metrics_escape(char *out, size_t outlen, const char *name);
 bool sy_metrics_unescape(char *s);
 
-/* This process's counters (metrics.c) */
+/* The host's counters (metrics.c): made by the pool's parent before it
+ * forks, shared by every worker process; free after the last worker. */
+struct sy_metrics_shared;
+struct sy_metrics_shared *sy_metrics_shared_new(const struct sy_config *cfg);
+void sy_metrics_shared_free(struct sy_metrics_shared *sh);
+
+/* A process's handle on them (metrics.c) */
 struct sy_metrics;
 struct sy_usage;
 struct sy_usage_record;
 struct sy_metrics *sy_metrics_new(const struct sy_config *cfg,
-                                  const struct sy_store_gate *gate);
+                                  struct sy_metrics_shared *sh,
+                                  struct sy_store_gate *gate);
 const struct sy_store_gate *sy_metrics_gate(const struct sy_metrics *m);
 void sy_metrics_free(struct sy_metrics *m);
 const struct sy_metrics_layout *sy_metrics_layout(const struct sy_metrics *m);
@@ -145,10 +172,12 @@ void sy_metrics_attempt(struct sy_metrics *m, const struct sy_group *g,
 void sy_metrics_latency(struct sy_metrics *m, const struct sy_deployment *d,
                         uint64_t total_us, uint64_t ttft_us, uint64_t tpot_us);
 void sy_metrics_breaker(struct sy_metrics *m, size_t dep, unsigned to);
+void sy_metrics_route(struct sy_metrics *m, const struct sy_group *g,
+                      enum sy_metrics_route_event ev);
 int64_t sy_metrics_in_flight(const struct sy_metrics *m);
 void sy_metrics_snapshot(const struct sy_metrics *m, uint64_t *out);
 void sy_metrics_flush(struct sy_metrics *m, struct sy_store_batch *b,
-                      const char *prefix, uint64_t now_ms);
+                      const char *prefix, uint64_t now_ms, bool force);
 void sy_metrics_flush_failed(struct sy_metrics *m);
 enum sy_err sy_metrics_spend_write(struct sy_store_batch *b, const char *prefix,
                                    const struct sy_usage_record *r);

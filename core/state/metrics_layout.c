@@ -13,7 +13,6 @@
  */
 #include "base/sy.h"
 #include "metrics.h"
-#include "latency.h"
 #include "base/mem.h"
 #include "config/config.h"
 
@@ -27,7 +26,8 @@ static const char *const family_names[SY_MF__COUNT] = {
     [SY_MF_TOKENS] = "tokens",       [SY_MF_LAT_TOTAL] = "lat_total",
     [SY_MF_LAT_TTFT] = "lat_ttft",   [SY_MF_LAT_TPOT] = "lat_tpot",
     [SY_MF_OVERHEAD] = "overhead",   [SY_MF_TOKEN_USAGE] = "token_usage",
-    [SY_MF_COST] = "cost",           [SY_MF_BASELINE] = "baseline",
+    [SY_MF_ROUTING] = "routing",     [SY_MF_COST] = "cost",
+    [SY_MF_BASELINE] = "baseline",
 };
 
 static const char *const surface_names[SY_MS__COUNT] = {
@@ -69,13 +69,16 @@ sy_metrics_outcome_name(unsigned outcome)
     return outcome == SY_OK ? "ok" : sy_err_name((enum sy_err)outcome);
 }
 
-/* The power-of-two slot of 'v' through the latency buckets: every value
- * of a bucket has the same bit length, so the collapse is exact. */
+/* The power-of-two slot of 'v': the k with 2^(k-1) < v <= 2^k (0 for
+ * v <= 1), so that a value of exactly 2^k is counted at le="2^k" as
+ * Prometheus means it; 32 for anything larger. */
 unsigned
 sy_metrics_pow2(uint64_t v)
 {
-    uint64_t low = sy_latency_bucket_low(sy_latency_bucket(v));
-    return low == 0 ? 0 : 64u - (unsigned)__builtin_clzll(low);
+    if (v <= 1)
+        return 0;
+    unsigned k = 64u - (unsigned)__builtin_clzll(v - 1);
+    return SY_MIN(k, SY_METRICS_POW2 - 1u);
 }
 
 /* ------------------------------------------------------------------ */
@@ -122,6 +125,7 @@ sy_metrics_layout_init(struct sy_metrics_layout *l, const struct sy_config *cfg)
         [SY_MF_LAT_TPOT] = D * SY_METRICS_HSLOTS,
         [SY_MF_OVERHEAD] = SY_MS__COUNT * SY_METRICS_HSLOTS,
         [SY_MF_TOKEN_USAGE] = D * 2 * SY_METRICS_HSLOTS,
+        [SY_MF_ROUTING] = (l->ngroups + 1) * SY_MR__COUNT,
     };
     size_t off = 0;
     for (int f = 0; f < SY_MF__DENSE; f++) {
@@ -174,6 +178,26 @@ size_t
 sy_metrics_att(const struct sy_metrics_layout *l, size_t pair, unsigned outcome)
 {
     return l->off[SY_MF_ATTEMPTS] + pair * SY_ERR__COUNT + outcome;
+}
+
+static const char *const route_event_names[SY_MR__COUNT] = {
+    [SY_MR_HEDGE_STARTED] = "hedge_started",
+    [SY_MR_HEDGE_WON] = "hedge_won",
+    [SY_MR_AFFINITY_HIT] = "affinity_hit",
+    [SY_MR_AFFINITY_MOVED] = "affinity_moved",
+    [SY_MR_AFFINITY_MISS] = "affinity_miss",
+};
+
+const char *
+sy_metrics_route_event_name(unsigned event)
+{
+    return event < SY_MR__COUNT ? route_event_names[event] : "?";
+}
+
+size_t
+sy_metrics_rev(const struct sy_metrics_layout *l, size_t group, unsigned event)
+{
+    return l->off[SY_MF_ROUTING] + group * SY_MR__COUNT + event;
 }
 
 size_t
@@ -343,6 +367,10 @@ sy_metrics_field(const struct sy_metrics_layout *l, size_t i,
                      dep_name(l, r / SY_METRICS_HSLOTS / 2),
                      r / SY_METRICS_HSLOTS % 2 ? "output" : "input", slot);
         break;
+    case SY_MF_ROUTING:
+        n = snprintf(out, outlen, "%s|%s", group_name(l, r / SY_MR__COUNT),
+                     route_event_names[r % SY_MR__COUNT]);
+        break;
     default:
         return false;
     }
@@ -459,7 +487,9 @@ bool
 sy_metrics_index(const struct sy_metrics_layout *l, enum sy_metrics_family fam,
                  const char *field, size_t *out)
 {
-    static const size_t nparts[SY_MF__DENSE] = { 4, 3, 2, 2, 2, 2, 2, 2, 2, 3 };
+    static const size_t nparts[SY_MF__DENSE] = {
+        4, 3, 2, 2, 2, 2, 2, 2, 2, 3, 2
+    };
     char buf[600];
     char *p[4];
     size_t a, b, c, d;
@@ -512,6 +542,12 @@ sy_metrics_index(const struct sy_metrics_layout *l, enum sy_metrics_family fam,
         *out = sy_metrics_htok(l, a, (unsigned)b, (unsigned)c);
         return true;
     }
+    case SY_MF_ROUTING:
+        if (!find_group(l, p[0], &a) ||
+            !find_name(route_event_names, SY_MR__COUNT, p[1], &b))
+            return false;
+        *out = sy_metrics_rev(l, a, (unsigned)b);
+        return true;
     default: /* the three latency histograms */
         if (!find_dep(l, p[0], false, &a) || !find_slot(p[1], &b))
             return false;

@@ -5,8 +5,11 @@
  * virtual keys (vkeys.c's list). Round trip 2, only when some key has a
  * money budget: HMGET spent and reserved of each such budget's current
  * period. Fields naming a group, deployment or label value this config
- * does not have are dropped (sy_metrics_index), so a stale or foreign
- * writer cannot add series.
+ * does not have are dropped (sy_metrics_index), and so are cost and
+ * baseline fields naming a caller key that is neither in the config nor
+ * in the virtual key list of the same round trip (revoked keys stay
+ * listed: their names are never reused), so a stale or foreign writer
+ * cannot add series.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -53,24 +56,43 @@ known_dep(const struct sy_config *cfg, const char *s)
     return false;
 }
 
-/* A caller key name: a configured key, a virtual key's name or "" (no
- * caller authentication). */
-static bool
-known_key(const struct sy_config *cfg, const char *s)
+/* The caller key names a cost or baseline field may carry. */
+struct key_names {
+    const struct sy_config *cfg;
+    const struct sy_vkey *vk; /* the scrape's virtual key list, by name */
+    size_t nvk;
+};
+
+static int
+cmp_vkey(const void *a, const void *b)
 {
-    if (s[0] == '\0' || sy_vkey_name_valid(s))
+    return strcmp(((const struct sy_vkey *)a)->name,
+                  ((const struct sy_vkey *)b)->name);
+}
+
+/* A caller key name: "" (no caller authentication), a configured key or
+ * a listed virtual key (revoked and expired ones too). */
+static bool
+known_key(const struct key_names *k, const char *s)
+{
+    if (s[0] == '\0')
         return true;
-    for (size_t i = 0; i < cfg->nkeys; i++)
-        if (strcmp(cfg->keys[i].name, s) == 0)
+    for (size_t i = 0; i < k->cfg->nkeys; i++)
+        if (strcmp(k->cfg->keys[i].name, s) == 0)
             return true;
-    return false;
+    if (k->nvk == 0 || strlen(s) >= sizeof(k->vk->name))
+        return false;
+    struct sy_vkey probe;
+    snprintf(probe.name, sizeof(probe.name), "%s", s);
+    return bsearch(&probe, k->vk, k->nvk, sizeof(*k->vk), cmp_vkey) != NULL;
 }
 
 /* One cost ('baseline' false) or baseline field into the view. */
 static void
-add_money(struct sy_metrics_view *v, const struct sy_config *cfg, int which,
+add_money(struct sy_metrics_view *v, const struct key_names *kn, int which,
           const char *field, int64_t amount, size_t cap)
 {
+    const struct sy_config *cfg = kn->cfg;
     size_t want = which == 0 ? 4 : 3;
     char *buf = sy_arena_strdup(&v->arena, field);
     char *part[4] = { buf, NULL, NULL, NULL };
@@ -84,7 +106,7 @@ add_money(struct sy_metrics_view *v, const struct sy_config *cfg, int which,
         }
     if (k != want || amount <= 0 || v->nmoney[which] >= cap ||
         !sy_metrics_unescape(part[0]) || !sy_metrics_unescape(part[1]) ||
-        !known_key(cfg, part[0]) || !known_group(cfg, part[2]) ||
+        !known_key(kn, part[0]) || !known_group(cfg, part[2]) ||
         (which == 0 && !known_dep(cfg, part[3])))
         return;
     struct sy_metrics_money *mo = &v->money[which][v->nmoney[which]++];
@@ -97,7 +119,7 @@ add_money(struct sy_metrics_view *v, const struct sy_config *cfg, int which,
 
 /* An HGETALL reply of family 'f' into the view. */
 static void
-take_family(struct sy_metrics_view *v, const struct sy_config *cfg,
+take_family(struct sy_metrics_view *v, const struct key_names *kn,
             enum sy_metrics_family f, const struct sy_store_val *r)
 {
     if (r->type != SY_STORE_ARRAY)
@@ -108,7 +130,7 @@ take_family(struct sy_metrics_view *v, const struct sy_config *cfg,
         v->money[which] = sy_xcalloc(cap + 1, sizeof(*v->money[which]));
         for (size_t i = 0; i + 1 < r->n; i += 2)
             if (r->elem[i].type == SY_STORE_STR)
-                add_money(v, cfg, which, r->elem[i].str,
+                add_money(v, kn, which, r->elem[i].str,
                           val_i64(&r->elem[i + 1]), cap);
         return;
     }
@@ -223,12 +245,15 @@ read_cluster(struct sy_metrics_view *v, const struct sy_config *cfg,
         return false;
     sy_snapshot_read(&v->snap, r);
     v->have_snap = true;
-    for (int f = 0; f < SY_MF__COUNT; f++)
-        take_family(v, cfg, (enum sy_metrics_family)f, &r[at_fam + (size_t)f]);
-    v->have_totals = true;
-    v->in_flight = sum_inflight(&r[at_inf]);
     struct sy_vkey *vk = NULL;
     size_t nvk = sy_vkey_list_reply(&r[at_vk], &vk);
+    if (nvk > 1)
+        qsort(vk, nvk, sizeof(*vk), cmp_vkey);
+    const struct key_names kn = { cfg, vk, nvk };
+    for (int f = 0; f < SY_MF__COUNT; f++)
+        take_family(v, &kn, (enum sy_metrics_family)f, &r[at_fam + (size_t)f]);
+    v->have_totals = true;
+    v->in_flight = sum_inflight(&r[at_inf]);
     if (nvk > 0)
         read_budgets(v, store, vk, nvk, now_ms);
     free(vk);
@@ -237,9 +262,8 @@ read_cluster(struct sy_metrics_view *v, const struct sy_config *cfg,
 
 /* Fill 'v' for a scrape of this process ('m', config 'cfg'): from Redis
  * through 'store' when 'redis_on' (NULL store or a failed read: Redis is
- * down, only this process's numbers), else from this process's own
- * counters. 'now_ms' is the wall clock. Clean up with
- * sy_metrics_view_cleanup(). */
+ * down, only this process's gauges), else from the host's counters.
+ * 'now_ms' is the wall clock. Clean up with sy_metrics_view_cleanup(). */
 void
 sy_metrics_read(struct sy_metrics_view *v, struct sy_metrics *m,
                 const struct sy_config *cfg, struct sy_store *store,

@@ -1,7 +1,7 @@
 /*
  * metrics_read.h - what a scrape of GET /metrics reads: the cluster's
- * counter sums from Redis (or, with no Redis configured, this process's
- * own), the live state of core/state/snapshot.h, requests in flight and
+ * counter sums from Redis (or, with no Redis configured, the host's:
+ * every worker process's), the live state of core/state/snapshot.h, requests in flight and
  * the virtual keys' budgets left. Two Redis round trips whatever the
  * number of deployments or keys: one pipeline for everything, then one
  * for the budgets of the keys it listed. core/serve/metrics*.c renders.
@@ -35,7 +35,7 @@ struct sy_metrics_view {
     bool redis_on;                       /* shared state configured */
     bool redis_up;                       /* the scrape's reads worked */
     unsigned redis_calls;                /* round trips this scrape made */
-    bool have_totals; /* 'tot' holds counters (cluster or local) */
+    bool have_totals; /* 'tot' holds counters (cluster or host) */
     uint64_t *tot;    /* owned; lay->off[SY_MF__DENSE] sums */
     bool have_snap;   /* 'snap' was read */
     struct sy_snapshot snap;
@@ -44,7 +44,7 @@ struct sy_metrics_view {
     struct sy_metrics_budget *budgets; /* owned */
     size_t nbudgets;
     int64_t in_flight;  /* the cluster's, else this process's */
-    bool have_redis_op; /* this process's Redis round trips: */
+    bool have_redis_op; /* the host's Redis round trips: */
     uint64_t redis_op[SY_STORE_OP_SLOTS];
 };
 

@@ -519,18 +519,18 @@ apply_refresh(struct sy_state *st, const struct sy_store_val *replies,
     pthread_mutex_unlock(&st->lock);
 }
 
-/* Write queued outcomes and read every deployment back; two pipelines. */
+/* Write queued outcomes and read every deployment back; two pipelines.
+ * 'last': the process stops: the counters go now, nothing is read. */
 static void
 flush_and_refresh(struct sy_state *st, struct sy_store *store,
-                  struct flush_ctx *fx)
+                  struct flush_ctx *fx, bool last)
 {
     const struct sy_config *cfg = st->cfg;
     const struct sy_state_conf *sc = &cfg->state;
     const char *prefix = sy_store_prefix(store);
-    size_t n;
 
     pthread_mutex_lock(&st->lock);
-    n = st->nqueue;
+    size_t n = st->nqueue;
     memcpy(fx->work, st->queue, n * sizeof(*fx->work));
     st->nqueue = 0;
     size_t nspend = st->nspend;
@@ -553,7 +553,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
         sy_metrics_spend_write(&fx->batch, prefix, &fx->spend[i]);
     }
-    sy_metrics_flush(st->metrics, &fx->batch, prefix, wall);
+    sy_metrics_flush(st->metrics, &fx->batch, prefix, wall, last);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
         if (!sy_latency_slice_is_empty(&ds->pending)) {
@@ -563,6 +563,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             sy_latency_slice_init(&ds->pending, slice);
         }
     }
+    sy_hedge_flush(&fx->batch, prefix, cfg, wall); /* hedge shares */
     if (fx->batch.n > 0) {
         struct sy_store_val *replies = NULL;
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
@@ -570,6 +571,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             sy_metrics_flush_failed(st->metrics);
             return;
         }
+        sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
         /* Breaker replies are among the others; parse the ones that are
          * breaker states (they carry a transition when one happened). */
         pthread_mutex_lock(&st->lock);
@@ -585,6 +587,8 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         }
         pthread_mutex_unlock(&st->lock);
     }
+    if (last)
+        return;
 
     /* 2. Refresh: every deployment's latency window and breaker. */
     sy_store_batch_reset(&fx->batch);
@@ -653,7 +657,7 @@ state_main(void *arg)
     while (!atomic_load(&st->stop)) {
         uint64_t start = sy_now_ms();
         if (store != NULL)
-            flush_and_refresh(st, store, &fx);
+            flush_and_refresh(st, store, &fx, false);
         if (sub != NULL && !subscribed && atomic_load(&st->redis_up))
             subscribed = sy_store_subscribe(sub, channel) == SY_OK;
         /* Until the next refresh: breaker events as they come; a
@@ -679,6 +683,8 @@ state_main(void *arg)
                 subscribed = false;
         }
     }
+    if (store != NULL) /* stopping: what is left goes now */
+        flush_and_refresh(st, store, &fx, true);
     sy_arena_cleanup(&msg_arena);
     free(fx.work);
     free(fx.report_dep);
@@ -711,10 +717,11 @@ sy_state_new_store(struct sy_state *st)
     return s;
 }
 
-/* Create the process's state (after fork) and start its thread when a
- * Redis is configured. */
+/* Create the process's state (after fork; 'counters' the pool's, NULL:
+ * its own) and start its thread when a Redis is configured. */
 enum sy_err
-sy_state_start(const struct sy_config *cfg, struct sy_state **out)
+sy_state_start(const struct sy_config *cfg, struct sy_metrics_shared *counters,
+               struct sy_state **out)
 {
     struct sy_state *st = sy_xcalloc(1, sizeof(*st));
     st->cfg = cfg;
@@ -723,7 +730,8 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
     atomic_init(&st->stop, false);
     atomic_init(&st->wake, false);
     st->route_seq = sy_xcalloc(cfg->ngroups + 1, sizeof(*st->route_seq));
-    st->metrics = sy_metrics_new(cfg, &st->gate);
+    sy_store_gate_init(&st->gate);
+    st->metrics = sy_metrics_new(cfg, counters, &st->gate);
     /* Each process starts at its own phase, so that processes that get
      * requests in turn do not all explore with the same request. */
     for (size_t i = 0; i <= cfg->ngroups; i++)
@@ -742,7 +750,6 @@ sy_state_start(const struct sy_config *cfg, struct sy_state **out)
     const struct sy_state_conf *sc = &cfg->state;
     st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
     if (st->redis_on) {
-        sy_store_gate_init(&st->gate);
         sy_store_conf_from_state(&st->sconf, sc);
         st->sconf.gate = &st->gate;
         atomic_store(&st->redis_up, true);

@@ -11,6 +11,7 @@
 
 #include "base/sy.h"
 #include "breaker.h"
+#include "hedge.h" /* the state thread flushes the hedge shares */
 #include "base/err.h"
 #include "io/store.h"
 
@@ -56,7 +57,10 @@ struct sy_dep_view {
 
 struct sy_state;
 
-enum sy_err sy_state_start(const struct sy_config *cfg, struct sy_state **out);
+struct sy_metrics_shared;
+enum sy_err sy_state_start(const struct sy_config *cfg,
+                           struct sy_metrics_shared *counters,
+                           struct sy_state **out);
 void sy_state_stop(struct sy_state *st);
 bool sy_state_redis_on(const struct sy_state *st);
 bool sy_state_redis_up(const struct sy_state *st);

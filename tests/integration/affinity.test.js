@@ -34,10 +34,10 @@ const stack = new h.Stack({
                 },
             },
         });
-        cfg.groups['m-aff'] = { deployments: DEPS, strategy: 'latency', affinity: true };
+        cfg.groups['m-aff'] = { deployments: DEPS, strategy: 'latency', affinity: true, min_samples: 3 };
         cfg.groups['m-spread'] = { deployments: SPREAD, strategy: 'latency', min_samples: 3 };
         /* One group per deployment, to learn them first. */
-        for (const d of SPREAD) cfg.groups[`m-${d}`] = { deployments: [d] };
+        for (const d of [...DEPS, ...SPREAD]) cfg.groups[`m-${d}`] = { deployments: [d] };
         return cfg;
     },
 });
@@ -60,6 +60,11 @@ const route = (r) => r.headers['x-switchyard-route'] || '';
 describe('prompt-cache affinity', { skip: h.missing('lighttpd') || false }, () => {
     it('keeps a session on one deployment, spreads sessions, and moves a session off a failed deployment', async () => {
         await stack.mock.reset();
+        /* A deployment still being learned gets no conversations: the
+         * first request of a session on a cold group goes in the
+         * strategy's order ("miss"). Learn them first. */
+        assert.match(route(await ask('m-aff', { headers: session('cold') })), /; affinity=miss$/);
+        for (const d of DEPS) for (let i = 0; i < 4; i++) await ask(`m-${d}`);
         /* One session, streaming and not: one deployment. */
         const first = [];
         for (let i = 0; i < 12; i++) {
@@ -121,6 +126,17 @@ describe('prompt-cache affinity', { skip: h.missing('lighttpd') || false }, () =
             }
         }
         await stack.mock.clearFaults();
+        /* /metrics counts the results: hits and the moves off the failed
+         * deployment. */
+        const want = ['hit', 'moved'].map((w) =>
+            new RegExp(`switchyard_cache_affinity_total\\{group="m-aff",result="${w}"\\} [1-9]`));
+        let m = '';
+        for (let i = 0; i < 50; i++) {
+            m = (await h.request(base(), { path: '/metrics' })).body;
+            if (want.every((re) => re.test(m))) break;
+            await h.sleep(100);
+        }
+        for (const re of want) assert.match(m, re);
     });
 
     it('without affinity, equal deployments share the traffic', async () => {

@@ -2,7 +2,8 @@
  * cli.test.js - the switchyard command without a web server: check-config
  * on valid and invalid files, serve refusing an invalid config with the
  * same messages, and the plain CGI mode (one request from the environment
- * and stdin, answered on stdout).
+ * and stdin, answered on stdout; the answer ends before the span export
+ * is flushed).
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -238,6 +239,52 @@ describe('CGI mode', () => {
         assert.equal(r.status, 500, r.raw);
         assert.equal(JSON.parse(r.body).error.code, 'config_invalid');
         assert.match(r.stderr, /server\.processes/);
+    });
+});
+
+describe('CGI mode with span export', () => {
+    /* A collector that accepts the connection and never answers. */
+    let hang;
+    const held = [];
+    before(async () => {
+        hang = require('node:net').createServer((c) => { held.push(c); });
+        await new Promise((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    });
+    after(async () => {
+        for (const c of held) c.destroy();
+        await new Promise((resolve) => hang.close(resolve));
+    });
+
+    it('ends the answer (stdout) before it flushes the spans', async () => {
+        const cfg = JSON.parse(fs.readFileSync(goodFile, 'utf8'));
+        cfg.tracing = { otlp_endpoint: `http://127.0.0.1:${hang.address().port}/v1/traces`, timeout_ms: 5000 };
+        const file = path.join(dir, 'cgi-tracing.json');
+        fs.writeFileSync(file, JSON.stringify(cfg));
+        const body = JSON.stringify({ model: 'm-cgi', messages: [{ role: 'user', content: 'hi' }] });
+        const env = {
+            ...process.env, GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'POST',
+            REQUEST_URI: '/v1/chat/completions', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '127.0.0.1',
+            SWITCHYARD_CONFIG: file, CONTENT_LENGTH: String(Buffer.byteLength(body)),
+            CONTENT_TYPE: 'application/json',
+        };
+        const child = require('node:child_process').spawn(h.SWITCHYARD, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (b) => { out += b; });
+        child.stderr.on('data', (b) => { err += b; });
+        const ended = new Promise((resolve) => child.stdout.on('end', () => resolve(Date.now())));
+        const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ code, t: Date.now() })));
+        child.stdin.end(body);
+        const tEnd = await ended;
+        const ex = await exited;
+        assert.equal(ex.code, 0, err);
+        assert.match(out, /^Status: 200 /m);
+        assert.match(out, /Hello from c1\./);
+        /* The span export to the silent collector (bounded at 0.5 s)
+         * runs after stdout closed: the web server has the whole answer
+         * while the process still flushes. */
+        assert.ok(ex.t - tEnd >= 200, `stdout closed ${ex.t - tEnd} ms before exit`);
+        assert.ok(held.length >= 1, 'the exporter never tried the collector');
     });
 });
 

@@ -43,6 +43,9 @@ function config(mockPort, redisUrl) {
         },
         server: { processes: 2, threads: 8, admin_key_env: 'SY_T_DASH_ADMIN' },
     });
+    /* With an admin key the default list no longer counts: the browser on
+     * this host is let in by an explicit one. */
+    cfg.metrics = { allow: ['127.0.0.1/32'] };
     cfg.deployments['d-fast'].price = { input_per_mtok: 2, output_per_mtok: 8 };
     cfg.deployments['d-slow'].price = { input_per_mtok: 1, output_per_mtok: 4 };
     cfg.deployments['d-fail'].price = { input_per_mtok: 3, output_per_mtok: 12 };
@@ -95,6 +98,9 @@ function fixture(n) {
         'switchyard_cost_microdollars_total{key="k1",team="t1",group="g",deployment="alpha"} 1500',
         'switchyard_cost_microdollars_total{key="k1",team="t1",group="g",deployment="beta"} 500',
         'switchyard_cost_microdollars_total{key="",team="",group="g",deployment="alpha"} 10',
+        /* Valid key names that are also names of Object.prototype. */
+        'switchyard_cost_microdollars_total{key="__proto__",team="constructor",group="g2",deployment="alpha"} 300',
+        'switchyard_baseline_cost_microdollars_total{key="__proto__",team="constructor",group="g2"} 900',
         'switchyard_baseline_cost_microdollars_total{key="k1",team="t1",group="g"} 4000',
         'switchyard_budget_remaining_microdollars{key="k1"} 7000000',
         'switchyard_quota_used{kind="caller_key",name="k1",unit="requests"} 3',
@@ -240,6 +246,13 @@ describe('the dashboard', { skip: SKIP }, () => {
                          group: document.querySelector('#spend-group tr[data-group="g"] [data-field="cost"]').dataset.value };
             })()`);
             assert.deepEqual(spend, { cost: '2000', baseline: '4000', saved: '2000', budget: '7000000', team: true, group: '2010' });
+            const proto = await page.evaluate(`(() => {
+                const v = (sel) => { const e = document.querySelector(sel); return e ? e.dataset.value : null; };
+                return { key: v('#spend-key tr[data-key="__proto__"] [data-field="cost"]'),
+                         base: v('#spend-key tr[data-key="__proto__"] [data-field="baseline"]'),
+                         team: v('#spend-team tr[data-team="constructor"] [data-field="cost"]') };
+            })()`);
+            assert.deepEqual(proto, { key: '300', base: '900', team: '300' });
             const quota = await page.evaluate(`(() => {
                 const r = document.querySelector('#quotas tr[data-kind="caller_key"][data-name="k1"][data-unit="requests"]');
                 return r && [r.querySelector('[data-field="used"]').dataset.value, r.querySelector('[data-field="limit"]').dataset.value];

@@ -4,8 +4,11 @@
  * cluster's counters by exactly what was sent, the body passes
  * `promtool check metrics`, a scrape costs one Redis round trip, the
  * access rule (metrics.allow is [] here: only the admin key gets in),
- * the path under a sub-path mount (/llm/metrics), and a 200 with
- * switchyard_redis_up 0 once Redis is gone.
+ * the path under a sub-path mount (/llm/metrics), a CGI request's counts
+ * in Redis by the time it exits, and a 200 with switchyard_redis_up 0
+ * once Redis is gone. Without Redis: every scrape, whichever worker
+ * process answers it, shows the host's counts, which survive the
+ * workers being killed and restarted.
  *
  *   sh tests/integration/run.sh build tests/integration/metrics.test.js
  *
@@ -204,6 +207,27 @@ describe('GET /metrics', { skip: SKIP }, () => {
         assert.equal(no.status, 401, no.body);
     });
 
+    test('a CGI request\'s counts are in Redis when it exits', { timeout: 30000 }, async () => {
+        const field = 'chat|g-ok|ok|2xx';
+        const before0 = Number(await redis.cmd('HGET', 'sy:metrics:requests', field)) || 0;
+        const body = JSON.stringify({ model: 'g-ok', messages: [{ role: 'user', content: 'hi' }] });
+        const r = h.runSwitchyard([], {
+            env: {
+                GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'POST',
+                REQUEST_URI: '/v1/chat/completions', SERVER_PROTOCOL: 'HTTP/1.1',
+                REMOTE_ADDR: '127.0.0.1', CONTENT_TYPE: 'application/json',
+                CONTENT_LENGTH: String(Buffer.byteLength(body)),
+                SWITCHYARD_CONFIG: stack.configFile, SY_T_METRICS_ADMIN: ADMIN_KEY,
+            },
+            input: body,
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /"chat\.completion"/, r.stdout);
+        /* No wait: the process flushed before it exited. */
+        const after0 = Number(await redis.cmd('HGET', 'sy:metrics:requests', field)) || 0;
+        assert.equal(after0 - before0, 1, r.stderr);
+    });
+
     test('Redis down: 200 with switchyard_redis_up 0', { timeout: 30000 }, async () => {
         await redis.kill();
         const r = await scrape();
@@ -215,5 +239,65 @@ describe('GET /metrics', { skip: SKIP }, () => {
             const pt = promtoolCheck(r.body);
             assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${r.body}`);
         }
+    });
+});
+
+describe('GET /metrics without Redis: the host\'s counters', { skip: h.missing('lighttpd') || false }, () => {
+    let stack;
+    const base = () => stack.base('lighttpd');
+    const scrape = () => h.request(base(), { path: '/metrics', headers: ADMIN, timeout: 10000 });
+    const want = series('switchyard_requests_total', {
+        surface: 'chat', group: 'g-ok', deployment: 'ok', provider: 'p-ok', status_class: '2xx',
+    });
+
+    before(async () => {
+        stack = new h.Stack({
+            tag: 'metrics-local', env: { SY_T_METRICS_ADMIN: ADMIN_KEY },
+            config: (mockPort) => {
+                const cfg = h.gatewayConfig(mockPort, {
+                    deployments: { ok: {} }, groups: { 'g-ok': ['ok'] },
+                    server: { processes: 3, threads: 2, admin_key_env: 'SY_T_METRICS_ADMIN' },
+                });
+                cfg.metrics = { allow: [] };
+                return cfg;
+            },
+        });
+        await stack.start();
+    }, { timeout: 60000 });
+
+    after(async () => {
+        if (stack) await stack.stop();
+    }, { timeout: 30000 });
+
+    /* Every scrape (each may land on another worker) shows all 'n'. */
+    async function allSee(n) {
+        for (let i = 0; i < 12; i++) {
+            const r = await scrape();
+            assert.equal(r.status, 200, r.body);
+            const m = parse(r.body);
+            assert.equal(m.get(want), n, r.body);
+            assert.equal(m.get('switchyard_redis_up'), 0);
+        }
+    }
+
+    test('every scrape shows the whole host, never one process\'s share', { timeout: 60000 }, async () => {
+        const sent = 12;
+        await Promise.all(Array.from({ length: sent }, async () => {
+            const r = await h.chat(base(), { model: 'g-ok' });
+            assert.equal(r.status, 200, r.body);
+        }));
+        await allSee(sent);
+    });
+
+    test('the counts outlive the workers: killed and restarted', { timeout: 60000 }, async () => {
+        const old = stack.workers();
+        assert.equal(old.length, 3);
+        for (const pid of old) process.kill(pid, 'SIGKILL');
+        await h.waitFor('the workers restarted', () => {
+            const now = stack.workers();
+            return now.length === 3 && now.every((p) => !old.includes(p));
+        }, 20000);
+        await h.waitFor('a worker answers', async () => (await scrape()).status === 200, 20000);
+        await allSee(12);
     });
 });

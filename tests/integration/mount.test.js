@@ -259,6 +259,23 @@ for (const [name, v] of Object.entries(VARIANTS)) {
             assert.equal(r.json.error.message, 'invalid admin key');
         });
 
+        it('/llm/metrics and /llm/dashboard under the prefix', async () => {
+            /* Spawned by the web server there is no admin key, so the
+             * default list (the local host) lets the test in; otherwise
+             * the admin key does. */
+            const auth = v.spawn ? {} : { Authorization: `Bearer ${ADMIN_KEY}` };
+            const m = await h.request(base(), { path: '/llm/metrics', headers: auth });
+            assert.equal(m.status, 200, m.body.slice(0, 300));
+            assert.match(m.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+            assert.match(m.body, /^# TYPE switchyard_requests_total counter$/m);
+            const d = await h.request(base(), { path: '/llm/dashboard', headers: auth });
+            assert.equal(d.status, 200, d.body.slice(0, 300));
+            assert.match(d.headers['content-type'], /^text\/html/);
+            /* Its data comes from a relative URL: /llm/metrics here. */
+            assert.match(d.body, /fetch\('metrics'/);
+            assert.doesNotMatch(d.body, /fetch\('\//);
+        });
+
         it('the Anthropic SDK (baseURL .../llm): Messages under the prefix, one reply and a stream', { skip: NO_ANTHROPIC }, async () => {
             const client = new anthropicPkg.Anthropic({
                 baseURL: `${base()}/llm`, apiKey: 'test', maxRetries: 0, timeout: 15000,

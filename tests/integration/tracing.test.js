@@ -10,8 +10,10 @@
  * a new trace. Spans arrive at the collector (one SERVER, one CLIENT per
  * attempt) with the GenAI attributes and the configured header. The
  * access log has one line per request, refusals (401, 404) included,
- * and never a key. A collector that never answers does not hold
- * requests up.
+ * and never a key. SIGHUP after a rename (log rotation) moves the
+ * usage and access logs to new files at the same paths. A collector that
+ * never answers does not hold requests up, and its warning shows the
+ * endpoint without the user info or the query string.
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -28,6 +30,9 @@ const AUTH = { Authorization: `Bearer ${KEY}` };
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 const TOKEN = 'collector-token-do-not-log-0123';
+/* Secrets in the endpoint itself: never in a log line. */
+const URL_PASS = 'url-pass-do-not-log-4567';
+const URL_SIG = 'url-sig-do-not-log-89ab';
 
 /* The collector: records every POST body; 'hang' keeps new requests
  * open without an answer. */
@@ -82,7 +87,7 @@ const stack = new h.Stack({
         });
         cfg.keys = { 'trace-key': { key_env: 'SY_T_TRACE' } };
         cfg.tracing = {
-            otlp_endpoint: `http://127.0.0.1:${collector.port}/v1/traces`,
+            otlp_endpoint: `http://trace:${URL_PASS}@127.0.0.1:${collector.port}/v1/traces?sig=${URL_SIG}`,
             service_name: 'sy-test',
             headers: { 'x-collector-token': '${SY_T_TOKEN}' },
             batch_size: 4, interval_ms: 100, queue_size: 16, timeout_ms: 3000,
@@ -244,6 +249,48 @@ describe('trace context', () => {
         assert.ok(attrs(s404)['error.type']);
     });
 
+    it('SIGHUP reopens the usage and access logs after a rename', async () => {
+        const acc = path.join(stack.dir, 'access.log');
+        const use = path.join(stack.dir, 'usage.log');
+        const r1 = await h.chat(base(), { headers: AUTH });
+        assert.equal(r1.status, 200, r1.body);
+        const id1 = r1.headers['x-request-id'];
+        await h.waitFor('line before', () => logLines('usage.log').some((l) => l.request_id === id1) &&
+            logLines('access.log').some((l) => l.request_id === id1), 5000);
+        /* What logrotate does: rename, then signal the pool's parent. */
+        fs.renameSync(acc, `${acc}.1`);
+        fs.renameSync(use, `${use}.1`);
+        const gwlog = path.join(stack.dir, 'switchyard.log');
+        const reopened = () => (fs.readFileSync(gwlog, 'utf8').match(/SIGHUP: log files reopened/g) || []).length;
+        const before = reopened();
+        const workers = stack.workers().length;
+        assert.ok(workers >= 1);
+        process.kill(stack.gwPid, 'SIGHUP');
+        await h.waitFor('every worker reopened', () => reopened() >= before + workers, 5000);
+        /* Enough requests to reach every worker process. */
+        const ids = [];
+        for (let i = 0; i < 4; i++) {
+            const rs = await Promise.all([0, 1, 2, 3].map(() => h.chat(base(), { headers: AUTH })));
+            for (const r of rs) {
+                assert.equal(r.status, 200, r.body);
+                ids.push(r.headers['x-request-id']);
+            }
+        }
+        await h.waitFor('lines after', () => ids.every((id) => logLines('access.log').some((l) => l.request_id === id) &&
+            logLines('usage.log').some((l) => l.request_id === id)), 5000);
+        for (const name of ['access.log.1', 'usage.log.1']) {
+            const old = logLines(name).map((l) => l.request_id);
+            assert.ok(old.includes(id1), `${name} has the line from before`);
+            for (const id of ids) assert.ok(!old.includes(id), `${name} got ${id} after the reopen`);
+        }
+        for (const name of ['access.log', 'usage.log']) {
+            assert.ok(!logLines(name).some((l) => l.request_id === id1), `${name} has the old line`);
+        }
+        /* The pool is still up (SIGHUP used to end it). */
+        assert.ok(h.alive(stack.gwPid));
+        assert.equal(stack.workers().length, workers);
+    });
+
     it('a collector that never answers does not hold requests up', async () => {
         collector.hang = true;
         const t0 = Date.now();
@@ -260,5 +307,13 @@ describe('trace context', () => {
          * 3 s export timeout would take one after another. */
         assert.ok(Date.now() - t0 < 60000);
         assert.ok(collector.held.length >= 1, 'the exporter never tried the collector');
+        /* The failed export is logged (after timeout_ms) with the
+         * endpoint redacted: no password, no query string. */
+        const gwlog = path.join(stack.dir, 'switchyard.log');
+        await h.waitFor('export warning', () => fs.readFileSync(gwlog, 'utf8').includes('trace export to '), 15000);
+        const text = fs.readFileSync(gwlog, 'utf8');
+        assert.ok(text.includes(`trace export to http://[redacted]@127.0.0.1:${collector.port}/v1/traces?[redacted]`),
+            text.split('\n').filter((l) => l.includes('trace export')).join('\n'));
+        assert.ok(!text.includes(URL_PASS) && !text.includes(URL_SIG), 'an endpoint secret was logged');
     });
 });

@@ -8,8 +8,12 @@
 #   3. lintian finds no error or warning (debian/switchyard.lintian-
 #      overrides, if any, holds the documented exceptions);
 #   4. the package is installed: as root, when no switchyard package or
-#      file is there yet, into this machine with 'dpkg -i' (what CI does);
-#      otherwise unpacked with 'dpkg -x' into a scratch root;
+#      file is there yet, into this machine with 'dpkg -i' (what CI does,
+#      in a throw-away container); otherwise unpacked with 'dpkg -x' into
+#      a scratch root. On a machine that systemd runs (/run/systemd/system)
+#      it is unpacked unless PKG_HOST=1; with PKG_HOST=1 a policy-rc.d
+#      (when there is none) forbids starting units meanwhile. Either way
+#      the installed units must be neither enabled nor started;
 #   5. the installed files serve requests: the installed binary started as
 #      switchyard.service says (its ExecStartPre and ExecStart, config
 #      /etc/switchyard/switchyard.json), its socket handed over the way
@@ -17,14 +21,22 @@
 #      LISTEN_FDS, LISTEN_PID) but under the temporary directory instead
 #      of /run, lighttpd on a free 127.0.0.1 port from the installed
 #      snippet, the mock provider (BUILD_DIR/mock-llm) behind; /healthz and
-#      a chat completion are checked through lighttpd;
-#   6. 'dpkg --purge' removes it all again (binary, config, unit links).
+#      a chat completion are checked through lighttpd (the installed
+#      config with server.access_log and server.usage_log added, under
+#      the temporary directory); then the installed logrotate config
+#      (paths rewritten, SIGHUP to this pool) rotates both logs and the
+#      next request's lines land in the new files;
+#   6. 'dpkg -r' keeps what the service wrote (state and logs, laid out
+#      the way systemd's DynamicUser= does: /var/lib/private/switchyard
+#      and a symlink /var/lib/switchyard, the same under /var/log), and
+#      'dpkg --purge' removes it all (binary, config, units, unit links,
+#      state, logs).
 #
 # Prints "package: ok - CHECK" or "package: FAILED - CHECK" per check and
 # a last line "package: N passed, M failed"; "package: SKIPPED: ..." (exit
 # 0) where dpkg-buildpackage or debhelper is missing. PKG_LEAVE=1 keeps
 # the temporary directory; PKG_SCRATCH=1 unpacks into the scratch root
-# even as root.
+# even as root; PKG_HOST=1 installs into a machine that systemd runs.
 # SPDX-License-Identifier: MIT
 set -u
 
@@ -49,12 +61,16 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/sy-package-XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=""
 installed=0
+made_policy=0
+made_private=""
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     for p in $pids; do kill -TERM "$p" 2>/dev/null; done
     for p in $pids; do wait "$p" 2>/dev/null; done
     # Never leave the package on the machine, even after a failure.
     [ "$installed" -eq 1 ] && dpkg --purge switchyard >/dev/null 2>&1
+    [ "$made_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+    for d in $made_private; do rmdir "$d" 2>/dev/null; done
     if [ "${PKG_LEAVE:-0}" = 1 ]; then echo "package: kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -89,6 +105,7 @@ if make --no-print-directory -C "$root" BUILD="$build" DEPS_CHECK=0 \
              lib/systemd/system/switchyard.service \
              lib/systemd/system/switchyard.socket \
              share/switchyard/lighttpd.conf share/switchyard/apache.conf \
+             share/switchyard/switchyard.logrotate \
              share/doc/switchyard/README.md \
              share/doc/switchyard/examples/switchyard.json; do
         [ -e "$dest/usr/local/$f" ] || missing="$missing $f"
@@ -146,12 +163,39 @@ grep -v 'running with root privileges' "$tmp/lintian.out"
 check "lintian: no error or warning" [ $rc -eq 0 ]
 
 # ----------------------------------------------------------- 4. install
+# What the service writes (StateDirectory=, LogsDirectory= with
+# DynamicUser=yes): the package's postrm removes these on purge.
+state_paths="/var/lib/private/switchyard /var/log/private/switchyard
+/var/lib/switchyard /var/log/switchyard"
 pkg_clean() {
     ! dpkg-query -W -f='${Status}' switchyard 2>/dev/null | grep -q installed &&
-        [ ! -e /usr/bin/switchyard ] && [ ! -e /etc/switchyard ]
+        [ ! -e /usr/bin/switchyard ] && [ ! -e /etc/switchyard ] || return 1
+    for d in $state_paths; do
+        [ ! -e "$d" ] && [ ! -L "$d" ] || return 1
+    done
 }
+# Unit links in /etc/systemd/system (an enabled unit has some).
+unit_links() { ls -d /etc/systemd/system/*/switchyard.* 2>/dev/null; }
+on_systemd=0
+[ -d /run/systemd/system ] && on_systemd=1
 R=""
+host=0
 if [ "$(id -u)" -eq 0 ] && [ "${PKG_SCRATCH:-0}" != 1 ] && pkg_clean; then
+    if [ "$on_systemd" -eq 0 ] || [ "${PKG_HOST:-0}" = 1 ]; then
+        host=1
+    else
+        echo "package: note: systemd runs this machine: the package is" \
+             "unpacked, not installed (PKG_HOST=1 installs it)"
+    fi
+fi
+if [ "$host" -eq 1 ]; then
+    # The package neither enables nor starts its units (debian/rules);
+    # on a machine that systemd runs, a policy-rc.d makes sure nothing
+    # starts even so (deb-systemd-invoke asks it), unless there is one.
+    if [ "$on_systemd" -eq 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+            chmod 755 /usr/sbin/policy-rc.d && made_policy=1
+    fi
     # dpkg takes no lock timeout: wait while apt or dpkg runs elsewhere.
     i=0
     while :; do
@@ -167,8 +211,17 @@ if [ "$(id -u)" -eq 0 ] && [ "${PKG_SCRATCH:-0}" != 1 ] && pkg_clean; then
     done
     installed=1
     ok "dpkg -i $(basename "$deb") (into this machine)"
-    check "dpkg: /etc/switchyard/switchyard.json is a conffile" sh -c \
-        "dpkg-query -W -f='\${Conffiles}' switchyard | grep -q '^ /etc/switchyard/switchyard.json '"
+    check "dpkg: /etc/switchyard/switchyard.json and /etc/logrotate.d/switchyard are conffiles" sh -c \
+        "dpkg-query -W -f='\${Conffiles}' switchyard > '$tmp/conffiles' &&
+         grep -q '^ /etc/switchyard/switchyard.json ' '$tmp/conffiles' &&
+         grep -q '^ /etc/logrotate.d/switchyard ' '$tmp/conffiles'"
+    links=$(unit_links)
+    check "dpkg -i: the units are not enabled${links:+ (links: $links)}" [ -z "$links" ]
+    if [ "$on_systemd" -eq 1 ]; then
+        check "dpkg -i: the units are not started" sh -c \
+            "! systemctl is-active --quiet switchyard.socket &&
+             ! systemctl is-active --quiet switchyard.service"
+    fi
 else
     R="$tmp/root"
     if dpkg -x "$deb" "$R"; then
@@ -182,8 +235,9 @@ unitdir=""
 for d in /lib/systemd/system /usr/lib/systemd/system; do
     [ -f "$R$d/switchyard.service" ] && unitdir=$d
 done
-check "installed: the binary, config, units, man page and lighttpd snippet" \
+check "installed: the binary, config, units, man page, lighttpd snippet, logrotate config" \
     test -x "$R/usr/bin/switchyard" -a -f "$R/etc/switchyard/switchyard.json" \
+    -a -f "$R/etc/logrotate.d/switchyard" \
     -a -n "$unitdir" -a -f "$R$unitdir/switchyard.socket" \
     -a -f "$R/usr/share/man/man1/switchyard.1.gz" \
     -a -f "$R/usr/share/switchyard/lighttpd.conf"
@@ -249,12 +303,19 @@ pids="$mock_pid"
 wait_for 10 test -s "$tmp/mock.port" || { nok "the mock provider did not start"; finish; }
 mock_port=$(cat "$tmp/mock.port")
 
-# The unit's EnvironmentFile: the mock's port, nothing else (the
-# service's environment is not this shell's).
-printf 'SWITCHYARD_MOCK_PORT=%s\n' "$mock_port" >"$tmp/env"
 # shellcheck disable=SC2086 # the unit's command line, split like systemd
 check "ExecStartPre: check-config of the installed config" \
-    env -i SWITCHYARD_MOCK_PORT="$mock_port" $pre >"$tmp/pre.out" 2>&1
+    sh -c "env -i SWITCHYARD_MOCK_PORT='$mock_port' $pre >'$tmp/pre.out' 2>&1"
+
+# The pool serves the installed config with the usage and access logs
+# added (the shipped config writes neither), under $tmp/logs, and a pid
+# file: the logrotate check below signals that pid.
+mkdir -p "$tmp/logs"
+jq --arg a "$tmp/logs/access.log" --arg u "$tmp/logs/usage.log" \
+    '.server.access_log = $a | .server.usage_log = $u' \
+    "$R/etc/switchyard/switchyard.json" >"$tmp/switchyard.json"
+cmd="$(echo "$cmd" | sed "s|$R/etc/switchyard/switchyard.json|$tmp/switchyard.json|")"
+cmd="$cmd --pid-file $tmp/switchyard.pid"
 
 mkdir -p "$tmp/run"
 sock="$tmp/run/switchyard.sock"
@@ -323,6 +384,35 @@ check "POST /v1/chat/completions through lighttpd: 200 from the mock provider" \
         '$tmp/chat.json' >/dev/null"
 [ "$code" = 200 ] || head -c 500 "$tmp/chat.json"
 
+# Log rotation with the installed logrotate config: its paths pointed at
+# $tmp/logs, its SIGHUP at this pool instead of the systemd unit's.
+if command -v logrotate >/dev/null 2>&1; then
+    sed -e "s|/var/log/switchyard/|$tmp/logs/|" \
+        -e 's|if \[ -d /run/systemd/system \]|if true|' \
+        -e "s|systemctl kill --signal=HUP switchyard.service|kill -HUP $(cat "$tmp/switchyard.pid")|" \
+        "$R/etc/logrotate.d/switchyard" >"$tmp/logrotate.conf"
+    chmod 0644 "$tmp/logrotate.conf"
+    logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" >"$tmp/logrotate.out" 2>&1
+    rc=$?
+    cat "$tmp/logrotate.out"
+    check "logrotate (the installed config): access.log and usage.log renamed to .1" \
+        test $rc -eq 0 -a -s "$tmp/logs/access.log.1" -a -s "$tmp/logs/usage.log.1"
+    # Each worker says when it reopened; then a request that names itself.
+    procs=$(jq -r '.server.processes // 1' "$tmp/switchyard.json")
+    wait_for 10 sh -c "[ \$(grep -c 'SIGHUP: log files reopened' '$tmp/switchyard.log') -ge $procs ]"
+    code=$(curl -s -m 30 -o "$tmp/chat2.json" -w '%{http_code}' \
+        -H 'Content-Type: application/json' -H 'X-Request-Id: pkg-after-rotation' \
+        "$url/v1/chat/completions" \
+        -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello again"}]}')
+    wait_for 5 grep -q pkg-after-rotation "$tmp/logs/usage.log"
+    check "after logrotate: the next request ($code) in the new access.log and usage.log only" \
+        sh -c "cd '$tmp/logs' && grep -q pkg-after-rotation access.log &&
+               grep -q pkg-after-rotation usage.log &&
+               ! grep -q pkg-after-rotation access.log.1 usage.log.1"
+else
+    echo "package: note: logrotate is not installed (tools/deps.sh installs it): rotation not checked"
+fi
+
 # Stop: lighttpd, then the pool (SIGTERM drains), then the mock (the
 # order of $pids).
 for p in $pids; do
@@ -334,12 +424,31 @@ check "the pool stopped on SIGTERM" grep -q 'stopped' "$tmp/switchyard.log"
 
 # ------------------------------------------------------------- 6. purge
 if [ $installed -eq 1 ]; then
+    # What the service would have written, laid out the way systemd's
+    # DynamicUser= does it (pkg_clean made sure none of it was there).
+    for v in /var/lib /var/log; do
+        [ -d "$v/private" ] || { mkdir -m 0700 "$v/private" && made_private="$made_private $v/private"; }
+        mkdir -p "$v/private/switchyard"
+        ln -s private/switchyard "$v/switchyard"
+    done
+    echo state >/var/lib/private/switchyard/state
+    echo '{"key":"ci-bot"}' >/var/log/private/switchyard/access.log
+    dpkg -r switchyard >"$tmp/remove.log" 2>&1 || cat "$tmp/remove.log"
+    check "dpkg -r: the binary gone, the state and logs kept" \
+        test ! -e /usr/bin/switchyard -a -f /var/lib/switchyard/state \
+        -a -f /var/log/switchyard/access.log
     dpkg --purge switchyard >"$tmp/purge.log" 2>&1 || cat "$tmp/purge.log"
     installed=0
-    links=$(ls /etc/systemd/system/*/switchyard.* 2>/dev/null)
-    check "dpkg --purge: binary, config, units and unit links gone" \
+    links=$(unit_links)
+    check "dpkg --purge: binary, config, units and unit links gone${links:+ (links: $links)}" \
         test ! -e /usr/bin/switchyard -a ! -e /etc/switchyard \
+        -a ! -e /etc/logrotate.d/switchyard \
         -a ! -e "$unitdir/switchyard.service" -a -z "$links"
+    left=""
+    for d in $state_paths; do
+        { [ -e "$d" ] || [ -L "$d" ]; } && left="$left $d"
+    done
+    check "dpkg --purge: state and logs gone${left:+ (left:$left)}" [ -z "$left" ]
     check "dpkg --purge: the package is not installed" sh -c \
         "! dpkg-query -W -f='\${Status}' switchyard 2>/dev/null | grep -q installed"
 fi

@@ -134,6 +134,65 @@ test_file(void **state)
     assert_null(l);
 }
 
+/* The whole content of 'path' in 'buf' (NUL-terminated). */
+static void
+slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t got = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+}
+
+/* Rotation by rename: lines go to the old file until the reopen (what
+ * SIGHUP does in the pool), to a new file at the path after it. */
+static void
+test_reopen(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sy_accesslog_rot_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], old[128], err[200];
+    snprintf(path, sizeof(path), "%s/access.log", dir);
+    snprintf(old, sizeof(old), "%s/access.log.1", dir);
+    struct sy_accesslog *l = NULL;
+    assert_int_equal(sy_accesslog_open(path, &l, err, sizeof(err)), SY_OK);
+    struct sy_access_record r;
+    record(&r);
+    r.request_id = "before";
+    sy_accesslog_write(l, &r);
+    assert_int_equal(rename(path, old), 0);
+    r.request_id = "still-old";
+    sy_accesslog_write(l, &r);
+    assert_int_equal(sy_accesslog_reopen(l, err, sizeof(err)), SY_OK);
+    r.request_id = "after";
+    sy_accesslog_write(l, &r);
+    sy_accesslog_close(l);
+    char buf[8192];
+    slurp(old, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"before\""));
+    assert_non_null(strstr(buf, "\"still-old\""));
+    assert_null(strstr(buf, "\"after\""));
+    slurp(path, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"after\""));
+    assert_null(strstr(buf, "\"before\""));
+    /* The directory gone: the reopen fails, the old file stays in use. */
+    assert_int_equal(sy_accesslog_open(path, &l, err, sizeof(err)), SY_OK);
+    unlink(path);
+    unlink(old);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(sy_accesslog_reopen(l, err, sizeof(err)), SY_EINTERNAL);
+    assert_non_null(strstr(err, "access.log"));
+    sy_accesslog_write(l, &r); /* still writes (to the unlinked file) */
+    sy_accesslog_close(l);
+    /* "stderr" and no log: nothing to reopen. */
+    assert_int_equal(sy_accesslog_open("stderr", &l, err, sizeof(err)), SY_OK);
+    assert_int_equal(sy_accesslog_reopen(l, err, sizeof(err)), SY_OK);
+    sy_accesslog_close(l);
+    assert_int_equal(sy_accesslog_reopen(NULL, err, sizeof(err)), SY_OK);
+}
+
 int
 main(void)
 {
@@ -142,6 +201,7 @@ main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_refused_and_hostile),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_reopen),
     };
     return cmocka_run_group_tests_name("accesslog", tests, NULL, NULL);
 }

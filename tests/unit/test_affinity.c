@@ -181,8 +181,8 @@ test_apply_to_plan(void **state)
 }
 
 static bool
-key_for(const char *body, const char *session, size_t min, uint64_t *key,
-        const char **from)
+key_scoped(const char *body, const char *session, const char *scope, size_t min,
+           uint64_t *key, const char **from)
 {
     struct sy_arena a;
     sy_arena_init(&a, 4096);
@@ -190,9 +190,16 @@ key_for(const char *body, const char *session, size_t min, uint64_t *key,
     struct sy_chat_error err;
     assert_int_equal(sy_chat_req_parse(body, strlen(body), 64, &a, &r, &err),
                      SY_OK);
-    bool ok = sy_chat_affinity_key(&r, session, min, key, from);
+    bool ok = sy_chat_affinity_key(&r, session, scope, min, key, from);
     sy_arena_cleanup(&a);
     return ok;
+}
+
+static bool
+key_for(const char *body, const char *session, size_t min, uint64_t *key,
+        const char **from)
+{
+    return key_scoped(body, session, "ck-1", min, key, from);
 }
 
 /* Where a request's conversation key comes from, in order. */
@@ -249,6 +256,95 @@ test_conversation_key(void **state)
     assert_false(key_for(body, NULL, 0, &k3, &from)); /* keys only */
 }
 
+/* Every key is the caller key's: a constant "user" ("anonymous", as an
+ * SDK sends for everyone), or the same prompt start, of two callers are
+ * two conversations; one caller's stays one. */
+static void
+test_key_scoped_by_caller(void **state)
+{
+    (void)state;
+    const char *anon = "{\"model\":\"g\",\"user\":\"anonymous\","
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    uint64_t a1 = 0, a2 = 0, b1 = 0, n1 = 0;
+    const char *from = NULL;
+    assert_true(key_scoped(anon, NULL, "team-a", 0, &a1, &from));
+    assert_true(key_scoped(anon, NULL, "team-a", 0, &a2, &from));
+    assert_true(key_scoped(anon, NULL, "team-b", 0, &b1, &from));
+    assert_true(key_scoped(anon, NULL, NULL, 0, &n1, &from));
+    assert_true(a1 == a2);
+    assert_true(a1 != b1);
+    assert_true(a1 != n1);
+    /* The session header and prompt_cache_key win over a user. */
+    assert_true(key_scoped(anon, "s-1", "team-a", 0, &a2, &from));
+    assert_string_equal(from, "session");
+    const char *pck = "{\"model\":\"g\",\"user\":\"anonymous\","
+                      "\"metadata\":{\"user_id\":\"u\"},"
+                      "\"prompt_cache_key\":\"p\",\"messages\":[{\"role\":"
+                      "\"user\",\"content\":\"hi\"}]}";
+    assert_true(key_scoped(pck, "s-1", "team-a", 0, &a2, &from));
+    assert_string_equal(from, "prompt_cache_key");
+    /* The prompt start too. */
+    char sys[2000];
+    memset(sys, 'y', sizeof(sys) - 1);
+    sys[sizeof(sys) - 1] = '\0';
+    char body[4000];
+    snprintf(body, sizeof(body),
+             "{\"model\":\"g\",\"messages\":[{\"role\":\"system\","
+             "\"content\":\"%s\"},{\"role\":\"user\",\"content\":\"q\"}]}",
+             sys);
+    assert_true(key_scoped(body, NULL, "team-a", 1024, &a1, &from));
+    assert_true(key_scoped(body, NULL, "team-b", 1024, &b1, &from));
+    assert_string_equal(from, "prefix");
+    assert_true(a1 != b1);
+}
+
+/* The strategy's exploring entry keeps its place (affinity would cancel
+ * the re-probe of a slow deployment for every conversation), and one
+ * still being learned gets no conversation. */
+static void
+test_apply_exploring_and_learning(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load(",\"affinity\":true", NULL);
+    const struct sy_group *g = &cfg->groups[0];
+    struct sy_route_plan p;
+    unsigned homes_d = 0;
+    for (unsigned i = 0; i < 400; i++) {
+        uint64_t key = key_of(i);
+        size_t home = sy_affinity_pick(key, g->route, NULL, 4);
+        /* d explores (slow, put first); the others as they were. */
+        plan_of(g, &p);
+        struct sy_route_entry d = p.cand[3];
+        memmove(&p.cand[1], &p.cand[0], 3 * sizeof(p.cand[0]));
+        p.cand[0] = d;
+        p.cand[0].slow = true;
+        p.cand[0].exploring = true;
+        enum sy_affinity_result r = sy_affinity_apply(&p, g, true, key);
+        assert_ptr_equal(p.cand[0].d, g->route[3]);
+        if (home != 3) {
+            assert_int_equal(r, SY_AFFINITY_HIT);
+            assert_ptr_equal(p.cand[1].d, g->route[home]);
+        } else {
+            homes_d++;
+            assert_int_equal(r, SY_AFFINITY_MOVED);
+        }
+        /* b is being learned: no conversation goes to it. */
+        plan_of(g, &p);
+        p.cand[1].learning = true;
+        r = sy_affinity_apply(&p, g, true, key);
+        assert_true(p.cand[0].d != g->route[1]);
+        assert_int_equal(r, home == 1 ? SY_AFFINITY_MOVED : SY_AFFINITY_HIT);
+    }
+    assert_true(homes_d > 0);
+    /* Every one being learned: the strategy's order. */
+    plan_of(g, &p);
+    for (size_t i = 0; i < 4; i++)
+        p.cand[i].learning = true;
+    assert_int_equal(sy_affinity_apply(&p, g, true, 7), SY_AFFINITY_MISS);
+    assert_ptr_equal(p.cand[0].d, g->route[0]);
+    sy_config_free(cfg);
+}
+
 /* The group key: off by default, true, an object, errors. */
 static void
 test_config_key(void **state)
@@ -265,8 +361,15 @@ test_config_key(void **state)
     assert_true(cfg->groups[0].affinity);
     assert_int_equal(cfg->groups[0].affinity_prefix_min, 4096);
     sy_config_free(cfg);
+    cfg = load(",\"affinity\":{\"min_prefix_bytes\":65536}", NULL);
+    assert_int_equal(cfg->groups[0].affinity_prefix_min,
+                     SY_AFFINITY_PREFIX_MAX);
+    sy_config_free(cfg);
+    /* Past what is hashed of a start, a minimum is never met: refused,
+     * not a silent end of prefix keying. */
     const char *bad[] = { ",\"affinity\":1", ",\"affinity\":{\"min_prefix\":1}",
-                          ",\"affinity\":{\"min_prefix_bytes\":-1}" };
+                          ",\"affinity\":{\"min_prefix_bytes\":-1}",
+                          ",\"affinity\":{\"min_prefix_bytes\":65537}" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         struct sy_buf errs;
         sy_buf_init(&errs, 65536);
@@ -285,6 +388,8 @@ main(void)
         cmocka_unit_test(test_minimal_movement),
         cmocka_unit_test(test_apply_to_plan),
         cmocka_unit_test(test_conversation_key),
+        cmocka_unit_test(test_key_scoped_by_caller),
+        cmocka_unit_test(test_apply_exploring_and_learning),
         cmocka_unit_test(test_config_key),
     };
     return cmocka_run_group_tests_name("affinity", tests, NULL, NULL);

@@ -482,7 +482,7 @@ static void
 procs_start(const struct sy_config *cfg, struct proc *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(sy_state_start(cfg, &p[i].st), SY_OK);
+        assert_int_equal(sy_state_start(cfg, NULL, &p[i].st), SY_OK);
         p[i].store = sy_state_new_store(p[i].st);
         assert_non_null(p[i].store);
     }

@@ -351,6 +351,40 @@ test_error_provider(void **state)
              "letters, digits and - _ . / : @)");
 }
 
+/* A header value is checked for line breaks after ${VAR} expansion too
+ * (tracing and provider headers): an environment value must not add
+ * headers to a request. The message never shows the value. */
+static void
+test_error_header_expansion(void **state)
+{
+    (void)state;
+    setenv("SY_TEST_DIRTY_HDR", "Bearer tok\r\nX-Evil: 1", 1);
+    load_bad(J("{'tracing':{'otlp_endpoint':'http://127.0.0.1:4318/v1/traces',"
+               "'headers':{'authorization':'${SY_TEST_DIRTY_HDR}'}},"
+               "'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+               "'groups':{" GRP_G "}}"));
+    has_line("t: tracing.headers.authorization: the value has a line break "
+             "after ${} expansion (hint: set the variable to the value "
+             "alone, without line breaks)");
+    assert_int_equal(nlines(), 1);
+    load_bad(with_provider("'type':'openai','base_url':'http://h',"
+                           "'auth':'none','headers':{'X-A':'a ${SY_TEST_"
+                           "DIRTY_HDR}'}"));
+    has_line("t: providers.p.headers.X-A: the value has a line break after "
+             "${} expansion (hint: set the variable to the value alone, "
+             "without line breaks)");
+    assert_null(strstr(sy_buf_cstr(&errs), "Evil"));
+    /* The same value without the line break is taken. */
+    setenv("SY_TEST_DIRTY_HDR", "Bearer tok", 1);
+    load_ok(J("{'tracing':{'otlp_endpoint':'http://127.0.0.1:4318/v1/traces',"
+              "'headers':{'authorization':'${SY_TEST_DIRTY_HDR}'}},"
+              "'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+              "'groups':{" GRP_G "}}"));
+    assert_int_equal(cfg->tracing.nheaders, 1);
+    assert_string_equal(cfg->tracing.headers[0].value, "Bearer tok");
+    unsetenv("SY_TEST_DIRTY_HDR");
+}
+
 static void
 test_error_deployment(void **state)
 {
@@ -520,9 +554,9 @@ main(void)
         T(test_error_too_big),          T(test_error_unknown_section),
         T(test_error_missing_sections), T(test_error_unknown_keys),
         T(test_error_wrong_types),      T(test_error_out_of_range),
-        T(test_error_provider),         T(test_error_deployment),
-        T(test_error_groups),           T(test_error_many_at_once),
-        T(test_every_error_has_a_hint),
+        T(test_error_provider),         T(test_error_header_expansion),
+        T(test_error_deployment),       T(test_error_groups),
+        T(test_error_many_at_once),     T(test_every_error_has_a_hint),
 #undef T
     };
     return cmocka_run_group_tests_name("config_errors", tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "config_fixture.h"
+#include "io/store.h"
 #include "state/hedge.h"
 #include "state/state.h"
 
@@ -96,6 +97,39 @@ test_delay(void **state)
     assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
 }
 
+/* A first attempt on a slow deployment is hedged at the p95 of the
+ * healthy ones that could answer instead, not at its own late one. */
+static void
+test_delay_plan(void **state)
+{
+    (void)state;
+    struct sy_hedge_conf h = { .on = true,
+                               .after_p95 = true,
+                               .max_share = 0.05 };
+    struct sy_dep_view slow, b, c, none;
+    memset(&slow, 0, sizeof(slow));
+    memset(&b, 0, sizeof(b));
+    memset(&c, 0, sizeof(c));
+    memset(&none, 0, sizeof(none));
+    slow.samples = b.samples = c.samples = 40;
+    slow.ttft_p95_ms = 2600; /* +2 s: a re-probe or a fallback */
+    b.ttft_p95_ms = 450;
+    c.ttft_p95_ms = 380;
+    const struct sy_dep_view *peers[3] = { &b, &c, &none };
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 3), 380);
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 0), 2600);
+    /* The first one's own when it is the quickest. */
+    slow.ttft_p95_ms = 200;
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 3), 200);
+    /* A first one without samples: the healthy peers' delay. */
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &none, peers, 2), 380);
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &none, peers + 2, 1), 0);
+    /* A fixed delay stays fixed. */
+    h.after_p95 = false;
+    h.after_ms = 700;
+    assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 3), 700);
+}
+
 static void
 test_decide(void **state)
 {
@@ -165,6 +199,100 @@ test_share_windows(void **state)
     assert_int_equal(s1.won - s0.won, 1);
 }
 
+/* A hedge that never went out gives its share back: the next may go. */
+static void
+test_share_give_back(void **state)
+{
+    (void)state;
+    static struct sy_group g;
+    memset(&g, 0, sizeof(g));
+    g.hedge.on = true;
+    g.hedge.max_share = 0.1;
+    uint64_t t = 2000ull * SY_HEDGE_WINDOW_MS;
+    struct sy_hedge_stats s0, s1;
+    sy_hedge_stats(&s0);
+    sy_hedge_note_request(&g, t);
+    assert_true(sy_hedge_take(&g, t)); /* the allowance of one */
+    assert_false(sy_hedge_take(&g, t));
+    sy_hedge_give_back(&g, t);
+    sy_hedge_stats(&s1);
+    assert_int_equal(s1.started, s0.started);
+    assert_true(sy_hedge_take(&g, t));
+}
+
+/* A fake reply of integers. */
+static void
+ints(struct sy_store_val *r, const int64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].type = SY_STORE_INT;
+        r[i].i = v[i];
+    }
+}
+
+/* With Redis, the share is the cluster's: this process's counts go out
+ * in the state thread's batch (one counter pair per group and window),
+ * the cluster's totals come back, and a decision counts them plus what
+ * this process did since. Stale totals (Redis down): its own counts. */
+static void
+test_share_cluster(void **state)
+{
+    (void)state;
+    static struct sy_group g;
+    memset(&g, 0, sizeof(g));
+    g.name = "gc";
+    g.hedge.on = true;
+    g.hedge.max_share = 0.1;
+    static struct sy_config c;
+    memset(&c, 0, sizeof(c));
+    c.groups = &g;
+    c.ngroups = 1;
+    c.state.refresh_ms = 1000; /* totals trusted for 3 s */
+    uint64_t w = 3000, t = w * SY_HEDGE_WINDOW_MS + 10;
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 65536);
+    struct sy_store_val r[6];
+
+    /* Alone: one request, the allowance of one, no more. */
+    sy_hedge_note_request(&g, t);
+    assert_true(sy_hedge_take(&g, t));
+    assert_false(sy_hedge_take(&g, t));
+    assert_int_equal(sy_hedge_flush(&b, "sy:", &c, t), 6);
+    char key[64];
+    snprintf(key, sizeof(key), "sy:hedge:{gc}:%llu", (unsigned long long)w);
+    assert_non_null(memmem(b.resp.data, b.resp.len, key, strlen(key)));
+    /* The cluster had 1000 requests and 1 hedge (ours) this window. */
+    ints(r, (const int64_t[]){ 1000, 1, 1, 0, 0, 1 }, 6);
+    sy_hedge_flush_done(r, 6, t);
+    unsigned taken = 0;
+    for (unsigned i = 0; i < 500; i++)
+        taken += sy_hedge_take(&g, t + 1);
+    assert_int_equal(taken, 100); /* 1 + 100 <= 0.1 x 1000 + 1 */
+    /* A batch that did not run: its counts are written next time, and
+     * count meanwhile. */
+    sy_store_batch_reset(&b);
+    assert_int_equal(sy_hedge_flush(&b, "sy:", &c, t + 2), 6);
+    sy_hedge_flush_failed();
+    assert_false(sy_hedge_take(&g, t + 3));
+    /* The cluster grew: 4000 requests, other processes 50 hedges. */
+    sy_store_batch_reset(&b);
+    assert_int_equal(sy_hedge_flush(&b, "sy:", &c, t + 4), 6);
+    assert_non_null(memmem(b.resp.data, b.resp.len, "$3\r\n100\r\n", 9));
+    ints(r, (const int64_t[]){ 4000, 151, 1, 0, 0, 1 }, 6);
+    sy_hedge_flush_done(r, 6, t + 4);
+    taken = 0;
+    for (unsigned i = 0; i < 500; i++)
+        taken += sy_hedge_take(&g, t + 5);
+    assert_int_equal(taken, 250); /* 401 - 151 */
+    /* Totals too old (Redis down): this process's own counts, of which
+     * 351 hedges for 1 request: none. */
+    assert_false(sy_hedge_take(&g, t + 3005));
+    /* A window pair later, a fresh start (the allowance). */
+    assert_true(sy_hedge_take(&g, t + 2 * SY_HEDGE_WINDOW_MS + 3005));
+    sy_store_batch_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -174,9 +302,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
         cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_delay_plan),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_share_allows),
         cmocka_unit_test(test_share_windows),
+        cmocka_unit_test(test_share_give_back),
+        cmocka_unit_test(test_share_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
  * test_metrics.c - unit tests for GET /metrics without a server: CIDR
  * ranges (base/cidr.c) and metrics.allow, the access rule, the text
- * format writer (serve/prom.c: escaping, histograms), the collapse of
- * the latency buckets to powers of two, the counter layout's field and
+ * format writer (serve/prom.c: escaping, histograms), the power-of-two
+ * histogram slots (le includes its bound), the counter layout's field and
  * index translations (every counter, both ways; unknown names dropped),
  * and a whole render of this process's counters.
  * SPDX-License-Identifier: MIT
@@ -14,7 +14,6 @@
 #include "config/config.h"
 #include "serve/metrics.h"
 #include "serve/prom.h"
-#include "state/latency.h"
 #include "state/metrics.h"
 #include "state/metrics_read.h"
 #include "api/chat.h"
@@ -177,6 +176,37 @@ test_access(void **state)
     sy_config_free(cfg);
 }
 
+/* The default list (the local host) counts only while no admin key is
+ * configured: a proxy on the same host makes every client 127.0.0.1. An
+ * explicit list is taken as written, key or not. */
+static void
+test_access_default(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    assert_non_null(cfg);
+    assert_int_equal(sy_metrics_access(cfg, NULL, "127.0.0.1"),
+                     SY_METRICS_ALLOWED);
+    assert_int_equal(sy_metrics_access(cfg, NULL, "::1"), SY_METRICS_ALLOWED);
+    cfg->server.admin_key = "admin-key-0123456789";
+    cfg->server.admin_key_len = strlen(cfg->server.admin_key);
+    assert_int_equal(sy_metrics_access(cfg, NULL, "127.0.0.1"),
+                     SY_METRICS_UNAUTHORIZED);
+    assert_int_equal(
+        sy_metrics_access(cfg, "Bearer admin-key-0123456789", "127.0.0.1"),
+        SY_METRICS_ALLOWED);
+    cfg->server.admin_key = NULL;
+    sy_config_free(cfg);
+    cfg = load(",\"metrics\":{\"allow\":[\"127.0.0.1/32\"]}");
+    assert_non_null(cfg);
+    cfg->server.admin_key = "admin-key-0123456789";
+    cfg->server.admin_key_len = strlen(cfg->server.admin_key);
+    assert_int_equal(sy_metrics_access(cfg, NULL, "127.0.0.1"),
+                     SY_METRICS_ALLOWED);
+    cfg->server.admin_key = NULL;
+    sy_config_free(cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* The text format                                                     */
 
@@ -226,28 +256,30 @@ test_prom_hist(void **state)
     sy_buf_free(&b);
 }
 
-/* Slot k holds exactly the values below 2^k and at least 2^(k-1), for
- * every latency bucket's edges. */
+/* Slot k holds exactly the values above 2^(k-1) and at most 2^k (slot
+ * 0: at most 1), so that slot k is Prometheus' le="2^k": a value of
+ * exactly 2^k is counted there, not one bucket up. */
 static void
-test_pow2_collapse(void **state)
+test_pow2_slots(void **state)
 {
     (void)state;
     assert_int_equal(sy_metrics_pow2(0), 0);
-    assert_int_equal(sy_metrics_pow2(1), 1);
-    assert_int_equal(sy_metrics_pow2(2), 2);
+    assert_int_equal(sy_metrics_pow2(1), 0);
+    assert_int_equal(sy_metrics_pow2(2), 1);
     assert_int_equal(sy_metrics_pow2(3), 2);
+    assert_int_equal(sy_metrics_pow2(4), 2);
+    assert_int_equal(sy_metrics_pow2(5), 3);
     assert_int_equal(sy_metrics_pow2(1023), 10);
-    assert_int_equal(sy_metrics_pow2(1024), 11);
+    assert_int_equal(sy_metrics_pow2(1024), 10);
+    assert_int_equal(sy_metrics_pow2(1025), 11);
+    assert_int_equal(sy_metrics_pow2(UINT64_C(1) << 32), 32);
+    assert_int_equal(sy_metrics_pow2((UINT64_C(1) << 32) + 1), 32);
     assert_int_equal(sy_metrics_pow2(UINT64_MAX), 32);
-    for (unsigned bk = 1; bk < SY_LATENCY_BUCKETS; bk++) {
-        uint64_t lo = sy_latency_bucket_low(bk);
-        uint64_t hi = bk + 1 < SY_LATENCY_BUCKETS
-                          ? sy_latency_bucket_low(bk + 1) - 1
-                          : SY_LATENCY_MAX_US;
-        unsigned k = sy_metrics_pow2(lo);
-        assert_int_equal(sy_metrics_pow2(hi), k);
-        assert_true(hi < (UINT64_C(1) << k));
-        assert_true(lo >= (UINT64_C(1) << (k - 1)));
+    for (unsigned k = 1; k < 32; k++) {
+        uint64_t p = UINT64_C(1) << k;
+        assert_int_equal(sy_metrics_pow2(p), k);
+        assert_int_equal(sy_metrics_pow2(p / 2 + 1), k);
+        assert_int_equal(sy_metrics_pow2(p + 1), k + 1);
     }
 }
 
@@ -311,7 +343,7 @@ test_render_local(void **state)
 {
     (void)state;
     struct sy_config *cfg = load("");
-    struct sy_metrics *m = sy_metrics_new(cfg, NULL);
+    struct sy_metrics *m = sy_metrics_new(cfg, NULL, NULL);
     const struct sy_group *g = &cfg->groups[0];
     const struct sy_deployment *d1 = &cfg->deployments[0];
     struct sy_usage u = { .present = true,
@@ -326,6 +358,10 @@ test_render_local(void **state)
     sy_metrics_begin(m);
     sy_metrics_request(m, SY_MS_OTHER, NULL, NULL, 404, 1);
     sy_metrics_breaker(m, 0, 1);
+    /* exactly 2^10: counted at le 2^10, not the bucket above */
+    struct sy_usage u1024 = { .present = true, .prompt_tokens = 1024 };
+    sy_metrics_attempt(m, g, d1, SY_OK, &u1024, false);
+    sy_metrics_latency(m, d1, 1024, 1024, 0);
     struct sy_metrics_view v;
     sy_metrics_read(&v, m, cfg, NULL, false, 0);
     struct sy_buf b;
@@ -351,7 +387,7 @@ test_render_local(void **state)
         "gen_ai_provider_name=\"p\",gen_ai_request_model=\"m\","
         "deployment=\"d2\"} 0.0015\n",
         "gen_ai_client_token_usage_count{gen_ai_provider_name=\"p\","
-        "gen_ai_request_model=\"m\",gen_ai_token_type=\"output\"} 1\n",
+        "gen_ai_request_model=\"m\",gen_ai_token_type=\"output\"} 2\n",
         "switchyard_overhead_seconds_count{surface=\"chat\"} 1\n",
         "switchyard_requests_in_flight 0\n",
         "switchyard_redis_up 0\n",
@@ -361,6 +397,23 @@ test_render_local(void **state)
     for (size_t i = 0; i < SY_ARRAY_LEN(want); i++)
         if (strstr(t, want[i]) == NULL)
             fail_msg("missing: %s\nin:\n%s", want[i], t);
+    static const char *const exact[] = {
+        "gen_ai_client_token_usage_bucket{gen_ai_provider_name=\"p\","
+        "gen_ai_request_model=\"m\",gen_ai_token_type=\"input\","
+        "le=\"512\"} 1\n",
+        "gen_ai_client_token_usage_bucket{gen_ai_provider_name=\"p\","
+        "gen_ai_request_model=\"m\",gen_ai_token_type=\"input\","
+        "le=\"1024\"} 2\n",
+        "gen_ai_server_request_duration_seconds_bucket{"
+        "gen_ai_provider_name=\"p\",gen_ai_request_model=\"m\","
+        "deployment=\"d1\",le=\"0.000512\"} 0\n",
+        "gen_ai_server_request_duration_seconds_bucket{"
+        "gen_ai_provider_name=\"p\",gen_ai_request_model=\"m\","
+        "deployment=\"d1\",le=\"0.001024\"} 1\n",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(exact); i++)
+        if (strstr(t, exact[i]) == NULL)
+            fail_msg("missing: %s\nin:\n%s", exact[i], t);
     /* one bucket below the sample stays empty */
     assert_non_null(strstr(t, "gen_ai_server_request_duration_seconds_bucket{"
                               "gen_ai_provider_name=\"p\","
@@ -380,9 +433,10 @@ main(void)
         cmocka_unit_test(test_cidr_match),
         cmocka_unit_test(test_config_allow),
         cmocka_unit_test(test_access),
+        cmocka_unit_test(test_access_default),
         cmocka_unit_test(test_prom_escape),
         cmocka_unit_test(test_prom_hist),
-        cmocka_unit_test(test_pow2_collapse),
+        cmocka_unit_test(test_pow2_slots),
         cmocka_unit_test(test_layout_roundtrip),
         cmocka_unit_test(test_escape_names),
         cmocka_unit_test(test_render_local),

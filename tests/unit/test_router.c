@@ -196,6 +196,88 @@ test_cost_without_samples(void **state)
     sy_config_free(cfg);
 }
 
+/* A cold start (none learned): latency draws the order of those being
+ * learned, so they learn together instead of one taking everything. */
+static void
+test_latency_cold_start_spreads(void **state)
+{
+    (void)state;
+    struct sy_config *cfg =
+        load("latency", ",\"thresholds\":{\"max_p99_ms\":4000}");
+    struct sy_dep_view v[3] = { { 0 } };
+    struct sy_route_req rq = { 100, 100 };
+    unsigned first[3] = { 0, 0, 0 };
+    for (uint32_t r = 1; r <= 3000; r++) {
+        struct sy_route_plan p;
+        sy_router_plan_seq(&cfg->groups[0], v, &rq, r, r * 2654435761u, &p);
+        assert_int_equal(p.ncand, 3);
+        assert_string_equal(p.cand[0].why, "learning");
+        first[p.cand[0].d->name[0] - 'a']++;
+    }
+    for (int i = 0; i < 3; i++)
+        assert_true(first[i] > 800 && first[i] < 1200);
+    /* Once one is learned, the others are left to exploration. */
+    learned(&v[0], 150, 600, 200);
+    unsigned on_a = 0;
+    for (uint32_t r = 1; r <= 1000; r++) {
+        struct sy_route_plan p;
+        sy_router_plan_seq(&cfg->groups[0], v, &rq, r, r * 2654435761u, &p);
+        on_a += strcmp(name_at(&p, 0), "a") == 0;
+    }
+    assert_int_equal(on_a, 950);
+    sy_config_free(cfg);
+}
+
+/* Every deployment over a threshold (a p99 of long answers): they
+ * share by expected latency, none takes all the traffic. */
+static void
+test_latency_all_over_threshold_share(void **state)
+{
+    (void)state;
+    struct sy_config *cfg =
+        load("latency", ",\"thresholds\":{\"max_p99_ms\":4000}");
+    struct sy_dep_view v[3];
+    learned(&v[0], 500, 4600, 300);
+    learned(&v[1], 500, 4300, 300);
+    learned(&v[2], 500, 5100, 300);
+    struct sy_route_req rq = { 100, 100 };
+    unsigned first[3] = { 0, 0, 0 };
+    for (uint32_t r = 1; r <= 3000; r++) {
+        struct sy_route_plan p;
+        sy_router_plan(&cfg->groups[0], v, &rq, r * 2654435761u, &p);
+        assert_int_equal(p.ncand, 3);
+        assert_string_equal(p.cand[2].why, "over threshold");
+        first[p.cand[0].d->name[0] - 'a']++;
+    }
+    for (int i = 0; i < 3; i++)
+        assert_true(first[i] > 800 && first[i] < 1200);
+    sy_config_free(cfg);
+}
+
+/* A cold start with thresholds: cost learns the cheapest first (b, then
+ * c, then a), not the configured order's head. */
+static void
+test_cost_cold_start_cheapest(void **state)
+{
+    (void)state;
+    struct sy_config *cfg =
+        load("cost", ",\"thresholds\":{\"max_p99_ms\":4000}");
+    struct sy_dep_view v[3] = { { 0 } };
+    struct sy_route_req rq = { 1000, 1000 };
+    struct sy_route_plan p;
+    sy_router_plan(&cfg->groups[0], v, &rq, 7, &p);
+    assert_string_equal(name_at(&p, 0), "b");
+    assert_string_equal(name_at(&p, 1), "c");
+    assert_string_equal(name_at(&p, 2), "a");
+    assert_string_equal(p.cand[0].why, "learning");
+    /* a over the threshold, b and c learning: still b first. */
+    learned(&v[0], 100, 9000, 100);
+    sy_router_plan(&cfg->groups[0], v, &rq, 7, &p);
+    assert_string_equal(name_at(&p, 0), "b");
+    assert_string_equal(name_at(&p, 2), "a");
+    sy_config_free(cfg);
+}
+
 static void
 test_weighted_shares(void **state)
 {
@@ -247,6 +329,9 @@ main(void)
         cmocka_unit_test(test_exploration_is_bounded),
         cmocka_unit_test(test_cost_cheapest_within_thresholds),
         cmocka_unit_test(test_cost_without_samples),
+        cmocka_unit_test(test_latency_cold_start_spreads),
+        cmocka_unit_test(test_latency_all_over_threshold_share),
+        cmocka_unit_test(test_cost_cold_start_cheapest),
         cmocka_unit_test(test_weighted_shares),
         cmocka_unit_test(test_exclude_and_explain),
     };
