@@ -196,9 +196,10 @@ void
 sy_trace_random_hex(char *out, size_t nbytes)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char b[32];
-    nbytes = SY_MIN(nbytes, sizeof(b));
-    bool any = false;
+    unsigned char b[32] = { 0 };
+    if (nbytes > sizeof(b))
+        nbytes = sizeof(b);
+    bool any = nbytes == 0; /* nothing to draw: done */
     while (!any) {
         for (size_t i = 0; i < nbytes; i++) {
             if (pool_left == 0)

@@ -66,12 +66,13 @@ routing(struct sy_buf *b, const struct sy_metrics_view *v,
         for (size_t g = 0; v->have_totals && g <= l->ngroups; g++)
             for (unsigned e = fam[f].first; e < fam[f].first + fam[f].n; e++) {
                 uint64_t x = v->tot[sy_metrics_rev(l, g, e)];
+                if (x == 0)
+                    continue;
                 struct sy_prom_label lb[] = {
                     { "group", group_name(cfg, g) },
                     { fam[f].label, words[e] },
                 };
-                if (x > 0)
-                    sy_prom_sample(b, fam[f].name, lb, 2, (double)x);
+                sy_prom_sample(b, fam[f].name, lb, 2, (double)x);
             }
     }
 }
@@ -91,6 +92,8 @@ counters(struct sy_buf *b, const struct sy_metrics_view *v,
         for (size_t p = 0; p < l->npairs; p++)
             for (unsigned k = 0; k < SY_METRICS_CLASSES; k++) {
                 uint64_t x = t[sy_metrics_req(l, s, p, k)];
+                if (x == 0)
+                    continue;
                 struct sy_prom_label lb[] = {
                     { "surface", sy_metrics_surface_name(s) },
                     { "group", group_name(cfg, l->pair_grp[p]) },
@@ -98,37 +101,36 @@ counters(struct sy_buf *b, const struct sy_metrics_view *v,
                     { "provider", dep_provider(cfg, l->pair_dep[p]) },
                     { "status_class", class_names[k] },
                 };
-                if (x > 0)
-                    sy_prom_sample(b, "switchyard_requests_total", lb, 5,
-                                   (double)x);
+                sy_prom_sample(b, "switchyard_requests_total", lb, 5,
+                               (double)x);
             }
     sy_prom_head(b, "switchyard_attempts_total", "counter",
                  "Provider attempts, by outcome (ok or the failure reason).");
     for (size_t p = 0; v->have_totals && p < l->npairs; p++)
         for (unsigned o = 0; o < SY_ERR__COUNT; o++) {
             uint64_t x = t[sy_metrics_att(l, p, o)];
+            if (x == 0)
+                continue;
             struct sy_prom_label lb[] = {
                 { "group", group_name(cfg, l->pair_grp[p]) },
                 { "deployment", dep_name(cfg, l->pair_dep[p]) },
                 { "provider", dep_provider(cfg, l->pair_dep[p]) },
                 { "outcome", sy_metrics_outcome_name(o) },
             };
-            if (x > 0)
-                sy_prom_sample(b, "switchyard_attempts_total", lb, 4,
-                               (double)x);
+            sy_prom_sample(b, "switchyard_attempts_total", lb, 4, (double)x);
         }
     sy_prom_head(b, "switchyard_failovers_total", "counter",
                  "Moves to another attempt, by the failed attempt's reason.");
     for (size_t g = 0; v->have_totals && g <= l->ngroups; g++)
         for (unsigned o = 0; o < SY_ERR__COUNT; o++) {
             uint64_t x = t[sy_metrics_fail(l, g, o)];
+            if (x == 0)
+                continue;
             struct sy_prom_label lb[] = {
                 { "group", group_name(cfg, g) },
                 { "reason", sy_metrics_outcome_name(o) },
             };
-            if (x > 0)
-                sy_prom_sample(b, "switchyard_failovers_total", lb, 2,
-                               (double)x);
+            sy_prom_sample(b, "switchyard_failovers_total", lb, 2, (double)x);
         }
     routing(b, v, cfg);
     sy_prom_head(b, "switchyard_breaker_transitions_total", "counter",
@@ -136,24 +138,26 @@ counters(struct sy_buf *b, const struct sy_metrics_view *v,
     for (size_t d = 0; v->have_totals && d < l->ndeps; d++)
         for (unsigned k = 0; k < 3; k++) {
             uint64_t x = t[sy_metrics_trans(l, d, k)];
+            if (x == 0)
+                continue;
             struct sy_prom_label lb[] = { { "deployment", dep_name(cfg, d) },
                                           { "to", breaker_to[k] } };
-            if (x > 0)
-                sy_prom_sample(b, "switchyard_breaker_transitions_total", lb, 2,
-                               (double)x);
+            sy_prom_sample(b, "switchyard_breaker_transitions_total", lb, 2,
+                           (double)x);
         }
     sy_prom_head(b, "switchyard_tokens_total", "counter",
                  "Tokens used by provider attempts, by type.");
     for (size_t d = 0; v->have_totals && d < l->ndeps; d++)
         for (unsigned k = 0; k < SY_MT__COUNT; k++) {
             uint64_t x = t[sy_metrics_tok(l, d, k)];
+            if (x == 0)
+                continue;
             struct sy_prom_label lb[] = {
                 { "deployment", dep_name(cfg, d) },
                 { "provider", dep_provider(cfg, d) },
                 { "gen_ai_token_type", sy_metrics_token_name(k) },
             };
-            if (x > 0)
-                sy_prom_sample(b, "switchyard_tokens_total", lb, 3, (double)x);
+            sy_prom_sample(b, "switchyard_tokens_total", lb, 3, (double)x);
         }
 }
 
@@ -236,14 +240,15 @@ token_usage(struct sy_buf *b, const struct sy_metrics_view *v,
             }
             for (unsigned j = 0; j < SY_METRICS_POW2; j++)
                 count += s[j];
+            if (count == 0)
+                continue;
             struct sy_prom_label lb[] = {
                 { "gen_ai_provider_name", dp->provider->name },
                 { "gen_ai_request_model", dp->model },
                 { "gen_ai_token_type", io[k] },
             };
-            if (count > 0)
-                sy_prom_hist(b, "gen_ai_client_token_usage", lb, 3, s,
-                             SY_METRICS_POW2, s[SY_METRICS_SUM], 1.0);
+            sy_prom_hist(b, "gen_ai_client_token_usage", lb, 3, s,
+                         SY_METRICS_POW2, s[SY_METRICS_SUM], 1.0);
         }
     }
 }
@@ -264,15 +269,16 @@ live_deployments(struct sy_buf *b, const struct sy_metrics_view *v,
     sy_prom_head(b, "switchyard_breaker_state", "gauge",
                  "Circuit breaker: 0 closed, 1 half-open, 2 open.");
     for (size_t d = 0; d < cfg->ndeployments; d++) {
-        struct sy_prom_label lb[] = { { "deployment", dep_name(cfg, d) },
-                                      { "provider", dep_provider(cfg, d) } };
+        if (!v->have_snap && views == NULL)
+            continue;
         double x = 0;
         if (v->have_snap && v->snap.deps[d].br_known)
             x = breaker_value(v->snap.deps[d].br.state);
-        else if (!v->have_snap && views != NULL)
+        else if (!v->have_snap)
             x = views[d].breaker_open ? 2 : views[d].half_open ? 1 : 0;
-        if (v->have_snap || views != NULL)
-            sy_prom_sample(b, "switchyard_breaker_state", lb, 2, x);
+        struct sy_prom_label lb[] = { { "deployment", dep_name(cfg, d) },
+                                      { "provider", dep_provider(cfg, d) } };
+        sy_prom_sample(b, "switchyard_breaker_state", lb, 2, x);
     }
     /* A summary, not the gauge it would otherwise be: the quantiles of
      * a sliding window are what a Prometheus summary is, and a gauge may
@@ -318,10 +324,11 @@ live_deployments(struct sy_buf *b, const struct sy_metrics_view *v,
     sy_prom_head(b, "switchyard_contract_violations_total", "counter",
                  "Replies that broke the requested output format.");
     for (size_t d = 0; v->have_snap && d < cfg->ndeployments; d++) {
+        if (v->snap.deps[d].contract == 0)
+            continue;
         struct sy_prom_label lb[] = { { "deployment", dep_name(cfg, d) } };
-        if (v->snap.deps[d].contract > 0)
-            sy_prom_sample(b, "switchyard_contract_violations_total", lb, 1,
-                           (double)v->snap.deps[d].contract);
+        sy_prom_sample(b, "switchyard_contract_violations_total", lb, 1,
+                       (double)v->snap.deps[d].contract);
     }
 }
 

@@ -114,7 +114,7 @@ sy_metrics_layout_init(struct sy_metrics_layout *l, const struct sy_config *cfg)
         l->pair_grp[p++] = g;
     }
     size_t D = l->ndeps;
-    size_t sizes[SY_MF__DENSE] = {
+    const size_t sizes[SY_MF__DENSE] = {
         [SY_MF_REQUESTS] = SY_MS__COUNT * n * SY_METRICS_CLASSES,
         [SY_MF_ATTEMPTS] = n * SY_ERR__COUNT,
         [SY_MF_FAILOVERS] = (l->ngroups + 1) * SY_ERR__COUNT,

@@ -82,7 +82,7 @@ known_key(const struct key_names *k, const char *s)
             return true;
     if (k->nvk == 0 || strlen(s) >= sizeof(k->vk->name))
         return false;
-    struct sy_vkey probe;
+    struct sy_vkey probe = { 0 };
     snprintf(probe.name, sizeof(probe.name), "%s", s);
     return bsearch(&probe, k->vk, k->nvk, sizeof(*k->vk), cmp_vkey) != NULL;
 }

@@ -485,12 +485,11 @@ static void
 app_profile(struct sy_mock_dep *dep, const struct sy_mock_req *req, bool put,
             bool del, struct sy_mock_plan *p)
 {
-    struct json_object *obj;
     struct sy_mock_fault *f = NULL;
     char err[256];
 
     if (put) {
-        obj = sy_mock_json_parse(req->body, req->body_len);
+        struct json_object *obj = sy_mock_json_parse(req->body, req->body_len);
         if (obj == NULL) {
             sy_mock_app_error(400, "the profile is not valid JSON", p);
             return;

@@ -94,14 +94,13 @@ static long
 prefix_chars(struct json_object *v)
 {
     long n = 0;
-    size_t i;
 
     if (json_object_is_type(v, json_type_string)) {
         return sy_mock_utf8_chars(json_object_get_string(v),
                                   (size_t)json_object_get_string_len(v));
     }
     if (json_object_is_type(v, json_type_array)) {
-        for (i = 0; i < json_object_array_length(v); i++) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
             n += prefix_chars(json_object_array_get_idx(v, i));
         }
         return n;
@@ -252,11 +251,10 @@ sy_mock_pcache_lookup(struct sy_mock_dep *dep, const struct sy_mock_fault *f,
 {
     int64_t now = sy_mock_now_ms();
     long tokens = 0;
-    size_t i;
 
     pthread_mutex_lock(&dep->lock);
     if (dep->pcache != NULL && dep->pcache->entries == f->cache_entries) {
-        for (i = pre->n; i-- > 0;) {
+        for (size_t i = pre->n; i-- > 0;) {
             if (pre->chars[i] / 4 < f->cache_min_tokens ||
                 pre->chars[i] / 4 == 0) {
                 break;

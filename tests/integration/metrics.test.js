@@ -180,6 +180,33 @@ describe('GET /metrics', { skip: SKIP }, () => {
         assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${body}`);
     });
 
+    test('the Grafana dashboard in conf/ asks only for metrics the gateway exports', async () => {
+        const dash = JSON.parse(fs.readFileSync(path.join(h.ROOT, 'conf', 'grafana-dashboard.json'), 'utf8'));
+        const exprs = [];
+        (function walk(o) {
+            if (Array.isArray(o)) o.forEach(walk);
+            else if (o && typeof o === 'object') {
+                for (const [k, v] of Object.entries(o)) {
+                    if (k === 'expr' && typeof v === 'string') exprs.push(v);
+                    else walk(v);
+                }
+            }
+        })(dash);
+        assert.ok(exprs.length >= 10, `${exprs.length} queries`);
+        const r = await scrape();
+        assert.equal(r.status, 200);
+        const families = new Set([...r.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+        const used = new Set();
+        for (const e of exprs) {
+            for (const m of e.matchAll(/\b((?:switchyard|gen_ai)_[a-z0-9_]+)\b/g)) {
+                if (m[1] === 'gen_ai_token_type' || m[1].startsWith('gen_ai_provider') || m[1].startsWith('gen_ai_request')) continue;
+                used.add(m[1].replace(/_(bucket|sum|count)$/, ''));
+            }
+        }
+        const missing = [...used].filter((n) => !families.has(n));
+        assert.deepEqual(missing, [], `queried but not exported: ${missing.join(', ')}`);
+    });
+
     test('a bounded number of Redis keys for the counters', async () => {
         const keys = await redis.keys('sy:metrics:*');
         assert.ok(keys.length > 0 && keys.length <= 13, keys.join(' '));
