@@ -70,7 +70,7 @@ const STRATEGIES = [
     { key: 'cost', group: (sc) => ({ strategy: 'cost', thresholds: sc.thresholds }) },
     { key: 'hedge', needs: 'hedge',
       group: (sc) => ({ strategy: 'latency', thresholds: sc.thresholds,
-                        hedge: { after_ms: 'p95', max_share: 0.05 } }) },
+                        hedge: { after_ms: 'p95', max_share: 0.04 } }) },
     { key: 'affinity', needs: 'affinity',
       group: (sc) => ({ strategy: 'latency', thresholds: sc.thresholds, affinity: true }) },
 ];

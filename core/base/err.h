@@ -37,7 +37,8 @@
     X(SY_EGONE, 499, 0, 0, "invalid_request_error", "client_closed_request")  \
     X(SY_EUP_CONTRACT, 502, 1, 0, "upstream_error",                           \
       "output_contract_violation")                                            \
-    X(SY_EUP_TOOLONG, 504, 0, 0, "upstream_error", "upstream_total_timeout")
+    X(SY_EUP_TOOLONG, 504, 0, 0, "upstream_error", "upstream_total_timeout")  \
+    X(SY_ECUT, 499, 0, 0, "server_error", "hedge_cut")
 
 enum sy_err {
 #define SY_ERR_ENUM(c, s, r, b, t, k) c,

@@ -532,10 +532,16 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     uint64_t out_tokens =
         c->usage.present ? (uint64_t)c->usage.completion_tokens : 0;
     /* A caller that went away says nothing about the deployment (the
-     * probe it may hold is given back by the run loop). */
+     * probe it may hold is given back by the run loop). A call cut because
+     * the other of a hedged pair answered first took at least this long:
+     * its elapsed time is a latency sample (SY_ECUT: no breaker outcome),
+     * or a deployment whose slow calls keep losing would stay "fast" in
+     * the window and keep getting traffic. */
     if (c->result != SY_EGONE)
         sy_state_record(c->w->state, d, c->result, uc->total_us, ttft,
                         out_tokens, c->probe_token);
+    else if (uc->cancel)
+        sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
 }
 
 /* The first half of an attempt: build the provider request into

@@ -304,7 +304,7 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
     memset(&oc, 0, sizeof(oc));
     oc.dep = d->index;
     oc.o = o;
-    oc.has_latency = result == SY_OK && total_us > 0;
+    oc.has_latency = (result == SY_OK || result == SY_ECUT) && total_us > 0;
     oc.total_us = total_us;
     oc.ttft_us = ttft_us ? ttft_us : total_us;
     oc.tpot_us = sy_latency_tpot_us(total_us, oc.ttft_us, output_tokens);

@@ -143,6 +143,11 @@ describe('hedged requests', { skip: !server }, () => {
         assert.match(m, /switchyard_hedges_total\{group="g-hedge",outcome="won"\} [1-9]/);
         /* The cancelled first attempt is no failover. */
         assert.doesNotMatch(m, /switchyard_failovers_total\{group="g-hedge"/);
+        /* The cut first call still taught the router that hd1 is slow: a
+         * latency sample of its elapsed time (else a deployment whose slow
+         * calls always lose would look fast and keep its traffic). */
+        const hd1 = m.match(/^gen_ai_server_request_duration_seconds_count\{[^}]*deployment="hd1"[^}]*\} (\d+)/m);
+        assert.ok(hd1 && Number(hd1[1]) >= 1, `no latency sample for the cut call: ${hd1 && hd1[0]}`);
     });
 
     it('does not hedge a fast first deployment', async () => {

@@ -76,6 +76,9 @@ static const struct want_row want[] = {
       "output_contract_violation" },
     { SY_EUP_TOOLONG, "SY_EUP_TOOLONG", 504, false, false, "upstream_error",
       "upstream_total_timeout" },
+    /* A hedged attempt cut because the other answered first: no failure,
+     * a latency sample of its elapsed time (a lower bound). */
+    { SY_ECUT, "SY_ECUT", 499, false, false, "server_error", "hedge_cut" },
 };
 
 static void
