@@ -362,7 +362,12 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
          * that share plus one per process. */
         const moved = perSecond.findIndex((x, i) => share(slow, i * 1000, (i + 1) * 1000).frac <= 0.1);
         assert.ok(moved >= 0 && moved < 10, `not moved off lat-a within 10 s: ${perSecond.join(' ')}`);
-        const after = slow.filter((x) => x.t >= (moved + 1) * 1000);
+        /* And not before lat-a's first slowed call can have ended (its
+         * delay) and every process refreshed: until then no process can
+         * know it is slow, and the spread moves traffic off it on its
+         * calls in flight alone. */
+        const known = LAT_BASE['lat-a'] + SLOWDOWN_MS + 1000;
+        const after = slow.filter((x) => x.t >= Math.max((moved + 1) * 1000, known));
         const onA = after.filter((x) => x.r.headers['x-switchyard-deployment'] === 'lat-a');
         for (const x of onA) {
             assert.match(x.r.headers['x-switchyard-route'], /lat-a\(exploring\)/,

@@ -140,7 +140,12 @@ else
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
-if (cd "$src" && DEB_BUILD_OPTIONS="parallel=$jobs" \
+# The package is built as a Debian builder would, whatever this run's
+# make was asked (under 'make test SAN=...', MAKEFLAGS carries SAN and
+# BUILD into every make below, and the package's make would build
+# build-san/ instead of the build/switchyard its rules name).
+if (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN -u BUILD \
+        DEB_BUILD_OPTIONS="parallel=$jobs" \
         dpkg-buildpackage -us -uc -b >"$tmp/pkg/build.log" 2>&1); then
     ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)"
 else
