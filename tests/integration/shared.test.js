@@ -37,8 +37,11 @@ const LIMITED_TPM = 1000000;
 const TOKENS_TPM = 500;
 const OPEN_MS = 3000;
 
-/* The mock's base delays of the latency group: lat-a is the fastest. */
-const LAT_BASE = { 'lat-a': 20, 'lat-b': 150, 'lat-c': 300 };
+/* The mock's base delays of the latency group: lat-a is the fastest, and
+ * lat-b and lat-c stay over twice its time even with a sanitizer build's
+ * overhead on every call (the spread shares traffic between deployments
+ * less than 2x apart). */
+const LAT_BASE = { 'lat-a': 20, 'lat-b': 600, 'lat-c': 900 };
 const SLOWDOWN_MS = 2000;
 const EXPLORE_PCT = 5; /* the latency group's explore_pct (the default) */
 const WORKERS = 4;     /* worker processes in the two stacks */
