@@ -29,6 +29,14 @@
 struct json_object *
 sy_adapter_json_parse(const char *p, size_t len)
 {
+    unsigned depth;
+    return sy_adapter_json_parse_depth(p, len, &depth);
+}
+
+struct json_object *
+sy_adapter_json_parse_depth(const char *p, size_t len, unsigned *depth)
+{
+    *depth = 0;
     /* The core's strict parse: a provider's NaN, 'quotes' or trailing
      * commas are a broken reply, and a reply of many tiny containers
      * cannot make json-c allocate hundreds of times its size. */
@@ -39,6 +47,7 @@ sy_adapter_json_parse(const char *p, size_t len)
     struct json_object *o;
     if (sy_json_parse_strict(p, len, &lim, &o, &res) != SY_JSON_OK)
         return NULL;
+    *depth = res.depth;
     return o;
 }
 

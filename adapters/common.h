@@ -21,6 +21,9 @@
 
 /* ---- JSON reading (results are borrowed from 'o') */
 struct json_object *sy_adapter_json_parse(const char *p, size_t len);
+/* The same, with the text's nesting depth in '*depth'. */
+struct json_object *sy_adapter_json_parse_depth(const char *p, size_t len,
+                                                unsigned *depth);
 struct json_object *sy_adapter_get(struct json_object *o, const char *key);
 const char *sy_adapter_get_str(struct json_object *o, const char *key);
 bool sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out);

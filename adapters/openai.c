@@ -173,7 +173,8 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
         }
         return sy_adapter_emit_done(x->emit, x->emit_ud);
     }
-    struct json_object *o = sy_adapter_json_parse(data, len);
+    unsigned depth;
+    struct json_object *o = sy_adapter_json_parse_depth(data, len, &depth);
     if (!sy_adapter_is(o, json_type_object)) {
         json_object_put(o);
         return sy_adapter_proto(x->f, "the provider sent a malformed stream "
@@ -193,7 +194,11 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
         return sy_adapter_proto(x->f, "the provider ended the stream with an "
                                       "error finish_reason");
     }
-    struct sy_chunk ch = { .kind = SY_CHUNK_DATA, .data = data, .len = len };
+    struct sy_chunk ch = { .kind = SY_CHUNK_DATA,
+                           .data = data,
+                           .len = len,
+                           .tree = o,
+                           .tree_depth = depth };
     struct json_object *u = sy_adapter_get(o, "usage");
     if (sy_adapter_is(u, json_type_object)) {
         if (read_usage(u, &x->usage))

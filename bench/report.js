@@ -12,6 +12,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { HZ, median, quantile } = require('./lib');
+const { scaleSection, scaleTargetRows } = require('./report-scale');
 
 const dir = process.argv[2];
 if (!dir) {
@@ -35,7 +36,12 @@ const TARGETS = {
     b: { name: '(b) nginx -> mock', web: 'nginx', workers: null, redis: false },
     c: { name: '(c) lighttpd -> fcgi-hello', web: 'lthello', workers: 'hello', redis: false },
     d: { name: '(d) lighttpd -> switchyard', web: 'ltgw', workers: 'sy', redis: true },
+    m: { name: '(m) lighttpd -> switchyard, Anthropic Messages', web: 'ltgw', workers: 'sy', redis: true },
+    r: { name: '(r) lighttpd -> switchyard, Responses ("store": false)', web: 'ltgw', workers: 'sy', redis: true },
+    p: { name: '(p) lighttpd -> switchyard, Responses stored (the API default)', web: 'ltgw', workers: 'sy', redis: true },
+    h: { name: '(h) lighttpd -> switchyard, hedging armed', web: 'ltgw', workers: 'sy', redis: true },
     e: { name: '(e) Apache -> switchyard', web: 'apache', workers: 'sy', redis: true },
+    g: { name: '(g) Apache enablereuse=on -> switchyard', web: 'apache2', workers: 'sy', redis: true },
     f: { name: '(f) lighttpd -> switchyard, BENCH_COMPARE build', web: 'ltgw2', workers: 'sy2', redis: true },
 };
 const TICK_US = 1e6 / HZ;
@@ -195,38 +201,7 @@ if (Object.keys(ttfb).length) {
 
 /* ----------------------------------------------------------- scale */
 const scale = recs.filter((r) => r.kind === 'streams');
-if (scale.length) {
-    p('## 4. Held streams through lighttpd + switchyard');
-    p();
-    p('One connection per stream, opened at 1000 per second; each stream is the mock\'s slow reply ' +
-      '(see meta settings). "in flight" = streams open at the plateau sample (client side; the mock\'s ' +
-      'own in_flight count in brackets). RSS per in-flight = (RSS of lighttpd + every switchyard process) / ' +
-      'in flight; "marginal" subtracts the idle RSS measured before the level. CPU per stream = ticks over ' +
-      'the whole level / streams completed.');
-    p();
-    p('| streams | ok | errors | in flight | TTFB p50 ms | TTFB p99 ms | duration p50 s | RSS lighttpd MiB | RSS switchyard MiB | RSS Redis MiB | KiB per in-flight | marginal KiB | CPU us/stream lighttpd | switchyard | Redis | stack | softirq |');
-    p('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of scale) {
-        const pl = r.plateau || {};
-        const rss = pl.rss_kb || {};
-        const inflight = pl.open || 0;
-        const tot = (rss.web || 0) + (rss.sy || 0);
-        const idle = (r.idle_rss_kb.web || 0) + (r.idle_rss_kb.sy || 0);
-        const per = (g) => (r.ok ? (r.cpu_ticks[g] * TICK_US) / r.ok : NaN);
-        p(`| ${r.n} | ${r.ok} | ${r.errors} | ${inflight} (${pl.mock_in_flight ?? '-'}) | ${f1(r.ttfb_ms.p50)} | ` +
-          `${f1(r.ttfb_ms.p99)} | ${f1(r.dur_ms.p50 / 1000)} | ${mib(rss.web)} | ${mib(rss.sy)} | ${mib(rss.redis)} | ` +
-          `${inflight ? f0(tot / inflight) : '-'} | ${inflight ? f0((tot - idle) / inflight) : '-'} | ` +
-          `${f0(per('web'))} | ${f0(per('sy'))} | ${f0(per('redis'))} | ${f0(per('web') + per('sy') + per('redis'))} | ` +
-          `${r.ok && r.machine.softirq !== undefined ? f0((r.machine.softirq * TICK_US) / r.ok) : '-'} |`);
-    }
-    p();
-    for (const r of scale) {
-        if (r.errors) {
-            p(`Errors at ${r.n}: ${JSON.stringify(r.error_kinds)}; first: ${(r.error_samples || []).slice(0, 3).join(' | ')}`);
-        }
-    }
-    p();
-}
+scaleSection(recs, p);
 
 /* --------------------------------------------------------- profile */
 let buckets = null;
@@ -276,29 +251,68 @@ try {
 } catch (e) { /* no commandstats */ }
 
 /* --------------------------------------------------------- targets */
-p('## Targets for (d)');
+p('## Targets (issue #16)');
+p();
+p('For chat completions through lighttpd with the full routing path, (d), everything measured in this run: ' +
+  'CPU per request (web server + workers + Redis, -c64, median of the rounds) at most 1.3 x the floor, which is ' +
+  'the bare FastCGI stack of (c) (lighttpd + fcgi-hello) plus the proxy hop of (b) (the nginx processes only, ' +
+  'not the mock), each the median of its rounds; requests per second at least 0.6 x (c)\'s (-c64, per-round ' +
+  'ratio, median); single-connection p50 at most 100 us over the mock direct (a) (-c1, per-round difference, ' +
+  'median); streaming time to first byte p99 at most 1 ms over (a)\'s p99 (phase 2). The Anthropic Messages ' +
+  '(m) and Responses (r) surfaces and hedging armed but not firing (h), all served by the same lighttpd and ' +
+  'switchyard pool as (d), each within 10 % of (d)\'s CPU per request (per-round ratio, median; a cheaper one ' +
+  'is met, and errors fail it). Apache with enablereuse=on (g) is measured beside (e), not judged.');
 p();
 p('| target | measured | met |');
 p('|---|---|---|');
 const yes = (b) => (b ? 'met' : '**not met**');
+const judge = (x, ok) => (Number.isFinite(x) ? yes(ok) : 'not measured');
+const errs = (conns, t) => series(conns, t).map((d) => d.errors).reduce((a, b) => a + b, 0);
 const cpuD = med(64, 'd', 'stack');
-p(`| CPU per request, web server + workers + Redis <= 100 us (-c64) | ${f1(cpuD)} us ` +
-  `(lighttpd ${f1(med(64, 'd', 'web'))}, switchyard ${f1(med(64, 'd', 'workers'))}, Redis ${f1(med(64, 'd', 'redis'))}) | ${yes(cpuD <= 100)} |`);
+const floorC = med(64, 'c', 'stack');
+const floorB = med(64, 'b', 'web');
+const floor = floorC + floorB;
+p(`| (d) CPU per request <= 1.3 x (bare FastCGI (c) + nginx hop (b)) (-c64) | ${f1(cpuD)} us ` +
+  `(lighttpd ${f1(med(64, 'd', 'web'))}, switchyard ${f1(med(64, 'd', 'workers'))}, Redis ${f1(med(64, 'd', 'redis'))}) ` +
+  `vs floor ${f1(floor)} us ((c) lighttpd + fcgi-hello ${f1(floorC)}, (b) nginx ${f1(floorB)}): ` +
+  `x${f2(cpuD / floor)}, limit ${f1(1.3 * floor)} us | ${judge(cpuD / floor, cpuD <= 1.3 * floor)} |`);
 const thr = paired(64, 'd', 'c', (x, y) => x.rps / y.rps);
-p(`| throughput >= 50% of (c) (-c64) | ${f0(100 * thr.med)}% (${f0(med(64, 'd', 'rps'))} vs ${f0(med(64, 'c', 'rps'))} req/s) | ${yes(thr.med >= 0.5)} |`);
-p(`| single-connection added p50 latency <= 150 us over (a) | ${us(added1.med)} us | ${yes(added1.med <= 150)} |`);
+p(`| (d) throughput >= 0.6 x (c) (-c64) | x${f2(thr.med)} per round paired (${thr.all.map(f2).join(', ')}); ` +
+  `${f0(med(64, 'd', 'rps'))} vs ${f0(med(64, 'c', 'rps'))} req/s | ${judge(thr.med, thr.med >= 0.6)} |`);
+p(`| (d) single-connection added p50 latency <= 100 us over (a) (-c1) | ${us(added1.med)} us ` +
+  `(per round ${added1.all.map(us).join(', ')}) | ${judge(added1.med, added1.med <= 100)} |`);
 if (ttfb.d && ttfb.a) {
     const add = ttfb.d.p99 - ttfb.a.p99;
-    p(`| added streaming TTFB p99 <= 2 ms | ${f2(add / 1000)} ms (p50 ${f2((ttfb.d.p50 - ttfb.a.p50) / 1000)} ms) | ${yes(add <= 2000)} |`);
+    p(`| (d) added streaming TTFB p99 <= 1 ms | ${f2(add / 1000)} ms (${f2(ttfb.d.p99 / 1000)} vs ` +
+      `${f2(ttfb.a.p99 / 1000)} ms; added p50 ${f2((ttfb.d.p50 - ttfb.a.p50) / 1000)} ms) | ${yes(add <= 1000)} |`);
+} else {
+    p('| (d) added streaming TTFB p99 <= 1 ms | - | not measured (phase 2 not run) |');
 }
-const s5 = scale.find((r) => r.n === 5000) || scale[scale.length - 1];
-if (s5) {
-    const pl = s5.plateau || {};
-    const rss = pl.rss_kb || {};
-    const per = pl.open ? ((rss.web || 0) + (rss.sy || 0)) / pl.open : NaN;
-    p(`| ${s5.n} concurrent streams, 0 errors | ${s5.errors} errors, ${pl.open} in flight at the plateau | ${yes(s5.errors === 0 && s5.n >= 5000)} |`);
-    p(`| <= 128 KiB RSS per in-flight request | ${f0(per)} KiB | ${yes(per <= 128)} |`);
+for (const t of ['m', 'r', 'h']) {
+    if (!series(64, t).length) continue;
+    const q = paired(64, t, 'd', (x, y) => x.stack / y.stack);
+    const e = errs(64, t);
+    let verdict = judge(q.med, q.med <= 1.1 && e === 0);
+    if (verdict === 'met' && q.med < 0.9) verdict = 'met (cheaper than (d))';
+    p(`| ${TARGETS[t].name}: CPU per request within 10 % of (d) (-c64) | x${f2(q.med)} per round paired ` +
+      `(${q.all.map(f2).join(', ')}); ${f1(med(64, t, 'stack'))} vs ${f1(cpuD)} us (switchyard ` +
+      `${f1(med(64, t, 'workers'))} vs ${f1(med(64, 'd', 'workers'))}, Redis ${f1(med(64, t, 'redis'))} vs ` +
+      `${f1(med(64, 'd', 'redis'))}); ${f0(med(64, t, 'rps'))} req/s; ${e} errors | ${verdict} |`);
 }
+if (series(64, 'p').length) {
+    const q = paired(64, 'p', 'd', (x, y) => x.stack / y.stack);
+    p(`| ${TARGETS.p.name}: CPU per request beside (d) (-c64) | x${f2(q.med)} per round paired; ` +
+      `${f1(med(64, 'p', 'stack'))} vs ${f1(cpuD)} us (switchyard ${f1(med(64, 'p', 'workers'))}, ` +
+      `Redis ${f1(med(64, 'p', 'redis'))}: the SET of each response); ${errs(64, 'p')} errors | measured |`);
+}
+if (series(64, 'g').length) {
+    const ge = paired(64, 'g', 'e', (x, y) => x.rps / y.rps).med;
+    p(`| Apache with enablereuse=on (g) measured beside (e) (-c64) | (e) ${f0(med(64, 'e', 'rps'))} req/s, ` +
+      `${f1(med(64, 'e', 'stack'))} us/req (Apache ${f1(med(64, 'e', 'web'))}), ${errs(64, 'e')} errors; ` +
+      `(g) ${f0(med(64, 'g', 'rps'))} req/s (x${f2(ge)}), ${f1(med(64, 'g', 'stack'))} us/req ` +
+      `(Apache ${f1(med(64, 'g', 'web'))}), ${errs(64, 'g')} errors | measured |`);
+}
+for (const row of scaleTargetRows(scale, yes)) p(row);
 p();
 if (series(64, 'f').length) {
     p('## Compared build (BENCH_COMPARE)');

@@ -10,36 +10,54 @@
 #   (b)       nginx, plain reverse proxy -> mock          (bench/nginx.conf.in)
 #   (c)       lighttpd -> FastCGI -> bench/fcgi_hello.c   (conf/lighttpd.conf)
 #   (d)       lighttpd -> switchyard -> mock              (conf/lighttpd.conf)
+#   (m)       as (d), Anthropic Messages (POST /v1/messages, translated:
+#             the mock deployments are of type openai)
+#   (r)       as (d), OpenAI Responses (POST /v1/responses, translated),
+#             "store": false (the surface alone)
+#   (p)       as (r) with the API's default store: each response is also
+#             written to the conversation store in Redis
+#   (h)       as (d), chat to group gpt-4o-mini-hedged: hedging armed
+#             (after_ms 5000), never firing
 #   (e)       Apache httpd -> switchyard -> mock          (conf/apache.conf)
+#   (g)       as (e), a second Apache whose ProxyPass adds enablereuse=on
 #   (f)       lighttpd -> BENCH_COMPARE's switchyard, when set
-#   redis     shared state for (d), (e) and (f)
+#   redis     shared state for (d)...(h) and (f)
+#
+# (d), (m), (r), (p), (h) are the same lighttpd and switchyard pool (only the
+# request differs, bench/post.lua with BENCH_REQ); (e) and (g) share that
+# pool too.
 #
 # Switchyard runs the full routing path: state.redis_url, the latency
 # strategy over two mock deployments, breakers (defaults), and a caller
 # key with an RPM limit (so the Redis reservation runs on every request).
 #
 # Phases:
-#   1. throughput: wrk -t2 -c64 and wrk -t1 -c1, rounds interleaved
-#      a,b,c,d,e, a,b,c,d,e, ...; CPU per request and RSS per process group
+#   1. throughput: wrk -t2 -c64 (every target) and wrk -t1 -c1 (a..f
+#      only), rounds interleaved a,b,c,d,m,r,p,h,e,g, a,b,...; CPU per
+#      request and RSS per process group
 #   2. streaming TTFB: curl, interleaved batches against a, d, e (f);
 #      then a and d with 20 ms between the mock's events
 #   3. profile: perf record (cpu-clock) on the switchyard workers under
 #      the (d) load (callgrind when perf cannot record), and Redis'
 #      INFO commandstats over the same run
 #   4. scale: N slow streams held at once through lighttpd + switchyard
-#      (BENCH_SCALE levels, e.g. 100 1000 5000)
+#      (BENCH_SCALE levels; bench/scale.sh sizes both for each level)
 # then bench/report.js writes summary.md. Raw data stays in BENCH_OUT
 # (default BUILD_DIR/bench/results-<date>).
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_SECS (4, the -c64 windows),
 # BENCH_SECS1 (3, the -c1 windows), BENCH_TTFB_BATCHES (10),
-# BENCH_TTFB_PER (50), BENCH_SCALE ("100 1000 5000"),
-# BENCH_SCALE_PROCS (4), BENCH_SCALE_THREADS (1300), BENCH_STACK_KB (128),
-# BENCH_CHUNKS (24), BENCH_CHUNK_MS (500), BENCH_PROFILE (1),
+# BENCH_TTFB_PER (50), BENCH_SCALE ("1000 5000 10000"),
+# BENCH_SCALE_PROCS (4), BENCH_SCALE_THREADS (auto: the level + 5%,
+# BENCH_SCALE_HEADROOM), BENCH_SCALE_RATE (500 new streams per second),
+# BENCH_STACK_KB (128), BENCH_CHUNKS (12), BENCH_CHUNK_MS (5000; the held
+# streams' events), BENCH_PROFILE (1),
 # BENCH_LOG_LEVEL (info), BENCH_LIFETIME (1200), BENCH_OUT, BENCH_KEEP (1
 # keeps the temporary directory), BENCH_PHASES ("throughput ttfb profile
-# scale": any subset, in that order), BENCH_TARGETS ("a b c d e": the
-# throughput targets), BENCH_COMPARE (another switchyard binary, e.g. a
+# scale": any subset, in that order), BENCH_TARGETS ("a b c d m r p h e g":
+# the throughput targets; each must answer 2xx at start-up),
+# BENCH_TARGETS1 (those of BENCH_TARGETS among a b c d e f: the -c1
+# targets), BENCH_COMPARE (another switchyard binary, e.g. a
 # patched build: target (f) = lighttpd -> that binary, same config with
 # its own Redis prefix, interleaved with the others in the same rounds).
 set -u
@@ -55,21 +73,30 @@ SECS=${BENCH_SECS:-4}
 SECS1=${BENCH_SECS1:-3}
 TTFB_BATCHES=${BENCH_TTFB_BATCHES:-10}
 TTFB_PER=${BENCH_TTFB_PER:-50}
-SCALE=${BENCH_SCALE:-"100 1000 5000"}
+SCALE=${BENCH_SCALE:-"1000 5000 10000"}
 SCALE_PROCS=${BENCH_SCALE_PROCS:-4}
-SCALE_THREADS=${BENCH_SCALE_THREADS:-1300}
+SCALE_THREADS=${BENCH_SCALE_THREADS:-auto}
 STACK_KB=${BENCH_STACK_KB:-128}
-CHUNKS=${BENCH_CHUNKS:-24}
-CHUNK_MS=${BENCH_CHUNK_MS:-500}
+CHUNKS=${BENCH_CHUNKS:-12}
+CHUNK_MS=${BENCH_CHUNK_MS:-5000}
 PROFILE=${BENCH_PROFILE:-1}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 LIFETIME=${BENCH_LIFETIME:-1200}
 PHASES=" ${BENCH_PHASES:-throughput ttfb profile scale} "
-TARGETS=${BENCH_TARGETS:-a b c d e}
+TARGETS=${BENCH_TARGETS:-a b c d m r p h e g}
 COMPARE=${BENCH_COMPARE:-}
 if [ -n "$COMPARE" ]; then
     [ -x "$COMPARE" ] || { echo "bench: BENCH_COMPARE=$COMPARE is not an executable" >&2; exit 1; }
     case " $TARGETS " in *" f "*) ;; *) TARGETS="$TARGETS f" ;; esac
+fi
+for t in $TARGETS; do
+    case $t in [abcdmrhegf]) ;; *) echo "bench: unknown target '$t' in BENCH_TARGETS" >&2; exit 1 ;; esac
+done
+if [ -z "${BENCH_TARGETS1+x}" ]; then
+    TARGETS1=""
+    for t in $TARGETS; do case $t in [abcdef]) TARGETS1="$TARGETS1 $t" ;; esac; done
+else
+    TARGETS1=$BENCH_TARGETS1
 fi
 stamp=$(date -u +%Y%m%d-%H%M%S)
 OUT=${BENCH_OUT:-$build/bench/results-$stamp}
@@ -188,7 +215,10 @@ for _ in 1 2 3; do
 done
 [ -n "$pid_redis" ] || die "redis-server did not start; see $tmp/redis.log"
 
-# sy_config FILE PROCESSES THREADS: the gateway config of (d) and (e).
+# sy_config FILE PROCESSES THREADS: the gateway config of (d)...(h); the
+# second group is (h)'s: hedging on, at a delay far above the mock's
+# answer time, so the hedge machinery runs on every request and the
+# hedge itself never starts.
 sy_config() {     # sy_config FILE PROCESSES THREADS [PREFIX]
     cat >"$1" <<EOF
 {
@@ -207,7 +237,9 @@ sy_config() {     # sy_config FILE PROCESSES THREADS [PREFIX]
               "timeouts": {"connect_ms": 2000, "first_byte_ms": 30000, "idle_ms": 30000, "total_ms": 120000}}
   },
   "groups": {
-    "gpt-4o-mini": {"deployments": ["dep-a", "dep-b"], "strategy": "latency"}
+    "gpt-4o-mini": {"deployments": ["dep-a", "dep-b"], "strategy": "latency"},
+    "gpt-4o-mini-hedged": {"deployments": ["dep-a", "dep-b"], "strategy": "latency",
+                           "hedge": {"after_ms": 5000}}
   }
 }
 EOF
@@ -270,6 +302,29 @@ URL_D="http://127.0.0.1:$web_port/v1/chat/completions"
 start_web apache apache "$tmp/sy.sock"
 pid_apache=$last_pid
 URL_E="http://127.0.0.1:$web_port/v1/chat/completions"
+# shellcheck disable=SC2034 # read through url_of
+URL_M="${URL_D%/v1/chat/completions}/v1/messages"
+# shellcheck disable=SC2034 # read through url_of
+URL_R="${URL_D%/v1/chat/completions}/v1/responses"
+# shellcheck disable=SC2034 # read through url_of
+URL_P=$URL_R
+# shellcheck disable=SC2034 # read through url_of
+URL_H=$URL_D
+
+# (g): a second Apache, conf/apache.conf with enablereuse=on added to its
+# ProxyPass, in front of the same pool.
+pid_apache2=""
+case " $TARGETS " in *" g "*)
+    sed 's|^\(ProxyPass "/" .*flushpackets=on\)|\1 enablereuse=on|' "$root/conf/apache.conf" \
+        >"$tmp/apache-reuse.conf"
+    grep -q '^ProxyPass "/" .*enablereuse=on' "$tmp/apache-reuse.conf" ||
+        die "cannot add enablereuse=on to the ProxyPass line of conf/apache.conf"
+    start_web apache apache2 "$tmp/sy.sock" "$tmp/apache-reuse.conf"
+    pid_apache2=$last_pid
+    # shellcheck disable=SC2034 # read through url_of
+    URL_G="http://127.0.0.1:$web_port/v1/chat/completions"
+    ;;
+esac
 
 # (f): the same, with the BENCH_COMPARE binary.
 pid_sy2="" pid_ltgw2=""
@@ -310,18 +365,35 @@ done
 URL_B="http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
 URL_A="$MOCK/v1/chat/completions"
 
-# url_of TARGET: the URL of target (a)...(f) (URL_A ... URL_F).
-url_of() { eval "echo \$URL_$(echo "$1" | tr a-f A-F)"; }
+# url_of TARGET: the URL of a target letter (URL_A, URL_B, ...).
+url_of() { eval "echo \$URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; }
+# req_of TARGET: the request bench/post.lua sends to it (BENCH_REQ).
+req_of() {
+    case $1 in
+    m) echo messages ;; r) echo responses ;; p) echo responses_store ;;
+    h) echo hedged ;; *) echo chat ;;
+    esac
+}
 
+# Every target answers its very request with 2xx (wrk -c1 for 1 s, the
+# first failure printed); (g) only needs some 2xx: errors of Apache's
+# connection reuse are what it is there to show.
 for t in $TARGETS; do
     u=$(url_of "$t")
-    http_ok "$u" -H 'Content-Type: application/json' -H "Authorization: Bearer $SY_BENCH_KEY" \
-        -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' ||
-        die "target ($t) $u does not answer a chat completion with 2xx"
+    out=$(BENCH_REQ=$(req_of "$t") BENCH_CHECK=1 wrk -t1 -c1 -d1s --timeout 5s \
+        -s "$bench/post.lua" "$u" 2>&1)
+    n=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+    bad=$(echo "$out" | grep -E 'Non-2xx|Socket errors|HTTP [0-9]')
+    if [ "${n:-0}" -eq 0 ] || { [ -n "$bad" ] && [ "$t" != g ]; }; then
+        echo "$out" >&2
+        die "target ($t) $u does not answer its $(req_of "$t") request with 2xx"
+    fi
+    [ -n "$bad" ] && say "target ($t) answered with errors at start-up: $(echo "$bad" | tr '\n' ' ')"
 done
-say "stack up: mock :$MOCK_PORT, redis :$REDIS_PORT, (b) nginx, (c) lighttpd+fcgi-hello, (d) lighttpd+switchyard, (e) apache+switchyard"
+say "stack up: mock :$MOCK_PORT, redis :$REDIS_PORT, (b) nginx, (c) lighttpd+fcgi-hello, (d) (m) (r) (h) lighttpd+switchyard, (e) apache+switchyard${pid_apache2:+, (g) apache enablereuse+switchyard}"
 
 GROUPS_ARGS="mock=$pid_mock nginx=$pid_nginx lthello=$pid_lthello hello=$pid_hello ltgw=$pid_ltgw sy=$pid_sy apache=$pid_apache redis=$pid_redis"
+[ -n "$pid_apache2" ] && GROUPS_ARGS="$GROUPS_ARGS apache2=$pid_apache2"
 [ -n "$COMPARE" ] && GROUPS_ARGS="$GROUPS_ARGS ltgw2=$pid_ltgw2 sy2=$pid_sy2"
 
 # ------------------------------------------------------------- metadata
@@ -348,39 +420,43 @@ GROUPS_ARGS="mock=$pid_mock nginx=$pid_nginx lthello=$pid_lthello hello=$pid_hel
     echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "settings=rounds $ROUNDS, -c64 windows ${SECS}s, -c1 windows ${SECS1}s, ttfb $TTFB_BATCHES x $TTFB_PER per target, scale levels $SCALE, streams of $CHUNKS chunks every ${CHUNK_MS} ms, gateway log_level $LOG_LEVEL"
     echo "gateway_a=2 processes x 64 threads (sy-a.json)"
-    echo "gateway_b=$SCALE_PROCS processes x $SCALE_THREADS threads, thread_stack_kb $STACK_KB (sy-b.json)"
+    echo "gateway_b=$SCALE_PROCS processes x $SCALE_THREADS threads per level, thread_stack_kb $STACK_KB (sy-b-N.json)"
     [ -n "$COMPARE" ] && echo "compare=$COMPARE ($(sha256sum "$COMPARE" | cut -c1-12))"
 } >"$OUT/meta.txt"
 cp "$tmp/sy-a.json" "$OUT/"
+[ -n "$pid_apache2" ] && cp "$tmp/apache-reuse.conf" "$OUT/"
 [ -n "$COMPARE" ] && cp "$tmp/sy-f.json" "$OUT/"
 
 # ----------------------------------------------------- 1. throughput
 WRK64="wrk -t2 -c64 -d${SECS}s --latency --timeout 10s -s $bench/post.lua"
 WRK1="wrk -t1 -c1 -d${SECS1}s --latency --timeout 10s -s $bench/post.lua"
-echo "$WRK64 URL" >"$OUT/commands.txt"
-echo "$WRK1 URL" >>"$OUT/commands.txt"
+echo "BENCH_REQ=<chat|messages (m)|responses (r)|responses_store (p)|hedged (h)> $WRK64 URL" >"$OUT/commands.txt"
+echo "BENCH_REQ=chat $WRK1 URL" >>"$OUT/commands.txt"
+[ -n "$pid_apache2" ] && echo "(g): conf/apache.conf with enablereuse=on added to ProxyPass (apache-reuse.conf)" >>"$OUT/commands.txt"
 
 has_phase() { case $PHASES in *" $1 "*) return 0 ;; esac; return 1; }
 
 if has_phase throughput; then
 say "warm-up (1 s per target)"
 for t in $TARGETS; do
-    wrk -t2 -c64 -d1s -s "$bench/post.lua" "$(url_of $t)" >/dev/null 2>&1
+    BENCH_REQ=$(req_of "$t") wrk -t2 -c64 -d1s -s "$bench/post.lua" "$(url_of "$t")" >/dev/null 2>&1
 done
 
-say "phase 1: throughput, $ROUNDS interleaved rounds"
+say "phase 1: throughput, $ROUNDS interleaved rounds (-c64: $TARGETS; -c1:$TARGETS1)"
+t_phase1=$SECONDS
 for r in $(seq "$ROUNDS"); do
     for t in $TARGETS; do
         # shellcheck disable=SC2086
-        node "$bench/window.js" --out "$RES" --round "$r" --target "$t" --conns 64 \
-            $GROUPS_ARGS -- $WRK64 "$(url_of $t)" || die "window failed"
+        BENCH_REQ=$(req_of "$t") node "$bench/window.js" --out "$RES" --round "$r" --target "$t" \
+            --conns 64 $GROUPS_ARGS -- $WRK64 "$(url_of "$t")" || die "window failed"
     done
-    for t in $TARGETS; do
+    for t in $TARGETS1; do
         # shellcheck disable=SC2086
-        node "$bench/window.js" --out "$RES" --round "$r" --target "$t" --conns 1 \
-            $GROUPS_ARGS -- $WRK1 "$(url_of $t)" || die "window failed"
+        BENCH_REQ=$(req_of "$t") node "$bench/window.js" --out "$RES" --round "$r" --target "$t" \
+            --conns 1 $GROUPS_ARGS -- $WRK1 "$(url_of "$t")" || die "window failed"
     done
 done
+say "phase 1 took $((SECONDS - t_phase1)) s"
 
 fi
 
@@ -453,53 +529,13 @@ if [ "$PROFILE" = 1 ] && has_phase profile; then
     fi
 fi
 
-# --------------------------------------------------------- 4. scale
-if has_phase scale; then
-say "phase 4: held streams, levels: $SCALE"
-# Free what the first phases used; the mock and Redis stay.
-for p in $pid_apache $pid_ltgw $pid_ltgw2 $pid_lthello $pid_nginx $pid_hello $pid_sy $pid_sy2; do stop_pid "$p"; done
-sy_config "$tmp/sy-b.json" "$SCALE_PROCS" "$SCALE_THREADS"
-cp "$tmp/sy-b.json" "$OUT/"
-start_gateway syb "$tmp/sy-b.json" "$tmp/syb.sock"
-pid_syb=$last_pid
-# conf/lighttpd.conf plus the limits thousands of streams need.
-cat >"$tmp/lighttpd-scale.conf" <<EOF
-include "$root/conf/lighttpd.conf"
-server.max-fds = $FD_LIMIT
-server.max-connections = $((FD_LIMIT / 2 - 100))
-server.listen-backlog = 4096
-EOF
-cp "$tmp/lighttpd-scale.conf" "$OUT/"
-start_web lighttpd ltscale "$tmp/syb.sock" "$tmp/lighttpd-scale.conf"
-pid_ltscale=$last_pid
-URL_S="http://127.0.0.1:$web_port/v1/chat/completions"
-sleep 1
+# (g)'s Apache is not used after phase 3.
+[ -n "$pid_apache2" ] && stop_pid "$pid_apache2"
 
-words="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
-printf '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Count. [[mock {\\"chunks\\":%d,\\"chunk_delay_ms\\":%d,\\"content\\":\\"%s %s\\"}]]"}]}' \
-    "$CHUNKS" "$CHUNK_MS" "$words" "$words" >"$tmp/slow.json"
-cp "$tmp/slow.json" "$OUT/"
-stream_s=$(( (CHUNKS + 2) * CHUNK_MS / 1000 + 1 ))
-for n in $SCALE; do
-    # lighttpd holds two descriptors per stream (client, backend).
-    if [ $((2 * n + 500)) -gt "$FD_LIMIT" ]; then
-        say "level $n skipped: needs about $((2 * n + 500)) descriptors, the limit is $FD_LIMIT"
-        continue
-    fi
-    ramp=$(( n < 1000 ? 1000 : n ))   # 1000 new streams per second
-    if [ "$n" -gt $((SCALE_PROCS * SCALE_THREADS)) ]; then
-        say "level $n is above the pool's $((SCALE_PROCS * SCALE_THREADS)) threads"
-    fi
-    node "$bench/streams.js" --out "$RES" --label "scale" --url "$URL_S" --n "$n" \
-        --ramp-ms "$ramp" --body-file "$tmp/slow.json" --key "$SY_BENCH_KEY" \
-        --timeout-ms $(( (stream_s + 30) * 1000 )) --mock "$MOCK" \
-        web=$pid_ltscale sy=$pid_syb redis=$pid_redis mock=$pid_mock ||
-        say "streams level $n failed"
-    sleep 1
-done
-echo "node bench/streams.js --url <lighttpd+switchyard> --n N --ramp-ms max(1000,N) --body-file slow.json (one connection per stream, $CHUNKS chunks every ${CHUNK_MS} ms)" >>"$OUT/commands.txt"
-grep -c . "$tmp/syb.log" >/dev/null 2>&1 && grep -E '\[(error|warn)\]' "$tmp/syb.log" | head -20 >"$OUT/gateway-b-warnings.txt"
-fi
+# --------------------------------------------------------- 4. scale
+# bench/scale.sh: a gateway and lighttpd sized for each level.
+# shellcheck source=bench/scale.sh
+has_phase scale && . "$bench/scale.sh"
 grep -E '\[(error|warn)\]' "$tmp/sy.log" 2>/dev/null | head -20 >"$OUT/gateway-a-warnings.txt"
 
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
@@ -507,4 +543,4 @@ echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 # -------------------------------------------------------------- report
 node "$bench/report.js" "$OUT" >"$OUT/summary.md" || die "report failed"
 cat "$OUT/summary.md"
-say "raw data and summary: $OUT"
+say "raw data and summary: $OUT (total run time $SECONDS s)"

@@ -486,7 +486,12 @@ take_data(struct sy_assemble *as, const struct sy_chunk *ch)
     struct sy_json_limits lim = { as->max_depth, 0 };
     struct sy_json_result res;
     struct json_object *o = NULL;
-    if (sy_json_parse_strict(ch->data, ch->len, &lim, &o, &res) != SY_JSON_OK) {
+    if (ch->tree != NULL && ch->tree_depth <= sy_json_depth_limit(&lim)) {
+        /* The emitter's parse of the same text, within our depth (its
+         * other limits are the parser's defaults, as here). */
+        o = json_object_get(ch->tree);
+    } else if (sy_json_parse_strict(ch->data, ch->len, &lim, &o, &res) !=
+               SY_JSON_OK) {
         char why[200];
         sy_json_describe(&res, "a stream chunk", false, why, sizeof(why));
         return fail(as, "%s", why);

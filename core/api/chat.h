@@ -116,6 +116,11 @@ struct sy_chunk {
     bool usage_only;              /* a "choices": [] usage chunk: sent only
                                      when the caller asked for it */
     const struct sy_usage *usage; /* set when this chunk carries usage */
+    /* The parsed 'data', when the emitter has it (borrowed: valid during
+     * the emit call only), and its nesting depth: a consumer may take it
+     * instead of parsing 'data' again. NULL: parse 'data'. */
+    struct json_object *tree;
+    unsigned tree_depth;
 };
 
 struct sy_chat_error {

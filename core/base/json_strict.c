@@ -2,7 +2,16 @@
  * json_strict.c - the strict JSON parse (see json_strict.h): an RFC 8259
  * scan that also counts containers and scalars, a memory estimate checked
  * against the caller's limit, then json-c with UTF-8 validation, then a
- * check that no number overflowed to infinity.
+ * check that no number overflowed to infinity (only when the scan saw a
+ * number that can).
+ *
+ * Hot path (every client body and every provider stream event): each
+ * thread keeps its json-c tokeners (reset, not reallocated), and a parse
+ * runs under the thread's own "C" locale object. json-c switches the
+ * numeric locale around every parse (duplocale, newlocale, freelocale);
+ * from the global locale that takes glibc's process-wide locale lock and
+ * allocates, from the C locale object it does neither. The program never
+ * sets a locale, so the numbers read are the same.
  * SPDX-License-Identifier: MIT
  */
 #include "sy.h"
@@ -10,7 +19,9 @@
 #include "mem.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +51,8 @@ struct scan {
     size_t objects;  /* counted for the memory estimate */
     size_t arrays;
     size_t scalars;
+    unsigned deepest; /* containers open at once, at most */
+    bool maybe_inf;   /* a number with an exponent or 300+ digits */
 };
 
 static void
@@ -106,6 +119,7 @@ scan_number(struct scan *sc)
 {
     if (sc->s[sc->i] == '-')
         sc->i++;
+    size_t digits_at = sc->i;
     if (sc->i < sc->len && sc->s[sc->i] == '0')
         sc->i++;
     else if (!scan_digits(sc))
@@ -115,7 +129,11 @@ scan_number(struct scan *sc)
         if (!scan_digits(sc))
             return scan_bad(sc, "invalid number");
     }
+    /* Below 10^300 and without an exponent, no double overflows. */
+    if (sc->i - digits_at > 300)
+        sc->maybe_inf = true;
     if (sc->i < sc->len && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+        sc->maybe_inf = true;
         sc->i++;
         if (sc->i < sc->len && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
             sc->i++;
@@ -144,6 +162,8 @@ scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
             sc->arrays++;
         }
         (*depth)++;
+        if (*depth > sc->deepest)
+            sc->deepest = *depth;
         sc->i++;
         return SCAN_OK;
     }
@@ -285,11 +305,82 @@ default_tree_limit(size_t len)
                                               : len * 48 + (2u << 20);
 }
 
+/* The thread's tokeners, one per depth bound in use (a thread parses
+ * client bodies and provider events, whose bounds may differ). */
+#define TOKENERS 2
+
+struct tokeners {
+    struct json_tokener *tok[TOKENERS];
+    unsigned depth[TOKENERS];
+    unsigned next; /* the slot replaced when none fits */
+};
+
+static pthread_key_t tokeners_key;
+static pthread_once_t tokeners_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
+
+static void
+tokeners_free(void *p)
+{
+    struct tokeners *t = p;
+    for (size_t k = 0; k < TOKENERS; k++)
+        if (t->tok[k] != NULL)
+            json_tokener_free(t->tok[k]);
+    free(t);
+}
+
+static void
+tokeners_init(void)
+{
+    if (pthread_key_create(&tokeners_key, tokeners_free) != 0)
+        sy_oom(sizeof(pthread_key_t));
+    /* glibc returns its static C locale object: nothing to free. */
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* A reset tokener of this thread whose depth bound is 'depth'. */
+static struct json_tokener *
+tokener_get(unsigned depth)
+{
+    pthread_once(&tokeners_once, tokeners_init);
+    struct tokeners *t = pthread_getspecific(tokeners_key);
+    if (t == NULL) {
+        t = sy_xcalloc(1, sizeof(*t));
+        if (pthread_setspecific(tokeners_key, t) != 0)
+            sy_oom(sizeof(*t));
+    }
+    for (size_t k = 0; k < TOKENERS; k++) {
+        if (t->tok[k] != NULL && t->depth[k] == depth) {
+            json_tokener_reset(t->tok[k]);
+            return t->tok[k];
+        }
+    }
+    unsigned k = t->next;
+    t->next = (t->next + 1) % TOKENERS;
+    if (t->tok[k] != NULL)
+        json_tokener_free(t->tok[k]);
+    t->tok[k] = json_tokener_new_ex((int)depth);
+    if (t->tok[k] == NULL)
+        sy_oom(sizeof(struct json_tokener *));
+    t->depth[k] = depth;
+    json_tokener_set_flags(t->tok[k],
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    return t->tok[k];
+}
+
 static enum sy_json_status
 fail(struct sy_json_result *res, enum sy_json_status st)
 {
     res->status = st;
     return st;
+}
+
+unsigned
+sy_json_depth_limit(const struct sy_json_limits *lim)
+{
+    unsigned depth =
+        lim != NULL && lim->max_depth ? lim->max_depth : DEFAULT_DEPTH;
+    return depth > SCAN_MAX_DEPTH ? SCAN_MAX_DEPTH : depth;
 }
 
 enum sy_json_status
@@ -299,10 +390,7 @@ sy_json_parse_strict(const char *s, size_t len,
 {
     *out = NULL;
     memset(res, 0, sizeof(*res));
-    unsigned depth =
-        lim != NULL && lim->max_depth ? lim->max_depth : DEFAULT_DEPTH;
-    if (depth > SCAN_MAX_DEPTH)
-        depth = SCAN_MAX_DEPTH;
+    unsigned depth = sy_json_depth_limit(lim);
     res->max_depth = depth;
     size_t b = 0;
     while (s != NULL && b < len && is_ws(s[b]))
@@ -311,10 +399,13 @@ sy_json_parse_strict(const char *s, size_t len,
         return fail(res, SY_JSON_EMPTY);
     if (len > INT_MAX)
         return fail(res, SY_JSON_TOOBIG);
-    struct scan sc = { (const unsigned char *)s, len, 0, NULL, 0, 0, 0 };
+    struct scan sc = {
+        (const unsigned char *)s, len, 0, NULL, 0, 0, 0, 0, false
+    };
     enum scan_res r = scan_json(&sc, depth);
     res->at = sc.i;
     res->why = sc.why;
+    res->depth = sc.deepest;
     switch (r) {
     case SCAN_OK:
         break;
@@ -335,11 +426,8 @@ sy_json_parse_strict(const char *s, size_t len,
         return fail(res, SY_JSON_COMPLEX);
     /* The syntax is right: json-c builds the tree and checks UTF-8. Its
      * own depth bound sits one above ours so that it never decides. */
-    struct json_tokener *tok = json_tokener_new_ex((int)depth + 1);
-    if (tok == NULL)
-        sy_oom(sizeof(struct json_tokener *));
-    json_tokener_set_flags(tok,
-                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    struct json_tokener *tok = tokener_get(depth + 1);
+    locale_t prev = c_locale != (locale_t)0 ? uselocale(c_locale) : 0;
     struct json_object *root = json_tokener_parse_ex(tok, s, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
     if (root == NULL && je == json_tokener_continue) {
@@ -347,7 +435,8 @@ sy_json_parse_strict(const char *s, size_t len,
         root = json_tokener_parse_ex(tok, "", 1);
         je = json_tokener_get_error(tok);
     }
-    json_tokener_free(tok);
+    if (prev != (locale_t)0)
+        uselocale(prev);
     if (je != json_tokener_success) {
         json_object_put(root);
         res->why = json_tokener_error_desc(je);
@@ -355,7 +444,7 @@ sy_json_parse_strict(const char *s, size_t len,
                              ? SY_JSON_UTF8
                              : SY_JSON_BAD);
     }
-    if (!all_finite(root)) {
+    if (sc.maybe_inf && !all_finite(root)) {
         json_object_put(root);
         return fail(res, SY_JSON_NONFINITE);
     }

@@ -44,6 +44,7 @@ struct sy_json_result {
     const char *why;    /* static detail for SY_JSON_BAD */
     size_t tree_bytes;  /* the estimate */
     unsigned max_depth; /* the depth limit that applied */
+    unsigned depth;     /* the deepest nesting of the text (on success) */
 };
 
 /* Parse exactly one JSON value (whitespace around it allowed) into '*out'
@@ -53,6 +54,10 @@ enum sy_json_status sy_json_parse_strict(const char *s, size_t len,
                                          const struct sy_json_limits *lim,
                                          struct json_object **out,
                                          struct sy_json_result *res);
+
+/* The depth bound sy_json_parse_strict applies for 'lim' (NULL: the
+ * default). */
+unsigned sy_json_depth_limit(const struct sy_json_limits *lim);
 
 /* A short message for a failed parse, safe to show to the caller:
  * "<what> is not valid JSON (at byte 12: invalid number)". 'plural'

@@ -85,6 +85,8 @@ sy_arena_init(struct sy_arena *a, size_t block_size)
 {
     a->head = NULL;
     a->cleanups = NULL;
+    a->spare = NULL;
+    a->nspare = 0;
     a->block_size = block_size ? block_size : 8192;
     a->bytes = 0;
 }
@@ -102,24 +104,34 @@ run_cleanups(struct sy_arena *a)
     }
 }
 
-/* Run the cleanups and free every block. 'a' may be initialised again. */
-void
-sy_arena_cleanup(struct sy_arena *a)
+static void
+free_blocks(struct sy_arena_block *b)
 {
-    run_cleanups(a);
-    struct sy_arena_block *b = a->head;
     while (b != NULL) {
         struct sy_arena_block *next = b->next;
         free(b);
         b = next;
     }
+}
+
+/* Run the cleanups and free every block. 'a' may be initialised again. */
+void
+sy_arena_cleanup(struct sy_arena *a)
+{
+    run_cleanups(a);
+    free_blocks(a->head);
+    free_blocks(a->spare);
     a->head = NULL;
+    a->spare = NULL;
+    a->nspare = 0;
     a->bytes = 0;
 }
 
-/* Run the cleanups and forget every allocation, but keep the first block
- * (the standard-sized one) for the next request, so that a long-lived
- * worker thread does not call malloc for small requests. */
+/* Run the cleanups and forget every allocation, but keep the first
+ * standard-sized block and up to SY_ARENA_SPARE more for the next
+ * request, so that a long-lived worker thread does not go to malloc (and
+ * glibc does not shrink and regrow its heap) on every request. One-off
+ * big blocks are freed. */
 void
 sy_arena_reset(struct sy_arena *a)
 {
@@ -128,10 +140,16 @@ sy_arena_reset(struct sy_arena *a)
     struct sy_arena_block *b = a->head;
     while (b != NULL) {
         struct sy_arena_block *next = b->next;
-        if (keep == NULL && b->size == a->block_size) {
+        if (b->size != a->block_size) {
+            free(b);
+        } else if (keep == NULL) {
             keep = b;
             keep->next = NULL;
             keep->used = 0;
+        } else if (a->nspare < SY_ARENA_SPARE) {
+            b->next = a->spare;
+            a->spare = b;
+            a->nspare++;
         } else {
             free(b);
         }
@@ -152,7 +170,13 @@ sy_arena_alloc(struct sy_arena *a, size_t n)
     struct sy_arena_block *b = a->head;
     if (b == NULL || b->size - b->used < need) {
         size_t size = need > a->block_size / 2 ? need : a->block_size;
-        b = sy_xmalloc(sizeof(*b) + size);
+        if (size == a->block_size && a->spare != NULL) {
+            b = a->spare;
+            a->spare = b->next;
+            a->nspare--;
+        } else {
+            b = sy_xmalloc(sizeof(*b) + size);
+        }
         b->size = size;
         b->used = 0;
         if (size == a->block_size || a->head == NULL) {

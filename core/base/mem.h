@@ -29,9 +29,16 @@ struct sy_arena_cleanup;
 struct sy_arena {
     struct sy_arena_block *head;       /* owned; newest block first */
     struct sy_arena_cleanup *cleanups; /* owned; newest first */
+    struct sy_arena_block *spare;      /* owned; kept by a reset */
+    unsigned nspare;                   /* blocks on 'spare' */
     size_t block_size;                 /* default size of a new block */
     size_t bytes;                      /* total bytes handed out */
 };
+
+/* Standard-sized blocks a reset keeps besides the first, for the next
+ * request: a worker thread then allocates nothing from malloc for a
+ * request that fits in (1 + SY_ARENA_SPARE) blocks. */
+#define SY_ARENA_SPARE 3
 
 void sy_arena_init(struct sy_arena *a, size_t block_size);
 void sy_arena_cleanup(struct sy_arena *a);

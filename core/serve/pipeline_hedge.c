@@ -449,7 +449,8 @@ hedge_merge(struct sy_hedge_run *run)
 
 /* The hedge delay of the first attempt (on 'first', 'views' NULL
  * without state): the shortest p95 of it and of the plan's healthy
- * candidates after it (state/hedge.c). */
+ * candidates after it, stretched as the group's share fills
+ * (state/hedge.c). */
 static uint32_t
 hedge_delay(struct pctx *c, const struct sy_dep_view *views,
             const struct sy_dep_view *first)
@@ -459,7 +460,14 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
     for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++)
         if (healthy(&c->plan->cand[j]))
             peers[n++] = &views[c->plan->cand[j].d->index];
-    return sy_hedge_delay_plan_ms(&c->group->hedge, first, peers, n);
+    const struct sy_hedge_conf *h = &c->group->hedge;
+    uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
+    if (ms > 0 && h->after_p95) {
+        uint64_t req, hedges;
+        sy_hedge_share_counts(c->group, sy_wall_ms(), &req, &hedges);
+        ms = sy_hedge_delay_stretched(ms, req, hedges, h->max_share);
+    }
+    return ms;
 }
 
 /* The attempt as a pair: its call, and a hedge if it is slow. */

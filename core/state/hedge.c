@@ -50,6 +50,21 @@ sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
     return ms;
 }
 
+uint32_t
+sy_hedge_delay_stretched(uint32_t delay_ms, uint64_t requests, uint64_t hedges,
+                         double max_share)
+{
+    if (delay_ms == 0 || !(max_share > 0.0))
+        return delay_ms;
+    double used = (double)hedges / (max_share * (double)requests + 1.0);
+    if (used <= SY_HEDGE_STRETCH_FROM)
+        return delay_ms;
+    double x = SY_MIN(
+        (used - SY_HEDGE_STRETCH_FROM) / (1.0 - SY_HEDGE_STRETCH_FROM), 1.0);
+    double ms = (double)delay_ms * (1.0 + (SY_HEDGE_STRETCH_MAX - 1.0) * x);
+    return ms >= HEDGE_DELAY_MAX_MS ? HEDGE_DELAY_MAX_MS : (uint32_t)ms;
+}
+
 enum sy_hedge_verdict
 sy_hedge_decide(uint32_t delay_ms, uint64_t elapsed_ms, bool first_token,
                 bool has_next, bool share_ok)

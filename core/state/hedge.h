@@ -67,6 +67,17 @@ enum sy_hedge_verdict sy_hedge_decide(uint32_t delay_ms, uint64_t elapsed_ms,
                                       bool first_token, bool has_next,
                                       bool share_ok);
 
+/* The delay 'delay_ms' (after_ms "p95") stretched as the group's share
+ * fills, so that the hedges go to the slowest first attempts rather than
+ * to the first ones past the delay: with 'hedges' taken of the allowance
+ * (max_share x 'requests' + 1), unchanged up to SY_HEDGE_STRETCH_FROM of
+ * it, then growing linearly to SY_HEDGE_STRETCH_MAX times at the full
+ * allowance (and beyond). At most 60 s. Pure. */
+#define SY_HEDGE_STRETCH_FROM 0.75
+#define SY_HEDGE_STRETCH_MAX  3.0
+uint32_t sy_hedge_delay_stretched(uint32_t delay_ms, uint64_t requests,
+                                  uint64_t hedges, double max_share);
+
 /* Whether 'hedges' + 1 stays within 'max_share' of 'requests' (plus the
  * allowance of one). Pure. */
 bool sy_hedge_share_allows(uint64_t requests, uint64_t hedges,
@@ -80,6 +91,10 @@ bool sy_hedge_share_allows(uint64_t requests, uint64_t hedges,
 void sy_hedge_note_request(const struct sy_group *g, uint64_t now_ms);
 bool sy_hedge_take(const struct sy_group *g, uint64_t now_ms);
 void sy_hedge_give_back(const struct sy_group *g, uint64_t now_ms);
+/* The requests and hedges the share rule of 'g' counts now (what
+ * sy_hedge_take would compare), for sy_hedge_delay_stretched. */
+void sy_hedge_share_counts(const struct sy_group *g, uint64_t now_ms,
+                           uint64_t *requests, uint64_t *hedges);
 
 /* The cluster's share (state thread): append to 'b' this process's
  * counts not yet written of every hedging group of 'cfg' and the reads

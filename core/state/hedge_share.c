@@ -135,6 +135,37 @@ sy_hedge_note_request(const struct sy_group *g, uint64_t now_ms)
     pthread_mutex_unlock(&share_mu);
 }
 
+/* The counts the rule compares for slot 's' in window 'w'; under
+ * share_mu. */
+static void
+counts_of(const struct share_slot *s, uint64_t w, uint64_t now_ms, int64_t *req,
+          int64_t *hedges)
+{
+    *req = *hedges = 0;
+    if (now_ms < s->cluster_until) {
+        /* The cluster's, and what this process added since. */
+        wc_sum(s->cluster, w, req, hedges);
+        wc_sum(s->sending, w, req, hedges);
+        wc_sum(s->unsent, w, req, hedges);
+    } else {
+        wc_sum(s->own, w, req, hedges);
+    }
+}
+
+void
+sy_hedge_share_counts(const struct sy_group *g, uint64_t now_ms,
+                      uint64_t *requests, uint64_t *hedges)
+{
+    int64_t req = 0, h = 0;
+    pthread_mutex_lock(&share_mu);
+    struct share_slot *s = slot_of(g);
+    if (s != NULL)
+        counts_of(s, now_ms / SY_HEDGE_WINDOW_MS, now_ms, &req, &h);
+    pthread_mutex_unlock(&share_mu);
+    *requests = (uint64_t)SY_MAX(req, 0);
+    *hedges = (uint64_t)SY_MAX(h, 0);
+}
+
 bool
 sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
 {
@@ -144,14 +175,7 @@ sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
     struct share_slot *s = slot_of(g);
     if (s != NULL) {
         int64_t req = 0, hedges = 0;
-        if (now_ms < s->cluster_until) {
-            /* The cluster's, and what this process added since. */
-            wc_sum(s->cluster, w, &req, &hedges);
-            wc_sum(s->sending, w, &req, &hedges);
-            wc_sum(s->unsent, w, &req, &hedges);
-        } else {
-            wc_sum(s->own, w, &req, &hedges);
-        }
+        counts_of(s, w, now_ms, &req, &hedges);
         ok = sy_hedge_share_allows((uint64_t)SY_MAX(req, 0),
                                    (uint64_t)SY_MAX(hedges, 0),
                                    g->hedge.max_share);

@@ -117,23 +117,6 @@ breaker_rand(void *ud)
 /* ------------------------------------------------------------------ */
 /* Views for the router                                                */
 
-/* A deployment that just slowed down must not hide behind the fast
- * samples still in its window: its last two slices ('recent'), when
- * they hold a few samples, can only raise the estimate. */
-static void
-raise_by_recent(struct sy_latency_stats *s,
-                const struct sy_latency_stats *recent)
-{
-    for (int m = 0; m < SY_LATENCY__COUNT; m++) {
-        const struct sy_latency_stats *r = &recent[m];
-        if (r->count < SY_STATE_RECENT_MIN)
-            continue;
-        s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
-        s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
-        s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
-    }
-}
-
 static void
 fill_view(const struct sy_state *st, const struct dep_state *ds,
           uint64_t now_ms, struct sy_dep_view *v)
@@ -143,7 +126,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     bool remote = atomic_load(&st->redis_up) && ds->remote_known;
     if (remote) {
         memcpy(s, ds->remote, sizeof(s));
-        raise_by_recent(s, ds->recent);
+        sy_known_raise_by_recent(s, ds->recent);
         v->recent_samples = ds->recent[SY_LATENCY_TOTAL].count;
         v->error_pct = ds->remote_error_pct;
     } else {
@@ -160,7 +143,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
                                     &h);
             sy_latency_hist_stats(&h, &s[m]);
         }
-        raise_by_recent(s, recent);
+        sy_known_raise_by_recent(s, recent);
         v->recent_samples = recent[SY_LATENCY_TOTAL].count;
         uint32_t total = 0, failed = 0;
         sy_breaker_window(&ds->local, &st->cfg->state.breaker, now_ms, &total,

@@ -93,5 +93,10 @@ void sy_known_keep(struct sy_dep_known *k, uint64_t *k_at_ms,
                    uint32_t window_ms);
 unsigned sy_known_learn_min(const struct sy_config *cfg,
                             const struct sy_deployment *d);
+/* Raise the window statistics 's' by its last two slices 'recent' (one
+ * per latency metric, SY_LATENCY__COUNT each): state_known.c says when. */
+struct sy_latency_stats;
+void sy_known_raise_by_recent(struct sy_latency_stats *s,
+                              const struct sy_latency_stats *recent);
 
 #endif

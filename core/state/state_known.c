@@ -17,6 +17,7 @@
 #include "base/sy.h"
 #include "state.h"
 #include "config/config.h"
+#include "latency.h"
 
 #include <string.h>
 
@@ -67,4 +68,37 @@ sy_known_learn_min(const struct sy_config *cfg, const struct sy_deployment *d)
             min = g->min_samples;
     }
     return min > 0 ? min : 1;
+}
+
+/* Does a quantile ('permille') of 'n' samples have at least two of them
+ * above its rank? Below that it is the worst sample or the one before. */
+static bool
+tail_holds(uint64_t n, unsigned permille)
+{
+    return n * (1000u - permille) >= 2000u;
+}
+
+/* A deployment that just slowed down must not hide behind the fast
+ * samples still in its window: its last two slices ('recent'), when
+ * they hold a few samples, can only raise the estimate. A tail quantile
+ * is raised only from enough recent samples for it (p95 from 40, p99
+ * from 200): from a few dozen, the recent "p99" is their slowest
+ * sample, and one slow answer of a heavy-tailed deployment put it over
+ * the group's max_p99_ms and drained it for a whole window. A slowdown
+ * raises the median at once, and the window's own tail within a few
+ * samples. */
+void
+sy_known_raise_by_recent(struct sy_latency_stats *s,
+                         const struct sy_latency_stats *recent)
+{
+    for (int m = 0; m < SY_LATENCY__COUNT; m++) {
+        const struct sy_latency_stats *r = &recent[m];
+        if (r->count < SY_STATE_RECENT_MIN)
+            continue;
+        s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
+        if (tail_holds(r->count, 950))
+            s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
+        if (tail_holds(r->count, 990))
+            s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+    }
 }

@@ -8,6 +8,7 @@
 #include "base/sy.h"
 #include "api/assemble.h"
 #include "api/chat.h"
+#include "base/json_strict.h"
 #include "base/mem.h"
 
 #include <setjmp.h>
@@ -31,6 +32,25 @@ feed(struct sy_assemble *as, const char *json)
                            .data = json,
                            .len = strlen(json) };
     return sy_assemble_chunk(as, &ch);
+}
+
+/* 'json' with the emitter's parse of it attached, as an adapter that
+ * parsed the event passes it on. */
+static enum sy_err
+feed_tree(struct sy_assemble *as, const char *json)
+{
+    struct sy_json_result res;
+    struct json_object *o = NULL;
+    assert_int_equal(sy_json_parse_strict(json, strlen(json), NULL, &o, &res),
+                     SY_JSON_OK);
+    struct sy_chunk ch = { .kind = SY_CHUNK_DATA,
+                           .data = json,
+                           .len = strlen(json),
+                           .tree = o,
+                           .tree_depth = res.depth };
+    enum sy_err e = sy_assemble_chunk(as, &ch);
+    json_object_put(o); /* the emitter's reference ends with the call */
+    return e;
 }
 
 static enum sy_err
@@ -635,6 +655,67 @@ test_malformed(void **state)
     sy_arena_cleanup(&a);
 }
 
+/* A chunk that carries the emitter's tree assembles exactly as its text
+ * does; a malformed one is refused the same way; a tree deeper than the
+ * assembler's bound is not taken (the text is parsed, and refused). */
+static void
+test_tree_same_as_text(void **state)
+{
+    (void)state;
+    struct sy_arena a;
+    sy_arena_init(&a, 4096);
+    const char *stream[] = {
+        delta(&a, 0, "{\"role\":\"assistant\",\"content\":\"\"}", 0),
+        delta(&a, 0, "{\"content\":\"Hel\"}", 0),
+        delta(&a, 1,
+              "{\"content\":\"x\",\"tool_calls\":[{\"index\":0,"
+              "\"id\":\"t1\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{\\\"a\\\"\"}}]}",
+              0),
+        delta(&a, 1,
+              "{\"tool_calls\":[{\"index\":0,\"function\":{"
+              "\"arguments\":\":1}\"}}]}",
+              "\"tool_calls\""),
+        delta(&a, 0, "{\"content\":\"lo.\"}", "\"stop\""),
+        "{\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+        "\"completion_tokens\":3,\"total_tokens\":12}}",
+    };
+    struct sy_chat_resp r1, r2;
+    struct sy_assemble *as = sy_assemble_new(&a, 1u << 20, 0);
+    for (size_t i = 0; i < SY_ARRAY_LEN(stream); i++)
+        assert_int_equal(feed(as, stream[i]), SY_OK);
+    assert_int_equal(done(as), SY_OK);
+    struct json_object *by_text = json_object_get(finish_ok(as, &r1));
+    struct sy_assemble *as2 = sy_assemble_new(&a, 1u << 20, 0);
+    for (size_t i = 0; i < SY_ARRAY_LEN(stream); i++)
+        assert_int_equal(feed_tree(as2, stream[i]), SY_OK);
+    assert_int_equal(done(as2), SY_OK);
+    struct json_object *by_tree = finish_ok(as2, &r2);
+    assert_true(json_object_equal(by_text, by_tree));
+    json_object_put(by_text);
+
+    /* Well-formed JSON that is not a valid chunk: refused either way. */
+    static const char *const bad[] = {
+        "[1]",
+        "{\"choices\":{}}",
+        "{\"choices\":[{\"delta\":5}]}",
+        "{\"choices\":[],\"usage\":7}",
+        "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":-2}]}}]}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        struct sy_assemble *b = sy_assemble_new(&a, 1u << 20, 0);
+        if (feed_tree(b, bad[i]) != SY_EUP_PROTO)
+            fail_msg("accepted with its tree: %s", bad[i]);
+    }
+    /* Deeper than the assembler's bound (8): the text decides. */
+    struct sy_assemble *shallow = sy_assemble_new(&a, 1u << 20, 8);
+    const char *deep = "{\"choices\":[{\"index\":0,\"delta\":{},\"x\":"
+                       "[[[[[[[[1]]]]]]]]}]}";
+    assert_int_equal(feed_tree(shallow, deep), SY_EUP_PROTO);
+    assert_non_null(strstr(sy_assemble_message(shallow), "deeper"));
+    sy_arena_cleanup(&a);
+}
+
 /* The pipeline runs the output contract on the assembled reply. */
 static void
 test_contract_on_assembled(void **state)
@@ -677,6 +758,7 @@ main(void)
         cmocka_unit_test(test_usage_forms),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_tree_same_as_text),
         cmocka_unit_test(test_contract_on_assembled),
     };
     return cmocka_run_group_tests_name("assemble", tests, NULL, NULL);

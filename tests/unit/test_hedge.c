@@ -168,6 +168,49 @@ test_share_allows(void **state)
     assert_false(sy_hedge_share_allows(10, 6, 0.5));
 }
 
+/* The "p95" delay stretches as the share fills: the hedges the share
+ * still has go to the slowest first attempts. */
+static void
+test_delay_stretched(void **state)
+{
+    (void)state;
+    /* Allowance 0.04 x 100 + 1 = 5: unchanged up to 3.75 used. */
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 0, 0.04), 400);
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 3, 0.04), 400);
+    /* 4 of 5: a fifth of the way from 3/4 to full, 1.4 x. */
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 4, 0.04), 560);
+    /* Full, and past it: three times. */
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 5, 0.04), 1200);
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 50, 0.04), 1200);
+    /* At most 60 s; no delay stays none; no share, unchanged. */
+    assert_int_equal(sy_hedge_delay_stretched(50000, 0, 1, 0.04), 60000);
+    assert_int_equal(sy_hedge_delay_stretched(0, 100, 5, 0.04), 0);
+    assert_int_equal(sy_hedge_delay_stretched(400, 100, 5, 0.0), 400);
+}
+
+/* sy_hedge_share_counts sees what sy_hedge_take compares. */
+static void
+test_share_counts(void **state)
+{
+    (void)state;
+    static struct sy_group g;
+    memset(&g, 0, sizeof(g));
+    g.hedge.on = true;
+    g.hedge.max_share = 0.1;
+    uint64_t t = 4000ull * SY_HEDGE_WINDOW_MS, req = 9, hedges = 9;
+    sy_hedge_share_counts(&g, t, &req, &hedges);
+    assert_int_equal(req, 0);
+    assert_int_equal(hedges, 0);
+    for (unsigned i = 0; i < 20; i++)
+        sy_hedge_note_request(&g, t + i);
+    assert_true(sy_hedge_take(&g, t + 20));
+    sy_hedge_share_counts(&g, t + SY_HEDGE_WINDOW_MS, &req, &hedges);
+    assert_int_equal(req, 20); /* the last window still counts */
+    assert_int_equal(hedges, 1);
+    sy_hedge_share_counts(&g, t + 2 * SY_HEDGE_WINDOW_MS, &req, &hedges);
+    assert_int_equal(req, 0);
+}
+
 static void
 test_share_windows(void **state)
 {
@@ -305,6 +348,8 @@ main(void)
         cmocka_unit_test(test_delay_plan),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_share_allows),
+        cmocka_unit_test(test_delay_stretched),
+        cmocka_unit_test(test_share_counts),
         cmocka_unit_test(test_share_windows),
         cmocka_unit_test(test_share_give_back),
         cmocka_unit_test(test_share_cluster),

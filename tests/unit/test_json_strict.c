@@ -71,6 +71,7 @@ test_refuses_what_json_c_lets_through(void **state)
         { "{\"a\":01}", SY_JSON_BAD },
         { "{\"a\":\"\\x41\"}", SY_JSON_BAD },
         { "{\"a\":1e999}", SY_JSON_NONFINITE },
+        { "{\"a\":-1E+999}", SY_JSON_NONFINITE },
         { "{\"a\":1} {}", SY_JSON_TRAILING },
         { "{\"a\":", SY_JSON_EOF },
         { "   ", SY_JSON_EMPTY },
@@ -98,6 +99,62 @@ test_depth(void **state)
     assert_int_equal(parse(deep, 64, msg, sizeof(msg)), SY_JSON_DEPTH);
     assert_string_equal(msg, "the body is nested deeper than 64 levels");
     assert_int_equal(parse(deep, 70, NULL, 0), SY_JSON_OK);
+}
+
+/* The depth of the text is reported, and a tokener kept by the thread
+ * for one depth bound serves the next parse with another bound right. */
+static void
+test_depth_reported_and_tokeners_reused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned max_depth, depth;
+        enum sy_json_status st;
+    } cases[] = {
+        { "1", 64, 0, SY_JSON_OK },
+        { "[[1],{\"a\":[{}]}]", 64, 4, SY_JSON_OK },
+        { "[[[[1]]]]", 3, 0, SY_JSON_DEPTH },
+        { "[[[1]]]", 3, 3, SY_JSON_OK },
+        { "{\"a\":[1,", 64, 0, SY_JSON_EOF },
+        { "[[1],{\"a\":[{}]}]", 5, 4, SY_JSON_OK },
+        { "[1,2]", 128, 1, SY_JSON_OK },
+        { "{\"a\":1.5}", 64, 1, SY_JSON_OK },
+    };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
+            struct sy_json_limits lim = { cases[i].max_depth, 0 };
+            struct sy_json_result res;
+            struct json_object *o = NULL;
+            enum sy_json_status st = sy_json_parse_strict(
+                cases[i].text, strlen(cases[i].text), &lim, &o, &res);
+            assert_int_equal(st, cases[i].st);
+            if (st == SY_JSON_OK) {
+                assert_int_equal(res.depth, cases[i].depth);
+                if (i == 0)
+                    assert_int_equal(json_object_get_int(o), 1);
+            }
+            json_object_put(o);
+        }
+    }
+}
+
+/* A double whose integer part alone overflows is caught without an
+ * exponent; long but finite numbers pass. */
+static void
+test_long_numbers(void **state)
+{
+    (void)state;
+    char text[1000];
+    strcpy(text, "[");
+    memset(text + 1, '9', 400);
+    strcpy(text + 401, ".5]");
+    assert_int_equal(parse(text, 0, NULL, 0), SY_JSON_NONFINITE);
+    memset(text + 1, '9', 290);
+    strcpy(text + 291, ".5]");
+    assert_int_equal(parse(text, 0, NULL, 0), SY_JSON_OK);
+    assert_int_equal(parse("[1.7976931348623157e308]", 0, NULL, 0), SY_JSON_OK);
+    assert_int_equal(parse("[1.8e308]", 0, NULL, 0), SY_JSON_NONFINITE);
 }
 
 /* Peak memory of this process, in KiB. */
@@ -181,6 +238,8 @@ main(void)
         cmocka_unit_test(test_accepts_json),
         cmocka_unit_test(test_refuses_what_json_c_lets_through),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_depth_reported_and_tokeners_reused),
+        cmocka_unit_test(test_long_numbers),
         cmocka_unit_test(test_tiny_containers_refused),
         cmocka_unit_test(test_realistic_body_accepted),
     };

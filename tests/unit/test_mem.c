@@ -269,6 +269,49 @@ test_reset_keeps_working(void **state)
     sy_arena_cleanup(&a);
 }
 
+static size_t
+nspare(const struct sy_arena *a)
+{
+    size_t n = 0;
+    for (const struct sy_arena_block *b = a->spare; b != NULL; b = b->next)
+        n++;
+    return n;
+}
+
+/* A reset keeps up to SY_ARENA_SPARE standard blocks besides the first,
+ * and the next request takes them before asking malloc for more. */
+static void
+test_reset_keeps_spare_blocks(void **state)
+{
+    (void)state;
+    struct sy_arena a;
+    sy_arena_init(&a, 1024);
+    const size_t used = SY_ARENA_SPARE + 3; /* blocks one request fills */
+    for (size_t i = 0; i < 2 * used; i++)
+        sy_arena_alloc(&a, 512); /* two fill a standard block */
+    sy_arena_alloc(&a, 4000);    /* a one-off big block: never kept */
+    assert_int_equal(nblocks(&a), used + 1);
+    sy_arena_reset(&a);
+    assert_int_equal(nblocks(&a), 1);
+    assert_int_equal(nspare(&a), SY_ARENA_SPARE);
+    assert_int_equal(a.nspare, SY_ARENA_SPARE);
+    for (const struct sy_arena_block *b = a.spare; b != NULL; b = b->next)
+        assert_int_equal(b->size, a.block_size);
+    /* The spares come back, in use again and emptied. */
+    struct sy_arena_block *first_spare = a.spare;
+    sy_arena_alloc(&a, 512);
+    sy_arena_alloc(&a, 512);           /* the kept head is full */
+    char *p = sy_arena_alloc(&a, 512); /* so a spare serves this */
+    assert_ptr_equal(a.head, first_spare);
+    assert_ptr_equal(p, (char *)first_spare->data);
+    assert_int_equal(a.head->used, 512);
+    assert_int_equal(nspare(&a), SY_ARENA_SPARE - 1);
+    /* A cleanup frees the spares too (LSan checks). */
+    sy_arena_cleanup(&a);
+    assert_null(a.spare);
+    assert_int_equal(a.nspare, 0);
+}
+
 static void
 test_reset_of_unused_arena(void **state)
 {
@@ -426,6 +469,7 @@ main(void)
         cmocka_unit_test(test_cleanups_reverse_on_reset),
         cmocka_unit_test(test_cleanups_reverse_on_cleanup),
         cmocka_unit_test(test_reset_keeps_working),
+        cmocka_unit_test(test_reset_keeps_spare_blocks),
         cmocka_unit_test(test_reset_of_unused_arena),
         cmocka_unit_test(test_zalloc_strdup_strndup),
         cmocka_unit_test(test_printf),

@@ -10,6 +10,7 @@
 #include "base/sy.h"
 #include "config/config.h"
 #include "serve/router.h"
+#include "state/latency.h"
 #include "state/state.h"
 
 #include <setjmp.h>
@@ -307,6 +308,44 @@ test_known_keep(void **state)
     assert_int_equal(k.p50_ms, 2000);
 }
 
+/* The last two slices raise the median from a few samples, p95 only
+ * from 40 and p99 only from 200 (below that the recent "p99" is one slow
+ * answer), and never lower anything. */
+static void
+test_raise_by_recent(void **state)
+{
+    (void)state;
+    struct sy_latency_stats s[SY_LATENCY__COUNT], r[SY_LATENCY__COUNT];
+    memset(r, 0, sizeof(r));
+    for (int m = 0; m < SY_LATENCY__COUNT; m++)
+        s[m] = (struct sy_latency_stats){ 500, 100, 200, 300 };
+    /* Too few recent samples: nothing moves. */
+    r[0] = (struct sy_latency_stats){ SY_STATE_RECENT_MIN - 1, 900, 900, 900 };
+    sy_known_raise_by_recent(s, r);
+    assert_int_equal(s[0].p50_us, 100);
+    /* A few dozen: the median rises, the tail does not. */
+    r[0] = (struct sy_latency_stats){ 39, 150, 5000, 8000 };
+    sy_known_raise_by_recent(s, r);
+    assert_int_equal(s[0].p50_us, 150);
+    assert_int_equal(s[0].p95_us, 200);
+    assert_int_equal(s[0].p99_us, 300);
+    /* 40 hold a p95, not yet a p99. */
+    r[0].count = 40;
+    sy_known_raise_by_recent(s, r);
+    assert_int_equal(s[0].p95_us, 5000);
+    assert_int_equal(s[0].p99_us, 300);
+    r[0].count = 200;
+    sy_known_raise_by_recent(s, r);
+    assert_int_equal(s[0].p99_us, 8000);
+    /* Faster recent samples never lower the window's figures. */
+    r[0] = (struct sy_latency_stats){ 1000, 1, 1, 1 };
+    sy_known_raise_by_recent(s, r);
+    assert_int_equal(s[0].p50_us, 150);
+    assert_int_equal(s[0].p99_us, 8000);
+    /* Each metric on its own. */
+    assert_int_equal(s[1].p50_us, 100);
+}
+
 int
 main(void)
 {
@@ -318,6 +357,7 @@ main(void)
         cmocka_unit_test(test_unknown_still_explored),
         cmocka_unit_test(test_idle_group_keeps_picture),
         cmocka_unit_test(test_known_keep),
+        cmocka_unit_test(test_raise_by_recent),
     };
     return cmocka_run_group_tests_name("router_spread", tests, NULL, NULL);
 }
