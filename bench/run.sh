@@ -90,7 +90,7 @@ if [ -n "$COMPARE" ]; then
     case " $TARGETS " in *" f "*) ;; *) TARGETS="$TARGETS f" ;; esac
 fi
 for t in $TARGETS; do
-    case $t in [abcdmrhegf]) ;; *) echo "bench: unknown target '$t' in BENCH_TARGETS" >&2; exit 1 ;; esac
+    case $t in [abcdmrphegf]) ;; *) echo "bench: unknown target '$t' in BENCH_TARGETS" >&2; exit 1 ;; esac
 done
 if [ -z "${BENCH_TARGETS1+x}" ]; then
     TARGETS1=""

@@ -57,6 +57,15 @@ struct json_object *sy_config_want(struct loader *l, const char *path,
                                    const char *hint);
 const char **sy_config_string_list(struct loader *l, const char *path,
                                    struct json_object *v, size_t *count);
+/* An object of header name to value at 'path', ${VAR} expanded, into an
+ * arena array (NULL after reporting when 'v' is no object); *count gets
+ * the entries kept. A name with a colon, space or line break, or a value
+ * with a line break before or after expansion, would forge further
+ * headers: reported and left out, as is an empty name unless
+ * 'empty_name_ok'. Values are never shown (they may be secrets). */
+const struct sy_header_kv *sy_config_headers(struct loader *l, const char *path,
+                                             struct json_object *v,
+                                             bool empty_name_ok, size_t *count);
 
 /* config_groups.c */
 struct sy_deployment;

@@ -209,47 +209,17 @@ static void
 read_headers(struct loader *l, const char *path, struct json_object *obj,
              struct sy_provider *p)
 {
-    struct sy_arena *a = &l->cfg->arena;
     struct json_object *v;
     if (!json_object_object_get_ex(obj, "headers", &v))
         return;
-    const char *hp = sy_config_jpath(l, path, "headers");
-    if (sy_config_want(l, hp, v, json_type_object,
-                       "an object of header name to value") == NULL)
+    /* An empty name has always passed here (only tracing refuses it). */
+    size_t n;
+    const struct sy_header_kv *h =
+        sy_config_headers(l, sy_config_jpath(l, path, "headers"), v, true, &n);
+    if (h == NULL)
         return;
-    size_t n = (size_t)json_object_object_length(v);
-    struct sy_header_kv *h = sy_arena_zalloc(a, (n + 1) * sizeof(*h));
-    size_t i = 0;
-    json_object_object_foreach(v, hk, hv)
-    {
-        const char *ep = sy_config_jpath(l, hp, hk);
-        if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
-            continue;
-        if (strpbrk(hk, ": \r\n") != NULL ||
-            strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-            sy_config_fail(l, ep,
-                           "header names have no spaces or colons, "
-                           "values no line breaks",
-                           "invalid header name or value");
-            continue;
-        }
-        /* Again after ${VAR} expansion: no line break from the
-         * environment either (never shown: it may be a secret). */
-        const char *val =
-            sy_config_interpolate(l, ep, json_object_get_string(hv));
-        if (strpbrk(val, "\r\n") != NULL) {
-            sy_config_fail(l, ep,
-                           "set the variable to the value alone, without "
-                           "line breaks",
-                           "the value has a line break after ${} expansion");
-            continue;
-        }
-        h[i].name = sy_arena_strdup(a, hk);
-        h[i].value = val;
-        i++;
-    }
     p->headers = h;
-    p->nheaders = i;
+    p->nheaders = n;
 }
 
 static void

@@ -364,3 +364,49 @@ sy_config_string_list(struct loader *l, const char *path, struct json_object *v,
     }
     return out;
 }
+
+const struct sy_header_kv *
+sy_config_headers(struct loader *l, const char *path, struct json_object *v,
+                  bool empty_name_ok, size_t *count)
+{
+    *count = 0;
+    if (sy_config_want(l, path, v, json_type_object,
+                       "an object of header name to value") == NULL)
+        return NULL;
+    size_t n = (size_t)json_object_object_length(v);
+    struct sy_header_kv *h =
+        sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*h));
+    size_t i = 0;
+    json_object_object_foreach(v, hk, hv)
+    {
+        const char *ep = sy_config_jpath(l, path, hk);
+        if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
+            continue;
+        if ((hk[0] == '\0' && !empty_name_ok) ||
+            strpbrk(hk, ": \r\n") != NULL ||
+            strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
+            sy_config_fail(l, ep,
+                           "header names have no spaces or colons, "
+                           "values no line breaks",
+                           "invalid header name or value");
+            continue;
+        }
+        /* Checked again after ${VAR} expansion: a line break from the
+         * environment would add headers too (the message never shows the
+         * value: it may be a secret). */
+        const char *val =
+            sy_config_interpolate(l, ep, json_object_get_string(hv));
+        if (strpbrk(val, "\r\n") != NULL) {
+            sy_config_fail(l, ep,
+                           "set the variable to the value alone, without "
+                           "line breaks",
+                           "the value has a line break after ${} expansion");
+            continue;
+        }
+        h[i].name = sy_arena_strdup(&l->cfg->arena, hk);
+        h[i].value = val;
+        i++;
+    }
+    *count = i;
+    return h;
+}

@@ -47,45 +47,13 @@ tracing_defaults(struct sy_tracing_conf *t)
 static void
 read_headers(struct loader *l, struct json_object *v, struct sy_tracing_conf *t)
 {
-    const char *hp = "tracing.headers";
-    if (sy_config_want(l, hp, v, json_type_object,
-                       "an object of header name to value") == NULL)
+    size_t n;
+    const struct sy_header_kv *h =
+        sy_config_headers(l, "tracing.headers", v, false, &n);
+    if (h == NULL)
         return;
-    size_t n = (size_t)json_object_object_length(v);
-    struct sy_header_kv *h =
-        sy_arena_zalloc(&l->cfg->arena, (n + 1) * sizeof(*h));
-    size_t i = 0;
-    json_object_object_foreach(v, hk, hv)
-    {
-        const char *ep = sy_config_jpath(l, hp, hk);
-        if (sy_config_want(l, ep, hv, json_type_string, NULL) == NULL)
-            continue;
-        if (hk[0] == '\0' || strpbrk(hk, ": \r\n") != NULL ||
-            strpbrk(json_object_get_string(hv), "\r\n") != NULL) {
-            sy_config_fail(l, ep,
-                           "header names have no spaces or colons, "
-                           "values no line breaks",
-                           "invalid header name or value");
-            continue;
-        }
-        /* Checked again after ${VAR} expansion: a line break from the
-         * environment would add headers to every export (the message
-         * never shows the value, a token). */
-        const char *val =
-            sy_config_interpolate(l, ep, json_object_get_string(hv));
-        if (strpbrk(val, "\r\n") != NULL) {
-            sy_config_fail(l, ep,
-                           "set the variable to the value alone, without "
-                           "line breaks",
-                           "the value has a line break after ${} expansion");
-            continue;
-        }
-        h[i].name = sy_arena_strdup(&l->cfg->arena, hk);
-        h[i].value = val;
-        i++;
-    }
     t->headers = h;
-    t->nheaders = i;
+    t->nheaders = n;
 }
 
 /* The "tracing" section of config 'root': defaults, then what the

@@ -234,6 +234,29 @@ sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
     return true;
 }
 
+/* One more worst case on the caller's budget, in the ledger's extra
+ * reservations (for a failover or a hedge). True when there is no
+ * budget to hold it; false when the ledger is full or the budget (or
+ * the store) refuses. */
+bool
+sy_pipeline_reserve_extra(struct pctx *c)
+{
+    struct sy_ledger *l = &c->led;
+    if (!l->budget_held)
+        return true;
+    if (l->nextra >= SY_LEDGER_MAX_EXTRA)
+        return false;
+    struct sy_budget_result b;
+    enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
+                                      l->vk->budget_micro_usd,
+                                      sy_pipeline_worst_case_cost(c, l->g),
+                                      sy_pipeline_budget_ttl_ms(l->g), 0, &b);
+    if (e != SY_OK || !b.allowed)
+        return false;
+    l->extra_id[l->nextra++] = b.id;
+    return true;
+}
+
 /* A caller with a money budget may use a billed field only when the
  * worst-case reservation can price it (core/api/caps.c): otherwise a 400
  * naming the field. Returns false when the caller has been answered. */

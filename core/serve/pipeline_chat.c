@@ -330,17 +330,7 @@ reserve_failover(struct pctx *c)
             costly++;
     if (costly < 1 + l->nextra)
         return true;
-    if (l->nextra >= SY_LEDGER_MAX_EXTRA)
-        return false;
-    struct sy_budget_result b;
-    enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
-                                      l->vk->budget_micro_usd,
-                                      sy_pipeline_worst_case_cost(c, l->g),
-                                      sy_pipeline_budget_ttl_ms(l->g), 0, &b);
-    if (e != SY_OK || !b.allowed)
-        return false;
-    l->extra_id[l->nextra++] = b.id;
-    return true;
+    return sy_pipeline_reserve_extra(c);
 }
 
 /* Every deployment tried failed: one error naming each failure. */

@@ -208,27 +208,6 @@ next_candidate(struct pctx *c)
     return NULL;
 }
 
-/* One more worst case on the caller's budget, for the second attempt
- * (released at settle: the whole cost goes on the first). */
-static bool
-reserve_budget(struct pctx *c)
-{
-    struct sy_ledger *l = &c->led;
-    if (!l->budget_held)
-        return true;
-    if (l->nextra >= SY_LEDGER_MAX_EXTRA)
-        return false;
-    struct sy_budget_result b;
-    enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
-                                      l->vk->budget_micro_usd,
-                                      sy_pipeline_worst_case_cost(c, l->g),
-                                      sy_pipeline_budget_ttl_ms(l->g), 0, &b);
-    if (e != SY_OK || !b.allowed)
-        return false;
-    l->extra_id[l->nextra++] = b.id;
-    return true;
-}
-
 /* The hedge's record in the ledger with its provider key reserved, or
  * NULL (no room, no key with quota). '*key' the key's index or -1. */
 static struct sy_attempt *
@@ -335,7 +314,9 @@ hedge_start(void *ud)
         return NULL;
     int key;
     struct sy_attempt *a = NULL;
-    bool budget = reserve_budget(c);
+    /* One more worst case on the caller's budget for the second attempt
+     * (released at settle: the whole cost goes on the first). */
+    bool budget = sy_pipeline_reserve_extra(c);
     if (!budget || (a = reserve_attempt(c, d, &key)) == NULL) {
         if (budget)
             release_budget(c);

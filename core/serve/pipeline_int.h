@@ -208,6 +208,9 @@ bool sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
                                 const struct sy_group *g,
                                 struct sy_budget_result *b, char *pid,
                                 bool *held);
+/* One more worst case in the ledger's extra budget reservations
+ * (pipeline_caller.c): false when it cannot be had. */
+bool sy_pipeline_reserve_extra(struct pctx *c);
 void sy_pipeline_handle_models(struct pctx *c);
 void sy_pipeline_handle_model(struct pctx *c);
 void sy_pipeline_handle_health(struct pctx *c);

@@ -11,6 +11,7 @@
 #include "api/chat.h"
 #include "api/chat_affinity.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "serve/affinity.h"
 #include "serve/router.h"
 
@@ -29,13 +30,8 @@ load(const char *affinity, struct sy_buf *errs_out)
 {
     char text[2048];
     snprintf(text, sizeof(text),
-             "{\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-             "\"deployments\":{"
-             "\"a\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"b\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"c\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"d\":{\"provider\":\"p\",\"model\":\"m\"}},"
+             "{" RF_PROVIDERS ","
+             "\"deployments\":{" RF_DEPS_ABC ",\"d\"" RF_ON_P "},"
              "\"groups\":{\"g\":{\"deployments\":[\"a\",\"b\",\"c\",\"d\"],"
              "\"strategy\":\"priority\"%s}}}",
              affinity);

@@ -17,6 +17,7 @@
 #include "state/breaker.h"
 #include "state/state.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "base/clock.h"
 
 #include <setjmp.h>
@@ -450,11 +451,10 @@ state_config(void)
 {
     char text[2048];
     snprintf(text, sizeof(text),
-             "{\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-             "\"deployments\":{\"d1\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"d2\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"d3\":{\"provider\":\"p\",\"model\":\"m\"}},"
+             "{" RF_PROVIDERS ","
+             "\"deployments\":{\"d1\"" RF_ON_P ","
+             "\"d2\"" RF_ON_P ","
+             "\"d3\"" RF_ON_P "},"
              "\"groups\":{\"g\":{\"deployments\":[\"d1\",\"d2\",\"d3\"]}},"
              "\"state\":{\"redis_url\":\"redis://127.0.0.1:%d\","
              "\"prefix\":\"t:\",\"refresh_ms\":50,"
@@ -462,15 +462,7 @@ state_config(void)
              "\"open_ms\":%d,\"open_max_ms\":%d,\"jitter_pct\":0,"
              "\"probe_ms\":%d}}}",
              srv.port, OPEN_MS, OPEN_MS, PROBE_MS);
-    struct sy_config *cfg = NULL;
-    struct sy_buf errs;
-    sy_buf_init(&errs, 65536);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
-    if (e != SY_OK)
-        fprintf(stderr, "%s", sy_buf_cstr(&errs));
-    sy_buf_free(&errs);
-    assert_int_equal(e, SY_OK);
-    return cfg;
+    return rf_load_ok(text);
 }
 
 struct proc {

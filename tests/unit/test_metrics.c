@@ -12,6 +12,7 @@
 #include "base/cidr.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "serve/metrics.h"
 #include "serve/prom.h"
 #include "state/metrics.h"
@@ -33,10 +34,9 @@ load(const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof(text),
-             "{\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-             "\"deployments\":{\"d1\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"d2\":{\"provider\":\"p\",\"model\":\"m\"}},"
+             "{" RF_PROVIDERS ","
+             "\"deployments\":{\"d1\"" RF_ON_P ","
+             "\"d2\"" RF_ON_P "},"
              "\"groups\":{\"g\":{\"deployments\":[\"d1\",\"d2\"]},"
              "\"h\":{\"deployments\":[\"d2\"]}}%s}",
              extra);

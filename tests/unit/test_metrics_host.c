@@ -13,6 +13,7 @@
 #include "redis_harness.h"
 #include "base/clock.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "serve/ledger.h"
 #include "serve/metrics.h"
 #include "state/metrics.h"
@@ -52,22 +53,12 @@ load(const char *state)
     setenv("SY_T_MH_KEY", "sk-mhmhmhmhmhmhmhmhmhmhmh", 1);
     char text[2048];
     snprintf(text, sizeof(text),
-             "{\"keys\":{\"ck\":{\"key_env\":\"SY_T_MH_KEY\"}},"
-             "\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-             "\"deployments\":{\"d1\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"d2\":{\"provider\":\"p\",\"model\":\"m\"}},"
+             "{\"keys\":{\"ck\":{\"key_env\":\"SY_T_MH_KEY\"}}," RF_PROVIDERS
+             ",\"deployments\":{\"d1\"" RF_ON_P ","
+             "\"d2\"" RF_ON_P "},"
              "\"groups\":{\"g\":{\"deployments\":[\"d1\",\"d2\"]}}%s}",
              state);
-    struct sy_buf errs;
-    sy_buf_init(&errs, 1 << 16);
-    struct sy_config *cfg = NULL;
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
-    if (e != SY_OK)
-        fprintf(stderr, "%s", sy_buf_cstr(&errs));
-    sy_buf_free(&errs);
-    assert_int_equal(e, SY_OK);
-    return cfg;
+    return rf_load_ok(text);
 }
 
 /* The counter of chat requests of g answered by d2 with a 2xx. */
@@ -211,11 +202,9 @@ test_layout_mismatch(void **state)
 {
     (void)state;
     struct sy_config *a = load("");
-    const char *text =
-        "{\"providers\":{\"p\":{\"type\":\"openai\","
-        "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-        "\"deployments\":{\"d1\":{\"provider\":\"p\",\"model\":\"m\"}},"
-        "\"groups\":{\"g\":{\"deployments\":[\"d1\"]}}}";
+    const char *text = "{" RF_PROVIDERS ","
+                       "\"deployments\":{\"d1\"" RF_ON_P "},"
+                       "\"groups\":{\"g\":{\"deployments\":[\"d1\"]}}}";
     struct sy_config *c = NULL;
     assert_int_equal(sy_config_load_string(text, strlen(text), "t", &c, NULL),
                      SY_OK);

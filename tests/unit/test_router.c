@@ -6,6 +6,7 @@
  */
 #include "base/sy.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "serve/router.h"
 
 #include <setjmp.h>
@@ -21,8 +22,7 @@ load(const char *strategy, const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof(text),
-             "{\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
+             "{" RF_PROVIDERS ","
              "\"deployments\":{"
              "\"a\":{\"provider\":\"p\",\"model\":\"m\",\"weight\":1,"
              "\"price\":{\"input_per_mtok\":3,\"output_per_mtok\":15}},"
@@ -33,15 +33,7 @@ load(const char *strategy, const char *extra)
              "\"groups\":{\"g\":{\"deployments\":[\"a\",\"b\",\"c\"],"
              "\"strategy\":\"%s\"%s}}}",
              strategy, extra);
-    struct sy_config *cfg = NULL;
-    struct sy_buf errs;
-    sy_buf_init(&errs, 65536);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
-    if (e != SY_OK)
-        fprintf(stderr, "%s", sy_buf_cstr(&errs));
-    sy_buf_free(&errs);
-    assert_int_equal(e, SY_OK);
-    return cfg;
+    return rf_load_ok(text);
 }
 
 static void

@@ -9,6 +9,7 @@
  */
 #include "base/sy.h"
 #include "config/config.h"
+#include "router_fixture.h"
 #include "serve/router.h"
 #include "state/latency.h"
 #include "state/state.h"
@@ -26,27 +27,7 @@
 static struct sy_config *
 load(const char *extra)
 {
-    char text[2048];
-    snprintf(text, sizeof(text),
-             "{\"providers\":{\"p\":{\"type\":\"openai\","
-             "\"base_url\":\"http://127.0.0.1:1\",\"auth\":\"none\"}},"
-             "\"deployments\":{"
-             "\"a\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"b\":{\"provider\":\"p\",\"model\":\"m\"},"
-             "\"c\":{\"provider\":\"p\",\"model\":\"m\"}},"
-             "\"groups\":{\"g\":{\"deployments\":[\"a\",\"b\",\"c\"],"
-             "\"strategy\":\"latency\",\"min_samples\":10,"
-             "\"explore_pct\":5%s}}}",
-             extra);
-    struct sy_config *cfg = NULL;
-    struct sy_buf errs;
-    sy_buf_init(&errs, 65536);
-    enum sy_err e = sy_config_load_string(text, strlen(text), "t", &cfg, &errs);
-    if (e != SY_OK)
-        fprintf(stderr, "%s", sy_buf_cstr(&errs));
-    sy_buf_free(&errs);
-    assert_int_equal(e, SY_OK);
-    return cfg;
+    return rf_load_latency(10, 5, extra);
 }
 
 /* A live window: learned, with recent samples. */
