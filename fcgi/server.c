@@ -229,12 +229,16 @@ finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
         /* libfcgi closes a connection the web server does not keep with
          * a lingering close (shutdown, wait up to 2 s for the peer's
          * close, read, close) so that data still arriving cannot turn
-         * the close into a reset that destroys the answer. With nothing
-         * unread there is nothing to reset: a plain close (FCGX_Detach
-         * skips the lingering part) saves three system calls and the
-         * wait for the web server. */
+         * the close into a reset that destroys the answer. Once the web
+         * server's end of input was read and nothing is left unread,
+         * nothing more can arrive: a plain close (FCGX_Detach skips the
+         * lingering part) saves three system calls and the wait. Not
+         * before: httpd sends its empty end-of-input record after the
+         * body, and a socket closed before it arrives fails httpd's write
+         * and turns the answer into a 503. */
         int pending = 0;
-        if (!req->keepConnection && req->ipcFd >= 0 &&
+        if (!req->keepConnection && req->ipcFd >= 0 && req->in != NULL &&
+            req->in->isClosed &&
             ioctl(req->ipcFd, FIONREAD, &pending) == 0 && pending == 0)
             FCGX_Detach(req);
         FCGX_Finish_r(req);
