@@ -238,8 +238,8 @@ finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
          * and turns the answer into a 503. */
         int pending = 0;
         if (!req->keepConnection && req->ipcFd >= 0 && req->in != NULL &&
-            req->in->isClosed &&
-            ioctl(req->ipcFd, FIONREAD, &pending) == 0 && pending == 0)
+            req->in->isClosed && ioctl(req->ipcFd, FIONREAD, &pending) == 0 &&
+            pending == 0)
             FCGX_Detach(req);
         FCGX_Finish_r(req);
         return;
