@@ -72,9 +72,9 @@ function scaleSection(recs, p) {
       'event = utime+stime ticks of the group over the whole level (ramp, plateau, end) / events delivered to ' +
       'the client. Redis is paid per request, not per event (shown per event for the sum: "stack" = lighttpd + ' +
       'switchyard + Redis). The mock is the provider and node the load generator: shown apart, never added. ' +
-      'A held stream costs switchyard CPU between events too: its thread wakes at least once a second ' +
-      '(core/io/upstream.c, poll_ms), so the CPU per event grows with the time between events; "per held ' +
-      'stream-second" = switchyard CPU / the sum of the streams\' durations.');
+      'A held stream\'s thread sleeps between events (core/io/upstream.c, poll_ms: until data or a ' +
+      'deadline, at most 30 s); "per held stream-second" = switchyard CPU / the sum of the streams\' ' +
+      'durations.');
     p();
     p('| streams | RSS lighttpd MiB | RSS switchyard MiB | idle (both) MiB | KiB per in-flight | marginal KiB per in-flight | CPU us/event lighttpd | switchyard | Redis | stack | mock | node client | softirq | switchyard us per held stream-second | node loop delay p99 / max ms |');
     p('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
