@@ -78,14 +78,8 @@ read_body(struct sy_req *r)
         r->body_too_big = true;
         return SY_BODY_TOO_BIG;
     }
-    if (br->known && got == limit) {
-        /* The web server ends its input with an empty record right
-         * after the body: read it now, so that the connection can be
-         * closed without a lingering close (fcgi/server.c,
-         * finish_request). Anything else here is not the body. */
-        char end;
-        (void)br->t->read(br->t->io, &end, 1, br->deadline_ms);
-    }
+    if (br->known && got == limit && br->t->read_end != NULL)
+        br->t->read_end(br->t->io);
     buf[got] = '\0';
     r->body = buf;
     r->body_len = got;

@@ -22,6 +22,10 @@
 struct sy_fcgi_io {
     const char *(*param)(void *io, const char *name);
     long (*read)(void *io, char *buf, size_t n, uint64_t deadline_ms);
+    /* Optional (FastCGI only; CGI must not read past CONTENT_LENGTH):
+     * after a body of the declared length, look for the end of input
+     * without blocking for long. */
+    void (*read_end)(void *io);
     void *io;
 };
 

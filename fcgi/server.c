@@ -73,6 +73,7 @@ struct thread_slot {
 struct fcgi_conn {
     FCGX_Request *req;
     bool timeo_set; /* SO_RCVTIMEO was set for a body read */
+    bool end_seen;  /* the web server's end-of-input record was read */
 };
 
 static void
@@ -210,6 +211,20 @@ fcgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
     return err != 0 ? SY_FCGI_READ_ERROR : 0;
 }
 
+/* read_end: a web server not keeping the connection sends its end of
+ * input right after the body. A second at most; else lingering close. */
+static void
+fcgi_read_end(void *io)
+{
+    struct fcgi_conn *fc = io;
+    FCGX_Stream *in = fc->req->in;
+    if (fc->req->keepConnection || in->isClosed)
+        return;
+    char c;
+    long n = fcgi_read(io, &c, 1, sy_now_ms() + 1000);
+    fc->end_seen = n == 0 && in->isClosed && FCGX_GetError(in) == 0;
+}
+
 /* End the request. When its body was left unread (refused before it was
  * needed, or too slow), the connection goes to the drain thread
  * (drain.c says why it is neither closed at once nor left to libfcgi,
@@ -226,20 +241,14 @@ finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
             setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         }
         fc->timeo_set = false;
-        /* libfcgi closes a connection the web server does not keep with
-         * a lingering close (shutdown, wait up to 2 s for the peer's
-         * close, read, close) so that data still arriving cannot turn
-         * the close into a reset that destroys the answer. Once the web
-         * server's end of input was read and nothing is left unread,
-         * nothing more can arrive: a plain close (FCGX_Detach skips the
-         * lingering part) saves three system calls and the wait. Not
-         * before: httpd sends its empty end-of-input record after the
-         * body, and a socket closed before it arrives fails httpd's write
-         * and turns the answer into a 503. */
+        /* libfcgi closes with a lingering close (shutdown, poll up to
+         * 2 s, read) lest late input reset the answer. Once the end of
+         * input was read and nothing is left unread, nothing can come:
+         * close plainly (FCGX_Detach). Not before: httpd's end-of-input
+         * record may follow the answer, and would fail with a 503. */
         int pending = 0;
-        if (!req->keepConnection && req->ipcFd >= 0 && req->in != NULL &&
-            req->in->isClosed && ioctl(req->ipcFd, FIONREAD, &pending) == 0 &&
-            pending == 0)
+        if (!req->keepConnection && req->ipcFd >= 0 && fc->end_seen &&
+            ioctl(req->ipcFd, FIONREAD, &pending) == 0 && pending == 0)
             FCGX_Detach(req);
         FCGX_Finish_r(req);
         return;
@@ -298,12 +307,8 @@ thread_main(void *arg)
             }
             continue;
         }
-        struct fcgi_conn fc = { .req = &req, .timeo_set = false };
-        struct sy_fcgi_io io = {
-            .param = fcgi_param,
-            .read = fcgi_read,
-            .io = &fc,
-        };
+        struct fcgi_conn fc = { .req = &req }; /* the rest false */
+        struct sy_fcgi_io io = { fcgi_param, fcgi_read, fcgi_read_end, &fc };
         struct sy_sink sink = { .ops = &sy_sink_fcgi_ops, .io = req.out };
         bool unread = sy_fcgi_serve_one(&t->w, &io, &sink);
         /* httpd reads the answer only after forwarding up to two more

@@ -368,6 +368,31 @@ tokener_get(unsigned depth)
     return t->tok[k];
 }
 
+/* Texts up to this long leave their tokener kept; a token is at most the
+ * text, so the tokener's string buffer stays about this size. */
+#define TOKENER_KEEP_LEN 65536
+
+/* After a parse, nothing of it stays in the thread's tokener: a failed
+ * parse leaves its half-built tree on the tokener's stack (a reset frees
+ * it), and a long text grew the string buffer, which a reset keeps, so
+ * that tokener is freed (the next parse makes a new one). */
+static void
+tokener_done(struct json_tokener *tok, size_t len)
+{
+    struct tokeners *t = pthread_getspecific(tokeners_key);
+    if (len <= TOKENER_KEEP_LEN || t == NULL) {
+        json_tokener_reset(tok);
+        return;
+    }
+    for (size_t k = 0; k < TOKENERS; k++) {
+        if (t->tok[k] == tok) {
+            t->tok[k] = NULL;
+            t->depth[k] = 0;
+        }
+    }
+    json_tokener_free(tok);
+}
+
 static enum sy_json_status
 fail(struct sy_json_result *res, enum sy_json_status st)
 {
@@ -435,6 +460,7 @@ sy_json_parse_strict(const char *s, size_t len,
         root = json_tokener_parse_ex(tok, "", 1);
         je = json_tokener_get_error(tok);
     }
+    tokener_done(tok, len);
     if (prev != (locale_t)0)
         uselocale(prev);
     if (je != json_tokener_success) {

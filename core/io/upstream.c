@@ -585,7 +585,7 @@ sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
         if (mc == CURLM_OK)
             pair_reap(ts, active, u->multi, p);
         uint64_t now = sy_now_us();
-        uint64_t next = now + 1000000ull;
+        uint64_t next = now + POLL_CAP_MS * 1000ull;
         for (int i = 0; i < 2; i++) {
             uint64_t d = next;
             if (!active[i])

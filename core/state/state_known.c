@@ -100,5 +100,9 @@ sy_known_raise_by_recent(struct sy_latency_stats *s,
             s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
         if (tail_holds(r->count, 990))
             s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+        /* A median raised past the window's tail lifts the tail with it:
+         * the quantiles stay in order. */
+        s[m].p95_us = SY_MAX(s[m].p95_us, s[m].p50_us);
+        s[m].p99_us = SY_MAX(s[m].p99_us, s[m].p95_us);
     }
 }

@@ -228,8 +228,10 @@ accept_one(int lfd, FCGX_Request *req, struct fcgi_conn *fc,
     assert_int_equal(FCGX_Accept_r(req), 0);
     fc->req = req;
     fc->timeo_set = false;
+    fc->end_seen = false;
     io->param = fcgi_param;
     io->read = fcgi_read;
+    io->read_end = fcgi_read_end;
     io->io = fc;
     sy_fcgi_read_request(io, 1u << 20, body_timeout_ms, a, r);
 }
