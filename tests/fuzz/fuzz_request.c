@@ -242,7 +242,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     f.body = (const char *)in.p;
     f.len = in.n;
-    struct sy_fcgi_io io = { fake_param, fake_read, &f };
+    struct sy_fcgi_io io = { fake_param, fake_read, NULL, &f };
 
     struct sy_buf out;
     sy_buf_init(&out, 4u << 20);
