@@ -55,11 +55,21 @@ async function ask(model, opts = {}) {
 }
 
 const dep = (r) => r.headers['x-switchyard-deployment'];
+
+/* Every deployment answers after the same fixed delay, as a real one
+ * does (an instant mock leaves only the test machine's noise: under
+ * the sanitizers, equal deployments measured 18 and 63 ms apart, and
+ * the strategy rightly drained the "slower" one). */
+const LATENCY_MS = 120;
+async function equalLatency(deps) {
+    for (const d of deps) await stack.mock.fault(d, { delay_ms: LATENCY_MS });
+}
 const route = (r) => r.headers['x-switchyard-route'] || '';
 
 describe('prompt-cache affinity', { skip: h.missing('lighttpd') || false }, () => {
     it('keeps a session on one deployment, spreads sessions, and moves a session off a failed deployment', async () => {
         await stack.mock.reset();
+        await equalLatency(DEPS);
         /* A deployment still being learned gets no conversations: the
          * first request of a session on a cold group goes in the
          * strategy's order ("miss"). Learn them first. */
@@ -141,6 +151,7 @@ describe('prompt-cache affinity', { skip: h.missing('lighttpd') || false }, () =
 
     it('without affinity, equal deployments share the traffic', async () => {
         await stack.mock.reset();
+        await equalLatency(SPREAD);
         for (const d of SPREAD) {
             for (let i = 0; i < 4; i++) await ask(`m-${d}`);
         }
