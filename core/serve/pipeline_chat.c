@@ -276,6 +276,7 @@ try_deployment(struct pctx *c, uint64_t est)
                 sy_quota_provider_key(w->quota, w->store, p, est, &a->key_res);
             if (key < 0) {
                 c->led.natt--; /* nothing was sent */
+                f.retry_after_ms = a->key_res.wait_ms;
                 sy_pipeline_note_failure(c, &f);
                 return SY_ATTEMPT_NEXT;
             }
@@ -301,9 +302,13 @@ try_deployment(struct pctx *c, uint64_t est)
             a->key_held = false;
         }
         if (ar == SY_ATTEMPT_DONE || c->result != SY_EUP_RATELIMIT ||
-            w->quota == NULL || p->nkeys < 2 || key < 0)
+            w->quota == NULL || key < 0)
             return ar;
-        /* By this key's own 429 (a hedge's may have failed after it). */
+        /* By this key's own 429 (a hedge's may have failed after it).
+         * A provider's only key is parked too: until its Retry-After the
+         * requests routed here move on without a call, where each one
+         * drew another 429 (the latency strategy spreads requests onto
+         * it, a static list only fails over onto it). */
         uint32_t ra =
             a->hedge != 0 ? a->retry_after_ms : c->last.retry_after_ms;
         uint32_t park = ra ? ra : 1000;
@@ -338,11 +343,17 @@ static void
 all_failed(struct pctx *c)
 {
     char msg[1024];
-    snprintf(msg, sizeof(msg),
-             "all %u deployment%s of model '%.80s' failed: "
-             "%.800s",
-             c->attempts, c->attempts == 1 ? "" : "s", c->group->name,
-             sy_buf_cstr(&c->why));
+    if (c->attempts == 0)
+        snprintf(msg, sizeof(msg),
+                 "every deployment of model '%.80s' is rate limited now: "
+                 "%.800s",
+                 c->group->name, sy_buf_cstr(&c->why));
+    else
+        snprintf(msg, sizeof(msg),
+                 "all %u deployment%s of model '%.80s' failed: "
+                 "%.800s",
+                 c->attempts, c->attempts == 1 ? "" : "s", c->group->name,
+                 sy_buf_cstr(&c->why));
     enum sy_err e = c->all_ratelimited ? SY_EUP_RATELIMIT : c->last.err;
     char extra[64] = "";
     if (c->all_ratelimited && c->min_retry_after_ms > 0)
@@ -408,7 +419,10 @@ sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan)
     if (done)
         return;
     sy_router_explain(plan, c->route, sizeof(c->route));
-    if (c->attempts > 0) {
+    /* Every deployment tried, or only waited on (its keys parked by a
+     * 429's Retry-After, or at their limits): the caller's answer is the
+     * providers' 429 with the shortest wait, as when each was called. */
+    if (c->attempts > 0 || (c->all_ratelimited && c->why.len > 0)) {
         all_failed(c);
         return;
     }

@@ -114,6 +114,31 @@ sy_latency_hist_merge(struct sy_latency_hist *into,
     }
 }
 
+/* The sample of 'rank' (1-based; at most the count) among those of 'h',
+ * reported as its bucket's midpoint. */
+static uint64_t
+value_at_rank(const struct sy_latency_hist *h, uint64_t rank)
+{
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < SY_LATENCY_BUCKETS; i++) {
+        seen += h->counts[i];
+        if (seen >= rank)
+            return sy_latency_bucket_mid(i);
+    }
+    return sy_latency_bucket_mid(SY_LATENCY_BUCKETS - 1);
+}
+
+/* The rank of quantile 'permille' among 'n' samples: ceil(n * q), at
+ * least 1; n < 2^40 so this cannot wrap. */
+static uint64_t
+quantile_rank(uint64_t n, unsigned permille)
+{
+    if (permille > 1000)
+        permille = 1000;
+    uint64_t rank = (n * permille + 999u) / 1000u;
+    return rank > 0 ? rank : 1;
+}
+
 /* The value below which 'permille'/1000 of the samples lie (the sample of
  * rank ceil(n * q), reported as its bucket's midpoint); 0 when empty. */
 uint64_t
@@ -124,19 +149,30 @@ sy_latency_hist_quantile(const struct sy_latency_hist *h, unsigned permille)
         n += h->counts[i];
     if (n == 0)
         return 0;
-    if (permille > 1000)
-        permille = 1000;
-    /* rank = ceil(n * q), at least 1; n < 2^40 so this cannot wrap. */
-    uint64_t rank = (n * permille + 999u) / 1000u;
-    if (rank == 0)
+    return value_at_rank(h, quantile_rank(n, permille));
+}
+
+/* The quantile as a threshold may judge it: never closer to the top than
+ * the third-slowest sample. Below 200 samples the p99 is the slowest one
+ * or the one before it, and one slow answer of a deployment whose true
+ * p99 is within the threshold would put it over (at 86 samples, one in
+ * two such windows holds one). A quantile read here is over a threshold
+ * only when three samples are. 0 when empty. */
+uint64_t
+sy_latency_hist_quantile_held(const struct sy_latency_hist *h,
+                              unsigned permille)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < SY_LATENCY_BUCKETS; i++)
+        n += h->counts[i];
+    if (n == 0)
+        return 0;
+    uint64_t rank = quantile_rank(n, permille);
+    if (n >= 3 && rank > n - 2)
+        rank = n - 2;
+    else if (n < 3)
         rank = 1;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < SY_LATENCY_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= rank)
-            return sy_latency_bucket_mid(i);
-    }
-    return sy_latency_bucket_mid(SY_LATENCY_BUCKETS - 1);
+    return value_at_rank(h, rank);
 }
 
 void
@@ -147,6 +183,8 @@ sy_latency_hist_stats(const struct sy_latency_hist *h,
     out->p50_us = sy_latency_hist_quantile(h, 500);
     out->p95_us = sy_latency_hist_quantile(h, 950);
     out->p99_us = sy_latency_hist_quantile(h, 990);
+    out->p95_held_us = sy_latency_hist_quantile_held(h, 950);
+    out->p99_held_us = sy_latency_hist_quantile_held(h, 990);
 }
 
 /* ------------------------------------------------------------------ */

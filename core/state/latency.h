@@ -56,6 +56,10 @@ struct sy_latency_stats {
     uint64_t p50_us; /* 0 when count is 0 */
     uint64_t p95_us;
     uint64_t p99_us;
+    /* The same tail quantiles as a threshold judges them: never above
+     * the third-slowest sample (sy_latency_hist_quantile_held). */
+    uint64_t p95_held_us;
+    uint64_t p99_held_us;
 };
 
 /* Buckets */
@@ -74,6 +78,8 @@ void sy_latency_hist_merge(struct sy_latency_hist *into,
                            const struct sy_latency_hist *from);
 uint64_t sy_latency_hist_quantile(const struct sy_latency_hist *h,
                                   unsigned permille);
+uint64_t sy_latency_hist_quantile_held(const struct sy_latency_hist *h,
+                                       unsigned permille);
 void sy_latency_hist_stats(const struct sy_latency_hist *h,
                            struct sy_latency_stats *out);
 

@@ -278,6 +278,7 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
         return 0; /* keyless provider: nothing to limit */
     unsigned start =
         atomic_fetch_add_explicit(p->key_cursor, 1, memory_order_relaxed);
+    uint32_t wait_ms = 0;
     for (size_t t = 0; t < p->nkeys; t++) {
         unsigned key = (unsigned)((start + t) % p->nkeys);
         char name[200];
@@ -292,8 +293,12 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
         reserve(q, s, r, &res);
         if (res.allowed)
             return (int)key;
+        if (res.retry_after_ms > 0 &&
+            (wait_ms == 0 || res.retry_after_ms < wait_ms))
+            wait_ms = res.retry_after_ms;
     }
     memset(r, 0, sizeof(*r));
+    r->wait_ms = wait_ms;
     return -1;
 }
 

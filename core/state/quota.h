@@ -27,6 +27,8 @@ struct sy_reservation {
     char names[2][200];
     unsigned slot[2]; /* local window index per item */
     uint64_t window_id;
+    uint32_t wait_ms; /* no key could take it: the shortest hint of when
+                         one may (sy_quota_provider_key) */
 };
 
 struct sy_quota;

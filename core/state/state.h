@@ -40,11 +40,12 @@ struct sy_dep_view {
     bool breaker_open; /* open: skip (half-open probes are decided
                                by the caller) */
     bool half_open;
-    uint64_t samples; /* completed requests in the window */
-    uint32_t p50_ms;  /* total latency */
-    uint32_t p99_ms;
-    uint32_t ttft_p50_ms; /* time to first token */
-    uint32_t ttft_p95_ms;
+    uint64_t samples;          /* completed requests in the window */
+    uint32_t p50_ms;           /* total latency */
+    uint32_t p99_ms;           /* as a threshold judges it: held by three
+                         samples (sy_latency_hist_quantile_held) */
+    uint32_t ttft_p50_ms;      /* time to first token */
+    uint32_t ttft_p95_ms;      /* held, as p99_ms */
     uint32_t tpot_p50_us;      /* time per output token */
     unsigned error_pct;        /* provider failures in the window */
     uint64_t recent_samples;   /* of 'samples', those in the last two

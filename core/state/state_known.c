@@ -96,13 +96,19 @@ sy_known_raise_by_recent(struct sy_latency_stats *s,
         if (r->count < SY_STATE_RECENT_MIN)
             continue;
         s[m].p50_us = SY_MAX(s[m].p50_us, r->p50_us);
-        if (tail_holds(r->count, 950))
+        if (tail_holds(r->count, 950)) {
             s[m].p95_us = SY_MAX(s[m].p95_us, r->p95_us);
-        if (tail_holds(r->count, 990))
+            s[m].p95_held_us = SY_MAX(s[m].p95_held_us, r->p95_held_us);
+        }
+        if (tail_holds(r->count, 990)) {
             s[m].p99_us = SY_MAX(s[m].p99_us, r->p99_us);
+            s[m].p99_held_us = SY_MAX(s[m].p99_held_us, r->p99_held_us);
+        }
         /* A median raised past the window's tail lifts the tail with it:
          * the quantiles stay in order. */
         s[m].p95_us = SY_MAX(s[m].p95_us, s[m].p50_us);
         s[m].p99_us = SY_MAX(s[m].p99_us, s[m].p95_us);
+        s[m].p95_held_us = SY_MAX(s[m].p95_held_us, s[m].p50_us);
+        s[m].p99_held_us = SY_MAX(s[m].p99_held_us, s[m].p95_held_us);
     }
 }

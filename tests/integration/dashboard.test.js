@@ -53,8 +53,11 @@ function config(mockPort, redisUrl) {
         alice: { key_env: 'SY_T_DASH_ALICE', team: 'red', rpm: 5000 },
         bob: { key_env: 'SY_T_DASH_BOB', team: 'blue', rpm: 5000 },
     };
+    /* A window long enough to outlast the browser's start: the first
+     * traffic must still be in it when the page first reads /metrics
+     * (under the sanitizers the page came after 8 s had passed). */
     cfg.state = {
-        redis_url: redisUrl, prefix: 'sy:', refresh_ms: 200, window_ms: 8000, slice_ms: 1000,
+        redis_url: redisUrl, prefix: 'sy:', refresh_ms: 200, window_ms: 30000, slice_ms: 1000,
         connect_timeout_ms: 200, command_timeout_ms: 200,
         breaker: {
             consecutive: 3, failure_pct: 0, open_ms: 60000, open_max_ms: 60000,

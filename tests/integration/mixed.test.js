@@ -214,35 +214,61 @@ for (const server of h.SERVERS) {
             assert.equal(st.oa ? st.oa.requests : 0, 0, 'a caller error was retried elsewhere');
         });
 
+        /* A 429 parks the provider's key by its Retry-After (the only
+         * key too): until then requests routed there move on without a
+         * call. Each test ends after its parks have, so that the next one
+         * finds every deployment callable. */
+        const PARK_END_MS = 3100;
+
         it('moves on after Gemini 429 RESOURCE_EXHAUSTED with RetryInfo', async () => {
-            await stack.mock.fault('ge', geminiQuota(5));
+            await stack.mock.fault('ge', geminiQuota(1));
             const r = await post({ model: 'mix-goa' });
             assertCompletion(r, 'oa');
             assert.equal(r.headers['x-switchyard-attempts'], '2');
             assertStream(await post({ model: 'mix-goa', stream: true }), 'oa');
             /* And the mock's own 429 (RetryInfo plus Retry-After). */
-            await stack.mock.fault('ge', { status: 429, retry_after: 2 });
+            await stack.mock.fault('ge', { status: 429, retry_after: 1 });
             assertCompletion(await post({ model: 'mix-goa' }), 'oa');
+            await h.sleep(1100);
         });
 
         it('answers 429 with Retry-After when every provider is rate limited', async () => {
-            /* OpenAI: Retry-After 9; Anthropic: Retry-After 6; Gemini:
-             * RetryInfo 3s only in the body. The shortest wait wins. */
-            await stack.mock.fault('oa', { status: 429, retry_after: 9 });
-            await stack.mock.fault('an', { status: 429, retry_after: 6 });
-            await stack.mock.fault('ge', geminiQuota(3));
-            for (const stream of [false, true]) {
-                const r = await post({ model: 'mix-oag', stream });
-                const err = assertError(r, 429);
-                assert.equal(r.headers['retry-after'], '3', `Retry-After ${r.headers['retry-after']}`);
-                for (const dep of ['oa', 'an', 'ge']) assert.match(err.message, new RegExp(dep));
-                assert.equal(r.headers['x-switchyard-attempts'], '3');
-            }
-            /* Without Gemini's hint: Anthropic's 6 s. */
-            await stack.mock.fault('ge', { status: 429, error_body: '{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}' });
+            /* OpenAI: Retry-After 3; Anthropic: Retry-After 2; Gemini:
+             * RetryInfo 1s only in the body. The shortest wait wins. */
+            await stack.mock.fault('oa', { status: 429, retry_after: 3 });
+            await stack.mock.fault('an', { status: 429, retry_after: 2 });
+            await stack.mock.fault('ge', geminiQuota(1));
             const r = await post({ model: 'mix-oag' });
-            assertError(r, 429);
-            assert.equal(r.headers['retry-after'], '6');
+            const err = assertError(r, 429);
+            assert.equal(r.headers['retry-after'], '1', `Retry-After ${r.headers['retry-after']}`);
+            for (const dep of ['oa', 'an', 'ge']) assert.match(err.message, new RegExp(dep));
+            assert.equal(r.headers['x-switchyard-attempts'], '3');
+            /* Now every key is parked in the process that answered: a
+             * request there calls no provider and gets the same 429, with
+             * the shortest wait left (a process that has parked nothing
+             * yet calls all three, and parks them). */
+            let parked = null;
+            for (let i = 0; i < 20 && !parked; i++) {
+                const before = await stack.mock.stats();
+                const calls = (st) => ['oa', 'an', 'ge'].reduce((n, d) => n + (st[d] ? st[d].requests : 0), 0);
+                const rs = await post({ model: 'mix-oag', stream: i % 2 === 1 });
+                const e = assertError(rs, 429);
+                assert.equal(rs.headers['retry-after'], '1', `Retry-After ${rs.headers['retry-after']}`);
+                if (rs.headers['x-switchyard-attempts'] === '0') {
+                    assert.equal(calls(await stack.mock.stats()), calls(before), 'a parked key was called');
+                    assert.match(e.message, /rate limited now/);
+                    for (const dep of ['oa', 'an', 'ge']) assert.match(e.message, new RegExp(dep));
+                    parked = rs;
+                }
+            }
+            assert.ok(parked, 'no request found every key parked');
+            /* Without Gemini's hint: Anthropic's 2 s. */
+            await h.sleep(PARK_END_MS);
+            await stack.mock.fault('ge', { status: 429, error_body: '{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}' });
+            const r2 = await post({ model: 'mix-oag' });
+            assertError(r2, 429);
+            assert.equal(r2.headers['retry-after'], '2');
+            await h.sleep(PARK_END_MS);
         });
 
         for (const [dep, model] of [['an', 'mix-ago'], ['ge', 'mix-goa']]) {

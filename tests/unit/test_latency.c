@@ -167,6 +167,53 @@ test_quantiles(void **state)
     assert_int_equal(a.counts[sy_latency_bucket(1000)], UINT32_MAX);
 }
 
+/* A threshold's quantile is over only when three samples are: one slow
+ * answer among 86 is the window's p99, not its held p99; three are. At
+ * 200 samples and more the held p99 is the p99. */
+static void
+test_quantile_held(void **state)
+{
+    (void)state;
+    struct sy_latency_hist h;
+    struct sy_latency_stats st;
+    sy_latency_hist_clear(&h);
+    assert_int_equal(sy_latency_hist_quantile_held(&h, 990), 0);
+
+    sy_latency_hist_add(&h, 10000, 85);
+    sy_latency_hist_add(&h, 8000000, 1);
+    sy_latency_hist_stats(&h, &st);
+    assert_within_bound(st.p99_us, 8000000);
+    assert_within_bound(st.p99_held_us, 10000);
+    assert_within_bound(st.p95_held_us, 10000);
+    sy_latency_hist_add(&h, 8000000, 1);
+    assert_within_bound(sy_latency_hist_quantile_held(&h, 990), 10000);
+    sy_latency_hist_add(&h, 8000000, 1);
+    assert_within_bound(sy_latency_hist_quantile_held(&h, 990), 8000000);
+
+    /* 200 samples: two above the p99's rank, so it is held as it is. */
+    sy_latency_hist_clear(&h);
+    sy_latency_hist_add(&h, 10000, 197);
+    sy_latency_hist_add(&h, 8000000, 3);
+    sy_latency_hist_stats(&h, &st);
+    assert_within_bound(st.p99_us, 8000000);
+    assert_int_equal(st.p99_held_us, st.p99_us);
+    sy_latency_hist_add(&h, 10000, 800); /* 1000: 3 slow are 0.3 % */
+    sy_latency_hist_stats(&h, &st);
+    assert_within_bound(st.p99_held_us, 10000);
+    assert_int_equal(st.p99_held_us, st.p99_us);
+
+    /* Two samples or one: the fastest (all of them must be over). */
+    sy_latency_hist_clear(&h);
+    sy_latency_hist_add(&h, 8000000, 1);
+    assert_within_bound(sy_latency_hist_quantile_held(&h, 990), 8000000);
+    sy_latency_hist_add(&h, 10000, 1);
+    assert_within_bound(sy_latency_hist_quantile_held(&h, 990), 10000);
+    /* Three slow of three: over. */
+    sy_latency_hist_clear(&h);
+    sy_latency_hist_add(&h, 8000000, 3);
+    assert_within_bound(sy_latency_hist_quantile_held(&h, 950), 8000000);
+}
+
 static void
 test_tpot(void **state)
 {
@@ -486,6 +533,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_scheme),
         cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_quantile_held),
         cmocka_unit_test(test_tpot),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_encoding),

@@ -299,39 +299,48 @@ test_raise_by_recent(void **state)
     struct sy_latency_stats s[SY_LATENCY__COUNT], r[SY_LATENCY__COUNT];
     memset(r, 0, sizeof(r));
     for (int m = 0; m < SY_LATENCY__COUNT; m++)
-        s[m] = (struct sy_latency_stats){ 500, 100, 200, 300 };
+        s[m] = (struct sy_latency_stats){ 500, 100, 200, 300, 200, 300 };
     /* Too few recent samples: nothing moves. */
-    r[0] = (struct sy_latency_stats){ SY_STATE_RECENT_MIN - 1, 900, 900, 900 };
+    r[0] = (struct sy_latency_stats){
+        SY_STATE_RECENT_MIN - 1, 900, 900, 900, 900, 900
+    };
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[0].p50_us, 100);
     /* A few dozen: the median rises, the tail does not. */
-    r[0] = (struct sy_latency_stats){ 39, 150, 5000, 8000 };
+    r[0] = (struct sy_latency_stats){ 39, 150, 5000, 8000, 4000, 7000 };
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[0].p50_us, 150);
     assert_int_equal(s[0].p95_us, 200);
     assert_int_equal(s[0].p99_us, 300);
+    /* The held tails (what thresholds judge) rise by the same rule. */
+    assert_int_equal(s[0].p95_held_us, 200);
+    assert_int_equal(s[0].p99_held_us, 300);
     /* 40 hold a p95, not yet a p99. */
     r[0].count = 40;
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[0].p95_us, 5000);
     assert_int_equal(s[0].p99_us, 5000); /* not from its own 40, but at
                                             least the p95 */
+    assert_int_equal(s[0].p95_held_us, 4000);
+    assert_int_equal(s[0].p99_held_us, 4000);
     r[0].count = 200;
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[0].p99_us, 8000);
+    assert_int_equal(s[0].p99_held_us, 7000);
     /* Faster recent samples never lower the window's figures. */
-    r[0] = (struct sy_latency_stats){ 1000, 1, 1, 1 };
+    r[0] = (struct sy_latency_stats){ 1000, 1, 1, 1, 1, 1 };
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[0].p50_us, 150);
     assert_int_equal(s[0].p99_us, 8000);
     /* Each metric on its own. */
     assert_int_equal(s[1].p50_us, 100);
     /* A median raised above the tail lifts the tail: still in order. */
-    r[1] = (struct sy_latency_stats){ 5, 900, 900, 900 };
+    r[1] = (struct sy_latency_stats){ 5, 900, 900, 900, 900, 900 };
     sy_known_raise_by_recent(s, r);
     assert_int_equal(s[1].p50_us, 900);
     assert_int_equal(s[1].p95_us, 900);
     assert_int_equal(s[1].p99_us, 900);
+    assert_int_equal(s[1].p99_held_us, 900);
 }
 
 int
