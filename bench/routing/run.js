@@ -106,8 +106,11 @@ function config(sc, groups, redisUrl, mockPort) {
     const gs = {};
     for (const g of groups) {
         for (const d of g.deps) {
+            /* Each deployment has an API key, as a real one does: a 429
+             * parks it (a keyless provider is never parked). */
             deployments[`${g.key}-${d}`] = {
                 timeouts: { connect_ms: 1000, first_byte_ms: 10000, idle_ms: 10000, total_ms: 60000 },
+                api_key_env: ['SY_BENCH_PROVIDER_KEY'],
             };
         }
         gs[g.key] = { deployments: g.deps.map((d) => `${g.key}-${d}`), ...g.conf };
@@ -239,6 +242,7 @@ async function runScenario(sc) {
             for (const d of g.deps) await mock.ctl('PUT', `/_mock/profile/${g.key}-${d}`, profile(sc.deployments[d]));
         }
         stack = new h.Stack({ tag: 'bench-routing', mock: false, servers: ['lighttpd'],
+            env: { SY_BENCH_PROVIDER_KEY: 'sk-bench-routing-0123456789' },
             config: () => config(sc, groups, redis.url, mock.port) });
         await stack.start();
         const base = stack.base('lighttpd');

@@ -471,6 +471,67 @@ test_script_error_refuses(void **state)
     sy_store_free(s);
 }
 
+/* A 429 parks a provider's only key, cluster-wide: until the park ends
+ * no key can be had, with the wait left; a key of a provider with two
+ * stays usable while the other waits; a keyless provider (no key of
+ * ours, no quota of ours) is never parked. */
+static void
+test_provider_park(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(srv.port, NULL);
+    static const char *one_key[1] = { "sk-one" };
+    static const char *two_keys[2] = { "sk-a", "sk-b" };
+    atomic_uint cur[3];
+    struct sy_provider prov[3];
+    memset(prov, 0, sizeof(prov));
+    const char *names[3] = { "park-keyless", "park-one", "park-two" };
+    for (size_t i = 0; i < 3; i++) {
+        atomic_init(&cur[i], 0u);
+        prov[i].name = names[i];
+        prov[i].key_cursor = &cur[i];
+    }
+    prov[0].keyless = true;
+    prov[1].keys = one_key;
+    prov[1].nkeys = 1;
+    prov[2].keys = two_keys;
+    prov[2].nkeys = 2;
+    struct sy_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.providers = prov;
+    cfg.nproviders = 3;
+    cfg.state.cluster_workers = 1;
+    struct sy_quota *q = sy_quota_new(&cfg);
+    struct sy_reservation r;
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(sy_quota_provider_key(q, s, &prov[i], 10, &r), 0);
+
+    sy_quota_park(q, s, &prov[0], 0, 2000);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), 0);
+    sy_quota_park(q, s, &prov[1], 0, 2000);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), -1);
+    assert_in_range(r.wait_ms, 1500, 2000);
+    /* The park is the cluster's: a process that did not see the 429 (a
+     * quota of its own) waits too. */
+    struct sy_quota *other = sy_quota_new(&cfg);
+    assert_int_equal(sy_quota_provider_key(other, s, &prov[1], 10, &r), -1);
+    assert_in_range(r.wait_ms, 1500, 2000);
+    sy_quota_free(other);
+    /* Two keys: the other one is used while the first waits. */
+    sy_quota_park(q, s, &prov[2], 0, 2000);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sy_quota_provider_key(q, s, &prov[2], 10, &r), 1);
+    /* A park is never shortened, and it ends. */
+    sy_quota_park(q, s, &prov[1], 0, 1);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), -1);
+    usleep(2100 * 1000);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(sy_quota_provider_key(q, s, &prov[i], 10, &r) >= 0);
+    sy_quota_free(q);
+    sy_store_free(s);
+}
+
 /* A virtual key with 50 tokens a minute, requests with a huge token
  * estimate (as max_tokens 2^63-1 gave before the parser bounded it):
  * before, the script failed on the number, the failure counted as
@@ -521,6 +582,7 @@ main(void)
                                         teardown),
         cmocka_unit_test(test_script_error_refuses),
         cmocka_unit_test(test_tpm_holds_with_huge_estimates),
+        cmocka_unit_test(test_provider_park),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "pipeline_fixture.h"
+#include "state/state.h"
 
 #define TIMEOUTS                                                         \
     "'timeouts':{'connect_ms':2000,'first_byte_ms':5000,'idle_ms':5000," \
@@ -225,6 +226,52 @@ test_failover(void **state)
     assert_int_equal(lines[1].cost, 8);
 }
 
+/* The in-flight count of each deployment during a call, as the latency
+ * strategy reads it (struct sy_dep_view.inflight). */
+static unsigned seen_inflight[FAKE_MAX][2];
+
+static enum sy_err
+counting_perform(struct sy_upstream *u, struct sy_upstream_call *uc)
+{
+    struct sy_dep_view v[8];
+    assert_true(cfg->ndeployments <= 8);
+    sy_state_views(worker.state, v);
+    seen_inflight[fake_at][0] = v[0].inflight;
+    seen_inflight[fake_at][1] = v[1].inflight;
+    return fake_perform(u, uc);
+}
+
+/* An embeddings call counts in flight on its deployment, as a chat
+ * attempt does (the latency strategy's two choices spread by it), and
+ * only while it runs: a failed call and a served one both give it back. */
+static void
+test_counts_in_flight(void **state)
+{
+    (void)state;
+    assert_int_equal(sy_state_start(cfg, NULL, &worker.state), SY_OK);
+    worker.perform = counting_perform;
+    memset(seen_inflight, 0, sizeof(seen_inflight));
+    fake_push(500, JSON,
+              "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    fake_push(200, JSON, gemini_reply);
+    serve("{'model':'emb','input':['hello world!','x']}");
+    expect_status(200);
+    assert_int_equal(fake_at, 2);
+    assert_string_equal(cfg->deployments[0].name, "e1");
+    assert_string_equal(cfg->deployments[1].name, "e2");
+    assert_int_equal(seen_inflight[0][0], 1); /* e1 during its call */
+    assert_int_equal(seen_inflight[0][1], 0);
+    assert_int_equal(seen_inflight[1][0], 0); /* e1 given back */
+    assert_int_equal(seen_inflight[1][1], 1); /* e2 during its call */
+    struct sy_dep_view v[8];
+    sy_state_views(worker.state, v);
+    assert_int_equal(v[0].inflight, 0);
+    assert_int_equal(v[1].inflight, 0);
+    worker.perform = fake_perform;
+    sy_state_stop(worker.state);
+    worker.state = NULL;
+}
+
 /* A reply with fewer vectors than inputs is the provider's failure: the
  * next deployment serves the request. */
 static void
@@ -386,6 +433,7 @@ main(void)
         T(test_openai_float),
         T(test_openai_base64),
         T(test_failover),
+        T(test_counts_in_flight),
         T(test_short_reply_fails_over),
         T(test_refuses_chat_models),
         T(test_gemini_tokens),
