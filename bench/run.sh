@@ -193,6 +193,10 @@ SW="$tmp/bin/switchyard"
 
 SY_BENCH_KEY="sk-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export SY_BENCH_KEY
+# The deployments' provider key: each has one, as a real deployment does
+# (a key's pick and its park are on every request's path).
+SY_BENCH_PROVIDER_KEY="sk-provider-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export SY_BENCH_PROVIDER_KEY
 
 # ------------------------------------------------------------ the stack
 say "temporary directory $tmp, results in $OUT"
@@ -227,8 +231,8 @@ sy_config() {     # sy_config FILE PROCESSES THREADS [PREFIX]
   "state": {"redis_url": "redis://127.0.0.1:$REDIS_PORT", "prefix": "${4:-sy:}"},
   "keys": {"bench": {"key_env": "SY_BENCH_KEY", "rpm": 100000000}},
   "providers": {
-    "mock-a": {"type": "openai", "base_url": "$MOCK/dep-a/v1", "auth": "none"},
-    "mock-b": {"type": "openai", "base_url": "$MOCK/dep-b/v1", "auth": "none"}
+    "mock-a": {"type": "openai", "base_url": "$MOCK/dep-a/v1", "api_key_env": ["SY_BENCH_PROVIDER_KEY"]},
+    "mock-b": {"type": "openai", "base_url": "$MOCK/dep-b/v1", "api_key_env": ["SY_BENCH_PROVIDER_KEY"]}
   },
   "deployments": {
     "dep-a": {"provider": "mock-a", "model": "mock-model",

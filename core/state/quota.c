@@ -13,6 +13,7 @@
 #include "base/sy.h"
 #include "quota.h"
 #include "keys.h"
+#include "park_cache.h"
 #include "base/clock.h"
 #include "base/mem.h"
 
@@ -264,6 +265,23 @@ sy_quota_caller(struct sy_quota *q, struct sy_store *s,
     return SY_OK;
 }
 
+/* Is key 'key' of 'p' one whose park the state thread's table holds
+ * (park_cache.h), and fresh? Then '*left_ms': how long it stays parked,
+ * by the cluster's park or this process's own (0: usable now). */
+static bool
+parked_by_cache(struct sy_quota *q, const struct sy_provider *p, unsigned key,
+                uint64_t *left_ms)
+{
+    uint64_t now = sy_now_ms(), until;
+    if (!sy_park_cache_covers(p) || !sy_park_cache_get(p, key, now, &until))
+        return false;
+    pthread_mutex_lock(&q->lock);
+    until = SY_MAX(until, q->win[provider_slot(q, p, key, 0)].parked_until_ms);
+    pthread_mutex_unlock(&q->lock);
+    *left_ms = until > now ? until - now : 0;
+    return true;
+}
+
 /* Pick a key of provider 'p' that is not parked and has quota for one
  * request and 'est_tokens', starting at the provider's round-robin
  * position; reserve on it. Returns the key index, or -1 when none can
@@ -281,6 +299,19 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
     uint32_t wait_ms = 0;
     for (size_t t = 0; t < p->nkeys; t++) {
         unsigned key = (unsigned)((start + t) % p->nkeys);
+        uint64_t left_ms;
+        if (s != NULL && parked_by_cache(q, p, key, &left_ms)) {
+            /* Known without a round trip: a key with no limits of its
+             * own has nothing to reserve, only its park to respect. */
+            if (left_ms == 0) {
+                memset(r, 0, sizeof(*r));
+                return (int)key;
+            }
+            uint32_t w = (uint32_t)SY_MIN(left_ms, (uint64_t)UINT32_MAX);
+            if (wait_ms == 0 || w < wait_ms)
+                wait_ms = w;
+            continue;
+        }
         char name[200];
         memset(r, 0, sizeof(*r));
         r->n = 2;

@@ -17,6 +17,9 @@
 #include "config/cost.h"
 #include "serve/pipeline_int.h"
 #include "state/quota.h"
+#include "state/park_cache.h"
+#include "state/keys.h"
+#include "base/clock.h"
 #include "state/ratelimit.h"
 #include "api/req.h"
 
@@ -532,6 +535,114 @@ test_provider_park(void **state)
     sy_store_free(s);
 }
 
+/* Scripts Redis has run so far (EVAL and EVALSHA calls). */
+static long long
+script_calls(struct sy_store *s)
+{
+    struct sy_arena a;
+    sy_arena_init(&a, 1u << 16);
+    struct sy_store_val *v;
+    assert_int_equal(sy_store_commandl(s, &a, &v, "INFO", "commandstats", NULL),
+                     SY_OK);
+    long long n = 0;
+    for (const char *c = v->str; (c = strstr(c, "cmdstat_eval")) != NULL; c++) {
+        const char *k = strstr(c, "calls=");
+        if (k != NULL)
+            n += strtoll(k + 6, NULL, 10);
+    }
+    sy_arena_cleanup(&a);
+    return n;
+}
+
+/* Read the cluster's parks into the table, as the state thread does. */
+static void
+park_cache_read(struct sy_store *s, const struct sy_config *cfg, size_t want)
+{
+    struct sy_store_batch b;
+    sy_store_batch_init(&b, 1u << 16);
+    struct sy_arena a;
+    sy_arena_init(&a, 1u << 16);
+    assert_int_equal(sy_park_cache_flush(&b, sy_store_prefix(s), cfg), want);
+    struct sy_store_val *r = NULL;
+    assert_int_equal(sy_store_exec(s, &b, &a, &r), SY_OK);
+    sy_park_cache_flush_done(cfg, r, want, sy_now_ms());
+    sy_arena_cleanup(&a);
+    sy_store_batch_cleanup(&b);
+}
+
+/* A key with no limits of its own: with the state thread's table of
+ * parks fresh, picking it runs no script in Redis; the cluster's park
+ * (made by another process) and this process's own both hold it; a
+ * stale table asks Redis as before. */
+static void
+test_park_cache(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_on(srv.port, NULL);
+    static const char *one_key[1] = { "sk-cache" };
+    atomic_uint cur;
+    atomic_init(&cur, 0u);
+    struct sy_provider prov[2];
+    memset(prov, 0, sizeof(prov));
+    prov[0].name = "pc-free";
+    prov[0].keys = one_key;
+    prov[0].nkeys = 1;
+    prov[0].key_cursor = &cur;
+    prov[1] = prov[0];
+    prov[1].name = "pc-limited"; /* limits of its own: not covered */
+    prov[1].key_limits.rpm = 1000;
+    struct sy_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.providers = prov;
+    cfg.nproviders = 2;
+    cfg.state.cluster_workers = 1;
+    cfg.state.refresh_ms = 200;
+    assert_true(sy_park_cache_covers(&prov[0]));
+    assert_false(sy_park_cache_covers(&prov[1]));
+    struct sy_quota *q = sy_quota_new(&cfg);
+    struct sy_reservation r;
+    sy_park_cache_flush_done(&cfg, NULL, 0, sy_now_ms()); /* stale */
+
+    /* Another process parks the key in Redis. */
+    char limit[200];
+    sy_key_limit_provider(limit, sizeof(limit), "pc-free", 0, SY_KEY_RPM);
+    assert_int_equal(sy_ratelimit_park(s, limit, 3000), SY_OK);
+    park_cache_read(s, &cfg, 1);
+    long long calls = script_calls(s);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
+        assert_in_range(r.wait_ms, 2000, 3000);
+    }
+    assert_int_equal(script_calls(s), calls);
+    /* The park ends in the cluster: usable from the next read on. */
+    char key[SY_KEY_MAX];
+    sy_key_ratelimit_park(key, sizeof(key), sy_store_prefix(s), limit);
+    assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", key, NULL), SY_OK);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
+    park_cache_read(s, &cfg, 1);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), 0);
+    assert_int_equal(script_calls(s), calls);
+    /* This process's own 429 holds it at once, before any read. */
+    sy_quota_park(q, s, &prov[0], 0, 2000);
+    calls = script_calls(s);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
+    assert_in_range(r.wait_ms, 1500, 2000);
+    assert_int_equal(script_calls(s), calls);
+    /* A key with limits is reserved in Redis as before. */
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), 0);
+    sy_quota_settle(q, s, &r, 10);
+    assert_true(script_calls(s) > calls);
+    /* A stale table: Redis is asked again. */
+    sy_park_cache_flush_done(&cfg, NULL, 0, sy_now_ms());
+    calls = script_calls(s);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
+    assert_true(script_calls(s) > calls);
+    sy_quota_free(q);
+    sy_store_free(s);
+}
+
 /* A virtual key with 50 tokens a minute, requests with a huge token
  * estimate (as max_tokens 2^63-1 gave before the parser bounded it):
  * before, the script failed on the number, the failure counted as
@@ -583,6 +694,7 @@ main(void)
         cmocka_unit_test(test_script_error_refuses),
         cmocka_unit_test(test_tpm_holds_with_huge_estimates),
         cmocka_unit_test(test_provider_park),
+        cmocka_unit_test(test_park_cache),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
