@@ -277,6 +277,12 @@ try_deployment(struct pctx *c, uint64_t est)
             if (key < 0) {
                 c->led.natt--; /* nothing was sent */
                 f.retry_after_ms = a->key_res.wait_ms;
+                if (a->key_res.check_failed) {
+                    /* Redis refused the check: not the provider's 429. */
+                    f.err = SY_ESTORE;
+                    f.message = "the provider key's limit could not be "
+                                "checked";
+                }
                 sy_pipeline_note_failure(c, &f);
                 return SY_ATTEMPT_NEXT;
             }
@@ -304,15 +310,11 @@ try_deployment(struct pctx *c, uint64_t est)
         if (ar == SY_ATTEMPT_DONE || c->result != SY_EUP_RATELIMIT ||
             w->quota == NULL || key < 0)
             return ar;
-        /* By this key's own 429 (a hedge's may have failed after it).
-         * A provider's only key is parked too: until its Retry-After the
-         * requests routed here move on without a call, where each one
-         * drew another 429 (the latency strategy spreads requests onto
-         * it, a static list only fails over onto it). */
+        /* By this key's own 429 (a hedge's may have failed after it);
+         * sy_quota_park says how long, and whether an only key waits. */
         uint32_t ra =
             a->hedge != 0 ? a->retry_after_ms : c->last.retry_after_ms;
-        uint32_t park = ra ? ra : 1000;
-        sy_quota_park(w->quota, w->store, p, (unsigned)key, park);
+        sy_quota_park(w->quota, w->store, p, (unsigned)key, ra);
     }
     return SY_ATTEMPT_NEXT;
 }

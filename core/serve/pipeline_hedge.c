@@ -255,8 +255,8 @@ park_hedge_key(struct sy_hedge_run *run)
     const struct sy_provider *p = run->h.dep->provider;
     if (run->h.result != SY_EUP_RATELIMIT || w->quota == NULL || run->key1 < 0)
         return;
-    uint32_t ms = run->a[1]->retry_after_ms;
-    sy_quota_park(w->quota, w->store, p, (unsigned)run->key1, ms ? ms : 1000);
+    sy_quota_park(w->quota, w->store, p, (unsigned)run->key1,
+                  run->a[1]->retry_after_ms);
 }
 
 /* The hedge's context: the request's, with buffers and stream state of

@@ -92,7 +92,7 @@ sy_park_cache_flush(struct sy_store_batch *b, const char *prefix,
 void
 sy_park_cache_flush_done(const struct sy_config *cfg,
                          const struct sy_store_val *replies, size_t n,
-                         uint64_t now_ms)
+                         uint64_t sent_ms)
 {
     pthread_mutex_lock(&park_mu);
     /* The replies come in the order sy_park_cache_flush() queued. */
@@ -105,16 +105,19 @@ sy_park_cache_flush_done(const struct sy_config *cfg,
         for (size_t k = 0; ok && k < p->nkeys; k++) {
             struct park_slot *s = slot_of(p, (unsigned)k, true);
             const struct sy_store_val *v = at < n ? &replies[at++] : NULL;
-            if (s == NULL || v == NULL || v->type != SY_STORE_INT) {
+            if (v == NULL || v->type != SY_STORE_INT) {
                 ok = false;
                 break;
             }
+            if (s == NULL) /* the table is full: this key asks Redis */
+                continue;
             /* PTTL: ms left; -2 no park (-1, no expiry, is never set). */
-            s->until_ms = v->i > 0 ? now_ms + (uint64_t)v->i : 0;
+            s->until_ms = v->i > 0 ? sent_ms + (uint64_t)v->i : 0;
         }
     }
-    fresh_until_ms =
-        ok && at == n ? now_ms + 2 * (uint64_t)cfg->state.refresh_ms + 1000 : 0;
+    fresh_until_ms = ok && at == n
+                         ? sent_ms + 2 * (uint64_t)cfg->state.refresh_ms + 1000
+                         : 0;
     pthread_mutex_unlock(&park_mu);
 }
 

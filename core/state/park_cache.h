@@ -37,9 +37,11 @@ bool sy_park_cache_covers(const struct sy_provider *p);
  * the table is not used until the next). */
 size_t sy_park_cache_flush(struct sy_store_batch *b, const char *prefix,
                            const struct sy_config *cfg);
+/* 'sent_ms': the local clock when the batch went out (a park's time
+ * left counts from there, never from after the round trip). */
 void sy_park_cache_flush_done(const struct sy_config *cfg,
                               const struct sy_store_val *replies, size_t n,
-                              uint64_t now_ms);
+                              uint64_t sent_ms);
 
 /* The cluster's park of key 'key' of 'p' as last read: true with
  * '*until_ms' (local clock; 0 or past: not parked) when the table holds

@@ -324,6 +324,11 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
         reserve(q, s, r, &res);
         if (res.allowed)
             return (int)key;
+        if (res.failed) {
+            memset(r, 0, sizeof(*r));
+            r->check_failed = true;
+            return -1;
+        }
         if (res.retry_after_ms > 0 &&
             (wait_ms == 0 || res.retry_after_ms < wait_ms))
             wait_ms = res.retry_after_ms;
@@ -333,12 +338,25 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
     return -1;
 }
 
-/* Key 'key' of 'p' answered 429: refuse it for 'ms', cluster-wide (and
- * locally, so this process stops at once even if Redis is away). */
+/* Key 'key' of 'p' answered 429 with the wait 'ms' the provider gave (0:
+ * none): refuse it for that long, cluster-wide (and locally, so this
+ * process stops at once even if Redis is away). A key with others beside
+ * it waits 1 s without a hint (the next key serves meanwhile). A
+ * provider's only key waits only on the provider's own hint: a 429 with
+ * none may be one request's (a prompt over the key's tokens per minute),
+ * and parking the only key would refuse every caller on one caller's
+ * request. No park is longer than SY_QUOTA_PARK_MAX_MS: a key told to
+ * wait an hour is tried again each minute (one call), not left idle. */
 void
 sy_quota_park(struct sy_quota *q, struct sy_store *s,
               const struct sy_provider *p, unsigned key, uint32_t ms)
 {
+    if (ms == 0) {
+        if (p->nkeys < 2)
+            return;
+        ms = 1000;
+    }
+    ms = SY_MIN(ms, SY_QUOTA_PARK_MAX_MS);
     if (p->nkeys == 0)
         return;
     char name[200];

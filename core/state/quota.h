@@ -14,7 +14,8 @@
 #include "ratelimit.h"
 #include "io/store.h"
 
-#define SY_QUOTA_WINDOW_MS 60000u /* RPM and TPM: per minute */
+#define SY_QUOTA_WINDOW_MS   60000u /* RPM and TPM: per minute */
+#define SY_QUOTA_PARK_MAX_MS 60000u /* the longest a 429 parks a key */
 
 /* One reservation: what to settle after the call. */
 struct sy_reservation {
@@ -27,8 +28,10 @@ struct sy_reservation {
     char names[2][200];
     unsigned slot[2]; /* local window index per item */
     uint64_t window_id;
-    uint32_t wait_ms; /* no key could take it: the shortest hint of when
-                         one may (sy_quota_provider_key) */
+    uint32_t wait_ms;  /* no key could take it: the shortest hint of when
+                          one may (sy_quota_provider_key) */
+    bool check_failed; /* ... and a limit could not be checked (the
+                          script failed): no key is known to be limited */
 };
 
 struct sy_quota;

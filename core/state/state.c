@@ -552,6 +552,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     sy_hedge_flush(&fx->batch, prefix, cfg, wall); /* hedge shares */
     size_t park_at = fx->batch.n; /* the keys' parks (park_cache.h) */
     size_t nparks = sy_park_cache_flush(&fx->batch, prefix, cfg);
+    uint64_t sent_ms = sy_now_ms(); /* a park's time left is from here */
     if (fx->batch.n > 0) {
         struct sy_store_val *replies = NULL;
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
@@ -560,7 +561,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             return;
         }
         sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
-        sy_park_cache_flush_done(cfg, replies + park_at, nparks, sy_now_ms());
+        sy_park_cache_flush_done(cfg, replies + park_at, nparks, sent_ms);
         /* Breaker replies are among the others; parse the ones that are
          * breaker states (they carry a transition when one happened). */
         pthread_mutex_lock(&st->lock);

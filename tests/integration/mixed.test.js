@@ -226,9 +226,15 @@ for (const server of h.SERVERS) {
             assertCompletion(r, 'oa');
             assert.equal(r.headers['x-switchyard-attempts'], '2');
             assertStream(await post({ model: 'mix-goa', stream: true }), 'oa');
-            /* And the mock's own 429 (RetryInfo plus Retry-After). */
+            /* And the mock's own 429 (RetryInfo plus Retry-After), once
+             * the park above has ended: ge is called, and parked again. */
+            await h.sleep(1100);
+            const before = (await stack.mock.stats()).ge.by_status['429'];
             await stack.mock.fault('ge', { status: 429, retry_after: 1 });
-            assertCompletion(await post({ model: 'mix-goa' }), 'oa');
+            const r2 = await post({ model: 'mix-goa' });
+            assertCompletion(r2, 'oa');
+            assert.equal(r2.headers['x-switchyard-attempts'], '2');
+            assert.equal((await stack.mock.stats()).ge.by_status['429'], before + 1);
             await h.sleep(1100);
         });
 

@@ -512,6 +512,10 @@ test_provider_park(void **state)
 
     sy_quota_park(q, s, &prov[0], 0, 2000);
     assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), 0);
+    /* An only key waits on the provider's own hint only: a 429 without
+     * one may be one request's. */
+    sy_quota_park(q, s, &prov[1], 0, 0);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), 0);
     sy_quota_park(q, s, &prov[1], 0, 2000);
     assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), -1);
     assert_in_range(r.wait_ms, 1500, 2000);
@@ -521,15 +525,23 @@ test_provider_park(void **state)
     assert_int_equal(sy_quota_provider_key(other, s, &prov[1], 10, &r), -1);
     assert_in_range(r.wait_ms, 1500, 2000);
     sy_quota_free(other);
-    /* Two keys: the other one is used while the first waits. */
-    sy_quota_park(q, s, &prov[2], 0, 2000);
+    /* Two keys: the other one is used while the first waits (1 s
+     * without a hint); no park is longer than a minute. */
+    sy_quota_park(q, s, &prov[2], 0, 0);
     for (int i = 0; i < 4; i++)
         assert_int_equal(sy_quota_provider_key(q, s, &prov[2], 10, &r), 1);
+    sy_quota_park(q, s, &prov[2], 1, 3600000);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[2], 10, &r), -1);
+    assert_in_range(r.wait_ms, 900, 1000); /* key 1's park: key 2's is
+                                              longer */
+    sy_quota_park(q, s, &prov[2], 0, 3600000);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[2], 10, &r), -1);
+    assert_in_range(r.wait_ms, 59000, SY_QUOTA_PARK_MAX_MS);
     /* A park is never shortened, and it ends. */
     sy_quota_park(q, s, &prov[1], 0, 1);
     assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), -1);
     usleep(2100 * 1000);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 2; i++)
         assert_true(sy_quota_provider_key(q, s, &prov[i], 10, &r) >= 0);
     sy_quota_free(q);
     sy_store_free(s);
@@ -583,7 +595,10 @@ test_park_cache(void **state)
     static const char *one_key[1] = { "sk-cache" };
     atomic_uint cur;
     atomic_init(&cur, 0u);
-    struct sy_provider prov[2];
+    static const char *two_keys[2] = { "sk-c1", "sk-c2" };
+    atomic_uint cur2;
+    atomic_init(&cur2, 0u);
+    struct sy_provider prov[3];
     memset(prov, 0, sizeof(prov));
     prov[0].name = "pc-free";
     prov[0].keys = one_key;
@@ -592,10 +607,14 @@ test_park_cache(void **state)
     prov[1] = prov[0];
     prov[1].name = "pc-limited"; /* limits of its own: not covered */
     prov[1].key_limits.rpm = 1000;
+    prov[2].name = "pc-two";
+    prov[2].keys = two_keys;
+    prov[2].nkeys = 2;
+    prov[2].key_cursor = &cur2;
     struct sy_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.providers = prov;
-    cfg.nproviders = 2;
+    cfg.nproviders = 3;
     cfg.state.cluster_workers = 1;
     cfg.state.refresh_ms = 200;
     assert_true(sy_park_cache_covers(&prov[0]));
@@ -608,7 +627,7 @@ test_park_cache(void **state)
     char limit[200];
     sy_key_limit_provider(limit, sizeof(limit), "pc-free", 0, SY_KEY_RPM);
     assert_int_equal(sy_ratelimit_park(s, limit, 3000), SY_OK);
-    park_cache_read(s, &cfg, 1);
+    park_cache_read(s, &cfg, 3);
     long long calls = script_calls(s);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
@@ -620,9 +639,20 @@ test_park_cache(void **state)
     sy_key_ratelimit_park(key, sizeof(key), sy_store_prefix(s), limit);
     assert_int_equal(sy_store_commandl(s, NULL, NULL, "DEL", key, NULL), SY_OK);
     assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
-    park_cache_read(s, &cfg, 1);
+    park_cache_read(s, &cfg, 3);
     for (int i = 0; i < 5; i++)
         assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), 0);
+    assert_int_equal(script_calls(s), calls);
+    /* Each reply goes to its own key: the second key of the second
+     * covered provider parked, its first serves every pick. */
+    char limit2[200];
+    sy_key_limit_provider(limit2, sizeof(limit2), "pc-two", 1, SY_KEY_RPM);
+    assert_int_equal(sy_ratelimit_park(s, limit2, 3000), SY_OK);
+    park_cache_read(s, &cfg, 3);
+    calls = script_calls(s);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sy_quota_provider_key(q, s, &prov[2], 10, &r), 0);
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), 0);
     assert_int_equal(script_calls(s), calls);
     /* This process's own 429 holds it at once, before any read. */
     sy_quota_park(q, s, &prov[0], 0, 2000);
@@ -630,10 +660,23 @@ test_park_cache(void **state)
     assert_int_equal(sy_quota_provider_key(q, s, &prov[0], 10, &r), -1);
     assert_in_range(r.wait_ms, 1500, 2000);
     assert_int_equal(script_calls(s), calls);
-    /* A key with limits is reserved in Redis as before. */
+    /* A key with limits is reserved in Redis as before; a limit the
+     * script cannot check is no rate limit (check_failed, no wait). */
     assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), 0);
     sy_quota_settle(q, s, &r, 10);
     assert_true(script_calls(s) > calls);
+    char lim1[200], wkey[SY_KEY_MAX];
+    sy_key_limit_provider(lim1, sizeof(lim1), "pc-limited", 0, SY_KEY_RPM);
+    uint64_t wid = redis_window(s);
+    for (uint64_t w = wid; w <= wid + 1; w++) {
+        sy_key_ratelimit_window(wkey, sizeof(wkey), sy_store_prefix(s), lim1,
+                                w);
+        assert_int_equal(
+            sy_store_commandl(s, NULL, NULL, "SET", wkey, "abc", NULL), SY_OK);
+    }
+    assert_int_equal(sy_quota_provider_key(q, s, &prov[1], 10, &r), -1);
+    assert_true(r.check_failed);
+    assert_int_equal(r.wait_ms, 0);
     /* A stale table: Redis is asked again. */
     sy_park_cache_flush_done(&cfg, NULL, 0, sy_now_ms());
     calls = script_calls(s);
