@@ -282,6 +282,15 @@ parked_by_cache(struct sy_quota *q, const struct sy_provider *p, unsigned key,
     return true;
 }
 
+/* Keep in '*wait_ms' the shorter of it and 'ms' (0: none known). */
+static void
+shorter_wait(uint32_t *wait_ms, uint64_t ms)
+{
+    uint32_t w = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+    if (w > 0 && (*wait_ms == 0 || w < *wait_ms))
+        *wait_ms = w;
+}
+
 /* Pick a key of provider 'p' that is not parked and has quota for one
  * request and 'est_tokens', starting at the provider's round-robin
  * position; reserve on it. Returns the key index, or -1 when none can
@@ -307,9 +316,7 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
                 memset(r, 0, sizeof(*r));
                 return (int)key;
             }
-            uint32_t w = (uint32_t)SY_MIN(left_ms, (uint64_t)UINT32_MAX);
-            if (wait_ms == 0 || w < wait_ms)
-                wait_ms = w;
+            shorter_wait(&wait_ms, left_ms);
             continue;
         }
         char name[200];
@@ -329,9 +336,7 @@ sy_quota_provider_key(struct sy_quota *q, struct sy_store *s,
             r->check_failed = true;
             return -1;
         }
-        if (res.retry_after_ms > 0 &&
-            (wait_ms == 0 || res.retry_after_ms < wait_ms))
-            wait_ms = res.retry_after_ms;
+        shorter_wait(&wait_ms, res.retry_after_ms);
     }
     memset(r, 0, sizeof(*r));
     r->wait_ms = wait_ms;
