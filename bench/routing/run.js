@@ -139,7 +139,7 @@ class SeededMock extends h.Mock {
         const portFile = path.join(this.dir, 'mock.port');
         this.proc = h.spawnProc('mock-llm', [h.MOCK, '--port', '0', '--port-file', portFile,
             '--max-lifetime', process.env.SY_TEST_LIFETIME, '--threads', '4', '--quiet',
-            '--seed', String(SEED)], { log: path.join(this.dir, 'mock.log') });
+            '--seed', String(SEED), '--common-draws'], { log: path.join(this.dir, 'mock.log') });
         await h.waitFor('mock-llm port file', () => {
             const t = fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim();
             if (t && /^\d+$/.test(t)) this.port = Number(t);
@@ -202,6 +202,7 @@ function record(g, t0, req, res) {
         attempts: Number(res.headers['x-switchyard-attempts'] || 0),
         hedged: /hedge=(won|lost)/.test(route), hedge_won: /hedge=won/.test(route),
         affinity: (/affinity=([a-z-]+)/.exec(route) || [])[1] || null,
+        route, /* the whole x-switchyard-route, to read a run by hand */
     };
 }
 

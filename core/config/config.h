@@ -151,7 +151,9 @@ struct sy_group {
     uint32_t max_p99_ms;  /* latency/cost threshold on total p99; 0 off */
     uint32_t max_ttft_ms; /* threshold on time to first token p95; 0 */
     unsigned min_samples; /* fewer: the deployment is still learned */
-    unsigned explore_pct; /* share of traffic given to unlearned ones */
+    unsigned explore_pct; /* share of traffic that probes unlearned or
+                             slow ones; 0 also turns off the latency
+                             strategy's optimistic start */
     enum sy_contract_policy on_violation;
     bool stream_buffer;    /* streams with a schema: buffer, validate,
                                   then send (else validate at the end) */

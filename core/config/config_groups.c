@@ -61,7 +61,8 @@ static const struct field group_fields[] = {
     { "min_samples", F_UINT, GRP(min_samples), 0, 1000000, false,
       "requests in the window before a deployment counts as learned" },
     { "explore_pct", F_UINT, GRP(explore_pct), 0, 50, false,
-      "percent of traffic that may go to deployments still learned" },
+      "percent of traffic that probes deployments still learned or known "
+      "slow (0: no probes, no optimistic start)" },
     { "clamp_max_tokens", F_BOOL, GRP(clamp_max_tokens), 0, 0, false,
       "lower max_tokens to a deployment's output limit instead of "
       "excluding it" },

@@ -29,6 +29,7 @@
 #include "state/quota.h"
 #include "api/req.h"
 #include "router.h"
+#include "state/inflight.h"
 #include "state/state.h"
 #include "io/usagelog.h"
 #include "state/vkeys.h"
@@ -182,8 +183,12 @@ count_chunk(struct pctx *c, const struct sy_chunk *ch)
                         "counts; bounded",
                         c->dep->name);
     }
-    if (c->first_event_us == 0 && !ch->usage_only)
+    if (c->first_event_us == 0 && !ch->usage_only) {
         c->first_event_us = sy_now_us();
+        sy_inflight_wait_end(sy_state_inflight(c->w->state), c->dep->index,
+                             c->wait_slot, c->first_event_us);
+        c->wait_slot = -1;
+    }
 }
 
 /* A native event that closes the message (Anthropic's message_delta,
@@ -332,6 +337,10 @@ sy_pipeline_on_stream_data(void *ud, const char *p, size_t n)
              * bounded by max_response_bytes). */
             c->as = NULL;
             c->json_reply = true;
+            /* it came whole: no first token to wait for */
+            sy_inflight_wait_cancel(sy_state_inflight(c->w->state),
+                                    c->dep->index, c->wait_slot);
+            c->wait_slot = -1;
         } else if (!sy_pipeline_ctype_is(c->uc->content_type,
                                          "text/event-stream")) {
             c->f.err = SY_EUP_PROTO;

@@ -34,6 +34,7 @@
 #include "contract/contract.h"
 #include "io/upstream.h"
 #include "io/worker.h"
+#include "state/inflight.h"
 #include "state/state.h"
 
 #include <stdio.h>
@@ -131,6 +132,7 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     c->call.fail = f;
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
+    c->wait_slot = -1;
     memset(out, 0, sizeof(*out));
     /* A hedge's request is built apart: the first one's body may still
      * be going out (pipeline_hedge.c). */
@@ -571,7 +573,14 @@ sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
     }
     c->uc = uc;
     sy_pipeline_trace_call(c, uc);
-    sy_state_inflight(c->w->state, c->dep, 1); /* the router spreads by it */
+    /* The router spreads by the count, and a stream's wait for its
+     * first token shows a slowdown before any sample does. */
+    struct sy_inflight *fl = sy_state_inflight(c->w->state);
+    sy_inflight_add(fl, c->dep->index, 1);
+    c->wait_slot =
+        uc->on_data != NULL
+            ? sy_inflight_wait_begin(fl, c->dep->index, c->attempt_start_us)
+            : -1;
     return true;
 }
 
@@ -607,7 +616,15 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
     attempt_close(c, a, uc, e != SY_ETOOBIG);
     /* Its own Retry-After: a hedged pair's other may fail later. */
     a->retry_after_ms = c->result == SY_EUP_RATELIMIT ? f->retry_after_ms : 0;
-    sy_state_inflight(c->w->state, a->d, -1);
+    /* Still waiting for a first token: a cut or a time-out waited at
+     * least this long; any other end says nothing of that time. */
+    struct sy_inflight *fl = sy_state_inflight(c->w->state);
+    if (uc->cancel || c->result == SY_EUP_TIMEOUT)
+        sy_inflight_wait_end(fl, a->d->index, c->wait_slot, sy_now_us());
+    else
+        sy_inflight_wait_cancel(fl, a->d->index, c->wait_slot);
+    c->wait_slot = -1;
+    sy_inflight_add(fl, a->d->index, -1);
     sy_pipeline_trace_call_done(c, a, uc);
     c->uc = NULL;
     sy_upstream_call_cleanup(uc);

@@ -43,6 +43,7 @@
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "state/quota.h"
+#include "state/inflight.h"
 #include "state/state.h"
 
 #include <stdio.h>
@@ -374,9 +375,9 @@ embed_attempt(struct pctx *c, const char *api_key, struct sy_attempt *a)
     sy_pipeline_trace_call(c, &uc);
     /* Counted in flight as a chat attempt is: the latency strategy's
      * two choices spread embeddings by it too. */
-    sy_state_inflight(c->w->state, c->dep, 1);
+    sy_inflight_add(sy_state_inflight(c->w->state), c->dep->index, 1);
     enum sy_err e = c->w->perform(c->w->up, &uc);
-    sy_state_inflight(c->w->state, c->dep, -1);
+    sy_inflight_add(sy_state_inflight(c->w->state), c->dep->index, -1);
     enum sy_attempt_result ar =
         e == SY_OK && uc.status >= 200 && uc.status < 300
             ? on_reply(c, &uc, &f)

@@ -111,8 +111,9 @@ struct pctx {
                                        breaker's half-open probe */
     uint64_t attempt_start_us;
     uint64_t first_event_us; /* first stream event of the attempt */
-    enum sy_err result;      /* the attempt's outcome class */
-    int64_t cost_micro_usd;  /* of the answered attempt */
+    int wait_slot;      /* its wait for that event (state/inflight.h), or -1 */
+    enum sy_err result; /* the attempt's outcome class */
+    int64_t cost_micro_usd; /* of the answered attempt */
     /* the transaction (ledger.h): reservations and attempts */
     struct sy_ledger led;
     /* another transaction than chat (embeddings, pipeline_embed.c): its

@@ -20,13 +20,16 @@
  *   drained), the one with fewer attempts in flight in this process
  *   taking it (ties: the first drawn). Equal deployments get equal
  *   shares; a clearly slower one gets nothing but fallbacks. The rest
- *   follow by expected latency, then those over a threshold.
+ *   follow by expected latency, then those over a threshold. A stream in
+ *   flight here that has waited for its first token longer than the
+ *   deployment's p95 raises its expected latency to that wait (before
+ *   any slow sample has finished: state/inflight.h).
  * - cost: the same judgement; cheapest first within the thresholds.
  *
  * Exploration: explore_pct percent of requests put one deployment first
  * that is still being learned, or one known to be slow (or drained)
- * whose window has run thin (fewer than min_samples) and that has no
- * attempt in flight here: a slow deployment is re-probed within that
+ * whose window has run thin (fewer than min_samples) or that a stream's
+ * wait drained, and that has no attempt in flight here: a slow deployment is re-probed within that
  * share only, a few requests per window, never relearned as new. It is
  * paced by the request's number in its group (every 100 / explore_pct-th,
  * those waiting taking turns), so the share holds second by second, not
@@ -54,6 +57,8 @@ struct judged {
     bool learning;           /* never seen live: being learned */
     bool stale;              /* judged by its last known picture */
     bool thin;               /* its window holds fewer than min_samples */
+    bool waited;             /* its score raised by a stream's wait */
+    uint64_t started;        /* attempts this process started on it */
     bool good;               /* meets the group's thresholds */
     double score;            /* expected ms (latency) or USD (cost) */
     double weight;           /* latency: its spread weight; 0 drained */
@@ -125,6 +130,7 @@ judge(const struct sy_group *g, const struct sy_dep_view *v,
     bool live = learned && v->recent_samples >= SY_STATE_RECENT_MIN;
     j->pic = live_picture(v);
     j->inflight = v->inflight;
+    j->started = v->started;
     j->thin = !learned;
     if (needs_learning && !live && v->known.samples > 0 &&
         (!v->known.outlived || !learned)) {
@@ -135,6 +141,16 @@ judge(const struct sy_group *g, const struct sy_dep_view *v,
     }
     j->good = !j->learning && meets_thresholds(g, &j->pic);
     j->score = cost ? sy_router_cost_usd(j->d, rq) : expected_ms(&j->pic, rq);
+    /* A stream here that has waited past the p95 time to first token
+     * shows that the deployment is slower now than its window knows: a
+     * new request would wait at least as long for its first token. */
+    if (!cost && j->pic.ttft_p95_ms > 0 && v->wait_ms > j->pic.ttft_p95_ms) {
+        double now = j->score - (double)j->pic.ttft_p50_ms + (double)v->wait_ms;
+        if (now > j->score) {
+            j->score = now;
+            j->waited = true;
+        }
+    }
 }
 
 /* The spread weight of expected latency 'ms' against the best 'best'. */
@@ -225,13 +241,16 @@ known_slow(const struct judged *j, bool latency)
 }
 
 /* May 'j' be explored: still learned, or known slow (or drained) with a
- * thin window and nothing in flight here? */
+ * thin window or by a stream's wait, and nothing in flight here? */
 static bool
 waits_for_probe(const struct judged *j, bool latency)
 {
     if (j->learning)
         return true;
-    return j->stale && j->thin && known_slow(j, latency) && j->inflight == 0;
+    /* Drained by a stream's wait: only a probe's first token tells
+     * whether it is still slow (state/inflight.h). */
+    return (j->waited || (j->stale && j->thin)) && known_slow(j, latency) &&
+           j->inflight == 0;
 }
 
 /* Append the entries of 'j' selected by 'idx' in order, but for the
@@ -328,7 +347,27 @@ sy_router_plan_ranked(const struct sy_group *g, const struct sy_dep_view *views,
     if (ngood == 0)
         order_learning(j, learning, nlearning, latency, rnd);
     size_t first = SIZE_MAX;
-    if (latency && (ngood > 0 || nlearning > 0))
+    size_t spread[SY_ROUTE_MAX], nspread = 0;
+    if (latency && ngood > 0 && g->explore_pct > 0) {
+        /* Those still being learned share the first place as if as fast
+         * as the best good one (an optimistic start) for their first
+         * min_samples attempts in this process: at the exploration share
+         * alone they would take a minute to learn while the first one
+         * learned took all the traffic. After that (a deployment whose
+         * calls give no latency sample, a bad key; a group too quiet to
+         * fill a window) they are left to exploration as before. */
+        for (size_t i = 0; i < ngood; i++)
+            spread[nspread++] = good[i];
+        for (size_t i = 0; i < nlearning; i++) {
+            if (j[learning[i]].started >= g->min_samples)
+                continue;
+            j[learning[i]].score = j[good[0]].score;
+            spread[nspread++] = learning[i];
+        }
+    }
+    if (nspread > ngood)
+        first = spread_pick(j, spread, nspread, rnd);
+    else if (latency && (ngood > 0 || nlearning > 0))
         first = spread_pick(j, good, ngood, rnd);
     else if (latency)
         /* Every one over a threshold: the thresholds tell none apart,
@@ -351,6 +390,6 @@ sy_router_plan_ranked(const struct sy_group *g, const struct sy_dep_view *views,
     if (first != SIZE_MAX)
         emit(out, j, &first, 1, ex, SIZE_MAX, NULL, latency);
     emit(out, j, good, ngood, first, ex, NULL, latency);
-    emit(out, j, learning, nlearning, ex, SIZE_MAX, NULL, latency);
+    emit(out, j, learning, nlearning, ex, first, NULL, latency);
     emit(out, j, slow, nslow, ex, first, NULL, latency);
 }

@@ -18,6 +18,7 @@
  */
 #include "base/sy.h"
 #include "state.h"
+#include "inflight.h"
 #include "keys.h"
 #include "base/clock.h"
 #include "base/limits.h"
@@ -93,7 +94,7 @@ struct sy_state {
                              not at the next refresh */
     atomic_uint_fast64_t *route_seq; /* requests routed per group
                                         (cfg->ngroups) */
-    atomic_uint *inflight;           /* attempts out per deployment */
+    struct sy_inflight *inflight;    /* attempts out per deployment */
     pthread_t thread;
     bool thread_started;
     struct sy_metrics *metrics; /* this process's counters (metrics.h) */
@@ -197,29 +198,27 @@ sy_state_route_seq(struct sy_state *st, const struct sy_group *g)
 void
 sy_state_views(struct sy_state *st, struct sy_dep_view *out)
 {
-    uint64_t now = sy_now_ms();
+    uint64_t now_us = sy_now_us();
+    uint64_t now = now_us / 1000;
     pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < st->cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
         fill_view(st, ds, now, &out[i]);
         sy_known_keep(&ds->known, &ds->known_at_ms, &out[i], now, ds->learn_min,
                       st->cfg->state.window_ms);
-        out[i].inflight = atomic_load(&st->inflight[i]);
+        out[i].inflight = sy_inflight_count(st->inflight, i);
+        out[i].started = sy_inflight_started(st->inflight, i);
+        out[i].wait_ms = sy_inflight_wait_ms(st->inflight, i, now_us);
     }
     pthread_mutex_unlock(&st->lock);
 }
 
-/* An attempt on 'd' starts (+1) or ends (-1) in this process: the
- * latency strategy spreads by it (struct sy_dep_view.inflight). */
-void
-sy_state_inflight(struct sy_state *st, const struct sy_deployment *d, int delta)
+/* This process's attempts in flight (state/inflight.h): the latency
+ * strategy spreads by their count and reads their waits. */
+struct sy_inflight *
+sy_state_inflight(struct sy_state *st)
 {
-    if (st == NULL || d == NULL || d->index >= st->cfg->ndeployments)
-        return;
-    if (delta > 0)
-        atomic_fetch_add(&st->inflight[d->index], 1u);
-    else
-        atomic_fetch_sub(&st->inflight[d->index], 1u);
+    return st != NULL ? st->inflight : NULL;
 }
 
 static void adopt(struct sy_state *st, unsigned dep,
@@ -727,9 +726,8 @@ sy_state_start(const struct sy_config *cfg, struct sy_metrics_shared *counters,
     for (size_t i = 0; i <= cfg->ngroups; i++)
         atomic_init(&st->route_seq[i], rand32() % 100u);
     st->deps = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->deps));
-    st->inflight = sy_xcalloc(cfg->ndeployments + 1, sizeof(*st->inflight));
+    st->inflight = sy_inflight_new(cfg->ndeployments);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
-        atomic_init(&st->inflight[i], 0u);
         st->deps[i].learn_min = sy_known_learn_min(cfg, &cfg->deployments[i]);
         sy_breaker_init(&st->deps[i].local);
         sy_latency_window_init(&st->deps[i].win, cfg->state.slice_ms,
@@ -761,7 +759,7 @@ sy_state_stop(struct sy_state *st)
     for (size_t i = 0; i < st->cfg->ndeployments; i++)
         sy_latency_window_cleanup(&st->deps[i].win);
     free(st->deps);
-    free(st->inflight);
+    sy_inflight_free(st->inflight);
     free(st->route_seq);
     sy_metrics_free(st->metrics);
     free(st->queue);

@@ -52,6 +52,11 @@ struct sy_dep_view {
                                 slices: SY_STATE_RECENT_MIN or more and
                                 the quantiles above are live */
     unsigned inflight;         /* attempts on it in this process now */
+    uint64_t started;          /* attempts on it this process started */
+    uint32_t wait_ms;          /* its streams' wait for a first token in
+                                  this process: the second-longest of
+                                  those waiting and the last two ended
+                                  (state/inflight.h) */
     struct sy_dep_known known; /* the last live picture, kept when
                                   traffic stops (state_known.c) */
 };
@@ -85,8 +90,8 @@ void sy_state_probe_done(struct sy_state *st, const struct sy_deployment *d,
                          const char *token);
 struct sy_group;
 uint64_t sy_state_route_seq(struct sy_state *st, const struct sy_group *g);
-void sy_state_inflight(struct sy_state *st, const struct sy_deployment *d,
-                       int delta);
+struct sy_inflight;
+struct sy_inflight *sy_state_inflight(struct sy_state *st);
 
 /* state_known.c: the last live picture of a deployment (pure). */
 void sy_known_keep(struct sy_dep_known *k, uint64_t *k_at_ms,

@@ -286,6 +286,7 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
     struct sy_mock_fault under;
     struct sy_mock_fault eff;
     struct sy_mock_prefix *pre = NULL;
+    struct sy_mock_rng common;
     char err[256];
     bool bad;
     const char *key;
@@ -330,6 +331,19 @@ app_chat(struct sy_mock_server *srv, struct sy_mock_rng *rng,
         snprintf(p->bill.tag, sizeof(p->bill.tag), "%s", eff.tag);
     }
     sy_mock_chat_pick_tool(&chat, &eff);
+    if (srv->draws != NULL) {
+        /* --common-draws: this request's luck, not the worker's */
+        bool failing =
+            (eff.has &
+             (SY_MOCK_F_ERROR_BODY | SY_MOCK_F_BODY_BYTES |
+              SY_MOCK_F_MALFORMED | SY_MOCK_F_STREAM_ERROR |
+              SY_MOCK_F_STREAM_DROP_AFTER | SY_MOCK_F_STREAM_STALL_AFTER)) ||
+            ((eff.has & SY_MOCK_F_STATUS) && eff.status >= 400) ||
+            ((eff.has & SY_MOCK_F_RESET) && eff.reset) ||
+            ((eff.has & SY_MOCK_F_STALL) && eff.stall);
+        sy_mock_draws_seed(srv->draws, srv->seed, req, body, !failing, &common);
+        rng = &common;
+    }
     sy_mock_reply_plan(srv, rng, d, dep, &chat, &eff, p);
     /* only an answered request leaves its prefix in the cache */
     if (pre != NULL && p->status == 200 && !p->reset && !p->stall) {

@@ -26,13 +26,14 @@ struct mock_opts {
     long max_lifetime_s; /* 0 = no limit */
     const char *config;
     bool quiet;
+    bool common_draws;
     long seed;
 };
 
 static const char mock_usage[] =
     "usage: mock-llm [--host 127.0.0.1] [--port N] [--port-file FILE]\n"
     "                [--threads N] [--max-lifetime SECS] [--config FILE]\n"
-    "                [--seed N] [--quiet]\n"
+    "                [--seed N] [--common-draws] [--quiet]\n"
     "A mock OpenAI-style LLM provider for tests; see tests/fakes/README.md.\n";
 
 enum mock_flag_kind {
@@ -62,6 +63,8 @@ static const struct mock_flag {
     { "--config", MOCK_FLAG_STR, offsetof(struct mock_opts, config), 0, 0 },
     { "--seed", MOCK_FLAG_LONG, offsetof(struct mock_opts, seed), 0,
       0x7fffffffL },
+    { "--common-draws", MOCK_FLAG_BOOL,
+      offsetof(struct mock_opts, common_draws), 0, 0 },
     { "--quiet", MOCK_FLAG_BOOL, offsetof(struct mock_opts, quiet), 0, 0 },
 };
 
@@ -253,17 +256,22 @@ main(int argc, char **argv)
     memset(&srv, 0, sizeof(srv));
     srv.seed = (uint64_t)o.seed;
     srv.quiet = o.quiet;
+    if (o.common_draws) {
+        srv.draws = sy_mock_draws_new();
+    }
     atomic_init(&srv.next_id, 1);
     atomic_init(&srv.next_call_id, 1);
     srv.state = sy_mock_state_new(srv.seed);
     srv.tally = sy_mock_tally_new();
     if (o.config != NULL && !sy_mock_app_load_config(&srv, o.config)) {
+        sy_mock_draws_free(srv.draws);
         sy_mock_tally_free(srv.tally);
         sy_mock_state_free(srv.state);
         return 2;
     }
     h = sy_mock_http_new(&srv, o.host, (int)o.port, (int)o.threads, &port);
     if (h == NULL) {
+        sy_mock_draws_free(srv.draws);
         sy_mock_tally_free(srv.tally);
         sy_mock_state_free(srv.state);
         return 1;
@@ -284,6 +292,7 @@ main(int argc, char **argv)
 out:
     sy_mock_http_stop(h);
     sy_mock_http_free(h);
+    sy_mock_draws_free(srv.draws);
     sy_mock_tally_free(srv.tally);
     sy_mock_state_free(srv.state);
     return rc;

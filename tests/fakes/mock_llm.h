@@ -466,6 +466,18 @@ void sy_mock_tally_record(struct sy_mock_tally *t, const struct sy_mock_bill *b,
 void sy_mock_tally_json(struct sy_mock_tally *t, struct sy_mock_buf *out);
 void sy_mock_tally_reset(struct sy_mock_tally *t);
 
+/* ---- common latency draws for benchmarks (mock_draws.c) ---------------- */
+
+struct sy_mock_draws;
+struct sy_mock_req;
+struct json_object;
+
+struct sy_mock_draws *sy_mock_draws_new(void);
+void sy_mock_draws_free(struct sy_mock_draws *d);
+void sy_mock_draws_seed(struct sy_mock_draws *d, uint64_t seed,
+                        const struct sy_mock_req *req, struct json_object *body,
+                        bool answered, struct sy_mock_rng *rng);
+
 /* ---- HTTP requests and response plans (mock_conn.c <-> mock_app.c) ----- */
 
 struct sy_mock_header {
@@ -526,6 +538,7 @@ struct sy_mock_server {
     struct sy_mock_state *state; /* shared, see mock_state.c */
     struct sy_mock_tally *tally; /* shared, see mock_tally.c */
     uint64_t seed;               /* --seed */
+    struct sy_mock_draws *draws; /* --common-draws; NULL without */
     bool quiet;                  /* --quiet */
     atomic_ullong next_id;       /* <id_prefix><n>, all dialects */
     atomic_ullong next_call_id;  /* <call_prefix><n>, all dialects */

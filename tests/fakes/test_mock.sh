@@ -677,6 +677,36 @@ check "prompt cache: off without the profile (usage as before)" "null" \
     "$(curl -s -X DELETE "$U/_mock/profile/pf" >/dev/null; chat "$PC2" /pf/v1/chat/completions | jq -r .usage.prompt_tokens_details.cached_tokens)"
 curl -s -X DELETE "$U/_mock/faults" >/dev/null
 
+# ---- --common-draws: a request's latency draws follow the request -----------------
+"$MOCK" --port 0 --port-file "$TMP/port2" --max-lifetime 60 --quiet --common-draws \
+    >/dev/null 2>"$TMP/stderr2" &
+PID2=$!
+for _ in $(seq 1 100); do [ -s "$TMP/port2" ] && break; sleep 0.05; done
+U2="http://127.0.0.1:$(cat "$TMP/port2")"
+PW=$(jq -cn '{delay_dist:{p50_ms:250,p99_ms:2500}}')
+curl -s -X PUT "$U2/_mock/profile/cd1" -d "$PW" >/dev/null
+curl -s -X PUT "$U2/_mock/profile/cd2" -d "$PW" >/dev/null
+# ttfb DEP TRACE-DIGIT - seconds to the head of one request of trace 0..0<d>
+ttfb() {
+    curl -s -o /dev/null -w '%{time_starttransfer}' --max-time 10 "$U2/$1/v1/chat/completions" \
+        -H "traceparent: 00-$(printf '%032d' "$2")-00f067aa0ba902b7-01" -d "$(msg 'same question')"
+}
+# near A B - 1 when two times are within 60 ms
+near() { awk -v a="$1" -v b="$2" 'BEGIN{d=a-b; if (d<0) d=-d; print (d < 0.06) ? 1 : 0}'; }
+T1=$(ttfb cd1 1); T2=$(ttfb cd1 2); T3=$(ttfb cd2 3)
+check "common draws: the first call of equal requests waits as long (two traces, two deployments)" "1 1" \
+    "$(near "$T1" "$T2") $(near "$T1" "$T3")"
+curl -s -X PUT "$U2/_mock/faults/cd3" -d '{"status":503}' >/dev/null
+C503=$(curl -s -o /dev/null -w '%{http_code}' "$U2/cd3/v1/chat/completions" \
+    -H "traceparent: 00-$(printf '%032d' 4)-00f067aa0ba902b7-01" -d "$(msg 'same question')")
+check "common draws: a retry after an error draws as a first call" "503 1" \
+    "$C503 $(near "$T1" "$(ttfb cd1 4)")"
+SAME=0
+for _ in 1 2 3 4; do SAME=$((SAME + $(near "$T1" "$(ttfb cd1 1)"))); done
+check "common draws: later calls of one trace draw anew (4 calls, not all as the first)" "1" \
+    "$(awk -v n="$SAME" 'BEGIN{print (n < 4) ? 1 : 0}')"
+kill "$PID2" 2>/dev/null; wait "$PID2" 2>/dev/null
+
 # ---- still alive ------------------------------------------------------------------
 if kill -0 "$PID" 2>/dev/null; then ok "mock still running"; else not_ok "mock still running"; fi
 

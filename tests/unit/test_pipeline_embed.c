@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "pipeline_fixture.h"
+#include "state/inflight.h"
 #include "state/state.h"
 
 #define TIMEOUTS                                                         \
@@ -272,6 +273,69 @@ test_counts_in_flight(void **state)
     worker.state = NULL;
 }
 
+/* Streams waiting for a first token on e1 and chatdep during each call
+ * (state/inflight.h). */
+static unsigned seen_waiting[FAKE_MAX][2];
+
+static enum sy_err
+waiting_perform(struct sy_upstream *u, struct sy_upstream_call *uc)
+{
+    struct sy_inflight *f = sy_state_inflight(worker.state);
+    seen_waiting[fake_at][0] = sy_inflight_waiting(f, 0);
+    seen_waiting[fake_at][1] = sy_inflight_waiting(f, 2);
+    return fake_perform(u, uc);
+}
+
+/* Every chat attempt whose provider call streams waits for its first
+ * token in a slot, and gives the slot back however it ends: a failure
+ * (the wait cancelled), a first token, a reply that came whole; a
+ * non-streaming call takes none. */
+static void
+test_stream_waits_given_back(void **state)
+{
+    (void)state;
+    assert_int_equal(sy_state_start(cfg, NULL, &worker.state), SY_OK);
+    struct sy_inflight *f = sy_state_inflight(worker.state);
+    worker.perform = waiting_perform;
+    req_path = "/v1/chat/completions";
+    memset(seen_waiting, 0, sizeof(seen_waiting));
+    fake_push(500, JSON,
+              "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    fake_push(200, "text/event-stream", chat_stream);
+    for (int i = 0; i < 2; i++) {
+        serve("{'model':'chatonly','stream':true,'messages':[{'role':"
+              "'user','content':'hi'}]}");
+        expect_status(i == 0 ? 502 : 200);
+        assert_int_equal(seen_waiting[i][1], 1);        /* during the call */
+        assert_int_equal(sy_inflight_waiting(f, 2), 0); /* given back */
+    }
+    assert_string_equal(cfg->deployments[2].name, "chatdep");
+    assert_int_equal(seen_waiting[0][0], 0); /* none on e1 */
+    /* A non-streaming caller served from a provider stream waits too; a
+     * provider that answers it with one JSON reply gives the slot back. */
+    fake_push(200, "text/event-stream", chat_stream);
+    fake_push(200, JSON,
+              "{\"id\":\"c2\",\"object\":\"chat.completion\",\"created\":1,"
+              "\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"message\":"
+              "{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":"
+              "\"stop\"}],\"usage\":{\"prompt_tokens\":9,"
+              "\"completion_tokens\":1,\"total_tokens\":10}}");
+    for (int i = 0; i < 2; i++) {
+        serve("{'model':'chatonly','messages':[{'role':'user',"
+              "'content':'hi'}]}");
+        expect_status(200);
+        assert_int_equal(seen_waiting[2 + i][1], 1); /* asked to stream */
+        assert_int_equal(sy_inflight_waiting(f, 2), 0);
+    }
+    assert_int_equal(sy_inflight_count(f, 0), 0);
+    assert_int_equal(sy_inflight_count(f, 2), 0);
+    assert_int_equal(sy_inflight_started(f, 2), 4);
+    worker.perform = fake_perform;
+    req_path = "/v1/embeddings";
+    sy_state_stop(worker.state);
+    worker.state = NULL;
+}
+
 /* A reply with fewer vectors than inputs is the provider's failure: the
  * next deployment serves the request. */
 static void
@@ -434,6 +498,7 @@ main(void)
         T(test_openai_base64),
         T(test_failover),
         T(test_counts_in_flight),
+        T(test_stream_waits_given_back),
         T(test_short_reply_fails_over),
         T(test_refuses_chat_models),
         T(test_gemini_tokens),

@@ -130,7 +130,11 @@ test_exploration_is_bounded(void **state)
     struct sy_dep_view v[3];
     learned(&v[0], 100, 200, 50);
     learned(&v[1], 150, 300, 60);
-    memset(&v[2], 0, sizeof(v[2])); /* c: no samples yet */
+    /* c: known slow, its window run thin */
+    memset(&v[2], 0, sizeof(v[2]));
+    v[2].known.samples = 100;
+    v[2].known.p50_ms = 900;
+    v[2].known.p99_ms = 1800;
     struct sy_route_req rq = { 100, 100 };
     unsigned first_c = 0, first_a = 0;
     for (uint32_t r = 1; r <= 10000; r++) {
@@ -142,7 +146,7 @@ test_exploration_is_bounded(void **state)
         else if (strcmp(name_at(&p, 0), "a") == 0)
             first_a++;
     }
-    /* About 10% of requests learn c; never the majority. The others go
+    /* About 10% of requests probe c; never the majority. The others go
      * mostly to a, b being 40 % slower (router_spread tests the shares). */
     assert_true(first_c > 500);
     assert_true(first_c < 1600);
@@ -189,7 +193,8 @@ test_cost_without_samples(void **state)
 }
 
 /* A cold start (none learned): latency draws the order of those being
- * learned, so they learn together instead of one taking everything. */
+ * learned, so they learn together instead of one taking everything; and
+ * one learned first does not take everything either. */
 static void
 test_latency_cold_start_spreads(void **state)
 {
@@ -208,15 +213,17 @@ test_latency_cold_start_spreads(void **state)
     }
     for (int i = 0; i < 3; i++)
         assert_true(first[i] > 800 && first[i] < 1200);
-    /* Once one is learned, the others are left to exploration. */
+    /* Once one is learned, the others still share as if as fast as it
+     * (an optimistic start), not left to the exploration share. */
     learned(&v[0], 150, 600, 200);
-    unsigned on_a = 0;
-    for (uint32_t r = 1; r <= 1000; r++) {
+    memset(first, 0, sizeof(first));
+    for (uint32_t r = 1; r <= 3000; r++) {
         struct sy_route_plan p;
         sy_router_plan_seq(&cfg->groups[0], v, &rq, r, r * 2654435761u, &p);
-        on_a += strcmp(name_at(&p, 0), "a") == 0;
+        first[p.cand[0].d->name[0] - 'a']++;
     }
-    assert_int_equal(on_a, 950);
+    for (int i = 0; i < 3; i++)
+        assert_true(first[i] > 800 && first[i] < 1200);
     sy_config_free(cfg);
 }
 

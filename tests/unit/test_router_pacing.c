@@ -1,7 +1,6 @@
 /*
- * test_router_pacing.c - a deployment that is being learned again (new,
- * or fallen out of the latency window) gets its exploration share second
- * by second, not in bursts: core/serve/router.c paces exploration by the
+ * test_router_pacing.c - a deployment known to be slow whose window ran
+ * thin gets its exploration share second by second, not in bursts: core/serve/router.c paces exploration by the
  * request's number in its group (sy_router_plan_seq); and the local
  * latency view's "recent slices" (sy_latency_window_merge_last, used by
  * core/state/state.c when Redis is unreachable).
@@ -36,6 +35,17 @@ learned(struct sy_dep_view *v, uint32_t p50)
     v->p99_ms = p50 * 2;
 }
 
+/* Known slow (its last picture 'p50' ms, against 150 and 100 for the
+ * learned ones: drained), its window run thin: it waits for a probe. */
+static void
+gone_slow(struct sy_dep_view *v, uint32_t p50)
+{
+    memset(v, 0, sizeof(*v));
+    v->known.samples = 100;
+    v->known.p50_ms = p50;
+    v->known.p99_ms = p50 * 2;
+}
+
 /* The deployment first in the plan of request 'seq'. */
 static char
 first(const struct sy_config *cfg, const struct sy_dep_view *v, uint64_t seq)
@@ -48,18 +58,18 @@ first(const struct sy_config *cfg, const struct sy_dep_view *v, uint64_t seq)
     return p.cand[0].d->name[0];
 }
 
-/* b is learned and fast; a fell out of the window (it was slow, its
- * samples expired) and c never had any: 5 % of requests explore, one in
- * every 20 exactly, a and c taking turns; never two in a row. */
+/* b is learned and fast; a and c were slow and their windows ran thin:
+ * 5 % of requests explore, one in every 20 exactly, a and c taking
+ * turns; never two in a row. */
 static void
 test_exploration_is_paced(void **state)
 {
     (void)state;
     struct sy_config *cfg = load(5);
     struct sy_dep_view v[3];
-    memset(&v[0], 0, sizeof(v[0])); /* a: fell out of the window */
+    gone_slow(&v[0], 1000);
     learned(&v[1], 150);
-    memset(&v[2], 0, sizeof(v[2])); /* c: new */
+    gone_slow(&v[2], 2000);
     unsigned on_a = 0, on_c = 0;
     int last_explored = -100;
     for (uint64_t seq = 1; seq <= 2000; seq++) {
@@ -97,7 +107,7 @@ test_exploration_share_exact(void **state)
         struct sy_dep_view v[3];
         learned(&v[0], 100);
         learned(&v[1], 150);
-        memset(&v[2], 0, sizeof(v[2]));
+        gone_slow(&v[2], 1000);
         unsigned n = 0;
         for (uint64_t seq = 1; seq <= 1000; seq++)
             n += first(cfg, v, seq) == 'c';
@@ -115,7 +125,7 @@ test_unnumbered_draws(void **state)
     struct sy_dep_view v[3];
     learned(&v[0], 100);
     learned(&v[1], 150);
-    memset(&v[2], 0, sizeof(v[2]));
+    gone_slow(&v[2], 1000);
     struct sy_route_req rq = { 100, 100 };
     unsigned n = 0;
     for (uint32_t r = 1; r <= 10000; r++) {
