@@ -210,14 +210,16 @@ async function caller(base, g, idx, sc, start, end, out) {
     const { Caller } = require('./workload');
     const c = new Caller(SEED * 1000 + idx, sc.mix, `${idx}`);
     const think = require('./workload').rng(SEED * 7919 + idx);
-    while (performance.now() < end) {
+    for (let n = 0; performance.now() < end; n++) {
         const req = c.next(g);
         const t0 = performance.now() - start;
         const res = await h.request(base, {
             method: 'POST', path: '/v1/chat/completions', body: req.body,
             headers: req.headers, timeout: 60000,
         });
-        out.push(record(g, t0, req, res));
+        /* c, n: the caller and its request's number, the same request in
+         * every group (to compare groups request by request by hand) */
+        out.push({ ...record(g, t0, req, res), c: idx, n });
         c.answered(answerText(res));
         await h.sleep(Math.floor(think() * 100));
     }

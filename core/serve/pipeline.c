@@ -186,7 +186,7 @@ count_chunk(struct pctx *c, const struct sy_chunk *ch)
     if (c->first_event_us == 0 && !ch->usage_only) {
         c->first_event_us = sy_now_us();
         sy_inflight_wait_end(sy_state_inflight(c->w->state), c->dep->index,
-                             c->wait_slot, c->first_event_us);
+                             c->wait_slot, c->first_event_us, false);
         c->wait_slot = -1;
     }
 }

@@ -616,11 +616,14 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
     attempt_close(c, a, uc, e != SY_ETOOBIG);
     /* Its own Retry-After: a hedged pair's other may fail later. */
     a->retry_after_ms = c->result == SY_EUP_RATELIMIT ? f->retry_after_ms : 0;
-    /* Still waiting for a first token: a cut or a time-out waited at
-     * least this long; any other end says nothing of that time. */
+    /* Still waiting for a first token: a first attempt its hedge beat
+     * lost the race; a time-out after the request went out waited at
+     * least this long; any other end (a cut hedge, which started late,
+     * a fast error, a caller gone) says nothing of that time. */
     struct sy_inflight *fl = sy_state_inflight(c->w->state);
-    if (uc->cancel || c->result == SY_EUP_TIMEOUT)
-        sy_inflight_wait_end(fl, a->d->index, c->wait_slot, sy_now_us());
+    bool lost = uc->cancel && a->hedge == SY_ATTEMPT_PRIMARY;
+    if (lost || (c->result == SY_EUP_TIMEOUT && uc->request_sent))
+        sy_inflight_wait_end(fl, a->d->index, c->wait_slot, sy_now_us(), lost);
     else
         sy_inflight_wait_cancel(fl, a->d->index, c->wait_slot);
     c->wait_slot = -1;

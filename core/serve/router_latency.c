@@ -58,6 +58,7 @@ struct judged {
     bool stale;              /* judged by its last known picture */
     bool thin;               /* its window holds fewer than min_samples */
     bool waited;             /* its score raised by a stream's wait */
+    bool lost;               /* its last two streams lost to hedges */
     uint64_t started;        /* attempts this process started on it */
     bool good;               /* meets the group's thresholds */
     double score;            /* expected ms (latency) or USD (cost) */
@@ -141,8 +142,16 @@ judge(const struct sy_group *g, const struct sy_dep_view *v,
     }
     j->good = !j->learning && meets_thresholds(g, &j->pic);
     j->score = cost ? sy_router_cost_usd(j->d, rq) : expected_ms(&j->pic, rq);
-    /* A stream here that has waited past the p95 time to first token
-     * shows that the deployment is slower now than its window knows: a
+    /* Its last two streams here lost the race to their hedges: slower
+     * now than a fresh call elsewhere. Out of the first place until a
+     * probe's first token (or SY_INFLIGHT_HOLD_MS) says otherwise. */
+    if (!cost && v->lost >= 2) {
+        j->good = false;
+        j->waited = true;
+        j->lost = true;
+    }
+    /* Streams here that have waited past the p95 time to first token
+     * show that the deployment is slower now than its window knows: a
      * new request would wait at least as long for its first token. */
     if (!cost && j->pic.ttft_p95_ms > 0 && v->wait_ms > j->pic.ttft_p95_ms) {
         double now = j->score - (double)j->pic.ttft_p50_ms + (double)v->wait_ms;
@@ -265,6 +274,7 @@ emit(struct sy_route_plan *out, const struct judged *j, const size_t *idx,
             continue;
         const char *why = why0          ? why0
                           : e->learning ? "learning"
+                          : e->lost     ? "lost to hedges"
                           : !e->good    ? "over threshold"
                                         : NULL;
         size_t at = out->ncand;

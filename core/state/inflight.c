@@ -11,17 +11,20 @@
 #include "base/mem.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* An ended wait packed in one atomic: when it ended (ms of the monotonic
- * clock, 40 bits: 34 years) above ENDED_BITS, its length in ms below. */
+ * clock, 40 bits: 34 years) above ENDED_BITS; below, ENDED_LOST when it
+ * was a first attempt cut by its hedge's first token, and its length in
+ * ms. */
 #define ENDED_BITS 24
-#define ENDED_MAX  ((1u << ENDED_BITS) - 1u)
+#define ENDED_LOST (1u << (ENDED_BITS - 1))
+#define ENDED_MAX  (ENDED_LOST - 1u)
 
 struct dep_inflight {
     atomic_uint count;
     _Atomic uint64_t started;
-    atomic_uint ended_next;    /* which of 'ended' the next end replaces */
     _Atomic uint64_t ended[2]; /* 0: none */
     /* start time in µs of a waiting stream; 0 a free slot */
     _Atomic uint64_t wait_start[SY_INFLIGHT_WAIT_SLOTS];
@@ -42,7 +45,6 @@ sy_inflight_new(size_t ndeps)
         struct dep_inflight *d = &f->deps[i];
         atomic_init(&d->count, 0u);
         atomic_init(&d->started, 0);
-        atomic_init(&d->ended_next, 0u);
         atomic_init(&d->ended[0], 0);
         atomic_init(&d->ended[1], 0);
         for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++)
@@ -118,9 +120,16 @@ release(struct sy_inflight *f, size_t dep, int slot)
     return atomic_exchange(&f->deps[dep].wait_start[slot], 0);
 }
 
+/* Is the ended wait 'e' held at 'now_ms' (not empty, not expired)? */
+static bool
+held(uint64_t e, uint64_t now_ms)
+{
+    return e != 0 && (e >> ENDED_BITS) + SY_INFLIGHT_HOLD_MS > now_ms;
+}
+
 void
 sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
-                     uint64_t now_us)
+                     uint64_t now_us, bool lost)
 {
     uint64_t start = release(f, dep, slot);
     if (start == 0 || start > now_us)
@@ -128,9 +137,23 @@ sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
     uint64_t ms = (now_us - start) / 1000;
     if (ms > ENDED_MAX)
         ms = ENDED_MAX;
+    uint64_t now_ms = now_us / 1000;
+    uint64_t packed = (now_ms << ENDED_BITS) | (lost ? ENDED_LOST : 0) | ms;
     struct dep_inflight *d = &f->deps[dep];
-    unsigned i = atomic_fetch_add(&d->ended_next, 1u) & 1u;
-    atomic_store(&d->ended[i], ((now_us / 1000) << ENDED_BITS) | ms);
+    /* The last two ended waits: this one replaces the older of them (an
+     * empty or expired one first); retried when another end got there
+     * first, so two ends at once both land. */
+    for (;;) {
+        uint64_t e0 = atomic_load(&d->ended[0]);
+        uint64_t e1 = atomic_load(&d->ended[1]);
+        int i = !held(e0, now_ms)                          ? 0
+                : !held(e1, now_ms)                        ? 1
+                : (e0 >> ENDED_BITS) <= (e1 >> ENDED_BITS) ? 0
+                                                           : 1;
+        uint64_t old = i == 0 ? e0 : e1;
+        if (atomic_compare_exchange_strong(&d->ended[i], &old, packed))
+            return;
+    }
 }
 
 void
@@ -163,6 +186,19 @@ offer(uint64_t top[2], uint64_t ms)
     }
 }
 
+unsigned
+sy_inflight_lost(const struct sy_inflight *f, size_t dep, uint64_t now_us)
+{
+    if (f == NULL || dep >= f->ndeps)
+        return 0;
+    unsigned n = 0;
+    for (int i = 0; i < 2; i++) {
+        uint64_t e = atomic_load(&f->deps[dep].ended[i]);
+        n += held(e, now_us / 1000) && (e & ENDED_LOST);
+    }
+    return n;
+}
+
 uint32_t
 sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep, uint64_t now_us)
 {
@@ -179,7 +215,7 @@ sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep, uint64_t now_us)
     uint64_t now_ms = now_us / 1000;
     for (int i = 0; i < 2; i++) {
         uint64_t e = atomic_load(&d->ended[i]);
-        if (e != 0 && (e >> ENDED_BITS) + SY_INFLIGHT_HOLD_MS > now_ms)
+        if (held(e, now_ms))
             offer(top, e & ENDED_MAX);
     }
     return top[1] > UINT32_MAX ? UINT32_MAX : (uint32_t)top[1];

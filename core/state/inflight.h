@@ -17,8 +17,11 @@
  * so it takes two slow streams. A wait ends with the first token (it
  * counts), with an end that says nothing about the first token's time (a
  * fast error, a caller gone, a reply that came whole: it is cancelled),
- * or with a cut or time-out while still waiting (it counts: it waited
- * at least that long). The last two ended waits count until newer ones
+ * or with a time-out while still waiting (it waited at least that
+ * long). A first attempt cut because its hedge produced a token first
+ * counts too, as a "lost race": its wait (about the hedge delay plus the
+ * hedge's own time to first token) understates how slow it was, so
+ * sy_inflight_lost says how many of the last two were lost races. The last two ended waits count until newer ones
  * replace them, at most SY_INFLIGHT_HOLD_MS: a deployment drained by them
  * gets only the router's exploration probes, whose fast first tokens put
  * it back.
@@ -53,16 +56,25 @@ uint64_t sy_inflight_started(const struct sy_inflight *f, size_t dep);
 /* A streaming attempt on 'dep' starts waiting for its first token at
  * 'now_us': its slot, or -1 when none is free. */
 int sy_inflight_wait_begin(struct sy_inflight *f, size_t dep, uint64_t now_us);
-/* Its first token came at 'now_us', or it was cut or timed out still
- * waiting: the slot is free again (-1: none) and the wait counts as one
- * of the last two. */
+/* Its first token came at 'now_us', or it ended still waiting in a way
+ * that bounds its first token's time from below: a time-out after the
+ * request went out, or, 'lost', a first attempt cut because its hedge
+ * produced a first token first. The slot is free again (-1: none) and
+ * the wait replaces the older of the last two ended ones. */
 void sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
-                          uint64_t now_us);
+                          uint64_t now_us, bool lost);
 /* It ended in a way that says nothing of its first token's time: the
  * slot is free again, and the wait does not count. */
 void sy_inflight_wait_cancel(struct sy_inflight *f, size_t dep, int slot);
 /* Streams waiting on 'dep' now. */
 unsigned sy_inflight_waiting(const struct sy_inflight *f, size_t dep);
+/* How many of the last two ended waits on 'dep' (within
+ * SY_INFLIGHT_HOLD_MS) were lost races: first attempts cut because their
+ * hedge produced a token first. Two in a row say the deployment is
+ * slower now than a fresh call elsewhere, though their waits are too
+ * short to drain it by their length. */
+unsigned sy_inflight_lost(const struct sy_inflight *f, size_t dep,
+                          uint64_t now_us);
 /* The signal: the second-longest, in ms, of the waits in flight on 'dep'
  * and its last two ended ones (those within SY_INFLIGHT_HOLD_MS); 0
  * with fewer than two. */

@@ -209,6 +209,7 @@ sy_state_views(struct sy_state *st, struct sy_dep_view *out)
         out[i].inflight = sy_inflight_count(st->inflight, i);
         out[i].started = sy_inflight_started(st->inflight, i);
         out[i].wait_ms = sy_inflight_wait_ms(st->inflight, i, now_us);
+        out[i].lost = sy_inflight_lost(st->inflight, i, now_us);
     }
     pthread_mutex_unlock(&st->lock);
 }

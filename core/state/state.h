@@ -57,6 +57,8 @@ struct sy_dep_view {
                                   this process: the second-longest of
                                   those waiting and the last two ended
                                   (state/inflight.h) */
+    unsigned lost;             /* of its last two ended waits, those that
+                                  ended still waiting (a hedge won) */
     struct sy_dep_known known; /* the last live picture, kept when
                                   traffic stops (state_known.c) */
 };

@@ -3,8 +3,9 @@
  * the waits of its streams for a first token (core/state/inflight.c):
  * the signal is the second-longest of the waits in flight and the last
  * two ended ones (one slow stream is not enough), cancelled waits do not
- * count, ended ones are held up to SY_INFLIGHT_HOLD_MS, slots are given
- * back, a full row, and threads racing for slots.
+ * count, lost races are counted, ended waits are held up to
+ * SY_INFLIGHT_HOLD_MS, slots are given back, a full row, and threads
+ * racing for slots.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -59,37 +60,58 @@ test_two_slow_streams(void **state)
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 900 * MS), 600);
     assert_int_equal(sy_inflight_wait_ms(f, 1, t0 + 900 * MS), 0);
     /* a's first token at 2 s: held, with b still waiting */
-    sy_inflight_wait_end(f, 0, a, t0 + 2000 * MS);
+    sy_inflight_wait_end(f, 0, a, t0 + 2000 * MS, false);
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 2100 * MS), 1800);
-    /* b cut at 2.4 s (2.1 s): both ended, both held */
-    sy_inflight_wait_end(f, 0, b, t0 + 2400 * MS);
+    /* b times out at 2.4 s (2.1 s): both ended, both held */
+    sy_inflight_wait_end(f, 0, b, t0 + 2400 * MS, false);
     assert_int_equal(sy_inflight_waiting(f, 0), 0);
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 5000 * MS), 2000);
+    assert_int_equal(sy_inflight_lost(f, 0, t0 + 5000 * MS), 0);
     /* a fast error cancelled: says nothing, changes nothing */
     int c = sy_inflight_wait_begin(f, 0, t0 + 5000 * MS);
     sy_inflight_wait_cancel(f, 0, c);
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 5100 * MS), 2000);
-    /* a fast first token (a probe) replaces the older: cleared */
+    /* a fast first token (a probe) replaces the older (a's): cleared */
     c = sy_inflight_wait_begin(f, 0, t0 + 6000 * MS);
-    sy_inflight_wait_end(f, 0, c, t0 + 6040 * MS);
+    sy_inflight_wait_end(f, 0, c, t0 + 6040 * MS, false);
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 6100 * MS), 40);
-    /* two long ones are forgotten SY_INFLIGHT_HOLD_MS after they ended */
+    /* two first attempts their hedges beat (cut at 600 and 700 ms):
+     * two lost races; then a first token: the last two are a lost race
+     * and that token, so one */
+    for (int i = 0; i < 2; i++) {
+        int l = sy_inflight_wait_begin(f, 0, t0 + 7000 * MS);
+        sy_inflight_wait_end(f, 0, l, t0 + (7600 + 100 * (uint64_t)i) * MS,
+                             true);
+    }
+    assert_int_equal(sy_inflight_lost(f, 0, t0 + 7800 * MS), 2);
+    assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 7800 * MS), 600);
+    c = sy_inflight_wait_begin(f, 0, t0 + 8000 * MS);
+    sy_inflight_wait_end(f, 0, c, t0 + 8050 * MS, false);
+    assert_int_equal(sy_inflight_lost(f, 0, t0 + 8100 * MS), 1);
+    /* long waits are forgotten SY_INFLIGHT_HOLD_MS after they ended */
     uint64_t end = t0 + 10000 * MS;
     for (int i = 0; i < 2; i++) {
         int d = sy_inflight_wait_begin(f, 0, end - 3000 * MS);
-        sy_inflight_wait_end(f, 0, d, end);
+        sy_inflight_wait_end(f, 0, d, end, false);
     }
     assert_int_equal(
         sy_inflight_wait_ms(f, 0, end + (SY_INFLIGHT_HOLD_MS - 1) * MS), 3000);
     assert_int_equal(sy_inflight_wait_ms(f, 0, end + SY_INFLIGHT_HOLD_MS * MS),
                      0);
+    /* an expired long wait does not keep out the next ones: two lost
+     * races after it are both held */
+    uint64_t later = end + 40000 * MS;
+    for (int i = 0; i < 2; i++) {
+        int l = sy_inflight_wait_begin(f, 0, later - 600 * MS);
+        sy_inflight_wait_end(f, 0, l, later + (uint64_t)i * MS, true);
+    }
+    assert_int_equal(sy_inflight_lost(f, 0, later + 10 * MS), 2);
     /* ending a slot twice, or a bad one, changes nothing */
-    sy_inflight_wait_end(f, 0, c, end + 90000 * MS);
-    sy_inflight_wait_end(f, 0, -1, end);
-    sy_inflight_wait_end(f, 0, SY_INFLIGHT_WAIT_SLOTS, end);
+    sy_inflight_wait_end(f, 0, c, later + 20 * MS, false);
+    sy_inflight_wait_end(f, 0, -1, later + 20 * MS, false);
+    sy_inflight_wait_end(f, 0, SY_INFLIGHT_WAIT_SLOTS, later + 20 * MS, true);
     sy_inflight_wait_cancel(f, 0, SY_INFLIGHT_WAIT_SLOTS);
-    assert_int_equal(sy_inflight_wait_ms(f, 0, end + SY_INFLIGHT_HOLD_MS * MS),
-                     0);
+    assert_int_equal(sy_inflight_lost(f, 0, later + 30 * MS), 2);
     sy_inflight_free(f);
 }
 
@@ -135,7 +157,8 @@ race(void *arg)
         }
         for (int k = 0; k < HOLD; k++) {
             if (k % 2)
-                sy_inflight_wait_end(r->f, 0, held[k], 1001 * MS + (uint64_t)i);
+                sy_inflight_wait_end(r->f, 0, held[k], 1001 * MS + (uint64_t)i,
+                                     k % 4 == 1);
             else
                 sy_inflight_wait_cancel(r->f, 0, held[k]);
         }

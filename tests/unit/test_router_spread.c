@@ -244,6 +244,16 @@ test_stalled_stream_drains(void **state)
     v[0].inflight = 1;
     shares(cfg, v, n, 0);
     assert_int_equal(n[0], 0);
+    /* Its last two streams lost the race to hedges (their waits, cut
+     * short, are no longer than the p95): the same. */
+    v[0].inflight = 0;
+    v[0].wait_ms = 0;
+    v[0].lost = 2;
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[0], N * 5 / 100);
+    v[0].lost = 1;
+    shares(cfg, v, n, 0);
+    assert_share(n[0], 0.25, 0.42, "one race lost");
     sy_config_free(cfg);
 }
 
