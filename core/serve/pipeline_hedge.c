@@ -269,6 +269,7 @@ hedge_context(struct sy_hedge_run *run, const struct sy_deployment *d)
     h->s = &run->sink[1];
     h->dep = d;
     h->probe_token = NULL;
+    h->wait_slot = -1; /* the first attempt's slot stays its own */
     h->uc = NULL;
     h->as = NULL;
     h->attempts = ++c->attempts;

@@ -133,6 +133,7 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
 {
     struct pctx c;
     memset(&c, 0, sizeof(c));
+    c.wait_slot = -1; /* slot 0 is another request's */
     c.w = w;
     c.r = r;
     c.s = s;

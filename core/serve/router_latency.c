@@ -60,6 +60,7 @@ struct judged {
     bool waited;             /* its score raised by a stream's wait */
     bool lost;               /* its last two streams lost to hedges */
     uint64_t started;        /* attempts this process started on it */
+    uint32_t wait_ms;        /* struct sy_dep_view.wait_ms */
     bool good;               /* meets the group's thresholds */
     double score;            /* expected ms (latency) or USD (cost) */
     double weight;           /* latency: its spread weight; 0 drained */
@@ -132,6 +133,7 @@ judge(const struct sy_group *g, const struct sy_dep_view *v,
     j->pic = live_picture(v);
     j->inflight = v->inflight;
     j->started = v->started;
+    j->wait_ms = v->wait_ms;
     j->thin = !learned;
     if (needs_learning && !live && v->known.samples > 0 &&
         (!v->known.outlived || !learned)) {
@@ -369,7 +371,13 @@ sy_router_plan_ranked(const struct sy_group *g, const struct sy_dep_view *views,
         for (size_t i = 0; i < ngood; i++)
             spread[nspread++] = good[i];
         for (size_t i = 0; i < nlearning; i++) {
-            if (j[learning[i]].started >= g->min_samples)
+            const struct judged *e = &j[learning[i]];
+            /* Not one that already shows it is slow: its streams lost to
+             * hedges, or two of them wait longer than the best one's p95
+             * (it has no p95 of its own yet). */
+            if (e->started >= g->min_samples || e->lost ||
+                (j[good[0]].pic.ttft_p95_ms > 0 &&
+                 e->wait_ms > j[good[0]].pic.ttft_p95_ms))
                 continue;
             j[learning[i]].score = j[good[0]].score;
             spread[nspread++] = learning[i];

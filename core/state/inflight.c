@@ -139,6 +139,8 @@ sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
         ms = ENDED_MAX;
     uint64_t now_ms = now_us / 1000;
     uint64_t packed = (now_ms << ENDED_BITS) | (lost ? ENDED_LOST : 0) | ms;
+    if (packed == 0) /* 0 marks an empty entry: a clock at 0 (a test's) */
+        packed = 1;
     struct dep_inflight *d = &f->deps[dep];
     /* The last two ended waits: this one replaces the older of them (an
      * empty or expired one first); retried when another end got there

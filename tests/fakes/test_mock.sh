@@ -691,8 +691,9 @@ ttfb() {
     curl -s -o /dev/null -w '%{time_starttransfer}' --max-time 10 "$U2/$1/v1/chat/completions" \
         -H "traceparent: 00-$(printf '%032d' "$2")-00f067aa0ba902b7-01" -d "$(msg 'same question')"
 }
-# near A B - 1 when two times are within 60 ms
-near() { awk -v a="$1" -v b="$2" 'BEGIN{d=a-b; if (d<0) d=-d; print (d < 0.06) ? 1 : 0}'; }
+# near A B - 1 when two times are within 100 ms (scheduling jitter of a
+# loaded machine; the draws themselves are equal or far apart)
+near() { awk -v a="$1" -v b="$2" 'BEGIN{d=a-b; if (d<0) d=-d; print (d < 0.1) ? 1 : 0}'; }
 T1=$(ttfb cd1 1); T2=$(ttfb cd1 2); T3=$(ttfb cd2 3)
 check "common draws: the first call of equal requests waits as long (two traces, two deployments)" "1 1" \
     "$(near "$T1" "$T2") $(near "$T1" "$T3")"

@@ -283,6 +283,17 @@ test_unknown_joins_spread(void **state)
     v[2].started = 10;
     shares(cfg, v, n, 0);
     assert_int_equal(n[2], N * 5 / 100);
+    /* Nor one that already shows it is slow: its streams lost to hedges,
+     * or two of them wait past the best one's p95 (200 ms here). */
+    v[2].started = 0;
+    v[2].lost = 2;
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[2], N * 5 / 100);
+    v[2].lost = 0;
+    v[2].wait_ms = 5000;
+    shares(cfg, v, n, 0);
+    assert_int_equal(n[2], N * 5 / 100);
+    v[2].wait_ms = 0;
     sy_config_free(cfg);
     /* A group that does not explore has no optimistic start either. */
     cfg = rf_load_latency(10, 0, "");
