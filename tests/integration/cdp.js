@@ -220,14 +220,18 @@ class Page {
         return r.result.value;
     }
 
-    /* Evaluate 'expression' until it is truthy; its value. */
-    async waitFor(what, expression, timeoutMs = 20000) {
+    /* Evaluate 'expression' until it is truthy; its value. On a time-out
+     * the error carries the value of 'detail' (an expression), if given. */
+    async waitFor(what, expression, timeoutMs = 20000, detail = null) {
         const until = Date.now() + timeoutMs;
         let v;
         for (;;) {
             v = await this.evaluate(expression);
             if (v) return v;
-            if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+            if (Date.now() > until) {
+                const seen = detail ? `: ${JSON.stringify(await this.evaluate(detail))}` : '';
+                throw new Error(`timed out waiting for ${what}${seen}`);
+            }
             await new Promise((res) => setTimeout(res, 250));
         }
     }
