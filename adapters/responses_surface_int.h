@@ -117,26 +117,42 @@ enum sy_err sy_rsurf_reply(const struct sy_chat_req *req,
  * one when it has none), at most 'cap' - 1 bytes. */
 void sy_rsurf_resp_id(char *dst, size_t cap, const char *id, const char *model);
 /* An output item's id: PREFIX_BASE_N, BASE the response id without
- * "resp_". */
-struct json_object *sy_rsurf_item_id(const char *prefix, const char *resp_id,
-                                     unsigned n);
-/* A Response object in progress: no output, no usage; the request's
- * parameters echoed from the caller's body. */
-struct json_object *sy_rsurf_response(const struct sy_chat_req *req,
-                                      const char *id, int64_t created,
-                                      const char *model);
-/* Its end: status completed, or incomplete for the canonical finish
- * reasons "length" and "content_filter"; the usage. */
-void sy_rsurf_response_end(struct json_object *resp, const char *finish,
-                           const struct sy_usage *u);
+ * "resp_", at most 'cap' - 1 bytes. */
+void sy_rsurf_item_id(char *dst, size_t cap, const char *prefix,
+                      const char *resp_id, unsigned n);
+/* What a Response object says beyond the request's parameters, which
+ * it echoes from the caller's body. */
+struct rsurf_resp {
+    const char *id; /* "resp_..." */
+    int64_t created;
+    const char *model;
+    /* False: in progress, no usage. True: status completed, or
+     * incomplete for the canonical finish reasons "length" and
+     * "content_filter", and the usage (NULL: zeros). */
+    bool ended;
+    const char *finish;
+    const struct sy_usage *usage;
+    /* Appends the output array; 'ctx' is its own. */
+    void (*output)(struct sy_buf *out, void *ctx);
+    void *ctx;
+};
+/* Append Response 'r' to 'out' (check sy_buf_err afterwards). */
+void sy_rsurf_response_write(struct sy_buf *out, const struct sy_chat_req *req,
+                             const struct rsurf_resp *r);
 /* True when 'finish' leaves the response incomplete. */
 bool sy_rsurf_incomplete(const char *finish);
-/* The output item of canonical tool call 'cname' (a function_call, or a
- * custom_tool_call for a custom tool), with 'args' as its arguments. */
+/* Append the output item of canonical tool call 'cname' (a
+ * function_call, or a custom_tool_call for a custom tool), with 'args'
+ * as its arguments; sy_rsurf_call_item is the same item as a new tree
+ * (NULL only when it cannot be built). */
+void sy_rsurf_call_item_write(struct sy_buf *out, const struct sy_chat_req *req,
+                              const char *item_id, const char *call_id,
+                              const char *cname, const char *args,
+                              const char *status);
 struct json_object *sy_rsurf_call_item(const struct sy_chat_req *req,
-                                       struct json_object *item_id,
-                                       const char *call_id, const char *cname,
-                                       const char *args, const char *status);
+                                       const char *item_id, const char *call_id,
+                                       const char *cname, const char *args,
+                                       const char *status);
 /* The choice with index 0 of a completion or chunk, or NULL. */
 struct json_object *sy_rsurf_first_choice(struct json_object *root);
 /* The reasoning text of a message or delta, or NULL. */
@@ -154,8 +170,9 @@ enum rsurf_open {
 
 /* Stream state (the pipeline hands stream_state_size zeroed bytes to
  * every stream_* call of one request, zeroed again for another
- * attempt). The Response being built lives in the canonical request's
- * tree (see responses_surface_stream.c): 'acc' borrows it. */
+ * attempt). What the stream builds of its Response lives in the
+ * canonical request's tree (see responses_surface_stream.c): 'acc'
+ * borrows it. */
 struct rsurf_stream {
     bool started; /* response.created sent */
     bool ended;   /* response.completed or an error sent */

@@ -2,9 +2,10 @@
  * responses_surface_out.c - what the Responses surface sends back to its
  * caller (api/surface.h): OpenAI error bodies, and a canonical
  * chat.completion as a Response object (reasoning, message, function
- * and custom tool call output items, usage), plus the pieces of a
- * Response that responses_surface_stream.c shares: ids, the object in
- * progress with the caller's parameters echoed, its end, tool call
+ * and custom tool call output items, usage), written straight into the
+ * reply buffer; plus the pieces of a Response that
+ * responses_surface_stream.c shares: ids, the Response object in
+ * progress or ended with the caller's parameters echoed, tool call
  * items. No I/O.
  * SPDX-License-Identifier: MIT
  */
@@ -59,84 +60,76 @@ sy_rsurf_resp_id(char *dst, size_t cap, const char *id, const char *model)
     }
 }
 
-struct json_object *
-sy_rsurf_item_id(const char *prefix, const char *resp_id, unsigned n)
+void
+sy_rsurf_item_id(char *dst, size_t cap, const char *prefix, const char *resp_id,
+                 unsigned n)
 {
-    char id[128];
-    snprintf(id, sizeof(id), "%s_%s_%u", prefix, resp_id + 5, n);
-    return SY_JSTR(id);
+    snprintf(dst, cap, "%s_%s_%u", prefix, resp_id + 5, n);
 }
 
 /* ------------------------------------------------------------------ */
 /* The Response object                                                 */
 
-/* Member 'key' of the caller's body 'native' as it came, else 'dflt'
- * (taken over either way). */
-static struct json_object *
-echo(struct json_object *native, const char *key, struct json_object *dflt)
+/* Written straight into the buffer rather than built as a json-c tree
+ * and serialised: the tree cost a Responses reply several times what a
+ * chat reply costs (issue 16). Keys come in the order the tree had
+ * (tests/unit/test_responses_reply_cases.c holds what it wrote); strings
+ * go through sy_buf_json_str, and what is echoed from the caller's body
+ * is serialised by json-c as it came. Appends are checked once, by the
+ * caller, with sy_buf_err. */
+
+/* A C string as a JSON string: up to its NUL, as json-c's
+ * json_object_new_string took it. */
+static void
+str(struct sy_buf *out, const char *s)
 {
-    struct json_object *v = sy_adapter_get(native, key);
-    if (v == NULL)
-        return dflt;
-    json_object_put(dflt);
-    return json_object_get(v);
+    sy_buf_json_str(out, s, strlen(s));
 }
 
-struct json_object *
-sy_rsurf_response(const struct sy_chat_req *req, const char *id,
-                  int64_t created, const char *model)
+static void
+num(struct sy_buf *out, int64_t n)
 {
-    struct json_object *n = req->native.root;
-    return sy_adapter_obj(
-        "id", SY_JSTR(id), "object", SY_JSTR("response"), "created_at",
-        json_object_new_int64(created), "status", SY_JSTR("in_progress"),
-        "background", json_object_new_boolean(0), "error", NULL,
-        "incomplete_details", NULL, "instructions",
-        echo(n, "instructions", NULL), "max_output_tokens",
-        echo(n, "max_output_tokens", NULL), "model",
-        SY_JSTR(model ? model : ""), "output", json_object_new_array(),
-        "parallel_tool_calls",
-        echo(n, "parallel_tool_calls", json_object_new_boolean(1)),
-        "previous_response_id", echo(n, "previous_response_id", NULL),
-        "reasoning",
-        echo(n, "reasoning",
-             sy_adapter_obj("effort", NULL, "summary", NULL, NULL)),
-        "temperature", echo(n, "temperature", NULL), "text",
-        echo(n, "text",
-             sy_adapter_obj("format",
-                            sy_adapter_obj("type", SY_JSTR("text"), NULL),
-                            NULL)),
-        "tool_choice", echo(n, "tool_choice", SY_JSTR("auto")), "tools",
-        echo(n, "tools", json_object_new_array()), "top_p",
-        echo(n, "top_p", NULL), "truncation",
-        echo(n, "truncation", SY_JSTR("disabled")), "usage", NULL, "metadata",
-        echo(n, "metadata", json_object_new_object()), NULL);
+    sy_buf_printf(out, "%lld", (long long)n);
+}
+
+/* ,"KEY": and member 'key' of the caller's body 'native' as it came,
+ * else the JSON text 'dflt' (JSON null in the body counts as absent). */
+static void
+echo(struct sy_buf *out, struct json_object *native, const char *key,
+     const char *dflt)
+{
+    sy_buf_printf(out, ",\"%s\":", key);
+    struct json_object *v = sy_adapter_get(native, key);
+    if (v == NULL)
+        sy_buf_puts(out, dflt);
+    else
+        sy_adapter_json_write(out, v);
 }
 
 /* Responses usage: input_tokens includes what the cache read and wrote
- * (as the canonical prompt count does). */
-static struct json_object *
-usage_json(const struct sy_usage *u)
+ * (as the canonical prompt count does). NULL counts zeros. */
+static void
+usage_write(struct sy_buf *out, const struct sy_usage *u)
 {
-    int64_t in = 0, out = 0, cr = 0, cw = 0, think = 0, total = 0;
+    int64_t in = 0, outn = 0, cr = 0, cw = 0, think = 0, total = 0;
     if (u != NULL && u->present) {
         in = SY_MAX(u->prompt_tokens, 0);
-        out = SY_MAX(u->completion_tokens, 0);
+        outn = SY_MAX(u->completion_tokens, 0);
         cr = SY_MAX(u->cached_tokens, 0);
         cw = SY_MAX(u->cache_write_tokens, 0);
         think = SY_MAX(u->reasoning_tokens, 0);
         total = u->total_tokens;
         /* Saturating: the counts are a provider's numbers. */
-        if (total <= 0 && __builtin_add_overflow(in, out, &total))
+        if (total <= 0 && __builtin_add_overflow(in, outn, &total))
             total = INT64_MAX;
     }
-    return sy_adapter_obj(
-        "input_tokens", json_object_new_int64(in), "input_tokens_details",
-        sy_adapter_obj("cached_tokens", json_object_new_int64(cr),
-                       "cache_write_tokens", json_object_new_int64(cw), NULL),
-        "output_tokens", json_object_new_int64(out), "output_tokens_details",
-        sy_adapter_obj("reasoning_tokens", json_object_new_int64(think), NULL),
-        "total_tokens", json_object_new_int64(total), NULL);
+    sy_buf_printf(out,
+                  "{\"input_tokens\":%lld,\"input_tokens_details\":{"
+                  "\"cached_tokens\":%lld,\"cache_write_tokens\":%lld},"
+                  "\"output_tokens\":%lld,\"output_tokens_details\":{"
+                  "\"reasoning_tokens\":%lld},\"total_tokens\":%lld}",
+                  (long long)in, (long long)cr, (long long)cw, (long long)outn,
+                  (long long)think, (long long)total);
 }
 
 bool
@@ -147,48 +140,103 @@ sy_rsurf_incomplete(const char *finish)
 }
 
 void
-sy_rsurf_response_end(struct json_object *resp, const char *finish,
-                      const struct sy_usage *u)
+sy_rsurf_response_write(struct sy_buf *out, const struct sy_chat_req *req,
+                        const struct rsurf_resp *r)
 {
-    bool inc = sy_rsurf_incomplete(finish);
-    json_object_object_add(resp, "status",
-                           SY_JSTR(inc ? "incomplete" : "completed"));
+    struct json_object *n = req->native.root;
+    bool inc = r->ended && sy_rsurf_incomplete(r->finish);
+    sy_buf_puts(out, "{\"id\":");
+    str(out, r->id);
+    sy_buf_puts(out, ",\"object\":\"response\",\"created_at\":");
+    num(out, r->created);
+    sy_buf_puts(out, !r->ended ? ",\"status\":\"in_progress\""
+                     : inc     ? ",\"status\":\"incomplete\""
+                               : ",\"status\":\"completed\"");
+    sy_buf_puts(out, ",\"background\":false,\"error\":null,"
+                     "\"incomplete_details\":");
     if (inc)
-        json_object_object_add(
-            resp, "incomplete_details",
-            sy_adapter_obj("reason",
-                           SY_JSTR(strcmp(finish, "length") == 0
-                                       ? "max_output_tokens"
-                                       : "content_filter"),
-                           NULL));
-    json_object_object_add(resp, "usage", usage_json(u));
+        sy_buf_puts(out, strcmp(r->finish, "length") == 0
+                             ? "{\"reason\":\"max_output_tokens\"}"
+                             : "{\"reason\":\"content_filter\"}");
+    else
+        sy_buf_puts(out, "null");
+    echo(out, n, "instructions", "null");
+    echo(out, n, "max_output_tokens", "null");
+    sy_buf_puts(out, ",\"model\":");
+    str(out, r->model ? r->model : "");
+    sy_buf_puts(out, ",\"output\":");
+    r->output(out, r->ctx);
+    echo(out, n, "parallel_tool_calls", "true");
+    echo(out, n, "previous_response_id", "null");
+    echo(out, n, "reasoning", "{\"effort\":null,\"summary\":null}");
+    echo(out, n, "temperature", "null");
+    echo(out, n, "text", "{\"format\":{\"type\":\"text\"}}");
+    echo(out, n, "tool_choice", "\"auto\"");
+    echo(out, n, "tools", "[]");
+    echo(out, n, "top_p", "null");
+    echo(out, n, "truncation", "\"disabled\"");
+    sy_buf_puts(out, ",\"usage\":");
+    if (r->ended)
+        usage_write(out, r->usage);
+    else
+        sy_buf_puts(out, "null");
+    echo(out, n, "metadata", "{}");
+    sy_buf_puts(out, "}");
 }
 
-struct json_object *
-sy_rsurf_call_item(const struct sy_chat_req *req, struct json_object *item_id,
-                   const char *call_id, const char *cname, const char *args,
-                   const char *status)
+void
+sy_rsurf_call_item_write(struct sy_buf *out, const struct sy_chat_req *req,
+                         const char *item_id, const char *call_id,
+                         const char *cname, const char *args,
+                         const char *status)
 {
     struct rsurf_tools scratch;
     const struct rsurf_tool *tool =
         sy_rsurf_tool_find(req->native.root, &scratch, cname);
-    struct json_object *item;
-    if (tool != NULL && tool->custom)
-        item = sy_adapter_obj("id", item_id, "type",
-                              SY_JSTR("custom_tool_call"), "call_id",
-                              SY_JSTR(call_id), "name", SY_JSTR(tool->name),
-                              "input", sy_rsurf_custom_input(args), NULL);
-    else
-        item = sy_adapter_obj("id", item_id, "type", SY_JSTR("function_call"),
-                              "status", SY_JSTR(status), "arguments",
-                              SY_JSTR(args ? args : ""), "call_id",
-                              SY_JSTR(call_id), "name",
-                              SY_JSTR(tool    ? tool->name
-                                      : cname ? cname
-                                              : ""),
-                              NULL);
-    if (tool != NULL && tool->ns != NULL)
-        json_object_object_add(item, "namespace", SY_JSTR(tool->ns));
+    sy_buf_puts(out, "{\"id\":");
+    str(out, item_id);
+    if (tool != NULL && tool->custom) {
+        sy_buf_puts(out, ",\"type\":\"custom_tool_call\",\"call_id\":");
+        str(out, call_id);
+        sy_buf_puts(out, ",\"name\":");
+        str(out, tool->name);
+        /* The input keeps any NUL its JSON escaped, as json-c did. */
+        struct json_object *in = sy_rsurf_custom_input(args);
+        sy_buf_puts(out, ",\"input\":");
+        sy_buf_json_str(out, json_object_get_string(in),
+                        (size_t)json_object_get_string_len(in));
+        json_object_put(in);
+    } else {
+        sy_buf_puts(out, ",\"type\":\"function_call\",\"status\":");
+        str(out, status);
+        sy_buf_puts(out, ",\"arguments\":");
+        str(out, args ? args : "");
+        sy_buf_puts(out, ",\"call_id\":");
+        str(out, call_id);
+        sy_buf_puts(out, ",\"name\":");
+        str(out, tool ? tool->name : cname ? cname : "");
+    }
+    if (tool != NULL && tool->ns != NULL) {
+        sy_buf_puts(out, ",\"namespace\":");
+        str(out, tool->ns);
+    }
+    sy_buf_puts(out, "}");
+}
+
+/* The stream's items are trees it completes as deltas come; a call
+ * item is parsed from what the writer says, so that its shape is
+ * written down once. */
+struct json_object *
+sy_rsurf_call_item(const struct sy_chat_req *req, const char *item_id,
+                   const char *call_id, const char *cname, const char *args,
+                   const char *status)
+{
+    struct sy_buf b;
+    sy_buf_init(&b, SY_JSON_MAX);
+    sy_rsurf_call_item_write(&b, req, item_id, call_id, cname, args, status);
+    struct json_object *item =
+        sy_buf_failed(&b) ? NULL : sy_adapter_json_parse(b.data, b.len);
+    sy_buf_free(&b);
     return item;
 }
 
@@ -219,42 +267,59 @@ sy_rsurf_reasoning_of(struct json_object *o)
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 
-/* The output items of canonical message 'msg': its reasoning, its text
- * (or refusal), then its tool calls. */
+/* A reply's output: the items of canonical message 'msg'. */
+struct reply_output {
+    const struct sy_chat_req *req;
+    struct sy_arena *a;
+    struct json_object *msg;
+    const char *id;
+    bool inc;
+};
+
+/* The items of canonical message 'msg' as an output array: its
+ * reasoning, its text (or refusal), then its tool calls. */
 static void
-output_items(const struct sy_chat_req *req, struct sy_arena *a,
-             struct json_object *msg, const char *id, bool inc,
-             struct json_object *output)
+output_items(struct sy_buf *out, void *ctx)
 {
+    const struct reply_output *o = ctx;
     unsigned n = 0;
-    const char *r = sy_rsurf_reasoning_of(msg);
+    char iid[128];
+    sy_buf_puts(out, "[");
+    const char *r = sy_rsurf_reasoning_of(o->msg);
     if (r != NULL && r[0] != '\0') {
-        struct json_object *sum = sy_adapter_obj(
-            "type", SY_JSTR("summary_text"), "text", SY_JSTR(r), NULL);
-        json_object_array_add(
-            output, sy_adapter_obj("id", sy_rsurf_item_id("rs", id, n++),
-                                   "type", SY_JSTR("reasoning"), "summary",
-                                   sy_adapter_arr1(sum), NULL));
+        sy_rsurf_item_id(iid, sizeof(iid), "rs", o->id, n++);
+        sy_buf_puts(out, "{\"id\":");
+        str(out, iid);
+        sy_buf_puts(out, ",\"type\":\"reasoning\",\"summary\":[{\"type\":"
+                         "\"summary_text\",\"text\":");
+        str(out, r);
+        sy_buf_puts(out, "}]}");
     }
     const char *text =
-        sy_adapter_content_text(a, sy_adapter_get(msg, "content"), NULL);
-    const char *refusal = sy_adapter_get_str(msg, "refusal");
-    struct json_object *part = NULL;
-    if (text != NULL && text[0] != '\0')
-        part = sy_adapter_obj("type", SY_JSTR("output_text"), "text",
-                              SY_JSTR(text), "annotations",
-                              json_object_new_array(), NULL);
-    else if (refusal != NULL && refusal[0] != '\0')
-        part = sy_adapter_obj("type", SY_JSTR("refusal"), "refusal",
-                              SY_JSTR(refusal), NULL);
-    if (part != NULL)
-        json_object_array_add(
-            output, sy_adapter_obj("id", sy_rsurf_item_id("msg", id, n++),
-                                   "type", SY_JSTR("message"), "status",
-                                   SY_JSTR(inc ? "incomplete" : "completed"),
-                                   "role", SY_JSTR("assistant"), "content",
-                                   sy_adapter_arr1(part), NULL));
-    struct json_object *calls = sy_adapter_get(msg, "tool_calls");
+        sy_adapter_content_text(o->a, sy_adapter_get(o->msg, "content"), NULL);
+    const char *refusal = sy_adapter_get_str(o->msg, "refusal");
+    bool has_text = text != NULL && text[0] != '\0';
+    if (has_text || (refusal != NULL && refusal[0] != '\0')) {
+        sy_rsurf_item_id(iid, sizeof(iid), "msg", o->id, n++);
+        sy_buf_puts(out, n > 1 ? ",{\"id\":" : "{\"id\":");
+        str(out, iid);
+        sy_buf_puts(out, o->inc ? ",\"type\":\"message\",\"status\":"
+                                  "\"incomplete\",\"role\":\"assistant\","
+                                  "\"content\":["
+                                : ",\"type\":\"message\",\"status\":"
+                                  "\"completed\",\"role\":\"assistant\","
+                                  "\"content\":[");
+        if (has_text) {
+            sy_buf_puts(out, "{\"type\":\"output_text\",\"text\":");
+            str(out, text);
+            sy_buf_puts(out, ",\"annotations\":[]}]}");
+        } else {
+            sy_buf_puts(out, "{\"type\":\"refusal\",\"refusal\":");
+            str(out, refusal);
+            sy_buf_puts(out, "}]}");
+        }
+    }
+    struct json_object *calls = sy_adapter_get(o->msg, "tool_calls");
     size_t nc = sy_adapter_is(calls, json_type_array)
                     ? json_object_array_length(calls)
                     : 0;
@@ -264,15 +329,17 @@ output_items(const struct sy_chat_req *req, struct sy_arena *a,
         const char *call_id = sy_adapter_get_str(tc, "id");
         char gen[112];
         if (call_id == NULL || call_id[0] == '\0') {
-            snprintf(gen, sizeof(gen), "call_%s_%u", id + 5, n);
+            snprintf(gen, sizeof(gen), "call_%s_%u", o->id + 5, n);
             call_id = gen;
         }
-        json_object_array_add(
-            output, sy_rsurf_call_item(req, sy_rsurf_item_id("fc", id, n),
-                                       call_id, sy_adapter_get_str(fn, "name"),
-                                       sy_adapter_get_str(fn, "arguments"),
-                                       "completed"));
+        if (n > 0)
+            sy_buf_puts(out, ",");
+        sy_rsurf_item_id(iid, sizeof(iid), "fc", o->id, n);
+        sy_rsurf_call_item_write(
+            out, o->req, iid, call_id, sy_adapter_get_str(fn, "name"),
+            sy_adapter_get_str(fn, "arguments"), "completed");
     }
+    sy_buf_puts(out, "]");
 }
 
 /* The table's reply slot: a chat.completion as a Response. */
@@ -299,14 +366,19 @@ sy_rsurf_reply(const struct sy_chat_req *req, const struct sy_chat_resp *resp,
     int64_t created;
     if (!sy_adapter_get_int(root, "created", &created))
         created = (int64_t)sy_wall_s();
-    struct json_object *r = sy_rsurf_response(req, id, created, model);
-    output_items(req, a, sy_adapter_get(choice, "message"), id,
-                 sy_rsurf_incomplete(finish), sy_adapter_get(r, "output"));
     struct sy_usage u = resp->usage;
     if (!u.present)
         sy_chat_usage_from_json(sy_adapter_get(root, "usage"), &u);
-    sy_rsurf_response_end(r, finish, &u);
-    enum sy_err e = sy_adapter_json_write(out, r);
-    json_object_put(r);
-    return e;
+    struct reply_output items = { req, a, sy_adapter_get(choice, "message"), id,
+                                  sy_rsurf_incomplete(finish) };
+    struct rsurf_resp r = { .id = id,
+                            .created = created,
+                            .model = model,
+                            .ended = true,
+                            .finish = finish,
+                            .usage = &u,
+                            .output = output_items,
+                            .ctx = &items };
+    sy_rsurf_response_write(out, req, &r);
+    return sy_buf_err(out) == SY_OK ? SY_OK : SY_ETOOBIG;
 }

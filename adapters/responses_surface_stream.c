@@ -9,11 +9,13 @@
  * The done events repeat what the deltas said (the whole text, the whole
  * arguments) and the closing event carries the whole Response, which
  * stream_result also hands to the conversation store: the stream keeps
- * the Response it describes. A surface's state is fixed-size and zeroed
- * per attempt, with no arena, so the Response and the text of the open
- * item live in an accumulator that the canonical request's tree owns
- * (json-c userdata on req->root, freed with the tree by the request's
- * arena); a new attempt's first chunk replaces the last one's. No I/O.
+ * the output items it describes (a tree, completed as deltas come) and
+ * the closing Response as text (sy_rsurf_response_write, like a reply).
+ * A surface's state is fixed-size and zeroed per attempt, with no arena,
+ * so these and the text of the open item live in an accumulator that
+ * the canonical request's tree owns (json-c userdata on req->root, freed
+ * with the tree by the request's arena); a new attempt's first chunk
+ * replaces the last one's. No I/O.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -29,9 +31,15 @@
 
 #include <json-c/json.h>
 
-/* What a stream builds: the Response, and the text of the open item. */
+/* What a stream builds: the Response's creation time, model and output
+ * items, the closing Response once written, and the text of the open
+ * item. */
 struct rsurf_acc {
-    struct json_object *resp;
+    int64_t created;
+    char *model;
+    struct json_object *output; /* the output items, an array */
+    struct sy_buf final;        /* the Response of the closing event */
+    bool done;                  /* 'final' is written */
     struct sy_buf piece;
 };
 
@@ -40,7 +48,9 @@ acc_free(struct json_object *o, void *ud)
 {
     (void)o;
     struct rsurf_acc *acc = ud;
-    json_object_put(acc->resp);
+    json_object_put(acc->output);
+    free(acc->model);
+    sy_buf_free(&acc->final);
     sy_buf_free(&acc->piece);
     free(acc);
 }
@@ -54,6 +64,7 @@ acc_new(const struct sy_chat_req *req)
         return NULL;
     struct rsurf_acc *acc = sy_xcalloc(1, sizeof(*acc));
     sy_buf_init(&acc->piece, INT_MAX / 2);
+    sy_buf_init(&acc->final, INT_MAX / 2);
     json_object_set_userdata(req->root, acc, acc_free);
     return acc;
 }
@@ -80,10 +91,40 @@ event(struct rsurf_stream *s, struct sy_buf *out, const char *type, ...)
     json_object_put(o);
 }
 
+static void
+output_write(struct sy_buf *out, void *output)
+{
+    sy_adapter_json_write(out, output);
+}
+
+/* An event whose data is {type, sequence_number, response}: the
+ * Response in progress, or the closing one stream_end wrote. */
+static void
+response_event(struct rsurf_stream *s, const struct sy_chat_req *req,
+               const char *type, struct sy_buf *out)
+{
+    struct rsurf_acc *acc = s->acc;
+    sy_buf_printf(out,
+                  "event: %s\ndata: {\"type\":\"%s\",\"sequence_number\":"
+                  "%lld,\"response\":",
+                  type, type, (long long)s->seq++);
+    if (acc->done) {
+        sy_buf_append(out, acc->final.data, acc->final.len);
+    } else {
+        struct rsurf_resp r = { .id = s->id,
+                                .created = acc->created,
+                                .model = acc->model,
+                                .output = output_write,
+                                .ctx = acc->output };
+        sy_rsurf_response_write(out, req, &r);
+    }
+    sy_buf_puts(out, "}\n\n");
+}
+
 static struct json_object *
 output_of(struct rsurf_stream *s)
 {
-    return sy_adapter_get(s->acc->resp, "output");
+    return s->acc->output;
 }
 
 /* The open item (the last of the output). */
@@ -116,14 +157,12 @@ stream_start(struct rsurf_stream *s, const struct sy_chat_req *req,
         model = req->model;
     sy_rsurf_resp_id(s->id, sizeof(s->id), sy_adapter_get_str(chunk, "id"),
                      model);
-    int64_t created;
-    if (!sy_adapter_get_int(chunk, "created", &created))
-        created = (int64_t)sy_wall_s();
-    s->acc->resp = sy_rsurf_response(req, s->id, created, model);
-    event(s, out, "response.created", "response", json_object_get(s->acc->resp),
-          NULL);
-    event(s, out, "response.in_progress", "response",
-          json_object_get(s->acc->resp), NULL);
+    if (!sy_adapter_get_int(chunk, "created", &s->acc->created))
+        s->acc->created = (int64_t)sy_wall_s();
+    s->acc->model = sy_xstrdup(model ? model : "");
+    s->acc->output = json_object_new_array();
+    response_event(s, req, "response.created", out);
+    response_event(s, req, "response.in_progress", out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -251,17 +290,18 @@ text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
         return;
     bool think = kind == RSURF_REASONING;
     if (s->open != kind) {
-        const char *prefix = think ? "rs" : "msg";
+        char iid[128];
+        sy_rsurf_item_id(iid, sizeof(iid), think ? "rs" : "msg", s->id,
+                         s->nitems);
         struct json_object *item =
-            think ? sy_adapter_obj("id",
-                                   sy_rsurf_item_id(prefix, s->id, s->nitems),
-                                   "type", SY_JSTR("reasoning"), "summary",
-                                   json_object_new_array(), NULL)
-                  : sy_adapter_obj(
-                        "id", sy_rsurf_item_id(prefix, s->id, s->nitems),
-                        "type", SY_JSTR("message"), "status",
-                        SY_JSTR("in_progress"), "role", SY_JSTR("assistant"),
-                        "content", json_object_new_array(), NULL);
+            think
+                ? sy_adapter_obj("id", SY_JSTR(iid), "type",
+                                 SY_JSTR("reasoning"), "summary",
+                                 json_object_new_array(), NULL)
+                : sy_adapter_obj("id", SY_JSTR(iid), "type", SY_JSTR("message"),
+                                 "status", SY_JSTR("in_progress"), "role",
+                                 SY_JSTR("assistant"), "content",
+                                 json_object_new_array(), NULL);
         item_open(s, kind, item, out);
     }
     sy_buf_puts(&s->acc->piece, piece);
@@ -305,9 +345,12 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
                      (long long)index);
             id = gen;
         }
+        char iid[128];
+        sy_rsurf_item_id(iid, sizeof(iid), "fc", s->id, s->nitems);
         struct json_object *item = sy_rsurf_call_item(
-            req, sy_rsurf_item_id("fc", s->id, s->nitems), id,
-            sy_adapter_get_str(fn, "name"), "", "in_progress");
+            req, iid, id, sy_adapter_get_str(fn, "name"), "", "in_progress");
+        if (item == NULL)
+            return; /* cannot happen: the writer's JSON parses */
         item_open(s, RSURF_CALL, item, out);
         s->tool = index;
     }
@@ -379,10 +422,23 @@ sy_rsurf_stream_end(void *st, const struct sy_chat_req *req,
         stream_start(s, req, NULL, out);
     bool inc = sy_rsurf_incomplete(s->finish);
     item_close(s, inc ? "incomplete" : "completed", out);
-    sy_rsurf_response_end(s->acc->resp, s->finish[0] ? s->finish : NULL, usage);
-    event(s, out, inc ? "response.incomplete" : "response.completed",
-          "response", json_object_get(s->acc->resp), NULL);
+    struct rsurf_acc *acc = s->acc;
+    struct rsurf_resp r = { .id = s->id,
+                            .created = acc->created,
+                            .model = acc->model,
+                            .ended = true,
+                            .finish = s->finish[0] ? s->finish : NULL,
+                            .usage = usage,
+                            .output = output_write,
+                            .ctx = acc->output };
+    sy_buf_clear(&acc->final);
+    sy_rsurf_response_write(&acc->final, req, &r);
     s->ended = true;
+    if (sy_buf_failed(&acc->final))
+        return SY_ETOOBIG;
+    acc->done = true;
+    response_event(s, req, inc ? "response.incomplete" : "response.completed",
+                   out);
     return sy_buf_err(out);
 }
 
@@ -391,10 +447,11 @@ enum sy_err
 sy_rsurf_stream_result(void *st, struct sy_buf *out)
 {
     struct rsurf_stream *s = st;
-    if (!s->ended || s->acc == NULL || s->acc->resp == NULL ||
-        sy_adapter_get(s->acc->resp, "usage") == NULL)
+    if (!s->ended || s->acc == NULL || !s->acc->done)
         return SY_EINTERNAL;
-    return sy_adapter_json_write(out, s->acc->resp);
+    return sy_buf_append(out, s->acc->final.data, s->acc->final.len) == SY_OK
+               ? SY_OK
+               : SY_ETOOBIG;
 }
 
 /* An error event (ResponseErrorEvent), which the OpenAI SDKs raise as an

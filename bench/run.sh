@@ -59,7 +59,9 @@
 # BENCH_TARGETS1 (those of BENCH_TARGETS among a b c d e f: the -c1
 # targets), BENCH_COMPARE (another switchyard binary, e.g. a
 # patched build: target (f) = lighttpd -> that binary, same config with
-# its own Redis prefix, interleaved with the others in the same rounds).
+# its own Redis prefix, interleaved with the others in the same rounds),
+# BENCH_COMPARE_REQ (chat, messages or responses: what (f) is sent, to set
+# it beside (d), (m) or (r)).
 set -u
 
 usage() { echo "usage: bash bench/run.sh BUILD_DIR" >&2; exit 2; }
@@ -339,7 +341,12 @@ if [ -n "$COMPARE" ]; then
     pid_sy2=$last_pid
     start_web lighttpd ltgw2 "$tmp/sy2.sock"
     pid_ltgw2=$last_pid
-    URL_F="http://127.0.0.1:$web_port/v1/chat/completions"
+    case ${BENCH_COMPARE_REQ:-chat} in
+    messages) URL_F="http://127.0.0.1:$web_port/v1/messages" ;;
+    responses) URL_F="http://127.0.0.1:$web_port/v1/responses" ;;
+    chat) URL_F="http://127.0.0.1:$web_port/v1/chat/completions" ;;
+    *) die "BENCH_COMPARE_REQ: chat, messages or responses" ;;
+    esac
 fi
 
 # (c): lighttpd (the same conf/lighttpd.conf) -> fcgi-hello, 2 x 64.
@@ -375,7 +382,7 @@ url_of() { eval "echo \$URL_$(echo "$1" | tr '[:lower:]' '[:upper:]')"; }
 req_of() {
     case $1 in
     m) echo messages ;; r) echo responses ;; p) echo responses_store ;;
-    h) echo hedged ;; *) echo chat ;;
+    h) echo hedged ;; f) echo "${BENCH_COMPARE_REQ:-chat}" ;; *) echo chat ;;
     esac
 }
 

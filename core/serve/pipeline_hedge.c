@@ -38,6 +38,7 @@
 #include "io/worker.h"
 #include "state/budget.h"
 #include "state/hedge.h"
+#include "state/inflight.h"
 #include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
@@ -72,7 +73,8 @@ struct sy_hedge_run {
     enum sy_attempt_result ar[2];
     int winner; /* -1: none yet */
     uint32_t delay_ms;
-    size_t route_len; /* c->route before the hedge's note */
+    uint32_t first_p95_ms; /* TTFT p95 of the first attempt's deployment */
+    size_t route_len;      /* c->route before the hedge's note */
     /* an error reply of one attempt, held while the other still runs:
      * a failure never beats an attempt that may still answer */
     struct sy_buf held[2];
@@ -308,9 +310,25 @@ hedge_start(void *ud)
         SY_HEDGE_NOW)
         return NULL;
     const struct sy_deployment *d = next_candidate(c);
-    /* The group's share first: a hedge it refuses reserves nothing. */
+    /* The group's share first: a hedge it refuses reserves nothing. With
+     * the "p95" delay, an exploration probe may also use the exploration
+     * share, and a deployment that stalls now (two other streams here
+     * waiting past its p95) the stall allowance (state/hedge.h). */
     uint64_t wall = sy_wall_ms();
-    if (d == NULL || !sy_hedge_take(c->group, wall))
+    bool p95 = c->group->hedge.after_p95;
+    bool taken;
+    if (d == NULL)
+        return NULL;
+    if (p95 && c->plan->cand[c->plan_i].exploring)
+        taken = sy_hedge_take_probe(c->group, wall);
+    else if (p95 && run->first_p95_ms > 0 && c->w->state != NULL &&
+             sy_inflight_waiting_longer(sy_state_inflight(c->w->state),
+                                        c->dep->index, now, run->first_p95_ms,
+                                        c->wait_slot) >= 2)
+        taken = sy_hedge_take_stalled(c->group, wall);
+    else
+        taken = sy_hedge_take(c->group, wall);
+    if (!taken)
         return NULL;
     int key;
     struct sy_attempt *a = NULL;
@@ -430,8 +448,10 @@ hedge_merge(struct sy_hedge_run *run)
 
 /* The hedge delay of the first attempt (on 'first', 'views' NULL
  * without state): the shortest p95 of it and of the plan's healthy
- * candidates after it, stretched as the group's share fills
- * (state/hedge.c). */
+ * candidates after it, moved to where a hedge on the first of those
+ * (where the hedge goes unless its breaker refuses it then) would likely
+ * answer first, stretched as the group's share fills (state/hedge.c);
+ * an exploration probe's is neither moved nor stretched. */
 static uint32_t
 hedge_delay(struct pctx *c, const struct sy_dep_view *views,
             const struct sy_dep_view *first)
@@ -443,7 +463,14 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
             peers[n++] = &views[c->plan->cand[j].d->index];
     const struct sy_hedge_conf *h = &c->group->hedge;
     uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
-    if (ms > 0 && h->after_p95) {
+    /* A probe is hedged when the healthy ones would have answered. */
+    if (ms > 0 && h->after_p95 && !c->plan->cand[c->plan_i].exploring) {
+        uint32_t next_p50 = 0;
+        if (n > 0)
+            next_p50 = peers[0]->samples >= SY_HEDGE_MIN_SAMPLES
+                           ? peers[0]->ttft_p50_ms
+                           : peers[0]->known.ttft_p50_ms;
+        ms = sy_hedge_delay_tail_ms(ms, first, next_p50);
         uint64_t req, hedges;
         sy_hedge_share_counts(c->group, sy_wall_ms(), &req, &hedges);
         ms = sy_hedge_delay_stretched(ms, req, hedges, h->max_share);
@@ -477,6 +504,11 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->real = c->s;
     run->winner = -1;
     run->delay_ms = delay;
+    if (v != NULL)
+        run->first_p95_ms =
+            v->samples >= SY_HEDGE_MIN_SAMPLES && v->ttft_p95_ms > 0
+                ? v->ttft_p95_ms
+                : v->known.ttft_p95_ms;
     run->uc[0] = uc;
     run->a[0] = a;
     run->f[0] = f;

@@ -8,6 +8,7 @@
 #include "state.h"
 #include "config/config.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -25,7 +26,7 @@ sy_hedge_delay_ms(const struct sy_hedge_conf *h, const struct sy_dep_view *v)
     if (v == NULL)
         return 0;
     uint32_t ms = 0;
-    if (v->samples > 0 && v->ttft_p95_ms > 0)
+    if (v->samples >= SY_HEDGE_MIN_SAMPLES && v->ttft_p95_ms > 0)
         ms = v->ttft_p95_ms;
     else if (v->known.samples > 0 && v->known.ttft_p95_ms > 0)
         ms = v->known.ttft_p95_ms;
@@ -48,6 +49,52 @@ sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
             ms = p;
     }
     return ms;
+}
+
+/* S(x) of the log-normal with median 'p50' and shape 'sigma'. */
+static double
+survival(double x, double p50, double sigma)
+{
+    return 0.5 * erfc(log(x / p50) / (sigma * M_SQRT2));
+}
+
+uint32_t
+sy_hedge_delay_tail_ms(uint32_t base_ms, const struct sy_dep_view *first,
+                       uint32_t peer_p50_ms)
+{
+    if (base_ms == 0 || first == NULL || peer_p50_ms == 0)
+        return base_ms;
+    uint32_t p50 = first->ttft_p50_ms, p95 = first->ttft_p95_ms,
+             p99 = first->ttft_p99_ms;
+    if (first->samples < SY_HEDGE_MIN_SAMPLES || p50 == 0 || p95 == 0) {
+        p50 = first->known.ttft_p50_ms;
+        p95 = first->known.ttft_p95_ms;
+        p99 = first->known.ttft_p99_ms;
+    }
+    if (p50 == 0 || p95 == 0)
+        return base_ms;
+    /* The wider of the fits through the p95 and through the p99 (1.645
+     * and 2.326: the standard normal's 95th and 99th percentiles): a
+     * tail that shows only past the p95, occasional stalls, is a heavy
+     * tail. A p95 and p99 at the p50 are as light a tail as there is. */
+    double sigma = p95 > p50 ? log((double)p95 / (double)p50) / 1.645 : 0.0;
+    if (p99 > p50)
+        sigma = SY_MAX(sigma, log((double)p99 / (double)p50) / 2.326);
+    /* A stall: past the fit's 99.9th percentile (3.09). Hedged from the
+     * window's held p99 (under 200 samples its third-slowest, nearer a
+     * p97), 3 % of the waits of a healthy light-tailed deployment would
+     * use the share. */
+    double stall = SY_MAX((double)base_ms, (double)p50 * exp(3.09 * sigma));
+    stall = SY_MIN(stall, (double)HEDGE_DELAY_MAX_MS);
+    for (double t = base_ms; sigma > 0.0 && t < stall;
+         t = SY_MAX(t * 1.1, t + 1.0)) {
+        double s = survival(t, p50, sigma);
+        if (s < 1e-12)
+            break; /* past where the fit puts any mass: a stall */
+        if (survival(t + peer_p50_ms, p50, sigma) / s >= SY_HEDGE_WIN_MIN)
+            return (uint32_t)t;
+    }
+    return (uint32_t)stall;
 }
 
 uint32_t

@@ -41,9 +41,16 @@ enum sy_hedge_verdict {
     SY_HEDGE_NOW      /* start the second attempt */
 };
 
+/* Samples a live window needs before its quantiles set a "p95" delay:
+ * under it, its held p95 is its third-slowest sample, a guess from a
+ * handful (in a group's first second, a few ms), and nearly every first
+ * attempt would be hedged. */
+#define SY_HEDGE_MIN_SAMPLES 10
+
 /* The delay before a hedge, in ms: the fixed one, or the deployment's
  * live p95 time to first token (its last live one when it is quiet); 0
- * when there is none (no samples: no hedge). */
+ * when there is none (under SY_HEDGE_MIN_SAMPLES samples and nothing
+ * known: no hedge). */
 uint32_t sy_hedge_delay_ms(const struct sy_hedge_conf *h,
                            const struct sy_dep_view *v);
 
@@ -57,6 +64,24 @@ uint32_t sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
                                 const struct sy_dep_view *first,
                                 const struct sy_dep_view *const *peers,
                                 size_t npeers);
+
+/* The delay 'base_ms' (sy_hedge_delay_plan_ms) moved to when a hedge is
+ * likely to answer first. A hedge started after t answers at about t +
+ * 'peer_p50_ms' (the TTFT p50 of the deployment it would go to); the
+ * first attempt, having waited t, is still waiting then with probability
+ * S(t + peer) / S(t), S the survival of a log-normal fitted to the first
+ * deployment's TTFT p50 and p95 (live, else its last live picture). The
+ * delay is the first t from 'base_ms' on where that reaches
+ * SY_HEDGE_WIN_MIN: at once for a heavy tail or a deployment slower than
+ * the peers, never for a light tail, whose waits past the base almost
+ * all end before a hedge could answer. Such a deployment is hedged from
+ * its own TTFT p99 and the fit's 99.9th percentile on, where a wait is
+ * a stall rather than its distribution. Without a picture of the first deployment, or
+ * 'peer_p50_ms' 0: 'base_ms'. Pure. */
+#define SY_HEDGE_WIN_MIN 0.5
+uint32_t sy_hedge_delay_tail_ms(uint32_t base_ms,
+                                const struct sy_dep_view *first,
+                                uint32_t peer_p50_ms);
 
 /* Whether to hedge the first attempt now. 'delay_ms' from
  * sy_hedge_delay_ms (0: never); 'elapsed_ms' since the first attempt
@@ -82,6 +107,9 @@ uint32_t sy_hedge_delay_stretched(uint32_t delay_ms, uint64_t requests,
  * allowance of one). Pure. */
 bool sy_hedge_share_allows(uint64_t requests, uint64_t hedges,
                            double max_share);
+/* The same with 'extra' more allowed. */
+bool sy_hedge_share_allows_extra(uint64_t requests, uint64_t hedges,
+                                 double max_share, unsigned extra);
 
 /* The share windows of group 'g' ('now_ms' the wall clock, so every
  * host numbers the windows alike): count a request of the group; take
@@ -90,6 +118,21 @@ bool sy_hedge_share_allows(uint64_t requests, uint64_t hedges,
  * refused). Thread-safe. */
 void sy_hedge_note_request(const struct sy_group *g, uint64_t now_ms);
 bool sy_hedge_take(const struct sy_group *g, uint64_t now_ms);
+/* sy_hedge_take for a first attempt on a deployment that stalls now
+ * (two other streams on it in this process waiting past its TTFT p95):
+ * SY_HEDGE_STALL_EXTRA
+ * more hedges per window pair. A stall's onset finds several first
+ * attempts in flight at once, after steady-state hedges may have taken
+ * the share; a slowdown of every deployment does not double the load
+ * by this. */
+#define SY_HEDGE_STALL_EXTRA 2
+bool sy_hedge_take_stalled(const struct sy_group *g, uint64_t now_ms);
+/* sy_hedge_take for an exploration probe (router.h: a deployment known
+ * slow, or being learned, put first for explore_pct requests in a
+ * hundred): the share widened by the group's exploration share, so
+ * that hedges stay within max_share + explore_pct of the requests. A
+ * probe must not cost its caller the slowness it goes to look at. */
+bool sy_hedge_take_probe(const struct sy_group *g, uint64_t now_ms);
 void sy_hedge_give_back(const struct sy_group *g, uint64_t now_ms);
 /* The requests and hedges the share rule of 'g' counts now (what
  * sy_hedge_take would compare), for sy_hedge_delay_stretched. */

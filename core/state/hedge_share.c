@@ -60,10 +60,17 @@ static atomic_uint_fast64_t n_won;
 bool
 sy_hedge_share_allows(uint64_t requests, uint64_t hedges, double max_share)
 {
+    return sy_hedge_share_allows_extra(requests, hedges, max_share, 0);
+}
+
+bool
+sy_hedge_share_allows_extra(uint64_t requests, uint64_t hedges,
+                            double max_share, unsigned extra)
+{
     if (!(max_share > 0.0))
         return false;
     /* One hedge is always allowed per window pair (a quiet group). */
-    double cap = max_share * (double)requests + 1.0;
+    double cap = max_share * (double)requests + 1.0 + (double)extra;
     return (double)(hedges + 1) <= cap;
 }
 
@@ -166,8 +173,9 @@ sy_hedge_share_counts(const struct sy_group *g, uint64_t now_ms,
     *hedges = (uint64_t)SY_MAX(h, 0);
 }
 
-bool
-sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
+/* 'extra': more than the share allows; 'widen': added to max_share. */
+static bool
+take(const struct sy_group *g, uint64_t now_ms, unsigned extra, double widen)
 {
     uint64_t w = now_ms / SY_HEDGE_WINDOW_MS;
     bool ok = false;
@@ -176,9 +184,10 @@ sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
     if (s != NULL) {
         int64_t req = 0, hedges = 0;
         counts_of(s, w, now_ms, &req, &hedges);
-        ok = sy_hedge_share_allows((uint64_t)SY_MAX(req, 0),
-                                   (uint64_t)SY_MAX(hedges, 0),
-                                   g->hedge.max_share);
+        ok = g->hedge.max_share > 0.0 &&
+             sy_hedge_share_allows_extra((uint64_t)SY_MAX(req, 0),
+                                         (uint64_t)SY_MAX(hedges, 0),
+                                         g->hedge.max_share + widen, extra);
         if (ok) {
             wc_add(s->own, w, 0, 1);
             wc_add(s->unsent, w, 0, 1);
@@ -188,6 +197,24 @@ sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
     if (ok)
         atomic_fetch_add(&n_started, 1);
     return ok;
+}
+
+bool
+sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
+{
+    return take(g, now_ms, 0, 0.0);
+}
+
+bool
+sy_hedge_take_stalled(const struct sy_group *g, uint64_t now_ms)
+{
+    return take(g, now_ms, SY_HEDGE_STALL_EXTRA, 0.0);
+}
+
+bool
+sy_hedge_take_probe(const struct sy_group *g, uint64_t now_ms)
+{
+    return take(g, now_ms, 0, (double)g->explore_pct / 100.0);
 }
 
 void

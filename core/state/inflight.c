@@ -176,6 +176,22 @@ sy_inflight_waiting(const struct sy_inflight *f, size_t dep)
     return n;
 }
 
+unsigned
+sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
+                           uint64_t now_us, uint32_t ms, int except)
+{
+    if (f == NULL || dep >= f->ndeps)
+        return 0;
+    unsigned n = 0;
+    for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++) {
+        uint64_t s = atomic_load_explicit(&f->deps[dep].wait_start[k],
+                                          memory_order_relaxed);
+        n += (int)k != except && s != 0 && s < now_us &&
+             (now_us - s) / 1000 > ms;
+    }
+    return n;
+}
+
 /* Keep the two largest of the values offered in 'top'. */
 static void
 offer(uint64_t top[2], uint64_t ms)

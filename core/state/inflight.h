@@ -68,6 +68,10 @@ void sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
 void sy_inflight_wait_cancel(struct sy_inflight *f, size_t dep, int slot);
 /* Streams waiting on 'dep' now. */
 unsigned sy_inflight_waiting(const struct sy_inflight *f, size_t dep);
+/* Of those, the ones that have waited longer than 'ms', the slot
+ * 'except' (a caller's own, or -1) left out. */
+unsigned sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
+                                    uint64_t now_us, uint32_t ms, int except);
 /* How many of the last two ended waits on 'dep' (within
  * SY_INFLIGHT_HOLD_MS) were lost races: first attempts cut because their
  * hedge produced a token first. Two in a row say the deployment is

@@ -159,6 +159,7 @@ fill_view(const struct sy_state *st, const struct dep_state *ds,
     v->p99_ms = (uint32_t)(s[SY_LATENCY_TOTAL].p99_held_us / 1000);
     v->ttft_p50_ms = (uint32_t)(s[SY_LATENCY_TTFT].p50_us / 1000);
     v->ttft_p95_ms = (uint32_t)(s[SY_LATENCY_TTFT].p95_held_us / 1000);
+    v->ttft_p99_ms = (uint32_t)(s[SY_LATENCY_TTFT].p99_held_us / 1000);
     v->tpot_p50_us = (uint32_t)s[SY_LATENCY_TPOT].p50_us;
 
     /* A breaker is open here if this process's own breaker says so, or

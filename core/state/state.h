@@ -29,6 +29,7 @@ struct sy_dep_known {
     uint32_t p99_ms;
     uint32_t ttft_p50_ms;
     uint32_t ttft_p95_ms;
+    uint32_t ttft_p99_ms;
     uint32_t tpot_p50_us;
     uint64_t age_ms; /* since it was last seen live */
     bool outlived;   /* older than the latency window: every sample there
@@ -46,6 +47,7 @@ struct sy_dep_view {
                          samples (sy_latency_hist_quantile_held) */
     uint32_t ttft_p50_ms;      /* time to first token */
     uint32_t ttft_p95_ms;      /* held, as p99_ms */
+    uint32_t ttft_p99_ms;      /* held, as p99_ms */
     uint32_t tpot_p50_us;      /* time per output token */
     unsigned error_pct;        /* provider failures in the window */
     uint64_t recent_samples;   /* of 'samples', those in the last two

@@ -35,6 +35,7 @@ sy_known_keep(struct sy_dep_known *k, uint64_t *k_at_ms, struct sy_dep_view *v,
         k->p99_ms = v->p99_ms;
         k->ttft_p50_ms = v->ttft_p50_ms;
         k->ttft_p95_ms = v->ttft_p95_ms;
+        k->ttft_p99_ms = v->ttft_p99_ms;
         k->tpot_p50_us = v->tpot_p50_us;
         *k_at_ms = now_ms;
     }

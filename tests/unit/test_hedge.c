@@ -78,8 +78,10 @@ test_delay(void **state)
     /* No samples: no hedge. */
     assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
     assert_int_equal(sy_hedge_delay_ms(&h, NULL), 0);
-    v.samples = 20;
+    v.samples = SY_HEDGE_MIN_SAMPLES - 1; /* a "p95" of nine samples */
     v.ttft_p95_ms = 420;
+    assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
+    v.samples = 20;
     assert_int_equal(sy_hedge_delay_ms(&h, &v), 420);
     v.ttft_p95_ms = 2; /* never below the minimum */
     assert_int_equal(sy_hedge_delay_ms(&h, &v), 10);
@@ -130,6 +132,81 @@ test_delay_plan(void **state)
     assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 3), 700);
 }
 
+static struct sy_dep_view
+ttft(uint32_t p50, uint32_t p95, uint32_t p99)
+{
+    struct sy_dep_view v;
+    memset(&v, 0, sizeof(v));
+    v.samples = 200;
+    v.ttft_p50_ms = p50;
+    v.ttft_p95_ms = p95;
+    v.ttft_p99_ms = p99;
+    return v;
+}
+
+/* The base delay moves to where a hedge is likely to answer first. */
+static void
+test_delay_tail(void **state)
+{
+    (void)state;
+    /* A light tail (p50 220, p95 395, p99 500): a wait at the peers' p95
+     * almost always ends before a hedge could answer; hedged from the
+     * fit's 99.9th percentile (220 ms x e^(3.09 x 0.356) = 660 ms), past
+     * the window's p99. */
+    struct sy_dep_view light = ttft(220, 395, 500);
+    uint32_t l = sy_hedge_delay_tail_ms(395, &light, 220);
+    assert_true(l >= 650 && l <= 670);
+    /* A tail that shows only past the p95 (occasional stalls, p99 2 s)
+     * is a heavy tail: hedged at the base. */
+    light.ttft_p99_ms = 2000;
+    assert_int_equal(sy_hedge_delay_tail_ms(395, &light, 220), 395);
+    /* A little past (p99 900): later than the base, at most the fit's
+     * 99.9th percentile (220 ms x e^(3.09 x 0.606) = 1428 ms). */
+    light.ttft_p99_ms = 900;
+    l = sy_hedge_delay_tail_ms(395, &light, 220);
+    assert_true(l > 395 && l <= 1430);
+    light.ttft_p99_ms = 500;
+    l = sy_hedge_delay_tail_ms(395, &light, 220);
+    /* A heavy tail (p50 120, p99 4 s): a wait at 395 ms still waits at
+     * 615 ms two times in three; hedged at the base. */
+    struct sy_dep_view heavy = ttft(120, 1440, 4000);
+    assert_int_equal(sy_hedge_delay_tail_ms(395, &heavy, 220), 395);
+    /* A deployment slower than the peers (a re-probe): at the base. */
+    struct sy_dep_view slow = ttft(2150, 2500, 2600);
+    assert_int_equal(sy_hedge_delay_tail_ms(400, &slow, 150), 400);
+    /* In between (p50 150, p95 600): later than the base, before the
+     * p99. */
+    struct sy_dep_view mid = ttft(150, 600, 1100);
+    uint32_t d = sy_hedge_delay_tail_ms(300, &mid, 150);
+    assert_true(d > 330 && d < 600);
+    /* No spread at all: only a stall is hedged. */
+    struct sy_dep_view flat = ttft(200, 200, 0);
+    assert_int_equal(sy_hedge_delay_tail_ms(150, &flat, 100), 200);
+    assert_int_equal(sy_hedge_delay_tail_ms(250, &flat, 100), 250);
+    /* The last live picture of a quiet deployment. */
+    struct sy_dep_view quiet;
+    memset(&quiet, 0, sizeof(quiet));
+    quiet.known = (struct sy_dep_known){ .samples = 90,
+                                         .ttft_p50_ms = 220,
+                                         .ttft_p95_ms = 395,
+                                         .ttft_p99_ms = 500 };
+    assert_int_equal(sy_hedge_delay_tail_ms(395, &quiet, 220), l);
+    /* Nothing known of the first, or of the peer: the base. */
+    struct sy_dep_view none;
+    memset(&none, 0, sizeof(none));
+    assert_int_equal(sy_hedge_delay_tail_ms(395, &none, 220), 395);
+    assert_int_equal(sy_hedge_delay_tail_ms(395, NULL, 220), 395);
+    assert_int_equal(sy_hedge_delay_tail_ms(395, &light, 0), 395);
+    assert_int_equal(sy_hedge_delay_tail_ms(0, &light, 220), 0);
+    /* Never past the longest delay, from the scan or as a stall. */
+    struct sy_dep_view huge = ttft(3000, 9000, 120000);
+    assert_true(sy_hedge_delay_tail_ms(6000, &huge, 8000) <= 60000);
+    huge = ttft(10000, 58000, 0);
+    assert_true(sy_hedge_delay_tail_ms(6000, &huge, 60000) <= 60000);
+    huge = ttft(100000, 200000, 300000);
+    assert_int_equal(sy_hedge_delay_tail_ms(60000, &huge, 10), 60000);
+}
+
 static void
 test_decide(void **state)
 {
@@ -166,6 +243,10 @@ test_share_allows(void **state)
     assert_false(sy_hedge_share_allows(100, 0, 0.0));
     assert_true(sy_hedge_share_allows(10, 5, 0.5));
     assert_false(sy_hedge_share_allows(10, 6, 0.5));
+    /* A stall's allowance: two more, never with no share at all. */
+    assert_true(sy_hedge_share_allows_extra(100, 7, 0.05, 2));
+    assert_false(sy_hedge_share_allows_extra(100, 8, 0.05, 2));
+    assert_false(sy_hedge_share_allows_extra(100, 0, 0.0, 2));
 }
 
 /* The "p95" delay stretches as the share fills: the hedges the share
@@ -261,6 +342,43 @@ test_share_give_back(void **state)
     sy_hedge_stats(&s1);
     assert_int_equal(s1.started, s0.started);
     assert_true(sy_hedge_take(&g, t));
+    /* A stalled deployment's first attempts: SY_HEDGE_STALL_EXTRA more
+     * in the same window pair, and no more. */
+    assert_false(sy_hedge_take(&g, t));
+    for (int i = 0; i < SY_HEDGE_STALL_EXTRA; i++)
+        assert_true(sy_hedge_take_stalled(&g, t));
+    assert_false(sy_hedge_take_stalled(&g, t));
+    assert_false(sy_hedge_take(&g, t));
+}
+
+/* An exploration probe may also use the exploration share; a stall's
+ * allowance and the probes' are counted with the others. */
+static void
+test_share_probe(void **state)
+{
+    (void)state;
+    static struct sy_group g;
+    memset(&g, 0, sizeof(g));
+    g.hedge.on = true;
+    g.hedge.max_share = 0.05;
+    g.explore_pct = 5;
+    uint64_t t = 3000ull * SY_HEDGE_WINDOW_MS;
+    for (int i = 0; i < 100; i++)
+        sy_hedge_note_request(&g, t);
+    /* 0.05 x 100 + 1 = 6 */
+    for (int i = 0; i < 6; i++)
+        assert_true(sy_hedge_take(&g, t));
+    assert_false(sy_hedge_take(&g, t));
+    /* (0.05 + 0.05) x 100 + 1 = 11: five more for probes */
+    for (int i = 0; i < 5; i++)
+        assert_true(sy_hedge_take_probe(&g, t));
+    assert_false(sy_hedge_take_probe(&g, t));
+    /* 6 + 2 = 8 < 11 taken: no stall allowance left */
+    assert_false(sy_hedge_take_stalled(&g, t));
+    /* A group that never hedges never hedges a probe. */
+    g.hedge.max_share = 0;
+    assert_false(sy_hedge_take_probe(&g, t + 5 * SY_HEDGE_WINDOW_MS));
+    assert_false(sy_hedge_take_stalled(&g, t + 5 * SY_HEDGE_WINDOW_MS));
 }
 
 /* A fake reply of integers. */
@@ -346,12 +464,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
         cmocka_unit_test(test_delay),
         cmocka_unit_test(test_delay_plan),
+        cmocka_unit_test(test_delay_tail),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_share_allows),
         cmocka_unit_test(test_delay_stretched),
         cmocka_unit_test(test_share_counts),
         cmocka_unit_test(test_share_windows),
         cmocka_unit_test(test_share_give_back),
+        cmocka_unit_test(test_share_probe),
         cmocka_unit_test(test_share_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

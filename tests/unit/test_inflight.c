@@ -58,6 +58,16 @@ test_two_slow_streams(void **state)
     assert_int_equal(sy_inflight_waiting(f, 0), 2);
     /* two: the shorter of them; the other deployment has none */
     assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 900 * MS), 600);
+    /* waiting longer than 500 ms: both; a's own left out: b; than 700
+     * ms: a only */
+    assert_int_equal(sy_inflight_waiting_longer(f, 0, t0 + 900 * MS, 500, -1),
+                     2);
+    assert_int_equal(sy_inflight_waiting_longer(f, 0, t0 + 900 * MS, 500, a),
+                     1);
+    assert_int_equal(sy_inflight_waiting_longer(f, 0, t0 + 900 * MS, 700, -1),
+                     1);
+    assert_int_equal(sy_inflight_waiting_longer(f, 1, t0 + 900 * MS, 0, -1), 0);
+    assert_int_equal(sy_inflight_waiting_longer(NULL, 0, t0, 0, -1), 0);
     assert_int_equal(sy_inflight_wait_ms(f, 1, t0 + 900 * MS), 0);
     /* a's first token at 2 s: held, with b still waiting */
     sy_inflight_wait_end(f, 0, a, t0 + 2000 * MS, false);

@@ -143,6 +143,37 @@ test_slower_drains(void **state)
     sy_config_free(cfg);
 }
 
+/* A deployment with the best median and a terrible tail (TTFT p50 40,
+ * p95 480 ms: a mean of about 112 ms) is ranked by its expected time,
+ * not its median: the steady ones (TTFT p50 60, p95 90 ms) take most
+ * of the traffic; with a light tail the faster median wins its share. */
+static void
+test_heavy_tail_by_mean(void **state)
+{
+    (void)state;
+    struct sy_config *cfg = load("");
+    struct sy_dep_view v[3];
+    live(&v[0], 150, 600);
+    v[0].ttft_p50_ms = 40;
+    v[0].ttft_p95_ms = 480;
+    live(&v[1], 150, 600);
+    live(&v[2], 150, 600);
+    for (int i = 1; i < 3; i++) {
+        v[i].ttft_p50_ms = 60;
+        v[i].ttft_p95_ms = 90;
+    }
+    for (int i = 0; i < 3; i++)
+        v[i].tpot_p50_us = 100; /* 20 ms for the 200 tokens of shares() */
+    unsigned n[3];
+    shares(cfg, v, n, 0);
+    assert_share(n[0], 0.0, 0.10, "heavy tail");
+    assert_share(n[1], 0.40, 0.60, "steady b");
+    v[0].ttft_p95_ms = 60; /* the same median, a light tail */
+    shares(cfg, v, n, 0);
+    assert_share(n[0], 0.25, 0.60, "light tail");
+    sy_config_free(cfg);
+}
+
 /* The deployment with fewer attempts in flight wins a tie: a burst does
  * not pile onto one deployment. */
 static void
@@ -419,6 +450,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal_deployments_share),
         cmocka_unit_test(test_slower_drains),
+        cmocka_unit_test(test_heavy_tail_by_mean),
         cmocka_unit_test(test_inflight_breaks_ties),
         cmocka_unit_test(test_known_slow_no_relapse),
         cmocka_unit_test(test_stalled_stream_drains),
