@@ -536,7 +536,8 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
     /* A caller that went away says nothing about the deployment (the
      * probe it may hold is given back by the run loop). A call cut because
      * the other of a hedged pair answered first took at least this long:
-     * its elapsed time is a latency sample (SY_ECUT: no breaker outcome),
+     * its elapsed time is a latency sample (SY_ECUT: no breaker outcome;
+     * a censored one, which the window records past it: state.c),
      * or a deployment whose slow calls keep losing would stay "fast" in
      * the window and keep getting traffic. */
     if (c->result != SY_EGONE)

@@ -314,21 +314,17 @@ hedge_start(void *ud)
      * the "p95" delay, an exploration probe may also use the exploration
      * share, and a deployment that stalls now (two other streams here
      * waiting past its p95) the stall allowance (state/hedge.h). */
-    uint64_t wall = sy_wall_ms();
-    bool p95 = c->group->hedge.after_p95;
-    bool taken;
     if (d == NULL)
         return NULL;
-    if (p95 && c->plan->cand[c->plan_i].exploring)
-        taken = sy_hedge_take_probe(c->group, wall);
-    else if (p95 && run->first_p95_ms > 0 && c->w->state != NULL &&
-             sy_inflight_waiting_longer(sy_state_inflight(c->w->state),
-                                        c->dep->index, now, run->first_p95_ms,
-                                        c->wait_slot) >= 2)
-        taken = sy_hedge_take_stalled(c->group, wall);
-    else
-        taken = sy_hedge_take(c->group, wall);
-    if (!taken)
+    unsigned stalled = 0;
+    if (run->first_p95_ms > 0 && c->w->state != NULL)
+        stalled = sy_inflight_waiting_longer(sy_state_inflight(c->w->state),
+                                             c->dep->index, now,
+                                             run->first_p95_ms, c->wait_slot);
+    enum sy_hedge_rule rule = sy_hedge_rule_of(
+        c->group->hedge.after_p95, c->plan->cand[c->plan_i].exploring, stalled);
+    uint64_t wall = sy_wall_ms();
+    if (!sy_hedge_take_by(c->group, wall, rule))
         return NULL;
     int key;
     struct sy_attempt *a = NULL;

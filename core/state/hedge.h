@@ -127,6 +127,22 @@ bool sy_hedge_take(const struct sy_group *g, uint64_t now_ms);
  * by this. */
 #define SY_HEDGE_STALL_EXTRA 2
 bool sy_hedge_take_stalled(const struct sy_group *g, uint64_t now_ms);
+/* Which of the share's rules a hedge is taken under (pure): with the
+ * "p95" delay ('p95'), an exploration probe's the probe rule, a first
+ * attempt on a deployment where 'others_stalled' other streams here
+ * wait past its TTFT p95 (two or more: it stalls now) the stall rule;
+ * else, and always with a fixed delay, the share alone. */
+enum sy_hedge_rule {
+    SY_HEDGE_RULE_SHARE,
+    SY_HEDGE_RULE_STALL,
+    SY_HEDGE_RULE_PROBE
+};
+enum sy_hedge_rule sy_hedge_rule_of(bool p95, bool exploring,
+                                    unsigned others_stalled);
+/* Take one hedge of 'g' under 'rule' (the three below). */
+bool sy_hedge_take_by(const struct sy_group *g, uint64_t now_ms,
+                      enum sy_hedge_rule rule);
+
 /* sy_hedge_take for an exploration probe (router.h: a deployment known
  * slow, or being learned, put first for explore_pct requests in a
  * hundred): the share widened by the group's exploration share, so

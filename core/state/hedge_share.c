@@ -211,6 +211,31 @@ sy_hedge_take_stalled(const struct sy_group *g, uint64_t now_ms)
     return take(g, now_ms, SY_HEDGE_STALL_EXTRA, 0.0);
 }
 
+enum sy_hedge_rule
+sy_hedge_rule_of(bool p95, bool exploring, unsigned others_stalled)
+{
+    if (!p95)
+        return SY_HEDGE_RULE_SHARE;
+    if (exploring)
+        return SY_HEDGE_RULE_PROBE;
+    return others_stalled >= 2 ? SY_HEDGE_RULE_STALL : SY_HEDGE_RULE_SHARE;
+}
+
+bool
+sy_hedge_take_by(const struct sy_group *g, uint64_t now_ms,
+                 enum sy_hedge_rule rule)
+{
+    switch (rule) {
+    case SY_HEDGE_RULE_PROBE:
+        return sy_hedge_take_probe(g, now_ms);
+    case SY_HEDGE_RULE_STALL:
+        return sy_hedge_take_stalled(g, now_ms);
+    case SY_HEDGE_RULE_SHARE:
+        break;
+    }
+    return sy_hedge_take(g, now_ms);
+}
+
 bool
 sy_hedge_take_probe(const struct sy_group *g, uint64_t now_ms)
 {

@@ -175,6 +175,25 @@ sy_latency_hist_quantile_held(const struct sy_latency_hist *h,
     return value_at_rank(h, rank);
 }
 
+uint64_t
+sy_latency_hist_draw_above(const struct sy_latency_hist *h, uint64_t above_us,
+                           uint32_t rnd)
+{
+    unsigned b0 = sy_latency_bucket(above_us);
+    uint64_t n = 0;
+    for (unsigned i = b0 + 1; i < SY_LATENCY_BUCKETS; i++)
+        n += h->counts[i];
+    if (n == 0)
+        return above_us;
+    uint64_t k = rnd % n;
+    for (unsigned i = b0 + 1; i < SY_LATENCY_BUCKETS; i++) {
+        if (k < h->counts[i])
+            return SY_MAX(sy_latency_bucket_mid(i), above_us);
+        k -= h->counts[i];
+    }
+    return above_us;
+}
+
 void
 sy_latency_hist_stats(const struct sy_latency_hist *h,
                       struct sy_latency_stats *out)
@@ -266,6 +285,16 @@ sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
 
 /* Merge the last 'n' slices of metric 'm' at 'now_ms' (the current one
  * and the n - 1 before it) into 'out' (cleared first). */
+uint64_t
+sy_latency_window_draw_above(const struct sy_latency_window *w, uint64_t now_ms,
+                             enum sy_latency_metric m, uint64_t above_us,
+                             uint32_t rnd)
+{
+    struct sy_latency_hist h;
+    sy_latency_window_merge(w, now_ms, m, &h);
+    return sy_latency_hist_draw_above(&h, above_us, rnd);
+}
+
 void
 sy_latency_window_merge_last(const struct sy_latency_window *w, uint64_t now_ms,
                              enum sy_latency_metric m, unsigned n,

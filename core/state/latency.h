@@ -82,6 +82,14 @@ uint64_t sy_latency_hist_quantile_held(const struct sy_latency_hist *h,
                                        unsigned permille);
 void sy_latency_hist_stats(const struct sy_latency_hist *h,
                            struct sy_latency_stats *out);
+/* A value for a sample known only to exceed 'above_us' (a call cut
+ * before it ended: a censored observation), drawn by 'rnd' from the
+ * samples of 'h' in buckets past its own: Efron's redistribution to the
+ * right, the Kaplan-Meier estimate, so the quantiles stay unbiased where
+ * recording 'above_us' itself would pull the tail in. 'above_us' when
+ * no sample lies past it. */
+uint64_t sy_latency_hist_draw_above(const struct sy_latency_hist *h,
+                                    uint64_t above_us, uint32_t rnd);
 
 /* Slices and the in-memory window */
 uint64_t sy_latency_slice_id(uint64_t now_ms, uint32_t slice_ms);
@@ -95,6 +103,10 @@ void sy_latency_window_add(struct sy_latency_window *w, uint64_t now_ms,
 void sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
                              enum sy_latency_metric m,
                              struct sy_latency_hist *out);
+/* sy_latency_hist_draw_above over the window's samples of metric 'm'. */
+uint64_t sy_latency_window_draw_above(const struct sy_latency_window *w,
+                                      uint64_t now_ms, enum sy_latency_metric m,
+                                      uint64_t above_us, uint32_t rnd);
 void sy_latency_window_merge_last(const struct sy_latency_window *w,
                                   uint64_t now_ms, enum sy_latency_metric m,
                                   unsigned n, struct sy_latency_hist *out);

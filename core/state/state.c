@@ -308,7 +308,13 @@ sy_state_record(struct sy_state *st, const struct sy_deployment *d,
         sy_metrics_breaker(st->metrics, d->index, ds->local.state);
     if (oc.has_latency) {
         sy_metrics_latency(st->metrics, d, total_us, oc.ttft_us, oc.tpot_us);
-        sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, total_us);
+        if (result == SY_ECUT) { /* censored: it would have taken longer */
+            oc.total_us = sy_latency_window_draw_above(
+                &ds->win, now, SY_LATENCY_TOTAL, total_us, rand32());
+            oc.ttft_us = sy_latency_window_draw_above(
+                &ds->win, now, SY_LATENCY_TTFT, oc.ttft_us, rand32());
+        }
+        sy_latency_window_add(&ds->win, now, SY_LATENCY_TOTAL, oc.total_us);
         sy_latency_window_add(&ds->win, now, SY_LATENCY_TTFT, oc.ttft_us);
         if (oc.tpot_us > 0)
             sy_latency_window_add(&ds->win, now, SY_LATENCY_TPOT, oc.tpot_us);

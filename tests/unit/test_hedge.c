@@ -381,6 +381,41 @@ test_share_probe(void **state)
     assert_false(sy_hedge_take_stalled(&g, t + 5 * SY_HEDGE_WINDOW_MS));
 }
 
+/* The rule a hedge is taken under: a fixed delay keeps the share alone,
+ * whatever the plan or the streams say; one other stalled stream is not
+ * a stall. */
+static void
+test_rule_of(void **state)
+{
+    (void)state;
+    assert_int_equal(sy_hedge_rule_of(false, true, 5), SY_HEDGE_RULE_SHARE);
+    assert_int_equal(sy_hedge_rule_of(false, false, 5), SY_HEDGE_RULE_SHARE);
+    assert_int_equal(sy_hedge_rule_of(true, true, 0), SY_HEDGE_RULE_PROBE);
+    assert_int_equal(sy_hedge_rule_of(true, true, 3), SY_HEDGE_RULE_PROBE);
+    assert_int_equal(sy_hedge_rule_of(true, false, 2), SY_HEDGE_RULE_STALL);
+    assert_int_equal(sy_hedge_rule_of(true, false, 1), SY_HEDGE_RULE_SHARE);
+    assert_int_equal(sy_hedge_rule_of(true, false, 0), SY_HEDGE_RULE_SHARE);
+    /* sy_hedge_take_by applies the rule it is given. */
+    static struct sy_group g;
+    memset(&g, 0, sizeof(g));
+    g.hedge.on = true;
+    g.hedge.max_share = 0.05;
+    g.explore_pct = 50;
+    uint64_t t = 4000ull * SY_HEDGE_WINDOW_MS;
+    for (int i = 0; i < 10; i++)
+        sy_hedge_note_request(&g, t);
+    /* 0.05 x 10 + 1 = 1.5: one by the share, two more by a stall, then
+     * (0.05 + 0.5) x 10 + 1 = 6.5: three more probes */
+    assert_true(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_SHARE));
+    assert_false(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_SHARE));
+    assert_true(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_STALL));
+    assert_true(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_STALL));
+    assert_false(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_STALL));
+    for (int i = 0; i < 3; i++)
+        assert_true(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_PROBE));
+    assert_false(sy_hedge_take_by(&g, t, SY_HEDGE_RULE_PROBE));
+}
+
 /* A fake reply of integers. */
 static void
 ints(struct sy_store_val *r, const int64_t *v, size_t n)
@@ -472,6 +507,7 @@ main(void)
         cmocka_unit_test(test_share_windows),
         cmocka_unit_test(test_share_give_back),
         cmocka_unit_test(test_share_probe),
+        cmocka_unit_test(test_rule_of),
         cmocka_unit_test(test_share_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

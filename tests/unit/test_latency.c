@@ -527,6 +527,39 @@ test_redis_round_trip(void **state)
     }
 }
 
+/* A censored sample takes a value of the samples past it (Kaplan-Meier):
+ * a window whose tail calls are cut keeps its tail. */
+static void
+test_draw_above(void **state)
+{
+    (void)state;
+    struct sy_latency_hist h;
+    sy_latency_hist_clear(&h);
+    /* nothing past it: the value itself */
+    assert_int_equal(sy_latency_hist_draw_above(&h, 600000, 7), 600000);
+    sy_latency_hist_add(&h, 100000, 90);  /* 100 ms */
+    sy_latency_hist_add(&h, 3000000, 10); /* 3 s */
+    assert_int_equal(sy_latency_hist_draw_above(&h, 4000000, 7), 4000000);
+    /* past 600 ms: only the 3 s samples, whatever the draw */
+    for (uint32_t r = 0; r < 50; r++) {
+        uint64_t v = sy_latency_hist_draw_above(&h, 600000, r * 2654435761u);
+        assert_true(v >= 2800000 && v <= 3200000);
+    }
+    /* past 50 ms: in proportion to the counts */
+    unsigned slow = 0;
+    for (uint32_t r = 0; r < 1000; r++)
+        slow += sy_latency_hist_draw_above(&h, 50000, r) > 1000000;
+    assert_int_equal(slow, 100);
+    /* Cut calls recorded as their draw keep the p95 where it was;
+     * recorded at 600 ms they would pull it to 600 ms. */
+    struct sy_latency_hist cut = h, at = h;
+    for (uint32_t r = 0; r < 200; r++)
+        sy_latency_hist_add(&cut, sy_latency_hist_draw_above(&h, 600000, r), 1);
+    sy_latency_hist_add(&at, 600000, 200);
+    assert_true(sy_latency_hist_quantile(&cut, 950) >= 2800000);
+    assert_true(sy_latency_hist_quantile(&at, 950) < 700000);
+}
+
 int
 main(void)
 {
@@ -534,6 +567,7 @@ main(void)
         cmocka_unit_test(test_bucket_scheme),
         cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_quantile_held),
+        cmocka_unit_test(test_draw_above),
         cmocka_unit_test(test_tpot),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_encoding),
