@@ -283,8 +283,6 @@ sy_latency_window_merge(const struct sy_latency_window *w, uint64_t now_ms,
     }
 }
 
-/* Merge the last 'n' slices of metric 'm' at 'now_ms' (the current one
- * and the n - 1 before it) into 'out' (cleared first). */
 uint64_t
 sy_latency_window_draw_above(const struct sy_latency_window *w, uint64_t now_ms,
                              enum sy_latency_metric m, uint64_t above_us,
@@ -295,6 +293,8 @@ sy_latency_window_draw_above(const struct sy_latency_window *w, uint64_t now_ms,
     return sy_latency_hist_draw_above(&h, above_us, rnd);
 }
 
+/* Merge the last 'n' slices of metric 'm' at 'now_ms' (the current one
+ * and the n - 1 before it) into 'out' (cleared first). */
 void
 sy_latency_window_merge_last(const struct sy_latency_window *w, uint64_t now_ms,
                              enum sy_latency_metric m, unsigned n,
