@@ -46,6 +46,23 @@ CFLAGS_ALL += -fsanitize=$(SAN) -fno-sanitize-recover=all
 LDFLAGS_ALL += -fsanitize=$(SAN)
 endif
 
+# The switchyard binary's allocator. json-c, libfcgi and libcurl allocate
+# and free on every request, from up to hundreds of threads; glibc's
+# malloc spent about a fifth of the workers' CPU there (bench/RESULTS.md,
+# "The allocator"). MALLOC=tcmalloc (gperftools' thread-caching malloc,
+# the default) or MALLOC=libc. Sanitizers bring their own allocator.
+MALLOC ?= tcmalloc
+ifneq ($(SAN),)
+override MALLOC := libc
+endif
+ifeq ($(MALLOC),tcmalloc)
+MALLOC_LIBS := $(shell pkg-config --libs libtcmalloc_minimal 2>/dev/null)
+else ifeq ($(MALLOC),libc)
+MALLOC_LIBS :=
+else
+$(error MALLOC is tcmalloc or libc)
+endif
+
 ifeq ($(V),1)
 Q :=
 else
@@ -103,7 +120,7 @@ deps-check:
 # Rebuild everything when the flags change (Redis' .make-settings idea).
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIBS)' > $@.new
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIBS) $(MALLOC_LIBS)' > $@.new
 	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags | deps-check
@@ -138,7 +155,7 @@ $(LIBSY): $(LIB_OBJ)
 
 $(SWITCHYARD): $(FCGI_OBJ) $(LIBSY)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(FCGI_OBJ) $(LIBSY) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(FCGI_OBJ) $(LIBSY) $(LIBS) $(MALLOC_LIBS)
 
 $(MOCK): $(MOCK_OBJ)
 	@$(if $(Q),echo "  LD      $@")

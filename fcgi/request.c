@@ -161,7 +161,11 @@ sy_fcgi_body_left(const struct sy_req *r)
 }
 
 /* Read one request from 't', serve it into 's'. Returns true when input
- * was left unread (see sy_fcgi_body_left). */
+ * was left unread (see sy_fcgi_body_left). What the answer left buffered
+ * in 's' is the transport's to send as it ends the request: FastCGI's
+ * FCGX_Finish_r writes it with the end-of-request record in one write,
+ * so the web server wakes once for a whole non-streamed answer; CGI
+ * flushes stdout. */
 bool
 sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
                   struct sy_sink *s)
@@ -173,6 +177,5 @@ sy_fcgi_serve_one(struct sy_worker *w, const struct sy_fcgi_io *t,
         sy_mount_req(t->param, t->io, w->cfg->server.base_path,
                      sy_pipeline_is_route, &r);
     sy_pipeline_handle(w, &r, s);
-    sy_sink_flush(s);
     return sy_fcgi_body_left(&r);
 }

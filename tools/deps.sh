@@ -10,7 +10,7 @@ check_only=""
 
 PKGS="gcc make pkg-config libc6-dev
 libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libhiredis-dev
-libcmocka-dev libssl-dev libpcre2-dev redis-server lighttpd apache2
+libcmocka-dev libssl-dev libpcre2-dev libgoogle-perftools-dev redis-server lighttpd apache2
 libapache2-mod-fcgid curl jq ca-certificates wrk nginx-light clang
 libclang-rt-14-dev json-schema-test-suite clang-format cppcheck iproute2
 debhelper lintian
