@@ -461,11 +461,7 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
     uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
     /* A probe is hedged when the healthy ones would have answered. */
     if (ms > 0 && h->after_p95 && !c->plan->cand[c->plan_i].exploring) {
-        uint32_t next_p50 = 0;
-        if (n > 0)
-            next_p50 = peers[0]->samples >= SY_HEDGE_MIN_SAMPLES
-                           ? peers[0]->ttft_p50_ms
-                           : peers[0]->known.ttft_p50_ms;
+        uint32_t next_p50 = n > 0 ? sy_hedge_ttft_of(peers[0]).p50_ms : 0;
         ms = sy_hedge_delay_tail_ms(ms, first, next_p50);
         uint64_t req, hedges;
         sy_hedge_share_counts(c->group, sy_wall_ms(), &req, &hedges);
@@ -500,11 +496,7 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->real = c->s;
     run->winner = -1;
     run->delay_ms = delay;
-    if (v != NULL)
-        run->first_p95_ms =
-            v->samples >= SY_HEDGE_MIN_SAMPLES && v->ttft_p95_ms > 0
-                ? v->ttft_p95_ms
-                : v->known.ttft_p95_ms;
+    run->first_p95_ms = sy_hedge_ttft_of(v).p95_ms;
     run->uc[0] = uc;
     run->a[0] = a;
     run->f[0] = f;

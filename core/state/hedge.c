@@ -16,6 +16,24 @@
 #define HEDGE_DELAY_MIN_MS 10
 #define HEDGE_DELAY_MAX_MS 60000
 
+struct sy_hedge_ttft
+sy_hedge_ttft_of(const struct sy_dep_view *v)
+{
+    struct sy_hedge_ttft t = { 0, 0, 0 };
+    if (v == NULL)
+        return t;
+    if (v->samples >= SY_HEDGE_MIN_SAMPLES && v->ttft_p95_ms > 0) {
+        t.p50_ms = v->ttft_p50_ms;
+        t.p95_ms = v->ttft_p95_ms;
+        t.p99_ms = v->ttft_p99_ms;
+    } else if (v->known.samples > 0) {
+        t.p50_ms = v->known.ttft_p50_ms;
+        t.p95_ms = v->known.ttft_p95_ms;
+        t.p99_ms = v->known.ttft_p99_ms;
+    }
+    return t;
+}
+
 uint32_t
 sy_hedge_delay_ms(const struct sy_hedge_conf *h, const struct sy_dep_view *v)
 {
@@ -23,13 +41,7 @@ sy_hedge_delay_ms(const struct sy_hedge_conf *h, const struct sy_dep_view *v)
         return 0;
     if (!h->after_p95)
         return h->after_ms;
-    if (v == NULL)
-        return 0;
-    uint32_t ms = 0;
-    if (v->samples >= SY_HEDGE_MIN_SAMPLES && v->ttft_p95_ms > 0)
-        ms = v->ttft_p95_ms;
-    else if (v->known.samples > 0 && v->known.ttft_p95_ms > 0)
-        ms = v->known.ttft_p95_ms;
+    uint32_t ms = sy_hedge_ttft_of(v).p95_ms;
     if (ms == 0)
         return 0;
     return SY_MIN(SY_MAX(ms, HEDGE_DELAY_MIN_MS), HEDGE_DELAY_MAX_MS);
@@ -64,13 +76,8 @@ sy_hedge_delay_tail_ms(uint32_t base_ms, const struct sy_dep_view *first,
 {
     if (base_ms == 0 || first == NULL || peer_p50_ms == 0)
         return base_ms;
-    uint32_t p50 = first->ttft_p50_ms, p95 = first->ttft_p95_ms,
-             p99 = first->ttft_p99_ms;
-    if (first->samples < SY_HEDGE_MIN_SAMPLES || p50 == 0 || p95 == 0) {
-        p50 = first->known.ttft_p50_ms;
-        p95 = first->known.ttft_p95_ms;
-        p99 = first->known.ttft_p99_ms;
-    }
+    struct sy_hedge_ttft pic = sy_hedge_ttft_of(first);
+    uint32_t p50 = pic.p50_ms, p95 = pic.p95_ms, p99 = pic.p99_ms;
     if (p50 == 0 || p95 == 0)
         return base_ms;
     /* The wider of the fits through the p95 and through the p99 (1.645

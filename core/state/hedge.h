@@ -47,6 +47,15 @@ enum sy_hedge_verdict {
  * attempt would be hedged. */
 #define SY_HEDGE_MIN_SAMPLES 10
 
+/* The time-to-first-token picture a hedge decision reads of one
+ * deployment: its live window once that has SY_HEDGE_MIN_SAMPLES and a
+ * p95, else its last live picture (all 0 when it was never seen live, or
+ * 'v' is NULL). Pure. */
+struct sy_hedge_ttft {
+    uint32_t p50_ms, p95_ms, p99_ms;
+};
+struct sy_hedge_ttft sy_hedge_ttft_of(const struct sy_dep_view *v);
+
 /* The delay before a hedge, in ms: the fixed one, or the deployment's
  * live p95 time to first token (its last live one when it is quiet); 0
  * when there is none (under SY_HEDGE_MIN_SAMPLES samples and nothing

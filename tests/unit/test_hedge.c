@@ -99,6 +99,43 @@ test_delay(void **state)
     assert_int_equal(sy_hedge_delay_ms(&h, &v), 0);
 }
 
+/* The picture every hedge decision reads: the live window from
+ * SY_HEDGE_MIN_SAMPLES samples on, else the last live one, else none. */
+static void
+test_ttft_of(void **state)
+{
+    (void)state;
+    struct sy_hedge_ttft t = sy_hedge_ttft_of(NULL);
+    assert_int_equal(t.p50_ms + t.p95_ms + t.p99_ms, 0);
+    struct sy_dep_view v;
+    memset(&v, 0, sizeof(v));
+    t = sy_hedge_ttft_of(&v);
+    assert_int_equal(t.p50_ms + t.p95_ms + t.p99_ms, 0);
+    v.known = (struct sy_dep_known){ .samples = 40,
+                                     .ttft_p50_ms = 300,
+                                     .ttft_p95_ms = 900,
+                                     .ttft_p99_ms = 1500 };
+    v.samples = SY_HEDGE_MIN_SAMPLES - 1;
+    v.ttft_p50_ms = 100;
+    v.ttft_p95_ms = 200;
+    v.ttft_p99_ms = 250;
+    t = sy_hedge_ttft_of(&v); /* nine live samples: the known picture */
+    assert_int_equal(t.p50_ms, 300);
+    assert_int_equal(t.p95_ms, 900);
+    assert_int_equal(t.p99_ms, 1500);
+    v.samples = SY_HEDGE_MIN_SAMPLES;
+    t = sy_hedge_ttft_of(&v);
+    assert_int_equal(t.p50_ms, 100);
+    assert_int_equal(t.p95_ms, 200);
+    assert_int_equal(t.p99_ms, 250);
+    v.ttft_p95_ms = 0; /* samples without a time to first token */
+    t = sy_hedge_ttft_of(&v);
+    assert_int_equal(t.p95_ms, 900);
+    v.known.samples = 0; /* never seen live: nothing */
+    t = sy_hedge_ttft_of(&v);
+    assert_int_equal(t.p50_ms + t.p95_ms + t.p99_ms, 0);
+}
+
 /* A first attempt on a slow deployment is hedged at the p95 of the
  * healthy ones that could answer instead, not at its own late one. */
 static void
@@ -498,6 +535,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
         cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_ttft_of),
         cmocka_unit_test(test_delay_plan),
         cmocka_unit_test(test_delay_tail),
         cmocka_unit_test(test_decide),
