@@ -155,6 +155,8 @@ $(LIBSY): $(LIB_OBJ)
 
 $(SWITCHYARD): $(FCGI_OBJ) $(LIBSY)
 	@$(if $(Q),echo "  LD      $@")
+	@[ "$(MALLOC)" != tcmalloc ] || [ -n "$(MALLOC_LIBS)" ] || \
+	    { echo "MALLOC=tcmalloc needs libgoogle-perftools-dev ('make deps'), or build with MALLOC=libc" >&2; exit 1; }
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(FCGI_OBJ) $(LIBSY) $(LIBS) $(MALLOC_LIBS)
 
 $(MOCK): $(MOCK_OBJ)
