@@ -46,11 +46,13 @@ CFLAGS_ALL += -fsanitize=$(SAN) -fno-sanitize-recover=all
 LDFLAGS_ALL += -fsanitize=$(SAN)
 endif
 
-# The switchyard binary's allocator. json-c, libfcgi and libcurl allocate
-# and free on every request, from up to hundreds of threads; glibc's
-# malloc spent about a fifth of the workers' CPU there (bench/RESULTS.md,
-# "The allocator"). MALLOC=tcmalloc (gperftools' thread-caching malloc,
-# the default) or MALLOC=libc. Sanitizers bring their own allocator.
+# The allocator of switchyard and of the unit, adapter and fuzz-replay
+# tests (so that they run the one that ships; libFuzzer's binaries keep
+# their own). json-c, libfcgi and libcurl allocate and free on every
+# request, from up to hundreds of threads; glibc's malloc spent about a
+# fifth of the workers' CPU there (bench/RESULTS.md, "The allocator").
+# MALLOC=tcmalloc (gperftools' thread-caching malloc, the default) or
+# MALLOC=libc. Sanitizers bring their own allocator.
 MALLOC ?= tcmalloc
 ifneq ($(SAN),)
 override MALLOC := libc
@@ -175,7 +177,7 @@ $(RELAY): $(BUILD)/tests/fakes/relay/relay.o
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSY) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSY) $(LIBS) -lcmocka $(MALLOC_LIBS)
 
 # ------------------------------------------------------------------ tests
 test: deps
@@ -203,7 +205,7 @@ ADAPTER_TEST_SRC := $(sort $(wildcard tests/adapters/*.c))
 $(BUILD)/tests/adapters/test_adapters: $(ADAPTER_TEST_SRC) tests/adapters/golden.h $(LIBSY) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(ADAPTER_TEST_SRC) $(LIBSY) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(ADAPTER_TEST_SRC) $(LIBSY) $(LIBS) -lcmocka $(MALLOC_LIBS)
 
 # ------------------------------------------------------------------- run
 run: deps
@@ -391,7 +393,7 @@ FUZZ_REPLAY := $(patsubst %,$(BUILD)/tests/fuzz/replay_%,$(FUZZ_NAMES))
 $(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIBSY) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBSY) $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIBSY) $(LIBS) $(MALLOC_LIBS)
 
 fuzz-replay: $(FUZZ_REPLAY) $(FUZZ_SEEDS)
 	$(Q)mkdir -p $(FUZZ_BUILD)/logs; for t in $(FUZZ_NAMES); do \

@@ -23,7 +23,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* Optional, as for libFuzzer: a target without set-up has none. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 struct job {
     uint8_t *data;
@@ -107,7 +108,8 @@ main(int argc, char **argv)
         stack_kb = strtoul(argv[2], NULL, 10);
         i = 3;
     }
-    LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize != NULL)
+        LLVMFuzzerInitialize(&argc, &argv);
     for (; i < argc; i++)
         replay_path(argv[i]);
     printf("replay: %lu inputs on a %zu KiB stack\n", count, stack_kb);
