@@ -307,14 +307,23 @@ test_delay_stretched(void **state)
 }
 
 /* sy_hedge_share_counts sees what sy_hedge_take compares. */
+/* 'g' zeroed, hedging on with 'max_share' and 'explore_pct'. Groups are
+ * static in these tests: a group's address keys its share windows. */
+static void
+hedging_group(struct sy_group *g, double max_share, unsigned explore_pct)
+{
+    memset(g, 0, sizeof(*g));
+    g->hedge.on = true;
+    g->hedge.max_share = max_share;
+    g->explore_pct = explore_pct;
+}
+
 static void
 test_share_counts(void **state)
 {
     (void)state;
     static struct sy_group g;
-    memset(&g, 0, sizeof(g));
-    g.hedge.on = true;
-    g.hedge.max_share = 0.1;
+    hedging_group(&g, 0.1, 0);
     uint64_t t = 4000ull * SY_HEDGE_WINDOW_MS, req = 9, hedges = 9;
     sy_hedge_share_counts(&g, t, &req, &hedges);
     assert_int_equal(req, 0);
@@ -334,9 +343,7 @@ test_share_windows(void **state)
 {
     (void)state;
     static struct sy_group g; /* its address is the key */
-    memset(&g, 0, sizeof(g));
-    g.hedge.on = true;
-    g.hedge.max_share = 0.1;
+    hedging_group(&g, 0.1, 0);
     uint64_t t = 1000ull * SY_HEDGE_WINDOW_MS;
     struct sy_hedge_stats s0, s1;
     sy_hedge_stats(&s0);
@@ -366,9 +373,7 @@ test_share_give_back(void **state)
 {
     (void)state;
     static struct sy_group g;
-    memset(&g, 0, sizeof(g));
-    g.hedge.on = true;
-    g.hedge.max_share = 0.1;
+    hedging_group(&g, 0.1, 0);
     uint64_t t = 2000ull * SY_HEDGE_WINDOW_MS;
     struct sy_hedge_stats s0, s1;
     sy_hedge_stats(&s0);
@@ -395,10 +400,7 @@ test_share_probe(void **state)
 {
     (void)state;
     static struct sy_group g;
-    memset(&g, 0, sizeof(g));
-    g.hedge.on = true;
-    g.hedge.max_share = 0.05;
-    g.explore_pct = 5;
+    hedging_group(&g, 0.05, 5);
     uint64_t t = 3000ull * SY_HEDGE_WINDOW_MS;
     for (int i = 0; i < 100; i++)
         sy_hedge_note_request(&g, t);
@@ -434,10 +436,7 @@ test_rule_of(void **state)
     assert_int_equal(sy_hedge_rule_of(true, false, 0), SY_HEDGE_RULE_SHARE);
     /* sy_hedge_take_by applies the rule it is given. */
     static struct sy_group g;
-    memset(&g, 0, sizeof(g));
-    g.hedge.on = true;
-    g.hedge.max_share = 0.05;
-    g.explore_pct = 50;
+    hedging_group(&g, 0.05, 50);
     uint64_t t = 4000ull * SY_HEDGE_WINDOW_MS;
     for (int i = 0; i < 10; i++)
         sy_hedge_note_request(&g, t);
@@ -473,10 +472,8 @@ test_share_cluster(void **state)
 {
     (void)state;
     static struct sy_group g;
-    memset(&g, 0, sizeof(g));
+    hedging_group(&g, 0.1, 0);
     g.name = "gc";
-    g.hedge.on = true;
-    g.hedge.max_share = 0.1;
     static struct sy_config c;
     memset(&c, 0, sizeof(c));
     c.groups = &g;
