@@ -339,7 +339,10 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
         const base = await openLoop(20, 1500, send);
         for (const x of base) assert.equal(x.r.status, 200, brief(x.r));
         const b = share(base, 0, 1500);
-        const route = base[base.length - 1].r.headers['x-switchyard-route'] || '';
+        /* The last route that is not an exploration probe (those lead
+         * with the probed deployment, within explore_pct by design). */
+        const routes = base.map((x) => x.r.headers['x-switchyard-route'] || '');
+        const route = routes.filter((x) => !/\(exploring\)/.test(x)).pop() || '';
         process.stderr.write(`shared: latency baseline ${b.a}/${b.n} on lat-a; route "${route}"\n`);
         assert.match(route, /^latency; lat-a=\d+ms lat-b=\d+ms lat-c=\d+ms/);
         assert.ok(b.frac >= 0.9, `baseline: only ${b.a}/${b.n} on the fastest`);
