@@ -561,7 +561,8 @@ pair_reap(struct transfer *ts, bool *active, CURLM *m,
 }
 
 /* A hedged pair: perform 'a'; at 'b_at_us' (sy_now_us) ask p->start for
- * a second call, and run it beside 'a' on this thread's second handle.
+ * a second call (again at the time it names, while it gives none and
+ * 'a' runs), and run it beside 'a' on this thread's second handle.
  * p->done is called once for each call that ran, as it ends: with its
  * outcome (as sy_upstream_perform returns it), or SY_EGONE when it was
  * cancelled: a callback set its 'cancel', and the transfer was cut at
@@ -572,7 +573,6 @@ sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
 {
     struct transfer ts[2];
     bool active[2] = { false, false };
-    bool b_asked = false;
     enum sy_err e = transfer_start(&ts[0], u->easy, u->multi, a);
     if (e != SY_OK) {
         p->done(p->ud, a, e);
@@ -606,9 +606,11 @@ sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
             pair_end(&ts[0], &active[0], u->multi, p, SY_EGONE);
         if (!active[0] && !active[1])
             break;
-        if (!b_asked && now >= b_at_us) {
-            b_asked = true;
-            struct sy_upstream_call *b = p->start(p->ud);
+        if (b_at_us != 0 && now >= b_at_us) {
+            uint64_t again = 0;
+            struct sy_upstream_call *b = p->start(p->ud, &again);
+            /* None now: asked again at 'again' if later, else never. */
+            b_at_us = b == NULL && again > now ? again : 0;
             if (b != NULL) {
                 if (u->easy2 == NULL)
                     u->easy2 = new_easy();
@@ -620,7 +622,7 @@ sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
                 continue; /* start it now */
             }
         }
-        if (!b_asked)
+        if (b_at_us != 0)
             next = SY_MIN(next, b_at_us);
         curl_multi_poll(u->multi, NULL, 0, poll_ms(u->multi, now, next), NULL);
     }

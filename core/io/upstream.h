@@ -62,8 +62,10 @@ void sy_upstream_call_cleanup(struct sy_upstream_call *c);
 /* A hedged pair (sy_upstream_perform_pair): two calls on one thread, the
  * second started late; see upstream.c. */
 struct sy_upstream_pair {
-    /* At the hedge's time: the second call, or NULL for none. */
-    struct sy_upstream_call *(*start)(void *ud);
+    /* At the hedge's time: the second call, or NULL for none now; with
+     * NULL, setting '*again_us' (sy_now_us, later than now) asks again
+     * then, while the first call runs. */
+    struct sy_upstream_call *(*start)(void *ud, uint64_t *again_us);
     /* A call ended with 'e' (SY_EGONE: cancelled). May set the other
      * call's 'cancel'. */
     void (*done)(void *ud, struct sy_upstream_call *c, enum sy_err e);

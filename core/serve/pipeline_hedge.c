@@ -2,7 +2,8 @@
  * pipeline_hedge.c - hedged requests: the first attempt of a request on
  * a group with "hedge" runs as a pair. When it has produced no first
  * token after the delay (the deployment's live p95 time to first token,
- * or a fixed one: state/hedge.c decides), ONE second attempt starts on
+ * or a fixed one: state/hedge.c decides; asked again while the group's
+ * share refuses and the first waits), ONE second attempt starts on
  * the next candidate of the plan, on the same thread
  * (sy_upstream_perform_pair). The first of the two to write to the
  * caller wins: a streaming caller's first released event (the pipeline
@@ -71,8 +72,9 @@ struct sy_hedge_run {
     bool started[2];
     bool ended[2];
     enum sy_attempt_result ar[2];
-    int winner; /* -1: none yet */
-    uint32_t delay_ms;
+    int winner;            /* -1: none yet */
+    uint32_t base_ms;      /* the unmoved delay: first asked then */
+    uint32_t delay_ms;     /* the delay, moved and stretched */
     uint32_t first_p95_ms; /* TTFT p95 of the first attempt's deployment */
     size_t route_len;      /* c->route before the hedge's note */
     /* an error reply of one attempt, held while the other still runs:
@@ -297,25 +299,41 @@ hedge_context(struct sy_hedge_run *run, const struct sy_deployment *d)
     snprintf(h->route + run->route_len, n, "; hedge=won:%s", d->name);
 }
 
-/* At the delay: the hedge's call, or NULL for none. */
+/* When to ask for the hedge again (sy_now_us; 0: never), its first
+ * attempt not hedged after 'elapsed_ms'. */
+static uint64_t
+ask_again_us(const struct sy_hedge_run *run, uint64_t elapsed_ms)
+{
+    uint64_t again = sy_hedge_again_ms(run->base_ms, run->delay_ms, elapsed_ms);
+    return again > 0 ? run->c->attempt_start_us + again * 1000ull : 0;
+}
+
+/* At the unmoved delay, the delay, and after a refusal: the hedge's
+ * call, or NULL for none now ('*again_us': when to ask again). */
 static struct sy_upstream_call *
-hedge_start(void *ud)
+hedge_start(void *ud, uint64_t *again_us)
 {
     struct sy_hedge_run *run = ud;
     struct pctx *c = run->c;
     uint64_t now = sy_now_us();
     bool first = run->winner >= 0 || run->ended[0] || c->stream_chunks >= 2;
     uint64_t elapsed = (now - c->attempt_start_us) / 1000;
-    if (sy_hedge_decide(run->delay_ms, elapsed, first, true, true) !=
-        SY_HEDGE_NOW)
+    enum sy_hedge_verdict v =
+        sy_hedge_decide(run->base_ms, elapsed, first, true, true);
+    if (v == SY_HEDGE_NOT_YET)
+        *again_us = c->attempt_start_us + run->base_ms * 1000ull + 1000;
+    if (v != SY_HEDGE_NOW)
         return NULL;
     const struct sy_deployment *d = next_candidate(c);
     /* The group's share first: a hedge it refuses reserves nothing. With
      * the "p95" delay, an exploration probe may also use the exploration
      * share, and a deployment that stalls now (two other streams here
      * waiting past its p95) the stall allowance (state/hedge.h). */
-    if (d == NULL)
+    if (d == NULL) {
+        /* Every other candidate's breaker refuses now: perhaps not later. */
+        *again_us = ask_again_us(run, elapsed);
         return NULL;
+    }
     unsigned stalled = 0;
     if (run->first_p95_ms > 0 && c->w->state != NULL)
         stalled = sy_inflight_waiting_longer(sy_state_inflight(c->w->state),
@@ -323,9 +341,16 @@ hedge_start(void *ud)
                                              run->first_p95_ms, c->wait_slot);
     enum sy_hedge_rule rule = sy_hedge_rule_of(
         c->group->hedge.after_p95, c->plan->cand[c->plan_i].exploring, stalled);
+    /* Asked at the unmoved delay, before the delay: only a deployment
+     * that stalls now is hedged this early (its picture, light-tailed
+     * until its window learns the stall, moved the delay late). A wait
+     * the share refuses is asked again as it grows. */
     uint64_t wall = sy_wall_ms();
-    if (!sy_hedge_take_by(c->group, wall, rule))
+    if ((elapsed < run->delay_ms && rule != SY_HEDGE_RULE_STALL) ||
+        !sy_hedge_take_by(c->group, wall, rule)) {
+        *again_us = ask_again_us(run, elapsed);
         return NULL;
+    }
     int key;
     struct sy_attempt *a = NULL;
     /* One more worst case on the caller's budget for the second attempt
@@ -345,7 +370,7 @@ hedge_start(void *ud)
     sy_log_info(c->request_id,
                 "hedge: %s has no first token after %u ms; "
                 "also trying %s",
-                c->dep->name, run->delay_ms, d->name);
+                c->dep->name, (unsigned)elapsed, d->name);
     run->a[1] = a;
     run->f[1] = &run->hf;
     run->uc[1] = &run->huc;
@@ -447,10 +472,12 @@ hedge_merge(struct sy_hedge_run *run)
  * candidates after it, moved to where a hedge on the first of those
  * (where the hedge goes unless its breaker refuses it then) would likely
  * answer first, stretched as the group's share fills (state/hedge.c);
- * an exploration probe's is neither moved nor stretched. */
+ * an exploration probe's is neither moved nor stretched. At a cold start
+ * (no picture in the plan), the pooled one of sy_hedge_delay_cold_ms.
+ * '*base_ms': the delay before it was moved, when the pair asks first. */
 static uint32_t
 hedge_delay(struct pctx *c, const struct sy_dep_view *views,
-            const struct sy_dep_view *first)
+            const struct sy_dep_view *first, uint32_t *base_ms)
 {
     const struct sy_dep_view *peers[SY_ROUTE_MAX];
     size_t n = 0;
@@ -459,6 +486,13 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
             peers[n++] = &views[c->plan->cand[j].d->index];
     const struct sy_hedge_conf *h = &c->group->hedge;
     uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
+    if (ms == 0 && views != NULL) {
+        const struct sy_dep_view *all[SY_ROUTE_MAX];
+        for (size_t j = 0; j < c->plan->ncand; j++)
+            all[j] = &views[c->plan->cand[j].d->index];
+        ms = sy_hedge_delay_cold_ms(h, all, c->plan->ncand);
+    }
+    *base_ms = ms;
     /* A probe is hedged when the healthy ones would have answered. */
     if (ms > 0 && h->after_p95 && !c->plan->cand[c->plan_i].exploring) {
         uint32_t next_p50 = n > 0 ? sy_hedge_ttft_of(peers[0]).p50_ms : 0;
@@ -484,7 +518,8 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
         sy_state_views(w->state, views);
         v = &views[c->dep->index];
     }
-    uint32_t delay = hedge_delay(c, views, v);
+    uint32_t base = 0;
+    uint32_t delay = hedge_delay(c, views, v, &base);
     if (delay == 0) {
         /* No samples yet: no hedge; the route says so. */
         size_t n = strlen(c->route);
@@ -496,6 +531,7 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->real = c->s;
     run->winner = -1;
     run->delay_ms = delay;
+    run->base_ms = SY_MIN(base, delay);
     run->first_p95_ms = sy_hedge_ttft_of(v).p95_ms;
     run->uc[0] = uc;
     run->a[0] = a;
@@ -510,8 +546,8 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     gate_init(run, 1);
     c->s = &run->sink[0];
     struct sy_upstream_pair p = { hedge_start, hedge_done, run };
-    sy_upstream_perform_pair(w->up, uc, c->attempt_start_us + delay * 1000ull,
-                             &p);
+    sy_upstream_perform_pair(w->up, uc,
+                             c->attempt_start_us + run->base_ms * 1000ull, &p);
     release_held(run);
     sy_buf_free(&run->held[0]);
     sy_buf_free(&run->held[1]);

@@ -63,6 +63,25 @@ sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
     return ms;
 }
 
+uint32_t
+sy_hedge_delay_cold_ms(const struct sy_hedge_conf *h,
+                       const struct sy_dep_view *const *all, size_t n)
+{
+    if (h == NULL || !h->on || !h->after_p95)
+        return 0;
+    uint64_t samples = 0;
+    uint32_t p95 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (all[i] == NULL)
+            continue;
+        samples += all[i]->samples;
+        p95 = SY_MAX(p95, all[i]->ttft_p95_ms);
+    }
+    if (samples < SY_HEDGE_MIN_SAMPLES || p95 == 0)
+        return 0;
+    return SY_MIN(SY_MAX(2 * p95, HEDGE_DELAY_MIN_MS), HEDGE_DELAY_MAX_MS);
+}
+
 /* S(x) of the log-normal with median 'p50' and shape 'sigma'. */
 static double
 survival(double x, double p50, double sigma)
@@ -117,6 +136,18 @@ sy_hedge_delay_stretched(uint32_t delay_ms, uint64_t requests, uint64_t hedges,
         (used - SY_HEDGE_STRETCH_FROM) / (1.0 - SY_HEDGE_STRETCH_FROM), 1.0);
     double ms = (double)delay_ms * (1.0 + (SY_HEDGE_STRETCH_MAX - 1.0) * x);
     return ms >= HEDGE_DELAY_MAX_MS ? HEDGE_DELAY_MAX_MS : (uint32_t)ms;
+}
+
+uint64_t
+sy_hedge_again_ms(uint32_t base_ms, uint32_t delay_ms, uint64_t elapsed_ms)
+{
+    if (delay_ms == 0)
+        return 0;
+    if (elapsed_ms < delay_ms)
+        return delay_ms;
+    uint64_t again = elapsed_ms + SY_MAX(SY_MIN(base_ms, delay_ms),
+                                         (uint32_t)HEDGE_DELAY_MIN_MS);
+    return again <= HEDGE_DELAY_MAX_MS ? again : 0;
 }
 
 enum sy_hedge_verdict

@@ -74,6 +74,16 @@ uint32_t sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
                                 const struct sy_dep_view *const *peers,
                                 size_t npeers);
 
+/* The delay at a cold start, when none of the plan's deployments 'all'
+ * has a picture yet (sy_hedge_delay_plan_ms gave 0): twice the longest
+ * held TTFT p95 among them (of a handful of samples, about their
+ * slowest) once they have SY_HEDGE_MIN_SAMPLES together, else 0 (no
+ * hedge). Without it a new group hedges nothing until one deployment
+ * has a window of its own, and its first seconds, when the router still
+ * learns which deployment is slow, are the likeliest to wait. Pure. */
+uint32_t sy_hedge_delay_cold_ms(const struct sy_hedge_conf *h,
+                                const struct sy_dep_view *const *all, size_t n);
+
 /* The delay 'base_ms' (sy_hedge_delay_plan_ms) moved to when a hedge is
  * likely to answer first. A hedge started after t answers at about t +
  * 'peer_p50_ms' (the TTFT p50 of the deployment it would go to); the
@@ -100,6 +110,16 @@ uint32_t sy_hedge_delay_tail_ms(uint32_t base_ms,
 enum sy_hedge_verdict sy_hedge_decide(uint32_t delay_ms, uint64_t elapsed_ms,
                                       bool first_token, bool has_next,
                                       bool share_ok);
+
+/* When a first attempt with no hedge yet is asked again, in ms since it
+ * started ('elapsed_ms' now; 0: never again). Asked early, before its
+ * 'delay_ms' (the pipeline asks first at 'base_ms', the unmoved delay
+ * of sy_hedge_delay_plan_ms, for a deployment that stalls now): at the
+ * delay. Refused by the share at or past the delay: 'base_ms' later,
+ * and so on while it waits (the share may have room by then, and the
+ * longer a wait, the likelier a tail's), up to 60 s. Pure. */
+uint64_t sy_hedge_again_ms(uint32_t base_ms, uint32_t delay_ms,
+                           uint64_t elapsed_ms);
 
 /* The delay 'delay_ms' (after_ms "p95") stretched as the group's share
  * fills, so that the hedges go to the slowest first attempts rather than

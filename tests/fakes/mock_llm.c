@@ -112,6 +112,7 @@ mock_parse_args(int argc, char **argv, struct mock_opts *o)
 {
     int i;
 
+    memset(o, 0, sizeof(*o)); /* every flag not given is off */
     o->host = "127.0.0.1";
     o->port = 0;
     o->port_file = NULL;

@@ -18,7 +18,11 @@
  *   8. a 429 on the hedge's key parks that key;
  *   9. a hedge its adapter refuses leaves the first a plain attempt;
  *  10. (a stack with breakers) a half-open deployment's probe is given
- *      back when the hedge answers, so the next request probes it.
+ *      back when the hedge answers, so the next request probes it;
+ *  11. a hedge the share refuses is asked again while the first attempt
+ *      waits: it starts once the share has room;
+ *  12. the default delay, the deployment's live TTFT p95: a first
+ *      attempt that stalls far past it is hedged within a second.
  *
  * Timings are generous (the machine is shared): "well before 2 s" is
  * under 1.6 s.
@@ -66,7 +70,7 @@ describe('hedged requests', { skip: !server }, () => {
                         /* one key, one request a minute */
                         hq2: { api_key_env: 'SY_T_HQ_K1', provider: { key_rpm: 1 } },
                         hk1: {}, hk2: { api_key_env: ['SY_T_HK_A', 'SY_T_HK_B'] },
-                        hr2: { type: 'anthropic' },
+                        hr2: { type: 'anthropic' }, ha1: {}, ha2: {}, hp1: {}, hp2: {},
                     },
                     groups: {
                         'g-hedge': { deployments: ['hd1', 'hd2'], hedge: { after_ms: 150, max_share: 0.5 } },
@@ -78,6 +82,10 @@ describe('hedged requests', { skip: !server }, () => {
                         'g-park': { deployments: ['hk1', 'hk2'], hedge: { after_ms: 100, max_share: 0.5 } },
                         'g-hk2': ['hk2'],
                         'g-refuse': { deployments: ['hr1', 'hr2'], hedge: { after_ms: 100, max_share: 0.5 } },
+                        'g-p95': { deployments: ['hp1', 'hp2'], strategy: 'priority',
+                            hedge: { max_share: 0.5 } },
+                        'g-again': { deployments: ['ha1', 'ha2'], strategy: 'priority',
+                            hedge: { after_ms: 150, max_share: 0.05 } },
                     },
                     server: { processes: 1, threads: 8, usage_log: path.join(S.dir, 'usage.log') },
                 });
@@ -296,6 +304,65 @@ describe('hedged requests', { skip: !server }, () => {
             `${hedged.length} of ${N} hedged`);
         const calls = (await S.mock.count('hs1')) + (await S.mock.count('hs2'));
         assert.ok(calls <= N + 3, `${calls} provider calls for ${N} requests`);
+    });
+
+    it('asks a refused hedge again while the first attempt waits', async () => {
+        /* The next two calls to ha1 hold their first token 3 s. The share
+         * (5 % plus one a window pair) hedges one of the pair at 150 ms
+         * and refuses the other; twenty quick requests later it has room
+         * for one more, which the waiting one takes at its next ask. */
+        await S.mock.fault('ha1', { delay_ms: 3000, count: 2 });
+        const t0 = Date.now();
+        const slow = [0, 1].map((j) => ask({ model: 'g-again', stream: false,
+            headers: { 'X-Request-Id': `hedge-again-${j}` } }).then((r) => ({ r, ms: Date.now() - t0 })));
+        await h.sleep(400);
+        for (let j = 0; j < 20; j++) {
+            const r = await ask({ model: 'g-again', stream: false,
+                headers: { 'X-Request-Id': `hedge-again-quick-${j}` } });
+            assert.equal(r.status, 200, r.body);
+            assert.doesNotMatch(r.headers['x-switchyard-route'] || '', /hedge=(won|lost)/);
+        }
+        const done = await Promise.all(slow);
+        for (const { r, ms } of done) {
+            assert.equal(r.status, 200, r.body);
+            assert.match(r.headers['x-switchyard-route'] || '', /hedge=won:ha2/);
+            assert.ok(ms < 2500, `answered after ${ms} ms`);
+        }
+        /* One was hedged at the delay, the other later, when asked again. */
+        const log = require('node:fs').readFileSync(path.join(S.dir, 'switchyard.log'), 'utf8');
+        const after = [0, 1].map((j) => {
+            const m = new RegExp(`hedge-again-${j}\\b.*no first token after (\\d+) ms`).exec(log);
+            assert.ok(m, `no hedge logged for hedge-again-${j}`);
+            return Number(m[1]);
+        }).sort((a, b) => a - b);
+        assert.ok(after[0] >= 150 && after[0] < 400, `first hedge after ${after[0]} ms`);
+        assert.ok(after[1] >= 400, `second hedge after ${after[1]} ms`);
+    });
+
+    it('hedges at the live p95 by default', async () => {
+        /* Twelve answers after 40 ms teach hp1's window its TTFT (ten
+         * are needed for a p95; a p95 under 1 ms reads as none); hp2 has
+         * none, so the delay is hp1's own. */
+        await S.mock.fault('hp1', { delay_ms: 40, count: 12 });
+        for (let j = 0; j < 12; j++) {
+            const r = await ask({ model: 'g-p95', stream: false,
+                headers: { 'X-Request-Id': `hedge-p95-warm-${j}` } });
+            /* (one of them may be hedged: all take about the p95) */
+            assert.equal(r.status, 200, r.body);
+        }
+        await h.sleep(300);
+        await S.mock.fault('hp1', { delay_ms: 5000, count: 1 });
+        const t0 = Date.now();
+        const r = await ask({ model: 'g-p95', stream: true,
+            headers: { 'X-Request-Id': 'hedge-p95-slow' } });
+        const ms = Date.now() - t0;
+        assert.equal(r.status, 200, r.body);
+        assert.match(r.headers['x-switchyard-route'] || '', /hedge=won:hp2/);
+        assert.ok(ms < 2000, `answered after ${ms} ms`);
+        const log = require('node:fs').readFileSync(path.join(S.dir, 'switchyard.log'), 'utf8');
+        const m = /hedge-p95-slow\b.*no first token after (\d+) ms/.exec(log);
+        assert.ok(m, 'no hedge logged');
+        assert.ok(Number(m[1]) < 1500, `hedged after ${m[1]} ms`);
     });
 });
 

@@ -169,6 +169,61 @@ test_delay_plan(void **state)
     assert_int_equal(sy_hedge_delay_plan_ms(&h, &slow, peers, 3), 700);
 }
 
+/* sy_hedge_delay_cold_ms over the plan of 'a', 'b' and 'c'. */
+static uint32_t
+cold(const struct sy_hedge_conf *h, const struct sy_dep_view *a,
+     const struct sy_dep_view *b, const struct sy_dep_view *c)
+{
+    const struct sy_dep_view *all[3] = { a, b, c };
+    return sy_hedge_delay_cold_ms(h, all, 3);
+}
+
+/* A cold start: no deployment has a picture; the pooled samples of the
+ * plan's deployments give a cautious delay once there are enough. */
+static void
+test_delay_cold(void **state)
+{
+    (void)state;
+    struct sy_hedge_conf h = { .on = true,
+                               .after_p95 = true,
+                               .max_share = 0.05 };
+    struct sy_dep_view a, b, c;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memset(&c, 0, sizeof(c));
+    /* Nothing seen: no hedge. */
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    /* Four, three and two samples: nine, one short. */
+    a.samples = 4;
+    a.ttft_p95_ms = 140;
+    b.samples = 3;
+    b.ttft_p95_ms = 260;
+    c.samples = 2;
+    c.ttft_p95_ms = 230;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    /* Ten: twice the longest held p95. */
+    c.samples = 3;
+    assert_int_equal(cold(&h, &a, &b, &c), 520);
+    /* Each within the delay's bounds. */
+    b.ttft_p95_ms = c.ttft_p95_ms = 0;
+    a.ttft_p95_ms = 2;
+    assert_int_equal(cold(&h, &a, &b, &c), 10);
+    a.ttft_p95_ms = 45000;
+    assert_int_equal(cold(&h, &a, &b, &c), 60000);
+    /* Samples without a first token (no p95): no hedge. */
+    a.ttft_p95_ms = 0;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    /* A fixed delay, or hedging off: never this. */
+    a.ttft_p95_ms = 300;
+    h.after_p95 = false;
+    h.after_ms = 700;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    h.after_p95 = true;
+    h.on = false;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    assert_int_equal(cold(NULL, &a, &b, &c), 0);
+}
+
 static struct sy_dep_view
 ttft(uint32_t p50, uint32_t p95, uint32_t p99)
 {
@@ -266,6 +321,29 @@ test_decide(void **state)
                      SY_HEDGE_NEVER);
     assert_int_equal(sy_hedge_decide(0, 99999, false, true, true),
                      SY_HEDGE_NEVER);
+}
+
+/* A first attempt with no hedge is asked again while it waits. */
+static void
+test_again(void **state)
+{
+    (void)state;
+    /* base, delay, elapsed: asked early (at the base) for a stall, then
+     * at the delay. */
+    assert_int_equal(sy_hedge_again_ms(400, 900, 400), 900);
+    assert_int_equal(sy_hedge_again_ms(400, 900, 899), 900);
+    /* Refused at or past the delay: a base later, each time. */
+    assert_int_equal(sy_hedge_again_ms(400, 900, 900), 1300);
+    assert_int_equal(sy_hedge_again_ms(400, 900, 1300), 1700);
+    /* A base over the delay (a stretched fixed one) steps by the delay;
+     * never by less than 10 ms. */
+    assert_int_equal(sy_hedge_again_ms(700, 500, 500), 1000);
+    assert_int_equal(sy_hedge_again_ms(0, 500, 500), 510);
+    assert_int_equal(sy_hedge_again_ms(2, 5, 5), 15);
+    /* Up to 60 s; no delay, never. */
+    assert_int_equal(sy_hedge_again_ms(400, 900, 59600), 60000);
+    assert_int_equal(sy_hedge_again_ms(400, 900, 59601), 0);
+    assert_int_equal(sy_hedge_again_ms(400, 0, 1000), 0);
 }
 
 static void
@@ -535,7 +613,9 @@ main(void)
         cmocka_unit_test(test_ttft_of),
         cmocka_unit_test(test_delay_plan),
         cmocka_unit_test(test_delay_tail),
+        cmocka_unit_test(test_delay_cold),
         cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_again),
         cmocka_unit_test(test_share_allows),
         cmocka_unit_test(test_delay_stretched),
         cmocka_unit_test(test_share_counts),
