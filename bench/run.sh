@@ -51,7 +51,8 @@
 # BENCH_SCALE_PROCS (4), BENCH_SCALE_THREADS (auto: the level + 5%,
 # BENCH_SCALE_HEADROOM), BENCH_SCALE_RATE (500 new streams per second),
 # BENCH_STACK_KB (128), BENCH_CHUNKS (12), BENCH_CHUNK_MS (5000; the held
-# streams' events), BENCH_PROFILE (1),
+# streams' events), BENCH_PROFILE (1), BENCH_PROFILE_TARGET (d: the
+# target whose load the profile is taken under; m, r, p or h also),
 # BENCH_LOG_LEVEL (info), BENCH_LIFETIME (1200), BENCH_OUT, BENCH_KEEP (1
 # keeps the temporary directory), BENCH_PHASES ("throughput ttfb profile
 # scale": any subset, in that order), BENCH_TARGETS ("a b c d m r p h e g":
@@ -492,14 +493,16 @@ fi
 
 # ------------------------------------------------------- 3. profile
 if [ "$PROFILE" = 1 ] && has_phase profile; then
-    say "phase 3: profile of the switchyard workers under the (d) load"
+    PT=${BENCH_PROFILE_TARGET:-d}
+    case "$PT" in d | m | r | p | h) ;; *) die "BENCH_PROFILE_TARGET: d, m, r, p or h" ;; esac
+    say "phase 3: profile of the switchyard workers under the ($PT) load"
     workers=$(pgrep -P "$(cat "$tmp/sy.pid")" | paste -sd, -)
     if perf record -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
         WRKP="wrk -t2 -c64 -d8s --latency --timeout 10s -s $bench/post.lua"
         # Redis' own account of the same run: calls and time per command.
         command -v redis-cli >/dev/null 2>&1 &&
             redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null 2>&1
-        $WRKP "$URL_D" >"$OUT/profile-wrk.txt" 2>&1 &
+        BENCH_REQ=$(req_of "$PT") $WRKP "$(url_of "$PT")" >"$OUT/profile-wrk.txt" 2>&1 &
         wrk_pid=$!
         sleep 1.5
         perf record -e cpu-clock -F 1999 --call-graph dwarf,16384 -p "$workers" \
@@ -507,7 +510,7 @@ if [ "$PROFILE" = 1 ] && has_phase profile; then
         wait "$wrk_pid"
         command -v redis-cli >/dev/null 2>&1 &&
             redis-cli -p "$REDIS_PORT" INFO commandstats >"$OUT/redis-commandstats.txt" 2>&1
-        pcmd="perf record -e cpu-clock -F 1999 --call-graph dwarf,16384 -p <switchyard worker pids> -- sleep 5   (during: $WRKP <(d)>)"
+        pcmd="perf record -e cpu-clock -F 1999 --call-graph dwarf,16384 -p <switchyard worker pids> -- sleep 5   (during: BENCH_REQ=$(req_of "$PT") $WRKP <($PT)>)"
         perf script -i "$tmp/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null |
             node "$bench/perf-buckets.js" --json "$OUT/profile-buckets.json" >"$tmp/buckets.txt"
         {

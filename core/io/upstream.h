@@ -64,13 +64,14 @@ void sy_upstream_call_cleanup(struct sy_upstream_call *c);
 struct sy_upstream_pair {
     /* At the hedge's time: the second call, or NULL for none now; with
      * NULL, setting '*again_us' (sy_now_us, later than now) asks again
-     * then, while the first call runs. */
+     * then, while the first call runs (left 0: never again). */
     struct sy_upstream_call *(*start)(void *ud, uint64_t *again_us);
     /* A call ended with 'e' (SY_EGONE: cancelled). May set the other
      * call's 'cancel'. */
     void (*done)(void *ud, struct sy_upstream_call *c, enum sy_err e);
     void *ud;
 };
+/* 'b_at_us' (sy_now_us): when 'start' is first asked; 0: never. */
 void sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
                               uint64_t b_at_us,
                               const struct sy_upstream_pair *p);

@@ -324,30 +324,32 @@ hedge_start(void *ud, uint64_t *again_us)
         *again_us = c->attempt_start_us + run->base_ms * 1000ull + 1000;
     if (v != SY_HEDGE_NOW)
         return NULL;
-    const struct sy_deployment *d = next_candidate(c);
-    /* The group's share first: a hedge it refuses reserves nothing. With
-     * the "p95" delay, an exploration probe may also use the exploration
-     * share, and a deployment that stalls now (two other streams here
-     * waiting past its p95) the stall allowance (state/hedge.h). */
-    if (d == NULL) {
-        /* Every other candidate's breaker refuses now: perhaps not later. */
-        *again_us = ask_again_us(run, elapsed);
-        return NULL;
-    }
     unsigned stalled = 0;
     if (run->first_p95_ms > 0 && c->w->state != NULL)
         stalled = sy_inflight_waiting_longer(sy_state_inflight(c->w->state),
                                              c->dep->index, now,
                                              run->first_p95_ms, c->wait_slot);
+    /* The group's share first: a hedge it refuses reserves nothing. With
+     * the "p95" delay, an exploration probe may also use the exploration
+     * share, and a deployment that stalls now (two other streams here
+     * waiting past its p95) the stall allowance (state/hedge.h); only
+     * such a one is hedged at the unmoved delay (its picture,
+     * light-tailed until its window learns the stall, moved the delay
+     * late). A wait not due yet or refused is asked again as it grows;
+     * the share is looked at before a candidate is (which may take a
+     * half-open breaker's probe). */
     enum sy_hedge_rule rule = sy_hedge_rule_of(
         c->group->hedge.after_p95, c->plan->cand[c->plan_i].exploring, stalled);
-    /* Asked at the unmoved delay, before the delay: only a deployment
-     * that stalls now is hedged this early (its picture, light-tailed
-     * until its window learns the stall, moved the delay late). A wait
-     * the share refuses is asked again as it grows. */
     uint64_t wall = sy_wall_ms();
-    if ((elapsed < run->delay_ms && rule != SY_HEDGE_RULE_STALL) ||
-        !sy_hedge_take_by(c->group, wall, rule)) {
+    if (!sy_hedge_due(elapsed, run->delay_ms, rule) ||
+        !sy_hedge_may_take(c->group, wall, rule)) {
+        *again_us = ask_again_us(run, elapsed);
+        return NULL;
+    }
+    const struct sy_deployment *d = next_candidate(c);
+    if (d == NULL)
+        return NULL;
+    if (!sy_hedge_take_by(c->group, wall, rule)) {
         *again_us = ask_again_us(run, elapsed);
         return NULL;
     }

@@ -74,6 +74,8 @@ sy_hedge_delay_cold_ms(const struct sy_hedge_conf *h,
     for (size_t i = 0; i < n; i++) {
         if (all[i] == NULL)
             continue;
+        if (sy_hedge_ttft_of(all[i]).p95_ms > 0)
+            return 0; /* not a cold start: one has a picture */
         samples += all[i]->samples;
         p95 = SY_MAX(p95, all[i]->ttft_p95_ms);
     }
@@ -146,8 +148,14 @@ sy_hedge_again_ms(uint32_t base_ms, uint32_t delay_ms, uint64_t elapsed_ms)
     if (elapsed_ms < delay_ms)
         return delay_ms;
     uint64_t again = elapsed_ms + SY_MAX(SY_MIN(base_ms, delay_ms),
-                                         (uint32_t)HEDGE_DELAY_MIN_MS);
+                                         (uint32_t)SY_HEDGE_AGAIN_MIN_MS);
     return again <= HEDGE_DELAY_MAX_MS ? again : 0;
+}
+
+bool
+sy_hedge_due(uint64_t elapsed_ms, uint32_t delay_ms, enum sy_hedge_rule rule)
+{
+    return elapsed_ms >= delay_ms || rule == SY_HEDGE_RULE_STALL;
 }
 
 enum sy_hedge_verdict

@@ -75,7 +75,9 @@ uint32_t sy_hedge_delay_plan_ms(const struct sy_hedge_conf *h,
                                 size_t npeers);
 
 /* The delay at a cold start, when none of the plan's deployments 'all'
- * has a picture yet (sy_hedge_delay_plan_ms gave 0): twice the longest
+ * has a picture yet (sy_hedge_ttft_of: live or last known; 0 when one
+ * has, as a drained deployment can while the first and the healthy
+ * ones have none, so sy_hedge_delay_plan_ms gave 0): twice the longest
  * held TTFT p95 among them (of a handful of samples, about their
  * slowest) once they have SY_HEDGE_MIN_SAMPLES together, else 0 (no
  * hedge). Without it a new group hedges nothing until one deployment
@@ -115,9 +117,10 @@ enum sy_hedge_verdict sy_hedge_decide(uint32_t delay_ms, uint64_t elapsed_ms,
  * started ('elapsed_ms' now; 0: never again). Asked early, before its
  * 'delay_ms' (the pipeline asks first at 'base_ms', the unmoved delay
  * of sy_hedge_delay_plan_ms, for a deployment that stalls now): at the
- * delay. Refused by the share at or past the delay: 'base_ms' later,
- * and so on while it waits (the share may have room by then, and the
- * longer a wait, the likelier a tail's), up to 60 s. Pure. */
+ * delay. Refused by the share at or past the delay: 'base_ms' later (at
+ * least SY_HEDGE_AGAIN_MIN_MS), and so on while it waits (the share may
+ * have room by then), up to 60 s. Pure. */
+#define SY_HEDGE_AGAIN_MIN_MS 100
 uint64_t sy_hedge_again_ms(uint32_t base_ms, uint32_t delay_ms,
                            uint64_t elapsed_ms);
 
@@ -171,6 +174,15 @@ enum sy_hedge_rule sy_hedge_rule_of(bool p95, bool exploring,
 /* Take one hedge of 'g' under 'rule' (the three below). */
 bool sy_hedge_take_by(const struct sy_group *g, uint64_t now_ms,
                       enum sy_hedge_rule rule);
+/* Whether sy_hedge_take_by would take one now, taking nothing: the
+ * cheap check before looking for a deployment to hedge on. */
+bool sy_hedge_may_take(const struct sy_group *g, uint64_t now_ms,
+                       enum sy_hedge_rule rule);
+/* Whether a hedge asked after 'elapsed_ms' is due: at or past its
+ * 'delay_ms', or earlier (asked at the unmoved delay) for a first
+ * attempt on a deployment that stalls now (SY_HEDGE_RULE_STALL). Pure. */
+bool sy_hedge_due(uint64_t elapsed_ms, uint32_t delay_ms,
+                  enum sy_hedge_rule rule);
 
 /* sy_hedge_take for an exploration probe (router.h: a deployment known
  * slow, or being learned, put first for explore_pct requests in a

@@ -173,9 +173,11 @@ sy_hedge_share_counts(const struct sy_group *g, uint64_t now_ms,
     *hedges = (uint64_t)SY_MAX(h, 0);
 }
 
-/* 'extra': more than the share allows; 'widen': added to max_share. */
+/* 'extra': more than the share allows; 'widen': added to max_share;
+ * 'commit': count the hedge (else only say whether it would be). */
 static bool
-take(const struct sy_group *g, uint64_t now_ms, unsigned extra, double widen)
+take(const struct sy_group *g, uint64_t now_ms, unsigned extra, double widen,
+     bool commit)
 {
     uint64_t w = now_ms / SY_HEDGE_WINDOW_MS;
     bool ok = false;
@@ -188,27 +190,43 @@ take(const struct sy_group *g, uint64_t now_ms, unsigned extra, double widen)
              sy_hedge_share_allows_extra((uint64_t)SY_MAX(req, 0),
                                          (uint64_t)SY_MAX(hedges, 0),
                                          g->hedge.max_share + widen, extra);
-        if (ok) {
+        if (ok && commit) {
             wc_add(s->own, w, 0, 1);
             wc_add(s->unsent, w, 0, 1);
         }
     }
     pthread_mutex_unlock(&share_mu);
-    if (ok)
+    if (ok && commit)
         atomic_fetch_add(&n_started, 1);
     return ok;
+}
+
+/* take() under 'rule'. */
+static bool
+take_rule(const struct sy_group *g, uint64_t now_ms, enum sy_hedge_rule rule,
+          bool commit)
+{
+    switch (rule) {
+    case SY_HEDGE_RULE_PROBE:
+        return take(g, now_ms, 0, (double)g->explore_pct / 100.0, commit);
+    case SY_HEDGE_RULE_STALL:
+        return take(g, now_ms, SY_HEDGE_STALL_EXTRA, 0.0, commit);
+    case SY_HEDGE_RULE_SHARE:
+        break;
+    }
+    return take(g, now_ms, 0, 0.0, commit);
 }
 
 bool
 sy_hedge_take(const struct sy_group *g, uint64_t now_ms)
 {
-    return take(g, now_ms, 0, 0.0);
+    return take_rule(g, now_ms, SY_HEDGE_RULE_SHARE, true);
 }
 
 bool
 sy_hedge_take_stalled(const struct sy_group *g, uint64_t now_ms)
 {
-    return take(g, now_ms, SY_HEDGE_STALL_EXTRA, 0.0);
+    return take_rule(g, now_ms, SY_HEDGE_RULE_STALL, true);
 }
 
 enum sy_hedge_rule
@@ -225,21 +243,20 @@ bool
 sy_hedge_take_by(const struct sy_group *g, uint64_t now_ms,
                  enum sy_hedge_rule rule)
 {
-    switch (rule) {
-    case SY_HEDGE_RULE_PROBE:
-        return sy_hedge_take_probe(g, now_ms);
-    case SY_HEDGE_RULE_STALL:
-        return sy_hedge_take_stalled(g, now_ms);
-    case SY_HEDGE_RULE_SHARE:
-        break;
-    }
-    return sy_hedge_take(g, now_ms);
+    return take_rule(g, now_ms, rule, true);
+}
+
+bool
+sy_hedge_may_take(const struct sy_group *g, uint64_t now_ms,
+                  enum sy_hedge_rule rule)
+{
+    return take_rule(g, now_ms, rule, false);
 }
 
 bool
 sy_hedge_take_probe(const struct sy_group *g, uint64_t now_ms)
 {
-    return take(g, now_ms, 0, (double)g->explore_pct / 100.0);
+    return take_rule(g, now_ms, SY_HEDGE_RULE_PROBE, true);
 }
 
 void

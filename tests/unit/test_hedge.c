@@ -204,6 +204,16 @@ test_delay_cold(void **state)
     /* Ten: twice the longest held p95. */
     c.samples = 3;
     assert_int_equal(cold(&h, &a, &b, &c), 520);
+    /* One with a picture of its own (a drained one, say): not a cold
+     * start, so not this. */
+    b.samples = 12;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    b.samples = 3;
+    b.known.samples = 40;
+    b.known.ttft_p95_ms = 900;
+    assert_int_equal(cold(&h, &a, &b, &c), 0);
+    b.known.samples = 0;
+    assert_int_equal(cold(&h, &a, &b, &c), 520);
     /* Each within the delay's bounds. */
     b.ttft_p95_ms = c.ttft_p95_ms = 0;
     a.ttft_p95_ms = 2;
@@ -335,15 +345,30 @@ test_again(void **state)
     /* Refused at or past the delay: a base later, each time. */
     assert_int_equal(sy_hedge_again_ms(400, 900, 900), 1300);
     assert_int_equal(sy_hedge_again_ms(400, 900, 1300), 1700);
-    /* A base over the delay (a stretched fixed one) steps by the delay;
-     * never by less than 10 ms. */
+    /* Steps of the smaller of the two (the pipeline never passes a base
+     * over the delay), never under 100 ms: a short p95 does not make a
+     * long wait ask a hundred times a second. */
     assert_int_equal(sy_hedge_again_ms(700, 500, 500), 1000);
-    assert_int_equal(sy_hedge_again_ms(0, 500, 500), 510);
-    assert_int_equal(sy_hedge_again_ms(2, 5, 5), 15);
+    assert_int_equal(sy_hedge_again_ms(0, 500, 500), 600);
+    assert_int_equal(sy_hedge_again_ms(20, 20, 20), 120);
+    assert_int_equal(sy_hedge_again_ms(20, 20, 120), 220);
     /* Up to 60 s; no delay, never. */
     assert_int_equal(sy_hedge_again_ms(400, 900, 59600), 60000);
     assert_int_equal(sy_hedge_again_ms(400, 900, 59601), 0);
     assert_int_equal(sy_hedge_again_ms(400, 0, 1000), 0);
+}
+
+/* Before its delay (asked at the unmoved one) a first attempt is
+ * hedged only when its deployment stalls now. */
+static void
+test_due(void **state)
+{
+    (void)state;
+    assert_false(sy_hedge_due(400, 900, SY_HEDGE_RULE_SHARE));
+    assert_false(sy_hedge_due(899, 900, SY_HEDGE_RULE_PROBE));
+    assert_true(sy_hedge_due(400, 900, SY_HEDGE_RULE_STALL));
+    assert_true(sy_hedge_due(900, 900, SY_HEDGE_RULE_SHARE));
+    assert_true(sy_hedge_due(5000, 900, SY_HEDGE_RULE_PROBE));
 }
 
 static void
@@ -456,7 +481,12 @@ test_share_give_back(void **state)
     struct sy_hedge_stats s0, s1;
     sy_hedge_stats(&s0);
     sy_hedge_note_request(&g, t);
+    /* Looking takes nothing, however often. */
+    for (int i = 0; i < 3; i++)
+        assert_true(sy_hedge_may_take(&g, t, SY_HEDGE_RULE_SHARE));
     assert_true(sy_hedge_take(&g, t)); /* the allowance of one */
+    assert_false(sy_hedge_may_take(&g, t, SY_HEDGE_RULE_SHARE));
+    assert_true(sy_hedge_may_take(&g, t, SY_HEDGE_RULE_STALL));
     assert_false(sy_hedge_take(&g, t));
     sy_hedge_give_back(&g, t);
     sy_hedge_stats(&s1);
@@ -616,6 +646,7 @@ main(void)
         cmocka_unit_test(test_delay_cold),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_again),
+        cmocka_unit_test(test_due),
         cmocka_unit_test(test_share_allows),
         cmocka_unit_test(test_delay_stretched),
         cmocka_unit_test(test_share_counts),
