@@ -61,8 +61,8 @@
 # targets), BENCH_COMPARE (another switchyard binary, e.g. a
 # patched build: target (f) = lighttpd -> that binary, same config with
 # its own Redis prefix, interleaved with the others in the same rounds),
-# BENCH_COMPARE_REQ (chat, messages or responses: what (f) is sent, to set
-# it beside (d), (m) or (r)).
+# BENCH_COMPARE_REQ (chat, messages, responses or responses_store: what
+# (f) is sent, to set it beside (d), (m), (r) or (p)).
 set -u
 
 usage() { echo "usage: bash bench/run.sh BUILD_DIR" >&2; exit 2; }
@@ -344,9 +344,9 @@ if [ -n "$COMPARE" ]; then
     pid_ltgw2=$last_pid
     case ${BENCH_COMPARE_REQ:-chat} in
     messages) URL_F="http://127.0.0.1:$web_port/v1/messages" ;;
-    responses) URL_F="http://127.0.0.1:$web_port/v1/responses" ;;
+    responses | responses_store) URL_F="http://127.0.0.1:$web_port/v1/responses" ;;
     chat) URL_F="http://127.0.0.1:$web_port/v1/chat/completions" ;;
-    *) die "BENCH_COMPARE_REQ: chat, messages or responses" ;;
+    *) die "BENCH_COMPARE_REQ: chat, messages, responses or responses_store" ;;
     esac
 fi
 

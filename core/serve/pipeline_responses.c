@@ -334,6 +334,27 @@ sy_pipeline_responses_prepare(struct pctx *c)
 /* ------------------------------------------------------------------ */
 /* keep                                                                */
 
+/* The "id" of a response this gateway wrote itself (its Responses writer
+ * puts it first, once: '{"id":"resp_...",'), read off the head instead
+ * of parsing the whole reply again; NULL when the head is not that plain
+ * form (then the reply is parsed). */
+static const char *
+head_id(struct pctx *c, const char *json, size_t len)
+{
+    static const char head[] = "{\"id\":\"";
+    size_t h = sizeof(head) - 1;
+    if (len <= h || memcmp(json, head, h) != 0)
+        return NULL;
+    size_t n = 0;
+    for (; h + n < len && json[h + n] != '"'; n++)
+        if (json[h + n] == '\\' || (unsigned char)json[h + n] < 0x20 ||
+            n >= SY_RESPONSES_ID_MAX)
+            return NULL;
+    if (n == 0 || h + n >= len)
+        return NULL;
+    return sy_arena_strndup(&c->w->arena, json + h, n);
+}
+
 void
 sy_pipeline_responses_keep(struct pctx *c, const char *response_json,
                            size_t len)
@@ -343,21 +364,26 @@ sy_pipeline_responses_keep(struct pctx *c, const char *response_json,
     if (!c->resp_store || w->store == NULL || st->responses_ttl_s == 0 ||
         response_json == NULL)
         return;
-    struct json_object *id = member(parse_owned(c, response_json, len), "id");
-    if (!json_object_is_type(id, json_type_string)) {
-        sy_log_warn(c->request_id, "the response is not stored: no \"id\"");
-        return;
+    /* A provider's own reply (native) may order or repeat its members
+     * as it likes: parsed. */
+    const char *id = c->native ? NULL : head_id(c, response_json, len);
+    if (id == NULL) {
+        struct json_object *o =
+            member(parse_owned(c, response_json, len), "id");
+        if (!json_object_is_type(o, json_type_string)) {
+            sy_log_warn(c->request_id, "the response is not stored: no \"id\"");
+            return;
+        }
+        id = json_object_get_string(o);
     }
     struct sy_responses_rec rec = { response_json, len, c->resp_input_json,
                                     c->resp_input_len };
     char err[192];
-    enum sy_err e = sy_responses_put(w->store, json_object_get_string(id),
-                                     owner_name(c, c->led.ck, c->led.vk), &rec,
-                                     st->responses_ttl_s,
-                                     st->responses_max_bytes, err, sizeof(err));
+    enum sy_err e = sy_responses_put(
+        w->store, id, owner_name(c, c->led.ck, c->led.vk), &rec,
+        st->responses_ttl_s, st->responses_max_bytes, err, sizeof(err));
     if (e != SY_OK)
-        sy_log_warn(c->request_id, "response %.128s not stored: %s",
-                    json_object_get_string(id), err);
+        sy_log_warn(c->request_id, "response %.128s not stored: %s", id, err);
 }
 
 /* ------------------------------------------------------------------ */
