@@ -448,6 +448,43 @@ test_store_false_and_errors(void **state)
     assert_int_equal(status, 0); /* nothing sent */
 }
 
+/* The kept reply's id: read off the head of a reply the gateway wrote
+ * ('{"id":"...",'), else parsed, and always parsed for a provider's own
+ * (native) reply. */
+static void
+test_keep_id(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    /* Not first: parsed. */
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    keep("{'object':'response','id':'resp_late','output':[]}");
+    http("GET", "/v1/responses/resp_late", KEY_ALICE);
+    assert_int_equal(status, 200);
+    /* An escape in the head: parsed, the id as JSON reads it. */
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    keep("{'id':'resp_\\u0041b','object':'response','output':[]}");
+    http("GET", "/v1/responses/resp_Ab", KEY_ALICE);
+    assert_int_equal(status, 200);
+    /* A native reply is parsed even with the plain head: one that does
+     * not parse is not kept. */
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    pc.native = true;
+    keep("{'id':'resp_native_bad','object':");
+    http("GET", "/v1/responses/resp_native_bad", KEY_ALICE);
+    assert_int_equal(status, 404);
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    pc.native = true;
+    keep("{'id':'resp_native','object':'response','output':[]}");
+    http("GET", "/v1/responses/resp_native", KEY_ALICE);
+    assert_int_equal(status, 200);
+    /* The plain head of the gateway's own: read off it. */
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    keep("{'id':'resp_head','object':'response','output':[]}");
+    http("GET", "/v1/responses/resp_head", KEY_ALICE);
+    assert_int_equal(status, 200);
+}
+
 /* Without Redis: previous_response_id and the endpoints are 400s; a
  * plain request goes through untouched. */
 static void
@@ -507,6 +544,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_false_and_errors, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_keep_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };
