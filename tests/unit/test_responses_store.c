@@ -448,6 +448,20 @@ test_store_false_and_errors(void **state)
     assert_int_equal(status, 0); /* nothing sent */
 }
 
+/* The status of GET /v1/responses/<id> after 'reply' was kept for a
+ * stored request ('native': a provider's own reply). */
+static int
+kept_status(bool native, const char *reply, const char *id)
+{
+    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
+    pc.native = native;
+    keep(reply);
+    char path[300];
+    snprintf(path, sizeof(path), "/v1/responses/%s", id);
+    http("GET", path, KEY_ALICE);
+    return status;
+}
+
 /* The kept reply's id: read off the head of a reply the gateway wrote
  * ('{"id":"...",'), else parsed, and always parsed for a provider's own
  * (native) reply. */
@@ -456,33 +470,45 @@ test_keep_id(void **state)
 {
     (void)state;
     NEED_REDIS();
+    /* The plain head of the gateway's own: read off it. */
+    assert_int_equal(kept_status(false,
+                                 "{'id':'resp_head','object':'response',"
+                                 "'output':[]}",
+                                 "resp_head"),
+                     200);
     /* Not first: parsed. */
-    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
-    keep("{'object':'response','id':'resp_late','output':[]}");
-    http("GET", "/v1/responses/resp_late", KEY_ALICE);
-    assert_int_equal(status, 200);
+    assert_int_equal(kept_status(false,
+                                 "{'object':'response','id':'resp_late',"
+                                 "'output':[]}",
+                                 "resp_late"),
+                     200);
     /* An escape in the head: parsed, the id as JSON reads it. */
-    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
-    keep("{'id':'resp_\\u0041b','object':'response','output':[]}");
-    http("GET", "/v1/responses/resp_Ab", KEY_ALICE);
-    assert_int_equal(status, 200);
+    assert_int_equal(kept_status(false,
+                                 "{'id':'resp_\\u0041b','object':'response',"
+                                 "'output':[]}",
+                                 "resp_Ab"),
+                     200);
     /* A native reply is parsed even with the plain head: one that does
      * not parse is not kept. */
-    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
-    pc.native = true;
-    keep("{'id':'resp_native_bad','object':");
-    http("GET", "/v1/responses/resp_native_bad", KEY_ALICE);
-    assert_int_equal(status, 404);
-    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
-    pc.native = true;
-    keep("{'id':'resp_native','object':'response','output':[]}");
-    http("GET", "/v1/responses/resp_native", KEY_ALICE);
-    assert_int_equal(status, 200);
-    /* The plain head of the gateway's own: read off it. */
-    assert_true(prepare("alice", "{'model':'g','input':'x'}"));
-    keep("{'id':'resp_head','object':'response','output':[]}");
-    http("GET", "/v1/responses/resp_head", KEY_ALICE);
-    assert_int_equal(status, 200);
+    assert_int_equal(kept_status(true, "{'id':'resp_native_bad','object':",
+                                 "resp_native_bad"),
+                     404);
+    assert_int_equal(kept_status(true,
+                                 "{'id':'resp_native','object':'response',"
+                                 "'output':[]}",
+                                 "resp_native"),
+                     200);
+    /* Ids at the store's limit and one past it, and a head with no end. */
+    char id[SY_RESPONSES_ID_MAX + 2], reply[SY_RESPONSES_ID_MAX + 64];
+    memset(id, 'r', sizeof(id) - 1);
+    id[SY_RESPONSES_ID_MAX] = '\0';
+    snprintf(reply, sizeof(reply), "{'id':'%s','output':[]}", id);
+    assert_int_equal(kept_status(false, reply, id), 200);
+    id[SY_RESPONSES_ID_MAX] = 's';
+    id[SY_RESPONSES_ID_MAX + 1] = '\0';
+    snprintf(reply, sizeof(reply), "{'id':'%s','output':[]}", id);
+    assert_int_equal(kept_status(false, reply, id), 404);
+    assert_int_equal(kept_status(false, "{'id':'resp_open", "resp_open"), 404);
 }
 
 /* Without Redis: previous_response_id and the endpoints are 400s; a
