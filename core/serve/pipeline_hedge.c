@@ -318,11 +318,9 @@ hedge_start(void *ud, uint64_t *again_us)
     uint64_t now = sy_now_us();
     bool first = run->winner >= 0 || run->ended[0] || c->stream_chunks >= 2;
     uint64_t elapsed = (now - c->attempt_start_us) / 1000;
-    enum sy_hedge_verdict v =
-        sy_hedge_decide(run->base_ms, elapsed, first, true, true);
-    if (v == SY_HEDGE_NOT_YET)
-        *again_us = c->attempt_start_us + run->base_ms * 1000ull + 1000;
-    if (v != SY_HEDGE_NOW)
+    /* Asked at start + base_ms on the same clock: never before it. */
+    if (sy_hedge_decide(run->base_ms, elapsed, first, true, true) !=
+        SY_HEDGE_NOW)
         return NULL;
     unsigned stalled = 0;
     if (run->first_p95_ms > 0 && c->w->state != NULL)
