@@ -75,14 +75,23 @@ struct dep_state {
     unsigned learn_min; /* samples that make its window learned */
 };
 
+/* A queued cost. The caller key's name and team are copied: a virtual
+ * key's live in the request's arena, which the next request reuses long
+ * before the state thread writes the record. The other strings are the
+ * config's. */
+struct spend_entry {
+    struct sy_usage_record r;
+    char key_name[SY_SPEND_NAME_CAP];
+    char team[SY_SPEND_NAME_CAP];
+};
+
 struct sy_state {
     const struct sy_config *cfg; /* borrowed; immutable */
     pthread_mutex_t lock;        /* guards deps and the queue */
     struct dep_state *deps;      /* cfg->ndeployments */
     struct outcome *queue;
     size_t nqueue;
-    struct sy_usage_record *spend; /* costs to add to Redis; their
-                                             strings belong to the config */
+    struct spend_entry *spend; /* costs to add to Redis */
     size_t nspend;
     size_t dropped;            /* outcomes lost to a full queue */
     struct sy_store_gate gate; /* shared by every store here */
@@ -365,9 +374,20 @@ sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
     pthread_mutex_unlock(&st->lock);
 }
 
+/* Copy 'src' (NULL: none) into 'dst'; the name as the record sees it. */
+static const char *
+keep_name(char *dst, const char *src)
+{
+    if (src == NULL)
+        return NULL;
+    snprintf(dst, SY_SPEND_NAME_CAP, "%s", src);
+    return dst;
+}
+
 /* Queue request cost for the spend hashes in Redis (per day: key, team,
- * deployment, provider). The record's strings must be the config's
- * (they outlive the queue); the request id is not kept. */
+ * deployment, provider). The record's group, deployment and provider
+ * must be the config's (they outlive the queue); the key's name and team
+ * are copied; the request id is not kept. */
 void
 sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
 {
@@ -376,11 +396,16 @@ sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
         return;
     pthread_mutex_lock(&st->lock);
     if (st->nspend < SY_STATE_QUEUE_MAX) {
-        st->spend[st->nspend] = *r;
-        st->spend[st->nspend].request_id = NULL;
-        st->spend[st->nspend].error = NULL;
-        if (st->spend[st->nspend].time_ms == 0)
-            st->spend[st->nspend].time_ms = sy_wall_ms();
+        struct spend_entry *e = &st->spend[st->nspend];
+        e->r = *r;
+        e->r.request_id = NULL;
+        e->r.error = NULL;
+        e->r.trace_id = NULL;
+        /* Pointed at again where the entry is read (it is copied). */
+        e->r.key_name = keep_name(e->key_name, r->key_name);
+        e->r.team = keep_name(e->team, r->team);
+        if (e->r.time_ms == 0)
+            e->r.time_ms = sy_wall_ms();
         st->nspend++;
     } else {
         st->dropped++;
@@ -398,7 +423,7 @@ struct flush_ctx {
     unsigned *report_dep; /* which deployment each breaker reply is for */
     unsigned *bdep;       /* the breaker outcomes: their deployments */
     struct sy_breaker_outcome_at *bev;
-    struct sy_usage_record *spend;
+    struct spend_entry *spend;
 };
 
 static void
@@ -543,8 +568,11 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     batch_samples(st, fx, prefix, n, slice, nslices);
     size_t nreports = batch_breaker_reports(st, fx, prefix, n);
     for (size_t i = 0; i < nspend; i++) {
-        sy_spend_write(&fx->batch, prefix, &fx->spend[i]);
-        sy_metrics_spend_write(&fx->batch, prefix, &fx->spend[i]);
+        struct spend_entry *e = &fx->spend[i];
+        e->r.key_name = e->r.key_name != NULL ? e->key_name : NULL;
+        e->r.team = e->r.team != NULL ? e->team : NULL;
+        sy_spend_write(&fx->batch, prefix, &e->r);
+        sy_metrics_spend_write(&fx->batch, prefix, &e->r);
     }
     sy_metrics_flush(st->metrics, &fx->batch, prefix, wall, last);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
