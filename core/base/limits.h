@@ -168,7 +168,7 @@
 #define SY_STATE_QUEUE_MAX 8192
 /* A caller key's name or team as a queued spend record keeps it: config
  * names are at most 128 bytes, a virtual key's SY_VKEY_NAME_MAX. */
-#define SY_SPEND_NAME_CAP 129
+#define SY_SPEND_NAME_CAP  129
 #define SY_STATE_BATCH_MAX (16u << 20)
 /* Limits one rate-limit call checks at once (caller, key, group...). */
 #define SY_RATELIMIT_MAX_ITEMS 8

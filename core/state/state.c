@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "park_cache.h"
 #include "spend.h"
+#include "spend_queue.h"
 #include "io/usagelog.h"
 
 #include <pthread.h>
@@ -75,26 +76,15 @@ struct dep_state {
     unsigned learn_min; /* samples that make its window learned */
 };
 
-/* A queued cost. The caller key's name and team are copied: a virtual
- * key's live in the request's arena, which the next request reuses long
- * before the state thread writes the record. The other strings are the
- * config's. */
-struct spend_entry {
-    struct sy_usage_record r;
-    char key_name[SY_SPEND_NAME_CAP];
-    char team[SY_SPEND_NAME_CAP];
-};
-
 struct sy_state {
     const struct sy_config *cfg; /* borrowed; immutable */
     pthread_mutex_t lock;        /* guards deps and the queue */
     struct dep_state *deps;      /* cfg->ndeployments */
     struct outcome *queue;
     size_t nqueue;
-    struct spend_entry *spend; /* costs to add to Redis */
-    size_t nspend;
-    size_t dropped;            /* outcomes lost to a full queue */
-    struct sy_store_gate gate; /* shared by every store here */
+    struct sy_spend_queue *spend; /* costs to add to Redis */
+    size_t dropped;               /* outcomes lost to a full queue */
+    struct sy_store_gate gate;    /* shared by every store here */
     struct sy_store_conf sconf;
     bool redis_on;
     atomic_bool redis_up; /* the state thread's view, read by requests */
@@ -374,43 +364,19 @@ sy_state_contract(struct sy_state *st, const struct sy_deployment *d)
     pthread_mutex_unlock(&st->lock);
 }
 
-/* Copy 'src' (NULL: none) into 'dst'; the name as the record sees it. */
-static const char *
-keep_name(char *dst, const char *src)
-{
-    if (src == NULL)
-        return NULL;
-    snprintf(dst, SY_SPEND_NAME_CAP, "%s", src);
-    return dst;
-}
-
 /* Queue request cost for the spend hashes in Redis (per day: key, team,
- * deployment, provider). The record's group, deployment and provider
- * must be the config's (they outlive the queue); the key's name and team
- * are copied; the request id is not kept. */
+ * deployment, provider): spend_queue.h says what is kept. */
 void
 sy_state_spend(struct sy_state *st, const struct sy_usage_record *r)
 {
     if (st == NULL || !st->redis_on ||
         (r->cost_micro_usd <= 0 && r->baseline_micro_usd <= 0))
         return;
-    pthread_mutex_lock(&st->lock);
-    if (st->nspend < SY_STATE_QUEUE_MAX) {
-        struct spend_entry *e = &st->spend[st->nspend];
-        e->r = *r;
-        e->r.request_id = NULL;
-        e->r.error = NULL;
-        e->r.trace_id = NULL;
-        /* Pointed at again where the entry is read (it is copied). */
-        e->r.key_name = keep_name(e->key_name, r->key_name);
-        e->r.team = keep_name(e->team, r->team);
-        if (e->r.time_ms == 0)
-            e->r.time_ms = sy_wall_ms();
-        st->nspend++;
-    } else {
+    if (!sy_spend_queue_push(st->spend, r)) {
+        pthread_mutex_lock(&st->lock);
         st->dropped++;
+        pthread_mutex_unlock(&st->lock);
     }
-    pthread_mutex_unlock(&st->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -423,7 +389,6 @@ struct flush_ctx {
     unsigned *report_dep; /* which deployment each breaker reply is for */
     unsigned *bdep;       /* the breaker outcomes: their deployments */
     struct sy_breaker_outcome_at *bev;
-    struct spend_entry *spend;
 };
 
 static void
@@ -551,9 +516,6 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     size_t n = st->nqueue;
     memcpy(fx->work, st->queue, n * sizeof(*fx->work));
     st->nqueue = 0;
-    size_t nspend = st->nspend;
-    memcpy(fx->spend, st->spend, nspend * sizeof(*fx->spend));
-    st->nspend = 0;
     pthread_mutex_unlock(&st->lock);
 
     /* 1. Outcomes: latency into this slice's pending histograms (Redis
@@ -567,13 +529,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
     batch_samples(st, fx, prefix, n, slice, nslices);
     size_t nreports = batch_breaker_reports(st, fx, prefix, n);
-    for (size_t i = 0; i < nspend; i++) {
-        struct spend_entry *e = &fx->spend[i];
-        e->r.key_name = e->r.key_name != NULL ? e->key_name : NULL;
-        e->r.team = e->r.team != NULL ? e->team : NULL;
-        sy_spend_write(&fx->batch, prefix, &e->r);
-        sy_metrics_spend_write(&fx->batch, prefix, &e->r);
-    }
+    sy_spend_queue_write(st->spend, &fx->batch, prefix);
     sy_metrics_flush(st->metrics, &fx->batch, prefix, wall, last);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
@@ -675,7 +631,6 @@ state_main(void *arg)
     fx.report_dep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.report_dep));
     fx.bdep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bdep));
     fx.bev = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bev));
-    fx.spend = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.spend));
     struct sy_arena msg_arena;
     sy_arena_init(&msg_arena, 4096);
 
@@ -715,7 +670,6 @@ state_main(void *arg)
     free(fx.report_dep);
     free(fx.bdep);
     free(fx.bev);
-    free(fx.spend);
     sy_store_batch_cleanup(&fx.batch);
     sy_arena_cleanup(&fx.arena);
     sy_store_free(store);
@@ -770,7 +724,7 @@ sy_state_start(const struct sy_config *cfg, struct sy_metrics_shared *counters,
                                cfg->state.window_ms);
     }
     st->queue = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*st->queue));
-    st->spend = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*st->spend));
+    st->spend = sy_spend_queue_new(SY_STATE_QUEUE_MAX);
     const struct sy_state_conf *sc = &cfg->state;
     st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
     if (st->redis_on) {
@@ -799,7 +753,7 @@ sy_state_stop(struct sy_state *st)
     free(st->route_seq);
     sy_metrics_free(st->metrics);
     free(st->queue);
-    free(st->spend);
+    sy_spend_queue_free(st->spend);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
