@@ -56,8 +56,8 @@ add_sat(int64_t a, int64_t b)
 }
 
 /* One usage-log line for attempt 'i', the 'nth' of the request's
- * 'nsent' provider calls (and its spend). Strings are the config's, so
- * they outlive the state thread's queue. */
+ * 'nsent' provider calls (and its spend: the state thread's queue copies
+ * what it keeps of a virtual key, whose strings are the arena's). */
 static void
 account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
                 bool last)
