@@ -113,9 +113,11 @@ void sy_rsurf_error_body(struct sy_buf *out, int status, const char *message,
 enum sy_err sy_rsurf_reply(const struct sy_chat_req *req,
                            const struct sy_chat_resp *resp, struct sy_arena *a,
                            struct sy_buf *out);
-/* "resp_" and the safe characters of the canonical id 'id' (a made-up
- * one when it has none), at most 'cap' - 1 bytes. */
-void sy_rsurf_resp_id(char *dst, size_t cap, const char *id, const char *model);
+/* A new response id: "resp_gw" and SY_RSURF_ID_BYTES random bytes in
+ * hex, at most 'cap' - 1 bytes (the provider's id is not used: see
+ * responses_surface_out.c). */
+#define SY_RSURF_ID_BYTES 16
+void sy_rsurf_resp_id(char *dst, size_t cap);
 /* An output item's id: PREFIX_BASE_N, BASE the response id without
  * "resp_", at most 'cap' - 1 bytes. */
 void sy_rsurf_item_id(char *dst, size_t cap, const char *prefix,

@@ -11,6 +11,7 @@
  */
 #include "base/sy.h"
 #include "base/clock.h"
+#include "base/traceparent.h"
 #include "responses_surface_int.h"
 
 #include <stdio.h>
@@ -30,34 +31,18 @@ sy_rsurf_error_body(struct sy_buf *out, int status, const char *message,
 /* ------------------------------------------------------------------ */
 /* Ids                                                                 */
 
-static bool
-safe_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-/* At most 64 safe characters of the canonical id make the base of every
- * id of a response; a canonical reply without an id gets one from the
- * time and the model (the conversation store keys on it). */
+/* A response's id is the gateway's own, 128 random bits: the
+ * conversation store keys on it, and a provider's ids need not be unique
+ * (an OpenAI-compatible server may draw them from a few hundred values,
+ * or leave them out), so an id derived from one could name another
+ * conversation's record. Every id of the response's items is made from
+ * it. */
 void
-sy_rsurf_resp_id(char *dst, size_t cap, const char *id, const char *model)
+sy_rsurf_resp_id(char *dst, size_t cap)
 {
-    size_t n = (size_t)snprintf(dst, cap, "resp_");
-    if (id != NULL && strncmp(id, "resp_", 5) == 0)
-        id += 5;
-    for (const char *p = id; p != NULL && *p != '\0' && n + 1 < cap && n < 69;
-         p++)
-        if (safe_char(*p))
-            dst[n++] = *p;
-    dst[n] = '\0';
-    if (n == 5) {
-        uint64_t now = sy_wall_ms();
-        uint64_t h = sy_adapter_fnv(SY_FNV_INIT, &now, sizeof(now));
-        if (model != NULL)
-            h = sy_adapter_fnv(h, model, strlen(model));
-        snprintf(dst + n, cap - n, "gw%016llx", (unsigned long long)h);
-    }
+    char hex[2 * SY_RSURF_ID_BYTES + 1];
+    sy_trace_random_hex(hex, SY_RSURF_ID_BYTES);
+    snprintf(dst, cap, "resp_gw%s", hex);
 }
 
 void
@@ -362,7 +347,7 @@ sy_rsurf_reply(const struct sy_chat_req *req, const struct sy_chat_resp *resp,
     if (model == NULL)
         model = resp->upstream_model ? resp->upstream_model : req->model;
     char id[96];
-    sy_rsurf_resp_id(id, sizeof(id), sy_adapter_get_str(root, "id"), model);
+    sy_rsurf_resp_id(id, sizeof(id));
     int64_t created;
     if (!sy_adapter_get_int(root, "created", &created))
         created = (int64_t)sy_wall_s();

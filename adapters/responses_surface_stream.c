@@ -155,8 +155,7 @@ stream_start(struct rsurf_stream *s, const struct sy_chat_req *req,
     const char *model = sy_adapter_get_str(chunk, "model");
     if (model == NULL)
         model = req->model;
-    sy_rsurf_resp_id(s->id, sizeof(s->id), sy_adapter_get_str(chunk, "id"),
-                     model);
+    sy_rsurf_resp_id(s->id, sizeof(s->id));
     if (!sy_adapter_get_int(chunk, "created", &s->acc->created))
         s->acc->created = (int64_t)sy_wall_s();
     s->acc->model = sy_xstrdup(model ? model : "");

@@ -12,7 +12,9 @@
 
 #include "base/sy.h"
 #include "api/surface.h"
+#include "adapters/responses_surface_int.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -60,6 +62,33 @@ J(const char *s)
         if (*q == '\'')
             *q = '"';
     return p;
+}
+
+/* 'text' with every random response id ("_gw" and 2 x SY_RSURF_ID_BYTES
+ * hex digits, in the response's id and its items') written "_gwID". */
+SY_UNUSED static const char *
+pin_ids(const char *text)
+{
+    struct sy_buf b;
+    sy_buf_init(&b, 1u << 20);
+    const size_t n = 2 * SY_RSURF_ID_BYTES;
+    for (const char *p = text; *p != '\0';) {
+        const char *q = strstr(p, "_gw");
+        size_t hex = 0;
+        while (q != NULL && hex < n && isxdigit((unsigned char)q[3 + hex]))
+            hex++;
+        if (q == NULL) {
+            sy_buf_puts(&b, p);
+            break;
+        }
+        sy_buf_append(&b, p, (size_t)(q - p) + 3);
+        if (hex == n)
+            sy_buf_puts(&b, "ID");
+        p = q + 3 + (hex == n ? n : 0);
+    }
+    const char *r = sy_arena_strdup(&arena, sy_buf_cstr(&b));
+    sy_buf_free(&b);
+    return r;
 }
 
 /* Member at a dotted path ("messages.1.content.0.type"): numbers index

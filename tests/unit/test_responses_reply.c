@@ -64,9 +64,9 @@ test_reply_text(void **state)
                                     .reasoning_tokens = 5 };
     assert_int_equal(RS->reply(&req, &resp, &arena, &out), SY_OK);
     assert_string_equal(
-        sy_buf_cstr(&out),
-        J(HEAD("resp_chatcmpl-abc",
-               "completed") "[{'id':'msg_chatcmpl-abc_0',"
+        pin_ids(sy_buf_cstr(&out)),
+        J(HEAD("resp_gwID",
+               "completed") "[{'id':'msg_gwID_0',"
                             "'type':'message','status':'completed','role':'"
                             "assistant',"
                             "'content':[{'type':'output_text','text':'Hello.','"
@@ -96,21 +96,21 @@ test_reply_items(void **state)
             "'arguments':'{}'}}]},'finish_reason':'tool_calls'}]}")
     };
     assert_int_equal(RS->reply(&req, &resp, &arena, &out), SY_OK);
-    struct json_object *r = tree(sy_buf_cstr(&out));
+    struct json_object *r = tree(pin_ids(sy_buf_cstr(&out)));
     assert_string_equal(
         text_of(at(r, "output")),
-        J("[{'id':'rs_x_0','type':'reasoning','summary':[{'type':"
+        J("[{'id':'rs_gwID_0','type':'reasoning','summary':[{'type':"
           "'summary_text','text':'plan'}]},"
-          "{'id':'msg_x_1','type':'message','status':'completed','role':"
+          "{'id':'msg_gwID_1','type':'message','status':'completed','role':"
           "'assistant','content':[{'type':'output_text','text':'Checking.',"
           "'annotations':[]}]},"
-          "{'id':'fc_x_2','type':'function_call','status':'completed',"
+          "{'id':'fc_gwID_2','type':'function_call','status':'completed',"
           "'arguments':'{\\'a\\':1}','call_id':'call_1','name':'get'},"
-          "{'id':'fc_x_3','type':'custom_tool_call','call_id':'call_2',"
+          "{'id':'fc_gwID_3','type':'custom_tool_call','call_id':'call_2',"
           "'name':'apply_patch','input':'*** Begin\\nx'},"
-          "{'id':'fc_x_4','type':'custom_tool_call','call_id':'call_x_4',"
+          "{'id':'fc_gwID_4','type':'custom_tool_call','call_id':'call_gwID_4',"
           "'name':'exec','input':'not json','namespace':'ns'},"
-          "{'id':'fc_x_5','type':'function_call','status':'completed',"
+          "{'id':'fc_gwID_5','type':'function_call','status':'completed',"
           "'arguments':'{}','call_id':'call_4','name':'get','namespace':"
           "'ns'}]"));
     /* The caller's parameters are echoed; no usage gives zeros. */
@@ -147,15 +147,16 @@ test_reply_incomplete(void **state)
         assert_int_equal(RS->reply(&req, &r2, &arena, &out), SY_OK);
         char want[1024];
         snprintf(want, sizeof(want),
-                 "{'id':'resp_q','object':'response','created_at':1,"
+                 "{'id':'resp_gwID','object':'response','created_at':1,"
                  "'status':'incomplete','background':false,'error':null,"
                  "'incomplete_details':{'reason':'%s'},",
                  map[i][1]);
-        assert_int_equal(strncmp(sy_buf_cstr(&out), J(want), strlen(want)), 0);
-        assert_non_null(strstr(sy_buf_cstr(&out),
+        assert_int_equal(
+            strncmp(pin_ids(sy_buf_cstr(&out)), J(want), strlen(want)), 0);
+        assert_non_null(strstr(pin_ids(sy_buf_cstr(&out)),
                                J("'status':'incomplete','role':'assistant'")));
-        assert_non_null(
-            strstr(sy_buf_cstr(&out), J("'usage':" USAGE(3, 0, 4, 0, 7))));
+        assert_non_null(strstr(pin_ids(sy_buf_cstr(&out)),
+                               J("'usage':" USAGE(3, 0, 4, 0, 7))));
     }
     /* A refusal; no id. */
     const char *raw = "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
@@ -164,9 +165,10 @@ test_reply_incomplete(void **state)
     sy_buf_clear(&out);
     assert_int_equal(RS->reply(&req, &r3, &arena, &out), SY_OK);
     assert_non_null(
-        strstr(sy_buf_cstr(&out),
+        strstr(pin_ids(sy_buf_cstr(&out)),
                J("'content':[{'type':'refusal','refusal':'No.'}]")));
-    assert_int_equal(strncmp(sy_buf_cstr(&out), J("{'id':'resp_gw"), 14), 0);
+    assert_int_equal(
+        strncmp(pin_ids(sy_buf_cstr(&out)), J("{'id':'resp_gw"), 14), 0);
     struct sy_chat_resp bad = { .raw = "nope", .raw_len = 4 };
     assert_int_not_equal(RS->reply(&req, &bad, &arena, &out), SY_OK);
 }
@@ -205,7 +207,7 @@ summary(void)
 {
     struct sy_buf s;
     sy_buf_init(&s, 1u << 20);
-    char *text = sy_arena_strdup(&arena, sy_buf_cstr(&out));
+    char *text = sy_arena_strdup(&arena, pin_ids(sy_buf_cstr(&out)));
     int64_t seq = 0;
     for (char *p = text; *p != '\0'; seq++) {
         assert_int_equal(strncmp(p, "event: ", 7), 0);
@@ -241,7 +243,7 @@ event_data(const char *name, int nth)
 {
     char key[128];
     snprintf(key, sizeof(key), "event: %s\ndata: ", name);
-    const char *p = sy_buf_cstr(&out);
+    const char *p = pin_ids(sy_buf_cstr(&out));
     for (int i = 0; p != NULL && i <= nth; i++) {
         p = strstr(p, key);
         if (p != NULL && i < nth)
@@ -252,18 +254,18 @@ event_data(const char *name, int nth)
     return tree(sy_arena_strndup(&arena, p, (size_t)(strstr(p, "\n") - p)));
 }
 
-#define ID "'item_id':'msg_chatcmpl-9_0','output_index':0"
+#define ID "'item_id':'msg_gwID_0','output_index':0"
 #define PART(t) \
     "{'type':'output_text','annotations':[],'logprobs':[],'text':'" t "'}"
-#define MSG(status, content)                                           \
-    "{'id':'msg_chatcmpl-9_0','type':'message','status':'" status "'," \
+#define MSG(status, content)                                     \
+    "{'id':'msg_gwID_0','type':'message','status':'" status "'," \
     "'role':'assistant','content':" content "}"
 #define EV(name, seq, rest)                                        \
     "event: response." name "\ndata: {'type':'response." name "'," \
     "'sequence_number':" #seq "," rest "}\n\n"
-#define START HEAD("resp_chatcmpl-9", "in_progress") "[]" MID "null" TAIL
+#define START HEAD("resp_gwID", "in_progress") "[]" MID "null" TAIL
 #define DONE                                                                  \
-    HEAD("resp_chatcmpl-9", "completed")                                      \
+    HEAD("resp_gwID", "completed")                                            \
     "[" MSG("completed", "[" PART("Hello") "]") "]" MID USAGE(9, 4, 2, 0, 11) \
         TAIL
 
@@ -312,7 +314,7 @@ test_stream_text_exact(void **state)
     sy_buf_init(&want, 1u << 20);
     for (size_t i = 0; i < SY_ARRAY_LEN(text_stream); i++)
         sy_buf_puts(&want, J(text_stream[i]));
-    assert_string_equal(sy_buf_cstr(&out), sy_buf_cstr(&want));
+    assert_string_equal(pin_ids(sy_buf_cstr(&out)), sy_buf_cstr(&want));
     sy_buf_free(&want);
     /* The Response kept for the conversation store is the completed
      * one. */
@@ -320,7 +322,7 @@ test_stream_text_exact(void **state)
     sy_buf_init(&kept, 1u << 20);
     assert_int_equal(RS->stream_result(st, &kept), SY_OK);
     assert_string_equal(
-        text_of(tree(sy_buf_cstr(&kept))),
+        text_of(tree(pin_ids(sy_buf_cstr(&kept)))),
         text_of(at(event_data("response.completed", 0), "response")));
     sy_buf_free(&kept);
     /* Nothing after the end. */
@@ -362,28 +364,28 @@ test_stream_tools(void **state)
         "function_call_arguments.done output_item.done completed");
     assert_string_equal(
         text_of(at(event_data("response.output_item.added", 1), "item")),
-        J("{'id':'fc_chatcmpl-9_1','type':'function_call','status':"
+        J("{'id':'fc_gwID_1','type':'function_call','status':"
           "'in_progress','arguments':'','call_id':'call_1','name':'get'}"));
     assert_string_equal(
         text_of(at(event_data("response.output_item.added", 2), "item")),
-        J("{'id':'fc_chatcmpl-9_2','type':'custom_tool_call','call_id':"
+        J("{'id':'fc_gwID_2','type':'custom_tool_call','call_id':"
           "'call_2','name':'apply_patch','input':''}"));
     assert_string_equal(
         text_of(event_data("response.custom_tool_call_input.done", 0)),
         J("{'type':'response.custom_tool_call_input.done',"
-          "'sequence_number':15,'item_id':'fc_chatcmpl-9_2','output_index':"
+          "'sequence_number':15,'item_id':'fc_gwID_2','output_index':"
           "2,'input':'*** Begin'}"));
     struct json_object *done =
         at(event_data("response.completed", 0), "response.output");
     assert_string_equal(
         text_of(json_object_array_get_idx(done, 1)),
-        J("{'id':'fc_chatcmpl-9_1','type':'function_call','status':"
+        J("{'id':'fc_gwID_1','type':'function_call','status':"
           "'completed','arguments':'{\\'city\\':1}','call_id':'call_1',"
           "'name':'get'}"));
     assert_string_equal(
         text_of(json_object_array_get_idx(done, 3)),
-        J("{'id':'fc_chatcmpl-9_3','type':'function_call','status':"
-          "'completed','arguments':'{}','call_id':'call_chatcmpl-9_2',"
+        J("{'id':'fc_gwID_3','type':'function_call','status':"
+          "'completed','arguments':'{}','call_id':'call_gwID_2',"
           "'name':'get','namespace':'ns'}"));
 }
 
@@ -419,7 +421,7 @@ test_stream_reasoning_incomplete(void **state)
                         "content_part.done output_item.done incomplete");
     assert_string_equal(
         text_of(at(event_data("response.output_item.done", 0), "item")),
-        J("{'id':'rs_chatcmpl-9_0','type':'reasoning','summary':[{'type':"
+        J("{'id':'rs_gwID_0','type':'reasoning','summary':[{'type':"
           "'summary_text','text':'Let me think'}]}"));
     struct json_object *r =
         at(event_data("response.incomplete", 0), "response");
@@ -449,7 +451,7 @@ test_stream_refusal(void **state)
                         "output_item.done incomplete");
     assert_string_equal(
         text_of(at(event_data("response.output_item.done", 0), "item")),
-        J("{'id':'msg_chatcmpl-9_0','type':'message','status':'incomplete',"
+        J("{'id':'msg_gwID_0','type':'message','status':'incomplete',"
           "'role':'assistant','content':[{'type':'refusal','refusal':"
           "'I cannot.'}]}"));
     assert_string_equal(text_of(at(event_data("response.incomplete", 0),
@@ -466,8 +468,8 @@ test_stream_empty_retry_and_error(void **state)
     static const char *const none[] = { NULL };
     feed(none, NULL);
     assert_string_equal(summary(), "created in_progress completed");
-    assert_non_null(strstr(sy_buf_cstr(&out), J("'id':'resp_gw")));
-    assert_non_null(strstr(sy_buf_cstr(&out), J("'model':'group'")));
+    assert_non_null(strstr(pin_ids(sy_buf_cstr(&out)), J("'id':'resp_gw")));
+    assert_non_null(strstr(pin_ids(sy_buf_cstr(&out)), J("'model':'group'")));
 
     /* A new attempt (the pipeline zeroes the state) starts afresh. */
     memset(st, 0, RS->stream_state_size);
@@ -483,8 +485,8 @@ test_stream_empty_retry_and_error(void **state)
                              "'sequence_number':5,'code':'upstream_error',"
                              "'message':'the provider is \\'busy\\'','param':"
                              "null}\n\n");
-    assert_memory_equal(sy_buf_cstr(&out), want_err, strlen(want_err));
-    const char *failed = sy_buf_cstr(&out) + strlen(want_err);
+    assert_memory_equal(pin_ids(sy_buf_cstr(&out)), want_err, strlen(want_err));
+    const char *failed = pin_ids(sy_buf_cstr(&out)) + strlen(want_err);
     assert_non_null(strstr(failed, "event: response.failed\n"));
     assert_non_null(strstr(failed, J("'sequence_number':6")));
     assert_non_null(strstr(failed, J("'status':'failed'")));
@@ -505,17 +507,62 @@ test_error_bodies(void **state)
     (void)state;
     RS->error_body(&out, 400, "input is \"bad\"", "invalid_request_error",
                    "input[2].content[0].type", NULL);
-    assert_string_equal(sy_buf_cstr(&out),
+    assert_string_equal(pin_ids(sy_buf_cstr(&out)),
                         J("{'error':{'message':'input is \\'bad\\'',"
                           "'type':'invalid_request_error','param':"
                           "'input[2].content[0].type','code':null}}"));
     sy_buf_clear(&out);
     RS->error_body(&out, 429, "slow down", "rate_limit_error", NULL,
                    "rate_limit_exceeded");
-    assert_string_equal(sy_buf_cstr(&out),
+    assert_string_equal(pin_ids(sy_buf_cstr(&out)),
                         J("{'error':{'message':'slow down','type':"
                           "'rate_limit_error','param':null,'code':"
                           "'rate_limit_exceeded'}}"));
+}
+
+/* Each response gets its own id whatever the provider's was: a provider
+ * that repeats ids (an OpenAI-compatible server drawing them from a few
+ * hundred values) must not make two conversations share a record of the
+ * store. The id is "resp_gw" and 32 hex digits, its items' ids are made
+ * from it, and a stream's id is new too. */
+static void
+test_ids_unique(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("{'model':'group','input':'hi'}"), SY_OK);
+    const char *raw = J("{'id':'chatcmpl-fixed','created':1,'choices':[{"
+                        "'index':0,'message':{'role':'assistant','content':"
+                        "'hi'},'finish_reason':'stop'}]}");
+    char ids[3][64];
+    for (int i = 0; i < 3; i++) {
+        struct sy_chat_resp r = { .raw = raw, .raw_len = strlen(raw) };
+        sy_buf_clear(&out);
+        assert_int_equal(RS->reply(&req, &r, &arena, &out), SY_OK);
+        struct json_object *o = tree(sy_buf_cstr(&out));
+        const char *id = json_object_get_string(at(o, "id"));
+        assert_int_equal(strlen(id), 7 + 2 * SY_RSURF_ID_BYTES);
+        assert_int_equal(strncmp(id, "resp_gw", 7), 0);
+        for (const char *p = id + 7; *p != '\0'; p++)
+            assert_true(isxdigit((unsigned char)*p) && !isupper(*p));
+        char item[80];
+        snprintf(item, sizeof(item), "msg_%s_0", id + 5);
+        assert_string_equal(json_object_get_string(at(o, "output.0.id")), item);
+        snprintf(ids[i], sizeof(ids[i]), "%s", id);
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(ids[k], ids[i]);
+    }
+    assert_int_equal(parse("{'model':'group','input':'hi','stream':true}"),
+                     SY_OK);
+    static const char *const chunks[] = {
+        CH("{'role':'assistant','content':'hi'}", "'stop'"), NULL
+    };
+    sy_buf_clear(&out);
+    feed(chunks, NULL);
+    const char *sid = json_object_get_string(
+        at(event_data("response.created", 0), "response.id"));
+    assert_int_equal(strncmp(sid, "resp_gw", 7), 0);
+    for (int k = 0; k < 3; k++)
+        assert_string_not_equal(ids[k], sid);
 }
 
 int
@@ -530,7 +577,7 @@ main(void)
         T(test_reply_incomplete), T(test_stream_text_exact),
         T(test_stream_tools),     T(test_stream_reasoning_incomplete),
         T(test_stream_refusal),   T(test_stream_empty_retry_and_error),
-        T(test_error_bodies),
+        T(test_error_bodies),     T(test_ids_unique),
 #undef T
     };
     return cmocka_run_group_tests_name("responses_reply", tests, NULL, NULL);
