@@ -233,6 +233,42 @@ read_usage(struct json_object *uo, int64_t *in, int64_t *cr, int64_t *cw,
     sy_adapter_get_int(uo, "output_tokens", out);
 }
 
+/* Text goes from the provider's JSON strings to the canonical ones with
+ * json-c's length, never as C strings: "\u0000" is valid JSON, and
+ * strlen would cut the text at it, so the caller would get other text
+ * than the provider sent. */
+
+/* String member 'key' of 'o', or NULL (absent, or not a string). */
+static struct json_object *
+str_member(struct json_object *o, const char *key)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    return sy_adapter_is(v, json_type_string) ? v : NULL;
+}
+
+/* A new JSON string of the bytes of JSON string 'v'. */
+static struct json_object *
+str_copy(struct json_object *v)
+{
+    return json_object_new_string_len(json_object_get_string(v),
+                                      json_object_get_string_len(v));
+}
+
+/* True when 'v' is a JSON string with at least one byte. */
+static bool
+has_text(struct json_object *v)
+{
+    return v != NULL && json_object_get_string_len(v) > 0;
+}
+
+/* Append the bytes of JSON string 'v' to 's'. */
+static void
+buf_str(struct sy_buf *s, struct json_object *v)
+{
+    sy_buf_append(s, json_object_get_string(v),
+                  (size_t)json_object_get_string_len(v));
+}
+
 /* The content blocks of a reply into the canonical assistant message
  * '*msg': text as content, tool_use blocks as tool_calls (the JSON
  * tool's input as content), thinking as reasoning_content (DeepSeek's
@@ -253,13 +289,13 @@ reply_message(struct sy_adapter_call *call, struct json_object *content,
     for (size_t i = 0; i < n && e == SY_OK; i++) {
         struct json_object *b = json_object_array_get_idx(content, i);
         const char *bt = sy_adapter_get_str(b, "type");
-        const char *t = NULL;
+        struct json_object *t = NULL;
         if (bt != NULL && strcmp(bt, "text") == 0 &&
-            (t = sy_adapter_get_str(b, "text")) != NULL) {
-            sy_buf_puts(&text, t);
+            (t = str_member(b, "text")) != NULL) {
+            buf_str(&text, t);
         } else if (bt != NULL && strcmp(bt, "thinking") == 0 &&
-                   (t = sy_adapter_get_str(b, "thinking")) != NULL) {
-            sy_buf_puts(&thought, t);
+                   (t = str_member(b, "thinking")) != NULL) {
+            buf_str(&thought, t);
         } else if (bt != NULL && strcmp(bt, "tool_use") == 0) {
             const char *id = sy_adapter_get_str(b, "id");
             const char *name = sy_adapter_get_str(b, "name");
@@ -409,15 +445,15 @@ block_at(struct anthropic_ctx *x, int64_t index)
     return &x->blocks[i];
 }
 
-/* A piece of thinking, as the reasoning_content of a delta (DeepSeek's
- * name, as in replies). */
+/* A piece of thinking (a JSON string, or NULL), as the
+ * reasoning_content of a delta (DeepSeek's name, as in replies). */
 static enum sy_err
-emit_reasoning(struct anthropic_ctx *x, const char *piece)
+emit_reasoning(struct anthropic_ctx *x, struct json_object *piece)
 {
-    if (piece == NULL || piece[0] == '\0')
+    if (!has_text(piece))
         return SY_OK;
     return emit_delta(
-        x, sy_adapter_obj("reasoning_content", SY_JSTR(piece), NULL), NULL);
+        x, sy_adapter_obj("reasoning_content", str_copy(piece), NULL), NULL);
 }
 
 static enum sy_err
@@ -434,15 +470,15 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
     b->input = false;
     if (strcmp(type, "text") == 0) {
         b->kind = BLOCK_TEXT;
-        const char *t = sy_adapter_get_str(cb, "text");
-        if (t != NULL && t[0] != '\0')
-            return emit_delta(x, sy_adapter_obj("content", SY_JSTR(t), NULL),
+        struct json_object *t = str_member(cb, "text");
+        if (has_text(t))
+            return emit_delta(x, sy_adapter_obj("content", str_copy(t), NULL),
                               NULL);
         return SY_OK;
     }
     if (strcmp(type, "thinking") == 0) {
         b->kind = BLOCK_THINKING;
-        return emit_reasoning(x, sy_adapter_get_str(cb, "thinking"));
+        return emit_reasoning(x, str_member(cb, "thinking"));
     }
     if (strcmp(type, "tool_use") != 0) {
         b->kind = BLOCK_OTHER;
@@ -465,19 +501,20 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
         x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
 }
 
-/* Pass on a piece of block 'b': text, the JSON tool's input (as
- * content) or a tool's input (as arguments of its call). */
+/* Pass on a piece of block 'b' ('n' bytes: it may hold a NUL): text,
+ * the JSON tool's input (as content) or a tool's input (as arguments of
+ * its call). */
 static enum sy_err
 emit_input(struct anthropic_ctx *x, struct anthropic_block *b,
-           const char *piece)
+           const char *piece, size_t n)
 {
     b->input = true;
+    struct json_object *v = json_object_new_string_len(piece, (int)n);
     if (b->kind != BLOCK_TOOL) /* text, or the JSON tool's input: content */
-        return emit_delta(x, sy_adapter_obj("content", SY_JSTR(piece), NULL),
-                          NULL);
+        return emit_delta(x, sy_adapter_obj("content", v, NULL), NULL);
     struct json_object *tc =
         sy_adapter_obj("index", json_object_new_int(b->tool), "function",
-                       sy_adapter_obj("arguments", SY_JSTR(piece), NULL), NULL);
+                       sy_adapter_obj("arguments", v, NULL), NULL);
     return emit_delta(
         x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
 }
@@ -493,16 +530,17 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
     if (b == NULL || type == NULL)
         return sy_adapter_proto(x->f, "the provider sent a block delta "
                                       "without index or type");
-    const char *piece = NULL;
+    struct json_object *piece = NULL;
     if (strcmp(type, "thinking_delta") == 0)
-        return emit_reasoning(x, sy_adapter_get_str(delta, "thinking"));
+        return emit_reasoning(x, str_member(delta, "thinking"));
     if (strcmp(type, "text_delta") == 0)
-        piece = sy_adapter_get_str(delta, "text");
+        piece = str_member(delta, "text");
     else if (strcmp(type, "input_json_delta") == 0)
-        piece = sy_adapter_get_str(delta, "partial_json");
-    if (piece == NULL || piece[0] == '\0')
+        piece = str_member(delta, "partial_json");
+    if (!has_text(piece))
         return SY_OK; /* signatures, citations: not shown */
-    return emit_input(x, b, piece);
+    return emit_input(x, b, json_object_get_string(piece),
+                      (size_t)json_object_get_string_len(piece));
 }
 
 /* content_block_stop: a tool called without input streams no
@@ -519,7 +557,7 @@ on_block_stop(struct anthropic_ctx *x, struct json_object *o)
     if (b == NULL || b->input ||
         (b->kind != BLOCK_TOOL && b->kind != BLOCK_JSON))
         return SY_OK;
-    return emit_input(x, b, "{}");
+    return emit_input(x, b, "{}", 2);
 }
 
 static enum sy_err
@@ -533,7 +571,7 @@ stream_finish(struct anthropic_ctx *x)
         struct anthropic_block *b = &x->blocks[i];
         enum sy_err e = SY_OK;
         if (!b->input && (b->kind == BLOCK_TOOL || b->kind == BLOCK_JSON))
-            e = emit_input(x, b, "{}");
+            e = emit_input(x, b, "{}", 2);
         if (e != SY_OK)
             return e;
     }

@@ -144,11 +144,33 @@ turn_open(struct turns *t, const char *role)
     t->blocks = json_object_new_array();
 }
 
+/* Text goes from the caller's JSON strings to the provider's with
+ * json-c's length, never as C strings: "\u0000" is valid JSON, and
+ * strlen would cut the text at it, so the provider would see other text
+ * than the caller sent. */
+
+/* String member 'key' of 'o', or NULL (absent, or not a string). */
 static struct json_object *
-text_block(const char *text, struct json_object *cache_control)
+str_member(struct json_object *o, const char *key)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    return sy_adapter_is(v, json_type_string) ? v : NULL;
+}
+
+/* A new JSON string of the bytes of JSON string 'v'. */
+static struct json_object *
+str_copy(struct json_object *v)
+{
+    return json_object_new_string_len(json_object_get_string(v),
+                                      json_object_get_string_len(v));
+}
+
+/* A text block holding JSON string 'text'. */
+static struct json_object *
+text_block(struct json_object *text, struct json_object *cache_control)
 {
     struct json_object *b =
-        sy_adapter_obj("type", SY_JSTR("text"), "text", SY_JSTR(text), NULL);
+        sy_adapter_obj("type", SY_JSTR("text"), "text", str_copy(text), NULL);
     if (cache_control != NULL)
         json_object_object_add(b, "cache_control",
                                json_object_get(cache_control));
@@ -218,17 +240,16 @@ content_blocks(struct turns *t, struct json_object *content, size_t i,
         return SY_OK;
     if (json_object_is_type(content, json_type_string)) {
         if (json_object_get_string_len(content) > 0)
-            json_object_array_add(
-                t->blocks, text_block(json_object_get_string(content), NULL));
+            json_object_array_add(t->blocks, text_block(content, NULL));
         return SY_OK;
     }
     size_t n = json_object_array_length(content);
     for (size_t j = 0; j < n; j++) {
         struct json_object *part = json_object_array_get_idx(content, j);
         const char *type = sy_adapter_get_str(part, "type");
-        const char *text = sy_adapter_get_str(part, "text");
+        struct json_object *text = str_member(part, "text");
         if (strcmp(type, "text") == 0) {
-            if (text != NULL && text[0] != '\0')
+            if (text != NULL && json_object_get_string_len(text) > 0)
                 json_object_array_add(
                     t->blocks,
                     text_block(text, sy_adapter_get(part, "cache_control")));
@@ -286,23 +307,62 @@ tool_use_blocks(struct turns *t, struct json_object *calls, size_t i)
     return SY_OK;
 }
 
+/* The text of a tool message's 'content' as a new JSON string (a string
+ * as it is, text parts joined with newlines), or NULL when there is
+ * none; '*other' when a part is not text. */
+static struct json_object *
+tool_text(struct json_object *content, bool *other)
+{
+    *other = false;
+    if (sy_adapter_is(content, json_type_string))
+        return str_copy(content);
+    size_t n = sy_adapter_is(content, json_type_array)
+                   ? json_object_array_length(content)
+                   : 0;
+    /* No bound of its own: the text is shorter than the parsed request. */
+    struct sy_buf b;
+    sy_buf_init(&b, SIZE_MAX - 1);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *part = json_object_array_get_idx(content, i);
+        const char *type = sy_adapter_get_str(part, "type");
+        struct json_object *text = str_member(part, "text");
+        if (type == NULL || strcmp(type, "text") != 0 || text == NULL) {
+            *other = true;
+            continue;
+        }
+        if (any)
+            sy_buf_puts(&b, "\n");
+        sy_buf_append(&b, json_object_get_string(text),
+                      (size_t)json_object_get_string_len(text));
+        any = true;
+    }
+    struct json_object *r =
+        any ? json_object_new_string_len(sy_buf_cstr(&b), (int)b.len) : NULL;
+    sy_buf_free(&b);
+    return r;
+}
+
 static enum sy_err
 tool_result_block(struct turns *t, struct json_object *m, size_t i)
 {
     bool other;
     const char *id = sy_adapter_get_str(m, "tool_call_id");
-    const char *text = sy_adapter_content_text(
-        t->call->arena, sy_adapter_get(m, "content"), &other);
-    if (other)
+    struct json_object *text = tool_text(sy_adapter_get(m, "content"), &other);
+    if (other) {
+        json_object_put(text);
         return sy_adapter_refuse(t->call, "messages",
                                  "messages[%zu]: tool messages may only "
                                  "hold text for Anthropic deployments",
                                  i);
+    }
     struct json_object *b =
         sy_adapter_obj("type", SY_JSTR("tool_result"), "tool_use_id",
                        SY_JSTR(tool_id(t->call->arena, id)), NULL);
-    if (text != NULL && text[0] != '\0')
-        json_object_object_add(b, "content", json_object_new_string(text));
+    if (text != NULL && json_object_get_string_len(text) > 0)
+        json_object_object_add(b, "content", text);
+    else
+        json_object_put(text);
     json_object_array_add(t->results, b);
     return SY_OK;
 }

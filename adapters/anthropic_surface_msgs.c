@@ -118,6 +118,35 @@ sy_msurf_bad_tag(struct msurf_tr *t, const char *at, const char *type,
         type, expected);
 }
 
+/* Text goes from the caller's JSON strings to the canonical ones with
+ * json-c's length, never as C strings: "\u0000" is valid JSON, and
+ * strlen would cut the text at it, so the provider would see other text
+ * than the caller sent. */
+
+/* Required string member 'key' of 'o' (at path 'at') into '*v'. */
+static enum sy_err
+text_member(struct msurf_tr *t, struct json_object *o, const char *at,
+            const char *key, struct json_object **v)
+{
+    return sy_msurf_member(t, o, at, key, json_type_string, true, v);
+}
+
+/* A new JSON string of the bytes of JSON string 'v'. */
+static struct json_object *
+str_copy(struct json_object *v)
+{
+    return json_object_new_string_len(json_object_get_string(v),
+                                      json_object_get_string_len(v));
+}
+
+/* Append the bytes of JSON string 'v' to 's'. */
+static void
+buf_str(struct sy_buf *s, struct json_object *v)
+{
+    sy_buf_append(s, json_object_get_string(v),
+                  (size_t)json_object_get_string_len(v));
+}
+
 /* A new JSON string "data:MIME;base64,DATA". */
 static struct json_object *
 data_url(struct msurf_tr *t, const char *at, const char *mime, const char *data,
@@ -190,11 +219,12 @@ image_part(struct msurf_tr *t, struct json_object *b, const char *at,
     return SY_OK;
 }
 
+/* A text part holding JSON string 'text'. */
 static void
-text_part(struct json_object *parts, const char *text)
+text_part(struct json_object *parts, struct json_object *text)
 {
     json_object_array_add(parts, sy_adapter_obj("type", SY_JSTR("text"), "text",
-                                                SY_JSTR(text), NULL));
+                                                str_copy(text), NULL));
 }
 
 /* A document's "content" source: a string, or text and image blocks. */
@@ -204,7 +234,7 @@ document_content(struct msurf_tr *t, struct json_object *src, const char *sat,
 {
     struct json_object *c = sy_adapter_get(src, "content");
     if (sy_adapter_is(c, json_type_string)) {
-        text_part(parts, json_object_get_string(c));
+        text_part(parts, c);
         return SY_OK;
     }
     enum sy_err e =
@@ -213,14 +243,15 @@ document_content(struct msurf_tr *t, struct json_object *src, const char *sat,
     for (size_t i = 0; e == SY_OK && i < n; i++) {
         struct json_object *b = json_object_array_get_idx(c, i);
         const char *at = sy_arena_printf(t->a, "%s.content.%zu", sat, i);
-        const char *type, *text;
+        const char *type;
+        struct json_object *text;
         e = block_type(t, b, at, &type);
         if (e != SY_OK)
             break;
         if (strcmp(type, "image") == 0) {
             e = image_part(t, b, at, parts);
         } else if (strcmp(type, "text") == 0) {
-            e = sy_msurf_str_member(t, b, at, "text", true, &text);
+            e = text_member(t, b, at, "text", &text);
             if (e == SY_OK)
                 text_part(parts, text);
         } else {
@@ -265,9 +296,10 @@ document_part(struct msurf_tr *t, struct json_object *b, const char *at,
         return SY_OK;
     }
     if (strcmp(st, "text") == 0) {
-        e = sy_msurf_str_member(t, src, sat, "data", true, &data);
+        struct json_object *text;
+        e = text_member(t, src, sat, "data", &text);
         if (e == SY_OK)
-            text_part(parts, data);
+            text_part(parts, text);
         return e;
     }
     if (strcmp(st, "content") == 0)
@@ -288,8 +320,8 @@ user_part(struct msurf_tr *t, struct json_object *b, const char *at,
           const char *type, struct json_object *parts)
 {
     if (strcmp(type, "text") == 0) {
-        const char *text;
-        enum sy_err e = sy_msurf_str_member(t, b, at, "text", true, &text);
+        struct json_object *text;
+        enum sy_err e = text_member(t, b, at, "text", &text);
         if (e == SY_OK)
             text_part(parts, text);
         return e;
@@ -324,7 +356,7 @@ tool_result(struct msurf_tr *t, struct json_object *b, const char *at,
         sy_buf_puts(&s, "Error: ");
     c = sy_adapter_get(b, "content");
     if (sy_adapter_is(c, json_type_string))
-        sy_buf_puts(&s, json_object_get_string(c));
+        buf_str(&s, c);
     else
         e = sy_msurf_member(t, b, at, "content", json_type_array, false, &c);
     size_t n =
@@ -333,7 +365,8 @@ tool_result(struct msurf_tr *t, struct json_object *b, const char *at,
     for (size_t i = 0; e == SY_OK && i < n; i++) {
         struct json_object *cb = json_object_array_get_idx(c, i);
         const char *cat = sy_arena_printf(t->a, "%s.content.%zu", at, i);
-        const char *type, *text;
+        const char *type;
+        struct json_object *text;
         e = block_type(t, cb, cat, &type);
         if (e != SY_OK)
             break;
@@ -341,11 +374,11 @@ tool_result(struct msurf_tr *t, struct json_object *b, const char *at,
             e = user_part(t, cb, cat, type, parts);
             continue;
         }
-        e = sy_msurf_str_member(t, cb, cat, "text", true, &text);
+        e = text_member(t, cb, cat, "text", &text);
         if (e == SY_OK && any)
             sy_buf_puts(&s, "\n");
         if (e == SY_OK)
-            sy_buf_puts(&s, text);
+            buf_str(&s, text);
         any = true;
     }
     if (e == SY_OK && sy_buf_failed(&s))
@@ -391,13 +424,14 @@ user_turn(struct msurf_tr *t, struct json_object *content, const char *at)
 /* ------------------------------------------------------------------ */
 /* Assistant content                                                   */
 
-/* Append 'piece' to 's', after a newline when 's' holds a piece. */
+/* Append JSON string 'piece' to 's', after a newline when 's' holds a
+ * piece. */
 static void
-add_piece(struct sy_buf *s, bool *any, const char *piece)
+add_piece(struct sy_buf *s, bool *any, struct json_object *piece)
 {
     if (*any)
         sy_buf_puts(s, "\n");
-    sy_buf_puts(s, piece);
+    buf_str(s, piece);
     *any = true;
 }
 
@@ -440,19 +474,20 @@ assistant_blocks(struct msurf_tr *t, struct json_object *content,
     for (size_t i = 0; e == SY_OK && i < n; i++) {
         struct json_object *b = json_object_array_get_idx(content, i);
         const char *bat = sy_arena_printf(t->a, "%s.content.%zu", at, i);
-        const char *type, *s;
+        const char *type;
+        struct json_object *s;
         e = block_type(t, b, bat, &type);
         if (e != SY_OK)
             break;
         if (strcmp(type, "text") == 0) {
-            e = sy_msurf_str_member(t, b, bat, "text", true, &s);
-            if (e == SY_OK && s[0] != '\0')
+            e = text_member(t, b, bat, "text", &s);
+            if (e == SY_OK && json_object_get_string_len(s) > 0)
                 add_piece(text, &any_text, s);
         } else if (strcmp(type, "tool_use") == 0) {
             e = tool_use(t, b, bat, calls);
         } else if (strcmp(type, "thinking") == 0) {
             /* The signature only means something to Anthropic. */
-            e = sy_msurf_str_member(t, b, bat, "thinking", true, &s);
+            e = text_member(t, b, bat, "thinking", &s);
             if (e == SY_OK)
                 add_piece(think, &any_think, s);
         } else if (strcmp(type, "redacted_thinking") != 0) {
@@ -519,16 +554,17 @@ system_message(struct msurf_tr *t, struct json_object *sys, const char *at)
     for (size_t i = 0; e == SY_OK && i < n; i++) {
         struct json_object *b = json_object_array_get_idx(sys, i);
         const char *bat = sy_arena_printf(t->a, "%s.%zu", at, i);
-        const char *type, *text;
+        const char *type;
+        struct json_object *text;
         e = block_type(t, b, bat, &type);
         if (e == SY_OK && strcmp(type, "text") != 0)
             e = sy_msurf_bad_tag(t, bat, type, "'text'");
         if (e == SY_OK)
-            e = sy_msurf_str_member(t, b, bat, "text", true, &text);
+            e = text_member(t, b, bat, "text", &text);
         if (e == SY_OK && s.len > 0)
             sy_buf_puts(&s, "\n\n");
         if (e == SY_OK)
-            sy_buf_puts(&s, text);
+            buf_str(&s, text);
     }
     if (e == SY_OK && sy_buf_failed(&s))
         e = sy_msurf_fail(t, at, NULL, "the system prompt is too large");

@@ -188,13 +188,41 @@ first_choice(struct json_object *root)
     return NULL;
 }
 
+/* Text goes from the provider's JSON strings to the caller's with
+ * json-c's length, never as C strings: "\u0000" is valid JSON, and
+ * strlen would cut the text at it, so the caller would get other text
+ * than the provider sent. */
+
+/* String member 'key' of 'o', or NULL (absent, or not a string). */
+static struct json_object *
+str_member(struct json_object *o, const char *key)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    return sy_adapter_is(v, json_type_string) ? v : NULL;
+}
+
+/* A new JSON string of the bytes of JSON string 'v'. */
+static struct json_object *
+str_copy(struct json_object *v)
+{
+    return json_object_new_string_len(json_object_get_string(v),
+                                      json_object_get_string_len(v));
+}
+
+/* True when 'v' is a JSON string with at least one byte. */
+static bool
+has_text(struct json_object *v)
+{
+    return v != NULL && json_object_get_string_len(v) > 0;
+}
+
 /* The reasoning text of a message or delta ("reasoning_content", or
- * OpenRouter's "reasoning"), or NULL. */
-static const char *
+ * OpenRouter's "reasoning") as a JSON string, or NULL. */
+static struct json_object *
 reasoning_of(struct json_object *o)
 {
-    const char *r = sy_adapter_get_str(o, "reasoning_content");
-    return r != NULL ? r : sy_adapter_get_str(o, "reasoning");
+    struct json_object *r = str_member(o, "reasoning_content");
+    return r != NULL ? r : str_member(o, "reasoning");
 }
 
 /* ------------------------------------------------------------------ */
@@ -213,26 +241,60 @@ tool_input(const char *args)
     return json_object_new_object();
 }
 
+/* The text of canonical 'content' as a new JSON string: a string as it
+ * is, text parts joined with newlines; NULL when there is none. */
+static struct json_object *
+content_text(struct json_object *content)
+{
+    if (sy_adapter_is(content, json_type_string))
+        return str_copy(content);
+    size_t n = sy_adapter_is(content, json_type_array)
+                   ? json_object_array_length(content)
+                   : 0;
+    /* No bound of its own: the text is shorter than the parsed reply. */
+    struct sy_buf b;
+    sy_buf_init(&b, SIZE_MAX - 1);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *part = json_object_array_get_idx(content, i);
+        const char *type = sy_adapter_get_str(part, "type");
+        struct json_object *text = str_member(part, "text");
+        if (type == NULL || strcmp(type, "text") != 0 || text == NULL)
+            continue;
+        if (any)
+            sy_buf_puts(&b, "\n");
+        sy_buf_append(&b, json_object_get_string(text),
+                      (size_t)json_object_get_string_len(text));
+        any = true;
+    }
+    struct json_object *r =
+        any ? json_object_new_string_len(sy_buf_cstr(&b), (int)b.len) : NULL;
+    sy_buf_free(&b);
+    return r;
+}
+
 /* The content blocks of canonical message 'msg' into 'content': its
  * reasoning, its text, then its tool calls. True when a tool call was. */
 static bool
-message_blocks(struct sy_arena *a, struct json_object *msg,
-               struct json_object *content)
+message_blocks(struct json_object *msg, struct json_object *content)
 {
-    const char *r = reasoning_of(msg);
-    if (r != NULL && r[0] != '\0')
+    struct json_object *r = reasoning_of(msg);
+    if (has_text(r))
         json_object_array_add(content,
                               sy_adapter_obj("type", SY_JSTR("thinking"),
-                                             "thinking", SY_JSTR(r),
+                                             "thinking", str_copy(r),
                                              "signature", SY_JSTR(""), NULL));
-    const char *text =
-        sy_adapter_content_text(a, sy_adapter_get(msg, "content"), NULL);
-    if (text == NULL || text[0] == '\0')
-        text = sy_adapter_get_str(msg, "refusal");
-    if (text != NULL && text[0] != '\0')
-        json_object_array_add(content,
-                              sy_adapter_obj("type", SY_JSTR("text"), "text",
-                                             SY_JSTR(text), NULL));
+    struct json_object *text = content_text(sy_adapter_get(msg, "content"));
+    if (!has_text(text)) {
+        json_object_put(text);
+        struct json_object *refusal = str_member(msg, "refusal");
+        text = refusal != NULL ? str_copy(refusal) : NULL;
+    }
+    if (has_text(text))
+        json_object_array_add(content, sy_adapter_obj("type", SY_JSTR("text"),
+                                                      "text", text, NULL));
+    else
+        json_object_put(text);
     struct json_object *calls = sy_adapter_get(msg, "tool_calls");
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)
@@ -270,7 +332,7 @@ sy_msurf_reply(const struct sy_chat_req *req, const struct sy_chat_resp *resp,
         return SY_EUP_PROTO;
     struct json_object *choice = first_choice(root);
     struct json_object *content = json_object_new_array();
-    bool tools = message_blocks(a, sy_adapter_get(choice, "message"), content);
+    bool tools = message_blocks(sy_adapter_get(choice, "message"), content);
     struct sy_usage u = resp->usage;
     if (!u.present)
         sy_chat_usage_from_json(sy_adapter_get(root, "usage"), &u);
@@ -363,13 +425,14 @@ block_start(struct msurf_stream *s, enum msurf_block kind, int64_t tool,
     s->nblocks++;
 }
 
-/* A content_block_delta of the open block: 'type' with 'key' = 'piece'. */
+/* A content_block_delta of the open block: 'type' with 'key' = 'piece'
+ * (a JSON string, taken over). */
 static void
 block_delta(struct msurf_stream *s, const char *type, const char *key,
-            const char *piece, struct sy_buf *out)
+            struct json_object *piece, struct sy_buf *out)
 {
     struct json_object *d =
-        sy_adapter_obj("type", SY_JSTR(type), key, SY_JSTR(piece), NULL);
+        sy_adapter_obj("type", SY_JSTR(type), key, piece, NULL);
     event(out, "content_block_delta",
           sy_adapter_obj("type", SY_JSTR("content_block_delta"), "index",
                          json_object_new_int64(s->nblocks - 1), "delta", d,
@@ -379,10 +442,10 @@ block_delta(struct msurf_stream *s, const char *type, const char *key,
 /* A piece of text or thinking: into the open block of its kind, or a
  * new one. */
 static void
-text_piece(struct msurf_stream *s, enum msurf_block kind, const char *piece,
-           struct sy_buf *out)
+text_piece(struct msurf_stream *s, enum msurf_block kind,
+           struct json_object *piece, struct sy_buf *out)
 {
-    if (piece == NULL || piece[0] == '\0')
+    if (!has_text(piece))
         return;
     bool think = kind == MSURF_THINKING;
     if (s->open != kind)
@@ -394,7 +457,7 @@ text_piece(struct msurf_stream *s, enum msurf_block kind, const char *piece,
                                            SY_JSTR(""), NULL),
                     out);
     block_delta(s, think ? "thinking_delta" : "text_delta",
-                think ? "thinking" : "text", piece, out);
+                think ? "thinking" : "text", str_copy(piece), out);
 }
 
 /* One canonical tool_calls entry: a new tool_use block when its index
@@ -407,7 +470,7 @@ tool_piece(struct msurf_stream *s, struct json_object *tc, struct sy_buf *out)
     int64_t index = 0;
     sy_adapter_get_int(tc, "index", &index);
     struct json_object *fn = sy_adapter_get(tc, "function");
-    const char *args = sy_adapter_get_str(fn, "arguments");
+    struct json_object *args = str_member(fn, "arguments");
     if (s->open != MSURF_TOOL || s->tool != index) {
         uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
         if ((s->tools_seen & bit) != 0)
@@ -424,8 +487,8 @@ tool_piece(struct msurf_stream *s, struct json_object *tc, struct sy_buf *out)
             SY_JSTR(name ? name : ""), "input", json_object_new_object(), NULL);
         block_start(s, MSURF_TOOL, index, b, out);
     }
-    if (args != NULL && args[0] != '\0')
-        block_delta(s, "input_json_delta", "partial_json", args, out);
+    if (has_text(args))
+        block_delta(s, "input_json_delta", "partial_json", str_copy(args), out);
 }
 
 /* The table's stream_chunk slot: one chat.completion.chunk. */
@@ -447,8 +510,8 @@ sy_msurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
     struct json_object *choice = first_choice(o);
     struct json_object *delta = sy_adapter_get(choice, "delta");
     text_piece(s, MSURF_THINKING, reasoning_of(delta), out);
-    text_piece(s, MSURF_TEXT, sy_adapter_get_str(delta, "content"), out);
-    text_piece(s, MSURF_TEXT, sy_adapter_get_str(delta, "refusal"), out);
+    text_piece(s, MSURF_TEXT, str_member(delta, "content"), out);
+    text_piece(s, MSURF_TEXT, str_member(delta, "refusal"), out);
     struct json_object *calls = sy_adapter_get(delta, "tool_calls");
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)

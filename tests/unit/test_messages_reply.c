@@ -329,6 +329,49 @@ test_stream_long_model(void **state)
     assert_non_null(strstr(sy_buf_cstr(&out), want));
 }
 
+/* A provider's text holding a NUL ("\u0000", valid JSON) reaches the
+ * caller whole, in the reply and in the stream. */
+static void
+test_nul_in_reply(void **state)
+{
+    (void)state;
+    struct json_object *root = json_tokener_parse(
+        J("{'id':'x','model':'gpt-x','choices':[{'index':0,'message':{"
+          "'role':'assistant','content':'OK\\u0000MORE','reasoning_content':"
+          "'P\\u0000Q'},'finish_reason':'stop'}]}"));
+    sy_arena_on_cleanup(&arena, sy_chat_json_free, root);
+    struct sy_chat_resp resp = { .root = root };
+    assert_int_equal(sy_surface_messages.reply(&req, &resp, &arena, &out),
+                     SY_OK);
+    assert_non_null(strstr(sy_buf_cstr(&out),
+                           J("'content':[{'type':'thinking','thinking':"
+                             "'P\\u0000Q','signature':''},{'type':'text',"
+                             "'text':'OK\\u0000MORE'}]")));
+    /* Content given as parts. */
+    struct json_object *parts = json_tokener_parse(
+        J("{'id':'x','model':'gpt-x','choices':[{'index':0,'message':{"
+          "'role':'assistant','content':[{'type':'text','text':'M\\u0000N'},"
+          "{'type':'text','text':'O'}]},'finish_reason':'stop'}]}"));
+    sy_arena_on_cleanup(&arena, sy_chat_json_free, parts);
+    struct sy_chat_resp r2 = { .root = parts };
+    sy_buf_clear(&out);
+    assert_int_equal(sy_surface_messages.reply(&req, &r2, &arena, &out), SY_OK);
+    assert_non_null(strstr(sy_buf_cstr(&out), J("'text':'M\\u0000N\\nO'")));
+
+    static const char *const chunks[] = {
+        CH("{'role':'assistant','reasoning_content':'R\\u0000S'}", "null"),
+        CH("{'content':'Hel\\u0000lo'}", "'stop'"), NULL
+    };
+    sy_buf_clear(&out);
+    feed(chunks, NULL);
+    assert_non_null(strstr(sy_buf_cstr(&out),
+                           J("'delta':{'type':'thinking_delta','thinking':"
+                             "'R\\u0000S'}")));
+    assert_non_null(
+        strstr(sy_buf_cstr(&out), J("'delta':{'type':'text_delta','text':"
+                                    "'Hel\\u0000lo'}")));
+}
+
 static void
 test_error_bodies(void **state)
 {
@@ -380,6 +423,7 @@ main(void)
         T(test_stream_empty_and_error),
         T(test_stream_long_model),
         T(test_error_bodies),
+        T(test_nul_in_reply),
 #undef T
     };
     return cmocka_run_group_tests_name("messages_reply", tests, NULL, NULL);

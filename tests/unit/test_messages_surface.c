@@ -217,6 +217,38 @@ test_tool_results(void **state)
     assert_int_equal(len_at("messages"), 1);
 }
 
+/* "\u0000" is valid JSON: text holding it reaches the provider whole,
+ * not cut at the NUL (the provider must see what the caller sent). */
+static void
+test_nul_in_text(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("{" BASE ",'system':[{'type':'text','text':'SYS\\u0000HIDDEN'},"
+              "{'type':'text','text':'S2'}],'messages':["
+              "{'role':'user','content':["
+              "{'type':'tool_result','tool_use_id':'t1','content':"
+              "'R1\\u0000X'},"
+              "{'type':'tool_result','tool_use_id':'t2','content':["
+              "{'type':'text','text':'R2\\u0000Y'}]},"
+              "{'type':'text','text':'U\\u0000V'},"
+              "{'type':'document','source':{'type':'text','media_type':"
+              "'text/plain','data':'D\\u0000E'}}]},"
+              "{'role':'assistant','content':["
+              "{'type':'thinking','thinking':'T\\u0000H','signature':'s'},"
+              "{'type':'text','text':'A\\u0000B'}]}]}"),
+        SY_OK);
+    assert_string_equal(text_at("messages.0.content"),
+                        J("'SYS\\u0000HIDDEN\\n\\nS2'"));
+    assert_string_equal(text_at("messages.1.content"), J("'R1\\u0000X'"));
+    assert_string_equal(text_at("messages.2.content"), J("'R2\\u0000Y'"));
+    assert_string_equal(text_at("messages.3.content.0.text"), J("'U\\u0000V'"));
+    assert_string_equal(text_at("messages.3.content.1.text"), J("'D\\u0000E'"));
+    assert_string_equal(text_at("messages.4.content"), J("'A\\u0000B'"));
+    assert_string_equal(text_at("messages.4.reasoning_content"),
+                        J("'T\\u0000H'"));
+}
+
 static void
 test_tools_and_choice(void **state)
 {
@@ -415,6 +447,7 @@ main(void)
         T(test_user_blocks),
         T(test_assistant_blocks),
         T(test_tool_results),
+        T(test_nul_in_text),
         T(test_tools_and_choice),
         T(test_thinking_and_output),
         T(test_refusals),
