@@ -109,6 +109,7 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
     r->traceparent = copy_param(t, a, "HTTP_TRACEPARENT");
     r->tracestate = copy_param(t, a, "HTTP_TRACESTATE");
     r->remote_addr = copy_param(t, a, "REMOTE_ADDR");
+    r->query = copy_param(t, a, "QUERY_STRING");
 
     /* REQUEST_URI is what the client asked for; where the web server
      * mounted us (SCRIPT_NAME / PATH_INFO) decides the part we route on

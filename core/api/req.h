@@ -29,6 +29,7 @@ struct sy_req {
     struct sy_arena *arena;    /* the request arena; owns every string here */
     const char *method;        /* "GET", "POST", ... */
     const char *path;          /* without the query string */
+    const char *query;         /* the query string (after '?'), or NULL */
     const char *content_type;  /* may be NULL */
     const char *authorization; /* may be NULL; never logged */
     const char *x_api_key;     /* the x-api-key header (Anthropic SDKs send

@@ -6,9 +6,9 @@
  * The model endpoints answer in the shape of the caller's SDK: a request
  * with an anthropic-version header (every Anthropic SDK sends one) gets
  * Anthropic's ModelInfo objects and list page, errors included; any other
- * OpenAI's. The query string does not reach the pipeline (core/api/req.h
- * has no field for it), so Anthropic's ?limit, ?before_id and ?after_id
- * are not read: the list is always the whole one, "has_more": false.
+ * OpenAI's. Anthropic's ?limit, ?before_id and ?after_id are not read:
+ * the list (the groups a key may use, a handful) is always the whole
+ * one, "has_more": false, which a paging SDK takes as the last page.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"

@@ -14,8 +14,13 @@
  *            final response object): stored with that input, unless the
  *            request said "store": false. A failure is logged only: the
  *            caller already has its answer;
- *   GET /v1/responses/{id}, GET /v1/responses/{id}/input_items and
- *   DELETE /v1/responses/{id}: the caller's own stored responses.
+ *   GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (a page:
+ *   order, limit, after, as OpenAI's) and DELETE /v1/responses/{id}: the
+ *   caller's own stored responses.
+ *
+ * With no Redis, or state.responses_ttl_s 0, the store is off: nothing
+ * is kept, and previous_response_id, GET and DELETE are refused (400),
+ * records kept before included.
  *
  * A response belongs to the caller key that created it: its configured
  * name, "vk:<name>" for a virtual key, "" when the gateway has no keys
@@ -217,6 +222,15 @@ append_all(struct json_object *to, struct json_object *from, bool as_input)
     }
 }
 
+/* Is the conversation store on: Redis configured and responses kept
+ * (state.responses_ttl_s above 0)? When it is off, records written
+ * before are neither read, listed nor deleted. */
+static bool
+storing(const struct sy_worker *w)
+{
+    return w->store != NULL && w->cfg->state.responses_ttl_s > 0;
+}
+
 /* Resolve 'id' and rewrite the body with the whole conversation; '*input'
  * becomes the merged list. False when the caller has been answered. */
 static bool
@@ -225,10 +239,14 @@ merge_history(struct pctx *c, struct json_object *root, const char *id,
 {
     struct sy_worker *w = c->w;
     static const char param[] = "previous_response_id";
-    if (w->store == NULL) {
+    if (!storing(w)) {
         sy_pipeline_send_err(c, SY_EBADREQ,
-                             "previous_response_id needs the conversation "
-                             "store (state.redis_url)",
+                             w->store == NULL
+                                 ? "previous_response_id needs the "
+                                   "conversation store (state.redis_url)"
+                                 : "previous_response_id needs the "
+                                   "conversation store (state.responses_ttl_s "
+                                   "is 0: it is off)",
                              param);
         return false;
     }
@@ -282,20 +300,29 @@ merge_history(struct pctx *c, struct json_object *root, const char *id,
     return true;
 }
 
+/* Could 'body' hold the key "previous_response_id"? Written plainly, or
+ * with a JSON escape: none of its letters has a short one (\n, \t, ...),
+ * so an escaped key holds "\u" ("previous\u005fresponse_id"). */
+static bool
+may_name_previous(const char *body, size_t len)
+{
+    return memmem(body, len, "previous_response_id", 20) != NULL ||
+           memmem(body, len, "\\u", 2) != NULL;
+}
+
 bool
 sy_pipeline_responses_prepare(struct pctx *c)
 {
     struct sy_worker *w = c->w;
-    const struct sy_state_conf *st = &w->cfg->state;
     c->resp_store = false;
     c->resp_input_json = NULL;
     c->resp_input_len = 0;
-    bool keeping = w->store != NULL && st->responses_ttl_s > 0;
+    bool keeping = storing(w);
     const char *body = c->r->body;
-    /* Nothing to keep and no history asked for: leave the body alone. */
-    if (body == NULL ||
-        (!keeping &&
-         memmem(body, c->r->body_len, "previous_response_id", 20) == NULL))
+    /* Nothing to keep and no history asked for: leave the body alone.
+     * Whether history is asked for is the parsed key's to say; the
+     * bytes only rule it out. */
+    if (body == NULL || (!keeping && !may_name_previous(body, c->r->body_len)))
         return true;
     struct json_object *root = NULL;
     struct sy_chat_error perr;
@@ -399,10 +426,13 @@ begin(struct pctx *c, const char **owner, const char **id, const char **sub)
     struct sy_vkey *vk = NULL;
     if (!sy_pipeline_identify(c, &ck, &vk))
         return false;
-    if (c->w->store == NULL) {
+    if (!storing(c->w)) {
         sy_pipeline_send_err(c, SY_EBADREQ,
-                             "the conversation store is not configured "
-                             "(state.redis_url)",
+                             c->w->store == NULL
+                                 ? "the conversation store is not configured "
+                                   "(state.redis_url)"
+                                 : "the conversation store is off "
+                                   "(state.responses_ttl_s is 0)",
                              NULL);
         return false;
     }
@@ -414,42 +444,199 @@ begin(struct pctx *c, const char **owner, const char **id, const char **sub)
     return true;
 }
 
-/* The stored input as OpenAI lists it: newest first (the API's default
- * order), every item with an id (ours when it had none) and a type. */
-static struct json_object *
-input_list(struct pctx *c, const char *id, struct json_object *input)
+/* The query string of the request ("" without one). */
+static const char *
+req_query(const struct sy_req *r)
 {
-    struct json_object *data = json_object_new_array();
+    return r->query != NULL ? r->query : "";
+}
+
+/* What GET /v1/responses/{id}/input_items asks for (OpenAI's
+ * InputItemListParams; "include" has nothing to add: items are kept
+ * whole). */
+struct items_query {
+    bool asc;          /* order=asc; desc (newest first) is the default */
+    size_t limit;      /* 1..100, default 20; 0: all (no query string) */
+    const char *after; /* an item id: the page starts after it; or NULL */
+};
+
+static int
+hex_val(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* [s, s+n) percent-decoded ('+' a space) into the arena; NULL for a bad
+ * escape or a NUL byte. */
+static char *
+query_decode(struct sy_arena *a, const char *s, size_t n)
+{
+    char *out = sy_arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)s[i];
+        if (ch == '+') {
+            ch = ' ';
+        } else if (ch == '%') {
+            int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_val(s[i + 2]) : -1;
+            if (lo < 0)
+                return NULL;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == 0)
+            return NULL;
+        out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A 400 naming query parameter 'param', in OpenAI's shape. */
+static bool
+bad_query(struct pctx *c, const char *param, const char *msg)
+{
+    sy_pipeline_send_error(c, 400, msg, "invalid_request_error", param,
+                           "invalid_value", NULL);
+    return false;
+}
+
+/* Read 'query' (NULL: the whole list) into '*q'. False when the caller
+ * has been answered (a 400). Unknown parameters are ignored. */
+static bool
+items_query(struct pctx *c, const char *query, struct items_query *q)
+{
+    q->asc = false;
+    q->limit = query != NULL ? 20 : 0;
+    q->after = NULL;
+    for (const char *p = query; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t kn = eq != NULL ? (size_t)(eq - p) : n;
+        const char *key = query_decode(&c->w->arena, p, kn);
+        const char *val =
+            eq != NULL ? query_decode(&c->w->arena, eq + 1, n - kn - 1) : "";
+        if (key == NULL || val == NULL)
+            return bad_query(c, NULL,
+                             "Invalid query string: a bad "
+                             "%-escape or a NUL byte.");
+        if (strcmp(key, "order") == 0) {
+            if (strcmp(val, "asc") != 0 && strcmp(val, "desc") != 0)
+                return bad_query(
+                    c, "order",
+                    sy_arena_printf(&c->w->arena,
+                                    "Invalid value for 'order': '%.64s'. "
+                                    "Supported values are: 'asc' and 'desc'.",
+                                    val));
+            q->asc = strcmp(val, "asc") == 0;
+        } else if (strcmp(key, "limit") == 0) {
+            size_t v = 0, k = 0;
+            for (; val[k] >= '0' && val[k] <= '9' && v <= 100; k++)
+                v = v * 10 + (size_t)(val[k] - '0');
+            if (k == 0 || val[k] != '\0' || v < 1 || v > 100)
+                return bad_query(
+                    c, "limit",
+                    sy_arena_printf(&c->w->arena,
+                                    "Invalid value for 'limit': '%.64s'. "
+                                    "Expected an integer from 1 to 100.",
+                                    val));
+            q->limit = v;
+        } else if (strcmp(key, "after") == 0) {
+            q->after = val[0] != '\0' ? val : NULL;
+        }
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    return true;
+}
+
+static const char *
+item_id(struct json_object *it)
+{
+    struct json_object *v = member(it, "id");
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                    : NULL;
+}
+
+/* The index in the stored input of the i-th of 'n' items in the order
+ * asked for. */
+static size_t
+nth(const struct items_query *q, size_t n, size_t i)
+{
+    return q->asc ? i : n - 1 - i;
+}
+
+/* The stored input as OpenAI lists it: a page in the order asked for
+ * (newest first by default), every item with an id (ours when it had
+ * none) and a type. NULL when the caller has been answered. */
+static struct json_object *
+input_page(struct pctx *c, const char *id, struct json_object *input,
+           const char *query)
+{
+    struct items_query q;
+    if (!items_query(c, query, &q))
+        return NULL;
     size_t n = json_object_is_type(input, json_type_array)
                    ? json_object_array_length(input)
                    : 0;
-    for (size_t k = n; k-- > 0;) {
+    for (size_t k = 0; k < n; k++) {
         struct json_object *it = json_object_array_get_idx(input, k);
-        if (json_object_is_type(it, json_type_object)) {
-            if (!json_object_is_type(member(it, "id"), json_type_string))
-                json_object_object_add(it, "id",
-                                       json_object_new_string(sy_arena_printf(
-                                           &c->w->arena, "%s_in%zu", id, k)));
-            if (member(it, "type") == NULL && member(it, "role") != NULL)
-                json_object_object_add(it, "type",
-                                       json_object_new_string("message"));
-        }
-        json_object_array_add(data, json_object_get(it));
+        if (!json_object_is_type(it, json_type_object))
+            continue;
+        if (item_id(it) == NULL)
+            json_object_object_add(it, "id",
+                                   json_object_new_string(sy_arena_printf(
+                                       &c->w->arena, "%s_in%zu", id, k)));
+        if (member(it, "type") == NULL && member(it, "role") != NULL)
+            json_object_object_add(it, "type",
+                                   json_object_new_string("message"));
     }
+    size_t start = 0;
+    if (q.after != NULL) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            const char *s =
+                item_id(json_object_array_get_idx(input, nth(&q, n, i)));
+            if (s != NULL && strcmp(s, q.after) == 0)
+                break;
+        }
+        if (i == n) {
+            bad_query(c, "after",
+                      sy_arena_printf(&c->w->arena,
+                                      "Invalid value for 'after': no input "
+                                      "item with id '%.128s' in response "
+                                      "'%.128s'.",
+                                      q.after, id));
+            return NULL;
+        }
+        start = i + 1;
+    }
+    size_t end = q.limit != 0 && n - start > q.limit ? start + q.limit : n;
+    struct json_object *data = json_object_new_array();
+    for (size_t i = start; i < end; i++)
+        json_object_array_add(data, json_object_get(json_object_array_get_idx(
+                                        input, nth(&q, n, i))));
+    const char *first =
+        end > start ? item_id(json_object_array_get_idx(data, 0)) : NULL;
+    const char *last =
+        end > start ? item_id(json_object_array_get_idx(data, end - start - 1))
+                    : NULL;
     struct json_object *list = arena_owned(c, json_object_new_object());
-    struct json_object *first =
-        member(json_object_array_get_idx(data, 0), "id");
-    struct json_object *last =
-        member(json_object_array_get_idx(data, n ? n - 1 : 0), "id");
     json_object_object_add(list, "object", json_object_new_string("list"));
     json_object_object_add(list, "data", data);
     json_object_object_add(list, "first_id",
-                           first ? json_object_get(first)
-                                 : json_object_new_string(""));
+                           json_object_new_string(first ? first : ""));
     json_object_object_add(list, "last_id",
-                           last ? json_object_get(last)
-                                : json_object_new_string(""));
-    json_object_object_add(list, "has_more", json_object_new_boolean(0));
+                           json_object_new_string(last ? last : ""));
+    json_object_object_add(list, "has_more", json_object_new_boolean(end < n));
     return list;
 }
 
@@ -478,8 +665,11 @@ sy_pipeline_handle_response_get(struct pctx *c)
         send_unreadable(c, id);
         return;
     }
-    if (items)
-        part = input_list(c, id, part);
+    if (items) {
+        part = input_page(c, id, part, req_query(c->r));
+        if (part == NULL)
+            return;
+    }
     size_t n;
     const char *out = to_arena(c, part, &n);
     if (out == NULL) {

@@ -20,6 +20,8 @@
  * and, with Redis, previous_response_id (turn 2 reaches the provider
  * with turn 1's input and output before its own input).
  * Once: retrieve and delete of a stored response (404 after the delete),
+ * input items listed a page at a time (order asc, limit 1, the next
+ * page and auto-pagination),
  * a streamed response stored too, store: false not stored, another
  * caller's response absent; previous_response_id without Redis (400);
  * the native passthrough keeps a reasoning item's encrypted_content;
@@ -382,6 +384,9 @@ for (const d of DIALECTS) {
     });
 }
 
+/* Left 'todo' until the transport passes the query string to the
+ * pipeline (core/api/req.h has no field for it yet): then it passes. */
+
 describe('OpenAI SDK responses, the conversation store (Redis)', { skip: SKIP || NO_REDIS || false }, () => {
     it('retrieves and deletes a stored response; 404 after the delete', async () => {
         const client = sdk(stored);
@@ -412,6 +417,28 @@ describe('OpenAI SDK responses, the conversation store (Redis)', { skip: SKIP ||
             assert.equal(err.param, 'previous_response_id');
             return true;
         });
+    });
+
+    it('lists input items a page at a time (order asc, limit 1)', async () => {
+        const client = sdk(stored);
+        const created = await client.responses.create({ model: 'g-oa', input: [
+            { role: 'user', content: 'one' },
+            { role: 'assistant', content: 'two' },
+            { role: 'user', content: 'three' },
+        ] });
+        const page = await client.responses.inputItems.list(created.id, { order: 'asc', limit: 1 });
+        assert.deepEqual(page.data.map((x) => partsText(x.content)), ['one'], JSON.stringify(page.data));
+        assert.equal(page.has_more, true);
+        assert.ok(page.hasNextPage());
+        const next = await page.getNextPage();
+        assert.deepEqual(next.data.map((x) => partsText(x.content)), ['two']);
+        /* Auto-pagination walks every page, one item each. */
+        const all = [];
+        for await (const it of client.responses.inputItems.list(created.id, { order: 'asc', limit: 1 })) {
+            all.push(partsText(it.content));
+            if (all.length > 10) break;
+        }
+        assert.deepEqual(all, ['one', 'two', 'three']);
     });
 
     it('stores a streamed response', async () => {
