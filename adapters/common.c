@@ -73,6 +73,19 @@ sy_adapter_get_str(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+/* The same with its length in '*len': a JSON string may hold NUL
+ * ("\u0000"), so text bound for a provider is measured, never strlen'd. */
+const char *
+sy_adapter_get_strn(struct json_object *o, const char *key, size_t *len)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    *len = 0;
+    if (v == NULL || !json_object_is_type(v, json_type_string))
+        return NULL;
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
 /* Integer (or integral number) member 'key' of 'o' into 'out'. */
 bool
 sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out)
@@ -116,22 +129,13 @@ sy_adapter_json_write(struct sy_buf *b, struct json_object *o)
     return sy_buf_append(b, s, n) == SY_OK ? SY_OK : SY_ETOOBIG;
 }
 
-/* The text of an OpenAI message 'content': the string itself, or the
- * text parts of an array joined with newlines (arena string). NULL when
- * 'content' is null or holds no text. '*has_other' (may be NULL) is set
- * when the array also holds non-text parts. */
-const char *
-sy_adapter_content_text(struct sy_arena *a, struct json_object *content,
-                        bool *has_other)
+/* The "text" parts of array 'content' joined with newlines (arena
+ * string, length in '*len'), NULL when there are none. Each part is
+ * appended by its json-c length, so a NUL in one does not cut it. */
+static const char *
+join_text_parts(struct sy_arena *a, struct json_object *content, size_t *len,
+                bool *has_other)
 {
-    if (has_other != NULL)
-        *has_other = false;
-    if (content == NULL)
-        return NULL;
-    if (json_object_is_type(content, json_type_string))
-        return json_object_get_string(content);
-    if (!json_object_is_type(content, json_type_array))
-        return NULL;
     /* No bound of its own: the text is shorter than the parsed request
      * it comes from (at most server.max_body_bytes), so it is never cut. */
     struct sy_buf b;
@@ -141,19 +145,55 @@ sy_adapter_content_text(struct sy_arena *a, struct json_object *content,
     for (size_t i = 0; i < n; i++) {
         struct json_object *part = json_object_array_get_idx(content, i);
         const char *type = sy_adapter_get_str(part, "type");
-        const char *text = sy_adapter_get_str(part, "text");
+        size_t tn;
+        const char *text = sy_adapter_get_strn(part, "text", &tn);
         if (type != NULL && strcmp(type, "text") == 0 && text != NULL) {
             if (any)
                 sy_buf_append(&b, "\n", 1);
-            sy_buf_puts(&b, text);
+            sy_buf_append(&b, text, tn);
             any = true;
         } else if (has_other != NULL) {
             *has_other = true;
         }
     }
+    *len = any ? b.len : 0;
     const char *r = any ? sy_arena_strndup(a, sy_buf_cstr(&b), b.len) : NULL;
     sy_buf_free(&b);
     return r;
+}
+
+/* The text of an OpenAI message 'content': the string itself, or the
+ * text parts of an array joined with newlines (arena string), with its
+ * length in '*len' (may be NULL): the text may hold NUL ("\u0000" is
+ * valid JSON), so a caller sending it on must use the length. NULL when
+ * 'content' is null or holds no text. '*has_other' (may be NULL) is set
+ * when the array also holds non-text parts. */
+const char *
+sy_adapter_content_textn(struct sy_arena *a, struct json_object *content,
+                         size_t *len, bool *has_other)
+{
+    size_t n = 0;
+    const char *r = NULL;
+    if (has_other != NULL)
+        *has_other = false;
+    if (sy_adapter_is(content, json_type_string)) {
+        r = json_object_get_string(content);
+        n = (size_t)json_object_get_string_len(content);
+    } else if (sy_adapter_is(content, json_type_array)) {
+        r = join_text_parts(a, content, &n, has_other);
+    }
+    if (len != NULL)
+        *len = n;
+    return r;
+}
+
+/* The same without the length, for callers that only test for text:
+ * anything bound for a provider wants sy_adapter_content_textn. */
+const char *
+sy_adapter_content_text(struct sy_arena *a, struct json_object *content,
+                        bool *has_other)
+{
+    return sy_adapter_content_textn(a, content, NULL, has_other);
 }
 
 /* Split a "data:<mime>;base64,<data>" URL. '*mime' is an arena string,
@@ -620,6 +660,18 @@ sy_adapter_openai_error(struct sy_adapter_call *call, int status,
     json_object_put(root);
 }
 
+/* Append one system text to 'sys', after a blank line when it follows
+ * another. By length, not "%s": the text may hold NUL, and the provider
+ * must see all of what the caller sent. Appends are sticky, so the last
+ * one's result covers both. */
+static enum sy_err
+append_system(struct sy_buf *sys, const char *s, size_t len)
+{
+    if (sys->len > 0)
+        sy_buf_append(sys, "\n\n", 2);
+    return sy_buf_append(sys, s, len);
+}
+
 /* Walk the request's messages for an adapter with one system slot and
  * alternating turns: system and developer messages, wherever they are,
  * are appended to 'sys' (in order, separated by a blank line; text only);
@@ -638,15 +690,16 @@ sy_adapter_walk_messages(struct sy_adapter_call *call,
         struct json_object *content = sy_adapter_get(m, "content");
         if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
             bool other;
+            size_t len;
             const char *s =
-                sy_adapter_content_text(call->arena, content, &other);
+                sy_adapter_content_textn(call->arena, content, &len, &other);
             if (other)
                 e = sy_adapter_refuse(call, "messages",
                                       "messages[%zu]: "
                                       "system messages may only hold text",
                                       i);
-            else if (s != NULL && s[0] != '\0')
-                e = sy_buf_printf(sys, "%s%s", sys->len ? "\n\n" : "", s);
+            else if (s != NULL && len > 0)
+                e = append_system(sys, s, len);
         } else if (strcmp(role, "user") == 0) {
             ops->open(ud, "user");
             e = ops->content(ud, content, i, true);

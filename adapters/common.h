@@ -26,6 +26,8 @@ struct json_object *sy_adapter_json_parse_depth(const char *p, size_t len,
                                                 unsigned *depth);
 struct json_object *sy_adapter_get(struct json_object *o, const char *key);
 const char *sy_adapter_get_str(struct json_object *o, const char *key);
+const char *sy_adapter_get_strn(struct json_object *o, const char *key,
+                                size_t *len);
 bool sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out);
 bool sy_adapter_is(struct json_object *o, json_type t);
 const char *sy_adapter_json_text(struct json_object *o, size_t *len);
@@ -50,6 +52,11 @@ enum sy_err sy_adapter_walk_messages(struct sy_adapter_call *call,
 const char *sy_adapter_content_text(struct sy_arena *a,
                                     struct json_object *content,
                                     bool *has_other);
+/* The same with the text's length: it may hold NUL ("\u0000"), so text
+ * sent on to a provider must be taken by length. */
+const char *sy_adapter_content_textn(struct sy_arena *a,
+                                     struct json_object *content, size_t *len,
+                                     bool *has_other);
 bool sy_adapter_data_url(struct sy_arena *a, const char *url, const char **mime,
                          const char **data);
 bool sy_adapter_str_in(const char *s, const char *const *list);

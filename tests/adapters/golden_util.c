@@ -58,14 +58,34 @@ js(struct json_object *o)
         o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* Whether JSON strings 'a' and 'b' are equal by length and bytes: a
+ * JSON string may hold NUL ("\u0000"), and strcmp would stop there and
+ * miss a difference (or a cut) after it. */
+static bool
+str_same(struct json_object *a, struct json_object *b)
+{
+    int n = json_object_get_string_len(a);
+    return n == json_object_get_string_len(b) &&
+           memcmp(json_object_get_string(a), json_object_get_string(b),
+                  (size_t)n) == 0;
+}
+
+/* Whether 'o' is the string "%ANY%" (exactly: not a prefix before a NUL). */
+static bool
+is_any(struct json_object *o)
+{
+    return json_object_is_type(o, json_type_string) &&
+           json_object_get_string_len(o) == 5 &&
+           memcmp(json_object_get_string(o), "%ANY%", 5) == 0;
+}
+
 /* Structural comparison; "%ANY%" in 'want' matches anything. On a
  * difference, 'path' receives where. */
 static bool
 json_same(struct json_object *want, struct json_object *got, char *path,
           size_t plen)
 {
-    if (json_object_is_type(want, json_type_string) &&
-        strcmp(json_object_get_string(want), "%ANY%") == 0)
+    if (is_any(want))
         return true;
     json_type wt = json_object_get_type(want);
     json_type gt = json_object_get_type(got);
@@ -81,8 +101,7 @@ json_same(struct json_object *want, struct json_object *got, char *path,
     case json_type_boolean:
         return json_object_get_boolean(want) == json_object_get_boolean(got);
     case json_type_string:
-        return strcmp(json_object_get_string(want),
-                      json_object_get_string(got)) == 0;
+        return str_same(want, got);
     case json_type_array: {
         size_t n = json_object_array_length(want);
         if (n != json_object_array_length(got))
