@@ -219,13 +219,17 @@ turn_open(struct turns *t, const char *role)
     t->parts = json_object_new_array();
 }
 
+/* 'len' bytes of 'text' as a text part: by length, as the text may
+ * hold NUL ("\u0000" is valid JSON). */
 static void
-text_part(struct turns *t, const char *text)
+text_part(struct turns *t, const char *text, size_t len)
 {
-    if (text == NULL || text[0] == '\0')
+    if (text == NULL || len == 0)
         return; /* empty parts are rejected */
-    json_object_array_add(t->parts,
-                          sy_adapter_obj("text", SY_JSTR(text), NULL));
+    json_object_array_add(
+        t->parts,
+        sy_adapter_obj("text", json_object_new_string_len(text, (int)len),
+                       NULL));
 }
 
 static enum sy_err
@@ -235,7 +239,8 @@ content_parts(struct turns *t, struct json_object *content, size_t i, bool user)
     if (content == NULL)
         return SY_OK;
     if (json_object_is_type(content, json_type_string)) {
-        text_part(t, json_object_get_string(content));
+        text_part(t, json_object_get_string(content),
+                  (size_t)json_object_get_string_len(content));
         return SY_OK;
     }
     size_t n = json_object_array_length(content);
@@ -243,7 +248,9 @@ content_parts(struct turns *t, struct json_object *content, size_t i, bool user)
         struct json_object *part = json_object_array_get_idx(content, j);
         const char *type = sy_adapter_get_str(part, "type");
         if (strcmp(type, "text") == 0) {
-            text_part(t, sy_adapter_get_str(part, "text"));
+            size_t tn;
+            const char *text = sy_adapter_get_strn(part, "text", &tn);
+            text_part(t, text, tn);
             continue;
         }
         if (!user && strcmp(type, "refusal") == 0)
@@ -299,16 +306,16 @@ call_parts(struct turns *t, struct json_object *calls, size_t i)
         struct json_object *fn = sy_adapter_get(tc, "function");
         const char *id = sy_adapter_get_str(tc, "id");
         const char *name = sy_adapter_get_str(fn, "name");
-        const char *args = sy_adapter_get_str(fn, "arguments");
+        size_t an;
+        const char *args = sy_adapter_get_strn(fn, "arguments", &an);
         if (id == NULL || name == NULL)
             return sy_adapter_refuse(t->call, "messages",
                                      "messages[%zu].tool_calls[%zu] needs an "
                                      "id and a function name",
                                      i, j);
-        struct json_object *ao =
-            args == NULL || args[0] == '\0'
-                ? json_object_new_object()
-                : sy_adapter_json_parse(args, strlen(args));
+        struct json_object *ao = args == NULL || an == 0
+                                     ? json_object_new_object()
+                                     : sy_adapter_json_parse(args, an);
         if (!sy_adapter_is(ao, json_type_object)) {
             json_object_put(ao);
             return sy_adapter_refuse(t->call, "messages",
@@ -366,8 +373,9 @@ response_part(struct turns *t, struct json_object *msgs, size_t i)
                                  "assistant tool call",
                                  i, id);
     bool other;
-    const char *text = sy_adapter_content_text(
-        t->call->arena, sy_adapter_get(m, "content"), &other);
+    size_t len;
+    const char *text = sy_adapter_content_textn(
+        t->call->arena, sy_adapter_get(m, "content"), &len, &other);
     if (other)
         return sy_adapter_refuse(t->call, "messages",
                                  "messages[%zu]: tool "
@@ -376,10 +384,13 @@ response_part(struct turns *t, struct json_object *msgs, size_t i)
                                  i);
     if (text == NULL)
         text = "";
-    struct json_object *v = sy_adapter_json_parse(text, strlen(text));
+    /* By length: the text may hold NUL ("\u0000" is valid JSON). */
+    struct json_object *v = sy_adapter_json_parse(text, len);
     struct json_object *resp = v;
     if (!sy_adapter_is(v, json_type_object))
-        resp = sy_adapter_obj("result", v != NULL ? v : SY_JSTR(text), NULL);
+        resp = sy_adapter_obj(
+            "result",
+            v != NULL ? v : json_object_new_string_len(text, (int)len), NULL);
     struct json_object *fr =
         sy_adapter_obj("name", SY_JSTR(name), "response", resp, NULL);
     json_object_array_add(t->parts,

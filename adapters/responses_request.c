@@ -80,14 +80,15 @@ content_parts(struct sy_adapter_call *call, struct json_object *content,
     for (size_t j = 0; j < n; j++) {
         struct json_object *part = json_object_array_get_idx(content, j);
         const char *type = sy_adapter_get_str(part, "type");
-        const char *text = sy_adapter_get_str(part, "text");
+        size_t tn; /* by length: the text may hold NUL */
+        const char *text = sy_adapter_get_strn(part, "text", &tn);
         struct json_object *p = NULL;
         if (type != NULL && strcmp(type, "text") == 0) {
-            if (text == NULL || text[0] == '\0')
+            if (text == NULL || tn == 0)
                 continue;
-            p = sy_adapter_obj("type",
-                               SY_JSTR(user ? "input_text" : "output_text"),
-                               "text", SY_JSTR(text), NULL);
+            p = sy_adapter_obj(
+                "type", SY_JSTR(user ? "input_text" : "output_text"), "text",
+                json_object_new_string_len(text, (int)tn), NULL);
         } else if (user && type != NULL && strcmp(type, "image_url") == 0) {
             enum sy_err e = image_part(call, part, i, j, &p);
             if (e != SY_OK)
@@ -146,7 +147,8 @@ call_items(struct items *it, struct json_object *calls, size_t i)
         struct json_object *fn = sy_adapter_get(tc, "function");
         const char *id = sy_adapter_get_str(tc, "id");
         const char *name = sy_adapter_get_str(fn, "name");
-        const char *args = sy_adapter_get_str(fn, "arguments");
+        size_t an;
+        const char *args = sy_adapter_get_strn(fn, "arguments", &an);
         if (id == NULL || name == NULL)
             return sy_adapter_refuse(it->call, "messages",
                                      "messages[%zu].tool_calls[%zu] needs an "
@@ -156,7 +158,10 @@ call_items(struct items *it, struct json_object *calls, size_t i)
             it->input,
             sy_adapter_obj("type", SY_JSTR("function_call"), "call_id",
                            SY_JSTR(id), "name", SY_JSTR(name), "arguments",
-                           SY_JSTR(args && args[0] ? args : "{}"), NULL));
+                           args != NULL && an > 0
+                               ? json_object_new_string_len(args, (int)an)
+                               : SY_JSTR("{}"),
+                           NULL));
     }
     return SY_OK;
 }
@@ -169,8 +174,9 @@ output_item(struct items *it, struct json_object *m, size_t i)
     bool other;
     const char *id = sy_adapter_get_str(m, "tool_call_id");
     struct json_object *content = sy_adapter_get(m, "content");
+    size_t len; /* the text may hold NUL ("\u0000" is valid JSON) */
     const char *text =
-        sy_adapter_content_text(it->call->arena, content, &other);
+        sy_adapter_content_textn(it->call->arena, content, &len, &other);
     struct json_object *out;
     if (id == NULL)
         return sy_adapter_refuse(it->call, "messages",
@@ -185,7 +191,7 @@ output_item(struct items *it, struct json_object *m, size_t i)
             return e;
         }
     } else {
-        out = SY_JSTR(text ? text : "");
+        out = json_object_new_string_len(text ? text : "", (int)len);
     }
     json_object_array_add(
         it->input, sy_adapter_obj("type", SY_JSTR("function_call_output"),

@@ -71,6 +71,14 @@ str(struct sy_buf *out, const char *s)
     sy_buf_json_str(out, s, strlen(s));
 }
 
+/* Text a provider wrote (or a caller's content), by its length: it may
+ * hold NUL ("\u0000" is valid JSON), which goes out escaped. */
+static void
+strn(struct sy_buf *out, const char *s, size_t len)
+{
+    sy_buf_json_str(out, s, len);
+}
+
 static void
 num(struct sy_buf *out, int64_t n)
 {
@@ -242,11 +250,20 @@ sy_rsurf_first_choice(struct json_object *root)
     return NULL;
 }
 
+/* The reasoning text of 'o' with its length in '*len' (it may hold
+ * NUL). */
+static const char *
+reasoning_ofn(struct json_object *o, size_t *len)
+{
+    const char *r = sy_adapter_get_strn(o, "reasoning_content", len);
+    return r != NULL ? r : sy_adapter_get_strn(o, "reasoning", len);
+}
+
 const char *
 sy_rsurf_reasoning_of(struct json_object *o)
 {
-    const char *r = sy_adapter_get_str(o, "reasoning_content");
-    return r != NULL ? r : sy_adapter_get_str(o, "reasoning");
+    size_t len;
+    return reasoning_ofn(o, &len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -270,21 +287,22 @@ output_items(struct sy_buf *out, void *ctx)
     unsigned n = 0;
     char iid[128];
     sy_buf_puts(out, "[");
-    const char *r = sy_rsurf_reasoning_of(o->msg);
-    if (r != NULL && r[0] != '\0') {
+    size_t rn, tn, rfn;
+    const char *r = reasoning_ofn(o->msg, &rn);
+    if (r != NULL && rn > 0) {
         sy_rsurf_item_id(iid, sizeof(iid), "rs", o->id, n++);
         sy_buf_puts(out, "{\"id\":");
         str(out, iid);
         sy_buf_puts(out, ",\"type\":\"reasoning\",\"summary\":[{\"type\":"
                          "\"summary_text\",\"text\":");
-        str(out, r);
+        strn(out, r, rn);
         sy_buf_puts(out, "}]}");
     }
-    const char *text =
-        sy_adapter_content_text(o->a, sy_adapter_get(o->msg, "content"), NULL);
-    const char *refusal = sy_adapter_get_str(o->msg, "refusal");
-    bool has_text = text != NULL && text[0] != '\0';
-    if (has_text || (refusal != NULL && refusal[0] != '\0')) {
+    const char *text = sy_adapter_content_textn(
+        o->a, sy_adapter_get(o->msg, "content"), &tn, NULL);
+    const char *refusal = sy_adapter_get_strn(o->msg, "refusal", &rfn);
+    bool has_text = text != NULL && tn > 0;
+    if (has_text || (refusal != NULL && rfn > 0)) {
         sy_rsurf_item_id(iid, sizeof(iid), "msg", o->id, n++);
         sy_buf_puts(out, n > 1 ? ",{\"id\":" : "{\"id\":");
         str(out, iid);
@@ -296,11 +314,11 @@ output_items(struct sy_buf *out, void *ctx)
                                   "\"content\":[");
         if (has_text) {
             sy_buf_puts(out, "{\"type\":\"output_text\",\"text\":");
-            str(out, text);
+            strn(out, text, tn);
             sy_buf_puts(out, ",\"annotations\":[]}]}");
         } else {
             sy_buf_puts(out, "{\"type\":\"refusal\",\"refusal\":");
-            str(out, refusal);
+            strn(out, refusal, rfn);
             sy_buf_puts(out, "}]}");
         }
     }

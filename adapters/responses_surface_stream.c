@@ -283,9 +283,9 @@ item_open(struct rsurf_stream *s, enum rsurf_open kind,
  * kind, or a new one. */
 static void
 text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
-           struct sy_buf *out)
+           size_t len, struct sy_buf *out)
 {
-    if (piece == NULL || piece[0] == '\0')
+    if (piece == NULL || len == 0)
         return;
     bool think = kind == RSURF_REASONING;
     if (s->open != kind) {
@@ -303,20 +303,22 @@ text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
                                  json_object_new_array(), NULL);
         item_open(s, kind, item, out);
     }
-    sy_buf_puts(&s->acc->piece, piece);
+    /* By length: the piece may hold NUL ("\u0000" is valid JSON). */
+    sy_buf_append(&s->acc->piece, piece, len);
+    struct json_object *delta = json_object_new_string_len(piece, (int)len);
     int64_t at = s->nitems - 1;
     if (think)
         event(s, out, "response.reasoning_summary_text.delta", "item_id",
               open_id(s), "output_index", num(at), "summary_index", num(0),
-              "delta", SY_JSTR(piece), NULL);
+              "delta", delta, NULL);
     else if (kind == RSURF_REFUSAL)
         event(s, out, "response.refusal.delta", "item_id", open_id(s),
-              "output_index", num(at), "content_index", num(0), "delta",
-              SY_JSTR(piece), NULL);
+              "output_index", num(at), "content_index", num(0), "delta", delta,
+              NULL);
     else
         event(s, out, "response.output_text.delta", "item_id", open_id(s),
-              "output_index", num(at), "content_index", num(0), "delta",
-              SY_JSTR(piece), "logprobs", json_object_new_array(), NULL);
+              "output_index", num(at), "content_index", num(0), "delta", delta,
+              "logprobs", json_object_new_array(), NULL);
 }
 
 /* One canonical tool_calls entry: a new call item when its index is not
@@ -331,7 +333,8 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
     int64_t index = 0;
     sy_adapter_get_int(tc, "index", &index);
     struct json_object *fn = sy_adapter_get(tc, "function");
-    const char *args = sy_adapter_get_str(fn, "arguments");
+    size_t an; /* by length: arguments may hold NUL */
+    const char *args = sy_adapter_get_strn(fn, "arguments", &an);
     if (s->open != RSURF_CALL || s->tool != index) {
         uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
         if ((s->tools_seen & bit) != 0)
@@ -353,13 +356,13 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
         item_open(s, RSURF_CALL, item, out);
         s->tool = index;
     }
-    if (args == NULL || args[0] == '\0')
+    if (args == NULL || an == 0)
         return;
-    sy_buf_puts(&s->acc->piece, args);
+    sy_buf_append(&s->acc->piece, args, an);
     if (strcmp(sy_adapter_get_str(open_item(s), "type"), "function_call") == 0)
         event(s, out, "response.function_call_arguments.delta", "item_id",
               open_id(s), "output_index", num(s->nitems - 1), "delta",
-              SY_JSTR(args), NULL);
+              json_object_new_string_len(args, (int)an), NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -386,9 +389,15 @@ sy_rsurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
     /* Usage-only chunks have no choice 0: the usage comes at the end. */
     struct json_object *choice = sy_rsurf_first_choice(o);
     struct json_object *delta = sy_adapter_get(choice, "delta");
-    text_piece(s, RSURF_REASONING, sy_rsurf_reasoning_of(delta), out);
-    text_piece(s, RSURF_TEXT, sy_adapter_get_str(delta, "content"), out);
-    text_piece(s, RSURF_REFUSAL, sy_adapter_get_str(delta, "refusal"), out);
+    size_t pn;
+    const char *piece = sy_adapter_get_strn(delta, "reasoning_content", &pn);
+    if (piece == NULL)
+        piece = sy_adapter_get_strn(delta, "reasoning", &pn);
+    text_piece(s, RSURF_REASONING, piece, pn, out);
+    piece = sy_adapter_get_strn(delta, "content", &pn);
+    text_piece(s, RSURF_TEXT, piece, pn, out);
+    piece = sy_adapter_get_strn(delta, "refusal", &pn);
+    text_piece(s, RSURF_REFUSAL, piece, pn, out);
     struct json_object *calls = sy_adapter_get(delta, "tool_calls");
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)

@@ -459,6 +459,50 @@ test_stream_refusal(void **state)
                         J("{'reason':'content_filter'}"));
 }
 
+/* A provider's text holding a NUL ("\u0000", valid JSON), even first,
+ * reaches the caller whole and escaped, in the reply and in the stream. */
+static void
+test_nul_in_reply(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("{'model':'gpt-x','input':'hi'}"), SY_OK);
+    struct sy_chat_resp resp = {
+        .root = tree("{'id':'x','created':1,'model':'gpt-x','choices':[{"
+                     "'index':0,'message':{'role':'assistant','content':"
+                     "'\\u0000OK\\u0000MORE','reasoning_content':"
+                     "'P\\u0000Q'},'finish_reason':'stop'}]}")
+    };
+    assert_int_equal(RS->reply(&req, &resp, &arena, &out), SY_OK);
+    assert_non_null(
+        strstr(sy_buf_cstr(&out), J("'text':'P\\u0000Q'}]},{'id':")));
+    assert_non_null(
+        strstr(sy_buf_cstr(&out), J("'text':'\\u0000OK\\u0000MORE'")));
+    struct sy_chat_resp refused = {
+        .root = tree("{'id':'x','created':1,'model':'gpt-x','choices':[{"
+                     "'index':0,'message':{'role':'assistant','refusal':"
+                     "'\\u0000No'},'finish_reason':'stop'}]}")
+    };
+    sy_buf_clear(&out);
+    assert_int_equal(RS->reply(&req, &refused, &arena, &out), SY_OK);
+    assert_non_null(strstr(sy_buf_cstr(&out), J("'refusal':'\\u0000No'}]}")));
+
+    assert_int_equal(parse("{'model':'gpt-x','input':'hi','stream':true}"),
+                     SY_OK);
+    static const char *const chunks[] = {
+        CH("{'role':'assistant','reasoning_content':'R\\u0000S'}", "null"),
+        CH("{'content':'\\u0000Hel'}", "null"),
+        CH("{'content':'l\\u0000o'}", "'stop'"), NULL
+    };
+    sy_buf_clear(&out);
+    feed(chunks, NULL);
+    const char *o = sy_buf_cstr(&out);
+    assert_non_null(strstr(o, J("'delta':'R\\u0000S'")));
+    assert_non_null(strstr(o, J("'delta':'\\u0000Hel'")));
+    assert_non_null(strstr(o, J("'delta':'l\\u0000o'")));
+    assert_non_null(strstr(o, J("'text':'\\u0000Hell\\u0000o'")));
+    assert_non_null(strstr(o, J("'text':'R\\u0000S'")));
+}
+
 static void
 test_stream_empty_retry_and_error(void **state)
 {
@@ -578,6 +622,7 @@ main(void)
         T(test_stream_tools),     T(test_stream_reasoning_incomplete),
         T(test_stream_refusal),   T(test_stream_empty_retry_and_error),
         T(test_error_bodies),     T(test_ids_unique),
+        T(test_nul_in_reply),
 #undef T
     };
     return cmocka_run_group_tests_name("responses_reply", tests, NULL, NULL);
