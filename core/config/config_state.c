@@ -119,6 +119,11 @@ sy_config_load_key(struct loader *l, const char *path, const char *name,
     struct sy_caller_key *k = elem;
     struct sy_arena *a = &l->cfg->arena;
     k->name = sy_arena_strdup(a, name);
+    /* A virtual key "x" owns stored responses as "vk:x": a configured
+     * key of that name would own them too. */
+    if (strncmp(name, "vk:", 3) == 0)
+        sy_config_fail(l, path, "rename it: \"vk:\" starts virtual keys' names",
+                       "a caller key's name may not start with \"vk:\"");
     sy_config_read_fields(l, path, obj, key_fields, SY_ARRAY_LEN(key_fields),
                           key_extra, k);
     struct json_object *v;

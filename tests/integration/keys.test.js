@@ -224,6 +224,18 @@ describe('virtual keys', { skip: SKIP }, () => {
         assert.equal((await admin(A, 'POST', '/admin/keys', { name: 'x', bogus: 1 })).status, 400);
     });
 
+    test('a virtual key may not take a configured key\'s name (they would share limits and spend)', async () => {
+        assert.ok(ADMIN, NO_ADMIN);
+        const r = await admin(A, 'POST', '/admin/keys', { name: 'static' });
+        assert.equal(r.status, 409, brief(r));
+        assert.equal(r.json.error.code, 'name_taken');
+        assert.equal(r.json.error.param, 'name');
+        const c = cli(['create', '--name', 'static-narrow', '--json']);
+        assert.notEqual(c.status, 0, c.stdout);
+        assert.match(c.stderr, /configured caller key/);
+        assert.equal((await admin(A, 'GET', '/admin/keys/static')).status, 404);
+    });
+
     test('revoked, expired and unknown keys get the same 401 as an unknown static key', async () => {
         await createViaCli('to-revoke');
         await createViaApi({ name: 'to-expire', expires_at: Math.floor(Date.now() / 1000) + 2 });

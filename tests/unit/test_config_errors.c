@@ -542,6 +542,26 @@ test_every_error_has_a_hint(void **state)
     sy_buf_free(&missing);
 }
 
+/* A caller key may not be named like a virtual key's owner ("vk:x"
+ * owns virtual key x's stored responses). */
+static void
+test_error_caller_key_name(void **state)
+{
+    (void)state;
+    setenv("SYT_CK_SECRET", "ck-secret-0123456789abcdef", 1);
+    load_bad(J("{'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+               "'groups':{" GRP_G "},"
+               "'keys':{'vk:alice':{'key_env':'SYT_CK_SECRET'}}}"));
+    has_line("t: keys.vk:alice: a caller key's name may not start with "
+             "\"vk:\" (hint: rename it: \"vk:\" starts virtual keys' "
+             "names)");
+    assert_int_equal(nlines(), 1);
+    load_ok(J("{'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+              "'groups':{" GRP_G "},"
+              "'keys':{'v:alice':{'key_env':'SYT_CK_SECRET'}}}"));
+    unsetenv("SYT_CK_SECRET");
+}
+
 int
 main(void)
 {
@@ -557,6 +577,7 @@ main(void)
         T(test_error_provider),         T(test_error_header_expansion),
         T(test_error_deployment),       T(test_error_groups),
         T(test_error_many_at_once),     T(test_every_error_has_a_hint),
+        T(test_error_caller_key_name),
 #undef T
     };
     return cmocka_run_group_tests_name("config_errors", tests, NULL, NULL);
