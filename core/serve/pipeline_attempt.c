@@ -540,7 +540,12 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
      * a censored one, which the window records past it: state.c),
      * or a deployment whose slow calls keep losing would stay "fast" in
      * the window and keep getting traffic. */
-    if (c->result != SY_EGONE)
+    if (c->result == SY_EUP_TIMEOUT && c->probe_cut_ms > 0 &&
+        uc->first_byte_us == 0)
+        /* An exploration probe given up early: slow, not failing (its
+         * cut is ours: pipeline_probe.c). */
+        sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
+    else if (c->result != SY_EGONE)
         sy_state_record(c->w->state, d, c->result, uc->total_us, ttft,
                         out_tokens, c->probe_token);
     else if (uc->cancel)
@@ -572,6 +577,9 @@ sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
         uc->on_data = sy_pipeline_on_stream_data;
         uc->ud = c;
     }
+    c->probe_cut_ms = sy_pipeline_probe_cut_ms(c, uc);
+    if (c->probe_cut_ms > 0)
+        uc->timeouts.first_byte_ms = c->probe_cut_ms;
     c->uc = uc;
     sy_pipeline_trace_call(c, uc);
     /* The router spreads by the count, and a stream's wait for its

@@ -112,6 +112,8 @@ struct pctx {
     uint64_t attempt_start_us;
     uint64_t first_event_us; /* first stream event of the attempt */
     int wait_slot;      /* its wait for that event (state/inflight.h), or -1 */
+    uint32_t probe_cut_ms; /* an exploration probe given up this early
+                              (pipeline_probe.c); 0: not cut */
     enum sy_err result; /* the attempt's outcome class */
     int64_t cost_micro_usd; /* of the answered attempt */
     /* the transaction (ledger.h): reservations and attempts */
@@ -176,6 +178,12 @@ void sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd);
 
 /* One provider attempt (pipeline_hedge.c: one call, or a hedged pair
  * for a group that hedges; its halves are in pipeline_attempt.c) */
+/* The first-byte time-out of an exploration probe of a deployment known
+ * slow, in a group that does not hedge (pipeline_probe.c); 0: the
+ * deployment's own. Call with 'uc''s timeouts and on_data set. */
+#define SY_PROBE_CUT_MIN_MS 1000u
+uint32_t sy_pipeline_probe_cut_ms(struct pctx *c,
+                                  const struct sy_upstream_call *uc);
 enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
                                            struct sy_attempt *a);
 /* ... in two halves, for a hedged pair (pipeline_hedge.c) */

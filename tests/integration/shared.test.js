@@ -379,8 +379,18 @@ describe('shared state across two stacks', { skip: SKIP }, () => {
             assert.match(x.r.headers['x-switchyard-route'], /lat-a\(exploring\)/,
                 `lat-a routed to at ${x.t} ms without exploring`);
         }
+        /* A probe of the slowed lat-a is given up once the healthy ones
+         * would have answered twice over (pipeline_probe.c: twice lat-b's
+         * p95, about 1.2 s, before lat-a's 2 s), and served by another. */
+        const probes = slow.filter((x) => x.t >= known &&
+            /^latency; lat-a\(exploring\)/.test(x.r.headers['x-switchyard-route'] || ''));
+        for (const x of probes) {
+            assert.notEqual(x.r.headers['x-switchyard-deployment'], 'lat-a',
+                `a probe at ${x.t} ms waited for the slowed lat-a`);
+            assert.equal(x.r.headers['x-switchyard-attempts'], '2', `probe at ${x.t} ms`);
+        }
         const bound = Math.ceil(after.length * EXPLORE_PCT / 100) + WORKERS;
-        process.stderr.write(`shared: moved off lat-a in second ${moved}; then ${onA.length} explorations ` +
+        process.stderr.write(`shared: moved off lat-a in second ${moved}; then ${probes.length} probes cut, ${onA.length} explorations ` +
             `of lat-a in ${after.length} requests (bound ${bound})\n`);
         assert.ok(onA.length <= bound, `${onA.length} requests on lat-a after the move, bound ${bound}`);
 
