@@ -185,9 +185,12 @@ histograms(struct sy_buf *b, const struct sy_metrics_view *v,
         "gen_ai_server_time_per_output_token_seconds",
     };
     static const char *const helps[3] = {
-        "Successful provider calls: start to last byte.",
-        "Successful provider calls: start to first token.",
-        "Successful provider calls: time per output token after the first.",
+        "Provider calls that answered, and those cut or timed out before "
+        "answering (their elapsed time): start to last byte.",
+        "Provider calls that answered, and those cut or timed out before "
+        "the first token (their elapsed time): start to first token.",
+        "Provider calls that answered: time per output token after the "
+        "first.",
     };
     const struct sy_metrics_layout *l = v->lay;
     for (unsigned m = 0; m < 3; m++) {

@@ -545,9 +545,19 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
         /* An exploration probe given up early: slow, not failing (its
          * cut is ours: pipeline_probe.c). */
         sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
-    else if (c->result != SY_EGONE)
+    else if (c->result != SY_EGONE) {
         sy_state_record(c->w->state, d, c->result, uc->total_us, ttft,
                         out_tokens, c->probe_token);
+        /* No first byte by the time-out after the request went out: it
+         * would have taken longer, a censored latency sample too, so the
+         * windows every process reads learn a deployment that hangs
+         * (its time-outs otherwise left no sample, and its window kept
+         * the fast ones from before). */
+        if (c->result == SY_EUP_TIMEOUT && uc->request_sent &&
+            uc->first_byte_us == 0)
+            sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0,
+                            NULL);
+    }
     else if (uc->cancel)
         sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
 }

@@ -30,8 +30,6 @@ struct dep_inflight {
     _Atomic uint64_t wait_start[SY_INFLIGHT_WAIT_SLOTS];
     /* the same, of other processes' streams (wait_share.c); 0 none */
     _Atomic uint64_t remote[SY_INFLIGHT_REMOTE];
-    /* their ended waits, packed as 'ended' */
-    _Atomic uint64_t remote_ended[SY_INFLIGHT_REMOTE];
 };
 
 struct sy_inflight {
@@ -53,10 +51,8 @@ sy_inflight_new(size_t ndeps)
         atomic_init(&d->ended[1], 0);
         for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++)
             atomic_init(&d->wait_start[k], 0);
-        for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++) {
+        for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
             atomic_init(&d->remote[k], 0);
-            atomic_init(&d->remote_ended[k], 0);
-        }
     }
     return f;
 }
@@ -254,12 +250,6 @@ sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep, uint64_t now_us)
         if (held(e, now_ms))
             offer(top, e & ENDED_MAX);
     }
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++) {
-        uint64_t e =
-            atomic_load_explicit(&d->remote_ended[k], memory_order_relaxed);
-        if (held(e, now_ms))
-            offer(top, e & ENDED_MAX);
-    }
     return top[1] > UINT32_MAX ? UINT32_MAX : (uint32_t)top[1];
 }
 
@@ -318,54 +308,6 @@ sy_inflight_oldest(const struct sy_inflight *f, size_t dep, uint64_t now_us,
     return n;
 }
 
-void
-sy_inflight_set_remote_ended(struct sy_inflight *f, size_t dep,
-                             const uint64_t *end_ms, const uint32_t *len_ms,
-                             size_t n)
-{
-    if (f == NULL || dep >= f->ndeps)
-        return;
-    /* The longest are the signal: keep those when there are more. */
-    uint64_t keep[SY_INFLIGHT_REMOTE];
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t len = SY_MIN((uint64_t)len_ms[i], (uint64_t)ENDED_MAX);
-        uint64_t e = (end_ms[i] << ENDED_BITS) | len;
-        if (e == 0)
-            continue;
-        if (m < SY_INFLIGHT_REMOTE) {
-            keep[m++] = e;
-            continue;
-        }
-        size_t shortest = 0;
-        for (size_t k = 1; k < m; k++)
-            if ((keep[k] & ENDED_MAX) < (keep[shortest] & ENDED_MAX))
-                shortest = k;
-        if (len > (keep[shortest] & ENDED_MAX))
-            keep[shortest] = e;
-    }
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
-        atomic_store_explicit(&f->deps[dep].remote_ended[k],
-                              k < m ? keep[k] : 0, memory_order_relaxed);
-}
-
-size_t
-sy_inflight_ended(const struct sy_inflight *f, size_t dep, uint64_t now_us,
-                  uint32_t min_ms, uint64_t end_ms[2], uint32_t len_ms[2])
-{
-    if (f == NULL || dep >= f->ndeps)
-        return 0;
-    size_t n = 0;
-    for (int i = 0; i < 2; i++) {
-        uint64_t e = atomic_load(&f->deps[dep].ended[i]);
-        if (!held(e, now_us / 1000) || (e & ENDED_MAX) < min_ms)
-            continue;
-        end_ms[n] = e >> ENDED_BITS;
-        len_ms[n++] = (uint32_t)(e & ENDED_MAX);
-    }
-    return n;
-}
-
 unsigned
 sy_inflight_remote_waiting(const struct sy_inflight *f, size_t dep)
 {
@@ -375,5 +317,20 @@ sy_inflight_remote_waiting(const struct sy_inflight *f, size_t dep)
     for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
         n += atomic_load_explicit(&f->deps[dep].remote[k],
                                   memory_order_relaxed) != 0;
+    return n;
+}
+
+unsigned
+sy_inflight_here_longer(const struct sy_inflight *f, size_t dep,
+                        uint64_t now_us, uint32_t ms)
+{
+    if (f == NULL || dep >= f->ndeps)
+        return 0;
+    unsigned n = 0;
+    for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++) {
+        uint64_t s = atomic_load_explicit(&f->deps[dep].wait_start[k],
+                                          memory_order_relaxed);
+        n += s != 0 && s < now_us && (now_us - s) / 1000 > ms;
+    }
     return n;
 }

@@ -83,9 +83,9 @@ unsigned sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
 unsigned sy_inflight_lost(const struct sy_inflight *f, size_t dep,
                           uint64_t now_us);
 /* The signal: the second-longest, in ms, of the waits in flight on 'dep'
- * and the last two ended ones (those within SY_INFLIGHT_HOLD_MS), this
- * process's and the other processes' as last read; 0 with fewer than
- * two. */
+ * (this process's, and the other processes' as last read when enough of
+ * theirs are slow: wait_share.h) and its last two ended ones (those
+ * within SY_INFLIGHT_HOLD_MS); 0 with fewer than two. */
 uint32_t sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep,
                              uint64_t now_us);
 
@@ -95,22 +95,12 @@ uint32_t sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep,
  * before. The state thread's (wait_share.c). */
 void sy_inflight_set_remote(struct sy_inflight *f, size_t dep,
                             const uint64_t *start_us, size_t n);
-/* The other processes' ended waits on 'dep' (as sy_inflight_wait_end
- * keeps its own last two): when each ended, in ms of this process's
- * monotonic clock, and how long it was; they replace the ones set before
- * and count, as this process's own, for SY_INFLIGHT_HOLD_MS from their
- * end. At most SY_INFLIGHT_REMOTE are kept, the longest. */
-void sy_inflight_set_remote_ended(struct sy_inflight *f, size_t dep,
-                                  const uint64_t *end_ms,
-                                  const uint32_t *len_ms, size_t n);
 /* The other processes' streams waiting on 'dep' (as last read). */
 unsigned sy_inflight_remote_waiting(const struct sy_inflight *f, size_t dep);
-/* This process's last two ended waits on 'dep' still held at 'now_us'
- * and at least 'min_ms' long: their ends (ms of the monotonic clock)
- * and lengths. Returns how many (0 to 2). */
-size_t sy_inflight_ended(const struct sy_inflight *f, size_t dep,
-                         uint64_t now_us, uint32_t min_ms, uint64_t end_ms[2],
-                         uint32_t len_ms[2]);
+/* Of this process's own streams waiting on 'dep', those that have waited
+ * longer than 'ms' at 'now_us' (what it publishes: wait_share.h). */
+unsigned sy_inflight_here_longer(const struct sy_inflight *f, size_t dep,
+                                 uint64_t now_us, uint32_t ms);
 /* This process's two oldest streams waiting on 'dep' that have waited
  * at least 'min_ms' at 'now_us': their start times into 'out', oldest
  * first. Returns how many (0 to 2). */

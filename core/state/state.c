@@ -545,8 +545,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     }
     sy_hedge_flush(&fx->batch, prefix, cfg, wall); /* hedge shares */
     if (last) /* this process's waits end with it */
-        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st->inflight,
-                            sy_now_us(), wall, true);
+        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st, true);
     size_t park_at = fx->batch.n; /* the keys' parks (park_cache.h) */
     size_t nparks = sy_park_cache_flush(&fx->batch, prefix, cfg);
     uint64_t sent_ms = sy_now_ms(); /* a park's time left is from here */
@@ -555,6 +554,8 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
             atomic_store(&st->redis_up, false);
             sy_metrics_flush_failed(st->metrics);
+            /* Without a read, the others' waits are not to be kept. */
+            sy_wait_share_done(fx->waits, NULL, 0, st->inflight);
             return;
         }
         sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
@@ -587,19 +588,19 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         sy_breaker_batch_get(&fx->batch, prefix, name, &sc->breaker);
     }
     size_t per = nslices * SY_LATENCY__COUNT + 1;
-    size_t nwaits = sy_wait_share_flush(fx->waits, &fx->batch, prefix,
-                                        st->inflight, sy_now_us(), wall, false);
+    /* The waits: this process's slow ones out, the others' in. */
+    size_t nwaits =
+        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st, false);
     struct sy_store_val *replies = NULL;
     if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK ||
         fx->batch.n != per * cfg->ndeployments + nwaits) {
         /* Down, or not the layout we expected: treat as unavailable. */
-        sy_wait_share_done(fx->waits, NULL, 0, st->inflight, sy_now_us(),
-                           sy_wall_ms());
+        sy_wait_share_done(fx->waits, NULL, 0, st->inflight);
         atomic_store(&st->redis_up, false);
         return;
     }
     sy_wait_share_done(fx->waits, replies + per * cfg->ndeployments, nwaits,
-                       st->inflight, sy_now_us(), sy_wall_ms());
+                       st->inflight);
     apply_refresh(st, replies, nslices);
     atomic_store(&st->redis_up, true);
 }

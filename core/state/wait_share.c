@@ -1,12 +1,16 @@
 /*
  * wait_share.c - streams waiting for a first token, seen by every
- * process of the cluster (wait_share.h says why and how).
+ * process of the cluster when enough of them are slow (wait_share.h says
+ * why and how).
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "wait_share.h"
+#include "hedge.h"
 #include "keys.h"
+#include "state.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/traceparent.h"
@@ -18,9 +22,17 @@
 
 /* Stale fields deleted per batch; more wait for the next. */
 #define STALE_MAX 16
-/* The value of one process: its deployments with waits, each a name
- * and two numbers. */
+/* The value of one process: its deployments with slow waits, each a name
+ * and four numbers. */
 #define VALUE_MAX (64u << 10)
+
+/* What the others said of one deployment, summed over them. */
+struct gathered {
+    uint64_t waiting;
+    uint64_t slow;
+    uint64_t start_us[SY_INFLIGHT_REMOTE]; /* the oldest, our clock */
+    size_t nstart;
+};
 
 struct sy_wait_share {
     const struct sy_config *cfg;
@@ -30,12 +42,11 @@ struct sy_wait_share {
     char *stale[STALE_MAX];
     size_t nstale;
     struct sy_buf value;
-    uint64_t *starts; /* per deployment, SY_INFLIGHT_REMOTE of the
-                         others' starts (µs) gathered by a read */
-    size_t *nstarts;
-    uint64_t *ended; /* the same of their ended waits: (~length << 32) |
-                        end (ms), so the longest sort first */
-    size_t *nended;
+    struct gathered *g; /* per deployment, by the last read */
+    uint64_t read_us;   /* the clocks when the read was sent */
+    uint64_t read_wall;
+    struct sy_dep_view *views; /* the process's view, for the p95s */
+    uint32_t *p95;             /* each deployment's TTFT p95 (0: none) */
 };
 
 struct sy_wait_share *
@@ -54,11 +65,9 @@ sy_wait_share_new(const struct sy_config *cfg)
     snprintf(ws->field, sizeof(ws->field), "%s:%ld:%s", host, (long)getpid(),
              tag);
     sy_buf_init(&ws->value, VALUE_MAX);
-    size_t n = cfg->ndeployments + 1;
-    ws->starts = sy_xcalloc(n * SY_INFLIGHT_REMOTE, sizeof(*ws->starts));
-    ws->nstarts = sy_xcalloc(n, sizeof(*ws->nstarts));
-    ws->ended = sy_xcalloc(n * SY_INFLIGHT_REMOTE, sizeof(*ws->ended));
-    ws->nended = sy_xcalloc(n, sizeof(*ws->nended));
+    ws->g = sy_xcalloc(cfg->ndeployments + 1, sizeof(*ws->g));
+    ws->views = sy_xcalloc(cfg->ndeployments + 1, sizeof(*ws->views));
+    ws->p95 = sy_xcalloc(cfg->ndeployments + 1, sizeof(*ws->p95));
     return ws;
 }
 
@@ -70,43 +79,36 @@ sy_wait_share_free(struct sy_wait_share *ws)
     for (size_t i = 0; i < ws->nstale; i++)
         free(ws->stale[i]);
     sy_buf_free(&ws->value);
-    free(ws->starts);
-    free(ws->nstarts);
-    free(ws->ended);
-    free(ws->nended);
+    free(ws->g);
+    free(ws->views);
+    free(ws->p95);
     free(ws);
 }
 
-/* This process's value: the time, then each deployment's oldest waits
- * in wall-clock ms. False when it has none. */
+/* This process's value: the time, then each deployment on which one of
+ * its streams waits past the p95. False when there is none. */
 static bool
 own_value(struct sy_wait_share *ws, const struct sy_inflight *f,
-          uint64_t now_us, uint64_t wall_ms)
+          const uint32_t *p95_ms, uint64_t now_us, uint64_t wall_ms)
 {
     struct sy_buf *v = &ws->value;
     sy_buf_clear(v);
     sy_buf_printf(v, "%llu", (unsigned long long)wall_ms);
     bool any = false;
-    uint64_t now_ms = now_us / 1000;
     for (size_t i = 0; i < ws->cfg->ndeployments; i++) {
-        uint64_t s[2], e[2];
-        uint32_t len[2];
-        size_t n = sy_inflight_oldest(f, i, now_us, SY_WAIT_SHARE_MIN_MS, s);
-        size_t m =
-            sy_inflight_ended(f, i, now_us, SY_WAIT_SHARE_MIN_MS, e, len);
-        if (n + m == 0)
+        unsigned slow = p95_ms[i] > 0
+                            ? sy_inflight_here_longer(f, i, now_us, p95_ms[i])
+                            : 0;
+        uint64_t s[2];
+        size_t n = slow > 0 ? sy_inflight_oldest(f, i, now_us, 0, s) : 0;
+        if (n == 0)
             continue;
-        sy_buf_printf(v, " %s=", ws->cfg->deployments[i].name);
-        for (size_t k = 0; k < n; k++) {
-            uint64_t age_ms = (now_us - s[k]) / 1000;
-            sy_buf_printf(v, "%s%llu", k > 0 ? "," : "",
-                          (unsigned long long)(wall_ms - age_ms));
-        }
-        for (size_t k = 0; k < m; k++) {
-            uint64_t ago_ms = now_ms > e[k] ? now_ms - e[k] : 0;
-            sy_buf_printf(v, "%s%llu+%u", n + k > 0 ? "," : "",
-                          (unsigned long long)(wall_ms - ago_ms), len[k]);
-        }
+        sy_buf_printf(v, " %s=%u:%u:", ws->cfg->deployments[i].name,
+                      sy_inflight_waiting(f, i), slow);
+        for (size_t k = 0; k < n; k++)
+            sy_buf_printf(
+                v, "%s%llu", k > 0 ? "," : "",
+                (unsigned long long)(wall_ms - (now_us - s[k]) / 1000));
         any = true;
     }
     return any && !sy_buf_failed(v);
@@ -114,14 +116,22 @@ own_value(struct sy_wait_share *ws, const struct sy_inflight *f,
 
 size_t
 sy_wait_share_flush(struct sy_wait_share *ws, struct sy_store_batch *b,
-                    const char *prefix, const struct sy_inflight *f,
-                    uint64_t now_us, uint64_t wall_ms, bool last)
+                    const char *prefix, struct sy_state *st, bool last)
 {
     char key[SY_KEY_MAX];
     if (!sy_key_fits(sy_key_waits(key, sizeof(key), prefix), sizeof(key)))
         return 0;
+    const struct sy_inflight *f = sy_state_inflight(st);
+    if (!last) {
+        sy_state_views(st, ws->views);
+        for (size_t i = 0; i < ws->cfg->ndeployments; i++)
+            ws->p95[i] = sy_hedge_ttft_of(&ws->views[i]).p95_ms;
+    }
+    /* Both clocks at once: the starts are written in wall time. */
+    ws->read_us = sy_now_us();
+    ws->read_wall = sy_wall_ms();
     size_t n0 = b->n;
-    bool any = !last && own_value(ws, f, now_us, wall_ms);
+    bool any = !last && own_value(ws, f, ws->p95, ws->read_us, ws->read_wall);
     if (any) {
         sy_store_batch_addl(b, "HSET", key, ws->field, sy_buf_cstr(&ws->value),
                             NULL);
@@ -154,35 +164,64 @@ dep_named(const struct sy_config *cfg, const char *name, size_t len)
     return SIZE_MAX;
 }
 
-/* A decimal number at '*p' (before 'end'); advances past it. */
+/* A decimal number at '*p' (before 'end'), at most 'max'; advances past
+ * it. */
 static bool
-number(const char **p, const char *end, uint64_t *out)
+number(const char **p, const char *end, uint64_t max, uint64_t *out)
 {
     const char *s = *p;
     uint64_t x = 0;
     while (s < end && *s >= '0' && *s <= '9' && s - *p < 19)
         x = x * 10 + (uint64_t)(*s++ - '0');
-    if (s == *p)
+    if (s == *p || x > max)
         return false;
     *p = s;
     *out = x;
     return true;
 }
 
+/* One entry after its '=': "<waiting>:<slow>:<start>[,<start>]". */
+static bool
+parse_entry(const char **p, const char *end, uint64_t wall_ms,
+            struct sy_wait_entry *e)
+{
+    uint64_t w, s;
+    if (!number(p, end, UINT32_MAX, &w) || *p == end || *(*p)++ != ':' ||
+        !number(p, end, w, &s) || *p == end || *(*p)++ != ':')
+        return false;
+    e->waiting = (uint32_t)w;
+    e->slow = (uint32_t)s;
+    e->nstart = 0;
+    for (;;) {
+        uint64_t t;
+        if (!number(p, end, UINT64_MAX, &t))
+            return false;
+        /* A start after now: a clock ahead of ours; as far as we can
+         * tell, that stream has not waited yet. */
+        if (t <= wall_ms && e->nstart < 2)
+            e->start[e->nstart++] = t;
+        if (*p == end || **p != ',')
+            return true;
+        (*p)++;
+    }
+}
+
 bool
 sy_wait_share_parse(const struct sy_config *cfg, const char *v, size_t len,
                     uint64_t wall_ms, uint32_t fresh_ms, bool *stale,
-                    void (*on)(void *ud, size_t dep, uint64_t ms,
-                               uint32_t len_ms),
+                    void (*on)(void *ud, const struct sy_wait_entry *e),
                     void *ud)
 {
     const char *p = v, *end = v + len;
     uint64_t written;
     *stale = false;
-    if (!number(&p, end, &written))
+    if (!number(&p, end, UINT64_MAX, &written))
         return false;
-    if (written + fresh_ms < wall_ms) {
-        *stale = written + SY_WAIT_SHARE_STALE_MS < wall_ms;
+    /* Not rewritten lately, or from a clock far ahead: not to be
+     * believed (and, a minute off, deleted). */
+    uint64_t off = written > wall_ms ? written - wall_ms : wall_ms - written;
+    if (off > fresh_ms) {
+        *stale = off > SY_WAIT_SHARE_STALE_MS;
         return false;
     }
     while (p < end) {
@@ -193,89 +232,54 @@ sy_wait_share_parse(const struct sy_config *cfg, const char *v, size_t len,
             p++;
         if (p == end || p == name || *p != '=')
             return false;
-        size_t dep = dep_named(cfg, name, (size_t)(p - name));
+        struct sy_wait_entry e;
+        e.dep = dep_named(cfg, name, (size_t)(p - name));
         p++;
-        for (;;) {
-            uint64_t t, dur = 0;
-            if (!number(&p, end, &t))
-                return false;
-            /* "<end>+<length>": an ended wait */
-            if (p < end && *p == '+') {
-                p++;
-                if (!number(&p, end, &dur) || dur == 0 || dur > UINT32_MAX)
-                    return false;
-            }
-            /* A time after now: a clock ahead of ours; as far as we can
-             * tell that wait has not started (or ended) yet. */
-            if (dep != SIZE_MAX && t <= wall_ms)
-                on(ud, dep, t, (uint32_t)dur);
-            if (p == end || *p != ',')
-                break;
-            p++;
-        }
+        if (!parse_entry(&p, end, wall_ms, &e))
+            return false;
+        if (e.dep != SIZE_MAX)
+            on(ud, &e);
     }
     return true;
 }
 
-struct gather {
-    struct sy_wait_share *ws;
-    uint64_t now_us;
-    uint64_t wall_ms;
-};
-
-/* Keep 'x' among the 'cap' smallest of 'row' ('*n' of them so far). */
+/* One of the others' entries, summed into its deployment's; its starts
+ * on this process's clock, kept among the oldest. */
 static void
-keep_smallest(uint64_t *row, size_t *n, size_t cap, uint64_t x)
+gather(void *ud, const struct sy_wait_entry *e)
 {
-    if (*n < cap) {
-        row[(*n)++] = x;
-        return;
+    struct sy_wait_share *ws = ud;
+    struct gathered *g = &ws->g[e->dep];
+    g->waiting += e->waiting;
+    g->slow += e->slow;
+    for (size_t k = 0; k < e->nstart; k++) {
+        uint64_t ago_us = (ws->read_wall - e->start[k]) * 1000;
+        if (ago_us >= ws->read_us)
+            continue;
+        uint64_t s = ws->read_us - ago_us;
+        if (g->nstart < SY_INFLIGHT_REMOTE) {
+            g->start_us[g->nstart++] = s;
+            continue;
+        }
+        size_t young = 0;
+        for (size_t i = 1; i < g->nstart; i++)
+            if (g->start_us[i] > g->start_us[young])
+                young = i;
+        if (s < g->start_us[young])
+            g->start_us[young] = s;
     }
-    size_t big = 0;
-    for (size_t k = 1; k < *n; k++)
-        if (row[k] > row[big])
-            big = k;
-    if (x < row[big])
-        row[big] = x;
-}
-
-/* One of the others' waits, on this process's clocks: a start (µs) kept
- * among its deployment's oldest, or an end (ms) and length kept among
- * its longest. */
-static void
-gather_one(void *ud, size_t dep, uint64_t ms, uint32_t len_ms)
-{
-    struct gather *g = ud;
-    struct sy_wait_share *ws = g->ws;
-    uint64_t ago_us = (g->wall_ms - ms) * 1000;
-    if (ago_us >= g->now_us)
-        return;
-    uint64_t t_us = g->now_us - ago_us;
-    if (len_ms == 0) {
-        keep_smallest(&ws->starts[dep * SY_INFLIGHT_REMOTE], &ws->nstarts[dep],
-                      SY_INFLIGHT_REMOTE, t_us);
-        return;
-    }
-    /* Kept by length, longest first: the smallest of ~length. */
-    uint64_t packed = ((uint64_t)(UINT32_MAX - len_ms) << 32) |
-                      SY_MIN(t_us / 1000, (uint64_t)UINT32_MAX);
-    keep_smallest(&ws->ended[dep * SY_INFLIGHT_REMOTE], &ws->nended[dep],
-                  SY_INFLIGHT_REMOTE, packed);
 }
 
 void
 sy_wait_share_done(struct sy_wait_share *ws, const struct sy_store_val *replies,
-                   size_t n, struct sy_inflight *f, uint64_t now_us,
-                   uint64_t wall_ms)
+                   size_t n, struct sy_inflight *f)
 {
     const struct sy_config *cfg = ws->cfg;
-    memset(ws->nstarts, 0, (cfg->ndeployments + 1) * sizeof(*ws->nstarts));
-    memset(ws->nended, 0, (cfg->ndeployments + 1) * sizeof(*ws->nended));
+    memset(ws->g, 0, (cfg->ndeployments + 1) * sizeof(*ws->g));
     const struct sy_store_val *all =
         replies != NULL && n > 0 ? &replies[n - 1] : NULL;
     if (replies == NULL)
         ws->published = true; /* unknown: deleted at the next batch */
-    struct gather g = { ws, now_us, wall_ms };
     for (size_t i = 0;
          all != NULL && all->type == SY_STORE_ARRAY && i + 1 < all->n; i += 2) {
         const struct sy_store_val *k = &all->elem[i], *v = &all->elem[i + 1];
@@ -283,21 +287,15 @@ sy_wait_share_done(struct sy_wait_share *ws, const struct sy_store_val *replies,
             strcmp(k->str, ws->field) == 0)
             continue;
         bool stale;
-        if (!sy_wait_share_parse(cfg, v->str, v->len, wall_ms, ws->fresh_ms,
-                                 &stale, gather_one, &g) &&
+        if (!sy_wait_share_parse(cfg, v->str, v->len, ws->read_wall,
+                                 ws->fresh_ms, &stale, gather, ws) &&
             stale && ws->nstale < STALE_MAX)
             ws->stale[ws->nstale++] = sy_xstrdup(k->str);
     }
     for (size_t d = 0; d < cfg->ndeployments; d++) {
-        sy_inflight_set_remote(f, d, &ws->starts[d * SY_INFLIGHT_REMOTE],
-                               ws->nstarts[d]);
-        uint64_t end_ms[SY_INFLIGHT_REMOTE];
-        uint32_t len_ms[SY_INFLIGHT_REMOTE];
-        const uint64_t *row = &ws->ended[d * SY_INFLIGHT_REMOTE];
-        for (size_t k = 0; k < ws->nended[d]; k++) {
-            len_ms[k] = UINT32_MAX - (uint32_t)(row[k] >> 32);
-            end_ms[k] = row[k] & UINT32_MAX;
-        }
-        sy_inflight_set_remote_ended(f, d, end_ms, len_ms, ws->nended[d]);
+        const struct gathered *g = &ws->g[d];
+        bool quorum =
+            g->slow >= SY_WAIT_SHARE_QUORUM && 2 * g->slow >= g->waiting;
+        sy_inflight_set_remote(f, d, g->start_us, quorum ? g->nstart : 0);
     }
 }

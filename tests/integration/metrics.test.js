@@ -35,8 +35,8 @@ const CONF = path.join(__dirname, '..', '..', 'conf');
 
 function config(mockPort, redisUrl) {
     const cfg = h.gatewayConfig(mockPort, {
-        deployments: { ok: {}, f1: {}, f2: {} },
-        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'] },
+        deployments: { ok: {}, f1: {}, f2: {}, hang: { timeouts: { first_byte_ms: 300 } } },
+        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'], 'g-hang': ['hang', 'f2'] },
         server: { processes: 2, threads: 4, admin_key_env: 'SY_T_METRICS_ADMIN' },
     });
     cfg.state = {
@@ -178,6 +178,32 @@ describe('GET /metrics', { skip: SKIP }, () => {
         }
         const pt = promtoolCheck(body);
         assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${body}`);
+    });
+
+    test('a first-byte time-out is a latency sample of at least its deadline (a hang is learned, not lost)', { timeout: 30000 }, async () => {
+        const a = parse((await scrape()).body);
+        await stack.mock.fault('hang', { stall: true });
+        for (const stream of [false, true]) {
+            const r = await h.chat(base(), { model: 'g-hang', stream });
+            assert.equal(r.status, 200, r.body);
+            assert.equal(r.headers['x-switchyard-deployment'], 'f2');
+        }
+        await stack.mock.clearFaults();
+        const lbl = { gen_ai_provider_name: 'p-hang', gen_ai_request_model: 'mock-model', deployment: 'hang' };
+        const count = series('gen_ai_server_time_to_first_token_seconds_count', lbl);
+        const sum = series('gen_ai_server_time_to_first_token_seconds_sum', lbl);
+        let b;
+        for (let i = 0; i < 40; i++) {
+            await h.sleep(250);
+            b = parse((await scrape()).body);
+            if (delta(a, b, count) >= 2) break;
+        }
+        assert.equal(delta(a, b, count), 2);
+        assert.ok(delta(a, b, sum) >= 0.6, `sum ${delta(a, b, sum)} s for two 300 ms time-outs`);
+        /* Still a provider failure for the breaker and the counters. */
+        assert.equal(delta(a, b, series('switchyard_attempts_total', {
+            group: 'g-hang', deployment: 'hang', provider: 'p-hang', outcome: 'SY_EUP_TIMEOUT',
+        })), 2);
     });
 
     test('the Grafana dashboard in conf/ asks only for metrics the gateway exports', async () => {

@@ -2,13 +2,16 @@
  * test_wait_share.c - streams waiting for a first token seen across
  * processes (core/state/wait_share.c, inflight.c, state.c):
  *   - the value another process wrote, parsed: fresh or not, a minute
- *     old (deleted), malformed, an unknown deployment, a clock ahead;
+ *     off either way (deleted), malformed, an unknown deployment, a
+ *     start from a clock ahead;
  *   - remote waits count in the signal (sy_inflight_wait_ms) and in the
  *     count of waits past a time, and only the oldest are kept;
  *   - two states ("processes", each with its state thread) on a real
- *     redis-server: one's waits raise the other's view of the
- *     deployment within a few refreshes and are gone when they end; a
- *     dead process's field is ignored, and deleted once a minute old.
+ *     redis-server: one's slow waits raise the other's view of the
+ *     deployment within a few refreshes when they are a quorum (two or
+ *     more, half of its waiting streams or more), not otherwise, and are
+ *     gone when they end, when the process stops and when Redis goes
+ *     away; a dead or far-future field is ignored and deleted.
  * Uses redis_harness.h.
  * SPDX-License-Identifier: MIT
  */
@@ -16,6 +19,7 @@
 #include "state/inflight.h"
 #include "state/state.h"
 #include "state/wait_share.h"
+#include "state/hedge.h"
 #include "config/config.h"
 #include "router_fixture.h"
 #include "base/clock.h"
@@ -62,20 +66,15 @@ two_dep_config(int port)
 
 struct seen {
     size_t n;
-    size_t dep[8];
-    uint64_t start[8];
-    uint32_t len[8];
+    struct sy_wait_entry e[8];
 };
 
 static void
-on_wait(void *ud, size_t dep, uint64_t ms, uint32_t len_ms)
+on_entry(void *ud, const struct sy_wait_entry *e)
 {
     struct seen *s = ud;
-    if (s->n < 8) {
-        s->dep[s->n] = dep;
-        s->len[s->n] = len_ms;
-        s->start[s->n++] = ms;
-    }
+    if (s->n < 8)
+        s->e[s->n++] = *e;
 }
 
 static bool
@@ -83,7 +82,7 @@ parse(const struct sy_config *cfg, const char *v, uint64_t wall, bool *stale,
       struct seen *s)
 {
     memset(s, 0, sizeof(*s));
-    return sy_wait_share_parse(cfg, v, strlen(v), wall, 1100, stale, on_wait,
+    return sy_wait_share_parse(cfg, v, strlen(v), wall, 1100, stale, on_entry,
                                s);
 }
 
@@ -96,44 +95,50 @@ test_parse(void **state)
     bool stale;
     /* Fresh: both deployments, an unknown one skipped, a start after
      * now (a clock ahead) skipped. */
-    assert_true(parse(cfg, "100000 d1=97000,98000 gone=1 d2=99000,100600",
+    assert_true(parse(cfg, "100000 d1=3:2:97000,98000 gone=1:1:1 d2=2:1:100600",
                       100500, &stale, &s));
     assert_false(stale);
-    assert_int_equal(s.n, 3);
-    assert_int_equal(s.dep[0], 0);
-    assert_int_equal(s.start[0], 97000);
-    assert_int_equal(s.start[1], 98000);
-    assert_int_equal(s.dep[2], 1);
-    assert_int_equal(s.start[2], 99000);
-    /* Ended waits: "<end>+<length>", beside those in flight. */
-    assert_true(parse(cfg, "100000 d2=99000,99500+10000,99900+150", 100000,
-                      &stale, &s));
-    assert_int_equal(s.n, 3);
-    assert_int_equal(s.len[0], 0);
-    assert_int_equal(s.start[1], 99500);
-    assert_int_equal(s.len[1], 10000);
-    assert_int_equal(s.dep[2], 1);
-    assert_int_equal(s.len[2], 150);
-    /* Only the time: a process with nothing waiting that wrote anyway. */
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.e[0].dep, 0);
+    assert_int_equal(s.e[0].waiting, 3);
+    assert_int_equal(s.e[0].slow, 2);
+    assert_int_equal(s.e[0].nstart, 2);
+    assert_int_equal(s.e[0].start[0], 97000);
+    assert_int_equal(s.e[0].start[1], 98000);
+    assert_int_equal(s.e[1].dep, 1);
+    assert_int_equal(s.e[1].nstart, 0);
+    /* Only the time. */
     assert_true(parse(cfg, "100000", 100000, &stale, &s));
     assert_int_equal(s.n, 0);
-    /* Not rewritten for longer than the fresh time: ignored; a minute
-     * old: stale too. */
-    assert_false(parse(cfg, "100000 d1=1", 101101, &stale, &s));
+    /* A little ahead of our clock: believed. */
+    assert_true(parse(cfg, "100500 d1=1:1:99000", 100000, &stale, &s));
+    assert_int_equal(s.n, 1);
+    /* Not rewritten for longer than the fresh time, or written by a
+     * clock further ahead: ignored; a minute off either way: stale. */
+    assert_false(parse(cfg, "100000 d1=1:1:1", 101101, &stale, &s));
     assert_false(stale);
     assert_int_equal(s.n, 0);
-    assert_false(parse(cfg, "100000 d1=1", 100000 + SY_WAIT_SHARE_STALE_MS + 1,
-                       &stale, &s));
+    assert_false(parse(cfg, "102000 d1=1:1:1", 100000, &stale, &s));
+    assert_false(stale);
+    assert_false(parse(cfg, "100000 d1=1:1:1",
+                       100000 + SY_WAIT_SHARE_STALE_MS + 1, &stale, &s));
     assert_true(stale);
+    assert_false(parse(cfg, "9999999999999999 d1=2:2:1,2", 100000, &stale, &s));
+    assert_true(stale);
+    assert_int_equal(s.n, 0);
     /* Malformed. */
     static const char *const bad[] = { "",
                                        "x",
                                        "100000 d1",
-                                       "100000 =1",
+                                       "100000 =1:1:1",
                                        "100000 d1=",
-                                       "100000  d1=1",
-                                       "100000 d1=1,",
-                                       "100000 d1=a" };
+                                       "100000  d1=1:1:1",
+                                       "100000 d1=1:1:1,",
+                                       "100000 d1=a",
+                                       "100000 d1=1:2:5",
+                                       "100000 d1=1:1",
+                                       "100000 d1=1:1:",
+                                       "100000 d1=99999999999:1:1" };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++)
         assert_false(parse(cfg, bad[i], 100000, &stale, &s));
     sy_config_free(cfg);
@@ -162,21 +167,6 @@ test_remote_in_signal(void **state)
     /* Replaced by the next read: none left. */
     sy_inflight_set_remote(f, 0, NULL, 0);
     assert_int_equal(sy_inflight_wait_ms(f, 0, now), 0);
-    /* Another process's ended wait of 10 s, 1 s ago, counts as one of
-     * its own would, until SY_INFLIGHT_HOLD_MS after its end; not as a
-     * wait in flight. */
-    uint64_t end_ms[1] = { now / 1000 - 1000 };
-    uint32_t len_ms[1] = { 10000 };
-    sy_inflight_set_remote_ended(f, 0, end_ms, len_ms, 1);
-    assert_int_equal(sy_inflight_wait_ms(f, 0, now), 3000);
-    assert_int_equal(sy_inflight_waiting_longer(f, 0, now, 1500, -1), 1);
-    assert_int_equal(
-        sy_inflight_wait_ms(f, 0, now + (SY_INFLIGHT_HOLD_MS - 1500) * 1000),
-        10000);
-    assert_int_equal(
-        sy_inflight_wait_ms(f, 0, now + (SY_INFLIGHT_HOLD_MS - 500) * 1000), 0);
-    sy_inflight_set_remote_ended(f, 0, NULL, NULL, 0);
-    assert_int_equal(sy_inflight_wait_ms(f, 0, now), 0);
     /* More than kept: the oldest stay. */
     uint64_t many[SY_INFLIGHT_REMOTE + 4];
     for (size_t i = 0; i < SY_ARRAY_LEN(many); i++)
@@ -196,6 +186,11 @@ test_remote_in_signal(void **state)
     assert_int_equal(sy_inflight_oldest(f, 0, now, 100, out), 2);
     assert_int_equal(out[0], now - 5000000);
     assert_int_equal(out[1], now - 3000000);
+    /* Past a time: this process's own only. */
+    assert_int_equal(sy_inflight_here_longer(f, 0, now, 1000), 2);
+    sy_inflight_set_remote(f, 0, many, 3);
+    assert_int_equal(sy_inflight_here_longer(f, 0, now, 0), 3);
+    assert_int_equal(sy_inflight_waiting_longer(f, 0, now, 0, -1), 6);
     sy_inflight_wait_cancel(f, 0, slot);
     sy_inflight_wait_cancel(f, 0, s2);
     sy_inflight_wait_cancel(f, 0, s3);
@@ -237,11 +232,60 @@ hlen(struct sy_store *s)
     struct sy_arena a;
     sy_arena_init(&a, 1024);
     struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(s, &a, &v, "HLEN", "ws:waits", NULL),
-                     SY_OK);
-    long long n = v->type == SY_STORE_INT ? v->i : -1;
+    /* -1 while the store is down (after Redis restarted, until the
+     * store's gate lets it reconnect). */
+    long long n = -1;
+    if (sy_store_commandl(s, &a, &v, "HLEN", "ws:waits", NULL) == SY_OK &&
+        v->type == SY_STORE_INT)
+        n = v->i;
     sy_arena_cleanup(&a);
     return n;
+}
+
+/* HSET a raw field into the waits hash. */
+static void
+put_field(struct sy_store *s, const char *field, const char *value)
+{
+    struct sy_arena ar;
+    sy_arena_init(&ar, 1024);
+    struct sy_store_val *v;
+    assert_int_equal(
+        sy_store_commandl(s, &ar, &v, "HSET", "ws:waits", field, value, NULL),
+        SY_OK);
+    sy_arena_cleanup(&ar);
+}
+
+static bool
+hlen_is(struct sy_store *s, long long want, uint64_t max_ms)
+{
+    uint64_t t0 = sy_now_ms();
+    while (hlen(s) != want && sy_now_ms() - t0 < max_ms)
+        usleep(10000);
+    return hlen(s) == want;
+}
+
+/* Both processes know d1 and d2's TTFT p95 (about 50 ms): a's samples,
+ * through Redis. */
+static void
+learn(const struct sy_config *cfg, struct sy_state *a, struct sy_state *b)
+{
+    for (int i = 0; i < 30; i++)
+        for (size_t d = 0; d < 2; d++)
+            sy_state_record(a, &cfg->deployments[d], SY_OK, 200000,
+                            40000 + (uint64_t)i * 500, 10, NULL);
+    uint64_t t0 = sy_now_ms();
+    struct sy_dep_view va[3], vb[3];
+    for (;;) {
+        sy_state_views(a, va);
+        sy_state_views(b, vb);
+        if (sy_hedge_ttft_of(&va[0]).p95_ms > 0 &&
+            sy_hedge_ttft_of(&vb[0]).p95_ms > 0 &&
+            sy_hedge_ttft_of(&vb[1]).p95_ms > 0)
+            break;
+        assert_true(sy_now_ms() - t0 < 5000);
+        usleep(20000);
+    }
+    assert_true(sy_hedge_ttft_of(&vb[0]).p95_ms < 1000);
 }
 
 static void
@@ -256,61 +300,55 @@ test_two_processes(void **state)
     assert_int_equal(sy_state_start(cfg, NULL, &b), SY_OK);
     struct sy_store *s = sy_state_new_store(b);
     assert_non_null(s);
+    learn(cfg, a, b);
 
-    /* A dead process's field: a minute old. */
-    char dead[64];
+    /* A dead process's field, and one from a clock far ahead. */
+    char v[96];
     snprintf(
-        dead, sizeof(dead), "%llu d1=1,2",
+        v, sizeof(v), "%llu d1=2:2:1,2",
         (unsigned long long)(sy_wall_ms() - SY_WAIT_SHARE_STALE_MS - 5000));
-    struct sy_arena ar;
-    sy_arena_init(&ar, 1024);
-    struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(s, &ar, &v, "HSET", "ws:waits",
-                                       "gone:1:00000000", dead, NULL),
-                     SY_OK);
-    sy_arena_cleanup(&ar);
+    put_field(s, "gone:1:00000000", v);
+    snprintf(v, sizeof(v), "%llu d1=2:2:%llu,%llu",
+             (unsigned long long)(sy_wall_ms() + 10 * SY_WAIT_SHARE_STALE_MS),
+             (unsigned long long)(sy_wall_ms() - 9000),
+             (unsigned long long)(sy_wall_ms() - 8000));
+    put_field(s, "ahead:1:00000000", v);
 
-    /* Process a: two streams on d1 waiting 3 s and 2 s. */
+    /* Process a: two streams on d1 waiting 3 s and 2 s, well past its
+     * p95. Process b, with nothing of its own, sees them. */
     struct sy_inflight *fa = sy_state_inflight(a);
     uint64_t now = sy_now_us();
     int w1 = sy_inflight_wait_begin(fa, 0, now - 3000000);
     int w2 = sy_inflight_wait_begin(fa, 0, now - 2000000);
     assert_true(w1 >= 0 && w2 >= 0);
     assert_true(view_wait(cfg, a, 0) >= 2000);
-    /* Process b, with nothing of its own, sees them. */
     assert_true(wait_for(cfg, b, 0, 2000, 3000));
     assert_int_equal(view_wait(cfg, b, 1), 0);
     assert_int_equal(sy_inflight_waiting_longer(sy_state_inflight(b), 0,
                                                 sy_now_us(), 1500, -1),
                      2);
-    /* The dead field was ignored, and is deleted: only a's is left. */
-    uint64_t t0 = sy_now_ms();
-    while (hlen(s) != 1 && sy_now_ms() - t0 < 3000)
-        usleep(10000);
-    assert_int_equal(hlen(s), 1);
+    /* The two bad fields were ignored, and are deleted: only a's is
+     * left. */
+    assert_true(hlen_is(s, 1, 3000));
+
+    /* Three more streams of a's on d1 that just started: two slow of
+     * five waiting is no quorum (a healthy deployment's few slow ones in
+     * a busy cluster), and b lets go. */
+    int y[3];
+    for (int i = 0; i < 3; i++)
+        y[i] = sy_inflight_wait_begin(fa, 0, sy_now_us());
+    assert_true(wait_for(cfg, b, 0, 0, 3000));
+    for (int i = 0; i < 3; i++)
+        sy_inflight_wait_cancel(fa, 0, y[i]);
+    assert_true(wait_for(cfg, b, 0, 2000, 3000));
 
     /* a's streams get their first tokens: b's signal goes, and a's
-     * field with it (its two ended waits stay a's own). */
-    sy_inflight_wait_cancel(fa, 0, w1);
-    sy_inflight_wait_cancel(fa, 0, w2);
+     * field with it (ended waits stay a's own). */
+    sy_inflight_wait_end(fa, 0, w1, sy_now_us(), false);
+    sy_inflight_wait_end(fa, 0, w2, sy_now_us(), false);
+    assert_true(view_wait(cfg, a, 0) >= 2000);
     assert_true(wait_for(cfg, b, 0, 0, 3000));
-    t0 = sy_now_ms();
-    while (hlen(s) != 0 && sy_now_ms() - t0 < 3000)
-        usleep(10000);
-    assert_int_equal(hlen(s), 0);
-
-    /* Two of a's streams on d1 end after 2.5 s and 2 s without a token
-     * (a time-out): b counts them as a does, though none is in flight. */
-    uint64_t t1 = sy_now_us();
-    int w5 = sy_inflight_wait_begin(fa, 0, t1 - 2500000);
-    int w6 = sy_inflight_wait_begin(fa, 0, t1 - 2000000);
-    sy_inflight_wait_end(fa, 0, w5, t1, false);
-    sy_inflight_wait_end(fa, 0, w6, t1, false);
-    assert_int_equal(view_wait(cfg, a, 0), 2000);
-    assert_true(wait_for(cfg, b, 0, 2000, 3000));
-    assert_int_equal(sy_inflight_waiting_longer(sy_state_inflight(b), 0,
-                                                sy_now_us(), 1500, -1),
-                     0);
+    assert_true(hlen_is(s, 0, 3000));
 
     /* A process that stops takes its waits with it. */
     int w3 = sy_inflight_wait_begin(fa, 1, sy_now_us() - 4000000);
@@ -320,7 +358,20 @@ test_two_processes(void **state)
     sy_state_stop(a);
     assert_int_equal(hlen(s), 0);
     assert_true(wait_for(cfg, b, 1, 0, 3000));
-    assert_int_equal(view_wait(cfg, b, 0), 0);
+
+    /* Redis goes away: b forgets the waits of a third process at once,
+     * though it never said they ended. */
+    struct sy_state *c;
+    assert_int_equal(sy_state_start(cfg, NULL, &c), SY_OK);
+    struct sy_inflight *fc = sy_state_inflight(c);
+    assert_true(sy_inflight_wait_begin(fc, 1, sy_now_us() - 4000000) >= 0);
+    assert_true(sy_inflight_wait_begin(fc, 1, sy_now_us() - 4000000) >= 0);
+    assert_true(wait_for(cfg, b, 1, 3000, 3000));
+    redis_stop(&srv);
+    assert_true(wait_for(cfg, b, 1, 0, 3000));
+    assert_true(redis_start(&srv, NULL));
+    assert_true(wait_for(cfg, b, 1, 3000, 5000));
+    sy_state_stop(c);
 
     sy_store_free(s);
     sy_state_stop(b);
