@@ -294,8 +294,14 @@ sy_wait_share_done(struct sy_wait_share *ws, const struct sy_store_val *replies,
     }
     for (size_t d = 0; d < cfg->ndeployments; d++) {
         const struct gathered *g = &ws->g[d];
+        /* The cluster's streams: the others' as read, and ours now. */
+        uint64_t slow = g->slow, waiting = g->waiting;
+        if (ws->p95[d] > 0) {
+            slow += sy_inflight_here_longer(f, d, ws->read_us, ws->p95[d]);
+            waiting += sy_inflight_waiting(f, d);
+        }
         bool quorum =
-            g->slow >= SY_WAIT_SHARE_QUORUM && 2 * g->slow >= g->waiting;
+            g->slow > 0 && slow >= SY_WAIT_SHARE_QUORUM && 2 * slow >= waiting;
         sy_inflight_set_remote(f, d, g->start_us, quorum ? g->nstart : 0);
     }
 }

@@ -16,8 +16,9 @@
  * it, how many of those are past the p95, and the starts of its two
  * oldest; it reads the other processes' back in the same batch. Their
  * oldest waits count in this process's signal only when, summed over
- * them, at least SY_WAIT_SHARE_QUORUM of their streams are past the p95
- * and they are at least half of their streams waiting on it: one in
+ * the cluster (theirs as read and this process's own now), at least
+ * SY_WAIT_SHARE_QUORUM streams are past the p95 and they are at least
+ * half of the streams waiting on it: one in
  * twenty of a healthy deployment's first tokens come after its p95 (more
  * of its streams in flight at a given moment, the slow ones staying
  * longer), so in a cluster of a hundred processes two waits past it
@@ -47,8 +48,8 @@
 
 struct sy_state;
 
-/* Slow streams the other processes must have on a deployment together,
- * and half of their streams waiting on it, for theirs to count. */
+/* Slow streams the cluster must have on a deployment, and half of its
+ * streams waiting there, for the other processes' to count here. */
 #define SY_WAIT_SHARE_QUORUM 2u
 /* A field this far from now is deleted by whoever reads it. */
 #define SY_WAIT_SHARE_STALE_MS 60000u

@@ -350,6 +350,18 @@ test_two_processes(void **state)
     assert_true(wait_for(cfg, b, 0, 0, 3000));
     assert_true(hlen_is(s, 0, 3000));
 
+    /* One slow stream here and one there: two in the cluster make the
+     * quorum, and each process's signal has both. */
+    struct sy_inflight *fb = sy_state_inflight(b);
+    int lb = sy_inflight_wait_begin(fb, 1, sy_now_us() - 2500000);
+    int la = sy_inflight_wait_begin(fa, 1, sy_now_us() - 3000000);
+    assert_true(lb >= 0 && la >= 0);
+    assert_true(wait_for(cfg, b, 1, 2400, 3000));
+    assert_true(wait_for(cfg, a, 1, 2400, 3000));
+    sy_inflight_wait_cancel(fb, 1, lb);
+    sy_inflight_wait_cancel(fa, 1, la);
+    assert_true(wait_for(cfg, b, 1, 0, 3000));
+
     /* A process that stops takes its waits with it. */
     int w3 = sy_inflight_wait_begin(fa, 1, sy_now_us() - 4000000);
     int w4 = sy_inflight_wait_begin(fa, 1, sy_now_us() - 4000000);
