@@ -555,10 +555,8 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
          * the fast ones from before). */
         if (c->result == SY_EUP_TIMEOUT && uc->request_sent &&
             uc->first_byte_us == 0)
-            sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0,
-                            NULL);
-    }
-    else if (uc->cancel)
+            sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
+    } else if (uc->cancel)
         sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
 }
 

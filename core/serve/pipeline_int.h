@@ -111,10 +111,10 @@ struct pctx {
                                        breaker's half-open probe */
     uint64_t attempt_start_us;
     uint64_t first_event_us; /* first stream event of the attempt */
-    int wait_slot;      /* its wait for that event (state/inflight.h), or -1 */
-    uint32_t probe_cut_ms; /* an exploration probe given up this early
+    int wait_slot; /* its wait for that event (state/inflight.h), or -1 */
+    uint32_t probe_cut_ms;  /* an exploration probe given up this early
                               (pipeline_probe.c); 0: not cut */
-    enum sy_err result; /* the attempt's outcome class */
+    enum sy_err result;     /* the attempt's outcome class */
     int64_t cost_micro_usd; /* of the answered attempt */
     /* the transaction (ledger.h): reservations and attempts */
     struct sy_ledger led;

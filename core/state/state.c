@@ -545,7 +545,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     }
     sy_hedge_flush(&fx->batch, prefix, cfg, wall); /* hedge shares */
     if (last) /* this process's waits end with it */
-        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st, true);
+        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st->inflight, true);
     size_t park_at = fx->batch.n; /* the keys' parks (park_cache.h) */
     size_t nparks = sy_park_cache_flush(&fx->batch, prefix, cfg);
     uint64_t sent_ms = sy_now_ms(); /* a park's time left is from here */
@@ -589,8 +589,9 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     }
     size_t per = nslices * SY_LATENCY__COUNT + 1;
     /* The waits: this process's slow ones out, the others' in. */
+    sy_state_views(st, sy_wait_share_views(fx->waits));
     size_t nwaits =
-        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st, false);
+        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st->inflight, false);
     struct sy_store_val *replies = NULL;
     if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK ||
         fx->batch.n != per * cfg->ndeployments + nwaits) {

@@ -8,7 +8,7 @@
 #include "wait_share.h"
 #include "hedge.h"
 #include "keys.h"
-#include "state.h"
+#include "state.h" /* struct sy_dep_view */
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/limits.h"
@@ -114,19 +114,21 @@ own_value(struct sy_wait_share *ws, const struct sy_inflight *f,
     return any && !sy_buf_failed(v);
 }
 
+struct sy_dep_view *
+sy_wait_share_views(struct sy_wait_share *ws)
+{
+    return ws->views;
+}
+
 size_t
 sy_wait_share_flush(struct sy_wait_share *ws, struct sy_store_batch *b,
-                    const char *prefix, struct sy_state *st, bool last)
+                    const char *prefix, const struct sy_inflight *f, bool last)
 {
     char key[SY_KEY_MAX];
     if (!sy_key_fits(sy_key_waits(key, sizeof(key), prefix), sizeof(key)))
         return 0;
-    const struct sy_inflight *f = sy_state_inflight(st);
-    if (!last) {
-        sy_state_views(st, ws->views);
-        for (size_t i = 0; i < ws->cfg->ndeployments; i++)
-            ws->p95[i] = sy_hedge_ttft_of(&ws->views[i]).p95_ms;
-    }
+    for (size_t i = 0; !last && i < ws->cfg->ndeployments; i++)
+        ws->p95[i] = sy_hedge_ttft_of(&ws->views[i]).p95_ms;
     /* Both clocks at once: the starts are written in wall time. */
     ws->read_us = sy_now_us();
     ws->read_wall = sy_wall_ms();

@@ -46,7 +46,7 @@
 #include "io/store.h"
 #include "inflight.h"
 
-struct sy_state;
+struct sy_dep_view;
 
 /* Slow streams the cluster must have on a deployment, and half of its
  * streams waiting there, for the other processes' to count here. */
@@ -60,15 +60,19 @@ struct sy_wait_share;
 struct sy_wait_share *sy_wait_share_new(const struct sy_config *cfg);
 void sy_wait_share_free(struct sy_wait_share *ws);
 
-/* Append this process's waits (st's, past each deployment's TTFT p95 in
- * its view; HSET or HDEL of its field), the deletion of stale fields
- * seen last time, the key's expiry and a read of every field to 'b'.
- * Returns the number of commands appended (their replies go to
+/* Where the state thread copies the process's view of every deployment
+ * (sy_state_views) before sy_wait_share_flush: each one's TTFT p95. */
+struct sy_dep_view *sy_wait_share_views(struct sy_wait_share *ws);
+
+/* Append this process's waits on 'f' past each deployment's TTFT p95 (in
+ * the views above; HSET or HDEL of its field), the deletion of stale
+ * fields seen last time, the key's expiry and a read of every field to
+ * 'b'. Returns the number of commands appended (their replies go to
  * sy_wait_share_done, in order). 'last': the process stops: its field is
- * deleted and nothing is read. The state thread's (sy_state_views takes
- * the state's lock: not to be held). */
+ * deleted and nothing is read. */
 size_t sy_wait_share_flush(struct sy_wait_share *ws, struct sy_store_batch *b,
-                           const char *prefix, struct sy_state *st, bool last);
+                           const char *prefix, const struct sy_inflight *f,
+                           bool last);
 
 /* The 'n' replies of the commands sy_wait_share_flush appended: the
  * other processes' fresh waits become 'f''s remote waits where they make
