@@ -385,6 +385,7 @@ transfer_start(struct transfer *t, CURL *e, CURLM *m,
     c->errmsg[0] = '\0';
     c->reused_connection = false;
     c->request_sent = false;
+    c->no_response = false;
     c->nrl_headers = 0;
     sy_buf_init(&c->body, c->max_body_bytes);
 
@@ -418,6 +419,7 @@ transfer_deadline(struct transfer *t, uint64_t now, uint64_t *deadline)
     struct sy_upstream_call *c = t->c;
     if (t->last_byte_us == 0) {
         if (now >= t->first_deadline) {
+            c->no_response = true;
             snprintf(c->errmsg, sizeof(c->errmsg), "no response within %u ms",
                      c->timeouts.first_byte_ms);
             return SY_EUP_TIMEOUT;

@@ -42,6 +42,8 @@ struct sy_upstream_call {
     uint64_t body_bytes;
     bool reused_connection;
     bool request_sent; /* the provider got the whole request body */
+    bool no_response;  /* it ended at the first-byte deadline: nothing
+                          came back, not even a header */
     struct sy_header_kv rl_headers[16]; /* x-ratelimit-* and
                                            anthropic-ratelimit-* reply
                                            headers (name, value point into

@@ -540,8 +540,8 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
      * a censored one, which the window records past it: state.c),
      * or a deployment whose slow calls keep losing would stay "fast" in
      * the window and keep getting traffic. */
-    if (c->result == SY_EUP_TIMEOUT && c->probe_cut_ms > 0 &&
-        uc->first_byte_us == 0)
+    if (c->result == SY_EUP_TIMEOUT && c->probe_cut_ms > 0 && uc->no_response &&
+        uc->request_sent)
         /* An exploration probe given up early: slow, not failing (its
          * cut is ours: pipeline_probe.c). */
         sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
@@ -553,8 +553,7 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
          * windows every process reads learn a deployment that hangs
          * (its time-outs otherwise left no sample, and its window kept
          * the fast ones from before). */
-        if (c->result == SY_EUP_TIMEOUT && uc->request_sent &&
-            uc->first_byte_us == 0)
+        if (c->result == SY_EUP_TIMEOUT && uc->request_sent && uc->no_response)
             sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
     } else if (uc->cancel)
         sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);

@@ -8,7 +8,8 @@
  * as long as the slow deployment took: a deployment that hangs (it
  * takes connections and sends nothing) cost every probe's caller the
  * whole first-byte time-out. So a probe whose provider call streams is
- * given up once the healthy deployments would have answered twice over
+ * given up when nothing (not even a header) came back once the healthy
+ * deployments would have answered twice over
  * (twice the shortest TTFT p95 of the plan's healthy candidates, at
  * least SY_PROBE_CUT_MIN_MS), and the request moves on to the next
  * candidate. The cut is no breaker failure: like a hedge's loser, its

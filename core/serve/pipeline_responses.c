@@ -456,7 +456,7 @@ req_query(const struct sy_req *r)
  * whole). */
 struct items_query {
     bool asc;          /* order=asc; desc (newest first) is the default */
-    size_t limit;      /* 1..100, default 20; 0: all (no query string) */
+    size_t limit;      /* 1..100, default 20 */
     const char *after; /* an item id: the page starts after it; or NULL */
 };
 
@@ -508,13 +508,13 @@ bad_query(struct pctx *c, const char *param, const char *msg)
     return false;
 }
 
-/* Read 'query' (NULL: the whole list) into '*q'. False when the caller
+/* Read 'query' ("" when the request has none) into '*q'. False when the caller
  * has been answered (a 400). Unknown parameters are ignored. */
 static bool
 items_query(struct pctx *c, const char *query, struct items_query *q)
 {
     q->asc = false;
-    q->limit = query != NULL ? 20 : 0;
+    q->limit = 20;
     q->after = NULL;
     for (const char *p = query; p != NULL && *p != '\0';) {
         size_t n = strcspn(p, "&");

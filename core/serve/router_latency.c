@@ -70,7 +70,6 @@ struct judged {
     double score;            /* expected ms (latency) or USD (cost) */
     double weight;           /* latency: its spread weight; 0 drained */
     unsigned inflight;
-    unsigned remote_waiting; /* struct sy_dep_view.remote_waiting */
 };
 
 static struct sy_dep_known
@@ -156,7 +155,6 @@ judge(const struct sy_group *g, const struct sy_dep_view *v,
     bool live = learned && v->recent_samples >= SY_STATE_RECENT_MIN;
     j->pic = live_picture(v);
     j->inflight = v->inflight;
-    j->remote_waiting = v->remote_waiting;
     j->started = v->started;
     j->wait_ms = v->wait_ms;
     j->thin = !learned;
@@ -277,9 +275,7 @@ known_slow(const struct judged *j, bool latency)
 }
 
 /* May 'j' be explored: still learned, or known slow (or drained) with a
- * thin window or by a stream's wait, and nothing in flight on it here
- * nor, as last read, a stream of another process waiting on it (that
- * one's first token will tell)? */
+ * thin window or by a stream's wait, and nothing in flight here? */
 static bool
 waits_for_probe(const struct judged *j, bool latency)
 {
@@ -288,7 +284,7 @@ waits_for_probe(const struct judged *j, bool latency)
     /* Drained by a stream's wait: only a probe's first token tells
      * whether it is still slow (state/inflight.h). */
     return (j->waited || (j->stale && j->thin)) && known_slow(j, latency) &&
-           j->inflight == 0 && j->remote_waiting == 0;
+           j->inflight == 0;
 }
 
 /* Append the entries of 'j' selected by 'idx' in order, but for the

@@ -28,8 +28,6 @@ struct dep_inflight {
     _Atomic uint64_t ended[2]; /* 0: none */
     /* start time in µs of a waiting stream; 0 a free slot */
     _Atomic uint64_t wait_start[SY_INFLIGHT_WAIT_SLOTS];
-    /* the same, of other processes' streams (wait_share.c); 0 none */
-    _Atomic uint64_t remote[SY_INFLIGHT_REMOTE];
 };
 
 struct sy_inflight {
@@ -51,8 +49,6 @@ sy_inflight_new(size_t ndeps)
         atomic_init(&d->ended[1], 0);
         for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++)
             atomic_init(&d->wait_start[k], 0);
-        for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
-            atomic_init(&d->remote[k], 0);
     }
     return f;
 }
@@ -193,11 +189,6 @@ sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
         n += (int)k != except && s != 0 && s < now_us &&
              (now_us - s) / 1000 > ms;
     }
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++) {
-        uint64_t s =
-            atomic_load_explicit(&f->deps[dep].remote[k], memory_order_relaxed);
-        n += s != 0 && s < now_us && (now_us - s) / 1000 > ms;
-    }
     return n;
 }
 
@@ -239,11 +230,6 @@ sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep, uint64_t now_us)
         if (s != 0 && s < now_us)
             offer(top, (now_us - s) / 1000);
     }
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++) {
-        uint64_t s = atomic_load_explicit(&d->remote[k], memory_order_relaxed);
-        if (s != 0 && s < now_us)
-            offer(top, (now_us - s) / 1000);
-    }
     uint64_t now_ms = now_us / 1000;
     for (int i = 0; i < 2; i++) {
         uint64_t e = atomic_load(&d->ended[i]);
@@ -251,86 +237,4 @@ sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep, uint64_t now_us)
             offer(top, e & ENDED_MAX);
     }
     return top[1] > UINT32_MAX ? UINT32_MAX : (uint32_t)top[1];
-}
-
-void
-sy_inflight_set_remote(struct sy_inflight *f, size_t dep,
-                       const uint64_t *start_us, size_t n)
-{
-    if (f == NULL || dep >= f->ndeps)
-        return;
-    /* The oldest are the signal: keep those when there are more. */
-    uint64_t keep[SY_INFLIGHT_REMOTE];
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t s = start_us[i] > 0 ? start_us[i] : 1;
-        if (m < SY_INFLIGHT_REMOTE) {
-            keep[m++] = s;
-            continue;
-        }
-        size_t young = 0; /* the latest start kept */
-        for (size_t k = 1; k < m; k++)
-            if (keep[k] > keep[young])
-                young = k;
-        if (s < keep[young])
-            keep[young] = s;
-    }
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
-        atomic_store_explicit(&f->deps[dep].remote[k], k < m ? keep[k] : 0,
-                              memory_order_relaxed);
-}
-
-size_t
-sy_inflight_oldest(const struct sy_inflight *f, size_t dep, uint64_t now_us,
-                   uint32_t min_ms, uint64_t out[2])
-{
-    if (f == NULL || dep >= f->ndeps)
-        return 0;
-    size_t n = 0;
-    for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++) {
-        uint64_t s = atomic_load_explicit(&f->deps[dep].wait_start[k],
-                                          memory_order_relaxed);
-        if (s == 0 || s >= now_us || (now_us - s) / 1000 < min_ms)
-            continue;
-        if (n < 2) {
-            out[n++] = s;
-        } else if (s < out[1]) {
-            out[1] = s;
-        } else {
-            continue;
-        }
-        if (n == 2 && out[1] < out[0]) {
-            uint64_t t = out[0];
-            out[0] = out[1];
-            out[1] = t;
-        }
-    }
-    return n;
-}
-
-unsigned
-sy_inflight_remote_waiting(const struct sy_inflight *f, size_t dep)
-{
-    if (f == NULL || dep >= f->ndeps)
-        return 0;
-    unsigned n = 0;
-    for (size_t k = 0; k < SY_INFLIGHT_REMOTE; k++)
-        n += atomic_load_explicit(&f->deps[dep].remote[k],
-                                  memory_order_relaxed) != 0;
-    return n;
-}
-
-unsigned
-sy_inflight_here_longer(const struct sy_inflight *f, size_t dep,
-                        uint64_t now_us, uint32_t ms)
-{
-    if (f == NULL || dep >= f->ndeps)
-        return 0;
-    unsigned n = 0;
-    for (size_t k = 0; k < SY_INFLIGHT_WAIT_SLOTS; k++) {
-        uint64_t s = atomic_load_explicit(&f->deps[dep].wait_start[k],
-                                          memory_order_relaxed);
-        n += s != 0 && s < now_us && (now_us - s) / 1000 > ms;
-    }
-    return n;
 }

@@ -42,8 +42,6 @@
 /* How long an ended wait counts at most: a group that never explores
  * would otherwise never send a drained deployment traffic again. */
 #define SY_INFLIGHT_HOLD_MS 30000u
-/* Waits of other processes kept per deployment (wait_share.h). */
-#define SY_INFLIGHT_REMOTE 8
 
 struct sy_inflight;
 
@@ -70,9 +68,8 @@ void sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
 void sy_inflight_wait_cancel(struct sy_inflight *f, size_t dep, int slot);
 /* Streams waiting on 'dep' now. */
 unsigned sy_inflight_waiting(const struct sy_inflight *f, size_t dep);
-/* Of those and the other processes' (as last read), the ones that have
- * waited longer than 'ms', the slot 'except' (a caller's own, or -1)
- * left out. */
+/* Of those, the ones that have waited longer than 'ms', the slot
+ * 'except' (a caller's own, or -1) left out. */
 unsigned sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
                                     uint64_t now_us, uint32_t ms, int except);
 /* How many of the last two ended waits on 'dep' (within
@@ -83,28 +80,9 @@ unsigned sy_inflight_waiting_longer(const struct sy_inflight *f, size_t dep,
 unsigned sy_inflight_lost(const struct sy_inflight *f, size_t dep,
                           uint64_t now_us);
 /* The signal: the second-longest, in ms, of the waits in flight on 'dep'
- * (this process's, and the other processes' as last read when enough of
- * theirs are slow: wait_share.h) and its last two ended ones (those
- * within SY_INFLIGHT_HOLD_MS); 0 with fewer than two. */
+ * and its last two ended ones (those within SY_INFLIGHT_HOLD_MS); 0
+ * with fewer than two. */
 uint32_t sy_inflight_wait_ms(const struct sy_inflight *f, size_t dep,
                              uint64_t now_us);
-
-/* The other processes' streams waiting on 'dep': their start times in
- * µs of this process's monotonic clock, 'n' of them (at most
- * SY_INFLIGHT_REMOTE are kept, the oldest); they replace the ones set
- * before. The state thread's (wait_share.c). */
-void sy_inflight_set_remote(struct sy_inflight *f, size_t dep,
-                            const uint64_t *start_us, size_t n);
-/* The other processes' streams waiting on 'dep' (as last read). */
-unsigned sy_inflight_remote_waiting(const struct sy_inflight *f, size_t dep);
-/* Of this process's own streams waiting on 'dep', those that have waited
- * longer than 'ms' at 'now_us' (what it publishes: wait_share.h). */
-unsigned sy_inflight_here_longer(const struct sy_inflight *f, size_t dep,
-                                 uint64_t now_us, uint32_t ms);
-/* This process's two oldest streams waiting on 'dep' that have waited
- * at least 'min_ms' at 'now_us': their start times into 'out', oldest
- * first. Returns how many (0 to 2). */
-size_t sy_inflight_oldest(const struct sy_inflight *f, size_t dep,
-                          uint64_t now_us, uint32_t min_ms, uint64_t out[2]);
 
 #endif

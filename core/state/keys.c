@@ -149,12 +149,6 @@ sy_key_hedge(char *out, size_t outlen, const char *prefix, const char *group,
 }
 
 int
-sy_key_waits(char *out, size_t outlen, const char *prefix)
-{
-    return snprintf(out, outlen, "%swaits", prefix);
-}
-
-int
 sy_key_response(char *out, size_t outlen, const char *prefix, const char *id)
 {
     return snprintf(out, outlen, "%sresp:%s", prefix, id);

@@ -97,9 +97,6 @@ int sy_key_contract(char *out, size_t outlen, const char *prefix);
  * cluster: "<prefix>hedge:{<group>}:<window>" (hedge_share.c). */
 int sy_key_hedge(char *out, size_t outlen, const char *prefix,
                  const char *group, uint64_t window);
-/* Streams waiting for a first token, a hash of one field per process:
- * "<prefix>waits" (wait_share.c). */
-int sy_key_waits(char *out, size_t outlen, const char *prefix);
 
 /* ---------------------------------------------------------------- */
 /* Prometheus metrics (metrics.c, metrics_read.c)                     */

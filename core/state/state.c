@@ -30,7 +30,6 @@
 #include "park_cache.h"
 #include "spend.h"
 #include "spend_queue.h"
-#include "wait_share.h"
 #include "io/usagelog.h"
 
 #include <pthread.h>
@@ -208,7 +207,6 @@ sy_state_views(struct sy_state *st, struct sy_dep_view *out)
         sy_known_keep(&ds->known, &ds->known_at_ms, &out[i], now, ds->learn_min,
                       st->cfg->state.window_ms);
         out[i].inflight = sy_inflight_count(st->inflight, i);
-        out[i].remote_waiting = sy_inflight_remote_waiting(st->inflight, i);
         out[i].started = sy_inflight_started(st->inflight, i);
         out[i].wait_ms = sy_inflight_wait_ms(st->inflight, i, now_us);
         out[i].lost = sy_inflight_lost(st->inflight, i, now_us);
@@ -391,7 +389,6 @@ struct flush_ctx {
     unsigned *report_dep; /* which deployment each breaker reply is for */
     unsigned *bdep;       /* the breaker outcomes: their deployments */
     struct sy_breaker_outcome_at *bev;
-    struct sy_wait_share *waits; /* streams waiting, cluster-wide */
 };
 
 static void
@@ -544,8 +541,6 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         }
     }
     sy_hedge_flush(&fx->batch, prefix, cfg, wall); /* hedge shares */
-    if (last) /* this process's waits end with it */
-        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st->inflight, true);
     size_t park_at = fx->batch.n; /* the keys' parks (park_cache.h) */
     size_t nparks = sy_park_cache_flush(&fx->batch, prefix, cfg);
     uint64_t sent_ms = sy_now_ms(); /* a park's time left is from here */
@@ -554,8 +549,6 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
             atomic_store(&st->redis_up, false);
             sy_metrics_flush_failed(st->metrics);
-            /* Without a read, the others' waits are not to be kept. */
-            sy_wait_share_done(fx->waits, NULL, 0, st->inflight);
             return;
         }
         sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
@@ -587,21 +580,17 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
                             wall, sc->slice_ms, nslices);
         sy_breaker_batch_get(&fx->batch, prefix, name, &sc->breaker);
     }
-    size_t per = nslices * SY_LATENCY__COUNT + 1;
-    /* The waits: this process's slow ones out, the others' in. */
-    sy_state_views(st, sy_wait_share_views(fx->waits));
-    size_t nwaits =
-        sy_wait_share_flush(fx->waits, &fx->batch, prefix, st->inflight, false);
     struct sy_store_val *replies = NULL;
-    if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK ||
-        fx->batch.n != per * cfg->ndeployments + nwaits) {
-        /* Down, or not the layout we expected: treat as unavailable. */
-        sy_wait_share_done(fx->waits, NULL, 0, st->inflight);
+    if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
         atomic_store(&st->redis_up, false);
         return;
     }
-    sy_wait_share_done(fx->waits, replies + per * cfg->ndeployments, nwaits,
-                       st->inflight);
+    size_t per = nslices * SY_LATENCY__COUNT + 1;
+    if (fx->batch.n != per * cfg->ndeployments) {
+        /* Not the layout we expected: treat as unavailable. */
+        atomic_store(&st->redis_up, false);
+        return;
+    }
     apply_refresh(st, replies, nslices);
     atomic_store(&st->redis_up, true);
 }
@@ -642,7 +631,6 @@ state_main(void *arg)
     fx.report_dep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.report_dep));
     fx.bdep = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bdep));
     fx.bev = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*fx.bev));
-    fx.waits = sy_wait_share_new(st->cfg);
     struct sy_arena msg_arena;
     sy_arena_init(&msg_arena, 4096);
 
@@ -682,7 +670,6 @@ state_main(void *arg)
     free(fx.report_dep);
     free(fx.bdep);
     free(fx.bev);
-    sy_wait_share_free(fx.waits);
     sy_store_batch_cleanup(&fx.batch);
     sy_arena_cleanup(&fx.arena);
     sy_store_free(store);

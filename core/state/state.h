@@ -54,9 +54,6 @@ struct sy_dep_view {
                                 slices: SY_STATE_RECENT_MIN or more and
                                 the quantiles above are live */
     unsigned inflight;         /* attempts on it in this process now */
-    unsigned remote_waiting;   /* other processes' streams waiting on it
-                                  for a first token, as last read
-                                  (state/wait_share.h) */
     uint64_t started;          /* attempts on it this process started */
     uint32_t wait_ms;          /* its streams' wait for a first token in
                                   this process: the second-longest of

@@ -275,13 +275,6 @@ test_stalled_stream_drains(void **state)
     v[0].inflight = 1;
     shares(cfg, v, n, 0);
     assert_int_equal(n[0], 0);
-    /* Nor while a stream of another process waits on it (its first
-     * token will tell; state/wait_share.h). */
-    v[0].inflight = 0;
-    v[0].remote_waiting = 1;
-    shares(cfg, v, n, 0);
-    assert_int_equal(n[0], 0);
-    v[0].remote_waiting = 0;
     /* Its last two streams lost the race to hedges (their waits, cut
      * short, are no longer than the p95): the same. */
     v[0].inflight = 0;
