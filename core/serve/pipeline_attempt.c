@@ -540,12 +540,12 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
      * a censored one, which the window records past it: state.c),
      * or a deployment whose slow calls keep losing would stay "fast" in
      * the window and keep getting traffic. */
-    if (c->result == SY_EUP_TIMEOUT && c->probe_cut_ms > 0 && uc->no_response &&
-        uc->request_sent)
-        /* An exploration probe given up early: slow, not failing (its
-         * cut is ours: pipeline_probe.c). */
-        sy_state_record(c->w->state, d, SY_ECUT, uc->total_us, 0, 0, NULL);
-    else if (c->result != SY_EGONE) {
+    if (sy_pipeline_probe_was_cut(c, uc)) {
+        /* An exploration probe given up early: slow, not failing (the
+         * cut is ours), and no sample: recorded at the cut, with no
+         * slower one in its window to draw from, it would make the
+         * deployment look faster than it is (pipeline_probe.c). */
+    } else if (c->result != SY_EGONE) {
         sy_state_record(c->w->state, d, c->result, uc->total_us, ttft,
                         out_tokens, c->probe_token);
         /* No first byte by the time-out after the request went out: it
@@ -638,8 +638,13 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
      * a fast error, a caller gone) says nothing of that time. */
     struct sy_inflight *fl = sy_state_inflight(c->w->state);
     bool lost = uc->cancel && a->hedge == SY_ATTEMPT_PRIMARY;
-    if (lost || (c->result == SY_EUP_TIMEOUT && uc->request_sent))
-        sy_inflight_wait_end(fl, a->d->index, c->wait_slot, sy_now_us(), lost);
+    uint64_t now_us = sy_now_us();
+    if (sy_pipeline_probe_was_cut(c, uc))
+        /* No shorter than what the waits before it said. */
+        sy_inflight_wait_end_min(fl, a->d->index, c->wait_slot, now_us, false,
+                                 sy_inflight_wait_ms(fl, a->d->index, now_us));
+    else if (lost || (c->result == SY_EUP_TIMEOUT && uc->request_sent))
+        sy_inflight_wait_end(fl, a->d->index, c->wait_slot, now_us, lost);
     else
         sy_inflight_wait_cancel(fl, a->d->index, c->wait_slot);
     c->wait_slot = -1;

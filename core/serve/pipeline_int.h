@@ -184,6 +184,9 @@ void sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd);
 #define SY_PROBE_CUT_MIN_MS 1000u
 uint32_t sy_pipeline_probe_cut_ms(struct pctx *c,
                                   const struct sy_upstream_call *uc);
+/* Did the attempt's call 'uc' end at that cut (nothing came back)? */
+bool sy_pipeline_probe_was_cut(const struct pctx *c,
+                               const struct sy_upstream_call *uc);
 enum sy_attempt_result sy_pipeline_attempt(struct pctx *c, const char *api_key,
                                            struct sy_attempt *a);
 /* ... in two halves, for a hedged pair (pipeline_hedge.c) */

@@ -12,15 +12,18 @@
  * deployments would have answered twice over
  * (twice the shortest TTFT p95 of the plan's healthy candidates, at
  * least SY_PROBE_CUT_MIN_MS), and the request moves on to the next
- * candidate. The cut is no breaker failure: like a hedge's loser, its
- * elapsed time is a censored latency sample (pipeline_attempt.c), and its
- * wait for a first token ends as a time-out (state/inflight.h).
+ * candidate. The cut is no breaker failure and no latency sample (at
+ * the cut, with no slower sample in the window to draw from, it would
+ * make the deployment look faster than it is); its wait for a first
+ * token ends as a time-out no shorter than what the waits before it
+ * said (state/inflight.h), so the deployment stays drained.
  * Part of the pipeline; see pipeline_int.h.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
 #include "pipeline.h"
 #include "pipeline_int.h"
+#include "base/err.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "io/upstream.h"
@@ -59,4 +62,12 @@ sy_pipeline_probe_cut_ms(struct pctx *c, const struct sy_upstream_call *uc)
         return 0;
     uint64_t ms = SY_MAX(2 * (uint64_t)best, (uint64_t)SY_PROBE_CUT_MIN_MS);
     return ms < uc->timeouts.first_byte_ms ? (uint32_t)ms : 0;
+}
+
+bool
+sy_pipeline_probe_was_cut(const struct pctx *c,
+                          const struct sy_upstream_call *uc)
+{
+    return c->probe_cut_ms > 0 && c->result == SY_EUP_TIMEOUT &&
+           uc->no_response && uc->request_sent;
 }

@@ -131,10 +131,17 @@ void
 sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
                      uint64_t now_us, bool lost)
 {
+    sy_inflight_wait_end_min(f, dep, slot, now_us, lost, 0);
+}
+
+void
+sy_inflight_wait_end_min(struct sy_inflight *f, size_t dep, int slot,
+                         uint64_t now_us, bool lost, uint32_t min_ms)
+{
     uint64_t start = release(f, dep, slot);
     if (start == 0 || start > now_us)
         return;
-    uint64_t ms = (now_us - start) / 1000;
+    uint64_t ms = SY_MAX((now_us - start) / 1000, (uint64_t)min_ms);
     if (ms > ENDED_MAX)
         ms = ENDED_MAX;
     uint64_t now_ms = now_us / 1000;

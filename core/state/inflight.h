@@ -63,6 +63,12 @@ int sy_inflight_wait_begin(struct sy_inflight *f, size_t dep, uint64_t now_us);
  * the wait replaces the older of the last two ended ones. */
 void sy_inflight_wait_end(struct sy_inflight *f, size_t dep, int slot,
                           uint64_t now_us, bool lost);
+/* The same, counted as at least 'min_ms' long: an exploration probe
+ * given up early (serve/pipeline_probe.c) says only that the deployment
+ * is no faster than the cut, and must not shorten what the waits before
+ * it said. */
+void sy_inflight_wait_end_min(struct sy_inflight *f, size_t dep, int slot,
+                              uint64_t now_us, bool lost, uint32_t min_ms);
 /* It ended in a way that says nothing of its first token's time: the
  * slot is free again, and the wait does not count. */
 void sy_inflight_wait_cancel(struct sy_inflight *f, size_t dep, int slot);

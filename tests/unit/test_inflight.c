@@ -200,6 +200,36 @@ test_threads(void **state)
     sy_inflight_free(f);
 }
 
+/* A probe given up early ends its wait no shorter than what the waits
+ * before it said: two 2 s waits drained the deployment; a probe cut at
+ * 1.2 s keeps the signal at 2 s, where a plain end would have lowered
+ * it to 1.2 s (and given the deployment traffic back). */
+static void
+test_wait_end_min(void **state)
+{
+    (void)state;
+    struct sy_inflight *f = sy_inflight_new(1);
+    uint64_t t0 = 1000000 * MS;
+    int a = sy_inflight_wait_begin(f, 0, t0);
+    int b = sy_inflight_wait_begin(f, 0, t0);
+    sy_inflight_wait_end(f, 0, a, t0 + 2000 * MS, false);
+    sy_inflight_wait_end(f, 0, b, t0 + 2000 * MS, false);
+    assert_int_equal(sy_inflight_wait_ms(f, 0, t0 + 3000 * MS), 2000);
+    uint64_t p0 = t0 + 3000 * MS, p1 = p0 + 1200 * MS;
+    int p = sy_inflight_wait_begin(f, 0, p0);
+    sy_inflight_wait_end_min(f, 0, p, p1, false, sy_inflight_wait_ms(f, 0, p1));
+    assert_int_equal(sy_inflight_wait_ms(f, 0, p1), 2000);
+    /* Unlike a plain end. */
+    int q = sy_inflight_wait_begin(f, 0, p1);
+    sy_inflight_wait_end(f, 0, q, p1 + 1200 * MS, false);
+    assert_int_equal(sy_inflight_wait_ms(f, 0, p1 + 1200 * MS), 1200);
+    /* A longer wait than the minimum keeps its own length. */
+    int r = sy_inflight_wait_begin(f, 0, p1);
+    sy_inflight_wait_end_min(f, 0, r, p1 + 5000 * MS, false, 100);
+    assert_int_equal(sy_inflight_wait_ms(f, 0, p1 + 5000 * MS), 1200);
+    sy_inflight_free(f);
+}
+
 int
 main(void)
 {
@@ -208,6 +238,7 @@ main(void)
         cmocka_unit_test(test_two_slow_streams),
         cmocka_unit_test(test_full_row),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_wait_end_min),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
