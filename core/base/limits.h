@@ -181,7 +181,12 @@
 #define SY_VKEY_MODELS_MAX 1024
 /* Budgets: the name, and the expired reservations released by one call
  * at most (the rest go at the next one, so a call stays short). */
-#define SY_BUDGET_NAME_MAX  128
+#define SY_BUDGET_NAME_MAX 128
+/* Failed budget settles a process keeps to send again (about 170 bytes
+ * each, allocated on the first use): the requests in flight when Redis
+ * went away (new ones are refused while it is, unless fail_open, which
+ * reserves nothing). */
+#define SY_BUDGET_RETRY_MAX 4096
 #define SY_BUDGET_CLEAN_MAX 1000
 
 /* ------------------------------------------------------------------ */

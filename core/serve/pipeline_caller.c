@@ -235,26 +235,30 @@ sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
 }
 
 /* One more worst case on the caller's budget, in the ledger's extra
- * reservations (for a failover or a hedge). True when there is no
- * budget to hold it; false when the ledger is full or the budget (or
- * the store) refuses. */
-bool
+ * reservations (for a failover or a hedge). SY_OK when it is held, or
+ * when there is no budget to hold it; SY_EQUOTA when the ledger is full
+ * or the budget refuses; SY_ESTORE when Redis cannot be reached (or the
+ * script failed): the caller decides, as admission does, whether the
+ * key's fail_open lets the attempt go unreserved. */
+enum sy_err
 sy_pipeline_reserve_extra(struct pctx *c)
 {
     struct sy_ledger *l = &c->led;
     if (!l->budget_held)
-        return true;
+        return SY_OK;
     if (l->nextra >= SY_LEDGER_MAX_EXTRA)
-        return false;
+        return SY_EQUOTA;
     struct sy_budget_result b;
     enum sy_err e = sy_budget_reserve(c->w->store, l->vk->name, l->budget_pid,
                                       l->vk->budget_micro_usd,
                                       sy_pipeline_worst_case_cost(c, l->g),
                                       sy_pipeline_budget_ttl_ms(l->g), 0, &b);
-    if (e != SY_OK || !b.allowed)
-        return false;
+    if (e != SY_OK)
+        return SY_ESTORE;
+    if (!b.allowed)
+        return SY_EQUOTA;
     l->extra_id[l->nextra++] = b.id;
-    return true;
+    return SY_OK;
 }
 
 /* A caller with a money budget may use a billed field only when the

@@ -325,19 +325,21 @@ try_deployment(struct pctx *c, uint64_t est)
  * ledger, so the budget's overshoot stays within one request whatever
  * the failover. False when the budget cannot hold it: the request stops
  * failing over. */
-static bool
+static enum sy_err
 reserve_failover(struct pctx *c)
 {
     struct sy_ledger *l = &c->led;
     if (!l->budget_held)
-        return true;
+        return SY_OK;
     unsigned costly = 0;
     for (unsigned i = 0; i < l->natt; i++)
         if (l->att[i].cost_micro_usd > 0)
             costly++;
     if (costly < 1 + l->nextra)
-        return true;
-    return sy_pipeline_reserve_extra(c);
+        return SY_OK;
+    enum sy_err e = sy_pipeline_reserve_extra(c);
+    /* Redis away: a fail_open key goes on unreserved, as at admission. */
+    return e == SY_ESTORE && l->vk->fail_open ? SY_OK : e;
 }
 
 /* Every deployment tried failed: one error naming each failure. */
@@ -399,16 +401,24 @@ sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan)
         }
         sy_router_explain(plan, c->route, sizeof(c->route));
         c->dep = d;
-        if (!reserve_failover(c)) {
+        enum sy_err be = reserve_failover(c);
+        if (be != SY_OK) {
             /* The answer is the budget's, as at admission. */
             sy_state_probe_done(w->state, d, c->probe_token);
             char msg[1024];
+            bool away = be == SY_ESTORE;
             snprintf(msg, sizeof(msg),
-                     "budget of key '%.64s' cannot cover another attempt "
-                     "after: %.800s",
+                     away ? "the budget of key '%.64s' cannot be checked now "
+                            "(state store unavailable) for another attempt "
+                            "after: %.800s"
+                          : "budget of key '%.64s' cannot cover another "
+                            "attempt after: %.800s",
                      c->led.vk->name, sy_buf_cstr(&c->why));
-            sy_pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
-                                   "budget_exceeded", NULL);
+            sy_pipeline_send_error(
+                c, away ? 503 : 429, msg,
+                away ? "server_error" : sy_err_type(SY_EQUOTA), NULL,
+                away ? "budget_unavailable" : "budget_exceeded",
+                away ? "Retry-After: 1\r\n" : NULL);
             return;
         }
         c->plan = plan; /* for a hedge (pipeline_hedge.c) */

@@ -245,9 +245,7 @@ release_budget(struct pctx *c)
     struct sy_ledger *l = &c->led;
     if (!l->budget_held || l->nextra == 0)
         return;
-    struct sy_budget_result b;
-    sy_budget_settle(c->w->store, l->vk->name, l->budget_pid,
-                     l->extra_id[--l->nextra], 0, 0, &b);
+    sy_pipeline_settle_budget(c, l->extra_id[--l->nextra], 0);
 }
 
 /* A 429 on the hedge's key parks that key, by its own Retry-After, as
@@ -355,7 +353,7 @@ hedge_start(void *ud, uint64_t *again_us)
     struct sy_attempt *a = NULL;
     /* One more worst case on the caller's budget for the second attempt
      * (released at settle: the whole cost goes on the first). */
-    bool budget = sy_pipeline_reserve_extra(c);
+    bool budget = sy_pipeline_reserve_extra(c) == SY_OK;
     if (!budget || (a = reserve_attempt(c, d, &key)) == NULL) {
         if (budget)
             release_budget(c);

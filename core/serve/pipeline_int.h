@@ -211,6 +211,7 @@ void sy_pipeline_handle_embeddings(struct pctx *c);
 bool sy_pipeline_admit_group(struct pctx *c, struct sy_ledger *l,
                              const char *model);
 void sy_pipeline_settle(struct pctx *c);
+void sy_pipeline_settle_budget(struct pctx *c, uint64_t id, int64_t cost);
 uint32_t sy_pipeline_budget_ttl_ms(const struct sy_group *g);
 
 /* The small endpoints (pipeline_endpoints.c) */
@@ -222,7 +223,7 @@ bool sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
                                 bool *held);
 /* One more worst case in the ledger's extra budget reservations
  * (pipeline_caller.c): false when it cannot be had. */
-bool sy_pipeline_reserve_extra(struct pctx *c);
+enum sy_err sy_pipeline_reserve_extra(struct pctx *c);
 void sy_pipeline_handle_models(struct pctx *c);
 void sy_pipeline_handle_model(struct pctx *c);
 void sy_pipeline_handle_health(struct pctx *c);

@@ -17,6 +17,7 @@
 #include "io/usagelog.h"
 #include "io/worker.h"
 #include "state/budget.h"
+#include "state/budget_retry.h"
 #include "state/metrics.h"
 #include "state/quota.h"
 #include "state/state.h"
@@ -113,6 +114,47 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
     sy_state_spend(c->w->state, &r);
 }
 
+/* Settle reservation 'id' of the caller's budget with 'cost'. When
+ * Redis cannot be reached, the state thread sends it again until the
+ * reservation expires (budget_retry.h): the caller is charged late, not
+ * never. Any other failure is logged with the cost it loses. */
+void
+sy_pipeline_settle_budget(struct pctx *c, uint64_t id, int64_t cost)
+{
+    struct sy_ledger *l = &c->led;
+    struct sy_budget_result b;
+    enum sy_err e = c->w->store != NULL
+                        ? sy_budget_settle(c->w->store, l->vk->name,
+                                           l->budget_pid, id, cost, 0, &b)
+                        : SY_ESTORE;
+    if (e == SY_OK)
+        return;
+    /* The reservation's expiry on the script's clock: the reserve's
+     * reading of it plus the lifetime it asked for. Extras were reserved
+     * later and expire later, so the first one's is a safe bound. */
+    struct sy_budget_pending p = {
+        .name = l->vk->name,
+        .period_id = l->budget_pid,
+        .id = id,
+        .cost = cost,
+        .expires_ms = l->budget.now_ms + sy_pipeline_budget_ttl_ms(l->g),
+    };
+    struct sy_budget_retry *q = sy_state_budget_retry(c->w->state);
+    if (e == SY_ESTORE && q != NULL && sy_budget_retry_push(q, &p)) {
+        if (cost > 0)
+            sy_log_warn(c->request_id,
+                        "budget of key %s not settled (state store "
+                        "unreachable): %lld micro-USD queued to settle again",
+                        l->vk->name, (long long)cost);
+        return;
+    }
+    if (e != SY_ESTORE && cost > 0)
+        sy_log_warn(c->request_id,
+                    "budget of key %s not settled (%s): %lld micro-USD "
+                    "not recorded; the reservation expires",
+                    l->vk->name, sy_err_name(e), (long long)cost);
+}
+
 /* Settle the ledger: the provider keys, the caller key's rate limits and
  * the budget with what every attempt used (reported or estimated), then
  * the usage log and the spend. Runs once, on every path. */
@@ -141,20 +183,10 @@ sy_pipeline_settle(struct pctx *c)
     l->caller_held = false;
     if (l->budget_held) {
         /* The whole cost on the first reservation; the extras are
-         * released (settled with 0). A failed settle leaves the
-         * reservation to expire and loses the cost: say so. */
-        enum sy_err e = sy_budget_settle(w->store, l->vk->name, l->budget_pid,
-                                         l->budget.id, cost, 0, &l->budget);
-        for (unsigned i = 0; i < l->nextra; i++) {
-            struct sy_budget_result b;
-            sy_budget_settle(w->store, l->vk->name, l->budget_pid,
-                             l->extra_id[i], 0, 0, &b);
-        }
-        if (e != SY_OK)
-            sy_log_warn(c->request_id,
-                        "budget of key %s not settled (%s): %lld micro-USD "
-                        "not recorded; the reservation expires",
-                        l->vk->name, sy_err_name(e), (long long)cost);
+         * released (settled with 0). */
+        sy_pipeline_settle_budget(c, l->budget.id, cost);
+        for (unsigned i = 0; i < l->nextra; i++)
+            sy_pipeline_settle_budget(c, l->extra_id[i], 0);
     }
     l->budget_held = false;
     unsigned last = 0, nsent = 0;

@@ -301,6 +301,10 @@ run(struct sy_store *s, const char *name, const char *pid, const char *op,
     }
     if (e == SY_OK) {
         out->allowed = x[0] == 1;
+        if (strcmp(op, "resettle") == 0)
+            out->resettled = x[0] == 1   ? SY_BUDGET_RESETTLED_NOW
+                             : x[0] == 2 ? SY_BUDGET_RESETTLED_BEFORE
+                                         : SY_BUDGET_RESETTLED_TOO_LATE;
         out->id = (uint64_t)x[1];
         out->remaining = x[2] > 0 ? x[2] : 0;
         out->spent = x[3];
@@ -352,6 +356,21 @@ sy_budget_settle(struct sy_store *s, const char *name, const char *period_id,
      * not make the script fail (and so go unrecorded). */
     int64_t extra[2] = { (int64_t)id, SY_MIN(real_cost, SY_BUDGET_MAX_COST) };
     return run(s, name, period_id, "settle", now_ms, extra, 2, out);
+}
+
+enum sy_err
+sy_budget_resettle(struct sy_store *s, const char *name, const char *period_id,
+                   uint64_t id, int64_t real_cost, uint64_t expires_ms,
+                   uint64_t now_ms, struct sy_budget_result *out)
+{
+    if (real_cost < 0 || id > (uint64_t)INT64_MAX ||
+        expires_ms > (uint64_t)INT64_MAX) {
+        memset(out, 0, sizeof(*out));
+        return SY_EBADREQ;
+    }
+    int64_t extra[3] = { (int64_t)id, SY_MIN(real_cost, SY_BUDGET_MAX_COST),
+                         (int64_t)expires_ms };
+    return run(s, name, period_id, "resettle", now_ms, extra, 3, out);
 }
 
 /* Read spent and reserved (after releasing expired reservations). */

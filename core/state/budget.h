@@ -33,6 +33,13 @@ enum sy_budget_period { SY_BUDGET_TOTAL, SY_BUDGET_DAY, SY_BUDGET_MONTH };
                                              (10 million USD): below the
                                              14 digits a Lua number keeps */
 
+/* What a settle sent again found (sy_budget_resettle). */
+enum sy_budget_resettled {
+    SY_BUDGET_RESETTLED_NOW = 1,     /* the reservation was live: settled */
+    SY_BUDGET_RESETTLED_BEFORE = 2,  /* the first try had settled it */
+    SY_BUDGET_RESETTLED_TOO_LATE = 3 /* expired: nothing recorded */
+};
+
 struct sy_budget_result {
     bool allowed;      /* reserve: admitted; settle: reservation found */
     uint64_t id;       /* reserve: the reservation id when admitted, the
@@ -43,6 +50,7 @@ struct sy_budget_result {
     int64_t spent;     /* settled in this period, after the call */
     int64_t reserved;  /* held by live reservations, after the call */
     uint64_t now_ms;   /* the clock used (Redis' when now_ms was 0) */
+    enum sy_budget_resettled resettled; /* resettle only */
 };
 
 /* Periods */
@@ -85,6 +93,14 @@ enum sy_err sy_budget_settle(struct sy_store *s, const char *name,
                              const char *period_id, uint64_t id,
                              int64_t real_cost, uint64_t now_ms,
                              struct sy_budget_result *out);
+/* A settle sent again after sy_budget_settle failed with SY_ESTORE:
+ * never counts the cost twice (out->resettled says what it found).
+ * 'expires_ms' is the reservation's expiry on the script's clock: the
+ * reserve's out->now_ms plus its ttl_ms. */
+enum sy_err sy_budget_resettle(struct sy_store *s, const char *name,
+                               const char *period_id, uint64_t id,
+                               int64_t real_cost, uint64_t expires_ms,
+                               uint64_t now_ms, struct sy_budget_result *out);
 enum sy_err sy_budget_get(struct sy_store *s, const char *name,
                           const char *period_id, uint64_t now_ms,
                           struct sy_budget_result *out);

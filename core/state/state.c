@@ -30,6 +30,7 @@
 #include "park_cache.h"
 #include "spend.h"
 #include "spend_queue.h"
+#include "budget_retry.h"
 #include "io/usagelog.h"
 
 #include <pthread.h>
@@ -82,9 +83,10 @@ struct sy_state {
     struct dep_state *deps;      /* cfg->ndeployments */
     struct outcome *queue;
     size_t nqueue;
-    struct sy_spend_queue *spend; /* costs to add to Redis */
-    size_t dropped;               /* outcomes lost to a full queue */
-    struct sy_store_gate gate;    /* shared by every store here */
+    struct sy_spend_queue *spend;         /* costs to add to Redis */
+    struct sy_budget_retry *budget_retry; /* settles to send again */
+    size_t dropped;                       /* outcomes lost to a full queue */
+    struct sy_store_gate gate;            /* shared by every store here */
     struct sy_store_conf sconf;
     bool redis_on;
     atomic_bool redis_up; /* the state thread's view, read by requests */
@@ -638,6 +640,8 @@ state_main(void *arg)
         uint64_t start = sy_now_ms();
         if (store != NULL)
             flush_and_refresh(st, store, &fx, false);
+        if (store != NULL && atomic_load(&st->redis_up))
+            sy_budget_retry_flush(st->budget_retry, store);
         if (sub != NULL && !subscribed && atomic_load(&st->redis_up))
             subscribed = sy_store_subscribe(sub, channel) == SY_OK;
         /* Until the next refresh: breaker events as they come; a
@@ -663,8 +667,10 @@ state_main(void *arg)
                 subscribed = false;
         }
     }
-    if (store != NULL) /* stopping: what is left goes now */
+    if (store != NULL) { /* stopping: what is left goes now */
         flush_and_refresh(st, store, &fx, true);
+        sy_budget_retry_flush(st->budget_retry, store);
+    }
     sy_arena_cleanup(&msg_arena);
     free(fx.work);
     free(fx.report_dep);
@@ -725,6 +731,7 @@ sy_state_start(const struct sy_config *cfg, struct sy_metrics_shared *counters,
     }
     st->queue = sy_xcalloc(SY_STATE_QUEUE_MAX, sizeof(*st->queue));
     st->spend = sy_spend_queue_new(SY_STATE_QUEUE_MAX);
+    st->budget_retry = sy_budget_retry_new(SY_BUDGET_RETRY_MAX);
     const struct sy_state_conf *sc = &cfg->state;
     st->redis_on = sc->redis_url != NULL || sc->nsentinels > 0;
     if (st->redis_on) {
@@ -754,6 +761,7 @@ sy_state_stop(struct sy_state *st)
     sy_metrics_free(st->metrics);
     free(st->queue);
     sy_spend_queue_free(st->spend);
+    sy_budget_retry_free(st->budget_retry);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -763,6 +771,13 @@ struct sy_metrics *
 sy_state_metrics(struct sy_state *st)
 {
     return st != NULL ? st->metrics : NULL;
+}
+
+/* Budget settles to send again (budget_retry.h); NULL for a NULL state. */
+struct sy_budget_retry *
+sy_state_budget_retry(struct sy_state *st)
+{
+    return st != NULL ? st->budget_retry : NULL;
 }
 
 bool

@@ -87,6 +87,8 @@ struct sy_usage_record;
 struct sy_state_conf;
 /* sy_state_describe_redis: state/snapshot.h */
 void sy_state_spend(struct sy_state *st, const struct sy_usage_record *r);
+struct sy_budget_retry;
+struct sy_budget_retry *sy_state_budget_retry(struct sy_state *st);
 void sy_state_record(struct sy_state *st, const struct sy_deployment *d,
                      enum sy_err result, uint64_t total_us, uint64_t ttft_us,
                      uint64_t output_tokens, const char *probe_token);

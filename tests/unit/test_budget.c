@@ -318,6 +318,66 @@ test_redis_basics(void **state)
     sy_store_free(s);
 }
 
+/* A settle sent again (resettle) counts the cost once: when the first
+ * try had run (its answer lost), when it had not, and never past the
+ * reservation's expiry, where the two cannot be told apart. */
+static void
+test_redis_resettle(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_slow();
+    struct sy_budget_result r;
+    const char *pid = "total";
+    const uint64_t exp = T0 + MIN5;
+
+    /* the first try never reached Redis: the live reservation settles */
+    assert_int_equal(sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0, &r),
+                     SY_OK);
+    uint64_t a = r.id;
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, a, 70, exp, T0 + 5, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_NOW);
+    assert_int_equal(r.spent, 70);
+    assert_int_equal(r.reserved, 0);
+    /* sent once more (say the resettle's own answer was lost): nothing */
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, a, 70, exp, T0 + 6, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
+    assert_int_equal(r.spent, 70);
+
+    /* the first try ran and its answer was lost: not counted twice */
+    assert_int_equal(sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0, &r),
+                     SY_OK);
+    uint64_t b = r.id;
+    assert_int_equal(sy_budget_settle(s, "again", pid, b, 30, T0 + 1, &r),
+                     SY_OK);
+    assert_int_equal(r.spent, 100);
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, b, 30, exp, T0 + 2, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
+    assert_int_equal(r.spent, 100);
+
+    /* past the expiry: released, and nothing is added */
+    assert_int_equal(sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0, &r),
+                     SY_OK);
+    uint64_t c = r.id;
+    assert_int_equal(sy_budget_resettle(s, "again", pid, c, 40, exp, exp, &r),
+                     SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_TOO_LATE);
+    assert_int_equal(r.spent, 100);
+    assert_int_equal(r.reserved, 0);
+    hash_check_clean(s, "again", pid);
+
+    /* input the script must not see */
+    assert_int_equal(sy_budget_resettle(s, "again", pid, c, -1, exp, T0, &r),
+                     SY_EBADREQ);
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, c, 1, UINT64_MAX, T0, &r),
+        SY_EBADREQ);
+    sy_store_free(s);
+}
+
 /* The script and the twin agree on a long random sequence. */
 static void
 test_redis_matches_local(void **state)
@@ -565,6 +625,7 @@ main(void)
         cmocka_unit_test(test_periods),
         cmocka_unit_test(test_local),
         cmocka_unit_test(test_redis_basics),
+        cmocka_unit_test(test_redis_resettle),
         cmocka_unit_test(test_redis_matches_local),
         cmocka_unit_test(test_race_exhaustion),
         cmocka_unit_test(test_race_abandoned),

@@ -8,8 +8,11 @@
 -- reservation id by expiry ms.
 -- ARGV: 1 op (reserve, settle, get), 2 now ms (0: Redis TIME), 3 key TTL
 -- s (0: none), then reserve: 4 budget, 5 cost, 6 reservation ms;
--- settle: 4 id, 5 real cost.
--- Returns {allowed or found, id, remaining, spent, reserved, now}.
+-- settle: 4 id, 5 real cost; resettle: 4 id, 5 real cost, 6 the
+-- reservation's expiry (ms, this script's clock: reserve's now + ttl).
+-- Returns {allowed or found, id, remaining, spent, reserved, now}; a
+-- resettle's "found" is 1 (settled now), 2 (settled before: nothing
+-- done) or 3 (expired unsettled, or unknown: nothing done).
 -- At most 1000 expired reservations are cleaned per call
 -- (SY_BUDGET_CLEAN_MAX).
 -- SPDX-License-Identifier: MIT
@@ -65,6 +68,29 @@ elseif op == 'settle' then
   end
   if real > 0 then spent = redis.call('HINCRBY', H, 'spent', real) end
   touch()
+  return {found, tonumber(id), 0, spent, reserved, now}
+elseif op == 'resettle' then
+  -- A settle sent again because its first try got no answer: that try
+  -- may have run (the reply was lost) or not (Redis was unreachable).
+  -- Only a live reservation proves it did not; a missing one that has
+  -- not reached its expiry was settled by that try (only a settle
+  -- removes a reservation before its expiry). Past the expiry the two
+  -- cannot be told apart, and nothing is added: never charged twice.
+  local id = ARGV[4]
+  local real = tonumber(ARGV[5])
+  local expires = tonumber(ARGV[6])
+  local amt = redis.call('HGET', H, 'r:' .. id)
+  local found = 3
+  if amt then
+    reserved = redis.call('HINCRBY', H, 'reserved', -tonumber(amt))
+    redis.call('HDEL', H, 'r:' .. id)
+    redis.call('ZREM', Z, id)
+    if real > 0 then spent = redis.call('HINCRBY', H, 'spent', real) end
+    touch()
+    found = 1
+  elseif now < expires then
+    found = 2
+  end
   return {found, tonumber(id), 0, spent, reserved, now}
 end
 return {1, 0, 0, spent, reserved, now}
