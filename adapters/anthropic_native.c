@@ -3,7 +3,10 @@
  * API to the gateway (sy_chat_req.native, api/surface.h), sent to an
  * Anthropic deployment nearly as it came: nothing is translated, so
  * what the canonical model lacks (cache_control, thinking blocks and
- * their signatures, documents, citations) reaches the provider intact.
+ * their signatures, documents, citations, search_result blocks and
+ * Anthropic's client tools such as text_editor_20250728, which the
+ * surface routes to Anthropic deployments alone) reaches the provider
+ * intact.
  *
  * Only an allow-list of the caller's top-level fields is kept: fields
  * that make the provider bill more than tokens (service_tier, speed,

@@ -6,8 +6,11 @@
  * chat completions) request tree that sy_chat_req_from_tree reads, so
  * any provider can serve it. The caller's own tree stays in
  * sy_chat_req.native: the Anthropic adapter sends that one as it came,
- * with nothing lost. This file has the top-level parameters and tools
- * and the surface table; the messages are anthropic_surface_msgs.c, what
+ * with nothing lost; a request using what only Anthropic has (its
+ * client tools, search_result blocks) is marked native-only
+ * (sy_native_req.required) and routed to Anthropic deployments alone.
+ * This file has the top-level parameters and tools and the surface
+ * table; the messages are anthropic_surface_msgs.c, what
  * goes back to the caller anthropic_surface_out.c.
  * SPDX-License-Identifier: MIT
  */
@@ -143,10 +146,59 @@ user_and_stream(struct msurf_tr *t, struct json_object *root,
 /* ------------------------------------------------------------------ */
 /* Tools                                                               */
 
-/* One tool: a client tool (no type, or "custom") becomes a function
- * tool; any other type is one of Anthropic's server tools (web search,
- * code execution, bash, text editor, computer use ...), which run at
- * Anthropic and which no other provider has. */
+/* Anthropic-defined client tools: the caller runs them, Anthropic's
+ * models are trained on their fixed schemas, and only Anthropic's API
+ * takes them. Their types are a prefix and a version date
+ * ("text_editor_20250728"); toolsets ("computer_toolset_20260801") are
+ * not among them. */
+static const char *const client_tools[] = { "bash_", "text_editor_",
+                                            "computer_", "memory_" };
+
+/* Is 'type' one of the client tools above, with an 8-digit date? */
+static bool
+client_tool(const char *type)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(client_tools); i++) {
+        size_t n = strlen(client_tools[i]);
+        if (strncmp(type, client_tools[i], n) != 0)
+            continue;
+        size_t d = 0;
+        while (type[n + d] >= '0' && type[n + d] <= '9')
+            d++;
+        return d == 8 && type[n + d] == '\0';
+    }
+    return false;
+}
+
+/* An Anthropic-defined client tool at 'at': its name, as a function tool
+ * without parameters in the canonical tree (so a forced tool_choice and
+ * the contract checks know the name); the tool object itself reaches an
+ * Anthropic deployment as sent (anthropic_native.c), and the request
+ * goes to no other. */
+static enum sy_err
+client_tool_entry(struct msurf_tr *t, struct json_object *tool, const char *at,
+                  const char *type, struct json_object *out)
+{
+    const char *name;
+    enum sy_err e = sy_msurf_str_member(t, tool, at, "name", true, &name);
+    if (e == SY_OK && name[0] == '\0')
+        e = sy_msurf_fail(t, at, "name",
+                          "String should have at least 1 character");
+    if (e != SY_OK)
+        return e;
+    sy_msurf_native_only(
+        t, at, sy_arena_printf(t->a, "the client tool '%.60s'", type));
+    json_object_array_add(
+        out, sy_adapter_obj("type", SY_JSTR("function"), "function",
+                            sy_adapter_obj("name", SY_JSTR(name), NULL), NULL));
+    return SY_OK;
+}
+
+/* One tool: a custom tool (no type, or "custom") becomes a function
+ * tool; an Anthropic-defined client tool (bash, text editor, computer
+ * use, memory) makes the request native-only; any other type is one of
+ * Anthropic's server tools (web search, code execution, ...), which run
+ * at Anthropic and which the gateway does not offer. */
 static enum sy_err
 one_tool(struct msurf_tr *t, struct json_object *tool, const char *at,
          struct json_object *out)
@@ -156,6 +208,8 @@ one_tool(struct msurf_tr *t, struct json_object *tool, const char *at,
     if (!sy_adapter_is(tool, json_type_object))
         return sy_msurf_fail(t, at, NULL, "Input should be a valid dictionary");
     enum sy_err e = sy_msurf_str_member(t, tool, at, "type", false, &type);
+    if (e == SY_OK && type != NULL && client_tool(type))
+        return client_tool_entry(t, tool, at, type, out);
     if (e == SY_OK && type != NULL && strcmp(type, "custom") != 0)
         return sy_msurf_fail(
             t, at, "type",
@@ -427,6 +481,7 @@ messages_parse(const struct sy_req *r, unsigned max_depth, struct sy_arena *a,
     out->native.root = root;
     out->native.version = r->anthropic_version;
     out->native.beta = r->anthropic_beta;
+    out->native.required = t.native_only;
     e = sy_chat_req_from_tree(tree, a, out, err);
     if (e != SY_OK)
         rename_param(&t);

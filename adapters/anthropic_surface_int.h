@@ -21,7 +21,12 @@ struct msurf_tr {
     struct sy_arena *a;
     struct sy_chat_error *err;
     struct json_object *msgs;
-    bool beta_format; /* the answer's schema came as output_format */
+    bool beta_format;        /* the answer's schema came as output_format */
+    const char *native_only; /* the first part of the request that only
+                                an Anthropic deployment can serve (a
+                                client tool such as bash_20250124, a
+                                search_result block), named for the
+                                caller; arena string, or NULL */
 };
 
 /* anthropic_surface_msgs.c: refuse the request (SY_EBADREQ); the
@@ -42,6 +47,9 @@ enum sy_err sy_msurf_str_member(struct msurf_tr *t, struct json_object *o,
  * message listing 'expected', or the server-tool reason. */
 enum sy_err sy_msurf_bad_tag(struct msurf_tr *t, const char *at,
                              const char *type, const char *expected);
+/* Note that the part at 'at' ('what', e.g. "the client tool 'x'") can
+ * only be sent natively; the first such part names the need. */
+void sy_msurf_native_only(struct msurf_tr *t, const char *at, const char *what);
 /* "system" and "messages" of the caller's body 'root' into t->msgs. */
 enum sy_err sy_msurf_messages(struct msurf_tr *t, struct json_object *root);
 

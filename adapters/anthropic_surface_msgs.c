@@ -4,7 +4,9 @@
  * kind) checked as Anthropic checks them and rebuilt as canonical
  * (OpenAI chat completions) messages, and the checking helpers that
  * anthropic_surface.c shares. Errors name Anthropic's parameter paths
- * ("messages.2.content.0.type: ...").
+ * ("messages.2.content.0.type: ..."). Blocks only Anthropic has
+ * (search_result) are checked here and mark the request native-only
+ * (sy_msurf_native_only).
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -84,6 +86,15 @@ sy_msurf_str_member(struct msurf_tr *t, struct json_object *o, const char *at,
         sy_msurf_member(t, o, at, key, json_type_string, required, &v);
     *s = v ? json_object_get_string(v) : NULL;
     return e;
+}
+
+/* The first part of the request that needs an Anthropic deployment
+ * names the need (sy_chat_req.native.required, set by the parse). */
+void
+sy_msurf_native_only(struct msurf_tr *t, const char *at, const char *what)
+{
+    if (t->native_only == NULL)
+        t->native_only = sy_arena_printf(t->a, "%s: %s", at, what);
 }
 
 /* The "type" of block 'b' at 'at' (an object with a string type). */
@@ -314,6 +325,41 @@ document_part(struct msurf_tr *t, struct json_object *b, const char *at,
                             "'base64', 'text', 'content', 'url', 'file'");
 }
 
+/* A search_result block (a caller's own search results, which
+ * Anthropic cites): checked as Anthropic's SDK types it (source, title,
+ * text blocks as content) and sent only natively, since no other
+ * provider has citations of it; its texts become text parts of the
+ * canonical tree, so the prompt's size is estimated. */
+static enum sy_err
+search_result_part(struct msurf_tr *t, struct json_object *b, const char *at,
+                   struct json_object *parts)
+{
+    const char *source, *title;
+    struct json_object *c = NULL;
+    enum sy_err e = sy_msurf_str_member(t, b, at, "source", true, &source);
+    if (e == SY_OK)
+        e = sy_msurf_str_member(t, b, at, "title", true, &title);
+    if (e == SY_OK)
+        e = sy_msurf_member(t, b, at, "content", json_type_array, true, &c);
+    size_t n = c != NULL ? json_object_array_length(c) : 0;
+    for (size_t i = 0; e == SY_OK && i < n; i++) {
+        const char *cat = sy_arena_printf(t->a, "%s.content.%zu", at, i);
+        const char *type;
+        struct json_object *text;
+        e = block_type(t, json_object_array_get_idx(c, i), cat, &type);
+        if (e == SY_OK && strcmp(type, "text") != 0)
+            e = sy_msurf_bad_tag(t, cat, type, "'text'");
+        if (e == SY_OK)
+            e = text_member(t, json_object_array_get_idx(c, i), cat, "text",
+                            &text);
+        if (e == SY_OK)
+            text_part(parts, text);
+    }
+    if (e == SY_OK)
+        sy_msurf_native_only(t, at, "a 'search_result' block");
+    return e;
+}
+
 /* One block of a user turn other than tool_result, into 'parts'. */
 static enum sy_err
 user_part(struct msurf_tr *t, struct json_object *b, const char *at,
@@ -330,8 +376,11 @@ user_part(struct msurf_tr *t, struct json_object *b, const char *at,
         return image_part(t, b, at, parts);
     if (strcmp(type, "document") == 0)
         return document_part(t, b, at, parts);
+    if (strcmp(type, "search_result") == 0)
+        return search_result_part(t, b, at, parts);
     return sy_msurf_bad_tag(t, at, type,
-                            "'text', 'image', 'document', 'tool_result'");
+                            "'text', 'image', 'document', 'search_result', "
+                            "'tool_result'");
 }
 
 /* A tool_result block: a canonical "tool" message (appended now, so it

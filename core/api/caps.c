@@ -192,6 +192,8 @@ sy_caps_defaults(const char *provider_type, const char *model,
                  unsigned adapter_caps, struct sy_caps *out)
 {
     memset(out, 0, sizeof(*out));
+    /* The provider type is its adapter's name (adapters/registry.c). */
+    out->dialect = provider_type;
     out->tools = (adapter_caps & SY_CAP_TOOLS) != 0;
     out->parallel_tools = (adapter_caps & SY_CAP_PARALLEL_TOOLS) != 0;
     out->json_object = (adapter_caps & SY_CAP_JSON_OBJECT) != 0;
@@ -232,6 +234,15 @@ sy_caps_check(const struct sy_caps *c, const struct sy_needs *n, char *buf,
     const char *why = NULL;
     if (c->embeddings_only) {
         snprintf(buf, buflen, "an embeddings model (no chat)");
+        return buf;
+    }
+    /* A request only its own wire format can carry (a provider's
+     * client tool, ...): first, as no other capability makes up for it. */
+    if (n->native_dialect != NULL &&
+        (c->dialect == NULL || strcmp(c->dialect, n->native_dialect) != 0)) {
+        snprintf(buf, buflen, "%.100s needs a deployment of type '%.20s'",
+                 n->native_why != NULL ? n->native_why : "the request",
+                 n->native_dialect);
         return buf;
     }
     const char *field = sy_caps_refused_field(c, n);

@@ -29,6 +29,10 @@ struct sy_caps {
                                    model family; see caps.c) */
     uint32_t allow_fields;      /* SY_FIELD_* bits: billed request fields
                                    the operator allows ("allow_fields") */
+    const char *dialect;        /* the wire format its adapter speaks (the
+                                   provider type, e.g. "anthropic"),
+                                   borrowed from the config; NULL:
+                                   unknown, serves no native-only need */
 };
 
 /* Request fields that change what the provider bills or retains. A
@@ -61,6 +65,12 @@ struct sy_needs {
     uint32_t images;       /* image parts in the messages */
     uint32_t choices;      /* n (1 when not given) */
     uint32_t fields;       /* SY_FIELD_* bits the request uses */
+    /* Served only by a deployment that speaks the caller's own wire
+     * format (sy_chat_req.native.required): that format's adapter name
+     * ("anthropic"), and what needs it, for the refusal. Both borrowed
+     * from the request; NULL: any deployment. */
+    const char *native_dialect;
+    const char *native_why;
 };
 
 const char *sy_caps_unpriced_field(const struct sy_needs *n);

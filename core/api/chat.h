@@ -47,6 +47,12 @@ struct sy_native_req {
     struct json_object *root; /* the client's body; arena cleanup */
     const char *version;      /* the client's anthropic-version, or NULL */
     const char *beta;         /* the client's anthropic-beta, or NULL */
+    const char *required;     /* set when the request can only be sent
+                                 natively (to a deployment whose adapter
+                                 is 'dialect'): what needs it, for the
+                                 caller ("tools.0: the client tool
+                                 'bash_20250124'"); static or arena
+                                 string. NULL: any deployment */
 };
 
 struct sy_chat_req {

@@ -1,7 +1,8 @@
 /*
  * chat_needs.c - what a parsed chat request needs from a deployment
  * (core/api/caps.h): streaming, tools, answer formats, the billed fields
- * it uses, its number of choices and an estimate of its prompt's size.
+ * it uses, its number of choices, an estimate of its prompt's size, and
+ * whether only a deployment of the caller's own wire format can take it.
  * Kept apart from chat.c, which parses and validates: this only reads a
  * request that already passed those checks.
  * SPDX-License-Identifier: MIT
@@ -118,6 +119,10 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
     n->max_tokens = r->max_tokens > 0 ? (uint64_t)r->max_tokens : 0;
     n->choices = sy_chat_req_choices(r);
     n->fields = sy_chat_req_fields(r);
+    if (r->native.required != NULL && r->native.dialect != NULL) {
+        n->native_dialect = r->native.dialect;
+        n->native_why = r->native.required;
+    }
     bool none = json_object_object_get_ex(root, "tool_choice", &v) &&
                 json_object_is_type(v, json_type_string) &&
                 strcmp(json_object_get_string(v), "none") == 0;

@@ -3,10 +3,15 @@
  * Anthropic Messages surface (adapters/anthropic_surface.c,
  * anthropic_surface_msgs.c): a Messages request into the canonical
  * request, every mapping, and refusals that name Anthropic's parameter
- * paths. Replies, streams and error bodies: test_messages_reply.c.
+ * paths, and what only Anthropic serves (its client tools, search_result
+ * blocks) marking the request native-only, which the capability check
+ * (core/api/caps.c) then holds to Anthropic deployments. Replies, streams
+ * and error bodies: test_messages_reply.c.
  * SPDX-License-Identifier: MIT
  */
 #include "messages_fixture.h"
+#include "api/adapter.h"
+#include "api/caps.h"
 
 static enum sy_err
 parse_raw(const char *body, unsigned depth)
@@ -414,6 +419,159 @@ test_refusals(void **state)
 #undef M
 }
 
+/* ------------------------------------------------------------------ */
+/* Native-only requests                                                */
+
+/* Anthropic's client tools are taken, passed in the caller's tree as
+ * they came, named in the canonical tree (a forced tool_choice finds
+ * them), and mark the request native-only; toolsets, server tools and
+ * malformed versions are still refused. */
+static void
+test_client_tools(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("{" BASE ",'messages':[{'role':'user','content':'w'}],"
+              "'tools':[{'name':'get','input_schema':{'type':'object'}},"
+              "{'type':'text_editor_20250728','name':"
+              "'str_replace_based_edit_tool','max_characters':1000}],"
+              "'tool_choice':{'type':'tool','name':"
+              "'str_replace_based_edit_tool'}}"),
+        SY_OK);
+    assert_string_equal(text_at("tools.1"),
+                        J("{'type':'function','function':{'name':"
+                          "'str_replace_based_edit_tool'}}"));
+    assert_string_equal(text_at("tool_choice.function.name"),
+                        "\"str_replace_based_edit_tool\"");
+    assert_string_equal(
+        json_object_to_json_string_ext(at(req.native.root, "tools.1"),
+                                       JSON_C_TO_STRING_PLAIN),
+        J("{'type':'text_editor_20250728','name':"
+          "'str_replace_based_edit_tool','max_characters':1000}"));
+    assert_non_null(req.native.required);
+    assert_string_equal(req.native.required,
+                        "tools.1: the client tool 'text_editor_20250728'");
+
+    static const char *const ok[] = {
+        "{'type':'bash_20250124','name':'bash'}",
+        "{'type':'text_editor_20250124','name':'str_replace_editor'}",
+        "{'type':'text_editor_20250429','name':"
+        "'str_replace_based_edit_tool'}",
+        "{'type':'computer_20250124','name':'computer',"
+        "'display_width_px':1024,'display_height_px':768}",
+        "{'type':'memory_20250818','name':'memory','cache_control':"
+        "{'type':'ephemeral'}}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(ok); i++) {
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{" BASE ",'messages':[{'role':'user','content':'w'}],"
+                 "'tools':[%s]}",
+                 ok[i]);
+        if (parse(body) != SY_OK)
+            fail_msg("%s refused: %s", ok[i], perr.message);
+        assert_non_null(req.native.required);
+        assert_non_null(strstr(req.native.required, "tools.0: the client "));
+    }
+    /* Custom tools alone: any deployment. */
+    assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
+                           "'w'}],'tools':[{'name':'get','input_schema':{}}]}"),
+                     SY_OK);
+    assert_null(req.native.required);
+
+#define M "'messages':[{'role':'user','content':'w'}]"
+    refused("{" BASE "," M ",'tools':[{'type':'bash_2025012','name':'bash'}]}",
+            "tools.0.type", "server tool");
+    refused("{" BASE "," M ",'tools':[{'type':'bash_20250124x','name':"
+            "'bash'}]}",
+            "tools.0.type", "server tool");
+    refused("{" BASE "," M ",'tools':[{'type':'computer_toolset_20260801'}]}",
+            "tools.0.type", "server tool");
+    refused("{" BASE "," M ",'tools':[{'type':'code_execution_20250825',"
+            "'name':'code_execution'}]}",
+            "tools.0.type", "server tool");
+    refused("{" BASE "," M ",'tools':[{'type':'text_editor_20250728'}]}",
+            "tools.0.name", "Field required");
+    refused("{" BASE "," M ",'tools':[{'type':'bash_20250124','name':''}]}",
+            "tools.0.name", "at least 1 character");
+#undef M
+}
+
+/* search_result blocks, in a user turn and in a tool result: checked,
+ * their texts in the canonical tree, the request native-only. */
+static void
+test_search_result(void **state)
+{
+    (void)state;
+#define SR                                                           \
+    "{'type':'search_result','source':'https://x.test/a','title':"   \
+    "'A','content':[{'type':'text','text':'found it'}],'citations':" \
+    "{'enabled':true}}"
+    assert_int_equal(parse("{" BASE
+                           ",'messages':[{'role':'user','content':[{'type':"
+                           "'text','text':'q'}," SR "]}]}"),
+                     SY_OK);
+    assert_string_equal(str_at("messages.0.content.1.text"), "found it");
+    assert_string_equal(req.native.required,
+                        "messages.0.content.1: a 'search_result' block");
+    assert_int_equal(
+        parse("{" BASE ",'messages':[{'role':'user','content':'q'},{'role':"
+              "'assistant','content':[{'type':'tool_use','id':'t1','name':"
+              "'find','input':{}}]},{'role':'user','content':[{'type':"
+              "'tool_result','tool_use_id':'t1','content':[" SR "]}]}]}"),
+        SY_OK);
+    assert_string_equal(req.native.required,
+                        "messages.2.content.0.content.0: a 'search_result' "
+                        "block");
+    refused("{" BASE ",'messages':[{'role':'user','content':[{'type':"
+            "'search_result','source':'s','content':[]}]}]}",
+            "messages.0.content.0.title", "Field required");
+    refused("{" BASE ",'messages':[{'role':'user','content':[{'type':"
+            "'search_result','source':'s','title':'t','content':[{'type':"
+            "'image','source':{'type':'url','url':'u'}}]}]}]}",
+            "messages.0.content.0.content.0.type", "Input tag 'image'");
+#undef SR
+}
+
+/* The need reaches the capability check: an Anthropic deployment serves
+ * a native-only request, an OpenAI one (or one of no known dialect) is
+ * excluded with a reason naming the tool and the deployment type it
+ * needs; a request without the need is served by both. */
+static void
+test_native_only_caps(void **state)
+{
+    (void)state;
+    unsigned bits = SY_CAP_TOOLS | SY_CAP_STREAM | SY_CAP_VISION;
+    struct sy_caps ant, oai, none;
+    sy_caps_defaults("anthropic", "claude-x", bits, &ant);
+    sy_caps_defaults("openai", "gpt-4o", bits, &oai);
+    none = oai;
+    none.dialect = NULL;
+    struct sy_needs n;
+    char why[160];
+    assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
+                           "'w'}],'tools':[{'type':'bash_20250124','name':"
+                           "'bash'}]}"),
+                     SY_OK);
+    sy_chat_req_needs(&req, &n);
+    assert_string_equal(n.native_dialect, "anthropic");
+    assert_true(n.tools);
+    assert_null(sy_caps_check(&ant, &n, why, sizeof(why)));
+    const char *w = sy_caps_check(&oai, &n, why, sizeof(why));
+    assert_non_null(w);
+    assert_string_equal(w, "tools.0: the client tool 'bash_20250124' needs a "
+                           "deployment of type 'anthropic'");
+    assert_non_null(sy_caps_check(&none, &n, why, sizeof(why)));
+
+    assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
+                           "'w'}]}"),
+                     SY_OK);
+    sy_chat_req_needs(&req, &n);
+    assert_null(n.native_dialect);
+    assert_null(sy_caps_check(&oai, &n, why, sizeof(why)));
+    assert_null(sy_caps_check(&ant, &n, why, sizeof(why)));
+}
+
 static void
 test_reject_depth(void **state)
 {
@@ -452,6 +610,9 @@ main(void)
         T(test_thinking_and_output),
         T(test_refusals),
         T(test_reject_depth),
+        T(test_client_tools),
+        T(test_search_result),
+        T(test_native_only_caps),
 #undef T
     };
     return cmocka_run_group_tests_name("messages_surface", tests, NULL, NULL);

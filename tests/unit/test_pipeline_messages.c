@@ -6,8 +6,9 @@
  * by an Anthropic deployment (natively: the caller's body as it sent it,
  * the provider's reply and events unchanged), failover from one to the
  * other, Anthropic's error shape on this surface (before and during a
- * stream), the key from x-api-key, and count_tokens native and
- * estimated.
+ * stream), the key from x-api-key, count_tokens native and estimated,
+ * and a request with an Anthropic client tool (native-only) routed to
+ * the Anthropic deployment alone, or refused where there is none.
  * SPDX-License-Identifier: MIT
  */
 #include "pipeline_fixture.h"
@@ -38,6 +39,7 @@ static const char config_text[] =
     "'oai':{'deployments':['do']},"
     "'ant':{'deployments':['da']},"
     "'mix':{'deployments':['da','do'],'strategy':'priority'},"
+    "'mixo':{'deployments':['do','da'],'strategy':'priority'},"
     "'clamped':{'deployments':['dsmall'],'clamp_max_tokens':true},"
     "'small':{'deployments':['dsmall']}}}";
 
@@ -453,6 +455,53 @@ test_native_tail_and_thinking(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* An Anthropic client tool: only an Anthropic deployment can take the
+ * request, even one ranked after an OpenAI one, and it gets the tool as
+ * the caller sent it; a group without one refuses it (400, Anthropic's
+ * shape, the tool named), and nothing is sent. */
+static void
+test_client_tool_native_only(void **state)
+{
+    (void)state;
+#define EDITOR                                             \
+    "{'type':'text_editor_20250728','name':"               \
+    "'str_replace_based_edit_tool','max_characters':5000," \
+    "'cache_control':{'type':'ephemeral'}}"
+    fake_push(200, JSON, anthropic_reply);
+    serve("{'model':'mixo','max_tokens':100,'tools':[" EDITOR "]," MSGS "}");
+    expect_status(200);
+    assert_int_equal(fake_at, 1);
+    assert_string_equal(fake_seen[0].url, "http://a.test/v1/messages");
+    assert_string_equal(hdr("x-switchyard-deployment"), "da");
+    const char *route = hdr("x-switchyard-route");
+    assert_non_null(route);
+    if (strstr(route, "anthropic") == NULL)
+        fail_msg("the route does not say why 'do' was left out: %s", route);
+    struct json_object *up = json_tokener_parse(fake_seen[0].body);
+    assert_non_null(up);
+    struct json_object *want = json_tokener_parse(
+        "{\"type\":\"text_editor_20250728\",\"name\":"
+        "\"str_replace_based_edit_tool\",\"max_characters\":5000,"
+        "\"cache_control\":{\"type\":\"ephemeral\"}}");
+    assert_int_equal(json_object_array_length(jget(up, "tools")), 1);
+    assert_true(json_object_equal(
+        json_object_array_get_idx(jget(up, "tools"), 0), want));
+    json_object_put(want);
+    json_object_put(up);
+    assert_string_equal(body, anthropic_reply);
+
+    serve("{'model':'oai','max_tokens':100,'tools':[" EDITOR "]," MSGS "}");
+    expect_status(400);
+    expect_anthropic_error("invalid_request_error");
+    const char *msg =
+        json_object_get_string(jget(jget(doc, "error"), "message"));
+    if (strstr(msg, "'text_editor_20250728'") == NULL ||
+        strstr(msg, "type 'anthropic'") == NULL || strstr(msg, "do (") == NULL)
+        fail_msg("the refusal does not explain itself: %s", msg);
+    assert_int_equal(fake_at, 1); /* nothing more was sent */
+#undef EDITOR
+}
+
 int
 main(void)
 {
@@ -468,6 +517,7 @@ main(void)
         T(test_clamp_max_tokens),
         T(test_native_early_overload),
         T(test_native_tail_and_thinking),
+        T(test_client_tool_native_only),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
