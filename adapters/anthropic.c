@@ -236,38 +236,8 @@ read_usage(struct json_object *uo, int64_t *in, int64_t *cr, int64_t *cw,
 /* Text goes from the provider's JSON strings to the canonical ones with
  * json-c's length, never as C strings: "\u0000" is valid JSON, and
  * strlen would cut the text at it, so the caller would get other text
- * than the provider sent. */
-
-/* String member 'key' of 'o', or NULL (absent, or not a string). */
-static struct json_object *
-str_member(struct json_object *o, const char *key)
-{
-    struct json_object *v = sy_adapter_get(o, key);
-    return sy_adapter_is(v, json_type_string) ? v : NULL;
-}
-
-/* A new JSON string of the bytes of JSON string 'v'. */
-static struct json_object *
-str_copy(struct json_object *v)
-{
-    return json_object_new_string_len(json_object_get_string(v),
-                                      json_object_get_string_len(v));
-}
-
-/* True when 'v' is a JSON string with at least one byte. */
-static bool
-has_text(struct json_object *v)
-{
-    return v != NULL && json_object_get_string_len(v) > 0;
-}
-
-/* Append the bytes of JSON string 'v' to 's'. */
-static void
-buf_str(struct sy_buf *s, struct json_object *v)
-{
-    sy_buf_append(s, json_object_get_string(v),
-                  (size_t)json_object_get_string_len(v));
-}
+ * than the provider sent. The helpers for it are
+ * sy_adapter_str_member and friends (common.c). */
 
 /* The content blocks of a reply into the canonical assistant message
  * '*msg': text as content, tool_use blocks as tool_calls (the JSON
@@ -291,11 +261,11 @@ reply_message(struct sy_adapter_call *call, struct json_object *content,
         const char *bt = sy_adapter_get_str(b, "type");
         struct json_object *t = NULL;
         if (bt != NULL && strcmp(bt, "text") == 0 &&
-            (t = str_member(b, "text")) != NULL) {
-            buf_str(&text, t);
+            (t = sy_adapter_str_member(b, "text")) != NULL) {
+            sy_adapter_buf_str(&text, t);
         } else if (bt != NULL && strcmp(bt, "thinking") == 0 &&
-                   (t = str_member(b, "thinking")) != NULL) {
-            buf_str(&thought, t);
+                   (t = sy_adapter_str_member(b, "thinking")) != NULL) {
+            sy_adapter_buf_str(&thought, t);
         } else if (bt != NULL && strcmp(bt, "tool_use") == 0) {
             const char *id = sy_adapter_get_str(b, "id");
             const char *name = sy_adapter_get_str(b, "name");
@@ -450,10 +420,12 @@ block_at(struct anthropic_ctx *x, int64_t index)
 static enum sy_err
 emit_reasoning(struct anthropic_ctx *x, struct json_object *piece)
 {
-    if (!has_text(piece))
+    if (!sy_adapter_has_text(piece))
         return SY_OK;
     return emit_delta(
-        x, sy_adapter_obj("reasoning_content", str_copy(piece), NULL), NULL);
+        x,
+        sy_adapter_obj("reasoning_content", sy_adapter_str_copy(piece), NULL),
+        NULL);
 }
 
 static enum sy_err
@@ -470,15 +442,16 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
     b->input = false;
     if (strcmp(type, "text") == 0) {
         b->kind = BLOCK_TEXT;
-        struct json_object *t = str_member(cb, "text");
-        if (has_text(t))
-            return emit_delta(x, sy_adapter_obj("content", str_copy(t), NULL),
-                              NULL);
+        struct json_object *t = sy_adapter_str_member(cb, "text");
+        if (sy_adapter_has_text(t))
+            return emit_delta(
+                x, sy_adapter_obj("content", sy_adapter_str_copy(t), NULL),
+                NULL);
         return SY_OK;
     }
     if (strcmp(type, "thinking") == 0) {
         b->kind = BLOCK_THINKING;
-        return emit_reasoning(x, str_member(cb, "thinking"));
+        return emit_reasoning(x, sy_adapter_str_member(cb, "thinking"));
     }
     if (strcmp(type, "tool_use") != 0) {
         b->kind = BLOCK_OTHER;
@@ -532,12 +505,12 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
                                       "without index or type");
     struct json_object *piece = NULL;
     if (strcmp(type, "thinking_delta") == 0)
-        return emit_reasoning(x, str_member(delta, "thinking"));
+        return emit_reasoning(x, sy_adapter_str_member(delta, "thinking"));
     if (strcmp(type, "text_delta") == 0)
-        piece = str_member(delta, "text");
+        piece = sy_adapter_str_member(delta, "text");
     else if (strcmp(type, "input_json_delta") == 0)
-        piece = str_member(delta, "partial_json");
-    if (!has_text(piece))
+        piece = sy_adapter_str_member(delta, "partial_json");
+    if (!sy_adapter_has_text(piece))
         return SY_OK; /* signatures, citations: not shown */
     return emit_input(x, b, json_object_get_string(piece),
                       (size_t)json_object_get_string_len(piece));

@@ -147,30 +147,15 @@ turn_open(struct turns *t, const char *role)
 /* Text goes from the caller's JSON strings to the provider's with
  * json-c's length, never as C strings: "\u0000" is valid JSON, and
  * strlen would cut the text at it, so the provider would see other text
- * than the caller sent. */
-
-/* String member 'key' of 'o', or NULL (absent, or not a string). */
-static struct json_object *
-str_member(struct json_object *o, const char *key)
-{
-    struct json_object *v = sy_adapter_get(o, key);
-    return sy_adapter_is(v, json_type_string) ? v : NULL;
-}
-
-/* A new JSON string of the bytes of JSON string 'v'. */
-static struct json_object *
-str_copy(struct json_object *v)
-{
-    return json_object_new_string_len(json_object_get_string(v),
-                                      json_object_get_string_len(v));
-}
+ * than the caller sent. The helpers for it are
+ * sy_adapter_str_member and friends (common.c). */
 
 /* A text block holding JSON string 'text'. */
 static struct json_object *
 text_block(struct json_object *text, struct json_object *cache_control)
 {
-    struct json_object *b =
-        sy_adapter_obj("type", SY_JSTR("text"), "text", str_copy(text), NULL);
+    struct json_object *b = sy_adapter_obj("type", SY_JSTR("text"), "text",
+                                           sy_adapter_str_copy(text), NULL);
     if (cache_control != NULL)
         json_object_object_add(b, "cache_control",
                                json_object_get(cache_control));
@@ -247,7 +232,7 @@ content_blocks(struct turns *t, struct json_object *content, size_t i,
     for (size_t j = 0; j < n; j++) {
         struct json_object *part = json_object_array_get_idx(content, j);
         const char *type = sy_adapter_get_str(part, "type");
-        struct json_object *text = str_member(part, "text");
+        struct json_object *text = sy_adapter_str_member(part, "text");
         if (strcmp(type, "text") == 0) {
             if (text != NULL && json_object_get_string_len(text) > 0)
                 json_object_array_add(
@@ -315,7 +300,7 @@ tool_text(struct json_object *content, bool *other)
 {
     *other = false;
     if (sy_adapter_is(content, json_type_string))
-        return str_copy(content);
+        return sy_adapter_str_copy(content);
     size_t n = sy_adapter_is(content, json_type_array)
                    ? json_object_array_length(content)
                    : 0;
@@ -326,7 +311,7 @@ tool_text(struct json_object *content, bool *other)
     for (size_t i = 0; i < n; i++) {
         struct json_object *part = json_object_array_get_idx(content, i);
         const char *type = sy_adapter_get_str(part, "type");
-        struct json_object *text = str_member(part, "text");
+        struct json_object *text = sy_adapter_str_member(part, "text");
         if (type == NULL || strcmp(type, "text") != 0 || text == NULL) {
             *other = true;
             continue;

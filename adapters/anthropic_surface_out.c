@@ -191,38 +191,16 @@ first_choice(struct json_object *root)
 /* Text goes from the provider's JSON strings to the caller's with
  * json-c's length, never as C strings: "\u0000" is valid JSON, and
  * strlen would cut the text at it, so the caller would get other text
- * than the provider sent. */
-
-/* String member 'key' of 'o', or NULL (absent, or not a string). */
-static struct json_object *
-str_member(struct json_object *o, const char *key)
-{
-    struct json_object *v = sy_adapter_get(o, key);
-    return sy_adapter_is(v, json_type_string) ? v : NULL;
-}
-
-/* A new JSON string of the bytes of JSON string 'v'. */
-static struct json_object *
-str_copy(struct json_object *v)
-{
-    return json_object_new_string_len(json_object_get_string(v),
-                                      json_object_get_string_len(v));
-}
-
-/* True when 'v' is a JSON string with at least one byte. */
-static bool
-has_text(struct json_object *v)
-{
-    return v != NULL && json_object_get_string_len(v) > 0;
-}
+ * than the provider sent. The helpers for it are
+ * sy_adapter_str_member and friends (common.c). */
 
 /* The reasoning text of a message or delta ("reasoning_content", or
  * OpenRouter's "reasoning") as a JSON string, or NULL. */
 static struct json_object *
 reasoning_of(struct json_object *o)
 {
-    struct json_object *r = str_member(o, "reasoning_content");
-    return r != NULL ? r : str_member(o, "reasoning");
+    struct json_object *r = sy_adapter_str_member(o, "reasoning_content");
+    return r != NULL ? r : sy_adapter_str_member(o, "reasoning");
 }
 
 /* ------------------------------------------------------------------ */
@@ -247,7 +225,7 @@ static struct json_object *
 content_text(struct json_object *content)
 {
     if (sy_adapter_is(content, json_type_string))
-        return str_copy(content);
+        return sy_adapter_str_copy(content);
     size_t n = sy_adapter_is(content, json_type_array)
                    ? json_object_array_length(content)
                    : 0;
@@ -258,7 +236,7 @@ content_text(struct json_object *content)
     for (size_t i = 0; i < n; i++) {
         struct json_object *part = json_object_array_get_idx(content, i);
         const char *type = sy_adapter_get_str(part, "type");
-        struct json_object *text = str_member(part, "text");
+        struct json_object *text = sy_adapter_str_member(part, "text");
         if (type == NULL || strcmp(type, "text") != 0 || text == NULL)
             continue;
         if (any)
@@ -279,18 +257,18 @@ static bool
 message_blocks(struct json_object *msg, struct json_object *content)
 {
     struct json_object *r = reasoning_of(msg);
-    if (has_text(r))
+    if (sy_adapter_has_text(r))
         json_object_array_add(content,
                               sy_adapter_obj("type", SY_JSTR("thinking"),
-                                             "thinking", str_copy(r),
+                                             "thinking", sy_adapter_str_copy(r),
                                              "signature", SY_JSTR(""), NULL));
     struct json_object *text = content_text(sy_adapter_get(msg, "content"));
-    if (!has_text(text)) {
+    if (!sy_adapter_has_text(text)) {
         json_object_put(text);
-        struct json_object *refusal = str_member(msg, "refusal");
-        text = refusal != NULL ? str_copy(refusal) : NULL;
+        struct json_object *refusal = sy_adapter_str_member(msg, "refusal");
+        text = refusal != NULL ? sy_adapter_str_copy(refusal) : NULL;
     }
-    if (has_text(text))
+    if (sy_adapter_has_text(text))
         json_object_array_add(content, sy_adapter_obj("type", SY_JSTR("text"),
                                                       "text", text, NULL));
     else
@@ -445,7 +423,7 @@ static void
 text_piece(struct msurf_stream *s, enum msurf_block kind,
            struct json_object *piece, struct sy_buf *out)
 {
-    if (!has_text(piece))
+    if (!sy_adapter_has_text(piece))
         return;
     bool think = kind == MSURF_THINKING;
     if (s->open != kind)
@@ -457,7 +435,7 @@ text_piece(struct msurf_stream *s, enum msurf_block kind,
                                            SY_JSTR(""), NULL),
                     out);
     block_delta(s, think ? "thinking_delta" : "text_delta",
-                think ? "thinking" : "text", str_copy(piece), out);
+                think ? "thinking" : "text", sy_adapter_str_copy(piece), out);
 }
 
 /* One canonical tool_calls entry: a new tool_use block when its index
@@ -470,7 +448,7 @@ tool_piece(struct msurf_stream *s, struct json_object *tc, struct sy_buf *out)
     int64_t index = 0;
     sy_adapter_get_int(tc, "index", &index);
     struct json_object *fn = sy_adapter_get(tc, "function");
-    struct json_object *args = str_member(fn, "arguments");
+    struct json_object *args = sy_adapter_str_member(fn, "arguments");
     if (s->open != MSURF_TOOL || s->tool != index) {
         uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
         if ((s->tools_seen & bit) != 0)
@@ -487,8 +465,9 @@ tool_piece(struct msurf_stream *s, struct json_object *tc, struct sy_buf *out)
             SY_JSTR(name ? name : ""), "input", json_object_new_object(), NULL);
         block_start(s, MSURF_TOOL, index, b, out);
     }
-    if (has_text(args))
-        block_delta(s, "input_json_delta", "partial_json", str_copy(args), out);
+    if (sy_adapter_has_text(args))
+        block_delta(s, "input_json_delta", "partial_json",
+                    sy_adapter_str_copy(args), out);
 }
 
 /* The table's stream_chunk slot: one chat.completion.chunk. */
@@ -510,8 +489,8 @@ sy_msurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
     struct json_object *choice = first_choice(o);
     struct json_object *delta = sy_adapter_get(choice, "delta");
     text_piece(s, MSURF_THINKING, reasoning_of(delta), out);
-    text_piece(s, MSURF_TEXT, str_member(delta, "content"), out);
-    text_piece(s, MSURF_TEXT, str_member(delta, "refusal"), out);
+    text_piece(s, MSURF_TEXT, sy_adapter_str_member(delta, "content"), out);
+    text_piece(s, MSURF_TEXT, sy_adapter_str_member(delta, "refusal"), out);
     struct json_object *calls = sy_adapter_get(delta, "tool_calls");
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)

@@ -86,6 +86,40 @@ sy_adapter_get_strn(struct json_object *o, const char *key, size_t *len)
     return json_object_get_string(v);
 }
 
+/* Text goes between JSON strings with json-c's length, never as C
+ * strings: "\u0000" is valid JSON, and strlen would cut the text at it.
+ * String member 'key' of 'o' as a JSON string (borrowed from 'o'), or
+ * NULL (absent, or not a string). */
+struct json_object *
+sy_adapter_str_member(struct json_object *o, const char *key)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    return sy_adapter_is(v, json_type_string) ? v : NULL;
+}
+
+/* A new JSON string of the bytes of JSON string 'v'. */
+struct json_object *
+sy_adapter_str_copy(struct json_object *v)
+{
+    return json_object_new_string_len(json_object_get_string(v),
+                                      json_object_get_string_len(v));
+}
+
+/* True when 'v' is a JSON string with at least one byte. */
+bool
+sy_adapter_has_text(struct json_object *v)
+{
+    return v != NULL && json_object_get_string_len(v) > 0;
+}
+
+/* Append the bytes of JSON string 'v' to 's'. */
+void
+sy_adapter_buf_str(struct sy_buf *s, struct json_object *v)
+{
+    sy_buf_append(s, json_object_get_string(v),
+                  (size_t)json_object_get_string_len(v));
+}
+
 /* Integer (or integral number) member 'key' of 'o' into 'out'. */
 bool
 sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out)

@@ -28,6 +28,13 @@ struct json_object *sy_adapter_get(struct json_object *o, const char *key);
 const char *sy_adapter_get_str(struct json_object *o, const char *key);
 const char *sy_adapter_get_strn(struct json_object *o, const char *key,
                                 size_t *len);
+/* NUL-safe JSON string helpers: text is taken with json-c's length, so a
+ * "\u0000" in it is kept. */
+struct json_object *sy_adapter_str_member(struct json_object *o,
+                                          const char *key);
+struct json_object *sy_adapter_str_copy(struct json_object *v);
+bool sy_adapter_has_text(struct json_object *v);
+void sy_adapter_buf_str(struct sy_buf *s, struct json_object *v);
 bool sy_adapter_get_int(struct json_object *o, const char *key, int64_t *out);
 bool sy_adapter_is(struct json_object *o, json_type t);
 const char *sy_adapter_json_text(struct json_object *o, size_t *len);

@@ -460,18 +460,6 @@ struct items_query {
     const char *after; /* an item id: the page starts after it; or NULL */
 };
 
-static int
-hex_val(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* [s, s+n) percent-decoded ('+' a space) into the arena; NULL for a bad
  * escape or a NUL byte. */
 static char *
@@ -484,8 +472,8 @@ query_decode(struct sy_arena *a, const char *s, size_t n)
         if (ch == '+') {
             ch = ' ';
         } else if (ch == '%') {
-            int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_val(s[i + 2]) : -1;
+            int hi = i + 2 < n ? sy_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? sy_hexval((unsigned char)s[i + 2]) : -1;
             if (lo < 0)
                 return NULL;
             ch = hi * 16 + lo;
@@ -499,6 +487,21 @@ query_decode(struct sy_arena *a, const char *s, size_t n)
     return out;
 }
 
+/* 'v' as an error message may show it: at most 'cap' bytes, each one
+ * outside printable ASCII (a control byte, a piece of UTF-8 the cut may
+ * split, a byte that is no UTF-8 at all) shown as '?', so the message
+ * stays valid UTF-8 whatever the caller sent. */
+static const char *
+shown(struct sy_arena *a, const char *v, size_t cap)
+{
+    size_t n = strnlen(v, cap);
+    char *out = sy_arena_alloc(a, n + 1);
+    for (size_t i = 0; i < n; i++)
+        out[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 /* A 400 naming query parameter 'param', in OpenAI's shape. */
 static bool
 bad_query(struct pctx *c, const char *param, const char *msg)
@@ -509,13 +512,22 @@ bad_query(struct pctx *c, const char *param, const char *msg)
 }
 
 /* Read 'query' ("" when the request has none) into '*q'. False when the caller
- * has been answered (a 400). Unknown parameters are ignored. */
+ * has been answered (a 400). Unknown parameters are ignored; a repeated
+ * one counts as its last. The transport keeps SY_CGI_PARAM_MAX bytes of
+ * a parameter (fcgi/request.c): a query string that long may have been
+ * cut, and the parameters after the cut lost, so it is refused. */
 static bool
 items_query(struct pctx *c, const char *query, struct items_query *q)
 {
     q->asc = false;
     q->limit = 20;
     q->after = NULL;
+    if (strnlen(query, SY_CGI_PARAM_MAX) >= SY_CGI_PARAM_MAX)
+        return bad_query(c, NULL,
+                         sy_arena_printf(&c->w->arena,
+                                         "Invalid query string: longer than "
+                                         "%d bytes.",
+                                         SY_CGI_PARAM_MAX - 1));
     for (const char *p = query; p != NULL && *p != '\0';) {
         size_t n = strcspn(p, "&");
         const char *eq = memchr(p, '=', n);
@@ -532,9 +544,9 @@ items_query(struct pctx *c, const char *query, struct items_query *q)
                 return bad_query(
                     c, "order",
                     sy_arena_printf(&c->w->arena,
-                                    "Invalid value for 'order': '%.64s'. "
+                                    "Invalid value for 'order': '%s'. "
                                     "Supported values are: 'asc' and 'desc'.",
-                                    val));
+                                    shown(&c->w->arena, val, 64)));
             q->asc = strcmp(val, "asc") == 0;
         } else if (strcmp(key, "limit") == 0) {
             size_t v = 0, k = 0;
@@ -544,9 +556,9 @@ items_query(struct pctx *c, const char *query, struct items_query *q)
                 return bad_query(
                     c, "limit",
                     sy_arena_printf(&c->w->arena,
-                                    "Invalid value for 'limit': '%.64s'. "
+                                    "Invalid value for 'limit': '%s'. "
                                     "Expected an integer from 1 to 100.",
-                                    val));
+                                    shown(&c->w->arena, val, 64)));
             q->limit = v;
         } else if (strcmp(key, "after") == 0) {
             q->after = val[0] != '\0' ? val : NULL;
@@ -612,9 +624,9 @@ input_page(struct pctx *c, const char *id, struct json_object *input,
             bad_query(c, "after",
                       sy_arena_printf(&c->w->arena,
                                       "Invalid value for 'after': no input "
-                                      "item with id '%.128s' in response "
-                                      "'%.128s'.",
-                                      q.after, id));
+                                      "item with id '%s' in response '%s'.",
+                                      shown(&c->w->arena, q.after, 128),
+                                      shown(&c->w->arena, id, 128)));
             return NULL;
         }
         start = i + 1;

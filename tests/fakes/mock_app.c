@@ -41,6 +41,7 @@ sy_mock_plan_reset(struct sy_mock_plan *p)
     p->must_close = false;
     sy_mock_events_reset(&p->ev);
     p->delay_ms = 0;
+    p->head_stall_ms = 0;
     p->chunk_delay_ms = 0;
     p->ev_limit = 0;
     p->end = SY_MOCK_END_DONE;

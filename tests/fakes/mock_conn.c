@@ -369,7 +369,20 @@ conn_stream_step(struct http_conn *c)
     }
 }
 
-/* The delay is over: reset, or send the head and the body or stream. */
+/* Queue the whole body of a response that is not streamed, and end it. */
+static void
+conn_send_body(struct http_conn *c)
+{
+    struct sy_mock_plan *p = &c->plan;
+
+    c->phase = HTTP_IDLE;
+    sy_mock_buf_append(&c->out, p->ev.buf.data, p->ev.buf.len);
+    p->ev_sent = 1;
+    conn_finish(c);
+}
+
+/* The delay is over: reset, or send the head and the body or stream
+ * (after "head_stall_ms" of silence when it is set). */
 static void
 conn_respond(struct http_conn *c)
 {
@@ -383,13 +396,21 @@ conn_respond(struct http_conn *c)
     p->head_sent = true;
     if (!p->is_stream) {
         conn_write_head(c, p->ev.buf.len);
-        sy_mock_buf_append(&c->out, p->ev.buf.data, p->ev.buf.len);
-        p->ev_sent = 1;
-        conn_finish(c);
+        if (p->head_stall_ms > 0) {
+            c->phase = HTTP_BODY;
+            timer_set(c, p->head_stall_ms);
+            return;
+        }
+        conn_send_body(c);
         return;
     }
     conn_write_head(c, 0);
     c->next_ev = 0;
+    if (p->head_stall_ms > 0) {
+        c->phase = HTTP_STREAM; /* the timer sends event 0 */
+        timer_set(c, p->head_stall_ms);
+        return;
+    }
     conn_stream_step(c);
 }
 
@@ -625,6 +646,8 @@ conn_on_timer(struct http_conn *c)
 {
     if (c->phase == HTTP_WAIT) {
         conn_respond(c);
+    } else if (c->phase == HTTP_BODY) {
+        conn_send_body(c);
     } else if (c->phase == HTTP_STREAM) {
         conn_stream_step(c);
     }

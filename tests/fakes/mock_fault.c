@@ -57,6 +57,8 @@ static const struct fault_key {
       offsetof(struct sy_mock_fault, stall), 0, 0 },
     { "stall_ms", SY_MOCK_F_STALL_MS, FAULT_LONG,
       offsetof(struct sy_mock_fault, stall_ms), 0, SY_MOCK_MAX_DELAY_MS },
+    { "head_stall_ms", SY_MOCK_F_HEAD_STALL_MS, FAULT_LONG,
+      offsetof(struct sy_mock_fault, head_stall_ms), 0, SY_MOCK_MAX_DELAY_MS },
     { "stream_stall_after", SY_MOCK_F_STREAM_STALL_AFTER, FAULT_LONG,
       offsetof(struct sy_mock_fault, stream_stall_after), 0, 1000000 },
     { "stream_drop_after", SY_MOCK_F_STREAM_DROP_AFTER, FAULT_LONG,

@@ -16,6 +16,7 @@
 enum http_phase {
     HTTP_IDLE = 0, /* no response in progress */
     HTTP_WAIT,     /* timer: delay before the head */
+    HTTP_BODY,     /* timer: head sent, delay before the body */
     HTTP_STREAM,   /* timer: delay before the next event */
     HTTP_STALLED   /* silent until the peer closes */
 };

@@ -123,7 +123,8 @@ enum sy_mock_fault_key {
     SY_MOCK_F_TAG = 1u << 26,
     SY_MOCK_F_TOOL_NAME = 1u << 27,
     SY_MOCK_F_CHUNK_DELAY_DIST = 1u << 28,
-    SY_MOCK_F_PROMPT_CACHE = 1u << 29
+    SY_MOCK_F_PROMPT_CACHE = 1u << 29,
+    SY_MOCK_F_HEAD_STALL_MS = 1u << 30
 };
 
 /*
@@ -147,6 +148,7 @@ struct sy_mock_fault {
     bool reset;
     bool stall;
     long stall_ms;
+    long head_stall_ms;      /* silent after the head, before the body */
     long stream_stall_after; /* data events */
     long stream_drop_after;  /* data events */
     bool malformed;
@@ -522,6 +524,7 @@ struct sy_mock_plan {
     bool must_close;          /* close after this response */
     struct sy_mock_events ev; /* body (n == 0) or stream events */
     long delay_ms;
+    long head_stall_ms; /* after the head, before event 0 or the body */
     long chunk_delay_ms;
     size_t ev_limit; /* events to send before "end" */
     enum sy_mock_end end;

@@ -219,6 +219,9 @@ sy_mock_reply_fault(const struct sy_mock_dialect *d, struct sy_mock_rng *rng,
                     const struct sy_mock_fault *f, struct sy_mock_plan *p)
 {
     p->delay_ms = sy_mock_fault_delay_ms(f, rng);
+    if (f->has & SY_MOCK_F_HEAD_STALL_MS) {
+        p->head_stall_ms = f->head_stall_ms;
+    }
     if ((f->has & SY_MOCK_F_RESET) && f->reset) {
         p->reset = true;
         return true;

@@ -544,6 +544,15 @@ check "n=0: 400" "400" "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/chat/com
 T=$(curl -s -o /dev/null -w '%{time_total}' "$U/v1/chat/completions" \
     -d "$(msg 'x [[mock {"chunks":4,"chunk_delay_ms":150}]]')")
 check "paced reply: 4 pieces x 150 ms before the head" "true" "$(jq -n "$T >= 0.55 and $T < 3")"
+# head_stall_ms: the head at once, the body (a stream's first event) after it
+for S in false true; do
+    T=$(curl -s -o "$TMP/hs" -w '%{time_starttransfer} %{time_total}' "$U/v1/chat/completions" \
+        -d "$(msg 'x [[mock {"head_stall_ms":400}]]' "{\"stream\":$S}")")
+    check "head_stall_ms (stream $S): head < 0.3 s, body after 0.4 s" "true" \
+        "$(jq -n "${T% *} < 0.3 and ${T#* } >= 0.38 and ${T#* } < 3")"
+    check "head_stall_ms (stream $S): the whole answer" "1" \
+        "$(grep -c 'Hello from default\|^data: \[DONE\]' "$TMP/hs")"
+done
 R=$(chat "$(msg 'x [[mock {"content":"{\"name\": 7}"}]]')")
 check "schema-violating content as given" '{"name": 7}' "$(jq -r '.choices[0].message.content' <<<"$R")"
 

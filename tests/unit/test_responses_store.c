@@ -8,7 +8,11 @@
  * function call and its output, a reasoning item), "store": false keeps
  * nothing, another caller's response is a 404, GET /v1/responses/{id}
  * (and /input_items) and DELETE through the routes, 405 with both
- * methods in Allow; without Redis the answers are 400.
+ * methods in Allow; without Redis the answers are 400. The query string
+ * of /input_items as the transport may hand it over: 8,191 bytes served,
+ * 8,192 (what fcgi/request.c keeps of a longer one) and 100,000 a 400,
+ * raw control bytes and bytes that are no UTF-8 never echoed, %00 and
+ * bad escapes a 400 with param null, a repeated key the last one.
  * SPDX-License-Identifier: MIT
  */
 #include "redis_harness.h"
@@ -275,6 +279,9 @@ keep(const char *json)
     sy_pipeline_responses_keep(&pc, b, strlen(b));
 }
 
+/* The query string of the next http() calls, or NULL. */
+static const char *http_query;
+
 /* 'method' 'path' through the routes, with the key of 'who'. */
 static void
 http(const char *method, const char *path, const char *key)
@@ -286,6 +293,7 @@ http(const char *method, const char *path, const char *key)
     r.arena = &worker.arena;
     r.method = method;
     r.path = path;
+    r.query = http_query;
     r.authorization = sy_arena_printf(&worker.arena, "Bearer %s", key);
     memset(&sink, 0, sizeof(sink));
     sink.ops = &cap_ops;
@@ -448,6 +456,108 @@ test_store_false_and_errors(void **state)
     assert_int_equal(status, 0); /* nothing sent */
 }
 
+/* GET /v1/responses/resp_items/input_items?'query' as alice: the status. */
+static int
+items_q(const char *query)
+{
+    http_query = query;
+    http("GET", "/v1/responses/resp_items/input_items", KEY_ALICE);
+    http_query = NULL;
+    return status;
+}
+
+/* The error's param of the last answer ("" for null). */
+static const char *
+err_param(void)
+{
+    struct json_object *e = jget(doc, "error");
+    assert_non_null(e);
+    const char *p = str_at(e, "param");
+    return p != NULL ? p : "";
+}
+
+/* 'order=asc&limit=1&pad=xxx...' of 'len' bytes (up to 100,000), in a
+ * buffer of its own: http() resets the arena. */
+static const char *
+padded(size_t len)
+{
+    static const char h[] = "order=asc&limit=1&pad=";
+    static char q[100001];
+    assert_true(len < sizeof(q) && len >= sizeof(h));
+    memcpy(q, h, sizeof(h) - 1);
+    memset(q + sizeof(h) - 1, 'x', len - (sizeof(h) - 1));
+    q[len] = '\0';
+    return q;
+}
+
+/* Hostile query strings of /input_items: each a 400 in OpenAI's shape,
+ * or the page asked for; an error message shows printable ASCII only. */
+static void
+test_items_query(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    assert_true(prepare("alice", "{'model':'g','input':[{'role':'user',"
+                                 "'content':'a'},{'role':'user','content':"
+                                 "'b'},{'role':'user','content':'c'}]}"));
+    keep("{'id':'resp_items','object':'response','output':[]}");
+    assert_int_equal(items_q(NULL), 200);
+    assert_int_equal(json_object_array_length(jget(doc, "data")), 3);
+
+    assert_int_equal(items_q(padded(SY_CGI_PARAM_MAX - 1)), 200);
+    assert_int_equal(json_object_array_length(jget(doc, "data")), 1);
+    assert_int_equal(items_q(padded(SY_CGI_PARAM_MAX)), 400);
+    assert_string_equal(err_param(), "");
+    assert_non_null(strstr(body, "longer than 8191 bytes"));
+    assert_int_equal(items_q(padded(100000)), 400);
+    assert_string_equal(err_param(), "");
+
+    static const struct {
+        const char *query, *param;
+    } bad[] = {
+        { "limit=-1", "limit" },
+        { "limit=99999999999999999999", "limit" },
+        { "order=xyz", "order" },
+        { "order=\x01\x1b[31m\xff\xfe\\\"<", "order" },
+        { "order=%C3%A9%C3", "order" },
+        { "limit=1%0A", "limit" },
+        { "after=\xe2\x82", "after" },
+        { "after=msg%00x", "" },
+        { "lim%00it=5", "" },
+        { "%00", "" },
+        { "%=1", "" },
+        { "limit=%", "" },
+        { "limit=%4", "" },
+        { "order=%zz", "" },
+        { "limit=0&limit=2", "limit" },
+        { "order=asc&order=xyz", "order" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(items_q(bad[i].query), 400);
+        assert_string_equal(err_param(), bad[i].param);
+        const char *m = str_at(jget(doc, "error"), "message");
+        assert_non_null(m);
+        for (const char *c = m; *c != '\0'; c++)
+            if (*c < 0x20 || *c >= 0x7f)
+                fail_msg("%s: byte 0x%02x in \"%s\"", bad[i].query,
+                         (unsigned char)*c, m);
+    }
+    static char after[1007];
+    memcpy(after, "after=", 6);
+    memset(after + 6, 'a', 1000);
+    after[1006] = '\0';
+    assert_int_equal(items_q(after), 400);
+    assert_string_equal(err_param(), "after");
+    assert_true(strlen(str_at(jget(doc, "error"), "message")) < 400);
+
+    /* A repeated key: the last one counts. */
+    assert_int_equal(items_q("limit=1&limit=2&order=desc&order=asc"), 200);
+    struct json_object *data = jget(doc, "data");
+    assert_int_equal(json_object_array_length(data), 2);
+    assert_string_equal(str_at(json_object_array_get_idx(data, 0), "content"),
+                        "a");
+}
+
 /* The status of GET /v1/responses/<id> after 'reply' was kept for a
  * stored request ('native': a provider's own reply). */
 static int
@@ -571,6 +681,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_false_and_errors, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_keep_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };

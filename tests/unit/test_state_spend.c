@@ -67,6 +67,57 @@ spent(struct sy_store *s, enum sy_spend_dim dim, const char *name)
     return x;
 }
 
+/* A state thread on spend_config() and a store to read what it wrote. */
+struct spend_env {
+    struct sy_config *cfg;
+    struct sy_state *st;
+    struct sy_store *store;
+    const struct sy_deployment *d;
+};
+
+static void
+env_start(struct spend_env *e)
+{
+    e->cfg = spend_config();
+    assert_int_equal(sy_state_start(e->cfg, NULL, &e->st), SY_OK);
+    e->store = sy_state_new_store(e->st);
+    assert_non_null(e->store);
+    e->d = &e->cfg->deployments[0];
+}
+
+static void
+env_stop(struct spend_env *e)
+{
+    sy_store_free(e->store);
+    sy_state_stop(e->st);
+    sy_config_free(e->cfg);
+}
+
+/* A record of 'cost' on the env's group and deployment, with no key. */
+static struct sy_usage_record
+record_of(const struct spend_env *e, int64_t cost)
+{
+    struct sy_usage_record r;
+    memset(&r, 0, sizeof(r));
+    r.group = e->cfg->groups[0].name;
+    r.deployment = e->d->name;
+    r.provider = e->d->provider->name;
+    r.cost_micro_usd = cost;
+    return r;
+}
+
+/* Field 'dim:name' once it reaches 'want' (the state thread flushes in
+ * its own time), or what it holds after 3 s. */
+static long long
+spent_wait(struct sy_store *s, enum sy_spend_dim dim, const char *name,
+           long long want)
+{
+    uint64_t start = sy_now_ms();
+    while (spent(s, dim, name) < want && sy_now_ms() - start < 3000)
+        usleep(10000);
+    return spent(s, dim, name);
+}
+
 /* Two keys take turns; each record's name and team are in one buffer
  * that the next record overwrites (as the next request reuses the
  * arena), and the flush comes after all of them. Each key and team is
@@ -77,12 +128,8 @@ test_names_outlive_the_caller(void **state)
     (void)state;
     if (!have_redis)
         skip();
-    struct sy_config *cfg = spend_config();
-    struct sy_state *st;
-    assert_int_equal(sy_state_start(cfg, NULL, &st), SY_OK);
-    struct sy_store *store = sy_state_new_store(st);
-    assert_non_null(store);
-    const struct sy_deployment *d = &cfg->deployments[0];
+    struct spend_env e;
+    env_start(&e);
 
     static const char *const names[2] = { "alpha-key-long-name", "zz" };
     static const char *const teams[2] = { "team-alpha-long", "team-zz" };
@@ -90,15 +137,10 @@ test_names_outlive_the_caller(void **state)
     for (int i = 0; i < 12; i++) {
         snprintf(name_buf, sizeof(name_buf), "%s", names[i % 2]);
         snprintf(team_buf, sizeof(team_buf), "%s", teams[i % 2]);
-        struct sy_usage_record r;
-        memset(&r, 0, sizeof(r));
+        struct sy_usage_record r = record_of(&e, i % 2 == 0 ? 1000 : 7);
         r.key_name = name_buf;
         r.team = team_buf;
-        r.group = cfg->groups[0].name;
-        r.deployment = d->name;
-        r.provider = d->provider->name;
-        r.cost_micro_usd = i % 2 == 0 ? 1000 : 7;
-        sy_state_spend(st, &r);
+        sy_state_spend(e.st, &r);
     }
     /* The queue holds them until the state thread's next flush. */
     memset(name_buf, 'x', sizeof(name_buf) - 1);
@@ -106,21 +148,14 @@ test_names_outlive_the_caller(void **state)
     memset(team_buf, 'y', 8);
     team_buf[8] = '\0';
 
-    uint64_t start = sy_now_ms();
-    while (spent(store, SY_SPEND_TOTAL, "") < 6042 &&
-           sy_now_ms() - start < 3000)
-        usleep(10000);
-    assert_int_equal(spent(store, SY_SPEND_TOTAL, ""), 6042);
-    assert_int_equal(spent(store, SY_SPEND_KEY, names[0]), 6000);
-    assert_int_equal(spent(store, SY_SPEND_KEY, names[1]), 42);
-    assert_int_equal(spent(store, SY_SPEND_TEAM, teams[0]), 6000);
-    assert_int_equal(spent(store, SY_SPEND_TEAM, teams[1]), 42);
-    assert_int_equal(spent(store, SY_SPEND_KEY, name_buf), -1);
-    assert_int_equal(spent(store, SY_SPEND_TEAM, team_buf), -1);
-
-    sy_store_free(store);
-    sy_state_stop(st);
-    sy_config_free(cfg);
+    assert_int_equal(spent_wait(e.store, SY_SPEND_TOTAL, "", 6042), 6042);
+    assert_int_equal(spent(e.store, SY_SPEND_KEY, names[0]), 6000);
+    assert_int_equal(spent(e.store, SY_SPEND_KEY, names[1]), 42);
+    assert_int_equal(spent(e.store, SY_SPEND_TEAM, teams[0]), 6000);
+    assert_int_equal(spent(e.store, SY_SPEND_TEAM, teams[1]), 42);
+    assert_int_equal(spent(e.store, SY_SPEND_KEY, name_buf), -1);
+    assert_int_equal(spent(e.store, SY_SPEND_TEAM, team_buf), -1);
+    env_stop(&e);
 }
 
 /* A record without a caller key (no keys configured) charges no key
@@ -131,32 +166,18 @@ test_no_key_no_name(void **state)
     (void)state;
     if (!have_redis)
         skip();
-    struct sy_config *cfg = spend_config();
-    struct sy_state *st;
-    assert_int_equal(sy_state_start(cfg, NULL, &st), SY_OK);
-    struct sy_store *store = sy_state_new_store(st);
-    assert_non_null(store);
-    const struct sy_deployment *d = &cfg->deployments[0];
-    long long before = spent(store, SY_SPEND_DEP, d->name);
+    struct spend_env e;
+    env_start(&e);
+    long long before = spent(e.store, SY_SPEND_DEP, e.d->name);
     if (before < 0)
         before = 0;
-    struct sy_usage_record r;
-    memset(&r, 0, sizeof(r));
-    r.group = cfg->groups[0].name;
-    r.deployment = d->name;
-    r.provider = d->provider->name;
-    r.cost_micro_usd = 5;
-    sy_state_spend(st, &r);
-    uint64_t start = sy_now_ms();
-    while (spent(store, SY_SPEND_DEP, d->name) < before + 5 &&
-           sy_now_ms() - start < 3000)
-        usleep(10000);
-    assert_int_equal(spent(store, SY_SPEND_DEP, d->name), before + 5);
-    assert_int_equal(spent(store, SY_SPEND_KEY, ""), -1);
-    assert_int_equal(spent(store, SY_SPEND_TEAM, ""), -1);
-    sy_store_free(store);
-    sy_state_stop(st);
-    sy_config_free(cfg);
+    struct sy_usage_record r = record_of(&e, 5);
+    sy_state_spend(e.st, &r);
+    assert_int_equal(spent_wait(e.store, SY_SPEND_DEP, e.d->name, before + 5),
+                     before + 5);
+    assert_int_equal(spent(e.store, SY_SPEND_KEY, ""), -1);
+    assert_int_equal(spent(e.store, SY_SPEND_TEAM, ""), -1);
+    env_stop(&e);
 }
 
 int
