@@ -16,13 +16,17 @@
 
 #include "base/sy.h"
 #include "api/chat.h"
+#include "base/mem.h"
 #include "state/budget.h"
 #include "state/quota.h"
+
+#include <string.h>
 
 /* Attempts one request may make: every deployment of a group
  * (SY_ROUTE_MAX) once, plus retries on another key of the same
  * provider. Past it the request stops trying (and says so). */
 #define SY_LEDGER_MAX_ATTEMPTS 64
+#define SY_LEDGER_CHUNK        4 /* attempts allocated at once */
 /* Extra budget reservations, one per failover after a paid attempt:
  * every deployment of a group (SY_ROUTE_MAX) at most. */
 #define SY_LEDGER_MAX_EXTRA 32
@@ -65,10 +69,37 @@ struct sy_ledger {
                                                for failovers after an
                                                attempt that cost money */
     unsigned nextra;
-    /* attempts, in order */
-    struct sy_attempt *att; /* SY_LEDGER_MAX_ATTEMPTS, from the arena */
+    /* attempts, in order: attempt i is chunk[i / SY_LEDGER_CHUNK][i %
+     * SY_LEDGER_CHUNK] (sy_ledger_att). Chunks come from the request's
+     * arena as attempts are made, so a request pays for the attempts it
+     * makes (64 zeroed at once were 42 KB: a malloc of their own past
+     * the arena's block, and more than L1 to clear), and an attempt never
+     * moves (a hedged pair holds both). */
+    struct sy_attempt *chunk[SY_LEDGER_MAX_ATTEMPTS / SY_LEDGER_CHUNK];
     unsigned natt;
     bool settled;
 };
+
+/* Attempt 'i' (< natt) of ledger 'l'. */
+static inline struct sy_attempt *
+sy_ledger_att(const struct sy_ledger *l, unsigned i)
+{
+    return &l->chunk[i / SY_LEDGER_CHUNK][i % SY_LEDGER_CHUNK];
+}
+
+/* A new, zeroed attempt at the end of 'l' (its chunk from 'arena'), or
+ * NULL when the ledger is full. */
+static inline struct sy_attempt *
+sy_ledger_add(struct sy_ledger *l, struct sy_arena *arena)
+{
+    if (l->natt >= SY_LEDGER_MAX_ATTEMPTS)
+        return NULL;
+    unsigned k = l->natt / SY_LEDGER_CHUNK;
+    if (l->chunk[k] == NULL)
+        l->chunk[k] = sy_arena_alloc(arena, SY_LEDGER_CHUNK * sizeof(**l->chunk));
+    struct sy_attempt *a = sy_ledger_att(l, l->natt++);
+    memset(a, 0, sizeof(*a));
+    return a;
+}
 
 #endif

@@ -139,19 +139,20 @@ sy_metrics_surface_of(const char *path)
     return SY_MS_OTHER;
 }
 
-/* The time covered by the 'n' attempts 'att': the union of their
+/* The time covered by the 'n' attempts '*att': the union of their
  * intervals [end_us - total_us, end_us], so that the two calls of a
  * hedged pair, which run at once, count once. */
 uint64_t
-sy_metrics_attempts_us(const struct sy_attempt *att, unsigned n)
+sy_metrics_attempts_us(const struct sy_attempt *const *att, unsigned n)
 {
     uint64_t lo[SY_LEDGER_MAX_ATTEMPTS], hi[SY_LEDGER_MAX_ATTEMPTS];
     unsigned m = 0;
     for (unsigned i = 0; i < n && m < SY_LEDGER_MAX_ATTEMPTS; i++) {
-        if (att[i].total_us == 0 || att[i].end_us < att[i].total_us)
+        const struct sy_attempt *t = att[i];
+        if (t->total_us == 0 || t->end_us < t->total_us)
             continue;
         /* insertion by start: a request has a few attempts */
-        uint64_t a = att[i].end_us - att[i].total_us, b = att[i].end_us;
+        uint64_t a = t->end_us - t->total_us, b = t->end_us;
         unsigned j = m++;
         for (; j > 0 && lo[j - 1] > a; j--) {
             lo[j] = lo[j - 1];
@@ -179,9 +180,10 @@ sy_metrics_request_done(struct pctx *c)
     struct sy_metrics *m = sy_state_metrics(c->w->state);
     if (m == NULL)
         return;
-    uint64_t upstream = c->led.att != NULL
-                            ? sy_metrics_attempts_us(c->led.att, c->led.natt)
-                            : 0;
+    const struct sy_attempt *att[SY_LEDGER_MAX_ATTEMPTS];
+    for (unsigned i = 0; i < c->led.natt; i++)
+        att[i] = sy_ledger_att(&c->led, i);
+    uint64_t upstream = sy_metrics_attempts_us(att, c->led.natt);
     uint64_t total = sy_now_us() - c->start_us;
     const struct sy_group *g = c->group != NULL ? c->group : c->led.g;
     bool answered = c->dep != NULL && c->attempts > 0 &&

@@ -32,7 +32,8 @@ void sy_pipeline_handle_metrics(struct pctx *c);
 enum sy_metrics_surface sy_metrics_surface_of(const char *path);
 void sy_metrics_request_done(struct pctx *c);
 struct sy_attempt;
-uint64_t sy_metrics_attempts_us(const struct sy_attempt *att, unsigned n);
+uint64_t sy_metrics_attempts_us(const struct sy_attempt *const *att,
+                                unsigned n);
 
 /* metrics_render.c; 'views' (may be NULL) is this process's live view
  * of each deployment, used when the cluster's could not be read. */

@@ -238,12 +238,7 @@ plan_route(struct pctx *c)
 static struct sy_attempt *
 next_attempt(struct pctx *c)
 {
-    struct sy_ledger *l = &c->led;
-    if (l->natt >= SY_LEDGER_MAX_ATTEMPTS)
-        return NULL;
-    struct sy_attempt *a = &l->att[l->natt++];
-    memset(a, 0, sizeof(*a));
-    return a;
+    return sy_ledger_add(&c->led, &c->w->arena);
 }
 
 /* Try deployment c->dep with the keys of its provider: a 429 on one of
@@ -333,7 +328,7 @@ reserve_failover(struct pctx *c)
         return SY_OK;
     unsigned costly = 0;
     for (unsigned i = 0; i < l->natt; i++)
-        if (l->att[i].cost_micro_usd > 0)
+        if (sy_ledger_att(l, i)->cost_micro_usd > 0)
             costly++;
     if (costly < 1 + l->nextra)
         return SY_OK;
@@ -453,8 +448,6 @@ sy_pipeline_handle_chat(struct pctx *c)
 {
     struct sy_worker *w = c->w;
     memset(&c->led, 0, sizeof(c->led));
-    c->led.att = sy_arena_zalloc(&w->arena,
-                                 SY_LEDGER_MAX_ATTEMPTS * sizeof(*c->led.att));
     sy_buf_init(&c->why, 4096);
     sy_buf_init(&c->held, SY_MAX_HELD_EVENT);
     sy_buf_init(&c->pending, 0); /* sized per attempt */

@@ -405,8 +405,6 @@ sy_pipeline_handle_embeddings(struct pctx *c)
     struct sy_worker *w = c->w;
     c->surface = &embed_surface;
     memset(&c->led, 0, sizeof(c->led));
-    c->led.att = sy_arena_zalloc(&w->arena,
-                                 SY_LEDGER_MAX_ATTEMPTS * sizeof(*c->led.att));
     sy_buf_init(&c->why, 4096);
     struct sy_embed_req *req = sy_arena_zalloc(&w->arena, sizeof(*req));
     c->embed = req;

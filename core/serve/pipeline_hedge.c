@@ -219,10 +219,9 @@ reserve_attempt(struct pctx *c, const struct sy_deployment *d, int *key)
 {
     struct sy_worker *w = c->w;
     struct sy_ledger *l = &c->led;
-    if (l->natt >= SY_LEDGER_MAX_ATTEMPTS)
+    struct sy_attempt *a = sy_ledger_add(l, &w->arena);
+    if (a == NULL)
         return NULL;
-    struct sy_attempt *a = &l->att[l->natt++];
-    memset(a, 0, sizeof(*a));
     *key = -1;
     if (w->quota != NULL) {
         *key =

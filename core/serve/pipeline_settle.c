@@ -64,7 +64,7 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
                 bool last)
 {
     const struct sy_ledger *l = &c->led;
-    const struct sy_attempt *a = &l->att[i];
+    const struct sy_attempt *a = sy_ledger_att(l, i);
     const struct sy_group *g = l->g;
     struct sy_usage_record r;
     memset(&r, 0, sizeof(r));
@@ -169,7 +169,7 @@ sy_pipeline_settle(struct pctx *c)
     uint64_t tokens = 0;
     int64_t cost = 0;
     for (unsigned i = 0; i < l->natt; i++) {
-        struct sy_attempt *a = &l->att[i];
+        struct sy_attempt *a = sy_ledger_att(l, i);
         uint64_t t = a->usage.present ? (uint64_t)a->usage.total_tokens : 0;
         if (a->key_held) {
             sy_quota_settle(w->quota, w->store, &a->key_res, t);
@@ -191,12 +191,12 @@ sy_pipeline_settle(struct pctx *c)
     l->budget_held = false;
     unsigned last = 0, nsent = 0;
     for (unsigned i = 0; i < l->natt; i++)
-        if (l->att[i].sent) {
+        if (sy_ledger_att(l, i)->sent) {
             last = i;
             nsent++;
         }
     for (unsigned i = 0, k = 0; i < l->natt; i++)
-        if (l->att[i].sent)
+        if (sy_ledger_att(l, i)->sent)
             account_attempt(c, i, ++k, nsent, i == last);
     sy_buf_free(&c->why);
     sy_buf_free(&c->held);

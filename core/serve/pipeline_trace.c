@@ -161,8 +161,8 @@ static void
 totals(const struct pctx *c, int64_t *in, int64_t *out, int64_t *cost)
 {
     *in = *out = *cost = 0;
-    for (unsigned i = 0; c->led.att != NULL && i < c->led.natt; i++) {
-        const struct sy_attempt *a = &c->led.att[i];
+    for (unsigned i = 0; i < c->led.natt; i++) {
+        const struct sy_attempt *a = sy_ledger_att(&c->led, i);
         if (a->usage.present) {
             *in += a->usage.prompt_tokens;
             *out += a->usage.completion_tokens;
