@@ -96,7 +96,8 @@ sy_ledger_add(struct sy_ledger *l, struct sy_arena *arena)
         return NULL;
     unsigned k = l->natt / SY_LEDGER_CHUNK;
     if (l->chunk[k] == NULL)
-        l->chunk[k] = sy_arena_alloc(arena, SY_LEDGER_CHUNK * sizeof(**l->chunk));
+        l->chunk[k] =
+            sy_arena_alloc(arena, SY_LEDGER_CHUNK * sizeof(**l->chunk));
     struct sy_attempt *a = sy_ledger_att(l, l->natt++);
     memset(a, 0, sizeof(*a));
     return a;
