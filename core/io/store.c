@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -36,10 +37,17 @@
 /* The store                                                           */
 
 /* Close the connection, if any (a subscribed store subscribes again on
- * the next connection). */
+ * the next connection). The close is abortive (SO_LINGER 0: a reset):
+ * a command that timed out and still sits unsent in the socket must not
+ * reach Redis later, after the caller took it as failed and acted on
+ * that (a budget settle sent again, budget_retry.h). */
 void
 sy_store_drop(struct sy_store *s)
 {
+    if (s->ctx != NULL && s->ctx->fd >= 0) {
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(s->ctx->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
     if (s->ctx != NULL)
         redisFree(s->ctx);
     s->ctx = NULL;

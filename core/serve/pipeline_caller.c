@@ -237,9 +237,10 @@ sy_pipeline_reserve_budget(struct pctx *c, const struct sy_vkey *vk,
 /* One more worst case on the caller's budget, in the ledger's extra
  * reservations (for a failover or a hedge). SY_OK when it is held, or
  * when there is no budget to hold it; SY_EQUOTA when the ledger is full
- * or the budget refuses; SY_ESTORE when Redis cannot be reached (or the
- * script failed): the caller decides, as admission does, whether the
- * key's fail_open lets the attempt go unreserved. */
+ * or the budget refuses; SY_ESTORE when Redis cannot be reached: the
+ * caller decides, as admission does, whether the key's fail_open lets
+ * the attempt go unreserved; SY_EINTERNAL when the script failed (never
+ * let through, as at admission). */
 enum sy_err
 sy_pipeline_reserve_extra(struct pctx *c)
 {
@@ -254,7 +255,7 @@ sy_pipeline_reserve_extra(struct pctx *c)
                                       sy_pipeline_worst_case_cost(c, l->g),
                                       sy_pipeline_budget_ttl_ms(l->g), 0, &b);
     if (e != SY_OK)
-        return SY_ESTORE;
+        return e == SY_ESTORE ? SY_ESTORE : SY_EINTERNAL;
     if (!b.allowed)
         return SY_EQUOTA;
     l->extra_id[l->nextra++] = b.id;

@@ -337,6 +337,30 @@ reserve_failover(struct pctx *c)
     return e == SY_ESTORE && l->vk->fail_open ? SY_OK : e;
 }
 
+/* The failover's worst case could not be reserved ('e' from
+ * reserve_failover): the answer is the budget's, as at admission. */
+static void
+budget_refused(struct pctx *c, enum sy_err e)
+{
+    char msg[1024];
+    const char *why = e == SY_ESTORE ? "cannot be checked now (state store "
+                                       "unavailable) for"
+                      : e == SY_EINTERNAL ? "could not be checked (limit "
+                                            "script error) for"
+                                          : "cannot cover";
+    snprintf(msg, sizeof(msg),
+             "the budget of key '%.64s' %s another attempt after: %.800s",
+             c->led.vk->name, why, sy_buf_cstr(&c->why));
+    if (e == SY_EQUOTA)
+        sy_pipeline_send_error(c, 429, msg, sy_err_type(SY_EQUOTA), NULL,
+                               "budget_exceeded", NULL);
+    else
+        sy_pipeline_send_error(c, 503, msg, "server_error", NULL,
+                               e == SY_ESTORE ? "budget_unavailable"
+                                              : "budget_check_failed",
+                               e == SY_ESTORE ? "Retry-After: 1\r\n" : NULL);
+}
+
 /* Every deployment tried failed: one error naming each failure. */
 static void
 all_failed(struct pctx *c)
@@ -400,20 +424,7 @@ sy_pipeline_run(struct pctx *c, struct sy_route_plan *plan)
         if (be != SY_OK) {
             /* The answer is the budget's, as at admission. */
             sy_state_probe_done(w->state, d, c->probe_token);
-            char msg[1024];
-            bool away = be == SY_ESTORE;
-            snprintf(msg, sizeof(msg),
-                     away ? "the budget of key '%.64s' cannot be checked now "
-                            "(state store unavailable) for another attempt "
-                            "after: %.800s"
-                          : "budget of key '%.64s' cannot cover another "
-                            "attempt after: %.800s",
-                     c->led.vk->name, sy_buf_cstr(&c->why));
-            sy_pipeline_send_error(
-                c, away ? 503 : 429, msg,
-                away ? "server_error" : sy_err_type(SY_EQUOTA), NULL,
-                away ? "budget_unavailable" : "budget_exceeded",
-                away ? "Retry-After: 1\r\n" : NULL);
+            budget_refused(c, be);
             return;
         }
         c->plan = plan; /* for a hedge (pipeline_hedge.c) */

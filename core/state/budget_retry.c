@@ -134,12 +134,18 @@ sy_budget_retry_flush(struct sy_budget_retry *q, struct sy_store *s)
             log_lost(x, sy_err_name(e));
         else if (r.resettled == SY_BUDGET_RESETTLED_TOO_LATE && x->cost > 0)
             log_lost(x, "its reservation expired first");
+        else if (r.resettled == SY_BUDGET_RESETTLED_NOW && x->cost > 0)
+            sy_log_info(NULL, "budget of key %s settled late: %lld micro-USD",
+                        x->name, (long long)x->cost);
         else if (x->cost > 0)
-            sy_log_info(NULL, "budget of key %s settled late: %lld micro-USD%s",
-                        x->name, (long long)x->cost,
-                        r.resettled == SY_BUDGET_RESETTLED_BEFORE
-                            ? " (the first try had been recorded)"
-                            : "");
+            /* Before its expiry a reservation goes only by a settle:
+             * the first try's, whose answer was lost; or Redis lost it
+             * (a restart without persistence), and the spent with it. */
+            sy_log_info(NULL,
+                        "budget of key %s: reservation already gone, %lld "
+                        "micro-USD not added again (the first try was "
+                        "recorded, or Redis lost the budget's data)",
+                        x->name, (long long)x->cost);
     }
     if (i < n)
         requeue(q, &q->work[i], n - i);

@@ -138,7 +138,7 @@ test_local(void **state)
 
     sy_budget_local_reserve(&b, 100, 60, MIN5, T0, &r);
     assert_true(r.allowed);
-    assert_int_equal(r.id, 1);
+    assert_int_equal(r.id, T0 * 1000 + 1); /* ids start at now * 1000 */
     assert_int_equal(r.remaining, 40);
     assert_int_equal(r.reserved, 60);
     uint64_t a = r.id;
@@ -298,8 +298,11 @@ test_redis_basics(void **state)
     struct sy_arena ar;
     sy_arena_init(&ar, 256);
     struct sy_store_val *v;
+    char idstr[24];
+    snprintf(idstr, sizeof(idstr), "%" PRIu64, r.id);
     assert_int_equal(sy_store_commandl(s, &ar, &v, "ZSCORE",
-                                       "t:budget:{clock}:total:res", "1", NULL),
+                                       "t:budget:{clock}:total:res", idstr,
+                                       NULL),
                      SY_OK);
     int64_t score;
     assert_true(sy_store_val_int(v, &score) ||
@@ -358,6 +361,24 @@ test_redis_resettle(void **state)
     assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
     assert_int_equal(r.spent, 100);
 
+    /* the first try hung on its way and arrives after the resettle
+     * charged: the resettle's mark stops it */
+    assert_int_equal(sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0, &r),
+                     SY_OK);
+    uint64_t d = r.id;
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, d, 20, exp, T0 + 3, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_NOW);
+    assert_int_equal(r.spent, 120);
+    assert_int_equal(sy_budget_settle(s, "again", pid, d, 20, T0 + 4, &r),
+                     SY_OK);
+    assert_false(r.allowed);
+    assert_int_equal(r.spent, 120);
+    /* ... and the mark goes with the reservation's expiry */
+    assert_int_equal(sy_budget_get(s, "again", pid, exp, &r), SY_OK);
+    assert_int_equal(r.spent, 120);
+    hash_check_clean(s, "again", pid);
+
     /* past the expiry: released, and nothing is added */
     assert_int_equal(sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0, &r),
                      SY_OK);
@@ -365,9 +386,29 @@ test_redis_resettle(void **state)
     assert_int_equal(sy_budget_resettle(s, "again", pid, c, 40, exp, exp, &r),
                      SY_OK);
     assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_TOO_LATE);
-    assert_int_equal(r.spent, 100);
+    assert_int_equal(r.spent, 120);
     assert_int_equal(r.reserved, 0);
     hash_check_clean(s, "again", pid);
+
+    /* Redis loses the hash (a restart without persistence): a new
+     * reservation does not take an id a settle on its way may name */
+    struct sy_arena ar;
+    sy_arena_init(&ar, 256);
+    struct sy_store_val *v;
+    assert_int_equal(sy_store_commandl(s, &ar, &v, "DEL",
+                                       "t:budget:{again}:total",
+                                       "t:budget:{again}:total:res", NULL),
+                     SY_OK);
+    sy_arena_cleanup(&ar);
+    assert_int_equal(
+        sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0 + 60000, &r),
+        SY_OK);
+    assert_true(r.id > c);
+    assert_int_equal(r.id, (T0 + 60000) * 1000 + 1);
+    assert_int_equal(
+        sy_budget_resettle(s, "again", pid, a, 70, exp, T0 + 60001, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
+    assert_int_equal(r.reserved, 100); /* the new one's hold is untouched */
 
     /* input the script must not see */
     assert_int_equal(sy_budget_resettle(s, "again", pid, c, -1, exp, T0, &r),
