@@ -154,6 +154,15 @@ user_and_stream(struct msurf_tr *t, struct json_object *root,
 static const char *const client_tools[] = { "bash_", "text_editor_",
                                             "computer_", "memory_" };
 
+/* Prompt tokens allowed for each client tool in estimates and budget
+ * worst cases. Anthropic adds the tool's own schema and instructions
+ * (and, for computer use, a system prompt) to the prompt unseen, plus
+ * its tool-use system prompt: several hundred tokens a tool by its
+ * documentation. The body, counted a token a byte, does not hold them;
+ * this allowance is above any of them, so a budget's worst case stays a
+ * worst case. */
+#define SY_MSURF_CLIENT_TOOL_TOKENS 2000u
+
 /* Is 'type' one of the client tools above, with an 8-digit date? */
 static bool
 client_tool(const char *type)
@@ -188,6 +197,8 @@ client_tool_entry(struct msurf_tr *t, struct json_object *tool, const char *at,
         return e;
     sy_msurf_native_only(
         t, at, sy_arena_printf(t->a, "the client tool '%.60s'", type));
+    if (t->hidden_tokens < UINT32_MAX - SY_MSURF_CLIENT_TOOL_TOKENS)
+        t->hidden_tokens += SY_MSURF_CLIENT_TOOL_TOKENS;
     json_object_array_add(
         out, sy_adapter_obj("type", SY_JSTR("function"), "function",
                             sy_adapter_obj("name", SY_JSTR(name), NULL), NULL));
@@ -482,6 +493,7 @@ messages_parse(const struct sy_req *r, unsigned max_depth, struct sy_arena *a,
     out->native.version = r->anthropic_version;
     out->native.beta = r->anthropic_beta;
     out->native.required = t.native_only;
+    out->native.hidden_tokens = t.hidden_tokens;
     e = sy_chat_req_from_tree(tree, a, out, err);
     if (e != SY_OK)
         rename_param(&t);

@@ -27,6 +27,7 @@ struct msurf_tr {
                                 client tool such as bash_20250124, a
                                 search_result block), named for the
                                 caller; arena string, or NULL */
+    uint32_t hidden_tokens;  /* prompt tokens Anthropic adds for them */
 };
 
 /* anthropic_surface_msgs.c: refuse the request (SY_EBADREQ); the

@@ -146,14 +146,16 @@ sy_caps_refused_field(const struct sy_caps *c, const struct sy_needs *n)
 /* The most prompt tokens request 'n' (a body of 'body_bytes') can be
  * billed for on 'c': at most one token per byte of the body that is not
  * image data (byte-level tokenizers never do worse), capped by the
- * context window a provider enforces, plus each image at its largest.
+ * context window a provider enforces, plus each image at its largest;
+ * and the tokens the provider adds unseen (n->hidden_tokens).
  * Never overflows (bodies and counts are bounded far below 2^64). */
 uint64_t
 sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
                     uint64_t body_bytes)
 {
     uint64_t text =
-        (body_bytes > n->image_bytes ? body_bytes - n->image_bytes : 0) + 1;
+        (body_bytes > n->image_bytes ? body_bytes - n->image_bytes : 0) + 1 +
+        n->hidden_tokens;
     if (c->context_window > 0 && text > c->context_window)
         text = c->context_window;
     uint64_t per = c->image_tokens ? c->image_tokens : SY_IMAGE_TOKENS_DEFAULT;

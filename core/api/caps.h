@@ -71,6 +71,8 @@ struct sy_needs {
      * from the request; NULL: any deployment. */
     const char *native_dialect;
     const char *native_why;
+    uint64_t hidden_tokens; /* prompt tokens billed beyond the body
+                               (sy_native_req.hidden_tokens) */
 };
 
 const char *sy_caps_unpriced_field(const struct sy_needs *n);

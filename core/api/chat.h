@@ -53,6 +53,11 @@ struct sy_native_req {
                                  caller ("tools.0: the client tool
                                  'bash_20250124'"); static or arena
                                  string. NULL: any deployment */
+    uint32_t hidden_tokens;   /* prompt tokens the provider adds for what
+                                 the request uses and its body does not
+                                 show (the schemas and system prompt of
+                                 Anthropic's client tools): counted in
+                                 every estimate and worst case */
 };
 
 struct sy_chat_req {

@@ -147,6 +147,8 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
     if (json_object_object_get_ex(root, "tools", &v) && v != NULL)
         bytes +=
             strlen(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-    n->input_tokens = bytes / 4 + 1 + (uint64_t)n->images * 1024;
+    n->hidden_tokens = r->native.hidden_tokens;
+    n->input_tokens =
+        bytes / 4 + 1 + (uint64_t)n->images * 1024 + n->hidden_tokens;
     n->image_bytes = image_bytes;
 }

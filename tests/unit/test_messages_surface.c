@@ -562,12 +562,28 @@ test_native_only_caps(void **state)
     assert_string_equal(w, "tools.0: the client tool 'bash_20250124' needs a "
                            "deployment of type 'anthropic'");
     assert_non_null(sy_caps_check(&none, &n, why, sizeof(why)));
+    /* the tool's unseen prompt tokens count in estimates and worst cases */
+    assert_true(n.hidden_tokens >= 1000);
+    assert_true(n.input_tokens > n.hidden_tokens);
+    uint64_t one = sy_caps_input_worst(&ant, &n, 200);
+    assert_true(one >= 200 + n.hidden_tokens);
+
+    assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
+                           "'w'}],'tools':[{'type':'bash_20250124','name':"
+                           "'bash'},{'type':'text_editor_20250728','name':"
+                           "'str_replace_based_edit_tool'}]}"),
+                     SY_OK);
+    uint64_t hidden1 = n.hidden_tokens;
+    sy_chat_req_needs(&req, &n);
+    assert_int_equal(n.hidden_tokens, 2 * hidden1);
+    assert_true(sy_caps_input_worst(&ant, &n, 200) > one);
 
     assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
                            "'w'}]}"),
                      SY_OK);
     sy_chat_req_needs(&req, &n);
     assert_null(n.native_dialect);
+    assert_int_equal(n.hidden_tokens, 0);
     assert_null(sy_caps_check(&oai, &n, why, sizeof(why)));
     assert_null(sy_caps_check(&ant, &n, why, sizeof(why)));
 }
