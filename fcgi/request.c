@@ -1,9 +1,11 @@
 /*
  * request.c - copy the CGI parameters we use into the request arena
- * (libfcgi frees its own at the next accept) and leave the body to be
- * read on demand, once the pipeline has authenticated the caller and
- * routed the path (core/api/req.h). The body has a size limit decided before
- * any allocation and a total deadline (server.body_timeout_ms) that no
+ * (libfcgi frees its own at the next accept), refusing a request with
+ * one longer than we keep (431 a header, 414 the path or query string:
+ * never a cut value used), and leave the body to be read on demand,
+ * once the pipeline has authenticated the caller and routed the path
+ * (core/api/req.h). The body has a size limit decided before any
+ * allocation and a total deadline (server.body_timeout_ms) that no
  * single read can overrun.
  * SPDX-License-Identifier: MIT
  */
@@ -32,12 +34,70 @@ struct body_reader {
     bool called;            /* the pipeline asked for the body */
 };
 
+/* Refuse the request (the pipeline answers before anything else,
+ * core/serve/pipeline_route.c): the first problem found is the one told.
+ * 'what' names the parameter; its value is never quoted (it may be a
+ * key). */
+static void
+refuse(struct sy_req *r, int status, const char *code, const char *what,
+       size_t limit)
+{
+    if (r->refuse.status != 0)
+        return;
+    r->refuse.status = status;
+    r->refuse.code = code;
+    r->refuse.message =
+        sy_arena_printf(r->arena, "%s is longer than %zu bytes", what, limit);
+}
+
+/* The longest parameter value kept: SY_CGI_PARAM_MAX with its NUL, as
+ * core/serve/pipeline_responses.c `items_query` also counts it. */
+#define PARAM_KEPT ((size_t)SY_CGI_PARAM_MAX - 1)
+
+/* Copy parameter 'name' into the arena. A value longer than the gateway
+ * keeps (PARAM_KEPT) is never cut and used: the request is refused (431
+ * for a request header, whose name as the client wrote it is 'header';
+ * 414 for the query string) and the field left NULL. */
 static const char *
-copy_param(const struct sy_fcgi_io *t, struct sy_arena *a, const char *name)
+copy_param(const struct sy_fcgi_io *t, struct sy_req *r, const char *name,
+           const char *header)
 {
     const char *v = t->param(t->io, name);
-    return v != NULL ? sy_arena_strndup(a, v, strnlen(v, SY_CGI_PARAM_MAX))
-                     : NULL;
+    if (v == NULL)
+        return NULL;
+    size_t n = strnlen(v, PARAM_KEPT + 1);
+    if (n <= PARAM_KEPT)
+        return sy_arena_strndup(r->arena, v, n);
+    if (header != NULL) {
+        refuse(r, 431, "request_header_fields_too_large",
+               sy_arena_printf(r->arena, "header '%s'", header), PARAM_KEPT);
+    } else if (strcmp(name, "QUERY_STRING") == 0) {
+        refuse(r, 414, "uri_too_long", "the query string", PARAM_KEPT);
+    } else {
+        refuse(r, 400, "invalid_request",
+               sy_arena_printf(r->arena, "the %s parameter", name), PARAM_KEPT);
+    }
+    return NULL;
+}
+
+/* The path parameters sy_mount_req reads (core/api/mount.c): a path
+ * longer than it looks at (SY_PATH_MAX of REQUEST_URI's path or of
+ * PATH_INFO; half of it for each of SCRIPT_NAME and PATH_INFO when they
+ * are joined without a REQUEST_URI) is refused with 414 rather than cut
+ * into another path. */
+static void
+check_path(const struct sy_fcgi_io *t, struct sy_req *r)
+{
+    const char *uri = t->param(t->io, "REQUEST_URI");
+    const char *sn = t->param(t->io, "SCRIPT_NAME");
+    const char *pi = t->param(t->io, "PATH_INFO");
+    size_t half = SY_PATH_MAX / 2;
+    if ((uri != NULL && strcspn(uri, "?#") > SY_PATH_MAX) ||
+        (pi != NULL && strnlen(pi, SY_PATH_MAX + 1) > SY_PATH_MAX))
+        refuse(r, 414, "uri_too_long", "the request path", SY_PATH_MAX);
+    else if (uri == NULL && ((sn != NULL && strnlen(sn, half + 1) > half) ||
+                             (pi != NULL && strnlen(pi, half + 1) > half)))
+        refuse(r, 414, "uri_too_long", "SCRIPT_NAME or PATH_INFO", half);
 }
 
 /* Read up to the declared length, or to EOF (bounded) when the web
@@ -98,18 +158,22 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
     uint64_t start_ms = sy_now_ms();
     memset(r, 0, sizeof(*r));
     r->arena = a;
-    r->method = copy_param(t, a, "REQUEST_METHOD");
-    r->content_type = copy_param(t, a, "CONTENT_TYPE");
-    r->authorization = copy_param(t, a, "HTTP_AUTHORIZATION");
-    r->x_api_key = copy_param(t, a, "HTTP_X_API_KEY");
-    r->anthropic_version = copy_param(t, a, "HTTP_ANTHROPIC_VERSION");
-    r->anthropic_beta = copy_param(t, a, "HTTP_ANTHROPIC_BETA");
-    r->request_id_in = copy_param(t, a, "HTTP_X_REQUEST_ID");
-    r->session_id = copy_param(t, a, "HTTP_X_CLAUDE_CODE_SESSION_ID");
-    r->traceparent = copy_param(t, a, "HTTP_TRACEPARENT");
-    r->tracestate = copy_param(t, a, "HTTP_TRACESTATE");
-    r->remote_addr = copy_param(t, a, "REMOTE_ADDR");
-    r->query = copy_param(t, a, "QUERY_STRING");
+    check_path(t, r);
+    r->method = copy_param(t, r, "REQUEST_METHOD", NULL);
+    r->query = copy_param(t, r, "QUERY_STRING", NULL);
+    r->content_type = copy_param(t, r, "CONTENT_TYPE", "Content-Type");
+    r->authorization = copy_param(t, r, "HTTP_AUTHORIZATION", "Authorization");
+    r->x_api_key = copy_param(t, r, "HTTP_X_API_KEY", "x-api-key");
+    r->anthropic_version =
+        copy_param(t, r, "HTTP_ANTHROPIC_VERSION", "anthropic-version");
+    r->anthropic_beta =
+        copy_param(t, r, "HTTP_ANTHROPIC_BETA", "anthropic-beta");
+    r->request_id_in = copy_param(t, r, "HTTP_X_REQUEST_ID", "X-Request-Id");
+    r->session_id = copy_param(t, r, "HTTP_X_CLAUDE_CODE_SESSION_ID",
+                               "X-Claude-Code-Session-Id");
+    r->traceparent = copy_param(t, r, "HTTP_TRACEPARENT", "traceparent");
+    r->tracestate = copy_param(t, r, "HTTP_TRACESTATE", "tracestate");
+    r->remote_addr = copy_param(t, r, "REMOTE_ADDR", NULL);
 
     /* REQUEST_URI is what the client asked for; where the web server
      * mounted us (SCRIPT_NAME / PATH_INFO) decides the part we route on

@@ -53,6 +53,16 @@ struct sy_req {
     /* X-Claude-Code-Session-Id, the conversation for prompt-cache
      * affinity, or NULL */
     const char *session_id;
+    /* A parameter longer than the transport keeps (fcgi/request.c),
+     * whose field is then NULL: the pipeline refuses the request with
+     * this before anything else (431 a header, 414 the path or query
+     * string). The message names the parameter, never quotes it. Status
+     * 0: every parameter was kept whole. */
+    struct {
+        int status;
+        const char *code;    /* the error code, e.g. "uri_too_long" */
+        const char *message; /* "header 'x-api-key' is longer than ..." */
+    } refuse;
 };
 
 /* Read the body now, once; later calls return the same status. */

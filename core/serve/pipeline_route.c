@@ -168,7 +168,12 @@ sy_pipeline_handle(struct sy_worker *w, struct sy_req *r, struct sy_sink *s)
     }
     bool admin = strcmp(path, "/admin/keys") == 0 ||
                  strncmp(path, "/admin/keys/", 12) == 0;
-    if (admin) {
+    if (r->refuse.status != 0) {
+        /* fcgi/request.c could not keep a parameter whole. */
+        sy_pipeline_send_error(&c, r->refuse.status, r->refuse.message,
+                               "invalid_request_error", NULL, r->refuse.code,
+                               NULL);
+    } else if (admin) {
         sy_pipeline_handle_admin(&c);
     } else if (match != NULL) {
         if (match->surface != NULL)
