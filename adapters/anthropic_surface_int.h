@@ -2,9 +2,11 @@
  * anthropic_surface_int.h - private to the Anthropic Messages surface:
  * anthropic_surface.c (the caller's request: top-level parameters and
  * tools; the surface table), anthropic_surface_msgs.c (its system prompt
- * and messages, and the checking helpers) and anthropic_surface_out.c
- * (replies, stream events and errors going back to the caller). Calls go
- * one way: anthropic_surface.c uses the other two, never the reverse.
+ * and messages, and the checking helpers), anthropic_surface_out.c
+ * (replies, stream events and errors going back to the caller) and
+ * anthropic_surface_tools_out.c (the tool calls a stream holds back).
+ * Calls go one way: anthropic_surface.c uses msgs and out, out uses
+ * tools_out, never the reverse.
  * The pipeline sees only sy_surface_messages (api/surface.h).
  * SPDX-License-Identifier: MIT
  */
@@ -57,18 +59,44 @@ enum sy_err sy_msurf_messages(struct msurf_tr *t, struct json_object *root);
 /* The kind of the content block a stream has open. */
 enum msurf_block { MSURF_NONE, MSURF_THINKING, MSURF_TEXT, MSURF_TOOL };
 
+/* What a stream knows of one tool call's arguments, fed piece by piece
+ * without keeping them (anthropic_surface_tools_out.c): whether they are
+ * a whole JSON object or array yet. Zeroed: nothing seen. */
+struct msurf_scan {
+    uint64_t depth; /* brackets open outside strings */
+    bool begun;     /* a non-blank character was seen */
+    bool str, esc;  /* inside a string; after a backslash in it */
+    bool whole;     /* the top-level object or array closed */
+    bool never;     /* cannot become whole (a top-level scalar, a stray
+                       closing bracket) */
+};
+
+/* A tool call held back while another call's block is open (the
+ * provider interleaves the pieces of parallel calls). */
+struct msurf_call {
+    int64_t index;             /* canonical tool_calls index */
+    struct json_object *block; /* its tool_use content block (owned) */
+    struct sy_buf args;        /* its arguments so far */
+    struct msurf_scan scan;    /* of 'args' */
+};
+struct msurf_calls;
+
 /* Stream state (the pipeline hands stream_state_size zeroed bytes to
  * every stream_* call of one request). */
 struct msurf_stream {
     bool started; /* message_start (and ping) sent */
     bool ended;   /* message_stop sent: later chunks are ignored */
     enum msurf_block open;
-    unsigned nblocks;    /* blocks opened so far; the open one is the last */
-    int64_t tool;        /* canonical tool_calls index of the open block */
-    uint64_t tools_seen; /* canonical tool indexes 0..63 given a block */
-    bool any_tool;       /* a tool_use block was sent */
-    const char *finish;  /* the Anthropic stop_reason (static), or NULL */
-    char id[72];         /* "msg_..." */
+    unsigned nblocks;       /* blocks opened so far; the open one is the last */
+    int64_t tool;           /* canonical tool_calls index of the open block */
+    uint64_t tools_seen;    /* canonical tool indexes 0..63 given a block */
+    bool any_tool;          /* a tool_use block was sent */
+    struct msurf_scan scan; /* of the open tool block's arguments */
+    struct msurf_calls *calls; /* the held calls (owned by req->root, see
+                                   anthropic_surface_tools_out.c), or NULL
+                                   before the first */
+    const char *finish;        /* the Anthropic stop_reason (static), or NULL */
+    char id[72];               /* "msg_..." */
     char model[128];
 };
 
@@ -87,5 +115,20 @@ enum sy_err sy_msurf_stream_end(void *st, const struct sy_chat_req *req,
 void sy_msurf_stream_error(void *st, int status, const char *message,
                            const char *type, const char *code,
                            struct sy_buf *out);
+
+/* anthropic_surface_tools_out.c: the scan and the held calls (see
+ * there). */
+void sy_msurf_scan(struct msurf_scan *sc, const char *p, size_t n);
+struct msurf_calls *sy_msurf_calls(struct msurf_stream *s,
+                                   const struct sy_chat_req *req);
+void sy_msurf_calls_clear(struct msurf_calls *c);
+struct msurf_call *sy_msurf_calls_find(struct msurf_calls *c, int64_t index);
+struct msurf_call *sy_msurf_calls_first(struct msurf_calls *c);
+struct msurf_call *sy_msurf_calls_add(struct msurf_calls *c, int64_t index,
+                                      struct json_object *block);
+enum sy_err sy_msurf_calls_append(struct msurf_calls *c,
+                                  struct msurf_call *call, const char *p,
+                                  size_t n);
+void sy_msurf_calls_drop_first(struct msurf_calls *c);
 
 #endif

@@ -4,7 +4,10 @@
  * chat.completion as an Anthropic Message, and canonical chunks as
  * Anthropic's named stream events (message_start, ping,
  * content_block_start / _delta / _stop, message_delta, message_stop),
- * which the Anthropic SDKs accumulate into the same Message. No I/O.
+ * which the Anthropic SDKs accumulate into the same Message. Tool calls
+ * a provider interleaves are held back and sent whole, one block after
+ * the other (tool_piece; anthropic_surface_tools_out.c keeps them). No
+ * I/O.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -438,36 +441,137 @@ text_piece(struct msurf_stream *s, enum msurf_block kind,
                 think ? "thinking" : "text", sy_adapter_str_copy(piece), out);
 }
 
-/* One canonical tool_calls entry: a new tool_use block when its index
- * is not the open one, then its arguments as partial_json. A call whose
- * block was closed already (the provider went back to it) cannot be
- * reopened: its late pieces are dropped. */
+/* Open a tool_use block for call 'index' ('block' taken over), closing
+ * the open block; its arguments are scanned from here. */
 static void
-tool_piece(struct msurf_stream *s, struct json_object *tc, struct sy_buf *out)
+tool_open(struct msurf_stream *s, int64_t index, struct json_object *block,
+          struct sy_buf *out)
+{
+    block_start(s, MSURF_TOOL, index, block, out);
+    memset(&s->scan, 0, sizeof(s->scan));
+    s->any_tool = true;
+}
+
+/* End the stream with an error event (nothing follows it) instead of
+ * sending a tool call cut short: more calls ('calls') or arguments than
+ * the held calls may take. */
+static void
+tools_fail(struct msurf_stream *s, bool calls, struct sy_buf *out)
+{
+    sy_msurf_stream_error(s, 502,
+                          calls ? "the provider interleaved more tool calls "
+                                  "than the gateway can hold"
+                                : "the provider interleaved more tool call "
+                                  "arguments than the gateway can hold",
+                          NULL, NULL, out);
+}
+
+/* Close the open block and send the held calls in index order, each as
+ * a whole block (its start, one input_json_delta with all its arguments,
+ * its stop), up to the first whose arguments are not whole yet, which
+ * stays open and streams on live; with 'all' (the answer is finished),
+ * every one. Nothing when no call is held. */
+static void
+held_flush(struct msurf_stream *s, bool all, struct sy_buf *out)
+{
+    struct msurf_call *call;
+    if (sy_msurf_calls_first(s->calls) == NULL)
+        return;
+    block_stop(s, out);
+    while ((call = sy_msurf_calls_first(s->calls)) != NULL) {
+        tool_open(s, call->index, call->block, out);
+        call->block = NULL;
+        if (call->args.len > 0)
+            block_delta(s, "input_json_delta", "partial_json",
+                        json_object_new_string_len(call->args.data,
+                                                   (int)call->args.len),
+                        out);
+        s->scan = call->scan;
+        sy_msurf_calls_drop_first(s->calls);
+        if (!s->scan.whole && !all)
+            return;
+        block_stop(s, out);
+    }
+}
+
+/* Hold back new call 'index' ('block' taken over) with its first
+ * arguments, while the open call's are not whole. */
+static void
+tool_hold(struct msurf_stream *s, const struct sy_chat_req *req, int64_t index,
+          struct json_object *block, const char *args, size_t an,
+          struct sy_buf *out)
+{
+    struct msurf_calls *c = sy_msurf_calls(s, req);
+    struct msurf_call *call = NULL;
+    if (c == NULL)
+        json_object_put(block);
+    else
+        call = sy_msurf_calls_add(c, index, block);
+    if (call == NULL) {
+        tools_fail(s, true, out);
+        return;
+    }
+    if (sy_msurf_calls_append(c, call, args, an) != SY_OK)
+        tools_fail(s, false, out);
+}
+
+/* One canonical tool_calls entry. The open call's arguments stream live
+ * as partial_json. A new index opens a tool_use block (closing the open
+ * one) when the open call's arguments are whole; otherwise (the provider
+ * interleaves parallel calls) the new call is held back, with its later
+ * pieces, until the open call's arguments are whole or the answer ends
+ * (held_flush). A call whose block was closed already cannot be
+ * reopened: its late pieces are dropped (a whole call's arguments can
+ * only gain blanks or become invalid). Id and name come from the call's
+ * first piece. */
+static void
+tool_piece(struct msurf_stream *s, const struct sy_chat_req *req,
+           struct json_object *tc, struct sy_buf *out)
 {
     int64_t index = 0;
     sy_adapter_get_int(tc, "index", &index);
     struct json_object *fn = sy_adapter_get(tc, "function");
     struct json_object *args = sy_adapter_str_member(fn, "arguments");
-    if (s->open != MSURF_TOOL || s->tool != index) {
-        uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
-        if ((s->tools_seen & bit) != 0)
-            return;
-        s->tools_seen |= bit;
-        s->any_tool = true;
-        char gen[112];
-        const char *id = sy_adapter_get_str(tc, "id");
-        const char *name = sy_adapter_get_str(fn, "name");
-        snprintf(gen, sizeof(gen), "toolu_%s_%lld", s->id + 4,
-                 (long long)index);
-        struct json_object *b = sy_adapter_obj(
-            "type", SY_JSTR("tool_use"), "id", tool_id(id, gen), "name",
-            SY_JSTR(name ? name : ""), "input", json_object_new_object(), NULL);
-        block_start(s, MSURF_TOOL, index, b, out);
+    /* By length: arguments may hold NUL. */
+    const char *a = args ? json_object_get_string(args) : "";
+    size_t an = args ? (size_t)json_object_get_string_len(args) : 0;
+    if (s->open == MSURF_TOOL && s->tool == index) {
+        if (an > 0) {
+            block_delta(s, "input_json_delta", "partial_json",
+                        sy_adapter_str_copy(args), out);
+            sy_msurf_scan(&s->scan, a, an);
+        }
+        if (s->scan.whole)
+            held_flush(s, false, out);
+        return;
     }
-    if (sy_adapter_has_text(args))
+    struct msurf_call *held = sy_msurf_calls_find(s->calls, index);
+    if (held != NULL) {
+        if (sy_msurf_calls_append(s->calls, held, a, an) != SY_OK)
+            tools_fail(s, false, out);
+        return;
+    }
+    uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
+    if ((s->tools_seen & bit) != 0)
+        return;
+    s->tools_seen |= bit;
+    char gen[112];
+    const char *id = sy_adapter_get_str(tc, "id");
+    const char *name = sy_adapter_get_str(fn, "name");
+    snprintf(gen, sizeof(gen), "toolu_%s_%lld", s->id + 4, (long long)index);
+    struct json_object *b = sy_adapter_obj(
+        "type", SY_JSTR("tool_use"), "id", tool_id(id, gen), "name",
+        SY_JSTR(name ? name : ""), "input", json_object_new_object(), NULL);
+    if (s->open == MSURF_TOOL && !s->scan.whole) {
+        tool_hold(s, req, index, b, a, an, out);
+        return;
+    }
+    tool_open(s, index, b, out);
+    if (an > 0) {
         block_delta(s, "input_json_delta", "partial_json",
                     sy_adapter_str_copy(args), out);
+        sy_msurf_scan(&s->scan, a, an);
+    }
 }
 
 /* The table's stream_chunk slot: one chat.completion.chunk. */
@@ -495,13 +599,16 @@ sy_msurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)
                    : 0;
-    for (size_t i = 0; i < n; i++)
-        tool_piece(s, json_object_array_get_idx(calls, i), out);
+    for (size_t i = 0; i < n && !s->ended; i++)
+        tool_piece(s, req, json_object_array_get_idx(calls, i), out);
     const char *fr = sy_adapter_get_str(choice, "finish_reason");
-    if (fr != NULL)
+    if (fr != NULL && !s->ended) {
         s->finish = stop_reason(fr, false);
+        held_flush(s, true, out);
+    }
     json_object_put(o);
-    return sy_buf_err(out);
+    /* Ended here: a tool call could not be held (tools_fail). */
+    return s->ended ? SY_ETOOBIG : sy_buf_err(out);
 }
 
 /* The table's stream_end slot: close the open block, then the stop
@@ -517,6 +624,7 @@ sy_msurf_stream_end(void *st, const struct sy_chat_req *req,
         return SY_OK;
     if (!s->started)
         stream_start(s, req, NULL, out);
+    held_flush(s, true, out);
     block_stop(s, out);
     const char *stop = s->finish ? s->finish : "end_turn";
     if (s->any_tool && strcmp(stop, "end_turn") == 0)
@@ -541,8 +649,10 @@ sy_msurf_stream_error(void *st, int status, const char *message,
     (void)type;
     (void)code;
     struct msurf_stream *s = st;
-    if (s != NULL)
+    if (s != NULL) {
         s->ended = true;
+        sy_msurf_calls_clear(s->calls);
+    }
     sy_buf_puts(out, "event: error\ndata: ");
     error_json(out, status, message);
     sy_buf_puts(out, "\n\n");
