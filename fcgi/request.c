@@ -80,6 +80,18 @@ copy_param(const struct sy_fcgi_io *t, struct sy_req *r, const char *name,
     return NULL;
 }
 
+/* A header the gateway may do without: kept whole, or NULL when longer
+ * than it keeps. */
+static const char *
+copy_hint(const struct sy_fcgi_io *t, struct sy_req *r, const char *name)
+{
+    const char *v = t->param(t->io, name);
+    if (v == NULL)
+        return NULL;
+    size_t n = strnlen(v, PARAM_KEPT + 1);
+    return n <= PARAM_KEPT ? sy_arena_strndup(r->arena, v, n) : NULL;
+}
+
 /* The path parameters sy_mount_req reads (core/api/mount.c): a path
  * longer than it looks at (SY_PATH_MAX of REQUEST_URI's path or of
  * PATH_INFO; half of it for each of SCRIPT_NAME and PATH_INFO when they
@@ -168,11 +180,13 @@ sy_fcgi_read_request(const struct sy_fcgi_io *t, size_t max_body,
         copy_param(t, r, "HTTP_ANTHROPIC_VERSION", "anthropic-version");
     r->anthropic_beta =
         copy_param(t, r, "HTTP_ANTHROPIC_BETA", "anthropic-beta");
-    r->request_id_in = copy_param(t, r, "HTTP_X_REQUEST_ID", "X-Request-Id");
-    r->session_id = copy_param(t, r, "HTTP_X_CLAUDE_CODE_SESSION_ID",
-                               "X-Claude-Code-Session-Id");
-    r->traceparent = copy_param(t, r, "HTTP_TRACEPARENT", "traceparent");
-    r->tracestate = copy_param(t, r, "HTTP_TRACESTATE", "tracestate");
+    /* Hints the gateway goes without when they are bad (a request id of
+     * its own, no affinity, a new trace): too long is dropped, not
+     * refused. */
+    r->request_id_in = copy_hint(t, r, "HTTP_X_REQUEST_ID");
+    r->session_id = copy_hint(t, r, "HTTP_X_CLAUDE_CODE_SESSION_ID");
+    r->traceparent = copy_hint(t, r, "HTTP_TRACEPARENT");
+    r->tracestate = copy_hint(t, r, "HTTP_TRACESTATE");
     r->remote_addr = copy_param(t, r, "REMOTE_ADDR", NULL);
 
     /* REQUEST_URI is what the client asked for; where the web server

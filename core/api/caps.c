@@ -271,7 +271,11 @@ sy_caps_check(const struct sy_caps *c, const struct sy_needs *n, char *buf,
         snprintf(buf, buflen, "%s", why);
         return buf;
     }
-    uint64_t need = n->input_tokens + n->max_tokens; /* both < 2^40 */
+    /* The unseen tokens' allowance (hidden_tokens) is a bound for money,
+     * far above what they take: not held against the window. */
+    uint64_t need = n->input_tokens -
+                    SY_MIN(n->hidden_tokens, n->input_tokens) +
+                    n->max_tokens; /* both < 2^40 */
     if (c->context_window > 0 && need > c->context_window) {
         snprintf(buf, buflen,
                  "context window %llu tokens < about %llu "

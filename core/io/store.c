@@ -38,9 +38,10 @@
 
 /* Close the connection, if any (a subscribed store subscribes again on
  * the next connection). The close is abortive (SO_LINGER 0: a reset):
- * a command that timed out and still sits unsent in the socket must not
- * reach Redis later, after the caller took it as failed and acted on
- * that (a budget settle sent again, budget_retry.h). */
+ * what a timed-out command still has unsent in this socket is dropped
+ * rather than retransmitted to Redis later, after the caller took it as
+ * failed and acted on that (a budget settle sent again, budget_retry.h).
+ * Bytes Redis's host already received are not recalled. */
 void
 sy_store_drop(struct sy_store *s)
 {

@@ -195,7 +195,7 @@ sy_budget_local_reserve(struct sy_budget_local *b, int64_t budget, int64_t cost,
     memset(out, 0, sizeof(*out));
     out->now_ms = now_ms;
     local_clean(b, now_ms);
-    if (b->seq == 0) /* as the script: ids start at now * 1000 */
+    if (b->seq < now_ms * 1000u) /* as the script: never below it */
         b->seq = now_ms * 1000u;
     out->id = ++b->seq;
     /* budget and reserved are >= 0, spent may be saturated: no overflow */

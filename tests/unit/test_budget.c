@@ -390,32 +390,63 @@ test_redis_resettle(void **state)
     assert_int_equal(r.reserved, 0);
     hash_check_clean(s, "again", pid);
 
-    /* Redis loses the hash (a restart without persistence): a new
-     * reservation does not take an id a settle on its way may name */
-    struct sy_arena ar;
-    sy_arena_init(&ar, 256);
-    struct sy_store_val *v;
-    assert_int_equal(sy_store_commandl(s, &ar, &v, "DEL",
-                                       "t:budget:{again}:total",
-                                       "t:budget:{again}:total:res", NULL),
-                     SY_OK);
-    sy_arena_cleanup(&ar);
-    assert_int_equal(
-        sy_budget_reserve(s, "again", pid, 1000, 100, 0, T0 + 60000, &r),
-        SY_OK);
-    assert_true(r.id > c);
-    assert_int_equal(r.id, (T0 + 60000) * 1000 + 1);
-    assert_int_equal(
-        sy_budget_resettle(s, "again", pid, a, 70, exp, T0 + 60001, &r), SY_OK);
-    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
-    assert_int_equal(r.reserved, 100); /* the new one's hold is untouched */
-
     /* input the script must not see */
     assert_int_equal(sy_budget_resettle(s, "again", pid, c, -1, exp, T0, &r),
                      SY_EBADREQ);
     assert_int_equal(
         sy_budget_resettle(s, "again", pid, c, 1, UINT64_MAX, T0, &r),
         SY_EBADREQ);
+    sy_store_free(s);
+}
+
+/* Redis loses the hash, or goes back to an older copy of it: a new
+ * reservation never takes an id that a queued settle may name. */
+static void
+test_redis_ids_not_reused(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    struct sy_store *s = store_slow();
+    struct sy_budget_result r;
+    const char *pid = "total";
+    const uint64_t exp = T0 + MIN5;
+    assert_int_equal(sy_budget_reserve(s, "lost", pid, 1000, 100, 0, T0, &r),
+                     SY_OK);
+    uint64_t a = r.id, c = r.id;
+    /* Redis loses the hash (a restart without persistence): a new
+     * reservation does not take an id a settle on its way may name */
+    struct sy_arena ar;
+    sy_arena_init(&ar, 256);
+    struct sy_store_val *v;
+    assert_int_equal(sy_store_commandl(s, &ar, &v, "DEL",
+                                       "t:budget:{lost}:total",
+                                       "t:budget:{lost}:total:res", NULL),
+                     SY_OK);
+    sy_arena_cleanup(&ar);
+    assert_int_equal(
+        sy_budget_reserve(s, "lost", pid, 1000, 100, 0, T0 + 60000, &r), SY_OK);
+    assert_true(r.id > c);
+    assert_int_equal(r.id, (T0 + 60000) * 1000 + 1);
+    uint64_t last = r.id;
+    assert_int_equal(
+        sy_budget_resettle(s, "lost", pid, a, 70, exp, T0 + 60001, &r), SY_OK);
+    assert_int_equal(r.resettled, SY_BUDGET_RESETTLED_BEFORE);
+    assert_int_equal(r.reserved, 100); /* the new one's hold is untouched */
+
+    /* Redis goes back to an older copy (a snapshot, a lagging replica):
+     * seq went back, and still no id is given twice (the restart takes
+     * longer than the millisecond of the last id) */
+    sy_arena_init(&ar, 256);
+    assert_int_equal(sy_store_commandl(s, &ar, &v, "HSET",
+                                       "t:budget:{lost}:total", "seq", "5",
+                                       NULL),
+                     SY_OK);
+    sy_arena_cleanup(&ar);
+    assert_int_equal(
+        sy_budget_reserve(s, "lost", pid, 1000, 100, 0, T0 + 61000, &r), SY_OK);
+    assert_true(r.id > last);
+    assert_int_equal(r.id, (T0 + 61000) * 1000 + 1);
+
     sy_store_free(s);
 }
 
@@ -667,6 +698,7 @@ main(void)
         cmocka_unit_test(test_local),
         cmocka_unit_test(test_redis_basics),
         cmocka_unit_test(test_redis_resettle),
+        cmocka_unit_test(test_redis_ids_not_reused),
         cmocka_unit_test(test_redis_matches_local),
         cmocka_unit_test(test_race_exhaustion),
         cmocka_unit_test(test_race_abandoned),

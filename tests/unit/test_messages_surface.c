@@ -567,6 +567,13 @@ test_native_only_caps(void **state)
     assert_true(n.input_tokens > n.hidden_tokens);
     uint64_t one = sy_caps_input_worst(&ant, &n, 200);
     assert_true(one >= 200 + n.hidden_tokens);
+    /* ... but not against the context window: it is a bound for money,
+     * far above what the tools take */
+    struct sy_caps small = ant;
+    small.context_window = n.input_tokens - n.hidden_tokens + n.max_tokens + 16;
+    assert_null(sy_caps_check(&small, &n, why, sizeof(why)));
+    small.context_window = n.input_tokens - n.hidden_tokens + n.max_tokens - 1;
+    assert_non_null(sy_caps_check(&small, &n, why, sizeof(why)));
 
     assert_int_equal(parse("{" BASE ",'messages':[{'role':'user','content':"
                            "'w'}],'tools':[{'type':'bash_20250124','name':"

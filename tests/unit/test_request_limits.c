@@ -138,12 +138,18 @@ static const struct {
       offsetof(struct sy_req, anthropic_version) },
     { "HTTP_ANTHROPIC_BETA", "anthropic-beta",
       offsetof(struct sy_req, anthropic_beta) },
-    { "HTTP_X_REQUEST_ID", "X-Request-Id",
-      offsetof(struct sy_req, request_id_in) },
-    { "HTTP_X_CLAUDE_CODE_SESSION_ID", "X-Claude-Code-Session-Id",
-      offsetof(struct sy_req, session_id) },
-    { "HTTP_TRACEPARENT", "traceparent", offsetof(struct sy_req, traceparent) },
-    { "HTTP_TRACESTATE", "tracestate", offsetof(struct sy_req, tracestate) },
+};
+
+/* Headers the gateway does without when they are bad: too long is
+ * dropped (a request id of its own, no affinity, a new trace). */
+static const struct {
+    const char *cgi;
+    size_t off;
+} HINTS[] = {
+    { "HTTP_X_REQUEST_ID", offsetof(struct sy_req, request_id_in) },
+    { "HTTP_X_CLAUDE_CODE_SESSION_ID", offsetof(struct sy_req, session_id) },
+    { "HTTP_TRACEPARENT", offsetof(struct sy_req, traceparent) },
+    { "HTTP_TRACESTATE", offsetof(struct sy_req, tracestate) },
 };
 
 static const char *
@@ -201,6 +207,30 @@ test_header_over_limit_refused(void **state)
             assert_string_equal(req.x_api_key, "sk-short");
     }
     free(v);
+}
+
+static void
+test_hint_over_limit_dropped(void **state)
+{
+    (void)state;
+    char *v = secret(SY_CGI_PARAM_MAX);
+    char *kept = secret(SY_CGI_PARAM_MAX - 1);
+    for (size_t i = 0; i < SY_ARRAY_LEN(HINTS); i++) {
+        reset();
+        set_param("REQUEST_URI", "/v1/messages");
+        set_param(HINTS[i].cgi, kept);
+        read_req();
+        assert_string_equal(field(HINTS[i].off), kept);
+        reset();
+        set_param("REQUEST_URI", "/v1/messages");
+        set_param(HINTS[i].cgi, v);
+        read_req();
+        assert_int_equal(req.refuse.status, 0);
+        assert_null(field(HINTS[i].off));
+        assert_string_equal(req.path, "/v1/messages");
+    }
+    free(v);
+    free(kept);
 }
 
 static void
@@ -400,9 +430,12 @@ test_serve_refuses_in_the_surface_shape(void **state)
     assert_int_equal(serve(&w, &o, "POST", "/v1/messages", "HTTP_X_API_KEY", v),
                      431);
     assert_non_null(strstr(sy_buf_cstr(&o.b), "header 'x-api-key'"));
-    assert_int_equal(serve(&w, &o, "GET", "/v1/nothing", "HTTP_TRACEPARENT", v),
+    assert_int_equal(serve(&w, &o, "GET", "/v1/nothing", "HTTP_X_API_KEY", v),
                      431);
     assert_null(strstr(sy_buf_cstr(&o.b), "sk-SECRET"));
+    /* A too long traceparent is dropped (a new trace), not refused. */
+    assert_int_equal(serve(&w, &o, "GET", "/v1/models", "HTTP_TRACEPARENT", v),
+                     200);
 
     /* A path over SY_PATH_MAX: 414, OpenAI's shape on /v1/models/... */
     char *p = secret(SY_PATH_MAX + 100);
@@ -438,6 +471,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_header_at_limit_kept_whole),
         T(test_header_over_limit_refused),
+        T(test_hint_over_limit_dropped),
         T(test_query_over_limit_refused),
         T(test_path_over_limit_refused),
         T(test_first_problem_told),

@@ -7,9 +7,10 @@
 -- and "d:<id>" for a reservation a resettle charged, until its expiry;
 -- KEYS[2] = KEYS[1] .. ":res" (sy_key_budget_res), a sorted set:
 -- reservation id by expiry ms.
--- Ids: a new hash's counter starts at now * 1000 (ms), so ids are not
--- used again when Redis loses the hash (a restart without persistence)
--- while settles of the old ones may still be on their way; below 2^53
+-- Ids: the counter is never below now * 1000 (ms) at a reserve, so ids
+-- are not used again when Redis loses the hash or goes back to an older
+-- copy of it (a restart, a failover) while settles of the old ones may
+-- still be on their way; below 2^53
 -- until the year 2255, and written with %.0f (Lua's own conversion
 -- would write 1.7955647990000e+15).
 -- ARGV: 1 op (reserve, settle, get), 2 now ms (0: Redis TIME), 3 key TTL
@@ -49,7 +50,9 @@ if op == 'reserve' then
   local budget = tonumber(ARGV[4])
   local cost = tonumber(ARGV[5])
   local ttl = tonumber(ARGV[6])
-  if redis.call('HEXISTS', H, 'seq') == 0 then
+  -- Never below now * 1000: nor when Redis restored an older copy of
+  -- the hash (a snapshot, a lagging replica), whose seq went back.
+  if tonumber(redis.call('HGET', H, 'seq') or 0) < now * 1000 then
     redis.call('HSET', H, 'seq', string.format('%.0f', now * 1000))
   end
   local seq = redis.call('HINCRBY', H, 'seq', 1)
