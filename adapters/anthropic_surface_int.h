@@ -15,6 +15,7 @@
 
 #include "api/surface.h"
 #include "common.h"
+#include "json_scan.h"
 
 /* One request's translation: where a refusal goes, and the canonical
  * messages being built (an array inside the canonical tree, which the
@@ -59,25 +60,13 @@ enum sy_err sy_msurf_messages(struct msurf_tr *t, struct json_object *root);
 /* The kind of the content block a stream has open. */
 enum msurf_block { MSURF_NONE, MSURF_THINKING, MSURF_TEXT, MSURF_TOOL };
 
-/* What a stream knows of one tool call's arguments, fed piece by piece
- * without keeping them (anthropic_surface_tools_out.c): whether they are
- * a whole JSON object or array yet. Zeroed: nothing seen. */
-struct msurf_scan {
-    uint64_t depth; /* brackets open outside strings */
-    bool begun;     /* a non-blank character was seen */
-    bool str, esc;  /* inside a string; after a backslash in it */
-    bool whole;     /* the top-level object or array closed */
-    bool never;     /* cannot become whole (a top-level scalar, a stray
-                       closing bracket) */
-};
-
 /* A tool call held back while another call's block is open (the
  * provider interleaves the pieces of parallel calls). */
 struct msurf_call {
     int64_t index;             /* canonical tool_calls index */
     struct json_object *block; /* its tool_use content block (owned) */
     struct sy_buf args;        /* its arguments so far */
-    struct msurf_scan scan;    /* of 'args' */
+    struct sy_json_scan scan;  /* of 'args' */
 };
 struct msurf_calls;
 
@@ -87,11 +76,11 @@ struct msurf_stream {
     bool started; /* message_start (and ping) sent */
     bool ended;   /* message_stop sent: later chunks are ignored */
     enum msurf_block open;
-    unsigned nblocks;       /* blocks opened so far; the open one is the last */
-    int64_t tool;           /* canonical tool_calls index of the open block */
-    uint64_t tools_seen;    /* canonical tool indexes 0..63 given a block */
-    bool any_tool;          /* a tool_use block was sent */
-    struct msurf_scan scan; /* of the open tool block's arguments */
+    unsigned nblocks;    /* blocks opened so far; the open one is the last */
+    int64_t tool;        /* canonical tool_calls index of the open block */
+    uint64_t tools_seen; /* canonical tool indexes 0..63 given a block */
+    bool any_tool;       /* a tool_use block was sent */
+    struct sy_json_scan scan;  /* of the open tool block's arguments */
     struct msurf_calls *calls; /* the held calls (owned by req->root, see
                                    anthropic_surface_tools_out.c), or NULL
                                    before the first */
@@ -116,9 +105,7 @@ void sy_msurf_stream_error(void *st, int status, const char *message,
                            const char *type, const char *code,
                            struct sy_buf *out);
 
-/* anthropic_surface_tools_out.c: the scan and the held calls (see
- * there). */
-void sy_msurf_scan(struct msurf_scan *sc, const char *p, size_t n);
+/* anthropic_surface_tools_out.c: the held calls (see there). */
 struct msurf_calls *sy_msurf_calls(struct msurf_stream *s,
                                    const struct sy_chat_req *req);
 void sy_msurf_calls_clear(struct msurf_calls *c);

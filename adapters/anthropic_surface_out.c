@@ -539,7 +539,7 @@ tool_piece(struct msurf_stream *s, const struct sy_chat_req *req,
         if (an > 0) {
             block_delta(s, "input_json_delta", "partial_json",
                         sy_adapter_str_copy(args), out);
-            sy_msurf_scan(&s->scan, a, an);
+            sy_json_scan_feed(&s->scan, a, an);
         }
         if (s->scan.whole)
             held_flush(s, false, out);
@@ -570,7 +570,7 @@ tool_piece(struct msurf_stream *s, const struct sy_chat_req *req,
     if (an > 0) {
         block_delta(s, "input_json_delta", "partial_json",
                     sy_adapter_str_copy(args), out);
-        sy_msurf_scan(&s->scan, a, an);
+        sy_json_scan_feed(&s->scan, a, an);
     }
 }
 

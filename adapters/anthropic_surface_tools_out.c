@@ -1,10 +1,9 @@
 /*
  * anthropic_surface_tools_out.c - what a Messages stream keeps of the
  * tool calls it translates (anthropic_surface_out.c writes the events):
- * a scan that tells, piece by piece and without keeping the text,
- * whether a call's arguments are a whole JSON object yet, and the calls
- * held back while another one streams (their block, arguments and scan,
- * in index order).
+ * the calls held back while another one streams (their block, their
+ * arguments and whether those are whole yet, json_scan.h; in index
+ * order).
  *
  * A surface's state is fixed-size and zeroed per attempt, with no arena
  * and no free slot, so the held calls live in a store that the canonical
@@ -22,51 +21,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-
-/* ------------------------------------------------------------------ */
-/* The scan                                                            */
-
-/* Feed 'n' more bytes of a call's arguments. 'whole' turns true when a
- * top-level object or array closes, outside strings: text that is valid
- * JSON then ends there (blanks may follow), and text that is not stays
- * invalid whatever follows, so the call's block may close without
- * cutting a valid input. A scalar or a stray closing bracket at the top
- * level never makes the text whole (the call is held back, never cut).
- * Once whole, the rest is not looked at. */
-void
-sy_msurf_scan(struct msurf_scan *sc, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n && !sc->whole && !sc->never; i++) {
-        char c = p[i];
-        if (sc->str) {
-            if (sc->esc)
-                sc->esc = false;
-            else if (c == '\\')
-                sc->esc = true;
-            else if (c == '"')
-                sc->str = false;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            continue;
-        bool first = !sc->begun;
-        sc->begun = true;
-        if (c == '"') {
-            sc->str = true;
-            if (first)
-                sc->never = true; /* a top-level string */
-        } else if (c == '{' || c == '[') {
-            sc->depth++;
-        } else if (c == '}' || c == ']') {
-            if (sc->depth == 0)
-                sc->never = true;
-            else if (--sc->depth == 0)
-                sc->whole = true;
-        } else if (first) {
-            sc->never = true; /* a top-level number or literal */
-        }
-    }
-}
 
 /* ------------------------------------------------------------------ */
 /* The store                                                           */
@@ -195,7 +149,7 @@ sy_msurf_calls_append(struct msurf_calls *c, struct msurf_call *call,
     if (e != SY_OK)
         return e;
     c->bytes += n;
-    sy_msurf_scan(&call->scan, p, n);
+    sy_json_scan_feed(&call->scan, p, n);
     return SY_OK;
 }
 

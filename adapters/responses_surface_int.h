@@ -5,10 +5,11 @@
  * responses_surface_tools.c (the tools, and which caller tool a
  * canonical tool name stands for), responses_surface_check.c (the
  * checking helpers of the three), responses_surface_out.c (error
- * bodies, the Response object, replies) and responses_surface_stream.c
- * (stream events). Calls go one way: responses_surface.c uses the
- * others, _stream.c uses _out.c, _in.c and _out.c use _tools.c, and the
- * request side uses _check.c. The pipeline sees only
+ * bodies, the Response object, replies), responses_surface_stream.c
+ * (stream events) and responses_surface_calls.c (the tool calls a stream
+ * has open). Calls go one way: responses_surface.c uses the others,
+ * _stream.c uses _out.c and _calls.c, _in.c and _out.c use _tools.c,
+ * and the request side uses _check.c. The pipeline sees only
  * sy_surface_responses (api/surface.h).
  * SPDX-License-Identifier: MIT
  */
@@ -17,6 +18,7 @@
 
 #include "api/surface.h"
 #include "common.h"
+#include "json_scan.h"
 
 /* One caller tool that the canonical request offers as a function tool:
  * a function, a custom (free-form) tool, or one of either inside a
@@ -170,21 +172,45 @@ enum rsurf_open {
     RSURF_CALL
 };
 
+/* One tool call a stream gave an item. */
+struct rsurf_call {
+    int64_t index;      /* canonical tool_calls index */
+    unsigned at;        /* its item's output_index */
+    bool custom;        /* a custom_tool_call item (input told at close) */
+    bool open;          /* its item is in progress */
+    struct sy_buf args; /* its arguments so far (freed at close) */
+    struct sy_json_scan scan; /* of 'args' */
+};
+
+/* Every tool call of one stream, in the order their items were added
+ * (so by output_index); the open ones are v[first_open..n). Zeroed:
+ * none (sy_rsurf_calls_free frees what it holds). */
+struct rsurf_calls {
+    struct rsurf_call *v; /* owned */
+    size_t n, cap;
+    size_t first_open;
+    size_t unwhole;               /* open calls whose arguments are not
+                                     whole */
+    size_t bytes;                 /* arguments held by open calls */
+    struct json_object *by_index; /* index (decimal) -> position in v */
+};
+
 /* Stream state (the pipeline hands stream_state_size zeroed bytes to
  * every stream_* call of one request, zeroed again for another
  * attempt). What the stream builds of its Response lives in the
  * canonical request's tree (see responses_surface_stream.c): 'acc'
- * borrows it. */
+ * borrows it. Text, refusal and reasoning items open one at a time;
+ * function and custom tool calls may have several items open at once
+ * (RSURF_CALL), when the provider interleaves parallel calls. */
 struct rsurf_stream {
     bool started; /* response.created sent */
     bool ended;   /* response.completed or an error sent */
     enum rsurf_open open;
-    unsigned nitems;     /* output items so far; the open one is the last */
-    int64_t tool;        /* canonical tool_calls index of the open call */
-    uint64_t tools_seen; /* canonical tool indexes 0..63 given an item */
-    int64_t seq;         /* the next event's sequence_number */
-    char finish[16];     /* the canonical finish_reason, or "" */
-    char id[96];         /* "resp_..." */
+    unsigned nitems; /* output items so far; an open text, refusal or
+                        reasoning item is the last */
+    int64_t seq;     /* the next event's sequence_number */
+    char finish[16]; /* the canonical finish_reason, or "" */
+    char id[96];     /* "resp_..." */
     struct rsurf_acc *acc;
 };
 
@@ -199,5 +225,17 @@ void sy_rsurf_native_event(void *st, const char *event, size_t len);
 void sy_rsurf_stream_error(void *st, int status, const char *message,
                            const char *type, const char *code,
                            struct sy_buf *out);
+
+/* ---- responses_surface_calls.c: a stream's calls (json_scan.h tells
+ * when one is whole) */
+void sy_rsurf_calls_free(struct rsurf_calls *c);
+struct rsurf_call *sy_rsurf_calls_find(struct rsurf_calls *c, int64_t index);
+struct rsurf_call *sy_rsurf_calls_add(struct rsurf_calls *c, int64_t index,
+                                      unsigned at, bool custom);
+enum sy_err sy_rsurf_calls_append(struct rsurf_calls *c,
+                                  struct rsurf_call *call, const char *p,
+                                  size_t n);
+bool sy_rsurf_calls_whole(const struct rsurf_calls *c);
+void sy_rsurf_calls_closed(struct rsurf_calls *c);
 
 #endif

@@ -12,10 +12,22 @@
  * the output items it describes (a tree, completed as deltas come) and
  * the closing Response as text (sy_rsurf_response_write, like a reply).
  * A surface's state is fixed-size and zeroed per attempt, with no arena,
- * so these and the text of the open item live in an accumulator that
- * the canonical request's tree owns (json-c userdata on req->root, freed
- * with the tree by the request's arena); a new attempt's first chunk
- * replaces the last one's. No I/O.
+ * so these, the text of the open item and the tool calls
+ * (responses_surface_calls.c) live in an accumulator that the canonical
+ * request's tree owns (json-c userdata on req->root, freed with the tree
+ * by the request's arena). Every stream of the request (a hedged pair
+ * has two) has its own accumulator in one list there; a new attempt on
+ * the same state (zeroed again) takes back the one it had, emptied.
+ *
+ * A provider may interleave the argument pieces of parallel tool calls
+ * (index 0, 1, 0, 1, ...). Every event names its item (output_index,
+ * item_id), so several function_call items may be in progress at once:
+ * a new call closes the calls' items only when their arguments are
+ * whole (a sequential stream's events are as they always were);
+ * otherwise its item opens next to them, each call's deltas go to its
+ * own item, and they all close together (their .done events in
+ * output_index order) before an item of another kind, or at the end.
+ * No I/O.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -32,40 +44,79 @@
 #include <json-c/json.h>
 
 /* What a stream builds: the Response's creation time, model and output
- * items, the closing Response once written, and the text of the open
- * item. */
+ * items, the closing Response once written, the text of the open text,
+ * refusal or reasoning item, and the tool calls; and the next stream's
+ * accumulator of the same request. */
 struct rsurf_acc {
+    struct rsurf_acc *next;
+    const void *owner; /* the stream state it belongs to */
     int64_t created;
     char *model;
     struct json_object *output; /* the output items, an array */
     struct sy_buf final;        /* the Response of the closing event */
     bool done;                  /* 'final' is written */
     struct sy_buf piece;
+    struct rsurf_calls calls;
 };
 
+/* Empty 'acc' for a new attempt (its list links kept). */
+static void
+acc_reset(struct rsurf_acc *acc)
+{
+    json_object_put(acc->output);
+    acc->output = NULL;
+    free(acc->model);
+    acc->model = NULL;
+    acc->created = 0;
+    acc->done = false;
+    sy_buf_free(&acc->final);
+    sy_buf_free(&acc->piece);
+    sy_buf_init(&acc->piece, INT_MAX / 2);
+    sy_buf_init(&acc->final, INT_MAX / 2);
+    sy_rsurf_calls_free(&acc->calls);
+}
+
+/* The userdata destructor of the request's tree: every accumulator. */
 static void
 acc_free(struct json_object *o, void *ud)
 {
     (void)o;
-    struct rsurf_acc *acc = ud;
-    json_object_put(acc->output);
-    free(acc->model);
-    sy_buf_free(&acc->final);
-    sy_buf_free(&acc->piece);
-    free(acc);
+    struct rsurf_acc *next;
+    for (struct rsurf_acc *acc = ud; acc != NULL; acc = next) {
+        next = acc->next;
+        acc_reset(acc);
+        sy_buf_free(&acc->piece);
+        sy_buf_free(&acc->final);
+        free(acc);
+    }
 }
 
-/* A new accumulator owned by 'req's tree (NULL without one). The
- * request is const to the surface; its tree's members do not change. */
+/* The accumulator of stream 's', empty, owned by 'req's tree (NULL
+ * without one): an earlier attempt's on the same state, or a new one.
+ * The request is const to the surface; its tree's members do not
+ * change. The Responses surface owns the userdata of its requests'
+ * trees. */
 static struct rsurf_acc *
-acc_new(const struct sy_chat_req *req)
+acc_new(const struct rsurf_stream *s, const struct sy_chat_req *req)
 {
     if (req->root == NULL)
         return NULL;
+    struct rsurf_acc *head = json_object_get_userdata(req->root);
+    for (struct rsurf_acc *acc = head; acc != NULL; acc = acc->next)
+        if (acc->owner == s) {
+            acc_reset(acc);
+            return acc;
+        }
     struct rsurf_acc *acc = sy_xcalloc(1, sizeof(*acc));
+    acc->owner = s;
     sy_buf_init(&acc->piece, INT_MAX / 2);
     sy_buf_init(&acc->final, INT_MAX / 2);
-    json_object_set_userdata(req->root, acc, acc_free);
+    if (head == NULL) {
+        json_object_set_userdata(req->root, acc, acc_free);
+    } else {
+        acc->next = head->next;
+        head->next = acc;
+    }
     return acc;
 }
 
@@ -127,17 +178,18 @@ output_of(struct rsurf_stream *s)
     return s->acc->output;
 }
 
-/* The open item (the last of the output). */
+/* The item at output_index 'at'. */
 static struct json_object *
-open_item(struct rsurf_stream *s)
+item_at(struct rsurf_stream *s, int64_t at)
 {
-    return json_object_array_get_idx(output_of(s), s->nitems - 1);
+    return json_object_array_get_idx(output_of(s), (size_t)at);
 }
 
+/* The id of the item at 'at', a new reference for an event. */
 static struct json_object *
-open_id(struct rsurf_stream *s)
+id_at(struct rsurf_stream *s, int64_t at)
 {
-    return json_object_get(sy_adapter_get(open_item(s), "id"));
+    return json_object_get(sy_adapter_get(item_at(s, at), "id"));
 }
 
 static struct json_object *
@@ -180,39 +232,38 @@ part_of(enum rsurf_open kind, struct json_object *text)
                           json_object_new_array(), "text", text, NULL);
 }
 
-/* The done events of the open item's part or arguments, whose whole
- * text is 'text'. */
+/* The done events of the part or arguments of the item at 'at', of
+ * 'kind', whose whole text is 'text'. */
 static void
-item_text_done(struct rsurf_stream *s, struct json_object *item,
+item_text_done(struct rsurf_stream *s, enum rsurf_open kind, int64_t at,
                struct json_object *text, struct sy_buf *out)
 {
-    int64_t at = s->nitems - 1;
-    if (s->open == RSURF_TEXT || s->open == RSURF_REFUSAL) {
-        bool refusal = s->open == RSURF_REFUSAL;
-        struct json_object *part = part_of(s->open, json_object_get(text));
+    struct json_object *item = item_at(s, at);
+    if (kind == RSURF_TEXT || kind == RSURF_REFUSAL) {
+        struct json_object *part = part_of(kind, json_object_get(text));
         json_object_object_add(item, "content", sy_adapter_arr1(part));
-        if (refusal)
-            event(s, out, "response.refusal.done", "item_id", open_id(s),
+        if (kind == RSURF_REFUSAL)
+            event(s, out, "response.refusal.done", "item_id", id_at(s, at),
                   "output_index", num(at), "content_index", num(0), "refusal",
                   json_object_get(text), NULL);
         else
-            event(s, out, "response.output_text.done", "item_id", open_id(s),
+            event(s, out, "response.output_text.done", "item_id", id_at(s, at),
                   "output_index", num(at), "content_index", num(0), "text",
                   json_object_get(text), "logprobs", json_object_new_array(),
                   NULL);
-        event(s, out, "response.content_part.done", "item_id", open_id(s),
+        event(s, out, "response.content_part.done", "item_id", id_at(s, at),
               "output_index", num(at), "content_index", num(0), "part",
               json_object_get(part), NULL);
-    } else if (s->open == RSURF_REASONING) {
+    } else if (kind == RSURF_REASONING) {
         struct json_object *part =
             sy_adapter_obj("type", SY_JSTR("summary_text"), "text",
                            json_object_get(text), NULL);
         json_object_object_add(item, "summary", sy_adapter_arr1(part));
         event(s, out, "response.reasoning_summary_text.done", "item_id",
-              open_id(s), "output_index", num(at), "summary_index", num(0),
+              id_at(s, at), "output_index", num(at), "summary_index", num(0),
               "text", json_object_get(text), NULL);
         event(s, out, "response.reasoning_summary_part.done", "item_id",
-              open_id(s), "output_index", num(at), "summary_index", num(0),
+              id_at(s, at), "output_index", num(at), "summary_index", num(0),
               "part", json_object_get(part), NULL);
     } else if (strcmp(sy_adapter_get_str(item, "type"), "custom_tool_call") ==
                0) {
@@ -221,58 +272,71 @@ item_text_done(struct rsurf_stream *s, struct json_object *item,
         json_object_object_add(item, "input", json_object_get(in));
         if (json_object_get_string_len(in) > 0)
             event(s, out, "response.custom_tool_call_input.delta", "item_id",
-                  open_id(s), "output_index", num(at), "delta",
+                  id_at(s, at), "output_index", num(at), "delta",
                   json_object_get(in), NULL);
         event(s, out, "response.custom_tool_call_input.done", "item_id",
-              open_id(s), "output_index", num(at), "input", in, NULL);
+              id_at(s, at), "output_index", num(at), "input", in, NULL);
     } else {
         json_object_object_add(item, "arguments", json_object_get(text));
         event(s, out, "response.function_call_arguments.done", "item_id",
-              open_id(s), "output_index", num(at), "arguments",
+              id_at(s, at), "output_index", num(at), "arguments",
               json_object_get(text), NULL);
     }
 }
 
-/* The done events of the open item, whose whole text is acc->piece;
- * 'status' is the item's. */
+/* The done events of the item at 'at', of 'kind', whose whole text is
+ * 'p' (failed: empty); 'status' is the item's. */
 static void
-item_close(struct rsurf_stream *s, const char *status, struct sy_buf *out)
+item_done(struct rsurf_stream *s, enum rsurf_open kind, int64_t at,
+          const struct sy_buf *p, const char *status, struct sy_buf *out)
 {
-    if (s->open == RSURF_NONE)
-        return;
-    struct json_object *item = open_item(s);
-    struct sy_buf *p = &s->acc->piece;
+    struct json_object *item = item_at(s, at);
     struct json_object *text =
         json_object_new_string_len(sy_buf_failed(p) ? "" : sy_buf_cstr(p),
                                    sy_buf_failed(p) ? 0 : (int)p->len);
-    item_text_done(s, item, text, out);
+    item_text_done(s, kind, at, text, out);
     json_object_put(text);
-    if (s->open != RSURF_REASONING && sy_adapter_get(item, "status") != NULL)
+    if (kind != RSURF_REASONING && sy_adapter_get(item, "status") != NULL)
         json_object_object_add(item, "status", SY_JSTR(status));
-    event(s, out, "response.output_item.done", "output_index",
-          num(s->nitems - 1), "item", json_object_get(item), NULL);
+    event(s, out, "response.output_item.done", "output_index", num(at), "item",
+          json_object_get(item), NULL);
+}
+
+/* Close the open items: the open text, refusal or reasoning item (its
+ * text in acc->piece), or every open tool call's item in output_index
+ * order (each with its own arguments); 'status' is theirs. */
+static void
+item_close(struct rsurf_stream *s, const char *status, struct sy_buf *out)
+{
+    if (s->open == RSURF_CALL) {
+        struct rsurf_calls *c = &s->acc->calls;
+        for (size_t i = c->first_open; i < c->n; i++)
+            item_done(s, RSURF_CALL, c->v[i].at, &c->v[i].args, status, out);
+        sy_rsurf_calls_closed(c);
+    } else if (s->open != RSURF_NONE) {
+        item_done(s, s->open, s->nitems - 1, &s->acc->piece, status, out);
+    }
     s->open = RSURF_NONE;
 }
 
-/* Close the open item and open 'item' (taken over) of 'kind'. */
+/* Add 'item' (taken over) of 'kind' to the output, with its added
+ * events; the items open already stay open. */
 static void
-item_open(struct rsurf_stream *s, enum rsurf_open kind,
-          struct json_object *item, struct sy_buf *out)
+item_add(struct rsurf_stream *s, enum rsurf_open kind, struct json_object *item,
+         struct sy_buf *out)
 {
-    item_close(s, "completed", out);
     json_object_array_add(output_of(s), item);
     int64_t at = s->nitems++;
     s->open = kind;
-    sy_buf_clear(&s->acc->piece);
     event(s, out, "response.output_item.added", "output_index", num(at), "item",
           json_object_get(item), NULL);
     if (kind == RSURF_TEXT || kind == RSURF_REFUSAL)
-        event(s, out, "response.content_part.added", "item_id", open_id(s),
+        event(s, out, "response.content_part.added", "item_id", id_at(s, at),
               "output_index", num(at), "content_index", num(0), "part",
               part_of(kind, SY_JSTR("")), NULL);
     else if (kind == RSURF_REASONING)
         event(s, out, "response.reasoning_summary_part.added", "item_id",
-              open_id(s), "output_index", num(at), "summary_index", num(0),
+              id_at(s, at), "output_index", num(at), "summary_index", num(0),
               "part",
               sy_adapter_obj("type", SY_JSTR("summary_text"), "text",
                              SY_JSTR(""), NULL),
@@ -280,7 +344,7 @@ item_open(struct rsurf_stream *s, enum rsurf_open kind,
 }
 
 /* A piece of text, refusal or reasoning: into the open item of its
- * kind, or a new one. */
+ * kind, or a new one (closing the open items). */
 static void
 text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
            size_t len, struct sy_buf *out)
@@ -301,7 +365,9 @@ text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
                                  "status", SY_JSTR("in_progress"), "role",
                                  SY_JSTR("assistant"), "content",
                                  json_object_new_array(), NULL);
-        item_open(s, kind, item, out);
+        item_close(s, "completed", out);
+        sy_buf_clear(&s->acc->piece);
+        item_add(s, kind, item, out);
     }
     /* By length: the piece may hold NUL ("\u0000" is valid JSON). */
     sy_buf_append(&s->acc->piece, piece, len);
@@ -309,23 +375,55 @@ text_piece(struct rsurf_stream *s, enum rsurf_open kind, const char *piece,
     int64_t at = s->nitems - 1;
     if (think)
         event(s, out, "response.reasoning_summary_text.delta", "item_id",
-              open_id(s), "output_index", num(at), "summary_index", num(0),
+              id_at(s, at), "output_index", num(at), "summary_index", num(0),
               "delta", delta, NULL);
     else if (kind == RSURF_REFUSAL)
-        event(s, out, "response.refusal.delta", "item_id", open_id(s),
+        event(s, out, "response.refusal.delta", "item_id", id_at(s, at),
               "output_index", num(at), "content_index", num(0), "delta", delta,
               NULL);
     else
-        event(s, out, "response.output_text.delta", "item_id", open_id(s),
+        event(s, out, "response.output_text.delta", "item_id", id_at(s, at),
               "output_index", num(at), "content_index", num(0), "delta", delta,
               "logprobs", json_object_new_array(), NULL);
 }
 
-/* One canonical tool_calls entry: a new call item when its index is not
- * the open one, then its arguments. A call whose item was closed already
- * (the provider went back to it) cannot be reopened: its late pieces are
- * dropped. A custom tool's input is told whole when its item closes: the
- * canonical arguments are JSON around it. */
+/* The item of new tool call 'index' ('tc' its first piece, 'fn' its
+ * function), added to the output (closing the open items first when
+ * they are not tool calls, or tool calls whose arguments are all
+ * whole), and the call that keeps its arguments; NULL when it cannot be
+ * built. */
+static struct rsurf_call *
+call_open(struct rsurf_stream *s, const struct sy_chat_req *req, int64_t index,
+          struct json_object *tc, struct json_object *fn, struct sy_buf *out)
+{
+    const char *id = sy_adapter_get_str(tc, "id");
+    char gen[128];
+    if (id == NULL || id[0] == '\0') {
+        snprintf(gen, sizeof(gen), "call_%s_%lld", s->id + 5, (long long)index);
+        id = gen;
+    }
+    char iid[128];
+    sy_rsurf_item_id(iid, sizeof(iid), "fc", s->id, s->nitems);
+    struct json_object *item = sy_rsurf_call_item(
+        req, iid, id, sy_adapter_get_str(fn, "name"), "", "in_progress");
+    if (item == NULL)
+        return NULL; /* cannot happen: the writer's JSON parses */
+    bool custom =
+        strcmp(sy_adapter_get_str(item, "type"), "custom_tool_call") == 0;
+    if (s->open != RSURF_CALL || sy_rsurf_calls_whole(&s->acc->calls))
+        item_close(s, "completed", out);
+    item_add(s, RSURF_CALL, item, out);
+    return sy_rsurf_calls_add(&s->acc->calls, index, s->nitems - 1, custom);
+}
+
+/* One canonical tool_calls entry: a new call item when its index has
+ * none (call_open), then its arguments, as a delta of its own item. A
+ * call whose item was closed already cannot be reopened: its late
+ * pieces are dropped (it was whole, or an item of another kind came
+ * after it). A custom tool's input is told whole when its item closes:
+ * the canonical arguments are JSON around it. Arguments past what the
+ * open calls may hold end the stream with an error event, never with a
+ * call cut short. */
 static void
 tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
            struct json_object *tc, struct sy_buf *out)
@@ -335,33 +433,21 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
     struct json_object *fn = sy_adapter_get(tc, "function");
     size_t an; /* by length: arguments may hold NUL */
     const char *args = sy_adapter_get_strn(fn, "arguments", &an);
-    if (s->open != RSURF_CALL || s->tool != index) {
-        uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
-        if ((s->tools_seen & bit) != 0)
-            return;
-        s->tools_seen |= bit;
-        const char *id = sy_adapter_get_str(tc, "id");
-        char gen[128];
-        if (id == NULL || id[0] == '\0') {
-            snprintf(gen, sizeof(gen), "call_%s_%lld", s->id + 5,
-                     (long long)index);
-            id = gen;
-        }
-        char iid[128];
-        sy_rsurf_item_id(iid, sizeof(iid), "fc", s->id, s->nitems);
-        struct json_object *item = sy_rsurf_call_item(
-            req, iid, id, sy_adapter_get_str(fn, "name"), "", "in_progress");
-        if (item == NULL)
-            return; /* cannot happen: the writer's JSON parses */
-        item_open(s, RSURF_CALL, item, out);
-        s->tool = index;
-    }
-    if (args == NULL || an == 0)
+    struct rsurf_call *call = sy_rsurf_calls_find(&s->acc->calls, index);
+    if (call == NULL)
+        call = call_open(s, req, index, tc, fn, out);
+    if (call == NULL || !call->open || args == NULL || an == 0)
         return;
-    sy_buf_append(&s->acc->piece, args, an);
-    if (strcmp(sy_adapter_get_str(open_item(s), "type"), "function_call") == 0)
+    if (sy_rsurf_calls_append(&s->acc->calls, call, args, an) != SY_OK) {
+        sy_rsurf_stream_error(s, 502,
+                              "the provider sent more tool call arguments "
+                              "than the gateway can hold",
+                              NULL, NULL, out);
+        return;
+    }
+    if (!call->custom)
         event(s, out, "response.function_call_arguments.delta", "item_id",
-              open_id(s), "output_index", num(s->nitems - 1), "delta",
+              id_at(s, call->at), "output_index", num(call->at), "delta",
               json_object_new_string_len(args, (int)an), NULL);
 }
 
@@ -380,7 +466,7 @@ sy_rsurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
         json_object_put(o);
         return SY_OK; /* not a chunk: nothing to say */
     }
-    if (s->acc == NULL && (s->acc = acc_new(req)) == NULL) {
+    if (s->acc == NULL && (s->acc = acc_new(s, req)) == NULL) {
         json_object_put(o);
         return SY_EINTERNAL;
     }
@@ -402,13 +488,14 @@ sy_rsurf_stream_chunk(void *st, const struct sy_chat_req *req, const char *json,
     size_t n = sy_adapter_is(calls, json_type_array)
                    ? json_object_array_length(calls)
                    : 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !s->ended; i++)
         tool_piece(s, req, json_object_array_get_idx(calls, i), out);
     const char *fr = sy_adapter_get_str(choice, "finish_reason");
     if (fr != NULL)
         snprintf(s->finish, sizeof(s->finish), "%s", fr);
     json_object_put(o);
-    if (sy_buf_failed(&s->acc->piece))
+    /* Ended here: the tool calls' arguments could not be held. */
+    if (s->ended || sy_buf_failed(&s->acc->piece))
         return SY_ETOOBIG;
     return sy_buf_err(out);
 }
@@ -424,7 +511,7 @@ sy_rsurf_stream_end(void *st, const struct sy_chat_req *req,
     struct rsurf_stream *s = st;
     if (s->ended)
         return SY_OK;
-    if (s->acc == NULL && (s->acc = acc_new(req)) == NULL)
+    if (s->acc == NULL && (s->acc = acc_new(s, req)) == NULL)
         return SY_EINTERNAL;
     if (!s->started)
         stream_start(s, req, NULL, out);
