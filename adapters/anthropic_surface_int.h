@@ -75,6 +75,8 @@ struct msurf_calls;
 struct msurf_stream {
     bool started; /* message_start (and ping) sent */
     bool ended;   /* message_stop sent: later chunks are ignored */
+    bool failed;  /* ended by its own error event (held calls over the
+                     bounds): the pipeline's stream error adds none */
     enum msurf_block open;
     unsigned nblocks;    /* blocks opened so far; the open one is the last */
     int64_t tool;        /* canonical tool_calls index of the open block */

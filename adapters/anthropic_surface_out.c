@@ -464,6 +464,7 @@ tools_fail(struct msurf_stream *s, bool calls, struct sy_buf *out)
                                 : "the provider interleaved more tool call "
                                   "arguments than the gateway can hold",
                           NULL, NULL, out);
+    s->failed = true;
 }
 
 /* Close the open block and send the held calls in index order, each as
@@ -649,6 +650,8 @@ sy_msurf_stream_error(void *st, int status, const char *message,
     (void)type;
     (void)code;
     struct msurf_stream *s = st;
+    if (s != NULL && s->failed)
+        return; /* its own error event ended the stream already */
     if (s != NULL) {
         s->ended = true;
         sy_msurf_calls_clear(s->calls);

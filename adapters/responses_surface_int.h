@@ -205,6 +205,8 @@ struct rsurf_calls {
 struct rsurf_stream {
     bool started; /* response.created sent */
     bool ended;   /* response.completed or an error sent */
+    bool failed;  /* ended by its own error (tool call arguments over
+                     the bound): the pipeline's stream error adds none */
     enum rsurf_open open;
     unsigned nitems; /* output items so far; an open text, refusal or
                         reasoning item is the last */

@@ -23,7 +23,10 @@
  * (index 0, 1, 0, 1, ...). Every event names its item (output_index,
  * item_id), so several function_call items may be in progress at once:
  * a new call closes the calls' items only when their arguments are
- * whole (a sequential stream's events are as they always were);
+ * whole (a sequential stream whose calls' arguments are each a whole
+ * object gets the events it always did; a call with empty or never
+ * whole arguments stays open beside the next ones, a valid order the
+ * SDKs accumulate, so no late piece of it is lost);
  * otherwise its item opens next to them, each call's deltas go to its
  * own item, and they all close together (their .done events in
  * output_index order) before an item of another kind, or at the end.
@@ -442,7 +445,8 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
         sy_rsurf_stream_error(s, 502,
                               "the provider sent more tool call arguments "
                               "than the gateway can hold",
-                              NULL, NULL, out);
+                              "upstream_error", "upstream_bad_response", out);
+        s->failed = true;
         return;
     }
     if (!call->custom)
@@ -561,6 +565,8 @@ sy_rsurf_stream_error(void *st, int status, const char *message,
     struct rsurf_stream none = { 0 };
     if (s == NULL)
         s = &none;
+    if (s->failed)
+        return; /* its own error event ended the stream already */
     s->ended = true;
     const char *c = code ? code : type;
     const char *m = message ? message : "error";

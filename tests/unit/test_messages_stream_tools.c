@@ -440,6 +440,8 @@ test_bounds(void **state)
     const char *late = J(CH(TA(0, "}"), "'tool_calls'"));
     sy_surface_messages.stream_chunk(st, &req, late, strlen(late), &out);
     sy_surface_messages.stream_end(st, &req, NULL, "0", &out);
+    /* nor a second error event from the pipeline's failure path */
+    sy_surface_messages.stream_error(st, 502, "late", NULL, NULL, &out);
     assert_int_equal(out.len, len);
     assert_string_equal(tail + strlen(tail) - 2, "\n\n");
 

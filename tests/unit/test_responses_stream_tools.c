@@ -472,7 +472,10 @@ test_bounds(void **state)
     const char *late = J(CH(TA(0, "}"), "'tool_calls'"));
     RS->stream_chunk(st, &req, late, strlen(late), &out);
     RS->stream_end(st, &req, NULL, "0", &out);
+    /* nor a second error event from the pipeline's failure path */
+    RS->stream_error(st, 502, "late", NULL, NULL, &out);
     assert_int_equal(out.len, len);
+    assert_non_null(strstr(sy_buf_cstr(&out), "upstream_bad_response"));
 }
 
 /* Two streams of one request (a hedged pair) build their Responses
