@@ -14,6 +14,7 @@
 #define SY_ADAPTERS_ANTHROPIC_SURFACE_INT_H
 
 #include "api/surface.h"
+#include "base/limits.h"
 #include "common.h"
 #include "json_scan.h"
 
@@ -78,10 +79,12 @@ struct msurf_stream {
     bool failed;  /* ended by its own error event (held calls over the
                      bounds): the pipeline's stream error adds none */
     enum msurf_block open;
-    unsigned nblocks;    /* blocks opened so far; the open one is the last */
-    int64_t tool;        /* canonical tool_calls index of the open block */
-    uint64_t tools_seen; /* canonical tool indexes 0..63 given a block */
-    bool any_tool;       /* a tool_use block was sent */
+    unsigned nblocks; /* blocks opened so far; the open one is the last */
+    int64_t tool;     /* canonical tool_calls index of the open block */
+    /* canonical tool indexes given a block (or held): a bit each, every
+     * index the Messages format can number */
+    uint64_t tools_seen[SY_ANTHROPIC_MAX_BLOCKS / 64];
+    bool any_tool;             /* a tool_use block was sent */
     struct sy_json_scan scan;  /* of the open tool block's arguments */
     struct msurf_calls *calls; /* the held calls (owned by req->root, see
                                    anthropic_surface_tools_out.c), or NULL

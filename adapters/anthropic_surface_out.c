@@ -453,19 +453,21 @@ tool_open(struct msurf_stream *s, int64_t index, struct json_object *block,
 }
 
 /* End the stream with an error event (nothing follows it) instead of
- * sending a tool call cut short: more calls ('calls') or arguments than
- * the held calls may take. */
+ * sending a tool call cut short or out of place: 'why' says what the
+ * provider sent (more calls or arguments than the held calls may take,
+ * an index the Messages format cannot number). */
 static void
-tools_fail(struct msurf_stream *s, bool calls, struct sy_buf *out)
+tools_fail(struct msurf_stream *s, const char *why, struct sy_buf *out)
 {
-    sy_msurf_stream_error(s, 502,
-                          calls ? "the provider interleaved more tool calls "
-                                  "than the gateway can hold"
-                                : "the provider interleaved more tool call "
-                                  "arguments than the gateway can hold",
-                          NULL, NULL, out);
+    sy_msurf_stream_error(s, 502, why, NULL, NULL, out);
     s->failed = true;
 }
+
+#define MSURF_TOO_MANY_CALLS \
+    "the provider interleaved more tool calls than the gateway can hold"
+#define MSURF_TOO_MUCH_ARGS                                               \
+    "the provider interleaved more tool call arguments than the gateway " \
+    "can hold"
 
 /* Close the open block and send the held calls in index order, each as
  * a whole block (its start, one input_json_delta with all its arguments,
@@ -509,11 +511,11 @@ tool_hold(struct msurf_stream *s, const struct sy_chat_req *req, int64_t index,
     else
         call = sy_msurf_calls_add(c, index, block);
     if (call == NULL) {
-        tools_fail(s, true, out);
+        tools_fail(s, MSURF_TOO_MANY_CALLS, out);
         return;
     }
     if (sy_msurf_calls_append(c, call, args, an) != SY_OK)
-        tools_fail(s, false, out);
+        tools_fail(s, MSURF_TOO_MUCH_ARGS, out);
 }
 
 /* One canonical tool_calls entry. The open call's arguments stream live
@@ -549,13 +551,17 @@ tool_piece(struct msurf_stream *s, const struct sy_chat_req *req,
     struct msurf_call *held = sy_msurf_calls_find(s->calls, index);
     if (held != NULL) {
         if (sy_msurf_calls_append(s->calls, held, a, an) != SY_OK)
-            tools_fail(s, false, out);
+            tools_fail(s, MSURF_TOO_MUCH_ARGS, out);
         return;
     }
-    uint64_t bit = index >= 0 && index < 64 ? 1ull << index : 0;
-    if ((s->tools_seen & bit) != 0)
+    if (index < 0 || index >= SY_ANTHROPIC_MAX_BLOCKS) {
+        tools_fail(s, "the provider numbered a tool call out of range", out);
         return;
-    s->tools_seen |= bit;
+    }
+    uint64_t bit = 1ull << (index % 64);
+    if ((s->tools_seen[index / 64] & bit) != 0)
+        return;
+    s->tools_seen[index / 64] |= bit;
     char gen[112];
     const char *id = sy_adapter_get_str(tc, "id");
     const char *name = sy_adapter_get_str(fn, "name");

@@ -419,14 +419,25 @@ call_open(struct rsurf_stream *s, const struct sy_chat_req *req, int64_t index,
     return sy_rsurf_calls_add(&s->acc->calls, index, s->nitems - 1, custom);
 }
 
+/* End the stream with an error event (nothing follows it) instead of
+ * a call cut short or a response that grows without end: 'why' says
+ * what the provider sent. */
+static void
+calls_fail(struct rsurf_stream *s, const char *why, struct sy_buf *out)
+{
+    sy_rsurf_stream_error(s, 502, why, "upstream_error",
+                          "upstream_bad_response", out);
+    s->failed = true;
+}
+
 /* One canonical tool_calls entry: a new call item when its index has
  * none (call_open), then its arguments, as a delta of its own item. A
  * call whose item was closed already cannot be reopened: its late
  * pieces are dropped (it was whole, or an item of another kind came
  * after it). A custom tool's input is told whole when its item closes:
  * the canonical arguments are JSON around it. Arguments past what the
- * open calls may hold end the stream with an error event, never with a
- * call cut short. */
+ * open calls may hold, or calls past SY_RESPONSES_STREAM_MAX_CALLS, end
+ * the stream with an error event, never with a call cut short. */
 static void
 tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
            struct json_object *tc, struct sy_buf *out)
@@ -437,16 +448,22 @@ tool_piece(struct rsurf_stream *s, const struct sy_chat_req *req,
     size_t an; /* by length: arguments may hold NUL */
     const char *args = sy_adapter_get_strn(fn, "arguments", &an);
     struct rsurf_call *call = sy_rsurf_calls_find(&s->acc->calls, index);
+    if (call == NULL && s->acc->calls.n >= SY_RESPONSES_STREAM_MAX_CALLS) {
+        calls_fail(s,
+                   "the provider sent more tool calls than the gateway "
+                   "can hold",
+                   out);
+        return;
+    }
     if (call == NULL)
         call = call_open(s, req, index, tc, fn, out);
     if (call == NULL || !call->open || args == NULL || an == 0)
         return;
     if (sy_rsurf_calls_append(&s->acc->calls, call, args, an) != SY_OK) {
-        sy_rsurf_stream_error(s, 502,
-                              "the provider sent more tool call arguments "
-                              "than the gateway can hold",
-                              "upstream_error", "upstream_bad_response", out);
-        s->failed = true;
+        calls_fail(s,
+                   "the provider sent more tool call arguments than the "
+                   "gateway can hold",
+                   out);
         return;
     }
     if (!call->custom)

@@ -127,6 +127,10 @@
  * protocol error): the state of each lives in the request arena. */
 #define SY_ANTHROPIC_MAX_BLOCKS 4096
 
+/* Tool calls one translated Responses stream keeps (each is an item of
+ * the response it ends with): past this the provider is broken. */
+#define SY_RESPONSES_STREAM_MAX_CALLS 4096
+
 /* ------------------------------------------------------------------ */
 /* Output contracts (core/contract)                                    */
 

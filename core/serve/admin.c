@@ -10,6 +10,7 @@
  */
 #include "base/sy.h"
 #include "admin.h"
+#include "auth.h"
 #include "api/chat.h"
 #include "base/json_strict.h"
 #include "base/limits.h"
@@ -480,12 +481,10 @@ do_create(const struct sy_config *cfg, struct sy_store *s, const char *body,
         return st;
     /* A configured key of the same name would share its rate limits and
      * its spend ("key:<name>"). */
-    for (size_t i = 0; i < cfg->nkeys; i++)
-        if (strcmp(cfg->keys[i].name, spec.name) == 0)
-            return error(out, 409, "invalid_request_error", "name_taken",
-                         "name",
-                         "the name is a configured caller key's (keys in "
-                         "the configuration)");
+    if (sy_auth_key_named(cfg, spec.name) != NULL)
+        return error(out, 409, "invalid_request_error", "name_taken", "name",
+                     "the name is a configured caller key's (keys in "
+                     "the configuration)");
     char key[SY_VKEY_KEY_LEN + 1];
     struct sy_vkey created;
     char err[200] = "";

@@ -31,6 +31,17 @@ sy_auth_check(const struct sy_config *cfg, const char *authorization)
     return found;
 }
 
+/* The configured key named 'name', or NULL: a virtual key may not
+ * share a configured key's name (their limits and spend would be one). */
+const struct sy_caller_key *
+sy_auth_key_named(const struct sy_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (strcmp(cfg->keys[i].name, name) == 0)
+            return &cfg->keys[i];
+    return NULL;
+}
+
 /* May key 'k' use group 'model'? (No list = every group.) */
 bool
 sy_auth_model_allowed(const struct sy_caller_key *k, const char *model)

@@ -76,27 +76,34 @@ sy_pipeline_ctype_is(const char *ct, const char *want)
 
 /* One event to the caller: a provider event relayed as it came (a
  * native attempt), or a canonical chunk written by the caller's surface
- * (zero or more events in its format). */
-static void
+ * (zero or more events in its format). A chunk the surface could not
+ * write fails the attempt: what it did write (its own error event, when
+ * it ended the stream) still goes out, and the transfer stops, so the
+ * request is logged and billed as the failure the caller saw. */
+static enum sy_err
 write_event(struct pctx *c, const char *data, size_t len)
 {
     if (c->native) {
         sy_sink_write(c->s, data, len);
         c->s->body_bytes += len;
-        return;
+        return SY_OK;
     }
     sy_buf_clear(&c->ev);
-    c->surface->stream_chunk(c->sst, &c->chat, data, len, &c->ev);
-    if (sy_buf_failed(&c->ev)) {
-        /* Not a cut event: the failure shows at the stream's end. */
-        if (c->f.err == SY_OK) {
-            c->f.err = SY_EUP_PROTO;
-            c->f.message = "a stream event could not be re-encoded";
-        }
-        return;
+    enum sy_err e =
+        c->surface->stream_chunk(c->sst, &c->chat, data, len, &c->ev);
+    if (!sy_buf_failed(&c->ev)) {
+        sy_sink_write(c->s, sy_buf_cstr(&c->ev), c->ev.len);
+        c->s->body_bytes += c->ev.len;
+    } else if (e == SY_OK) {
+        e = SY_ETOOBIG;
     }
-    sy_sink_write(c->s, sy_buf_cstr(&c->ev), c->ev.len);
-    c->s->body_bytes += c->ev.len;
+    if (e == SY_OK)
+        return SY_OK;
+    if (c->f.err == SY_OK) {
+        c->f.err = SY_EUP_PROTO;
+        c->f.message = "a stream event could not be re-encoded for the caller";
+    }
+    return SY_EUP_PROTO;
 }
 
 /* The stream ended well: the price in an SSE comment (headers are long
@@ -125,16 +132,18 @@ sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd)
 }
 
 /* Send the held first event, with the status and headers. */
-void
+enum sy_err
 sy_pipeline_release_held(struct pctx *c)
 {
+    enum sy_err e = SY_OK;
     if (!c->s->headers_sent)
         sy_pipeline_send_head(
             c, 200, "text/event-stream",
             "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
     if (c->held.len > 0)
-        write_event(c, sy_buf_cstr(&c->held), c->held.len);
+        e = write_event(c, sy_buf_cstr(&c->held), c->held.len);
     sy_buf_clear(&c->held);
+    return e;
 }
 
 /* Keep one event for the buffered stream: its kind byte, its length,
@@ -318,9 +327,13 @@ sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
             return sy_buf_append(&c->held, data, len) == SY_OK ? SY_OK
                                                                : SY_EUP_PROTO;
         }
-        sy_pipeline_release_held(c);
+        if (sy_pipeline_release_held(c) != SY_OK)
+            return SY_EUP_PROTO;
     }
-    write_event(c, data, len);
+    if (write_event(c, data, len) != SY_OK) {
+        sy_sink_flush(c->s);
+        return SY_EUP_PROTO;
+    }
     return sy_sink_flush(c->s);
 }
 
@@ -392,7 +405,7 @@ sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
  * are replaced by one event with the bare JSON (the only rewrite the
  * gateway does); 'violated' marks a reply passed on by the "pass"
  * policy. */
-void
+enum sy_err
 sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated)
 {
     sy_pipeline_send_head(c, 200, "text/event-stream",
@@ -408,9 +421,10 @@ sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated)
                              c->answer.content.len, &inner, &inner_len))
         fenced = false;
     bool replaced = false;
+    enum sy_err e = SY_OK;
     const char *p = sy_buf_cstr(&c->pending);
     const char *end = p + c->pending.len;
-    while ((size_t)(end - p) >= 1 + sizeof(uint32_t)) {
+    while (e == SY_OK && (size_t)(end - p) >= 1 + sizeof(uint32_t)) {
         bool text = *p == 'T';
         uint32_t len;
         memcpy(&len, p + 1, sizeof(len));
@@ -423,13 +437,14 @@ sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated)
                 sy_buf_init(&one, SY_FENCED_EVENT_MAX);
                 if (sy_chat_chunk_with_content(json, len, inner, inner_len,
                                                &one) == SY_OK)
-                    write_event(c, sy_buf_cstr(&one), one.len);
+                    e = write_event(c, sy_buf_cstr(&one), one.len);
                 sy_buf_free(&one);
                 replaced = true;
             }
         } else {
-            write_event(c, json, len);
+            e = write_event(c, json, len);
         }
         p = json + len;
     }
+    return e;
 }

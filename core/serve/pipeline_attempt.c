@@ -388,9 +388,14 @@ on_stream_end(struct pctx *c, struct sy_failure *f)
         c->result = f->err;
         return SY_ATTEMPT_DONE;
     }
-    if (c->buffering)
-        sy_pipeline_send_buffered(c, fenced, violated);
-    sy_pipeline_release_held(c);
+    if ((c->buffering &&
+         sy_pipeline_send_buffered(c, fenced, violated) != SY_OK) ||
+        sy_pipeline_release_held(c) != SY_OK) {
+        /* The caller's surface could not write the answer (write_event):
+         * a failure, its error event already sent or to be sent. */
+        *f = c->f;
+        return SY_ATTEMPT_NEXT;
+    }
     char usd[32], note[48];
     bool est = answer_cost(c, usd, sizeof(usd));
     snprintf(note, sizeof(note), "%s%s", usd,

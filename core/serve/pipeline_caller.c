@@ -125,6 +125,23 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
                                    "Retry-After: 1\r\n");
             return false;
         }
+        if (e == SY_OK && sy_auth_key_named(cfg, vk->name) != NULL) {
+            /* A configured key that came after it under the same name
+             * (the admin API refuses the other order) would share its
+             * rate limits and spend ("key:<name>"): the configured key
+             * wins, and this one is refused until one is renamed. */
+            sy_log_warn(c->request_id,
+                        "virtual key '%s' refused: a configured caller key "
+                        "has the same name (rename one of them)",
+                        vk->name);
+            sy_pipeline_send_error(c, 403,
+                                   "this virtual key's name is also a "
+                                   "configured caller key's; the gateway's "
+                                   "operator must rename one of them",
+                                   "permission_error", NULL,
+                                   "key_name_conflict", NULL);
+            return false;
+        }
         if (e == SY_OK) {
             /* The key's limits go through the same reservation as a
              * configured key's; its strings live in the arena. */

@@ -172,8 +172,9 @@ enum sy_err sy_pipeline_on_stream_data(void *ud, const char *p, size_t n);
 enum sy_err sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch);
 void sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
                           struct sy_failure *f);
-void sy_pipeline_send_buffered(struct pctx *c, bool fenced, bool violated);
-void sy_pipeline_release_held(struct pctx *c);
+enum sy_err sy_pipeline_send_buffered(struct pctx *c, bool fenced,
+                                      bool violated);
+enum sy_err sy_pipeline_release_held(struct pctx *c);
 void sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd);
 
 /* One provider attempt (pipeline_hedge.c: one call, or a hedged pair

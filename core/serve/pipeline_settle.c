@@ -93,7 +93,10 @@ account_attempt(struct pctx *c, unsigned i, unsigned nth, unsigned nsent,
             sy_cost_micro_usd(&d0->price, &a->usage, d0->provider->markup_bp);
     }
     r.status = c->s->status;
-    r.error = c->s->status == 200 ? NULL : sy_err_name(c->result);
+    /* Also after a 200: a stream that ended with an error event failed. */
+    r.error = c->s->status == 200 && c->result == SY_OK
+                  ? NULL
+                  : sy_err_name(c->result);
     r.attempts = nsent;
     r.attempt = nth;
     r.outcome = a->outcome == SY_OK ? "ok" : sy_err_name(a->outcome);

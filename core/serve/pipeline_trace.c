@@ -237,7 +237,10 @@ sy_pipeline_trace_end(struct pctx *c, const char *method, const char *path)
             r.deployment = c->dep != NULL ? c->dep->name : NULL;
             r.attempts = c->attempts;
             r.status = c->s->status;
-            r.error = c->s->status >= 400 && c->result != SY_OK
+            /* Also after a 200: a stream that ended with an error
+             * event (or whose caller left) did not succeed. */
+            r.error = (c->s->status >= 400 || c->s->headers_sent) &&
+                              c->result != SY_OK
                           ? sy_err_name(c->result)
                           : NULL;
             r.total_us = end_us - c->start_us;

@@ -31,6 +31,7 @@ const SECRETS = {
     SY_T_PK: 'CANARYproviderkey-9d1f3b5a7c2e4608',
     SY_T_CK_STATIC: 'CANARYstatickey-4c6e8a0b2d1f3579',
     SY_T_CK_NARROW: 'CANARYnarrowkey-8e0c2a4f6b1d3975',
+    SY_T_CK_LATER: 'CANARYlaterkey-3a5c7e9b1d0f2468',
 };
 /* A well-formed virtual key that was never created. */
 const UNKNOWN_VKEY = 'sk-sy-CANARYunknownVirtualKey0123456789abcdefg';
@@ -46,7 +47,9 @@ const MAX_TOKENS = 5;
 const BUDGET_USD = 0.03;          /* about ten requests */
 const BUDGET_MICRO = 30000;
 
-function config(mockPort, redisUrl, usageLog) {
+/* 'laterKeys': configured keys only this stack has (one that came in a
+ * later configuration, beside a virtual key of the same name). */
+function config(mockPort, redisUrl, usageLog, laterKeys = {}) {
     const cfg = h.gatewayConfig(mockPort, {
         deployments: {
             basic: { api_key_env: 'SY_T_PK' },
@@ -66,6 +69,7 @@ function config(mockPort, redisUrl, usageLog) {
     cfg.keys = {
         static: { key_env: 'SY_T_CK_STATIC' },
         'static-narrow': { key_env: 'SY_T_CK_NARROW', models: ['g-other'] },
+        ...laterKeys,
     };
     return cfg;
 }
@@ -160,7 +164,8 @@ describe('virtual keys', { skip: SKIP }, () => {
         await A.start();
         B = new h.Stack({ tag: 'vkB', env: SECRETS, mock: false,
             servers: ['lighttpd', 'apache'],
-            config: () => config(A.mock.port, redis.url, path.join(B.dir, 'usage.log')) });
+            config: () => config(A.mock.port, redis.url, path.join(B.dir, 'usage.log'),
+                                 { later: { key_env: 'SY_T_CK_LATER' } }) });
         await B.start();
         /* The admin API must be there: a missing route is a failure, not
          * a skip. */
@@ -234,6 +239,23 @@ describe('virtual keys', { skip: SKIP }, () => {
         assert.notEqual(c.status, 0, c.stdout);
         assert.match(c.stderr, /configured caller key/);
         assert.equal((await admin(A, 'GET', '/admin/keys/static')).status, 404);
+    });
+
+    /* The other order: the virtual key came first (on A, whose
+     * configuration has no 'later'), then a configuration with a key of
+     * that name (B's). B refuses the virtual key rather than let the two
+     * share limits and spend; A, and the configured key, still serve. */
+    test('a configured key that came after a virtual key of its name: the virtual key is refused there', async () => {
+        await createViaApi({ name: 'later' });
+        const onA = await chat(A, vkeys.later);
+        assert.equal(onA.status, 200, brief(onA));
+        const onB = await chat(B, vkeys.later);
+        assert.equal(onB.status, 403, brief(onB));
+        assert.equal(onB.json.error.code, 'key_name_conflict');
+        assert.equal(onB.json.error.type, 'permission_error');
+        const configured = await chat(B, SECRETS.SY_T_CK_LATER);
+        assert.equal(configured.status, 200, brief(configured));
+        assert.equal((await admin(B, 'POST', '/admin/keys', { name: 'later' })).status, 409);
     });
 
     test('revoked, expired and unknown keys get the same 401 as an unknown static key', async () => {

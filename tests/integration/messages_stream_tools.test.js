@@ -2,8 +2,8 @@
  * messages_stream_tools.test.js - streamed tool calls on POST
  * /v1/messages from an OpenAI-compatible provider that interleaves the
  * argument pieces of parallel calls (index 0, 1, 0, 1 ...), through
- * lighttpd and switchyard. The provider is a small scripted server in
- * this file (the mock streams its calls one after the other): every call
+ * lighttpd and switchyard. The provider is a scripted server
+ * (scripted_provider.js; the mock streams its calls one after the other): every call
  * must reach the caller whole, in its own tool_use block, read as raw
  * SSE and with the official Anthropic SDK (when tests/client has it);
  * a provider that streams its calls one after the other keeps every
@@ -14,9 +14,9 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const path = require('node:path');
 const h = require('./harness');
+const { ScriptedProvider, overflowScript, assertOverflowEnded } = require('./scripted_provider');
 
 const CLIENT_MODULES = path.join(h.ROOT, 'tests', 'client', 'node_modules');
 let anthropicPkg = null;
@@ -71,60 +71,11 @@ const WANT = {
                  ['call_b', 'get_time', { zone: 'UTC' }]],
 };
 
-/* The scripted provider: the last user message names the script. */
-function chunk(delta, finish = null) {
-    return `data: ${JSON.stringify({
-        id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1,
-        model: 'fake-1', choices: [{ index: 0, delta, finish_reason: finish }],
-    })}\n\n`;
-}
-
-function script(name) {
-    const out = [chunk({ role: 'assistant', content: null })];
-    for (const [index, head, args] of SCRIPTS[name]) {
-        const tc = { index, function: { arguments: args } };
-        if (head) {
-            tc.id = head.id;
-            tc.type = 'function';
-            tc.function.name = head.name;
-        }
-        out.push(chunk({ tool_calls: [tc] }));
-    }
-    out.push(chunk({}, 'tool_calls'));
-    out.push(`data: ${JSON.stringify({
-        id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1,
-        model: 'fake-1', choices: [],
-        usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
-    })}\n\n`);
-    out.push('data: [DONE]\n\n');
-    return out;
-}
-
-const provider = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-        let name = 'two';
-        try {
-            const msgs = JSON.parse(body).messages;
-            const last = msgs[msgs.length - 1].content;
-            name = typeof last === 'string' ? last : last.map((p) => p.text).join('');
-        } catch (e) { /* the default */ }
-        if (!SCRIPTS[name]) {
-            res.writeHead(400, { 'Content-Type': 'application/json' });
-            res.end(JSON.stringify({ error: { message: `no script ${name}` } }));
-            return;
-        }
-        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-        const parts = script(name);
-        const next = () => {
-            if (parts.length === 0) { res.end(); return; }
-            res.write(parts.shift());
-            setTimeout(next, 5);
-        };
-        next();
-    });
-});
+/* More interleaved calls than either surface holds (4,096), held open
+ * long after: see the last test. */
+const OVERFLOW_CALLS = 4098;
+const HOLD_MS = 15000;
+const provider = new ScriptedProvider({ ...SCRIPTS, overflow: overflowScript(OVERFLOW_CALLS, HOLD_MS) });
 
 const TOOLS = [
     { name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } },
@@ -138,20 +89,24 @@ const stack = new h.Stack({
     servers: ['lighttpd'],
     config: (mockPort) => h.gatewayConfig(mockPort, {
         deployments: {
-            fk: { port: providerPort, model: 'fake-1', capabilities: { tools: true, streaming: true } },
+            /* idle_ms past HOLD_MS / 2: only a gateway that cuts the
+             * overflowing transfer itself answers in time */
+            fk: { port: providerPort, model: 'fake-1', capabilities: { tools: true, streaming: true },
+                  timeouts: { idle_ms: 10000 } },
         },
         groups: { 'g-fake': ['fk'] },
+        server: { usage_log: path.join(stack.dir, 'usage.log') },
     }),
 });
 
 before(async () => {
-    await new Promise((resolve) => provider.listen(0, '127.0.0.1', resolve));
-    providerPort = provider.address().port;
+    await provider.start();
+    providerPort = provider.port;
     await stack.start();
 }, { timeout: 60000 });
 after(async () => {
     await stack.stop();
-    await new Promise((resolve) => provider.close(resolve));
+    await provider.stop();
 }, { timeout: 30000 });
 
 function body(name) {
@@ -225,4 +180,21 @@ describe('streamed tool calls on /v1/messages', () => {
             assert.deepEqual(got, WANT[name]);
         });
     }
+
+    /* A provider that interleaves more calls than the gateway holds:
+     * the surface ends the stream with its own error event, and the
+     * pipeline takes that as the attempt's failure: no second error
+     * event, the provider's transfer cut at once (not read on for
+     * {HOLD_MS} ms), and a 502 in the usage log, not a 200. */
+    it('more interleaved calls than held: one error event, the transfer cut, a failure logged', async () => {
+        const t0 = Date.now();
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/messages', headers: HEADERS,
+            body: body('overflow'), timeout: 20000,
+        });
+        await assertOverflowEnded(provider, r, {
+            tookMs: Date.now() - t0, holdMs: HOLD_MS, logFile: path.join(stack.dir, 'usage.log'),
+            why: /out of range/, message: (e) => e.error.message,
+        });
+    });
 });

@@ -461,6 +461,42 @@ test_bounds(void **state)
                         "message_start ping start:0:tool_use delta:0:{ error");
 }
 
+/* One chunk (quotes as in CH) to the stream: what stream_chunk said. */
+static enum sy_err
+one(const char *chunk)
+{
+    const char *j = J(chunk);
+    return sy_surface_messages.stream_chunk(st, &req, j, strlen(j), &out);
+}
+
+/* A call's block closes for good at any index the format can number:
+ * a late piece of call 100 (past a 64-bit set) opens no second block;
+ * an index out of that range ends the stream with an error event. */
+static void
+test_high_indexes(void **state)
+{
+    (void)state;
+    static const char *const high[] = {
+        CH(TC(100, "h0", "f", "{}"), "null"),
+        CH(TC(101, "h1", "g", "{}"), "null"), CH(TA(100, " "), "null"),
+        CH(TC(4095, "h2", "f", "{}"), "'tool_calls'"), NULL
+    };
+    feed(high);
+    assert_string_equal(tool_inputs(), "h0 f {}; h1 g {}; h2 f {}");
+
+    memset(st, 0, sy_surface_messages.stream_state_size);
+    sy_buf_clear(&out);
+    assert_int_equal(one(CH(TC(0, "c0", "f", "{}"), "null")), SY_OK);
+    assert_int_equal(one(CH(TC(4096, "c1", "f", "{}"), "null")), SY_ETOOBIG);
+    assert_non_null(strstr(sy_buf_cstr(&out), "out of range"));
+    assert_string_equal(summary(), "message_start ping start:0:tool_use "
+                                   "delta:0:{} error");
+    memset(st, 0, sy_surface_messages.stream_state_size);
+    sy_buf_clear(&out);
+    assert_int_equal(one(CH(TC(-1, "c2", "f", "{}"), "null")), SY_ETOOBIG);
+    assert_string_equal(summary(), "message_start ping error");
+}
+
 /* Two streams of one request (a hedged pair) hold their calls apart; a
  * new attempt on a state zeroed again starts with nothing held. */
 static void
@@ -518,7 +554,7 @@ main(void)
         T(test_interleaved_three), T(test_sequential_two),
         T(test_never_whole),       T(test_empty_arguments_hold),
         T(test_text_after_calls),  T(test_bounds),
-        T(test_two_streams),
+        T(test_two_streams),       T(test_high_indexes),
 #undef T
     };
     return cmocka_run_group_tests_name("messages_stream_tools", tests, NULL,

@@ -478,6 +478,33 @@ test_bounds(void **state)
     assert_non_null(strstr(sy_buf_cstr(&out), "upstream_bad_response"));
 }
 
+/* Every call is an item of the response the stream ends with: past
+ * SY_RESPONSES_STREAM_MAX_CALLS of them the provider is broken, and the
+ * stream ends with an error event, not with a response that grows on. */
+static void
+test_too_many_calls(void **state)
+{
+    (void)state;
+    char chunk[256];
+    for (int i = 0; i <= SY_RESPONSES_STREAM_MAX_CALLS; i++) {
+        snprintf(chunk, sizeof(chunk),
+                 "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":"
+                 "[{\"index\":%d,\"id\":\"c%d\",\"type\":\"function\","
+                 "\"function\":{\"name\":\"f0\",\"arguments\":\"{}\"}}]}}]}",
+                 i, i);
+        sy_buf_clear(&out);
+        assert_int_equal(RS->stream_chunk(st, &req, chunk, strlen(chunk), &out),
+                         i < SY_RESPONSES_STREAM_MAX_CALLS ? SY_OK
+                                                           : SY_ETOOBIG);
+    }
+    assert_int_equal(strncmp(sy_buf_cstr(&out), "event: error\n", 13), 0);
+    assert_non_null(strstr(sy_buf_cstr(&out), "more tool calls"));
+    size_t len = out.len;
+    RS->stream_end(st, &req, NULL, "0", &out);
+    RS->stream_error(st, 502, "late", NULL, NULL, &out);
+    assert_int_equal(out.len, len);
+}
+
 /* Two streams of one request (a hedged pair) build their Responses
  * apart; a new attempt on a state zeroed again starts afresh. */
 static void
@@ -527,7 +554,7 @@ main(void)
         T(test_interleaved_three),    T(test_interleaved_then_whole),
         T(test_sequential_unchanged), T(test_never_whole),
         T(test_text_after_calls),     T(test_bounds),
-        T(test_two_streams),
+        T(test_two_streams),          T(test_too_many_calls),
     };
     return cmocka_run_group_tests_name("responses_stream_tools", tests, NULL,
                                        NULL);
