@@ -586,6 +586,42 @@ nth(const struct items_query *q, size_t n, size_t i)
     return q->asc ? i : n - 1 - i;
 }
 
+/* Give every item of the stored 'input' ('n' of them, of response 'id')
+ * an id no other item has, and a type. An item keeps the id it was sent
+ * with unless an earlier item has it (a caller may send one item twice,
+ * or an item again with previous_response_id); one without, or a
+ * repeat, is listed as "<response id>_in<k>" (k its position, with
+ * '_' added while a caller's id has taken that). Unique ids keep the
+ * 'after' cursor unambiguous: with a repeated id, the SDKs'
+ * auto-pagination would go back to its first copy for ever. */
+static void
+list_ids(struct pctx *c, const char *id, struct json_object *input, size_t n)
+{
+    struct json_object *used = json_object_new_object();
+    for (size_t k = 0; k < n; k++) {
+        struct json_object *it = json_object_array_get_idx(input, k);
+        if (!json_object_is_type(it, json_type_object))
+            continue;
+        const char *s = item_id(it);
+        if (s != NULL && json_object_object_get_ex(used, s, NULL))
+            s = NULL;
+        if (s == NULL) {
+            char *gen = sy_arena_printf(&c->w->arena, "%s_in%zu", id, k);
+            for (unsigned more = 0;
+                 more < 64 && json_object_object_get_ex(used, gen, NULL);
+                 more++)
+                gen = sy_arena_printf(&c->w->arena, "%s_", gen);
+            json_object_object_add(it, "id", json_object_new_string(gen));
+            s = item_id(it);
+        }
+        json_object_object_add(used, s, NULL);
+        if (member(it, "type") == NULL && member(it, "role") != NULL)
+            json_object_object_add(it, "type",
+                                   json_object_new_string("message"));
+    }
+    json_object_put(used);
+}
+
 /* The stored input as OpenAI lists it: a page in the order asked for
  * (newest first by default), every item with an id (ours when it had
  * none) and a type. NULL when the caller has been answered. */
@@ -599,18 +635,7 @@ input_page(struct pctx *c, const char *id, struct json_object *input,
     size_t n = json_object_is_type(input, json_type_array)
                    ? json_object_array_length(input)
                    : 0;
-    for (size_t k = 0; k < n; k++) {
-        struct json_object *it = json_object_array_get_idx(input, k);
-        if (!json_object_is_type(it, json_type_object))
-            continue;
-        if (item_id(it) == NULL)
-            json_object_object_add(it, "id",
-                                   json_object_new_string(sy_arena_printf(
-                                       &c->w->arena, "%s_in%zu", id, k)));
-        if (member(it, "type") == NULL && member(it, "role") != NULL)
-            json_object_object_add(it, "type",
-                                   json_object_new_string("message"));
-    }
+    list_ids(c, id, input, n);
     size_t start = 0;
     if (q.after != NULL) {
         size_t i = 0;

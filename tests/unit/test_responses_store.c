@@ -558,6 +558,48 @@ test_items_query(void **state)
                         "a");
 }
 
+/* Items sent with the same id (one item twice, or a caller's id that
+ * looks like one the gateway makes) are listed with ids no other item
+ * has: paging with 'after' and limit 1, in both orders, visits every
+ * item once and ends (with a repeated id it went back for ever). */
+static void
+test_items_unique_ids(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    assert_true(prepare("alice",
+                        "{'model':'g','input':[{'role':'user','content':'a'},"
+                        "{'id':'x','role':'user','content':'b'},"
+                        "{'id':'resp_dups_in0','role':'user','content':'c'},"
+                        "{'id':'x','role':'user','content':'d'},"
+                        "{'role':'user','content':'e'},"
+                        "{'id':'x','role':'user','content':'f'}]}"));
+    keep("{'id':'resp_dups','object':'response','output':[]}");
+    static const char *const orders[] = { "asc", "desc" };
+    for (size_t o = 0; o < 2; o++) {
+        char seen[16] = "", q[300], ids[6][128];
+        snprintf(q, sizeof(q), "order=%s&limit=1", orders[o]);
+        for (size_t page = 0; page < 6; page++) {
+            http_query = q;
+            http("GET", "/v1/responses/resp_dups/input_items", KEY_ALICE);
+            http_query = NULL;
+            assert_int_equal(status, 200);
+            struct json_object *data = jget(doc, "data");
+            assert_int_equal(json_object_array_length(data), 1);
+            struct json_object *it = json_object_array_get_idx(data, 0);
+            strncat(seen, str_at(it, "content"), 1);
+            snprintf(ids[page], sizeof(ids[page]), "%s", str_at(it, "id"));
+            for (size_t k = 0; k < page; k++)
+                assert_string_not_equal(ids[k], ids[page]);
+            assert_int_equal(json_object_get_boolean(jget(doc, "has_more")),
+                             page < 5);
+            snprintf(q, sizeof(q), "order=%s&limit=1&after=%s", orders[o],
+                     str_at(doc, "last_id"));
+        }
+        assert_string_equal(seen, o == 0 ? "abcdef" : "fedcba");
+    }
+}
+
 /* The status of GET /v1/responses/<id> after 'reply' was kept for a
  * stored request ('native': a provider's own reply). */
 static int
@@ -682,6 +724,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_keep_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items_unique_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };
