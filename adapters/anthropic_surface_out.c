@@ -460,7 +460,9 @@ static void
 tools_fail(struct msurf_stream *s, const char *why, struct sy_buf *out)
 {
     sy_msurf_stream_error(s, 502, why, NULL, NULL, out);
-    s->failed = true;
+    /* An event lost with an overflowing 'out' leaves the pipeline's
+     * stream_error to send one. */
+    s->failed = !sy_buf_failed(out);
 }
 
 #define MSURF_TOO_MANY_CALLS \

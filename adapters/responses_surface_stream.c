@@ -427,7 +427,9 @@ calls_fail(struct rsurf_stream *s, const char *why, struct sy_buf *out)
 {
     sy_rsurf_stream_error(s, 502, why, "upstream_error",
                           "upstream_bad_response", out);
-    s->failed = true;
+    /* An event lost with an overflowing 'out' leaves the pipeline's
+     * stream_error to send one. */
+    s->failed = !sy_buf_failed(out);
 }
 
 /* One canonical tool_calls entry: a new call item when its index has

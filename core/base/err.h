@@ -38,7 +38,8 @@
     X(SY_EUP_CONTRACT, 502, 1, 0, "upstream_error",                           \
       "output_contract_violation")                                            \
     X(SY_EUP_TOOLONG, 504, 0, 0, "upstream_error", "upstream_total_timeout")  \
-    X(SY_ECUT, 499, 0, 0, "server_error", "hedge_cut")
+    X(SY_ECUT, 499, 0, 0, "server_error", "hedge_cut")                        \
+    X(SY_ETRANSLATE, 502, 0, 0, "upstream_error", "upstream_untranslatable")
 
 enum sy_err {
 #define SY_ERR_ENUM(c, s, r, b, t, k) c,

@@ -79,7 +79,10 @@ sy_pipeline_ctype_is(const char *ct, const char *want)
  * (zero or more events in its format). A chunk the surface could not
  * write fails the attempt: what it did write (its own error event, when
  * it ended the stream) still goes out, and the transfer stops, so the
- * request is logged and billed as the failure the caller saw. */
+ * request is logged and billed as the failure the caller saw. The
+ * failure is SY_ETRANSLATE, no breaker failure: it is met at the
+ * gateway's own bounds (held tool calls, event size), which a healthy
+ * deployment's long answer may reach. */
 static enum sy_err
 write_event(struct pctx *c, const char *data, size_t len)
 {
@@ -100,10 +103,10 @@ write_event(struct pctx *c, const char *data, size_t len)
     if (e == SY_OK)
         return SY_OK;
     if (c->f.err == SY_OK) {
-        c->f.err = SY_EUP_PROTO;
+        c->f.err = SY_ETRANSLATE;
         c->f.message = "a stream event could not be re-encoded for the caller";
     }
-    return SY_EUP_PROTO;
+    return SY_ETRANSLATE;
 }
 
 /* The stream ended well: the price in an SSE comment (headers are long
@@ -274,6 +277,11 @@ enum sy_err
 sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
 {
     struct pctx *c = ud;
+    /* A hedged pair's call cut by the other's answer: its events in the
+     * same read are no failure of its own (pipeline_attempt.c
+     * sy_pipeline_attempt_end reads SY_EGONE on a cancelled call). */
+    if (c->uc != NULL && c->uc->cancel)
+        return SY_EGONE;
     if (ch->kind == SY_CHUNK_DONE) {
         c->done_seen = true;
         return c->as != NULL ? sy_assemble_chunk(c->as, ch) : SY_OK;
@@ -328,11 +336,11 @@ sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
                                                                : SY_EUP_PROTO;
         }
         if (sy_pipeline_release_held(c) != SY_OK)
-            return SY_EUP_PROTO;
+            return SY_ETRANSLATE;
     }
     if (write_event(c, data, len) != SY_OK) {
         sy_sink_flush(c->s);
-        return SY_EUP_PROTO;
+        return SY_ETRANSLATE;
     }
     return sy_sink_flush(c->s);
 }

@@ -27,6 +27,7 @@
 #include "api/adapter.h"
 
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,14 +131,22 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
              * (the admin API refuses the other order) would share its
              * rate limits and spend ("key:<name>"): the configured key
              * wins, and this one is refused until one is renamed. */
-            sy_log_warn(c->request_id,
-                        "virtual key '%s' refused: a configured caller key "
-                        "has the same name (rename one of them)",
-                        vk->name);
+            static _Atomic uint64_t warned_ms;
+            uint64_t now = sy_now_ms(), last = atomic_load(&warned_ms);
+            /* At most once a minute: the key's holder sends at will. */
+            if ((last == 0 || now - last >= 60000) &&
+                atomic_compare_exchange_strong(&warned_ms, &last, now))
+                sy_log_warn(c->request_id,
+                            "virtual key '%s' refused: a configured caller "
+                            "key has the same name (rename the configured "
+                            "key, or revoke the virtual key and create it "
+                            "under another name)",
+                            vk->name);
             sy_pipeline_send_error(c, 403,
                                    "this virtual key's name is also a "
                                    "configured caller key's; the gateway's "
-                                   "operator must rename one of them",
+                                   "operator must rename the configured key "
+                                   "or replace this one",
                                    "permission_error", NULL,
                                    "key_name_conflict", NULL);
             return false;

@@ -163,7 +163,8 @@ async function assertOverflowEnded(provider, res, { tookMs, holdMs, logFile, why
     assert.equal(lines.length, 1, `usage lines of ${id}: ${lines.length}`);
     assert.notEqual(lines[0].outcome, 'ok');
     assert.equal(lines[0].status, 200, 'the status the caller got');
-    assert.equal(lines[0].error, 'SY_EUP_PROTO', 'the request failed after its 200');
+    assert.equal(lines[0].error, 'SY_ETRANSLATE', 'the request failed after its 200');
+    assert.equal(lines[0].outcome, 'SY_ETRANSLATE');
 }
 
 module.exports = { ScriptedProvider, toolChunk, toolEvents, overflowScript, assertOverflowEnded };

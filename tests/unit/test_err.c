@@ -79,6 +79,11 @@ static const struct want_row want[] = {
     /* A hedged attempt cut because the other answered first: no failure,
      * a latency sample of its elapsed time (a lower bound). */
     { SY_ECUT, "SY_ECUT", 499, false, false, "server_error", "hedge_cut" },
+    /* A translated stream the caller's surface could not write on (its
+     * own bounds, a call numbered past them): ended after it started,
+     * no failover; the gateway's limits are no breaker failure. */
+    { SY_ETRANSLATE, "SY_ETRANSLATE", 502, false, false, "upstream_error",
+      "upstream_untranslatable" },
 };
 
 static void

@@ -497,6 +497,48 @@ test_high_indexes(void **state)
     assert_string_equal(summary(), "message_start ping error");
 }
 
+/* The surface's own error event lost with an overflowing output (the
+ * held calls flushed, then an index out of range, in one chunk): the
+ * pipeline's stream_error must still send one, or the caller would see
+ * a stream cut with no error at all. */
+static void
+test_error_event_lost(void **state)
+{
+    (void)state;
+    sy_buf_free(&out);
+    sy_buf_init(&out, 4096);
+    assert_int_equal(one(CH(TC(0, "c0", "f", "{"), "null")), SY_OK);
+    sy_buf_clear(&out);
+    /* Call 1 held with 4,000 bytes of arguments: flushed, they overflow
+     * the 4,096-byte output once escaped. */
+    char held[4300];
+    int n = snprintf(held, sizeof(held),
+                     "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":"
+                     "[{\"index\":1,\"id\":\"c1\",\"function\":{\"name\":"
+                     "\"f\",\"arguments\":\"{\\\"k\\\":\\\"");
+    memset(held + n, 'x', 4000);
+    snprintf(held + n + 4000, sizeof(held) - (size_t)n - 4000,
+             "\\\"}\"}}]}}]}");
+    assert_int_equal(
+        sy_surface_messages.stream_chunk(st, &req, held, strlen(held), &out),
+        SY_OK);
+    sy_buf_clear(&out);
+    const char *both =
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":["
+        "{\"index\":0,\"function\":{\"arguments\":\"}\"}},"
+        "{\"index\":5000,\"id\":\"c2\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{}\"}}]}}]}";
+    assert_int_not_equal(
+        sy_surface_messages.stream_chunk(st, &req, both, strlen(both), &out),
+        SY_OK);
+    assert_true(sy_buf_failed(&out));
+    struct sy_buf err;
+    sy_buf_init(&err, 1u << 16);
+    sy_surface_messages.stream_error(st, 502, "failed", NULL, NULL, &err);
+    assert_non_null(strstr(sy_buf_cstr(&err), "event: error\n"));
+    sy_buf_free(&err);
+}
+
 /* Two streams of one request (a hedged pair) hold their calls apart; a
  * new attempt on a state zeroed again starts with nothing held. */
 static void
@@ -555,6 +597,7 @@ main(void)
         T(test_never_whole),       T(test_empty_arguments_hold),
         T(test_text_after_calls),  T(test_bounds),
         T(test_two_streams),       T(test_high_indexes),
+        T(test_error_event_lost),
 #undef T
     };
     return cmocka_run_group_tests_name("messages_stream_tools", tests, NULL,
