@@ -29,6 +29,7 @@ struct openai_ctx {
     int64_t created;
     bool usage_chunk_seen; /* the provider sent a "choices": [] chunk */
     bool done;             /* [DONE] seen: later events are ignored */
+    bool finished;         /* a choice's finish_reason seen */
     unsigned events;
 };
 
@@ -138,8 +139,64 @@ note_chunk(struct openai_ctx *x, struct json_object *o)
         x->created = created;
 }
 
+/* Is 'o' a chat.completion.chunk? It has a "choices" array (empty in a
+ * usage chunk), or, with no choices at all, a "usage" object: a final
+ * usage chunk some compatible providers send without "choices", which
+ * gets the "choices": [] callers' SDKs read (1: 'o' changed). An object
+ * of another API (Anthropic's {"type":"message_start"}, a bare {}) is not
+ * (-1): passed on, it would reach the caller as a chat chunk. */
+static int
+chunk_shape(struct json_object *o)
+{
+    struct json_object *choices = sy_adapter_get(o, "choices");
+    if (choices != NULL)
+        return sy_adapter_is(choices, json_type_array) ? 0 : -1;
+    if (!sy_adapter_is(sy_adapter_get(o, "usage"), json_type_object))
+        return -1;
+    json_object_object_add(o, "choices", json_object_new_array());
+    return 1;
+}
+
+/* [DONE] (or a clean end after the finish): usage the provider put on
+ * a normal chunk (Mistral) gets the usual "choices": [] usage chunk,
+ * then the end. */
+static enum sy_err
+stream_done(struct openai_ctx *x)
+{
+    x->done = true;
+    if (x->usage.present && !x->usage_chunk_seen) {
+        x->usage_chunk_seen = true;
+        enum sy_err e = sy_adapter_emit_json(
+            x->emit, x->emit_ud,
+            sy_adapter_usage_chunk(x->id ? x->id : "chatcmpl-usage", x->created,
+                                   x->model ? x->model : x->call->target->model,
+                                   &x->usage),
+            &x->usage, true);
+        if (e != SY_OK)
+            return e;
+    }
+    return sy_adapter_emit_done(x->emit, x->emit_ud);
+}
+
+/* Has a choice of chunk 'o' its finish_reason? */
+static bool
+has_finish(struct json_object *o)
+{
+    struct json_object *choices = sy_adapter_get(o, "choices");
+    size_t n = sy_adapter_is(choices, json_type_array)
+                   ? json_object_array_length(choices)
+                   : 0;
+    for (size_t i = 0; i < n; i++)
+        if (sy_adapter_get_str(json_object_array_get_idx(choices, i),
+                               "finish_reason") != NULL)
+            return true;
+    return false;
+}
+
 /* The table's stream_event slot (see adapter.h): one chunk event, or
- * [DONE]; the end of the body (ev == NULL) needs nothing more. */
+ * [DONE]. At the clean end of the body (ev == NULL) a stream whose
+ * answer finished is whole even without [DONE], which some compatible
+ * providers leave out; one cut before its finish is not. */
 static enum sy_err
 openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                     sy_emit_fn emit, void *ud, struct sy_failure *f)
@@ -150,29 +207,14 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
     x->emit_ud = ud;
     x->call = call;
     if (ev == NULL)
-        return SY_OK;
+        return x->finished && !x->done ? stream_done(x) : SY_OK;
     const char *data = ev->data;
     size_t len = ev->len;
     if (x->done)
         return SY_OK; /* [DONE] ends the stream (found by fuzz_adapter) */
     x->events++;
-    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        x->done = true;
-        if (x->usage.present && !x->usage_chunk_seen) {
-            /* The provider put usage on a normal chunk (Mistral): give
-             * the caller the usual "choices": [] usage chunk. */
-            x->usage_chunk_seen = true;
-            enum sy_err e = sy_adapter_emit_json(
-                x->emit, x->emit_ud,
-                sy_adapter_usage_chunk(
-                    x->id ? x->id : "chatcmpl-usage", x->created,
-                    x->model ? x->model : x->call->target->model, &x->usage),
-                &x->usage, true);
-            if (e != SY_OK)
-                return e;
-        }
-        return sy_adapter_emit_done(x->emit, x->emit_ud);
-    }
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
+        return stream_done(x);
     unsigned depth;
     struct json_object *o = sy_adapter_json_parse_depth(data, len, &depth);
     if (!sy_adapter_is(o, json_type_object)) {
@@ -187,7 +229,14 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
         json_object_put(o);
         return x->f->err;
     }
+    int shape = chunk_shape(o);
+    if (shape < 0) {
+        json_object_put(o);
+        return sy_adapter_proto(x->f, "the provider sent a malformed stream "
+                                      "event (not a chat.completion.chunk)");
+    }
     note_chunk(x, o);
+    x->finished = x->finished || has_finish(o);
     int fin = normalise_finish(o);
     if (fin < 0) {
         json_object_put(o);
@@ -212,7 +261,7 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
     /* A multi-line event (data lines join with LF) or a raw CR inside the
      * JSON would break the caller's SSE framing if passed on as it is:
      * such events are re-serialised (compact JSON has no raw breaks). */
-    if (fin > 0 || memchr(data, '\n', len) != NULL ||
+    if (fin > 0 || shape > 0 || memchr(data, '\n', len) != NULL ||
         memchr(data, '\r', len) != NULL)
         ch.data = sy_adapter_json_text(o, &ch.len);
     enum sy_err e = x->emit(x->emit_ud, &ch);

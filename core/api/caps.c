@@ -10,6 +10,7 @@
 #include "base/sy.h"
 #include "caps.h"
 #include "adapter.h"
+#include "chat.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -147,7 +148,12 @@ sy_caps_refused_field(const struct sy_caps *c, const struct sy_needs *n)
  * billed for on 'c': at most one token per byte of the body that is not
  * image data (byte-level tokenizers never do worse), capped by the
  * context window a provider enforces, plus each image at its largest;
- * and the tokens the provider adds unseen (n->hidden_tokens).
+ * and the tokens the provider adds unseen (n->hidden_tokens). A
+ * document (a PDF file part) is billed per page, its text and an image
+ * of each page (1,500 to 3,000 tokens a page at Anthropic), and a page
+ * can take under 100 bytes: its bytes bound nothing, so a request with
+ * one is bounded by the context window alone (SY_CHAT_MAX_TOKENS where
+ * the deployment's is unknown: set capabilities.context_window).
  * Never overflows (bodies and counts are bounded far below 2^64). */
 uint64_t
 sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
@@ -156,6 +162,8 @@ sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
     uint64_t text =
         (body_bytes > n->image_bytes ? body_bytes - n->image_bytes : 0) + 1 +
         n->hidden_tokens;
+    if (n->files > 0)
+        text = SY_MAX(text, (uint64_t)SY_CHAT_MAX_TOKENS);
     if (c->context_window > 0 && text > c->context_window)
         text = c->context_window;
     uint64_t per = c->image_tokens ? c->image_tokens : SY_IMAGE_TOKENS_DEFAULT;

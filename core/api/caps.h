@@ -63,6 +63,7 @@ struct sy_needs {
     uint64_t max_tokens;   /* asked for; 0 = not given */
     uint64_t image_bytes;  /* bytes of image URLs (often base64 data) */
     uint32_t images;       /* image parts in the messages */
+    uint32_t files;        /* file (document) parts in the messages */
     uint32_t choices;      /* n (1 when not given) */
     uint32_t fields;       /* SY_FIELD_* bits the request uses */
     /* Served only by a deployment that speaks the caller's own wire

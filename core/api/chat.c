@@ -313,6 +313,20 @@ check_ranges(struct json_object *root, struct sy_chat_error *err)
                 (long long)int_bounds[i].max);
         return SY_EBADREQ;
     }
+    /* Both output caps, unequal: the gateway reserves and checks one,
+     * and a provider may honour the other (DeepSeek and others know only
+     * max_tokens), so a budget would hold 5 tokens for an answer of
+     * 9,000,000. Equal, they are one cap (clients that send both). */
+    int64_t mt, mct;
+    if (get_int(root, "max_tokens", &mt) &&
+        get_int(root, "max_completion_tokens", &mct) && mt != mct) {
+        bad(err, "max_tokens",
+            "'max_tokens' (%lld) and 'max_completion_tokens' (%lld) "
+            "differ: send one of them (max_tokens is the older name of "
+            "max_completion_tokens)",
+            (long long)mt, (long long)mct);
+        return SY_EBADREQ;
+    }
     struct json_object *v;
     for (size_t i = 0; i < SY_ARRAY_LEN(num_bounds); i++) {
         if (!json_object_object_get_ex(root, num_bounds[i].name, &v) ||
@@ -359,11 +373,18 @@ sy_chat_body_parse(const char *body, size_t len, unsigned max_depth,
     }
     struct sy_json_limits lim = { max_depth, 0 };
     struct sy_json_result res;
-    if (sy_json_parse_strict(body, len, &lim, root, &res) != SY_JSON_OK) {
+    /* Counted before json-c allocates: about 1 KB a value whatever its
+     * text, so a body of tiny parts would cost 40 times its size in
+     * each tree the request builds (limits.h). */
+    if (sy_json_parse_bounded(body, len, &lim, SY_REQUEST_MAX_JSON_VALUES, root,
+                              &res) != SY_JSON_OK) {
         char why[256];
         sy_json_describe(&res, "the request body", false, why, sizeof(why));
         bad(err, NULL, "%s", why);
-        return res.status == SY_JSON_COMPLEX ? SY_ETOOBIG : SY_EBADREQ;
+        /* Too costly a tree, or too many values: the body's size. */
+        return res.status == SY_JSON_COMPLEX || res.status == SY_JSON_VALUES
+                   ? SY_ETOOBIG
+                   : SY_EBADREQ;
     }
     if (*root == NULL) {
         bad(err, NULL, "the request body must be a JSON object, not null");

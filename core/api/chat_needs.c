@@ -16,10 +16,11 @@
 #include <json-c/json.h>
 
 /* Bytes of text in a message 'content'; image parts are counted in
- * '*images' and their URL bytes (often base64 data) in '*image_bytes',
- * since a provider bills them per image, not per byte. */
+ * 'n->images' and their URL bytes (often base64 data) in '*image_bytes',
+ * since a provider bills them per image, not per byte; file (document)
+ * parts in 'n->files' (billed per page: see sy_caps_input_worst). */
 static uint64_t
-content_bytes(struct json_object *content, uint32_t *images,
+content_bytes(struct json_object *content, struct sy_needs *nd,
               uint64_t *image_bytes)
 {
     if (json_object_is_type(content, json_type_string))
@@ -35,8 +36,12 @@ content_bytes(struct json_object *content, uint32_t *images,
             n += (uint64_t)json_object_get_string_len(v);
         if (json_object_object_get_ex(part, "type", &v) &&
             json_object_is_type(v, json_type_string) &&
+            strcmp(json_object_get_string(v), "file") == 0)
+            nd->files++;
+        if (json_object_object_get_ex(part, "type", &v) &&
+            json_object_is_type(v, json_type_string) &&
             strcmp(json_object_get_string(v), "image_url") == 0) {
-            (*images)++;
+            nd->images++;
             struct json_object *iu, *url;
             if (json_object_object_get_ex(part, "image_url", &iu) &&
                 json_object_object_get_ex(iu, "url", &url) &&
@@ -140,7 +145,7 @@ sy_chat_req_needs(const struct sy_chat_req *r, struct sy_needs *n)
             struct json_object *m = json_object_array_get_idx(v, i), *c;
             bytes += 16;
             if (json_object_object_get_ex(m, "content", &c))
-                bytes += content_bytes(c, &n->images, &image_bytes);
+                bytes += content_bytes(c, n, &image_bytes);
         }
     }
     n->vision = n->images > 0;

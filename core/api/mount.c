@@ -10,7 +10,9 @@
  *      told us the mount: route on PATH_INFO, unless REQUEST_URI's path
  *      is itself a gateway path (lighttpd at "/" without
  *      fix-root-scriptname splits "/v1/models" into SCRIPT_NAME "/v1" and
- *      PATH_INFO "/models": that is the server's split, not a mount).
+ *      PATH_INFO "/models": that is the server's split, not a mount;
+ *      a path that does not decode is asked undecoded, so that
+ *      "/v1/messages//count_tokens" is refused, not routed).
  *   3. else REQUEST_URI's path (SCRIPT_NAME + PATH_INFO without one).
  *
  * Raw or decoded: REQUEST_URI is what the client sent, escapes and all;
@@ -127,10 +129,14 @@ sy_mount_path(const struct sy_mount_in *in, sy_mount_route_fn is_route,
         }
         return SY_MOUNT_BASE;
     }
+    /* A REQUEST_URI that does not decode is asked as it is: lighttpd at
+     * "/" splits "/v1/messages//count_tokens" into SCRIPT_NAME "/v1" and
+     * PATH_INFO "/messages/count_tokens", a split of a gateway path, not
+     * a mount; the path is refused (the 404 of its API), not routed. */
     const char *dec = decode(raw, strlen(raw), a);
     if (pi != NULL && pi[0] != '\0' && sn != NULL &&
         segment_prefix(raw, sn, strlen(sn)) &&
-        (dec == NULL || is_route == NULL || !is_route(dec))) {
+        (is_route == NULL || !is_route(dec != NULL ? dec : raw))) {
         size_t n = strnlen(pi, SY_PATH_MAX);
         if (pi[0] != '/' || !canonical(pi, n)) {
             *out = sy_arena_printf(a, "(not canonical) %.1024s", raw);

@@ -39,7 +39,14 @@ is_ws(char ch)
 /* json-c's strict mode still takes 'single quotes', "1.", raw control
  * characters in strings, NaN and Infinity, so an RFC 8259 scan runs
  * first; json-c then builds the tree (and checks UTF-8). */
-enum scan_res { SCAN_OK, SCAN_EOF, SCAN_BAD, SCAN_DEPTH, SCAN_TRAILING };
+enum scan_res {
+    SCAN_OK,
+    SCAN_EOF,
+    SCAN_BAD,
+    SCAN_DEPTH,
+    SCAN_TRAILING,
+    SCAN_VALUES
+};
 
 #define SCAN_MAX_DEPTH 1024 /* bits in the container stack */
 
@@ -51,8 +58,9 @@ struct scan {
     size_t objects;  /* counted for the memory estimate */
     size_t arrays;
     size_t scalars;
-    unsigned deepest; /* containers open at once, at most */
-    bool maybe_inf;   /* a number with an exponent or 300+ digits */
+    size_t max_values; /* 0: no bound on objects + arrays + scalars */
+    unsigned deepest;  /* containers open at once, at most */
+    bool maybe_inf;    /* a number with an exponent or 300+ digits */
 };
 
 static void
@@ -150,6 +158,10 @@ scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
 {
     if (sc->i >= sc->len)
         return SCAN_EOF;
+    /* One more value; the scan stops at the first one over the bound. */
+    if (sc->max_values != 0 &&
+        sc->objects + sc->arrays + sc->scalars >= sc->max_values)
+        return SCAN_VALUES;
     unsigned char ch = sc->s[sc->i];
     if (ch == '{' || ch == '[') {
         if (*depth >= max_depth)
@@ -413,10 +425,19 @@ sy_json_parse_strict(const char *s, size_t len,
                      const struct sy_json_limits *lim, struct json_object **out,
                      struct sy_json_result *res)
 {
+    return sy_json_parse_bounded(s, len, lim, 0, out, res);
+}
+
+enum sy_json_status
+sy_json_parse_bounded(const char *s, size_t len,
+                      const struct sy_json_limits *lim, size_t max_values,
+                      struct json_object **out, struct sy_json_result *res)
+{
     *out = NULL;
     memset(res, 0, sizeof(*res));
     unsigned depth = sy_json_depth_limit(lim);
     res->max_depth = depth;
+    res->max_values = max_values;
     size_t b = 0;
     while (s != NULL && b < len && is_ws(s[b]))
         b++;
@@ -425,12 +446,13 @@ sy_json_parse_strict(const char *s, size_t len,
     if (len > INT_MAX)
         return fail(res, SY_JSON_TOOBIG);
     struct scan sc = {
-        (const unsigned char *)s, len, 0, NULL, 0, 0, 0, 0, false
+        (const unsigned char *)s, len, 0, NULL, 0, 0, 0, max_values, 0, false
     };
     enum scan_res r = scan_json(&sc, depth);
     res->at = sc.i;
     res->why = sc.why;
     res->depth = sc.deepest;
+    res->values = sc.objects + sc.arrays + sc.scalars;
     switch (r) {
     case SCAN_OK:
         break;
@@ -443,6 +465,8 @@ sy_json_parse_strict(const char *s, size_t len,
         return fail(res, SY_JSON_DEPTH);
     case SCAN_TRAILING:
         return fail(res, SY_JSON_TRAILING);
+    case SCAN_VALUES:
+        return fail(res, SY_JSON_VALUES);
     }
     res->tree_bytes = tree_estimate(&sc);
     size_t cap = lim != NULL && lim->max_tree_bytes ? lim->max_tree_bytes
@@ -531,6 +555,12 @@ sy_json_describe(const struct sy_json_result *res, const char *what,
         break;
     case SY_JSON_TOOBIG:
         snprintf(err, errlen, "%s %s too large", what, is);
+        break;
+    case SY_JSON_VALUES:
+        snprintf(err, errlen,
+                 "%s %s too many JSON values: more than %zu objects, "
+                 "arrays, strings, numbers and literals (at byte %zu)",
+                 what, plural ? "have" : "has", res->max_values, res->at);
         break;
     }
 }

@@ -30,7 +30,8 @@ enum sy_json_status {
     SY_JSON_COMPLEX,   /* the tree would cost more than the limit */
     SY_JSON_NONFINITE, /* a number overflows a double (1e999) */
     SY_JSON_UTF8,      /* invalid UTF-8 in a string */
-    SY_JSON_TOOBIG     /* longer than INT_MAX: json-c cannot take it */
+    SY_JSON_TOOBIG,    /* longer than INT_MAX: json-c cannot take it */
+    SY_JSON_VALUES     /* more values than sy_json_parse_bounded allows */
 };
 
 struct sy_json_limits {
@@ -45,6 +46,8 @@ struct sy_json_result {
     size_t tree_bytes;  /* the estimate */
     unsigned max_depth; /* the depth limit that applied */
     unsigned depth;     /* the deepest nesting of the text (on success) */
+    size_t values;      /* values (objects, arrays, scalars) scanned */
+    size_t max_values;  /* the bound on them that applied (0: none) */
 };
 
 /* Parse exactly one JSON value (whitespace around it allowed) into '*out'
@@ -54,6 +57,20 @@ enum sy_json_status sy_json_parse_strict(const char *s, size_t len,
                                          const struct sy_json_limits *lim,
                                          struct json_object **out,
                                          struct sy_json_result *res);
+
+/* sy_json_parse_strict that also refuses (SY_JSON_VALUES, 'res->at' at
+ * the first value too many) a text of more than 'max_values' JSON values:
+ * objects, arrays, strings, numbers, true, false and null; keys are not
+ * values. 0: no such bound. The scan stops there, before json-c
+ * allocates anything. A caller's request body is parsed with
+ * SY_REQUEST_MAX_JSON_VALUES (core/base/limits.h): the tree json-c
+ * builds, and each copy a surface or an adapter makes of it, grows with
+ * the values, not with the bytes. */
+enum sy_json_status sy_json_parse_bounded(const char *s, size_t len,
+                                          const struct sy_json_limits *lim,
+                                          size_t max_values,
+                                          struct json_object **out,
+                                          struct sy_json_result *res);
 
 /* The depth bound sy_json_parse_strict applies for 'lim' (NULL: the
  * default). */

@@ -443,10 +443,16 @@ transfer_result(struct transfer *t, CURLcode rc)
     struct sy_upstream_call *c = t->c;
     note_status(t);
     enum sy_err err = map_curl(rc, t);
+    /* libcurl refuses a status line or header past its own bound with
+     * "Out of memory" (bodies are bounded by our callbacks first): said
+     * so, or an operator would read the gateway's memory as exhausted. */
     if (err != SY_OK && c->errmsg[0] == '\0')
         snprintf(c->errmsg, sizeof(c->errmsg), "%s",
                  rc == CURLE_OPERATION_TIMEDOUT ? "total time limit reached"
-                                                : curl_easy_strerror(rc));
+                 : rc == CURLE_OUT_OF_MEMORY
+                     ? "the reply's status line or headers are too large "
+                       "(libcurl: out of memory)"
+                     : curl_easy_strerror(rc));
     return err;
 }
 

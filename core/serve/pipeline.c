@@ -188,8 +188,7 @@ count_chunk(struct pctx *c, const struct sy_chunk *ch)
     }
     if (ch->usage != NULL) {
         c->usage = *ch->usage;
-        if (sy_usage_bound(&c->usage, &c->dep->caps,
-                           sy_chat_req_choices(&c->chat)))
+        if (sy_pipeline_usage_bound(c, &c->usage))
             sy_log_warn(c->request_id,
                         "%s reported impossible token "
                         "counts; bounded",

@@ -261,7 +261,7 @@ take_usage(struct pctx *c, const struct sy_usage *u)
     if (!u->present)
         return;
     c->usage = *u;
-    if (sy_usage_bound(&c->usage, &c->dep->caps, sy_chat_req_choices(&c->chat)))
+    if (sy_pipeline_usage_bound(c, &c->usage))
         sy_log_warn(c->request_id,
                     "%s reported impossible token counts; "
                     "bounded",
@@ -495,7 +495,7 @@ estimate_usage(struct pctx *c, const struct sy_upstream_call *uc,
         (int64_t)SY_MAX(SY_MIN(c->input_estimate, (uint64_t)INT32_MAX), 1);
     u->completion_tokens = (int64_t)SY_MIN(out, (uint64_t)INT32_MAX);
     u->total_tokens = u->prompt_tokens + u->completion_tokens;
-    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+    sy_pipeline_usage_bound(c, u);
 }
 
 /* The one exit of an attempt: the outcome to the shared state, usage and
@@ -605,6 +605,17 @@ sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
     return true;
 }
 
+/* Has 'b' nothing but JSON whitespace (or nothing)? */
+static bool
+only_blanks(const struct sy_buf *b)
+{
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] != ' ' && b->data[i] != '\n' && b->data[i] != '\r' &&
+            b->data[i] != '\t')
+            return false;
+    return true;
+}
+
 /* The second half: what the call 'uc' ended with ('e') becomes the
  * caller's answer or a failure, and the attempt is closed. A call a
  * hedged pair cancelled (pipeline_hedge.c) is no failure: it records
@@ -615,9 +626,12 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
                         struct sy_failure *f)
 {
     /* total_ms reached with nothing but headers or keep-alive comments
-     * is a provider that never answered, not a long answer. */
-    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks == 0 &&
-        !c->json_reply)
+     * (a stream), or blanks (a JSON reply: providers keep a connection
+     * alive with whitespace before the JSON) is a provider that never
+     * answered, not a long answer: a failure, and the next deployment. */
+    if (e == SY_EUP_TOOLONG &&
+        (uc->on_data != NULL ? c->stream_chunks == 0 && !c->json_reply
+                             : only_blanks(&uc->body)))
         e = SY_EUP_TIMEOUT;
     bool ok2xx = e == SY_OK && uc->status >= 200 && uc->status < 300;
     enum sy_attempt_result ar;

@@ -202,6 +202,42 @@ sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
     return worst;
 }
 
+/* Prompt tokens a provider may bill beyond the worst case of the body:
+ * its own framing of messages and the system prompt it adds for tools
+ * (Anthropic: 346 tokens for Claude 4 with tool_choice auto). */
+#define SY_PROMPT_FRAMING_TOKENS 4096u
+
+/* Bring a provider's token counts within what request 'c' can be billed
+ * on its deployment: what the deployment can produce (sy_usage_bound),
+ * and a prompt no larger than the worst case its reservation held (the
+ * body's bytes, images and documents at their largest, capped by the
+ * context window) plus the provider's framing. A provider that reports
+ * more is wrong, and its report would charge a caller for tokens no
+ * request of that size can be billed (a prompt of 1e308 tokens for a
+ * "hi" was billed 10 million). Not when the request uses a field that
+ * adds tokens the body does not bound (web search results, unpriced:
+ * caps.c). The completion stays within the deployment's output limit
+ * only: whether a provider's thinking counts within max_tokens varies.
+ * True when anything changed. */
+bool
+sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
+{
+    bool changed =
+        sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+    if (!c->needs_set || c->r == NULL ||
+        sy_caps_unpriced_field(&c->needs) != NULL)
+        return changed;
+    uint64_t in =
+        sy_caps_input_worst(&c->dep->caps, &c->needs, c->r->body_len) +
+        SY_PROMPT_FRAMING_TOKENS;
+    if ((uint64_t)u->prompt_tokens <= in)
+        return changed;
+    u->prompt_tokens = (int64_t)in; /* < 2^40: bodies and counts bounded */
+    /* The parts within the whole again (sy_usage_bound's rules). */
+    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+    return true;
+}
+
 static bool budget_can_price(struct pctx *c);
 
 /* A money budget is reserved at the worst case before any provider is

@@ -134,6 +134,8 @@ admit(struct pctx *c, struct sy_ledger *l)
                         : 0;
     c->input_estimate = SY_MAX(needs.input_tokens, text / 4 + 1);
     c->needs_tools = needs.tools;
+    c->needs = needs;
+    c->needs_set = true;
     if (l->ck == NULL || w->quota == NULL)
         return true;
     struct sy_ratelimit_result rr;
@@ -379,9 +381,12 @@ all_failed(struct pctx *c)
                  sy_buf_cstr(&c->why));
     enum sy_err e = c->all_ratelimited ? SY_EUP_RATELIMIT : c->last.err;
     char extra[64] = "";
+    /* No longer than a 429 parks a key: a provider's Retry-After of
+     * days would otherwise reach the caller once, then 60 s after. */
     if (c->all_ratelimited && c->min_retry_after_ms > 0)
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
-                 (c->min_retry_after_ms + 999) / 1000);
+                 (SY_MIN(c->min_retry_after_ms, SY_QUOTA_PARK_MAX_MS) + 999) /
+                     1000);
     sy_pipeline_send_error(c, sy_err_status(e), msg, sy_err_type(e),
                            e == SY_EBADREQ ? c->last.param : NULL,
                            sy_err_code(e), extra[0] ? extra : NULL);

@@ -8,7 +8,8 @@
  * it bills unreported usage by), marked "x-switchyard-estimate: true".
  *
  * The caller is authenticated and its model permission checked as for a
- * message; nothing is billed, and its rate limit counts the request.
+ * message, and its tools refused as a message's would be; nothing is
+ * billed, and its rate limit counts the request.
  * Part of the pipeline; see pipeline_int.h.
  * SPDX-License-Identifier: MIT
  */
@@ -145,6 +146,54 @@ count_body(struct pctx *c)
     return root;
 }
 
+/* The caller's "tools" and "tool_choice", refused exactly as POST
+ * /v1/messages refuses them (at most SY_CHAT_MAX_TOOLS, each one's
+ * shape and schema): the surface's own parse reads them in a request
+ * whose other members are placeholders. True when they pass (or there
+ * are none); false when the caller has been answered. */
+static bool
+count_tools_ok(struct pctx *c, struct json_object *root)
+{
+    static const char *const keys[] = { "tools", "tool_choice" };
+    struct sy_worker *w = c->w;
+    struct json_object *probe = json_object_new_object();
+    bool any = false;
+    for (size_t i = 0; i < SY_ARRAY_LEN(keys); i++) {
+        struct json_object *v;
+        if (json_object_object_get_ex(root, keys[i], &v)) {
+            json_object_object_add(probe, keys[i], json_object_get(v));
+            any = true;
+        }
+    }
+    if (!any) {
+        json_object_put(probe);
+        return true;
+    }
+    struct json_object *msg = json_object_new_object();
+    json_object_object_add(msg, "role", json_object_new_string("user"));
+    json_object_object_add(msg, "content", json_object_new_string("x"));
+    struct json_object *msgs = json_object_new_array();
+    json_object_array_add(msgs, msg);
+    json_object_object_add(probe, "model", json_object_new_string("x"));
+    json_object_object_add(probe, "max_tokens", json_object_new_int(1));
+    json_object_object_add(probe, "messages", msgs);
+    struct sy_req r = *c->r;
+    r.body = sy_arena_strdup(&w->arena, json_object_to_json_string_ext(
+                                            probe, JSON_C_TO_STRING_PLAIN));
+    r.body_len = strlen(r.body);
+    json_object_put(probe);
+    struct sy_chat_req req;
+    struct sy_chat_error perr;
+    memset(&perr, 0, sizeof(perr));
+    enum sy_err e = c->surface->parse(&r, w->cfg->server.max_json_depth,
+                                      &w->arena, &req, &perr);
+    if (e != SY_OK) {
+        sy_pipeline_send_err(c, e, perr.message, perr.param);
+        return false;
+    }
+    return true;
+}
+
 void
 sy_pipeline_handle_count_tokens(struct pctx *c)
 {
@@ -153,7 +202,8 @@ sy_pipeline_handle_count_tokens(struct pctx *c)
     memset(l, 0, sizeof(*l));
     struct json_object *root = NULL;
     if (!sy_pipeline_identify(c, &l->ck, &l->vk) ||
-        !sy_pipeline_read_json_body(c) || (root = count_body(c)) == NULL)
+        !sy_pipeline_read_json_body(c) || (root = count_body(c)) == NULL ||
+        !count_tools_ok(c, root))
         goto out;
     const char *model =
         json_object_get_string(json_object_object_get(root, "model"));

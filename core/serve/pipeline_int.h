@@ -129,9 +129,11 @@ struct pctx {
     bool json_reply;         /* ... but the provider sent one JSON reply,
                                 gathered in the upstream body buffer */
     uint64_t input_estimate; /* prompt tokens, estimated from the body */
-    uint64_t stream_chunks;  /* stream events of this attempt */
-    uint64_t stream_bytes;   /* their JSON bytes */
-    size_t stream_min_len;   /* the shortest of them: the envelope */
+    struct sy_needs needs;   /* the request's (set at admission) */
+    bool needs_set;
+    uint64_t stream_chunks; /* stream events of this attempt */
+    uint64_t stream_bytes;  /* their JSON bytes */
+    size_t stream_min_len;  /* the shortest of them: the envelope */
     /* what went wrong on each attempt, for the final error message */
     struct sy_buf why;
     struct sy_failure last;
@@ -172,6 +174,7 @@ enum sy_err sy_pipeline_on_stream_data(void *ud, const char *p, size_t n);
 enum sy_err sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch);
 void sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
                           struct sy_failure *f);
+bool sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u);
 enum sy_err sy_pipeline_send_buffered(struct pctx *c, bool fenced,
                                       bool violated);
 enum sy_err sy_pipeline_release_held(struct pctx *c);

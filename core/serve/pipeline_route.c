@@ -38,9 +38,17 @@
 /* ------------------------------------------------------------------ */
 /* Routing table                                                       */
 
+/* How a route's path matches. */
+enum route_match {
+    ROUTE_EXACT,  /* the path itself */
+    ROUTE_PREFIX, /* "path" followed by anything (a model id may hold '/') */
+    ROUTE_ID,     /* "path" followed by one segment: "/v1/responses/{id}" */
+    ROUTE_ITEMS,  /* "path" + one segment + "/input_items" */
+};
+
 struct route {
     const char *path;
-    bool prefix; /* match "path" followed by anything */
+    enum route_match match;
     const char *method;
     void (*fn)(struct pctx *c);
     const struct sy_surface *surface; /* the client API; NULL: chat's */
@@ -54,36 +62,60 @@ static const struct sy_surface_hooks responses_hooks = {
 };
 
 static const struct route routes[] = {
-    { "/v1/chat/completions", false, "POST", sy_pipeline_handle_chat, NULL,
-      NULL },
-    { "/v1/messages", false, "POST", sy_pipeline_handle_chat,
-      &sy_surface_messages, NULL },
-    { "/v1/messages/count_tokens", false, "POST",
-      sy_pipeline_handle_count_tokens, &sy_surface_messages, NULL },
-    { "/v1/embeddings", false, "POST", sy_pipeline_handle_embeddings, NULL,
-      NULL },
-    { "/v1/models", false, "GET", sy_pipeline_handle_models, NULL, NULL },
-    { "/v1/models/", true, "GET", sy_pipeline_handle_model, NULL, NULL },
-    { "/v1/responses", false, "POST", sy_pipeline_handle_chat,
-      &sy_surface_responses, &responses_hooks },
-    { "/v1/responses/", true, "GET", sy_pipeline_handle_response_get, NULL,
-      NULL },
-    { "/v1/responses/", true, "DELETE", sy_pipeline_handle_response_delete,
+    { "/v1/chat/completions", ROUTE_EXACT, "POST", sy_pipeline_handle_chat,
       NULL, NULL },
-    { "/healthz", false, "GET", sy_pipeline_handle_health, NULL, NULL },
-    { "/metrics", false, "GET", sy_pipeline_handle_metrics, NULL, NULL },
-    { "/dashboard", false, "GET", sy_pipeline_handle_dashboard, NULL, NULL },
+    { "/v1/messages", ROUTE_EXACT, "POST", sy_pipeline_handle_chat,
+      &sy_surface_messages, NULL },
+    { "/v1/messages/count_tokens", ROUTE_EXACT, "POST",
+      sy_pipeline_handle_count_tokens, &sy_surface_messages, NULL },
+    { "/v1/embeddings", ROUTE_EXACT, "POST", sy_pipeline_handle_embeddings,
+      NULL, NULL },
+    { "/v1/models", ROUTE_EXACT, "GET", sy_pipeline_handle_models, NULL, NULL },
+    { "/v1/models/", ROUTE_PREFIX, "GET", sy_pipeline_handle_model, NULL,
+      NULL },
+    { "/v1/responses", ROUTE_EXACT, "POST", sy_pipeline_handle_chat,
+      &sy_surface_responses, &responses_hooks },
+    { "/v1/responses/", ROUTE_ID, "GET", sy_pipeline_handle_response_get, NULL,
+      NULL },
+    { "/v1/responses/", ROUTE_ID, "DELETE", sy_pipeline_handle_response_delete,
+      NULL, NULL },
+    { "/v1/responses/", ROUTE_ITEMS, "GET", sy_pipeline_handle_response_get,
+      NULL, NULL },
+    { "/healthz", ROUTE_EXACT, "GET", sy_pipeline_handle_health, NULL, NULL },
+    { "/metrics", ROUTE_EXACT, "GET", sy_pipeline_handle_metrics, NULL, NULL },
+    { "/dashboard", ROUTE_EXACT, "GET", sy_pipeline_handle_dashboard, NULL,
+      NULL },
 };
 
+/* Does 'p' begin with "/v1/messages" ending at a segment boundary? An
+ * encoded slash ("%2F") counts as one in a path mount.c refused. */
+static bool
+under_messages(const char *p, bool refused)
+{
+    if (strncmp(p, "/v1/messages", 12) != 0)
+        return false;
+    p += 12;
+    return *p == '\0' || *p == '/' ||
+           (refused && strncasecmp(p, "%2f", 3) == 0);
+}
+
 /* The surface whose error shape a path gets before (or without) a route:
- * Anthropic's under /v1/messages, OpenAI's elsewhere. */
+ * Anthropic's under /v1/messages, OpenAI's elsewhere. A path mount.c
+ * refused reads "(why) raw path": the raw path counts, where
+ * "/v1/messages" is in it (after a mount prefix, or with "//" or dot
+ * segments after it). */
 static const struct sy_surface *
 path_surface(const char *path)
 {
-    return strncmp(path, "/v1/messages", 12) == 0 &&
-                   (path[12] == '\0' || path[12] == '/')
-               ? &sy_surface_messages
-               : &sy_surface_chat;
+    const char *raw = path[0] == '(' ? strstr(path, ") ") : NULL;
+    if (raw == NULL)
+        return under_messages(path, false) ? &sy_surface_messages
+                                           : &sy_surface_chat;
+    for (const char *p = strstr(raw, "/v1/"); p != NULL;
+         p = strstr(p + 1, "/v1/"))
+        if (under_messages(p, true))
+            return &sy_surface_messages;
+    return &sy_surface_chat;
 }
 
 static bool
@@ -103,8 +135,20 @@ static bool
 route_hit(const struct route *rt, const char *path)
 {
     size_t n = strlen(rt->path);
-    return rt->prefix ? strncmp(path, rt->path, n) == 0 && path[n] != '\0'
-                      : strcmp(path, rt->path) == 0;
+    if (rt->match == ROUTE_EXACT)
+        return strcmp(path, rt->path) == 0;
+    if (strncmp(path, rt->path, n) != 0 || path[n] == '\0')
+        return false;
+    if (rt->match == ROUTE_PREFIX)
+        return true;
+    const char *slash = strchr(path + n, '/');
+    switch (rt->match) {
+    case ROUTE_ID:
+        return slash == NULL;
+    default: /* ROUTE_ITEMS */
+        return slash != NULL && slash > path + n &&
+               strcmp(slash, "/input_items") == 0;
+    }
 }
 
 /* Is 'path' one of the gateway's own paths, whatever the method? The

@@ -280,11 +280,13 @@ describe('spend --from-log over a request that failed over once', () => {
             tag: 'billing-log', servers: [server],
             config: (mockPort) => {
                 const cfg = h.gatewayConfig(mockPort, {
-                    deployments: { 'fo-a': {}, 'fo-b': {} },
-                    groups: { 'g-fo': { deployments: ['fo-a', 'fo-b'], contract: { on_violation: 'next' } } },
+                    deployments: { 'fo-a': {}, 'fo-b': {}, lie: {} },
+                    groups: { 'g-fo': { deployments: ['fo-a', 'fo-b'], contract: { on_violation: 'next' } },
+                        'g-lie': ['lie'] },
                     server: { processes: 1, threads: 2, usage_log: path.join(S.dir, 'usage.log') },
                 });
                 for (const [d, price] of Object.entries(PRICE)) cfg.deployments[d].price = { ...price };
+                cfg.deployments.lie.price = { ...PRICE['fo-a'] };
                 return cfg;
             },
         });
@@ -353,4 +355,30 @@ describe('spend --from-log over a request that failed over once', () => {
         const og = spend('group', day, oldFile).rows.find((x) => x.name === 'g-fo');
         assert.equal(og.baseline_micro_usd, base, JSON.stringify(og));
     });
+
+    /* A provider that reports a prompt no request of this size can be
+     * billed (5,000,000 tokens for a few hundred bytes): the usage log
+     * charges at most the body's bytes plus the provider's framing
+     * allowance (4,096), streamed or not; the completion as reported. */
+    for (const stream of [false, true]) {
+        it(`bounds a provider's impossible prompt count by the request (stream ${stream})`, async () => {
+            await S.mock.fault('lie', { usage: { prompt_tokens: 5000000, completion_tokens: 7 } });
+            const body = { model: 'g-lie', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20, stream };
+            if (stream) body.stream_options = { include_usage: true };
+            const r = await h.request(S.base(server), { method: 'POST', path: '/v1/chat/completions', body });
+            assert.equal(r.status, 200, r.body);
+            const id = r.headers['x-request-id'];
+            let line;
+            for (let i = 0; i < 50 && !line; i++) {
+                await h.sleep(100);
+                line = h.readUsageLog(logFile).find((l) => l.request_id === id);
+            }
+            assert.ok(line, 'no usage line');
+            const bytes = Buffer.byteLength(JSON.stringify(body));
+            assert.ok(line.prompt_tokens > 0 && line.prompt_tokens <= bytes + 1 + 4096,
+                      `prompt_tokens ${line.prompt_tokens} for a body of ${bytes} bytes`);
+            assert.equal(line.completion_tokens, 7);
+            assert.equal(line.cost_micro_usd, h.costMicroUsd(PRICE['fo-a'], line));
+        });
+    }
 });

@@ -58,7 +58,7 @@ describe('bodies that would make the JSON tree explode', () => {
                 });
                 assert.equal(r.status, 413, `${unit}: ${r.body.slice(0, 300)}`);
                 assert.equal(r.json.error.code, 'request_too_large');
-                assert.match(r.json.error.message, /too complex/);
+                assert.match(r.json.error.message, /too complex|too many JSON values/);
                 /* json-c would have taken ~1 GB and seconds per body. */
                 assert.ok(r.tEnd < 5000, `${unit}: took ${r.tEnd} ms`);
             }

@@ -99,11 +99,29 @@ for (const server of h.SERVERS) {
         it('an unknown path under /v1/messages: 404 in Anthropic shape', async () => {
             /* lighttpd at "/" splits it into SCRIPT_NAME /v1 + PATH_INFO
              * /messages/batches; the gateway must still see its own path. */
-            for (const path of ['/v1/messages/batches', '/v1/messages/count_tokens/x']) {
+            for (const path of ['/v1/messages/batches', '/v1/messages/count_tokens/x',
+                '/v1/messages//count_tokens', '/v1/messages//']) {
                 const r = await post(server, user('hi'), { path });
                 const e = assertAnthropicError(r, 404, 'not_found_error');
                 assert.match(e.message, /unknown path/, path);
             }
+        });
+
+        it('count_tokens refuses the tools /v1/messages refuses, alike', async () => {
+            const tools = (n) => Array.from({ length: n }, (_, i) => ({
+                name: `t${i}`, input_schema: { type: 'object' } }));
+            for (const n of [129, 5000]) {
+                const body = { ...user('hi'), tools: tools(n) };
+                const msg = assertAnthropicError(await post(server, body), 400, 'invalid_request_error');
+                const count = assertAnthropicError(await post(server, body,
+                    { path: '/v1/messages/count_tokens' }), 400, 'invalid_request_error');
+                assert.match(count.message, /at most 128 tools/);
+                assert.deepEqual(count, msg);
+            }
+            const r = await post(server, { ...user('hi'), tools: tools(128) },
+                { path: '/v1/messages/count_tokens' });
+            assert.equal(r.status, 200, r.body.slice(0, 400));
+            assert.equal(typeof r.json.input_tokens, 'number');
         });
 
         it('10,000 content blocks are served', async () => {

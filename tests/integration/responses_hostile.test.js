@@ -269,6 +269,25 @@ for (const server of h.SERVERS) {
             }
         });
 
+        it('a wrong method on /v1/responses/{id}[/input_items]: 405 with Allow', async () => {
+            for (const [method, p, allow] of [['DELETE', '/v1/responses/resp_x/input_items', 'GET'],
+                ['POST', '/v1/responses/resp_x/input_items', 'GET'],
+                ['PUT', '/v1/responses/resp_x', 'GET, DELETE']]) {
+                const r = await h.request(stack.base(server), { method, path: p, headers: HEADERS });
+                const what = `${method} ${p}: ${r.status} ${r.body.slice(0, 200)}`;
+                /* Apache answers some methods itself (501): only the
+                 * gateway's answers are checked. */
+                if (r.status === 501 && !r.json) continue;
+                assertOpenAIError(r, 405);
+                assert.equal(r.headers.allow, allow, what);
+            }
+            for (const method of ['GET', 'DELETE']) {
+                const r = await h.request(stack.base(server), {
+                    method, path: '/v1/responses/resp_x/other', headers: HEADERS });
+                assertOpenAIError(r, 404);
+            }
+        });
+
         /*
          * The stream ends with an "error" event, followed at most by a
          * response.failed (the response the stream described, status

@@ -51,8 +51,9 @@ struct fake_step {
     enum sy_err fail; /* returned once the body is played (SY_OK: a
                          complete reply) */
     uint64_t total_us;
-    bool unsent; /* with no status: the request never got out (a
+    bool unsent;             /* with no status: the request never got out (a
                     connect timeout) */
+    uint32_t retry_after_ms; /* the reply's Retry-After, as parsed */
 };
 
 /* What the pipeline asked of the fake. */
@@ -114,6 +115,7 @@ fake_perform(struct sy_upstream *u, struct sy_upstream_call *uc)
     seen->streamed = uc->on_data != NULL;
 
     uc->status = s->status;
+    uc->retry_after_ms = s->retry_after_ms;
     /* As libcurl tells it: a refused or timed-out connection sent
      * nothing; anything else got the whole request out. */
     uc->request_sent =

@@ -346,6 +346,30 @@ test_reservation_counts_images(void **state)
     sy_chat_req_needs(&req, &n);
 }
 
+/* A document is billed per page (text and an image of each), and a
+ * page can take under 100 bytes: a request with a file part reserves
+ * the deployment's context window (gpt-4o: 128,000) of prompt, not its
+ * bytes; the same body without it reserves its bytes. */
+static void
+test_reservation_counts_documents(void **state)
+{
+    (void)state;
+    static const char *const doc =
+        "{'model':'m','max_tokens':10,'messages':[{'role':'user','content':"
+        "[{'type':'text','text':'Summarise.'},"
+        "{'type':'file','file':{'filename':'a.pdf','file_data':"
+        "'data:application/pdf;base64,JVBERi0xLjQK'}}]}]}";
+    int64_t with = worst(doc, 0, NULL);
+    assert_int_equal(with, sy_cost_worst_case_micro_usd(&gpt4o, 128000, 10, 0));
+    size_t len;
+    int64_t without = worst("{'model':'m','max_tokens':10,'messages':[{'role':"
+                            "'user','content':[{'type':'text','text':"
+                            "'Summarise.'}]}]}",
+                            0, &len);
+    assert_int_equal(
+        without, sy_cost_worst_case_micro_usd(&gpt4o, (int64_t)len + 1, 10, 0));
+}
+
 /* The issue's attack: a 0.50 USD budget, requests asking for many
  * choices. Every admitted request then costs its worst case; the spend
  * never passes the budget (before: one request reserved for a single
@@ -730,6 +754,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reservation_multiplies_n, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_reservation_counts_documents,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservation_counts_images, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_budget_not_overshot, setup,

@@ -2,9 +2,7 @@
  * test_chat.c - unit tests for core/api/chat.c: validation of client chat
  * requests (every rejection names its parameter), extraction of stream,
  * include_usage and max_tokens, the OpenAI error object, usage reading
- * and response writing.
- *
- * Bodies are written with ' for " to keep them readable (J() converts).
+ * and response writing. Bodies use ' for " (J() converts).
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -211,9 +209,12 @@ test_include_usage_and_max_tokens(void **state)
     assert_int_equal(req.max_tokens, 256);
     ok("{" BASE ",'max_completion_tokens':77}");
     assert_int_equal(req.max_tokens, 77);
-    /* The newer name wins when both are given. */
-    ok("{" BASE ",'max_tokens':256,'max_completion_tokens':77}");
+    /* Both: one cap when equal, else refused (a provider may honour
+     * the one the budget did not reserve). */
+    ok("{" BASE ",'max_tokens':77,'max_completion_tokens':77}");
     assert_int_equal(req.max_tokens, 77);
+    rejects("{" BASE ",'max_completion_tokens':5,'max_tokens':9000000}",
+            "max_tokens", "differ");
     ok("{" BASE ",'max_tokens':256,'max_completion_tokens':null}");
     assert_int_equal(req.max_tokens, 256);
     ok("{" BASE ",'max_tokens':10000000}");

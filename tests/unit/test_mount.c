@@ -71,6 +71,15 @@ static const struct mcase cases[] = {
       "(not canonical)" },
     { "PATH_INFO with a control character", "/llm/a%01", "/llm", "/a\001", NULL,
       SY_MOUNT_BAD, "(not canonical)" },
+    /* lighttpd at "/" splits a gateway path it normalised: still the
+     * gateway's path, refused; under a real mount the server's view. */
+    { "root split of //", "/v1/messages//count_tokens", "/v1",
+      "/messages/count_tokens", NULL, SY_MOUNT_BAD,
+      "(not canonical) /v1/messages//count_tokens" },
+    { "root split of ./", "/v1/messages/./count_tokens", "/v1",
+      "/messages/count_tokens", NULL, SY_MOUNT_BAD, "(not canonical)" },
+    { "mount: the server normalised //", "/llm/v1//models", "/llm",
+      "/v1/models", NULL, SY_MOUNT_SPLIT, "/v1/models" },
     /* REQUEST_URI tricks when the gateway decodes it itself. */
     { "dot segment", "/v1/x/../models", NULL, NULL, NULL, SY_MOUNT_BAD,
       "(not canonical)" },

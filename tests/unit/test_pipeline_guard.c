@@ -5,7 +5,10 @@
  * is left out whole), the request log never shows a secret pasted into a
  * path (also on 401 and 404), JSON endpoints take only application/json
  * (415 otherwise, the body unread), and a body that does not arrive in
- * time is a 408 in OpenAI's error format.
+ * time is a 408 in OpenAI's error format. Routing: a refused path under
+ * /v1/messages is a 404 in Anthropic's shape, a known path with another
+ * method a 405 with Allow, and count_tokens refuses the tools
+ * /v1/messages refuses, with the same error.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -14,6 +17,8 @@
 #include "config/config.h"
 #include "base/log.h"
 #include "api/req.h"
+#include "api/mount.h"
+#include "base/limits.h"
 #include "api/sink.h"
 #include "io/upstream.h"
 #include "io/worker.h"
@@ -247,14 +252,17 @@ test_json_content_type(void **state)
 /* A body reader that counts its calls and can time out. */
 static unsigned reads;
 static enum sy_body_status next_status;
+static const char *next_body; /* NULL: a small chat request */
 
 static enum sy_body_status
 fake_body(struct sy_req *r)
 {
     reads++;
     if (next_status == SY_BODY_OK) {
-        r->body = "{\"model\":\"g\",\"messages\":[{\"role\":\"user\","
-                  "\"content\":\"hi\"}]}";
+        r->body = next_body != NULL
+                      ? next_body
+                      : "{\"model\":\"g\",\"messages\":[{\"role\":"
+                        "\"user\",\"content\":\"hi\"}]}";
         r->body_len = strlen(r->body);
     }
     return next_status;
@@ -336,6 +344,131 @@ test_body_only_after_admission(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Routes and error shapes                                             */
+
+static bool
+answered(const char *needle)
+{
+    return strstr(sy_buf_cstr(&cap.out), needle) != NULL;
+}
+
+/* A path under /v1/messages that mount.c refuses ("//", dot segments,
+ * an encoded slash) is a 404 in Anthropic's shape; a known path asked
+ * with a method it does not take is a 405 naming the ones it does. */
+static void
+test_route_shapes(void **state)
+{
+    (void)state;
+    const char *key = "Bearer " CALLER;
+    static const char *const raw[] = { "/v1/messages//count_tokens",
+                                       "/v1/messages/./count_tokens",
+                                       "/v1/messages%2Fcount_tokens",
+                                       "/v1/messages//" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(raw); i++) {
+        struct sy_mount_in in = { .request_uri = raw[i] };
+        const char *path = NULL;
+        assert_int_equal(
+            sy_mount_path(&in, sy_pipeline_is_route, &worker.arena, &path),
+            SY_MOUNT_BAD);
+        assert_int_equal(
+            serve("POST", path, "application/json", key, SY_BODY_OK), 404);
+        if (!answered("\"type\":\"error\"") ||
+            !answered("\"type\":\"not_found_error\""))
+            fail_msg("%s: %s", raw[i], sy_buf_cstr(&cap.out));
+    }
+    /* Elsewhere the refused path stays an OpenAI 404. */
+    struct sy_mount_in in = { .request_uri = "/v1/chat//completions" };
+    const char *path = NULL;
+    sy_mount_path(&in, sy_pipeline_is_route, &worker.arena, &path);
+    assert_int_equal(serve("POST", path, "application/json", key, SY_BODY_OK),
+                     404);
+    assert_false(answered("\"type\":\"error\""));
+    assert_true(answered("\"type\":\"invalid_request_error\""));
+
+    assert_int_equal(serve("DELETE", "/v1/responses/resp_1/input_items", NULL,
+                           key, SY_BODY_OK),
+                     405);
+    assert_true(answered("\r\nAllow: GET\r\n"));
+    assert_int_equal(serve("POST", "/v1/responses/resp_1/input_items",
+                           "application/json", key, SY_BODY_OK),
+                     405);
+    assert_true(answered("\r\nAllow: GET\r\n"));
+    assert_int_equal(
+        serve("PUT", "/v1/responses/resp_1", NULL, key, SY_BODY_OK), 405);
+    assert_true(answered("\r\nAllow: GET, DELETE\r\n"));
+    assert_int_equal(
+        serve("GET", "/v1/messages/count_tokens", NULL, key, SY_BODY_OK), 405);
+    assert_true(answered("\r\nAllow: POST\r\n"));
+    assert_true(answered("\"type\":\"error\""));
+    /* Paths under /v1/responses/{id} that are not routes: 404. */
+    static const char *const unknown[] = { "/v1/responses/resp_1/other",
+                                           "/v1/responses/resp_1/",
+                                           "/v1/responses/resp_1/input_items/x",
+                                           "/v1/responses//input_items" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(unknown); i++) {
+        assert_int_equal(serve("DELETE", unknown[i], NULL, key, SY_BODY_OK),
+                         404);
+        assert_int_equal(serve("GET", unknown[i], NULL, key, SY_BODY_OK), 404);
+    }
+    assert_int_equal(reads, 0);
+}
+
+/* A Messages body with 'n' tools (the caller frees it). */
+static char *
+tools_body(size_t n)
+{
+    struct sy_buf b;
+    sy_buf_init(&b, 1u << 20);
+    sy_buf_printf(&b, "{\"model\":\"g\",\"max_tokens\":16,\"messages\":"
+                      "[{\"role\":\"user\",\"content\":\"hi\"}],"
+                      "\"tools\":[");
+    for (size_t i = 0; i < n; i++)
+        sy_buf_printf(&b,
+                      "%s{\"name\":\"t%zu\",\"input_schema\":{\"type\":"
+                      "\"object\"}}",
+                      i ? "," : "", i);
+    sy_buf_printf(&b, "]}");
+    char *out = sy_xstrdup(sy_buf_cstr(&b));
+    sy_buf_free(&b);
+    return out;
+}
+
+/* count_tokens refuses the tools /v1/messages refuses, with the same
+ * error, and counts what it takes. */
+static void
+test_count_tokens_tools(void **state)
+{
+    (void)state;
+    const char *key = "Bearer " CALLER;
+    const char *json = "application/json";
+    char *many = tools_body(SY_CHAT_MAX_TOOLS + 1);
+    next_body = many;
+    assert_int_equal(serve("POST", "/v1/messages", json, key, SY_BODY_OK), 400);
+    char *refused = sy_xstrdup(strstr(sy_buf_cstr(&cap.out), "\r\n\r\n"));
+    assert_int_equal(
+        serve("POST", "/v1/messages/count_tokens", json, key, SY_BODY_OK), 400);
+    assert_string_equal(strstr(sy_buf_cstr(&cap.out), "\r\n\r\n"), refused);
+    assert_true(answered("\"type\":\"invalid_request_error\""));
+    assert_true(answered("at most 128 tools"));
+    free(refused);
+    free(many);
+    /* A tool without a name: refused by both, alike. */
+    next_body = "{\"model\":\"g\",\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}],\"tools\":[{\"input_schema\":"
+                "{\"type\":\"object\"}}]}";
+    assert_int_equal(
+        serve("POST", "/v1/messages/count_tokens", json, key, SY_BODY_OK), 400);
+    assert_true(answered("\"type\":\"error\""));
+    char *full = tools_body(SY_CHAT_MAX_TOOLS);
+    next_body = full;
+    assert_int_equal(
+        serve("POST", "/v1/messages/count_tokens", json, key, SY_BODY_OK), 200);
+    assert_true(answered("\"input_tokens\":"));
+    free(full);
+    next_body = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* The request log                                                     */
 
 static void
@@ -400,9 +533,13 @@ main(void)
     sy_log_set_level(SY_LOG_ERROR);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-        T(test_head_always_ends_with_blank_line), T(test_json_content_type),
-        T(test_body_only_after_admission),        T(test_log_path_redaction),
+        T(test_head_always_ends_with_blank_line),
+        T(test_json_content_type),
+        T(test_body_only_after_admission),
+        T(test_log_path_redaction),
         T(test_log_never_shows_canary),
+        T(test_route_shapes),
+        T(test_count_tokens_tools),
 #undef T
     };
     return cmocka_run_group_tests_name("pipeline_guard", tests, group_setup,

@@ -646,6 +646,42 @@ test_zero_usage_and_keepalive(void **state)
     expect_line(0, 1, "d1", "SY_EUP_TIMEOUT", 1);
     assert_int_equal(lines[0].completion, 0);
     expect_line(1, 2, "d2", "ok", 0);
+
+    /* A buffered reply of blanks until total_ms (a provider keeping the
+     * connection alive before its JSON): the same, it fails over. */
+    fake_reset();
+    st = fake_push(200, JSON, "  \n \n\t ");
+    st->fail = SY_EUP_TOOLONG;
+    fake_push(200, SSE, openai_sse(1, hello, 2, true, false));
+    serve(REQ_NS("strict"));
+    expect_status(200);
+    assert_int_equal(fake_at, 2);
+    read_log();
+    assert_int_equal(nlines, 2);
+    expect_line(0, 1, "d3", "SY_EUP_TIMEOUT", 1);
+    expect_line(1, 2, "d1", "ok", 0);
+}
+
+/* Every deployment rate limited: the caller's Retry-After is the
+ * shortest wait, but never longer than a 429 parks a key (60 s): a
+ * provider's Retry-After of days reached one caller, and 60 s reached
+ * the next. */
+static void
+test_retry_after_capped(void **state)
+{
+    (void)state;
+    static const char limited[] =
+        "{\"error\":{\"message\":\"slow down\",\"type\":"
+        "\"rate_limit_error\"}}";
+    fake_push(429, JSON, limited)->retry_after_ms = 999999000u;
+    serve(REQ_NS("one"));
+    expect_status(429);
+    assert_non_null(strstr(head, "Retry-After: 60\r\n"));
+    fake_reset();
+    fake_push(429, JSON, limited)->retry_after_ms = 4000;
+    serve(REQ_NS("buffered"));
+    expect_status(429);
+    assert_non_null(strstr(head, "Retry-After: 4\r\n"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -677,6 +713,7 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_reply_with_usage),
+        T(test_retry_after_capped),
         T(test_reply_without_usage),
         T(test_failover),
         T(test_contract_next),
