@@ -29,7 +29,10 @@ struct openai_ctx {
     int64_t created;
     bool usage_chunk_seen; /* the provider sent a "choices": [] chunk */
     bool done;             /* [DONE] seen: later events are ignored */
-    bool finished;         /* a choice's finish_reason seen */
+    /* the choices seen, and those with a finish_reason, by index (up to
+     * SY_CHAT_MAX_CHOICES); 'odd': an index out of that range */
+    uint64_t seen[2], fin[2];
+    bool odd;
     unsigned events;
 };
 
@@ -178,25 +181,43 @@ stream_done(struct openai_ctx *x)
     return sy_adapter_emit_done(x->emit, x->emit_ud);
 }
 
-/* Has a choice of chunk 'o' its finish_reason? */
-static bool
-has_finish(struct json_object *o)
+/* Note the choices of chunk 'o' in 'x': seen, and finished. */
+static void
+note_choices(struct openai_ctx *x, struct json_object *o)
 {
     struct json_object *choices = sy_adapter_get(o, "choices");
     size_t n = sy_adapter_is(choices, json_type_array)
                    ? json_object_array_length(choices)
                    : 0;
-    for (size_t i = 0; i < n; i++)
-        if (sy_adapter_get_str(json_object_array_get_idx(choices, i),
-                               "finish_reason") != NULL)
-            return true;
-    return false;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(choices, i);
+        int64_t k = (int64_t)i;
+        sy_adapter_get_int(c, "index", &k);
+        if (k < 0 || k >= 128) {
+            x->odd = true;
+            continue;
+        }
+        x->seen[k / 64] |= 1ull << (k % 64);
+        if (sy_adapter_get_str(c, "finish_reason") != NULL)
+            x->fin[k / 64] |= 1ull << (k % 64);
+    }
+}
+
+/* Is the answer whole without [DONE]? Every choice seen finished, and
+ * the usage came (a stream cut after one of n choices, or before its
+ * usage chunk, is not). */
+static bool
+answer_whole(const struct openai_ctx *x)
+{
+    return !x->odd && (x->seen[0] | x->seen[1]) != 0 &&
+           x->seen[0] == x->fin[0] && x->seen[1] == x->fin[1] &&
+           x->usage.present;
 }
 
 /* The table's stream_event slot (see adapter.h): one chunk event, or
  * [DONE]. At the clean end of the body (ev == NULL) a stream whose
- * answer finished is whole even without [DONE], which some compatible
- * providers leave out; one cut before its finish is not. */
+ * every choice finished, with its usage, is whole even without [DONE],
+ * which some compatible providers leave out; one cut before is not. */
 static enum sy_err
 openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                     sy_emit_fn emit, void *ud, struct sy_failure *f)
@@ -207,7 +228,7 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
     x->emit_ud = ud;
     x->call = call;
     if (ev == NULL)
-        return x->finished && !x->done ? stream_done(x) : SY_OK;
+        return answer_whole(x) && !x->done ? stream_done(x) : SY_OK;
     const char *data = ev->data;
     size_t len = ev->len;
     if (x->done)
@@ -236,7 +257,7 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                                       "event (not a chat.completion.chunk)");
     }
     note_chunk(x, o);
-    x->finished = x->finished || has_finish(o);
+    note_choices(x, o);
     int fin = normalise_finish(o);
     if (fin < 0) {
         json_object_put(o);

@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The largest context window a provider offers (Gemini 1.5 Pro: 2M
+ * tokens): what a document may fill where a deployment's is unknown. */
+#define SY_CONTEXT_WINDOW_LARGEST ((uint64_t)2097152)
+
 /* Known model families: a prefix of the upstream model id. Figures from
  * the providers' model pages; a deployment's config overrides them. */
 static const struct {
@@ -152,8 +156,10 @@ sy_caps_refused_field(const struct sy_caps *c, const struct sy_needs *n)
  * document (a PDF file part) is billed per page, its text and an image
  * of each page (1,500 to 3,000 tokens a page at Anthropic), and a page
  * can take under 100 bytes: its bytes bound nothing, so a request with
- * one is bounded by the context window alone (SY_CHAT_MAX_TOKENS where
- * the deployment's is unknown: set capabilities.context_window).
+ * one is bounded by the context window alone (where the deployment's
+ * is unknown, the largest any provider offers: set
+ * capabilities.context_window). The same for a video, or any part whose
+ * billing the gateway cannot bound by its bytes (chat_needs.c).
  * Never overflows (bodies and counts are bounded far below 2^64). */
 uint64_t
 sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
@@ -163,7 +169,7 @@ sy_caps_input_worst(const struct sy_caps *c, const struct sy_needs *n,
         (body_bytes > n->image_bytes ? body_bytes - n->image_bytes : 0) + 1 +
         n->hidden_tokens;
     if (n->files > 0)
-        text = SY_MAX(text, (uint64_t)SY_CHAT_MAX_TOKENS);
+        text = SY_MAX(text, SY_CONTEXT_WINDOW_LARGEST);
     if (c->context_window > 0 && text > c->context_window)
         text = c->context_window;
     uint64_t per = c->image_tokens ? c->image_tokens : SY_IMAGE_TOKENS_DEFAULT;

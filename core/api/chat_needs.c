@@ -12,13 +12,36 @@
 #include "caps.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
+/* Is 'part' an image_url part whose URL is an image (a data: URL of
+ * an image type, or a link)? Its URL bytes go to '*image_bytes'. A
+ * data: URL of another type (a PDF, a video) is not: Gemini takes any
+ * inline data, billed per page or second. */
+static bool
+image_part(struct json_object *part, uint64_t *image_bytes)
+{
+    struct json_object *iu, *url;
+    if (!json_object_object_get_ex(part, "image_url", &iu) ||
+        !json_object_object_get_ex(iu, "url", &url) ||
+        !json_object_is_type(url, json_type_string))
+        return true; /* refused later; an image as far as cost goes */
+    const char *u = json_object_get_string(url);
+    if (strncasecmp(u, "data:", 5) == 0 && strncasecmp(u, "data:image/", 11))
+        return false;
+    *image_bytes += (uint64_t)json_object_get_string_len(url);
+    return true;
+}
+
 /* Bytes of text in a message 'content'; image parts are counted in
- * 'n->images' and their URL bytes (often base64 data) in '*image_bytes',
- * since a provider bills them per image, not per byte; file (document)
- * parts in 'n->files' (billed per page: see sy_caps_input_worst). */
+ * 'nd->images' and their URL bytes (often base64 data) in
+ * '*image_bytes', since a provider bills them per image, not per byte.
+ * Text and audio are bounded by their bytes. Every other part (a file,
+ * a video, a document URL, a data: URL that is no image, a type the
+ * gateway does not know) counts in 'nd->files': billed per page, frame
+ * or second, which no byte count bounds (sy_caps_input_worst). */
 static uint64_t
 content_bytes(struct json_object *content, struct sy_needs *nd,
               uint64_t *image_bytes)
@@ -34,20 +57,16 @@ content_bytes(struct json_object *content, struct sy_needs *nd,
         if (json_object_object_get_ex(part, "text", &v) &&
             json_object_is_type(v, json_type_string))
             n += (uint64_t)json_object_get_string_len(v);
-        if (json_object_object_get_ex(part, "type", &v) &&
-            json_object_is_type(v, json_type_string) &&
-            strcmp(json_object_get_string(v), "file") == 0)
-            nd->files++;
-        if (json_object_object_get_ex(part, "type", &v) &&
-            json_object_is_type(v, json_type_string) &&
-            strcmp(json_object_get_string(v), "image_url") == 0) {
+        const char *type = json_object_object_get_ex(part, "type", &v) &&
+                                   json_object_is_type(v, json_type_string)
+                               ? json_object_get_string(v)
+                               : "text";
+        if (strcmp(type, "image_url") == 0 && image_part(part, image_bytes))
             nd->images++;
-            struct json_object *iu, *url;
-            if (json_object_object_get_ex(part, "image_url", &iu) &&
-                json_object_object_get_ex(iu, "url", &url) &&
-                json_object_is_type(url, json_type_string))
-                *image_bytes += (uint64_t)json_object_get_string_len(url);
-        }
+        else if (strcmp(type, "text") != 0 &&
+                 strcmp(type, "input_audio") != 0 &&
+                 strcmp(type, "refusal") != 0)
+            nd->files++;
     }
     return n;
 }

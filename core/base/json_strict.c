@@ -58,7 +58,8 @@ struct scan {
     size_t objects;  /* counted for the memory estimate */
     size_t arrays;
     size_t scalars;
-    size_t max_values; /* 0: no bound on objects + arrays + scalars */
+    size_t strings;    /* of the scalars */
+    size_t max_values; /* 0: no bound on objects + arrays + strings */
     unsigned deepest;  /* containers open at once, at most */
     bool maybe_inf;    /* a number with an exponent or 300+ digits */
 };
@@ -158,11 +159,14 @@ scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
 {
     if (sc->i >= sc->len)
         return SCAN_EOF;
-    /* One more value; the scan stops at the first one over the bound. */
-    if (sc->max_values != 0 &&
-        sc->objects + sc->arrays + sc->scalars >= sc->max_values)
-        return SCAN_VALUES;
     unsigned char ch = sc->s[sc->i];
+    /* One more counted value (a container or a string: numbers and
+     * literals cost json-c the least, and embeddings' token arrays are
+     * made of them; the tree estimate bounds them by bytes); the scan
+     * stops at the first one over the bound. */
+    if (sc->max_values != 0 && (ch == '{' || ch == '[' || ch == '"') &&
+        sc->objects + sc->arrays + sc->strings >= sc->max_values)
+        return SCAN_VALUES;
     if (ch == '{' || ch == '[') {
         if (*depth >= max_depth)
             return SCAN_DEPTH;
@@ -180,8 +184,10 @@ scan_value(struct scan *sc, uint64_t *stack, unsigned *depth,
         return SCAN_OK;
     }
     sc->scalars++;
-    if (ch == '"')
+    if (ch == '"') {
+        sc->strings++;
         return scan_string(sc);
+    }
     if (ch == '-' || (ch >= '0' && ch <= '9'))
         return scan_number(sc);
     static const char *const words[] = { "true", "false", "null" };
@@ -446,13 +452,13 @@ sy_json_parse_bounded(const char *s, size_t len,
     if (len > INT_MAX)
         return fail(res, SY_JSON_TOOBIG);
     struct scan sc = {
-        (const unsigned char *)s, len, 0, NULL, 0, 0, 0, max_values, 0, false
+        (const unsigned char *)s, len, 0, NULL, 0, 0, 0, 0, max_values, 0, false
     };
     enum scan_res r = scan_json(&sc, depth);
     res->at = sc.i;
     res->why = sc.why;
     res->depth = sc.deepest;
-    res->values = sc.objects + sc.arrays + sc.scalars;
+    res->values = sc.objects + sc.arrays + sc.strings;
     switch (r) {
     case SCAN_OK:
         break;
@@ -559,7 +565,7 @@ sy_json_describe(const struct sy_json_result *res, const char *what,
     case SY_JSON_VALUES:
         snprintf(err, errlen,
                  "%s %s too many JSON values: more than %zu objects, "
-                 "arrays, strings, numbers and literals (at byte %zu)",
+                 "arrays and strings (at byte %zu)",
                  what, plural ? "have" : "has", res->max_values, res->at);
         break;
     }

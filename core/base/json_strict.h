@@ -46,7 +46,7 @@ struct sy_json_result {
     size_t tree_bytes;  /* the estimate */
     unsigned max_depth; /* the depth limit that applied */
     unsigned depth;     /* the deepest nesting of the text (on success) */
-    size_t values;      /* values (objects, arrays, scalars) scanned */
+    size_t values;      /* counted values (objects, arrays, strings) */
     size_t max_values;  /* the bound on them that applied (0: none) */
 };
 
@@ -60,8 +60,9 @@ enum sy_json_status sy_json_parse_strict(const char *s, size_t len,
 
 /* sy_json_parse_strict that also refuses (SY_JSON_VALUES, 'res->at' at
  * the first value too many) a text of more than 'max_values' JSON values:
- * objects, arrays, strings, numbers, true, false and null; keys are not
- * values. 0: no such bound. The scan stops there, before json-c
+ * objects, arrays and strings (keys, numbers and literals not counted:
+ * they cost json-c the least, and the tree estimate bounds them by
+ * bytes). 0: no such bound. The scan stops there, before json-c
  * allocates anything. A caller's request body is parsed with
  * SY_REQUEST_MAX_JSON_VALUES (core/base/limits.h): the tree json-c
  * builds, and each copy a surface or an adapter makes of it, grows with

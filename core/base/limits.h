@@ -217,15 +217,16 @@
 /* ------------------------------------------------------------------ */
 /* Caller request bodies, counted (core/base/json_strict.c)            */
 
-/* JSON values (objects, arrays, strings, numbers, literals; keys not
- * counted) in one caller body, on every surface. json-c spends ~800
+/* JSON values (objects, arrays and strings; keys, numbers and literals
+ * not counted: embeddings send token arrays of numbers, and the tree
+ * estimate bounds those by bytes) in one caller body, on every surface. json-c spends ~800
  * bytes on an object however short its text, and a surface or adapter
  * that rebuilds the request makes a second tree, so memory follows the
  * values, not the bytes: 4 MiB of 155,000 one-letter text parts took a
  * worker 328 MB. Agent clients send hundreds of messages and a few
  * thousand content blocks or Responses items (~10 values each): 2,000
  * tool round trips (6,000 blocks, more than a 200K-token context holds)
- * plus 128 tools of 8-property schemas are 62,000 values. At 100,000
+ * plus 128 tools of 8-property schemas are 57,000 values. At 100,000
  * the worst shape costs a request ~100 MB, not 400. */
 #define SY_REQUEST_MAX_JSON_VALUES 100000u
 

@@ -605,17 +605,6 @@ sy_pipeline_attempt_open(struct pctx *c, const char *api_key,
     return true;
 }
 
-/* Has 'b' nothing but JSON whitespace (or nothing)? */
-static bool
-only_blanks(const struct sy_buf *b)
-{
-    for (size_t i = 0; i < b->len; i++)
-        if (b->data[i] != ' ' && b->data[i] != '\n' && b->data[i] != '\r' &&
-            b->data[i] != '\t')
-            return false;
-    return true;
-}
-
 /* The second half: what the call 'uc' ended with ('e') becomes the
  * caller's answer or a failure, and the attempt is closed. A call a
  * hedged pair cancelled (pipeline_hedge.c) is no failure: it records
@@ -626,12 +615,11 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
                         struct sy_failure *f)
 {
     /* total_ms reached with nothing but headers or keep-alive comments
-     * (a stream), or blanks (a JSON reply: providers keep a connection
-     * alive with whitespace before the JSON) is a provider that never
-     * answered, not a long answer: a failure, and the next deployment. */
-    if (e == SY_EUP_TOOLONG &&
-        (uc->on_data != NULL ? c->stream_chunks == 0 && !c->json_reply
-                             : only_blanks(&uc->body)))
+     * is a provider that never answered, not a long answer. (A JSON
+     * reply comes whole at the end of its generation: blanks before it
+     * are a provider keeping a long one alive, still a long answer.) */
+    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks == 0 &&
+        !c->json_reply)
         e = SY_EUP_TIMEOUT;
     bool ok2xx = e == SY_OK && uc->status >= 200 && uc->status < 300;
     enum sy_attempt_result ar;

@@ -361,6 +361,22 @@ test_reservation_counts_documents(void **state)
         "'data:application/pdf;base64,JVBERi0xLjQK'}}]}]}";
     int64_t with = worst(doc, 0, NULL);
     assert_int_equal(with, sy_cost_worst_case_micro_usd(&gpt4o, 128000, 10, 0));
+    /* A PDF in an image_url data: URL (Gemini takes any inline data), a
+     * video, a part type the gateway does not know: the same. */
+    static const char *const others[] = {
+        "{'type':'image_url','image_url':{'url':"
+        "'data:application/pdf;base64,JVBERi0xLjQK'}}",
+        "{'type':'video_url','video_url':{'url':'https://x/v.mp4'}}",
+        "{'type':'document_url','document_url':'https://x/d.pdf'}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(others); i++)
+        assert_int_equal(
+            worst(sy_arena_printf(&arena,
+                                  "{'model':'m','max_tokens':10,'messages':"
+                                  "[{'role':'user','content':[%s]}]}",
+                                  others[i]),
+                  0, NULL),
+            sy_cost_worst_case_micro_usd(&gpt4o, 128000, 10, 0));
     size_t len;
     int64_t without = worst("{'model':'m','max_tokens':10,'messages':[{'role':"
                             "'user','content':[{'type':'text','text':"
