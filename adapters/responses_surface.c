@@ -265,9 +265,11 @@ responses_parse(const struct sy_req *r, unsigned max_depth, struct sy_arena *a,
     out->max_tokens = -1;
     err->param = NULL;
     err->message[0] = '\0';
-    struct json_object *root;
-    enum sy_err e =
-        sy_chat_body_parse(r->body, r->body_len, max_depth, a, &root, err);
+    struct json_object *root = r->body_tree;
+    enum sy_err e = root != NULL
+                        ? SY_OK /* read by the conversation store already */
+                        : sy_chat_body_parse(r->body, r->body_len, max_depth, a,
+                                             &root, err);
     if (e != SY_OK)
         return e;
     /* The arena owns the canonical tree from the start: a refusal

@@ -43,6 +43,10 @@ struct sy_req {
     const char *remote_addr;       /* may be NULL */
     const char *body;              /* NUL-terminated; NULL when there is none */
     size_t body_len;
+    /* 'body' parsed already (an object the arena owns), or NULL: the
+     * Responses conversation store reads it before the surface does
+     * (core/serve/pipeline_responses.c), which then parses it no more. */
+    struct json_object *body_tree;
     bool body_too_big; /* longer than server.max_body_bytes: the body
                                  was not read */
     /* The deferred body: the transport's reader (NULL once called, or

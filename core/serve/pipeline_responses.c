@@ -231,6 +231,29 @@ storing(const struct sy_worker *w)
     return w->store != NULL && w->cfg->state.responses_ttl_s > 0;
 }
 
+/* The objects, arrays and strings of 'o' (what the request body's
+ * bound counts, json_strict.h), counting no further than 'cap'. */
+static size_t
+count_values(struct json_object *o, size_t cap)
+{
+    size_t n = 1;
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v)
+        {
+            (void)k;
+            if (n < cap)
+                n += count_values(v, cap - n);
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        size_t len = json_object_array_length(o);
+        for (size_t i = 0; i < len && n < cap; i++)
+            n += count_values(json_object_array_get_idx(o, i), cap - n);
+    } else if (!json_object_is_type(o, json_type_string)) {
+        n = 0; /* numbers and literals are not counted */
+    }
+    return n;
+}
+
 /* Resolve 'id' and rewrite the body with the whole conversation; '*input'
  * becomes the merged list. False when the caller has been answered. */
 static bool
@@ -280,15 +303,24 @@ merge_history(struct pctx *c, struct json_object *root, const char *id,
                              "the conversation could not be rebuilt", NULL);
         return false;
     }
-    /* The conversation so far counts against the body limit, as if
+    /* The conversation so far counts against the body limits, as if
      * the caller had sent it whole (and the provider request is sized
-     * from that limit). */
-    if (n > c->w->cfg->server.max_body_bytes) {
+     * from that limit): its bytes and its JSON values. */
+    bool values = count_values(root, SY_REQUEST_MAX_JSON_VALUES + 1) >
+                  SY_REQUEST_MAX_JSON_VALUES;
+    if (values || n > c->w->cfg->server.max_body_bytes) {
         char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "the conversation with previous_response_id is larger "
-                 "than the limit of %zu bytes; start a new one",
-                 c->w->cfg->server.max_body_bytes);
+        if (values)
+            snprintf(msg, sizeof(msg),
+                     "the conversation with previous_response_id has more "
+                     "than %u JSON values (objects, arrays and strings); "
+                     "start a new one",
+                     SY_REQUEST_MAX_JSON_VALUES);
+        else
+            snprintf(msg, sizeof(msg),
+                     "the conversation with previous_response_id is larger "
+                     "than the limit of %zu bytes; start a new one",
+                     c->w->cfg->server.max_body_bytes);
         sy_pipeline_send_error(c, 413, msg, "invalid_request_error",
                                "previous_response_id", "request_too_large",
                                NULL);
@@ -355,6 +387,9 @@ sy_pipeline_responses_prepare(struct pctx *c)
         c->resp_input_json = to_arena(c, input, &c->resp_input_len);
         c->resp_store = c->resp_input_json != NULL;
     }
+    /* The body as it now is (the rebuilt conversation's, written from
+     * this tree), for the surface to read without a second parse. */
+    c->r->body_tree = root;
     return true;
 }
 

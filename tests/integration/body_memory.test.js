@@ -88,6 +88,7 @@ describe('a body of too many JSON values', () => {
             assertRefused(a, await send(a));
         }
         const m = memKiB(pid);
+        process.stderr.write(`body_memory: one at a time, worker peak ${m.hwm} KiB\n`);
         /* Was 328 MB for the chat body alone. */
         assert.ok(m.hwm < 64 * 1024, `worker peaked at ${m.hwm} KiB`);
         const st = await stack.mock.stats();
@@ -101,6 +102,7 @@ describe('a body of too many JSON values', () => {
         const rs = await Promise.all(Array.from({ length: 16 }, () => send(a)));
         for (const r of rs) assertRefused(a, r);
         const m = memKiB(pid);
+        process.stderr.write(`body_memory: 16 at once, worker peak ${m.hwm} KiB\n`);
         /* Was 4,537 MB: now the 16 bodies and their read buffers. */
         assert.ok(m.hwm < 256 * 1024, `worker peaked at ${m.hwm} KiB`);
         assert.deepEqual(stack.workers(), [pid], 'the worker process died');

@@ -600,6 +600,46 @@ test_items_unique_ids(void **state)
     }
 }
 
+/* A body of 'n' one-letter user items (3 counted values each), with
+ * 'prev' as previous_response_id when not NULL; in the arena. */
+static const char *
+items_body(size_t n, const char *prev)
+{
+    struct sy_buf b;
+    sy_buf_init(&b, 4u << 20);
+    sy_buf_puts(&b, "{'model':'g',");
+    if (prev != NULL)
+        sy_buf_printf(&b, "'previous_response_id':'%s',", prev);
+    sy_buf_puts(&b, "'input':[");
+    for (size_t i = 0; i < n; i++)
+        sy_buf_puts(&b, i ? ",{'role':'user','content':'a'}"
+                          : "{'role':'user','content':'a'}");
+    sy_buf_puts(&b, "]}");
+    assert_false(sy_buf_failed(&b));
+    const char *r = sy_arena_strdup(&worker.arena, sy_buf_cstr(&b));
+    sy_buf_free(&b);
+    return r;
+}
+
+/* A conversation whose history and new input together pass the body's
+ * bound on JSON values (each alone within it) is refused as the byte
+ * limit is: 413 naming previous_response_id, "start a new one". */
+static void
+test_history_values_bounded(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    assert_true(prepare("alice", items_body(20000, NULL)));
+    keep("{'id':'resp_many','object':'response','output':[]}");
+    assert_false(prepare("alice", items_body(20000, "resp_many")));
+    assert_int_equal(status, 413);
+    assert_string_equal(err_param(), "previous_response_id");
+    assert_non_null(strstr(body, "JSON values"));
+    assert_non_null(strstr(body, "start a new one"));
+    /* Within the bound: the history is merged. */
+    assert_true(prepare("alice", items_body(10, "resp_many")));
+}
+
 /* The status of GET /v1/responses/<id> after 'reply' was kept for a
  * stored request ('native': a provider's own reply). */
 static int
@@ -725,6 +765,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_keep_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_unique_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_values_bounded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };
