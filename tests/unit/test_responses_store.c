@@ -601,8 +601,9 @@ test_items_unique_ids(void **state)
 }
 
 /* A body of 'n' one-letter user items (3 counted values each), with
- * 'prev' as previous_response_id when not NULL; in the arena. */
-static const char *
+ * 'prev' as previous_response_id when not NULL; malloc'd (prepare()
+ * resets the arena). */
+static char *
 items_body(size_t n, const char *prev)
 {
     struct sy_buf b;
@@ -616,7 +617,7 @@ items_body(size_t n, const char *prev)
                           : "{'role':'user','content':'a'}");
     sy_buf_puts(&b, "]}");
     assert_false(sy_buf_failed(&b));
-    const char *r = sy_arena_strdup(&worker.arena, sy_buf_cstr(&b));
+    char *r = sy_xstrdup(sy_buf_cstr(&b));
     sy_buf_free(&b);
     return r;
 }
@@ -629,15 +630,21 @@ test_history_values_bounded(void **state)
 {
     (void)state;
     NEED_REDIS();
-    assert_true(prepare("alice", items_body(20000, NULL)));
+    char *first = items_body(20000, NULL),
+         *next = items_body(20000, "resp_many"),
+         *small = items_body(10, "resp_many");
+    assert_true(prepare("alice", first));
     keep("{'id':'resp_many','object':'response','output':[]}");
-    assert_false(prepare("alice", items_body(20000, "resp_many")));
+    assert_false(prepare("alice", next));
     assert_int_equal(status, 413);
     assert_string_equal(err_param(), "previous_response_id");
     assert_non_null(strstr(body, "JSON values"));
     assert_non_null(strstr(body, "start a new one"));
     /* Within the bound: the history is merged. */
-    assert_true(prepare("alice", items_body(10, "resp_many")));
+    assert_true(prepare("alice", small));
+    free(first);
+    free(next);
+    free(small);
 }
 
 /* The status of GET /v1/responses/<id> after 'reply' was kept for a
