@@ -32,6 +32,9 @@ struct anthropic_block {
     enum block_kind kind;
     int tool;   /* OpenAI tool_calls index for BLOCK_TOOL */
     bool input; /* BLOCK_TOOL, BLOCK_JSON: input bytes were passed on */
+    bool started, stopped; /* content_block_start, _stop seen */
+    struct sy_buf *args;   /* BLOCK_TOOL, BLOCK_JSON: the input so far,
+                              checked at content_block_stop (arena) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -217,20 +220,32 @@ usage_of(struct sy_usage *u, int64_t in, int64_t cache_read,
     u->reasoning_tokens = 0;
 }
 
+/* Count 'key' of 'o' into '*out' when it is a number; false when it is
+ * there (not null) but no number. */
+static bool
+count_at(struct json_object *o, const char *key, int64_t *out)
+{
+    return sy_adapter_get_int(o, key, out) || sy_adapter_get(o, key) == NULL;
+}
+
 /* The counts of a usage object; those it lacks are left as they were
  * (a stream's message_delta repeats some of message_start's). 'cw1h':
  * cache_creation.ephemeral_1h_input_tokens, the writes with ttl "1h",
- * which Anthropic bills above 5-minute ones. */
-static void
+ * which Anthropic bills above 5-minute ones. False when a count is
+ * there but no number: the report cannot be billed (taking only its
+ * numbers would bill less than was used), the attempt is then charged
+ * an estimate, as one that reported nothing. */
+static bool
 read_usage(struct json_object *uo, int64_t *in, int64_t *cr, int64_t *cw,
            int64_t *cw1h, int64_t *out)
 {
-    sy_adapter_get_int(uo, "input_tokens", in);
-    sy_adapter_get_int(uo, "cache_read_input_tokens", cr);
-    sy_adapter_get_int(uo, "cache_creation_input_tokens", cw);
-    sy_adapter_get_int(sy_adapter_get(uo, "cache_creation"),
-                       "ephemeral_1h_input_tokens", cw1h);
-    sy_adapter_get_int(uo, "output_tokens", out);
+    bool ok = count_at(uo, "input_tokens", in);
+    ok = count_at(uo, "cache_read_input_tokens", cr) && ok;
+    ok = count_at(uo, "cache_creation_input_tokens", cw) && ok;
+    ok = count_at(sy_adapter_get(uo, "cache_creation"),
+                  "ephemeral_1h_input_tokens", cw1h) &&
+         ok;
+    return count_at(uo, "output_tokens", out) && ok;
 }
 
 /* Text goes from the provider's JSON strings to the canonical ones with
@@ -273,6 +288,11 @@ reply_message(struct sy_adapter_call *call, struct json_object *content,
             if (id == NULL || name == NULL) {
                 e = sy_adapter_proto(f, "the provider's tool_use block has "
                                         "no id or name");
+                break;
+            }
+            if (input != NULL && !sy_adapter_is(input, json_type_object)) {
+                e = sy_adapter_proto(f, "the provider's tool_use input is "
+                                        "not a JSON object");
                 break;
             }
             const char *args = input ? sy_adapter_json_text(input, NULL) : "{}";
@@ -342,9 +362,10 @@ anthropic_parse_response(struct sy_adapter_call *call, const char *body,
     int64_t in = 0, cr = 0, cw = 0, cw1h = 0, out = 0;
     struct json_object *uo = sy_adapter_get(root, "usage");
     if (uo != NULL) {
-        read_usage(uo, &in, &cr, &cw, &cw1h, &out);
-        usage_of(&resp->usage, in, cr, cw, out);
-        resp->usage.cache_write_1h_tokens = cw1h;
+        if (read_usage(uo, &in, &cr, &cw, &cw1h, &out)) {
+            usage_of(&resp->usage, in, cr, cw, out);
+            resp->usage.cache_write_1h_tokens = cw1h;
+        }
     }
     const char *fr =
         finish_of(sy_adapter_get_str(root, "stop_reason"), x->json_tool);
@@ -381,15 +402,17 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
 {
     struct sy_arena *a = x->call->arena;
     if (x->started)
-        return SY_OK;
+        return sy_adapter_proto(x->f, "the provider sent a second "
+                                      "message_start");
     const char *id = sy_adapter_get_str(msg, "id");
     const char *model = sy_adapter_get_str(msg, "model");
     x->id = sy_arena_strdup(a, id ? id : "msg");
     x->model = sy_arena_strdup(a, model ? model : x->call->target->model);
     x->created = (int64_t)sy_wall_s();
     x->started = true;
-    read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
-               &x->cache_write, &x->cache_write_1h, &x->out);
+    if (!read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
+                    &x->cache_write, &x->cache_write_1h, &x->out))
+        x->usage_bad = true;
     return emit_delta(x,
                       sy_adapter_obj("role", SY_JSTR("assistant"), "content",
                                      SY_JSTR(""), NULL),
@@ -428,6 +451,13 @@ emit_reasoning(struct anthropic_ctx *x, struct json_object *piece)
         NULL);
 }
 
+/* Arena cleanup of a block's input buffer. */
+static void
+args_free(void *p)
+{
+    sy_buf_free(p);
+}
+
 static enum sy_err
 on_block_start(struct anthropic_ctx *x, struct json_object *o)
 {
@@ -439,6 +469,10 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
     if (b == NULL || type == NULL)
         return sy_adapter_proto(x->f, "the provider sent a content block "
                                       "without index or type");
+    if (b->started)
+        return sy_adapter_proto(x->f, "the provider started a content "
+                                      "block twice");
+    b->started = true;
     b->input = false;
     if (strcmp(type, "text") == 0) {
         b->kind = BLOCK_TEXT;
@@ -462,6 +496,9 @@ on_block_start(struct anthropic_ctx *x, struct json_object *o)
     if (id == NULL || name == NULL)
         return sy_adapter_proto(x->f, "the provider's tool_use block has no "
                                       "id or name");
+    b->args = sy_arena_zalloc(x->call->arena, sizeof(*b->args));
+    sy_buf_init(b->args, SY_JSON_MAX);
+    sy_arena_on_cleanup(x->call->arena, args_free, b->args);
     if (x->json_tool && strcmp(name, ANTHROPIC_JSON_TOOL) == 0) {
         b->kind = BLOCK_JSON;
         return SY_OK;
@@ -482,6 +519,9 @@ emit_input(struct anthropic_ctx *x, struct anthropic_block *b,
            const char *piece, size_t n)
 {
     b->input = true;
+    if (b->args != NULL && sy_buf_append(b->args, piece, n) != SY_OK)
+        return sy_adapter_proto(x->f, "the provider's tool_use input is "
+                                      "too large");
     struct json_object *v = json_object_new_string_len(piece, (int)n);
     if (b->kind != BLOCK_TOOL) /* text, or the JSON tool's input: content */
         return emit_delta(x, sy_adapter_obj("content", v, NULL), NULL);
@@ -503,6 +543,13 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
     if (b == NULL || type == NULL)
         return sy_adapter_proto(x->f, "the provider sent a block delta "
                                       "without index or type");
+    if (!b->started || b->stopped)
+        return sy_adapter_proto(x->f, "the provider sent a block delta "
+                                      "outside its content_block_start and "
+                                      "content_block_stop");
+    if (b->kind == BLOCK_OTHER)
+        return SY_OK; /* server tools and the like: not shown (as in
+                         replies) */
     struct json_object *piece = NULL;
     if (strcmp(type, "thinking_delta") == 0)
         return emit_reasoning(x, sy_adapter_str_member(delta, "thinking"));
@@ -516,10 +563,28 @@ on_block_delta(struct anthropic_ctx *x, struct json_object *o)
                       (size_t)json_object_get_string_len(piece));
 }
 
-/* content_block_stop: a tool called without input streams no
- * partial_json (or one empty one), which would leave the caller with
- * arguments "" that JSON.parse refuses; Anthropic's own reading of an
- * empty input is {}, so that is what the caller gets. */
+/* The end of a tool_use block 'b' (BLOCK_TOOL, BLOCK_JSON): a tool
+ * called without input streams no partial_json (or one empty one),
+ * which would leave the caller with arguments "" that JSON.parse
+ * refuses; Anthropic's own reading of an empty input is {}, so that is
+ * what the caller gets. Input that was streamed must be a JSON object,
+ * as a reply's tool_use input must; one that is not is noted, and
+ * judged at the stop reason (stream_finish): an answer cut by its
+ * length may end inside a tool's input. */
+static enum sy_err
+tool_input_end(struct anthropic_ctx *x, struct anthropic_block *b)
+{
+    if (!b->input)
+        return emit_input(x, b, "{}", 2);
+    struct json_object *in =
+        sy_adapter_json_parse(sy_buf_cstr(b->args), b->args->len);
+    if (!sy_adapter_is(in, json_type_object))
+        x->bad_input = true;
+    json_object_put(in);
+    sy_buf_free(b->args);
+    return SY_OK;
+}
+
 static enum sy_err
 on_block_stop(struct anthropic_ctx *x, struct json_object *o)
 {
@@ -527,10 +592,13 @@ on_block_stop(struct anthropic_ctx *x, struct json_object *o)
     sy_adapter_get_int(o, "index", &index);
     struct anthropic_block *b =
         index >= 0 && (size_t)index < x->nblocks ? &x->blocks[index] : NULL;
-    if (b == NULL || b->input ||
-        (b->kind != BLOCK_TOOL && b->kind != BLOCK_JSON))
+    if (b == NULL || !b->started || b->stopped)
+        return sy_adapter_proto(x->f, "the provider stopped a content "
+                                      "block it had not started");
+    b->stopped = true;
+    if (b->kind != BLOCK_TOOL && b->kind != BLOCK_JSON)
         return SY_OK;
-    return emit_input(x, b, "{}", 2);
+    return tool_input_end(x, b);
 }
 
 static enum sy_err
@@ -539,16 +607,24 @@ stream_finish(struct anthropic_ctx *x)
     if (x->finished)
         return SY_OK;
     x->finished = true;
-    /* A tool block the stream never closed still gets its "{}". */
+    /* A tool block the stream never closed still gets its "{}", or
+     * its input checked. */
     for (size_t i = 0; i < x->nblocks; i++) {
         struct anthropic_block *b = &x->blocks[i];
         enum sy_err e = SY_OK;
-        if (!b->input && (b->kind == BLOCK_TOOL || b->kind == BLOCK_JSON))
-            e = emit_input(x, b, "{}", 2);
+        if (b->started && !b->stopped &&
+            (b->kind == BLOCK_TOOL || b->kind == BLOCK_JSON)) {
+            b->stopped = true;
+            e = tool_input_end(x, b);
+        }
         if (e != SY_OK)
             return e;
     }
-    return emit_delta(x, NULL, finish_of(x->stop_reason, x->json_tool));
+    const char *fr = finish_of(x->stop_reason, x->json_tool);
+    if (x->bad_input && strcmp(fr, "length") != 0)
+        return sy_adapter_proto(x->f, "the provider's tool_use input is not "
+                                      "a JSON object");
+    return emit_delta(x, NULL, fr);
 }
 
 static enum sy_err
@@ -557,19 +633,26 @@ on_message_stop(struct anthropic_ctx *x)
     enum sy_err e = stream_finish(x);
     if (e != SY_OK)
         return e;
-    usage_of(&x->usage, x->in, x->cache_read, x->cache_write, x->out);
-    x->usage.cache_write_1h_tokens = x->cache_write_1h;
-    e = sy_adapter_emit_json(
-        x->emit, x->emit_ud,
-        sy_adapter_usage_chunk(x->id, x->created, x->model, &x->usage),
-        &x->usage, true);
+    if (!x->usage_bad) { /* else no usage: the attempt is estimated */
+        usage_of(&x->usage, x->in, x->cache_read, x->cache_write, x->out);
+        x->usage.cache_write_1h_tokens = x->cache_write_1h;
+        e = sy_adapter_emit_json(
+            x->emit, x->emit_ud,
+            sy_adapter_usage_chunk(x->id, x->created, x->model, &x->usage),
+            &x->usage, true);
+    }
     x->done = true;
     return e != SY_OK ? e : sy_adapter_emit_done(x->emit, x->emit_ud);
 }
 
 /* The table's stream_event slot (see adapter.h): one Messages stream
  * event, or the end of the stream (ev == NULL), which must come after
- * message_stop. */
+ * message_stop. The events must come in the protocol's order:
+ * message_start once and first; each content block started once, its
+ * deltas between its start and its stop, none after message_delta's
+ * stop_reason; anything else is a broken stream (SY_EUP_PROTO), never
+ * passed on (core/api/sse.c relays only the events taken here). What
+ * follows message_stop is ignored, and not relayed either. */
 static enum sy_err
 anthropic_stream_event(struct sy_adapter_call *call,
                        const struct sy_sse_event *ev, sy_emit_fn emit, void *ud,
@@ -584,7 +667,7 @@ anthropic_stream_event(struct sy_adapter_call *call,
         return x->done ? SY_OK
                        : sy_adapter_proto(f, "the stream ended before "
                                              "message_stop");
-    if (x->done)
+    if (x->done) /* after message_stop: ignored (and not relayed) */
         return SY_OK;
     struct json_object *o = sy_adapter_json_parse(ev->data, ev->len);
     if (!sy_adapter_is(o, json_type_object)) {
@@ -609,8 +692,15 @@ anthropic_stream_event(struct sy_adapter_call *call,
         e = stream_start(x, sy_adapter_get(o, "message"));
     } else if (strncmp(type, "content_block_", 14) == 0 ||
                strncmp(type, "message_", 8) == 0) {
-        e = stream_start(x, NULL);
-        if (e == SY_OK && strcmp(type, "content_block_start") == 0)
+        e = x->started ? SY_OK
+                       : sy_adapter_proto(x->f, "the provider's stream did "
+                                                "not begin with "
+                                                "message_start");
+        if (e == SY_OK && x->finished && type[0] == 'c')
+            e = sy_adapter_proto(x->f, "the provider sent a content block "
+                                       "event after the message's "
+                                       "stop_reason");
+        else if (e == SY_OK && strcmp(type, "content_block_start") == 0)
             e = on_block_start(x, o);
         else if (e == SY_OK && strcmp(type, "content_block_delta") == 0)
             e = on_block_delta(x, o);
@@ -621,8 +711,9 @@ anthropic_stream_event(struct sy_adapter_call *call,
                 sy_adapter_get_str(sy_adapter_get(o, "delta"), "stop_reason");
             if (sr != NULL)
                 x->stop_reason = sy_arena_strdup(x->call->arena, sr);
-            read_usage(sy_adapter_get(o, "usage"), &x->in, &x->cache_read,
-                       &x->cache_write, &x->cache_write_1h, &x->out);
+            if (!read_usage(sy_adapter_get(o, "usage"), &x->in, &x->cache_read,
+                            &x->cache_write, &x->cache_write_1h, &x->out))
+                x->usage_bad = true;
             if (sr != NULL)
                 e = stream_finish(x);
         } else if (e == SY_OK && strcmp(type, "message_stop") == 0) {

@@ -47,7 +47,9 @@ struct anthropic_ctx {
     const char *model;
     int64_t created;
     bool started, finished, done;
-    int ntools;                     /* tool_use blocks seen (OpenAI indexes) */
+    bool usage_bad; /* a count that was no number: no usage is reported */
+    bool bad_input; /* a streamed tool input that is no JSON object */
+    int ntools;     /* tool_use blocks seen (OpenAI indexes) */
     struct anthropic_block *blocks; /* by Anthropic block index (arena) */
     size_t nblocks;
     const char *stop_reason;

@@ -159,19 +159,28 @@ finish_of(const char *fr, bool calls)
 }
 
 /* usageMetadata into OpenAI meaning: prompt includes cached and tool-use
- * prompt tokens; completion includes thoughts. */
+ * prompt tokens; completion includes thoughts. A count that is there
+ * (not null) but no number makes the report unusable (billing only its
+ * numbers would bill less than was used): no usage, the attempt is
+ * charged an estimate. */
 static void
 usage_of(struct json_object *um, struct sy_usage *u)
 {
-    int64_t prompt = 0, tool = 0, cand = 0, thoughts = 0, cached = 0, total = 0;
+    int64_t n[6] = { 0 };
+    static const char *const keys[] = {
+        "promptTokenCount",   "toolUsePromptTokenCount", "candidatesTokenCount",
+        "thoughtsTokenCount", "cachedContentTokenCount", "totalTokenCount",
+    };
     if (um == NULL)
         return;
-    sy_adapter_get_int(um, "promptTokenCount", &prompt);
-    sy_adapter_get_int(um, "toolUsePromptTokenCount", &tool);
-    sy_adapter_get_int(um, "candidatesTokenCount", &cand);
-    sy_adapter_get_int(um, "thoughtsTokenCount", &thoughts);
-    sy_adapter_get_int(um, "cachedContentTokenCount", &cached);
-    sy_adapter_get_int(um, "totalTokenCount", &total);
+    for (size_t i = 0; i < SY_ARRAY_LEN(keys); i++)
+        if (!sy_adapter_get_int(um, keys[i], &n[i]) &&
+            sy_adapter_get(um, keys[i]) != NULL) {
+            memset(u, 0, sizeof(*u));
+            return;
+        }
+    int64_t prompt = n[0], tool = n[1], cand = n[2], thoughts = n[3],
+            cached = n[4], total = n[5];
     u->present = true;
     /* Saturating: the counts are the provider's numbers. */
     if (__builtin_add_overflow(prompt, tool, &u->prompt_tokens))
@@ -248,12 +257,12 @@ gemini_parse_response(struct sy_adapter_call *call, const char *body,
             int pos = (int)json_object_array_length(calls);
             if (x->one_call && pos > 0)
                 continue; /* parallel_tool_calls=false: first call only */
-            struct json_object *tc = sy_gemini_tool_call_of(a, part, pos);
+            const char *why;
+            struct json_object *tc = sy_gemini_tool_call_of(a, part, pos, &why);
             if (tc == NULL) {
                 sy_buf_free(&text);
                 json_object_put(calls);
-                return sy_adapter_proto(f, "the provider's functionCall has "
-                                           "no name");
+                return sy_adapter_proto(f, why);
             }
             json_object_array_add(calls, tc);
         }
@@ -369,10 +378,11 @@ gemini_event(struct gemini_ctx *x, const char *data, size_t len)
         } else if (sy_adapter_get(part, "functionCall") != NULL) {
             if (x->one_call && x->ncalls > 0)
                 continue;
-            struct json_object *tc = sy_gemini_tool_call_of(a, part, x->ncalls);
+            const char *why;
+            struct json_object *tc =
+                sy_gemini_tool_call_of(a, part, x->ncalls, &why);
             if (tc == NULL) {
-                e = sy_adapter_proto(x->f, "the provider's functionCall has "
-                                           "no name");
+                e = sy_adapter_proto(x->f, why);
                 break;
             }
             json_object_object_add(tc, "index",

@@ -79,13 +79,22 @@ sy_gemini_sig_from_id(struct sy_arena *a, const char *id)
 /* An OpenAI tool call for a functionCall part at position 'pos' (see
  * gemini_int.h). Used by the reply side. */
 struct json_object *
-sy_gemini_tool_call_of(struct sy_arena *a, struct json_object *part, int pos)
+sy_gemini_tool_call_of(struct sy_arena *a, struct json_object *part, int pos,
+                       const char **why)
 {
     struct json_object *fc = sy_adapter_get(part, "functionCall");
     const char *name = sy_adapter_get_str(fc, "name");
-    if (name == NULL)
+    *why = NULL;
+    if (name == NULL) {
+        *why = "the provider's functionCall has no name";
         return NULL;
+    }
     struct json_object *args = sy_adapter_get(fc, "args");
+    if (args != NULL && !sy_adapter_is(args, json_type_object)) {
+        /* the caller would get arguments that are not an object */
+        *why = "the provider's functionCall args are not a JSON object";
+        return NULL;
+    }
     const char *at = args ? sy_adapter_json_text(args, NULL) : "{}";
     const char *sig = sy_adapter_get_str(part, "thoughtSignature");
     struct json_object *tc =

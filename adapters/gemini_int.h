@@ -55,9 +55,12 @@ enum sy_err sy_gemini_init(const char *type, const void *conf,
  * position 'pos' of a reply (tool calls counted from 0), with a
  * synthesized id "call_<16 hex>[_s<padding><base64url signature>]" and
  * the part's thoughtSignature also in extra_content.google; NULL when
- * the call has no name. A new tree the caller owns; strings in 'a'. */
+ * the call is broken (no name, or args that are not a JSON object),
+ * '*why' then saying which, for a protocol failure. A new tree the
+ * caller owns; strings in 'a'. */
 struct json_object *sy_gemini_tool_call_of(struct sy_arena *a,
-                                           struct json_object *part, int pos);
+                                           struct json_object *part, int pos,
+                                           const char **why);
 
 /* gemini_ids.c: the thought signature (standard base64) that an id made
  * by sy_gemini_tool_call_of carries, in the arena; NULL for any other id. */

@@ -20,6 +20,7 @@ struct sy_sse {
     struct sy_buf relay; /* owned: an event rebuilt for a native relay */
     char event[64];      /* "event:" field of the current event */
     bool has_data;
+    bool done; /* the adapter ended the stream (SY_CHUNK_DONE) */
 };
 
 static void
@@ -188,16 +189,31 @@ relay_event(struct feed *fd, const struct sy_sse_event *ev)
     return fd->emit(fd->ud, &c);
 }
 
+/* The adapter's chunks on their way to the pipeline: its end of the
+ * stream (SY_CHUNK_DONE) is noted, for feed_event. */
+static enum sy_err
+feed_emit(void *ud, const struct sy_chunk *ch)
+{
+    struct feed *fd = ud;
+    if (ch->kind == SY_CHUNK_DONE)
+        fd->call->sse->done = true;
+    return fd->emit(fd->ud, ch);
+}
+
+/* The adapter judges each event first: only one it took (in order,
+ * well formed) that came before the end of the stream it saw
+ * (Anthropic's message_stop, OpenAI's [DONE], ...) reaches a caller
+ * that speaks its format. What follows that end, the adapters ignore,
+ * and it is not relayed either. */
 static enum sy_err
 feed_event(void *ud, const struct sy_sse_event *ev)
 {
     struct feed *fd = ud;
-    if (fd->call->relay_native) {
-        enum sy_err e = relay_event(fd, ev);
-        if (e != SY_OK)
-            return e;
-    }
-    return fd->ad->stream_event(fd->call, ev, fd->emit, fd->ud, fd->f);
+    bool ended = fd->call->sse->done;
+    enum sy_err e = fd->ad->stream_event(fd->call, ev, feed_emit, fd, fd->f);
+    if (e == SY_OK && fd->call->relay_native && !ended)
+        e = relay_event(fd, ev);
+    return e;
 }
 
 /* Feed 'len' bytes of the 2xx stream of 'call' (any split) to adapter

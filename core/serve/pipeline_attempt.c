@@ -132,6 +132,7 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     c->call.fail = f;
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
+    c->opening_us = 0;
     c->wait_slot = -1;
     memset(out, 0, sizeof(*out));
     /* A hedge's request is built apart: the first one's body may still
@@ -533,9 +534,10 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
             sy_cost_micro_usd(&d->price, &a->usage, d->provider->markup_bp);
     if (c->w->state == NULL)
         return;
-    uint64_t ttft = c->first_event_us > c->attempt_start_us
-                        ? c->first_event_us - c->attempt_start_us
-                        : 0;
+    /* A stream of one event: its first token came with the opening. */
+    uint64_t first = c->first_event_us != 0 ? c->first_event_us : c->opening_us;
+    uint64_t ttft =
+        first > c->attempt_start_us ? first - c->attempt_start_us : 0;
     uint64_t out_tokens =
         c->usage.present ? (uint64_t)c->usage.completion_tokens : 0;
     /* A caller that went away says nothing about the deployment (the
@@ -614,11 +616,13 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
                         struct sy_upstream_call *uc, enum sy_err e,
                         struct sy_failure *f)
 {
-    /* total_ms reached with nothing but headers or keep-alive comments
-     * is a provider that never answered, not a long answer. (A JSON
-     * reply comes whole at the end of its generation: blanks before it
-     * are a provider keeping a long one alive, still a long answer.) */
-    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks == 0 &&
+    /* total_ms reached with nothing but headers, keep-alive comments,
+     * pings or the role-only opening chunk (Anthropic's message_start:
+     * the first token is the second chunk, as for a hedge) is a
+     * provider that never answered, not a long answer. (A JSON reply
+     * comes whole at the end of its generation: blanks before it are a
+     * provider keeping a long one alive, still a long answer.) */
+    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks < 2 &&
         !c->json_reply)
         e = SY_EUP_TIMEOUT;
     bool ok2xx = e == SY_OK && uc->status >= 200 && uc->status < 300;

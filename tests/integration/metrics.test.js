@@ -35,8 +35,8 @@ const CONF = path.join(__dirname, '..', '..', 'conf');
 
 function config(mockPort, redisUrl) {
     const cfg = h.gatewayConfig(mockPort, {
-        deployments: { ok: {}, f1: {}, f2: {}, hang: { timeouts: { first_byte_ms: 300 } } },
-        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'], 'g-hang': ['hang', 'f2'] },
+        deployments: { ok: {}, f1: {}, f2: {}, hang: { timeouts: { first_byte_ms: 300 } }, tok: {} },
+        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'], 'g-hang': ['hang', 'f2'], 'g-tok': ['tok'] },
         server: { processes: 2, threads: 4, admin_key_env: 'SY_T_METRICS_ADMIN' },
     });
     cfg.state = {
@@ -204,6 +204,28 @@ describe('GET /metrics', { skip: SKIP }, () => {
         assert.equal(delta(a, b, series('switchyard_attempts_total', {
             group: 'g-hang', deployment: 'hang', provider: 'p-hang', outcome: 'SY_EUP_TIMEOUT',
         })), 2);
+    });
+
+    test('time to first token is taken at the first content, not at the role-only opening', { timeout: 30000 }, async () => {
+        const a = parse((await scrape()).body);
+        /* The mock sends the role chunk at once, then each content chunk
+         * 400 ms after the one before. */
+        const r = await h.chat(base(), {
+            model: 'g-tok', stream: true,
+            directive: { content: 'one two', chunks: 2, chunk_delay_ms: 400 },
+        });
+        assert.equal(r.status, 200, r.body);
+        const lbl = { gen_ai_provider_name: 'p-tok', gen_ai_request_model: 'mock-model', deployment: 'tok' };
+        const count = series('gen_ai_server_time_to_first_token_seconds_count', lbl);
+        const sum = series('gen_ai_server_time_to_first_token_seconds_sum', lbl);
+        let b;
+        for (let i = 0; i < 40; i++) {
+            await h.sleep(250);
+            b = parse((await scrape()).body);
+            if (delta(a, b, count) >= 1) break;
+        }
+        assert.equal(delta(a, b, count), 1);
+        assert.ok(delta(a, b, sum) >= 0.35, `time to first token ${delta(a, b, sum)} s for a first content 400 ms after the role`);
     });
 
     test('the Grafana dashboard in conf/ asks only for metrics the gateway exports', async () => {

@@ -614,7 +614,8 @@ test_total_limit(void **state)
 }
 
 /* Review findings: usage of zeros is no usage; keep-alive comments
- * until total_ms are a provider that never answered. */
+ * (after at most the role-only first event) until total_ms are a
+ * provider that never answered. */
 static void
 test_zero_usage_and_keepalive(void **state)
 {
@@ -645,6 +646,21 @@ test_zero_usage_and_keepalive(void **state)
     assert_int_equal(nlines, 2);
     expect_line(0, 1, "d1", "SY_EUP_TIMEOUT", 1);
     assert_int_equal(lines[0].completion, 0);
+    expect_line(1, 2, "d2", "ok", 0);
+
+    /* The role-only first event, then comments until total_ms: no
+     * answer came either (the first token is the second event), a
+     * timeout that fails over, not a long answer. */
+    fake_reset();
+    st = fake_push(200, SSE, openai_sse(0, NULL, 0, false, true));
+    st->fail = SY_EUP_TOOLONG;
+    fake_push(200, SSE, openai_sse(1, hello, 2, true, false));
+    serve(REQ_S("two"));
+    expect_status(200);
+    assert_int_equal(fake_at, 2);
+    read_log();
+    assert_int_equal(nlines, 2);
+    expect_line(0, 1, "d1", "SY_EUP_TIMEOUT", 1);
     expect_line(1, 2, "d2", "ok", 0);
 
     /* A buffered reply of blanks until total_ms is a provider keeping
