@@ -231,10 +231,14 @@ check_tools(struct json_object *tools, struct sy_arena *a,
         if (!json_object_object_get_ex(t, "function", &fn) ||
             !json_object_is_type(fn, json_type_object) ||
             !json_object_object_get_ex(fn, "name", &name) ||
-            !json_object_is_type(name, json_type_string) ||
+            !sy_json_whole_string(name) ||
             json_object_get_string_len(name) == 0) {
+            /* A NUL would cut the name the output check looks up, while
+             * the provider gets it whole. */
             bad(err, sy_arena_printf(a, "tools[%zu].function.name", i),
-                "tools[%zu].function.name must be a non-empty string", i);
+                "tools[%zu].function.name must be a non-empty string "
+                "without NUL",
+                i);
             return SY_EBADREQ;
         }
         struct json_object *params;
@@ -408,6 +412,11 @@ check_model_messages(struct json_object *root, struct sy_arena *a,
     if (!json_object_object_get_ex(root, "model", &v) ||
         json_object_get_string_len(v) == 0) {
         bad(err, "model", "you must provide a model parameter");
+        return SY_EBADREQ;
+    }
+    if (!sy_json_whole_string(v)) {
+        /* Routed, allowed and logged by its name as a C string. */
+        bad(err, "model", "'model' must be a string without NUL");
         return SY_EBADREQ;
     }
     out->model = json_object_get_string(v);
@@ -657,13 +666,15 @@ sy_chat_json_free(void *obj)
 }
 
 /* Keep a provider's token counts within what the deployment can have
- * produced: never negative, at most its context window plus its output
- * limit (SY_CHAT_MAX_TOKENS when they are unknown; completion and
- * reasoning that many times each of the n choices), cached within the
- * prompt, one-hour cache writes within the writes and reasoning within
- * the completion. A count of 2^63 would
- * otherwise charge a key millions of dollars. True when anything had to
- * change (worth a warning: the provider's report was impossible). */
+ * produced: never negative; the prompt at most its context window plus
+ * its output limit (SY_CHAT_MAX_TOKENS when they are unknown); the
+ * completion and reasoning at most its output limit (a completion
+ * cannot use the context window; the bound above when the output limit
+ * is unknown) for each of the n choices; cached within the prompt,
+ * one-hour cache writes within the writes and reasoning within the
+ * completion. A count of 2^63 would otherwise charge a key millions of
+ * dollars. True when anything had to change (worth a warning: the
+ * provider's report was impossible). */
 bool
 sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
 {
@@ -673,9 +684,13 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
         lim = (int64_t)caps->context_window +
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
+    int64_t olim = lim;
+    if (caps != NULL && caps->max_output_tokens > 0 &&
+        caps->max_output_tokens < (uint64_t)SY_CHAT_MAX_TOKENS)
+        olim = (int64_t)caps->max_output_tokens;
     /* n choices produce up to n answers: completion counts scale. */
-    int64_t out_lim = lim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
-                                            (uint32_t)SY_CHAT_MAX_CHOICES);
+    int64_t out_lim = olim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
+                                             (uint32_t)SY_CHAT_MAX_CHOICES);
     struct sy_usage in = *u;
     int64_t *f[] = { &u->prompt_tokens, &u->completion_tokens,
                      &u->cached_tokens, &u->reasoning_tokens };

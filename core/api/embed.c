@@ -9,6 +9,7 @@
 #include "base/sy.h"
 #include "embed.h"
 #include "base/base64.h"
+#include "base/json_strict.h"
 
 #include <float.h>
 #include <math.h>
@@ -187,9 +188,9 @@ sy_embed_req_parse(const char *body, size_t len, unsigned max_depth,
     out->root = root;
     struct json_object *v;
     if (!json_object_object_get_ex(root, "model", &v) ||
-        !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0)
-        return bad(err, "model", "model: a non-empty string is required");
+        !sy_json_whole_string(v) || json_object_get_string_len(v) == 0)
+        return bad(err, "model",
+                   "model: a non-empty string (without NUL) is required");
     out->model = json_object_get_string(v);
     if (!json_object_object_get_ex(root, "input", &v) || v == NULL)
         return bad(err, "input", "input: required");

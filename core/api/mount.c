@@ -13,7 +13,16 @@
  *      PATH_INFO "/models": that is the server's split, not a mount;
  *      a path that does not decode is asked undecoded, so that
  *      "/v1/messages//count_tokens" is refused, not routed).
+ *      An empty SCRIPT_NAME (or "/") is no mount: rule 3.
  *   3. else REQUEST_URI's path (SCRIPT_NAME + PATH_INFO without one).
+ *
+ * What rule 2 cannot tell: lighttpd at "/" without fix-root-scriptname
+ * splits "/x/admin/keys" into SCRIPT_NAME "/x" + PATH_INFO "/admin/keys",
+ * byte for byte what a real mount at "/x" sends, so any made-up first
+ * segment would reach every route past a web-server rule on "^/admin".
+ * The shipped lighttpd configs set the option (SCRIPT_NAME "", the whole
+ * path in PATH_INFO); server.base_path (even "/") makes the gateway
+ * ignore the split altogether (docs/deployment.md).
  *
  * Raw or decoded: REQUEST_URI is what the client sent, escapes and all;
  * PATH_INFO is what the web server made of it after decoding and
@@ -133,8 +142,12 @@ sy_mount_path(const struct sy_mount_in *in, sy_mount_route_fn is_route,
      * "/" splits "/v1/messages//count_tokens" into SCRIPT_NAME "/v1" and
      * PATH_INFO "/messages/count_tokens", a split of a gateway path, not
      * a mount; the path is refused (the 404 of its API), not routed. */
+    /* An empty SCRIPT_NAME (or "/") names no prefix: a root mount, as
+     * lighttpd's fix-root-scriptname says it; REQUEST_URI then, checked
+     * as in rule 3, so that the option changes nothing but the split. */
     const char *dec = decode(raw, strlen(raw), a);
-    if (pi != NULL && pi[0] != '\0' && sn != NULL &&
+    bool root = sn == NULL || sn[0] == '\0' || strcmp(sn, "/") == 0;
+    if (pi != NULL && pi[0] != '\0' && !root &&
         segment_prefix(raw, sn, strlen(sn)) &&
         (is_route == NULL || !is_route(dec != NULL ? dec : raw))) {
         size_t n = strnlen(pi, SY_PATH_MAX);

@@ -434,12 +434,13 @@ sy_json_parse_strict(const char *s, size_t len,
     return sy_json_parse_bounded(s, len, lim, 0, out, res);
 }
 
-enum sy_json_status
-sy_json_parse_bounded(const char *s, size_t len,
-                      const struct sy_json_limits *lim, size_t max_values,
-                      struct json_object **out, struct sy_json_result *res)
+/* The scan of sy_json_parse_bounded, up to the tree json-c would build:
+ * syntax, depth, counted values and the tree's estimate. Sets
+ * '*maybe_inf' when a number may overflow to infinity. */
+static enum sy_json_status
+check_text(const char *s, size_t len, const struct sy_json_limits *lim,
+           size_t max_values, struct sy_json_result *res, bool *maybe_inf)
 {
-    *out = NULL;
     memset(res, 0, sizeof(*res));
     unsigned depth = sy_json_depth_limit(lim);
     res->max_depth = depth;
@@ -479,9 +480,31 @@ sy_json_parse_bounded(const char *s, size_t len,
                                                     : default_tree_limit(len);
     if (res->tree_bytes > cap)
         return fail(res, SY_JSON_COMPLEX);
+    *maybe_inf = sc.maybe_inf;
+    return fail(res, SY_JSON_OK);
+}
+
+enum sy_json_status
+sy_json_check_bounded(const char *s, size_t len,
+                      const struct sy_json_limits *lim, size_t max_values,
+                      struct sy_json_result *res)
+{
+    bool maybe_inf = false;
+    return check_text(s, len, lim, max_values, res, &maybe_inf);
+}
+
+enum sy_json_status
+sy_json_parse_bounded(const char *s, size_t len,
+                      const struct sy_json_limits *lim, size_t max_values,
+                      struct json_object **out, struct sy_json_result *res)
+{
+    *out = NULL;
+    bool maybe_inf = false;
+    if (check_text(s, len, lim, max_values, res, &maybe_inf) != SY_JSON_OK)
+        return res->status;
     /* The syntax is right: json-c builds the tree and checks UTF-8. Its
      * own depth bound sits one above ours so that it never decides. */
-    struct json_tokener *tok = tokener_get(depth + 1);
+    struct json_tokener *tok = tokener_get(res->max_depth + 1);
     locale_t prev = c_locale != (locale_t)0 ? uselocale(c_locale) : 0;
     struct json_object *root = json_tokener_parse_ex(tok, s, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
@@ -500,12 +523,20 @@ sy_json_parse_bounded(const char *s, size_t len,
                              ? SY_JSON_UTF8
                              : SY_JSON_BAD);
     }
-    if (sc.maybe_inf && !all_finite(root)) {
+    if (maybe_inf && !all_finite(root)) {
         json_object_put(root);
         return fail(res, SY_JSON_NONFINITE);
     }
     *out = root;
     return fail(res, SY_JSON_OK);
+}
+
+bool
+sy_json_whole_string(struct json_object *v)
+{
+    return json_object_is_type(v, json_type_string) &&
+           strlen(json_object_get_string(v)) ==
+               (size_t)json_object_get_string_len(v);
 }
 
 void

@@ -73,6 +73,20 @@ enum sy_json_status sy_json_parse_bounded(const char *s, size_t len,
                                           struct json_object **out,
                                           struct sy_json_result *res);
 
+/* The checks of sy_json_parse_bounded without the tree: for a text the
+ * program built itself from trees already parsed (a stored conversation
+ * joined to a request), that must meet the bounds a caller's body
+ * meets. */
+enum sy_json_status sy_json_check_bounded(const char *s, size_t len,
+                                          const struct sy_json_limits *lim,
+                                          size_t max_values,
+                                          struct sy_json_result *res);
+
+/* Is 'v' a string whose text holds no NUL? JSON may carry one escaped
+ * (\u0000); a name read as a C string would stop there, so what is
+ * checked would not be what was sent. */
+bool sy_json_whole_string(struct json_object *v);
+
 /* The depth bound sy_json_parse_strict applies for 'lim' (NULL: the
  * default). */
 unsigned sy_json_depth_limit(const struct sy_json_limits *lim);

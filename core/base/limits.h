@@ -230,4 +230,9 @@
  * the worst shape costs a request ~100 MB, not 400. */
 #define SY_REQUEST_MAX_JSON_VALUES 100000u
 
+/* The prefix of a virtual key (core/state/vkeys.c): a bearer token that
+ * starts with it is looked up as one only, so the config loader refuses
+ * a configured caller key that starts with it too. */
+#define SY_VKEY_PREFIX "sk-sy-"
+
 #endif

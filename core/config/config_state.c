@@ -7,7 +7,7 @@
 #include "base/sy.h"
 #include "config.h"
 #include "config_int.h"
-#include "base/limits.h" /* SY_STORE_REPLY_MAX */
+#include "base/limits.h" /* SY_STORE_REPLY_MAX, SY_VKEY_PREFIX */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +138,20 @@ sy_config_load_key(struct loader *l, const char *path, const char *name,
             sy_config_fail(l, kp,
                            "set it to a random string of 16 characters or more",
                            "environment variable %s is unset or too short",
+                           json_object_get_string(v));
+        else if (l->cfg->state.key_secret != NULL &&
+                 strncmp(secret, SY_VKEY_PREFIX, strlen(SY_VKEY_PREFIX)) == 0)
+            /* core/serve/pipeline_caller.c sends every bearer token that
+             * starts with the virtual-key prefix to the virtual-key
+             * lookup only: this key would never authenticate. */
+            sy_config_fail(l, kp,
+                           "give the key another value (e.g. openssl rand "
+                           "-hex 32)",
+                           "the key in %s starts with \"" SY_VKEY_PREFIX
+                           "\", the prefix of virtual keys: with "
+                           "state.key_secret_env set such a key is looked up "
+                           "as a virtual key only and could never "
+                           "authenticate",
                            json_object_get_string(v));
         else {
             k->secret = sy_arena_strdup(a, secret);

@@ -218,10 +218,15 @@ spec_name(json_object *val, bool create, struct sy_vkey *v, struct sy_buf *out)
 {
     if (!create)
         return bad(out, "name", "name: a key cannot be renamed");
-    if (json_object_get_type(val) != json_type_string ||
+    if (!sy_json_whole_string(val) ||
         !sy_vkey_name_valid(json_object_get_string(val)))
         return bad(out, "name",
                    "name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    /* "." and ".." are dot segments: /admin/keys/.. never reaches them */
+    if (!sy_vkey_name_creatable(json_object_get_string(val)))
+        return bad(out, "name",
+                   "name: \".\" and \"..\" cannot be addressed as "
+                   "/admin/keys/<name>");
     snprintf(v->name, sizeof(v->name), "%s", json_object_get_string(val));
     return 0;
 }
@@ -234,7 +239,7 @@ spec_team(json_object *val, struct sy_vkey *v, struct sy_buf *out)
         v->team[0] = '\0';
         return 0;
     }
-    if (t != json_type_string ||
+    if (!sy_json_whole_string(val) ||
         !sy_vkey_name_valid(json_object_get_string(val)))
         return bad(out, "team",
                    "team: 1 to 64 characters of A-Z a-z 0-9 . _ -");
@@ -243,7 +248,9 @@ spec_team(json_object *val, struct sy_vkey *v, struct sy_buf *out)
 }
 
 /* USD as given by a person, kept in micro-USD like every other sum, so
- * the conversion refuses what would not fit. */
+ * the conversion refuses what would not fit. A positive amount below
+ * 1 micro-USD is refused too (it would round to 0 or up to 1): 0 means
+ * "no budget", and a budget asked for must never become none. */
 static int
 spec_budget(json_object *val, struct sy_vkey *v, struct sy_buf *out)
 {
@@ -254,10 +261,11 @@ spec_budget(json_object *val, struct sy_vkey *v, struct sy_buf *out)
     }
     double d = json_object_get_double(val);
     if ((t != json_type_double && t != json_type_int) || !isfinite(d) ||
-        d < 0 || sy_cost_usd_to_micro(d, &v->budget_micro_usd) != SY_OK)
+        d < 0 || sy_cost_usd_to_micro(d, &v->budget_micro_usd) != SY_OK ||
+        (d > 0 && (d < 1e-6 || v->budget_micro_usd == 0)))
         return bad(out, "budget_usd",
-                   "budget_usd: a non-negative number of USD "
-                   "(null or 0: no budget)");
+                   "budget_usd: a non-negative number of USD, at least "
+                   "0.000001 (null or 0: no budget)");
     return 0;
 }
 
@@ -305,7 +313,7 @@ spec_models(json_object *val, struct sy_vkey *v, struct sy_buf *out)
             json_object *m = json_object_array_get_idx(val, i);
             const char *ms = json_object_get_string(m);
             size_t ml = ms != NULL ? strlen(ms) : 0;
-            if (json_object_get_type(m) != json_type_string || ml == 0 ||
+            if (!sy_json_whole_string(m) || ml == 0 ||
                 used + ml + 1 > SY_VKEY_MODELS_MAX)
                 return bad(out, "models", "models: a list of group names");
             if (used > 0)
@@ -337,7 +345,8 @@ spec_expires(json_object *val, struct sy_vkey *v, struct sy_buf *out)
                        "expires_at: epoch "
                        "seconds or a date");
     } else if (t == json_type_string) {
-        if (!sy_admin_parse_time(json_object_get_string(val), &x))
+        if (!sy_json_whole_string(val) ||
+            !sy_admin_parse_time(json_object_get_string(val), &x))
             return bad(out, "expires_at",
                        "expires_at: epoch seconds, yyyy-mm-dd or "
                        "yyyy-mm-ddThh:mm:ssZ");
@@ -376,7 +385,7 @@ parse_spec(json_object *o, bool create, struct sy_vkey *v, unsigned *fields,
             st = spec_budget(val, v, out);
             bit = SY_VKEY_F_BUDGET;
         } else if (strcmp(k, "budget_period") == 0) {
-            if (t != json_type_string ||
+            if (!sy_json_whole_string(val) ||
                 !sy_budget_period_parse(json_object_get_string(val),
                                         &v->budget_period))
                 return bad(out, "budget_period",
@@ -580,6 +589,12 @@ do_revoke(struct sy_store *s, const char *name, struct sy_buf *out)
     return 200;
 }
 
+const char *
+sy_admin_keys_allow(const char *rest)
+{
+    return rest == NULL || rest[0] == '\0' ? "GET, POST" : "GET, PATCH, DELETE";
+}
+
 int
 sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
               const char *method, const char *rest, const char *body,
@@ -593,7 +608,7 @@ sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
     bool coll = rest[0] == '\0';
     if (!coll && !sy_vkey_name_valid(rest))
         return not_found(out);
-    const char *allowed = coll ? "GET, POST" : "GET, PATCH, DELETE";
+    const char *allowed = sy_admin_keys_allow(rest);
     bool known =
         coll ? (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0)
              : (strcmp(method, "GET") == 0 || strcmp(method, "PATCH") == 0 ||

@@ -43,6 +43,10 @@ int sy_admin_keys(const struct sy_config *cfg, struct sy_store *store,
                   const char *method, const char *rest, const char *body,
                   size_t len, struct sy_arena *a, struct sy_buf *out);
 
+/* The methods of the route 'rest' (as for sy_admin_keys): what a 405
+ * from it lists, and what its Allow header says. */
+const char *sy_admin_keys_allow(const char *rest);
+
 /* "1767225600", "2026-12-31" (00:00 UTC), "2026-12-31T12:00:00Z" ->
  * epoch seconds; "0", "never" or "" -> 0. False when unparsable. */
 bool sy_admin_parse_time(const char *s, int64_t *out);

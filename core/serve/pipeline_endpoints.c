@@ -238,5 +238,11 @@ sy_pipeline_handle_admin(struct pctx *c)
     int status =
         sy_admin_keys(cfg, c->w->store, c->r->method ? c->r->method : "GET",
                       rest, c->r->body, c->r->body_len, &c->w->arena, b);
-    sy_pipeline_send_body(c, status, "application/json", NULL, b);
+    /* RFC 9110 15.5.6: a 405 names the methods the route allows. */
+    char allow[64] = "";
+    if (status == 405)
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n",
+                 sy_admin_keys_allow(rest));
+    sy_pipeline_send_body(c, status, "application/json",
+                          allow[0] != '\0' ? allow : NULL, b);
 }

@@ -49,6 +49,18 @@ sy_vkey_name_valid(const char *name)
     return true;
 }
 
+/* A valid name that a new key may take: not "." or "..". Those are dot
+ * segments, which clients and web servers resolve and core/api/mount.c
+ * refuses, so /admin/keys/. and /admin/keys/.. never reach the key. A
+ * key so named before this rule stays valid (listed, and reachable by
+ * 'switchyard keys show|update|revoke'). */
+bool
+sy_vkey_name_creatable(const char *name)
+{
+    return name != NULL && sy_vkey_name_valid(name) && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0;
+}
+
 /* "" or a comma list of group names: each 1..128 characters of
  * [A-Za-z0-9._:/@+-], no empty item, at most SY_VKEY_MODELS_MAX bytes. */
 bool
@@ -408,6 +420,10 @@ sy_vkey_create(struct sy_store *s, const void *secret, size_t secret_len,
     enum sy_err e = sy_vkey_validate(spec, err, errlen);
     if (e != SY_OK)
         return e;
+    if (!sy_vkey_name_creatable(spec->name))
+        return bad_spec(err, errlen,
+                        "name: \".\" and \"..\" cannot be addressed as "
+                        "/admin/keys/<name>");
     if (secret == NULL || secret_len < SY_VKEY_SECRET_MIN) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "server secret: at least %d bytes",

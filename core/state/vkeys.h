@@ -22,7 +22,6 @@
 #include "base/limits.h"
 #include "io/store.h"
 
-#define SY_VKEY_PREFIX     "sk-sy-"
 #define SY_VKEY_RANDOM_LEN 40                       /* base62 characters */
 #define SY_VKEY_KEY_LEN    (6 + SY_VKEY_RANDOM_LEN) /* NUL excluded */
 #define SY_VKEY_SECRET_MIN 16                       /* server secret bytes */
@@ -57,6 +56,8 @@ enum {
 
 /* Validation */
 bool sy_vkey_name_valid(const char *name);
+/* valid, and not "." or ".." (dot segments no URL reaches) */
+bool sy_vkey_name_creatable(const char *name);
 bool sy_vkey_models_valid(const char *models);
 enum sy_err sy_vkey_validate(const struct sy_vkey *v, char *err, size_t errlen);
 bool sy_vkey_model_allowed(const struct sy_vkey *v, const char *model);

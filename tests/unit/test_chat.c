@@ -736,18 +736,18 @@ test_usage_bound(void **state)
     struct sy_usage v = USAGE(200000, 20000, 220000, 300000, 30000);
     assert_true(sy_usage_bound(&v, &caps, 1));
     assert_int_equal(v.prompt_tokens, 128000 + 16384);
-    assert_int_equal(v.completion_tokens, 20000);
+    assert_int_equal(v.completion_tokens, 16384); /* the output limit */
     assert_int_equal(v.cached_tokens, 128000 + 16384);
-    assert_int_equal(v.reasoning_tokens, 20000);
+    assert_int_equal(v.reasoning_tokens, 16384);
 
     /* n = 128 answers of up to 16,000 tokens: 2,048,000 is possible. */
-    caps.context_window = 128000;
+    caps.context_window = 0; /* unknown: the output limit bounds alone */
     caps.max_output_tokens = 16000;
     struct sy_usage nn = USAGE(1000, 2048000, 2049000, 0, 0);
     assert_false(sy_usage_bound(&nn, &caps, 128));
     assert_int_equal(nn.completion_tokens, 2048000);
     assert_true(sy_usage_bound(&nn, &caps, 1));
-    assert_int_equal(nn.completion_tokens, 144000);
+    assert_int_equal(nn.completion_tokens, 16000);
 
     /* An ordinary report is left alone. */
     struct sy_usage w = USAGE(1000, 200, 1200, 500, 50);

@@ -562,6 +562,39 @@ test_error_caller_key_name(void **state)
     unsetenv("SYT_CK_SECRET");
 }
 
+/* A configured caller key that starts with the virtual-key prefix
+ * would only ever be looked up as a virtual key (core/serve/
+ * pipeline_caller.c) while virtual keys are on: refused, saying why,
+ * and never showing the key. Without virtual keys it works. */
+static void
+test_error_caller_key_vkey_prefix(void **state)
+{
+    (void)state;
+    setenv("SYT_CK_SECRET", "sk-sy-0123456789abcdefghijKLMN", 1);
+    setenv("SYT_VK_SECRET", "vk-secret-0123456789abcdef", 1);
+    load_bad(J("{'state':{'key_secret_env':'SYT_VK_SECRET'},"
+               "'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+               "'groups':{" GRP_G "},"
+               "'keys':{'ci':{'key_env':'SYT_CK_SECRET'}}}"));
+    has_line("t: keys.ci.key_env: the key in SYT_CK_SECRET starts with "
+             "\"sk-sy-\", the prefix of virtual keys: with "
+             "state.key_secret_env set such a key is looked up as a virtual "
+             "key only and could never authenticate (hint: give the key "
+             "another value (e.g. openssl rand -hex 32))");
+    assert_int_equal(nlines(), 1);
+    assert_null(strstr(sy_buf_cstr(&errs), "0123456789abcdefghij"));
+    load_ok(J("{'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+              "'groups':{" GRP_G "},"
+              "'keys':{'ci':{'key_env':'SYT_CK_SECRET'}}}"));
+    setenv("SYT_CK_SECRET", "sk-SY-0123456789abcdefghijKLMN", 1);
+    load_ok(J("{'state':{'key_secret_env':'SYT_VK_SECRET'},"
+              "'providers':{" PROV_LOCAL "},'deployments':{" DEP_D "},"
+              "'groups':{" GRP_G "},"
+              "'keys':{'ci':{'key_env':'SYT_CK_SECRET'}}}"));
+    unsetenv("SYT_CK_SECRET");
+    unsetenv("SYT_VK_SECRET");
+}
+
 int
 main(void)
 {
@@ -577,7 +610,7 @@ main(void)
         T(test_error_provider),         T(test_error_header_expansion),
         T(test_error_deployment),       T(test_error_groups),
         T(test_error_many_at_once),     T(test_every_error_has_a_hint),
-        T(test_error_caller_key_name),
+        T(test_error_caller_key_name),  T(test_error_caller_key_vkey_prefix),
 #undef T
     };
     return cmocka_run_group_tests_name("config_errors", tests, NULL, NULL);

@@ -116,6 +116,7 @@ test_refusals(void **state)
     refused("[1]", NULL);
     refused("{'input':'x'}", "model");
     refused("{'model':'','input':'x'}", "model");
+    refused("{'model':'e\\u0000x','input':'x'}", "model");
     refused("{'model':'e'}", "input");
     refused("{'model':'e','input':null}", "input");
     refused("{'model':'e','input':''}", "input");

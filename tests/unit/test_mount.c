@@ -31,6 +31,20 @@ static const struct mcase cases[] = {
       "/v1", "/messages/batches", NULL, SY_MOUNT_RAW, "/v1/messages/batches" },
     { "lighttpd fix-root-scriptname", "/v1/models", "", "/v1/models", NULL,
       SY_MOUNT_RAW, "/v1/models" },
+    /* fix-root-scriptname (the shipped lighttpd.conf): SCRIPT_NAME "" is
+     * no mount; REQUEST_URI as for any root mount, checked the same. */
+    { "fix-root-scriptname: made-up prefix", "/x/admin/keys", "",
+      "/x/admin/keys", NULL, SY_MOUNT_RAW, "/x/admin/keys" },
+    { "fix-root-scriptname: server resolved ..", "/metrics/../admin/keys", "",
+      "/admin/keys", NULL, SY_MOUNT_BAD, "(not canonical)" },
+    { "fix-root-scriptname: server merged //", "/admin//keys", "",
+      "/admin/keys", NULL, SY_MOUNT_BAD, "(not canonical)" },
+    { "SCRIPT_NAME /", "/x/metrics", "/", "/x/metrics", NULL, SY_MOUNT_RAW,
+      "/x/metrics" },
+    /* Without the option lighttpd's split of a made-up first segment is
+     * what a real mount at /x sends: only the config can tell. */
+    { "lighttpd \"/\" without the option: /x looks mounted", "/x/admin/keys",
+      "/x", "/admin/keys", NULL, SY_MOUNT_SPLIT, "/admin/keys" },
     { "script mapping elsewhere", "/v1/models", "/switchyard", "/other", NULL,
       SY_MOUNT_RAW, "/v1/models" },
     { "no REQUEST_URI (CGI)", NULL, "/v1", "/models", NULL, SY_MOUNT_RAW,
@@ -117,6 +131,8 @@ static const struct mcase cases[] = {
     { "base: split ignored", "/llm/v1/models", "/llm/v1", "/models", "/llm",
       SY_MOUNT_BASE, "/v1/models" },
     { "base /", "/v1/models", NULL, NULL, "/", SY_MOUNT_BASE, "/v1/models" },
+    { "base /: lighttpd's split ignored", "/x/admin/keys", "/x", "/admin/keys",
+      "/", SY_MOUNT_BASE, "/x/admin/keys" },
     { "base: encoded slash", "/llm/admin%2Fkeys", NULL, NULL, "/llm",
       SY_MOUNT_BAD, "(not canonical)" },
     { "outside base", "/v1/models", NULL, NULL, "/llm", SY_MOUNT_OUTSIDE,

@@ -148,6 +148,25 @@ test_validate(void **state)
     assert_false(sy_vkey_name_valid(n65));
     n65[64] = '\0';
     assert_true(sy_vkey_name_valid(n65));
+    /* "." and "..": dot segments no URL reaches (/admin/keys/..); valid
+     * names of keys made before (show, revoke), never of a new key */
+    assert_true(sy_vkey_name_valid(".."));
+    assert_false(sy_vkey_name_creatable("."));
+    assert_false(sy_vkey_name_creatable(".."));
+    assert_false(sy_vkey_name_creatable(NULL));
+    assert_true(sy_vkey_name_creatable("..."));
+    assert_true(sy_vkey_name_creatable(".a"));
+    assert_true(sy_vkey_name_creatable("a.."));
+    {
+        struct sy_vkey dot = { .budget_period = SY_BUDGET_MONTH };
+        snprintf(dot.name, sizeof(dot.name), "%s", "..");
+        char key[SY_VKEY_KEY_LEN + 1], err[128] = "";
+        struct sy_vkey made;
+        assert_int_equal(sy_vkey_create(NULL, "0123456789abcdef", 16, &dot, 0,
+                                        key, &made, err, sizeof(err)),
+                         SY_EBADREQ);
+        assert_non_null(strstr(err, "/admin/keys/"));
+    }
 
     assert_true(sy_vkey_models_valid(""));
     assert_true(sy_vkey_models_valid("fast,smart"));
