@@ -231,29 +231,6 @@ storing(const struct sy_worker *w)
     return w->store != NULL && w->cfg->state.responses_ttl_s > 0;
 }
 
-/* The objects, arrays and strings of 'o' (what the request body's
- * bound counts, json_strict.h), counting no further than 'cap'. */
-static size_t
-count_values(struct json_object *o, size_t cap)
-{
-    size_t n = 1;
-    if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, k, v)
-        {
-            (void)k;
-            if (n < cap)
-                n += count_values(v, cap - n);
-        }
-    } else if (json_object_is_type(o, json_type_array)) {
-        size_t len = json_object_array_length(o);
-        for (size_t i = 0; i < len && n < cap; i++)
-            n += count_values(json_object_array_get_idx(o, i), cap - n);
-    } else if (!json_object_is_type(o, json_type_string)) {
-        n = 0; /* numbers and literals are not counted */
-    }
-    return n;
-}
-
 /* Resolve 'id' and rewrite the body with the whole conversation; '*input'
  * becomes the merged list. False when the caller has been answered. */
 static bool
@@ -306,24 +283,41 @@ merge_history(struct pctx *c, struct json_object *root, const char *id,
     /* The conversation so far counts against the body limits, as if
      * the caller had sent it whole (and the provider request is sized
      * from that limit): its bytes and its JSON values. */
-    bool values = count_values(root, SY_REQUEST_MAX_JSON_VALUES + 1) >
-                  SY_REQUEST_MAX_JSON_VALUES;
-    if (values || n > c->w->cfg->server.max_body_bytes) {
+    struct sy_json_limits lim = { c->w->cfg->server.max_json_depth, 0 };
+    struct sy_json_result jr;
+    enum sy_json_status st =
+        sy_json_check_bounded(body, n, &lim, SY_REQUEST_MAX_JSON_VALUES, &jr);
+    if (st != SY_JSON_OK || n > c->w->cfg->server.max_body_bytes) {
+        /* Every bound of the caller's body: a check that stopped at
+         * another one (nesting a schema ahead of the input) has not
+         * counted the rest. */
         char msg[200];
-        if (values)
+        if (st == SY_JSON_VALUES)
             snprintf(msg, sizeof(msg),
                      "the conversation with previous_response_id has more "
                      "than %u JSON values (objects, arrays and strings); "
                      "start a new one",
                      SY_REQUEST_MAX_JSON_VALUES);
+        else if (st == SY_JSON_DEPTH)
+            snprintf(msg, sizeof(msg),
+                     "the conversation with previous_response_id nests "
+                     "deeper than %u levels; start a new one",
+                     jr.max_depth);
+        else if (st != SY_JSON_OK)
+            snprintf(msg, sizeof(msg),
+                     "the conversation with previous_response_id is too "
+                     "complex to rebuild; start a new one");
         else
             snprintf(msg, sizeof(msg),
                      "the conversation with previous_response_id is larger "
                      "than the limit of %zu bytes; start a new one",
                      c->w->cfg->server.max_body_bytes);
-        sy_pipeline_send_error(c, 413, msg, "invalid_request_error",
-                               "previous_response_id", "request_too_large",
-                               NULL);
+        if (st == SY_JSON_DEPTH) /* as for a body nested too deep */
+            sy_pipeline_send_err(c, SY_EBADREQ, msg, "previous_response_id");
+        else
+            sy_pipeline_send_error(c, 413, msg, "invalid_request_error",
+                                   "previous_response_id", "request_too_large",
+                                   NULL);
         return false;
     }
     c->r->body = body;

@@ -1,7 +1,8 @@
 /*
  * test_body_bounds.c - the count bound on a caller body's JSON values
  * (SY_REQUEST_MAX_JSON_VALUES, core/base/json_strict.c
- * sy_json_parse_bounded): values counted as RFC 8259 has them (keys are
+ * sy_json_parse_bounded, and sy_json_check_bounded that checks a text
+ * without building it): values counted as RFC 8259 has them (keys are
  * not values), the scan stopping at the first value too many, the
  * caller-safe message, the 4 MiB body of 155,000 one-letter text parts
  * refused before json-c builds anything, a long agent session with 128
@@ -40,6 +41,13 @@ bounded(const char *s, size_t max_values, struct sy_json_result *res)
     if (st != SY_JSON_OK)
         assert_null(o);
     json_object_put(o);
+    /* The check without the tree (a rebuilt conversation's) decides
+     * the same, at the same byte, with the same count. */
+    struct sy_json_result chk;
+    assert_int_equal(
+        sy_json_check_bounded(s, strlen(s), NULL, max_values, &chk), st);
+    assert_int_equal(chk.at, res->at);
+    assert_int_equal(chk.values, res->values);
     return st;
 }
 

@@ -15,28 +15,8 @@
  * bad escapes a 400 with param null, a repeated key the last one.
  * SPDX-License-Identifier: MIT
  */
-#include "redis_harness.h"
-#include "pipeline_fixture.h"
-#include "serve/pipeline_int.h"
-#include "state/keys.h"
-#include "state/responses.h"
-
-static struct redis_srv srv;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return redis_group_setup(&srv, "test_responses_store");
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    redis_cleanup(&srv);
-    return 0;
-}
+#define RESPONSES_TEST_NAME "test_responses_store"
+#include "responses_store_fixture.h"
 
 #define REC_RESPONSE "{\"id\":\"resp_a\",\"object\":\"response\",\"output\":[]}"
 #define REC_INPUT    "[{\"role\":\"user\",\"content\":\"hi\"}]"
@@ -168,164 +148,6 @@ test_bounds(void **state)
     sy_arena_cleanup(&a);
     sy_store_free(s);
 }
-
-/* ------------------------------------------------------------------ */
-/* The pipeline                                                        */
-
-#define KEY_ALICE "sk-resp-alice-0123456789abcdef"
-#define KEY_BOB   "sk-resp-bob-0123456789abcdef"
-
-static const char config_text[] =
-    "{'keys':{'alice':{'key_env':'SYT_RESP_ALICE'},"
-    "'bob':{'key_env':'SYT_RESP_BOB'}},"
-    "'providers':{'p':{'type':'openai','base_url':'http://127.0.0.1:1/v1',"
-    "'auth':'none'}},"
-    "'deployments':{'d':{'provider':'p','model':'m'}},"
-    "'groups':{'g':{'deployments':['d']}}}";
-
-static struct sy_config *cfg;
-static struct pctx pc;
-static struct sy_req preq;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    setenv("SYT_RESP_ALICE", KEY_ALICE, 1);
-    setenv("SYT_RESP_BOB", KEY_BOB, 1);
-    cfg = load_config(config_text);
-    worker_start(cfg);
-    if (have_redis)
-        worker.store = store_on(srv.port, NULL);
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    worker_stop();
-    sy_config_free(cfg);
-    cfg = NULL;
-    return 0;
-}
-
-static const struct sy_caller_key *
-key_named(const char *name)
-{
-    for (size_t i = 0; i < cfg->nkeys; i++)
-        if (strcmp(cfg->keys[i].name, name) == 0)
-            return &cfg->keys[i];
-    fail_msg("no key %s", name);
-    return NULL;
-}
-
-/* Split what the sink got into status, head, body and doc. */
-static void
-split(void)
-{
-    json_object_put(doc);
-    doc = NULL;
-    status = 0;
-    const char *t = sy_buf_cstr(&cap.out);
-    const char *end = strstr(t, "\r\n\r\n");
-    if (end == NULL)
-        return;
-    head = sy_arena_strndup(&worker.arena, t, (size_t)(end - t) + 2);
-    body = sy_arena_strdup(&worker.arena, end + 4);
-    assert_int_equal(sscanf(head, "Status: %d ", &status), 1);
-    doc = json_tokener_parse(body);
-}
-
-/* sy_pipeline_responses_prepare on 'json' (' for ") as caller 'who'. */
-static bool
-prepare(const char *who, const char *json)
-{
-    sy_arena_reset(&worker.arena);
-    sy_buf_clear(&cap.out);
-    memset(&pc, 0, sizeof(pc));
-    memset(&preq, 0, sizeof(preq));
-    memset(&sink, 0, sizeof(sink));
-    sink.ops = &cap_ops;
-    sink.io = &cap;
-    char *b = sy_arena_strdup(&worker.arena, json);
-    for (char *q = b; *q; q++)
-        if (*q == '\'')
-            *q = '"';
-    preq.arena = &worker.arena;
-    preq.method = "POST";
-    preq.path = "/v1/responses";
-    preq.body = b;
-    preq.body_len = strlen(b);
-    pc.w = &worker;
-    pc.r = &preq;
-    pc.s = &sink;
-    pc.request_id = "req_test";
-    pc.surface = &sy_surface_chat;
-    pc.led.ck = key_named(who);
-    bool ok = sy_pipeline_responses_prepare(&pc);
-    split();
-    return ok;
-}
-
-/* keep() the response 'json' (' for ") of the last prepare(). */
-static void
-keep(const char *json)
-{
-    char *b = sy_arena_strdup(&worker.arena, json);
-    for (char *q = b; *q; q++)
-        if (*q == '\'')
-            *q = '"';
-    sy_pipeline_responses_keep(&pc, b, strlen(b));
-}
-
-/* The query string of the next http() calls, or NULL. */
-static const char *http_query;
-
-/* 'method' 'path' through the routes, with the key of 'who'. */
-static void
-http(const char *method, const char *path, const char *key)
-{
-    sy_arena_reset(&worker.arena);
-    sy_buf_clear(&cap.out);
-    struct sy_req r;
-    memset(&r, 0, sizeof(r));
-    r.arena = &worker.arena;
-    r.method = method;
-    r.path = path;
-    r.query = http_query;
-    r.authorization = sy_arena_printf(&worker.arena, "Bearer %s", key);
-    memset(&sink, 0, sizeof(sink));
-    sink.ops = &cap_ops;
-    sink.io = &cap;
-    sy_pipeline_handle(&worker, &r, &sink);
-    split();
-}
-
-static const char *
-str_at(struct json_object *o, const char *key)
-{
-    struct json_object *v = jget(o, key);
-    return v != NULL ? json_object_get_string(v) : NULL;
-}
-
-/* What the body's "input" became, as an array. */
-static struct json_object *
-body_input(struct json_object **root)
-{
-    *root = json_tokener_parse(pc.r->body);
-    assert_non_null(*root);
-    return jget(*root, "input");
-}
-
-#define RESP1                                                                \
-    "{'id':'resp_1','object':'response','status':'completed','output':["     \
-    "{'type':'reasoning','id':'rs_1','summary':[],'encrypted_content':'E'}," \
-    "{'type':'message','id':'msg_1','status':'completed','role':"            \
-    "'assistant','content':[{'type':'output_text','text':'Let me look.',"    \
-    "'annotations':[]}]},"                                                   \
-    "{'type':'function_call','id':'fc_1','call_id':'call_1','name':"         \
-    "'weather','arguments':'{}','status':'completed'}]}"
 
 /* Two turns: a string input, then the function's output after
  * previous_response_id; GET, input_items, owners, DELETE. */
@@ -466,16 +288,6 @@ items_q(const char *query)
     return status;
 }
 
-/* The error's param of the last answer ("" for null). */
-static const char *
-err_param(void)
-{
-    struct json_object *e = jget(doc, "error");
-    assert_non_null(e);
-    const char *p = str_at(e, "param");
-    return p != NULL ? p : "";
-}
-
 /* 'order=asc&limit=1&pad=xxx...' of 'len' bytes (up to 100,000), in a
  * buffer of its own: http() resets the arena. */
 static const char *
@@ -598,53 +410,6 @@ test_items_unique_ids(void **state)
         }
         assert_string_equal(seen, o == 0 ? "abcdef" : "fedcba");
     }
-}
-
-/* A body of 'n' one-letter user items (3 counted values each), with
- * 'prev' as previous_response_id when not NULL; malloc'd (prepare()
- * resets the arena). */
-static char *
-items_body(size_t n, const char *prev)
-{
-    struct sy_buf b;
-    sy_buf_init(&b, 4u << 20);
-    sy_buf_puts(&b, "{'model':'g',");
-    if (prev != NULL)
-        sy_buf_printf(&b, "'previous_response_id':'%s',", prev);
-    sy_buf_puts(&b, "'input':[");
-    for (size_t i = 0; i < n; i++)
-        sy_buf_puts(&b, i ? ",{'role':'user','content':'a'}"
-                          : "{'role':'user','content':'a'}");
-    sy_buf_puts(&b, "]}");
-    assert_false(sy_buf_failed(&b));
-    char *r = sy_xstrdup(sy_buf_cstr(&b));
-    sy_buf_free(&b);
-    return r;
-}
-
-/* A conversation whose history and new input together pass the body's
- * bound on JSON values (each alone within it) is refused as the byte
- * limit is: 413 naming previous_response_id, "start a new one". */
-static void
-test_history_values_bounded(void **state)
-{
-    (void)state;
-    NEED_REDIS();
-    char *first = items_body(20000, NULL),
-         *next = items_body(20000, "resp_many"),
-         *small = items_body(10, "resp_many");
-    assert_true(prepare("alice", first));
-    keep("{'id':'resp_many','object':'response','output':[]}");
-    assert_false(prepare("alice", next));
-    assert_int_equal(status, 413);
-    assert_string_equal(err_param(), "previous_response_id");
-    assert_non_null(strstr(body, "JSON values"));
-    assert_non_null(strstr(body, "start a new one"));
-    /* Within the bound: the history is merged. */
-    assert_true(prepare("alice", small));
-    free(first);
-    free(next);
-    free(small);
 }
 
 /* The status of GET /v1/responses/<id> after 'reply' was kept for a
@@ -772,8 +537,6 @@ main(void)
         cmocka_unit_test_setup_teardown(test_keep_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_items_unique_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_history_values_bounded, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(test_no_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };
