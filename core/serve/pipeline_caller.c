@@ -176,6 +176,17 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
     return false;
 }
 
+/* What request 'c' needs: as read at admission for a chat request
+ * (sy_pipeline_handle_chat), else from its canonical request now. */
+static void
+needs_of(const struct pctx *c, struct sy_needs *n)
+{
+    if (c->needs_set)
+        *n = c->needs;
+    else
+        sy_chat_req_needs(&c->chat, n);
+}
+
 /* The most a request could cost on the group's dearest deployment that
  * may serve it: what a budget must hold before any provider is called.
  * Per deployment: every prompt byte a token (capped by its context
@@ -186,7 +197,7 @@ int64_t
 sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
 {
     struct sy_needs n;
-    sy_chat_req_needs(&c->chat, &n);
+    needs_of(c, &n);
     int64_t worst = 0;
     for (size_t i = 0; i < g->nroute; i++) {
         const struct sy_deployment *d = g->route[i];
@@ -331,7 +342,7 @@ static bool
 budget_can_price(struct pctx *c)
 {
     struct sy_needs n;
-    sy_chat_req_needs(&c->chat, &n);
+    needs_of(c, &n);
     const char *f = sy_caps_unpriced_field(&n);
     if (f == NULL)
         return true;

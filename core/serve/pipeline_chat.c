@@ -120,11 +120,16 @@ admit(struct pctx *c, struct sy_ledger *l)
         return false;
     if (!admit_request(c, l))
         return false;
+    /* What the request needs is read once (it walks the messages and
+     * serialises the tools), before the budget prices it: at the
+     * caller's max_tokens, which an attempt may clamp later. */
+    struct sy_needs needs;
+    sy_chat_req_needs(&c->chat, &needs);
+    c->needs = needs;
+    c->needs_set = true;
     if (!sy_pipeline_reserve_budget(c, l->vk, l->g, &l->budget, l->budget_pid,
                                     &l->budget_held))
         return false;
-    struct sy_needs needs;
-    sy_chat_req_needs(&c->chat, &needs);
     /* The prompt, for an estimate should a provider report no usage:
      * the whole body (tool-call arguments, reasoning sent back and
      * schemas are read too) less image data, about 4 bytes a token, or
@@ -134,8 +139,6 @@ admit(struct pctx *c, struct sy_ledger *l)
                         : 0;
     c->input_estimate = SY_MAX(needs.input_tokens, text / 4 + 1);
     c->needs_tools = needs.tools;
-    c->needs = needs;
-    c->needs_set = true;
     if (l->ck == NULL || w->quota == NULL)
         return true;
     struct sy_ratelimit_result rr;
@@ -192,8 +195,7 @@ plan_route(struct pctx *c)
     struct sy_route_plan *plan = sy_arena_zalloc(&w->arena, sizeof(*plan));
     sy_router_plan_seq(c->group, views, &rq, seq, rnd, plan);
 
-    struct sy_needs needs;
-    sy_chat_req_needs(&c->chat, &needs);
+    const struct sy_needs needs = c->needs;
     size_t other_excl = plan->nexcl;
     const char *field = NULL; /* a billed field some deployment refused */
     for (size_t i = 0; i < plan->ncand;) {
