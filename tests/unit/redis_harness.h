@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,10 +143,16 @@ redis_start(struct redis_srv *r, const char *const *extra)
                 args[n++] = extra[i];
         }
         args[n] = NULL;
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0)
             return false;
         if (pid == 0) {
+            /* A test process that dies without stopping its server (a
+             * sanitizer's abort, a crash, a kill) takes the server
+             * with it: it must not outlive the test. */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+                _exit(127);
             char log[128];
             snprintf(log, sizeof(log), "%s/redis-%d.log", r->dir, port);
             int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
