@@ -3,8 +3,9 @@
  * a group with "hedge" runs as a pair. When it has produced no first
  * token after the delay (the deployment's live p95 time to first token,
  * or a fixed one: state/hedge.c decides; asked again while the group's
- * share refuses and the first waits), ONE second attempt starts on
- * the next candidate of the plan, on the same thread
+ * share refuses and the first waits, and looked for again while the
+ * plan's deployments have no samples for one yet), ONE second attempt
+ * starts on the next candidate of the plan, on the same thread
  * (sy_upstream_perform_pair). The first of the two to write to the
  * caller wins: a streaming caller's first released event (the pipeline
  * holds opening events until content), a non-streaming caller's whole
@@ -72,11 +73,12 @@ struct sy_hedge_run {
     bool started[2];
     bool ended[2];
     enum sy_attempt_result ar[2];
-    int winner;            /* -1: none yet */
-    uint32_t base_ms;      /* the unmoved delay: first asked then */
-    uint32_t delay_ms;     /* the delay, moved and stretched */
-    uint32_t first_p95_ms; /* TTFT p95 of the first attempt's deployment */
-    size_t route_len;      /* c->route before the hedge's note */
+    int winner;                /* -1: none yet */
+    uint32_t base_ms;          /* the unmoved delay: first asked then */
+    uint32_t delay_ms;         /* the delay, moved and stretched */
+    uint32_t first_p95_ms;     /* TTFT p95 of the first attempt's deployment */
+    struct sy_dep_view *views; /* the state's views (delay 0: refreshed) */
+    size_t route_len;          /* c->route before the hedge's note */
     /* an error reply of one attempt, held while the other still runs:
      * a failure never beats an attempt that may still answer */
     struct sy_buf held[2];
@@ -296,13 +298,48 @@ hedge_context(struct sy_hedge_run *run, const struct sy_deployment *d)
     snprintf(h->route + run->route_len, n, "; hedge=won:%s", d->name);
 }
 
+uint64_t
+sy_hedge_next_ask_ms(uint32_t base_ms, uint32_t delay_ms, uint64_t elapsed_ms)
+{
+    if (delay_ms > 0)
+        return sy_hedge_again_ms(base_ms, delay_ms, elapsed_ms);
+    uint64_t again = elapsed_ms + SY_HEDGE_PENDING_ASK_MS;
+    return again <= 60000 ? again : 0;
+}
+
 /* When to ask for the hedge again (sy_now_us; 0: never), its first
  * attempt not hedged after 'elapsed_ms'. */
 static uint64_t
 ask_again_us(const struct sy_hedge_run *run, uint64_t elapsed_ms)
 {
-    uint64_t again = sy_hedge_again_ms(run->base_ms, run->delay_ms, elapsed_ms);
+    uint64_t again =
+        sy_hedge_next_ask_ms(run->base_ms, run->delay_ms, elapsed_ms);
     return again > 0 ? run->c->attempt_start_us + again * 1000ull : 0;
+}
+
+static uint32_t hedge_delay(struct pctx *c, const struct sy_dep_view *views,
+                            const struct sy_dep_view *first, uint32_t *base_ms);
+
+/* A pair started with no delay known (a cold start): look for one again
+ * in the state's views as they are now. False while there is none. */
+static bool
+delay_known(struct sy_hedge_run *run)
+{
+    struct pctx *c = run->c;
+    if (run->delay_ms > 0)
+        return true;
+    if (run->views == NULL)
+        return false;
+    sy_state_views(c->w->state, run->views);
+    const struct sy_dep_view *v = &run->views[c->dep->index];
+    uint32_t base = 0;
+    uint32_t delay = hedge_delay(c, run->views, v, &base);
+    if (delay == 0)
+        return false;
+    run->delay_ms = delay;
+    run->base_ms = SY_MIN(base, delay);
+    run->first_p95_ms = sy_hedge_ttft_of(v).p95_ms;
+    return true;
 }
 
 /* At the unmoved delay, the delay, and after a refusal: the hedge's
@@ -315,9 +352,17 @@ hedge_start(void *ud, uint64_t *again_us)
     uint64_t now = sy_now_us();
     bool first = run->winner >= 0 || run->ended[0] || c->stream_chunks >= 2;
     uint64_t elapsed = (now - c->attempt_start_us) / 1000;
-    /* Asked at start + base_ms on the same clock: never before it. */
-    if (sy_hedge_decide(run->base_ms, elapsed, first, true, true) !=
-        SY_HEDGE_NOW)
+    if (!first && !delay_known(run)) {
+        *again_us = ask_again_us(run, elapsed); /* no delay yet */
+        return NULL;
+    }
+    /* Asked at start + base_ms on the same clock: never before it (a
+     * delay found late: asked again then). */
+    enum sy_hedge_verdict when =
+        sy_hedge_decide(run->base_ms, elapsed, first, true, true);
+    if (when == SY_HEDGE_NOT_YET)
+        *again_us = c->attempt_start_us + run->base_ms * 1000ull;
+    if (when != SY_HEDGE_NOW)
         return NULL;
     unsigned stalled = 0;
     if (run->first_p95_ms > 0 && c->w->state != NULL)
@@ -464,11 +509,24 @@ hedge_merge(struct sy_hedge_run *run)
     sy_buf_free(&run->body);
 }
 
+uint32_t
+sy_hedge_delay_moved_ms(uint32_t base_ms, const struct sy_dep_view *first,
+                        const struct sy_dep_view *next)
+{
+    if (next == NULL)
+        return base_ms;
+    const struct sy_dep_view *fit =
+        first != NULL && sy_hedge_ttft_of(first).p95_ms > 0 ? first : next;
+    return sy_hedge_delay_tail_ms(base_ms, fit, sy_hedge_ttft_of(next).p50_ms);
+}
+
 /* The hedge delay of the first attempt (on 'first', 'views' NULL
  * without state): the shortest p95 of it and of the plan's healthy
  * candidates after it, moved to where a hedge on the first of those
  * (where the hedge goes unless its breaker refuses it then) would likely
- * answer first, stretched as the group's share fills (state/hedge.c);
+ * answer first (sy_hedge_delay_moved_ms: a first deployment with no
+ * picture yet is fitted on that one's), stretched as the group's share
+ * fills (state/hedge.c);
  * an exploration probe's is neither moved nor stretched. At a cold start
  * (no picture in the plan), the pooled one of sy_hedge_delay_cold_ms.
  * '*base_ms': the delay before it was moved, when the pair asks first. */
@@ -476,7 +534,7 @@ static uint32_t
 hedge_delay(struct pctx *c, const struct sy_dep_view *views,
             const struct sy_dep_view *first, uint32_t *base_ms)
 {
-    const struct sy_dep_view *peers[SY_ROUTE_MAX];
+    const struct sy_dep_view *peers[SY_ROUTE_MAX] = { 0 };
     size_t n = 0;
     for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++)
         if (healthy(&c->plan->cand[j]))
@@ -492,8 +550,7 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
     *base_ms = ms;
     /* A probe is hedged when the healthy ones would have answered. */
     if (ms > 0 && h->after_p95 && !c->plan->cand[c->plan_i].exploring) {
-        uint32_t next_p50 = n > 0 ? sy_hedge_ttft_of(peers[0]).p50_ms : 0;
-        ms = sy_hedge_delay_tail_ms(ms, first, next_p50);
+        ms = sy_hedge_delay_moved_ms(ms, first, n > 0 ? peers[0] : NULL);
         uint64_t req, hedges;
         sy_hedge_share_counts(c->group, sy_wall_ms(), &req, &hedges);
         ms = sy_hedge_delay_stretched(ms, req, hedges, h->max_share);
@@ -517,8 +574,9 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     }
     uint32_t base = 0;
     uint32_t delay = hedge_delay(c, views, v, &base);
-    if (delay == 0) {
-        /* No samples yet: no hedge; the route says so. */
+    if (delay == 0 && views == NULL) {
+        /* No delay, no state to find one in later: no hedge; the route
+         * says so. */
         size_t n = strlen(c->route);
         snprintf(c->route + n, sizeof(c->route) - n, "; hedge=none");
         return sy_pipeline_attempt_end(c, a, uc, w->perform(w->up, uc), f);
@@ -530,6 +588,7 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->delay_ms = delay;
     run->base_ms = SY_MIN(base, delay);
     run->first_p95_ms = sy_hedge_ttft_of(v).p95_ms;
+    run->views = views; /* delay 0 (a cold start): looked for again */
     run->uc[0] = uc;
     run->a[0] = a;
     run->f[0] = f;
@@ -543,8 +602,9 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     gate_init(run, 1);
     c->s = &run->sink[0];
     struct sy_upstream_pair p = { hedge_start, hedge_done, run };
-    sy_upstream_perform_pair(w->up, uc,
-                             c->attempt_start_us + run->base_ms * 1000ull, &p);
+    uint64_t ask_ms = delay > 0 ? run->base_ms : SY_HEDGE_PENDING_ASK_MS;
+    sy_upstream_perform_pair(w->up, uc, c->attempt_start_us + ask_ms * 1000ull,
+                             &p);
     release_held(run);
     sy_buf_free(&run->held[0]);
     sy_buf_free(&run->held[1]);

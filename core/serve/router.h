@@ -61,4 +61,34 @@ double sy_router_expected_ms(const struct sy_dep_view *v,
 double sy_router_cost_usd(const struct sy_deployment *d,
                           const struct sy_route_req *rq);
 
+/* pipeline_hedge.c: when a hedged pair asks again about the hedge of a
+ * first attempt that has none yet, in ms since the attempt started
+ * ('elapsed_ms' now; 0: never again). With its delay known ('delay_ms',
+ * 'base_ms' the unmoved one): sy_hedge_again_ms. Without ('delay_ms'
+ * 0: the attempt started before the plan's deployments had samples
+ * enough for a delay, a cold start): every SY_HEDGE_PENDING_ASK_MS,
+ * the delay looked for again each time, up to 60 s. A first attempt of
+ * a group's first second was never hedged, however long it waited:
+ * its delay was looked for once, at its start. Pure. */
+#define SY_HEDGE_PENDING_ASK_MS 100
+uint64_t sy_hedge_next_ask_ms(uint32_t base_ms, uint32_t delay_ms,
+                              uint64_t elapsed_ms);
+
+/* pipeline_hedge.c: the "p95" delay 'base_ms' of a first attempt on
+ * 'first' moved to where a hedge on 'next' (the plan's first healthy
+ * candidate after it, NULL: none) is likely to answer first
+ * (sy_hedge_delay_tail_ms, on 'next''s TTFT p50). A first deployment
+ * with no picture of its own yet (being learned: the router puts it
+ * first as if it were as fast as the best learned one) is fitted on
+ * 'next''s picture, as the router judges it: fitted on nothing, it was
+ * hedged at the base, a learned peer's p95, where a wait of a
+ * light-tailed deployment almost always ends before a hedge answers,
+ * and in a group's first seconds such lost hedges took the share, which
+ * then refused the long waits of the seconds after (the benchmark's
+ * bad-tail: three hedges lost at 278 to 311 ms, then waits of 1.4, 3.6
+ * and 7.1 s on the heavy-tailed deployment unhedged). Pure. */
+uint32_t sy_hedge_delay_moved_ms(uint32_t base_ms,
+                                 const struct sy_dep_view *first,
+                                 const struct sy_dep_view *next);
+
 #endif
