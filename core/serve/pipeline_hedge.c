@@ -303,7 +303,10 @@ sy_hedge_next_ask_ms(uint32_t base_ms, uint32_t delay_ms, uint64_t elapsed_ms)
 {
     if (delay_ms > 0)
         return sy_hedge_again_ms(base_ms, delay_ms, elapsed_ms);
-    uint64_t again = elapsed_ms + SY_HEDGE_PENDING_ASK_MS;
+    uint64_t step =
+        SY_MIN(SY_MAX(elapsed_ms, (uint64_t)SY_HEDGE_PENDING_ASK_MS),
+               (uint64_t)SY_HEDGE_PENDING_ASK_MAX_MS);
+    uint64_t again = elapsed_ms + step;
     return again <= 60000 ? again : 0;
 }
 
@@ -536,9 +539,16 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
 {
     const struct sy_dep_view *peers[SY_ROUTE_MAX] = { 0 };
     size_t n = 0;
-    for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++)
-        if (healthy(&c->plan->cand[j]))
-            peers[n++] = &views[c->plan->cand[j].d->index];
+    for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++) {
+        const struct sy_route_entry *e = &c->plan->cand[j];
+        const struct sy_dep_view *v = &views[e->d->index];
+        /* One still being learned when the plan was made, that has a
+         * picture now (a pair looking again for a delay: delay_known),
+         * is a peer as a learned one is. */
+        if (healthy(e) || (e->learning && !e->exploring && !e->slow &&
+                           sy_hedge_ttft_of(v).p95_ms > 0))
+            peers[n++] = v;
+    }
     const struct sy_hedge_conf *h = &c->group->hedge;
     uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
     if (ms == 0 && views != NULL) {

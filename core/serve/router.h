@@ -66,11 +66,14 @@ double sy_router_cost_usd(const struct sy_deployment *d,
  * ('elapsed_ms' now; 0: never again). With its delay known ('delay_ms',
  * 'base_ms' the unmoved one): sy_hedge_again_ms. Without ('delay_ms'
  * 0: the attempt started before the plan's deployments had samples
- * enough for a delay, a cold start): every SY_HEDGE_PENDING_ASK_MS,
- * the delay looked for again each time, up to 60 s. A first attempt of
- * a group's first second was never hedged, however long it waited:
- * its delay was looked for once, at its start. Pure. */
-#define SY_HEDGE_PENDING_ASK_MS 100
+ * enough for a delay, a cold start): after as long again as it has
+ * waited, at least SY_HEDGE_PENDING_ASK_MS and at most
+ * SY_HEDGE_PENDING_ASK_MAX_MS (each look copies the state's views under
+ * its lock: many waits at once must not hold it), up to 60 s. A first
+ * attempt of a group's first second was never hedged, however long it
+ * waited: its delay was looked for once, at its start. Pure. */
+#define SY_HEDGE_PENDING_ASK_MS     100
+#define SY_HEDGE_PENDING_ASK_MAX_MS 1000
 uint64_t sy_hedge_next_ask_ms(uint32_t base_ms, uint32_t delay_ms,
                               uint64_t elapsed_ms);
 
