@@ -413,10 +413,8 @@ stream_start(struct anthropic_ctx *x, struct json_object *msg)
     if (!read_usage(sy_adapter_get(msg, "usage"), &x->in, &x->cache_read,
                     &x->cache_write, &x->cache_write_1h, &x->out))
         x->usage_bad = true;
-    return emit_delta(x,
-                      sy_adapter_obj("role", SY_JSTR("assistant"), "content",
-                                     SY_JSTR(""), NULL),
-                      NULL);
+    return sy_adapter_emit_opening(x->emit, x->emit_ud, x->id, x->created,
+                                   x->model);
 }
 
 /* The state of block 'index' (grown on demand, in the arena). */
@@ -620,8 +618,15 @@ stream_finish(struct anthropic_ctx *x)
         if (e != SY_OK)
             return e;
     }
+    /* A broken input is the provider's fault only where the answer says
+     * it is whole; a refusal or a stop reason added later may cut a
+     * tool's input like max_tokens does (a refused request is no
+     * protocol error to fail over from). */
+    static const char *const whole[] = { "tool_use", "end_turn",
+                                         "stop_sequence", "pause_turn", NULL };
     const char *fr = finish_of(x->stop_reason, x->json_tool);
-    if (x->bad_input && strcmp(fr, "length") != 0)
+    if (x->bad_input && x->stop_reason != NULL &&
+        sy_adapter_str_in(x->stop_reason, whole))
         return sy_adapter_proto(x->f, "the provider's tool_use input is not "
                                       "a JSON object");
     return emit_delta(x, NULL, fr);

@@ -395,6 +395,25 @@ sy_adapter_emit_json(sy_emit_fn emit, void *ud, struct json_object *chunk,
     return e;
 }
 
+/* The role-only chunk a translated stream opens with, flagged as such:
+ * the pipeline's first token is the first chunk after it (core/api/chat.h
+ * sy_chunk.opening). */
+enum sy_err
+sy_adapter_emit_opening(sy_emit_fn emit, void *ud, const char *id,
+                        int64_t created, const char *model)
+{
+    struct json_object *chunk =
+        sy_adapter_chunk(id, created, model,
+                         sy_adapter_obj("role", SY_JSTR("assistant"), "content",
+                                        SY_JSTR(""), NULL),
+                         NULL);
+    struct sy_chunk ch = { .kind = SY_CHUNK_DATA, .opening = true };
+    ch.data = sy_adapter_json_text(chunk, &ch.len);
+    enum sy_err e = emit(ud, &ch);
+    json_object_put(chunk);
+    return e;
+}
+
 enum sy_err
 sy_adapter_emit_done(sy_emit_fn emit, void *ud)
 {

@@ -94,6 +94,8 @@ struct json_object *sy_adapter_tool_call(const char *id, const char *name,
 enum sy_err sy_adapter_emit_json(sy_emit_fn emit, void *ud,
                                  struct json_object *chunk,
                                  const struct sy_usage *usage, bool usage_only);
+enum sy_err sy_adapter_emit_opening(sy_emit_fn emit, void *ud, const char *id,
+                                    int64_t created, const char *model);
 enum sy_err sy_adapter_emit_done(sy_emit_fn emit, void *ud);
 enum sy_err sy_adapter_set_response(struct sy_adapter_call *call,
                                     struct sy_chat_resp *resp,

@@ -343,10 +343,8 @@ gemini_event(struct gemini_ctx *x, const char *data, size_t len)
         x->model = sy_arena_strdup(a, model ? model : x->call->target->model);
         x->created = (int64_t)sy_wall_s();
         x->started = true;
-        e = emit_delta(x,
-                       sy_adapter_obj("role", SY_JSTR("assistant"), "content",
-                                      SY_JSTR(""), NULL),
-                       NULL);
+        e = sy_adapter_emit_opening(x->emit, x->emit_ud, x->id, x->created,
+                                    x->model);
         if (e != SY_OK)
             goto out;
     }

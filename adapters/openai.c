@@ -160,6 +160,55 @@ chunk_shape(struct json_object *o)
     return 1;
 }
 
+/* An empty member of a delta: null, "", [] or {}. */
+static bool
+delta_member_empty(struct json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return true;
+    case json_type_string:
+        return json_object_get_string_len(v) == 0;
+    case json_type_array:
+        return json_object_array_length(v) == 0;
+    case json_type_object:
+        return json_object_object_length(v) == 0;
+    default:
+        return false;
+    }
+}
+
+/* Is chunk 'o' a role-only opening (core/api/chat.h sy_chunk.opening)?
+ * No choice finished, and every choice's delta holds nothing but its
+ * role and empty members (content "" or null, no tool call, refusal,
+ * reasoning or audio). Passed through as it came, a compatible
+ * provider's first chunk may carry the first text with the role
+ * (Ollama, llama.cpp): that one is the first token. */
+static bool
+chunk_opening(struct json_object *o)
+{
+    struct json_object *choices = sy_adapter_get(o, "choices");
+    size_t n = sy_adapter_is(choices, json_type_array)
+                   ? json_object_array_length(choices)
+                   : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(choices, i);
+        if (sy_adapter_get_str(c, "finish_reason") != NULL)
+            return false;
+        struct json_object *d = sy_adapter_get(c, "delta");
+        if (d == NULL)
+            continue;
+        if (!sy_adapter_is(d, json_type_object))
+            return false;
+        json_object_object_foreach(d, key, v)
+        {
+            if (strcmp(key, "role") != 0 && !delta_member_empty(v))
+                return false;
+        }
+    }
+    return true;
+}
+
 /* [DONE] (or a clean end after the finish): usage the provider put on
  * a normal chunk (Mistral) gets the usual "choices": [] usage chunk,
  * then the end. */
@@ -279,6 +328,7 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                         json_object_array_length(choices) == 0;
         x->usage_chunk_seen = x->usage_chunk_seen || ch.usage_only;
     }
+    ch.opening = !ch.usage_only && chunk_opening(o);
     /* A multi-line event (data lines join with LF) or a raw CR inside the
      * JSON would break the caller's SSE framing if passed on as it is:
      * such events are re-serialised (compact JSON has no raw breaks). */

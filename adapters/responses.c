@@ -338,10 +338,8 @@ stream_start(struct responses_ctx *x, struct json_object *response)
     if (!sy_adapter_get_int(response, "created_at", &x->created))
         x->created = (int64_t)sy_wall_s();
     x->started = true;
-    return emit_delta(x,
-                      sy_adapter_obj("role", SY_JSTR("assistant"), "content",
-                                     SY_JSTR(""), NULL),
-                      NULL);
+    return sy_adapter_emit_opening(x->emit, x->emit_ud, x->id, x->created,
+                                   x->model);
 }
 
 /* The state of the item at the event's output_index (grown on demand,

@@ -668,15 +668,18 @@ sy_chat_json_free(void *obj)
 /* Keep a provider's token counts within what the deployment can have
  * produced: never negative; the prompt at most its context window plus
  * its output limit (SY_CHAT_MAX_TOKENS when they are unknown); the
- * completion and reasoning at most its output limit (a completion
- * cannot use the context window; the bound above when the output limit
- * is unknown) for each of the n choices; cached within the prompt,
+ * completion and reasoning, when the provider was sent a max_tokens
+ * ('limited': one within the deployment's output limit), at most that
+ * output limit, else (the provider answers up to the model's own limit,
+ * which a configured one may understate) the bound above, for each of
+ * the n choices; cached within the prompt,
  * one-hour cache writes within the writes and reasoning within the
  * completion. A count of 2^63 would otherwise charge a key millions of
  * dollars. True when anything had to change (worth a warning: the
  * provider's report was impossible). */
 bool
-sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
+sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices,
+               bool limited)
 {
     int64_t lim = SY_CHAT_MAX_TOKENS;
     if (caps != NULL && caps->context_window > 0 &&
@@ -685,7 +688,7 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices)
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
     int64_t olim = lim;
-    if (caps != NULL && caps->max_output_tokens > 0 &&
+    if (limited && caps != NULL && caps->max_output_tokens > 0 &&
         caps->max_output_tokens < (uint64_t)SY_CHAT_MAX_TOKENS)
         olim = (int64_t)caps->max_output_tokens;
     /* n choices produce up to n answers: completion counts scale. */

@@ -124,8 +124,11 @@ struct sy_chunk {
     enum sy_chunk_kind kind;
     const char *data; /* JSON text, not NUL-terminated */
     size_t len;
-    bool usage_only;              /* a "choices": [] usage chunk: sent only
+    bool usage_only; /* a "choices": [] usage chunk: sent only
                                      when the caller asked for it */
+    bool opening;    /* a role-only opening: no content, no tool call, no
+                     refusal yet (the pipeline's first token is the first
+                     chunk that is neither this nor usage_only) */
     const struct sy_usage *usage; /* set when this chunk carries usage */
     /* The parsed 'data', when the emitter has it (borrowed: valid during
      * the emit call only), and its nesting depth: a consumer may take it
@@ -197,7 +200,7 @@ bool sy_chat_chunk_text(const char *json, size_t len, struct sy_arena *a,
                         const char **text, size_t *tlen, bool *finished);
 struct sy_caps;
 bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
-                    uint32_t choices);
+                    uint32_t choices, bool limited);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

@@ -194,16 +194,20 @@ count_chunk(struct pctx *c, const struct sy_chunk *ch)
                         "counts; bounded",
                         c->dep->name);
     }
-    /* The first token is the second event: the first is the role-only
-     * opening every adapter sends (Anthropic's message_start comes
-     * before the model has produced anything), the rule the hedge reads
-     * too (pipeline_hedge.c). Stamped at the opening, a provider that
-     * opens and then stalls would look fast to the latency windows and
-     * end the in-flight wait that drains a stalled deployment. A
-     * stream of one event is stamped at its end (attempt_close). */
-    if (!ch->usage_only && c->stream_chunks == 1)
+    /* The first token is the first event with something of the answer:
+     * not the role-only opening (ch->opening: the one the Anthropic,
+     * Gemini and Responses adapters make, Anthropic's message_start
+     * coming before the model has produced anything, or an OpenAI-type
+     * provider's bare role chunk; one that carries the first text with
+     * the role is the first token), nor a usage chunk. The hedge reads
+     * the same rule (pipeline_hedge.c). Stamped at the opening, a
+     * provider that opens and then stalls would look fast to the
+     * latency windows and end the in-flight wait that drains a stalled
+     * deployment. A stream with no such event is stamped at its first
+     * event (attempt_close). */
+    if (!ch->usage_only && c->opening_us == 0)
         c->opening_us = sy_now_us();
-    if (c->first_event_us == 0 && c->stream_chunks >= 2) {
+    if (c->first_event_us == 0 && !ch->usage_only && !ch->opening) {
         c->first_event_us = sy_now_us();
         sy_inflight_wait_end(sy_state_inflight(c->w->state), c->dep->index,
                              c->wait_slot, c->first_event_us, false);

@@ -534,7 +534,8 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
             sy_cost_micro_usd(&d->price, &a->usage, d->provider->markup_bp);
     if (c->w->state == NULL)
         return;
-    /* A stream of one event: its first token came with the opening. */
+    /* A stream with no event past its opening: the first token is
+     * taken at the opening. */
     uint64_t first = c->first_event_us != 0 ? c->first_event_us : c->opening_us;
     uint64_t ttft =
         first > c->attempt_start_us ? first - c->attempt_start_us : 0;
@@ -618,11 +619,11 @@ sy_pipeline_attempt_end(struct pctx *c, struct sy_attempt *a,
 {
     /* total_ms reached with nothing but headers, keep-alive comments,
      * pings or the role-only opening chunk (Anthropic's message_start:
-     * the first token is the second chunk, as for a hedge) is a
+     * no first token yet, pipeline.c count_chunk, as for a hedge) is a
      * provider that never answered, not a long answer. (A JSON reply
      * comes whole at the end of its generation: blanks before it are a
      * provider keeping a long one alive, still a long answer.) */
-    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->stream_chunks < 2 &&
+    if (e == SY_EUP_TOOLONG && uc->on_data != NULL && c->first_event_us == 0 &&
         !c->json_reply)
         e = SY_EUP_TIMEOUT;
     bool ok2xx = e == SY_OK && uc->status >= 200 && uc->status < 300;

@@ -228,13 +228,15 @@ sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
  * "hi" was billed 10 million). Not when the request uses a field that
  * adds tokens the body does not bound (web search results, unpriced:
  * caps.c). The completion stays within the deployment's output limit
- * only: whether a provider's thinking counts within max_tokens varies.
- * True when anything changed. */
+ * when the provider was sent a max_tokens (c->chat's, clamped per
+ * attempt), not within the caller's: whether a provider's thinking
+ * counts within max_tokens varies. True when anything changed. */
 bool
 sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
 {
-    bool changed =
-        sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+    bool limited = c->chat.max_tokens > 0;
+    bool changed = sy_usage_bound(u, &c->dep->caps,
+                                  sy_chat_req_choices(&c->chat), limited);
     if (!c->needs_set || c->r == NULL ||
         sy_caps_unpriced_field(&c->needs) != NULL)
         return changed;
@@ -245,7 +247,7 @@ sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
         return changed;
     u->prompt_tokens = (int64_t)in; /* < 2^40: bodies and counts bounded */
     /* The parts within the whole again (sy_usage_bound's rules). */
-    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat));
+    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat), limited);
     return true;
 }
 

@@ -353,7 +353,8 @@ hedge_start(void *ud, uint64_t *again_us)
     struct sy_hedge_run *run = ud;
     struct pctx *c = run->c;
     uint64_t now = sy_now_us();
-    bool first = run->winner >= 0 || run->ended[0] || c->stream_chunks >= 2;
+    /* The first token: the first chunk past the opening (pipeline.c). */
+    bool first = run->winner >= 0 || run->ended[0] || c->first_event_us != 0;
     uint64_t elapsed = (now - c->attempt_start_us) / 1000;
     if (!first && !delay_known(run)) {
         *again_us = ask_again_us(run, elapsed); /* no delay yet */

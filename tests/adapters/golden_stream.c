@@ -4,7 +4,8 @@
  * in two at every byte, then byte by byte; every run must emit the same
  * chunks and end the same way, and the chunks must keep the rules the
  * pipeline relies on (one-line JSON, usage_only exactly on the
- * "choices": [] chunks, nothing after done).
+ * "choices": [] chunks, opening only on chunks with nothing of the
+ * answer, nothing after done).
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -16,13 +17,45 @@
 
 /* What one run emitted. */
 struct capture {
-    struct sy_buf log;          /* everything, for run-to-run equality */
-    struct json_object *chunks; /* parsed data chunks */
+    struct sy_buf log;           /* everything, for run-to-run equality */
+    struct json_object *chunks;  /* parsed data chunks */
+    struct json_object *opening; /* the indexes of those flagged opening */
     bool done;
     bool after_done; /* something came after DONE */
     struct sy_usage usage;
     const char *bad; /* a rule the emitted chunks broke */
 };
+
+/* Nothing of the answer in 'choices': no finish, and deltas of a role
+ * and empty members only (what an opening chunk may hold). */
+static bool
+no_answer(struct json_object *choices)
+{
+    size_t n = sy_adapter_is(choices, json_type_array)
+                   ? json_object_array_length(choices)
+                   : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(choices, i);
+        if (sy_adapter_get_str(c, "finish_reason") != NULL)
+            return false;
+        struct json_object *d = sy_adapter_get(c, "delta");
+        if (d == NULL)
+            continue;
+        if (!sy_adapter_is(d, json_type_object))
+            return false;
+        json_object_object_foreach(d, key, v)
+        {
+            if (strcmp(key, "role") == 0 || v == NULL)
+                continue;
+            if (json_object_is_type(v, json_type_string)
+                    ? json_object_get_string_len(v) != 0
+                    : !json_object_is_type(v, json_type_array) ||
+                          json_object_array_length(v) != 0)
+                return false;
+        }
+    }
+    return true;
+}
 
 static enum sy_err
 on_emit(void *ud, const struct sy_chunk *c)
@@ -35,8 +68,8 @@ on_emit(void *ud, const struct sy_chunk *c)
         sy_buf_puts(&cap->log, "DONE\n");
         return SY_OK;
     }
-    sy_buf_printf(&cap->log, "DATA%s%s ", c->usage_only ? " usage_only" : "",
-                  c->usage ? " usage" : "");
+    sy_buf_printf(&cap->log, "DATA%s%s%s ", c->usage_only ? " usage_only" : "",
+                  c->opening ? " opening" : "", c->usage ? " usage" : "");
     if (c->usage != NULL) {
         cap->usage = *c->usage;
         sy_buf_printf(&cap->log, "[%lld %lld %lld %lld %lld] ",
@@ -74,6 +107,12 @@ on_emit(void *ud, const struct sy_chunk *c)
         cap->bad = "usage_only must flag exactly the choices:[] chunks";
     if (c->usage_only && c->usage == NULL)
         cap->bad = "a usage_only chunk must carry .usage";
+    if (c->opening && !no_answer(choices))
+        cap->bad = "an opening chunk must carry nothing of the answer";
+    if (c->opening)
+        json_object_array_add(
+            cap->opening,
+            json_object_new_int((int)json_object_array_length(cap->chunks)));
     const char *obj = sy_adapter_get_str(o, "object");
     if (obj == NULL || strcmp(obj, "chat.completion.chunk") != 0)
         cap->bad = "chunk.object must be chat.completion.chunk";
@@ -102,6 +141,7 @@ stream_run(struct env *e, const char *body, size_t len, const size_t *cuts,
     memset(cap, 0, sizeof(*cap));
     sy_buf_init(&cap->log, 64u << 20);
     cap->chunks = json_object_new_array();
+    cap->opening = json_object_new_array();
 
     enum sy_err r = SY_OK;
     size_t at = 0;
@@ -133,6 +173,7 @@ capture_free(struct capture *cap)
 {
     sy_buf_free(&cap->log);
     json_object_put(cap->chunks);
+    json_object_put(cap->opening);
 }
 
 /* Check a 2xx streaming reply against expected.json (stream, done,
@@ -150,6 +191,10 @@ golden_check_stream(const struct tcase *tc, struct env *e,
     struct json_object *ws = sy_adapter_get(exp, "stream");
     if (ws != NULL)
         golden_expect_json("stream chunks", ws, whole.chunks);
+    /* "opening": the indexes of the chunks flagged opening, when given */
+    struct json_object *wo = sy_adapter_get(exp, "opening");
+    if (wo != NULL)
+        golden_expect_json("opening chunks", wo, whole.opening);
     struct json_object *wd = sy_adapter_get(exp, "done");
     bool want_done = wd == NULL || json_object_get_boolean(wd);
     if (whole.done != want_done)

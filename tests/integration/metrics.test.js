@@ -23,6 +23,7 @@ const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const h = require('./harness');
 
@@ -33,10 +34,61 @@ const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool']
     .find((p) => fs.existsSync(p));
 const CONF = path.join(__dirname, '..', '..', 'conf');
 
+/* A provider of timed streams, by the deployment's name (the first path
+ * segment): 'orole' (OpenAI type) sends the role with the first text,
+ * as Ollama and llama.cpp do, and the rest 1.2 s later; 'alate'
+ * (Anthropic) opens with message_start at once and sends its first text
+ * 400 ms later. */
+function sse(name, data) {
+    return `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
+function ochunk(delta, finish = null) {
+    return sse('', { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm-o',
+                     choices: [{ index: 0, delta, finish_reason: finish }] });
+}
+const TIMED = {
+    orole: (res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write(ochunk({ role: 'assistant', content: 'Hello' }));
+        setTimeout(() => res.end(ochunk({ content: ' world' }) + ochunk({}, 'stop') +
+            sse('', { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm-o', choices: [],
+                      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }) +
+            'data: [DONE]\n\n'), 1200);
+    },
+    alate: (res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write(sse('message_start', { type: 'message_start', message: {
+            id: 'msg_t', type: 'message', role: 'assistant', model: 'claude-x', content: [],
+            stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } }));
+        setTimeout(() => res.end(
+            sse('content_block_start', { type: 'content_block_start', index: 0,
+                                         content_block: { type: 'text', text: '' } }) +
+            sse('content_block_delta', { type: 'content_block_delta', index: 0,
+                                         delta: { type: 'text_delta', text: 'Hello' } }) +
+            sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+            sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' },
+                                   usage: { output_tokens: 2 } }) +
+            sse('message_stop', { type: 'message_stop' })), 400);
+    },
+};
+const timed = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+        const s = TIMED[req.url.split('/')[1]];
+        if (s) return s(res);
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        return res.end('{"error":{"message":"no scenario"}}');
+    });
+});
+
 function config(mockPort, redisUrl) {
+    const tp = timed.address().port;
     const cfg = h.gatewayConfig(mockPort, {
-        deployments: { ok: {}, f1: {}, f2: {}, hang: { timeouts: { first_byte_ms: 300 } }, tok: {} },
-        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'], 'g-hang': ['hang', 'f2'], 'g-tok': ['tok'] },
+        deployments: { ok: {}, f1: {}, f2: {}, hang: { timeouts: { first_byte_ms: 300 } }, tok: {},
+                       orole: { port: tp, model: 'm-o' },
+                       alate: { port: tp, type: 'anthropic', model: 'claude-x' } },
+        groups: { 'g-ok': ['ok'], 'g-fo': ['f1', 'f2'], 'g-hang': ['hang', 'f2'], 'g-tok': ['tok'],
+                  'g-orole': ['orole'], 'g-alate': ['alate'] },
         server: { processes: 2, threads: 4, admin_key_env: 'SY_T_METRICS_ADMIN' },
     });
     cfg.state = {
@@ -83,6 +135,7 @@ describe('GET /metrics', { skip: SKIP }, () => {
         h.request(base(), { path: p, headers, timeout: 10000 });
 
     before(async () => {
+        await new Promise((r) => timed.listen(0, '127.0.0.1', r));
         redis = new h.Redis(h.makeTmpDir('metrics-redis'));
         await redis.start();
         stack = new h.Stack({
@@ -95,6 +148,8 @@ describe('GET /metrics', { skip: SKIP }, () => {
     after(async () => {
         if (stack) await stack.stop();
         if (redis) await redis.stop();
+        timed.closeAllConnections();
+        await new Promise((r) => timed.close(r));
     }, { timeout: 30000 });
 
     test('refused without the admin key from an address outside metrics.allow', async () => {
@@ -180,6 +235,20 @@ describe('GET /metrics', { skip: SKIP }, () => {
         assert.equal(pt.status, 0, `promtool: ${pt.stdout}${pt.stderr}\n${body}`);
     });
 
+    /* The TTFT samples of 'lbl' added since scrape 'a', once 'n' have
+     * come (the counters reach Redis on the next refresh). */
+    async function ttftSince(a, lbl, n) {
+        const count = series('gen_ai_server_time_to_first_token_seconds_count', lbl);
+        const sum = series('gen_ai_server_time_to_first_token_seconds_sum', lbl);
+        let b;
+        for (let i = 0; i < 40; i++) {
+            await h.sleep(250);
+            b = parse((await scrape()).body);
+            if (delta(a, b, count) >= n) break;
+        }
+        return { b, count: delta(a, b, count), sum: delta(a, b, sum) };
+    }
+
     test('a first-byte time-out is a latency sample of at least its deadline (a hang is learned, not lost)', { timeout: 30000 }, async () => {
         const a = parse((await scrape()).body);
         await stack.mock.fault('hang', { stall: true });
@@ -190,16 +259,9 @@ describe('GET /metrics', { skip: SKIP }, () => {
         }
         await stack.mock.clearFaults();
         const lbl = { gen_ai_provider_name: 'p-hang', gen_ai_request_model: 'mock-model', deployment: 'hang' };
-        const count = series('gen_ai_server_time_to_first_token_seconds_count', lbl);
-        const sum = series('gen_ai_server_time_to_first_token_seconds_sum', lbl);
-        let b;
-        for (let i = 0; i < 40; i++) {
-            await h.sleep(250);
-            b = parse((await scrape()).body);
-            if (delta(a, b, count) >= 2) break;
-        }
-        assert.equal(delta(a, b, count), 2);
-        assert.ok(delta(a, b, sum) >= 0.6, `sum ${delta(a, b, sum)} s for two 300 ms time-outs`);
+        const { b, count, sum } = await ttftSince(a, lbl, 2);
+        assert.equal(count, 2);
+        assert.ok(sum >= 0.6, `sum ${sum} s for two 300 ms time-outs`);
         /* Still a provider failure for the breaker and the counters. */
         assert.equal(delta(a, b, series('switchyard_attempts_total', {
             group: 'g-hang', deployment: 'hang', provider: 'p-hang', outcome: 'SY_EUP_TIMEOUT',
@@ -216,16 +278,33 @@ describe('GET /metrics', { skip: SKIP }, () => {
         });
         assert.equal(r.status, 200, r.body);
         const lbl = { gen_ai_provider_name: 'p-tok', gen_ai_request_model: 'mock-model', deployment: 'tok' };
-        const count = series('gen_ai_server_time_to_first_token_seconds_count', lbl);
-        const sum = series('gen_ai_server_time_to_first_token_seconds_sum', lbl);
-        let b;
-        for (let i = 0; i < 40; i++) {
-            await h.sleep(250);
-            b = parse((await scrape()).body);
-            if (delta(a, b, count) >= 1) break;
-        }
-        assert.equal(delta(a, b, count), 1);
-        assert.ok(delta(a, b, sum) >= 0.35, `time to first token ${delta(a, b, sum)} s for a first content 400 ms after the role`);
+        const { count, sum } = await ttftSince(a, lbl, 1);
+        assert.equal(count, 1);
+        assert.ok(sum >= 0.35, `time to first token ${sum} s for a first content 400 ms after the role`);
+    });
+
+    /* One streamed request to 'group'; the TTFT sum it added to the
+     * series of deployment 'dep' (provider p-<dep>, model 'model'). */
+    async function ttftOf(group, dep, model) {
+        const a = parse((await scrape()).body);
+        const r = await h.chat(base(), { model: group, stream: true });
+        assert.equal(r.status, 200, r.body);
+        const lbl = { gen_ai_provider_name: `p-${dep}`, gen_ai_request_model: model, deployment: dep };
+        const { b, count, sum } = await ttftSince(a, lbl, 1);
+        assert.equal(count, 1, [...b.keys()].filter((k) => k.includes(dep)).join('\n'));
+        return { r, ttft: sum };
+    }
+
+    test('an OpenAI-type first chunk with the role and the first text is the first token', { timeout: 30000 }, async () => {
+        const { r, ttft } = await ttftOf('g-orole', 'orole', 'm-o');
+        assert.ok(r.body.includes('Hello') && r.body.includes(' world'), r.body);
+        assert.ok(ttft < 0.6, `time to first token ${ttft} s for a first chunk with text at once (the next came 1.2 s later)`);
+    });
+
+    test('an Anthropic first text 400 ms after message_start is the first token', { timeout: 30000 }, async () => {
+        const { r, ttft } = await ttftOf('g-alate', 'alate', 'claude-x');
+        assert.ok(r.body.includes('Hello'), r.body);
+        assert.ok(ttft >= 0.35, `time to first token ${ttft} s for a first text 400 ms after message_start`);
     });
 
     test('the Grafana dashboard in conf/ asks only for metrics the gateway exports', async () => {

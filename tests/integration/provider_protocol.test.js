@@ -15,11 +15,17 @@
  *  4. message_start then only pings until total_ms is a time-out (the
  *     role-only chunk is no answer): the next deployment answers;
  *  5. a completion count past the deployment's max_output_tokens is
- *     bounded by it;
+ *     bounded by it when the provider was sent a max_tokens; sent none,
+ *     an honest count past it (the model's own limit) is billed whole;
  *  6. chat caller: text after message_delta's stop_reason is a protocol
  *     failure (no content after the finish chunk);
  *  7. a streamed usage whose count is a string is not billed from its
- *     numbers only: the attempt is charged an estimate.
+ *     numbers only: the attempt is charged an estimate;
+ *  8. an OpenAI-type stream whose first chunk holds the role and the
+ *     first text (Ollama, llama.cpp), then only keep-alives until
+ *     total_ms, is an answer cut by total_ms (504
+ *     upstream_total_timeout, no failover), not a provider that never
+ *     answered.
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -94,6 +100,26 @@ const SCENARIOS = {
                 ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' },
                                       usage: { output_tokens: '5000' } }) + MSG_STOP);
     },
+    /* OpenAI type: role and first text in one chunk, then keep-alives */
+    textstall: (res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1,
+                                             model: 'm-o', choices: [{ index: 0,
+                                             delta: { role: 'assistant', content: 'Hello' },
+                                             finish_reason: null }] })}\n\n`);
+        const t = setInterval(() => { if (!res.destroyed) res.write(': keep-alive\n\n'); }, 200);
+        res.on('close', () => clearInterval(t));
+    },
+    /* Gemini: an honest long answer, no max_tokens sent (the model's
+     * own limit, past the configured one) */
+    gemlong: (res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({
+            candidates: [{ content: { role: 'model', parts: [{ text: 'x'.repeat(12000) }] }, finishReason: 'STOP', index: 0 }],
+            usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 3000, totalTokenCount: 3005 },
+            modelVersion: 'gemini-x', responseId: 'r2',
+        }));
+    },
     /* Gemini: a tiny answer billed as a huge completion */
     gemhuge: (res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -138,8 +164,11 @@ const stack = new h.Stack({
                 pingforever: { port, type: 'anthropic', model: 'claude-x',
                                timeouts: { idle_ms: 1000, total_ms: 2500 } },
                 textafter: { port, type: 'anthropic', model: 'claude-x' },
+                textstall: { port, model: 'm-o', timeouts: { idle_ms: 1000, total_ms: 2500 } },
                 strusage: { port, type: 'anthropic', model: 'claude-x' },
                 gemhuge: { port, type: 'gemini', model: 'gemini-x',
+                           capabilities: { context_window: 100000, max_output_tokens: 1000, streaming: false } },
+                gemlong: { port, type: 'gemini', model: 'gemini-x',
                            capabilities: { context_window: 100000, max_output_tokens: 1000, streaming: false } },
             },
             groups: {
@@ -147,13 +176,16 @@ const stack = new h.Stack({
                 'g-twostarts': ['twostarts', 'good'],
                 'g-deltafirst': ['deltafirst', 'good'],
                 'g-ping': ['pingforever', 'good'],
+                'g-textstall': ['textstall', 'good'],
                 'g-gem': ['gemhuge'],
+                'g-gemlong': ['gemlong'],
                 'g-textafter': ['textafter'],
                 'g-strusage': ['strusage'],
             },
             server: { usage_log: path.join(stack.dir, 'usage.log') },
         });
         cfg.deployments.gemhuge.price = { ...PRICE };
+        cfg.deployments.gemlong.price = { ...PRICE };
         cfg.deployments.strusage.price = { ...PRICE };
         return cfg;
     },
@@ -229,6 +261,17 @@ describe('an upstream that breaks its protocol', () => {
         assert.equal(r.json.choices[0].message.content, '{"ok":true}');
     });
 
+    it('one chunk of text then nothing until total_ms is an answer cut by total_ms, not failed over', async () => {
+        const n = requests.length;
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions', timeout: 15000,
+            body: { model: 'g-textstall', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.deepEqual(requests.slice(n), ['textstall'],
+                         `failed over as if nothing had come: ${r.status} ${r.body.slice(0, 300)}`);
+        assert.ok(r.body.includes('upstream_total_timeout'), `${r.status} ${r.body.slice(0, 400)}`);
+    });
+
     it('a completion count past max_output_tokens is not billed', async () => {
         const r = await h.request(stack.base('lighttpd'), {
             method: 'POST', path: '/v1/chat/completions',
@@ -240,6 +283,19 @@ describe('an upstream that breaks its protocol', () => {
         const ct = lines[0].completion_tokens;
         assert.ok(ct <= 1000, `billed ${ct} completion tokens (cost ${r.headers['x-switchyard-cost-usd']} USD) ` +
                               'for a max_tokens 16 request on a deployment whose output limit is 1000');
+    });
+
+    it('without max_tokens sent, an honest completion past max_output_tokens is billed whole', async () => {
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions',
+            body: { model: 'g-gemlong', messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        const lines = await usageLine(path.join(stack.dir, 'usage.log'), r.headers['x-request-id']);
+        assert.equal(lines.length, 1);
+        /* the provider was given no limit: it answers up to the model's
+         * own, which the configured 1000 understates */
+        assert.equal(lines[0].completion_tokens, 3000, JSON.stringify(lines[0]));
     });
 
     it('a chat caller gets no content after the finish chunk', async () => {
