@@ -618,15 +618,16 @@ stream_finish(struct anthropic_ctx *x)
         if (e != SY_OK)
             return e;
     }
-    /* A broken input is the provider's fault only where the answer says
-     * it is whole; a refusal or a stop reason added later may cut a
-     * tool's input like max_tokens does (a refused request is no
-     * protocol error to fail over from). */
-    static const char *const whole[] = { "tool_use", "end_turn",
-                                         "stop_sequence", "pause_turn", NULL };
+    /* A broken input is the provider's fault unless the answer says it
+     * was cut: by its length (max_tokens, the context window) or by a
+     * refusal (a refused request is no protocol error to fail over
+     * from). No stop reason at all is no excuse. */
+    static const char *const cut[] = { "max_tokens",
+                                       "model_context_window_exceeded",
+                                       "refusal", NULL };
     const char *fr = finish_of(x->stop_reason, x->json_tool);
-    if (x->bad_input && x->stop_reason != NULL &&
-        sy_adapter_str_in(x->stop_reason, whole))
+    if (x->bad_input &&
+        (x->stop_reason == NULL || !sy_adapter_str_in(x->stop_reason, cut)))
         return sy_adapter_proto(x->f, "the provider's tool_use input is not "
                                       "a JSON object");
     return emit_delta(x, NULL, fr);

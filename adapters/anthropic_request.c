@@ -646,6 +646,7 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
                       ? call->req->max_tokens
                       : sy_anthropic_conf(call)->default_max_tokens;
     json_object_object_add(body, "max_tokens", json_object_new_int64(max));
+    call->sent_max_tokens = max;
     e = build_messages(call, body);
     if (e != SY_OK)
         return e;

@@ -119,6 +119,11 @@ struct sy_adapter_call {
                                             classify and parse_response
                                             (rate-limit reset hints) */
     size_t nresp_headers;
+    /* Set by build_request when it sent an output limit of its own
+     * (Anthropic's default_max_tokens for a request without one); 0:
+     * the request's max_tokens, if any, went as it was. The core bounds
+     * a reported completion by what the provider was asked. */
+    int64_t sent_max_tokens;
 };
 
 struct sy_adapter {

@@ -669,17 +669,17 @@ sy_chat_json_free(void *obj)
  * produced: never negative; the prompt at most its context window plus
  * its output limit (SY_CHAT_MAX_TOKENS when they are unknown); the
  * completion and reasoning, when the provider was sent a max_tokens
- * ('limited': one within the deployment's output limit), at most that
- * output limit, else (the provider answers up to the model's own limit,
- * which a configured one may understate) the bound above, for each of
- * the n choices; cached within the prompt,
+ * ('sent_max'), at most that or the deployment's output limit if larger,
+ * else (the provider answers up to the model's own limit, which a
+ * configured one may understate) the bound above, for each of the n
+ * choices; cached within the prompt,
  * one-hour cache writes within the writes and reasoning within the
  * completion. A count of 2^63 would otherwise charge a key millions of
  * dollars. True when anything had to change (worth a warning: the
  * provider's report was impossible). */
 bool
 sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices,
-               bool limited)
+               int64_t sent_max)
 {
     int64_t lim = SY_CHAT_MAX_TOKENS;
     if (caps != NULL && caps->context_window > 0 &&
@@ -688,9 +688,14 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices,
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
     int64_t olim = lim;
-    if (limited && caps != NULL && caps->max_output_tokens > 0 &&
-        caps->max_output_tokens < (uint64_t)SY_CHAT_MAX_TOKENS)
-        olim = (int64_t)caps->max_output_tokens;
+    if (sent_max > 0) {
+        /* What the provider was asked, or the deployment's output limit
+         * if larger (whether thinking counts within max_tokens varies). */
+        olim = SY_MIN(sent_max, (int64_t)SY_CHAT_MAX_TOKENS);
+        if (caps != NULL && caps->max_output_tokens > 0)
+            olim = SY_MAX(olim, (int64_t)SY_MIN(caps->max_output_tokens,
+                                                (uint64_t)SY_CHAT_MAX_TOKENS));
+    }
     /* n choices produce up to n answers: completion counts scale. */
     int64_t out_lim = olim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
                                              (uint32_t)SY_CHAT_MAX_CHOICES);

@@ -200,7 +200,7 @@ bool sy_chat_chunk_text(const char *json, size_t len, struct sy_arena *a,
                         const char **text, size_t *tlen, bool *finished);
 struct sy_caps;
 bool sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps,
-                    uint32_t choices, bool limited);
+                    uint32_t choices, int64_t sent_max);
 void sy_chat_usage_from_json(const struct json_object *usage,
                              struct sy_usage *u);
 

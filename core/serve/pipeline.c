@@ -134,7 +134,20 @@ sy_pipeline_stream_finish(struct pctx *c, const char *cost_usd)
     sy_sink_flush(c->s);
 }
 
-/* Send the held first event, with the status and headers. */
+/* Hold one event until the answer shows (sy_pipeline_on_chunk): a
+ * native one as its bytes (whole SSE events, written as they came), a
+ * chat chunk after its length (each goes through the surface alone). */
+static enum sy_err
+hold_event(struct pctx *c, const char *data, size_t len)
+{
+    uint32_t n = (uint32_t)len;
+    if (!c->native &&
+        (len > UINT32_MAX || sy_buf_append(&c->held, &n, sizeof(n)) != SY_OK))
+        return SY_EUP_PROTO;
+    return sy_buf_append(&c->held, data, len) == SY_OK ? SY_OK : SY_EUP_PROTO;
+}
+
+/* Send the held events, with the status and headers. */
 enum sy_err
 sy_pipeline_release_held(struct pctx *c)
 {
@@ -143,8 +156,15 @@ sy_pipeline_release_held(struct pctx *c)
         sy_pipeline_send_head(
             c, 200, "text/event-stream",
             "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-    if (c->held.len > 0)
+    if (c->native && c->held.len > 0)
         e = write_event(c, sy_buf_cstr(&c->held), c->held.len);
+    for (size_t at = 0; !c->native && e == SY_OK && at < c->held.len;) {
+        uint32_t n;
+        memcpy(&n, c->held.data + at, sizeof(n));
+        at += sizeof(n);
+        e = write_event(c, c->held.data + at, n);
+        at += n;
+    }
     sy_buf_clear(&c->held);
     return e;
 }
@@ -203,10 +223,8 @@ count_chunk(struct pctx *c, const struct sy_chunk *ch)
      * the same rule (pipeline_hedge.c). Stamped at the opening, a
      * provider that opens and then stalls would look fast to the
      * latency windows and end the in-flight wait that drains a stalled
-     * deployment. A stream with no such event is stamped at its first
-     * event (attempt_close). */
-    if (!ch->usage_only && c->opening_us == 0)
-        c->opening_us = sy_now_us();
+     * deployment. A stream with no such event has its end as its
+     * first token (sy_state_record). */
     if (c->first_event_us == 0 && !ch->usage_only && !ch->opening) {
         c->first_event_us = sy_now_us();
         sy_inflight_wait_end(sy_state_inflight(c->w->state), c->dep->index,
@@ -333,19 +351,23 @@ sy_pipeline_on_chunk(void *ud, const struct sy_chunk *ch)
         !unfence_chunk(c, ch, &data, &len))
         return SY_EUP_PROTO;
     if (!c->s->headers_sent) {
-        /* The first event (usually the bare "role" delta) is held until a
-         * second one arrives: a provider that fails right after it can
-         * still be replaced by the next deployment, unseen. A native
-         * stream's opening events (message_start, content_block_start,
-         * ping) carry no answer yet: they are held until the first one
-         * that does, where a provider's early overload shows. */
-        bool opening = c->native && c->stream_chunks < 2;
+        /* Events that carry nothing of the answer yet are held until
+         * one that does: a provider that fails or stalls right after
+         * them can still be replaced by the next deployment (or a
+         * hedge), unseen. A chat stream's openings (the bare "role"
+         * delta; Azure's empty prompt_filter_results chunk before it)
+         * until its first token (count_chunk); a native stream's
+         * (message_start, content_block_start, ping) until the first
+         * event after its opening, where a provider's early overload
+         * shows. The held events are bounded (SY_MAX_HELD_EVENT): past
+         * that the stream is malformed. */
+        bool opening =
+            c->native ? c->stream_chunks < 2 : c->first_event_us == 0;
         if (!c->holding || opening) {
             if (!c->holding)
                 sy_buf_clear(&c->held);
             c->holding = true;
-            return sy_buf_append(&c->held, data, len) == SY_OK ? SY_OK
-                                                               : SY_EUP_PROTO;
+            return hold_event(c, data, len);
         }
         if (sy_pipeline_release_held(c) != SY_OK)
             return SY_ETRANSLATE;

@@ -132,7 +132,6 @@ attempt_begin(struct pctx *c, const char *api_key, struct sy_http_out *out,
     c->call.fail = f;
     c->attempt_start_us = sy_now_us();
     c->first_event_us = 0;
-    c->opening_us = 0;
     c->wait_slot = -1;
     memset(out, 0, sizeof(*out));
     /* A hedge's request is built apart: the first one's body may still
@@ -534,11 +533,12 @@ attempt_close(struct pctx *c, struct sy_attempt *a,
             sy_cost_micro_usd(&d->price, &a->usage, d->provider->markup_bp);
     if (c->w->state == NULL)
         return;
-    /* A stream with no event past its opening: the first token is
-     * taken at the opening. */
-    uint64_t first = c->first_event_us != 0 ? c->first_event_us : c->opening_us;
-    uint64_t ttft =
-        first > c->attempt_start_us ? first - c->attempt_start_us : 0;
+    /* A stream with no event past its opening: no first token, its end
+     * is taken (sy_state_record), not the opening, which would make a
+     * provider that opens and stalls look fast. */
+    uint64_t ttft = c->first_event_us > c->attempt_start_us
+                        ? c->first_event_us - c->attempt_start_us
+                        : 0;
     uint64_t out_tokens =
         c->usage.present ? (uint64_t)c->usage.completion_tokens : 0;
     /* A caller that went away says nothing about the deployment (the

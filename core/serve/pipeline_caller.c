@@ -234,9 +234,12 @@ sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
 bool
 sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
 {
-    bool limited = c->chat.max_tokens > 0;
-    bool changed = sy_usage_bound(u, &c->dep->caps,
-                                  sy_chat_req_choices(&c->chat), limited);
+    /* The output limit the provider was sent: the adapter's own, or
+     * the request's (clamped per attempt) as it went. */
+    int64_t sent = c->call.sent_max_tokens > 0 ? c->call.sent_max_tokens
+                                               : SY_MAX(c->chat.max_tokens, 0);
+    bool changed =
+        sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat), sent);
     if (!c->needs_set || c->r == NULL ||
         sy_caps_unpriced_field(&c->needs) != NULL)
         return changed;
@@ -247,7 +250,7 @@ sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
         return changed;
     u->prompt_tokens = (int64_t)in; /* < 2^40: bodies and counts bounded */
     /* The parts within the whole again (sy_usage_bound's rules). */
-    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat), limited);
+    sy_usage_bound(u, &c->dep->caps, sy_chat_req_choices(&c->chat), sent);
     return true;
 }
 

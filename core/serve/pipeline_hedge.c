@@ -185,21 +185,34 @@ healthy(const struct sy_route_entry *e)
     return e->why == NULL && !e->slow;
 }
 
+/* Is plan entry 'e' a hedge's peer: healthy, or still being learned
+ * when the plan was made but with a latency picture in 'views' now (the
+ * state's, refreshed by a pair that looks again for its delay:
+ * delay_known)? The delay is fitted on the first peer, and the hedge
+ * goes to a peer before any other candidate. */
+static bool
+peer(const struct sy_route_entry *e, const struct sy_dep_view *views)
+{
+    return healthy(e) ||
+           (views != NULL && e->learning && !e->exploring && !e->slow &&
+            sy_hedge_ttft_of(&views[e->d->index]).p95_ms > 0);
+}
+
 /* The next candidate of the plan its breaker lets through (a half-open
- * one's probe is left to a request of its own), a healthy one before
- * the others, or NULL. */
+ * one's probe is left to a request of its own), a peer before the
+ * others, or NULL. */
 static const struct sy_deployment *
-next_candidate(struct pctx *c)
+next_candidate(struct pctx *c, const struct sy_dep_view *views)
 {
     struct sy_worker *w = c->w;
     const char *token = sy_arena_printf(&w->arena, "req_%s%08xh", w->id_prefix,
                                         (unsigned)w->seq);
-    /* A healthy one first: a hedge on a deployment known to be slow
-     * (or still unknown) would rarely beat the first attempt. */
+    /* A peer first: a hedge on a deployment known to be slow (or still
+     * unknown) would rarely beat the first attempt. */
     for (size_t k = 0; k < 2 * c->plan->ncand; k++) {
         size_t j = k % c->plan->ncand;
         if (j <= c->plan_i ||
-            healthy(&c->plan->cand[j]) != (k < c->plan->ncand))
+            peer(&c->plan->cand[j], views) != (k < c->plan->ncand))
             continue;
         const struct sy_deployment *d = c->plan->cand[j].d;
         if (w->state == NULL)
@@ -390,7 +403,7 @@ hedge_start(void *ud, uint64_t *again_us)
         *again_us = ask_again_us(run, elapsed);
         return NULL;
     }
-    const struct sy_deployment *d = next_candidate(c);
+    const struct sy_deployment *d = next_candidate(c, run->views);
     if (d == NULL)
         return NULL;
     if (!sy_hedge_take_by(c->group, wall, rule)) {
@@ -525,8 +538,8 @@ sy_hedge_delay_moved_ms(uint32_t base_ms, const struct sy_dep_view *first,
 }
 
 /* The hedge delay of the first attempt (on 'first', 'views' NULL
- * without state): the shortest p95 of it and of the plan's healthy
- * candidates after it, moved to where a hedge on the first of those
+ * without state): the shortest p95 of it and of the plan's peers after
+ * it (peer()), moved to where a hedge on the first of those
  * (where the hedge goes unless its breaker refuses it then) would likely
  * answer first (sy_hedge_delay_moved_ms: a first deployment with no
  * picture yet is fitted on that one's), stretched as the group's share
@@ -540,16 +553,9 @@ hedge_delay(struct pctx *c, const struct sy_dep_view *views,
 {
     const struct sy_dep_view *peers[SY_ROUTE_MAX] = { 0 };
     size_t n = 0;
-    for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++) {
-        const struct sy_route_entry *e = &c->plan->cand[j];
-        const struct sy_dep_view *v = &views[e->d->index];
-        /* One still being learned when the plan was made, that has a
-         * picture now (a pair looking again for a delay: delay_known),
-         * is a peer as a learned one is. */
-        if (healthy(e) || (e->learning && !e->exploring && !e->slow &&
-                           sy_hedge_ttft_of(v).p95_ms > 0))
-            peers[n++] = v;
-    }
+    for (size_t j = c->plan_i + 1; views != NULL && j < c->plan->ncand; j++)
+        if (peer(&c->plan->cand[j], views))
+            peers[n++] = &views[c->plan->cand[j].d->index];
     const struct sy_hedge_conf *h = &c->group->hedge;
     uint32_t ms = sy_hedge_delay_plan_ms(h, first, peers, n);
     if (ms == 0 && views != NULL) {
@@ -599,7 +605,7 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     run->delay_ms = delay;
     run->base_ms = SY_MIN(base, delay);
     run->first_p95_ms = sy_hedge_ttft_of(v).p95_ms;
-    run->views = views; /* delay 0 (a cold start): looked for again */
+    run->views = views; /* refreshed when a delay is looked for again */
     run->uc[0] = uc;
     run->a[0] = a;
     run->f[0] = f;

@@ -111,7 +111,6 @@ struct pctx {
                                        breaker's half-open probe */
     uint64_t attempt_start_us;
     uint64_t first_event_us; /* the attempt's first token (pipeline.c) */
-    uint64_t opening_us;     /* its first stream event (the role) */
     int wait_slot; /* its wait for that event (state/inflight.h), or -1 */
     uint32_t probe_cut_ms;  /* an exploration probe given up this early
                               (pipeline_probe.c); 0: not cut */

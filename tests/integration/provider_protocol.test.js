@@ -56,6 +56,21 @@ const MSG_DELTA = ev('message_delta', { type: 'message_delta', delta: { stop_rea
                                         usage: { output_tokens: 5 } });
 const MSG_STOP = ev('message_stop', { type: 'message_stop' });
 
+function oc(choices, extra = {}) {
+    return `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm-o', choices, ...extra })}\n\n`;
+}
+
+/* An OpenAI-type stream that opens and stalls: 'openings' first (kept
+ * alive with comments until the gateway gives up). */
+function stallAfter(res, openings) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write(openings);
+    const t = setInterval(() => { if (!res.destroyed) res.write(': keep-alive\n\n'); }, 200);
+    res.on('close', () => clearInterval(t));
+}
+
+const lastBody = {};
+
 const SCENARIOS = {
     /* a well-formed answer: the backup deployment */
     good: (res) => {
@@ -120,6 +135,28 @@ const SCENARIOS = {
             modelVersion: 'gemini-x', responseId: 'r2',
         }));
     },
+    /* Azure-like: an empty prompt_filter_results chunk, the role, then
+     * nothing */
+    azstall: (res) => stallAfter(res, oc([], { prompt_filter_results: [] }) +
+        oc([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }])),
+    /* a tool_use input that is no JSON, message_stop with no stop reason */
+    badtool: (res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.end(START + ev('content_block_start', { type: 'content_block_start', index: 0,
+                                                    content_block: { type: 'tool_use', id: 'tu_1', name: 'f', input: {} } }) +
+                ev('content_block_delta', { type: 'content_block_delta', index: 0,
+                                            delta: { type: 'input_json_delta', partial_json: '{"a": tru' } }) +
+                ev('content_block_stop', { type: 'content_block_stop', index: 0 }) + MSG_STOP);
+    },
+    /* Anthropic, sent its default max_tokens (no caller one): a huge
+     * output count */
+    anthuge: (res, body) => {
+        lastBody.anthuge = body;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x',
+            content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn',
+            usage: { input_tokens: 5, output_tokens: 90000 } }));
+    },
     /* Gemini: a tiny answer billed as a huge completion */
     gemhuge: (res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -168,6 +205,10 @@ const stack = new h.Stack({
                 strusage: { port, type: 'anthropic', model: 'claude-x' },
                 gemhuge: { port, type: 'gemini', model: 'gemini-x',
                            capabilities: { context_window: 100000, max_output_tokens: 1000, streaming: false } },
+                azstall: { port, model: 'm-o', timeouts: { idle_ms: 1000, total_ms: 2500 } },
+                badtool: { port, type: 'anthropic', model: 'claude-x' },
+                anthuge: { port, type: 'anthropic', model: 'claude-x',
+                           capabilities: { context_window: 100000, max_output_tokens: 1000, streaming: false } },
                 gemlong: { port, type: 'gemini', model: 'gemini-x',
                            capabilities: { context_window: 100000, max_output_tokens: 1000, streaming: false } },
             },
@@ -179,6 +220,10 @@ const stack = new h.Stack({
                 'g-textstall': ['textstall', 'good'],
                 'g-gem': ['gemhuge'],
                 'g-gemlong': ['gemlong'],
+                'g-az': ['azstall', 'good'],
+                'g-azh': { deployments: ['azstall', 'good'], strategy: 'priority', hedge: { after_ms: 300, max_share: 0.5 } },
+                'g-badtool': ['badtool', 'good'],
+                'g-anthuge': ['anthuge'],
                 'g-textafter': ['textafter'],
                 'g-strusage': ['strusage'],
             },
@@ -186,6 +231,7 @@ const stack = new h.Stack({
         });
         cfg.deployments.gemhuge.price = { ...PRICE };
         cfg.deployments.gemlong.price = { ...PRICE };
+        cfg.deployments.anthuge.price = { ...PRICE };
         cfg.deployments.strusage.price = { ...PRICE };
         return cfg;
     },
@@ -296,6 +342,59 @@ describe('an upstream that breaks its protocol', () => {
         /* the provider was given no limit: it answers up to the model's
          * own, which the configured 1000 understates */
         assert.equal(lines[0].completion_tokens, 3000, JSON.stringify(lines[0]));
+    });
+
+    it('an empty chunk and the role, then a stall: held, so the next deployment answers', { timeout: 20000 }, async () => {
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions', timeout: 15000,
+            body: { model: 'g-az', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        assert.ok(r.body.includes('{\\"ok\\":true}') && !r.body.includes('upstream_timeout'),
+                  `the openings reached the caller, no failover: ${r.body.slice(-400)}`);
+    });
+
+    it('an empty chunk and the role, then a stall: hedged', { timeout: 20000 }, async () => {
+        const t0 = Date.now();
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions', timeout: 15000,
+            body: { model: 'g-azh', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        assert.match(r.headers['x-switchyard-route'], /hedge=won:good/);
+        assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+    });
+
+    it('a broken tool input with no stop reason is a protocol failure', async () => {
+        /* not streamed: the next deployment answers */
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions', timeout: 15000,
+            body: { model: 'g-badtool', messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        assert.equal(r.json.choices[0].message.content, '{"ok":true}', r.body.slice(0, 600));
+        /* streamed, the call already on its way to the caller: the stream
+         * ends with an error, not a finish */
+        const s = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions', timeout: 15000,
+            body: { model: 'g-badtool', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+        });
+        const finished = s.events.some((e) => e.json && Array.isArray(e.json.choices) &&
+                                             e.json.choices.some((c) => c.finish_reason));
+        assert.ok(!finished && s.body.includes('"error"'), s.body.slice(-600));
+    });
+
+    it('a completion is bounded by the max_tokens the adapter sent, not below it', async () => {
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/chat/completions',
+            body: { model: 'g-anthuge', messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body.slice(0, 300));
+        const sent = JSON.parse(lastBody.anthuge).max_tokens;
+        assert.ok(sent > 1000, `sent max_tokens ${sent}`);
+        const lines = await usageLine(path.join(stack.dir, 'usage.log'), r.headers['x-request-id']);
+        assert.equal(lines.length, 1);
+        assert.equal(lines[0].completion_tokens, sent, JSON.stringify(lines[0]));
     });
 
     it('a chat caller gets no content after the finish chunk', async () => {
