@@ -69,6 +69,9 @@ enum sy_err sy_anthropic_init(const char *type, const void *conf,
  * when it has none. Never NULL; borrowed from the config. */
 const struct anthropic_conf *sy_anthropic_conf(
     const struct sy_adapter_call *call);
+/* The max_tokens sent for a request without one: default_max_tokens
+ * within the deployment's output limit (anthropic_request.c). */
+int64_t sy_anthropic_default_max(const struct sy_adapter_call *call);
 
 /* anthropic_request.c: method, URL and headers of a Messages request
  * into 'out' (from the arena), with these anthropic-version and

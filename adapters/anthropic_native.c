@@ -223,14 +223,16 @@ native_body(struct sy_adapter_call *call, struct json_object *in,
      * none, and the provider's default when the caller gave none. */
     struct json_object *v = sy_adapter_get(in, "max_tokens");
     if (call->req->max_tokens > 0)
+        call->sent_max_tokens = call->req->max_tokens;
+    else if (v != NULL && json_object_is_type(v, json_type_int))
+        call->sent_max_tokens = json_object_get_int64(v);
+    else if (v == NULL)
+        call->sent_max_tokens = sy_anthropic_default_max(call);
+    if (call->sent_max_tokens > 0)
         json_object_object_add(body, "max_tokens",
-                               json_object_new_int64(call->req->max_tokens));
-    else if (v != NULL)
-        json_object_object_add(body, "max_tokens", json_object_get(v));
+                               json_object_new_int64(call->sent_max_tokens));
     else
-        json_object_object_add(
-            body, "max_tokens",
-            json_object_new_int64(sy_anthropic_conf(call)->default_max_tokens));
+        json_object_object_add(body, "max_tokens", json_object_get(v));
     for (size_t i = 0; i < SY_ARRAY_LEN(native_fields); i++) {
         if ((v = sy_adapter_get(in, native_fields[i])) == NULL)
             continue;

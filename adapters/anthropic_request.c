@@ -633,6 +633,17 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
     return SY_OK;
 }
 
+/* The max_tokens to send for a request without one (the API requires
+ * it): the provider's default_max_tokens, within the deployment's output
+ * limit, which the core reserved for. */
+int64_t
+sy_anthropic_default_max(const struct sy_adapter_call *call)
+{
+    int64_t max = sy_anthropic_conf(call)->default_max_tokens;
+    uint64_t lim = call->target->max_output_tokens;
+    return lim > 0 && (uint64_t)max > lim ? (int64_t)lim : max;
+}
+
 static enum sy_err
 anthropic_body(struct sy_adapter_call *call, struct json_object *body)
 {
@@ -642,9 +653,8 @@ anthropic_body(struct sy_adapter_call *call, struct json_object *body)
         return e;
     json_object_object_add(body, "model",
                            json_object_new_string(call->target->model));
-    int64_t max = call->req->max_tokens > 0
-                      ? call->req->max_tokens
-                      : sy_anthropic_conf(call)->default_max_tokens;
+    int64_t max = call->req->max_tokens > 0 ? call->req->max_tokens
+                                            : sy_anthropic_default_max(call);
     json_object_object_add(body, "max_tokens", json_object_new_int64(max));
     call->sent_max_tokens = max;
     e = build_messages(call, body);

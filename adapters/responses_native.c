@@ -207,11 +207,12 @@ native_body(struct sy_adapter_call *call, struct json_object *in,
      * from the caller's max_output_tokens); the caller's own when the
      * core has none. */
     v = sy_adapter_get(in, "max_output_tokens");
-    if (call->req->max_tokens > 0)
+    if (call->req->max_tokens > 0) {
+        call->sent_max_tokens =
+            sy_responses_output_limit(call->req->max_tokens);
         json_object_object_add(body, "max_output_tokens",
-                               json_object_new_int64(sy_responses_output_limit(
-                                   call->req->max_tokens)));
-    else if (v != NULL)
+                               json_object_new_int64(call->sent_max_tokens));
+    } else if (v != NULL)
         json_object_object_add(body, "max_output_tokens", json_object_get(v));
     for (size_t i = 0; i < SY_ARRAY_LEN(native_fields); i++)
         if ((v = sy_adapter_get(in, native_fields[i])) != NULL)

@@ -486,10 +486,13 @@ responses_body(struct sy_adapter_call *call, struct json_object *body)
     for (size_t i = 0; i < SY_ARRAY_LEN(same); i++)
         if ((v = sy_adapter_get(root, same[i])) != NULL)
             json_object_object_add(body, same[i], json_object_get(v));
-    if (call->req->max_tokens > 0)
+    if (call->req->max_tokens > 0) {
+        /* what was sent bounds the billed completion (core/api/chat.c) */
+        call->sent_max_tokens =
+            sy_responses_output_limit(call->req->max_tokens);
         json_object_object_add(body, "max_output_tokens",
-                               json_object_new_int64(sy_responses_output_limit(
-                                   call->req->max_tokens)));
+                               json_object_new_int64(call->sent_max_tokens));
+    }
     if ((v = sy_adapter_get(root, "reasoning_effort")) != NULL)
         json_object_object_add(
             body, "reasoning",

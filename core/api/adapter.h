@@ -54,10 +54,14 @@ struct sy_target {
     const struct sy_header_kv *headers; /* the provider's extra static
                                            request headers */
     size_t nheaders;
-    const void *adapter_conf; /* what the init slot made of the provider's
+    const void *adapter_conf;   /* what the init slot made of the provider's
                                  keys, or NULL (init not run) */
-    uint32_t allow_fields;    /* SY_FIELD_* bits: billed request fields the
+    uint32_t allow_fields;      /* SY_FIELD_* bits: billed request fields the
                                  deployment allows (core/api/caps.h) */
+    uint64_t max_output_tokens; /* the deployment's output limit, as the
+                                   core reserves and checks it (0:
+                                   unknown): an adapter's own default
+                                   stays within it */
 };
 
 /* The HTTP request an adapter builds. The core owns the storage: 'url'

@@ -669,10 +669,10 @@ sy_chat_json_free(void *obj)
  * produced: never negative; the prompt at most its context window plus
  * its output limit (SY_CHAT_MAX_TOKENS when they are unknown); the
  * completion and reasoning, when the provider was sent a max_tokens
- * ('sent_max'), at most that or the deployment's output limit if larger,
- * else (the provider answers up to the model's own limit, which a
- * configured one may understate) the bound above, for each of the n
- * choices; cached within the prompt,
+ * ('sent_max') and the output limit is known, at most that limit or
+ * what was sent if larger, else (the provider answers up to the model's
+ * own limit, which a configured one may understate) the bound above,
+ * for each of the n choices; cached within the prompt,
  * one-hour cache writes within the writes and reasoning within the
  * completion. A count of 2^63 would otherwise charge a key millions of
  * dollars. True when anything had to change (worth a warning: the
@@ -688,14 +688,13 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices,
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
     int64_t olim = lim;
-    if (sent_max > 0) {
-        /* What the provider was asked, or the deployment's output limit
-         * if larger (whether thinking counts within max_tokens varies). */
-        olim = SY_MIN(sent_max, (int64_t)SY_CHAT_MAX_TOKENS);
-        if (caps != NULL && caps->max_output_tokens > 0)
-            olim = SY_MAX(olim, (int64_t)SY_MIN(caps->max_output_tokens,
-                                                (uint64_t)SY_CHAT_MAX_TOKENS));
-    }
+    if (sent_max > 0 && caps != NULL && caps->max_output_tokens > 0)
+        /* The deployment's output limit, or what the provider was asked
+         * if larger (whether thinking counts within max_tokens varies);
+         * with the limit unknown, the bound above. */
+        olim = SY_MAX(SY_MIN(sent_max, (int64_t)SY_CHAT_MAX_TOKENS),
+                      (int64_t)SY_MIN(caps->max_output_tokens,
+                                      (uint64_t)SY_CHAT_MAX_TOKENS));
     /* n choices produce up to n answers: completion counts scale. */
     int64_t out_lim = olim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
                                              (uint32_t)SY_CHAT_MAX_CHOICES);

@@ -388,6 +388,7 @@ load_deployment(struct loader *l, const char *path, const char *name,
         .nheaders = d->provider->nheaders,
         .adapter_conf = d->provider->adapter_conf,
         .allow_fields = d->caps.allow_fields,
+        .max_output_tokens = d->caps.max_output_tokens,
     };
 }
 

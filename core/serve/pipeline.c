@@ -1,7 +1,8 @@
 /*
  * pipeline.c - what the caller sees of a provider's stream: each
- * canonical chunk relayed as one SSE event (the first held back so a
- * provider that fails at once can still be replaced unseen), buffered
+ * canonical chunk relayed as one SSE event (those before the first token
+ * held back so a provider that fails or stalls at once can still be
+ * replaced unseen), buffered
  * and checked when the group validates streams, or gathered into one
  * JSON reply for a caller that did not ask for a stream (api/assemble.c);
  * plus the helpers the attempt code shares (failure notes, classify).
@@ -141,10 +142,16 @@ static enum sy_err
 hold_event(struct pctx *c, const char *data, size_t len)
 {
     uint32_t n = (uint32_t)len;
-    if (!c->native &&
-        (len > UINT32_MAX || sy_buf_append(&c->held, &n, sizeof(n)) != SY_OK))
-        return SY_EUP_PROTO;
-    return sy_buf_append(&c->held, data, len) == SY_OK ? SY_OK : SY_EUP_PROTO;
+    if ((c->native || (len <= UINT32_MAX &&
+                       sy_buf_append(&c->held, &n, sizeof(n)) == SY_OK)) &&
+        sy_buf_append(&c->held, data, len) == SY_OK)
+        return SY_OK;
+    if (c->f.err == SY_OK) {
+        c->f.err = SY_EUP_PROTO;
+        c->f.message = "the provider's stream opened with more than 1 MiB "
+                       "of events before its answer";
+    }
+    return SY_EUP_PROTO;
 }
 
 /* Send the held events, with the status and headers. */

@@ -91,7 +91,7 @@ struct pctx {
     struct sy_upstream_call *uc;
     bool ct_checked;
     bool done_seen;
-    bool holding; /* the first event is held in 'held' */
+    bool holding; /* events before the answer are held in 'held' */
     struct sy_buf held;
     const struct sy_group *group;
     bool buffering;        /* contract "buffer": events wait in 'pending'
