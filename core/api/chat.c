@@ -730,6 +730,18 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
         return;
     struct json_object *d;
     u->present = true;
+    /* A count that is there but no number (a string, an object): the
+     * report says nothing that can be billed, and its numeric parts
+     * alone would bill part of the answer (a prompt of "5000" and a
+     * completion of 20 billed 20). All zeros: the attempt is charged an
+     * estimate (serve/pipeline_attempt.c usage_reported). */
+    static const char *const counts[] = { "prompt_tokens", "completion_tokens",
+                                          "total_tokens" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(counts); i++)
+        if (json_object_object_get_ex(usage, counts[i], &d) && d != NULL &&
+            !json_object_is_type(d, json_type_int) &&
+            !json_object_is_type(d, json_type_double))
+            return;
     u->prompt_tokens = int_at(usage, "prompt_tokens");
     u->completion_tokens = int_at(usage, "completion_tokens");
     u->total_tokens = int_at(usage, "total_tokens");

@@ -616,21 +616,26 @@ test_usage_from_json(void **state)
     assert_int_equal(u.total_tokens, 15);
     assert_int_equal(u.cached_tokens, 4);
     assert_int_equal(u.reasoning_tokens, 2);
+    /* A count that is no number: nothing of the report is used (an
+     * estimate is charged), not the other counts alone. */
+    usage_of(J("{'prompt_tokens':'5000','completion_tokens':20}"), &u);
+    assert_true(u.present);
+    assert_int_equal(u.completion_tokens, 0);
     /* Missing total: computed; missing details: 0. */
     usage_of(J("{'prompt_tokens':7,'completion_tokens':3}"), &u);
     assert_true(u.present);
     assert_int_equal(u.total_tokens, 10);
     assert_int_equal(u.cached_tokens, 0);
     assert_int_equal(u.reasoning_tokens, 0);
-    /* Wrong types and negative values read as 0; doubles are truncated. */
-    usage_of(J("{'prompt_tokens':'7','completion_tokens':-3,"
+    /* Null and negative values read as 0; doubles are truncated. */
+    usage_of(J("{'prompt_tokens':7.9,'completion_tokens':-3,"
                "'total_tokens':null,'prompt_tokens_details':null,"
                "'completion_tokens_details':{'reasoning_tokens':2.9}}"),
              &u);
     assert_true(u.present);
-    assert_int_equal(u.prompt_tokens, 0);
+    assert_int_equal(u.prompt_tokens, 7);
     assert_int_equal(u.completion_tokens, 0);
-    assert_int_equal(u.total_tokens, 0);
+    assert_int_equal(u.total_tokens, 7);
     assert_int_equal(u.reasoning_tokens, 2);
     /* Not an object, or absent: not present, all zero. */
     usage_of(NULL, &u);
