@@ -11,6 +11,7 @@
  */
 #include "base/sy.h"
 #include "anthropic_int.h"
+#include "api/caps.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -635,13 +636,16 @@ check_unsupported(struct sy_adapter_call *call, struct json_object *root)
 
 /* The max_tokens to send for a request without one (the API requires
  * it): the provider's default_max_tokens, within the deployment's output
- * limit, which the core reserved for. */
+ * limit (SY_OUTPUT_TOKENS_UNKNOWN when unknown), which the core reserved
+ * for. */
 int64_t
 sy_anthropic_default_max(const struct sy_adapter_call *call)
 {
     int64_t max = sy_anthropic_conf(call)->default_max_tokens;
-    uint64_t lim = call->target->max_output_tokens;
-    return lim > 0 && (uint64_t)max > lim ? (int64_t)lim : max;
+    uint64_t lim = call->target->max_output_tokens > 0
+                       ? call->target->max_output_tokens
+                       : SY_OUTPUT_TOKENS_UNKNOWN;
+    return (uint64_t)max > lim ? (int64_t)lim : max;
 }
 
 static enum sy_err

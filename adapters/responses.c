@@ -101,6 +101,16 @@ usage_of(struct json_object *uo, struct sy_usage *u)
     struct json_object *in = sy_adapter_get(uo, "input_tokens_details");
     struct json_object *out = sy_adapter_get(uo, "output_tokens_details");
     memset(u, 0, sizeof(*u));
+    /* A count that is there but no number: unusable, as none at all (an
+     * estimate is charged), not billed by its numeric parts alone. */
+    static const char *const counts[] = { "input_tokens", "output_tokens",
+                                          "total_tokens" };
+    for (size_t i = 0; i < SY_ARRAY_LEN(counts); i++) {
+        struct json_object *v = sy_adapter_get(uo, counts[i]);
+        if (v != NULL && !sy_adapter_is(v, json_type_int) &&
+            !sy_adapter_is(v, json_type_double))
+            return;
+    }
     u->present = true;
     sy_adapter_get_int(uo, "input_tokens", &u->prompt_tokens);
     sy_adapter_get_int(uo, "output_tokens", &u->completion_tokens);

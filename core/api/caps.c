@@ -68,9 +68,6 @@ static const struct {
 };
 #define SY_IMAGE_TOKENS_DEFAULT   3779
 #define SY_IMAGE_TOKENS_QWEN_HIGH 16384
-/* Output budget of a deployment whose limit is unknown and a request
- * without max_tokens: the largest common default of today's models. */
-#define SY_OUTPUT_TOKENS_UNKNOWN 32768
 
 /* Billed or retained request fields, in SY_FIELD_* bit order. 'priced':
  * the worst-case reservation covers what the field adds (n multiplies the

@@ -9,6 +9,12 @@
 
 #include "base/sy.h"
 
+/* Output budget of a deployment whose limit is unknown and a request
+ * without max_tokens: the largest common default of today's models.
+ * What the budget reserves then, what an adapter's own default stays
+ * within, and the least a completion is bounded by. */
+#define SY_OUTPUT_TOKENS_UNKNOWN 32768
+
 struct sy_caps {
     bool tools;
     bool parallel_tools;

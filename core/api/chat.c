@@ -669,10 +669,10 @@ sy_chat_json_free(void *obj)
  * produced: never negative; the prompt at most its context window plus
  * its output limit (SY_CHAT_MAX_TOKENS when they are unknown); the
  * completion and reasoning, when the provider was sent a max_tokens
- * ('sent_max') and the output limit is known, at most that limit or
- * what was sent if larger, else (the provider answers up to the model's
- * own limit, which a configured one may understate) the bound above,
- * for each of the n choices; cached within the prompt,
+ * ('sent_max'), at most the output limit (SY_OUTPUT_TOKENS_UNKNOWN when
+ * unknown) or what was sent if larger, else (the provider answers up
+ * to the model's own limit, which a configured one may understate) the
+ * bound above, for each of the n choices; cached within the prompt,
  * one-hour cache writes within the writes and reasoning within the
  * completion. A count of 2^63 would otherwise charge a key millions of
  * dollars. True when anything had to change (worth a warning: the
@@ -688,13 +688,16 @@ sy_usage_bound(struct sy_usage *u, const struct sy_caps *caps, uint32_t choices,
               (int64_t)SY_MIN(caps->max_output_tokens,
                               (uint64_t)SY_CHAT_MAX_TOKENS);
     int64_t olim = lim;
-    if (sent_max > 0 && caps != NULL && caps->max_output_tokens > 0)
-        /* The deployment's output limit, or what the provider was asked
-         * if larger (whether thinking counts within max_tokens varies);
-         * with the limit unknown, the bound above. */
+    if (sent_max > 0) {
+        /* The deployment's output limit (SY_OUTPUT_TOKENS_UNKNOWN when it
+         * is not known), or what the provider was asked if larger:
+         * whether thinking counts within max_tokens varies. */
+        uint64_t dl = caps != NULL && caps->max_output_tokens > 0
+                          ? caps->max_output_tokens
+                          : SY_OUTPUT_TOKENS_UNKNOWN;
         olim = SY_MAX(SY_MIN(sent_max, (int64_t)SY_CHAT_MAX_TOKENS),
-                      (int64_t)SY_MIN(caps->max_output_tokens,
-                                      (uint64_t)SY_CHAT_MAX_TOKENS));
+                      (int64_t)SY_MIN(dl, (uint64_t)SY_CHAT_MAX_TOKENS));
+    }
     /* n choices produce up to n answers: completion counts scale. */
     int64_t out_lim = olim * (int64_t)SY_MIN(SY_MAX(choices, 1u),
                                              (uint32_t)SY_CHAT_MAX_CHOICES);
@@ -729,12 +732,11 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
     if (usage == NULL || !json_object_is_type(usage, json_type_object))
         return;
     struct json_object *d;
-    u->present = true;
     /* A count that is there but no number (a string, an object): the
-     * report says nothing that can be billed, and its numeric parts
-     * alone would bill part of the answer (a prompt of "5000" and a
-     * completion of 20 billed 20). All zeros: the attempt is charged an
-     * estimate (serve/pipeline_attempt.c usage_reported). */
+     * report is unusable, as none at all (no usage chunk), and the
+     * attempt is charged an estimate (serve/pipeline_attempt.c): its
+     * numeric parts alone would bill part of the answer (a prompt of
+     * "5000" and a completion of 20 billed 20). */
     static const char *const counts[] = { "prompt_tokens", "completion_tokens",
                                           "total_tokens" };
     for (size_t i = 0; i < SY_ARRAY_LEN(counts); i++)
@@ -742,6 +744,7 @@ sy_chat_usage_from_json(const struct json_object *usage, struct sy_usage *u)
             !json_object_is_type(d, json_type_int) &&
             !json_object_is_type(d, json_type_double))
             return;
+    u->present = true;
     u->prompt_tokens = int_at(usage, "prompt_tokens");
     u->completion_tokens = int_at(usage, "completion_tokens");
     u->total_tokens = int_at(usage, "total_tokens");

@@ -227,11 +227,11 @@ sy_pipeline_worst_case_cost(const struct pctx *c, const struct sy_group *g)
  * request of that size can be billed (a prompt of 1e308 tokens for a
  * "hi" was billed 10 million). Not when the request uses a field that
  * adds tokens the body does not bound (web search results, unpriced:
- * caps.c). The completion stays within the deployment's output limit,
- * or the max_tokens the provider was sent if larger, when it was sent
- * one (sy_usage_bound); not within the caller's when smaller: whether a
- * provider's thinking counts within max_tokens varies. True when
- * anything changed. */
+ * caps.c). The completion stays within the deployment's output limit
+ * (SY_OUTPUT_TOKENS_UNKNOWN when unknown), or the max_tokens the
+ * provider was sent if larger, when it was sent one (sy_usage_bound);
+ * not within the caller's when smaller: whether a provider's thinking
+ * counts within max_tokens varies. True when anything changed. */
 bool
 sy_pipeline_usage_bound(const struct pctx *c, struct sy_usage *u)
 {

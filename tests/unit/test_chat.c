@@ -616,10 +616,10 @@ test_usage_from_json(void **state)
     assert_int_equal(u.total_tokens, 15);
     assert_int_equal(u.cached_tokens, 4);
     assert_int_equal(u.reasoning_tokens, 2);
-    /* A count that is no number: nothing of the report is used (an
-     * estimate is charged), not the other counts alone. */
+    /* A count that is no number: the report is unusable (an estimate is
+     * charged), not the other counts alone. */
     usage_of(J("{'prompt_tokens':'5000','completion_tokens':20}"), &u);
-    assert_true(u.present);
+    assert_false(u.present);
     assert_int_equal(u.completion_tokens, 0);
     /* Missing total: computed; missing details: 0. */
     usage_of(J("{'prompt_tokens':7,'completion_tokens':3}"), &u);

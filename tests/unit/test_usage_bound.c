@@ -74,12 +74,18 @@ test_usage_bound(void **state)
     struct sy_usage an = USAGE(1000, 90000, 91000, 0, 0);
     assert_true(sy_usage_bound(&an, &caps, 1, 4096));
     assert_int_equal(an.completion_tokens, 4096);
-    /* The output limit unknown: what was sent does not bound (the
-     * Responses API raises a max_output_tokens under 16 to 16). */
+    /* The output limit unknown: SY_OUTPUT_TOKENS_UNKNOWN, or what was
+     * sent if larger. */
     caps.max_output_tokens = 0;
-    struct sy_usage rs = USAGE(1000, 16, 1016, 0, 0);
-    assert_false(sy_usage_bound(&rs, &caps, 1, 5));
-    assert_int_equal(rs.completion_tokens, 16);
+    struct sy_usage rs = USAGE(1000, 20000, 21000, 0, 0);
+    assert_false(sy_usage_bound(&rs, &caps, 1, 100));
+    assert_int_equal(rs.completion_tokens, 20000);
+    rs = USAGE(1000, 1000000000, 1000001000, 0, 0);
+    assert_true(sy_usage_bound(&rs, &caps, 1, 100));
+    assert_int_equal(rs.completion_tokens, SY_OUTPUT_TOKENS_UNKNOWN);
+    rs = USAGE(1000, 1000000000, 1000001000, 0, 0);
+    assert_true(sy_usage_bound(&rs, &caps, 1, 50000));
+    assert_int_equal(rs.completion_tokens, 50000);
     caps.max_output_tokens = 16000;
 
     /* An ordinary report is left alone. */
