@@ -176,7 +176,7 @@ struct sy_stream_answer {
     struct sy_buf args[SY_STREAM_MAX_CALLS]; /* owned: tool arguments */
     char names[SY_STREAM_MAX_CALLS][72];     /* tool names */
     unsigned ncalls;
-    bool truncated;  /* finish_reason "length" */
+    bool truncated;  /* cut: finish_reason "length" or "content_filter" */
     bool overflowed; /* a piece did not fit: the rest was not gathered */
 };
 

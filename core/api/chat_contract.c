@@ -82,13 +82,29 @@ sy_chat_contract_overspent(const struct sy_chat_req *req)
     return req->rx_budget != NULL && req->rx_budget->spent;
 }
 
+/* Whether a finish reason says the answer was cut short: by the token
+ * limit ("length", which every deployment would cut at too) or by the
+ * provider's filter ("content_filter"). A cut answer's last part (its
+ * text, or the arguments of its last tool call) may stop anywhere: the
+ * caller reads the finish reason, as from the provider itself, and it
+ * is not held against the format. Failing over would bill another
+ * answer cut at the same limit (a coding agent writing a large file in
+ * one tool call) and then fail the request. */
+static bool
+finish_cut(const char *finish)
+{
+    return finish != NULL && (strcmp(finish, "length") == 0 ||
+                              strcmp(finish, "content_filter") == 0);
+}
+
 /* Check reply 'resp' against the output contract of 'req': with
  * response_format json_object / json_schema, the first choice's content
  * must be JSON (a markdown fence around it is removed, and the reply
  * rewritten) matching the schema; every tool call's arguments must be
  * JSON matching its tool's parameters. A refusal (message.refusal) or a
- * reply cut by the token limit is not held against the format. Returns
- * true when the contract holds; else a short message in 'err'. */
+ * cut reply (finish_cut: its content, and its last tool call's
+ * arguments) is not held against the format. Returns true when the
+ * contract holds; else a short message in 'err'. */
 bool
 sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
                       unsigned max_depth, struct sy_arena *a, char *err,
@@ -103,10 +119,15 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
     c0 = json_object_array_get_idx(choices, 0);
     if (!json_object_object_get_ex(c0, "message", &msg))
         return true;
+    bool cut = json_object_object_get_ex(c0, "finish_reason", &v) &&
+               json_object_is_type(v, json_type_string) &&
+               finish_cut(json_object_get_string(v));
     struct json_object *calls;
     if (json_object_object_get_ex(msg, "tool_calls", &calls) &&
         json_object_is_type(calls, json_type_array)) {
         size_t n = json_object_array_length(calls);
+        if (cut && n > 0)
+            n--; /* the last call is where the answer was cut */
         for (size_t i = 0; i < n; i++) {
             struct json_object *call = json_object_array_get_idx(calls, i);
             struct json_object *fn, *name, *args;
@@ -125,12 +146,8 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
             }
         }
     }
-    if (req->response_format == SY_FORMAT_TEXT)
+    if (req->response_format == SY_FORMAT_TEXT || cut)
         return true;
-    if (json_object_object_get_ex(c0, "finish_reason", &v) &&
-        json_object_is_type(v, json_type_string) &&
-        strcmp(json_object_get_string(v), "length") == 0)
-        return true; /* cut by max_tokens: every deployment would cut it */
     if (json_object_object_get_ex(msg, "refusal", &v) &&
         json_object_is_type(v, json_type_string))
         return true;
@@ -256,8 +273,8 @@ parse_chunk(const char *json, size_t len)
 }
 
 /* Gather what a chat.completion.chunk adds to the answer (first choice:
- * text, tool call fragments, a "length" finish). Returns true when the
- * chunk carried text content. */
+ * text, tool call fragments, a finish that cut it). Returns true when
+ * the chunk carried text content. */
 bool
 sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
 {
@@ -284,7 +301,7 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
         }
         if (json_object_object_get_ex(c0, "finish_reason", &v) &&
             json_object_is_type(v, json_type_string) &&
-            strcmp(json_object_get_string(v), "length") == 0)
+            finish_cut(json_object_get_string(v)))
             s->truncated = true;
     }
     json_object_put(o);
@@ -292,10 +309,10 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
 }
 
 /* Check a whole streamed answer against the request's contract: tool
- * arguments against their tool's parameters; for JSON formats, the text
- * (unless the model called tools instead, or the answer was cut by the
- * token limit, which another deployment would cut too). '*fenced' says
- * the text was JSON inside a markdown fence. */
+ * arguments against their tool's parameters (but for the last call of a
+ * cut answer, finish_cut); for JSON formats, the text (unless the model
+ * called tools instead, or the answer was cut). '*fenced' says the text
+ * was JSON inside a markdown fence. */
 bool
 sy_chat_stream_contract(const struct sy_chat_req *req,
                         const struct sy_stream_answer *s, unsigned max_depth,
@@ -310,7 +327,8 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
                  s->content.max);
         return false;
     }
-    for (unsigned i = 0; i < s->ncalls; i++) {
+    unsigned whole = s->truncated && s->ncalls > 0 ? s->ncalls - 1 : s->ncalls;
+    for (unsigned i = 0; i < whole; i++) {
         char why[200];
         if (!check_call(req, s->names[i], sy_buf_cstr(&s->args[i]),
                         s->args[i].len, max_depth, why, sizeof(why))) {
