@@ -41,10 +41,17 @@ static const char *const caller_codes[] = { "invalid_prompt",
                                             "invalid_request_error",
                                             NULL };
 
+/* Codes that say the provider refused the gateway's key or account,
+ * not the request: an auth failure (the key is parked, the next one or
+ * the next deployment answers), never the caller's 400. */
+static const char *const auth_codes[] = { "invalid_api_key",
+                                          "invalid_organization",
+                                          "account_deactivated", NULL };
+
 /* The HTTP status a failure reported inside a 200 reply or stream
- * stands for, from its code (or its type when it has none): rate limits
- * 429, timeouts 504, the request's fault 400, anything else (server
- * errors, codes added later) 500. */
+ * stands for, from its code (or its type when it has none): the key
+ * refused 401, rate limits 429, timeouts 504, the request's fault 400,
+ * anything else (server errors, codes added later) 500. */
 static int
 status_of_error(struct json_object *err)
 {
@@ -53,6 +60,8 @@ status_of_error(struct json_object *err)
         code = sy_adapter_get_str(err, "type");
     if (code == NULL)
         return 500;
+    if (sy_adapter_str_in(code, auth_codes))
+        return 401;
     if (strcmp(code, "rate_limit_exceeded") == 0 ||
         strcmp(code, "insufficient_quota") == 0 ||
         strcmp(code, "tokens") == 0 || strcmp(code, "requests") == 0)

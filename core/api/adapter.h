@@ -130,6 +130,13 @@ struct sy_adapter_call {
     int64_t sent_max_tokens;
 };
 
+/* Hide in 'f' (message, code, param) every piece of the call's API key
+ * that it quotes (base/secret_redact.h): the core runs it on each
+ * failure an adapter reports, before the failure reaches a caller, a
+ * log line or a span. A provider that rejects a key may quote it whole. */
+void sy_failure_redact(struct sy_failure *f,
+                       const struct sy_adapter_call *call);
+
 struct sy_adapter {
     unsigned abi;                 /* SY_ADAPTER_ABI */
     const char *name;             /* provider "type" in the config */

@@ -240,5 +240,7 @@ sy_sse_stream_feed(const struct sy_adapter *ad, struct sy_adapter_call *call,
     }
     if (e == SY_OK && len == 0)
         e = ad->stream_event(call, NULL, emit, ud, f);
+    if (f->err != SY_OK)
+        sy_failure_redact(f, call); /* an error event may quote the key */
     return e;
 }

@@ -447,6 +447,7 @@ sy_pipeline_classify(struct pctx *c, struct sy_upstream_call *uc,
         f->retry_after_ms = uc->retry_after_ms;
     if (f->message == NULL)
         f->message = sy_arena_printf(&c->w->arena, "HTTP %d", uc->status);
+    sy_failure_redact(f, &c->call); /* "Incorrect API key provided: ..." */
 }
 
 /* Send a buffered, checked stream: the status and headers, then every

@@ -302,6 +302,8 @@ on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     } else {
         e = ad->parse_response(&c->call, sy_buf_cstr(&uc->body), uc->body.len,
                                &resp, f);
+        if (e != SY_OK)
+            sy_failure_redact(f, &c->call); /* an error object in a 200 */
     }
     if (e == SY_OK) {
         take_usage(c, &resp.usage);

@@ -223,6 +223,8 @@ on_reply(struct pctx *c, struct sy_upstream_call *uc, struct sy_failure *f)
     memset(&resp, 0, sizeof(resp));
     enum sy_err e = d->provider->adapter->parse_embed(
         &c->call, sy_buf_cstr(&uc->body), uc->body.len, &resp, f);
+    if (e != SY_OK)
+        sy_failure_redact(f, &c->call);
     const char *why = NULL;
     if (e == SY_OK) {
         /* Reported usage is paid, even for vectors that do not fit. */

@@ -15,9 +15,9 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const path = require('node:path');
 const h = require('./harness');
+const { ScenarioProvider } = require('./scenario_provider');
 
 function ev(name, data) {
     return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -81,56 +81,42 @@ const SCENARIOS = {
     },
 };
 
-const requests = [];
-const provider = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-        const name = req.url.split('/')[1];
-        requests.push(name);
-        const s = SCENARIOS[name];
-        if (!s) {
-            res.writeHead(404, { 'Content-Type': 'application/json' });
-            res.end('{"error":{"type":"not_found_error","message":"no scenario"}}');
-            return;
-        }
-        s(res);
-    });
-});
+const provider = new ScenarioProvider(SCENARIOS);
 
-let port = 0;
 const NOSTREAM = { streaming: false };
 const stack = new h.Stack({
     tag: 'contract-cut',
     mock: false,
     servers: ['lighttpd'],
-    config: () => h.gatewayConfig(1, {
-        deployments: {
-            antcut: { port, type: 'anthropic', model: 'claude-x' },
-            antdone: { port, type: 'anthropic', model: 'claude-x' },
-            oacut: { port, model: 'm-o', capabilities: NOSTREAM },
-            oadone: { port, model: 'm-o', capabilities: NOSTREAM },
-            good: { port, model: 'm-o', capabilities: NOSTREAM },
-        },
-        groups: {
-            'g-antcut': { deployments: ['antcut', 'good'], strategy: 'priority' },
-            'g-antdone': { deployments: ['antdone', 'good'], strategy: 'priority' },
-            'g-oacut': { deployments: ['oacut', 'good'], strategy: 'priority' },
-            'g-oadone': { deployments: ['oadone', 'good'], strategy: 'priority' },
-        },
-        server: { usage_log: path.join(stack.dir, 'usage.log') },
-    }),
+    config: () => {
+        const port = provider.port;
+        return h.gatewayConfig(1, {
+            deployments: {
+                antcut: { port, type: 'anthropic', model: 'claude-x' },
+                antdone: { port, type: 'anthropic', model: 'claude-x' },
+                oacut: { port, model: 'm-o', capabilities: NOSTREAM },
+                oadone: { port, model: 'm-o', capabilities: NOSTREAM },
+                good: { port, model: 'm-o', capabilities: NOSTREAM },
+            },
+            groups: {
+                'g-antcut': { deployments: ['antcut', 'good'], strategy: 'priority' },
+                'g-antdone': { deployments: ['antdone', 'good'], strategy: 'priority' },
+                'g-oacut': { deployments: ['oacut', 'good'], strategy: 'priority' },
+                'g-oadone': { deployments: ['oadone', 'good'], strategy: 'priority' },
+            },
+            server: { usage_log: path.join(stack.dir, 'usage.log') },
+        });
+    },
 });
 
 before(async () => {
-    await new Promise((r) => provider.listen(0, '127.0.0.1', r));
-    port = provider.address().port;
+    await provider.start();
     await stack.start();
 }, { timeout: 60000 });
 
 after(async () => {
     await stack.stop();
-    provider.closeAllConnections();
-    await new Promise((r) => provider.close(r));
+    await provider.stop();
 }, { timeout: 30000 });
 
 const WRITE = {
@@ -159,12 +145,7 @@ function chat(model) {
     });
 }
 
-/* The provider requests made while 'fn' ran. */
-async function calls(fn) {
-    const from = requests.length;
-    const r = await fn();
-    return { r, made: requests.slice(from) };
-}
+const calls = (fn) => provider.during(fn);
 
 describe('an answer cut inside a tool call', () => {
     it('reaches a streaming Messages caller with stop_reason max_tokens, from one attempt', async () => {

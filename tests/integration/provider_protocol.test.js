@@ -32,9 +32,9 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const path = require('node:path');
 const h = require('./harness');
+const { ScenarioProvider } = require('./scenario_provider');
 
 function ev(name, data) {
     return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -168,30 +168,16 @@ const SCENARIOS = {
     },
 };
 
-const requests = [];
-const provider = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-        const name = req.url.split('/')[1];
-        requests.push(name);
-        const s = SCENARIOS[name];
-        if (!s) {
-            res.writeHead(404, { 'Content-Type': 'application/json' });
-            res.end('{"error":{"type":"not_found_error","message":"no scenario"}}');
-            return;
-        }
-        s(res, body);
-    });
-});
+/* The provider: the body of each request goes to its scenario. */
+const provider = new ScenarioProvider(SCENARIOS);
 
-let port = 0;
 const PRICE = { input_per_mtok: 1, output_per_mtok: 10 };
 const stack = new h.Stack({
     tag: 'provider-protocol',
     mock: false,
     servers: ['lighttpd'],
     config: () => {
+        const port = provider.port;
         const cfg = h.gatewayConfig(1, {
             deployments: {
                 good: { port, type: 'anthropic', model: 'claude-x' },
@@ -238,14 +224,13 @@ const stack = new h.Stack({
 });
 
 before(async () => {
-    await new Promise((r) => provider.listen(0, '127.0.0.1', r));
-    port = provider.address().port;
+    await provider.start();
     await stack.start();
 }, { timeout: 60000 });
+
 after(async () => {
     await stack.stop();
-    provider.closeAllConnections();
-    await new Promise((r) => provider.close(r));
+    await provider.stop();
 }, { timeout: 30000 });
 
 const HEADERS = { 'anthropic-version': '2023-06-01', 'x-api-key': 'anything' };
@@ -308,12 +293,12 @@ describe('an upstream that breaks its protocol', () => {
     });
 
     it('one chunk of text then nothing until total_ms is an answer cut by total_ms, not failed over', async () => {
-        const n = requests.length;
+        const n = provider.requests.length;
         const r = await h.request(stack.base('lighttpd'), {
             method: 'POST', path: '/v1/chat/completions', timeout: 15000,
             body: { model: 'g-textstall', stream: true, messages: [{ role: 'user', content: 'hi' }] },
         });
-        assert.deepEqual(requests.slice(n), ['textstall'],
+        assert.deepEqual(provider.requests.slice(n), ['textstall'],
                          `failed over as if nothing had come: ${r.status} ${r.body.slice(0, 300)}`);
         assert.ok(r.body.includes('upstream_total_timeout'), `${r.status} ${r.body.slice(0, 400)}`);
     });
