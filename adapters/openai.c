@@ -29,12 +29,19 @@ struct openai_ctx {
     int64_t created;
     bool usage_chunk_seen; /* the provider sent a "choices": [] chunk */
     bool done;             /* [DONE] seen: later events are ignored */
-    /* the choices seen, and those with a finish_reason, by index (up to
-     * SY_CHAT_MAX_CHOICES); 'odd': an index out of that range */
-    uint64_t seen[2], fin[2];
-    bool odd;
+    /* the choices seen, by index (below the request's n, at most
+     * SY_CHAT_MAX_CHOICES), and the finish_reason of each: 0 none yet,
+     * else 1 + its place in finish_names */
+    uint64_t seen[2];
+    uint8_t fin[SY_CHAT_MAX_CHOICES];
     unsigned events;
 };
+
+/* The finish_reasons callers' SDKs know; normalise_finish maps the
+ * others or fails them. */
+static const char *const finish_names[] = { "stop",          "length",
+                                            "tool_calls",    "content_filter",
+                                            "function_call", NULL };
 
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
@@ -46,9 +53,6 @@ struct openai_ctx {
 static int
 normalise_finish(struct json_object *o)
 {
-    static const char *const standard[] = { "stop",          "length",
-                                            "tool_calls",    "content_filter",
-                                            "function_call", NULL };
     struct json_object *choices = sy_adapter_get(o, "choices");
     if (!sy_adapter_is(choices, json_type_array))
         return 0;
@@ -57,7 +61,7 @@ normalise_finish(struct json_object *o)
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(choices, i);
         const char *fr = sy_adapter_get_str(c, "finish_reason");
-        if (fr == NULL || sy_adapter_str_in(fr, standard))
+        if (fr == NULL || sy_adapter_str_in(fr, finish_names))
             continue;
         if (strcmp(fr, "model_length") != 0)
             return -1;
@@ -89,6 +93,49 @@ read_usage(struct json_object *u, struct sy_usage *out)
     return true;
 }
 
+/* The number of choices the request asked for: a choice index at or
+ * above it is none the caller wanted, and the Messages and Responses
+ * surfaces, which read choice 0 only, would answer empty but billed. */
+static uint32_t
+choices_asked(const struct sy_adapter_call *call)
+{
+    return call->req != NULL ? sy_chat_req_choices(call->req)
+                             : SY_CHAT_MAX_CHOICES;
+}
+
+/* Fail (SY_EUP_PROTO) choice index 'k' when it is not one of the
+ * request's 'n' choices. */
+static enum sy_err
+check_index(struct sy_adapter_call *call, int64_t k, uint32_t n,
+            struct sy_failure *f)
+{
+    if (k >= 0 && k < (int64_t)n)
+        return SY_OK;
+    sy_adapter_proto(f, "the provider sent a choice index out of range");
+    f->message = sy_arena_printf(call->arena,
+                                 "the provider sent choice index %lld, "
+                                 "the request asked for %u choice(s)",
+                                 (long long)k, n);
+    return f->err;
+}
+
+/* Every choice of reply 'choices' has an index the request asked for
+ * (its place in the array when it has none). */
+static enum sy_err
+check_reply_indexes(struct sy_adapter_call *call, struct json_object *choices,
+                    struct sy_failure *f)
+{
+    uint32_t n = choices_asked(call);
+    size_t len = json_object_array_length(choices);
+    for (size_t i = 0; i < len; i++) {
+        int64_t k = (int64_t)i;
+        sy_adapter_get_int(json_object_array_get_idx(choices, i), "index", &k);
+        if (check_index(call, k, n, f) != SY_OK)
+            return f->err;
+    }
+    return SY_OK;
+}
+
 static enum sy_err
 openai_parse_response(struct sy_adapter_call *call, const char *body,
                       size_t len, struct sy_chat_resp *resp,
@@ -109,6 +156,8 @@ openai_parse_response(struct sy_adapter_call *call, const char *body,
     struct json_object *v = sy_adapter_get(root, "choices");
     if (!sy_adapter_is(v, json_type_array) || json_object_array_length(v) == 0)
         return sy_adapter_proto(f, "the provider's reply has no choices");
+    if (check_reply_indexes(call, v, f) != SY_OK)
+        return f->err;
     int fin = normalise_finish(root);
     if (fin < 0)
         return sy_adapter_proto(f, "the provider ended the generation with "
@@ -230,37 +279,144 @@ stream_done(struct openai_ctx *x)
     return sy_adapter_emit_done(x->emit, x->emit_ud);
 }
 
-/* Note the choices of chunk 'o' in 'x': seen, and finished. */
-static void
-note_choices(struct openai_ctx *x, struct json_object *o)
+/* Does delta 'd' carry part of the answer (text, refusal, a tool call)?
+ * A role, empty members or Azure's content_filter_results do not. */
+static bool
+delta_has_answer(struct json_object *d)
+{
+    static const char *const answer[] = { "content", "refusal", "tool_calls",
+                                          "function_call", NULL };
+    for (size_t i = 0; answer[i] != NULL; i++) {
+        struct json_object *v = sy_adapter_get(d, answer[i]);
+        if (v != NULL && !delta_member_empty(v))
+            return true;
+    }
+    return false;
+}
+
+/* 1 + the place of finish_reason 'fr' (normalised) in finish_names. */
+static uint8_t
+finish_code(const char *fr)
+{
+    uint8_t i = 0;
+    while (finish_names[i] != NULL && strcmp(finish_names[i], fr) != 0)
+        i++;
+    return (uint8_t)(i + 1);
+}
+
+/* Fail the stream with 'message' about choice 'k'. */
+static enum sy_err
+choice_proto(struct openai_ctx *x, int64_t k, const char *message)
+{
+    sy_adapter_proto(x->f, message);
+    x->f->message = sy_arena_printf(x->call->arena, "choice %lld: %s",
+                                    (long long)k, message);
+    return x->f->err;
+}
+
+/* Judge and note choice 'c' (index 'k', in range) of a chunk. Once a
+ * choice finished, an answer part for it, or another finish_reason,
+ * is a broken stream: relayed, the caller would get text past the end,
+ * or an answer whose end the provider contradicts. */
+static enum sy_err
+take_choice(struct openai_ctx *x, struct json_object *c, int64_t k)
+{
+    x->seen[k / 64] |= 1ull << (k % 64);
+    if (x->fin[k] != 0 && delta_has_answer(sy_adapter_get(c, "delta")))
+        return choice_proto(x, k,
+                            "the provider sent more of the answer "
+                            "after its finish_reason");
+    const char *fr = sy_adapter_get_str(c, "finish_reason");
+    if (fr == NULL)
+        return SY_OK;
+    uint8_t code = finish_code(fr);
+    if (x->fin[k] != 0 && x->fin[k] != code)
+        return choice_proto(x, k,
+                            "the provider sent a second, different "
+                            "finish_reason");
+    x->fin[k] = code;
+    return SY_OK;
+}
+
+/* Judge and note the choices of chunk 'o' (finish_reasons normalised):
+ * each must be one the request asked for, and keep to its end. */
+static enum sy_err
+take_choices(struct openai_ctx *x, struct json_object *o)
 {
     struct json_object *choices = sy_adapter_get(o, "choices");
     size_t n = sy_adapter_is(choices, json_type_array)
                    ? json_object_array_length(choices)
                    : 0;
+    uint32_t asked = choices_asked(x->call);
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(choices, i);
         int64_t k = (int64_t)i;
         sy_adapter_get_int(c, "index", &k);
-        if (k < 0 || k >= 128) {
-            x->odd = true;
-            continue;
-        }
-        x->seen[k / 64] |= 1ull << (k % 64);
-        if (sy_adapter_get_str(c, "finish_reason") != NULL)
-            x->fin[k / 64] |= 1ull << (k % 64);
+        if (check_index(x->call, k, asked, x->f) != SY_OK ||
+            take_choice(x, c, k) != SY_OK)
+            return x->f->err;
     }
+    return SY_OK;
 }
 
-/* Is the answer whole without [DONE]? Every choice seen finished, and
- * the usage came (a stream cut after one of n choices, or before its
- * usage chunk, is not). */
+/* Did the answer end? Choice 0 came, and every choice seen finished.
+ * OpenAI, Azure, DeepSeek, Mistral, vLLM, llama.cpp and Ollama all put
+ * a finish_reason on the last chunk of each choice: without it the
+ * answer may be cut, even when [DONE] follows. */
+static bool
+answer_ended(const struct openai_ctx *x)
+{
+    if ((x->seen[0] & 1u) == 0)
+        return false;
+    for (int k = 0; k < SY_CHAT_MAX_CHOICES; k++)
+        if ((x->seen[k / 64] >> (k % 64) & 1u) != 0 && x->fin[k] == 0)
+            return false;
+    return true;
+}
+
+/* Is the answer whole without [DONE]? It ended, and the usage came (a
+ * stream cut after one of n choices, or before its usage chunk, is
+ * not). */
 static bool
 answer_whole(const struct openai_ctx *x)
 {
-    return !x->odd && (x->seen[0] | x->seen[1]) != 0 &&
-           x->seen[0] == x->fin[0] && x->seen[1] == x->fin[1] &&
-           x->usage.present;
+    return answer_ended(x) && x->usage.present;
+}
+
+/* Usage 'u' of chunk 'o' into x->usage: per count, the larger of this
+ * and the earlier reports. A provider's later report should be
+ * cumulative; taking a smaller one would bill less than the provider
+ * once claimed. 'u' is then replaced in 'o' by what is billed, so a
+ * caller reads what it pays. Returns true when 'o' changed. */
+static bool
+take_usage(struct openai_ctx *x, struct json_object *o, struct json_object *u)
+{
+    struct sy_usage now, *m = &x->usage;
+    memset(&now, 0, sizeof(now));
+    bool changed = read_usage(u, &now);
+    if (!now.present || !m->present) {
+        if (now.present)
+            *m = now;
+        return changed;
+    }
+    bool raised = false; /* an earlier report was larger */
+#define TAKE_MAX(field)                                         \
+    do {                                                        \
+        raised = raised || now.field < m->field;                \
+        m->field = now.field < m->field ? m->field : now.field; \
+    } while (0)
+    TAKE_MAX(prompt_tokens);
+    TAKE_MAX(completion_tokens);
+    TAKE_MAX(total_tokens);
+    TAKE_MAX(cached_tokens);
+    TAKE_MAX(cache_write_tokens);
+    TAKE_MAX(cache_write_1h_tokens);
+    TAKE_MAX(reasoning_tokens);
+#undef TAKE_MAX
+    if (!raised)
+        return changed;
+    json_object_object_add(o, "usage", sy_chat_usage_json(m));
+    return true;
 }
 
 /* The table's stream_event slot (see adapter.h): one chunk event, or
@@ -284,7 +440,11 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
         return SY_OK; /* [DONE] ends the stream (found by fuzz_adapter) */
     x->events++;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
-        return stream_done(x);
+        return answer_ended(x)
+                   ? stream_done(x)
+                   : sy_adapter_proto(x->f, "the stream ended ([DONE]) before "
+                                            "a finish_reason of every "
+                                            "choice: the answer may be cut");
     unsigned depth;
     struct json_object *o = sy_adapter_json_parse_depth(data, len, &depth);
     if (!sy_adapter_is(o, json_type_object)) {
@@ -306,12 +466,15 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                                       "event (not a chat.completion.chunk)");
     }
     note_chunk(x, o);
-    note_choices(x, o);
     int fin = normalise_finish(o);
     if (fin < 0) {
         json_object_put(o);
         return sy_adapter_proto(x->f, "the provider ended the stream with an "
                                       "error finish_reason");
+    }
+    if (take_choices(x, o) != SY_OK) {
+        json_object_put(o);
+        return x->f->err;
     }
     struct sy_chunk ch = { .kind = SY_CHUNK_DATA,
                            .data = data,
@@ -320,7 +483,7 @@ openai_stream_event(struct sy_adapter_call *call, const struct sy_sse_event *ev,
                            .tree_depth = depth };
     struct json_object *u = sy_adapter_get(o, "usage");
     if (sy_adapter_is(u, json_type_object)) {
-        if (read_usage(u, &x->usage))
+        if (take_usage(x, o, u))
             fin = 1;
         ch.usage = &x->usage;
         struct json_object *choices = sy_adapter_get(o, "choices");

@@ -496,7 +496,9 @@ static const struct {
       "\"{\\\"city\\\":\\\"Bergen\\\"}\"}}]},\"finish_reason\":"
       "\"tool_calls\"}],\"usage\":{\"prompt_tokens\":20,"
       "\"completion_tokens\":30,\"total_tokens\":50}}" },
-    { ROOT "/openai/0009-stream-text", oa_multi_stream, oa_multi_reply },
+    /* two choices: a case whose request asks for n = 2 */
+    { ROOT "/openai/0018-stream-one-of-two-choices-cut", oa_multi_stream,
+      oa_multi_reply },
     { ROOT "/deepseek/0003-stream-reasoning", NULL,
       "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":"
       "1735689600,\"model\":\"deepseek-reasoner\",\"choices\":[{\"index\":0,"
