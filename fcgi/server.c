@@ -14,6 +14,7 @@
 #include "base/sy.h"
 #include "server.h"
 #include "activation.h"
+#include "conn.h"
 #include "drain.h"
 #include "request.h"
 #include "base/clock.h"
@@ -38,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -67,13 +67,6 @@ struct thread_slot {
     int listen_fd;
     struct sy_drain *drain; /* borrowed; the process's drain thread */
     atomic_int state;       /* enum thread_state */
-};
-
-/* One FastCGI connection as the request reader sees it. */
-struct fcgi_conn {
-    FCGX_Request *req;
-    bool timeo_set; /* SO_RCVTIMEO was set for a body read */
-    bool end_seen;  /* the web server's end-of-input record was read */
 };
 
 static void
@@ -168,111 +161,6 @@ sy_fcgi_no_core_dumps(void)
         sy_log_warn(NULL, "cannot disable core dumps: %s", strerror(errno));
 }
 
-static const char *
-fcgi_param(void *io, const char *name)
-{
-    struct fcgi_conn *fc = io;
-    return FCGX_GetParam(name, fc->req->envp);
-}
-
-/* Read what the FastCGI stream holds, never blocking past 'deadline_ms'.
- * FCGX_GetStr loops until it has all it was asked for, so it is asked
- * only for what is already buffered, or for one byte with SO_RCVTIMEO on
- * the socket set to the time left: a body trickling in a byte every few
- * seconds cannot hold the thread beyond the deadline. */
-static long
-fcgi_read(void *io, char *buf, size_t n, uint64_t deadline_ms)
-{
-    struct fcgi_conn *fc = io;
-    FCGX_Stream *in = fc->req->in;
-    size_t avail = (size_t)(in->stop - in->rdNext);
-    int want;
-    if (avail > 0 || in->isClosed) {
-        want = (int)SY_MIN(SY_MIN(n, avail), (size_t)1 << 20);
-    } else {
-        uint64_t now = sy_now_ms();
-        if (now >= deadline_ms)
-            return SY_FCGI_READ_TIMEOUT;
-        uint64_t left = deadline_ms - now;
-        struct timeval tv = { .tv_sec = (time_t)(left / 1000),
-                              .tv_usec = (suseconds_t)(left % 1000) * 1000 };
-        if (setsockopt(fc->req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-                       sizeof(tv)) != 0)
-            return SY_FCGI_READ_ERROR;
-        fc->timeo_set = true;
-        want = 1;
-    }
-    int got = want > 0 ? FCGX_GetStr(buf, want, in) : 0;
-    if (got > 0)
-        return got;
-    int err = FCGX_GetError(in);
-    if (err == EAGAIN || err == EWOULDBLOCK)
-        return SY_FCGI_READ_TIMEOUT;
-    return err != 0 ? SY_FCGI_READ_ERROR : 0;
-}
-
-/* read_end: a web server not keeping the connection sends its end of
- * input right after the body. A second at most; else lingering close. */
-static void
-fcgi_read_end(void *io)
-{
-    struct fcgi_conn *fc = io;
-    FCGX_Stream *in = fc->req->in;
-    if (fc->req->keepConnection || in->isClosed)
-        return;
-    char c;
-    long n = fcgi_read(io, &c, 1, sy_now_ms() + 1000);
-    fc->end_seen = n == 0 && in->isClosed && FCGX_GetError(in) == 0;
-}
-
-/* End the request. When its body was left unread (refused before it was
- * needed, or too slow), the connection goes to the drain thread
- * (drain.c says why it is neither closed at once nor left to libfcgi,
- * whose close would read the rest of the body on this thread). */
-static void
-finish_request(struct fcgi_conn *fc, bool unread, struct sy_drain *drain,
-               uint64_t drain_deadline_ms)
-{
-    FCGX_Request *req = fc->req;
-    if (!unread) {
-        if (fc->timeo_set && req->keepConnection && req->ipcFd >= 0) {
-            /* A kept connection waits for its next request unbounded. */
-            struct timeval tv = { 0, 0 };
-            setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        }
-        fc->timeo_set = false;
-        /* libfcgi closes with a lingering close (shutdown, poll up to
-         * 2 s, read) lest late input reset the answer. Once the end of
-         * input was read and nothing is left unread, nothing can come:
-         * close plainly (FCGX_Detach). Not before: httpd's end-of-input
-         * record may follow the answer, and would fail with a 503. */
-        int pending = 0;
-        if (!req->keepConnection && req->ipcFd >= 0 && fc->end_seen &&
-            ioctl(req->ipcFd, FIONREAD, &pending) == 0 && pending == 0)
-            FCGX_Detach(req);
-        FCGX_Finish_r(req);
-        return;
-    }
-    fc->timeo_set = false;
-    /* The answer and the end-of-request record go out; libfcgi keeps the
-     * socket (no close, no read-to-EOF), and we take it over. A web
-     * server that wanted to reuse the connection cannot: closed now. */
-    bool web_keeps = req->keepConnection != 0;
-    FCGX_ClearError(req->in);
-    req->keepConnection = 1;
-    FCGX_Finish_r(req);
-    int fd = req->ipcFd;
-    if (fd < 0)
-        return;
-    req->ipcFd = -1;
-    if (web_keeps || drain == NULL) {
-        shutdown(fd, SHUT_RDWR);
-        close(fd);
-        return;
-    }
-    sy_drain_add(drain, fd, drain_deadline_ms);
-}
-
 static void *
 thread_main(void *arg)
 {
@@ -307,17 +195,21 @@ thread_main(void *arg)
             }
             continue;
         }
-        struct fcgi_conn fc = { .req = &req }; /* the rest false */
-        struct sy_fcgi_io io = { fcgi_param, fcgi_read, fcgi_read_end, &fc };
-        struct sy_sink sink = { .ops = &sy_sink_fcgi_ops, .io = req.out };
+        struct sy_fcgi_conn fc;
+        struct sy_fcgi_io io;
+        struct sy_sink sink;
+        sy_fcgi_conn_begin(&fc, &req, t->w.cfg->server.write_timeout_ms, &io,
+                           &sink);
+        sy_upstream_watch(t->w.up, req.ipcFd, sy_fcgi_conn_left, &fc);
         bool unread = sy_fcgi_serve_one(&t->w, &io, &sink);
+        sy_upstream_watch(t->w.up, -1, NULL, NULL);
         /* httpd reads the answer only after forwarding up to two more
          * pieces of the body, each within its own client read timeout
          * (mod_reqtimeout, Timeout): held a minute, the connection stays
          * open long enough for the answer to reach the client. */
-        finish_request(&fc, unread, t->drain,
-                       sy_now_ms() +
-                           SY_MAX(t->w.cfg->server.body_timeout_ms, 60000u));
+        sy_fcgi_conn_finish(
+            &fc, unread, t->drain,
+            sy_now_ms() + SY_MAX(t->w.cfg->server.body_timeout_ms, 60000u));
         sy_arena_reset(&t->w.arena);
     }
     FCGX_Free(&req, 1);

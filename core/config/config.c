@@ -56,6 +56,9 @@ static const struct field server_fields[] = {
       NULL },
     { "body_timeout_ms", F_MS, SRV(body_timeout_ms), 100, 3600000, false,
       "the longest a client may take to send its request body" },
+    { "write_timeout_ms", F_MS, SRV(write_timeout_ms), 100, 3600000, false,
+      "the longest one write to the web server may wait (a caller that "
+      "stopped reading)" },
     { "log_level", F_LOGLEVEL, SRV(log_level), 0, 0, false, NULL },
     { "trust_request_id", F_BOOL, SRV(trust_request_id), 0, 0, false, NULL },
     { "usage_log", F_STR, SRV(usage_log), 0, 0, false,
@@ -79,6 +82,7 @@ server_defaults(struct sy_server_conf *s)
     s->max_json_depth = 64;
     s->drain_timeout_ms = 30000;
     s->body_timeout_ms = 30000;
+    s->write_timeout_ms = 30000;
     s->log_level = SY_LOG_INFO;
     s->trust_request_id = true;
 }

@@ -218,6 +218,7 @@ struct sy_server_conf {
     unsigned max_json_depth;
     uint32_t drain_timeout_ms; /* SIGTERM: longest wait for in-flight work */
     uint32_t body_timeout_ms;  /* a request body must be in by then */
+    uint32_t write_timeout_ms; /* one write to the web server, at most */
     enum sy_log_level log_level;
     bool trust_request_id; /* reuse a well-formed X-Request-Id header */
     const char *usage_log; /* one JSON line per request, or NULL */

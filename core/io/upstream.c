@@ -37,6 +37,11 @@ struct sy_upstream {
     CURL *easy2; /* a hedged pair's second call (upstream_pair), made
                     when first needed */
     CURLM *multi;
+    /* The caller's connection, watched while a call waits
+     * (sy_upstream_watch); watch_fd -1: none. */
+    int watch_fd;
+    int (*left)(void *ud);
+    void *left_ud;
 };
 
 /* Per-transfer state seen by the curl callbacks. */
@@ -128,7 +133,19 @@ sy_upstream_new(void)
     u->multi = curl_multi_init();
     if (u->multi == NULL)
         sy_oom(sizeof(*u));
+    u->watch_fd = -1;
     return u;
+}
+
+void
+sy_upstream_watch(struct sy_upstream *u, int fd, int (*left)(void *ud),
+                  void *ud)
+{
+    if (u == NULL)
+        return;
+    u->watch_fd = left != NULL ? fd : -1;
+    u->left = left;
+    u->left_ud = ud;
 }
 
 void
@@ -171,6 +188,14 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
     uint64_t now = sy_now_us();
     if (c->body_bytes == 0)
         c->first_byte_us = now - t->start_us;
+    else if (now - t->start_us > c->timeouts.total_ms * 1000ull) {
+        /* libcurl checks total_ms between reads; a stream relayed to a
+         * caller that reads slowly can spend it inside this callback,
+         * read after read. */
+        snprintf(c->errmsg, sizeof(c->errmsg), "total time limit reached");
+        t->cb_err = SY_EUP_TOOLONG;
+        return 0;
+    }
     t->last_byte_us = now;
     c->body_bytes += n;
     note_status(t);
@@ -480,6 +505,24 @@ transfer_end(struct transfer *t, CURLM *m)
  * stream-second in bench/scale.sh). */
 #define POLL_CAP_MS 30000u
 
+/* Wait for the calls on 'u' (and the caller's connection, when watched)
+ * for 'ms'. False when the caller left: the calls are to end at once.
+ * A watch that cannot tell (sy_upstream_watch) is dropped for the rest
+ * of the request, so that unread input cannot wake every poll. */
+static bool
+wait_calls(struct sy_upstream *u, int ms)
+{
+    struct curl_waitfd w = { .fd = u->watch_fd, .events = CURL_WAIT_POLLIN };
+    bool watch = u->watch_fd >= 0;
+    curl_multi_poll(u->multi, watch ? &w : NULL, watch ? 1 : 0, ms, NULL);
+    if (!watch || !(w.revents & CURL_WAIT_POLLIN))
+        return true;
+    int r = u->left(u->left_ud);
+    if (r < 0)
+        u->watch_fd = -1;
+    return r != 1;
+}
+
 /* How long to wait in curl_multi_poll: until 'deadline', or sooner when
  * libcurl asks, and never more than POLL_CAP_MS. */
 static int
@@ -524,8 +567,11 @@ sy_upstream_perform(struct sy_upstream *u, struct sy_upstream_call *c)
         err = transfer_deadline(&t, now, &deadline);
         if (err != SY_OK)
             break;
-        curl_multi_poll(u->multi, NULL, 0, poll_ms(u->multi, now, deadline),
-                        NULL);
+        if (!wait_calls(u, poll_ms(u->multi, now, deadline))) {
+            snprintf(c->errmsg, sizeof(c->errmsg), "the caller left");
+            err = SY_EGONE;
+            break;
+        }
     }
     if (err == SY_OK) {
         int left;
@@ -632,6 +678,11 @@ sy_upstream_perform_pair(struct sy_upstream *u, struct sy_upstream_call *a,
         }
         if (b_at_us != 0)
             next = SY_MIN(next, b_at_us);
-        curl_multi_poll(u->multi, NULL, 0, poll_ms(u->multi, now, next), NULL);
+        if (!wait_calls(u, poll_ms(u->multi, now, next))) {
+            /* The caller left: both calls are cut, as cancelled ones. */
+            for (int i = 0; i < 2; i++)
+                if (active[i])
+                    pair_end(&ts[i], &active[i], u->multi, p, SY_EGONE);
+        }
     }
 }

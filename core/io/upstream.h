@@ -61,6 +61,14 @@ enum sy_err sy_upstream_perform(struct sy_upstream *u,
                                 struct sy_upstream_call *c);
 void sy_upstream_call_cleanup(struct sy_upstream_call *c);
 
+/* While the calls of 'u' wait, also watch 'fd' (the caller's connection,
+ * -1: none): when it turns readable, 'left' says whether the caller has
+ * gone (1), not (0), or cannot tell (-1: stop watching). Gone, a call
+ * ends at once with SY_EGONE ("the caller left"), both calls of a pair
+ * as cancelled ones. Set per request; 'u' may be NULL. */
+void sy_upstream_watch(struct sy_upstream *u, int fd, int (*left)(void *ud),
+                       void *ud);
+
 /* A hedged pair (sy_upstream_perform_pair): two calls on one thread, the
  * second started late; see upstream.c. */
 struct sy_upstream_pair {
