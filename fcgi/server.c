@@ -67,7 +67,38 @@ struct thread_slot {
     int listen_fd;
     struct sy_drain *drain; /* borrowed; the process's drain thread */
     atomic_int state;       /* enum thread_state */
+    /* The connection of the request being served (-1: none), for the
+     * drain's cut; the lock keeps the number from being reused under it
+     * by a close on this thread. */
+    pthread_mutex_t conn_lock;
+    int conn_fd;
 };
+
+/* How long requests cut at the drain deadline get to settle (bill their
+ * provider calls, release reservations) before the process exits. The
+ * parent waits drain_timeout_ms + 2 s before it kills a worker. */
+#define CUT_GRACE_MS 1500
+
+static void
+slot_conn(struct thread_slot *t, int fd)
+{
+    pthread_mutex_lock(&t->conn_lock);
+    t->conn_fd = fd;
+    pthread_mutex_unlock(&t->conn_lock);
+}
+
+/* At the drain deadline: shut the request's connection down. A provider
+ * call waiting sees it at once (the connection is watched: the caller
+ * left), a write fails at once, and the request ends as one whose caller
+ * went away: its calls billed, its reservations settled. */
+static void
+slot_cut(struct thread_slot *t)
+{
+    pthread_mutex_lock(&t->conn_lock);
+    if (t->conn_fd >= 0)
+        shutdown(t->conn_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&t->conn_lock);
+}
 
 static void
 on_stop(int sig)
@@ -201,7 +232,9 @@ thread_main(void *arg)
         sy_fcgi_conn_begin(&fc, &req, t->w.cfg->server.write_timeout_ms, &io,
                            &sink);
         sy_upstream_watch(t->w.up, req.ipcFd, sy_fcgi_conn_left, &fc);
+        slot_conn(t, req.ipcFd);
         bool unread = sy_fcgi_serve_one(&t->w, &io, &sink);
+        slot_conn(t, -1);
         sy_upstream_watch(t->w.up, -1, NULL, NULL);
         /* httpd reads the answer only after forwarding up to two more
          * pieces of the body, each within its own client read timeout
@@ -357,6 +390,8 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
         slots[i].listen_fd = listen_fd;
         slots[i].drain = drain;
         atomic_init(&slots[i].state, T_IDLE);
+        pthread_mutex_init(&slots[i].conn_lock, NULL);
+        slots[i].conn_fd = -1;
         sy_worker_init(&slots[i].w, cfg, i, &draining);
         slots[i].w.state = state;
         slots[i].w.quota = quota;
@@ -387,6 +422,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
     atomic_store(&draining, true);
     FCGX_ShutdownPending();
     uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms;
+    bool cut = false;
     for (;;) {
         unsigned done = 0;
         for (unsigned i = 0; i < started; i++) {
@@ -398,10 +434,19 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
         }
         if (done == started)
             break;
-        if (sy_now_ms() >= deadline) {
+        if (sy_now_ms() >= deadline && !cut) {
             sy_log_warn(NULL,
                         "drain timeout: %u request(s) still running "
-                        "are cut off",
+                        "are cut off (their provider calls are billed)",
+                        started - done);
+            for (unsigned i = 0; i < started; i++)
+                slot_cut(&slots[i]);
+            cut = true;
+            deadline = sy_now_ms() + CUT_GRACE_MS;
+        } else if (sy_now_ms() >= deadline) {
+            sy_log_warn(NULL,
+                        "drain: %u request(s) did not end when cut; "
+                        "exiting without them",
                         started - done);
             _exit(0);
         }

@@ -95,8 +95,20 @@ describe('graceful drain on SIGTERM', () => {
         assert.ok(!require('node:fs').existsSync(stack.sock), 'the socket file was left behind');
     });
 
-    it('cuts off a request that outlives drain_timeout_ms', { timeout: 60000 }, async () => {
-        stack = new h.Stack({ tag: 'drain2', servers: ['lighttpd'], config });
+    /* Cut at the deadline, the request still ends as one whose caller
+     * went away: its provider call is billed before the process exits
+     * (before, the process exited with it in flight: never billed, its
+     * reservations left to expire). */
+    it('cuts off a request that outlives drain_timeout_ms, and bills it', { timeout: 60000 }, async () => {
+        const usageLog = () => require('node:path').join(stack.dir, 'usage.log');
+        stack = new h.Stack({
+            tag: 'drain2', servers: ['lighttpd'],
+            config: (mockPort) => {
+                const cfg = config(mockPort);
+                cfg.server.usage_log = usageLog();
+                return cfg;
+            },
+        });
         await stack.start();
         const s = slowStream(stack.base('lighttpd'), 30, 300);    /* 9 s */
         await withTimeout(s.first, 10000, 'first event');
@@ -107,6 +119,10 @@ describe('graceful drain on SIGTERM', () => {
         assert.ok(tExit >= DRAIN_MS - 200 && tExit <= DRAIN_MS + 2500, `exit after ${tExit} ms`);
         const r = await s.done;
         assert.notEqual(r.events.length && r.events[r.events.length - 1].data, '[DONE]');
+        const lines = h.readUsageLog(usageLog());
+        assert.equal(lines.length, 1, 'the cut stream was not billed');
+        assert.equal(lines[0].outcome, 'SY_EGONE');
+        assert.ok(lines[0].completion_tokens > 0, JSON.stringify(lines[0]));
     });
 });
 
