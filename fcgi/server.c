@@ -348,6 +348,47 @@ start_drain(unsigned nthreads)
 }
 
 /* Body of one worker process; never returns. */
+/* Wait for the request threads to end: idle ones are woken from
+ * accept(), busy ones get 'drain_timeout_ms' to finish and are then cut
+ * (slot_cut) and given CUT_GRACE_MS to settle; past that the process
+ * exits without them. */
+static void
+drain_threads(struct thread_slot *slots, unsigned started,
+              uint32_t drain_timeout_ms)
+{
+    uint64_t deadline = sy_now_ms() + drain_timeout_ms;
+    bool cut = false;
+    for (;;) {
+        unsigned done = 0;
+        for (unsigned i = 0; i < started; i++) {
+            int st = atomic_load(&slots[i].state);
+            if (st == T_DONE)
+                done++;
+            else if (st == T_IDLE)
+                pthread_kill(slots[i].tid, SIGUSR1);
+        }
+        if (done == started)
+            break;
+        if (sy_now_ms() >= deadline && !cut) {
+            sy_log_warn(NULL,
+                        "drain timeout: %u request(s) still running "
+                        "are cut off (their provider calls are billed)",
+                        started - done);
+            for (unsigned i = 0; i < started; i++)
+                slot_cut(&slots[i]);
+            cut = true;
+            deadline = sy_now_ms() + CUT_GRACE_MS;
+        } else if (sy_now_ms() >= deadline) {
+            sy_log_warn(NULL,
+                        "drain: %u request(s) did not end when cut; "
+                        "exiting without them",
+                        started - done);
+            _exit(0);
+        }
+        usleep(20000);
+    }
+}
+
 static SY_NORETURN void
 worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
             struct sy_metrics_shared *counters)
@@ -421,37 +462,7 @@ worker_main(const struct sy_config *cfg, int listen_fd, unsigned nthreads,
     /* Drain: stop accepting, let in-flight requests finish. */
     atomic_store(&draining, true);
     FCGX_ShutdownPending();
-    uint64_t deadline = sy_now_ms() + cfg->server.drain_timeout_ms;
-    bool cut = false;
-    for (;;) {
-        unsigned done = 0;
-        for (unsigned i = 0; i < started; i++) {
-            int st = atomic_load(&slots[i].state);
-            if (st == T_DONE)
-                done++;
-            else if (st == T_IDLE)
-                pthread_kill(slots[i].tid, SIGUSR1);
-        }
-        if (done == started)
-            break;
-        if (sy_now_ms() >= deadline && !cut) {
-            sy_log_warn(NULL,
-                        "drain timeout: %u request(s) still running "
-                        "are cut off (their provider calls are billed)",
-                        started - done);
-            for (unsigned i = 0; i < started; i++)
-                slot_cut(&slots[i]);
-            cut = true;
-            deadline = sy_now_ms() + CUT_GRACE_MS;
-        } else if (sy_now_ms() >= deadline) {
-            sy_log_warn(NULL,
-                        "drain: %u request(s) did not end when cut; "
-                        "exiting without them",
-                        started - done);
-            _exit(0);
-        }
-        usleep(20000);
-    }
+    drain_threads(slots, started, cfg->server.drain_timeout_ms);
     for (unsigned i = 0; i < started; i++) {
         pthread_join(slots[i].tid, NULL);
         sy_worker_cleanup(&slots[i].w);
