@@ -89,6 +89,12 @@ sy_key_spend(char *out, size_t outlen, const char *prefix, const char *day)
 }
 
 int
+sy_key_spend_batch(char *out, size_t outlen, const char *prefix, const char *id)
+{
+    return snprintf(out, outlen, "%sspendbatch:%s", prefix, id);
+}
+
+int
 sy_key_vkey_index(char *out, size_t outlen, const char *prefix)
 {
     return snprintf(out, outlen, "%svkname", prefix);

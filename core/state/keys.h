@@ -65,6 +65,10 @@ int sy_key_budget_res(char *out, size_t outlen, const char *prefix,
                       const char *name, const char *period_id);
 /* A day's spend hash: "<prefix>spend:<yyyy-mm-dd>". */
 int sy_key_spend(char *out, size_t outlen, const char *prefix, const char *day);
+/* The number of the last spend batch of one process applied (a string,
+ * spend_queue.c): "<prefix>spendbatch:<process id>". */
+int sy_key_spend_batch(char *out, size_t outlen, const char *prefix,
+                       const char *id);
 /* The virtual-key index (name -> hmac): "<prefix>vkname". */
 int sy_key_vkey_index(char *out, size_t outlen, const char *prefix);
 /* The start of every virtual key's hash, "<prefix>vk:"; the vkeys script

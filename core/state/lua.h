@@ -15,5 +15,6 @@ const char *sy_lua_budget(size_t *len);
 const char *sy_lua_ratelimit(size_t *len);
 const char *sy_lua_vkeys(size_t *len);
 const char *sy_lua_responses_del(size_t *len);
+const char *sy_lua_spend(size_t *len);
 
 #endif

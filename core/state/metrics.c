@@ -373,34 +373,3 @@ sy_metrics_flush_failed(struct sy_metrics *m)
                                       memory_order_relaxed);
     m->taken_live = false;
 }
-
-/* Cost and baseline of a settled attempt 'r' (the spend queue's record)
- * into their hashes: key|team|group|deployment and key|team|group. */
-enum sy_err
-sy_metrics_spend_write(struct sy_store_batch *b, const char *prefix,
-                       const struct sy_usage_record *r)
-{
-    char key[SY_KEY_MAX], field[600], amount[24];
-    char kn[200], team[200];
-    if (r->group == NULL || r->deployment == NULL)
-        return SY_OK;
-    sy_metrics_escape(kn, sizeof(kn), r->key_name ? r->key_name : "");
-    sy_metrics_escape(team, sizeof(team), r->team ? r->team : "");
-    enum sy_err e = SY_OK;
-    if (r->cost_micro_usd > 0) {
-        snprintf(field, sizeof(field), "%s|%s|%s|%s", kn, team, r->group,
-                 r->deployment);
-        snprintf(amount, sizeof(amount), "%" PRId64, r->cost_micro_usd);
-        sy_key_metrics(key, sizeof(key), prefix,
-                       sy_metrics_family_name(SY_MF_COST));
-        e = sy_store_batch_addl(b, "HINCRBY", key, field, amount, NULL);
-    }
-    if (e == SY_OK && r->baseline_micro_usd > 0) {
-        snprintf(field, sizeof(field), "%s|%s|%s", kn, team, r->group);
-        snprintf(amount, sizeof(amount), "%" PRId64, r->baseline_micro_usd);
-        sy_key_metrics(key, sizeof(key), prefix,
-                       sy_metrics_family_name(SY_MF_BASELINE));
-        e = sy_store_batch_addl(b, "HINCRBY", key, field, amount, NULL);
-    }
-    return e;
-}

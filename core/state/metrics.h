@@ -13,8 +13,8 @@
  * struct sy_metrics_layout; the Redis fields spell the names, and a field
  * whose names are not in this config is dropped when read back. Only
  * cost and baseline carry caller key names (a virtual key is not in the
- * config): they are written from the spend queue the state thread
- * already drains (sy_metrics_spend_write). docs/shared-state.md has the
+ * config): they are written with the spend, once, by the spend queue's
+ * batches (spend_queue.c add_metrics). docs/shared-state.md has the
  * key layout.
  * SPDX-License-Identifier: MIT
  */
@@ -179,7 +179,5 @@ void sy_metrics_snapshot(const struct sy_metrics *m, uint64_t *out);
 void sy_metrics_flush(struct sy_metrics *m, struct sy_store_batch *b,
                       const char *prefix, uint64_t now_ms, bool force);
 void sy_metrics_flush_failed(struct sy_metrics *m);
-enum sy_err sy_metrics_spend_write(struct sy_store_batch *b, const char *prefix,
-                                   const struct sy_usage_record *r);
 
 #endif

@@ -33,7 +33,7 @@
 #include <string.h>
 
 #define MS_PER_DAY UINT64_C(86400000)
-#define FIELD_MAX  512 /* longest field ("team:<name>") written or read */
+#define FIELD_MAX  SY_SPEND_FIELD_MAX
 
 /* ------------------------------------------------------------------ */
 /* Days                                                                */
@@ -129,16 +129,11 @@ sy_spend_field(char *out, size_t outlen, enum sy_spend_dim d, const char *name)
  * amounts: the cost to key_name, team, deployment, provider (each when
  * set: NULL or "" are left out), to "total" and to the group; the
  * baseline to "base:<group>". Fields whose amount is 0 are left out.
- * Returns the count; false in '*ok' when a field would exceed FIELD_MAX
- * (the record is then refused as a whole). */
-struct rec_field {
-    char field[FIELD_MAX];
-    int64_t amount;
-};
-
-static size_t
-record_fields(const struct sy_usage_record *r,
-              struct rec_field out[SY_SPEND__COUNT], bool *ok)
+ * Returns the count; false in '*ok' when a field would exceed
+ * SY_SPEND_FIELD_MAX (the record is then refused as a whole). */
+size_t
+sy_spend_record_fields(const struct sy_usage_record *r,
+                       struct sy_spend_amount out[SY_SPEND__COUNT], bool *ok)
 {
     static const enum sy_spend_dim order[SY_SPEND__COUNT] = {
         SY_SPEND_KEY,   SY_SPEND_TEAM,  SY_SPEND_DEP,  SY_SPEND_PROV,
@@ -178,9 +173,9 @@ record_fields(const struct sy_usage_record *r,
  * An amount of 0 is not written; a record without any appends nothing.
  * All or nothing: SY_ETOOBIG (batch unchanged) when it does not fit,
  * SY_EBADREQ when a key or field would exceed 512 bytes. Pipelined
- * increments are not transactional: if the connection drops during
- * sy_store_exec() some may have been applied; the usage log keeps the
- * exact record. */
+ * increments are not transactional, and one sent again after a lost
+ * reply counts twice: the state thread does not use this, but sends
+ * its spend through spend_queue.c's script, which applies once. */
 enum sy_err
 sy_spend_write(struct sy_store_batch *b, const char *prefix,
                const struct sy_usage_record *r)
@@ -192,9 +187,9 @@ sy_spend_write(struct sy_store_batch *b, const char *prefix,
     int kn = sy_spend_key(key, sizeof(key), prefix, sy_spend_day(ms));
     if (kn < 0 || (size_t)kn >= sizeof(key))
         return SY_EBADREQ;
-    struct rec_field *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
+    struct sy_spend_amount *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
     bool ok;
-    size_t nf = record_fields(r, f, &ok);
+    size_t nf = sy_spend_record_fields(r, f, &ok);
     if (!ok) {
         free(f);
         return SY_EBADREQ;
@@ -497,9 +492,9 @@ void
 sy_spend_totals_add_record(struct sy_spend_totals *t,
                            const struct sy_usage_record *r)
 {
-    struct rec_field *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
+    struct sy_spend_amount *f = sy_xcalloc(SY_SPEND__COUNT, sizeof(*f));
     bool ok;
-    size_t nf = record_fields(r, f, &ok);
+    size_t nf = sy_spend_record_fields(r, f, &ok);
     for (size_t i = 0; i < nf; i++) {
         enum sy_spend_dim d;
         const char *name;

@@ -19,6 +19,8 @@
 
 #define SY_SPEND_TTL_S   (400u * 86400u) /* a day's hash lives ~13 months */
 #define SY_SPEND_DAY_LEN 10              /* "yyyy-mm-dd" */
+#define SY_SPEND_FIELD_MAX \
+    512 /* longest field ("team:<name>") written or read */
 
 /* The dimensions of a day's hash, and their field prefixes. */
 enum sy_spend_dim {
@@ -63,6 +65,13 @@ int sy_spend_field(char *out, size_t outlen, enum sy_spend_dim d,
                    const char *name);
 
 /* Writing (commands appended to a batch) */
+struct sy_spend_amount {
+    char field[SY_SPEND_FIELD_MAX]; /* "<dim>:<name>" or "total" */
+    int64_t amount;                 /* micro-dollars */
+};
+size_t sy_spend_record_fields(const struct sy_usage_record *r,
+                              struct sy_spend_amount out[SY_SPEND__COUNT],
+                              bool *ok);
 enum sy_err sy_spend_write(struct sy_store_batch *b, const char *prefix,
                            const struct sy_usage_record *r);
 

@@ -7,7 +7,8 @@
  * the local breaker and latency window at once). The state thread, every
  * state.refresh_ms, writes queued outcomes to Redis in one pipeline
  * (latency slices with HINCRBY, breaker reports through the breaker
- * script: one call per deployment with each outcome's time), reads back
+ * script: one call per deployment with each outcome's time; spend as
+ * batches Redis applies once, kept until it has: spend_queue.h), reads back
  * every deployment's merged latency window and cluster breaker state in
  * another, and between refreshes listens on the breaker channel so a
  * transition, a probe taken or a probe freed anywhere reaches this
@@ -531,7 +532,7 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
     unsigned nslices = (sc->window_ms + sc->slice_ms - 1) / sc->slice_ms;
     batch_samples(st, fx, prefix, n, slice, nslices);
     size_t nreports = batch_breaker_reports(st, fx, prefix, n);
-    sy_spend_queue_write(st->spend, &fx->batch, prefix);
+    sy_spend_queue_write(st->spend, &fx->batch, prefix, last);
     sy_metrics_flush(st->metrics, &fx->batch, prefix, wall, last);
     for (size_t i = 0; i < cfg->ndeployments; i++) {
         struct dep_state *ds = &st->deps[i];
@@ -551,8 +552,10 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
         if (sy_store_exec(store, &fx->batch, &fx->arena, &replies) != SY_OK) {
             atomic_store(&st->redis_up, false);
             sy_metrics_flush_failed(st->metrics);
+            sy_spend_queue_done(st->spend, NULL, 0); /* kept: sent again */
             return;
         }
+        sy_spend_queue_done(st->spend, replies, fx->batch.n);
         sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
         sy_park_cache_flush_done(cfg, replies + park_at, nparks, sent_ms);
         /* Breaker replies are among the others; parse the ones that are
