@@ -1,8 +1,9 @@
 /*
  * pipeline_caller.c - the caller's side of a request: who is calling (a
- * configured key or a virtual key from Redis), its rate limits and money
- * budget, and the accounting once the request is settled (usage log,
- * daily spend). Part of the pipeline; see pipeline_int.h.
+ * configured key or a virtual key from Redis, or while Redis cannot be
+ * reached from the process's recent lookups, vkey_cache.h), its rate
+ * limits and money budget, and the accounting once the request is
+ * settled (usage log, daily spend). Part of the pipeline; see pipeline_int.h.
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
@@ -23,6 +24,7 @@
 #include "state/state.h"
 #include "io/usagelog.h"
 #include "state/vkeys.h"
+#include "state/vkey_cache.h"
 #include "io/worker.h"
 #include "api/adapter.h"
 
@@ -87,6 +89,39 @@ sy_pipeline_estimate_tokens(const struct pctx *c)
     return in + out * sy_chat_req_choices(&c->chat);
 }
 
+/* Virtual key 'bearer' into 'vk', through the process's cache of the
+ * keys it found (core/state/vkey_cache.h): while Redis cannot be
+ * reached, a key found within the last SY_VKEY_CACHE_MAX_AGE_MS is
+ * still known, and the request goes on to the outage rules of its
+ * budget (fail_open) and rate limits, as docs/keys.md says. SY_ESTORE
+ * only for a key this process has not found lately (or the secret
+ * failing, SY_EINTERNAL; a script error is SY_EINTERNAL too, never
+ * served from the cache). */
+static enum sy_err
+lookup_virtual(struct pctx *c, const char *bearer, struct sy_vkey *vk)
+{
+    const struct sy_config *cfg = c->w->cfg;
+    bool cached = false;
+    enum sy_err e = sy_vkey_cache_lookup(
+        sy_vkey_cache_process(), c->w->store, cfg->state.key_secret,
+        cfg->state.key_secret_len, bearer, (int64_t)sy_wall_s(), sy_now_ms(),
+        vk, &cached);
+    if (cached) {
+        /* At most once a minute per process: every request of the
+         * outage comes here. */
+        static _Atomic uint64_t noted_ms;
+        uint64_t now = sy_now_ms(), last = atomic_load(&noted_ms);
+        if ((last == 0 || now - last >= 60000) &&
+            atomic_compare_exchange_strong(&noted_ms, &last, now))
+            sy_log_warn(c->request_id,
+                        "key store unreachable: virtual keys are checked "
+                        "against the records this process found in the "
+                        "last %u s",
+                        SY_VKEY_CACHE_MAX_AGE_MS / 1000u);
+    }
+    return e;
+}
+
 /* Who is calling: a key from the config, or a virtual key from Redis
  * (stored as HMAC only). Unknown, revoked and expired keys all get the
  * same 401. Returns false when the caller has been answered. */
@@ -112,12 +147,8 @@ sy_pipeline_identify(struct pctx *c, const struct sy_caller_key **out,
     if (virtual_keys && bearer != NULL &&
         strncmp(bearer, SY_VKEY_PREFIX, strlen(SY_VKEY_PREFIX)) == 0) {
         struct sy_vkey *vk = sy_arena_zalloc(&w->arena, sizeof(*vk));
-        enum sy_err e = w->store != NULL
-                            ? sy_vkey_lookup(w->store, cfg->state.key_secret,
-                                             cfg->state.key_secret_len, bearer,
-                                             (int64_t)sy_wall_s(), vk)
-                            : SY_ESTORE;
-        if (e == SY_ESTORE) {
+        enum sy_err e = lookup_virtual(c, bearer, vk);
+        if (e == SY_ESTORE || e == SY_EINTERNAL) {
             sy_pipeline_send_error(c, 503,
                                    "the key store is unavailable; try again "
                                    "shortly",

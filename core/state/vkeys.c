@@ -648,9 +648,9 @@ sy_vkey_revoke(struct sy_store *s, const char *name)
 /* The key 'key' presented by a caller. SY_OK with 'out' filled for a
  * live key; SY_ENOTFOUND, with 'out' zeroed, for an unknown, revoked or
  * expired key (or a malformed one): the caller cannot tell which.
- * SY_ESTORE when Redis is unavailable. The key is compared through its
- * HMAC: Redis finds the hash by HMAC, and the HMAC its name's index
- * points to is compared in constant time. */
+ * SY_ESTORE when Redis is unavailable; SY_EINTERNAL when it answered
+ * with a script error. The key is compared through its HMAC (see
+ * sy_vkey_lookup_id). */
 enum sy_err
 sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
                const char *key, int64_t now_s, struct sy_vkey *out)
@@ -662,20 +662,45 @@ sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
     enum sy_err e = sy_vkey_hmac(secret, secret_len, key, hex);
     if (e != SY_OK)
         return e;
-    if (!key_shape_ok(key, strlen(key)))
+    if (!sy_vkey_shape_ok(key))
+        return SY_ENOTFOUND;
+    return sy_vkey_lookup_id(s, hex, now_s, out);
+}
+
+/* Does 'key' look like one we made? (Only the shape; it saves a round
+ * trip for garbage, which is answered exactly like an unknown key.) */
+bool
+sy_vkey_shape_ok(const char *key)
+{
+    return key != NULL && key_shape_ok(key, strlen(key));
+}
+
+/* The key whose HMAC is 'hex', as sy_vkey_lookup() answers. Redis finds
+ * the hash by HMAC, and the HMAC its name's index points to is compared
+ * in constant time. A script error (Redis answered: a refusal) is told
+ * apart from Redis unavailable (SY_ESTORE), because only the latter may
+ * fall back to what this process remembers (vkey_cache.h). */
+enum sy_err
+sy_vkey_lookup_id(struct sy_store *s, const char *hex, int64_t now_s,
+                  struct sy_vkey *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (hex == NULL || !hex_ok(hex, strlen(hex)))
         return SY_ENOTFOUND;
     struct args a;
     begin(&a, s, "lookup");
     add(&a, hex);
     struct sy_arena arena;
     sy_arena_init(&arena, 1024);
-    struct sy_store_val *r;
-    e = eval(s, &a, &arena, &r);
+    struct sy_store_val *r = NULL;
+    enum sy_err e = eval(s, &a, &arena, &r);
+    if (e == SY_ESTORE && r != NULL && sy_store_script_failed(r))
+        e = SY_EINTERNAL;
+    if (e == SY_OK && r->type != SY_STORE_ARRAY)
+        e = SY_EINTERNAL; /* an answer, but not the script's */
     struct sy_vkey v;
     memset(&v, 0, sizeof(v));
     bool live = false;
-    if (e == SY_OK && r->type != SY_STORE_ARRAY)
-        e = SY_ESTORE;
     if (e == SY_OK && r->n >= 3 && r->n % 2 == 1 &&
         r->elem[0].type == SY_STORE_STR && parse_fields(r, 1, &v)) {
         const struct sy_store_val *idx = &r->elem[0];
@@ -692,7 +717,8 @@ sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
         return e;
     if (!live)
         return SY_ENOTFOUND;
-    memcpy(v.hmac, hex, sizeof(hex));
+    memcpy(v.hmac, hex, 64);
+    v.hmac[64] = '\0';
     *out = v;
     return SY_OK;
 }

@@ -9,7 +9,9 @@
  *
  * A key is "sk-sy-" and 40 base62 characters from getrandom(2); create
  * returns it once. lookup() answers unknown, revoked and expired keys the
- * same way (SY_ENOTFOUND), with the same Redis round trip.
+ * same way (SY_ENOTFOUND), with the same Redis round trip; a request
+ * looks keys up through vkey_cache.h, which remembers them for an
+ * outage.
  * Writes are atomic Lua scripts; a name is unique.
  * SPDX-License-Identifier: MIT
  */
@@ -84,5 +86,10 @@ enum sy_err sy_vkey_revoke(struct sy_store *s, const char *name);
 enum sy_err sy_vkey_lookup(struct sy_store *s, const void *secret,
                            size_t secret_len, const char *key, int64_t now_s,
                            struct sy_vkey *out);
+/* The two halves of sy_vkey_lookup(), for a caller that keeps the HMAC
+ * (core/state/vkey_cache.c): the shape test, and the lookup by HMAC. */
+bool sy_vkey_shape_ok(const char *key);
+enum sy_err sy_vkey_lookup_id(struct sy_store *s, const char *hex,
+                              int64_t now_s, struct sy_vkey *out);
 
 #endif
