@@ -188,7 +188,8 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
     uint64_t now = sy_now_us();
     if (c->body_bytes == 0)
         c->first_byte_us = now - t->start_us;
-    else if (now - t->start_us > c->timeouts.total_ms * 1000ull) {
+    else if (c->timeouts.total_ms > 0 &&
+             now - t->start_us > c->timeouts.total_ms * 1000ull) {
         /* libcurl checks total_ms between reads; a stream relayed to a
          * caller that reads slowly can spend it inside this callback,
          * read after read. */

@@ -102,7 +102,7 @@ const stack = new h.Stack({
                 'g-left': { deployments: ['slow500', 'good'], strategy: 'priority' },
                 'g-good': ['good'],
             },
-            server: { processes: 1, threads: 1, write_timeout_ms: 1000,
+            server: { processes: 1, threads: 1, write_timeout_ms: 3000,
                       usage_log: path.join(stack.dir, 'usage.log') },
         });
     },
@@ -154,7 +154,7 @@ describe('a caller that is slow or gone holds no thread', () => {
             const id = `stall-${server}`;
             const sock = rawStream(stack.web[server].port, 'g-big', id);
             sock.pause(); /* never reads: the buffers on the way fill */
-            await h.sleep(1500);
+            await h.sleep(3500);
             const t0 = Date.now();
             assert.ok(await goodAnswers(server), 'the one thread is still held by a caller that does not read');
             const waited = Date.now() - t0;
@@ -169,12 +169,12 @@ describe('a caller that is slow or gone holds no thread', () => {
             const id = `trickle-${server}`;
             const sock = rawStream(stack.web[server].port, 'g-bigtotal', id);
             sock.pause();
-            /* A burst every 250 ms: each write goes on within the
-             * write time-out, so only total_ms can end the stream. */
+            /* At most 4 reads of the socket's buffer every 100 ms: each
+             * write goes on within the write time-out, the stream (40 MB)
+             * would take a minute, so only total_ms can end it. */
             const t = setInterval(() => {
-                sock.resume();
-                setTimeout(() => sock.pause(), 20);
-            }, 250);
+                for (let k = 0; k < 4 && sock.read() !== null; k++);
+            }, 100);
             try {
                 const lines = await usageOf(id).then((l) => (l.length ? l : h.sleep(6000).then(() => usageOf(id))));
                 assert.equal(lines.length, 1, 'the stream never ended');

@@ -116,7 +116,8 @@ test_error_unknown_keys(void **state)
     has_line("t: server.thread: unknown key \"thread\" (hint: known keys "
              "here: listen, processes, threads, thread_stack_kb, "
              "max_body_bytes, max_json_depth, drain_timeout_ms, "
-             "body_timeout_ms, log_level, trust_request_id, usage_log, "
+             "body_timeout_ms, write_timeout_ms, log_level, trust_request_id, "
+             "usage_log, "
              "access_log, base_path, admin_key_env)");
     assert_int_equal(nlines(), 1);
     load_bad(with_provider("'type':'openai','base_url':'http://h',"

@@ -29,6 +29,7 @@ test_chmod(const char *path, mode_t mode)
 #define chmod(p, m) test_chmod(p, m)
 
 #include "fcgi/activation.c"
+#include "fcgi/conn.c"
 #include "fcgi/drain.c"
 #include "fcgi/request.c"
 #include "fcgi/server.c"
@@ -220,19 +221,14 @@ client_stop(struct client *c)
 
 /* Accept one request on 'lfd' and read its parameters. */
 static void
-accept_one(int lfd, FCGX_Request *req, struct fcgi_conn *fc,
+accept_one(int lfd, FCGX_Request *req, struct sy_fcgi_conn *fc,
            struct sy_fcgi_io *io, struct sy_arena *a, struct sy_req *r,
            uint32_t body_timeout_ms)
 {
     assert_int_equal(FCGX_InitRequest(req, lfd, 0), 0);
     assert_int_equal(FCGX_Accept_r(req), 0);
-    fc->req = req;
-    fc->timeo_set = false;
-    fc->end_seen = false;
-    io->param = fcgi_param;
-    io->read = fcgi_read;
-    io->read_end = fcgi_read_end;
-    io->io = fc;
+    static struct sy_sink sink; /* one request at a time */
+    sy_fcgi_conn_begin(fc, req, 30000, io, &sink);
     sy_fcgi_read_request(io, 1u << 20, body_timeout_ms, a, r);
 }
 
@@ -253,7 +249,7 @@ test_trickle_cut_at_deadline(void **state)
                         .trickle_for_ms = 4000 };
     client_start(&c);
     FCGX_Request req;
-    struct fcgi_conn fc;
+    struct sy_fcgi_conn fc;
     struct sy_fcgi_io io;
     struct sy_arena a;
     struct sy_req r;
@@ -270,7 +266,7 @@ test_trickle_cut_at_deadline(void **state)
     assert_true(sy_fcgi_body_left(&r));
     /* Ending the request does not wait for the rest of the trickle. */
     uint64_t t1 = sy_now_ms();
-    finish_request(&fc, true, NULL, 0);
+    sy_fcgi_conn_finish(&fc, true, NULL, 0);
     assert_true(sy_now_ms() - t1 < 500);
     client_stop(&c);
     FCGX_Free(&req, 1);
@@ -293,7 +289,7 @@ test_unread_body_goes_to_drain(void **state)
                         .trickle_for_ms = 4000 };
     client_start(&c);
     FCGX_Request req;
-    struct fcgi_conn fc;
+    struct sy_fcgi_conn fc;
     struct sy_fcgi_io io;
     struct sy_arena a;
     struct sy_req r;
@@ -303,7 +299,7 @@ test_unread_body_goes_to_drain(void **state)
     assert_true(sy_fcgi_body_left(&r));
     FCGX_PutS("Status: 401 Unauthorized\r\n\r\n", req.out);
     uint64_t t1 = sy_now_ms();
-    finish_request(&fc, true, drain, t1 + 1000);
+    sy_fcgi_conn_finish(&fc, true, drain, t1 + 1000);
     /* libfcgi alone would read on, 2 s per read, while the client sends;
      * here the thread is free at once, the drain holds the connection. */
     assert_true(sy_now_ms() - t1 < 200);
@@ -368,7 +364,7 @@ test_buffered_body_read_whole(void **state)
     struct client c = { .content_length = "5000", .body = body };
     client_start(&c);
     FCGX_Request req;
-    struct fcgi_conn fc;
+    struct sy_fcgi_conn fc;
     struct sy_fcgi_io io;
     struct sy_arena a;
     struct sy_req r;
@@ -380,7 +376,7 @@ test_buffered_body_read_whole(void **state)
     assert_int_equal(r.body_len, 5000);
     assert_memory_equal(r.body, body, 5000);
     assert_false(sy_fcgi_body_left(&r));
-    finish_request(&fc, false, NULL, 0);
+    sy_fcgi_conn_finish(&fc, false, NULL, 0);
     client_stop(&c);
     FCGX_Free(&req, 1);
     sy_arena_cleanup(&a);
@@ -405,7 +401,7 @@ test_kept_connection_outlives_deadline(void **state)
     c.body = body;
     client_start(&c);
     FCGX_Request req;
-    struct fcgi_conn fc;
+    struct sy_fcgi_conn fc;
     struct sy_fcgi_io io;
     struct sy_arena a;
     struct sy_req r;
@@ -417,7 +413,7 @@ test_kept_connection_outlives_deadline(void **state)
     assert_int_equal(req.keepConnection, 1);
     assert_int_equal(sy_req_body(&r), SY_BODY_OK);
     int fd = req.ipcFd;
-    finish_request(&fc, false, NULL, 0);
+    sy_fcgi_conn_finish(&fc, false, NULL, 0);
     /* The connection waits for its next request longer than the body
      * deadline was: the receive timeout of the body read is gone. */
     assert_int_equal(req.ipcFd, fd);
@@ -429,7 +425,7 @@ test_kept_connection_outlives_deadline(void **state)
     assert_int_equal(r.body_len, 300);
     alarm(0);
     req.keepConnection = 0;
-    finish_request(&fc, false, NULL, 0);
+    sy_fcgi_conn_finish(&fc, false, NULL, 0);
     client_stop(&c);
     FCGX_Free(&req, 1);
     sy_arena_cleanup(&a);

@@ -311,6 +311,38 @@ test_perform_connect_refused(void **state)
     sy_upstream_free(NULL);
 }
 
+/* total_ms is checked as data comes: a stream relayed to a caller that
+ * reads slowly spends it inside the callback, read after read, where
+ * libcurl's own check (between reads) does not see it. */
+static void
+test_on_body_total_ms(void **state)
+{
+    (void)state;
+    struct sy_upstream_call c;
+    struct transfer t;
+    memset(&c, 0, sizeof(c));
+    memset(&t, 0, sizeof(t));
+    c.max_body_bytes = 100;
+    c.timeouts.total_ms = 2;
+    sy_buf_init(&c.body, c.max_body_bytes);
+    t.c = &c;
+    t.easy = curl_easy_init();
+    assert_non_null(t.easy);
+    sy_clock_set(fake_clock);
+    t.start_us = 1000;
+    fake_us = 1500;
+    char p1[] = "first";
+    assert_int_equal(on_body(p1, 1, 5, &t), 5);
+    fake_us = 2900; /* 1.9 ms in: within */
+    assert_int_equal(on_body(p1, 1, 5, &t), 5);
+    fake_us = 3100; /* 2.1 ms in: past total_ms */
+    assert_int_equal(on_body(p1, 1, 5, &t), 0);
+    assert_int_equal(t.cb_err, SY_EUP_TOOLONG);
+    assert_string_equal(c.errmsg, "total time limit reached");
+    curl_easy_cleanup(t.easy);
+    sy_buf_free(&c.body);
+}
+
 int
 main(void)
 {
@@ -325,6 +357,7 @@ main(void)
         cmocka_unit_test_teardown(test_on_header, restore_clock),
         cmocka_unit_test_teardown(test_on_body_buffers_with_limit,
                                   restore_clock),
+        cmocka_unit_test_teardown(test_on_body_total_ms, restore_clock),
         cmocka_unit_test(test_perform_connect_refused),
     };
     return cmocka_run_group_tests_name("upstream", tests, group_setup,
