@@ -4,6 +4,8 @@
  * error classification, and the reply side: Response objects and
  * stream events become OpenAI chat completions and chunks (reasoning
  * summaries as reasoning_content, function_call items as tool_calls).
+ * Every closing event (*.done, response.completed) must repeat what
+ * the deltas said: responses_done.c keeps and checks it.
  * The request side (chat requests into Responses requests) is
  * responses_request.c; the requests of callers who spoke the Responses
  * API themselves are responses_native.c; all share responses_int.h.
@@ -17,13 +19,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-
-/* Stream state of one output item (declared in responses_int.h). */
-struct responses_item {
-    bool call; /* a function_call item */
-    int tool;  /* its chat tool_calls index */
-    bool args; /* argument bytes were passed on */
-};
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -361,28 +356,6 @@ stream_start(struct responses_ctx *x, struct json_object *response)
                                    x->model);
 }
 
-/* The state of the item at the event's output_index (grown on demand,
- * in the arena), or NULL when the index is missing or out of range. */
-static struct responses_item *
-item_at(struct responses_ctx *x, struct json_object *o)
-{
-    int64_t index = -1;
-    sy_adapter_get_int(o, "output_index", &index);
-    if (index < 0 || index >= RESPONSES_MAX_ITEMS)
-        return NULL;
-    size_t i = (size_t)index;
-    if (i >= x->nitems) {
-        size_t n = SY_MAX(i + 1, x->nitems * 2);
-        struct responses_item *b =
-            sy_arena_zalloc(x->call->arena, n * sizeof(*b));
-        if (x->nitems > 0)
-            memcpy(b, x->items, x->nitems * sizeof(*b));
-        x->items = b;
-        x->nitems = n;
-    }
-    return &x->items[i];
-}
-
 /* Pass on a piece of the arguments of call item 'it'. */
 static enum sy_err
 emit_args(struct responses_ctx *x, struct responses_item *it, const char *piece)
@@ -395,63 +368,166 @@ emit_args(struct responses_ctx *x, struct responses_item *it, const char *piece)
         x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
 }
 
-/* A function_call item begins (output_item.added, or output_item.done
- * for an item never announced): the call's id and name, as a new tool
- * call of the chunk stream. Other items are not followed. */
+/* A string member 'key' of 'o' with its length, or NULL. */
+static const char *
+str_len(struct json_object *o, const char *key, size_t *len)
+{
+    struct json_object *v = sy_adapter_get(o, key);
+    if (!sy_adapter_is(v, json_type_string))
+        return NULL;
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+/* The item state of event 'o', or a protocol failure without one. */
+static enum sy_err
+event_item(struct responses_ctx *x, struct json_object *o,
+           struct responses_item **it)
+{
+    *it = sy_responses_item_at(x, o);
+    return *it != NULL ? SY_OK
+                       : sy_adapter_proto(x->f, "the provider sent an item "
+                                                "event without a usable "
+                                                "output_index");
+}
+
+/* The text of a part that came whole in a closing event, without
+ * deltas: the chat caller gets it as one delta. */
+static enum sy_err
+fill_text(struct responses_ctx *x, bool refusal, const char *text)
+{
+    return emit_piece(x, refusal ? "refusal" : "content", text);
+}
+
+/* output_text.delta or refusal.delta: kept (for the closing events to
+ * be checked against) and passed on. */
+static enum sy_err
+on_text(struct responses_ctx *x, struct json_object *o, bool refusal)
+{
+    struct responses_item *it;
+    enum sy_err e = event_item(x, o, &it);
+    if (e == SY_OK)
+        e = sy_responses_text(x, it, o, refusal);
+    if (e != SY_OK)
+        return e;
+    return emit_piece(x, refusal ? "refusal" : "content",
+                      sy_adapter_get_str(o, "delta"));
+}
+
+/* output_text.done, refusal.done ('key': the member holding the text)
+ * or content_part.done ('key' NULL): the same text as the deltas. */
+static enum sy_err
+on_text_done(struct responses_ctx *x, struct json_object *o, const char *key)
+{
+    struct responses_item *it;
+    enum sy_err e = event_item(x, o, &it);
+    return e != SY_OK ? e : sy_responses_part_done(x, it, o, key, fill_text);
+}
+
+/* A function_call item, first seen: its id and name, as a new tool call
+ * of the chunk stream. */
+static enum sy_err
+announce_call(struct responses_ctx *x, struct responses_item *it,
+              struct json_object *item)
+{
+    const char *id = sy_adapter_get_str(item, "call_id");
+    const char *name = sy_adapter_get_str(item, "name");
+    if (id == NULL || name == NULL)
+        return sy_adapter_proto(x->f, "the provider's function_call item has "
+                                      "no output_index, call_id or name");
+    it->call_id = sy_arena_strdup(x->call->arena, id);
+    it->name = sy_arena_strdup(x->call->arena, name);
+    it->tool = x->ntools++;
+    struct json_object *tc = sy_adapter_tool_call(id, name, "");
+    json_object_object_add(tc, "index", json_object_new_int(it->tool));
+    return emit_delta(
+        x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
+}
+
+/* A function_call item's arguments that came whole (output_item.done,
+ * function_call_arguments.done): the same as the deltas', or, when none
+ * came, the arguments themselves. */
+static enum sy_err
+whole_args(struct responses_ctx *x, struct responses_item *it,
+           struct json_object *o, const char *key)
+{
+    size_t len = 0;
+    bool fresh = false;
+    const char *args = str_len(o, key, &len);
+    if (args == NULL)
+        return SY_OK;
+    enum sy_err e = sy_responses_args_done(x, it, args, len, &fresh);
+    return e == SY_OK && fresh ? emit_args(x, it, args) : e;
+}
+
+/* Whether an added item of no usable output_index may be let pass, as
+ * before the closing events were checked: no function call, no content
+ * (nothing its caller could act on, and nothing to check later). */
+static bool
+announces_nothing(struct json_object *item)
+{
+    const char *type = sy_adapter_get_str(item, "type");
+    struct json_object *content = sy_adapter_get(item, "content");
+    return type != NULL && strcmp(type, "function_call") != 0 &&
+           (content == NULL || (sy_adapter_is(content, json_type_array) &&
+                                json_object_array_length(content) == 0));
+}
+
+/* output_item.added, or output_item.done ('done'), which must repeat
+ * what the item's events said (an item never announced begins there).
+ * Function calls become tool calls of the chunk stream; other items
+ * are followed only to check their closing events. */
 static enum sy_err
 on_item(struct responses_ctx *x, struct json_object *o, bool done)
 {
     struct json_object *item = sy_adapter_get(o, "item");
-    const char *type = sy_adapter_get_str(item, "type");
-    if (type == NULL || strcmp(type, "function_call") != 0)
+    struct responses_item *it;
+    if (!done && sy_responses_item_at(x, o) == NULL && announces_nothing(item))
         return SY_OK;
-    struct responses_item *it = item_at(x, o);
-    const char *id = sy_adapter_get_str(item, "call_id");
-    const char *name = sy_adapter_get_str(item, "name");
-    if (it == NULL || id == NULL || name == NULL)
-        return sy_adapter_proto(x->f, "the provider's function_call item has "
-                                      "no output_index, call_id or name");
-    if (!it->call) {
-        it->call = true;
-        it->tool = x->ntools++;
-        struct json_object *tc = sy_adapter_tool_call(id, name, "");
-        json_object_object_add(tc, "index", json_object_new_int(it->tool));
-        enum sy_err e = emit_delta(
-            x, sy_adapter_obj("tool_calls", sy_adapter_arr1(tc), NULL), NULL);
-        if (e != SY_OK)
-            return e;
-    }
-    /* Arguments that came whole, without deltas. */
-    const char *args = sy_adapter_get_str(item, "arguments");
-    if (done && !it->args && args != NULL && args[0] != '\0')
-        return emit_args(x, it, args);
-    return SY_OK;
+    enum sy_err e = event_item(x, o, &it);
+    if (e != SY_OK)
+        return e;
+    bool fresh = it->kind == RESPONSES_UNSEEN;
+    e = sy_responses_kind(x, it, sy_adapter_get_str(item, "type"));
+    if (e == SY_OK && it->kind == RESPONSES_CALL)
+        e = fresh ? announce_call(x, it, item)
+                  : sy_responses_item_done(x, it, item, NULL);
+    if (e != SY_OK || !done)
+        return e;
+    if (it->kind == RESPONSES_CALL)
+        return whole_args(x, it, item, "arguments");
+    return sy_responses_item_done(x, it, item, fill_text);
 }
 
-/* function_call_arguments.delta (or .done, whose whole arguments count
- * only when no delta came). */
+/* function_call_arguments.delta (or .done, whose whole arguments must
+ * be those of the deltas, or are the arguments when none came). */
 static enum sy_err
 on_args(struct responses_ctx *x, struct json_object *o, bool done)
 {
-    struct responses_item *it = item_at(x, o);
-    const char *piece = sy_adapter_get_str(o, done ? "arguments" : "delta");
-    if (it == NULL || !it->call)
+    struct responses_item *it = sy_responses_item_at(x, o);
+    if (it == NULL || it->kind != RESPONSES_CALL)
         return sy_adapter_proto(x->f, "the provider sent function call "
                                       "arguments for no function call");
-    if (piece == NULL || piece[0] == '\0' || (done && it->args))
+    if (done)
+        return whole_args(x, it, o, "arguments");
+    size_t len = 0;
+    const char *piece = str_len(o, "delta", &len);
+    if (piece == NULL || len == 0)
         return SY_OK;
-    return emit_args(x, it, piece);
+    enum sy_err e = sy_responses_args(x, it, piece, len);
+    return e != SY_OK || piece[0] == '\0' ? e : emit_args(x, it, piece);
 }
 
-/* response.completed or response.incomplete: every call gets arguments
- * ("{}" when none came, which JSON.parse takes), then the finish chunk,
- * the usage chunk and the end. */
+/* response.completed or response.incomplete: its output must be what
+ * the stream sent; every call gets arguments ("{}" when none came,
+ * which JSON.parse takes), then the finish chunk, the usage chunk and
+ * the end. */
 static enum sy_err
 on_end(struct responses_ctx *x, struct json_object *response)
 {
-    enum sy_err e = SY_OK;
+    enum sy_err e = sy_responses_output_agrees(x, response);
     for (size_t i = 0; i < x->nitems && e == SY_OK; i++)
-        if (x->items[i].call && !x->items[i].args)
+        if (x->items[i].kind == RESPONSES_CALL && !x->items[i].args)
             e = emit_args(x, &x->items[i], "{}");
     if (e != SY_OK)
         return e;
@@ -480,8 +556,8 @@ on_failure(struct responses_ctx *x, struct json_object *err)
     return x->f->err;
 }
 
-/* One parsed event of type 'type'. Unknown types (and the ones that
- * repeat what the deltas said) are ignored. */
+/* One parsed event of type 'type'. Unknown types are ignored; the ones
+ * that repeat what the deltas said are checked against them. */
 static enum sy_err
 on_event(struct responses_ctx *x, const char *type, struct json_object *o)
 {
@@ -499,9 +575,15 @@ on_event(struct responses_ctx *x, const char *type, struct json_object *o)
         return e;
     type += 9;
     if (strcmp(type, "output_text.delta") == 0)
-        return emit_piece(x, "content", sy_adapter_get_str(o, "delta"));
+        return on_text(x, o, false);
     if (strcmp(type, "refusal.delta") == 0)
-        return emit_piece(x, "refusal", sy_adapter_get_str(o, "delta"));
+        return on_text(x, o, true);
+    if (strcmp(type, "output_text.done") == 0)
+        return on_text_done(x, o, "text");
+    if (strcmp(type, "refusal.done") == 0)
+        return on_text_done(x, o, "refusal");
+    if (strcmp(type, "content_part.done") == 0)
+        return on_text_done(x, o, NULL);
     if (strcmp(type, "reasoning_summary_text.delta") == 0 ||
         strcmp(type, "reasoning_text.delta") == 0)
         return emit_piece(x, "reasoning_content",
