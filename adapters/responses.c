@@ -522,9 +522,19 @@ on_args(struct responses_ctx *x, struct json_object *o, bool done)
  * the stream sent; every call gets arguments ("{}" when none came,
  * which JSON.parse takes), then the finish chunk, the usage chunk and
  * the end. */
+static enum sy_err on_failure(struct responses_ctx *x, struct json_object *err);
+
 static enum sy_err
 on_end(struct responses_ctx *x, struct json_object *response)
 {
+    /* A "completed" event whose response says it failed, or carries an
+     * error, is a failure, as the whole reply of that status is
+     * (responses_parse_response): never a finished answer. */
+    const char *status = sy_adapter_get_str(response, "status");
+    struct json_object *err = sy_adapter_get(response, "error");
+    if (sy_adapter_is(err, json_type_object) ||
+        (status != NULL && strcmp(status, "failed") == 0))
+        return on_failure(x, sy_adapter_is(err, json_type_object) ? err : NULL);
     enum sy_err e = sy_responses_output_agrees(x, response);
     for (size_t i = 0; i < x->nitems && e == SY_OK; i++)
         if (x->items[i].kind == RESPONSES_CALL && !x->items[i].args)
