@@ -205,5 +205,6 @@ bool sy_store_val_int(const struct sy_store_val *v, int64_t *out);
 bool sy_store_val_is_error(const struct sy_store_val *v, const char *prefix);
 /* A script's error reply that is a refusal, not "Redis unavailable". */
 bool sy_store_script_failed(const struct sy_store_val *v);
+bool sy_store_writes_refused(const struct sy_store_val *replies, size_t n);
 
 #endif

@@ -57,3 +57,19 @@ sy_store_script_failed(const struct sy_store_val *v)
             return false;
     return true;
 }
+
+/* Does any of the 'n' replies say Redis takes no writes now (out of
+ * memory under noeviction, a read-only replica, a failed save that
+ * stops writes, too few replicas)? Reads still work then, so the
+ * exchange itself succeeded: only these replies tell. */
+bool
+sy_store_writes_refused(const struct sy_store_val *replies, size_t n)
+{
+    static const char *const refused[] = { "OOM", "READONLY", "MISCONF",
+                                           "NOREPLICAS" };
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < SY_ARRAY_LEN(refused); k++)
+            if (sy_store_val_is_error(&replies[i], refused[k]))
+                return true;
+    return false;
+}

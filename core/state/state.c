@@ -90,9 +90,10 @@ struct sy_state {
     struct sy_store_gate gate;            /* shared by every store here */
     struct sy_store_conf sconf;
     bool redis_on;
-    atomic_bool redis_up; /* the state thread's view, read by requests */
-    atomic_bool stop;     /* set by sy_state_stop */
-    atomic_bool wake;     /* a probe's outcome is queued: flush it now,
+    atomic_bool redis_up;       /* the state thread's view, read by requests */
+    atomic_bool writes_refused; /* its last writes: OOM, READONLY, ... */
+    atomic_bool stop;           /* set by sy_state_stop */
+    atomic_bool wake;           /* a probe's outcome is queued: flush it now,
                              not at the next refresh */
     atomic_uint_fast64_t *route_seq; /* requests routed per group
                                         (cfg->ngroups) */
@@ -555,6 +556,8 @@ flush_and_refresh(struct sy_state *st, struct sy_store *store,
             sy_spend_queue_done(st->spend, NULL, 0); /* kept: sent again */
             return;
         }
+        atomic_store(&st->writes_refused,
+                     sy_store_writes_refused(replies, fx->batch.n));
         sy_spend_queue_done(st->spend, replies, fx->batch.n);
         sy_hedge_flush_done(replies, fx->batch.n, sy_wall_ms());
         sy_park_cache_flush_done(cfg, replies + park_at, nparks, sent_ms);
@@ -792,5 +795,6 @@ sy_state_redis_on(const struct sy_state *st)
 bool
 sy_state_redis_up(const struct sy_state *st)
 {
-    return st != NULL && st->redis_on && atomic_load(&st->redis_up);
+    return st != NULL && st->redis_on && atomic_load(&st->redis_up) &&
+           !atomic_load(&st->writes_refused);
 }
