@@ -304,42 +304,26 @@ finish_code(const char *fr)
     return (uint8_t)(i + 1);
 }
 
-/* Fail the stream with 'message' about choice 'k'. */
-static enum sy_err
-choice_proto(struct openai_ctx *x, int64_t k, const char *message)
-{
-    sy_adapter_proto(x->f, message);
-    x->f->message = sy_arena_printf(x->call->arena, "choice %lld: %s",
-                                    (long long)k, message);
-    return x->f->err;
-}
-
-/* Judge and note choice 'c' (index 'k', in range) of a chunk. Once a
- * choice finished, an answer part for it, or another finish_reason,
- * is a broken stream: relayed, the caller would get text past the end,
- * or an answer whose end the provider contradicts. */
-static enum sy_err
+/* Note choice 'c' (index 'k', in range) of a chunk: its last
+ * finish_reason counts. More of the answer after a finish, in a chunk
+ * with no finish_reason of its own, takes the finish back: the answer
+ * must end again before [DONE] (answer_ended), so a stream cut after
+ * such text is not taken as whole. Not a failure by itself: relays in
+ * front of Gemini put finish_reason "stop" on every chunk, and Open
+ * WebUI on a reasoning chunk before the text. */
+static void
 take_choice(struct openai_ctx *x, struct json_object *c, int64_t k)
 {
     x->seen[k / 64] |= 1ull << (k % 64);
-    if (x->fin[k] != 0 && delta_has_answer(sy_adapter_get(c, "delta")))
-        return choice_proto(x, k,
-                            "the provider sent more of the answer "
-                            "after its finish_reason");
     const char *fr = sy_adapter_get_str(c, "finish_reason");
-    if (fr == NULL)
-        return SY_OK;
-    uint8_t code = finish_code(fr);
-    if (x->fin[k] != 0 && x->fin[k] != code)
-        return choice_proto(x, k,
-                            "the provider sent a second, different "
-                            "finish_reason");
-    x->fin[k] = code;
-    return SY_OK;
+    if (fr != NULL)
+        x->fin[k] = finish_code(fr);
+    else if (delta_has_answer(sy_adapter_get(c, "delta")))
+        x->fin[k] = 0;
 }
 
 /* Judge and note the choices of chunk 'o' (finish_reasons normalised):
- * each must be one the request asked for, and keep to its end. */
+ * each must be one the request asked for. */
 static enum sy_err
 take_choices(struct openai_ctx *x, struct json_object *o)
 {
@@ -352,9 +336,9 @@ take_choices(struct openai_ctx *x, struct json_object *o)
         struct json_object *c = json_object_array_get_idx(choices, i);
         int64_t k = (int64_t)i;
         sy_adapter_get_int(c, "index", &k);
-        if (check_index(x->call, k, asked, x->f) != SY_OK ||
-            take_choice(x, c, k) != SY_OK)
+        if (check_index(x->call, k, asked, x->f) != SY_OK)
             return x->f->err;
+        take_choice(x, c, k);
     }
     return SY_OK;
 }
@@ -383,38 +367,27 @@ answer_whole(const struct openai_ctx *x)
     return answer_ended(x) && x->usage.present;
 }
 
-/* Usage 'u' of chunk 'o' into x->usage: per count, the larger of this
- * and the earlier reports. A provider's later report should be
- * cumulative; taking a smaller one would bill less than the provider
- * once claimed. 'u' is then replaced in 'o' by what is billed, so a
- * caller reads what it pays. Returns true when 'o' changed. */
+/* Usage 'u' of chunk 'o' into x->usage: of this and the earlier
+ * reports, the one with the most prompt and completion tokens, as a
+ * whole (its cached count with it: the larger cached count alone would
+ * bill less). A provider's later report should be cumulative; taking a
+ * smaller one would bill less than the provider once claimed. When an
+ * earlier report wins, 'u' is replaced in 'o' by it, so a caller reads
+ * what it pays. Returns true when 'o' changed. */
 static bool
 take_usage(struct openai_ctx *x, struct json_object *o, struct json_object *u)
 {
     struct sy_usage now, *m = &x->usage;
     memset(&now, 0, sizeof(now));
     bool changed = read_usage(u, &now);
-    if (!now.present || !m->present) {
-        if (now.present)
-            *m = now;
+    if (!now.present)
+        return changed;
+    if (!m->present ||
+        (uint64_t)now.prompt_tokens + (uint64_t)now.completion_tokens >=
+            (uint64_t)m->prompt_tokens + (uint64_t)m->completion_tokens) {
+        *m = now;
         return changed;
     }
-    bool raised = false; /* an earlier report was larger */
-#define TAKE_MAX(field)                                         \
-    do {                                                        \
-        raised = raised || now.field < m->field;                \
-        m->field = now.field < m->field ? m->field : now.field; \
-    } while (0)
-    TAKE_MAX(prompt_tokens);
-    TAKE_MAX(completion_tokens);
-    TAKE_MAX(total_tokens);
-    TAKE_MAX(cached_tokens);
-    TAKE_MAX(cache_write_tokens);
-    TAKE_MAX(cache_write_1h_tokens);
-    TAKE_MAX(reasoning_tokens);
-#undef TAKE_MAX
-    if (!raised)
-        return changed;
     json_object_object_add(o, "usage", sy_chat_usage_json(m));
     return true;
 }
