@@ -176,7 +176,8 @@ struct sy_stream_answer {
     struct sy_buf args[SY_STREAM_MAX_CALLS]; /* owned: tool arguments */
     char names[SY_STREAM_MAX_CALLS][72];     /* tool names */
     unsigned ncalls;
-    bool truncated;  /* cut: finish_reason "length" or "content_filter" */
+    bool truncated;  /* finish_reason "length" */
+    bool filtered;   /* finish_reason "content_filter" */
     bool overflowed; /* a piece did not fit: the rest was not gathered */
 };
 

@@ -82,12 +82,12 @@ sy_chat_contract_overspent(const struct sy_chat_req *req)
     return req->rx_budget != NULL && req->rx_budget->spent;
 }
 
-/* Whether a finish reason says the answer was cut short: by the token
- * limit ("length", which every deployment would cut at too) or by the
- * provider's filter ("content_filter"). A cut answer's last part (its
- * text, or the arguments of its last tool call) may stop anywhere: the
- * caller reads the finish reason, as from the provider itself, and it
- * is not held against the format. Failing over would bill another
+/* Whether a finish reason says the answer may have been cut short: by
+ * the token limit ("length", which every deployment would cut at too)
+ * or by the provider's filter ("content_filter"). A cut answer's last
+ * part may stop anywhere: the caller reads the finish reason, as from
+ * the provider itself, and a part that stopped inside is not held
+ * against the format (stopped_inside). Failing over would bill another
  * answer cut at the same limit (a coding agent writing a large file in
  * one tool call) and then fail the request. */
 static bool
@@ -97,13 +97,31 @@ finish_cut(const char *finish)
                               strcmp(finish, "content_filter") == 0);
 }
 
+/* Did the answer stop inside 'text'? Not when it is whole JSON (or whole
+ * JSON in a markdown fence): a provider that says "length" of an answer
+ * that ended whole has not cut it, and the answer is checked as any
+ * other (else the finish reason alone would let a provider pass a
+ * call its caller's schema refuses). */
+static bool
+stopped_inside(const char *text, size_t len)
+{
+    const char *inner;
+    size_t inner_len;
+    if (sy_contract_unfence(text, len, &inner, &inner_len)) {
+        text = inner;
+        len = inner_len;
+    }
+    struct sy_json_result res;
+    return sy_json_check_bounded(text, len, NULL, 0, &res) != SY_JSON_OK;
+}
+
 /* Check reply 'resp' against the output contract of 'req': with
  * response_format json_object / json_schema, the first choice's content
  * must be JSON (a markdown fence around it is removed, and the reply
  * rewritten) matching the schema; every tool call's arguments must be
  * JSON matching its tool's parameters. A refusal (message.refusal) or a
- * cut reply (finish_cut: its content, and its last tool call's
- * arguments) is not held against the format. Returns true when the
+ * reply cut inside its last tool call's arguments (finish_cut), or
+ * inside its text by the token limit, is not held against the format. Returns true when the
  * contract holds; else a short message in 'err'. */
 bool
 sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
@@ -119,15 +137,16 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
     c0 = json_object_array_get_idx(choices, 0);
     if (!json_object_object_get_ex(c0, "message", &msg))
         return true;
-    bool cut = json_object_object_get_ex(c0, "finish_reason", &v) &&
-               json_object_is_type(v, json_type_string) &&
-               finish_cut(json_object_get_string(v));
+    const char *finish = json_object_object_get_ex(c0, "finish_reason", &v) &&
+                                 json_object_is_type(v, json_type_string)
+                             ? json_object_get_string(v)
+                             : NULL;
+    bool cut = finish_cut(finish);
+    bool limit = cut && strcmp(finish, "length") == 0;
     struct json_object *calls;
     if (json_object_object_get_ex(msg, "tool_calls", &calls) &&
         json_object_is_type(calls, json_type_array)) {
         size_t n = json_object_array_length(calls);
-        if (cut && n > 0)
-            n--; /* the last call is where the answer was cut */
         for (size_t i = 0; i < n; i++) {
             struct json_object *call = json_object_array_get_idx(calls, i);
             struct json_object *fn, *name, *args;
@@ -137,6 +156,9 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
                 continue;
             const char *an = json_object_get_string(name);
             const char *as = json_object_get_string(args);
+            if (cut && i + 1 == n &&
+                stopped_inside(as ? as : "", as ? strlen(as) : 0))
+                continue; /* the last call is where the answer was cut */
             char why[200];
             if (!check_call(req, an ? an : "", as ? as : "",
                             as ? strlen(as) : 0, max_depth, why, sizeof(why))) {
@@ -146,7 +168,7 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
             }
         }
     }
-    if (req->response_format == SY_FORMAT_TEXT || cut)
+    if (req->response_format == SY_FORMAT_TEXT)
         return true;
     if (json_object_object_get_ex(msg, "refusal", &v) &&
         json_object_is_type(v, json_type_string))
@@ -155,6 +177,8 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
         return true; /* the model called a tool instead of answering */
     if (!json_object_object_get_ex(msg, "content", &v) ||
         !json_object_is_type(v, json_type_string)) {
+        if (limit)
+            return true; /* cut before any text */
         snprintf(err, errlen,
                  "a JSON answer was asked for, the reply has "
                  "no content");
@@ -162,6 +186,8 @@ sy_chat_resp_contract(const struct sy_chat_req *req, struct sy_chat_resp *resp,
     }
     const char *text = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
+    if (limit && stopped_inside(text, len))
+        return true; /* cut by the token limit: every deployment would */
     bool unfenced = false;
     if (!check_content(req, text, len, max_depth, a, err, errlen, &unfenced))
         return false;
@@ -198,6 +224,7 @@ sy_stream_answer_clear(struct sy_stream_answer *s)
     memset(s->names, 0, sizeof(s->names));
     s->ncalls = 0;
     s->truncated = false;
+    s->filtered = false;
     s->overflowed = false;
 }
 
@@ -300,9 +327,11 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
                 gather_calls(v, s);
         }
         if (json_object_object_get_ex(c0, "finish_reason", &v) &&
-            json_object_is_type(v, json_type_string) &&
-            finish_cut(json_object_get_string(v)))
-            s->truncated = true;
+            json_object_is_type(v, json_type_string)) {
+            const char *fr = json_object_get_string(v);
+            s->truncated = strcmp(fr, "length") == 0;
+            s->filtered = strcmp(fr, "content_filter") == 0;
+        }
     }
     json_object_put(o);
     return had_text;
@@ -310,9 +339,9 @@ sy_chat_chunk_gather(const char *json, size_t len, struct sy_stream_answer *s)
 
 /* Check a whole streamed answer against the request's contract: tool
  * arguments against their tool's parameters (but for the last call of a
- * cut answer, finish_cut); for JSON formats, the text (unless the model
- * called tools instead, or the answer was cut). '*fenced' says the text
- * was JSON inside a markdown fence. */
+ * cut answer that stopped inside it, finish_cut); for JSON formats, the
+ * text (unless the model called tools instead, or the token limit cut
+ * it). '*fenced' says the text was JSON inside a markdown fence. */
 bool
 sy_chat_stream_contract(const struct sy_chat_req *req,
                         const struct sy_stream_answer *s, unsigned max_depth,
@@ -327,8 +356,11 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
                  s->content.max);
         return false;
     }
-    unsigned whole = s->truncated && s->ncalls > 0 ? s->ncalls - 1 : s->ncalls;
-    for (unsigned i = 0; i < whole; i++) {
+    bool cut = s->truncated || s->filtered;
+    for (unsigned i = 0; i < s->ncalls; i++) {
+        if (cut && i + 1 == s->ncalls &&
+            stopped_inside(sy_buf_cstr(&s->args[i]), s->args[i].len))
+            continue; /* the last call is where the answer was cut */
         char why[200];
         if (!check_call(req, s->names[i], sy_buf_cstr(&s->args[i]),
                         s->args[i].len, max_depth, why, sizeof(why))) {
@@ -336,7 +368,9 @@ sy_chat_stream_contract(const struct sy_chat_req *req,
             return false;
         }
     }
-    if (req->response_format == SY_FORMAT_TEXT || s->ncalls > 0 || s->truncated)
+    if (req->response_format == SY_FORMAT_TEXT || s->ncalls > 0 ||
+        (s->truncated &&
+         stopped_inside(sy_buf_cstr(&s->content), s->content.len)))
         return true;
     return check_content(req, sy_buf_cstr(&s->content), s->content.len,
                          max_depth, a, err, errlen, fenced);

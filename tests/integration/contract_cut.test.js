@@ -40,12 +40,12 @@ function anthropicCut(stop) {
 }
 
 /* OpenAI type, not streamed by the deployment: the same cut call. */
-function openaiCut(finish) {
+function openaiCut(finish, args = '{"path":"a.txt","content":"lorem ip') {
     return JSON.stringify({
         id: 'c1', object: 'chat.completion', created: 1, model: 'm-o',
         choices: [{ index: 0, finish_reason: finish, message: { role: 'assistant', content: null,
             tool_calls: [{ id: 'call_1', type: 'function',
-                           function: { name: 'Write', arguments: '{"path":"a.txt","content":"lorem ip' } }] } }],
+                           function: { name: 'Write', arguments: args } }] } }],
         usage: { prompt_tokens: 12, completion_tokens: 64, total_tokens: 76 },
     });
 }
@@ -75,6 +75,11 @@ const SCENARIOS = {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(openaiCut('tool_calls'));
     },
+    /* a whole call that breaks the schema, said to be cut */
+    oawhole: (res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(openaiCut('length', '{"path":1,"evil":true}'));
+    },
     good: (res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(GOOD);
@@ -96,6 +101,7 @@ const stack = new h.Stack({
                 antdone: { port, type: 'anthropic', model: 'claude-x' },
                 oacut: { port, model: 'm-o', capabilities: NOSTREAM },
                 oadone: { port, model: 'm-o', capabilities: NOSTREAM },
+                oawhole: { port, model: 'm-o', capabilities: NOSTREAM },
                 good: { port, model: 'm-o', capabilities: NOSTREAM },
             },
             groups: {
@@ -103,6 +109,7 @@ const stack = new h.Stack({
                 'g-antdone': { deployments: ['antdone', 'good'], strategy: 'priority' },
                 'g-oacut': { deployments: ['oacut', 'good'], strategy: 'priority' },
                 'g-oadone': { deployments: ['oadone', 'good'], strategy: 'priority' },
+                'g-oawhole': { deployments: ['oawhole', 'good'], strategy: 'priority' },
             },
             server: { usage_log: path.join(stack.dir, 'usage.log') },
         });
@@ -179,6 +186,10 @@ describe('an answer cut inside a tool call', () => {
         assert.equal(JSON.parse(r.body).choices[0].message.tool_calls[0].function.arguments,
                      '{"path":"a.txt","content":"ok"}');
         assert.deepEqual(made, ['oadone', 'good']);
+        /* Said to be cut, but whole: checked, and the next answers. */
+        const w = await calls(() => chat('g-oawhole'));
+        assert.equal(w.r.status, 200, w.r.body.slice(0, 300));
+        assert.deepEqual(w.made, ['oawhole', 'good']);
         /* Streamed, the call's start has reached the caller: the stream
          * ends with an error event, never stop_reason tool_use. */
         const m = await calls(() => messages('g-antdone'));

@@ -107,6 +107,12 @@ test_reply_cut_in_last_call(void **state)
     assert_false(reply_holds(
         &req, &a, "null", "[" CALL(0, "{\\'q\\':1}") "," CALL(1, "{\\'q") "]",
         "length"));
+    /* A last call that ended whole was not cut: a finish of "length" or
+     * "content_filter" does not let it break the schema. */
+    assert_false(reply_holds(&req, &a, "null", "[" CALL(0, "{\\'q\\':1}") "]",
+                             "length"));
+    assert_false(reply_holds(&req, &a, "null", "[" CALL(0, "{\\'q\\':1}") "]",
+                             "content_filter"));
     sy_arena_cleanup(&a);
 }
 
@@ -119,8 +125,14 @@ test_reply_cut_json_text(void **state)
     struct sy_chat_req req;
     parse_req(&a, &req, "'response_format':{'type':'json_object'},");
     assert_true(reply_holds(&req, &a, "'{\\'a\\':'", NULL, "length"));
-    assert_true(reply_holds(&req, &a, "'{\\'a\\':'", NULL, "content_filter"));
     assert_false(reply_holds(&req, &a, "'{\\'a\\':'", NULL, "stop"));
+    /* A filter's stop is no excuse for the text: another deployment's
+     * filter may let the answer through. */
+    assert_false(reply_holds(&req, &a, "'{\\'a\\':'", NULL, "content_filter"));
+    /* Whole JSON was not cut, whatever the finish says: it is checked
+     * (a json_object answer must be an object). */
+    assert_false(reply_holds(&req, &a, "'[1]'", NULL, "length"));
+    assert_true(reply_holds(&req, &a, "'{\\'a\\':1}'", NULL, "length"));
     sy_arena_cleanup(&a);
 }
 
@@ -170,6 +182,9 @@ test_stream_cut_in_last_call(void **state)
     assert_true(stream_holds(&req, &a, NULL, "length"));
     assert_true(stream_holds(&req, &a, NULL, "content_filter"));
     assert_false(stream_holds(&req, &a, NULL, "tool_calls"));
+    /* The last call ended whole, and breaks the schema: checked. */
+    assert_false(stream_holds(&req, &a, TC(1, "", "7}"), "length"));
+    assert_false(stream_holds(&req, &a, TC(1, "", "7}"), "content_filter"));
     /* The second call completed: whole, checked, fine. */
     assert_true(stream_holds(&req, &a, TC(1, "", "\\'b\\'}"), "tool_calls"));
     sy_arena_cleanup(&a);
