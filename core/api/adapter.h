@@ -131,7 +131,8 @@ struct sy_adapter_call {
 };
 
 /* Hide in 'f' (message, code, param) every piece of the call's API key
- * that it quotes (base/secret_redact.h): the core runs it on each
+ * that it quotes (base/secret_redact.h), each cut to 1 KiB first: the
+ * core runs it on each
  * failure an adapter reports, before the failure reaches a caller, a
  * log line or a span. A provider that rejects a key may quote it whole. */
 void sy_failure_redact(struct sy_failure *f,

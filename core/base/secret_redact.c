@@ -8,9 +8,10 @@
  * key becomes '*'s, of the same length.
  *
  * The search is the plain one (each position of the text against each
- * of the secret): texts are error messages of at most a few hundred
- * bytes and keys are short, and it runs only on failures. A secret
- * longer than SECRET_MAX is looked for whole only.
+ * of the secret), about text x key comparisons: the callers bound the
+ * text (core/api/failure.c cuts a failure's texts to 1 KiB first), and
+ * it runs only on failures. A secret longer than SECRET_MAX is looked
+ * for whole only.
  * SPDX-License-Identifier: MIT
  */
 #include "sy.h"

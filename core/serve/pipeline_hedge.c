@@ -74,6 +74,7 @@ struct sy_hedge_run {
     bool ended[2];
     enum sy_attempt_result ar[2];
     int winner;                /* -1: none yet */
+    bool left;                 /* the caller went away: no one wins */
     uint32_t base_ms;          /* the unmoved delay: first asked then */
     uint32_t delay_ms;         /* the delay, moved and stretched */
     uint32_t first_p95_ms;     /* TTFT p95 of the first attempt's deployment */
@@ -463,8 +464,16 @@ hedge_done(void *ud, struct sy_upstream_call *call, enum sy_err e)
     run->ended_last = i;
     if (i == 1)
         park_hedge_key(run);
-    if (run->ar[i] == SY_ATTEMPT_DONE && run->winner < 0 &&
-        run->held[i].len == 0)
+    if (run->ar[i] == SY_ATTEMPT_DONE && x->result == SY_EGONE &&
+        run->winner < 0) {
+        /* The caller left: the other is cut, and neither answered (the
+         * usage log must not credit a winner). */
+        run->left = true;
+        int o = 1 - i;
+        if (run->started[o] && !run->ended[o])
+            run->uc[o]->cancel = true;
+    } else if (run->ar[i] == SY_ATTEMPT_DONE && run->winner < 0 &&
+               run->held[i].len == 0 && !run->left)
         win(run, i);
     else if (run->winner >= 0)
         win(run, run->winner); /* cut the other if still running */
@@ -638,7 +647,7 @@ hedge_run(struct pctx *c, struct sy_attempt *a, struct sy_upstream_call *uc,
     } else if (run->a[1] != NULL) {
         hedge_merge(run); /* a hedge its adapter refused */
     }
-    if (run->winner >= 0)
+    if (run->winner >= 0 || run->left)
         return SY_ATTEMPT_DONE;
     return SY_ATTEMPT_NEXT;
 }

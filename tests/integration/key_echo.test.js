@@ -10,7 +10,8 @@
  * warning lines of switchyard.log.
  *
  * And an `invalid_api_key` error event inside a 200 Responses stream is
- * the key refused (the next deployment answers), not the caller's 400.
+ * the key refused (the next deployment answers), not the caller's 400;
+ * a count_tokens answer is the count alone, not the provider's body.
  * SPDX-License-Identifier: MIT
  */
 'use strict';
@@ -64,6 +65,8 @@ const SCENARIOS = {
                             `event: error\ndata: ${JSON.stringify(ERR(PART))}\n\n`),
     rkey: (res) => sse(res, rev('error', { code: 'invalid_api_key', message: MSG })),
     rgood: (res) => sse(res, RESP_OK),
+    /* count_tokens: a 2xx body that carries more than the count */
+    c200: (res) => json(res, 200, { input_tokens: 5, note: `invalid x-api-key ${KEY}` }),
 };
 const OPENAI = ['k400', 'k422', 'k404', 'k500', 'k409', 'k200', 'kdetail', 'kevent', 'kmid'];
 
@@ -84,6 +87,8 @@ const stack = new h.Stack({
         for (const n of ['rkey', 'rgood'])
             deployments[n] = { port, type: 'openai-responses', model: 'gpt-x', api_key_env: ['ECHO_TEST_KEY'] };
         groups['g-rkey'] = { deployments: ['rkey', 'rgood'], strategy: 'priority' };
+        deployments.c200 = { port, type: 'anthropic', model: 'claude-x', api_key_env: ['ECHO_TEST_KEY'] };
+        groups['g-c200'] = ['c200'];
         return h.gatewayConfig(1, {
             deployments, groups,
             server: { usage_log: path.join(stack.dir, 'usage.log'), log_level: 'debug' },
@@ -143,6 +148,16 @@ describe('a provider that quotes the gateway key', () => {
         const m = await h.request(stack.base('lighttpd'), { path: '/metrics' });
         assert.equal(m.status, 200);
         assert.deepEqual(leaked(m.body), []);
+    });
+
+    it('answers count_tokens with the count alone', async () => {
+        const r = await h.request(stack.base('lighttpd'), {
+            method: 'POST', path: '/v1/messages/count_tokens', timeout: 15000,
+            headers: { 'anthropic-version': '2023-06-01', 'x-api-key': 'x' },
+            body: { model: 'g-c200', messages: [{ role: 'user', content: 'hi' }] },
+        });
+        assert.equal(r.status, 200, r.body);
+        assert.deepEqual(JSON.parse(r.body), { input_tokens: 5 });
     });
 
     it('takes an invalid_api_key error event of a Responses stream as the key refused', async () => {

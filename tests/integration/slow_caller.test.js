@@ -59,6 +59,15 @@ function bigStream(res, n = 8000) {
 }
 
 const closedAt = {};
+function slowThen500(res, name) {
+    const t0 = Date.now();
+    res.on('close', () => { closedAt[name] = Date.now() - t0; });
+    setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end('{"error":{"message":"boom","type":"server_error"}}');
+    }, 2000);
+}
 const SCENARIOS = {
     big: (res) => bigStream(res),
     bigtotal: (res) => bigStream(res, 40000),
@@ -72,6 +81,9 @@ const SCENARIOS = {
             res.end('{"error":{"message":"boom","type":"server_error"}}');
         }, 1500);
     },
+    /* 2 s of silence, then a 500: the two of a hedged pair */
+    slowA: (res) => slowThen500(res, 'slowA'),
+    slowB: (res) => slowThen500(res, 'slowB'),
     good: (res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ id: 'c2', object: 'chat.completion', created: 1, model: 'm-o',
@@ -95,12 +107,16 @@ const stack = new h.Stack({
                 bigtotal: { port, model: 'm-o', timeouts: { total_ms: 2000 }, max_response_bytes: 64 << 20 },
                 slow500: { port, model: 'm-o', capabilities: NOSTREAM },
                 good: { port, model: 'm-o', capabilities: NOSTREAM },
+                slowA: { port, model: 'm-o', capabilities: NOSTREAM },
+                slowB: { port, model: 'm-o', capabilities: NOSTREAM },
             },
             groups: {
                 'g-big': ['big'],
                 'g-bigtotal': ['bigtotal'],
                 'g-left': { deployments: ['slow500', 'good'], strategy: 'priority' },
                 'g-good': ['good'],
+                'g-hedge': { deployments: ['slowA', 'slowB'], strategy: 'priority',
+                             hedge: { after_ms: 200, max_share: 0.5 } },
             },
             server: { processes: 1, threads: 1, write_timeout_ms: 3000,
                       usage_log: path.join(stack.dir, 'usage.log') },
@@ -205,5 +221,27 @@ describe('a caller that is slow or gone holds no thread', () => {
                   `the provider call ran on for a caller who had left (${closedAt.slow500} ms)`);
         assert.deepEqual(provider.requests.slice(from), ['slow500'], 'the next deployment was called for nobody');
         assert.ok(await goodAnswers('lighttpd'));
+    });
+
+    it('lighttpd: a caller that leaves a hedged pair cuts both, and neither is said to have won', { timeout: 30000 }, async () => {
+        if (!SERVERS.includes('lighttpd')) return;
+        delete closedAt.slowA;
+        delete closedAt.slowB;
+        const id = 'hedge-left';
+        const body = JSON.stringify({ model: 'g-hedge', messages: [{ role: 'user', content: 'hi' }] });
+        const sock = net.connect({ host: '127.0.0.1', port: stack.web.lighttpd.port });
+        sock.on('error', () => {});
+        sock.on('connect', () => {
+            sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+                       `X-Request-Id: ${id}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        });
+        await h.sleep(600); /* the hedge started at 200 ms */
+        sock.resetAndDestroy();
+        const lines = await usageOf(id);
+        await h.sleep(300);
+        const all = h.readUsageLog(path.join(stack.dir, 'usage.log')).filter((x) => x.request_id === id);
+        assert.equal(all.length, 2, JSON.stringify(lines));
+        assert.deepEqual(all.map((l) => l.won), [0, 0], JSON.stringify(all));
+        assert.ok(closedAt.slowA < 1200 && closedAt.slowB < 1200, JSON.stringify(closedAt));
     });
 });

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "base/secret_redact.h"
+#include "api/adapter.h"
 #include "base/mem.h"
 
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -79,6 +81,37 @@ test_long_secret(void **state)
     sy_arena_cleanup(&a);
 }
 
+/* A failure's texts are cut to 1 KiB before the mask (a provider's
+ * error type of megabytes was echoed whole, and masked in over a
+ * second), at a character boundary, and masked. */
+static void
+test_failure_texts_bounded(void **state)
+{
+    (void)state;
+    struct sy_arena a;
+    sy_arena_init(&a, 1u << 16);
+    size_t big = 4u << 20;
+    char *type = malloc(big + 1);
+    assert_non_null(type);
+    memset(type, 'x', big);
+    memcpy(type + 1023, "\xc3\xa9", 2); /* a 2-byte character across 1024 */
+    type[big] = '\0';
+    struct sy_adapter_call call;
+    memset(&call, 0, sizeof(call));
+    call.api_key = KEY;
+    call.arena = &a;
+    struct sy_failure f = { .message = "Incorrect API key provided: " KEY,
+                            .code = type,
+                            .param = NULL };
+    sy_failure_redact(&f, &call);
+    assert_null(f.param);
+    assert_null(strstr(f.message, "AbCdEfGh"));
+    assert_true(strlen(f.code) <= 1024);
+    assert_int_equal(strlen(f.code), 1023); /* the character is not split */
+    free(type);
+    sy_arena_cleanup(&a);
+}
+
 int
 main(void)
 {
@@ -86,6 +119,7 @@ main(void)
         cmocka_unit_test(test_whole_and_parts),
         cmocka_unit_test(test_nothing_to_hide),
         cmocka_unit_test(test_long_secret),
+        cmocka_unit_test(test_failure_texts_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
