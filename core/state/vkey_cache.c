@@ -100,32 +100,74 @@ victim(struct sy_vkey_cache_slot *set, const char *hex)
     return old;
 }
 
-void
-sy_vkey_cache_put(struct sy_vkey_cache *c, const struct sy_vkey *v,
-                  uint64_t now_ms)
+uint64_t
+sy_vkey_cache_ticket(struct sy_vkey_cache *c)
 {
-    struct sy_vkey_cache_slot *set = set_of(c, v->hmac);
-    if (set == NULL)
-        return;
     pthread_mutex_lock(&c->mu);
-    struct sy_vkey_cache_slot *s = victim(set, v->hmac);
-    s->v = *v;
-    s->stored_ms = now_ms;
-    s->used = ++c->tick;
+    uint64_t t = ++c->tickets;
     pthread_mutex_unlock(&c->mu);
+    return t;
 }
 
-void
-sy_vkey_cache_drop(struct sy_vkey_cache *c, const char *hex)
+/* Hold the answer of the lookup of 'ticket' for HMAC 'hex': record 'v',
+ * or (NULL) no such key. Not over the answer of a later lookup. */
+static void
+hold(struct sy_vkey_cache *c, const char *hex, const struct sy_vkey *v,
+     uint64_t now_ms, uint64_t ticket)
 {
     struct sy_vkey_cache_slot *set = set_of(c, hex);
     if (set == NULL)
         return;
     pthread_mutex_lock(&c->mu);
     struct sy_vkey_cache_slot *s = find(set, hex);
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
+    if (s != NULL && s->ticket > ticket) {
+        pthread_mutex_unlock(&c->mu);
+        return; /* a later lookup's answer is held */
+    }
+    if (s == NULL) {
+        if (v == NULL) { /* nothing held, and no answer older than this */
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+        s = victim(set, hex);
+    }
+    if (v != NULL) {
+        s->v = *v;
+    } else {
+        memset(&s->v, 0, sizeof(s->v));
+        memcpy(s->v.hmac, hex, 64);
+    }
+    s->dropped = v == NULL;
+    s->stored_ms = now_ms;
+    s->ticket = ticket;
+    s->used = ++c->tick;
     pthread_mutex_unlock(&c->mu);
+}
+
+void
+sy_vkey_cache_put_at(struct sy_vkey_cache *c, const struct sy_vkey *v,
+                     uint64_t now_ms, uint64_t ticket)
+{
+    hold(c, v->hmac, v, now_ms, ticket);
+}
+
+void
+sy_vkey_cache_drop_at(struct sy_vkey_cache *c, const char *hex, uint64_t ticket)
+{
+    hold(c, hex, NULL, 0, ticket);
+}
+
+void
+sy_vkey_cache_put(struct sy_vkey_cache *c, const struct sy_vkey *v,
+                  uint64_t now_ms)
+{
+    sy_vkey_cache_put_at(c, v, now_ms, sy_vkey_cache_ticket(c));
+}
+
+void
+sy_vkey_cache_drop(struct sy_vkey_cache *c, const char *hex)
+{
+    sy_vkey_cache_drop_at(c, hex, sy_vkey_cache_ticket(c));
 }
 
 bool
@@ -138,8 +180,9 @@ sy_vkey_cache_get(struct sy_vkey_cache *c, const char *hex, uint64_t now_ms,
     pthread_mutex_lock(&c->mu);
     struct sy_vkey_cache_slot *s = find(set, hex);
     /* A stamp ahead of 'now_ms' (another thread's clock read) is fresh. */
-    bool fresh = s != NULL && (now_ms < s->stored_ms ||
-                               now_ms - s->stored_ms <= c->max_age_ms);
+    bool fresh =
+        s != NULL && !s->dropped &&
+        (now_ms < s->stored_ms || now_ms - s->stored_ms <= c->max_age_ms);
     if (fresh) {
         *out = s->v;
         s->used = ++c->tick;
@@ -181,11 +224,12 @@ sy_vkey_cache_lookup(struct sy_vkey_cache *c, struct sy_store *s,
         return e;
     if (!sy_vkey_shape_ok(key))
         return SY_ENOTFOUND;
+    uint64_t ticket = sy_vkey_cache_ticket(c);
     e = s != NULL ? sy_vkey_lookup_id(s, hex, now_s, out) : SY_ESTORE;
     if (e == SY_OK)
-        sy_vkey_cache_put(c, out, now_ms);
+        sy_vkey_cache_put_at(c, out, now_ms, ticket);
     else if (e == SY_ENOTFOUND)
-        sy_vkey_cache_drop(c, hex);
+        sy_vkey_cache_drop_at(c, hex, ticket);
     else if (e == SY_ESTORE)
         e = from_cache(c, hex, now_s, now_ms, out, cached);
     return e;

@@ -42,6 +42,8 @@ struct sy_vkey_cache_slot {
     struct sy_vkey v;   /* v.hmac[0] == '\0': free */
     uint64_t stored_ms; /* local monotonic clock of the last store */
     uint64_t used;      /* the cache's tick at the last store or read */
+    uint64_t ticket;    /* of the lookup whose answer is held */
+    bool dropped;       /* that answer: no such key (only the HMAC kept) */
 };
 
 struct sy_vkey_cache {
@@ -50,6 +52,7 @@ struct sy_vkey_cache {
     size_t nsets;
     uint64_t tick;
     uint64_t max_age_ms;
+    uint64_t tickets; /* the last ticket handed out */
 };
 
 /* A cache of at least 'slots' records (rounded up to whole sets). */
@@ -61,10 +64,24 @@ void sy_vkey_cache_cleanup(struct sy_vkey_cache *c);
  * on first use and kept until exit. */
 struct sy_vkey_cache *sy_vkey_cache_process(void);
 
-/* Store 'v' (by v->hmac), stamped 'now_ms'. */
+/* Answers are held in the order their lookups began: a lookup takes a
+ * ticket before it asks Redis, and an answer is not stored over that of
+ * a lookup that began later (a thread answered "live" just before a
+ * revocation must not store the record after another thread's "not
+ * found" dropped it). */
+uint64_t sy_vkey_cache_ticket(struct sy_vkey_cache *c);
+/* Store 'v' (by v->hmac), stamped 'now_ms', as the answer of the lookup
+ * of 'ticket'. */
+void sy_vkey_cache_put_at(struct sy_vkey_cache *c, const struct sy_vkey *v,
+                          uint64_t now_ms, uint64_t ticket);
+/* Forget the record of HMAC 'hex': no such key, as the lookup of
+ * 'ticket' was told (remembered so that an older answer is not stored
+ * over it). */
+void sy_vkey_cache_drop_at(struct sy_vkey_cache *c, const char *hex,
+                           uint64_t ticket);
+/* The same, as the latest answer. */
 void sy_vkey_cache_put(struct sy_vkey_cache *c, const struct sy_vkey *v,
                        uint64_t now_ms);
-/* Forget the record of HMAC 'hex', if held. */
 void sy_vkey_cache_drop(struct sy_vkey_cache *c, const char *hex);
 /* The record of HMAC 'hex' when held and stored within max_age_ms of
  * 'now_ms': true with '*out' filled. */

@@ -60,7 +60,7 @@ held(struct sy_vkey_cache *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->nsets * SY_VKEY_CACHE_WAYS; i++)
-        n += c->slot[i].v.hmac[0] != '\0';
+        n += c->slot[i].v.hmac[0] != '\0' && !c->slot[i].dropped;
     return n;
 }
 
@@ -261,12 +261,37 @@ test_process_cache(void **state)
     assert_int_equal(c->max_age_ms, SY_VKEY_CACHE_MAX_AGE_MS);
 }
 
+/* Answers are held in the order their lookups began: a lookup that
+ * found the key live before another found it revoked cannot store the
+ * record after the revocation was seen (two threads, the first slower:
+ * a revoked key was served from the cache through an outage). */
+static void
+test_answers_in_lookup_order(void **state)
+{
+    (void)state;
+    struct sy_vkey_cache c;
+    sy_vkey_cache_init(&c, 64, AGE_MS);
+    struct sy_vkey v = rec(1, 1), got;
+    sy_vkey_cache_put(&c, &v, 100); /* held from an earlier lookup */
+    uint64_t before = sy_vkey_cache_ticket(&c); /* answered "live" */
+    uint64_t after = sy_vkey_cache_ticket(&c);  /* answered "not found" */
+    sy_vkey_cache_drop_at(&c, v.hmac, after);
+    sy_vkey_cache_put_at(&c, &v, 200, before); /* late, and older */
+    assert_false(sy_vkey_cache_get(&c, v.hmac, 200, &got));
+    assert_int_equal(held(&c), 0);
+    /* A later lookup's "live" is held again. */
+    sy_vkey_cache_put_at(&c, &v, 300, sy_vkey_cache_ticket(&c));
+    assert_true(sy_vkey_cache_get(&c, v.hmac, 300, &got));
+    sy_vkey_cache_cleanup(&c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounded_lru),
         cmocka_unit_test(test_expiry_and_drop),
+        cmocka_unit_test(test_answers_in_lookup_order),
         cmocka_unit_test(test_lookup_through_redis),
         cmocka_unit_test(test_process_cache),
     };
