@@ -367,13 +367,14 @@ answer_whole(const struct openai_ctx *x)
     return answer_ended(x) && x->usage.present;
 }
 
-/* Usage 'u' of chunk 'o' into x->usage: of this and the earlier
- * reports, the one with the most prompt and completion tokens, as a
- * whole (its cached count with it: the larger cached count alone would
- * bill less). A provider's later report should be cumulative; taking a
- * smaller one would bill less than the provider once claimed. When an
- * earlier report wins, 'u' is replaced in 'o' by it, so a caller reads
- * what it pays. Returns true when 'o' changed. */
+/* Usage 'u' of chunk 'o' into x->usage, with the earlier reports: of
+ * each count the largest, but of the cached tokens (billed at less) the
+ * smallest, so the bill is never below what any report claimed. A
+ * provider's later report should be cumulative: taking it alone, a
+ * provider could lower its bill with a second report (3000 completion
+ * tokens, then 3010 cached prompt tokens and none). When the result is
+ * not this report, 'u' is replaced in 'o' by it, so a caller reads what
+ * it pays. Returns true when 'o' changed. */
 static bool
 take_usage(struct openai_ctx *x, struct json_object *o, struct json_object *u)
 {
@@ -382,12 +383,32 @@ take_usage(struct openai_ctx *x, struct json_object *o, struct json_object *u)
     bool changed = read_usage(u, &now);
     if (!now.present)
         return changed;
-    if (!m->present ||
-        (uint64_t)now.prompt_tokens + (uint64_t)now.completion_tokens >=
-            (uint64_t)m->prompt_tokens + (uint64_t)m->completion_tokens) {
+    if (!m->present) {
         *m = now;
         return changed;
     }
+    bool differs = false;
+#define TAKE(field, keep_now)                       \
+    do {                                            \
+        if (keep_now)                               \
+            m->field = now.field;                   \
+        differs = differs || m->field != now.field; \
+    } while (0)
+    TAKE(prompt_tokens, now.prompt_tokens > m->prompt_tokens);
+    TAKE(completion_tokens, now.completion_tokens > m->completion_tokens);
+    TAKE(total_tokens, now.total_tokens > m->total_tokens);
+    TAKE(reasoning_tokens, now.reasoning_tokens > m->reasoning_tokens);
+    TAKE(cache_write_tokens, now.cache_write_tokens > m->cache_write_tokens);
+    TAKE(cache_write_1h_tokens,
+         now.cache_write_1h_tokens > m->cache_write_1h_tokens);
+    TAKE(cached_tokens, now.cached_tokens < m->cached_tokens);
+#undef TAKE
+    if (m->total_tokens < m->prompt_tokens + m->completion_tokens) {
+        m->total_tokens = m->prompt_tokens + m->completion_tokens; /* < 2^62 */
+        differs = true;
+    }
+    if (!differs)
+        return changed;
     json_object_object_add(o, "usage", sy_chat_usage_json(m));
     return true;
 }

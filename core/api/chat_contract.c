@@ -97,22 +97,44 @@ finish_cut(const char *finish)
                               strcmp(finish, "content_filter") == 0);
 }
 
-/* Did the answer stop inside 'text'? Not when it is whole JSON (or whole
- * JSON in a markdown fence): a provider that says "length" of an answer
- * that ended whole has not cut it, and the answer is checked as any
- * other (else the finish reason alone would let a provider pass a
- * call its caller's schema refuses). */
+/* Did the answer stop inside 'text'? Only when it is the beginning of
+ * a JSON object, array or string that a cut ended (json-c's tokener
+ * asks for more: json_tokener_continue), after an opening markdown
+ * fence if there is one, or nothing at all. Whole JSON was not cut, nor
+ * was text that is no JSON (prose, trailing garbage): both are checked
+ * as any other answer, else the finish reason alone would let a
+ * provider pass what its caller's schema refuses. */
 static bool
 stopped_inside(const char *text, size_t len)
 {
     const char *inner;
     size_t inner_len;
-    if (sy_contract_unfence(text, len, &inner, &inner_len)) {
-        text = inner;
-        len = inner_len;
+    if (sy_contract_unfence(text, len, &inner, &inner_len))
+        return false; /* a whole fence: whole text */
+    if (len >= 3 && memcmp(text, "```", 3) == 0) {
+        const char *nl = memchr(text, '\n', len);
+        len = nl != NULL ? len - (size_t)(nl + 1 - text) : 0;
+        text = nl != NULL ? nl + 1 : text + 3;
     }
-    struct sy_json_result res;
-    return sy_json_check_bounded(text, len, NULL, 0, &res) != SY_JSON_OK;
+    while (len > 0 &&
+           (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t')) {
+        text++;
+        len--;
+    }
+    if (len == 0)
+        return true; /* cut before anything */
+    if ((*text != '{' && *text != '[' && *text != '"') || len > INT_MAX)
+        return false;
+    struct json_tokener *tok = json_tokener_new_ex(1001); /* > max_json_depth */
+    if (tok == NULL)
+        return false;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    bool cut =
+        o == NULL && json_tokener_get_error(tok) == json_tokener_continue;
+    json_object_put(o);
+    json_tokener_free(tok);
+    return cut;
 }
 
 /* Check reply 'resp' against the output contract of 'req': with

@@ -14,6 +14,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "base/sy.h"
+#include "base/secret_redact.h"
 #include "pipeline.h"
 #include "pipeline_int.h"
 #include "api/chat.h"
@@ -86,14 +87,24 @@ count_native(struct pctx *c, const struct sy_deployment *d)
         struct json_object *n;
         if (o != NULL && json_object_object_get_ex(o, "input_tokens", &n) &&
             json_object_is_type(n, json_type_int)) {
-            /* The count alone, not the provider's body: nothing else a
-             * provider (or a proxy echoing our headers) put there
-             * reaches the caller. */
-            char count[64];
-            int len = snprintf(count, sizeof(count), "{\"input_tokens\":%lld}",
-                               (long long)json_object_get_int64(n));
-            sy_pipeline_send_bytes(c, 200, "application/json", NULL, count,
-                                   (size_t)len);
+            /* The count (and the beta's context_management), not the
+             * provider's body: nothing else a provider, or a proxy
+             * echoing our headers, put there reaches the caller, and
+             * what does is masked as its failures are. */
+            struct json_object *reply = json_object_new_object(), *cm;
+            json_object_object_add(
+                reply, "input_tokens",
+                json_object_new_int64(json_object_get_int64(n)));
+            if (json_object_object_get_ex(o, "context_management", &cm) &&
+                (cm == NULL || json_object_is_type(cm, json_type_object)))
+                json_object_object_add(reply, "context_management",
+                                       json_object_get(cm));
+            const char *text = sy_secret_redact(
+                json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN),
+                c->call.api_key, &w->arena);
+            sy_pipeline_send_bytes(c, 200, "application/json", NULL, text,
+                                   strlen(text));
+            json_object_put(reply);
             answered = true;
         }
         json_object_put(o);

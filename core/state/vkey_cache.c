@@ -83,21 +83,25 @@ find(struct sy_vkey_cache_slot *set, const char *hex)
 }
 
 /* Where 'hex' goes in 'set': its own slot, else a free one, else the
- * least recently used. Under c->mu. */
+ * least recently used "no such key" (a flood of unknown keys then takes
+ * at most one live record of a set), else the least recently used.
+ * Under c->mu. */
 static struct sy_vkey_cache_slot *
 victim(struct sy_vkey_cache_slot *set, const char *hex)
 {
     struct sy_vkey_cache_slot *own = find(set, hex);
     if (own != NULL)
         return own;
-    struct sy_vkey_cache_slot *old = &set[0];
+    struct sy_vkey_cache_slot *old = &set[0], *gone = NULL;
     for (size_t i = 0; i < SY_VKEY_CACHE_WAYS; i++) {
         if (set[i].v.hmac[0] == '\0')
             return &set[i];
+        if (set[i].dropped && (gone == NULL || set[i].used < gone->used))
+            gone = &set[i];
         if (set[i].used < old->used)
             old = &set[i];
     }
-    return old;
+    return gone != NULL ? gone : old;
 }
 
 uint64_t
@@ -124,13 +128,9 @@ hold(struct sy_vkey_cache *c, const char *hex, const struct sy_vkey *v,
         pthread_mutex_unlock(&c->mu);
         return; /* a later lookup's answer is held */
     }
-    if (s == NULL) {
-        if (v == NULL) { /* nothing held, and no answer older than this */
-            pthread_mutex_unlock(&c->mu);
-            return;
-        }
+    if (s == NULL) /* "no such key" is held too: an older lookup's
+                      "live" may still be on its way */
         s = victim(set, hex);
-    }
     if (v != NULL) {
         s->v = *v;
     } else {

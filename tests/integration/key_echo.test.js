@@ -66,7 +66,8 @@ const SCENARIOS = {
     rkey: (res) => sse(res, rev('error', { code: 'invalid_api_key', message: MSG })),
     rgood: (res) => sse(res, RESP_OK),
     /* count_tokens: a 2xx body that carries more than the count */
-    c200: (res) => json(res, 200, { input_tokens: 5, note: `invalid x-api-key ${KEY}` }),
+    c200: (res) => json(res, 200, { input_tokens: 5, note: `invalid x-api-key ${KEY}`,
+                                    context_management: { original_input_tokens: 7, note: KEY } }),
 };
 const OPENAI = ['k400', 'k422', 'k404', 'k500', 'k409', 'k200', 'kdetail', 'kevent', 'kmid'];
 
@@ -157,7 +158,11 @@ describe('a provider that quotes the gateway key', () => {
             body: { model: 'g-c200', messages: [{ role: 'user', content: 'hi' }] },
         });
         assert.equal(r.status, 200, r.body);
-        assert.deepEqual(JSON.parse(r.body), { input_tokens: 5 });
+        const j = JSON.parse(r.body);
+        assert.deepEqual(Object.keys(j), ['input_tokens', 'context_management']);
+        assert.equal(j.input_tokens, 5);
+        assert.equal(j.context_management.original_input_tokens, 7);
+        assert.deepEqual(leaked(r.body), []);
     });
 
     it('takes an invalid_api_key error event of a Responses stream as the key refused', async () => {

@@ -113,6 +113,12 @@ test_reply_cut_in_last_call(void **state)
                              "length"));
     assert_false(reply_holds(&req, &a, "null", "[" CALL(0, "{\\'q\\':1}") "]",
                              "content_filter"));
+    /* Arguments that are no JSON, or whole JSON with garbage after it,
+     * were not cut. */
+    assert_false(reply_holds(&req, &a, "null",
+                             "[" CALL(0, "{\\'q\\':\\'a\\'}}") "]", "length"));
+    assert_false(reply_holds(&req, &a, "null", "[" CALL(0, "rm -rf /") "]",
+                             "content_filter"));
     sy_arena_cleanup(&a);
 }
 
@@ -132,6 +138,12 @@ test_reply_cut_json_text(void **state)
     /* Whole JSON was not cut, whatever the finish says: it is checked
      * (a json_object answer must be an object). */
     assert_false(reply_holds(&req, &a, "'[1]'", NULL, "length"));
+    /* Text that is no JSON was not cut either (prose; trailing garbage,
+     * which a lenient parser reads as the object before it). */
+    assert_false(reply_holds(&req, &a, "'Sorry, I cannot'", NULL, "length"));
+    assert_false(reply_holds(&req, &a, "'[1] x'", NULL, "length"));
+    /* Cut inside a fence that was opened. */
+    assert_true(reply_holds(&req, &a, "'```json\\n{\\'a\\':'", NULL, "length"));
     assert_true(reply_holds(&req, &a, "'{\\'a\\':1}'", NULL, "length"));
     sy_arena_cleanup(&a);
 }

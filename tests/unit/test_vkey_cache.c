@@ -279,6 +279,13 @@ test_answers_in_lookup_order(void **state)
     sy_vkey_cache_put_at(&c, &v, 200, before); /* late, and older */
     assert_false(sy_vkey_cache_get(&c, v.hmac, 200, &got));
     assert_int_equal(held(&c), 0);
+    /* The same when nothing was held for the key before the drop (its
+     * first lookups race the revocation). */
+    struct sy_vkey w = rec(2, 1);
+    uint64_t t1 = sy_vkey_cache_ticket(&c), t2 = sy_vkey_cache_ticket(&c);
+    sy_vkey_cache_drop_at(&c, w.hmac, t2);
+    sy_vkey_cache_put_at(&c, &w, 200, t1);
+    assert_false(sy_vkey_cache_get(&c, w.hmac, 200, &got));
     /* A later lookup's "live" is held again. */
     sy_vkey_cache_put_at(&c, &v, 300, sy_vkey_cache_ticket(&c));
     assert_true(sy_vkey_cache_get(&c, v.hmac, 300, &got));
