@@ -216,14 +216,10 @@ sy_vkey_cache_lookup(struct sy_vkey_cache *c, struct sy_store *s,
 {
     *cached = false;
     memset(out, 0, sizeof(*out));
-    if (key == NULL)
-        return SY_ENOTFOUND;
     char hex[65];
-    enum sy_err e = sy_vkey_hmac(secret, secret_len, key, hex);
+    enum sy_err e = sy_vkey_id_of(secret, secret_len, key, hex);
     if (e != SY_OK)
         return e;
-    if (!sy_vkey_shape_ok(key))
-        return SY_ENOTFOUND;
     uint64_t ticket = sy_vkey_cache_ticket(c);
     e = s != NULL ? sy_vkey_lookup_id(s, hex, now_s, out) : SY_ESTORE;
     if (e == SY_OK)

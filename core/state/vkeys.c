@@ -656,15 +656,24 @@ sy_vkey_lookup(struct sy_store *s, const void *secret, size_t secret_len,
                const char *key, int64_t now_s, struct sy_vkey *out)
 {
     memset(out, 0, sizeof(*out));
+    char hex[65];
+    enum sy_err e = sy_vkey_id_of(secret, secret_len, key, hex);
+    return e != SY_OK ? e : sy_vkey_lookup_id(s, hex, now_s, out);
+}
+
+/* The id (HMAC hex) a caller's 'key' is looked up by: SY_ENOTFOUND for
+ * none or one not of our shape (the HMAC is computed first all the
+ * same), else what sy_vkey_hmac says. */
+enum sy_err
+sy_vkey_id_of(const void *secret, size_t secret_len, const char *key,
+              char hex[65])
+{
     if (key == NULL)
         return SY_ENOTFOUND;
-    char hex[65];
     enum sy_err e = sy_vkey_hmac(secret, secret_len, key, hex);
     if (e != SY_OK)
         return e;
-    if (!sy_vkey_shape_ok(key))
-        return SY_ENOTFOUND;
-    return sy_vkey_lookup_id(s, hex, now_s, out);
+    return sy_vkey_shape_ok(key) ? SY_OK : SY_ENOTFOUND;
 }
 
 /* Does 'key' look like one we made? (Only the shape; it saves a round

@@ -83,6 +83,10 @@ enum sy_err sy_vkey_update(struct sy_store *s, const char *name,
                            const struct sy_vkey *v, unsigned fields, char *err,
                            size_t errlen);
 enum sy_err sy_vkey_revoke(struct sy_store *s, const char *name);
+/* The id (HMAC hex) of a caller's 'key': SY_ENOTFOUND for none or one
+ * not of our shape. */
+enum sy_err sy_vkey_id_of(const void *secret, size_t secret_len,
+                          const char *key, char hex[65]);
 enum sy_err sy_vkey_lookup(struct sy_store *s, const void *secret,
                            size_t secret_len, const char *key, int64_t now_s,
                            struct sy_vkey *out);

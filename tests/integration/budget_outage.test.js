@@ -18,45 +18,14 @@
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const h = require('./harness');
+const { Switch } = require('./tcp_switch');
 
 const SKIP = h.missing('redis') || h.missing('lighttpd') || false;
 const ENV = { SY_T_SECRET: 'budget-outage-secret-0123456789ab', SY_T_PK: 'pk-outage-0123456789' };
 /* 1 micro-USD a prompt token, 1000 a completion token. */
 const PRICE = { input_per_mtok: 1, output_per_mtok: 1000 };
-
-/* A TCP forwarder on 127.0.0.1 that can be shut and opened again. */
-class Switch {
-    constructor(target) { this.target = target; this.open = true; this.pairs = new Set(); }
-
-    start() {
-        this.server = net.createServer((c) => {
-            if (!this.open) { c.destroy(); return; }
-            const u = net.connect({ host: '127.0.0.1', port: this.target });
-            const pair = [c, u];
-            this.pairs.add(pair);
-            const end = () => { c.destroy(); u.destroy(); this.pairs.delete(pair); };
-            c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
-            c.pipe(u); u.pipe(c);
-        });
-        return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => {
-            this.port = this.server.address().port;
-            resolve();
-        }));
-    }
-
-    shut() {
-        this.open = false;
-        for (const [c, u] of this.pairs) { c.destroy(); u.destroy(); }
-        this.pairs.clear();
-    }
-
-    reopen() { this.open = true; }
-
-    stop() { this.shut(); return new Promise((resolve) => this.server.close(resolve)); }
-}
 
 function config(mockPort, redisPort) {
     const cfg = h.gatewayConfig(mockPort, {
